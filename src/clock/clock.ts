@@ -24,6 +24,10 @@ export class ServiceClock implements Clock {
   offsetMs(): number {
     return this.offset;
   }
+  /** Wall-clock time, for what must follow the caller's real clock (SigV4 skew window, Date header). */
+  realNowMs(): number {
+    return this.real();
+  }
   advance(seconds: number): void {
     if (!(seconds >= 0) || !Number.isFinite(seconds)) throw new RangeError("advanceSeconds must be a non-negative number");
     this.offset += Math.round(seconds * 1000);

@@ -1,0 +1,183 @@
+/**
+ * Generates src/protocol/shapes/<service>.gen.ts from the official Smithy models in
+ * ../shared/models, for the operations localfargate implements (listed below) only:
+ * member names, types, required, lengths, ranges, enums and patterns; no documentation.
+ *
+ *   node --import tsx scripts/gen-shapes.ts
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { IMPLEMENTED } from "../src/protocol/shapes/implemented.ts";
+import type { Shape, ServiceShapes, Member } from "../src/protocol/shapes/types.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const modelsDir = process.env.LOCALFARGATE_MODELS ?? join(here, "..", "..", "shared", "models");
+const outDir = join(here, "..", "src", "protocol", "shapes");
+
+type SmithyShape = { type: string; members?: Record<string, { target: string; traits?: Record<string, any> }>; member?: { target: string; traits?: Record<string, any> }; key?: { target: string }; value?: { target: string }; traits?: Record<string, any>; input?: { target: string }; output?: { target: string }; errors?: { target: string }[]; version?: string };
+
+const PRELUDE: Record<string, Shape> = {
+  String: { type: "string" }, Boolean: { type: "boolean" }, PrimitiveBoolean: { type: "boolean" },
+  Integer: { type: "integer" }, PrimitiveInteger: { type: "integer" }, Long: { type: "long" }, PrimitiveLong: { type: "long" },
+  Double: { type: "double" }, PrimitiveDouble: { type: "double" }, Float: { type: "float" }, Timestamp: { type: "timestamp" },
+  Blob: { type: "blob" }, Document: { type: "document" },
+};
+
+export function generate(file: string): ServiceShapes {
+  const model = JSON.parse(readFileSync(join(modelsDir, file), "utf8")) as { shapes: Record<string, SmithyShape> };
+  const all = model.shapes;
+  const [serviceId, service] = Object.entries(all).find(([, s]) => s.type === "service")!;
+  const ns = serviceId.split("#")[0];
+  const sdkId: string = service.traits!["aws.api#service"].sdkId;
+  const wanted = IMPLEMENTED[sdkId.toLowerCase()];
+  if (!wanted) throw new Error(`no implemented list for ${sdkId}`);
+  const out: ServiceShapes = {
+    service: sdkId.toLowerCase(),
+    version: service.version!,
+    xmlNamespace: service.traits!["smithy.api#xmlNamespace"]?.uri,
+    operations: {},
+    shapes: {},
+    errors: {},
+  };
+  const local = (id: string) => (id.startsWith("smithy.api#") ? id.slice(11) : id.split("#")[1]);
+  const visit = (id: string) => {
+    const name = local(id);
+    if (out.shapes[name]) return name;
+    if (id.startsWith("smithy.api#")) {
+      out.shapes[name] = PRELUDE[name] ?? { type: "string" };
+      return name;
+    }
+    const s = all[id];
+    if (!s) throw new Error(`missing shape ${id}`);
+    const t = s.traits ?? {};
+    const len = t["smithy.api#length"];
+    const range = t["smithy.api#range"];
+    switch (s.type) {
+      case "structure": {
+        const shape: Shape = { type: "structure", members: {} };
+        out.shapes[name] = shape;
+        const req: string[] = [];
+        for (const [m, def] of Object.entries(s.members ?? {})) {
+          const member: Member = { target: visit(def.target) };
+          if (def.traits?.["smithy.api#xmlName"]) member.xmlName = def.traits["smithy.api#xmlName"];
+          if (def.traits?.["smithy.api#xmlFlattened"]) member.flattened = true;
+          shape.members[m] = member;
+          if (def.traits?.["smithy.api#required"]) req.push(m);
+        }
+        if (req.length) shape.required = req;
+        break;
+      }
+      case "list":
+      case "set": {
+        const shape: Shape = { type: "list", member: "" };
+        out.shapes[name] = shape;
+        shape.member = visit(s.member!.target);
+        if (s.member!.traits?.["smithy.api#xmlName"]) shape.memberXmlName = s.member!.traits["smithy.api#xmlName"];
+        if (t["smithy.api#xmlFlattened"]) shape.flattened = true;
+        if (len?.min !== undefined) shape.min = len.min;
+        if (len?.max !== undefined) shape.max = len.max;
+        break;
+      }
+      case "map": {
+        const shape: Shape = { type: "map", key: "", value: "" };
+        out.shapes[name] = shape;
+        shape.key = visit(s.key!.target);
+        shape.value = visit(s.value!.target);
+        if (len?.min !== undefined) shape.min = len.min;
+        if (len?.max !== undefined) shape.max = len.max;
+        break;
+      }
+      case "string":
+      case "enum": {
+        const shape: Shape = { type: "string" };
+        if (len?.min !== undefined) shape.min = len.min;
+        if (len?.max !== undefined) shape.max = len.max;
+        if (t["smithy.api#pattern"]) shape.pattern = t["smithy.api#pattern"];
+        if (s.type === "enum") shape.enum = Object.entries(s.members ?? {}).map(([k, v]) => v.traits?.["smithy.api#enumValue"] ?? k);
+        else if (t["smithy.api#enum"]) shape.enum = (t["smithy.api#enum"] as { value: string }[]).map((e) => e.value);
+        out.shapes[name] = shape;
+        break;
+      }
+      case "blob": {
+        const shape: Shape = { type: "blob" };
+        if (len?.min !== undefined) shape.min = len.min;
+        if (len?.max !== undefined) shape.max = len.max;
+        out.shapes[name] = shape;
+        break;
+      }
+      case "integer":
+      case "long":
+      case "double":
+      case "float":
+      case "short":
+      case "byte":
+      case "intEnum": {
+        const shape: Shape = { type: s.type === "double" || s.type === "float" ? (s.type as "double") : s.type === "long" ? "long" : "integer" };
+        if (range?.min !== undefined) (shape as { min?: number }).min = Number(range.min);
+        if (range?.max !== undefined) (shape as { max?: number }).max = Number(range.max);
+        out.shapes[name] = shape;
+        break;
+      }
+      case "boolean":
+        out.shapes[name] = { type: "boolean" };
+        break;
+      case "timestamp":
+        out.shapes[name] = t["smithy.api#timestampFormat"] ? { type: "timestamp", format: t["smithy.api#timestampFormat"] } : { type: "timestamp" };
+        break;
+      case "document":
+        out.shapes[name] = { type: "document" };
+        break;
+      default:
+        throw new Error(`unhandled shape type ${s.type} (${id})`);
+    }
+    return name;
+  };
+  const addError = (id: string) => {
+    const name = local(id);
+    if (out.errors[name]) return name;
+    const t = all[id].traits ?? {};
+    const q = t["aws.protocols#awsQueryError"];
+    const sender = t["smithy.api#error"] !== "server";
+    out.errors[name] = { status: t["smithy.api#httpError"] ?? q?.httpResponseCode ?? (sender ? 400 : 500), sender };
+    if (q?.code && q.code !== name) out.errors[name].queryCode = q.code;
+    return name;
+  };
+  for (const e of service.errors ?? []) addError(e.target);
+  for (const op of wanted) {
+    const id = `${ns}#${op}`;
+    const s = all[id];
+    if (!s || s.type !== "operation") throw new Error(`${sdkId} has no operation ${op}`);
+    out.operations[op] = {
+      ...(s.input && s.input.target !== "smithy.api#Unit" ? { input: visit(s.input.target) } : {}),
+      ...(s.output && s.output.target !== "smithy.api#Unit" ? { output: visit(s.output.target) } : {}),
+      errors: (s.errors ?? []).map((e) => addError(e.target)),
+    };
+  }
+  return out;
+}
+
+const FILES: Record<string, string> = {
+  kms: "kms-2014-11-01.json",
+  iam: "iam-2010-05-08.json",
+  sts: "sts-2011-06-15.json",
+  ecs: "ecs-2014-11-13.json",
+  cloudtrail: "cloudtrail-2013-11-01.json",
+  organizations: "organizations-2016-11-28.json",
+};
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const only = process.argv.slice(2);
+  for (const [svc, file] of Object.entries(FILES)) {
+    if (only.length && !only.includes(svc)) continue;
+    if (!IMPLEMENTED[svc]?.length) continue;
+    const shapes = generate(file);
+    const body =
+      `// Generated by scripts/gen-shapes.ts from the official Smithy model (${file}, aws/api-models-aws).\n` +
+      `// Only the operations listed in implemented.ts. Do not edit by hand; run the script.\n` +
+      `import type { ServiceShapes } from "./types.ts";\n\n` +
+      `export const ${svc}Shapes: ServiceShapes = ${JSON.stringify(shapes)};\n`;
+    writeFileSync(join(outDir, `${svc}.gen.ts`), body);
+    console.log(`${svc}: ${Object.keys(shapes.operations).length} operations, ${Object.keys(shapes.shapes).length} shapes`);
+  }
+}

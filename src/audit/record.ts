@@ -1,0 +1,159 @@
+/**
+ * Builds one CloudTrail record (AWS's shape, eventVersion 1.08) for a request: allowed, denied
+ * or failed, over HTTP or made in-process by a service.
+ */
+import { randomUUID } from "node:crypto";
+import type { Principal, RequestContext, ServiceDef } from "../services/types.ts";
+import type { ServiceShapes } from "../protocol/shapes/types.ts";
+import type { ServiceError } from "../errors.ts";
+
+export const EVENT_VERSION = "1.08";
+
+export function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export function userIdentity(p: Principal): Record<string, unknown> {
+  switch (p.type) {
+    case "AWSService":
+      return { type: "AWSService", invokedBy: p.invokedBy ?? p.arn };
+    case "Root":
+      return { type: "Root", principalId: p.accountId, arn: p.arn, accountId: p.accountId, ...(p.accessKeyId ? { accessKeyId: p.accessKeyId } : {}), ...(p.session ? { sessionContext: sessionContext(p) } : {}) };
+    case "IAMUser":
+      return {
+        type: "IAMUser",
+        principalId: p.principalId,
+        arn: p.arn,
+        accountId: p.accountId,
+        ...(p.accessKeyId ? { accessKeyId: p.accessKeyId } : {}),
+        userName: p.userName,
+        ...(p.session ? { sessionContext: sessionContext(p) } : {}),
+      };
+    case "AssumedRole":
+      return {
+        type: "AssumedRole",
+        principalId: p.principalId,
+        arn: p.arn,
+        accountId: p.accountId,
+        ...(p.accessKeyId ? { accessKeyId: p.accessKeyId } : {}),
+        sessionContext: sessionContext(p),
+      };
+  }
+}
+
+function sessionContext(p: Principal): Record<string, unknown> {
+  const s = p.session!;
+  const attributes = { creationDate: isoSeconds(s.createdAt), mfaAuthenticated: String(s.mfaAuthenticated) };
+  if (s.issuerType !== "Role") return { attributes };
+  return {
+    sessionIssuer: { type: "Role", principalId: s.roleId, arn: s.roleArn, accountId: p.accountId, userName: s.roleName },
+    attributes,
+  };
+}
+
+/** Members AWS never logs: secrets, plaintext, ciphertext, tokens. */
+const NEVER_LOGGED = new Set(["GrantTokens", "GrantToken", "ImportToken", "Password", "SecretAccessKey", "SessionToken", "PolicyDocument_"]);
+
+/** Default requestParameters: the input with lower-camel member names, blobs and secrets left out. */
+export function defaultRequestParameters(shapes: ServiceShapes | undefined, shapeName: string | undefined, input: unknown): unknown {
+  if (input === undefined || input === null) return null;
+  const v = camelize(shapes, shapeName, input);
+  if (v && typeof v === "object" && Object.keys(v as object).length === 0) return null;
+  return v ?? null;
+}
+
+function camelize(shapes: ServiceShapes | undefined, shapeName: string | undefined, v: unknown): unknown {
+  if (v === null || v === undefined) return undefined;
+  if (v instanceof Uint8Array) return undefined;
+  if (v instanceof Date) return isoSeconds(v);
+  const shape = shapeName ? shapes?.shapes[shapeName] : undefined;
+  if (Array.isArray(v)) {
+    const member = shape?.type === "list" ? shape.member : undefined;
+    return v.map((x) => camelize(shapes, member, x));
+  }
+  if (typeof v === "object") {
+    if (shape?.type === "map") {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = camelize(shapes, shape.value, x);
+      return out;
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (NEVER_LOGGED.has(k)) continue;
+      const target = shape?.type === "structure" ? shape.members[k]?.target : undefined;
+      const c = camelize(shapes, target, x);
+      if (c !== undefined) out[k[0].toLowerCase() + k.slice(1)] = c;
+    }
+    return out;
+  }
+  return v;
+}
+
+const READ_PREFIXES = ["Describe", "List", "Get", "Lookup", "Head", "Simulate"];
+export function defaultReadOnly(operation: string): boolean {
+  return READ_PREFIXES.some((p) => operation.startsWith(p));
+}
+
+export interface Outcome {
+  input?: unknown;
+  output?: unknown;
+  error?: ServiceError;
+}
+
+export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outcome): Record<string, unknown> {
+  const op = svc.operations[ctx.operation];
+  const p = ctx.principal;
+  const isService = p.type === "AWSService";
+  const region = svc.globalRegion ?? ctx.region;
+  const a = ctx.audit;
+  let requestParameters: unknown = a.requestParameters;
+  if (requestParameters === undefined) {
+    try {
+      requestParameters = op?.requestParameters && outcome.input !== undefined
+        ? op.requestParameters(outcome.input, ctx)
+        : defaultRequestParameters(svc.shapes, svc.shapes?.operations[ctx.operation]?.input, outcome.input);
+    } catch {
+      requestParameters = null;
+    }
+  }
+  let responseElements: unknown = a.responseElements;
+  if (responseElements === undefined) {
+    responseElements = !outcome.error && op?.responseElements ? op.responseElements(outcome.output, outcome.input, ctx) : null;
+  }
+  const record: Record<string, unknown> = {
+    eventVersion: EVENT_VERSION,
+    userIdentity: userIdentity(p),
+    eventTime: isoSeconds(ctx.now),
+    eventSource: svc.eventSource,
+    eventName: ctx.operation,
+    awsRegion: region,
+    sourceIPAddress: isService ? p.invokedBy ?? p.arn : ctx.sourceIp,
+    userAgent: isService ? p.invokedBy ?? p.arn : ctx.userAgent,
+  };
+  if (outcome.error) {
+    record.errorCode = outcome.error.code;
+    record.errorMessage = outcome.error.message;
+  }
+  record.requestParameters = requestParameters ?? null;
+  record.responseElements = responseElements ?? null;
+  if (a.additionalEventData) record.additionalEventData = a.additionalEventData;
+  if (a.eventType !== "AwsServiceEvent") record.requestID = ctx.requestId;
+  record.eventID = randomUUID();
+  record.readOnly = op?.readOnly ?? defaultReadOnly(ctx.operation);
+  if (a.resources?.length) record.resources = a.resources;
+  record.eventType = a.eventType ?? "AwsApiCall";
+  if (a.serviceEventDetails) record.serviceEventDetails = a.serviceEventDetails;
+  record.managementEvent = true;
+  record.recipientAccountId = resourceAccount(ctx, p);
+  if (isService) record.sharedEventID = record.eventID;
+  record.eventCategory = "Management";
+  return record;
+}
+
+function resourceAccount(ctx: RequestContext, p: Principal): string {
+  const r = ctx.audit.resources?.find((x) => /^\d{12}$/.test(x.accountId));
+  if (r) return r.accountId;
+  const arnAccount = ctx.audit.resources?.[0]?.ARN.split(":")[4];
+  if (arnAccount && /^\d{12}$/.test(arnAccount)) return arnAccount;
+  return p.type === "AWSService" ? ctx.app.defaultAccountId : p.accountId;
+}

@@ -1,0 +1,52 @@
+/** awsJson1_1: request decoding, response and error encoding. */
+import type { ServiceError } from "../errors.ts";
+import { decodeAndValidate, serializationError } from "./validate.ts";
+import type { ServiceShapes } from "./shapes/types.ts";
+
+export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
+
+export function decodeJsonInput(shapes: ServiceShapes, operation: string, body: Buffer): Record<string, unknown> {
+  let parsed: unknown = {};
+  if (body.length > 0) {
+    const text = body.toString("utf8");
+    if (text.trim() !== "") {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw serializationError("Start of structure or map found where not expected.");
+      }
+    }
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw serializationError("Start of structure or map found where not expected.");
+  }
+  const inputShape = shapes.operations[operation]?.input;
+  if (!inputShape) return {};
+  return decodeAndValidate(shapes, inputShape, parsed, { wire: "json", validationCode: "ValidationException" }) as Record<string, unknown>;
+}
+
+/** Converts handler output to wire JSON: Buffers → base64, Dates → epoch seconds. */
+export function toWire(v: unknown): unknown {
+  if (v === null || v === undefined) return v;
+  if (v instanceof Date) return v.getTime() / 1000;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
+  if (Array.isArray(v)) return v.map(toWire);
+  if (typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+      if (val !== undefined) out[k] = toWire(val);
+    }
+    return out;
+  }
+  return v;
+}
+
+export function encodeJsonOutput(output: unknown): Buffer {
+  return Buffer.from(JSON.stringify(toWire(output ?? {})));
+}
+
+export function encodeJsonError(err: ServiceError): Buffer {
+  const body: Record<string, unknown> = { __type: err.code, ...(err.extra ?? {}) };
+  body[err.capitalMessage ? "Message" : "message"] = err.message;
+  return Buffer.from(JSON.stringify(toWire(body)));
+}

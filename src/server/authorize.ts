@@ -1,0 +1,89 @@
+/**
+ * Authorization of one operation call: builds the request context (global condition keys plus
+ * the operation's own), gathers the caller's policies and asks the policy engine, in AWS's
+ * evaluation order. A denial becomes AccessDenied(Exception) with AWS's message.
+ */
+import { ServiceError } from "../errors.ts";
+import { principalTypeKey } from "../auth/principal.ts";
+import { accessDeniedMessage, compilePolicy, evaluate, type CompiledPolicy, type ConditionContext, type ContextValue } from "../policy/index.ts";
+import type { AuthCheck, RequestContext } from "../services/types.ts";
+
+export function globalContext(ctx: RequestContext): ConditionContext {
+  const p = ctx.principal;
+  const m: ConditionContext = new Map<string, ContextValue>();
+  const principalArn = p.type === "AssumedRole" && p.session?.roleArn ? p.session.roleArn : p.arn;
+  if (p.type !== "AWSService") {
+    m.set("aws:principalarn", principalArn);
+    m.set("aws:principalaccount", p.accountId);
+    m.set("aws:principaltype", principalTypeKey(p));
+    m.set("aws:userid", p.principalId);
+    if (p.type === "IAMUser" && p.userName) m.set("aws:username", p.userName);
+    m.set("aws:sourceip", ctx.sourceIp);
+    m.set("aws:securetransport", ctx.secureTransport);
+    if (p.session) {
+      m.set("aws:multifactorauthpresent", p.session.mfaAuthenticated);
+      m.set("aws:tokenissuetime", p.session.createdAt);
+    }
+  } else {
+    m.set("aws:principalservicename", p.arn);
+  }
+  m.set("aws:requestedregion", ctx.service.globalRegion ?? ctx.region);
+  m.set("aws:currenttime", ctx.now);
+  m.set("aws:epochtime", Math.floor(ctx.now.getTime() / 1000));
+  if (ctx.viaService) m.set("aws:viaawsservice", true);
+  return m;
+}
+
+function compileAll(docs: string[] | undefined, kind: "identity" | "session"): CompiledPolicy[] {
+  return (docs ?? []).map((d) => compilePolicy(d, kind));
+}
+
+export function accessDenied(ctx: RequestContext, message: string): ServiceError {
+  if (ctx.service.protocol === "query") return new ServiceError("AccessDenied", message, 403);
+  if (ctx.service.protocol === "rest") return new ServiceError("AccessDenied", "Access Denied", 403);
+  const status = ctx.service.shapes?.errors.AccessDeniedException?.status ?? 400;
+  return new ServiceError("AccessDeniedException", message, status);
+}
+
+export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void {
+  if (checks.length === 0) return;
+  const p = ctx.principal;
+  const base = globalContext(ctx);
+  const idp = p.type === "AWSService" || p.type === "Root" ? undefined : ctx.app.identityPolicies?.policiesFor(p);
+  const identity = compileAll(idp?.identity, "identity");
+  const boundary = idp?.boundary ? compilePolicy(idp.boundary, "identity") : undefined;
+  const session = idp?.session ? compileAll(idp.session, "session") : undefined;
+  const scpDocs = p.type === "AWSService" ? undefined : ctx.app.scps?.scpLevelsFor(p.accountId);
+  const scpLevels = scpDocs?.map((level) => level.map((d) => compilePolicy(d, "scp")));
+  if (idp?.principalTags) for (const [k, v] of Object.entries(idp.principalTags)) base.set(`aws:principaltag/${k.toLowerCase()}`, v);
+
+  for (const check of checks) {
+    let context = base;
+    if (check.context || check.resourceTags) {
+      context = new Map(base);
+      for (const [k, v] of Object.entries(check.context ?? {})) if (v !== undefined) context.set(k.toLowerCase(), v);
+      for (const [k, v] of Object.entries(check.resourceTags ?? {})) context.set(`aws:resourcetag/${k.toLowerCase()}`, v);
+    }
+    const resourcePolicy = check.resourcePolicy
+      ? { policy: compilePolicy(check.resourcePolicy.document, check.resourcePolicy.kind), ownerAccountId: check.resourcePolicy.ownerAccountId, authoritative: check.resourcePolicy.authoritative }
+      : undefined;
+    const input = {
+      principal: { type: p.type, accountId: p.accountId, arn: p.arn, roleArn: p.session?.roleArn, serviceName: p.type === "AWSService" ? p.arn : undefined },
+      action: check.action,
+      resource: check.resource,
+      context,
+      identityPolicies: identity,
+      permissionsBoundary: boundary,
+      sessionPolicies: session,
+      scpLevels,
+      resourcePolicy,
+    };
+    let result = evaluate(input);
+    if (result.decision === "ImplicitDeny" && check.grantAllows && check.grantAllows()) {
+      result = evaluate({ ...input, grantAllows: true });
+    }
+    if (result.decision !== "Allow") {
+      throw accessDenied(ctx, accessDeniedMessage(p.arn, check.action, check.resource, result));
+    }
+  }
+}

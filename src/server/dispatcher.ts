@@ -1,0 +1,95 @@
+/**
+ * One operation call, over HTTP or in-process: authorize, run the handler, record the
+ * CloudTrail event and commit the request's writes together, then return the output.
+ */
+import { randomUUID } from "node:crypto";
+import { ServiceError } from "../errors.ts";
+import { buildRecord } from "../audit/record.ts";
+import type { AppContext, AuthCheck, Principal, RequestContext, ServiceDef } from "../services/types.ts";
+import { authorizeChecks } from "./authorize.ts";
+
+export interface CallMeta {
+  requestId?: string;
+  region: string;
+  principal: Principal;
+  sourceIp: string;
+  userAgent: string;
+  secureTransport: boolean;
+  internal: boolean;
+  viaService?: string;
+}
+
+export function newContext(app: AppContext, svc: ServiceDef, operation: string, meta: CallMeta): RequestContext {
+  return {
+    requestId: meta.requestId ?? randomUUID(),
+    service: svc,
+    operation,
+    region: svc.globalRegion && svc.name !== "s3" ? meta.region : meta.region,
+    principal: meta.principal,
+    sourceIp: meta.sourceIp,
+    userAgent: meta.userAgent,
+    secureTransport: meta.secureTransport,
+    now: app.clock.now(),
+    app,
+    writes: [],
+    audit: {},
+    internal: meta.internal,
+    viaService: meta.viaService,
+  };
+}
+
+export function unknownOperation(svc: ServiceDef, operation: string): ServiceError {
+  if (svc.protocol === "query") return new ServiceError("InvalidAction", `Could not find operation ${operation} for version ${svc.shapes?.version ?? ""}`, 400);
+  return new ServiceError("UnknownOperationException", "", 400);
+}
+
+function defaultCheck(svc: ServiceDef, operation: string): AuthCheck {
+  return { action: `${svc.iamPrefix}:${operation}`, resource: "*" };
+}
+
+/** Records the call in CloudTrail (unless the handler asked to skip) and commits its writes. */
+async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: unknown; output?: unknown; error?: ServiceError }): Promise<void> {
+  const writes = outcome.error ? [] : ctx.writes;
+  const sink = ctx.app.auditSink;
+  if (sink && !ctx.audit.skip) {
+    const record = buildRecord(ctx, svc, outcome);
+    writes.push(...sink.record(record, { accountId: record.recipientAccountId as string, region: record.awsRegion as string }));
+  }
+  await ctx.app.store.commit(writes);
+}
+
+/**
+ * Runs an already decoded call. `decode` produces the validated input (it may throw
+ * SerializationException / ValidationException, which are audited like any failure).
+ */
+export async function execute(ctx: RequestContext, decode: () => Record<string, unknown>): Promise<unknown> {
+  const svc = ctx.service;
+  const op = svc.operations[ctx.operation];
+  let input: Record<string, unknown> | undefined;
+  try {
+    if (!op) throw unknownOperation(svc, ctx.operation);
+    input = decode();
+    const checks = op.authorize ? op.authorize(ctx, input) : defaultCheck(svc, ctx.operation);
+    if (checks) authorizeChecks(ctx, Array.isArray(checks) ? checks : [checks]);
+    const output = await op.handler(ctx, input);
+    await finish(ctx, svc, { input, output });
+    return output;
+  } catch (e) {
+    const err = e instanceof ServiceError ? e : internalFailure(e, ctx);
+    if (op) {
+      try {
+        await finish(ctx, svc, { input, error: err });
+      } catch (auditErr) {
+        console.error(`[localfargate] could not record ${ctx.operation} failure:`, auditErr);
+      }
+    }
+    throw err;
+  }
+}
+
+function internalFailure(e: unknown, ctx: RequestContext): ServiceError {
+  console.error(`[localfargate] internal error in ${ctx.service.name}.${ctx.operation} (request ${ctx.requestId}):`, e);
+  return ctx.service.protocol === "query"
+    ? new ServiceError("ServiceFailure", "We encountered an internal error. Please try again.", 500)
+    : new ServiceError("InternalFailure", "We encountered an internal error. Please try again.", 500);
+}

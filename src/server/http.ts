@@ -1,0 +1,225 @@
+/**
+ * The HTTP front door: one port for every service. Picks the service from the SigV4 credential
+ * scope, X-Amz-Target or Action, decodes with that service's protocol, authenticates, runs the
+ * call through the dispatcher and encodes the answer exactly as AWS does.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import { ServiceError } from "../errors.ts";
+import { authenticate, authError, type WireFamily } from "../auth/credentials.ts";
+import type { IncomingSignedRequest } from "../auth/sigv4.ts";
+import { decodeJsonInput, encodeJsonError, encodeJsonOutput, JSON_CONTENT_TYPE } from "../protocol/json.ts";
+import { decodeQueryInput, encodeQueryError, encodeQueryOutput, XML_CONTENT_TYPE } from "../protocol/query.ts";
+import type { AppContext, RestHttpRequest, ServiceDef } from "../services/types.ts";
+import { execute, newContext, unknownOperation } from "./dispatcher.ts";
+import { handleControl } from "./control.ts";
+
+/** JSON and Query bodies larger than this are refused; S3 objects may be larger. */
+export const MAX_API_BODY = 1024 * 1024;
+export const MAX_S3_BODY = 64 * 1024 * 1024;
+
+interface Routed {
+  svc: ServiceDef;
+  operation: string;
+  family: WireFamily;
+  params?: URLSearchParams;
+}
+
+const CREDENTIAL_SERVICE = /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//;
+
+function scopeService(req: IncomingMessage, query: URLSearchParams): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth) return CREDENTIAL_SERVICE.exec(auth)?.[1];
+  const cred = query.get("X-Amz-Credential");
+  return cred?.split("/")[3];
+}
+
+export class HttpFrontend {
+  private readonly bySigningName = new Map<string, ServiceDef>();
+  private readonly byTargetPrefix = new Map<string, ServiceDef>();
+  private readonly queryServices: ServiceDef[] = [];
+  ready = false;
+
+  constructor(private readonly app: AppContext) {
+    wallClock = () => app.clock.realNowMs();
+    for (const svc of app.services.values()) this.addService(svc);
+  }
+
+  addService(svc: ServiceDef): void {
+    this.bySigningName.set(svc.signingName, svc);
+    for (const p of svc.targetPrefixes ?? []) this.byTargetPrefix.set(p, svc);
+    if (svc.protocol === "query") this.queryServices.push(svc);
+  }
+
+  listen(host: string, port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((e) => {
+        console.error("[localfargate] unhandled error:", e);
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": JSON_CONTENT_TYPE });
+          res.end(JSON.stringify({ __type: "InternalFailure", message: "We encountered an internal error. Please try again." }));
+        } else res.destroy();
+      });
+    });
+    server.keepAliveTimeout = 65_000;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve(server);
+      });
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    const qi = url.indexOf("?");
+    const path = qi >= 0 ? url.slice(0, qi) : url;
+    const rawQuery = qi >= 0 ? url.slice(qi + 1) : "";
+    if (path.startsWith("/_localfargate/")) {
+      const body = await readBody(req, MAX_API_BODY).catch(() => Buffer.alloc(0));
+      return handleControl(this.app, this, req, res, path, body);
+    }
+    const query = new URLSearchParams(rawQuery);
+    const requestId = randomUUID();
+    const signing = scopeService(req, query);
+    const isS3 = signing === "s3" || (!signing && !req.headers["x-amz-target"] && req.method !== "POST");
+    const limit = isS3 ? MAX_S3_BODY : MAX_API_BODY;
+    let body: Buffer;
+    try {
+      body = await readBody(req, limit);
+    } catch {
+      return this.sendTooLarge(res, requestId, limit, isS3);
+    }
+    const routed = this.route(req, query, body, signing);
+    if (!routed) {
+      return send(res, 400, requestId, JSON_CONTENT_TYPE, encodeJsonError(new ServiceError("UnknownOperationException", "", 400)));
+    }
+    const { svc, family } = routed;
+    const signedReq: IncomingSignedRequest = { method: req.method ?? "GET", path, query: rawQuery, headers: req.headers, body };
+    const restReq: RestHttpRequest | undefined = svc.rest
+      ? { method: req.method ?? "GET", path, query, headers: req.headers, body, host: String(req.headers.host ?? "") }
+      : undefined;
+    try {
+      const who = authenticate(this.app, signedReq, family);
+      let operation = routed.operation;
+      let decode: () => Record<string, unknown>;
+      if (svc.rest) {
+        const d = svc.rest.decode(restReq!);
+        operation = d.operation;
+        decode = () => d.input;
+      } else if (family === "json") {
+        decode = () => decodeJsonInput(svc.shapes!, operation, body);
+      } else {
+        const params = routed.params!;
+        decode = () => decodeQueryInput(svc.shapes!, operation, params);
+      }
+      const ctx = newContext(this.app, svc, operation, {
+        requestId,
+        region: svc.globalRegion && !svc.rest ? svc.globalRegion : who.region,
+        principal: who.principal,
+        sourceIp: clientIp(req),
+        userAgent: String(req.headers["user-agent"] ?? ""),
+        secureTransport: false,
+        internal: false,
+      });
+      const output = await execute(ctx, decode);
+      if (svc.rest) {
+        const r = svc.rest.encodeOutput(operation, output, ctx);
+        return send(res, r.status, requestId, undefined, r.body, r.headers);
+      }
+      if (family === "json") return send(res, 200, requestId, JSON_CONTENT_TYPE, encodeJsonOutput(output));
+      return send(res, 200, requestId, XML_CONTENT_TYPE, encodeQueryOutput(svc.shapes!, operation, output, requestId));
+    } catch (e) {
+      const err = e instanceof ServiceError ? e : new ServiceError("InternalFailure", "We encountered an internal error. Please try again.", 500);
+      if (!(e instanceof ServiceError)) console.error("[localfargate] internal error:", e);
+      if (svc.rest) {
+        const r = svc.rest.encodeError(err, requestId, restReq!);
+        return send(res, r.status, requestId, undefined, r.body, r.headers);
+      }
+      if (family === "json") return send(res, err.status, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code });
+      return send(res, err.status, requestId, XML_CONTENT_TYPE, encodeQueryError(svc.shapes, err, requestId));
+    }
+  }
+
+  private route(req: IncomingMessage, query: URLSearchParams, body: Buffer, signing: string | undefined): Routed | undefined {
+    const target = req.headers["x-amz-target"];
+    if (typeof target === "string" && target) {
+      const dot = target.lastIndexOf(".");
+      const prefix = target.slice(0, dot);
+      const operation = target.slice(dot + 1);
+      const svc = this.byTargetPrefix.get(prefix) ?? (signing ? this.bySigningName.get(signing) : undefined);
+      if (!svc || svc.protocol !== "json") return undefined;
+      if (!svc.targetPrefixes?.includes(prefix)) return { svc, operation: "", family: "json" };
+      return { svc, operation, family: "json" };
+    }
+    const signed = signing ? this.bySigningName.get(signing) : undefined;
+    if (signed?.protocol === "rest") return { svc: signed, operation: "", family: "rest" };
+    const ctype = String(req.headers["content-type"] ?? "");
+    const params = new URLSearchParams(query);
+    if (req.method === "POST" && ctype.startsWith("application/x-www-form-urlencoded")) {
+      for (const [k, v] of new URLSearchParams(body.toString("utf8"))) params.append(k, v);
+    }
+    const action = params.get("Action");
+    if (action !== null) {
+      const svc = signed?.protocol === "query" ? signed : this.queryServices.find((s) => s.shapes?.operations[action]) ?? signed;
+      if (svc && svc.protocol === "query") return { svc, operation: action, family: "query", params };
+    }
+    if (signed?.protocol === "json") return { svc: signed, operation: "", family: "json" };
+    if (signed?.protocol === "query") return { svc: signed, operation: action ?? "", family: "query", params };
+    const s3 = this.bySigningName.get("s3");
+    if (s3 && !signing) return { svc: s3, operation: "", family: "rest" };
+    return undefined;
+  }
+
+  private sendTooLarge(res: ServerResponse, requestId: string, limit: number, s3: boolean): void {
+    const err = new ServiceError(s3 ? "EntityTooLarge" : "RequestEntityTooLargeException", `Request body is larger than the maximum of ${limit} bytes`, 413);
+    send(res, 413, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
+  }
+}
+
+/** The Date header follows the wall clock: SDKs correct their clock skew from it. */
+let wallClock: () => number = () => 0;
+
+export function send(res: ServerResponse, status: number, requestId: string, contentType: string | undefined, body: Buffer, extra: Record<string, string> = {}): void {
+  const headers: Record<string, string | number> = {
+    "x-amzn-requestid": requestId,
+    date: new Date(wallClock()).toUTCString(),
+    "content-length": body.length,
+    ...extra,
+  };
+  if (contentType) headers["content-type"] = contentType;
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+function clientIp(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? "127.0.0.1";
+  return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+}
+
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      return reject(new Error("too large"));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new Error("too large"));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+export { unknownOperation };

@@ -1,0 +1,133 @@
+/**
+ * Persistence: SQLite (better-sqlite3) in WAL mode under the data dir.
+ *
+ * Services keep their state in memory and describe changes as write operations; a request's
+ * writes (its audit record included) are committed in one transaction before the response is
+ * sent. Concurrent requests are group-committed: every write set queued in the same turn of
+ * the event loop goes into one transaction, and each request is answered once it is durable.
+ */
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export type DB = Database.Database;
+export type WriteOp = (db: DB) => void;
+
+export class Store {
+  readonly db: DB;
+  private pending: { ops: WriteOp[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+  private readonly putStmt: Database.Statement;
+  private readonly delStmt: Database.Statement;
+  private readonly getStmt: Database.Statement;
+  private readonly allStmt: Database.Statement;
+
+  constructor(dataDir: string | null) {
+    if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.db = new Database(dataDir ? join(dataDir, "localfargate.db") : ":memory:");
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS entities (
+        kind TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (kind, id)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+    `);
+    this.putStmt = this.db.prepare("INSERT INTO entities (kind, id, data) VALUES (?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data");
+    this.delStmt = this.db.prepare("DELETE FROM entities WHERE kind = ? AND id = ?");
+    this.getStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ? AND id = ?");
+    this.allStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ?");
+  }
+
+  /** A write op that stores an entity (JSON; Buffers are stored as {"$b64": ...}). */
+  put(kind: string, id: string, value: unknown): WriteOp {
+    const data = JSON.stringify(value, bufferReplacer);
+    return () => void this.putStmt.run(kind, id, data);
+  }
+
+  del(kind: string, id: string): WriteOp {
+    return () => void this.delStmt.run(kind, id);
+  }
+
+  get<T>(kind: string, id: string): T | undefined {
+    const row = this.getStmt.get(kind, id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data, bufferReviver) as T) : undefined;
+  }
+
+  all<T>(kind: string): T[] {
+    return (this.allStmt.all(kind) as { data: string }[]).map((r) => JSON.parse(r.data, bufferReviver) as T);
+  }
+
+  getMeta(k: string): string | undefined {
+    return (this.db.prepare("SELECT v FROM meta WHERE k = ?").get(k) as { v: string } | undefined)?.v;
+  }
+
+  setMeta(k: string, v: string): WriteOp {
+    return (db) => void db.prepare("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v").run(k, v);
+  }
+
+  /** Runs the ops in one transaction now. */
+  commitNow(ops: WriteOp[]): void {
+    if (ops.length === 0) return;
+    this.db.transaction(() => {
+      for (const op of ops) op(this.db);
+    })();
+  }
+
+  /** Queues the ops for the next group commit; resolves once they are durable. */
+  commit(ops: WriteOp[]): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ops, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      this.db.transaction(() => {
+        for (const b of batch) for (const op of b.ops) op(this.db);
+      })();
+      for (const b of batch) b.resolve();
+    } catch {
+      // One bad write set must not sink the others: retry each alone.
+      for (const b of batch) {
+        try {
+          this.commitNow(b.ops);
+          b.resolve();
+        } catch (e) {
+          b.reject(e);
+        }
+      }
+    }
+  }
+
+  close(): void {
+    this.flush();
+    this.db.close();
+  }
+}
+
+function bufferReplacer(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Uint8Array) return { $b64: Buffer.from(raw).toString("base64") };
+  if (raw instanceof Date) return { $date: raw.getTime() };
+  return value;
+}
+
+function bufferReviver(_key: string, value: unknown): unknown {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const v = value as Record<string, unknown>;
+    if (typeof v.$b64 === "string" && Object.keys(v).length === 1) return Buffer.from(v.$b64, "base64");
+    if (typeof v.$date === "number" && Object.keys(v).length === 1) return new Date(v.$date);
+  }
+  return value;
+}
