@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what localfargate needs on a fresh Debian machine: gocryptfs and fuse3 (the encrypted
+# storage driver; without them tasks use the plain driver and the server says so), then the npm
+# packages. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing gocryptfs and fuse3 from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq gocryptfs fuse3 >/dev/null
+  else
+    echo "setup: gocryptfs/fuse3 not installed and cannot apt-get here; tasks will use the plain storage driver"
+  fi
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
