@@ -1,0 +1,103 @@
+/**
+ * Conformance: every implemented operation's input shape (members, types, required, lengths,
+ * ranges, enums, patterns) matches the official Smithy model in ../shared/models; and every
+ * operation we claim has a handler. Skips the model half when the models are absent.
+ */
+import { describe, it, expect } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { IMPLEMENTED } from "../../src/protocol/shapes/implemented.ts";
+import type { ServiceShapes, Shape } from "../../src/protocol/shapes/types.ts";
+import { kmsShapes } from "../../src/protocol/shapes/kms.gen.ts";
+import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
+import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
+import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
+import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
+
+const MODELS = join(process.cwd(), "..", "shared", "models");
+const FILES: Record<string, [string, ServiceShapes]> = {
+  kms: ["kms-2014-11-01.json", kmsShapes],
+  iam: ["iam-2010-05-08.json", iamShapes],
+  sts: ["sts-2011-06-15.json", stsShapes],
+  ecs: ["ecs-2014-11-13.json", ecsShapes],
+  cloudtrail: ["cloudtrail-2013-11-01.json", cloudtrailShapes],
+};
+
+type Smithy = { shapes: Record<string, any> };
+const local = (id: string) => (id.startsWith("smithy.api#") ? id.slice(11) : id.split("#")[1]);
+
+const SIMPLE: Record<string, Shape["type"]> = {
+  string: "string", enum: "string", blob: "blob", boolean: "boolean", timestamp: "timestamp", document: "document",
+  integer: "integer", short: "integer", byte: "integer", intEnum: "integer", long: "long", double: "double", float: "double",
+};
+
+/** Compares our shape with the model's, recursively, returning the differences. */
+function compare(model: Smithy, ours: ServiceShapes, id: string, path: string, seen: Set<string>, diffs: string[]): void {
+  const name = local(id);
+  if (seen.has(name)) return;
+  seen.add(name);
+  const mine = ours.shapes[name];
+  if (!mine) {
+    diffs.push(`${path}: shape ${name} missing`);
+    return;
+  }
+  if (id.startsWith("smithy.api#")) return;
+  const s = model.shapes[id];
+  const t = s.traits ?? {};
+  const expectType = s.type === "structure" ? "structure" : s.type === "list" || s.type === "set" ? "list" : s.type === "map" ? "map" : SIMPLE[s.type];
+  if (mine.type !== expectType && !(expectType === "double" && mine.type === "float")) diffs.push(`${path}: type ${mine.type} != ${expectType}`);
+  const len = t["smithy.api#length"];
+  const range = t["smithy.api#range"];
+  const mm = mine as { min?: number; max?: number; enum?: string[]; pattern?: string };
+  if (len && ((len.min ?? undefined) !== mm.min || (len.max ?? undefined) !== mm.max)) diffs.push(`${path}: length ${JSON.stringify(len)} != ${mm.min}..${mm.max}`);
+  if (range && ((range.min !== undefined ? Number(range.min) : undefined) !== mm.min || (range.max !== undefined ? Number(range.max) : undefined) !== mm.max)) diffs.push(`${path}: range ${JSON.stringify(range)} != ${mm.min}..${mm.max}`);
+  if (t["smithy.api#pattern"] && t["smithy.api#pattern"] !== mm.pattern) diffs.push(`${path}: pattern differs`);
+  if (s.type === "enum") {
+    const values = Object.entries(s.members as Record<string, any>).map(([k, v]) => v.traits?.["smithy.api#enumValue"] ?? k);
+    if (JSON.stringify(values) !== JSON.stringify(mm.enum)) diffs.push(`${path}: enum values differ`);
+  }
+  if (s.type === "structure" && mine.type === "structure") {
+    const required = Object.entries(s.members as Record<string, any>).filter(([, m]) => m.traits?.["smithy.api#required"]).map(([k]) => k);
+    if (JSON.stringify(required) !== JSON.stringify(mine.required ?? [])) diffs.push(`${path}: required ${required} != ${mine.required ?? []}`);
+    const modelMembers = Object.keys(s.members);
+    if (JSON.stringify(modelMembers) !== JSON.stringify(Object.keys(mine.members))) diffs.push(`${path}: members differ`);
+    for (const [m, def] of Object.entries(s.members as Record<string, any>)) {
+      if (mine.members[m]?.target !== local(def.target)) diffs.push(`${path}.${m}: target ${mine.members[m]?.target} != ${local(def.target)}`);
+      compare(model, ours, def.target, `${path}.${m}`, seen, diffs);
+    }
+  }
+  if ((s.type === "list" || s.type === "set") && mine.type === "list") compare(model, ours, s.member.target, `${path}[]`, seen, diffs);
+  if (s.type === "map" && mine.type === "map") {
+    compare(model, ours, s.key.target, `${path}{key}`, seen, diffs);
+    compare(model, ours, s.value.target, `${path}{value}`, seen, diffs);
+  }
+}
+
+describe.skipIf(!existsSync(MODELS))("input shapes match the official models", () => {
+  for (const [svc, [file, ours]] of Object.entries(FILES)) {
+    describe(svc, () => {
+      const model = JSON.parse(readFileSync(join(MODELS, file), "utf8")) as Smithy;
+      const ns = Object.keys(model.shapes)[0].split("#")[0];
+      for (const op of IMPLEMENTED[svc]) {
+        it(op, () => {
+          const opShape = model.shapes[`${ns}#${op}`];
+          expect(opShape?.type, `${op} is an operation of ${svc}`).toBe("operation");
+          const diffs: string[] = [];
+          if (opShape.input && opShape.input.target !== "smithy.api#Unit") {
+            expect(ours.operations[op].input).toBe(local(opShape.input.target));
+            compare(model, ours, opShape.input.target, op, new Set(), diffs);
+          }
+          expect(diffs).toEqual([]);
+        });
+      }
+    });
+  }
+});
+
+describe("tables cover exactly the implemented operations", () => {
+  for (const [svc, [, ours]] of Object.entries(FILES)) {
+    it(svc, () => {
+      expect(Object.keys(ours.operations).sort()).toEqual([...IMPLEMENTED[svc]].sort());
+    });
+  }
+});
