@@ -1,0 +1,220 @@
+/**
+ * npm run bench: localfargate side by side with moto_server in the same run, on this machine.
+ * Prints a table and writes bench/results/<timestamp>.json. Absolute numbers on a shared
+ * 2-core machine are noise; the ratio to moto measured in the same run is the signal.
+ *
+ *   npm run bench                 everything
+ *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { KMSClient, CreateKeyCommand, EncryptCommand } from "@aws-sdk/client-kms";
+import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
+import { startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = [1, 16];
+const only = process.argv.slice(2);
+
+interface Row {
+  scenario: string;
+  target: string;
+  connections?: number;
+  requestsPerSec?: number;
+  p50ms?: number;
+  p99ms?: number;
+  note?: string;
+}
+const rows: Row[] = [];
+const want = (name: string) => only.length === 0 || only.some((w) => name.startsWith(w));
+const creds = { accessKeyId: "test", secretAccessKey: "test" };
+const clientConfig = (endpoint: string, c = creds) => ({ endpoint, region: "us-east-1", credentials: c });
+
+async function load(scenario: string, server: BenchServer, service: string, target: string | null, body: string, extraHeaders: Record<string, string> = {}, c = creds) {
+  const headers: Record<string, string> = target
+    ? { "content-type": "application/x-amz-json-1.1", "x-amz-target": target, ...extraHeaders }
+    : { "content-type": "application/x-www-form-urlencoded; charset=utf-8", ...extraHeaders };
+  for (const n of CONNECTIONS) {
+    const req = await signRequest({ endpoint: server.endpoint, service, body, headers, credentials: c });
+    const r: LoadResult = runWrk(server.endpoint, req, n, SECONDS);
+    rows.push({
+      scenario,
+      target: server.name,
+      connections: n,
+      requestsPerSec: Math.round(r.requestsPerSec),
+      p50ms: r.p50ms,
+      p99ms: r.p99ms,
+      ...(r.non2xx ? { note: `${r.non2xx} non-2xx answers` } : {}),
+    });
+  }
+}
+
+function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  return f().then((v) => [v, performance.now() - t0]);
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+async function kmsFixture(endpoint: string): Promise<{ keyId: string; blob: string }> {
+  const kms = new KMSClient(clientConfig(endpoint));
+  const key = await kms.send(new CreateKeyCommand({ Description: "bench" }));
+  const keyId = key.KeyMetadata!.KeyId!;
+  const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.alloc(32, 7), EncryptionContext: { purpose: "bench" } }));
+  return { keyId, blob: Buffer.from(enc.CiphertextBlob!).toString("base64") };
+}
+
+async function kmsScenarios(targets: BenchServer[], prefix = "") {
+  for (const t of targets) {
+    try {
+      const { keyId, blob } = await kmsFixture(t.endpoint);
+      const plaintext = Buffer.alloc(32, 1).toString("base64");
+      if (want(`${prefix}kms-encrypt`) || want("kms")) await load(`${prefix}kms Encrypt`, t, "kms", "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: { purpose: "bench" } }));
+      if (!prefix) {
+        await load("kms Decrypt", t, "kms", "TrentService.Decrypt", JSON.stringify({ CiphertextBlob: blob, EncryptionContext: { purpose: "bench" } }));
+        await load("kms GenerateDataKeyWithoutPlaintext", t, "kms", "TrentService.GenerateDataKeyWithoutPlaintext", JSON.stringify({ KeyId: keyId, KeySpec: "AES_256", EncryptionContext: { purpose: "bench" } }));
+      }
+    } catch (e) {
+      rows.push({ scenario: `${prefix}kms`, target: t.name, note: `failed: ${(e as Error).message}` });
+    }
+  }
+}
+
+async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
+  for (const t of [lf, moto].filter(Boolean) as BenchServer[]) {
+    try {
+      const ecs = new ECSClient(clientConfig(t.endpoint));
+      let configuration;
+      if (t === lf) {
+        const kms = new KMSClient(clientConfig(t.endpoint));
+        const key = await kms.send(
+          new CreateKeyCommand({
+            Policy: JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [
+                { Sid: "root", Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:root" }, Action: "kms:*", Resource: "*" },
+                { Sid: "fargate", Effect: "Allow", Principal: { Service: "fargate.amazonaws.com" }, Action: ["kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant"], Resource: "*" },
+              ],
+            }),
+          }),
+        );
+        configuration = { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key.KeyMetadata!.Arn } };
+      }
+      await ecs.send(new CreateClusterCommand({ clusterName: "bench", configuration }));
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "bench",
+          requiresCompatibilities: ["FARGATE"],
+          networkMode: "awsvpc",
+          cpu: "256",
+          memory: "512",
+          containerDefinitions: [{ name: "idle", image: "busybox", essential: true }],
+        }),
+      );
+      const net = { awsvpcConfiguration: { subnets: ["subnet-12345678"] } };
+      // RunTask → RUNNING latency
+      const lat: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const t0 = performance.now();
+        const run = await ecs.send(new RunTaskCommand({ cluster: "bench", taskDefinition: "bench", launchType: "FARGATE", networkConfiguration: net }));
+        const arn = run.tasks?.[0]?.taskArn;
+        if (!arn) throw new Error(`RunTask failed: ${JSON.stringify(run.failures)}`);
+        let status = run.tasks?.[0]?.lastStatus;
+        while (status !== "RUNNING") {
+          if (status === "STOPPED") throw new Error("task stopped before RUNNING");
+          if (performance.now() - t0 > 30_000) throw new Error("task not RUNNING after 30 s");
+          const d = await ecs.send(new DescribeTasksCommand({ cluster: "bench", tasks: [arn] }));
+          status = d.tasks?.[0]?.lastStatus;
+        }
+        lat.push(performance.now() - t0);
+        await ecs.send(new StopTaskCommand({ cluster: "bench", task: arn }));
+      }
+      rows.push({ scenario: "ecs RunTask→RUNNING (key-encrypted, plain driver)", target: t.name, p50ms: +pct(lat, 50).toFixed(2), p99ms: +pct(lat, 99).toFixed(2), note: `${lat.length} tasks, sequential` });
+      // DescribeTasks with 1,000 tasks in the cluster
+      const arns: string[] = [];
+      while (arns.length < 1000) {
+        const run = await ecs.send(new RunTaskCommand({ cluster: "bench", taskDefinition: "bench", launchType: "FARGATE", count: 10, networkConfiguration: net }));
+        for (const task of run.tasks ?? []) arns.push(task.taskArn!);
+        if (!run.tasks?.length) throw new Error(`RunTask failed: ${JSON.stringify(run.failures)}`);
+      }
+      await load("ecs DescribeTasks (100 of 1,000 tasks)", t, "ecs", "AmazonEC2ContainerServiceV20141113.DescribeTasks", JSON.stringify({ cluster: "bench", tasks: arns.slice(0, 100) }));
+      for (const arn of arns) await ecs.send(new StopTaskCommand({ cluster: "bench", task: arn })).catch(() => undefined);
+    } catch (e) {
+      rows.push({ scenario: "ecs", target: t.name, note: `failed: ${(e as Error).message}` });
+    }
+  }
+}
+
+async function main() {
+  if (!hasWrk()) {
+    console.error("npm run bench needs wrk (Debian package wrk): apt-get install -y wrk");
+    process.exit(2);
+  }
+  const lf = await startLocalfargateProcess("localfargate");
+  const moto = await startMoto();
+  if (!moto) console.error("moto_server is not available: ratios will be missing");
+  const both = [lf, moto].filter(Boolean) as BenchServer[];
+  try {
+    if (want("sts")) for (const t of both) await load("sts GetCallerIdentity", t, "sts", null, "Action=GetCallerIdentity&Version=2011-06-15");
+    if (want("iam")) {
+      try {
+        const iam = new IAMClient(clientConfig(lf.endpoint));
+        await iam.send(new CreateUserCommand({ UserName: "bench" }));
+        await iam.send(new PutUserPolicyCommand({ UserName: "bench", PolicyName: "self", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:GetUser", Resource: "arn:aws:iam::*:user/${aws:username}" }] }) }));
+        const key = await iam.send(new CreateAccessKeyCommand({ UserName: "bench" }));
+        const userCreds = { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! };
+        await load("iam GetUser as an IAM user (policy-enforced no-op)", lf, "iam", null, "Action=GetUser&Version=2010-05-08&UserName=bench", {}, userCreds);
+      } catch (e) {
+        rows.push({ scenario: "iam", target: "localfargate", note: `failed: ${(e as Error).message}` });
+      }
+    }
+    if (want("kms")) await kmsScenarios(both);
+    if (want("audit")) {
+      const quiet = await startLocalfargateProcess("localfargate (auditing off)", { LOCALFARGATE_AUDIT: "off" });
+      try {
+        await kmsScenarios([lf, quiet], "audit: ");
+      } finally {
+        await quiet.stop();
+      }
+    }
+    if (want("ecs")) await ecsScenarios(lf, moto);
+  } finally {
+    await lf.stop();
+    await moto?.stop();
+  }
+  report();
+}
+
+function report() {
+  const ratio = (r: Row) => {
+    if (r.target !== "localfargate" || r.requestsPerSec === undefined) return "";
+    const m = rows.find((x) => x.scenario === r.scenario && x.target === "moto" && x.connections === r.connections);
+    return m?.requestsPerSec ? `${(r.requestsPerSec / m.requestsPerSec).toFixed(1)}x moto` : "";
+  };
+  const table = rows.map((r) => ({
+    scenario: r.scenario,
+    target: r.target,
+    conns: r.connections ?? "",
+    "req/s": r.requestsPerSec ?? "",
+    "p50 ms": r.p50ms?.toFixed(2) ?? "",
+    "p99 ms": r.p99ms?.toFixed(2) ?? "",
+    ratio: ratio(r),
+    note: r.note ?? "",
+  }));
+  console.table(table);
+  const dir = join("bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify({ seconds: SECONDS, rows: rows.map((r) => ({ ...r, ratio: ratio(r) || undefined })) }, null, 2));
+  console.log(`wrote ${file}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+/** Starts localfargate and moto_server as child processes on free ports for the bench. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface BenchServer {
+  name: string;
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess, ms = 60_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(url);
+      if (r.status < 500) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function stopper(child: ChildProcess, cleanup?: () => void) {
+  return () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve(cleanup?.());
+      child.once("exit", () => resolve(cleanup?.()));
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    });
+}
+
+export async function startLocalfargateProcess(name: string, env: Record<string, string> = {}): Promise<BenchServer> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "lf-bench-"));
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", "plain"], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, ...env },
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitFor(`${endpoint}/_localfargate/health`, child);
+  return { name, endpoint, stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })) };
+}
+
+export async function startMoto(): Promise<BenchServer | undefined> {
+  const port = await freePort();
+  let child: ChildProcess;
+  try {
+    child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  } catch {
+    return undefined;
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${endpoint}/moto-api/`, child, 30_000);
+  } catch {
+    child.kill("SIGKILL");
+    return undefined;
+  }
+  return { name: "moto", endpoint, stop: stopper(child) };
+}
