@@ -4,12 +4,12 @@
 # packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null 2>&1; then
+if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "setup: installing gocryptfs and fuse3 from Debian"
+    echo "setup: installing gocryptfs, fuse3 and wrk (bench) from Debian"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq gocryptfs fuse3 >/dev/null
+    apt-get install -y -qq gocryptfs fuse3 wrk >/dev/null
   else
     echo "setup: gocryptfs/fuse3 not installed and cannot apt-get here; tasks will use the plain storage driver"
   fi

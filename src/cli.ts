@@ -58,7 +58,9 @@ async function main(argv: string[]): Promise<void> {
       console.error(`refusing to listen on ${host}: RunTask executes commands on this machine. Pass --allow-remote to bind a non-loopback address.`);
       process.exit(2);
     }
-    const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote: Boolean(flags["allow-remote"]) });
+    // LOCALFARGATE_AUDIT=off exists only so the bench can show what auditing costs.
+    const audit = (flags.audit ?? process.env.LOCALFARGATE_AUDIT) !== "off";
+    const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote: Boolean(flags["allow-remote"]), audit });
     const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
     console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
     if (storage?.warning) console.log(`WARNING: ${storage.warning}`);
