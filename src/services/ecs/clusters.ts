@@ -1,0 +1,377 @@
+/** ECS clusters: create/update (with the Fargate ephemeral storage key), describe, list, delete. */
+import type {
+  Cluster,
+  ClusterConfiguration,
+  ClusterSetting,
+  CreateClusterRequest,
+  CreateClusterResponse,
+  DeleteClusterRequest,
+  DeleteClusterResponse,
+  DescribeClustersRequest,
+  DescribeClustersResponse,
+  KeyValuePair,
+  ListClustersRequest,
+  ListClustersResponse,
+  PutClusterCapacityProvidersRequest,
+  PutClusterCapacityProvidersResponse,
+  UpdateClusterRequest,
+  UpdateClusterResponse,
+  UpdateClusterSettingsRequest,
+  UpdateClusterSettingsResponse,
+} from "@aws-sdk/client-ecs";
+import { ServiceError } from "../../errors.ts";
+import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import { dryRunChecks } from "../../fargate/kms-calls.ts";
+import { CLUSTER_NAME, clusterArn, type ClusterRecord, type EcsState, validateTags } from "./state.ts";
+import { page } from "./paging.ts";
+
+export const FARGATE_KEY_CONDITION = "ecs:fargate-ephemeral-storage-kms-key";
+
+const CAPACITY_PROVIDERS = new Set(["FARGATE", "FARGATE_SPOT"]);
+
+function invalid(message: string): ServiceError {
+  return new ServiceError("InvalidParameterException", message, 400);
+}
+
+/** The condition key: the raw string from the request; absent when the member is absent or empty. */
+export function keyConditionContext(configuration: ClusterConfiguration | undefined): AuthCheck["context"] {
+  const raw = configuration?.managedStorageConfiguration?.fargateEphemeralStorageKmsKeyId;
+  return { [FARGATE_KEY_CONDITION]: raw === undefined || raw === "" ? undefined : raw };
+}
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(.+)$/;
+const KEY_ID = /^(mrk-[0-9a-f]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
+
+interface KeyMetadataLike {
+  Arn?: string;
+  KeyId?: string;
+  KeyState?: string;
+  KeySpec?: string;
+  CustomerMasterKeySpec?: string;
+  KeyUsage?: string;
+  MultiRegion?: boolean;
+}
+
+/**
+ * Attach-time checks for a cluster's Fargate ephemeral storage key, as ECS does them: key ID or
+ * key ARN only (no aliases), in the cluster's region, DescribeKey allowed to the caller, an
+ * enabled symmetric single-Region key, and the key policy lets Fargate (DryRun) generate data
+ * keys and create grants for this cluster. Returns the key ARN.
+ */
+export async function checkFargateKey(ctx: RequestContext, clusterName: string, raw: string, member = "fargateEphemeralStorageKmsKeyId", fargate = true): Promise<string> {
+  const region = ctx.region;
+  const account = ctx.principal.accountId;
+  const id = raw.trim();
+  if (id.startsWith("alias/") || /^arn:aws[a-z-]*:kms:[^:]*:[^:]*:alias\//.test(id)) {
+    throw invalid(`${member}: KMS key aliases are not supported for Fargate ephemeral storage. Specify a key ID or key ARN instead of '${raw}'.`);
+  }
+  const arnMatch = KEY_ARN.exec(id);
+  if (arnMatch) {
+    if (arnMatch[1] !== region) throw invalid(`${member}: the KMS key '${raw}' is in region ${arnMatch[1]}; it must be in the cluster's region ${region}.`);
+  } else if (!KEY_ID.test(id)) {
+    throw invalid(`${member}: '${raw}' is not a valid KMS key ID or key ARN.`);
+  }
+  if (/(^|\/)mrk-/.test(id)) throw invalid(`${member}: Multi-Region keys are not supported for Fargate ephemeral storage ('${raw}').`);
+  let meta: KeyMetadataLike;
+  try {
+    const out = await ctx.app.invoke<{ KeyMetadata: KeyMetadataLike }>("kms", "DescribeKey", { KeyId: id }, { principal: ctx.principal, region, viaService: "ecs.amazonaws.com", sourceIp: ctx.sourceIp, userAgent: ctx.userAgent });
+    meta = out.KeyMetadata;
+  } catch (e) {
+    if (e instanceof ServiceError) {
+      if (e.code === "NotFoundException") throw invalid(`${member}: the KMS key '${raw}' does not exist in region ${region}.`);
+      if (e.code === "AccessDeniedException") throw new ServiceError("ClientException", `${member}: you are not authorized to use the KMS key '${raw}': kms:DescribeKey was denied (${e.message})`, 400);
+      throw invalid(`${member}: the KMS key '${raw}' cannot be used: ${e.message} (${e.code})`);
+    }
+    throw e;
+  }
+  const arn = meta.Arn!;
+  if (meta.MultiRegion) throw invalid(`${member}: Multi-Region keys are not supported for Fargate ephemeral storage (${arn}).`);
+  const spec = meta.KeySpec ?? meta.CustomerMasterKeySpec;
+  if (spec !== "SYMMETRIC_DEFAULT" || meta.KeyUsage !== "ENCRYPT_DECRYPT") {
+    throw invalid(`${member}: the KMS key ${arn} must be a symmetric encryption key (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT); it is ${spec} ${meta.KeyUsage}.`);
+  }
+  if (meta.KeyState !== "Enabled") throw invalid(`${member}: the KMS key ${arn} is not enabled (key state ${meta.KeyState}).`);
+  if (!fargate) return arn;
+  try {
+    await dryRunChecks(ctx.app, arn, region, account, clusterName);
+  } catch (e) {
+    const err = e instanceof ServiceError ? e : undefined;
+    throw new ServiceError(
+      "ClientException",
+      `${member}: the key policy of ${arn} does not allow Fargate (fargate.amazonaws.com) to use it for cluster ${clusterName}: ${err ? `${err.message} (${err.code})` : String(e)}`,
+      400,
+    );
+  }
+  return arn;
+}
+
+/** Validates and normalises a configuration; returns it with keys as ARNs. */
+async function resolveConfiguration(ctx: RequestContext, clusterName: string, cfg: ClusterConfiguration | undefined, previous: ClusterConfiguration | undefined): Promise<ClusterConfiguration | undefined> {
+  if (!cfg) return previous;
+  const out: ClusterConfiguration = { ...(previous ?? {}) };
+  if (cfg.executeCommandConfiguration) {
+    const l = cfg.executeCommandConfiguration.logging;
+    if (l && !["NONE", "DEFAULT", "OVERRIDE"].includes(l)) throw invalid(`Invalid execute command logging value '${l}'.`);
+    out.executeCommandConfiguration = cfg.executeCommandConfiguration;
+  }
+  if (cfg.managedStorageConfiguration) {
+    // Present: replaces the previous managed storage configuration. A member that is absent or
+    // "" is cleared (see docs/ecs-fargate.md).
+    const m = cfg.managedStorageConfiguration;
+    const ms: NonNullable<ClusterConfiguration["managedStorageConfiguration"]> = {};
+    // kmsKeyId is for ECS-managed EBS volumes: the same key checks, without Fargate's DryRun calls.
+    if (m.kmsKeyId) ms.kmsKeyId = await checkFargateKey(ctx, clusterName, m.kmsKeyId, "kmsKeyId", false);
+    if (m.fargateEphemeralStorageKmsKeyId) ms.fargateEphemeralStorageKmsKeyId = await checkFargateKey(ctx, clusterName, m.fargateEphemeralStorageKmsKeyId);
+    if (Object.keys(ms).length) out.managedStorageConfiguration = ms;
+    else delete out.managedStorageConfiguration;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+function validateSettings(settings: ClusterSetting[] | undefined): ClusterSetting[] | undefined {
+  if (!settings) return undefined;
+  for (const s of settings) {
+    if (s.name !== "containerInsights") throw invalid(`Invalid cluster setting name '${s.name}'.`);
+    if (!["enabled", "disabled", "enhanced"].includes(s.value ?? "")) throw invalid(`Invalid value '${s.value}' for cluster setting containerInsights: use enabled, enhanced or disabled.`);
+  }
+  return settings;
+}
+
+function validateCapacityProviders(names: string[] | undefined, strategy: { capacityProvider?: string; weight?: number; base?: number }[] | undefined): void {
+  for (const n of names ?? []) if (!CAPACITY_PROVIDERS.has(n)) throw invalid(`The specified capacity provider '${n}' is not in an ACTIVE state. Specify a valid capacity provider and try again.`);
+  for (const s of strategy ?? []) {
+    if (!names?.includes(s.capacityProvider ?? "")) throw invalid(`The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.`);
+    if (s.weight !== undefined && (s.weight < 0 || s.weight > 1000)) throw invalid("Capacity provider strategy weight must be between 0 and 1000.");
+    if (s.base !== undefined && (s.base < 0 || s.base > 100000)) throw invalid("Capacity provider strategy base must be between 0 and 100000.");
+  }
+  if ((strategy ?? []).filter((s) => (s.base ?? 0) > 0).length > 1) throw invalid("A capacity provider strategy can have a base value for only one capacity provider.");
+}
+
+export type ClusterInclude = "ATTACHMENTS" | "CONFIGURATIONS" | "SETTINGS" | "STATISTICS" | "TAGS";
+
+export function clusterOutput(state: EcsState, c: ClusterRecord, include: Iterable<string> | "all"): Cluster {
+  const inc = include === "all" ? new Set(["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]) : new Set(include);
+  let running = 0;
+  let pending = 0;
+  for (const t of state.tasks.values()) {
+    if (t.clusterArn !== c.arn) continue;
+    if (t.task.lastStatus === "RUNNING") running++;
+    else if (t.task.lastStatus !== "STOPPED" && t.task.desiredStatus === "RUNNING") pending++;
+  }
+  let activeServices = 0;
+  let draining = 0;
+  for (const s of state.services.values()) {
+    if (s.clusterArn !== c.arn) continue;
+    if (s.status === "ACTIVE") activeServices++;
+    else if (s.status === "DRAINING") draining++;
+  }
+  const out: Cluster = {
+    clusterArn: c.arn,
+    clusterName: c.name,
+    status: c.status,
+    registeredContainerInstancesCount: 0,
+    runningTasksCount: running,
+    pendingTasksCount: pending,
+    activeServicesCount: activeServices,
+    capacityProviders: c.capacityProviders,
+    defaultCapacityProviderStrategy: c.defaultCapacityProviderStrategy,
+  };
+  if (inc.has("CONFIGURATIONS") && c.configuration) out.configuration = c.configuration;
+  if (inc.has("SETTINGS")) out.settings = c.settings;
+  if (inc.has("TAGS")) out.tags = c.tags;
+  if (inc.has("STATISTICS")) {
+    const stat = (name: string, v: number): KeyValuePair => ({ name, value: String(v) });
+    out.statistics = [
+      stat("runningEC2TasksCount", 0),
+      stat("runningFargateTasksCount", running),
+      stat("pendingEC2TasksCount", 0),
+      stat("pendingFargateTasksCount", pending),
+      stat("activeEC2ServiceCount", 0),
+      stat("activeFargateServiceCount", activeServices),
+      stat("drainingEC2ServiceCount", 0),
+      stat("drainingFargateServiceCount", draining),
+    ];
+  }
+  if (inc.has("ATTACHMENTS")) {
+    out.attachments = [];
+    out.attachmentsStatus = "UPDATE_COMPLETE";
+  }
+  if (c.serviceConnectDefaults) out.serviceConnectDefaults = c.serviceConnectDefaults;
+  return out;
+}
+
+function acct(ctx: RequestContext): string {
+  return ctx.principal.accountId;
+}
+
+export function clusterOperations(state: EcsState): Record<string, OperationDef> {
+  return {
+    CreateCluster: {
+      authorize: (ctx, input: CreateClusterRequest): AuthCheck => {
+        const name = input.clusterName ?? "default";
+        return {
+          action: "ecs:CreateCluster",
+          resource: clusterArn(ctx.region, acct(ctx), CLUSTER_NAME.test(name) ? name : "*"),
+          context: {
+            ...keyConditionContext(input.configuration),
+            "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined,
+            "ecs:capacity-provider": input.capacityProviders?.length ? input.capacityProviders : undefined,
+          },
+        };
+      },
+      handler: async (ctx, input: CreateClusterRequest): Promise<CreateClusterResponse> => {
+        const name = input.clusterName ?? "default";
+        if (!CLUSTER_NAME.test(name)) throw invalid("Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.");
+        validateTags(input.tags);
+        const settings = validateSettings(input.settings) ?? [{ name: "containerInsights", value: "disabled" }];
+        validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
+        const arn = clusterArn(ctx.region, acct(ctx), name);
+        const existing = state.clusters.get(arn);
+        if (existing && existing.status === "ACTIVE") {
+          // CreateCluster is idempotent on the name: the existing cluster is returned.
+          return { cluster: clusterOutput(state, existing, "all") };
+        }
+        const configuration = await resolveConfiguration(ctx, name, input.configuration, undefined);
+        const c: ClusterRecord = {
+          arn,
+          name,
+          accountId: acct(ctx),
+          region: ctx.region,
+          status: "ACTIVE",
+          configuration,
+          settings,
+          capacityProviders: input.capacityProviders ?? [],
+          defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [],
+          tags: input.tags ?? [],
+          serviceConnectDefaults: input.serviceConnectDefaults?.namespace ? { namespace: input.serviceConnectDefaults.namespace } : undefined,
+          createdAt: ctx.now,
+        };
+        ctx.writes.push(state.putCluster(c));
+        return { cluster: clusterOutput(state, c, "all") };
+      },
+    },
+
+    UpdateCluster: {
+      authorize: (ctx, input: UpdateClusterRequest): AuthCheck => {
+        const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
+        return { action: "ecs:UpdateCluster", resource: arn, context: keyConditionContext(input.configuration), resourceTags: tagsOf(state, arn) };
+      },
+      handler: async (ctx, input: UpdateClusterRequest): Promise<UpdateClusterResponse> => {
+        const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
+        const settings = validateSettings(input.settings);
+        const configuration = await resolveConfiguration(ctx, c.name, input.configuration, c.configuration);
+        const updated: ClusterRecord = { ...c, configuration, settings: settings ? mergeSettings(c.settings, settings) : c.settings };
+        if (input.serviceConnectDefaults) updated.serviceConnectDefaults = input.serviceConnectDefaults.namespace ? { namespace: input.serviceConnectDefaults.namespace } : undefined;
+        ctx.writes.push(state.putCluster(updated));
+        return { cluster: clusterOutput(state, updated, "all") };
+      },
+    },
+
+    UpdateClusterSettings: {
+      authorize: (ctx, input: UpdateClusterSettingsRequest): AuthCheck => {
+        const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
+        return { action: "ecs:UpdateClusterSettings", resource: arn, resourceTags: tagsOf(state, arn) };
+      },
+      handler: (ctx, input: UpdateClusterSettingsRequest): UpdateClusterSettingsResponse => {
+        const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
+        const settings = validateSettings(input.settings) ?? [];
+        const updated = { ...c, settings: mergeSettings(c.settings, settings) };
+        ctx.writes.push(state.putCluster(updated));
+        return { cluster: clusterOutput(state, updated, "all") };
+      },
+    },
+
+    PutClusterCapacityProviders: {
+      authorize: (ctx, input: PutClusterCapacityProvidersRequest): AuthCheck => {
+        const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
+        return { action: "ecs:PutClusterCapacityProviders", resource: arn, context: { "ecs:capacity-provider": input.capacityProviders?.length ? input.capacityProviders : undefined }, resourceTags: tagsOf(state, arn) };
+      },
+      handler: (ctx, input: PutClusterCapacityProvidersRequest): PutClusterCapacityProvidersResponse => {
+        const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
+        validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
+        const updated = { ...c, capacityProviders: input.capacityProviders ?? [], defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [] };
+        ctx.writes.push(state.putCluster(updated));
+        return { cluster: clusterOutput(state, updated, "all") };
+      },
+    },
+
+    DescribeClusters: {
+      readOnly: true,
+      authorize: (ctx, input: DescribeClustersRequest): AuthCheck[] => {
+        const refs = input.clusters?.length ? input.clusters : ["default"];
+        return refs.map((r) => {
+          let arn: string;
+          try {
+            arn = state.clusterArnFor(r, ctx.region, acct(ctx));
+          } catch {
+            arn = "*";
+          }
+          return { action: "ecs:DescribeClusters", resource: arn, resourceTags: tagsOf(state, arn) };
+        });
+      },
+      handler: (ctx, input: DescribeClustersRequest): DescribeClustersResponse => {
+        const refs = input.clusters?.length ? input.clusters : ["default"];
+        if (refs.length > 100) throw invalid("The number of clusters must be 100 or fewer.");
+        const include = input.include ?? [];
+        const out: DescribeClustersResponse = { clusters: [], failures: [] };
+        for (const r of refs) {
+          let arn: string;
+          try {
+            arn = state.clusterArnFor(r, ctx.region, acct(ctx));
+          } catch {
+            out.failures!.push({ arn: r, reason: "MISSING" });
+            continue;
+          }
+          const c = state.clusters.get(arn);
+          if (!c) out.failures!.push({ arn, reason: "MISSING" });
+          else out.clusters!.push(clusterOutput(state, c, include));
+        }
+        return out;
+      },
+    },
+
+    ListClusters: {
+      readOnly: true,
+      authorize: () => ({ action: "ecs:ListClusters", resource: "*" }),
+      handler: (ctx, input: ListClustersRequest): ListClustersResponse => {
+        const arns = [...state.clusters.values()]
+          .filter((c) => c.accountId === acct(ctx) && c.region === ctx.region && c.status === "ACTIVE")
+          .map((c) => c.arn)
+          .sort();
+        const p = page(arns, input.maxResults, input.nextToken);
+        return { clusterArns: p.items, nextToken: p.nextToken };
+      },
+    },
+
+    DeleteCluster: {
+      authorize: (ctx, input: DeleteClusterRequest): AuthCheck => {
+        const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
+        return { action: "ecs:DeleteCluster", resource: arn, resourceTags: tagsOf(state, arn) };
+      },
+      handler: (ctx, input: DeleteClusterRequest): DeleteClusterResponse => {
+        const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
+        if (state.servicesOfCluster(c.arn).some((s) => s.status !== "INACTIVE")) {
+          throw new ServiceError("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.", 400);
+        }
+        if (state.tasksOfCluster(c.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
+          throw new ServiceError("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.", 400);
+        }
+        const updated: ClusterRecord = { ...c, status: "INACTIVE" };
+        ctx.writes.push(state.putCluster(updated));
+        return { cluster: clusterOutput(state, updated, "all") };
+      },
+    },
+  };
+}
+
+function mergeSettings(existing: ClusterSetting[], next: ClusterSetting[]): ClusterSetting[] {
+  const m = new Map(existing.map((s) => [s.name, s.value]));
+  for (const s of next) m.set(s.name, s.value);
+  return [...m].map(([name, value]) => ({ name, value }));
+}
+
+export function tagsOf(state: EcsState, arn: string): Record<string, string> | undefined {
+  const r = state.clusters.get(arn) ?? state.services.get(arn) ?? state.tasks.get(arn) ?? state.taskDefs.get(arn);
+  if (!r || !r.tags.length) return undefined;
+  return Object.fromEntries(r.tags.map((t) => [t.key!, t.value ?? ""]));
+}

@@ -1,0 +1,349 @@
+/**
+ * ECS state: clusters, task definitions, tasks and services, kept in memory and persisted in
+ * the store (one entity per resource). The data plane (src/fargate) reads and changes the same
+ * records through this object (app.registry "ecs").
+ */
+import { randomBytes } from "node:crypto";
+import type {
+  Attachment,
+  CapacityProviderStrategyItem,
+  ClusterConfiguration,
+  ClusterSetting,
+  Container,
+  ContainerDefinition,
+  DeploymentConfiguration,
+  NetworkConfiguration,
+  Tag,
+  Task,
+  TaskDefinition,
+  TaskOverride,
+} from "@aws-sdk/client-ecs";
+import { ServiceError } from "../../errors.ts";
+import type { WriteOp, Store } from "../../store/store.ts";
+
+export const KIND_CLUSTER = "ecs.cluster";
+export const KIND_TASKDEF = "ecs.taskdef";
+export const KIND_TASK = "ecs.task";
+export const KIND_SERVICE = "ecs.service";
+
+export interface ClusterRecord {
+  arn: string;
+  name: string;
+  accountId: string;
+  region: string;
+  status: "ACTIVE" | "INACTIVE";
+  /** stored with fargateEphemeralStorageKmsKeyId / kmsKeyId as key ARNs */
+  configuration?: ClusterConfiguration;
+  settings: ClusterSetting[];
+  capacityProviders: string[];
+  defaultCapacityProviderStrategy: CapacityProviderStrategyItem[];
+  tags: Tag[];
+  serviceConnectDefaults?: { namespace?: string };
+  createdAt: Date;
+}
+
+export interface TaskDefRecord {
+  arn: string;
+  family: string;
+  revision: number;
+  accountId: string;
+  region: string;
+  /** the TaskDefinition as DescribeTaskDefinition returns it (without tags) */
+  def: TaskDefinition;
+  tags: Tag[];
+  /** DeleteTaskDefinitions: DELETE_IN_PROGRESS, then gone */
+  deleted?: boolean;
+}
+
+/** What the data plane knows about a task's ephemeral volume (no key material). */
+export interface TaskStorageRecord {
+  volumeId?: string;
+  /** the key ARN when a customer managed key encrypts the volume */
+  kmsKeyArn?: string;
+  grantId?: string;
+  /** encrypted data key (ciphertext blob) from GenerateDataKeyWithoutPlaintext */
+  encryptedDataKey?: Buffer;
+  /** the storage driver's mount path while mounted */
+  mountPath?: string;
+  driver?: string;
+  released?: boolean;
+}
+
+export interface TaskRecord {
+  arn: string;
+  id: string;
+  accountId: string;
+  region: string;
+  clusterArn: string;
+  clusterName: string;
+  /** the Task as DescribeTasks returns it (tags separately) */
+  task: Task;
+  tags: Tag[];
+  /** container definitions resolved with overrides, as the runner starts them */
+  containerDefs: ContainerDefinition[];
+  networkConfiguration?: NetworkConfiguration;
+  serviceArn?: string;
+  deploymentId?: string;
+  /** the cluster key captured at launch (ARN) or null for the Fargate-owned key */
+  kmsKeyArn: string | null;
+  /** secret path segment of the task metadata endpoint */
+  metadataToken: string;
+  storage: TaskStorageRecord;
+  /** service-clock ms after which a STOPPED task is forgotten */
+  expiresAtMs?: number;
+  /** the service scheduler has accounted for this task's stop */
+  countedByService?: boolean;
+  privateIp: string;
+  eniId: string;
+  macAddress: string;
+  subnetId: string;
+}
+
+export interface DeploymentRecord {
+  id: string;
+  status: "PRIMARY" | "ACTIVE" | "INACTIVE";
+  taskDefinition: string;
+  desiredCount: number;
+  failedTasks: number;
+  createdAt: Date;
+  updatedAt: Date;
+  launchType?: string;
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
+  platformVersion: string;
+  networkConfiguration?: NetworkConfiguration;
+  rolloutState: "COMPLETED" | "FAILED" | "IN_PROGRESS";
+  rolloutStateReason: string;
+  /** cluster key at deployment creation (ARN), null = Fargate-owned key */
+  kmsKeyArn: string | null;
+}
+
+export interface ServiceEventRecord {
+  id: string;
+  createdAt: Date;
+  message: string;
+}
+
+export interface ServiceRecord {
+  arn: string;
+  name: string;
+  accountId: string;
+  region: string;
+  clusterArn: string;
+  clusterName: string;
+  status: "ACTIVE" | "DRAINING" | "INACTIVE";
+  desiredCount: number;
+  taskDefinition: string;
+  launchType?: string;
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
+  platformVersion: string;
+  networkConfiguration?: NetworkConfiguration;
+  deploymentConfiguration: DeploymentConfiguration;
+  deployments: DeploymentRecord[];
+  events: ServiceEventRecord[];
+  tags: Tag[];
+  propagateTags?: string;
+  enableECSManagedTags: boolean;
+  enableExecuteCommand: boolean;
+  createdAt: Date;
+  createdBy: string;
+  /** true once the steady-state event has been written for the current rollout */
+  steady: boolean;
+  /** real-time ms before which the scheduler does not launch again (back-off after failures) */
+  launchBackoffUntil?: number;
+  consecutiveFailures?: number;
+  deletedAt?: Date;
+}
+
+export function hex(bytes: number): string {
+  return randomBytes(bytes).toString("hex");
+}
+
+export function clusterArn(region: string, account: string, name: string): string {
+  return `arn:aws:ecs:${region}:${account}:cluster/${name}`;
+}
+
+export function taskDefArn(region: string, account: string, family: string, revision: number): string {
+  return `arn:aws:ecs:${region}:${account}:task-definition/${family}:${revision}`;
+}
+
+export function taskArn(region: string, account: string, cluster: string, id: string): string {
+  return `arn:aws:ecs:${region}:${account}:task/${cluster}/${id}`;
+}
+
+export function serviceArn(region: string, account: string, cluster: string, name: string): string {
+  return `arn:aws:ecs:${region}:${account}:service/${cluster}/${name}`;
+}
+
+/** Parses arn:aws:ecs:region:account:type/rest */
+export function parseEcsArn(arn: string): { region: string; account: string; type: string; rest: string } | undefined {
+  const m = /^arn:aws[a-z-]*:ecs:([a-z0-9-]+):(\d{12}):([a-z-]+)\/(.+)$/.exec(arn);
+  if (!m) return undefined;
+  return { region: m[1], account: m[2], type: m[3], rest: m[4] };
+}
+
+export const CLUSTER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
+
+export class EcsState {
+  readonly clusters = new Map<string, ClusterRecord>();
+  readonly taskDefs = new Map<string, TaskDefRecord>();
+  readonly tasks = new Map<string, TaskRecord>();
+  readonly services = new Map<string, ServiceRecord>();
+  /** metadata token → task ARN */
+  readonly byToken = new Map<string, string>();
+  /** called after a task changes state (the data plane's scheduler listens) */
+  onTaskChange: ((t: TaskRecord) => void)[] = [];
+
+  constructor(readonly store: Store) {
+    for (const c of store.all<ClusterRecord>(KIND_CLUSTER)) this.clusters.set(c.arn, c);
+    for (const d of store.all<TaskDefRecord>(KIND_TASKDEF)) this.taskDefs.set(d.arn, d);
+    for (const t of store.all<TaskRecord>(KIND_TASK)) {
+      this.tasks.set(t.arn, t);
+      this.byToken.set(t.metadataToken, t.arn);
+    }
+    for (const s of store.all<ServiceRecord>(KIND_SERVICE)) this.services.set(s.arn, s);
+  }
+
+  putCluster(c: ClusterRecord): WriteOp {
+    this.clusters.set(c.arn, c);
+    return this.store.put(KIND_CLUSTER, c.arn, c);
+  }
+
+  putTaskDef(d: TaskDefRecord): WriteOp {
+    this.taskDefs.set(d.arn, d);
+    return this.store.put(KIND_TASKDEF, d.arn, d);
+  }
+
+  delTaskDef(arn: string): WriteOp {
+    this.taskDefs.delete(arn);
+    return this.store.del(KIND_TASKDEF, arn);
+  }
+
+  putTask(t: TaskRecord): WriteOp {
+    this.tasks.set(t.arn, t);
+    this.byToken.set(t.metadataToken, t.arn);
+    return this.store.put(KIND_TASK, t.arn, t);
+  }
+
+  delTask(arn: string): WriteOp {
+    const t = this.tasks.get(arn);
+    if (t) this.byToken.delete(t.metadataToken);
+    this.tasks.delete(arn);
+    return this.store.del(KIND_TASK, arn);
+  }
+
+  putService(s: ServiceRecord): WriteOp {
+    this.services.set(s.arn, s);
+    return this.store.put(KIND_SERVICE, s.arn, s);
+  }
+
+  delService(arn: string): WriteOp {
+    this.services.delete(arn);
+    return this.store.del(KIND_SERVICE, arn);
+  }
+
+  /** Persists a task now (background work: the data plane). */
+  async saveTask(t: TaskRecord): Promise<void> {
+    await this.store.commit([this.putTask(t)]);
+  }
+
+  async saveService(s: ServiceRecord): Promise<void> {
+    await this.store.commit([this.putService(s)]);
+  }
+
+  /** Resolves a cluster name or ARN (default "default") in the caller's account and region. */
+  clusterArnFor(ref: string | undefined, region: string, account: string): string {
+    const r = ref ?? "default";
+    if (r.startsWith("arn:")) {
+      const p = parseEcsArn(r);
+      if (!p || p.type !== "cluster") throw new ServiceError("InvalidParameterException", `Invalid identifier: Identifier is for ${p?.type ?? "an unknown resource"}. Your identifier is for cluster.`, 400);
+      return r;
+    }
+    if (!CLUSTER_NAME.test(r)) throw new ServiceError("InvalidParameterException", "Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.", 400);
+    return clusterArn(region, account, r);
+  }
+
+  /** An ACTIVE cluster, or ClusterNotFoundException. */
+  activeCluster(ref: string | undefined, region: string, account: string): ClusterRecord {
+    const arn = this.clusterArnFor(ref, region, account);
+    const c = this.clusters.get(arn);
+    if (!c || c.status !== "ACTIVE") throw new ServiceError("ClusterNotFoundException", "Cluster not found.", 400);
+    return c;
+  }
+
+  /** Resolves family, family:revision or an ARN to a task definition record. */
+  taskDefFor(ref: string, region: string, account: string): TaskDefRecord | undefined {
+    if (ref.startsWith("arn:")) {
+      const d = this.taskDefs.get(ref);
+      return d && !d.deleted ? d : undefined;
+    }
+    const m = /^([a-zA-Z0-9_-]{1,255})(?::(\d+))?$/.exec(ref);
+    if (!m) return undefined;
+    if (m[2]) {
+      const d = this.taskDefs.get(taskDefArn(region, account, m[1], Number(m[2])));
+      return d && !d.deleted ? d : undefined;
+    }
+    let best: TaskDefRecord | undefined;
+    for (const d of this.taskDefs.values()) {
+      if (d.family !== m[1] || d.accountId !== account || d.region !== region || d.deleted || d.def.status !== "ACTIVE") continue;
+      if (!best || d.revision > best.revision) best = d;
+    }
+    return best;
+  }
+
+  /** Resolves a task ID or ARN within a cluster. */
+  taskFor(ref: string, cluster: ClusterRecord): TaskRecord | undefined {
+    if (ref.startsWith("arn:")) {
+      const t = this.tasks.get(ref);
+      return t && t.clusterArn === cluster.arn ? t : undefined;
+    }
+    return this.tasks.get(taskArn(cluster.region, cluster.accountId, cluster.name, ref));
+  }
+
+  serviceFor(ref: string, cluster: ClusterRecord): ServiceRecord | undefined {
+    const arn = ref.startsWith("arn:") ? ref : serviceArn(cluster.region, cluster.accountId, cluster.name, ref);
+    const s = this.services.get(arn);
+    return s && s.clusterArn === cluster.arn ? s : undefined;
+  }
+
+  tasksOfCluster(arn: string): TaskRecord[] {
+    return [...this.tasks.values()].filter((t) => t.clusterArn === arn);
+  }
+
+  servicesOfCluster(arn: string): ServiceRecord[] {
+    return [...this.services.values()].filter((s) => s.clusterArn === arn);
+  }
+
+  emitTaskChange(t: TaskRecord): void {
+    for (const f of this.onTaskChange) {
+      try {
+        f(t);
+      } catch (e) {
+        console.error("[localfargate] task change listener failed:", e);
+      }
+    }
+  }
+}
+
+export type { Attachment, Container, TaskOverride };
+
+/** Tag validation shared by every taggable resource. */
+export function validateTags(tags: Tag[] | undefined): void {
+  if (!tags) return;
+  if (tags.length > 50) throw new ServiceError("InvalidParameterException", "Too many tags: a resource can have at most 50 tags.", 400);
+  for (const t of tags) {
+    if (!t.key) throw new ServiceError("InvalidParameterException", "Tag keys must not be empty.", 400);
+    if (t.key.length > 128) throw new ServiceError("InvalidParameterException", "Tag keys can be at most 128 characters.", 400);
+    if ((t.value ?? "").length > 256) throw new ServiceError("InvalidParameterException", "Tag values can be at most 256 characters.", 400);
+    if (t.key.toLowerCase().startsWith("aws:")) throw new ServiceError("InvalidParameterException", "Tag keys beginning with 'aws:' are reserved.", 400);
+  }
+}
+
+export function mergeTags(existing: Tag[], add: Tag[]): Tag[] {
+  const m = new Map(existing.map((t) => [t.key!, t.value ?? ""]));
+  for (const t of add) m.set(t.key!, t.value ?? "");
+  return [...m].map(([key, value]) => ({ key, value }));
+}
+
+export function tagMap(tags: Tag[]): Record<string, string> {
+  return Object.fromEntries(tags.map((t) => [t.key!, t.value ?? ""]));
+}

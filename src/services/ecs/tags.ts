@@ -1,0 +1,101 @@
+/** Tags on clusters, task definitions, tasks and services. */
+import type {
+  ListTagsForResourceRequest,
+  ListTagsForResourceResponse,
+  Tag,
+  TagResourceRequest,
+  TagResourceResponse,
+  UntagResourceRequest,
+  UntagResourceResponse,
+} from "@aws-sdk/client-ecs";
+import { ServiceError } from "../../errors.ts";
+import type { WriteOp } from "../../store/store.ts";
+import type { AuthCheck, OperationDef } from "../types.ts";
+import { mergeTags, parseEcsArn, type EcsState, validateTags } from "./state.ts";
+
+interface Taggable {
+  tags: Tag[];
+  save(tags: Tag[]): WriteOp;
+}
+
+function resolve(state: EcsState, arn: string): Taggable {
+  const p = parseEcsArn(arn);
+  if (!p) throw new ServiceError("InvalidParameterException", "The ARN provided is invalid.", 400);
+  switch (p.type) {
+    case "cluster": {
+      const c = state.clusters.get(arn);
+      if (!c || c.status !== "ACTIVE") throw new ServiceError("ClusterNotFoundException", "Cluster not found.", 400);
+      return { tags: c.tags, save: (tags) => state.putCluster({ ...c, tags }) };
+    }
+    case "task-definition": {
+      const d = state.taskDefs.get(arn);
+      if (!d || d.deleted) throw new ServiceError("ClientException", "The specified task definition does not exist.", 400);
+      return { tags: d.tags, save: (tags) => state.putTaskDef({ ...d, tags }) };
+    }
+    case "task": {
+      const t = state.tasks.get(arn);
+      if (!t) throw new ServiceError("InvalidParameterException", "The specified task is stopped or does not exist.", 400);
+      return {
+        tags: t.tags,
+        save: (tags) => {
+          t.tags = tags;
+          return state.putTask(t);
+        },
+      };
+    }
+    case "service": {
+      const s = state.services.get(arn);
+      if (!s || s.status === "INACTIVE") throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
+      return {
+        tags: s.tags,
+        save: (tags) => {
+          s.tags = tags;
+          return state.putService(s);
+        },
+      };
+    }
+    default:
+      throw new ServiceError("InvalidParameterException", `The resource type ${p.type} cannot be tagged.`, 400);
+  }
+}
+
+function check(state: EcsState, action: string, arn: string, tagKeys?: string[]): AuthCheck {
+  let resourceTags: Record<string, string> | undefined;
+  try {
+    const r = resolve(state, arn);
+    resourceTags = r.tags.length ? Object.fromEntries(r.tags.map((t) => [t.key!, t.value ?? ""])) : undefined;
+  } catch {
+    resourceTags = undefined;
+  }
+  return { action, resource: arn, resourceTags, context: tagKeys ? { "aws:TagKeys": tagKeys } : undefined };
+}
+
+export function tagOperations(state: EcsState): Record<string, OperationDef> {
+  return {
+    TagResource: {
+      authorize: (_ctx, input: TagResourceRequest) => check(state, "ecs:TagResource", input.resourceArn!, (input.tags ?? []).map((t) => t.key ?? "")),
+      handler: (ctx, input: TagResourceRequest): TagResourceResponse => {
+        const r = resolve(state, input.resourceArn!);
+        validateTags(input.tags);
+        const tags = mergeTags(r.tags, input.tags ?? []);
+        validateTags(tags);
+        ctx.writes.push(r.save(tags));
+        return {};
+      },
+    },
+    UntagResource: {
+      authorize: (_ctx, input: UntagResourceRequest) => check(state, "ecs:UntagResource", input.resourceArn!, input.tagKeys ?? []),
+      handler: (ctx, input: UntagResourceRequest): UntagResourceResponse => {
+        const r = resolve(state, input.resourceArn!);
+        const drop = new Set(input.tagKeys ?? []);
+        ctx.writes.push(r.save(r.tags.filter((t) => !drop.has(t.key!))));
+        return {};
+      },
+    },
+    ListTagsForResource: {
+      readOnly: true,
+      authorize: (_ctx, input: ListTagsForResourceRequest) => check(state, "ecs:ListTagsForResource", input.resourceArn!),
+      handler: (_ctx, input: ListTagsForResourceRequest): ListTagsForResourceResponse => ({ tags: resolve(state, input.resourceArn!).tags }),
+    },
+  };
+}
