@@ -1,0 +1,179 @@
+/**
+ * The service scheduler. For each service: keep desiredCount tasks of the PRIMARY deployment,
+ * replace tasks that stopped, and roll older deployments away within the deployment
+ * configuration: at most floor(desired × maximumPercent / 100) tasks at once (RUNNING + PENDING),
+ * and an old task is stopped only while at least ceil(desired × minimumHealthyPercent / 100)
+ * tasks stay RUNNING. Locally a task counts as healthy as soon as it is RUNNING (AWS waits for
+ * health checks or 40 s). Each service task uses the key recorded on its deployment.
+ */
+import type { FargateDataPlane } from "./reconciler.ts";
+import type { DeploymentRecord, ServiceRecord, TaskRecord } from "../services/ecs/state.ts";
+import { addServiceEvent, liveServiceTasks } from "../services/ecs/services.ts";
+import { newTask, pickCapacityProvider, tagsForLaunch } from "../services/ecs/tasks.ts";
+
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 60_000;
+
+function shortId(t: TaskRecord): string {
+  return t.id;
+}
+
+export async function reconcileServices(plane: FargateDataPlane): Promise<void> {
+  const { state } = plane;
+  for (const s of [...state.services.values()]) {
+    if (s.status === "INACTIVE") continue;
+    const changed = reconcileService(plane, s);
+    if (changed) await state.saveService(s);
+  }
+}
+
+/** Returns true when the service record changed. */
+export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boolean {
+  const { state, app } = plane;
+  const now = app.clock.now();
+  let changed = false;
+  const cluster = state.clusters.get(s.clusterArn);
+  const primary = s.deployments.find((d) => d.status === "PRIMARY");
+  if (!cluster || !primary) return false;
+  const live = liveServiceTasks(state, s);
+  const byDeployment = (d: DeploymentRecord) => live.filter((t) => t.deploymentId === d.id);
+  const isRunning = (t: TaskRecord) => t.task.lastStatus === "RUNNING";
+
+  // Count failures: tasks of this service that stopped before reaching RUNNING since last look.
+  for (const t of state.tasks.values()) {
+    if (t.serviceArn !== s.arn || t.task.lastStatus !== "STOPPED" || t.countedByService) continue;
+    t.countedByService = true;
+    const d = s.deployments.find((x) => x.id === t.deploymentId);
+    if (t.task.stopCode === "TaskFailedToStart") {
+      if (d) d.failedTasks++;
+      s.consecutiveFailures = (s.consecutiveFailures ?? 0) + 1;
+      s.launchBackoffUntil = app.clock.realNowMs() + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(6, s.consecutiveFailures - 1));
+      addServiceEvent(s, now, `(service ${s.name}) (task ${shortId(t)}) failed to start: ${t.task.stoppedReason ?? "unknown reason"}`);
+      changed = true;
+    } else if (t.task.stopCode === "EssentialContainerExited") {
+      addServiceEvent(s, now, `(service ${s.name}) (task ${shortId(t)}) stopped: ${t.task.stoppedReason ?? ""}`);
+      changed = true;
+    }
+  }
+
+  const desired = s.desiredCount;
+  const cfg = s.deploymentConfiguration;
+  const maxTotal = Math.floor((desired * (cfg.maximumPercent ?? 200)) / 100);
+  const minHealthy = Math.ceil((desired * (cfg.minimumHealthyPercent ?? 100)) / 100);
+  const primaryTasks = byDeployment(primary);
+  const oldTasks = live.filter((t) => t.deploymentId !== primary.id);
+
+  // 1. Scale the primary deployment down when it has more than desired (no health floor: the user asked).
+  const toStop: TaskRecord[] = [];
+  if (primaryTasks.length > desired) {
+    const excess = [...primaryTasks].sort((a, b) => Number(isRunning(a)) - Number(isRunning(b))).slice(0, primaryTasks.length - desired);
+    toStop.push(...excess);
+  }
+
+  // 2. Start primary tasks up to desired, within maximumPercent (counting old tasks still alive).
+  const startable = Math.max(0, Math.min(desired - primaryTasks.length, Math.max(maxTotal, desired) - live.length));
+  const backoff = s.launchBackoffUntil !== undefined && app.clock.realNowMs() < s.launchBackoffUntil;
+  const started: TaskRecord[] = [];
+  if (s.status === "ACTIVE" && startable > 0 && !backoff) {
+    const def = state.taskDefs.get(primary.taskDefinition);
+    if (def) {
+      const serviceTags = s.tags;
+      const tags = tagsForLaunch(def, cluster, s.propagateTags, s.enableECSManagedTags, [], serviceTags, s.name);
+      for (let i = 0; i < startable; i++) {
+        const t = newTask(state, {
+          cluster,
+          def,
+          launchType: primary.launchType,
+          capacityProvider: primary.capacityProviderStrategy?.length ? pickCapacityProvider(primary.capacityProviderStrategy, primaryTasks.length + i) : undefined,
+          networkConfiguration: primary.networkConfiguration,
+          platformVersion: primary.platformVersion,
+          startedBy: primary.id,
+          group: `service:${s.name}`,
+          tags,
+          now,
+          kmsKeyArn: primary.kmsKeyArn,
+          serviceArn: s.arn,
+          deploymentId: primary.id,
+          enableExecuteCommand: s.enableExecuteCommand,
+        });
+        started.push(t);
+      }
+    }
+  }
+
+  // 3. Stop old-deployment tasks: those not RUNNING cost no health; RUNNING ones only above the floor.
+  const runningNow = live.filter(isRunning).length - toStop.filter(isRunning).length;
+  let spare = runningNow - minHealthy;
+  const oldSorted = [...oldTasks].sort((a, b) => Number(isRunning(a)) - Number(isRunning(b)));
+  for (const t of oldSorted) {
+    if (!isRunning(t)) toStop.push(t);
+    else if (spare > 0 || s.status === "DRAINING") {
+      toStop.push(t);
+      spare--;
+    }
+  }
+  if (s.status === "DRAINING") for (const t of primaryTasks) if (!toStop.includes(t)) toStop.push(t);
+
+  if (started.length) {
+    plane.app.store.commit(started.map((t) => state.putTask(t))).then(
+      () => {
+        for (const t of started) plane.launch(t);
+      },
+      (e) => console.error("[localfargate] could not record service tasks:", e),
+    );
+    for (const t of started) state.tasks.set(t.arn, t);
+    addServiceEvent(s, now, `(service ${s.name}) has started ${started.length} tasks: ${started.map((t) => `(task ${shortId(t)})`).join(" ")}.`);
+    changed = true;
+  }
+  if (toStop.length) {
+    for (const t of toStop) plane.stop(t, "ServiceSchedulerInitiated", s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")");
+    plane.app.store.commit(toStop.map((t) => state.putTask(t))).catch((e) => console.error("[localfargate] could not record stopping tasks:", e));
+    addServiceEvent(s, now, `(service ${s.name}) has stopped ${toStop.length} running tasks: ${toStop.map((t) => `(task ${shortId(t)})`).join(" ")}.`);
+    changed = true;
+  }
+
+  // 4. Deployment bookkeeping.
+  const stillLive = liveServiceTasks(state, s);
+  for (const d of s.deployments) {
+    if (d.status === "ACTIVE" && !stillLive.some((t) => t.deploymentId === d.id)) {
+      d.status = "INACTIVE";
+      d.updatedAt = now;
+      changed = true;
+    }
+  }
+  const before = s.deployments.length;
+  s.deployments = s.deployments.filter((d) => d.status !== "INACTIVE");
+  if (s.deployments.length !== before) changed = true;
+  if (primary.desiredCount !== desired) {
+    primary.desiredCount = desired;
+    changed = true;
+  }
+  const primaryRunning = stillLive.filter((t) => t.deploymentId === primary.id && isRunning(t)).length;
+  const primaryLive = stillLive.filter((t) => t.deploymentId === primary.id).length;
+  const complete = s.deployments.length === 1 && primaryRunning === desired && primaryLive === desired;
+  if (complete && primary.rolloutState !== "COMPLETED") {
+    primary.rolloutState = "COMPLETED";
+    primary.rolloutStateReason = "ECS deployment " + primary.id + " completed.";
+    primary.updatedAt = now;
+    s.consecutiveFailures = 0;
+    addServiceEvent(s, now, `(service ${s.name}) (deployment ${primary.id}) deployment completed.`);
+    changed = true;
+  }
+  if (complete && !s.steady) {
+    s.steady = true;
+    addServiceEvent(s, now, `(service ${s.name}) has reached a steady state.`);
+    changed = true;
+  } else if (!complete && s.steady) {
+    s.steady = false;
+    changed = true;
+  }
+  if (s.status === "DRAINING" && stillLive.length === 0) {
+    s.status = "INACTIVE";
+    for (const d of s.deployments) {
+      d.status = "INACTIVE";
+      d.updatedAt = now;
+    }
+    changed = true;
+  }
+  return changed;
+}
