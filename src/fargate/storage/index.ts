@@ -1,0 +1,44 @@
+/**
+ * Choosing the storage driver for task volumes (DESIGN.md, "The data plane"): gocryptfs where it
+ * works (Linux, /dev/fuse, gocryptfs + fusermount3/fusermount, and a probe mount succeeds), plain
+ * everywhere else; `--storage-driver` overrides.
+ */
+import { mkdir, realpath } from "node:fs/promises";
+import { resolve } from "node:path";
+import { GocryptfsDriver, probeGocryptfs, type GocryptfsProbe } from "./gocryptfs.ts";
+import { PlainDriver } from "./plain.ts";
+import type { StorageDriver, StorageDriverName } from "./types.ts";
+
+export { newVolumeId, VOLUME_ID_PATTERN } from "./types.ts";
+export type { EphemeralVolume, StorageDriver, StorageDriverName } from "./types.ts";
+export { GocryptfsDriver, probeGocryptfs, type GocryptfsProbe } from "./gocryptfs.ts";
+export { PlainDriver } from "./plain.ts";
+
+export interface ChooseStorageDriverOptions {
+  baseDir: string;
+  override?: StorageDriverName;
+  /** Called with the reason when auto-selection falls back to the plain driver. */
+  onFallback?: (reason: string) => void;
+}
+
+/** Create baseDir if needed and return it absolute with symlinks resolved (as in the mount table). */
+async function prepareBaseDir(baseDir: string): Promise<string> {
+  const abs = resolve(baseDir);
+  await mkdir(abs, { recursive: true, mode: 0o700 });
+  return realpath(abs);
+}
+
+export async function chooseStorageDriver(opts: ChooseStorageDriverOptions): Promise<StorageDriver> {
+  const baseDir = await prepareBaseDir(opts.baseDir);
+  if (opts.override === "plain") return new PlainDriver(baseDir);
+  if (opts.override !== undefined && opts.override !== "gocryptfs") {
+    throw new Error(`Unknown storage driver '${String(opts.override)}': expected 'gocryptfs' or 'plain'`);
+  }
+  const probe: GocryptfsProbe = await probeGocryptfs(baseDir);
+  if (probe.available) return new GocryptfsDriver(baseDir, probe.gocryptfs);
+  if (opts.override === "gocryptfs") {
+    throw new Error(`Storage driver 'gocryptfs' is not available: ${probe.reason}`);
+  }
+  opts.onFallback?.(probe.reason);
+  return new PlainDriver(baseDir);
+}
