@@ -3,7 +3,7 @@
  * or failed, over HTTP or made in-process by a service.
  */
 import { randomUUID } from "node:crypto";
-import type { Principal, RequestContext, ServiceDef } from "../services/types.ts";
+import type { AuditInfo, CloudTrailResource, Principal, RequestContext, ServiceDef } from "../services/types.ts";
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
 import type { ServiceError } from "../errors.ts";
 
@@ -41,12 +41,17 @@ export function userIdentity(p: Principal): Record<string, unknown> {
   }
 }
 
+/**
+ * AWS's sessionContext: role sessions name their issuer; sessions from GetSessionToken (IAM user or
+ * root) carry an empty issuer. `webIdFederationData` is present (empty) outside web identity.
+ */
 function sessionContext(p: Principal): Record<string, unknown> {
   const s = p.session!;
   const attributes = { creationDate: isoSeconds(s.createdAt), mfaAuthenticated: String(s.mfaAuthenticated) };
-  if (s.issuerType !== "Role") return { attributes };
+  if (s.issuerType !== "Role") return { sessionIssuer: {}, webIdFederationData: {}, attributes };
   return {
     sessionIssuer: { type: "Role", principalId: s.roleId, arn: s.roleArn, accountId: p.accountId, userName: s.roleName },
+    webIdFederationData: {},
     attributes,
   };
 }
@@ -100,12 +105,25 @@ export interface Outcome {
   error?: ServiceError;
 }
 
+/**
+ * What AuditInfo (src/services/types.ts) does not carry: data events. S3 object-level calls are
+ * CloudTrail data events (eventCategory "Data", managementEvent false): they are not shown by
+ * LookupEvents and reach only trails whose selectors ask for them.
+ */
+export interface AuditExtras {
+  eventCategory?: "Management" | "Data";
+}
+
+export function markDataEvent(ctx: RequestContext): void {
+  (ctx.audit as AuditInfo & AuditExtras).eventCategory = "Data";
+}
+
 export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outcome): Record<string, unknown> {
   const op = svc.operations[ctx.operation];
   const p = ctx.principal;
   const isService = p.type === "AWSService";
   const region = svc.globalRegion ?? ctx.region;
-  const a = ctx.audit;
+  const a = ctx.audit as AuditInfo & AuditExtras;
   let requestParameters: unknown = a.requestParameters;
   if (requestParameters === undefined) {
     try {
@@ -118,17 +136,23 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   }
   let responseElements: unknown = a.responseElements;
   if (responseElements === undefined) {
-    responseElements = !outcome.error && op?.responseElements ? op.responseElements(outcome.output, outcome.input, ctx) : null;
+    try {
+      responseElements = !outcome.error && op?.responseElements ? op.responseElements(outcome.output, outcome.input, ctx) : null;
+    } catch {
+      responseElements = null;
+    }
   }
+  if (outcome.error) responseElements = null;
+  const serviceEvent = a.eventType === "AwsServiceEvent";
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
-    userIdentity: userIdentity(p),
+    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : userIdentity(p),
     eventTime: isoSeconds(ctx.now),
     eventSource: svc.eventSource,
     eventName: ctx.operation,
     awsRegion: region,
-    sourceIPAddress: isService ? p.invokedBy ?? p.arn : ctx.sourceIp,
-    userAgent: isService ? p.invokedBy ?? p.arn : ctx.userAgent,
+    sourceIPAddress: serviceEvent ? "AWS Internal" : isService ? p.invokedBy ?? p.arn : ctx.sourceIp,
+    userAgent: serviceEvent ? "AWS Internal" : isService ? p.invokedBy ?? p.arn : ctx.userAgent,
   };
   if (outcome.error) {
     record.errorCode = outcome.error.code;
@@ -137,23 +161,70 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   record.requestParameters = requestParameters ?? null;
   record.responseElements = responseElements ?? null;
   if (a.additionalEventData) record.additionalEventData = a.additionalEventData;
-  if (a.eventType !== "AwsServiceEvent") record.requestID = ctx.requestId;
+  if (!serviceEvent) record.requestID = ctx.requestId;
   record.eventID = randomUUID();
   record.readOnly = op?.readOnly ?? defaultReadOnly(ctx.operation);
   if (a.resources?.length) record.resources = a.resources;
   record.eventType = a.eventType ?? "AwsApiCall";
   if (a.serviceEventDetails) record.serviceEventDetails = a.serviceEventDetails;
-  record.managementEvent = true;
-  record.recipientAccountId = resourceAccount(ctx, p);
-  if (isService) record.sharedEventID = record.eventID;
-  record.eventCategory = "Management";
+  const data = a.eventCategory === "Data";
+  record.managementEvent = !data;
+  record.recipientAccountId = resourceAccount(ctx.audit.resources, p.accountId);
+  if (isService && !serviceEvent) record.sharedEventID = record.eventID;
+  record.eventCategory = data ? "Data" : "Management";
   return record;
 }
 
-function resourceAccount(ctx: RequestContext, p: Principal): string {
-  const r = ctx.audit.resources?.find((x) => /^\d{12}$/.test(x.accountId));
+/** The account that receives the event: the owner of the first resource, else the caller's. */
+function resourceAccount(resources: CloudTrailResource[] | undefined, fallback: string): string {
+  const r = resources?.find((x) => /^\d{12}$/.test(x.accountId));
   if (r) return r.accountId;
-  const arnAccount = ctx.audit.resources?.[0]?.ARN.split(":")[4];
+  const arnAccount = resources?.[0]?.ARN.split(":")[4];
   if (arnAccount && /^\d{12}$/.test(arnAccount)) return arnAccount;
-  return p.type === "AWSService" ? ctx.app.defaultAccountId : p.accountId;
+  return fallback;
+}
+
+/** An event that AWS itself originates (KMS key deletion, rotation, expired material). */
+export interface ServiceEvent {
+  accountId: string;
+  region: string;
+  /** e.g. "kms.amazonaws.com" */
+  eventSource: string;
+  /** e.g. "DeleteKey", "RotateKey", "DeleteExpiredKeyMaterial" */
+  eventName: string;
+  /** defaults to the service clock */
+  eventTime?: Date;
+  resources?: CloudTrailResource[];
+  serviceEventDetails?: Record<string, unknown>;
+  requestParameters?: unknown;
+  responseElements?: unknown;
+  additionalEventData?: Record<string, unknown>;
+  /** default false */
+  readOnly?: boolean;
+}
+
+/** The record of an AwsServiceEvent, in AWS's shape (no requestID, "AWS Internal" caller). */
+export function buildServiceEventRecord(ev: ServiceEvent, now: Date): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    eventVersion: EVENT_VERSION,
+    userIdentity: { accountId: ev.accountId, invokedBy: "AWS Internal" },
+    eventTime: isoSeconds(ev.eventTime ?? now),
+    eventSource: ev.eventSource,
+    eventName: ev.eventName,
+    awsRegion: ev.region,
+    sourceIPAddress: "AWS Internal",
+    userAgent: "AWS Internal",
+    requestParameters: ev.requestParameters ?? null,
+    responseElements: ev.responseElements ?? null,
+  };
+  if (ev.additionalEventData) record.additionalEventData = ev.additionalEventData;
+  record.eventID = randomUUID();
+  record.readOnly = ev.readOnly ?? false;
+  if (ev.resources?.length) record.resources = ev.resources;
+  record.eventType = "AwsServiceEvent";
+  record.managementEvent = true;
+  record.recipientAccountId = ev.accountId;
+  if (ev.serviceEventDetails) record.serviceEventDetails = ev.serviceEventDetails;
+  record.eventCategory = "Management";
+  return record;
 }
