@@ -1,5 +1,7 @@
 /** Every service localfargate runs, in start-up order. */
 import type { ServiceFactory } from "./app.ts";
 import { createStsService } from "../services/sts/index.ts";
+import { createS3Service } from "../services/s3/index.ts";
+import { createCloudTrailService } from "../services/cloudtrail/index.ts";
 
-export const SERVICE_FACTORIES: ServiceFactory[] = [createStsService];
+export const SERVICE_FACTORIES: ServiceFactory[] = [createStsService, createS3Service, createCloudTrailService];
