@@ -10,7 +10,6 @@ import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
 import { STOPPED_RETENTION_MS, type TaskPlane } from "../services/ecs/tasks.ts";
 import type { ServicePlane } from "../services/ecs/services.ts";
 import { releaseStorage } from "./ephemeral-storage.ts";
-import type { ContainerLauncher } from "./runtime.ts";
 import type { StorageDriver } from "./storage/index.ts";
 import { reconcileServices } from "./service-scheduler.ts";
 import { TaskRunner } from "./task-runner.ts";
@@ -32,7 +31,6 @@ export class FargateDataPlane implements TaskPlane, ServicePlane, DueRunner {
     readonly app: AppContext,
     readonly state: EcsState,
     readonly driver: StorageDriver,
-    readonly launcher: ContainerLauncher,
     readonly newVolumeId: () => string,
   ) {}
 
@@ -43,7 +41,6 @@ export class FargateDataPlane implements TaskPlane, ServicePlane, DueRunner {
       newVolumeId: this.newVolumeId,
       state: this.state,
       clock: this.app.clock,
-      launcher: this.launcher,
       metadataUri: (t: TaskRecord, c: string) => metadataUri(this.app, t, c),
       save: async (t: TaskRecord) => {
         if (this.closed) throw new Error("localfargate is shutting down");

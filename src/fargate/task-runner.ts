@@ -8,36 +8,31 @@ import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
 import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
 import { STOPPED_RETENTION_MS } from "../services/ecs/tasks.ts";
+import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type ContainerState, type DependencyCondition } from "./containers.ts";
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
-import type { ContainerExit, ContainerLauncher, RunningContainer } from "./runtime.ts";
 
 export interface RunnerDeps extends StorageDeps {
   state: EcsState;
   clock: ServiceClock;
-  launcher: ContainerLauncher;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
   metadataUri: (t: TaskRecord, container: string) => string;
 }
 
-export const DEFAULT_STOP_TIMEOUT = 30;
-
-type CState = "PENDING" | "RUNNING" | "STOPPED";
+/** How long a server shutdown waits for a task's processes before leaving them. */
+const SHUTDOWN_WAIT_MS = 5000;
 
 export class TaskRunner {
   private wake!: () => void;
   private stopSignal: Promise<void>;
-  private readonly procs = new Map<string, RunningContainer>();
-  private readonly cstate = new Map<string, CState>();
-  private readonly exits = new Map<string, ContainerExit>();
-  private readonly starting = new Set<string>();
+  private procs: TaskProcesses | undefined;
   private reachedRunning = false;
   private killed = false;
-  private mountPath = "";
+  private saving = false;
+  private saveAgain = false;
   readonly done: Promise<void>;
 
   constructor(private readonly deps: RunnerDeps, readonly t: TaskRecord) {
     this.stopSignal = new Promise((r) => (this.wake = r));
-    for (const c of t.containerDefs) this.cstate.set(c.name!, "PENDING");
     this.done = this.run().catch((e) => {
       if (!this.killed) console.error(`[localfargate] task ${t.arn} failed unexpectedly:`, e);
     });
@@ -68,21 +63,36 @@ export class TaskRunner {
     this.deps.state.emitTaskChange(this.t);
   }
 
-  private container(name: string) {
-    return this.t.task.containers!.find((c) => c.name === name)!;
-  }
-
-  private def(name: string): ContainerDefinition {
-    return this.t.containerDefs.find((c) => c.name === name)!;
+  /** Persists a container change (coalesced: one write in flight, one queued). */
+  private persistSoon(): void {
+    if (this.saving) {
+      this.saveAgain = true;
+      return;
+    }
+    this.saving = true;
+    void (async () => {
+      try {
+        do {
+          this.saveAgain = false;
+          this.t.task.version = (this.t.task.version ?? 0) + 1;
+          await this.deps.save(this.t);
+        } while (this.saveAgain);
+      } catch {
+        // shutting down
+      } finally {
+        this.saving = false;
+      }
+    })();
   }
 
   private async run(): Promise<void> {
     const t = this.t;
     // PROVISIONING: the ENI (simulated) and the encrypted ephemeral volume.
     let failure: string | undefined;
+    let mountPath = "";
     if (!this.stopping) {
       try {
-        this.mountPath = await provisionStorage(this.deps, t);
+        mountPath = await provisionStorage(this.deps, t);
       } catch (e) {
         failure = e instanceof StorageFailure ? e.stoppedReason : `ResourceInitializationError: ${e instanceof Error ? e.message : String(e)}`;
       }
@@ -101,22 +111,40 @@ export class TaskRunner {
         task.pullStartedAt = now;
         task.pullStoppedAt = now;
       });
-      await this.startContainers();
+      try {
+        this.procs = new TaskProcesses({
+          containers: t.containerDefs.map((d) => this.spec(d)),
+          volumePath: mountPath,
+          baseEnv: {
+            HOME: mountPath,
+            AWS_EXECUTION_ENV: "AWS_ECS_FARGATE",
+            AWS_REGION: t.region,
+            AWS_DEFAULT_REGION: t.region,
+          },
+          events: {
+            onContainerChange: (c) => this.onContainerChange(c),
+            onAllStopped: (s) => this.onAllStopped(s),
+          },
+          now: () => this.deps.clock.nowMs(),
+        });
+        await this.procs.start();
+      } catch (e) {
+        this.requestStop("TaskFailedToStart", `CannotStartContainerError: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
     if (!this.stopping) {
       this.reachedRunning = true;
       await this.transition("RUNNING", (task, now) => {
         task.startedAt = now;
       });
-      // an init container may have exited while the others were starting
-      if ([...this.cstate.values()].includes("PENDING")) this.afterChange();
     }
     await this.stopSignal;
+    if (this.killed) return;
     // Stopping.
     if (this.reachedRunning) await this.transition("DEACTIVATING");
-    if (this.procs.size > 0 || this.reachedRunning) {
+    if (this.procs) {
       await this.transition("STOPPING");
-      await this.stopContainers();
+      await this.procs.stop(t.task.stoppedReason);
     }
     await this.transition("DEPROVISIONING", (task, now) => {
       task.executionStoppedAt = now;
@@ -131,154 +159,50 @@ export class TaskRunner {
     });
   }
 
-  /** Server shutdown: ends the processes (short grace period) and destroys the volume, without recording anything. */
+  private spec(d: ContainerDefinition): ContainerSpec {
+    const env: Record<string, string> = {};
+    const uri = this.deps.metadataUri(this.t, d.name!);
+    env.ECS_CONTAINER_METADATA_URI_V4 = uri;
+    env.ECS_CONTAINER_METADATA_URI = uri;
+    for (const e of d.environment ?? []) env[e.name!] = e.value ?? "";
+    return {
+      name: d.name!,
+      essential: d.essential !== false,
+      entryPoint: d.entryPoint,
+      command: d.command,
+      environment: env,
+      workingDirectory: d.workingDirectory,
+      stopTimeoutSeconds: d.stopTimeout,
+      dependsOn: d.dependsOn?.map((x) => ({ containerName: x.containerName!, condition: x.condition as DependencyCondition })),
+    };
+  }
+
+  private onContainerChange(s: ContainerState): void {
+    const c = this.t.task.containers?.find((x) => x.name === s.name);
+    if (!c) return;
+    c.lastStatus = s.lastStatus;
+    if (s.pid !== undefined) c.runtimeId = `${this.t.id}-${s.name}-${s.pid}`;
+    if (s.exitCode !== undefined) c.exitCode = s.exitCode;
+    if (s.reason !== undefined) c.reason = s.reason;
+    // Transitions persist the task anyway; a change while RUNNING (an exit) is written now.
+    if (this.reachedRunning) this.persistSoon();
+  }
+
+  private onAllStopped(s: AllStoppedSummary): void {
+    if (this.stopping) return;
+    if (s.dependencyFailed && !this.reachedRunning) {
+      this.requestStop("TaskFailedToStart", `CannotStartContainerError: ${s.reason ?? "a container dependency can never be met"}`);
+    } else {
+      this.requestStop("EssentialContainerExited", s.essentialExited || s.dependencyFailed ? "Essential container in task exited" : s.reason ?? "Essential container in task exited");
+    }
+  }
+
+  /** Server shutdown: ends the processes and destroys the volume, recording nothing (the next start settles the record). */
   async kill(): Promise<void> {
     this.killed = true;
-    await Promise.all([...this.procs.values()].map((p) => p.stop(Math.min(2, DEFAULT_STOP_TIMEOUT)).catch(() => undefined)));
+    if (this.procs) await Promise.race([this.procs.stop("localfargate is shutting down"), new Promise((r) => setTimeout(r, SHUTDOWN_WAIT_MS).unref())]);
     const v = this.t.storage.volumeId;
     if (v && !this.t.storage.released) await this.deps.driver.destroy(v).catch(() => undefined);
     this.wake();
-  }
-
-  /** Whether a container's dependencies allow it to start: true, false (not yet) or a reason it never can. */
-  private depsReady(def: ContainerDefinition): true | false | string {
-    for (const d of def.dependsOn ?? []) {
-      const st = this.cstate.get(d.containerName!);
-      const exit = this.exits.get(d.containerName!);
-      switch (d.condition) {
-        case "START":
-        case "HEALTHY":
-          // No health checks run locally: a started container counts as healthy.
-          if (st === "PENDING") return false;
-          if (st === "STOPPED" && !exit) return `dependency ${d.containerName} never started`;
-          break;
-        case "COMPLETE":
-          if (st !== "STOPPED") return false;
-          if (!exit) return `dependency ${d.containerName} never started`;
-          break;
-        case "SUCCESS":
-          if (st !== "STOPPED") return false;
-          if (!exit) return `dependency ${d.containerName} never started`;
-          if (exit.exitCode !== 0) return `dependency ${d.containerName} exited with code ${exit.exitCode ?? "null"} and the condition is SUCCESS`;
-          break;
-      }
-    }
-    return true;
-  }
-
-  /** Starts every container whose dependencies are met, until none can start now. */
-  private async startContainers(): Promise<void> {
-    for (;;) {
-      if (this.stopping) return;
-      const ready: ContainerDefinition[] = [];
-      for (const def of this.t.containerDefs) {
-        if (this.cstate.get(def.name!) !== "PENDING" || this.starting.has(def.name!)) continue;
-        const r = this.depsReady(def);
-        if (r === true) ready.push(def);
-        else if (typeof r === "string") this.failContainer(def, `DependencyConditionNotMet: ${r}`);
-      }
-      if (ready.length === 0) return;
-      for (const d of ready) this.starting.add(d.name!);
-      await Promise.all(ready.map((d) => this.startContainer(d).finally(() => this.starting.delete(d.name!))));
-    }
-  }
-
-  private failContainer(def: ContainerDefinition, reason: string): void {
-    this.cstate.set(def.name!, "STOPPED");
-    const c = this.container(def.name!);
-    c.lastStatus = "STOPPED";
-    c.reason = reason.slice(0, 1024);
-    if (def.essential !== false) this.requestStop(this.reachedRunning ? "EssentialContainerExited" : "TaskFailedToStart", this.reachedRunning ? "Essential container in task exited" : `CannotStartContainerError: ${def.name}: ${reason}`);
-    else this.afterChange();
-  }
-
-  private env(def: ContainerDefinition): Record<string, string> {
-    const t = this.t;
-    const uri = this.deps.metadataUri(t, def.name!);
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-      HOME: this.mountPath,
-      AWS_EXECUTION_ENV: "AWS_ECS_FARGATE",
-      AWS_REGION: t.region,
-      AWS_DEFAULT_REGION: t.region,
-      ECS_CONTAINER_METADATA_URI_V4: uri,
-      ECS_CONTAINER_METADATA_URI: uri,
-    };
-    for (const e of def.environment ?? []) env[e.name!] = e.value ?? "";
-    return env;
-  }
-
-  private async startContainer(def: ContainerDefinition): Promise<void> {
-    const name = def.name!;
-    const argv = [...(def.entryPoint ?? []), ...(def.command ?? [])];
-    let proc: RunningContainer;
-    try {
-      proc = await this.deps.launcher.start({ taskId: this.t.id, name, argv, env: this.env(def), cwd: this.mountPath });
-    } catch (e) {
-      this.failContainer(def, `CannotStartContainerError: ${e instanceof Error ? e.message : String(e)}`);
-      return;
-    }
-    this.procs.set(name, proc);
-    this.cstate.set(name, "RUNNING");
-    const c = this.container(name);
-    c.lastStatus = "RUNNING";
-    c.runtimeId = proc.runtimeId;
-    void proc.exited.then((exit) => this.onExit(def, exit));
-  }
-
-  private onExit(def: ContainerDefinition, exit: ContainerExit): void {
-    const name = def.name!;
-    this.procs.delete(name);
-    this.cstate.set(name, "STOPPED");
-    this.exits.set(name, exit);
-    const c = this.container(name);
-    c.lastStatus = "STOPPED";
-    if (exit.exitCode !== null) c.exitCode = exit.exitCode;
-    if (exit.reason) c.reason = exit.reason.slice(0, 1024);
-    if (this.stopping) return;
-    if (def.essential !== false) {
-      this.requestStop("EssentialContainerExited", "Essential container in task exited");
-      return;
-    }
-    this.afterChange();
-  }
-
-  /** A container stopped or failed: start what its exit unblocks, and persist. */
-  private afterChange(): void {
-    if (this.stopping) return;
-    const t = this.t;
-    void (async () => {
-      await this.startContainers();
-      if (this.stopping) return;
-      t.task.version = (t.task.version ?? 0) + 1;
-      await this.deps.save(t);
-      if (![...this.cstate.values()].some((s) => s !== "STOPPED")) this.requestStop("EssentialContainerExited", "Essential container in task exited");
-    })();
-  }
-
-  /** Stops containers in reverse dependency order: a container stops after those that depend on it. */
-  private async stopContainers(): Promise<void> {
-    const level = new Map<string, number>();
-    const depth = (n: string): number => {
-      if (level.has(n)) return level.get(n)!;
-      level.set(n, 0);
-      const deps = this.def(n).dependsOn ?? [];
-      const v = deps.length ? 1 + Math.max(...deps.map((d) => depth(d.containerName!))) : 0;
-      level.set(n, v);
-      return v;
-    };
-    for (const c of this.t.containerDefs) depth(c.name!);
-    const levels = [...new Set(level.values())].sort((a, b) => b - a);
-    for (const l of levels) {
-      const names = [...level].filter(([, v]) => v === l).map(([n]) => n);
-      await Promise.all(
-        names.map(async (n) => {
-          const p = this.procs.get(n);
-          if (!p) return;
-          await p.stop(this.def(n).stopTimeout ?? DEFAULT_STOP_TIMEOUT);
-          await p.exited;
-        }),
-      );
-    }
   }
 }

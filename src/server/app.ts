@@ -80,6 +80,9 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
   const server = await frontend.listen(host, options.port ?? 4566);
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : options.port ?? 4566;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  // the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) needs the address tasks can reach
+  app.registry.set("serverUrl", url);
   await runDue(app);
   const stopTicker = startTicker(app);
   frontend.ready = true;
@@ -87,7 +90,7 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
     app,
     server,
     port,
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url,
     async close() {
       stopTicker();
       await new Promise<void>((r) => {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AppContext } from "../services/types.ts";
 import { runDue } from "./scheduler.ts";
+import { handleMetadataRequest } from "../fargate/metadata.ts";
 
 export interface ReadyState {
   ready: boolean;
@@ -42,5 +43,7 @@ export async function handleControl(app: AppContext, state: ReadyState, req: Inc
     }
     return json(res, 405, { __type: "MethodNotAllowed", message: "Use GET or POST." });
   }
+  const metadata = handleMetadataRequest(app, req.method ?? "GET", path);
+  if (metadata) return json(res, metadata.status, metadata.body);
   return json(res, 404, { __type: "NotFound", message: `No localfargate endpoint at ${path}` });
 }

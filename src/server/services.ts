@@ -3,5 +3,6 @@ import type { ServiceFactory } from "./app.ts";
 import { createStsService } from "../services/sts/index.ts";
 import { createS3Service } from "../services/s3/index.ts";
 import { createCloudTrailService } from "../services/cloudtrail/index.ts";
+import { createEcsService } from "../services/ecs/index.ts";
 
-export const SERVICE_FACTORIES: ServiceFactory[] = [createStsService, createS3Service, createCloudTrailService];
+export const SERVICE_FACTORIES: ServiceFactory[] = [createStsService, createS3Service, createCloudTrailService, createEcsService];

@@ -1,0 +1,71 @@
+/**
+ * Amazon ECS (awsJson1_1, AmazonEC2ContainerServiceV20141113): clusters with the Fargate
+ * ephemeral storage key, task definitions, tasks and services. The Fargate data plane
+ * (src/fargate) runs the tasks; it is created here, with the storage driver chosen at start.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ecsShapes } from "../../protocol/shapes/ecs.gen.ts";
+import type { AppContext, ServiceDef } from "../types.ts";
+import { FargateDataPlane } from "../../fargate/reconciler.ts";
+import { chooseStorageDriver, newVolumeId, type StorageDriverName } from "../../fargate/storage/index.ts";
+import { clusterOperations } from "./clusters.ts";
+import { serviceOperations } from "./services.ts";
+import { EcsState } from "./state.ts";
+import { tagOperations } from "./tags.ts";
+import { taskDefinitionOperations } from "./task-definitions.ts";
+import { taskOperations } from "./tasks.ts";
+
+export const PLAIN_WARNING = "ephemeral storage is not encrypted at rest (plain storage driver)";
+
+export async function createEcsService(app: AppContext): Promise<ServiceDef> {
+  const state = new EcsState(app.store);
+  let baseDir: string;
+  let tempBase = false;
+  if (app.dataDir) baseDir = join(app.dataDir, "volumes");
+  else {
+    baseDir = mkdtempSync(join(tmpdir(), "localfargate-volumes-"));
+    tempBase = true;
+  }
+  let fallback: string | undefined;
+  const driver = await chooseStorageDriver({
+    baseDir,
+    override: app.options.storageDriver as StorageDriverName | undefined,
+    onFallback: (reason) => (fallback = reason),
+  });
+  // Volumes left by an earlier run (their tasks are reported STOPPED by the data plane).
+  await driver.cleanupAll();
+  app.health.storage = {
+    driver: driver.name,
+    encryptedAtRest: driver.encryptsAtRest,
+    ...(driver.encryptsAtRest ? {} : { warning: PLAIN_WARNING, ...(fallback ? { reason: fallback } : {}) }),
+  };
+  const plane = new FargateDataPlane(app, state, driver, newVolumeId);
+  state.onTaskChange.push(() => plane.poke());
+  app.dueRunners.push(plane);
+  app.registry.set("ecs", state);
+  app.registry.set("fargate", plane);
+  const shutdown = app.options.shutdown as (() => Promise<void> | void)[] | undefined;
+  shutdown?.push(async () => {
+    await plane.close();
+    if (tempBase) rmSync(baseDir, { recursive: true, force: true });
+  });
+
+  return {
+    name: "ecs",
+    signingName: "ecs",
+    iamPrefix: "ecs",
+    protocol: "json",
+    targetPrefixes: ["AmazonEC2ContainerServiceV20141113"],
+    shapes: ecsShapes,
+    eventSource: "ecs.amazonaws.com",
+    operations: {
+      ...clusterOperations(state),
+      ...taskDefinitionOperations(state),
+      ...taskOperations(state, plane),
+      ...serviceOperations(state, plane),
+      ...tagOperations(state),
+    },
+  };
+}
