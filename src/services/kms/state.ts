@@ -1,0 +1,228 @@
+/**
+ * KMS in-memory state (keys, aliases, grants, import parameters), identifiers and the key-state
+ * table (reference A4) with AWS's messages. Everything here is persisted through the store by
+ * the operation modules; key material is only ever held sealed under the data dir's root key.
+ */
+import { ServiceError } from "../../errors.ts";
+import type { KeySpec, KeyState, KeyUsageType, OriginType, Tag } from "@aws-sdk/client-kms";
+
+export const KIND_KEY = "kms.key";
+export const KIND_ALIAS = "kms.alias";
+export const KIND_GRANT = "kms.grant";
+export const KIND_IMPORT = "kms.import";
+
+/** One version of a key's cryptographic material (the first one, or one made by rotation). */
+export interface MaterialRecord {
+  /** KeyMaterialId: 64 lower-case hex digits; also written into every ciphertext header */
+  id: string;
+  /** the material (raw AES/HMAC key, or PKCS#8 DER private key) sealed under the root key */
+  sealed: Buffer;
+  createdAt: Date;
+  /** set for material made by rotation */
+  rotationType?: "AUTOMATIC" | "ON_DEMAND";
+  /** EXTERNAL keys: material present (IMPORTED) or deleted/expired (PENDING_IMPORT) */
+  importState?: "IMPORTED" | "PENDING_IMPORT";
+}
+
+export interface KeyRecord {
+  keyId: string;
+  arn: string;
+  accountId: string;
+  region: string;
+  creationDate: Date;
+  description: string;
+  keyUsage: KeyUsageType;
+  keySpec: KeySpec;
+  origin: OriginType;
+  state: KeyState;
+  multiRegion: boolean;
+  policy: string;
+  tags: Tag[];
+  deletionDate?: Date;
+  pendingWindowInDays?: number;
+  materials: MaterialRecord[];
+  currentMaterialId?: string;
+  rotationEnabled: boolean;
+  rotationPeriodInDays?: number;
+  nextRotationDate?: Date;
+  onDemandRotations: number;
+  /** EXTERNAL keys */
+  expirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE";
+  validTo?: Date;
+  /** EXTERNAL keys: HMAC of the first imported material, to recognise a re-import of the same material */
+  importFingerprint?: string;
+}
+
+export interface AliasRecord {
+  aliasName: string;
+  aliasArn: string;
+  accountId: string;
+  region: string;
+  targetKeyArn: string;
+  creationDate: Date;
+  lastUpdatedDate: Date;
+}
+
+export interface GrantConstraintsRecord {
+  EncryptionContextSubset?: Record<string, string>;
+  EncryptionContextEquals?: Record<string, string>;
+}
+
+export interface GrantRecord {
+  grantId: string;
+  keyArn: string;
+  /** the account in which the grant was created (the key's account) */
+  issuingAccount: string;
+  name?: string;
+  creationDate: Date;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  operations: string[];
+  constraints?: GrantConstraintsRecord;
+}
+
+/** Parameters from GetParametersForImport: the wrapping key pair behind one import token. */
+export interface ImportParamsRecord {
+  /** id of the token (hex); the token blob names it */
+  tokenId: string;
+  keyArn: string;
+  wrappingAlgorithm: string;
+  wrappingKeySpec: string;
+  /** the wrapping private key (PKCS#8 DER) sealed under the root key */
+  sealedPrivateKey: Buffer;
+  validTo: Date;
+}
+
+export class KmsState {
+  readonly keys = new Map<string, KeyRecord>();
+  readonly aliases = new Map<string, AliasRecord>();
+  readonly grants = new Map<string, GrantRecord>();
+  readonly importParams = new Map<string, ImportParamsRecord>();
+  /** opened material, by material id: lives only in memory */
+  readonly openMaterial = new Map<string, Buffer>();
+
+  grantsForKey(keyArn: string): GrantRecord[] {
+    const out: GrantRecord[] = [];
+    for (const g of this.grants.values()) if (g.keyArn === keyArn) out.push(g);
+    return out;
+  }
+
+  aliasesForKey(keyArn: string): AliasRecord[] {
+    const out: AliasRecord[] = [];
+    for (const a of this.aliases.values()) if (a.targetKeyArn === keyArn) out.push(a);
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// identifiers
+
+export const KEY_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const MRK_ID_RE = /^mrk-[0-9a-f]{32}$/;
+export const KMS_ARN_RE = /^arn:(aws[a-z-]*):kms:([a-z0-9-]*):(\d{12}):(key|alias)\/(.+)$/;
+export const GRANT_ID_RE = /^[0-9a-f]{64}$/;
+
+export function keyArn(region: string, accountId: string, keyId: string): string {
+  return `arn:aws:kms:${region}:${accountId}:key/${keyId}`;
+}
+
+export function aliasArn(region: string, accountId: string, aliasName: string): string {
+  return `arn:aws:kms:${region}:${accountId}:${aliasName}`;
+}
+
+export function isKeyId(v: string): boolean {
+  return KEY_ID_RE.test(v) || MRK_ID_RE.test(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// errors with AWS's texts (reference A4/A5)
+
+export const err = {
+  notFoundKey: (arn: string) => new ServiceError("NotFoundException", `Key '${arn}' does not exist`, 400),
+  invalidKeyId: (v: string) => new ServiceError("NotFoundException", `Invalid keyId '${v}'`, 400),
+  invalidArnRegion: (region: string) => new ServiceError("NotFoundException", `Invalid arn ${region}`, 400),
+  aliasNotFound: (arn: string) => new ServiceError("NotFoundException", `Alias ${arn} is not found.`, 400),
+  disabled: (arn: string) => new ServiceError("DisabledException", `${arn} is disabled.`, 400),
+  pendingDeletion: (arn: string) => new ServiceError("KMSInvalidStateException", `${arn} is pending deletion.`, 400),
+  notPendingDeletion: (arn: string) => new ServiceError("KMSInvalidStateException", `${arn} is not pending deletion.`, 400),
+  pendingImport: (arn: string) => new ServiceError("KMSInvalidStateException", `${arn} is pending import.`, 400),
+  origin: (arn: string, origin: string) => new ServiceError("UnsupportedOperationException", `${arn} origin is ${origin} which is not valid for this operation.`, 400),
+  keyUsage: (arn: string, usage: string, op: string) => new ServiceError("InvalidKeyUsageException", `${arn} key usage is ${usage} which is not valid for ${op}.`, 400),
+  keySpec: (arn: string, spec: string, op: string) => new ServiceError("InvalidKeyUsageException", `${arn} key spec is ${spec} which is not valid for ${op}.`, 400),
+  unsupported: (message = "") => new ServiceError("UnsupportedOperationException", message, 400),
+  dryRun: () => new ServiceError("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.", 400),
+  invalidCiphertext: () => new ServiceError("InvalidCiphertextException", "", 400),
+  incorrectKey: () => new ServiceError("IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.", 400),
+  unknownCiphertextKey: () =>
+    new ServiceError("AccessDeniedException", "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.", 400, { capitalMessage: true }),
+  validation: (message: string) => new ServiceError("ValidationException", message, 400),
+  invalidMarker: () => new ServiceError("InvalidMarkerException", "Invalid marker", 400),
+};
+
+// ---------------------------------------------------------------------------------------------
+// the key-state table (reference A4)
+
+/** How an operation behaves in each key state. */
+export type StateRule =
+  /** Encrypt, Decrypt, GenerateDataKey*, ReEncrypt, Sign, Verify, GetPublicKey, GenerateMac, VerifyMac, CreateGrant */
+  | "use"
+  /** DescribeKey, GetKeyPolicy, PutKeyPolicy, ListGrants, RetireGrant, RevokeGrant, ListResourceTags, DeleteAlias ... */
+  | "any"
+  /** TagResource, UntagResource, UpdateKeyDescription, CreateAlias, ScheduleKeyDeletion, UpdateAlias (target) */
+  | "notPendingDeletion"
+  /** EnableKey, DisableKey */
+  | "enableDisable"
+  | "cancelDeletion"
+  /** EnableKeyRotation, DisableKeyRotation, RotateKeyOnDemand */
+  | "rotation"
+  | "rotationStatus"
+  /** GetParametersForImport, ImportKeyMaterial */
+  | "import"
+  | "deleteImported";
+
+export function checkKeyState(key: KeyRecord, rule: StateRule): void {
+  const s = key.state;
+  const arn = key.arn;
+  switch (rule) {
+    case "any":
+      return;
+    case "use":
+      if (s === "Disabled") throw err.disabled(arn);
+      if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      if (s === "PendingImport") throw err.pendingImport(arn);
+      return;
+    case "notPendingDeletion":
+      if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      return;
+    case "enableDisable":
+      if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      if (s === "PendingImport") throw err.pendingImport(arn);
+      return;
+    case "cancelDeletion":
+      if (s !== "PendingDeletion") throw err.notPendingDeletion(arn);
+      return;
+    case "rotation":
+      if (s === "PendingImport") throw err.pendingImport(arn);
+      if (key.origin !== "AWS_KMS") throw err.origin(arn, key.origin);
+      if (key.keySpec !== "SYMMETRIC_DEFAULT") throw err.unsupported();
+      if (s === "Disabled") throw err.disabled(arn);
+      if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      return;
+    case "rotationStatus":
+      if (key.origin !== "AWS_KMS") throw err.origin(arn, key.origin);
+      if (key.keySpec !== "SYMMETRIC_DEFAULT") throw err.unsupported();
+      return;
+    case "import":
+      if (key.origin !== "EXTERNAL") throw err.origin(arn, key.origin);
+      if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      return;
+    case "deleteImported":
+      if (key.origin !== "EXTERNAL") throw err.origin(arn, key.origin);
+      return;
+  }
+}
+
+/** KeyMetadata.Enabled */
+export function isEnabled(key: KeyRecord): boolean {
+  return key.state === "Enabled";
+}
