@@ -176,6 +176,19 @@ describe("Fargate data plane", () => {
     expect(t.task.fargateEphemeralStorage).toEqual({ sizeInGiB: 20 });
   });
 
+  it("a task stopped before the data plane picked it up still reaches STOPPED", async () => {
+    const { state, call } = await setup();
+    await call("CreateCluster", { clusterName: "quick" });
+    await call("RegisterTaskDefinition", TD);
+    const run = await call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: "quick", taskDefinition: "app", launchType: "FARGATE", networkConfiguration: NET });
+    await call("StopTask", { cluster: "quick", task: run.tasks[0].taskArn, reason: "changed my mind" });
+    const t = state.tasks.get(run.tasks[0].taskArn)!;
+    await until(() => t.task.lastStatus === "STOPPED", "STOPPED");
+    expect(t.task.stopCode).toBe("UserInitiated");
+    expect(t.task.stoppedReason).toBe("changed my mind");
+    expect(t.task.startedAt).toBeUndefined();
+  });
+
   it("a disabled key stops the new task with TaskFailedToStart", async () => {
     const { kms, state, call } = await setup();
     const key = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555556";

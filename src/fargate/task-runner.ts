@@ -138,7 +138,8 @@ export class TaskRunner {
         task.startedAt = now;
       });
     }
-    await this.stopSignal;
+    // StopTask may have marked the task before the runner started: then there is nothing to wait for.
+    if (!this.stopping) await this.stopSignal;
     if (this.killed) return;
     // Stopping.
     if (this.reachedRunning) await this.transition("DEACTIVATING");
