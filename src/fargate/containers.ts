@@ -1,0 +1,420 @@
+/**
+ * The processes of one Fargate task (DESIGN.md, "Task runtime"): each container is a child process
+ * of the server, started in its own process group so that everything it forks is stopped with it.
+ *
+ * ECS semantics kept here:
+ *   - argv = entryPoint ++ command, run without a shell; a container with neither idles (a real
+ *     process with a pid) until it is stopped;
+ *   - cwd = the task volume, or workingDirectory inside it (created); env = PATH of the server
+ *     (a host "image" needs one) + baseEnv + the container's environment;
+ *   - dependsOn: START waits until the dependency has started, COMPLETE until it has exited with
+ *     any code, SUCCESS until it has exited 0. HEALTHY is treated as START (no health checks are
+ *     run). A dependency that can never be met (SUCCESS dependency exited non-zero, dependency
+ *     never started) stops the dependent without starting it, and stops the task;
+ *   - when an essential container exits (or cannot start), every other container is stopped:
+ *     "Essential container in task exited";
+ *   - stopping: SIGTERM to the container's process group, SIGKILL after its stopTimeout (default
+ *     30 s, at most 120 s); containers are stopped in reverse dependency order (a container is
+ *     signalled only once every container that depends on it has stopped), as the ECS agent does;
+ *   - exit codes as Docker reports them: the process's code, or 128 + signal number (143 for
+ *     SIGTERM, 137 for SIGKILL); a program that cannot be started has no exit code and a
+ *     "CannotStartContainerError: …" reason, and counts as exited.
+ * stdout and stderr of each container go to `<logDir>/<container>.log` (default
+ * `<volumePath>/../logs`, beside the volume's mount, not inside it).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { isAbsolute, join, relative, resolve } from "node:path";
+
+export type DependencyCondition = "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
+
+export interface ContainerSpec {
+  name: string;
+  essential: boolean;
+  entryPoint?: string[];
+  command?: string[];
+  environment: Record<string, string>;
+  /** Relative to the volume root, unless it is an absolute path already inside the volume. */
+  workingDirectory?: string;
+  /** Seconds between SIGTERM and SIGKILL; default 30 (ECS default), at most 120. */
+  stopTimeoutSeconds?: number;
+  dependsOn?: { containerName: string; condition: DependencyCondition }[];
+}
+
+export interface ContainerState {
+  name: string;
+  lastStatus: "PENDING" | "RUNNING" | "STOPPED";
+  exitCode?: number;
+  reason?: string;
+  pid?: number;
+  startedAt?: number;
+  stoppedAt?: number;
+}
+
+export interface AllStoppedSummary {
+  /** Name of the essential container whose exit stopped the task. */
+  essentialExited?: string;
+  /** Name of the container whose dependencies could never be met, which stopped the task. */
+  dependencyFailed?: string;
+  /** Why the task was stopped: "Essential container in task exited", the dependency error, or stop(reason). */
+  reason?: string;
+}
+
+export interface TaskProcessesEvents {
+  onContainerChange(c: ContainerState): void;
+  onAllStopped(summary: AllStoppedSummary): void;
+}
+
+export interface TaskProcessesOptions {
+  containers: ContainerSpec[];
+  volumePath: string;
+  /** e.g. ECS_CONTAINER_METADATA_URI_V4; the container's environment overrides it. */
+  baseEnv: Record<string, string>;
+  events: TaskProcessesEvents;
+  /** Timestamps (ms) for startedAt / stoppedAt: the service clock. */
+  now: () => number;
+  /** Where `<container>.log` files go; default `<volumePath>/../logs`. */
+  logDir?: string;
+}
+
+export const ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited";
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
+export const MAX_STOP_TIMEOUT_SECONDS = 120;
+/** ECS container names: up to 255 letters, numbers, hyphens and underscores. */
+const CONTAINER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const MAX_REASON_LENGTH = 1024;
+/** What a container without entryPoint and command runs: a real, idle process. */
+const IDLE_ARGV = [process.execPath, "-e", "setInterval(() => {}, 1 << 30)"];
+
+interface Slot {
+  spec: ContainerSpec;
+  state: ContainerState;
+  child?: ChildProcess;
+  spawning: boolean;
+  termSent: boolean;
+  killTimer?: NodeJS.Timeout;
+}
+
+type DependencyVerdict = { kind: "met" } | { kind: "wait" } | { kind: "never"; reason: string };
+
+function truncateReason(reason: string): string {
+  return reason.length > MAX_REASON_LENGTH ? reason.slice(0, MAX_REASON_LENGTH - 3) + "..." : reason;
+}
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number | undefined {
+  if (code !== null) return code;
+  if (signal) {
+    const n = osConstants.signals[signal];
+    if (typeof n === "number") return 128 + n;
+  }
+  return undefined;
+}
+
+function cannotStartReason(program: string, err: NodeJS.ErrnoException): string {
+  const what =
+    err.code === "ENOENT"
+      ? `exec: "${program}": executable file not found in $PATH`
+      : err.code === "EACCES"
+        ? `exec: "${program}": permission denied`
+        : err.message;
+  return truncateReason(`CannotStartContainerError: unable to start container process: ${what}`);
+}
+
+function isInside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/** The container's cwd: the volume root, or workingDirectory inside it. Throws if it escapes. */
+export function resolveWorkingDirectory(volumePath: string, workingDirectory: string | undefined): string {
+  const root = resolve(volumePath);
+  if (!workingDirectory) return root;
+  if (isAbsolute(workingDirectory) && isInside(root, resolve(workingDirectory))) return resolve(workingDirectory);
+  const target = resolve(join(root, workingDirectory));
+  if (!isInside(root, target)) {
+    throw new Error(`workingDirectory '${workingDirectory}' is outside the task volume`);
+  }
+  return target;
+}
+
+function validate(containers: ContainerSpec[]): void {
+  if (containers.length === 0) throw new Error("A task needs at least one container");
+  const names = new Set<string>();
+  for (const c of containers) {
+    if (!CONTAINER_NAME.test(c.name)) throw new Error(`Invalid container name '${c.name}'`);
+    if (names.has(c.name)) throw new Error(`Duplicate container name '${c.name}'`);
+    names.add(c.name);
+  }
+  const deps = new Map(containers.map((c) => [c.name, (c.dependsOn ?? []).map((d) => d.containerName)]));
+  for (const c of containers) {
+    for (const d of c.dependsOn ?? []) {
+      if (!names.has(d.containerName)) {
+        throw new Error(`Container '${c.name}' depends on unknown container '${d.containerName}'`);
+      }
+      if (!["START", "COMPLETE", "SUCCESS", "HEALTHY"].includes(d.condition)) {
+        throw new Error(`Container '${c.name}': invalid dependency condition '${String(d.condition)}'`);
+      }
+    }
+  }
+  // Cycles would leave containers pending forever.
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const visit = (name: string, path: string[]): void => {
+    if (done.has(name)) return;
+    if (visiting.has(name)) throw new Error(`Container dependency cycle: ${[...path, name].join(" -> ")}`);
+    visiting.add(name);
+    for (const d of deps.get(name) ?? []) visit(d, [...path, name]);
+    visiting.delete(name);
+    done.add(name);
+  };
+  for (const c of containers) visit(c.name, []);
+}
+
+export class TaskProcesses {
+  private readonly slots: Slot[];
+  private readonly byName: Map<string, Slot>;
+  private readonly logDir: string;
+  private started = false;
+  private stopping = false;
+  private summary: AllStoppedSummary = {};
+  private scheduling: Promise<void> = Promise.resolve();
+  private allStoppedFired = false;
+  private readonly allStopped: Promise<void>;
+  private resolveAllStopped!: () => void;
+
+  constructor(private readonly opts: TaskProcessesOptions) {
+    validate(opts.containers);
+    this.slots = opts.containers.map((spec) => ({
+      spec,
+      state: { name: spec.name, lastStatus: "PENDING" },
+      spawning: false,
+      termSent: false,
+    }));
+    this.byName = new Map(this.slots.map((s) => [s.spec.name, s]));
+    this.logDir = opts.logDir ?? resolve(opts.volumePath, "..", "logs");
+    this.allStopped = new Promise((r) => (this.resolveAllStopped = r));
+  }
+
+  /**
+   * Spawn every container whose dependencies are met (repeatedly: a START dependency is met as soon
+   * as its dependency is spawned). Containers waiting for a dependency to exit start later, on
+   * their own. Resolves once no further container can start now.
+   */
+  start(): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      this.schedule();
+    }
+    return this.scheduling;
+  }
+
+  /** SIGTERM every running container (dependents first), SIGKILL after its stopTimeout. Resolves when all exited. */
+  stop(reason?: string): Promise<void> {
+    this.beginStop(reason === undefined ? {} : { reason });
+    return this.allStopped;
+  }
+
+  states(): ContainerState[] {
+    return this.slots.map((s) => ({ ...s.state }));
+  }
+
+  // ---- starting ----
+
+  private schedule(): void {
+    this.scheduling = this.scheduling.then(() => this.startReady());
+  }
+
+  private async startReady(): Promise<void> {
+    let progress = true;
+    while (progress && !this.stopping) {
+      progress = false;
+      for (const slot of this.slots) {
+        if (this.stopping) return;
+        if (slot.state.lastStatus !== "PENDING" || slot.spawning) continue;
+        const verdict = this.evaluateDependencies(slot);
+        if (verdict.kind === "wait") continue;
+        if (verdict.kind === "never") {
+          this.setStopped(slot, { reason: truncateReason(verdict.reason) });
+          this.beginStop({ dependencyFailed: slot.spec.name, reason: verdict.reason });
+          return;
+        }
+        await this.spawnContainer(slot);
+        progress = true;
+      }
+    }
+  }
+
+  private evaluateDependencies(slot: Slot): DependencyVerdict {
+    let waiting = false;
+    for (const dep of slot.spec.dependsOn ?? []) {
+      const d = this.byName.get(dep.containerName)!.state;
+      const stopped = d.lastStatus === "STOPPED";
+      const neverStarted = stopped && d.startedAt === undefined;
+      const target = slot.spec.name;
+      if (neverStarted) {
+        return {
+          kind: "never",
+          reason: `dependency graph: failed to resolve container ordering dependency [${d.name}] for target [${target}] because dependency will never start`,
+        };
+      }
+      let met: boolean;
+      switch (dep.condition) {
+        case "START":
+        case "HEALTHY": // no health checks: HEALTHY behaves as START
+          met = d.startedAt !== undefined;
+          break;
+        case "COMPLETE":
+          met = stopped;
+          break;
+        case "SUCCESS":
+          if (stopped && d.exitCode !== 0) {
+            return {
+              kind: "never",
+              reason: `dependency graph: failed to resolve container ordering dependency [${d.name}] for target [${target}] as dependency did not exit successfully.`,
+            };
+          }
+          met = stopped;
+          break;
+      }
+      if (!met) waiting = true;
+    }
+    return waiting ? { kind: "wait" } : { kind: "met" };
+  }
+
+  private async spawnContainer(slot: Slot): Promise<void> {
+    const spec = slot.spec;
+    const argv = [...(spec.entryPoint ?? []), ...(spec.command ?? [])];
+    const [program, ...args] = argv.length > 0 ? argv : IDLE_ARGV;
+    let cwd: string;
+    let fd: number;
+    try {
+      cwd = resolveWorkingDirectory(this.opts.volumePath, spec.workingDirectory);
+      mkdirSync(cwd, { recursive: true });
+      mkdirSync(this.logDir, { recursive: true });
+      fd = openSync(join(this.logDir, `${spec.name}.log`), "a");
+    } catch (e) {
+      this.setStopped(slot, { reason: truncateReason(`CannotStartContainerError: ${(e as Error).message}`) });
+      this.afterExit(slot);
+      return;
+    }
+    const env: Record<string, string> = {};
+    if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
+    Object.assign(env, this.opts.baseEnv, spec.environment);
+
+    slot.spawning = true;
+    let child: ChildProcess;
+    try {
+      child = spawn(program!, args, { cwd, env, stdio: ["ignore", fd, fd], detached: true });
+    } catch (e) {
+      // Synchronous refusals (e.g. a NUL byte in an argument or variable).
+      closeSync(fd);
+      slot.spawning = false;
+      this.setStopped(slot, { reason: cannotStartReason(program!, e as NodeJS.ErrnoException) });
+      this.afterExit(slot);
+      return;
+    }
+    slot.child = child;
+    const outcome = await new Promise<{ ok: true } | { ok: false; err: NodeJS.ErrnoException }>((res) => {
+      child.once("spawn", () => res({ ok: true }));
+      child.once("error", (err) => res({ ok: false, err }));
+    });
+    closeSync(fd);
+    slot.spawning = false;
+    if (!outcome.ok) {
+      slot.child = undefined;
+      this.setStopped(slot, { reason: cannotStartReason(program!, outcome.err) });
+      this.afterExit(slot);
+      return;
+    }
+    child.on("error", () => {
+      // Errors after the spawn (a failed kill) change nothing: the exit event reports the end.
+    });
+    child.once("exit", (code, signal) => this.onExit(slot, code, signal));
+    slot.state = { ...slot.state, lastStatus: "RUNNING", pid: child.pid, startedAt: this.opts.now() };
+    this.emit(slot);
+    if (this.stopping) this.pumpStop();
+  }
+
+  // ---- exiting and stopping ----
+
+  private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    if (slot.state.lastStatus === "STOPPED") return;
+    if (slot.killTimer) clearTimeout(slot.killTimer);
+    // The main process is gone: like a container's PID namespace, take the rest of its group down.
+    this.signalGroup(slot, "SIGKILL");
+    const exitCode = exitCodeOf(code, signal);
+    this.setStopped(slot, exitCode === undefined ? {} : { exitCode });
+    this.afterExit(slot);
+  }
+
+  private setStopped(slot: Slot, extra: { exitCode?: number; reason?: string }): void {
+    slot.state = { ...slot.state, lastStatus: "STOPPED", stoppedAt: this.opts.now(), ...extra };
+    this.emit(slot);
+  }
+
+  private afterExit(slot: Slot): void {
+    if (!this.stopping && slot.spec.essential) {
+      this.beginStop({ essentialExited: slot.spec.name, reason: ESSENTIAL_CONTAINER_EXITED });
+    } else if (this.stopping) {
+      this.pumpStop();
+    } else {
+      this.schedule(); // a COMPLETE/SUCCESS dependency may now be met
+    }
+    this.checkAllStopped();
+  }
+
+  private beginStop(summary: AllStoppedSummary): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.summary = summary;
+    for (const slot of this.slots) {
+      if (slot.state.lastStatus === "PENDING" && !slot.spawning) this.setStopped(slot, {});
+    }
+    this.pumpStop();
+    this.checkAllStopped();
+  }
+
+  /** Signal every running container none of whose dependents is still alive. */
+  private pumpStop(): void {
+    for (const slot of this.slots) {
+      if (slot.state.lastStatus !== "RUNNING" || slot.termSent) continue;
+      const blocked = this.slots.some(
+        (other) =>
+          other.state.lastStatus !== "STOPPED" &&
+          (other.spec.dependsOn ?? []).some((d) => d.containerName === slot.spec.name),
+      );
+      if (blocked) continue;
+      slot.termSent = true;
+      this.signalGroup(slot, "SIGTERM");
+      const seconds = Math.min(
+        Math.max(slot.spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS, 0),
+        MAX_STOP_TIMEOUT_SECONDS,
+      );
+      slot.killTimer = setTimeout(() => this.signalGroup(slot, "SIGKILL"), seconds * 1000);
+    }
+  }
+
+  private signalGroup(slot: Slot, signal: NodeJS.Signals): void {
+    const pid = slot.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // ESRCH: the whole group is already gone.
+    }
+  }
+
+  private checkAllStopped(): void {
+    if (this.allStoppedFired) return;
+    if (!this.slots.every((s) => s.state.lastStatus === "STOPPED")) return;
+    this.allStoppedFired = true;
+    this.stopping = true;
+    this.opts.events.onAllStopped({ ...this.summary });
+    this.resolveAllStopped();
+  }
+
+  private emit(slot: Slot): void {
+    this.opts.events.onContainerChange({ ...slot.state });
+  }
+}
