@@ -93,7 +93,7 @@ export class HttpFrontend {
     }
     const routed = this.route(req, query, body, signing);
     if (!routed) {
-      return send(res, 400, requestId, JSON_CONTENT_TYPE, encodeJsonError(new ServiceError("UnknownOperationException", "", 400)));
+      return send(res, 400, requestId, JSON_CONTENT_TYPE, encodeJsonError(new ServiceError("UnknownOperationException", "", 400)), { "x-amzn-errortype": "UnknownOperationException" });
     }
     const { svc, family } = routed;
     const signedReq: IncomingSignedRequest = { method: req.method ?? "GET", path, query: rawQuery, headers: req.headers, body };
