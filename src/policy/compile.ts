@@ -116,7 +116,9 @@ function compileStatement(raw: unknown, index: number, kind: PolicyKind, variabl
     matchPrincipal = (p) => matchSpec(spec, p);
   } else if (s.NotPrincipal !== undefined) {
     const spec = parsePrincipal(s.NotPrincipal, "NotPrincipal");
-    matchPrincipal = (p) => (matchSpec(spec, p) === "none" ? "direct" : "none");
+    // Only a principal named exactly is exempt: listing its account (or its role) exempts the
+    // account root (or role) alone, which is why AWS asks Deny + NotPrincipal to list all three.
+    matchPrincipal = (p) => (matchSpec(spec, p) === "direct" ? "none" : "direct");
   }
   const conditions: CompiledCondition[] = [];
   if (s.Condition !== undefined) {
