@@ -166,10 +166,10 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   record.readOnly = op?.readOnly ?? defaultReadOnly(ctx.operation);
   if (a.resources?.length) record.resources = a.resources;
   record.eventType = a.eventType ?? "AwsApiCall";
-  if (a.serviceEventDetails) record.serviceEventDetails = a.serviceEventDetails;
   const data = a.eventCategory === "Data";
   record.managementEvent = !data;
   record.recipientAccountId = resourceAccount(ctx.audit.resources, p.accountId);
+  if (a.serviceEventDetails) record.serviceEventDetails = a.serviceEventDetails;
   if (isService && !serviceEvent) record.sharedEventID = record.eventID;
   record.eventCategory = data ? "Data" : "Management";
   return record;

@@ -167,9 +167,10 @@ export class Delivery implements DueRunner {
     return writes;
   }
 
+  /** The digest chain of a delivering region; a new region's chain starts with the current digest period. */
   private chain(t: TrailState, region: string, nowMs: number): DigestChain {
     let c = t.digests[region];
-    if (!c) t.digests[region] = c = { startMs: nowMs, previous: null, logFiles: [] };
+    if (!c) t.digests[region] = c = { startMs: t.digests[t.homeRegion]?.startMs ?? t.startLoggingMs ?? nowMs, previous: null, logFiles: [] };
     return c;
   }
 
@@ -190,7 +191,7 @@ export class Delivery implements DueRunner {
       if (final && c.logFiles.length === 0 && c.previous && Math.floor(c.startMs / 1000) * 1000 >= Math.floor(nowMs / 1000) * 1000) continue;
       const end = new Date(endMs);
       const key = digestFileKey(t, region, end);
-      const { key: signingKey, privateKey, writes: keyWrites } = this.keys.current(region, endMs);
+      const { key: signingKey, privateKey, writes: keyWrites } = this.keys.current(region, nowMs);
       writes.push(...keyWrites);
       const times = c.logFiles.flatMap((f) => [f.newestEventTime, f.oldestEventTime]).filter((x): x is string => x !== null).sort();
       const digest = {

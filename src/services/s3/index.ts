@@ -237,7 +237,8 @@ export function createS3Service(app: AppContext): ServiceDef {
       readOnly: false,
       authorize: (ctx, input) => {
         bucketResources(ctx, input.Bucket!);
-        return check(ctx, "s3:CreateBucket", bucketArn(input.Bucket!), input.Bucket);
+        // Another account's bucket of that name is BucketAlreadyExists, not AccessDenied.
+        return check(ctx, "s3:CreateBucket", bucketArn(input.Bucket!));
       },
       requestParameters: (input) => {
         let cfg: { LocationConstraint?: string } | undefined;
