@@ -167,7 +167,8 @@ export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boo
     s.steady = false;
     changed = true;
   }
-  if (s.status === "DRAINING" && stillLive.length === 0) {
+  // A deleted service becomes INACTIVE once every one of its tasks has fully stopped.
+  if (s.status === "DRAINING" && ![...state.tasks.values()].some((t) => t.serviceArn === s.arn && t.task.lastStatus !== "STOPPED")) {
     s.status = "INACTIVE";
     for (const d of s.deployments) {
       d.status = "INACTIVE";
