@@ -46,14 +46,15 @@ export async function dryRunChecks(app: AppContext, keyArn: string, region: stri
       },
     ],
   ];
-  for (const [op, input] of calls) {
-    try {
-      await app.invoke("kms", op, input, { principal, region });
-    } catch (e) {
-      if (isDryRunPass(e)) continue;
-      throw e;
+  // The two checks are independent: AWS makes them in the same second; so do we, concurrently.
+  const outcomes = await Promise.allSettled(calls.map(([op, input]) => app.invoke("kms", op, input, { principal, region })));
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i];
+    if (o.status === "rejected") {
+      if (isDryRunPass(o.reason)) continue;
+      throw o.reason;
     }
-    throw new ServiceError("KMSInternalException", `KMS answered the DryRun ${op} without DryRunOperationException`, 500);
+    throw new ServiceError("KMSInternalException", `KMS answered the DryRun ${calls[i][0]} without DryRunOperationException`, 500);
   }
 }
 
@@ -67,24 +68,34 @@ export interface ProvisionedKey {
 export async function createVolumeKey(app: AppContext, keyArn: string, region: string, account: string, clusterName: string, volumeId: string): Promise<ProvisionedKey> {
   const principal = servicePrincipal(FARGATE_PRINCIPAL, account, EC2_FRONTEND);
   const context = { ...clusterContext(account, clusterName), "aws:ebs:id": volumeId };
-  const gen = await app.invoke<{ CiphertextBlob: Uint8Array; KeyId: string }>(
-    "kms",
-    "GenerateDataKeyWithoutPlaintext",
-    { KeyId: keyArn, EncryptionContext: context, NumberOfBytes: DATA_KEY_BYTES },
-    { principal, region },
-  );
-  const grant = await app.invoke<{ GrantId: string; GrantToken: string }>(
-    "kms",
-    "CreateGrant",
-    {
-      KeyId: keyArn,
-      GranteePrincipal: `fargate.${region}.amazonaws.com`,
-      Operations: ["Decrypt"],
-      Constraints: { EncryptionContextSubset: context },
-      RetiringPrincipal: `ec2.${region}.amazonaws.com`,
-    },
-    { principal, region },
-  );
+  // Independent calls (the grant does not need the data key): made concurrently.
+  const [genOutcome, grantOutcome] = await Promise.allSettled([
+    app.invoke<{ CiphertextBlob: Uint8Array; KeyId: string }>(
+      "kms",
+      "GenerateDataKeyWithoutPlaintext",
+      { KeyId: keyArn, EncryptionContext: context, NumberOfBytes: DATA_KEY_BYTES },
+      { principal, region },
+    ),
+    app.invoke<{ GrantId: string; GrantToken: string }>(
+      "kms",
+      "CreateGrant",
+      {
+        KeyId: keyArn,
+        GranteePrincipal: `fargate.${region}.amazonaws.com`,
+        Operations: ["Decrypt"],
+        Constraints: { EncryptionContextSubset: context },
+        RetiringPrincipal: `ec2.${region}.amazonaws.com`,
+      },
+      { principal, region },
+    ),
+  ]);
+  if (genOutcome.status === "rejected") {
+    if (grantOutcome.status === "fulfilled") await retireVolumeGrant(app, keyArn, region, account, grantOutcome.value.GrantId).catch(() => undefined);
+    throw genOutcome.reason;
+  }
+  if (grantOutcome.status === "rejected") throw grantOutcome.reason;
+  const gen = genOutcome.value;
+  const grant = grantOutcome.value;
   return { encryptedDataKey: Buffer.from(gen.CiphertextBlob), grantId: grant.GrantId, grantToken: grant.GrantToken };
 }
 
