@@ -176,25 +176,22 @@ export class AuditStore {
     this.maxSeqStmt = db.prepare("SELECT COALESCE(MAX(seq), 0) AS m FROM audit_events");
   }
 
-  /** The scope id of (account, region); creates it inside the caller's transaction if new. */
-  private scopeId(db: DB, account: string, region: string): number {
+  /**
+   * The scope id of (account, region). A new scope row is written at once, outside the
+   * request's transaction: an unused scope is harmless, and the id is then stable.
+   */
+  private scopeId(account: string, region: string): number {
     const k = `${account}\n${region}`;
     let id = this.scopes.get(k);
     if (id === undefined) {
       id = (this.insertScope.get(account, region) as { id: number }).id;
-      // Only cache once the transaction that created it has committed.
-      const created = id;
-      if (db.inTransaction) queueMicrotask(() => this.cacheScope(k, created, account, region));
-      else this.cacheScope(k, created, account, region);
+      // Inside someone's transaction the row may yet be rolled back: cache only committed rows.
+      if (!this.db.inTransaction) {
+        this.scopes.set(k, id);
+        this.scopeNames.set(id, { account, region });
+      }
     }
     return id;
-  }
-
-  private cacheScope(k: string, id: number, account: string, region: string): void {
-    const row = this.db.prepare("SELECT id FROM audit_scopes WHERE id = ?").get(id);
-    if (!row) return;
-    this.scopes.set(k, id);
-    this.scopeNames.set(id, { account, region });
   }
 
   private existingScope(account: string, region: string): number | undefined {
@@ -202,7 +199,10 @@ export class AuditStore {
     const cached = this.scopes.get(k);
     if (cached !== undefined) return cached;
     const row = this.db.prepare("SELECT id FROM audit_scopes WHERE account = ? AND region = ?").get(account, region) as { id: number } | undefined;
-    if (row) this.cacheScope(k, row.id, account, region);
+    if (row) {
+      this.scopes.set(k, row.id);
+      this.scopeNames.set(row.id, { account, region });
+    }
     return row?.id;
   }
 
@@ -212,8 +212,8 @@ export class AuditStore {
     const text = JSON.stringify(record);
     const resources = s.resources.length ? JSON.stringify(s.resources) : null;
     const t = Number.isFinite(s.eventTimeMs) ? s.eventTimeMs : 0;
-    return (db) => {
-      const scope = this.scopeId(db, account, region);
+    const scope = this.scopeId(account, region);
+    return () => {
       const info = this.insertEvent.run(scope, t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources, text);
       if (!s.management) return;
       const seq = Number(info.lastInsertRowid);

@@ -69,7 +69,7 @@ describe("buckets", () => {
     const xml = await raw.text();
     expect(xml).toContain("<Code>IllegalLocationConstraintException</Code>");
     expect(xml).toContain("<Message>The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.</Message>");
-    await fails(s3.send(new CreateBucketCommand({ Bucket: "delta", CreateBucketConfiguration: { LocationConstraint: "us-east-1" } })), "InvalidLocationConstraint", 400);
+    await fails(s3.send(new CreateBucketCommand({ Bucket: "delta", CreateBucketConfiguration: { LocationConstraint: "us-east-1" as never } })), "InvalidLocationConstraint", 400);
     await s3.send(new PutObjectCommand({ Bucket: "alpha", Key: "keep", Body: "x" }));
     await fails(s3.send(new DeleteBucketCommand({ Bucket: "alpha" })), "BucketNotEmpty", 409);
   });
