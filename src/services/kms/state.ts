@@ -157,6 +157,9 @@ export const err = {
     new ServiceError("AccessDeniedException", "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.", 400, { capitalMessage: true }),
   validation: (message: string) => new ServiceError("ValidationException", message, 400),
   invalidMarker: () => new ServiceError("InvalidMarkerException", "Invalid marker", 400),
+  importTokenExpired: () => new ServiceError("ExpiredImportTokenException", "The import token is expired. Use GetParametersForImport to get a new one.", 400),
+  incorrectKeyMaterial: () =>
+    new ServiceError("IncorrectKeyMaterialException", "The key material in the request is not the same key material that was previously imported into this KMS key.", 400),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -173,8 +176,10 @@ export type StateRule =
   /** EnableKey, DisableKey */
   | "enableDisable"
   | "cancelDeletion"
-  /** EnableKeyRotation, DisableKeyRotation, RotateKeyOnDemand */
+  /** EnableKeyRotation, DisableKeyRotation */
   | "rotation"
+  /** RotateKeyOnDemand */
+  | "rotateOnDemand"
   | "rotationStatus"
   /** GetParametersForImport, ImportKeyMaterial */
   | "import"
@@ -201,8 +206,10 @@ export function checkKeyState(key: KeyRecord, rule: StateRule): void {
     case "cancelDeletion":
       if (s !== "PendingDeletion") throw err.notPendingDeletion(arn);
       return;
-    case "rotation":
+    case "rotateOnDemand":
       if (s === "PendingImport") throw err.pendingImport(arn);
+      return checkKeyState(key, "rotation");
+    case "rotation":
       if (key.origin !== "AWS_KMS") throw err.origin(arn, key.origin);
       if (key.keySpec !== "SYMMETRIC_DEFAULT") throw err.unsupported();
       if (s === "Disabled") throw err.disabled(arn);

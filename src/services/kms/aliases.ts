@@ -1,0 +1,151 @@
+/**
+ * Aliases: CreateAlias, UpdateAlias, DeleteAlias, ListAliases. An alias names one customer
+ * managed key in its account and region; alias operations need permission on the alias (IAM
+ * policy) and on the key(s) (key policy).
+ */
+import type {
+  AliasListEntry,
+  CreateAliasRequest,
+  DeleteAliasRequest,
+  ListAliasesRequest,
+  ListAliasesResponse,
+  UpdateAliasRequest,
+} from "@aws-sdk/client-kms";
+import { ServiceError } from "../../errors.ts";
+import type { OperationDef, RequestContext } from "../types.ts";
+import { setKeyResources, type Kms } from "./core.ts";
+import { pageOf } from "./paging.ts";
+import { iamCheck, keyCheck } from "./policy.ts";
+import { resolveKey, scopeOf } from "./resolve.ts";
+import { aliasArn, checkKeyState, err, type AliasRecord, type KeyRecord } from "./state.ts";
+
+export const ALIAS_PREFIX_MESSAGE = 'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html';
+
+/** AWS's alias naming rules (the pattern and length are checked by the input shapes). */
+export function validateAliasName(name: string): void {
+  if (!name.startsWith("alias/")) throw err.validation(ALIAS_PREFIX_MESSAGE);
+  if (name === "alias/") throw new ServiceError("InvalidAliasNameException", "Alias name must have at least one character after the prefix alias/.", 400);
+  if (name.startsWith("alias/aws/")) {
+    throw new ServiceError("InvalidAliasNameException", "Alias names that begin with alias/aws/ are reserved for AWS managed keys.", 400);
+  }
+}
+
+function lookupAlias(kms: Kms, ctx: RequestContext, name: string): AliasRecord {
+  validateAliasName(name);
+  const arn = aliasArn(ctx.region, ctx.principal.accountId, name);
+  const a = kms.state.aliases.get(arn);
+  if (!a) throw err.aliasNotFound(arn);
+  return a;
+}
+
+function targetKey(kms: Kms, ctx: RequestContext, targetKeyId: string): KeyRecord {
+  const { key } = resolveKey(kms.state, scopeOf(ctx), targetKeyId, { aliases: false });
+  // an alias and its key live in the same account and region
+  if (key.accountId !== ctx.principal.accountId) throw err.notFoundKey(key.arn);
+  return key;
+}
+
+/** KMS keys of the same type and usage may share an alias across UpdateAlias. */
+function keyClass(k: KeyRecord): string {
+  const family = k.keySpec === "SYMMETRIC_DEFAULT" ? "SYMMETRIC" : k.keySpec.startsWith("HMAC_") ? "HMAC" : "ASYMMETRIC";
+  return `${family}/${k.keyUsage}`;
+}
+
+export function aliasOperations(kms: Kms): Record<string, OperationDef> {
+  const { state } = kms;
+  return {
+    CreateAlias: {
+      authorize(ctx, input: CreateAliasRequest) {
+        validateAliasName(input.AliasName!);
+        const key = targetKey(kms, ctx, input.TargetKeyId!);
+        return [iamCheck("CreateAlias", undefined, aliasArn(ctx.region, ctx.principal.accountId, input.AliasName!)), keyCheck(ctx, state, key, "CreateAlias")];
+      },
+      handler(ctx, input: CreateAliasRequest) {
+        const key = targetKey(kms, ctx, input.TargetKeyId!);
+        setKeyResources(ctx, key);
+        checkKeyState(key, "notPendingDeletion");
+        const arn = aliasArn(ctx.region, ctx.principal.accountId, input.AliasName!);
+        if (state.aliases.has(arn)) throw new ServiceError("AlreadyExistsException", `An alias with the name ${arn} already exists`, 400);
+        const a: AliasRecord = {
+          aliasName: input.AliasName!,
+          aliasArn: arn,
+          accountId: ctx.principal.accountId,
+          region: ctx.region,
+          targetKeyArn: key.arn,
+          creationDate: ctx.now,
+          lastUpdatedDate: ctx.now,
+        };
+        state.aliases.set(arn, a);
+        ctx.writes.push(kms.putAlias(a));
+        return {};
+      },
+    },
+
+    UpdateAlias: {
+      authorize(ctx, input: UpdateAliasRequest) {
+        const alias = lookupAlias(kms, ctx, input.AliasName!);
+        const current = state.keys.get(alias.targetKeyArn);
+        const next = targetKey(kms, ctx, input.TargetKeyId!);
+        const checks = [iamCheck("UpdateAlias", undefined, alias.aliasArn), keyCheck(ctx, state, next, "UpdateAlias")];
+        if (current) checks.push(keyCheck(ctx, state, current, "UpdateAlias"));
+        return checks;
+      },
+      handler(ctx, input: UpdateAliasRequest) {
+        const alias = lookupAlias(kms, ctx, input.AliasName!);
+        const next = targetKey(kms, ctx, input.TargetKeyId!);
+        const current = state.keys.get(alias.targetKeyArn);
+        setKeyResources(ctx, ...(current ? [current] : []), next);
+        checkKeyState(next, "notPendingDeletion");
+        if (current && keyClass(current) !== keyClass(next)) {
+          throw err.validation(`Alias ${alias.aliasArn} cannot be changed from a ${keyClass(current).replace("/", " key with key usage ")} to a ${keyClass(next).replace("/", " key with key usage ")}.`);
+        }
+        const updated: AliasRecord = { ...alias, targetKeyArn: next.arn, lastUpdatedDate: ctx.now };
+        state.aliases.set(alias.aliasArn, updated);
+        ctx.writes.push(kms.putAlias(updated));
+        return {};
+      },
+    },
+
+    DeleteAlias: {
+      authorize(ctx, input: DeleteAliasRequest) {
+        const alias = lookupAlias(kms, ctx, input.AliasName!);
+        const key = state.keys.get(alias.targetKeyArn);
+        const checks = [iamCheck("DeleteAlias", undefined, alias.aliasArn)];
+        if (key) checks.push(keyCheck(ctx, state, key, "DeleteAlias"));
+        return checks;
+      },
+      handler(ctx, input: DeleteAliasRequest) {
+        const alias = lookupAlias(kms, ctx, input.AliasName!);
+        const key = state.keys.get(alias.targetKeyArn);
+        if (key) setKeyResources(ctx, key);
+        state.aliases.delete(alias.aliasArn);
+        ctx.writes.push(kms.delAlias(alias.aliasArn));
+        return {};
+      },
+    },
+
+    ListAliases: {
+      readOnly: true,
+      authorize: () => iamCheck("ListAliases"),
+      handler(ctx, input: ListAliasesRequest): ListAliasesResponse {
+        if (input.Limit !== undefined && input.Limit > 100) {
+          throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
+        }
+        let filter: string | undefined;
+        if (input.KeyId !== undefined) filter = resolveKey(state, scopeOf(ctx), input.KeyId, { aliases: false }).key.arn;
+        const all = [...state.aliases.values()]
+          .filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region && (!filter || a.targetKeyArn === filter))
+          .sort((a, b) => (a.aliasName < b.aliasName ? -1 : a.aliasName > b.aliasName ? 1 : 0));
+        const page = pageOf(all, (a) => a.aliasName, input.Limit, input.Marker, 50);
+        const Aliases: AliasListEntry[] = page.items.map((a) => ({
+          AliasName: a.aliasName,
+          AliasArn: a.aliasArn,
+          TargetKeyId: a.targetKeyArn.slice(a.targetKeyArn.indexOf(":key/") + 5),
+          CreationDate: a.creationDate,
+          LastUpdatedDate: a.lastUpdatedDate,
+        }));
+        return { Aliases, NextMarker: page.NextMarker, Truncated: page.Truncated };
+      },
+    },
+  };
+}

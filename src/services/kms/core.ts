@@ -1,0 +1,102 @@
+/**
+ * What every KMS module shares: the in-memory state, the app, persistence helpers (one write op
+ * per changed entity, committed with the request) and CloudTrail helpers (resources, the
+ * Java-style dates KMS writes in responseElements, service events).
+ */
+import type { WriteOp } from "../../store/store.ts";
+import { serviceEventWrites } from "../../audit/sink.ts";
+import type { AppContext, CloudTrailResource, RequestContext } from "../types.ts";
+import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
+import type { Sealer } from "./material.ts";
+
+export interface KmsOptions {
+  /** grants per key (AWS: 50,000) */
+  maxGrantsPerKey: number;
+  /** RotateKeyOnDemand per key (AWS model: 25) */
+  onDemandRotationLimit: number;
+}
+
+export class Kms {
+  readonly state = new KmsState();
+  constructor(
+    readonly app: AppContext,
+    readonly sealer: Sealer,
+    readonly options: KmsOptions,
+  ) {}
+
+  putKey(key: KeyRecord): WriteOp {
+    return this.app.store.put(KIND_KEY, key.arn, key);
+  }
+  delKey(arn: string): WriteOp {
+    return this.app.store.del(KIND_KEY, arn);
+  }
+  putAlias(a: AliasRecord): WriteOp {
+    return this.app.store.put(KIND_ALIAS, a.aliasArn, a);
+  }
+  delAlias(arn: string): WriteOp {
+    return this.app.store.del(KIND_ALIAS, arn);
+  }
+  putGrant(g: GrantRecord): WriteOp {
+    return this.app.store.put(KIND_GRANT, g.grantId, g);
+  }
+  delGrant(id: string): WriteOp {
+    return this.app.store.del(KIND_GRANT, id);
+  }
+  putImport(p: ImportParamsRecord): WriteOp {
+    return this.app.store.put(KIND_IMPORT, p.tokenId, p);
+  }
+  delImport(id: string): WriteOp {
+    return this.app.store.del(KIND_IMPORT, id);
+  }
+
+  /** Loads everything persisted by an earlier run. */
+  load(): void {
+    const s = this.app.store;
+    for (const k of s.all<KeyRecord>(KIND_KEY)) this.state.keys.set(k.arn, k);
+    for (const a of s.all<AliasRecord>(KIND_ALIAS)) this.state.aliases.set(a.aliasArn, a);
+    for (const g of s.all<GrantRecord>(KIND_GRANT)) this.state.grants.set(g.grantId, g);
+    for (const p of s.all<ImportParamsRecord>(KIND_IMPORT)) this.state.importParams.set(p.tokenId, p);
+  }
+}
+
+/** CloudTrail resources entry for a key; AWS writes "AWS Internal" as accountId for service callers. */
+export function keyResource(ctx: RequestContext, key: Pick<KeyRecord, "arn" | "accountId">): CloudTrailResource {
+  return { accountId: ctx.principal.type === "AWSService" ? "AWS Internal" : key.accountId, type: "AWS::KMS::Key", ARN: key.arn };
+}
+
+export function setKeyResources(ctx: RequestContext, ...keys: Pick<KeyRecord, "arn" | "accountId">[]): void {
+  const seen = new Set<string>();
+  ctx.audit.resources = [];
+  for (const k of keys) {
+    if (seen.has(k.arn)) continue;
+    seen.add(k.arn);
+    ctx.audit.resources.push(keyResource(ctx, k));
+  }
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** The Java-style date KMS writes in CloudTrail responseElements, e.g. "Aug 10, 2022, 10:38:27 PM" (UTC). */
+export function javaDate(d: Date): string {
+  const h = d.getUTCHours();
+  const h12 = h % 12 === 0 ? 12 : h % 12;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${h12}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${h < 12 ? "AM" : "PM"}`;
+}
+
+/**
+ * A KMS service event (DeleteKey, RotateKey, DeleteExpiredKeyMaterial): eventType AwsServiceEvent,
+ * userIdentity {accountId, invokedBy: "AWS Internal"} without a type, as in AWS's samples.
+ * Returns the write ops that store it (none when auditing is off).
+ */
+export function serviceEvent(app: AppContext, key: KeyRecord, eventName: string, at: Date, details?: Record<string, unknown>): WriteOp[] {
+  return serviceEventWrites(app, {
+    accountId: key.accountId,
+    region: key.region,
+    eventSource: "kms.amazonaws.com",
+    eventName,
+    eventTime: at,
+    resources: [{ accountId: key.accountId, type: "AWS::KMS::Key", ARN: key.arn }],
+    serviceEventDetails: details,
+  });
+}
