@@ -4,5 +4,6 @@ import { createStsService } from "../services/sts/index.ts";
 import { createS3Service } from "../services/s3/index.ts";
 import { createCloudTrailService } from "../services/cloudtrail/index.ts";
 import { createEcsService } from "../services/ecs/index.ts";
+import { createKmsService } from "../services/kms/index.ts";
 
-export const SERVICE_FACTORIES: ServiceFactory[] = [createStsService, createS3Service, createCloudTrailService, createEcsService];
+export const SERVICE_FACTORIES: ServiceFactory[] = [createStsService, createS3Service, createCloudTrailService, createKmsService, createEcsService];

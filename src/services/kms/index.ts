@@ -1,0 +1,97 @@
+/**
+ * KMS (awsJson1_1, X-Amz-Target prefix TrentService, signing name kms): customer managed keys
+ * with real cryptography, key policies, grants, aliases, rotation, imported key material and
+ * the key lifecycle. Key material is sealed at rest under the data dir's root key.
+ *
+ * Other services use KMS through app.invoke (authorized and audited like any call); ECS's
+ * attach-time checks may also use `resolveKeyForEcs` below (docs/kms.md).
+ */
+import { randomBytes } from "node:crypto";
+import type { KeySpec, KeyState, KeyUsageType } from "@aws-sdk/client-kms";
+import { kmsShapes } from "../../protocol/shapes/kms.gen.ts";
+import type { AppContext, ServiceDef } from "../types.ts";
+import { aliasOperations } from "./aliases.ts";
+import { Kms, type KmsOptions } from "./core.ts";
+import { cryptoOperations } from "./crypto-ops.ts";
+import { loadOrCreateRootKey, openAtRest, sealAtRest } from "./crypto/rootkey.ts";
+import { grantOperations } from "./grants.ts";
+import { importOperations, runDueImports } from "./import.ts";
+import { keyOperations, runDueDeletions } from "./keys.ts";
+import type { Sealer } from "./material.ts";
+import { keyPolicyOperations } from "./policy.ts";
+import { resolveKey } from "./resolve.ts";
+import { rotationOperations, runDueRotations } from "./rotation.ts";
+
+export const KMS_REGISTRY = "kms";
+
+function numberOption(app: AppContext, name: string, dflt: number): number {
+  const v = Number(app.options[name]);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+}
+
+function sealerFor(app: AppContext): Sealer {
+  // tests may run without a data dir: material then lives under a random, in-memory root key
+  const root = app.dataDir ? loadOrCreateRootKey(app.dataDir) : randomBytes(32);
+  return {
+    secret: root,
+    seal: (plaintext, aad) => sealAtRest(root, plaintext, aad),
+    open: (sealed, aad) => openAtRest(root, sealed, aad),
+  };
+}
+
+export function createKmsService(app: AppContext): ServiceDef {
+  const options: KmsOptions = {
+    maxGrantsPerKey: numberOption(app, "kmsMaxGrantsPerKey", 50_000),
+    onDemandRotationLimit: numberOption(app, "kmsOnDemandRotationLimit", 25),
+  };
+  const kms = new Kms(app, sealerFor(app), options);
+  kms.load();
+  app.registry.set(KMS_REGISTRY, kms);
+  app.dueRunners.push({
+    name: "kms",
+    async runDue(nowMs) {
+      await runDueImports(kms, nowMs);
+      await runDueRotations(kms, nowMs);
+      await runDueDeletions(kms, nowMs);
+    },
+  });
+  return {
+    name: "kms",
+    signingName: "kms",
+    iamPrefix: "kms",
+    protocol: "json",
+    targetPrefixes: ["TrentService"],
+    shapes: kmsShapes,
+    eventSource: "kms.amazonaws.com",
+    operations: {
+      ...keyOperations(kms),
+      ...aliasOperations(kms),
+      ...cryptoOperations(kms),
+      ...rotationOperations(kms),
+      ...importOperations(kms),
+      ...keyPolicyOperations(kms),
+      ...grantOperations(kms),
+    },
+  };
+}
+
+export interface EcsKeyInfo {
+  arn: string;
+  keySpec: KeySpec;
+  keyUsage: KeyUsageType;
+  multiRegion: boolean;
+  state: KeyState;
+}
+
+/**
+ * In-process lookup for ECS's attach-time checks: the key named by a key ID, key ARN, alias name
+ * or alias ARN, resolved in `accountId`/`region` exactly as KMS resolves a KeyId. Throws KMS's
+ * NotFoundException (same messages as the API). No authorization: callers that act for a user
+ * should call DescribeKey through app.invoke instead.
+ */
+export function resolveKeyForEcs(app: AppContext, accountId: string, region: string, keyId: string): EcsKeyInfo {
+  const kms = app.registry.get(KMS_REGISTRY) as Kms | undefined;
+  if (!kms) throw new Error("the KMS service is not registered");
+  const { key } = resolveKey(kms.state, { accountId, region }, keyId, { aliases: true });
+  return { arn: key.arn, keySpec: key.keySpec, keyUsage: key.keyUsage, multiRegion: key.multiRegion, state: key.state };
+}
