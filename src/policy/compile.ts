@@ -1,147 +1,241 @@
 /**
- * Parses, validates and compiles a policy document once; compiled policies are cached by text.
- * Validation follows IAM's MalformedPolicyDocument rules for each kind of policy.
+ * Parses, validates and compiles a policy document once into matcher closures (precompiled
+ * wildcard matchers, condition tests, principal sets). Compiled policies are cached by kind and
+ * exact text in a bounded LRU, so authorizing a request never parses JSON or builds a regex.
+ *
+ * Validation per kind (messages follow IAM's MalformedPolicyDocument wording where known):
+ * - identity, session: no Principal/NotPrincipal; Resource or NotResource required; Sids
+ *   alphanumeric and unique.
+ * - resource (KMS key policies, bucket policies…): Principal or NotPrincipal required; Resource
+ *   optional (absent = every resource).
+ * - trust: like resource, but Resource/NotResource are prohibited and actions must be STS ones.
+ * - scp: no Principal; Resource optional (absent = "*").
  */
 import { compileCondition, type CompiledCondition } from "./conditions.ts";
-import { globMatch, globRegex, hasWildcard } from "./wildcard.ts";
-import { hasVariables, resolveTemplate, resolvedRegex, resolvedText } from "./variables.ts";
-import { PolicyError, type CompiledPolicy, type CompiledStatement, type ConditionContext, type PolicyKind, type PrincipalMatch, type RequestPrincipal } from "./types.ts";
+import { excludedByNotPrincipal, matchPrincipalSpec, parsePrincipal, type PrincipalSpec } from "./principal.ts";
+import { parseTemplate, templateMatches, type Template } from "./variables.ts";
+import { compileGlob, hasWildcard, type Matcher } from "./wildcard.ts";
+import {
+  PolicyError,
+  type CompiledPolicy,
+  type CompiledStatement,
+  type ConditionContext,
+  type PolicyKind,
+  type PrincipalMatch,
+  type RequestPrincipal,
+} from "./types.ts";
 
-const STATEMENT_FIELDS = new Set(["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition"]);
 const TOP_FIELDS = new Set(["Version", "Id", "Statement"]);
-const ACTION_RE = /^[a-zA-Z0-9-]+:[a-zA-Z0-9*?_-]*$/;
+const STATEMENT_FIELDS = new Set(["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition"]);
+const VERSIONS = new Set(["2012-10-17", "2008-10-17"]);
+const ACTION = /^[a-z0-9-]+:[a-z0-9*?_.-]+$/i;
+const VENDOR_MESSAGE = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
 
-const cache = new Map<string, CompiledPolicy>();
-const CACHE_LIMIT = 5000;
+export const CACHE_LIMIT = 5000;
+const cache = new Map<string, PolicyImpl>();
 
-function asList(v: unknown, what: string): string[] {
+// ---- elements ----
+
+function stringList(v: unknown, field: string): string[] {
   const list = Array.isArray(v) ? v : [v];
-  for (const x of list) if (typeof x !== "string") throw new PolicyError(`${what} must be a string or a list of strings`);
+  for (const x of list) if (typeof x !== "string") throw new PolicyError(`${field} must be a string or a list of strings`);
   return list as string[];
 }
 
-function actionMatcher(actions: string[]): (a: string) => boolean {
+/** Action matching on an already lower-cased action name. */
+function compileActions(actions: string[], kind: PolicyKind): (lowerAction: string) => boolean {
+  if (actions.length === 0) throw new PolicyError("Policy statement must contain actions.");
   for (const a of actions) {
-    if (a !== "*" && !ACTION_RE.test(a)) throw new PolicyError(`Action ${a} is not valid: actions must look like service:Action`);
+    if (a === "*") continue;
+    if (a.indexOf(":") <= 0) throw new PolicyError(VENDOR_MESSAGE);
+    if (!ACTION.test(a)) throw new PolicyError(`Action ${a} is not valid: actions look like service:ActionName, with * and ? as wildcards`);
+  }
+  if (kind === "trust") {
+    for (const a of actions) if (a !== "*" && !a.toLowerCase().startsWith("sts:")) throw new PolicyError("AssumeRole policy may only specify STS AssumeRole actions.");
   }
   if (actions.includes("*")) return () => true;
-  const exact = new Set(actions.filter((a) => !hasWildcard(a)).map((a) => a.toLowerCase()));
-  const globs = actions.filter(hasWildcard).map((a) => globRegex(a, true));
-  return (a) => exact.has(a.toLowerCase()) || globs.some((g) => g.test(a));
+  const exact = new Set<string>();
+  const globs: Matcher[] = [];
+  for (const a of actions) {
+    if (hasWildcard(a)) globs.push(compileGlob(a, true, true));
+    else exact.add(a.toLowerCase());
+  }
+  if (globs.length === 0) return (a) => exact.has(a);
+  return (a) => {
+    if (exact.has(a)) return true;
+    for (const g of globs) if (g(a)) return true;
+    return false;
+  };
 }
 
-function resourceMatcher(resources: string[], variables: boolean): (r: string, ctx: ConditionContext) => boolean {
+function compileResources(resources: string[], variables: boolean): (resource: string, ctx: ConditionContext) => boolean {
+  if (resources.length === 0) throw new PolicyError("Policy statement must contain resources.");
   for (const r of resources) {
     if (r !== "*" && !r.startsWith("arn:")) throw new PolicyError(`Resource ${r} must be in ARN format or "*".`);
   }
   if (resources.includes("*")) return () => true;
-  const matchers = resources.map((pattern) => {
-    if (variables && hasVariables(pattern)) {
-      return (r: string, ctx: ConditionContext) => {
-        const resolved = resolveTemplate(pattern, ctx);
-        return resolved ? resolvedRegex(resolved).test(r) : false;
-      };
-    }
-    return (r: string) => r === "*" || globMatch(pattern, r);
-  });
-  return (r, ctx) => matchers.some((m) => m(r, ctx));
-}
-
-type PrincipalSpec = { any: boolean; aws: string[]; service: string[]; federated: string[] };
-
-function parsePrincipal(v: unknown, field: string): PrincipalSpec {
-  if (v === "*") return { any: true, aws: [], service: [], federated: [] };
-  if (!v || typeof v !== "object" || Array.isArray(v)) throw new PolicyError(`Invalid principal in policy: ${field} must be "*" or an object`);
-  const spec: PrincipalSpec = { any: false, aws: [], service: [], federated: [] };
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    const list = asList(val, `${field}.${k}`);
-    if (k === "AWS") {
-      for (const p of list) {
-        if (p !== "*" && !/^\d{12}$/.test(p) && !/^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):/.test(p)) throw new PolicyError(`Invalid principal in policy: "AWS":"${p}"`);
-      }
-      spec.aws.push(...list);
-    } else if (k === "Service") spec.service.push(...list.map((s) => s.toLowerCase()));
-    else if (k === "Federated") spec.federated.push(...list);
-    else if (k === "CanonicalUser") continue;
-    else throw new PolicyError(`Invalid principal in policy: unknown principal type ${k}`);
+  const fixed: Matcher[] = [];
+  const templated: Template[] = [];
+  for (const r of resources) {
+    const t = variables ? parseTemplate(r) : undefined;
+    if (t) templated.push(t);
+    else fixed.push(compileGlob(r));
   }
-  return spec;
-}
-
-const rank: Record<PrincipalMatch, number> = { none: 0, account: 1, role: 2, direct: 3 };
-const better = (a: PrincipalMatch, b: PrincipalMatch) => (rank[b] > rank[a] ? b : a);
-
-function matchSpec(spec: PrincipalSpec, p: RequestPrincipal): PrincipalMatch {
-  if (spec.any) return "direct";
-  if (p.type === "AWSService") {
-    const name = (p.serviceName ?? p.arn).toLowerCase();
-    return spec.service.includes(name) ? "direct" : "none";
+  if (templated.length === 0) {
+    if (fixed.length === 1) return fixed[0];
+    return (r) => {
+      for (const m of fixed) if (m(r)) return true;
+      return false;
+    };
   }
-  let m: PrincipalMatch = "none";
-  for (const a of spec.aws) {
-    if (a === "*") m = better(m, "direct");
-    else if (a === p.accountId || a === `arn:aws:iam::${p.accountId}:root`) m = better(m, p.type === "Root" ? "direct" : "account");
-    else if (a === p.arn || (hasWildcard(a) && globMatch(a, p.arn))) m = better(m, "direct");
-    else if (p.roleArn && (a === p.roleArn || (hasWildcard(a) && globMatch(a, p.roleArn)))) m = better(m, "role");
-  }
-  return m;
-}
-
-function compileStatement(raw: unknown, index: number, kind: PolicyKind, variables: boolean): CompiledStatement {
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new PolicyError("Statement must be an object or a list of objects");
-  const s = raw as Record<string, unknown>;
-  for (const k of Object.keys(s)) if (!STATEMENT_FIELDS.has(k)) throw new PolicyError(`Unknown field ${k}`);
-  if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new PolicyError(`Invalid effect: ${String(s.Effect)}`);
-  if (s.Sid !== undefined && (typeof s.Sid !== "string")) throw new PolicyError("Statement IDs (SID) must be strings");
-  if (s.Action !== undefined && s.NotAction !== undefined) throw new PolicyError("Statement cannot have both Action and NotAction");
-  if (s.Action === undefined && s.NotAction === undefined) throw new PolicyError("Policy statement must contain actions.");
-  if (s.Resource !== undefined && s.NotResource !== undefined) throw new PolicyError("Statement cannot have both Resource and NotResource");
-  if (s.Principal !== undefined && s.NotPrincipal !== undefined) throw new PolicyError("Statement cannot have both Principal and NotPrincipal");
-  const hasPrincipal = s.Principal !== undefined || s.NotPrincipal !== undefined;
-  if ((kind === "identity" || kind === "session" || kind === "scp") && hasPrincipal) throw new PolicyError("Policy document should not specify a principal.");
-  if ((kind === "resource" || kind === "trust") && !hasPrincipal) throw new PolicyError("Missing required field Principal");
-  if (kind === "identity" && s.Resource === undefined && s.NotResource === undefined) throw new PolicyError("Policy statement must contain resources.");
-  if (kind === "trust" && (s.Resource !== undefined || s.NotResource !== undefined)) throw new PolicyError("Has prohibited field Resource");
-
-  const actions = actionMatcher(asList(s.Action ?? s.NotAction, "Action"));
-  const matchesAction = s.NotAction !== undefined ? (a: string) => !actions(a) : actions;
-  let matchesResource: (r: string, ctx: ConditionContext) => boolean = () => true;
-  if (s.Resource !== undefined || s.NotResource !== undefined) {
-    const m = resourceMatcher(asList(s.Resource ?? s.NotResource, "Resource"), variables);
-    matchesResource = s.NotResource !== undefined ? (r, ctx) => !m(r, ctx) : m;
-  }
-  let matchPrincipal: (p: RequestPrincipal) => PrincipalMatch = () => "direct";
-  if (s.Principal !== undefined) {
-    const spec = parsePrincipal(s.Principal, "Principal");
-    matchPrincipal = (p) => matchSpec(spec, p);
-  } else if (s.NotPrincipal !== undefined) {
-    const spec = parsePrincipal(s.NotPrincipal, "NotPrincipal");
-    // Only a principal named exactly is exempt: listing its account (or its role) exempts the
-    // account root (or role) alone, which is why AWS asks Deny + NotPrincipal to list all three.
-    matchPrincipal = (p) => (matchSpec(spec, p) === "direct" ? "none" : "direct");
-  }
-  const conditions: CompiledCondition[] = [];
-  if (s.Condition !== undefined) {
-    if (!s.Condition || typeof s.Condition !== "object" || Array.isArray(s.Condition)) throw new PolicyError("Condition must be an object");
-    for (const [op, block] of Object.entries(s.Condition as Record<string, unknown>)) {
-      if (!block || typeof block !== "object" || Array.isArray(block)) throw new PolicyError(`Condition ${op} must map condition keys to values`);
-      for (const [key, values] of Object.entries(block as Record<string, unknown>)) conditions.push(compileCondition(op, key, values, variables));
-    }
-  }
-  return {
-    sid: s.Sid as string | undefined,
-    effect: s.Effect,
-    matchesAction,
-    matchesResource,
-    matchPrincipal,
-    matchesConditions: conditions.length === 0 ? () => true : (ctx) => conditions.every((c) => c(ctx)),
+  return (r, ctx) => {
+    for (const m of fixed) if (m(r)) return true;
+    for (const t of templated) if (templateMatches(t, ctx, r)) return true;
+    return false;
   };
 }
 
-export function compilePolicy(doc: string, kind: PolicyKind): CompiledPolicy {
-  const id = `${kind}\u0000${doc}`;
-  const hit = cache.get(id);
-  if (hit) return hit;
+// ---- statements ----
+
+export class StatementImpl implements CompiledStatement {
+  readonly sid?: string;
+  readonly effect: "Allow" | "Deny";
+  readonly notPrincipal: boolean;
+  readonly conditionKeys: readonly string[];
+  /** false for identity-side statements (no Principal element) */
+  readonly hasPrincipal: boolean;
+  readonly conditions: readonly CompiledCondition[];
+  readonly actionLower: (lowerAction: string) => boolean;
+  readonly resource: (resource: string, ctx: ConditionContext) => boolean;
+  private readonly principal?: PrincipalSpec;
+
+  constructor(init: {
+    sid?: string;
+    effect: "Allow" | "Deny";
+    actionLower: (a: string) => boolean;
+    resource: (r: string, ctx: ConditionContext) => boolean;
+    principal?: PrincipalSpec;
+    notPrincipal: boolean;
+    conditions: CompiledCondition[];
+  }) {
+    this.sid = init.sid;
+    this.effect = init.effect;
+    this.actionLower = init.actionLower;
+    this.resource = init.resource;
+    this.principal = init.principal;
+    this.notPrincipal = init.notPrincipal;
+    this.hasPrincipal = init.principal !== undefined;
+    this.conditions = init.conditions;
+    this.conditionKeys = init.conditions.map((c) => c.key);
+  }
+
+  matchesAction(action: string): boolean {
+    return this.actionLower(action.toLowerCase());
+  }
+
+  matchesResource(resource: string, ctx: ConditionContext): boolean {
+    return this.resource(resource, ctx);
+  }
+
+  matchPrincipal(p: RequestPrincipal): PrincipalMatch {
+    const spec = this.principal;
+    if (spec === undefined) return "direct";
+    if (this.notPrincipal) return excludedByNotPrincipal(spec, p) ? "none" : "direct";
+    return matchPrincipalSpec(spec, p);
+  }
+
+  matchesConditions(ctx: ConditionContext): boolean {
+    const c = this.conditions;
+    for (let i = 0; i < c.length; i++) if (!c[i].test(ctx)) return false;
+    return true;
+  }
+}
+
+function compileStatement(raw: unknown, kind: PolicyKind, variables: boolean): StatementImpl {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new PolicyError("Syntax errors in policy.");
+  const s = raw as Record<string, unknown>;
+  for (const k of Object.keys(s)) if (!STATEMENT_FIELDS.has(k)) throw new PolicyError(`Unknown field ${k}`);
+
+  if (s.Sid !== undefined) {
+    if (typeof s.Sid !== "string") throw new PolicyError("Statement IDs (SID) must be strings.");
+    if ((kind === "identity" || kind === "session") && !/^[0-9A-Za-z]*$/.test(s.Sid)) {
+      throw new PolicyError("Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*");
+    }
+  }
+  if (s.Effect === undefined) throw new PolicyError("Missing required field Effect");
+  if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new PolicyError(`Invalid effect: ${typeof s.Effect === "string" ? s.Effect : JSON.stringify(s.Effect)}`);
+
+  if (s.Action !== undefined && s.NotAction !== undefined) throw new PolicyError("Statement cannot contain both Action and NotAction.");
+  if (s.Action === undefined && s.NotAction === undefined) throw new PolicyError("Policy statement must contain actions.");
+  if (s.Resource !== undefined && s.NotResource !== undefined) throw new PolicyError("Statement cannot contain both Resource and NotResource.");
+  if (s.Principal !== undefined && s.NotPrincipal !== undefined) throw new PolicyError("Statement cannot contain both Principal and NotPrincipal.");
+
+  const hasPrincipal = s.Principal !== undefined || s.NotPrincipal !== undefined;
+  const hasResource = s.Resource !== undefined || s.NotResource !== undefined;
+  switch (kind) {
+    case "identity":
+    case "session":
+      if (hasPrincipal) throw new PolicyError("Policy document should not specify a principal.");
+      if (!hasResource) throw new PolicyError("Policy statement must contain resources.");
+      break;
+    case "scp":
+      if (hasPrincipal) throw new PolicyError("Policy document should not specify a principal.");
+      break;
+    case "resource":
+      if (!hasPrincipal) throw new PolicyError("Missing required field Principal");
+      break;
+    case "trust":
+      if (!hasPrincipal) throw new PolicyError("Missing required field Principal");
+      if (s.Resource !== undefined) throw new PolicyError("Has prohibited field Resource");
+      if (s.NotResource !== undefined) throw new PolicyError("Has prohibited field NotResource");
+      break;
+  }
+
+  const notAction = s.NotAction !== undefined;
+  const actions = compileActions(stringList(notAction ? s.NotAction : s.Action, notAction ? "NotAction" : "Action"), kind);
+  const actionLower = notAction ? (a: string) => !actions(a) : actions;
+
+  let resource: (r: string, ctx: ConditionContext) => boolean = () => true;
+  if (hasResource) {
+    const notResource = s.NotResource !== undefined;
+    const m = compileResources(stringList(notResource ? s.NotResource : s.Resource, notResource ? "NotResource" : "Resource"), variables);
+    resource = notResource ? (r, ctx) => !m(r, ctx) : m;
+  }
+
+  const principal = hasPrincipal ? parsePrincipal(s.Principal ?? s.NotPrincipal) : undefined;
+
+  const conditions: CompiledCondition[] = [];
+  if (s.Condition !== undefined) {
+    if (!s.Condition || typeof s.Condition !== "object" || Array.isArray(s.Condition)) throw new PolicyError("Syntax errors in policy.");
+    for (const [op, block] of Object.entries(s.Condition as Record<string, unknown>)) {
+      if (!block || typeof block !== "object" || Array.isArray(block)) throw new PolicyError("Syntax errors in policy.");
+      for (const [key, values] of Object.entries(block as Record<string, unknown>)) conditions.push(compileCondition(op, key, values, variables));
+    }
+  }
+
+  return new StatementImpl({
+    sid: s.Sid as string | undefined,
+    effect: s.Effect,
+    actionLower,
+    resource,
+    principal,
+    notPrincipal: s.NotPrincipal !== undefined,
+    conditions,
+  });
+}
+
+// ---- documents ----
+
+export class PolicyImpl implements CompiledPolicy {
+  constructor(
+    readonly text: string,
+    readonly version: string,
+    readonly kind: PolicyKind,
+    readonly statements: readonly StatementImpl[],
+  ) {}
+}
+
+function compileUncached(doc: string, kind: PolicyKind): PolicyImpl {
   let parsed: unknown;
   try {
     parsed = JSON.parse(doc);
@@ -151,16 +245,45 @@ export function compilePolicy(doc: string, kind: PolicyKind): CompiledPolicy {
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new PolicyError("Syntax errors in policy.");
   const p = parsed as Record<string, unknown>;
   for (const k of Object.keys(p)) if (!TOP_FIELDS.has(k)) throw new PolicyError(`Unknown field ${k}`);
+  // IAM treats a document without Version as the 2008-10-17 language (no policy variables).
   const version = p.Version === undefined ? "2008-10-17" : p.Version;
-  if (version !== "2012-10-17" && version !== "2008-10-17") throw new PolicyError(`The policy must contain a valid version string`);
+  if (typeof version !== "string" || !VERSIONS.has(version)) throw new PolicyError("The policy must contain a valid version string");
+  if (p.Id !== undefined && typeof p.Id !== "string") throw new PolicyError("Syntax errors in policy.");
   if (p.Statement === undefined) throw new PolicyError("Missing required field Statement");
   const raw = Array.isArray(p.Statement) ? p.Statement : [p.Statement];
   if (raw.length === 0) throw new PolicyError("Missing required field Statement");
   const variables = version === "2012-10-17";
-  const compiled: CompiledPolicy = { text: doc, version, statements: raw.map((s, i) => compileStatement(s, i, kind, variables)) };
+  const statements = raw.map((s) => compileStatement(s, kind, variables));
+  if (kind === "identity" || kind === "session") {
+    const seen = new Set<string>();
+    for (const st of statements) {
+      if (st.sid === undefined || st.sid === "") continue;
+      if (seen.has(st.sid)) throw new PolicyError("Statement IDs (SID) in a single policy must be unique.");
+      seen.add(st.sid);
+    }
+  }
+  return new PolicyImpl(doc, version, kind, statements);
+}
+
+/**
+ * Parses, validates and compiles a policy document; throws PolicyError when it is malformed.
+ * Results are cached per (kind, exact text) in an LRU of CACHE_LIMIT entries.
+ */
+export function compilePolicy(doc: string, kind: PolicyKind): CompiledPolicy {
+  const id = kind + "\u0000" + doc;
+  const hit = cache.get(id);
+  if (hit !== undefined) {
+    cache.delete(id);
+    cache.set(id, hit);
+    return hit;
+  }
+  const compiled = compileUncached(doc, kind);
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(id, compiled);
   return compiled;
 }
 
-export { resolvedText };
+/** For tests: the number of cached compiled policies. */
+export function compiledCacheSize(): number {
+  return cache.size;
+}

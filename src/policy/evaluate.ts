@@ -1,141 +1,238 @@
 /**
- * The IAM evaluation logic, in AWS's documented order: explicit deny anywhere; SCPs (every level
- * must allow); the resource policy (same-account union with the principal table; KMS key
- * policies and trust policies authoritative, with account delegation); identity policies;
- * permissions boundary; session policies. KMS grants count as an allow that cannot override an
- * explicit deny.
+ * IAM's evaluation logic (reference_policies_evaluation-logic_policy-eval-denyallow), in order:
+ *
+ * 1. An explicit Deny in any supplied policy wins (reported in the order SCP, resource-based,
+ *    identity-based, permissions boundary, session).
+ * 2. SCPs: every level (root → OU … → account) needs an applicable Allow.
+ * 3. The resource-based policy:
+ *    - same account, non-authoritative: naming the user / session / federated-user ARN grants on
+ *      its own; naming the role grants, but an implicit deny in the boundary or session
+ *      policies still blocks; naming the account delegates to IAM (identity chain below).
+ *    - authoritative (KMS key policies, role trust policies): the policy must allow the caller
+ *      itself (as above) or its account; when it only allows the account, the identity chain
+ *      must allow too; when it allows nothing for the caller → "resource-based" implicit deny.
+ *    - cross-account: the resource policy must allow the caller (or its account) AND the caller's
+ *      identity chain must allow.
+ *    - AWS service principals are granted only by a resource policy (`{"Service": …}` or "*").
+ * 4. The identity chain: the account's root user may do anything in its account; otherwise an
+ *    identity-based Allow, then the permissions boundary (when set), then session policies (when
+ *    given; a federated-user session without session policies has no permissions).
+ * KMS grants (`grantAllows`) are an allow source that satisfies steps 3–4, after SCPs, and that
+ * an explicit Deny still beats.
+ *
+ * Also from AWS's NotPrincipal page: a resource-policy Deny with NotPrincipal always applies to
+ * a caller that has a permissions boundary, whatever the NotPrincipal element lists.
  */
-import type { CompiledPolicy, EvaluationInput, EvaluationResult, PolicyType, PrincipalMatch, CompiledStatement } from "./types.ts";
+import { StatementImpl } from "./compile.ts";
+import type { CompiledPolicy, EvaluationInput, EvaluationResult, PolicyType, PrincipalMatch, RequestPrincipal, ConditionContext } from "./types.ts";
 
-function applies(st: CompiledStatement, input: EvaluationInput, principalMatters: boolean): PrincipalMatch {
-  if (!st.matchesAction(input.action)) return "none";
-  if (!st.matchesResource(input.resource, input.context)) return "none";
-  const pm = principalMatters ? st.matchPrincipal(input.principal) : "direct";
-  if (pm === "none") return "none";
-  return st.matchesConditions(input.context) ? pm : "none";
+const NONE = 0;
+const ACCOUNT = 1;
+const ROLE = 2;
+const DIRECT = 3;
+const RANK: Record<PrincipalMatch, number> = { none: NONE, account: ACCOUNT, role: ROLE, direct: DIRECT };
+
+interface Req {
+  p: RequestPrincipal;
+  action: string;
+  resource: string;
+  ctx: ConditionContext;
+  hasBoundary: boolean;
 }
 
-/** The first matching Deny, and the best Allow match, of one policy. */
-function scan(policy: CompiledPolicy, input: EvaluationInput, principalMatters: boolean): { deny?: CompiledStatement; allow: PrincipalMatch; allowSid?: string } {
-  let allow: PrincipalMatch = "none";
-  let allowSid: string | undefined;
-  const rank = { none: 0, account: 1, role: 2, direct: 3 } as const;
-  for (const st of policy.statements) {
-    const m = applies(st, input, principalMatters);
-    if (m === "none") continue;
-    if (st.effect === "Deny") return { deny: st, allow };
-    if (rank[m] > rank[allow]) {
-      allow = m;
-      allowSid = st.sid;
+/** The principal rank with which a statement applies to the request (NONE: it does not). */
+function applies(st: StatementImpl, r: Req): number {
+  if (!st.actionLower(r.action)) return NONE;
+  if (!st.resource(r.resource, r.ctx)) return NONE;
+  let rank = DIRECT;
+  if (st.hasPrincipal) {
+    rank = st.notPrincipal && st.effect === "Deny" && r.hasBoundary ? DIRECT : RANK[st.matchPrincipal(r.p)];
+    if (rank === NONE) return NONE;
+  }
+  return st.matchesConditions(r.ctx) ? rank : NONE;
+}
+
+/** Scan result of one policy: its first applicable Deny, else its best Allow (rank + sid). */
+class Scan {
+  rank = NONE;
+  sid: string | undefined = undefined;
+  deny: StatementImpl | undefined = undefined;
+}
+
+function scan(policy: CompiledPolicy, r: Req, out: Scan): Scan {
+  out.rank = NONE;
+  out.sid = undefined;
+  out.deny = undefined;
+  const sts = policy.statements as readonly StatementImpl[];
+  for (let i = 0; i < sts.length; i++) {
+    const st = sts[i];
+    const rank = applies(st, r);
+    if (rank === NONE) continue;
+    if (st.effect === "Deny") {
+      out.deny = st;
+      return out;
+    }
+    if (rank > out.rank) {
+      out.rank = rank;
+      out.sid = st.sid;
     }
   }
-  return { allow, allowSid };
+  return out;
 }
 
-function anyAllows(policies: CompiledPolicy[], input: EvaluationInput): boolean {
-  return policies.some((p) => scan(p, input, false).allow !== "none");
-}
+const deny = (type: PolicyType, sid: string | undefined): EvaluationResult => ({ decision: "ExplicitDeny", deniedBy: type, matchedStatementSid: sid });
+const implicit = (type: PolicyType): EvaluationResult => ({ decision: "ImplicitDeny", deniedBy: type });
+const allow = (sid: string | undefined): EvaluationResult => (sid === undefined ? { decision: "Allow" } : { decision: "Allow", matchedStatementSid: sid });
 
 export function evaluate(input: EvaluationInput): EvaluationResult {
   const p = input.principal;
-  // 1. Explicit deny in any policy.
-  const groups: [PolicyType, CompiledPolicy[], boolean][] = [
-    ["service control", (input.scpLevels ?? []).flat(), false],
-    ["resource-based", input.resourcePolicy ? [input.resourcePolicy.policy] : [], true],
-    ["identity-based", input.identityPolicies, false],
-    ["permissions boundary", input.permissionsBoundary ? [input.permissionsBoundary] : [], false],
-    ["session", input.sessionPolicies ?? [], false],
-  ];
-  const scans = new Map<CompiledPolicy, ReturnType<typeof scan>>();
-  for (const [type, policies, principalMatters] of groups) {
-    for (const policy of policies) {
-      const r = scan(policy, input, principalMatters);
-      if (r.deny) return { decision: "ExplicitDeny", deniedBy: type, matchedStatementSid: r.deny.sid };
-      scans.set(policy, r);
+  const boundary = input.permissionsBoundary;
+  const r: Req = { p, action: input.action.toLowerCase(), resource: input.resource, ctx: input.context, hasBoundary: boundary !== undefined };
+  const s = new Scan();
+
+  // 1. Explicit deny anywhere; remember what allows.
+  let scpBlocked = false;
+  const levels = input.scpLevels;
+  if (levels !== undefined) {
+    for (const level of levels) {
+      let levelAllows = false;
+      for (const pol of level) {
+        if (scan(pol, r, s).deny) return deny("service control", s.deny!.sid);
+        if (s.rank !== NONE) levelAllows = true;
+      }
+      if (!levelAllows) scpBlocked = true;
     }
   }
-  // 2. SCPs: every level from the root down must allow.
-  for (const level of input.scpLevels ?? []) {
-    if (!level.some((pol) => scans.get(pol)!.allow !== "none")) return { decision: "ImplicitDeny", deniedBy: "service control" };
-  }
-  const isRoot = p.type === "Root";
-  const identityAllows = () => anyAllows(input.identityPolicies, input);
-  const boundaryAllows = () => !input.permissionsBoundary || scans.get(input.permissionsBoundary)!.allow !== "none";
-  const sessionAllows = () => !input.sessionPolicies?.length || input.sessionPolicies.some((s) => scans.get(s)!.allow !== "none");
-  /** The identity side of a request: identity ∩ boundary ∩ session (root: everything in its account). */
-  const identityChain = (): EvaluationResult => {
-    if (isRoot) return { decision: "Allow" };
-    if (p.type === "AWSService") return { decision: "ImplicitDeny", deniedBy: "resource-based" };
-    if (!identityAllows()) return { decision: "ImplicitDeny", deniedBy: "identity-based" };
-    if (!boundaryAllows()) return { decision: "ImplicitDeny", deniedBy: "permissions boundary" };
-    if (!sessionAllows()) return { decision: "ImplicitDeny", deniedBy: "session" };
-    return { decision: "Allow" };
-  };
   const rp = input.resourcePolicy;
-  if (!rp) {
-    if (input.grantAllows) return { decision: "Allow" };
-    return identityChain();
+  let rpRank = NONE;
+  let rpSid: string | undefined;
+  if (rp !== undefined) {
+    if (scan(rp.policy, r, s).deny) return deny("resource-based", s.deny!.sid);
+    rpRank = s.rank;
+    rpSid = s.sid;
   }
-  const rpScan = scans.get(rp.policy)!;
-  const sameAccount = rp.ownerAccountId === p.accountId;
-  const viaRole = (): EvaluationResult => {
-    if (!boundaryAllows()) return { decision: "ImplicitDeny", deniedBy: "permissions boundary" };
-    if (!sessionAllows()) return { decision: "ImplicitDeny", deniedBy: "session" };
-    return { decision: "Allow", matchedStatementSid: rpScan.allowSid };
-  };
-  if (rp.authoritative) {
-    // KMS key policies and role trust policies: the resource policy must allow the caller,
-    // directly or by delegating to the caller's account (then IAM must allow too).
-    let result: EvaluationResult;
-    if (rpScan.allow === "direct") {
-      result = sameAccount ? { decision: "Allow", matchedStatementSid: rpScan.allowSid } : identityChain();
-    } else if (rpScan.allow === "role") {
-      result = sameAccount ? viaRole() : identityChain();
-    } else if (rpScan.allow === "account") {
-      result = identityChain();
-    } else {
-      result = { decision: "ImplicitDeny", deniedBy: "resource-based" };
+  let idAllows = false;
+  let idSid: string | undefined;
+  for (const pol of input.identityPolicies) {
+    if (scan(pol, r, s).deny) return deny("identity-based", s.deny!.sid);
+    if (s.rank !== NONE && !idAllows) {
+      idAllows = true;
+      idSid = s.sid;
     }
-    if (result.decision !== "Allow" && input.grantAllows) return { decision: "Allow" };
-    return result;
   }
-  if (sameAccount) {
-    if (rpScan.allow === "direct") return { decision: "Allow", matchedStatementSid: rpScan.allowSid };
-    if (rpScan.allow === "role") return viaRole();
-    if (input.grantAllows) return { decision: "Allow" };
-    return identityChain();
+  let boundaryAllows = true;
+  if (boundary !== undefined) {
+    if (scan(boundary, r, s).deny) return deny("permissions boundary", s.deny!.sid);
+    boundaryAllows = s.rank !== NONE;
   }
-  // Cross-account: both sides must allow.
-  if (rpScan.allow === "none") return { decision: "ImplicitDeny", deniedBy: "resource-based" };
-  return identityChain();
+  const sessions = input.sessionPolicies;
+  let sessionAllows = p.type !== "FederatedUser";
+  if (sessions !== undefined && sessions.length > 0) {
+    sessionAllows = false;
+    for (const pol of sessions) {
+      if (scan(pol, r, s).deny) return deny("session", s.deny!.sid);
+      if (s.rank !== NONE) sessionAllows = true;
+    }
+  }
+
+  // 2. SCPs.
+  if (scpBlocked) return implicit("service control");
+
+  // 4. (used by 3) the identity chain.
+  const boundaryAndSession = (sid: string | undefined): EvaluationResult => {
+    if (!boundaryAllows) return implicit("permissions boundary");
+    if (!sessionAllows) return implicit("session");
+    return allow(sid);
+  };
+  const identityChain = (): EvaluationResult => {
+    if (p.type === "Root") return allow(undefined);
+    if (p.type === "AWSService" || p.type === "Anonymous") return implicit("resource-based");
+    if (!idAllows) return implicit("identity-based");
+    return boundaryAndSession(idSid);
+  };
+
+  // 3. The resource-based policy.
+  let result: EvaluationResult;
+  if (rp === undefined) {
+    result = identityChain();
+  } else if (rpRank === NONE) {
+    result = rp.authoritative || rp.ownerAccountId !== p.accountId ? implicit("resource-based") : identityChain();
+  } else if (p.type === "AWSService" || p.type === "Anonymous") {
+    // Service principals and anonymous callers have no identity side: the resource policy decides.
+    result = allow(rpSid);
+  } else if (rp.ownerAccountId !== p.accountId) {
+    result = identityChain();
+  } else if (rpRank === DIRECT) {
+    result = allow(rpSid);
+  } else if (rpRank === ROLE) {
+    result = boundaryAndSession(rpSid);
+  } else {
+    result = identityChain();
+  }
+  if (result.decision !== "Allow" && input.grantAllows === true) return { decision: "Allow" };
+  return result;
 }
 
+/** How AWS names each policy type in AccessDenied messages (troubleshoot_access-denied). */
+const PHRASE: Record<PolicyType, string> = {
+  "identity-based": "an identity-based policy",
+  "resource-based": "a resource-based policy",
+  "permissions boundary": "a permissions boundary",
+  session: "a session policy",
+  "service control": "a service control policy",
+};
+
+/**
+ * AWS's AccessDenied message text:
+ * - explicit: `… with an explicit deny in an identity-based policy` / `a resource-based policy` /
+ *   `a permissions boundary` / `a session policy` / `a service control policy`;
+ * - implicit: `… because no identity-based policy allows the <action> action` (likewise
+ *   `resource-based policy`, `session policy`, `permissions boundary`); SCP denials always read
+ *   as explicit ("even if the denial is implicit", per AWS's troubleshooting page).
+ */
 export function accessDeniedMessage(principalArn: string, action: string, resource: string, r: EvaluationResult): string {
-  const type = r.deniedBy ?? "identity-based";
-  if (r.decision === "ExplicitDeny") return `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource} with an explicit deny in a ${type} policy`;
-  return `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource} because no ${type} policy allows the ${action} action`;
+  const type: PolicyType = r.deniedBy ?? "identity-based";
+  const head = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`;
+  if (r.decision === "ExplicitDeny" || type === "service control") return `${head} with an explicit deny in ${PHRASE[type]}`;
+  return `${head} because no ${PHRASE[type].replace(/^an? /, "")} allows the ${action} action`;
 }
 
-/** IAM's policy simulator: identity policies (and boundary) only, with the matched statements. */
-export function simulate(input: EvaluationInput): {
+export interface SimulationResult {
   decision: "allowed" | "explicitDeny" | "implicitDeny";
+  /** every identity-policy statement that applies (Allow and Deny), in policy / statement order */
   matched: { policyIndex: number; sid?: string; effect: "Allow" | "Deny" }[];
-} {
-  const matched: { policyIndex: number; sid?: string; effect: "Allow" | "Deny" }[] = [];
-  let deny = false;
-  let allow = false;
+}
+
+/**
+ * IAM's policy simulator on the same engine: identity policies (plus the permissions boundary
+ * and session policies when given) without the resource policy, SCPs or the root shortcut.
+ */
+export function simulate(input: EvaluationInput): SimulationResult {
+  const r: Req = { p: input.principal, action: input.action.toLowerCase(), resource: input.resource, ctx: input.context, hasBoundary: input.permissionsBoundary !== undefined };
+  const matched: SimulationResult["matched"] = [];
+  let denied = false;
+  let allowed = false;
   input.identityPolicies.forEach((pol, policyIndex) => {
-    for (const st of pol.statements) {
-      if (applies(st, input, false) === "none") continue;
-      matched.push({ policyIndex, sid: st.sid, effect: st.effect });
-      if (st.effect === "Deny") deny = true;
-      else allow = true;
+    for (const st of pol.statements as readonly StatementImpl[]) {
+      if (applies(st, r) === NONE) continue;
+      matched.push(st.sid === undefined ? { policyIndex, effect: st.effect } : { policyIndex, sid: st.sid, effect: st.effect });
+      if (st.effect === "Deny") denied = true;
+      else allowed = true;
     }
   });
-  if (input.permissionsBoundary) {
-    const b = scan(input.permissionsBoundary, input, false);
-    if (b.deny) deny = true;
-    else if (b.allow === "none") allow = false;
+  const s = new Scan();
+  if (input.permissionsBoundary !== undefined) {
+    if (scan(input.permissionsBoundary, r, s).deny) denied = true;
+    else if (s.rank === NONE) allowed = false;
   }
-  return { decision: deny ? "explicitDeny" : allow ? "allowed" : "implicitDeny", matched };
+  const sessions = input.sessionPolicies;
+  if (sessions !== undefined && sessions.length > 0) {
+    let any = false;
+    for (const pol of sessions) {
+      if (scan(pol, r, s).deny) denied = true;
+      else if (s.rank !== NONE) any = true;
+    }
+    if (!any) allowed = false;
+  }
+  return { decision: denied ? "explicitDeny" : allowed ? "allowed" : "implicitDeny", matched };
 }

@@ -1,4 +1,4 @@
-/** The IAM policy language and evaluator: compile once, evaluate fast. */
+/** The IAM policy language and evaluator: compile once, evaluate fast. Pure: no I/O. */
 export * from "./types.ts";
-export { compilePolicy } from "./compile.ts";
-export { evaluate, accessDeniedMessage, simulate } from "./evaluate.ts";
+export { compilePolicy, CACHE_LIMIT } from "./compile.ts";
+export { evaluate, accessDeniedMessage, simulate, type SimulationResult } from "./evaluate.ts";

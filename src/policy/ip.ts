@@ -1,43 +1,108 @@
-/** IPv4/IPv6 CIDR matching for IpAddress / NotIpAddress. */
-import { isIPv4, isIPv6 } from "node:net";
+/**
+ * IPv4 / IPv6 addresses and CIDR blocks for IpAddress / NotIpAddress. A CIDR is parsed once at
+ * compile time into a matcher; the request address is parsed per test (IPv4 without BigInt).
+ * An IPv4-mapped IPv6 request address (`::ffff:192.0.2.1`, what Node reports for IPv4 clients on
+ * a dual-stack socket) is matched as the IPv4 address it carries.
+ */
+import { isIPv6 } from "node:net";
 
-function v4(ip: string): bigint {
-  return ip.split(".").reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-}
+export type ParsedIp = { v: 4; n: number } | { v: 6; g: Uint16Array };
 
-function v6(ip: string): bigint {
-  let s = ip;
-  const v4tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4tail) {
-    const n = v4(v4tail[1]);
-    s = s.slice(0, -v4tail[1].length) + ((n >> 16n) & 0xffffn).toString(16) + ":" + (n & 0xffffn).toString(16);
+function parseV4(s: string): number | undefined {
+  let n = 0;
+  let parts = 0;
+  let cur = -1;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (cur < 0 || cur > 255) return undefined;
+      n = n * 256 + cur;
+      parts++;
+      cur = -1;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && cur === 0) return undefined; // no leading zeros
+      cur = (cur < 0 ? 0 : cur * 10) + (c - 48);
+      if (++digits > 3) return undefined;
+    } else return undefined;
   }
-  const [head, tail] = s.split("::");
-  const h = head ? head.split(":") : [];
-  const t = tail !== undefined ? (tail ? tail.split(":") : []) : [];
-  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || "0", 16)), 0n);
+  return parts === 4 ? n : undefined;
 }
 
-/** Parses "a.b.c.d[/n]" or an IPv6 CIDR; undefined when invalid. */
-export function parseCidr(cidr: string): { family: 4 | 6; base: bigint; bits: number } | undefined {
-  const [ip, len] = cidr.trim().split("/");
-  const family = isIPv4(ip) ? 4 : isIPv6(ip) ? 6 : 0;
+function parseV6(s: string): Uint16Array | undefined {
+  const zone = s.indexOf("%");
+  const addr = zone >= 0 ? s.slice(0, zone) : s;
+  if (!isIPv6(addr)) return undefined;
+  let head = addr;
+  const tail: number[] = [];
+  const lastColon = addr.lastIndexOf(":");
+  const maybeV4 = addr.slice(lastColon + 1);
+  if (maybeV4.includes(".")) {
+    const v4 = parseV4(maybeV4);
+    if (v4 === undefined) return undefined;
+    tail.push(Math.floor(v4 / 65536), v4 % 65536);
+    head = addr.slice(0, lastColon + 1);
+    // keep a trailing "::" (e.g. "::1.2.3.4"); drop a single trailing ":" ("::ffff:1.2.3.4")
+    if (!head.endsWith("::")) head = head.slice(0, -1);
+  }
+  const groups = new Uint16Array(8);
+  const dbl = head.indexOf("::");
+  const toNums = (x: string) => (x ? x.split(":").map((g) => parseInt(g, 16)) : []);
+  let nums: number[];
+  if (dbl >= 0) {
+    const left = toNums(head.slice(0, dbl));
+    const right = [...toNums(head.slice(dbl + 2)), ...tail];
+    const fill = 8 - left.length - right.length;
+    if (fill < 0) return undefined;
+    nums = [...left, ...new Array<number>(fill).fill(0), ...right];
+  } else {
+    nums = [...toNums(head), ...tail];
+  }
+  if (nums.length !== 8) return undefined;
+  for (let i = 0; i < 8; i++) groups[i] = nums[i];
+  return groups;
+}
+
+export function parseIp(s: string): ParsedIp | undefined {
+  const t = s.trim();
+  const v4 = parseV4(t);
+  if (v4 !== undefined) return { v: 4, n: v4 };
+  const g = parseV6(t);
+  if (!g) return undefined;
+  // IPv4-mapped (::ffff:a.b.c.d) → the IPv4 address
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return { v: 4, n: g[6] * 65536 + g[7] };
+  return { v: 6, g };
+}
+
+/** Compiles "a.b.c.d[/n]" or an IPv6 CIDR into a matcher; undefined when it is not valid. */
+export function compileCidr(cidr: string): ((ip: ParsedIp) => boolean) | undefined {
+  const t = cidr.trim();
+  const slash = t.indexOf("/");
+  const addr = slash >= 0 ? t.slice(0, slash) : t;
+  const lenText = slash >= 0 ? t.slice(slash + 1) : undefined;
+  const v4 = parseV4(addr);
+  const family = v4 !== undefined ? 4 : parseV6(addr) ? 6 : 0;
   if (!family) return undefined;
   const max = family === 4 ? 32 : 128;
-  const bits = len === undefined ? max : Number(len);
-  if (!Number.isInteger(bits) || bits < 0 || bits > max) return undefined;
-  return { family, base: family === 4 ? v4(ip) : v6(ip), bits };
-}
-
-export function ipInCidr(ip: string, cidr: string): boolean {
-  const c = parseCidr(cidr);
-  let addr = ip.trim();
-  if (addr.startsWith("::ffff:") && isIPv4(addr.slice(7))) addr = addr.slice(7);
-  const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : 0;
-  if (!c || family !== c.family) return false;
-  const max = c.family === 4 ? 32 : 128;
-  const shift = BigInt(max - c.bits);
-  const value = family === 4 ? v4(addr) : v6(addr);
-  return value >> shift === c.base >> shift;
+  if (lenText !== undefined && !/^\d{1,3}$/.test(lenText)) return undefined;
+  const bits = lenText === undefined ? max : Number(lenText);
+  if (bits > max) return undefined;
+  if (family === 4) {
+    const size = 2 ** (32 - bits);
+    const base = Math.floor(v4! / size);
+    return (ip) => ip.v === 4 && Math.floor(ip.n / size) === base;
+  }
+  const g = parseV6(addr)!;
+  return (ip) => {
+    if (ip.v !== 6) return false;
+    let remaining = bits;
+    for (let i = 0; i < 8 && remaining > 0; i++) {
+      const take = Math.min(16, remaining);
+      const shift = 16 - take;
+      if (ip.g[i] >> shift !== g[i] >> shift) return false;
+      remaining -= take;
+    }
+    return true;
+  };
 }

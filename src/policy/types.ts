@@ -1,4 +1,6 @@
 /** Types of the IAM policy engine. */
+
+/** A request context value. Arrays are multi-valued keys (aws:TagKeys, kms:GrantOperations, …). */
 export type ContextValue = string | string[] | boolean | number | Date;
 /** Condition keys, lower-cased (e.g. "aws:principalarn", "kms:encryptioncontext:aws:ecs:clustername"). */
 export type ConditionContext = Map<string, ContextValue>;
@@ -16,15 +18,27 @@ export interface RequestPrincipal {
   serviceName?: string;
 }
 
-/** How a resource policy's Principal matched the caller. */
+/**
+ * How a statement's Principal matched the caller:
+ * - "direct": names the caller itself (user ARN, session ARN, service, "*", the root user's account);
+ * - "role": names the role of an assumed-role session;
+ * - "account": names the caller's account (delegation to IAM);
+ * - "none": does not apply to the caller.
+ * Statements without a Principal element (identity-side policies) match "direct".
+ */
 export type PrincipalMatch = "none" | "direct" | "role" | "account";
 
 export interface CompiledStatement {
   readonly sid?: string;
   readonly effect: "Allow" | "Deny";
+  /** true when the statement uses NotPrincipal */
+  readonly notPrincipal: boolean;
+  /** the condition keys the statement tests, lower-cased, in document order */
+  readonly conditionKeys: readonly string[];
+  /** case-insensitive */
   matchesAction(action: string): boolean;
+  /** case-sensitive; policy variables in the pattern resolve against ctx */
   matchesResource(resource: string, ctx: ConditionContext): boolean;
-  /** "direct" when the statement has no Principal element (identity policies) */
   matchPrincipal(p: RequestPrincipal): PrincipalMatch;
   matchesConditions(ctx: ConditionContext): boolean;
 }
@@ -32,6 +46,7 @@ export interface CompiledStatement {
 export interface CompiledPolicy {
   readonly text: string;
   readonly version: string;
+  readonly kind: PolicyKind;
   readonly statements: readonly CompiledStatement[];
 }
 
@@ -43,8 +58,10 @@ export interface EvaluationInput {
   identityPolicies: CompiledPolicy[];
   permissionsBoundary?: CompiledPolicy;
   sessionPolicies?: CompiledPolicy[];
+  /** one array per level, root → OU … → account; every level needs an Allow */
   scpLevels?: CompiledPolicy[][];
   resourcePolicy?: { policy: CompiledPolicy; ownerAccountId: string; authoritative: boolean };
+  /** KMS: a grant matched (the caller decides); an allow source that an explicit deny still beats */
   grantAllows?: boolean;
 }
 
@@ -53,8 +70,16 @@ export type PolicyType = "identity-based" | "resource-based" | "permissions boun
 
 export interface EvaluationResult {
   decision: Decision;
+  /** which policy type decided a denial: used for the message */
   deniedBy?: PolicyType;
+  /** the deciding statement: the Deny that matched, or the Allow that granted */
   matchedStatementSid?: string;
 }
 
-export class PolicyError extends Error {}
+/** A malformed policy document; the message follows IAM's MalformedPolicyDocument wording where known. */
+export class PolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyError";
+  }
+}

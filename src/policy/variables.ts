@@ -1,65 +1,110 @@
 /**
- * Policy variables: `${aws:username}`, `${aws:PrincipalTag/team, 'default'}`, and the escapes
- * `${*}`, `${?}`, `${$}`. A template resolves against the request context; an unresolvable
- * variable without a default makes the value unresolvable (the value then matches nothing).
- * Substituted text is literal: wildcards come only from the policy itself.
+ * Policy variables (Version 2012-10-17 only): `${aws:username}`, `${aws:PrincipalTag/team}`,
+ * defaults `${aws:PrincipalTag/team, 'none'}` (a doubled quote `''` inside a default is one
+ * quote), and the escapes `${*}`, `${?}`, `${$}` for a literal `*`, `?` and `$`.
+ *
+ * A template is parsed once at compile time. At evaluation it resolves against the request
+ * context; substituted values are literal text (their `*` and `?` are not wildcards). A variable
+ * whose key is absent (and has no default), or whose key is multi-valued, makes the whole value
+ * unresolvable: `resolve` returns undefined and the caller treats that value as matching nothing.
  */
-import type { ConditionContext } from "./types.ts";
+import { matchParts, type GlobPart } from "./wildcard.ts";
+import type { ConditionContext, ContextValue } from "./types.ts";
 
-/** A resolved value: the parts marked literal must not act as wildcards. */
-export interface Resolved {
-  /** pattern with wildcards escaped as \u0000 markers is awkward; we return parts instead */
-  parts: { text: string; literal: boolean }[];
+type TemplatePart =
+  | { kind: "text"; text: string }
+  | { kind: "lit"; text: string }
+  | { kind: "var"; key: string; fallback?: string }
+  | { kind: "bad" };
+
+export interface Template {
+  readonly source: string;
+  readonly parts: readonly TemplatePart[];
 }
-
-const VAR = /\$\{([^}]*)\}/g;
 
 export function hasVariables(s: string): boolean {
   return s.includes("${");
 }
 
-function contextString(ctx: ConditionContext, key: string): string | undefined {
-  const v = ctx.get(key.toLowerCase());
-  if (v === undefined) return undefined;
-  if (Array.isArray(v)) return undefined; // multi-valued keys cannot be variables
-  if (v instanceof Date) return v.toISOString();
+function parseInner(inner: string): TemplatePart {
+  const t = inner.trim();
+  if (t === "*" || t === "?" || t === "$") return { kind: "lit", text: t };
+  const comma = t.indexOf(",");
+  if (comma < 0) return t && !/\s/.test(t) ? { kind: "var", key: t.toLowerCase() } : { kind: "bad" };
+  const key = t.slice(0, comma).trim();
+  const rest = t.slice(comma + 1).trim();
+  if (!key || /\s/.test(key) || rest.length < 2 || rest[0] !== "'" || rest[rest.length - 1] !== "'") return { kind: "bad" };
+  const body = rest.slice(1, -1);
+  // Inside the quotes a quote must be doubled.
+  if (body.replace(/''/g, "").includes("'")) return { kind: "bad" };
+  return { kind: "var", key: key.toLowerCase(), fallback: body.replace(/''/g, "'") };
+}
+
+/** Parses a string with `${...}` variables; undefined when it has none (use it verbatim). */
+export function parseTemplate(source: string): Template | undefined {
+  if (!hasVariables(source)) return undefined;
+  const parts: TemplatePart[] = [];
+  let i = 0;
+  let text = "";
+  while (i < source.length) {
+    const start = source.indexOf("${", i);
+    if (start < 0) break;
+    const end = source.indexOf("}", start + 2);
+    if (end < 0) break; // an unterminated "${" is plain text
+    text += source.slice(i, start);
+    if (text) parts.push({ kind: "text", text });
+    text = "";
+    parts.push(parseInner(source.slice(start + 2, end)));
+    i = end + 1;
+  }
+  text += source.slice(i);
+  if (text) parts.push({ kind: "text", text });
+  if (!parts.some((p) => p.kind !== "text")) return undefined;
+  return { source, parts };
+}
+
+/** A context value as the text a variable substitutes; undefined for missing or multi-valued keys. */
+export function variableText(v: ContextValue | undefined): string | undefined {
+  if (v === undefined || Array.isArray(v)) return undefined;
+  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, "Z");
   return String(v);
 }
 
-export function resolveTemplate(template: string, ctx: ConditionContext): Resolved | undefined {
-  const parts: Resolved["parts"] = [];
-  let last = 0;
-  for (const m of template.matchAll(VAR)) {
-    if (m.index! > last) parts.push({ text: template.slice(last, m.index), literal: false });
-    last = m.index! + m[0].length;
-    const inner = m[1].trim();
-    if (inner === "*" || inner === "?" || inner === "$") {
-      parts.push({ text: inner, literal: true });
-      continue;
+/** Resolves a template; undefined when some variable cannot be resolved. */
+export function resolve(t: Template, ctx: ConditionContext): GlobPart[] | undefined {
+  const out: GlobPart[] = [];
+  for (const p of t.parts) {
+    switch (p.kind) {
+      case "text":
+        out.push({ text: p.text, literal: false });
+        break;
+      case "lit":
+        out.push({ text: p.text, literal: true });
+        break;
+      case "var": {
+        const value = variableText(ctx.get(p.key)) ?? p.fallback;
+        if (value === undefined) return undefined;
+        out.push({ text: value, literal: true });
+        break;
+      }
+      case "bad":
+        return undefined;
     }
-    const d = /^(.*?)\s*,\s*'([^']*)'$/.exec(inner);
-    const key = (d ? d[1] : inner).trim();
-    const value = contextString(ctx, key) ?? (d ? d[2] : undefined);
-    if (value === undefined) return undefined;
-    parts.push({ text: value, literal: true });
   }
-  if (last < template.length) parts.push({ text: template.slice(last), literal: false });
-  return { parts };
+  return out;
 }
 
-/** Joins resolved parts into a plain string (for exact comparisons). */
-export function resolvedText(r: Resolved): string {
-  return r.parts.map((p) => p.text).join("");
+/** The resolved template as plain text (for exact comparisons), or undefined. */
+export function resolveText(t: Template, ctx: ConditionContext): string | undefined {
+  const parts = resolve(t, ctx);
+  if (!parts) return undefined;
+  let s = "";
+  for (const p of parts) s += p.text;
+  return s;
 }
 
-/** Builds an anchored regex where only non-literal parts carry wildcards. */
-export function resolvedRegex(r: Resolved, ignoreCase = false): RegExp {
-  const body = r.parts
-    .map((p) =>
-      p.literal
-        ? p.text.replace(/[.+^${}()|[\]\\*?]/g, "\\$&")
-        : p.text.split("").map((c) => (c === "*" ? "[\\s\\S]*" : c === "?" ? "[\\s\\S]" : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join(""),
-    )
-    .join("");
-  return new RegExp(`^${body}$`, ignoreCase ? "i" : "");
+/** Tests a value against the template used as a wildcard pattern; false when unresolvable. */
+export function templateMatches(t: Template, ctx: ConditionContext, value: string, ignoreCase = false): boolean {
+  const parts = resolve(t, ctx);
+  return parts ? matchParts(parts, value, ignoreCase) : false;
 }
