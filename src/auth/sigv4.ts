@@ -1,216 +1,534 @@
 /**
  * Server-side AWS Signature Version 4 verification, header-signed and presigned (query) forms.
- * Recomputes the canonical request from what was received and compares in constant time.
- * Signing keys are cached per (secret, date, region, service).
+ *
+ * The canonical request is rebuilt from the request as received (raw path, raw query, the
+ * headers named in SignedHeaders, the payload hash) exactly as the AWS signers build it
+ * (smithy-typescript SignatureV4, botocore), then compared in constant time.
+ *
+ * Checks run in the order AWS's Coral front end applies them (as observed on the wire):
+ *   parseAuth:       both auth forms present; key=value syntax; required parameters and the
+ *                    date header (one combined IncompleteSignature message); date format;
+ *                    algorithm; five-element credential.
+ *   checkCredentialScope (optional, caller supplies the endpoint's region/service): region,
+ *                    service, terminator, scope date (one combined message).
+ *   verifySignature: time window (skew, or presigned expiry); Host signed; terminator and
+ *                    scope date; the signature itself; a declared x-amz-content-sha256.
+ *
+ * Cost per verified request: one sha256 of the body, one sha256 of the canonical request and
+ * one HMAC with a cached signing key.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 
 export interface IncomingSignedRequest {
   method: string;
-  /** raw path without query, as received */
+  /** raw path without query, as received, e.g. "/" or "/bucket/key%20x" */
   path: string;
-  /** raw query string without "?" */
+  /** raw query string without "?" ("" if none) */
   query: string;
-  headers: IncomingHttpHeaders;
+  /** node lower-cased headers; pass `req.headersDistinct` to keep repeated headers apart */
+  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>;
   body: Buffer;
 }
 
 export interface ParsedAuth {
   kind: "header" | "presigned";
   accessKeyId: string;
+  /** yyyymmdd from the credential scope */
   date: string;
   region: string;
+  /** signing name in the scope, e.g. "kms" */
   service: string;
+  /** lower-cased, in the order given */
   signedHeaders: string[];
+  /** hex */
   signature: string;
+  /** request time in ISO 8601 basic format (X-Amz-Date, or the Date header converted) */
   amzDate: string;
   securityToken?: string;
+  /** presigned only */
   expiresSeconds?: number;
+  /** fifth credential element when it is not "aws4_request" (rejected by verifySignature) */
+  terminator?: string;
 }
 
-export type AuthErrorKind = "IncompleteSignature" | "SignatureDoesNotMatch" | "RequestExpired" | "MissingAuthenticationToken";
+export type AuthErrorKind =
+  | "IncompleteSignature"
+  | "SignatureDoesNotMatch"
+  | "RequestExpired"
+  | "MissingAuthenticationToken"
+  /** S3 only: a hex x-amz-content-sha256 that is not the body's hash (S3's XAmzContentSHA256Mismatch). */
+  | "XAmzContentSHA256Mismatch";
 
 export class AuthError extends Error {
   constructor(
     readonly kind: AuthErrorKind,
     message: string,
+    /** For SignatureDoesNotMatch on the signature itself: what the server computed (debug aid; Coral services echo these). */
+    readonly detail?: { canonicalRequest: string; stringToSign: string },
   ) {
     super(message);
+    this.name = kind;
   }
 }
 
-const ALGORITHM = "AWS4-HMAC-SHA256";
+export const ALGORITHM = "AWS4-HMAC-SHA256";
+export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+export const MAX_PRESIGNED_EXPIRES = 604_800;
 export const SIGNATURE_MISMATCH =
   "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+const CONTENT_SHA256_MISMATCH = "The provided 'x-amz-content-sha256' header does not match what was computed.";
 
-const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+type Headers = IncomingSignedRequest["headers"];
+
+const firstHeader = (h: Headers, name: string): string | undefined => {
   const v = h[name];
-  return Array.isArray(v) ? v.join(",") : v;
+  return typeof v === "string" ? v : Array.isArray(v) ? v[0] : undefined;
 };
 
-function parseCredential(cred: string): { accessKeyId: string; date: string; region: string; service: string } {
-  const parts = cred.split("/");
-  if (parts.length !== 5 || !parts[0]) throw new AuthError("IncompleteSignature", `Credential should be scoped to a valid region. `);
-  const [accessKeyId, date, region, service, terminator] = parts;
-  if (terminator !== "aws4_request") throw new AuthError("IncompleteSignature", "Credential should be scoped with a valid terminator: 'aws4_request', not '" + terminator + "'.");
-  if (!/^\d{8}$/.test(date)) throw new AuthError("IncompleteSignature", `Date must be in ISO-8601 'basic format'. Got '${date}'.`);
-  if (!region) throw new AuthError("IncompleteSignature", "Credential should be scoped to a valid region. ");
-  if (!service) throw new AuthError("IncompleteSignature", "Credential should be scoped to correct service. ");
-  return { accessKeyId, date, region, service };
-}
+const sha256Hex: (data: string | Buffer) => string =
+  typeof (nodeCrypto as { hash?: unknown }).hash === "function"
+    ? (data) => nodeCrypto.hash("sha256", data, "hex")
+    : (data) => createHash("sha256").update(data).digest("hex");
 
-export function parseAuth(req: IncomingSignedRequest): ParsedAuth | null {
-  const authz = header(req.headers, "authorization");
-  if (authz) {
-    if (!authz.startsWith(ALGORITHM + " ")) {
-      throw new AuthError("IncompleteSignature", `Authorization header requires the '${ALGORITHM}' algorithm.`);
-    }
-    const fields = new Map<string, string>();
-    for (const part of authz.slice(ALGORITHM.length + 1).split(",")) {
-      const eq = part.indexOf("=");
-      if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-    }
-    const missing = ["Credential", "Signature", "SignedHeaders"].filter((f) => !fields.get(f));
-    if (missing.length) {
-      throw new AuthError("IncompleteSignature", missing.map((f) => `Authorization header requires '${f}' parameter.`).join(" ") + ` Authorization=${authz}`);
-    }
-    const amzDate = header(req.headers, "x-amz-date") ?? header(req.headers, "date");
-    if (!amzDate) throw new AuthError("IncompleteSignature", "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=" + authz);
-    const cred = parseCredential(fields.get("Credential")!);
-    return {
-      kind: "header",
-      ...cred,
-      signedHeaders: fields.get("SignedHeaders")!.split(";").map((h) => h.toLowerCase()),
-      signature: fields.get("Signature")!,
-      amzDate,
-      securityToken: header(req.headers, "x-amz-security-token"),
-    };
-  }
-  if (!req.query.includes("X-Amz-")) return null;
-  const q = new URLSearchParams(req.query);
-  if (!q.has("X-Amz-Algorithm") && !q.has("X-Amz-Credential") && !q.has("X-Amz-Signature")) return null;
-  const missing = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"].filter((p) => !q.get(p));
-  if (missing.length) throw new AuthError("IncompleteSignature", missing.map((p) => `AWS query-string parameters must include '${p}'.`).join(" ") + " Re-examine the query-string parameters.");
-  if (q.get("X-Amz-Algorithm") !== ALGORITHM) throw new AuthError("IncompleteSignature", `X-Amz-Algorithm only supports '${ALGORITHM}'`);
-  const expires = q.get("X-Amz-Expires");
-  const expiresSeconds = expires === null ? undefined : Number(expires);
-  if (expiresSeconds !== undefined && (!Number.isInteger(expiresSeconds) || expiresSeconds < 1 || expiresSeconds > 604800)) {
-    throw new AuthError("IncompleteSignature", "X-Amz-Expires must be between 1 and 604800 seconds");
-  }
-  return {
-    kind: "presigned",
-    ...parseCredential(q.get("X-Amz-Credential")!),
-    signedHeaders: q.get("X-Amz-SignedHeaders")!.split(";").map((h) => h.toLowerCase()),
-    signature: q.get("X-Amz-Signature")!,
-    amzDate: q.get("X-Amz-Date")!,
-    securityToken: q.get("X-Amz-Security-Token") ?? undefined,
-    expiresSeconds,
-  };
-}
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
 
-/** RFC 3986 encoding as SigV4 wants it (unreserved characters kept, everything else %XX upper). */
+/** RFC 3986 encoding as SigV4 wants it: unreserved characters kept, everything else %XX (upper hex). */
 export function uriEncode(s: string): string {
+  if (UNRESERVED.test(s)) return s;
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
-function safeDecode(s: string): string {
+function decodeComponent(s: string): string {
+  if (s.indexOf("+") >= 0) s = s.replace(/\+/g, " ");
+  if (s.indexOf("%") < 0) return s;
   try {
     return decodeURIComponent(s);
   } catch {
-    return s;
+    return s; // malformed escapes are taken literally (and re-encoded, "%" → "%25")
   }
 }
 
-function canonicalPath(path: string, service: string): string {
-  if (!path) return "/";
-  if (service === "s3") return path.split("/").map((seg) => uriEncode(safeDecode(seg))).join("/");
-  // Other services: normalise, then encode each (already encoded) segment once more.
-  const out: string[] = [];
-  for (const seg of path.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") out.pop();
-    else out.push(seg);
-  }
-  const joined = "/" + out.map((seg) => uriEncode(seg)).join("/");
-  return path.endsWith("/") && joined !== "/" ? joined + "/" : joined;
+/** ISO 8601 basic format, second precision: 20150830T123600Z */
+export function toAmzDate(ms: number): string {
+  const d = new Date(ms);
+  const p2 = (n: number) => (n < 10 ? "0" + n : String(n));
+  return `${d.getUTCFullYear()}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}T${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}Z`;
 }
 
-function canonicalQuery(query: string, presigned: boolean): string {
-  if (!query) return "";
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+function amzDateMs(s: string): number {
+  const m = AMZ_DATE.exec(s);
+  if (!m) return NaN;
+  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  // reject rolled-over values such as month 13 or second 61
+  return toAmzDate(ms) === s ? ms : NaN;
+}
+
+const badDate = (v: string) =>
+  new AuthError("IncompleteSignature", `Date must be in ISO-8601 'basic format'. Got '${v}'. See http://en.wikipedia.org/wiki/ISO_8601`);
+
+// ---------------------------------------------------------------------------------------------
+// parsing
+
+function parseCredential(cred: string): { accessKeyId: string; date: string; region: string; service: string; terminator?: string } {
+  let end = cred.length;
+  while (end > 0 && cred.charCodeAt(end - 1) === 47 /* "/" */) end--; // AWS ignores trailing slashes
+  const parts = cred.slice(0, end).split("/");
+  if (parts.length !== 5) {
+    throw new AuthError(
+      "IncompleteSignature",
+      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${cred}'`,
+    );
+  }
+  const out: { accessKeyId: string; date: string; region: string; service: string; terminator?: string } = {
+    accessKeyId: parts[0],
+    date: parts[1],
+    region: parts[2],
+    service: parts[3],
+  };
+  if (parts[4] !== "aws4_request") out.terminator = parts[4];
+  return out;
+}
+
+const unsupportedAlgorithm = (alg: string) =>
+  new AuthError("IncompleteSignature", `Unsupported AWS 'algorithm': '${alg}' (only ${ALGORITHM} for now). `);
+
+function splitSignedHeaders(s: string): string[] {
+  if (s === "") return [];
+  const names = s.split(";");
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i];
+    if (n !== n.toLowerCase()) names[i] = n.toLowerCase();
+  }
+  return names;
+}
+
+function parseHeaderAuth(req: IncomingSignedRequest, authz: string): ParsedAuth {
+  const sp = authz.indexOf(" ");
+  const algorithm = sp < 0 ? authz : authz.slice(0, sp);
+  let credential: string | undefined;
+  let signedHeaders: string | undefined;
+  let signature: string | undefined;
+  if (sp >= 0) {
+    // "Credential=…, SignedHeaders=…, Signature=…": components separated by commas and/or spaces
+    const rest = authz.slice(sp + 1);
+    let i = 0;
+    const n = rest.length;
+    while (i < n) {
+      let c = rest.charCodeAt(i);
+      if (c === 44 || c === 32 || c === 9) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < n && (c = rest.charCodeAt(j)) !== 44 && c !== 32 && c !== 9) j++;
+      const token = rest.slice(i, j);
+      const eq = token.indexOf("=");
+      if (eq < 0) {
+        throw new AuthError("IncompleteSignature", `'${token}' not a valid key=value pair (missing equal-sign) in Authorization header: '${authz}'.`);
+      }
+      const key = token.slice(0, eq);
+      const value = token.slice(eq + 1);
+      if (key === "Credential") credential = value;
+      else if (key === "SignedHeaders") signedHeaders = value;
+      else if (key === "Signature") signature = value;
+      i = j;
+    }
+  }
+  const xAmzDate = firstHeader(req.headers, "x-amz-date");
+  const httpDate = xAmzDate === undefined ? firstHeader(req.headers, "date") : undefined;
+  if (!credential || !signature || signedHeaders === undefined || (xAmzDate === undefined && httpDate === undefined)) {
+    let msg = "";
+    if (!credential) msg += "Authorization header requires 'Credential' parameter. ";
+    if (!signature) msg += "Authorization header requires 'Signature' parameter. ";
+    if (signedHeaders === undefined) msg += "Authorization header requires 'SignedHeaders' parameter. ";
+    if (xAmzDate === undefined && httpDate === undefined) {
+      msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
+    }
+    throw new AuthError("IncompleteSignature", msg + "Authorization=" + authz);
+  }
+  let amzDate: string;
+  if (xAmzDate !== undefined) {
+    if (Number.isNaN(amzDateMs(xAmzDate))) throw badDate(xAmzDate);
+    amzDate = xAmzDate;
+  } else {
+    const t = Date.parse(httpDate!);
+    if (Number.isNaN(t)) throw badDate(httpDate!);
+    amzDate = toAmzDate(t);
+  }
+  if (algorithm !== ALGORITHM) throw unsupportedAlgorithm(algorithm);
+  const auth: ParsedAuth = {
+    kind: "header",
+    ...parseCredential(credential),
+    signedHeaders: splitSignedHeaders(signedHeaders),
+    signature,
+    amzDate,
+  };
+  const token = firstHeader(req.headers, "x-amz-security-token");
+  if (token !== undefined) auth.securityToken = token;
+  return auth;
+}
+
+const PRESIGN_REQUIRED = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"] as const;
+
+function parsePresigned(q: URLSearchParams): ParsedAuth {
+  let msg = "";
+  for (const p of PRESIGN_REQUIRED) if (!q.get(p)) msg += `AWS query-string parameters must include '${p}'. `;
+  if (msg) throw new AuthError("IncompleteSignature", msg + "Re-examine the query-string parameters.");
+  const amzDate = q.get("X-Amz-Date")!;
+  if (Number.isNaN(amzDateMs(amzDate))) throw badDate(amzDate);
+  const algorithm = q.get("X-Amz-Algorithm")!;
+  if (algorithm !== ALGORITHM) throw unsupportedAlgorithm(algorithm);
+  const auth: ParsedAuth = {
+    kind: "presigned",
+    ...parseCredential(q.get("X-Amz-Credential")!),
+    signedHeaders: splitSignedHeaders(q.get("X-Amz-SignedHeaders")!),
+    signature: q.get("X-Amz-Signature")!,
+    amzDate,
+  };
+  const expires = q.get("X-Amz-Expires");
+  if (expires !== null) {
+    const n = expires.trim() === "" ? NaN : Number(expires);
+    if (!Number.isInteger(n)) throw new AuthError("IncompleteSignature", "X-Amz-Expires should be a number");
+    auth.expiresSeconds = n;
+  }
+  const token = q.get("X-Amz-Security-Token");
+  if (token !== null) auth.securityToken = token;
+  return auth;
+}
+
+/**
+ * Parses the Authorization header or the presigned query. Returns null when the request
+ * carries no SigV4 auth at all (no Authorization header, or one not starting "AWS4-", and no
+ * X-Amz-Algorithm query parameter): the caller answers MissingAuthenticationToken.
+ * Throws AuthError (IncompleteSignature; SignatureDoesNotMatch when both forms are present).
+ */
+export function parseAuth(req: IncomingSignedRequest): ParsedAuth | null {
+  const authz = firstHeader(req.headers, "authorization");
+  const maybeQuery = req.query !== "" && req.query.indexOf("X-Amz-Algorithm") >= 0;
+  const q = maybeQuery ? new URLSearchParams(req.query) : undefined;
+  const presigned = q !== undefined && q.has("X-Amz-Algorithm");
+  if (authz !== undefined && authz !== "") {
+    if (presigned) {
+      throw new AuthError("SignatureDoesNotMatch", "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.");
+    }
+    if (!authz.startsWith("AWS4-")) return null;
+    return parseHeaderAuth(req, authz);
+  }
+  return presigned ? parsePresigned(q!) : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// canonical request
+
+/** Services whose signers do not normalise or re-encode the path (smithy `uriEscapePath: false`). */
+export const isS3Family = (service: string) => service === "s3" || service.startsWith("s3-") || service === "s3express";
+
+/**
+ * Non-S3: remove empty and dot segments (RFC 3986 5.2.4, plus AWS's collapsing of "//"), keep
+ * the leading and a trailing slash, then URI-encode the already encoded path again (slashes kept).
+ * S3: the path exactly as received.
+ */
+export function canonicalPath(path: string, service: string): string {
+  if (isS3Family(service)) return path === "" ? "/" : path;
+  if (path === "/" || path === "") return "/";
+  let normalized = path;
+  if (path.indexOf("//") >= 0 || path.indexOf("/.") >= 0 || path.charCodeAt(0) === 46) {
+    const out: string[] = [];
+    for (const seg of path.split("/")) {
+      if (seg === "" || seg === ".") continue;
+      if (seg === "..") out.pop();
+      else out.push(seg);
+    }
+    normalized = (path.charCodeAt(0) === 47 ? "/" : "") + out.join("/") + (out.length > 0 && path.endsWith("/") ? "/" : "");
+  }
+  if (/^[A-Za-z0-9\-_.~/]*$/.test(normalized)) return normalized;
+  return uriEncode(normalized).replace(/%2F/g, "/");
+}
+
+/**
+ * Query parameters decoded ("+" is a space, as the service's own parser reads it), re-encoded
+ * per RFC 3986, sorted by name then value; a name without "=" has an empty value.
+ * Presigned requests leave out X-Amz-Signature.
+ */
+export function canonicalQuery(query: string, presigned: boolean): string {
+  if (query === "") return "";
   const pairs: [string, string][] = [];
   for (const part of query.split("&")) {
-    if (!part) continue;
+    if (part === "") continue;
     const eq = part.indexOf("=");
-    const k = safeDecode((eq >= 0 ? part.slice(0, eq) : part).replace(/\+/g, " "));
-    const v = eq >= 0 ? safeDecode(part.slice(eq + 1).replace(/\+/g, " ")) : "";
-    if (presigned && k === "X-Amz-Signature") continue;
-    pairs.push([uriEncode(k), uriEncode(v)]);
+    const name = decodeComponent(eq >= 0 ? part.slice(0, eq) : part);
+    if (presigned && name.length === 15 && name.toLowerCase() === "x-amz-signature") continue;
+    pairs.push([uriEncode(name), eq >= 0 ? uriEncode(decodeComponent(part.slice(eq + 1))) : ""]);
   }
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  return pairs.map(([k, v]) => `${k}=${v}`).join("&");
+  if (pairs.length > 1) pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  let out = "";
+  for (let i = 0; i < pairs.length; i++) out += (i ? "&" : "") + pairs[i][0] + "=" + pairs[i][1];
+  return out;
 }
 
-const sha256hex = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+/** Header value as signers canonicalise it: CR/LF to spaces, runs of spaces/tabs to one space, trimmed. */
+function canonicalHeaderValue(v: string): string {
+  const n = v.length;
+  if (n === 0) return v;
+  let clean = v.charCodeAt(0) !== 32 && v.charCodeAt(n - 1) !== 32;
+  for (let i = 0; clean && i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 9 || c === 10 || c === 13 || (c === 32 && v.charCodeAt(i + 1) === 32)) clean = false;
+  }
+  if (clean) return v;
+  return v.replace(/[\r\n]/g, " ").replace(/[ \t]+/g, " ").replace(/^ | $/g, "");
+}
 
+function canonicalHeaders(headers: Headers, names: string[]): string {
+  let out = "";
+  for (const name of names) {
+    let raw = headers[name];
+    if (raw === undefined && name === "host") raw = headers[":authority"]; // HTTP/2
+    let value: string;
+    if (typeof raw === "string") value = canonicalHeaderValue(raw);
+    else if (Array.isArray(raw)) value = raw.map(canonicalHeaderValue).join(",");
+    else value = "";
+    out += name + ":" + value + "\n";
+  }
+  return out;
+}
+
+function declaredPresignedPayload(query: string): string | undefined {
+  if (!/x-amz-content-sha256/i.test(query)) return undefined;
+  for (const [k, v] of new URLSearchParams(query)) if (k.toLowerCase() === "x-amz-content-sha256") return v;
+  return undefined;
+}
+
+/**
+ * The payload hash the client signed, as declared by the request: the x-amz-content-sha256
+ * header (used literally: a hex hash, UNSIGNED-PAYLOAD, STREAMING-…), or for presigned requests
+ * the hoisted X-Amz-Content-Sha256 query parameter (the S3 presigner puts UNSIGNED-PAYLOAD there).
+ */
+function declaredPayloadHash(req: IncomingSignedRequest, auth: ParsedAuth): string | undefined {
+  const declared = firstHeader(req.headers, "x-amz-content-sha256");
+  if (declared !== undefined || auth.kind === "header") return declared;
+  return declaredPresignedPayload(req.query);
+}
+
+/**
+ * Payload hash when none is declared: UNSIGNED-PAYLOAD for presigned S3 requests (what S3
+ * requires), else sha256(body) (what @smithy/signature-v4 presign signs for other services:
+ * e3b0… for an empty body).
+ */
+const computedPayloadHash = (req: IncomingSignedRequest, auth: ParsedAuth): string =>
+  auth.kind === "presigned" && isS3Family(auth.service) ? UNSIGNED_PAYLOAD : sha256Hex(req.body);
+
+const payloadHash = (req: IncomingSignedRequest, auth: ParsedAuth): string =>
+  declaredPayloadHash(req, auth) ?? computedPayloadHash(req, auth);
+
+/** The canonical request for `req` as signed per `auth` (exported for diagnostics and tests). */
+export function canonicalRequest(req: IncomingSignedRequest, auth: ParsedAuth, hashedPayload = payloadHash(req, auth)): string {
+  return (
+    req.method.toUpperCase() +
+    "\n" +
+    canonicalPath(req.path, auth.service) +
+    "\n" +
+    canonicalQuery(req.query, auth.kind === "presigned") +
+    "\n" +
+    canonicalHeaders(req.headers, auth.signedHeaders) +
+    "\n" +
+    auth.signedHeaders.join(";") +
+    "\n" +
+    hashedPayload
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// signing key cache
+
+const KEY_CACHE_MAX = 4096;
 const keyCache = new Map<string, Buffer>();
+let lastSecret = "";
+let lastDate = "";
+let lastRegion = "";
+let lastService = "";
+let lastKey: Buffer | undefined;
+
+/** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
+export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+  const kDate = createHmac("sha256", "AWS4" + secret).update(date).digest();
+  const kRegion = createHmac("sha256", kDate).update(region).digest();
+  const kService = createHmac("sha256", kRegion).update(service).digest();
+  return createHmac("sha256", kService).update("aws4_request").digest();
+}
+
 function signingKey(secret: string, date: string, region: string, service: string): Buffer {
-  const id = `${secret}\0${date}\0${region}\0${service}`;
+  if (lastKey !== undefined && secret === lastSecret && date === lastDate && region === lastRegion && service === lastService) return lastKey;
+  const id = secret + "\n" + date + "\n" + region + "\n" + service;
   let k = keyCache.get(id);
-  if (!k) {
-    const kDate = createHmac("sha256", "AWS4" + secret).update(date).digest();
-    const kRegion = createHmac("sha256", kDate).update(region).digest();
-    const kService = createHmac("sha256", kRegion).update(service).digest();
-    k = createHmac("sha256", kService).update("aws4_request").digest();
-    if (keyCache.size > 10_000) keyCache.clear();
+  if (k === undefined) {
+    k = deriveSigningKey(secret, date, region, service);
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!); // oldest first
     keyCache.set(id, k);
   }
+  lastSecret = secret;
+  lastDate = date;
+  lastRegion = region;
+  lastService = service;
+  lastKey = k;
   return k;
 }
 
-function parseAmzDate(s: string): number {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (m) return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? NaN : t;
+// ---------------------------------------------------------------------------------------------
+// verification
+
+function scopeProblems(auth: ParsedAuth, region: string | undefined, service: string | undefined): string {
+  let msg = "";
+  if (region !== undefined && auth.region !== region) msg += `Credential should be scoped to a valid region, not '${auth.region}'. `;
+  if (service !== undefined && auth.service !== service) msg += `Credential should be scoped to correct service: '${service}'. `;
+  if (auth.terminator !== undefined && auth.terminator !== "aws4_request") {
+    msg += `Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.terminator}'. `;
+  }
+  const day = auth.amzDate.slice(0, 8);
+  if (auth.date !== day) {
+    msg += `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${day}', from '${auth.amzDate}'.`;
+  }
+  return msg;
 }
 
-const basic = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
-
-export function canonicalRequest(req: IncomingSignedRequest, auth: ParsedAuth): string {
-  const headers = auth.signedHeaders
-    .map((name) => {
-      const raw = req.headers[name];
-      const v = Array.isArray(raw) ? raw.map((x) => x.trim().replace(/\s+/g, " ")).join(",") : (raw ?? "").trim().replace(/\s+/g, " ");
-      return `${name}:${v}\n`;
-    })
-    .join("");
-  const declared = header(req.headers, "x-amz-content-sha256");
-  const payloadHash = declared ?? (auth.kind === "presigned" && auth.service === "s3" ? "UNSIGNED-PAYLOAD" : sha256hex(req.body));
-  return [req.method.toUpperCase(), canonicalPath(req.path, auth.service), canonicalQuery(req.query, auth.kind === "presigned"), headers, auth.signedHeaders.join(";"), payloadHash].join("\n");
+/**
+ * Checks the credential scope against the endpoint that received the request (AWS does this
+ * before looking up the access key). Throws one SignatureDoesNotMatch listing every problem,
+ * worded as AWS does ("Credential should be scoped to a valid region, not 'eu-west-1'. …").
+ */
+export function checkCredentialScope(auth: ParsedAuth, expected: { region?: string; service?: string }): void {
+  const msg = scopeProblems(auth, expected.region, expected.service);
+  if (msg) throw new AuthError("SignatureDoesNotMatch", msg);
 }
 
+/**
+ * Verifies the request's signature with `secretAccessKey`. `nowMs` is the service clock.
+ * Throws AuthError:
+ *  - RequestExpired: header-signed request outside ±skewSeconds ("Signature expired: … - 15 min.)",
+ *    "Signature not yet current: … + 15 min.)"); presigned request past X-Amz-Date + X-Amz-Expires
+ *    ("Request has expired", also for X-Amz-Expires=0) or dated beyond the skew ("Request is not valid yet");
+ *  - IncompleteSignature: X-Amz-Expires negative or over 604800;
+ *  - SignatureDoesNotMatch: Host not signed, bad terminator or scope date, wrong signature
+ *    (and, outside S3, a declared hex x-amz-content-sha256 that is not the body's hash);
+ *  - XAmzContentSHA256Mismatch: S3 request whose declared hex x-amz-content-sha256 is not the body's hash.
+ */
 export function verifySignature(req: IncomingSignedRequest, auth: ParsedAuth, secretAccessKey: string, nowMs: number, skewSeconds = 900): void {
-  const t = parseAmzDate(auth.amzDate);
-  if (Number.isNaN(t)) throw new AuthError("IncompleteSignature", `Date must be in ISO-8601 'basic format'. Got '${auth.amzDate}'.`);
-  if (basic(t).slice(0, 8) !== auth.date) {
-    throw new AuthError("SignatureDoesNotMatch", `Credential should be scoped to a valid date. Date in Credential scope is '${auth.date}' but request date is '${basic(t).slice(0, 8)}'.`);
+  const t = amzDateMs(auth.amzDate);
+  if (Number.isNaN(t)) throw badDate(auth.amzDate);
+  const skewMs = skewSeconds * 1000;
+  if (auth.kind === "presigned") {
+    const expires = auth.expiresSeconds;
+    if (expires !== undefined) {
+      if (expires < 0) throw new AuthError("IncompleteSignature", "X-Amz-Expires must be non-negative");
+      if (expires > MAX_PRESIGNED_EXPIRES) {
+        throw new AuthError("IncompleteSignature", `X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGNED_EXPIRES}`);
+      }
+    }
+    if (t - skewMs > nowMs) throw new AuthError("RequestExpired", "Request is not valid yet");
+    // Without X-Amz-Expires the URL lives as long as a header-signed request would.
+    if (expires === 0 || nowMs > t + (expires ?? skewSeconds) * 1000) throw new AuthError("RequestExpired", "Request has expired");
+  } else if (t < nowMs - skewMs || t > nowMs + skewMs) {
+    const minutes = Math.round(skewSeconds / 60);
+    throw new AuthError(
+      "RequestExpired",
+      t < nowMs
+        ? `Signature expired: ${auth.amzDate} is now earlier than ${toAmzDate(nowMs - skewMs)} (${toAmzDate(nowMs)} - ${minutes} min.)`
+        : `Signature not yet current: ${auth.amzDate} is still later than ${toAmzDate(nowMs + skewMs)} (${toAmzDate(nowMs)} + ${minutes} min.)`,
+    );
   }
   if (!auth.signedHeaders.includes("host")) {
-    throw new AuthError("SignatureDoesNotMatch", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+    throw new AuthError("SignatureDoesNotMatch", "'Host' must be a 'SignedHeader' in the AWS Authorization.");
   }
-  const minutes = Math.round(skewSeconds / 60);
-  if (auth.kind === "presigned") {
-    if (t - skewSeconds * 1000 > nowMs) throw new AuthError("RequestExpired", `Request is not yet valid`);
-    if (nowMs > t + (auth.expiresSeconds ?? 900) * 1000) throw new AuthError("RequestExpired", "Request has expired");
-  } else if (t < nowMs - skewSeconds * 1000) {
-    throw new AuthError("RequestExpired", `Signature expired: ${basic(t)} is now earlier than ${basic(nowMs - skewSeconds * 1000)} (${basic(nowMs)} - ${minutes} min.)`);
-  } else if (t > nowMs + skewSeconds * 1000) {
-    throw new AuthError("RequestExpired", `Signature not yet current: ${basic(t)} is still later than ${basic(nowMs + skewSeconds * 1000)} (${basic(nowMs)} + ${minutes} min.)`);
+  const scopeMsg = scopeProblems(auth, undefined, undefined);
+  if (scopeMsg) throw new AuthError("SignatureDoesNotMatch", scopeMsg);
+
+  const declared = declaredPayloadHash(req, auth);
+  const hashed = declared ?? computedPayloadHash(req, auth);
+  let canonical: string;
+  try {
+    canonical = canonicalRequest(req, auth, hashed);
+  } catch (e) {
+    if (e instanceof URIError) throw new AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH); // unencodable path/query
+    throw e;
   }
-  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${auth.amzDate}\n${scope}\n${sha256hex(canonicalRequest(req, auth))}`;
-  const expected = createHmac("sha256", signingKey(secretAccessKey, auth.date, auth.region, auth.service)).update(stringToSign).digest();
-  const given = /^[0-9a-f]{64}$/.test(auth.signature) ? Buffer.from(auth.signature, "hex") : Buffer.alloc(0);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH);
+  const stringToSign =
+    ALGORITHM + "\n" + auth.amzDate + "\n" + auth.date + "/" + auth.region + "/" + auth.service + "/aws4_request\n" + sha256Hex(canonical);
+  const expected = createHmac("sha256", signingKey(secretAccessKey, auth.date, auth.region, auth.service)).update(stringToSign).digest("hex");
+  const given = auth.signature;
+  if (given.length !== 64 || !timingSafeEqual(Buffer.from(expected, "latin1"), Buffer.from(given, "latin1"))) {
+    throw new AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, { canonicalRequest: canonical, stringToSign });
+  }
+  // The signature covers the declared hash; make sure the body is the one it describes.
+  if (declared !== undefined && declared.length === 64 && HEX64.test(declared) && declared.toLowerCase() !== sha256Hex(req.body)) {
+    throw isS3Family(auth.service)
+      ? new AuthError("XAmzContentSHA256Mismatch", CONTENT_SHA256_MISMATCH)
+      : new AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH);
+  }
 }
