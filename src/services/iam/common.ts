@@ -1,0 +1,170 @@
+/**
+ * What every IAM module shares: identifiers and ARNs as AWS forms them, IAM's error values,
+ * RFC 3986 encoding of policy documents, Marker/MaxItems paging, tag rules and policy
+ * document validation through the policy engine.
+ */
+import { randomInt } from "node:crypto";
+import type { Tag } from "@aws-sdk/client-iam";
+import { ServiceError } from "../../errors.ts";
+import { compilePolicy } from "../../policy/index.ts";
+
+/** AWS unique ids and access key ids use upper-case letters and the digits 2-7 (base32). */
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function randomString(alphabet: string, n: number): string {
+  let s = "";
+  for (let i = 0; i < n; i++) s += alphabet[randomInt(alphabet.length)];
+  return s;
+}
+
+export type IdPrefix = "AIDA" | "AROA" | "ANPA" | "AGPA" | "AKIA" | "ASIA";
+
+/** AIDA/AROA/ANPA/AGPA + 17 characters; access key ids AKIA/ASIA + 16. */
+export function newId(prefix: IdPrefix): string {
+  return prefix + randomString(ID_ALPHABET, prefix === "AKIA" || prefix === "ASIA" ? 16 : 17);
+}
+
+/** 40-character secret access key. */
+export function newSecret(): string {
+  return randomString(SECRET_ALPHABET, 40);
+}
+
+export type EntityKind = "user" | "role" | "group" | "policy";
+
+export function iamArn(accountId: string, kind: EntityKind, path: string, name: string): string {
+  return `arn:aws:iam::${accountId}:${kind}${path}${name}`;
+}
+
+/** `arn:aws:iam::A:<kind>/<path/>name` → parts, or undefined when it is not such an ARN. */
+export function parseIamArn(arn: string): { accountId: string; kind: string; path: string; name: string } | undefined {
+  const m = /^arn:aws:iam::(\d{12}|aws):(user|role|group|policy)(\/(?:[^/]+\/)*)([^/]+)$/.exec(arn);
+  if (!m) return undefined;
+  return { accountId: m[1], kind: m[2], path: m[3], name: m[4] };
+}
+
+// ---- errors (IAM's awsQuery codes and AWS's wording) ----
+
+export const noSuchEntity = (message: string) => new ServiceError("NoSuchEntity", message, 404);
+export const alreadyExists = (message: string) => new ServiceError("EntityAlreadyExists", message, 409);
+export const deleteConflict = (message: string) => new ServiceError("DeleteConflict", message, 409);
+export const limitExceeded = (message: string) => new ServiceError("LimitExceeded", message, 409);
+export const invalidInput = (message: string) => new ServiceError("InvalidInput", message, 400);
+export const malformedPolicy = (message: string) => new ServiceError("MalformedPolicyDocument", message, 400);
+export const validationError = (message: string) => new ServiceError("ValidationError", message, 400);
+
+// ---- policy documents ----
+
+/** IAM returns policy documents URL-encoded per RFC 3986 (`*` as %2A, space as %20). */
+export function encodeDocument(doc: string): string {
+  return encodeURIComponent(doc).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+export type DocumentKind = "identity" | "trust" | "session";
+
+/** Compiles the document with the policy engine; its complaints become MalformedPolicyDocument. */
+export function validateDocument(doc: string, kind: DocumentKind): void {
+  try {
+    compilePolicy(doc, kind);
+  } catch (e) {
+    if (e instanceof ServiceError) throw e;
+    const msg = e instanceof Error && e.message ? e.message : "Syntax errors in policy.";
+    throw malformedPolicy(msg);
+  }
+}
+
+/** IAM counts policy size without whitespace. */
+export function policySize(doc: string): number {
+  return doc.replace(/\s+/g, "").length;
+}
+
+// ---- paging ----
+
+export interface Page<T> {
+  items: T[];
+  IsTruncated: boolean;
+  Marker?: string;
+}
+
+/**
+ * Marker/MaxItems paging over a list already in its final order. The marker is opaque to the
+ * caller (base64 of the sort key of the first item of the next page), so a page boundary stays
+ * put when items before it are added or removed.
+ */
+export function paginate<T>(items: T[], key: (t: T) => string, marker: string | undefined, maxItems: number | undefined): Page<T> {
+  const size = maxItems ?? 100;
+  let start = 0;
+  if (marker !== undefined) {
+    let k: string;
+    try {
+      const raw = Buffer.from(marker, "base64url").toString("utf8");
+      if (!raw.startsWith("lf1:")) throw new Error();
+      k = raw.slice(4);
+    } catch {
+      throw invalidInput("Invalid Marker.");
+    }
+    start = items.findIndex((t) => key(t) >= k);
+    if (start < 0) start = items.length;
+  }
+  const slice = items.slice(start, start + size);
+  if (start + size < items.length) {
+    return { items: slice, IsTruncated: true, Marker: Buffer.from("lf1:" + key(items[start + size])).toString("base64url") };
+  }
+  return { items: slice, IsTruncated: false };
+}
+
+export const byName = (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : a < b ? -1 : a > b ? 1 : 0);
+
+// ---- paths ----
+
+export function pathMatches(path: string, prefix: string | undefined): boolean {
+  return prefix === undefined || path.startsWith(prefix);
+}
+
+// ---- tags ----
+
+export const MAX_TAGS = 50;
+
+/** Duplicate keys in one request (IAM tag keys are case-insensitive) are InvalidInput. */
+export function checkTagRequest(tags: Tag[] | undefined): void {
+  if (!tags) return;
+  const seen = new Set<string>();
+  for (const t of tags) {
+    const k = (t.Key ?? "").toLowerCase();
+    if (seen.has(k)) throw invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.");
+    seen.add(k);
+  }
+}
+
+/** Adds or replaces tags (keys compared case-insensitively); throws LimitExceeded past 50. */
+export function mergeTags(existing: Tag[], add: Tag[], what: "User" | "Role" | "Policy"): Tag[] {
+  checkTagRequest(add);
+  const out = existing.map((t) => ({ ...t }));
+  for (const t of add) {
+    const i = out.findIndex((x) => x.Key!.toLowerCase() === t.Key!.toLowerCase());
+    if (i >= 0) out[i] = { Key: t.Key, Value: t.Value };
+    else out.push({ Key: t.Key, Value: t.Value });
+  }
+  if (out.length > MAX_TAGS) throw limitExceeded(`Cannot exceed quota for TagsPer${what}: ${MAX_TAGS}`);
+  return out;
+}
+
+export function removeTags(existing: Tag[], keys: string[]): Tag[] {
+  const drop = new Set(keys.map((k) => k.toLowerCase()));
+  return existing.filter((t) => !drop.has(t.Key!.toLowerCase()));
+}
+
+export function tagMap(tags: Tag[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) out[t.Key!] = t.Value ?? "";
+  return out;
+}
+
+/** aws:RequestTag/<k> and aws:TagKeys for a request that carries tags. */
+export function requestTagContext(tags: Tag[] | undefined): Record<string, string | string[]> {
+  const ctx: Record<string, string | string[]> = {};
+  if (!tags || tags.length === 0) return ctx;
+  for (const t of tags) ctx[`aws:RequestTag/${t.Key}`] = t.Value ?? "";
+  ctx["aws:TagKeys"] = tags.map((t) => t.Key!);
+  return ctx;
+}

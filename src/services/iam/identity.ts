@@ -1,0 +1,151 @@
+/**
+ * What IAM gives the rest of localfargate: access keys → principals (CredentialProvider), and
+ * a principal's identity-side policies (IdentityPolicyProvider): user, group and role
+ * policies, the permissions boundary, session policies and principal tags. Both are cached
+ * and invalidated by IAM's generation number, since they run on every authorized request.
+ */
+import type { CredentialProvider, CredentialRecord, IdentityPolicies, IdentityPolicyProvider, Principal, RequestContext } from "../types.ts";
+import { rootPrincipal } from "../../auth/principal.ts";
+import type { SecretSealer } from "./secrets.ts";
+import { tagMap } from "./common.ts";
+import type { IamState, RoleRec, UserRec } from "./state.ts";
+
+/** What IAM needs to know about an STS session beyond the principal (registry "sts"). */
+export interface SessionLookup {
+  sessionTags(accessKeyId: string): Record<string, string> | undefined;
+}
+
+const CACHE_LIMIT = 50_000;
+
+export class IamIdentity implements IdentityPolicyProvider, CredentialProvider {
+  private readonly policyCache = new Map<string, { gen: number; value: IdentityPolicies }>();
+  private readonly credCache = new Map<string, { gen: number; value: CredentialRecord | undefined }>();
+  private readonly secrets = new Map<string, string>();
+
+  constructor(
+    private readonly state: IamState,
+    private readonly sealer: SecretSealer,
+    private readonly sessions: () => SessionLookup | undefined,
+  ) {}
+
+  // ---- CredentialProvider: IAM access keys ----
+
+  lookup(accessKeyId: string): CredentialRecord | undefined {
+    if (!accessKeyId.startsWith("AKIA")) return undefined;
+    const gen = this.state.generation;
+    const hit = this.credCache.get(accessKeyId);
+    if (hit && hit.gen === gen) return hit.value;
+    const value = this.build(accessKeyId);
+    if (this.credCache.size > CACHE_LIMIT) this.credCache.clear();
+    this.credCache.set(accessKeyId, { gen, value });
+    return value;
+  }
+
+  private build(accessKeyId: string): CredentialRecord | undefined {
+    const k = this.state.keys.get(accessKeyId);
+    if (!k) return undefined;
+    let secret = this.secrets.get(k.id);
+    if (secret === undefined) {
+      secret = this.sealer.open(k.secret, k.id);
+      this.secrets.set(k.id, secret);
+    }
+    let principal: Principal;
+    if (k.userId === undefined) principal = rootPrincipal(k.accountId, k.id);
+    else {
+      const u = this.state.usersById.get(k.userId);
+      if (!u) return undefined;
+      principal = { type: "IAMUser", accountId: u.accountId, arn: u.arn, principalId: u.id, userName: u.name, accessKeyId: k.id };
+    }
+    return { secretAccessKey: secret, principal, active: k.status === "Active" };
+  }
+
+  // ---- IdentityPolicyProvider ----
+
+  policiesFor(p: Principal): IdentityPolicies {
+    const key = cacheKey(p);
+    if (key === undefined) return this.compute(p);
+    const gen = this.state.generation;
+    const hit = this.policyCache.get(key);
+    if (hit && hit.gen === gen) return hit.value;
+    const value = this.compute(p);
+    if (this.policyCache.size > CACHE_LIMIT) this.policyCache.clear();
+    this.policyCache.set(key, { gen, value });
+    return value;
+  }
+
+  private compute(p: Principal): IdentityPolicies {
+    if (p.type === "IAMUser") {
+      const u = this.state.usersById.get(p.principalId);
+      if (!u) return { identity: [] };
+      return this.forUser(u);
+    }
+    if (p.type === "AssumedRole" && p.session?.roleId) {
+      const r = this.state.rolesById.get(p.session.roleId);
+      if (!r) return { identity: [] };
+      const out = this.forRole(r);
+      const session: string[] = [];
+      if (p.session.policy) session.push(p.session.policy);
+      for (const arn of p.session.policyArns ?? []) {
+        const d = this.state.policyDocument(r.accountId, arn);
+        if (d) session.push(d);
+      }
+      if (p.session.policy || p.session.policyArns?.length) out.session = session;
+      const tags = p.accessKeyId ? this.sessions()?.sessionTags(p.accessKeyId) : undefined;
+      if (tags) out.principalTags = { ...out.principalTags, ...tags };
+      return out;
+    }
+    return { identity: [] };
+  }
+
+  /** A user's own inline and attached policies, then each group's. */
+  forUser(u: UserRec, extraIdentity: string[] = []): IdentityPolicies {
+    const identity: string[] = u.inline.map(([, d]) => d);
+    for (const arn of u.attached) this.push(identity, u.accountId, arn);
+    for (const g of this.state.groupsOf(u)) {
+      for (const [, d] of g.inline) identity.push(d);
+      for (const arn of g.attached) this.push(identity, g.accountId, arn);
+    }
+    identity.push(...extraIdentity);
+    const out: IdentityPolicies = { identity };
+    if (u.boundary) out.boundary = this.state.policyDocument(u.accountId, u.boundary) ?? DENY_ALL;
+    if (u.tags.length) out.principalTags = tagMap(u.tags);
+    return out;
+  }
+
+  forRole(r: RoleRec): IdentityPolicies {
+    const identity: string[] = r.inline.map(([, d]) => d);
+    for (const arn of r.attached) this.push(identity, r.accountId, arn);
+    const out: IdentityPolicies = { identity };
+    if (r.boundary) out.boundary = this.state.policyDocument(r.accountId, r.boundary) ?? DENY_ALL;
+    if (r.tags.length) out.principalTags = tagMap(r.tags);
+    return out;
+  }
+
+  private push(list: string[], accountId: string, arn: string): void {
+    const d = this.state.policyDocument(accountId, arn);
+    if (d) list.push(d);
+  }
+
+  /** Access key last used: recorded for the IAM and STS calls a key makes. */
+  noteKeyUse(ctx: RequestContext): void {
+    const id = ctx.principal.accessKeyId;
+    if (!id || !id.startsWith("AKIA") || ctx.internal) return;
+    const k = this.state.keys.get(id);
+    if (!k) return;
+    const region = ctx.service.globalRegion ?? ctx.region;
+    const prev = k.lastUsed;
+    k.lastUsed = { date: ctx.now, service: ctx.service.name, region };
+    if (!prev || prev.service !== k.lastUsed.service || prev.region !== region || ctx.now.getTime() - prev.date.getTime() >= 3600_000) {
+      ctx.writes.push(this.state.store.put("iam.accesskey", k.id, k));
+    }
+  }
+}
+
+/** A boundary whose policy has vanished allows nothing. */
+const DENY_ALL = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "*", Resource: "*" }] });
+
+function cacheKey(p: Principal): string | undefined {
+  if (p.type === "IAMUser") return `u:${p.principalId}`;
+  if (p.type === "AssumedRole") return p.accessKeyId ? `s:${p.accessKeyId}` : undefined;
+  return undefined;
+}

@@ -1,0 +1,70 @@
+/**
+ * IAM (awsQuery, global: signs and logs in us-east-1): users, groups, roles, inline and
+ * managed policies, access keys, permissions boundaries and the policy simulator. Also the
+ * identity side of authorization for every service: access keys → principals and a
+ * principal's identity policies.
+ */
+import { iamShapes } from "../../protocol/shapes/iam.gen.ts";
+import type { AppContext, OperationDef, RequestContext, ServiceDef } from "../types.ts";
+import { groupOperations } from "./groups.ts";
+import { IamIdentity, type SessionLookup } from "./identity.ts";
+import { inlinePolicyOperations } from "./inline.ts";
+import { managedPolicyOperations } from "./managed.ts";
+import { roleOperations } from "./roles.ts";
+import { sealerFor } from "./secrets.ts";
+import { simulationOperations } from "./simulate.ts";
+import { IamState, KIND_ROLE, type RoleRec } from "./state.ts";
+import { userOperations } from "./users.ts";
+
+/** What IAM offers other services in-process (app.registry "iam"). */
+export interface IamService {
+  state: IamState;
+  identity: IamIdentity;
+  /** RoleLastUsed: recorded when a role is assumed */
+  noteRoleUse(ctx: RequestContext, role: RoleRec): void;
+}
+
+export function createIamService(app: AppContext): ServiceDef {
+  const state = new IamState(app.store);
+  const sealer = sealerFor(app);
+  const identity = new IamIdentity(state, sealer, () => app.registry.get("sts") as SessionLookup | undefined);
+  app.credentialProviders.push(identity);
+  app.identityPolicies = identity;
+  const service: IamService = {
+    state,
+    identity,
+    noteRoleUse(ctx, role) {
+      role.lastUsed = { date: ctx.now, region: ctx.region };
+      // Not a policy change: no generation bump.
+      ctx.writes.push(app.store.put(KIND_ROLE, role.id, role));
+    },
+  };
+  app.registry.set("iam", service);
+
+  const operations: Record<string, OperationDef> = {
+    ...userOperations(state, sealer),
+    ...groupOperations(state),
+    ...roleOperations(state),
+    ...inlinePolicyOperations(state),
+    ...managedPolicyOperations(state),
+    ...simulationOperations(state),
+  };
+  for (const op of Object.values(operations)) {
+    const authorize = op.authorize;
+    op.authorize = (ctx, input) => {
+      identity.noteKeyUse(ctx);
+      return authorize ? authorize(ctx, input) : { action: `iam:${ctx.operation}`, resource: "*" };
+    };
+  }
+
+  return {
+    name: "iam",
+    signingName: "iam",
+    iamPrefix: "iam",
+    protocol: "query",
+    shapes: iamShapes,
+    eventSource: "iam.amazonaws.com",
+    globalRegion: "us-east-1",
+    operations,
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * IAM state: users, groups, roles, customer managed policies and access keys per account,
+ * kept in memory and persisted one entity per store row. Every change bumps a generation
+ * number that invalidates the cached identity-policy sets of principals.
+ */
+import type { Tag } from "@aws-sdk/client-iam";
+import type { Store, WriteOp } from "../../store/store.ts";
+import type { RequestContext } from "../types.ts";
+import { AWS_MANAGED, awsManagedArn, type AwsManagedPolicy } from "./aws-managed.ts";
+import { noSuchEntity, parseIamArn } from "./common.ts";
+import type { Sealed } from "./secrets.ts";
+
+export const KIND_USER = "iam.user";
+export const KIND_GROUP = "iam.group";
+export const KIND_ROLE = "iam.role";
+export const KIND_POLICY = "iam.policy";
+export const KIND_KEY = "iam.accesskey";
+
+/** Inline policies in insertion order: [name, document]. */
+export type InlinePolicies = [string, string][];
+
+interface EntityBase {
+  id: string;
+  accountId: string;
+  name: string;
+  path: string;
+  arn: string;
+  createDate: Date;
+  inline: InlinePolicies;
+  /** managed policy ARNs, in attachment order */
+  attached: string[];
+}
+
+export interface UserRec extends EntityBase {
+  tags: Tag[];
+  boundary?: string;
+}
+
+export interface GroupRec extends EntityBase {
+  /** user ids */
+  members: string[];
+}
+
+export interface RoleRec extends EntityBase {
+  trust: string;
+  description?: string;
+  maxSessionDuration: number;
+  tags: Tag[];
+  boundary?: string;
+  lastUsed?: { date: Date; region: string };
+}
+
+export interface PolicyVersionRec {
+  id: string;
+  doc: string;
+  createDate: Date;
+}
+
+export interface PolicyRec {
+  id: string;
+  accountId: string;
+  name: string;
+  path: string;
+  arn: string;
+  description?: string;
+  createDate: Date;
+  updateDate: Date;
+  defaultVersionId: string;
+  /** newest last */
+  versions: PolicyVersionRec[];
+  nextVersion: number;
+  tags: Tag[];
+}
+
+export interface AccessKeyRec {
+  id: string;
+  accountId: string;
+  /** undefined: the account root's own key */
+  userId?: string;
+  status: "Active" | "Inactive";
+  createDate: Date;
+  secret: Sealed;
+  lastUsed?: { date: Date; service: string; region: string };
+}
+
+/** A managed policy as the handlers see it: customer managed (stored) or AWS managed (built in). */
+export type ManagedPolicy = { kind: "customer"; rec: PolicyRec } | { kind: "aws"; rec: AwsManagedPolicy };
+
+export interface Account {
+  id: string;
+  users: Map<string, UserRec>;
+  groups: Map<string, GroupRec>;
+  roles: Map<string, RoleRec>;
+  /** customer managed policies by lower-cased ARN */
+  policies: Map<string, PolicyRec>;
+}
+
+const lc = (s: string) => s.toLowerCase();
+
+export class IamState {
+  private readonly accounts = new Map<string, Account>();
+  readonly usersById = new Map<string, UserRec>();
+  readonly groupsById = new Map<string, GroupRec>();
+  readonly rolesById = new Map<string, RoleRec>();
+  readonly keys = new Map<string, AccessKeyRec>();
+  /** bumped on every change; caches compare against it */
+  generation = 0;
+
+  constructor(readonly store: Store) {
+    for (const u of store.all<UserRec>(KIND_USER)) this.indexUser(u);
+    for (const g of store.all<GroupRec>(KIND_GROUP)) this.indexGroup(g);
+    for (const r of store.all<RoleRec>(KIND_ROLE)) this.indexRole(r);
+    for (const p of store.all<PolicyRec>(KIND_POLICY)) this.account(p.accountId).policies.set(lc(p.arn), p);
+    for (const k of store.all<AccessKeyRec>(KIND_KEY)) this.keys.set(k.id, k);
+  }
+
+  account(id: string): Account {
+    let a = this.accounts.get(id);
+    if (!a) {
+      a = { id, users: new Map(), groups: new Map(), roles: new Map(), policies: new Map() };
+      this.accounts.set(id, a);
+    }
+    return a;
+  }
+
+  indexUser(u: UserRec): void {
+    this.account(u.accountId).users.set(lc(u.name), u);
+    this.usersById.set(u.id, u);
+  }
+  indexGroup(g: GroupRec): void {
+    this.account(g.accountId).groups.set(lc(g.name), g);
+    this.groupsById.set(g.id, g);
+  }
+  indexRole(r: RoleRec): void {
+    this.account(r.accountId).roles.set(lc(r.name), r);
+    this.rolesById.set(r.id, r);
+  }
+
+  // ---- lookups that throw AWS's NoSuchEntity ----
+
+  user(accountId: string, name: string): UserRec {
+    const u = this.accounts.get(accountId)?.users.get(lc(name));
+    if (!u) throw noSuchEntity(`The user with name ${name} cannot be found.`);
+    return u;
+  }
+  findUser(accountId: string, name: string): UserRec | undefined {
+    return this.accounts.get(accountId)?.users.get(lc(name));
+  }
+  group(accountId: string, name: string): GroupRec {
+    const g = this.accounts.get(accountId)?.groups.get(lc(name));
+    if (!g) throw noSuchEntity(`The group with name ${name} cannot be found.`);
+    return g;
+  }
+  findGroup(accountId: string, name: string): GroupRec | undefined {
+    return this.accounts.get(accountId)?.groups.get(lc(name));
+  }
+  role(accountId: string, name: string): RoleRec {
+    const r = this.accounts.get(accountId)?.roles.get(lc(name));
+    if (!r) throw noSuchEntity(`The role with name ${name} cannot be found.`);
+    return r;
+  }
+  findRole(accountId: string, name: string): RoleRec | undefined {
+    return this.accounts.get(accountId)?.roles.get(lc(name));
+  }
+
+  /** A managed policy by ARN as seen from `accountId` (its own policies and AWS managed ones). */
+  findPolicy(accountId: string, arn: string): ManagedPolicy | undefined {
+    const aws = AWS_MANAGED.get(arn);
+    if (aws) return { kind: "aws", rec: aws };
+    const parsed = parseIamArn(arn);
+    if (!parsed || parsed.kind !== "policy" || parsed.accountId !== accountId) return undefined;
+    const rec = this.accounts.get(accountId)?.policies.get(lc(arn));
+    return rec ? { kind: "customer", rec } : undefined;
+  }
+
+  /** The default version's document of a managed policy, or undefined when it is gone. */
+  policyDocument(accountId: string, arn: string): string | undefined {
+    const p = this.findPolicy(accountId, arn);
+    if (!p) return undefined;
+    if (p.kind === "aws") return p.rec.document;
+    return p.rec.versions.find((v) => v.id === p.rec.defaultVersionId)?.doc;
+  }
+
+  policyArnOf(p: ManagedPolicy): string {
+    return p.kind === "aws" ? awsManagedArn(p.rec) : p.rec.arn;
+  }
+
+  users(accountId: string): UserRec[] {
+    return [...(this.accounts.get(accountId)?.users.values() ?? [])];
+  }
+  groups(accountId: string): GroupRec[] {
+    return [...(this.accounts.get(accountId)?.groups.values() ?? [])];
+  }
+  roles(accountId: string): RoleRec[] {
+    return [...(this.accounts.get(accountId)?.roles.values() ?? [])];
+  }
+  customerPolicies(accountId: string): PolicyRec[] {
+    return [...(this.accounts.get(accountId)?.policies.values() ?? [])];
+  }
+
+  groupsOf(u: UserRec): GroupRec[] {
+    return this.groups(u.accountId).filter((g) => g.members.includes(u.id));
+  }
+
+  keysOf(accountId: string, userId: string | undefined): AccessKeyRec[] {
+    const out: AccessKeyRec[] = [];
+    for (const k of this.keys.values()) if (k.accountId === accountId && k.userId === userId) out.push(k);
+    return out.sort((a, b) => a.createDate.getTime() - b.createDate.getTime());
+  }
+
+  /** Entities of the account that have the policy attached, and those using it as boundary. */
+  usage(accountId: string, arn: string): { users: UserRec[]; groups: GroupRec[]; roles: RoleRec[]; boundaryUsers: UserRec[]; boundaryRoles: RoleRec[] } {
+    const key = lc(arn);
+    const has = (e: EntityBase) => e.attached.some((a) => lc(a) === key);
+    const users = this.users(accountId);
+    const roles = this.roles(accountId);
+    return {
+      users: users.filter(has),
+      groups: this.groups(accountId).filter(has),
+      roles: roles.filter(has),
+      boundaryUsers: users.filter((u) => u.boundary !== undefined && lc(u.boundary) === key),
+      boundaryRoles: roles.filter((r) => r.boundary !== undefined && lc(r.boundary) === key),
+    };
+  }
+
+  // ---- persistence: every change goes through these, with the request's writes ----
+
+  private changed(ctx: RequestContext | undefined, op: WriteOp): void {
+    this.generation++;
+    if (ctx) ctx.writes.push(op);
+  }
+
+  saveUser(ctx: RequestContext, u: UserRec): void {
+    this.changed(ctx, this.store.put(KIND_USER, u.id, u));
+  }
+  saveGroup(ctx: RequestContext, g: GroupRec): void {
+    this.changed(ctx, this.store.put(KIND_GROUP, g.id, g));
+  }
+  saveRole(ctx: RequestContext, r: RoleRec): void {
+    this.changed(ctx, this.store.put(KIND_ROLE, r.id, r));
+  }
+  savePolicy(ctx: RequestContext, p: PolicyRec): void {
+    this.changed(ctx, this.store.put(KIND_POLICY, p.id, p));
+  }
+  saveKey(ctx: RequestContext, k: AccessKeyRec): void {
+    this.changed(ctx, this.store.put(KIND_KEY, k.id, k));
+  }
+
+  addUser(ctx: RequestContext, u: UserRec): void {
+    this.indexUser(u);
+    this.saveUser(ctx, u);
+  }
+  addGroup(ctx: RequestContext, g: GroupRec): void {
+    this.indexGroup(g);
+    this.saveGroup(ctx, g);
+  }
+  addRole(ctx: RequestContext, r: RoleRec): void {
+    this.indexRole(r);
+    this.saveRole(ctx, r);
+  }
+  addPolicy(ctx: RequestContext, p: PolicyRec): void {
+    this.account(p.accountId).policies.set(lc(p.arn), p);
+    this.savePolicy(ctx, p);
+  }
+  addKey(ctx: RequestContext, k: AccessKeyRec): void {
+    this.keys.set(k.id, k);
+    this.saveKey(ctx, k);
+  }
+
+  renameUser(ctx: RequestContext, u: UserRec, newName: string | undefined, newPath: string | undefined, arn: (u: UserRec) => string): void {
+    const a = this.account(u.accountId);
+    a.users.delete(lc(u.name));
+    if (newName !== undefined) u.name = newName;
+    if (newPath !== undefined) u.path = newPath;
+    u.arn = arn(u);
+    a.users.set(lc(u.name), u);
+    this.saveUser(ctx, u);
+  }
+
+  deleteUser(ctx: RequestContext, u: UserRec): void {
+    this.account(u.accountId).users.delete(lc(u.name));
+    this.usersById.delete(u.id);
+    this.changed(ctx, this.store.del(KIND_USER, u.id));
+  }
+  deleteGroup(ctx: RequestContext, g: GroupRec): void {
+    this.account(g.accountId).groups.delete(lc(g.name));
+    this.groupsById.delete(g.id);
+    this.changed(ctx, this.store.del(KIND_GROUP, g.id));
+  }
+  deleteRole(ctx: RequestContext, r: RoleRec): void {
+    this.account(r.accountId).roles.delete(lc(r.name));
+    this.rolesById.delete(r.id);
+    this.changed(ctx, this.store.del(KIND_ROLE, r.id));
+  }
+  deletePolicy(ctx: RequestContext, p: PolicyRec): void {
+    this.account(p.accountId).policies.delete(lc(p.arn));
+    this.changed(ctx, this.store.del(KIND_POLICY, p.id));
+  }
+  deleteKey(ctx: RequestContext, k: AccessKeyRec): void {
+    this.keys.delete(k.id);
+    this.changed(ctx, this.store.del(KIND_KEY, k.id));
+  }
+}
