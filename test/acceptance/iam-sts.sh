@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# IAM and STS with the real AWS CLI: users, access keys, inline and managed policies, an IAM
+# user denied and then allowed by its policies, roles and AssumeRole, session expiry on the
+# service clock, the policy simulator, and a restart that keeps everything.
+# Standalone: starts its own localfargate on a free port with a temporary data dir.
+set -euo pipefail
+export AWS_DEFAULT_REGION=us-east-1
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
+
+A=000000000000
+lf_start
+
+WORK="$LF_DATA/work"
+mkdir -p "$WORK"
+
+echo "# users and access keys"
+out="$(awsl iam create-user --user-name alice --path /eng/)"
+expect_eq "$(jq -r .User.Arn <<<"$out")" "arn:aws:iam::$A:user/eng/alice" "create-user returns the ARN with its path"
+jq -e '.User.UserId | test("^AIDA[A-Z0-9]{17}$")' <<<"$out" >/dev/null || fail "UserId is not AIDA + 17"
+expect_error EntityAlreadyExists awsl iam create-user --user-name alice
+expect_error NoSuchEntity awsl iam get-user --user-name nobody
+
+key="$(awsl iam create-access-key --user-name alice)"
+AK="$(jq -r .AccessKey.AccessKeyId <<<"$key")"
+SK="$(jq -r .AccessKey.SecretAccessKey <<<"$key")"
+[[ "$AK" =~ ^AKIA[A-Z0-9]{16}$ ]] || fail "access key id $AK"
+expect_eq "${#SK}" "40" "secret access key has 40 characters"
+as_alice() { AWS_ACCESS_KEY_ID="$AK" AWS_SECRET_ACCESS_KEY="$SK" awsl "$@"; }
+
+echo "# caller identity as root and as alice"
+expect_eq "$(awsl sts get-caller-identity --query Arn --output text)" "arn:aws:iam::$A:root" "root's identity"
+expect_eq "$(as_alice sts get-caller-identity --query Arn --output text)" "arn:aws:iam::$A:user/eng/alice" "alice's key signs as alice"
+
+echo "# alice is denied until a policy allows"
+err="$(as_alice iam list-users 2>&1 || true)"
+grep -qF "An error occurred (AccessDenied) when calling the ListUsers operation: User: arn:aws:iam::$A:user/eng/alice is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::$A:user/ because no identity-based policy allows the iam:ListUsers action" <<<"$err" \
+  || fail "AccessDenied message for list-users: $err"
+echo "ok - AccessDenied with AWS's message"
+
+cat >"$WORK/alice.json" <<'JSON'
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": ["iam:ListUsers", "iam:GetUser"], "Resource": "*"},
+    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::000000000000:role/deployer"}
+  ]
+}
+JSON
+awsl iam put-user-policy --user-name alice --policy-name alice-inline --policy-document "file://$WORK/alice.json"
+got="$(awsl iam get-user-policy --user-name alice --policy-name alice-inline)"
+# The CLI decodes IAM's URL-encoded document back into JSON.
+expect_eq "$(jq -cS .PolicyDocument <<<"$got")" "$(jq -cS . "$WORK/alice.json")" "get-user-policy returns the document as put"
+expect_eq "$(as_alice iam list-users --query 'Users[?UserName==`alice`].UserName' --output text)" "alice" "alice may list users now"
+expect_error AccessDenied as_alice iam list-roles
+
+echo "# managed policies"
+awsl iam attach-user-policy --user-name alice --policy-arn arn:aws:iam::aws:policy/IAMReadOnlyAccess
+expect_eq "$(awsl iam list-attached-user-policies --user-name alice --query 'AttachedPolicies[0].PolicyName' --output text)" "IAMReadOnlyAccess" "attach-user-policy"
+as_alice iam list-roles >/dev/null || fail "IAMReadOnlyAccess should allow list-roles"
+echo "ok - an attached AWS managed policy takes effect"
+cat >"$WORK/deny.json" <<'JSON'
+{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*"}]}
+JSON
+parn="$(awsl iam create-policy --policy-name no-list-roles --policy-document "file://$WORK/deny.json" --query Policy.Arn --output text)"
+expect_eq "$parn" "arn:aws:iam::$A:policy/no-list-roles" "create-policy"
+awsl iam attach-user-policy --user-name alice --policy-arn "$parn"
+err="$(as_alice iam list-roles 2>&1 || true)"
+grep -qE "is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::$A:role/ with an explicit deny in an? identity-based policy" <<<"$err" || fail "explicit deny message: $err"
+echo "ok - explicit deny"
+awsl iam detach-user-policy --user-name alice --policy-arn "$parn"
+expect_error DeleteConflict awsl iam delete-user --user-name alice
+
+echo "# roles and AssumeRole"
+cat >"$WORK/trust.json" <<'JSON'
+{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]}
+JSON
+awsl iam create-role --role-name deployer --assume-role-policy-document "file://$WORK/trust.json" >/dev/null
+expect_eq "$(awsl iam get-role --role-name deployer --query 'Role.AssumeRolePolicyDocument.Statement[0].Action' --output text)" "sts:AssumeRole" "get-role decodes the trust policy"
+awsl iam put-role-policy --role-name deployer --policy-name ro --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListRoles","iam:ListUsers"],"Resource":"*"}]}'
+creds="$(as_alice sts assume-role --role-arn "arn:aws:iam::$A:role/deployer" --role-session-name ci --duration-seconds 900)"
+SAK="$(jq -r .Credentials.AccessKeyId <<<"$creds")"
+SSK="$(jq -r .Credentials.SecretAccessKey <<<"$creds")"
+STOK="$(jq -r .Credentials.SessionToken <<<"$creds")"
+[[ "$SAK" =~ ^ASIA[A-Z0-9]{16}$ ]] || fail "session key id $SAK"
+expect_eq "$(jq -r .AssumedRoleUser.Arn <<<"$creds")" "arn:aws:sts::$A:assumed-role/deployer/ci" "assume-role AssumedRoleUser"
+as_session() { AWS_ACCESS_KEY_ID="$SAK" AWS_SECRET_ACCESS_KEY="$SSK" AWS_SESSION_TOKEN="$STOK" awsl "$@"; }
+expect_eq "$(as_session sts get-caller-identity --query Arn --output text)" "arn:aws:sts::$A:assumed-role/deployer/ci" "the session signs as the role session"
+as_session iam list-roles >/dev/null || fail "the role's policy should allow list-roles"
+echo "ok - the session has the role's permissions"
+expect_error AccessDenied awsl sts assume-role --role-arn "arn:aws:iam::$A:role/missing" --role-session-name xx
+expect_error ValidationError awsl sts assume-role --role-arn "arn:aws:iam::$A:role/deployer" --role-session-name xx --duration-seconds 7200
+
+echo "# a session policy narrows the session"
+narrow="$(awsl sts assume-role --role-arn "arn:aws:iam::$A:role/deployer" --role-session-name narrow \
+  --policy '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}')"
+[ "$(jq -r .PackedPolicySize <<<"$narrow")" -gt 0 ] || fail "PackedPolicySize"
+as_narrow() { AWS_ACCESS_KEY_ID="$(jq -r .Credentials.AccessKeyId <<<"$narrow")" AWS_SECRET_ACCESS_KEY="$(jq -r .Credentials.SecretAccessKey <<<"$narrow")" AWS_SESSION_TOKEN="$(jq -r .Credentials.SessionToken <<<"$narrow")" awsl "$@"; }
+as_narrow iam list-users >/dev/null || fail "the session policy allows list-users"
+err="$(as_narrow iam list-roles 2>&1 || true)"
+grep -qF "because no session policy allows the iam:ListRoles action" <<<"$err" || fail "session policy denial: $err"
+echo "ok - session policy narrows"
+
+echo "# the policy simulator"
+sim="$(awsl iam simulate-principal-policy --policy-source-arn "arn:aws:iam::$A:user/eng/alice" --action-names iam:ListUsers iam:CreateUser)"
+expect_eq "$(jq -r '[.EvaluationResults[] | .EvalActionName + "=" + .EvalDecision] | join(",")' <<<"$sim")" "iam:ListUsers=allowed,iam:CreateUser=implicitDeny" "simulate-principal-policy"
+expect_eq "$(jq -r '.EvaluationResults[0].MatchedStatements[0].SourcePolicyId' <<<"$sim")" "alice-inline" "simulate names the matching policy"
+
+echo "# the session expires on the service clock"
+lf_advance 901
+expect_error ExpiredToken as_session sts get-caller-identity
+
+echo "# a restart keeps users, policies, keys and roles"
+lf_stop
+lf_start
+expect_eq "$(as_alice sts get-caller-identity --query Arn --output text)" "arn:aws:iam::$A:user/eng/alice" "alice's key still signs after a restart"
+expect_eq "$(as_alice iam list-users --query 'length(Users)' --output text)" "1" "alice's policies still apply after a restart"
+expect_eq "$(awsl iam get-user-policy --user-name alice --policy-name alice-inline | jq -cS .PolicyDocument)" "$(jq -cS . "$WORK/alice.json")" "inline policy after a restart"
+expect_eq "$(awsl iam list-roles --query 'Roles[].RoleName' --output text)" "deployer" "role after a restart"
+
+echo "# clean up"
+awsl iam delete-role-policy --role-name deployer --policy-name ro
+awsl iam delete-role --role-name deployer
+awsl iam detach-user-policy --user-name alice --policy-arn arn:aws:iam::aws:policy/IAMReadOnlyAccess
+awsl iam delete-user-policy --user-name alice --policy-name alice-inline
+awsl iam delete-access-key --user-name alice --access-key-id "$AK"
+awsl iam delete-policy --policy-arn "$parn"
+awsl iam delete-user --user-name alice
+expect_eq "$(awsl iam list-users --query 'length(Users)' --output text)" "0" "everything deleted"
+echo "PASS iam-sts.sh"
