@@ -18,6 +18,7 @@ import {
   DisableKeyCommand,
   type KeyMetadata,
 } from "@aws-sdk/client-kms";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { servicePrincipal } from "../../src/auth/principal.ts";
 import { ServiceError } from "../../src/errors.ts";
 import { createVolumeKey, decryptVolumeKey, dryRunChecks, retireVolumeGrant } from "../../src/fargate/kms-calls.ts";
@@ -145,6 +146,39 @@ describe("the key policy is authoritative", () => {
     frank.setPolicies([doc([allow("kms:CreateKey")])]);
     const md = (await new KMSClient(frank.config).send(new CreateKeyCommand({}))).KeyMetadata!;
     expect(md.KeyState).toBe("Enabled");
+  });
+});
+
+describe("with real IAM users (the IAM service)", () => {
+  async function iamUser(name: string, policy?: string): Promise<{ kms: KMSClient; arn: string }> {
+    const iam = new IAMClient(s.config);
+    const u = await iam.send(new CreateUserCommand({ UserName: name }));
+    if (policy) await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: "kms", PolicyDocument: policy }));
+    const k = (await iam.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
+    return { kms: new KMSClient(s.configFor({ accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! })), arn: u.User!.Arn! };
+  }
+
+  it("an IAM policy counts only when the key policy delegates to the account; a key policy can name the user directly; denies win", async () => {
+    const user = await iamUser("kms-iam-user", doc([allow(["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"])]));
+    const delegating = await createKey(kms);
+    const enc = await user.kms.send(new EncryptCommand({ KeyId: delegating.Arn, Plaintext: utf8("iam") }));
+    expect(text((await user.kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext)).toBe("iam");
+    await expectKmsError(user.kms.send(new ScheduleKeyDeletionCommand({ KeyId: delegating.Arn })), "AccessDeniedException", /because no identity-based policy allows the kms:ScheduleKeyDeletion action/);
+
+    const closed = await createKey(kms, {
+      Policy: doc([{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/Admin` }, Action: "kms:*", Resource: "*" }]),
+      BypassPolicyLockoutSafetyCheck: true,
+    });
+    await expectKmsError(user.kms.send(new EncryptCommand({ KeyId: closed.Arn, Plaintext: utf8("x") })), "AccessDeniedException", /because no resource-based policy allows the kms:Encrypt action/);
+
+    const bare = await iamUser("kms-bare-user");
+    const direct = await createKey(kms, { Policy: doc([rootStatement(), { Effect: "Allow", Principal: { AWS: bare.arn }, Action: "kms:Encrypt", Resource: "*" }]) });
+    await bare.kms.send(new EncryptCommand({ KeyId: direct.Arn, Plaintext: utf8("direct") }));
+    await expectKmsError(bare.kms.send(new EncryptCommand({ KeyId: delegating.Arn, Plaintext: utf8("x") })), "AccessDeniedException");
+
+    const denied = await iamUser("kms-denied-user", doc([allow("kms:*"), deny("kms:Decrypt")]));
+    const blob = (await denied.kms.send(new EncryptCommand({ KeyId: delegating.Arn, Plaintext: utf8("x") }))).CiphertextBlob;
+    await expectKmsError(denied.kms.send(new DecryptCommand({ CiphertextBlob: blob })), "AccessDeniedException", /explicit deny/);
   });
 });
 
