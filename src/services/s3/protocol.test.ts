@@ -80,6 +80,18 @@ describe("decodeS3Request", () => {
   });
 });
 
+describe("flexible checksums", () => {
+  it("are verified from headers and trailers", () => {
+    const chunked = (sum: string) =>
+      req("PUT", "/bkt/k", undefined, { "content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-trailer": "x-amz-checksum-crc32" }, Buffer.from(`b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:${sum}\r\n\r\n`));
+    expect(decodeS3Request(chunked("DUoRhQ=="), none).input.Body.toString()).toBe("hello world");
+    expect(() => decodeS3Request(chunked("AAAAAA=="), none)).toThrow(/CRC32 you specified did not match/);
+    const sha = (v: string) => req("PUT", "/bkt/k", undefined, { "x-amz-checksum-sha256": v }, Buffer.from("abc"));
+    expect(() => decodeS3Request(sha("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="), none)).not.toThrow();
+    expect(() => decodeS3Request(sha("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa1="), none)).toThrow(/BadDigest|SHA256/);
+  });
+});
+
 describe("decodeAwsChunked", () => {
   it("accepts signed chunks and returns trailers", () => {
     const body = Buffer.from("3;chunk-signature=aa\r\nabc\r\n0;chunk-signature=bb\r\nx-amz-checksum-sha256:xyz\r\n\r\n");

@@ -4,6 +4,7 @@
  * bodies), and responses and errors in S3's XML.
  */
 import { createHash } from "node:crypto";
+import * as zlib from "node:zlib";
 import { ServiceError } from "../../errors.ts";
 import type { RequestContext, RestHttpRequest, RestHttpResponse } from "../types.ts";
 import { xmlDocument, xmlEscape } from "./xml.ts";
@@ -41,6 +42,9 @@ export function notImplemented(): ServiceError {
 function methodNotAllowed(): ServiceError {
   return new ServiceError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405);
 }
+
+/** zlib.crc32 exists from Node 20.15; without it CRC32 checksums are not verified. */
+const zlibCrc32 = (zlib as unknown as { crc32?: (data: Buffer) => number }).crc32;
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
@@ -122,6 +126,29 @@ export function decodeAwsChunked(body: Buffer, decodedLength?: number): { data: 
   return { data, trailers };
 }
 
+/** Verifies the flexible checksums we can compute (CRC32, SHA-1, SHA-256), from headers or trailers. */
+export function checkChecksums(body: Buffer, fields: Record<string, string>): void {
+  const checks: [string, string, () => string | undefined][] = [
+    ["x-amz-checksum-crc32", "CRC32", () => (typeof zlibCrc32 === "function" ? u32(zlibCrc32(body)) : undefined)],
+    ["x-amz-checksum-sha1", "SHA1", () => createHash("sha1").update(body).digest("base64")],
+    ["x-amz-checksum-sha256", "SHA256", () => createHash("sha256").update(body).digest("base64")],
+  ];
+  for (const [field, name, compute] of checks) {
+    const given = fields[field];
+    if (given === undefined) continue;
+    const actual = compute();
+    if (actual !== undefined && actual !== given.trim()) {
+      throw new ServiceError("BadDigest", `The ${name} you specified did not match the calculated checksum.`, 400);
+    }
+  }
+}
+
+function u32(n: number): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b.toString("base64");
+}
+
 export function isChunked(headers: Record<string, string>): boolean {
   const enc = (headers["content-encoding"] ?? "").toLowerCase().split(",").map((s) => s.trim());
   const sha = headers["x-amz-content-sha256"] ?? "";
@@ -154,10 +181,12 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
   for (const sub of UNSUPPORTED_SUBRESOURCES) if (sub in query) throw notImplemented();
 
   let body = req.body;
+  let trailers: Record<string, string> = {};
   if (isChunked(headers) && body.length > 0) {
     const declared = headers["x-amz-decoded-content-length"];
-    body = decodeAwsChunked(body, declared !== undefined ? Number(declared) : undefined).data;
+    ({ data: body, trailers } = decodeAwsChunked(body, declared !== undefined ? Number(declared) : undefined));
   }
+  if (method === "PUT") checkChecksums(body, { ...headers, ...trailers });
   const Metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (k.startsWith("x-amz-meta-")) Metadata[k.slice(11)] = v;
   const input: S3Input = { Bucket: bucket, Key: key, Host: host, Body: body, query, headers, Metadata };
