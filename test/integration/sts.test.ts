@@ -16,6 +16,7 @@ import {
   GetUserCommand,
 } from "@aws-sdk/client-iam";
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, type Credentials } from "@aws-sdk/client-sts";
+import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { Sha256 } from "../support/signed-fetch.ts";
@@ -250,6 +251,33 @@ describe("AssumeRole", () => {
   });
 });
 
+describe("cross-account AssumeRole", () => {
+  it("needs the other account's trust policy and, for an IAM user, its own policy", async () => {
+    const other = "111122223333";
+    const iamB = new IAMClient(s.configFor({ accessKeyId: other, secretAccessKey: "test" }));
+    await iamB.send(new CreateRoleCommand({ RoleName: "partner", AssumeRolePolicyDocument: trustAccount(ACCOUNT) }));
+    await iamB.send(new PutRolePolicyCommand({ RoleName: "partner", PolicyName: "p", PolicyDocument: doc([allow("iam:ListRoles")]) }));
+    const arn = `arn:aws:iam::${other}:role/partner`;
+    // Account B's IAM is separate: account A does not see the role.
+    await expectAwsError(iam.send(new GetRoleCommand({ RoleName: "partner" })), "NoSuchEntityException", 404);
+
+    const r = await sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "from-a" }));
+    expect(r.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${other}:assumed-role/partner/from-a`);
+    const session = asCreds(r.Credentials!);
+    expect((await new STSClient(s.configFor(session)).send(new GetCallerIdentityCommand({}))).Account).toBe(other);
+    const roles = await new IAMClient(s.configFor(session)).send(new ListRolesCommand({}));
+    expect(roles.Roles!.map((x) => x.RoleName)).toEqual(["partner"]);
+
+    const creds = await userWithKey(s, iam, "cross-user");
+    await expectAwsError(new STSClient(s.configFor(creds)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "user" })), "AccessDenied", 403);
+    await iam.send(new PutUserPolicyCommand({ UserName: "cross-user", PolicyName: "x", PolicyDocument: doc([allow("sts:AssumeRole", arn)]) }));
+    expect((await new STSClient(s.configFor(creds)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "user" }))).Credentials).toBeDefined();
+    // A trust policy of account B that does not name account A refuses it.
+    await iamB.send(new CreateRoleCommand({ RoleName: "private", AssumeRolePolicyDocument: trustAccount(other) }));
+    await expectAwsError(sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${other}:role/private`, RoleSessionName: "nope" })), "AccessDenied", 403);
+  });
+});
+
 describe("session expiry on the service clock", () => {
   it("answers ExpiredToken once the session has expired", async () => {
     const arn = await role("expiring", trustAccount());
@@ -360,5 +388,44 @@ describe("GetSessionToken", () => {
     expect(root.Credentials!.Expiration!.getTime() - (await serverNow())).toBeLessThanOrEqual(3601_000);
     expect(root.Credentials!.Expiration!.getTime() - (await serverNow())).toBeGreaterThan(3500_000);
     expect((await new STSClient(s.configFor(asCreds(root.Credentials!))).send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:iam::${ACCOUNT}:root`);
+  });
+});
+
+describe("CloudTrail records of IAM and STS calls", () => {
+  const recordsOf = async (eventName: string) => {
+    const r = await new CloudTrailClient(s.config).send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: eventName }] }));
+    return r.Events!.map((e) => JSON.parse(e.CloudTrailEvent!) as Record<string, any>);
+  };
+
+  it("logs IAM in us-east-1 without secrets, and AssumeRole with the role and CloudTrail's expiration form", async () => {
+    const creds = await userWithKey(s, iam, "audited", doc([allow("sts:AssumeRole")]));
+    const keyEvent = (await recordsOf("CreateAccessKey")).find((e) => e.requestParameters?.userName === "audited")!;
+    expect(keyEvent).toMatchObject({ eventSource: "iam.amazonaws.com", awsRegion: "us-east-1", responseElements: { accessKey: { accessKeyId: creds.accessKeyId, userName: "audited", status: "Active" } } });
+    expect(JSON.stringify(keyEvent)).not.toContain(creds.secretAccessKey);
+
+    const arn = await role("audited-role", trustAccount());
+    const out = await new STSClient(s.configFor(creds, "eu-west-1")).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "audit", DurationSeconds: 900 }));
+    const e = (await new CloudTrailClient({ ...s.config, region: "eu-west-1" }).send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "AssumeRole" }] }))).Events!
+      .map((x) => JSON.parse(x.CloudTrailEvent!) as Record<string, any>)
+      .find((x) => x.requestParameters?.roleSessionName === "audit")!;
+    expect(e).toMatchObject({
+      eventSource: "sts.amazonaws.com",
+      awsRegion: "eu-west-1",
+      userIdentity: { type: "IAMUser", userName: "audited", accessKeyId: creds.accessKeyId },
+      requestParameters: { roleArn: arn, roleSessionName: "audit", durationSeconds: 900 },
+      responseElements: { credentials: { accessKeyId: out.Credentials!.AccessKeyId }, assumedRoleUser: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/audited-role/audit` } },
+      resources: [{ ARN: arn, accountId: ACCOUNT, type: "AWS::IAM::Role" }],
+    });
+    expect(e.responseElements.credentials.expiration).toMatch(/^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} (AM|PM)$/);
+    expect(JSON.stringify(e)).not.toContain(out.Credentials!.SecretAccessKey);
+    expect(JSON.stringify(e)).not.toContain(out.Credentials!.SessionToken);
+  });
+
+  it("logs a denied AssumeRole with AccessDenied", async () => {
+    const creds = await userWithKey(s, iam, "audited-denied");
+    const arn = await role("audited-denied-role", trustAccount());
+    await expectAwsError(new STSClient(s.configFor(creds)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "nope" })), "AccessDenied", 403);
+    const e = (await recordsOf("AssumeRole")).find((x) => x.requestParameters?.roleSessionName === "nope")!;
+    expect(e).toMatchObject({ errorCode: "AccessDenied", errorMessage: `User: arn:aws:iam::${ACCOUNT}:user/audited-denied is not authorized to perform: sts:AssumeRole on resource: ${arn}`, responseElements: null });
   });
 });
