@@ -138,39 +138,51 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   // 2. SCPs.
   if (scpBlocked) return implicit("service control");
 
-  // 4. (used by 3) the identity chain.
-  const boundaryAndSession = (sid: string | undefined): EvaluationResult => {
-    if (!boundaryAllows) return implicit("permissions boundary");
-    if (!sessionAllows) return implicit("session");
-    return allow(sid);
-  };
-  const identityChain = (): EvaluationResult => {
-    if (p.type === "Root") return allow(undefined);
-    if (p.type === "AWSService" || p.type === "Anonymous") return implicit("resource-based");
-    if (!idAllows) return implicit("identity-based");
-    return boundaryAndSession(idSid);
-  };
-
-  // 3. The resource-based policy.
+  // 3. The resource-based policy (4, the identity chain, in identityChain()).
+  const st: ChainState = { p, idAllows, idSid, boundaryAllows, sessionAllows };
   let result: EvaluationResult;
   if (rp === undefined) {
-    result = identityChain();
+    result = identityChain(st);
   } else if (rpRank === NONE) {
-    result = rp.authoritative || rp.ownerAccountId !== p.accountId ? implicit("resource-based") : identityChain();
+    result = rp.authoritative || rp.ownerAccountId !== p.accountId ? implicit("resource-based") : identityChain(st);
   } else if (p.type === "AWSService" || p.type === "Anonymous") {
     // Service principals and anonymous callers have no identity side: the resource policy decides.
     result = allow(rpSid);
   } else if (rp.ownerAccountId !== p.accountId) {
-    result = identityChain();
+    result = identityChain(st);
   } else if (rpRank === DIRECT) {
     result = allow(rpSid);
   } else if (rpRank === ROLE) {
-    result = boundaryAndSession(rpSid);
+    result = boundaryAndSession(st, rpSid);
   } else {
-    result = identityChain();
+    result = identityChain(st);
   }
   if (result.decision !== "Allow" && input.grantAllows === true) return { decision: "Allow" };
   return result;
+}
+
+/** What the identity side allows (no closures on the hot path: tsx's keepNames makes them costly). */
+interface ChainState {
+  p: RequestPrincipal;
+  idAllows: boolean;
+  idSid: string | undefined;
+  boundaryAllows: boolean;
+  sessionAllows: boolean;
+}
+
+function boundaryAndSession(st: ChainState, sid: string | undefined): EvaluationResult {
+  if (!st.boundaryAllows) return implicit("permissions boundary");
+  if (!st.sessionAllows) return implicit("session");
+  return allow(sid);
+}
+
+/** The identity chain: root in its account; else identity ∩ boundary ∩ session policies. */
+function identityChain(st: ChainState): EvaluationResult {
+  const type = st.p.type;
+  if (type === "Root") return allow(undefined);
+  if (type === "AWSService" || type === "Anonymous") return implicit("resource-based");
+  if (!st.idAllows) return implicit("identity-based");
+  return boundaryAndSession(st, st.idSid);
 }
 
 /** How AWS names each policy type in AccessDenied messages (troubleshoot_access-denied). */
