@@ -53,7 +53,7 @@ describe("the evaluation order", () => {
   it("lets an explicit deny win over any allow", () => {
     const r = run({ identityPolicies: [identity(allowAll), identity({ Effect: "Deny", Action: "kms:Encrypt", Resource: "*" })] });
     expect(r).toMatchObject({ decision: "ExplicitDeny", deniedBy: "identity-based" });
-    expect(accessDeniedMessage(alice.arn, "kms:Encrypt", KEY, r)).toContain("with an explicit deny in a identity-based policy");
+    expect(accessDeniedMessage(alice.arn, "kms:Encrypt", KEY, r)).toContain("with an explicit deny in an identity-based policy");
   });
 
   it("requires the permissions boundary to allow too", () => {
@@ -243,10 +243,10 @@ describe("malformed documents", () => {
     ["no Action", doc({ Effect: "Allow", Resource: "*" }), "identity", "must contain actions"],
     ["unknown field", doc({ Effect: "Allow", Action: "*", Resource: "*", Foo: 1 }), "identity", "Unknown field Foo"],
     ["bad version", JSON.stringify({ Version: "2020-01-01", Statement: [allowAll] }), "identity", "valid version"],
-    ["bad action", doc({ Effect: "Allow", Action: "encrypt", Resource: "*" }), "identity", "is not valid"],
+    ["bad action", doc({ Effect: "Allow", Action: "encrypt", Resource: "*" }), "identity", "must be prefaced by a vendor"],
     ["bad operator", doc({ Effect: "Allow", Action: "*", Resource: "*", Condition: { StringSorta: { "aws:x": "a" } } }), "identity", "Invalid Condition type : StringSorta"],
     ["bad set operator", doc({ Effect: "Allow", Action: "*", Resource: "*", Condition: { "ForSome:StringEquals": { "aws:x": "a" } } }), "identity", "Invalid Condition type"],
-    ["Null value", doc({ Effect: "Allow", Action: "*", Resource: "*", Condition: { Null: { "aws:x": "maybe" } } }), "identity", "true or false"],
+    ["Null value", doc({ Effect: "Allow", Action: "*", Resource: "*", Condition: { Null: { "aws:x": "maybe" } } }), "identity", 'must be "true" or "false"'],
     ["principal in identity policy", doc({ Effect: "Allow", Principal: "*", Action: "*", Resource: "*" }), "identity", "should not specify a principal"],
     ["no principal in key policy", doc({ Effect: "Allow", Action: "*", Resource: "*" }), "resource", "Missing required field Principal"],
     ["no resource in identity policy", doc({ Effect: "Allow", Action: "*" }), "identity", "must contain resources"],
