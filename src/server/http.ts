@@ -173,6 +173,13 @@ export class HttpFrontend {
   }
 
   private sendTooLarge(res: ServerResponse, requestId: string, limit: number, s3: boolean): void {
+    const s3svc = s3 ? this.bySigningName.get("s3") : undefined;
+    if (s3svc?.rest) {
+      // S3 answers in its own XML: 400 EntityTooLarge.
+      const err = new ServiceError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", 400, { extra: { MaxSizeAllowed: limit } });
+      const r = s3svc.rest.encodeError(err, requestId, { method: "", path: "", query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
+      return send(res, r.status, requestId, undefined, r.body, { ...r.headers, connection: "close" });
+    }
     const err = new ServiceError(s3 ? "EntityTooLarge" : "RequestEntityTooLargeException", `Request body is larger than the maximum of ${limit} bytes`, 413);
     send(res, 413, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
   }

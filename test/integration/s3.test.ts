@@ -114,6 +114,26 @@ describe("objects", () => {
     await fails(s3.send(new PutObjectCommand({ Bucket: "alpha", Key: "md5", Body: "abc", ContentMD5: createHash("md5").update("abd").digest("base64") })), "BadDigest", 400);
   });
 
+  it("refuses bodies over the size limit with S3's EntityTooLarge", async () => {
+    const { request } = await import("node:http");
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${s.url}/alpha/huge`, {
+        method: "PUT",
+        headers: { "content-length": String(200 * 1024 * 1024), authorization: "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00" },
+      });
+      req.on("response", (res) => {
+        let b = "";
+        res.on("data", (d: Buffer) => (b += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode!, body: b }));
+      });
+      req.on("error", reject);
+      req.write(Buffer.alloc(1024));
+    });
+    expect(status).toBe(400);
+    expect(body).toContain("<Code>EntityTooLarge</Code>");
+    expect(body).toContain("<MaxSizeAllowed>");
+  });
+
   it("accepts streaming (aws-chunked) uploads", async () => {
     const { Readable } = await import("node:stream");
     const data = Buffer.alloc(200_000, 7);
