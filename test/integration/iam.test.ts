@@ -198,6 +198,11 @@ describe("access keys", () => {
     const list = await iam.send(new ListAccessKeysCommand({ UserName: "k-user" }));
     expect(list.AccessKeyMetadata!.map((k) => k.AccessKeyId).sort()).toEqual([a.AccessKey!.AccessKeyId, b.AccessKey!.AccessKeyId].sort());
     expect(list.AccessKeyMetadata!.every((k) => (k as Record<string, unknown>).SecretAccessKey === undefined)).toBe(true);
+    const first = await iam.send(new ListAccessKeysCommand({ UserName: "k-user", MaxItems: 1 }));
+    expect(first.IsTruncated).toBe(true);
+    const second = await iam.send(new ListAccessKeysCommand({ UserName: "k-user", MaxItems: 1, Marker: first.Marker }));
+    expect(second.IsTruncated).toBe(false);
+    expect([first.AccessKeyMetadata![0].AccessKeyId, second.AccessKeyMetadata![0].AccessKeyId].sort()).toEqual(list.AccessKeyMetadata!.map((k) => k.AccessKeyId).sort());
     await iam.send(new DeleteAccessKeyCommand({ UserName: "k-user", AccessKeyId: b.AccessKey!.AccessKeyId }));
     await expectAwsError(
       iam.send(new DeleteAccessKeyCommand({ UserName: "k-user", AccessKeyId: b.AccessKey!.AccessKeyId })),
@@ -443,6 +448,9 @@ describe("managed policies", () => {
     expect((await iam.send(new ListAttachedUserPoliciesCommand({ UserName: "m-user" }))).AttachedPolicies).toEqual([{ PolicyName: "m-att", PolicyArn: arn }]);
     expect((await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: "m-group" }))).AttachedPolicies).toEqual([{ PolicyName: "m-att", PolicyArn: arn }]);
     expect((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: "m-role" }))).AttachedPolicies!.map((p) => p.PolicyName)).toEqual(["m-att", "AdministratorAccess"]);
+    const p1 = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: "m-role", MaxItems: 1 }));
+    const p2 = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: "m-role", MaxItems: 1, Marker: p1.Marker }));
+    expect([p1.AttachedPolicies![0].PolicyName, p2.AttachedPolicies![0].PolicyName, p2.IsTruncated]).toEqual(["m-att", "AdministratorAccess", false]);
     const ents = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: arn }));
     expect(ents.PolicyUsers!.map((u) => u.UserName)).toEqual(["m-user"]);
     expect(ents.PolicyGroups!.map((g) => g.GroupName)).toEqual(["m-group"]);

@@ -87,11 +87,12 @@ export interface Page<T> {
 }
 
 /**
- * Marker/MaxItems paging over a list already in its final order. The marker is opaque to the
- * caller (base64 of the sort key of the first item of the next page), so a page boundary stays
- * put when items before it are added or removed.
+ * Marker/MaxItems paging over a list already in its final order, which must also be the
+ * ascending order of `key`. The marker is opaque to the caller (base64 of the key of the first
+ * item of the next page), so a page boundary stays put when items before it are added or
+ * removed (unless the key is the index).
  */
-export function paginate<T>(items: T[], key: (t: T) => string, marker: string | undefined, maxItems: number | undefined): Page<T> {
+export function paginate<T>(items: T[], key: (t: T, index: number) => string, marker: string | undefined, maxItems: number | undefined): Page<T> {
   const size = maxItems ?? 100;
   let start = 0;
   if (marker !== undefined) {
@@ -103,12 +104,12 @@ export function paginate<T>(items: T[], key: (t: T) => string, marker: string | 
     } catch {
       throw invalidInput("Invalid Marker.");
     }
-    start = items.findIndex((t) => key(t) >= k);
+    start = items.findIndex((t, i) => key(t, i) >= k);
     if (start < 0) start = items.length;
   }
   const slice = items.slice(start, start + size);
   if (start + size < items.length) {
-    return { items: slice, IsTruncated: true, Marker: Buffer.from("lf1:" + key(items[start + size])).toString("base64url") };
+    return { items: slice, IsTruncated: true, Marker: Buffer.from("lf1:" + key(items[start + size], start + size)).toString("base64url") };
   }
   return { items: slice, IsTruncated: false };
 }

@@ -162,7 +162,8 @@ function listAttached(state: IamState, e: Entity, i: { PathPrefix?: string; Mark
     if (!p || !pathMatches(p.rec.path, i.PathPrefix)) continue;
     items.push({ PolicyName: p.rec.name, PolicyArn: arn });
   }
-  const page = paginate(items, (a) => a.PolicyArn!, i.Marker, i.MaxItems);
+  // Attachment order, as listed; the marker is the position.
+  const page = paginate(items, (_a, n) => String(n).padStart(4, "0"), i.Marker, i.MaxItems);
   return { AttachedPolicies: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
 }
 

@@ -281,9 +281,8 @@ function inputPolicies(list: string[] | undefined, name: string, kind: PolicyKin
 }
 
 function respond(results: EvaluationResult[], marker: string | undefined, maxItems: number | undefined): SimulatePolicyResponse {
-  const keyed = results.map((r, i) => ({ r, k: String(i).padStart(8, "0") }));
-  const page = paginate(keyed, (x) => x.k, marker, maxItems);
-  return { EvaluationResults: page.items.map((x) => x.r), IsTruncated: page.IsTruncated, Marker: page.Marker };
+  const page = paginate(results, (_r, n) => String(n).padStart(8, "0"), marker, maxItems);
+  return { EvaluationResults: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
 }
 
 export function simulationOperations(state: IamState): Record<string, OperationDef> {

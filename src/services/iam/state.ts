@@ -205,7 +205,7 @@ export class IamState {
   keysOf(accountId: string, userId: string | undefined): AccessKeyRec[] {
     const out: AccessKeyRec[] = [];
     for (const k of this.keys.values()) if (k.accountId === accountId && k.userId === userId) out.push(k);
-    return out.sort((a, b) => a.createDate.getTime() - b.createDate.getTime());
+    return out.sort((a, b) => a.createDate.getTime() - b.createDate.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Entities of the account that have the policy attached, and those using it as boundary. */

@@ -234,7 +234,7 @@ export function userOperations(state: IamState, sealer: SecretSealer): Record<st
         const who = implicitUser(ctx, state, i.UserName);
         if (who.name !== undefined && !who.user) throw noSuchEntity(`The user with name ${who.name} cannot be found.`);
         const keys = state.keysOf(acct(ctx), who.user?.id);
-        const page = paginate(keys, (k) => k.id, i.Marker, i.MaxItems);
+        const page = paginate(keys, (k) => `${k.createDate.toISOString()}|${k.id}`, i.Marker, i.MaxItems);
         return { AccessKeyMetadata: page.items.map((k) => keyMeta(k, state)), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
