@@ -54,7 +54,7 @@ export class Kms {
     const s = this.app.store;
     for (const k of s.all<KeyRecord>(KIND_KEY)) this.state.keys.set(k.arn, k);
     for (const a of s.all<AliasRecord>(KIND_ALIAS)) this.state.aliases.set(a.aliasArn, a);
-    for (const g of s.all<GrantRecord>(KIND_GRANT)) this.state.grants.set(g.grantId, g);
+    for (const g of s.all<GrantRecord>(KIND_GRANT)) this.state.addGrant(g);
     for (const p of s.all<ImportParamsRecord>(KIND_IMPORT)) this.state.importParams.set(p.tokenId, p);
   }
 }

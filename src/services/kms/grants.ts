@@ -242,7 +242,7 @@ export function grantOperations(kms: Kms): Record<string, OperationDef> {
             }
           }
         }
-        if (state.grantsForKey(key.arn).length >= kms.options.maxGrantsPerKey) {
+        if (state.grantCount(key.arn) >= kms.options.maxGrantsPerKey) {
           throw new ServiceError("LimitExceededException", `The request was rejected because the KMS key ${key.arn} already has the maximum number of grants (${kms.options.maxGrantsPerKey}).`, 400);
         }
         if (input.DryRun) throw err.dryRun();
@@ -257,7 +257,7 @@ export function grantOperations(kms: Kms): Record<string, OperationDef> {
           operations: ops,
           constraints,
         };
-        state.grants.set(g.grantId, g);
+        state.addGrant(g);
         ctx.writes.push(kms.putGrant(g));
         return { GrantId: g.grantId, GrantToken: newGrantToken(g.grantId) };
       },
@@ -316,7 +316,7 @@ export function grantOperations(kms: Kms): Record<string, OperationDef> {
         ctx.audit.requestParameters = null;
         ctx.audit.additionalEventData = { grantId: g.grantId };
         if (input.DryRun) throw err.dryRun();
-        state.grants.delete(g.grantId);
+        state.removeGrant(g);
         ctx.writes.push(kms.delGrant(g.grantId));
         ctx.audit.responseElements = { keyId: g.keyArn };
         return {};
@@ -337,7 +337,7 @@ export function grantOperations(kms: Kms): Record<string, OperationDef> {
         const g = state.grants.get(input.GrantId!);
         if (!g || g.keyArn !== key.arn) throw grantNotFound(input.GrantId!);
         if (input.DryRun) throw err.dryRun();
-        state.grants.delete(g.grantId);
+        state.removeGrant(g);
         ctx.writes.push(kms.delGrant(g.grantId));
         return {};
       },

@@ -154,7 +154,7 @@ export function deleteKeyNow(kms: Kms, key: KeyRecord, at: Date): WriteOp[] {
     writes.push(kms.delAlias(a.aliasArn));
   }
   for (const g of st.grantsForKey(key.arn)) {
-    st.grants.delete(g.grantId);
+    st.removeGrant(g);
     writes.push(kms.delGrant(g.grantId));
   }
   for (const p of [...st.importParams.values()]) {

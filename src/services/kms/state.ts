@@ -101,9 +101,30 @@ export class KmsState {
   /** opened material, by material id: lives only in memory */
   readonly openMaterial = new Map<string, Buffer>();
 
+  /** grant ids per key ARN (a key may hold 50,000 grants) */
+  private readonly grantsByKey = new Map<string, Set<string>>();
+
+  addGrant(g: GrantRecord): void {
+    this.grants.set(g.grantId, g);
+    let ids = this.grantsByKey.get(g.keyArn);
+    if (!ids) this.grantsByKey.set(g.keyArn, (ids = new Set()));
+    ids.add(g.grantId);
+  }
+
+  removeGrant(g: GrantRecord): void {
+    this.grants.delete(g.grantId);
+    const ids = this.grantsByKey.get(g.keyArn);
+    ids?.delete(g.grantId);
+    if (ids && ids.size === 0) this.grantsByKey.delete(g.keyArn);
+  }
+
+  grantCount(keyArn: string): number {
+    return this.grantsByKey.get(keyArn)?.size ?? 0;
+  }
+
   grantsForKey(keyArn: string): GrantRecord[] {
     const out: GrantRecord[] = [];
-    for (const g of this.grants.values()) if (g.keyArn === keyArn) out.push(g);
+    for (const id of this.grantsByKey.get(keyArn) ?? []) out.push(this.grants.get(id)!);
     return out;
   }
 
