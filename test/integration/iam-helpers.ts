@@ -1,7 +1,6 @@
 /** Shared helpers for the IAM and STS integration tests. */
 import { expect } from "vitest";
 import { IAMClient, CreateAccessKeyCommand, CreateUserCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import type { TestServer } from "../support/server.ts";
 
 export const ACCOUNT = "000000000000";
 
@@ -32,7 +31,7 @@ export interface Creds {
 }
 
 /** Creates a user with an access key and, optionally, an inline policy; returns its credentials. */
-export async function userWithKey(s: TestServer, iam: IAMClient, name: string, policy?: string): Promise<Creds> {
+export async function userWithKey(iam: IAMClient, name: string, policy?: string): Promise<Creds> {
   await iam.send(new CreateUserCommand({ UserName: name }));
   if (policy) await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: "inline", PolicyDocument: policy }));
   const k = await iam.send(new CreateAccessKeyCommand({ UserName: name }));

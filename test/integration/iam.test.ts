@@ -213,7 +213,7 @@ describe("access keys", () => {
   });
 
   it("signs as the user; an inactive key is refused with InvalidClientTokenId", async () => {
-    const creds = await userWithKey(s, iam, "k-signer");
+    const creds = await userWithKey(iam, "k-signer");
     const sts = new STSClient(s.configFor(creds));
     expect((await sts.send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:iam::${ACCOUNT}:user/k-signer`);
     await iam.send(new UpdateAccessKeyCommand({ UserName: "k-signer", AccessKeyId: creds.accessKeyId, Status: "Inactive" }));
@@ -224,7 +224,7 @@ describe("access keys", () => {
   });
 
   it("reports when and where a key was last used", async () => {
-    const creds = await userWithKey(s, iam, "k-lastused", doc([allow("iam:GetUser")]));
+    const creds = await userWithKey(iam, "k-lastused", doc([allow("iam:GetUser")]));
     const fresh = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: creds.accessKeyId }));
     expect(fresh.UserName).toBe("k-lastused");
     expect(fresh.AccessKeyLastUsed).toEqual({ ServiceName: "N/A", Region: "N/A" });
@@ -237,7 +237,7 @@ describe("access keys", () => {
   });
 
   it("lets an IAM user manage its own keys without naming itself", async () => {
-    const creds = await userWithKey(s, iam, "k-self", doc([allow(["iam:ListAccessKeys", "iam:GetUser"], `arn:aws:iam::${ACCOUNT}:user/k-self`)]));
+    const creds = await userWithKey(iam, "k-self", doc([allow(["iam:ListAccessKeys", "iam:GetUser"], `arn:aws:iam::${ACCOUNT}:user/k-self`)]));
     const self = new IAMClient(s.configFor(creds));
     expect((await self.send(new GetUserCommand({}))).User!.UserName).toBe("k-self");
     const keys = await self.send(new ListAccessKeysCommand({}));
@@ -519,7 +519,7 @@ describe("authorization of an IAM user's requests", () => {
     `User: arn:aws:iam::${ACCOUNT}:user/${user} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::${ACCOUNT}:user/ ${why}`;
 
   it("denies without a policy, with AWS's AccessDenied message, then allows once a policy does", async () => {
-    const creds = await userWithKey(s, iam, "alice");
+    const creds = await userWithKey(iam, "alice");
     const alice = new IAMClient(s.configFor(creds));
     await expectAwsError(alice.send(new ListUsersCommand({})), "AccessDenied", 403, listUsersDenied("alice", "because no identity-based policy allows the iam:ListUsers action"));
     await iam.send(new PutUserPolicyCommand({ UserName: "alice", PolicyName: "list", PolicyDocument: doc([allow("iam:ListUsers", `arn:aws:iam::${ACCOUNT}:user/*`)]) }));
@@ -530,7 +530,7 @@ describe("authorization of an IAM user's requests", () => {
   });
 
   it("an explicit deny (here from a group) wins over an allow", async () => {
-    const creds = await userWithKey(s, iam, "carol", doc([allow("iam:*")]));
+    const creds = await userWithKey(iam, "carol", doc([allow("iam:*")]));
     const carol = new IAMClient(s.configFor(creds));
     await carol.send(new ListUsersCommand({}));
     await iam.send(new CreateGroupCommand({ GroupName: "no-list" }));
@@ -542,7 +542,7 @@ describe("authorization of an IAM user's requests", () => {
   });
 
   it("a permissions boundary limits what the identity policy allows", async () => {
-    const creds = await userWithKey(s, iam, "dave");
+    const creds = await userWithKey(iam, "dave");
     const dave = new IAMClient(s.configFor(creds));
     await iam.send(new AttachUserPolicyCommand({ UserName: "dave", PolicyArn: ADMIN }));
     await dave.send(new ListUsersCommand({}));
@@ -555,7 +555,7 @@ describe("authorization of an IAM user's requests", () => {
   });
 
   it("managed policy versions take effect when they become the default", async () => {
-    const creds = await userWithKey(s, iam, "erin");
+    const creds = await userWithKey(iam, "erin");
     const erin = new IAMClient(s.configFor(creds));
     const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: "erin-p", PolicyDocument: doc([allow("iam:GetUser")]) }))).Policy!.Arn!;
     await iam.send(new AttachUserPolicyCommand({ UserName: "erin", PolicyArn: arn }));
@@ -569,14 +569,14 @@ describe("authorization of an IAM user's requests", () => {
   it("authorizes on the resource ARN and its tags", async () => {
     await iam.send(new CreateUserCommand({ UserName: "tagged-prod", Tags: [{ Key: "env", Value: "prod" }] }));
     await iam.send(new CreateUserCommand({ UserName: "tagged-dev", Tags: [{ Key: "env", Value: "dev" }] }));
-    const creds = await userWithKey(s, iam, "frank", doc([allow("iam:GetUser", "*", { Condition: { StringEquals: { "aws:ResourceTag/env": "dev" } } })]));
+    const creds = await userWithKey(iam, "frank", doc([allow("iam:GetUser", "*", { Condition: { StringEquals: { "aws:ResourceTag/env": "dev" } } })]));
     const frank = new IAMClient(s.configFor(creds));
     expect((await frank.send(new GetUserCommand({ UserName: "tagged-dev" }))).User!.UserName).toBe("tagged-dev");
     await expectAwsError(frank.send(new GetUserCommand({ UserName: "tagged-prod" })), "AccessDenied", 403, /iam:GetUser on resource: arn:aws:iam::000000000000:user\/tagged-prod/);
   });
 
   it("denies before revealing whether an entity exists", async () => {
-    const creds = await userWithKey(s, iam, "gina");
+    const creds = await userWithKey(iam, "gina");
     await expectAwsError(new IAMClient(s.configFor(creds)).send(new GetRoleCommand({ RoleName: "no-such-role" })), "AccessDenied", 403);
   });
 });
@@ -694,7 +694,7 @@ describe("persistence across a restart", () => {
     let second: TestServer | undefined;
     try {
       const admin = new IAMClient(first.config);
-      const creds = await userWithKey(first, admin, "persist", doc([allow(["iam:GetUser", "sts:AssumeRole"])]));
+      const creds = await userWithKey(admin, "persist", doc([allow(["iam:GetUser", "sts:AssumeRole"])]));
       await admin.send(new TagUserCommand({ UserName: "persist", Tags: [{ Key: "k", Value: "v" }] }));
       await admin.send(new CreateGroupCommand({ GroupName: "persist-g" }));
       await admin.send(new AddUserToGroupCommand({ GroupName: "persist-g", UserName: "persist" }));

@@ -51,14 +51,14 @@ async function role(name: string, trust: string, policy?: string, extra: { MaxSe
 describe("GetCallerIdentity", () => {
   it("names the root user, an IAM user and a role session", async () => {
     expect(await sts.send(new GetCallerIdentityCommand({}))).toMatchObject({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:root`, UserId: ACCOUNT });
-    const creds = await userWithKey(s, iam, "who");
+    const creds = await userWithKey(iam, "who");
     const me = await new STSClient(s.configFor(creds)).send(new GetCallerIdentityCommand({}));
     expect(me.Arn).toBe(`arn:aws:iam::${ACCOUNT}:user/who`);
     expect(me.UserId).toMatch(/^AIDA[A-Z0-9]{17}$/);
   });
 
   it("works when an explicit deny covers everything", async () => {
-    const creds = await userWithKey(s, iam, "denied-all", doc([deny("*")]));
+    const creds = await userWithKey(iam, "denied-all", doc([deny("*")]));
     expect((await new STSClient(s.configFor(creds)).send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:iam::${ACCOUNT}:user/denied-all`);
   });
 });
@@ -97,7 +97,7 @@ describe("AssumeRole", () => {
 
   it("an IAM user needs sts:AssumeRole in its own policies when the trust policy names the account", async () => {
     const arn = await role("acct-trust", trustAccount());
-    const creds = await userWithKey(s, iam, "needs-policy");
+    const creds = await userWithKey(iam, "needs-policy");
     const user = new STSClient(s.configFor(creds));
     await expectAwsError(
       user.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "ss-session" })),
@@ -111,8 +111,8 @@ describe("AssumeRole", () => {
   });
 
   it("a trust policy naming the user allows it directly; others are refused", async () => {
-    const trusted = await userWithKey(s, iam, "trusted");
-    const other = await userWithKey(s, iam, "untrusted", doc([allow("sts:AssumeRole")]));
+    const trusted = await userWithKey(iam, "trusted");
+    const other = await userWithKey(iam, "untrusted", doc([allow("sts:AssumeRole")]));
     const arn = await role("named-trust", trustPrincipal(`arn:aws:iam::${ACCOUNT}:user/trusted`));
     expect((await new STSClient(s.configFor(trusted)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "ok" }))).Credentials).toBeDefined();
     await expectAwsError(
@@ -268,7 +268,7 @@ describe("cross-account AssumeRole", () => {
     const roles = await new IAMClient(s.configFor(session)).send(new ListRolesCommand({}));
     expect(roles.Roles!.map((x) => x.RoleName)).toEqual(["partner"]);
 
-    const creds = await userWithKey(s, iam, "cross-user");
+    const creds = await userWithKey(iam, "cross-user");
     await expectAwsError(new STSClient(s.configFor(creds)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "user" })), "AccessDenied", 403);
     await iam.send(new PutUserPolicyCommand({ UserName: "cross-user", PolicyName: "x", PolicyDocument: doc([allow("sts:AssumeRole", arn)]) }));
     expect((await new STSClient(s.configFor(creds)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "user" }))).Credentials).toBeDefined();
@@ -302,7 +302,7 @@ describe("authentication failures", () => {
   });
 
   it("a wrong secret is SignatureDoesNotMatch 403", async () => {
-    const creds = await userWithKey(s, iam, "wrong-secret");
+    const creds = await userWithKey(iam, "wrong-secret");
     const err = await expectAwsError(
       new STSClient(s.configFor({ accessKeyId: creds.accessKeyId, secretAccessKey: "y".repeat(40) })).send(new GetCallerIdentityCommand({})),
       "SignatureDoesNotMatch",
@@ -337,7 +337,7 @@ describe("presigned GetCallerIdentity", () => {
   }
 
   it("answers a presigned GET as the signer (EKS/Vault-style identity proof)", async () => {
-    const creds = await userWithKey(s, iam, "presigner");
+    const creds = await userWithKey(iam, "presigner");
     const res = await presignedCall(creds);
     expect(res.status).toBe(200);
     const xml = await res.text();
@@ -359,7 +359,7 @@ describe("presigned GetCallerIdentity", () => {
 
 describe("GetSessionToken", () => {
   it("gives an IAM user 12-hour credentials that act as the user", async () => {
-    const creds = await userWithKey(s, iam, "gst-user", doc([allow("iam:GetUser")]));
+    const creds = await userWithKey(iam, "gst-user", doc([allow("iam:GetUser")]));
     const before = await serverNow();
     const r = await new STSClient(s.configFor(creds)).send(new GetSessionTokenCommand({}));
     const c = r.Credentials!;
@@ -380,7 +380,7 @@ describe("GetSessionToken", () => {
   });
 
   it("honours DurationSeconds; the account root gets at most one hour", async () => {
-    const creds = await userWithKey(s, iam, "gst-duration");
+    const creds = await userWithKey(iam, "gst-duration");
     const r = await new STSClient(s.configFor(creds)).send(new GetSessionTokenCommand({ DurationSeconds: 900 }));
     expect(r.Credentials!.Expiration!.getTime() - (await serverNow())).toBeLessThan(1000_000);
     await expectAwsError(new STSClient(s.configFor(creds)).send(new GetSessionTokenCommand({ DurationSeconds: 129601 })), "ValidationError", 400, /less than or equal to 129600/);
@@ -398,7 +398,7 @@ describe("CloudTrail records of IAM and STS calls", () => {
   };
 
   it("logs IAM in us-east-1 without secrets, and AssumeRole with the role and CloudTrail's expiration form", async () => {
-    const creds = await userWithKey(s, iam, "audited", doc([allow("sts:AssumeRole")]));
+    const creds = await userWithKey(iam, "audited", doc([allow("sts:AssumeRole")]));
     const keyEvent = (await recordsOf("CreateAccessKey")).find((e) => e.requestParameters?.userName === "audited")!;
     expect(keyEvent).toMatchObject({ eventSource: "iam.amazonaws.com", awsRegion: "us-east-1", responseElements: { accessKey: { accessKeyId: creds.accessKeyId, userName: "audited", status: "Active" } } });
     expect(JSON.stringify(keyEvent)).not.toContain(creds.secretAccessKey);
@@ -422,7 +422,7 @@ describe("CloudTrail records of IAM and STS calls", () => {
   });
 
   it("logs a denied AssumeRole with AccessDenied", async () => {
-    const creds = await userWithKey(s, iam, "audited-denied");
+    const creds = await userWithKey(iam, "audited-denied");
     const arn = await role("audited-denied-role", trustAccount());
     await expectAwsError(new STSClient(s.configFor(creds)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "nope" })), "AccessDenied", 403);
     const e = (await recordsOf("AssumeRole")).find((x) => x.requestParameters?.roleSessionName === "nope")!;

@@ -13,9 +13,9 @@ import type {
   ListGroupsResponse,
   RemoveUserFromGroupRequest,
 } from "@aws-sdk/client-iam";
-import type { OperationDef, RequestContext } from "../types.ts";
+import type { OperationDef } from "../types.ts";
 import { alreadyExists, byName, deleteConflict, iamArn, limitExceeded, newId, noSuchEntity, paginate, pathMatches } from "./common.ts";
-import { acct, arnFor, iamOp } from "./ops.ts";
+import { acct, entityRefs, iamOp } from "./ops.ts";
 import type { GroupRec, IamState, UserRec } from "./state.ts";
 import { userView } from "./users.ts";
 
@@ -26,8 +26,7 @@ export function groupView(g: GroupRec): Group {
 }
 
 export function groupOperations(state: IamState): Record<string, OperationDef> {
-  const groupArn = (ctx: RequestContext, name: string) => state.findGroup(acct(ctx), name)?.arn ?? arnFor(ctx, "group", name);
-  const userArn = (ctx: RequestContext, name: string) => state.findUser(acct(ctx), name)?.arn ?? arnFor(ctx, "user", name);
+  const { groupArn, userArn } = entityRefs(state);
 
   return {
     CreateGroup: iamOp<CreateGroupRequest, CreateGroupResponse>({

@@ -8,7 +8,7 @@ import type { CredentialProvider, CredentialRecord, IdentityPolicies, IdentityPo
 import { rootPrincipal } from "../../auth/principal.ts";
 import type { SecretSealer } from "./secrets.ts";
 import { tagMap } from "./common.ts";
-import type { IamState, RoleRec, UserRec } from "./state.ts";
+import { KIND_KEY, type IamState, type RoleRec, type UserRec } from "./state.ts";
 
 /** What IAM needs to know about an STS session beyond the principal (registry "sts"). */
 export interface SessionLookup {
@@ -98,32 +98,18 @@ export class IamIdentity implements IdentityPolicyProvider, CredentialProvider {
   }
 
   /** A user's own inline and attached policies, then each group's. */
-  forUser(u: UserRec, extraIdentity: string[] = []): IdentityPolicies {
-    const identity: string[] = u.inline.map(([, d]) => d);
-    for (const arn of u.attached) this.push(identity, u.accountId, arn);
-    for (const g of this.state.groupsOf(u)) {
-      for (const [, d] of g.inline) identity.push(d);
-      for (const arn of g.attached) this.push(identity, g.accountId, arn);
-    }
-    identity.push(...extraIdentity);
-    const out: IdentityPolicies = { identity };
+  private forUser(u: UserRec): IdentityPolicies {
+    const out: IdentityPolicies = { identity: this.state.policiesOfUser(u).map((p) => p.doc) };
     if (u.boundary) out.boundary = this.state.policyDocument(u.accountId, u.boundary) ?? DENY_ALL;
     if (u.tags.length) out.principalTags = tagMap(u.tags);
     return out;
   }
 
-  forRole(r: RoleRec): IdentityPolicies {
-    const identity: string[] = r.inline.map(([, d]) => d);
-    for (const arn of r.attached) this.push(identity, r.accountId, arn);
-    const out: IdentityPolicies = { identity };
+  private forRole(r: RoleRec): IdentityPolicies {
+    const out: IdentityPolicies = { identity: this.state.policiesOfRole(r).map((p) => p.doc) };
     if (r.boundary) out.boundary = this.state.policyDocument(r.accountId, r.boundary) ?? DENY_ALL;
     if (r.tags.length) out.principalTags = tagMap(r.tags);
     return out;
-  }
-
-  private push(list: string[], accountId: string, arn: string): void {
-    const d = this.state.policyDocument(accountId, arn);
-    if (d) list.push(d);
   }
 
   /** Access key last used: recorded for the IAM and STS calls a key makes. */
@@ -136,7 +122,7 @@ export class IamIdentity implements IdentityPolicyProvider, CredentialProvider {
     const prev = k.lastUsed;
     k.lastUsed = { date: ctx.now, service: ctx.service.name, region };
     if (!prev || prev.service !== k.lastUsed.service || prev.region !== region || ctx.now.getTime() - prev.date.getTime() >= 3600_000) {
-      ctx.writes.push(this.state.store.put("iam.accesskey", k.id, k));
+      ctx.writes.push(this.state.store.put(KIND_KEY, k.id, k));
     }
   }
 }

@@ -55,7 +55,7 @@ import {
   requestTagContext,
   validateDocument,
 } from "./common.ts";
-import { acct, arnFor, iamOp } from "./ops.ts";
+import { acct, entityRefs, iamOp } from "./ops.ts";
 import type { GroupRec, IamState, ManagedPolicy, PolicyRec, RoleRec, UserRec } from "./state.ts";
 
 export const MAX_POLICY_VERSIONS = 5;
@@ -76,8 +76,6 @@ export function requireAttachable(state: IamState, accountId: string, arn: strin
   if (!p) throw notAttachable(arn);
   return p;
 }
-
-export const requireBoundaryPolicy = requireAttachable;
 
 /** A policy the request names (GetPolicy and friends): NoSuchEntity "was not found" otherwise. */
 function requirePolicy(state: IamState, accountId: string, arn: string): ManagedPolicy {
@@ -169,11 +167,7 @@ function listAttached(state: IamState, e: Entity, i: { PathPrefix?: string; Mark
 
 export function managedPolicyOperations(state: IamState): Record<string, OperationDef> {
   const policyResource = (_ctx: RequestContext, arn: string) => arn;
-  const userArn = (ctx: RequestContext, name: string) => state.findUser(acct(ctx), name)?.arn ?? arnFor(ctx, "user", name);
-  const roleArn = (ctx: RequestContext, name: string) => state.findRole(acct(ctx), name)?.arn ?? arnFor(ctx, "role", name);
-  const groupArn = (ctx: RequestContext, name: string) => state.findGroup(acct(ctx), name)?.arn ?? arnFor(ctx, "group", name);
-  const userTags = (ctx: RequestContext, name: string) => state.findUser(acct(ctx), name)?.tags;
-  const roleTags = (ctx: RequestContext, name: string) => state.findRole(acct(ctx), name)?.tags;
+  const { userArn, roleArn, groupArn, userTags, roleTags } = entityRefs(state);
   const policyTags = (ctx: RequestContext, arn: string) => {
     const p = state.findPolicy(acct(ctx), arn);
     return p?.kind === "customer" ? p.rec.tags : undefined;
@@ -451,7 +445,7 @@ export function managedPolicyOperations(state: IamState): Record<string, Operati
       resourceTags: (ctx, i) => userTags(ctx, i.UserName!),
       handler(ctx, i) {
         const u = state.user(acct(ctx), i.UserName!);
-        u.boundary = state.policyArnOf(requireBoundaryPolicy(state, acct(ctx), i.PermissionsBoundary!));
+        u.boundary = state.policyArnOf(requireAttachable(state, acct(ctx), i.PermissionsBoundary!));
         state.saveUser(ctx, u);
         return {};
       },
@@ -462,7 +456,7 @@ export function managedPolicyOperations(state: IamState): Record<string, Operati
       resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
       handler(ctx, i) {
         const r = state.role(acct(ctx), i.RoleName!);
-        r.boundary = state.policyArnOf(requireBoundaryPolicy(state, acct(ctx), i.PermissionsBoundary!));
+        r.boundary = state.policyArnOf(requireAttachable(state, acct(ctx), i.PermissionsBoundary!));
         state.saveRole(ctx, r);
         return {};
       },

@@ -89,3 +89,17 @@ export function implicitUser(ctx: RequestContext, state: IamState, userName: str
   if (p.type === "Root") return {};
   throw validationError("Must specify userName when calling with non-User credentials");
 }
+
+/**
+ * The ARN (with its path) and tags of a user, role or group a request names; for a name that
+ * does not exist, the ARN with path "/" and no tags (authorization comes before existence).
+ */
+export function entityRefs(state: IamState) {
+  return {
+    userArn: (ctx: RequestContext, name: string) => state.findUser(acct(ctx), name)?.arn ?? arnFor(ctx, "user", name),
+    roleArn: (ctx: RequestContext, name: string) => state.findRole(acct(ctx), name)?.arn ?? arnFor(ctx, "role", name),
+    groupArn: (ctx: RequestContext, name: string) => state.findGroup(acct(ctx), name)?.arn ?? arnFor(ctx, "group", name),
+    userTags: (ctx: RequestContext, name: string | undefined) => (name ? state.findUser(acct(ctx), name)?.tags : undefined),
+    roleTags: (ctx: RequestContext, name: string) => state.findRole(acct(ctx), name)?.tags,
+  };
+}

@@ -16,7 +16,7 @@ import type {
   UpdateRoleRequest,
   UpdateRoleResponse,
 } from "@aws-sdk/client-iam";
-import type { OperationDef, RequestContext } from "../types.ts";
+import type { OperationDef } from "../types.ts";
 import {
   alreadyExists,
   byName,
@@ -34,8 +34,8 @@ import {
   requestTagContext,
   validateDocument,
 } from "./common.ts";
-import { requireBoundaryPolicy } from "./managed.ts";
-import { acct, arnFor, iamOp } from "./ops.ts";
+import { requireAttachable } from "./managed.ts";
+import { acct, entityRefs, iamOp } from "./ops.ts";
 import type { IamState, RoleRec } from "./state.ts";
 
 export const DEFAULT_MAX_SESSION = 3600;
@@ -66,8 +66,7 @@ export function roleView(r: RoleRec, mode: "create" | "get" | "list"): Role {
 }
 
 export function roleOperations(state: IamState): Record<string, OperationDef> {
-  const roleArn = (ctx: RequestContext, name: string) => state.findRole(acct(ctx), name)?.arn ?? arnFor(ctx, "role", name);
-  const roleTags = (ctx: RequestContext, name: string) => state.findRole(acct(ctx), name)?.tags;
+  const { roleArn, roleTags } = entityRefs(state);
 
   return {
     CreateRole: iamOp<CreateRoleRequest, CreateRoleResponse>({
@@ -79,7 +78,7 @@ export function roleOperations(state: IamState): Record<string, OperationDef> {
         if (state.findRole(account, i.RoleName!)) throw alreadyExists(`Role with name ${i.RoleName} already exists.`);
         checkTrust(i.AssumeRolePolicyDocument!);
         checkTagRequest(i.Tags);
-        if (i.PermissionsBoundary) requireBoundaryPolicy(state, account, i.PermissionsBoundary);
+        if (i.PermissionsBoundary) requireAttachable(state, account, i.PermissionsBoundary);
         const path = i.Path ?? "/";
         const r: RoleRec = {
           id: newId("AROA"),

@@ -19,7 +19,7 @@ import { compilePolicy, evaluate, simulate, type CompiledPolicy, type ConditionC
 import type { OperationDef, RequestContext } from "../types.ts";
 import { invalidInput, noSuchEntity, paginate, parseIamArn } from "./common.ts";
 import { acct, iamOp } from "./ops.ts";
-import type { IamState } from "./state.ts";
+import type { IamState, NamedPolicy } from "./state.ts";
 
 type Decision = "allowed" | "explicitDeny" | "implicitDeny";
 
@@ -293,33 +293,25 @@ export function simulationOperations(state: IamState): Record<string, OperationD
     if (!p || p.kind === "policy") throw invalidInput(`Invalid ARN: ${arn}`);
     const missing = () => noSuchEntity(`The ${p.kind} with name ${p.name} cannot be found.`);
     if (p.accountId !== account) throw missing();
-    const managed = (arns: string[]) =>
-      arns.flatMap((a) => {
-        const m = state.findPolicy(account, a);
-        const d = state.policyDocument(account, a);
-        return m && d ? [sourcePolicy(m.rec.name, m.kind === "aws" ? "aws-managed" : "user-managed", d, "identity")] : [];
-      });
+    const sources = (list: NamedPolicy[]) => list.map((x) => sourcePolicy(x.name, x.type, x.doc, "identity"));
     const boundaryOf = (arn?: string) => {
-      if (!arn) return undefined;
-      const m = state.findPolicy(account, arn);
-      const d = state.policyDocument(account, arn);
+      const m = arn ? state.findPolicy(account, arn) : undefined;
+      const d = arn ? state.policyDocument(account, arn) : undefined;
       return m && d ? sourcePolicy(m.rec.name, "none", d, "identity") : undefined;
     };
     if (p.kind === "user") {
       const u = state.findUser(account, p.name);
       if (!u || u.arn !== arn) throw missing();
-      const list = [...u.inline.map(([n, d]) => sourcePolicy(n, "user", d, "identity")), ...managed(u.attached)];
-      for (const g of state.groupsOf(u)) list.push(...g.inline.map(([n, d]) => sourcePolicy(n, "group", d, "identity")), ...managed(g.attached));
-      return { identity: list, boundary: boundaryOf(u.boundary) };
+      return { identity: sources(state.policiesOfUser(u)), boundary: boundaryOf(u.boundary) };
     }
     if (p.kind === "role") {
       const r = state.findRole(account, p.name);
       if (!r || r.arn !== arn) throw missing();
-      return { identity: [...r.inline.map(([n, d]) => sourcePolicy(n, "role", d, "identity")), ...managed(r.attached)], boundary: boundaryOf(r.boundary) };
+      return { identity: sources(state.policiesOfRole(r)), boundary: boundaryOf(r.boundary) };
     }
     const g = state.findGroup(account, p.name);
     if (!g || g.arn !== arn) throw missing();
-    return { identity: [...g.inline.map(([n, d]) => sourcePolicy(n, "group", d, "identity")), ...managed(g.attached)] };
+    return { identity: sources(state.policiesOfGroup(g)) };
   };
 
   const common = (

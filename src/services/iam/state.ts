@@ -83,6 +83,13 @@ export interface AccessKeyRec {
   lastUsed?: { date: Date; service: string; region: string };
 }
 
+/** A policy that applies to an entity, named as the simulator names it. */
+export interface NamedPolicy {
+  name: string;
+  type: "user" | "group" | "role" | "aws-managed" | "user-managed";
+  doc: string;
+}
+
 /** A managed policy as the handlers see it: customer managed (stored) or AWS managed (built in). */
 export type ManagedPolicy = { kind: "customer"; rec: PolicyRec } | { kind: "aws"; rec: AwsManagedPolicy };
 
@@ -179,6 +186,30 @@ export class IamState {
     if (!p) return undefined;
     if (p.kind === "aws") return p.rec.document;
     return p.rec.versions.find((v) => v.id === p.rec.defaultVersionId)?.doc;
+  }
+
+  /** Inline policies of an entity, then its attached managed policies (default versions). */
+  private entityPolicies(e: EntityBase, type: NamedPolicy["type"], out: NamedPolicy[]): NamedPolicy[] {
+    for (const [name, doc] of e.inline) out.push({ name, type, doc });
+    for (const arn of e.attached) {
+      const p = this.findPolicy(e.accountId, arn);
+      const doc = this.policyDocument(e.accountId, arn);
+      if (p && doc) out.push({ name: p.rec.name, type: p.kind === "aws" ? "aws-managed" : "user-managed", doc });
+    }
+    return out;
+  }
+
+  /** A user's identity policies: its own, then each of its groups'. */
+  policiesOfUser(u: UserRec): NamedPolicy[] {
+    const out = this.entityPolicies(u, "user", []);
+    for (const g of this.groupsOf(u)) this.entityPolicies(g, "group", out);
+    return out;
+  }
+  policiesOfRole(r: RoleRec): NamedPolicy[] {
+    return this.entityPolicies(r, "role", []);
+  }
+  policiesOfGroup(g: GroupRec): NamedPolicy[] {
+    return this.entityPolicies(g, "group", []);
   }
 
   policyArnOf(p: ManagedPolicy): string {

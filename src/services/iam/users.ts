@@ -41,8 +41,8 @@ import {
   removeTags,
   requestTagContext,
 } from "./common.ts";
-import { acct, arnFor, iamOp, implicitUser } from "./ops.ts";
-import { requireBoundaryPolicy } from "./managed.ts";
+import { acct, entityRefs, iamOp, implicitUser } from "./ops.ts";
+import { requireAttachable } from "./managed.ts";
 import type { SecretSealer } from "./secrets.ts";
 import type { AccessKeyRec, IamState, UserRec } from "./state.ts";
 
@@ -68,8 +68,7 @@ function keyMeta(k: AccessKeyRec, state: IamState): AccessKeyMetadata {
 }
 
 export function userOperations(state: IamState, sealer: SecretSealer): Record<string, OperationDef> {
-  const userArnByName = (ctx: RequestContext, name: string) => state.findUser(acct(ctx), name)?.arn ?? arnFor(ctx, "user", name);
-  const userTags = (ctx: RequestContext, name: string | undefined) => (name ? state.findUser(acct(ctx), name)?.tags : undefined);
+  const { userArn: userArnByName, userTags } = entityRefs(state);
 
   /** The key a request names, checked against the optional UserName (or the caller). */
   const keyFor = (ctx: RequestContext, keyId: string, userName: string | undefined): AccessKeyRec => {
@@ -94,7 +93,7 @@ export function userOperations(state: IamState, sealer: SecretSealer): Record<st
         const account = acct(ctx);
         if (state.findUser(account, i.UserName!)) throw alreadyExists(`User with name ${i.UserName} already exists.`);
         checkTagRequest(i.Tags);
-        if (i.PermissionsBoundary) requireBoundaryPolicy(state, account, i.PermissionsBoundary);
+        if (i.PermissionsBoundary) requireAttachable(state, account, i.PermissionsBoundary);
         const path = i.Path ?? "/";
         const u: UserRec = {
           id: newId("AIDA"),
