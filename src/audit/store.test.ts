@@ -141,3 +141,29 @@ describe("AuditStore", () => {
     expect(e.username).toBeNull();
   });
 });
+
+describe("deferred lookup indexing", () => {
+  it("indexes after the request commit, and a restart indexes what a crash left behind", () => {
+    const db = new Database(":memory:");
+    const store = new AuditStore(db);
+    const r = record({ eventName: "Encrypt" });
+    commit(db, [store.insert(r, "111122223333", "us-east-1")]);
+    // The event row is durable at once; its lookup rows are only queued.
+    expect((db.prepare("SELECT COUNT(*) AS n FROM audit_events").get() as { n: number }).n).toBe(1);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM audit_lookup").get() as { n: number }).n).toBe(0);
+    // A "crash": a new store on the same database finds the event past the watermark.
+    const again = new AuditStore(db);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM audit_lookup").get() as { n: number }).n).toBeGreaterThan(0);
+    const q = { account: "111122223333", region: "us-east-1", startMs: 0, endMs: Date.parse("2030-01-01T00:00:00Z"), limit: 10 };
+    expect(again.lookup({ ...q, attribute: { key: "EventName", value: "Encrypt" } }).map((e) => e.eventId)).toEqual([r.eventID]);
+  });
+
+  it("flushes queued rows before an attribute lookup reads them", () => {
+    const db = new Database(":memory:");
+    const store = new AuditStore(db);
+    const r = record({ eventName: "Decrypt" });
+    commit(db, [store.insert(r, "111122223333", "us-east-1")]);
+    const q = { account: "111122223333", region: "us-east-1", startMs: 0, endMs: Date.parse("2030-01-01T00:00:00Z"), limit: 10 };
+    expect(store.lookup({ ...q, attribute: { key: "EventId", value: String(r.eventID) } })).toHaveLength(1);
+  });
+});
