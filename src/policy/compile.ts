@@ -32,7 +32,7 @@ const ACTION = /^[a-z0-9-]+:[a-z0-9*?_.-]+$/i;
 const VENDOR_MESSAGE = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
 
 export const CACHE_LIMIT = 5000;
-const cache = new Map<string, PolicyImpl>();
+const cache = new Map<PolicyKind, Map<string, PolicyImpl>>();
 
 // ---- elements ----
 
@@ -227,6 +227,8 @@ function compileStatement(raw: unknown, kind: PolicyKind, variables: boolean): S
 // ---- documents ----
 
 export class PolicyImpl implements CompiledPolicy {
+  /** cache hits, for the cache's recency refresh */
+  uses = 0;
   constructor(
     readonly text: string,
     readonly version: string,
@@ -270,20 +272,34 @@ function compileUncached(doc: string, kind: PolicyKind): PolicyImpl {
  * Results are cached per (kind, exact text) in an LRU of CACHE_LIMIT entries.
  */
 export function compilePolicy(doc: string, kind: PolicyKind): CompiledPolicy {
-  const id = kind + "\u0000" + doc;
-  const hit = cache.get(id);
+  // Keyed by the document string itself: callers pass the same stored string every time, and
+  // V8 keeps a string's hash, so a hit costs one lookup with no concatenation or rehashing.
+  let byDoc = cache.get(kind);
+  if (!byDoc) cache.set(kind, (byDoc = new Map()));
+  const hit = byDoc.get(doc);
   if (hit !== undefined) {
-    cache.delete(id);
-    cache.set(id, hit);
+    // Refresh recency on every 64th hit only, to keep hits cheap.
+    if (++hit.uses % 64 === 0) {
+      byDoc.delete(doc);
+      byDoc.set(doc, hit);
+    }
     return hit;
   }
   const compiled = compileUncached(doc, kind);
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-  cache.set(id, compiled);
+  if (compiledCacheSize() >= CACHE_LIMIT) evictOne();
+  byDoc.set(doc, compiled);
   return compiled;
+}
+
+function evictOne(): void {
+  let largest: Map<string, PolicyImpl> | undefined;
+  for (const m of cache.values()) if (!largest || m.size > largest.size) largest = m;
+  if (largest) largest.delete(largest.keys().next().value!);
 }
 
 /** For tests: the number of cached compiled policies. */
 export function compiledCacheSize(): number {
-  return cache.size;
+  let n = 0;
+  for (const m of cache.values()) n += m.size;
+  return n;
 }
