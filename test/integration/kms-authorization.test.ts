@@ -101,6 +101,9 @@ describe("the key policy is authoritative", () => {
       "AccessDeniedException",
       `User: ${carl.arn} is not authorized to perform: kms:Decrypt on resource: ${key.Arn} with an explicit deny in a resource-based policy`,
     );
+    const denied = (await trailRecords(s, "Decrypt")).find((r) => r.userIdentity?.arn === carl.arn)!;
+    expect(denied.errorCode).toBe("AccessDeniedException");
+    expect(denied.resources).toEqual([{ accountId: ACCOUNT, type: "AWS::KMS::Key", ARN: key.Arn }]);
     carl.setPolicies([doc([allow("kms:*"), deny("kms:Encrypt", key.Arn!)])]);
     await expectKmsError(carlKms.send(new EncryptCommand({ KeyId: key.Arn, Plaintext: utf8("x") })), "AccessDeniedException", /explicit deny in an? identity-based policy/);
   });
@@ -282,9 +285,12 @@ describe("Fargate as a service principal (aws-feature-spec §2.2)", () => {
 
   it("records Fargate's calls like AWS's samples", async () => {
     const gdk = (await trailRecords(s, "GenerateDataKeyWithoutPlaintext")).filter((r) => r.resources?.[0]?.ARN === key.Arn);
-    const dry = gdk.find((r) => r.requestParameters?.dryRun === true)!;
+    const dry = gdk.find((r) => r.requestParameters?.dryRun === true && r.requestParameters.encryptionContext["aws:ecs:clusterName"] === cluster)!;
     expect(dry.userIdentity).toEqual({ type: "AWSService", invokedBy: "fargate.amazonaws.com" });
     expect(dry.errorCode).toBe("DryRunOperationException");
+    expect(dry.errorMessage).toBe("The request would have succeeded, but the DryRun option is set.");
+    const refused = gdk.find((r) => r.requestParameters?.encryptionContext?.["aws:ecs:clusterName"] === "staging")!;
+    expect(refused.errorCode).toBe("AccessDeniedException");
     expect(dry.requestParameters).toEqual({ keyId: key.Arn, encryptionContext: ctx, numberOfBytes: 64, dryRun: true });
     expect(dry.resources).toEqual([{ accountId: "AWS Internal", type: "AWS::KMS::Key", ARN: key.Arn }]);
     expect(dry.recipientAccountId).toBe(ACCOUNT);

@@ -74,6 +74,12 @@ export function setKeyResources(ctx: RequestContext, ...keys: Pick<KeyRecord, "a
   }
 }
 
+/** Adds a key to the record's resources (authorization adds it, so denied calls name the key too). */
+export function addKeyResource(ctx: RequestContext, key: Pick<KeyRecord, "arn" | "accountId">): void {
+  const list = (ctx.audit.resources ??= []);
+  if (!list.some((r) => r.ARN === key.arn)) list.push(keyResource(ctx, key));
+}
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** The Java-style date KMS writes in CloudTrail responseElements, e.g. "Aug 10, 2022, 10:38:27 PM" (UTC). */

@@ -15,7 +15,7 @@ import type {
   PutKeyPolicyRequest,
 } from "@aws-sdk/client-kms";
 import type { AuthCheck, OperationDef, Principal, RequestContext } from "../types.ts";
-import { setKeyResources, type Kms } from "./core.ts";
+import { addKeyResource, setKeyResources, type Kms } from "./core.ts";
 import { resolveKey, scopeOf } from "./resolve.ts";
 import { err, type GrantRecord, type KeyRecord, type KmsState } from "./state.ts";
 
@@ -122,6 +122,7 @@ export interface KeyCheckOptions {
 
 /** The AuthCheck for `kms:<action>` on a key: key policy authoritative, grants as a third way. */
 export function keyCheck(ctx: RequestContext, state: KmsState, key: KeyRecord, action: string, o: KeyCheckOptions = {}): AuthCheck {
+  addKeyResource(ctx, key);
   const tags: Record<string, string> = {};
   for (const t of key.tags) if (t.TagKey !== undefined) tags[t.TagKey] = t.TagValue ?? "";
   return {
