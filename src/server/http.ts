@@ -205,7 +205,14 @@ export function send(res: ServerResponse, status: number, requestId: string, con
   // The flat [name, value, ...] form is the cheapest way to hand headers to node:http.
   const headers: string[] = ["x-amzn-requestid", requestId, "date", httpDate(), "content-length", String(body.length)];
   if (contentType) headers.push("content-type", contentType);
-  if (extra) for (const k in extra) headers.push(k, extra[k]);
+  if (extra) {
+    for (const k in extra) {
+      // A service's own value for a base header replaces it (never a second copy).
+      const i = headers.indexOf(k.toLowerCase());
+      if (i >= 0 && i % 2 === 0) headers[i + 1] = extra[k];
+      else headers.push(k, extra[k]);
+    }
+  }
   res.writeHead(status, headers);
   res.end(body);
 }
