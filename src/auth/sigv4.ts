@@ -40,7 +40,7 @@ export interface ParsedAuth {
   region: string;
   /** signing name in the scope, e.g. "kms" */
   service: string;
-  /** lower-cased, in the order given */
+  /** lower-cased, in the order given (frozen: may be shared with other requests) */
   signedHeaders: string[];
   /** hex */
   signature: string;
@@ -114,20 +114,39 @@ function decodeComponent(s: string): string {
   }
 }
 
+const pad2 = (n: number): string => (n < 10 ? "0" + n : String(n));
+
 /** ISO 8601 basic format, second precision: 20150830T123600Z */
 export function toAmzDate(ms: number): string {
   const d = new Date(ms);
-  const p2 = (n: number) => (n < 10 ? "0" + n : String(n));
-  return `${d.getUTCFullYear()}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}T${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}Z`;
+  return `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
 }
 
-const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Digits of `s` from `from` to `to` (exclusive) as a number, or -1 when any is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** Parses yyyymmddThhmmssZ strictly (no rolled-over fields); NaN when malformed. */
 function amzDateMs(s: string): number {
-  const m = AMZ_DATE.exec(s);
-  if (!m) return NaN;
-  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  // reject rolled-over values such as month 13 or second 61
-  return toAmzDate(ms) === s ? ms : NaN;
+  if (s.length !== 16 || s.charCodeAt(8) !== 84 /* T */ || s.charCodeAt(15) !== 90 /* Z */) return NaN;
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 4, 6);
+  const d = digits(s, 6, 8);
+  const h = digits(s, 9, 11);
+  const mi = digits(s, 11, 13);
+  const sec = digits(s, 13, 15);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1] || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return NaN;
+  if (mo === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0))) return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, sec);
 }
 
 const badDate = (v: string) =>
@@ -136,40 +155,76 @@ const badDate = (v: string) =>
 // ---------------------------------------------------------------------------------------------
 // parsing
 
-function parseCredential(cred: string): { accessKeyId: string; date: string; region: string; service: string; terminator?: string } {
+/** Splits Credential into `auth` (accessKeyId, date, region, service, terminator). */
+function parseCredential(cred: string, auth: ParsedAuth): void {
   let end = cred.length;
   while (end > 0 && cred.charCodeAt(end - 1) === 47 /* "/" */) end--; // AWS ignores trailing slashes
-  const parts = cred.slice(0, end).split("/");
+  const parts = (end === cred.length ? cred : cred.slice(0, end)).split("/");
   if (parts.length !== 5) {
     throw new AuthError(
       "IncompleteSignature",
       `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${cred}'`,
     );
   }
-  const out: { accessKeyId: string; date: string; region: string; service: string; terminator?: string } = {
-    accessKeyId: parts[0],
-    date: parts[1],
-    region: parts[2],
-    service: parts[3],
+  auth.accessKeyId = parts[0];
+  auth.date = parts[1];
+  auth.region = parts[2];
+  auth.service = parts[3];
+  if (parts[4] !== "aws4_request") auth.terminator = parts[4];
+}
+
+function newAuth(kind: ParsedAuth["kind"], credential: string, signedHeaders: string, signature: string, amzDate: string): ParsedAuth {
+  const auth: ParsedAuth = {
+    kind,
+    accessKeyId: "",
+    date: "",
+    region: "",
+    service: "",
+    signedHeaders: splitSignedHeaders(signedHeaders),
+    signature,
+    amzDate,
+    securityToken: undefined,
+    expiresSeconds: undefined,
+    terminator: undefined,
   };
-  if (parts[4] !== "aws4_request") out.terminator = parts[4];
-  return out;
+  parseCredential(credential, auth);
+  return auth;
 }
 
 const unsupportedAlgorithm = (alg: string) =>
   new AuthError("IncompleteSignature", `Unsupported AWS 'algorithm': '${alg}' (only ${ALGORITHM} for now). `);
 
+// SDKs send the same SignedHeaders for every call of an operation: keep the last list (frozen,
+// since it is shared between requests).
+let lastSignedHeaders = "";
+let lastSignedHeaderList: string[] = Object.freeze([]) as unknown as string[];
+
 function splitSignedHeaders(s: string): string[] {
-  if (s === "") return [];
-  const names = s.split(";");
-  for (let i = 0; i < names.length; i++) {
-    const n = names[i];
-    if (n !== n.toLowerCase()) names[i] = n.toLowerCase();
-  }
-  return names;
+  if (s === lastSignedHeaders) return lastSignedHeaderList;
+  const list = Object.freeze(s === "" ? [] : (/[A-Z]/.test(s) ? s.toLowerCase() : s).split(";")) as unknown as string[];
+  lastSignedHeaders = s;
+  lastSignedHeaderList = list;
+  return list;
 }
 
+/** The form every SDK sends; anything else goes through the general tokenizer. */
+const COMMON_AUTHZ = /^AWS4-HMAC-SHA256 Credential=([^,\s=]+), ?SignedHeaders=([^,\s=]*), ?Signature=([^,\s=]+)$/;
+
 function parseHeaderAuth(req: IncomingSignedRequest, authz: string): ParsedAuth {
+  const m = COMMON_AUTHZ.exec(authz);
+  if (m !== null) {
+    const xAmzDate = firstHeader(req.headers, "x-amz-date");
+    if (xAmzDate !== undefined) {
+      if (Number.isNaN(amzDateMs(xAmzDate))) throw badDate(xAmzDate);
+      const auth = newAuth("header", m[1], m[2], m[3], xAmzDate);
+      auth.securityToken = firstHeader(req.headers, "x-amz-security-token");
+      return auth;
+    }
+  }
+  return parseHeaderAuthGeneral(req, authz);
+}
+
+function parseHeaderAuthGeneral(req: IncomingSignedRequest, authz: string): ParsedAuth {
   const sp = authz.indexOf(" ");
   const algorithm = sp < 0 ? authz : authz.slice(0, sp);
   let credential: string | undefined;
@@ -223,15 +278,8 @@ function parseHeaderAuth(req: IncomingSignedRequest, authz: string): ParsedAuth 
     amzDate = toAmzDate(t);
   }
   if (algorithm !== ALGORITHM) throw unsupportedAlgorithm(algorithm);
-  const auth: ParsedAuth = {
-    kind: "header",
-    ...parseCredential(credential),
-    signedHeaders: splitSignedHeaders(signedHeaders),
-    signature,
-    amzDate,
-  };
-  const token = firstHeader(req.headers, "x-amz-security-token");
-  if (token !== undefined) auth.securityToken = token;
+  const auth = newAuth("header", credential, signedHeaders, signature, amzDate);
+  auth.securityToken = firstHeader(req.headers, "x-amz-security-token");
   return auth;
 }
 
@@ -245,21 +293,14 @@ function parsePresigned(q: URLSearchParams): ParsedAuth {
   if (Number.isNaN(amzDateMs(amzDate))) throw badDate(amzDate);
   const algorithm = q.get("X-Amz-Algorithm")!;
   if (algorithm !== ALGORITHM) throw unsupportedAlgorithm(algorithm);
-  const auth: ParsedAuth = {
-    kind: "presigned",
-    ...parseCredential(q.get("X-Amz-Credential")!),
-    signedHeaders: splitSignedHeaders(q.get("X-Amz-SignedHeaders")!),
-    signature: q.get("X-Amz-Signature")!,
-    amzDate,
-  };
+  const auth = newAuth("presigned", q.get("X-Amz-Credential")!, q.get("X-Amz-SignedHeaders")!, q.get("X-Amz-Signature")!, amzDate);
   const expires = q.get("X-Amz-Expires");
   if (expires !== null) {
     const n = expires.trim() === "" ? NaN : Number(expires);
     if (!Number.isInteger(n)) throw new AuthError("IncompleteSignature", "X-Amz-Expires should be a number");
     auth.expiresSeconds = n;
   }
-  const token = q.get("X-Amz-Security-Token");
-  if (token !== null) auth.securityToken = token;
+  auth.securityToken = q.get("X-Amz-Security-Token") ?? undefined;
   return auth;
 }
 
@@ -333,16 +374,12 @@ export function canonicalQuery(query: string, presigned: boolean): string {
   return out;
 }
 
+/** Anything canonicalisation would change: edge spaces/tabs, tabs, CR/LF, double spaces. */
+const NEEDS_TRIMALL = /^[ \t]|[\t\r\n]| {2}| $/;
+
 /** Header value as signers canonicalise it: CR/LF to spaces, runs of spaces/tabs to one space, trimmed. */
 function canonicalHeaderValue(v: string): string {
-  const n = v.length;
-  if (n === 0) return v;
-  let clean = v.charCodeAt(0) !== 32 && v.charCodeAt(n - 1) !== 32;
-  for (let i = 0; clean && i < n; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 9 || c === 10 || c === 13 || (c === 32 && v.charCodeAt(i + 1) === 32)) clean = false;
-  }
-  if (clean) return v;
+  if (!NEEDS_TRIMALL.test(v)) return v;
   return v.replace(/[\r\n]/g, " ").replace(/[ \t]+/g, " ").replace(/^ | $/g, "");
 }
 
