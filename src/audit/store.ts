@@ -7,7 +7,7 @@
  * a filtered page is one backward range scan of that key from the paging cursor, so its cost
  * depends on the page size, not on how many events are stored. `scope` is a small integer per
  * (account, region) from `audit_scopes`. Resources contribute one ResourceType and one
- * ResourceName row each. `seq` only grows (AUTOINCREMENT): trail delivery reads "everything
+ * ResourceName row each. `seq` only grows (events are never deleted): trail delivery reads "everything
  * after the last delivered seq".
  *
  * Only the event row is written in the request's own transaction (so the record is durable
@@ -133,6 +133,7 @@ export class AuditStore {
   private readonly since: Database.Statement;
   private readonly maxSeqStmt: Database.Statement;
   private readonly setIndexed: Database.Statement;
+  private readonly writeIndexTx: (rows: [number, number, string, number, number][], maxSeq: number) => void;
   /** lookup rows of committed events, not yet written */
   private pending: [number, number, string, number, number][] = [];
   private pendingMaxSeq = 0;
@@ -143,7 +144,7 @@ export class AuditStore {
       CREATE TABLE IF NOT EXISTS audit_scopes (
         id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, UNIQUE (account, region));
       CREATE TABLE IF NOT EXISTS audit_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY, -- events are never deleted, so rowids only grow (no AUTOINCREMENT bookkeeping per insert)
         scope INTEGER NOT NULL,
         event_time INTEGER NOT NULL,
         management INTEGER NOT NULL,
@@ -188,6 +189,7 @@ export class AuditStore {
     this.since = db.prepare(`SELECT ${cols} FROM audit_events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`);
     this.maxSeqStmt = db.prepare("SELECT COALESCE(MAX(seq), 0) AS m FROM audit_events");
     this.setIndexed = db.prepare("UPDATE audit_indexed SET seq = MAX(seq, ?) WHERE id = 1");
+    this.writeIndexTx = db.transaction((rows: [number, number, string, number, number][], maxSeq: number) => this.writeIndex(rows, maxSeq));
     this.catchUp();
   }
 
@@ -228,13 +230,14 @@ export class AuditStore {
     const maxSeq = this.pendingMaxSeq;
     this.pending = [];
     this.pendingMaxSeq = 0;
-    const write = () => {
-      for (const r of rows) this.insertLookup.run(r[0], r[1], r[2], r[3], r[4]);
-      this.setIndexed.run(maxSeq);
-    };
     // Inside a caller's transaction (a lookup during a request) the rows join it.
-    if (this.db.inTransaction) write();
-    else this.db.transaction(write)();
+    if (this.db.inTransaction) this.writeIndex(rows, maxSeq);
+    else this.writeIndexTx(rows, maxSeq);
+  }
+
+  private writeIndex(rows: [number, number, string, number, number][], maxSeq: number): void {
+    for (const r of rows) this.insertLookup.run(r[0], r[1], r[2], r[3], r[4]);
+    this.setIndexed.run(maxSeq);
   }
 
   private scheduleIndex(): void {

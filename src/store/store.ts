@@ -21,6 +21,7 @@ export class Store {
   private readonly delStmt: Database.Statement;
   private readonly getStmt: Database.Statement;
   private readonly allStmt: Database.Statement;
+  private readonly runOps: (ops: WriteOp[][]) => void;
 
   constructor(dataDir: string | null) {
     if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -38,6 +39,10 @@ export class Store {
     this.delStmt = this.db.prepare("DELETE FROM entities WHERE kind = ? AND id = ?");
     this.getStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ? AND id = ?");
     this.allStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ?");
+    // One transaction function, made once: better-sqlite3 wraps BEGIN/COMMIT around it.
+    this.runOps = this.db.transaction((sets: WriteOp[][]) => {
+      for (const ops of sets) for (const op of ops) op(this.db);
+    });
   }
 
   /** A write op that stores an entity (JSON; Buffers are stored as {"$b64": ...}). */
@@ -70,9 +75,7 @@ export class Store {
   /** Runs the ops in one transaction now. */
   commitNow(ops: WriteOp[]): void {
     if (ops.length === 0) return;
-    this.db.transaction(() => {
-      for (const op of ops) op(this.db);
-    })();
+    this.runOps([ops]);
   }
 
   /** Queues the ops for the next group commit; resolves once they are durable. */
@@ -93,9 +96,7 @@ export class Store {
     this.pending = [];
     if (batch.length === 0) return;
     try {
-      this.db.transaction(() => {
-        for (const b of batch) for (const op of b.ops) op(this.db);
-      })();
+      this.runOps(batch.map((b) => b.ops));
       for (const b of batch) b.resolve();
     } catch {
       // One bad write set must not sink the others: retry each alone.
