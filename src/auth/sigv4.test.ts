@@ -225,6 +225,26 @@ describe("AWS SigV4 test suite (aws-sig-v4-test-suite, 20150830T123600Z, us-east
     expect([e.kind, e.message]).toEqual(["SignatureDoesNotMatch", SIGNATURE_MISMATCH]);
   });
 
+  it("accepts the Authorization components in any spacing and order", () => {
+    const cred = "Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request";
+    for (const authorization of [
+      `AWS4-HMAC-SHA256 ${cred},SignedHeaders=host;x-amz-date,Signature=${VANILLA}`,
+      `AWS4-HMAC-SHA256   ${cred} ,  SignedHeaders=host;x-amz-date,\tSignature=${VANILLA}`,
+      `AWS4-HMAC-SHA256 Signature=${VANILLA}, SignedHeaders=Host;X-Amz-Date, ${cred}`,
+    ]) {
+      const req = suite("GET", "/", "", {}, "", "");
+      req.headers.authorization = authorization;
+      expect(check(req, SECRET, NOW).signedHeaders).toEqual(["host", "x-amz-date"]);
+    }
+  });
+
+  it("SignedHeaders lists shared between requests cannot be altered", () => {
+    const a = parseAuth(suite("GET", "/", "", {}, "host;x-amz-date", VANILLA))!;
+    const b = parseAuth(suite("GET", "/", "", {}, "host;x-amz-date", VANILLA))!;
+    expect(() => a.signedHeaders.push("evil")).toThrow(TypeError);
+    expect(b.signedHeaders).toEqual(["host", "x-amz-date"]);
+  });
+
   it("IAM ListUsers example from the SigV4 docs", () => {
     const req: IncomingSignedRequest = {
       method: "GET",
