@@ -4,6 +4,7 @@
  * Storage is provisioned (KMS + driver) while PROVISIONING; containers are started in dependsOn
  * order while ACTIVATING; stopping sends SIGTERM, then SIGKILL after stopTimeout.
  */
+import { join } from "node:path";
 import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
 import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
@@ -126,6 +127,8 @@ export class TaskRunner {
             onAllStopped: (s) => this.onAllStopped(s),
           },
           now: () => this.deps.clock.nowMs(),
+          // Container stdout/stderr stay inside the (encrypted) volume, never beside it in plaintext.
+          logDir: join(mountPath, ".localfargate", "logs"),
         });
         await this.procs.start();
       } catch (e) {
