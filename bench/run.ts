@@ -12,7 +12,7 @@ import { KMSClient, CreateKeyCommand, EncryptCommand } from "@aws-sdk/client-kms
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
-import { startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
+import { startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [1, 16];
@@ -160,7 +160,15 @@ async function main() {
   if (!moto) console.error("moto_server is not available: ratios will be missing");
   const both = [lf, moto].filter(Boolean) as BenchServer[];
   try {
-    if (want("sts")) for (const t of both) await load("sts GetCallerIdentity", t, "sts", null, "Action=GetCallerIdentity&Version=2011-06-15");
+    if (want("sts")) {
+      for (const t of both) await load("sts GetCallerIdentity", t, "sts", null, "Action=GetCallerIdentity&Version=2011-06-15");
+      const bare = await startBareNodeHttp();
+      try {
+        await load("floor: bare node:http answering a fixed body (no work)", bare, "sts", null, "Action=GetCallerIdentity&Version=2011-06-15");
+      } finally {
+        await bare.stop();
+      }
+    }
     if (want("iam")) {
       try {
         const iam = new IAMClient(clientConfig(lf.endpoint));

@@ -75,3 +75,16 @@ export async function startMoto(): Promise<BenchServer | undefined> {
   }
   return { name: "moto", endpoint, stop: stopper(child) };
 }
+
+/**
+ * The floor: a bare node:http server that answers every request with a fixed body, doing no
+ * work at all. No server written on node:http can answer faster on this machine.
+ */
+export async function startBareNodeHttp(): Promise<BenchServer> {
+  const port = await freePort();
+  const script = `require("node:http").createServer((q, r) => { q.resume(); q.on("end", () => { const b = Buffer.from("<ok/>"); r.writeHead(200, ["content-length", String(b.length), "content-type", "text/xml"]); r.end(b); }); }).listen(${port}, "127.0.0.1");`;
+  const child = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitFor(endpoint, child, 10_000);
+  return { name: "bare node:http", endpoint, stop: stopper(child) };
+}
