@@ -5,7 +5,7 @@
 import { ServiceError } from "../errors.ts";
 import type { AppContext, CredentialRecord, Principal } from "../services/types.ts";
 import { DEFAULT_ACCOUNT_ID, rootPrincipal } from "./principal.ts";
-import { AuthError, parseAuth, verifySignature, type IncomingSignedRequest } from "./sigv4.ts";
+import { AuthError, checkCredentialScope, parseAuth, verifySignature, type IncomingSignedRequest } from "./sigv4.ts";
 
 export type WireFamily = "json" | "query" | "rest";
 
@@ -61,12 +61,35 @@ export function lookupCredentials(app: AppContext, accessKeyId: string): Credent
   return builtInCredentials(accessKeyId);
 }
 
-export function authenticate(app: AppContext, req: IncomingSignedRequest, family: WireFamily): Authenticated {
+/** The AWS error for an AuthError, per protocol family. */
+function fromAuthError(e: AuthError, family: WireFamily): ServiceError {
+  switch (e.kind) {
+    case "MissingAuthenticationToken":
+      return authError("MissingAuthenticationToken", family, e.message);
+    case "IncompleteSignature":
+      return authError("IncompleteSignature", family, e.message);
+    case "XAmzContentSHA256Mismatch":
+      // S3's own code; elsewhere a body that does not match its declared hash is a bad signature.
+      return family === "rest" ? new ServiceError("XAmzContentSHA256Mismatch", e.message, 400) : authError("SignatureDoesNotMatch", family, e.message);
+    case "RequestExpired":
+      return authError("RequestExpired", family, e.message);
+    case "SignatureDoesNotMatch":
+      return authError("SignatureDoesNotMatch", family, e.message);
+  }
+}
+
+/**
+ * Authenticates a request: parses its SigV4 auth, checks the credential scope names the service
+ * the request was routed to (`expectedService`, its signing name), finds the credentials and
+ * verifies the signature; then session expiry on the service clock.
+ */
+export function authenticate(app: AppContext, req: IncomingSignedRequest, family: WireFamily, expectedService?: string): Authenticated {
   let parsed;
   try {
     parsed = parseAuth(req);
+    if (parsed && expectedService) checkCredentialScope(parsed, { service: expectedService });
   } catch (e) {
-    if (e instanceof AuthError) throw authError(e.kind === "MissingAuthenticationToken" ? "MissingAuthenticationToken" : "IncompleteSignature", family, e.message);
+    if (e instanceof AuthError) throw fromAuthError(e, family);
     throw e;
   }
   if (!parsed) throw authError("MissingAuthenticationToken", family);
@@ -76,10 +99,7 @@ export function authenticate(app: AppContext, req: IncomingSignedRequest, family
   try {
     verifySignature(req, parsed, cred.secretAccessKey, app.clock.realNowMs());
   } catch (e) {
-    if (e instanceof AuthError) {
-      if (e.kind === "IncompleteSignature") throw authError("IncompleteSignature", family, e.message);
-      throw authError(e.kind === "RequestExpired" ? "RequestExpired" : "SignatureDoesNotMatch", family, e.message);
-    }
+    if (e instanceof AuthError) throw fromAuthError(e, family);
     throw e;
   }
   if (cred.expiresAt && cred.expiresAt.getTime() <= app.clock.nowMs()) throw authError("ExpiredToken", family);

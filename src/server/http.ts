@@ -101,7 +101,7 @@ export class HttpFrontend {
       ? { method: req.method ?? "GET", path, query, headers: req.headers, body, host: String(req.headers.host ?? "") }
       : undefined;
     try {
-      const who = authenticate(this.app, signedReq, family);
+      const who = authenticate(this.app, signedReq, family, svc.signingName);
       let operation = routed.operation;
       let decode: () => Record<string, unknown>;
       if (svc.rest) {

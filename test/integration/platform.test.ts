@@ -117,6 +117,14 @@ describe("awsJson front door", () => {
     expect(r.headers.get("x-amzn-errortype")).toBe("UnknownOperationException");
   });
 
+  it("refuses a credential scoped to another service", async () => {
+    const r = await signedFetch(s.url, "ecs", "{}", target("ListKeys"));
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as { __type: string; message: string };
+    expect(body.__type).toBe("InvalidSignatureException");
+    expect(body.message).toContain("Credential should be scoped to correct service: 'kms'.");
+  });
+
   it("answers malformed JSON with SerializationException, never a 500", async () => {
     const r = await signedFetch(s.url, "kms", "{not json", target("ListKeys"));
     expect(r.status).toBe(400);
