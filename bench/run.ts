@@ -87,6 +87,7 @@ async function kmsScenarios(targets: BenchServer[], prefix = "") {
 
 async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
   for (const t of [lf, moto].filter(Boolean) as BenchServer[]) {
+    let step = "setup";
     try {
       const ecs = new ECSClient(clientConfig(t.endpoint));
       let configuration;
@@ -118,6 +119,7 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
       );
       const net = { awsvpcConfiguration: { subnets: ["subnet-12345678"] } };
       // RunTask → RUNNING latency
+      step = "RunTask→RUNNING";
       const lat: number[] = [];
       for (let i = 0; i < 40; i++) {
         const t0 = performance.now();
@@ -136,16 +138,28 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
       }
       rows.push({ scenario: "ecs RunTask→RUNNING (key-encrypted, plain driver)", target: t.name, p50ms: +pct(lat, 50).toFixed(2), p99ms: +pct(lat, 99).toFixed(2), note: `${lat.length} tasks, sequential` });
       // DescribeTasks with 1,000 tasks in the cluster
+      step = "starting 1,000 tasks";
       const arns: string[] = [];
       while (arns.length < 1000) {
         const run = await ecs.send(new RunTaskCommand({ cluster: "bench", taskDefinition: "bench", launchType: "FARGATE", count: 10, networkConfiguration: net }));
         for (const task of run.tasks ?? []) arns.push(task.taskArn!);
         if (!run.tasks?.length) throw new Error(`RunTask failed: ${JSON.stringify(run.failures)}`);
       }
+      // Measure once every task is RUNNING: starting 1,000 processes is work of its own.
+      step = "waiting for 1,000 tasks to run";
+      for (let i = 0; i < arns.length; i += 100) {
+        for (;;) {
+          const d = await ecs.send(new DescribeTasksCommand({ cluster: "bench", tasks: arns.slice(i, i + 100) }));
+          if (d.tasks?.every((x) => x.lastStatus === "RUNNING")) break;
+          if (d.tasks?.some((x) => x.lastStatus === "STOPPED")) throw new Error("a task stopped before RUNNING");
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      step = "DescribeTasks";
       await load("ecs DescribeTasks (100 of 1,000 tasks)", t, "ecs", "AmazonEC2ContainerServiceV20141113.DescribeTasks", JSON.stringify({ cluster: "bench", tasks: arns.slice(0, 100) }));
       for (const arn of arns) await ecs.send(new StopTaskCommand({ cluster: "bench", task: arn })).catch(() => undefined);
     } catch (e) {
-      rows.push({ scenario: "ecs", target: t.name, note: `failed: ${(e as Error).message}` });
+      rows.push({ scenario: "ecs", target: t.name, note: `failed at ${step}: ${(e as Error).message.split("\n")[0]}` });
     }
   }
 }
