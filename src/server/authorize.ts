@@ -12,6 +12,7 @@ export function globalContext(ctx: RequestContext): ConditionContext {
   const p = ctx.principal;
   const m: ConditionContext = new Map<string, ContextValue>();
   const principalArn = p.type === "AssumedRole" && p.session?.roleArn ? p.session.roleArn : p.arn;
+  m.set("aws:principalisawsservice", p.type === "AWSService");
   if (p.type !== "AWSService") {
     m.set("aws:principalarn", principalArn);
     m.set("aws:principalaccount", p.accountId);
