@@ -1,0 +1,163 @@
+/**
+ * "Never a 500": every implemented operation of every service, sent inputs generated from its
+ * own input shape (valid types with awkward values: empty and oversized strings, ARNs and
+ * aliases that name nothing, boundary numbers, empty lists), signed as the root user. Whatever
+ * the input, the answer is the service's own success or 4xx error in its protocol's shape.
+ */
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import fc from "fast-check";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { signedFetch } from "../support/signed-fetch.ts";
+import type { ServiceShapes, Shape } from "../../src/protocol/shapes/types.ts";
+import { kmsShapes } from "../../src/protocol/shapes/kms.gen.ts";
+import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
+import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
+import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
+import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer();
+});
+afterAll(() => s?.close());
+
+const KEY = "1234abcd-12ab-34cd-56ef-1234567890ab";
+const awkwardString = fc.oneof(
+  fc.constantFrom(
+    "",
+    " ",
+    "default",
+    "alias/aws/ebs",
+    "alias/fuzz",
+    `arn:aws:kms:us-east-1:000000000000:key/${KEY}`,
+    `arn:aws:kms:eu-west-1:111122223333:alias/x`,
+    KEY,
+    "mrk-1234abcd12ab34cd56ef1234567890ab",
+    "arn:aws:iam::000000000000:user/fuzz",
+    "arn:aws:iam::000000000000:policy/fuzz",
+    "arn:aws:ecs:us-east-1:000000000000:cluster/default",
+    "arn:aws:cloudtrail:us-east-1:000000000000:trail/fuzz",
+    "fuzz:1",
+    "*",
+    "{}",
+    '{"Version":"2012-10-17","Statement":[]}',
+    "../..",
+    "\u0000",
+    "ünïcødé",
+  ),
+  fc.string({ maxLength: 24 }),
+  fc.string({ minLength: 300, maxLength: 2100 }),
+);
+const awkwardNumber = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(7, 21, 30, 90, 200, 365, 1000, 1024, 2560, 4097, 2147483647, -2147483648));
+
+function arbitraryFor(shapes: ServiceShapes, name: string, depth = 0): fc.Arbitrary<unknown> {
+  const shape: Shape | undefined = shapes.shapes[name];
+  if (!shape) return fc.constant(null);
+  switch (shape.type) {
+    case "structure": {
+      if (depth > 4) return fc.constant({});
+      const members = Object.fromEntries(Object.entries(shape.members).map(([k, m]) => [k, arbitraryFor(shapes, m.target, depth + 1)]));
+      const required = (shape.required ?? []).filter((k) => k in members);
+      return fc.record(members, { requiredKeys: required });
+    }
+    case "list":
+      return fc.array(arbitraryFor(shapes, shape.member, depth + 1), { maxLength: depth > 3 ? 0 : 3 });
+    case "map":
+      return fc.dictionary(fc.oneof(awkwardString, fc.constantFrom("kms:EncryptionContext:a", "Purpose")), arbitraryFor(shapes, shape.value, depth + 1), { maxKeys: 3 });
+    case "string":
+      return shape.enum ? fc.oneof(fc.constantFrom(...shape.enum), awkwardString) : awkwardString;
+    case "blob":
+      return fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b).toString("base64"));
+    case "integer":
+    case "long":
+      return awkwardNumber;
+    case "double":
+    case "float":
+      return fc.oneof(awkwardNumber, fc.double({ noNaN: true, noDefaultInfinity: true }));
+    case "boolean":
+      return fc.boolean();
+    case "timestamp":
+      return fc.integer({ min: 0, max: 4_000_000_000 });
+    case "document":
+      return fc.jsonValue({ maxDepth: 2 });
+  }
+}
+
+/** awsQuery parameters for a value of `name`, AWS's flattening rules (member.N, entry.N.key). */
+function queryParams(shapes: ServiceShapes, name: string, value: unknown, prefix: string, out: [string, string][]): void {
+  const shape = shapes.shapes[name];
+  if (!shape || value === undefined || value === null) return;
+  const at = (k: string) => (prefix ? `${prefix}.${k}` : k);
+  switch (shape.type) {
+    case "structure":
+      for (const [k, m] of Object.entries(shape.members)) queryParams(shapes, m.target, (value as Record<string, unknown>)[k], at(m.xmlName ?? k), out);
+      return;
+    case "list":
+      (value as unknown[]).forEach((v, i) => queryParams(shapes, shape.member, v, shape.flattened ? `${prefix}.${i + 1}` : `${prefix}.member.${i + 1}`, out));
+      return;
+    case "map":
+      Object.entries(value as Record<string, unknown>).forEach(([k, v], i) => {
+        out.push([`${prefix}.entry.${i + 1}.key`, k]);
+        queryParams(shapes, shape.value, v, `${prefix}.entry.${i + 1}.value`, out);
+      });
+      return;
+    case "timestamp":
+      out.push([prefix, new Date((value as number) * 1000).toISOString()]);
+      return;
+    default:
+      out.push([prefix, String(value)]);
+  }
+}
+
+interface Target {
+  service: string;
+  shapes: ServiceShapes;
+  protocol: "json" | "query";
+  targetPrefix?: string;
+}
+const targets: Target[] = [
+  { service: "kms", shapes: kmsShapes, protocol: "json", targetPrefix: "TrentService" },
+  { service: "ecs", shapes: ecsShapes, protocol: "json", targetPrefix: "AmazonEC2ContainerServiceV20141113" },
+  { service: "cloudtrail", shapes: cloudtrailShapes, protocol: "json", targetPrefix: "CloudTrail_20131101" },
+  { service: "iam", shapes: iamShapes, protocol: "query" },
+  { service: "sts", shapes: stsShapes, protocol: "query" },
+];
+
+async function send(t: Target, operation: string, input: unknown): Promise<{ status: number; body: string }> {
+  let res: Response;
+  if (t.protocol === "json") {
+    res = await signedFetch(s.url, t.service, JSON.stringify(input), { "content-type": "application/x-amz-json-1.1", "x-amz-target": `${t.targetPrefix}.${operation}` });
+  } else {
+    const params: [string, string][] = [["Action", operation], ["Version", t.shapes.version]];
+    const inputShape = t.shapes.operations[operation].input;
+    if (inputShape) queryParams(t.shapes, inputShape, input, "", params);
+    res = await signedFetch(s.url, t.service, new URLSearchParams(params).toString(), { "content-type": "application/x-www-form-urlencoded; charset=utf-8" });
+  }
+  return { status: res.status, body: await res.text() };
+}
+
+function wellFormed(t: Target, status: number, body: string): boolean {
+  if (t.protocol === "json") {
+    if (status < 300) return body === "" || typeof JSON.parse(body) === "object";
+    const err = JSON.parse(body) as { __type?: unknown };
+    return typeof err.__type === "string" && err.__type !== "InternalFailure";
+  }
+  if (status < 300) return body.includes("<ResponseMetadata>");
+  return body.includes("<ErrorResponse") && body.includes("<Code>") && !body.includes("<Code>ServiceFailure</Code>");
+}
+
+describe.each(targets)("$service: every operation with inputs generated from its shape", (t) => {
+  it.each(Object.keys(t.shapes.operations))("%s never answers 5xx", async (operation) => {
+    const inputShape = t.shapes.operations[operation].input;
+    const input = inputShape ? arbitraryFor(t.shapes, inputShape) : fc.constant({});
+    await fc.assert(
+      fc.asyncProperty(input, async (value) => {
+        const { status, body } = await send(t, operation, value);
+        expect(status, body).toBeLessThan(500);
+        expect(wellFormed(t, status, body), `${status} ${body.slice(0, 300)}`).toBe(true);
+      }),
+      { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261129) },
+    );
+  });
+});
