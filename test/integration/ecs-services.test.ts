@@ -145,6 +145,10 @@ describe("services", () => {
     await ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "x", taskDefinition: td, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }));
     await expect(ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "x", taskDefinition: td, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }))).rejects.toMatchObject({ name: "InvalidParameterException", message: "Creation of service was not idempotent." });
     await expect(ecs.send(new UpdateServiceCommand({ cluster: "svc-val", service: "nope", desiredCount: 1 }))).rejects.toMatchObject({ name: "ServiceNotFoundException" });
+    // the default "Tasks per service" quota
+    await expect(ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "big", taskDefinition: td, desiredCount: 5001, launchType: "FARGATE", networkConfiguration: NETWORK }))).rejects.toMatchObject({ name: "InvalidParameterException", message: "Desired count exceeds limit." });
+    await expect(ecs.send(new UpdateServiceCommand({ cluster: "svc-val", service: "x", desiredCount: 2147483647 }))).rejects.toMatchObject({ name: "InvalidParameterException", message: "Desired count exceeds limit." });
+    await expect(ecs.send(new UpdateServiceCommand({ cluster: "svc-val", service: "x", desiredCount: -1 }))).rejects.toMatchObject({ name: "InvalidParameterException", message: "desiredCount must be 0 or more." });
     const missing = await ecs.send(new DescribeServicesCommand({ cluster: "svc-val", services: ["ghost"] }));
     expect(missing.failures![0].reason).toBe("MISSING");
   });

@@ -124,6 +124,18 @@ export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boole
   return out;
 }
 
+/**
+ * ECS's default "Tasks per service" quota. A desired count above it is refused as AWS refuses
+ * it ("Desired count exceeds limit."), which also keeps one call from starting thousands of
+ * processes on this machine.
+ */
+export const MAX_TASKS_PER_SERVICE = 5000;
+
+function checkDesiredCount(n: number): void {
+  if (n < 0) throw invalid("desiredCount must be 0 or more.");
+  if (n > MAX_TASKS_PER_SERVICE) throw invalid("Desired count exceeds limit.");
+}
+
 function newDeployment(s: Pick<ServiceRecord, "taskDefinition" | "desiredCount" | "launchType" | "capacityProviderStrategy" | "platformVersion" | "networkConfiguration">, cluster: ClusterRecord, now: Date): DeploymentRecord {
   return {
     id: newDeploymentId(),
@@ -186,7 +198,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
         if (!def) throw new ServiceError("ClientException", "TaskDefinition not found.", 400);
         if (def.def.status !== "ACTIVE") throw new ServiceError("ClientException", "TaskDefinition is inactive", 400);
         if (input.desiredCount === undefined) throw invalid("desiredCount is required when schedulingStrategy is REPLICA.");
-        if (input.desiredCount < 0) throw invalid("desiredCount must be 0 or more.");
+        checkDesiredCount(input.desiredCount);
         const launch = checkLaunch(c, def, input.launchType, input.capacityProviderStrategy, input.networkConfiguration);
         const platformVersion = resolvePlatformVersion(input.platformVersion);
         const deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration);
@@ -238,7 +250,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
         const s = state.serviceFor(input.service!, c);
         if (!s || s.status === "INACTIVE") throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
         if (s.status !== "ACTIVE") throw new ServiceError("ServiceNotActiveException", "Service was not ACTIVE.", 400);
-        if (input.desiredCount !== undefined && input.desiredCount < 0) throw invalid("desiredCount must be 0 or more.");
+        if (input.desiredCount !== undefined) checkDesiredCount(input.desiredCount);
         let def = state.taskDefFor(s.taskDefinition, s.region, s.accountId);
         let newDeploymentNeeded = input.forceNewDeployment === true;
         if (input.taskDefinition) {
