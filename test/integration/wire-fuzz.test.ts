@@ -1,12 +1,21 @@
 /**
  * "Never a 500": every implemented operation of every service, sent inputs generated from its
  * own input shape (valid types with awkward values: empty and oversized strings, ARNs and
- * aliases that name nothing, boundary numbers, empty lists), signed as the root user. Whatever
- * the input, the answer is the service's own success or 4xx error in its protocol's shape.
+ * aliases that name nothing, boundary numbers, empty lists), signed as the root user. Real
+ * resources made first (keys, an alias, a user, a role, a policy, a cluster, a task definition,
+ * a trail and its bucket) are among the names the inputs use, so calls reach past "not found".
+ * Whatever the input, the answer is the service's own success or 4xx error in its protocol's shape.
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import fc from "fast-check";
+import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
+import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, CreateGroupCommand } from "@aws-sdk/client-iam";
+import { ECSClient, CreateClusterCommand } from "@aws-sdk/client-ecs";
+import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
+import { CloudTrailClient, CreateTrailCommand } from "@aws-sdk/client-cloudtrail";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { createFargateKey, registerSleeper } from "./ecs-helpers.ts";
+import { trustAccount } from "./iam-helpers.ts";
 import { signedFetch } from "../support/signed-fetch.ts";
 import type { ServiceShapes, Shape } from "../../src/protocol/shapes/types.ts";
 import { kmsShapes } from "../../src/protocol/shapes/kms.gen.ts";
@@ -17,13 +26,41 @@ import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 let s: TestServer;
+/** Names and ids of the resources made in beforeAll. */
+const known: string[] = [];
 beforeAll(async () => {
   s = await startTestServer();
+  const kms = new KMSClient(s.config);
+  for (const spec of [{}, { KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" }, { KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }, { Origin: "EXTERNAL" }] as const) {
+    const k = (await kms.send(new CreateKeyCommand(spec))).KeyMetadata!;
+    known.push(k.KeyId!, k.Arn!);
+  }
+  await kms.send(new CreateAliasCommand({ AliasName: "alias/fuzz", TargetKeyId: known[0] }));
+  const disabled = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+  await kms.send(new DisableKeyCommand({ KeyId: disabled.KeyId }));
+  known.push(disabled.KeyId!);
+  const iam = new IAMClient(s.config);
+  await iam.send(new CreateUserCommand({ UserName: "fuzz" }));
+  await iam.send(new CreateGroupCommand({ GroupName: "fuzz" }));
+  await iam.send(new CreateRoleCommand({ RoleName: "fuzz", AssumeRolePolicyDocument: trustAccount() }));
+  await iam.send(new CreatePolicyCommand({ PolicyName: "fuzz", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }));
+  known.push("fuzz", "arn:aws:iam::000000000000:role/fuzz");
+  const ecs = new ECSClient(s.config);
+  await ecs.send(new CreateClusterCommand({ clusterName: "fuzz" }));
+  const fargateKey = await createFargateKey(kms, ["default", "fuzz"]);
+  known.push(fargateKey.keyId);
+  await ecs.send(new CreateClusterCommand({ clusterName: "default", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: fargateKey.arn } } }));
+  // a task that ends at once: generated RunTask and CreateService calls may start it
+  known.push(await registerSleeper(ecs, "fuzz", [{ name: "app", image: "busybox", command: ["true"], essential: true }]));
+  await new S3Client({ ...s.config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "fuzz-trail" }));
+  const trail = await new CloudTrailClient(s.config).send(new CreateTrailCommand({ Name: "fuzz", S3BucketName: "fuzz-trail" }));
+  known.push(trail.TrailARN!, "fuzz-trail");
 });
 afterAll(() => s?.close());
 
 const KEY = "1234abcd-12ab-34cd-56ef-1234567890ab";
-const awkwardString = fc.oneof(
+const awkwardString = () => fc.oneof(
+  fc.constantFrom(...known),
   fc.constantFrom(
     "",
     " ",
@@ -64,9 +101,9 @@ function arbitraryFor(shapes: ServiceShapes, name: string, depth = 0): fc.Arbitr
     case "list":
       return fc.array(arbitraryFor(shapes, shape.member, depth + 1), { maxLength: depth > 3 ? 0 : 3 });
     case "map":
-      return fc.dictionary(fc.oneof(awkwardString, fc.constantFrom("kms:EncryptionContext:a", "Purpose")), arbitraryFor(shapes, shape.value, depth + 1), { maxKeys: 3 });
+      return fc.dictionary(fc.oneof(awkwardString(), fc.constantFrom("kms:EncryptionContext:a", "Purpose")), arbitraryFor(shapes, shape.value, depth + 1), { maxKeys: 3 });
     case "string":
-      return shape.enum ? fc.oneof(fc.constantFrom(...shape.enum), awkwardString) : awkwardString;
+      return shape.enum ? fc.oneof(fc.constantFrom(...shape.enum), awkwardString()) : awkwardString();
     case "blob":
       return fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b).toString("base64"));
     case "integer":
