@@ -27,6 +27,7 @@ export function globalContext(ctx: RequestContext): ConditionContext {
     }
   } else {
     m.set("aws:principalservicename", p.arn);
+    m.set("aws:principalservicenameslist", [p.arn]);
   }
   m.set("aws:requestedregion", ctx.service.globalRegion ?? ctx.region);
   m.set("aws:currenttime", ctx.now);

@@ -69,6 +69,23 @@ describe("cluster key checks at CreateCluster / UpdateCluster", () => {
     expect(d2.clusters![0].configuration!.managedStorageConfiguration!.fargateEphemeralStorageKmsKeyId).toBe(key.arn);
   });
 
+  it("Fargate's calls carry aws:PrincipalIsAWSService and aws:PrincipalServiceNamesList", async () => {
+    // Key policies may narrow the Fargate statements with the service-principal keys.
+    const narrowed = (services: string) => {
+      const p = JSON.parse(fargateKeyPolicy("svc-keys")) as { Statement: { Principal?: { Service?: string }; Condition?: Record<string, unknown> }[] };
+      for (const st of p.Statement) {
+        if (st.Principal?.Service !== "fargate.amazonaws.com") continue;
+        st.Condition = { ...st.Condition, Bool: { "aws:PrincipalIsAWSService": "true" }, "ForAnyValue:StringEquals": { "aws:PrincipalServiceNamesList": [services] } };
+      }
+      return JSON.stringify(p);
+    };
+    const good = await kms.send(new CreateKeyCommand({ Policy: narrowed("fargate.amazonaws.com") }));
+    const other = await kms.send(new CreateKeyCommand({ Policy: narrowed("ecs.amazonaws.com") }));
+    await expect(ecs.send(withKey("svc-keys", other.KeyMetadata!.Arn!))).rejects.toMatchObject({ message: expect.stringContaining("does not allow Fargate (fargate.amazonaws.com)") });
+    const c = await ecs.send(withKey("svc-keys", good.KeyMetadata!.Arn!));
+    expect(c.cluster!.configuration!.managedStorageConfiguration!.fargateEphemeralStorageKmsKeyId).toBe(good.KeyMetadata!.Arn);
+  });
+
   it("DescribeClusters returns each optional part only when asked", async () => {
     const key = await createFargateKey(kms, "inc");
     await ecs.send(new CreateClusterCommand({ clusterName: "inc", tags: [{ key: "team", value: "x" }], settings: [{ name: "containerInsights", value: "enabled" }], configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key.arn } } }));
