@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
+import { newEventId } from "../src/audit/event-id.ts";
 import { CloudTrailClient, LookupEventsCommand, type LookupAttributeKey } from "@aws-sdk/client-cloudtrail";
 import { Store } from "../src/store/store.ts";
 import { AuditStore } from "../src/audit/store.ts";
@@ -83,7 +84,7 @@ function makeRecord(timeMs: number, region: string): Record<string, unknown> {
     requestParameters: key ? { keyId: key, encryptionContext: { "aws:ecs:clusterName": "prod", "aws:ecs:clusterAccount": ACCOUNT } } : null,
     responseElements: null,
     requestID: randomUUID(),
-    eventID: randomUUID(),
+    eventID: newEventId(timeMs),
     readOnly,
     ...(key ? { resources: [{ accountId: ACCOUNT, type: "AWS::KMS::Key", ARN: key }] } : {}),
     eventType: "AwsApiCall",

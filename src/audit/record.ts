@@ -2,15 +2,23 @@
  * Builds one CloudTrail record (AWS's shape, eventVersion 1.08) for a request: allowed, denied
  * or failed, over HTTP or made in-process by a service.
  */
-import { randomUUID } from "node:crypto";
+import { newEventId } from "./event-id.ts";
 import type { AuditInfo, CloudTrailResource, Principal, RequestContext, ServiceDef } from "../services/types.ts";
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
 import type { ServiceError } from "../errors.ts";
 
 export const EVENT_VERSION = "1.08";
 
+let lastSecond = NaN;
+let lastIso = "";
+/** "2026-11-29T07:40:00Z": every record has one, and many share the second, so the last is kept. */
 export function isoSeconds(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const sec = Math.floor(d.getTime() / 1000);
+  if (sec !== lastSecond) {
+    lastSecond = sec;
+    lastIso = d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  }
+  return lastIso;
 }
 
 export function userIdentity(p: Principal): Record<string, unknown> {
@@ -162,7 +170,7 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   record.responseElements = responseElements ?? null;
   if (a.additionalEventData) record.additionalEventData = a.additionalEventData;
   if (!serviceEvent) record.requestID = ctx.requestId;
-  record.eventID = randomUUID();
+  record.eventID = newEventId();
   record.readOnly = op?.readOnly ?? defaultReadOnly(ctx.operation);
   if (a.resources?.length) record.resources = a.resources;
   record.eventType = a.eventType ?? "AwsApiCall";
@@ -218,7 +226,7 @@ export function buildServiceEventRecord(ev: ServiceEvent, now: Date): Record<str
     responseElements: ev.responseElements ?? null,
   };
   if (ev.additionalEventData) record.additionalEventData = ev.additionalEventData;
-  record.eventID = randomUUID();
+  record.eventID = newEventId();
   record.readOnly = ev.readOnly ?? false;
   if (ev.resources?.length) record.resources = ev.resources;
   record.eventType = "AwsServiceEvent";
