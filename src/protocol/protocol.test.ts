@@ -25,6 +25,17 @@ describe("awsJson1_1 decoding", () => {
     expect(input.EncryptionContext).toEqual({ Purpose: "x" });
   });
 
+  it("counts string lengths in code points, a surrogate pair as one", () => {
+    // TagValue: 0 to 256 characters
+    const tag = (v: string) => json({ KeyId: "k", Tags: [{ TagKey: "k", TagValue: v }] });
+    const ok = "😀".repeat(256);
+    expect(decodeJsonInput(kmsShapes, "TagResource", tag(ok)).Tags).toEqual([{ TagKey: "k", TagValue: ok }]);
+    expect(errorOf(() => decodeJsonInput(kmsShapes, "TagResource", tag(ok + "😀"))).message).toMatch(/Member must have length less than or equal to 256/);
+    // a lone surrogate counts as one character
+    expect(decodeJsonInput(kmsShapes, "TagResource", tag("\ud800".repeat(256))).Tags).toHaveLength(1);
+    expect(errorOf(() => decodeJsonInput(kmsShapes, "TagResource", tag("\ud800".repeat(257)))).message).toMatch(/less than or equal to 256/);
+  });
+
   it("accepts an empty body as {}", () => {
     expect(decodeJsonInput(kmsShapes, "ListKeys", Buffer.alloc(0))).toEqual({});
   });

@@ -77,8 +77,8 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
       const res: Record<string, unknown> = {};
       for (const [m, def] of Object.entries(shape.members)) {
         const raw = src[m];
-        const childPath = path ? `${path}.${lowerFirst(m)}` : lowerFirst(m);
         if (raw === undefined || raw === null) continue;
+        const childPath = path ? `${path}.${lowerFirst(m)}` : lowerFirst(m);
         const conv = convert(shapes, def.target, raw, childPath, failures, opts);
         if (conv !== undefined) res[m] = conv;
       }
@@ -108,7 +108,7 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
       if (shape.enum && !shape.enum.includes(v)) {
         failures.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum.join(", ")}]`);
       }
-      lengthCheck(v, [...v].length, shape.min, shape.max, path, failures);
+      if (shape.min !== undefined || shape.max !== undefined) lengthCheck(v, codePoints(v), shape.min, shape.max, path, failures);
       if (shape.pattern) {
         const re = compilePattern(shape.pattern);
         if (re && !re.test(v)) failures.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${shape.pattern}`);
@@ -154,6 +154,22 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
     case "document":
       return v;
   }
+}
+
+/** Length in code points, as the services count it (a surrogate pair is one character). */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 function lengthCheck(v: unknown, len: number, min: number | undefined, max: number | undefined, path: string, failures: string[]) {

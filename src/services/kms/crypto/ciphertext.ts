@@ -24,6 +24,7 @@
  * matching is exact and case-sensitive.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { secureRandomBytes } from "./random.ts";
 import { ServiceError } from "../../../errors.ts";
 
 export const CIPHERTEXT_VERSION = 0x01;
@@ -105,7 +106,7 @@ function checkMaterial(material: Buffer): void {
 export function sealSymmetric(keyArn: string, materialId: Buffer, material: Buffer, plaintext: Buffer, ctx?: Record<string, string>): Buffer {
   checkMaterial(material);
   const head = header(keyArn, materialId);
-  const iv = randomBytes(IV_BYTES);
+  const iv = secureRandomBytes(IV_BYTES);
   const cipher = createCipheriv("aes-256-gcm", material, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.concat([head, canonicalContext(ctx)]));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

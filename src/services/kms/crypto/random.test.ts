@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ServiceError } from "../../../errors.ts";
-import { dataKeyLength, generateDataKey, generateRandom } from "./random.ts";
+import { dataKeyLength, generateDataKey, generateRandom, secureRandomBytes } from "./random.ts";
 
 function validationError(fn: () => unknown): string {
   try {
@@ -58,5 +58,30 @@ describe("generateDataKey", () => {
       "1 validation error detected: Value 'AES_512' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]",
     );
     expect(validationError(() => generateDataKey("constructor"))).toMatch(/enum value set/);
+  });
+});
+
+describe("secureRandomBytes", () => {
+  it("never hands out the same bytes twice, across pool refills, and its buffers are the caller's own", () => {
+    const seen = new Set<string>();
+    const all: Buffer[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const b = secureRandomBytes(12);
+      expect(b).toHaveLength(12);
+      seen.add(b.toString("hex"));
+      all.push(b);
+    }
+    expect(seen.size).toBe(2000);
+    const first = all[0].toString("hex");
+    // refills the pool several times: a view of the pool would change
+    for (let i = 0; i < 1000; i++) secureRandomBytes(32);
+    expect(all[0].toString("hex")).toBe(first);
+    expect(secureRandomBytes(1024)).toHaveLength(1024);
+  });
+
+  it("is not all zeros (the pool is wiped after use, never handed out unfilled)", () => {
+    let zeros = 0;
+    for (let i = 0; i < 500; i++) if (secureRandomBytes(16).every((x) => x === 0)) zeros++;
+    expect(zeros).toBe(0);
   });
 });

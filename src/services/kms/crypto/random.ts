@@ -12,10 +12,32 @@
  *       GenerateDataKey — UNCONFIRMED for GenerateDataKey)
  *   KeySpec other than AES_256 / AES_128  → the Coral enum message.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomFillSync } from "node:crypto";
 import { ServiceError, validationMessage } from "../../../errors.ts";
 
 export const MAX_RANDOM_BYTES = 1024;
+
+const POOL_BYTES = 4096;
+const POOLED_MAX = 64;
+const pool = Buffer.alloc(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
+/**
+ * `n` bytes from the CSPRNG. Small requests (IVs, data keys) are cut from a pool filled 4 KiB at
+ * a time: one call into the CSPRNG per request cost more than the AES-GCM that used the bytes.
+ * Each byte is handed out once, copied, and wiped from the pool.
+ */
+export function secureRandomBytes(n: number): Buffer {
+  if (n > POOLED_MAX) return randomBytes(n);
+  if (poolOffset + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + n));
+  pool.fill(0, poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+}
 export type DataKeySpec = "AES_256" | "AES_128";
 const DATA_KEY_BYTES: Record<DataKeySpec, number> = { AES_256: 32, AES_128: 16 };
 
@@ -61,5 +83,5 @@ export function dataKeyLength(keySpec?: string, numberOfBytes?: number): number 
 
 /** A data key's plaintext: 32 bytes for AES_256, 16 for AES_128, or NumberOfBytes (1–1024). */
 export function generateDataKey(keySpec?: string, numberOfBytes?: number): Buffer {
-  return randomBytes(dataKeyLength(keySpec, numberOfBytes));
+  return secureRandomBytes(dataKeyLength(keySpec, numberOfBytes));
 }
