@@ -5,6 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
+ *                                 (sts with the node:http floor, iam, kms, audit, ecs, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +13,8 @@ import { KMSClient, CreateKeyCommand, EncryptCommand } from "@aws-sdk/client-kms
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
-import { startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
+import { dispatchScenarios } from "./dispatch.ts";
+import { cpuMicros, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [1, 16];
@@ -25,6 +27,7 @@ interface Row {
   requestsPerSec?: number;
   p50ms?: number;
   p99ms?: number;
+  cpuMicrosPerRequest?: number;
   note?: string;
 }
 const rows: Row[] = [];
@@ -38,7 +41,10 @@ async function load(scenario: string, server: BenchServer, service: string, targ
     : { "content-type": "application/x-www-form-urlencoded; charset=utf-8", ...extraHeaders };
   for (const n of CONNECTIONS) {
     const req = await signRequest({ endpoint: server.endpoint, service, body, headers, credentials: c });
+    const cpu0 = cpuMicros(server.pid);
     const r: LoadResult = runWrk(server.endpoint, req, n, SECONDS);
+    const cpu1 = cpuMicros(server.pid);
+    const cpuNote = cpu0 !== undefined && cpu1 !== undefined && r.requests > 0 ? `${Math.round((cpu1 - cpu0) / r.requests)} µs CPU/req` : "";
     rows.push({
       scenario,
       target: server.name,
@@ -46,7 +52,8 @@ async function load(scenario: string, server: BenchServer, service: string, targ
       requestsPerSec: Math.round(r.requestsPerSec),
       p50ms: r.p50ms,
       p99ms: r.p99ms,
-      ...(r.non2xx ? { note: `${r.non2xx} non-2xx answers` } : {}),
+      cpuMicrosPerRequest: cpuNote ? Math.round((cpu1! - cpu0!) / r.requests) : undefined,
+      note: [cpuNote, r.non2xx ? `${r.non2xx} non-2xx answers` : ""].filter(Boolean).join("; "),
     });
   }
 }
@@ -205,6 +212,11 @@ async function main() {
       }
     }
     if (want("ecs")) await ecsScenarios(lf, moto);
+    if (want("dispatch")) {
+      for (const d of await dispatchScenarios(SECONDS)) {
+        rows.push({ scenario: `dispatch: ${d.scenario}`, target: d.audit ? "in-process" : "in-process (auditing off)", connections: 16, requestsPerSec: Math.round(1e6 / d.microsPerCall), cpuMicrosPerRequest: Math.round(d.microsPerCall), note: `${d.microsPerCall.toFixed(1)} µs per call` });
+      }
+    }
   } finally {
     await lf.stop();
     await moto?.stop();

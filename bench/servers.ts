@@ -1,6 +1,6 @@
 /** Starts localfargate and moto_server as child processes on free ports for the bench. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +8,26 @@ import { join } from "node:path";
 export interface BenchServer {
   name: string;
   endpoint: string;
+  /** the server process, for its CPU time */
+  pid?: number;
   stop(): Promise<void>;
 }
+
+/**
+ * CPU time (user + system, all threads) a process has used, in µs; undefined where /proc is
+ * missing. Per request, this is steadier than requests/s on a shared machine.
+ */
+export function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on Linux. */
+const CLOCK_TICKS = 100;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,7 +73,7 @@ export async function startLocalfargateProcess(name: string, env: Record<string,
   });
   const endpoint = `http://127.0.0.1:${port}`;
   await waitFor(`${endpoint}/_localfargate/health`, child);
-  return { name, endpoint, stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })) };
+  return { name, endpoint, pid: child.pid, stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })) };
 }
 
 export async function startMoto(): Promise<BenchServer | undefined> {
@@ -73,7 +91,7 @@ export async function startMoto(): Promise<BenchServer | undefined> {
     child.kill("SIGKILL");
     return undefined;
   }
-  return { name: "moto", endpoint, stop: stopper(child) };
+  return { name: "moto", endpoint, pid: child.pid, stop: stopper(child) };
 }
 
 /**
@@ -86,5 +104,5 @@ export async function startBareNodeHttp(): Promise<BenchServer> {
   const child = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
   const endpoint = `http://127.0.0.1:${port}`;
   await waitFor(endpoint, child, 10_000);
-  return { name: "bare node:http", endpoint, stop: stopper(child) };
+  return { name: "bare node:http", endpoint, pid: child.pid, stop: stopper(child) };
 }
