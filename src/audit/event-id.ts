@@ -3,7 +3,8 @@
  * new ID sorts after the last one. LookupEvents finds an event by its ID through an index keyed
  * on the ID; random (version 4) IDs land on a random index page every time, which made that one
  * index row cost about a third of recording an event. Time-ordered IDs are appended instead.
- * The format is the same 8-4-4-4-12 lower-case hex UUID that AWS returns.
+ * The format is the same 8-4-4-4-12 lower-case hex UUID that AWS returns. The time is the
+ * event's (service clock), so an ID agrees with its record's eventTime.
  */
 import { randomFillSync } from "node:crypto";
 
@@ -24,8 +25,9 @@ function randomBytes8(): Buffer {
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-/** A new, strictly increasing (within this process) version 7 UUID. */
-export function newEventId(nowMs = Date.now()): string {
+/** A new version 7 UUID for an event at `timeMs`, greater than every ID this process made before. */
+export function newEventId(timeMs = Date.now()): string {
+  const nowMs = Math.floor(timeMs);
   // 12-bit sequence in rand_a keeps IDs made in the same millisecond in order (RFC 9562, 6.2 method 1).
   if (nowMs > lastMs) {
     lastMs = nowMs;

@@ -170,7 +170,7 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   record.responseElements = responseElements ?? null;
   if (a.additionalEventData) record.additionalEventData = a.additionalEventData;
   if (!serviceEvent) record.requestID = ctx.requestId;
-  record.eventID = newEventId();
+  record.eventID = newEventId(ctx.now.getTime());
   record.readOnly = op?.readOnly ?? defaultReadOnly(ctx.operation);
   if (a.resources?.length) record.resources = a.resources;
   record.eventType = a.eventType ?? "AwsApiCall";
@@ -226,7 +226,7 @@ export function buildServiceEventRecord(ev: ServiceEvent, now: Date): Record<str
     responseElements: ev.responseElements ?? null,
   };
   if (ev.additionalEventData) record.additionalEventData = ev.additionalEventData;
-  record.eventID = newEventId();
+  record.eventID = newEventId((ev.eventTime ?? now).getTime());
   record.readOnly = ev.readOnly ?? false;
   if (ev.resources?.length) record.resources = ev.resources;
   record.eventType = "AwsServiceEvent";
