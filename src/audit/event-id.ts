@@ -4,7 +4,8 @@
  * on the ID; random (version 4) IDs land on a random index page every time, which made that one
  * index row cost about a third of recording an event. Time-ordered IDs are appended instead.
  * The format is the same 8-4-4-4-12 lower-case hex UUID that AWS returns. The time is the
- * event's (service clock), so an ID agrees with its record's eventTime.
+ * event's (service clock), so an ID agrees with its record's eventTime, except for an event
+ * recorded after a later one (a service event dated in the past): IDs never go backwards.
  */
 import { randomFillSync } from "node:crypto";
 
