@@ -130,6 +130,7 @@ async function main(): Promise<void> {
         ops.push(audit.insert(r, ACCOUNT, r.awsRegion as string));
       }
       store.commitNow(ops);
+      audit.flushIndex(); // the server writes lookup rows every 25 ms; do it per batch here
       if ((done / BATCH) % 10 === 0) process.stdout.write(`\rstored ${done + Math.min(BATCH, EVENTS - done)} events`);
     }
     const fillSeconds = (performance.now() - t0) / 1000;
