@@ -93,9 +93,48 @@ export interface ImportParamsRecord {
   validTo: Date;
 }
 
+/**
+ * Aliases by alias ARN, also indexed by target key: every key-scoped call names the key's aliases
+ * in kms:ResourceAliases, which must not cost a scan of every alias in the account.
+ */
+export class AliasMap extends Map<string, AliasRecord> {
+  private readonly byKey = new Map<string, Set<string>>();
+
+  override set(aliasArn: string, a: AliasRecord): this {
+    this.unindex(aliasArn);
+    super.set(aliasArn, a);
+    let set = this.byKey.get(a.targetKeyArn);
+    if (!set) this.byKey.set(a.targetKeyArn, (set = new Set()));
+    set.add(aliasArn);
+    return this;
+  }
+
+  override delete(aliasArn: string): boolean {
+    this.unindex(aliasArn);
+    return super.delete(aliasArn);
+  }
+
+  override clear(): void {
+    this.byKey.clear();
+    super.clear();
+  }
+
+  forKey(keyArn: string): AliasRecord[] {
+    return [...(this.byKey.get(keyArn) ?? [])].map((arn) => this.get(arn)!);
+  }
+
+  private unindex(aliasArn: string): void {
+    const old = this.get(aliasArn);
+    if (!old) return;
+    const set = this.byKey.get(old.targetKeyArn);
+    set?.delete(aliasArn);
+    if (set?.size === 0) this.byKey.delete(old.targetKeyArn);
+  }
+}
+
 export class KmsState {
   readonly keys = new Map<string, KeyRecord>();
-  readonly aliases = new Map<string, AliasRecord>();
+  readonly aliases = new AliasMap();
   readonly grants = new Map<string, GrantRecord>();
   readonly importParams = new Map<string, ImportParamsRecord>();
   /** opened material, by material id: lives only in memory */
@@ -129,9 +168,7 @@ export class KmsState {
   }
 
   aliasesForKey(keyArn: string): AliasRecord[] {
-    const out: AliasRecord[] = [];
-    for (const a of this.aliases.values()) if (a.targetKeyArn === keyArn) out.push(a);
-    return out;
+    return this.aliases.forKey(keyArn);
   }
 }
 
