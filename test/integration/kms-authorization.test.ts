@@ -6,8 +6,11 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import {
+  CreateAliasCommand,
   CreateKeyCommand,
   DecryptCommand,
+  DeleteAliasCommand,
+  UpdateAliasCommand,
   DescribeKeyCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
@@ -130,6 +133,27 @@ describe("the key policy is authoritative", () => {
     await eveKms.send(new GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: "AES_256", EncryptionContext: { project: "p1" } }));
     await eveKms.send(new GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: "AES_256" })); // ForAllValues passes with no context
     await expectKmsError(eveKms.send(new GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: "AES_256", EncryptionContext: { project: "p1", other: "x" } })), "AccessDeniedException");
+  });
+
+  it("kms:ResourceAliases follows the aliases that name the key as they are created, moved and deleted", async () => {
+    const mallory = addPrincipal(s, "user", "mallory");
+    const asMallory = new KMSClient(mallory.config);
+    const policy = doc([
+      rootStatement(),
+      { Effect: "Allow", Principal: { AWS: mallory.arn }, Action: "kms:Encrypt", Resource: "*", Condition: { "ForAnyValue:StringEquals": { "kms:ResourceAliases": "alias/finance-ra" } } },
+    ]);
+    const key = await createKey(kms, { Policy: policy });
+    const other = await createKey(kms, { Policy: policy });
+    const encrypt = () => asMallory.send(new EncryptCommand({ KeyId: key.Arn, Plaintext: utf8("x") }));
+    await expectKmsError(encrypt(), "AccessDeniedException");
+    await kms.send(new CreateAliasCommand({ AliasName: "alias/finance-ra", TargetKeyId: key.KeyId }));
+    await kms.send(new CreateAliasCommand({ AliasName: "alias/unrelated-ra", TargetKeyId: key.KeyId }));
+    await encrypt();
+    await kms.send(new UpdateAliasCommand({ AliasName: "alias/finance-ra", TargetKeyId: other.KeyId }));
+    await expectKmsError(encrypt(), "AccessDeniedException");
+    await asMallory.send(new EncryptCommand({ KeyId: other.Arn, Plaintext: utf8("x") }));
+    await kms.send(new DeleteAliasCommand({ AliasName: "alias/finance-ra" }));
+    await expectKmsError(asMallory.send(new EncryptCommand({ KeyId: other.Arn, Plaintext: utf8("x") })), "AccessDeniedException");
   });
 
   it("a key policy condition on kms:ScheduleKeyDeletionPendingWindowInDays", async () => {
