@@ -73,7 +73,14 @@ function compare(model: Smithy, ours: ServiceShapes, id: string, path: string, s
   }
 }
 
-describe.skipIf(!existsSync(MODELS))("input shapes match the official models", () => {
+// skipIf alone is not enough: vitest still runs a skipped describe's body to collect its tests,
+// and the body reads the model files.
+const MODELS_PRESENT = existsSync(MODELS);
+describe.skipIf(!MODELS_PRESENT)("input shapes match the official models", () => {
+  if (!MODELS_PRESENT) {
+    it("needs ../shared/models", () => undefined);
+    return;
+  }
   for (const [svc, [file, ours]] of Object.entries(FILES)) {
     describe(svc, () => {
       const model = JSON.parse(readFileSync(join(MODELS, file), "utf8")) as Smithy;
