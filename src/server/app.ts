@@ -2,12 +2,12 @@
  * Wires localfargate together: store, clock, services, audit, the HTTP front door and the
  * scheduler. `startLocalfargate` is what the CLI and the integration tests call.
  */
-import type { Server } from "node:http";
 import { Store } from "../store/store.ts";
 import { ServiceClock } from "../clock/clock.ts";
 import { DEFAULT_ACCOUNT_ID } from "../auth/principal.ts";
 import type { AppContext, InvokeOptions, ServiceDef } from "../services/types.ts";
 import { HttpFrontend } from "./http.ts";
+import type { Http1Server } from "./http1.ts";
 import { execute, newContext } from "./dispatcher.ts";
 import { runDue, startTicker } from "./scheduler.ts";
 import { SERVICE_FACTORIES } from "./services.ts";
@@ -25,7 +25,7 @@ export interface StartOptions {
 
 export interface Running {
   app: AppContext;
-  server: Server;
+  server: Http1Server;
   url: string;
   port: number;
   close(): Promise<void>;
@@ -78,8 +78,7 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
   const { app, shutdown } = await createApp(options);
   const frontend = new HttpFrontend(app);
   const server = await frontend.listen(host, options.port ?? 4566);
-  const addr = server.address();
-  const port = typeof addr === "object" && addr ? addr.port : options.port ?? 4566;
+  const port = server.address().port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   // the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) needs the address tasks can reach
   app.registry.set("serverUrl", url);
@@ -93,10 +92,7 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
     url,
     async close() {
       stopTicker();
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
+      await server.close();
       for (const s of shutdown.reverse()) await s();
       app.store.close();
     },

@@ -3,7 +3,6 @@
  * scope, X-Amz-Target or Action, decodes with that service's protocol, authenticates, runs the
  * call through the dispatcher and encodes the answer exactly as AWS does.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import { ServiceError } from "../errors.ts";
 import { authenticate, authError, type WireFamily } from "../auth/credentials.ts";
@@ -13,6 +12,7 @@ import { decodeQueryInput, encodeQueryError, encodeQueryOutput, XML_CONTENT_TYPE
 import type { AppContext, RestHttpRequest, ServiceDef } from "../services/types.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
+import { listenHttp1, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
 
 /** JSON and Query bodies larger than this are refused; S3 objects may be larger. */
 export const MAX_API_BODY = 1024 * 1024;
@@ -27,7 +27,7 @@ interface Routed {
 
 const CREDENTIAL_SERVICE = /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//;
 
-function scopeService(req: IncomingMessage, query: URLSearchParams): string | undefined {
+function scopeService(req: HttpRequest, query: URLSearchParams): string | undefined {
   const auth = req.headers.authorization;
   if (auth) return CREDENTIAL_SERVICE.exec(auth)?.[1];
   const cred = query.get("X-Amz-Credential");
@@ -51,54 +51,43 @@ export class HttpFrontend {
     if (svc.protocol === "query") this.queryServices.push(svc);
   }
 
-  listen(host: string, port: number): Promise<Server> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((e) => {
+  listen(host: string, port: number): Promise<Http1Server> {
+    return listenHttp1(host, port, (req) => this.handle(req), {
+      keepAliveMs: 65_000,
+      bodyLimit: (method, url, headers) => {
+        const qi = url.indexOf("?");
+        const query = new URLSearchParams(qi >= 0 ? url.slice(qi + 1) : "");
+        return isS3Request(method, headers, scopeService({ headers } as HttpRequest, query)) ? MAX_S3_BODY : MAX_API_BODY;
+      },
+      onError: (e) => {
         console.error("[localfargate] unhandled error:", e);
-        if (!res.headersSent) {
-          res.writeHead(500, { "content-type": JSON_CONTENT_TYPE });
-          res.end(JSON.stringify({ __type: "InternalFailure", message: "We encountered an internal error. Please try again." }));
-        } else res.destroy();
-      });
-    });
-    server.keepAliveTimeout = 65_000;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve(server);
-      });
+        return reply(500, randomUUID(), JSON_CONTENT_TYPE, Buffer.from(JSON.stringify({ __type: "InternalFailure", message: "We encountered an internal error. Please try again." })));
+      },
     });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = req.url ?? "/";
+  private async handle(req: HttpRequest): Promise<HttpReply> {
+    const url = req.url;
     const qi = url.indexOf("?");
     const path = qi >= 0 ? url.slice(0, qi) : url;
     const rawQuery = qi >= 0 ? url.slice(qi + 1) : "";
     if (path.startsWith("/_localfargate/")) {
-      const body = await readBody(req, MAX_API_BODY).catch(() => Buffer.alloc(0));
-      return handleControl(this.app, this, req, res, path, body);
+      const r = await handleControl(this.app, this, req.method, path, req.bodyTooLarge ? Buffer.alloc(0) : req.body);
+      return reply(r.status, r.requestId, "application/json", r.body);
     }
     const query = new URLSearchParams(rawQuery);
     const requestId = randomUUID();
     const signing = scopeService(req, query);
-    const isS3 = signing === "s3" || (!signing && !req.headers["x-amz-target"] && req.method !== "POST");
-    const limit = isS3 ? MAX_S3_BODY : MAX_API_BODY;
-    let body: Buffer;
-    try {
-      body = await readBody(req, limit);
-    } catch {
-      return this.sendTooLarge(res, requestId, limit, isS3);
-    }
+    if (req.bodyTooLarge) return this.tooLarge(requestId, isS3Request(req.method, req.headers, signing));
+    const body = req.body;
     const routed = this.route(req, query, body, signing);
     if (!routed) {
-      return send(res, 400, requestId, JSON_CONTENT_TYPE, encodeJsonError(new ServiceError("UnknownOperationException", "", 400)), { "x-amzn-errortype": "UnknownOperationException" });
+      return reply(400, requestId, JSON_CONTENT_TYPE, encodeJsonError(new ServiceError("UnknownOperationException", "", 400)), { "x-amzn-errortype": "UnknownOperationException" });
     }
     const { svc, family } = routed;
-    const signedReq: IncomingSignedRequest = { method: req.method ?? "GET", path, query: rawQuery, headers: req.headers, body };
+    const signedReq: IncomingSignedRequest = { method: req.method, path, query: rawQuery, headers: req.headers, body };
     const restReq: RestHttpRequest | undefined = svc.rest
-      ? { method: req.method ?? "GET", path, query, headers: req.headers, body, host: String(req.headers.host ?? "") }
+      ? { method: req.method, path, query, headers: req.headers, body, host: req.headers.host ?? "" }
       : undefined;
     try {
       const who = authenticate(this.app, signedReq, family, svc.signingName);
@@ -119,30 +108,30 @@ export class HttpFrontend {
         region: svc.globalRegion && !svc.rest ? svc.globalRegion : who.region,
         principal: who.principal,
         sourceIp: clientIp(req),
-        userAgent: String(req.headers["user-agent"] ?? ""),
+        userAgent: req.headers["user-agent"] ?? "",
         secureTransport: false,
         internal: false,
       });
       const output = await execute(ctx, decode);
       if (svc.rest) {
         const r = svc.rest.encodeOutput(operation, output, ctx);
-        return send(res, r.status, requestId, undefined, r.body, r.headers);
+        return reply(r.status, requestId, undefined, r.body, r.headers);
       }
-      if (family === "json") return send(res, 200, requestId, JSON_CONTENT_TYPE, encodeJsonOutput(output));
-      return send(res, 200, requestId, XML_CONTENT_TYPE, encodeQueryOutput(svc.shapes!, operation, output, requestId));
+      if (family === "json") return reply(200, requestId, JSON_CONTENT_TYPE, encodeJsonOutput(output));
+      return reply(200, requestId, XML_CONTENT_TYPE, encodeQueryOutput(svc.shapes!, operation, output, requestId));
     } catch (e) {
       const err = e instanceof ServiceError ? e : new ServiceError("InternalFailure", "We encountered an internal error. Please try again.", 500);
       if (!(e instanceof ServiceError)) console.error("[localfargate] internal error:", e);
       if (svc.rest) {
         const r = svc.rest.encodeError(err, requestId, restReq!);
-        return send(res, r.status, requestId, undefined, r.body, r.headers);
+        return reply(r.status, requestId, undefined, r.body, r.headers);
       }
-      if (family === "json") return send(res, err.status, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code });
-      return send(res, err.status, requestId, XML_CONTENT_TYPE, encodeQueryError(svc.shapes, err, requestId));
+      if (family === "json") return reply(err.status, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code });
+      return reply(err.status, requestId, XML_CONTENT_TYPE, encodeQueryError(svc.shapes, err, requestId));
     }
   }
 
-  private route(req: IncomingMessage, query: URLSearchParams, body: Buffer, signing: string | undefined): Routed | undefined {
+  private route(req: HttpRequest, query: URLSearchParams, body: Buffer, signing: string | undefined): Routed | undefined {
     const target = req.headers["x-amz-target"];
     if (typeof target === "string" && target) {
       const dot = target.lastIndexOf(".");
@@ -155,7 +144,7 @@ export class HttpFrontend {
     }
     const signed = signing ? this.bySigningName.get(signing) : undefined;
     if (signed?.protocol === "rest") return { svc: signed, operation: "", family: "rest" };
-    const ctype = String(req.headers["content-type"] ?? "");
+    const ctype = req.headers["content-type"] ?? "";
     const params = new URLSearchParams(query);
     if (req.method === "POST" && ctype.startsWith("application/x-www-form-urlencoded")) {
       for (const [k, v] of new URLSearchParams(body.toString("utf8"))) params.append(k, v);
@@ -172,17 +161,23 @@ export class HttpFrontend {
     return undefined;
   }
 
-  private sendTooLarge(res: ServerResponse, requestId: string, limit: number, s3: boolean): void {
+  private tooLarge(requestId: string, s3: boolean): HttpReply {
+    const limit = s3 ? MAX_S3_BODY : MAX_API_BODY;
     const s3svc = s3 ? this.bySigningName.get("s3") : undefined;
     if (s3svc?.rest) {
       // S3 answers in its own XML: 400 EntityTooLarge.
       const err = new ServiceError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", 400, { extra: { MaxSizeAllowed: limit } });
       const r = s3svc.rest.encodeError(err, requestId, { method: "", path: "", query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
-      return send(res, r.status, requestId, undefined, r.body, { ...r.headers, connection: "close" });
+      return reply(r.status, requestId, undefined, r.body, { ...r.headers, connection: "close" });
     }
     const err = new ServiceError(s3 ? "EntityTooLarge" : "RequestEntityTooLargeException", `Request body is larger than the maximum of ${limit} bytes`, 413);
-    send(res, 413, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
+    return reply(413, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
   }
+}
+
+/** S3 requests (REST, by their scope or by not being an API call at all) may carry larger bodies. */
+function isS3Request(method: string, headers: Record<string, string>, signing: string | undefined): boolean {
+  return signing === "s3" || (!signing && !headers["x-amz-target"] && method !== "POST");
 }
 
 /** The Date header follows the wall clock: SDKs correct their clock skew from it. */
@@ -201,8 +196,8 @@ function httpDate(): string {
   return dateHeader;
 }
 
-export function send(res: ServerResponse, status: number, requestId: string, contentType: string | undefined, body: Buffer, extra?: Record<string, string>): void {
-  // The flat [name, value, ...] form is the cheapest way to hand headers to node:http.
+/** A reply with AWS's base headers (request id, Date, length, type) and the call's own. */
+export function reply(status: number, requestId: string, contentType: string | undefined, body: Buffer, extra?: Record<string, string>): HttpReply {
   const headers: string[] = ["x-amzn-requestid", requestId, "date", httpDate(), "content-length", String(body.length)];
   if (contentType) headers.push("content-type", contentType);
   if (extra) {
@@ -213,37 +208,12 @@ export function send(res: ServerResponse, status: number, requestId: string, con
       else headers.push(k, extra[k]);
     }
   }
-  res.writeHead(status, headers);
-  res.end(body);
+  return { status, headers, body };
 }
 
-function clientIp(req: IncomingMessage): string {
-  const ip = req.socket.remoteAddress ?? "127.0.0.1";
+function clientIp(req: HttpRequest): string {
+  const ip = req.remoteAddress;
   return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
-}
-
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      return reject(new Error("too large"));
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(new Error("too large"));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 export { unknownOperation };
