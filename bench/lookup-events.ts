@@ -130,13 +130,13 @@ async function main(): Promise<void> {
         ops.push(audit.insert(r, ACCOUNT, r.awsRegion as string));
       }
       store.commitNow(ops);
-      audit.flushIndex(); // the server writes lookup rows every 25 ms; do it per batch here
+      await audit.indexed(); // the server's index thread indexes as events arrive; do it per batch here
       if ((done / BATCH) % 10 === 0) process.stdout.write(`\rstored ${done + Math.min(BATCH, EVENTS - done)} events`);
     }
     const fillSeconds = (performance.now() - t0) / 1000;
     store.db.pragma("wal_checkpoint(TRUNCATE)");
     store.db.exec("ANALYZE");
-    const dbBytes = readdirSync(dataDir).filter((f) => f.startsWith("localfargate.db")).reduce((a, f) => a + statSync(join(dataDir, f)).size, 0);
+    const dbBytes = readdirSync(dataDir).filter((f) => f.startsWith("localfargate.db") || f.startsWith("audit-index.db")).reduce((a, f) => a + statSync(join(dataDir, f)).size, 0);
     console.log(`\rstored ${EVENTS} events in ${fillSeconds.toFixed(1)} s (${Math.round(EVENTS / fillSeconds)} events/s); database ${(dbBytes / 1e9).toFixed(2)} GB`);
 
     // --- the queries ----------------------------------------------------------------------------
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
         let NextToken: string | undefined;
         let res;
         for (let page = 0; page < (p.pages ?? 1); page++) {
-          res = lookupEvents(audit, ACCOUNT, "us-east-1", nowMs, { ...req, NextToken });
+          res = await lookupEvents(audit, ACCOUNT, "us-east-1", nowMs, { ...req, NextToken });
           NextToken = res.NextToken;
           if (!NextToken) break;
         }
@@ -184,6 +184,7 @@ async function main(): Promise<void> {
       }
       rows.push({ path: "in-process", query: q.name, n: QUERIES, p50ms: round(pct(times, 50)), p99ms: round(pct(times, 99)), maxms: round(Math.max(...times)), avgEvents: Math.round(total / QUERIES) });
     }
+    await audit.close();
     store.close();
 
     // Over HTTP: a real server on this data dir and the SDK client.

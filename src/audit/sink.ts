@@ -13,8 +13,9 @@ const stores = new WeakMap<AppContext, AuditStore>();
 export function auditStore(app: AppContext): AuditStore {
   let s = stores.get(app);
   if (!s) {
-    s = new AuditStore(app.store.db);
-    stores.set(app, s);
+    const store = new AuditStore(app.store.db);
+    (app.options.shutdown as (() => Promise<void>)[] | undefined)?.push(() => store.close());
+    stores.set(app, (s = store));
   }
   return s;
 }

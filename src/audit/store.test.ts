@@ -1,6 +1,9 @@
-import { describe, it, expect } from "vitest";
+import { afterEach, describe, it, expect } from "vitest";
 import Database from "better-sqlite3";
-import { AuditStore, summarize, usernameOf } from "./store.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { AuditStore, INDEX_FILE, summarize, usernameOf } from "./store.ts";
 import { buildServiceEventRecord } from "./record.ts";
 
 function record(over: Record<string, unknown>): Record<string, unknown> {
@@ -72,12 +75,12 @@ describe("AuditStore", () => {
     return { db, store };
   }
 
-  it("pages newest first through every event of a scope, without repeats", () => {
+  it("pages newest first through every event of a scope, without repeats", async () => {
     const { store } = filled();
     const seen: number[] = [];
     let before: { t: number; s: number } | undefined;
     for (;;) {
-      const page = store.lookup({ account: "111122223333", region: "us-east-1", startMs: 0, endMs: base + 1e9, before, limit: 7 });
+      const page = await store.lookup({ account: "111122223333", region: "us-east-1", startMs: 0, endMs: base + 1e9, before, limit: 7 });
       if (page.length === 0) break;
       for (let i = 1; i < page.length; i++) {
         const a = page[i - 1];
@@ -92,27 +95,27 @@ describe("AuditStore", () => {
     expect(new Set(seen).size).toBe(30);
   });
 
-  it("filters by each attribute and keeps data events and other regions out", () => {
+  it("filters by each attribute and keeps data events and other regions out", async () => {
     const { store } = filled();
     const q = (key: any, value: string) => store.lookup({ account: "111122223333", region: "us-east-1", attribute: { key, value }, startMs: 0, endMs: base + 1e9, limit: 50 });
-    expect(q("EventName", "Decrypt").length).toBe(15);
-    expect(q("ReadOnly", "true").length).toBe(15);
-    expect(q("ReadOnly", "false").length).toBe(15);
-    expect(q("Username", "root").length).toBe(30);
-    expect(q("AccessKeyId", "AKIAROOT").length).toBe(30);
-    expect(q("EventSource", "kms.amazonaws.com").length).toBe(30);
-    expect(q("ResourceType", "AWS::KMS::Key").length).toBe(30);
-    expect(q("ResourceName", "arn:aws:kms:us-east-1:111122223333:key/k0").length).toBe(6);
-    expect(q("EventName", "GetObject").length).toBe(0);
-    const one = q("EventName", "CreateKey")[0];
-    expect(q("EventId", one.eventId).map((e) => e.seq)).toEqual([one.seq]);
-    expect(store.lookup({ account: "111122223333", region: "eu-west-1", startMs: 0, endMs: base + 1e9, limit: 50 }).length).toBe(1);
-    expect(store.lookup({ account: "999999999999", region: "us-east-1", startMs: 0, endMs: base + 1e9, limit: 50 }).length).toBe(0);
+    expect((await q("EventName", "Decrypt")).length).toBe(15);
+    expect((await q("ReadOnly", "true")).length).toBe(15);
+    expect((await q("ReadOnly", "false")).length).toBe(15);
+    expect((await q("Username", "root")).length).toBe(30);
+    expect((await q("AccessKeyId", "AKIAROOT")).length).toBe(30);
+    expect((await q("EventSource", "kms.amazonaws.com")).length).toBe(30);
+    expect((await q("ResourceType", "AWS::KMS::Key")).length).toBe(30);
+    expect((await q("ResourceName", "arn:aws:kms:us-east-1:111122223333:key/k0")).length).toBe(6);
+    expect((await q("EventName", "GetObject")).length).toBe(0);
+    const one = (await q("EventName", "CreateKey"))[0];
+    expect((await q("EventId", one.eventId)).map((e) => e.seq)).toEqual([one.seq]);
+    expect((await store.lookup({ account: "111122223333", region: "eu-west-1", startMs: 0, endMs: base + 1e9, limit: 50 })).length).toBe(1);
+    expect((await store.lookup({ account: "999999999999", region: "us-east-1", startMs: 0, endMs: base + 1e9, limit: 50 })).length).toBe(0);
   });
 
-  it("honours the time range (inclusive at both ends)", () => {
+  it("honours the time range (inclusive at both ends)", async () => {
     const { store } = filled();
-    const r = store.lookup({ account: "111122223333", region: "us-east-1", startMs: base + 2000, endMs: base + 3000, limit: 50 });
+    const r = await store.lookup({ account: "111122223333", region: "us-east-1", startMs: base + 2000, endMs: base + 3000, limit: 50 });
     expect(r.length).toBe(6);
     expect(r.every((e) => e.eventTimeMs >= base + 2000 && e.eventTimeMs <= base + 3000)).toBe(true);
   });
@@ -123,7 +126,7 @@ describe("AuditStore", () => {
     expect(store.after(store.maxSeq() - 2, 1000).length).toBe(2);
   });
 
-  it("stores service events with the AWS Internal caller and no request id", () => {
+  it("stores service events with the AWS Internal caller and no request id", async () => {
     const db = new Database(":memory:");
     const store = new AuditStore(db);
     const r = buildServiceEventRecord(
@@ -131,7 +134,7 @@ describe("AuditStore", () => {
       new Date(base),
     );
     commit(db, [store.insert(r, "111122223333", "us-east-1")]);
-    const [e] = store.lookup({ account: "111122223333", region: "us-east-1", attribute: { key: "EventName", value: "RotateKey" }, startMs: 0, endMs: base + 1, limit: 5 });
+    const [e] = await store.lookup({ account: "111122223333", region: "us-east-1", attribute: { key: "EventName", value: "RotateKey" }, startMs: 0, endMs: base + 1, limit: 5 });
     const stored = JSON.parse(e.record);
     expect(stored.userIdentity).toEqual({ accountId: "111122223333", invokedBy: "AWS Internal" });
     expect(stored.eventType).toBe("AwsServiceEvent");
@@ -142,28 +145,75 @@ describe("AuditStore", () => {
   });
 });
 
-describe("deferred lookup indexing", () => {
-  it("indexes after the request commit, and a restart indexes what a crash left behind", () => {
+describe("lookup indexing after the fact", () => {
+  const q = { account: "111122223333", region: "us-east-1", startMs: 0, endMs: Date.parse("2030-01-01T00:00:00Z"), limit: 10 };
+  const count = (db: Database.Database, table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  function fileDb(): Database.Database {
+    const dir = mkdtempSync(join(tmpdir(), "lf-audit-"));
+    dirs.push(dir);
+    const db = new Database(join(dir, "localfargate.db"));
+    db.pragma("journal_mode = WAL");
+    return db;
+  }
+
+  it("writes only the event row in the request's transaction; a lookup indexes what is committed", async () => {
     const db = new Database(":memory:");
     const store = new AuditStore(db);
     const r = record({ eventName: "Encrypt" });
     commit(db, [store.insert(r, "111122223333", "us-east-1")]);
-    // The event row is durable at once; its lookup rows are only queued.
-    expect((db.prepare("SELECT COUNT(*) AS n FROM audit_events").get() as { n: number }).n).toBe(1);
-    expect((db.prepare("SELECT COUNT(*) AS n FROM audit_lookup").get() as { n: number }).n).toBe(0);
-    // A "crash": a new store on the same database finds the event past the watermark.
-    const again = new AuditStore(db);
-    expect((db.prepare("SELECT COUNT(*) AS n FROM audit_lookup").get() as { n: number }).n).toBeGreaterThan(0);
-    const q = { account: "111122223333", region: "us-east-1", startMs: 0, endMs: Date.parse("2030-01-01T00:00:00Z"), limit: 10 };
-    expect(again.lookup({ ...q, attribute: { key: "EventName", value: "Encrypt" } }).map((e) => e.eventId)).toEqual([r.eventID]);
+    expect(count(db, "audit_events")).toBe(1);
+    expect(count(db, "audit_lookup")).toBe(0);
+    expect((await store.lookup({ ...q, attribute: { key: "EventId", value: String(r.eventID) } })).map((e) => e.eventId)).toEqual([r.eventID]);
+    expect(count(db, "audit_lookup")).toBeGreaterThan(0);
   });
 
-  it("flushes queued rows before an attribute lookup reads them", () => {
+  it("never indexes an event whose transaction rolled back", async () => {
     const db = new Database(":memory:");
+    const store = new AuditStore(db);
+    const lost = record({ eventName: "Encrypt" });
+    expect(() => commit(db, [store.insert(lost, "111122223333", "us-east-1"), () => { throw new Error("write failed"); }])).toThrow("write failed");
+    const kept = record({ eventName: "Decrypt" });
+    commit(db, [store.insert(kept, "111122223333", "us-east-1")]);
+    expect((await store.lookup(q)).map((e) => e.eventId)).toEqual([kept.eventID]);
+    expect(await store.lookup({ ...q, attribute: { key: "EventName", value: "Encrypt" } })).toEqual([]);
+  });
+
+  it("with a data dir, indexes on its own thread into audit-index.db, and a restart resumes from its watermark", async () => {
+    const db = fileDb();
+    const store = new AuditStore(db);
+    const first = record({ eventName: "Encrypt" });
+    commit(db, [store.insert(first, "111122223333", "us-east-1")]);
+    expect((await store.lookup({ ...q, attribute: { key: "EventName", value: "Encrypt" } })).map((e) => e.eventId)).toEqual([first.eventID]);
+    await store.close();
+    const index = new Database(join(dirname(db.name), INDEX_FILE), { readonly: true });
+    expect((index.prepare("SELECT seq FROM audit_indexed").get() as { seq: number }).seq).toBe(1);
+    expect(count(index, "audit_lookup")).toBe(7); // all, id, name, read-only, user, source, access key (no resources)
+    index.close();
+    // events committed while no index thread ran (a crash) are indexed by the next one
+    const second = record({ eventName: "Encrypt", resources: [{ ARN: "arn:aws:kms:us-east-1:111122223333:key/k1", type: "AWS::KMS::Key" }] });
+    db.prepare("INSERT INTO audit_events (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record) VALUES (1, ?, 1, 0, ?, 'Encrypt', 'kms.amazonaws.com', 'root', NULL, ?, ?)")
+      .run(Date.parse("2026-01-01T00:00:01Z"), second.eventID, JSON.stringify([{ ResourceType: "AWS::KMS::Key", ResourceName: "arn:aws:kms:us-east-1:111122223333:key/k1" }]), JSON.stringify(second));
+    const again = new AuditStore(db);
+    expect((await again.lookup({ ...q, attribute: { key: "EventName", value: "Encrypt" } })).map((e) => e.eventId)).toEqual([second.eventID, first.eventID]);
+    expect((await again.lookup({ ...q, attribute: { key: "ResourceName", value: "arn:aws:kms:us-east-1:111122223333:key/k1" } })).map((e) => e.eventId)).toEqual([second.eventID]);
+    await again.close();
+    db.close();
+  });
+
+  it("moves an index kept in localfargate.db by earlier versions into audit-index.db", async () => {
+    const db = fileDb();
+    db.exec(`CREATE TABLE audit_lookup (scope INTEGER NOT NULL, attr INTEGER NOT NULL, value TEXT NOT NULL, event_time INTEGER NOT NULL,
+      seq INTEGER NOT NULL, PRIMARY KEY (scope, attr, value, event_time, seq)) WITHOUT ROWID;
+      CREATE TABLE audit_indexed (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+      INSERT INTO audit_indexed VALUES (1, 1);`);
     const store = new AuditStore(db);
     const r = record({ eventName: "Decrypt" });
     commit(db, [store.insert(r, "111122223333", "us-east-1")]);
-    const q = { account: "111122223333", region: "us-east-1", startMs: 0, endMs: Date.parse("2030-01-01T00:00:00Z"), limit: 10 };
-    expect(store.lookup({ ...q, attribute: { key: "EventId", value: String(r.eventID) } })).toHaveLength(1);
+    expect((db.prepare("SELECT name FROM main.sqlite_master WHERE name IN ('audit_lookup', 'audit_indexed', 'audit_events_by_time')").all() as unknown[]).length).toBe(0);
+    expect((await store.lookup({ ...q, attribute: { key: "EventName", value: "Decrypt" } })).map((e) => e.eventId)).toEqual([r.eventID]);
+    await store.close();
+    db.close();
   });
 });

@@ -2,28 +2,27 @@
  * The CloudTrail event store, in the app's SQLite database.
  *
  * Every record is kept as its JSON text in `audit_events` with the columns LookupEvents answers
- * from. Each lookup attribute of a management event also gets one row in `audit_lookup`, a
- * WITHOUT ROWID table whose primary key (scope, attr, value, event_time, seq) is the index:
- * a filtered page is one backward range scan of that key from the paging cursor, so its cost
- * depends on the page size, not on how many events are stored. `scope` is a small integer per
- * (account, region) from `audit_scopes`. Resources contribute one ResourceType and one
- * ResourceName row each. `seq` only grows (events are never deleted): trail delivery reads "everything
- * after the last delivered seq".
+ * from; the event row is written in the request's own transaction, so the record is durable
+ * before the response, and it is the only audit write on the request path. `scope` is a small
+ * integer per (account, region) from `audit_scopes`. `seq` only grows (events are never
+ * deleted): trail delivery reads "everything after the last delivered seq".
  *
- * Only the event row is written in the request's own transaction (so the record is durable
- * before the response). Its lookup rows are queued and written in large batches shortly after
- * (or at once, before any attribute lookup reads them), with a watermark in `audit_indexed`
- * that lets a restart index whatever a crash left unindexed. This keeps a request's commit to
- * one row instead of seven or more, which is most of what auditing costs per call.
+ * LookupEvents reads the lookup index (indexer.ts), built from the event rows after the fact:
+ * with a data dir by a thread of its own into `audit-index.db` (attached here as `idx`), and for
+ * an in-memory database on this connection when a lookup needs it. A lookup first waits until
+ * every event committed before it is indexed.
  */
+import { dirname, join } from "node:path";
 import type { DB, WriteOp } from "../store/store.ts";
 import type Database from "better-sqlite3";
+import { ATTR_ID, createIndexTables, LookupIndexer } from "./indexer.ts";
+import { IndexWorker } from "./index-worker.ts";
 
 export const LOOKUP_ATTRIBUTES = ["EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId"] as const;
 export type LookupAttributeKey = (typeof LOOKUP_ATTRIBUTES)[number];
-const ATTR_ID: Record<LookupAttributeKey, number> = {
-  EventId: 1, EventName: 2, ReadOnly: 3, Username: 4, ResourceType: 5, ResourceName: 6, EventSource: 7, AccessKeyId: 8,
-};
+
+/** The lookup index's file, beside the database's own. */
+export const INDEX_FILE = "audit-index.db";
 
 export interface StoredEvent {
   seq: number;
@@ -124,7 +123,6 @@ export class AuditStore {
   private readonly scopes = new Map<string, number>();
   private readonly scopeNames = new Map<number, { account: string; region: string }>();
   private readonly insertEvent: Database.Statement;
-  private readonly insertLookup: Database.Statement;
   private readonly insertScope: Database.Statement;
   private readonly byTime: Database.Statement;
   private readonly byTimeAfter: Database.Statement;
@@ -132,12 +130,10 @@ export class AuditStore {
   private readonly byAttrAfter: Database.Statement;
   private readonly since: Database.Statement;
   private readonly maxSeqStmt: Database.Statement;
-  private readonly setIndexed: Database.Statement;
-  private readonly writeIndexTx: (rows: [number, number, string, number, number][], maxSeq: number) => void;
-  /** lookup rows of committed events, not yet written */
-  private pending: [number, number, string, number, number][] = [];
-  private pendingMaxSeq = 0;
-  private timer: NodeJS.Timeout | null = null;
+  /** indexes on this connection (in-memory databases) */
+  private readonly indexer: LookupIndexer | undefined;
+  /** indexes on its own thread (databases in a data dir) */
+  private readonly worker: IndexWorker | undefined;
 
   constructor(private readonly db: DB) {
     db.exec(`
@@ -156,14 +152,23 @@ export class AuditStore {
         access_key_id TEXT,
         resources TEXT,
         record TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (scope, management, event_time, seq);
-      CREATE TABLE IF NOT EXISTS audit_lookup (
-        scope INTEGER NOT NULL, attr INTEGER NOT NULL, value TEXT NOT NULL,
-        event_time INTEGER NOT NULL, seq INTEGER NOT NULL,
-        PRIMARY KEY (scope, attr, value, event_time, seq)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS audit_indexed (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
-      INSERT OR IGNORE INTO audit_indexed (id, seq) VALUES (1, 0);
+      -- by-time lookups use the lookup index's attribute 0 now: no second b-tree per event here
+      DROP INDEX IF EXISTS audit_events_by_time;
     `);
+    let ix = "main";
+    if (db.memory) {
+      this.indexer = new LookupIndexer(db, "main", "main");
+    } else {
+      ix = "idx";
+      const indexFile = join(dirname(db.name), INDEX_FILE);
+      // Data dirs of earlier versions kept the index in this database: it is rebuilt in its own.
+      db.exec("DROP TABLE IF EXISTS main.audit_lookup; DROP TABLE IF EXISTS main.audit_indexed;");
+      const attached = (db.pragma("database_list") as { name: string }[]).some((d) => d.name === "idx");
+      if (!attached) db.prepare("ATTACH DATABASE ? AS idx").run(indexFile);
+      db.pragma("idx.journal_mode = WAL");
+      createIndexTables(db, "idx");
+      this.worker = new IndexWorker(db.name, indexFile);
+    }
     for (const r of db.prepare("SELECT id, account, region FROM audit_scopes").all() as { id: number; account: string; region: string }[]) {
       this.scopes.set(`${r.account}\n${r.region}`, r.id);
       this.scopeNames.set(r.id, { account: r.account, region: r.region });
@@ -172,78 +177,27 @@ export class AuditStore {
     this.insertEvent = db.prepare(`INSERT INTO audit_events
       (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.insertLookup = db.prepare("INSERT OR IGNORE INTO audit_lookup (scope, attr, value, event_time, seq) VALUES (?, ?, ?, ?, ?)");
     const cols = "e.seq, e.scope, e.event_time, e.management, e.read_only, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.resources, e.record";
-    this.byTime = db.prepare(`SELECT ${cols} FROM audit_events e
-      WHERE e.scope = ? AND e.management = 1 AND e.event_time >= ? AND e.event_time <= ?
-      ORDER BY e.event_time DESC, e.seq DESC LIMIT ?`);
-    this.byTimeAfter = db.prepare(`SELECT ${cols} FROM audit_events e
-      WHERE e.scope = ? AND e.management = 1 AND e.event_time >= ? AND e.event_time <= ? AND (e.event_time, e.seq) < (?, ?)
-      ORDER BY e.event_time DESC, e.seq DESC LIMIT ?`);
-    this.byAttr = db.prepare(`SELECT ${cols} FROM audit_lookup l JOIN audit_events e ON e.seq = l.seq
-      WHERE l.scope = ? AND l.attr = ? AND l.value = ? AND l.event_time >= ? AND l.event_time <= ?
-      ORDER BY l.event_time DESC, l.seq DESC LIMIT ?`);
-    this.byAttrAfter = db.prepare(`SELECT ${cols} FROM audit_lookup l JOIN audit_events e ON e.seq = l.seq
-      WHERE l.scope = ? AND l.attr = ? AND l.value = ? AND l.event_time >= ? AND l.event_time <= ? AND (l.event_time, l.seq) < (?, ?)
-      ORDER BY l.event_time DESC, l.seq DESC LIMIT ?`);
+    const byAttr = `SELECT ${cols} FROM ${ix}.audit_lookup l JOIN audit_events e ON e.seq = l.seq
+      WHERE l.scope = @scope AND l.attr = @attr AND l.value = @value AND l.event_time >= @start AND l.event_time <= @end`;
+    const newestFirst = "ORDER BY l.event_time DESC, l.seq DESC LIMIT @limit";
+    this.byAttr = db.prepare(`${byAttr} ${newestFirst}`);
+    this.byAttrAfter = db.prepare(`${byAttr} AND (l.event_time, l.seq) < (@t, @s) ${newestFirst}`);
+    this.byTime = this.byAttr;
+    this.byTimeAfter = this.byAttrAfter;
     this.since = db.prepare(`SELECT ${cols} FROM audit_events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`);
     this.maxSeqStmt = db.prepare("SELECT COALESCE(MAX(seq), 0) AS m FROM audit_events");
-    this.setIndexed = db.prepare("UPDATE audit_indexed SET seq = MAX(seq, ?) WHERE id = 1");
-    this.writeIndexTx = db.transaction((rows: [number, number, string, number, number][], maxSeq: number) => this.writeIndex(rows, maxSeq));
-    this.catchUp();
   }
 
-  /** Indexes events a crash left unindexed (everything after the watermark). */
-  private catchUp(): void {
-    const from = (this.db.prepare("SELECT seq FROM audit_indexed WHERE id = 1").get() as { seq: number }).seq;
-    const rows = this.db.prepare("SELECT seq, scope, event_time, record FROM audit_events WHERE seq > ? AND management = 1 ORDER BY seq").iterate(from) as Iterable<{ seq: number; scope: number; event_time: number; record: string }>;
-    for (const r of rows) this.queueLookupRows(r.scope, r.event_time, r.seq, summarize(JSON.parse(r.record) as Record<string, unknown>));
-    this.flushIndex();
+  /** Resolves once every event committed so far is in the lookup index. */
+  async indexed(): Promise<void> {
+    if (this.worker) await this.worker.sync();
+    else this.indexer!.catchUp();
   }
 
-  private queueLookupRows(scope: number, t: number, seq: number, s: LookupSummary): void {
-    const add = (key: LookupAttributeKey, value: string | null) => {
-      if (value !== null && value !== "") this.pending.push([scope, ATTR_ID[key], value, t, seq]);
-    };
-    add("EventId", s.eventId);
-    add("EventName", s.eventName);
-    add("ReadOnly", s.readOnly ? "true" : "false");
-    add("Username", s.username);
-    add("EventSource", s.eventSource);
-    add("AccessKeyId", s.accessKeyId);
-    for (const r of s.resources) {
-      add("ResourceType", r.ResourceType);
-      add("ResourceName", r.ResourceName);
-    }
-    if (seq > this.pendingMaxSeq) this.pendingMaxSeq = seq;
-  }
-
-  /** Writes every queued lookup row in one transaction and moves the watermark. */
-  flushIndex(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    // After shutdown the rows stay unindexed; the next start indexes them from the watermark.
-    if (!this.db.open || (this.pending.length === 0 && this.pendingMaxSeq === 0)) return;
-    const rows = this.pending;
-    const maxSeq = this.pendingMaxSeq;
-    this.pending = [];
-    this.pendingMaxSeq = 0;
-    // Inside a caller's transaction (a lookup during a request) the rows join it.
-    if (this.db.inTransaction) this.writeIndex(rows, maxSeq);
-    else this.writeIndexTx(rows, maxSeq);
-  }
-
-  private writeIndex(rows: [number, number, string, number, number][], maxSeq: number): void {
-    for (const r of rows) this.insertLookup.run(r[0], r[1], r[2], r[3], r[4]);
-    this.setIndexed.run(maxSeq);
-  }
-
-  private scheduleIndex(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => this.flushIndex(), 25);
-    this.timer.unref();
+  /** Stops the index thread (after it indexed what is committed). */
+  async close(): Promise<void> {
+    await this.worker?.close();
   }
 
   /**
@@ -276,40 +230,32 @@ export class AuditStore {
     return row?.id;
   }
 
-  /** A write op that stores the record and its lookup rows. */
+  /** A write op that stores the record (its lookup rows follow, see indexer.ts). */
   insert(record: Record<string, unknown>, account: string, region: string): WriteOp {
     const s = summarize(record);
     const text = JSON.stringify(record);
     const resources = s.resources.length ? JSON.stringify(s.resources) : null;
     const t = Number.isFinite(s.eventTimeMs) ? s.eventTimeMs : 0;
     const scope = this.scopeId(account, region);
-    return () => {
-      const info = this.insertEvent.run(scope, t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources, text);
-      if (!s.management) return;
-      // A transaction that rolls back leaves a queued row pointing at no event: lookups join
-      // on audit_events, so such a row is never returned.
-      this.queueLookupRows(scope, t, Number(info.lastInsertRowid), s);
-      this.scheduleIndex();
-    };
+    return () => void this.insertEvent.run(scope, t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources, text);
   }
 
   /** Management events of one account and region, newest first. */
-  lookup(q: LookupQuery): StoredEvent[] {
+  async lookup(q: LookupQuery): Promise<StoredEvent[]> {
+    await this.indexed();
     const scope = this.existingScope(q.account, q.region);
     if (scope === undefined) return [];
-    let rows: EventRow[];
-    if (q.attribute) {
-      this.flushIndex();
-      const a = ATTR_ID[q.attribute.key];
-      rows = (q.before
-        ? this.byAttrAfter.all(scope, a, q.attribute.value, q.startMs, q.endMs, q.before.t, q.before.s, q.limit)
-        : this.byAttr.all(scope, a, q.attribute.value, q.startMs, q.endMs, q.limit)) as EventRow[];
-    } else {
-      rows = (q.before
-        ? this.byTimeAfter.all(scope, q.startMs, q.endMs, q.before.t, q.before.s, q.limit)
-        : this.byTime.all(scope, q.startMs, q.endMs, q.limit)) as EventRow[];
-    }
-    return rows.map((r) => this.toEvent(r));
+    const params = {
+      scope,
+      attr: q.attribute ? ATTR_ID[q.attribute.key] : ATTR_ID.All,
+      value: q.attribute ? q.attribute.value : "",
+      start: q.startMs,
+      end: q.endMs,
+      limit: q.limit,
+      ...(q.before ? { t: q.before.t, s: q.before.s } : {}),
+    };
+    const stmt = q.attribute ? (q.before ? this.byAttrAfter : this.byAttr) : q.before ? this.byTimeAfter : this.byTime;
+    return (stmt.all(params) as EventRow[]).map((r) => this.toEvent(r));
   }
 
   /** Events (all accounts, regions and categories) stored after `seq`, oldest first. */

@@ -48,7 +48,7 @@ function decodeToken(token: string, expectHash: string): Cursor {
   return c;
 }
 
-export function lookupEvents(store: AuditStore, account: string, region: string, nowMs: number, req: LookupEventsRequest): LookupEventsResponse {
+export async function lookupEvents(store: AuditStore, account: string, region: string, nowMs: number, req: LookupEventsRequest): Promise<LookupEventsResponse> {
   const attrs = req.LookupAttributes ?? [];
   if (attrs.length > 1) throw ctError("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.");
   let attribute: { key: LookupAttributeKey; value: string } | undefined;
@@ -80,7 +80,7 @@ export function lookupEvents(store: AuditStore, account: string, region: string,
   // Insights events are not generated here: an insight lookup has nothing to return.
   if (req.EventCategory === "insight" || startMs > endMs) return { Events: [] };
 
-  const rows = store.lookup({ account, region, attribute, startMs, endMs, before: cursor ? { t: cursor.t, s: cursor.s } : undefined, limit: max + 1 });
+  const rows = await store.lookup({ account, region, attribute, startMs, endMs, before: cursor ? { t: cursor.t, s: cursor.s } : undefined, limit: max + 1 });
   const page = rows.slice(0, max);
   const events: Event[] = page.map((e) => ({
     EventId: e.eventId,

@@ -1,0 +1,83 @@
+/**
+ * The LookupEvents index: for every management event, one row per lookup attribute value in
+ * `audit_lookup`, a WITHOUT ROWID table whose primary key (scope, attr, value, event_time, seq)
+ * is the index, so a filtered page is one backward range scan from the paging cursor. Attribute
+ * 0 (value "") holds every management event, for lookups by time alone.
+ *
+ * The rows are derived from the columns of `audit_events` by SQL, for every event after the
+ * watermark in `audit_indexed`: the request path writes only the event row, and indexing can run
+ * anywhere that can read the events, on another thread in the server (index-thread.ts). Because
+ * the index is always rebuilt from committed events past the watermark, a crash loses nothing and
+ * a rolled-back event is never indexed.
+ */
+import type Database from "better-sqlite3";
+
+/** Attribute ids in `audit_lookup.attr`. */
+export const ATTR_ID = {
+  All: 0, EventId: 1, EventName: 2, ReadOnly: 3, Username: 4, ResourceType: 5, ResourceName: 6, EventSource: 7, AccessKeyId: 8,
+} as const;
+
+/** Events indexed per transaction: bounds how long one batch holds the index's write lock. */
+const BATCH = 20_000;
+
+/** Creates the index tables in `schema` (idempotent). */
+export function createIndexTables(db: Database.Database, schema: string): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${schema}.audit_lookup (
+      scope INTEGER NOT NULL, attr INTEGER NOT NULL, value TEXT NOT NULL,
+      event_time INTEGER NOT NULL, seq INTEGER NOT NULL,
+      PRIMARY KEY (scope, attr, value, event_time, seq)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS ${schema}.audit_indexed (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+    INSERT OR IGNORE INTO ${schema}.audit_indexed (id, seq) VALUES (1, 0);
+  `);
+}
+
+/** Indexes the events of `events.audit_events` into `index.audit_lookup` (schemas of one connection). */
+export class LookupIndexer {
+  private readonly maxSeqStmt: Database.Statement;
+  private readonly watermarkStmt: Database.Statement;
+  private readonly indexRange: (from: number, to: number) => void;
+
+  constructor(db: Database.Database, events: string, index: string) {
+    createIndexTables(db, index);
+    const range = `FROM ${events}.audit_events e WHERE e.seq > @from AND e.seq <= @to AND e.management = 1`;
+    const column = (attr: number, value: string, extra = "") =>
+      `SELECT e.scope, ${attr}, ${value}, e.event_time, e.seq ${range}${extra}`;
+    const insert = db.prepare(`INSERT OR IGNORE INTO ${index}.audit_lookup (scope, attr, value, event_time, seq)
+      ${column(ATTR_ID.All, "''")}
+      UNION ALL ${column(ATTR_ID.EventId, "e.event_id", " AND e.event_id <> ''")}
+      UNION ALL ${column(ATTR_ID.EventName, "e.event_name", " AND e.event_name <> ''")}
+      UNION ALL ${column(ATTR_ID.ReadOnly, "CASE e.read_only WHEN 1 THEN 'true' ELSE 'false' END")}
+      UNION ALL ${column(ATTR_ID.Username, "e.username", " AND e.username <> ''")}
+      UNION ALL ${column(ATTR_ID.EventSource, "e.event_source", " AND e.event_source <> ''")}
+      UNION ALL ${column(ATTR_ID.AccessKeyId, "e.access_key_id", " AND e.access_key_id <> ''")}
+      UNION ALL SELECT e.scope, ${ATTR_ID.ResourceType}, json_extract(r.value, '$.ResourceType'), e.event_time, e.seq
+        FROM ${events}.audit_events e, json_each(e.resources) r
+        WHERE e.seq > @from AND e.seq <= @to AND e.management = 1 AND e.resources IS NOT NULL
+      UNION ALL SELECT e.scope, ${ATTR_ID.ResourceName}, json_extract(r.value, '$.ResourceName'), e.event_time, e.seq
+        FROM ${events}.audit_events e, json_each(e.resources) r
+        WHERE e.seq > @from AND e.seq <= @to AND e.management = 1 AND e.resources IS NOT NULL`);
+    const setWatermark = db.prepare(`UPDATE ${index}.audit_indexed SET seq = ? WHERE id = 1`);
+    this.indexRange = db.transaction((from: number, to: number) => {
+      insert.run({ from, to });
+      setWatermark.run(to);
+    });
+    this.maxSeqStmt = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS m FROM ${events}.audit_events`);
+    this.watermarkStmt = db.prepare(`SELECT seq FROM ${index}.audit_indexed WHERE id = 1`);
+  }
+
+  /** The last event indexed. */
+  watermark(): number {
+    return (this.watermarkStmt.get() as { seq: number }).seq;
+  }
+
+  /** Indexes every event committed so far; returns how many sequence numbers it covered. */
+  catchUp(): number {
+    const target = (this.maxSeqStmt.get() as { m: number }).m;
+    const start = this.watermark();
+    for (let from = start; from < target; from = Math.min(from + BATCH, target)) {
+      this.indexRange(from, Math.min(from + BATCH, target));
+    }
+    return Math.max(0, target - start);
+  }
+}
