@@ -71,6 +71,21 @@ interface Head {
   headers: Record<string, string>;
 }
 
+/** Header names as sent → lower-cased, for names already seen to be valid tokens (clients repeat theirs). */
+const headerNames = new Map<string, string>();
+const MAX_CACHED_NAMES = 512;
+
+function headerKey(name: string): string {
+  let key = headerNames.get(name);
+  if (key === undefined) {
+    // no whitespace before the colon, no obsolete line folding (RFC 9112 5.1, 5.2)
+    if (!TOKEN.test(name)) throw new BadRequest(400);
+    key = name.toLowerCase();
+    if (headerNames.size < MAX_CACHED_NAMES) headerNames.set(name, key);
+  }
+  return key;
+}
+
 function parseHead(text: string): Head {
   const lines = text.split("\r\n");
   const requestLine = lines[0].split(" ");
@@ -82,10 +97,7 @@ function parseHead(text: string): Head {
     const line = lines[i];
     const colon = line.indexOf(":");
     if (colon <= 0) throw new BadRequest(400);
-    const name = line.slice(0, colon);
-    // no whitespace before the colon, no obsolete line folding (RFC 9112 5.1, 5.2)
-    if (!TOKEN.test(name)) throw new BadRequest(400);
-    const key = name.toLowerCase();
+    const key = headerKey(line.slice(0, colon));
     const value = line.slice(colon + 1).trim();
     const prior = headers[key];
     if (prior === undefined) headers[key] = value;
