@@ -5,7 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the node:http floor, iam, kms, audit, ecs, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, audit, ecs, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyComm
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
-import { cpuMicros, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
+import { cpuMicros, startBareHttp1, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [1, 16];
@@ -183,11 +183,16 @@ async function main() {
   try {
     if (want("sts")) {
       for (const t of both) await load("sts GetCallerIdentity", t, "sts", null, "Action=GetCallerIdentity&Version=2011-06-15");
-      const bare = await startBareNodeHttp();
-      try {
-        await load("floor: bare node:http answering a fixed body (no work)", bare, "sts", null, "Action=GetCallerIdentity&Version=2011-06-15");
-      } finally {
-        await bare.stop();
+      for (const [name, start] of [
+        ["floor: bare node:http answering a fixed body (no work)", startBareNodeHttp],
+        ["floor: localfargate's HTTP/1.1 loop (src/server/http1.ts) answering a fixed body (no work)", startBareHttp1],
+      ] as const) {
+        const bare = await start();
+        try {
+          await load(name, bare, "sts", null, "Action=GetCallerIdentity&Version=2011-06-15");
+        } finally {
+          await bare.stop();
+        }
       }
     }
     if (want("iam")) {

@@ -106,3 +106,19 @@ export async function startBareNodeHttp(): Promise<BenchServer> {
   await waitFor(endpoint, child, 10_000);
   return { name: "bare node:http", endpoint, pid: child.pid, stop: stopper(child) };
 }
+
+/**
+ * The floor of localfargate's own front door: the HTTP/1.1 loop it answers on
+ * (src/server/http1.ts), answering a fixed body and doing no work.
+ */
+export async function startBareHttp1(): Promise<BenchServer> {
+  const port = await freePort();
+  const script = `const { listenHttp1 } = await import(${JSON.stringify(new URL("../src/server/http1.ts", import.meta.url).href)});
+const b = Buffer.from("<ok/>");
+const reply = { status: 200, headers: ["content-length", String(b.length), "content-type", "text/xml"], body: b };
+await listenHttp1("127.0.0.1", ${port}, async () => reply, { bodyLimit: () => 1 << 20, onError: () => reply });`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: "ignore" });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitFor(endpoint, child, 20_000);
+  return { name: "bare http1 loop", endpoint, pid: child.pid, stop: stopper(child) };
+}
