@@ -1,14 +1,17 @@
 /**
- * The index thread: keeps `audit-index.db` caught up with the events in `localfargate.db`, so
- * the request thread writes one row per event and the LookupEvents index costs it nothing.
- * It polls for new events, and answers a `sync` once everything committed before it is indexed.
+ * The index thread: moves logged records (log.ts) into `audit_events` in `localfargate.db` and
+ * keeps `audit-index.db` caught up with those events, so recording costs the request thread a
+ * line in a file or one row, and the LookupEvents index nothing. It polls for new events, and
+ * answers a `sync` once everything recorded before it is stored and indexed.
  */
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { LookupIndexer } from "./indexer.ts";
+import { ingestLog } from "./log.ts";
+import { eventRowWriter } from "./store.ts";
 import type { IndexThreadMessage, IndexThreadReply } from "./index-worker.ts";
 
-const { eventsFile, indexFile, pollMs } = workerData as { eventsFile: string; indexFile: string; pollMs: number };
+const { eventsFile, indexFile, logDir, pollMs } = workerData as { eventsFile: string; indexFile: string; logDir: string; pollMs: number };
 const port = parentPort!;
 const db = new Database(indexFile);
 db.pragma("journal_mode = WAL");
@@ -16,9 +19,11 @@ db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
 db.prepare("ATTACH DATABASE ? AS ev").run(eventsFile);
 const indexer = new LookupIndexer(db, "ev", "main");
+const storeLine = eventRowWriter(db, "ev");
 
 function catchUp(): string | undefined {
   try {
+    ingestLog(db, "ev", logDir, storeLine);
     indexer.catchUp();
     return undefined;
   } catch (e) {

@@ -1,6 +1,6 @@
 /**
  * The request thread's side of the index thread (index-thread.ts): starts it, asks it to catch
- * up before a lookup reads the index, and stops it.
+ * up (store what is logged, index what is stored) before a lookup reads the index, and stops it.
  */
 import { Worker } from "node:worker_threads";
 
@@ -20,8 +20,8 @@ export class IndexWorker {
   private failure: Error | undefined;
   private readonly exited: Promise<void>;
 
-  constructor(eventsFile: string, indexFile: string) {
-    this.worker = new Worker(new URL("./index-thread.boot.mjs", import.meta.url), { workerData: { eventsFile, indexFile, pollMs: POLL_MS } });
+  constructor(eventsFile: string, indexFile: string, logDir: string) {
+    this.worker = new Worker(new URL("./index-thread.boot.mjs", import.meta.url), { workerData: { eventsFile, indexFile, logDir, pollMs: POLL_MS } });
     this.worker.unref();
     this.worker.on("message", (r: IndexThreadReply) => {
       const w = this.waiting.get(r.id);

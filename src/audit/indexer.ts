@@ -18,7 +18,7 @@ export const ATTR_ID = {
 } as const;
 
 /** Events indexed per transaction: bounds how long one batch holds the index's write lock. */
-const BATCH = 20_000;
+const BATCH = 5_000;
 
 /** Creates the index tables in `schema` (idempotent). */
 export function createIndexTables(db: Database.Database, schema: string): void {

@@ -1,6 +1,7 @@
 /**
  * The audit sink: where the dispatcher's CloudTrail records go (the event store, inside the
- * request's own transaction), and how services record events they originate themselves.
+ * request's own transaction, or its audit log for a call that changes nothing), and how services
+ * record events they originate themselves.
  */
 import type { AppContext } from "../services/types.ts";
 import type { WriteOp } from "../store/store.ts";
@@ -36,6 +37,7 @@ export function createAuditSink(app: AppContext): void {
     record(record, meta) {
       return [store.insert(record, meta.accountId, meta.region)];
     },
+    append: store.logs ? (record, meta) => store.append(record, meta.accountId, meta.region) : undefined,
   };
 }
 

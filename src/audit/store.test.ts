@@ -202,6 +202,23 @@ describe("lookup indexing after the fact", () => {
     db.close();
   });
 
+  it("with a data dir, takes the records of calls that change nothing through the audit log", async () => {
+    const db = fileDb();
+    const store = new AuditStore(db);
+    expect(store.logs).toBe(true);
+    const logged = record({ eventName: "Encrypt", readOnly: true });
+    await store.append(logged, "111122223333", "us-east-1");
+    // durable in the log; a lookup waits until the index thread stored and indexed it
+    expect((await store.lookup({ ...q, attribute: { key: "ReadOnly", value: "true" } })).map((e) => e.eventId)).toEqual([logged.eventID]);
+    const another = record({ eventName: "Decrypt", readOnly: true });
+    await store.append(another, "111122223333", "us-east-1");
+    // readers that need every event at once (trail delivery) move the log themselves
+    expect(store.after(0, 10).map((e) => e.eventId)).toEqual([logged.eventID, another.eventID]);
+    expect(store.maxSeq()).toBe(2);
+    await store.close();
+    db.close();
+  });
+
   it("moves an index kept in localfargate.db by earlier versions into audit-index.db", async () => {
     const db = fileDb();
     db.exec(`CREATE TABLE audit_lookup (scope INTEGER NOT NULL, attr INTEGER NOT NULL, value TEXT NOT NULL, event_time INTEGER NOT NULL,

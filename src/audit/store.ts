@@ -2,10 +2,12 @@
  * The CloudTrail event store, in the app's SQLite database.
  *
  * Every record is kept as its JSON text in `audit_events` with the columns LookupEvents answers
- * from; the event row is written in the request's own transaction, so the record is durable
- * before the response, and it is the only audit write on the request path. `scope` is a small
- * integer per (account, region) from `audit_scopes`. `seq` only grows (events are never
- * deleted): trail delivery reads "everything after the last delivered seq".
+ * from. The record of a call that changes state is written in that call's own transaction; the
+ * record of a call that changes nothing is made durable by the audit log (log.ts) and moved into
+ * `audit_events` shortly after, or at once when a reader needs every event (`after`, `maxSeq`).
+ * Either way it is durable before the response. `scope` is a small integer per (account, region)
+ * from `audit_scopes`. `seq` only grows (events are never deleted): trail delivery reads
+ * "everything after the last delivered seq".
  *
  * LookupEvents reads the lookup index (indexer.ts), built from the event rows after the fact:
  * with a data dir by a thread of its own into `audit-index.db` (attached here as `idx`), and for
@@ -17,6 +19,7 @@ import type { DB, WriteOp } from "../store/store.ts";
 import type Database from "better-sqlite3";
 import { ATTR_ID, createIndexTables, LookupIndexer } from "./indexer.ts";
 import { IndexWorker } from "./index-worker.ts";
+import { AuditLog, createIngestTable, ingestLog, LOG_DIR, logLine, type StoreLine } from "./log.ts";
 
 export const LOOKUP_ATTRIBUTES = ["EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId"] as const;
 export type LookupAttributeKey = (typeof LOOKUP_ATTRIBUTES)[number];
@@ -134,6 +137,9 @@ export class AuditStore {
   private readonly indexer: LookupIndexer | undefined;
   /** indexes on its own thread (databases in a data dir) */
   private readonly worker: IndexWorker | undefined;
+  /** records of calls that change nothing (databases in a data dir) */
+  private readonly log: AuditLog | undefined;
+  private readonly storeLine: StoreLine | undefined;
 
   constructor(private readonly db: DB) {
     db.exec(`
@@ -167,7 +173,10 @@ export class AuditStore {
       if (!attached) db.prepare("ATTACH DATABASE ? AS idx").run(indexFile);
       db.pragma("idx.journal_mode = WAL");
       createIndexTables(db, "idx");
-      this.worker = new IndexWorker(db.name, indexFile);
+      createIngestTable(db, "main");
+      this.log = new AuditLog(join(dirname(db.name), LOG_DIR));
+      this.storeLine = eventRowWriter(db, "main");
+      this.worker = new IndexWorker(db.name, indexFile, this.log.dir);
     }
     for (const r of db.prepare("SELECT id, account, region FROM audit_scopes").all() as { id: number; account: string; region: string }[]) {
       this.scopes.set(`${r.account}\n${r.region}`, r.id);
@@ -189,14 +198,30 @@ export class AuditStore {
     this.maxSeqStmt = db.prepare("SELECT COALESCE(MAX(seq), 0) AS m FROM audit_events");
   }
 
-  /** Resolves once every event committed so far is in the lookup index. */
+  /** Resolves once every event recorded so far is stored and in the lookup index. */
   async indexed(): Promise<void> {
     if (this.worker) await this.worker.sync();
     else this.indexer!.catchUp();
   }
 
-  /** Stops the index thread (after it indexed what is committed). */
+  /** True when records of calls that change nothing can go to the audit log. */
+  get logs(): boolean {
+    return this.log !== undefined;
+  }
+
+  /** Makes the record durable in the audit log; resolves once it is written. */
+  append(record: Record<string, unknown>, account: string, region: string): Promise<void> {
+    return this.log!.append(logLine(record, account, region));
+  }
+
+  /** Moves every logged record into `audit_events` now, on this thread. */
+  private ingestNow(): void {
+    if (this.log) ingestLog(this.db, "main", this.log.dir, this.storeLine!);
+  }
+
+  /** Writes what is logged, then stops the index thread (after it stored and indexed everything). */
   async close(): Promise<void> {
+    this.log?.close();
     await this.worker?.close();
   }
 
@@ -260,10 +285,12 @@ export class AuditStore {
 
   /** Events (all accounts, regions and categories) stored after `seq`, oldest first. */
   after(seq: number, limit: number): StoredEvent[] {
+    this.ingestNow();
     return (this.since.all(seq, limit) as EventRow[]).map((r) => this.toEvent(r));
   }
 
   maxSeq(): number {
+    this.ingestNow();
     return (this.maxSeqStmt.get() as { m: number }).m;
   }
 
@@ -290,4 +317,26 @@ export class AuditStore {
       record: r.record,
     };
   }
+}
+
+/** Stores logged records (log.ts's StoreLine) as rows of `<schema>.audit_events`. */
+export function eventRowWriter(db: DB, schema: string): StoreLine {
+  const insertScope = db.prepare(`INSERT INTO ${schema}.audit_scopes (account, region) VALUES (?, ?) ON CONFLICT (account, region) DO UPDATE SET account = excluded.account RETURNING id`);
+  const insertEvent = db.prepare(`INSERT INTO ${schema}.audit_events
+    (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  return (account, region, text) => {
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return; // not a line this server wrote
+    }
+    const s = summarize(record);
+    // the upsert returns the existing id: no cache, so a rolled-back batch leaves nothing stale
+    const scope = (insertScope.get(account, region) as { id: number }).id;
+    const resources = s.resources.length ? JSON.stringify(s.resources) : null;
+    const t = Number.isFinite(s.eventTimeMs) ? s.eventTimeMs : 0;
+    insertEvent.run(scope, t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources, text);
+  };
 }

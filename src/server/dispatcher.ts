@@ -53,7 +53,10 @@ async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: u
   const sink = ctx.app.auditSink;
   if (sink && !ctx.audit.skip) {
     const record = buildRecord(ctx, svc, outcome);
-    writes.push(...sink.record(record, { accountId: record.recipientAccountId as string, region: record.awsRegion as string }));
+    const meta = { accountId: record.recipientAccountId as string, region: record.awsRegion as string };
+    // A call that changes nothing needs no transaction: its record is durable once logged.
+    if (writes.length === 0 && sink.append) return sink.append(record, meta);
+    writes.push(...sink.record(record, meta));
   }
   await ctx.app.store.commit(writes);
 }

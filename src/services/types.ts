@@ -227,4 +227,6 @@ export interface AppContext {
 export interface AuditSink {
   /** returns write ops that store the record in the request's transaction */
   record(record: Record<string, unknown>, meta: { accountId: string; region: string }): WriteOp[];
+  /** for a call that changes nothing: makes the record durable without a transaction */
+  append?(record: Record<string, unknown>, meta: { accountId: string; region: string }): Promise<void>;
 }
