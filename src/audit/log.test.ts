@@ -3,7 +3,10 @@ import Database from "better-sqlite3";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AuditLog, createIngestTable, ingestLog, logLine, segments } from "./log.ts";
+import { AuditLog, createIngestTable, ingestLog, segments } from "./log.ts";
+
+/** Test lines: account, region and event id, tab-separated. */
+const logLine = (r: { eventID: string }, account: string, region: string) => `${account}\t${region}\t${JSON.stringify(r)}`;
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -18,7 +21,10 @@ function sink() {
   const db = new Database(":memory:");
   createIngestTable(db, "main");
   const stored: { account: string; region: string; id: string }[] = [];
-  const store = (account: string, region: string, text: string) => stored.push({ account, region, id: (JSON.parse(text) as { eventID: string }).eventID });
+  const store = (line: string) => {
+    const [account, region, text] = line.split("\t");
+    stored.push({ account, region, id: (JSON.parse(text) as { eventID: string }).eventID });
+  };
   return { db, stored, store };
 }
 

@@ -11,8 +11,8 @@
  * once: the position reached is kept in the same transaction as the rows. Files are segments
  * `<n>.log` in `<data dir>/audit-log/`; every start writes a new segment (a crash may leave a
  * torn last line in the old one, never answered, which is dropped), and a segment is deleted once
- * ingested. Line format: `<account>\t<region>\t<record JSON>\n` (JSON text has no raw tab or
- * newline).
+ * ingested. What a line holds is the writer's business (store.ts); a line never contains a raw
+ * newline.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -33,10 +33,6 @@ export function segments(dir: string): number[] {
     return [];
   }
   return names.filter((f) => /^\d{10}\.log$/.test(f)).map((f) => Number(f.slice(0, 10))).sort((a, b) => a - b);
-}
-
-export function logLine(record: Record<string, unknown>, account: string, region: string): string {
-  return `${account}\t${region}\t${JSON.stringify(record)}\n`;
 }
 
 export class AuditLog {
@@ -60,10 +56,10 @@ export class AuditLog {
     return fd;
   }
 
-  /** Queues the line for the next group write; resolves once it is written. */
+  /** Queues the line (no newline in it) for the next group write; resolves once it is written. */
   append(line: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push(line);
+      this.pending.push(line + "\n");
       this.waiters.push({ resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
@@ -108,8 +104,8 @@ export function createIngestTable(db: Database.Database, schema: string): void {
     INSERT OR IGNORE INTO ${schema}.audit_log_ingested (id, segment, offset) VALUES (1, 0, 0);`);
 }
 
-/** Stores one logged record (account, region, record JSON text) in the events table. */
-export type StoreLine = (account: string, region: string, recordText: string) => void;
+/** Stores what one line describes (the line without its newline). */
+export type StoreLine = (line: string) => void;
 
 /** Lines moved per transaction: bounds how long the events database's write lock is held. */
 const LINES_PER_TRANSACTION = 500;
@@ -132,11 +128,7 @@ export function ingestLog(db: Database.Database, schema: string, dir: string, st
     const newest = current === all.at(-1);
     let offset = current === pos.segment ? pos.offset : 0;
     const { lines, consumed, atEnd } = readLines(join(dir, segmentName(current)), offset, LINES_PER_TRANSACTION);
-    for (const line of lines) {
-      const t1 = line.indexOf("\t");
-      const t2 = line.indexOf("\t", t1 + 1);
-      if (t1 > 0 && t2 > t1) store(line.slice(0, t1), line.slice(t1 + 1, t2), line.slice(t2 + 1));
-    }
+    for (const line of lines) store(line);
     moved += lines.length;
     offset += consumed;
     if (atEnd && !newest) {

@@ -3,7 +3,7 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { AuditStore, INDEX_FILE, summarize, usernameOf } from "./store.ts";
+import { AuditStore, eventRowWriter, INDEX_FILE, logLine, summarize, usernameOf } from "./store.ts";
 import { buildServiceEventRecord } from "./record.ts";
 
 function record(over: Record<string, unknown>): Record<string, unknown> {
@@ -217,6 +217,24 @@ describe("lookup indexing after the fact", () => {
     expect(store.maxSeq()).toBe(2);
     await store.close();
     db.close();
+  });
+
+  it("encodes a log line that stores the same row as the transaction path, whatever the names hold", () => {
+    const db = new Database(":memory:");
+    new AuditStore(db);
+    const r = record({ eventName: "Encrypt", resources: [{ ARN: "arn:aws:kms:us-east-1:111122223333:key/k1", type: "AWS::KMS::Key" }] });
+    const line = logLine(r, "111122223333", "odd\tregion\nname");
+    expect(line).not.toContain("\n");
+    eventRowWriter(db, "main")(line);
+    const row = db.prepare("SELECT s.region, e.event_name, e.username, e.access_key_id, e.resources, e.record FROM audit_events e JOIN audit_scopes s ON s.id = e.scope").get() as Record<string, string>;
+    expect(row).toEqual({
+      region: "odd\tregion\nname",
+      event_name: "Encrypt",
+      username: "root",
+      access_key_id: "AKIAROOT",
+      resources: JSON.stringify([{ ResourceType: "AWS::KMS::Key", ResourceName: "arn:aws:kms:us-east-1:111122223333:key/k1" }]),
+      record: JSON.stringify(r),
+    });
   });
 
   it("moves an index kept in localfargate.db by earlier versions into audit-index.db", async () => {

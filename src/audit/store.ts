@@ -19,7 +19,7 @@ import type { DB, WriteOp } from "../store/store.ts";
 import type Database from "better-sqlite3";
 import { ATTR_ID, createIndexTables, LookupIndexer } from "./indexer.ts";
 import { IndexWorker } from "./index-worker.ts";
-import { AuditLog, createIngestTable, ingestLog, LOG_DIR, logLine, type StoreLine } from "./log.ts";
+import { AuditLog, createIngestTable, ingestLog, LOG_DIR, type StoreLine } from "./log.ts";
 
 export const LOOKUP_ATTRIBUTES = ["EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId"] as const;
 export type LookupAttributeKey = (typeof LOOKUP_ATTRIBUTES)[number];
@@ -319,24 +319,38 @@ export class AuditStore {
   }
 }
 
-/** Stores logged records (log.ts's StoreLine) as rows of `<schema>.audit_events`. */
+/**
+ * An audit log line: the event row's columns as a JSON array, a tab, the record's JSON text.
+ * The columns are computed here so that storing the line needs no parse of the record; JSON
+ * text never holds a raw tab or newline, so the first tab ends the columns.
+ */
+export function logLine(record: Record<string, unknown>, account: string, region: string): string {
+  const s = summarize(record);
+  const t = Number.isFinite(s.eventTimeMs) ? s.eventTimeMs : 0;
+  const resources = s.resources.length ? JSON.stringify(s.resources) : null;
+  const columns = [account, region, t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources];
+  return `${JSON.stringify(columns)}\t${JSON.stringify(record)}`;
+}
+
+type LineColumns = [string, string, number, number, number, string, string, string, string | null, string | null, string | null];
+
+/** Stores audit log lines (log.ts's StoreLine) as rows of `<schema>.audit_events`. */
 export function eventRowWriter(db: DB, schema: string): StoreLine {
   const insertScope = db.prepare(`INSERT INTO ${schema}.audit_scopes (account, region) VALUES (?, ?) ON CONFLICT (account, region) DO UPDATE SET account = excluded.account RETURNING id`);
   const insertEvent = db.prepare(`INSERT INTO ${schema}.audit_events
     (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  return (account, region, text) => {
-    let record: Record<string, unknown>;
+  return (line) => {
+    const tab = line.indexOf("\t");
+    let c: LineColumns;
     try {
-      record = JSON.parse(text) as Record<string, unknown>;
+      c = JSON.parse(line.slice(0, tab)) as LineColumns;
     } catch {
       return; // not a line this server wrote
     }
-    const s = summarize(record);
+    if (tab < 0 || !Array.isArray(c) || c.length !== 11) return;
     // the upsert returns the existing id: no cache, so a rolled-back batch leaves nothing stale
-    const scope = (insertScope.get(account, region) as { id: number }).id;
-    const resources = s.resources.length ? JSON.stringify(s.resources) : null;
-    const t = Number.isFinite(s.eventTimeMs) ? s.eventTimeMs : 0;
-    insertEvent.run(scope, t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources, text);
+    const scope = (insertScope.get(c[0], c[1]) as { id: number }).id;
+    insertEvent.run(scope, c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], line.slice(tab + 1));
   };
 }
