@@ -14,7 +14,7 @@ import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyComm
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
-import { cpuMicros, startBareHttp1, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
+import { cpuMicros, mainThreadCpuMicros, startBareHttp1, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [1, 16];
@@ -28,6 +28,7 @@ interface Row {
   p50ms?: number;
   p99ms?: number;
   cpuMicrosPerRequest?: number;
+  mainThreadCpuMicrosPerRequest?: number;
   note?: string;
 }
 const rows: Row[] = [];
@@ -42,9 +43,13 @@ async function load(scenario: string, server: BenchServer, service: string, targ
   for (const n of CONNECTIONS) {
     const req = await signRequest({ endpoint: server.endpoint, service, body, headers, credentials: c });
     const cpu0 = cpuMicros(server.pid);
+    const main0 = mainThreadCpuMicros(server.pid);
     const r: LoadResult = runWrk(server.endpoint, req, n, SECONDS);
     const cpu1 = cpuMicros(server.pid);
-    const cpuPerRequest = cpu0 !== undefined && cpu1 !== undefined && r.requests > 0 ? Math.round((cpu1 - cpu0) / r.requests) : undefined;
+    const main1 = mainThreadCpuMicros(server.pid);
+    const perRequest = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && r.requests > 0 ? Math.round((b - a) / r.requests) : undefined);
+    const cpuPerRequest = perRequest(cpu0, cpu1);
+    const mainPerRequest = perRequest(main0, main1);
     rows.push({
       scenario,
       target: server.name,
@@ -53,7 +58,8 @@ async function load(scenario: string, server: BenchServer, service: string, targ
       p50ms: r.p50ms,
       p99ms: r.p99ms,
       cpuMicrosPerRequest: cpuPerRequest,
-      note: [cpuPerRequest !== undefined ? `${cpuPerRequest} µs CPU/req` : "", r.non2xx ? `${r.non2xx} non-2xx answers` : ""].filter(Boolean).join("; "),
+      mainThreadCpuMicrosPerRequest: mainPerRequest,
+      note: [cpuPerRequest !== undefined ? `${cpuPerRequest} µs CPU/req (main thread ${mainPerRequest})` : "", r.non2xx ? `${r.non2xx} non-2xx answers` : ""].filter(Boolean).join("; "),
     });
   }
 }

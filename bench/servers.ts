@@ -18,9 +18,17 @@ export interface BenchServer {
  * missing. Per request, this is steadier than requests/s on a shared machine.
  */
 export function cpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+  return pid === undefined ? undefined : statMicros(`/proc/${pid}/stat`);
+}
+
+/** The same for the process's main thread alone (where node runs JavaScript and answers requests). */
+export function mainThreadCpuMicros(pid: number | undefined): number | undefined {
+  return pid === undefined ? undefined : statMicros(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statMicros(file: string): number | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const fields = readFileSync(file, "utf8").split(") ")[1].split(" ");
     return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
   } catch {
     return undefined;
