@@ -127,8 +127,6 @@ export class AuditStore {
   private readonly scopeNames = new Map<number, { account: string; region: string }>();
   private readonly insertEvent: Database.Statement;
   private readonly insertScope: Database.Statement;
-  private readonly byTime: Database.Statement;
-  private readonly byTimeAfter: Database.Statement;
   private readonly byAttr: Database.Statement;
   private readonly byAttrAfter: Database.Statement;
   private readonly since: Database.Statement;
@@ -192,8 +190,6 @@ export class AuditStore {
     const newestFirst = "ORDER BY l.event_time DESC, l.seq DESC LIMIT @limit";
     this.byAttr = db.prepare(`${byAttr} ${newestFirst}`);
     this.byAttrAfter = db.prepare(`${byAttr} AND (l.event_time, l.seq) < (@t, @s) ${newestFirst}`);
-    this.byTime = this.byAttr;
-    this.byTimeAfter = this.byAttrAfter;
     this.since = db.prepare(`SELECT ${cols} FROM audit_events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`);
     this.maxSeqStmt = db.prepare("SELECT COALESCE(MAX(seq), 0) AS m FROM audit_events");
   }
@@ -257,12 +253,10 @@ export class AuditStore {
 
   /** A write op that stores the record (its lookup rows follow, see indexer.ts). */
   insert(record: Record<string, unknown>, account: string, region: string): WriteOp {
-    const s = summarize(record);
+    const columns = eventColumns(record);
     const text = JSON.stringify(record);
-    const resources = s.resources.length ? JSON.stringify(s.resources) : null;
-    const t = Number.isFinite(s.eventTimeMs) ? s.eventTimeMs : 0;
     const scope = this.scopeId(account, region);
-    return () => void this.insertEvent.run(scope, t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources, text);
+    return () => void this.insertEvent.run(scope, ...columns, text);
   }
 
   /** Management events of one account and region, newest first. */
@@ -279,7 +273,8 @@ export class AuditStore {
       limit: q.limit,
       ...(q.before ? { t: q.before.t, s: q.before.s } : {}),
     };
-    const stmt = q.attribute ? (q.before ? this.byAttrAfter : this.byAttr) : q.before ? this.byTimeAfter : this.byTime;
+    // by time alone: attribute 0, which every management event has
+    const stmt = q.before ? this.byAttrAfter : this.byAttr;
     return (stmt.all(params) as EventRow[]).map((r) => this.toEvent(r));
   }
 
@@ -325,14 +320,19 @@ export class AuditStore {
  * text never holds a raw tab or newline, so the first tab ends the columns.
  */
 export function logLine(record: Record<string, unknown>, account: string, region: string): string {
+  return `${JSON.stringify([account, region, ...eventColumns(record)])}\t${JSON.stringify(record)}`;
+}
+
+/** `audit_events` columns from event_time to resources, in table order. */
+type EventColumns = [number, number, number, string, string, string, string | null, string | null, string | null];
+type LineColumns = [string, string, ...EventColumns];
+
+function eventColumns(record: Record<string, unknown>): EventColumns {
   const s = summarize(record);
   const t = Number.isFinite(s.eventTimeMs) ? s.eventTimeMs : 0;
   const resources = s.resources.length ? JSON.stringify(s.resources) : null;
-  const columns = [account, region, t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources];
-  return `${JSON.stringify(columns)}\t${JSON.stringify(record)}`;
+  return [t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources];
 }
-
-type LineColumns = [string, string, number, number, number, string, string, string, string | null, string | null, string | null];
 
 /** Stores audit log lines (log.ts's StoreLine) as rows of `<schema>.audit_events`. */
 export function eventRowWriter(db: DB, schema: string): StoreLine {

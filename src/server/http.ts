@@ -27,8 +27,8 @@ interface Routed {
 
 const CREDENTIAL_SERVICE = /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//;
 
-function scopeService(req: HttpRequest, query: URLSearchParams): string | undefined {
-  const auth = req.headers.authorization;
+function scopeService(headers: Record<string, string>, query: URLSearchParams): string | undefined {
+  const auth = headers.authorization;
   if (auth) return CREDENTIAL_SERVICE.exec(auth)?.[1];
   const cred = query.get("X-Amz-Credential");
   return cred?.split("/")[3];
@@ -57,7 +57,7 @@ export class HttpFrontend {
       bodyLimit: (method, url, headers) => {
         const qi = url.indexOf("?");
         const query = new URLSearchParams(qi >= 0 ? url.slice(qi + 1) : "");
-        return isS3Request(method, headers, scopeService({ headers } as HttpRequest, query)) ? MAX_S3_BODY : MAX_API_BODY;
+        return isS3Request(method, headers, scopeService(headers, query)) ? MAX_S3_BODY : MAX_API_BODY;
       },
       onError: (e) => {
         console.error("[localfargate] unhandled error:", e);
@@ -77,7 +77,7 @@ export class HttpFrontend {
     }
     const query = new URLSearchParams(rawQuery);
     const requestId = randomUUID();
-    const signing = scopeService(req, query);
+    const signing = scopeService(req.headers, query);
     if (req.bodyTooLarge) return this.tooLarge(requestId, isS3Request(req.method, req.headers, signing));
     const body = req.body;
     const routed = this.route(req, query, body, signing);
