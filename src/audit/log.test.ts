@@ -85,4 +85,27 @@ describe("ingestLog", () => {
     expect(stored.map((s) => s.id)).toEqual(["x"]);
     log.close();
   });
+
+  it("takes no lock when nothing new was logged (the index thread polls every 25 ms)", async () => {
+    const dir = tempDir();
+    const log = new AuditLog(join(dir, "log"));
+    await log.append(logLine({ eventID: "x" }, "111122223333", "us-east-1"));
+    const db = new Database(join(dir, "events.db"));
+    db.pragma("journal_mode = WAL");
+    createIngestTable(db, "main");
+    const { stored, store } = sink();
+    expect(ingestLog(db, "main", log.dir, store)).toBe(1);
+    // another connection holds the write lock: a poll with nothing to do must not need it
+    const other = new Database(join(dir, "events.db"));
+    other.exec("BEGIN IMMEDIATE");
+    expect(ingestLog(db, "main", log.dir, store)).toBe(0);
+    await log.append(logLine({ eventID: "y" }, "111122223333", "us-east-1"));
+    expect(() => ingestLog(db, "main", log.dir, store)).toThrow(/locked|busy/i);
+    other.exec("ROLLBACK");
+    expect(ingestLog(db, "main", log.dir, store)).toBe(1);
+    expect(stored.map((s) => s.id)).toEqual(["x", "y"]);
+    other.close();
+    db.close();
+    log.close();
+  });
 });

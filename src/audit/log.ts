@@ -14,7 +14,7 @@
  * ingested. What a line holds is the writer's business (store.ts); a line never contains a raw
  * newline.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 
@@ -119,6 +119,12 @@ const READ_BYTES = 4 * 1024 * 1024;
 export function ingestLog(db: Database.Database, schema: string, dir: string, store: StoreLine): number {
   const getPos = db.prepare(`SELECT segment, offset FROM ${schema}.audit_log_ingested WHERE id = 1`);
   const setPos = db.prepare(`UPDATE ${schema}.audit_log_ingested SET segment = ?, offset = ? WHERE id = 1`);
+  // Nothing new (the usual case for a poll): do not take the write lock at all.
+  const start = getPos.get() as { segment: number; offset: number };
+  const present = segments(dir);
+  if (present.length === 0 || (present.length === 1 && present[0] === start.segment && sizeOf(join(dir, segmentName(start.segment))) === start.offset)) {
+    return 0;
+  }
   let moved = 0;
   const batch = db.transaction((): "more" | "done" => {
     const pos = getPos.get() as { segment: number; offset: number };
@@ -151,6 +157,14 @@ export function ingestLog(db: Database.Database, schema: string, dir: string, st
     }
   }
   return moved;
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return -1;
+  }
 }
 
 /** Up to `max` complete lines from `offset`; `atEnd` when nothing but a torn line (or nothing) follows. */
