@@ -6,9 +6,9 @@
  * still stored in that call's own transaction (sink.ts), so a state change and its record stay
  * atomic.
  *
- * The lines are moved into `audit_events` shortly after, by `ingestLog` (run by the index thread,
- * and by the request thread when it needs every event at once, as trail delivery does). Exactly
- * once: the position reached is kept in the same transaction as the rows. Files are segments
+ * The lines are moved into `audit_events` shortly after, by `ingestLog` on the index thread (a
+ * reader that needs every event at once, as trail delivery does, asks that thread to catch up
+ * first). Exactly once: the position reached is kept in the same transaction as the rows. Files are segments
  * `<n>.log` in `<data dir>/audit-log/`; every start writes a new segment (a crash may leave a
  * torn last line in the old one, never answered, which is dropped), and a segment is deleted once
  * ingested. What a line holds is the writer's business (store.ts); a line never contains a raw
@@ -113,8 +113,8 @@ const READ_BYTES = 4 * 1024 * 1024;
 
 /**
  * Moves every complete line logged so far into the events table (see the file comment); returns
- * how many lines it moved. Safe to run from two threads: each batch re-reads the position inside
- * its own write transaction.
+ * how many lines it moved. Each batch re-reads the position inside its own write transaction,
+ * so a batch that fails, or a second caller, never moves a line twice.
  */
 export function ingestLog(db: Database.Database, schema: string, dir: string, store: StoreLine): number {
   const getPos = db.prepare(`SELECT segment, offset FROM ${schema}.audit_log_ingested WHERE id = 1`);

@@ -212,7 +212,8 @@ describe("lookup indexing after the fact", () => {
     expect((await store.lookup({ ...q, attribute: { key: "ReadOnly", value: "true" } })).map((e) => e.eventId)).toEqual([logged.eventID]);
     const another = record({ eventName: "Decrypt", readOnly: true });
     await store.append(another, "111122223333", "us-east-1");
-    // readers that need every event at once (trail delivery) move the log themselves
+    // readers that need every event at once (trail delivery) wait until the log is stored
+    await store.indexed();
     expect(store.after(0, 10).map((e) => e.eventId)).toEqual([logged.eventID, another.eventID]);
     expect(store.maxSeq()).toBe(2);
     await store.close();

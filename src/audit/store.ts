@@ -4,8 +4,9 @@
  * Every record is kept as its JSON text in `audit_events` with the columns LookupEvents answers
  * from. The record of a call that changes state is written in that call's own transaction; the
  * record of a call that changes nothing is made durable by the audit log (log.ts) and moved into
- * `audit_events` shortly after, or at once when a reader needs every event (`after`, `maxSeq`).
- * Either way it is durable before the response. `scope` is a small integer per (account, region)
+ * `audit_events` by the index thread shortly after; `indexed()` waits until everything recorded
+ * so far is stored (and indexed), for readers that need every event (`lookup` waits by itself;
+ * callers of `after` and `maxSeq` wait first). Either way a record is durable before the response. `scope` is a small integer per (account, region)
  * from `audit_scopes`. `seq` only grows (events are never deleted): trail delivery reads
  * "everything after the last delivered seq".
  *
@@ -19,7 +20,7 @@ import type { DB, WriteOp } from "../store/store.ts";
 import type Database from "better-sqlite3";
 import { ATTR_ID, createIndexTables, LookupIndexer } from "./indexer.ts";
 import { IndexWorker } from "./index-worker.ts";
-import { AuditLog, createIngestTable, ingestLog, LOG_DIR, type StoreLine } from "./log.ts";
+import { AuditLog, createIngestTable, LOG_DIR, type StoreLine } from "./log.ts";
 
 export const LOOKUP_ATTRIBUTES = ["EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId"] as const;
 export type LookupAttributeKey = (typeof LOOKUP_ATTRIBUTES)[number];
@@ -137,7 +138,6 @@ export class AuditStore {
   private readonly worker: IndexWorker | undefined;
   /** records of calls that change nothing (databases in a data dir) */
   private readonly log: AuditLog | undefined;
-  private readonly storeLine: StoreLine | undefined;
 
   constructor(private readonly db: DB) {
     db.exec(`
@@ -173,7 +173,6 @@ export class AuditStore {
       createIndexTables(db, "idx");
       createIngestTable(db, "main");
       this.log = new AuditLog(join(dirname(db.name), LOG_DIR));
-      this.storeLine = eventRowWriter(db, "main");
       this.worker = new IndexWorker(db.name, indexFile, this.log.dir);
     }
     for (const r of db.prepare("SELECT id, account, region FROM audit_scopes").all() as { id: number; account: string; region: string }[]) {
@@ -208,11 +207,6 @@ export class AuditStore {
   /** Makes the record durable in the audit log; resolves once it is written. */
   append(record: Record<string, unknown>, account: string, region: string): Promise<void> {
     return this.log!.append(logLine(record, account, region));
-  }
-
-  /** Moves every logged record into `audit_events` now, on this thread. */
-  private ingestNow(): void {
-    if (this.log) ingestLog(this.db, "main", this.log.dir, this.storeLine!);
   }
 
   /** Writes what is logged, then stops the index thread (after it stored and indexed everything). */
@@ -280,12 +274,10 @@ export class AuditStore {
 
   /** Events (all accounts, regions and categories) stored after `seq`, oldest first. */
   after(seq: number, limit: number): StoredEvent[] {
-    this.ingestNow();
     return (this.since.all(seq, limit) as EventRow[]).map((r) => this.toEvent(r));
   }
 
   maxSeq(): number {
-    this.ingestNow();
     return (this.maxSeqStmt.get() as { m: number }).m;
   }
 

@@ -72,6 +72,10 @@ export class Delivery implements DueRunner {
   ) {}
 
   async runDue(nowMs: number): Promise<void> {
+    const due = this.trails.all().some((t) => t.isLogging && (nowMs >= t.nextDeliveryMs || (t.logFileValidationEnabled && nowMs >= t.nextDigestMs)));
+    if (!due) return;
+    // every call answered so far must be stored (records of read-only calls arrive through the audit log)
+    await this.events.indexed();
     const writes: WriteOp[] = [];
     for (const t of this.trails.all()) {
       if (!t.isLogging) continue;

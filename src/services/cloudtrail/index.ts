@@ -183,7 +183,9 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       readOnly: false,
       authorize: trailCheck("UpdateTrail", (i: UpdateTrailRequest) => i.Name),
       responseElements: responseElements("UpdateTrailResponse"),
-      handler: (ctx, input: UpdateTrailRequest): UpdateTrailResponse => {
+      handler: async (ctx, input: UpdateTrailRequest): Promise<UpdateTrailResponse> => {
+        // turning validation off delivers what is pending: every event recorded so far must be stored
+        await events.indexed();
         const t = trails.findHome(account(ctx), ctx.region, input.Name!);
         checkUnsupported(input);
         if (input.S3BucketName !== undefined) requireBucket(input.S3BucketName);
@@ -226,7 +228,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     DeleteTrail: {
       readOnly: false,
       authorize: trailCheck("DeleteTrail", (i: DeleteTrailRequest) => i.Name),
-      handler: (ctx, input: DeleteTrailRequest) => {
+      handler: async (ctx, input: DeleteTrailRequest) => {
+        await events.indexed(); // a logging trail delivers what is pending first
         const t = trails.findHome(account(ctx), ctx.region, input.Name!);
         if (t.isLogging) ctx.writes.push(...delivery.finish(t, ctx.now.getTime()));
         t.isLogging = false;
@@ -272,7 +275,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     StartLogging: {
       readOnly: false,
       authorize: trailCheck("StartLogging", (i: StartLoggingRequest) => i.Name),
-      handler: (ctx, input: StartLoggingRequest) => {
+      handler: async (ctx, input: StartLoggingRequest) => {
+        await events.indexed(); // "everything stored so far" must include every call answered so far
         const t = trails.findHome(account(ctx), ctx.region, input.Name!);
         if (!t.isLogging) {
           const now = ctx.now.getTime();
@@ -292,7 +296,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     StopLogging: {
       readOnly: false,
       authorize: trailCheck("StopLogging", (i: StopLoggingRequest) => i.Name),
-      handler: (ctx, input: StopLoggingRequest) => {
+      handler: async (ctx, input: StopLoggingRequest) => {
+        await events.indexed(); // delivers what is pending first
         const t = trails.findHome(account(ctx), ctx.region, input.Name!);
         if (t.isLogging) {
           const now = ctx.now.getTime();
