@@ -238,6 +238,23 @@ describe("lookup indexing after the fact", () => {
     });
   });
 
+  it("starts the index thread again if it dies; the calls waiting on it fail, later ones are answered", async () => {
+    const db = fileDb();
+    const store = new AuditStore(db);
+    const first = record({ eventName: "Decrypt", readOnly: true });
+    await store.append(first, "111122223333", "us-east-1");
+    const thread = store.indexThread!;
+    await thread.crashForTest();
+    await expect(store.lookup(q)).rejects.toThrow(/index thread stopped/);
+    const second = record({ eventName: "Encrypt", readOnly: true });
+    await store.append(second, "111122223333", "us-east-1");
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(thread.starts).toBe(2);
+    expect((await store.lookup(q)).map((e) => e.eventId).sort()).toEqual([first.eventID, second.eventID].sort());
+    await store.close();
+    db.close();
+  });
+
   it("moves an index kept in localfargate.db by earlier versions into audit-index.db", async () => {
     const db = fileDb();
     db.exec(`CREATE TABLE audit_lookup (scope INTEGER NOT NULL, attr INTEGER NOT NULL, value TEXT NOT NULL, event_time INTEGER NOT NULL,

@@ -173,7 +173,7 @@ export class AuditStore {
       createIndexTables(db, "idx");
       createIngestTable(db, "main");
       this.log = new AuditLog(join(dirname(db.name), LOG_DIR));
-      this.worker = new IndexWorker(db.name, indexFile, this.log.dir);
+      this.worker = new IndexWorker({ eventsFile: db.name, indexFile, logDir: this.log.dir });
     }
     for (const r of db.prepare("SELECT id, account, region FROM audit_scopes").all() as { id: number; account: string; region: string }[]) {
       this.scopes.set(`${r.account}\n${r.region}`, r.id);
@@ -207,6 +207,11 @@ export class AuditStore {
   /** Makes the record durable in the audit log; resolves once it is written. */
   append(record: Record<string, unknown>, account: string, region: string): Promise<void> {
     return this.log!.append(logLine(record, account, region));
+  }
+
+  /** For tests: the index thread, if there is one. */
+  get indexThread(): IndexWorker | undefined {
+    return this.worker;
   }
 
   /** Writes what is logged, then stops the index thread (after it stored and indexed everything). */
