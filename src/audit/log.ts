@@ -104,12 +104,13 @@ export function createIngestTable(db: Database.Database, schema: string): void {
     INSERT OR IGNORE INTO ${schema}.audit_log_ingested (id, segment, offset) VALUES (1, 0, 0);`);
 }
 
-/** Stores what one line describes (the line without its newline). */
-export type StoreLine = (line: string) => void;
+/** Stores what one line describes (the line without its newline); `forget` drops whatever it cached, after a batch rolled back. */
+export type StoreLine = ((line: string) => void) & { forget?: () => void };
 
 /** Lines moved per transaction: bounds how long the events database's write lock is held. */
 const LINES_PER_TRANSACTION = 500;
-const READ_BYTES = 4 * 1024 * 1024;
+/** Bytes read at a time: about as much as one transaction's lines (a larger read is wasted, re-read by the next). */
+const READ_BYTES = 256 * 1024;
 
 /**
  * Moves every complete line logged so far into the events table (see the file comment); returns
@@ -145,7 +146,12 @@ export function ingestLog(db: Database.Database, schema: string, dir: string, st
     setPos.run(current, offset);
     return lines.length === LINES_PER_TRANSACTION ? "more" : "done";
   });
-  while (batch.immediate() === "more");
+  try {
+    while (batch.immediate() === "more");
+  } catch (e) {
+    store.forget?.();
+    throw e;
+  }
   // segments before the position are ingested: delete them (the other thread may race us to it)
   const pos = getPos.get() as { segment: number };
   for (const n of segments(dir)) {

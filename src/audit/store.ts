@@ -337,7 +337,9 @@ export function eventRowWriter(db: DB, schema: string): StoreLine {
   const insertEvent = db.prepare(`INSERT INTO ${schema}.audit_events
     (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  return (line) => {
+  // scope ids by account and region; forgotten when a batch rolls back (a new scope row with it)
+  const scopes = new Map<string, number>();
+  const store: StoreLine = (line) => {
     const tab = line.indexOf("\t");
     let c: LineColumns;
     try {
@@ -346,8 +348,14 @@ export function eventRowWriter(db: DB, schema: string): StoreLine {
       return; // not a line this server wrote
     }
     if (tab < 0 || !Array.isArray(c) || c.length !== 11) return;
-    // the upsert returns the existing id: no cache, so a rolled-back batch leaves nothing stale
-    const scope = (insertScope.get(c[0], c[1]) as { id: number }).id;
+    const key = `${c[0]}\n${c[1]}`;
+    let scope = scopes.get(key);
+    if (scope === undefined) {
+      scope = (insertScope.get(c[0], c[1]) as { id: number }).id;
+      scopes.set(key, scope);
+    }
     insertEvent.run(scope, c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], line.slice(tab + 1));
   };
+  store.forget = () => scopes.clear();
+  return store;
 }
