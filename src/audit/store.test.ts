@@ -255,6 +255,20 @@ describe("lookup indexing after the fact", () => {
     db.close();
   });
 
+  it("forgets the scope ids of a batch that rolled back, so a line never lands in another region", () => {
+    const db = new Database(":memory:");
+    const store = new AuditStore(db);
+    const write = eventRowWriter(db, "main");
+    const line = logLine(record({ eventName: "Encrypt" }), "111122223333", "eu-north-1");
+    expect(() => db.transaction(() => { write(line); throw new Error("disk full"); })()).toThrow("disk full");
+    write.forget!(); // what ingestLog does when its batch fails
+    // meanwhile the request thread stores a call of another region: it may get the same scope id
+    commit(db, [store.insert(record({ eventName: "Decrypt" }), "111122223333", "ap-south-1")]);
+    db.transaction(() => write(line))();
+    const rows = db.prepare("SELECT e.event_name, s.region FROM audit_events e JOIN audit_scopes s ON s.id = e.scope ORDER BY e.seq").all();
+    expect(rows).toEqual([{ event_name: "Decrypt", region: "ap-south-1" }, { event_name: "Encrypt", region: "eu-north-1" }]);
+  });
+
   it("moves an index kept in localfargate.db by earlier versions into audit-index.db", async () => {
     const db = fileDb();
     db.exec(`CREATE TABLE audit_lookup (scope INTEGER NOT NULL, attr INTEGER NOT NULL, value TEXT NOT NULL, event_time INTEGER NOT NULL,
