@@ -108,7 +108,7 @@ export function createIngestTable(db: Database.Database, schema: string): void {
 export type StoreLine = ((line: string) => void) & { forget?: () => void };
 
 /** Lines moved per transaction: bounds how long the events database's write lock is held. */
-const LINES_PER_TRANSACTION = 500;
+const LINES_PER_TRANSACTION = 250;
 /** Bytes read at a time: about as much as one transaction's lines (a larger read is wasted, re-read by the next). */
 const READ_BYTES = 256 * 1024;
 
