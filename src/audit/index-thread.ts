@@ -7,7 +7,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { LookupIndexer } from "./indexer.ts";
-import { ingestLog } from "./log.ts";
+import { LogIngester } from "./log.ts";
 import { eventRowWriter } from "./store.ts";
 import type { IndexThreadMessage, IndexThreadReply } from "./index-worker.ts";
 
@@ -19,11 +19,11 @@ db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
 db.prepare("ATTACH DATABASE ? AS ev").run(eventsFile);
 const indexer = new LookupIndexer(db, "ev", "main");
-const storeLine = eventRowWriter(db, "ev");
+const ingester = new LogIngester(db, "ev", logDir, eventRowWriter(db, "ev"));
 
 function catchUp(): string | undefined {
   try {
-    ingestLog(db, "ev", logDir, storeLine);
+    ingester.run();
     indexer.catchUp();
     return undefined;
   } catch (e) {

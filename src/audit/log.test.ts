@@ -3,7 +3,9 @@ import Database from "better-sqlite3";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AuditLog, createIngestTable, ingestLog, segments } from "./log.ts";
+import { AuditLog, createIngestTable, LogIngester, segments, type StoreLine } from "./log.ts";
+
+const ingestLog = (db: Database.Database, schema: string, dir: string, store: StoreLine) => new LogIngester(db, schema, dir, store).run();
 
 /** Test lines: account, region and event id, tab-separated. */
 const logLine = (r: { eventID: string }, account: string, region: string) => `${account}\t${region}\t${JSON.stringify(r)}`;
@@ -54,20 +56,21 @@ describe("AuditLog", () => {
   });
 });
 
-describe("ingestLog", () => {
+describe("LogIngester", () => {
   it("moves every complete line exactly once, across calls and segments", async () => {
     const dir = tempDir();
     const log = new AuditLog(dir);
     const { db, stored, store } = sink();
     for (let i = 0; i < 1200; i++) void log.append(logLine({ eventID: `e${i}` }, "111122223333", i % 2 ? "us-east-1" : "eu-west-1"));
     log.flush();
-    expect(ingestLog(db, "main", dir, store)).toBe(1200); // more than one transaction's worth
-    expect(ingestLog(db, "main", dir, store)).toBe(0);
+    const ingester = new LogIngester(db, "main", dir, store); // one per thread, run on every poll
+    expect(ingester.run()).toBe(1200); // more than one transaction's worth
+    expect(ingester.run()).toBe(0);
     // a line being written (no newline yet) waits for the rest of it
     appendFileSync(seg(dir, 1), "111122223333\tus-east-1\t{\"eventID\":\"half");
-    expect(ingestLog(db, "main", dir, store)).toBe(0);
+    expect(ingester.run()).toBe(0);
     appendFileSync(seg(dir, 1), "\"}\n");
-    expect(ingestLog(db, "main", dir, store)).toBe(1);
+    expect(ingester.run()).toBe(1);
     log.close();
     expect(stored.length).toBe(1201);
     expect(new Set(stored.map((s) => s.id)).size).toBe(1201);

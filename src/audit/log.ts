@@ -6,7 +6,7 @@
  * still stored in that call's own transaction (sink.ts), so a state change and its record stay
  * atomic.
  *
- * The lines are moved into `audit_events` shortly after, by `ingestLog` on the index thread (a
+ * The lines are moved into `audit_events` shortly after, by a `LogIngester` on the index thread (a
  * reader that needs every event at once, as trail delivery does, asks that thread to catch up
  * first). Exactly once: the position reached is kept in the same transaction as the rows. Files are segments
  * `<n>.log` in `<data dir>/audit-log/`; every start writes a new segment (a crash may leave a
@@ -113,56 +113,77 @@ const LINES_PER_TRANSACTION = 250;
 const READ_BYTES = 256 * 1024;
 
 /**
- * Moves every complete line logged so far into the events table (see the file comment); returns
- * how many lines it moved. Each batch re-reads the position inside its own write transaction,
- * so a batch that fails, or a second caller, never moves a line twice.
+ * Moves every complete line logged so far into the events table (see the file comment). Made
+ * once per thread: the statements and the batch transaction are prepared here, not per poll.
  */
-export function ingestLog(db: Database.Database, schema: string, dir: string, store: StoreLine): number {
-  const getPos = db.prepare(`SELECT segment, offset FROM ${schema}.audit_log_ingested WHERE id = 1`);
-  const setPos = db.prepare(`UPDATE ${schema}.audit_log_ingested SET segment = ?, offset = ? WHERE id = 1`);
-  // Nothing new (the usual case for a poll): do not take the write lock at all.
-  const start = getPos.get() as { segment: number; offset: number };
-  const present = segments(dir);
-  if (present.length === 0 || (present.length === 1 && present[0] === start.segment && sizeOf(join(dir, segmentName(start.segment))) === start.offset)) {
-    return 0;
+export class LogIngester {
+  private readonly getPos: Database.Statement;
+  private readonly setPos: Database.Statement;
+  private readonly batch: Database.Transaction<() => "more" | "done">;
+  private moved = 0;
+
+  constructor(
+    db: Database.Database,
+    schema: string,
+    private readonly dir: string,
+    private readonly store: StoreLine,
+  ) {
+    this.getPos = db.prepare(`SELECT segment, offset FROM ${schema}.audit_log_ingested WHERE id = 1`);
+    this.setPos = db.prepare(`UPDATE ${schema}.audit_log_ingested SET segment = ?, offset = ? WHERE id = 1`);
+    // Each batch re-reads the position inside its own write transaction, so a batch that fails
+    // never moves a line twice.
+    this.batch = db.transaction((): "more" | "done" => {
+      const pos = this.position();
+      const all = segments(dir);
+      const current = all.find((n) => n >= pos.segment);
+      if (current === undefined) return "done";
+      const newest = current === all.at(-1);
+      let offset = current === pos.segment ? pos.offset : 0;
+      const { lines, consumed, atEnd } = readLines(join(dir, segmentName(current)), offset, LINES_PER_TRANSACTION);
+      for (const line of lines) store(line);
+      this.moved += lines.length;
+      offset += consumed;
+      if (atEnd && !newest) {
+        // a finished segment (a torn last line, from a crash, was never answered): go on to the next
+        this.setPos.run(all[all.indexOf(current) + 1], 0);
+        return "more";
+      }
+      this.setPos.run(current, offset);
+      return lines.length === LINES_PER_TRANSACTION ? "more" : "done";
+    });
   }
-  let moved = 0;
-  const batch = db.transaction((): "more" | "done" => {
-    const pos = getPos.get() as { segment: number; offset: number };
-    const all = segments(dir);
-    const current = all.find((n) => n >= pos.segment);
-    if (current === undefined) return "done";
-    const newest = current === all.at(-1);
-    let offset = current === pos.segment ? pos.offset : 0;
-    const { lines, consumed, atEnd } = readLines(join(dir, segmentName(current)), offset, LINES_PER_TRANSACTION);
-    for (const line of lines) store(line);
-    moved += lines.length;
-    offset += consumed;
-    if (atEnd && !newest) {
-      // a finished segment (a torn last line, from a crash, was never answered): go on to the next
-      setPos.run(all[all.indexOf(current) + 1], 0);
-      return "more";
+
+  private position(): { segment: number; offset: number } {
+    return this.getPos.get() as { segment: number; offset: number };
+  }
+
+  /** Moves what is new; returns how many lines it moved. */
+  run(): number {
+    // Nothing new (the usual case for a poll): do not take the write lock at all.
+    const start = this.position();
+    const present = segments(this.dir);
+    if (present.length === 0 || (present.length === 1 && present[0] === start.segment && sizeOf(join(this.dir, segmentName(start.segment))) === start.offset)) {
+      return 0;
     }
-    setPos.run(current, offset);
-    return lines.length === LINES_PER_TRANSACTION ? "more" : "done";
-  });
-  try {
-    while (batch.immediate() === "more");
-  } catch (e) {
-    store.forget?.();
-    throw e;
-  }
-  // segments before the position are ingested: delete them (the other thread may race us to it)
-  const pos = getPos.get() as { segment: number };
-  for (const n of segments(dir)) {
-    if (n >= pos.segment) break;
+    this.moved = 0;
     try {
-      unlinkSync(join(dir, segmentName(n)));
-    } catch {
-      /* already gone */
+      while (this.batch.immediate() === "more");
+    } catch (e) {
+      this.store.forget?.();
+      throw e;
     }
+    // segments before the position are moved: delete them
+    const pos = this.position();
+    for (const n of segments(this.dir)) {
+      if (n >= pos.segment) break;
+      try {
+        unlinkSync(join(this.dir, segmentName(n)));
+      } catch {
+        /* already gone */
+      }
+    }
+    return this.moved;
   }
-  return moved;
 }
 
 function sizeOf(file: string): number {

@@ -261,7 +261,7 @@ describe("lookup indexing after the fact", () => {
     const write = eventRowWriter(db, "main");
     const line = logLine(record({ eventName: "Encrypt" }), "111122223333", "eu-north-1");
     expect(() => db.transaction(() => { write(line); throw new Error("disk full"); })()).toThrow("disk full");
-    write.forget!(); // what ingestLog does when its batch fails
+    write.forget!(); // what LogIngester does when its batch fails
     // meanwhile the request thread stores a call of another region: it may get the same scope id
     commit(db, [store.insert(record({ eventName: "Decrypt" }), "111122223333", "ap-south-1")]);
     db.transaction(() => write(line))();

@@ -179,10 +179,7 @@ export class AuditStore {
       this.scopes.set(`${r.account}\n${r.region}`, r.id);
       this.scopeNames.set(r.id, { account: r.account, region: r.region });
     }
-    this.insertScope = db.prepare("INSERT INTO audit_scopes (account, region) VALUES (?, ?) ON CONFLICT (account, region) DO UPDATE SET account = excluded.account RETURNING id");
-    this.insertEvent = db.prepare(`INSERT INTO audit_events
-      (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    ({ insertScope: this.insertScope, insertEvent: this.insertEvent } = eventStatements(db, "main"));
     const cols = "e.seq, e.scope, e.event_time, e.management, e.read_only, e.event_id, e.event_name, e.event_source, e.username, e.access_key_id, e.resources, e.record";
     const byAttr = `SELECT ${cols} FROM ${ix}.audit_lookup l JOIN audit_events e ON e.seq = l.seq
       WHERE l.scope = @scope AND l.attr = @attr AND l.value = @value AND l.event_time >= @start AND l.event_time <= @end`;
@@ -331,12 +328,23 @@ function eventColumns(record: Record<string, unknown>): EventColumns {
   return [t, s.management ? 1 : 0, s.readOnly ? 1 : 0, s.eventId, s.eventName, s.eventSource, s.username, s.accessKeyId, resources];
 }
 
+/**
+ * The two writes of an event, for the request's transaction (AuditStore.insert) and for the
+ * audit log's lines (eventRowWriter): the scope's id (the upsert returns an existing row's) and
+ * the event row, columns in `EventColumns` order with the record last.
+ */
+function eventStatements(db: DB, schema: string): { insertScope: Database.Statement; insertEvent: Database.Statement } {
+  return {
+    insertScope: db.prepare(`INSERT INTO ${schema}.audit_scopes (account, region) VALUES (?, ?) ON CONFLICT (account, region) DO UPDATE SET account = excluded.account RETURNING id`),
+    insertEvent: db.prepare(`INSERT INTO ${schema}.audit_events
+      (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  };
+}
+
 /** Stores audit log lines (log.ts's StoreLine) as rows of `<schema>.audit_events`. */
 export function eventRowWriter(db: DB, schema: string): StoreLine {
-  const insertScope = db.prepare(`INSERT INTO ${schema}.audit_scopes (account, region) VALUES (?, ?) ON CONFLICT (account, region) DO UPDATE SET account = excluded.account RETURNING id`);
-  const insertEvent = db.prepare(`INSERT INTO ${schema}.audit_events
-    (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const { insertScope, insertEvent } = eventStatements(db, schema);
   // scope ids by account and region; forgotten when a batch rolls back (a new scope row with it)
   const scopes = new Map<string, number>();
   const store: StoreLine = (line) => {
