@@ -27,11 +27,18 @@ interface Routed {
 
 const CREDENTIAL_SERVICE = /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//;
 
-function scopeService(headers: Record<string, string>, query: URLSearchParams): string | undefined {
+/** The service named by the SigV4 scope: the Authorization header's, or a presigned URL's (parsed only then). */
+function scopeService(headers: Record<string, string>, rawQuery: string): string | undefined {
   const auth = headers.authorization;
   if (auth) return CREDENTIAL_SERVICE.exec(auth)?.[1];
-  const cred = query.get("X-Amz-Credential");
+  if (!rawQuery) return undefined;
+  const cred = new URLSearchParams(rawQuery).get("X-Amz-Credential");
   return cred?.split("/")[3];
+}
+
+function splitUrl(url: string): { path: string; rawQuery: string } {
+  const qi = url.indexOf("?");
+  return qi >= 0 ? { path: url.slice(0, qi), rawQuery: url.slice(qi + 1) } : { path: url, rawQuery: "" };
 }
 
 export class HttpFrontend {
@@ -54,11 +61,7 @@ export class HttpFrontend {
   listen(host: string, port: number): Promise<Http1Server> {
     return listenHttp1(host, port, (req) => this.handle(req), {
       keepAliveMs: 65_000,
-      bodyLimit: (method, url, headers) => {
-        const qi = url.indexOf("?");
-        const query = new URLSearchParams(qi >= 0 ? url.slice(qi + 1) : "");
-        return isS3Request(method, headers, scopeService(headers, query)) ? MAX_S3_BODY : MAX_API_BODY;
-      },
+      bodyLimit: (method, url, headers) => (isS3Request(method, headers, scopeService(headers, splitUrl(url).rawQuery)) ? MAX_S3_BODY : MAX_API_BODY),
       onError: (e) => {
         console.error("[localfargate] unhandled error:", e);
         return reply(500, randomUUID(), JSON_CONTENT_TYPE, Buffer.from(JSON.stringify({ __type: "InternalFailure", message: "We encountered an internal error. Please try again." })));
@@ -67,17 +70,14 @@ export class HttpFrontend {
   }
 
   private async handle(req: HttpRequest): Promise<HttpReply> {
-    const url = req.url;
-    const qi = url.indexOf("?");
-    const path = qi >= 0 ? url.slice(0, qi) : url;
-    const rawQuery = qi >= 0 ? url.slice(qi + 1) : "";
+    const { path, rawQuery } = splitUrl(req.url);
     if (path.startsWith("/_localfargate/")) {
       const r = await handleControl(this.app, this, req.method, path, req.bodyTooLarge ? Buffer.alloc(0) : req.body);
       return reply(r.status, r.requestId, "application/json", r.body);
     }
     const query = new URLSearchParams(rawQuery);
     const requestId = randomUUID();
-    const signing = scopeService(req.headers, query);
+    const signing = scopeService(req.headers, rawQuery);
     if (req.bodyTooLarge) return this.tooLarge(requestId, isS3Request(req.method, req.headers, signing));
     const body = req.body;
     const routed = this.route(req, query, body, signing);
