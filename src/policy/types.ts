@@ -2,8 +2,13 @@
 
 /** A request context value. Arrays are multi-valued keys (aws:TagKeys, kms:GrantOperations, …). */
 export type ContextValue = string | string[] | boolean | number | Date;
-/** Condition keys, lower-cased (e.g. "aws:principalarn", "kms:encryptioncontext:aws:ecs:clustername"). */
-export type ConditionContext = Map<string, ContextValue>;
+/**
+ * Condition keys, lower-cased (e.g. "aws:principalarn", "kms:encryptioncontext:aws:ecs:clustername").
+ * The engine only looks keys up, so a request may build its context on the first lookup.
+ */
+export interface ConditionContext {
+  get(key: string): ContextValue | undefined;
+}
 
 export type PolicyKind = "identity" | "resource" | "trust" | "scp" | "session";
 

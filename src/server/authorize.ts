@@ -8,9 +8,9 @@ import { principalTypeKey } from "../auth/principal.ts";
 import { accessDeniedMessage, compilePolicy, evaluate, type CompiledPolicy, type ConditionContext, type ContextValue } from "../policy/index.ts";
 import type { AuthCheck, RequestContext } from "../services/types.ts";
 
-export function globalContext(ctx: RequestContext): ConditionContext {
+export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
   const p = ctx.principal;
-  const m: ConditionContext = new Map<string, ContextValue>();
+  const m = new Map<string, ContextValue>();
   const principalArn = p.type === "AssumedRole" && p.session?.roleArn ? p.session.roleArn : p.arn;
   m.set("aws:principalisawsservice", p.type === "AWSService");
   if (p.type !== "AWSService") {
@@ -36,6 +36,36 @@ export function globalContext(ctx: RequestContext): ConditionContext {
   return m;
 }
 
+/**
+ * A request's condition keys, built on the first lookup: most policies (AWS's default key policy
+ * among them) have no conditions or variables and never look one up.
+ */
+class LazyConditions implements ConditionContext {
+  private map: Map<string, ContextValue> | undefined;
+  constructor(private readonly build: () => Map<string, ContextValue>) {}
+  get(key: string): ContextValue | undefined {
+    return (this.map ??= this.build()).get(key);
+  }
+}
+
+/** The global keys and the caller's principal tags. */
+function requestConditions(ctx: RequestContext, principalTags: Record<string, string> | undefined): Map<string, ContextValue> {
+  const m = globalContext(ctx);
+  if (principalTags) for (const k in principalTags) m.set(`aws:principaltag/${k.toLowerCase()}`, principalTags[k]);
+  return m;
+}
+
+/** The global keys plus a check's own keys and its resource's tags. */
+function checkConditions(base: Map<string, ContextValue>, check: AuthCheck): Map<string, ContextValue> {
+  const own = check.context;
+  const tags = check.resourceTags;
+  if (!own && !tags) return base;
+  const m = new Map(base);
+  if (own) for (const k in own) if (own[k] !== undefined) m.set(k.toLowerCase(), own[k]!);
+  if (tags) for (const k in tags) m.set(`aws:resourcetag/${k.toLowerCase()}`, tags[k]);
+  return m;
+}
+
 function compileAll(docs: string[] | undefined, kind: "identity" | "session"): CompiledPolicy[] {
   return (docs ?? []).map((d) => compilePolicy(d, kind));
 }
@@ -50,22 +80,15 @@ export function accessDenied(ctx: RequestContext, message: string): ServiceError
 export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void {
   if (checks.length === 0) return;
   const p = ctx.principal;
-  const base = globalContext(ctx);
   const idp = p.type === "AWSService" || p.type === "Root" ? undefined : ctx.app.identityPolicies?.policiesFor(p);
   const identity = compileAll(idp?.identity, "identity");
   const boundary = idp?.boundary ? compilePolicy(idp.boundary, "identity") : undefined;
   const session = idp?.session ? compileAll(idp.session, "session") : undefined;
   const scpDocs = p.type === "AWSService" ? undefined : ctx.app.scps?.scpLevelsFor(p.accountId);
   const scpLevels = scpDocs?.map((level) => level.map((d) => compilePolicy(d, "scp")));
-  if (idp?.principalTags) for (const [k, v] of Object.entries(idp.principalTags)) base.set(`aws:principaltag/${k.toLowerCase()}`, v);
-
+  let base: Map<string, ContextValue> | undefined;
   for (const check of checks) {
-    let context = base;
-    if (check.context || check.resourceTags) {
-      context = new Map(base);
-      for (const [k, v] of Object.entries(check.context ?? {})) if (v !== undefined) context.set(k.toLowerCase(), v);
-      for (const [k, v] of Object.entries(check.resourceTags ?? {})) context.set(`aws:resourcetag/${k.toLowerCase()}`, v);
-    }
+    const context = new LazyConditions(() => checkConditions((base ??= requestConditions(ctx, idp?.principalTags)), check));
     const resourcePolicy = check.resourcePolicy
       ? { policy: compilePolicy(check.resourcePolicy.document, check.resourcePolicy.kind), ownerAccountId: check.resourcePolicy.ownerAccountId, authoritative: check.resourcePolicy.authoritative }
       : undefined;

@@ -91,18 +91,8 @@ export class HttpFrontend {
       : undefined;
     try {
       const who = authenticate(this.app, signedReq, family, svc.signingName);
-      let operation = routed.operation;
-      let decode: () => Record<string, unknown>;
-      if (svc.rest) {
-        const d = svc.rest.decode(restReq!);
-        operation = d.operation;
-        decode = () => d.input;
-      } else if (family === "json") {
-        decode = () => decodeJsonInput(svc.shapes!, operation, body);
-      } else {
-        const params = routed.params!;
-        decode = () => decodeQueryInput(svc.shapes!, operation, params);
-      }
+      const rest = svc.rest ? svc.rest.decode(restReq!) : undefined;
+      const operation = rest ? rest.operation : routed.operation;
       const ctx = newContext(this.app, svc, operation, {
         requestId,
         region: svc.globalRegion && !svc.rest ? svc.globalRegion : who.region,
@@ -112,7 +102,11 @@ export class HttpFrontend {
         secureTransport: false,
         internal: false,
       });
-      const output = await execute(ctx, decode);
+      // The input is decoded inside execute (its errors are the call's own, recorded like any other).
+      const output = await execute(
+        ctx,
+        rest ? () => rest.input : family === "json" ? () => decodeJsonInput(svc.shapes!, operation, body) : () => decodeQueryInput(svc.shapes!, operation, routed.params!),
+      );
       if (svc.rest) {
         const r = svc.rest.encodeOutput(operation, output, ctx);
         return reply(r.status, requestId, undefined, r.body, r.headers);

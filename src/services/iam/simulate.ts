@@ -15,7 +15,7 @@ import type {
   SimulatePrincipalPolicyRequest,
   Statement,
 } from "@aws-sdk/client-iam";
-import { compilePolicy, evaluate, simulate, type CompiledPolicy, type ConditionContext, type ContextValue, type EvaluationInput, type PolicyKind, type RequestPrincipal } from "../../policy/index.ts";
+import { compilePolicy, evaluate, simulate, type CompiledPolicy, type ContextValue, type EvaluationInput, type PolicyKind, type RequestPrincipal } from "../../policy/index.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import { invalidInput, noSuchEntity, paginate, parseIamArn } from "./common.ts";
 import { acct, iamOp } from "./ops.ts";
@@ -161,8 +161,8 @@ export function sourcePolicy(id: string, type: string, doc: string, kind: Policy
 
 // ---- context entries ----
 
-function contextFrom(entries: ContextEntry[] | undefined): ConditionContext {
-  const ctx: ConditionContext = new Map<string, ContextValue>();
+function contextFrom(entries: ContextEntry[] | undefined): Map<string, ContextValue> {
+  const ctx = new Map<string, ContextValue>();
   for (const e of entries ?? []) {
     if (!e.ContextKeyName) continue;
     const values = e.ContextKeyValues ?? [];
@@ -188,7 +188,8 @@ export interface SimulationSpec {
   resourceOwner: string;
   actions: string[];
   resources: string[];
-  context: ConditionContext;
+  /** the caller's context entries (SimulatePrincipalPolicy reports the keys it lacks) */
+  context: Map<string, ContextValue>;
 }
 
 interface PerResource {

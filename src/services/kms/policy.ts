@@ -123,14 +123,19 @@ export interface KeyCheckOptions {
 /** The AuthCheck for `kms:<action>` on a key: key policy authoritative, grants as a third way. */
 export function keyCheck(ctx: RequestContext, state: KmsState, key: KeyRecord, action: string, o: KeyCheckOptions = {}): AuthCheck {
   addKeyResource(ctx, key);
-  const tags: Record<string, string> = {};
-  for (const t of key.tags) if (t.TagKey !== undefined) tags[t.TagKey] = t.TagValue ?? "";
+  // The condition keys and tags are built only if a policy looks one up (authorize.ts).
   return {
     action: `kms:${action}`,
     resource: key.arn,
     resourcePolicy: { document: key.policy, kind: "resource", ownerAccountId: key.accountId, authoritative: true },
-    context: { ...keyContext(ctx, state, key, o.alias), ...encryptionContextKeys(o.encryptionContext), ...(o.context ?? {}) },
-    resourceTags: tags,
+    get context(): Ctx {
+      return { ...keyContext(ctx, state, key, o.alias), ...encryptionContextKeys(o.encryptionContext), ...(o.context ?? {}) };
+    },
+    get resourceTags(): Record<string, string> {
+      const tags: Record<string, string> = {};
+      for (const t of key.tags) if (t.TagKey !== undefined) tags[t.TagKey] = t.TagValue ?? "";
+      return tags;
+    },
     grantAllows: o.grantOperation ? () => grantsAllow(state, ctx.principal, key, o.grantOperation!, o.encryptionContext, o.grantFilter) : undefined,
   };
 }
