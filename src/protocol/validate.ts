@@ -64,6 +64,23 @@ export function decodeAndValidate(shapes: ServiceShapes, shapeName: string, valu
   return out;
 }
 
+interface Member {
+  name: string;
+  target: string;
+  /** the name as validation messages write it (first letter lower-cased) */
+  pathName: string;
+}
+const memberLists = new WeakMap<Shape, Member[]>();
+/** A structure's members as a list, made once per shape (decoding runs on every request). */
+function membersOf(shape: Extract<Shape, { type: "structure" }>): Member[] {
+  let list = memberLists.get(shape);
+  if (!list) {
+    list = Object.entries(shape.members).map(([name, def]) => ({ name, target: def.target, pathName: lowerFirst(name) }));
+    memberLists.set(shape, list);
+  }
+  return list;
+}
+
 function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, failures: string[], opts: DecodeOptions): unknown {
   const shape: Shape | undefined = shapes.shapes[name];
   if (!shape) return v;
@@ -75,12 +92,11 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
       }
       const src = v as Record<string, unknown>;
       const res: Record<string, unknown> = {};
-      for (const [m, def] of Object.entries(shape.members)) {
-        const raw = src[m];
+      for (const m of membersOf(shape)) {
+        const raw = src[m.name];
         if (raw === undefined || raw === null) continue;
-        const childPath = path ? `${path}.${lowerFirst(m)}` : lowerFirst(m);
-        const conv = convert(shapes, def.target, raw, childPath, failures, opts);
-        if (conv !== undefined) res[m] = conv;
+        const conv = convert(shapes, m.target, raw, path ? `${path}.${m.pathName}` : m.pathName, failures, opts);
+        if (conv !== undefined) res[m.name] = conv;
       }
       for (const r of shape.required ?? []) {
         if (res[r] === undefined) failures.push(`Value null at '${path ? `${path}.${lowerFirst(r)}` : lowerFirst(r)}' failed to satisfy constraint: Member must not be null`);
