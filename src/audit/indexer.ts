@@ -40,9 +40,12 @@ export class LookupIndexer {
 
   constructor(db: Database.Database, events: string, index: string) {
     createIndexTables(db, index);
-    const range = `FROM ${events}.audit_events e WHERE e.seq > @from AND e.seq <= @to AND e.management = 1`;
+    const where = "e.seq > @from AND e.seq <= @to AND e.management = 1";
     const column = (attr: number, value: string, extra = "") =>
-      `SELECT e.scope, ${attr}, ${value}, e.event_time, e.seq ${range}${extra}`;
+      `SELECT e.scope, ${attr}, ${value}, e.event_time, e.seq FROM ${events}.audit_events e WHERE ${where}${extra}`;
+    const resourceColumn = (attr: number, field: string) =>
+      `SELECT e.scope, ${attr}, json_extract(r.value, '$.${field}'), e.event_time, e.seq
+        FROM ${events}.audit_events e, json_each(e.resources) r WHERE ${where} AND e.resources IS NOT NULL`;
     const insert = db.prepare(`INSERT OR IGNORE INTO ${index}.audit_lookup (scope, attr, value, event_time, seq)
       ${column(ATTR_ID.All, "''")}
       UNION ALL ${column(ATTR_ID.EventId, "e.event_id", " AND e.event_id <> ''")}
@@ -51,12 +54,8 @@ export class LookupIndexer {
       UNION ALL ${column(ATTR_ID.Username, "e.username", " AND e.username <> ''")}
       UNION ALL ${column(ATTR_ID.EventSource, "e.event_source", " AND e.event_source <> ''")}
       UNION ALL ${column(ATTR_ID.AccessKeyId, "e.access_key_id", " AND e.access_key_id <> ''")}
-      UNION ALL SELECT e.scope, ${ATTR_ID.ResourceType}, json_extract(r.value, '$.ResourceType'), e.event_time, e.seq
-        FROM ${events}.audit_events e, json_each(e.resources) r
-        WHERE e.seq > @from AND e.seq <= @to AND e.management = 1 AND e.resources IS NOT NULL
-      UNION ALL SELECT e.scope, ${ATTR_ID.ResourceName}, json_extract(r.value, '$.ResourceName'), e.event_time, e.seq
-        FROM ${events}.audit_events e, json_each(e.resources) r
-        WHERE e.seq > @from AND e.seq <= @to AND e.management = 1 AND e.resources IS NOT NULL`);
+      UNION ALL ${resourceColumn(ATTR_ID.ResourceType, "ResourceType")}
+      UNION ALL ${resourceColumn(ATTR_ID.ResourceName, "ResourceName")}`);
     const setWatermark = db.prepare(`UPDATE ${index}.audit_indexed SET seq = ? WHERE id = 1`);
     this.indexRange = db.transaction((from: number, to: number) => {
       insert.run({ from, to });

@@ -210,7 +210,7 @@ function readLines(file: string, offset: number, max: number): { lines: string[]
     for (;;) {
       const n = readSync(fd, chunk, 0, chunk.length, offset + consumed + carry.length);
       if (n === 0) return { lines, consumed, atEnd: true };
-      let data = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
       let start = 0;
       for (;;) {
         const nl = data.indexOf(10, start);
@@ -220,8 +220,7 @@ function readLines(file: string, offset: number, max: number): { lines: string[]
         start = nl + 1;
         if (lines.length === max) return { lines, consumed, atEnd: false };
       }
-      carry = Buffer.from(data.subarray(start));
-      data = Buffer.alloc(0);
+      carry = Buffer.from(data.subarray(start)); // a copy: the next read reuses `chunk`
     }
   } finally {
     closeSync(fd);

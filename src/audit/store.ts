@@ -6,9 +6,10 @@
  * record of a call that changes nothing is made durable by the audit log (log.ts) and moved into
  * `audit_events` by the index thread shortly after; `indexed()` waits until everything recorded
  * so far is stored (and indexed), for readers that need every event (`lookup` waits by itself;
- * callers of `after` and `maxSeq` wait first). Either way a record is durable before the response. `scope` is a small integer per (account, region)
- * from `audit_scopes`. `seq` only grows (events are never deleted): trail delivery reads
- * "everything after the last delivered seq".
+ * callers of `after` and `maxSeq` wait first). Either way a record is durable before the
+ * response. `scope` is a small integer per (account, region) from `audit_scopes`. `seq` only
+ * grows (events are never deleted): trail delivery reads "everything after the last delivered
+ * seq".
  *
  * LookupEvents reads the lookup index (indexer.ts), built from the event rows after the fact:
  * with a data dir by a thread of its own into `audit-index.db` (attached here as `idx`), and for
@@ -348,14 +349,16 @@ export function eventRowWriter(db: DB, schema: string): StoreLine {
   // scope ids by account and region; forgotten when a batch rolls back (a new scope row with it)
   const scopes = new Map<string, number>();
   const store: StoreLine = (line) => {
+    // anything that is not a line this server wrote is skipped
     const tab = line.indexOf("\t");
+    if (tab < 0) return;
     let c: LineColumns;
     try {
       c = JSON.parse(line.slice(0, tab)) as LineColumns;
     } catch {
-      return; // not a line this server wrote
+      return;
     }
-    if (tab < 0 || !Array.isArray(c) || c.length !== 11) return;
+    if (!Array.isArray(c) || c.length !== 11) return;
     const key = `${c[0]}\n${c[1]}`;
     let scope = scopes.get(key);
     if (scope === undefined) {
