@@ -6,6 +6,7 @@ import { newEventId } from "./event-id.ts";
 import type { AuditInfo, CloudTrailResource, Principal, RequestContext, ServiceDef } from "../services/types.ts";
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
 import type { ServiceError } from "../errors.ts";
+import { own } from "../util/own-property.ts";
 
 export const EVENT_VERSION = "1.08";
 
@@ -127,7 +128,7 @@ export function markDataEvent(ctx: RequestContext): void {
 }
 
 export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outcome): Record<string, unknown> {
-  const op = svc.operations[ctx.operation];
+  const op = own(svc.operations, ctx.operation);
   const p = ctx.principal;
   const isService = p.type === "AWSService";
   const region = svc.globalRegion ?? ctx.region;
@@ -137,7 +138,7 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
     try {
       requestParameters = op?.requestParameters && outcome.input !== undefined
         ? op.requestParameters(outcome.input, ctx)
-        : defaultRequestParameters(svc.shapes, svc.shapes?.operations[ctx.operation]?.input, outcome.input);
+        : defaultRequestParameters(svc.shapes, own(svc.shapes?.operations, ctx.operation)?.input, outcome.input);
     } catch {
       requestParameters = null;
     }

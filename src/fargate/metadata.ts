@@ -84,13 +84,23 @@ export function taskMetadata(t: TaskRecord): Record<string, unknown> {
   };
 }
 
+/** A path segment, percent-decoded; undefined when its escapes are malformed (`%E0%A4%A`). */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Answers a metadata request, or undefined when the path is not a metadata path. */
 export function handleMetadataRequest(app: AppContext, method: string, path: string): { status: number; body: unknown } | undefined {
   if (!path.startsWith(METADATA_PREFIX)) return undefined;
   if (method !== "GET" && method !== "HEAD") return { status: 405, body: { message: "Use GET." } };
   const state = app.registry.get("ecs") as EcsState | undefined;
-  const parts = path.slice(METADATA_PREFIX.length).split("/").map((p) => decodeURIComponent(p));
-  const [token, container, ...rest] = parts;
+  const parts = path.slice(METADATA_PREFIX.length).split("/").map(decodeSegment);
+  if (parts.includes(undefined)) return { status: 400, body: { message: "The path has a malformed percent-encoding." } };
+  const [token, container, ...rest] = parts as string[];
   const arn = state?.byToken.get(token ?? "");
   const t = arn ? state!.tasks.get(arn) : undefined;
   const c = t?.task.containers?.find((x) => x.name === container);

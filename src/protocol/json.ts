@@ -2,6 +2,7 @@
 import type { ServiceError } from "../errors.ts";
 import { decodeAndValidate, serializationError } from "./validate.ts";
 import type { ServiceShapes } from "./shapes/types.ts";
+import { own } from "../util/own-property.ts";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 
@@ -20,7 +21,7 @@ export function decodeJsonInput(shapes: ServiceShapes, operation: string, body: 
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw serializationError("Start of structure or map found where not expected.");
   }
-  const inputShape = shapes.operations[operation]?.input;
+  const inputShape = own(shapes.operations, operation)?.input;
   if (!inputShape) return {};
   return decodeAndValidate(shapes, inputShape, parsed, { wire: "json", validationCode: "ValidationException" }) as Record<string, unknown>;
 }

@@ -2,12 +2,13 @@
 import type { ServiceError } from "../errors.ts";
 import { decodeAndValidate } from "./validate.ts";
 import type { Shape, ServiceShapes } from "./shapes/types.ts";
+import { own } from "../util/own-property.ts";
 
 export const XML_CONTENT_TYPE = "text/xml";
 
 /** Parses `a.b.member.1.c=x` pairs into a nested object guided by the input shape. */
 export function decodeQueryInput(shapes: ServiceShapes, operation: string, params: URLSearchParams): Record<string, unknown> {
-  const inputShape = shapes.operations[operation]?.input;
+  const inputShape = own(shapes.operations, operation)?.input;
   if (!inputShape) return {};
   const flat = new Map<string, string>();
   for (const [k, v] of params) flat.set(k, v);
@@ -118,7 +119,7 @@ function encodeMember(shapes: ServiceShapes, tag: string, target: string, val: u
 }
 
 export function encodeQueryOutput(shapes: ServiceShapes, operation: string, output: unknown, requestId: string): Buffer {
-  const outShape = shapes.operations[operation]?.output;
+  const outShape = own(shapes.operations, operation)?.output;
   const ns = shapes.xmlNamespace ? ` xmlns="${shapes.xmlNamespace}"` : "";
   const result = outShape ? `<${operation}Result>${encodeValue(shapes, outShape, output ?? {})}</${operation}Result>` : "";
   return Buffer.from(

@@ -7,6 +7,7 @@ import { ServiceError } from "../errors.ts";
 import { buildRecord } from "../audit/record.ts";
 import type { AppContext, AuthCheck, Principal, RequestContext, ServiceDef } from "../services/types.ts";
 import { authorizeChecks } from "./authorize.ts";
+import { own } from "../util/own-property.ts";
 
 export interface CallMeta {
   requestId?: string;
@@ -67,7 +68,7 @@ async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: u
  */
 export async function execute(ctx: RequestContext, decode: () => Record<string, unknown>): Promise<unknown> {
   const svc = ctx.service;
-  const op = svc.operations[ctx.operation];
+  const op = own(svc.operations, ctx.operation);
   let input: Record<string, unknown> | undefined;
   try {
     if (!op) throw unknownOperation(svc, ctx.operation);

@@ -13,6 +13,7 @@ import type { AppContext, RestHttpRequest, ServiceDef } from "../services/types.
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
 import { listenHttp1, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
+import { own } from "../util/own-property.ts";
 
 /** JSON and Query bodies larger than this are refused; S3 objects may be larger. */
 export const MAX_API_BODY = 1024 * 1024;
@@ -145,7 +146,7 @@ export class HttpFrontend {
     }
     const action = params.get("Action");
     if (action !== null) {
-      const svc = signed?.protocol === "query" ? signed : this.queryServices.find((s) => s.shapes?.operations[action]) ?? signed;
+      const svc = signed?.protocol === "query" ? signed : this.queryServices.find((s) => own(s.shapes?.operations, action)) ?? signed;
       if (svc && svc.protocol === "query") return { svc, operation: action, family: "query", params };
     }
     if (signed?.protocol === "json") return { svc: signed, operation: "", family: "json" };

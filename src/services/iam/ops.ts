@@ -10,6 +10,7 @@ import { defaultRequestParameters } from "../../audit/record.ts";
 import { iamShapes } from "../../protocol/shapes/iam.gen.ts";
 import { iamArn, validationError, type EntityKind } from "./common.ts";
 import type { IamState, UserRec } from "./state.ts";
+import { own } from "../../util/own-property.ts";
 
 export interface IamEnv {
   state: IamState;
@@ -66,7 +67,7 @@ export function iamOp<I = any, O = any>(spec: IamOpSpec<I, O>): OperationDef<I, 
     },
     handler: spec.handler,
     responseElements: spec.logResponse
-      ? (output, _input, ctx) => defaultRequestParameters(iamShapes, iamShapes.operations[ctx.operation]?.output, output)
+      ? (output, _input, ctx) => defaultRequestParameters(iamShapes, own(iamShapes.operations, ctx.operation)?.output, output)
       : undefined,
   };
 }
