@@ -3,7 +3,7 @@
  * scheduler. `startLocalfargate` is what the CLI and the integration tests call.
  */
 import { Store } from "../store/store.ts";
-import { ServiceClock } from "../clock/clock.ts";
+import { restoredOffset, ServiceClock } from "../clock/clock.ts";
 import { DEFAULT_ACCOUNT_ID } from "../auth/principal.ts";
 import type { AppContext, InvokeOptions, ServiceDef } from "../services/types.ts";
 import { HttpFrontend } from "./http.ts";
@@ -37,8 +37,9 @@ export type ServiceFactory = (app: AppContext) => ServiceDef | ServiceDef[] | Pr
 export async function createApp(options: StartOptions): Promise<{ app: AppContext; shutdown: (() => Promise<void> | void)[] }> {
   const dataDir = options.dataDir === undefined ? "./.localfargate" : options.dataDir;
   const store = new Store(dataDir);
-  const offset = Number(store.getMeta("clock.offsetMs") ?? 0);
-  const clock = new ServiceClock(offset);
+  const restored = restoredOffset(store.getMeta("clock.offsetMs"));
+  if (restored.warning) console.warn(`[localfargate] warning: ${restored.warning}`);
+  const clock = new ServiceClock(restored.offsetMs);
   const shutdown: (() => Promise<void> | void)[] = [];
   const app: AppContext = {
     store,

@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { AppContext } from "../services/types.ts";
 import { runDue } from "./scheduler.ts";
+import { advanceProblem } from "../clock/clock.ts";
 import { handleMetadataRequest } from "../fargate/metadata.ts";
 
 export interface ReadyState {
@@ -31,17 +32,21 @@ export async function handleControl(app: AppContext, state: ReadyState, method: 
   if (path === "/_localfargate/clock") {
     if (method === "GET") return json(200, { now: app.clock.now().toISOString() });
     if (method === "POST") {
-      let n: unknown;
+      let parsed: unknown;
       try {
-        n = (JSON.parse(body.toString("utf8") || "{}") as { advanceSeconds?: unknown }).advanceSeconds;
+        parsed = JSON.parse(body.toString("utf8") || "{}");
       } catch {
         return json(400, { __type: "SerializationException", message: "The request body is not valid JSON." });
       }
-      if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
-        return json(400, { __type: "ValidationException", message: "advanceSeconds must be a non-negative number of seconds." });
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        return json(400, { __type: "SerializationException", message: 'The request body must be a JSON object: {"advanceSeconds": N}.' });
       }
-      app.clock.advance(n);
-      app.store.commitNow([app.store.setMeta("clock.offsetMs", String(app.clock.offsetMs()))]);
+      const n = (parsed as { advanceSeconds?: unknown }).advanceSeconds;
+      const problem = advanceProblem(n, app.clock.nowMs());
+      if (problem) return json(400, { __type: "ValidationException", message: problem });
+      // saved first: a refused write leaves the clock where it was
+      app.store.commitNow([app.store.setMeta("clock.offsetMs", String(app.clock.offsetAfter(n as number)))]);
+      app.clock.advance(n as number);
       await runDue(app);
       return json(200, { now: app.clock.now().toISOString() });
     }
