@@ -19,6 +19,8 @@ export interface StartOptions {
   dataDir?: string | null;
   storageDriver?: "gocryptfs" | "plain";
   allowRemote?: boolean;
+  /** origins (`scheme://host[:port]`) whose pages may call the server from a browser; docs/security.md */
+  allowedOrigins?: string[];
   /** extra options passed to services (e.g. auditing off for the bench) */
   [k: string]: unknown;
 }

@@ -12,6 +12,7 @@ import { decodeQueryInput, encodeQueryError, encodeQueryOutput, XML_CONTENT_TYPE
 import type { AppContext, RestHttpRequest, ServiceDef } from "../services/types.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
+import { BrowserGuard, corsHeaders } from "./browser-guard.ts";
 import { listenHttp1, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
 import { own } from "../util/own-property.ts";
 
@@ -48,8 +49,11 @@ export class HttpFrontend {
   private readonly queryServices: ServiceDef[] = [];
   ready = false;
 
+  private readonly guard: BrowserGuard;
+
   constructor(private readonly app: AppContext) {
     wallClock = () => app.clock.realNowMs();
+    this.guard = new BrowserGuard({ boundHost: String(app.options.host ?? "127.0.0.1"), allowedOrigins: (app.options.allowedOrigins as string[] | undefined) ?? [] });
     for (const svc of app.services.values()) this.addService(svc);
   }
 
@@ -71,6 +75,42 @@ export class HttpFrontend {
   }
 
   private async handle(req: HttpRequest): Promise<HttpReply> {
+    const verdict = this.guard.check(req.headers);
+    if (!verdict.allowed) return this.refuseBrowser(req, verdict.message);
+    if (verdict.cors) {
+      if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
+        return reply(204, randomUUID(), undefined, Buffer.alloc(0), corsHeaders(verdict.cors, req.headers));
+      }
+      const r = await this.handleAllowed(req);
+      return { ...r, headers: [...r.headers, ...Object.entries(corsHeaders(verdict.cors)).flat()] };
+    }
+    return this.handleAllowed(req);
+  }
+
+  /** 403 in the protocol of the endpoint asked for: JSON, the Query ErrorResponse or S3's XML. */
+  private refuseBrowser(req: HttpRequest, message: string): HttpReply {
+    const requestId = randomUUID();
+    const { path, rawQuery } = splitUrl(req.url);
+    if (path.startsWith("/_localfargate/")) {
+      return reply(403, requestId, "application/json", Buffer.from(JSON.stringify({ __type: "AccessDenied", message })));
+    }
+    const signing = scopeService(req.headers, rawQuery);
+    if (req.headers["x-amz-target"] || (signing && this.bySigningName.get(signing)?.protocol === "json")) {
+      const err = new ServiceError("AccessDeniedException", message, 403);
+      return reply(403, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code });
+    }
+    const err = new ServiceError("AccessDenied", message, 403);
+    const signed = signing ? this.bySigningName.get(signing) : undefined;
+    const s3 = this.bySigningName.get("s3");
+    if (s3?.rest && (signed === s3 || (!signed && isS3Request(req.method, req.headers, signing)))) {
+      const r = s3.rest.encodeError(err, requestId, { method: req.method, path, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
+      return reply(r.status, requestId, undefined, r.body, r.headers);
+    }
+    const query = signed?.protocol === "query" ? signed : this.queryServices[0];
+    return reply(403, requestId, XML_CONTENT_TYPE, encodeQueryError(query?.shapes, err, requestId));
+  }
+
+  private async handleAllowed(req: HttpRequest): Promise<HttpReply> {
     const { path, rawQuery } = splitUrl(req.url);
     if (path.startsWith("/_localfargate/")) {
       const r = await handleControl(this.app, this, req.method, path, req.bodyTooLarge ? Buffer.alloc(0) : req.body);
