@@ -14,7 +14,7 @@
  * ingested. What a line holds is the writer's business (store.ts); a line never contains a raw
  * newline.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 
@@ -81,6 +81,12 @@ export class AuditLog {
       while (off < buf.length) off += writeSync(this.fd, buf, off);
       this.size += buf.length;
     } catch (e) {
+      // a write cut short (ENOSPC) must not leave half a line for the next one to run into
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // the file keeps a torn tail; the reader drops a line it cannot parse
+      }
       for (const w of waiters) w.reject(e);
       return;
     }

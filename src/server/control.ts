@@ -22,9 +22,12 @@ function json(status: number, body: unknown): ControlReply {
 
 export async function handleControl(app: AppContext, state: ReadyState, method: string, path: string, body: Buffer): Promise<ControlReply> {
   if (path === "/_localfargate/health" && (method === "GET" || method === "HEAD")) {
-    return json(state.ready ? 200 : 503, {
-      status: state.ready ? "ready" : "starting",
-      services: Object.fromEntries([...app.services.keys()].map((s) => [s, state.ready ? "ready" : "starting"])),
+    const noRoom = state.ready ? app.store.disk.problem() : undefined;
+    const status = !state.ready ? "starting" : noRoom ? "degraded" : "ready";
+    return json(status === "ready" ? 200 : 503, {
+      status,
+      ...(noRoom ? { reason: noRoom } : {}),
+      services: Object.fromEntries([...app.services.keys()].map((s) => [s, status])),
       ...app.health,
       now: app.clock.now().toISOString(),
     });
@@ -44,8 +47,15 @@ export async function handleControl(app: AppContext, state: ReadyState, method: 
       const n = (parsed as { advanceSeconds?: unknown }).advanceSeconds;
       const problem = advanceProblem(n, app.clock.nowMs());
       if (problem) return json(400, { __type: "ValidationException", message: problem });
+      const noRoom = app.store.disk.problem();
+      if (noRoom) return json(503, { __type: "ServiceUnavailable", message: `The clock was not moved: ${noRoom}.` });
       // saved first: a refused write leaves the clock where it was
-      app.store.commitNow([app.store.setMeta("clock.offsetMs", String(app.clock.offsetAfter(n as number)))]);
+      try {
+        app.store.commitNow([app.store.setMeta("clock.offsetMs", String(app.clock.offsetAfter(n as number)))]);
+      } catch (e) {
+        if (!app.store.disk.noteFailure(e)) throw e;
+        return json(503, { __type: "ServiceUnavailable", message: `The clock was not moved: ${app.store.disk.problem() ?? "the data directory is full"}.` });
+      }
       app.clock.advance(n as number);
       await runDue(app);
       return json(200, { now: app.clock.now().toISOString() });

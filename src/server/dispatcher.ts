@@ -65,10 +65,14 @@ async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: u
 /**
  * Runs an already decoded call. `decode` produces the validated input (it may throw
  * SerializationException / ValidationException, which are audited like any failure).
+ * `storeBytes`: how much the call brings to store (a request body), for the free-space check.
  */
-export async function execute(ctx: RequestContext, decode: () => Record<string, unknown>): Promise<unknown> {
+export async function execute(ctx: RequestContext, decode: () => Record<string, unknown>, storeBytes = 0): Promise<unknown> {
   const svc = ctx.service;
   const op = own(svc.operations, ctx.operation);
+  // refused before anything runs: a call that could not be saved must not change anything
+  const noRoom = ctx.app.store.disk.problem(storeBytes);
+  if (noRoom) throw serviceUnavailable(ctx, noRoom);
   let input: Record<string, unknown> | undefined;
   try {
     if (!op) throw unknownOperation(svc, ctx.operation);
@@ -79,7 +83,7 @@ export async function execute(ctx: RequestContext, decode: () => Record<string, 
     await finish(ctx, svc, { input, output });
     return output;
   } catch (e) {
-    const err = e instanceof ServiceError ? e : internalFailure(e, ctx);
+    const err = e instanceof ServiceError ? e : ctx.app.store.disk.noteFailure(e) ? serviceUnavailable(ctx, String(e)) : internalFailure(e, ctx);
     if (op) {
       try {
         await finish(ctx, svc, { input, error: err });
@@ -89,6 +93,15 @@ export async function execute(ctx: RequestContext, decode: () => Record<string, 
     }
     throw err;
   }
+}
+
+/**
+ * AWS's retryable answer (503 ServiceUnavailable, "Common Errors" in every AWS API reference):
+ * the SDKs and the CLI retry it with backoff.
+ */
+function serviceUnavailable(ctx: RequestContext, reason: string): ServiceError {
+  console.error(`[localfargate] ${ctx.service.name}.${ctx.operation} refused (request ${ctx.requestId}): ${reason}`);
+  return new ServiceError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503);
 }
 
 function internalFailure(e: unknown, ctx: RequestContext): ServiceError {

@@ -147,6 +147,8 @@ export class HttpFrontend {
       const output = await execute(
         ctx,
         rest ? () => rest.input : family === "json" ? () => decodeJsonInput(svc.shapes!, operation, body) : () => decodeQueryInput(svc.shapes!, operation, routed.params!),
+        // an S3 body is written to the write-ahead log, then to the database
+        svc.rest ? 2 * body.length : 0,
       );
       if (svc.rest) {
         const r = svc.rest.encodeOutput(operation, output, ctx);

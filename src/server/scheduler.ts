@@ -12,6 +12,8 @@ export async function runDue(app: AppContext): Promise<void> {
   // then run again so everything due at the new time is done before we answer.
   while (running.has(app)) await running.get(app);
   const run = (async () => {
+    // due work changes state it must save: with no room it waits for space (docs/security.md)
+    if (app.store.disk.problem()) return;
     for (const r of app.dueRunners) {
       try {
         await r.runDue(app.clock.nowMs());

@@ -9,6 +9,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { DiskGuard } from "./disk-guard.ts";
 
 export type DB = Database.Database;
 export type WriteOp = (db: DB) => void;
@@ -22,8 +23,11 @@ export class Store {
   private readonly getStmt: Database.Statement;
   private readonly allStmt: Database.Statement;
   private readonly runOps: (ops: WriteOp[][]) => void;
+  /** room left on the data dir's file system; calls check it before they start */
+  readonly disk: DiskGuard;
 
   constructor(dataDir: string | null) {
+    this.disk = new DiskGuard(dataDir);
     if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.db = new Database(dataDir ? join(dataDir, "localfargate.db") : ":memory:");
     this.db.pragma("journal_mode = WAL");
@@ -75,7 +79,12 @@ export class Store {
   /** Runs the ops in one transaction now. */
   commitNow(ops: WriteOp[]): void {
     if (ops.length === 0) return;
-    this.runOps([ops]);
+    try {
+      this.runOps([ops]);
+    } catch (e) {
+      this.disk.noteFailure(e);
+      throw e;
+    }
   }
 
   /** Queues the ops for the next group commit; resolves once they are durable. */
@@ -105,6 +114,7 @@ export class Store {
           this.commitNow(b.ops);
           b.resolve();
         } catch (e) {
+          this.disk.noteFailure(e);
           b.reject(e);
         }
       }
