@@ -1,11 +1,11 @@
 /**
  * localfargate command line:
- *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--allow-remote] [--allowed-origin O,...]
+ *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--allow-remote] [--allowed-origin O,...] [--allowed-host H,...]
  *   localfargate clock [now]            print the service clock
  *   localfargate clock advance 30d      move the service clock forward (s, m, h, d suffixes)
  */
 import { startLocalfargate } from "./server/app.ts";
-import { normalizeOrigin } from "./server/browser-guard.ts";
+import { isHostName, normalizeOrigin } from "./server/browser-guard.ts";
 
 function parseFlags(args: string[]): { flags: Record<string, string | boolean>; rest: string[] } {
   const flags: Record<string, string | boolean> = {};
@@ -33,7 +33,7 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
 function usage(): never {
   console.error(`usage:
-  localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote] [--allowed-origin http://localhost:3000,...]
+  localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
   localfargate clock [now] [--endpoint URL]
   localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]`);
   process.exit(2);
@@ -73,9 +73,16 @@ async function main(argv: string[]): Promise<void> {
       console.error("--allowed-origin needs a value, e.g. --allowed-origin http://localhost:3000");
       process.exit(2);
     }
+    const hostsArg = flags["allowed-host"] ?? process.env.LOCALFARGATE_ALLOWED_HOSTS;
+    const allowedHosts = typeof hostsArg === "string" ? hostsArg.split(",").map((x) => x.trim()).filter(Boolean) : [];
+    const badHost = hostsArg === true ? "" : allowedHosts.find((h) => !isHostName(h));
+    if (badHost !== undefined) {
+      console.error(`--allowed-host must be host names without a port (comma-separated), not ${JSON.stringify(badHost)}`);
+      process.exit(2);
+    }
     // LOCALFARGATE_AUDIT=off exists only so the bench can show what auditing costs.
     const audit = (flags.audit ?? process.env.LOCALFARGATE_AUDIT) !== "off";
-    const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote: Boolean(flags["allow-remote"]), allowedOrigins, audit });
+    const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote: Boolean(flags["allow-remote"]), allowedOrigins, allowedHosts, audit });
     const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
     console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
     if (storage?.warning) console.log(`WARNING: ${storage.warning}`);

@@ -21,6 +21,8 @@ export interface StartOptions {
   allowRemote?: boolean;
   /** origins (`scheme://host[:port]`) whose pages may call the server from a browser; docs/security.md */
   allowedOrigins?: string[];
+  /** further host names clients reach the server by (DNS rebinding check); docs/security.md */
+  allowedHosts?: string[];
   /** extra options passed to services (e.g. auditing off for the bench) */
   [k: string]: unknown;
 }

@@ -6,7 +6,7 @@
  * - Host: the name must be one that cannot be re-pointed at this machine by someone else's DNS
  *   (DNS rebinding): an IP literal, `localhost` or a `*.localhost` name, the bound host, the
  *   machine's own name when bound beyond loopback, or `localhost.localstack.cloud` names (S3
- *   virtual-hosted-style). The port is not compared: port forwarding changes it, and rebinding
+ *   virtual-hosted-style), or a name given with `--allowed-host`. The port is not compared: port forwarding changes it, and rebinding
  *   needs a name.
  * - Origin: a browser names the page that sent a request in `Origin` (and `Sec-Fetch-Site`);
  *   AWS SDKs outside browsers and the CLI send neither. A request from a page is served only
@@ -20,6 +20,8 @@ export interface BrowserGuardOptions {
   boundHost: string;
   /** origins allowed to call from a browser, as `scheme://host[:port]` */
   allowedOrigins: readonly string[];
+  /** further host names clients use for this server (`--allowed-host`), e.g. a compose service name */
+  allowedHosts?: readonly string[];
 }
 
 export type GuardVerdict =
@@ -33,6 +35,11 @@ function hostName(host: string): string | undefined {
   const h = host.trim().toLowerCase();
   const m = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::\d{1,5})?$/.exec(h);
   return m ? m[1].replace(/\.$/, "") : undefined;
+}
+
+/** True for a DNS host name that `--allowed-host` may name (no port, no wildcard). */
+export function isHostName(value: string): boolean {
+  return /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/i.test(value);
 }
 
 /** An origin as browsers serialize it, or undefined when `value` is not one. */
@@ -55,6 +62,7 @@ export class BrowserGuard {
     const bound = opts.boundHost.toLowerCase();
     this.names.add(isIP(bound) === 6 ? `[${bound}]` : bound);
     if (!LOOPBACK_BINDS.has(bound)) this.names.add(hostname().toLowerCase());
+    for (const h of opts.allowedHosts ?? []) this.names.add(h.toLowerCase());
     this.origins = new Set(opts.allowedOrigins.map((o) => normalizeOrigin(o) ?? o));
   }
 

@@ -26,9 +26,9 @@ interface Raw {
 }
 
 /** A raw HTTP/1.1 request with exactly the headers given (fetch forbids setting Host, Origin is allowed). */
-function raw(method: string, path: string, headers: Record<string, string>, body = ""): Promise<Raw> {
+function raw(method: string, path: string, headers: Record<string, string>, body = "", port = s.port): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: s.port, method, path, headers: { "content-length": String(Buffer.byteLength(body)), ...headers }, setHost: false }, (res) => {
+    const req = request({ host: "127.0.0.1", port, method, path, headers: { "content-length": String(Buffer.byteLength(body)), ...headers }, setHost: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
@@ -116,6 +116,17 @@ describe("DNS rebinding", () => {
   it.each(["127.0.0.1", "localhost", "[::1]", "bucket.localhost", "bucket.s3.localhost.localstack.cloud", "10.1.2.3"])("serves Host %s", async (name) => {
     const r = await raw("GET", "/_localfargate/health", { host: `${name}:${s.port}` });
     expect(r.status).toBe(200);
+  });
+
+  it("serves a name given with allowedHosts (--allowed-host), and only on that server", async () => {
+    const named = await startTestServer({ allowedHosts: ["localfargate"] });
+    try {
+      expect((await raw("GET", "/_localfargate/health", { host: `localfargate:${named.port}` }, "", named.port)).status).toBe(200);
+      expect((await raw("GET", "/_localfargate/health", { host: `other:${named.port}` }, "", named.port)).status).toBe(403);
+    } finally {
+      await named.close();
+    }
+    expect((await raw("GET", "/_localfargate/health", { host: `localfargate:${s.port}` })).status).toBe(403);
   });
 
   it("serves a request with no Host (HTTP/1.0 style)", async () => {
