@@ -2,7 +2,7 @@
 import type { ServiceError } from "../errors.ts";
 import { decodeAndValidate, serializationError } from "./validate.ts";
 import type { ServiceShapes } from "./shapes/types.ts";
-import { own } from "../util/own-property.ts";
+import { own, setOwn } from "../util/own-property.ts";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 
@@ -35,7 +35,7 @@ export function toWire(v: unknown): unknown {
   if (typeof v === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-      if (val !== undefined) out[k] = toWire(val);
+      if (val !== undefined) setOwn(out, k, toWire(val));
     }
     return out;
   }

@@ -2,7 +2,7 @@
 import type { ServiceError } from "../errors.ts";
 import { decodeAndValidate } from "./validate.ts";
 import type { Shape, ServiceShapes } from "./shapes/types.ts";
-import { own } from "../util/own-property.ts";
+import { own, setOwn } from "../util/own-property.ts";
 
 export const XML_CONTENT_TYPE = "text/xml";
 
@@ -60,7 +60,7 @@ function build(shapes: ServiceShapes, name: string, prefix: string, flat: Map<st
       for (let i = 1; ; i++) {
         const k = flat.get(`${base}.${i}.key`);
         if (k === undefined) break;
-        out[k] = build(shapes, shape.value, `${base}.${i}.value`, flat);
+        setOwn(out, k, build(shapes, shape.value, `${base}.${i}.value`, flat));
       }
       return out;
     }

@@ -6,6 +6,7 @@
  */
 import { ServiceError, validationMessage } from "../errors.ts";
 import type { Shape, ServiceShapes } from "./shapes/types.ts";
+import { setOwn } from "../util/own-property.ts";
 
 const regexCache = new Map<string, RegExp | null>();
 function compilePattern(p: string): RegExp | null {
@@ -114,7 +115,7 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
       const res: Record<string, unknown> = {};
       for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
         convert(shapes, shape.key, k, `${path}.key`, failures, opts);
-        res[k] = convert(shapes, shape.value, val, `${path}.${k}.value`, failures, opts);
+        setOwn(res, k, convert(shapes, shape.value, val, `${path}.${k}.value`, failures, opts));
       }
       sizeCheck(v, Object.keys(res).length, shape.min, shape.max, path, failures);
       return res;

@@ -3,7 +3,7 @@
  * members, malformed percent-escapes on the task metadata endpoint.
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
+import { KMSClient, ListKeysCommand, CreateKeyCommand } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { signedFetch } from "../support/signed-fetch.ts";
 
@@ -39,6 +39,23 @@ describe("operation names are looked up as own properties", () => {
   it("still serves real operations", async () => {
     const out = await new KMSClient(s.config).send(new ListKeysCommand({}));
     expect(out.Keys).toBeDefined();
+  });
+});
+
+describe("map keys from the wire are kept as keys", () => {
+  const kmsCall = (op: string, body: string) => signedFetch(s.url, "kms", body, { "content-type": "application/x-amz-json-1.1", "x-amz-target": `TrentService.${op}` });
+
+  it("an encryption context key __proto__ binds the ciphertext like any other key", async () => {
+    const keyId = (await new KMSClient(s.config).send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const enc = await kmsCall("Encrypt", `{"KeyId":"${keyId}","Plaintext":"YQ==","EncryptionContext":{"__proto__":"x","a":"b"}}`);
+    expect(enc.status).toBe(200);
+    const blob = ((await enc.json()) as { CiphertextBlob: string }).CiphertextBlob;
+    const without = await kmsCall("Decrypt", `{"CiphertextBlob":"${blob}","EncryptionContext":{"a":"b"}}`);
+    expect(without.status).toBe(400);
+    expect(without.headers.get("x-amzn-errortype")).toBe("InvalidCiphertextException");
+    const withIt = await kmsCall("Decrypt", `{"CiphertextBlob":"${blob}","EncryptionContext":{"a":"b","__proto__":"x"}}`);
+    expect(withIt.status).toBe(200);
+    expect(((await withIt.json()) as { Plaintext: string }).Plaintext).toBe("YQ==");
   });
 });
 
