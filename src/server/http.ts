@@ -12,11 +12,8 @@ import { decodeQueryInput, encodeQueryError, encodeQueryOutput, XML_CONTENT_TYPE
 import type { AppContext, RestHttpRequest, ServiceDef } from "../services/types.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
-import { listenHttp1, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
-
-/** JSON and Query bodies larger than this are refused; S3 objects may be larger. */
-export const MAX_API_BODY = 1024 * 1024;
-export const MAX_S3_BODY = 64 * 1024 * 1024;
+import { listenHttp1, type Http1Limits, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
+import { requestBodyLimit } from "./body-limit.ts";
 
 interface Routed {
   svc: ServiceDef;
@@ -58,10 +55,10 @@ export class HttpFrontend {
     if (svc.protocol === "query") this.queryServices.push(svc);
   }
 
-  listen(host: string, port: number): Promise<Http1Server> {
+  listen(host: string, port: number, limits?: Partial<Http1Limits>): Promise<Http1Server> {
     return listenHttp1(host, port, (req) => this.handle(req), {
-      keepAliveMs: 65_000,
-      bodyLimit: (method, url, headers) => (isS3Request(method, headers, scopeService(headers, splitUrl(url).rawQuery)) ? MAX_S3_BODY : MAX_API_BODY),
+      limits,
+      bodyLimit: requestBodyLimit,
       onError: (e) => {
         console.error("[localfargate] unhandled error:", e);
         return reply(500, randomUUID(), JSON_CONTENT_TYPE, Buffer.from(JSON.stringify({ __type: "InternalFailure", message: "We encountered an internal error. Please try again." })));
@@ -78,7 +75,7 @@ export class HttpFrontend {
     const query = new URLSearchParams(rawQuery);
     const requestId = randomUUID();
     const signing = scopeService(req.headers, rawQuery);
-    if (req.bodyTooLarge) return this.tooLarge(requestId, isS3Request(req.method, req.headers, signing));
+    if (req.bodyTooLarge || req.serverBusy) return this.refused(req, requestId, isS3Request(req.method, req.headers, signing));
     const body = req.body;
     const routed = this.route(req, query, body, signing);
     if (!routed) {
@@ -155,9 +152,21 @@ export class HttpFrontend {
     return undefined;
   }
 
-  private tooLarge(requestId: string, s3: boolean): HttpReply {
-    const limit = s3 ? MAX_S3_BODY : MAX_API_BODY;
+  /** A body refused before it was read: over its limit, or over the server's bytes-in-flight budget (docs/limits.md). */
+  private refused(req: HttpRequest, requestId: string, s3: boolean): HttpReply {
+    const limit = requestBodyLimit(req.method, req.url, req.headers);
     const s3svc = s3 ? this.bySigningName.get("s3") : undefined;
+    if (req.serverBusy) {
+      // S3's answer to more than it can take now is 503 SlowDown; the other services' is ServiceUnavailable. SDKs retry both.
+      const err = s3svc?.rest
+        ? new ServiceError("SlowDown", "Please reduce your request rate.", 503)
+        : new ServiceError("ServiceUnavailableException", "The service is busy: too many request bodies in flight. Please retry.", 503);
+      if (s3svc?.rest) {
+        const r = s3svc.rest.encodeError(err, requestId, { method: "", path: "", query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
+        return reply(r.status, requestId, undefined, r.body, { ...r.headers, connection: "close" });
+      }
+      return reply(503, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
+    }
     if (s3svc?.rest) {
       // S3 answers in its own XML: 400 EntityTooLarge.
       const err = new ServiceError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", 400, { extra: { MaxSizeAllowed: limit } });
