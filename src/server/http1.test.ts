@@ -224,11 +224,13 @@ describe("listenHttp1 limits", () => {
     const piece = Buffer.alloc(MiB, 120);
     for (let sent = 0; sent < total && !st.s.destroyed; sent += MiB) {
       await new Promise<void>((r) => {
+        const gone = () => r();
+        st.s.once("close", gone);
         st.s.write(piece, (err) => {
           if (!err) st.flushed += piece.length;
+          st.s.off("close", gone);
           r();
         });
-        st.s.once("close", () => r());
       });
     }
   }
