@@ -247,6 +247,13 @@ describe("listenHttp1 limits", () => {
     expect(c.closed).toBe(true);
   });
 
+  it("closes a connection that opens and sends nothing after the head timeout", async () => {
+    const c = open();
+    await until(() => c.closed);
+    expect(c.closed).toBe(true);
+    expect(c.text).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
   it("closes a connection whose body arrives slower than the minimum rate with 408", async () => {
     const c = open();
     c.s.write("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");

@@ -193,8 +193,8 @@ class Connection {
   private paused = false;
   /** bytes of the budget this connection holds for its current body */
   private reserved = 0;
-  /** tick of the current request's first byte, and of its head's end; -1 between requests */
-  private startTick = -1;
+  /** tick of the current request's first byte (of the connection's opening, for its first request), and of its head's end; -1 between requests */
+  private startTick: number;
   private bodyTick = -1;
   private bodyBytes = 0;
 
@@ -205,6 +205,8 @@ class Connection {
     private readonly shared: Shared,
   ) {
     this.keepAliveMs = shared.limits.keepAliveMs;
+    // a connection that opens and sends nothing holds a slot: its first head is due within headersTimeoutMs
+    this.startTick = shared.tick;
     socket.setNoDelay(true);
     socket.setTimeout(this.keepAliveMs, () => {
       if (!this.busy) socket.destroy();
