@@ -157,14 +157,14 @@ export class HttpFrontend {
     const limit = requestBodyLimit(req.method, req.url, req.headers);
     const s3svc = s3 ? this.bySigningName.get("s3") : undefined;
     if (req.serverBusy) {
-      // S3's answer to more than it can take now is 503 SlowDown; the other services' is ServiceUnavailable. SDKs retry both.
-      const err = s3svc?.rest
-        ? new ServiceError("SlowDown", "Please reduce your request rate.", 503)
-        : new ServiceError("ServiceUnavailableException", "The service is busy: too many request bodies in flight. Please retry.", 503);
+      // S3's answer to more than it can take now is 503 SlowDown; the other services' is their common 503 ServiceUnavailable. SDKs retry both.
       if (s3svc?.rest) {
+        const err = new ServiceError("SlowDown", "Please reduce your request rate.", 503);
         const r = s3svc.rest.encodeError(err, requestId, { method: "", path: "", query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
         return reply(r.status, requestId, undefined, r.body, { ...r.headers, connection: "close" });
       }
+      const err = new ServiceError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503);
+      if (req.headers["x-amz-target"] === undefined) return reply(503, requestId, XML_CONTENT_TYPE, encodeQueryError(undefined, err, requestId), { connection: "close" });
       return reply(503, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
     }
     if (s3svc?.rest) {

@@ -20,7 +20,8 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 beforeAll(async () => {
-  s = await startTestServer({ http: { headersTimeoutMs: 300, maxBytesInFlight: BUDGET, closeLingerMs: 500 } });
+  // minBodyBytesPerSecond 1: the uploads held open below are not cut for their pace
+  s = await startTestServer({ http: { headersTimeoutMs: 300, minBodyBytesPerSecond: 1, maxBytesInFlight: BUDGET, closeLingerMs: 500 } });
 });
 afterAll(async () => {
   await s?.close();
@@ -114,6 +115,29 @@ describe("limits before authentication", () => {
     await new Promise((r) => setTimeout(r, 50));
     gc();
     expect(process.memoryUsage().rss - idle).toBeLessThan(64 * MiB);
+  });
+
+  it("answers any body past the budget with 503 in its protocol: S3 SlowDown, Query and JSON ServiceUnavailable", async () => {
+    const holders = [60, 36].map((mib, i) => {
+      const c = open();
+      c.sock.write(`PUT /bulk/held-${i} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${fakeS3Auth}\r\nContent-Length: ${mib * MiB}\r\n\r\n`);
+      c.sock.write(PIECE);
+      return c;
+    });
+    await until(() => s.server.bytesInFlight() === BUDGET);
+    expect(s.server.bytesInFlight()).toBe(BUDGET);
+    const query = await fetch(s.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "Action=GetCallerIdentity&Version=2011-06-15" });
+    expect(query.status).toBe(503);
+    expect(await query.text()).toMatch(/<Code>ServiceUnavailable<\/Code>/);
+    const json = await fetch(s.url, { method: "POST", headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.ListKeys" }, body: "{}" });
+    expect(json.status).toBe(503);
+    expect(((await json.json()) as { __type: string }).__type).toBe("ServiceUnavailable");
+    const put = await fetch(`${s.url}/bulk/small`, { method: "PUT", headers: { authorization: fakeS3Auth }, body: "x" });
+    expect(put.status).toBe(503);
+    expect(await put.text()).toContain("<Code>SlowDown</Code>");
+    for (const h of holders) h.sock.destroy();
+    await until(() => s.server.bytesInFlight() === 0);
+    expect(s.server.bytesInFlight()).toBe(0);
   });
 
   it("still answers SDK calls and takes a 5 MiB PutObject", async () => {
