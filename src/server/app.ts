@@ -7,7 +7,7 @@ import { restoredOffset, ServiceClock } from "../clock/clock.ts";
 import { DEFAULT_ACCOUNT_ID } from "../auth/principal.ts";
 import type { AppContext, InvokeOptions, ServiceDef } from "../services/types.ts";
 import { HttpFrontend } from "./http.ts";
-import type { Http1Server } from "./http1.ts";
+import type { Http1Limits, Http1Server } from "./http1.ts";
 import { execute, newContext } from "./dispatcher.ts";
 import { runDue, startTicker } from "./scheduler.ts";
 import { SERVICE_FACTORIES } from "./services.ts";
@@ -23,6 +23,8 @@ export interface StartOptions {
   allowedOrigins?: string[];
   /** further host names clients reach the server by (DNS rebinding check); docs/security.md */
   allowedHosts?: string[];
+  /** connection, timeout and bytes-in-flight bounds of the HTTP front door (docs/limits.md); defaults in DEFAULT_LIMITS */
+  http?: Partial<Http1Limits>;
   /** extra options passed to services (e.g. auditing off for the bench) */
   [k: string]: unknown;
 }
@@ -82,7 +84,7 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
   const host = options.host ?? "127.0.0.1";
   const { app, shutdown } = await createApp(options);
   const frontend = new HttpFrontend(app);
-  const server = await frontend.listen(host, options.port ?? 4566);
+  const server = await frontend.listen(host, options.port ?? 4566, options.http);
   const port = server.address().port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   // the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) needs the address tasks can reach

@@ -13,12 +13,9 @@ import type { AppContext, RestHttpRequest, ServiceDef } from "../services/types.
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
 import { BrowserGuard, corsHeaders } from "./browser-guard.ts";
-import { listenHttp1, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
+import { listenHttp1, type Http1Limits, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
+import { requestBodyLimit } from "./body-limit.ts";
 import { own } from "../util/own-property.ts";
-
-/** JSON and Query bodies larger than this are refused; S3 objects may be larger. */
-export const MAX_API_BODY = 1024 * 1024;
-export const MAX_S3_BODY = 64 * 1024 * 1024;
 
 interface Routed {
   svc: ServiceDef;
@@ -63,10 +60,10 @@ export class HttpFrontend {
     if (svc.protocol === "query") this.queryServices.push(svc);
   }
 
-  listen(host: string, port: number): Promise<Http1Server> {
+  listen(host: string, port: number, limits?: Partial<Http1Limits>): Promise<Http1Server> {
     return listenHttp1(host, port, (req) => this.handle(req), {
-      keepAliveMs: 65_000,
-      bodyLimit: (method, url, headers) => (isS3Request(method, headers, scopeService(headers, splitUrl(url).rawQuery)) ? MAX_S3_BODY : MAX_API_BODY),
+      limits,
+      bodyLimit: requestBodyLimit,
       onError: (e) => {
         console.error("[localfargate] unhandled error:", e);
         return reply(500, randomUUID(), JSON_CONTENT_TYPE, Buffer.from(JSON.stringify({ __type: "InternalFailure", message: "We encountered an internal error. Please try again." })));
@@ -119,7 +116,7 @@ export class HttpFrontend {
     const query = new URLSearchParams(rawQuery);
     const requestId = randomUUID();
     const signing = scopeService(req.headers, rawQuery);
-    if (req.bodyTooLarge) return this.tooLarge(requestId, isS3Request(req.method, req.headers, signing));
+    if (req.bodyTooLarge || req.serverBusy) return this.refused(req, requestId, isS3Request(req.method, req.headers, signing));
     const body = req.body;
     const routed = this.route(req, query, body, signing);
     if (!routed) {
@@ -198,9 +195,21 @@ export class HttpFrontend {
     return undefined;
   }
 
-  private tooLarge(requestId: string, s3: boolean): HttpReply {
-    const limit = s3 ? MAX_S3_BODY : MAX_API_BODY;
+  /** A body refused before it was read: over its limit, or over the server's bytes-in-flight budget (docs/limits.md). */
+  private refused(req: HttpRequest, requestId: string, s3: boolean): HttpReply {
+    const limit = requestBodyLimit(req.method, req.url, req.headers);
     const s3svc = s3 ? this.bySigningName.get("s3") : undefined;
+    if (req.serverBusy) {
+      // S3's answer to more than it can take now is 503 SlowDown; the other services' is their common 503 ServiceUnavailable. SDKs retry both.
+      if (s3svc?.rest) {
+        const err = new ServiceError("SlowDown", "Please reduce your request rate.", 503);
+        const r = s3svc.rest.encodeError(err, requestId, { method: "", path: "", query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
+        return reply(r.status, requestId, undefined, r.body, { ...r.headers, connection: "close" });
+      }
+      const err = new ServiceError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503);
+      if (req.headers["x-amz-target"] === undefined) return reply(503, requestId, XML_CONTENT_TYPE, encodeQueryError(undefined, err, requestId), { connection: "close" });
+      return reply(503, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
+    }
     if (s3svc?.rest) {
       // S3 answers in its own XML: 400 EntityTooLarge.
       const err = new ServiceError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", 400, { extra: { MaxSizeAllowed: limit } });

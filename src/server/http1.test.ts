@@ -178,3 +178,168 @@ describe("listenHttp1", () => {
     expect(s.destroyed).toBe(true);
   });
 });
+
+describe("listenHttp1 limits", () => {
+  let limited: Http1Server;
+  let lport: number;
+  let hold: (() => void) | null = null;
+  const MiB = 1024 * 1024;
+
+  beforeAll(async () => {
+    limited = await listenHttp1(
+      "127.0.0.1",
+      0,
+      async (req) => {
+        if (req.url === "/hold") await new Promise<void>((r) => (hold = r));
+        const body = Buffer.from(JSON.stringify({ len: req.body.length, tooLarge: req.bodyTooLarge, busy: req.serverBusy }));
+        return { status: 200, headers: ["content-type", "application/json", "content-length", String(body.length)], body };
+      },
+      {
+        bodyLimit: (_m, url) => (url.startsWith("/big") ? 16 * MiB : 1024),
+        onError: () => ({ status: 500, headers: ["content-length", "0"], body: Buffer.alloc(0) }),
+        limits: { headersTimeoutMs: 200, keepAliveMs: 400, minBodyBytesPerSecond: 4096, maxBytesInFlight: 3 * MiB, maxConnections: 6, closeLingerMs: 300 },
+      },
+    );
+    lport = limited.address().port;
+  });
+  afterAll(() => limited.close());
+
+  /** A raw connection that records what comes back, whether it closed, and how many bytes the server took (flushed writes). */
+  function open() {
+    // half-open allowed: a client that goes on sending after the server's FIN, as an attacker would
+    const s = connect({ port: lport, host: "127.0.0.1", allowHalfOpen: true });
+    /** closed: the server ended or dropped the connection */
+    const st = { s, text: "", closed: false, flushed: 0 };
+    s.on("data", (d) => (st.text += d.toString("latin1")));
+    s.on("end", () => (st.closed = true));
+    s.on("close", () => (st.closed = true));
+    s.on("error", () => undefined);
+    return st;
+  }
+  const until = async (cond: () => boolean, ms = 8000) => {
+    for (let waited = 0; !cond() && waited < ms; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  };
+  /** Writes `total` bytes in 1 MiB pieces, waiting for each to be taken, until done or the connection closes. */
+  async function pump(st: ReturnType<typeof open>, total: number) {
+    const piece = Buffer.alloc(MiB, 120);
+    for (let sent = 0; sent < total && !st.s.destroyed; sent += MiB) {
+      await new Promise<void>((r) => {
+        const gone = () => r();
+        st.s.once("close", gone);
+        st.s.write(piece, (err) => {
+          if (!err) st.flushed += piece.length;
+          st.s.off("close", gone);
+          r();
+        });
+      });
+    }
+  }
+
+  it("closes a connection whose head trickles in (one header line at a time) with 408", async () => {
+    const c = open();
+    c.s.write("GET / HTTP/1.1\r\nHost: x\r\n");
+    for (let i = 0; i < 200 && !c.closed; i++) {
+      c.s.write(`X-Line-${i}: 1\r\n`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until(() => c.closed);
+    expect(c.text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(c.closed).toBe(true);
+  });
+
+  it("closes a connection that opens and sends nothing after the head timeout", async () => {
+    const c = open();
+    await until(() => c.closed);
+    expect(c.closed).toBe(true);
+    expect(c.text).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it("closes a connection whose body arrives slower than the minimum rate with 408", async () => {
+    const c = open();
+    c.s.write("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+    for (let i = 0; i < 500 && !c.closed; i++) {
+      c.s.write("y");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until(() => c.closed);
+    expect(c.text).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it("closes an idle keep-alive connection after keepAliveMs", async () => {
+    const c = open();
+    c.s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => c.text.includes("}"));
+    await until(() => c.closed);
+    expect(c.closed).toBe(true);
+  });
+
+  it("refuses a body over its limit from the head and never reads it", async () => {
+    const c = open();
+    c.s.write("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864\r\n\r\n");
+    await pump(c, 64 * MiB);
+    await until(() => c.closed);
+    expect(c.text).toContain('"tooLarge":true');
+    // what the kernel buffers on loopback at most; the server stopped reading at the head
+    expect(c.flushed).toBeLessThan(24 * MiB);
+  });
+
+  it("cuts a chunked body as soon as it passes its limit", async () => {
+    const c = open();
+    c.s.write("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4000000\r\n");
+    await pump(c, 64 * MiB);
+    await until(() => c.closed);
+    expect(c.text).toContain('"tooLarge":true');
+    expect(c.flushed).toBeLessThan(24 * MiB);
+  });
+
+  it("refuses bodies past the bytes-in-flight budget (Content-Length and chunked) and releases what finished", async () => {
+    const a = open();
+    a.s.write(`PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 * MiB}\r\n\r\n`);
+    a.s.write(Buffer.alloc(MiB));
+    await until(() => limited.bytesInFlight() === 2 * MiB);
+    expect(limited.bytesInFlight()).toBe(2 * MiB);
+    const b = open();
+    b.s.write(`PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 * MiB}\r\n\r\n`);
+    await until(() => b.closed);
+    expect(b.text).toContain('"busy":true');
+    const c = open();
+    c.s.write(`PUT /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n`);
+    void pump(c, 2 * MiB);
+    await until(() => c.closed);
+    expect(c.text).toContain('"busy":true');
+    a.s.write(Buffer.alloc(MiB));
+    await until(() => a.text.includes("}"));
+    expect(a.text).toContain(`"len":${2 * MiB}`);
+    expect(limited.bytesInFlight()).toBe(0);
+    const d = open();
+    d.s.write(`PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${2 * MiB}\r\n\r\n`);
+    d.s.write(Buffer.alloc(2 * MiB));
+    await until(() => d.text.includes("}"));
+    expect(d.text).toContain(`"len":${2 * MiB}`);
+    for (const x of [a, d]) x.s.destroy();
+  });
+
+  it("stops reading pipelined bytes while a request is being handled", async () => {
+    const c = open();
+    c.s.write("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => hold !== null);
+    const flood = pump(c, 64 * MiB);
+    await until(() => c.flushed >= 24 * MiB, 1500);
+    expect(c.flushed).toBeLessThan(24 * MiB);
+    hold!();
+    hold = null;
+    c.s.destroy();
+    await flood;
+  });
+
+  it("closes connections past maxConnections as soon as they are accepted", async () => {
+    const held = Array.from({ length: 6 }, () => open());
+    for (const h of held) h.s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => held.every((h) => h.text.includes("}")));
+    const extra = open();
+    await until(() => extra.closed, 2000);
+    expect(extra.closed).toBe(true);
+    expect(extra.text).toBe("");
+    for (const h of held) h.s.destroy();
+  });
+});

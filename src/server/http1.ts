@@ -9,6 +9,13 @@
  * HTTP/1.0, pipelined requests (answered in order) and HEAD. Anything malformed is answered
  * 400 and the connection closed, as node:http does; request smuggling shapes (Content-Length
  * with Transfer-Encoding, conflicting lengths) are refused.
+ *
+ * Memory and connections are bounded before anyone is authenticated (docs/limits.md): a body
+ * over its request's limit is refused from the head (or, chunked, as soon as it passes the
+ * limit) and never read; bodies reserve their bytes from one budget shared by every connection
+ * and are refused with `serverBusy` when it is spent; a connection never buffers more than
+ * its current body plus a small allowance (reading pauses); the head, the body's pace and idle
+ * keep-alive connections have timeouts, checked by one timer for the whole server.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { STATUS_CODES } from "node:http";
@@ -23,6 +30,8 @@ export interface HttpRequest {
   body: Buffer;
   /** the body was longer than `bodyLimit` allowed; `body` is empty and the connection closes */
   bodyTooLarge: boolean;
+  /** the body would have passed the bytes-in-flight budget; `body` is empty and the connection closes */
+  serverBusy: boolean;
   remoteAddress: string;
 }
 
@@ -33,12 +42,40 @@ export interface HttpReply {
   body: Buffer;
 }
 
+/** Bounds on connections, timeouts and buffered bytes; every one has a default (DEFAULT_LIMITS). */
+export interface Http1Limits {
+  /** an idle keep-alive connection is closed after this long */
+  keepAliveMs: number;
+  /** a request's whole head must arrive within this long of its first byte (else 408, closed) */
+  headersTimeoutMs: number;
+  /** a request's head and body must arrive within this long of its first byte (else 408, closed) */
+  requestTimeoutMs: number;
+  /** after a grace of headersTimeoutMs, a body must keep arriving at least this fast on average (else 408, closed) */
+  minBodyBytesPerSecond: number;
+  /** request bodies being read or handled, all connections together; past it a body is refused (serverBusy) */
+  maxBytesInFlight: number;
+  /** open connections; further ones are closed as soon as they are accepted */
+  maxConnections: number;
+  /** how long a refused or finished connection may stay open for the client to read the answer */
+  closeLingerMs: number;
+}
+
+export const DEFAULT_LIMITS: Http1Limits = {
+  keepAliveMs: 65_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  minBodyBytesPerSecond: 16 * 1024,
+  maxBytesInFlight: 256 * 1024 * 1024,
+  maxConnections: 1024,
+  closeLingerMs: 5_000,
+};
+
 export interface Http1Options {
   /** the largest body accepted for this request head (node:http has no limit; AWS does) */
   bodyLimit(method: string, url: string, headers: Record<string, string>): number;
   /** answer for a handler that threw: must not throw */
   onError(e: unknown): HttpReply;
-  keepAliveMs?: number;
+  limits?: Partial<Http1Limits>;
 }
 
 export type Http1Handler = (req: HttpRequest) => Promise<HttpReply>;
@@ -108,10 +145,40 @@ function parseHead(text: string): Head {
   return { method: requestLine[0], url: requestLine[1], httpVersion: v[1] === "1" ? "1.1" : "1.0", headers };
 }
 
-/** Bytes still to come for the current request's body. */
+/**
+ * Bytes still to come for the current request's body. A Content-Length body larger than
+ * COPY_INTO_BYTES is copied into one buffer of its declared size as it arrives (`into`), so it
+ * is never held twice; smaller ones are cut from the received bytes when they are all there.
+ */
 type BodyState =
-  | { kind: "length"; remaining: number }
+  | { kind: "length"; remaining: number; into?: Buffer; filled: number }
   | { kind: "chunked"; size: number; chunks: Buffer[]; total: number; phase: "size" | "data" | "data-crlf" | "trailers" };
+
+const COPY_INTO_BYTES = 64 * 1024;
+/** What a connection may buffer beyond its current Content-Length body before it stops reading: the next head and a read or two. */
+const READ_ALLOWANCE = MAX_HEADER_BYTES + 128 * 1024;
+
+/** The server-wide state every connection shares: the bytes-in-flight budget and the timeout clock. */
+class Shared {
+  inFlight = 0;
+  /** advances once per check interval; timeouts are measured in ticks (no clock read per request) */
+  tick = 0;
+  readonly checkIntervalMs: number;
+
+  constructor(readonly limits: Http1Limits) {
+    this.checkIntervalMs = Math.max(10, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)));
+  }
+
+  reserve(n: number): boolean {
+    if (this.inFlight + n > this.limits.maxBytesInFlight) return false;
+    this.inFlight += n;
+    return true;
+  }
+
+  elapsedMs(sinceTick: number): number {
+    return (this.tick - sinceTick) * this.checkIntervalMs;
+  }
+}
 
 class Connection {
   /** received bytes not yet parsed, as they arrived (joined only when a parse needs them whole) */
@@ -123,29 +190,81 @@ class Connection {
   private limit = 0;
   private busy = false;
   private closing = false;
+  private paused = false;
+  /** bytes of the budget this connection holds for its current body */
+  private reserved = 0;
+  /** tick of the current request's first byte (of the connection's opening, for its first request), and of its head's end; -1 between requests */
+  private startTick: number;
+  private bodyTick = -1;
+  private bodyBytes = 0;
 
   constructor(
     private readonly socket: Socket,
     private readonly handler: Http1Handler,
     private readonly opts: Http1Options,
+    private readonly shared: Shared,
   ) {
-    this.keepAliveMs = opts.keepAliveMs ?? 65_000;
+    this.keepAliveMs = shared.limits.keepAliveMs;
+    // a connection that opens and sends nothing holds a slot: its first head is due within headersTimeoutMs
+    this.startTick = shared.tick;
     socket.setNoDelay(true);
     socket.setTimeout(this.keepAliveMs, () => {
       if (!this.busy) socket.destroy();
     });
     socket.on("data", (d: Buffer) => {
       if (this.closing) return;
+      if (this.startTick < 0) this.startTick = shared.tick;
       this.parts.push(d);
       this.partsLen += d.length;
       if (!this.busy) this.advance();
+      if (!this.paused && this.partsLen > this.allowance()) {
+        this.paused = true;
+        socket.pause();
+      }
     });
     socket.on("error", () => socket.destroy());
+    // a handler still holds its body until it answers; the answer releases it then
+    socket.once("close", () => {
+      if (!this.busy) this.release();
+    });
     // the client is done sending: answer what it asked, then close (allowHalfOpen keeps the reply's way open)
     socket.on("end", () => {
       if (this.busy) this.closing = true;
       else this.end();
     });
+  }
+
+  /** How many unparsed bytes this connection may hold before it stops reading. */
+  private allowance(): number {
+    const b = this.body;
+    return b !== null && b.kind === "length" && b.into === undefined ? b.remaining + READ_ALLOWANCE : READ_ALLOWANCE;
+  }
+
+  /** Reads again once what is buffered is back under the allowance. */
+  private flow(): void {
+    if (this.paused && !this.closing && this.partsLen <= this.allowance()) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private release(): void {
+    this.shared.inFlight -= this.reserved;
+    this.reserved = 0;
+  }
+
+  /** Called every check interval: closes a connection whose head or body is too slow. */
+  check(): void {
+    if (this.busy || this.closing || this.startTick < 0) return;
+    const l = this.shared.limits;
+    const elapsed = this.shared.elapsedMs(this.startTick);
+    let late = elapsed > l.requestTimeoutMs;
+    if (this.head === null) late ||= elapsed > l.headersTimeoutMs;
+    else {
+      const bodyElapsed = this.shared.elapsedMs(this.bodyTick) - l.headersTimeoutMs;
+      late ||= bodyElapsed > 0 && this.bodyBytes < (l.minBodyBytesPerSecond * bodyElapsed) / 1000;
+    }
+    if (late) this.fail(408);
   }
 
   /** The unparsed bytes as one buffer; null when there are none. */
@@ -202,6 +321,8 @@ class Connection {
     const te = head.headers["transfer-encoding"];
     const cl = head.headers["content-length"];
     this.head = head;
+    this.bodyTick = this.shared.tick;
+    this.bodyBytes = 0;
     this.limit = this.opts.bodyLimit(head.method, head.url, head.headers);
     if (te !== undefined) {
       if (cl !== undefined) throw new BadRequest(400);
@@ -210,27 +331,59 @@ class Connection {
     } else {
       if (cl !== undefined && !/^\d{1,15}$/.test(cl)) throw new BadRequest(400);
       const n = cl === undefined ? 0 : Number(cl);
-      if (n > this.limit) return this.dispatch(Buffer.alloc(0), true);
-      this.body = { kind: "length", remaining: n };
+      // refused from the head: the body is never read
+      if (n > this.limit) return this.refuse("tooLarge");
+      if (n > 0 && !this.reserve(n)) return this.refuse("busy");
+      this.body = { kind: "length", remaining: n, filled: 0, into: n > COPY_INTO_BYTES ? Buffer.allocUnsafeSlow(n) : undefined };
     }
     if (head.httpVersion === "1.1" && head.headers.expect?.toLowerCase() === "100-continue") {
       this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     }
   }
 
+  private reserve(n: number): boolean {
+    if (!this.shared.reserve(n)) return false;
+    this.reserved += n;
+    return true;
+  }
+
+  /** Answers without reading the body (the handler is told why), stops reading and closes after the answer. */
+  private refuse(why: "tooLarge" | "busy"): void {
+    this.paused = true;
+    this.socket.pause();
+    this.dispatch(Buffer.alloc(0), why);
+  }
+
   /** Reads what there is of the body; true when a request was dispatched. */
   private readBody(): boolean {
     const b = this.body!;
+    if (b.kind === "length" && b.into !== undefined) {
+      while (this.parts.length > 0 && b.remaining > 0) {
+        const part = this.parts[0];
+        const take = Math.min(part.length, b.remaining);
+        part.copy(b.into, b.filled, 0, take);
+        b.filled += take;
+        b.remaining -= take;
+        this.bodyBytes += take;
+        this.partsLen -= take;
+        if (take === part.length) this.parts.shift();
+        else this.parts[0] = part.subarray(take);
+      }
+      if (b.remaining > 0) return false;
+      this.dispatch(b.into, null);
+      return true;
+    }
     if (b.kind === "length") {
+      this.bodyBytes = this.partsLen;
       // a large body arrives in many reads: join them once, when it is all here
       if (this.partsLen < b.remaining) return false;
       if (b.remaining === 0) {
-        this.dispatch(Buffer.alloc(0), false);
+        this.dispatch(Buffer.alloc(0), null);
         return true;
       }
       const body = this.buf!.subarray(0, b.remaining);
       this.consume(b.remaining);
-      this.dispatch(body, false);
+      this.dispatch(body, null);
       return true;
     }
     for (;;) {
@@ -252,10 +405,16 @@ class Connection {
       } else if (b.phase === "data") {
         const take = Math.min(b.size, buf.length);
         b.total += take;
+        // cut as soon as the body passes its limit or the budget
         if (b.total > this.limit) {
-          this.dispatch(Buffer.alloc(0), true);
+          this.refuse("tooLarge");
           return true;
         }
+        if (!this.reserve(take)) {
+          this.refuse("busy");
+          return true;
+        }
+        this.bodyBytes = b.total;
         b.chunks.push(buf.subarray(0, take));
         b.size -= take;
         this.consume(take);
@@ -274,19 +433,20 @@ class Connection {
         }
         this.consume(eol + 2);
         if (eol === 0) {
-          this.dispatch(b.chunks.length === 1 ? b.chunks[0] : Buffer.concat(b.chunks), false);
+          this.dispatch(b.chunks.length === 1 ? b.chunks[0] : Buffer.concat(b.chunks), null);
           return true;
         }
       }
     }
   }
 
-  private dispatch(body: Buffer, tooLarge: boolean): void {
+  private dispatch(body: Buffer, refused: "tooLarge" | "busy" | null): void {
     const head = this.head!;
     this.head = null;
     this.body = null;
     this.busy = true;
-    const keepAlive = !tooLarge && wantsKeepAlive(head);
+    this.startTick = -1;
+    const keepAlive = refused === null && wantsKeepAlive(head);
     if (!keepAlive) this.closing = true;
     const req: HttpRequest = {
       method: head.method,
@@ -294,7 +454,8 @@ class Connection {
       httpVersion: head.httpVersion,
       headers: head.headers,
       body,
-      bodyTooLarge: tooLarge,
+      bodyTooLarge: refused === "tooLarge",
+      serverBusy: refused === "busy",
       remoteAddress: this.socket.remoteAddress ?? "127.0.0.1",
     };
     let answer: Promise<HttpReply>;
@@ -314,8 +475,13 @@ class Connection {
           this.write(this.opts.onError(e), head.method === "HEAD", close, head.httpVersion);
         }
         this.busy = false;
+        this.release();
         if (close) this.end();
-        else if (this.partsLen > 0) this.advance();
+        else if (this.partsLen > 0) {
+          this.startTick = this.shared.tick;
+          this.advance();
+          this.flow();
+        }
       })
       .catch(() => this.socket.destroy());
   }
@@ -354,6 +520,8 @@ class Connection {
 
   private fail(status: number): void {
     this.head = null;
+    this.body = null;
+    this.release();
     const body = Buffer.from(STATUS_CODES[status] ?? "Bad Request");
     this.write({ status, headers: ["content-type", "text/plain", "content-length", String(body.length)], body }, false, true, "1.1");
     this.end();
@@ -365,7 +533,7 @@ class Connection {
     this.partsLen = 0;
     this.socket.end();
     // a client that never reads or closes must not hold the socket open
-    setTimeout(() => this.socket.destroy(), 5_000).unref();
+    setTimeout(() => this.socket.destroy(), this.shared.limits.closeLingerMs).unref();
   }
 }
 
@@ -382,27 +550,43 @@ function hasCloseHeader(h: string[]): boolean {
 
 export interface Http1Server {
   address(): AddressInfo;
+  /** request body bytes reserved from the budget right now */
+  bytesInFlight(): number;
   /** stops accepting, closes every connection, resolves when the listener is closed */
   close(): Promise<void>;
 }
 
 export function listenHttp1(host: string, port: number, handler: Http1Handler, opts: Http1Options): Promise<Http1Server> {
-  const sockets = new Set<Socket>();
+  const shared = new Shared({ ...DEFAULT_LIMITS, ...opts.limits });
+  const connections = new Map<Socket, Connection>();
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    new Connection(socket, handler, opts);
+    const conn = new Connection(socket, handler, opts, shared);
+    connections.set(socket, conn);
+    socket.once("close", () => connections.delete(socket));
   });
+  // node:net closes connections past this as soon as they are accepted
+  server.maxConnections = shared.limits.maxConnections;
+  // one timer for every connection's head and body timeouts, as node:http's connectionsCheckingInterval
+  const checker = setInterval(() => {
+    shared.tick++;
+    for (const c of connections.values()) c.check();
+  }, shared.checkIntervalMs);
+  checker.unref();
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (e) => {
+      clearInterval(checker);
+      reject(e);
+    });
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.removeAllListeners("error");
       resolve({
         address: () => server.address() as AddressInfo,
+        bytesInFlight: () => shared.inFlight,
         close: () =>
           new Promise<void>((r) => {
+            clearInterval(checker);
             server.close(() => r());
-            for (const s of sockets) s.destroy();
+            for (const s of connections.keys()) s.destroy();
           }),
       });
     });
