@@ -20,6 +20,7 @@ import { taskOperations } from "../services/ecs/tasks.ts";
 import { serviceOperations } from "../services/ecs/services.ts";
 import { FargateDataPlane } from "./reconciler.ts";
 import { PlainDriver, newVolumeId } from "./storage/index.ts";
+import { TaskUserPool } from "./task-users.ts";
 
 interface Call {
   op: string;
@@ -86,7 +87,7 @@ async function setup() {
   } as unknown as AppContext;
   const state = new EcsState(store);
   app.registry.set("ecs", state);
-  const plane = new FargateDataPlane(app, state, new PlainDriver(dir), newVolumeId);
+  const plane = new FargateDataPlane(app, state, new PlainDriver(dir), newVolumeId, new TaskUserPool());
   state.onTaskChange.push(() => plane.poke());
   const ops = { ...clusterOperations(state), ...taskDefinitionOperations(state), ...taskOperations(state, plane), ...serviceOperations(state, plane) };
   const svc = { name: "ecs", operations: ops } as unknown as ServiceDef;

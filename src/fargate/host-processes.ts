@@ -1,0 +1,138 @@
+/**
+ * Reading and ending host processes through /proc (Linux). A pid alone does not identify a
+ * process across a restart, since the kernel reuses pids: a process is identified by its pid and
+ * its start time (field 22 of /proc/<pid>/stat, clock ticks since boot), which never changes for
+ * a process and differs for any later process given the same pid (proc(5)).
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { basename } from "node:path";
+
+export interface HostProcess {
+  pid: number;
+  /** process group id */
+  pgid: number;
+  /** kernel start time (ticks since boot): with the pid, the process's identity */
+  startTime: string;
+  /** one-letter state; "Z" (zombie) and "X" (dead) count as gone */
+  state: string;
+  /** real, effective, saved and file-system uids */
+  uids: number[];
+  argv: string[];
+}
+
+/** The process's start time, or undefined when there is no such process (or no /proc). */
+export function processStartTime(pid: number): string | undefined {
+  return readStat(pid)?.startTime;
+}
+
+function readStat(pid: number): { pgid: number; startTime: string; state: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may itself contain ") ": split after the last one.
+  const close = text.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const rest = text.slice(close + 2).split(" ");
+  // rest[0] is field 3 (state); field n is rest[n - 3].
+  const state = rest[0];
+  const pgid = Number(rest[2]);
+  const startTime = rest[19];
+  if (!state || !Number.isInteger(pgid) || !startTime || !/^\d+$/.test(startTime)) return undefined;
+  return { pgid, startTime, state };
+}
+
+function readUids(pid: number): number[] {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Uid:"));
+    return line ? line.slice(4).trim().split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+function readArgv(pid: number): string[] {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return raw.split("\0").filter((s, i, all) => s !== "" || i < all.length - 1);
+  } catch {
+    return [];
+  }
+}
+
+/** Every live process of the host except this one (empty where /proc is not available). */
+export function listHostProcesses(): HostProcess[] {
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const out: HostProcess[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    const stat = readStat(pid);
+    if (!stat || stat.state === "Z" || stat.state === "X") continue;
+    out.push({ pid, ...stat, uids: readUids(pid), argv: readArgv(pid) });
+  }
+  return out;
+}
+
+/** True when the process `pid` is alive and is the one that started at `startTime`. */
+export function isSameProcess(pid: number, startTime: string): boolean {
+  const stat = readStat(pid);
+  return stat !== undefined && stat.startTime === startTime && stat.state !== "Z" && stat.state !== "X";
+}
+
+/** A gocryptfs daemon whose command line names a path under `dir`. */
+export function isGocryptfsUnder(p: HostProcess, dir: string): boolean {
+  const prefix = dir.endsWith("/") ? dir : dir + "/";
+  return p.argv.length > 0 && basename(p.argv[0]!) === "gocryptfs" && p.argv.some((a) => a.startsWith(prefix));
+}
+
+const POLL_MS = 100;
+/** SIGTERM, then this many polls before SIGKILL (about 3 s). */
+const TERM_POLLS = 30;
+/** Polls after SIGKILL before giving up (about 5 s). */
+const KILL_POLLS = 50;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+/**
+ * End every process `select` picks (re-evaluated on each poll, so children forked meanwhile are
+ * caught too): SIGTERM, then SIGKILL for those still alive. Resolves with the pids that could not
+ * be ended (empty when all are gone).
+ */
+export async function endProcesses(select: (p: HostProcess) => boolean): Promise<number[]> {
+  let targets = listHostProcesses().filter(select);
+  if (targets.length === 0) return [];
+  for (const p of targets) signal(p.pid, "SIGTERM");
+  for (let i = 0; i < TERM_POLLS; i++) {
+    await sleep(POLL_MS);
+    targets = listHostProcesses().filter(select);
+    if (targets.length === 0) return [];
+    // Processes that appeared after the first round get their SIGTERM too.
+    for (const p of targets) signal(p.pid, "SIGTERM");
+  }
+  for (let i = 0; i < KILL_POLLS; i++) {
+    for (const p of targets) signal(p.pid, "SIGKILL");
+    await sleep(POLL_MS);
+    targets = listHostProcesses().filter(select);
+    if (targets.length === 0) return [];
+  }
+  return targets.map((p) => p.pid);
+}
