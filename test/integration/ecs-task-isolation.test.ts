@@ -172,7 +172,8 @@ describe.skipIf(!isRoot)(`task users${isRoot ? "" : " (skipped: the server must 
     // The data dir as the server keeps it (0700) with root.key made world-readable: still out of reach.
     chmodSync(server.dataDir, 0o700);
     chmodSync(rootKey, 0o644);
-    const keyScript = 'cat "$KEY" >/dev/null 2>e && exit 1; grep -q "Permission denied" e || exit 2; exit 0';
+    // The volume is the cwd although the data dir above it is closed to the task's user.
+    const keyScript = 'cat "$KEY" >/dev/null 2>e && exit 1; grep -q "Permission denied" e || exit 2; echo mine > own.txt && [ "$(cat own.txt)" = mine ] || exit 3; exit 0';
     const keyTd = await registerSleeper(ecs, "key-reader", [
       { name: "probe", image: "busybox", command: ["sh", "-c", keyScript], environment: [{ name: "KEY", value: rootKey }] },
     ]);
