@@ -117,13 +117,13 @@ export class FargateDataPlane implements TaskPlane, ServicePlane, DueRunner {
     await this.reconcile();
   }
 
-  /** After a restart: volumes from the last run are gone, their grants retired, their tasks STOPPED. */
+  /**
+   * After a restart: grants of the last run's volumes retired, their tasks STOPPED. Their
+   * processes, mounts and volume directories were already removed when the ECS service was created
+   * (driver.cleanupAll, before this plane existed); cleaning again here would hit the volume and
+   * processes of a task RunTask launched since.
+   */
   private async recover(): Promise<void> {
-    try {
-      await this.driver.cleanupAll();
-    } catch (e) {
-      console.error("[localfargate] could not clean up old volumes:", e);
-    }
     const deps = this.deps();
     for (const t of [...this.state.tasks.values()]) {
       if (t.task.lastStatus === "STOPPED" || this.runners.has(t.arn)) continue;
