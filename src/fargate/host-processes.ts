@@ -5,6 +5,7 @@
  * a process and differs for any later process given the same pid (proc(5)).
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { readFile, readdir } from "node:fs/promises";
 import { basename } from "node:path";
 
 export interface HostProcess {
@@ -25,13 +26,15 @@ export function processStartTime(pid: number): string | undefined {
   return readStat(pid)?.startTime;
 }
 
-function readStat(pid: number): { pgid: number; startTime: string; state: string } | undefined {
-  let text: string;
+function readStat(pid: number): ReturnType<typeof parseStat> {
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return undefined;
   }
+}
+
+function parseStat(text: string): { pgid: number; startTime: string; state: string } | undefined {
   // The command name (field 2) is in parentheses and may itself contain ") ": split after the last one.
   const close = text.lastIndexOf(")");
   if (close < 0) return undefined;
@@ -44,44 +47,60 @@ function readStat(pid: number): { pgid: number; startTime: string; state: string
   return { pgid, startTime, state };
 }
 
-function readUids(pid: number): number[] {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("Uid:"));
-    return line ? line.slice(4).trim().split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
+function parseUids(status: string): number[] {
+  const line = status.split("\n").find((l) => l.startsWith("Uid:"));
+  return line ? line.slice(4).trim().split(/\s+/).map(Number) : [];
 }
 
-function readArgv(pid: number): string[] {
-  try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return raw.split("\0").filter((s, i, all) => s !== "" || i < all.length - 1);
-  } catch {
-    return [];
-  }
+function parseArgv(raw: string): string[] {
+  return raw.split("\0").filter((s, i, all) => s !== "" || i < all.length - 1);
 }
 
-/** Every live process of the host except this one (empty where /proc is not available). */
-export function listHostProcesses(): HostProcess[] {
+const readOrEmpty = (path: string) => readFile(path, "utf8").catch(() => "");
+
+function isProcessDir(name: string): boolean {
+  return /^\d+$/.test(name) && Number(name) !== process.pid;
+}
+
+/**
+ * Every live process of the host except this one (empty where /proc is not available). Read
+ * asynchronously: a scan reads three files per process and must not hold up requests.
+ */
+export async function listHostProcesses(): Promise<HostProcess[]> {
   let names: string[];
   try {
-    names = readdirSync("/proc");
+    names = (await readdir("/proc")).filter(isProcessDir);
   } catch {
     return [];
   }
-  const out: HostProcess[] = [];
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
-    const stat = readStat(pid);
-    if (!stat || stat.state === "Z" || stat.state === "X") continue;
-    out.push({ pid, ...stat, uids: readUids(pid), argv: readArgv(pid) });
+  const found = await Promise.all(
+    names.map(async (name): Promise<HostProcess | undefined> => {
+      const [statText, status, cmdline] = await Promise.all([readOrEmpty(`/proc/${name}/stat`), readOrEmpty(`/proc/${name}/status`), readOrEmpty(`/proc/${name}/cmdline`)]);
+      const stat = parseStat(statText);
+      if (!stat || stat.state === "Z" || stat.state === "X") return undefined;
+      return { pid: Number(name), ...stat, uids: parseUids(status), argv: parseArgv(cmdline) };
+    }),
+  );
+  return found.filter((p): p is HostProcess => p !== undefined);
+}
+
+/** Every uid some live process holds (real, effective, saved or file-system), read at once. */
+export function uidsInUse(): Set<number> {
+  const uids = new Set<number>();
+  let names: string[];
+  try {
+    names = readdirSync("/proc").filter(isProcessDir);
+  } catch {
+    return uids;
   }
-  return out;
+  for (const name of names) {
+    try {
+      for (const u of parseUids(readFileSync(`/proc/${name}/status`, "utf8"))) uids.add(u);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return uids;
 }
 
 /** True when the process `pid` is alive and is the one that started at `startTime`. */
@@ -118,12 +137,12 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * be ended (empty when all are gone).
  */
 export async function endProcesses(select: (p: HostProcess) => boolean): Promise<number[]> {
-  let targets = listHostProcesses().filter(select);
+  let targets = (await listHostProcesses()).filter(select);
   if (targets.length === 0) return [];
   for (const p of targets) signal(p.pid, "SIGTERM");
   for (let i = 0; i < TERM_POLLS; i++) {
     await sleep(POLL_MS);
-    targets = listHostProcesses().filter(select);
+    targets = (await listHostProcesses()).filter(select);
     if (targets.length === 0) return [];
     // Processes that appeared after the first round get their SIGTERM too.
     for (const p of targets) signal(p.pid, "SIGTERM");
@@ -131,7 +150,7 @@ export async function endProcesses(select: (p: HostProcess) => boolean): Promise
   for (let i = 0; i < KILL_POLLS; i++) {
     for (const p of targets) signal(p.pid, "SIGKILL");
     await sleep(POLL_MS);
-    targets = listHostProcesses().filter(select);
+    targets = (await listHostProcesses()).filter(select);
     if (targets.length === 0) return [];
   }
   return targets.map((p) => p.pid);

@@ -17,7 +17,7 @@ async function detachedGroup(opts: { uid?: number } = {}): Promise<number> {
   child.unref();
   await new Promise((r) => child.once("spawn", r));
   // Wait until the background sleep exists too.
-  for (let i = 0; i < 200 && listHostProcesses().filter((p) => p.pgid === child.pid).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 200 && (await listHostProcesses()).filter((p) => p.pgid === child.pid).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
   return child.pid!;
 }
 
@@ -41,7 +41,7 @@ describe.skipIf(!hasProc)("run state: what the next start ends", () => {
   it("records pid and start time, and ends the recorded process group (leader and children)", async () => {
     const pid = await detachedGroup();
     started.push(pid);
-    const members = listHostProcesses().filter((p) => p.pgid === pid);
+    const members = (await listHostProcesses()).filter((p) => p.pgid === pid);
     expect(members).toHaveLength(2);
     const rs = new RunStateFile(root, undefined);
     rs.addProcess(pid);
@@ -76,7 +76,7 @@ describe.skipIf(!hasProc)("run state: what the next start ends", () => {
     started.push(escaped);
     new RunStateFile(root, uid);
     expect(readRunState(root)).toEqual({ uid, processes: [] });
-    const before = listHostProcesses().filter((p) => p.uids.includes(uid));
+    const before = (await listHostProcesses()).filter((p) => p.uids.includes(uid));
     expect(before).toHaveLength(2);
     expect(await endRecordedProcesses(root)).toEqual([]);
     for (const p of before) expect(isSameProcess(p.pid, p.startTime)).toBe(false);

@@ -164,13 +164,14 @@ export class TaskRunner {
     // Like the end of a container's PID namespace: whatever the task's user still runs (a
     // process that left its container's process group) ends with the task.
     const uid = this.user?.uid;
-    if (uid !== undefined) await endProcesses((p) => p.uids.includes(uid));
+    const survivors = uid === undefined ? [] : await endProcesses((p) => p.uids.includes(uid));
+    if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); uid ${uid} stays reserved`);
     await this.transition("DEPROVISIONING", (task, now) => {
       task.executionStoppedAt = now;
       for (const c of task.containers ?? []) if (c.lastStatus !== "STOPPED") c.lastStatus = "STOPPED";
     });
     await releaseStorage(this.deps, t);
-    this.deps.users.release(this.user);
+    if (!survivors.length) this.deps.users.release(this.user);
     await this.transition("STOPPED", (task, now) => {
       task.stoppedAt = now;
       const eni = task.attachments?.[0];

@@ -1,13 +1,13 @@
 /**
  * The unprivileged users task processes run as (docs/ecs-fargate.md, "What a task process runs
  * as"). When the server runs as root on Linux, every task gets a uid and gid of its own from
- * TASK_UID_BASE upwards, never one that /etc/passwd or /etc/group names or that a live process
- * holds; the uid owns the task's volume (mode 0700), so no other task, and nothing but root, can
+ * TASK_UID_BASE upwards, never one that /etc/passwd or /etc/group names or that a process held
+ * when the first task started (after the previous run's leftovers were ended); the uid owns the task's volume (mode 0700), so no other task, and nothing but root, can
  * read it. Without root no uid can be switched: tasks run as the server's user, and
  * /_localfargate/health says so.
  */
 import { readFileSync } from "node:fs";
-import { listHostProcesses } from "./host-processes.ts";
+import { uidsInUse } from "./host-processes.ts";
 
 export const TASK_UID_BASE = 200_000;
 export const TASK_UID_COUNT = 65_536;
@@ -40,6 +40,8 @@ function idsIn(file: string): Set<number> {
 export class TaskUserPool {
   private readonly inUse = new Set<number>();
   private next = 0;
+  /** uids processes held at the first allocation: one scan of /proc, not one per task. */
+  private heldAtStart: Set<number> | undefined;
 
   /** `enabled`: whether uids can be switched (default: running as root on Linux). */
   constructor(readonly enabled: boolean = process.platform === "linux" && process.getuid?.() === 0) {}
@@ -51,8 +53,8 @@ export class TaskUserPool {
   /** A uid/gid no other task, account or process uses; undefined when users cannot be switched. */
   allocate(): TaskUser | undefined {
     if (!this.enabled) return undefined;
-    const taken = new Set<number>([...idsIn("/etc/passwd"), ...idsIn("/etc/group")]);
-    for (const p of listHostProcesses()) for (const u of p.uids) taken.add(u);
+    this.heldAtStart ??= uidsInUse();
+    const taken = new Set<number>([...idsIn("/etc/passwd"), ...idsIn("/etc/group"), ...this.heldAtStart]);
     for (let i = 0; i < TASK_UID_COUNT; i++) {
       const uid = TASK_UID_BASE + ((this.next + i) % TASK_UID_COUNT);
       if (this.inUse.has(uid) || taken.has(uid)) continue;
@@ -63,6 +65,7 @@ export class TaskUserPool {
     throw new Error(`no free task uid left in ${TASK_UID_BASE}-${TASK_UID_BASE + TASK_UID_COUNT - 1}`);
   }
 
+  /** Only once no process of the user is left: a uid a survivor still holds is never reused. */
   release(user: TaskUser | undefined): void {
     if (user) this.inUse.delete(user.uid);
   }

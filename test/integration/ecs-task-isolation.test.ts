@@ -94,9 +94,9 @@ for (const { driver, skip } of drivers) {
       const start = processStartTime(pid)!;
       expect(start).toBeDefined();
       // The shell and its two sleeps.
-      const taskProcs = listHostProcesses().filter((p) => p.pgid === pid);
+      const taskProcs = (await listHostProcesses()).filter((p) => p.pgid === pid);
       expect(taskProcs.length).toBeGreaterThanOrEqual(3);
-      const daemons = listHostProcesses().filter((p) => isGocryptfsUnder(p, volumes));
+      const daemons = (await listHostProcesses()).filter((p) => isGocryptfsUnder(p, volumes));
       if (driver === "gocryptfs") {
         expect(daemons).toHaveLength(1);
         expect(mountsUnder(volumes)).toHaveLength(1);
@@ -115,7 +115,7 @@ for (const { driver, skip } of drivers) {
         expect(after.stoppedReason).toBe("Task stopped because localfargate restarted");
         for (const p of taskProcs) expect(isSameProcess(p.pid, p.startTime), `task process ${p.pid} after the restart`).toBe(false);
         for (const d of daemons) expect(isSameProcess(d.pid, d.startTime), `gocryptfs ${d.pid} after the restart`).toBe(false);
-        expect(listHostProcesses().filter((p) => isGocryptfsUnder(p, volumes))).toEqual([]);
+        expect((await listHostProcesses()).filter((p) => isGocryptfsUnder(p, volumes))).toEqual([]);
         expect(mountsUnder(volumes)).toEqual([]);
         expect(readdirSync(volumes).filter((n) => n.startsWith("vol-"))).toEqual([]);
       } finally {
