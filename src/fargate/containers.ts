@@ -134,7 +134,6 @@ function isInside(root: string, p: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }
 
-/** The container's cwd: the volume root, or workingDirectory inside it. Throws if it escapes. */
 /**
  * Create `target` (inside `root`) one level at a time, each new directory owned by `user`;
  * refuses a symbolic link or a non-directory on the way, so an earlier container of the task
@@ -158,6 +157,7 @@ export function makeWorkingDirectory(root: string, target: string, user: { uid: 
   }
 }
 
+/** The container's cwd: the volume root, or workingDirectory inside it. Throws if it escapes. */
 export function resolveWorkingDirectory(volumePath: string, workingDirectory: string | undefined): string {
   const root = resolve(volumePath);
   if (!workingDirectory) return root;
@@ -422,10 +422,7 @@ export class TaskProcesses {
     this.stopping = true;
     this.summary = summary;
     for (const slot of this.slots) {
-      if (slot.state.lastStatus === "PENDING" && !slot.spawning) {
-        this.closeLog(slot.spec.name);
-        this.setStopped(slot, {});
-      }
+      if (slot.state.lastStatus === "PENDING" && !slot.spawning) this.setStopped(slot, {});
     }
     this.pumpStop();
     this.checkAllStopped();
