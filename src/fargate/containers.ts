@@ -249,6 +249,11 @@ export class TaskProcesses {
     return this.allStopped;
   }
 
+  /** SIGKILL every container's process group now (a server shutdown that cannot wait longer). */
+  killNow(): void {
+    for (const slot of this.slots) if (slot.state.lastStatus === "RUNNING") this.signalGroup(slot, "SIGKILL");
+  }
+
   states(): ContainerState[] {
     return this.slots.map((s) => ({ ...s.state }));
   }

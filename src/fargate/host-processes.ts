@@ -133,14 +133,16 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /**
  * End every process `select` picks (re-evaluated on each poll, so children forked meanwhile are
- * caught too): SIGTERM, then SIGKILL for those still alive. Resolves with the pids that could not
- * be ended (empty when all are gone).
+ * caught too): SIGTERM, then SIGKILL for those still alive (at once with `{ graceful: false }`,
+ * for processes that had their SIGTERM already). Resolves with the pids that could not be ended
+ * (empty when all are gone).
  */
-export async function endProcesses(select: (p: HostProcess) => boolean): Promise<number[]> {
+export async function endProcesses(select: (p: HostProcess) => boolean, opts: { graceful?: boolean } = {}): Promise<number[]> {
   let targets = (await listHostProcesses()).filter(select);
   if (targets.length === 0) return [];
-  for (const p of targets) signal(p.pid, "SIGTERM");
-  for (let i = 0; i < TERM_POLLS; i++) {
+  const termPolls = opts.graceful === false ? 0 : TERM_POLLS;
+  if (termPolls > 0) for (const p of targets) signal(p.pid, "SIGTERM");
+  for (let i = 0; i < termPolls; i++) {
     await sleep(POLL_MS);
     targets = (await listHostProcesses()).filter(select);
     if (targets.length === 0) return [];

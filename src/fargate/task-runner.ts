@@ -239,13 +239,30 @@ export class TaskRunner {
     }
   }
 
-  /** Server shutdown: ends the processes and destroys the volume, recording nothing (the next start settles the record). */
+  /**
+   * Server shutdown: ends the processes (SIGKILL for what outlives the grace period) and destroys
+   * the volume, recording nothing (the next start settles the record). A process that cannot be
+   * ended keeps the volume and its crash record, for the next start to end it.
+   */
   async kill(): Promise<void> {
     this.killed = true;
-    if (this.procs) await Promise.race([this.procs.stop("localfargate is shutting down"), new Promise((r) => setTimeout(r, SHUTDOWN_WAIT_MS).unref())]);
+    const procs = this.procs;
+    let ended = true;
+    if (procs) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([procs.stop("localfargate is shutting down"), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_WAIT_MS)))]);
+      clearTimeout(timer);
+      // Groups of containers still running: their leaders are not reaped yet, so no other
+      // process can have been given their pid.
+      const groups = new Set(procs.states().flatMap((s) => (s.lastStatus === "RUNNING" && s.pid !== undefined ? [s.pid] : [])));
+      procs.killNow();
+      const uid = this.user?.uid;
+      const survivors = await endProcesses((p) => groups.has(p.pgid) || (uid !== undefined && p.uids.includes(uid)), { graceful: false });
+      ended = survivors.length === 0;
+    }
     const v = this.t.storage.volumeId;
-    if (v && !this.t.storage.released) await this.deps.driver.destroy(v).catch(() => undefined);
-    this.deps.users.release(this.user);
+    if (ended && v && !this.t.storage.released) await this.deps.driver.destroy(v).catch(() => undefined);
+    if (ended) this.deps.users.release(this.user);
     this.wake();
   }
 }

@@ -126,6 +126,28 @@ for (const { driver, skip } of drivers) {
   });
 }
 
+describe.skipIf(!existsSync("/proc/self/stat"))("clean shutdown", () => {
+  it("ends a task that ignores SIGTERM past the shutdown grace period, and removes its volume", async () => {
+    const server = await startTestServer();
+    servers.push(server);
+    const ecs = new ECSClient(server.config);
+    await ecs.send(new CreateClusterCommand({ clusterName: "stubborn" }));
+    const td = await registerSleeper(ecs, "stubborn", [{ name: "app", image: "busybox", command: ["sh", "-c", "trap '' TERM; sleep 1000 & wait; sleep 1000"], stopTimeout: 120 }]);
+    const t0 = (await ecs.send(new RunTaskCommand({ cluster: "stubborn", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0]!;
+    const t = await waitTask(ecs, "stubborn", t0.taskArn!, running);
+    const pid = pidOf(t, "app");
+    let procs = (await listHostProcesses()).filter((p) => p.pgid === pid);
+    for (let i = 0; i < 200 && procs.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      procs = (await listHostProcesses()).filter((p) => p.pgid === pid);
+    }
+    expect(procs.length).toBeGreaterThanOrEqual(2);
+    await server.stop();
+    for (const p of procs) expect(isSameProcess(p.pid, p.startTime), `process ${p.pid} after shutdown`).toBe(false);
+    expect(readdirSync(join(server.dataDir, "volumes")).filter((n) => n.startsWith("vol-"))).toEqual([]);
+  });
+});
+
 describe.skipIf(!isRoot)(`task users${isRoot ? "" : " (skipped: the server must run as root to switch users)"}`, () => {
   it("a task runs as a uid of its own and cannot read the data dir's files or another task's volume", async () => {
     const server = await startTestServer({ storageDriver: probe.available ? "gocryptfs" : "plain" });
