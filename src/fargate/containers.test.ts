@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import {
   type AllStoppedSummary,
   type ContainerSpec,
   type ContainerState,
+  type TaskProcessesOptions,
 } from "./containers.ts";
 
 const DEADLINE_MS = 20_000;
@@ -61,7 +62,7 @@ describe("TaskProcesses", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  function run(containers: ContainerSpec[], baseEnv: Record<string, string> = {}) {
+  function run(containers: ContainerSpec[], baseEnv: Record<string, string> = {}, extra: Partial<TaskProcessesOptions> = {}) {
     const changes: ContainerState[] = [];
     let summary: AllStoppedSummary | undefined;
     let allStoppedCalls = 0;
@@ -78,6 +79,7 @@ describe("TaskProcesses", () => {
           summary = s;
         },
       },
+      ...extra,
     });
     tasks.push(task);
     const state = (name: string) => task.states().find((s) => s.name === name)!;
@@ -332,5 +334,63 @@ describe("TaskProcesses", () => {
     await r.task.start();
     await r.waitAllStopped();
     expect(await readFile(join(vol, "copy.txt"), "utf8")).toBe("42");
+  });
+
+  it("refuses a working directory reached through a symbolic link an earlier container planted", async () => {
+    const outside = join(root, "outside");
+    await mkdir(outside);
+    const r = run([
+      c("plant", { essential: false, ...sh(`ln -s ${outside} link`) }),
+      c("main", { workingDirectory: "link/sub", dependsOn: [{ containerName: "plant", condition: "SUCCESS" }], ...sh("echo ran > ran.txt") }),
+    ]);
+    await r.task.start();
+    await r.waitAllStopped();
+    expect(r.state("plant").exitCode).toBe(0);
+    expect(r.state("main").reason).toMatch(/^CannotStartContainerError: workingDirectory 'link' is a symbolic link/);
+    expect(existsSync(join(outside, "sub"))).toBe(false);
+  });
+
+  it("opens every log before the first container runs, so a container cannot redirect a later one's log", async () => {
+    const outside = join(root, "outside");
+    await mkdir(outside);
+    const logDir = join(vol, ".lf", "logs");
+    const r = run(
+      [
+        c("evil", { essential: false, ...sh(`rm -rf .lf && ln -s ${outside} .lf`) }),
+        c("victim", { dependsOn: [{ containerName: "evil", condition: "SUCCESS" }], ...sh("echo victim output") }),
+      ],
+      {},
+      { logDir },
+    );
+    await r.task.start();
+    await r.waitAllStopped();
+    expect(r.state("evil").exitCode).toBe(0);
+    expect(r.state("victim").exitCode).toBe(0);
+    expect(existsSync(join(outside, "logs"))).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("runs as the task's user, with no other groups, in directories it owns, and reports the pid", async () => {
+    const user = { uid: 200_000 + 64_999, gid: 200_000 + 64_999 };
+    chownSync(vol, user.uid, user.gid);
+    chmodSync(vol, 0o700);
+    const spawned: number[] = [];
+    process.env.LF_SERVER_ONLY_VARIABLE = "server secret";
+    try {
+      const r = run([c("main", { workingDirectory: "w/x", ...sh("id -u > uid; id -G > groups; env > env; touch mine") })], { TASK_VAR: "1" }, { user, onSpawn: (pid) => spawned.push(pid) });
+      await r.task.start();
+      await r.waitAllStopped();
+      expect(r.state("main").exitCode).toBe(0);
+      expect(spawned).toEqual([r.state("main").pid]);
+    } finally {
+      delete process.env.LF_SERVER_ONLY_VARIABLE;
+    }
+    const dir = join(vol, "w", "x");
+    expect((await readFile(join(dir, "uid"), "utf8")).trim()).toBe(String(user.uid));
+    expect((await readFile(join(dir, "groups"), "utf8")).trim()).toBe(String(user.gid));
+    const env = await readFile(join(dir, "env"), "utf8");
+    expect(env).toContain("TASK_VAR=1");
+    expect(env).not.toContain("LF_SERVER_ONLY_VARIABLE");
+    for (const d of [join(vol, "w"), dir]) expect(statSync(d).uid).toBe(user.uid);
+    expect(statSync(join(dir, "mine")).uid).toBe(user.uid);
   });
 });

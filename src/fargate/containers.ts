@@ -5,8 +5,11 @@
  * ECS semantics kept here:
  *   - argv = entryPoint ++ command, run without a shell; a container with neither idles (a real
  *     process with a pid) until it is stopped;
- *   - cwd = the task volume, or workingDirectory inside it (created); env = PATH of the server
- *     (a host "image" needs one) + baseEnv + the container's environment;
+ *   - cwd = the task volume, or workingDirectory inside it (created, owned by the task's user;
+ *     a symbolic link on the way is refused); env = PATH of the server (a host "image" needs one)
+ *     + baseEnv + the container's environment, nothing else of the server's environment;
+ *   - user: the task's own uid/gid when one is given (the directory is entered before the uid
+ *     is switched, so the volume is the cwd even where its parents are closed to that uid);
  *   - dependsOn: START waits until the dependency has started, COMPLETE until it has exited with
  *     any code, SUCCESS until it has exited 0. HEALTHY is treated as START (no health checks are
  *     run). A dependency that can never be met (SUCCESS dependency exited non-zero, dependency
@@ -20,10 +23,11 @@
  *     SIGTERM, 137 for SIGKILL); a program that cannot be started has no exit code and a
  *     "CannotStartContainerError: …" reason, and counts as exited.
  * stdout and stderr of each container go to `<logDir>/<container>.log` (default
- * `<volumePath>/../logs`, beside the volume's mount, not inside it).
+ * `<volumePath>/../logs`, beside the volume's mount, not inside it); every log file is opened
+ * before the first container starts, so a container cannot redirect a later one's log.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { chownSync, closeSync, lstatSync, mkdirSync, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 
@@ -76,6 +80,10 @@ export interface TaskProcessesOptions {
   now: () => number;
   /** Where `<container>.log` files go; default `<volumePath>/../logs`. */
   logDir?: string;
+  /** The unprivileged user the processes run as; default: the server's own user. */
+  user?: { uid: number; gid: number };
+  /** Called with the pid of each container's main process once it runs (the crash record). */
+  onSpawn?: (pid: number) => void;
 }
 
 export const ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited";
@@ -124,6 +132,29 @@ function cannotStartReason(program: string, err: NodeJS.ErrnoException): string 
 function isInside(root: string, p: string): boolean {
   const rel = relative(root, p);
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/**
+ * Create `target` (inside `root`) one level at a time, each new directory owned by `user`;
+ * refuses a symbolic link or a non-directory on the way, so an earlier container of the task
+ * cannot point the creation, or the cwd, outside the volume.
+ */
+export function makeWorkingDirectory(root: string, target: string, user: { uid: number; gid: number } | undefined): void {
+  let current = resolve(root);
+  for (const part of relative(current, target).split(/[\\/]/).filter(Boolean)) {
+    current = join(current, part);
+    let st;
+    try {
+      st = lstatSync(current);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      mkdirSync(current, { mode: 0o755 });
+      if (user) chownSync(current, user.uid, user.gid);
+      continue;
+    }
+    if (st.isSymbolicLink()) throw new Error(`workingDirectory '${relative(root, current)}' is a symbolic link`);
+    if (!st.isDirectory()) throw new Error(`workingDirectory '${relative(root, current)}' is not a directory`);
+  }
 }
 
 /** The container's cwd: the volume root, or workingDirectory inside it. Throws if it escapes. */
@@ -175,6 +206,8 @@ export class TaskProcesses {
   private readonly slots: Slot[];
   private readonly byName: Map<string, Slot>;
   private readonly logDir: string;
+  private readonly logFds = new Map<string, number>();
+  private logError: Error | undefined;
   private started = false;
   private stopping = false;
   private summary: AllStoppedSummary = {};
@@ -204,6 +237,7 @@ export class TaskProcesses {
   start(): Promise<void> {
     if (!this.started) {
       this.started = true;
+      this.openLogs();
       this.schedule();
     }
     return this.scheduling;
@@ -215,11 +249,32 @@ export class TaskProcesses {
     return this.allStopped;
   }
 
+  /** SIGKILL every container's process group now (a server shutdown that cannot wait longer). */
+  killNow(): void {
+    for (const slot of this.slots) if (slot.state.lastStatus === "RUNNING") this.signalGroup(slot, "SIGKILL");
+  }
+
   states(): ContainerState[] {
     return this.slots.map((s) => ({ ...s.state }));
   }
 
   // ---- starting ----
+
+  private openLogs(): void {
+    try {
+      mkdirSync(this.logDir, { recursive: true });
+      for (const slot of this.slots) this.logFds.set(slot.spec.name, openSync(join(this.logDir, `${slot.spec.name}.log`), "a"));
+    } catch (e) {
+      this.logError = e as Error;
+    }
+  }
+
+  private closeLog(name: string): void {
+    const fd = this.logFds.get(name);
+    if (fd === undefined) return;
+    this.logFds.delete(name);
+    closeSync(fd);
+  }
 
   private schedule(): void {
     this.scheduling = this.scheduling.then(() => this.startReady());
@@ -287,13 +342,13 @@ export class TaskProcesses {
     const argv = [...(spec.entryPoint ?? []), ...(spec.command ?? [])];
     const [program, ...args] = argv.length > 0 ? argv : IDLE_ARGV;
     let cwd: string;
-    let fd: number;
+    const fd = this.logFds.get(spec.name);
     try {
+      if (fd === undefined) throw this.logError ?? new Error(`no log file for container '${spec.name}'`);
       cwd = resolveWorkingDirectory(this.opts.volumePath, spec.workingDirectory);
-      mkdirSync(cwd, { recursive: true });
-      mkdirSync(this.logDir, { recursive: true });
-      fd = openSync(join(this.logDir, `${spec.name}.log`), "a");
+      makeWorkingDirectory(this.opts.volumePath, cwd, this.opts.user);
     } catch (e) {
+      this.closeLog(spec.name);
       this.setStopped(slot, { reason: truncateReason(`CannotStartContainerError: ${(e as Error).message}`) });
       this.afterExit(slot);
       return;
@@ -305,10 +360,11 @@ export class TaskProcesses {
     slot.spawning = true;
     let child: ChildProcess;
     try {
-      child = spawn(program!, args, { cwd, env, stdio: ["ignore", fd, fd], detached: true });
+      const user = this.opts.user ? { uid: this.opts.user.uid, gid: this.opts.user.gid } : {};
+      child = spawn(program!, args, { cwd, env, stdio: ["ignore", fd, fd], detached: true, ...user });
     } catch (e) {
       // Synchronous refusals (e.g. a NUL byte in an argument or variable).
-      closeSync(fd);
+      this.closeLog(spec.name);
       slot.spawning = false;
       this.setStopped(slot, { reason: cannotStartReason(program!, e as NodeJS.ErrnoException) });
       this.afterExit(slot);
@@ -319,7 +375,7 @@ export class TaskProcesses {
       child.once("spawn", () => res({ ok: true }));
       child.once("error", (err) => res({ ok: false, err }));
     });
-    closeSync(fd);
+    this.closeLog(spec.name);
     slot.spawning = false;
     if (!outcome.ok) {
       slot.child = undefined;
@@ -331,6 +387,7 @@ export class TaskProcesses {
       // Errors after the spawn (a failed kill) change nothing: the exit event reports the end.
     });
     child.once("exit", (code, signal) => this.onExit(slot, code, signal));
+    if (child.pid !== undefined) this.opts.onSpawn?.(child.pid);
     slot.state = { ...slot.state, lastStatus: "RUNNING", pid: child.pid, startedAt: this.opts.now() };
     this.emit(slot);
     if (this.stopping) this.pumpStop();
@@ -349,6 +406,7 @@ export class TaskProcesses {
   }
 
   private setStopped(slot: Slot, extra: { exitCode?: number; reason?: string }): void {
+    this.closeLog(slot.spec.name);
     slot.state = { ...slot.state, lastStatus: "STOPPED", stoppedAt: this.opts.now(), ...extra };
     this.emit(slot);
   }

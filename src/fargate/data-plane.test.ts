@@ -4,7 +4,7 @@
  * lifecycle, failures, and the service scheduler's rolling deployment.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -20,6 +20,7 @@ import { taskOperations } from "../services/ecs/tasks.ts";
 import { serviceOperations } from "../services/ecs/services.ts";
 import { FargateDataPlane } from "./reconciler.ts";
 import { PlainDriver, newVolumeId } from "./storage/index.ts";
+import { TaskUserPool } from "./task-users.ts";
 
 interface Call {
   op: string;
@@ -86,7 +87,7 @@ async function setup() {
   } as unknown as AppContext;
   const state = new EcsState(store);
   app.registry.set("ecs", state);
-  const plane = new FargateDataPlane(app, state, new PlainDriver(dir), newVolumeId);
+  const plane = new FargateDataPlane(app, state, new PlainDriver(dir), newVolumeId, new TaskUserPool());
   state.onTaskChange.push(() => plane.poke());
   const ops = { ...clusterOperations(state), ...taskDefinitionOperations(state), ...taskOperations(state, plane), ...serviceOperations(state, plane) };
   const svc = { name: "ecs", operations: ops } as unknown as ServiceDef;
@@ -174,6 +175,19 @@ describe("Fargate data plane", () => {
     await until(() => t.task.lastStatus === "RUNNING", "RUNNING");
     expect(kms.calls).toEqual([]);
     expect(t.task.fargateEphemeralStorage).toEqual({ sizeInGiB: 20 });
+  });
+
+  it("the first due run after start leaves a task launched before it alone (leftovers were cleaned at start)", async () => {
+    const { state, plane, call, app } = await setup();
+    await call("CreateCluster", { clusterName: "early" });
+    await call("RegisterTaskDefinition", TD);
+    const run = await call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: "early", taskDefinition: "app", launchType: "FARGATE", networkConfiguration: NET });
+    const t = state.tasks.get(run.tasks[0].taskArn)!;
+    await until(() => t.task.lastStatus === "RUNNING", "RUNNING");
+    const mountPath = t.storage.mountPath!;
+    await plane.runDue(app.clock.nowMs());
+    expect(t.task.lastStatus).toBe("RUNNING");
+    expect(existsSync(mountPath)).toBe(true);
   });
 
   it("a task stopped before the data plane picked it up still reaches STOPPED", async () => {

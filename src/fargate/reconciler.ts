@@ -13,6 +13,7 @@ import { releaseStorage } from "./ephemeral-storage.ts";
 import type { StorageDriver } from "./storage/index.ts";
 import { reconcileServices } from "./service-scheduler.ts";
 import { TaskRunner } from "./task-runner.ts";
+import type { TaskUserPool } from "./task-users.ts";
 import { metadataUri } from "./metadata.ts";
 
 export const RESTART_REASON = "Task stopped because localfargate restarted";
@@ -32,6 +33,7 @@ export class FargateDataPlane implements TaskPlane, ServicePlane, DueRunner {
     readonly state: EcsState,
     readonly driver: StorageDriver,
     readonly newVolumeId: () => string,
+    readonly users: TaskUserPool,
   ) {}
 
   private deps() {
@@ -42,6 +44,7 @@ export class FargateDataPlane implements TaskPlane, ServicePlane, DueRunner {
       state: this.state,
       clock: this.app.clock,
       metadataUri: (t: TaskRecord, c: string) => metadataUri(this.app, t, c),
+      users: this.users,
       save: async (t: TaskRecord) => {
         if (this.closed) throw new Error("localfargate is shutting down");
         await this.state.saveTask(t);
@@ -114,13 +117,13 @@ export class FargateDataPlane implements TaskPlane, ServicePlane, DueRunner {
     await this.reconcile();
   }
 
-  /** After a restart: volumes from the last run are gone, their grants retired, their tasks STOPPED. */
+  /**
+   * After a restart: grants of the last run's volumes retired, their tasks STOPPED. Their
+   * processes, mounts and volume directories were already removed when the ECS service was created
+   * (driver.cleanupAll, before this plane existed); cleaning again here would hit the volume and
+   * processes of a task RunTask launched since.
+   */
   private async recover(): Promise<void> {
-    try {
-      await this.driver.cleanupAll();
-    } catch (e) {
-      console.error("[localfargate] could not clean up old volumes:", e);
-    }
     const deps = this.deps();
     for (const t of [...this.state.tasks.values()]) {
       if (t.task.lastStatus === "STOPPED" || this.runners.has(t.arn)) continue;

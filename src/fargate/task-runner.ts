@@ -4,6 +4,7 @@
  * Storage is provisioned (KMS + driver) while PROVISIONING; containers are started in dependsOn
  * order while ACTIVATING; stopping sends SIGTERM, then SIGKILL after stopTimeout.
  */
+import { chmodSync, chownSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
@@ -11,12 +12,17 @@ import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
 import { STOPPED_RETENTION_MS } from "../services/ecs/tasks.ts";
 import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type ContainerState, type DependencyCondition } from "./containers.ts";
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
+import { endProcesses } from "./host-processes.ts";
+import { RunStateFile } from "./run-state.ts";
+import type { TaskUser, TaskUserPool } from "./task-users.ts";
 
 export interface RunnerDeps extends StorageDeps {
   state: EcsState;
   clock: ServiceClock;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
   metadataUri: (t: TaskRecord, container: string) => string;
+  /** the unprivileged users tasks run as (none when the server is not root) */
+  users: TaskUserPool;
 }
 
 /** How long a server shutdown waits for a task's processes before leaving them. */
@@ -26,6 +32,8 @@ export class TaskRunner {
   private wake!: () => void;
   private stopSignal: Promise<void>;
   private procs: TaskProcesses | undefined;
+  private user: TaskUser | undefined;
+  private runState: RunStateFile | undefined;
   private reachedRunning = false;
   private killed = false;
   private saving = false;
@@ -94,6 +102,7 @@ export class TaskRunner {
     if (!this.stopping) {
       try {
         mountPath = await provisionStorage(this.deps, t);
+        this.isolate(mountPath);
       } catch (e) {
         failure = e instanceof StorageFailure ? e.stoppedReason : `ResourceInitializationError: ${e instanceof Error ? e.message : String(e)}`;
       }
@@ -129,6 +138,8 @@ export class TaskRunner {
           now: () => this.deps.clock.nowMs(),
           // Container stdout/stderr stay inside the (encrypted) volume, never beside it in plaintext.
           logDir: join(mountPath, ".localfargate", "logs"),
+          ...(this.user ? { user: this.user } : {}),
+          onSpawn: (pid) => this.recordProcess(pid),
         });
         await this.procs.start();
       } catch (e) {
@@ -150,17 +161,44 @@ export class TaskRunner {
       await this.transition("STOPPING");
       await this.procs.stop(t.task.stoppedReason);
     }
+    // Like the end of a container's PID namespace: whatever the task's user still runs (a
+    // process that left its container's process group) ends with the task.
+    const uid = this.user?.uid;
+    const survivors = uid === undefined ? [] : await endProcesses((p) => p.uids.includes(uid));
+    if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); uid ${uid} stays reserved`);
     await this.transition("DEPROVISIONING", (task, now) => {
       task.executionStoppedAt = now;
       for (const c of task.containers ?? []) if (c.lastStatus !== "STOPPED") c.lastStatus = "STOPPED";
     });
     await releaseStorage(this.deps, t);
+    if (!survivors.length) this.deps.users.release(this.user);
     await this.transition("STOPPED", (task, now) => {
       task.stoppedAt = now;
       const eni = task.attachments?.[0];
       if (eni) eni.status = "DELETED";
       t.expiresAtMs = now.getTime() + STOPPED_RETENTION_MS;
     });
+  }
+
+  /**
+   * Gives the task a user of its own (when the server can switch users) that alone owns the
+   * volume, and starts the crash record beside the volume (run-state.ts).
+   */
+  private isolate(mountPath: string): void {
+    this.user = this.deps.users.allocate();
+    if (this.user) {
+      chownSync(mountPath, this.user.uid, this.user.gid);
+      chmodSync(mountPath, 0o700);
+    }
+    this.runState = new RunStateFile(join(this.deps.driver.baseDir, this.t.storage.volumeId!), this.user?.uid);
+  }
+
+  private recordProcess(pid: number): void {
+    try {
+      this.runState?.addProcess(pid);
+    } catch (e) {
+      console.error(`[localfargate] could not record process ${pid} of task ${this.t.arn}:`, e);
+    }
   }
 
   private spec(d: ContainerDefinition): ContainerSpec {
@@ -201,12 +239,30 @@ export class TaskRunner {
     }
   }
 
-  /** Server shutdown: ends the processes and destroys the volume, recording nothing (the next start settles the record). */
+  /**
+   * Server shutdown: ends the processes (SIGKILL for what outlives the grace period) and destroys
+   * the volume, recording nothing (the next start settles the record). A process that cannot be
+   * ended keeps the volume and its crash record, for the next start to end it.
+   */
   async kill(): Promise<void> {
     this.killed = true;
-    if (this.procs) await Promise.race([this.procs.stop("localfargate is shutting down"), new Promise((r) => setTimeout(r, SHUTDOWN_WAIT_MS).unref())]);
+    const procs = this.procs;
+    let ended = true;
+    if (procs) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([procs.stop("localfargate is shutting down"), new Promise((r) => (timer = setTimeout(r, SHUTDOWN_WAIT_MS)))]);
+      clearTimeout(timer);
+      // Groups of containers still running: their leaders are not reaped yet, so no other
+      // process can have been given their pid.
+      const groups = new Set(procs.states().flatMap((s) => (s.lastStatus === "RUNNING" && s.pid !== undefined ? [s.pid] : [])));
+      procs.killNow();
+      const uid = this.user?.uid;
+      const survivors = await endProcesses((p) => groups.has(p.pgid) || (uid !== undefined && p.uids.includes(uid)), { graceful: false });
+      ended = survivors.length === 0;
+    }
     const v = this.t.storage.volumeId;
-    if (v && !this.t.storage.released) await this.deps.driver.destroy(v).catch(() => undefined);
+    if (ended && v && !this.t.storage.released) await this.deps.driver.destroy(v).catch(() => undefined);
+    if (ended) this.deps.users.release(this.user);
     this.wake();
   }
 }

@@ -98,6 +98,16 @@ export async function initCipherDir(gocryptfs: string, cipherDir: string, dataKe
 }
 
 /**
+ * As root, tasks run as users of their own (task-users.ts), which FUSE would keep out of a mount
+ * made by root: `-allow_other` lets them in, and gocryptfs then also turns on the kernel's
+ * permission checks (`default_permissions`), so the mount's modes and owners decide, as on any
+ * directory. Root needs no `user_allow_other` in /etc/fuse.conf for this (fuse(8)).
+ */
+function allowOtherUsers(): string[] {
+  return process.getuid?.() === 0 ? ["-allow_other"] : [];
+}
+
+/**
  * Mount an initialised cipher directory at mountPoint (an empty directory). Rejects, leaving
  * nothing mounted, when dataKey is not the volume's key. gocryptfs's messages go to logFile.
  */
@@ -114,7 +124,7 @@ export async function mountCipherDir(
   const fd = openSync(logFile, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND, 0o600);
   let result;
   try {
-    result = await runProgram(gocryptfs, ["-q", "-nosyslog", "-nodev", "-nosuid", "--", cipherDir, mountPoint], {
+    result = await runProgram(gocryptfs, ["-q", "-nosyslog", "-nodev", "-nosuid", ...allowOtherUsers(), "--", cipherDir, mountPoint], {
       stdin: hexLine(password),
       outputFd: fd,
       timeoutMs: COMMAND_TIMEOUT_MS,

@@ -10,6 +10,7 @@ import { ecsShapes } from "../../protocol/shapes/ecs.gen.ts";
 import type { AppContext, ServiceDef } from "../types.ts";
 import { FargateDataPlane } from "../../fargate/reconciler.ts";
 import { chooseStorageDriver, newVolumeId, type StorageDriverName } from "../../fargate/storage/index.ts";
+import { TaskUserPool } from "../../fargate/task-users.ts";
 import { clusterOperations } from "./clusters.ts";
 import { serviceOperations } from "./services.ts";
 import { EcsState } from "./state.ts";
@@ -34,14 +35,17 @@ export async function createEcsService(app: AppContext): Promise<ServiceDef> {
     override: app.options.storageDriver as StorageDriverName | undefined,
     onFallback: (reason) => (fallback = reason),
   });
-  // Volumes left by an earlier run (their tasks are reported STOPPED by the data plane).
+  // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
+  // STOPPED by the data plane afterwards).
   await driver.cleanupAll();
   app.health.storage = {
     driver: driver.name,
     encryptedAtRest: driver.encryptsAtRest,
     ...(driver.encryptsAtRest ? {} : { warning: PLAIN_WARNING, ...(fallback ? { reason: fallback } : {}) }),
   };
-  const plane = new FargateDataPlane(app, state, driver, newVolumeId);
+  const users = new TaskUserPool();
+  app.health.taskIsolation = users.describe();
+  const plane = new FargateDataPlane(app, state, driver, newVolumeId, users);
   state.onTaskChange.push(() => plane.poke());
   app.dueRunners.push(plane);
   app.registry.set("ecs", state);

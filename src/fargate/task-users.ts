@@ -1,0 +1,72 @@
+/**
+ * The unprivileged users task processes run as (docs/ecs-fargate.md, "What a task process runs
+ * as"). When the server runs as root on Linux, every task gets a uid and gid of its own from
+ * TASK_UID_BASE upwards, never one that /etc/passwd or /etc/group names or that a process held
+ * when the first task started (after the previous run's leftovers were ended); the uid owns the task's volume (mode 0700), so no other task, and nothing but root, can
+ * read it. Without root no uid can be switched: tasks run as the server's user, and
+ * /_localfargate/health says so.
+ */
+import { readFileSync } from "node:fs";
+import { uidsInUse } from "./host-processes.ts";
+
+export const TASK_UID_BASE = 200_000;
+export const TASK_UID_COUNT = 65_536;
+
+export interface TaskUser {
+  uid: number;
+  gid: number;
+}
+
+export type TaskIsolation =
+  | { users: "per-task"; uidRange: [number, number] }
+  | { users: "server"; warning: string };
+
+export const SHARED_USER_WARNING =
+  "task processes run as the server's own user (the server is not root, so it cannot switch users): they can read the data dir and other tasks' volumes";
+
+function idsIn(file: string): Set<number> {
+  const ids = new Set<number>();
+  try {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      const id = Number(line.split(":")[2]);
+      if (line && Number.isInteger(id)) ids.add(id);
+    }
+  } catch {
+    // No such file: nothing is taken.
+  }
+  return ids;
+}
+
+export class TaskUserPool {
+  private readonly inUse = new Set<number>();
+  private next = 0;
+  /** uids processes held at the first allocation: one scan of /proc, not one per task. */
+  private heldAtStart: Set<number> | undefined;
+
+  /** `enabled`: whether uids can be switched (default: running as root on Linux). */
+  constructor(readonly enabled: boolean = process.platform === "linux" && process.getuid?.() === 0) {}
+
+  describe(): TaskIsolation {
+    return this.enabled ? { users: "per-task", uidRange: [TASK_UID_BASE, TASK_UID_BASE + TASK_UID_COUNT - 1] } : { users: "server", warning: SHARED_USER_WARNING };
+  }
+
+  /** A uid/gid no other task, account or process uses; undefined when users cannot be switched. */
+  allocate(): TaskUser | undefined {
+    if (!this.enabled) return undefined;
+    this.heldAtStart ??= uidsInUse();
+    const taken = new Set<number>([...idsIn("/etc/passwd"), ...idsIn("/etc/group"), ...this.heldAtStart]);
+    for (let i = 0; i < TASK_UID_COUNT; i++) {
+      const uid = TASK_UID_BASE + ((this.next + i) % TASK_UID_COUNT);
+      if (this.inUse.has(uid) || taken.has(uid)) continue;
+      this.inUse.add(uid);
+      this.next = (this.next + i + 1) % TASK_UID_COUNT;
+      return { uid, gid: uid };
+    }
+    throw new Error(`no free task uid left in ${TASK_UID_BASE}-${TASK_UID_BASE + TASK_UID_COUNT - 1}`);
+  }
+
+  /** Only once no process of the user is left: a uid a survivor still holds is never reused. */
+  release(user: TaskUser | undefined): void {
+    if (user) this.inUse.delete(user.uid);
+  }
+}
