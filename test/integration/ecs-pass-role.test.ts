@@ -1,6 +1,6 @@
 /** iam:PassRole: handing a task role or task execution role to ECS needs permission to pass it. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, type RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, type RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT, allow, deny, doc, userWithKey } from "./iam-helpers.ts";
@@ -104,5 +104,15 @@ describe("iam:PassRole on RunTask overrides", () => {
       ecs.send(new RunTaskCommand({ cluster: "pass", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK, overrides: { executionRoleArn: EXEC_ROLE } })),
       denied("runner", EXEC_ROLE),
     );
+  });
+});
+
+describe("iam:PassRole on CreateService", () => {
+  it("a service's role is passed to ecs.amazonaws.com", async () => {
+    const td = (await root.send(new RegisterTaskDefinitionCommand(base))).taskDefinition!.taskDefinitionArn!;
+    const lbRole = `arn:aws:iam::${ACCOUNT}:role/app-lb`;
+    const input = { cluster: "pass", serviceName: "svc", taskDefinition: td, desiredCount: 0, launchType: "FARGATE" as const, networkConfiguration: NETWORK, role: lbRole };
+    const tasksOnly = await ecsAs("svc-tasks-only", [allow("ecs:*"), allow("iam:PassRole", "*", { Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } })]);
+    await expectDenied(tasksOnly.send(new CreateServiceCommand(input)), denied("svc-tasks-only", lbRole));
   });
 });

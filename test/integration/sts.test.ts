@@ -18,6 +18,7 @@ import {
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, type Credentials } from "@aws-sdk/client-sts";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { Sha256 } from "../support/signed-fetch.ts";
 import { ACCOUNT, allow, deny, doc, expectAwsError, trustAccount, trustPrincipal, userWithKey, type Creds } from "./iam-helpers.ts";
@@ -349,6 +350,9 @@ describe("identity edge cases", () => {
       // Without the token the same key works.
       await new STSClient(s.configFor(creds)).send(new GetCallerIdentityCommand({}));
     }
+    // The JSON services name it UnrecognizedClientException, HTTP 400.
+    const kms = new KMSClient(s.configFor({ accessKeyId: "test", secretAccessKey: "test", sessionToken: "not-a-session" }));
+    await expectAwsError(kms.send(new ListKeysCommand({})), "UnrecognizedClientException", 400, "The security token included in the request is invalid.");
   });
 });
 

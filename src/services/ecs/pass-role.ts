@@ -1,6 +1,7 @@
 /**
- * iam:PassRole checks for the ECS operations that hand a role to tasks: the caller must be
- * allowed to pass each task role and task execution role to ecs-tasks.amazonaws.com
+ * iam:PassRole checks for the ECS operations that hand a role over: the caller must be allowed
+ * to pass each task role and task execution role to ecs-tasks.amazonaws.com, and a service's
+ * `role` to ecs.amazonaws.com
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html and
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html). The dispatcher
  * evaluates them like any other check, so the denial is AWS's AccessDenied message.
@@ -8,6 +9,8 @@
 import type { AuthCheck, RequestContext } from "../types.ts";
 
 export const ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com";
+/** The service a CreateService `role` (for the service's load balancers) is passed to. */
+export const ECS_SERVICE = "ecs.amazonaws.com";
 
 /** A role given by name or ARN, as the role's ARN in the caller's account when a name. */
 export function roleArnOf(ctx: RequestContext, role: string): string {
@@ -30,11 +33,11 @@ function roleAccount(arn: string): string | undefined {
 const GRANTS_NOTHING = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","NotAction":"*"}]}';
 
 /** One iam:PassRole check per distinct role given (undefined and empty entries are skipped). */
-export function passRoleChecks(ctx: RequestContext, roles: readonly (string | undefined)[]): AuthCheck[] {
+export function passRoleChecks(ctx: RequestContext, roles: readonly (string | undefined)[], toService = ECS_TASKS_SERVICE): AuthCheck[] {
   const arns = new Set<string>();
   for (const r of roles) if (r) arns.add(roleArnOf(ctx, r));
   return [...arns].map((arn) => {
-    const check: AuthCheck = { action: "iam:PassRole", resource: arn, context: { "iam:PassedToService": ECS_TASKS_SERVICE } };
+    const check: AuthCheck = { action: "iam:PassRole", resource: arn, context: { "iam:PassedToService": toService } };
     const owner = roleAccount(arn);
     if (owner !== ctx.principal.accountId) check.resourcePolicy = { document: GRANTS_NOTHING, kind: "resource", ownerAccountId: owner ?? "", authoritative: true };
     return check;
