@@ -6,10 +6,11 @@
  * the value, the last at the end, and each piece in between is searched for left to right, taking
  * its leftmost occurrence after the previous one (taking the leftmost occurrence never loses a
  * match, so nothing is retried). A piece without `?` is searched with Knuth–Morris–Pratt, linear
- * in the value; `?` at either end of a piece only shifts where it may start, so only a `?` between
- * two literal characters of one piece costs a direct comparison at each start, bounded by that
- * piece's length. Matching therefore takes O(value + pattern) steps for every pattern without such
- * an inner `?`, and never more than O(value × longest piece) — see docs/policy.md.
+ * in the value; `?` at either end of a piece only shifts where it may start. A piece with a `?`
+ * between two literal characters is searched with the bit-parallel Shift-And automaton, one
+ * 32-bit word per 32 characters of the piece. Matching therefore takes O(value + pattern) steps
+ * for every pattern without such an inner `?`, and never more than O(value × ⌈piece / 32⌉ +
+ * pattern) — see docs/policy.md.
  */
 
 export type Matcher = (value: string) => boolean;
@@ -30,6 +31,8 @@ interface Piece {
   trail: number;
   /** KMP failure table, when the core has no `?` */
   fail?: Int32Array;
+  /** Shift-And masks, when the core has a `?` */
+  shiftAnd?: ShiftAnd;
   /** total length: lead + core + trail */
   length: number;
 }
@@ -47,8 +50,60 @@ function piece(units: number[], search: boolean): Piece {
   while (b > a && units[b - 1] === ONE) b--;
   const core = Int32Array.from(units.slice(a, b));
   const p: Piece = { lead: a, core, trail: units.length - b, length: units.length };
-  if (search && !core.includes(ONE)) p.fail = failureTable(core);
+  if (search) {
+    if (core.includes(ONE)) p.shiftAnd = shiftAndTable(core);
+    else p.fail = failureTable(core);
+  }
   return p;
+}
+
+/** Bit i of a mask is set when core position i accepts the character (`?` accepts any). */
+interface ShiftAnd {
+  words: number;
+  /** positions holding `?`: the mask of a character the core does not name */
+  any: Uint32Array;
+  masks: Map<number, Uint32Array>;
+}
+
+function shiftAndTable(core: Int32Array): ShiftAnd {
+  const words = (core.length + 31) >>> 5;
+  const any = new Uint32Array(words);
+  const masks = new Map<number, Uint32Array>();
+  for (let i = 0; i < core.length; i++) {
+    const u = core[i];
+    const w = i >>> 5;
+    const bit = 1 << (i & 31);
+    if (u === ONE) {
+      any[w] |= bit;
+      continue;
+    }
+    let m = masks.get(u);
+    if (m === undefined) masks.set(u, (m = new Uint32Array(words)));
+    m[w] |= bit;
+  }
+  for (const m of masks.values()) for (let w = 0; w < words; w++) m[w] |= any[w];
+  steps += core.length + masks.size * words;
+  return { words, any, masks };
+}
+
+/** The leftmost start of `core` in v[lo, hi), or -1: Shift-And, ⌈core/32⌉ word steps per character. */
+function shiftAndFind(core: Int32Array, t: ShiftAnd, v: string, lo: number, hi: number): number {
+  const { words, any, masks } = t;
+  const state = new Uint32Array(words);
+  const lastWord = (core.length - 1) >>> 5;
+  const lastBit = 1 << ((core.length - 1) & 31);
+  for (let i = lo; i < hi; i++) {
+    const m = masks.get(v.charCodeAt(i)) ?? any;
+    let carry = 1; // a match may start at every position
+    for (let w = 0; w < words; w++) {
+      const d = state[w];
+      state[w] = ((d << 1) | carry) & m[w];
+      carry = d >>> 31;
+      steps++;
+    }
+    if (state[lastWord] & lastBit) return i + 1 - core.length;
+  }
+  return -1;
 }
 
 function failureTable(core: Int32Array): Int32Array {
@@ -79,7 +134,7 @@ function compileUnits(units: readonly number[]): Glob {
   return { first: piece(runs[0], false), middle, last: piece(runs[runs.length - 1], false) };
 }
 
-/** Whether the core of `p` matches `v` at index `at` (the caller has checked the bounds). */
+/** Whether `core` matches `v` at index `at` (the caller has checked the bounds). */
 function coreAt(core: Int32Array, v: string, at: number): boolean {
   for (let i = 0; i < core.length; i++) {
     steps++;
@@ -98,8 +153,8 @@ function find(p: Piece, v: string, from: number, end: number): number {
   if (core.length === 0) return from;
   const fail = p.fail;
   if (fail === undefined) {
-    for (let s = lo; s + core.length <= hi; s++) if (coreAt(core, v, s)) return s - p.lead;
-    return -1;
+    const at = shiftAndFind(core, p.shiftAnd!, v, lo, hi);
+    return at < 0 ? -1 : at - p.lead;
   }
   let k = 0;
   for (let i = lo; i < hi; i++) {
