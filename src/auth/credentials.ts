@@ -9,7 +9,15 @@ import { AuthError, checkCredentialScope, parseAuth, verifySignature, type Incom
 
 export type WireFamily = "json" | "query" | "rest";
 
-export type AuthFailure = "MissingAuthenticationToken" | "IncompleteSignature" | "UnknownKey" | "ExpiredToken" | "SignatureDoesNotMatch" | "RequestExpired";
+export type AuthFailure =
+  | "MissingAuthenticationToken"
+  | "IncompleteSignature"
+  | "UnknownKey"
+  | "TokenWithLongTermKey"
+  | "ExpiredToken"
+  | "SignatureDoesNotMatch"
+  | "RequestExpired"
+  | "PresignedExpired";
 
 /** AWS's error for each authentication failure, per protocol family. */
 export function authError(kind: AuthFailure, family: WireFamily, message?: string): ServiceError {
@@ -25,6 +33,18 @@ export function authError(kind: AuthFailure, family: WireFamily, message?: strin
       return json
         ? new ServiceError("UnrecognizedClientException", "The security token included in the request is invalid.", 400)
         : new ServiceError("InvalidClientTokenId", "The security token included in the request is invalid.", 403);
+    case "TokenWithLongTermKey":
+      // A long-term key (IAM user, account root) never carries a session token. S3 names the
+      // token itself: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+      if (family === "rest") return new ServiceError("InvalidToken", "The provided token is malformed or otherwise invalid.", 400);
+      return authError("UnknownKey", family);
+    case "PresignedExpired":
+      // A presigned URL past X-Amz-Date + X-Amz-Expires (or not yet valid). S3 answers AccessDenied
+      // (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html); the other
+      // services RequestExpired, HTTP 400, as on their Common Errors pages
+      // (https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html).
+      if (family === "rest") return new ServiceError("AccessDenied", message ?? "Request has expired", 403);
+      return new ServiceError("RequestExpired", message ?? "Request has expired", 400);
     case "ExpiredToken":
       return json
         ? new ServiceError("ExpiredTokenException", "The security token included in the request is expired", 400)
@@ -96,9 +116,11 @@ export function authenticate(app: AppContext, req: IncomingSignedRequest, family
   const cred = lookupCredentials(app, parsed.accessKeyId);
   if (!cred || !cred.active) throw authError("UnknownKey", family);
   if (cred.sessionToken !== undefined && parsed.securityToken !== cred.sessionToken) throw authError("UnknownKey", family);
+  if (cred.sessionToken === undefined && parsed.securityToken !== undefined) throw authError("TokenWithLongTermKey", family);
   try {
     verifySignature(req, parsed, cred.secretAccessKey, app.clock.realNowMs());
   } catch (e) {
+    if (e instanceof AuthError && e.kind === "RequestExpired" && parsed.kind === "presigned") throw authError("PresignedExpired", family, e.message);
     if (e instanceof AuthError) throw fromAuthError(e, family);
     throw e;
   }

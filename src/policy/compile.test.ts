@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CACHE_LIMIT, compiledCacheSize, compilePolicy } from "./compile.ts";
+import { CACHE_LIMIT, compiledCacheSize, compilePolicy, compileStoredPolicy, MAX_DOCUMENT_CHARS } from "./compile.ts";
+import { evaluate } from "./evaluate.ts";
 import { PolicyError, type ConditionContext, type PolicyKind, type RequestPrincipal } from "./index.ts";
 
 const doc = (statement: unknown, version: string | undefined = "2012-10-17") => JSON.stringify(version === undefined ? { Statement: statement } : { Version: version, Statement: statement });
@@ -292,5 +293,31 @@ describe("principals", () => {
 
   it("identity-side statements match every principal", () => {
     expect(compilePolicy(doc([allowAll]), "identity").statements[0].matchPrincipal(other)).toBe("direct");
+  });
+});
+
+describe("stored documents", () => {
+  const alice: RequestPrincipal = { type: "IAMUser", accountId: "111122223333", arn: "arn:aws:iam::111122223333:user/alice" };
+  const run = (identity: string[], resource?: string) =>
+    evaluate({
+      principal: alice,
+      action: "kms:Encrypt",
+      resource: "arn:aws:kms:us-east-1:111122223333:key/k",
+      context: new Map(),
+      identityPolicies: identity.map((d) => compileStoredPolicy(d, "identity")),
+      resourcePolicy: resource ? { policy: compileStoredPolicy(resource, "resource"), ownerAccountId: "111122223333", authoritative: true } : undefined,
+    }).decision;
+  const allowAll = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+
+  it("refuses documents longer than any AWS API accepts", () => {
+    const long = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: `arn:${"x".repeat(MAX_DOCUMENT_CHARS)}` }] });
+    expect(() => compilePolicy(long, "identity")).toThrow(PolicyError);
+  });
+
+  it("a stored document that no longer compiles denies everything instead of failing or vanishing", () => {
+    expect(run([allowAll])).toBe("Allow");
+    expect(run([allowAll, '{"Statement": "not a statement"}'])).toBe("ExplicitDeny");
+    expect(run([allowAll, JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "*", Resource: `arn:${"x".repeat(MAX_DOCUMENT_CHARS)}` }] })])).toBe("ExplicitDeny");
+    expect(run([allowAll], "{broken")).toBe("ExplicitDeny");
   });
 });

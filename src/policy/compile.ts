@@ -32,6 +32,11 @@ const ACTION = /^[a-z0-9-]+:[a-z0-9*?_.-]+$/i;
 const VENDOR_MESSAGE = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
 
 export const CACHE_LIMIT = 5000;
+/**
+ * The longest policy document any AWS API accepts (the service models cap policy parameters at
+ * 131,072 characters; each kind's own quota, checked where it is written, is far smaller).
+ */
+export const MAX_DOCUMENT_CHARS = 131_072;
 const cache = new Map<PolicyKind, Map<string, PolicyImpl>>();
 
 // ---- elements ----
@@ -238,6 +243,7 @@ export class PolicyImpl implements CompiledPolicy {
 }
 
 function compileUncached(doc: string, kind: PolicyKind): PolicyImpl {
+  if (doc.length > MAX_DOCUMENT_CHARS) throw new PolicyError(`Policy document exceeds the maximum length of ${MAX_DOCUMENT_CHARS} characters.`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(doc);
@@ -289,6 +295,24 @@ export function compilePolicy(doc: string, kind: PolicyKind): CompiledPolicy {
   if (compiledCacheSize() >= CACHE_LIMIT) evictOne();
   byDoc.set(doc, compiled);
   return compiled;
+}
+
+const DENY_ALL_IDENTITY = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}';
+const DENY_ALL_PRINCIPALS = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}';
+
+/**
+ * Compiles a document read back from storage for evaluation. Every write path validates first,
+ * so a stored document that does not compile (an older data dir, a hand-edited database) is not
+ * something AWS could hold: it fails closed, as a policy that denies every action, instead of
+ * failing the request or silently dropping the document's own denials.
+ */
+export function compileStoredPolicy(doc: string, kind: PolicyKind): CompiledPolicy {
+  try {
+    return compilePolicy(doc, kind);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    return compilePolicy(kind === "resource" || kind === "trust" ? DENY_ALL_PRINCIPALS : DENY_ALL_IDENTITY, kind);
+  }
 }
 
 function evictOne(): void {

@@ -8,6 +8,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { compileGlob, matchParts, wildcardSteps } from "./wildcard.ts";
 import { compilePolicy, evaluate, type CompiledPolicy, type ContextValue, type EvaluationInput, type PolicyKind, type PolicyType, type RequestPrincipal } from "./index.ts";
 
 const A = "111122223333";
@@ -232,5 +233,99 @@ describe("policy evaluation properties", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+/** Reference matcher: the textbook dynamic programme over (pattern, value) prefixes. */
+function globReference(pattern: string, value: string): boolean {
+  let row = new Array<boolean>(value.length + 1).fill(false);
+  row[0] = true;
+  for (const c of pattern) {
+    const next = new Array<boolean>(value.length + 1).fill(false);
+    if (c === "*") {
+      for (let j = 0; j <= value.length; j++) next[j] = row[j] || (j > 0 && next[j - 1]);
+    } else {
+      for (let j = 1; j <= value.length; j++) next[j] = row[j - 1] && (c === "?" || c === value[j - 1]);
+    }
+    row = next;
+  }
+  return row[value.length];
+}
+
+/** Steps one compile-and-match takes, from the matcher's own counter (no clock involved). */
+function stepsFor(pattern: string, value: string): number {
+  const before = wildcardSteps();
+  compileGlob(pattern)(value);
+  return wildcardSteps() - before;
+}
+
+/** The longest star-separated piece of `pattern` with a `?` between two literal characters. */
+function innerQuestionPiece(pattern: string): number {
+  let worst = 0;
+  for (const piece of pattern.split("*")) {
+    const core = piece.replace(/^\?+/, "").replace(/\?+$/, "");
+    if (core.includes("?")) worst = Math.max(worst, core.length);
+  }
+  return worst;
+}
+
+describe("wildcard matching properties", () => {
+  const patternArb = fc.array(fc.constantFrom("a", "b", "*", "?", ":"), { maxLength: 14 }).map((cs) => cs.join(""));
+  const valueArb = fc.array(fc.constantFrom("a", "b", ":"), { maxLength: 40 }).map((cs) => cs.join(""));
+
+  it("agrees with the reference matcher on every pattern and value", () => {
+    fc.assert(
+      fc.property(patternArb, valueArb, (pattern, value) => {
+        expect(compileGlob(pattern)(value)).toBe(globReference(pattern, value));
+        expect(matchParts([{ text: pattern, literal: false }], value)).toBe(globReference(pattern, value));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("takes at most a constant times (value + pattern) steps, times the inner-? piece's 32-character words", () => {
+    const longValue = fc.tuple(fc.string({ unit: fc.constantFrom("a", "b"), maxLength: 8, minLength: 1 }), fc.integer({ min: 1, max: 400 })).map(([s, n]) => s.repeat(n));
+    fc.assert(
+      fc.property(patternArb, longValue, (pattern, value) => {
+        const words = Math.max(1, Math.ceil(innerQuestionPiece(pattern) / 32));
+        expect(stepsFor(pattern, value)).toBeLessThanOrEqual(3 * value.length * words + 7 * pattern.length + 5);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  // Adversarial families: doubling the value (pattern fixed) or the pattern (value fixed) at most
+  // about doubles the steps. A backtracking matcher grows polynomially or exponentially here.
+  const families: { name: string; pattern: (k: number) => string; value: (n: number) => string }[] = [
+    { name: "arn:*?*?…?#", pattern: (k) => `arn:${"*?".repeat(k)}#`, value: (n) => `arn:${"a".repeat(n)}` },
+    { name: "*aaa…ab*", pattern: (k) => `*${"a".repeat(k)}b*`, value: (n) => "a".repeat(n) },
+    { name: "*ab*ab*…*c", pattern: (k) => `${"*ab".repeat(k)}*c`, value: (n) => "ab".repeat(n) },
+    { name: "*a*a*…*b", pattern: (k) => `${"*a".repeat(k)}*b`, value: (n) => "a".repeat(n) },
+    { name: "*a?a?…b*", pattern: (k) => `*${"a?".repeat(k)}b*`, value: (n) => "a".repeat(n) },
+  ];
+  it.each(families)("steps grow linearly with the value and the pattern: $name", ({ pattern, value }) => {
+    for (const k of [4, 8, 16]) {
+      for (const n of [1000, 2000, 4000]) {
+        const single = stepsFor(pattern(k), value(n));
+        expect(stepsFor(pattern(k), value(2 * n))).toBeLessThanOrEqual(2.2 * single + 10);
+        expect(stepsFor(pattern(2 * k), value(n))).toBeLessThanOrEqual(2.2 * single + 10);
+      }
+    }
+  });
+
+  it("a long piece with inner ? costs one step per 32 of its characters per value character", () => {
+    const piece = "a?".repeat(2048) + "b"; // 4,097 characters: 129 words
+    const value = "a".repeat(8192);
+    expect(compileGlob(`*${piece}*`)(value)).toBe(false);
+    expect(compileGlob(`*${piece}*`)(`${value}b`)).toBe(true);
+    expect(stepsFor(`*${piece}*`, value)).toBeLessThanOrEqual(value.length * 129 + 10 * piece.length);
+  });
+
+  it("the 21-character pattern that used to hang the server is decided in linear steps", () => {
+    const pattern = "arn:*?*?*?*?*?*?*?*?#";
+    const value = `arn:${"x".repeat(100_000)}`;
+    expect(compileGlob(pattern)(value)).toBe(false);
+    expect(compileGlob(pattern)(`${value}#`)).toBe(true);
+    expect(stepsFor(pattern, value)).toBeLessThan(4 * value.length);
   });
 });

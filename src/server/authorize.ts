@@ -5,7 +5,7 @@
  */
 import { ServiceError } from "../errors.ts";
 import { principalTypeKey } from "../auth/principal.ts";
-import { accessDeniedMessage, compilePolicy, evaluate, type CompiledPolicy, type ConditionContext, type ContextValue } from "../policy/index.ts";
+import { accessDeniedMessage, compileStoredPolicy, evaluate, type CompiledPolicy, type ConditionContext, type ContextValue } from "../policy/index.ts";
 import type { AuthCheck, RequestContext } from "../services/types.ts";
 
 export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
@@ -67,7 +67,7 @@ function checkConditions(base: Map<string, ContextValue>, check: AuthCheck): Map
 }
 
 function compileAll(docs: string[] | undefined, kind: "identity" | "session"): CompiledPolicy[] {
-  return (docs ?? []).map((d) => compilePolicy(d, kind));
+  return (docs ?? []).map((d) => compileStoredPolicy(d, kind));
 }
 
 export function accessDenied(ctx: RequestContext, message: string): ServiceError {
@@ -82,15 +82,15 @@ export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void 
   const p = ctx.principal;
   const idp = p.type === "AWSService" || p.type === "Root" ? undefined : ctx.app.identityPolicies?.policiesFor(p);
   const identity = compileAll(idp?.identity, "identity");
-  const boundary = idp?.boundary ? compilePolicy(idp.boundary, "identity") : undefined;
+  const boundary = idp?.boundary ? compileStoredPolicy(idp.boundary, "identity") : undefined;
   const session = idp?.session ? compileAll(idp.session, "session") : undefined;
   const scpDocs = p.type === "AWSService" ? undefined : ctx.app.scps?.scpLevelsFor(p.accountId);
-  const scpLevels = scpDocs?.map((level) => level.map((d) => compilePolicy(d, "scp")));
+  const scpLevels = scpDocs?.map((level) => level.map((d) => compileStoredPolicy(d, "scp")));
   let base: Map<string, ContextValue> | undefined;
   for (const check of checks) {
     const context = new LazyConditions(() => checkConditions((base ??= requestConditions(ctx, idp?.principalTags)), check));
     const resourcePolicy = check.resourcePolicy
-      ? { policy: compilePolicy(check.resourcePolicy.document, check.resourcePolicy.kind), ownerAccountId: check.resourcePolicy.ownerAccountId, authoritative: check.resourcePolicy.authoritative }
+      ? { policy: compileStoredPolicy(check.resourcePolicy.document, check.resourcePolicy.kind), ownerAccountId: check.resourcePolicy.ownerAccountId, authoritative: check.resourcePolicy.authoritative }
       : undefined;
     const input = {
       principal: { type: p.type, accountId: p.accountId, arn: p.arn, roleArn: p.session?.roleArn, serviceName: p.type === "AWSService" ? p.arn : undefined },

@@ -89,11 +89,14 @@ as_session() { AWS_ACCESS_KEY_ID="$SAK" AWS_SECRET_ACCESS_KEY="$SSK" AWS_SESSION
 expect_eq "$(as_session sts get-caller-identity --query Arn --output text)" "arn:aws:sts::$A:assumed-role/deployer/ci" "the session signs as the role session"
 as_session iam list-roles >/dev/null || fail "the role's policy should allow list-roles"
 echo "ok - the session has the role's permissions"
-expect_error AccessDenied awsl sts assume-role --role-arn "arn:aws:iam::$A:role/missing" --role-session-name xx
-expect_error ValidationError awsl sts assume-role --role-arn "arn:aws:iam::$A:role/deployer" --role-session-name xx --duration-seconds 7200
+expect_error AccessDenied as_alice sts assume-role --role-arn "arn:aws:iam::$A:role/missing" --role-session-name xx
+expect_error ValidationError as_alice sts assume-role --role-arn "arn:aws:iam::$A:role/deployer" --role-session-name xx --duration-seconds 7200
+err="$(awsl sts assume-role --role-arn "arn:aws:iam::$A:role/deployer" --role-session-name root 2>&1 || true)"
+grep -qF "An error occurred (AccessDenied) when calling the AssumeRole operation: Roles may not be assumed by root accounts." <<<"$err" || fail "root assume-role: $err"
+echo "ok - root cannot assume a role"
 
 echo "# a session policy narrows the session"
-narrow="$(awsl sts assume-role --role-arn "arn:aws:iam::$A:role/deployer" --role-session-name narrow \
+narrow="$(as_alice sts assume-role --role-arn "arn:aws:iam::$A:role/deployer" --role-session-name narrow \
   --policy '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}')"
 [ "$(jq -r .PackedPolicySize <<<"$narrow")" -gt 0 ] || fail "PackedPolicySize"
 as_narrow() { AWS_ACCESS_KEY_ID="$(jq -r .Credentials.AccessKeyId <<<"$narrow")" AWS_SECRET_ACCESS_KEY="$(jq -r .Credentials.SecretAccessKey <<<"$narrow")" AWS_SESSION_TOKEN="$(jq -r .Credentials.SessionToken <<<"$narrow")" awsl "$@"; }

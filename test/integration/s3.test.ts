@@ -187,6 +187,33 @@ describe("listings", () => {
   });
 });
 
+describe("credentials S3 refuses", () => {
+  it("an expired presigned URL is AccessDenied 'Request has expired'", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "presigned" }));
+    await s3.send(new PutObjectCommand({ Bucket: "presigned", Key: "k", Body: "x" }));
+    const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials: s.config.credentials, sha256: Sha256, uriEscapePath: false });
+    const get = (signingDate?: Date) =>
+      signer.presign(
+        { method: "GET", protocol: "http:", hostname: "127.0.0.1", port: s.port, path: "/presigned/k", query: {}, headers: { host: `127.0.0.1:${s.port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } },
+        { expiresIn: 60, signingDate },
+      );
+    const url = (r: Awaited<ReturnType<typeof get>>) => `${s.url}/presigned/k?${new URLSearchParams(r.query as Record<string, string>)}`;
+    const fresh = await fetch(url(await get()));
+    expect(fresh.status).toBe(200);
+    expect(await fresh.text()).toBe("x");
+    const late = await fetch(url(await get(new Date(Date.now() - 120_000))));
+    expect(late.status).toBe(403);
+    const xml = await late.text();
+    expect(xml).toContain("<Code>AccessDenied</Code>");
+    expect(xml).toContain("<Message>Request has expired</Message>");
+  });
+
+  it("a long-term key with a session token is InvalidToken", async () => {
+    const withToken = new S3Client({ ...s.configFor({ accessKeyId: "test", secretAccessKey: "test", sessionToken: "not-a-session" }), forcePathStyle: true });
+    await fails(withToken.send(new ListBucketsCommand({})), "InvalidToken", 400);
+  });
+});
+
 describe("virtual-hosted style", () => {
   it("serves bucket.localhost host names", async () => {
     const vh = new S3Client({ ...s.config, endpoint: `http://localhost:${s.port}`, forcePathStyle: false, requestHandler: loopbackHandler() });

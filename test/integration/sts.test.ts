@@ -18,6 +18,7 @@ import {
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, type Credentials } from "@aws-sdk/client-sts";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { Sha256 } from "../support/signed-fetch.ts";
 import { ACCOUNT, allow, deny, doc, expectAwsError, trustAccount, trustPrincipal, userWithKey, type Creds } from "./iam-helpers.ts";
@@ -25,10 +26,13 @@ import { ACCOUNT, allow, deny, doc, expectAwsError, trustAccount, trustPrincipal
 let s: TestServer;
 let iam: IAMClient;
 let sts: STSClient;
+let rootSts: STSClient;
 beforeAll(async () => {
   s = await startTestServer();
   iam = new IAMClient(s.config);
-  sts = new STSClient(s.config);
+  rootSts = new STSClient(s.config);
+  // The root user cannot assume roles; an administrator user does it here.
+  sts = new STSClient(s.configFor(await userWithKey(iam, "sts-admin", doc([allow("*")]))));
 });
 afterAll(async () => {
   await s?.close();
@@ -50,7 +54,7 @@ async function role(name: string, trust: string, policy?: string, extra: { MaxSe
 
 describe("GetCallerIdentity", () => {
   it("names the root user, an IAM user and a role session", async () => {
-    expect(await sts.send(new GetCallerIdentityCommand({}))).toMatchObject({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:root`, UserId: ACCOUNT });
+    expect(await rootSts.send(new GetCallerIdentityCommand({}))).toMatchObject({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:root`, UserId: ACCOUNT });
     const creds = await userWithKey(iam, "who");
     const me = await new STSClient(s.configFor(creds)).send(new GetCallerIdentityCommand({}));
     expect(me.Arn).toBe(`arn:aws:iam::${ACCOUNT}:user/who`);
@@ -145,7 +149,7 @@ describe("AssumeRole", () => {
       sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "ss-session" })),
       "AccessDenied",
       403,
-      `User: arn:aws:iam::${ACCOUNT}:root is not authorized to perform: sts:AssumeRole on resource: ${arn}`,
+      `User: arn:aws:iam::${ACCOUNT}:user/sts-admin is not authorized to perform: sts:AssumeRole on resource: ${arn}`,
     );
     await expectAwsError(sts.send(new AssumeRoleCommand({ RoleArn: "arn:aws:iam::000000000000:user/someone", RoleSessionName: "ss-session" })), "ValidationError", 400, "Request ARN is invalid");
   });
@@ -224,7 +228,7 @@ describe("AssumeRole", () => {
       sts.send(new AssumeRoleCommand({ RoleArn: noTag, RoleSessionName: "ss-session", Tags: [{ Key: "team", Value: "red" }] })),
       "AccessDenied",
       403,
-      `User: arn:aws:iam::${ACCOUNT}:root is not authorized to perform: sts:TagSession on resource: ${noTag}`,
+      `User: arn:aws:iam::${ACCOUNT}:user/sts-admin is not authorized to perform: sts:TagSession on resource: ${noTag}`,
     );
     const arn = await role(
       "tag-session",
@@ -324,13 +328,41 @@ describe("authentication failures", () => {
   });
 });
 
+describe("identity edge cases", () => {
+  it("the root user cannot assume a role, with its keys or a root session", async () => {
+    const arn = await role("root-target", trustAccount());
+    const message = "Roles may not be assumed by root accounts.";
+    await expectAwsError(rootSts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "rs" })), "AccessDenied", 403, message);
+    await expectAwsError(new STSClient(s.configFor({ accessKeyId: "111122223333", secretAccessKey: "test" })).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "rs" })), "AccessDenied", 403, message);
+    const rootSession = asCreds((await rootSts.send(new GetSessionTokenCommand({}))).Credentials!);
+    await expectAwsError(new STSClient(s.configFor(rootSession)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "rs" })), "AccessDenied", 403, message);
+  });
+
+  it("a long-term key sent with any session token is InvalidClientTokenId", async () => {
+    const user = await userWithKey(iam, "token-on-long-term");
+    for (const creds of [
+      { accessKeyId: "test", secretAccessKey: "test" },
+      { accessKeyId: "111122223333", secretAccessKey: "test" },
+      user,
+    ]) {
+      const withToken = new STSClient(s.configFor({ ...creds, sessionToken: "FwoGZXIvYXdzEJr//////////wEaDM" }));
+      await expectAwsError(withToken.send(new GetCallerIdentityCommand({})), "InvalidClientTokenId", 403, "The security token included in the request is invalid.");
+      // Without the token the same key works.
+      await new STSClient(s.configFor(creds)).send(new GetCallerIdentityCommand({}));
+    }
+    // The JSON services name it UnrecognizedClientException, HTTP 400.
+    const kms = new KMSClient(s.configFor({ accessKeyId: "test", secretAccessKey: "test", sessionToken: "not-a-session" }));
+    await expectAwsError(kms.send(new ListKeysCommand({})), "UnrecognizedClientException", 400, "The security token included in the request is invalid.");
+  });
+});
+
 describe("presigned GetCallerIdentity", () => {
-  async function presignedCall(creds: Creds): Promise<Response> {
+  async function presignedCall(creds: Creds, signingDate?: Date): Promise<Response> {
     const url = new URL(s.url);
     const signer = new SignatureV4({ service: "sts", region: "us-east-1", credentials: creds, sha256: Sha256 });
     const req = await signer.presign(
       { method: "GET", protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: "/", query: { Action: "GetCallerIdentity", Version: "2011-06-15" }, headers: { host: url.host } },
-      { expiresIn: 60 },
+      { expiresIn: 60, signingDate },
     );
     const qs = new URLSearchParams(req.query as Record<string, string>).toString();
     return fetch(`${s.url}/?${qs}`, { method: "GET" });
@@ -343,6 +375,15 @@ describe("presigned GetCallerIdentity", () => {
     const xml = await res.text();
     expect(xml).toContain("<GetCallerIdentityResponse");
     expect(xml).toContain(`<Arn>arn:aws:iam::${ACCOUNT}:user/presigner</Arn>`);
+  });
+
+  it("answers RequestExpired once the URL has expired", async () => {
+    const creds = await userWithKey(iam, "presigner-late");
+    const res = await presignedCall(creds, new Date(Date.now() - 120_000));
+    expect(res.status).toBe(400);
+    const xml = await res.text();
+    expect(xml).toContain("<Code>RequestExpired</Code>");
+    expect(xml).toContain("<Message>Request has expired</Message>");
   });
 
   it("works with session credentials (X-Amz-Security-Token) and refuses a tampered signature", async () => {
@@ -384,7 +425,7 @@ describe("GetSessionToken", () => {
     const r = await new STSClient(s.configFor(creds)).send(new GetSessionTokenCommand({ DurationSeconds: 900 }));
     expect(r.Credentials!.Expiration!.getTime() - (await serverNow())).toBeLessThan(1000_000);
     await expectAwsError(new STSClient(s.configFor(creds)).send(new GetSessionTokenCommand({ DurationSeconds: 129601 })), "ValidationError", 400, /less than or equal to 129600/);
-    const root = await sts.send(new GetSessionTokenCommand({ DurationSeconds: 7200 }));
+    const root = await rootSts.send(new GetSessionTokenCommand({ DurationSeconds: 7200 }));
     expect(root.Credentials!.Expiration!.getTime() - (await serverNow())).toBeLessThanOrEqual(3601_000);
     expect(root.Credentials!.Expiration!.getTime() - (await serverNow())).toBeGreaterThan(3500_000);
     expect((await new STSClient(s.configFor(asCreds(root.Credentials!))).send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:iam::${ACCOUNT}:root`);

@@ -17,6 +17,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
 import { page } from "./paging.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
 import { type ClusterRecord, type DeploymentRecord, type EcsState, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
@@ -185,7 +186,10 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
     CreateService: {
       authorize: (ctx, input: CreateServiceRequest) => {
         const chk = serviceCheck(state, ctx, "ecs:CreateService", input.cluster, input.serviceName);
-        return { ...chk, context: { ...chk.context, "ecs:task-definition": input.taskDefinition, "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined } };
+        return [
+          { ...chk, context: { ...chk.context, "ecs:task-definition": input.taskDefinition, "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined } },
+          ...passRoleChecks(ctx, [input.role], ECS_SERVICE),
+        ];
       },
       handler: (ctx, input: CreateServiceRequest): CreateServiceResponse => {
         const c = state.activeCluster(input.cluster, ctx.region, ctx.principal.accountId);

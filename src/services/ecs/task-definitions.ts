@@ -18,6 +18,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import { passRoleChecks } from "./pass-role.ts";
 import { page } from "./paging.ts";
 import { type EcsState, type TaskDefRecord, taskDefArn, validateTags } from "./state.ts";
 
@@ -214,10 +215,10 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
   };
   return {
     RegisterTaskDefinition: {
-      authorize: (ctx, input: RegisterTaskDefinitionRequest) => ({
-        ...tdCheck("ecs:RegisterTaskDefinition", "*"),
-        context: { "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined },
-      }),
+      authorize: (ctx, input: RegisterTaskDefinitionRequest): AuthCheck[] => [
+        { ...tdCheck("ecs:RegisterTaskDefinition", "*"), context: { "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined } },
+        ...passRoleChecks(ctx, [input.taskRoleArn, input.executionRoleArn]),
+      ],
       handler: (ctx, input: RegisterTaskDefinitionRequest): RegisterTaskDefinitionResponse => {
         const d = registerTaskDefinition(state, ctx, input);
         return { taskDefinition: d.def, tags: d.tags };

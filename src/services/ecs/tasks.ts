@@ -19,6 +19,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import { passRoleChecks } from "./pass-role.ts";
 import { page } from "./paging.ts";
 import { checkEphemeralSize, fargateMemoryOptions, parseCpu, parseMemory } from "./task-definitions.ts";
 import { type ClusterRecord, type EcsState, hex, type TaskDefRecord, type TaskRecord, taskArn, validateTags } from "./state.ts";
@@ -274,7 +275,7 @@ export { tagsForLaunch };
 export function taskOperations(state: EcsState, plane: TaskPlane): Record<string, OperationDef> {
   return {
     RunTask: {
-      authorize: (ctx, input: RunTaskRequest): AuthCheck => {
+      authorize: (ctx, input: RunTaskRequest): AuthCheck[] => {
         const d = state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId);
         let cluster: string | undefined;
         try {
@@ -282,7 +283,7 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
         } catch {
           cluster = undefined;
         }
-        return {
+        const run: AuthCheck = {
           action: "ecs:RunTask",
           resource: d?.arn ?? `arn:aws:ecs:${ctx.region}:${ctx.principal.accountId}:task-definition/${input.taskDefinition}`,
           context: {
@@ -291,6 +292,8 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
             "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined,
           },
         };
+        // Roles named in overrides replace the task definition's, so they are passed anew.
+        return [run, ...passRoleChecks(ctx, [input.overrides?.taskRoleArn, input.overrides?.executionRoleArn])];
       },
       handler: (ctx, input: RunTaskRequest): RunTaskResponse => {
         const cluster = clusterFor(state, ctx, input.cluster);

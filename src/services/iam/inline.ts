@@ -58,11 +58,11 @@ function operationsFor<E extends { inline: InlinePolicies; name: string; arn: st
         const e = access.get(state, acct(ctx), entityName(i));
         const name = i.PolicyName as string;
         const doc = i.PolicyDocument as string;
-        validateDocument(doc, "identity");
         const next: InlinePolicies = e.inline.filter(([n]) => n.toLowerCase() !== name.toLowerCase());
         next.push([name, doc]);
         const total = next.reduce((sum, [, d]) => sum + policySize(d), 0);
         if (total > INLINE_QUOTA[kind]) throw limitExceeded(`Maximum policy size of ${INLINE_QUOTA[kind]} bytes exceeded for ${lower} ${e.name}`);
+        validateDocument(doc, "identity");
         // Replacing keeps the policy's place.
         const idx = findInline(e.inline, name);
         if (idx >= 0) e.inline[idx] = [name, doc];

@@ -184,8 +184,8 @@ export function managedPolicyOperations(state: IamState): Record<string, Operati
         if (state.customerPolicies(account).some((p) => p.name.toLowerCase() === i.PolicyName!.toLowerCase())) {
           throw alreadyExists(`A policy called ${i.PolicyName} already exists. Duplicate names are not allowed.`);
         }
-        validateDocument(i.PolicyDocument!, "identity");
         checkManagedSize(i.PolicyDocument!);
+        validateDocument(i.PolicyDocument!, "identity");
         checkTagRequest(i.Tags);
         const rec: PolicyRec = {
           id: newId("ANPA"),
@@ -269,8 +269,8 @@ export function managedPolicyOperations(state: IamState): Record<string, Operati
       resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
       handler(ctx, i) {
         const rec = requireCustomer(requirePolicy(state, acct(ctx), i.PolicyArn!), i.PolicyArn!);
-        validateDocument(i.PolicyDocument!, "identity");
         checkManagedSize(i.PolicyDocument!);
+        validateDocument(i.PolicyDocument!, "identity");
         if (rec.versions.length >= MAX_POLICY_VERSIONS) {
           throw limitExceeded(`A managed policy can have up to ${MAX_POLICY_VERSIONS} versions. Before you create a new version, you must delete an existing version.`);
         }

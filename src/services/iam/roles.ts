@@ -42,8 +42,9 @@ export const DEFAULT_MAX_SESSION = 3600;
 export const TRUST_POLICY_SIZE = 2048;
 
 function checkTrust(doc: string): void {
-  validateDocument(doc, "trust");
+  // The cheap size check first: an oversized document is refused without being parsed.
   if (policySize(doc) > TRUST_POLICY_SIZE) throw limitExceeded(`Cannot exceed quota for ACLSizePerRole: ${TRUST_POLICY_SIZE}`);
+  validateDocument(doc, "trust");
 }
 
 export function roleView(r: RoleRec, mode: "create" | "get" | "list"): Role {

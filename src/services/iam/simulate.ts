@@ -138,7 +138,22 @@ function conditionKeysOf(statement: unknown): string[] {
     }
   }
   const text = JSON.stringify([s?.Resource, s?.NotResource, s?.Condition]);
-  for (const m of text.matchAll(/\$\{([^}*?$,]+?)(?:\s*,\s*'[^']*')?\}/g)) keys.push(m[1].trim());
+  keys.push(...variableKeysIn(text));
+  return keys;
+}
+
+/** Keys named by `${key}` / `${key, 'default'}` variables in text; one linear scan, no regex. */
+function variableKeysIn(text: string): string[] {
+  const keys: string[] = [];
+  let end = -1; // the first "}" after the current "${", reused while it still lies ahead
+  for (let start = text.indexOf("${"); start >= 0; start = text.indexOf("${", start + 2)) {
+    if (end < start + 2) end = text.indexOf("}", start + 2);
+    if (end < 0) break;
+    const inner = text.slice(start + 2, end);
+    const comma = inner.indexOf(",");
+    const key = (comma < 0 ? inner : inner.slice(0, comma)).trim();
+    if (key && !/[*?$]/.test(key)) keys.push(key);
+  }
   return keys;
 }
 

@@ -268,6 +268,8 @@ export function requestIdHeaders(requestId: string): Record<string, string> {
   };
 }
 
+const PRESIGNED_TIME_MESSAGES = new Set(["Request has expired", "Request is not valid yet"]);
+
 /** The platform's JSON-family auth errors, as S3 reports them. */
 function toS3Error(err: ServiceError): ServiceError {
   switch (err.code) {
@@ -275,6 +277,8 @@ function toS3Error(err: ServiceError): ServiceError {
     case "MissingAuthenticationToken":
     case "AccessDeniedException":
     case "AccessDenied":
+      // An expired (or not yet valid) presigned URL keeps its own message.
+      if (err.code === "AccessDenied" && PRESIGNED_TIME_MESSAGES.has(err.message)) return err;
       return new ServiceError("AccessDenied", "Access Denied", 403);
     case "UnrecognizedClientException":
     case "InvalidClientTokenId":

@@ -76,6 +76,9 @@ export function assumeRoleOperation(iam: () => IamService, sessions: SessionStor
     authorize(ctx, i) {
       const svc = iam();
       svc.identity.noteKeyUse(ctx);
+      // The root user (its long-term keys or a root session) can never assume a role:
+      // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use.html
+      if (ctx.principal.type === "Root") throw new ServiceError("AccessDenied", "Roles may not be assumed by root accounts.", 403);
       const role = resolveRole(svc, i.RoleArn!);
       if (!role) throw assumeDenied(ctx, "sts:AssumeRole", i.RoleArn!);
       const trust = { document: role.trust, kind: "trust" as const, ownerAccountId: role.accountId, authoritative: true };
