@@ -18,6 +18,8 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "ListAttachedUserPolicies", "ListAttachedRolePolicies", "ListAttachedGroupPolicies", "ListEntitiesForPolicy",
     "PutRolePermissionsBoundary", "PutUserPermissionsBoundary", "DeleteRolePermissionsBoundary", "DeleteUserPermissionsBoundary",
     "SimulatePrincipalPolicy", "SimulateCustomPolicy", "GetContextKeysForPrincipalPolicy",
+    "CreateVirtualMFADevice", "EnableMFADevice", "DeactivateMFADevice", "ResyncMFADevice",
+    "ListMFADevices", "ListVirtualMFADevices", "DeleteVirtualMFADevice",
   ],
   kms: [
     "CreateKey", "DescribeKey", "ListKeys", "UpdateKeyDescription", "TagResource", "UntagResource", "ListResourceTags",
