@@ -21,7 +21,7 @@ import type {
 import QRCode from "qrcode";
 import { ServiceError } from "../../errors.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
-import { alreadyExists, checkTagRequest, deleteConflict, limitExceeded, mergeTags, noSuchEntity, paginate } from "./common.ts";
+import { alreadyExists, checkTagRequest, deleteConflict, invalidInput, limitExceeded, mergeTags, noSuchEntity, paginate, validationError } from "./common.ts";
 import { acct, entityRefs, iamOp, implicitUser } from "./ops.ts";
 import type { SecretSealer } from "./secrets.ts";
 import type { IamState, MfaDeviceRec, UserRec } from "./state.ts";
@@ -30,6 +30,9 @@ import { userView } from "./users.ts";
 
 /** IAM users can have up to eight MFA devices (IAM and AWS STS quotas). */
 export const MAX_MFA_DEVICES_PER_USER = 8;
+/** serialNumberType's maximum length, and what it leaves for a device name under path "/" */
+const MAX_SERIAL = 256;
+const MAX_DEVICE_NAME = 226;
 /** The issuer authenticator apps show for the codes. */
 export const MFA_ISSUER = "Amazon Web Services";
 /** Steps of clock difference Enable and Resync look across for the two consecutive codes. */
@@ -116,6 +119,11 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
         const account = acct(ctx);
         const path = i.Path ?? "/";
         const name = i.VirtualMFADeviceName!;
+        // The serial number (the device ARN) must fit serialNumberType's 256 characters.
+        if (name.length > MAX_DEVICE_NAME) {
+          throw validationError(`1 validation error detected: Value '${name}' at 'virtualMFADeviceName' failed to satisfy constraint: Member must have length less than or equal to ${MAX_DEVICE_NAME}`);
+        }
+        if (mfaArn(account, path, name).length > MAX_SERIAL) throw invalidInput(`The serial number of the device would be longer than ${MAX_SERIAL} characters.`);
         checkTagRequest(i.Tags);
         const tags = mergeTags([], i.Tags ?? [], "MFADevice");
         const seed = newSeed();
