@@ -120,6 +120,17 @@ describe("EnableMFADevice", () => {
     await expectAwsError(enable(codeAt(key, now), codeAt(key, now + 1), "other-enabler"), "EntityAlreadyExistsException", 409, "MFA Device is already in use.");
   });
 
+  it("remembers how far ahead the device's clock runs", async () => {
+    const creds = await userWithKey(iam, "ahead");
+    const d = (await iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "ahead" }))).VirtualMFADevice!;
+    const key = base32Decode(seedOf(d))!;
+    const now = await serverStep(s.url);
+    await iam.send(new EnableMFADeviceCommand({ UserName: "ahead", SerialNumber: d.SerialNumber, AuthenticationCode1: codeAt(key, now + 4), AuthenticationCode2: codeAt(key, now + 5) }));
+    const sts = stsAs(creds);
+    await expectAwsError(sts.send(new GetSessionTokenCommand({ SerialNumber: d.SerialNumber, TokenCode: codeAt(key, now + 1) })), "AccessDenied", 403, INVALID_CODE);
+    await expect(sts.send(new GetSessionTokenCommand({ SerialNumber: d.SerialNumber, TokenCode: codeAt(key, now + 6) }))).resolves.toBeDefined();
+  });
+
   it("allows eight devices per user", async () => {
     await iam.send(new CreateUserCommand({ UserName: "many-devices" }));
     for (let n = 0; n < 8; n++) await enableMfa(iam, s.url, "many-devices", `many-${n}`);

@@ -64,6 +64,15 @@ function consecutiveStep(seed: Buffer, d: MfaDeviceRec, code1: string, code2: st
   throw invalidCode();
 }
 
+/**
+ * The device's clock offset once AuthenticationCode2 is known to be the code of `step2`: codes
+ * typed a step or so before the call are the normal delay of typing them, not drift.
+ */
+function driftOf(step2: number, nowMs: number): number {
+  const offset = step2 - stepAt(nowMs);
+  return Math.abs(offset) <= VERIFY_WINDOW_STEPS ? 0 : offset;
+}
+
 function mfaDeviceView(d: MfaDeviceRec, u: UserRec): MFADevice {
   return { UserName: u.name, SerialNumber: d.serial, EnableDate: d.enableDate };
 }
@@ -157,7 +166,7 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
         const step = consecutiveStep(seedOf(sealer, d), d, i.AuthenticationCode1!, i.AuthenticationCode2!, ctx.now.getTime());
         d.userId = u.id;
         d.enableDate = ctx.now;
-        d.drift = step + 1 - stepAt(ctx.now.getTime());
+        d.drift = driftOf(step + 1, ctx.now.getTime());
         d.lastStep = step + 1;
         state.saveMfaDevice(ctx, d);
         return {};
@@ -170,7 +179,7 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
       handler(ctx, i) {
         const { d } = assignedDevice(ctx, i.UserName, i.SerialNumber!);
         const step = consecutiveStep(seedOf(sealer, d), d, i.AuthenticationCode1!, i.AuthenticationCode2!, ctx.now.getTime());
-        d.drift = step + 1 - stepAt(ctx.now.getTime());
+        d.drift = driftOf(step + 1, ctx.now.getTime());
         d.lastStep = step + 1;
         state.saveMfaDevice(ctx, d);
         return {};
