@@ -220,7 +220,7 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
         if (who.name !== undefined && !who.user) throw noSuchEntity(`The user with name ${who.name} cannot be found.`);
         // The account root enables MFA in the console only: through the API it has no devices.
         const devices = who.user ? state.mfaDevicesOfUser(who.user) : [];
-        const page = paginate(devices, (d) => d.serial, i.Marker, i.MaxItems);
+        const page = paginate(devices, (d) => d.name.toLowerCase(), i.Marker, i.MaxItems);
         return { MFADevices: page.items.map((d) => mfaDeviceView(d, who.user!)), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
@@ -233,7 +233,7 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
         const devices = state
           .mfaDevicesOf(acct(ctx))
           .filter((d) => status === "Any" || (status === "Assigned") === (d.userId !== undefined));
-        const page = paginate(devices, (d) => d.serial, i.Marker, i.MaxItems);
+        const page = paginate(devices, (d) => d.name.toLowerCase(), i.Marker, i.MaxItems);
         return {
           VirtualMFADevices: page.items.map((d) => {
             const u = d.userId ? state.usersById.get(d.userId) : undefined;

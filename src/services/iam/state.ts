@@ -268,11 +268,12 @@ export class IamState {
     return d && d.accountId === accountId ? d : undefined;
   }
 
-  /** The account's virtual MFA devices, by serial number. */
+  /** The account's virtual MFA devices in name order (names are unique ignoring case). */
   mfaDevicesOf(accountId: string): MfaDeviceRec[] {
     const out: MfaDeviceRec[] = [];
     for (const d of this.mfaDevices.values()) if (d.accountId === accountId) out.push(d);
-    return out.sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+    const key = (d: MfaDeviceRec) => d.name.toLowerCase();
+    return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
   /** The MFA devices assigned to a user. */
