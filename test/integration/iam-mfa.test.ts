@@ -181,6 +181,19 @@ describe("GetSessionToken with MFA", () => {
     await expectAwsError(new STSClient(s.config).send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: await device.code(1) })), "AccessDenied", 403, UNVALIDATED);
   });
 
+  it("after five wrong codes in a row the device accepts none for five minutes", async () => {
+    const creds = await userWithKey(iam, "guessed");
+    const device = await enableMfa(iam, s.url, "guessed");
+    const sts = stsAs(creds);
+    const wrong = wrongCode(device.seed, await serverStep(s.url));
+    for (let n = 0; n < 5; n++) {
+      await expectAwsError(sts.send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: wrong })), "AccessDenied", 403, INVALID_CODE);
+    }
+    await expectAwsError(sts.send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: await device.code() })), "AccessDenied", 403, INVALID_CODE);
+    await s.advanceClock(301);
+    await expect(sts.send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: await device.code() }))).resolves.toBeDefined();
+  });
+
   it("sets aws:MultiFactorAuthAge from when the code was verified", async () => {
     const creds = await userWithKey(
       iam,

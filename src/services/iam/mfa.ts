@@ -77,21 +77,45 @@ function mfaDeviceView(d: MfaDeviceRec, u: UserRec): MFADevice {
   return { UserName: u.name, SerialNumber: d.serial, EnableDate: d.enableDate };
 }
 
+/**
+ * Guessing: a session code is one of three in a million, so a local process with a user's keys
+ * could try them all within minutes. After MAX_FAILED_CODES wrong codes in a row a device
+ * accepts none for LOCKOUT_MS (service clock). Kept in memory: a restart forgets it.
+ */
+export const MAX_FAILED_CODES = 5;
+export const LOCKOUT_MS = 5 * 60_000;
+const failures = new WeakMap<MfaDeviceRec, { count: number; lockedUntilMs: number }>();
+
+function noteFailure(d: MfaDeviceRec, nowMs: number): void {
+  const f = failures.get(d) ?? { count: 0, lockedUntilMs: 0 };
+  f.count++;
+  if (f.count >= MAX_FAILED_CODES) {
+    f.count = 0;
+    f.lockedUntilMs = nowMs + LOCKOUT_MS;
+  }
+  failures.set(d, f);
+}
+
 export type MfaVerification = { ok: true; device: MfaDeviceRec; step: number } | { ok: false; reason: "unknown-device" | "invalid-code" };
 
 /**
  * Checks a session MFA code (GetSessionToken, AssumeRole) against the caller's own assigned
  * device on the service clock: within VERIFY_WINDOW_STEPS of the device's step and newer than
- * the last code it accepted. Changes nothing: `consumeMfaCode` records the step once the call
- * succeeds.
+ * the last code it accepted. Only counts failures (see MAX_FAILED_CODES): `consumeMfaCode`
+ * records the step once the call succeeds.
  */
 export function verifyMfaCode(state: IamState, sealer: SecretSealer, accountId: string, userId: string | undefined, serial: string, code: string, nowMs: number): MfaVerification {
   const d = state.findMfaDevice(accountId, serial);
   if (!d || !userId || d.userId !== userId) return { ok: false, reason: "unknown-device" };
-  if (!/^\d{6}$/.test(code)) return { ok: false, reason: "invalid-code" };
+  if (nowMs < (failures.get(d)?.lockedUntilMs ?? 0)) return { ok: false, reason: "invalid-code" };
   const expected = stepAt(nowMs) + d.drift;
-  const step = findStep(seedOf(sealer, d), code, Math.max(expected - VERIFY_WINDOW_STEPS, d.lastStep + 1), expected + VERIFY_WINDOW_STEPS);
-  return step === undefined ? { ok: false, reason: "invalid-code" } : { ok: true, device: d, step };
+  const step = /^\d{6}$/.test(code) ? findStep(seedOf(sealer, d), code, Math.max(expected - VERIFY_WINDOW_STEPS, d.lastStep + 1), expected + VERIFY_WINDOW_STEPS) : undefined;
+  if (step === undefined) {
+    noteFailure(d, nowMs);
+    return { ok: false, reason: "invalid-code" };
+  }
+  failures.delete(d);
+  return { ok: true, device: d, step };
 }
 
 export function consumeMfaCode(ctx: RequestContext, state: IamState, v: { device: MfaDeviceRec; step: number }): void {
