@@ -20,6 +20,7 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "SimulatePrincipalPolicy", "SimulateCustomPolicy", "GetContextKeysForPrincipalPolicy",
     "CreateVirtualMFADevice", "EnableMFADevice", "DeactivateMFADevice", "ResyncMFADevice",
     "ListMFADevices", "ListVirtualMFADevices", "DeleteVirtualMFADevice",
+    "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
   ],
   kms: [
     "CreateKey", "DescribeKey", "ListKeys", "UpdateKeyDescription", "TagResource", "UntagResource", "ListResourceTags",
