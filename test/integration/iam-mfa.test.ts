@@ -15,7 +15,10 @@ import {
   ListMFADevicesCommand,
   ListUsersCommand,
   ListVirtualMFADevicesCommand,
+  ListMFADeviceTagsCommand,
   ResyncMFADeviceCommand,
+  TagMFADeviceCommand,
+  UntagMFADeviceCommand,
   type VirtualMFADevice,
 } from "@aws-sdk/client-iam";
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, type Credentials } from "@aws-sdk/client-sts";
@@ -76,6 +79,20 @@ describe("CreateVirtualMFADevice", () => {
     const longest = await iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "n".repeat(226) }));
     expect(longest.VirtualMFADevice!.SerialNumber).toHaveLength(256);
     expect(Buffer.from(longest.VirtualMFADevice!.QRCodePNG!).subarray(1, 4).toString()).toBe("PNG");
+  });
+
+  it("tags devices with TagMFADevice, UntagMFADevice and ListMFADeviceTags", async () => {
+    const serial = (await iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "tagged", Tags: [{ Key: "b", Value: "1" }] }))).VirtualMFADevice!.SerialNumber!;
+    await iam.send(new TagMFADeviceCommand({ SerialNumber: serial, Tags: [{ Key: "a", Value: "2" }, { Key: "B", Value: "3" }] }));
+    expect((await iam.send(new ListMFADeviceTagsCommand({ SerialNumber: serial }))).Tags).toEqual([{ Key: "a", Value: "2" }, { Key: "B", Value: "3" }]);
+    const page = await iam.send(new ListMFADeviceTagsCommand({ SerialNumber: serial, MaxItems: 1 }));
+    expect(page).toMatchObject({ Tags: [{ Key: "a", Value: "2" }], IsTruncated: true });
+    await iam.send(new UntagMFADeviceCommand({ SerialNumber: serial, TagKeys: ["a"] }));
+    expect((await iam.send(new ListMFADeviceTagsCommand({ SerialNumber: serial }))).Tags).toEqual([{ Key: "B", Value: "3" }]);
+    const missing = `arn:aws:iam::${ACCOUNT}:mfa/missing`;
+    await expectAwsError(iam.send(new TagMFADeviceCommand({ SerialNumber: missing, Tags: [{ Key: "a", Value: "1" }] })), "NoSuchEntityException", 404, `MFA Device with serial number ${missing} does not exist.`);
+    await expectAwsError(iam.send(new ListMFADeviceTagsCommand({ SerialNumber: missing })), "NoSuchEntityException", 404);
+    await expectAwsError(iam.send(new TagMFADeviceCommand({ SerialNumber: serial, Tags: [{ Key: "x", Value: "1" }, { Key: "X", Value: "2" }] })), "InvalidInputException", 400);
   });
 
   it("needs iam:CreateVirtualMFADevice on the device's ARN", async () => {

@@ -13,15 +13,32 @@ import type {
   ListMFADevicesRequest,
   ListMFADevicesResponse,
   ListVirtualMFADevicesRequest,
+  ListMFADeviceTagsRequest,
+  ListMFADeviceTagsResponse,
   ListVirtualMFADevicesResponse,
   MFADevice,
+  TagMFADeviceRequest,
+  UntagMFADeviceRequest,
   ResyncMFADeviceRequest,
   VirtualMFADevice,
 } from "@aws-sdk/client-iam";
 import QRCode from "qrcode";
 import { ServiceError } from "../../errors.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
-import { alreadyExists, checkTagRequest, deleteConflict, invalidInput, limitExceeded, mergeTags, noSuchEntity, paginate, validationError } from "./common.ts";
+import {
+  alreadyExists,
+  byName,
+  checkTagRequest,
+  deleteConflict,
+  invalidInput,
+  limitExceeded,
+  mergeTags,
+  noSuchEntity,
+  paginate,
+  removeTags,
+  requestTagContext,
+  validationError,
+} from "./common.ts";
 import { acct, entityRefs, iamOp, implicitUser } from "./ops.ts";
 import type { SecretSealer } from "./secrets.ts";
 import type { IamState, MfaDeviceRec, UserRec } from "./state.ts";
@@ -130,6 +147,11 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
   };
   const callerUserName = (ctx: RequestContext, userName: string | undefined) => userName ?? (ctx.principal.type === "IAMUser" ? ctx.principal.userName : undefined);
   const deviceResource = (ctx: RequestContext, serial: string) => state.findMfaDevice(acct(ctx), serial)?.serial ?? serial;
+  const existingDevice = (ctx: RequestContext, serial: string): MfaDeviceRec => {
+    const d = state.findMfaDevice(acct(ctx), serial);
+    if (!d) throw noSuchDevice(serial);
+    return d;
+  };
   /** The device a request names, assigned to the named (or calling) user. */
   const assignedDevice = (ctx: RequestContext, userName: string | undefined, serial: string): { d: MfaDeviceRec; u: UserRec } => {
     const who = implicitUser(ctx, state, userName);
@@ -142,12 +164,7 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
   return {
     CreateVirtualMFADevice: iamOp<CreateVirtualMFADeviceRequest, Promise<CreateVirtualMFADeviceResponse>>({
       resource: (ctx, i) => mfaArn(acct(ctx), i.Path ?? "/", i.VirtualMFADeviceName!),
-      context: (_ctx, i) => {
-        const c: Record<string, string | string[]> = {};
-        for (const t of i.Tags ?? []) c[`aws:RequestTag/${t.Key}`] = t.Value ?? "";
-        if (i.Tags?.length) c["aws:TagKeys"] = i.Tags.map((t) => t.Key!);
-        return c;
-      },
+      context: (_ctx, i) => requestTagContext(i.Tags),
       async handler(ctx, i) {
         const account = acct(ctx);
         const path = i.Path ?? "/";
@@ -181,8 +198,7 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
       resourceTags: (ctx, i) => userTags(ctx, i.UserName),
       handler(ctx, i) {
         const u = state.user(acct(ctx), i.UserName!);
-        const d = state.findMfaDevice(acct(ctx), i.SerialNumber!);
-        if (!d) throw noSuchDevice(i.SerialNumber!);
+        const d = existingDevice(ctx, i.SerialNumber!);
         if (d.userId !== undefined) throw alreadyExists("MFA Device is already in use.");
         if (state.mfaDevicesOfUser(u).length >= MAX_MFA_DEVICES_PER_USER) {
           throw limitExceeded(`Cannot exceed quota for MFADevicesPerUser: ${MAX_MFA_DEVICES_PER_USER}`);
@@ -227,8 +243,7 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
       resource: (ctx, i) => deviceResource(ctx, i.SerialNumber!),
       resourceTags: (ctx, i) => state.findMfaDevice(acct(ctx), i.SerialNumber!)?.tags,
       handler(ctx, i) {
-        const d = state.findMfaDevice(acct(ctx), i.SerialNumber!);
-        if (!d) throw noSuchDevice(i.SerialNumber!);
+        const d = existingDevice(ctx, i.SerialNumber!);
         if (d.userId !== undefined) throw deleteConflict("MFA Device is still in use.");
         state.deleteMfaDevice(ctx, d);
         return {};
@@ -246,6 +261,41 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
         const devices = who.user ? state.mfaDevicesOfUser(who.user) : [];
         const page = paginate(devices, (d) => d.name.toLowerCase(), i.Marker, i.MaxItems);
         return { MFADevices: page.items.map((d) => mfaDeviceView(d, who.user!)), IsTruncated: page.IsTruncated, Marker: page.Marker };
+      },
+    }),
+
+    TagMFADevice: iamOp<TagMFADeviceRequest, object>({
+      resource: (ctx, i) => deviceResource(ctx, i.SerialNumber!),
+      context: (_ctx, i) => requestTagContext(i.Tags),
+      resourceTags: (ctx, i) => state.findMfaDevice(acct(ctx), i.SerialNumber!)?.tags,
+      handler(ctx, i) {
+        const d = existingDevice(ctx, i.SerialNumber!);
+        d.tags = mergeTags(d.tags, i.Tags ?? [], "MFADevice");
+        state.saveMfaDevice(ctx, d);
+        return {};
+      },
+    }),
+
+    UntagMFADevice: iamOp<UntagMFADeviceRequest, object>({
+      resource: (ctx, i) => deviceResource(ctx, i.SerialNumber!),
+      context: (_ctx, i) => ({ "aws:TagKeys": i.TagKeys ?? [] }),
+      resourceTags: (ctx, i) => state.findMfaDevice(acct(ctx), i.SerialNumber!)?.tags,
+      handler(ctx, i) {
+        const d = existingDevice(ctx, i.SerialNumber!);
+        d.tags = removeTags(d.tags, i.TagKeys ?? []);
+        state.saveMfaDevice(ctx, d);
+        return {};
+      },
+    }),
+
+    ListMFADeviceTags: iamOp<ListMFADeviceTagsRequest, ListMFADeviceTagsResponse>({
+      readOnly: true,
+      resource: (ctx, i) => deviceResource(ctx, i.SerialNumber!),
+      resourceTags: (ctx, i) => state.findMfaDevice(acct(ctx), i.SerialNumber!)?.tags,
+      handler(ctx, i) {
+        const tags = [...existingDevice(ctx, i.SerialNumber!).tags].sort((a, b) => byName(a.Key!, b.Key!));
+        const page = paginate(tags, (t) => t.Key!.toLowerCase(), i.Marker, i.MaxItems);
+        return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
