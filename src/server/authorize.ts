@@ -23,6 +23,9 @@ export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
     m.set("aws:securetransport", ctx.secureTransport);
     if (p.session) {
       m.set("aws:multifactorauthpresent", p.session.mfaAuthenticated);
+      if (p.session.mfaAuthenticated && p.session.mfaAuthenticatedAt) {
+        m.set("aws:multifactorauthage", Math.max(0, Math.floor((ctx.now.getTime() - p.session.mfaAuthenticatedAt.getTime()) / 1000)));
+      }
       m.set("aws:tokenissuetime", p.session.createdAt);
     }
   } else {

@@ -32,6 +32,8 @@ export interface Principal {
     createdAt: Date;
     expiresAt: Date;
     mfaAuthenticated: boolean;
+    /** when the MFA code the session was issued with was verified (aws:MultiFactorAuthAge) */
+    mfaAuthenticatedAt?: Date;
     /** inline session policy document and managed policy ARNs passed to AssumeRole */
     policy?: string;
     policyArns?: string[];

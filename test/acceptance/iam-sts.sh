@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # IAM and STS with the real AWS CLI: users, access keys, inline and managed policies, an IAM
-# user denied and then allowed by its policies, roles and AssumeRole, session expiry on the
+# user denied and then allowed by its policies, a virtual MFA device and MFA sessions, roles and AssumeRole, session expiry on the
 # service clock, the policy simulator, and a restart that keeps everything.
 # Standalone: starts its own localfargate on a free port with a temporary data dir.
 set -euo pipefail
@@ -105,6 +105,34 @@ err="$(as_narrow iam list-roles 2>&1 || true)"
 grep -qF "because no session policy allows the iam:ListRoles action" <<<"$err" || fail "session policy denial: $err"
 echo "ok - session policy narrows"
 
+echo "# virtual MFA: a device enabled for alice, codes verified by GetSessionToken on the service clock"
+# RFC 6238 code of a Base32 seed at a 30-second step, and the step the service clock is in
+totp_at() { python3 -c 'import base64,hashlib,hmac,struct,sys; h=hmac.new(base64.b32decode(sys.argv[1]),struct.pack(">Q",int(sys.argv[2])),hashlib.sha1).digest(); o=h[-1]&15; print("%06d"%((struct.unpack(">I",h[o:o+4])[0]&0x7fffffff)%1000000))' "$1" "$2"; }
+server_step() { curl -fsS "$LF_ENDPOINT/_localfargate/clock" | jq -r '.now | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601 / 30 | floor'; }
+mfa="$(awsl iam create-virtual-mfa-device --virtual-mfa-device-name alice --outfile "$WORK/alice-seed.txt" --bootstrap-method Base32StringSeed)"
+SERIAL="$(jq -r .VirtualMFADevice.SerialNumber <<<"$mfa")"
+expect_eq "$SERIAL" "arn:aws:iam::$A:mfa/alice" "create-virtual-mfa-device serial number"
+SEED="$(cat "$WORK/alice-seed.txt")"
+[[ "$SEED" =~ ^[A-Z2-7]{64}$ ]] || fail "Base32 seed written by --outfile: $SEED"
+awsl iam create-virtual-mfa-device --virtual-mfa-device-name spare --outfile "$WORK/spare.png" --bootstrap-method QRCodePNG >/dev/null
+expect_eq "$(head -c 8 "$WORK/spare.png" | od -An -tx1 | tr -d ' \n')" "89504e470d0a1a0a" "the QR code file is a PNG"
+now="$(server_step)"
+expect_error InvalidAuthenticationCode awsl iam enable-mfa-device --user-name alice --serial-number "$SERIAL" \
+  --authentication-code1 "$(totp_at "$SEED" "$now")" --authentication-code2 "$(totp_at "$SEED" "$now")"
+awsl iam enable-mfa-device --user-name alice --serial-number "$SERIAL" \
+  --authentication-code1 "$(totp_at "$SEED" $((now - 1)))" --authentication-code2 "$(totp_at "$SEED" "$now")"
+expect_eq "$(awsl iam list-mfa-devices --user-name alice --query 'MFADevices[0].SerialNumber' --output text)" "$SERIAL" "list-mfa-devices"
+expect_eq "$(awsl iam list-virtual-mfa-devices --assignment-status Unassigned --query 'VirtualMFADevices[].SerialNumber' --output text)" "arn:aws:iam::$A:mfa/spare" "list-virtual-mfa-devices Unassigned"
+expect_error AccessDenied as_alice sts get-session-token --serial-number "$SERIAL" --token-code 000000
+code="$(totp_at "$SEED" $(($(server_step) + 1)))"
+mfa_session="$(as_alice sts get-session-token --serial-number "$SERIAL" --token-code "$code")"
+expect_eq "$(AWS_ACCESS_KEY_ID="$(jq -r .Credentials.AccessKeyId <<<"$mfa_session")" AWS_SECRET_ACCESS_KEY="$(jq -r .Credentials.SecretAccessKey <<<"$mfa_session")" \
+  AWS_SESSION_TOKEN="$(jq -r .Credentials.SessionToken <<<"$mfa_session")" awsl iam get-user --query User.UserName --output text)" "alice" "an MFA session can call IAM"
+err="$(as_alice sts get-session-token --serial-number "$SERIAL" --token-code "$code" 2>&1 || true)"
+grep -qF "MultiFactorAuthentication failed with invalid MFA one time pass code." <<<"$err" || fail "a code is accepted once: $err"
+echo "ok - a used code is refused"
+expect_error DeleteConflict awsl iam delete-virtual-mfa-device --serial-number "$SERIAL"
+
 echo "# the policy simulator"
 sim="$(awsl iam simulate-principal-policy --policy-source-arn "arn:aws:iam::$A:user/eng/alice" --action-names iam:ListUsers iam:CreateUser)"
 expect_eq "$(jq -r '[.EvaluationResults[] | .EvalActionName + "=" + .EvalDecision] | join(",")' <<<"$sim")" "iam:ListUsers=allowed,iam:CreateUser=implicitDeny" "simulate-principal-policy"
@@ -121,12 +149,17 @@ expect_eq "$(as_alice sts get-caller-identity --query Arn --output text)" "arn:a
 expect_eq "$(as_alice iam list-users --query 'length(Users)' --output text)" "1" "alice's policies still apply after a restart"
 expect_eq "$(awsl iam get-user-policy --user-name alice --policy-name alice-inline | jq -cS .PolicyDocument)" "$(jq -cS . "$WORK/alice.json")" "inline policy after a restart"
 expect_eq "$(awsl iam list-roles --query 'Roles[].RoleName' --output text)" "deployer" "role after a restart"
+expect_eq "$(awsl iam list-mfa-devices --user-name alice --query 'MFADevices[0].SerialNumber' --output text)" "$SERIAL" "MFA device after a restart"
 
 echo "# clean up"
 awsl iam delete-role-policy --role-name deployer --policy-name ro
 awsl iam delete-role --role-name deployer
 awsl iam detach-user-policy --user-name alice --policy-arn arn:aws:iam::aws:policy/IAMReadOnlyAccess
 awsl iam delete-user-policy --user-name alice --policy-name alice-inline
+awsl iam deactivate-mfa-device --user-name alice --serial-number "$SERIAL"
+awsl iam delete-virtual-mfa-device --serial-number "$SERIAL"
+awsl iam delete-virtual-mfa-device --serial-number "arn:aws:iam::$A:mfa/spare"
+expect_eq "$(awsl iam list-virtual-mfa-devices --query 'length(VirtualMFADevices)' --output text)" "0" "MFA devices deleted"
 awsl iam delete-access-key --user-name alice --access-key-id "$AK"
 awsl iam delete-policy --policy-arn "$parn"
 awsl iam delete-user --user-name alice

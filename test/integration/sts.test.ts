@@ -21,7 +21,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { Sha256 } from "../support/signed-fetch.ts";
-import { ACCOUNT, allow, deny, doc, expectAwsError, trustAccount, trustPrincipal, userWithKey, type Creds } from "./iam-helpers.ts";
+import { ACCOUNT, allow, deny, doc, enableMfa, expectAwsError, trustAccount, trustPrincipal, userWithKey, type Creds } from "./iam-helpers.ts";
 
 let s: TestServer;
 let iam: IAMClient;
@@ -413,7 +413,8 @@ describe("GetSessionToken", () => {
     // Without MFA, these credentials cannot call IAM.
     await expectAwsError(new IAMClient(s.configFor(asCreds(c))).send(new GetUserCommand({})), "InvalidClientTokenId", 403);
     // With MFA they can, within the user's own policies.
-    const mfa = (await new STSClient(s.configFor(creds)).send(new GetSessionTokenCommand({ SerialNumber: `arn:aws:iam::${ACCOUNT}:mfa/gst-user`, TokenCode: "123456" }))).Credentials!;
+    const device = await enableMfa(iam, s.url, "gst-user");
+    const mfa = (await new STSClient(s.configFor(creds)).send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: await device.code() }))).Credentials!;
     expect((await new IAMClient(s.configFor(asCreds(mfa))).send(new GetUserCommand({}))).User!.UserName).toBe("gst-user");
     await expectAwsError(new IAMClient(s.configFor(asCreds(mfa))).send(new ListUsersCommand({})), "AccessDenied", 403);
     // Session credentials cannot get another session token.

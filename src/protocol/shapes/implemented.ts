@@ -18,6 +18,9 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "ListAttachedUserPolicies", "ListAttachedRolePolicies", "ListAttachedGroupPolicies", "ListEntitiesForPolicy",
     "PutRolePermissionsBoundary", "PutUserPermissionsBoundary", "DeleteRolePermissionsBoundary", "DeleteUserPermissionsBoundary",
     "SimulatePrincipalPolicy", "SimulateCustomPolicy", "GetContextKeysForPrincipalPolicy",
+    "CreateVirtualMFADevice", "EnableMFADevice", "DeactivateMFADevice", "ResyncMFADevice",
+    "ListMFADevices", "ListVirtualMFADevices", "DeleteVirtualMFADevice",
+    "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
   ],
   kms: [
     "CreateKey", "DescribeKey", "ListKeys", "UpdateKeyDescription", "TagResource", "UntagResource", "ListResourceTags",

@@ -138,7 +138,7 @@ export function checkTagRequest(tags: Tag[] | undefined): void {
 }
 
 /** Adds or replaces tags (keys compared case-insensitively); throws LimitExceeded past 50. */
-export function mergeTags(existing: Tag[], add: Tag[], what: "User" | "Role" | "Policy"): Tag[] {
+export function mergeTags(existing: Tag[], add: Tag[], what: "User" | "Role" | "Policy" | "MFADevice"): Tag[] {
   checkTagRequest(add);
   const out = existing.map((t) => ({ ...t }));
   for (const t of add) {

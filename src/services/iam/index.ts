@@ -10,8 +10,9 @@ import { groupOperations } from "./groups.ts";
 import { IamIdentity, type SessionLookup } from "./identity.ts";
 import { inlinePolicyOperations } from "./inline.ts";
 import { managedPolicyOperations } from "./managed.ts";
+import { mfaOperations } from "./mfa.ts";
 import { roleOperations } from "./roles.ts";
-import { sealerFor } from "./secrets.ts";
+import { sealerFor, type SecretSealer } from "./secrets.ts";
 import { simulationOperations } from "./simulate.ts";
 import { IamState, KIND_ROLE, type RoleRec } from "./state.ts";
 import { userOperations } from "./users.ts";
@@ -19,6 +20,8 @@ import { userOperations } from "./users.ts";
 /** What IAM offers other services in-process (app.registry "iam"). */
 export interface IamService {
   state: IamState;
+  /** seals and opens secrets at rest (access keys, MFA seeds) */
+  sealer: SecretSealer;
   identity: IamIdentity;
   /** RoleLastUsed: recorded when a role is assumed */
   noteRoleUse(ctx: RequestContext, role: RoleRec): void;
@@ -32,6 +35,7 @@ export function createIamService(app: AppContext): ServiceDef {
   app.identityPolicies = identity;
   const service: IamService = {
     state,
+    sealer,
     identity,
     noteRoleUse(ctx, role) {
       role.lastUsed = { date: ctx.now, region: ctx.region };
@@ -48,6 +52,7 @@ export function createIamService(app: AppContext): ServiceDef {
     ...inlinePolicyOperations(state),
     ...managedPolicyOperations(state),
     ...simulationOperations(state),
+    ...mfaOperations(state, sealer),
   };
   for (const op of Object.values(operations)) {
     const authorize = op.authorize;

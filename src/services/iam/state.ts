@@ -15,6 +15,7 @@ export const KIND_GROUP = "iam.group";
 export const KIND_ROLE = "iam.role";
 export const KIND_POLICY = "iam.policy";
 export const KIND_KEY = "iam.accesskey";
+export const KIND_MFA = "iam.mfa";
 
 /** Inline policies in insertion order: [name, document]. */
 export type InlinePolicies = [string, string][];
@@ -83,6 +84,25 @@ export interface AccessKeyRec {
   lastUsed?: { date: Date; service: string; region: string };
 }
 
+/** A virtual MFA device: its seed sealed, assigned to at most one user. */
+export interface MfaDeviceRec {
+  /** the serial number: arn:aws:iam::ACCOUNT:mfa/<path>name */
+  serial: string;
+  accountId: string;
+  name: string;
+  path: string;
+  createDate: Date;
+  /** the Base32 seed, sealed with the serial number as associated data */
+  seed: Sealed;
+  tags: Tag[];
+  userId?: string;
+  enableDate?: Date;
+  /** how many steps the device's clock runs ahead of the service clock (set by Enable and Resync) */
+  drift: number;
+  /** the newest step a code was accepted for: an older or equal one is a replay */
+  lastStep: number;
+}
+
 /** A policy that applies to an entity, named as the simulator names it. */
 export interface NamedPolicy {
   name: string;
@@ -110,6 +130,8 @@ export class IamState {
   readonly groupsById = new Map<string, GroupRec>();
   readonly rolesById = new Map<string, RoleRec>();
   readonly keys = new Map<string, AccessKeyRec>();
+  /** virtual MFA devices by serial number */
+  readonly mfaDevices = new Map<string, MfaDeviceRec>();
   /** bumped on every change; caches compare against it */
   generation = 0;
 
@@ -119,6 +141,7 @@ export class IamState {
     for (const r of store.all<RoleRec>(KIND_ROLE)) this.indexRole(r);
     for (const p of store.all<PolicyRec>(KIND_POLICY)) this.account(p.accountId).policies.set(lc(p.arn), p);
     for (const k of store.all<AccessKeyRec>(KIND_KEY)) this.keys.set(k.id, k);
+    for (const d of store.all<MfaDeviceRec>(KIND_MFA)) this.mfaDevices.set(d.serial, d);
   }
 
   account(id: string): Account {
@@ -239,6 +262,25 @@ export class IamState {
     return out.sort((a, b) => a.createDate.getTime() - b.createDate.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** A virtual MFA device of the account by serial number. */
+  findMfaDevice(accountId: string, serial: string): MfaDeviceRec | undefined {
+    const d = this.mfaDevices.get(serial);
+    return d && d.accountId === accountId ? d : undefined;
+  }
+
+  /** The account's virtual MFA devices in name order (names are unique ignoring case). */
+  mfaDevicesOf(accountId: string): MfaDeviceRec[] {
+    const out: MfaDeviceRec[] = [];
+    for (const d of this.mfaDevices.values()) if (d.accountId === accountId) out.push(d);
+    const key = (d: MfaDeviceRec) => d.name.toLowerCase();
+    return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+
+  /** The MFA devices assigned to a user. */
+  mfaDevicesOfUser(u: UserRec): MfaDeviceRec[] {
+    return this.mfaDevicesOf(u.accountId).filter((d) => d.userId === u.id);
+  }
+
   /** Entities of the account that have the policy attached, and those using it as boundary. */
   usage(accountId: string, arn: string): { users: UserRec[]; groups: GroupRec[]; roles: RoleRec[]; boundaryUsers: UserRec[]; boundaryRoles: RoleRec[] } {
     const key = lc(arn);
@@ -275,6 +317,21 @@ export class IamState {
   }
   saveKey(ctx: RequestContext, k: AccessKeyRec): void {
     this.changed(ctx, this.store.put(KIND_KEY, k.id, k));
+  }
+
+  /** Saves a device; assigning or unassigning one changes what MFA a user has (generation bump). */
+  saveMfaDevice(ctx: RequestContext, d: MfaDeviceRec): void {
+    this.mfaDevices.set(d.serial, d);
+    this.changed(ctx, this.store.put(KIND_MFA, d.serial, d));
+  }
+  /** Records the step of an accepted code; not a change of identity: no generation bump. */
+  noteMfaStep(ctx: RequestContext, d: MfaDeviceRec, step: number): void {
+    d.lastStep = step;
+    ctx.writes.push(this.store.put(KIND_MFA, d.serial, d));
+  }
+  deleteMfaDevice(ctx: RequestContext, d: MfaDeviceRec): void {
+    this.mfaDevices.delete(d.serial);
+    this.changed(ctx, this.store.del(KIND_MFA, d.serial));
   }
 
   addUser(ctx: RequestContext, u: UserRec): void {

@@ -161,6 +161,7 @@ export function userOperations(state: IamState, sealer: SecretSealer): Record<st
       handler(ctx, i) {
         const u = state.user(acct(ctx), i.UserName!);
         if (state.keysOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete access keys first.");
+        if (state.mfaDevicesOfUser(u).length) throw deleteConflict("Cannot delete entity, must delete MFA device first.");
         if (u.inline.length) throw deleteConflict("Cannot delete entity, must delete policies first.");
         if (u.attached.length) throw deleteConflict("Cannot delete entity, must detach all policies first.");
         if (state.groupsOf(u).length) throw deleteConflict("Cannot delete entity, must remove user from all groups first.");

@@ -9,6 +9,7 @@ import { authorizeChecks } from "../../server/authorize.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { validateDocument } from "../iam/common.ts";
 import type { IamService } from "../iam/index.ts";
+import { consumeMfaCode, verifyMfaCode, type MfaVerification } from "../iam/mfa.ts";
 import type { RoleRec } from "../iam/state.ts";
 import type { IssuedCredentials, SessionStore } from "./sessions.ts";
 
@@ -29,6 +30,32 @@ const validation = (m: string) => new ServiceError("ValidationError", m, 400);
 function assumeDenied(ctx: RequestContext, action: string, resource: string): ServiceError {
   return new ServiceError("AccessDenied", `User: ${ctx.principal.arn} is not authorized to perform: ${action} on resource: ${resource}`, 403);
 }
+
+type VerifiedMfa = Extract<MfaVerification, { ok: true }>;
+
+/**
+ * The MFA a GetSessionToken or AssumeRole call presents: none, or a code verified against the
+ * caller's own virtual MFA device on the service clock. A device that is not the caller's (or a
+ * serial number without a code) cannot be validated; a wrong, stale or reused code is invalid.
+ */
+function presentedMfa(ctx: RequestContext, iam: IamService, serial: string | undefined, code: string | undefined): VerifiedMfa | undefined {
+  if (serial === undefined && code === undefined) return undefined;
+  const p = ctx.principal;
+  const userId = p.type === "IAMUser" ? p.principalId : undefined;
+  const v: MfaVerification =
+    serial === undefined || code === undefined
+      ? { ok: false, reason: "unknown-device" }
+      : verifyMfaCode(iam.state, iam.sealer, p.accountId, userId, serial, code, ctx.now.getTime());
+  if (v.ok) return v;
+  throw new ServiceError(
+    "AccessDenied",
+    v.reason === "invalid-code" ? "MultiFactorAuthentication failed with invalid MFA one time pass code." : "MultiFactorAuthentication failed, unable to validate MFA code.",
+    403,
+  );
+}
+
+/** AssumeRole verifies the code while authorizing (the trust policy sees it) and records it once the call succeeds. */
+const verifiedForRequest = new WeakMap<RequestContext, VerifiedMfa>();
 
 function resolveRole(iam: IamService, arn: string): RoleRec | undefined {
   const m = ROLE_ARN.exec(arn);
@@ -82,7 +109,13 @@ export function assumeRoleOperation(iam: () => IamService, sessions: SessionStor
       const role = resolveRole(svc, i.RoleArn!);
       if (!role) throw assumeDenied(ctx, "sts:AssumeRole", i.RoleArn!);
       const trust = { document: role.trust, kind: "trust" as const, ownerAccountId: role.accountId, authoritative: true };
+      const mfa = presentedMfa(ctx, svc, i.SerialNumber, i.TokenCode);
       const context: AuthCheck["context"] = { "sts:RoleSessionName": i.RoleSessionName! };
+      if (mfa) {
+        verifiedForRequest.set(ctx, mfa);
+        context["aws:MultiFactorAuthPresent"] = true;
+        context["aws:MultiFactorAuthAge"] = 0;
+      }
       if (i.ExternalId !== undefined) context["sts:ExternalId"] = i.ExternalId;
       if (i.SourceIdentity !== undefined) context["sts:SourceIdentity"] = i.SourceIdentity;
       const checks: AuthCheck[] = [{ action: "sts:AssumeRole", resource: role.arn, resourcePolicy: trust, context }];
@@ -141,12 +174,16 @@ export function assumeRoleOperation(iam: () => IamService, sessions: SessionStor
         );
       }
       const transitive = [...new Set([...(callerSession?.transitiveTagKeys ?? []), ...(i.TransitiveTagKeys ?? [])])];
+      const mfa = verifiedForRequest.get(ctx);
+      if (mfa) consumeMfaCode(ctx, svc.state, mfa);
+      const mfaAt = mfa ? ctx.now : ctx.principal.session?.mfaAuthenticated ? ctx.principal.session.mfaAuthenticatedAt : undefined;
       const issued = sessions.issue(ctx, {
         accountId: role.accountId,
         issuer: "Role",
         createdAt: ctx.now,
         expiresAt: new Date(ctx.now.getTime() + duration * 1000),
-        mfa: Boolean(i.SerialNumber && i.TokenCode) || Boolean(ctx.principal.session?.mfaAuthenticated),
+        mfa: mfaAt !== undefined,
+        ...(mfaAt ? { mfaAt } : {}),
         roleArn: role.arn,
         roleId: role.id,
         roleName: role.name,
@@ -188,14 +225,17 @@ export function getSessionTokenOperation(iam: () => IamService, sessions: Sessio
       const p = ctx.principal;
       if (p.session) throw new ServiceError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403);
       if (p.type !== "IAMUser" && p.type !== "Root") throw new ServiceError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403);
+      const mfa = presentedMfa(ctx, iam(), i.SerialNumber, i.TokenCode);
       let duration = i.DurationSeconds ?? (p.type === "Root" ? ROOT_SESSION_MAX : USER_SESSION_DEFAULT);
       if (p.type === "Root") duration = Math.min(duration, ROOT_SESSION_MAX);
+      if (mfa) consumeMfaCode(ctx, iam().state, mfa);
       const issued = sessions.issue(ctx, {
         accountId: p.accountId,
         issuer: p.type === "Root" ? "Root" : "IAMUser",
         createdAt: ctx.now,
         expiresAt: new Date(ctx.now.getTime() + duration * 1000),
-        mfa: Boolean(i.SerialNumber && i.TokenCode),
+        mfa: mfa !== undefined,
+        ...(mfa ? { mfaAt: ctx.now } : {}),
         ...(p.type === "IAMUser" ? { userId: p.principalId, userArn: p.arn, userName: p.userName } : {}),
       });
       return { Credentials: credentialsOf(issued) };

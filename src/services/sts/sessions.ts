@@ -24,6 +24,8 @@ export interface SessionRec {
   createdAt: Date;
   expiresAt: Date;
   mfa: boolean;
+  /** when the MFA code was verified (this call's, or the calling session's when chained) */
+  mfaAt?: Date;
   /** AssumeRole */
   roleArn?: string;
   roleId?: string;
@@ -118,8 +120,10 @@ export function principalOf(s: SessionRec): Principal {
     issuerType: s.issuer,
     createdAt: s.createdAt,
     expiresAt: s.expiresAt,
-    mfaAuthenticated: s.mfa,
+    // Only a verified code counts: a session recorded with MFA but no verification time is not.
+    mfaAuthenticated: s.mfa && s.mfaAt !== undefined,
   };
+  if (session.mfaAuthenticated) session.mfaAuthenticatedAt = s.mfaAt;
   if (s.issuer === "Role") {
     Object.assign(session, { roleArn: s.roleArn, roleId: s.roleId, roleName: s.roleName, sessionName: s.sessionName });
     if (s.policy) session.policy = s.policy;
