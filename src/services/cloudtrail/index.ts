@@ -76,9 +76,23 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     };
   }
 
-  function requireBucket(name: string): void {
+  /**
+   * The trail's bucket exists and belongs to the trail's account: buckets here have no bucket
+   * policy that could let CloudTrail write another account's trail into them.
+   */
+  function requireBucket(name: string, accountId: string): void {
     validateBucketName(name);
-    if (!s3Api(app)?.bucket(name)) throw ctError("S3BucketDoesNotExistException", `S3 bucket ${name} does not exist!`);
+    const b = s3Api(app)?.bucket(name);
+    if (!b) throw ctError("S3BucketDoesNotExistException", `S3 bucket ${name} does not exist!`);
+    if (b.ownerAccountId !== accountId) throw ctError("InsufficientS3BucketPolicyException", `Incorrect S3 bucket policy is detected for bucket: ${name}`);
+  }
+
+  /** A key ARN must name a key of the trail's Region and account (no key policy here lets CloudTrail use another's). */
+  function checkKmsKey(keyId: string | undefined, ctx: RequestContext): void {
+    const m = keyId ? /^arn:aws[a-z-]*:kms:([^:]*):([^:]*):/.exec(keyId) : null;
+    if (!m) return;
+    if (m[1] !== ctx.region) throw ctError("KmsKeyNotFoundException", `KMS key ${keyId} is not in the trail's Region ${ctx.region}.`);
+    if (m[2] !== account(ctx)) throw ctError("InsufficientEncryptionPolicyException", `Insufficient permissions to access S3 bucket or KMS key ${keyId}.`);
   }
 
   function checkUnsupported(input: CreateTrailRequest | UpdateTrailRequest): void {
@@ -141,7 +155,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
         if (name.startsWith("arn:")) throw ctError("InvalidTrailNameException", "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).");
         validateTrailName(name);
         checkUnsupported(input);
-        requireBucket(input.S3BucketName!);
+        requireBucket(input.S3BucketName!, acct);
+        checkKmsKey(input.KmsKeyId, ctx);
         validatePrefix(input.S3KeyPrefix);
         validateTags(input.TagsList);
         const multi = input.IsMultiRegionTrail ?? false;
@@ -188,7 +203,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
         await events.indexed();
         const t = trails.findHome(account(ctx), ctx.region, input.Name!);
         checkUnsupported(input);
-        if (input.S3BucketName !== undefined) requireBucket(input.S3BucketName);
+        if (input.S3BucketName !== undefined) requireBucket(input.S3BucketName, account(ctx));
+        checkKmsKey(input.KmsKeyId, ctx);
         validatePrefix(input.S3KeyPrefix === "" ? undefined : input.S3KeyPrefix);
         const multi = input.IsMultiRegionTrail ?? t.isMultiRegionTrail;
         const global = input.IncludeGlobalServiceEvents ?? t.includeGlobalServiceEvents;
