@@ -123,7 +123,11 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     return [...map.values()];
   }
 
-  function tagTarget(ctx: RequestContext, resourceId: string): TrailState {
+  /**
+   * The trail a tagging call names, as seen from the request's Region: its own trails and (for
+   * ListTags) the multi-Region trails of other Regions; tags change only in the home Region.
+   */
+  function tagTarget(ctx: RequestContext, resourceId: string, home: boolean): TrailState {
     const p = parseTrailArn(resourceId);
     if (!p) {
       if (resourceId.startsWith("arn:")) {
@@ -132,7 +136,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       throw ctError("CloudTrailARNInvalidException", `When resource ID is specified, the value must be an ARN: ${resourceId}`);
     }
     const t = trails.byArn.get(trailArn(p.region, p.account, p.name));
-    if (!t || t.accountId !== account(ctx)) throw ctError("ResourceNotFoundException", `Resource ${resourceId} not found.`);
+    if (!t || t.accountId !== account(ctx) || (t.homeRegion !== ctx.region && !t.isMultiRegionTrail)) throw ctError("ResourceNotFoundException", `Resource ${resourceId} not found.`);
+    if (home && t.homeRegion !== ctx.region) throw ctError("InvalidHomeRegionException", `This operation must be called from the trail's home region (${t.homeRegion}).`);
     return t;
   }
 
@@ -390,7 +395,7 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       readOnly: false,
       authorize: trailCheck("AddTags", (i: AddTagsRequest) => i.ResourceId),
       handler: (ctx, input: AddTagsRequest) => {
-        const t = tagTarget(ctx, input.ResourceId!);
+        const t = tagTarget(ctx, input.ResourceId!, true);
         validateTags(input.TagsList);
         t.tags = mergeTags(t.tags, input.TagsList ?? []);
         save(ctx, t);
@@ -402,7 +407,7 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       readOnly: false,
       authorize: trailCheck("RemoveTags", (i: RemoveTagsRequest) => i.ResourceId),
       handler: (ctx, input: RemoveTagsRequest) => {
-        const t = tagTarget(ctx, input.ResourceId!);
+        const t = tagTarget(ctx, input.ResourceId!, true);
         const remove = input.TagsList ?? [];
         // A tag given with a value is removed only when the value matches.
         t.tags = t.tags.filter((tag) => !remove.some((r) => r.Key === tag.Key && (r.Value === undefined || r.Value === tag.Value)));
@@ -415,7 +420,7 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       readOnly: true,
       authorize: () => ({ action: "cloudtrail:ListTags", resource: "*" }),
       handler: (ctx, input: ListTagsRequest): ListTagsResponse => ({
-        ResourceTagList: (input.ResourceIdList ?? []).map((id) => ({ ResourceId: id, TagsList: tagTarget(ctx, id).tags })),
+        ResourceTagList: (input.ResourceIdList ?? []).map((id) => ({ ResourceId: id, TagsList: tagTarget(ctx, id, false).tags })),
       }),
     },
 
