@@ -250,22 +250,36 @@ const REFUSALS: Record<string, string[]> = {
   kms: ["AccessDeniedException", "NotFoundException"],
   "kms.Decrypt": ["IncorrectKeyException"],
   "kms.ListRetirableGrants": ["ValidationException"],
-  ecs: ["AccessDeniedException", "ClusterNotFoundException", "ServiceNotFoundException", "ClientException:Unable to describe task definition.", "InvalidParameterException:The referenced task was not found."],
+  ecs: [
+    "AccessDeniedException",
+    "ClusterNotFoundException",
+    "ServiceNotFoundException",
+    "ClientException:Unable to describe task definition.",
+    "ClientException:The specified task definition does not exist.",
+    "InvalidParameterException:The referenced task was not found.",
+    "InvalidParameterException:The specified task is stopped or does not exist.",
+  ],
   "ecs.CreateService": ["ClientException:TaskDefinition not found."],
   iam: ["AccessDenied", "NoSuchEntityException"],
   cloudtrail: ["AccessDeniedException", "TrailNotFoundException", "ResourceNotFoundException"],
-  "cloudtrail.CreateTrail": ["InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException"],
+  "cloudtrail.CreateTrail": ["InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException", "KmsKeyNotFoundException"],
   "cloudtrail.UpdateTrail": ["InsufficientS3BucketPolicyException"],
   sts: ["AccessDenied"],
   // HEAD answers have no body: the SDK names a 403 without a code "Unknown"
   s3: ["AccessDenied", "BucketAlreadyExists", "Unknown"],
 };
 
+/** Services whose resources live in one Region (IAM and STS are global; S3 bucket names are global). */
+const REGIONAL = new Set(["kms", "ecs", "cloudtrail"]);
+
 /** Calls that may answer 200, with nothing of the first account's in the answer. */
 const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>) => boolean> = {
   "cloudtrail.DescribeTrails": (o) => o.trailList?.length === 0,
   "kms.ListAliases": (o) => o.Aliases?.length === 0,
+  "kms.ListRetirableGrants": (o) => o.Grants?.length === 0,
   "ecs.DescribeTasks": (o) => o.tasks?.length === 0,
+  "ecs.DescribeClusters": (o) => o.clusters?.length === 0,
+  "ecs.DeleteTaskDefinitions": (o) => o.taskDefinitions?.length === 0,
 };
 
 /** Members that are not identifiers in one operation (any principal may be named there). */
@@ -361,9 +375,9 @@ interface Outcome {
   out?: Record<string, unknown[] | undefined>;
 }
 
-async function call(server: TestServer, creds: Creds, c: Case): Promise<Outcome> {
+async function call(server: TestServer, creds: Creds, c: Case, region?: string): Promise<Outcome> {
   const m = MODULES[c.service];
-  const client = new m.client({ ...server.configFor(creds), ...(c.service === "s3" ? { forcePathStyle: true } : {}), maxAttempts: 1 });
+  const client = new m.client({ ...server.configFor(creds, region), ...(c.service === "s3" ? { forcePathStyle: true } : {}), maxAttempts: 1 });
   const Command = m.mod[`${c.operation}Command`] as (new (i: unknown) => unknown) | undefined;
   if (!Command) throw new Error(`${c.key}: the SDK has no ${c.operation}Command`);
   try {
@@ -564,6 +578,19 @@ describe("cross-account matrix", () => {
         const why = refused(c, o);
         if (why) wrong.push(`${caller.label}: ${c.key} (${c.shape}) ${why}`);
       }
+    }
+    expect(wrong).toEqual([]);
+    expect(await ownerState(world)).toEqual(before);
+  }, 120_000);
+
+  it("refuses the first account's own identifiers from another Region (Regional services), and changes nothing", async () => {
+    const before = await ownerState(world);
+    const wrong: string[] = [];
+    for (const c of matrix.cases) {
+      if (!REGIONAL.has(c.service)) continue;
+      const o = await call(server, server.config.credentials, c, "us-west-2");
+      const why = refused(c, o);
+      if (why) wrong.push(`owner in us-west-2: ${c.key} (${c.shape}) ${why}`);
     }
     expect(wrong).toEqual([]);
     expect(await ownerState(world)).toEqual(before);
