@@ -234,6 +234,23 @@ describe("cross-account", () => {
     // naming the external user directly still needs the external identity allow
     expect(run({ principal: outsider, resourcePolicy: rp(pol("resource", resourceSt({ AWS: outsider.arn }, "kms:Encrypt")), true) })).toEqual(implicit("identity-based"));
   });
+
+  it("without a resource policy, another account's ARN is refused to every caller, root included", () => {
+    const cluster = `arn:aws:ecs:us-east-1:${A}:cluster/prod`;
+    const outsiderRoot: RequestPrincipal = { type: "Root", accountId: B, arn: `arn:aws:iam::${B}:root` };
+    const admin = [identity(allow("*"))];
+    expect(run({ principal: outsiderRoot, action: "ecs:UpdateCluster", resource: cluster })).toEqual(implicit("resource-based"));
+    expect(run({ principal: outsider, action: "ecs:UpdateCluster", resource: cluster, identityPolicies: admin })).toEqual(implicit("resource-based"));
+    expect(run({ principal: outsider, action: "iam:GetPolicy", resource: `arn:aws:iam::${A}:policy/p`, identityPolicies: admin })).toEqual(implicit("resource-based"));
+    // the caller's own account, wildcards and ARNs without an account stay with the identity side
+    expect(run({ principal: root, action: "ecs:UpdateCluster", resource: cluster }).decision).toBe("Allow");
+    expect(run({ principal: outsiderRoot, action: "ecs:ListClusters", resource: "*" }).decision).toBe("Allow");
+    expect(run({ principal: outsiderRoot, action: "s3:GetObject", resource: "arn:aws:s3:::bucket/key" }).decision).toBe("Allow");
+    expect(run({ principal: outsider, action: "iam:AttachUserPolicy", resource: "arn:aws:iam::aws:policy/ReadOnlyAccess", identityPolicies: admin }).decision).toBe("Allow");
+    expect(accessDeniedMessage(outsider.arn, "ecs:UpdateCluster", cluster, implicit("resource-based") as EvaluationResult)).toBe(
+      `User: ${outsider.arn} is not authorized to perform: ecs:UpdateCluster on resource: ${cluster} because no resource-based policy allows the ecs:UpdateCluster action`,
+    );
+  });
 });
 
 describe("KMS key policies (authoritative)", () => {

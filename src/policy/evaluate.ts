@@ -12,7 +12,8 @@
  *      itself (as above) or its account; when it only allows the account, the identity chain
  *      must allow too; when it allows nothing for the caller → "resource-based" implicit deny.
  *    - cross-account: the resource policy must allow the caller (or its account) AND the caller's
- *      identity chain must allow.
+ *      identity chain must allow; with no resource policy at all, a resource whose ARN names
+ *      another account is an implicit "resource-based" deny (root included).
  *    - AWS service principals are granted only by a resource policy (`{"Service": …}` or "*").
  * 4. The identity chain: the account's root user may do anything in its account; otherwise an
  *    identity-based Allow, then the permissions boundary (when set), then session policies (when
@@ -142,7 +143,10 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   const st: ChainState = { p, idAllows, idSid, boundaryAllows, sessionAllows };
   let result: EvaluationResult;
   if (rp === undefined) {
-    result = identityChain(st);
+    // Without a resource policy, nothing in the resource's account lets another account in: the
+    // identity side (root included) only ever speaks for its own account's resources.
+    const owner = resourceAccount(input.resource);
+    result = owner !== undefined && owner !== p.accountId ? implicit("resource-based") : identityChain(st);
   } else if (rpRank === NONE) {
     result = rp.authoritative || rp.ownerAccountId !== p.accountId ? implicit("resource-based") : identityChain(st);
   } else if (p.type === "AWSService" || p.type === "Anonymous") {
@@ -159,6 +163,19 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   }
   if (result.decision !== "Allow" && input.grantAllows === true) return { decision: "Allow" };
   return result;
+}
+
+/** The account an ARN names (its fifth field, when that is an account id), else undefined. */
+export function resourceAccount(resource: string): string | undefined {
+  if (!resource.startsWith("arn:")) return undefined;
+  let at = 0;
+  for (let i = 0; i < 4; i++) {
+    at = resource.indexOf(":", at) + 1;
+    if (at === 0) return undefined;
+  }
+  const end = resource.indexOf(":", at);
+  const account = end < 0 ? "" : resource.slice(at, end);
+  return /^\d{12}$/.test(account) ? account : undefined;
 }
 
 /** What the identity side allows (no closures on the hot path: tsx's keepNames makes them costly). */

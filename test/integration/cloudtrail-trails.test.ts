@@ -104,6 +104,21 @@ describe("CreateTrail", () => {
   });
 });
 
+describe("another account's bucket and KMS key", () => {
+  it("are refused: no bucket or key policy here lets CloudTrail deliver another account's trail", async () => {
+    const other = { accessKeyId: "111111111111", secretAccessKey: "test" };
+    const otherCt = new CloudTrailClient(s.configFor(other));
+    await fails(otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "trail-bucket" })), "InsufficientS3BucketPolicyException", 403, "Incorrect S3 bucket policy is detected for bucket: trail-bucket");
+    await new S3Client({ ...s.configFor(other), forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "their-bucket" }));
+    const foreignKey = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    await fails(otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "their-bucket", KmsKeyId: foreignKey })), "InsufficientEncryptionPolicyException");
+    await fails(otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "their-bucket", KmsKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab" })), "KmsKeyNotFoundException");
+    await otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "their-bucket" }));
+    await fails(otherCt.send(new UpdateTrailCommand({ Name: "theirs", S3BucketName: "trail-bucket" })), "InsufficientS3BucketPolicyException", 403);
+    expect((await otherCt.send(new GetTrailCommand({ Name: "theirs" }))).Trail!.S3BucketName).toBe("their-bucket");
+  });
+});
+
 describe("reading trails", () => {
   it("DescribeTrails shows home trails and shadow copies of multi-Region trails", async () => {
     await ct.send(new CreateTrailCommand({ Name: "everywhere", S3BucketName: "trail-bucket", IsMultiRegionTrail: true }));
@@ -233,6 +248,19 @@ describe("tags", () => {
     await fails(ct.send(new AddTagsCommand({ ResourceId: arn("crud"), TagsList: [{ Key: "aws:reserved", Value: "b" }] })), "InvalidTagParameterException");
     const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
     await fails(ct.send(new AddTagsCommand({ ResourceId: arn("crud"), TagsList: many })), "TagsLimitExceededException");
+  });
+
+  it("tags a trail only from its Regions: its home Region (and, to list, a multi-Region trail's other Regions)", async () => {
+    await ct.send(new CreateTrailCommand({ Name: "regional", S3BucketName: "trail-bucket", TagsList: [{ Key: "k", Value: "v" }] }));
+    await fails(west.send(new AddTagsCommand({ ResourceId: arn("regional"), TagsList: [{ Key: "k", Value: "changed" }] })), "ResourceNotFoundException");
+    await fails(west.send(new RemoveTagsCommand({ ResourceId: arn("regional"), TagsList: [{ Key: "k" }] })), "ResourceNotFoundException");
+    await fails(west.send(new ListTagsCommand({ ResourceIdList: [arn("regional")] })), "ResourceNotFoundException");
+    await ct.send(new CreateTrailCommand({ Name: "tagged-everywhere", S3BucketName: "trail-bucket", IsMultiRegionTrail: true }));
+    await fails(west.send(new AddTagsCommand({ ResourceId: arn("tagged-everywhere"), TagsList: [{ Key: "k", Value: "v" }] })), "InvalidHomeRegionException");
+    expect((await west.send(new ListTagsCommand({ ResourceIdList: [arn("tagged-everywhere")] }))).ResourceTagList).toEqual([{ ResourceId: arn("tagged-everywhere"), TagsList: [] }]);
+    expect((await ct.send(new ListTagsCommand({ ResourceIdList: [arn("regional")] }))).ResourceTagList![0].TagsList).toEqual([{ Key: "k", Value: "v" }]);
+    await ct.send(new DeleteTrailCommand({ Name: "regional" }));
+    await ct.send(new DeleteTrailCommand({ Name: "tagged-everywhere" }));
   });
 });
 

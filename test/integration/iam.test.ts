@@ -654,6 +654,25 @@ describe("policy simulator", () => {
   });
 });
 
+describe("another account's policy ARN", () => {
+  it("is refused to the other account's root and administrator, and attaches nowhere", async () => {
+    const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: "p-owned", PolicyDocument: POLICY }))).Policy!.Arn!;
+    const root = new IAMClient(s.configFor({ accessKeyId: "222222222222", secretAccessKey: "test" }));
+    await root.send(new CreateUserCommand({ UserName: "intruder" }));
+    await root.send(new AttachUserPolicyCommand({ UserName: "intruder", PolicyArn: ADMIN }));
+    const k = (await root.send(new CreateAccessKeyCommand({ UserName: "intruder" }))).AccessKey!;
+    const admin = new IAMClient(s.configFor({ accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! }));
+    for (const [who, c] of [["arn:aws:iam::222222222222:root", root], ["arn:aws:iam::222222222222:user/intruder", admin]] as const) {
+      await expectAwsError(c.send(new GetPolicyCommand({ PolicyArn: arn })), "AccessDenied", 403, `User: ${who} is not authorized to perform: iam:GetPolicy on resource: ${arn} because no resource-based policy allows the iam:GetPolicy action`);
+      await expectAwsError(c.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: doc([allow("*", "*")]), SetAsDefault: true })), "AccessDenied", 403);
+      await expectAwsError(c.send(new DeletePolicyCommand({ PolicyArn: arn })), "AccessDenied", 403);
+      await expectAwsError(c.send(new AttachUserPolicyCommand({ UserName: "intruder", PolicyArn: arn })), "NoSuchEntityException", 404, `Policy ${arn} does not exist or is not attachable.`);
+    }
+    const p = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
+    expect([p.DefaultVersionId, p.AttachmentCount]).toEqual(["v1", 0]);
+  });
+});
+
 describe("the wire", () => {
   const form = { "content-type": "application/x-www-form-urlencoded; charset=utf-8" };
 

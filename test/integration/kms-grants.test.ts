@@ -41,6 +41,18 @@ afterAll(async () => {
   await s.close();
 });
 
+describe("grants across Regions", () => {
+  it("a grant is listed, and retired with its token, only in its key's Region", async () => {
+    const key = await createKey(kms);
+    const g = await kms.send(new CreateGrantCommand({ KeyId: key.Arn, GranteePrincipal: bob.arn, RetiringPrincipal: carol.arn, Operations: ["Decrypt"] }));
+    const west = new KMSClient({ ...s.config, region: "us-west-2" });
+    expect((await west.send(new ListRetirableGrantsCommand({ RetiringPrincipal: carol.arn }))).Grants).toEqual([]);
+    expect((await kms.send(new ListRetirableGrantsCommand({ RetiringPrincipal: carol.arn }))).Grants!.map((x) => x.GrantId)).toContain(g.GrantId);
+    await expectKmsError(west.send(new RetireGrantCommand({ GrantToken: g.GrantToken })), "NotFoundException");
+    expect((await kms.send(new ListGrantsCommand({ KeyId: key.Arn }))).Grants!.map((x) => x.GrantId)).toEqual([g.GrantId]);
+  });
+});
+
 describe("grants authorize a principal with no policy rights", () => {
   let key: KeyMetadata;
   let grantId: string;

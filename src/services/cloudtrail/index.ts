@@ -76,9 +76,23 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     };
   }
 
-  function requireBucket(name: string): void {
+  /**
+   * The trail's bucket exists and belongs to the trail's account: buckets here have no bucket
+   * policy that could let CloudTrail write another account's trail into them.
+   */
+  function requireBucket(name: string, accountId: string): void {
     validateBucketName(name);
-    if (!s3Api(app)?.bucket(name)) throw ctError("S3BucketDoesNotExistException", `S3 bucket ${name} does not exist!`);
+    const b = s3Api(app)?.bucket(name);
+    if (!b) throw ctError("S3BucketDoesNotExistException", `S3 bucket ${name} does not exist!`);
+    if (b.ownerAccountId !== accountId) throw ctError("InsufficientS3BucketPolicyException", `Incorrect S3 bucket policy is detected for bucket: ${name}`);
+  }
+
+  /** A key ARN must name a key of the trail's Region and account (no key policy here lets CloudTrail use another's). */
+  function checkKmsKey(keyId: string | undefined, ctx: RequestContext): void {
+    const m = keyId ? /^arn:aws[a-z-]*:kms:([^:]*):([^:]*):/.exec(keyId) : null;
+    if (!m) return;
+    if (m[1] !== ctx.region) throw ctError("KmsKeyNotFoundException", `KMS key ${keyId} is not in the trail's Region ${ctx.region}.`);
+    if (m[2] !== account(ctx)) throw ctError("InsufficientEncryptionPolicyException", `Insufficient permissions to access S3 bucket or KMS key ${keyId}.`);
   }
 
   function checkUnsupported(input: CreateTrailRequest | UpdateTrailRequest): void {
@@ -109,7 +123,11 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     return [...map.values()];
   }
 
-  function tagTarget(ctx: RequestContext, resourceId: string): TrailState {
+  /**
+   * The trail a tagging call names, as seen from the request's Region: its own trails and (for
+   * ListTags) the multi-Region trails of other Regions; tags change only in the home Region.
+   */
+  function tagTarget(ctx: RequestContext, resourceId: string, home: boolean): TrailState {
     const p = parseTrailArn(resourceId);
     if (!p) {
       if (resourceId.startsWith("arn:")) {
@@ -118,7 +136,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       throw ctError("CloudTrailARNInvalidException", `When resource ID is specified, the value must be an ARN: ${resourceId}`);
     }
     const t = trails.byArn.get(trailArn(p.region, p.account, p.name));
-    if (!t || t.accountId !== account(ctx)) throw ctError("ResourceNotFoundException", `Resource ${resourceId} not found.`);
+    if (!t || t.accountId !== account(ctx) || (t.homeRegion !== ctx.region && !t.isMultiRegionTrail)) throw ctError("ResourceNotFoundException", `Resource ${resourceId} not found.`);
+    if (home && t.homeRegion !== ctx.region) throw ctError("InvalidHomeRegionException", `This operation must be called from the trail's home region (${t.homeRegion}).`);
     return t;
   }
 
@@ -141,7 +160,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
         if (name.startsWith("arn:")) throw ctError("InvalidTrailNameException", "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).");
         validateTrailName(name);
         checkUnsupported(input);
-        requireBucket(input.S3BucketName!);
+        requireBucket(input.S3BucketName!, acct);
+        checkKmsKey(input.KmsKeyId, ctx);
         validatePrefix(input.S3KeyPrefix);
         validateTags(input.TagsList);
         const multi = input.IsMultiRegionTrail ?? false;
@@ -188,7 +208,8 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
         await events.indexed();
         const t = trails.findHome(account(ctx), ctx.region, input.Name!);
         checkUnsupported(input);
-        if (input.S3BucketName !== undefined) requireBucket(input.S3BucketName);
+        if (input.S3BucketName !== undefined) requireBucket(input.S3BucketName, account(ctx));
+        checkKmsKey(input.KmsKeyId, ctx);
         validatePrefix(input.S3KeyPrefix === "" ? undefined : input.S3KeyPrefix);
         const multi = input.IsMultiRegionTrail ?? t.isMultiRegionTrail;
         const global = input.IncludeGlobalServiceEvents ?? t.includeGlobalServiceEvents;
@@ -374,7 +395,7 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       readOnly: false,
       authorize: trailCheck("AddTags", (i: AddTagsRequest) => i.ResourceId),
       handler: (ctx, input: AddTagsRequest) => {
-        const t = tagTarget(ctx, input.ResourceId!);
+        const t = tagTarget(ctx, input.ResourceId!, true);
         validateTags(input.TagsList);
         t.tags = mergeTags(t.tags, input.TagsList ?? []);
         save(ctx, t);
@@ -386,7 +407,7 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       readOnly: false,
       authorize: trailCheck("RemoveTags", (i: RemoveTagsRequest) => i.ResourceId),
       handler: (ctx, input: RemoveTagsRequest) => {
-        const t = tagTarget(ctx, input.ResourceId!);
+        const t = tagTarget(ctx, input.ResourceId!, true);
         const remove = input.TagsList ?? [];
         // A tag given with a value is removed only when the value matches.
         t.tags = t.tags.filter((tag) => !remove.some((r) => r.Key === tag.Key && (r.Value === undefined || r.Value === tag.Value)));
@@ -399,7 +420,7 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
       readOnly: true,
       authorize: () => ({ action: "cloudtrail:ListTags", resource: "*" }),
       handler: (ctx, input: ListTagsRequest): ListTagsResponse => ({
-        ResourceTagList: (input.ResourceIdList ?? []).map((id) => ({ ResourceId: id, TagsList: tagTarget(ctx, id).tags })),
+        ResourceTagList: (input.ResourceIdList ?? []).map((id) => ({ ResourceId: id, TagsList: tagTarget(ctx, id, false).tags })),
       }),
     },
 

@@ -254,7 +254,7 @@ export function clusterOperations(state: EcsState): Record<string, OperationDef>
     UpdateCluster: {
       authorize: (ctx, input: UpdateClusterRequest): AuthCheck => {
         const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
-        return { action: "ecs:UpdateCluster", resource: arn, context: keyConditionContext(input.configuration), resourceTags: tagsOf(state, arn) };
+        return { action: "ecs:UpdateCluster", resource: arn, context: keyConditionContext(input.configuration), resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
       },
       handler: async (ctx, input: UpdateClusterRequest): Promise<UpdateClusterResponse> => {
         const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
@@ -270,7 +270,7 @@ export function clusterOperations(state: EcsState): Record<string, OperationDef>
     UpdateClusterSettings: {
       authorize: (ctx, input: UpdateClusterSettingsRequest): AuthCheck => {
         const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
-        return { action: "ecs:UpdateClusterSettings", resource: arn, resourceTags: tagsOf(state, arn) };
+        return { action: "ecs:UpdateClusterSettings", resource: arn, resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
       },
       handler: (ctx, input: UpdateClusterSettingsRequest): UpdateClusterSettingsResponse => {
         const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
@@ -284,7 +284,7 @@ export function clusterOperations(state: EcsState): Record<string, OperationDef>
     PutClusterCapacityProviders: {
       authorize: (ctx, input: PutClusterCapacityProvidersRequest): AuthCheck => {
         const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
-        return { action: "ecs:PutClusterCapacityProviders", resource: arn, context: { "ecs:capacity-provider": input.capacityProviders?.length ? input.capacityProviders : undefined }, resourceTags: tagsOf(state, arn) };
+        return { action: "ecs:PutClusterCapacityProviders", resource: arn, context: { "ecs:capacity-provider": input.capacityProviders?.length ? input.capacityProviders : undefined }, resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
       },
       handler: (ctx, input: PutClusterCapacityProvidersRequest): PutClusterCapacityProvidersResponse => {
         const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
@@ -306,7 +306,7 @@ export function clusterOperations(state: EcsState): Record<string, OperationDef>
           } catch {
             arn = "*";
           }
-          return { action: "ecs:DescribeClusters", resource: arn, resourceTags: tagsOf(state, arn) };
+          return { action: "ecs:DescribeClusters", resource: arn, resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
         });
       },
       handler: (ctx, input: DescribeClustersRequest): DescribeClustersResponse => {
@@ -322,7 +322,7 @@ export function clusterOperations(state: EcsState): Record<string, OperationDef>
             out.failures!.push({ arn: r, reason: "MISSING" });
             continue;
           }
-          const c = state.clusters.get(arn);
+          const c = state.cluster(arn, ctx.region, acct(ctx));
           if (!c) out.failures!.push({ arn, reason: "MISSING" });
           else out.clusters!.push(clusterOutput(state, c, include));
         }
@@ -346,7 +346,7 @@ export function clusterOperations(state: EcsState): Record<string, OperationDef>
     DeleteCluster: {
       authorize: (ctx, input: DeleteClusterRequest): AuthCheck => {
         const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
-        return { action: "ecs:DeleteCluster", resource: arn, resourceTags: tagsOf(state, arn) };
+        return { action: "ecs:DeleteCluster", resource: arn, resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
       },
       handler: (ctx, input: DeleteClusterRequest): DeleteClusterResponse => {
         const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
@@ -368,10 +368,4 @@ function mergeSettings(existing: ClusterSetting[], next: ClusterSetting[]): Clus
   const m = new Map(existing.map((s) => [s.name, s.value]));
   for (const s of next) m.set(s.name, s.value);
   return [...m].map(([name, value]) => ({ name, value }));
-}
-
-export function tagsOf(state: EcsState, arn: string): Record<string, string> | undefined {
-  const r = state.clusters.get(arn) ?? state.services.get(arn) ?? state.tasks.get(arn) ?? state.taskDefs.get(arn);
-  if (!r || !r.tags.length) return undefined;
-  return Object.fromEntries(r.tags.map((t) => [t.key!, t.value ?? ""]));
 }

@@ -20,7 +20,7 @@ import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
 import { page } from "./paging.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
-import { type ClusterRecord, type DeploymentRecord, type EcsState, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
+import { type ClusterRecord, type DeploymentRecord, type EcsState, parseEcsArn, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
 
 function invalid(message: string): ServiceError {
   return new ServiceError("InvalidParameterException", message, 400);
@@ -166,12 +166,13 @@ function serviceCheck(state: EcsState, ctx: RequestContext, action: string, clus
   let cluster: string | undefined;
   try {
     cluster = state.clusterArnFor(clusterRef, ctx.region, ctx.principal.accountId);
-    const c = state.clusters.get(cluster);
-    if (name) resource = name.startsWith("arn:") ? name : c ? serviceArn(c.region, c.accountId, c.name, name) : "*";
+    // The service ARN lies in the cluster ARN's account and region, whoever's they are.
+    const c = parseEcsArn(cluster)!;
+    if (name) resource = name.startsWith("arn:") ? name : serviceArn(c.region, c.account, c.rest, name);
   } catch {
     cluster = undefined;
   }
-  const tags = state.services.get(resource)?.tags;
+  const tags = state.service(resource, ctx.region, ctx.principal.accountId)?.tags;
   return { action, resource, context: { "ecs:cluster": cluster }, resourceTags: tags?.length ? Object.fromEntries(tags.map((t) => [t.key!, t.value ?? ""])) : undefined };
 }
 

@@ -183,6 +183,10 @@ export function parseEcsArn(arn: string): { region: string; account: string; typ
 
 export const CLUSTER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 
+function owned<T extends { accountId: string; region: string }>(r: T | undefined, region: string, account: string): T | undefined {
+  return r && r.accountId === account && r.region === region ? r : undefined;
+}
+
 export class EcsState {
   readonly clusters = new Map<string, ClusterRecord>();
   readonly taskDefs = new Map<string, TaskDefRecord>();
@@ -250,7 +254,39 @@ export class EcsState {
     await this.store.commit([this.putService(s)]);
   }
 
-  /** Resolves a cluster name or ARN (default "default") in the caller's account and region. */
+  /**
+   * Request-path lookups by ARN: a record is found only from its own account and region, so an
+   * ARN of another account or Region names nothing (docs/ecs-fargate.md, "Account and Region
+   * isolation"). The maps themselves are for the data plane, which works on records it owns.
+   */
+  cluster(arn: string, region: string, account: string): ClusterRecord | undefined {
+    return owned(this.clusters.get(arn), region, account);
+  }
+
+  taskDef(arn: string, region: string, account: string): TaskDefRecord | undefined {
+    return owned(this.taskDefs.get(arn), region, account);
+  }
+
+  task(arn: string, region: string, account: string): TaskRecord | undefined {
+    return owned(this.tasks.get(arn), region, account);
+  }
+
+  service(arn: string, region: string, account: string): ServiceRecord | undefined {
+    return owned(this.services.get(arn), region, account);
+  }
+
+  /** The tags of the caller's resource with this ARN (for aws:ResourceTag conditions). */
+  tagsOf(arn: string, region: string, account: string): Record<string, string> | undefined {
+    const r = this.cluster(arn, region, account) ?? this.service(arn, region, account) ?? this.task(arn, region, account) ?? this.taskDef(arn, region, account);
+    if (!r || !r.tags.length) return undefined;
+    return Object.fromEntries(r.tags.map((t) => [t.key!, t.value ?? ""]));
+  }
+
+  /**
+   * Resolves a cluster name or ARN (default "default") to the ARN it names. A name is made into
+   * an ARN of the caller's account and region; an ARN is returned as given (authorization sees
+   * the account it names; the lookup then finds only the caller's own).
+   */
   clusterArnFor(ref: string | undefined, region: string, account: string): string {
     const r = ref ?? "default";
     if (r.startsWith("arn:")) {
@@ -262,18 +298,17 @@ export class EcsState {
     return clusterArn(region, account, r);
   }
 
-  /** An ACTIVE cluster, or ClusterNotFoundException. */
+  /** An ACTIVE cluster of the caller's account and region, or ClusterNotFoundException. */
   activeCluster(ref: string | undefined, region: string, account: string): ClusterRecord {
-    const arn = this.clusterArnFor(ref, region, account);
-    const c = this.clusters.get(arn);
+    const c = this.cluster(this.clusterArnFor(ref, region, account), region, account);
     if (!c || c.status !== "ACTIVE") throw new ServiceError("ClusterNotFoundException", "Cluster not found.", 400);
     return c;
   }
 
-  /** Resolves family, family:revision or an ARN to a task definition record. */
+  /** Resolves family, family:revision or an ARN to a task definition of the caller's account and region. */
   taskDefFor(ref: string, region: string, account: string): TaskDefRecord | undefined {
     if (ref.startsWith("arn:")) {
-      const d = this.taskDefs.get(ref);
+      const d = this.taskDef(ref, region, account);
       return d && !d.deleted ? d : undefined;
     }
     const m = /^([a-zA-Z0-9_-]{1,255})(?::(\d+))?$/.exec(ref);
@@ -290,10 +325,10 @@ export class EcsState {
     return best;
   }
 
-  /** Resolves a task ID or ARN within a cluster. */
+  /** Resolves a task ID or ARN within a cluster (already the caller's). */
   taskFor(ref: string, cluster: ClusterRecord): TaskRecord | undefined {
     if (ref.startsWith("arn:")) {
-      const t = this.tasks.get(ref);
+      const t = this.task(ref, cluster.region, cluster.accountId);
       return t && t.clusterArn === cluster.arn ? t : undefined;
     }
     return this.tasks.get(taskArn(cluster.region, cluster.accountId, cluster.name, ref));
@@ -301,7 +336,7 @@ export class EcsState {
 
   serviceFor(ref: string, cluster: ClusterRecord): ServiceRecord | undefined {
     const arn = ref.startsWith("arn:") ? ref : serviceArn(cluster.region, cluster.accountId, cluster.name, ref);
-    const s = this.services.get(arn);
+    const s = this.service(arn, cluster.region, cluster.accountId);
     return s && s.clusterArn === cluster.arn ? s : undefined;
   }
 

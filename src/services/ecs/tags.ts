@@ -10,7 +10,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../errors.ts";
 import type { WriteOp } from "../../store/store.ts";
-import type { AuthCheck, OperationDef } from "../types.ts";
+import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { mergeTags, parseEcsArn, type EcsState, validateTags } from "./state.ts";
 
 interface Taggable {
@@ -18,22 +18,23 @@ interface Taggable {
   save(tags: Tag[]): WriteOp;
 }
 
-function resolve(state: EcsState, arn: string): Taggable {
+/** The caller's resource with this ARN: another account's or Region's ARN names nothing. */
+function resolve(state: EcsState, arn: string, region: string, account: string): Taggable {
   const p = parseEcsArn(arn);
   if (!p) throw new ServiceError("InvalidParameterException", "The ARN provided is invalid.", 400);
   switch (p.type) {
     case "cluster": {
-      const c = state.clusters.get(arn);
+      const c = state.cluster(arn, region, account);
       if (!c || c.status !== "ACTIVE") throw new ServiceError("ClusterNotFoundException", "Cluster not found.", 400);
       return { tags: c.tags, save: (tags) => state.putCluster({ ...c, tags }) };
     }
     case "task-definition": {
-      const d = state.taskDefs.get(arn);
+      const d = state.taskDef(arn, region, account);
       if (!d || d.deleted) throw new ServiceError("ClientException", "The specified task definition does not exist.", 400);
       return { tags: d.tags, save: (tags) => state.putTaskDef({ ...d, tags }) };
     }
     case "task": {
-      const t = state.tasks.get(arn);
+      const t = state.task(arn, region, account);
       if (!t) throw new ServiceError("InvalidParameterException", "The specified task is stopped or does not exist.", 400);
       return {
         tags: t.tags,
@@ -44,7 +45,7 @@ function resolve(state: EcsState, arn: string): Taggable {
       };
     }
     case "service": {
-      const s = state.services.get(arn);
+      const s = state.service(arn, region, account);
       if (!s || s.status === "INACTIVE") throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
       return {
         tags: s.tags,
@@ -59,10 +60,10 @@ function resolve(state: EcsState, arn: string): Taggable {
   }
 }
 
-function check(state: EcsState, action: string, arn: string, tagKeys?: string[]): AuthCheck {
+function check(state: EcsState, ctx: RequestContext, action: string, arn: string, tagKeys?: string[]): AuthCheck {
   let resourceTags: Record<string, string> | undefined;
   try {
-    const r = resolve(state, arn);
+    const r = resolve(state, arn, ctx.region, ctx.principal.accountId);
     resourceTags = r.tags.length ? Object.fromEntries(r.tags.map((t) => [t.key!, t.value ?? ""])) : undefined;
   } catch {
     resourceTags = undefined;
@@ -73,9 +74,9 @@ function check(state: EcsState, action: string, arn: string, tagKeys?: string[])
 export function tagOperations(state: EcsState): Record<string, OperationDef> {
   return {
     TagResource: {
-      authorize: (_ctx, input: TagResourceRequest) => check(state, "ecs:TagResource", input.resourceArn!, (input.tags ?? []).map((t) => t.key ?? "")),
+      authorize: (ctx, input: TagResourceRequest) => check(state, ctx, "ecs:TagResource", input.resourceArn!, (input.tags ?? []).map((t) => t.key ?? "")),
       handler: (ctx, input: TagResourceRequest): TagResourceResponse => {
-        const r = resolve(state, input.resourceArn!);
+        const r = resolve(state, input.resourceArn!, ctx.region, ctx.principal.accountId);
         validateTags(input.tags);
         const tags = mergeTags(r.tags, input.tags ?? []);
         validateTags(tags);
@@ -84,9 +85,9 @@ export function tagOperations(state: EcsState): Record<string, OperationDef> {
       },
     },
     UntagResource: {
-      authorize: (_ctx, input: UntagResourceRequest) => check(state, "ecs:UntagResource", input.resourceArn!, input.tagKeys ?? []),
+      authorize: (ctx, input: UntagResourceRequest) => check(state, ctx, "ecs:UntagResource", input.resourceArn!, input.tagKeys ?? []),
       handler: (ctx, input: UntagResourceRequest): UntagResourceResponse => {
-        const r = resolve(state, input.resourceArn!);
+        const r = resolve(state, input.resourceArn!, ctx.region, ctx.principal.accountId);
         const drop = new Set(input.tagKeys ?? []);
         ctx.writes.push(r.save(r.tags.filter((t) => !drop.has(t.key!))));
         return {};
@@ -94,8 +95,8 @@ export function tagOperations(state: EcsState): Record<string, OperationDef> {
     },
     ListTagsForResource: {
       readOnly: true,
-      authorize: (_ctx, input: ListTagsForResourceRequest) => check(state, "ecs:ListTagsForResource", input.resourceArn!),
-      handler: (_ctx, input: ListTagsForResourceRequest): ListTagsForResourceResponse => ({ tags: resolve(state, input.resourceArn!).tags }),
+      authorize: (ctx, input: ListTagsForResourceRequest) => check(state, ctx, "ecs:ListTagsForResource", input.resourceArn!),
+      handler: (ctx, input: ListTagsForResourceRequest): ListTagsForResourceResponse => ({ tags: resolve(state, input.resourceArn!, ctx.region, ctx.principal.accountId).tags }),
     },
   };
 }

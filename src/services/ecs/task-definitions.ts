@@ -270,7 +270,8 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
     DeregisterTaskDefinition: {
       authorize: (ctx, input: DeregisterTaskDefinitionRequest) => {
         const d = state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId);
-        return tdCheck("ecs:DeregisterTaskDefinition", d?.arn ?? familyPattern(ctx, input.taskDefinition!.split(":")[0]));
+        const ref = input.taskDefinition!;
+        return tdCheck("ecs:DeregisterTaskDefinition", d?.arn ?? (ref.startsWith("arn:") ? ref : familyPattern(ctx, ref.split(":")[0])));
       },
       handler: (ctx, input: DeregisterTaskDefinitionRequest): DeregisterTaskDefinitionResponse => {
         if (!/:\d+$/.test(input.taskDefinition!)) throw client("Invalid revision number. Number: " + input.taskDefinition);
@@ -285,7 +286,7 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
       },
     },
     DeleteTaskDefinitions: {
-      authorize: (ctx, input: DeleteTaskDefinitionsRequest) => (input.taskDefinitions ?? []).map((r) => tdCheck("ecs:DeleteTaskDefinitions", state.taskDefFor(r, ctx.region, ctx.principal.accountId)?.arn ?? "*")),
+      authorize: (ctx, input: DeleteTaskDefinitionsRequest) => (input.taskDefinitions ?? []).map((r) => tdCheck("ecs:DeleteTaskDefinitions", state.taskDefFor(r, ctx.region, ctx.principal.accountId)?.arn ?? (r.startsWith("arn:") ? r : "*"))),
       handler: (ctx, input: DeleteTaskDefinitionsRequest): DeleteTaskDefinitionsResponse => {
         const refs = input.taskDefinitions ?? [];
         if (refs.length === 0 || refs.length > 10) throw new ServiceError("InvalidParameterException", "The taskDefinitions list must contain between 1 and 10 task definitions.", 400);

@@ -285,7 +285,7 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
         }
         const run: AuthCheck = {
           action: "ecs:RunTask",
-          resource: d?.arn ?? `arn:aws:ecs:${ctx.region}:${ctx.principal.accountId}:task-definition/${input.taskDefinition}`,
+          resource: d?.arn ?? (input.taskDefinition!.startsWith("arn:") ? input.taskDefinition! : `arn:aws:ecs:${ctx.region}:${ctx.principal.accountId}:task-definition/${input.taskDefinition}`),
           context: {
             "ecs:cluster": cluster,
             "ecs:capacity-provider": input.capacityProviderStrategy?.length ? input.capacityProviderStrategy.map((s) => s.capacityProvider ?? "") : undefined,
@@ -346,9 +346,10 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
         let resource = "*";
         let cluster: string | undefined;
         try {
-          const c = state.clusters.get(state.clusterArnFor(input.cluster, ctx.region, ctx.principal.accountId));
-          cluster = c?.arn;
+          cluster = state.clusterArnFor(input.cluster, ctx.region, ctx.principal.accountId);
+          const c = state.cluster(cluster, ctx.region, ctx.principal.accountId);
           if (c) resource = state.taskFor(input.task!, c)?.arn ?? resource;
+          else if (input.task!.startsWith("arn:")) resource = input.task!;
         } catch {
           // resolved again (with the error) by the handler
         }

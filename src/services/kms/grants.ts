@@ -168,7 +168,8 @@ export function grantOperations(kms: Kms): Record<string, OperationDef> {
       const id = parseGrantToken(input.GrantToken);
       if (input.GrantId !== undefined && input.GrantId !== id) throw invalidGrantId(input.GrantId);
       const g = state.grants.get(id);
-      if (!g) throw grantNotFound(id);
+      // a grant token is honoured only in its key's Region (KMS is a Regional service)
+      if (!g || state.keys.get(g.keyArn)?.region !== ctx.region) throw grantNotFound(id);
       return g;
     }
     if (input.KeyId === undefined || input.GrantId === undefined) {
@@ -298,7 +299,7 @@ export function grantOperations(kms: Kms): Record<string, OperationDef> {
         if (input.Limit !== undefined && input.Limit > 100) {
           throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
         }
-        const list = grantsInOrder(state.grants.values()).filter((g) => g.retiringPrincipal === rp);
+        const list = grantsInOrder(state.grants.values()).filter((g) => g.retiringPrincipal === rp && state.keys.get(g.keyArn)?.region === ctx.region);
         const page = pageOf(list, (g) => dateKey(g.creationDate, g.grantId), input.Limit, input.Marker, 50);
         return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
       },
