@@ -42,6 +42,7 @@ interface World {
   roleArn: string;
   policyArn: string;
   accessKeyId: string;
+  mfaSerial: string;
   clusterArn: string;
   taskDefArn: string;
   taskArn: string;
@@ -95,6 +96,7 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     PermissionsBoundary: one((w) => w.policyArn),
     AccessKeyId: one((w) => w.accessKeyId),
     PolicySourceArn: { owner: (w) => [w.userArn, w.roleArn] },
+    SerialNumber: one((w) => w.mfaSerial),
   },
   cloudtrail: {
     Name: { owner: (w) => [w.trailName, w.trailArn] },
@@ -186,6 +188,10 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "iam.DeletePolicyVersion": { VersionId: "v1" },
   "iam.SetDefaultPolicyVersion": { VersionId: "v1" },
   "iam.SimulatePrincipalPolicy": { ActionNames: ["ecs:ListClusters"] },
+  "iam.EnableMFADevice": { AuthenticationCode1: "123456", AuthenticationCode2: "654321" },
+  "iam.ResyncMFADevice": { AuthenticationCode1: "123456", AuthenticationCode2: "654321" },
+  "iam.TagMFADevice": { Tags: [{ Key: "team", Value: "other" }] },
+  "iam.UntagMFADevice": { TagKeys: ["team"] },
   "sts.AssumeRole": { RoleSessionName: "other" },
   "s3.PutObject": { Body: "overwritten by another account" },
 };
@@ -206,6 +212,8 @@ const SKIPPED: Record<string, string> = {
   "iam.CreateGroup": "creates a group in the caller's own account; takes no identifier",
   "iam.CreatePolicy": "creates a policy in the caller's own account; takes no identifier",
   "iam.ListPolicies": "lists the caller's own and AWS managed policies; takes no identifier",
+  "iam.CreateVirtualMFADevice": "creates a device in the caller's own account; takes no identifier",
+  "iam.ListVirtualMFADevices": "lists the caller's own devices; takes no identifier",
   "iam.SimulateCustomPolicy": "evaluates the policies given in the request; names no principal",
   "sts.GetCallerIdentity": "describes the caller; takes no identifier",
   "sts.GetSessionToken": "issues the caller's own session; takes no identifier",
@@ -442,6 +450,7 @@ async function buildWorld(): Promise<World> {
   const policy = (await a.iam.send(new IAM.CreatePolicyCommand({ PolicyName: "owner-policy", PolicyDocument: doc }))).Policy!;
   await a.iam.send(new IAM.AttachRolePolicyCommand({ RoleName: "owner-role", PolicyArn: policy.Arn }));
   await a.iam.send(new IAM.PutUserPermissionsBoundaryCommand({ UserName: "owner-user", PermissionsBoundary: policy.Arn }));
+  const mfa = (await a.iam.send(new IAM.CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "owner-mfa", Tags: [{ Key: "team", Value: "owner" }] }))).VirtualMFADevice!;
   const grant = await a.kms.send(new KMS.CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: role.Arn, RetiringPrincipal: role.Arn, Operations: ["Decrypt"] }));
 
   const fargateKey = await createFargateKey(a.kms, "prod");
@@ -478,6 +487,7 @@ async function buildWorld(): Promise<World> {
     roleArn: role.Arn!,
     policyArn: policy.Arn!,
     accessKeyId: ak.AccessKeyId!,
+    mfaSerial: mfa.SerialNumber!,
     clusterArn,
     taskDefArn,
     taskArn,
@@ -526,6 +536,8 @@ async function ownerState(w: World): Promise<unknown> {
     policyVersions: (await a.iam.send(new IAM.ListPolicyVersionsCommand({ PolicyArn: w.policyArn }))).Versions?.map((v) => v.VersionId),
     users: (await a.iam.send(new IAM.ListUsersCommand({}))).Users?.map((u) => u.UserName),
     roles: (await a.iam.send(new IAM.ListRolesCommand({}))).Roles?.map((r) => r.RoleName),
+    mfa: (await a.iam.send(new IAM.ListVirtualMFADevicesCommand({}))).VirtualMFADevices?.map((d) => [d.SerialNumber, d.User?.UserName]),
+    mfaTags: (await a.iam.send(new IAM.ListMFADeviceTagsCommand({ SerialNumber: w.mfaSerial }))).Tags,
   };
   const cluster = (await a.ecs.send(new ECS.DescribeClustersCommand({ clusters: [w.clusterArn], include: ["TAGS", "CONFIGURATIONS", "SETTINGS"] }))).clusters![0];
   const td = await a.ecs.send(new ECS.DescribeTaskDefinitionCommand({ taskDefinition: w.taskDefArn, include: ["TAGS"] }));
