@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createApp } from "../src/server/app.ts";
 import { execute, newContext } from "../src/server/dispatcher.ts";
 import { decodeJsonInput } from "../src/protocol/json.ts";
-import type { Principal } from "../src/services/types.ts";
+import type { Principal } from "../src/kernel/principal.ts";
 
 export interface DispatchResult {
   scenario: string;

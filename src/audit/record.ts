@@ -3,9 +3,12 @@
  * or failed, over HTTP or made in-process by a service.
  */
 import { newEventId } from "./event-id.ts";
-import type { AuditInfo, CloudTrailResource, Principal, RequestContext, ServiceDef } from "../services/types.ts";
+import type { AuditInfo, CloudTrailResource } from "../kernel/operation.ts";
+import type { Principal } from "../kernel/principal.ts";
+import type { RequestContext } from "../kernel/context.ts";
+import type { ServiceDef } from "../kernel/service.ts";
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
-import type { ServiceError } from "../errors.ts";
+import type { ServiceError } from "../kernel/errors.ts";
 import { own } from "../util/own-property.ts";
 
 export const EVENT_VERSION = "1.08";
@@ -115,7 +118,7 @@ export interface Outcome {
 }
 
 /**
- * What AuditInfo (src/services/types.ts) does not carry: data events. S3 object-level calls are
+ * What AuditInfo (src/kernel/operation.ts) does not carry: data events. S3 object-level calls are
  * CloudTrail data events (eventCategory "Data", managementEvent false): they are not shown by
  * LookupEvents and reach only trails whose selectors ask for them.
  */

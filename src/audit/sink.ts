@@ -3,7 +3,7 @@
  * request's own transaction, or its audit log for a call that changes nothing), and how services
  * record events they originate themselves.
  */
-import type { AppContext } from "../services/types.ts";
+import type { AppContext } from "../kernel/context.ts";
 import type { WriteOp } from "../store/store.ts";
 import { AuditStore } from "./store.ts";
 import { buildServiceEventRecord, type ServiceEvent } from "./record.ts";

@@ -2,8 +2,9 @@
  * Turns a verified SigV4 request into a principal: the default root credentials, account
  * roots by 12-digit access key, IAM users' access keys and STS sessions.
  */
-import { ServiceError } from "../errors.ts";
-import type { AppContext, CredentialRecord, Principal } from "../services/types.ts";
+import { ServiceError } from "../kernel/errors.ts";
+import type { AppContext } from "../kernel/context.ts";
+import type { CredentialRecord, Principal } from "../kernel/principal.ts";
 import { DEFAULT_ACCOUNT_ID, rootPrincipal } from "./principal.ts";
 import { AuthError, checkCredentialScope, parseAuth, verifySignature, type IncomingSignedRequest } from "./sigv4.ts";
 

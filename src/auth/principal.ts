@@ -1,5 +1,5 @@
 /** The principals localfargate knows without IAM: account roots and AWS service principals. */
-import type { Principal } from "../services/types.ts";
+import type { Principal } from "../kernel/principal.ts";
 
 export const DEFAULT_ACCOUNT_ID = "000000000000";
 

@@ -11,8 +11,8 @@
  * is 64 random bytes made here and forgotten when the volume is destroyed.
  */
 import { randomBytes } from "node:crypto";
-import { ServiceError } from "../errors.ts";
-import type { AppContext } from "../services/types.ts";
+import { ServiceError } from "../kernel/errors.ts";
+import type { AppContext } from "../kernel/context.ts";
 import type { TaskRecord } from "../services/ecs/state.ts";
 import { createVolumeKey, DATA_KEY_BYTES, decryptVolumeKey, dryRunChecks, retireVolumeGrant } from "./kms-calls.ts";
 import type { StorageDriver } from "./storage/index.ts";

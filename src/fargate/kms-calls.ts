@@ -4,8 +4,8 @@
  * (reference/aws-feature-spec.md §2.4).
  */
 import { servicePrincipal } from "../auth/principal.ts";
-import { ServiceError } from "../errors.ts";
-import type { AppContext } from "../services/types.ts";
+import { ServiceError } from "../kernel/errors.ts";
+import type { AppContext } from "../kernel/context.ts";
 
 export const FARGATE_PRINCIPAL = "fargate.amazonaws.com";
 export const EC2_FRONTEND = "ec2-frontend-api.amazonaws.com";

@@ -5,7 +5,7 @@
  * format for Fargate. The token is random per task, so a task can read only its own metadata.
  */
 import type { Container, ContainerDefinition } from "@aws-sdk/client-ecs";
-import type { AppContext } from "../services/types.ts";
+import type { AppContext } from "../kernel/context.ts";
 import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
 
 export const METADATA_PREFIX = "/_localfargate/metadata/v4/";

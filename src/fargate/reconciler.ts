@@ -5,7 +5,7 @@
  * Works in real time (the scheduler's tick, task events) and on every clock advance (runDue).
  */
 import type { Task } from "@aws-sdk/client-ecs";
-import type { AppContext, DueRunner } from "../services/types.ts";
+import type { AppContext, DueRunner } from "../kernel/context.ts";
 import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
 import { STOPPED_RETENTION_MS, type TaskPlane } from "../services/ecs/tasks.ts";
 import type { ServicePlane } from "../services/ecs/services.ts";

@@ -1,5 +1,5 @@
 /** awsJson1_1: request decoding, response and error encoding. */
-import type { ServiceError } from "../errors.ts";
+import type { ServiceError } from "../kernel/errors.ts";
 import { decodeAndValidate, serializationError } from "./validate.ts";
 import type { ServiceShapes } from "./shapes/types.ts";
 import { own, setOwn } from "../util/own-property.ts";

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { ServiceError } from "../errors.ts";
+import { ServiceError } from "../kernel/errors.ts";
 import { decodeJsonInput, encodeJsonError, encodeJsonOutput } from "./json.ts";
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query.ts";
 import { kmsShapes } from "./shapes/kms.gen.ts";

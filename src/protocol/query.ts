@@ -1,5 +1,5 @@
 /** awsQuery (IAM, STS): form-encoded input by shape, XML output and ErrorResponse. */
-import type { ServiceError } from "../errors.ts";
+import type { ServiceError } from "../kernel/errors.ts";
 import { decodeAndValidate } from "./validate.ts";
 import type { Shape, ServiceShapes } from "./shapes/types.ts";
 import { own, setOwn } from "../util/own-property.ts";

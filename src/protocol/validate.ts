@@ -4,7 +4,7 @@
  * Coral-style "N validation errors detected: ..." message. Decoded blobs become Buffers and
  * timestamps Dates, so handlers get the types the SDK declares.
  */
-import { ServiceError, validationMessage } from "../errors.ts";
+import { ServiceError, validationMessage } from "../kernel/errors.ts";
 import type { Shape, ServiceShapes } from "./shapes/types.ts";
 import { setOwn } from "../util/own-property.ts";
 

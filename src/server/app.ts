@@ -5,7 +5,8 @@
 import { Store } from "../store/store.ts";
 import { restoredOffset, ServiceClock } from "../clock/clock.ts";
 import { DEFAULT_ACCOUNT_ID } from "../auth/principal.ts";
-import type { AppContext, InvokeOptions, ServiceDef } from "../services/types.ts";
+import type { AppContext, InvokeOptions } from "../kernel/context.ts";
+import type { ServiceDef } from "../kernel/service.ts";
 import { HttpFrontend } from "./http.ts";
 import type { Http1Limits, Http1Server } from "./http1.ts";
 import { execute, newContext } from "./dispatcher.ts";

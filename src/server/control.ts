@@ -1,6 +1,6 @@
 /** localfargate's own endpoints: readiness and the service clock. */
 import { randomUUID } from "node:crypto";
-import type { AppContext } from "../services/types.ts";
+import type { AppContext } from "../kernel/context.ts";
 import { runDue } from "./scheduler.ts";
 import { advanceProblem } from "../clock/clock.ts";
 import { handleMetadataRequest } from "../fargate/metadata.ts";

@@ -3,10 +3,13 @@
  * CloudTrail event and commit the request's writes together, then return the output.
  */
 import { randomUUID } from "node:crypto";
-import { ServiceError } from "../errors.ts";
+import { ServiceError } from "../kernel/errors.ts";
 import { buildRecord } from "../audit/record.ts";
-import type { AppContext, AuthCheck, Principal, RequestContext, ServiceDef } from "../services/types.ts";
-import { authorizeChecks } from "./authorize.ts";
+import type { AppContext, RequestContext } from "../kernel/context.ts";
+import type { AuthCheck } from "../kernel/operation.ts";
+import type { Principal } from "../kernel/principal.ts";
+import type { ServiceDef } from "../kernel/service.ts";
+import { authorizeChecks } from "../authz/authorize.ts";
 import { own } from "../util/own-property.ts";
 
 export interface CallMeta {

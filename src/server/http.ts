@@ -4,12 +4,13 @@
  * call through the dispatcher and encodes the answer exactly as AWS does.
  */
 import { randomUUID } from "node:crypto";
-import { ServiceError } from "../errors.ts";
+import { ServiceError } from "../kernel/errors.ts";
 import { authenticate, authError, type WireFamily } from "../auth/credentials.ts";
 import type { IncomingSignedRequest } from "../auth/sigv4.ts";
 import { decodeJsonInput, encodeJsonError, encodeJsonOutput, JSON_CONTENT_TYPE } from "../protocol/json.ts";
 import { decodeQueryInput, encodeQueryError, encodeQueryOutput, XML_CONTENT_TYPE } from "../protocol/query.ts";
-import type { AppContext, RestHttpRequest, ServiceDef } from "../services/types.ts";
+import type { AppContext } from "../kernel/context.ts";
+import type { RestHttpRequest, ServiceDef } from "../kernel/service.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
 import { BrowserGuard, corsHeaders } from "./browser-guard.ts";

@@ -3,7 +3,7 @@
  * expiry, CloudTrail deliveries. Called on a real-time tick and after every clock advance; runs
  * of one app never overlap.
  */
-import type { AppContext } from "../services/types.ts";
+import type { AppContext } from "../kernel/context.ts";
 
 const running = new WeakMap<AppContext, Promise<void>>();
 

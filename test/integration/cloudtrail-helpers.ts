@@ -1,7 +1,7 @@
 /** Shared helpers for the CloudTrail and S3 integration tests. */
 import { Agent } from "node:http";
 import { CloudTrailClient, LookupEventsCommand, type Event, type LookupAttributeKey } from "@aws-sdk/client-cloudtrail";
-import type { CredentialRecord, Principal } from "../../src/services/types.ts";
+import type { CredentialRecord, Principal } from "../../src/kernel/principal.ts";
 import type { TestServer } from "../support/server.ts";
 
 export const ACCOUNT = "000000000000";

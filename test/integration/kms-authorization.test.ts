@@ -23,7 +23,7 @@ import {
 } from "@aws-sdk/client-kms";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { servicePrincipal } from "../../src/auth/principal.ts";
-import { ServiceError } from "../../src/errors.ts";
+import { ServiceError } from "../../src/kernel/errors.ts";
 import { createVolumeKey, decryptVolumeKey, dryRunChecks, retireVolumeGrant } from "../../src/fargate/kms-calls.ts";
 import { resolveKeyForEcs } from "../../src/services/kms/index.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";

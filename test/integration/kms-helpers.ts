@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateKeyCommand, KMSClient, type CreateKeyCommandInput, type KeyMetadata } from "@aws-sdk/client-kms";
 import type { TestServer } from "../support/server.ts";
-import type { CredentialRecord, Principal } from "../../src/services/types.ts";
+import type { CredentialRecord, Principal } from "../../src/kernel/principal.ts";
 
 export const ACCOUNT = "000000000000";
 export const REGION = "us-east-1";

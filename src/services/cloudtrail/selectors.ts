@@ -4,7 +4,7 @@
  * AdvancedEventSelectors (field selectors with Equals/StartsWith/EndsWith and their negations).
  */
 import type { AdvancedEventSelector, AdvancedFieldSelector, EventSelector } from "@aws-sdk/client-cloudtrail";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 
 /** What a trail without custom selectors logs: every management event. */
 export function defaultEventSelectors(): EventSelector[] {

@@ -1,6 +1,6 @@
 /** Trails: their stored state, naming rules, look-up by name or ARN, and API shapes. */
 import type { AdvancedEventSelector, EventSelector, Tag, Trail } from "@aws-sdk/client-cloudtrail";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import { cloudtrailShapes } from "../../protocol/shapes/cloudtrail.gen.ts";
 
 /** One log file waiting for the next digest of its region. */

@@ -19,7 +19,7 @@ import type {
   UpdateClusterSettingsRequest,
   UpdateClusterSettingsResponse,
 } from "@aws-sdk/client-ecs";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { dryRunChecks } from "../../fargate/kms-calls.ts";
 import { CLUSTER_NAME, clusterArn, type ClusterRecord, type EcsState, validateTags } from "./state.ts";

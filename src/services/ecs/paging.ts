@@ -1,5 +1,5 @@
 /** ECS list paging: an opaque nextToken (base64 of the offset) and maxResults up to 100. */
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 
 export function page<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined, limit = 100): { items: T[]; nextToken?: string } {
   if (maxResults !== undefined && (maxResults < 1 || maxResults > limit)) {

@@ -15,7 +15,7 @@ import type {
   UpdateServiceRequest,
   UpdateServiceResponse,
 } from "@aws-sdk/client-ecs";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
 import { page } from "./paging.ts";

@@ -18,7 +18,7 @@ import type {
   TaskDefinition,
   TaskOverride,
 } from "@aws-sdk/client-ecs";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp, Store } from "../../store/store.ts";
 
 export const KIND_CLUSTER = "ecs.cluster";

@@ -8,7 +8,7 @@ import type {
   UntagResourceRequest,
   UntagResourceResponse,
 } from "@aws-sdk/client-ecs";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { mergeTags, parseEcsArn, type EcsState, validateTags } from "./state.ts";

@@ -16,7 +16,7 @@ import type {
   RegisterTaskDefinitionResponse,
   TaskDefinition,
 } from "@aws-sdk/client-ecs";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { passRoleChecks } from "./pass-role.ts";
 import { page } from "./paging.ts";

@@ -17,7 +17,7 @@ import type {
   Task,
   TaskOverride,
 } from "@aws-sdk/client-ecs";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { passRoleChecks } from "./pass-role.ts";
 import { page } from "./paging.ts";

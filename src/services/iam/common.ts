@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { Tag } from "@aws-sdk/client-iam";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import { compilePolicy } from "../../policy/index.ts";
 
 /** AWS unique ids and access key ids use upper-case letters and the digits 2-7 (base32). */

@@ -33,7 +33,7 @@ import type {
   PutUserPermissionsBoundaryRequest,
   SetDefaultPolicyVersionRequest,
 } from "@aws-sdk/client-iam";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import { AWS_MANAGED } from "./aws-managed.ts";
 import {

@@ -23,7 +23,7 @@ import type {
   VirtualMFADevice,
 } from "@aws-sdk/client-iam";
 import QRCode from "qrcode";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import {
   alreadyExists,

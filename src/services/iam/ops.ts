@@ -4,7 +4,7 @@
  * keys, before its handler runs.
  */
 import type { Tag } from "@aws-sdk/client-iam";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, Principal, RequestContext } from "../types.ts";
 import { defaultRequestParameters } from "../../audit/record.ts";
 import { iamShapes } from "../../protocol/shapes/iam.gen.ts";

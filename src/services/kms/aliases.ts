@@ -11,7 +11,7 @@ import type {
   ListAliasesResponse,
   UpdateAliasRequest,
 } from "@aws-sdk/client-kms";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import { setKeyResources, type Kms } from "./core.ts";
 import { pageOf } from "./paging.ts";

@@ -35,7 +35,7 @@ import type {
   VerifyRequest,
   VerifyResponse,
 } from "@aws-sdk/client-kms";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import { defaultRequestParameters } from "../../audit/record.ts";
 import { kmsShapes } from "../../protocol/shapes/kms.gen.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";

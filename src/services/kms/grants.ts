@@ -14,7 +14,7 @@ import type {
   RetireGrantRequest,
   RevokeGrantRequest,
 } from "@aws-sdk/client-kms";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { setKeyResources, type Kms } from "./core.ts";
 import { dateKey, pageOf } from "./paging.ts";

@@ -27,7 +27,7 @@ import type {
   UntagResourceRequest,
   UpdateKeyDescriptionRequest,
 } from "@aws-sdk/client-kms";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import { javaDate, serviceEvent, setKeyResources, type Kms } from "./core.ts";

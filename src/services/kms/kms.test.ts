@@ -1,6 +1,6 @@
 /** Unit tests for KMS's pure parts: key-state table, KeyId resolution, paging, grants, dates. */
 import { describe, it, expect } from "vitest";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { Principal } from "../types.ts";
 import { javaDate } from "./core.ts";
 import { grantOperationsFor, newGrantToken, parseGrantToken } from "./grants.ts";

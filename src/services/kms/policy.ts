@@ -4,9 +4,9 @@
  * an operation on a key (key policy authoritative, KMS condition keys, grants), and grant
  * matching (grantee, operation, encryption-context constraints).
  */
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import { compilePolicy, type ContextValue } from "../../policy/index.ts";
-import { authorizeChecks } from "../../server/authorize.ts";
+import { authorizeChecks } from "../../authz/authorize.ts";
 import type {
   GetKeyPolicyRequest,
   GetKeyPolicyResponse,

@@ -15,7 +15,7 @@ import type {
   RotateKeyOnDemandResponse,
   RotationsListEntry,
 } from "@aws-sdk/client-kms";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import { serviceEvent, setKeyResources, type Kms } from "./core.ts";

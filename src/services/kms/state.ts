@@ -3,7 +3,7 @@
  * table (reference A4) with AWS's messages. Everything here is persisted through the store by
  * the operation modules; key material is only ever held sealed under the data dir's root key.
  */
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { KeySpec, KeyState, KeyUsageType, OriginType, Tag } from "@aws-sdk/client-kms";
 
 export const KIND_KEY = "kms.key";

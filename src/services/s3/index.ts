@@ -5,7 +5,7 @@
  * listings are data events (not in event history; delivered only to trails that select them).
  */
 import { createHash } from "node:crypto";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import { markDataEvent } from "../../audit/record.ts";
 import type { AppContext, AuthCheck, CloudTrailResource, OperationDef, RequestContext, ServiceDef } from "../types.ts";
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Input, type S3Operation, type S3Output } from "./protocol.ts";

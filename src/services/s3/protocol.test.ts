@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import { decodeAwsChunked, decodeS3Request, encodeS3Error, virtualHostBucket } from "./protocol.ts";
 import { parseCreateBucketConfiguration } from "./xml.ts";
 import { compareKeys, firstAfter, firstAtLeast } from "./storage.ts";

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as zlib from "node:zlib";
-import { ServiceError } from "../../errors.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext, RestHttpRequest, RestHttpResponse } from "../types.ts";
 import { xmlDocument, xmlEscape } from "./xml.ts";
 

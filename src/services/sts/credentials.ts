@@ -4,8 +4,8 @@
  */
 import { deflateRawSync } from "node:zlib";
 import type { AssumeRoleRequest, AssumeRoleResponse, GetSessionTokenRequest, GetSessionTokenResponse, Credentials } from "@aws-sdk/client-sts";
-import { ServiceError } from "../../errors.ts";
-import { authorizeChecks } from "../../server/authorize.ts";
+import { ServiceError } from "../../kernel/errors.ts";
+import { authorizeChecks } from "../../authz/authorize.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { validateDocument } from "../iam/common.ts";
 import type { IamService } from "../iam/index.ts";

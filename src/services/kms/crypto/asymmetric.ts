@@ -38,7 +38,7 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from "node:crypto";
-import { ServiceError } from "../../../errors.ts";
+import { ServiceError } from "../../../kernel/errors.ts";
 import { invalidCiphertext } from "./ciphertext.ts";
 import {
   ecdsaSignDigest,

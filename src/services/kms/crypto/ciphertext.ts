@@ -25,7 +25,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { secureRandomBytes } from "./random.ts";
-import { ServiceError } from "../../../errors.ts";
+import { ServiceError } from "../../../kernel/errors.ts";
 
 export const CIPHERTEXT_VERSION = 0x01;
 export const MATERIAL_ID_BYTES = 32;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ServiceError } from "../../../errors.ts";
+import { ServiceError } from "../../../kernel/errors.ts";
 import { generateKeyMaterial, sign, verify } from "./asymmetric.ts";
 import { materialIdHex, openSymmetric, sealSymmetric } from "./ciphertext.ts";
 import {

@@ -44,7 +44,7 @@ import {
   randomBytes,
   type KeyObject,
 } from "node:crypto";
-import { ServiceError } from "../../../errors.ts";
+import { ServiceError } from "../../../kernel/errors.ts";
 import { keySpecInfo, privateKeyMatchesSpec } from "./asymmetric.ts";
 import { invalidCiphertext } from "./ciphertext.ts";
 

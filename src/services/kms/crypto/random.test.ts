@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ServiceError } from "../../../errors.ts";
+import { ServiceError } from "../../../kernel/errors.ts";
 import { dataKeyLength, generateDataKey, generateRandom, secureRandomBytes } from "./random.ts";
 
 function validationError(fn: () => unknown): string {

@@ -13,7 +13,7 @@
  *   KeySpec other than AES_256 / AES_128  → the Coral enum message.
  */
 import { randomBytes, randomFillSync } from "node:crypto";
-import { ServiceError, validationMessage } from "../../../errors.ts";
+import { ServiceError, validationMessage } from "../../../kernel/errors.ts";
 
 export const MAX_RANDOM_BYTES = 1024;
 

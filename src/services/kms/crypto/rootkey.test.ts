@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ServiceError } from "../../../errors.ts";
+import { ServiceError } from "../../../kernel/errors.ts";
 import { loadOrCreateRootKey, openAtRest, sealAtRest } from "./rootkey.ts";
 
 const dirs: string[] = [];

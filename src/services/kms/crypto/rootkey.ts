@@ -19,7 +19,7 @@
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, fchmodSync } from "node:fs";
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { ServiceError } from "../../../errors.ts";
+import { ServiceError } from "../../../kernel/errors.ts";
 
 export const ROOT_KEY_FILE = "root.key";
 export const ROOT_KEY_BYTES = 32;

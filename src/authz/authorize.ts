@@ -3,10 +3,11 @@
  * the operation's own), gathers the caller's policies and asks the policy engine, in AWS's
  * evaluation order. A denial becomes AccessDenied(Exception) with AWS's message.
  */
-import { ServiceError } from "../errors.ts";
+import { ServiceError } from "../kernel/errors.ts";
 import { principalTypeKey } from "../auth/principal.ts";
 import { accessDeniedMessage, compileStoredPolicy, evaluate, type CompiledPolicy, type ConditionContext, type ContextValue } from "../policy/index.ts";
-import type { AuthCheck, RequestContext } from "../services/types.ts";
+import type { AuthCheck } from "../kernel/operation.ts";
+import type { RequestContext } from "../kernel/context.ts";
 
 export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
   const p = ctx.principal;

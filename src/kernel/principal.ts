@@ -1,0 +1,48 @@
+/** Who is calling: the principal a request is authenticated as, and where credentials come from. */
+
+export type PrincipalType = "Root" | "IAMUser" | "AssumedRole" | "AWSService";
+
+export interface Principal {
+  type: PrincipalType;
+  accountId: string;
+  /** Root: arn:aws:iam::A:root; user ARN; session ARN arn:aws:sts::A:assumed-role/R/S; AWSService: the service name */
+  arn: string;
+  /** Root: the account id; IAM user: AIDA…; session: AROA…:session; AWSService: the service name */
+  principalId: string;
+  userName?: string;
+  accessKeyId?: string;
+  /** Sessions from STS */
+  session?: {
+    roleArn?: string;
+    roleId?: string;
+    roleName?: string;
+    sessionName?: string;
+    /** GetSessionToken sessions are issued by an IAM user (or root) rather than a role */
+    issuerArn: string;
+    issuerType: "Role" | "IAMUser" | "Root";
+    createdAt: Date;
+    expiresAt: Date;
+    mfaAuthenticated: boolean;
+    /** when the MFA code the session was issued with was verified (aws:MultiFactorAuthAge) */
+    mfaAuthenticatedAt?: Date;
+    /** inline session policy document and managed policy ARNs passed to AssumeRole */
+    policy?: string;
+    policyArns?: string[];
+  };
+  /** AWSService principals: who the call is made by (CloudTrail invokedBy). */
+  invokedBy?: string;
+}
+
+/** Credentials → principal; implemented by IAM (access keys) and STS (sessions). */
+export interface CredentialRecord {
+  secretAccessKey: string;
+  principal: Principal;
+  /** Sessions: the token that must accompany the key */
+  sessionToken?: string;
+  expiresAt?: Date;
+  active: boolean;
+}
+
+export interface CredentialProvider {
+  lookup(accessKeyId: string): CredentialRecord | undefined;
+}

@@ -1,0 +1,47 @@
+/** A service as the front door and the dispatcher see it: its names, wire protocol and operation table. */
+import type { ServiceShapes } from "../protocol/shapes/types.ts";
+import type { ServiceError } from "./errors.ts";
+import type { RequestContext } from "./context.ts";
+import type { OperationDef } from "./operation.ts";
+
+export interface RestHttpRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  host: string;
+}
+
+export interface RestHttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** REST protocols (S3 restXml): the service routes and encodes itself. */
+export interface RestProtocol {
+  /** Returns the operation and its input, or throws ServiceError. */
+  decode(req: RestHttpRequest): { operation: string; input: Record<string, unknown> };
+  encodeOutput(operation: string, output: unknown, ctx: RequestContext): RestHttpResponse;
+  encodeError(err: ServiceError, requestId: string, req: RestHttpRequest): RestHttpResponse;
+}
+
+export interface ServiceDef {
+  /** lower-case id: "kms", "ecs", "iam", "sts", "cloudtrail", "s3", "organizations" */
+  name: string;
+  /** SigV4 signing name(s) */
+  signingName: string;
+  /** IAM action prefix, usually the signing name */
+  iamPrefix: string;
+  protocol: "json" | "query" | "rest";
+  /** awsJson X-Amz-Target prefixes (CloudTrail has two) */
+  targetPrefixes?: string[];
+  shapes?: ServiceShapes;
+  rest?: RestProtocol;
+  /** CloudTrail eventSource, e.g. "kms.amazonaws.com" */
+  eventSource: string;
+  /** global services log and sign in us-east-1 */
+  globalRegion?: string;
+  operations: Record<string, OperationDef>;
+}
