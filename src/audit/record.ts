@@ -139,8 +139,8 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   let requestParameters: unknown = a.requestParameters;
   if (requestParameters === undefined) {
     try {
-      requestParameters = op?.requestParameters && outcome.input !== undefined
-        ? op.requestParameters(outcome.input, ctx)
+      requestParameters = op?.audit?.requestParameters && outcome.input !== undefined
+        ? op.audit.requestParameters(outcome.input as object, ctx)
         : defaultRequestParameters(svc.shapes, own(svc.shapes?.operations, ctx.operation)?.input, outcome.input);
     } catch {
       requestParameters = null;
@@ -149,7 +149,7 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   let responseElements: unknown = a.responseElements;
   if (responseElements === undefined) {
     try {
-      responseElements = !outcome.error && op?.responseElements ? op.responseElements(outcome.output, outcome.input, ctx) : null;
+      responseElements = !outcome.error && op?.audit?.responseElements ? op.audit.responseElements(outcome.output, outcome.input as object, ctx) : null;
     } catch {
       responseElements = null;
     }

@@ -43,18 +43,45 @@ export interface AuditInfo {
   skip?: boolean;
 }
 
-export interface OperationDef<I = any, O = any> {
-  /** CloudTrail readOnly; also used by event selectors */
-  readOnly?: boolean;
-  /**
-   * Declares what to authorize. Default: `${iamPrefix}:${Operation}` on "*".
-   * Return null for operations AWS does not authorize (sts:GetCallerIdentity).
-   * May throw ServiceError (e.g. NotFoundException while resolving the resource).
-   */
-  authorize?(ctx: RequestContext, input: I): AuthCheck | AuthCheck[] | null;
-  handler(ctx: RequestContext, input: I): O | Promise<O>;
+/** What an operation adds to its CloudTrail record, computed from the call's own values. */
+export interface OperationAudit<I extends object, O, R> {
+  /** the record's resources, from the resolved value (successful calls only) */
+  resources?(ctx: RequestContext, input: I, resolved: R, output: O): CloudTrailResource[];
   /** CloudTrail requestParameters (default: the input with lower-camel names, blobs removed) */
   requestParameters?(input: I, ctx: RequestContext): unknown;
   /** CloudTrail responseElements (default: null) */
   responseElements?(output: O, input: I, ctx: RequestContext): unknown;
 }
+
+/**
+ * One operation, as every service declares it. The dispatcher calls `resolve` once (it throws
+ * the operation's NotFound and validation errors), hands its value to `authorize`, the handler
+ * and the audit record, then commits the call's writes with its CloudTrail event.
+ *
+ * Members are declared as methods so that a table of concrete operations is assignable to
+ * `OperationTable` (method parameters are compared bivariantly).
+ */
+export interface Operation<I extends object, O, R = undefined> {
+  /** CloudTrail readOnly; also used by event selectors */
+  readonly readOnly?: boolean;
+  /** Finds what the call is about (a key, a role…) in the caller's account and the request's Region. */
+  resolve?(ctx: RequestContext, input: I): R;
+  /** What to authorize; null for operations AWS does not authorize (sts:GetCallerIdentity). */
+  authorize(ctx: RequestContext, input: I, resolved: R): AuthCheck[] | null;
+  handler(ctx: RequestContext, input: I, resolved: R): O | Promise<O>;
+  readonly audit?: OperationAudit<I, O, R>;
+}
+
+/** Declares an operation and keeps its input, output and resolved types. */
+export function defineOperation<I extends object, O, R = undefined>(op: Operation<I, O, R>): Operation<I, O, R> {
+  return op;
+}
+
+/** Any operation, as the dispatcher and the audit record see it. */
+export type SomeOperation = Operation<object, unknown, unknown>;
+
+/**
+ * A service's operation table keyed by its generated operation-name union (`StsOperation`…):
+ * a missing or misspelled operation is a compile error.
+ */
+export type OperationTable<Names extends string> = { readonly [K in Names]: SomeOperation };

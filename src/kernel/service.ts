@@ -2,7 +2,7 @@
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
 import type { ServiceError } from "./errors.ts";
 import type { RequestContext } from "./context.ts";
-import type { OperationDef } from "./operation.ts";
+import type { SomeOperation } from "./operation.ts";
 
 export interface RestHttpRequest {
   method: string;
@@ -43,5 +43,5 @@ export interface ServiceDef {
   eventSource: string;
   /** global services log and sign in us-east-1 */
   globalRegion?: string;
-  operations: Record<string, OperationDef>;
+  operations: Readonly<Record<string, SomeOperation>>;
 }

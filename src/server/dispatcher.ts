@@ -47,10 +47,6 @@ export function unknownOperation(svc: ServiceDef, operation: string): ServiceErr
   return new ServiceError("UnknownOperationException", "", 400);
 }
 
-function defaultCheck(svc: ServiceDef, operation: string): AuthCheck {
-  return { action: `${svc.iamPrefix}:${operation}`, resource: "*" };
-}
-
 /** Records the call in CloudTrail (unless the handler asked to skip) and commits its writes. */
 async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: unknown; output?: unknown; error?: ServiceError }): Promise<void> {
   const writes = outcome.error ? [] : ctx.writes;
@@ -80,9 +76,12 @@ export async function execute(ctx: RequestContext, decode: () => Record<string, 
   try {
     if (!op) throw unknownOperation(svc, ctx.operation);
     input = decode();
-    const checks = op.authorize ? op.authorize(ctx, input) : defaultCheck(svc, ctx.operation);
-    if (checks) authorizeChecks(ctx, Array.isArray(checks) ? checks : [checks]);
-    const output = await op.handler(ctx, input);
+    // resolved once: authorization, the handler and the audit record all see the same value
+    const resolved = op.resolve ? op.resolve(ctx, input) : undefined;
+    const checks = op.authorize(ctx, input, resolved);
+    if (checks) authorizeChecks(ctx, checks);
+    const output = await op.handler(ctx, input, resolved);
+    if (op.audit?.resources) ctx.audit.resources = op.audit.resources(ctx, input, resolved, output);
     await finish(ctx, svc, { input, output });
     return output;
   } catch (e) {
