@@ -6,7 +6,6 @@ import { randomUUID } from "node:crypto";
 import { ServiceError } from "../kernel/errors.ts";
 import { buildRecord } from "../audit/record.ts";
 import type { AppContext, RequestContext } from "../kernel/context.ts";
-import type { AuthCheck } from "../kernel/operation.ts";
 import type { Principal } from "../kernel/principal.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import { authorizeChecks } from "../authz/authorize.ts";
