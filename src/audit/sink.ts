@@ -3,41 +3,33 @@
  * request's own transaction, or its audit log for a call that changes nothing), and how services
  * record events they originate themselves.
  */
-import type { AppContext } from "../kernel/context.ts";
-import type { WriteOp } from "../store/store.ts";
+import type { AppContext, AuditSink } from "../kernel/context.ts";
+import type { Store, WriteOp } from "../store/store.ts";
 import { AuditStore } from "./store.ts";
 import { buildServiceEventRecord, type ServiceEvent } from "./record.ts";
 
-const stores = new WeakMap<AppContext, AuditStore>();
-
-/** The app's event store (tables created on first use). */
-export function auditStore(app: AppContext): AuditStore {
-  let s = stores.get(app);
-  if (!s) {
-    const store = new AuditStore(app.store.db);
-    (app.options.shutdown as (() => Promise<void>)[] | undefined)?.push(() => store.close());
-    stores.set(app, (s = store));
+declare module "../kernel/context.ts" {
+  interface Provided {
+    /** the CloudTrail event store (LookupEvents, trail delivery) */
+    auditStore: AuditStore;
   }
-  return s;
 }
 
-/** True unless the app was started with `audit: false` (the bench's comparison run). */
-export function auditEnabled(app: AppContext): boolean {
-  return app.options.audit !== false;
-}
-
-/** Sets app.auditSink: every record is stored with the writes of the call that produced it. */
-export function createAuditSink(app: AppContext): void {
-  if (!auditEnabled(app)) {
-    app.auditSink = undefined;
-    return;
-  }
-  const store = auditStore(app);
-  app.auditSink = {
-    record(record, meta) {
-      return [store.insert(record, meta.accountId, meta.region)];
+/**
+ * The app's audit log: the event store, and the sink the dispatcher records every call in
+ * (each record stored with the writes of the call that produced it). No sink when auditing is off.
+ */
+export function createAudit(db: Store, enabled: boolean): { store: AuditStore; sink?: AuditSink } {
+  const store = new AuditStore(db.db);
+  if (!enabled) return { store };
+  return {
+    store,
+    sink: {
+      record(record, meta) {
+        return [store.insert(record, meta.accountId, meta.region)];
+      },
+      append: store.logs ? (record, meta) => store.append(record, meta.accountId, meta.region) : undefined,
     },
-    append: store.logs ? (record, meta) => store.append(record, meta.accountId, meta.region) : undefined,
   };
 }
 

@@ -73,6 +73,7 @@ async function setup() {
   const dir = mkdtempSync(join(tmpdir(), "lf-dp-"));
   const store = new Store(null);
   const kms = new FakeKms();
+  const provided = new Map<string, unknown>();
   const app = {
     store,
     clock: new ServiceClock(0),
@@ -82,12 +83,13 @@ async function setup() {
     credentialProviders: [],
     dueRunners: [],
     health: {},
-    registry: new Map(),
+    get: (name: string) => provided.get(name),
+    find: (name: string) => provided.get(name),
     options: {},
     invoke: (_svc: string, op: string, input: Record<string, unknown>, opts: InvokeOptions) => kms.invoke(op, input, opts),
   } as unknown as AppContext;
   const state = new EcsState(store);
-  app.registry.set("ecs", state);
+  provided.set("ecs", state);
   const plane = new FargateDataPlane(app, state, new PlainDriver(dir), newVolumeId, new TaskUserPool());
   state.onTaskChange.push(() => plane.poke());
   const ops = { ...clusterOperations(state), ...taskDefinitionOperations(state), ...taskOperations(state, plane), ...serviceOperations(state, plane) };

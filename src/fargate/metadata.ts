@@ -11,7 +11,7 @@ import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
 export const METADATA_PREFIX = "/_localfargate/metadata/v4/";
 
 export function serverUrl(app: AppContext): string {
-  const fromRegistry = app.registry.get("serverUrl");
+  const fromRegistry = app.find("serverUrl");
   if (typeof fromRegistry === "string") return fromRegistry;
   const host = String(app.options.host ?? "127.0.0.1");
   return `http://${host.includes(":") ? `[${host}]` : host}:${Number(app.options.port ?? 4566)}`;
@@ -97,7 +97,7 @@ function decodeSegment(segment: string): string | undefined {
 export function handleMetadataRequest(app: AppContext, method: string, path: string): { status: number; body: unknown } | undefined {
   if (!path.startsWith(METADATA_PREFIX)) return undefined;
   if (method !== "GET" && method !== "HEAD") return { status: 405, body: { message: "Use GET." } };
-  const state = app.registry.get("ecs") as EcsState | undefined;
+  const state = app.find("ecs");
   const parts = path.slice(METADATA_PREFIX.length).split("/").map(decodeSegment);
   if (parts.includes(undefined)) return { status: 400, body: { message: "The path has a malformed percent-encoding." } };
   const [token, container, ...rest] = parts as string[];

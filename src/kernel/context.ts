@@ -59,26 +59,54 @@ export interface InvokeOptions {
   viaService?: string;
 }
 
+/**
+ * What modules provide one another, by name. Each module adds its own entries by declaration
+ * merging (`declare module "…/kernel/context.ts" { interface Provided { iam: IamService } }`),
+ * so `app.get("iam")` is typed without the kernel importing any service.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface -- filled in by declaration merging
+export interface Provided {
+  /** the server's own address, for the task metadata endpoint (set once the port is bound) */
+  serverUrl: string;
+}
+
+/** Start options the services read (the rest of StartOptions belongs to the front door). */
+export interface AppOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly storageDriver?: "gocryptfs" | "plain";
+  readonly allowedOrigins?: string[];
+  readonly allowedHosts?: string[];
+  /** false: no CloudTrail records (the bench's comparison run) */
+  readonly audit?: boolean;
+  readonly kmsMaxGrantsPerKey?: number;
+  readonly kmsOnDemandRotationLimit?: number;
+}
+
 export interface AppContext {
   readonly store: Store;
   readonly clock: ServiceClock;
   readonly dataDir: string | null;
   readonly defaultAccountId: string;
-  readonly services: Map<string, ServiceDef>;
+  readonly services: ReadonlyMap<string, ServiceDef>;
+  /** in module order (src/server/modules.ts); tests may put a fixture first */
   readonly credentialProviders: CredentialProvider[];
+  /** IAM's; tests may wrap it with a fixture */
   identityPolicies?: IdentityPolicyProvider;
-  scps?: ScpProvider;
-  readonly dueRunners: DueRunner[];
+  readonly scps?: ScpProvider;
+  /** in module order: the order due work runs in */
+  readonly dueRunners: readonly DueRunner[];
   /** components report readiness and notes (e.g. storage driver) for /_localfargate/health */
   readonly health: Record<string, unknown>;
   /** calls an operation in-process through the full path: authorize, handler, audit, commit */
   invoke<O = unknown>(service: string, operation: string, input: Record<string, unknown>, opts: InvokeOptions): Promise<O>;
-  /** typed access to another service's in-process API (e.g. fargate → ecs state) */
-  readonly registry: Map<string, unknown>;
-  /** audit sink (CloudTrail), set by the audit module */
-  auditSink?: AuditSink;
-  /** options from the CLI */
-  readonly options: Record<string, unknown>;
+  /** what another module provides; throws when it is not composed (yet) */
+  get<K extends keyof Provided>(name: K): Provided[K];
+  /** what another module provides, or undefined when it is not composed */
+  find<K extends keyof Provided>(name: K): Provided[K] | undefined;
+  /** where CloudTrail records go; created by the app, undefined when auditing is off */
+  readonly auditSink?: AuditSink;
+  readonly options: AppOptions;
 }
 
 export interface AuditSink {

@@ -4,6 +4,7 @@
  */
 import type { ContextValue } from "../policy/index.ts";
 import type { RequestContext } from "./context.ts";
+import type { ServiceError } from "./errors.ts";
 
 export interface ResourcePolicyRef {
   document: string;
@@ -22,6 +23,8 @@ export interface AuthCheck {
   /** KMS grants: consulted when policies alone do not allow */
   grantAllows?: () => boolean;
   resourceTags?: Record<string, string>;
+  /** the error a refusal of this check answers, where AWS's differs from its usual AccessDenied (sts:AssumeRole names no reason) */
+  denied?: () => ServiceError;
 }
 
 export interface CloudTrailResource {

@@ -1,7 +1,8 @@
 /** A service as the front door and the dispatcher see it: its names, wire protocol and operation table. */
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
 import type { ServiceError } from "./errors.ts";
-import type { RequestContext } from "./context.ts";
+import type { AppContext, DueRunner, IdentityPolicyProvider, Provided, RequestContext } from "./context.ts";
+import type { CredentialProvider } from "./principal.ts";
 import type { SomeOperation } from "./operation.ts";
 
 export interface RestHttpRequest {
@@ -44,4 +45,31 @@ export interface ServiceDef {
   /** global services log and sign in us-east-1 */
   globalRegion?: string;
   operations: Readonly<Record<string, SomeOperation>>;
+}
+
+/** What a module hands the app once created. */
+export interface ModuleInstance {
+  readonly services?: readonly ServiceDef[];
+  /** entries of Provided other modules (and the front door) may `app.get` */
+  readonly provides?: Partial<Provided>;
+  readonly credentialProviders?: readonly CredentialProvider[];
+  readonly identityPolicies?: IdentityPolicyProvider;
+  readonly dueRunners?: readonly DueRunner[];
+  /** run at close, modules in the reverse of their composition order */
+  shutdown?(): Promise<void> | void;
+}
+
+/**
+ * A unit of composition: a service (or a piece several services share) with what it needs from
+ * modules composed before it. src/server/modules.ts lists the modules in the order they compose;
+ * the app refuses an order in which a module's needs are not yet provided.
+ */
+export interface ServiceModule {
+  readonly name: string;
+  readonly needs: readonly (keyof Provided)[];
+  create(app: AppContext): ModuleInstance | Promise<ModuleInstance>;
+}
+
+export function defineServiceModule(m: ServiceModule): ServiceModule {
+  return m;
 }

@@ -5,13 +5,15 @@
 import { Store } from "../store/store.ts";
 import { restoredOffset, ServiceClock } from "../clock/clock.ts";
 import { DEFAULT_ACCOUNT_ID } from "../auth/principal.ts";
-import type { AppContext, InvokeOptions } from "../kernel/context.ts";
+import type { AppContext, AppOptions, DueRunner, InvokeOptions, Provided } from "../kernel/context.ts";
+import type { CredentialProvider } from "../kernel/principal.ts";
+import { createAudit } from "../audit/sink.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import { HttpFrontend } from "./http.ts";
 import type { Http1Limits, Http1Server } from "./http1.ts";
 import { execute, newContext } from "./dispatcher.ts";
 import { runDue, startTicker } from "./scheduler.ts";
-import { SERVICE_FACTORIES } from "./services.ts";
+import { MODULES } from "./modules.ts";
 
 export interface StartOptions {
   host?: string;
@@ -26,8 +28,11 @@ export interface StartOptions {
   allowedHosts?: string[];
   /** connection, timeout and bytes-in-flight bounds of the HTTP front door (docs/limits.md); defaults in DEFAULT_LIMITS */
   http?: Partial<Http1Limits>;
-  /** extra options passed to services (e.g. auditing off for the bench) */
-  [k: string]: unknown;
+  /** false: no CloudTrail records (the bench's comparison run) */
+  audit?: boolean;
+  /** KMS quotas, lowered by tests */
+  kmsMaxGrantsPerKey?: number;
+  kmsOnDemandRotationLimit?: number;
 }
 
 export interface Running {
@@ -38,27 +43,47 @@ export interface Running {
   close(): Promise<void>;
 }
 
-/** A service factory registers its ServiceDef and whatever else it provides (credentials, runners). */
-export type ServiceFactory = (app: AppContext) => ServiceDef | ServiceDef[] | Promise<ServiceDef | ServiceDef[]>;
+/** The app's own parts, then its modules in the order modules.ts states. */
+export interface ComposedApp {
+  app: AppContext;
+  /** in composition order; close runs them in reverse */
+  shutdown: (() => Promise<void> | void)[];
+  /** what the app provides after composition (the bound address) */
+  provide<K extends keyof Provided>(name: K, value: Provided[K]): void;
+}
 
-export async function createApp(options: StartOptions): Promise<{ app: AppContext; shutdown: (() => Promise<void> | void)[] }> {
+export async function createApp(options: StartOptions): Promise<ComposedApp> {
   const dataDir = options.dataDir === undefined ? "./.localfargate" : options.dataDir;
   const store = new Store(dataDir);
   const restored = restoredOffset(store.getMeta("clock.offsetMs"));
   if (restored.warning) console.warn(`[localfargate] warning: ${restored.warning}`);
   const clock = new ServiceClock(restored.offsetMs);
   const shutdown: (() => Promise<void> | void)[] = [];
+  const services = new Map<string, ServiceDef>();
+  const credentialProviders: CredentialProvider[] = [];
+  const dueRunners: DueRunner[] = [];
+  const provided: Partial<Provided> = {};
+  // the audit log belongs to the app: every service's calls are recorded in it
+  const audit = createAudit(store, options.audit !== false);
+  shutdown.push(() => audit.store.close());
+  provided.auditStore = audit.store;
   const app: AppContext = {
     store,
     clock,
     dataDir,
     defaultAccountId: DEFAULT_ACCOUNT_ID,
-    services: new Map(),
-    credentialProviders: [],
-    dueRunners: [],
+    services,
+    credentialProviders,
+    dueRunners,
     health: {},
-    registry: new Map(),
-    options: { ...options, shutdown },
+    auditSink: audit.sink,
+    options: appOptions(options),
+    get(name) {
+      const v = provided[name];
+      if (v === undefined) throw new Error(`nothing provides "${name}" yet (src/server/modules.ts states the order)`);
+      return v;
+    },
+    find: (name) => provided[name],
     async invoke<O>(service: string, operation: string, input: Record<string, unknown>, opts: InvokeOptions): Promise<O> {
       const svc = app.services.get(service);
       if (!svc) throw new Error(`no service ${service}`);
@@ -74,22 +99,50 @@ export async function createApp(options: StartOptions): Promise<{ app: AppContex
       return (await execute(ctx, () => input)) as O;
     },
   };
-  for (const factory of SERVICE_FACTORIES) {
-    const defs = await factory(app);
-    for (const d of Array.isArray(defs) ? defs : [defs]) app.services.set(d.name, d);
+  for (const module of MODULES) {
+    const missing = module.needs.filter((n) => provided[n] === undefined);
+    if (missing.length) throw new Error(`module ${module.name} needs ${missing.join(", ")}, which no earlier module provides`);
+    const made = await module.create(app);
+    for (const d of made.services ?? []) services.set(d.name, d);
+    Object.assign(provided, made.provides);
+    credentialProviders.push(...(made.credentialProviders ?? []));
+    dueRunners.push(...(made.dueRunners ?? []));
+    if (made.identityPolicies) app.identityPolicies = made.identityPolicies;
+    if (made.shutdown) shutdown.push(() => made.shutdown!());
   }
-  return { app, shutdown };
+  return {
+    app,
+    shutdown,
+    provide: <K extends keyof Provided>(name: K, value: Provided[K]) => {
+      provided[name] = value;
+    },
+  };
+}
+
+/** The typed subset of the start options the services read. */
+function appOptions(o: StartOptions): AppOptions {
+  const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+  return {
+    host: o.host,
+    port: o.port,
+    storageDriver: o.storageDriver,
+    allowedOrigins: o.allowedOrigins,
+    allowedHosts: o.allowedHosts,
+    audit: o.audit !== false,
+    kmsMaxGrantsPerKey: num(o.kmsMaxGrantsPerKey),
+    kmsOnDemandRotationLimit: num(o.kmsOnDemandRotationLimit),
+  };
 }
 
 export async function startLocalfargate(options: StartOptions = {}): Promise<Running> {
   const host = options.host ?? "127.0.0.1";
-  const { app, shutdown } = await createApp(options);
+  const { app, shutdown, provide } = await createApp(options);
   const frontend = new HttpFrontend(app);
   const server = await frontend.listen(host, options.port ?? 4566, options.http);
   const port = server.address().port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   // the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) needs the address tasks can reach
-  app.registry.set("serverUrl", url);
+  provide("serverUrl", url);
   await runDue(app);
   const stopTicker = startTicker(app);
   frontend.ready = true;

@@ -51,7 +51,7 @@ export class HttpFrontend {
 
   constructor(private readonly app: AppContext) {
     wallClock = () => app.clock.realNowMs();
-    this.guard = new BrowserGuard({ boundHost: String(app.options.host ?? "127.0.0.1"), allowedOrigins: (app.options.allowedOrigins as string[] | undefined) ?? [], allowedHosts: (app.options.allowedHosts as string[] | undefined) ?? [] });
+    this.guard = new BrowserGuard({ boundHost: app.options.host ?? "127.0.0.1", allowedOrigins: app.options.allowedOrigins ?? [], allowedHosts: app.options.allowedHosts ?? [] });
     for (const svc of app.services.values()) this.addService(svc);
   }
 

@@ -52,7 +52,7 @@ describe.skipIf(!available)("gocryptfs storage driver", () => {
     ]);
     const t0 = (await ecs.send(new RunTaskCommand({ cluster: "crypt", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0];
     await waitTask(ecs, "crypt", t0.taskArn!, running);
-    const rec = (server.app.registry.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string; volumeId?: string } }> }).tasks.get(t0.taskArn!)!;
+    const rec = (server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string; volumeId?: string } }> }).tasks.get(t0.taskArn!)!;
     const mount = rec.storage.mountPath!;
     // wait until the writer has written (through the mount, in plaintext)
     for (let i = 0; i < 400 && !(existsSync(join(mount, "secret.txt")) && readFileSync(join(mount, "secret.txt"), "utf8").split("\n").length > 8); i++) await new Promise((r) => setTimeout(r, 25));

@@ -101,7 +101,7 @@ describe("services", () => {
     expect(first.deployments![0].fargateEphemeralStorage).toEqual({ kmsKeyId: a.arn });
 
     await ecs.send(new UpdateClusterCommand({ cluster: "roll", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: b.arn } } }));
-    const state = server.app.registry.get("ecs") as { tasks: Map<string, { serviceArn?: string; task: { lastStatus?: string; desiredStatus?: string }; kmsKeyArn: string | null }> };
+    const state = server.app.get("ecs") as { tasks: Map<string, { serviceArn?: string; task: { lastStatus?: string; desiredStatus?: string }; kmsKeyArn: string | null }> };
     const svcArn = "arn:aws:ecs:us-east-1:000000000000:service/roll/api";
     // Watch every task change: count RUNNING service tasks (minimum 2 = ceil(3 × 50%)) and the total (max 4 = floor(3 × 150%)).
     let minRunning = Infinity;
@@ -112,7 +112,7 @@ describe("services", () => {
       minRunning = Math.min(minRunning, runningN);
       maxLive = Math.max(maxLive, live.length);
     };
-    const ecsState = server.app.registry.get("ecs") as { onTaskChange: (() => void)[] };
+    const ecsState = server.app.get("ecs");
     ecsState.onTaskChange.push(sample);
     const upd = await ecs.send(new UpdateServiceCommand({ cluster: "roll", service: "api", forceNewDeployment: true }));
     expect(upd.service!.deployments![0].status).toBe("PRIMARY");

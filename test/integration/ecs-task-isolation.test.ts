@@ -164,7 +164,7 @@ describe.skipIf(!isRoot)(`task users${isRoot ? "" : " (skipped: the server must 
     const victim = await waitTask(ecs, "iso", v0.taskArn!, running);
     const victimUid = uidOf(pidOf(victim, "app"));
     expect(victimUid).toBeGreaterThanOrEqual(TASK_UID_BASE);
-    const registry = server.app.registry.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> };
+    const registry = server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> };
     const victimVolume = registry.tasks.get(victim.taskArn!)!.storage.mountPath!;
     const victimRoot = join(victimVolume, "..");
     await waitFor(() => existsSync(join(victimVolume, "secret.txt")));

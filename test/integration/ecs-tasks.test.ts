@@ -98,7 +98,7 @@ describe("containers", () => {
     expect(t.lastStatus).toBe("RUNNING");
     expect(t.containers!.find((c) => c.name === "init")!.exitCode).toBe(0);
     expect(t.containers!.find((c) => c.name === "app")!.lastStatus).toBe("RUNNING");
-    const plane = server.app.registry.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> };
+    const plane = server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> };
     const mount = plane.tasks.get(t.taskArn!)!.storage.mountPath!;
     expect(await readFile(`${mount}/seen.txt`, "utf8")).toBe("init\n");
     expect((await readFile(`${mount}/order.txt`, "utf8")).split("\n").filter(Boolean)).toEqual(["init", "app", "after"]);
@@ -132,7 +132,7 @@ describe("containers", () => {
     const [t0] = await run(td);
     const t = await waitTask(ecs, CLUSTER, t0.taskArn!, (x) => x.containers!.find((c) => c.name === "probe")!.exitCode !== undefined);
     expect(t.containers!.find((c) => c.name === "probe")!.exitCode).toBe(0);
-    const rec = (server.app.registry.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> }).tasks.get(t.taskArn!)!;
+    const rec = (server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> }).tasks.get(t.taskArn!)!;
     const meta = JSON.parse(await readFile(`${rec.storage.mountPath}/meta.json`, "utf8"));
     expect(meta.u.startsWith(`${server.url}/_localfargate/metadata/v4/`)).toBe(true);
     expect(meta.c.Name).toBe("probe");

@@ -12,7 +12,6 @@ import type {
 } from "@aws-sdk/client-cloudtrail";
 import { cloudtrailShapes } from "../../protocol/shapes/cloudtrail.gen.ts";
 import type { ServiceShapes } from "../../protocol/shapes/types.ts";
-import { auditStore, createAuditSink } from "../../audit/sink.ts";
 import { defaultRequestParameters, isoSeconds } from "../../audit/record.ts";
 import type { AppContext, AuthCheck, OperationDef, RequestContext, ServiceDef } from "../types.ts";
 import { s3Api } from "../s3/index.ts";
@@ -24,6 +23,8 @@ import {
   ctError, MAX_TRAILS_PER_REGION, parseTrailArn, TRAIL_KIND, trailArn, trailResponse, Trails, trailShape,
   validateBucketName, validatePrefix, validateTrailName, type TrailState,
 } from "./trails.ts";
+import { defineServiceModule } from "../../kernel/service.ts";
+import { fromLegacyService } from "../../kernel/legacy-operation.ts";
 
 export const TARGET_PREFIXES = ["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101", "CloudTrail_20131101"];
 const MAX_TAGS = 50;
@@ -43,15 +44,21 @@ function runtimeShapes(): ServiceShapes {
   return s;
 }
 
-export function createCloudTrailService(app: AppContext): ServiceDef {
-  createAuditSink(app);
-  const events = auditStore(app);
+export const cloudTrailModule = defineServiceModule({
+  name: "cloudtrail",
+  needs: ["auditStore"],
+  create(app) {
+    const { def, delivery } = createCloudTrailService(app);
+    return { services: [fromLegacyService(def)], dueRunners: [delivery] };
+  },
+});
+
+function createCloudTrailService(app: AppContext): { def: ServiceDef; delivery: Delivery } {
+  const events = app.get("auditStore");
   const trails = new Trails();
   for (const t of app.store.all<TrailState>(TRAIL_KIND)) trails.byArn.set(t.arn, t);
   const keys = new SigningKeys(app.store, app.dataDir);
   const delivery = new Delivery(app, trails, events, keys);
-  app.dueRunners.push(delivery);
-  app.registry.set("cloudtrail", { trails, delivery, keys, events });
   const shapes = runtimeShapes();
 
   const save = (ctx: RequestContext, t: TrailState) => ctx.writes.push(app.store.put(TRAIL_KIND, t.arn, t));
@@ -447,7 +454,7 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     },
   };
 
-  return {
+  const def: ServiceDef = {
     name: "cloudtrail",
     signingName: "cloudtrail",
     iamPrefix: "cloudtrail",
@@ -457,4 +464,5 @@ export function createCloudTrailService(app: AppContext): ServiceDef {
     eventSource: "cloudtrail.amazonaws.com",
     operations,
   };
+  return { def, delivery };
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ecsShapes } from "../../protocol/shapes/ecs.gen.ts";
 import type { AppContext, ServiceDef } from "../types.ts";
 import { FargateDataPlane } from "../../fargate/reconciler.ts";
-import { chooseStorageDriver, newVolumeId, type StorageDriverName } from "../../fargate/storage/index.ts";
+import { chooseStorageDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { clusterOperations } from "./clusters.ts";
 import { serviceOperations } from "./services.ts";
@@ -17,10 +17,26 @@ import { EcsState } from "./state.ts";
 import { tagOperations } from "./tags.ts";
 import { taskDefinitionOperations } from "./task-definitions.ts";
 import { taskOperations } from "./tasks.ts";
+import { defineServiceModule, type ModuleInstance } from "../../kernel/service.ts";
+import { fromLegacyService } from "../../kernel/legacy-operation.ts";
 
 export const PLAIN_WARNING = "ephemeral storage is not encrypted at rest (plain storage driver)";
 
-export async function createEcsService(app: AppContext): Promise<ServiceDef> {
+declare module "../../kernel/context.ts" {
+  interface Provided {
+    /** the control plane's records (the data plane and the task metadata endpoint read them) */
+    ecs: EcsState;
+    fargate: FargateDataPlane;
+  }
+}
+
+export const ecsModule = defineServiceModule({
+  name: "ecs",
+  needs: ["kms"],
+  create: createEcsModule,
+});
+
+async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   const state = new EcsState(app.store);
   let baseDir: string;
   let tempBase = false;
@@ -32,7 +48,7 @@ export async function createEcsService(app: AppContext): Promise<ServiceDef> {
   let fallback: string | undefined;
   const driver = await chooseStorageDriver({
     baseDir,
-    override: app.options.storageDriver as StorageDriverName | undefined,
+    override: app.options.storageDriver,
     onFallback: (reason) => (fallback = reason),
   });
   // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
@@ -47,16 +63,7 @@ export async function createEcsService(app: AppContext): Promise<ServiceDef> {
   app.health.taskIsolation = users.describe();
   const plane = new FargateDataPlane(app, state, driver, newVolumeId, users);
   state.onTaskChange.push(() => plane.poke());
-  app.dueRunners.push(plane);
-  app.registry.set("ecs", state);
-  app.registry.set("fargate", plane);
-  const shutdown = app.options.shutdown as (() => Promise<void> | void)[] | undefined;
-  shutdown?.push(async () => {
-    await plane.close();
-    if (tempBase) rmSync(baseDir, { recursive: true, force: true });
-  });
-
-  return {
+  const def: ServiceDef = {
     name: "ecs",
     signingName: "ecs",
     iamPrefix: "ecs",
@@ -70,6 +77,15 @@ export async function createEcsService(app: AppContext): Promise<ServiceDef> {
       ...taskOperations(state, plane),
       ...serviceOperations(state, plane),
       ...tagOperations(state),
+    },
+  };
+  return {
+    services: [fromLegacyService(def)],
+    provides: { ecs: state, fargate: plane },
+    dueRunners: [plane],
+    async shutdown() {
+      await plane.close();
+      if (tempBase) rmSync(baseDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * ECS state: clusters, task definitions, tasks and services, kept in memory and persisted in
  * the store (one entity per resource). The data plane (src/fargate) reads and changes the same
- * records through this object (app.registry "ecs").
+ * records through this object (`app.get("ecs")`).
  */
 import { randomBytes } from "node:crypto";
 import type {

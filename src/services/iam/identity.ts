@@ -10,7 +10,7 @@ import type { SecretSealer } from "./secrets.ts";
 import { tagMap } from "./common.ts";
 import { KIND_KEY, type IamState, type RoleRec, type UserRec } from "./state.ts";
 
-/** What IAM needs to know about an STS session beyond the principal (registry "sts"). */
+/** What IAM needs to know about an STS session beyond the principal (`app.get("sts")`). */
 export interface SessionLookup {
   sessionTags(accessKeyId: string): Record<string, string> | undefined;
 }

@@ -12,12 +12,14 @@ import { inlinePolicyOperations } from "./inline.ts";
 import { managedPolicyOperations } from "./managed.ts";
 import { mfaOperations } from "./mfa.ts";
 import { roleOperations } from "./roles.ts";
-import { sealerFor, type SecretSealer } from "./secrets.ts";
+import type { SecretSealer } from "./secrets.ts";
+import { defineServiceModule } from "../../kernel/service.ts";
+import { fromLegacyService } from "../../kernel/legacy-operation.ts";
 import { simulationOperations } from "./simulate.ts";
 import { IamState, KIND_ROLE, type RoleRec } from "./state.ts";
 import { userOperations } from "./users.ts";
 
-/** What IAM offers other services in-process (app.registry "iam"). */
+/** What IAM offers other services in-process (`app.get("iam")`). */
 export interface IamService {
   state: IamState;
   /** seals and opens secrets at rest (access keys, MFA seeds) */
@@ -27,12 +29,31 @@ export interface IamService {
   noteRoleUse(ctx: RequestContext, role: RoleRec): void;
 }
 
-export function createIamService(app: AppContext): ServiceDef {
+declare module "../../kernel/context.ts" {
+  interface Provided {
+    iam: IamService;
+  }
+}
+
+export const iamModule = defineServiceModule({
+  name: "iam",
+  needs: ["iamSecrets", "sts"],
+  create(app) {
+    const service = createIamService(app);
+    return {
+      services: [fromLegacyService(service.def)],
+      provides: { iam: service.api },
+      credentialProviders: [service.api.identity],
+      identityPolicies: service.api.identity,
+    };
+  },
+});
+
+function createIamService(app: AppContext): { api: IamService; def: ServiceDef } {
   const state = new IamState(app.store);
-  const sealer = sealerFor(app);
-  const identity = new IamIdentity(state, sealer, () => app.registry.get("sts") as SessionLookup | undefined);
-  app.credentialProviders.push(identity);
-  app.identityPolicies = identity;
+  const sealer = app.get("iamSecrets");
+  const sessions: SessionLookup = app.get("sts");
+  const identity = new IamIdentity(state, sealer, () => sessions);
   const service: IamService = {
     state,
     sealer,
@@ -43,7 +64,6 @@ export function createIamService(app: AppContext): ServiceDef {
       ctx.writes.push(app.store.put(KIND_ROLE, role.id, role));
     },
   };
-  app.registry.set("iam", service);
 
   const operations: Record<string, OperationDef> = {
     ...userOperations(state, sealer),
@@ -62,7 +82,7 @@ export function createIamService(app: AppContext): ServiceDef {
     };
   }
 
-  return {
+  const def: ServiceDef = {
     name: "iam",
     signingName: "iam",
     iamPrefix: "iam",
@@ -72,4 +92,5 @@ export function createIamService(app: AppContext): ServiceDef {
     globalRegion: "us-east-1",
     operations,
   };
+  return { api: service, def };
 }

@@ -6,6 +6,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
+import { defineServiceModule } from "../../kernel/service.ts";
 
 export interface Sealed {
   iv: string;
@@ -49,13 +50,16 @@ export class SecretSealer {
   }
 }
 
-/** One sealer per app (IAM and STS share it). */
-const sealers = new WeakMap<object, SecretSealer>();
-export function sealerFor(app: { dataDir: string | null; registry: Map<string, unknown> }): SecretSealer {
-  let s = sealers.get(app.registry);
-  if (!s) {
-    s = new SecretSealer(app.dataDir);
-    sealers.set(app.registry, s);
+declare module "../../kernel/context.ts" {
+  interface Provided {
+    /** seals IAM and STS secrets at rest (access keys, MFA seeds, session secrets) */
+    iamSecrets: SecretSealer;
   }
-  return s;
 }
+
+/** One sealer per app, shared by IAM and STS. */
+export const secretsModule = defineServiceModule({
+  name: "iam-secrets",
+  needs: [],
+  create: (app) => ({ provides: { iamSecrets: new SecretSealer(app.dataDir) } }),
+});

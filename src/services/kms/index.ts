@@ -21,10 +21,16 @@ import type { Sealer } from "./material.ts";
 import { keyPolicyOperations } from "./policy.ts";
 import { resolveKey } from "./resolve.ts";
 import { rotationOperations, runDueRotations } from "./rotation.ts";
+import { defineServiceModule } from "../../kernel/service.ts";
+import { fromLegacyService } from "../../kernel/legacy-operation.ts";
 
-export const KMS_REGISTRY = "kms";
+declare module "../../kernel/context.ts" {
+  interface Provided {
+    kms: Kms;
+  }
+}
 
-function numberOption(app: AppContext, name: string, dflt: number): number {
+function numberOption(app: AppContext, name: "kmsMaxGrantsPerKey" | "kmsOnDemandRotationLimit", dflt: number): number {
   const v = Number(app.options[name]);
   return Number.isFinite(v) && v > 0 ? v : dflt;
 }
@@ -39,23 +45,36 @@ function sealerFor(app: AppContext): Sealer {
   };
 }
 
-export function createKmsService(app: AppContext): ServiceDef {
+export const kmsModule = defineServiceModule({
+  name: "kms",
+  needs: [],
+  create(app) {
+    const { kms, def } = createKmsService(app);
+    return {
+      services: [fromLegacyService(def)],
+      provides: { kms },
+      dueRunners: [
+        {
+          name: "kms",
+          async runDue(nowMs) {
+            await runDueImports(kms, nowMs);
+            await runDueRotations(kms, nowMs);
+            await runDueDeletions(kms, nowMs);
+          },
+        },
+      ],
+    };
+  },
+});
+
+function createKmsService(app: AppContext): { kms: Kms; def: ServiceDef } {
   const options: KmsOptions = {
     maxGrantsPerKey: numberOption(app, "kmsMaxGrantsPerKey", 50_000),
     onDemandRotationLimit: numberOption(app, "kmsOnDemandRotationLimit", 25),
   };
   const kms = new Kms(app, sealerFor(app), options);
   kms.load();
-  app.registry.set(KMS_REGISTRY, kms);
-  app.dueRunners.push({
-    name: "kms",
-    async runDue(nowMs) {
-      await runDueImports(kms, nowMs);
-      await runDueRotations(kms, nowMs);
-      await runDueDeletions(kms, nowMs);
-    },
-  });
-  return {
+  const def: ServiceDef = {
     name: "kms",
     signingName: "kms",
     iamPrefix: "kms",
@@ -73,6 +92,7 @@ export function createKmsService(app: AppContext): ServiceDef {
       ...grantOperations(kms),
     },
   };
+  return { kms, def };
 }
 
 export interface EcsKeyInfo {
@@ -90,8 +110,7 @@ export interface EcsKeyInfo {
  * should call DescribeKey through app.invoke instead.
  */
 export function resolveKeyForEcs(app: AppContext, accountId: string, region: string, keyId: string): EcsKeyInfo {
-  const kms = app.registry.get(KMS_REGISTRY) as Kms | undefined;
-  if (!kms) throw new Error("the KMS service is not registered");
+  const kms = app.get("kms");
   const { key } = resolveKey(kms.state, { accountId, region }, keyId, { aliases: true });
   return { arn: key.arn, keySpec: key.keySpec, keyUsage: key.keyUsage, multiRegion: key.multiRegion, state: key.state };
 }

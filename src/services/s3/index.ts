@@ -11,17 +11,19 @@ import type { AppContext, AuthCheck, CloudTrailResource, OperationDef, RequestCo
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Input, type S3Operation, type S3Output } from "./protocol.ts";
 import { S3Storage, compareKeys, firstAfter, firstAtLeast, type Bucket, type ObjectMeta, type PutObjectOptions } from "./storage.ts";
 import { parseCreateBucketConfiguration, S3_XMLNS, xmlEscape, type XmlNode } from "./xml.ts";
+import { defineServiceModule } from "../../kernel/service.ts";
+import { fromLegacyService } from "../../kernel/legacy-operation.ts";
 
 export { S3Storage, type Bucket, type ObjectMeta, type PutObjectOptions } from "./storage.ts";
 
-/** What other services (CloudTrail delivery) use in-process: app.registry.get("s3"). */
+/** What other services (CloudTrail delivery) use in-process: `app.find("s3")`. */
 export interface S3Api {
   storage: S3Storage;
   bucket(name: string): Bucket | undefined;
 }
 
 export function s3Api(app: AppContext): S3Api | undefined {
-  return app.registry.get("s3") as S3Api | undefined;
+  return app.find("s3");
 }
 
 const err = {
@@ -158,10 +160,24 @@ function rangeError(size: number): ServiceError {
   return new ServiceError("InvalidRange", "The requested range is not satisfiable", 416, { extra: { RangeRequested: "", ActualObjectSize: size } });
 }
 
-export function createS3Service(app: AppContext): ServiceDef {
+declare module "../../kernel/context.ts" {
+  interface Provided {
+    s3: S3Api;
+  }
+}
+
+export const s3Module = defineServiceModule({
+  name: "s3",
+  needs: [],
+  create(app) {
+    const { api, def } = createS3Service(app);
+    return { services: [fromLegacyService(def)], provides: { s3: api } };
+  },
+});
+
+function createS3Service(app: AppContext): { api: S3Api; def: ServiceDef } {
   const storage = new S3Storage(app.store);
   const api: S3Api = { storage, bucket: (n) => storage.bucket(n) };
-  app.registry.set("s3", api);
 
   const bucketArn = (b: string) => `arn:aws:s3:::${b}`;
   const objectArn = (b: string, k: string) => `arn:aws:s3:::${b}/${k}`;
@@ -506,7 +522,7 @@ export function createS3Service(app: AppContext): ServiceDef {
     }),
   };
 
-  return {
+  const def: ServiceDef = {
     name: "s3",
     signingName: "s3",
     iamPrefix: "s3",
@@ -519,6 +535,7 @@ export function createS3Service(app: AppContext): ServiceDef {
     },
     operations: operations as unknown as Record<string, OperationDef>,
   };
+  return { api, def };
 }
 
 function pick(q: Record<string, string>, names: string[]): Record<string, string> {

@@ -1,47 +1,60 @@
-/** STS (awsQuery): who am I, and temporary credentials (AssumeRole, GetSessionToken). */
-import type { GetCallerIdentityResponse } from "@aws-sdk/client-sts";
-import { stsShapes } from "../../protocol/shapes/sts.gen.ts";
-import type { AppContext, ServiceDef } from "../types.ts";
-import { sealerFor } from "../iam/secrets.ts";
-import type { IamService } from "../iam/index.ts";
+/**
+ * STS (awsQuery): who am I, and temporary credentials (AssumeRole, GetSessionToken).
+ * The worked example of the operation contract (docs/ARCHITECTURE.md): a table keyed by the
+ * generated StsOperation names, each operation a named resolve / authorize / handler.
+ */
+import type { GetCallerIdentityRequest, GetCallerIdentityResponse } from "@aws-sdk/client-sts";
+import { stsShapes, type StsOperation } from "../../protocol/shapes/sts.gen.ts";
+import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
+import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { SessionStore } from "./sessions.ts";
-import { assumeRoleOperation, getSessionTokenOperation } from "./credentials.ts";
+import { assumeRoleOperation } from "./assume-role.ts";
+import { getSessionTokenOperation } from "./get-session-token.ts";
+import type { StsDeps } from "./deps.ts";
 
-export function createStsService(app: AppContext): ServiceDef {
-  const sessions = new SessionStore(app.store, sealerFor(app));
-  app.registry.set("sts", sessions);
-  app.credentialProviders.push(sessions);
-  app.dueRunners.push(sessions);
-  /** IAM registers itself whichever factory runs first; STS only needs it per request. */
-  const iam = () => {
-    const s = app.registry.get("iam") as IamService | undefined;
-    if (!s) throw new Error("STS needs the IAM service");
-    return s;
-  };
+declare module "../../kernel/context.ts" {
+  interface Provided {
+    /** STS sessions: IAM looks a session's tags and policies up here */
+    sts: SessionStore;
+  }
+}
 
-  return {
-    name: "sts",
-    signingName: "sts",
-    iamPrefix: "sts",
-    protocol: "query",
-    shapes: stsShapes,
-    eventSource: "sts.amazonaws.com",
-    operations: {
-      GetCallerIdentity: {
-        readOnly: true,
-        // AWS does not authorize GetCallerIdentity: it works even under an explicit deny.
-        authorize: (ctx) => {
-          (app.registry.get("iam") as IamService | undefined)?.identity.noteKeyUse(ctx);
-          return null;
-        },
-        handler: (ctx): GetCallerIdentityResponse => ({
-          UserId: ctx.principal.principalId,
-          Account: ctx.principal.accountId,
-          Arn: ctx.principal.arn,
-        }),
-      },
-      AssumeRole: assumeRoleOperation(iam, sessions),
-      GetSessionToken: getSessionTokenOperation(iam, sessions),
+function getCallerIdentityOperation(deps: StsDeps) {
+  return defineOperation<GetCallerIdentityRequest, GetCallerIdentityResponse>({
+    readOnly: true,
+    // AWS does not authorize GetCallerIdentity: it works even under an explicit deny.
+    authorize: function authorizeGetCallerIdentity(ctx) {
+      deps.iam().identity.noteKeyUse(ctx);
+      return null;
     },
+    handler: function getCallerIdentity(ctx) {
+      return { UserId: ctx.principal.principalId, Account: ctx.principal.accountId, Arn: ctx.principal.arn };
+    },
+  });
+}
+
+export function stsOperations(deps: StsDeps): OperationTable<StsOperation> {
+  return {
+    GetCallerIdentity: getCallerIdentityOperation(deps),
+    AssumeRole: assumeRoleOperation(deps),
+    GetSessionToken: getSessionTokenOperation(deps),
   };
 }
+
+export const stsModule = defineServiceModule({
+  name: "sts",
+  needs: ["iamSecrets"],
+  create(app) {
+    const sessions = new SessionStore(app.store, app.get("iamSecrets"));
+    const def: ServiceDef = {
+      name: "sts",
+      signingName: "sts",
+      iamPrefix: "sts",
+      protocol: "query",
+      shapes: stsShapes,
+      eventSource: "sts.amazonaws.com",
+      operations: stsOperations({ iam: () => app.get("iam"), sessions }),
+    };
+    return { services: [def], provides: { sts: sessions }, credentialProviders: [sessions], dueRunners: [sessions] };
+  },
+});
