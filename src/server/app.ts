@@ -8,7 +8,7 @@ import { DEFAULT_ACCOUNT_ID } from "../auth/principal.ts";
 import type { AppContext, AppOptions, DueRunner, InvokeOptions, Provided } from "../kernel/context.ts";
 import type { CredentialProvider } from "../kernel/principal.ts";
 import { createAudit } from "../audit/sink.ts";
-import type { ServiceDef } from "../kernel/service.ts";
+import type { ServiceDef, ServiceModule } from "../kernel/service.ts";
 import { HttpFrontend } from "./http.ts";
 import type { Http1Limits, Http1Server } from "./http1.ts";
 import { execute, newContext } from "./dispatcher.ts";
@@ -52,7 +52,7 @@ export interface ComposedApp {
   provide<K extends keyof Provided>(name: K, value: Provided[K]): void;
 }
 
-export async function createApp(options: StartOptions): Promise<ComposedApp> {
+export async function createApp(options: StartOptions, modules: readonly ServiceModule[] = MODULES): Promise<ComposedApp> {
   const dataDir = options.dataDir === undefined ? "./.localfargate" : options.dataDir;
   const store = new Store(dataDir);
   const restored = restoredOffset(store.getMeta("clock.offsetMs"));
@@ -99,7 +99,7 @@ export async function createApp(options: StartOptions): Promise<ComposedApp> {
       return (await execute(ctx, () => input)) as O;
     },
   };
-  for (const module of MODULES) {
+  for (const module of modules) {
     const missing = module.needs.filter((n) => provided[n] === undefined);
     if (missing.length) throw new Error(`module ${module.name} needs ${missing.join(", ")}, which no earlier module provides`);
     const made = await module.create(app);
