@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../src/server/app.ts";
 import { execute, newContext } from "../src/server/dispatcher.ts";
-import { decodeJsonInput } from "../src/protocol/json.ts";
+import { decodeJsonInput } from "../src/protocol/aws-json.ts";
 import type { Principal } from "../src/kernel/principal.ts";
 
 export interface DispatchResult {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { ServiceError } from "../kernel/errors.ts";
-import { decodeJsonInput, encodeJsonError, encodeJsonOutput } from "./json.ts";
-import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./query.ts";
+import { decodeJsonInput, encodeJsonError, encodeJsonOutput } from "./aws-json.ts";
+import { decodeQueryInput, encodeQueryError, encodeQueryOutput } from "./aws-query.ts";
 import { kmsShapes } from "./shapes/kms.gen.ts";
 import { iamShapes } from "./shapes/iam.gen.ts";
 import { stsShapes } from "./shapes/sts.gen.ts";
