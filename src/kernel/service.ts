@@ -35,7 +35,8 @@ export interface ServiceDef {
   signingName: string;
   /** IAM action prefix, usually the signing name */
   iamPrefix: string;
-  protocol: "json" | "query" | "rest";
+  /** the wire protocol (src/protocol): awsJson, awsQuery, restXml (with `rest`), restJson1 */
+  protocol: "json" | "query" | "rest" | "rest-json";
   /** awsJson X-Amz-Target prefixes (CloudTrail has two) */
   targetPrefixes?: string[];
   shapes?: ServiceShapes;

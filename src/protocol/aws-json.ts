@@ -3,6 +3,7 @@ import type { ServiceError } from "../kernel/errors.ts";
 import { decodeAndValidate, serializationError } from "./validate.ts";
 import type { ServiceShapes } from "./shapes/types.ts";
 import { own, setOwn } from "../util/own-property.ts";
+import type { WireProtocol } from "./wire.ts";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 
@@ -51,3 +52,16 @@ export function encodeJsonError(err: ServiceError): Buffer {
   body[err.capitalMessage ? "Message" : "message"] = err.message;
   return Buffer.from(JSON.stringify(toWire(body)));
 }
+
+/** awsJson1_0/1_1: `X-Amz-Target: <prefix>.<Operation>`, a JSON body, errors as `__type`. */
+export const awsJsonProtocol: WireProtocol = {
+  name: "awsJson1_1",
+  decode(req, svc) {
+    const target = req.headers["x-amz-target"] ?? "";
+    const dot = target.lastIndexOf(".");
+    const operation = dot >= 0 && svc.targetPrefixes?.includes(target.slice(0, dot)) ? target.slice(dot + 1) : "";
+    return { operation, input: () => decodeJsonInput(svc.shapes!, operation, req.body) };
+  },
+  encodeOutput: (_svc, _operation, output) => ({ status: 200, headers: { "content-type": JSON_CONTENT_TYPE }, body: encodeJsonOutput(output) }),
+  encodeError: (_svc, err) => ({ status: err.status, headers: { "content-type": JSON_CONTENT_TYPE, "x-amzn-errortype": err.code }, body: encodeJsonError(err) }),
+};

@@ -3,6 +3,7 @@ import type { ServiceError } from "../kernel/errors.ts";
 import { decodeAndValidate } from "./validate.ts";
 import type { Shape, ServiceShapes } from "./shapes/types.ts";
 import { own, setOwn } from "../util/own-property.ts";
+import type { WireProtocol } from "./wire.ts";
 
 export const XML_CONTENT_TYPE = "text/xml";
 
@@ -133,3 +134,24 @@ export function encodeQueryError(shapes: ServiceShapes | undefined, err: Service
     `<ErrorResponse${ns}><Error><Type>${err.sender ? "Sender" : "Receiver"}</Type><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>\n`,
   );
 }
+
+/** The Query parameters of a request: the URL's, then a form-encoded POST body's. */
+export function queryParams(req: { method: string; query: URLSearchParams; headers: Record<string, string>; body: Buffer }): URLSearchParams {
+  const params = new URLSearchParams(req.query);
+  if (req.method === "POST" && (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
+    for (const [k, v] of new URLSearchParams(req.body.toString("utf8"))) params.append(k, v);
+  }
+  return params;
+}
+
+/** awsQuery: `Action=<Operation>` and form-encoded members in; `<OperationResponse>` XML out. */
+export const awsQueryProtocol: WireProtocol = {
+  name: "awsQuery",
+  decode(req, svc) {
+    const params = queryParams(req);
+    const operation = params.get("Action") ?? "";
+    return { operation, input: () => decodeQueryInput(svc.shapes!, operation, params) };
+  },
+  encodeOutput: (svc, operation, output, ctx) => ({ status: 200, headers: { "content-type": XML_CONTENT_TYPE }, body: encodeQueryOutput(svc.shapes!, operation, output, ctx.requestId) }),
+  encodeError: (svc, err, requestId) => ({ status: err.status, headers: { "content-type": XML_CONTENT_TYPE }, body: encodeQueryError(svc?.shapes, err, requestId) }),
+};

@@ -7,8 +7,9 @@ import { randomUUID } from "node:crypto";
 import { ServiceError } from "../kernel/errors.ts";
 import { authenticate, authError, type WireFamily } from "../auth/credentials.ts";
 import type { IncomingSignedRequest } from "../auth/sigv4.ts";
-import { decodeJsonInput, encodeJsonError, encodeJsonOutput, JSON_CONTENT_TYPE } from "../protocol/aws-json.ts";
-import { decodeQueryInput, encodeQueryError, encodeQueryOutput, XML_CONTENT_TYPE } from "../protocol/aws-query.ts";
+import { awsJsonProtocol, encodeJsonError, JSON_CONTENT_TYPE } from "../protocol/aws-json.ts";
+import { encodeQueryError, queryParams, XML_CONTENT_TYPE } from "../protocol/aws-query.ts";
+import { wireProtocolOf, type WireRequest, type WireResponse } from "../protocol/index.ts";
 import type { AppContext } from "../kernel/context.ts";
 import type { RestHttpRequest, ServiceDef } from "../kernel/service.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
@@ -20,9 +21,7 @@ import { own } from "../util/own-property.ts";
 
 interface Routed {
   svc: ServiceDef;
-  operation: string;
   family: WireFamily;
-  params?: URLSearchParams;
 }
 
 const CREDENTIAL_SERVICE = /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\//;
@@ -119,20 +118,16 @@ export class HttpFrontend {
     const signing = scopeService(req.headers, rawQuery);
     if (req.bodyTooLarge || req.serverBusy) return this.refused(req, requestId, isS3Request(req.method, req.headers, signing));
     const body = req.body;
-    const routed = this.route(req, query, body, signing);
-    if (!routed) {
-      return reply(400, requestId, JSON_CONTENT_TYPE, encodeJsonError(new ServiceError("UnknownOperationException", "", 400)), { "x-amzn-errortype": "UnknownOperationException" });
-    }
+    const wireReq: WireRequest = { method: req.method, path, query, headers: req.headers, body, host: req.headers.host ?? "" };
+    const routed = this.route(req, wireReq, signing);
+    if (!routed) return fromWire(requestId, awsJsonProtocol.encodeError(undefined, new ServiceError("UnknownOperationException", "", 400), requestId, wireReq));
     const { svc, family } = routed;
+    const protocol = wireProtocolOf(svc);
     const signedReq: IncomingSignedRequest = { method: req.method, path, query: rawQuery, headers: req.headers, body };
-    const restReq: RestHttpRequest | undefined = svc.rest
-      ? { method: req.method, path, query, headers: req.headers, body, host: req.headers.host ?? "" }
-      : undefined;
     try {
       const who = authenticate(this.app, signedReq, family, svc.signingName);
-      const rest = svc.rest ? svc.rest.decode(restReq!) : undefined;
-      const operation = rest ? rest.operation : routed.operation;
-      const ctx = newContext(this.app, svc, operation, {
+      const call = protocol.decode(wireReq, svc);
+      const ctx = newContext(this.app, svc, call.operation, {
         requestId,
         region: svc.globalRegion && !svc.rest ? svc.globalRegion : who.region,
         principal: who.principal,
@@ -142,57 +137,35 @@ export class HttpFrontend {
         internal: false,
       });
       // The input is decoded inside execute (its errors are the call's own, recorded like any other).
-      const output = await execute(
-        ctx,
-        rest ? () => rest.input : family === "json" ? () => decodeJsonInput(svc.shapes!, operation, body) : () => decodeQueryInput(svc.shapes!, operation, routed.params!),
-        // an S3 body is written to the write-ahead log, then to the database
-        svc.rest ? 2 * body.length : 0,
-      );
-      if (svc.rest) {
-        const r = svc.rest.encodeOutput(operation, output, ctx);
-        return reply(r.status, requestId, undefined, r.body, r.headers);
-      }
-      if (family === "json") return reply(200, requestId, JSON_CONTENT_TYPE, encodeJsonOutput(output));
-      return reply(200, requestId, XML_CONTENT_TYPE, encodeQueryOutput(svc.shapes!, operation, output, requestId));
+      const output = await execute(ctx, call.input, protocol.storedBytes?.(wireReq) ?? 0);
+      return fromWire(requestId, protocol.encodeOutput(svc, call.operation, output, ctx));
     } catch (e) {
       const err = e instanceof ServiceError ? e : new ServiceError("InternalFailure", "We encountered an internal error. Please try again.", 500);
       if (!(e instanceof ServiceError)) console.error("[localfargate] internal error:", e);
-      if (svc.rest) {
-        const r = svc.rest.encodeError(err, requestId, restReq!);
-        return reply(r.status, requestId, undefined, r.body, r.headers);
-      }
-      if (family === "json") return reply(err.status, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code });
-      return reply(err.status, requestId, XML_CONTENT_TYPE, encodeQueryError(svc.shapes, err, requestId));
+      return fromWire(requestId, protocol.encodeError(svc, err, requestId, wireReq));
     }
   }
 
-  private route(req: HttpRequest, query: URLSearchParams, body: Buffer, signing: string | undefined): Routed | undefined {
+  /** The service a request is for (by X-Amz-Target, its SigV4 scope or its Query Action) and how it authenticates. */
+  private route(req: HttpRequest, wireReq: WireRequest, signing: string | undefined): Routed | undefined {
     const target = req.headers["x-amz-target"];
     if (typeof target === "string" && target) {
-      const dot = target.lastIndexOf(".");
-      const prefix = target.slice(0, dot);
-      const operation = target.slice(dot + 1);
+      const prefix = target.slice(0, target.lastIndexOf("."));
       const svc = this.byTargetPrefix.get(prefix) ?? (signing ? this.bySigningName.get(signing) : undefined);
       if (!svc || svc.protocol !== "json") return undefined;
-      if (!svc.targetPrefixes?.includes(prefix)) return { svc, operation: "", family: "json" };
-      return { svc, operation, family: "json" };
+      return { svc, family: "json" };
     }
     const signed = signing ? this.bySigningName.get(signing) : undefined;
-    if (signed?.protocol === "rest") return { svc: signed, operation: "", family: "rest" };
-    const ctype = req.headers["content-type"] ?? "";
-    const params = new URLSearchParams(query);
-    if (req.method === "POST" && ctype.startsWith("application/x-www-form-urlencoded")) {
-      for (const [k, v] of new URLSearchParams(body.toString("utf8"))) params.append(k, v);
-    }
-    const action = params.get("Action");
+    if (signed?.protocol === "rest" || signed?.protocol === "rest-json") return { svc: signed, family: "rest" };
+    const action = queryParams(wireReq).get("Action");
     if (action !== null) {
       const svc = signed?.protocol === "query" ? signed : this.queryServices.find((s) => own(s.shapes?.operations, action)) ?? signed;
-      if (svc && svc.protocol === "query") return { svc, operation: action, family: "query", params };
+      if (svc && svc.protocol === "query") return { svc, family: "query" };
     }
-    if (signed?.protocol === "json") return { svc: signed, operation: "", family: "json" };
-    if (signed?.protocol === "query") return { svc: signed, operation: action ?? "", family: "query", params };
+    if (signed?.protocol === "json") return { svc: signed, family: "json" };
+    if (signed?.protocol === "query") return { svc: signed, family: "query" };
     const s3 = this.bySigningName.get("s3");
-    if (s3 && !signing) return { svc: s3, operation: "", family: "rest" };
+    if (s3 && !signing) return { svc: s3, family: "rest" };
     return undefined;
   }
 
@@ -256,6 +229,10 @@ export function reply(status: number, requestId: string, contentType: string | u
     }
   }
   return { status, headers, body };
+}
+
+function fromWire(requestId: string, r: WireResponse): HttpReply {
+  return reply(r.status, requestId, undefined, r.body, r.headers);
 }
 
 function clientIp(req: HttpRequest): string {

@@ -19,12 +19,18 @@ export interface Member {
   target: string;
   xmlName?: string;
   flattened?: boolean;
+  /** REST protocols: where the member travels (httpLabel, httpQuery, httpHeader, httpPayload); absent: the body */
+  location?: "label" | "query" | "header" | "payload";
+  /** the query parameter or header name (httpQuery / httpHeader value) */
+  locationName?: string;
 }
 
 export interface OperationShapes {
   input?: string;
   output?: string;
   errors: string[];
+  /** REST protocols: the http trait (method, URI template with {Label} and {Greedy+} labels, success code) */
+  http?: { method: string; uri: string; code?: number };
 }
 
 export interface ErrorShape {
