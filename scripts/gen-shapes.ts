@@ -40,6 +40,8 @@ export function generate(file: string): ServiceShapes {
     shapes: {},
     errors: {},
   };
+  // REST protocols bind members to the path, query and headers: keep those traits for them only
+  const rest = Boolean(service.traits?.["aws.protocols#restJson1"] || service.traits?.["aws.protocols#restXml"]);
   const local = (id: string) => (id.startsWith("smithy.api#") ? id.slice(11) : id.split("#")[1]);
   const visit = (id: string) => {
     const name = local(id);
@@ -62,6 +64,7 @@ export function generate(file: string): ServiceShapes {
           const member: Member = { target: visit(def.target) };
           if (def.traits?.["smithy.api#xmlName"]) member.xmlName = def.traits["smithy.api#xmlName"];
           if (def.traits?.["smithy.api#xmlFlattened"]) member.flattened = true;
+          if (rest) bindLocation(member, def.traits ?? {});
           shape.members[m] = member;
           if (def.traits?.["smithy.api#required"]) req.push(m);
         }
@@ -152,6 +155,7 @@ export function generate(file: string): ServiceShapes {
       ...(s.input && s.input.target !== "smithy.api#Unit" ? { input: visit(s.input.target) } : {}),
       ...(s.output && s.output.target !== "smithy.api#Unit" ? { output: visit(s.output.target) } : {}),
       errors: (s.errors ?? []).map((e) => addError(e.target)),
+      ...(rest && s.traits?.["smithy.api#http"] ? { http: httpTrait(s.traits["smithy.api#http"]) } : {}),
     };
   }
   return out;
@@ -165,6 +169,18 @@ const FILES: Record<string, string> = {
   cloudtrail: "cloudtrail-2013-11-01.json",
   organizations: "organizations-2016-11-28.json",
 };
+
+/** Where a REST member travels (httpLabel, httpQuery, httpHeader, httpPayload). */
+function bindLocation(member: Member, traits: Record<string, any>): void {
+  if (traits["smithy.api#httpLabel"]) member.location = "label";
+  else if (traits["smithy.api#httpQuery"] !== undefined) Object.assign(member, { location: "query", locationName: traits["smithy.api#httpQuery"] });
+  else if (traits["smithy.api#httpHeader"] !== undefined) Object.assign(member, { location: "header", locationName: traits["smithy.api#httpHeader"] });
+  else if (traits["smithy.api#httpPayload"]) member.location = "payload";
+}
+
+function httpTrait(t: { method: string; uri: string; code?: number }): { method: string; uri: string; code?: number } {
+  return { method: t.method, uri: t.uri, ...(t.code !== undefined && t.code !== 200 ? { code: t.code } : {}) };
+}
 
 /** "sts" → "Sts", "cloudtrail" → "CloudTrail": the prefix of the generated operation-name union. */
 function typeName(svc: string): string {
