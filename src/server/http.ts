@@ -7,8 +7,9 @@ import { randomUUID } from "node:crypto";
 import { ServiceError } from "../kernel/errors.ts";
 import { authenticate, authError, type WireFamily } from "../auth/credentials.ts";
 import type { IncomingSignedRequest } from "../auth/sigv4.ts";
-import { awsJsonProtocol, encodeJsonError, JSON_CONTENT_TYPE } from "../protocol/aws-json.ts";
-import { encodeQueryError, queryParams, XML_CONTENT_TYPE } from "../protocol/aws-query.ts";
+import { awsJsonProtocol, JSON_CONTENT_TYPE } from "../protocol/aws-json.ts";
+import { awsQueryProtocol, queryParams } from "../protocol/aws-query.ts";
+import { restXmlProtocol } from "../protocol/rest-xml.ts";
 import { wireProtocolOf, type WireRequest, type WireResponse } from "../protocol/index.ts";
 import type { AppContext } from "../kernel/context.ts";
 import type { RestHttpRequest, ServiceDef } from "../kernel/service.ts";
@@ -92,19 +93,18 @@ export class HttpFrontend {
       return reply(403, requestId, "application/json", Buffer.from(JSON.stringify({ __type: "AccessDenied", message })));
     }
     const signing = scopeService(req.headers, rawQuery);
-    if (req.headers["x-amz-target"] || (signing && this.bySigningName.get(signing)?.protocol === "json")) {
-      const err = new ServiceError("AccessDeniedException", message, 403);
-      return reply(403, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code });
+    const signed = signing ? this.bySigningName.get(signing) : undefined;
+    const blank: WireRequest = { method: req.method, path, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" };
+    if (req.headers["x-amz-target"] || signed?.protocol === "json") {
+      return fromWire(requestId, awsJsonProtocol.encodeError(signed, new ServiceError("AccessDeniedException", message, 403), requestId, blank));
     }
     const err = new ServiceError("AccessDenied", message, 403);
-    const signed = signing ? this.bySigningName.get(signing) : undefined;
     const s3 = this.bySigningName.get("s3");
     if (s3?.rest && (signed === s3 || (!signed && isS3Request(req.method, req.headers, signing)))) {
-      const r = s3.rest.encodeError(err, requestId, { method: req.method, path, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
-      return reply(r.status, requestId, undefined, r.body, r.headers);
+      return fromWire(requestId, restXmlProtocol.encodeError(s3, err, requestId, blank));
     }
     const query = signed?.protocol === "query" ? signed : this.queryServices[0];
-    return reply(403, requestId, XML_CONTENT_TYPE, encodeQueryError(query?.shapes, err, requestId));
+    return fromWire(requestId, awsQueryProtocol.encodeError(query, err, requestId, blank));
   }
 
   private async handleAllowed(req: HttpRequest): Promise<HttpReply> {
@@ -173,25 +173,22 @@ export class HttpFrontend {
   private refused(req: HttpRequest, requestId: string, s3: boolean): HttpReply {
     const limit = requestBodyLimit(req.method, req.url, req.headers);
     const s3svc = s3 ? this.bySigningName.get("s3") : undefined;
+    const blank: WireRequest = { method: "", path: "", query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" };
+    const close = (r: WireResponse) => fromWire(requestId, { ...r, headers: { ...r.headers, connection: "close" } });
     if (req.serverBusy) {
       // S3's answer to more than it can take now is 503 SlowDown; the other services' is their common 503 ServiceUnavailable. SDKs retry both.
-      if (s3svc?.rest) {
-        const err = new ServiceError("SlowDown", "Please reduce your request rate.", 503);
-        const r = s3svc.rest.encodeError(err, requestId, { method: "", path: "", query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
-        return reply(r.status, requestId, undefined, r.body, { ...r.headers, connection: "close" });
-      }
+      if (s3svc?.rest) return close(restXmlProtocol.encodeError(s3svc, new ServiceError("SlowDown", "Please reduce your request rate.", 503), requestId, blank));
       const err = new ServiceError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503);
-      if (req.headers["x-amz-target"] === undefined) return reply(503, requestId, XML_CONTENT_TYPE, encodeQueryError(undefined, err, requestId), { connection: "close" });
-      return reply(503, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
+      const protocol = req.headers["x-amz-target"] === undefined ? awsQueryProtocol : awsJsonProtocol;
+      return close(protocol.encodeError(undefined, err, requestId, blank));
     }
     if (s3svc?.rest) {
       // S3 answers in its own XML: 400 EntityTooLarge.
       const err = new ServiceError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", 400, { extra: { MaxSizeAllowed: limit } });
-      const r = s3svc.rest.encodeError(err, requestId, { method: "", path: "", query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0), host: "" });
-      return reply(r.status, requestId, undefined, r.body, { ...r.headers, connection: "close" });
+      return close(restXmlProtocol.encodeError(s3svc, err, requestId, blank));
     }
     const err = new ServiceError(s3 ? "EntityTooLarge" : "RequestEntityTooLargeException", `Request body is larger than the maximum of ${limit} bytes`, 413);
-    return reply(413, requestId, JSON_CONTENT_TYPE, encodeJsonError(err), { "x-amzn-errortype": err.code, connection: "close" });
+    return close(awsJsonProtocol.encodeError(undefined, err, requestId, blank));
   }
 }
 
