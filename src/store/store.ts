@@ -7,8 +7,11 @@
  * the event loop goes into one transaction, and each request is answered once it is durable.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { StartupError } from "../errors.ts";
+
+export const DB_FILE = "localfargate.db";
 
 export type DB = Database.Database;
 export type WriteOp = (db: DB) => void;
@@ -23,18 +26,34 @@ export class Store {
   private readonly allStmt: Database.Statement;
   private readonly runOps: (ops: WriteOp[][]) => void;
 
-  constructor(dataDir: string | null) {
-    if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(dataDir ? join(dataDir, "localfargate.db") : ":memory:");
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS entities (
-        kind TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
-        PRIMARY KEY (kind, id)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
-    `);
+  /** `lock`: the data dir lock (./lock.ts), released when the store closes, after the last write */
+  constructor(
+    dataDir: string | null,
+    private readonly lock?: { release(): void },
+  ) {
+    const file = dataDir ? join(dataDir, DB_FILE) : ":memory:";
+    if (dataDir) {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      // created private before SQLite opens it: the WAL and shared-memory files take its mode
+      closeSync(openSync(file, "a", 0o600));
+    }
+    let db: DB | undefined;
+    try {
+      db = new Database(file);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("busy_timeout = 5000");
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS entities (
+          kind TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+          PRIMARY KEY (kind, id)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+      `);
+    } catch (e) {
+      db?.close();
+      throw damagedDatabase(file, e);
+    }
+    this.db = db;
     this.putStmt = this.db.prepare("INSERT INTO entities (kind, id, data) VALUES (?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data");
     this.delStmt = this.db.prepare("DELETE FROM entities WHERE kind = ? AND id = ?");
     this.getStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ? AND id = ?");
@@ -112,9 +131,20 @@ export class Store {
   }
 
   close(): void {
-    this.flush();
-    this.db.close();
+    try {
+      this.flush();
+      this.db.close();
+    } finally {
+      this.lock?.release();
+    }
   }
+}
+
+/** A SQLite file that cannot be read is a start-up error that names it, never a stack trace. */
+export function damagedDatabase(file: string, e: unknown): Error {
+  const code = (e as { code?: string }).code ?? "";
+  if (!/^SQLITE_(NOTADB|CORRUPT|CANTOPEN|IOERR|READONLY|PERM|AUTH|FORMAT|RANGE)/.test(code)) return e as Error;
+  return new StartupError(`${file} cannot be used as a database (${(e as Error).message}): restore it from a backup of this data dir, or start with a new, empty --data-dir`);
 }
 
 function bufferReplacer(this: unknown, key: string, value: unknown): unknown {
