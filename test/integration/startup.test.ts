@@ -334,6 +334,16 @@ describe("secrets at rest", () => {
     expect(existsSync(credFile)).toBe(false);
     writeFileSync(credFile, credentials);
 
+    const indexFile = join(dataDir, "audit-index.db");
+    rmSync(`${indexFile}-wal`, { force: true });
+    rmSync(`${indexFile}-shm`, { force: true });
+    writeFileSync(indexFile, Buffer.alloc(8192, "garbage!"));
+    r = await start();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(indexFile);
+    expect(r.stderr).toMatch(/delete it .* rebuilt/);
+    expectNoStackTrace(r);
+
     const dbFile = join(dataDir, "localfargate.db");
     rmSync(join(dataDir, "localfargate.db-wal"), { force: true });
     rmSync(join(dataDir, "localfargate.db-shm"), { force: true });
