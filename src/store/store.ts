@@ -57,7 +57,7 @@ export class Store {
     this.putStmt = this.db.prepare("INSERT INTO entities (kind, id, data) VALUES (?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data");
     this.delStmt = this.db.prepare("DELETE FROM entities WHERE kind = ? AND id = ?");
     this.getStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ? AND id = ?");
-    this.allStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ?");
+    this.allStmt = this.db.prepare("SELECT id, data FROM entities WHERE kind = ?");
     // One transaction function, made once: better-sqlite3 wraps BEGIN/COMMIT around it.
     this.runOps = this.db.transaction((sets: WriteOp[][]) => {
       for (const ops of sets) for (const op of ops) op(this.db);
@@ -76,11 +76,19 @@ export class Store {
 
   get<T>(kind: string, id: string): T | undefined {
     const row = this.getStmt.get(kind, id) as { data: string } | undefined;
-    return row ? (JSON.parse(row.data, bufferReviver) as T) : undefined;
+    return row ? this.parse<T>(kind, id, row.data) : undefined;
   }
 
   all<T>(kind: string): T[] {
-    return (this.allStmt.all(kind) as { data: string }[]).map((r) => JSON.parse(r.data, bufferReviver) as T);
+    return (this.allStmt.all(kind) as { id: string; data: string }[]).map((r) => this.parse<T>(kind, r.id, r.data));
+  }
+
+  private parse<T>(kind: string, id: string, data: string): T {
+    try {
+      return JSON.parse(data, bufferReviver) as T;
+    } catch {
+      throw new StartupError(`${this.db.name}: the stored ${kind} ${id} is damaged (not JSON): restore the database from a backup of this data dir, or start with a new, empty --data-dir`);
+    }
   }
 
   getMeta(k: string): string | undefined {

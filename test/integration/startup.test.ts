@@ -3,6 +3,7 @@
  * one server per data dir, a strict command line, private modes, and key files and databases
  * checked before anything is served.
  */
+import Database from "better-sqlite3";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
@@ -345,6 +346,16 @@ describe("secrets at rest", () => {
     expectNoStackTrace(r);
 
     const dbFile = join(dataDir, "localfargate.db");
+    writeFileSync(indexFile, "");
+    const db = new Database(dbFile);
+    const row = db.prepare("SELECT id, data FROM entities WHERE kind = 'iam.user'").get() as { id: string; data: string };
+    db.prepare("UPDATE entities SET data = ? WHERE kind = 'iam.user' AND id = ?").run("{broken", row.id);
+    db.close();
+    r = await start();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${dbFile}: the stored iam.user ${row.id} is damaged`);
+    expectNoStackTrace(r);
+
     rmSync(join(dataDir, "localfargate.db-wal"), { force: true });
     rmSync(join(dataDir, "localfargate.db-shm"), { force: true });
     writeFileSync(dbFile, Buffer.alloc(8192, "garbage!"));
