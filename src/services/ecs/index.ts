@@ -34,7 +34,8 @@ export async function createEcsService(app: AppContext): Promise<ServiceDef> {
     override: app.options.storageDriver as StorageDriverName | undefined,
     onFallback: (reason) => (fallback = reason),
   });
-  // Volumes left by an earlier run (their tasks are reported STOPPED by the data plane).
+  // Volumes left by an earlier run (their tasks are reported STOPPED by the data plane). Safe:
+  // createApp holds the data dir lock by now, so no other server is using them (docs/server.md).
   await driver.cleanupAll();
   app.health.storage = {
     driver: driver.name,
