@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -32,5 +32,13 @@ describe("DataDirLock", () => {
     const second = DataDirLock.acquire(dir);
     expect(readOwner(dir)).toEqual({ pid: process.pid, address: undefined });
     second.release();
+  });
+
+  it("names a lock file that is not one and says how to recover", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lf-lock-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "localfargate.lock"), "x".repeat(512));
+    expect(() => DataDirLock.acquire(dir)).toThrow(`${join(dir, "localfargate.lock")} is not the lock file localfargate makes`);
+    expect(readFileSync(join(dir, "localfargate.lock"), "utf8")).toBe("x".repeat(512));
   });
 });

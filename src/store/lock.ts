@@ -55,6 +55,9 @@ export class DataDirLock {
       db?.close();
       const code = (e as { code?: string }).code;
       if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") throw new StartupError(inUseMessage(dataDir, readOwner(dataDir)));
+      if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+        throw new StartupError(`${file} is not the lock file localfargate makes (${(e as Error).message}): if no localfargate is using ${dataDir}, delete ${file} and start again`);
+      }
       throw new StartupError(`cannot lock the data dir: ${file}: ${(e as Error).message}`);
     }
     const lock = new DataDirLock(dataDir, db);
