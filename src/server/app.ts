@@ -99,7 +99,13 @@ export async function createApp(options: StartOptions): Promise<{ app: AppContex
     }
   } catch (e) {
     // a refused start (wrong key file, damaged database) undoes what the services began
-    for (const s of shutdown.reverse()) await Promise.resolve(s()).catch(() => undefined);
+    for (const s of shutdown.reverse()) {
+      try {
+        await s();
+      } catch {
+        // the start is failing anyway; report its cause, not a clean-up's
+      }
+    }
     store.close();
     throw e;
   }

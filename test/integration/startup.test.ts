@@ -14,6 +14,7 @@ import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RunTaskCommand }
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { startTestServer } from "../support/server.ts";
 import { NETWORK, registerSleeper, running, waitTask } from "./ecs-helpers.ts";
 
 const dirs: string[] = [];
@@ -363,5 +364,44 @@ describe("secrets at rest", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(dbFile);
     expectNoStackTrace(r);
+  });
+
+  it("checks the key files of a data dir made before check values by opening what they seal", { timeout: 60_000 }, async () => {
+    const s = await startTestServer();
+    dirs.push(s.dataDir);
+    const kms = new KMSClient(s.config);
+    const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const blob = (await kms.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from("old") }))).CiphertextBlob!;
+    const iam = new IAMClient(s.config);
+    await iam.send(new CreateUserCommand({ UserName: "bob" }));
+    const ak = (await iam.send(new CreateAccessKeyCommand({ UserName: "bob" }))).AccessKey!;
+    await s.stop();
+    const forgetCheckValues = () => {
+      const db = new Database(join(s.dataDir, "localfargate.db"));
+      db.prepare("DELETE FROM meta WHERE k IN ('kms.rootKeyCheck', 'iam.credentialsKeyCheck')").run();
+      db.close();
+    };
+    for (const name of ["root.key", "credentials.key"]) {
+      forgetCheckValues();
+      const file = join(s.dataDir, name);
+      const original = readFileSync(file);
+      const flipped = Buffer.from(original);
+      flipped[31] ^= 0x80;
+      writeFileSync(file, flipped);
+      await expect(startTestServer({ dataDir: s.dataDir })).rejects.toThrow(`${file} is not the key`);
+      writeFileSync(file, original);
+    }
+    const again = await startTestServer({ dataDir: s.dataDir });
+    try {
+      const out = await new KMSClient(again.config).send(new DecryptCommand({ CiphertextBlob: blob }));
+      expect(Buffer.from(out.Plaintext!).toString()).toBe("old");
+      const who = await new STSClient(again.configFor({ accessKeyId: ak.AccessKeyId!, secretAccessKey: ak.SecretAccessKey! })).send(new GetCallerIdentityCommand({}));
+      expect(who.Arn).toMatch(/:user\/bob$/);
+      // the check values are stored again
+      expect(again.app.store.getMeta("kms.rootKeyCheck")).toMatch(/^[0-9a-f]{64}$/);
+      expect(again.app.store.getMeta("iam.credentialsKeyCheck")).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await again.stop();
+    }
   });
 });

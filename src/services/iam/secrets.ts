@@ -35,6 +35,16 @@ export class SecretSealer {
       metaKey: "iam.credentialsKeyCheck",
       protects: "IAM secret access keys and STS session credentials",
       hasSealedData: () => store.all(KIND_KEY).length > 0 || store.all(KIND_SESSION).length > 0,
+      opensSealedData(key) {
+        const sample = store.all<{ id: string; secret: Sealed }>(KIND_KEY)[0] ?? store.all<{ id: string; secret: Sealed }>(KIND_SESSION)[0];
+        if (!sample) return true;
+        try {
+          openSealed(key, sample.secret, sample.id);
+          return true;
+        } catch {
+          return false;
+        }
+      },
       create() {
         const key = randomBytes(32);
         const file = join(dataDir, CREDENTIALS_KEY_FILE);
@@ -54,11 +64,15 @@ export class SecretSealer {
   }
 
   open(s: Sealed, aad: string): string {
-    const d = createDecipheriv("aes-256-gcm", this.key, Buffer.from(s.iv, "base64"));
-    d.setAAD(Buffer.from(aad));
-    d.setAuthTag(Buffer.from(s.tag, "base64"));
-    return Buffer.concat([d.update(Buffer.from(s.ct, "base64")), d.final()]).toString("utf8");
+    return openSealed(this.key, s, aad);
   }
+}
+
+function openSealed(key: Buffer, s: Sealed, aad: string): string {
+  const d = createDecipheriv("aes-256-gcm", key, Buffer.from(s.iv, "base64"));
+  d.setAAD(Buffer.from(aad));
+  d.setAuthTag(Buffer.from(s.tag, "base64"));
+  return Buffer.concat([d.update(Buffer.from(s.ct, "base64")), d.final()]).toString("utf8");
 }
 
 /** One sealer per app (IAM and STS share it). */
