@@ -4,7 +4,7 @@
  * 0600; a data dir made by an earlier version (0755 directories, 0644 files) is tightened at
  * start, once the data dir lock is held.
  */
-import { chmodSync, lstatSync, readdirSync } from "node:fs";
+import { chmodSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const PRIVATE_DIR_MODE = 0o700;
@@ -28,7 +28,8 @@ export function usePrivateUmask(): void {
  * to the task and keeps its modes. Symbolic links are left alone (chmod would follow them).
  */
 export function tightenDataDir(dataDir: string): void {
-  tighten(dataDir, false);
+  // the data dir itself may be a symbolic link to the real directory: follow it
+  if ((statSync(dataDir).mode & 0o777) !== PRIVATE_DIR_MODE) chmodSync(dataDir, PRIVATE_DIR_MODE);
   for (const name of readdirSync(dataDir)) tighten(join(dataDir, name), name !== "volumes");
 }
 
