@@ -61,7 +61,12 @@ export class DataDirLock {
       throw new StartupError(`cannot lock the data dir: ${file}: ${(e as Error).message}`);
     }
     const lock = new DataDirLock(dataDir, db);
-    lock.writeOwner({ pid: process.pid });
+    try {
+      lock.writeOwner({ pid: process.pid });
+    } catch (e) {
+      lock.release();
+      throw new StartupError(`cannot write ${join(dataDir, OWNER_FILE)}: ${(e as Error).message}`);
+    }
     return lock;
   }
 
