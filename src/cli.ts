@@ -27,7 +27,10 @@ const USAGE = `usage:
   Through npm, flags go after "--": npm start -- --port 4612
 `;
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+/** 127.0.0.0/8, localhost and ::1: only this machine can connect. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 function usageError(message: string): never {
   process.stderr.write(`localfargate: ${message}\n${USAGE}`);
@@ -58,7 +61,7 @@ async function start(args: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) usageError(`--port must be a port number (0-65535), not ${portText}`);
   if (dataDir === "") usageError("--data-dir must not be empty");
   const allowRemote = flags["allow-remote"] === true;
-  if (!LOOPBACK.has(host) && !allowRemote) {
+  if (!isLoopback(host) && !allowRemote) {
     console.error(`refusing to listen on ${host}: RunTask executes commands on this machine. Pass --allow-remote to bind a non-loopback address.`);
     process.exit(2);
   }
