@@ -6,7 +6,7 @@
 import Database from "better-sqlite3";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -106,6 +106,28 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
+/** Processes whose working directory is under dir (a plain-driver task runs in its volume). */
+function pidsWorkingUnder(dir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/cwd`).startsWith(dir)) pids.push(Number(name));
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return pids;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
 function expectNoStackTrace(r: Result): void {
   expect(r.stderr).not.toMatch(/^\s+at /m);
   expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -147,7 +169,11 @@ describe("one server per data dir", () => {
     expect(volumes()).toHaveLength(1);
 
     // the lock goes with the process, however it ends: a killed server leaves no stale lock
+    const taskPids = pidsWorkingUnder(join(dataDir, "volumes"));
+    expect(taskPids.length).toBeGreaterThan(0);
     await stopServer(first.child, "SIGKILL");
+    // the killed server's task outlives it; end it here so the test leaves nothing running
+    for (const pid of taskPids) killQuietly(pid);
     const third = await startServer(dataDir);
     const t3 = (await new ECSClient(cfg(third.url)).send(new DescribeTasksCommand({ cluster: "lock", tasks: [task.taskArn!] }))).tasks![0];
     expect(t3.lastStatus).toBe("STOPPED");
