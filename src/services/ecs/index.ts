@@ -36,7 +36,8 @@ export async function createEcsService(app: AppContext): Promise<ServiceDef> {
     onFallback: (reason) => (fallback = reason),
   });
   // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
-  // STOPPED by the data plane afterwards).
+  // STOPPED by the data plane afterwards). Safe: createApp holds the data dir lock by now, so no
+  // other server is using them (docs/server.md).
   await driver.cleanupAll();
   app.health.storage = {
     driver: driver.name,
