@@ -43,6 +43,22 @@ describe("SortedRun", () => {
     expect(run.page({ descending: true, from: "e", limit: 3 }).items).toEqual(["e", "c", "a"]);
     expect(run.page({ filter: (v) => v !== "c", limit: 2 })).toEqual({ items: ["a", "e"], lastKey: "e", nextKey: "g" });
   });
+
+  it("pages within a prefix by binary search, both ways, without visiting other keys", () => {
+    const counter = { visited: 0 };
+    const run = new SortedRun<string>(counter);
+    for (const k of ["a", "ab", "abc", "abd", "ac", "b", "ba"]) run.set(k, k);
+    for (let i = 0; i < 1000; i++) run.set(`z${i}`, `z${i}`);
+    counter.visited = 0;
+    expect(run.page({ prefix: "ab", limit: 10 }).items).toEqual(["ab", "abc", "abd"]);
+    expect(counter.visited).toBeLessThanOrEqual(3 + 11);
+    expect(run.page({ prefix: "ab", limit: 2 })).toEqual({ items: ["ab", "abc"], lastKey: "abc", nextKey: "abd" });
+    expect(run.page({ prefix: "ab", after: "abc", limit: 2 }).items).toEqual(["abd"]);
+    expect(run.page({ prefix: "ab", descending: true, limit: 10 }).items).toEqual(["abd", "abc", "ab"]);
+    expect(run.page({ prefix: "ab", descending: true, after: "abd", limit: 10 }).items).toEqual(["abc", "ab"]);
+    expect(run.page({ prefix: "b", from: "a", limit: 10 }).items).toEqual(["b", "ba"]);
+    expect(run.page({ prefix: "c", limit: 10 }).items).toEqual([]);
+  });
 });
 
 describe("IndexedMap", () => {

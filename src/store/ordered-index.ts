@@ -29,6 +29,8 @@ export interface PageRequest<V> {
   filter?: (v: V) => boolean;
   /** walk from the largest key down (`after`/`from` then bound from above) */
   descending?: boolean;
+  /** only keys starting with this (found by binary search; keys must not contain U+FFFF) */
+  prefix?: string;
 }
 
 export interface IndexPage<V> {
@@ -98,38 +100,33 @@ export class SortedRun<V> {
   }
 
   page(req: PageRequest<V>): IndexPage<V> {
-    const { limit, filter } = req;
-    const n = this.keys.length;
+    const { limit, filter, prefix } = req;
     const items: V[] = [];
     let lastKey: string | undefined;
     let nextKey: string | undefined;
+    const take = (i: number): boolean => {
+      const key = this.keys[i];
+      if (prefix !== undefined && !key.startsWith(prefix)) return false;
+      this.counter.visited++;
+      const v = this.values[i];
+      if (filter && !filter(v)) return true;
+      if (items.length === limit) {
+        nextKey = key;
+        return false;
+      }
+      items.push(v);
+      lastKey = key;
+      return true;
+    };
     if (!req.descending) {
       let i = req.after !== undefined ? this.bound(req.after, true) : req.from !== undefined ? this.bound(req.from, false) : 0;
-      for (; i < n; i++) {
-        this.counter.visited++;
-        const v = this.values[i];
-        if (filter && !filter(v)) continue;
-        if (items.length === limit) {
-          nextKey = this.keys[i];
-          break;
-        }
-        items.push(v);
-        lastKey = this.keys[i];
-      }
+      if (prefix !== undefined) i = Math.max(i, this.bound(prefix, false));
+      for (const n = this.keys.length; i < n && take(i); i++);
     } else {
       // the largest position below the bound
-      let i = req.after !== undefined ? this.bound(req.after, false) - 1 : req.from !== undefined ? this.bound(req.from, true) - 1 : n - 1;
-      for (; i >= 0; i--) {
-        this.counter.visited++;
-        const v = this.values[i];
-        if (filter && !filter(v)) continue;
-        if (items.length === limit) {
-          nextKey = this.keys[i];
-          break;
-        }
-        items.push(v);
-        lastKey = this.keys[i];
-      }
+      let i = req.after !== undefined ? this.bound(req.after, false) - 1 : req.from !== undefined ? this.bound(req.from, true) - 1 : this.keys.length - 1;
+      if (prefix !== undefined) i = Math.min(i, this.bound(prefix + "\uffff", false) - 1);
+      for (; i >= 0 && take(i); i--);
     }
     return { items, lastKey, nextKey };
   }

@@ -17,7 +17,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
-import { page } from "./paging.ts";
+import { indexPage } from "./paging.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
 import { type ClusterRecord, type DeploymentRecord, type EcsState, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
 
@@ -333,13 +333,9 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
       handler: (ctx, input: ListServicesRequest): ListServicesResponse => {
         const c = state.activeCluster(input.cluster, ctx.region, ctx.principal.accountId);
         if (input.schedulingStrategy === "DAEMON") return { serviceArns: [] };
-        const list = state
-          .servicesOfCluster(c.arn)
-          .filter((s) => s.status !== "INACTIVE")
-          .filter((s) => !input.launchType || s.launchType === input.launchType)
-          .map((s) => s.arn)
-          .sort();
-        const p = page(list, input.maxResults, input.nextToken);
+        const p = indexPage(state.services.index("byCluster"), c.arn, input, (s) => s.arn, {
+          filter: (s) => s.status !== "INACTIVE" && (!input.launchType || s.launchType === input.launchType),
+        });
         return { serviceArns: p.items, nextToken: p.nextToken };
       },
     },

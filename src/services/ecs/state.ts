@@ -20,6 +20,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../errors.ts";
 import type { WriteOp, Store } from "../../store/store.ts";
+import { IndexedMap } from "../../store/ordered-index.ts";
 
 export const KIND_CLUSTER = "ecs.cluster";
 export const KIND_TASKDEF = "ecs.taskdef";
@@ -183,11 +184,55 @@ export function parseEcsArn(arn: string): { region: string; account: string; typ
 
 export const CLUSTER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;
 
+/** The scope account-wide ECS lists are confined to: the caller's account in the request's region. */
+export function ecsScope(accountId: string, region: string): string {
+  return `${accountId}|${region}`;
+}
+
+/** Orders task definitions by family, then revision (numerically); "\0" sorts a family before any longer one. */
+export function taskDefKey(family: string, revision: number): string {
+  return `${family}\u0000${String(revision).padStart(10, "0")}`;
+}
+
+/** Orders tasks by creation, then ARN. */
+export function taskKey(t: TaskRecord): string {
+  return `${String(t.task.createdAt?.getTime() ?? 0).padStart(15, "0")}|${t.arn}`;
+}
+
+/**
+ * The ordered indexes the List operations page through. A record's scope may only change by
+ * replacing it through `set` (the put* methods); fields that change in place (a task's
+ * desiredStatus, a service's status) are filtered while paging instead.
+ */
+const clusterIndexes = {
+  /** ACTIVE clusters per account and region, by ARN (ListClusters) */
+  active: { scope: (c: ClusterRecord) => (c.status === "ACTIVE" ? ecsScope(c.accountId, c.region) : undefined), key: (c: ClusterRecord) => c.arn },
+};
+const taskDefIndexes = {
+  /** per account, region and status (ACTIVE / INACTIVE), by family and revision (ListTaskDefinitions) */
+  byStatus: {
+    scope: (d: TaskDefRecord) => (d.deleted ? undefined : `${ecsScope(d.accountId, d.region)}|${d.def.status}`),
+    key: (d: TaskDefRecord) => taskDefKey(d.family, d.revision),
+  },
+  /** every revision not deleted, per account and region (ListTaskDefinitionFamilies, latest ACTIVE revision) */
+  all: { scope: (d: TaskDefRecord) => (d.deleted ? undefined : ecsScope(d.accountId, d.region)), key: (d: TaskDefRecord) => taskDefKey(d.family, d.revision) },
+};
+const taskIndexes = {
+  /** per cluster, by creation (ListTasks, the cluster's counts) */
+  byCluster: { scope: (t: TaskRecord) => t.clusterArn, key: taskKey },
+  /** per account and region (Fargate quotas) */
+  byAccount: { scope: (t: TaskRecord) => ecsScope(t.accountId, t.region), key: taskKey },
+};
+const serviceIndexes = {
+  /** per cluster, by ARN (ListServices) */
+  byCluster: { scope: (s: ServiceRecord) => s.clusterArn, key: (s: ServiceRecord) => s.arn },
+};
+
 export class EcsState {
-  readonly clusters = new Map<string, ClusterRecord>();
-  readonly taskDefs = new Map<string, TaskDefRecord>();
-  readonly tasks = new Map<string, TaskRecord>();
-  readonly services = new Map<string, ServiceRecord>();
+  readonly clusters = new IndexedMap<string, ClusterRecord, keyof typeof clusterIndexes>(clusterIndexes);
+  readonly taskDefs = new IndexedMap<string, TaskDefRecord, keyof typeof taskDefIndexes>(taskDefIndexes);
+  readonly tasks = new IndexedMap<string, TaskRecord, keyof typeof taskIndexes>(taskIndexes);
+  readonly services = new IndexedMap<string, ServiceRecord, keyof typeof serviceIndexes>(serviceIndexes);
   /** metadata token → task ARN */
   readonly byToken = new Map<string, string>();
   /** called after a task changes state (the data plane's scheduler listens) */
@@ -282,12 +327,9 @@ export class EcsState {
       const d = this.taskDefs.get(taskDefArn(region, account, m[1], Number(m[2])));
       return d && !d.deleted ? d : undefined;
     }
-    let best: TaskDefRecord | undefined;
-    for (const d of this.taskDefs.values()) {
-      if (d.family !== m[1] || d.accountId !== account || d.region !== region || d.deleted || d.def.status !== "ACTIVE") continue;
-      if (!best || d.revision > best.revision) best = d;
-    }
-    return best;
+    // the family's highest ACTIVE revision: the last entry before the next family
+    const latest = this.taskDefs.index("byStatus").page(`${ecsScope(account, region)}|ACTIVE`, { after: `${m[1]}\u0001`, descending: true, limit: 1 }).items[0];
+    return latest && latest.family === m[1] ? latest : undefined;
   }
 
   /** Resolves a task ID or ARN within a cluster. */
@@ -306,11 +348,16 @@ export class EcsState {
   }
 
   tasksOfCluster(arn: string): TaskRecord[] {
-    return [...this.tasks.values()].filter((t) => t.clusterArn === arn);
+    return this.tasks.index("byCluster").all(arn);
   }
 
   servicesOfCluster(arn: string): ServiceRecord[] {
-    return [...this.services.values()].filter((s) => s.clusterArn === arn);
+    return this.services.index("byCluster").all(arn);
+  }
+
+  /** Every task of an account in a region (stopped ones until they are forgotten). */
+  tasksOfAccount(accountId: string, region: string): TaskRecord[] {
+    return this.tasks.index("byAccount").all(ecsScope(accountId, region));
   }
 
   emitTaskChange(t: TaskRecord): void {

@@ -19,7 +19,7 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
-import { page } from "./paging.ts";
+import { indexPage } from "./paging.ts";
 import { checkEphemeralSize, fargateMemoryOptions, parseCpu, parseMemory } from "./task-definitions.ts";
 import { type ClusterRecord, type EcsState, hex, type TaskDefRecord, type TaskRecord, taskArn, validateTags } from "./state.ts";
 
@@ -413,16 +413,14 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
           if (!s) throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
           svcArn = s.arn;
         }
-        const list = state
-          .tasksOfCluster(cluster.arn)
-          .filter((t) => t.task.desiredStatus === desired)
-          .filter((t) => !input.family || state.taskDefs.get(t.task.taskDefinitionArn!)?.family === input.family)
-          .filter((t) => !svcArn || t.serviceArn === svcArn)
-          .filter((t) => input.startedBy === undefined || t.task.startedBy === input.startedBy)
-          .filter((t) => !input.launchType || (t.task.launchType ?? "FARGATE") === input.launchType)
-          .sort((a, b) => a.task.createdAt!.getTime() - b.task.createdAt!.getTime() || (a.arn < b.arn ? -1 : 1))
-          .map((t) => t.arn);
-        const p = page(list, input.maxResults, input.nextToken);
+        const p = indexPage(state.tasks.index("byCluster"), cluster.arn, input, (t) => t.arn, {
+          filter: (t) =>
+            t.task.desiredStatus === desired &&
+            (!input.family || state.taskDefs.get(t.task.taskDefinitionArn!)?.family === input.family) &&
+            (!svcArn || t.serviceArn === svcArn) &&
+            (input.startedBy === undefined || t.task.startedBy === input.startedBy) &&
+            (!input.launchType || (t.task.launchType ?? "FARGATE") === input.launchType),
+        });
         return { taskArns: p.items, nextToken: p.nextToken };
       },
     },
