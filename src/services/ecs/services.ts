@@ -52,7 +52,7 @@ function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, pr
 
 /** Tasks of a service that the scheduler still counts (not stopped or stopping). */
 export function liveServiceTasks(state: EcsState, s: ServiceRecord): TaskRecord[] {
-  return [...state.tasks.values()].filter((t) => t.serviceArn === s.arn && t.task.desiredStatus === "RUNNING" && t.task.lastStatus !== "STOPPED");
+  return state.tasksOfService(s.arn).filter((t) => t.task.desiredStatus === "RUNNING" && t.task.lastStatus !== "STOPPED");
 }
 
 function deploymentOutput(state: EcsState, s: ServiceRecord, d: DeploymentRecord): Deployment {

@@ -43,7 +43,7 @@ describe("ECS list cost", () => {
       nextToken = p.nextToken;
     } while (nextToken);
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i.toString(16).padStart(32, "0")));
-    expect(st.tasksOfAccount("111111111111", "us-east-1").length).toBe(10_025);
+    expect(st.liveTasks("111111111111", "us-east-1", "FARGATE").length).toBe(10_025);
     expect(st.tasksOfCluster("arn:aws:ecs:us-east-1:111111111111:cluster/quiet").length).toBe(25);
     st.delTask(task("111111111111", "quiet", 3).arn);
     expect(st.tasksOfCluster("arn:aws:ecs:us-east-1:111111111111:cluster/quiet").length).toBe(24);

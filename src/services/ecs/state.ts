@@ -21,6 +21,7 @@ import type {
 import { ServiceError } from "../../errors.ts";
 import type { WriteOp, Store } from "../../store/store.ts";
 import { IndexedMap } from "../../store/ordered-index.ts";
+import { DEFAULT_FARGATE_VCPU_QUOTA, type FargateQuotas } from "./quotas.ts";
 
 export const KIND_CLUSTER = "ecs.cluster";
 export const KIND_TASKDEF = "ecs.taskdef";
@@ -152,6 +153,8 @@ export interface ServiceRecord {
   /** real-time ms before which the scheduler does not launch again (back-off after failures) */
   launchBackoffUntil?: number;
   consecutiveFailures?: number;
+  /** the scheduler could not place a task for the vCPU quota and has said so in an event */
+  quotaBlocked?: boolean;
   deletedAt?: Date;
 }
 
@@ -194,6 +197,11 @@ export function taskDefKey(family: string, revision: number): string {
   return `${family}\u0000${String(revision).padStart(10, "0")}`;
 }
 
+/** Which Fargate vCPU quota a task counts against. */
+export function fargateCapacity(t: TaskRecord): "FARGATE" | "FARGATE_SPOT" {
+  return t.task.capacityProviderName === "FARGATE_SPOT" ? "FARGATE_SPOT" : "FARGATE";
+}
+
 /** Orders tasks by creation, then ARN. */
 export function taskKey(t: TaskRecord): string {
   return `${String(t.task.createdAt?.getTime() ?? 0).padStart(15, "0")}|${t.arn}`;
@@ -220,8 +228,13 @@ const taskDefIndexes = {
 const taskIndexes = {
   /** per cluster, by creation (ListTasks, the cluster's counts) */
   byCluster: { scope: (t: TaskRecord) => t.clusterArn, key: taskKey },
-  /** per account and region (Fargate quotas) */
-  byAccount: { scope: (t: TaskRecord) => ecsScope(t.accountId, t.region), key: taskKey },
+  /** per service (the service scheduler's look at its tasks) */
+  byService: { scope: (t: TaskRecord) => t.serviceArn, key: taskKey },
+  /**
+   * tasks not yet STOPPED per account, region and Fargate capacity (the vCPU quotas); a task's
+   * stop is persisted through putTask, which re-files it
+   */
+  live: { scope: (t: TaskRecord) => (t.task.lastStatus === "STOPPED" ? undefined : `${ecsScope(t.accountId, t.region)}|${fargateCapacity(t)}`), key: taskKey },
 };
 const serviceIndexes = {
   /** per cluster, by ARN (ListServices) */
@@ -233,6 +246,8 @@ export class EcsState {
   readonly taskDefs = new IndexedMap<string, TaskDefRecord, keyof typeof taskDefIndexes>(taskDefIndexes);
   readonly tasks = new IndexedMap<string, TaskRecord, keyof typeof taskIndexes>(taskIndexes);
   readonly services = new IndexedMap<string, ServiceRecord, keyof typeof serviceIndexes>(serviceIndexes);
+  /** vCPU quotas per account and Region (set from the start options) */
+  fargateQuotas: FargateQuotas = { FARGATE: DEFAULT_FARGATE_VCPU_QUOTA, FARGATE_SPOT: DEFAULT_FARGATE_VCPU_QUOTA };
   /** metadata token → task ARN */
   readonly byToken = new Map<string, string>();
   /** called after a task changes state (the data plane's scheduler listens) */
@@ -355,9 +370,17 @@ export class EcsState {
     return this.services.index("byCluster").all(arn);
   }
 
-  /** Every task of an account in a region (stopped ones until they are forgotten). */
-  tasksOfAccount(accountId: string, region: string): TaskRecord[] {
-    return this.tasks.index("byAccount").all(ecsScope(accountId, region));
+  /** Tasks of an account in a region on one Fargate capacity that are not STOPPED. */
+  liveTasks(accountId: string, region: string, capacity: "FARGATE" | "FARGATE_SPOT"): TaskRecord[] {
+    return this.tasks
+      .index("live")
+      .all(`${ecsScope(accountId, region)}|${capacity}`)
+      .filter((t) => t.task.lastStatus !== "STOPPED");
+  }
+
+  /** Every task of a service (stopped ones until they are forgotten). */
+  tasksOfService(serviceArn: string): TaskRecord[] {
+    return this.tasks.index("byService").all(serviceArn);
   }
 
   emitTaskChange(t: TaskRecord): void {

@@ -6,6 +6,7 @@ import type {
   ContainerDefinition,
   DescribeTasksRequest,
   DescribeTasksResponse,
+  Failure,
   ListTasksRequest,
   ListTasksResponse,
   NetworkConfiguration,
@@ -20,6 +21,7 @@ import type {
 import { ServiceError } from "../../errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { indexPage } from "./paging.ts";
+import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
 import { checkEphemeralSize, fargateMemoryOptions, parseCpu, parseMemory } from "./task-definitions.ts";
 import { type ClusterRecord, type EcsState, hex, type TaskDefRecord, type TaskRecord, taskArn, validateTags } from "./state.ts";
 
@@ -310,6 +312,8 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
         const tags = tagsForLaunch(def, cluster, input.propagateTags, input.enableECSManagedTags, input.tags);
         const kmsKeyArn = clusterKeyArn(cluster);
         const created: TaskRecord[] = [];
+        const failures: Failure[] = [];
+        const budget = new VcpuBudget(state, state.fargateQuotas);
         for (let i = 0; i < count; i++) {
           const t = newTask(state, {
             cluster,
@@ -326,10 +330,15 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
             kmsKeyArn,
             enableExecuteCommand: input.enableExecuteCommand,
           });
+          // Over the account's Fargate vCPU quota: AWS answers 200 with the task in `failures`.
+          if (!budget.tryCharge(t)) {
+            failures.push({ reason: VCPU_LIMIT_REASON });
+            continue;
+          }
           ctx.writes.push(state.putTask(t));
           created.push(t);
         }
-        const out: RunTaskResponse = { tasks: created.map((t) => taskOutput(t, true)), failures: [] };
+        const out: RunTaskResponse = { tasks: created.map((t) => taskOutput(t, true)), failures };
         // The data plane takes over once the response's writes are committed.
         setImmediate(() => {
           for (const t of created) plane.launch(t);
