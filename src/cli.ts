@@ -1,10 +1,12 @@
 /**
  * localfargate command line:
  *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--allow-remote]
+ *                      [--fargate-vcpu-quota N] [--fargate-spot-vcpu-quota N]
  *   localfargate clock [now]            print the service clock
  *   localfargate clock advance 30d      move the service clock forward (s, m, h, d suffixes)
  */
 import { startLocalfargate } from "./server/app.ts";
+import { parseVcpuQuota } from "./services/ecs/quotas.ts";
 
 function parseFlags(args: string[]): { flags: Record<string, string | boolean>; rest: string[] } {
   const flags: Record<string, string | boolean> = {};
@@ -33,6 +35,7 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 function usage(): never {
   console.error(`usage:
   localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote]
+                     [--fargate-vcpu-quota 6] [--fargate-spot-vcpu-quota 6]
   localfargate clock [now] [--endpoint URL]
   localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]`);
   process.exit(2);
@@ -58,9 +61,18 @@ async function main(argv: string[]): Promise<void> {
       console.error(`refusing to listen on ${host}: RunTask executes commands on this machine. Pass --allow-remote to bind a non-loopback address.`);
       process.exit(2);
     }
+    let fargateVcpuQuota: number;
+    let fargateSpotVcpuQuota: number;
+    try {
+      fargateVcpuQuota = parseVcpuQuota(flags["fargate-vcpu-quota"] ?? process.env.LOCALFARGATE_FARGATE_VCPU_QUOTA, "--fargate-vcpu-quota");
+      fargateSpotVcpuQuota = parseVcpuQuota(flags["fargate-spot-vcpu-quota"] ?? process.env.LOCALFARGATE_FARGATE_SPOT_VCPU_QUOTA, "--fargate-spot-vcpu-quota");
+    } catch (e) {
+      console.error((e as Error).message);
+      process.exit(2);
+    }
     // LOCALFARGATE_AUDIT=off exists only so the bench can show what auditing costs.
     const audit = (flags.audit ?? process.env.LOCALFARGATE_AUDIT) !== "off";
-    const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote: Boolean(flags["allow-remote"]), audit });
+    const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote: Boolean(flags["allow-remote"]), audit, fargateVcpuQuota, fargateSpotVcpuQuota });
     const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
     console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
     if (storage?.warning) console.log(`WARNING: ${storage.warning}`);

@@ -19,6 +19,9 @@ export interface StartOptions {
   dataDir?: string | null;
   storageDriver?: "gocryptfs" | "plain";
   allowRemote?: boolean;
+  /** Fargate On-Demand / Spot vCPU quotas per account and Region (default 6 each; docs/ecs-fargate.md) */
+  fargateVcpuQuota?: number;
+  fargateSpotVcpuQuota?: number;
   /** extra options passed to services (e.g. auditing off for the bench) */
   [k: string]: unknown;
 }
