@@ -99,6 +99,14 @@ export class SortedRun<V> {
     return [...this.values];
   }
 
+  /** Entries in key order from `from` (inclusive) on, each a visit; the run must not change meanwhile. */
+  *entries(from?: string): Generator<[string, V]> {
+    for (let i = from !== undefined ? this.bound(from, false) : 0; i < this.keys.length; i++) {
+      this.counter.visited++;
+      yield [this.keys[i], this.values[i]];
+    }
+  }
+
   page(req: PageRequest<V>): IndexPage<V> {
     const { limit, filter, prefix } = req;
     const items: V[] = [];
@@ -156,6 +164,11 @@ export class ScopedIndex<V> {
 
   page(scope: string, req: PageRequest<V>): IndexPage<V> {
     return this.runs.get(scope)?.page(req) ?? { items: [] };
+  }
+
+  *entries(scope: string, from?: string): Generator<[string, V]> {
+    const run = this.runs.get(scope);
+    if (run) yield* run.entries(from);
   }
 
   /** every value of one scope in key order */

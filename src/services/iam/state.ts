@@ -5,6 +5,7 @@
  */
 import type { Tag } from "@aws-sdk/client-iam";
 import type { Store, WriteOp } from "../../store/store.ts";
+import { IndexedMap } from "../../store/ordered-index.ts";
 import type { RequestContext } from "../types.ts";
 import { AWS_MANAGED, awsManagedArn, type AwsManagedPolicy } from "./aws-managed.ts";
 import { noSuchEntity, parseIamArn } from "./common.ts";
@@ -93,16 +94,38 @@ export interface NamedPolicy {
 /** A managed policy as the handlers see it: customer managed (stored) or AWS managed (built in). */
 export type ManagedPolicy = { kind: "customer"; rec: PolicyRec } | { kind: "aws"; rec: AwsManagedPolicy };
 
-export interface Account {
-  id: string;
-  users: Map<string, UserRec>;
-  groups: Map<string, GroupRec>;
-  roles: Map<string, RoleRec>;
-  /** customer managed policies by lower-cased ARN */
-  policies: Map<string, PolicyRec>;
+const lc = (s: string) => s.toLowerCase();
+
+/** The one scope of a per-account index (the account's maps are already per account). */
+export const ACCOUNT_SCOPE = "";
+
+/** The sort key of a managed policy in ListPolicies: name (case-insensitively), then ARN. */
+export function policyKey(name: string, arn: string): string {
+  return `${lc(name)}\u0000${arn}`;
 }
 
-const lc = (s: string) => s.toLowerCase();
+/** Users, groups or roles by lower-cased name, also ordered by it (the List operations' order). */
+export class NamedMap<V extends { name: string }> extends IndexedMap<string, V, "byName"> {
+  constructor() {
+    super({ byName: { scope: () => ACCOUNT_SCOPE, key: (v) => lc(v.name) } });
+  }
+}
+
+/** Customer managed policies by lower-cased ARN, also ordered by name then ARN (ListPolicies). */
+export class PolicyMap extends IndexedMap<string, PolicyRec, "byName"> {
+  constructor() {
+    super({ byName: { scope: () => ACCOUNT_SCOPE, key: (p) => policyKey(p.name, p.arn) } });
+  }
+}
+
+export interface Account {
+  id: string;
+  users: NamedMap<UserRec>;
+  groups: NamedMap<GroupRec>;
+  roles: NamedMap<RoleRec>;
+  /** customer managed policies by lower-cased ARN */
+  policies: PolicyMap;
+}
 
 export class IamState {
   private readonly accounts = new Map<string, Account>();
@@ -124,7 +147,7 @@ export class IamState {
   account(id: string): Account {
     let a = this.accounts.get(id);
     if (!a) {
-      a = { id, users: new Map(), groups: new Map(), roles: new Map(), policies: new Map() };
+      a = { id, users: new NamedMap(), groups: new NamedMap(), roles: new NamedMap(), policies: new PolicyMap() };
       this.accounts.set(id, a);
     }
     return a;
@@ -224,6 +247,10 @@ export class IamState {
   }
   roles(accountId: string): RoleRec[] {
     return [...(this.accounts.get(accountId)?.roles.values() ?? [])];
+  }
+  /** The account's maps (with their ordered indexes), if it has any IAM entity yet. */
+  existingAccount(accountId: string): Account | undefined {
+    return this.accounts.get(accountId);
   }
   customerPolicies(accountId: string): PolicyRec[] {
     return [...(this.accounts.get(accountId)?.policies.values() ?? [])];
