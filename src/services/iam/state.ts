@@ -118,6 +118,23 @@ export class PolicyMap extends IndexedMap<string, PolicyRec, "byName"> {
   }
 }
 
+/** Access keys by key id, also per (account, user) by creation (ListAccessKeys, the two-key limit). */
+export class AccessKeyMap extends IndexedMap<string, AccessKeyRec, "byOwner"> {
+  constructor() {
+    super({
+      byOwner: {
+        scope: (k) => ownerScope(k.accountId, k.userId),
+        key: (k) => `${String(k.createDate.getTime()).padStart(15, "0")}|${k.id}`,
+      },
+    });
+  }
+}
+
+/** The account root's own keys have no user. */
+function ownerScope(accountId: string, userId: string | undefined): string {
+  return `${accountId}|${userId ?? ""}`;
+}
+
 export interface Account {
   id: string;
   users: NamedMap<UserRec>;
@@ -132,7 +149,7 @@ export class IamState {
   readonly usersById = new Map<string, UserRec>();
   readonly groupsById = new Map<string, GroupRec>();
   readonly rolesById = new Map<string, RoleRec>();
-  readonly keys = new Map<string, AccessKeyRec>();
+  readonly keys = new AccessKeyMap();
   /** bumped on every change; caches compare against it */
   generation = 0;
 
@@ -261,10 +278,9 @@ export class IamState {
   }
 
   keysOf(accountId: string, userId: string | undefined): AccessKeyRec[] {
-    const out: AccessKeyRec[] = [];
-    for (const k of this.keys.values()) if (k.accountId === accountId && k.userId === userId) out.push(k);
-    return out.sort((a, b) => a.createDate.getTime() - b.createDate.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.keys.index("byOwner").all(ownerScope(accountId, userId));
   }
+
 
   /** Entities of the account that have the policy attached, and those using it as boundary. */
   usage(accountId: string, arn: string): { users: UserRec[]; groups: GroupRec[]; roles: RoleRec[]; boundaryUsers: UserRec[]; boundaryRoles: RoleRec[] } {
