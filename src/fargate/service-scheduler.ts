@@ -184,7 +184,7 @@ export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boo
     changed = true;
   }
   // A deleted service becomes INACTIVE once every one of its tasks has fully stopped.
-  if (s.status === "DRAINING" && ![...state.tasks.values()].some((t) => t.serviceArn === s.arn && t.task.lastStatus !== "STOPPED")) {
+  if (s.status === "DRAINING" && !state.tasksOfService(s.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
     s.status = "INACTIVE";
     for (const d of s.deployments) {
       d.status = "INACTIVE";

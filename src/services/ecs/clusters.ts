@@ -153,15 +153,13 @@ export function clusterOutput(state: EcsState, c: ClusterRecord, include: Iterab
   const inc = include === "all" ? new Set(["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]) : new Set(include);
   let running = 0;
   let pending = 0;
-  for (const t of state.tasks.values()) {
-    if (t.clusterArn !== c.arn) continue;
+  for (const t of state.tasksOfCluster(c.arn)) {
     if (t.task.lastStatus === "RUNNING") running++;
     else if (t.task.lastStatus !== "STOPPED" && t.task.desiredStatus === "RUNNING") pending++;
   }
   let activeServices = 0;
   let draining = 0;
-  for (const s of state.services.values()) {
-    if (s.clusterArn !== c.arn) continue;
+  for (const s of state.servicesOfCluster(c.arn)) {
     if (s.status === "ACTIVE") activeServices++;
     else if (s.status === "DRAINING") draining++;
   }

@@ -67,5 +67,15 @@ describe("ECS list cost", () => {
     expect(st.taskDefFor("fam-1999", "us-east-1", "111111111111")?.revision).toBe(3);
     expect(st.taskDefFor("fam-20000", "us-east-1", "111111111111")).toBeUndefined();
     expect(st.taskDefs.counter.visited).toBeLessThanOrEqual(3 * (1 + 2 * 13));
+
+    // the next revision: deleted revisions still count, a longer family sharing the prefix does not
+    st.taskDefs.set(def("fam-7", 4).arn, { ...def("fam-7", 4, "INACTIVE"), deleted: true });
+    st.taskDefs.set(def("fam-70", 9).arn, def("fam-70", 9));
+    st.taskDefs.counter.visited = 0;
+    expect(st.nextRevision("fam-7", "us-east-1", "111111111111")).toBe(5);
+    expect(st.nextRevision("fam-70", "us-east-1", "111111111111")).toBe(10);
+    expect(st.nextRevision("fam-new", "us-east-1", "111111111111")).toBe(1);
+    expect(st.nextRevision("fam-7", "us-west-2", "111111111111")).toBe(1);
+    expect(st.taskDefs.counter.visited).toBeLessThanOrEqual(4 * (2 + 2 * 13));
   });
 });

@@ -224,6 +224,8 @@ const taskDefIndexes = {
   },
   /** every revision not deleted, per account and region (ListTaskDefinitionFamilies, latest ACTIVE revision) */
   all: { scope: (d: TaskDefRecord) => (d.deleted ? undefined : ecsScope(d.accountId, d.region)), key: (d: TaskDefRecord) => taskDefKey(d.family, d.revision) },
+  /** every revision still recorded, deleted ones included (the next revision number) */
+  revisions: { scope: (d: TaskDefRecord) => ecsScope(d.accountId, d.region), key: (d: TaskDefRecord) => taskDefKey(d.family, d.revision) },
 };
 const taskIndexes = {
   /** per cluster, by creation (ListTasks, the cluster's counts) */
@@ -345,6 +347,12 @@ export class EcsState {
     // the family's highest ACTIVE revision: the last entry before the next family
     const latest = this.taskDefs.index("byStatus").page(`${ecsScope(account, region)}|ACTIVE`, { after: `${m[1]}\u0001`, descending: true, limit: 1 }).items[0];
     return latest && latest.family === m[1] ? latest : undefined;
+  }
+
+  /** The revision number the next RegisterTaskDefinition of a family gets (numbers are never reused). */
+  nextRevision(family: string, region: string, accountId: string): number {
+    const last = this.taskDefs.index("revisions").page(ecsScope(accountId, region), { prefix: `${family}\u0000`, descending: true, limit: 1 }).items[0];
+    return last ? last.revision + 1 : 1;
   }
 
   /** Resolves a task ID or ARN within a cluster. */

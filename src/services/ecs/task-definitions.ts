@@ -161,10 +161,7 @@ export function registerTaskDefinition(state: EcsState, ctx: RequestContext, inp
   const os = input.runtimePlatform?.operatingSystemFamily;
   if (fargate && os && os !== "LINUX" && !os.startsWith("WINDOWS")) throw client(`Invalid operatingSystemFamily '${os}'.`);
   const containers = validateContainers(input.containerDefinitions, fargate || networkMode === "awsvpc");
-  let revision = 1;
-  for (const d of state.taskDefs.values()) {
-    if (d.family === family && d.accountId === ctx.principal.accountId && d.region === ctx.region) revision = Math.max(revision, d.revision + 1);
-  }
+  const revision = state.nextRevision(family, ctx.region, ctx.principal.accountId);
   const arn = taskDefArn(ctx.region, ctx.principal.accountId, family, revision);
   const compat = networkMode === "awsvpc" ? ["EC2", "FARGATE"] : ["EC2"];
   const def: TaskDefinition = {
