@@ -213,14 +213,17 @@ export class IndexedMap<K, V, N extends string = string> extends Map<K, V> {
   override set(k: K, v: V): this {
     // Map's constructor does not call set with entries here (none are passed), but guard anyway.
     if (!this.specs) return super.set(k, v);
-    this.unfile(k);
+    const before = this.filed!.get(k);
     super.set(k, v);
-    const places = this.specs.map(([, spec, idx]) => {
+    const places = this.specs.map(([, spec, idx], i) => {
       const scope = spec.scope(v);
+      const key = scope === undefined ? undefined : spec.key(v);
+      const old = before?.[i];
+      // unchanged place (a record saved again): replace the value where it is
+      if (old && (old[0] !== scope || old[1] !== key)) idx.delete(old[0], old[1]);
       if (scope === undefined) return undefined;
-      const key = spec.key(v);
-      idx.set(scope, key, v);
-      return [scope, key] as [string, string];
+      idx.set(scope, key!, v);
+      return [scope, key!] as [string, string];
     });
     this.filed!.set(k, places);
     return this;
