@@ -5,7 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the two HTTP floors, iam, kms, audit, ecs, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -98,6 +98,28 @@ async function kmsScenarios(targets: BenchServer[], prefix = "") {
   }
 }
 
+const LIST_KEYS = 8_100;
+
+/** ListKeys with many keys present: a page must cost the page, not the table. */
+async function listKeysScenario(targets: BenchServer[]) {
+  for (const t of targets) {
+    try {
+      const kms = new KMSClient(clientConfig(t.endpoint));
+      let made = 0;
+      const worker = async () => {
+        while (made < LIST_KEYS) {
+          made++;
+          await kms.send(new CreateKeyCommand({}));
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      await load(`kms ListKeys (first page of 100, ${LIST_KEYS.toLocaleString("en")} keys in the account)`, t, "kms", "TrentService.ListKeys", JSON.stringify({ Limit: 100 }));
+    } catch (e) {
+      rows.push({ scenario: "kms ListKeys", target: t.name, note: `failed: ${(e as Error).message}` });
+    }
+  }
+}
+
 async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
   for (const t of [lf, moto].filter(Boolean) as BenchServer[]) {
     let step = "setup";
@@ -182,7 +204,8 @@ async function main() {
     console.error("npm run bench needs wrk (Debian package wrk): apt-get install -y wrk");
     process.exit(2);
   }
-  const lf = await startLocalfargateProcess("localfargate");
+  // the ECS scenario runs 1,000 quarter-vCPU tasks: far above AWS's default Fargate vCPU quota
+  const lf = await startLocalfargateProcess("localfargate", { LOCALFARGATE_FARGATE_VCPU_QUOTA: "4000" });
   const moto = await startMoto();
   if (!moto) console.error("moto_server is not available: ratios will be missing");
   const both = [lf, moto].filter(Boolean) as BenchServer[];
@@ -214,6 +237,7 @@ async function main() {
       }
     }
     if (want("kms")) await kmsScenarios(both);
+    if (want("kms-list")) await listKeysScenario(both);
     if (want("audit")) {
       const quiet = await startLocalfargateProcess("localfargate (auditing off)", { LOCALFARGATE_AUDIT: "off" });
       try {

@@ -1,12 +1,14 @@
 /**
  * localfargate command line:
  *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--allow-remote[=true|false]] [--allowed-origin O,...] [--allowed-host H,...]
+ *                      [--fargate-vcpu-quota N] [--fargate-spot-vcpu-quota N]
  *   localfargate clock [now]            print the service clock
  *   localfargate clock advance 30d      move the service clock forward (s, m, h, d suffixes)
  */
 import { clockEndpoint, parseArgs, parseDuration, UsageError, type FlagKind } from "./cli-args.ts";
 import { startLocalfargate } from "./server/app.ts";
 import { isHostName, normalizeOrigin } from "./server/browser-guard.ts";
+import { parseVcpuQuota } from "./services/ecs/quotas.ts";
 
 const START_FLAGS: Record<string, FlagKind> = {
   host: "string",
@@ -16,17 +18,20 @@ const START_FLAGS: Record<string, FlagKind> = {
   "allow-remote": "boolean",
   "allowed-origin": "string",
   "allowed-host": "string",
+  "fargate-vcpu-quota": "string",
+  "fargate-spot-vcpu-quota": "string",
 };
 const CLOCK_FLAGS: Record<string, FlagKind> = { endpoint: "string" };
 
 const USAGE = `usage:
   localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote[=true|false]] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
+                     [--fargate-vcpu-quota 6] [--fargate-spot-vcpu-quota 6]
   localfargate clock [now] [--endpoint URL]
   localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]
   localfargate --help
 
   environment: LOCALFARGATE_HOST, LOCALFARGATE_PORT, LOCALFARGATE_DATA_DIR, LOCALFARGATE_STORAGE_DRIVER,
-  LOCALFARGATE_ALLOWED_ORIGINS, LOCALFARGATE_ALLOWED_HOSTS;
+  LOCALFARGATE_ALLOWED_ORIGINS, LOCALFARGATE_ALLOWED_HOSTS, LOCALFARGATE_FARGATE_VCPU_QUOTA, LOCALFARGATE_FARGATE_SPOT_VCPU_QUOTA;
   clock finds the server from --endpoint, else LOCALFARGATE_ENDPOINT, else LOCALFARGATE_HOST and LOCALFARGATE_PORT.
   Through npm, flags go after "--": npm start -- --port 4612
 `;
@@ -82,9 +87,17 @@ async function start(args: string[]): Promise<void> {
   const allowedHosts = splitList(flags["allowed-host"] ?? process.env.LOCALFARGATE_ALLOWED_HOSTS);
   const badHost = allowedHosts.find((h) => !isHostName(h));
   if (badHost !== undefined) usageError(`--allowed-host must be host names without a port (comma-separated), not ${JSON.stringify(badHost)}`);
+  let fargateVcpuQuota = 0;
+  let fargateSpotVcpuQuota = 0;
+  try {
+    fargateVcpuQuota = parseVcpuQuota(flags["fargate-vcpu-quota"] ?? process.env.LOCALFARGATE_FARGATE_VCPU_QUOTA, "--fargate-vcpu-quota");
+    fargateSpotVcpuQuota = parseVcpuQuota(flags["fargate-spot-vcpu-quota"] ?? process.env.LOCALFARGATE_FARGATE_SPOT_VCPU_QUOTA, "--fargate-spot-vcpu-quota");
+  } catch (e) {
+    usageError((e as Error).message);
+  }
   // LOCALFARGATE_AUDIT=off exists only so the bench can show what auditing costs.
   const audit = process.env.LOCALFARGATE_AUDIT !== "off";
-  const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote, allowedOrigins, allowedHosts, audit });
+  const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote, allowedOrigins, allowedHosts, audit, fargateVcpuQuota, fargateSpotVcpuQuota });
   const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
   console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
   if (storage?.warning) console.log(`WARNING: ${storage.warning}`);

@@ -31,6 +31,9 @@ export interface StartOptions {
   allowedHosts?: string[];
   /** connection, timeout and bytes-in-flight bounds of the HTTP front door (docs/limits.md); defaults in DEFAULT_LIMITS */
   http?: Partial<Http1Limits>;
+  /** Fargate On-Demand / Spot vCPU quotas per account and Region (default 6 each; docs/ecs-fargate.md) */
+  fargateVcpuQuota?: number;
+  fargateSpotVcpuQuota?: number;
   /** extra options passed to services (e.g. auditing off for the bench) */
   [k: string]: unknown;
 }

@@ -13,6 +13,7 @@ import { chooseStorageDriver, newVolumeId, type StorageDriverName } from "../../
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { clusterOperations } from "./clusters.ts";
 import { serviceOperations } from "./services.ts";
+import { quotasFromOptions } from "./quotas.ts";
 import { EcsState } from "./state.ts";
 import { tagOperations } from "./tags.ts";
 import { taskDefinitionOperations } from "./task-definitions.ts";
@@ -22,6 +23,7 @@ export const PLAIN_WARNING = "ephemeral storage is not encrypted at rest (plain 
 
 export async function createEcsService(app: AppContext): Promise<ServiceDef> {
   const state = new EcsState(app.store);
+  state.fargateQuotas = quotasFromOptions(app.options);
   let baseDir: string;
   let tempBase = false;
   if (app.dataDir) baseDir = join(app.dataDir, "volumes");
