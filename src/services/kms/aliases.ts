@@ -133,7 +133,14 @@ export function aliasOperations(kms: Kms): Record<string, OperationDef> {
         }
         const page =
           input.KeyId !== undefined
-            ? pageOf(state.aliases.forKey(resolveKey(state, scopeOf(ctx), input.KeyId, { aliases: false }).key.arn), (a) => a.aliasName, input.Limit, input.Marker, 50)
+            ? // a key of another account may be named by ARN; only the caller's own aliases are listed
+              pageOf(
+                state.aliases.forKey(resolveKey(state, scopeOf(ctx), input.KeyId, { aliases: false }).key.arn).filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region),
+                (a) => a.aliasName,
+                input.Limit,
+                input.Marker,
+                50,
+              )
             : indexPageOf(state.aliases.index("byName"), kmsScope(ctx.principal.accountId, ctx.region), input.Limit, input.Marker, 50);
         const Aliases: AliasListEntry[] = page.items.map((a) => ({
           AliasName: a.aliasName,
