@@ -92,7 +92,10 @@ const noTsxLoader = {
 export async function build() {
   const { build: esbuild } = await import("esbuild");
   const entryPoints = [{ in: join(SRC, "cli.ts"), out: "cli" }];
-  for (const [out, source] of workerEntries()) entryPoints.push({ in: source, out: out.slice(0, -".mjs".length) });
+  const workers = workerEntries();
+  // a worker's bundle is x.bundle.mjs; x.mjs turns source maps on first (a thread does not inherit
+  // process.setSourceMapsEnabled, and maps are read when a module loads), then imports it
+  for (const [out, source] of workers) entryPoints.push({ in: source, out: out.slice(0, -".mjs".length) + ".bundle" });
   const result = await esbuild({
     absWorkingDir: ROOT,
     entryPoints,
@@ -111,11 +114,18 @@ export async function build() {
     write: false,
     logLevel: "warning",
   });
-  for (const f of result.outputFiles) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    const tmp = `${f.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, f.contents);
-    renameSync(tmp, f.path);
+  const files = result.outputFiles.map((f) => [f.path, f.contents]);
+  for (const out of workers.keys()) {
+    const bundle = `./${out.split("/").pop().slice(0, -".mjs".length)}.bundle.mjs`;
+    files.push([join(DIST, out), `process.setSourceMapsEnabled(true);\nawait import(${JSON.stringify(bundle)});\n`]);
+  }
+  // the CLI last: its time is what isStale() compares
+  files.sort(([a], [b]) => (a === CLI_OUT) - (b === CLI_OUT));
+  for (const [path, contents] of files) {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, contents);
+    renameSync(tmp, path);
   }
   return { entries: entryPoints.map((e) => relative(ROOT, e.in)) };
 }
