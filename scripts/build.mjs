@@ -29,7 +29,7 @@ const WORKER_CALL = /new\s+Worker\(/g;
 
 function walk(dir, visit) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
+    const p = `${dir}/${e.name}`; // not path.join: this runs at every start, and joining normalizes
     if (e.isDirectory()) {
       visit(p, true);
       walk(p, visit);
