@@ -8,7 +8,7 @@
  * import.meta.url))` in src/ starts. All of the server's code lands in dist/cli.mjs, so a worker
  * URL is resolved against dist/ and its entry is written there under the same name. A worker
  * file that registers the tsx loader (a thread does not inherit it) gets a no-op in its place:
- * the bundle is JavaScript already. better-sqlite3 (a native addon) and qrcode stay packages.
+ * the bundle is JavaScript already. better-sqlite3 (a native addon) and qrcode stay packages, loaded with require.
  * Source maps are written beside the bundle, and bin/localfargate.js turns them on, so stack
  * traces name src/ files and lines.
  *
@@ -89,6 +89,24 @@ const noTsxLoader = {
   },
 };
 
+/**
+ * The packages left out of the bundle are CommonJS. Imported from an ES module, node first scans
+ * each one for its export names (a WebAssembly lexer, started cold at every start); required,
+ * it does not. A default import is all src/ uses of them.
+ */
+const EXTERNAL = ["better-sqlite3", "qrcode"];
+const requireExternals = {
+  name: "require-externals",
+  setup(b) {
+    const filter = new RegExp(`^(${EXTERNAL.join("|")})$`);
+    b.onResolve({ filter }, (args) => (args.namespace === "require-externals" ? { path: args.path, external: true } : { path: args.path, namespace: "require-externals" }));
+    b.onLoad({ filter: /.*/, namespace: "require-externals" }, (args) => ({
+      contents: `import { createRequire } from "node:module";\nexport default createRequire(import.meta.url)(${JSON.stringify(args.path)});\n`,
+      loader: "js",
+    }));
+  },
+};
+
 export async function build() {
   const { build: esbuild } = await import("esbuild");
   const entryPoints = [{ in: join(SRC, "cli.ts"), out: "cli" }];
@@ -109,8 +127,8 @@ export async function build() {
     sourcesContent: false,
     minifyWhitespace: true,
     minifySyntax: true,
-    external: ["better-sqlite3", "qrcode"],
-    plugins: [noTsxLoader],
+    external: EXTERNAL,
+    plugins: [noTsxLoader, requireExternals],
     write: false,
     logLevel: "warning",
   });
