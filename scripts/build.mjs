@@ -15,7 +15,7 @@
  * Files are written to a temporary name and renamed, so processes that build at the same time
  * (test files starting servers in parallel) never load a half-written bundle.
  */
-import { readdirSync, readFileSync, renameSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -77,6 +77,8 @@ export function isStale() {
   } catch {
     return true;
   }
+  // a copy without src/ (only dist/) has nothing to rebuild from
+  if (!existsSync(SRC)) return false;
   return built < Math.max(newestSourceMs(), statSync(fileURLToPath(import.meta.url)).mtimeMs);
 }
 
