@@ -2,7 +2,7 @@
 export declare const SRC: string;
 export declare const DIST: string;
 export declare const CLI_OUT: string;
-export declare function workerEntries(): Map<string, string>;
+export declare function workerEntries(srcDir?: string): Map<string, string>;
 export declare function newestSourceMs(): number;
 export declare function isStale(): boolean;
 export declare function build(): Promise<{ entries: string[] }>;

@@ -39,10 +39,10 @@ function walk(dir, visit) {
 
 const isSource = (p) => /\.(ts|mts|mjs|js|json)$/.test(p) && !/\.test\.ts$/.test(p);
 
-/** The files in src/ that start worker threads, and the entry each one starts (relative to dist/). */
-export function workerEntries() {
+/** The entries the worker threads started in src/ load: their path under dist/ → their source file. */
+export function workerEntries(srcDir = SRC) {
   const entries = new Map();
-  walk(SRC, (file, isDir) => {
+  walk(srcDir, (file, isDir) => {
     if (isDir || !isSource(file)) return;
     const text = readFileSync(file, "utf8");
     const calls = text.match(WORKER_CALL)?.length ?? 0;
@@ -54,7 +54,10 @@ export function workerEntries() {
       const out = resolve(DIST, m[2]);
       if (!out.endsWith(".mjs")) throw new Error(`${relative(ROOT, file)}: name a worker entry x.mjs (the bundle writes .mjs files), not ${m[2]}`);
       if (!out.startsWith(DIST + sep)) throw new Error(`${relative(ROOT, file)}: worker entry ${m[2]} must sit beside or below its module`);
-      entries.set(relative(DIST, out), resolve(dirname(file), m[2]));
+      const source = resolve(dirname(file), m[2]);
+      const name = relative(DIST, out);
+      if (entries.has(name) && entries.get(name) !== source) throw new Error(`two worker entries would both be dist/${name}: ${relative(ROOT, entries.get(name))} and ${relative(ROOT, source)}; rename one`);
+      entries.set(name, source);
     }
   });
   return entries;

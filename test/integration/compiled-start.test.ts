@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -66,6 +66,24 @@ describe("compiled start", () => {
       expect(map.sources.some((s) => s.endsWith("src/server/app.ts") || s.endsWith("src/audit/index-thread.ts"))).toBe(true);
     }
     expect(isStale()).toBe(false);
+  });
+
+  it("finds worker entries by their new Worker(new URL(...)) and refuses a worker it cannot find", () => {
+    const src = mkdtempSync(join(tmpdir(), "localfargate-build-src-"));
+    dirs.push(src);
+    mkdirSync(join(src, "a"));
+    writeFileSync(join(src, "a", "pool.ts"), `const w = new Worker(new URL("./pool-thread.mjs", import.meta.url), {});`);
+    expect([...workerEntries(src)]).toEqual([["pool-thread.mjs", join(src, "a", "pool-thread.mjs")]]);
+    writeFileSync(join(src, "a", "other.ts"), `const url = new URL("./t.mjs", import.meta.url);\nnew Worker(url);`);
+    expect(() => workerEntries(src)).toThrow(/a\/other\.ts: start worker threads as new Worker\(new URL/);
+    writeFileSync(join(src, "a", "other.ts"), `new Worker(new URL("../../outside.mjs", import.meta.url));`);
+    expect(() => workerEntries(src)).toThrow(/must sit beside or below its module/);
+    writeFileSync(join(src, "a", "other.ts"), `new Worker(new URL("./t.ts", import.meta.url));`);
+    expect(() => workerEntries(src)).toThrow(/name a worker entry x\.mjs/);
+    mkdirSync(join(src, "b"));
+    writeFileSync(join(src, "a", "other.ts"), "");
+    writeFileSync(join(src, "b", "pool.ts"), `new Worker(new URL("./pool-thread.mjs", import.meta.url));`);
+    expect(() => workerEntries(src)).toThrow(/two worker entries would both be dist\/pool-thread\.mjs/);
   });
 
   it("npm start serves from dist/, its index thread included (LookupEvents)", async () => {
