@@ -5,7 +5,8 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (start, sts with the two HTTP floors, iam, kms, audit, ecs, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, audit, ecs, dispatch)
+ *   npm run bench -- start        start-up alone: each server spawned START_RUNS times (default 5)
  *
  * "start" spawns each server START_RUNS times (default 5) on a fresh data dir: spawn to first
  * healthy answer (p50) and resident memory once idle, localfargate beside moto_server.
@@ -186,12 +187,12 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
 }
 
 async function main() {
+  // first, while nothing else of ours runs
+  if (want("start")) await startScenario();
   if (!hasWrk()) {
     console.error("npm run bench needs wrk (Debian package wrk): apt-get install -y wrk");
     process.exit(2);
   }
-  // first, while nothing else of ours runs
-  if (want("start")) await startScenario();
   const lf = await startLocalfargateProcess("localfargate");
   const moto = await startMoto();
   if (!moto) console.error("moto_server is not available: ratios will be missing");
