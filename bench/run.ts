@@ -6,10 +6,6 @@
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
  *                                 (sts with the two HTTP floors, iam, kms, audit, ecs, dispatch)
- *   npm run bench -- start        start-up alone: each server spawned START_RUNS times (default 5)
- *
- * "start" spawns each server START_RUNS times (default 5) on a fresh data dir: spawn to first
- * healthy answer (p50) and resident memory once idle, localfargate beside moto_server.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +19,10 @@ import { cpuMicros, mainThreadCpuMicros, startBareHttp1, startBareNodeHttp, star
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [1, 16];
+/**
+ * `npm run bench -- start`: each server spawned this many times on a fresh data dir, spawn to
+ * first healthy answer (p50) and resident memory once idle, localfargate beside moto_server.
+ */
 const START_RUNS = Number(process.env.START_RUNS ?? 5);
 /** What start-up should be: at most half of moto's time, at most this much memory. */
 const START_TARGET = { ratioToMoto: 0.5, idleRssMb: 80 };
