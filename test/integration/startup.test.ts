@@ -1,5 +1,5 @@
 /**
- * Start-up safety, through the real CLI (`node --import tsx src/cli.ts ...` child processes):
+ * Start-up safety, through the real CLI (`bin/localfargate.js ...` child processes, which serve the built JavaScript):
  * one server per data dir, a strict command line, private modes, and key files and databases
  * checked before anything is served.
  */
@@ -42,7 +42,7 @@ interface Result {
 
 /** Runs the CLI to completion. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], { cwd: process.cwd(), env: { ...cleanEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["bin/localfargate.js", ...args], { cwd: process.cwd(), env: { ...cleanEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let stdout = "";
   let stderr = "";
@@ -60,7 +60,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 /** Starts `localfargate start` as a child process; resolves once it listens. */
 function startServer(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain", ...extra], {
+  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain", ...extra], {
     cwd: process.cwd(),
     env: cleanEnv(),
     stdio: ["ignore", "pipe", "pipe"],
