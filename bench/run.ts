@@ -5,7 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the two HTTP floors, iam, kms, audit, ecs, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,10 +14,18 @@ import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyComm
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
+import { localfargateStart, motoStart, type StartFigures } from "./start.ts";
 import { cpuMicros, mainThreadCpuMicros, startBareHttp1, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = [1, 16];
+/**
+ * `npm run bench -- start`: each server spawned this many times on a fresh data dir, spawn to
+ * first healthy answer (p50) and resident memory once idle, localfargate beside moto_server.
+ */
+const START_RUNS = Number(process.env.START_RUNS ?? 5);
+/** What start-up should be: at most half of moto's time, at most this much memory. */
+const START_TARGET = { ratioToMoto: 0.5, idleRssMb: 80 };
 const only = process.argv.slice(2);
 
 interface Row {
@@ -32,6 +40,7 @@ interface Row {
   note?: string;
 }
 const rows: Row[] = [];
+let start: { localfargate: StartFigures; moto?: StartFigures; ratioToMoto?: number; rssRatioToMoto?: number; target: typeof START_TARGET; met?: boolean } | undefined;
 const want = (name: string) => only.length === 0 || only.some((w) => name.startsWith(w));
 const creds = { accessKeyId: "test", secretAccessKey: "test" };
 const clientConfig = (endpoint: string, c = creds) => ({ endpoint, region: "us-east-1", credentials: c });
@@ -94,6 +103,28 @@ async function kmsScenarios(targets: BenchServer[], prefix = "") {
       }
     } catch (e) {
       rows.push({ scenario: `${prefix}kms`, target: t.name, note: `failed: ${(e as Error).message}` });
+    }
+  }
+}
+
+const LIST_KEYS = 8_100;
+
+/** ListKeys with many keys present: a page must cost the page, not the table. */
+async function listKeysScenario(targets: BenchServer[]) {
+  for (const t of targets) {
+    try {
+      const kms = new KMSClient(clientConfig(t.endpoint));
+      let made = 0;
+      const worker = async () => {
+        while (made < LIST_KEYS) {
+          made++;
+          await kms.send(new CreateKeyCommand({}));
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      await load(`kms ListKeys (first page of 100, ${LIST_KEYS.toLocaleString("en")} keys in the account)`, t, "kms", "TrentService.ListKeys", JSON.stringify({ Limit: 100 }));
+    } catch (e) {
+      rows.push({ scenario: "kms ListKeys", target: t.name, note: `failed: ${(e as Error).message}` });
     }
   }
 }
@@ -178,11 +209,14 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
 }
 
 async function main() {
+  // first, while nothing else of ours runs
+  if (want("start")) await startScenario();
   if (!hasWrk()) {
     console.error("npm run bench needs wrk (Debian package wrk): apt-get install -y wrk");
     process.exit(2);
   }
-  const lf = await startLocalfargateProcess("localfargate");
+  // the ECS scenario runs 1,000 quarter-vCPU tasks: far above AWS's default Fargate vCPU quota
+  const lf = await startLocalfargateProcess("localfargate", { LOCALFARGATE_FARGATE_VCPU_QUOTA: "4000" });
   const moto = await startMoto();
   if (!moto) console.error("moto_server is not available: ratios will be missing");
   const both = [lf, moto].filter(Boolean) as BenchServer[];
@@ -214,6 +248,7 @@ async function main() {
       }
     }
     if (want("kms")) await kmsScenarios(both);
+    if (want("kms-list")) await listKeysScenario(both);
     if (want("audit")) {
       const quiet = await startLocalfargateProcess("localfargate (auditing off)", { LOCALFARGATE_AUDIT: "off" });
       try {
@@ -235,8 +270,24 @@ async function main() {
   report();
 }
 
+async function startScenario() {
+  const lf = await localfargateStart(START_RUNS);
+  const moto = await motoStart(START_RUNS);
+  const ratioToMoto = moto ? +(lf.p50ms / moto.p50ms).toFixed(2) : undefined;
+  const rssRatioToMoto = moto ? +(lf.idleRssMb / moto.idleRssMb).toFixed(2) : undefined;
+  const met = ratioToMoto === undefined ? undefined : ratioToMoto <= START_TARGET.ratioToMoto && lf.idleRssMb <= START_TARGET.idleRssMb;
+  start = { localfargate: lf, moto, ratioToMoto, rssRatioToMoto, target: START_TARGET, met };
+  const note = (f: StartFigures) => `${f.idleRssMb} MB idle RSS; runs ${f.ms.join(", ")} ms`;
+  rows.push({ scenario: "start: spawn to healthy (fresh data dir)", target: "localfargate", p50ms: lf.p50ms, note: note(lf) });
+  if (moto) rows.push({ scenario: "start: spawn to healthy (fresh data dir)", target: "moto", p50ms: moto.p50ms, note: note(moto) });
+  else rows.push({ scenario: "start: spawn to healthy (fresh data dir)", target: "moto", note: "moto_server is not available" });
+}
+
 function report() {
   const ratio = (r: Row) => {
+    if (r.target === "localfargate" && r.scenario.startsWith("start:") && start?.ratioToMoto !== undefined) {
+      return `${start.ratioToMoto}x moto's time, ${start.rssRatioToMoto}x its memory (target ≤ ${START_TARGET.ratioToMoto}x, ≤ ${START_TARGET.idleRssMb} MB)`;
+    }
     if (r.target !== "localfargate" || r.requestsPerSec === undefined) return "";
     const m = rows.find((x) => x.scenario === r.scenario && x.target === "moto" && x.connections === r.connections);
     return m?.requestsPerSec ? `${(r.requestsPerSec / m.requestsPerSec).toFixed(1)}x moto` : "";
@@ -255,7 +306,7 @@ function report() {
   const dir = join("bench", "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ seconds: SECONDS, rows: rows.map((r) => ({ ...r, ratio: ratio(r) || undefined })) }, null, 2));
+  writeFileSync(file, JSON.stringify({ seconds: SECONDS, start, rows: rows.map((r) => ({ ...r, ratio: ratio(r) || undefined })) }, null, 2));
   console.log(`wrote ${file}`);
 }
 

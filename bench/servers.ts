@@ -75,7 +75,8 @@ function stopper(child: ChildProcess, cleanup?: () => void) {
 export async function startLocalfargateProcess(name: string, env: Record<string, string> = {}): Promise<BenchServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "lf-bench-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", "plain"], {
+  // the compiled server, as `npm start` runs it (bin/localfargate.js builds dist/ when it is stale)
+  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", "plain"], {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, ...env },
   });

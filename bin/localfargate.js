@@ -1,5 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader (no build step).
-import { register } from "tsx/esm/api";
-register();
-await import("../src/cli.ts");
+// Runs the compiled CLI (dist/cli.mjs, made by `npm run build`), building it first when it is
+// missing or older than src/ (a check of file times, a few milliseconds). Source maps are on, so
+// stack traces name the TypeScript files in src/.
+
+process.setSourceMapsEnabled(true);
+const build = await import("../scripts/build.mjs");
+if (build.isStale()) {
+  try {
+    await build.build();
+  } catch (e) {
+    console.error(`localfargate: building dist/ from src/ failed (npm run build shows why): ${e.message}`);
+    process.exit(1);
+  }
+}
+await import(new URL("../dist/cli.mjs", import.meta.url).href);

@@ -17,3 +17,5 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# compile the server ahead (npm ci does it through `prepare`; this covers an install kept from before)
+node scripts/build.mjs

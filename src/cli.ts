@@ -1,126 +1,169 @@
 /**
  * localfargate command line:
- *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--allow-remote] [--allowed-origin O,...] [--allowed-host H,...]
+ *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--allow-remote[=true|false]] [--allowed-origin O,...] [--allowed-host H,...]
+ *                      [--fargate-vcpu-quota N] [--fargate-spot-vcpu-quota N]
  *   localfargate clock [now]            print the service clock
  *   localfargate clock advance 30d      move the service clock forward (s, m, h, d suffixes)
  */
+import { clockEndpoint, parseArgs, parseDuration, UsageError, type FlagKind } from "./cli-args.ts";
 import { startLocalfargate } from "./server/app.ts";
 import { isHostName, normalizeOrigin } from "./server/browser-guard.ts";
+import { parseVcpuQuota } from "./services/ecs/quotas.ts";
 
-function parseFlags(args: string[]): { flags: Record<string, string | boolean>; rest: string[] } {
-  const flags: Record<string, string | boolean> = {};
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a.startsWith("--")) {
-      const eq = a.indexOf("=");
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else if (i + 1 < args.length && !args[i + 1].startsWith("--")) flags[a.slice(2)] = args[++i];
-      else flags[a.slice(2)] = true;
-    } else rest.push(a);
-  }
-  return { flags, rest };
-}
+const START_FLAGS: Record<string, FlagKind> = {
+  host: "string",
+  port: "string",
+  "data-dir": "string",
+  "storage-driver": "string",
+  "allow-remote": "boolean",
+  "allowed-origin": "string",
+  "allowed-host": "string",
+  "fargate-vcpu-quota": "string",
+  "fargate-spot-vcpu-quota": "string",
+};
+const CLOCK_FLAGS: Record<string, FlagKind> = { endpoint: "string" };
 
-export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/.exec(s.trim());
-  if (!m) throw new Error(`cannot read duration "${s}": use a number with s, m, h or d (e.g. 30d)`);
-  const n = Number(m[1]);
-  return n * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? "s") as "s" | "m" | "h" | "d"];
-}
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
-
-function usage(): never {
-  console.error(`usage:
-  localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
+const USAGE = `usage:
+  localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote[=true|false]] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
+                     [--fargate-vcpu-quota 6] [--fargate-spot-vcpu-quota 6]
   localfargate clock [now] [--endpoint URL]
-  localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]`);
+  localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]
+  localfargate --help
+
+  environment: LOCALFARGATE_HOST, LOCALFARGATE_PORT, LOCALFARGATE_DATA_DIR, LOCALFARGATE_STORAGE_DRIVER,
+  LOCALFARGATE_ALLOWED_ORIGINS, LOCALFARGATE_ALLOWED_HOSTS, LOCALFARGATE_FARGATE_VCPU_QUOTA, LOCALFARGATE_FARGATE_SPOT_VCPU_QUOTA;
+  clock finds the server from --endpoint, else LOCALFARGATE_ENDPOINT, else LOCALFARGATE_HOST and LOCALFARGATE_PORT.
+  Through npm, flags go after "--": npm start -- --port 4612
+`;
+
+/** 127.0.0.0/8, localhost and ::1: only this machine can connect. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function splitList(value: unknown): string[] {
+  return typeof value === "string" ? value.split(",").map((x) => x.trim()).filter(Boolean) : [];
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`localfargate: ${message}\n${USAGE}`);
   process.exit(2);
 }
 
+/**
+ * `npm start --port 4612` (without "--") hands --port to npm, which keeps it as its own config
+ * (npm_config_port) and starts us with defaults. Refuse rather than start on the wrong port.
+ */
+function flagsNpmSwallowed(): string[] {
+  if (!process.env.npm_lifecycle_event) return [];
+  return Object.keys(START_FLAGS).filter((f) => process.env[`npm_config_${f.replace(/-/g, "_")}`] !== undefined);
+}
+
+async function start(args: string[]): Promise<void> {
+  const { flags } = parseArgs(args, START_FLAGS, 0);
+  const swallowed = flagsNpmSwallowed();
+  if (swallowed.length > 0) {
+    usageError(`npm kept ${swallowed.map((f) => `--${f}`).join(", ")} for itself; put localfargate's flags after "--": npm start -- --${swallowed[0]} ...`);
+  }
+  const host = String(flags.host ?? process.env.LOCALFARGATE_HOST ?? "127.0.0.1");
+  const portText = String(flags.port ?? process.env.LOCALFARGATE_PORT ?? "4566");
+  const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
+  const dataDir = String(flags["data-dir"] ?? process.env.LOCALFARGATE_DATA_DIR ?? "./.localfargate");
+  const driver = flags["storage-driver"] ?? process.env.LOCALFARGATE_STORAGE_DRIVER;
+  if (driver !== undefined && driver !== "gocryptfs" && driver !== "plain") usageError(`--storage-driver must be gocryptfs or plain, not ${String(driver)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) usageError(`--port must be a port number (0-65535), not ${portText}`);
+  if (dataDir === "") usageError("--data-dir must not be empty");
+  const allowRemote = flags["allow-remote"] === true;
+  if (!isLoopback(host) && !allowRemote) {
+    console.error(`refusing to listen on ${host}: RunTask executes commands on this machine. Pass --allow-remote to bind a non-loopback address.`);
+    process.exit(2);
+  }
+  const allowedOrigins: string[] = [];
+  for (const o of splitList(flags["allowed-origin"] ?? process.env.LOCALFARGATE_ALLOWED_ORIGINS)) {
+    const origin = normalizeOrigin(o);
+    if (!origin) usageError(`--allowed-origin must be origins like http://localhost:3000 (scheme://host[:port], comma-separated), not ${JSON.stringify(o)}`);
+    allowedOrigins.push(origin);
+  }
+  const allowedHosts = splitList(flags["allowed-host"] ?? process.env.LOCALFARGATE_ALLOWED_HOSTS);
+  const badHost = allowedHosts.find((h) => !isHostName(h));
+  if (badHost !== undefined) usageError(`--allowed-host must be host names without a port (comma-separated), not ${JSON.stringify(badHost)}`);
+  let fargateVcpuQuota = 0;
+  let fargateSpotVcpuQuota = 0;
+  try {
+    fargateVcpuQuota = parseVcpuQuota(flags["fargate-vcpu-quota"] ?? process.env.LOCALFARGATE_FARGATE_VCPU_QUOTA, "--fargate-vcpu-quota");
+    fargateSpotVcpuQuota = parseVcpuQuota(flags["fargate-spot-vcpu-quota"] ?? process.env.LOCALFARGATE_FARGATE_SPOT_VCPU_QUOTA, "--fargate-spot-vcpu-quota");
+  } catch (e) {
+    usageError((e as Error).message);
+  }
+  // LOCALFARGATE_AUDIT=off exists only so the bench can show what auditing costs.
+  const audit = process.env.LOCALFARGATE_AUDIT !== "off";
+  const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote, allowedOrigins, allowedHosts, audit, fargateVcpuQuota, fargateSpotVcpuQuota });
+  const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
+  console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
+  if (storage?.warning) console.log(`WARNING: ${storage.warning}`);
+  const stop = async () => {
+    await running.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+async function clock(args: string[]): Promise<void> {
+  const { flags, positionals } = parseArgs(args, CLOCK_FLAGS, 2);
+  const [sub = "now", amount] = positionals;
+  let seconds: number | undefined;
+  if (sub === "now") {
+    if (amount !== undefined) usageError(`unexpected argument: ${amount}`);
+  } else if (sub === "advance") {
+    if (amount === undefined) usageError("clock advance needs a duration, e.g. 30d");
+    try {
+      seconds = parseDuration(amount);
+    } catch (e) {
+      usageError((e as Error).message);
+    }
+  } else usageError(`unknown clock command ${sub}`);
+  const endpoint = clockEndpoint(flags.endpoint as string | undefined, process.env);
+  let res: Response;
+  try {
+    res =
+      seconds === undefined
+        ? await fetch(`${endpoint}/_localfargate/clock`)
+        : await fetch(`${endpoint}/_localfargate/clock`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ advanceSeconds: seconds }) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    console.error(
+      `cannot reach localfargate at ${endpoint} (${cause?.code ?? cause?.message ?? (e as Error).message}): is it running? Name it with --endpoint URL, LOCALFARGATE_ENDPOINT, or LOCALFARGATE_HOST and LOCALFARGATE_PORT`,
+    );
+    process.exit(1);
+  }
+  const body = (await res.json().catch(() => ({}))) as { now?: string; message?: string };
+  if (!res.ok) {
+    console.error(body.message ?? `HTTP ${res.status}`);
+    process.exit(1);
+  }
+  console.log(body.now);
+}
+
 async function main(argv: string[]): Promise<void> {
+  const beforeDashes = argv.indexOf("--") < 0 ? argv : argv.slice(0, argv.indexOf("--"));
+  if (beforeDashes.includes("--help") || beforeDashes.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const [cmd, ...args] = argv;
-  const { flags, rest } = parseFlags(args);
-  if (cmd === "start") {
-    const host = String(flags.host ?? process.env.LOCALFARGATE_HOST ?? "127.0.0.1");
-    const port = Number(flags.port ?? process.env.LOCALFARGATE_PORT ?? 4566);
-    const dataDir = String(flags["data-dir"] ?? process.env.LOCALFARGATE_DATA_DIR ?? "./.localfargate");
-    const driver = flags["storage-driver"] ?? process.env.LOCALFARGATE_STORAGE_DRIVER;
-    if (driver !== undefined && driver !== "gocryptfs" && driver !== "plain") {
-      console.error(`--storage-driver must be gocryptfs or plain, not ${String(driver)}`);
-      process.exit(2);
-    }
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      console.error(`--port must be a port number, not ${String(flags.port ?? process.env.LOCALFARGATE_PORT)}`);
-      process.exit(2);
-    }
-    if (!LOOPBACK.has(host) && !flags["allow-remote"]) {
-      console.error(`refusing to listen on ${host}: RunTask executes commands on this machine. Pass --allow-remote to bind a non-loopback address.`);
-      process.exit(2);
-    }
-    const originsArg = flags["allowed-origin"] ?? process.env.LOCALFARGATE_ALLOWED_ORIGINS;
-    const allowedOrigins: string[] = [];
-    for (const o of typeof originsArg === "string" ? originsArg.split(",").map((x) => x.trim()).filter(Boolean) : []) {
-      const origin = normalizeOrigin(o);
-      if (!origin) {
-        console.error(`--allowed-origin must be origins like http://localhost:3000 (scheme://host[:port], comma-separated), not ${JSON.stringify(o)}`);
-        process.exit(2);
-      }
-      allowedOrigins.push(origin);
-    }
-    if (originsArg === true) {
-      console.error("--allowed-origin needs a value, e.g. --allowed-origin http://localhost:3000");
-      process.exit(2);
-    }
-    const hostsArg = flags["allowed-host"] ?? process.env.LOCALFARGATE_ALLOWED_HOSTS;
-    const allowedHosts = typeof hostsArg === "string" ? hostsArg.split(",").map((x) => x.trim()).filter(Boolean) : [];
-    const badHost = hostsArg === true ? "" : allowedHosts.find((h) => !isHostName(h));
-    if (badHost !== undefined) {
-      console.error(`--allowed-host must be host names without a port (comma-separated), not ${JSON.stringify(badHost)}`);
-      process.exit(2);
-    }
-    // LOCALFARGATE_AUDIT=off exists only so the bench can show what auditing costs.
-    const audit = (flags.audit ?? process.env.LOCALFARGATE_AUDIT) !== "off";
-    const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote: Boolean(flags["allow-remote"]), allowedOrigins, allowedHosts, audit });
-    const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
-    console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
-    if (storage?.warning) console.log(`WARNING: ${storage.warning}`);
-    const stop = async () => {
-      await running.close();
-      process.exit(0);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    return;
+  try {
+    if (cmd === "start") return await start(args);
+    if (cmd === "clock") return await clock(args);
+  } catch (e) {
+    if (e instanceof UsageError) usageError(e.message);
+    throw e;
   }
-  if (cmd === "clock") {
-    const endpoint = String(flags.endpoint ?? process.env.LOCALFARGATE_ENDPOINT ?? `http://127.0.0.1:${process.env.LOCALFARGATE_PORT ?? 4566}`);
-    const sub = rest[0] ?? "now";
-    let res: Response;
-    if (sub === "now") res = await fetch(`${endpoint}/_localfargate/clock`);
-    else if (sub === "advance" && rest[1]) {
-      let seconds: number;
-      try {
-        seconds = parseDuration(rest[1]);
-      } catch (e) {
-        console.error((e as Error).message);
-        process.exit(2);
-      }
-      res = await fetch(`${endpoint}/_localfargate/clock`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ advanceSeconds: seconds }) });
-    } else usage();
-    const body = (await res.json()) as { now?: string; message?: string };
-    if (!res.ok) {
-      console.error(body.message ?? `HTTP ${res.status}`);
-      process.exit(1);
-    }
-    console.log(body.now);
-    return;
-  }
-  usage();
+  usageError(cmd === undefined ? "a command is needed" : `unknown command ${cmd}`);
 }
 
 main(process.argv.slice(2)).catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
+  // start-up errors (StartupError) and everything else: the message, never a stack trace
+  console.error(`localfargate: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

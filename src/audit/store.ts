@@ -17,7 +17,8 @@
  * every event committed before it is indexed.
  */
 import { dirname, join } from "node:path";
-import type { DB, WriteOp } from "../store/store.ts";
+import { StartupError } from "../store/startup-error.ts";
+import { damagedDatabase, type DB, type WriteOp } from "../store/store.ts";
 import type Database from "better-sqlite3";
 import { ATTR_ID, createIndexTables, LookupIndexer } from "./indexer.ts";
 import { IndexWorker } from "./index-worker.ts";
@@ -168,10 +169,14 @@ export class AuditStore {
       const indexFile = join(dirname(db.name), INDEX_FILE);
       // Data dirs of earlier versions kept the index in this database: it is rebuilt in its own.
       db.exec("DROP TABLE IF EXISTS main.audit_lookup; DROP TABLE IF EXISTS main.audit_indexed;");
-      const attached = (db.pragma("database_list") as { name: string }[]).some((d) => d.name === "idx");
-      if (!attached) db.prepare("ATTACH DATABASE ? AS idx").run(indexFile);
-      db.pragma("idx.journal_mode = WAL");
-      createIndexTables(db, "idx");
+      try {
+        const attached = (db.pragma("database_list") as { name: string }[]).some((d) => d.name === "idx");
+        if (!attached) db.prepare("ATTACH DATABASE ? AS idx").run(indexFile);
+        db.pragma("idx.journal_mode = WAL");
+        createIndexTables(db, "idx");
+      } catch (e) {
+        throw damagedIndex(indexFile, e);
+      }
       createIngestTable(db, "main");
       this.log = new AuditLog(join(dirname(db.name), LOG_DIR));
       this.worker = new IndexWorker({ eventsFile: db.name, indexFile, logDir: this.log.dir });
@@ -369,4 +374,11 @@ export function eventRowWriter(db: DB, schema: string): StoreLine {
   };
   store.forget = () => scopes.clear();
   return store;
+}
+
+/** The lookup index is rebuilt from the events in localfargate.db, so a damaged one can go. */
+function damagedIndex(file: string, e: unknown): Error {
+  const named = damagedDatabase(file, e);
+  if (!(named instanceof StartupError)) return named;
+  return new StartupError(`${file} cannot be used as a database (${(e as Error).message}): it only indexes the events in localfargate.db; delete it (with its -wal and -shm files) and it is rebuilt at the next start`);
 }

@@ -10,6 +10,7 @@ import type { FargateDataPlane } from "./reconciler.ts";
 import type { DeploymentRecord, ServiceRecord, TaskRecord } from "../services/ecs/state.ts";
 import { addServiceEvent, liveServiceTasks } from "../services/ecs/services.ts";
 import { newTask, pickCapacityProvider, tagsForLaunch } from "../services/ecs/tasks.ts";
+import { VCPU_LIMIT_REASON, VcpuBudget } from "../services/ecs/quotas.ts";
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
@@ -40,8 +41,8 @@ export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boo
   const isRunning = (t: TaskRecord) => t.task.lastStatus === "RUNNING";
 
   // Count failures: tasks of this service that stopped before reaching RUNNING since last look.
-  for (const t of state.tasks.values()) {
-    if (t.serviceArn !== s.arn || t.task.lastStatus !== "STOPPED" || t.countedByService) continue;
+  for (const t of state.tasksOfService(s.arn)) {
+    if (t.task.lastStatus !== "STOPPED" || t.countedByService) continue;
     t.countedByService = true;
     const d = s.deployments.find((x) => x.id === t.deploymentId);
     if (t.task.stopCode === "TaskFailedToStart") {
@@ -79,6 +80,7 @@ export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boo
     if (def) {
       const serviceTags = s.tags;
       const tags = tagsForLaunch(def, cluster, s.propagateTags, s.enableECSManagedTags, [], serviceTags, s.name);
+      const budget = new VcpuBudget(state, state.fargateQuotas);
       for (let i = 0; i < startable; i++) {
         const t = newTask(state, {
           cluster,
@@ -96,6 +98,20 @@ export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boo
           deploymentId: primary.id,
           enableExecuteCommand: s.enableExecuteCommand,
         });
+        if (!budget.tryCharge(t)) {
+          // Over the account's Fargate vCPU quota: try again when a task stops (which pokes the
+          // scheduler); the event is written once per episode, not on every pass.
+          if (!s.quotaBlocked) {
+            addServiceEvent(s, now, `(service ${s.name}) was unable to place a task. Reason: ${VCPU_LIMIT_REASON}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`);
+            s.quotaBlocked = true;
+            changed = true;
+          }
+          break;
+        }
+        if (s.quotaBlocked) {
+          s.quotaBlocked = false;
+          changed = true;
+        }
         started.push(t);
       }
     }
@@ -168,7 +184,7 @@ export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boo
     changed = true;
   }
   // A deleted service becomes INACTIVE once every one of its tasks has fully stopped.
-  if (s.status === "DRAINING" && ![...state.tasks.values()].some((t) => t.serviceArn === s.arn && t.task.lastStatus !== "STOPPED")) {
+  if (s.status === "DRAINING" && !state.tasksOfService(s.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
     s.status = "INACTIVE";
     for (const d of s.deployments) {
       d.status = "INACTIVE";

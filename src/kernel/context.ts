@@ -81,6 +81,9 @@ export interface AppOptions {
   readonly audit?: boolean;
   readonly kmsMaxGrantsPerKey?: number;
   readonly kmsOnDemandRotationLimit?: number;
+  /** Fargate On-Demand / Spot vCPU quotas per account and Region (docs/ecs-fargate.md) */
+  readonly fargateVcpuQuota?: number;
+  readonly fargateSpotVcpuQuota?: number;
 }
 
 export interface AppContext {

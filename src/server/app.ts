@@ -2,6 +2,10 @@
  * Wires localfargate together: store, clock, services, audit, the HTTP front door and the
  * scheduler. `startLocalfargate` is what the CLI and the integration tests call.
  */
+import { mkdirSync } from "node:fs";
+import { StartupError } from "../store/startup-error.ts";
+import { DataDirLock } from "../store/lock.ts";
+import { PRIVATE_DIR_MODE, tightenDataDir, usePrivateUmask } from "../store/permissions.ts";
 import { Store } from "../store/store.ts";
 import { restoredOffset, ServiceClock } from "../clock/clock.ts";
 import { DEFAULT_ACCOUNT_ID } from "../auth/principal.ts";
@@ -33,6 +37,9 @@ export interface StartOptions {
   /** KMS quotas, lowered by tests */
   kmsMaxGrantsPerKey?: number;
   kmsOnDemandRotationLimit?: number;
+  /** Fargate On-Demand / Spot vCPU quotas per account and Region (default 6 each; docs/ecs-fargate.md) */
+  fargateVcpuQuota?: number;
+  fargateSpotVcpuQuota?: number;
 }
 
 export interface Running {
@@ -50,11 +57,32 @@ export interface ComposedApp {
   shutdown: (() => Promise<void> | void)[];
   /** what the app provides after composition (the bound address) */
   provide<K extends keyof Provided>(name: K, value: Provided[K]): void;
+  /** the data dir's lock (none for an in-memory store); released when the store closes */
+  lock?: DataDirLock;
+}
+
+/**
+ * Takes the data dir's lock before anything reads, cleans or migrates it (docs/server.md): a
+ * second server on the same data dir is refused here and changes nothing. Only then are modes
+ * tightened and the store opened.
+ */
+function openStore(dataDir: string | null): { store: Store; lock?: DataDirLock } {
+  if (!dataDir) return { store: new Store(null) };
+  usePrivateUmask();
+  mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const lock = DataDirLock.acquire(dataDir);
+  try {
+    tightenDataDir(dataDir);
+    return { store: new Store(dataDir, lock), lock };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 }
 
 export async function createApp(options: StartOptions, modules: readonly ServiceModule[] = MODULES): Promise<ComposedApp> {
   const dataDir = options.dataDir === undefined ? "./.localfargate" : options.dataDir;
-  const store = new Store(dataDir);
+  const { store, lock } = openStore(dataDir);
   const restored = restoredOffset(store.getMeta("clock.offsetMs"));
   if (restored.warning) console.warn(`[localfargate] warning: ${restored.warning}`);
   const clock = new ServiceClock(restored.offsetMs);
@@ -64,7 +92,14 @@ export async function createApp(options: StartOptions, modules: readonly Service
   const dueRunners: DueRunner[] = [];
   const provided: Partial<Provided> = {};
   // the audit log belongs to the app: every service's calls are recorded in it
-  const audit = createAudit(store, options.audit !== false);
+  let audit: ReturnType<typeof createAudit>;
+  try {
+    audit = createAudit(store, options.audit !== false);
+  } catch (e) {
+    // a damaged lookup index refuses the start; closing the store releases the data dir lock
+    store.close();
+    throw e;
+  }
   shutdown.push(() => audit.store.close());
   provided.auditStore = audit.store;
   const app: AppContext = {
@@ -99,20 +134,34 @@ export async function createApp(options: StartOptions, modules: readonly Service
       return (await execute(ctx, () => input)) as O;
     },
   };
-  for (const module of modules) {
-    const missing = module.needs.filter((n) => provided[n] === undefined);
-    if (missing.length) throw new Error(`module ${module.name} needs ${missing.join(", ")}, which no earlier module provides`);
-    const made = await module.create(app);
-    for (const d of made.services ?? []) services.set(d.name, d);
-    Object.assign(provided, made.provides);
-    credentialProviders.push(...(made.credentialProviders ?? []));
-    dueRunners.push(...(made.dueRunners ?? []));
-    if (made.identityPolicies) app.identityPolicies = made.identityPolicies;
-    if (made.shutdown) shutdown.push(() => made.shutdown!());
+  try {
+    for (const module of modules) {
+      const missing = module.needs.filter((n) => provided[n] === undefined);
+      if (missing.length) throw new Error(`module ${module.name} needs ${missing.join(", ")}, which no earlier module provides`);
+      const made = await module.create(app);
+      for (const d of made.services ?? []) services.set(d.name, d);
+      Object.assign(provided, made.provides);
+      credentialProviders.push(...(made.credentialProviders ?? []));
+      dueRunners.push(...(made.dueRunners ?? []));
+      if (made.identityPolicies) app.identityPolicies = made.identityPolicies;
+      if (made.shutdown) shutdown.push(() => made.shutdown!());
+    }
+  } catch (e) {
+    // a refused start (wrong key file, damaged database) undoes what the services began
+    for (const s of shutdown.reverse()) {
+      try {
+        await s();
+      } catch {
+        // the start is failing anyway; report its cause, not a clean-up's
+      }
+    }
+    store.close();
+    throw e;
   }
   return {
     app,
     shutdown,
+    lock,
     provide: <K extends keyof Provided>(name: K, value: Provided[K]) => {
       provided[name] = value;
     },
@@ -131,16 +180,30 @@ function appOptions(o: StartOptions): AppOptions {
     audit: o.audit !== false,
     kmsMaxGrantsPerKey: num(o.kmsMaxGrantsPerKey),
     kmsOnDemandRotationLimit: num(o.kmsOnDemandRotationLimit),
+    fargateVcpuQuota: o.fargateVcpuQuota,
+    fargateSpotVcpuQuota: o.fargateSpotVcpuQuota,
   };
 }
 
 export async function startLocalfargate(options: StartOptions = {}): Promise<Running> {
   const host = options.host ?? "127.0.0.1";
-  const { app, shutdown, provide } = await createApp(options);
+  const { app, shutdown, provide, lock } = await createApp(options);
   const frontend = new HttpFrontend(app);
-  const server = await frontend.listen(host, options.port ?? 4566, options.http);
+  let server: Http1Server;
+  try {
+    server = await frontend.listen(host, options.port ?? 4566, options.http);
+  } catch (e) {
+    for (const s of shutdown.reverse()) await s();
+    app.store.close();
+    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new StartupError(`${host}:${options.port} is in use by another program: pick another port with --port N (npm start -- --port N) or LOCALFARGATE_PORT=N`);
+    }
+    throw e;
+  }
   const port = server.address().port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const url = `http://${address}`;
+  lock?.setAddress(address);
   // the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) needs the address tasks can reach
   provide("serverUrl", url);
   await runDue(app);

@@ -7,9 +7,12 @@
  * the event loop goes into one transaction, and each request is answered once it is durable.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { DiskGuard } from "./disk-guard.ts";
+import { StartupError } from "./startup-error.ts";
+
+export const DB_FILE = "localfargate.db";
 
 export type DB = Database.Database;
 export type WriteOp = (db: DB) => void;
@@ -26,23 +29,39 @@ export class Store {
   /** room left on the data dir's file system; calls check it before they start */
   readonly disk: DiskGuard;
 
-  constructor(dataDir: string | null) {
+  /** `lock`: the data dir lock (./lock.ts), released when the store closes, after the last write */
+  constructor(
+    dataDir: string | null,
+    private readonly lock?: { release(): void },
+  ) {
     this.disk = new DiskGuard(dataDir);
-    if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(dataDir ? join(dataDir, "localfargate.db") : ":memory:");
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS entities (
-        kind TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
-        PRIMARY KEY (kind, id)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
-    `);
+    const file = dataDir ? join(dataDir, DB_FILE) : ":memory:";
+    if (dataDir) {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      // created private before SQLite opens it: the WAL and shared-memory files take its mode
+      closeSync(openSync(file, "a", 0o600));
+    }
+    let db: DB | undefined;
+    try {
+      db = new Database(file);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("busy_timeout = 5000");
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS entities (
+          kind TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+          PRIMARY KEY (kind, id)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+      `);
+    } catch (e) {
+      db?.close();
+      throw damagedDatabase(file, e);
+    }
+    this.db = db;
     this.putStmt = this.db.prepare("INSERT INTO entities (kind, id, data) VALUES (?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET data = excluded.data");
     this.delStmt = this.db.prepare("DELETE FROM entities WHERE kind = ? AND id = ?");
     this.getStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ? AND id = ?");
-    this.allStmt = this.db.prepare("SELECT data FROM entities WHERE kind = ?");
+    this.allStmt = this.db.prepare("SELECT id, data FROM entities WHERE kind = ?");
     // One transaction function, made once: better-sqlite3 wraps BEGIN/COMMIT around it.
     this.runOps = this.db.transaction((sets: WriteOp[][]) => {
       for (const ops of sets) for (const op of ops) op(this.db);
@@ -61,11 +80,19 @@ export class Store {
 
   get<T>(kind: string, id: string): T | undefined {
     const row = this.getStmt.get(kind, id) as { data: string } | undefined;
-    return row ? (JSON.parse(row.data, bufferReviver) as T) : undefined;
+    return row ? this.parse<T>(kind, id, row.data) : undefined;
   }
 
   all<T>(kind: string): T[] {
-    return (this.allStmt.all(kind) as { data: string }[]).map((r) => JSON.parse(r.data, bufferReviver) as T);
+    return (this.allStmt.all(kind) as { id: string; data: string }[]).map((r) => this.parse<T>(kind, r.id, r.data));
+  }
+
+  private parse<T>(kind: string, id: string, data: string): T {
+    try {
+      return JSON.parse(data, bufferReviver) as T;
+    } catch {
+      throw new StartupError(`${this.db.name}: the stored ${kind} ${id} is damaged (not JSON): restore the database from a backup of this data dir, or start with a new, empty --data-dir`);
+    }
   }
 
   getMeta(k: string): string | undefined {
@@ -122,9 +149,20 @@ export class Store {
   }
 
   close(): void {
-    this.flush();
-    this.db.close();
+    try {
+      this.flush();
+      this.db.close();
+    } finally {
+      this.lock?.release();
+    }
   }
+}
+
+/** A SQLite file that cannot be read is a start-up error that names it, never a stack trace. */
+export function damagedDatabase(file: string, e: unknown): Error {
+  const code = (e as { code?: string }).code ?? "";
+  if (!/^SQLITE_(NOTADB|CORRUPT|CANTOPEN|IOERR|READONLY|PERM|AUTH|FORMAT|RANGE)/.test(code)) return e as Error;
+  return new StartupError(`${file} cannot be used as a database (${(e as Error).message}): restore it from a backup of this data dir, or start with a new, empty --data-dir`);
 }
 
 function bufferReplacer(this: unknown, key: string, value: unknown): unknown {

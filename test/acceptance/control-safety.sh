@@ -34,7 +34,7 @@ echo "ok - the configured origin's preflight is answered"
 
 expect_eq "$(status -X POST -d '{"advanceSeconds": 1e15}' "$LF_ENDPOINT/_localfargate/clock")" 400 "advanceSeconds 1e15 is a 400"
 expect_eq "$(status -X POST -d '{"advanceSeconds": -1}' "$LF_ENDPOINT/_localfargate/clock")" 400 "a negative advance is a 400"
-if out="$(cd "$ROOT" && node --import tsx src/cli.ts clock advance 40000d --endpoint "$LF_ENDPOINT" 2>&1)"; then fail "clock advance 40000d succeeded: $out"; fi
+if out="$(cd "$ROOT" && node bin/localfargate.js clock advance 40000d --endpoint "$LF_ENDPOINT" 2>&1)"; then fail "clock advance 40000d succeeded: $out"; fi
 echo "$out" | grep -q "at most 3155760000" || fail "clock advance 40000d said: $out"
 echo "ok - localfargate clock advance refuses more than 100 years with the server's reason"
 expect_eq "$(status "$LF_ENDPOINT/_localfargate/health")" 200 "health stays 200"

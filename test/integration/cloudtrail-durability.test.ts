@@ -20,7 +20,7 @@ afterAll(() => {
 
 /** Starts `localfargate start` as a child process on a free port; resolves with its URL. */
 function startChild(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain"], {
+  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain"], {
     cwd: process.cwd(),
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -22,8 +22,8 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { dryRunChecks } from "../../fargate/kms-calls.ts";
-import { CLUSTER_NAME, clusterArn, type ClusterRecord, type EcsState, validateTags } from "./state.ts";
-import { page } from "./paging.ts";
+import { CLUSTER_NAME, clusterArn, ecsScope, type ClusterRecord, type EcsState, validateTags } from "./state.ts";
+import { indexPage } from "./paging.ts";
 
 export const FARGATE_KEY_CONDITION = "ecs:fargate-ephemeral-storage-kms-key";
 
@@ -153,15 +153,13 @@ export function clusterOutput(state: EcsState, c: ClusterRecord, include: Iterab
   const inc = include === "all" ? new Set(["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]) : new Set(include);
   let running = 0;
   let pending = 0;
-  for (const t of state.tasks.values()) {
-    if (t.clusterArn !== c.arn) continue;
+  for (const t of state.tasksOfCluster(c.arn)) {
     if (t.task.lastStatus === "RUNNING") running++;
     else if (t.task.lastStatus !== "STOPPED" && t.task.desiredStatus === "RUNNING") pending++;
   }
   let activeServices = 0;
   let draining = 0;
-  for (const s of state.services.values()) {
-    if (s.clusterArn !== c.arn) continue;
+  for (const s of state.servicesOfCluster(c.arn)) {
     if (s.status === "ACTIVE") activeServices++;
     else if (s.status === "DRAINING") draining++;
   }
@@ -334,11 +332,7 @@ export function clusterOperations(state: EcsState): Record<string, OperationDef>
       readOnly: true,
       authorize: () => ({ action: "ecs:ListClusters", resource: "*" }),
       handler: (ctx, input: ListClustersRequest): ListClustersResponse => {
-        const arns = [...state.clusters.values()]
-          .filter((c) => c.accountId === acct(ctx) && c.region === ctx.region && c.status === "ACTIVE")
-          .map((c) => c.arn)
-          .sort();
-        const p = page(arns, input.maxResults, input.nextToken);
+        const p = indexPage(state.clusters.index("active"), ecsScope(acct(ctx), ctx.region), input, (c) => c.arn);
         return { clusterArns: p.items, nextToken: p.nextToken };
       },
     },

@@ -13,6 +13,7 @@ import { chooseStorageDriver, newVolumeId } from "../../fargate/storage/index.ts
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { clusterOperations } from "./clusters.ts";
 import { serviceOperations } from "./services.ts";
+import { quotasFromOptions } from "./quotas.ts";
 import { EcsState } from "./state.ts";
 import { tagOperations } from "./tags.ts";
 import { taskDefinitionOperations } from "./task-definitions.ts";
@@ -38,6 +39,7 @@ export const ecsModule = defineServiceModule({
 
 async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   const state = new EcsState(app.store);
+  state.fargateQuotas = quotasFromOptions(app.options);
   let baseDir: string;
   let tempBase = false;
   if (app.dataDir) baseDir = join(app.dataDir, "volumes");
@@ -52,7 +54,8 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     onFallback: (reason) => (fallback = reason),
   });
   // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
-  // STOPPED by the data plane afterwards).
+  // STOPPED by the data plane afterwards). Safe: createApp holds the data dir lock by now, so no
+  // other server is using them (docs/server.md).
   await driver.cleanupAll();
   app.health.storage = {
     driver: driver.name,

@@ -18,7 +18,7 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
-import { page } from "./paging.ts";
+import { indexPage } from "./paging.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
 import { type ClusterRecord, type DeploymentRecord, type EcsState, parseEcsArn, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
 
@@ -53,7 +53,7 @@ function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, pr
 
 /** Tasks of a service that the scheduler still counts (not stopped or stopping). */
 export function liveServiceTasks(state: EcsState, s: ServiceRecord): TaskRecord[] {
-  return [...state.tasks.values()].filter((t) => t.serviceArn === s.arn && t.task.desiredStatus === "RUNNING" && t.task.lastStatus !== "STOPPED");
+  return state.tasksOfService(s.arn).filter((t) => t.task.desiredStatus === "RUNNING" && t.task.lastStatus !== "STOPPED");
 }
 
 function deploymentOutput(state: EcsState, s: ServiceRecord, d: DeploymentRecord): Deployment {
@@ -338,13 +338,9 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
       handler: (ctx, input: ListServicesRequest): ListServicesResponse => {
         const c = state.activeCluster(input.cluster, ctx.region, ctx.principal.accountId);
         if (input.schedulingStrategy === "DAEMON") return { serviceArns: [] };
-        const list = state
-          .servicesOfCluster(c.arn)
-          .filter((s) => s.status !== "INACTIVE")
-          .filter((s) => !input.launchType || s.launchType === input.launchType)
-          .map((s) => s.arn)
-          .sort();
-        const p = page(list, input.maxResults, input.nextToken);
+        const p = indexPage(state.services.index("byCluster"), c.arn, input, (s) => s.arn, {
+          filter: (s) => s.status !== "INACTIVE" && (!input.launchType || s.launchType === input.launchType),
+        });
         return { serviceArns: p.items, nextToken: p.nextToken };
       },
     },

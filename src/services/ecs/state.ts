@@ -20,6 +20,8 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp, Store } from "../../store/store.ts";
+import { IndexedMap } from "../../store/ordered-index.ts";
+import { DEFAULT_FARGATE_VCPU_QUOTA, type FargateQuotas } from "./quotas.ts";
 
 export const KIND_CLUSTER = "ecs.cluster";
 export const KIND_TASKDEF = "ecs.taskdef";
@@ -151,6 +153,8 @@ export interface ServiceRecord {
   /** real-time ms before which the scheduler does not launch again (back-off after failures) */
   launchBackoffUntil?: number;
   consecutiveFailures?: number;
+  /** the scheduler could not place a task for the vCPU quota and has said so in an event */
+  quotaBlocked?: boolean;
   deletedAt?: Date;
 }
 
@@ -187,11 +191,69 @@ function owned<T extends { accountId: string; region: string }>(r: T | undefined
   return r && r.accountId === account && r.region === region ? r : undefined;
 }
 
+/** The scope account-wide ECS lists are confined to: the caller's account in the request's region. */
+export function ecsScope(accountId: string, region: string): string {
+  return `${accountId}|${region}`;
+}
+
+/** Orders task definitions by family, then revision (numerically); "\0" sorts a family before any longer one. */
+export function taskDefKey(family: string, revision: number): string {
+  return `${family}\u0000${String(revision).padStart(10, "0")}`;
+}
+
+/** Which Fargate vCPU quota a task counts against. */
+export function fargateCapacity(t: TaskRecord): "FARGATE" | "FARGATE_SPOT" {
+  return t.task.capacityProviderName === "FARGATE_SPOT" ? "FARGATE_SPOT" : "FARGATE";
+}
+
+/** Orders tasks by creation, then ARN. */
+export function taskKey(t: TaskRecord): string {
+  return `${String(t.task.createdAt?.getTime() ?? 0).padStart(15, "0")}|${t.arn}`;
+}
+
+/**
+ * The ordered indexes the List operations page through. A record's scope may only change by
+ * replacing it through `set` (the put* methods); fields that change in place (a task's
+ * desiredStatus, a service's status) are filtered while paging instead.
+ */
+const clusterIndexes = {
+  /** ACTIVE clusters per account and region, by ARN (ListClusters) */
+  active: { scope: (c: ClusterRecord) => (c.status === "ACTIVE" ? ecsScope(c.accountId, c.region) : undefined), key: (c: ClusterRecord) => c.arn },
+};
+const taskDefIndexes = {
+  /** per account, region and status (ACTIVE / INACTIVE), by family and revision (ListTaskDefinitions) */
+  byStatus: {
+    scope: (d: TaskDefRecord) => (d.deleted ? undefined : `${ecsScope(d.accountId, d.region)}|${d.def.status}`),
+    key: (d: TaskDefRecord) => taskDefKey(d.family, d.revision),
+  },
+  /** every revision not deleted, per account and region (ListTaskDefinitionFamilies, latest ACTIVE revision) */
+  all: { scope: (d: TaskDefRecord) => (d.deleted ? undefined : ecsScope(d.accountId, d.region)), key: (d: TaskDefRecord) => taskDefKey(d.family, d.revision) },
+  /** every revision still recorded, deleted ones included (the next revision number) */
+  revisions: { scope: (d: TaskDefRecord) => ecsScope(d.accountId, d.region), key: (d: TaskDefRecord) => taskDefKey(d.family, d.revision) },
+};
+const taskIndexes = {
+  /** per cluster, by creation (ListTasks, the cluster's counts) */
+  byCluster: { scope: (t: TaskRecord) => t.clusterArn, key: taskKey },
+  /** per service (the service scheduler's look at its tasks) */
+  byService: { scope: (t: TaskRecord) => t.serviceArn, key: taskKey },
+  /**
+   * tasks not yet STOPPED per account, region and Fargate capacity (the vCPU quotas); a task's
+   * stop is persisted through putTask, which re-files it
+   */
+  live: { scope: (t: TaskRecord) => (t.task.lastStatus === "STOPPED" ? undefined : `${ecsScope(t.accountId, t.region)}|${fargateCapacity(t)}`), key: taskKey },
+};
+const serviceIndexes = {
+  /** per cluster, by ARN (ListServices) */
+  byCluster: { scope: (s: ServiceRecord) => s.clusterArn, key: (s: ServiceRecord) => s.arn },
+};
+
 export class EcsState {
-  readonly clusters = new Map<string, ClusterRecord>();
-  readonly taskDefs = new Map<string, TaskDefRecord>();
-  readonly tasks = new Map<string, TaskRecord>();
-  readonly services = new Map<string, ServiceRecord>();
+  readonly clusters = new IndexedMap<string, ClusterRecord, keyof typeof clusterIndexes>(clusterIndexes);
+  readonly taskDefs = new IndexedMap<string, TaskDefRecord, keyof typeof taskDefIndexes>(taskDefIndexes);
+  readonly tasks = new IndexedMap<string, TaskRecord, keyof typeof taskIndexes>(taskIndexes);
+  readonly services = new IndexedMap<string, ServiceRecord, keyof typeof serviceIndexes>(serviceIndexes);
+  /** vCPU quotas per account and Region (set from the start options) */
+  fargateQuotas: FargateQuotas = { FARGATE: DEFAULT_FARGATE_VCPU_QUOTA, FARGATE_SPOT: DEFAULT_FARGATE_VCPU_QUOTA };
   /** metadata token → task ARN */
   readonly byToken = new Map<string, string>();
   /** called after a task changes state (the data plane's scheduler listens) */
@@ -317,12 +379,15 @@ export class EcsState {
       const d = this.taskDefs.get(taskDefArn(region, account, m[1], Number(m[2])));
       return d && !d.deleted ? d : undefined;
     }
-    let best: TaskDefRecord | undefined;
-    for (const d of this.taskDefs.values()) {
-      if (d.family !== m[1] || d.accountId !== account || d.region !== region || d.deleted || d.def.status !== "ACTIVE") continue;
-      if (!best || d.revision > best.revision) best = d;
-    }
-    return best;
+    // the family's highest ACTIVE revision: the last entry before the next family
+    const latest = this.taskDefs.index("byStatus").page(`${ecsScope(account, region)}|ACTIVE`, { after: `${m[1]}\u0001`, descending: true, limit: 1 }).items[0];
+    return latest && latest.family === m[1] ? latest : undefined;
+  }
+
+  /** The revision number the next RegisterTaskDefinition of a family gets (numbers are never reused). */
+  nextRevision(family: string, region: string, accountId: string): number {
+    const last = this.taskDefs.index("revisions").page(ecsScope(accountId, region), { prefix: `${family}\u0000`, descending: true, limit: 1 }).items[0];
+    return last ? last.revision + 1 : 1;
   }
 
   /** Resolves a task ID or ARN within a cluster (already the caller's). */
@@ -341,11 +406,24 @@ export class EcsState {
   }
 
   tasksOfCluster(arn: string): TaskRecord[] {
-    return [...this.tasks.values()].filter((t) => t.clusterArn === arn);
+    return this.tasks.index("byCluster").all(arn);
   }
 
   servicesOfCluster(arn: string): ServiceRecord[] {
-    return [...this.services.values()].filter((s) => s.clusterArn === arn);
+    return this.services.index("byCluster").all(arn);
+  }
+
+  /** Tasks of an account in a region on one Fargate capacity that are not STOPPED. */
+  liveTasks(accountId: string, region: string, capacity: "FARGATE" | "FARGATE_SPOT"): TaskRecord[] {
+    return this.tasks
+      .index("live")
+      .all(`${ecsScope(accountId, region)}|${capacity}`)
+      .filter((t) => t.task.lastStatus !== "STOPPED");
+  }
+
+  /** Every task of a service (stopped ones until they are forgotten). */
+  tasksOfService(serviceArn: string): TaskRecord[] {
+    return this.tasks.index("byService").all(serviceArn);
   }
 
   emitTaskChange(t: TaskRecord): void {

@@ -19,8 +19,8 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { passRoleChecks } from "./pass-role.ts";
-import { page } from "./paging.ts";
-import { type EcsState, type TaskDefRecord, taskDefArn, validateTags } from "./state.ts";
+import { checkMaxResults, indexPage, tokenFor, tokenPosition } from "./paging.ts";
+import { ecsScope, type EcsState, type TaskDefRecord, taskDefArn, validateTags } from "./state.ts";
 
 const FAMILY = /^[a-zA-Z0-9_-]{1,255}$/;
 
@@ -162,10 +162,7 @@ export function registerTaskDefinition(state: EcsState, ctx: RequestContext, inp
   const os = input.runtimePlatform?.operatingSystemFamily;
   if (fargate && os && os !== "LINUX" && !os.startsWith("WINDOWS")) throw client(`Invalid operatingSystemFamily '${os}'.`);
   const containers = validateContainers(input.containerDefinitions, fargate || networkMode === "awsvpc");
-  let revision = 1;
-  for (const d of state.taskDefs.values()) {
-    if (d.family === family && d.accountId === ctx.principal.accountId && d.region === ctx.region) revision = Math.max(revision, d.revision + 1);
-  }
+  const revision = state.nextRevision(family, ctx.region, ctx.principal.accountId);
   const arn = taskDefArn(ctx.region, ctx.principal.accountId, family, revision);
   const compat = networkMode === "awsvpc" ? ["EC2", "FARGATE"] : ["EC2"];
   const def: TaskDefinition = {
@@ -239,12 +236,13 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
       authorize: () => tdCheck("ecs:ListTaskDefinitions", "*"),
       handler: (ctx, input: ListTaskDefinitionsRequest): ListTaskDefinitionsResponse => {
         const status = input.status ?? "ACTIVE";
-        const list = [...state.taskDefs.values()]
-          .filter((d) => d.accountId === ctx.principal.accountId && d.region === ctx.region && !d.deleted && d.def.status === status)
-          .filter((d) => !input.familyPrefix || d.family.startsWith(input.familyPrefix))
-          .sort((a, b) => (a.family === b.family ? a.revision - b.revision : a.family < b.family ? -1 : 1));
-        if (input.sort === "DESC") list.reverse();
-        const p = page(list.map((d) => d.arn), input.maxResults, input.nextToken);
+        const scope = `${ecsScope(ctx.principal.accountId, ctx.region)}|${status}`;
+        const p = indexPage(state.taskDefs.index("byStatus"), scope, input, (d) => d.arn, {
+          descending: input.sort === "DESC",
+          prefix: input.familyPrefix || undefined,
+          // a record is re-filed whenever it is replaced; this guards against an in-place change
+          filter: (d) => d.def.status === status,
+        });
         return { taskDefinitionArns: p.items, nextToken: p.nextToken };
       },
     },
@@ -253,17 +251,31 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
       authorize: () => tdCheck("ecs:ListTaskDefinitionFamilies", "*"),
       handler: (ctx, input: ListTaskDefinitionFamiliesRequest): ListTaskDefinitionFamiliesResponse => {
         const status = input.status ?? "ACTIVE";
-        const fams = new Map<string, boolean>();
-        for (const d of state.taskDefs.values()) {
-          if (d.accountId !== ctx.principal.accountId || d.region !== ctx.region || d.deleted) continue;
-          if (input.familyPrefix && !d.family.startsWith(input.familyPrefix)) continue;
-          fams.set(d.family, (fams.get(d.family) ?? false) || d.def.status === "ACTIVE");
+        const limit = checkMaxResults(input.maxResults);
+        const after = tokenPosition(input.nextToken);
+        const base = ecsScope(ctx.principal.accountId, ctx.region);
+        const byStatus = state.taskDefs.index("byStatus");
+        const prefix = input.familyPrefix || undefined;
+        // ACTIVE: families with an ACTIVE revision; INACTIVE: families with none; ALL: any family.
+        // Walk one family at a time: "\u0001" sorts after every revision key of a family and
+        // before the next family, so each step is one binary search.
+        const [index, scope] = status === "ACTIVE" ? [byStatus, `${base}|ACTIVE`] : [state.taskDefs.index("all"), base];
+        const hasActive = (family: string) => byStatus.page(`${base}|ACTIVE`, { prefix: `${family}\u0000`, limit: 1 }).items.length > 0;
+        const families: string[] = [];
+        let more = false;
+        let from = after !== undefined ? `${after}\u0001` : undefined;
+        for (;;) {
+          const d = index.page(scope, { from, prefix, limit: 1 }).items[0];
+          if (!d) break;
+          from = `${d.family}\u0001`;
+          if (status === "INACTIVE" && hasActive(d.family)) continue;
+          if (families.length === limit) {
+            more = true;
+            break;
+          }
+          families.push(d.family);
         }
-        const list = [...fams]
-          .filter(([, active]) => status === "ALL" || (status === "ACTIVE" ? active : !active))
-          .map(([f]) => f)
-          .sort();
-        const p = page(list, input.maxResults, input.nextToken);
+        const p = { items: families, nextToken: more ? tokenFor(families[families.length - 1]) : undefined };
         return { families: p.items, nextToken: p.nextToken };
       },
     },

@@ -6,6 +6,7 @@ import type {
   ContainerDefinition,
   DescribeTasksRequest,
   DescribeTasksResponse,
+  Failure,
   ListTasksRequest,
   ListTasksResponse,
   NetworkConfiguration,
@@ -20,7 +21,8 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { passRoleChecks } from "./pass-role.ts";
-import { page } from "./paging.ts";
+import { indexPage } from "./paging.ts";
+import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
 import { checkEphemeralSize, fargateMemoryOptions, parseCpu, parseMemory } from "./task-definitions.ts";
 import { type ClusterRecord, type EcsState, hex, type TaskDefRecord, type TaskRecord, taskArn, validateTags } from "./state.ts";
 
@@ -313,6 +315,8 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
         const tags = tagsForLaunch(def, cluster, input.propagateTags, input.enableECSManagedTags, input.tags);
         const kmsKeyArn = clusterKeyArn(cluster);
         const created: TaskRecord[] = [];
+        const failures: Failure[] = [];
+        const budget = new VcpuBudget(state, state.fargateQuotas);
         for (let i = 0; i < count; i++) {
           const t = newTask(state, {
             cluster,
@@ -329,10 +333,15 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
             kmsKeyArn,
             enableExecuteCommand: input.enableExecuteCommand,
           });
+          // Over the account's Fargate vCPU quota: AWS answers 200 with the task in `failures`.
+          if (!budget.tryCharge(t)) {
+            failures.push({ reason: VCPU_LIMIT_REASON });
+            continue;
+          }
           ctx.writes.push(state.putTask(t));
           created.push(t);
         }
-        const out: RunTaskResponse = { tasks: created.map((t) => taskOutput(t, true)), failures: [] };
+        const out: RunTaskResponse = { tasks: created.map((t) => taskOutput(t, true)), failures };
         // The data plane takes over once the response's writes are committed.
         setImmediate(() => {
           for (const t of created) plane.launch(t);
@@ -417,16 +426,14 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
           if (!s) throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
           svcArn = s.arn;
         }
-        const list = state
-          .tasksOfCluster(cluster.arn)
-          .filter((t) => t.task.desiredStatus === desired)
-          .filter((t) => !input.family || state.taskDefs.get(t.task.taskDefinitionArn!)?.family === input.family)
-          .filter((t) => !svcArn || t.serviceArn === svcArn)
-          .filter((t) => input.startedBy === undefined || t.task.startedBy === input.startedBy)
-          .filter((t) => !input.launchType || (t.task.launchType ?? "FARGATE") === input.launchType)
-          .sort((a, b) => a.task.createdAt!.getTime() - b.task.createdAt!.getTime() || (a.arn < b.arn ? -1 : 1))
-          .map((t) => t.arn);
-        const p = page(list, input.maxResults, input.nextToken);
+        const p = indexPage(state.tasks.index("byCluster"), cluster.arn, input, (t) => t.arn, {
+          filter: (t) =>
+            t.task.desiredStatus === desired &&
+            (!input.family || state.taskDefs.get(t.task.taskDefinitionArn!)?.family === input.family) &&
+            (!svcArn || t.serviceArn === svcArn) &&
+            (input.startedBy === undefined || t.task.startedBy === input.startedBy) &&
+            (!input.launchType || (t.task.launchType ?? "FARGATE") === input.launchType),
+        });
         return { taskArns: p.items, nextToken: p.nextToken };
       },
     },

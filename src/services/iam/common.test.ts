@@ -1,5 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { encodeDocument, iamArn, mergeTags, newId, newSecret, paginate, parseIamArn, policySize } from "./common.ts";
+import { encodeDocument, iamArn, mergeTags, newId, newSecret, paginate, paginateIndex, parseIamArn, policySize } from "./common.ts";
+import { ACCOUNT_SCOPE, NamedMap } from "./state.ts";
 import { SecretSealer } from "./secrets.ts";
 
 describe("identifiers", () => {
@@ -68,5 +69,23 @@ describe("secret sealing", () => {
     expect(JSON.stringify(sealed)).not.toContain("wJalr");
     expect(s.open(sealed, "AKIAEXAMPLE")).toBe("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
     expect(() => s.open(sealed, "AKIAOTHER")).toThrow();
+  });
+});
+
+describe("paginateIndex", () => {
+  it("a page deep into 10,000 users visits O(page + log n) of them", () => {
+    const users = new NamedMap<{ name: string; path: string }>();
+    for (let i = 0; i < 10_000; i++) users.set(`u${i}`, { name: `U${String(i).padStart(5, "0")}`, path: i % 2 ? "/" : "/even/" });
+    const first = paginateIndex(users.index("byName"), ACCOUNT_SCOPE, undefined, 10);
+    expect(first.items.map((u) => u.name)[0]).toBe("U00000");
+    let page = first;
+    for (let i = 0; i < 500; i++) page = paginateIndex(users.index("byName"), ACCOUNT_SCOPE, page.Marker, 10);
+    users.counter.visited = 0;
+    page = paginateIndex(users.index("byName"), ACCOUNT_SCOPE, page.Marker, 10);
+    expect(page.items[0].name).toBe("U05010");
+    expect(page.IsTruncated).toBe(true);
+    expect(users.counter.visited).toBeLessThanOrEqual(11 + 14);
+    const even = paginateIndex(users.index("byName"), ACCOUNT_SCOPE, undefined, 3, (u) => u.path === "/even/");
+    expect(even.items.map((u) => u.name)).toEqual(["U00000", "U00002", "U00004"]);
   });
 });

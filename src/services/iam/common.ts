@@ -7,6 +7,7 @@ import { randomInt } from "node:crypto";
 import type { Tag } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
 import { compilePolicy } from "../../policy/index.ts";
+import type { PageRequest, ScopedIndex } from "../../store/ordered-index.ts";
 
 /** AWS unique ids and access key ids use upper-case letters and the digits 2-7 (base32). */
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -95,23 +96,38 @@ export interface Page<T> {
 export function paginate<T>(items: T[], key: (t: T, index: number) => string, marker: string | undefined, maxItems: number | undefined): Page<T> {
   const size = maxItems ?? 100;
   let start = 0;
-  if (marker !== undefined) {
-    let k: string;
-    try {
-      const raw = Buffer.from(marker, "base64url").toString("utf8");
-      if (!raw.startsWith("lf1:")) throw new Error();
-      k = raw.slice(4);
-    } catch {
-      throw invalidInput("Invalid Marker.");
-    }
+  const k = markerKey(marker);
+  if (k !== undefined) {
     start = items.findIndex((t, i) => key(t, i) >= k);
     if (start < 0) start = items.length;
   }
   const slice = items.slice(start, start + size);
-  if (start + size < items.length) {
-    return { items: slice, IsTruncated: true, Marker: Buffer.from("lf1:" + key(items[start + size], start + size)).toString("base64url") };
-  }
+  if (start + size < items.length) return { items: slice, IsTruncated: true, Marker: markerFor(key(items[start + size], start + size)) };
   return { items: slice, IsTruncated: false };
+}
+
+/** The key a Marker names (the first item of the page it continues), or InvalidInput. */
+export function markerKey(marker: string | undefined): string | undefined {
+  if (marker === undefined) return undefined;
+  try {
+    const raw = Buffer.from(marker, "base64url").toString("utf8");
+    if (!raw.startsWith("lf1:")) throw new Error();
+    return raw.slice(4);
+  } catch {
+    throw invalidInput("Invalid Marker.");
+  }
+}
+
+export function markerFor(key: string): string {
+  return Buffer.from("lf1:" + key).toString("base64url");
+}
+
+/** The same paging over one scope of an ordered index: binary search to the marker, then the page. */
+export function paginateIndex<T>(index: ScopedIndex<T> | undefined, scope: string, marker: string | undefined, maxItems: number | undefined, filter?: PageRequest<T>["filter"]): Page<T> {
+  const from = markerKey(marker);
+  const p = index?.page(scope, { from, limit: maxItems ?? 100, filter });
+  if (p?.nextKey !== undefined) return { items: p.items, IsTruncated: true, Marker: markerFor(p.nextKey) };
+  return { items: p?.items ?? [], IsTruncated: false };
 }
 
 export const byName = (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : a < b ? -1 : a > b ? 1 : 0);

@@ -14,9 +14,9 @@ import type {
   RemoveUserFromGroupRequest,
 } from "@aws-sdk/client-iam";
 import type { OperationDef } from "../types.ts";
-import { alreadyExists, byName, deleteConflict, iamArn, limitExceeded, newId, noSuchEntity, paginate, pathMatches } from "./common.ts";
+import { alreadyExists, byName, deleteConflict, iamArn, limitExceeded, newId, noSuchEntity, paginate, paginateIndex, pathMatches } from "./common.ts";
 import { acct, entityRefs, iamOp } from "./ops.ts";
-import type { GroupRec, IamState, UserRec } from "./state.ts";
+import { ACCOUNT_SCOPE, type GroupRec, type IamState, type UserRec } from "./state.ts";
 import { userView } from "./users.ts";
 
 export const MAX_GROUPS_PER_USER = 10;
@@ -67,8 +67,8 @@ export function groupOperations(state: IamState): Record<string, OperationDef> {
       readOnly: true,
       resource: (ctx, i) => iamArn(acct(ctx), "group", i.PathPrefix ?? "/", ""),
       handler(ctx, i) {
-        const groups = state.groups(acct(ctx)).filter((g) => pathMatches(g.path, i.PathPrefix)).sort((a, b) => byName(a.name, b.name));
-        const page = paginate(groups, (g) => g.name.toLowerCase(), i.Marker, i.MaxItems);
+        const index = state.existingAccount(acct(ctx))?.groups.index("byName");
+        const page = paginateIndex(index, ACCOUNT_SCOPE, i.Marker, i.MaxItems, i.PathPrefix === undefined ? undefined : (g) => pathMatches(g.path, i.PathPrefix));
         return { Groups: page.items.map(groupView), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),

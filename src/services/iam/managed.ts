@@ -35,7 +35,7 @@ import type {
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
-import { AWS_MANAGED } from "./aws-managed.ts";
+import { AWS_MANAGED, awsManagedArn } from "./aws-managed.ts";
 import {
   alreadyExists,
   byName,
@@ -45,6 +45,8 @@ import {
   iamArn,
   invalidInput,
   limitExceeded,
+  markerFor,
+  markerKey,
   mergeTags,
   newId,
   noSuchEntity,
@@ -56,7 +58,27 @@ import {
   validateDocument,
 } from "./common.ts";
 import { acct, entityRefs, iamOp } from "./ops.ts";
-import type { GroupRec, IamState, ManagedPolicy, PolicyRec, RoleRec, UserRec } from "./state.ts";
+import { ACCOUNT_SCOPE, policyKey, type GroupRec, type IamState, type ManagedPolicy, type PolicyRec, type RoleRec, type UserRec } from "./state.ts";
+
+/** The AWS managed policies in ListPolicies order (they never change). */
+const AWS_MANAGED_ORDERED: [string, ManagedPolicy][] = [...AWS_MANAGED.values()]
+  .map((rec): [string, ManagedPolicy] => [policyKey(rec.name, awsManagedArn(rec)), { kind: "aws", rec }])
+  .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** Two key-ordered sequences as one. */
+function* mergeByKey<T>(a: Iterator<[string, T]>, b: Iterator<[string, T]>): Generator<[string, T]> {
+  let x = a.next();
+  let y = b.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value[0] <= y.value[0])) {
+      yield x.value;
+      x = a.next();
+    } else {
+      yield y.value;
+      y = b.next();
+    }
+  }
+}
 
 export const MAX_POLICY_VERSIONS = 5;
 export const MANAGED_POLICY_SIZE = 6144;
@@ -233,17 +255,27 @@ export function managedPolicyOperations(state: IamState): Record<string, Operati
       handler(ctx, i) {
         const account = acct(ctx);
         const scope = i.Scope ?? "All";
-        const all: ManagedPolicy[] = [];
-        if (scope !== "Local") for (const rec of AWS_MANAGED.values()) all.push({ kind: "aws", rec });
-        if (scope !== "AWS") for (const rec of state.customerPolicies(account)) all.push({ kind: "customer", rec });
-        const views = all
-          .filter((p) => pathMatches(p.rec.path, i.PathPrefix))
-          .map((p) => policyView(state, account, p, false))
-          .filter((v) => !i.OnlyAttached || v.AttachmentCount! > 0 || v.PermissionsBoundaryUsageCount! > 0)
-          .filter((v) => (i.PolicyUsageFilter === "PermissionsPolicy" ? v.AttachmentCount! > 0 : i.PolicyUsageFilter === "PermissionsBoundary" ? v.PermissionsBoundaryUsageCount! > 0 : true))
-          .sort((a, b) => byName(a.PolicyName!, b.PolicyName!) || byName(a.Arn!, b.Arn!));
-        const page = paginate(views, (v) => `${v.PolicyName!.toLowerCase()}\u0000${v.Arn}`, i.Marker, i.MaxItems);
-        return { Policies: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+        const from = markerKey(i.Marker);
+        const size = i.MaxItems ?? 100;
+        const customer = scope !== "AWS" ? state.existingAccount(account)?.policies.index("byName").entries(ACCOUNT_SCOPE, from) : undefined;
+        const aws = scope !== "Local" ? AWS_MANAGED_ORDERED.filter(([k]) => from === undefined || k >= from) : [];
+        const customerEntries = (function* () {
+          if (customer) for (const [k, rec] of customer) yield [k, { kind: "customer", rec }] as [string, ManagedPolicy];
+        })();
+        // a usage filter needs each candidate's view; otherwise only the page's items are viewed
+        const byUse = i.OnlyAttached || i.PolicyUsageFilter === "PermissionsPolicy" || i.PolicyUsageFilter === "PermissionsBoundary";
+        const usable = (v: Policy) =>
+          (!i.OnlyAttached || v.AttachmentCount! > 0 || v.PermissionsBoundaryUsageCount! > 0) &&
+          (i.PolicyUsageFilter === "PermissionsPolicy" ? v.AttachmentCount! > 0 : i.PolicyUsageFilter === "PermissionsBoundary" ? v.PermissionsBoundaryUsageCount! > 0 : true);
+        const Policies: Policy[] = [];
+        for (const [key, p] of mergeByKey(aws[Symbol.iterator](), customerEntries)) {
+          if (!pathMatches(p.rec.path, i.PathPrefix)) continue;
+          const view = byUse || Policies.length < size ? policyView(state, account, p, false) : undefined;
+          if (view && byUse && !usable(view)) continue;
+          if (Policies.length === size) return { Policies, IsTruncated: true, Marker: markerFor(key) };
+          Policies.push(view!);
+        }
+        return { Policies, IsTruncated: false };
       },
     }),
 

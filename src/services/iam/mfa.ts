@@ -22,7 +22,6 @@ import type {
   ResyncMFADeviceRequest,
   VirtualMFADevice,
 } from "@aws-sdk/client-iam";
-import QRCode from "qrcode";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import {
@@ -178,6 +177,8 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
         const tags = mergeTags([], i.Tags ?? [], "MFADevice");
         const seed = newSeed();
         // Rendered before any state is looked at or changed: nothing can happen in between.
+        // loaded on first use: the library costs start-up time and memory most servers never need
+        const { default: QRCode } = await import("qrcode");
         const png = await QRCode.toBuffer(otpauthUri(MFA_ISSUER, name, account, seed), { type: "png", errorCorrectionLevel: "M", margin: 4, scale: 4 });
         const lower = name.toLowerCase();
         if (state.mfaDevicesOf(account).some((d) => d.name.toLowerCase() === lower)) {

@@ -28,6 +28,7 @@ import {
   mergeTags,
   newId,
   paginate,
+  paginateIndex,
   pathMatches,
   policySize,
   removeTags,
@@ -36,7 +37,7 @@ import {
 } from "./common.ts";
 import { requireAttachable } from "./managed.ts";
 import { acct, entityRefs, iamOp } from "./ops.ts";
-import type { IamState, RoleRec } from "./state.ts";
+import { ACCOUNT_SCOPE, type IamState, type RoleRec } from "./state.ts";
 
 export const DEFAULT_MAX_SESSION = 3600;
 export const TRUST_POLICY_SIZE = 2048;
@@ -112,8 +113,8 @@ export function roleOperations(state: IamState): Record<string, OperationDef> {
       readOnly: true,
       resource: (ctx, i) => iamArn(acct(ctx), "role", i.PathPrefix ?? "/", ""),
       handler(ctx, i) {
-        const roles = state.roles(acct(ctx)).filter((r) => pathMatches(r.path, i.PathPrefix)).sort((a, b) => byName(a.name, b.name));
-        const page = paginate(roles, (r) => r.name.toLowerCase(), i.Marker, i.MaxItems);
+        const index = state.existingAccount(acct(ctx))?.roles.index("byName");
+        const page = paginateIndex(index, ACCOUNT_SCOPE, i.Marker, i.MaxItems, i.PathPrefix === undefined ? undefined : (r) => pathMatches(r.path, i.PathPrefix));
         return { Roles: page.items.map((r) => roleView(r, "list")), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),

@@ -1,12 +1,19 @@
 /**
  * Secret access keys and session tokens are needed in clear to verify signatures, but never
  * stored in clear: they are sealed (AES-256-GCM) under a credentials key kept in the data dir
- * (file mode 0600). With an in-memory store the key lives only in memory.
+ * (`credentials.key`, file mode 0600), checked at start against the check value stored with the
+ * data (src/store/key-file.ts). With an in-memory store the key lives only in memory.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { defineServiceModule } from "../../kernel/service.ts";
+import { loadCheckedKey } from "../../store/key-file.ts";
+import type { Store } from "../../store/store.ts";
+import { KIND_SESSION } from "../sts/sessions.ts";
+import { KIND_KEY } from "./state.ts";
+
+export const CREDENTIALS_KEY_FILE = "credentials.key";
 
 export interface Sealed {
   iv: string;
@@ -17,21 +24,36 @@ export interface Sealed {
 export class SecretSealer {
   private readonly key: Buffer;
 
-  constructor(dataDir: string | null) {
-    if (!dataDir) {
+  constructor(dataDir: string | null, store?: Store) {
+    if (!dataDir || !store) {
       this.key = randomBytes(32);
       return;
     }
-    const file = join(dataDir, "credentials.key");
-    if (existsSync(file)) {
-      const k = readFileSync(file);
-      if (k.length !== 32) throw new Error(`${file} is not a 32-byte key`);
-      this.key = k;
-    } else {
-      this.key = randomBytes(32);
-      writeFileSync(file, this.key, { mode: 0o600, flag: "wx" });
-      chmodSync(file, 0o600);
-    }
+    this.key = loadCheckedKey({
+      dataDir,
+      fileName: CREDENTIALS_KEY_FILE,
+      store,
+      metaKey: "iam.credentialsKeyCheck",
+      protects: "IAM secret access keys and STS session credentials",
+      hasSealedData: () => store.all(KIND_KEY).length > 0 || store.all(KIND_SESSION).length > 0,
+      opensSealedData(key) {
+        const sample = store.all<{ id: string; secret: Sealed }>(KIND_KEY)[0] ?? store.all<{ id: string; secret: Sealed }>(KIND_SESSION)[0];
+        if (!sample) return true;
+        try {
+          openSealed(key, sample.secret, sample.id);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      create() {
+        const key = randomBytes(32);
+        const file = join(dataDir, CREDENTIALS_KEY_FILE);
+        writeFileSync(file, key, { mode: 0o600, flag: "wx" });
+        chmodSync(file, 0o600);
+        return key;
+      },
+    });
   }
 
   seal(plaintext: string, aad: string): Sealed {
@@ -43,11 +65,15 @@ export class SecretSealer {
   }
 
   open(s: Sealed, aad: string): string {
-    const d = createDecipheriv("aes-256-gcm", this.key, Buffer.from(s.iv, "base64"));
-    d.setAAD(Buffer.from(aad));
-    d.setAuthTag(Buffer.from(s.tag, "base64"));
-    return Buffer.concat([d.update(Buffer.from(s.ct, "base64")), d.final()]).toString("utf8");
+    return openSealed(this.key, s, aad);
   }
+}
+
+function openSealed(key: Buffer, s: Sealed, aad: string): string {
+  const d = createDecipheriv("aes-256-gcm", key, Buffer.from(s.iv, "base64"));
+  d.setAAD(Buffer.from(aad));
+  d.setAuthTag(Buffer.from(s.tag, "base64"));
+  return Buffer.concat([d.update(Buffer.from(s.ct, "base64")), d.final()]).toString("utf8");
 }
 
 declare module "../../kernel/context.ts" {
@@ -61,5 +87,5 @@ declare module "../../kernel/context.ts" {
 export const secretsModule = defineServiceModule({
   name: "iam-secrets",
   needs: [],
-  create: (app) => ({ provides: { iamSecrets: new SecretSealer(app.dataDir) } }),
+  create: (app) => ({ provides: { iamSecrets: new SecretSealer(app.dataDir, app.store) } }),
 });

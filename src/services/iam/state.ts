@@ -5,6 +5,7 @@
  */
 import type { Tag } from "@aws-sdk/client-iam";
 import type { Store, WriteOp } from "../../store/store.ts";
+import { IndexedMap } from "../../store/ordered-index.ts";
 import type { RequestContext } from "../types.ts";
 import { AWS_MANAGED, awsManagedArn, type AwsManagedPolicy } from "./aws-managed.ts";
 import { noSuchEntity, parseIamArn } from "./common.ts";
@@ -113,25 +114,64 @@ export interface NamedPolicy {
 /** A managed policy as the handlers see it: customer managed (stored) or AWS managed (built in). */
 export type ManagedPolicy = { kind: "customer"; rec: PolicyRec } | { kind: "aws"; rec: AwsManagedPolicy };
 
-export interface Account {
-  id: string;
-  users: Map<string, UserRec>;
-  groups: Map<string, GroupRec>;
-  roles: Map<string, RoleRec>;
-  /** customer managed policies by lower-cased ARN */
-  policies: Map<string, PolicyRec>;
+const lc = (s: string) => s.toLowerCase();
+
+/** The one scope of a per-account index (the account's maps are already per account). */
+export const ACCOUNT_SCOPE = "";
+
+/** The sort key of a managed policy in ListPolicies: name (case-insensitively), then ARN. */
+export function policyKey(name: string, arn: string): string {
+  return `${lc(name)}\u0000${arn}`;
 }
 
-const lc = (s: string) => s.toLowerCase();
+/** Users, groups or roles by lower-cased name, also ordered by it (the List operations' order). */
+export class NamedMap<V extends { name: string }> extends IndexedMap<string, V, "byName"> {
+  constructor() {
+    super({ byName: { scope: () => ACCOUNT_SCOPE, key: (v) => lc(v.name) } });
+  }
+}
+
+/** Customer managed policies by lower-cased ARN, also ordered by name then ARN (ListPolicies). */
+export class PolicyMap extends IndexedMap<string, PolicyRec, "byName"> {
+  constructor() {
+    super({ byName: { scope: () => ACCOUNT_SCOPE, key: (p) => policyKey(p.name, p.arn) } });
+  }
+}
+
+/** Access keys by key id, also per (account, user) by creation (ListAccessKeys, the two-key limit). */
+export class AccessKeyMap extends IndexedMap<string, AccessKeyRec, "byOwner"> {
+  constructor() {
+    super({
+      byOwner: {
+        scope: (k) => ownerScope(k.accountId, k.userId),
+        key: (k) => `${String(k.createDate.getTime()).padStart(15, "0")}|${k.id}`,
+      },
+    });
+  }
+}
+
+/** The account root's own keys have no user. */
+function ownerScope(accountId: string, userId: string | undefined): string {
+  return `${accountId}|${userId ?? ""}`;
+}
+
+export interface Account {
+  id: string;
+  users: NamedMap<UserRec>;
+  groups: NamedMap<GroupRec>;
+  roles: NamedMap<RoleRec>;
+  /** customer managed policies by lower-cased ARN */
+  policies: PolicyMap;
+}
 
 export class IamState {
   private readonly accounts = new Map<string, Account>();
   readonly usersById = new Map<string, UserRec>();
   readonly groupsById = new Map<string, GroupRec>();
   readonly rolesById = new Map<string, RoleRec>();
-  readonly keys = new Map<string, AccessKeyRec>();
-  /** virtual MFA devices by serial number */
-  readonly mfaDevices = new Map<string, MfaDeviceRec>();
+  readonly keys = new AccessKeyMap();
+  /** virtual MFA devices by serial number, ordered per account by name */
+  readonly mfaDevices = new IndexedMap<string, MfaDeviceRec, "byAccount">({ byAccount: { scope: (d) => d.accountId, key: (d) => d.name.toLowerCase() } });
   /** bumped on every change; caches compare against it */
   generation = 0;
 
@@ -147,7 +187,7 @@ export class IamState {
   account(id: string): Account {
     let a = this.accounts.get(id);
     if (!a) {
-      a = { id, users: new Map(), groups: new Map(), roles: new Map(), policies: new Map() };
+      a = { id, users: new NamedMap(), groups: new NamedMap(), roles: new NamedMap(), policies: new PolicyMap() };
       this.accounts.set(id, a);
     }
     return a;
@@ -248,6 +288,10 @@ export class IamState {
   roles(accountId: string): RoleRec[] {
     return [...(this.accounts.get(accountId)?.roles.values() ?? [])];
   }
+  /** The account's maps (with their ordered indexes), if it has any IAM entity yet. */
+  existingAccount(accountId: string): Account | undefined {
+    return this.accounts.get(accountId);
+  }
   customerPolicies(accountId: string): PolicyRec[] {
     return [...(this.accounts.get(accountId)?.policies.values() ?? [])];
   }
@@ -257,9 +301,7 @@ export class IamState {
   }
 
   keysOf(accountId: string, userId: string | undefined): AccessKeyRec[] {
-    const out: AccessKeyRec[] = [];
-    for (const k of this.keys.values()) if (k.accountId === accountId && k.userId === userId) out.push(k);
-    return out.sort((a, b) => a.createDate.getTime() - b.createDate.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.keys.index("byOwner").all(ownerScope(accountId, userId));
   }
 
   /** A virtual MFA device of the account by serial number. */
@@ -270,10 +312,7 @@ export class IamState {
 
   /** The account's virtual MFA devices in name order (names are unique ignoring case). */
   mfaDevicesOf(accountId: string): MfaDeviceRec[] {
-    const out: MfaDeviceRec[] = [];
-    for (const d of this.mfaDevices.values()) if (d.accountId === accountId) out.push(d);
-    const key = (d: MfaDeviceRec) => d.name.toLowerCase();
-    return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    return this.mfaDevices.index("byAccount").all(accountId);
   }
 
   /** The MFA devices assigned to a user. */

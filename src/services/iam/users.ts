@@ -37,6 +37,7 @@ import {
   newSecret,
   noSuchEntity,
   paginate,
+  paginateIndex,
   pathMatches,
   removeTags,
   requestTagContext,
@@ -44,7 +45,7 @@ import {
 import { acct, entityRefs, iamOp, implicitUser } from "./ops.ts";
 import { requireAttachable } from "./managed.ts";
 import type { SecretSealer } from "./secrets.ts";
-import type { AccessKeyRec, IamState, UserRec } from "./state.ts";
+import { ACCOUNT_SCOPE, type AccessKeyRec, type IamState, type UserRec } from "./state.ts";
 
 export const MAX_ACCESS_KEYS = 2;
 
@@ -128,8 +129,8 @@ export function userOperations(state: IamState, sealer: SecretSealer): Record<st
       readOnly: true,
       resource: (ctx, i) => iamArn(acct(ctx), "user", i.PathPrefix ?? "/", ""),
       handler(ctx, i) {
-        const users = state.users(acct(ctx)).filter((u) => pathMatches(u.path, i.PathPrefix)).sort((a, b) => byName(a.name, b.name));
-        const page = paginate(users, (u) => u.name.toLowerCase(), i.Marker, i.MaxItems);
+        const index = state.existingAccount(acct(ctx))?.users.index("byName");
+        const page = paginateIndex(index, ACCOUNT_SCOPE, i.Marker, i.MaxItems, i.PathPrefix === undefined ? undefined : (u) => pathMatches(u.path, i.PathPrefix));
         return { Users: page.items.map((u) => userView(u, false)), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),

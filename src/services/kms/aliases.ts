@@ -14,10 +14,10 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import { setKeyResources, type Kms } from "./core.ts";
-import { pageOf } from "./paging.ts";
+import { indexPageOf, pageOf } from "./paging.ts";
 import { iamCheck, keyCheck } from "./policy.ts";
 import { resolveKey, scopeOf } from "./resolve.ts";
-import { aliasArn, checkKeyState, err, type AliasRecord, type KeyRecord } from "./state.ts";
+import { aliasArn, checkKeyState, err, kmsScope, type AliasRecord, type KeyRecord } from "./state.ts";
 
 export const ALIAS_PREFIX_MESSAGE = 'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html';
 
@@ -131,12 +131,17 @@ export function aliasOperations(kms: Kms): Record<string, OperationDef> {
         if (input.Limit !== undefined && input.Limit > 100) {
           throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
         }
-        let filter: string | undefined;
-        if (input.KeyId !== undefined) filter = resolveKey(state, scopeOf(ctx), input.KeyId, { aliases: false }).key.arn;
-        const all = [...state.aliases.values()]
-          .filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region && (!filter || a.targetKeyArn === filter))
-          .sort((a, b) => (a.aliasName < b.aliasName ? -1 : a.aliasName > b.aliasName ? 1 : 0));
-        const page = pageOf(all, (a) => a.aliasName, input.Limit, input.Marker, 50);
+        const page =
+          input.KeyId !== undefined
+            ? // a key of another account may be named by ARN; only the caller's own aliases are listed
+              pageOf(
+                state.aliases.forKey(resolveKey(state, scopeOf(ctx), input.KeyId, { aliases: false }).key.arn).filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region),
+                (a) => a.aliasName,
+                input.Limit,
+                input.Marker,
+                50,
+              )
+            : indexPageOf(state.aliases.index("byName"), kmsScope(ctx.principal.accountId, ctx.region), input.Limit, input.Marker, 50);
         const Aliases: AliasListEntry[] = page.items.map((a) => ({
           AliasName: a.aliasName,
           AliasArn: a.aliasArn,

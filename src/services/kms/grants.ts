@@ -17,10 +17,10 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { setKeyResources, type Kms } from "./core.ts";
-import { dateKey, pageOf } from "./paging.ts";
+import { dateKey, indexPageOf, pageOf } from "./paging.ts";
 import { grantIsForAwsResource, iamCheck, keyCheck, principalMatches, type Ctx } from "./policy.ts";
 import { resolveKey, scopeOf } from "./resolve.ts";
-import { checkKeyState, err, GRANT_ID_RE, type GrantConstraintsRecord, type GrantRecord, type KeyRecord } from "./state.ts";
+import { checkKeyState, err, GRANT_ID_RE, type GrantConstraintsRecord, type GrantRecord, type KeyRecord, retirableScope } from "./state.ts";
 
 const TOKEN_VERSION = 0x01;
 
@@ -138,10 +138,6 @@ function entry(g: GrantRecord): GrantListEntry {
     Operations: [...g.operations] as GrantListEntry["Operations"],
     Constraints: g.constraints ? { ...g.constraints } : undefined,
   };
-}
-
-function grantsInOrder(list: Iterable<GrantRecord>): GrantRecord[] {
-  return [...list].sort((a, b) => (dateKey(a.creationDate, a.grantId) < dateKey(b.creationDate, b.grantId) ? -1 : 1));
 }
 
 /** RetireGrant: who may retire (reference A8). Returns the check, or throws AccessDenied. */
@@ -278,10 +274,16 @@ export function grantOperations(kms: Kms): Record<string, OperationDef> {
           throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
         }
         if (input.GrantId !== undefined && !GRANT_ID_RE.test(input.GrantId)) throw invalidGrantId(input.GrantId);
-        const list = grantsInOrder(state.grantsForKey(key.arn)).filter(
-          (g) => (input.GrantId === undefined || g.grantId === input.GrantId) && (input.GranteePrincipal === undefined || g.granteePrincipal === input.GranteePrincipal),
-        );
-        const page = pageOf(list, (g) => dateKey(g.creationDate, g.grantId), input.Limit, input.Marker, 50);
+        const grantee = input.GranteePrincipal === undefined ? undefined : (g: GrantRecord) => g.granteePrincipal === input.GranteePrincipal;
+        let page;
+        if (input.GrantId !== undefined) {
+          // one grant at most: look it up rather than walk the key's grants
+          const g = state.grants.get(input.GrantId);
+          const list = g && g.keyArn === key.arn && (!grantee || grantee(g)) ? [g] : [];
+          page = pageOf(list, (x) => dateKey(x.creationDate, x.grantId), input.Limit, input.Marker, 50);
+        } else {
+          page = indexPageOf(state.grants.index("byKey"), key.arn, input.Limit, input.Marker, 50, grantee);
+        }
         return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
       },
     },
@@ -299,8 +301,7 @@ export function grantOperations(kms: Kms): Record<string, OperationDef> {
         if (input.Limit !== undefined && input.Limit > 100) {
           throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
         }
-        const list = grantsInOrder(state.grants.values()).filter((g) => g.retiringPrincipal === rp && state.keys.get(g.keyArn)?.region === ctx.region);
-        const page = pageOf(list, (g) => dateKey(g.creationDate, g.grantId), input.Limit, input.Marker, 50);
+        const page = indexPageOf(state.grants.index("byRetiringPrincipal"), retirableScope(rp, ctx.region), input.Limit, input.Marker, 50);
         return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
       },
     },

@@ -13,16 +13,18 @@ import type { AppContext, ServiceDef } from "../types.ts";
 import { aliasOperations } from "./aliases.ts";
 import { Kms, type KmsOptions } from "./core.ts";
 import { cryptoOperations } from "./crypto-ops.ts";
-import { loadOrCreateRootKey, openAtRest, sealAtRest } from "./crypto/rootkey.ts";
+import { loadCheckedKey } from "../../store/key-file.ts";
+import { loadOrCreateRootKey, openAtRest, ROOT_KEY_FILE, sealAtRest } from "./crypto/rootkey.ts";
 import { grantOperations } from "./grants.ts";
 import { importOperations, runDueImports } from "./import.ts";
 import { keyOperations, runDueDeletions } from "./keys.ts";
-import type { Sealer } from "./material.ts";
+import { materialAad, type Sealer } from "./material.ts";
 import { keyPolicyOperations } from "./policy.ts";
 import { resolveKey } from "./resolve.ts";
 import { rotationOperations, runDueRotations } from "./rotation.ts";
 import { defineServiceModule } from "../../kernel/service.ts";
 import { fromLegacyService } from "../../kernel/legacy-operation.ts";
+import { KIND_IMPORT, KIND_KEY, type KeyRecord } from "./state.ts";
 
 declare module "../../kernel/context.ts" {
   interface Provided {
@@ -35,9 +37,37 @@ function numberOption(app: AppContext, name: "kmsMaxGrantsPerKey" | "kmsOnDemand
   return Number.isFinite(v) && v > 0 ? v : dflt;
 }
 
+/** The data dir's root key, verified against the key material it seals (src/store/key-file.ts). */
+function loadRootKey(app: AppContext, dataDir: string): Buffer {
+  const keys = () => app.store.all<KeyRecord>(KIND_KEY);
+  return loadCheckedKey({
+    dataDir,
+    fileName: ROOT_KEY_FILE,
+    store: app.store,
+    metaKey: "kms.rootKeyCheck",
+    protects: "KMS key material",
+    hasSealedData: () => keys().length > 0 || app.store.all(KIND_IMPORT).length > 0,
+    opensSealedData(root) {
+      for (const k of keys()) {
+        for (const m of k.materials) {
+          if (m.importState === "PENDING_IMPORT") continue;
+          try {
+            openAtRest(root, Buffer.from(m.sealed), materialAad(k.arn, m.id));
+            return true;
+          } catch {
+            return false;
+          }
+        }
+      }
+      return true; // nothing to open: keys without material (awaiting import) seal nothing yet
+    },
+    create: () => loadOrCreateRootKey(dataDir),
+  });
+}
+
 function sealerFor(app: AppContext): Sealer {
   // tests may run without a data dir: material then lives under a random, in-memory root key
-  const root = app.dataDir ? loadOrCreateRootKey(app.dataDir) : randomBytes(32);
+  const root = app.dataDir ? loadRootKey(app, app.dataDir) : randomBytes(32);
   return {
     secret: root,
     seal: (plaintext, aad) => sealAtRest(root, plaintext, aad),

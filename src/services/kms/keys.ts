@@ -34,10 +34,10 @@ import { javaDate, serviceEvent, setKeyResources, type Kms } from "./core.ts";
 import { checkGrantTokens } from "./grants.ts";
 import { resolveKeyUsage } from "./crypto/asymmetric.ts";
 import { algorithmsFor, generateMaterial, sealMaterial } from "./material.ts";
-import { dateKey, pageOf } from "./paging.ts";
+import { indexPageOf, pageOf } from "./paging.ts";
 import { defaultKeyPolicy, iamCheck, keyCheck, lockoutCheck, validateKeyPolicy, type Ctx } from "./policy.ts";
 import { resolveKey, scopeOf } from "./resolve.ts";
-import { checkKeyState, err, isEnabled, keyArn, type KeyRecord, type MaterialRecord } from "./state.ts";
+import { checkKeyState, err, isEnabled, keyArn, kmsScope, type KeyRecord, type MaterialRecord } from "./state.ts";
 
 export const DAY_MS = 86_400_000;
 export const MAX_TAGS = 50;
@@ -282,10 +282,7 @@ export function keyOperations(kms: Kms): Record<string, OperationDef> {
       readOnly: true,
       authorize: () => iamCheck("ListKeys"),
       handler(ctx, input: ListKeysRequest): ListKeysResponse {
-        const list = [...state.keys.values()]
-          .filter((k) => k.accountId === ctx.principal.accountId && k.region === ctx.region)
-          .sort((a, b) => (dateKey(a.creationDate, a.keyId) < dateKey(b.creationDate, b.keyId) ? -1 : 1));
-        const page = pageOf(list, (k) => dateKey(k.creationDate, k.keyId), input.Limit, input.Marker, 100);
+        const page = indexPageOf(state.keys.index("byCreation"), kmsScope(ctx.principal.accountId, ctx.region), input.Limit, input.Marker, 100);
         return { Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), NextMarker: page.NextMarker, Truncated: page.Truncated };
       },
     },

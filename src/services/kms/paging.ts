@@ -3,7 +3,10 @@
  * returned (by a stable sort key), so pages stay correct when items are added or removed
  * between calls. A marker KMS did not issue → InvalidMarkerException.
  */
+import { positionFromToken, positionToken, type PageRequest, type ScopedIndex } from "../../store/ordered-index.ts";
 import { err } from "./state.ts";
+
+export { dateKey } from "./state.ts";
 
 const PREFIX = "lfm1:";
 
@@ -13,16 +16,22 @@ export interface Page<T> {
   Truncated: boolean;
 }
 
+function markerKey(marker: string | undefined): string | undefined {
+  if (marker === undefined) return undefined;
+  const after = positionFromToken(PREFIX, marker);
+  if (after === undefined) throw err.invalidMarker();
+  return after;
+}
+
 /**
+ * A page of a small, bounded list (a key's tags, rotations or aliases).
  * @param items already in their stable order
  * @param sortKey a unique, order-preserving key per item
  */
 export function pageOf<T>(items: T[], sortKey: (t: T) => string, limit: number | undefined, marker: string | undefined, defaultLimit: number): Page<T> {
+  const after = markerKey(marker);
   let start = 0;
-  if (marker !== undefined) {
-    const decoded = Buffer.from(marker, "base64url").toString("utf8");
-    if (!decoded.startsWith(PREFIX)) throw err.invalidMarker();
-    const after = decoded.slice(PREFIX.length);
+  if (after !== undefined) {
     start = items.findIndex((t) => sortKey(t) > after);
     if (start < 0) start = items.length;
   }
@@ -32,11 +41,13 @@ export function pageOf<T>(items: T[], sortKey: (t: T) => string, limit: number |
   return {
     items: slice,
     Truncated: truncated,
-    NextMarker: truncated ? Buffer.from(PREFIX + sortKey(slice[slice.length - 1])).toString("base64url") : undefined,
+    NextMarker: truncated ? positionToken(PREFIX, sortKey(slice[slice.length - 1])) : undefined,
   };
 }
 
-/** A sort key from a date and a tie-breaking id: fixed-width millis, then the id. */
-export function dateKey(d: Date, id: string): string {
-  return `${String(d.getTime()).padStart(15, "0")}|${id}`;
+/** A page of one scope of an ordered index: binary search to the marker, then the page. */
+export function indexPageOf<T>(index: ScopedIndex<T>, scope: string, limit: number | undefined, marker: string | undefined, defaultLimit: number, filter?: PageRequest<T>["filter"]): Page<T> {
+  const p = index.page(scope, { after: markerKey(marker), limit: limit ?? defaultLimit, filter });
+  const truncated = p.nextKey !== undefined;
+  return { items: p.items, Truncated: truncated, NextMarker: truncated ? positionToken(PREFIX, p.lastKey!) : undefined };
 }

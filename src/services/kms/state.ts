@@ -5,6 +5,7 @@
  */
 import { ServiceError } from "../../kernel/errors.ts";
 import type { KeySpec, KeyState, KeyUsageType, OriginType, Tag } from "@aws-sdk/client-kms";
+import { IndexedMap } from "../../store/ordered-index.ts";
 
 export const KIND_KEY = "kms.key";
 export const KIND_ALIAS = "kms.alias";
@@ -93,78 +94,79 @@ export interface ImportParamsRecord {
   validTo: Date;
 }
 
+/** The scope every KMS list is confined to: the caller's account in the request's region. */
+export function kmsScope(accountId: string, region: string): string {
+  return `${accountId}|${region}`;
+}
+
+/** A sort key from a date and a tie-breaking id: fixed-width millis, then the id. */
+export function dateKey(d: Date, id: string): string {
+  return `${String(d.getTime()).padStart(15, "0")}|${id}`;
+}
+
+/** Keys by key ARN, ordered per account and region by creation (the order ListKeys pages in). */
+export class KeyMap extends IndexedMap<string, KeyRecord, "byCreation"> {
+  constructor() {
+    super({ byCreation: { scope: (k) => kmsScope(k.accountId, k.region), key: (k) => dateKey(k.creationDate, k.keyId) } });
+  }
+}
+
 /**
- * Aliases by alias ARN, also indexed by target key: every key-scoped call names the key's aliases
- * in kms:ResourceAliases, which must not cost a scan of every alias in the account.
+ * Aliases by alias ARN, ordered per account and region by name (ListAliases), and by target key:
+ * every key-scoped call names the key's aliases in kms:ResourceAliases, which must not cost a
+ * scan of every alias in the account.
  */
-export class AliasMap extends Map<string, AliasRecord> {
-  private readonly byKey = new Map<string, Set<string>>();
-
-  override set(aliasArn: string, a: AliasRecord): this {
-    this.unindex(aliasArn);
-    super.set(aliasArn, a);
-    let set = this.byKey.get(a.targetKeyArn);
-    if (!set) this.byKey.set(a.targetKeyArn, (set = new Set()));
-    set.add(aliasArn);
-    return this;
-  }
-
-  override delete(aliasArn: string): boolean {
-    this.unindex(aliasArn);
-    return super.delete(aliasArn);
-  }
-
-  override clear(): void {
-    this.byKey.clear();
-    super.clear();
+export class AliasMap extends IndexedMap<string, AliasRecord, "byName" | "byKey"> {
+  constructor() {
+    super({
+      byName: { scope: (a) => kmsScope(a.accountId, a.region), key: (a) => a.aliasName },
+      byKey: { scope: (a) => a.targetKeyArn, key: (a) => a.aliasName },
+    });
   }
 
   forKey(keyArn: string): AliasRecord[] {
-    return [...(this.byKey.get(keyArn) ?? [])].map((arn) => this.get(arn)!);
+    return this.index("byKey").all(keyArn);
   }
+}
 
-  private unindex(aliasArn: string): void {
-    const old = this.get(aliasArn);
-    if (!old) return;
-    const set = this.byKey.get(old.targetKeyArn);
-    set?.delete(aliasArn);
-    if (set?.size === 0) this.byKey.delete(old.targetKeyArn);
+/** ListRetirableGrants' scope: a retiring principal's grants on keys of one Region (a key ARN's fourth field). */
+export function retirableScope(retiringPrincipal: string, region: string): string {
+  return `${retiringPrincipal}|${region}`;
+}
+
+/** Grants by grant id, ordered by creation per key (ListGrants) and per retiring principal and Region (ListRetirableGrants). */
+export class GrantMap extends IndexedMap<string, GrantRecord, "byKey" | "byRetiringPrincipal"> {
+  constructor() {
+    super({
+      byKey: { scope: (g) => g.keyArn, key: (g) => dateKey(g.creationDate, g.grantId) },
+      byRetiringPrincipal: { scope: (g) => (g.retiringPrincipal ? retirableScope(g.retiringPrincipal, g.keyArn.split(":")[3] ?? "") : undefined), key: (g) => dateKey(g.creationDate, g.grantId) },
+    });
   }
 }
 
 export class KmsState {
-  readonly keys = new Map<string, KeyRecord>();
+  readonly keys = new KeyMap();
   readonly aliases = new AliasMap();
-  readonly grants = new Map<string, GrantRecord>();
+  /** a key may hold 50,000 grants: every per-key question goes through the byKey index */
+  readonly grants = new GrantMap();
   readonly importParams = new Map<string, ImportParamsRecord>();
   /** opened material, by material id: lives only in memory */
   readonly openMaterial = new Map<string, Buffer>();
 
-  /** grant ids per key ARN (a key may hold 50,000 grants) */
-  private readonly grantsByKey = new Map<string, Set<string>>();
-
   addGrant(g: GrantRecord): void {
     this.grants.set(g.grantId, g);
-    let ids = this.grantsByKey.get(g.keyArn);
-    if (!ids) this.grantsByKey.set(g.keyArn, (ids = new Set()));
-    ids.add(g.grantId);
   }
 
   removeGrant(g: GrantRecord): void {
     this.grants.delete(g.grantId);
-    const ids = this.grantsByKey.get(g.keyArn);
-    ids?.delete(g.grantId);
-    if (ids && ids.size === 0) this.grantsByKey.delete(g.keyArn);
   }
 
   grantCount(keyArn: string): number {
-    return this.grantsByKey.get(keyArn)?.size ?? 0;
+    return this.grants.index("byKey").size(keyArn);
   }
 
   grantsForKey(keyArn: string): GrantRecord[] {
-    const out: GrantRecord[] = [];
-    for (const id of this.grantsByKey.get(keyArn) ?? []) out.push(this.grants.get(id)!);
-    return out;
+    return this.grants.index("byKey").all(keyArn);
   }
 
   aliasesForKey(keyArn: string): AliasRecord[] {

@@ -9,7 +9,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { markDataEvent } from "../../audit/record.ts";
 import type { AppContext, AuthCheck, CloudTrailResource, OperationDef, RequestContext, ServiceDef } from "../types.ts";
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Input, type S3Operation, type S3Output } from "./protocol.ts";
-import { S3Storage, compareKeys, firstAfter, firstAtLeast, type Bucket, type ObjectMeta, type PutObjectOptions } from "./storage.ts";
+import { S3Storage, compareKeys, firstAfter, firstAtLeast, firstPastPrefix, type Bucket, type ObjectMeta, type PutObjectOptions } from "./storage.ts";
 import { parseCreateBucketConfiguration, S3_XMLNS, xmlEscape, type XmlNode } from "./xml.ts";
 import { defineServiceModule } from "../../kernel/service.ts";
 import { fromLegacyService } from "../../kernel/legacy-operation.ts";
@@ -90,8 +90,11 @@ function listPage(storage: S3Storage, bucket: string, prefix: string, delimiter:
       const d = k.indexOf(delimiter, prefix.length);
       if (d >= 0) common = k.slice(0, d + delimiter.length);
     }
-    // A common prefix already returned (or at/before the marker) swallows its keys.
-    if (common !== undefined && (common === page.last || (after && compareKeys(common, after) <= 0))) continue;
+    // A common prefix already returned (or at/before the marker) swallows its keys: jump past them.
+    if (common !== undefined && (common === page.last || (after && compareKeys(common, after) <= 0))) {
+      i = firstPastPrefix(keys, common) - 1;
+      continue;
+    }
     if (page.contents.length + page.prefixes.length >= max) {
       page.truncated = true;
       break;

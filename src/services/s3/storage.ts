@@ -43,7 +43,7 @@ export interface PutObjectOptions {
 
 interface BucketObjects {
   byKey: Map<string, ObjectMeta>;
-  /** sorted keys, rebuilt lazily after changes */
+  /** keys in S3's order: built on the first listing, then kept sorted on every put and delete */
   sorted: string[] | null;
 }
 
@@ -121,7 +121,7 @@ export class S3Storage {
     for (const k of ["contentEncoding", "contentDisposition", "contentLanguage", "cacheControl", "expires"] as const) {
       if (opts[k] !== undefined && opts[k] !== "") meta[k] = opts[k];
     }
-    if (!o.byKey.has(key)) o.sorted = null;
+    if (!o.byKey.has(key) && o.sorted) o.sorted.splice(firstAtLeast(o.sorted, key), 0, key);
     o.byKey.set(key, meta);
     const text = JSON.stringify(meta);
     return { meta, writes: [() => void this.putStmt.run(bucket, key, text, body)] };
@@ -130,7 +130,7 @@ export class S3Storage {
   deleteObject(bucket: string, key: string): WriteOp[] {
     const o = this.objects.get(bucket);
     if (!o || !o.byKey.delete(key)) return [];
-    o.sorted = null;
+    if (o.sorted) o.sorted.splice(firstAtLeast(o.sorted, key), 1);
     return [() => void this.delStmt.run(bucket, key)];
   }
 
@@ -159,6 +159,18 @@ export function firstAfter(keys: string[], after: string): number {
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (compareKeys(keys[mid], after) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index in sorted `keys` past every key that starts with `prefix` (and past those before it). */
+export function firstPastPrefix(keys: string[], prefix: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys[mid].startsWith(prefix) || compareKeys(keys[mid], prefix) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
