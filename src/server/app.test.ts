@@ -1,5 +1,9 @@
 import { describe, it, expect } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineServiceModule } from "../kernel/service.ts";
+import { StartupError } from "../store/startup-error.ts";
 import { createApp } from "./app.ts";
 import { MODULES } from "./modules.ts";
 
@@ -21,6 +25,30 @@ describe("module composition", () => {
     } finally {
       for (const s of shutdown.reverse()) await s();
       app.store.close();
+    }
+  });
+
+  it("a module that refuses the start runs the earlier modules' shutdown and releases the data dir lock", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lf-app-"));
+    const closed: string[] = [];
+    const first = defineServiceModule({ name: "first", needs: [], create: () => ({ shutdown: () => void closed.push("first") }) });
+    const refuses = defineServiceModule({
+      name: "refuses",
+      needs: [],
+      create: () => {
+        throw new StartupError("credentials.key does not open the stored secrets");
+      },
+    });
+    try {
+      await expect(createApp({ dataDir: dir }, [first, refuses])).rejects.toThrow("credentials.key does not open the stored secrets");
+      expect(closed).toEqual(["first"]);
+      // the same data dir starts again: the refused start left no lock behind
+      const again = await createApp({ dataDir: dir }, []);
+      expect(again.lock).toBeDefined();
+      for (const s of again.shutdown.reverse()) await s();
+      again.app.store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
