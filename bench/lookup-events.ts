@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { newEventId } from "../src/audit/event-id.ts";
 import { CloudTrailClient, LookupEventsCommand, type LookupAttributeKey } from "@aws-sdk/client-cloudtrail";
 import { Store } from "../src/store/store.ts";
-import { AuditStore } from "../src/audit/store.ts";
+import { AuditStore } from "../src/audit/event-store.ts";
 import { lookupEvents } from "../src/services/cloudtrail/lookup.ts";
 import { startLocalfargate } from "../src/server/app.ts";
 

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { LookupIndexer } from "./indexer.ts";
 import { LogIngester } from "./log.ts";
-import { eventRowWriter } from "./store.ts";
+import { eventRowWriter } from "./event-store.ts";
 import type { IndexThreadMessage, IndexThreadReply } from "./index-worker.ts";
 
 const { eventsFile, indexFile, logDir, pollMs } = workerData as { eventsFile: string; indexFile: string; logDir: string; pollMs: number };

@@ -5,7 +5,7 @@
  */
 import type { AppContext, AuditSink } from "../kernel/context.ts";
 import type { Store, WriteOp } from "../store/store.ts";
-import { AuditStore } from "./store.ts";
+import { AuditStore } from "./event-store.ts";
 import { buildServiceEventRecord, type ServiceEvent } from "./record.ts";
 
 declare module "../kernel/context.ts" {

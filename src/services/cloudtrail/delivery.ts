@@ -15,7 +15,7 @@ import { createHash, randomInt } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { AppContext, DueRunner } from "../types.ts";
 import type { WriteOp } from "../../store/store.ts";
-import type { AuditStore, StoredEvent } from "../../audit/store.ts";
+import type { AuditStore, StoredEvent } from "../../audit/event-store.ts";
 import { isoSeconds } from "../../audit/record.ts";
 import { s3Api } from "../s3/index.ts";
 import { digestSigningString, signDigest, type SigningKeys } from "./keys.ts";

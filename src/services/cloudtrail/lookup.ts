@@ -5,8 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type { Event, LookupEventsRequest, LookupEventsResponse } from "@aws-sdk/client-cloudtrail";
-import type { AuditStore } from "../../audit/store.ts";
-import { LOOKUP_ATTRIBUTES, type LookupAttributeKey } from "../../audit/store.ts";
+import type { AuditStore } from "../../audit/event-store.ts";
+import { LOOKUP_ATTRIBUTES, type LookupAttributeKey } from "../../audit/event-store.ts";
 import { ctError } from "./trails.ts";
 
 export const EVENT_HISTORY_MS = 90 * 24 * 3600 * 1000;

@@ -3,7 +3,7 @@ import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { AuditStore, eventRowWriter, INDEX_FILE, logLine, summarize, usernameOf } from "./store.ts";
+import { AuditStore, eventRowWriter, INDEX_FILE, logLine, summarize, usernameOf } from "./event-store.ts";
 import { buildServiceEventRecord } from "./record.ts";
 
 function record(over: Record<string, unknown>): Record<string, unknown> {
