@@ -1,7 +1,7 @@
 /**
  * The KMS calls Fargate makes for ephemeral storage, through app.invoke so that the key policy
  * (and grants) authorize them and CloudTrail records them like AWS's samples
- * (reference/aws-feature-spec.md §2.4).
+ * (docs/ecs-fargate.md#ephemeral-storage-the-six-steps).
  */
 import { servicePrincipal } from "../auth/principal.ts";
 import { ServiceError } from "../kernel/errors.ts";

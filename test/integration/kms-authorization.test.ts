@@ -2,7 +2,7 @@
  * Who may use a key: the key policy is authoritative (IAM policies count only when it
  * delegates to the account), direct key-policy grants, explicit denies, KMS condition keys,
  * cross-account use, and Fargate's service-principal calls authorized by the documented key
- * policy statements (reference aws-feature-spec §2.2).
+ * policy statements (docs/ecs-fargate.md#the-key-policy-fargate-needs).
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import {
@@ -227,7 +227,7 @@ describe("cross-account use", () => {
   });
 });
 
-describe("Fargate as a service principal (aws-feature-spec §2.2)", () => {
+describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-fargate-needs)", () => {
   const cluster = "prod";
   const fargatePolicy = (account = ACCOUNT, clusterName = cluster) =>
     doc([

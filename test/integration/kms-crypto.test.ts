@@ -348,7 +348,7 @@ describe("DryRun", () => {
   });
 });
 
-describe("key states × cryptographic operations (table A4)", () => {
+describe("key states × cryptographic operations (docs/kms.md#key-states)", () => {
   type Op = { name: string; run: (k: KeyMetadata, blob: Uint8Array) => Promise<unknown> };
   const ops: Op[] = [
     { name: "Encrypt", run: (k) => kms.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: utf8("x") })) },

@@ -1,5 +1,5 @@
 /**
- * Choosing the storage driver for task volumes (DESIGN.md, "The data plane"): gocryptfs where it
+ * Choosing the storage driver for task volumes (docs/ecs-fargate.md#storage-drivers): gocryptfs where it
  * works (Linux, /dev/fuse, gocryptfs + fusermount3/fusermount, and a probe mount succeeds), plain
  * everywhere else; `--storage-driver` overrides.
  */

@@ -1,5 +1,5 @@
 /**
- * Storage drivers for a Fargate task's ephemeral volume (DESIGN.md, "The data plane").
+ * Storage drivers for a Fargate task's ephemeral volume (docs/ecs-fargate.md#storage-drivers).
  * A driver creates `<baseDir>/<volumeId>/mnt`, the directory the task's containers see, and
  * destroys everything under `<baseDir>/<volumeId>` when the task stops.
  */

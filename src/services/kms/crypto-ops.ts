@@ -5,7 +5,7 @@
  * in the response (never in CloudTrail, logs or the store).
  *
  * Order of checks in every operation: resolve the key (NotFoundException) → authorize (key
- * policy, IAM, grants) → key state (table A4) → key usage / algorithm → DryRun → the work.
+ * policy, IAM, grants) → key state (docs/kms.md#key-states) → key usage / algorithm → DryRun → the work.
  */
 import type {
   DecryptRequest,

@@ -140,7 +140,7 @@ function entry(g: GrantRecord): GrantListEntry {
   };
 }
 
-/** RetireGrant: who may retire (reference A8). Returns the check, or throws AccessDenied. */
+/** RetireGrant: who may retire (docs/kms.md#grants). Returns the check, or throws AccessDenied. */
 function retireCheck(ctx: RequestContext, g: GrantRecord): AuthCheck {
   const p = ctx.principal;
   const base: AuthCheck = { action: "kms:RetireGrant", resource: g.keyArn };

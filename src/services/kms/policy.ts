@@ -1,6 +1,6 @@
 /**
  * Key policies and the authorization each KMS operation declares: the default key policy
- * (reference A9, exact text), policy validation and the lockout safety check, the AuthCheck for
+ * (AWS's exact text, docs/kms.md#authorization), policy validation and the lockout safety check, the AuthCheck for
  * an operation on a key (key policy authoritative, KMS condition keys, grants), and grant
  * matching (grantee, operation, encryption-context constraints).
  */

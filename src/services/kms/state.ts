@@ -1,6 +1,6 @@
 /**
  * KMS in-memory state (keys, aliases, grants, import parameters), identifiers and the key-state
- * table (reference A4) with AWS's messages. Everything here is persisted through the store by
+ * table (docs/kms.md#key-states) with AWS's messages. Everything here is persisted through the store by
  * the operation modules; key material is only ever held sealed under the data dir's root key.
  */
 import { ServiceError } from "../../kernel/errors.ts";
@@ -195,7 +195,7 @@ export function isKeyId(v: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// errors with AWS's texts (reference A4/A5)
+// errors with AWS's texts (docs/kms.md#key-states, docs/kms.md#error-texts)
 
 export const err = {
   notFoundKey: (arn: string) => new ServiceError("NotFoundException", `Key '${arn}' does not exist`, 400),
@@ -223,7 +223,7 @@ export const err = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// the key-state table (reference A4)
+// the key-state table (docs/kms.md#key-states)
 
 /** How an operation behaves in each key state. */
 export type StateRule =

@@ -13,7 +13,7 @@
  * RSASSA-PSS uses MGF1 with the same hash and a salt as long as the hash, as KMS specifies.
  * ECDSA signatures are DER-encoded (ASN.1 Ecdsa-Sig-Value), as KMS returns them.
  *
- * Errors with AWS-recorded texts (reference [LSS]):
+ * Errors with the texts AWS answers (docs/kms.md#error-texts):
  *   algorithm not supported by the key spec → InvalidKeyUsageException
  *       "Algorithm <alg> is incompatible with key spec <spec>."
  *   DIGEST of the wrong length → ValidationException "Digest is invalid length for algorithm <alg>."

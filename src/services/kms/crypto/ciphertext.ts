@@ -1,6 +1,6 @@
 /**
  * The symmetric ciphertext blob KMS returns from Encrypt / GenerateDataKey* / ReEncrypt and
- * accepts in Decrypt (reference A10, our format; AWS's real layout is not public).
+ * accepts in Decrypt (our format, docs/kms.md#cryptography; AWS's real layout is not public).
  *
  *   offset  size  field
  *   0       1     version = 0x01
@@ -48,7 +48,7 @@ interface Layout extends ParsedCiphertext {
   tag: Buffer;
 }
 
-/** InvalidCiphertextException carries no message on the wire (reference A1/A5). */
+/** InvalidCiphertextException carries no message on the wire (docs/kms.md#error-texts). */
 export function invalidCiphertext(): ServiceError {
   return new ServiceError("InvalidCiphertextException", "", 400);
 }

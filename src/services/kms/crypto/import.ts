@@ -6,7 +6,7 @@
  * SubjectPublicKeyInfo — what the AWS docs have users feed to
  * `openssl pkeyutl -encrypt -pubin -keyform DER -inkey PublicKey.bin …`.
  *
- * EncryptedKeyMaterial, by WrappingAlgorithm (reference A6; AWS "Encrypt the key material"):
+ * EncryptedKeyMaterial, by WrappingAlgorithm (docs/kms.md#imported-key-material):
  *   RSAES_OAEP_SHA_1 / RSAES_OAEP_SHA_256   RSAES-OAEP(material), MGF1 with the same hash, empty label
  *       (openssl pkeyutl -encrypt … -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256
  *        -pkeyopt rsa_mgf1_md:sha256)

@@ -1,15 +1,15 @@
 /**
  * GenerateRandom and the plaintext of data keys (GenerateDataKey / GenerateDataKeyWithoutPlaintext),
- * from node's CSPRNG, with AWS's validation errors:
+ * from node's CSPRNG, with AWS's validation errors (docs/kms.md#error-texts):
  *
- *   GenerateRandom without NumberOfBytes  → ValidationException "NumberOfBytes is required." [LSS]
+ *   GenerateRandom without NumberOfBytes  → ValidationException "NumberOfBytes is required."
  *   NumberOfBytes 0 / 1025                → ValidationException "1 validation error detected: Value '0'
  *       at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal
- *       to 1" / "… less than or equal to 1024" [LSS]
+ *       to 1" / "… less than or equal to 1024"
  *   GenerateDataKey with neither or both of KeySpec and NumberOfBytes → ValidationException
- *       "Please specify either number of bytes or key spec." (moto's text; the reference's
- *       "NumberOfBytes is required." is AWS's recorded answer for GenerateRandom, not for
- *       GenerateDataKey — UNCONFIRMED for GenerateDataKey)
+ *       "Please specify either number of bytes or key spec." (our choice: "NumberOfBytes is
+ *       required." is AWS's answer for GenerateRandom; its text for GenerateDataKey is not known,
+ *       docs/kms.md#choices-where-awss-behaviour-is-not-confirmed)
  *   KeySpec other than AES_256 / AES_128  → the Coral enum message.
  */
 import { randomBytes, randomFillSync } from "node:crypto";
