@@ -29,7 +29,7 @@ export interface RestProtocol {
 }
 
 export interface ServiceDef {
-  /** lower-case id: "kms", "ecs", "iam", "sts", "cloudtrail", "s3", "organizations" */
+  /** lower-case id: "kms", "ecs", "iam", "sts", "cloudtrail", "s3" */
   name: string;
   /** SigV4 signing name(s) */
   signingName: string;
