@@ -1,7 +1,8 @@
 /**
- * The trail a call names, resolved once before authorization. CloudTrail authorizes the ARN a
- * name designates whether or not the trail exists, so a caller without permission learns
- * AccessDenied before TrailNotFound; the lookup's error waits in the target until the handler.
+ * The trail a call names, resolved once before authorization. The call is authorized on the ARN
+ * the name designates whether or not the trail exists, so a caller without permission learns
+ * AccessDenied, never whether the trail exists; the lookup's error waits in the target until the
+ * handler (docs/cloudtrail.md, "Trails").
  */
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
