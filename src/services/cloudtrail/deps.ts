@@ -1,8 +1,7 @@
 /** What the CloudTrail operations share: the trails, the event store, delivery and signing keys. */
-import type { RequestContext } from "../../kernel/context.ts";
+import type { Provided, RequestContext } from "../../kernel/context.ts";
 import type { ServiceShapes } from "../../protocol/shapes/types.ts";
 import type { Store } from "../../store/store.ts";
-import type { AuditStore } from "../../audit/store.ts";
 import { defaultRequestParameters } from "../../audit/record.ts";
 import type { Bucket } from "../s3/index.ts";
 import type { Delivery } from "./delivery.ts";
@@ -13,7 +12,7 @@ export interface CloudTrailDeps {
   store: Store;
   trails: Trails;
   /** event history (LookupEvents) and what delivery reads */
-  events: AuditStore;
+  events: Provided["auditStore"];
   delivery: Delivery;
   keys: SigningKeys;
   /** the request shapes, for CloudTrail's own responseElements */

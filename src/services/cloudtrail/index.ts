@@ -10,7 +10,7 @@ import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import type { CloudTrailDeps } from "./deps.ts";
 import { Delivery } from "./delivery.ts";
 import { SigningKeys } from "./keys.ts";
-import { lookupEventsOperation } from "./lookup.ts";
+import { lookupEventsOperation } from "./lookup-operations.ts";
 import { getTrailStatusOperation, listPublicKeysOperation, startLoggingOperation, stopLoggingOperation } from "./logging-operations.ts";
 import { getEventSelectorsOperation, putEventSelectorsOperation } from "./selector-operations.ts";
 import { addTagsOperation, listTagsOperation, removeTagsOperation } from "./tag-operations.ts";

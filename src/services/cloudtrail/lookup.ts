@@ -7,8 +7,6 @@ import { createHash } from "node:crypto";
 import type { Event, LookupEventsRequest, LookupEventsResponse } from "@aws-sdk/client-cloudtrail";
 import type { AuditStore } from "../../audit/store.ts";
 import { LOOKUP_ATTRIBUTES, type LookupAttributeKey } from "../../audit/store.ts";
-import { defineOperation } from "../../kernel/operation.ts";
-import type { CloudTrailDeps } from "./deps.ts";
 import { ctError } from "./trails.ts";
 
 export const EVENT_HISTORY_MS = 90 * 24 * 3600 * 1000;
@@ -101,14 +99,4 @@ export async function lookupEvents(store: AuditStore, account: string, region: s
     out.NextToken = encodeToken({ v: 1, h, t: last.eventTimeMs, s: last.seq });
   }
   return out;
-}
-
-export function lookupEventsOperation(deps: CloudTrailDeps) {
-  return defineOperation<LookupEventsRequest, LookupEventsResponse>({
-    readOnly: true,
-    authorize: () => [{ action: "cloudtrail:LookupEvents", resource: "*" }],
-    handler: function lookupEventHistory(ctx, input) {
-      return lookupEvents(deps.events, ctx.principal.accountId, ctx.region, ctx.now.getTime(), input);
-    },
-  });
 }
