@@ -13,7 +13,7 @@
  */
 import { createHash, randomInt } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import type { AppContext, DueRunner } from "../types.ts";
+import type { AppContext, DueRunner } from "../../kernel/context.ts";
 import type { WriteOp } from "../../store/store.ts";
 import type { AuditStore, StoredEvent } from "../../audit/event-store.ts";
 import { isoSeconds } from "../../audit/record.ts";

@@ -78,15 +78,22 @@ export function parseTrailArn(s: string): { region: string; account: string; nam
 
 /** CloudTrail's trail naming rules (InvalidTrailNameException). */
 export function validateTrailName(name: string): void {
-  if (name.length < 3) throw ctError("InvalidTrailNameException", `Trail name too short. Minimum allowed length: 3 characters. Specified name length: ${name.length} characters.`);
-  if (name.length > 128) throw ctError("InvalidTrailNameException", `Trail name too long. Maximum allowed length: 128 characters. Specified name length: ${name.length} characters.`);
-  if (!/^[0-9a-zA-Z]/.test(name)) throw ctError("InvalidTrailNameException", "Trail name must starts with a letter or number.");
-  if (!/[0-9a-zA-Z]$/.test(name)) throw ctError("InvalidTrailNameException", "Trail name must ends with a letter or number.");
+  const invalid = trailNameError(name);
+  if (invalid) throw invalid;
+}
+
+function trailNameError(name: string): ServiceError | undefined {
+  const invalid = (message: string) => ctError("InvalidTrailNameException", message);
+  if (name.length < 3) return invalid(`Trail name too short. Minimum allowed length: 3 characters. Specified name length: ${name.length} characters.`);
+  if (name.length > 128) return invalid(`Trail name too long. Maximum allowed length: 128 characters. Specified name length: ${name.length} characters.`);
+  if (!/^[0-9a-zA-Z]/.test(name)) return invalid("Trail name must starts with a letter or number.");
+  if (!/[0-9a-zA-Z]$/.test(name)) return invalid("Trail name must ends with a letter or number.");
   if (!/^[.\-_0-9a-zA-Z]+$/.test(name)) {
-    throw ctError("InvalidTrailNameException", "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).");
+    return invalid("Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).");
   }
-  if (/[._-]{2}/.test(name)) throw ctError("InvalidTrailNameException", "Trail name cannot contain adjacent periods (.), hyphens (-), or underscores (_).");
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) throw ctError("InvalidTrailNameException", "Trail name cannot be formatted as an IP address.");
+  if (/[._-]{2}/.test(name)) return invalid("Trail name cannot contain adjacent periods (.), hyphens (-), or underscores (_).");
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return invalid("Trail name cannot be formatted as an IP address.");
+  return undefined;
 }
 
 /** Bucket names CloudTrail accepts (InvalidS3BucketNameException). */
@@ -147,31 +154,58 @@ export class Trails {
   }
 
   /**
-   * Finds a trail by name or ARN as seen from `region`. Throws TrailNotFoundException, or
-   * InvalidTrailNameException / CloudTrailARNInvalidException for malformed names.
+   * The trail a name or ARN designates as seen from `region`, or the error CloudTrail answers
+   * for it: TrailNotFoundException, or InvalidTrailNameException / CloudTrailARNInvalidException
+   * for malformed names. Returned rather than thrown: a call answers it only once authorized.
    */
-  find(account: string, region: string, nameOrArn: string): TrailState {
+  lookup(account: string, region: string, nameOrArn: string): TrailState | ServiceError {
     if (nameOrArn.startsWith("arn:")) {
       const p = parseTrailArn(nameOrArn);
-      if (!p) throw ctError("CloudTrailARNInvalidException", `The ARN ${nameOrArn} is not valid. A trail ARN must be in the format arn:aws:cloudtrail:<region>:<account>:trail/<name>.`);
+      if (!p) return ctError("CloudTrailARNInvalidException", `The ARN ${nameOrArn} is not valid. A trail ARN must be in the format arn:aws:cloudtrail:<region>:<account>:trail/<name>.`);
       const t = this.byArn.get(trailArn(p.region, p.account, p.name));
       if (t && t.accountId === account && (t.homeRegion === region || t.isMultiRegionTrail)) return t;
-      throw ctError("TrailNotFoundException", `Unknown trail: ${nameOrArn} for the user: ${account}`);
+      return trailNotFound(account, nameOrArn);
     }
-    validateTrailName(nameOrArn);
+    const invalid = trailNameError(nameOrArn);
+    if (invalid) return invalid;
     const own = this.byArn.get(trailArn(region, account, nameOrArn));
     if (own) return own;
     const shadow = this.inAccount(account).find((t) => t.name === nameOrArn && t.isMultiRegionTrail);
-    if (shadow) return shadow;
-    throw ctError("TrailNotFoundException", `Unknown trail: ${nameOrArn} for the user: ${account}`);
+    return shadow ?? trailNotFound(account, nameOrArn);
   }
 
-  /** As `find`, for calls that must be made in the trail's home region. */
-  findHome(account: string, region: string, nameOrArn: string): TrailState {
-    const t = this.find(account, region, nameOrArn);
-    if (t.homeRegion !== region) {
-      throw ctError("InvalidHomeRegionException", `This operation must be called from the trail's home region (${t.homeRegion}).`);
+  /**
+   * The trail a tagging call names by ARN (its own trails of the Region and multi-Region trails
+   * of other Regions), or ResourceTypeNotSupportedException / CloudTrailARNInvalidException /
+   * ResourceNotFoundException.
+   */
+  lookupTagged(account: string, region: string, resourceId: string): TrailState | ServiceError {
+    const p = parseTrailArn(resourceId);
+    if (!p) {
+      if (resourceId.startsWith("arn:")) {
+        return ctError("ResourceTypeNotSupportedException", `Resource type of ${resourceId} is not supported. Tags can be added to trails.`);
+      }
+      return ctError("CloudTrailARNInvalidException", `When resource ID is specified, the value must be an ARN: ${resourceId}`);
     }
+    const t = this.byArn.get(trailArn(p.region, p.account, p.name));
+    if (!t || t.accountId !== account || (t.homeRegion !== region && !t.isMultiRegionTrail)) return ctError("ResourceNotFoundException", `Resource ${resourceId} not found.`);
     return t;
   }
+
+  /** Whether `t` is still the stored trail of its ARN (not deleted or replaced since it was looked up). */
+  isCurrent(t: TrailState): boolean {
+    return this.byArn.get(t.arn) === t;
+  }
+}
+
+export function trailNotFound(account: string, nameOrArn: string): ServiceError {
+  return ctError("TrailNotFoundException", `Unknown trail: ${nameOrArn} for the user: ${account}`);
+}
+
+/** Calls that change a trail (or its tags) are made in the trail's home Region. */
+export function requireHomeRegion(t: TrailState, region: string): TrailState {
+  if (t.homeRegion !== region) {
+    throw ctError("InvalidHomeRegionException", `This operation must be called from the trail's home region (${t.homeRegion}).`);
+  }
+  return t;
 }

@@ -3,7 +3,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { decodeAwsChunked, decodeS3Request, encodeS3Error, virtualHostBucket } from "./protocol.ts";
 import { parseCreateBucketConfiguration } from "./xml.ts";
 import { compareKeys, firstAfter, firstAtLeast } from "./storage.ts";
-import type { RestHttpRequest } from "../types.ts";
+import type { RestHttpRequest } from "../../kernel/service.ts";
 
 function req(method: string, url: string, host = "127.0.0.1:4566", headers: Record<string, string> = {}, body = Buffer.alloc(0)): RestHttpRequest {
   const q = url.indexOf("?");

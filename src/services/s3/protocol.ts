@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import * as zlib from "node:zlib";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { RequestContext, RestHttpRequest, RestHttpResponse } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import type { RestHttpRequest, RestHttpResponse } from "../../kernel/service.ts";
 import { xmlDocument, xmlEscape } from "./xml.ts";
 
 export interface S3Input {

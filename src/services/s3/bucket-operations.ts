@@ -1,0 +1,141 @@
+/** ListBuckets, CreateBucket, DeleteBucket, HeadBucket and GetBucketLocation. */
+import { ServiceError } from "../../kernel/errors.ts";
+import { defineOperation } from "../../kernel/operation.ts";
+import { bucketArn, iso, ownerNode, s3RequestParameters } from "./common.ts";
+import type { S3Input, S3Output } from "./protocol.ts";
+import type { S3Storage } from "./storage.ts";
+import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
+import { parseCreateBucketConfiguration, S3_XMLNS, xmlEscape } from "./xml.ts";
+
+/** Bucket naming rules (general purpose buckets). */
+function validBucketName(name: string): boolean {
+  if (name.length < 3 || name.length > 63) return false;
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return false;
+  if (name.includes("..") || name.includes(".-") || name.includes("-.")) return false;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return false;
+  if (name.startsWith("xn--") || name.startsWith("sthree-") || name.endsWith("-s3alias") || name.endsWith("--ol-s3")) return false;
+  return true;
+}
+
+export function listBucketsOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output>({
+    readOnly: true,
+    authorize: () => [{ action: "s3:ListAllMyBuckets", resource: "*" }],
+    handler: function listBuckets(ctx) {
+      const mine = [...storage.buckets.values()].filter((b) => b.ownerAccountId === ctx.principal.accountId).sort((a, b) => (a.name < b.name ? -1 : 1));
+      return {
+        xml: {
+          root: "ListAllMyBucketsResult",
+          body: {
+            Owner: ownerNode(ctx.principal.accountId),
+            Buckets: { Bucket: mine.map((b) => ({ Name: b.name, CreationDate: iso(b.creationDate), BucketRegion: b.region })) },
+          },
+        },
+      };
+    },
+    audit: { requestParameters: (input) => s3RequestParameters(input) },
+  });
+}
+
+/** The CreateBucketConfiguration body, or undefined when it is absent or not well-formed. */
+function locationConstraintOf(input: S3Input): string | undefined {
+  try {
+    return parseCreateBucketConfiguration(input.Body)?.LocationConstraint;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createBucketOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output, BucketTarget>({
+    readOnly: false,
+    resolve: (ctx, input) => resolveBucket(ctx, storage, input, { anyOwner: true }),
+    authorize: (_ctx, _input, { name }) => [{ action: "s3:CreateBucket", resource: bucketArn(name) }],
+    handler: function createBucket(ctx, input, { name, bucket: existing }) {
+      if (!validBucketName(name)) throw new ServiceError("InvalidBucketName", "The specified bucket is not valid.", 400, { extra: { BucketName: name } });
+      let cfg: { LocationConstraint?: string } | undefined;
+      try {
+        cfg = parseCreateBucketConfiguration(input.Body);
+      } catch {
+        throw new ServiceError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400);
+      }
+      const constraint = cfg?.LocationConstraint;
+      if (constraint === "us-east-1") {
+        throw new ServiceError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400, { extra: { LocationConstraint: constraint } });
+      }
+      const region = constraint ?? "us-east-1";
+      if (region !== ctx.region) {
+        throw new ServiceError(
+          "IllegalLocationConstraintException",
+          constraint === undefined
+            ? "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."
+            : `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+          400,
+        );
+      }
+      if (existing) {
+        if (existing.ownerAccountId !== ctx.principal.accountId) {
+          throw new ServiceError("BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.", 409, { extra: { BucketName: name } });
+        }
+        // us-east-1 answers 200 to its owner re-creating a bucket; every other region 409.
+        if (existing.region !== "us-east-1") {
+          throw new ServiceError("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", 409, { extra: { BucketName: name } });
+        }
+        return { headers: { location: `/${name}` } };
+      }
+      ctx.writes.push(...storage.createBucket({ name, ownerAccountId: ctx.principal.accountId, region, creationDate: ctx.now }));
+      return { headers: { location: region === "us-east-1" ? `/${name}` : `http://${name}.s3.amazonaws.com/` } };
+    },
+    audit: {
+      requestParameters(input) {
+        const constraint = locationConstraintOf(input);
+        return s3RequestParameters(input, constraint ? { CreateBucketConfiguration: { LocationConstraint: constraint, xmlns: S3_XMLNS } } : {});
+      },
+    },
+  });
+}
+
+export function deleteBucketOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output, BucketTarget>({
+    readOnly: false,
+    resolve: (ctx, input) => resolveBucket(ctx, storage, input),
+    authorize: (_ctx, _input, { name }) => [{ action: "s3:DeleteBucket", resource: bucketArn(name) }],
+    handler: function deleteBucket(ctx, _input, target) {
+      const b = existingBucket(target);
+      if (storage.objectCount(b.name) > 0) {
+        throw new ServiceError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409, { extra: { BucketName: b.name } });
+      }
+      ctx.writes.push(...storage.deleteBucket(b.name));
+      return { status: 204 };
+    },
+    audit: { requestParameters: (input) => s3RequestParameters(input) },
+  });
+}
+
+export function headBucketOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output, BucketTarget>({
+    readOnly: true,
+    resolve: (ctx, input) => resolveBucket(ctx, storage, input, { data: true }),
+    authorize: (_ctx, _input, { name }) => [{ action: "s3:ListBucket", resource: bucketArn(name) }],
+    handler: function headBucket(_ctx, _input, target) {
+      return { headers: { "x-amz-bucket-region": existingBucket(target).region } };
+    },
+    audit: { requestParameters: (input) => s3RequestParameters(input) },
+  });
+}
+
+export function getBucketLocationOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output, BucketTarget>({
+    readOnly: true,
+    resolve: (ctx, input) => resolveBucket(ctx, storage, input),
+    authorize: (_ctx, _input, { name }) => [{ action: "s3:GetBucketLocation", resource: bucketArn(name) }],
+    handler: function getBucketLocation(_ctx, _input, target) {
+      const b = existingBucket(target);
+      // <LocationConstraint> holds text: empty (null) for us-east-1.
+      const text = b.region === "us-east-1" ? "" : b.region;
+      const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${S3_XMLNS}">${xmlEscape(text)}</LocationConstraint>`);
+      return { headers: { "content-type": "application/xml" }, body };
+    },
+    audit: { requestParameters: (input) => s3RequestParameters(input, { location: "" }) },
+  });
+}

@@ -1,0 +1,153 @@
+/** GetObject, HeadObject, PutObject and DeleteObject (data events). */
+import { createHash } from "node:crypto";
+import { ServiceError } from "../../kernel/errors.ts";
+import { defineOperation } from "../../kernel/operation.ts";
+import { noSuchKey, objectArn, s3RequestParameters } from "./common.ts";
+import type { S3Input, S3Output } from "./protocol.ts";
+import type { ObjectMeta, PutObjectOptions, S3Storage } from "./storage.ts";
+import { existingBucket, resolveObject, type ObjectTarget } from "./target.ts";
+
+function objectHeaders(o: ObjectMeta): Record<string, string> {
+  const h: Record<string, string> = {
+    "last-modified": o.lastModified.toUTCString(),
+    etag: o.etag,
+    "content-type": o.contentType,
+    "accept-ranges": "bytes",
+  };
+  if (o.contentEncoding) h["content-encoding"] = o.contentEncoding;
+  if (o.contentDisposition) h["content-disposition"] = o.contentDisposition;
+  if (o.contentLanguage) h["content-language"] = o.contentLanguage;
+  if (o.cacheControl) h["cache-control"] = o.cacheControl;
+  if (o.expires) h.expires = o.expires;
+  for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
+  return h;
+}
+
+/** Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined = whole object. */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    const n = Number(m[2]);
+    if (n === 0) throw rangeError(size);
+    start = Math.max(0, size - n);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== "" && Number(m[2]) < start) return undefined;
+  }
+  if (start >= size) throw rangeError(size);
+  return { start, end };
+}
+
+function rangeError(size: number): ServiceError {
+  return new ServiceError("InvalidRange", "The requested range is not satisfiable", 416, { extra: { RangeRequested: "", ActualObjectSize: size } });
+}
+
+function applyResponseOverrides(headers: Record<string, string>, q: Record<string, string>): void {
+  const map: Record<string, string> = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+  };
+  for (const [p, h] of Object.entries(map)) if (q[p] !== undefined) headers[h] = q[p];
+}
+
+/** A Content-MD5 header must be a base64 MD5 and match the body (InvalidDigest, BadDigest). */
+function checkContentMd5(md5: string | undefined, body: Buffer): void {
+  if (md5 === undefined) return;
+  const given = Buffer.from(md5, "base64");
+  if (given.length !== 16 || given.toString("base64") !== md5.trim()) throw new ServiceError("InvalidDigest", "The Content-MD5 you specified is not valid.", 400, { extra: { "Content-MD5": md5 } });
+  const actual = createHash("md5").update(body).digest();
+  if (!actual.equals(given)) {
+    throw new ServiceError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400, { extra: { ExpectedDigest: md5, CalculatedDigest: actual.toString("base64") } });
+  }
+}
+
+export function getObjectOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output, ObjectTarget>({
+    readOnly: true,
+    resolve: (ctx, input) => resolveObject(ctx, storage, input),
+    authorize: (_ctx, _input, { name, key }) => [{ action: "s3:GetObject", resource: objectArn(name, key) }],
+    handler: function getObject(_ctx, input, target) {
+      const b = existingBucket(target);
+      const meta = storage.head(b.name, target.key);
+      const body = meta ? storage.body(b.name, target.key) : undefined;
+      if (!meta || !body) throw noSuchKey(target.key);
+      const headers = objectHeaders(meta);
+      applyResponseOverrides(headers, input.query);
+      const range = parseRange(input.headers.range, meta.size);
+      if (range) {
+        headers["content-range"] = `bytes ${range.start}-${range.end}/${meta.size}`;
+        return { status: 206, headers, body: body.subarray(range.start, range.end + 1) };
+      }
+      return { headers, body };
+    },
+    audit: { requestParameters: (input) => s3RequestParameters(input) },
+  });
+}
+
+export function headObjectOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output, ObjectTarget>({
+    readOnly: true,
+    resolve: (ctx, input) => resolveObject(ctx, storage, input),
+    authorize: (_ctx, _input, { name, key }) => [{ action: "s3:GetObject", resource: objectArn(name, key) }],
+    handler: function headObject(_ctx, _input, target) {
+      const b = existingBucket(target);
+      const meta = storage.head(b.name, target.key);
+      if (!meta) throw noSuchKey(target.key);
+      const headers = objectHeaders(meta);
+      headers["content-length"] = String(meta.size);
+      return { headers };
+    },
+    audit: { requestParameters: (input) => s3RequestParameters(input) },
+  });
+}
+
+export function putObjectOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output, ObjectTarget>({
+    readOnly: false,
+    resolve: (ctx, input) => resolveObject(ctx, storage, input),
+    authorize: (_ctx, _input, { name, key }) => [{ action: "s3:PutObject", resource: objectArn(name, key) }],
+    handler: function putObject(ctx, input, target) {
+      const b = existingBucket(target);
+      const h = input.headers;
+      checkContentMd5(h["content-md5"], input.Body);
+      const contentEncoding = (h["content-encoding"] ?? "").split(",").map((s) => s.trim()).filter((s) => s && s.toLowerCase() !== "aws-chunked").join(",");
+      const opts: PutObjectOptions = {
+        contentType: h["content-type"],
+        contentEncoding: contentEncoding || undefined,
+        contentDisposition: h["content-disposition"],
+        contentLanguage: h["content-language"],
+        cacheControl: h["cache-control"],
+        expires: h.expires,
+        metadata: input.Metadata,
+      };
+      const { meta, writes } = storage.putObject(b.name, target.key, input.Body, ctx.now, opts);
+      ctx.writes.push(...writes);
+      return { headers: { etag: meta.etag } };
+    },
+    audit: { requestParameters: (input) => s3RequestParameters(input) },
+  });
+}
+
+export function deleteObjectOperation(storage: S3Storage) {
+  return defineOperation<S3Input, S3Output, ObjectTarget>({
+    readOnly: false,
+    resolve: (ctx, input) => resolveObject(ctx, storage, input),
+    authorize: (_ctx, _input, { name, key }) => [{ action: "s3:DeleteObject", resource: objectArn(name, key) }],
+    handler: function deleteObject(ctx, _input, target) {
+      const b = existingBucket(target);
+      ctx.writes.push(...storage.deleteObject(b.name, target.key));
+      return { status: 204 };
+    },
+    audit: { requestParameters: (input) => s3RequestParameters(input) },
+  });
+}

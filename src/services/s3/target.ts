@@ -1,0 +1,71 @@
+/**
+ * The bucket (and key) a call names, resolved once before authorization. The record names them
+ * from here on, also when the call is then refused or fails, so it goes to the bucket owner's
+ * account; object-level calls and listings are data events from the start (never in event
+ * history, even when refused). AWS CloudTrail User Guide, "Logging data events":
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html
+ */
+import { ServiceError } from "../../kernel/errors.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import type { CloudTrailResource } from "../../kernel/operation.ts";
+import { markDataEvent } from "../../audit/record.ts";
+import { bucketArn, noSuchBucket, objectArn } from "./common.ts";
+import type { S3Input } from "./protocol.ts";
+import type { Bucket, S3Storage } from "./storage.ts";
+
+export interface BucketTarget {
+  readonly name: string;
+  /** undefined when no bucket has that name (NoSuchBucket, answered once authorized) */
+  readonly bucket: Bucket | undefined;
+}
+
+export interface ObjectTarget extends BucketTarget {
+  readonly key: string;
+}
+
+export interface ResolveOptions {
+  /** a data event (listings, HeadBucket) rather than a management event */
+  data?: boolean;
+  /** CreateBucket: another account's bucket of that name is BucketAlreadyExists, not AccessDenied */
+  anyOwner?: boolean;
+}
+
+function bucketResource(ctx: RequestContext, name: string, bucket: Bucket | undefined): CloudTrailResource {
+  return { ARN: bucketArn(name), accountId: bucket?.ownerAccountId ?? ctx.principal.accountId, type: "AWS::S3::Bucket" };
+}
+
+/**
+ * Bucket names are global and buckets here have no bucket policy: another account's bucket is
+ * refused as S3 refuses a caller the bucket's policy does not name (403 AccessDenied).
+ */
+function refuseOtherAccounts(ctx: RequestContext, bucket: Bucket | undefined): void {
+  if (bucket && ctx.principal.type !== "AWSService" && bucket.ownerAccountId !== ctx.principal.accountId) {
+    throw new ServiceError("AccessDenied", "Access Denied", 403);
+  }
+}
+
+export function resolveBucket(ctx: RequestContext, storage: S3Storage, input: S3Input, opts: ResolveOptions = {}): BucketTarget {
+  const name = input.Bucket!;
+  const bucket = storage.bucket(name);
+  ctx.audit.resources = [bucketResource(ctx, name, bucket)];
+  if (opts.data) markDataEvent(ctx);
+  if (!opts.anyOwner) refuseOtherAccounts(ctx, bucket);
+  return { name, bucket };
+}
+
+export function resolveObject(ctx: RequestContext, storage: S3Storage, input: S3Input): ObjectTarget {
+  const name = input.Bucket!;
+  const key = input.Key!;
+  const bucket = storage.bucket(name);
+  // AWS's object resource carries no accountId
+  ctx.audit.resources = [{ type: "AWS::S3::Object", ARN: objectArn(name, key) } as CloudTrailResource, bucketResource(ctx, name, bucket)];
+  markDataEvent(ctx);
+  refuseOtherAccounts(ctx, bucket);
+  return { name, key, bucket };
+}
+
+/** The target's bucket, or NoSuchBucket. */
+export function existingBucket(target: BucketTarget): Bucket {
+  if (!target.bucket) throw noSuchBucket(target.name);
+  return target.bucket;
+}
