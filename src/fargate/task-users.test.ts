@@ -29,9 +29,26 @@ describe("TaskUserPool", () => {
     const holder = spawn("sleep", ["600"], { uid: TASK_UID_BASE, gid: TASK_UID_BASE, stdio: "ignore" });
     await new Promise((r) => holder.once("spawn", r));
     try {
-      expect(new TaskUserPool(true).allocate()!.uid).not.toBe(TASK_UID_BASE);
+      expect(new TaskUserPool(true, 0).allocate()!.uid).not.toBe(TASK_UID_BASE);
     } finally {
       holder.kill("SIGKILL");
     }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("skips a uid a process took after the pool's first allocation (another server's task)", async () => {
+    const pool = new TaskUserPool(true, 0);
+    const first = pool.allocate()!;
+    const holder = spawn("sleep", ["600"], { uid: first.uid + 1, gid: first.uid + 1, stdio: "ignore" });
+    await new Promise((r) => holder.once("spawn", r));
+    try {
+      expect(pool.allocate()!.uid).not.toBe(first.uid + 1);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+  });
+
+  it("starts at a random place in the range, so two servers rarely reach for the same uid", () => {
+    const starts = new Set(Array.from({ length: 8 }, () => new TaskUserPool(true).allocate()?.uid));
+    expect(starts.size).toBeGreaterThan(1);
   });
 });

@@ -1,11 +1,14 @@
 /**
  * The unprivileged users task processes run as (docs/ecs-fargate.md, "What a task process runs
  * as"). When the server runs as root on Linux, every task gets a uid and gid of its own from
- * TASK_UID_BASE upwards, never one that /etc/passwd or /etc/group names or that a process held
- * when the first task started (after the previous run's leftovers were ended); the uid owns the task's volume (mode 0700), so no other task, and nothing but root, can
- * read it. Without root no uid can be switched: tasks run as the server's user, and
+ * the range TASK_UID_BASE.., never one that /etc/passwd or /etc/group names or that any process
+ * holds when the task starts (another localfargate server on this machine, with another data dir,
+ * allocates from the same range: each server starts at a random place in it and skips every uid a
+ * live process holds, so stopping one server's task never touches another's). The uid owns the
+ * task's volume (mode 0700), so no other task, and nothing but root, can read it. Without root no uid can be switched: tasks run as the server's user, and
  * /_localfargate/health says so.
  */
+import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { uidsInUse } from "./host-processes.ts";
 
@@ -39,12 +42,18 @@ function idsIn(file: string): Set<number> {
 
 export class TaskUserPool {
   private readonly inUse = new Set<number>();
-  private next = 0;
-  /** uids processes held at the first allocation: one scan of /proc, not one per task. */
-  private heldAtStart: Set<number> | undefined;
+  private next: number;
 
-  /** `enabled`: whether uids can be switched (default: running as root on Linux). */
-  constructor(readonly enabled: boolean = process.platform === "linux" && process.getuid?.() === 0) {}
+  /**
+   * `enabled`: whether uids can be switched (default: running as root on Linux); `start`: where in
+   * the range the first allocation looks (random by default).
+   */
+  constructor(
+    readonly enabled: boolean = process.platform === "linux" && process.getuid?.() === 0,
+    start: number = randomInt(TASK_UID_COUNT),
+  ) {
+    this.next = start % TASK_UID_COUNT;
+  }
 
   describe(): TaskIsolation {
     return this.enabled ? { users: "per-task", uidRange: [TASK_UID_BASE, TASK_UID_BASE + TASK_UID_COUNT - 1] } : { users: "server", warning: SHARED_USER_WARNING };
@@ -53,8 +62,7 @@ export class TaskUserPool {
   /** A uid/gid no other task, account or process uses; undefined when users cannot be switched. */
   allocate(): TaskUser | undefined {
     if (!this.enabled) return undefined;
-    this.heldAtStart ??= uidsInUse();
-    const taken = new Set<number>([...idsIn("/etc/passwd"), ...idsIn("/etc/group"), ...this.heldAtStart]);
+    const taken = new Set<number>([...idsIn("/etc/passwd"), ...idsIn("/etc/group"), ...uidsInUse()]);
     for (let i = 0; i < TASK_UID_COUNT; i++) {
       const uid = TASK_UID_BASE + ((this.next + i) % TASK_UID_COUNT);
       if (this.inUse.has(uid) || taken.has(uid)) continue;
