@@ -17,7 +17,7 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck, type OperationTable } from "../../kernel/operation.ts";
 import { alreadyExists, byName, deleteConflict, iamArn, limitExceeded, newId, noSuchEntity, paginate, paginateIndex, pathMatches } from "./common.ts";
 import { authorizeOnGroup, entityRef, existing, iamChecks, iamResolvers, loggedResponse, type EntityRef, type IamEnv } from "./ops.ts";
-import { ACCOUNT_SCOPE, type GroupRec, type IamState, type UserRec } from "./state.ts";
+import { ACCOUNT_SCOPE, type GroupRec, type UserRec } from "./state.ts";
 import { userView } from "./users.ts";
 
 export const MAX_GROUPS_PER_USER = 10;

@@ -1,36 +1,25 @@
 /**
- * Managed policies: customer managed policies with up to five versions, AWS managed policies
- * (read-only), attachment to users, groups and roles, and permissions boundaries.
+ * Managed policies: customer managed policies with up to five versions and AWS managed policies
+ * (read-only), each operation a named function. Attaching them and permissions boundaries are in
+ * attachments.ts.
  */
 import type {
-  AttachedPolicy,
-  AttachGroupPolicyRequest,
-  AttachRolePolicyRequest,
-  AttachUserPolicyRequest,
   CreatePolicyRequest,
   CreatePolicyResponse,
   CreatePolicyVersionRequest,
   CreatePolicyVersionResponse,
   DeletePolicyRequest,
   DeletePolicyVersionRequest,
-  DeleteRolePermissionsBoundaryRequest,
-  DeleteUserPermissionsBoundaryRequest,
   GetPolicyRequest,
   GetPolicyResponse,
   GetPolicyVersionRequest,
   GetPolicyVersionResponse,
-  ListAttachedGroupPoliciesRequest,
-  ListAttachedGroupPoliciesResponse,
-  ListEntitiesForPolicyRequest,
-  ListEntitiesForPolicyResponse,
   ListPoliciesRequest,
   ListPoliciesResponse,
   ListPolicyVersionsRequest,
   ListPolicyVersionsResponse,
   Policy,
   PolicyVersion,
-  PutRolePermissionsBoundaryRequest,
-  PutUserPermissionsBoundaryRequest,
   SetDefaultPolicyVersionRequest,
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
@@ -38,7 +27,6 @@ import { defineOperation, type OperationTable } from "../../kernel/operation.ts"
 import { AWS_MANAGED, awsManagedArn } from "./aws-managed.ts";
 import {
   alreadyExists,
-  byName,
   checkTagRequest,
   deleteConflict,
   encodeDocument,

@@ -37,7 +37,7 @@ import {
 } from "./common.ts";
 import { requireAttachable } from "./managed.ts";
 import { authorizeOnRole, existing, iamChecks, iamResolvers, loggedResponse, type EntityRef, type IamEnv } from "./ops.ts";
-import { ACCOUNT_SCOPE, type IamState, type RoleRec } from "./state.ts";
+import { ACCOUNT_SCOPE, type RoleRec } from "./state.ts";
 
 export const DEFAULT_MAX_SESSION = 3600;
 export const TRUST_POLICY_SIZE = 2048;

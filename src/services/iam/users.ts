@@ -24,7 +24,6 @@ import type {
   UpdateUserRequest,
   User,
 } from "@aws-sdk/client-iam";
-import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import {
   alreadyExists,
