@@ -45,6 +45,8 @@ describe("IAM operations follow the operation contract", () => {
     expect(Object.keys(operations).sort()).toEqual(Object.keys(iamShapes.operations).sort());
     for (const [name, op] of Object.entries(operations)) {
       expect(op.resolve, name).toBeTypeOf("function");
+      // CloudTrail readOnly: the Get, List and Simulate calls
+      expect(op.readOnly === true, name).toBe(/^(Get|List|Simulate)/.test(name));
       for (const fn of [op.resolve!, op.authorize, op.handler]) expect(["", "resolve", "authorize", "handler"], `${name}: ${fn.name}`).not.toContain(fn.name);
     }
   });

@@ -24,7 +24,8 @@ import type {
   UpdateUserRequest,
   User,
 } from "@aws-sdk/client-iam";
-import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck, type OperationTable } from "../../kernel/operation.ts";
 import {
   alreadyExists,
   byName,
@@ -107,6 +108,14 @@ interface KeyRef {
   account: string;
   key?: AccessKeyRec;
   user?: UserRec;
+}
+
+/**
+ * Access key calls: on the named user, or on the caller (itself, or root) when no UserName is
+ * given; the user's tags are in the request context only when the request names the user.
+ */
+function authorizeOnKeyOwner(ctx: RequestContext, i: { UserName?: string }, who: ImplicitUser): AuthCheck[] {
+  return iamChecks(ctx, who.arn, { tags: i.UserName !== undefined ? who.user?.tags : undefined });
 }
 
 export function userOperations(env: IamEnv): OperationTable<UserOperation> {
@@ -240,7 +249,7 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
 
     CreateAccessKey: defineOperation<CreateAccessKeyRequest, CreateAccessKeyResponse, ImplicitUser>({
       resolve: resolve.implicitUser,
-      authorize: authorizeOnImplicitUser,
+      authorize: authorizeOnKeyOwner,
       handler: function createAccessKey(ctx, _i, who) {
         const user = implicitUserRequired(who);
         if (state.keysOf(who.account, user?.id).length >= MAX_ACCESS_KEYS) {
@@ -259,7 +268,7 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
     ListAccessKeys: defineOperation<ListAccessKeysRequest, ListAccessKeysResponse, ImplicitUser>({
       readOnly: true,
       resolve: resolve.implicitUser,
-      authorize: authorizeOnImplicitUser,
+      authorize: authorizeOnKeyOwner,
       handler: function listAccessKeys(_ctx, i, who) {
         const user = implicitUserRequired(who);
         const keys = state.keysOf(who.account, user?.id);
@@ -270,7 +279,7 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
 
     UpdateAccessKey: defineOperation<UpdateAccessKeyRequest, object, ImplicitUser>({
       resolve: resolve.implicitUser,
-      authorize: authorizeOnImplicitUser,
+      authorize: authorizeOnKeyOwner,
       handler: function updateAccessKey(ctx, i, who) {
         const k = keyOf(state, who, i.AccessKeyId!);
         k.status = i.Status as "Active" | "Inactive";
@@ -281,7 +290,7 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
 
     DeleteAccessKey: defineOperation<DeleteAccessKeyRequest, object, ImplicitUser>({
       resolve: resolve.implicitUser,
-      authorize: authorizeOnImplicitUser,
+      authorize: authorizeOnKeyOwner,
       handler: function deleteAccessKey(ctx, i, who) {
         state.deleteKey(ctx, keyOf(state, who, i.AccessKeyId!));
         return {};
