@@ -13,10 +13,11 @@ import type {
   ListGroupsResponse,
   RemoveUserFromGroupRequest,
 } from "@aws-sdk/client-iam";
-import type { OperationDef } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck, type OperationTable } from "../../kernel/operation.ts";
 import { alreadyExists, byName, deleteConflict, iamArn, limitExceeded, newId, noSuchEntity, paginate, paginateIndex, pathMatches } from "./common.ts";
-import { acct, entityRefs, iamOp } from "./ops.ts";
-import { ACCOUNT_SCOPE, type GroupRec, type IamState, type UserRec } from "./state.ts";
+import { authorizeOnGroup, entityRef, existing, iamChecks, iamResolvers, loggedResponse, type EntityRef, type IamEnv } from "./ops.ts";
+import { ACCOUNT_SCOPE, type GroupRec, type UserRec } from "./state.ts";
 import { userView } from "./users.ts";
 
 export const MAX_GROUPS_PER_USER = 10;
@@ -25,15 +26,29 @@ export function groupView(g: GroupRec): Group {
   return { Path: g.path, GroupName: g.name, GroupId: g.id, Arn: g.arn, CreateDate: g.createDate };
 }
 
-export function groupOperations(state: IamState): Record<string, OperationDef> {
-  const { groupArn, userArn } = entityRefs(state);
+type GroupOperation = "CreateGroup" | "GetGroup" | "ListGroups" | "DeleteGroup" | "AddUserToGroup" | "RemoveUserFromGroup" | "ListGroupsForUser";
+
+/** A group and a user a membership call names. */
+interface MembershipRef {
+  group: EntityRef<GroupRec>;
+  user: EntityRef<UserRec>;
+}
+
+export function groupOperations(env: IamEnv): OperationTable<GroupOperation> {
+  const { state } = env;
+  const resolve = iamResolvers(env);
+  const resolveMembership = function resolveGroupAndUser(ctx: RequestContext, i: { GroupName?: string; UserName?: string }): MembershipRef {
+    const group = resolve.group(ctx, i);
+    return { group, user: entityRef(group.account, "user", i.UserName!, state.findUser(group.account, i.UserName!)) };
+  };
 
   return {
-    CreateGroup: iamOp<CreateGroupRequest, CreateGroupResponse>({
-      resource: (ctx, i) => iamArn(acct(ctx), "group", i.Path ?? "/", i.GroupName!),
-      logResponse: true,
-      handler(ctx, i) {
-        const account = acct(ctx);
+    CreateGroup: defineOperation<CreateGroupRequest, CreateGroupResponse, string>({
+      resolve: resolve.account,
+      authorize: function authorizeCreateGroup(ctx, i, account) {
+        return iamChecks(ctx, iamArn(account, "group", i.Path ?? "/", i.GroupName!));
+      },
+      handler: function createGroup(ctx, i, account) {
         if (state.findGroup(account, i.GroupName!)) throw alreadyExists(`Group with name ${i.GroupName} already exists.`);
         const path = i.Path ?? "/";
         const g: GroupRec = {
@@ -50,33 +65,39 @@ export function groupOperations(state: IamState): Record<string, OperationDef> {
         state.addGroup(ctx, g);
         return { Group: groupView(g) };
       },
+      audit: { responseElements: loggedResponse },
     }),
 
-    GetGroup: iamOp<GetGroupRequest, GetGroupResponse>({
+    GetGroup: defineOperation<GetGroupRequest, GetGroupResponse, EntityRef<GroupRec>>({
       readOnly: true,
-      resource: (ctx, i) => groupArn(ctx, i.GroupName!),
-      handler(ctx, i) {
-        const g = state.group(acct(ctx), i.GroupName!);
+      resolve: resolve.group,
+      authorize: authorizeOnGroup,
+      handler: function getGroup(_ctx, i, ref) {
+        const g = existing(ref);
         const users = g.members.map((id) => state.usersById.get(id)).filter((u): u is UserRec => !!u).sort((a, b) => byName(a.name, b.name));
         const page = paginate(users, (u) => u.name.toLowerCase(), i.Marker, i.MaxItems);
         return { Group: groupView(g), Users: page.items.map((u) => userView(u, false)), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
-    ListGroups: iamOp<ListGroupsRequest, ListGroupsResponse>({
+    ListGroups: defineOperation<ListGroupsRequest, ListGroupsResponse, string>({
       readOnly: true,
-      resource: (ctx, i) => iamArn(acct(ctx), "group", i.PathPrefix ?? "/", ""),
-      handler(ctx, i) {
-        const index = state.existingAccount(acct(ctx))?.groups.index("byName");
+      resolve: resolve.account,
+      authorize: function authorizeListGroups(ctx, i, account) {
+        return iamChecks(ctx, iamArn(account, "group", i.PathPrefix ?? "/", ""));
+      },
+      handler: function listGroups(_ctx, i, account) {
+        const index = state.existingAccount(account)?.groups.index("byName");
         const page = paginateIndex(index, ACCOUNT_SCOPE, i.Marker, i.MaxItems, i.PathPrefix === undefined ? undefined : (g) => pathMatches(g.path, i.PathPrefix));
         return { Groups: page.items.map(groupView), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
-    DeleteGroup: iamOp<DeleteGroupRequest, object>({
-      resource: (ctx, i) => groupArn(ctx, i.GroupName!),
-      handler(ctx, i) {
-        const g = state.group(acct(ctx), i.GroupName!);
+    DeleteGroup: defineOperation<DeleteGroupRequest, object, EntityRef<GroupRec>>({
+      resolve: resolve.group,
+      authorize: authorizeOnGroup,
+      handler: function deleteGroup(ctx, _i, ref) {
+        const g = existing(ref);
         if (g.members.some((id) => state.usersById.has(id))) throw deleteConflict("Cannot delete entity, must remove users from group first.");
         if (g.inline.length) throw deleteConflict("Cannot delete entity, must delete policies first.");
         if (g.attached.length) throw deleteConflict("Cannot delete entity, must detach all policies first.");
@@ -85,12 +106,12 @@ export function groupOperations(state: IamState): Record<string, OperationDef> {
       },
     }),
 
-    AddUserToGroup: iamOp<AddUserToGroupRequest, object>({
-      resource: (ctx, i) => groupArn(ctx, i.GroupName!),
-      handler(ctx, i) {
-        const account = acct(ctx);
-        const g = state.group(account, i.GroupName!);
-        const u = state.user(account, i.UserName!);
+    AddUserToGroup: defineOperation<AddUserToGroupRequest, object, MembershipRef>({
+      resolve: resolveMembership,
+      authorize: authorizeOnMembershipGroup,
+      handler: function addUserToGroup(ctx, _i, ref) {
+        const g = existing(ref.group);
+        const u = existing(ref.user);
         if (g.members.includes(u.id)) return {};
         if (state.groupsOf(u).length >= MAX_GROUPS_PER_USER) throw limitExceeded(`Cannot exceed quota for GroupsPerUser: ${MAX_GROUPS_PER_USER}`);
         g.members.push(u.id);
@@ -99,12 +120,12 @@ export function groupOperations(state: IamState): Record<string, OperationDef> {
       },
     }),
 
-    RemoveUserFromGroup: iamOp<RemoveUserFromGroupRequest, object>({
-      resource: (ctx, i) => groupArn(ctx, i.GroupName!),
-      handler(ctx, i) {
-        const account = acct(ctx);
-        const g = state.group(account, i.GroupName!);
-        const u = state.user(account, i.UserName!);
+    RemoveUserFromGroup: defineOperation<RemoveUserFromGroupRequest, object, MembershipRef>({
+      resolve: resolveMembership,
+      authorize: authorizeOnMembershipGroup,
+      handler: function removeUserFromGroup(ctx, i, ref) {
+        const g = existing(ref.group);
+        const u = existing(ref.user);
         const idx = g.members.indexOf(u.id);
         if (idx < 0) throw noSuchEntity(`The user with name ${i.UserName} cannot be found.`);
         g.members.splice(idx, 1);
@@ -113,15 +134,23 @@ export function groupOperations(state: IamState): Record<string, OperationDef> {
       },
     }),
 
-    ListGroupsForUser: iamOp<ListGroupsForUserRequest, ListGroupsForUserResponse>({
+    ListGroupsForUser: defineOperation<ListGroupsForUserRequest, ListGroupsForUserResponse, EntityRef<UserRec>>({
       readOnly: true,
-      resource: (ctx, i) => userArn(ctx, i.UserName!),
-      handler(ctx, i) {
-        const u = state.user(acct(ctx), i.UserName!);
-        const groups = state.groupsOf(u).sort((a, b) => byName(a.name, b.name));
+      resolve: resolve.user,
+      // on the user, without its tags
+      authorize: function authorizeListGroupsForUser(ctx, _i, ref) {
+        return iamChecks(ctx, ref.arn);
+      },
+      handler: function listGroupsForUser(_ctx, i, ref) {
+        const groups = state.groupsOf(existing(ref)).sort((a, b) => byName(a.name, b.name));
         const page = paginate(groups, (g) => g.name.toLowerCase(), i.Marker, i.MaxItems);
         return { Groups: page.items.map(groupView), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
   };
+}
+
+/** Membership calls are authorized on the group. */
+function authorizeOnMembershipGroup(ctx: RequestContext, _i: object, ref: MembershipRef): AuthCheck[] {
+  return iamChecks(ctx, ref.group.arn);
 }

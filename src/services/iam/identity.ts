@@ -4,7 +4,8 @@
  * policies, the permissions boundary, session policies and principal tags. Both are cached
  * and invalidated by IAM's generation number, since they run on every authorized request.
  */
-import type { CredentialProvider, CredentialRecord, IdentityPolicies, IdentityPolicyProvider, Principal, RequestContext } from "../types.ts";
+import type { IdentityPolicies, IdentityPolicyProvider, RequestContext } from "../../kernel/context.ts";
+import type { CredentialProvider, CredentialRecord, Principal } from "../../kernel/principal.ts";
 import { rootPrincipal } from "../../auth/principal.ts";
 import type { SecretSealer } from "./secrets.ts";
 import { tagMap } from "./common.ts";

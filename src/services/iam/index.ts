@@ -4,27 +4,24 @@
  * identity side of authorization for every service: access keys → principals and a
  * principal's identity policies.
  */
-import { iamShapes } from "../../protocol/shapes/iam.gen.ts";
-import type { AppContext, OperationDef, RequestContext, ServiceDef } from "../types.ts";
+import { iamShapes, type IamOperation } from "../../protocol/shapes/iam.gen.ts";
+import type { AppContext, RequestContext } from "../../kernel/context.ts";
+import type { OperationTable } from "../../kernel/operation.ts";
+import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
+import { attachmentOperations } from "./attachments.ts";
 import { groupOperations } from "./groups.ts";
 import { IamIdentity, type SessionLookup } from "./identity.ts";
 import { inlinePolicyOperations } from "./inline.ts";
 import { managedPolicyOperations } from "./managed.ts";
 import { mfaOperations } from "./mfa.ts";
 import { roleOperations } from "./roles.ts";
-import type { SecretSealer } from "./secrets.ts";
-import { defineServiceModule } from "../../kernel/service.ts";
-import { fromLegacyService } from "../../kernel/legacy-operation.ts";
+import type { IamEnv } from "./ops.ts";
 import { simulationOperations } from "./simulate.ts";
 import { IamState, KIND_ROLE, type RoleRec } from "./state.ts";
 import { userOperations } from "./users.ts";
 
 /** What IAM offers other services in-process (`app.get("iam")`). */
-export interface IamService {
-  state: IamState;
-  /** seals and opens secrets at rest (access keys, MFA seeds) */
-  sealer: SecretSealer;
-  identity: IamIdentity;
+export interface IamService extends IamEnv {
   /** RoleLastUsed: recorded when a role is assumed */
   noteRoleUse(ctx: RequestContext, role: RoleRec): void;
 }
@@ -40,21 +37,45 @@ export const iamModule = defineServiceModule({
   needs: ["iamSecrets", "sts"],
   create(app) {
     const service = createIamService(app);
+    const def: ServiceDef = {
+      name: "iam",
+      signingName: "iam",
+      iamPrefix: "iam",
+      protocol: "query",
+      shapes: iamShapes,
+      eventSource: "iam.amazonaws.com",
+      globalRegion: "us-east-1",
+      operations: iamOperations(service),
+    };
     return {
-      services: [fromLegacyService(service.def)],
-      provides: { iam: service.api },
-      credentialProviders: [service.api.identity],
-      identityPolicies: service.api.identity,
+      services: [def],
+      provides: { iam: service },
+      credentialProviders: [service.identity],
+      identityPolicies: service.identity,
     };
   },
 });
 
-function createIamService(app: AppContext): { api: IamService; def: ServiceDef } {
+/** Every IAM operation, keyed by the generated operation names. */
+export function iamOperations(env: IamEnv): OperationTable<IamOperation> {
+  return {
+    ...userOperations(env),
+    ...groupOperations(env),
+    ...roleOperations(env),
+    ...inlinePolicyOperations(env),
+    ...managedPolicyOperations(env),
+    ...attachmentOperations(env),
+    ...simulationOperations(env),
+    ...mfaOperations(env),
+  };
+}
+
+function createIamService(app: AppContext): IamService {
   const state = new IamState(app.store);
   const sealer = app.get("iamSecrets");
   const sessions: SessionLookup = app.get("sts");
   const identity = new IamIdentity(state, sealer, () => sessions);
-  const service: IamService = {
+  return {
     state,
     sealer,
     identity,
@@ -64,33 +85,4 @@ function createIamService(app: AppContext): { api: IamService; def: ServiceDef }
       ctx.writes.push(app.store.put(KIND_ROLE, role.id, role));
     },
   };
-
-  const operations: Record<string, OperationDef> = {
-    ...userOperations(state, sealer),
-    ...groupOperations(state),
-    ...roleOperations(state),
-    ...inlinePolicyOperations(state),
-    ...managedPolicyOperations(state),
-    ...simulationOperations(state),
-    ...mfaOperations(state, sealer),
-  };
-  for (const op of Object.values(operations)) {
-    const authorize = op.authorize;
-    op.authorize = (ctx, input) => {
-      identity.noteKeyUse(ctx);
-      return authorize ? authorize(ctx, input) : { action: `iam:${ctx.operation}`, resource: "*" };
-    };
-  }
-
-  const def: ServiceDef = {
-    name: "iam",
-    signingName: "iam",
-    iamPrefix: "iam",
-    protocol: "query",
-    shapes: iamShapes,
-    eventSource: "iam.amazonaws.com",
-    globalRegion: "us-east-1",
-    operations,
-  };
-  return { api: service, def };
 }

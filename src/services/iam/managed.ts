@@ -1,44 +1,32 @@
 /**
- * Managed policies: customer managed policies with up to five versions, AWS managed policies
- * (read-only), attachment to users, groups and roles, and permissions boundaries.
+ * Managed policies: customer managed policies with up to five versions and AWS managed policies
+ * (read-only), each operation a named function. Attaching them and permissions boundaries are in
+ * attachments.ts.
  */
 import type {
-  AttachedPolicy,
-  AttachGroupPolicyRequest,
-  AttachRolePolicyRequest,
-  AttachUserPolicyRequest,
   CreatePolicyRequest,
   CreatePolicyResponse,
   CreatePolicyVersionRequest,
   CreatePolicyVersionResponse,
   DeletePolicyRequest,
   DeletePolicyVersionRequest,
-  DeleteRolePermissionsBoundaryRequest,
-  DeleteUserPermissionsBoundaryRequest,
   GetPolicyRequest,
   GetPolicyResponse,
   GetPolicyVersionRequest,
   GetPolicyVersionResponse,
-  ListAttachedGroupPoliciesRequest,
-  ListAttachedGroupPoliciesResponse,
-  ListEntitiesForPolicyRequest,
-  ListEntitiesForPolicyResponse,
   ListPoliciesRequest,
   ListPoliciesResponse,
   ListPolicyVersionsRequest,
   ListPolicyVersionsResponse,
   Policy,
   PolicyVersion,
-  PutRolePermissionsBoundaryRequest,
-  PutUserPermissionsBoundaryRequest,
   SetDefaultPolicyVersionRequest,
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { OperationDef, RequestContext } from "../types.ts";
+import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import { AWS_MANAGED, awsManagedArn } from "./aws-managed.ts";
 import {
   alreadyExists,
-  byName,
   checkTagRequest,
   deleteConflict,
   encodeDocument,
@@ -57,8 +45,8 @@ import {
   requestTagContext,
   validateDocument,
 } from "./common.ts";
-import { acct, entityRefs, iamOp } from "./ops.ts";
-import { ACCOUNT_SCOPE, policyKey, type GroupRec, type IamState, type ManagedPolicy, type PolicyRec, type RoleRec, type UserRec } from "./state.ts";
+import { authorizeOnAnyResource, authorizeOnPolicy, iamChecks, iamResolvers, loggedResponse, type IamEnv, type PolicyRef } from "./ops.ts";
+import { ACCOUNT_SCOPE, policyKey, type IamState, type ManagedPolicy, type PolicyRec } from "./state.ts";
 
 /** The AWS managed policies in ListPolicies order (they never change). */
 const AWS_MANAGED_ORDERED: [string, ManagedPolicy][] = [...AWS_MANAGED.values()]
@@ -82,11 +70,10 @@ function* mergeByKey<T>(a: Iterator<[string, T]>, b: Iterator<[string, T]>): Gen
 
 export const MAX_POLICY_VERSIONS = 5;
 export const MANAGED_POLICY_SIZE = 6144;
-export const MAX_ATTACHED = 10;
 
 const notAttachable = (arn: string) => noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
 
-function checkPolicyArn(arn: string): void {
+export function checkPolicyArn(arn: string): void {
   const p = parseIamArn(arn);
   if (!p || p.kind !== "policy") throw invalidInput(`ARN ${arn} is not valid.`);
 }
@@ -96,14 +83,6 @@ export function requireAttachable(state: IamState, accountId: string, arn: strin
   checkPolicyArn(arn);
   const p = state.findPolicy(accountId, arn);
   if (!p) throw notAttachable(arn);
-  return p;
-}
-
-/** A policy the request names (GetPolicy and friends): NoSuchEntity "was not found" otherwise. */
-function requirePolicy(state: IamState, accountId: string, arn: string): ManagedPolicy {
-  checkPolicyArn(arn);
-  const p = state.findPolicy(accountId, arn);
-  if (!p) throw noSuchEntity(`Policy ${arn} was not found.`);
   return p;
 }
 
@@ -148,382 +127,226 @@ function versionView(p: ManagedPolicy, versionId: string, withDocument: boolean)
   return { ...(withDocument ? { Document: encodeDocument(v.doc) } : {}), VersionId: v.id, IsDefaultVersion: v.id === p.rec.defaultVersionId, CreateDate: v.createDate };
 }
 
-type Entity = UserRec | GroupRec | RoleRec;
-type EntityType = "user" | "group" | "role";
-const QUOTA_NAME: Record<EntityType, string> = { user: "PoliciesPerUser", group: "PoliciesPerGroup", role: "PoliciesPerRole" };
-
-function attach(state: IamState, ctx: RequestContext, type: EntityType, e: Entity, arn: string): void {
-  const p = requireAttachable(state, e.accountId, arn);
-  const canonical = state.policyArnOf(p);
-  if (e.attached.includes(canonical)) return;
-  if (e.attached.length >= MAX_ATTACHED) throw limitExceeded(`Cannot exceed quota for ${QUOTA_NAME[type]}: ${MAX_ATTACHED}`);
-  e.attached.push(canonical);
-  save(state, ctx, type, e);
+/** A policy the request names (GetPolicy and friends): NoSuchEntity "was not found" otherwise. */
+export function requirePolicy(ref: PolicyRef): ManagedPolicy {
+  checkPolicyArn(ref.arn);
+  if (!ref.found) throw noSuchEntity(`Policy ${ref.arn} was not found.`);
+  return ref.found;
 }
 
-function detach(state: IamState, ctx: RequestContext, type: EntityType, e: Entity, arn: string): void {
-  checkPolicyArn(arn);
-  const i = e.attached.findIndex((a) => a.toLowerCase() === arn.toLowerCase());
-  if (i < 0) throw noSuchEntity(`Policy ${arn} was not found.`);
-  e.attached.splice(i, 1);
-  save(state, ctx, type, e);
+/** A customer managed policy the request names, to change. */
+function requireCustomerPolicy(ref: PolicyRef): PolicyRec {
+  return requireCustomer(requirePolicy(ref), ref.arn);
 }
 
-function save(state: IamState, ctx: RequestContext, type: EntityType, e: Entity): void {
-  if (type === "user") state.saveUser(ctx, e as UserRec);
-  else if (type === "group") state.saveGroup(ctx, e as GroupRec);
-  else state.saveRole(ctx, e as RoleRec);
+const noSuchVersion = (arn: string, versionId: string | undefined) => noSuchEntity(`Policy ${arn} version ${versionId} does not exist or is not attachable.`);
+
+function createPolicyOperation(env: IamEnv) {
+  const { state } = env;
+  return defineOperation<CreatePolicyRequest, CreatePolicyResponse, string>({
+    resolve: iamResolvers(env).account,
+    authorize: function authorizeCreatePolicy(ctx, i, account) {
+      return iamChecks(ctx, iamArn(account, "policy", i.Path ?? "/", i.PolicyName!), { context: requestTagContext(i.Tags) });
+    },
+    handler: function createPolicy(ctx, i, account) {
+      const path = i.Path ?? "/";
+      if (state.customerPolicies(account).some((p) => p.name.toLowerCase() === i.PolicyName!.toLowerCase())) {
+        throw alreadyExists(`A policy called ${i.PolicyName} already exists. Duplicate names are not allowed.`);
+      }
+      checkManagedSize(i.PolicyDocument!);
+      validateDocument(i.PolicyDocument!, "identity");
+      checkTagRequest(i.Tags);
+      const rec: PolicyRec = {
+        id: newId("ANPA"),
+        accountId: account,
+        name: i.PolicyName!,
+        path,
+        arn: iamArn(account, "policy", path, i.PolicyName!),
+        description: i.Description,
+        createDate: ctx.now,
+        updateDate: ctx.now,
+        defaultVersionId: "v1",
+        versions: [{ id: "v1", doc: i.PolicyDocument!, createDate: ctx.now }],
+        nextVersion: 2,
+        tags: mergeTags([], i.Tags ?? [], "Policy"),
+      };
+      state.addPolicy(ctx, rec);
+      return { Policy: policyView(state, account, { kind: "customer", rec }, true) };
+    },
+    audit: { responseElements: loggedResponse },
+  });
 }
 
-function listAttached(state: IamState, e: Entity, i: { PathPrefix?: string; Marker?: string; MaxItems?: number }): ListAttachedGroupPoliciesResponse {
-  const items: AttachedPolicy[] = [];
-  for (const arn of e.attached) {
-    const p = state.findPolicy(e.accountId, arn);
-    if (!p || !pathMatches(p.rec.path, i.PathPrefix)) continue;
-    items.push({ PolicyName: p.rec.name, PolicyArn: arn });
-  }
-  // Attachment order, as listed; the marker is the position.
-  const page = paginate(items, (_a, n) => String(n).padStart(4, "0"), i.Marker, i.MaxItems);
-  return { AttachedPolicies: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+function getPolicyOperation(env: IamEnv) {
+  return defineOperation<GetPolicyRequest, GetPolicyResponse, PolicyRef>({
+    readOnly: true,
+    resolve: iamResolvers(env).policy,
+    authorize: authorizeOnPolicy,
+    handler: function getPolicy(_ctx, _i, ref) {
+      return { Policy: policyView(env.state, ref.account, requirePolicy(ref), true) };
+    },
+  });
 }
 
-export function managedPolicyOperations(state: IamState): Record<string, OperationDef> {
-  const policyResource = (_ctx: RequestContext, arn: string) => arn;
-  const { userArn, roleArn, groupArn, userTags, roleTags } = entityRefs(state);
-  const policyTags = (ctx: RequestContext, arn: string) => {
-    const p = state.findPolicy(acct(ctx), arn);
-    return p?.kind === "customer" ? p.rec.tags : undefined;
-  };
+function getPolicyVersionOperation(env: IamEnv) {
+  return defineOperation<GetPolicyVersionRequest, GetPolicyVersionResponse, PolicyRef>({
+    readOnly: true,
+    resolve: iamResolvers(env).policy,
+    authorize: authorizeOnPolicy,
+    handler: function getPolicyVersion(_ctx, i, ref) {
+      const v = versionView(requirePolicy(ref), i.VersionId!, true);
+      if (!v) throw noSuchVersion(i.PolicyArn!, i.VersionId);
+      return { PolicyVersion: v };
+    },
+  });
+}
 
+function listPoliciesOperation(env: IamEnv) {
+  const { state } = env;
+  return defineOperation<ListPoliciesRequest, ListPoliciesResponse, string>({
+    readOnly: true,
+    resolve: iamResolvers(env).account,
+    authorize: authorizeOnAnyResource,
+    handler: function listPolicies(_ctx, i, account) {
+      const scope = i.Scope ?? "All";
+      const from = markerKey(i.Marker);
+      const size = i.MaxItems ?? 100;
+      const customer = scope !== "AWS" ? state.existingAccount(account)?.policies.index("byName").entries(ACCOUNT_SCOPE, from) : undefined;
+      const aws = scope !== "Local" ? AWS_MANAGED_ORDERED.filter(([k]) => from === undefined || k >= from) : [];
+      const customerEntries = (function* () {
+        if (customer) for (const [k, rec] of customer) yield [k, { kind: "customer", rec }] as [string, ManagedPolicy];
+      })();
+      // a usage filter needs each candidate's view; otherwise only the page's items are viewed
+      const byUse = i.OnlyAttached || i.PolicyUsageFilter === "PermissionsPolicy" || i.PolicyUsageFilter === "PermissionsBoundary";
+      const usable = (v: Policy) =>
+        (!i.OnlyAttached || v.AttachmentCount! > 0 || v.PermissionsBoundaryUsageCount! > 0) &&
+        (i.PolicyUsageFilter === "PermissionsPolicy" ? v.AttachmentCount! > 0 : i.PolicyUsageFilter === "PermissionsBoundary" ? v.PermissionsBoundaryUsageCount! > 0 : true);
+      const Policies: Policy[] = [];
+      for (const [key, p] of mergeByKey(aws[Symbol.iterator](), customerEntries)) {
+        if (!pathMatches(p.rec.path, i.PathPrefix)) continue;
+        const view = byUse || Policies.length < size ? policyView(state, account, p, false) : undefined;
+        if (view && byUse && !usable(view)) continue;
+        if (Policies.length === size) return { Policies, IsTruncated: true, Marker: markerFor(key) };
+        Policies.push(view!);
+      }
+      return { Policies, IsTruncated: false };
+    },
+  });
+}
+
+function deletePolicyOperation(env: IamEnv) {
+  const { state } = env;
+  return defineOperation<DeletePolicyRequest, object, PolicyRef>({
+    resolve: iamResolvers(env).policy,
+    authorize: authorizeOnPolicy,
+    handler: function deletePolicy(ctx, _i, ref) {
+      const rec = requireCustomerPolicy(ref);
+      const use = state.usage(rec.accountId, rec.arn);
+      if (use.users.length + use.groups.length + use.roles.length + use.boundaryUsers.length + use.boundaryRoles.length > 0) {
+        throw deleteConflict("Cannot delete a policy attached to entities.");
+      }
+      if (rec.versions.length > 1) {
+        throw deleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.");
+      }
+      state.deletePolicy(ctx, rec);
+      return {};
+    },
+  });
+}
+
+function createPolicyVersionOperation(env: IamEnv) {
+  return defineOperation<CreatePolicyVersionRequest, CreatePolicyVersionResponse, PolicyRef>({
+    resolve: iamResolvers(env).policy,
+    authorize: authorizeOnPolicy,
+    handler: function createPolicyVersion(ctx, i, ref) {
+      const rec = requireCustomerPolicy(ref);
+      checkManagedSize(i.PolicyDocument!);
+      validateDocument(i.PolicyDocument!, "identity");
+      if (rec.versions.length >= MAX_POLICY_VERSIONS) {
+        throw limitExceeded(`A managed policy can have up to ${MAX_POLICY_VERSIONS} versions. Before you create a new version, you must delete an existing version.`);
+      }
+      const id = `v${rec.nextVersion}`;
+      rec.nextVersion++;
+      rec.versions.push({ id, doc: i.PolicyDocument!, createDate: ctx.now });
+      if (i.SetAsDefault) {
+        rec.defaultVersionId = id;
+        rec.updateDate = ctx.now;
+      }
+      env.state.savePolicy(ctx, rec);
+      return { PolicyVersion: { VersionId: id, IsDefaultVersion: rec.defaultVersionId === id, CreateDate: ctx.now } };
+    },
+  });
+}
+
+function listPolicyVersionsOperation(env: IamEnv) {
+  return defineOperation<ListPolicyVersionsRequest, ListPolicyVersionsResponse, PolicyRef>({
+    readOnly: true,
+    resolve: iamResolvers(env).policy,
+    authorize: authorizeOnPolicy,
+    handler: function listPolicyVersions(_ctx, i, ref) {
+      const p = requirePolicy(ref);
+      const ids = p.kind === "aws" ? [p.rec.versionId] : p.rec.versions.map((v) => v.id).reverse();
+      const versions = ids.map((id) => versionView(p, id, false)!);
+      const page = paginate(versions, (v) => String(1e9 - Number(v.VersionId!.slice(1))).padStart(10, "0"), i.Marker, i.MaxItems);
+      return { Versions: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+    },
+  });
+}
+
+function deletePolicyVersionOperation(env: IamEnv) {
+  return defineOperation<DeletePolicyVersionRequest, object, PolicyRef>({
+    resolve: iamResolvers(env).policy,
+    authorize: authorizeOnPolicy,
+    handler: function deletePolicyVersion(ctx, i, ref) {
+      const rec = requireCustomerPolicy(ref);
+      const idx = rec.versions.findIndex((v) => v.id === i.VersionId);
+      if (idx < 0) throw noSuchVersion(i.PolicyArn!, i.VersionId);
+      if (rec.defaultVersionId === i.VersionId) throw deleteConflict("Cannot delete the default version of a policy.");
+      rec.versions.splice(idx, 1);
+      env.state.savePolicy(ctx, rec);
+      return {};
+    },
+  });
+}
+
+function setDefaultPolicyVersionOperation(env: IamEnv) {
+  return defineOperation<SetDefaultPolicyVersionRequest, object, PolicyRef>({
+    resolve: iamResolvers(env).policy,
+    authorize: authorizeOnPolicy,
+    handler: function setDefaultPolicyVersion(ctx, i, ref) {
+      const rec = requireCustomerPolicy(ref);
+      if (!rec.versions.some((v) => v.id === i.VersionId)) throw noSuchVersion(i.PolicyArn!, i.VersionId);
+      if (rec.defaultVersionId !== i.VersionId) {
+        rec.defaultVersionId = i.VersionId!;
+        rec.updateDate = ctx.now;
+        env.state.savePolicy(ctx, rec);
+      }
+      return {};
+    },
+  });
+}
+
+type ManagedPolicyOperation =
+  | "CreatePolicy"
+  | "GetPolicy"
+  | "GetPolicyVersion"
+  | "ListPolicies"
+  | "DeletePolicy"
+  | "CreatePolicyVersion"
+  | "ListPolicyVersions"
+  | "DeletePolicyVersion"
+  | "SetDefaultPolicyVersion";
+
+export function managedPolicyOperations(env: IamEnv): OperationTable<ManagedPolicyOperation> {
   return {
-    CreatePolicy: iamOp<CreatePolicyRequest, CreatePolicyResponse>({
-      resource: (ctx, i) => iamArn(acct(ctx), "policy", i.Path ?? "/", i.PolicyName!),
-      context: (_ctx, i) => requestTagContext(i.Tags),
-      logResponse: true,
-      handler(ctx, i) {
-        const account = acct(ctx);
-        const path = i.Path ?? "/";
-        if (state.customerPolicies(account).some((p) => p.name.toLowerCase() === i.PolicyName!.toLowerCase())) {
-          throw alreadyExists(`A policy called ${i.PolicyName} already exists. Duplicate names are not allowed.`);
-        }
-        checkManagedSize(i.PolicyDocument!);
-        validateDocument(i.PolicyDocument!, "identity");
-        checkTagRequest(i.Tags);
-        const rec: PolicyRec = {
-          id: newId("ANPA"),
-          accountId: account,
-          name: i.PolicyName!,
-          path,
-          arn: iamArn(account, "policy", path, i.PolicyName!),
-          description: i.Description,
-          createDate: ctx.now,
-          updateDate: ctx.now,
-          defaultVersionId: "v1",
-          versions: [{ id: "v1", doc: i.PolicyDocument!, createDate: ctx.now }],
-          nextVersion: 2,
-          tags: mergeTags([], i.Tags ?? [], "Policy"),
-        };
-        state.addPolicy(ctx, rec);
-        return { Policy: policyView(state, account, { kind: "customer", rec }, true) };
-      },
-    }),
-
-    GetPolicy: iamOp<GetPolicyRequest, GetPolicyResponse>({
-      readOnly: true,
-      resource: (ctx, i) => policyResource(ctx, i.PolicyArn!),
-      resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
-      handler(ctx, i) {
-        return { Policy: policyView(state, acct(ctx), requirePolicy(state, acct(ctx), i.PolicyArn!), true) };
-      },
-    }),
-
-    GetPolicyVersion: iamOp<GetPolicyVersionRequest, GetPolicyVersionResponse>({
-      readOnly: true,
-      resource: (ctx, i) => policyResource(ctx, i.PolicyArn!),
-      resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
-      handler(ctx, i) {
-        const p = requirePolicy(state, acct(ctx), i.PolicyArn!);
-        const v = versionView(p, i.VersionId!, true);
-        if (!v) throw noSuchEntity(`Policy ${i.PolicyArn} version ${i.VersionId} does not exist or is not attachable.`);
-        return { PolicyVersion: v };
-      },
-    }),
-
-    ListPolicies: iamOp<ListPoliciesRequest, ListPoliciesResponse>({
-      readOnly: true,
-      resource: () => "*",
-      handler(ctx, i) {
-        const account = acct(ctx);
-        const scope = i.Scope ?? "All";
-        const from = markerKey(i.Marker);
-        const size = i.MaxItems ?? 100;
-        const customer = scope !== "AWS" ? state.existingAccount(account)?.policies.index("byName").entries(ACCOUNT_SCOPE, from) : undefined;
-        const aws = scope !== "Local" ? AWS_MANAGED_ORDERED.filter(([k]) => from === undefined || k >= from) : [];
-        const customerEntries = (function* () {
-          if (customer) for (const [k, rec] of customer) yield [k, { kind: "customer", rec }] as [string, ManagedPolicy];
-        })();
-        // a usage filter needs each candidate's view; otherwise only the page's items are viewed
-        const byUse = i.OnlyAttached || i.PolicyUsageFilter === "PermissionsPolicy" || i.PolicyUsageFilter === "PermissionsBoundary";
-        const usable = (v: Policy) =>
-          (!i.OnlyAttached || v.AttachmentCount! > 0 || v.PermissionsBoundaryUsageCount! > 0) &&
-          (i.PolicyUsageFilter === "PermissionsPolicy" ? v.AttachmentCount! > 0 : i.PolicyUsageFilter === "PermissionsBoundary" ? v.PermissionsBoundaryUsageCount! > 0 : true);
-        const Policies: Policy[] = [];
-        for (const [key, p] of mergeByKey(aws[Symbol.iterator](), customerEntries)) {
-          if (!pathMatches(p.rec.path, i.PathPrefix)) continue;
-          const view = byUse || Policies.length < size ? policyView(state, account, p, false) : undefined;
-          if (view && byUse && !usable(view)) continue;
-          if (Policies.length === size) return { Policies, IsTruncated: true, Marker: markerFor(key) };
-          Policies.push(view!);
-        }
-        return { Policies, IsTruncated: false };
-      },
-    }),
-
-    DeletePolicy: iamOp<DeletePolicyRequest, object>({
-      resource: (ctx, i) => policyResource(ctx, i.PolicyArn!),
-      resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
-      handler(ctx, i) {
-        const rec = requireCustomer(requirePolicy(state, acct(ctx), i.PolicyArn!), i.PolicyArn!);
-        const use = state.usage(rec.accountId, rec.arn);
-        if (use.users.length + use.groups.length + use.roles.length + use.boundaryUsers.length + use.boundaryRoles.length > 0) {
-          throw deleteConflict("Cannot delete a policy attached to entities.");
-        }
-        if (rec.versions.length > 1) {
-          throw deleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.");
-        }
-        state.deletePolicy(ctx, rec);
-        return {};
-      },
-    }),
-
-    CreatePolicyVersion: iamOp<CreatePolicyVersionRequest, CreatePolicyVersionResponse>({
-      resource: (ctx, i) => policyResource(ctx, i.PolicyArn!),
-      resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
-      handler(ctx, i) {
-        const rec = requireCustomer(requirePolicy(state, acct(ctx), i.PolicyArn!), i.PolicyArn!);
-        checkManagedSize(i.PolicyDocument!);
-        validateDocument(i.PolicyDocument!, "identity");
-        if (rec.versions.length >= MAX_POLICY_VERSIONS) {
-          throw limitExceeded(`A managed policy can have up to ${MAX_POLICY_VERSIONS} versions. Before you create a new version, you must delete an existing version.`);
-        }
-        const id = `v${rec.nextVersion}`;
-        rec.nextVersion++;
-        rec.versions.push({ id, doc: i.PolicyDocument!, createDate: ctx.now });
-        if (i.SetAsDefault) {
-          rec.defaultVersionId = id;
-          rec.updateDate = ctx.now;
-        }
-        state.savePolicy(ctx, rec);
-        return { PolicyVersion: { VersionId: id, IsDefaultVersion: rec.defaultVersionId === id, CreateDate: ctx.now } };
-      },
-    }),
-
-    ListPolicyVersions: iamOp<ListPolicyVersionsRequest, ListPolicyVersionsResponse>({
-      readOnly: true,
-      resource: (ctx, i) => policyResource(ctx, i.PolicyArn!),
-      resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
-      handler(ctx, i) {
-        const p = requirePolicy(state, acct(ctx), i.PolicyArn!);
-        const ids = p.kind === "aws" ? [p.rec.versionId] : p.rec.versions.map((v) => v.id).reverse();
-        const versions = ids.map((id) => versionView(p, id, false)!);
-        const page = paginate(versions, (v) => String(1e9 - Number(v.VersionId!.slice(1))).padStart(10, "0"), i.Marker, i.MaxItems);
-        return { Versions: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
-      },
-    }),
-
-    DeletePolicyVersion: iamOp<DeletePolicyVersionRequest, object>({
-      resource: (ctx, i) => policyResource(ctx, i.PolicyArn!),
-      resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
-      handler(ctx, i) {
-        const rec = requireCustomer(requirePolicy(state, acct(ctx), i.PolicyArn!), i.PolicyArn!);
-        const idx = rec.versions.findIndex((v) => v.id === i.VersionId);
-        if (idx < 0) throw noSuchEntity(`Policy ${i.PolicyArn} version ${i.VersionId} does not exist or is not attachable.`);
-        if (rec.defaultVersionId === i.VersionId) throw deleteConflict("Cannot delete the default version of a policy.");
-        rec.versions.splice(idx, 1);
-        state.savePolicy(ctx, rec);
-        return {};
-      },
-    }),
-
-    SetDefaultPolicyVersion: iamOp<SetDefaultPolicyVersionRequest, object>({
-      resource: (ctx, i) => policyResource(ctx, i.PolicyArn!),
-      resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
-      handler(ctx, i) {
-        const rec = requireCustomer(requirePolicy(state, acct(ctx), i.PolicyArn!), i.PolicyArn!);
-        if (!rec.versions.some((v) => v.id === i.VersionId)) {
-          throw noSuchEntity(`Policy ${i.PolicyArn} version ${i.VersionId} does not exist or is not attachable.`);
-        }
-        if (rec.defaultVersionId !== i.VersionId) {
-          rec.defaultVersionId = i.VersionId!;
-          rec.updateDate = ctx.now;
-          state.savePolicy(ctx, rec);
-        }
-        return {};
-      },
-    }),
-
-    AttachUserPolicy: iamOp<AttachUserPolicyRequest, object>({
-      resource: (ctx, i) => userArn(ctx, i.UserName!),
-      context: (_ctx, i) => ({ "iam:PolicyARN": i.PolicyArn! }),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName!),
-      handler(ctx, i) {
-        attach(state, ctx, "user", state.user(acct(ctx), i.UserName!), i.PolicyArn!);
-        return {};
-      },
-    }),
-    AttachGroupPolicy: iamOp<AttachGroupPolicyRequest, object>({
-      resource: (ctx, i) => groupArn(ctx, i.GroupName!),
-      context: (_ctx, i) => ({ "iam:PolicyARN": i.PolicyArn! }),
-      handler(ctx, i) {
-        attach(state, ctx, "group", state.group(acct(ctx), i.GroupName!), i.PolicyArn!);
-        return {};
-      },
-    }),
-    AttachRolePolicy: iamOp<AttachRolePolicyRequest, object>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      context: (_ctx, i) => ({ "iam:PolicyARN": i.PolicyArn! }),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        attach(state, ctx, "role", state.role(acct(ctx), i.RoleName!), i.PolicyArn!);
-        return {};
-      },
-    }),
-    DetachUserPolicy: iamOp<AttachUserPolicyRequest, object>({
-      resource: (ctx, i) => userArn(ctx, i.UserName!),
-      context: (_ctx, i) => ({ "iam:PolicyARN": i.PolicyArn! }),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName!),
-      handler(ctx, i) {
-        detach(state, ctx, "user", state.user(acct(ctx), i.UserName!), i.PolicyArn!);
-        return {};
-      },
-    }),
-    DetachGroupPolicy: iamOp<AttachGroupPolicyRequest, object>({
-      resource: (ctx, i) => groupArn(ctx, i.GroupName!),
-      context: (_ctx, i) => ({ "iam:PolicyARN": i.PolicyArn! }),
-      handler(ctx, i) {
-        detach(state, ctx, "group", state.group(acct(ctx), i.GroupName!), i.PolicyArn!);
-        return {};
-      },
-    }),
-    DetachRolePolicy: iamOp<AttachRolePolicyRequest, object>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      context: (_ctx, i) => ({ "iam:PolicyARN": i.PolicyArn! }),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        detach(state, ctx, "role", state.role(acct(ctx), i.RoleName!), i.PolicyArn!);
-        return {};
-      },
-    }),
-
-    ListAttachedUserPolicies: iamOp<ListAttachedGroupPoliciesRequest & { UserName?: string }, ListAttachedGroupPoliciesResponse>({
-      readOnly: true,
-      resource: (ctx, i) => userArn(ctx, i.UserName!),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName!),
-      handler: (ctx, i) => listAttached(state, state.user(acct(ctx), i.UserName!), i),
-    }),
-    ListAttachedGroupPolicies: iamOp<ListAttachedGroupPoliciesRequest, ListAttachedGroupPoliciesResponse>({
-      readOnly: true,
-      resource: (ctx, i) => groupArn(ctx, i.GroupName!),
-      handler: (ctx, i) => listAttached(state, state.group(acct(ctx), i.GroupName!), i),
-    }),
-    ListAttachedRolePolicies: iamOp<ListAttachedGroupPoliciesRequest & { RoleName?: string }, ListAttachedGroupPoliciesResponse>({
-      readOnly: true,
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler: (ctx, i) => listAttached(state, state.role(acct(ctx), i.RoleName!), i),
-    }),
-
-    ListEntitiesForPolicy: iamOp<ListEntitiesForPolicyRequest, ListEntitiesForPolicyResponse>({
-      readOnly: true,
-      resource: (ctx, i) => policyResource(ctx, i.PolicyArn!),
-      resourceTags: (ctx, i) => policyTags(ctx, i.PolicyArn!),
-      handler(ctx, i) {
-        const p = requirePolicy(state, acct(ctx), i.PolicyArn!);
-        const use = state.usage(acct(ctx), state.policyArnOf(p));
-        const f = i.EntityFilter;
-        const boundary = i.PolicyUsageFilter === "PermissionsBoundary";
-        const permissions = i.PolicyUsageFilter === "PermissionsPolicy";
-        type Row = { type: "User" | "Group" | "Role"; name: string; id: string; path: string };
-        const rows: Row[] = [];
-        const add = (type: Row["type"], list: { name: string; id: string; path: string }[]) => {
-          if (f && f !== type && !(f === "LocalManagedPolicy" || f === "AWSManagedPolicy")) return;
-          for (const e of list) if (pathMatches(e.path, i.PathPrefix) && !rows.some((r) => r.id === e.id)) rows.push({ type, name: e.name, id: e.id, path: e.path });
-        };
-        if (!boundary) {
-          add("Group", use.groups);
-          add("User", use.users);
-          add("Role", use.roles);
-        }
-        if (!permissions) {
-          add("User", use.boundaryUsers);
-          add("Role", use.boundaryRoles);
-        }
-        const order = { Group: 0, User: 1, Role: 2 };
-        rows.sort((a, b) => order[a.type] - order[b.type] || byName(a.name, b.name));
-        const page = paginate(rows, (r) => `${order[r.type]}${r.name.toLowerCase()}`, i.Marker, i.MaxItems);
-        return {
-          PolicyGroups: page.items.filter((r) => r.type === "Group").map((r) => ({ GroupName: r.name, GroupId: r.id })),
-          PolicyUsers: page.items.filter((r) => r.type === "User").map((r) => ({ UserName: r.name, UserId: r.id })),
-          PolicyRoles: page.items.filter((r) => r.type === "Role").map((r) => ({ RoleName: r.name, RoleId: r.id })),
-          IsTruncated: page.IsTruncated,
-          Marker: page.Marker,
-        };
-      },
-    }),
-
-    PutUserPermissionsBoundary: iamOp<PutUserPermissionsBoundaryRequest, object>({
-      resource: (ctx, i) => userArn(ctx, i.UserName!),
-      context: (_ctx, i) => ({ "iam:PermissionsBoundary": i.PermissionsBoundary! }),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName!),
-      handler(ctx, i) {
-        const u = state.user(acct(ctx), i.UserName!);
-        u.boundary = state.policyArnOf(requireAttachable(state, acct(ctx), i.PermissionsBoundary!));
-        state.saveUser(ctx, u);
-        return {};
-      },
-    }),
-    PutRolePermissionsBoundary: iamOp<PutRolePermissionsBoundaryRequest, object>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      context: (_ctx, i) => ({ "iam:PermissionsBoundary": i.PermissionsBoundary! }),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        const r = state.role(acct(ctx), i.RoleName!);
-        r.boundary = state.policyArnOf(requireAttachable(state, acct(ctx), i.PermissionsBoundary!));
-        state.saveRole(ctx, r);
-        return {};
-      },
-    }),
-    DeleteUserPermissionsBoundary: iamOp<DeleteUserPermissionsBoundaryRequest, object>({
-      resource: (ctx, i) => userArn(ctx, i.UserName!),
-      context: (ctx, i) => {
-        const b = state.findUser(acct(ctx), i.UserName!)?.boundary;
-        return b ? { "iam:PermissionsBoundary": b } : {};
-      },
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName!),
-      handler(ctx, i) {
-        const u = state.user(acct(ctx), i.UserName!);
-        if (u.boundary !== undefined) {
-          delete u.boundary;
-          state.saveUser(ctx, u);
-        }
-        return {};
-      },
-    }),
-    DeleteRolePermissionsBoundary: iamOp<DeleteRolePermissionsBoundaryRequest, object>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      context: (ctx, i) => {
-        const b = state.findRole(acct(ctx), i.RoleName!)?.boundary;
-        return b ? { "iam:PermissionsBoundary": b } : {};
-      },
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        const r = state.role(acct(ctx), i.RoleName!);
-        if (r.boundary !== undefined) {
-          delete r.boundary;
-          state.saveRole(ctx, r);
-        }
-        return {};
-      },
-    }),
+    CreatePolicy: createPolicyOperation(env),
+    GetPolicy: getPolicyOperation(env),
+    GetPolicyVersion: getPolicyVersionOperation(env),
+    ListPolicies: listPoliciesOperation(env),
+    DeletePolicy: deletePolicyOperation(env),
+    CreatePolicyVersion: createPolicyVersionOperation(env),
+    ListPolicyVersions: listPolicyVersionsOperation(env),
+    DeletePolicyVersion: deletePolicyVersionOperation(env),
+    SetDefaultPolicyVersion: setDefaultPolicyVersionOperation(env),
   };
 }

@@ -23,7 +23,8 @@ import type {
   VirtualMFADevice,
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { OperationDef, RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import {
   alreadyExists,
   byName,
@@ -38,7 +39,20 @@ import {
   requestTagContext,
   validationError,
 } from "./common.ts";
-import { acct, entityRefs, iamOp, implicitUser } from "./ops.ts";
+import {
+  authorizeOnAnyResource,
+  authorizeOnDevice,
+  authorizeOnImplicitUser,
+  authorizeOnUser,
+  existing,
+  iamChecks,
+  iamResolvers,
+  implicitUserRequired,
+  type DeviceRef,
+  type EntityRef,
+  type IamEnv,
+  type ImplicitUser,
+} from "./ops.ts";
 import type { SecretSealer } from "./secrets.ts";
 import type { IamState, MfaDeviceRec, UserRec } from "./state.ts";
 import { base32Decode, findStep, newSeed, otpauthUri, stepAt } from "./totp.ts";
@@ -138,41 +152,58 @@ export function consumeMfaCode(ctx: RequestContext, state: IamState, v: { device
   state.noteMfaStep(ctx, v.device, v.step);
 }
 
-export function mfaOperations(state: IamState, sealer: SecretSealer): Record<string, OperationDef> {
-  const { userArn, userTags } = entityRefs(state);
-  const userResource = (ctx: RequestContext, userName: string | undefined) => {
-    const who = implicitUser(ctx, state, userName);
-    return who.name !== undefined ? userArn(ctx, who.name) : ctx.principal.arn;
-  };
-  const callerUserName = (ctx: RequestContext, userName: string | undefined) => userName ?? (ctx.principal.type === "IAMUser" ? ctx.principal.userName : undefined);
-  const deviceResource = (ctx: RequestContext, serial: string) => state.findMfaDevice(acct(ctx), serial)?.serial ?? serial;
-  const existingDevice = (ctx: RequestContext, serial: string): MfaDeviceRec => {
-    const d = state.findMfaDevice(acct(ctx), serial);
-    if (!d) throw noSuchDevice(serial);
-    return d;
-  };
-  /** The device a request names, assigned to the named (or calling) user. */
-  const assignedDevice = (ctx: RequestContext, userName: string | undefined, serial: string): { d: MfaDeviceRec; u: UserRec } => {
-    const who = implicitUser(ctx, state, userName);
-    if (who.name !== undefined && !who.user) throw noSuchEntity(`The user with name ${who.name} cannot be found.`);
-    const d = state.findMfaDevice(acct(ctx), serial);
-    if (!d || !who.user || d.userId !== who.user.id) throw noSuchDevice(serial);
-    return { d, u: who.user };
-  };
+type MfaOperation =
+  | "CreateVirtualMFADevice"
+  | "EnableMFADevice"
+  | "ResyncMFADevice"
+  | "DeactivateMFADevice"
+  | "DeleteVirtualMFADevice"
+  | "ListMFADevices"
+  | "TagMFADevice"
+  | "UntagMFADevice"
+  | "ListMFADeviceTags"
+  | "ListVirtualMFADevices";
+
+function existingDevice(ref: DeviceRef): MfaDeviceRec {
+  if (!ref.found) throw noSuchDevice(ref.serial);
+  return ref.found;
+}
+
+/** The device a request names, assigned to `user` (NoSuchEntity for the device otherwise). */
+function assignedDevice(state: IamState, accountId: string, user: UserRec | undefined, serial: string): MfaDeviceRec {
+  const d = state.findMfaDevice(accountId, serial);
+  if (!d || !user || d.userId !== user.id) throw noSuchDevice(serial);
+  return d;
+}
+
+/** A new device's name, path and serial number (its ARN), known before it exists. */
+interface NewDevice {
+  account: string;
+  name: string;
+  path: string;
+  serial: string;
+}
+
+export function mfaOperations(env: IamEnv): OperationTable<MfaOperation> {
+  const { state, sealer } = env;
+  const resolve = iamResolvers(env);
 
   return {
-    CreateVirtualMFADevice: iamOp<CreateVirtualMFADeviceRequest, Promise<CreateVirtualMFADeviceResponse>>({
-      resource: (ctx, i) => mfaArn(acct(ctx), i.Path ?? "/", i.VirtualMFADeviceName!),
-      context: (_ctx, i) => requestTagContext(i.Tags),
-      async handler(ctx, i) {
-        const account = acct(ctx);
+    CreateVirtualMFADevice: defineOperation<CreateVirtualMFADeviceRequest, CreateVirtualMFADeviceResponse, NewDevice>({
+      resolve: function resolveNewDevice(ctx, i) {
+        const account = resolve.account(ctx);
         const path = i.Path ?? "/";
-        const name = i.VirtualMFADeviceName!;
+        return { account, name: i.VirtualMFADeviceName!, path, serial: mfaArn(account, path, i.VirtualMFADeviceName!) };
+      },
+      authorize: function authorizeCreateVirtualMFADevice(ctx, i, device) {
+        return iamChecks(ctx, device.serial, { context: requestTagContext(i.Tags) });
+      },
+      handler: async function createVirtualMFADevice(ctx, i, { account, name, path, serial }) {
         // The serial number (the device ARN) must fit serialNumberType's 256 characters.
         if (name.length > MAX_DEVICE_NAME) {
           throw validationError(`1 validation error detected: Value '${name}' at 'virtualMFADeviceName' failed to satisfy constraint: Member must have length less than or equal to ${MAX_DEVICE_NAME}`);
         }
-        if (mfaArn(account, path, name).length > MAX_SERIAL) throw invalidInput(`The serial number of the device would be longer than ${MAX_SERIAL} characters.`);
+        if (serial.length > MAX_SERIAL) throw invalidInput(`The serial number of the device would be longer than ${MAX_SERIAL} characters.`);
         checkTagRequest(i.Tags);
         const tags = mergeTags([], i.Tags ?? [], "MFADevice");
         const seed = newSeed();
@@ -184,22 +215,24 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
         if (state.mfaDevicesOf(account).some((d) => d.name.toLowerCase() === lower)) {
           throw alreadyExists("MFADevice entity at the same path and name already exists.");
         }
-        const serial = mfaArn(account, path, name);
         const d: MfaDeviceRec = { serial, accountId: account, name, path, createDate: ctx.now, seed: sealer.seal(seed, serial), tags, drift: 0, lastStep: -1 };
         state.saveMfaDevice(ctx, d);
-        ctx.audit.resources = [{ ARN: serial, accountId: account, type: "AWS::IAM::MFADevice" }];
         const out: VirtualMFADevice = { SerialNumber: serial, Base32StringSeed: Buffer.from(seed, "ascii"), QRCodePNG: png };
         if (tags.length) out.Tags = tags;
         return { VirtualMFADevice: out };
       },
+      audit: {
+        resources: (_ctx, _i, { account, serial }) => [{ ARN: serial, accountId: account, type: "AWS::IAM::MFADevice" }],
+      },
     }),
 
-    EnableMFADevice: iamOp<EnableMFADeviceRequest, object>({
-      resource: (ctx, i) => userArn(ctx, i.UserName!),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const u = state.user(acct(ctx), i.UserName!);
-        const d = existingDevice(ctx, i.SerialNumber!);
+    EnableMFADevice: defineOperation<EnableMFADeviceRequest, object, EntityRef<UserRec>>({
+      resolve: resolve.user,
+      authorize: authorizeOnUser,
+      handler: function enableMFADevice(ctx, i, ref) {
+        const u = existing(ref);
+        const d = state.findMfaDevice(ref.account, i.SerialNumber!);
+        if (!d) throw noSuchDevice(i.SerialNumber!);
         if (d.userId !== undefined) throw alreadyExists("MFA Device is already in use.");
         if (state.mfaDevicesOfUser(u).length >= MAX_MFA_DEVICES_PER_USER) {
           throw limitExceeded(`Cannot exceed quota for MFADevicesPerUser: ${MAX_MFA_DEVICES_PER_USER}`);
@@ -214,11 +247,11 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
       },
     }),
 
-    ResyncMFADevice: iamOp<ResyncMFADeviceRequest, object>({
-      resource: (ctx, i) => userArn(ctx, i.UserName!),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const { d } = assignedDevice(ctx, i.UserName, i.SerialNumber!);
+    ResyncMFADevice: defineOperation<ResyncMFADeviceRequest, object, EntityRef<UserRec>>({
+      resolve: resolve.user,
+      authorize: authorizeOnUser,
+      handler: function resyncMFADevice(ctx, i, ref) {
+        const d = assignedDevice(state, ref.account, existing(ref), i.SerialNumber!);
         const step = consecutiveStep(seedOf(sealer, d), d, i.AuthenticationCode1!, i.AuthenticationCode2!, ctx.now.getTime());
         d.drift = driftOf(step + 1, ctx.now.getTime());
         d.lastStep = step + 1;
@@ -227,11 +260,11 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
       },
     }),
 
-    DeactivateMFADevice: iamOp<DeactivateMFADeviceRequest, object>({
-      resource: (ctx, i) => userResource(ctx, i.UserName),
-      resourceTags: (ctx, i) => userTags(ctx, callerUserName(ctx, i.UserName)),
-      handler(ctx, i) {
-        const { d } = assignedDevice(ctx, i.UserName, i.SerialNumber!);
+    DeactivateMFADevice: defineOperation<DeactivateMFADeviceRequest, object, ImplicitUser>({
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnImplicitUser,
+      handler: function deactivateMFADevice(ctx, i, who) {
+        const d = assignedDevice(state, who.account, implicitUserRequired(who), i.SerialNumber!);
         d.userId = undefined;
         d.enableDate = undefined;
         d.drift = 0;
@@ -240,74 +273,74 @@ export function mfaOperations(state: IamState, sealer: SecretSealer): Record<str
       },
     }),
 
-    DeleteVirtualMFADevice: iamOp<DeleteVirtualMFADeviceRequest, object>({
-      resource: (ctx, i) => deviceResource(ctx, i.SerialNumber!),
-      resourceTags: (ctx, i) => state.findMfaDevice(acct(ctx), i.SerialNumber!)?.tags,
-      handler(ctx, i) {
-        const d = existingDevice(ctx, i.SerialNumber!);
+    DeleteVirtualMFADevice: defineOperation<DeleteVirtualMFADeviceRequest, object, DeviceRef>({
+      resolve: resolve.device,
+      authorize: authorizeOnDevice,
+      handler: function deleteVirtualMFADevice(ctx, _i, ref) {
+        const d = existingDevice(ref);
         if (d.userId !== undefined) throw deleteConflict("MFA Device is still in use.");
         state.deleteMfaDevice(ctx, d);
         return {};
       },
     }),
 
-    ListMFADevices: iamOp<ListMFADevicesRequest, ListMFADevicesResponse>({
+    ListMFADevices: defineOperation<ListMFADevicesRequest, ListMFADevicesResponse, ImplicitUser>({
       readOnly: true,
-      resource: (ctx, i) => userResource(ctx, i.UserName),
-      resourceTags: (ctx, i) => userTags(ctx, callerUserName(ctx, i.UserName)),
-      handler(ctx, i) {
-        const who = implicitUser(ctx, state, i.UserName);
-        if (who.name !== undefined && !who.user) throw noSuchEntity(`The user with name ${who.name} cannot be found.`);
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnImplicitUser,
+      handler: function listMFADevices(_ctx, i, who) {
+        const user = implicitUserRequired(who);
         // The account root enables MFA in the console only: through the API it has no devices.
-        const devices = who.user ? state.mfaDevicesOfUser(who.user) : [];
+        const devices = user ? state.mfaDevicesOfUser(user) : [];
         const page = paginate(devices, (d) => d.name.toLowerCase(), i.Marker, i.MaxItems);
-        return { MFADevices: page.items.map((d) => mfaDeviceView(d, who.user!)), IsTruncated: page.IsTruncated, Marker: page.Marker };
+        return { MFADevices: page.items.map((d) => mfaDeviceView(d, user!)), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
-    TagMFADevice: iamOp<TagMFADeviceRequest, object>({
-      resource: (ctx, i) => deviceResource(ctx, i.SerialNumber!),
-      context: (_ctx, i) => requestTagContext(i.Tags),
-      resourceTags: (ctx, i) => state.findMfaDevice(acct(ctx), i.SerialNumber!)?.tags,
-      handler(ctx, i) {
-        const d = existingDevice(ctx, i.SerialNumber!);
+    TagMFADevice: defineOperation<TagMFADeviceRequest, object, DeviceRef>({
+      resolve: resolve.device,
+      authorize: function authorizeTagMFADevice(ctx, i, ref) {
+        return iamChecks(ctx, ref.found?.serial ?? ref.serial, { context: requestTagContext(i.Tags), tags: ref.found?.tags });
+      },
+      handler: function tagMFADevice(ctx, i, ref) {
+        const d = existingDevice(ref);
         d.tags = mergeTags(d.tags, i.Tags ?? [], "MFADevice");
         state.saveMfaDevice(ctx, d);
         return {};
       },
     }),
 
-    UntagMFADevice: iamOp<UntagMFADeviceRequest, object>({
-      resource: (ctx, i) => deviceResource(ctx, i.SerialNumber!),
-      context: (_ctx, i) => ({ "aws:TagKeys": i.TagKeys ?? [] }),
-      resourceTags: (ctx, i) => state.findMfaDevice(acct(ctx), i.SerialNumber!)?.tags,
-      handler(ctx, i) {
-        const d = existingDevice(ctx, i.SerialNumber!);
+    UntagMFADevice: defineOperation<UntagMFADeviceRequest, object, DeviceRef>({
+      resolve: resolve.device,
+      authorize: function authorizeUntagMFADevice(ctx, i, ref) {
+        return iamChecks(ctx, ref.found?.serial ?? ref.serial, { context: { "aws:TagKeys": i.TagKeys ?? [] }, tags: ref.found?.tags });
+      },
+      handler: function untagMFADevice(ctx, i, ref) {
+        const d = existingDevice(ref);
         d.tags = removeTags(d.tags, i.TagKeys ?? []);
         state.saveMfaDevice(ctx, d);
         return {};
       },
     }),
 
-    ListMFADeviceTags: iamOp<ListMFADeviceTagsRequest, ListMFADeviceTagsResponse>({
+    ListMFADeviceTags: defineOperation<ListMFADeviceTagsRequest, ListMFADeviceTagsResponse, DeviceRef>({
       readOnly: true,
-      resource: (ctx, i) => deviceResource(ctx, i.SerialNumber!),
-      resourceTags: (ctx, i) => state.findMfaDevice(acct(ctx), i.SerialNumber!)?.tags,
-      handler(ctx, i) {
-        const tags = [...existingDevice(ctx, i.SerialNumber!).tags].sort((a, b) => byName(a.Key!, b.Key!));
+      resolve: resolve.device,
+      authorize: authorizeOnDevice,
+      handler: function listMFADeviceTags(_ctx, i, ref) {
+        const tags = [...existingDevice(ref).tags].sort((a, b) => byName(a.Key!, b.Key!));
         const page = paginate(tags, (t) => t.Key!.toLowerCase(), i.Marker, i.MaxItems);
         return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
-    ListVirtualMFADevices: iamOp<ListVirtualMFADevicesRequest, ListVirtualMFADevicesResponse>({
+    ListVirtualMFADevices: defineOperation<ListVirtualMFADevicesRequest, ListVirtualMFADevicesResponse, string>({
       readOnly: true,
-      resource: () => "*",
-      handler(ctx, i) {
+      resolve: resolve.account,
+      authorize: authorizeOnAnyResource,
+      handler: function listVirtualMFADevices(_ctx, i, account) {
         const status = i.AssignmentStatus ?? "Any";
-        const devices = state
-          .mfaDevicesOf(acct(ctx))
-          .filter((d) => status === "Any" || (status === "Assigned") === (d.userId !== undefined));
+        const devices = state.mfaDevicesOf(account).filter((d) => status === "Any" || (status === "Assigned") === (d.userId !== undefined));
         const page = paginate(devices, (d) => d.name.toLowerCase(), i.Marker, i.MaxItems);
         return {
           VirtualMFADevices: page.items.map((d) => {

@@ -16,7 +16,7 @@ import type {
   UpdateRoleRequest,
   UpdateRoleResponse,
 } from "@aws-sdk/client-iam";
-import type { OperationDef } from "../types.ts";
+import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import {
   alreadyExists,
   byName,
@@ -36,8 +36,8 @@ import {
   validateDocument,
 } from "./common.ts";
 import { requireAttachable } from "./managed.ts";
-import { acct, entityRefs, iamOp } from "./ops.ts";
-import { ACCOUNT_SCOPE, type IamState, type RoleRec } from "./state.ts";
+import { authorizeOnRole, existing, iamChecks, iamResolvers, loggedResponse, type EntityRef, type IamEnv } from "./ops.ts";
+import { ACCOUNT_SCOPE, type RoleRec } from "./state.ts";
 
 export const DEFAULT_MAX_SESSION = 3600;
 export const TRUST_POLICY_SIZE = 2048;
@@ -67,16 +67,20 @@ export function roleView(r: RoleRec, mode: "create" | "get" | "list"): Role {
   return out;
 }
 
-export function roleOperations(state: IamState): Record<string, OperationDef> {
-  const { roleArn, roleTags } = entityRefs(state);
+type RoleOperation = "CreateRole" | "GetRole" | "ListRoles" | "DeleteRole" | "UpdateAssumeRolePolicy" | "UpdateRole" | "TagRole" | "UntagRole" | "ListRoleTags";
+
+export function roleOperations(env: IamEnv): OperationTable<RoleOperation> {
+  const { state } = env;
+  const resolve = iamResolvers(env);
 
   return {
-    CreateRole: iamOp<CreateRoleRequest, CreateRoleResponse>({
-      resource: (ctx, i) => iamArn(acct(ctx), "role", i.Path ?? "/", i.RoleName!),
-      context: (_ctx, i) => ({ ...requestTagContext(i.Tags), ...(i.PermissionsBoundary ? { "iam:PermissionsBoundary": i.PermissionsBoundary } : {}) }),
-      logResponse: true,
-      handler(ctx, i) {
-        const account = acct(ctx);
+    CreateRole: defineOperation<CreateRoleRequest, CreateRoleResponse, string>({
+      resolve: resolve.account,
+      authorize: function authorizeCreateRole(ctx, i, account) {
+        const context = { ...requestTagContext(i.Tags), ...(i.PermissionsBoundary ? { "iam:PermissionsBoundary": i.PermissionsBoundary } : {}) };
+        return iamChecks(ctx, iamArn(account, "role", i.Path ?? "/", i.RoleName!), { context });
+      },
+      handler: function createRole(ctx, i, account) {
         if (state.findRole(account, i.RoleName!)) throw alreadyExists(`Role with name ${i.RoleName} already exists.`);
         checkTrust(i.AssumeRolePolicyDocument!);
         checkTagRequest(i.Tags);
@@ -100,30 +104,36 @@ export function roleOperations(state: IamState): Record<string, OperationDef> {
         state.addRole(ctx, r);
         return { Role: roleView(r, "create") };
       },
+      audit: { responseElements: loggedResponse },
     }),
 
-    GetRole: iamOp<GetRoleRequest, GetRoleResponse>({
+    GetRole: defineOperation<GetRoleRequest, GetRoleResponse, EntityRef<RoleRec>>({
       readOnly: true,
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler: (ctx, i) => ({ Role: roleView(state.role(acct(ctx), i.RoleName!), "get") }),
+      resolve: resolve.role,
+      authorize: authorizeOnRole,
+      handler: function getRole(_ctx, _i, ref) {
+        return { Role: roleView(existing(ref), "get") };
+      },
     }),
 
-    ListRoles: iamOp<ListRolesRequest, ListRolesResponse>({
+    ListRoles: defineOperation<ListRolesRequest, ListRolesResponse, string>({
       readOnly: true,
-      resource: (ctx, i) => iamArn(acct(ctx), "role", i.PathPrefix ?? "/", ""),
-      handler(ctx, i) {
-        const index = state.existingAccount(acct(ctx))?.roles.index("byName");
+      resolve: resolve.account,
+      authorize: function authorizeListRoles(ctx, i, account) {
+        return iamChecks(ctx, iamArn(account, "role", i.PathPrefix ?? "/", ""));
+      },
+      handler: function listRoles(_ctx, i, account) {
+        const index = state.existingAccount(account)?.roles.index("byName");
         const page = paginateIndex(index, ACCOUNT_SCOPE, i.Marker, i.MaxItems, i.PathPrefix === undefined ? undefined : (r) => pathMatches(r.path, i.PathPrefix));
         return { Roles: page.items.map((r) => roleView(r, "list")), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
-    DeleteRole: iamOp<DeleteRoleRequest, object>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        const r = state.role(acct(ctx), i.RoleName!);
+    DeleteRole: defineOperation<DeleteRoleRequest, object, EntityRef<RoleRec>>({
+      resolve: resolve.role,
+      authorize: authorizeOnRole,
+      handler: function deleteRole(ctx, _i, ref) {
+        const r = existing(ref);
         if (r.inline.length) throw deleteConflict("Cannot delete entity, must delete policies first.");
         if (r.attached.length) throw deleteConflict("Cannot delete entity, must detach all policies first.");
         state.deleteRole(ctx, r);
@@ -131,11 +141,11 @@ export function roleOperations(state: IamState): Record<string, OperationDef> {
       },
     }),
 
-    UpdateAssumeRolePolicy: iamOp<UpdateAssumeRolePolicyRequest, object>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        const r = state.role(acct(ctx), i.RoleName!);
+    UpdateAssumeRolePolicy: defineOperation<UpdateAssumeRolePolicyRequest, object, EntityRef<RoleRec>>({
+      resolve: resolve.role,
+      authorize: authorizeOnRole,
+      handler: function updateAssumeRolePolicy(ctx, i, ref) {
+        const r = existing(ref);
         checkTrust(i.PolicyDocument!);
         r.trust = i.PolicyDocument!;
         state.saveRole(ctx, r);
@@ -143,11 +153,11 @@ export function roleOperations(state: IamState): Record<string, OperationDef> {
       },
     }),
 
-    UpdateRole: iamOp<UpdateRoleRequest, UpdateRoleResponse>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        const r = state.role(acct(ctx), i.RoleName!);
+    UpdateRole: defineOperation<UpdateRoleRequest, UpdateRoleResponse, EntityRef<RoleRec>>({
+      resolve: resolve.role,
+      authorize: authorizeOnRole,
+      handler: function updateRole(ctx, i, ref) {
+        const r = existing(ref);
         if (i.Description !== undefined) r.description = i.Description;
         if (i.MaxSessionDuration !== undefined) r.maxSessionDuration = i.MaxSessionDuration;
         state.saveRole(ctx, r);
@@ -155,37 +165,38 @@ export function roleOperations(state: IamState): Record<string, OperationDef> {
       },
     }),
 
-    TagRole: iamOp<TagRoleRequest, object>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      context: (_ctx, i) => requestTagContext(i.Tags),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        const r = state.role(acct(ctx), i.RoleName!);
+    TagRole: defineOperation<TagRoleRequest, object, EntityRef<RoleRec>>({
+      resolve: resolve.role,
+      authorize: function authorizeTagRole(ctx, i, ref) {
+        return iamChecks(ctx, ref.arn, { context: requestTagContext(i.Tags), tags: ref.found?.tags });
+      },
+      handler: function tagRole(ctx, i, ref) {
+        const r = existing(ref);
         r.tags = mergeTags(r.tags, i.Tags ?? [], "Role");
         state.saveRole(ctx, r);
         return {};
       },
     }),
 
-    UntagRole: iamOp<UntagRoleRequest, object>({
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      context: (_ctx, i) => ({ "aws:TagKeys": i.TagKeys ?? [] }),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        const r = state.role(acct(ctx), i.RoleName!);
+    UntagRole: defineOperation<UntagRoleRequest, object, EntityRef<RoleRec>>({
+      resolve: resolve.role,
+      authorize: function authorizeUntagRole(ctx, i, ref) {
+        return iamChecks(ctx, ref.arn, { context: { "aws:TagKeys": i.TagKeys ?? [] }, tags: ref.found?.tags });
+      },
+      handler: function untagRole(ctx, i, ref) {
+        const r = existing(ref);
         r.tags = removeTags(r.tags, i.TagKeys ?? []);
         state.saveRole(ctx, r);
         return {};
       },
     }),
 
-    ListRoleTags: iamOp<ListRoleTagsRequest, ListRoleTagsResponse>({
+    ListRoleTags: defineOperation<ListRoleTagsRequest, ListRoleTagsResponse, EntityRef<RoleRec>>({
       readOnly: true,
-      resource: (ctx, i) => roleArn(ctx, i.RoleName!),
-      resourceTags: (ctx, i) => roleTags(ctx, i.RoleName!),
-      handler(ctx, i) {
-        const r = state.role(acct(ctx), i.RoleName!);
-        const tags = [...r.tags].sort((a, b) => byName(a.Key!, b.Key!));
+      resolve: resolve.role,
+      authorize: authorizeOnRole,
+      handler: function listRoleTags(_ctx, i, ref) {
+        const tags = [...existing(ref).tags].sort((a, b) => byName(a.Key!, b.Key!));
         const page = paginate(tags, (t) => t.Key!.toLowerCase(), i.Marker, i.MaxItems);
         return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
       },

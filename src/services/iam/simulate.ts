@@ -16,10 +16,11 @@ import type {
   Statement,
 } from "@aws-sdk/client-iam";
 import { compilePolicy, evaluate, simulate, type CompiledPolicy, type ContextValue, type EvaluationInput, type PolicyKind, type RequestPrincipal } from "../../policy/index.ts";
-import type { OperationDef, RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck, type OperationTable } from "../../kernel/operation.ts";
 import { invalidInput, noSuchEntity, paginate, parseIamArn } from "./common.ts";
-import { acct, iamOp } from "./ops.ts";
-import type { IamState, NamedPolicy } from "./state.ts";
+import { authorizeOnAnyResource, beginIamCall, iamChecks, iamResolvers, type IamEnv } from "./ops.ts";
+import type { GroupRec, IamState, NamedPolicy, RoleRec, UserRec } from "./state.ts";
 
 type Decision = "allowed" | "explicitDeny" | "implicitDeny";
 
@@ -301,80 +302,112 @@ function respond(results: EvaluationResult[], marker: string | undefined, maxIte
   return { EvaluationResults: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
 }
 
-export function simulationOperations(state: IamState): Record<string, OperationDef> {
-  /** The policies of a user (with its groups'), group or role, as simulator sources. */
-  const principalPolicies = (ctx: RequestContext, arn: string): { identity: SourcePolicy[]; boundary?: SourcePolicy } => {
-    const account = acct(ctx);
-    const p = parseIamArn(arn);
-    if (!p || p.kind === "policy") throw invalidInput(`Invalid ARN: ${arn}`);
-    const missing = () => noSuchEntity(`The ${p.kind} with name ${p.name} cannot be found.`);
-    if (p.accountId !== account) throw missing();
-    const sources = (list: NamedPolicy[]) => list.map((x) => sourcePolicy(x.name, x.type, x.doc, "identity"));
-    const boundaryOf = (arn?: string) => {
-      const m = arn ? state.findPolicy(account, arn) : undefined;
-      const d = arn ? state.policyDocument(account, arn) : undefined;
-      return m && d ? sourcePolicy(m.rec.name, "none", d, "identity") : undefined;
-    };
-    if (p.kind === "user") {
-      const u = state.findUser(account, p.name);
-      if (!u || u.arn !== arn) throw missing();
-      return { identity: sources(state.policiesOfUser(u)), boundary: boundaryOf(u.boundary) };
-    }
-    if (p.kind === "role") {
-      const r = state.findRole(account, p.name);
-      if (!r || r.arn !== arn) throw missing();
-      return { identity: sources(state.policiesOfRole(r)), boundary: boundaryOf(r.boundary) };
-    }
-    const g = state.findGroup(account, p.name);
-    if (!g || g.arn !== arn) throw missing();
-    return { identity: sources(state.policiesOfGroup(g)) };
-  };
+/**
+ * The user, role or group a PolicySourceArn names, looked up in the caller's account; the
+ * handler refuses a malformed ARN or a missing entity (after authorization).
+ */
+interface PolicySource {
+  account: string;
+  arn: string;
+  entity?: { kind: "user"; rec: UserRec } | { kind: "role"; rec: RoleRec } | { kind: "group"; rec: GroupRec };
+}
 
-  const common = (
-    ctx: RequestContext,
-    i: SimulateCustomPolicyRequest,
-    base: { identity: SourcePolicy[]; boundary?: SourcePolicy },
-    principal: RequestPrincipal,
-  ): SimulatePolicyResponse => {
-    const boundaries = inputPolicies(i.PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList");
-    if (boundaries.length > 1) throw invalidInput("PermissionsBoundaryPolicyInputList can contain at most one policy.");
-    const spec: SimulationSpec = {
-      identity: [...base.identity, ...inputPolicies(i.PolicyInputList, "PolicyInputList")],
-      boundary: boundaries[0] ?? base.boundary,
-      resourcePolicy: i.ResourcePolicy ? sourcePolicy("ResourcePolicy", "resource", i.ResourcePolicy, "resource") : undefined,
-      principal: i.CallerArn ? principalFor(i.CallerArn, parseIamArn(i.CallerArn)?.accountId ?? acct(ctx)) : principal,
-      resourceOwner: i.ResourceOwner ? (parseIamArn(i.ResourceOwner)?.accountId ?? /^arn:aws:iam::(\d{12}):root$/.exec(i.ResourceOwner)?.[1] ?? acct(ctx)) : acct(ctx),
-      actions: i.ActionNames ?? [],
-      resources: i.ResourceArns?.length ? i.ResourceArns : ["*"],
-      context: contextFrom(i.ContextEntries),
-    };
-    return respond(runSimulation(spec), i.Marker, i.MaxItems);
+type Sources = { identity: SourcePolicy[]; boundary?: SourcePolicy };
+
+/** The policies of a user (with its groups'), group or role, as simulator sources. */
+function principalPolicies(state: IamState, src: PolicySource): Sources {
+  const p = parseIamArn(src.arn);
+  if (!p || p.kind === "policy") throw invalidInput(`Invalid ARN: ${src.arn}`);
+  const e = src.entity;
+  if (!e) throw noSuchEntity(`The ${p.kind} with name ${p.name} cannot be found.`);
+  const sources = (list: NamedPolicy[]) => list.map((x) => sourcePolicy(x.name, x.type, x.doc, "identity"));
+  const boundaryOf = (arn?: string) => {
+    const m = arn ? state.findPolicy(src.account, arn) : undefined;
+    const d = arn ? state.policyDocument(src.account, arn) : undefined;
+    return m && d ? sourcePolicy(m.rec.name, "none", d, "identity") : undefined;
+  };
+  if (e.kind === "user") return { identity: sources(state.policiesOfUser(e.rec)), boundary: boundaryOf(e.rec.boundary) };
+  if (e.kind === "role") return { identity: sources(state.policiesOfRole(e.rec)), boundary: boundaryOf(e.rec.boundary) };
+  return { identity: sources(state.policiesOfGroup(e.rec)) };
+}
+
+function findPolicySource(state: IamState, account: string, arn: string): PolicySource["entity"] {
+  const p = parseIamArn(arn);
+  if (!p || p.accountId !== account) return undefined;
+  // the ARN must be the entity's own (its path included)
+  if (p.kind === "user") {
+    const rec = state.findUser(account, p.name);
+    return rec && rec.arn === arn ? { kind: "user", rec } : undefined;
+  }
+  if (p.kind === "role") {
+    const rec = state.findRole(account, p.name);
+    return rec && rec.arn === arn ? { kind: "role", rec } : undefined;
+  }
+  if (p.kind === "group") {
+    const rec = state.findGroup(account, p.name);
+    return rec && rec.arn === arn ? { kind: "group", rec } : undefined;
+  }
+  return undefined;
+}
+
+function simulateWith(account: string, i: Omit<SimulatePrincipalPolicyRequest, "PolicySourceArn">, base: Sources, principal: RequestPrincipal): SimulatePolicyResponse {
+  const boundaries = inputPolicies(i.PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList");
+  if (boundaries.length > 1) throw invalidInput("PermissionsBoundaryPolicyInputList can contain at most one policy.");
+  const spec: SimulationSpec = {
+    identity: [...base.identity, ...inputPolicies(i.PolicyInputList, "PolicyInputList")],
+    boundary: boundaries[0] ?? base.boundary,
+    resourcePolicy: i.ResourcePolicy ? sourcePolicy("ResourcePolicy", "resource", i.ResourcePolicy, "resource") : undefined,
+    principal: i.CallerArn ? principalFor(i.CallerArn, parseIamArn(i.CallerArn)?.accountId ?? account) : principal,
+    resourceOwner: i.ResourceOwner ? (parseIamArn(i.ResourceOwner)?.accountId ?? /^arn:aws:iam::(\d{12}):root$/.exec(i.ResourceOwner)?.[1] ?? account) : account,
+    actions: i.ActionNames ?? [],
+    resources: i.ResourceArns?.length ? i.ResourceArns : ["*"],
+    context: contextFrom(i.ContextEntries),
+  };
+  return respond(runSimulation(spec), i.Marker, i.MaxItems);
+}
+
+/** On the PolicySourceArn as given. */
+function authorizeOnPolicySource(ctx: RequestContext, _i: object, src: PolicySource): AuthCheck[] {
+  return iamChecks(ctx, src.arn);
+}
+
+type SimulationOperation = "SimulatePrincipalPolicy" | "SimulateCustomPolicy" | "GetContextKeysForPrincipalPolicy";
+
+export function simulationOperations(env: IamEnv): OperationTable<SimulationOperation> {
+  const { state } = env;
+  const resolvePolicySource = function resolvePolicySource(ctx: RequestContext, i: { PolicySourceArn?: string }): PolicySource {
+    const account = beginIamCall(env, ctx);
+    const entity = findPolicySource(state, account, i.PolicySourceArn!);
+    return { account, arn: i.PolicySourceArn!, ...(entity ? { entity } : {}) };
   };
 
   return {
-    SimulatePrincipalPolicy: iamOp<SimulatePrincipalPolicyRequest, SimulatePolicyResponse>({
+    SimulatePrincipalPolicy: defineOperation<SimulatePrincipalPolicyRequest, SimulatePolicyResponse, PolicySource>({
       readOnly: true,
-      resource: (_ctx, i) => i.PolicySourceArn!,
-      handler(ctx, i) {
-        const base = principalPolicies(ctx, i.PolicySourceArn!);
-        return common(ctx, i as SimulateCustomPolicyRequest, base, principalFor(i.PolicySourceArn!, acct(ctx)));
+      resolve: resolvePolicySource,
+      authorize: authorizeOnPolicySource,
+      handler: function simulatePrincipalPolicy(ctx, i, src) {
+        const base = principalPolicies(state, src);
+        return simulateWith(src.account, i, base, principalFor(src.arn, src.account));
       },
     }),
 
-    SimulateCustomPolicy: iamOp<SimulateCustomPolicyRequest, SimulatePolicyResponse>({
+    SimulateCustomPolicy: defineOperation<SimulateCustomPolicyRequest, SimulatePolicyResponse, string>({
       readOnly: true,
-      resource: () => "*",
-      handler(ctx, i) {
+      resolve: iamResolvers(env).account,
+      authorize: authorizeOnAnyResource,
+      handler: function simulateCustomPolicy(ctx, i, account) {
         if (!i.PolicyInputList?.length) throw invalidInput("PolicyInputList must contain at least one policy.");
-        return common(ctx, i, { identity: [] }, { type: "IAMUser", accountId: acct(ctx), arn: `arn:aws:iam::${acct(ctx)}:user/simulated` });
+        return simulateWith(account, i, { identity: [] }, { type: "IAMUser", accountId: account, arn: `arn:aws:iam::${account}:user/simulated` });
       },
     }),
 
-    GetContextKeysForPrincipalPolicy: iamOp<GetContextKeysForPrincipalPolicyRequest, GetContextKeysForPolicyResponse>({
+    GetContextKeysForPrincipalPolicy: defineOperation<GetContextKeysForPrincipalPolicyRequest, GetContextKeysForPolicyResponse, PolicySource>({
       readOnly: true,
-      resource: (_ctx, i) => i.PolicySourceArn!,
-      handler(ctx, i) {
-        const base = principalPolicies(ctx, i.PolicySourceArn!);
+      resolve: resolvePolicySource,
+      authorize: authorizeOnPolicySource,
+      handler: function getContextKeysForPrincipalPolicy(_ctx, i, src) {
+        const base = principalPolicies(state, src);
         const all = [...base.identity, ...inputPolicies(i.PolicyInputList, "PolicyInputList")];
         const seen = new Map<string, string>();
         for (const p of all) for (const st of p.statements) for (const k of st.conditionKeys) if (!seen.has(k.toLowerCase())) seen.set(k.toLowerCase(), k);

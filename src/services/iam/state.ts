@@ -6,7 +6,7 @@
 import type { Tag } from "@aws-sdk/client-iam";
 import type { Store, WriteOp } from "../../store/store.ts";
 import { IndexedMap } from "../../store/ordered-index.ts";
-import type { RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
 import { AWS_MANAGED, awsManagedArn, type AwsManagedPolicy } from "./aws-managed.ts";
 import { noSuchEntity, parseIamArn } from "./common.ts";
 import type { Sealed } from "./secrets.ts";

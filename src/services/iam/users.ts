@@ -24,7 +24,8 @@ import type {
   UpdateUserRequest,
   User,
 } from "@aws-sdk/client-iam";
-import type { OperationDef, RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck, type OperationTable } from "../../kernel/operation.ts";
 import {
   alreadyExists,
   byName,
@@ -42,9 +43,20 @@ import {
   removeTags,
   requestTagContext,
 } from "./common.ts";
-import { acct, entityRefs, iamOp, implicitUser } from "./ops.ts";
+import {
+  authorizeOnImplicitUser,
+  authorizeOnUser,
+  beginIamCall,
+  existing,
+  iamChecks,
+  iamResolvers,
+  implicitUserRequired,
+  loggedResponse,
+  type EntityRef,
+  type IamEnv,
+  type ImplicitUser,
+} from "./ops.ts";
 import { requireAttachable } from "./managed.ts";
-import type { SecretSealer } from "./secrets.ts";
 import { ACCOUNT_SCOPE, type AccessKeyRec, type IamState, type UserRec } from "./state.ts";
 
 export const MAX_ACCESS_KEYS = 2;
@@ -59,8 +71,8 @@ export function userView(u: UserRec, detail: boolean): User {
 }
 
 /** The account root as GetUser shows it. */
-function rootView(ctx: RequestContext): User {
-  return { UserId: acct(ctx), Arn: `arn:aws:iam::${acct(ctx)}:root`, CreateDate: new Date(0) } as User;
+function rootView(accountId: string): User {
+  return { UserId: accountId, Arn: `arn:aws:iam::${accountId}:root`, CreateDate: new Date(0) } as User;
 }
 
 function keyMeta(k: AccessKeyRec, state: IamState): AccessKeyMetadata {
@@ -68,30 +80,56 @@ function keyMeta(k: AccessKeyRec, state: IamState): AccessKeyMetadata {
   return { ...(u ? { UserName: u.name } : {}), AccessKeyId: k.id, Status: k.status, CreateDate: k.createDate };
 }
 
-export function userOperations(state: IamState, sealer: SecretSealer): Record<string, OperationDef> {
-  const { userArn: userArnByName, userTags } = entityRefs(state);
+type UserOperation =
+  | "CreateUser"
+  | "GetUser"
+  | "ListUsers"
+  | "UpdateUser"
+  | "DeleteUser"
+  | "TagUser"
+  | "UntagUser"
+  | "ListUserTags"
+  | "CreateAccessKey"
+  | "ListAccessKeys"
+  | "UpdateAccessKey"
+  | "DeleteAccessKey"
+  | "GetAccessKeyLastUsed";
 
-  /** The key a request names, checked against the optional UserName (or the caller). */
-  const keyFor = (ctx: RequestContext, keyId: string, userName: string | undefined): AccessKeyRec => {
-    const who = implicitUser(ctx, state, userName);
-    if (who.name !== undefined && !who.user) throw noSuchEntity(`The user with name ${who.name} cannot be found.`);
-    const k = state.keys.get(keyId);
-    if (!k || k.accountId !== acct(ctx) || k.userId !== who.user?.id) throw noSuchEntity(`The Access Key with id ${keyId} cannot be found.`);
-    return k;
-  };
-  /** Resource of key operations: the user's ARN, or the caller's own ARN. */
-  const keyResource = (ctx: RequestContext, userName: string | undefined) => {
-    const who = implicitUser(ctx, state, userName);
-    return who.name !== undefined ? userArnByName(ctx, who.name) : ctx.principal.arn;
-  };
+/** The key a request names, checked against the optional UserName (or the caller). */
+function keyOf(state: IamState, who: ImplicitUser, keyId: string): AccessKeyRec {
+  const user = implicitUserRequired(who);
+  const k = state.keys.get(keyId);
+  if (!k || k.accountId !== who.account || k.userId !== user?.id) throw noSuchEntity(`The Access Key with id ${keyId} cannot be found.`);
+  return k;
+}
+
+/** An access key looked up by id in the caller's account, and the user it belongs to. */
+interface KeyRef {
+  account: string;
+  key?: AccessKeyRec;
+  user?: UserRec;
+}
+
+/**
+ * Access key calls: on the named user, or on the caller (itself, or root) when no UserName is
+ * given; the user's tags are in the request context only when the request names the user.
+ */
+function authorizeOnKeyOwner(ctx: RequestContext, i: { UserName?: string }, who: ImplicitUser): AuthCheck[] {
+  return iamChecks(ctx, who.arn, { tags: i.UserName !== undefined ? who.user?.tags : undefined });
+}
+
+export function userOperations(env: IamEnv): OperationTable<UserOperation> {
+  const { state, sealer } = env;
+  const resolve = iamResolvers(env);
 
   return {
-    CreateUser: iamOp<CreateUserRequest, CreateUserResponse>({
-      resource: (ctx, i) => iamArn(acct(ctx), "user", i.Path ?? "/", i.UserName!),
-      context: (_ctx, i) => ({ ...requestTagContext(i.Tags), ...(i.PermissionsBoundary ? { "iam:PermissionsBoundary": i.PermissionsBoundary } : {}) }),
-      logResponse: true,
-      handler(ctx, i) {
-        const account = acct(ctx);
+    CreateUser: defineOperation<CreateUserRequest, CreateUserResponse, string>({
+      resolve: resolve.account,
+      authorize: function authorizeCreateUser(ctx, i, account) {
+        const context = { ...requestTagContext(i.Tags), ...(i.PermissionsBoundary ? { "iam:PermissionsBoundary": i.PermissionsBoundary } : {}) };
+        return iamChecks(ctx, iamArn(account, "user", i.Path ?? "/", i.UserName!), { context });
+      },
+      handler: function createUser(ctx, i, account) {
         if (state.findUser(account, i.UserName!)) throw alreadyExists(`User with name ${i.UserName} already exists.`);
         checkTagRequest(i.Tags);
         if (i.PermissionsBoundary) requireAttachable(state, account, i.PermissionsBoundary);
@@ -111,56 +149,57 @@ export function userOperations(state: IamState, sealer: SecretSealer): Record<st
         state.addUser(ctx, u);
         return { User: userView(u, true) };
       },
+      audit: { responseElements: loggedResponse },
     }),
 
-    GetUser: iamOp<GetUserRequest, GetUserResponse>({
+    GetUser: defineOperation<GetUserRequest, GetUserResponse, ImplicitUser>({
       readOnly: true,
-      resource: (ctx, i) => keyResource(ctx, i.UserName),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName ?? (ctx.principal.type === "IAMUser" ? ctx.principal.userName : undefined)),
-      handler(ctx, i) {
-        const who = implicitUser(ctx, state, i.UserName);
-        if (who.name === undefined) return { User: rootView(ctx) };
-        if (!who.user) throw noSuchEntity(`The user with name ${who.name} cannot be found.`);
-        return { User: userView(who.user, true) };
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnImplicitUser,
+      handler: function getUser(_ctx, _i, who) {
+        if (who.name === undefined) return { User: rootView(who.account) };
+        return { User: userView(implicitUserRequired(who)!, true) };
       },
     }),
 
-    ListUsers: iamOp<ListUsersRequest, ListUsersResponse>({
+    ListUsers: defineOperation<ListUsersRequest, ListUsersResponse, string>({
       readOnly: true,
-      resource: (ctx, i) => iamArn(acct(ctx), "user", i.PathPrefix ?? "/", ""),
-      handler(ctx, i) {
-        const index = state.existingAccount(acct(ctx))?.users.index("byName");
+      resolve: resolve.account,
+      authorize: function authorizeListUsers(ctx, i, account) {
+        return iamChecks(ctx, iamArn(account, "user", i.PathPrefix ?? "/", ""));
+      },
+      handler: function listUsers(_ctx, i, account) {
+        const index = state.existingAccount(account)?.users.index("byName");
         const page = paginateIndex(index, ACCOUNT_SCOPE, i.Marker, i.MaxItems, i.PathPrefix === undefined ? undefined : (u) => pathMatches(u.path, i.PathPrefix));
         return { Users: page.items.map((u) => userView(u, false)), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
-    UpdateUser: iamOp<UpdateUserRequest, object>({
-      resource: (ctx, i) => {
-        const current = userArnByName(ctx, i.UserName!);
-        if (i.NewUserName === undefined && i.NewPath === undefined) return current;
-        const u = state.findUser(acct(ctx), i.UserName!);
-        const target = iamArn(acct(ctx), "user", i.NewPath ?? u?.path ?? "/", i.NewUserName ?? u?.name ?? i.UserName!);
-        return target === current ? current : [current, target];
+    UpdateUser: defineOperation<UpdateUserRequest, object, EntityRef<UserRec>>({
+      resolve: resolve.user,
+      // renaming or moving is authorized on the user's new ARN as well as on its current one
+      authorize: function authorizeUpdateUser(ctx, i, ref) {
+        const u = ref.found;
+        const target = iamArn(ref.account, "user", i.NewPath ?? u?.path ?? "/", i.NewUserName ?? u?.name ?? ref.name);
+        const unchanged = (i.NewUserName === undefined && i.NewPath === undefined) || target === ref.arn;
+        return iamChecks(ctx, unchanged ? ref.arn : [ref.arn, target], { tags: u?.tags });
       },
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const account = acct(ctx);
-        const u = state.user(account, i.UserName!);
+      handler: function updateUser(ctx, i, ref) {
+        const u = existing(ref);
         if (i.NewUserName !== undefined) {
-          const other = state.findUser(account, i.NewUserName);
+          const other = state.findUser(ref.account, i.NewUserName);
           if (other && other !== u) throw alreadyExists(`User with name ${i.NewUserName} already exists.`);
         }
-        state.renameUser(ctx, u, i.NewUserName, i.NewPath, (x) => iamArn(account, "user", x.path, x.name));
+        state.renameUser(ctx, u, i.NewUserName, i.NewPath, (x) => iamArn(ref.account, "user", x.path, x.name));
         return {};
       },
     }),
 
-    DeleteUser: iamOp<DeleteUserRequest, object>({
-      resource: (ctx, i) => userArnByName(ctx, i.UserName!),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const u = state.user(acct(ctx), i.UserName!);
+    DeleteUser: defineOperation<DeleteUserRequest, object, EntityRef<UserRec>>({
+      resolve: resolve.user,
+      authorize: authorizeOnUser,
+      handler: function deleteUser(ctx, _i, ref) {
+        const u = existing(ref);
         if (state.keysOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete access keys first.");
         if (state.mfaDevicesOfUser(u).length) throw deleteConflict("Cannot delete entity, must delete MFA device first.");
         if (u.inline.length) throw deleteConflict("Cannot delete entity, must delete policies first.");
@@ -171,110 +210,112 @@ export function userOperations(state: IamState, sealer: SecretSealer): Record<st
       },
     }),
 
-    TagUser: iamOp<TagUserRequest, object>({
-      resource: (ctx, i) => userArnByName(ctx, i.UserName!),
-      context: (_ctx, i) => requestTagContext(i.Tags),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const u = state.user(acct(ctx), i.UserName!);
+    TagUser: defineOperation<TagUserRequest, object, EntityRef<UserRec>>({
+      resolve: resolve.user,
+      authorize: function authorizeTagUser(ctx, i, ref) {
+        return iamChecks(ctx, ref.arn, { context: requestTagContext(i.Tags), tags: ref.found?.tags });
+      },
+      handler: function tagUser(ctx, i, ref) {
+        const u = existing(ref);
         u.tags = mergeTags(u.tags, i.Tags ?? [], "User");
         state.saveUser(ctx, u);
         return {};
       },
     }),
 
-    UntagUser: iamOp<UntagUserRequest, object>({
-      resource: (ctx, i) => userArnByName(ctx, i.UserName!),
-      context: (_ctx, i) => ({ "aws:TagKeys": i.TagKeys ?? [] }),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const u = state.user(acct(ctx), i.UserName!);
+    UntagUser: defineOperation<UntagUserRequest, object, EntityRef<UserRec>>({
+      resolve: resolve.user,
+      authorize: function authorizeUntagUser(ctx, i, ref) {
+        return iamChecks(ctx, ref.arn, { context: { "aws:TagKeys": i.TagKeys ?? [] }, tags: ref.found?.tags });
+      },
+      handler: function untagUser(ctx, i, ref) {
+        const u = existing(ref);
         u.tags = removeTags(u.tags, i.TagKeys ?? []);
         state.saveUser(ctx, u);
         return {};
       },
     }),
 
-    ListUserTags: iamOp<ListUserTagsRequest, ListUserTagsResponse>({
+    ListUserTags: defineOperation<ListUserTagsRequest, ListUserTagsResponse, EntityRef<UserRec>>({
       readOnly: true,
-      resource: (ctx, i) => userArnByName(ctx, i.UserName!),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const u = state.user(acct(ctx), i.UserName!);
-        const tags = [...u.tags].sort((a, b) => byName(a.Key!, b.Key!));
+      resolve: resolve.user,
+      authorize: authorizeOnUser,
+      handler: function listUserTags(_ctx, i, ref) {
+        const tags = [...existing(ref).tags].sort((a, b) => byName(a.Key!, b.Key!));
         const page = paginate(tags, (t) => t.Key!.toLowerCase(), i.Marker, i.MaxItems);
         return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
-    CreateAccessKey: iamOp<CreateAccessKeyRequest, CreateAccessKeyResponse>({
-      resource: (ctx, i) => keyResource(ctx, i.UserName),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const account = acct(ctx);
-        const who = implicitUser(ctx, state, i.UserName);
-        if (who.name !== undefined && !who.user) throw noSuchEntity(`The user with name ${who.name} cannot be found.`);
-        if (state.keysOf(account, who.user?.id).length >= MAX_ACCESS_KEYS) {
+    CreateAccessKey: defineOperation<CreateAccessKeyRequest, CreateAccessKeyResponse, ImplicitUser>({
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnKeyOwner,
+      handler: function createAccessKey(ctx, _i, who) {
+        const user = implicitUserRequired(who);
+        if (state.keysOf(who.account, user?.id).length >= MAX_ACCESS_KEYS) {
           throw limitExceeded(`Cannot exceed quota for AccessKeysPerUser: ${MAX_ACCESS_KEYS}`);
         }
         const id = newId("AKIA");
         const secret = newSecret();
-        const k: AccessKeyRec = { id, accountId: account, userId: who.user?.id, status: "Active", createDate: ctx.now, secret: sealer.seal(secret, id) };
+        const k: AccessKeyRec = { id, accountId: who.account, userId: user?.id, status: "Active", createDate: ctx.now, secret: sealer.seal(secret, id) };
         state.addKey(ctx, k);
-        const key: AccessKey = { ...(who.user ? { UserName: who.user.name } : {}), AccessKeyId: id, Status: "Active", SecretAccessKey: secret, CreateDate: ctx.now } as AccessKey;
+        const key: AccessKey = { ...(user ? { UserName: user.name } : {}), AccessKeyId: id, Status: "Active", SecretAccessKey: secret, CreateDate: ctx.now } as AccessKey;
         return { AccessKey: key };
       },
-      logResponse: true,
+      audit: { responseElements: loggedResponse },
     }),
 
-    ListAccessKeys: iamOp<ListAccessKeysRequest, ListAccessKeysResponse>({
+    ListAccessKeys: defineOperation<ListAccessKeysRequest, ListAccessKeysResponse, ImplicitUser>({
       readOnly: true,
-      resource: (ctx, i) => keyResource(ctx, i.UserName),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const who = implicitUser(ctx, state, i.UserName);
-        if (who.name !== undefined && !who.user) throw noSuchEntity(`The user with name ${who.name} cannot be found.`);
-        const keys = state.keysOf(acct(ctx), who.user?.id);
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnKeyOwner,
+      handler: function listAccessKeys(_ctx, i, who) {
+        const user = implicitUserRequired(who);
+        const keys = state.keysOf(who.account, user?.id);
         const page = paginate(keys, (k) => `${k.createDate.toISOString()}|${k.id}`, i.Marker, i.MaxItems);
         return { AccessKeyMetadata: page.items.map((k) => keyMeta(k, state)), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },
     }),
 
-    UpdateAccessKey: iamOp<UpdateAccessKeyRequest, object>({
-      resource: (ctx, i) => keyResource(ctx, i.UserName),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        const k = keyFor(ctx, i.AccessKeyId!, i.UserName);
+    UpdateAccessKey: defineOperation<UpdateAccessKeyRequest, object, ImplicitUser>({
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnKeyOwner,
+      handler: function updateAccessKey(ctx, i, who) {
+        const k = keyOf(state, who, i.AccessKeyId!);
         k.status = i.Status as "Active" | "Inactive";
         state.saveKey(ctx, k);
         return {};
       },
     }),
 
-    DeleteAccessKey: iamOp<DeleteAccessKeyRequest, object>({
-      resource: (ctx, i) => keyResource(ctx, i.UserName),
-      resourceTags: (ctx, i) => userTags(ctx, i.UserName),
-      handler(ctx, i) {
-        state.deleteKey(ctx, keyFor(ctx, i.AccessKeyId!, i.UserName));
+    DeleteAccessKey: defineOperation<DeleteAccessKeyRequest, object, ImplicitUser>({
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnKeyOwner,
+      handler: function deleteAccessKey(ctx, i, who) {
+        state.deleteKey(ctx, keyOf(state, who, i.AccessKeyId!));
         return {};
       },
     }),
 
-    GetAccessKeyLastUsed: iamOp<GetAccessKeyLastUsedRequest, GetAccessKeyLastUsedResponse>({
+    GetAccessKeyLastUsed: defineOperation<GetAccessKeyLastUsedRequest, GetAccessKeyLastUsedResponse, KeyRef>({
       readOnly: true,
-      resource: (ctx, i) => {
+      resolve: function resolveAccessKeyById(ctx, i) {
+        const account = beginIamCall(env, ctx);
         const k = state.keys.get(i.AccessKeyId!);
-        const u = k && k.accountId === acct(ctx) && k.userId ? state.usersById.get(k.userId) : undefined;
-        return u ? u.arn : k && k.accountId === acct(ctx) && !k.userId ? `arn:aws:iam::${acct(ctx)}:root` : "*";
+        if (!k || k.accountId !== account) return { account };
+        const user = k.userId ? state.usersById.get(k.userId) : undefined;
+        return { account, key: k, ...(user ? { user } : {}) };
       },
-      handler(ctx, i) {
-        const k = state.keys.get(i.AccessKeyId!);
-        if (!k || k.accountId !== acct(ctx)) throw noSuchEntity(`The Access Key with id ${i.AccessKeyId} cannot be found.`);
-        const u = k.userId ? state.usersById.get(k.userId) : undefined;
+      // on the key's user, the account root for the root user's keys, "*" for keys it cannot see
+      authorize: function authorizeGetAccessKeyLastUsed(ctx, _i, { account, key, user }) {
+        return iamChecks(ctx, user ? user.arn : key && !key.userId ? `arn:aws:iam::${account}:root` : "*");
+      },
+      handler: function getAccessKeyLastUsed(_ctx, i, { key, user }) {
+        if (!key) throw noSuchEntity(`The Access Key with id ${i.AccessKeyId} cannot be found.`);
         return {
-          ...(u ? { UserName: u.name } : {}),
-          AccessKeyLastUsed: k.lastUsed
-            ? { LastUsedDate: k.lastUsed.date, ServiceName: k.lastUsed.service, Region: k.lastUsed.region }
+          ...(user ? { UserName: user.name } : {}),
+          AccessKeyLastUsed: key.lastUsed
+            ? { LastUsedDate: key.lastUsed.date, ServiceName: key.lastUsed.service, Region: key.lastUsed.region }
             : { ServiceName: "N/A", Region: "N/A" },
         };
       },
