@@ -25,9 +25,22 @@ import {
 } from "./trails.ts";
 import { defineServiceModule } from "../../kernel/service.ts";
 import { fromLegacyService } from "../../kernel/legacy-operation.ts";
+import { checkTags, mergeTags as mergeSharedTags, type TagRules } from "../../kernel/tags.ts";
 
 export const TARGET_PREFIXES = ["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101", "CloudTrail_20131101"];
 const MAX_TAGS = 50;
+
+/** CloudTrail's tag dialect on the shared tag rules (src/kernel/tags.ts); a tag may have no value. */
+export const CLOUDTRAIL_TAG_RULES: TagRules<Tag> = {
+  shape: { key: (t) => t.Key ?? "", value: (t) => t.Value, make: (Key, Value) => (Value === undefined ? { Key } : { Key, Value }) },
+  max: MAX_TAGS,
+  requestCount: "merged",
+  errors: {
+    tooMany: () => ctError("TagsLimitExceededException", `The number of tags per trail has exceeded the permitted amount. Currently, the limit is ${MAX_TAGS}.`),
+    reserved: () => ctError("InvalidTagParameterException", "Tag keys beginning with aws: are reserved."),
+    duplicate: (key) => ctError("InvalidTagParameterException", `Duplicate tag key ${key}.`),
+  },
+};
 
 /**
  * The shapes requests are checked against. LookupEvents' MaxResults range and the
@@ -114,20 +127,11 @@ function createCloudTrailService(app: AppContext): { def: ServiceDef; delivery: 
   }
 
   function validateTags(list: Tag[] | undefined): void {
-    const seen = new Set<string>();
-    for (const tag of list ?? []) {
-      const k = tag.Key ?? "";
-      if (k.toLowerCase().startsWith("aws:")) throw ctError("InvalidTagParameterException", "Tag keys beginning with aws: are reserved.");
-      if (seen.has(k)) throw ctError("InvalidTagParameterException", `Duplicate tag key ${k}.`);
-      seen.add(k);
-    }
+    checkTags(CLOUDTRAIL_TAG_RULES, list);
   }
 
   function mergeTags(existing: Tag[], add: Tag[]): Tag[] {
-    const map = new Map(existing.map((t) => [t.Key!, t]));
-    for (const t of add) map.set(t.Key!, t.Value === undefined ? { Key: t.Key } : { Key: t.Key, Value: t.Value });
-    if (map.size > MAX_TAGS) throw ctError("TagsLimitExceededException", `The number of tags per trail has exceeded the permitted amount. Currently, the limit is ${MAX_TAGS}.`);
-    return [...map.values()];
+    return mergeSharedTags(CLOUDTRAIL_TAG_RULES, existing, add);
   }
 
   /**

@@ -6,6 +6,14 @@
 import { randomInt } from "node:crypto";
 import type { Tag } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
+import {
+  checkTags,
+  mergeTags as mergeSharedTags,
+  removeTags as removeSharedTags,
+  requestTagContext as sharedRequestTagContext,
+  tagRecord,
+  type TagRules,
+} from "../../kernel/tags.ts";
 import { compilePolicy } from "../../policy/index.ts";
 import type { PageRequest, ScopedIndex } from "../../store/ordered-index.ts";
 import { pageIndex, pageList, tokenFor, tokenPosition, type Paged, type PageTokens } from "../../store/paging.ts";
@@ -130,46 +138,45 @@ export function pathMatches(path: string, prefix: string | undefined): boolean {
 
 export const MAX_TAGS = 50;
 
+export type TaggedKind = "User" | "Role" | "Policy" | "MFADevice";
+
+/** IAM's tag dialect on the shared tag rules (src/kernel/tags.ts): keys are case-insensitive. */
+export function iamTagRules(what: TaggedKind): TagRules<Tag> {
+  return {
+    shape: { key: (t) => t.Key ?? "", value: (t) => t.Value, make: (Key, Value) => ({ Key, Value }) },
+    max: MAX_TAGS,
+    caseInsensitiveKeys: true,
+    requestCount: "merged",
+    errors: {
+      tooMany: () => limitExceeded(`Cannot exceed quota for TagsPer${what}: ${MAX_TAGS}`),
+      duplicate: () => invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive."),
+    },
+  };
+}
+
+/** The rules where no count is checked (requests, removal, conditions). */
+const IAM_KEY_RULES = iamTagRules("User");
+
 /** Duplicate keys in one request (IAM tag keys are case-insensitive) are InvalidInput. */
 export function checkTagRequest(tags: Tag[] | undefined): void {
-  if (!tags) return;
-  const seen = new Set<string>();
-  for (const t of tags) {
-    const k = (t.Key ?? "").toLowerCase();
-    if (seen.has(k)) throw invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.");
-    seen.add(k);
-  }
+  checkTags(IAM_KEY_RULES, tags);
 }
 
 /** Adds or replaces tags (keys compared case-insensitively); throws LimitExceeded past 50. */
-export function mergeTags(existing: Tag[], add: Tag[], what: "User" | "Role" | "Policy" | "MFADevice"): Tag[] {
+export function mergeTags(existing: Tag[], add: Tag[], what: TaggedKind): Tag[] {
   checkTagRequest(add);
-  const out = existing.map((t) => ({ ...t }));
-  for (const t of add) {
-    const i = out.findIndex((x) => x.Key!.toLowerCase() === t.Key!.toLowerCase());
-    if (i >= 0) out[i] = { Key: t.Key, Value: t.Value };
-    else out.push({ Key: t.Key, Value: t.Value });
-  }
-  if (out.length > MAX_TAGS) throw limitExceeded(`Cannot exceed quota for TagsPer${what}: ${MAX_TAGS}`);
-  return out;
+  return mergeSharedTags(iamTagRules(what), existing, add);
 }
 
 export function removeTags(existing: Tag[], keys: string[]): Tag[] {
-  const drop = new Set(keys.map((k) => k.toLowerCase()));
-  return existing.filter((t) => !drop.has(t.Key!.toLowerCase()));
+  return removeSharedTags(IAM_KEY_RULES, existing, keys);
 }
 
 export function tagMap(tags: Tag[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of tags ?? []) out[t.Key!] = t.Value ?? "";
-  return out;
+  return tagRecord(IAM_KEY_RULES, tags);
 }
 
 /** aws:RequestTag/<k> and aws:TagKeys for a request that carries tags. */
 export function requestTagContext(tags: Tag[] | undefined): Record<string, string | string[]> {
-  const ctx: Record<string, string | string[]> = {};
-  if (!tags || tags.length === 0) return ctx;
-  for (const t of tags) ctx[`aws:RequestTag/${t.Key}`] = t.Value ?? "";
-  ctx["aws:TagKeys"] = tags.map((t) => t.Key!);
-  return ctx;
+  return sharedRequestTagContext(IAM_KEY_RULES, tags);
 }
