@@ -16,8 +16,8 @@
  * created with O_CREAT|O_EXCL. An existing key file is never replaced.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { StartupError } from "./startup-error.ts";
 import type { Store } from "./store.ts";
 
@@ -103,6 +103,26 @@ function fsyncDir(dir: string): void {
   } catch {
     // not every platform can fsync a directory; the file itself is already durable
   }
+}
+
+/**
+ * Writes a private file (mode 0600) whole or not at all: a fsynced temporary file renamed over
+ * the name, so a crash leaves the old file or the new one, never a part.
+ */
+export function writePrivateFile(file: string, bytes: Buffer): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writePrivate(tmp, bytes);
+    renameSync(tmp, file);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never made
+    }
+    throw e;
+  }
+  fsyncDir(dirname(file));
 }
 
 /** The key in a file another process created first: it must be a whole key. */
