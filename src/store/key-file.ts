@@ -8,10 +8,16 @@
  * data dir is refused, because using it would answer every old secret with an error and seal
  * new ones under a key nobody has. A new key is made only for a data dir that holds nothing
  * sealed yet. The check value reveals nothing about the key (HMAC is a PRF).
+ *
+ * A new key file is created exclusively and atomically (`createKeyFile`): 32 random bytes are
+ * written and fsynced to a private temporary file (mode 0600 whatever the umask), which is then
+ * hard-linked to its name; link(2) fails with EEXIST when another process got there first, and
+ * readers never see a partly written key. Where hard links are not supported the file itself is
+ * created with O_CREAT|O_EXCL. An existing key file is never replaced.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { StartupError } from "./startup-error.ts";
 import type { Store } from "./store.ts";
 
@@ -72,5 +78,90 @@ function readKeyFile(file: string, remedy: string): Buffer | undefined {
     throw new StartupError(`cannot read ${file}: ${(e as Error).message}`);
   }
   if (key.length !== KEY_BYTES) throw new StartupError(`${file} is ${key.length} bytes, not a ${KEY_BYTES}-byte key: it is damaged; ${remedy}`);
+  return key;
+}
+
+function writePrivate(path: string, bytes: Buffer): void {
+  const fd = openSync(path, "wx", 0o600);
+  try {
+    fchmodSync(fd, 0o600); // independent of the process umask
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not every platform can fsync a directory; the file itself is already durable
+  }
+}
+
+/**
+ * Writes a private file (mode 0600) whole or not at all: a fsynced temporary file renamed over
+ * the name, so a crash leaves the old file or the new one, never a part.
+ */
+export function writePrivateFile(file: string, bytes: Buffer): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writePrivate(tmp, bytes);
+    renameSync(tmp, file);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never made
+    }
+    throw e;
+  }
+  fsyncDir(dirname(file));
+}
+
+/** The key in a file another process created first: it must be a whole key. */
+function readRacedKey(file: string): Buffer {
+  const key = readKeyFile(file, "remove it only if nothing was ever sealed under it");
+  if (!key) throw new StartupError(`${file} vanished while it was being created`);
+  return key;
+}
+
+/**
+ * Creates `<dataDir>/<fileName>` (and the data dir, mode 0700) holding a new random key, or
+ * returns the key another process created there first. Never overwrites an existing file.
+ */
+export function createKeyFile(dataDir: string, fileName: string): Buffer {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, fileName);
+  const key = randomBytes(KEY_BYTES);
+  const tmp = join(dataDir, `.${fileName}.${process.pid}.${randomBytes(6).toString("hex")}`);
+  writePrivate(tmp, key);
+  try {
+    linkSync(tmp, file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return readRacedKey(file);
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
+    // no hard links here: fall back to an exclusive create of the file itself
+    try {
+      writePrivate(file, key);
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code === "EEXIST") return readRacedKey(file);
+      throw e2;
+    }
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+  }
+  fsyncDir(dataDir);
   return key;
 }

@@ -5,24 +5,28 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { saveTrail, type CloudTrailDeps } from "./deps.ts";
 import { homeTrailOf, resolveTrailTarget, trailCheck, type TrailTarget } from "./target.ts";
 import { ctError } from "./trails.ts";
+import { checkTags, mergeTags as mergeSharedTags, type TagRules } from "../../kernel/tags.ts";
 
 const MAX_TAGS = 50;
 
+/** CloudTrail's tag dialect on the shared tag rules (src/kernel/tags.ts); a tag may have no value. */
+export const CLOUDTRAIL_TAG_RULES: TagRules<Tag> = {
+  shape: { key: (t) => t.Key ?? "", value: (t) => t.Value, make: (Key, Value) => (Value === undefined ? { Key } : { Key, Value }) },
+  max: MAX_TAGS,
+  requestCount: "merged",
+  errors: {
+    tooMany: () => ctError("TagsLimitExceededException", `The number of tags per trail has exceeded the permitted amount. Currently, the limit is ${MAX_TAGS}.`),
+    reserved: () => ctError("InvalidTagParameterException", "Tag keys beginning with aws: are reserved."),
+    duplicate: (key) => ctError("InvalidTagParameterException", `Duplicate tag key ${key}.`),
+  },
+};
+
 export function validateTags(list: Tag[] | undefined): void {
-  const seen = new Set<string>();
-  for (const tag of list ?? []) {
-    const k = tag.Key ?? "";
-    if (k.toLowerCase().startsWith("aws:")) throw ctError("InvalidTagParameterException", "Tag keys beginning with aws: are reserved.");
-    if (seen.has(k)) throw ctError("InvalidTagParameterException", `Duplicate tag key ${k}.`);
-    seen.add(k);
-  }
+  checkTags(CLOUDTRAIL_TAG_RULES, list);
 }
 
 export function mergeTags(existing: Tag[], add: Tag[]): Tag[] {
-  const map = new Map(existing.map((t) => [t.Key!, t]));
-  for (const t of add) map.set(t.Key!, t.Value === undefined ? { Key: t.Key } : { Key: t.Key, Value: t.Value });
-  if (map.size > MAX_TAGS) throw ctError("TagsLimitExceededException", `The number of tags per trail has exceeded the permitted amount. Currently, the limit is ${MAX_TAGS}.`);
-  return [...map.values()];
+  return mergeSharedTags(CLOUDTRAIL_TAG_RULES, existing, add);
 }
 
 export function addTagsOperation(deps: CloudTrailDeps) {

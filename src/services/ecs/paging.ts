@@ -1,11 +1,16 @@
 /**
- * ECS list paging: maxResults (1..100) and an opaque nextToken that names the position of the
- * last item returned, so the next page starts there by binary search in an ordered index.
+ * ECS list paging: maxResults (1..100) and an opaque nextToken naming the last item returned
+ * (src/store/paging.ts); a token ECS did not issue is InvalidParameterException "Invalid token".
  */
 import { ServiceError } from "../../kernel/errors.ts";
-import { positionFromToken, positionToken, type PageRequest, type ScopedIndex } from "../../store/ordered-index.ts";
+import type { ScopedIndex } from "../../store/ordered-index.ts";
+import { pageIndex, tokenFor as positionTokenFor, tokenPosition as positionOf, type IndexPageOptions, type PageTokens } from "../../store/paging.ts";
 
-const PREFIX = "lf2:";
+export const ECS_TOKENS: PageTokens = {
+  prefix: "lf2:",
+  invalid: () => new ServiceError("InvalidParameterException", "Invalid token", 400),
+  resume: "after",
+};
 
 export function checkMaxResults(maxResults: number | undefined, limit = 100): number {
   if (maxResults !== undefined && (maxResults < 1 || maxResults > limit)) {
@@ -16,14 +21,11 @@ export function checkMaxResults(maxResults: number | undefined, limit = 100): nu
 
 /** The position a nextToken names, or InvalidParameterException for a token ECS did not issue. */
 export function tokenPosition(nextToken: string | undefined): string | undefined {
-  if (!nextToken) return undefined;
-  const key = positionFromToken(PREFIX, nextToken);
-  if (key === undefined) throw new ServiceError("InvalidParameterException", "Invalid token", 400);
-  return key;
+  return nextToken ? positionOf(ECS_TOKENS, nextToken) : undefined;
 }
 
 export function tokenFor(position: string): string {
-  return positionToken(PREFIX, position);
+  return positionTokenFor(ECS_TOKENS, position);
 }
 
 /** One page of one scope of an ordered index. */
@@ -32,9 +34,9 @@ export function indexPage<T, R>(
   scope: string,
   input: { maxResults?: number; nextToken?: string },
   map: (t: T) => R,
-  opts: Pick<PageRequest<T>, "filter" | "descending" | "prefix"> = {},
+  opts: IndexPageOptions<T> = {},
 ): { items: R[]; nextToken?: string } {
   const limit = checkMaxResults(input.maxResults);
-  const p = index.page(scope, { after: tokenPosition(input.nextToken), limit, ...opts });
-  return { items: p.items.map(map), nextToken: p.nextKey !== undefined ? tokenFor(p.lastKey!) : undefined };
+  const p = pageIndex(ECS_TOKENS, index, scope, input.nextToken || undefined, limit, opts);
+  return { items: p.items.map(map), nextToken: p.next };
 }

@@ -19,6 +19,7 @@ import type {
   TaskOverride,
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../kernel/errors.ts";
+import { checkTags, mergeTags as mergeSharedTags, tagRecord, type TagRules } from "../../kernel/tags.ts";
 import type { WriteOp, Store } from "../../store/store.ts";
 import { IndexedMap } from "../../store/ordered-index.ts";
 import { DEFAULT_FARGATE_VCPU_QUOTA, type FargateQuotas } from "./quotas.ts";
@@ -341,7 +342,7 @@ export class EcsState {
   tagsOf(arn: string, region: string, account: string): Record<string, string> | undefined {
     const r = this.cluster(arn, region, account) ?? this.service(arn, region, account) ?? this.task(arn, region, account) ?? this.taskDef(arn, region, account);
     if (!r || !r.tags.length) return undefined;
-    return Object.fromEntries(r.tags.map((t) => [t.key!, t.value ?? ""]));
+    return tagMap(r.tags);
   }
 
   /**
@@ -439,24 +440,31 @@ export class EcsState {
 
 export type { Attachment, Container, TaskOverride };
 
+const invalidTag = (message: string) => () => new ServiceError("InvalidParameterException", message, 400);
+
+/** ECS's tag dialect on the shared tag rules (src/kernel/tags.ts). */
+export const ECS_TAG_RULES: TagRules<Tag> = {
+  shape: { key: (t) => t.key ?? "", value: (t) => t.value, make: (key, value) => ({ key, value: value ?? "" }) },
+  max: 50,
+  requestCount: "first",
+  errors: {
+    tooMany: invalidTag("Too many tags: a resource can have at most 50 tags."),
+    emptyKey: invalidTag("Tag keys must not be empty."),
+    keyTooLong: invalidTag("Tag keys can be at most 128 characters."),
+    valueTooLong: invalidTag("Tag values can be at most 256 characters."),
+    reserved: invalidTag("Tag keys beginning with 'aws:' are reserved."),
+  },
+};
+
 /** Tag validation shared by every taggable resource. */
 export function validateTags(tags: Tag[] | undefined): void {
-  if (!tags) return;
-  if (tags.length > 50) throw new ServiceError("InvalidParameterException", "Too many tags: a resource can have at most 50 tags.", 400);
-  for (const t of tags) {
-    if (!t.key) throw new ServiceError("InvalidParameterException", "Tag keys must not be empty.", 400);
-    if (t.key.length > 128) throw new ServiceError("InvalidParameterException", "Tag keys can be at most 128 characters.", 400);
-    if ((t.value ?? "").length > 256) throw new ServiceError("InvalidParameterException", "Tag values can be at most 256 characters.", 400);
-    if (t.key.toLowerCase().startsWith("aws:")) throw new ServiceError("InvalidParameterException", "Tag keys beginning with 'aws:' are reserved.", 400);
-  }
+  checkTags(ECS_TAG_RULES, tags);
 }
 
 export function mergeTags(existing: Tag[], add: Tag[]): Tag[] {
-  const m = new Map(existing.map((t) => [t.key!, t.value ?? ""]));
-  for (const t of add) m.set(t.key!, t.value ?? "");
-  return [...m].map(([key, value]) => ({ key, value }));
+  return mergeSharedTags(ECS_TAG_RULES, existing, add);
 }
 
 export function tagMap(tags: Tag[]): Record<string, string> {
-  return Object.fromEntries(tags.map((t) => [t.key!, t.value ?? ""]));
+  return tagRecord(ECS_TAG_RULES, tags);
 }

@@ -11,7 +11,8 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
 import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
-import { mergeTags, parseEcsArn, type EcsState, validateTags } from "./state.ts";
+import { removeTags } from "../../kernel/tags.ts";
+import { ECS_TAG_RULES, mergeTags, parseEcsArn, type EcsState, tagMap, validateTags } from "./state.ts";
 
 interface Taggable {
   tags: Tag[];
@@ -64,7 +65,7 @@ function check(state: EcsState, ctx: RequestContext, action: string, arn: string
   let resourceTags: Record<string, string> | undefined;
   try {
     const r = resolve(state, arn, ctx.region, ctx.principal.accountId);
-    resourceTags = r.tags.length ? Object.fromEntries(r.tags.map((t) => [t.key!, t.value ?? ""])) : undefined;
+    resourceTags = r.tags.length ? tagMap(r.tags) : undefined;
   } catch {
     resourceTags = undefined;
   }
@@ -88,8 +89,7 @@ export function tagOperations(state: EcsState): Record<string, OperationDef> {
       authorize: (ctx, input: UntagResourceRequest) => check(state, ctx, "ecs:UntagResource", input.resourceArn!, input.tagKeys ?? []),
       handler: (ctx, input: UntagResourceRequest): UntagResourceResponse => {
         const r = resolve(state, input.resourceArn!, ctx.region, ctx.principal.accountId);
-        const drop = new Set(input.tagKeys ?? []);
-        ctx.writes.push(r.save(r.tags.filter((t) => !drop.has(t.key!))));
+        ctx.writes.push(r.save(removeTags(ECS_TAG_RULES, r.tags, input.tagKeys ?? [])));
         return {};
       },
     },

@@ -6,8 +6,17 @@
 import { randomInt } from "node:crypto";
 import type { Tag } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
+import {
+  checkTags,
+  mergeTags as mergeSharedTags,
+  removeTags as removeSharedTags,
+  requestTagContext as sharedRequestTagContext,
+  tagRecord,
+  type TagRules,
+} from "../../kernel/tags.ts";
 import { compilePolicy } from "../../policy/index.ts";
 import type { PageRequest, ScopedIndex } from "../../store/ordered-index.ts";
+import { pageIndex, pageList, tokenFor, tokenPosition, type Paged, type PageTokens } from "../../store/paging.ts";
 
 /** AWS unique ids and access key ids use upper-case letters and the digits 2-7 (base32). */
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -87,47 +96,34 @@ export interface Page<T> {
   Marker?: string;
 }
 
+/** IAM's Marker names the first item of the next page; one IAM did not issue is InvalidInput. */
+export const IAM_TOKENS: PageTokens = { prefix: "lf1:", invalid: () => invalidInput("Invalid Marker."), resume: "at" };
+
+function iamPage<T>(p: Paged<T>): Page<T> {
+  return p.next === undefined ? { items: p.items, IsTruncated: false } : { items: p.items, IsTruncated: true, Marker: p.next };
+}
+
 /**
  * Marker/MaxItems paging over a list already in its final order, which must also be the
- * ascending order of `key`. The marker is opaque to the caller (base64 of the key of the first
- * item of the next page), so a page boundary stays put when items before it are added or
- * removed (unless the key is the index).
+ * ascending order of `key` (src/store/paging.ts), so a page boundary stays put when items
+ * before it are added or removed (unless the key is the index).
  */
 export function paginate<T>(items: T[], key: (t: T, index: number) => string, marker: string | undefined, maxItems: number | undefined): Page<T> {
-  const size = maxItems ?? 100;
-  let start = 0;
-  const k = markerKey(marker);
-  if (k !== undefined) {
-    start = items.findIndex((t, i) => key(t, i) >= k);
-    if (start < 0) start = items.length;
-  }
-  const slice = items.slice(start, start + size);
-  if (start + size < items.length) return { items: slice, IsTruncated: true, Marker: markerFor(key(items[start + size], start + size)) };
-  return { items: slice, IsTruncated: false };
+  return iamPage(pageList(IAM_TOKENS, items, key, marker, maxItems ?? 100));
 }
 
 /** The key a Marker names (the first item of the page it continues), or InvalidInput. */
 export function markerKey(marker: string | undefined): string | undefined {
-  if (marker === undefined) return undefined;
-  try {
-    const raw = Buffer.from(marker, "base64url").toString("utf8");
-    if (!raw.startsWith("lf1:")) throw new Error();
-    return raw.slice(4);
-  } catch {
-    throw invalidInput("Invalid Marker.");
-  }
+  return tokenPosition(IAM_TOKENS, marker);
 }
 
 export function markerFor(key: string): string {
-  return Buffer.from("lf1:" + key).toString("base64url");
+  return tokenFor(IAM_TOKENS, key);
 }
 
 /** The same paging over one scope of an ordered index: binary search to the marker, then the page. */
 export function paginateIndex<T>(index: ScopedIndex<T> | undefined, scope: string, marker: string | undefined, maxItems: number | undefined, filter?: PageRequest<T>["filter"]): Page<T> {
-  const from = markerKey(marker);
-  const p = index?.page(scope, { from, limit: maxItems ?? 100, filter });
-  if (p?.nextKey !== undefined) return { items: p.items, IsTruncated: true, Marker: markerFor(p.nextKey) };
-  return { items: p?.items ?? [], IsTruncated: false };
+  return iamPage(pageIndex(IAM_TOKENS, index, scope, marker, maxItems ?? 100, { filter }));
 }
 
 export const byName = (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : a < b ? -1 : a > b ? 1 : 0);
@@ -142,46 +138,45 @@ export function pathMatches(path: string, prefix: string | undefined): boolean {
 
 export const MAX_TAGS = 50;
 
+export type TaggedKind = "User" | "Role" | "Policy" | "MFADevice";
+
+/** IAM's tag dialect on the shared tag rules (src/kernel/tags.ts): keys are case-insensitive. */
+export function iamTagRules(what: TaggedKind): TagRules<Tag> {
+  return {
+    shape: { key: (t) => t.Key ?? "", value: (t) => t.Value, make: (Key, Value) => ({ Key, Value }) },
+    max: MAX_TAGS,
+    caseInsensitiveKeys: true,
+    requestCount: "merged",
+    errors: {
+      tooMany: () => limitExceeded(`Cannot exceed quota for TagsPer${what}: ${MAX_TAGS}`),
+      duplicate: () => invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive."),
+    },
+  };
+}
+
+/** The rules where no count is checked (requests, removal, conditions). */
+const IAM_KEY_RULES = iamTagRules("User");
+
 /** Duplicate keys in one request (IAM tag keys are case-insensitive) are InvalidInput. */
 export function checkTagRequest(tags: Tag[] | undefined): void {
-  if (!tags) return;
-  const seen = new Set<string>();
-  for (const t of tags) {
-    const k = (t.Key ?? "").toLowerCase();
-    if (seen.has(k)) throw invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.");
-    seen.add(k);
-  }
+  checkTags(IAM_KEY_RULES, tags);
 }
 
 /** Adds or replaces tags (keys compared case-insensitively); throws LimitExceeded past 50. */
-export function mergeTags(existing: Tag[], add: Tag[], what: "User" | "Role" | "Policy" | "MFADevice"): Tag[] {
+export function mergeTags(existing: Tag[], add: Tag[], what: TaggedKind): Tag[] {
   checkTagRequest(add);
-  const out = existing.map((t) => ({ ...t }));
-  for (const t of add) {
-    const i = out.findIndex((x) => x.Key!.toLowerCase() === t.Key!.toLowerCase());
-    if (i >= 0) out[i] = { Key: t.Key, Value: t.Value };
-    else out.push({ Key: t.Key, Value: t.Value });
-  }
-  if (out.length > MAX_TAGS) throw limitExceeded(`Cannot exceed quota for TagsPer${what}: ${MAX_TAGS}`);
-  return out;
+  return mergeSharedTags(iamTagRules(what), existing, add);
 }
 
 export function removeTags(existing: Tag[], keys: string[]): Tag[] {
-  const drop = new Set(keys.map((k) => k.toLowerCase()));
-  return existing.filter((t) => !drop.has(t.Key!.toLowerCase()));
+  return removeSharedTags(IAM_KEY_RULES, existing, keys);
 }
 
 export function tagMap(tags: Tag[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of tags ?? []) out[t.Key!] = t.Value ?? "";
-  return out;
+  return tagRecord(IAM_KEY_RULES, tags);
 }
 
 /** aws:RequestTag/<k> and aws:TagKeys for a request that carries tags. */
 export function requestTagContext(tags: Tag[] | undefined): Record<string, string | string[]> {
-  const ctx: Record<string, string | string[]> = {};
-  if (!tags || tags.length === 0) return ctx;
-  for (const t of tags) ctx[`aws:RequestTag/${t.Key}`] = t.Value ?? "";
-  ctx["aws:TagKeys"] = tags.map((t) => t.Key!);
-  return ctx;
+  return sharedRequestTagContext(IAM_KEY_RULES, tags);
 }

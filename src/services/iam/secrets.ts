@@ -1,14 +1,14 @@
 /**
- * Secret access keys and session tokens are needed in clear to verify signatures, but never
- * stored in clear: they are sealed (AES-256-GCM) under a credentials key kept in the data dir
- * (`credentials.key`, file mode 0600), checked at start against the check value stored with the
- * data (src/store/key-file.ts). With an in-memory store the key lives only in memory.
+ * Secret access keys, session tokens and MFA seeds are needed in clear to verify signatures and
+ * codes, but never stored in clear: they are sealed (src/store/sealing.ts, AES-256-GCM bound to
+ * the record's id) under a credentials key kept in the data dir (`credentials.key`, mode 0600),
+ * checked at start against the check value stored with the data (src/store/key-file.ts). With
+ * an in-memory store the key lives only in memory.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { writeFileSync, chmodSync } from "node:fs";
-import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { defineServiceModule } from "../../kernel/service.ts";
-import { loadCheckedKey } from "../../store/key-file.ts";
+import { createKeyFile, loadCheckedKey } from "../../store/key-file.ts";
+import { openParts, sealParts } from "../../store/sealing.ts";
 import type { Store } from "../../store/store.ts";
 import { KIND_SESSION } from "../sts/sessions.ts";
 import { KIND_KEY } from "./state.ts";
@@ -46,22 +46,13 @@ export class SecretSealer {
           return false;
         }
       },
-      create() {
-        const key = randomBytes(32);
-        const file = join(dataDir, CREDENTIALS_KEY_FILE);
-        writeFileSync(file, key, { mode: 0o600, flag: "wx" });
-        chmodSync(file, 0o600);
-        return key;
-      },
+      create: () => createKeyFile(dataDir, CREDENTIALS_KEY_FILE),
     });
   }
 
   seal(plaintext: string, aad: string): Sealed {
-    const iv = randomBytes(12);
-    const c = createCipheriv("aes-256-gcm", this.key, iv);
-    c.setAAD(Buffer.from(aad));
-    const ct = Buffer.concat([c.update(plaintext, "utf8"), c.final()]);
-    return { iv: iv.toString("base64"), ct: ct.toString("base64"), tag: c.getAuthTag().toString("base64") };
+    const { iv, ct, tag } = sealParts(this.key, Buffer.from(plaintext, "utf8"), aad);
+    return { iv: iv.toString("base64"), ct: ct.toString("base64"), tag: tag.toString("base64") };
   }
 
   open(s: Sealed, aad: string): string {
@@ -70,10 +61,7 @@ export class SecretSealer {
 }
 
 function openSealed(key: Buffer, s: Sealed, aad: string): string {
-  const d = createDecipheriv("aes-256-gcm", key, Buffer.from(s.iv, "base64"));
-  d.setAAD(Buffer.from(aad));
-  d.setAuthTag(Buffer.from(s.tag, "base64"));
-  return Buffer.concat([d.update(Buffer.from(s.ct, "base64")), d.final()]).toString("utf8");
+  return openParts(key, { iv: Buffer.from(s.iv, "base64"), ct: Buffer.from(s.ct, "base64"), tag: Buffer.from(s.tag, "base64") }, aad).toString("utf8");
 }
 
 declare module "../../kernel/context.ts" {

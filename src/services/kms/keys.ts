@@ -28,6 +28,7 @@ import type {
   UpdateKeyDescriptionRequest,
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
+import { checkTagKeys, checkTags, mergeTags, removeTags, requestTagContext as sharedRequestTagContext, type TagRules } from "../../kernel/tags.ts";
 import type { WriteOp } from "../../store/store.ts";
 import type { OperationDef, RequestContext } from "../types.ts";
 import { javaDate, serviceEvent, setKeyResources, type Kms } from "./core.ts";
@@ -42,27 +43,27 @@ import { checkKeyState, err, isEnabled, keyArn, kmsScope, type KeyRecord, type M
 export const DAY_MS = 86_400_000;
 export const MAX_TAGS = 50;
 
-function tagError(message: string): ServiceError {
-  return new ServiceError("TagException", message, 400);
-}
+const tagError = (message: string) => () => new ServiceError("TagException", message, 400);
 
-/** AWS's tag rules for KMS keys (lengths are checked by the input shapes). */
+/** KMS's tag dialect on the shared tag rules (src/kernel/tags.ts); lengths are checked by the input shapes. */
+export const KMS_TAG_RULES: TagRules<Tag> = {
+  shape: { key: (t) => t.TagKey!, value: (t) => t.TagValue, make: (TagKey, TagValue) => ({ TagKey, TagValue: TagValue ?? "" }) },
+  max: MAX_TAGS,
+  requestCount: "last",
+  errors: {
+    tooMany: tagError("Too many tags"),
+    reserved: tagError("Tags beginning with aws: are reserved"),
+    duplicate: tagError("Duplicate tag keys"),
+  },
+};
+
+/** AWS's tag rules for KMS keys. */
 export function validateTags(tags: Tag[] | undefined): void {
-  if (!tags) return;
-  const seen = new Set<string>();
-  for (const t of tags) {
-    if (t.TagKey!.toLowerCase().startsWith("aws:")) throw tagError("Tags beginning with aws: are reserved");
-    if (seen.has(t.TagKey!)) throw tagError("Duplicate tag keys");
-    seen.add(t.TagKey!);
-  }
-  if (tags.length > MAX_TAGS) throw tagError("Too many tags");
+  checkTags(KMS_TAG_RULES, tags);
 }
 
 export function requestTagContext(tags: Tag[] | undefined): Ctx {
-  if (!tags?.length) return {};
-  const c: Ctx = { "aws:TagKeys": tags.map((t) => t.TagKey!) };
-  for (const t of tags) c[`aws:RequestTag/${t.TagKey}`] = t.TagValue ?? "";
-  return c;
+  return sharedRequestTagContext(KMS_TAG_RULES, tags);
 }
 
 /** KeyMetadata as DescribeKey/CreateKey return it. */
@@ -309,25 +310,21 @@ export function keyOperations(kms: Kms): Record<string, OperationDef> {
         const key = ownKey(kms, ctx, input.KeyId!);
         setKeyResources(ctx, key);
         checkKeyState(key, "notPendingDeletion");
-        const tags = new Map(key.tags.map((t) => [t.TagKey!, t.TagValue ?? ""]));
-        for (const t of input.Tags ?? []) tags.set(t.TagKey!, t.TagValue ?? "");
-        if (tags.size > MAX_TAGS) throw tagError("Too many tags");
-        save(ctx, { ...key, tags: [...tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
+        save(ctx, { ...key, tags: mergeTags(KMS_TAG_RULES, key.tags, input.Tags ?? []) });
         return {};
       },
     },
 
     UntagResource: {
       authorize(ctx, input: UntagResourceRequest) {
-        for (const k of input.TagKeys ?? []) if (k.toLowerCase().startsWith("aws:")) throw tagError("Tags beginning with aws: are reserved");
+        checkTagKeys(KMS_TAG_RULES, input.TagKeys);
         return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "UntagResource", { context: input.TagKeys?.length ? { "aws:TagKeys": [...input.TagKeys] } : {} });
       },
       handler(ctx, input: UntagResourceRequest) {
         const key = ownKey(kms, ctx, input.KeyId!);
         setKeyResources(ctx, key);
         checkKeyState(key, "notPendingDeletion");
-        const drop = new Set(input.TagKeys ?? []);
-        save(ctx, { ...key, tags: key.tags.filter((t) => !drop.has(t.TagKey!)) });
+        save(ctx, { ...key, tags: removeTags(KMS_TAG_RULES, key.tags, input.TagKeys ?? []) });
         return {};
       },
     },
