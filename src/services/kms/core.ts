@@ -5,7 +5,8 @@
  */
 import type { WriteOp } from "../../store/store.ts";
 import { serviceEventWrites } from "../../audit/sink.ts";
-import type { AppContext, CloudTrailResource, RequestContext } from "../types.ts";
+import type { AppContext, RequestContext } from "../../kernel/context.ts";
+import type { CloudTrailResource, OperationAudit } from "../../kernel/operation.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
 import type { Sealer } from "./material.ts";
 
@@ -59,25 +60,35 @@ export class Kms {
   }
 }
 
+/** The output of an operation AWS answers with an empty body (PutKeyPolicy, EnableKey...). */
+export type NoOutput = Record<string, never>;
+
 /** CloudTrail resources entry for a key; AWS writes "AWS Internal" as accountId for service callers. */
 export function keyResource(ctx: RequestContext, key: Pick<KeyRecord, "arn" | "accountId">): CloudTrailResource {
   return { accountId: ctx.principal.type === "AWSService" ? "AWS Internal" : key.accountId, type: "AWS::KMS::Key", ARN: key.arn };
 }
 
-export function setKeyResources(ctx: RequestContext, ...keys: Pick<KeyRecord, "arn" | "accountId">[]): void {
-  const seen = new Set<string>();
-  ctx.audit.resources = [];
-  for (const k of keys) {
-    if (seen.has(k.arn)) continue;
-    seen.add(k.arn);
-    ctx.audit.resources.push(keyResource(ctx, k));
-  }
+/** The record's resources: each key once, in the order given. */
+export function keyResources(ctx: RequestContext, keys: readonly (Pick<KeyRecord, "arn" | "accountId"> | undefined)[]): CloudTrailResource[] {
+  const out: CloudTrailResource[] = [];
+  for (const k of keys) if (k && !out.some((r) => r.ARN === k.arn)) out.push(keyResource(ctx, k));
+  return out;
 }
 
-/** Adds a key to the record's resources (authorization adds it, so denied calls name the key too). */
-export function addKeyResource(ctx: RequestContext, key: Pick<KeyRecord, "arn" | "accountId">): void {
-  const list = (ctx.audit.resources ??= []);
-  if (!list.some((r) => r.ARN === key.arn)) list.push(keyResource(ctx, key));
+/**
+ * CloudTrail for an operation on resolved keys: the record names the keys whether the call
+ * succeeds, is denied or is refused by the handler (AWS names the key in a denied call's record,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html).
+ */
+export function keyAudit<I extends object, O, R>(
+  keysOf: (resolved: R) => readonly (KeyRecord | undefined)[],
+  more: Pick<OperationAudit<I, O, R>, "requestParameters" | "responseElements"> = {},
+): OperationAudit<I, O, R> {
+  return {
+    ...more,
+    resources: (ctx, _input, resolved) => keyResources(ctx, keysOf(resolved)),
+    failureResources: (ctx, _input, resolved) => keyResources(ctx, keysOf(resolved)),
+  };
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
