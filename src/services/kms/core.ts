@@ -9,6 +9,7 @@ import type { AppContext, RequestContext } from "../../kernel/context.ts";
 import type { CloudTrailResource, OperationAudit } from "../../kernel/operation.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
 import type { Sealer } from "./material.ts";
+import type { Resolved } from "./resolve.ts";
 
 export interface KmsOptions {
   /** grants per key (AWS: 50,000) */
@@ -24,6 +25,12 @@ export class Kms {
     readonly sealer: Sealer,
     readonly options: KmsOptions,
   ) {}
+
+  /** Keeps a changed key in memory and writes it with the request. */
+  saveKey(ctx: RequestContext, key: KeyRecord): void {
+    this.state.keys.set(key.arn, key);
+    ctx.writes.push(this.putKey(key));
+  }
 
   putKey(key: KeyRecord): WriteOp {
     return this.app.store.put(KIND_KEY, key.arn, key);
@@ -89,6 +96,11 @@ export function keyAudit<I extends object, O, R>(
     resources: (ctx, _input, resolved) => keyResources(ctx, keysOf(resolved)),
     failureResources: (ctx, _input, resolved) => keyResources(ctx, keysOf(resolved)),
   };
+}
+
+/** keyAudit for an operation on the one key its KeyId names. */
+export function oneKeyAudit<I extends object, O, R extends Resolved = Resolved>(more: Pick<OperationAudit<I, O, R>, "requestParameters" | "responseElements"> = {}): OperationAudit<I, O, R> {
+  return keyAudit((r) => [r.key], more);
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

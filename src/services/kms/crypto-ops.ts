@@ -26,7 +26,7 @@ import type {
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { keyAudit, type Kms } from "./core.ts";
+import { keyAudit, oneKeyAudit, type Kms } from "./core.ts";
 import { generateKeyMaterialAsync, keySpecInfo, publicKeyDer, requireEncryptionAlgorithm } from "./crypto/asymmetric.ts";
 import { dataKeyLength, generateDataKey as randomDataKey, generateRandom } from "./crypto/random.ts";
 import { checkGrantTokens } from "./grants.ts";
@@ -48,8 +48,6 @@ import {
 import type { Resolved } from "./resolve.ts";
 import { checkKeyState, err, type KeyRecord } from "./state.ts";
 
-const theKey = (r: Resolved): KeyRecord[] => [r.key];
-
 function encryptOperation(kms: Kms) {
   return defineOperation<EncryptRequest, EncryptResponse, Resolved>({
     readOnly: true,
@@ -67,7 +65,7 @@ function encryptOperation(kms: Kms) {
       const out = encryptWith(kms, key, Buffer.from(i.Plaintext!), i.EncryptionContext, i.EncryptionAlgorithm);
       return { CiphertextBlob: out.blob, KeyId: key.arn, EncryptionAlgorithm: out.algorithm as EncryptResponse["EncryptionAlgorithm"] };
     },
-    audit: keyAudit(theKey, { requestParameters: withAlgorithms("EncryptRequest", { EncryptionAlgorithm: "encryptionAlgorithm" }) }),
+    audit: oneKeyAudit({ requestParameters: withAlgorithms("EncryptRequest", { EncryptionAlgorithm: "encryptionAlgorithm" }) }),
   });
 }
 
@@ -95,7 +93,7 @@ function decryptOperation(kms: Kms) {
       if (out.materialId) res.KeyMaterialId = out.materialId;
       return res;
     },
-    audit: keyAudit(theKey, { requestParameters: withAlgorithms("DecryptRequest", { EncryptionAlgorithm: "encryptionAlgorithm" }) }),
+    audit: oneKeyAudit({ requestParameters: withAlgorithms("DecryptRequest", { EncryptionAlgorithm: "encryptionAlgorithm" }) }),
   });
 }
 
@@ -178,7 +176,7 @@ function generateDataKeyOperation(kms: Kms) {
       const d = newDataKey(kms, key, i, "GenerateDataKey");
       return { CiphertextBlob: d.blob, Plaintext: d.plaintext, KeyId: key.arn, KeyMaterialId: d.materialId } as GenerateDataKeyResponse;
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -195,7 +193,7 @@ function generateDataKeyWithoutPlaintextOperation(kms: Kms) {
       d.plaintext.fill(0);
       return { CiphertextBlob: d.blob, KeyId: key.arn, KeyMaterialId: d.materialId } as GenerateDataKeyWithoutPlaintextResponse;
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -231,7 +229,7 @@ function generateDataKeyPairOperation(kms: Kms) {
         KeyMaterialId: r.materialId,
       } as GenerateDataKeyPairResponse;
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -248,7 +246,7 @@ function generateDataKeyPairWithoutPlaintextOperation(kms: Kms) {
       r.privateDer.fill(0);
       return { PrivateKeyCiphertextBlob: r.blob, PublicKey: r.publicDer, KeyId: key.arn, KeyPairSpec: r.spec, KeyMaterialId: r.materialId } as GenerateDataKeyPairWithoutPlaintextResponse;
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 

@@ -17,7 +17,7 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
-import { keyAudit, keyResources, type Kms, type NoOutput } from "./core.ts";
+import { keyResources, oneKeyAudit, type Kms, type NoOutput } from "./core.ts";
 import { dateKey, indexPageOf, pageOf } from "./paging.ts";
 import { grantIsForAwsResource, iamCheck, keyCheck, principalMatches, type Ctx } from "./key-policy.ts";
 import { keyOf, type Resolved } from "./resolve.ts";
@@ -192,8 +192,6 @@ function createGrantContext(ctx: RequestContext, input: CreateGrantRequest): Ctx
   };
 }
 
-const theKey = (r: Resolved): KeyRecord[] => [r.key];
-
 function createGrantOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<CreateGrantRequest, CreateGrantResponse, Resolved>({
@@ -266,7 +264,7 @@ function createGrantOperation(kms: Kms) {
       ctx.writes.push(kms.putGrant(g));
       return { GrantId: g.grantId, GrantToken: newGrantToken(g.grantId) };
     },
-    audit: keyAudit(theKey, { responseElements: (out) => ({ grantId: out.GrantId, keyId: state.grants.get(out.GrantId!)?.keyArn }) }),
+    audit: oneKeyAudit({ responseElements: (out) => ({ grantId: out.GrantId, keyId: state.grants.get(out.GrantId!)?.keyArn }) }),
   });
 }
 
@@ -293,7 +291,7 @@ function listGrantsOperation(kms: Kms) {
       }
       return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -365,7 +363,7 @@ function revokeGrantOperation(kms: Kms) {
       ctx.writes.push(kms.delGrant(g.grantId));
       return {};
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 

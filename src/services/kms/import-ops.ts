@@ -13,10 +13,9 @@ import type {
   GetParametersForImportResponse,
   ImportKeyMaterialRequest,
 } from "@aws-sdk/client-kms";
-import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import type { WriteOp } from "../../store/store.ts";
-import { javaDate, keyAudit, serviceEvent, type Kms } from "./core.ts";
+import { javaDate, oneKeyAudit, serviceEvent, type Kms } from "./core.ts";
 import { materialIdHex } from "./crypto/ciphertext.ts";
 import {
   checkWrappingParameters,
@@ -72,13 +71,6 @@ export async function runDueImports(kms: Kms, nowMs: number): Promise<void> {
   if (drop.length) await kms.app.store.commit(drop);
 }
 
-function saveKey(kms: Kms, ctx: RequestContext, key: KeyRecord): void {
-  kms.state.keys.set(key.arn, key);
-  ctx.writes.push(kms.putKey(key));
-}
-
-const theKey = (r: Resolved): KeyRecord[] => [r.key];
-
 function getParametersForImportOperation(kms: Kms) {
   const { state, sealer } = kms;
   return defineOperation<GetParametersForImportRequest, GetParametersForImportResponse, Resolved>({
@@ -106,7 +98,7 @@ function getParametersForImportOperation(kms: Kms) {
       const token = sealImportToken(sealer.secret, { tokenId, keyArn: key.arn, wrappingAlgorithm: algorithm, wrappingKeySpec: keySpec, validTo: validTo.getTime() });
       return { KeyId: key.arn, ImportToken: token, PublicKey: pair.publicKeyDer, ParametersValidTo: validTo };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -149,7 +141,7 @@ function importKeyMaterialOperation(kms: Kms) {
         throw err.incorrectKeyMaterial();
       }
       const m = sealMaterial(state, sealer, key.arn, raw, previous?.createdAt ?? ctx.now, { id, importState: "IMPORTED" });
-      saveKey(kms, ctx, {
+      kms.saveKey(ctx, {
         ...key,
         state: key.state === "PendingImport" ? "Enabled" : key.state,
         materials: [m],
@@ -159,7 +151,7 @@ function importKeyMaterialOperation(kms: Kms) {
       });
       return { KeyId: key.arn, KeyMaterialId: id };
     },
-    audit: keyAudit(theKey, {
+    audit: oneKeyAudit({
       requestParameters: (i) => ({
         keyId: i.KeyId,
         ...(i.ValidTo ? { validTo: javaDate(i.ValidTo) } : {}),
@@ -185,11 +177,11 @@ function deleteImportedKeyMaterialOperation(kms: Kms) {
       const id = key.currentMaterialId;
       if (key.materials.some((m) => m.importState === "IMPORTED")) {
         for (const m of key.materials) state.openMaterial.delete(m.id);
-        saveKey(kms, ctx, withoutMaterial(key));
+        kms.saveKey(ctx, withoutMaterial(key));
       }
       return { KeyId: key.arn, ...(id ? { KeyMaterialId: id } : {}) };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 

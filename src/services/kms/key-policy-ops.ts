@@ -11,10 +11,10 @@ import type {
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { keyAudit, type Kms, type NoOutput } from "./core.ts";
+import { oneKeyAudit, type Kms, type NoOutput } from "./core.ts";
 import { keyCheck, lockoutCheck, validateKeyPolicy } from "./key-policy.ts";
 import { keyOf, type Resolved } from "./resolve.ts";
-import { err, type KeyRecord } from "./state.ts";
+import { err } from "./state.ts";
 
 export const POLICY_NAME = "default";
 
@@ -23,8 +23,6 @@ function checkPolicyName(name: string | undefined, keyArnValue: string): void {
     throw new ServiceError("NotFoundException", `No such policy exists: key policy '${name}' does not exist for ${keyArnValue}; the only key policy name is "default".`, 400);
   }
 }
-
-const theKey = (r: Resolved): KeyRecord[] => [r.key];
 
 function getKeyPolicyOperation(kms: Kms) {
   const { state } = kms;
@@ -36,7 +34,7 @@ function getKeyPolicyOperation(kms: Kms) {
       checkPolicyName(i.PolicyName, key.arn);
       return { Policy: key.policy, PolicyName: POLICY_NAME };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -49,12 +47,10 @@ function putKeyPolicyOperation(kms: Kms) {
       checkPolicyName(i.PolicyName, key.arn);
       validateKeyPolicy(i.Policy!);
       if (!i.BypassPolicyLockoutSafetyCheck) lockoutCheck(ctx, key, i.Policy!);
-      const updated: KeyRecord = { ...key, policy: i.Policy! };
-      state.keys.set(key.arn, updated);
-      ctx.writes.push(kms.putKey(updated));
+      kms.saveKey(ctx, { ...key, policy: i.Policy! });
       return {};
     },
-    audit: keyAudit(theKey, {
+    audit: oneKeyAudit({
       requestParameters: (i) => ({
         keyId: i.KeyId,
         policyName: i.PolicyName ?? POLICY_NAME,
@@ -75,7 +71,7 @@ function listKeyPoliciesOperation(kms: Kms) {
       if (i.Marker !== undefined) throw err.invalidMarker();
       return { PolicyNames: [POLICY_NAME], Truncated: false };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 

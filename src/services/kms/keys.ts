@@ -29,9 +29,8 @@ import type {
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
-import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { javaDate, keyAudit, type NoOutput, keyResources, serviceEvent, type Kms } from "./core.ts";
+import { javaDate, keyResources, oneKeyAudit, serviceEvent, type Kms, type NoOutput } from "./core.ts";
 import { checkGrantTokens } from "./grants.ts";
 import { resolveKeyUsage } from "./crypto/asymmetric.ts";
 import { algorithmsFor, generateMaterial, sealMaterial } from "./material.ts";
@@ -185,13 +184,6 @@ export async function runDueDeletions(kms: Kms, nowMs: number): Promise<void> {
   }
 }
 
-function saveKey(kms: Kms, ctx: RequestContext, key: KeyRecord): void {
-  kms.state.keys.set(key.arn, key);
-  ctx.writes.push(kms.putKey(key));
-}
-
-const theKey = (r: Resolved): KeyRecord[] => [r.key];
-
 function createKeyOperation(kms: Kms) {
   return defineOperation<CreateKeyRequest, CreateKeyResponse, CreateKeySettings>({
     readOnly: false,
@@ -244,7 +236,7 @@ function createKeyOperation(kms: Kms) {
         key.materials.push(m);
         key.currentMaterialId = m.id;
       }
-      saveKey(kms, ctx, key);
+      kms.saveKey(ctx, key);
       return { KeyMetadata: keyMetadata(key) };
     },
     audit: {
@@ -283,7 +275,7 @@ function describeKeyOperation(kms: Kms) {
     handler: function describeKey(_ctx, _i, { key }) {
       return { KeyMetadata: keyMetadata(key) };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -305,10 +297,10 @@ function updateKeyDescriptionOperation(kms: Kms) {
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "UpdateKeyDescription")],
     handler: function updateKeyDescription(ctx, i, { key }) {
       checkKeyState(key, "notPendingDeletion");
-      saveKey(kms, ctx, { ...key, description: i.Description! });
+      kms.saveKey(ctx, { ...key, description: i.Description! });
       return {};
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -325,10 +317,10 @@ function tagResourceOperation(kms: Kms) {
       const tags = new Map(key.tags.map((t) => [t.TagKey!, t.TagValue ?? ""]));
       for (const t of i.Tags ?? []) tags.set(t.TagKey!, t.TagValue ?? "");
       if (tags.size > MAX_TAGS) throw tagError("Too many tags");
-      saveKey(kms, ctx, { ...key, tags: [...tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
+      kms.saveKey(ctx, { ...key, tags: [...tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
       return {};
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -343,10 +335,10 @@ function untagResourceOperation(kms: Kms) {
     handler: function untagResource(ctx, i, { key }) {
       checkKeyState(key, "notPendingDeletion");
       const drop = new Set(i.TagKeys ?? []);
-      saveKey(kms, ctx, { ...key, tags: key.tags.filter((t) => !drop.has(t.TagKey!)) });
+      kms.saveKey(ctx, { ...key, tags: key.tags.filter((t) => !drop.has(t.TagKey!)) });
       return {};
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -364,7 +356,7 @@ function listResourceTagsOperation(kms: Kms) {
       const page = pageOf(sorted, (t) => t.TagKey!, i.Limit, i.Marker, 50);
       return { Tags: page.items.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })), NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -375,10 +367,10 @@ function enableKeyOperation(kms: Kms) {
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "EnableKey")],
     handler: function enableKey(ctx, _i, { key }) {
       checkKeyState(key, "enableDisable");
-      if (key.state !== "Enabled") saveKey(kms, ctx, { ...key, state: "Enabled" });
+      if (key.state !== "Enabled") kms.saveKey(ctx, { ...key, state: "Enabled" });
       return {};
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -389,10 +381,10 @@ function disableKeyOperation(kms: Kms) {
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DisableKey")],
     handler: function disableKey(ctx, _i, { key }) {
       checkKeyState(key, "enableDisable");
-      if (key.state !== "Disabled") saveKey(kms, ctx, { ...key, state: "Disabled" });
+      if (key.state !== "Disabled") kms.saveKey(ctx, { ...key, state: "Disabled" });
       return {};
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -408,10 +400,10 @@ function scheduleKeyDeletionOperation(kms: Kms) {
       if (days < 7 || days > 30) throw err.validation(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
       checkKeyState(key, "notPendingDeletion");
       const deletionDate = new Date(ctx.now.getTime() + days * DAY_MS);
-      saveKey(kms, ctx, { ...key, state: "PendingDeletion", deletionDate, pendingWindowInDays: days });
+      kms.saveKey(ctx, { ...key, state: "PendingDeletion", deletionDate, pendingWindowInDays: days });
       return { KeyId: key.arn, DeletionDate: deletionDate, KeyState: "PendingDeletion", PendingWindowInDays: days };
     },
-    audit: keyAudit(theKey, {
+    audit: oneKeyAudit({
       requestParameters: (i) => ({ keyId: i.KeyId, pendingWindowInDays: i.PendingWindowInDays ?? 30 }),
       responseElements: (out) => ({
         keyId: out.KeyId,
@@ -432,10 +424,10 @@ function cancelKeyDeletionOperation(kms: Kms) {
       checkKeyState(key, "cancelDeletion");
       // imported material that expired or was deleted while pending deletion: back to PendingImport
       const hasMaterial = key.origin !== "EXTERNAL" || key.materials.some((m) => m.importState === "IMPORTED");
-      saveKey(kms, ctx, { ...key, state: hasMaterial ? "Disabled" : "PendingImport", deletionDate: undefined, pendingWindowInDays: undefined });
+      kms.saveKey(ctx, { ...key, state: hasMaterial ? "Disabled" : "PendingImport", deletionDate: undefined, pendingWindowInDays: undefined });
       return { KeyId: key.arn };
     },
-    audit: keyAudit(theKey, { responseElements: (out) => ({ keyId: out.KeyId }) }),
+    audit: oneKeyAudit({ responseElements: (out) => ({ keyId: out.KeyId }) }),
   });
 }
 

@@ -17,9 +17,8 @@ import type {
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
-import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { keyAudit, serviceEvent, type Kms, type NoOutput } from "./core.ts";
+import { oneKeyAudit, serviceEvent, type Kms, type NoOutput } from "./core.ts";
 import { DAY_MS, freshMaterial } from "./keys.ts";
 import { dateKey, pageOf } from "./paging.ts";
 import { keyCheck } from "./key-policy.ts";
@@ -57,13 +56,6 @@ export async function runDueRotations(kms: Kms, nowMs: number): Promise<void> {
   }
 }
 
-function saveKey(kms: Kms, ctx: RequestContext, key: KeyRecord): void {
-  kms.state.keys.set(key.arn, key);
-  ctx.writes.push(kms.putKey(key));
-}
-
-const theKey = (r: Resolved): KeyRecord[] => [r.key];
-
 function enableKeyRotationOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<EnableKeyRotationRequest, NoOutput, Resolved>({
@@ -79,10 +71,10 @@ function enableKeyRotationOperation(kms: Kms) {
       const base = key.rotationEnabled ? lastRotation(key) : ctx.now;
       let next = new Date(base.getTime() + days * DAY_MS);
       if (next < ctx.now) next = ctx.now;
-      saveKey(kms, ctx, { ...key, rotationEnabled: true, rotationPeriodInDays: days, nextRotationDate: next });
+      kms.saveKey(ctx, { ...key, rotationEnabled: true, rotationPeriodInDays: days, nextRotationDate: next });
       return {};
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -93,10 +85,10 @@ function disableKeyRotationOperation(kms: Kms) {
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DisableKeyRotation")],
     handler: function disableKeyRotation(ctx, _i, { key }) {
       checkKeyState(key, "rotation");
-      saveKey(kms, ctx, { ...key, rotationEnabled: false, rotationPeriodInDays: undefined, nextRotationDate: undefined });
+      kms.saveKey(ctx, { ...key, rotationEnabled: false, rotationPeriodInDays: undefined, nextRotationDate: undefined });
       return {};
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -115,7 +107,7 @@ function getKeyRotationStatusOperation(kms: Kms) {
         NextRotationDate: key.rotationEnabled ? key.nextRotationDate : undefined,
       };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -134,10 +126,10 @@ function rotateKeyOnDemandOperation(kms: Kms) {
         );
       }
       const rotated = await rotate(kms, key, ctx.now, "ON_DEMAND");
-      saveKey(kms, ctx, { ...rotated, onDemandRotations: key.onDemandRotations + 1 });
+      kms.saveKey(ctx, { ...rotated, onDemandRotations: key.onDemandRotations + 1 });
       return { KeyId: key.keyId };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -168,7 +160,7 @@ function listKeyRotationsOperation(kms: Kms) {
       });
       return { Rotations, NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 

@@ -18,15 +18,13 @@ import type {
 import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { keyAudit, type Kms } from "./core.ts";
+import { oneKeyAudit, type Kms } from "./core.ts";
 import { generateMac, keySpecInfo, publicKeyDer, requireSigningAlgorithm, sign, verify, verifyMac } from "./crypto/asymmetric.ts";
 import { checkGrantTokens } from "./grants.ts";
 import { current, keyInUse, requireUsage, useCheck } from "./key-use.ts";
 import { algorithmsFor } from "./material.ts";
 import type { Resolved } from "./resolve.ts";
-import { checkKeyState, err, type KeyRecord } from "./state.ts";
-
-const theKey = (r: Resolved): KeyRecord[] => [r.key];
+import { checkKeyState, err } from "./state.ts";
 
 function resolveUse(kms: Kms, ctx: RequestContext, i: { KeyId?: string; GrantTokens?: string[] }): Resolved {
   checkGrantTokens(i.GrantTokens);
@@ -49,7 +47,7 @@ function signOperation(kms: Kms) {
       const signature = sign(key.keySpec, material, Buffer.from(i.Message!), i.MessageType ?? "RAW", i.SigningAlgorithm!);
       return { KeyId: key.arn, Signature: signature, SigningAlgorithm: i.SigningAlgorithm };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -67,7 +65,7 @@ function verifyOperation(kms: Kms) {
       if (!ok) throw new ServiceError("KMSInvalidSignatureException", "", 400);
       return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: i.SigningAlgorithm };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -91,7 +89,7 @@ function getPublicKeyOperation(kms: Kms) {
         ...algorithmsFor(key.keySpec, key.keyUsage),
       };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -108,7 +106,7 @@ function generateMacOperation(kms: Kms) {
       if (i.DryRun) throw err.dryRun();
       return { Mac: mac, MacAlgorithm: i.MacAlgorithm, KeyId: key.arn };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
@@ -126,7 +124,7 @@ function verifyMacOperation(kms: Kms) {
       if (!ok) throw new ServiceError("KMSInvalidMacException", "", 400);
       return { KeyId: key.arn, MacValid: true, MacAlgorithm: i.MacAlgorithm };
     },
-    audit: keyAudit(theKey),
+    audit: oneKeyAudit(),
   });
 }
 
