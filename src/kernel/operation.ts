@@ -50,11 +50,6 @@ export interface AuditInfo {
 export interface OperationAudit<I extends object, O, R> {
   /** the record's resources, from the resolved value (successful calls only) */
   resources?(ctx: RequestContext, input: I, resolved: R, output: O): CloudTrailResource[];
-  /**
-   * the record's resources when the call fails after `resolve` succeeded (denied, or refused by
-   * the handler): KMS names the key in the record of a denied call; none when absent
-   */
-  failureResources?(ctx: RequestContext, input: I, resolved: R, error: ServiceError): CloudTrailResource[];
   /** CloudTrail requestParameters (default: the input with lower-camel names, blobs removed) */
   requestParameters?(input: I, ctx: RequestContext): unknown;
   /** CloudTrail responseElements (default: null) */

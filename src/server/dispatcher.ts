@@ -72,13 +72,11 @@ export async function execute(ctx: RequestContext, decode: () => Record<string, 
   const noRoom = ctx.app.store.disk.problem(storeBytes);
   if (noRoom) throw serviceUnavailable(ctx, noRoom);
   let input: Record<string, unknown> | undefined;
-  let resolvedCall: { resolved: unknown } | undefined;
   try {
     if (!op) throw unknownOperation(svc, ctx.operation);
     input = decode();
     // resolved once: authorization, the handler and the audit record all see the same value
     const resolved = op.resolve ? op.resolve(ctx, input) : undefined;
-    resolvedCall = { resolved };
     const checks = op.authorize(ctx, input, resolved);
     if (checks) authorizeChecks(ctx, checks);
     const output = await op.handler(ctx, input, resolved);
@@ -87,7 +85,6 @@ export async function execute(ctx: RequestContext, decode: () => Record<string, 
     return output;
   } catch (e) {
     const err = e instanceof ServiceError ? e : ctx.app.store.disk.noteFailure(e) ? serviceUnavailable(ctx, String(e)) : internalFailure(e, ctx);
-    if (resolvedCall && op?.audit?.failureResources) ctx.audit.resources = op.audit.failureResources(ctx, input!, resolvedCall.resolved, err);
     if (op) {
       try {
         await finish(ctx, svc, { input, error: err });
