@@ -14,7 +14,7 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { keyAudit, type Kms, type NoOutput } from "./core.ts";
+import { namingKeys, type Kms, type NoOutput } from "./core.ts";
 import { indexPageOf, pageOf } from "./paging.ts";
 import { iamCheck, keyCheck } from "./key-policy.ts";
 import { keyOf, resolveKey, scopeOf } from "./resolve.ts";
@@ -64,7 +64,8 @@ function createAliasOperation(kms: Kms) {
   return defineOperation<CreateAliasRequest, NoOutput, { key: KeyRecord }>({
     resolve(ctx, i) {
       validateAliasName(i.AliasName!);
-      return { key: targetKey(kms, ctx, i.TargetKeyId!) };
+      const key = targetKey(kms, ctx, i.TargetKeyId!);
+      return namingKeys(ctx, { key }, key);
     },
     authorize: (ctx, i, { key }) => [iamCheck("CreateAlias", undefined, aliasArn(ctx.region, ctx.principal.accountId, i.AliasName!)), keyCheck(ctx, state, key, "CreateAlias")],
     handler: function createAlias(ctx, i, { key }) {
@@ -84,7 +85,6 @@ function createAliasOperation(kms: Kms) {
       ctx.writes.push(kms.putAlias(a));
       return {};
     },
-    audit: keyAudit(({ key }) => [key]),
   });
 }
 
@@ -94,7 +94,8 @@ function updateAliasOperation(kms: Kms) {
     resolve(ctx, i) {
       const alias = lookupAlias(kms, ctx, i.AliasName!);
       const current = state.keys.get(alias.targetKeyArn);
-      return { alias, current, next: targetKey(kms, ctx, i.TargetKeyId!) };
+      const next = targetKey(kms, ctx, i.TargetKeyId!);
+      return namingKeys(ctx, { alias, current, next }, current, next);
     },
     authorize(ctx, _i, { alias, current, next }) {
       const checks = [iamCheck("UpdateAlias", undefined, alias.aliasArn), keyCheck(ctx, state, next, "UpdateAlias")];
@@ -111,7 +112,6 @@ function updateAliasOperation(kms: Kms) {
       ctx.writes.push(kms.putAlias(updated));
       return {};
     },
-    audit: keyAudit(({ current, next }) => [current, next]),
   });
 }
 
@@ -120,7 +120,8 @@ function deleteAliasOperation(kms: Kms) {
   return defineOperation<DeleteAliasRequest, NoOutput, ResolvedAlias>({
     resolve(ctx, i) {
       const alias = lookupAlias(kms, ctx, i.AliasName!);
-      return { alias, current: state.keys.get(alias.targetKeyArn) };
+      const current = state.keys.get(alias.targetKeyArn);
+      return namingKeys(ctx, { alias, current }, current);
     },
     authorize(ctx, _i, { alias, current }) {
       const checks = [iamCheck("DeleteAlias", undefined, alias.aliasArn)];
@@ -132,7 +133,6 @@ function deleteAliasOperation(kms: Kms) {
       ctx.writes.push(kms.delAlias(alias.aliasArn));
       return {};
     },
-    audit: keyAudit(({ current }) => [current]),
   });
 }
 

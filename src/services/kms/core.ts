@@ -6,10 +6,9 @@
 import type { WriteOp } from "../../store/store.ts";
 import { serviceEventWrites } from "../../audit/sink.ts";
 import type { AppContext, RequestContext } from "../../kernel/context.ts";
-import type { CloudTrailResource, OperationAudit } from "../../kernel/operation.ts";
+import type { CloudTrailResource } from "../../kernel/operation.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
 import type { Sealer } from "./material.ts";
-import type { Resolved } from "./resolve.ts";
 
 export interface KmsOptions {
   /** grants per key (AWS: 50,000) */
@@ -83,24 +82,15 @@ export function keyResources(ctx: RequestContext, keys: readonly (Pick<KeyRecord
 }
 
 /**
- * CloudTrail for an operation on resolved keys: the record names the keys whether the call
- * succeeds, is denied or is refused by the handler (AWS names the key in a denied call's record,
- * https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html).
+ * Names the keys a call resolved as its CloudTrail resources, from `resolve` on: the record names
+ * them (and goes to their owner's account) whether the call succeeds, is denied or is refused by
+ * the handler (resources and recipientAccountId in
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+ * Returns `resolved` so a resolve step can end with it.
  */
-export function keyAudit<I extends object, O, R>(
-  keysOf: (resolved: R) => readonly (KeyRecord | undefined)[],
-  more: Pick<OperationAudit<I, O, R>, "requestParameters" | "responseElements"> = {},
-): OperationAudit<I, O, R> {
-  return {
-    ...more,
-    resources: (ctx, _input, resolved) => keyResources(ctx, keysOf(resolved)),
-    failureResources: (ctx, _input, resolved) => keyResources(ctx, keysOf(resolved)),
-  };
-}
-
-/** keyAudit for an operation on the one key its KeyId names. */
-export function oneKeyAudit<I extends object, O, R extends Resolved = Resolved>(more: Pick<OperationAudit<I, O, R>, "requestParameters" | "responseElements"> = {}): OperationAudit<I, O, R> {
-  return keyAudit((r) => [r.key], more);
+export function namingKeys<R>(ctx: RequestContext, resolved: R, ...keys: (KeyRecord | undefined)[]): R {
+  ctx.audit.resources = keyResources(ctx, keys);
+  return resolved;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -26,7 +26,7 @@ import type {
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { keyAudit, oneKeyAudit, type Kms } from "./core.ts";
+import { namingKeys, type Kms } from "./core.ts";
 import { generateKeyMaterialAsync, keySpecInfo, publicKeyDer, requireEncryptionAlgorithm } from "./crypto/asymmetric.ts";
 import { dataKeyLength, generateDataKey as randomDataKey, generateRandom } from "./crypto/random.ts";
 import { checkGrantTokens } from "./grants.ts";
@@ -53,7 +53,8 @@ function encryptOperation(kms: Kms) {
     readOnly: true,
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
-      return keyInUse(kms, ctx, i.KeyId!);
+      const r = keyInUse(kms, ctx, i.KeyId!);
+      return namingKeys(ctx, r, r.key);
     },
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "Encrypt", i.EncryptionContext, { "kms:EncryptionAlgorithm": i.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT" })],
     handler: function encrypt(_ctx, i, { key }) {
@@ -65,7 +66,7 @@ function encryptOperation(kms: Kms) {
       const out = encryptWith(kms, key, Buffer.from(i.Plaintext!), i.EncryptionContext, i.EncryptionAlgorithm);
       return { CiphertextBlob: out.blob, KeyId: key.arn, EncryptionAlgorithm: out.algorithm as EncryptResponse["EncryptionAlgorithm"] };
     },
-    audit: oneKeyAudit({ requestParameters: withAlgorithms("EncryptRequest", { EncryptionAlgorithm: "encryptionAlgorithm" }) }),
+    audit: { requestParameters: withAlgorithms("EncryptRequest", { EncryptionAlgorithm: "encryptionAlgorithm" }) },
   });
 }
 
@@ -75,7 +76,8 @@ function decryptOperation(kms: Kms) {
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
       rejectRecipient(i);
-      return decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.KeyId);
+      const target = decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.KeyId);
+      return namingKeys(ctx, target, target.key);
     },
     authorize: (ctx, i, t) => [useCheck(ctx, kms, t, "Decrypt", i.EncryptionContext, { "kms:EncryptionAlgorithm": i.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT" })],
     handler: function decrypt(_ctx, i, t) {
@@ -93,7 +95,7 @@ function decryptOperation(kms: Kms) {
       if (out.materialId) res.KeyMaterialId = out.materialId;
       return res;
     },
-    audit: oneKeyAudit({ requestParameters: withAlgorithms("DecryptRequest", { EncryptionAlgorithm: "encryptionAlgorithm" }) }),
+    audit: { requestParameters: withAlgorithms("DecryptRequest", { EncryptionAlgorithm: "encryptionAlgorithm" }) },
   });
 }
 
@@ -109,7 +111,8 @@ function reEncryptOperation(kms: Kms) {
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
       const source = decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.SourceKeyId);
-      return { source, destination: keyInUse(kms, ctx, i.DestinationKeyId!) };
+      const destination = keyInUse(kms, ctx, i.DestinationKeyId!);
+      return namingKeys(ctx, { source, destination }, source.key, destination.key);
     },
     authorize(ctx, i, { source, destination }) {
       const same = { "kms:ReEncryptOnSameKey": source.key.arn === destination.key.arn };
@@ -143,12 +146,12 @@ function reEncryptOperation(kms: Kms) {
       if (out.materialId) res.DestinationKeyMaterialId = out.materialId;
       return res;
     },
-    audit: keyAudit(({ source, destination }) => [source.key, destination.key], {
+    audit: {
       requestParameters: withAlgorithms("ReEncryptRequest", {
         SourceEncryptionAlgorithm: "sourceEncryptionAlgorithm",
         DestinationEncryptionAlgorithm: "destinationEncryptionAlgorithm",
       }),
-    }),
+    },
   });
 }
 
@@ -169,15 +172,15 @@ function generateDataKeyOperation(kms: Kms) {
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
       rejectRecipient(i);
-      return keyInUse(kms, ctx, i.KeyId!);
+      const r = keyInUse(kms, ctx, i.KeyId!);
+      return namingKeys(ctx, r, r.key);
     },
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "GenerateDataKey", i.EncryptionContext)],
     handler: function generateDataKey(_ctx, i, { key }) {
       const d = newDataKey(kms, key, i, "GenerateDataKey");
       return { CiphertextBlob: d.blob, Plaintext: d.plaintext, KeyId: key.arn, KeyMaterialId: d.materialId } as GenerateDataKeyResponse;
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function generateDataKeyWithoutPlaintextOperation(kms: Kms) {
@@ -185,7 +188,8 @@ function generateDataKeyWithoutPlaintextOperation(kms: Kms) {
     readOnly: true,
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
-      return keyInUse(kms, ctx, i.KeyId!);
+      const r = keyInUse(kms, ctx, i.KeyId!);
+      return namingKeys(ctx, r, r.key);
     },
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "GenerateDataKeyWithoutPlaintext", i.EncryptionContext)],
     handler: function generateDataKeyWithoutPlaintext(_ctx, i, { key }) {
@@ -193,8 +197,7 @@ function generateDataKeyWithoutPlaintextOperation(kms: Kms) {
       d.plaintext.fill(0);
       return { CiphertextBlob: d.blob, KeyId: key.arn, KeyMaterialId: d.materialId } as GenerateDataKeyWithoutPlaintextResponse;
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 /** A data key pair whose private key is sealed under the key's current material. */
@@ -215,7 +218,8 @@ function generateDataKeyPairOperation(kms: Kms) {
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
       rejectRecipient(i);
-      return keyInUse(kms, ctx, i.KeyId!);
+      const r = keyInUse(kms, ctx, i.KeyId!);
+      return namingKeys(ctx, r, r.key);
     },
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "GenerateDataKeyPair", i.EncryptionContext, { "kms:DataKeyPairSpec": i.KeyPairSpec })],
     handler: async function generateDataKeyPair(_ctx, i, { key }) {
@@ -229,8 +233,7 @@ function generateDataKeyPairOperation(kms: Kms) {
         KeyMaterialId: r.materialId,
       } as GenerateDataKeyPairResponse;
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function generateDataKeyPairWithoutPlaintextOperation(kms: Kms) {
@@ -238,7 +241,8 @@ function generateDataKeyPairWithoutPlaintextOperation(kms: Kms) {
     readOnly: true,
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
-      return keyInUse(kms, ctx, i.KeyId!);
+      const r = keyInUse(kms, ctx, i.KeyId!);
+      return namingKeys(ctx, r, r.key);
     },
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "GenerateDataKeyPairWithoutPlaintext", i.EncryptionContext, { "kms:DataKeyPairSpec": i.KeyPairSpec })],
     handler: async function generateDataKeyPairWithoutPlaintext(_ctx, i, { key }) {
@@ -246,8 +250,7 @@ function generateDataKeyPairWithoutPlaintextOperation(kms: Kms) {
       r.privateDer.fill(0);
       return { PrivateKeyCiphertextBlob: r.blob, PublicKey: r.publicDer, KeyId: key.arn, KeyPairSpec: r.spec, KeyMaterialId: r.materialId } as GenerateDataKeyPairWithoutPlaintextResponse;
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function generateRandomOperation() {

@@ -17,10 +17,10 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
-import { keyResources, oneKeyAudit, type Kms, type NoOutput } from "./core.ts";
+import { keyResources, type Kms, type NoOutput } from "./core.ts";
 import { dateKey, indexPageOf, pageOf } from "./paging.ts";
 import { grantIsForAwsResource, iamCheck, keyCheck, principalMatches, type Ctx } from "./key-policy.ts";
-import { keyOf, type Resolved } from "./resolve.ts";
+import { keyOf, namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, GRANT_ID_RE, type GrantConstraintsRecord, type GrantRecord, type KeyRecord, retirableScope } from "./state.ts";
 
 const TOKEN_VERSION = 0x01;
@@ -198,7 +198,7 @@ function createGrantOperation(kms: Kms) {
     readOnly: false,
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
-      return keyOf(state, ctx, i.KeyId!, { aliases: false });
+      return namedKey(state, ctx, i.KeyId!, { aliases: false });
     },
     authorize(ctx, i, { key }) {
       const ops = i.Operations ?? [];
@@ -264,7 +264,7 @@ function createGrantOperation(kms: Kms) {
       ctx.writes.push(kms.putGrant(g));
       return { GrantId: g.grantId, GrantToken: newGrantToken(g.grantId) };
     },
-    audit: oneKeyAudit({ responseElements: (out) => ({ grantId: out.GrantId, keyId: state.grants.get(out.GrantId!)?.keyArn }) }),
+    audit: { responseElements: (out) => ({ grantId: out.GrantId, keyId: state.grants.get(out.GrantId!)?.keyArn }) },
   });
 }
 
@@ -272,7 +272,7 @@ function listGrantsOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<ListGrantsRequest, ListGrantsResponse, Resolved>({
     readOnly: true,
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "ListGrants", { context: { "kms:GrantIsForAWSResource": grantIsForAwsResource(ctx) } })],
     handler: function listGrants(_ctx, i, { key }) {
       if (i.Limit !== undefined && i.Limit > 100) {
@@ -291,8 +291,7 @@ function listGrantsOperation(kms: Kms) {
       }
       return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function listRetirableGrantsOperation(kms: Kms) {
@@ -331,7 +330,9 @@ function retireGrantOperation(kms: Kms) {
       return { grant, key: state.keys.get(grant.keyArn) };
     },
     authorize: (ctx, _i, { grant }) => [retireCheck(ctx, grant)],
-    handler: function retireGrant(ctx, i, { grant }) {
+    handler: function retireGrant(ctx, i, { grant, key }) {
+      // named only once the caller may retire the grant: a refused caller's record does not show the key
+      ctx.audit.resources = keyResources(ctx, [key]);
       ctx.audit.additionalEventData = { grantId: grant.grantId };
       if (i.DryRun) throw err.dryRun();
       state.removeGrant(grant);
@@ -339,12 +340,7 @@ function retireGrantOperation(kms: Kms) {
       ctx.audit.responseElements = { keyId: grant.keyArn };
       return {};
     },
-    audit: {
-      resources: (ctx, _i, { key }) => keyResources(ctx, [key]),
-      // a caller refused the retirement is not shown the key; a refusal after authorization names it
-      failureResources: (ctx, _i, { key }, error) => (error.code === "AccessDeniedException" ? [] : keyResources(ctx, [key])),
-      requestParameters: () => null,
-    },
+    audit: { requestParameters: () => null },
   });
 }
 
@@ -352,7 +348,7 @@ function revokeGrantOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<RevokeGrantRequest, NoOutput, Resolved>({
     readOnly: false,
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "RevokeGrant", { context: { "kms:GrantIsForAWSResource": grantIsForAwsResource(ctx) } })],
     handler: function revokeGrant(ctx, i, { key }) {
       if (!GRANT_ID_RE.test(i.GrantId!)) throw invalidGrantId(i.GrantId!);
@@ -363,8 +359,7 @@ function revokeGrantOperation(kms: Kms) {
       ctx.writes.push(kms.delGrant(g.grantId));
       return {};
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 export function grantOperations(kms: Kms) {

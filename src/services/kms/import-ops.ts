@@ -15,7 +15,7 @@ import type {
 } from "@aws-sdk/client-kms";
 import { defineOperation } from "../../kernel/operation.ts";
 import type { WriteOp } from "../../store/store.ts";
-import { javaDate, oneKeyAudit, serviceEvent, type Kms } from "./core.ts";
+import { javaDate, serviceEvent, type Kms } from "./core.ts";
 import { materialIdHex } from "./crypto/ciphertext.ts";
 import {
   checkWrappingParameters,
@@ -31,7 +31,7 @@ import {
 import { DAY_MS } from "./keys.ts";
 import { sealMaterial } from "./material.ts";
 import { keyCheck } from "./key-policy.ts";
-import { keyOf, type Resolved } from "./resolve.ts";
+import { namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, type ImportParamsRecord, type KeyRecord, type MaterialRecord } from "./state.ts";
 
 const MAX_VALID_TO_DAYS = 365;
@@ -75,7 +75,7 @@ function getParametersForImportOperation(kms: Kms) {
   const { state, sealer } = kms;
   return defineOperation<GetParametersForImportRequest, GetParametersForImportResponse, Resolved>({
     readOnly: true,
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, i, { key }) => [
       keyCheck(ctx, state, key, "GetParametersForImport", { context: { "kms:WrappingAlgorithm": i.WrappingAlgorithm, "kms:WrappingKeySpec": i.WrappingKeySpec } }),
     ],
@@ -98,8 +98,7 @@ function getParametersForImportOperation(kms: Kms) {
       const token = sealImportToken(sealer.secret, { tokenId, keyArn: key.arn, wrappingAlgorithm: algorithm, wrappingKeySpec: keySpec, validTo: validTo.getTime() });
       return { KeyId: key.arn, ImportToken: token, PublicKey: pair.publicKeyDer, ParametersValidTo: validTo };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 /** ImportKeyMaterial answers the key and the id of its material (newer models name it). */
@@ -111,7 +110,7 @@ interface ImportKeyMaterialOutput {
 function importKeyMaterialOperation(kms: Kms) {
   const { state, sealer } = kms;
   return defineOperation<ImportKeyMaterialRequest, ImportKeyMaterialOutput, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, i, { key }) => [
       keyCheck(ctx, state, key, "ImportKeyMaterial", {
         context: { "kms:ExpirationModel": i.ExpirationModel ?? "KEY_MATERIAL_EXPIRES", "kms:ValidTo": i.ValidTo ? Math.floor(i.ValidTo.getTime() / 1000) : undefined },
@@ -151,13 +150,13 @@ function importKeyMaterialOperation(kms: Kms) {
       });
       return { KeyId: key.arn, KeyMaterialId: id };
     },
-    audit: oneKeyAudit({
+    audit: {
       requestParameters: (i) => ({
         keyId: i.KeyId,
         ...(i.ValidTo ? { validTo: javaDate(i.ValidTo) } : {}),
         expirationModel: i.ExpirationModel ?? "KEY_MATERIAL_EXPIRES",
       }),
-    }),
+    },
   });
 }
 
@@ -170,7 +169,7 @@ interface DeleteImportedKeyMaterialOutput {
 function deleteImportedKeyMaterialOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<DeleteImportedKeyMaterialRequest, DeleteImportedKeyMaterialOutput, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DeleteImportedKeyMaterial")],
     handler: function deleteImportedKeyMaterial(ctx, _i, { key }) {
       checkKeyState(key, "deleteImported");
@@ -181,8 +180,7 @@ function deleteImportedKeyMaterialOperation(kms: Kms) {
       }
       return { KeyId: key.arn, ...(id ? { KeyMaterialId: id } : {}) };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 export function importOperations(kms: Kms) {

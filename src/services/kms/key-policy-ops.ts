@@ -11,9 +11,9 @@ import type {
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { oneKeyAudit, type Kms, type NoOutput } from "./core.ts";
+import { type Kms, type NoOutput } from "./core.ts";
 import { keyCheck, lockoutCheck, validateKeyPolicy } from "./key-policy.ts";
-import { keyOf, type Resolved } from "./resolve.ts";
+import { namedKey, type Resolved } from "./resolve.ts";
 import { err } from "./state.ts";
 
 export const POLICY_NAME = "default";
@@ -28,20 +28,19 @@ function getKeyPolicyOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<GetKeyPolicyRequest, GetKeyPolicyResponse, Resolved>({
     readOnly: true,
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "GetKeyPolicy")],
     handler: function getKeyPolicy(_ctx, i, { key }) {
       checkPolicyName(i.PolicyName, key.arn);
       return { Policy: key.policy, PolicyName: POLICY_NAME };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function putKeyPolicyOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<PutKeyPolicyRequest, NoOutput, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, i, { key }) => [keyCheck(ctx, state, key, "PutKeyPolicy", { context: { "kms:BypassPolicyLockoutSafetyCheck": i.BypassPolicyLockoutSafetyCheck ?? false } })],
     handler: function putKeyPolicy(ctx, i, { key }) {
       checkPolicyName(i.PolicyName, key.arn);
@@ -50,14 +49,14 @@ function putKeyPolicyOperation(kms: Kms) {
       kms.saveKey(ctx, { ...key, policy: i.Policy! });
       return {};
     },
-    audit: oneKeyAudit({
+    audit: {
       requestParameters: (i) => ({
         keyId: i.KeyId,
         policyName: i.PolicyName ?? POLICY_NAME,
         policy: i.Policy,
         bypassPolicyLockoutSafetyCheck: i.BypassPolicyLockoutSafetyCheck ?? false,
       }),
-    }),
+    },
   });
 }
 
@@ -65,14 +64,13 @@ function listKeyPoliciesOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<ListKeyPoliciesRequest, ListKeyPoliciesResponse, Resolved>({
     readOnly: true,
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "ListKeyPolicies")],
     handler: function listKeyPolicies(_ctx, i) {
       if (i.Marker !== undefined) throw err.invalidMarker();
       return { PolicyNames: [POLICY_NAME], Truncated: false };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 export function keyPolicyOperations(kms: Kms) {

@@ -30,13 +30,13 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { javaDate, keyResources, oneKeyAudit, serviceEvent, type Kms, type NoOutput } from "./core.ts";
+import { javaDate, keyResources, serviceEvent, type Kms, type NoOutput } from "./core.ts";
 import { checkGrantTokens } from "./grants.ts";
 import { resolveKeyUsage } from "./crypto/asymmetric.ts";
 import { algorithmsFor, generateMaterial, sealMaterial } from "./material.ts";
 import { indexPageOf, pageOf } from "./paging.ts";
 import { defaultKeyPolicy, iamCheck, keyCheck, lockoutCheck, validateKeyPolicy, type Ctx } from "./key-policy.ts";
-import { keyOf, type Resolved } from "./resolve.ts";
+import { namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, isEnabled, keyArn, kmsScope, type KeyRecord, type MaterialRecord } from "./state.ts";
 
 export const DAY_MS = 86_400_000;
@@ -269,14 +269,13 @@ function describeKeyOperation(kms: Kms) {
     readOnly: true,
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
-      return keyOf(state, ctx, i.KeyId!, { aliases: true });
+      return namedKey(state, ctx, i.KeyId!, { aliases: true });
     },
     authorize: (ctx, _i, r) => [keyCheck(ctx, state, r.key, "DescribeKey", { alias: r.alias, grantOperation: "DescribeKey" })],
     handler: function describeKey(_ctx, _i, { key }) {
       return { KeyMetadata: keyMetadata(key) };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function listKeysOperation(kms: Kms) {
@@ -293,15 +292,14 @@ function listKeysOperation(kms: Kms) {
 function updateKeyDescriptionOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<UpdateKeyDescriptionRequest, NoOutput, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "UpdateKeyDescription")],
     handler: function updateKeyDescription(ctx, i, { key }) {
       checkKeyState(key, "notPendingDeletion");
       kms.saveKey(ctx, { ...key, description: i.Description! });
       return {};
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function tagResourceOperation(kms: Kms) {
@@ -309,7 +307,7 @@ function tagResourceOperation(kms: Kms) {
   return defineOperation<TagResourceRequest, NoOutput, Resolved>({
     resolve(ctx, i) {
       validateTags(i.Tags);
-      return keyOf(state, ctx, i.KeyId!, { aliases: false });
+      return namedKey(state, ctx, i.KeyId!, { aliases: false });
     },
     authorize: (ctx, i, { key }) => [keyCheck(ctx, state, key, "TagResource", { context: requestTagContext(i.Tags) })],
     handler: function tagResource(ctx, i, { key }) {
@@ -320,8 +318,7 @@ function tagResourceOperation(kms: Kms) {
       kms.saveKey(ctx, { ...key, tags: [...tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) });
       return {};
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function untagResourceOperation(kms: Kms) {
@@ -329,7 +326,7 @@ function untagResourceOperation(kms: Kms) {
   return defineOperation<UntagResourceRequest, NoOutput, Resolved>({
     resolve(ctx, i) {
       for (const k of i.TagKeys ?? []) if (k.toLowerCase().startsWith("aws:")) throw tagError("Tags beginning with aws: are reserved");
-      return keyOf(state, ctx, i.KeyId!, { aliases: false });
+      return namedKey(state, ctx, i.KeyId!, { aliases: false });
     },
     authorize: (ctx, i, { key }) => [keyCheck(ctx, state, key, "UntagResource", { context: i.TagKeys?.length ? { "aws:TagKeys": [...i.TagKeys] } : {} })],
     handler: function untagResource(ctx, i, { key }) {
@@ -338,15 +335,14 @@ function untagResourceOperation(kms: Kms) {
       kms.saveKey(ctx, { ...key, tags: key.tags.filter((t) => !drop.has(t.TagKey!)) });
       return {};
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function listResourceTagsOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<ListResourceTagsRequest, ListResourceTagsResponse, Resolved>({
     readOnly: true,
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "ListResourceTags")],
     handler: function listResourceTags(_ctx, i, { key }) {
       if (i.Limit !== undefined && i.Limit > 50) {
@@ -356,42 +352,39 @@ function listResourceTagsOperation(kms: Kms) {
       const page = pageOf(sorted, (t) => t.TagKey!, i.Limit, i.Marker, 50);
       return { Tags: page.items.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })), NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function enableKeyOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<EnableKeyRequest, NoOutput, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "EnableKey")],
     handler: function enableKey(ctx, _i, { key }) {
       checkKeyState(key, "enableDisable");
       if (key.state !== "Enabled") kms.saveKey(ctx, { ...key, state: "Enabled" });
       return {};
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function disableKeyOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<DisableKeyRequest, NoOutput, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DisableKey")],
     handler: function disableKey(ctx, _i, { key }) {
       checkKeyState(key, "enableDisable");
       if (key.state !== "Disabled") kms.saveKey(ctx, { ...key, state: "Disabled" });
       return {};
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function scheduleKeyDeletionOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, i, { key }) => [
       keyCheck(ctx, state, key, "ScheduleKeyDeletion", { context: { "kms:ScheduleKeyDeletionPendingWindowInDays": i.PendingWindowInDays ?? 30 } }),
     ],
@@ -403,7 +396,7 @@ function scheduleKeyDeletionOperation(kms: Kms) {
       kms.saveKey(ctx, { ...key, state: "PendingDeletion", deletionDate, pendingWindowInDays: days });
       return { KeyId: key.arn, DeletionDate: deletionDate, KeyState: "PendingDeletion", PendingWindowInDays: days };
     },
-    audit: oneKeyAudit({
+    audit: {
       requestParameters: (i) => ({ keyId: i.KeyId, pendingWindowInDays: i.PendingWindowInDays ?? 30 }),
       responseElements: (out) => ({
         keyId: out.KeyId,
@@ -411,14 +404,14 @@ function scheduleKeyDeletionOperation(kms: Kms) {
         deletionDate: javaDate(out.DeletionDate!),
         pendingWindowInDays: out.PendingWindowInDays,
       }),
-    }),
+    },
   });
 }
 
 function cancelKeyDeletionOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<CancelKeyDeletionRequest, CancelKeyDeletionResponse, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "CancelKeyDeletion")],
     handler: function cancelKeyDeletion(ctx, _i, { key }) {
       checkKeyState(key, "cancelDeletion");
@@ -427,7 +420,7 @@ function cancelKeyDeletionOperation(kms: Kms) {
       kms.saveKey(ctx, { ...key, state: hasMaterial ? "Disabled" : "PendingImport", deletionDate: undefined, pendingWindowInDays: undefined });
       return { KeyId: key.arn };
     },
-    audit: oneKeyAudit({ responseElements: (out) => ({ keyId: out.KeyId }) }),
+    audit: { responseElements: (out) => ({ keyId: out.KeyId }) },
   });
 }
 

@@ -8,6 +8,7 @@
  *   - alias that does not exist             → NotFoundException "Alias <alias arn> is not found."
  */
 import type { RequestContext } from "../../kernel/context.ts";
+import { namingKeys } from "./core.ts";
 import { aliasArn, err, isKeyId, keyArn, KMS_ARN_RE, type AliasRecord, type KeyRecord, type KmsState } from "./state.ts";
 
 export interface Resolved {
@@ -28,6 +29,12 @@ export function scopeOf(ctx: RequestContext): Scope {
 /** The key a KeyId names in the caller's account and the request's Region. */
 export function keyOf(state: KmsState, ctx: RequestContext, value: string, opts: { aliases: boolean }): Resolved {
   return resolveKey(state, scopeOf(ctx), value, opts);
+}
+
+/** keyOf, and the key is the call's CloudTrail resource from here on (core.ts `namingKeys`). */
+export function namedKey(state: KmsState, ctx: RequestContext, value: string, opts: { aliases: boolean }): Resolved {
+  const r = keyOf(state, ctx, value, opts);
+  return namingKeys(ctx, r, r.key);
 }
 
 /** Resolves a KeyId; `aliases: false` for operations that take only a key ID or key ARN. */

@@ -18,11 +18,11 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { oneKeyAudit, serviceEvent, type Kms, type NoOutput } from "./core.ts";
+import { serviceEvent, type Kms, type NoOutput } from "./core.ts";
 import { DAY_MS, freshMaterial } from "./keys.ts";
 import { dateKey, pageOf } from "./paging.ts";
 import { keyCheck } from "./key-policy.ts";
-import { keyOf, type Resolved } from "./resolve.ts";
+import { namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, type KeyRecord, type MaterialRecord } from "./state.ts";
 
 export const DEFAULT_ROTATION_DAYS = 365;
@@ -59,7 +59,7 @@ export async function runDueRotations(kms: Kms, nowMs: number): Promise<void> {
 function enableKeyRotationOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<EnableKeyRotationRequest, NoOutput, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, i, { key }) => [keyCheck(ctx, state, key, "EnableKeyRotation", { context: { "kms:RotationPeriodInDays": i.RotationPeriodInDays ?? DEFAULT_ROTATION_DAYS } })],
     handler: function enableKeyRotation(ctx, i, { key }) {
       const days = i.RotationPeriodInDays ?? DEFAULT_ROTATION_DAYS;
@@ -74,29 +74,27 @@ function enableKeyRotationOperation(kms: Kms) {
       kms.saveKey(ctx, { ...key, rotationEnabled: true, rotationPeriodInDays: days, nextRotationDate: next });
       return {};
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function disableKeyRotationOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<DisableKeyRotationRequest, NoOutput, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DisableKeyRotation")],
     handler: function disableKeyRotation(ctx, _i, { key }) {
       checkKeyState(key, "rotation");
       kms.saveKey(ctx, { ...key, rotationEnabled: false, rotationPeriodInDays: undefined, nextRotationDate: undefined });
       return {};
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function getKeyRotationStatusOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<GetKeyRotationStatusRequest, GetKeyRotationStatusResponse, Resolved>({
     readOnly: true,
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "GetKeyRotationStatus")],
     handler: function getKeyRotationStatus(_ctx, _i, { key }) {
       checkKeyState(key, "rotationStatus");
@@ -107,14 +105,13 @@ function getKeyRotationStatusOperation(kms: Kms) {
         NextRotationDate: key.rotationEnabled ? key.nextRotationDate : undefined,
       };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function rotateKeyOnDemandOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<RotateKeyOnDemandRequest, RotateKeyOnDemandResponse, Resolved>({
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "RotateKeyOnDemand")],
     handler: async function rotateKeyOnDemand(ctx, _i, { key }) {
       checkKeyState(key, "rotateOnDemand");
@@ -129,8 +126,7 @@ function rotateKeyOnDemandOperation(kms: Kms) {
       kms.saveKey(ctx, { ...rotated, onDemandRotations: key.onDemandRotations + 1 });
       return { KeyId: key.keyId };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 /** ListKeyRotations with the IncludeKeyMaterial member newer models have. */
@@ -140,7 +136,7 @@ function listKeyRotationsOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<ListKeyRotationsInput, ListKeyRotationsResponse, Resolved>({
     readOnly: true,
-    resolve: (ctx, i) => keyOf(state, ctx, i.KeyId!, { aliases: false }),
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "ListKeyRotations")],
     handler: function listKeyRotations(_ctx, i, { key }) {
       if (key.keySpec !== "SYMMETRIC_DEFAULT") throw err.unsupported();
@@ -160,8 +156,7 @@ function listKeyRotationsOperation(kms: Kms) {
       });
       return { Rotations, NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 export function rotationOperations(kms: Kms) {

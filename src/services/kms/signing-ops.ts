@@ -18,7 +18,7 @@ import type {
 import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { oneKeyAudit, type Kms } from "./core.ts";
+import { namingKeys, type Kms } from "./core.ts";
 import { generateMac, keySpecInfo, publicKeyDer, requireSigningAlgorithm, sign, verify, verifyMac } from "./crypto/asymmetric.ts";
 import { checkGrantTokens } from "./grants.ts";
 import { current, keyInUse, requireUsage, useCheck } from "./key-use.ts";
@@ -28,7 +28,8 @@ import { checkKeyState, err } from "./state.ts";
 
 function resolveUse(kms: Kms, ctx: RequestContext, i: { KeyId?: string; GrantTokens?: string[] }): Resolved {
   checkGrantTokens(i.GrantTokens);
-  return keyInUse(kms, ctx, i.KeyId!);
+  const r = keyInUse(kms, ctx, i.KeyId!);
+  return namingKeys(ctx, r, r.key);
 }
 
 function signOperation(kms: Kms) {
@@ -47,8 +48,7 @@ function signOperation(kms: Kms) {
       const signature = sign(key.keySpec, material, Buffer.from(i.Message!), i.MessageType ?? "RAW", i.SigningAlgorithm!);
       return { KeyId: key.arn, Signature: signature, SigningAlgorithm: i.SigningAlgorithm };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function verifyOperation(kms: Kms) {
@@ -65,8 +65,7 @@ function verifyOperation(kms: Kms) {
       if (!ok) throw new ServiceError("KMSInvalidSignatureException", "", 400);
       return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: i.SigningAlgorithm };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function getPublicKeyOperation(kms: Kms) {
@@ -89,8 +88,7 @@ function getPublicKeyOperation(kms: Kms) {
         ...algorithmsFor(key.keySpec, key.keyUsage),
       };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function generateMacOperation(kms: Kms) {
@@ -106,8 +104,7 @@ function generateMacOperation(kms: Kms) {
       if (i.DryRun) throw err.dryRun();
       return { Mac: mac, MacAlgorithm: i.MacAlgorithm, KeyId: key.arn };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 function verifyMacOperation(kms: Kms) {
@@ -124,8 +121,7 @@ function verifyMacOperation(kms: Kms) {
       if (!ok) throw new ServiceError("KMSInvalidMacException", "", 400);
       return { KeyId: key.arn, MacValid: true, MacAlgorithm: i.MacAlgorithm };
     },
-    audit: oneKeyAudit(),
-  });
+      });
 }
 
 export function signingOperations(kms: Kms) {
