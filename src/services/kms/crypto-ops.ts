@@ -4,7 +4,7 @@
  * plaintext and data keys exist only in the response (never in CloudTrail, logs or the store).
  *
  * Order of checks in every operation: resolve the key (NotFoundException) → authorize (key
- * policy, IAM, grants) → key state (docs/kms.md) → key usage / algorithm → DryRun → the work.
+ * policy, IAM, grants) → key state (docs/kms.md#key-states) → key usage / algorithm → DryRun → the work.
  */
 import type {
   DecryptRequest,

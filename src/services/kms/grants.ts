@@ -141,11 +141,7 @@ function entry(g: GrantRecord): GrantListEntry {
   };
 }
 
-/**
- * RetireGrant: who may retire (the retiring principal, a grantee the grant lets retire, or the
- * account that created it: https://docs.aws.amazon.com/kms/latest/developerguide/grant-manage.html#grant-delete).
- * Returns the check, or throws AccessDenied.
- */
+/** RetireGrant: who may retire (docs/kms.md#grants). Returns the check, or throws AccessDenied. */
 function retireCheck(ctx: RequestContext, g: GrantRecord): AuthCheck {
   const p = ctx.principal;
   const base: AuthCheck = { action: "kms:RetireGrant", resource: g.keyArn };

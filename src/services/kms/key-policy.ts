@@ -1,9 +1,8 @@
 /**
- * Key policies and the authorization each KMS operation declares: the default key policy (the
- * exact text AWS attaches, https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html),
- * policy validation and the lockout safety check, the AuthCheck for an operation on a key (key
- * policy authoritative, KMS condition keys, grants), and grant matching (grantee, operation,
- * encryption-context constraints).
+ * Key policies and the authorization each KMS operation declares: the default key policy
+ * (AWS's exact text, docs/kms.md#authorization), policy validation and the lockout safety check, the AuthCheck for
+ * an operation on a key (key policy authoritative, KMS condition keys, grants), and grant
+ * matching (grantee, operation, encryption-context constraints).
  */
 import { ServiceError } from "../../kernel/errors.ts";
 import { compilePolicy, type ContextValue } from "../../policy/index.ts";

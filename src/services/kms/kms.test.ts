@@ -44,7 +44,7 @@ function codeOf(f: () => void): string {
   }
 }
 
-describe("key-state table (reference A4)", () => {
+describe("key-state table (docs/kms.md#key-states)", () => {
   const states = ["Enabled", "Disabled", "PendingDeletion", "PendingImport"] as const;
   const table: Record<StateRule, string[]> = {
     use: ["OK", `DisabledException: ${ARN} is disabled.`, `KMSInvalidStateException: ${ARN} is pending deletion.`, `KMSInvalidStateException: ${ARN} is pending import.`],
