@@ -12,11 +12,12 @@ import type {
   UpdateAliasRequest,
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { OperationDef, RequestContext } from "../types.ts";
-import { setKeyResources, type Kms } from "./core.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation } from "../../kernel/operation.ts";
+import { namingKeys, type Kms, type NoOutput } from "./core.ts";
 import { indexPageOf, pageOf } from "./paging.ts";
-import { iamCheck, keyCheck } from "./policy.ts";
-import { resolveKey, scopeOf } from "./resolve.ts";
+import { iamCheck, keyCheck } from "./key-policy.ts";
+import { keyOf, resolveKey, scopeOf } from "./resolve.ts";
 import { aliasArn, checkKeyState, err, kmsScope, type AliasRecord, type KeyRecord } from "./state.ts";
 
 export const ALIAS_PREFIX_MESSAGE = 'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html';
@@ -39,7 +40,7 @@ function lookupAlias(kms: Kms, ctx: RequestContext, name: string): AliasRecord {
 }
 
 function targetKey(kms: Kms, ctx: RequestContext, targetKeyId: string): KeyRecord {
-  const { key } = resolveKey(kms.state, scopeOf(ctx), targetKeyId, { aliases: false });
+  const { key } = keyOf(kms.state, ctx, targetKeyId, { aliases: false });
   // an alias and its key live in the same account and region
   if (key.accountId !== ctx.principal.accountId) throw err.notFoundKey(key.arn);
   return key;
@@ -51,106 +52,127 @@ function keyClass(k: KeyRecord): string {
   return `${family}/${k.keyUsage}`;
 }
 
-export function aliasOperations(kms: Kms): Record<string, OperationDef> {
+/** An alias and the key it names (UpdateAlias: `next` is the key it is to name). */
+interface ResolvedAlias {
+  alias: AliasRecord;
+  /** the key the alias names now (absent only if that key is gone) */
+  current?: KeyRecord;
+}
+
+function createAliasOperation(kms: Kms) {
   const { state } = kms;
+  return defineOperation<CreateAliasRequest, NoOutput, { key: KeyRecord }>({
+    resolve(ctx, i) {
+      validateAliasName(i.AliasName!);
+      const key = targetKey(kms, ctx, i.TargetKeyId!);
+      return namingKeys(ctx, { key }, key);
+    },
+    authorize: (ctx, i, { key }) => [iamCheck("CreateAlias", undefined, aliasArn(ctx.region, ctx.principal.accountId, i.AliasName!)), keyCheck(ctx, state, key, "CreateAlias")],
+    handler: function createAlias(ctx, i, { key }) {
+      checkKeyState(key, "notPendingDeletion");
+      const arn = aliasArn(ctx.region, ctx.principal.accountId, i.AliasName!);
+      if (state.aliases.has(arn)) throw new ServiceError("AlreadyExistsException", `An alias with the name ${arn} already exists`, 400);
+      const a: AliasRecord = {
+        aliasName: i.AliasName!,
+        aliasArn: arn,
+        accountId: ctx.principal.accountId,
+        region: ctx.region,
+        targetKeyArn: key.arn,
+        creationDate: ctx.now,
+        lastUpdatedDate: ctx.now,
+      };
+      state.aliases.set(arn, a);
+      ctx.writes.push(kms.putAlias(a));
+      return {};
+    },
+  });
+}
+
+function updateAliasOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<UpdateAliasRequest, NoOutput, ResolvedAlias & { next: KeyRecord }>({
+    resolve(ctx, i) {
+      const alias = lookupAlias(kms, ctx, i.AliasName!);
+      const current = state.keys.get(alias.targetKeyArn);
+      const next = targetKey(kms, ctx, i.TargetKeyId!);
+      return namingKeys(ctx, { alias, current, next }, current, next);
+    },
+    authorize(ctx, _i, { alias, current, next }) {
+      const checks = [iamCheck("UpdateAlias", undefined, alias.aliasArn), keyCheck(ctx, state, next, "UpdateAlias")];
+      if (current) checks.push(keyCheck(ctx, state, current, "UpdateAlias"));
+      return checks;
+    },
+    handler: function updateAlias(ctx, _i, { alias, current, next }) {
+      checkKeyState(next, "notPendingDeletion");
+      if (current && keyClass(current) !== keyClass(next)) {
+        throw err.validation(`Alias ${alias.aliasArn} cannot be changed from a ${keyClass(current).replace("/", " key with key usage ")} to a ${keyClass(next).replace("/", " key with key usage ")}.`);
+      }
+      const updated: AliasRecord = { ...alias, targetKeyArn: next.arn, lastUpdatedDate: ctx.now };
+      state.aliases.set(alias.aliasArn, updated);
+      ctx.writes.push(kms.putAlias(updated));
+      return {};
+    },
+  });
+}
+
+function deleteAliasOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<DeleteAliasRequest, NoOutput, ResolvedAlias>({
+    resolve(ctx, i) {
+      const alias = lookupAlias(kms, ctx, i.AliasName!);
+      const current = state.keys.get(alias.targetKeyArn);
+      return namingKeys(ctx, { alias, current }, current);
+    },
+    authorize(ctx, _i, { alias, current }) {
+      const checks = [iamCheck("DeleteAlias", undefined, alias.aliasArn)];
+      if (current) checks.push(keyCheck(ctx, state, current, "DeleteAlias"));
+      return checks;
+    },
+    handler: function deleteAlias(ctx, _i, { alias }) {
+      state.aliases.delete(alias.aliasArn);
+      ctx.writes.push(kms.delAlias(alias.aliasArn));
+      return {};
+    },
+  });
+}
+
+function listAliasesOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<ListAliasesRequest, ListAliasesResponse>({
+    readOnly: true,
+    authorize: () => [iamCheck("ListAliases")],
+    handler: function listAliases(ctx, i) {
+      if (i.Limit !== undefined && i.Limit > 100) {
+        throw err.validation(`1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
+      }
+      const page =
+        i.KeyId !== undefined
+          ? // a key of another account may be named by ARN; only the caller's own aliases are listed
+            pageOf(
+              state.aliases.forKey(resolveKey(state, scopeOf(ctx), i.KeyId, { aliases: false }).key.arn).filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region),
+              (a) => a.aliasName,
+              i.Limit,
+              i.Marker,
+              50,
+            )
+          : indexPageOf(state.aliases.index("byName"), kmsScope(ctx.principal.accountId, ctx.region), i.Limit, i.Marker, 50);
+      const Aliases: AliasListEntry[] = page.items.map((a) => ({
+        AliasName: a.aliasName,
+        AliasArn: a.aliasArn,
+        TargetKeyId: a.targetKeyArn.slice(a.targetKeyArn.indexOf(":key/") + 5),
+        CreationDate: a.creationDate,
+        LastUpdatedDate: a.lastUpdatedDate,
+      }));
+      return { Aliases, NextMarker: page.NextMarker, Truncated: page.Truncated };
+    },
+  });
+}
+
+export function aliasOperations(kms: Kms) {
   return {
-    CreateAlias: {
-      authorize(ctx, input: CreateAliasRequest) {
-        validateAliasName(input.AliasName!);
-        const key = targetKey(kms, ctx, input.TargetKeyId!);
-        return [iamCheck("CreateAlias", undefined, aliasArn(ctx.region, ctx.principal.accountId, input.AliasName!)), keyCheck(ctx, state, key, "CreateAlias")];
-      },
-      handler(ctx, input: CreateAliasRequest) {
-        const key = targetKey(kms, ctx, input.TargetKeyId!);
-        setKeyResources(ctx, key);
-        checkKeyState(key, "notPendingDeletion");
-        const arn = aliasArn(ctx.region, ctx.principal.accountId, input.AliasName!);
-        if (state.aliases.has(arn)) throw new ServiceError("AlreadyExistsException", `An alias with the name ${arn} already exists`, 400);
-        const a: AliasRecord = {
-          aliasName: input.AliasName!,
-          aliasArn: arn,
-          accountId: ctx.principal.accountId,
-          region: ctx.region,
-          targetKeyArn: key.arn,
-          creationDate: ctx.now,
-          lastUpdatedDate: ctx.now,
-        };
-        state.aliases.set(arn, a);
-        ctx.writes.push(kms.putAlias(a));
-        return {};
-      },
-    },
-
-    UpdateAlias: {
-      authorize(ctx, input: UpdateAliasRequest) {
-        const alias = lookupAlias(kms, ctx, input.AliasName!);
-        const current = state.keys.get(alias.targetKeyArn);
-        const next = targetKey(kms, ctx, input.TargetKeyId!);
-        const checks = [iamCheck("UpdateAlias", undefined, alias.aliasArn), keyCheck(ctx, state, next, "UpdateAlias")];
-        if (current) checks.push(keyCheck(ctx, state, current, "UpdateAlias"));
-        return checks;
-      },
-      handler(ctx, input: UpdateAliasRequest) {
-        const alias = lookupAlias(kms, ctx, input.AliasName!);
-        const next = targetKey(kms, ctx, input.TargetKeyId!);
-        const current = state.keys.get(alias.targetKeyArn);
-        setKeyResources(ctx, ...(current ? [current] : []), next);
-        checkKeyState(next, "notPendingDeletion");
-        if (current && keyClass(current) !== keyClass(next)) {
-          throw err.validation(`Alias ${alias.aliasArn} cannot be changed from a ${keyClass(current).replace("/", " key with key usage ")} to a ${keyClass(next).replace("/", " key with key usage ")}.`);
-        }
-        const updated: AliasRecord = { ...alias, targetKeyArn: next.arn, lastUpdatedDate: ctx.now };
-        state.aliases.set(alias.aliasArn, updated);
-        ctx.writes.push(kms.putAlias(updated));
-        return {};
-      },
-    },
-
-    DeleteAlias: {
-      authorize(ctx, input: DeleteAliasRequest) {
-        const alias = lookupAlias(kms, ctx, input.AliasName!);
-        const key = state.keys.get(alias.targetKeyArn);
-        const checks = [iamCheck("DeleteAlias", undefined, alias.aliasArn)];
-        if (key) checks.push(keyCheck(ctx, state, key, "DeleteAlias"));
-        return checks;
-      },
-      handler(ctx, input: DeleteAliasRequest) {
-        const alias = lookupAlias(kms, ctx, input.AliasName!);
-        const key = state.keys.get(alias.targetKeyArn);
-        if (key) setKeyResources(ctx, key);
-        state.aliases.delete(alias.aliasArn);
-        ctx.writes.push(kms.delAlias(alias.aliasArn));
-        return {};
-      },
-    },
-
-    ListAliases: {
-      readOnly: true,
-      authorize: () => iamCheck("ListAliases"),
-      handler(ctx, input: ListAliasesRequest): ListAliasesResponse {
-        if (input.Limit !== undefined && input.Limit > 100) {
-          throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
-        }
-        const page =
-          input.KeyId !== undefined
-            ? // a key of another account may be named by ARN; only the caller's own aliases are listed
-              pageOf(
-                state.aliases.forKey(resolveKey(state, scopeOf(ctx), input.KeyId, { aliases: false }).key.arn).filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region),
-                (a) => a.aliasName,
-                input.Limit,
-                input.Marker,
-                50,
-              )
-            : indexPageOf(state.aliases.index("byName"), kmsScope(ctx.principal.accountId, ctx.region), input.Limit, input.Marker, 50);
-        const Aliases: AliasListEntry[] = page.items.map((a) => ({
-          AliasName: a.aliasName,
-          AliasArn: a.aliasArn,
-          TargetKeyId: a.targetKeyArn.slice(a.targetKeyArn.indexOf(":key/") + 5),
-          CreationDate: a.creationDate,
-          LastUpdatedDate: a.lastUpdatedDate,
-        }));
-        return { Aliases, NextMarker: page.NextMarker, Truncated: page.Truncated };
-      },
-    },
+    CreateAlias: createAliasOperation(kms),
+    UpdateAlias: updateAliasOperation(kms),
+    DeleteAlias: deleteAliasOperation(kms),
+    ListAliases: listAliasesOperation(kms),
   };
 }

@@ -5,7 +5,8 @@
  */
 import type { WriteOp } from "../../store/store.ts";
 import { serviceEventWrites } from "../../audit/sink.ts";
-import type { AppContext, CloudTrailResource, RequestContext } from "../types.ts";
+import type { AppContext, RequestContext } from "../../kernel/context.ts";
+import type { CloudTrailResource } from "../../kernel/operation.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
 import type { Sealer } from "./material.ts";
 
@@ -23,6 +24,12 @@ export class Kms {
     readonly sealer: Sealer,
     readonly options: KmsOptions,
   ) {}
+
+  /** Keeps a changed key in memory and writes it with the request. */
+  saveKey(ctx: RequestContext, key: KeyRecord): void {
+    this.state.keys.set(key.arn, key);
+    ctx.writes.push(this.putKey(key));
+  }
 
   putKey(key: KeyRecord): WriteOp {
     return this.app.store.put(KIND_KEY, key.arn, key);
@@ -59,25 +66,31 @@ export class Kms {
   }
 }
 
+/** The output of an operation AWS answers with an empty body (PutKeyPolicy, EnableKey...). */
+export type NoOutput = Record<string, never>;
+
 /** CloudTrail resources entry for a key; AWS writes "AWS Internal" as accountId for service callers. */
 export function keyResource(ctx: RequestContext, key: Pick<KeyRecord, "arn" | "accountId">): CloudTrailResource {
   return { accountId: ctx.principal.type === "AWSService" ? "AWS Internal" : key.accountId, type: "AWS::KMS::Key", ARN: key.arn };
 }
 
-export function setKeyResources(ctx: RequestContext, ...keys: Pick<KeyRecord, "arn" | "accountId">[]): void {
-  const seen = new Set<string>();
-  ctx.audit.resources = [];
-  for (const k of keys) {
-    if (seen.has(k.arn)) continue;
-    seen.add(k.arn);
-    ctx.audit.resources.push(keyResource(ctx, k));
-  }
+/** The record's resources: each key once, in the order given. */
+export function keyResources(ctx: RequestContext, keys: readonly (Pick<KeyRecord, "arn" | "accountId"> | undefined)[]): CloudTrailResource[] {
+  const out: CloudTrailResource[] = [];
+  for (const k of keys) if (k && !out.some((r) => r.ARN === k.arn)) out.push(keyResource(ctx, k));
+  return out;
 }
 
-/** Adds a key to the record's resources (authorization adds it, so denied calls name the key too). */
-export function addKeyResource(ctx: RequestContext, key: Pick<KeyRecord, "arn" | "accountId">): void {
-  const list = (ctx.audit.resources ??= []);
-  if (!list.some((r) => r.ARN === key.arn)) list.push(keyResource(ctx, key));
+/**
+ * Names the keys a call resolved as its CloudTrail resources, from `resolve` on: the record names
+ * them (and goes to their owner's account) whether the call succeeds, is denied or is refused by
+ * the handler (resources and recipientAccountId in
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+ * Returns `resolved` so a resolve step can end with it.
+ */
+export function namingKeys<R>(ctx: RequestContext, resolved: R, ...keys: (KeyRecord | undefined)[]): R {
+  ctx.audit.resources = keyResources(ctx, keys);
+  return resolved;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

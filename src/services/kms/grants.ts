@@ -15,11 +15,12 @@ import type {
   RevokeGrantRequest,
 } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
-import { setKeyResources, type Kms } from "./core.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
+import { keyResources, type Kms, type NoOutput } from "./core.ts";
 import { dateKey, indexPageOf, pageOf } from "./paging.ts";
-import { grantIsForAwsResource, iamCheck, keyCheck, principalMatches, type Ctx } from "./policy.ts";
-import { resolveKey, scopeOf } from "./resolve.ts";
+import { grantIsForAwsResource, iamCheck, keyCheck, principalMatches, type Ctx } from "./key-policy.ts";
+import { keyOf, namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, GRANT_ID_RE, type GrantConstraintsRecord, type GrantRecord, type KeyRecord, retirableScope } from "./state.ts";
 
 const TOKEN_VERSION = 0x01;
@@ -156,195 +157,213 @@ function retireCheck(ctx: RequestContext, g: GrantRecord): AuthCheck {
   );
 }
 
-export function grantOperations(kms: Kms): Record<string, OperationDef> {
+function grantFromRetireInput(kms: Kms, ctx: RequestContext, input: RetireGrantRequest): GrantRecord {
   const { state } = kms;
-
-  function grantFromRetireInput(ctx: RequestContext, input: RetireGrantRequest): GrantRecord {
-    if (input.GrantToken !== undefined) {
-      const id = parseGrantToken(input.GrantToken);
-      if (input.GrantId !== undefined && input.GrantId !== id) throw invalidGrantId(input.GrantId);
-      const g = state.grants.get(id);
-      // a grant token is honoured only in its key's Region (KMS is a Regional service)
-      if (!g || state.keys.get(g.keyArn)?.region !== ctx.region) throw grantNotFound(id);
-      return g;
-    }
-    if (input.KeyId === undefined || input.GrantId === undefined) {
-      throw err.validation("Either a GrantToken or both KeyId and GrantId must be specified.");
-    }
-    const { key } = resolveKey(state, scopeOf(ctx), input.KeyId, { aliases: false });
-    if (!GRANT_ID_RE.test(input.GrantId)) throw invalidGrantId(input.GrantId);
-    const g = state.grants.get(input.GrantId);
-    if (!g || g.keyArn !== key.arn) throw grantNotFound(input.GrantId);
+  if (input.GrantToken !== undefined) {
+    const id = parseGrantToken(input.GrantToken);
+    if (input.GrantId !== undefined && input.GrantId !== id) throw invalidGrantId(input.GrantId);
+    const g = state.grants.get(id);
+    // a grant token is honoured only in its key's Region (KMS is a Regional service)
+    if (!g || state.keys.get(g.keyArn)?.region !== ctx.region) throw grantNotFound(id);
     return g;
   }
-
-  function createGrantContext(ctx: RequestContext, input: CreateGrantRequest): Ctx {
-    const c = input.Constraints;
-    return {
-      "kms:GrantOperations": [...(input.Operations ?? [])],
-      "kms:GranteePrincipal": input.GranteePrincipal,
-      "kms:RetiringPrincipal": input.RetiringPrincipal,
-      "kms:GrantIsForAWSResource": grantIsForAwsResource(ctx),
-      "kms:GrantConstraintType": c?.EncryptionContextEquals ? "EncryptionContextEquals" : c?.EncryptionContextSubset ? "EncryptionContextSubset" : undefined,
-    };
+  if (input.KeyId === undefined || input.GrantId === undefined) {
+    throw err.validation("Either a GrantToken or both KeyId and GrantId must be specified.");
   }
+  const { key } = keyOf(state, ctx, input.KeyId, { aliases: false });
+  if (!GRANT_ID_RE.test(input.GrantId)) throw invalidGrantId(input.GrantId);
+  const g = state.grants.get(input.GrantId);
+  if (!g || g.keyArn !== key.arn) throw grantNotFound(input.GrantId);
+  return g;
+}
 
+function createGrantContext(ctx: RequestContext, input: CreateGrantRequest): Ctx {
+  const c = input.Constraints;
   return {
-    CreateGrant: {
-      readOnly: false,
-      authorize(ctx, input: CreateGrantRequest) {
-        checkGrantTokens(input.GrantTokens);
-        const { key } = resolveKey(state, scopeOf(ctx), input.KeyId!, { aliases: false });
-        const ops = input.Operations ?? [];
-        const constraints = normConstraints(input.Constraints);
-        return keyCheck(ctx, state, key, "CreateGrant", {
-          context: createGrantContext(ctx, input),
-          encryptionContext: constraintContext(constraints),
-          grantOperation: "CreateGrant",
-          grantFilter: (parent) => noWider(parent, ops, constraints),
-        });
-      },
-      handler(ctx, input: CreateGrantRequest): CreateGrantResponse {
-        const { key } = resolveKey(state, scopeOf(ctx), input.KeyId!, { aliases: false });
-        setKeyResources(ctx, key);
-        checkKeyState(key, "use");
-        const ops = [...new Set(input.Operations ?? [])];
-        if (ops.length === 0) throw err.validation("1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1");
-        const supported = grantOperationsFor(key);
-        const bad = ops.filter((o) => !supported.has(o));
-        if (bad.length) {
-          throw err.validation(`Grant operations [${bad.join(", ")}] are not supported for a KMS key with KeySpec ${key.keySpec} and KeyUsage ${key.keyUsage}.`);
-        }
-        validatePrincipal("GranteePrincipal", input.GranteePrincipal!);
-        if (input.RetiringPrincipal !== undefined) validatePrincipal("RetiringPrincipal", input.RetiringPrincipal);
-        const constraints = normConstraints(input.Constraints);
-        if (constraints?.EncryptionContextEquals && constraints.EncryptionContextSubset) {
-          throw err.validation("A grant can have either an EncryptionContextEquals or an EncryptionContextSubset constraint, not both.");
-        }
-        if (constraints && key.keySpec !== "SYMMETRIC_DEFAULT") {
-          throw err.validation("Encryption context grant constraints are supported only on symmetric encryption KMS keys.");
-        }
-        // Name idempotency: the same name and parameters return the original grant, with a new token.
-        if (input.Name !== undefined) {
-          for (const g of state.grantsForKey(key.arn)) {
-            if (
-              g.name === input.Name &&
-              g.granteePrincipal === input.GranteePrincipal &&
-              g.retiringPrincipal === input.RetiringPrincipal &&
-              sameList(g.operations, ops) &&
-              JSON.stringify(g.constraints ?? null) === JSON.stringify(constraints ?? null)
-            ) {
-              if (input.DryRun) throw err.dryRun();
-              return { GrantId: g.grantId, GrantToken: newGrantToken(g.grantId) };
-            }
-          }
-        }
-        if (state.grantCount(key.arn) >= kms.options.maxGrantsPerKey) {
-          throw new ServiceError("LimitExceededException", `The request was rejected because the KMS key ${key.arn} already has the maximum number of grants (${kms.options.maxGrantsPerKey}).`, 400);
-        }
-        if (input.DryRun) throw err.dryRun();
-        const g: GrantRecord = {
-          grantId: randomBytes(32).toString("hex"),
-          keyArn: key.arn,
-          issuingAccount: key.accountId,
-          name: input.Name,
-          creationDate: ctx.now,
-          granteePrincipal: input.GranteePrincipal!,
-          retiringPrincipal: input.RetiringPrincipal,
-          operations: ops,
-          constraints,
-        };
-        state.addGrant(g);
-        ctx.writes.push(kms.putGrant(g));
-        return { GrantId: g.grantId, GrantToken: newGrantToken(g.grantId) };
-      },
-      responseElements: (out: CreateGrantResponse, _in, ctx) => ({ grantId: out.GrantId, keyId: ctx.audit.resources?.[0]?.ARN }),
-    },
-
-    ListGrants: {
-      readOnly: true,
-      authorize(ctx, input: ListGrantsRequest) {
-        const { key } = resolveKey(state, scopeOf(ctx), input.KeyId!, { aliases: false });
-        return keyCheck(ctx, state, key, "ListGrants", { context: { "kms:GrantIsForAWSResource": grantIsForAwsResource(ctx) } });
-      },
-      handler(ctx, input: ListGrantsRequest): ListGrantsResponse {
-        const { key } = resolveKey(state, scopeOf(ctx), input.KeyId!, { aliases: false });
-        setKeyResources(ctx, key);
-        if (input.Limit !== undefined && input.Limit > 100) {
-          throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
-        }
-        if (input.GrantId !== undefined && !GRANT_ID_RE.test(input.GrantId)) throw invalidGrantId(input.GrantId);
-        const grantee = input.GranteePrincipal === undefined ? undefined : (g: GrantRecord) => g.granteePrincipal === input.GranteePrincipal;
-        let page;
-        if (input.GrantId !== undefined) {
-          // one grant at most: look it up rather than walk the key's grants
-          const g = state.grants.get(input.GrantId);
-          const list = g && g.keyArn === key.arn && (!grantee || grantee(g)) ? [g] : [];
-          page = pageOf(list, (x) => dateKey(x.creationDate, x.grantId), input.Limit, input.Marker, 50);
-        } else {
-          page = indexPageOf(state.grants.index("byKey"), key.arn, input.Limit, input.Marker, 50, grantee);
-        }
-        return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
-      },
-    },
-
-    ListRetirableGrants: {
-      readOnly: true,
-      authorize: () => iamCheck("ListRetirableGrants"),
-      handler(ctx, input: ListRetirableGrantsRequest): ListGrantsResponse {
-        const rp = input.RetiringPrincipal!;
-        const p = ctx.principal;
-        const account = /^\d{12}$/.test(rp) ? rp : /^arn:[^:]+:(iam|sts)::(\d{12}):/.exec(rp)?.[2];
-        if (account === undefined ? p.type !== "AWSService" || p.arn !== rp : account !== p.accountId) {
-          throw err.validation(`RetiringPrincipal '${rp}' must be a principal in your AWS account.`);
-        }
-        if (input.Limit !== undefined && input.Limit > 100) {
-          throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
-        }
-        const page = indexPageOf(state.grants.index("byRetiringPrincipal"), retirableScope(rp, ctx.region), input.Limit, input.Marker, 50);
-        return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
-      },
-    },
-
-    RetireGrant: {
-      readOnly: false,
-      authorize(ctx, input: RetireGrantRequest) {
-        return retireCheck(ctx, grantFromRetireInput(ctx, input));
-      },
-      handler(ctx, input: RetireGrantRequest) {
-        const g = grantFromRetireInput(ctx, input);
-        const key = state.keys.get(g.keyArn);
-        if (key) setKeyResources(ctx, key);
-        ctx.audit.requestParameters = null;
-        ctx.audit.additionalEventData = { grantId: g.grantId };
-        if (input.DryRun) throw err.dryRun();
-        state.removeGrant(g);
-        ctx.writes.push(kms.delGrant(g.grantId));
-        ctx.audit.responseElements = { keyId: g.keyArn };
-        return {};
-      },
-      requestParameters: () => null,
-    },
-
-    RevokeGrant: {
-      readOnly: false,
-      authorize(ctx, input: RevokeGrantRequest) {
-        const { key } = resolveKey(state, scopeOf(ctx), input.KeyId!, { aliases: false });
-        return keyCheck(ctx, state, key, "RevokeGrant", { context: { "kms:GrantIsForAWSResource": grantIsForAwsResource(ctx) } });
-      },
-      handler(ctx, input: RevokeGrantRequest) {
-        const { key } = resolveKey(state, scopeOf(ctx), input.KeyId!, { aliases: false });
-        setKeyResources(ctx, key);
-        if (!GRANT_ID_RE.test(input.GrantId!)) throw invalidGrantId(input.GrantId!);
-        const g = state.grants.get(input.GrantId!);
-        if (!g || g.keyArn !== key.arn) throw grantNotFound(input.GrantId!);
-        if (input.DryRun) throw err.dryRun();
-        state.removeGrant(g);
-        ctx.writes.push(kms.delGrant(g.grantId));
-        return {};
-      },
-    },
+    "kms:GrantOperations": [...(input.Operations ?? [])],
+    "kms:GranteePrincipal": input.GranteePrincipal,
+    "kms:RetiringPrincipal": input.RetiringPrincipal,
+    "kms:GrantIsForAWSResource": grantIsForAwsResource(ctx),
+    "kms:GrantConstraintType": c?.EncryptionContextEquals ? "EncryptionContextEquals" : c?.EncryptionContextSubset ? "EncryptionContextSubset" : undefined,
   };
 }
 
+function createGrantOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<CreateGrantRequest, CreateGrantResponse, Resolved>({
+    readOnly: false,
+    resolve(ctx, i) {
+      checkGrantTokens(i.GrantTokens);
+      return namedKey(state, ctx, i.KeyId!, { aliases: false });
+    },
+    authorize(ctx, i, { key }) {
+      const ops = i.Operations ?? [];
+      const constraints = normConstraints(i.Constraints);
+      return [
+        keyCheck(ctx, state, key, "CreateGrant", {
+          context: createGrantContext(ctx, i),
+          encryptionContext: constraintContext(constraints),
+          grantOperation: "CreateGrant",
+          grantFilter: (parent) => noWider(parent, ops, constraints),
+        }),
+      ];
+    },
+    handler: function createGrant(ctx, i, { key }) {
+      checkKeyState(key, "use");
+      const ops = [...new Set(i.Operations ?? [])];
+      if (ops.length === 0) throw err.validation("1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      const supported = grantOperationsFor(key);
+      const bad = ops.filter((o) => !supported.has(o));
+      if (bad.length) {
+        throw err.validation(`Grant operations [${bad.join(", ")}] are not supported for a KMS key with KeySpec ${key.keySpec} and KeyUsage ${key.keyUsage}.`);
+      }
+      validatePrincipal("GranteePrincipal", i.GranteePrincipal!);
+      if (i.RetiringPrincipal !== undefined) validatePrincipal("RetiringPrincipal", i.RetiringPrincipal);
+      const constraints = normConstraints(i.Constraints);
+      if (constraints?.EncryptionContextEquals && constraints.EncryptionContextSubset) {
+        throw err.validation("A grant can have either an EncryptionContextEquals or an EncryptionContextSubset constraint, not both.");
+      }
+      if (constraints && key.keySpec !== "SYMMETRIC_DEFAULT") {
+        throw err.validation("Encryption context grant constraints are supported only on symmetric encryption KMS keys.");
+      }
+      // Name idempotency: the same name and parameters return the original grant, with a new token.
+      if (i.Name !== undefined) {
+        for (const g of state.grantsForKey(key.arn)) {
+          if (
+            g.name === i.Name &&
+            g.granteePrincipal === i.GranteePrincipal &&
+            g.retiringPrincipal === i.RetiringPrincipal &&
+            sameList(g.operations, ops) &&
+            JSON.stringify(g.constraints ?? null) === JSON.stringify(constraints ?? null)
+          ) {
+            if (i.DryRun) throw err.dryRun();
+            return { GrantId: g.grantId, GrantToken: newGrantToken(g.grantId) };
+          }
+        }
+      }
+      if (state.grantCount(key.arn) >= kms.options.maxGrantsPerKey) {
+        throw new ServiceError("LimitExceededException", `The request was rejected because the KMS key ${key.arn} already has the maximum number of grants (${kms.options.maxGrantsPerKey}).`, 400);
+      }
+      if (i.DryRun) throw err.dryRun();
+      const g: GrantRecord = {
+        grantId: randomBytes(32).toString("hex"),
+        keyArn: key.arn,
+        issuingAccount: key.accountId,
+        name: i.Name,
+        creationDate: ctx.now,
+        granteePrincipal: i.GranteePrincipal!,
+        retiringPrincipal: i.RetiringPrincipal,
+        operations: ops,
+        constraints,
+      };
+      state.addGrant(g);
+      ctx.writes.push(kms.putGrant(g));
+      return { GrantId: g.grantId, GrantToken: newGrantToken(g.grantId) };
+    },
+    audit: { responseElements: (out) => ({ grantId: out.GrantId, keyId: state.grants.get(out.GrantId!)?.keyArn }) },
+  });
+}
 
+function listGrantsOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<ListGrantsRequest, ListGrantsResponse, Resolved>({
+    readOnly: true,
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
+    authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "ListGrants", { context: { "kms:GrantIsForAWSResource": grantIsForAwsResource(ctx) } })],
+    handler: function listGrants(_ctx, i, { key }) {
+      if (i.Limit !== undefined && i.Limit > 100) {
+        throw err.validation(`1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
+      }
+      if (i.GrantId !== undefined && !GRANT_ID_RE.test(i.GrantId)) throw invalidGrantId(i.GrantId);
+      const grantee = i.GranteePrincipal === undefined ? undefined : (g: GrantRecord) => g.granteePrincipal === i.GranteePrincipal;
+      let page;
+      if (i.GrantId !== undefined) {
+        // one grant at most: look it up rather than walk the key's grants
+        const g = state.grants.get(i.GrantId);
+        const list = g && g.keyArn === key.arn && (!grantee || grantee(g)) ? [g] : [];
+        page = pageOf(list, (x) => dateKey(x.creationDate, x.grantId), i.Limit, i.Marker, 50);
+      } else {
+        page = indexPageOf(state.grants.index("byKey"), key.arn, i.Limit, i.Marker, 50, grantee);
+      }
+      return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
+    },
+      });
+}
+
+function listRetirableGrantsOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<ListRetirableGrantsRequest, ListGrantsResponse>({
+    readOnly: true,
+    authorize: () => [iamCheck("ListRetirableGrants")],
+    handler: function listRetirableGrants(ctx, i) {
+      const rp = i.RetiringPrincipal!;
+      const p = ctx.principal;
+      const account = /^\d{12}$/.test(rp) ? rp : /^arn:[^:]+:(iam|sts)::(\d{12}):/.exec(rp)?.[2];
+      if (account === undefined ? p.type !== "AWSService" || p.arn !== rp : account !== p.accountId) {
+        throw err.validation(`RetiringPrincipal '${rp}' must be a principal in your AWS account.`);
+      }
+      if (i.Limit !== undefined && i.Limit > 100) {
+        throw err.validation(`1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
+      }
+      const page = indexPageOf(state.grants.index("byRetiringPrincipal"), retirableScope(rp, ctx.region), i.Limit, i.Marker, 50);
+      return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
+    },
+  });
+}
+
+/** The grant RetireGrant names and its key (absent only if the key is gone). */
+interface ResolvedGrant {
+  grant: GrantRecord;
+  key?: KeyRecord;
+}
+
+function retireGrantOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<RetireGrantRequest, NoOutput, ResolvedGrant>({
+    readOnly: false,
+    resolve(ctx, i) {
+      const grant = grantFromRetireInput(kms, ctx, i);
+      return { grant, key: state.keys.get(grant.keyArn) };
+    },
+    authorize: (ctx, _i, { grant }) => [retireCheck(ctx, grant)],
+    handler: function retireGrant(ctx, i, { grant, key }) {
+      // named only once the caller may retire the grant: a refused caller's record does not show the key
+      ctx.audit.resources = keyResources(ctx, [key]);
+      ctx.audit.additionalEventData = { grantId: grant.grantId };
+      if (i.DryRun) throw err.dryRun();
+      state.removeGrant(grant);
+      ctx.writes.push(kms.delGrant(grant.grantId));
+      ctx.audit.responseElements = { keyId: grant.keyArn };
+      return {};
+    },
+    audit: { requestParameters: () => null },
+  });
+}
+
+function revokeGrantOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<RevokeGrantRequest, NoOutput, Resolved>({
+    readOnly: false,
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
+    authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "RevokeGrant", { context: { "kms:GrantIsForAWSResource": grantIsForAwsResource(ctx) } })],
+    handler: function revokeGrant(ctx, i, { key }) {
+      if (!GRANT_ID_RE.test(i.GrantId!)) throw invalidGrantId(i.GrantId!);
+      const g = state.grants.get(i.GrantId!);
+      if (!g || g.keyArn !== key.arn) throw grantNotFound(i.GrantId!);
+      if (i.DryRun) throw err.dryRun();
+      state.removeGrant(g);
+      ctx.writes.push(kms.delGrant(g.grantId));
+      return {};
+    },
+      });
+}
+
+export function grantOperations(kms: Kms) {
+  return {
+    CreateGrant: createGrantOperation(kms),
+    ListGrants: listGrantsOperation(kms),
+    ListRetirableGrants: listRetirableGrantsOperation(kms),
+    RetireGrant: retireGrantOperation(kms),
+    RevokeGrant: revokeGrantOperation(kms),
+  };
+}

@@ -8,22 +8,23 @@
  */
 import { randomBytes } from "node:crypto";
 import type { KeySpec, KeyState, KeyUsageType } from "@aws-sdk/client-kms";
-import { kmsShapes } from "../../protocol/shapes/kms.gen.ts";
-import type { AppContext, ServiceDef } from "../types.ts";
+import { kmsShapes, type KmsOperation } from "../../protocol/shapes/kms.gen.ts";
+import type { AppContext } from "../../kernel/context.ts";
+import type { OperationTable } from "../../kernel/operation.ts";
+import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { aliasOperations } from "./aliases.ts";
 import { Kms, type KmsOptions } from "./core.ts";
 import { cryptoOperations } from "./crypto-ops.ts";
 import { loadCheckedKey } from "../../store/key-file.ts";
 import { loadOrCreateRootKey, openAtRest, ROOT_KEY_FILE, sealAtRest } from "./crypto/rootkey.ts";
 import { grantOperations } from "./grants.ts";
-import { importOperations, runDueImports } from "./import.ts";
+import { importOperations, runDueImports } from "./import-ops.ts";
 import { keyOperations, runDueDeletions } from "./keys.ts";
 import { materialAad, type Sealer } from "./material.ts";
-import { keyPolicyOperations } from "./policy.ts";
+import { keyPolicyOperations } from "./key-policy-ops.ts";
 import { resolveKey } from "./resolve.ts";
 import { rotationOperations, runDueRotations } from "./rotation.ts";
-import { defineServiceModule } from "../../kernel/service.ts";
-import { fromLegacyService } from "../../kernel/legacy-operation.ts";
+import { signingOperations } from "./signing-ops.ts";
 import { KIND_IMPORT, KIND_KEY, type KeyRecord } from "./state.ts";
 
 declare module "../../kernel/context.ts" {
@@ -81,7 +82,7 @@ export const kmsModule = defineServiceModule({
   create(app) {
     const { kms, def } = createKmsService(app);
     return {
-      services: [fromLegacyService(def)],
+      services: [def],
       provides: { kms },
       dueRunners: [
         {
@@ -112,17 +113,23 @@ function createKmsService(app: AppContext): { kms: Kms; def: ServiceDef } {
     targetPrefixes: ["TrentService"],
     shapes: kmsShapes,
     eventSource: "kms.amazonaws.com",
-    operations: {
-      ...keyOperations(kms),
-      ...aliasOperations(kms),
-      ...cryptoOperations(kms),
-      ...rotationOperations(kms),
-      ...importOperations(kms),
-      ...keyPolicyOperations(kms),
-      ...grantOperations(kms),
-    },
+    operations: kmsOperations(kms),
   };
   return { kms, def };
+}
+
+/** Every KMS operation, by the names the official model gives them. */
+export function kmsOperations(kms: Kms): OperationTable<KmsOperation> {
+  return {
+    ...keyOperations(kms),
+    ...aliasOperations(kms),
+    ...cryptoOperations(kms),
+    ...signingOperations(kms),
+    ...rotationOperations(kms),
+    ...importOperations(kms),
+    ...keyPolicyOperations(kms),
+    ...grantOperations(kms),
+  };
 }
 
 export interface EcsKeyInfo {

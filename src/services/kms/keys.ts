@@ -30,14 +30,14 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import { checkTagKeys, checkTags, mergeTags, removeTags, requestTagContext as sharedRequestTagContext, type TagRules } from "../../kernel/tags.ts";
 import type { WriteOp } from "../../store/store.ts";
-import type { OperationDef, RequestContext } from "../types.ts";
-import { javaDate, serviceEvent, setKeyResources, type Kms } from "./core.ts";
+import { defineOperation } from "../../kernel/operation.ts";
+import { javaDate, keyResources, serviceEvent, type Kms, type NoOutput } from "./core.ts";
 import { checkGrantTokens } from "./grants.ts";
 import { resolveKeyUsage } from "./crypto/asymmetric.ts";
 import { algorithmsFor, generateMaterial, sealMaterial } from "./material.ts";
 import { indexPageOf, pageOf } from "./paging.ts";
-import { defaultKeyPolicy, iamCheck, keyCheck, lockoutCheck, validateKeyPolicy, type Ctx } from "./policy.ts";
-import { resolveKey, scopeOf } from "./resolve.ts";
+import { defaultKeyPolicy, iamCheck, keyCheck, lockoutCheck, validateKeyPolicy, type Ctx } from "./key-policy.ts";
+import { namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, isEnabled, keyArn, kmsScope, type KeyRecord, type MaterialRecord } from "./state.ts";
 
 export const DAY_MS = 86_400_000;
@@ -121,7 +121,14 @@ function trailKeyMetadata(key: KeyRecord): Record<string, unknown> {
   };
 }
 
-function createKeySettings(input: CreateKeyRequest): { spec: KeySpec; usage: KeyUsageType; origin: "AWS_KMS" | "EXTERNAL" } {
+/** What CreateKey makes, checked before it is authorized. */
+interface CreateKeySettings {
+  spec: KeySpec;
+  usage: KeyUsageType;
+  origin: "AWS_KMS" | "EXTERNAL";
+}
+
+function createKeySettings(input: CreateKeyRequest): CreateKeySettings {
   if (input.KeySpec && input.CustomerMasterKeySpec) {
     throw err.validation("You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec only.");
   }
@@ -178,239 +185,254 @@ export async function runDueDeletions(kms: Kms, nowMs: number): Promise<void> {
   }
 }
 
-function ownKey(kms: Kms, ctx: RequestContext, keyId: string, aliases = false): KeyRecord {
-  return resolveKey(kms.state, scopeOf(ctx), keyId, { aliases }).key;
-}
-
-export function keyOperations(kms: Kms): Record<string, OperationDef> {
-  const { state } = kms;
-
-  function save(ctx: RequestContext, key: KeyRecord): void {
-    state.keys.set(key.arn, key);
-    ctx.writes.push(kms.putKey(key));
-  }
-
-  return {
-    CreateKey: {
-      readOnly: false,
-      authorize(_ctx, input: CreateKeyRequest) {
-        const { spec, usage, origin } = createKeySettings(input);
-        validateTags(input.Tags);
-        return iamCheck("CreateKey", {
-          "kms:KeySpec": spec,
-          "kms:KeyUsage": usage,
-          "kms:KeyOrigin": origin,
-          "kms:MultiRegion": input.MultiRegion ?? false,
-          "kms:BypassPolicyLockoutSafetyCheck": input.BypassPolicyLockoutSafetyCheck ?? false,
-          ...requestTagContext(input.Tags),
-        });
-      },
-      async handler(ctx, input: CreateKeyRequest): Promise<CreateKeyResponse> {
-        const { spec, usage, origin } = createKeySettings(input);
-        validateTags(input.Tags);
-        const accountId = ctx.principal.accountId;
-        const multiRegion = input.MultiRegion ?? false;
-        const keyId = newKeyId(multiRegion);
-        const arn = keyArn(ctx.region, accountId, keyId);
-        let policy = defaultKeyPolicy(accountId);
-        if (input.Policy !== undefined) {
-          validateKeyPolicy(input.Policy);
-          if (!input.BypassPolicyLockoutSafetyCheck) lockoutCheck(ctx, { arn, accountId }, input.Policy);
-          policy = input.Policy;
-        }
-        const key: KeyRecord = {
-          keyId,
-          arn,
-          accountId,
-          region: ctx.region,
-          creationDate: ctx.now,
-          description: input.Description ?? "",
-          keyUsage: usage,
-          keySpec: spec,
-          origin,
-          state: origin === "EXTERNAL" ? "PendingImport" : "Enabled",
-          multiRegion,
-          policy,
-          tags: (input.Tags ?? []).map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })),
-          materials: [],
-          rotationEnabled: false,
-          onDemandRotations: 0,
-        };
-        if (origin === "AWS_KMS") {
-          const m = await freshMaterial(kms, key, ctx.now);
-          key.materials.push(m);
-          key.currentMaterialId = m.id;
-        }
-        save(ctx, key);
-        setKeyResources(ctx, key);
-        return { KeyMetadata: keyMetadata(key) };
-      },
-      requestParameters: (input: CreateKeyRequest) => {
-        const spec = input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
+function createKeyOperation(kms: Kms) {
+  return defineOperation<CreateKeyRequest, CreateKeyResponse, CreateKeySettings>({
+    readOnly: false,
+    resolve(_ctx, i) {
+      const settings = createKeySettings(i);
+      validateTags(i.Tags);
+      return settings;
+    },
+    authorize: (_ctx, i, { spec, usage, origin }) => [
+      iamCheck("CreateKey", {
+        "kms:KeySpec": spec,
+        "kms:KeyUsage": usage,
+        "kms:KeyOrigin": origin,
+        "kms:MultiRegion": i.MultiRegion ?? false,
+        "kms:BypassPolicyLockoutSafetyCheck": i.BypassPolicyLockoutSafetyCheck ?? false,
+        ...requestTagContext(i.Tags),
+      }),
+    ],
+    handler: async function createKey(ctx, i, { spec, usage, origin }) {
+      const accountId = ctx.principal.accountId;
+      const multiRegion = i.MultiRegion ?? false;
+      const keyId = newKeyId(multiRegion);
+      const arn = keyArn(ctx.region, accountId, keyId);
+      let policy = defaultKeyPolicy(accountId);
+      if (i.Policy !== undefined) {
+        validateKeyPolicy(i.Policy);
+        if (!i.BypassPolicyLockoutSafetyCheck) lockoutCheck(ctx, { arn, accountId }, i.Policy);
+        policy = i.Policy;
+      }
+      const key: KeyRecord = {
+        keyId,
+        arn,
+        accountId,
+        region: ctx.region,
+        creationDate: ctx.now,
+        description: i.Description ?? "",
+        keyUsage: usage,
+        keySpec: spec,
+        origin,
+        state: origin === "EXTERNAL" ? "PendingImport" : "Enabled",
+        multiRegion,
+        policy,
+        tags: (i.Tags ?? []).map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })),
+        materials: [],
+        rotationEnabled: false,
+        onDemandRotations: 0,
+      };
+      if (origin === "AWS_KMS") {
+        const m = await freshMaterial(kms, key, ctx.now);
+        key.materials.push(m);
+        key.currentMaterialId = m.id;
+      }
+      kms.saveKey(ctx, key);
+      return { KeyMetadata: keyMetadata(key) };
+    },
+    audit: {
+      resources: (ctx, _i, _settings, out) => keyResources(ctx, [{ arn: out.KeyMetadata!.Arn!, accountId: out.KeyMetadata!.AWSAccountId! }]),
+      requestParameters: (i) => {
+        const spec = i.KeySpec ?? i.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
         return {
-          ...(input.Policy !== undefined ? { policy: input.Policy } : {}),
-          description: input.Description ?? "",
-          keyUsage: input.KeyUsage ?? "ENCRYPT_DECRYPT",
+          ...(i.Policy !== undefined ? { policy: i.Policy } : {}),
+          description: i.Description ?? "",
+          keyUsage: i.KeyUsage ?? "ENCRYPT_DECRYPT",
           customerMasterKeySpec: spec,
           keySpec: spec,
-          origin: input.Origin ?? "AWS_KMS",
-          bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck ?? false,
-          ...(input.Tags ? { tags: input.Tags.map((t) => ({ tagKey: t.TagKey, tagValue: t.TagValue })) } : {}),
-          ...(input.MultiRegion !== undefined ? { multiRegion: input.MultiRegion } : {}),
+          origin: i.Origin ?? "AWS_KMS",
+          bypassPolicyLockoutSafetyCheck: i.BypassPolicyLockoutSafetyCheck ?? false,
+          ...(i.Tags ? { tags: i.Tags.map((t) => ({ tagKey: t.TagKey, tagValue: t.TagValue })) } : {}),
+          ...(i.MultiRegion !== undefined ? { multiRegion: i.MultiRegion } : {}),
         };
       },
-      responseElements: (out: CreateKeyResponse) => {
-        const key = state.keys.get(out.KeyMetadata!.Arn!);
+      responseElements: (out) => {
+        const key = kms.state.keys.get(out.KeyMetadata!.Arn!);
         return key ? { keyMetadata: trailKeyMetadata(key) } : null;
       },
     },
+  });
+}
 
-    DescribeKey: {
-      readOnly: true,
-      authorize(ctx, input: DescribeKeyRequest) {
-        checkGrantTokens(input.GrantTokens);
-        const r = resolveKey(state, scopeOf(ctx), input.KeyId!, { aliases: true });
-        return keyCheck(ctx, state, r.key, "DescribeKey", { alias: r.alias, grantOperation: "DescribeKey" });
-      },
-      handler(ctx, input: DescribeKeyRequest): DescribeKeyResponse {
-        const key = ownKey(kms, ctx, input.KeyId!, true);
-        setKeyResources(ctx, key);
-        return { KeyMetadata: keyMetadata(key) };
-      },
+function describeKeyOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<DescribeKeyRequest, DescribeKeyResponse, Resolved>({
+    readOnly: true,
+    resolve(ctx, i) {
+      checkGrantTokens(i.GrantTokens);
+      return namedKey(state, ctx, i.KeyId!, { aliases: true });
     },
-
-    ListKeys: {
-      readOnly: true,
-      authorize: () => iamCheck("ListKeys"),
-      handler(ctx, input: ListKeysRequest): ListKeysResponse {
-        const page = indexPageOf(state.keys.index("byCreation"), kmsScope(ctx.principal.accountId, ctx.region), input.Limit, input.Marker, 100);
-        return { Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), NextMarker: page.NextMarker, Truncated: page.Truncated };
-      },
+    authorize: (ctx, _i, r) => [keyCheck(ctx, state, r.key, "DescribeKey", { alias: r.alias, grantOperation: "DescribeKey" })],
+    handler: function describeKey(_ctx, _i, { key }) {
+      return { KeyMetadata: keyMetadata(key) };
     },
+  });
+}
 
-    UpdateKeyDescription: {
-      authorize(ctx, input: UpdateKeyDescriptionRequest) {
-        return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "UpdateKeyDescription");
-      },
-      handler(ctx, input: UpdateKeyDescriptionRequest) {
-        const key = ownKey(kms, ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        checkKeyState(key, "notPendingDeletion");
-        save(ctx, { ...key, description: input.Description! });
-        return {};
-      },
+function listKeysOperation(kms: Kms) {
+  return defineOperation<ListKeysRequest, ListKeysResponse>({
+    readOnly: true,
+    authorize: () => [iamCheck("ListKeys")],
+    handler: function listKeys(ctx, i) {
+      const page = indexPageOf(kms.state.keys.index("byCreation"), kmsScope(ctx.principal.accountId, ctx.region), i.Limit, i.Marker, 100);
+      return { Keys: page.items.map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })), NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
+  });
+}
 
-    TagResource: {
-      authorize(ctx, input: TagResourceRequest) {
-        validateTags(input.Tags);
-        return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "TagResource", { context: requestTagContext(input.Tags) });
-      },
-      handler(ctx, input: TagResourceRequest) {
-        const key = ownKey(kms, ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        checkKeyState(key, "notPendingDeletion");
-        save(ctx, { ...key, tags: mergeTags(KMS_TAG_RULES, key.tags, input.Tags ?? []) });
-        return {};
-      },
+function updateKeyDescriptionOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<UpdateKeyDescriptionRequest, NoOutput, Resolved>({
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
+    authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "UpdateKeyDescription")],
+    handler: function updateKeyDescription(ctx, i, { key }) {
+      checkKeyState(key, "notPendingDeletion");
+      kms.saveKey(ctx, { ...key, description: i.Description! });
+      return {};
     },
+  });
+}
 
-    UntagResource: {
-      authorize(ctx, input: UntagResourceRequest) {
-        checkTagKeys(KMS_TAG_RULES, input.TagKeys);
-        return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "UntagResource", { context: input.TagKeys?.length ? { "aws:TagKeys": [...input.TagKeys] } : {} });
-      },
-      handler(ctx, input: UntagResourceRequest) {
-        const key = ownKey(kms, ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        checkKeyState(key, "notPendingDeletion");
-        save(ctx, { ...key, tags: removeTags(KMS_TAG_RULES, key.tags, input.TagKeys ?? []) });
-        return {};
-      },
+function tagResourceOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<TagResourceRequest, NoOutput, Resolved>({
+    resolve(ctx, i) {
+      validateTags(i.Tags);
+      return namedKey(state, ctx, i.KeyId!, { aliases: false });
     },
-
-    ListResourceTags: {
-      readOnly: true,
-      authorize(ctx, input: ListResourceTagsRequest) {
-        return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "ListResourceTags");
-      },
-      handler(ctx, input: ListResourceTagsRequest): ListResourceTagsResponse {
-        const key = ownKey(kms, ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        if (input.Limit !== undefined && input.Limit > 50) {
-          throw err.validation(`1 validation error detected: Value '${input.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
-        }
-        const sorted = [...key.tags].sort((a, b) => (a.TagKey! < b.TagKey! ? -1 : 1));
-        const page = pageOf(sorted, (t) => t.TagKey!, input.Limit, input.Marker, 50);
-        return { Tags: page.items.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })), NextMarker: page.NextMarker, Truncated: page.Truncated };
-      },
+    authorize: (ctx, i, { key }) => [keyCheck(ctx, state, key, "TagResource", { context: requestTagContext(i.Tags) })],
+    handler: function tagResource(ctx, i, { key }) {
+      checkKeyState(key, "notPendingDeletion");
+      kms.saveKey(ctx, { ...key, tags: mergeTags(KMS_TAG_RULES, key.tags, i.Tags ?? []) });
+      return {};
     },
+  });
+}
 
-    EnableKey: {
-      authorize(ctx, input: EnableKeyRequest) {
-        return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "EnableKey");
-      },
-      handler(ctx, input: EnableKeyRequest) {
-        const key = ownKey(kms, ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        checkKeyState(key, "enableDisable");
-        if (key.state !== "Enabled") save(ctx, { ...key, state: "Enabled" });
-        return {};
-      },
+function untagResourceOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<UntagResourceRequest, NoOutput, Resolved>({
+    resolve(ctx, i) {
+      checkTagKeys(KMS_TAG_RULES, i.TagKeys);
+      return namedKey(state, ctx, i.KeyId!, { aliases: false });
     },
-
-    DisableKey: {
-      authorize(ctx, input: DisableKeyRequest) {
-        return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "DisableKey");
-      },
-      handler(ctx, input: DisableKeyRequest) {
-        const key = ownKey(kms, ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        checkKeyState(key, "enableDisable");
-        if (key.state !== "Disabled") save(ctx, { ...key, state: "Disabled" });
-        return {};
-      },
+    authorize: (ctx, i, { key }) => [keyCheck(ctx, state, key, "UntagResource", { context: i.TagKeys?.length ? { "aws:TagKeys": [...i.TagKeys] } : {} })],
+    handler: function untagResource(ctx, i, { key }) {
+      checkKeyState(key, "notPendingDeletion");
+      kms.saveKey(ctx, { ...key, tags: removeTags(KMS_TAG_RULES, key.tags, i.TagKeys ?? []) });
+      return {};
     },
+  });
+}
 
-    ScheduleKeyDeletion: {
-      authorize(ctx, input: ScheduleKeyDeletionRequest) {
-        return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "ScheduleKeyDeletion", {
-          context: { "kms:ScheduleKeyDeletionPendingWindowInDays": input.PendingWindowInDays ?? 30 },
-        });
-      },
-      handler(ctx, input: ScheduleKeyDeletionRequest): ScheduleKeyDeletionResponse {
-        const key = ownKey(kms, ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        const days = input.PendingWindowInDays ?? 30;
-        if (days < 7 || days > 30) throw err.validation(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
-        checkKeyState(key, "notPendingDeletion");
-        const deletionDate = new Date(ctx.now.getTime() + days * DAY_MS);
-        save(ctx, { ...key, state: "PendingDeletion", deletionDate, pendingWindowInDays: days });
-        return { KeyId: key.arn, DeletionDate: deletionDate, KeyState: "PendingDeletion", PendingWindowInDays: days };
-      },
-      requestParameters: (input: ScheduleKeyDeletionRequest) => ({ keyId: input.KeyId, pendingWindowInDays: input.PendingWindowInDays ?? 30 }),
-      responseElements: (out: ScheduleKeyDeletionResponse) => ({
+function listResourceTagsOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<ListResourceTagsRequest, ListResourceTagsResponse, Resolved>({
+    readOnly: true,
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
+    authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "ListResourceTags")],
+    handler: function listResourceTags(_ctx, i, { key }) {
+      if (i.Limit !== undefined && i.Limit > 50) {
+        throw err.validation(`1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50`);
+      }
+      const sorted = [...key.tags].sort((a, b) => (a.TagKey! < b.TagKey! ? -1 : 1));
+      const page = pageOf(sorted, (t) => t.TagKey!, i.Limit, i.Marker, 50);
+      return { Tags: page.items.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })), NextMarker: page.NextMarker, Truncated: page.Truncated };
+    },
+  });
+}
+
+function enableKeyOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<EnableKeyRequest, NoOutput, Resolved>({
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
+    authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "EnableKey")],
+    handler: function enableKey(ctx, _i, { key }) {
+      checkKeyState(key, "enableDisable");
+      if (key.state !== "Enabled") kms.saveKey(ctx, { ...key, state: "Enabled" });
+      return {};
+    },
+  });
+}
+
+function disableKeyOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<DisableKeyRequest, NoOutput, Resolved>({
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
+    authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DisableKey")],
+    handler: function disableKey(ctx, _i, { key }) {
+      checkKeyState(key, "enableDisable");
+      if (key.state !== "Disabled") kms.saveKey(ctx, { ...key, state: "Disabled" });
+      return {};
+    },
+  });
+}
+
+function scheduleKeyDeletionOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse, Resolved>({
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
+    authorize: (ctx, i, { key }) => [
+      keyCheck(ctx, state, key, "ScheduleKeyDeletion", { context: { "kms:ScheduleKeyDeletionPendingWindowInDays": i.PendingWindowInDays ?? 30 } }),
+    ],
+    handler: function scheduleKeyDeletion(ctx, i, { key }) {
+      const days = i.PendingWindowInDays ?? 30;
+      if (days < 7 || days > 30) throw err.validation(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
+      checkKeyState(key, "notPendingDeletion");
+      const deletionDate = new Date(ctx.now.getTime() + days * DAY_MS);
+      kms.saveKey(ctx, { ...key, state: "PendingDeletion", deletionDate, pendingWindowInDays: days });
+      return { KeyId: key.arn, DeletionDate: deletionDate, KeyState: "PendingDeletion", PendingWindowInDays: days };
+    },
+    audit: {
+      requestParameters: (i) => ({ keyId: i.KeyId, pendingWindowInDays: i.PendingWindowInDays ?? 30 }),
+      responseElements: (out) => ({
         keyId: out.KeyId,
         keyState: out.KeyState,
         deletionDate: javaDate(out.DeletionDate!),
         pendingWindowInDays: out.PendingWindowInDays,
       }),
     },
+  });
+}
 
-    CancelKeyDeletion: {
-      authorize(ctx, input: CancelKeyDeletionRequest) {
-        return keyCheck(ctx, state, ownKey(kms, ctx, input.KeyId!), "CancelKeyDeletion");
-      },
-      handler(ctx, input: CancelKeyDeletionRequest): CancelKeyDeletionResponse {
-        const key = ownKey(kms, ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        checkKeyState(key, "cancelDeletion");
-        // imported material that expired or was deleted while pending deletion: back to PendingImport
-        const hasMaterial = key.origin !== "EXTERNAL" || key.materials.some((m) => m.importState === "IMPORTED");
-        save(ctx, { ...key, state: hasMaterial ? "Disabled" : "PendingImport", deletionDate: undefined, pendingWindowInDays: undefined });
-        return { KeyId: key.arn };
-      },
-      responseElements: (out: CancelKeyDeletionResponse) => ({ keyId: out.KeyId }),
+function cancelKeyDeletionOperation(kms: Kms) {
+  const { state } = kms;
+  return defineOperation<CancelKeyDeletionRequest, CancelKeyDeletionResponse, Resolved>({
+    resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
+    authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "CancelKeyDeletion")],
+    handler: function cancelKeyDeletion(ctx, _i, { key }) {
+      checkKeyState(key, "cancelDeletion");
+      // imported material that expired or was deleted while pending deletion: back to PendingImport
+      const hasMaterial = key.origin !== "EXTERNAL" || key.materials.some((m) => m.importState === "IMPORTED");
+      kms.saveKey(ctx, { ...key, state: hasMaterial ? "Disabled" : "PendingImport", deletionDate: undefined, pendingWindowInDays: undefined });
+      return { KeyId: key.arn };
     },
+    audit: { responseElements: (out) => ({ keyId: out.KeyId }) },
+  });
+}
+
+export function keyOperations(kms: Kms) {
+  return {
+    CreateKey: createKeyOperation(kms),
+    DescribeKey: describeKeyOperation(kms),
+    ListKeys: listKeysOperation(kms),
+    UpdateKeyDescription: updateKeyDescriptionOperation(kms),
+    TagResource: tagResourceOperation(kms),
+    UntagResource: untagResourceOperation(kms),
+    ListResourceTags: listResourceTagsOperation(kms),
+    EnableKey: enableKeyOperation(kms),
+    DisableKey: disableKeyOperation(kms),
+    ScheduleKeyDeletion: scheduleKeyDeletionOperation(kms),
+    CancelKeyDeletion: cancelKeyDeletionOperation(kms),
   };
 }

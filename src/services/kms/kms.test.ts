@@ -1,11 +1,11 @@
 /** Unit tests for KMS's pure parts: key-state table, KeyId resolution, paging, grants, dates. */
 import { describe, it, expect } from "vitest";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { Principal } from "../types.ts";
+import type { Principal } from "../../kernel/principal.ts";
 import { javaDate } from "./core.ts";
 import { grantOperationsFor, newGrantToken, parseGrantToken } from "./grants.ts";
 import { pageOf } from "./paging.ts";
-import { constraintsSatisfied, defaultKeyPolicy, principalNames } from "./policy.ts";
+import { constraintsSatisfied, defaultKeyPolicy, principalNames } from "./key-policy.ts";
 import { resolveKey } from "./resolve.ts";
 import { checkKeyState, KmsState, type GrantRecord, type KeyRecord, type StateRule } from "./state.ts";
 

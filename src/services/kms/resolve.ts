@@ -7,7 +7,8 @@
  *   - well-formed id/ARN with no key        → NotFoundException "Key '<key arn>' does not exist"
  *   - alias that does not exist             → NotFoundException "Alias <alias arn> is not found."
  */
-import type { RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { namingKeys } from "./core.ts";
 import { aliasArn, err, isKeyId, keyArn, KMS_ARN_RE, type AliasRecord, type KeyRecord, type KmsState } from "./state.ts";
 
 export interface Resolved {
@@ -23,6 +24,17 @@ export interface Scope {
 
 export function scopeOf(ctx: RequestContext): Scope {
   return { accountId: ctx.principal.accountId, region: ctx.region };
+}
+
+/** The key a KeyId names in the caller's account and the request's Region. */
+export function keyOf(state: KmsState, ctx: RequestContext, value: string, opts: { aliases: boolean }): Resolved {
+  return resolveKey(state, scopeOf(ctx), value, opts);
+}
+
+/** keyOf, and the key is the call's CloudTrail resource from here on (core.ts `namingKeys`). */
+export function namedKey(state: KmsState, ctx: RequestContext, value: string, opts: { aliases: boolean }): Resolved {
+  const r = keyOf(state, ctx, value, opts);
+  return namingKeys(ctx, r, r.key);
 }
 
 /** Resolves a KeyId; `aliases: false` for operations that take only a key ID or key ARN. */

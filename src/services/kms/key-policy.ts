@@ -7,17 +7,10 @@
 import { ServiceError } from "../../kernel/errors.ts";
 import { compilePolicy, type ContextValue } from "../../policy/index.ts";
 import { authorizeChecks } from "../../authz/authorize.ts";
-import type {
-  GetKeyPolicyRequest,
-  GetKeyPolicyResponse,
-  ListKeyPoliciesRequest,
-  ListKeyPoliciesResponse,
-  PutKeyPolicyRequest,
-} from "@aws-sdk/client-kms";
-import type { AuthCheck, OperationDef, Principal, RequestContext } from "../types.ts";
-import { addKeyResource, setKeyResources, type Kms } from "./core.ts";
-import { resolveKey, scopeOf } from "./resolve.ts";
-import { err, type GrantRecord, type KeyRecord, type KmsState } from "./state.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import type { AuthCheck } from "../../kernel/operation.ts";
+import type { Principal } from "../../kernel/principal.ts";
+import type { GrantRecord, KeyRecord, KmsState } from "./state.ts";
 
 /** The policy KMS attaches when CreateKey has no Policy (exact text AWS returns). */
 export function defaultKeyPolicy(accountId: string): string {
@@ -122,7 +115,6 @@ export interface KeyCheckOptions {
 
 /** The AuthCheck for `kms:<action>` on a key: key policy authoritative, grants as a third way. */
 export function keyCheck(ctx: RequestContext, state: KmsState, key: KeyRecord, action: string, o: KeyCheckOptions = {}): AuthCheck {
-  addKeyResource(ctx, key);
   // The condition keys and tags are built only if a policy looks one up (authorize.ts).
   return {
     action: `kms:${action}`,
@@ -195,67 +187,4 @@ export function grantsAllow(state: KmsState, p: Principal, key: KeyRecord, opera
     return true;
   }
   return false;
-}
-
-// ---------------------------------------------------------------------------------------------
-// GetKeyPolicy, PutKeyPolicy, ListKeyPolicies
-
-export const POLICY_NAME = "default";
-
-function checkPolicyName(name: string | undefined, keyArnValue: string): void {
-  if (name !== undefined && name !== POLICY_NAME) {
-    throw new ServiceError("NotFoundException", `No such policy exists: key policy '${name}' does not exist for ${keyArnValue}; the only key policy name is "default".`, 400);
-  }
-}
-
-export function keyPolicyOperations(kms: Kms): Record<string, OperationDef> {
-  const { state } = kms;
-  const keyOf = (ctx: RequestContext, id: string) => resolveKey(state, scopeOf(ctx), id, { aliases: false }).key;
-  return {
-    GetKeyPolicy: {
-      readOnly: true,
-      authorize: (ctx, input: GetKeyPolicyRequest) => keyCheck(ctx, state, keyOf(ctx, input.KeyId!), "GetKeyPolicy"),
-      handler(ctx, input: GetKeyPolicyRequest): GetKeyPolicyResponse {
-        const key = keyOf(ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        checkPolicyName(input.PolicyName, key.arn);
-        return { Policy: key.policy, PolicyName: POLICY_NAME };
-      },
-    },
-
-    PutKeyPolicy: {
-      authorize: (ctx, input: PutKeyPolicyRequest) =>
-        keyCheck(ctx, state, keyOf(ctx, input.KeyId!), "PutKeyPolicy", {
-          context: { "kms:BypassPolicyLockoutSafetyCheck": input.BypassPolicyLockoutSafetyCheck ?? false },
-        }),
-      handler(ctx, input: PutKeyPolicyRequest) {
-        const key = keyOf(ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        checkPolicyName(input.PolicyName, key.arn);
-        validateKeyPolicy(input.Policy!);
-        if (!input.BypassPolicyLockoutSafetyCheck) lockoutCheck(ctx, key, input.Policy!);
-        const updated: KeyRecord = { ...key, policy: input.Policy! };
-        state.keys.set(key.arn, updated);
-        ctx.writes.push(kms.putKey(updated));
-        return {};
-      },
-      requestParameters: (input: PutKeyPolicyRequest) => ({
-        keyId: input.KeyId,
-        policyName: input.PolicyName ?? POLICY_NAME,
-        policy: input.Policy,
-        bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck ?? false,
-      }),
-    },
-
-    ListKeyPolicies: {
-      readOnly: true,
-      authorize: (ctx, input: ListKeyPoliciesRequest) => keyCheck(ctx, state, keyOf(ctx, input.KeyId!), "ListKeyPolicies"),
-      handler(ctx, input: ListKeyPoliciesRequest): ListKeyPoliciesResponse {
-        const key = keyOf(ctx, input.KeyId!);
-        setKeyResources(ctx, key);
-        if (input.Marker !== undefined) throw err.invalidMarker();
-        return { PolicyNames: [POLICY_NAME], Truncated: false };
-      },
-    },
-  };
 }

@@ -1,0 +1,126 @@
+/**
+ * What the cryptographic operations share: the checks on a key's usage and spec, the key a
+ * ciphertext is for, and sealing and opening data under a key's material (./crypto does the
+ * cryptography; ./material.ts keeps the material sealed at rest).
+ */
+import { ServiceError } from "../../kernel/errors.ts";
+import { defaultRequestParameters } from "../../audit/record.ts";
+import { kmsShapes } from "../../protocol/shapes/kms.gen.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import type { AuthCheck } from "../../kernel/operation.ts";
+import type { Kms } from "./core.ts";
+import { requireEncryptionAlgorithm, rsaDecrypt, rsaEncrypt } from "./crypto/asymmetric.ts";
+import { materialIdHex, openSymmetric, parseCiphertext, sealSymmetric } from "./crypto/ciphertext.ts";
+import { keyCheck } from "./key-policy.ts";
+import { currentMaterial, openMaterial } from "./material.ts";
+import { keyOf, type Resolved } from "./resolve.ts";
+import { err, type KeyRecord } from "./state.ts";
+
+export type EC = Record<string, string> | undefined;
+
+export function requireUsage(key: KeyRecord, usage: string, op: string): void {
+  if (key.keyUsage !== usage) throw err.keyUsage(key.arn, key.keyUsage, op);
+}
+
+/** Symmetric encryption keys only (GenerateDataKey*, GenerateDataKeyPair*). */
+export function requireSymmetric(key: KeyRecord, op: string): void {
+  requireUsage(key, "ENCRYPT_DECRYPT", op);
+  if (key.keySpec !== "SYMMETRIC_DEFAULT") throw err.keySpec(key.arn, key.keySpec, op);
+}
+
+export function isSymmetric(key: KeyRecord): boolean {
+  return key.keySpec === "SYMMETRIC_DEFAULT";
+}
+
+export function noContextForAsymmetric(key: KeyRecord, ec: EC): void {
+  if (!isSymmetric(key) && ec && Object.keys(ec).length) {
+    throw err.validation(`EncryptionContext is not supported for asymmetric KMS keys; ${key.arn} has KeySpec ${key.keySpec}.`);
+  }
+}
+
+export function rejectRecipient(input: { Recipient?: unknown }): void {
+  if (input.Recipient !== undefined) {
+    throw new ServiceError("UnsupportedOperationException", "Recipient (AWS Nitro Enclaves attestation) is not supported by localfargate: there is no enclave to attest.", 400);
+  }
+}
+
+/** CloudTrail requestParameters: the default (blobs, tokens left out) plus the algorithm AWS always logs. */
+export function withAlgorithms(shape: string, members: Record<string, string>) {
+  return (input: object): unknown => {
+    const base = (defaultRequestParameters(kmsShapes, shape, input) as Record<string, unknown> | null) ?? {};
+    for (const [member, param] of Object.entries(members)) base[param] = ((input as Record<string, unknown>)[member] as string | undefined) ?? "SYMMETRIC_DEFAULT";
+    return base;
+  };
+}
+
+/** The key a crypto operation uses: key ID, key ARN, alias name or alias ARN. */
+export function keyInUse(kms: Kms, ctx: RequestContext, keyId: string): Resolved {
+  return keyOf(kms.state, ctx, keyId, { aliases: true });
+}
+
+/** The AuthCheck for a crypto operation: key policy, IAM, and grants for the same operation. */
+export function useCheck(ctx: RequestContext, kms: Kms, r: Resolved, action: string, ec?: EC, context?: AuthCheck["context"]): AuthCheck {
+  return keyCheck(ctx, kms.state, r.key, action, { alias: r.alias, encryptionContext: ec, grantOperation: action, context });
+}
+
+/** The symmetric material a ciphertext names, or InvalidCiphertextException. */
+function materialFor(kms: Kms, key: KeyRecord, materialId: string): Buffer {
+  const raw = openMaterial(kms.state, kms.sealer, key, materialId);
+  if (!raw) throw err.invalidCiphertext();
+  return raw;
+}
+
+export function current(kms: Kms, key: KeyRecord): { id: string; raw: Buffer } {
+  const m = currentMaterial(kms.state, kms.sealer, key);
+  if (!m) throw err.pendingImport(key.arn);
+  return m;
+}
+
+/** New symmetric ciphertext under the key's current material. */
+export function seal(kms: Kms, key: KeyRecord, plaintext: Buffer, ec: EC): { blob: Buffer; materialId: string } {
+  const m = current(kms, key);
+  return { blob: sealSymmetric(key.arn, Buffer.from(m.id, "hex"), m.raw, plaintext, ec), materialId: m.id };
+}
+
+/** The key a ciphertext is for, the alias it was named by and the material version in its header. */
+export interface CiphertextTarget extends Resolved {
+  materialId?: string;
+}
+
+/**
+ * Which key a ciphertext is for: the named key when it is asymmetric (RSA ciphertexts carry
+ * no metadata), else the key in the blob's header. A named key that differs from the blob's →
+ * IncorrectKeyException; a blob naming a key that does not exist here → AccessDeniedException
+ * with AWS's text.
+ */
+export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer, keyId: string | undefined): CiphertextTarget {
+  const named = keyId !== undefined ? keyInUse(kms, ctx, keyId) : undefined;
+  if (named && !isSymmetric(named.key)) return { key: named.key, alias: named.alias };
+  const parsed = parseCiphertext(blob);
+  if (named && named.key.arn !== parsed.keyArn) throw err.incorrectKey();
+  const key = kms.state.keys.get(parsed.keyArn);
+  if (!key || key.region !== ctx.region) throw err.unknownCiphertextKey();
+  return { key, alias: named?.alias, materialId: materialIdHex(parsed.materialId) };
+}
+
+/** Decrypts for Decrypt / ReEncrypt (state and usage already checked). */
+export function decryptWith(kms: Kms, target: CiphertextTarget, blob: Buffer, ec: EC, algorithm: string | undefined): { plaintext: Buffer; materialId?: string; algorithm: string } {
+  const key = target.key;
+  const alg = requireEncryptionAlgorithm(key.keySpec, algorithm ?? "SYMMETRIC_DEFAULT");
+  if (isSymmetric(key)) {
+    const materialId = target.materialId!;
+    return { plaintext: openSymmetric(blob, materialFor(kms, key, materialId), ec), materialId, algorithm: alg };
+  }
+  noContextForAsymmetric(key, ec);
+  return { plaintext: rsaDecrypt(key.keySpec, current(kms, key).raw, alg, blob), algorithm: alg };
+}
+
+export function encryptWith(kms: Kms, key: KeyRecord, plaintext: Buffer, ec: EC, algorithm: string | undefined): { blob: Buffer; materialId?: string; algorithm: string } {
+  const alg = requireEncryptionAlgorithm(key.keySpec, algorithm ?? "SYMMETRIC_DEFAULT");
+  if (isSymmetric(key)) {
+    const s = seal(kms, key, plaintext, ec);
+    return { blob: s.blob, materialId: s.materialId, algorithm: alg };
+  }
+  noContextForAsymmetric(key, ec);
+  return { blob: rsaEncrypt(key.keySpec, current(kms, key).raw, alg, plaintext), algorithm: alg };
+}
