@@ -1,11 +1,12 @@
 // ESLint flat config: the project's stated conventions, checked by `npm run lint` (and so by `npm test`).
 // - no `any` and no dead code (unused variables, imports, parameters);
-// - the clock rule: only src/clock/ reads the host's time (docs/ARCHITECTURE.md, "src/store/, src/clock/");
+// - the clock rule: only src/clock/ reads the host's time (docs/ARCHITECTURE.md, below the layer table);
 // - import boundaries: each folder of src/ imports only what the table in docs/ARCHITECTURE.md
 //   ("The layers and what each may import") allows.
 // Formatting belongs to Prettier (.prettierrc); eslint-config-prettier turns off the rules it owns.
 import { readdirSync } from "node:fs";
 import js from "@eslint/js";
+import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
@@ -53,8 +54,8 @@ const otherServices = (name) => ({
 /** Of protocol/, services and audit use only the generated shapes. */
 const protocolOnlyShapes = { regex: "^(\\.\\./)+protocol/(?!shapes/)", message: "only protocol/shapes/ may be imported" };
 
-export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "bench/results/**", "src/protocol/shapes/*.gen.ts", "docs/prototypes/**"] },
+export default defineConfig(
+  { ignores: ["dist/**", "node_modules/**", "bench/results/**", "src/protocol/shapes/*.gen.ts"] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
@@ -73,7 +74,7 @@ export default tseslint.config(
   },
   {
     // The clock rule: the service clock (src/clock/) is the only reader of the host's time, so
-    // POST /_localfargate/clock moves every timestamp the service produces (docs/server.md).
+    // POST /_localfargate/clock moves every timestamp the service produces (README.md, "The server").
     // Use ctx.now / clock.nowMs(), or clock.realNowMs() for a wall-clock timeout.
     name: "localfargate/clock",
     files: ["src/**/*.ts", "src/**/*.mjs"],
