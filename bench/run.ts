@@ -73,11 +73,6 @@ async function load(scenario: string, server: BenchServer, service: string, targ
   }
 }
 
-function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
-  const t0 = performance.now();
-  return f().then((v) => [v, performance.now() - t0]);
-}
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];

@@ -15,7 +15,31 @@ const here = dirname(fileURLToPath(import.meta.url));
 const modelsDir = process.env.LOCALFARGATE_MODELS ?? join(here, "..", "..", "shared", "models");
 const outDir = join(here, "..", "src", "protocol", "shapes");
 
-type SmithyShape = { type: string; members?: Record<string, { target: string; traits?: Record<string, any> }>; member?: { target: string; traits?: Record<string, any> }; key?: { target: string }; value?: { target: string }; traits?: Record<string, any>; input?: { target: string }; output?: { target: string }; errors?: { target: string }[]; version?: string };
+/** The Smithy traits the generator reads (smithy.io/2.0/spec and the AWS protocol traits); the rest are left alone. */
+interface SmithyTraits {
+  "aws.api#service"?: { sdkId: string };
+  "aws.protocols#restJson1"?: object;
+  "aws.protocols#restXml"?: object;
+  "aws.protocols#awsQueryError"?: { code?: string; httpResponseCode?: number };
+  "smithy.api#xmlNamespace"?: { uri: string };
+  "smithy.api#xmlName"?: string;
+  "smithy.api#xmlFlattened"?: object;
+  "smithy.api#required"?: object;
+  "smithy.api#length"?: { min?: number; max?: number };
+  "smithy.api#range"?: { min?: number; max?: number };
+  "smithy.api#pattern"?: string;
+  "smithy.api#enumValue"?: string;
+  "smithy.api#enum"?: { value: string }[];
+  "smithy.api#timestampFormat"?: string;
+  "smithy.api#error"?: "client" | "server";
+  "smithy.api#httpError"?: number;
+  "smithy.api#http"?: { method: string; uri: string; code?: number };
+  "smithy.api#httpLabel"?: object;
+  "smithy.api#httpQuery"?: string;
+  "smithy.api#httpHeader"?: string;
+  "smithy.api#httpPayload"?: object;
+}
+type SmithyShape = { type: string; members?: Record<string, { target: string; traits?: SmithyTraits }>; member?: { target: string; traits?: SmithyTraits }; key?: { target: string }; value?: { target: string }; traits?: SmithyTraits; input?: { target: string }; output?: { target: string }; errors?: { target: string }[]; version?: string };
 
 const PRELUDE: Record<string, Shape> = {
   String: { type: "string" }, Boolean: { type: "boolean" }, PrimitiveBoolean: { type: "boolean" },
@@ -29,7 +53,8 @@ export function generate(file: string): ServiceShapes {
   const all = model.shapes;
   const [serviceId, service] = Object.entries(all).find(([, s]) => s.type === "service")!;
   const ns = serviceId.split("#")[0];
-  const sdkId: string = service.traits!["aws.api#service"].sdkId;
+  const sdkId = service.traits?.["aws.api#service"]?.sdkId;
+  if (!sdkId) throw new Error(`${file}: the service shape has no aws.api#service trait`);
   const wanted = IMPLEMENTED[sdkId.toLowerCase()];
   if (!wanted) throw new Error(`no implemented list for ${sdkId}`);
   const out: ServiceShapes = {
@@ -171,7 +196,7 @@ const FILES: Record<string, string> = {
 };
 
 /** Where a REST member travels (httpLabel, httpQuery, httpHeader, httpPayload). */
-function bindLocation(member: Member, traits: Record<string, any>): void {
+function bindLocation(member: Member, traits: SmithyTraits): void {
   if (traits["smithy.api#httpLabel"]) member.location = "label";
   else if (traits["smithy.api#httpQuery"] !== undefined) Object.assign(member, { location: "query", locationName: traits["smithy.api#httpQuery"] });
   else if (traits["smithy.api#httpHeader"] !== undefined) Object.assign(member, { location: "header", locationName: traits["smithy.api#httpHeader"] });

@@ -27,7 +27,7 @@ function randomBytes8(): Buffer {
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** A new version 7 UUID for an event at `timeMs`, greater than every ID this process made before. */
-export function newEventId(timeMs = Date.now()): string {
+export function newEventId(timeMs: number): string {
   const nowMs = Math.floor(timeMs);
   // 12-bit sequence in rand_a keeps IDs made in the same millisecond in order (RFC 9562, 6.2 method 1).
   if (nowMs > lastMs) {

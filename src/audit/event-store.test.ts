@@ -95,9 +95,10 @@ describe("AuditStore", () => {
     expect(new Set(seen).size).toBe(30);
   });
 
+  type LookupKey = NonNullable<Parameters<AuditStore["lookup"]>[0]["attribute"]>["key"];
   it("filters by each attribute and keeps data events and other regions out", async () => {
     const { store } = filled();
-    const q = (key: any, value: string) => store.lookup({ account: "111122223333", region: "us-east-1", attribute: { key, value }, startMs: 0, endMs: base + 1e9, limit: 50 });
+    const q = (key: LookupKey, value: string) => store.lookup({ account: "111122223333", region: "us-east-1", attribute: { key, value }, startMs: 0, endMs: base + 1e9, limit: 50 });
     expect((await q("EventName", "Decrypt")).length).toBe(15);
     expect((await q("ReadOnly", "true")).length).toBe(15);
     expect((await q("ReadOnly", "false")).length).toBe(15);

@@ -24,7 +24,8 @@ export class IndexWorker {
   private closing = false;
   /** why the thread is down until it is started again */
   private down: Error | undefined;
-  private lastStart = 0;
+  /** settles RESTART_MS after the thread was last started: a restart waits for it */
+  private restartAllowed: Promise<void> = Promise.resolve();
   private exited!: Promise<void>;
   /** times the thread was started (for tests) */
   starts = 0;
@@ -35,7 +36,7 @@ export class IndexWorker {
 
   private start(): void {
     this.starts += 1;
-    this.lastStart = Date.now();
+    this.restartAllowed = new Promise((resolve) => setTimeout(resolve, RESTART_MS).unref());
     this.down = undefined;
     const worker = new Worker(new URL("./index-thread.boot.mjs", import.meta.url), { workerData: { ...this.workerData, pollMs: POLL_MS } });
     this.worker = worker;
@@ -55,7 +56,7 @@ export class IndexWorker {
         this.down = e;
         for (const w of this.waiting.values()) w.reject(e);
         this.waiting.clear();
-        setTimeout(() => this.closing || this.start(), Math.max(0, this.lastStart + RESTART_MS - Date.now())).unref();
+        void this.restartAllowed.then(() => this.closing || this.start());
       }),
     );
   }

@@ -74,23 +74,3 @@ export class ServiceClock implements Clock {
     this.offset += Math.round(seconds * 1000);
   }
 }
-
-/** A clock fixed at a given instant, movable by hand: for unit tests. */
-export class ManualClock implements Clock {
-  constructor(private ms: number) {}
-  nowMs(): number {
-    return this.ms;
-  }
-  now(): Date {
-    return new Date(this.ms);
-  }
-  offsetMs(): number {
-    return 0;
-  }
-  set(ms: number): void {
-    this.ms = ms;
-  }
-  advance(seconds: number): void {
-    this.ms += seconds * 1000;
-  }
-}

@@ -64,7 +64,6 @@ export interface InvokeOptions {
  * merging (`declare module "…/kernel/context.ts" { interface Provided { iam: IamService } }`),
  * so `app.get("iam")` is typed without the kernel importing any service.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface -- filled in by declaration merging
 export interface Provided {
   /** the server's own address, for the task metadata endpoint (set once the port is bound) */
   serverUrl: string;

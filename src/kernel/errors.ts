@@ -29,8 +29,6 @@ export class ServiceError extends Error {
   }
 }
 
-export const isServiceError = (e: unknown): e is ServiceError => e instanceof ServiceError;
-
 /** The Coral-style validation message AWS services emit for constraint failures. */
 export function validationMessage(failures: string[]): string {
   const n = failures.length;

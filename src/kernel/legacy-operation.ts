@@ -40,13 +40,3 @@ export function fromLegacyService(svc: LegacyServiceDef): ServiceDef {
   for (const name of Object.keys(svc.operations)) operations[name] = adaptOperation(svc, name, svc.operations[name]);
   return { ...svc, operations };
 }
-
-type LegacyFactory<A> = (app: A) => LegacyServiceDef | LegacyServiceDef[] | Promise<LegacyServiceDef | LegacyServiceDef[]>;
-
-/** Wraps an old-style service factory so the app registers its operations in the new contract. */
-export function legacyFactory<A>(factory: LegacyFactory<A>): (app: A) => Promise<ServiceDef[]> {
-  return async (app) => {
-    const defs = await factory(app);
-    return (Array.isArray(defs) ? defs : [defs]).map(fromLegacyService);
-  };
-}

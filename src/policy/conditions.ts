@@ -199,26 +199,61 @@ const gt = (r: number, p: number) => r > p;
 const ge = (r: number, p: number) => r >= p;
 const eq = (r: number, p: number) => r === p;
 
+/** A test of one request value against every policy value of a condition (any one matching is a match). */
+type ValueMatcher = (raw: Scalar, ctx: ConditionContext) => boolean;
+
+/** A family with its value type hidden: FAMILIES holds families of several value types. */
+interface ConditionFamily {
+  /** Compiles every policy value once; with `exactSet`, literal values are looked up in a Set (string equality). */
+  matcher(values: readonly string[], variables: boolean, exactSet: boolean, foldCase: boolean): ValueMatcher;
+}
+
+function erased<R>(family: Family<R>): ConditionFamily {
+  return {
+    matcher(values, variables, exactSet, foldCase) {
+      const literalTests: ((r: R) => boolean)[] = [];
+      const templateTests: ((r: R, ctx: ConditionContext) => boolean)[] = [];
+      const eqSet = exactSet ? new Set<unknown>() : undefined;
+      for (const pv of values) {
+        const t = variables ? parseTemplate(pv) : undefined;
+        if (t) templateTests.push(family.template(t));
+        else if (eqSet) eqSet.add(foldCase ? pv.toLowerCase() : pv);
+        else literalTests.push(family.literal(pv));
+      }
+      const nLit = literalTests.length;
+      const nTpl = templateTests.length;
+      return (raw, ctx) => {
+        const r = family.req(raw);
+        if (r === undefined) return false;
+        if (eqSet !== undefined && eqSet.has(r)) return true;
+        for (let i = 0; i < nLit; i++) if (literalTests[i](r)) return true;
+        for (let i = 0; i < nTpl; i++) if (templateTests[i](r, ctx)) return true;
+        return false;
+      };
+    },
+  };
+}
+
 /** Positive operators and their families; negated ones map to a positive one. */
-const FAMILIES: Record<string, Family<any>> = {
-  StringEquals: stringFamily(false),
-  StringEqualsIgnoreCase: stringFamily(true),
-  StringLike: likeFamily,
-  NumericEquals: numericFamily(eq),
-  NumericLessThan: numericFamily(lt),
-  NumericLessThanEquals: numericFamily(le),
-  NumericGreaterThan: numericFamily(gt),
-  NumericGreaterThanEquals: numericFamily(ge),
-  DateEquals: dateFamily(eq),
-  DateLessThan: dateFamily(lt),
-  DateLessThanEquals: dateFamily(le),
-  DateGreaterThan: dateFamily(gt),
-  DateGreaterThanEquals: dateFamily(ge),
-  Bool: boolFamily,
-  BinaryEquals: binaryFamily,
-  IpAddress: ipFamily,
-  ArnEquals: arnFamily,
-  ArnLike: arnFamily,
+const FAMILIES: Record<string, ConditionFamily> = {
+  StringEquals: erased(stringFamily(false)),
+  StringEqualsIgnoreCase: erased(stringFamily(true)),
+  StringLike: erased(likeFamily),
+  NumericEquals: erased(numericFamily(eq)),
+  NumericLessThan: erased(numericFamily(lt)),
+  NumericLessThanEquals: erased(numericFamily(le)),
+  NumericGreaterThan: erased(numericFamily(gt)),
+  NumericGreaterThanEquals: erased(numericFamily(ge)),
+  DateEquals: erased(dateFamily(eq)),
+  DateLessThan: erased(dateFamily(lt)),
+  DateLessThanEquals: erased(dateFamily(le)),
+  DateGreaterThan: erased(dateFamily(gt)),
+  DateGreaterThanEquals: erased(dateFamily(ge)),
+  Bool: erased(boolFamily),
+  BinaryEquals: erased(binaryFamily),
+  IpAddress: erased(ipFamily),
+  ArnEquals: erased(arnFamily),
+  ArnLike: erased(arnFamily),
 };
 
 const NEGATED: Record<string, string> = {
@@ -301,27 +336,7 @@ export function compileCondition(operator: string, key: string, rawValues: unkno
   const family = FAMILIES[negated ? NEGATED[op] : op];
   if (!family) throw new PolicyError(`Invalid Condition type : ${operator}`);
 
-  // Compile every policy value once. Literal string equality uses a Set.
-  const literalTests: ((r: any) => boolean)[] = [];
-  const templateTests: ((r: any, ctx: ConditionContext) => boolean)[] = [];
-  const eqSet = family === FAMILIES.StringEquals || family === FAMILIES.StringEqualsIgnoreCase ? new Set<string>() : undefined;
-  const foldCase = family === FAMILIES.StringEqualsIgnoreCase;
-  for (const pv of values) {
-    const t = variables ? parseTemplate(pv) : undefined;
-    if (t) templateTests.push(family.template(t));
-    else if (eqSet) eqSet.add(foldCase ? pv.toLowerCase() : pv);
-    else literalTests.push(family.literal(pv));
-  }
-  const nLit = literalTests.length;
-  const nTpl = templateTests.length;
-  const matchesOne = (raw: Scalar, ctx: ConditionContext): boolean => {
-    const r = family.req(raw);
-    if (r === undefined) return false;
-    if (eqSet !== undefined && eqSet.has(r)) return true;
-    for (let i = 0; i < nLit; i++) if (literalTests[i](r)) return true;
-    for (let i = 0; i < nTpl; i++) if (templateTests[i](r, ctx)) return true;
-    return false;
-  };
+  const matchesOne = family.matcher(values, variables, family === FAMILIES.StringEquals || family === FAMILIES.StringEqualsIgnoreCase, family === FAMILIES.StringEqualsIgnoreCase);
 
   let test: (ctx: ConditionContext) => boolean;
   if (set === "all") {

@@ -40,7 +40,6 @@ const ctxOf = (o: Record<string, ContextValue> = {}) => new Map(Object.entries(o
 function run(over: Partial<EvaluationInput>): EvaluationResult {
   return evaluate({ principal: alice, action: "kms:Encrypt", resource: KEY, context: ctxOf(), identityPolicies: [], ...over });
 }
-const ALLOW: EvaluationResult = { decision: "Allow" };
 const implicit = (deniedBy: EvaluationResult["deniedBy"]) => ({ decision: "ImplicitDeny", deniedBy });
 
 describe("identity-based policies", () => {

@@ -5,14 +5,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { ServiceError } from "../kernel/errors.ts";
-import { authenticate, authError, type WireFamily } from "../auth/credentials.ts";
+import { authenticate, type WireFamily } from "../auth/credentials.ts";
 import type { IncomingSignedRequest } from "../auth/sigv4.ts";
 import { awsJsonProtocol, JSON_CONTENT_TYPE } from "../protocol/aws-json.ts";
 import { awsQueryProtocol, queryParams } from "../protocol/aws-query.ts";
 import { restXmlProtocol } from "../protocol/rest-xml.ts";
 import { wireProtocolOf, type WireRequest, type WireResponse } from "../protocol/index.ts";
 import type { AppContext } from "../kernel/context.ts";
-import type { RestHttpRequest, ServiceDef } from "../kernel/service.ts";
+import type { ServiceDef } from "../kernel/service.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
 import { BrowserGuard, corsHeaders } from "./browser-guard.ts";

@@ -13,6 +13,7 @@ import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
 import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
 import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
 import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
+import type { LooseJson } from "../support/json.ts";
 
 const MODELS = join(process.cwd(), "..", "shared", "models");
 const FILES: Record<string, [string, ServiceShapes]> = {
@@ -23,7 +24,7 @@ const FILES: Record<string, [string, ServiceShapes]> = {
   cloudtrail: ["cloudtrail-2013-11-01.json", cloudtrailShapes],
 };
 
-type Smithy = { shapes: Record<string, any> };
+type Smithy = { shapes: LooseJson };
 const local = (id: string) => (id.startsWith("smithy.api#") ? id.slice(11) : id.split("#")[1]);
 
 const SIMPLE: Record<string, Shape["type"]> = {
@@ -53,15 +54,15 @@ function compare(model: Smithy, ours: ServiceShapes, id: string, path: string, s
   if (range && ((range.min !== undefined ? Number(range.min) : undefined) !== mm.min || (range.max !== undefined ? Number(range.max) : undefined) !== mm.max)) diffs.push(`${path}: range ${JSON.stringify(range)} != ${mm.min}..${mm.max}`);
   if (t["smithy.api#pattern"] && t["smithy.api#pattern"] !== mm.pattern) diffs.push(`${path}: pattern differs`);
   if (s.type === "enum") {
-    const values = Object.entries(s.members as Record<string, any>).map(([k, v]) => v.traits?.["smithy.api#enumValue"] ?? k);
+    const values = Object.entries(s.members as LooseJson).map(([k, v]) => v.traits?.["smithy.api#enumValue"] ?? k);
     if (JSON.stringify(values) !== JSON.stringify(mm.enum)) diffs.push(`${path}: enum values differ`);
   }
   if (s.type === "structure" && mine.type === "structure") {
-    const required = Object.entries(s.members as Record<string, any>).filter(([, m]) => m.traits?.["smithy.api#required"]).map(([k]) => k);
+    const required = Object.entries(s.members as LooseJson).filter(([, m]) => m.traits?.["smithy.api#required"]).map(([k]) => k);
     if (JSON.stringify(required) !== JSON.stringify(mine.required ?? [])) diffs.push(`${path}: required ${required} != ${mine.required ?? []}`);
     const modelMembers = Object.keys(s.members);
     if (JSON.stringify(modelMembers) !== JSON.stringify(Object.keys(mine.members))) diffs.push(`${path}: members differ`);
-    for (const [m, def] of Object.entries(s.members as Record<string, any>)) {
+    for (const [m, def] of Object.entries(s.members as LooseJson)) {
       if (mine.members[m]?.target !== local(def.target)) diffs.push(`${path}.${m}: target ${mine.members[m]?.target} != ${local(def.target)}`);
       compare(model, ours, def.target, `${path}.${m}`, seen, diffs);
     }

@@ -11,6 +11,7 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { recordServiceEvent } from "../../src/audit/sink.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT } from "./cloudtrail-helpers.ts";
+import type { LooseJson } from "../support/json.ts";
 
 let s: TestServer;
 let ct: CloudTrailClient;
@@ -45,16 +46,16 @@ async function object(key: string, bucket = "delivery"): Promise<{ raw: Buffer; 
   return { raw, body: gunzipSync(raw), metadata: r.Metadata ?? {} };
 }
 
-async function records(prefix: string): Promise<Record<string, any>[]> {
-  const out: Record<string, any>[] = [];
-  for (const k of await keys(prefix)) out.push(...(JSON.parse((await object(k)).body.toString()) as { Records: Record<string, any>[] }).Records);
+async function records(prefix: string): Promise<LooseJson[]> {
+  const out: LooseJson[] = [];
+  for (const k of await keys(prefix)) out.push(...(JSON.parse((await object(k)).body.toString()) as { Records: LooseJson[] }).Records);
   return out;
 }
 
 /** Checks a digest file exactly as `aws cloudtrail validate-logs` does; returns it parsed. */
-async function verifyDigest(key: string, client = ct): Promise<{ digest: Record<string, any>; signature: string; hash: string }> {
+async function verifyDigest(key: string, client = ct): Promise<{ digest: LooseJson; signature: string; hash: string }> {
   const { body, metadata } = await object(key);
-  const digest = JSON.parse(body.toString()) as Record<string, any>;
+  const digest = JSON.parse(body.toString()) as LooseJson;
   expect(metadata["signature-algorithm"]).toBe("SHA256withRSA");
   expect(metadata.signature).toMatch(/^[0-9a-f]{512}$/);
   expect(digest.digestS3Bucket).toBe("delivery");
@@ -81,7 +82,7 @@ const LOG_KEY = new RegExp(`^audit/AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/\\d{4
 const DIGEST_KEY = new RegExp(`^audit/AWSLogs/${ACCOUNT}/CloudTrail-Digest/us-east-1/\\d{4}/\\d\\d/\\d\\d/${ACCOUNT}_CloudTrail-Digest_us-east-1_main_us-east-1_\\d{8}T\\d{6}Z\\.json\\.gz$`);
 
 describe("log files", () => {
-  let firstDigest: { digest: Record<string, any>; signature: string; hash: string; key: string };
+  let firstDigest: { digest: LooseJson; signature: string; hash: string; key: string };
 
   it("are delivered about every five minutes of service time as gzipped {Records: [...]}", async () => {
     await ct.send(new CreateTrailCommand({ Name: "main", S3BucketName: "delivery", S3KeyPrefix: "audit", EnableLogFileValidation: true }));
@@ -234,7 +235,7 @@ describe("event selectors at delivery", () => {
     await s3.send(new PutObjectCommand({ Bucket: "watched", Key: "secret.txt", Body: "x" }));
     await s3.send(new PutObjectCommand({ Bucket: "delivery", Key: "not-watched.txt", Body: "x" }));
     await s.advanceClock(600);
-    const recs: Record<string, any>[] = [];
+    const recs: LooseJson[] = [];
     for (const k of await keys("AWSLogs/", s3, "data-logs")) recs.push(...JSON.parse((await object(k, "data-logs")).body.toString()).Records);
     expect(recs.map((r) => [r.eventName, r.requestParameters.bucketName])).toEqual([["PutObject", "watched"]]);
     expect(recs[0]).toMatchObject({

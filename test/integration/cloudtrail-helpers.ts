@@ -3,12 +3,13 @@ import { Agent } from "node:http";
 import { CloudTrailClient, LookupEventsCommand, type Event, type LookupAttributeKey } from "@aws-sdk/client-cloudtrail";
 import type { CredentialRecord, Principal } from "../../src/kernel/principal.ts";
 import type { TestServer } from "../support/server.ts";
+import type { LooseJson } from "../support/json.ts";
 
 export const ACCOUNT = "000000000000";
 
 /** The CloudTrail record inside a LookupEvents event. */
-export function recordOf(e: Event): Record<string, any> {
-  return JSON.parse(e.CloudTrailEvent!) as Record<string, any>;
+export function recordOf(e: Event): LooseJson {
+  return JSON.parse(e.CloudTrailEvent!) as LooseJson;
 }
 
 /** Every event matching one attribute (all pages). */

@@ -1,12 +1,13 @@
 /** Every call becomes a CloudTrail record in AWS's shape; LookupEvents filters, pages and keeps 90 days. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloudTrailClient, CreateTrailCommand, GetTrailCommand, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { CloudTrailClient, CreateTrailCommand, GetTrailCommand, LookupEventsCommand, type LookupAttributeKey } from "@aws-sdk/client-cloudtrail";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { servicePrincipal } from "../../src/auth/principal.ts";
 import { recordServiceEvent } from "../../src/audit/sink.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT, addTestPrincipals, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
+import type { LooseJson } from "../support/json.ts";
 
 let s: TestServer;
 let ct: CloudTrailClient;
@@ -23,7 +24,7 @@ afterAll(async () => {
   await s?.close();
 });
 
-async function recordForRequest(requestId: string, eventName: string, client = ct): Promise<Record<string, any>> {
+async function recordForRequest(requestId: string, eventName: string, client = ct): Promise<LooseJson> {
   const events = await lookupAll(client, "EventName", eventName);
   const hit = events.map(recordOf).find((r) => r.requestID === requestId);
   expect(hit, `record of request ${requestId}`).toBeDefined();
@@ -182,7 +183,7 @@ describe("LookupEvents", () => {
     const created = await ct.send(new CreateTrailCommand({ Name: "attrs", S3BucketName: "lookup-attrs" }));
     const rec = await recordForRequest(created.$metadata.requestId!, "CreateTrail");
     const arn = created.TrailARN!;
-    const has = async (key: any, value: string) => (await lookupAll(ct, key, value)).some((e) => e.EventId === rec.eventID);
+    const has = async (key: LookupAttributeKey, value: string) => (await lookupAll(ct, key, value)).some((e) => e.EventId === rec.eventID);
     expect(await has("EventId", rec.eventID)).toBe(true);
     expect(await has("EventName", "CreateTrail")).toBe(true);
     expect(await has("ReadOnly", "false")).toBe(true);

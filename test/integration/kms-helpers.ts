@@ -4,6 +4,7 @@ import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrai
 import { CreateKeyCommand, KMSClient, type CreateKeyCommandInput, type KeyMetadata } from "@aws-sdk/client-kms";
 import type { TestServer } from "../support/server.ts";
 import type { CredentialRecord, Principal } from "../../src/kernel/principal.ts";
+import type { LooseJson } from "../support/json.ts";
 
 export const ACCOUNT = "000000000000";
 export const REGION = "us-east-1";
@@ -44,9 +45,9 @@ export async function createKey(kms: KMSClient, input: CreateKeyCommandInput = {
 }
 
 /** Every CloudTrail record (parsed) with this event name, newest first. */
-export async function trailRecords(s: TestServer, eventName: string, region = REGION): Promise<Record<string, any>[]> {
+export async function trailRecords(s: TestServer, eventName: string, region = REGION): Promise<LooseJson[]> {
   const ct = new CloudTrailClient({ ...s.config, region });
-  const out: Record<string, any>[] = [];
+  const out: LooseJson[] = [];
   let NextToken: string | undefined;
   do {
     const r = await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: eventName }], NextToken }));

@@ -9,6 +9,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { Sha256 } from "../support/signed-fetch.ts";
 import { loopbackHandler } from "./cloudtrail-helpers.ts";
+import type { LooseJson } from "../support/json.ts";
 
 let s: TestServer;
 let s3: S3Client;
@@ -21,8 +22,8 @@ afterAll(async () => {
   await s?.close();
 });
 
-async function fails(p: Promise<unknown>, code: string, status: number): Promise<Record<string, any>> {
-  const e = (await p.then(() => undefined, (x) => x)) as Record<string, any> | undefined;
+async function fails(p: Promise<unknown>, code: string, status: number): Promise<LooseJson> {
+  const e = (await p.then(() => undefined, (x) => x)) as LooseJson | undefined;
   expect(e, `expected ${code}`).toBeDefined();
   expect(e!.name).toBe(code);
   expect(e!.$metadata.httpStatusCode).toBe(status);

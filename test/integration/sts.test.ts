@@ -22,6 +22,7 @@ import { KMSClient, ListKeysCommand } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { Sha256 } from "../support/signed-fetch.ts";
 import { ACCOUNT, allow, deny, doc, enableMfa, expectAwsError, trustAccount, trustPrincipal, userWithKey, type Creds } from "./iam-helpers.ts";
+import type { LooseJson } from "../support/json.ts";
 
 let s: TestServer;
 let iam: IAMClient;
@@ -436,7 +437,7 @@ describe("GetSessionToken", () => {
 describe("CloudTrail records of IAM and STS calls", () => {
   const recordsOf = async (eventName: string) => {
     const r = await new CloudTrailClient(s.config).send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: eventName }] }));
-    return r.Events!.map((e) => JSON.parse(e.CloudTrailEvent!) as Record<string, any>);
+    return r.Events!.map((e) => JSON.parse(e.CloudTrailEvent!) as LooseJson);
   };
 
   it("logs IAM in us-east-1 without secrets, and AssumeRole with the role and CloudTrail's expiration form", async () => {
@@ -448,7 +449,7 @@ describe("CloudTrail records of IAM and STS calls", () => {
     const arn = await role("audited-role", trustAccount());
     const out = await new STSClient(s.configFor(creds, "eu-west-1")).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "audit", DurationSeconds: 900 }));
     const e = (await new CloudTrailClient({ ...s.config, region: "eu-west-1" }).send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "AssumeRole" }] }))).Events!
-      .map((x) => JSON.parse(x.CloudTrailEvent!) as Record<string, any>)
+      .map((x) => JSON.parse(x.CloudTrailEvent!) as LooseJson)
       .find((x) => x.requestParameters?.roleSessionName === "audit")!;
     expect(e).toMatchObject({
       eventSource: "sts.amazonaws.com",

@@ -2,8 +2,8 @@
 // usage: node build-image.mjs OUTDIR   -> OUTDIR/layout/ and OUTDIR/image.oci.tar
 import { createRequire } from "node:module";
 import { createHash } from "node:crypto";
-import { readFileSync, mkdirSync, writeFileSync, statSync } from "node:fs";
-import { createGzip, gzipSync } from "node:zlib";
+import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 const require = createRequire(import.meta.url);
 const tar = require("tar-stream");
