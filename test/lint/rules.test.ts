@@ -47,7 +47,7 @@ describe("import boundaries (docs/ARCHITECTURE.md)", () => {
     ["src/services/kms/x.ts", `import { awsJson } from "../../protocol/aws-json.ts";${use("awsJson")}`, false],
     ["src/services/kms/x.ts", `import { kmsShapes } from "../../protocol/shapes/kms.gen.ts";${use("kmsShapes")}`, true],
     ["src/services/kms/x.ts", `import { authorizeChecks } from "../../authz/authorize.ts";${use("authorizeChecks")}`, false],
-    ["src/services/kms/policy.ts", `import { authorizeChecks } from "../../authz/authorize.ts";${use("authorizeChecks")}`, true],
+    ["src/services/kms/key-policy.ts", `import { authorizeChecks } from "../../authz/authorize.ts";${use("authorizeChecks")}`, true],
     ["src/services/kms/x.ts", `import { auditSink } from "../../audit/sink.ts";${use("auditSink")}`, false],
     ["src/services/kms/core.ts", `import { auditSink } from "../../audit/sink.ts";${use("auditSink")}`, true],
     ["src/services/kms/x.ts", `import { buildRecord } from "../../audit/record.ts";${use("buildRecord")}`, true],
