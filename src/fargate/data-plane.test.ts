@@ -95,9 +95,11 @@ async function setup() {
   const ops = { ...clusterOperations(state), ...taskDefinitionOperations(state), ...taskOperations(state, plane), ...serviceOperations(state, plane) };
   const svc = { name: "ecs", operations: ops } as unknown as ServiceDef;
   const call = async <O>(op: string, input: Record<string, unknown>): Promise<O> => {
-    const ctx = { requestId: "r", service: svc, operation: op, region: "us-east-1", principal: rootPrincipal("000000000000"), sourceIp: "127.0.0.1", userAgent: "t", secureTransport: false, now: app.clock.now(), app, writes: [], audit: {}, internal: false } as unknown as RequestContext;
+    const afterCommit: (() => void)[] = [];
+    const ctx = { requestId: "r", service: svc, operation: op, region: "us-east-1", principal: rootPrincipal("000000000000"), sourceIp: "127.0.0.1", userAgent: "t", secureTransport: false, now: app.clock.now(), app, writes: [], audit: {}, internal: false, afterCommit: (fn: () => void) => afterCommit.push(fn) } as unknown as RequestContext;
     const out = await ops[op].handler(ctx, input);
     await store.commit(ctx.writes);
+    for (const fn of afterCommit) fn();
     return out as O;
   };
   cleanup.push(async () => {

@@ -243,7 +243,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
         if (!base.launchType && !input.capacityProviderStrategy?.length) s.capacityProviderStrategy = launch.strategy;
         s.deployments[0].capacityProviderStrategy = s.capacityProviderStrategy;
         ctx.writes.push(state.putService(s));
-        setImmediate(() => plane.poke());
+        ctx.afterCommit(() => plane.poke());
         return { service: serviceOutput(state, s, true) };
       },
     },
@@ -308,7 +308,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
           s.steady = false;
         }
         ctx.writes.push(state.putService(s));
-        setImmediate(() => plane.poke());
+        ctx.afterCommit(() => plane.poke());
         return { service: serviceOutput(state, s, false) };
       },
     },
@@ -356,7 +356,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
         s.deletedAt = ctx.now;
         for (const d of s.deployments) d.desiredCount = 0;
         ctx.writes.push(state.putService(s));
-        setImmediate(() => plane.poke());
+        ctx.afterCommit(() => plane.poke());
         return { service: serviceOutput(state, s, false) };
       },
     },

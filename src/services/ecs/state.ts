@@ -290,6 +290,11 @@ export class EcsState {
     return this.store.put(KIND_TASK, t.arn, t);
   }
 
+  /** Writes a task record without touching the live one (a change that applies once committed). */
+  taskWrite(t: TaskRecord): WriteOp {
+    return this.store.put(KIND_TASK, t.arn, t);
+  }
+
   delTask(arn: string): WriteOp {
     const t = this.tasks.get(arn);
     if (t) this.byToken.delete(t.metadataToken);

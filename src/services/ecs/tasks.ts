@@ -23,6 +23,7 @@ import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
 import { passRoleChecks } from "./pass-role.ts";
 import { indexPage } from "./paging.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
+import { requestStop } from "./task-lifecycle.ts";
 import { checkEphemeralSize, fargateMemoryOptions, parseCpu, parseMemory } from "./task-definitions.ts";
 import { type ClusterRecord, type EcsState, hex, type TaskDefRecord, type TaskRecord, taskArn, validateTags } from "./state.ts";
 
@@ -342,8 +343,8 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
           created.push(t);
         }
         const out: RunTaskResponse = { tasks: created.map((t) => taskOutput(t, true)), failures };
-        // The data plane takes over once the response's writes are committed.
-        setImmediate(() => {
+        // The data plane takes a task only once its record is committed: a call that fails starts nothing.
+        ctx.afterCommit(() => {
           for (const t of created) plane.launch(t);
         });
         return out;
@@ -369,11 +370,13 @@ export function taskOperations(state: EcsState, plane: TaskPlane): Record<string
         const t = state.taskFor(input.task!, cluster);
         if (!t) throw invalid("The referenced task was not found.");
         if (input.reason !== undefined && input.reason.length > 255) throw invalid("reason can be at most 255 characters.");
-        if (t.task.desiredStatus !== "STOPPED") {
-          plane.stop(t, "UserInitiated", input.reason ?? "Task stopped by user");
-          ctx.writes.push(state.putTask(t));
-        }
-        return { task: taskOutput(t, true) };
+        const reason = input.reason ?? "Task stopped by user";
+        // The stop is written from a copy; the live record (its runner's) changes only once committed.
+        const stopping = structuredClone(t);
+        if (!requestStop(stopping.task, "UserInitiated", reason, ctx.now)) return { task: taskOutput(t, true) };
+        ctx.writes.push(state.taskWrite(stopping));
+        ctx.afterCommit(() => plane.stop(t, "UserInitiated", reason));
+        return { task: taskOutput(stopping, true) };
       },
     },
 
