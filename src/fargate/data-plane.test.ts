@@ -15,10 +15,8 @@ import { rootPrincipal } from "../auth/principal.ts";
 import type { AppContext, InvokeOptions, RequestContext } from "../kernel/context.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import { EcsState } from "../services/ecs/state.ts";
-import { clusterOperations } from "../services/ecs/clusters.ts";
-import { taskDefinitionOperations } from "../services/ecs/task-definitions.ts";
-import { taskOperations } from "../services/ecs/tasks.ts";
-import { serviceOperations } from "../services/ecs/services.ts";
+import { ecsOperations } from "../services/ecs/index.ts";
+import type { EcsOperation } from "../protocol/shapes/ecs.gen.ts";
 import { FargateDataPlane } from "./reconciler.ts";
 import { PlainDriver, newVolumeId } from "./storage/index.ts";
 import { TaskUserPool } from "./task-users.ts";
@@ -92,12 +90,12 @@ async function setup() {
   provided.set("ecs", state);
   const plane = new FargateDataPlane(app, state, new PlainDriver(dir), newVolumeId, new TaskUserPool());
   state.onTaskChange.push(() => plane.poke());
-  const ops = { ...clusterOperations(state), ...taskDefinitionOperations(state), ...taskOperations(state, plane), ...serviceOperations(state, plane) };
+  const ops = ecsOperations(state, plane);
   const svc = { name: "ecs", operations: ops } as unknown as ServiceDef;
-  const call = async <O>(op: string, input: Record<string, unknown>): Promise<O> => {
+  const call = async <O>(op: EcsOperation, input: Record<string, unknown>): Promise<O> => {
     const afterCommit: (() => void)[] = [];
     const ctx = { requestId: "r", service: svc, operation: op, region: "us-east-1", principal: rootPrincipal("000000000000"), sourceIp: "127.0.0.1", userAgent: "t", secureTransport: false, now: app.clock.now(), app, writes: [], audit: {}, internal: false, afterCommit: (fn: () => void) => afterCommit.push(fn) } as unknown as RequestContext;
-    const out = await ops[op].handler(ctx, input);
+    const out = await ops[op].handler(ctx, input, ops[op].resolve?.(ctx, input));
     await store.commit(ctx.writes);
     for (const fn of afterCommit) fn();
     return out as O;

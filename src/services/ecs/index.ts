@@ -6,20 +6,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ecsShapes } from "../../protocol/shapes/ecs.gen.ts";
-import type { AppContext, ServiceDef } from "../types.ts";
+import { ecsShapes, type EcsOperation } from "../../protocol/shapes/ecs.gen.ts";
+import type { AppContext } from "../../kernel/context.ts";
+import type { OperationTable } from "../../kernel/operation.ts";
 import { FargateDataPlane } from "../../fargate/reconciler.ts";
 import { chooseStorageDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { clusterOperations } from "./clusters.ts";
-import { serviceOperations } from "./services.ts";
+import { serviceOperations, type ServicePlane } from "./services.ts";
 import { quotasFromOptions } from "./quotas.ts";
 import { EcsState } from "./state.ts";
 import { tagOperations } from "./tags.ts";
 import { taskDefinitionOperations } from "./task-definitions.ts";
-import { taskOperations } from "./tasks.ts";
-import { defineServiceModule, type ModuleInstance } from "../../kernel/service.ts";
-import { fromLegacyService } from "../../kernel/legacy-operation.ts";
+import { taskOperations, type TaskPlane } from "./tasks.ts";
+import { defineServiceModule, type ModuleInstance, type ServiceDef } from "../../kernel/service.ts";
 
 export const PLAIN_WARNING = "ephemeral storage is not encrypted at rest (plain storage driver)";
 
@@ -29,6 +29,17 @@ declare module "../../kernel/context.ts" {
     ecs: EcsState;
     fargate: FargateDataPlane;
   }
+}
+
+/** Every ECS operation, keyed by the names the official model gives them. */
+export function ecsOperations(state: EcsState, plane: TaskPlane & ServicePlane): OperationTable<EcsOperation> {
+  return {
+    ...clusterOperations(state),
+    ...taskDefinitionOperations(state),
+    ...taskOperations(state, plane),
+    ...serviceOperations(state, plane),
+    ...tagOperations(state),
+  };
 }
 
 export const ecsModule = defineServiceModule({
@@ -74,16 +85,10 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     targetPrefixes: ["AmazonEC2ContainerServiceV20141113"],
     shapes: ecsShapes,
     eventSource: "ecs.amazonaws.com",
-    operations: {
-      ...clusterOperations(state),
-      ...taskDefinitionOperations(state),
-      ...taskOperations(state, plane),
-      ...serviceOperations(state, plane),
-      ...tagOperations(state),
-    },
+    operations: ecsOperations(state, plane),
   };
   return {
-    services: [fromLegacyService(def)],
+    services: [def],
     provides: { ecs: state, fargate: plane },
     dueRunners: [plane],
     async shutdown() {
