@@ -8,19 +8,18 @@ import { chmodSync, chownSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
-import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
-import { STOPPED_RETENTION_MS } from "../services/ecs/tasks.ts";
+import type { FargateTask, TaskReports } from "./port.ts";
 import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type ContainerState, type DependencyCondition } from "./containers.ts";
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
 import { endProcesses } from "./host-processes.ts";
 import { RunStateFile } from "./run-state.ts";
 import type { TaskUser, TaskUserPool } from "./task-users.ts";
 
-export interface RunnerDeps extends StorageDeps {
-  state: EcsState;
+export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
+  reports: TaskReports<T>;
   clock: ServiceClock;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
-  metadataUri: (t: TaskRecord, container: string) => string;
+  metadataUri: (t: T, container: string) => string;
   /** the unprivileged users tasks run as (none when the server is not root) */
   users: TaskUserPool;
 }
@@ -28,7 +27,7 @@ export interface RunnerDeps extends StorageDeps {
 /** How long a server shutdown waits for a task's processes before leaving them. */
 const SHUTDOWN_WAIT_MS = 5000;
 
-export class TaskRunner {
+export class TaskRunner<T extends FargateTask = FargateTask> {
   private wake!: () => void;
   private stopSignal: Promise<void>;
   private procs: TaskProcesses | undefined;
@@ -40,7 +39,7 @@ export class TaskRunner {
   private saveAgain = false;
   readonly done: Promise<void>;
 
-  constructor(private readonly deps: RunnerDeps, readonly t: TaskRecord) {
+  constructor(private readonly deps: RunnerDeps<T>, readonly t: T) {
     this.stopSignal = new Promise((r) => (this.wake = r));
     this.done = this.run().catch((e) => {
       if (!this.killed) console.error(`[localfargate] task ${t.arn} failed unexpectedly:`, e);
@@ -69,7 +68,7 @@ export class TaskRunner {
     patch?.(task, now);
     task.version = (task.version ?? 0) + 1;
     await this.deps.save(this.t);
-    this.deps.state.emitTaskChange(this.t);
+    this.deps.reports.changed(this.t);
   }
 
   /** Persists a container change (coalesced: one write in flight, one queued). */
@@ -176,7 +175,7 @@ export class TaskRunner {
       task.stoppedAt = now;
       const eni = task.attachments?.[0];
       if (eni) eni.status = "DELETED";
-      t.expiresAtMs = now.getTime() + STOPPED_RETENTION_MS;
+      t.expiresAtMs = now.getTime() + this.deps.reports.stoppedRetentionMs;
     });
   }
 

@@ -24,6 +24,7 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { found, lookup, valueOf, type Lookup } from "./lookup.ts";
 import { dryRunChecks } from "../../fargate/kms-calls.ts";
+import { invokeFargateKms } from "./fargate-port.ts";
 import { CLUSTER_NAME, clusterArn, ecsScope, type ClusterRecord, type EcsState, validateTags } from "./state.ts";
 import { indexPage } from "./paging.ts";
 
@@ -95,7 +96,7 @@ export async function checkFargateKey(ctx: RequestContext, clusterName: string, 
   if (meta.KeyState !== "Enabled") throw invalid(`${member}: the KMS key ${arn} is not enabled (key state ${meta.KeyState}).`);
   if (!fargate) return arn;
   try {
-    await dryRunChecks(ctx.app, arn, region, account, clusterName);
+    await dryRunChecks(invokeFargateKms(ctx.app), arn, region, account, clusterName);
   } catch (e) {
     const err = e instanceof ServiceError ? e : undefined;
     throw new ServiceError(

@@ -18,7 +18,12 @@ import { quotasFromOptions } from "./quotas.ts";
 import { EcsState } from "./state.ts";
 import { tagOperations } from "./tags.ts";
 import { taskDefinitionOperations } from "./task-definitions.ts";
-import { taskOperations, type TaskPlane } from "./tasks.ts";
+import { taskOperations } from "./tasks.ts";
+import type { TaskPlane } from "../../fargate/port.ts";
+import { metadataUri } from "../../fargate/metadata.ts";
+import { EcsController } from "./controller.ts";
+import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
+import type { TaskRecord } from "./state.ts";
 import { defineServiceModule, type ModuleInstance, type ServiceDef } from "../../kernel/service.ts";
 
 export const PLAIN_WARNING = "ephemeral storage is not encrypted at rest (plain storage driver)";
@@ -27,17 +32,17 @@ declare module "../../kernel/context.ts" {
   interface Provided {
     /** the control plane's records (the data plane and the task metadata endpoint read them) */
     ecs: EcsState;
-    fargate: FargateDataPlane;
+    fargate: FargateDataPlane<TaskRecord>;
   }
 }
 
 /** Every ECS operation, keyed by the names the official model gives them. */
-export function ecsOperations(state: EcsState, plane: TaskPlane & ServicePlane): OperationTable<EcsOperation> {
+export function ecsOperations(state: EcsState, plane: TaskPlane<TaskRecord>, scheduler: ServicePlane): OperationTable<EcsOperation> {
   return {
     ...clusterOperations(state),
     ...taskDefinitionOperations(state),
     ...taskOperations(state, plane),
-    ...serviceOperations(state, plane),
+    ...serviceOperations(state, scheduler),
     ...tagOperations(state),
   };
 }
@@ -75,8 +80,18 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   };
   const users = new TaskUserPool();
   app.health.taskIsolation = users.describe();
-  const plane = new FargateDataPlane(app, state, driver, newVolumeId, users);
-  state.onTaskChange.push(() => plane.poke());
+  const reports = ecsTaskReports(state);
+  const plane = new FargateDataPlane<TaskRecord>({
+    kms: invokeFargateKms(app),
+    reports,
+    clock: app.clock,
+    driver,
+    newVolumeId,
+    users,
+    metadataUri: (t, container) => metadataUri(app, t, container),
+  });
+  const controller = new EcsController(app, state, plane);
+  state.onTaskChange.push(() => controller.poke());
   const def: ServiceDef = {
     name: "ecs",
     signingName: "ecs",
@@ -85,13 +100,14 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     targetPrefixes: ["AmazonEC2ContainerServiceV20141113"],
     shapes: ecsShapes,
     eventSource: "ecs.amazonaws.com",
-    operations: ecsOperations(state, plane),
+    operations: ecsOperations(state, plane, controller),
   };
   return {
     services: [def],
-    provides: { ecs: state, fargate: plane },
-    dueRunners: [plane],
+    provides: { ecs: state, fargate: plane, fargateTasks: reports },
+    dueRunners: [controller],
     async shutdown() {
+      controller.close();
       await plane.close();
       if (tempBase) rmSync(baseDir, { recursive: true, force: true });
     },

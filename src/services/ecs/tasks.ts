@@ -25,14 +25,9 @@ import { passRoleChecks } from "./pass-role.ts";
 import { indexPage } from "./paging.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
 import { requestStop } from "./task-lifecycle.ts";
+import type { TaskPlane } from "../../fargate/port.ts";
 import { checkEphemeralSize, fargateMemoryOptions, parseCpu, parseMemory } from "./task-definitions.ts";
 import { type ClusterRecord, type EcsState, hex, type TaskDefRecord, type TaskRecord, taskArn, validateTags } from "./state.ts";
-
-/** What the ECS control plane asks of the data plane. */
-export interface TaskPlane {
-  launch(task: TaskRecord): void;
-  stop(task: TaskRecord, stopCode: Task["stopCode"], reason: string): void;
-}
 
 export const DEFAULT_PLATFORM_VERSION = "1.4.0";
 export const STOPPED_RETENTION_MS = 60 * 60 * 1000;
@@ -276,7 +271,7 @@ interface ResolvedRunTask extends ClusterLookup {
   def: TaskDefRecord | undefined;
 }
 
-function runTaskOperation(state: EcsState, plane: TaskPlane) {
+function runTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
   return defineOperation<RunTaskRequest, RunTaskResponse, ResolvedRunTask>({
     resolve: function resolveRunTask(ctx, input) {
       return { ...lookupCluster(state, ctx, input.cluster), def: state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId) };
@@ -355,7 +350,7 @@ interface ResolvedStopTask extends ClusterLookup {
   resource: string;
 }
 
-function stopTaskOperation(state: EcsState, plane: TaskPlane) {
+function stopTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
   return defineOperation<StopTaskRequest, StopTaskResponse, ResolvedStopTask>({
     resolve: function resolveStopTask(ctx, input) {
       const c = lookupCluster(state, ctx, input.cluster);
@@ -447,7 +442,7 @@ function listTasksOperation(state: EcsState) {
   });
 }
 
-export function taskOperations(state: EcsState, plane: TaskPlane) {
+export function taskOperations(state: EcsState, plane: TaskPlane<TaskRecord>) {
   return {
     RunTask: runTaskOperation(state, plane),
     StopTask: stopTaskOperation(state, plane),
