@@ -1,7 +1,7 @@
 /**
  * The KMS calls Fargate makes for a task's ephemeral storage, as AWS makes them: who calls, with
- * which encryption context and grant (docs/ecs-fargate.md, "How the ephemeral storage key is
- * used"). They go through the FargateKms port, which ECS implements with app.invoke.
+ * which encryption context and grant (docs/ecs-fargate.md, "Ephemeral storage: the six
+ * steps"). They go through the FargateKms port, which ECS implements with app.invoke.
  */
 import type { FargateKms, ServiceCaller } from "./port.ts";
 

@@ -1,4 +1,4 @@
-/** ECS services: create, update (deployments), describe, list, delete. src/fargate/service-scheduler.ts runs them. */
+/** ECS services: create, update (deployments), describe, list, delete. scheduler.ts runs them. */
 import { randomInt } from "node:crypto";
 import type {
   CreateServiceRequest,
