@@ -55,14 +55,31 @@ export interface FargateTask {
   subnetId: string;
 }
 
-/** Where the data plane reports a task's changes (ECS persists them and reacts). */
+/** The statuses the data plane moves a task to, after PROVISIONING (ECS's task lifecycle). */
+export type TaskStatus = "PENDING" | "ACTIVATING" | "RUNNING" | "DEACTIVATING" | "STOPPING" | "DEPROVISIONING" | "STOPPED";
+
+/** A container's state as the data plane observes it. */
+export interface ContainerReport {
+  name: string;
+  lastStatus: "PENDING" | "RUNNING" | "STOPPED";
+  exitCode?: number;
+  reason?: string;
+  pid?: number;
+}
+
+/**
+ * Where the data plane reports what happens to a task. ECS records each report on the task
+ * record (its lifecycle module is the one that changes the record's status) and persists it.
+ */
 export interface TaskReports<T extends FargateTask = FargateTask> {
-  /** persists the task's record as it is now (a status transition, a container event, storage bookkeeping) */
+  /** the task reached `status`: recorded with what AWS records at that step, persisted, and the control plane told */
+  transition(t: T, status: TaskStatus): Promise<void>;
+  /** the task must stop (storage failed, an essential container exited, a scheduler's stop); the first reason stays */
+  stopRequested(t: T, stopCode: Task["stopCode"], reason: string): void;
+  /** a container started, exited or failed; persisted by the next `save` or transition */
+  containerChanged(t: T, report: ContainerReport): void;
+  /** persists the task's record as it is now (container changes, storage bookkeeping) */
   save(t: T): Promise<void>;
-  /** a status transition was saved: the control plane may act (the service scheduler) */
-  changed(t: T): void;
-  /** the task reached STOPPED: when its record may be forgotten */
-  stoppedRetentionMs: number;
   /** the task the metadata endpoint token names, if it is still known */
   byMetadataToken(token: string): T | undefined;
 }

@@ -30,19 +30,23 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
 
   private runnerDeps() {
     const { kms, reports, clock, driver, newVolumeId, users, metadataUri } = this.deps;
-    return {
-      kms,
-      reports,
-      clock,
-      driver,
-      newVolumeId,
-      users,
-      metadataUri,
-      save: async (t: T) => {
-        if (this.closed) throw new Error("localfargate is shutting down");
-        await reports.save(t);
+    // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
+    const open = () => {
+      if (this.closed) throw new Error("localfargate is shutting down");
+    };
+    const save = async (t: T) => {
+      open();
+      await reports.save(t);
+    };
+    const guarded: TaskReports<T> = {
+      ...reports,
+      save,
+      async transition(t, status) {
+        open();
+        await reports.transition(t, status);
       },
     };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, save };
   }
 
   launch(t: T): void {
@@ -56,12 +60,8 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   stop(t: T, stopCode: Task["stopCode"], reason: string): void {
     const r = this.runners.get(t.arn);
     if (r) return r.requestStop(stopCode, reason);
-    if (t.task.desiredStatus === "STOPPED") return;
     // Not launched yet (its launch waits for a commit): the runner will see desiredStatus STOPPED.
-    t.task.desiredStatus = "STOPPED";
-    t.task.stopCode = stopCode;
-    t.task.stoppedReason = reason;
-    t.task.stoppingAt = this.deps.clock.now();
+    this.deps.reports.stopRequested(t, stopCode, reason);
   }
 
   isRunning(arn: string): boolean {

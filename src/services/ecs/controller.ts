@@ -11,6 +11,7 @@ import { reconcileServices } from "./scheduler.ts";
 import type { ServicePlane } from "./services.ts";
 import type { EcsState, TaskRecord } from "./state.ts";
 import { STOPPED_RETENTION_MS } from "./tasks.ts";
+import { stopAfterRestart } from "./task-lifecycle.ts";
 
 export const RESTART_REASON = "Task stopped because localfargate restarted";
 export const RESTART_STOP_CODE: NonNullable<Task["stopCode"]> = "InfrastructureHealth";
@@ -84,18 +85,7 @@ export class EcsController implements ServicePlane, DueRunner {
       if (t.task.lastStatus === "STOPPED" || this.plane.isRunning(t.arn)) continue;
       await this.plane.release(t).catch(() => undefined);
       const now = this.app.clock.now();
-      const task = t.task;
-      task.desiredStatus = "STOPPED";
-      task.lastStatus = "STOPPED";
-      task.stopCode = RESTART_STOP_CODE;
-      task.stoppedReason = RESTART_REASON;
-      task.stoppingAt ??= now;
-      task.executionStoppedAt ??= now;
-      task.stoppedAt = now;
-      for (const c of task.containers ?? []) c.lastStatus = "STOPPED";
-      const eni = task.attachments?.[0];
-      if (eni) eni.status = "DELETED";
-      task.version = (task.version ?? 0) + 1;
+      stopAfterRestart(t.task, RESTART_STOP_CODE, RESTART_REASON, now);
       t.expiresAtMs = now.getTime() + STOPPED_RETENTION_MS;
       await this.state.saveTask(t);
     }

@@ -93,7 +93,7 @@ async function setup() {
   provided.set("ecs", state);
   const plane = new FargateDataPlane<TaskRecord>({
     kms: invokeFargateKms(app),
-    reports: ecsTaskReports(state),
+    reports: ecsTaskReports(state, app.clock),
     clock: app.clock,
     driver: new PlainDriver(dir),
     newVolumeId,

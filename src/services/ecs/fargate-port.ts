@@ -6,7 +6,9 @@ import { servicePrincipal } from "../../auth/principal.ts";
 import type { AppContext, InvokeOptions } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { CreateGrantParams, FargateKms, GenerateDataKeyWithoutPlaintextParams, ServiceCaller, TaskReports } from "../../fargate/port.ts";
+import type { ServiceClock } from "../../clock/clock.ts";
 import type { EcsState, TaskRecord } from "./state.ts";
+import { advance, recordContainer, requestStop } from "./task-lifecycle.ts";
 import { STOPPED_RETENTION_MS } from "./tasks.ts";
 
 function callerOptions(as: ServiceCaller): InvokeOptions {
@@ -65,12 +67,19 @@ export function invokeFargateKms(app: AppContext): FargateKms {
   };
 }
 
-/** The data plane's reports land in ECS's records: saved, and the control loop told. */
-export function ecsTaskReports(state: EcsState): TaskReports<TaskRecord> {
+/** The data plane's reports land in ECS's records (task-lifecycle.ts), saved, and the control loop told. */
+export function ecsTaskReports(state: EcsState, clock: ServiceClock): TaskReports<TaskRecord> {
   return {
+    async transition(t, status) {
+      const now = clock.now();
+      if (!advance(t.task, status, now)) return;
+      if (status === "STOPPED") t.expiresAtMs = now.getTime() + STOPPED_RETENTION_MS;
+      await state.saveTask(t);
+      state.emitTaskChange(t);
+    },
+    stopRequested: (t, stopCode, reason) => void requestStop(t.task, stopCode, reason, clock.now()),
+    containerChanged: (t, report) => void recordContainer(t.task, t.id, report),
     save: (t) => state.saveTask(t),
-    changed: (t) => state.emitTaskChange(t),
-    stoppedRetentionMs: STOPPED_RETENTION_MS,
     byMetadataToken(token) {
       const arn = state.byToken.get(token);
       return arn ? state.tasks.get(arn) : undefined;

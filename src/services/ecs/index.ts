@@ -80,7 +80,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   };
   const users = new TaskUserPool();
   app.health.taskIsolation = users.describe();
-  const reports = ecsTaskReports(state);
+  const reports = ecsTaskReports(state, app.clock);
   const plane = new FargateDataPlane<TaskRecord>({
     kms: invokeFargateKms(app),
     reports,
