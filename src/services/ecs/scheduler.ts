@@ -12,6 +12,7 @@ import type { DeploymentRecord, EcsState, ServiceRecord, TaskRecord } from "./st
 import { addServiceEvent, liveServiceTasks } from "./services.ts";
 import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
+import { requestStop } from "./task-lifecycle.ts";
 
 /** What the service scheduler works with: ECS's records, the app (clock, store) and the data plane. */
 export interface SchedulerDeps {
@@ -150,8 +151,15 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
     changed = true;
   }
   if (toStop.length) {
-    for (const t of toStop) plane.stop(t, "ServiceSchedulerInitiated", s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")");
-    app.store.commit(toStop.map((t) => state.putTask(t))).catch((e) => console.error("[localfargate] could not record stopping tasks:", e));
+    // The stop is recorded first; the data plane acts on it once the record is committed.
+    const reasons = new Map(toStop.map((t) => [t, s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")"]));
+    for (const [t, reason] of reasons) requestStop(t.task, "ServiceSchedulerInitiated", reason, now);
+    app.store.commit(toStop.map((t) => state.putTask(t))).then(
+      () => {
+        for (const [t, reason] of reasons) plane.stop(t, "ServiceSchedulerInitiated", reason);
+      },
+      (e) => console.error("[localfargate] could not record stopping tasks:", e),
+    );
     addServiceEvent(s, now, `(service ${s.name}) has stopped ${toStop.length} running tasks: ${toStop.map((t) => `(task ${shortId(t)})`).join(" ")}.`);
     changed = true;
   }
