@@ -1,5 +1,5 @@
 /**
- * The processes of one Fargate task (docs/ecs-fargate.md, "Containers"): each container is a child process
+ * The processes of one Fargate task (docs/ecs-fargate.md#containers): each container is a child process
  * of the server, started in its own process group so that everything it forks is stopped with it.
  *
  * ECS semantics kept here:

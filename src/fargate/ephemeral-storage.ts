@@ -1,5 +1,5 @@
 /**
- * A task's ephemeral storage, in six steps (docs/ecs-fargate.md):
+ * A task's ephemeral storage, the six steps of docs/ecs-fargate.md#ephemeral-storage-the-six-steps:
  *  1. GenerateDataKeyWithoutPlaintext under the cluster key (after Fargate's DryRun checks),
  *  2. a volume vol-… that holds only the encrypted data key,
  *  3. CreateGrant (Decrypt) to fargate.<region>.amazonaws.com, retiring principal ec2.<region>…,

@@ -1,8 +1,9 @@
 /**
- * The KMS calls Fargate makes for a task's ephemeral storage, as AWS makes them: who calls, with
- * which encryption context and grant (docs/ecs-fargate.md, "Ephemeral storage: the six
- * steps"). They go through the FargateKms port, which ECS implements with app.invoke.
+ * The KMS calls Fargate makes for ephemeral storage, through app.invoke so that the key policy
+ * (and grants) authorize them and CloudTrail records them like AWS's samples
+ * (docs/ecs-fargate.md#ephemeral-storage-the-six-steps).
  */
+// The calls go through the FargateKms port (port.ts), which ECS implements with app.invoke.
 import type { FargateKms, ServiceCaller } from "./port.ts";
 
 export const FARGATE_PRINCIPAL = "fargate.amazonaws.com";

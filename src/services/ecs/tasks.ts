@@ -358,8 +358,8 @@ function stopTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
       let resource = task?.arn ?? "*";
       if (!task && c.arn) {
         // a cluster that is no longer ACTIVE still names its tasks for authorization
-        const any = state.cluster(c.arn, ctx.region, ctx.principal.accountId);
-        if (any) resource = state.taskFor(input.task!, any)?.arn ?? resource;
+        const anyStatus = state.cluster(c.arn, ctx.region, ctx.principal.accountId);
+        if (anyStatus) resource = state.taskFor(input.task!, anyStatus)?.arn ?? resource;
         else if (input.task!.startsWith("arn:")) resource = input.task!;
       }
       return { ...c, task, resource };
