@@ -139,12 +139,6 @@ export default defineConfig(
       ].filter((e) => e.files[0].startsWith(`src/services/${name}/`)),
     ),
   ),
-  ...boundaries("fargate", { may: ["kernel", "clock", "store"], only: { auth: "principal\\.ts$" } }, [
-    // the table's exception: these still reach the task record and the scheduler on the ECS side of the seam
-    {
-      files: ["src/fargate/reconciler.ts", "src/fargate/service-scheduler.ts", "src/fargate/task-runner.ts", "src/fargate/ephemeral-storage.ts", "src/fargate/metadata.ts"],
-      only: { services: "ecs/" },
-    },
-  ]),
+  ...boundaries("fargate", { may: ["kernel", "clock", "store"], only: { auth: "principal\\.ts$" } }),
   prettier,
 );

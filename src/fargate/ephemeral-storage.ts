@@ -12,8 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { ServiceError } from "../kernel/errors.ts";
-import type { AppContext } from "../kernel/context.ts";
-import type { TaskRecord } from "../services/ecs/state.ts";
+import type { FargateKms, FargateTask } from "./port.ts";
 import { createVolumeKey, DATA_KEY_BYTES, decryptVolumeKey, dryRunChecks, retireVolumeGrant } from "./kms-calls.ts";
 import type { StorageDriver } from "./storage/index.ts";
 
@@ -53,30 +52,30 @@ export function kmsFailureReason(keyArn: string, e: unknown): string {
   return `${prefix}${detail} (${e.code})`;
 }
 
-export interface StorageDeps {
-  app: AppContext;
+export interface StorageDeps<T extends FargateTask = FargateTask> {
+  kms: FargateKms;
   driver: StorageDriver;
   newVolumeId: () => string;
   /** persists the task (storage bookkeeping: grant id, volume id) */
-  save: (t: TaskRecord) => Promise<void>;
+  save: (t: T) => Promise<void>;
 }
 
 /** Steps 1–5. Fills task.storage and returns the mount path. */
-export async function provisionStorage(deps: StorageDeps, t: TaskRecord): Promise<string> {
-  const { app, driver } = deps;
+export async function provisionStorage<T extends FargateTask>(deps: StorageDeps<T>, t: T): Promise<string> {
+  const { kms, driver } = deps;
   const keyArn = t.kmsKeyArn;
   const sizeInGiB = t.task.ephemeralStorage?.sizeInGiB ?? 20;
   const volumeId = deps.newVolumeId();
   let dataKey: Buffer;
   if (keyArn) {
     try {
-      await dryRunChecks(app, keyArn, t.region, t.accountId, t.clusterName);
+      await dryRunChecks(kms, keyArn, t.region, t.accountId, t.clusterName);
     } catch (e) {
       throw new StorageFailure(kmsFailureReason(keyArn, e));
     }
     let grantToken: string;
     try {
-      const k = await createVolumeKey(app, keyArn, t.region, t.accountId, t.clusterName, volumeId);
+      const k = await createVolumeKey(kms, keyArn, t.region, t.accountId, t.clusterName, volumeId);
       t.storage = { volumeId, kmsKeyArn: keyArn, grantId: k.grantId, encryptedDataKey: k.encryptedDataKey, driver: driver.name };
       grantToken = k.grantToken;
     } catch (e) {
@@ -84,7 +83,7 @@ export async function provisionStorage(deps: StorageDeps, t: TaskRecord): Promis
     }
     await deps.save(t);
     try {
-      dataKey = await decryptVolumeKey(app, keyArn, t.region, t.accountId, t.clusterName, volumeId, t.storage.encryptedDataKey!, grantToken);
+      dataKey = await decryptVolumeKey(kms, keyArn, t.region, t.accountId, t.clusterName, volumeId, t.storage.encryptedDataKey!, grantToken);
     } catch (e) {
       await releaseStorage(deps, t).catch(() => undefined);
       throw new StorageFailure(kmsFailureReason(keyArn, e));
@@ -106,7 +105,7 @@ export async function provisionStorage(deps: StorageDeps, t: TaskRecord): Promis
 }
 
 /** Step 6: unmount and destroy the volume, then retire the grant. Safe to call twice. */
-export async function releaseStorage(deps: StorageDeps, t: TaskRecord): Promise<void> {
+export async function releaseStorage<T extends FargateTask>(deps: StorageDeps<T>, t: T): Promise<void> {
   const s = t.storage;
   if (s.released) return;
   if (s.volumeId) {
@@ -118,7 +117,7 @@ export async function releaseStorage(deps: StorageDeps, t: TaskRecord): Promise<
   }
   if (s.grantId && s.kmsKeyArn) {
     try {
-      await retireVolumeGrant(deps.app, s.kmsKeyArn, t.region, t.accountId, s.grantId);
+      await retireVolumeGrant(deps.kms, s.kmsKeyArn, t.region, t.accountId, s.grantId);
     } catch (e) {
       // A revoked grant or deleted key has nothing left to retire.
       if (!(e instanceof ServiceError)) console.error(`[localfargate] could not retire grant ${s.grantId} of task ${t.arn}:`, e);

@@ -6,7 +6,7 @@
  */
 import type { Container, ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { AppContext } from "../kernel/context.ts";
-import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
+import type { FargateTask } from "./port.ts";
 
 export const METADATA_PREFIX = "/_localfargate/metadata/v4/";
 
@@ -17,7 +17,7 @@ export function serverUrl(app: AppContext): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${Number(app.options.port ?? 4566)}`;
 }
 
-export function metadataUri(app: AppContext, t: TaskRecord, container: string): string {
+export function metadataUri(app: AppContext, t: FargateTask, container: string): string {
   return `${serverUrl(app)}${METADATA_PREFIX}${t.metadataToken}/${encodeURIComponent(container)}`;
 }
 
@@ -25,7 +25,7 @@ function iso(d: Date | undefined): string | undefined {
   return d ? d.toISOString() : undefined;
 }
 
-function containerMetadata(t: TaskRecord, c: Container, def: ContainerDefinition | undefined): Record<string, unknown> {
+function containerMetadata(t: FargateTask, c: Container, def: ContainerDefinition | undefined): Record<string, unknown> {
   const [family, revision] = (t.task.taskDefinitionArn ?? "").split("/").pop()!.split(":");
   const known = c.lastStatus ?? "PENDING";
   return {
@@ -63,7 +63,7 @@ function containerMetadata(t: TaskRecord, c: Container, def: ContainerDefinition
   };
 }
 
-export function taskMetadata(t: TaskRecord): Record<string, unknown> {
+export function taskMetadata(t: FargateTask): Record<string, unknown> {
   const [family, revision] = (t.task.taskDefinitionArn ?? "").split("/").pop()!.split(":");
   const cpuUnits = Number(t.task.cpu ?? 0);
   return {
@@ -97,12 +97,11 @@ function decodeSegment(segment: string): string | undefined {
 export function handleMetadataRequest(app: AppContext, method: string, path: string): { status: number; body: unknown } | undefined {
   if (!path.startsWith(METADATA_PREFIX)) return undefined;
   if (method !== "GET" && method !== "HEAD") return { status: 405, body: { message: "Use GET." } };
-  const state = app.find("ecs");
+  const tasks = app.find("fargateTasks");
   const parts = path.slice(METADATA_PREFIX.length).split("/").map(decodeSegment);
   if (parts.includes(undefined)) return { status: 400, body: { message: "The path has a malformed percent-encoding." } };
   const [token, container, ...rest] = parts as string[];
-  const arn = state?.byToken.get(token ?? "");
-  const t = arn ? state!.tasks.get(arn) : undefined;
+  const t = tasks?.byMetadataToken(token ?? "");
   const c = t?.task.containers?.find((x) => x.name === container);
   if (!t || !c) return { status: 404, body: { message: "No task metadata at this address." } };
   const sub = rest.join("/");

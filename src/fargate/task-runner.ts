@@ -8,19 +8,18 @@ import { chmodSync, chownSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
-import type { EcsState, TaskRecord } from "../services/ecs/state.ts";
-import { STOPPED_RETENTION_MS } from "../services/ecs/tasks.ts";
+import type { FargateTask, TaskReports, TaskStatus } from "./port.ts";
 import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type ContainerState, type DependencyCondition } from "./containers.ts";
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
 import { endProcesses } from "./host-processes.ts";
 import { RunStateFile } from "./run-state.ts";
 import type { TaskUser, TaskUserPool } from "./task-users.ts";
 
-export interface RunnerDeps extends StorageDeps {
-  state: EcsState;
+export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
+  reports: TaskReports<T>;
   clock: ServiceClock;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
-  metadataUri: (t: TaskRecord, container: string) => string;
+  metadataUri: (t: T, container: string) => string;
   /** the unprivileged users tasks run as (none when the server is not root) */
   users: TaskUserPool;
 }
@@ -28,7 +27,7 @@ export interface RunnerDeps extends StorageDeps {
 /** How long a server shutdown waits for a task's processes before leaving them. */
 const SHUTDOWN_WAIT_MS = 5000;
 
-export class TaskRunner {
+export class TaskRunner<T extends FargateTask = FargateTask> {
   private wake!: () => void;
   private stopSignal: Promise<void>;
   private procs: TaskProcesses | undefined;
@@ -40,7 +39,7 @@ export class TaskRunner {
   private saveAgain = false;
   readonly done: Promise<void>;
 
-  constructor(private readonly deps: RunnerDeps, readonly t: TaskRecord) {
+  constructor(private readonly deps: RunnerDeps<T>, readonly t: T) {
     this.stopSignal = new Promise((r) => (this.wake = r));
     this.done = this.run().catch((e) => {
       if (!this.killed) console.error(`[localfargate] task ${t.arn} failed unexpectedly:`, e);
@@ -51,25 +50,14 @@ export class TaskRunner {
     return this.t.task.desiredStatus === "STOPPED";
   }
 
-  /** Marks the task to stop (desiredStatus STOPPED); the runner persists the transitions. */
+  /** Asks for the task to stop (its record says desiredStatus STOPPED); the runner then stops it. */
   requestStop(stopCode: Task["stopCode"], reason: string): void {
-    const task = this.t.task;
-    if (task.desiredStatus === "STOPPED") return;
-    task.desiredStatus = "STOPPED";
-    task.stopCode = stopCode;
-    task.stoppedReason = reason;
-    task.stoppingAt = this.deps.clock.now();
+    this.deps.reports.stopRequested(this.t, stopCode, reason);
     this.wake();
   }
 
-  private async transition(status: string, patch?: (task: Task, now: Date) => void): Promise<void> {
-    const task = this.t.task;
-    const now = this.deps.clock.now();
-    task.lastStatus = status;
-    patch?.(task, now);
-    task.version = (task.version ?? 0) + 1;
-    await this.deps.save(this.t);
-    this.deps.state.emitTaskChange(this.t);
+  private async transition(status: TaskStatus): Promise<void> {
+    await this.deps.reports.transition(this.t, status);
   }
 
   /** Persists a container change (coalesced: one write in flight, one queued). */
@@ -109,18 +97,10 @@ export class TaskRunner {
     }
     if (failure) this.requestStop("TaskFailedToStart", failure);
     if (!this.stopping) {
-      await this.transition("PENDING", (task, now) => {
-        task.connectivity = "CONNECTED";
-        task.connectivityAt = now;
-        const eni = task.attachments?.[0];
-        if (eni) eni.status = "ATTACHED";
-      });
+      await this.transition("PENDING");
     }
     if (!this.stopping) {
-      await this.transition("ACTIVATING", (task, now) => {
-        task.pullStartedAt = now;
-        task.pullStoppedAt = now;
-      });
+      await this.transition("ACTIVATING");
       try {
         this.procs = new TaskProcesses({
           containers: t.containerDefs.map((d) => this.spec(d)),
@@ -148,9 +128,7 @@ export class TaskRunner {
     }
     if (!this.stopping) {
       this.reachedRunning = true;
-      await this.transition("RUNNING", (task, now) => {
-        task.startedAt = now;
-      });
+      await this.transition("RUNNING");
     }
     // StopTask may have marked the task before the runner started: then there is nothing to wait for.
     if (!this.stopping) await this.stopSignal;
@@ -166,18 +144,10 @@ export class TaskRunner {
     const uid = this.user?.uid;
     const survivors = uid === undefined ? [] : await endProcesses((p) => p.uids.includes(uid));
     if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); uid ${uid} stays reserved`);
-    await this.transition("DEPROVISIONING", (task, now) => {
-      task.executionStoppedAt = now;
-      for (const c of task.containers ?? []) if (c.lastStatus !== "STOPPED") c.lastStatus = "STOPPED";
-    });
+    await this.transition("DEPROVISIONING");
     await releaseStorage(this.deps, t);
     if (!survivors.length) this.deps.users.release(this.user);
-    await this.transition("STOPPED", (task, now) => {
-      task.stoppedAt = now;
-      const eni = task.attachments?.[0];
-      if (eni) eni.status = "DELETED";
-      t.expiresAtMs = now.getTime() + STOPPED_RETENTION_MS;
-    });
+    await this.transition("STOPPED");
   }
 
   /**
@@ -220,12 +190,7 @@ export class TaskRunner {
   }
 
   private onContainerChange(s: ContainerState): void {
-    const c = this.t.task.containers?.find((x) => x.name === s.name);
-    if (!c) return;
-    c.lastStatus = s.lastStatus;
-    if (s.pid !== undefined) c.runtimeId = `${this.t.id}-${s.name}-${s.pid}`;
-    if (s.exitCode !== undefined) c.exitCode = s.exitCode;
-    if (s.reason !== undefined) c.reason = s.reason;
+    this.deps.reports.containerChanged(this.t, { name: s.name, lastStatus: s.lastStatus, exitCode: s.exitCode, reason: s.reason, pid: s.pid });
     // Transitions persist the task anyway; a change while RUNNING (an exit) is written now.
     if (this.reachedRunning) this.persistSoon();
   }

@@ -26,6 +26,12 @@ export interface RequestContext {
   readonly internal: boolean;
   /** an internal caller's via-service, for kms:ViaService and CloudTrail */
   readonly viaService?: string;
+  /**
+   * Work that may start only once the call's writes are durable (RunTask hands its tasks to the
+   * data plane here). Run by the dispatcher after the commit succeeds, in the order added; never
+   * run for a call that fails or whose commit fails.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 export interface IdentityPolicies {

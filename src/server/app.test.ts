@@ -17,7 +17,7 @@ describe("module composition", () => {
     const { app, shutdown } = await createApp({ dataDir: null, storageDriver: "plain" });
     try {
       expect([...app.services.keys()]).toEqual(["sts", "iam", "s3", "cloudtrail", "kms", "ecs"]);
-      expect(app.dueRunners.map((r) => r.name)).toEqual(["sts.sessions", "cloudtrail-delivery", "kms", "fargate"]);
+      expect(app.dueRunners.map((r) => r.name)).toEqual(["sts.sessions", "cloudtrail-delivery", "kms", "ecs"]);
       expect(app.get("iam").state).toBeDefined();
       expect(app.find("serverUrl")).toBeUndefined();
       expect(() => app.get("serverUrl")).toThrow('nothing provides "serverUrl" yet');

@@ -57,3 +57,36 @@ describe("the dispatcher runs the operation contract", () => {
     expect(records[0].errorCode).toBe("NotFoundException");
   });
 });
+
+describe("after-commit work", () => {
+  /** An operation that writes one row and queues work for after its commit. */
+  function committing(failCommit: boolean) {
+    const store = new Store(null);
+    const ran: { sawRow: boolean }[] = [];
+    const op = defineOperation<object, object>({
+      authorize: () => null,
+      handler: function putThing(ctx) {
+        ctx.writes.push(failCommit ? () => { throw new Error("disk I/O error"); } : store.put("thing", "a", { a: 1 }));
+        ctx.afterCommit(() => ran.push({ sawRow: store.db.prepare("SELECT 1 FROM entities WHERE kind = 'thing' AND id = 'a'").get() !== undefined }));
+        return {};
+      },
+    });
+    const svc: ServiceDef = { name: "test", signingName: "test", iamPrefix: "test", protocol: "json", eventSource: "test.amazonaws.com", operations: { PutThing: op } };
+    const app = { store, clock: new ServiceClock(0), services: new Map([["test", svc]]), credentialProviders: [], dueRunners: [], health: {}, options: {} } as unknown as AppContext;
+    const ctx = newContext(app, svc, "PutThing", { region: "us-east-1", principal: ROOT, sourceIp: "127.0.0.1", userAgent: "test", secureTransport: false, internal: false });
+    return { ran, ctx };
+  }
+
+  it("runs once the call's writes are durable", async () => {
+    const { ran, ctx } = committing(false);
+    await execute(ctx, () => ({}));
+    expect(ran).toEqual([{ sawRow: true }]);
+  });
+
+  it("never runs when the commit fails, and the call answers the failure", async () => {
+    const { ran, ctx } = committing(true);
+    await expect(execute(ctx, () => ({}))).rejects.toMatchObject({ code: "InternalFailure" });
+    await new Promise((r) => setImmediate(r));
+    expect(ran).toEqual([]);
+  });
+});

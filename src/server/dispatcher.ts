@@ -22,7 +22,13 @@ export interface CallMeta {
   viaService?: string;
 }
 
-export function newContext(app: AppContext, svc: ServiceDef, operation: string, meta: CallMeta): RequestContext {
+/** A call's context as the dispatcher keeps it: with the work queued for after its commit. */
+export interface CallContext extends RequestContext {
+  readonly afterCommitQueue: (() => void)[];
+}
+
+export function newContext(app: AppContext, svc: ServiceDef, operation: string, meta: CallMeta): CallContext {
+  const afterCommitQueue: (() => void)[] = [];
   return {
     requestId: meta.requestId ?? randomUUID(),
     service: svc,
@@ -38,7 +44,20 @@ export function newContext(app: AppContext, svc: ServiceDef, operation: string, 
     audit: {},
     internal: meta.internal,
     viaService: meta.viaService,
+    afterCommitQueue,
+    afterCommit: (fn) => void afterCommitQueue.push(fn),
   };
+}
+
+/** Runs the work a call queued with ctx.afterCommit; one failing step does not skip the rest. */
+function runAfterCommit(ctx: CallContext): void {
+  for (const fn of ctx.afterCommitQueue.splice(0)) {
+    try {
+      fn();
+    } catch (e) {
+      console.error(`[localfargate] after-commit work of ${ctx.service.name}.${ctx.operation} (request ${ctx.requestId}) failed:`, e);
+    }
+  }
 }
 
 export function unknownOperation(svc: ServiceDef, operation: string): ServiceError {
@@ -65,7 +84,7 @@ async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: u
  * SerializationException / ValidationException, which are audited like any failure).
  * `storeBytes`: how much the call brings to store (a request body), for the free-space check.
  */
-export async function execute(ctx: RequestContext, decode: () => Record<string, unknown>, storeBytes = 0): Promise<unknown> {
+export async function execute(ctx: CallContext, decode: () => Record<string, unknown>, storeBytes = 0): Promise<unknown> {
   const svc = ctx.service;
   const op = own(svc.operations, ctx.operation);
   // refused before anything runs: a call that could not be saved must not change anything
@@ -82,6 +101,7 @@ export async function execute(ctx: RequestContext, decode: () => Record<string, 
     const output = await op.handler(ctx, input, resolved);
     if (op.audit?.resources) ctx.audit.resources = op.audit.resources(ctx, input, resolved, output);
     await finish(ctx, svc, { input, output });
+    runAfterCommit(ctx);
     return output;
   } catch (e) {
     const err = e instanceof ServiceError ? e : ctx.app.store.disk.noteFailure(e) ? serviceUnavailable(ctx, String(e)) : internalFailure(e, ctx);

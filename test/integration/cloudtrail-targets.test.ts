@@ -4,10 +4,11 @@
  * never stored again by a call that waited while another deleted it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AddTagsCommand, CloudTrailClient, CreateTrailCommand, DeleteTrailCommand, GetTrailCommand, UpdateTrailCommand } from "@aws-sdk/client-cloudtrail";
+import { AddTagsCommand, CloudTrailClient, CreateTrailCommand, DeleteTrailCommand, GetTrailCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Principal } from "../../src/kernel/principal.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import type { LooseJson } from "../support/json.ts";
 import { ACCOUNT, addTestPrincipals, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
 
 let s: TestServer;
@@ -33,7 +34,7 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; $metadata: 
   return e!;
 }
 
-async function recordOfRequest(requestId: string, eventName: string): Promise<Record<string, any>> {
+async function recordOfRequest(requestId: string, eventName: string): Promise<LooseJson> {
   const hit = (await lookupAll(ct, "EventName", eventName)).map(recordOf).find((r) => r.requestID === requestId);
   expect(hit, `record of request ${requestId}`).toBeDefined();
   return hit!;

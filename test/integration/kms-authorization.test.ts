@@ -25,6 +25,7 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyComm
 import { servicePrincipal } from "../../src/auth/principal.ts";
 import { ServiceError } from "../../src/kernel/errors.ts";
 import { createVolumeKey, decryptVolumeKey, dryRunChecks, retireVolumeGrant } from "../../src/fargate/kms-calls.ts";
+import { invokeFargateKms } from "../../src/services/ecs/fargate-port.ts";
 import { resolveKeyForEcs } from "../../src/services/kms/index.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT, REGION, addPrincipal, allow, createKey, deny, doc, expectKmsError, rootStatement, text, trailRecords, utf8 } from "./kms-helpers.ts";
@@ -268,8 +269,8 @@ describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-far
   });
 
   it("authorizes the DryRun checks for the right cluster, and refuses another cluster", async () => {
-    await dryRunChecks(s.app, key.Arn!, REGION, ACCOUNT, cluster);
-    await expectInvokeError(dryRunChecks(s.app, key.Arn!, REGION, ACCOUNT, "staging"), "AccessDeniedException", /fargate\.amazonaws\.com is not authorized to perform: kms:GenerateDataKeyWithoutPlaintext/);
+    await dryRunChecks(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster);
+    await expectInvokeError(dryRunChecks(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, "staging"), "AccessDeniedException", /fargate\.amazonaws\.com is not authorized to perform: kms:GenerateDataKeyWithoutPlaintext/);
   });
 
   it("refuses a grant for more than Decrypt (ForAllValues on kms:GrantOperations)", async () => {
@@ -285,7 +286,7 @@ describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-far
 
   it("runs the volume key sequence: data key, grant, decrypt through the grant, retire", async () => {
     const vol = "vol-0123456789abcdef0";
-    const made = await createVolumeKey(s.app, key.Arn!, REGION, ACCOUNT, cluster, vol);
+    const made = await createVolumeKey(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster, vol);
     expect(made.grantId).toMatch(/^[0-9a-f]{64}$/);
     const grants = (await kms.send(new ListGrantsCommand({ KeyId: key.KeyId }))).Grants!;
     expect(grants).toHaveLength(1);
@@ -295,16 +296,16 @@ describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-far
       Operations: ["Decrypt"],
       Constraints: { EncryptionContextSubset: { ...ctx, "aws:ebs:id": vol } },
     });
-    const dataKey = await decryptVolumeKey(s.app, key.Arn!, REGION, ACCOUNT, cluster, vol, made.encryptedDataKey, made.grantToken);
+    const dataKey = await decryptVolumeKey(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster, vol, made.encryptedDataKey, made.grantToken);
     expect(dataKey).toHaveLength(64);
     // the owner sees the same plaintext
     const own = await kms.send(new DecryptCommand({ CiphertextBlob: made.encryptedDataKey, EncryptionContext: { ...ctx, "aws:ebs:id": vol } }));
     expect(Buffer.from(own.Plaintext!).equals(dataKey)).toBe(true);
     // the grant is for this volume only
-    await expectInvokeError(decryptVolumeKey(s.app, key.Arn!, REGION, ACCOUNT, cluster, "vol-0fffffffffffffff0", made.encryptedDataKey, made.grantToken), "AccessDeniedException");
-    await retireVolumeGrant(s.app, key.Arn!, REGION, ACCOUNT, made.grantId);
+    await expectInvokeError(decryptVolumeKey(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster, "vol-0fffffffffffffff0", made.encryptedDataKey, made.grantToken), "AccessDeniedException");
+    await retireVolumeGrant(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, made.grantId);
     expect((await kms.send(new ListGrantsCommand({ KeyId: key.KeyId }))).Grants).toEqual([]);
-    await expectInvokeError(decryptVolumeKey(s.app, key.Arn!, REGION, ACCOUNT, cluster, vol, made.encryptedDataKey, made.grantToken), "AccessDeniedException");
+    await expectInvokeError(decryptVolumeKey(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster, vol, made.encryptedDataKey, made.grantToken), "AccessDeniedException");
   });
 
   it("records Fargate's calls like AWS's samples", async () => {
@@ -333,7 +334,7 @@ describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-far
   it("fails Fargate's calls on a disabled key with KMS's error", async () => {
     const k = await createKey(kms, { Policy: fargatePolicy() });
     await kms.send(new DisableKeyCommand({ KeyId: k.KeyId }));
-    await expectInvokeError(dryRunChecks(s.app, k.Arn!, REGION, ACCOUNT, cluster), "DisabledException", new RegExp(`^${k.Arn} is disabled\\.$`));
+    await expectInvokeError(dryRunChecks(invokeFargateKms(s.app), k.Arn!, REGION, ACCOUNT, cluster), "DisabledException", new RegExp(`^${k.Arn} is disabled\\.$`));
   });
 });
 

@@ -63,7 +63,7 @@ describe("import boundaries (docs/ARCHITECTURE.md)", () => {
     ["src/services/ecs/x.ts", `import { authorizeChecks } from "../../authz/authorize.ts";${use("authorizeChecks")}`, false],
     ["src/fargate/x.ts", `import type { EcsState } from "../services/ecs/state.ts";${useType("EcsState")}`, false],
     ["src/fargate/storage/x.ts", `import { startTask } from "../../services/ecs/tasks.ts";${use("startTask")}`, false],
-    ["src/fargate/reconciler.ts", `import { startTask } from "../services/ecs/tasks.ts";${use("startTask")}`, true],
+    ["src/fargate/reconciler.ts", `import { startTask } from "../services/ecs/tasks.ts";${use("startTask")}`, false],
     ["src/fargate/reconciler.ts", `import { kmsModule } from "../services/kms/index.ts";${use("kmsModule")}`, false],
     ["src/fargate/x.ts", `import { ServiceError } from "../kernel/errors.ts";${use("ServiceError")}`, true],
     ["src/fargate/x.ts", `import { authenticate } from "../auth/credentials.ts";${use("authenticate")}`, false],

@@ -20,8 +20,11 @@ import type {
   UpdateClusterSettingsResponse,
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
+import { found, lookup, valueOf, type Lookup } from "./lookup.ts";
 import { dryRunChecks } from "../../fargate/kms-calls.ts";
+import { invokeFargateKms } from "./fargate-port.ts";
 import { CLUSTER_NAME, clusterArn, ecsScope, type ClusterRecord, type EcsState, validateTags } from "./state.ts";
 import { indexPage } from "./paging.ts";
 
@@ -93,7 +96,7 @@ export async function checkFargateKey(ctx: RequestContext, clusterName: string, 
   if (meta.KeyState !== "Enabled") throw invalid(`${member}: the KMS key ${arn} is not enabled (key state ${meta.KeyState}).`);
   if (!fargate) return arn;
   try {
-    await dryRunChecks(ctx.app, arn, region, account, clusterName);
+    await dryRunChecks(invokeFargateKms(ctx.app), arn, region, account, clusterName);
   } catch (e) {
     const err = e instanceof ServiceError ? e : undefined;
     throw new ServiceError(
@@ -202,12 +205,12 @@ function acct(ctx: RequestContext): string {
   return ctx.principal.accountId;
 }
 
-export function clusterOperations(state: EcsState): Record<string, OperationDef> {
-  return {
-    CreateCluster: {
-      authorize: (ctx, input: CreateClusterRequest): AuthCheck => {
-        const name = input.clusterName ?? "default";
-        return {
+function createClusterOperation(state: EcsState) {
+  return defineOperation<CreateClusterRequest, CreateClusterResponse>({
+    authorize: function authorizeCreateCluster(ctx, input): AuthCheck[] {
+      const name = input.clusterName ?? "default";
+      return [
+        {
           action: "ecs:CreateCluster",
           resource: clusterArn(ctx.region, acct(ctx), CLUSTER_NAME.test(name) ? name : "*"),
           context: {
@@ -215,146 +218,189 @@ export function clusterOperations(state: EcsState): Record<string, OperationDef>
             "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined,
             "ecs:capacity-provider": input.capacityProviders?.length ? input.capacityProviders : undefined,
           },
-        };
-      },
-      handler: async (ctx, input: CreateClusterRequest): Promise<CreateClusterResponse> => {
-        const name = input.clusterName ?? "default";
-        if (!CLUSTER_NAME.test(name)) throw invalid("Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.");
-        validateTags(input.tags);
-        const settings = validateSettings(input.settings) ?? [{ name: "containerInsights", value: "disabled" }];
-        validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
-        const arn = clusterArn(ctx.region, acct(ctx), name);
-        const existing = state.clusters.get(arn);
-        if (existing && existing.status === "ACTIVE") {
-          // CreateCluster is idempotent on the name: the existing cluster is returned.
-          return { cluster: clusterOutput(state, existing, "all") };
-        }
-        const configuration = await resolveConfiguration(ctx, name, input.configuration, undefined);
-        const c: ClusterRecord = {
-          arn,
-          name,
-          accountId: acct(ctx),
-          region: ctx.region,
-          status: "ACTIVE",
-          configuration,
-          settings,
-          capacityProviders: input.capacityProviders ?? [],
-          defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [],
-          tags: input.tags ?? [],
-          serviceConnectDefaults: input.serviceConnectDefaults?.namespace ? { namespace: input.serviceConnectDefaults.namespace } : undefined,
-          createdAt: ctx.now,
-        };
-        ctx.writes.push(state.putCluster(c));
-        return { cluster: clusterOutput(state, c, "all") };
-      },
+        },
+      ];
     },
+    handler: async function createCluster(ctx, input): Promise<CreateClusterResponse> {
+      const name = input.clusterName ?? "default";
+      if (!CLUSTER_NAME.test(name)) throw invalid("Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.");
+      validateTags(input.tags);
+      const settings = validateSettings(input.settings) ?? [{ name: "containerInsights", value: "disabled" }];
+      validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
+      const arn = clusterArn(ctx.region, acct(ctx), name);
+      const existing = state.clusters.get(arn);
+      if (existing && existing.status === "ACTIVE") {
+        // CreateCluster is idempotent on the name: the existing cluster is returned.
+        return { cluster: clusterOutput(state, existing, "all") };
+      }
+      const configuration = await resolveConfiguration(ctx, name, input.configuration, undefined);
+      const c: ClusterRecord = {
+        arn,
+        name,
+        accountId: acct(ctx),
+        region: ctx.region,
+        status: "ACTIVE",
+        configuration,
+        settings,
+        capacityProviders: input.capacityProviders ?? [],
+        defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [],
+        tags: input.tags ?? [],
+        serviceConnectDefaults: input.serviceConnectDefaults?.namespace ? { namespace: input.serviceConnectDefaults.namespace } : undefined,
+        createdAt: ctx.now,
+      };
+      ctx.writes.push(state.putCluster(c));
+      return { cluster: clusterOutput(state, c, "all") };
+    },
+  });
+}
 
-    UpdateCluster: {
-      authorize: (ctx, input: UpdateClusterRequest): AuthCheck => {
-        const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
-        return { action: "ecs:UpdateCluster", resource: arn, context: keyConditionContext(input.configuration), resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
-      },
-      handler: async (ctx, input: UpdateClusterRequest): Promise<UpdateClusterResponse> => {
-        const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
-        const settings = validateSettings(input.settings);
-        const configuration = await resolveConfiguration(ctx, c.name, input.configuration, c.configuration);
-        const updated: ClusterRecord = { ...c, configuration, settings: settings ? mergeSettings(c.settings, settings) : c.settings };
-        if (input.serviceConnectDefaults) updated.serviceConnectDefaults = input.serviceConnectDefaults.namespace ? { namespace: input.serviceConnectDefaults.namespace } : undefined;
-        ctx.writes.push(state.putCluster(updated));
-        return { cluster: clusterOutput(state, updated, "all") };
-      },
-    },
+/** A cluster named by a call that changes it: a malformed reference is refused before authorization. */
+interface NamedCluster {
+  arn: string;
+  cluster: Lookup<ClusterRecord>;
+}
 
-    UpdateClusterSettings: {
-      authorize: (ctx, input: UpdateClusterSettingsRequest): AuthCheck => {
-        const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
-        return { action: "ecs:UpdateClusterSettings", resource: arn, resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
-      },
-      handler: (ctx, input: UpdateClusterSettingsRequest): UpdateClusterSettingsResponse => {
-        const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
-        const settings = validateSettings(input.settings) ?? [];
-        const updated = { ...c, settings: mergeSettings(c.settings, settings) };
-        ctx.writes.push(state.putCluster(updated));
-        return { cluster: clusterOutput(state, updated, "all") };
-      },
-    },
+function resolveNamedCluster(state: EcsState, ctx: RequestContext, ref: string | undefined): NamedCluster {
+  const arn = state.clusterArnFor(ref, ctx.region, acct(ctx));
+  return { arn, cluster: lookup(() => state.activeCluster(arn, ctx.region, acct(ctx))) };
+}
 
-    PutClusterCapacityProviders: {
-      authorize: (ctx, input: PutClusterCapacityProvidersRequest): AuthCheck => {
-        const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
-        return { action: "ecs:PutClusterCapacityProviders", resource: arn, context: { "ecs:capacity-provider": input.capacityProviders?.length ? input.capacityProviders : undefined }, resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
-      },
-      handler: (ctx, input: PutClusterCapacityProvidersRequest): PutClusterCapacityProvidersResponse => {
-        const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
-        validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
-        const updated = { ...c, capacityProviders: input.capacityProviders ?? [], defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [] };
-        ctx.writes.push(state.putCluster(updated));
-        return { cluster: clusterOutput(state, updated, "all") };
-      },
-    },
+function clusterCheck(state: EcsState, ctx: RequestContext, action: string, arn: string, context?: AuthCheck["context"]): AuthCheck[] {
+  return [{ action, resource: arn, ...(context ? { context } : {}), resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) }];
+}
 
-    DescribeClusters: {
-      readOnly: true,
-      authorize: (ctx, input: DescribeClustersRequest): AuthCheck[] => {
-        const refs = input.clusters?.length ? input.clusters : ["default"];
-        return refs.map((r) => {
-          let arn: string;
-          try {
-            arn = state.clusterArnFor(r, ctx.region, acct(ctx));
-          } catch {
-            arn = "*";
-          }
-          return { action: "ecs:DescribeClusters", resource: arn, resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
-        });
-      },
-      handler: (ctx, input: DescribeClustersRequest): DescribeClustersResponse => {
-        const refs = input.clusters?.length ? input.clusters : ["default"];
-        if (refs.length > 100) throw invalid("The number of clusters must be 100 or fewer.");
-        const include = input.include ?? [];
-        const out: DescribeClustersResponse = { clusters: [], failures: [] };
-        for (const r of refs) {
-          let arn: string;
-          try {
-            arn = state.clusterArnFor(r, ctx.region, acct(ctx));
-          } catch {
-            out.failures!.push({ arn: r, reason: "MISSING" });
-            continue;
-          }
-          const c = state.cluster(arn, ctx.region, acct(ctx));
-          if (!c) out.failures!.push({ arn, reason: "MISSING" });
-          else out.clusters!.push(clusterOutput(state, c, include));
-        }
-        return out;
-      },
+function updateClusterOperation(state: EcsState) {
+  return defineOperation<UpdateClusterRequest, UpdateClusterResponse, NamedCluster>({
+    resolve: function resolveUpdateCluster(ctx, input) {
+      return resolveNamedCluster(state, ctx, input.cluster);
     },
+    authorize: function authorizeUpdateCluster(ctx, input, { arn }) {
+      return clusterCheck(state, ctx, "ecs:UpdateCluster", arn, keyConditionContext(input.configuration));
+    },
+    handler: async function updateCluster(ctx, input, resolved): Promise<UpdateClusterResponse> {
+      const c = found(resolved.cluster);
+      const settings = validateSettings(input.settings);
+      const configuration = await resolveConfiguration(ctx, c.name, input.configuration, c.configuration);
+      const updated: ClusterRecord = { ...c, configuration, settings: settings ? mergeSettings(c.settings, settings) : c.settings };
+      if (input.serviceConnectDefaults) updated.serviceConnectDefaults = input.serviceConnectDefaults.namespace ? { namespace: input.serviceConnectDefaults.namespace } : undefined;
+      ctx.writes.push(state.putCluster(updated));
+      return { cluster: clusterOutput(state, updated, "all") };
+    },
+  });
+}
 
-    ListClusters: {
-      readOnly: true,
-      authorize: () => ({ action: "ecs:ListClusters", resource: "*" }),
-      handler: (ctx, input: ListClustersRequest): ListClustersResponse => {
-        const p = indexPage(state.clusters.index("active"), ecsScope(acct(ctx), ctx.region), input, (c) => c.arn);
-        return { clusterArns: p.items, nextToken: p.nextToken };
-      },
+function updateClusterSettingsOperation(state: EcsState) {
+  return defineOperation<UpdateClusterSettingsRequest, UpdateClusterSettingsResponse, NamedCluster>({
+    resolve: function resolveUpdateClusterSettings(ctx, input) {
+      return resolveNamedCluster(state, ctx, input.cluster);
     },
+    authorize: function authorizeUpdateClusterSettings(ctx, _input, { arn }) {
+      return clusterCheck(state, ctx, "ecs:UpdateClusterSettings", arn);
+    },
+    handler: function updateClusterSettings(ctx, input, resolved): UpdateClusterSettingsResponse {
+      const c = found(resolved.cluster);
+      const settings = validateSettings(input.settings) ?? [];
+      const updated = { ...c, settings: mergeSettings(c.settings, settings) };
+      ctx.writes.push(state.putCluster(updated));
+      return { cluster: clusterOutput(state, updated, "all") };
+    },
+  });
+}
 
-    DeleteCluster: {
-      authorize: (ctx, input: DeleteClusterRequest): AuthCheck => {
-        const arn = state.clusterArnFor(input.cluster, ctx.region, acct(ctx));
-        return { action: "ecs:DeleteCluster", resource: arn, resourceTags: state.tagsOf(arn, ctx.region, acct(ctx)) };
-      },
-      handler: (ctx, input: DeleteClusterRequest): DeleteClusterResponse => {
-        const c = state.activeCluster(input.cluster, ctx.region, acct(ctx));
-        if (state.servicesOfCluster(c.arn).some((s) => s.status !== "INACTIVE")) {
-          throw new ServiceError("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.", 400);
-        }
-        if (state.tasksOfCluster(c.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
-          throw new ServiceError("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.", 400);
-        }
-        const updated: ClusterRecord = { ...c, status: "INACTIVE" };
-        ctx.writes.push(state.putCluster(updated));
-        return { cluster: clusterOutput(state, updated, "all") };
-      },
+function putClusterCapacityProvidersOperation(state: EcsState) {
+  return defineOperation<PutClusterCapacityProvidersRequest, PutClusterCapacityProvidersResponse, NamedCluster>({
+    resolve: function resolvePutClusterCapacityProviders(ctx, input) {
+      return resolveNamedCluster(state, ctx, input.cluster);
     },
+    authorize: function authorizePutClusterCapacityProviders(ctx, input, { arn }) {
+      return clusterCheck(state, ctx, "ecs:PutClusterCapacityProviders", arn, { "ecs:capacity-provider": input.capacityProviders?.length ? input.capacityProviders : undefined });
+    },
+    handler: function putClusterCapacityProviders(ctx, input, resolved): PutClusterCapacityProvidersResponse {
+      const c = found(resolved.cluster);
+      validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
+      const updated = { ...c, capacityProviders: input.capacityProviders ?? [], defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [] };
+      ctx.writes.push(state.putCluster(updated));
+      return { cluster: clusterOutput(state, updated, "all") };
+    },
+  });
+}
+
+/** One cluster reference of DescribeClusters: the ARN it names (or MISSING when malformed) and the caller's cluster. */
+interface DescribedCluster {
+  ref: string;
+  arn: string | undefined;
+  cluster: ClusterRecord | undefined;
+}
+
+function describeClustersOperation(state: EcsState) {
+  return defineOperation<DescribeClustersRequest, DescribeClustersResponse, DescribedCluster[]>({
+    readOnly: true,
+    resolve: function resolveDescribeClusters(ctx, input) {
+      const refs = input.clusters?.length ? input.clusters : ["default"];
+      return refs.map((ref) => {
+        const arn = valueOf(lookup(() => state.clusterArnFor(ref, ctx.region, acct(ctx))));
+        return { ref, arn, cluster: arn === undefined ? undefined : state.cluster(arn, ctx.region, acct(ctx)) };
+      });
+    },
+    authorize: function authorizeDescribeClusters(ctx, _input, described): AuthCheck[] {
+      return described.map(({ arn }) => ({ action: "ecs:DescribeClusters", resource: arn ?? "*", resourceTags: state.tagsOf(arn ?? "*", ctx.region, acct(ctx)) }));
+    },
+    handler: function describeClusters(_ctx, input, described): DescribeClustersResponse {
+      if (described.length > 100) throw invalid("The number of clusters must be 100 or fewer.");
+      const include = input.include ?? [];
+      const out: DescribeClustersResponse = { clusters: [], failures: [] };
+      for (const { ref, arn, cluster } of described) {
+        if (cluster) out.clusters!.push(clusterOutput(state, cluster, include));
+        else out.failures!.push({ arn: arn ?? ref, reason: "MISSING" });
+      }
+      return out;
+    },
+  });
+}
+
+function listClustersOperation(state: EcsState) {
+  return defineOperation<ListClustersRequest, ListClustersResponse>({
+    readOnly: true,
+    authorize: () => [{ action: "ecs:ListClusters", resource: "*" }],
+    handler: function listClusters(ctx, input): ListClustersResponse {
+      const p = indexPage(state.clusters.index("active"), ecsScope(acct(ctx), ctx.region), input, (c) => c.arn);
+      return { clusterArns: p.items, nextToken: p.nextToken };
+    },
+  });
+}
+
+function deleteClusterOperation(state: EcsState) {
+  return defineOperation<DeleteClusterRequest, DeleteClusterResponse, NamedCluster>({
+    resolve: function resolveDeleteCluster(ctx, input) {
+      return resolveNamedCluster(state, ctx, input.cluster);
+    },
+    authorize: function authorizeDeleteCluster(ctx, _input, { arn }) {
+      return clusterCheck(state, ctx, "ecs:DeleteCluster", arn);
+    },
+    handler: function deleteCluster(ctx, _input, resolved): DeleteClusterResponse {
+      const c = found(resolved.cluster);
+      if (state.servicesOfCluster(c.arn).some((s) => s.status !== "INACTIVE")) {
+        throw new ServiceError("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.", 400);
+      }
+      if (state.tasksOfCluster(c.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
+        throw new ServiceError("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.", 400);
+      }
+      const updated: ClusterRecord = { ...c, status: "INACTIVE" };
+      ctx.writes.push(state.putCluster(updated));
+      return { cluster: clusterOutput(state, updated, "all") };
+    },
+  });
+}
+
+export function clusterOperations(state: EcsState) {
+  return {
+    CreateCluster: createClusterOperation(state),
+    UpdateCluster: updateClusterOperation(state),
+    UpdateClusterSettings: updateClusterSettingsOperation(state),
+    PutClusterCapacityProviders: putClusterCapacityProvidersOperation(state),
+    DescribeClusters: describeClustersOperation(state),
+    ListClusters: listClustersOperation(state),
+    DeleteCluster: deleteClusterOperation(state),
   };
 }
 

@@ -6,20 +6,25 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ecsShapes } from "../../protocol/shapes/ecs.gen.ts";
-import type { AppContext, ServiceDef } from "../types.ts";
+import { ecsShapes, type EcsOperation } from "../../protocol/shapes/ecs.gen.ts";
+import type { AppContext } from "../../kernel/context.ts";
+import type { OperationTable } from "../../kernel/operation.ts";
 import { FargateDataPlane } from "../../fargate/reconciler.ts";
 import { chooseStorageDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { clusterOperations } from "./clusters.ts";
-import { serviceOperations } from "./services.ts";
+import { serviceOperations, type ServicePlane } from "./services.ts";
 import { quotasFromOptions } from "./quotas.ts";
 import { EcsState } from "./state.ts";
 import { tagOperations } from "./tags.ts";
 import { taskDefinitionOperations } from "./task-definitions.ts";
 import { taskOperations } from "./tasks.ts";
-import { defineServiceModule, type ModuleInstance } from "../../kernel/service.ts";
-import { fromLegacyService } from "../../kernel/legacy-operation.ts";
+import type { TaskPlane } from "../../fargate/port.ts";
+import { metadataUri } from "../../fargate/metadata.ts";
+import { EcsController } from "./controller.ts";
+import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
+import type { TaskRecord } from "./state.ts";
+import { defineServiceModule, type ModuleInstance, type ServiceDef } from "../../kernel/service.ts";
 
 export const PLAIN_WARNING = "ephemeral storage is not encrypted at rest (plain storage driver)";
 
@@ -27,8 +32,19 @@ declare module "../../kernel/context.ts" {
   interface Provided {
     /** the control plane's records (the data plane and the task metadata endpoint read them) */
     ecs: EcsState;
-    fargate: FargateDataPlane;
+    fargate: FargateDataPlane<TaskRecord>;
   }
+}
+
+/** Every ECS operation, keyed by the names the official model gives them. */
+export function ecsOperations(state: EcsState, plane: TaskPlane<TaskRecord>, scheduler: ServicePlane): OperationTable<EcsOperation> {
+  return {
+    ...clusterOperations(state),
+    ...taskDefinitionOperations(state),
+    ...taskOperations(state, plane),
+    ...serviceOperations(state, scheduler),
+    ...tagOperations(state),
+  };
 }
 
 export const ecsModule = defineServiceModule({
@@ -64,8 +80,18 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   };
   const users = new TaskUserPool();
   app.health.taskIsolation = users.describe();
-  const plane = new FargateDataPlane(app, state, driver, newVolumeId, users);
-  state.onTaskChange.push(() => plane.poke());
+  const reports = ecsTaskReports(state, app.clock);
+  const plane = new FargateDataPlane<TaskRecord>({
+    kms: invokeFargateKms(app),
+    reports,
+    clock: app.clock,
+    driver,
+    newVolumeId,
+    users,
+    metadataUri: (t, container) => metadataUri(app, t, container),
+  });
+  const controller = new EcsController(app, state, plane);
+  state.onTaskChange.push(() => controller.poke());
   const def: ServiceDef = {
     name: "ecs",
     signingName: "ecs",
@@ -74,19 +100,14 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     targetPrefixes: ["AmazonEC2ContainerServiceV20141113"],
     shapes: ecsShapes,
     eventSource: "ecs.amazonaws.com",
-    operations: {
-      ...clusterOperations(state),
-      ...taskDefinitionOperations(state),
-      ...taskOperations(state, plane),
-      ...serviceOperations(state, plane),
-      ...tagOperations(state),
-    },
+    operations: ecsOperations(state, plane, controller),
   };
   return {
-    services: [fromLegacyService(def)],
-    provides: { ecs: state, fargate: plane },
-    dueRunners: [plane],
+    services: [def],
+    provides: { ecs: state, fargate: plane, fargateTasks: reports },
+    dueRunners: [controller],
     async shutdown() {
+      controller.close();
       await plane.close();
       if (tempBase) rmSync(baseDir, { recursive: true, force: true });
     },

@@ -6,7 +6,8 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html). The dispatcher
  * evaluates them like any other check, so the denial is AWS's AccessDenied message.
  */
-import type { AuthCheck, RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import type { AuthCheck } from "../../kernel/operation.ts";
 
 export const ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com";
 /** The service a CreateService `role` (for the service's load balancers) is passed to. */

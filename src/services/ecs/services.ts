@@ -1,4 +1,4 @@
-/** ECS services: create, update (deployments), describe, list, delete. src/fargate/service-scheduler.ts runs them. */
+/** ECS services: create, update (deployments), describe, list, delete. scheduler.ts runs them. */
 import { randomInt } from "node:crypto";
 import type {
   CreateServiceRequest,
@@ -16,7 +16,9 @@ import type {
   UpdateServiceResponse,
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
+import { found, lookupCluster, type ClusterLookup } from "./lookup.ts";
 import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
 import { indexPage } from "./paging.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
@@ -161,39 +163,56 @@ export interface ServicePlane {
   poke(): void;
 }
 
-function serviceCheck(state: EcsState, ctx: RequestContext, action: string, clusterRef: string | undefined, name: string | undefined): AuthCheck {
-  let resource = "*";
-  let cluster: string | undefined;
-  try {
-    cluster = state.clusterArnFor(clusterRef, ctx.region, ctx.principal.accountId);
-    // The service ARN lies in the cluster ARN's account and region, whoever's they are.
-    const c = parseEcsArn(cluster)!;
-    if (name) resource = name.startsWith("arn:") ? name : serviceArn(c.region, c.account, c.rest, name);
-  } catch {
-    cluster = undefined;
-  }
-  const tags = state.service(resource, ctx.region, ctx.principal.accountId)?.tags;
-  return { action, resource, context: { "ecs:cluster": cluster }, resourceTags: tags?.length ? Object.fromEntries(tags.map((t) => [t.key!, t.value ?? ""])) : undefined };
+/** A call's cluster and the service it names: the ARN authorization sees and the caller's record. */
+interface ServiceLookup extends ClusterLookup {
+  /** the service ARN, in the cluster ARN's account and Region whoever's they are ("*" when none is named) */
+  resource: string;
+  resourceTags: Record<string, string> | undefined;
+  /** the caller's service in the caller's ACTIVE cluster */
+  service: ServiceRecord | undefined;
 }
 
-export function serviceOperations(state: EcsState, plane: ServicePlane): Record<string, OperationDef> {
-  const getActive = (ctx: RequestContext, clusterRef: string | undefined, ref: string): { c: ClusterRecord; s: ServiceRecord } => {
-    const c = state.activeCluster(clusterRef, ctx.region, ctx.principal.accountId);
-    const s = state.serviceFor(ref, c);
-    if (!s || s.status === "INACTIVE") throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
-    return { c, s };
-  };
+function lookupService(state: EcsState, ctx: RequestContext, clusterRef: string | undefined, name: string | undefined): ServiceLookup {
+  const c = lookupCluster(state, ctx, clusterRef);
+  let resource = "*";
+  if (c.arn && name) {
+    const p = parseEcsArn(c.arn)!;
+    resource = name.startsWith("arn:") ? name : serviceArn(p.region, p.account, p.rest, name);
+  }
+  const tags = state.service(resource, ctx.region, ctx.principal.accountId)?.tags;
   return {
-    CreateService: {
-      authorize: (ctx, input: CreateServiceRequest) => {
-        const chk = serviceCheck(state, ctx, "ecs:CreateService", input.cluster, input.serviceName);
+    ...c,
+    resource,
+    resourceTags: tags?.length ? Object.fromEntries(tags.map((t) => [t.key!, t.value ?? ""])) : undefined,
+    service: c.cluster.ok && name ? state.serviceFor(name, c.cluster.value) : undefined,
+  };
+}
+
+function serviceCheck(action: string, r: ServiceLookup): AuthCheck {
+  return { action, resource: r.resource, context: { "ecs:cluster": r.arn }, resourceTags: r.resourceTags };
+}
+
+/** The service of a call that needs it ACTIVE or DRAINING, after its cluster. */
+function liveService(r: ServiceLookup): { c: ClusterRecord; s: ServiceRecord } {
+  const c = found(r.cluster);
+  const s = r.service;
+  if (!s || s.status === "INACTIVE") throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
+  return { c, s };
+}
+
+export function serviceOperations(state: EcsState, plane: ServicePlane) {
+  return {
+    CreateService: defineOperation<CreateServiceRequest, CreateServiceResponse, ServiceLookup>({
+      resolve: (ctx, input) => lookupService(state, ctx, input.cluster, input.serviceName),
+      authorize: (ctx, input, r) => {
+        const chk = serviceCheck("ecs:CreateService", r);
         return [
           { ...chk, context: { ...chk.context, "ecs:task-definition": input.taskDefinition, "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined } },
           ...passRoleChecks(ctx, [input.role], ECS_SERVICE),
         ];
       },
-      handler: (ctx, input: CreateServiceRequest): CreateServiceResponse => {
-        const c = state.activeCluster(input.cluster, ctx.region, ctx.principal.accountId);
+      handler: function createService(ctx, input, r): CreateServiceResponse {
+        const c = found(r.cluster);
         const name = input.serviceName!;
         if (!/^[a-zA-Z0-9_-]{1,255}$/.test(name)) throw invalid("Service name can only contain letters, numbers, underscores and hyphens, up to 255 characters.");
         if (input.schedulingStrategy === "DAEMON") throw invalid("The DAEMON scheduling strategy is not supported with the FARGATE launch type.");
@@ -243,17 +262,16 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
         if (!base.launchType && !input.capacityProviderStrategy?.length) s.capacityProviderStrategy = launch.strategy;
         s.deployments[0].capacityProviderStrategy = s.capacityProviderStrategy;
         ctx.writes.push(state.putService(s));
-        setImmediate(() => plane.poke());
+        ctx.afterCommit(() => plane.poke());
         return { service: serviceOutput(state, s, true) };
       },
-    },
+    }),
 
-    UpdateService: {
-      authorize: (ctx, input: UpdateServiceRequest) => serviceCheck(state, ctx, "ecs:UpdateService", input.cluster, input.service),
-      handler: (ctx, input: UpdateServiceRequest): UpdateServiceResponse => {
-        const c = state.activeCluster(input.cluster, ctx.region, ctx.principal.accountId);
-        const s = state.serviceFor(input.service!, c);
-        if (!s || s.status === "INACTIVE") throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
+    UpdateService: defineOperation<UpdateServiceRequest, UpdateServiceResponse, ServiceLookup>({
+      resolve: (ctx, input) => lookupService(state, ctx, input.cluster, input.service),
+      authorize: (_ctx, _input, r) => [serviceCheck("ecs:UpdateService", r)],
+      handler: function updateService(ctx, input, r): UpdateServiceResponse {
+        const { c, s } = liveService(r);
         if (s.status !== "ACTIVE") throw new ServiceError("ServiceNotActiveException", "Service was not ACTIVE.", 400);
         if (input.desiredCount !== undefined) checkDesiredCount(input.desiredCount);
         let def = state.taskDefFor(s.taskDefinition, s.region, s.accountId);
@@ -308,47 +326,50 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
           s.steady = false;
         }
         ctx.writes.push(state.putService(s));
-        setImmediate(() => plane.poke());
+        ctx.afterCommit(() => plane.poke());
         return { service: serviceOutput(state, s, false) };
       },
-    },
+    }),
 
-    DescribeServices: {
+    DescribeServices: defineOperation<DescribeServicesRequest, DescribeServicesResponse, { cluster: ClusterLookup; services: ServiceLookup[] }>({
       readOnly: true,
-      authorize: (ctx, input: DescribeServicesRequest): AuthCheck[] => (input.services ?? []).map((r) => serviceCheck(state, ctx, "ecs:DescribeServices", input.cluster, r)),
-      handler: (ctx, input: DescribeServicesRequest): DescribeServicesResponse => {
+      resolve: (ctx, input) => ({ cluster: lookupCluster(state, ctx, input.cluster), services: (input.services ?? []).map((r) => lookupService(state, ctx, input.cluster, r)) }),
+      authorize: (_ctx, _input, r): AuthCheck[] => r.services.map((one) => serviceCheck("ecs:DescribeServices", one)),
+      handler: function describeServices(_ctx, input, resolved): DescribeServicesResponse {
         const refs = input.services ?? [];
         if (refs.length === 0) throw invalid("Services cannot be empty.");
         if (refs.length > 10) throw invalid("The number of services must be 10 or fewer.");
-        const c = state.activeCluster(input.cluster, ctx.region, ctx.principal.accountId);
+        const c = found(resolved.cluster.cluster);
         const withTags = input.include?.includes("TAGS") ?? false;
         const out: DescribeServicesResponse = { services: [], failures: [] };
-        for (const r of refs) {
-          const s = state.serviceFor(r, c);
+        for (const [i, r] of refs.entries()) {
+          const s = resolved.services[i].service;
           if (s) out.services!.push(serviceOutput(state, s, withTags));
           else out.failures!.push({ arn: r.startsWith("arn:") ? r : serviceArn(c.region, c.accountId, c.name, r), reason: "MISSING" });
         }
         return out;
       },
-    },
+    }),
 
-    ListServices: {
+    ListServices: defineOperation<ListServicesRequest, ListServicesResponse, ServiceLookup>({
       readOnly: true,
-      authorize: (ctx, input: ListServicesRequest) => serviceCheck(state, ctx, "ecs:ListServices", input.cluster, undefined),
-      handler: (ctx, input: ListServicesRequest): ListServicesResponse => {
-        const c = state.activeCluster(input.cluster, ctx.region, ctx.principal.accountId);
+      resolve: (ctx, input) => lookupService(state, ctx, input.cluster, undefined),
+      authorize: (_ctx, _input, r) => [serviceCheck("ecs:ListServices", r)],
+      handler: function listServices(_ctx, input, r): ListServicesResponse {
+        const c = found(r.cluster);
         if (input.schedulingStrategy === "DAEMON") return { serviceArns: [] };
         const p = indexPage(state.services.index("byCluster"), c.arn, input, (s) => s.arn, {
           filter: (s) => s.status !== "INACTIVE" && (!input.launchType || s.launchType === input.launchType),
         });
         return { serviceArns: p.items, nextToken: p.nextToken };
       },
-    },
+    }),
 
-    DeleteService: {
-      authorize: (ctx, input: DeleteServiceRequest) => serviceCheck(state, ctx, "ecs:DeleteService", input.cluster, input.service),
-      handler: (ctx, input: DeleteServiceRequest): DeleteServiceResponse => {
-        const { s } = getActive(ctx, input.cluster, input.service!);
+    DeleteService: defineOperation<DeleteServiceRequest, DeleteServiceResponse, ServiceLookup>({
+      resolve: (ctx, input) => lookupService(state, ctx, input.cluster, input.service),
+      authorize: (_ctx, _input, r) => [serviceCheck("ecs:DeleteService", r)],
+      handler: function deleteService(ctx, input, r): DeleteServiceResponse {
+        const { s } = liveService(r);
         if (s.status === "DRAINING") return { service: serviceOutput(state, s, false) };
         if (s.desiredCount > 0 && !input.force) throw invalid("The service cannot be stopped while it is scaled above 0.");
         s.status = "DRAINING";
@@ -356,9 +377,9 @@ export function serviceOperations(state: EcsState, plane: ServicePlane): Record<
         s.deletedAt = ctx.now;
         for (const d of s.deployments) d.desiredCount = 0;
         ctx.writes.push(state.putService(s));
-        setImmediate(() => plane.poke());
+        ctx.afterCommit(() => plane.poke());
         return { service: serviceOutput(state, s, false) };
       },
-    },
+    }),
   };
 }

@@ -3,6 +3,7 @@
  * the store (one entity per resource). The data plane (src/fargate) reads and changes the same
  * records through this object (`app.get("ecs")`).
  */
+import type { FargateTask } from "../../fargate/port.ts";
 import { randomBytes } from "node:crypto";
 import type {
   Attachment,
@@ -10,11 +11,9 @@ import type {
   ClusterConfiguration,
   ClusterSetting,
   Container,
-  ContainerDefinition,
   DeploymentConfiguration,
   NetworkConfiguration,
   Tag,
-  Task,
   TaskDefinition,
   TaskOverride,
 } from "@aws-sdk/client-ecs";
@@ -58,48 +57,16 @@ export interface TaskDefRecord {
   deleted?: boolean;
 }
 
-/** What the data plane knows about a task's ephemeral volume (no key material). */
-export interface TaskStorageRecord {
-  volumeId?: string;
-  /** the key ARN when a customer managed key encrypts the volume */
-  kmsKeyArn?: string;
-  grantId?: string;
-  /** encrypted data key (ciphertext blob) from GenerateDataKeyWithoutPlaintext */
-  encryptedDataKey?: Buffer;
-  /** the storage driver's mount path while mounted */
-  mountPath?: string;
-  driver?: string;
-  released?: boolean;
-}
+export type { TaskStorageRecord } from "../../fargate/port.ts";
 
-export interface TaskRecord {
-  arn: string;
-  id: string;
-  accountId: string;
-  region: string;
-  clusterArn: string;
-  clusterName: string;
-  /** the Task as DescribeTasks returns it (tags separately) */
-  task: Task;
+/** ECS's task record: what the data plane runs (FargateTask) and what only the control plane keeps. */
+export interface TaskRecord extends FargateTask {
   tags: Tag[];
-  /** container definitions resolved with overrides, as the runner starts them */
-  containerDefs: ContainerDefinition[];
   networkConfiguration?: NetworkConfiguration;
   serviceArn?: string;
   deploymentId?: string;
-  /** the cluster key captured at launch (ARN) or null for the Fargate-owned key */
-  kmsKeyArn: string | null;
-  /** secret path segment of the task metadata endpoint */
-  metadataToken: string;
-  storage: TaskStorageRecord;
-  /** service-clock ms after which a STOPPED task is forgotten */
-  expiresAtMs?: number;
   /** the service scheduler has accounted for this task's stop */
   countedByService?: boolean;
-  privateIp: string;
-  eniId: string;
-  macAddress: string;
-  subnetId: string;
 }
 
 export interface DeploymentRecord {
@@ -288,6 +255,11 @@ export class EcsState {
   putTask(t: TaskRecord): WriteOp {
     this.tasks.set(t.arn, t);
     this.byToken.set(t.metadataToken, t.arn);
+    return this.store.put(KIND_TASK, t.arn, t);
+  }
+
+  /** Writes a task record without touching the live one (a change that applies once committed). */
+  taskWrite(t: TaskRecord): WriteOp {
     return this.store.put(KIND_TASK, t.arn, t);
   }
 

@@ -10,7 +10,9 @@ import type {
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { WriteOp } from "../../store/store.ts";
-import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
+import { found, lookup, valueOf, type Lookup } from "./lookup.ts";
 import { removeTags } from "../../kernel/tags.ts";
 import { ECS_TAG_RULES, mergeTags, parseEcsArn, type EcsState, tagMap, validateTags } from "./state.ts";
 
@@ -61,42 +63,59 @@ function resolve(state: EcsState, arn: string, region: string, account: string):
   }
 }
 
-function check(state: EcsState, ctx: RequestContext, action: string, arn: string, tagKeys?: string[]): AuthCheck {
-  let resourceTags: Record<string, string> | undefined;
-  try {
-    const r = resolve(state, arn, ctx.region, ctx.principal.accountId);
-    resourceTags = r.tags.length ? tagMap(r.tags) : undefined;
-  } catch {
-    resourceTags = undefined;
-  }
-  return { action, resource: arn, resourceTags, context: tagKeys ? { "aws:TagKeys": tagKeys } : undefined };
+/** The tagged resource (or the error its ARN is answered with, after authorization). */
+function resolveTarget(state: EcsState, ctx: RequestContext, arn: string): Lookup<Taggable> {
+  return lookup(() => resolve(state, arn, ctx.region, ctx.principal.accountId));
 }
 
-export function tagOperations(state: EcsState): Record<string, OperationDef> {
+function check(action: string, arn: string, target: Lookup<Taggable>, tagKeys?: string[]): AuthCheck[] {
+  const tags = valueOf(target)?.tags;
+  const resourceTags = tags?.length ? tagMap(tags) : undefined;
+  return [{ action, resource: arn, resourceTags, context: tagKeys ? { "aws:TagKeys": tagKeys } : undefined }];
+}
+
+function tagResourceOperation(state: EcsState) {
+  return defineOperation<TagResourceRequest, TagResourceResponse, Lookup<Taggable>>({
+    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!),
+    authorize: (_ctx, input, target) => check("ecs:TagResource", input.resourceArn!, target, (input.tags ?? []).map((t) => t.key ?? "")),
+    handler: function tagResource(ctx, input, target): TagResourceResponse {
+      const r = found(target);
+      validateTags(input.tags);
+      const tags = mergeTags(r.tags, input.tags ?? []);
+      validateTags(tags);
+      ctx.writes.push(r.save(tags));
+      return {};
+    },
+  });
+}
+
+function untagResourceOperation(state: EcsState) {
+  return defineOperation<UntagResourceRequest, UntagResourceResponse, Lookup<Taggable>>({
+    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!),
+    authorize: (_ctx, input, target) => check("ecs:UntagResource", input.resourceArn!, target, input.tagKeys ?? []),
+    handler: function untagResource(ctx, input, target): UntagResourceResponse {
+      const r = found(target);
+      ctx.writes.push(r.save(removeTags(ECS_TAG_RULES, r.tags, input.tagKeys ?? [])));
+      return {};
+    },
+  });
+}
+
+function listTagsForResourceOperation(state: EcsState) {
+  return defineOperation<ListTagsForResourceRequest, ListTagsForResourceResponse, Lookup<Taggable>>({
+    readOnly: true,
+    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!),
+    authorize: (_ctx, input, target) => check("ecs:ListTagsForResource", input.resourceArn!, target),
+    handler: function listTagsForResource(_ctx, _input, target): ListTagsForResourceResponse {
+      return { tags: found(target).tags };
+    },
+  });
+}
+
+export function tagOperations(state: EcsState) {
   return {
-    TagResource: {
-      authorize: (ctx, input: TagResourceRequest) => check(state, ctx, "ecs:TagResource", input.resourceArn!, (input.tags ?? []).map((t) => t.key ?? "")),
-      handler: (ctx, input: TagResourceRequest): TagResourceResponse => {
-        const r = resolve(state, input.resourceArn!, ctx.region, ctx.principal.accountId);
-        validateTags(input.tags);
-        const tags = mergeTags(r.tags, input.tags ?? []);
-        validateTags(tags);
-        ctx.writes.push(r.save(tags));
-        return {};
-      },
-    },
-    UntagResource: {
-      authorize: (ctx, input: UntagResourceRequest) => check(state, ctx, "ecs:UntagResource", input.resourceArn!, input.tagKeys ?? []),
-      handler: (ctx, input: UntagResourceRequest): UntagResourceResponse => {
-        const r = resolve(state, input.resourceArn!, ctx.region, ctx.principal.accountId);
-        ctx.writes.push(r.save(removeTags(ECS_TAG_RULES, r.tags, input.tagKeys ?? [])));
-        return {};
-      },
-    },
-    ListTagsForResource: {
-      readOnly: true,
-      authorize: (ctx, input: ListTagsForResourceRequest) => check(state, ctx, "ecs:ListTagsForResource", input.resourceArn!),
-      handler: (ctx, input: ListTagsForResourceRequest): ListTagsForResourceResponse => ({ tags: resolve(state, input.resourceArn!, ctx.region, ctx.principal.accountId).tags }),
-    },
+    TagResource: tagResourceOperation(state),
+    UntagResource: untagResourceOperation(state),
+    ListTagsForResource: listTagsForResourceOperation(state),
   };
 }

@@ -17,7 +17,8 @@ import type {
   TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { passRoleChecks } from "./pass-role.ts";
 import { checkMaxResults, indexPage, tokenFor, tokenPosition } from "./paging.ts";
 import { ecsScope, type EcsState, type TaskDefRecord, taskDefArn, validateTags } from "./state.ts";
@@ -204,37 +205,33 @@ function familyPattern(ctx: RequestContext, family: string): string {
   return `arn:aws:ecs:${ctx.region}:${ctx.principal.accountId}:task-definition/${family}:*`;
 }
 
-export function taskDefinitionOperations(state: EcsState): Record<string, OperationDef> {
-  const describe = (ctx: RequestContext, ref: string): TaskDefRecord => {
-    const d = state.taskDefFor(ref, ctx.region, ctx.principal.accountId);
-    if (!d) throw client("Unable to describe task definition.");
-    return d;
-  };
+export function taskDefinitionOperations(state: EcsState) {
   return {
-    RegisterTaskDefinition: {
-      authorize: (ctx, input: RegisterTaskDefinitionRequest): AuthCheck[] => [
+    RegisterTaskDefinition: defineOperation<RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse>({
+      authorize: (ctx, input): AuthCheck[] => [
         { ...tdCheck("ecs:RegisterTaskDefinition", "*"), context: { "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined } },
         ...passRoleChecks(ctx, [input.taskRoleArn, input.executionRoleArn]),
       ],
-      handler: (ctx, input: RegisterTaskDefinitionRequest): RegisterTaskDefinitionResponse => {
+      handler: function registerTaskDefinitionHandler(ctx, input): RegisterTaskDefinitionResponse {
         const d = registerTaskDefinition(state, ctx, input);
         return { taskDefinition: d.def, tags: d.tags };
       },
-    },
-    DescribeTaskDefinition: {
+    }),
+    DescribeTaskDefinition: defineOperation<DescribeTaskDefinitionRequest, DescribeTaskDefinitionResponse, TaskDefRecord | undefined>({
       readOnly: true,
-      authorize: () => tdCheck("ecs:DescribeTaskDefinition", "*"),
-      handler: (ctx, input: DescribeTaskDefinitionRequest): DescribeTaskDefinitionResponse => {
-        const d = describe(ctx, input.taskDefinition!);
+      resolve: (ctx, input) => state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId),
+      authorize: () => [tdCheck("ecs:DescribeTaskDefinition", "*")],
+      handler: function describeTaskDefinition(_ctx, input, d): DescribeTaskDefinitionResponse {
+        if (!d) throw client("Unable to describe task definition.");
         const out: DescribeTaskDefinitionResponse = { taskDefinition: d.def };
         if (input.include?.includes("TAGS")) out.tags = d.tags;
         return out;
       },
-    },
-    ListTaskDefinitions: {
+    }),
+    ListTaskDefinitions: defineOperation<ListTaskDefinitionsRequest, ListTaskDefinitionsResponse>({
       readOnly: true,
-      authorize: () => tdCheck("ecs:ListTaskDefinitions", "*"),
-      handler: (ctx, input: ListTaskDefinitionsRequest): ListTaskDefinitionsResponse => {
+      authorize: () => [tdCheck("ecs:ListTaskDefinitions", "*")],
+      handler: function listTaskDefinitions(ctx, input): ListTaskDefinitionsResponse {
         const status = input.status ?? "ACTIVE";
         const scope = `${ecsScope(ctx.principal.accountId, ctx.region)}|${status}`;
         const p = indexPage(state.taskDefs.index("byStatus"), scope, input, (d) => d.arn, {
@@ -245,11 +242,11 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
         });
         return { taskDefinitionArns: p.items, nextToken: p.nextToken };
       },
-    },
-    ListTaskDefinitionFamilies: {
+    }),
+    ListTaskDefinitionFamilies: defineOperation<ListTaskDefinitionFamiliesRequest, ListTaskDefinitionFamiliesResponse>({
       readOnly: true,
-      authorize: () => tdCheck("ecs:ListTaskDefinitionFamilies", "*"),
-      handler: (ctx, input: ListTaskDefinitionFamiliesRequest): ListTaskDefinitionFamiliesResponse => {
+      authorize: () => [tdCheck("ecs:ListTaskDefinitionFamilies", "*")],
+      handler: function listTaskDefinitionFamilies(ctx, input): ListTaskDefinitionFamiliesResponse {
         const status = input.status ?? "ACTIVE";
         const limit = checkMaxResults(input.maxResults);
         const after = tokenPosition(input.nextToken);
@@ -278,16 +275,15 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
         const p = { items: families, nextToken: more ? tokenFor(families[families.length - 1]) : undefined };
         return { families: p.items, nextToken: p.nextToken };
       },
-    },
-    DeregisterTaskDefinition: {
-      authorize: (ctx, input: DeregisterTaskDefinitionRequest) => {
-        const d = state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId);
+    }),
+    DeregisterTaskDefinition: defineOperation<DeregisterTaskDefinitionRequest, DeregisterTaskDefinitionResponse, TaskDefRecord | undefined>({
+      resolve: (ctx, input) => state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId),
+      authorize: (ctx, input, d) => {
         const ref = input.taskDefinition!;
-        return tdCheck("ecs:DeregisterTaskDefinition", d?.arn ?? (ref.startsWith("arn:") ? ref : familyPattern(ctx, ref.split(":")[0])));
+        return [tdCheck("ecs:DeregisterTaskDefinition", d?.arn ?? (ref.startsWith("arn:") ? ref : familyPattern(ctx, ref.split(":")[0])))];
       },
-      handler: (ctx, input: DeregisterTaskDefinitionRequest): DeregisterTaskDefinitionResponse => {
+      handler: function deregisterTaskDefinition(ctx, input, d): DeregisterTaskDefinitionResponse {
         if (!/:\d+$/.test(input.taskDefinition!)) throw client("Invalid revision number. Number: " + input.taskDefinition);
-        const d = state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId);
         if (!d) throw client("The specified task definition does not exist.");
         if (d.def.status === "ACTIVE") {
           const updated: TaskDefRecord = { ...d, def: { ...d.def, status: "INACTIVE", deregisteredAt: ctx.now } };
@@ -296,20 +292,21 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
         }
         return { taskDefinition: d.def };
       },
-    },
-    DeleteTaskDefinitions: {
-      authorize: (ctx, input: DeleteTaskDefinitionsRequest) => (input.taskDefinitions ?? []).map((r) => tdCheck("ecs:DeleteTaskDefinitions", state.taskDefFor(r, ctx.region, ctx.principal.accountId)?.arn ?? (r.startsWith("arn:") ? r : "*"))),
-      handler: (ctx, input: DeleteTaskDefinitionsRequest): DeleteTaskDefinitionsResponse => {
+    }),
+    DeleteTaskDefinitions: defineOperation<DeleteTaskDefinitionsRequest, DeleteTaskDefinitionsResponse, (TaskDefRecord | undefined)[]>({
+      resolve: (ctx, input) => (input.taskDefinitions ?? []).map((r) => state.taskDefFor(r, ctx.region, ctx.principal.accountId)),
+      authorize: (_ctx, input, defs) => (input.taskDefinitions ?? []).map((r, i) => tdCheck("ecs:DeleteTaskDefinitions", defs[i]?.arn ?? (r.startsWith("arn:") ? r : "*"))),
+      handler: function deleteTaskDefinitions(ctx, input, defs): DeleteTaskDefinitionsResponse {
         const refs = input.taskDefinitions ?? [];
         if (refs.length === 0 || refs.length > 10) throw new ServiceError("InvalidParameterException", "The taskDefinitions list must contain between 1 and 10 task definitions.", 400);
         const out: DeleteTaskDefinitionsResponse = { taskDefinitions: [], failures: [] };
-        for (const r of refs) {
+        for (const [i, r] of refs.entries()) {
           const fail = (reason: string): Failure => ({ arn: r, reason });
           if (!/:\d+$/.test(r)) {
             out.failures!.push(fail("The specified task definition identifier is invalid. Specify a valid name or ARN and try again."));
             continue;
           }
-          const d = state.taskDefFor(r, ctx.region, ctx.principal.accountId);
+          const d = defs[i];
           if (!d) {
             out.failures!.push(fail("The specified task definition does not exist. Specify a valid task definition and try again."));
             continue;
@@ -325,6 +322,6 @@ export function taskDefinitionOperations(state: EcsState): Record<string, Operat
         }
         return out;
       },
-    },
+    }),
   };
 }

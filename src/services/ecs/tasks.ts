@@ -19,18 +19,15 @@ import type {
   TaskOverride,
 } from "@aws-sdk/client-ecs";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { AuthCheck, OperationDef, RequestContext } from "../types.ts";
+import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
+import { found, lookupCluster, type ClusterLookup } from "./lookup.ts";
 import { passRoleChecks } from "./pass-role.ts";
 import { indexPage } from "./paging.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
+import { requestStop } from "./task-lifecycle.ts";
+import type { TaskPlane } from "../../fargate/port.ts";
 import { checkEphemeralSize, fargateMemoryOptions, parseCpu, parseMemory } from "./task-definitions.ts";
 import { type ClusterRecord, type EcsState, hex, type TaskDefRecord, type TaskRecord, taskArn, validateTags } from "./state.ts";
-
-/** What the ECS control plane asks of the data plane. */
-export interface TaskPlane {
-  launch(task: TaskRecord): void;
-  stop(task: TaskRecord, stopCode: Task["stopCode"], reason: string): void;
-}
 
 export const DEFAULT_PLATFORM_VERSION = "1.4.0";
 export const STOPPED_RETENTION_MS = 60 * 60 * 1000;
@@ -256,10 +253,6 @@ export function taskOutput(t: TaskRecord, withTags: boolean): Task {
   return out;
 }
 
-function clusterFor(state: EcsState, ctx: RequestContext, ref: string | undefined): ClusterRecord {
-  return state.activeCluster(ref, ctx.region, ctx.principal.accountId);
-}
-
 function tagsForLaunch(def: TaskDefRecord, cluster: ClusterRecord, propagate: string | undefined, managed: boolean | undefined, own: Tag[] | undefined, serviceTags?: Tag[], serviceName?: string): Tag[] {
   const m = new Map<string, string>();
   if (propagate === "TASK_DEFINITION") for (const t of def.tags) m.set(t.key!, t.value ?? "");
@@ -274,168 +267,186 @@ function tagsForLaunch(def: TaskDefRecord, cluster: ClusterRecord, propagate: st
 
 export { tagsForLaunch };
 
-export function taskOperations(state: EcsState, plane: TaskPlane): Record<string, OperationDef> {
+interface ResolvedRunTask extends ClusterLookup {
+  def: TaskDefRecord | undefined;
+}
+
+function runTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
+  return defineOperation<RunTaskRequest, RunTaskResponse, ResolvedRunTask>({
+    resolve: function resolveRunTask(ctx, input) {
+      return { ...lookupCluster(state, ctx, input.cluster), def: state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId) };
+    },
+    authorize: function authorizeRunTask(ctx, input, { arn, def }): AuthCheck[] {
+      const run: AuthCheck = {
+        action: "ecs:RunTask",
+        resource: def?.arn ?? (input.taskDefinition!.startsWith("arn:") ? input.taskDefinition! : `arn:aws:ecs:${ctx.region}:${ctx.principal.accountId}:task-definition/${input.taskDefinition}`),
+        context: {
+          "ecs:cluster": arn,
+          "ecs:capacity-provider": input.capacityProviderStrategy?.length ? input.capacityProviderStrategy.map((s) => s.capacityProvider ?? "") : undefined,
+          "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined,
+        },
+      };
+      // Roles named in overrides replace the task definition's, so they are passed anew.
+      return [run, ...passRoleChecks(ctx, [input.overrides?.taskRoleArn, input.overrides?.executionRoleArn])];
+    },
+    handler: function runTask(ctx, input, resolved): RunTaskResponse {
+      const cluster = found(resolved.cluster);
+      const def = resolved.def;
+      if (!def) throw new ServiceError("ClientException", "TaskDefinition not found.", 400);
+      if (def.def.status !== "ACTIVE") throw new ServiceError("ClientException", "TaskDefinition is inactive", 400);
+      const count = input.count ?? 1;
+      if (!Number.isInteger(count) || count < 1 || count > 10) throw invalid("count must be between 1 and 10.");
+      const launch = checkLaunch(cluster, def, input.launchType, input.capacityProviderStrategy, input.networkConfiguration);
+      const platformVersion = resolvePlatformVersion(input.platformVersion);
+      checkOverrides(def, input.overrides);
+      validateTags(input.tags);
+      if (input.startedBy !== undefined && input.startedBy.length > 128) throw invalid("startedBy can be at most 128 characters.");
+      if (input.group !== undefined && input.group.length > 255) throw invalid("group can be at most 255 characters.");
+      if (input.propagateTags && !["TASK_DEFINITION", "SERVICE", "NONE"].includes(input.propagateTags)) throw invalid(`Invalid propagateTags value '${input.propagateTags}'.`);
+      if (input.propagateTags === "SERVICE") throw invalid("propagateTags SERVICE is only valid for tasks started by a service.");
+      const tags = tagsForLaunch(def, cluster, input.propagateTags, input.enableECSManagedTags, input.tags);
+      const kmsKeyArn = clusterKeyArn(cluster);
+      const created: TaskRecord[] = [];
+      const failures: Failure[] = [];
+      const budget = new VcpuBudget(state, state.fargateQuotas);
+      for (let i = 0; i < count; i++) {
+        const t = newTask(state, {
+          cluster,
+          def,
+          launchType: launch.launchType,
+          capacityProvider: launch.strategy ? pickCapacityProvider(launch.strategy, i) : undefined,
+          networkConfiguration: input.networkConfiguration,
+          overrides: input.overrides,
+          platformVersion,
+          startedBy: input.startedBy,
+          group: input.group,
+          tags,
+          now: ctx.now,
+          kmsKeyArn,
+          enableExecuteCommand: input.enableExecuteCommand,
+        });
+        // Over the account's Fargate vCPU quota: AWS answers 200 with the task in `failures`.
+        if (!budget.tryCharge(t)) {
+          failures.push({ reason: VCPU_LIMIT_REASON });
+          continue;
+        }
+        ctx.writes.push(state.putTask(t));
+        created.push(t);
+      }
+      const out: RunTaskResponse = { tasks: created.map((t) => taskOutput(t, true)), failures };
+      // The data plane takes a task only once its record is committed: a call that fails starts nothing.
+      ctx.afterCommit(() => {
+        for (const t of created) plane.launch(t);
+      });
+      return out;
+    },
+  });
+}
+
+interface ResolvedStopTask extends ClusterLookup {
+  /** the task, in the caller's ACTIVE cluster */
+  task: TaskRecord | undefined;
+  /** what authorization names: the task's ARN where it is known */
+  resource: string;
+}
+
+function stopTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
+  return defineOperation<StopTaskRequest, StopTaskResponse, ResolvedStopTask>({
+    resolve: function resolveStopTask(ctx, input) {
+      const c = lookupCluster(state, ctx, input.cluster);
+      const task = c.cluster.ok ? state.taskFor(input.task!, c.cluster.value) : undefined;
+      let resource = task?.arn ?? "*";
+      if (!task && c.arn) {
+        // a cluster that is no longer ACTIVE still names its tasks for authorization
+        const anyStatus = state.cluster(c.arn, ctx.region, ctx.principal.accountId);
+        if (anyStatus) resource = state.taskFor(input.task!, anyStatus)?.arn ?? resource;
+        else if (input.task!.startsWith("arn:")) resource = input.task!;
+      }
+      return { ...c, task, resource };
+    },
+    authorize: function authorizeStopTask(_ctx, _input, { arn, resource }): AuthCheck[] {
+      return [{ action: "ecs:StopTask", resource, context: { "ecs:cluster": arn } }];
+    },
+    handler: function stopTask(ctx, input, resolved): StopTaskResponse {
+      found(resolved.cluster);
+      const t = resolved.task;
+      if (!t) throw invalid("The referenced task was not found.");
+      if (input.reason !== undefined && input.reason.length > 255) throw invalid("reason can be at most 255 characters.");
+      const reason = input.reason ?? "Task stopped by user";
+      // The stop is written from a copy; the live record (its runner's) changes only once committed.
+      const stopping = structuredClone(t);
+      if (!requestStop(stopping.task, "UserInitiated", reason, ctx.now)) return { task: taskOutput(t, true) };
+      ctx.writes.push(state.taskWrite(stopping));
+      ctx.afterCommit(() => plane.stop(t, "UserInitiated", reason));
+      return { task: taskOutput(stopping, true) };
+    },
+  });
+}
+
+function describeTasksOperation(state: EcsState) {
+  return defineOperation<DescribeTasksRequest, DescribeTasksResponse, ClusterLookup>({
+    readOnly: true,
+    resolve: function resolveDescribeTasks(ctx, input) {
+      return lookupCluster(state, ctx, input.cluster);
+    },
+    authorize: function authorizeDescribeTasks(_ctx, _input, { arn }): AuthCheck[] {
+      return [{ action: "ecs:DescribeTasks", resource: "*", context: { "ecs:cluster": arn } }];
+    },
+    handler: function describeTasks(_ctx, input, resolved): DescribeTasksResponse {
+      const refs = input.tasks ?? [];
+      if (refs.length === 0) throw invalid("Tasks cannot be empty.");
+      if (refs.length > 100) throw invalid("The number of tasks must be 100 or fewer.");
+      const cluster = found(resolved.cluster);
+      const withTags = input.include?.includes("TAGS") ?? false;
+      const out: DescribeTasksResponse = { tasks: [], failures: [] };
+      for (const r of refs) {
+        const t = state.taskFor(r, cluster);
+        if (t) out.tasks!.push(taskOutput(t, withTags));
+        else out.failures!.push({ arn: r.startsWith("arn:") ? r : taskArn(cluster.region, cluster.accountId, cluster.name, r), reason: "MISSING" });
+      }
+      return out;
+    },
+  });
+}
+
+function listTasksOperation(state: EcsState) {
+  return defineOperation<ListTasksRequest, ListTasksResponse, ClusterLookup>({
+    readOnly: true,
+    resolve: function resolveListTasks(ctx, input) {
+      return lookupCluster(state, ctx, input.cluster);
+    },
+    authorize: function authorizeListTasks(_ctx, _input, { arn }): AuthCheck[] {
+      return [{ action: "ecs:ListTasks", resource: "*", context: { "ecs:cluster": arn } }];
+    },
+    handler: function listTasks(_ctx, input, resolved): ListTasksResponse {
+      const cluster = found(resolved.cluster);
+      if (input.family && input.serviceName) throw invalid("The family and serviceName parameters cannot be used together.");
+      const desired = input.desiredStatus ?? "RUNNING";
+      if (!["RUNNING", "PENDING", "STOPPED"].includes(desired)) throw invalid(`Invalid desiredStatus '${desired}'.`);
+      let svcArn: string | undefined;
+      if (input.serviceName) {
+        const s = state.serviceFor(input.serviceName, cluster);
+        if (!s) throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
+        svcArn = s.arn;
+      }
+      const p = indexPage(state.tasks.index("byCluster"), cluster.arn, input, (t) => t.arn, {
+        filter: (t) =>
+          t.task.desiredStatus === desired &&
+          (!input.family || state.taskDefs.get(t.task.taskDefinitionArn!)?.family === input.family) &&
+          (!svcArn || t.serviceArn === svcArn) &&
+          (input.startedBy === undefined || t.task.startedBy === input.startedBy) &&
+          (!input.launchType || (t.task.launchType ?? "FARGATE") === input.launchType),
+      });
+      return { taskArns: p.items, nextToken: p.nextToken };
+    },
+  });
+}
+
+export function taskOperations(state: EcsState, plane: TaskPlane<TaskRecord>) {
   return {
-    RunTask: {
-      authorize: (ctx, input: RunTaskRequest): AuthCheck[] => {
-        const d = state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId);
-        let cluster: string | undefined;
-        try {
-          cluster = state.clusterArnFor(input.cluster, ctx.region, ctx.principal.accountId);
-        } catch {
-          cluster = undefined;
-        }
-        const run: AuthCheck = {
-          action: "ecs:RunTask",
-          resource: d?.arn ?? (input.taskDefinition!.startsWith("arn:") ? input.taskDefinition! : `arn:aws:ecs:${ctx.region}:${ctx.principal.accountId}:task-definition/${input.taskDefinition}`),
-          context: {
-            "ecs:cluster": cluster,
-            "ecs:capacity-provider": input.capacityProviderStrategy?.length ? input.capacityProviderStrategy.map((s) => s.capacityProvider ?? "") : undefined,
-            "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined,
-          },
-        };
-        // Roles named in overrides replace the task definition's, so they are passed anew.
-        return [run, ...passRoleChecks(ctx, [input.overrides?.taskRoleArn, input.overrides?.executionRoleArn])];
-      },
-      handler: (ctx, input: RunTaskRequest): RunTaskResponse => {
-        const cluster = clusterFor(state, ctx, input.cluster);
-        const def = state.taskDefFor(input.taskDefinition!, ctx.region, ctx.principal.accountId);
-        if (!def) throw new ServiceError("ClientException", "TaskDefinition not found.", 400);
-        if (def.def.status !== "ACTIVE") throw new ServiceError("ClientException", "TaskDefinition is inactive", 400);
-        const count = input.count ?? 1;
-        if (!Number.isInteger(count) || count < 1 || count > 10) throw invalid("count must be between 1 and 10.");
-        const launch = checkLaunch(cluster, def, input.launchType, input.capacityProviderStrategy, input.networkConfiguration);
-        const platformVersion = resolvePlatformVersion(input.platformVersion);
-        checkOverrides(def, input.overrides);
-        validateTags(input.tags);
-        if (input.startedBy !== undefined && input.startedBy.length > 128) throw invalid("startedBy can be at most 128 characters.");
-        if (input.group !== undefined && input.group.length > 255) throw invalid("group can be at most 255 characters.");
-        if (input.propagateTags && !["TASK_DEFINITION", "SERVICE", "NONE"].includes(input.propagateTags)) throw invalid(`Invalid propagateTags value '${input.propagateTags}'.`);
-        if (input.propagateTags === "SERVICE") throw invalid("propagateTags SERVICE is only valid for tasks started by a service.");
-        const tags = tagsForLaunch(def, cluster, input.propagateTags, input.enableECSManagedTags, input.tags);
-        const kmsKeyArn = clusterKeyArn(cluster);
-        const created: TaskRecord[] = [];
-        const failures: Failure[] = [];
-        const budget = new VcpuBudget(state, state.fargateQuotas);
-        for (let i = 0; i < count; i++) {
-          const t = newTask(state, {
-            cluster,
-            def,
-            launchType: launch.launchType,
-            capacityProvider: launch.strategy ? pickCapacityProvider(launch.strategy, i) : undefined,
-            networkConfiguration: input.networkConfiguration,
-            overrides: input.overrides,
-            platformVersion,
-            startedBy: input.startedBy,
-            group: input.group,
-            tags,
-            now: ctx.now,
-            kmsKeyArn,
-            enableExecuteCommand: input.enableExecuteCommand,
-          });
-          // Over the account's Fargate vCPU quota: AWS answers 200 with the task in `failures`.
-          if (!budget.tryCharge(t)) {
-            failures.push({ reason: VCPU_LIMIT_REASON });
-            continue;
-          }
-          ctx.writes.push(state.putTask(t));
-          created.push(t);
-        }
-        const out: RunTaskResponse = { tasks: created.map((t) => taskOutput(t, true)), failures };
-        // The data plane takes over once the response's writes are committed.
-        setImmediate(() => {
-          for (const t of created) plane.launch(t);
-        });
-        return out;
-      },
-    },
-
-    StopTask: {
-      authorize: (ctx, input: StopTaskRequest): AuthCheck => {
-        let resource = "*";
-        let cluster: string | undefined;
-        try {
-          cluster = state.clusterArnFor(input.cluster, ctx.region, ctx.principal.accountId);
-          const c = state.cluster(cluster, ctx.region, ctx.principal.accountId);
-          if (c) resource = state.taskFor(input.task!, c)?.arn ?? resource;
-          else if (input.task!.startsWith("arn:")) resource = input.task!;
-        } catch {
-          // resolved again (with the error) by the handler
-        }
-        return { action: "ecs:StopTask", resource, context: { "ecs:cluster": cluster } };
-      },
-      handler: (ctx, input: StopTaskRequest): StopTaskResponse => {
-        const cluster = clusterFor(state, ctx, input.cluster);
-        const t = state.taskFor(input.task!, cluster);
-        if (!t) throw invalid("The referenced task was not found.");
-        if (input.reason !== undefined && input.reason.length > 255) throw invalid("reason can be at most 255 characters.");
-        if (t.task.desiredStatus !== "STOPPED") {
-          plane.stop(t, "UserInitiated", input.reason ?? "Task stopped by user");
-          ctx.writes.push(state.putTask(t));
-        }
-        return { task: taskOutput(t, true) };
-      },
-    },
-
-    DescribeTasks: {
-      readOnly: true,
-      authorize: (ctx, input: DescribeTasksRequest): AuthCheck => {
-        let cluster: string | undefined;
-        try {
-          cluster = state.clusterArnFor(input.cluster, ctx.region, ctx.principal.accountId);
-        } catch {
-          cluster = undefined;
-        }
-        return { action: "ecs:DescribeTasks", resource: "*", context: { "ecs:cluster": cluster } };
-      },
-      handler: (ctx, input: DescribeTasksRequest): DescribeTasksResponse => {
-        const refs = input.tasks ?? [];
-        if (refs.length === 0) throw invalid("Tasks cannot be empty.");
-        if (refs.length > 100) throw invalid("The number of tasks must be 100 or fewer.");
-        const cluster = clusterFor(state, ctx, input.cluster);
-        const withTags = input.include?.includes("TAGS") ?? false;
-        const out: DescribeTasksResponse = { tasks: [], failures: [] };
-        for (const r of refs) {
-          const t = state.taskFor(r, cluster);
-          if (t) out.tasks!.push(taskOutput(t, withTags));
-          else out.failures!.push({ arn: r.startsWith("arn:") ? r : taskArn(cluster.region, cluster.accountId, cluster.name, r), reason: "MISSING" });
-        }
-        return out;
-      },
-    },
-
-    ListTasks: {
-      readOnly: true,
-      authorize: (ctx, input: ListTasksRequest): AuthCheck => {
-        let cluster: string | undefined;
-        try {
-          cluster = state.clusterArnFor(input.cluster, ctx.region, ctx.principal.accountId);
-        } catch {
-          cluster = undefined;
-        }
-        return { action: "ecs:ListTasks", resource: "*", context: { "ecs:cluster": cluster } };
-      },
-      handler: (ctx, input: ListTasksRequest): ListTasksResponse => {
-        const cluster = clusterFor(state, ctx, input.cluster);
-        if (input.family && input.serviceName) throw invalid("The family and serviceName parameters cannot be used together.");
-        const desired = input.desiredStatus ?? "RUNNING";
-        if (!["RUNNING", "PENDING", "STOPPED"].includes(desired)) throw invalid(`Invalid desiredStatus '${desired}'.`);
-        let svcArn: string | undefined;
-        if (input.serviceName) {
-          const s = state.serviceFor(input.serviceName, cluster);
-          if (!s) throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
-          svcArn = s.arn;
-        }
-        const p = indexPage(state.tasks.index("byCluster"), cluster.arn, input, (t) => t.arn, {
-          filter: (t) =>
-            t.task.desiredStatus === desired &&
-            (!input.family || state.taskDefs.get(t.task.taskDefinitionArn!)?.family === input.family) &&
-            (!svcArn || t.serviceArn === svcArn) &&
-            (input.startedBy === undefined || t.task.startedBy === input.startedBy) &&
-            (!input.launchType || (t.task.launchType ?? "FARGATE") === input.launchType),
-        });
-        return { taskArns: p.items, nextToken: p.nextToken };
-      },
-    },
+    RunTask: runTaskOperation(state, plane),
+    StopTask: stopTaskOperation(state, plane),
+    DescribeTasks: describeTasksOperation(state),
+    ListTasks: listTasksOperation(state),
   };
 }

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Store } from "../../store/store.ts";
-import type { CredentialProvider, CredentialRecord, DueRunner, Principal, RequestContext } from "../types.ts";
+import type { DueRunner, RequestContext } from "../../kernel/context.ts";
+import type { CredentialProvider, CredentialRecord, Principal } from "../../kernel/principal.ts";
 import { newId, newSecret } from "../iam/common.ts";
 import type { SessionLookup } from "../iam/identity.ts";
 import type { Sealed, SecretSealer } from "../iam/secrets.ts";

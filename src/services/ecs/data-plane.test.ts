@@ -8,20 +8,21 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { Store } from "../store/store.ts";
-import { ServiceClock } from "../clock/clock.ts";
-import { ServiceError } from "../kernel/errors.ts";
-import { rootPrincipal } from "../auth/principal.ts";
-import type { AppContext, InvokeOptions, RequestContext } from "../kernel/context.ts";
-import type { ServiceDef } from "../kernel/service.ts";
-import { EcsState } from "../services/ecs/state.ts";
-import { clusterOperations } from "../services/ecs/clusters.ts";
-import { taskDefinitionOperations } from "../services/ecs/task-definitions.ts";
-import { taskOperations } from "../services/ecs/tasks.ts";
-import { serviceOperations } from "../services/ecs/services.ts";
-import { FargateDataPlane } from "./reconciler.ts";
-import { PlainDriver, newVolumeId } from "./storage/index.ts";
-import { TaskUserPool } from "./task-users.ts";
+import { Store } from "../../store/store.ts";
+import { ServiceClock } from "../../clock/clock.ts";
+import { ServiceError } from "../../kernel/errors.ts";
+import { rootPrincipal } from "../../auth/principal.ts";
+import type { AppContext, InvokeOptions, RequestContext } from "../../kernel/context.ts";
+import type { ServiceDef } from "../../kernel/service.ts";
+import type { EcsOperation } from "../../protocol/shapes/ecs.gen.ts";
+import { FargateDataPlane } from "../../fargate/reconciler.ts";
+import { metadataUri } from "../../fargate/metadata.ts";
+import { PlainDriver, newVolumeId } from "../../fargate/storage/index.ts";
+import { TaskUserPool } from "../../fargate/task-users.ts";
+import { EcsState, type TaskRecord } from "./state.ts";
+import { ecsOperations } from "./index.ts";
+import { EcsController } from "./controller.ts";
+import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
 
 interface Call {
   op: string;
@@ -90,21 +91,33 @@ async function setup() {
   } as unknown as AppContext;
   const state = new EcsState(store);
   provided.set("ecs", state);
-  const plane = new FargateDataPlane(app, state, new PlainDriver(dir), newVolumeId, new TaskUserPool());
-  state.onTaskChange.push(() => plane.poke());
-  const ops = { ...clusterOperations(state), ...taskDefinitionOperations(state), ...taskOperations(state, plane), ...serviceOperations(state, plane) };
+  const plane = new FargateDataPlane<TaskRecord>({
+    kms: invokeFargateKms(app),
+    reports: ecsTaskReports(state, app.clock),
+    clock: app.clock,
+    driver: new PlainDriver(dir),
+    newVolumeId,
+    users: new TaskUserPool(),
+    metadataUri: (t, c) => metadataUri(app, t, c),
+  });
+  const controller = new EcsController(app, state, plane);
+  state.onTaskChange.push(() => controller.poke());
+  const ops = ecsOperations(state, plane, controller);
   const svc = { name: "ecs", operations: ops } as unknown as ServiceDef;
-  const call = async <O>(op: string, input: Record<string, unknown>): Promise<O> => {
-    const ctx = { requestId: "r", service: svc, operation: op, region: "us-east-1", principal: rootPrincipal("000000000000"), sourceIp: "127.0.0.1", userAgent: "t", secureTransport: false, now: app.clock.now(), app, writes: [], audit: {}, internal: false } as unknown as RequestContext;
-    const out = await ops[op].handler(ctx, input);
+  const call = async <O>(op: EcsOperation, input: Record<string, unknown>): Promise<O> => {
+    const afterCommit: (() => void)[] = [];
+    const ctx = { requestId: "r", service: svc, operation: op, region: "us-east-1", principal: rootPrincipal("000000000000"), sourceIp: "127.0.0.1", userAgent: "t", secureTransport: false, now: app.clock.now(), app, writes: [], audit: {}, internal: false, afterCommit: (fn: () => void) => afterCommit.push(fn) } as unknown as RequestContext;
+    const out = await ops[op].handler(ctx, input, ops[op].resolve?.(ctx, input));
     await store.commit(ctx.writes);
+    for (const fn of afterCommit) fn();
     return out as O;
   };
   cleanup.push(async () => {
+    controller.close();
     await plane.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { app, kms, state, plane, call };
+  return { app, kms, state, plane, controller, call };
 }
 
 const NET = { awsvpcConfiguration: { subnets: ["subnet-1"] } };
@@ -181,14 +194,14 @@ describe("Fargate data plane", () => {
   });
 
   it("the first due run after start leaves a task launched before it alone (leftovers were cleaned at start)", async () => {
-    const { state, plane, call, app } = await setup();
+    const { state, controller, call, app } = await setup();
     await call("CreateCluster", { clusterName: "early" });
     await call("RegisterTaskDefinition", TD);
     const run = await call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: "early", taskDefinition: "app", launchType: "FARGATE", networkConfiguration: NET });
     const t = state.tasks.get(run.tasks[0].taskArn)!;
     await until(() => t.task.lastStatus === "RUNNING", "RUNNING");
     const mountPath = t.storage.mountPath!;
-    await plane.runDue(app.clock.nowMs());
+    await controller.runDue(app.clock.nowMs());
     expect(t.task.lastStatus).toBe("RUNNING");
     expect(existsSync(mountPath)).toBe(true);
   });

@@ -6,11 +6,20 @@
  * tasks stay RUNNING. Locally a task counts as healthy as soon as it is RUNNING (AWS waits for
  * health checks or 40 s). Each service task uses the key recorded on its deployment.
  */
-import type { FargateDataPlane } from "./reconciler.ts";
-import type { DeploymentRecord, ServiceRecord, TaskRecord } from "../services/ecs/state.ts";
-import { addServiceEvent, liveServiceTasks } from "../services/ecs/services.ts";
-import { newTask, pickCapacityProvider, tagsForLaunch } from "../services/ecs/tasks.ts";
-import { VCPU_LIMIT_REASON, VcpuBudget } from "../services/ecs/quotas.ts";
+import type { AppContext } from "../../kernel/context.ts";
+import type { TaskPlane } from "../../fargate/port.ts";
+import type { DeploymentRecord, EcsState, ServiceRecord, TaskRecord } from "./state.ts";
+import { addServiceEvent, liveServiceTasks } from "./services.ts";
+import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
+import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
+import { requestStop } from "./task-lifecycle.ts";
+
+/** What the service scheduler works with: ECS's records, the app (clock, store) and the data plane. */
+export interface SchedulerDeps {
+  readonly app: AppContext;
+  readonly state: EcsState;
+  readonly plane: TaskPlane<TaskRecord>;
+}
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
@@ -19,18 +28,18 @@ function shortId(t: TaskRecord): string {
   return t.id;
 }
 
-export async function reconcileServices(plane: FargateDataPlane): Promise<void> {
-  const { state } = plane;
+export async function reconcileServices(deps: SchedulerDeps): Promise<void> {
+  const { state } = deps;
   for (const s of [...state.services.values()]) {
     if (s.status === "INACTIVE") continue;
-    const changed = reconcileService(plane, s);
+    const changed = reconcileService(deps, s);
     if (changed) await state.saveService(s);
   }
 }
 
 /** Returns true when the service record changed. */
-export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boolean {
-  const { state, app } = plane;
+export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean {
+  const { state, app, plane } = deps;
   const now = app.clock.now();
   let changed = false;
   const cluster = state.clusters.get(s.clusterArn);
@@ -131,7 +140,7 @@ export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boo
   if (s.status === "DRAINING") for (const t of primaryTasks) if (!toStop.includes(t)) toStop.push(t);
 
   if (started.length) {
-    plane.app.store.commit(started.map((t) => state.putTask(t))).then(
+    app.store.commit(started.map((t) => state.putTask(t))).then(
       () => {
         for (const t of started) plane.launch(t);
       },
@@ -142,8 +151,15 @@ export function reconcileService(plane: FargateDataPlane, s: ServiceRecord): boo
     changed = true;
   }
   if (toStop.length) {
-    for (const t of toStop) plane.stop(t, "ServiceSchedulerInitiated", s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")");
-    plane.app.store.commit(toStop.map((t) => state.putTask(t))).catch((e) => console.error("[localfargate] could not record stopping tasks:", e));
+    // The stop is recorded first; the data plane acts on it once the record is committed.
+    const reasons = new Map(toStop.map((t) => [t, s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")"]));
+    for (const [t, reason] of reasons) requestStop(t.task, "ServiceSchedulerInitiated", reason, now);
+    app.store.commit(toStop.map((t) => state.putTask(t))).then(
+      () => {
+        for (const [t, reason] of reasons) plane.stop(t, "ServiceSchedulerInitiated", reason);
+      },
+      (e) => console.error("[localfargate] could not record stopping tasks:", e),
+    );
     addServiceEvent(s, now, `(service ${s.name}) has stopped ${toStop.length} running tasks: ${toStop.map((t) => `(task ${shortId(t)})`).join(" ")}.`);
     changed = true;
   }
