@@ -43,7 +43,11 @@ export async function dispatchScenarios(seconds: number): Promise<DispatchResult
       out.push({ scenario: "sts GetCallerIdentity", audit, microsPerCall: await measure(seconds, () => execute(newContext(app, sts, "GetCallerIdentity", META), () => ({}))) });
       const key = (await execute(newContext(app, kms, "CreateKey", META), () => ({}))) as { KeyMetadata: { KeyId: string } };
       const body = Buffer.from(JSON.stringify({ KeyId: key.KeyMetadata.KeyId, Plaintext: Buffer.from("hello world").toString("base64"), EncryptionContext: { purpose: "bench" } }));
-      out.push({ scenario: "kms Encrypt", audit, microsPerCall: await measure(seconds, () => execute(newContext(app, kms, "Encrypt", META), () => decodeJsonInput(kms.shapes!, "Encrypt", body))) });
+      out.push({
+        scenario: "kms Encrypt",
+        audit,
+        microsPerCall: await measure(seconds, () => execute(newContext(app, kms, "Encrypt", META), () => decodeJsonInput(kms.shapes!, "Encrypt", body))),
+      });
     } finally {
       for (const s of shutdown.reverse()) await s();
       app.store.close();

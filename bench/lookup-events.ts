@@ -31,15 +31,43 @@ const DAY = 86400_000;
 
 // A deterministic generator, so runs are comparable.
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
 
 const SOURCES: Record<string, [string, boolean][]> = {
-  "kms.amazonaws.com": [["Decrypt", true], ["Encrypt", true], ["GenerateDataKey", true], ["GenerateDataKeyWithoutPlaintext", true], ["DescribeKey", true], ["CreateGrant", false], ["RetireGrant", false], ["CreateKey", false], ["ScheduleKeyDeletion", false]],
-  "ecs.amazonaws.com": [["RunTask", false], ["DescribeTasks", true], ["StopTask", false], ["CreateCluster", false], ["ListClusters", true]],
-  "sts.amazonaws.com": [["AssumeRole", false], ["GetCallerIdentity", true]],
-  "iam.amazonaws.com": [["CreateUser", false], ["GetUser", true], ["PutUserPolicy", false], ["ListRoles", true]],
-  "cloudtrail.amazonaws.com": [["LookupEvents", true], ["DescribeTrails", true], ["CreateTrail", false]],
+  "kms.amazonaws.com": [
+    ["Decrypt", true],
+    ["Encrypt", true],
+    ["GenerateDataKey", true],
+    ["GenerateDataKeyWithoutPlaintext", true],
+    ["DescribeKey", true],
+    ["CreateGrant", false],
+    ["RetireGrant", false],
+    ["CreateKey", false],
+    ["ScheduleKeyDeletion", false],
+  ],
+  "ecs.amazonaws.com": [
+    ["RunTask", false],
+    ["DescribeTasks", true],
+    ["StopTask", false],
+    ["CreateCluster", false],
+    ["ListClusters", true],
+  ],
+  "sts.amazonaws.com": [
+    ["AssumeRole", false],
+    ["GetCallerIdentity", true],
+  ],
+  "iam.amazonaws.com": [
+    ["CreateUser", false],
+    ["GetUser", true],
+    ["PutUserPolicy", false],
+    ["ListRoles", true],
+  ],
+  "cloudtrail.amazonaws.com": [
+    ["LookupEvents", true],
+    ["DescribeTrails", true],
+    ["CreateTrail", false],
+  ],
 };
 const SOURCE_NAMES = Object.keys(SOURCES);
 const KEYS = Array.from({ length: 2000 }, () => randomUUIDFrom());
@@ -47,7 +75,10 @@ const USERS = Array.from({ length: 200 }, (_, i) => `user${i}`);
 const SESSIONS = Array.from({ length: 100 }, (_, i) => `session-${i}`);
 
 function randomUUIDFrom(): string {
-  const h = () => Math.floor(rnd() * 0x10000).toString(16).padStart(4, "0");
+  const h = () =>
+    Math.floor(rnd() * 0x10000)
+      .toString(16)
+      .padStart(4, "0");
   return `${h()}${h()}-${h()}-${h()}-${h()}-${h()}${h()}${h()}`;
 }
 
@@ -59,7 +90,14 @@ function makeRecord(timeMs: number, region: string): Record<string, unknown> {
   if (who < 0.2) userIdentity = { type: "Root", principalId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT, accessKeyId: "test" };
   else if (who < 0.7) {
     const u = pick(USERS);
-    userIdentity = { type: "IAMUser", principalId: `AIDA${u.toUpperCase()}`, arn: `arn:aws:iam::${ACCOUNT}:user/${u}`, accountId: ACCOUNT, accessKeyId: `AKIA${u.toUpperCase().padEnd(16, "0")}`, userName: u };
+    userIdentity = {
+      type: "IAMUser",
+      principalId: `AIDA${u.toUpperCase()}`,
+      arn: `arn:aws:iam::${ACCOUNT}:user/${u}`,
+      accountId: ACCOUNT,
+      accessKeyId: `AKIA${u.toUpperCase().padEnd(16, "0")}`,
+      userName: u,
+    };
   } else {
     const sname = pick(SESSIONS);
     userIdentity = {
@@ -68,7 +106,11 @@ function makeRecord(timeMs: number, region: string): Record<string, unknown> {
       arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Ops/${sname}`,
       accountId: ACCOUNT,
       accessKeyId: `ASIA${sname.toUpperCase().replace(/-/g, "").padEnd(16, "0")}`,
-      sessionContext: { sessionIssuer: { type: "Role", principalId: "AROAEXAMPLE", arn: `arn:aws:iam::${ACCOUNT}:role/Ops`, accountId: ACCOUNT, userName: "Ops" }, webIdFederationData: {}, attributes: { creationDate: new Date(timeMs - 600_000).toISOString().replace(/\.\d+Z$/, "Z"), mfaAuthenticated: "false" } },
+      sessionContext: {
+        sessionIssuer: { type: "Role", principalId: "AROAEXAMPLE", arn: `arn:aws:iam::${ACCOUNT}:role/Ops`, accountId: ACCOUNT, userName: "Ops" },
+        webIdFederationData: {},
+        attributes: { creationDate: new Date(timeMs - 600_000).toISOString().replace(/\.\d+Z$/, "Z"), mfaAuthenticated: "false" },
+      },
     };
   }
   const key = source === "kms.amazonaws.com" ? `arn:aws:kms:${region}:${ACCOUNT}:key/${pick(KEYS)}` : undefined;
@@ -136,7 +178,9 @@ async function main(): Promise<void> {
     const fillSeconds = (performance.now() - t0) / 1000;
     store.db.pragma("wal_checkpoint(TRUNCATE)");
     store.db.exec("ANALYZE");
-    const dbBytes = readdirSync(dataDir).filter((f) => f.startsWith("localfargate.db") || f.startsWith("audit-index.db")).reduce((a, f) => a + statSync(join(dataDir, f)).size, 0);
+    const dbBytes = readdirSync(dataDir)
+      .filter((f) => f.startsWith("localfargate.db") || f.startsWith("audit-index.db"))
+      .reduce((a, f) => a + statSync(join(dataDir, f)).size, 0);
     console.log(`\rstored ${EVENTS} events in ${fillSeconds.toFixed(1)} s (${Math.round(EVENTS / fillSeconds)} events/s); database ${(dbBytes / 1e9).toFixed(2)} GB`);
 
     // --- the queries ----------------------------------------------------------------------------
@@ -182,7 +226,15 @@ async function main(): Promise<void> {
         times.push(performance.now() - t);
         total += res!.Events!.length;
       }
-      rows.push({ path: "in-process", query: q.name, n: QUERIES, p50ms: round(pct(times, 50)), p99ms: round(pct(times, 99)), maxms: round(Math.max(...times)), avgEvents: Math.round(total / QUERIES) });
+      rows.push({
+        path: "in-process",
+        query: q.name,
+        n: QUERIES,
+        p50ms: round(pct(times, 50)),
+        p99ms: round(pct(times, 99)),
+        maxms: round(Math.max(...times)),
+        avgEvents: Math.round(total / QUERIES),
+      });
     }
     await audit.close();
     store.close();
@@ -209,7 +261,15 @@ async function main(): Promise<void> {
           times.push(performance.now() - t);
           total += res!.Events!.length;
         }
-        rows.push({ path: "http", query: q.name, n: httpQueries, p50ms: round(pct(times, 50)), p99ms: round(pct(times, 99)), maxms: round(Math.max(...times)), avgEvents: Math.round(total / httpQueries) });
+        rows.push({
+          path: "http",
+          query: q.name,
+          n: httpQueries,
+          p50ms: round(pct(times, 50)),
+          p99ms: round(pct(times, 99)),
+          maxms: round(Math.max(...times)),
+          avgEvents: Math.round(total / httpQueries),
+        });
       }
     } finally {
       await running.close();

@@ -68,7 +68,9 @@ async function load(scenario: string, server: BenchServer, service: string, targ
       p99ms: r.p99ms,
       cpuMicrosPerRequest: cpuPerRequest,
       mainThreadCpuMicrosPerRequest: mainPerRequest,
-      note: [cpuPerRequest !== undefined ? `${cpuPerRequest} µs CPU/req (main thread ${mainPerRequest})` : "", r.non2xx ? `${r.non2xx} non-2xx answers` : ""].filter(Boolean).join("; "),
+      note: [cpuPerRequest !== undefined ? `${cpuPerRequest} µs CPU/req (main thread ${mainPerRequest})` : "", r.non2xx ? `${r.non2xx} non-2xx answers` : ""]
+        .filter(Boolean)
+        .join("; "),
     });
   }
 }
@@ -91,10 +93,17 @@ async function kmsScenarios(targets: BenchServer[], prefix = "") {
     try {
       const { keyId, blob } = await kmsFixture(t.endpoint);
       const plaintext = Buffer.alloc(32, 1).toString("base64");
-      if (want(`${prefix}kms-encrypt`) || want("kms")) await load(`${prefix}kms Encrypt`, t, "kms", "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: { purpose: "bench" } }));
+      if (want(`${prefix}kms-encrypt`) || want("kms"))
+        await load(`${prefix}kms Encrypt`, t, "kms", "TrentService.Encrypt", JSON.stringify({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: { purpose: "bench" } }));
       if (!prefix) {
         await load("kms Decrypt", t, "kms", "TrentService.Decrypt", JSON.stringify({ CiphertextBlob: blob, EncryptionContext: { purpose: "bench" } }));
-        await load("kms GenerateDataKeyWithoutPlaintext", t, "kms", "TrentService.GenerateDataKeyWithoutPlaintext", JSON.stringify({ KeyId: keyId, KeySpec: "AES_256", EncryptionContext: { purpose: "bench" } }));
+        await load(
+          "kms GenerateDataKeyWithoutPlaintext",
+          t,
+          "kms",
+          "TrentService.GenerateDataKeyWithoutPlaintext",
+          JSON.stringify({ KeyId: keyId, KeySpec: "AES_256", EncryptionContext: { purpose: "bench" } }),
+        );
       }
     } catch (e) {
       rows.push({ scenario: `${prefix}kms`, target: t.name, note: `failed: ${(e as Error).message}` });
@@ -138,7 +147,13 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
               Version: "2012-10-17",
               Statement: [
                 { Sid: "root", Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:root" }, Action: "kms:*", Resource: "*" },
-                { Sid: "fargate", Effect: "Allow", Principal: { Service: "fargate.amazonaws.com" }, Action: ["kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant"], Resource: "*" },
+                {
+                  Sid: "fargate",
+                  Effect: "Allow",
+                  Principal: { Service: "fargate.amazonaws.com" },
+                  Action: ["kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant"],
+                  Resource: "*",
+                },
               ],
             }),
           }),
@@ -175,7 +190,13 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
         lat.push(performance.now() - t0);
         await ecs.send(new StopTaskCommand({ cluster: "bench", task: arn }));
       }
-      rows.push({ scenario: "ecs RunTask→RUNNING (key-encrypted, plain driver)", target: t.name, p50ms: +pct(lat, 50).toFixed(2), p99ms: +pct(lat, 99).toFixed(2), note: `${lat.length} tasks, sequential` });
+      rows.push({
+        scenario: "ecs RunTask→RUNNING (key-encrypted, plain driver)",
+        target: t.name,
+        p50ms: +pct(lat, 50).toFixed(2),
+        p99ms: +pct(lat, 99).toFixed(2),
+        note: `${lat.length} tasks, sequential`,
+      });
       // DescribeTasks with 1,000 tasks in the cluster
       step = "starting 1,000 tasks";
       const arns: string[] = [];
@@ -195,7 +216,13 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
         }
       }
       step = "DescribeTasks";
-      await load("ecs DescribeTasks (100 of 1,000 tasks)", t, "ecs", "AmazonEC2ContainerServiceV20141113.DescribeTasks", JSON.stringify({ cluster: "bench", tasks: arns.slice(0, 100) }));
+      await load(
+        "ecs DescribeTasks (100 of 1,000 tasks)",
+        t,
+        "ecs",
+        "AmazonEC2ContainerServiceV20141113.DescribeTasks",
+        JSON.stringify({ cluster: "bench", tasks: arns.slice(0, 100) }),
+      );
       for (const arn of arns) await ecs.send(new StopTaskCommand({ cluster: "bench", task: arn })).catch(() => undefined);
     } catch (e) {
       rows.push({ scenario: "ecs", target: t.name, note: `failed at ${step}: ${(e as Error).message.split("\n")[0]}` });
@@ -234,7 +261,13 @@ async function main() {
       try {
         const iam = new IAMClient(clientConfig(lf.endpoint));
         await iam.send(new CreateUserCommand({ UserName: "bench" }));
-        await iam.send(new PutUserPolicyCommand({ UserName: "bench", PolicyName: "self", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:GetUser", Resource: "arn:aws:iam::*:user/${aws:username}" }] }) }));
+        await iam.send(
+          new PutUserPolicyCommand({
+            UserName: "bench",
+            PolicyName: "self",
+            PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:GetUser", Resource: "arn:aws:iam::*:user/${aws:username}" }] }),
+          }),
+        );
         const key = await iam.send(new CreateAccessKeyCommand({ UserName: "bench" }));
         const userCreds = { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! };
         await load("iam GetUser as an IAM user (policy-enforced no-op)", lf, "iam", null, "Action=GetUser&Version=2010-05-08&UserName=bench", {}, userCreds);
@@ -255,7 +288,13 @@ async function main() {
     if (want("ecs")) await ecsScenarios(lf, moto);
     if (want("dispatch")) {
       for (const d of await dispatchScenarios(SECONDS)) {
-        rows.push({ scenario: `dispatch: ${d.scenario}`, target: d.audit ? "in-process" : "in-process (auditing off)", connections: 16, requestsPerSec: Math.round(1e6 / d.microsPerCall), note: `${d.microsPerCall.toFixed(1)} µs per call` });
+        rows.push({
+          scenario: `dispatch: ${d.scenario}`,
+          target: d.audit ? "in-process" : "in-process (auditing off)",
+          connections: 16,
+          requestsPerSec: Math.round(1e6 / d.microsPerCall),
+          note: `${d.microsPerCall.toFixed(1)} µs per call`,
+        });
       }
     }
   } finally {

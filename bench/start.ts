@@ -93,7 +93,9 @@ export async function localfargateStart(runs: number): Promise<StartFigures> {
   return measure(
     runs,
     (port, dataDir) =>
-      spawn(process.execPath, ["bin/localfargate.js", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", "plain"], { stdio: ["ignore", "ignore", "inherit"] }),
+      spawn(process.execPath, ["bin/localfargate.js", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", "plain"], {
+        stdio: ["ignore", "ignore", "inherit"],
+      }),
     "/_localfargate/health",
   );
 }

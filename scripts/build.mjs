@@ -56,7 +56,8 @@ export function workerEntries(srcDir = SRC) {
       if (!out.startsWith(DIST + sep)) throw new Error(`${relative(ROOT, file)}: worker entry ${m[2]} must sit beside or below its module`);
       const source = resolve(dirname(file), m[2]);
       const name = relative(DIST, out);
-      if (entries.has(name) && entries.get(name) !== source) throw new Error(`two worker entries would both be dist/${name}: ${relative(ROOT, entries.get(name))} and ${relative(ROOT, source)}; rename one`);
+      if (entries.has(name) && entries.get(name) !== source)
+        throw new Error(`two worker entries would both be dist/${name}: ${relative(ROOT, entries.get(name))} and ${relative(ROOT, source)}; rename one`);
       entries.set(name, source);
     }
   });

@@ -39,13 +39,33 @@ interface SmithyTraits {
   "smithy.api#httpHeader"?: string;
   "smithy.api#httpPayload"?: object;
 }
-type SmithyShape = { type: string; members?: Record<string, { target: string; traits?: SmithyTraits }>; member?: { target: string; traits?: SmithyTraits }; key?: { target: string }; value?: { target: string }; traits?: SmithyTraits; input?: { target: string }; output?: { target: string }; errors?: { target: string }[]; version?: string };
+type SmithyShape = {
+  type: string;
+  members?: Record<string, { target: string; traits?: SmithyTraits }>;
+  member?: { target: string; traits?: SmithyTraits };
+  key?: { target: string };
+  value?: { target: string };
+  traits?: SmithyTraits;
+  input?: { target: string };
+  output?: { target: string };
+  errors?: { target: string }[];
+  version?: string;
+};
 
 const PRELUDE: Record<string, Shape> = {
-  String: { type: "string" }, Boolean: { type: "boolean" }, PrimitiveBoolean: { type: "boolean" },
-  Integer: { type: "integer" }, PrimitiveInteger: { type: "integer" }, Long: { type: "long" }, PrimitiveLong: { type: "long" },
-  Double: { type: "double" }, PrimitiveDouble: { type: "double" }, Float: { type: "float" }, Timestamp: { type: "timestamp" },
-  Blob: { type: "blob" }, Document: { type: "document" },
+  String: { type: "string" },
+  Boolean: { type: "boolean" },
+  PrimitiveBoolean: { type: "boolean" },
+  Integer: { type: "integer" },
+  PrimitiveInteger: { type: "integer" },
+  Long: { type: "long" },
+  PrimitiveLong: { type: "long" },
+  Double: { type: "double" },
+  PrimitiveDouble: { type: "double" },
+  Float: { type: "float" },
+  Timestamp: { type: "timestamp" },
+  Blob: { type: "blob" },
+  Document: { type: "document" },
 };
 
 export function generate(file: string): ServiceShapes {
@@ -223,7 +243,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       `// Only the operations listed in implemented.ts. Do not edit by hand; run the script.\n` +
       `import type { ServiceShapes } from "./types.ts";\n\n` +
       `/** The operations implemented: a service's operation table is keyed by exactly these. */\n` +
-      `export type ${typeName(svc)}Operation = ${Object.keys(shapes.operations).map((o) => JSON.stringify(o)).join(" | ")};\n\n` +
+      `export type ${typeName(svc)}Operation = ${Object.keys(shapes.operations)
+        .map((o) => JSON.stringify(o))
+        .join(" | ")};\n\n` +
       `export const ${svc}Shapes: ServiceShapes = ${JSON.stringify(shapes)};\n`;
     writeFileSync(join(outDir, `${svc}.gen.ts`), body);
     console.log(`${svc}: ${Object.keys(shapes.operations).length} operations, ${Object.keys(shapes.shapes).length} shapes`);

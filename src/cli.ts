@@ -42,7 +42,12 @@ function isLoopback(host: string): boolean {
 }
 
 function splitList(value: unknown): string[] {
-  return typeof value === "string" ? value.split(",").map((x) => x.trim()).filter(Boolean) : [];
+  return typeof value === "string"
+    ? value
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : [];
 }
 
 function usageError(message: string): never {
@@ -97,7 +102,18 @@ async function start(args: string[]): Promise<void> {
   }
   // LOCALFARGATE_AUDIT=off exists only so the bench can show what auditing costs.
   const audit = process.env.LOCALFARGATE_AUDIT !== "off";
-  const running = await startLocalfargate({ host, port, dataDir, storageDriver: driver as "gocryptfs" | "plain" | undefined, allowRemote, allowedOrigins, allowedHosts, audit, fargateVcpuQuota, fargateSpotVcpuQuota });
+  const running = await startLocalfargate({
+    host,
+    port,
+    dataDir,
+    storageDriver: driver as "gocryptfs" | "plain" | undefined,
+    allowRemote,
+    allowedOrigins,
+    allowedHosts,
+    audit,
+    fargateVcpuQuota,
+    fargateSpotVcpuQuota,
+  });
   const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
   console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
   if (storage?.warning) console.log(`WARNING: ${storage.warning}`);

@@ -98,7 +98,8 @@ describe("AuditStore", () => {
   type LookupKey = NonNullable<Parameters<AuditStore["lookup"]>[0]["attribute"]>["key"];
   it("filters by each attribute and keeps data events and other regions out", async () => {
     const { store } = filled();
-    const q = (key: LookupKey, value: string) => store.lookup({ account: "111122223333", region: "us-east-1", attribute: { key, value }, startMs: 0, endMs: base + 1e9, limit: 50 });
+    const q = (key: LookupKey, value: string) =>
+      store.lookup({ account: "111122223333", region: "us-east-1", attribute: { key, value }, startMs: 0, endMs: base + 1e9, limit: 50 });
     expect((await q("EventName", "Decrypt")).length).toBe(15);
     expect((await q("ReadOnly", "true")).length).toBe(15);
     expect((await q("ReadOnly", "false")).length).toBe(15);
@@ -174,7 +175,14 @@ describe("lookup indexing after the fact", () => {
     const db = new Database(":memory:");
     const store = new AuditStore(db);
     const lost = record({ eventName: "Encrypt" });
-    expect(() => commit(db, [store.insert(lost, "111122223333", "us-east-1"), () => { throw new Error("write failed"); }])).toThrow("write failed");
+    expect(() =>
+      commit(db, [
+        store.insert(lost, "111122223333", "us-east-1"),
+        () => {
+          throw new Error("write failed");
+        },
+      ]),
+    ).toThrow("write failed");
     const kept = record({ eventName: "Decrypt" });
     commit(db, [store.insert(kept, "111122223333", "us-east-1")]);
     expect((await store.lookup(q)).map((e) => e.eventId)).toEqual([kept.eventID]);
@@ -194,8 +202,14 @@ describe("lookup indexing after the fact", () => {
     index.close();
     // events committed while no index thread ran (a crash) are indexed by the next one
     const second = record({ eventName: "Encrypt", resources: [{ ARN: "arn:aws:kms:us-east-1:111122223333:key/k1", type: "AWS::KMS::Key" }] });
-    db.prepare("INSERT INTO audit_events (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record) VALUES (1, ?, 1, 0, ?, 'Encrypt', 'kms.amazonaws.com', 'root', NULL, ?, ?)")
-      .run(Date.parse("2026-01-01T00:00:01Z"), second.eventID, JSON.stringify([{ ResourceType: "AWS::KMS::Key", ResourceName: "arn:aws:kms:us-east-1:111122223333:key/k1" }]), JSON.stringify(second));
+    db.prepare(
+      "INSERT INTO audit_events (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record) VALUES (1, ?, 1, 0, ?, 'Encrypt', 'kms.amazonaws.com', 'root', NULL, ?, ?)",
+    ).run(
+      Date.parse("2026-01-01T00:00:01Z"),
+      second.eventID,
+      JSON.stringify([{ ResourceType: "AWS::KMS::Key", ResourceName: "arn:aws:kms:us-east-1:111122223333:key/k1" }]),
+      JSON.stringify(second),
+    );
     const again = new AuditStore(db);
     expect((await again.lookup({ ...q, attribute: { key: "EventName", value: "Encrypt" } })).map((e) => e.eventId)).toEqual([second.eventID, first.eventID]);
     expect((await again.lookup({ ...q, attribute: { key: "ResourceName", value: "arn:aws:kms:us-east-1:111122223333:key/k1" } })).map((e) => e.eventId)).toEqual([second.eventID]);
@@ -228,7 +242,9 @@ describe("lookup indexing after the fact", () => {
     const line = logLine(r, "111122223333", "odd\tregion\nname");
     expect(line).not.toContain("\n");
     eventRowWriter(db, "main")(line);
-    const row = db.prepare("SELECT s.region, e.event_name, e.username, e.access_key_id, e.resources, e.record FROM audit_events e JOIN audit_scopes s ON s.id = e.scope").get() as Record<string, string>;
+    const row = db
+      .prepare("SELECT s.region, e.event_name, e.username, e.access_key_id, e.resources, e.record FROM audit_events e JOIN audit_scopes s ON s.id = e.scope")
+      .get() as Record<string, string>;
     expect(row).toEqual({
       region: "odd\tregion\nname",
       event_name: "Encrypt",
@@ -261,13 +277,21 @@ describe("lookup indexing after the fact", () => {
     const store = new AuditStore(db);
     const write = eventRowWriter(db, "main");
     const line = logLine(record({ eventName: "Encrypt" }), "111122223333", "eu-north-1");
-    expect(() => db.transaction(() => { write(line); throw new Error("disk full"); })()).toThrow("disk full");
+    expect(() =>
+      db.transaction(() => {
+        write(line);
+        throw new Error("disk full");
+      })(),
+    ).toThrow("disk full");
     write.forget!(); // what LogIngester does when its batch fails
     // meanwhile the request thread stores a call of another region: it may get the same scope id
     commit(db, [store.insert(record({ eventName: "Decrypt" }), "111122223333", "ap-south-1")]);
     db.transaction(() => write(line))();
     const rows = db.prepare("SELECT e.event_name, s.region FROM audit_events e JOIN audit_scopes s ON s.id = e.scope ORDER BY e.seq").all();
-    expect(rows).toEqual([{ event_name: "Decrypt", region: "ap-south-1" }, { event_name: "Encrypt", region: "eu-north-1" }]);
+    expect(rows).toEqual([
+      { event_name: "Decrypt", region: "ap-south-1" },
+      { event_name: "Encrypt", region: "eu-north-1" },
+    ]);
   });
 
   it("moves an index kept in localfargate.db by earlier versions into audit-index.db", async () => {

@@ -341,7 +341,9 @@ function eventColumns(record: Record<string, unknown>): EventColumns {
  */
 function eventStatements(db: DB, schema: string): { insertScope: Database.Statement; insertEvent: Database.Statement } {
   return {
-    insertScope: db.prepare(`INSERT INTO ${schema}.audit_scopes (account, region) VALUES (?, ?) ON CONFLICT (account, region) DO UPDATE SET account = excluded.account RETURNING id`),
+    insertScope: db.prepare(
+      `INSERT INTO ${schema}.audit_scopes (account, region) VALUES (?, ?) ON CONFLICT (account, region) DO UPDATE SET account = excluded.account RETURNING id`,
+    ),
     insertEvent: db.prepare(`INSERT INTO ${schema}.audit_events
       (scope, event_time, management, read_only, event_id, event_name, event_source, username, access_key_id, resources, record)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -380,5 +382,7 @@ export function eventRowWriter(db: DB, schema: string): StoreLine {
 function damagedIndex(file: string, e: unknown): Error {
   const named = damagedDatabase(file, e);
   if (!(named instanceof StartupError)) return named;
-  return new StartupError(`${file} cannot be used as a database (${(e as Error).message}): it only indexes the events in localfargate.db; delete it (with its -wal and -shm files) and it is rebuilt at the next start`);
+  return new StartupError(
+    `${file} cannot be used as a database (${(e as Error).message}): it only indexes the events in localfargate.db; delete it (with its -wal and -shm files) and it is rebuilt at the next start`,
+  );
 }

@@ -14,7 +14,15 @@ import type Database from "better-sqlite3";
 
 /** Attribute ids in `audit_lookup.attr`. */
 export const ATTR_ID = {
-  All: 0, EventId: 1, EventName: 2, ReadOnly: 3, Username: 4, ResourceType: 5, ResourceName: 6, EventSource: 7, AccessKeyId: 8,
+  All: 0,
+  EventId: 1,
+  EventName: 2,
+  ReadOnly: 3,
+  Username: 4,
+  ResourceType: 5,
+  ResourceName: 6,
+  EventSource: 7,
+  AccessKeyId: 8,
 } as const;
 
 /** Events indexed per transaction: bounds how long one batch holds the index's write lock. */
@@ -41,8 +49,7 @@ export class LookupIndexer {
   constructor(db: Database.Database, events: string, index: string) {
     createIndexTables(db, index);
     const where = "e.seq > @from AND e.seq <= @to AND e.management = 1";
-    const column = (attr: number, value: string, extra = "") =>
-      `SELECT e.scope, ${attr}, ${value}, e.event_time, e.seq FROM ${events}.audit_events e WHERE ${where}${extra}`;
+    const column = (attr: number, value: string, extra = "") => `SELECT e.scope, ${attr}, ${value}, e.event_time, e.seq FROM ${events}.audit_events e WHERE ${where}${extra}`;
     const resourceColumn = (attr: number, field: string) =>
       `SELECT e.scope, ${attr}, json_extract(r.value, '$.${field}'), e.event_time, e.seq
         FROM ${events}.audit_events e, json_each(e.resources) r WHERE ${where} AND e.resources IS NOT NULL`;

@@ -42,7 +42,7 @@ describe("AuditLog", () => {
   it("starts a new segment on every start, so a torn line from a crash is never appended to", async () => {
     const dir = tempDir();
     new AuditLog(dir).close();
-    appendFileSync(seg(dir, 1), "111122223333\tus-east-1\t{\"eventID\":\"torn"); // a write cut short by a crash
+    appendFileSync(seg(dir, 1), '111122223333\tus-east-1\t{"eventID":"torn'); // a write cut short by a crash
     const log = new AuditLog(dir);
     await log.append(logLine({ eventID: "next" }, "111122223333", "us-east-1"));
     log.close();
@@ -67,9 +67,9 @@ describe("LogIngester", () => {
     expect(ingester.run()).toBe(1200); // more than one transaction's worth
     expect(ingester.run()).toBe(0);
     // a line being written (no newline yet) waits for the rest of it
-    appendFileSync(seg(dir, 1), "111122223333\tus-east-1\t{\"eventID\":\"half");
+    appendFileSync(seg(dir, 1), '111122223333\tus-east-1\t{"eventID":"half');
     expect(ingester.run()).toBe(0);
-    appendFileSync(seg(dir, 1), "\"}\n");
+    appendFileSync(seg(dir, 1), '"}\n');
     expect(ingester.run()).toBe(1);
     log.close();
     expect(stored.length).toBe(1201);
@@ -83,7 +83,11 @@ describe("LogIngester", () => {
     const log = new AuditLog(dir);
     await log.append(logLine({ eventID: "x" }, "111122223333", "us-east-1"));
     const { db, stored, store } = sink();
-    expect(() => ingestLog(db, "main", dir, () => { throw new Error("disk full"); })).toThrow("disk full");
+    expect(() =>
+      ingestLog(db, "main", dir, () => {
+        throw new Error("disk full");
+      }),
+    ).toThrow("disk full");
     expect(ingestLog(db, "main", dir, store)).toBe(1);
     expect(stored.map((s) => s.id)).toEqual(["x"]);
     log.close();

@@ -32,7 +32,10 @@ export function segments(dir: string): number[] {
   } catch {
     return [];
   }
-  return names.filter((f) => /^\d{10}\.log$/.test(f)).map((f) => Number(f.slice(0, 10))).sort((a, b) => a - b);
+  return names
+    .filter((f) => /^\d{10}\.log$/.test(f))
+    .map((f) => Number(f.slice(0, 10)))
+    .sort((a, b) => a - b);
 }
 
 export class AuditLog {

@@ -30,7 +30,14 @@ export function userIdentity(p: Principal): Record<string, unknown> {
     case "AWSService":
       return { type: "AWSService", invokedBy: p.invokedBy ?? p.arn };
     case "Root":
-      return { type: "Root", principalId: p.accountId, arn: p.arn, accountId: p.accountId, ...(p.accessKeyId ? { accessKeyId: p.accessKeyId } : {}), ...(p.session ? { sessionContext: sessionContext(p) } : {}) };
+      return {
+        type: "Root",
+        principalId: p.accountId,
+        arn: p.arn,
+        accountId: p.accountId,
+        ...(p.accessKeyId ? { accessKeyId: p.accessKeyId } : {}),
+        ...(p.session ? { sessionContext: sessionContext(p) } : {}),
+      };
     case "IAMUser":
       return {
         type: "IAMUser",
@@ -139,9 +146,10 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   let requestParameters: unknown = a.requestParameters;
   if (requestParameters === undefined) {
     try {
-      requestParameters = op?.audit?.requestParameters && outcome.input !== undefined
-        ? op.audit.requestParameters(outcome.input as object, ctx)
-        : defaultRequestParameters(svc.shapes, own(svc.shapes?.operations, ctx.operation)?.input, outcome.input);
+      requestParameters =
+        op?.audit?.requestParameters && outcome.input !== undefined
+          ? op.audit.requestParameters(outcome.input as object, ctx)
+          : defaultRequestParameters(svc.shapes, own(svc.shapes?.operations, ctx.operation)?.input, outcome.input);
     } catch {
       requestParameters = null;
     }
@@ -163,8 +171,8 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
     eventSource: svc.eventSource,
     eventName: ctx.operation,
     awsRegion: region,
-    sourceIPAddress: serviceEvent ? "AWS Internal" : isService ? p.invokedBy ?? p.arn : ctx.sourceIp,
-    userAgent: serviceEvent ? "AWS Internal" : isService ? p.invokedBy ?? p.arn : ctx.userAgent,
+    sourceIPAddress: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : ctx.sourceIp,
+    userAgent: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : ctx.userAgent,
   };
   if (outcome.error) {
     record.errorCode = outcome.error.code;

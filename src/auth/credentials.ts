@@ -11,14 +11,7 @@ import { AuthError, checkCredentialScope, parseAuth, verifySignature, type Incom
 export type WireFamily = "json" | "query" | "rest";
 
 export type AuthFailure =
-  | "MissingAuthenticationToken"
-  | "IncompleteSignature"
-  | "UnknownKey"
-  | "TokenWithLongTermKey"
-  | "ExpiredToken"
-  | "SignatureDoesNotMatch"
-  | "RequestExpired"
-  | "PresignedExpired";
+  "MissingAuthenticationToken" | "IncompleteSignature" | "UnknownKey" | "TokenWithLongTermKey" | "ExpiredToken" | "SignatureDoesNotMatch" | "RequestExpired" | "PresignedExpired";
 
 /** AWS's error for each authentication failure, per protocol family. */
 export function authError(kind: AuthFailure, family: WireFamily, message?: string): ServiceError {
@@ -52,9 +45,7 @@ export function authError(kind: AuthFailure, family: WireFamily, message?: strin
         : new ServiceError("ExpiredToken", "The security token included in the request is expired", 403);
     case "SignatureDoesNotMatch":
     case "RequestExpired":
-      return json
-        ? new ServiceError("InvalidSignatureException", message ?? "", 400)
-        : new ServiceError("SignatureDoesNotMatch", message ?? "", 403);
+      return json ? new ServiceError("InvalidSignatureException", message ?? "", 400) : new ServiceError("SignatureDoesNotMatch", message ?? "", 403);
   }
 }
 

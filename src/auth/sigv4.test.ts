@@ -170,7 +170,15 @@ describe("AWS SigV4 test suite (aws-sig-v4-test-suite, 20150830T123600Z, us-east
 
   it.each([
     ["get-vanilla-query-order-key-case", "GET", "/", "Param2=value2&Param1=value1", {}, "host;x-amz-date", "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"],
-    ["get-vanilla-query-order-encoded", "GET", "/", "Param-3=Value3&Param=Value2&%E1%88%B4=Value1", {}, "host;x-amz-date", "371d3713e185cc334048618a97f809c9ffe339c62934c032af5a0e595648fcac"],
+    [
+      "get-vanilla-query-order-encoded",
+      "GET",
+      "/",
+      "Param-3=Value3&Param=Value2&%E1%88%B4=Value1",
+      {},
+      "host;x-amz-date",
+      "371d3713e185cc334048618a97f809c9ffe339c62934c032af5a0e595648fcac",
+    ],
     [
       "get-vanilla-query-unreserved",
       "GET",
@@ -181,7 +189,15 @@ describe("AWS SigV4 test suite (aws-sig-v4-test-suite, 20150830T123600Z, us-east
       "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197",
     ],
     ["get-vanilla-utf8-query", "GET", "/", "%E1%88%B4=bar", {}, "host;x-amz-date", "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"],
-    ["get-unreserved", "GET", "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "", {}, "host;x-amz-date", "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f"],
+    [
+      "get-unreserved",
+      "GET",
+      "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+      "",
+      {},
+      "host;x-amz-date",
+      "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f",
+    ],
     [
       "get-vanilla-with-session-token",
       "GET",
@@ -191,9 +207,33 @@ describe("AWS SigV4 test suite (aws-sig-v4-test-suite, 20150830T123600Z, us-east
       "host;x-amz-date;x-amz-security-token",
       "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8",
     ],
-    ["get-header-key-duplicate", "GET", "/", "", { "my-header1": ["value2", "value2", "value1"] }, "host;my-header1;x-amz-date", "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"],
-    ["get-header-value-order", "GET", "/", "", { "my-header1": ["value4", "value1", "value3", "value2"] }, "host;my-header1;x-amz-date", "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"],
-    ["get-header-value-trim", "GET", "/", "", { "my-header1": " value1", "my-header2": ' "a   b   c"' }, "host;my-header1;my-header2;x-amz-date", "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"],
+    [
+      "get-header-key-duplicate",
+      "GET",
+      "/",
+      "",
+      { "my-header1": ["value2", "value2", "value1"] },
+      "host;my-header1;x-amz-date",
+      "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea",
+    ],
+    [
+      "get-header-value-order",
+      "GET",
+      "/",
+      "",
+      { "my-header1": ["value4", "value1", "value3", "value2"] },
+      "host;my-header1;x-amz-date",
+      "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01",
+    ],
+    [
+      "get-header-value-trim",
+      "GET",
+      "/",
+      "",
+      { "my-header1": " value1", "my-header2": ' "a   b   c"' },
+      "host;my-header1;my-header2;x-amz-date",
+      "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736",
+    ],
     ["post-vanilla", "POST", "/", "", {}, "host;x-amz-date", "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"],
     ["post-vanilla-query", "POST", "/", "Param1=value1", {}, "host;x-amz-date", "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"],
     ["post-header-value-case", "POST", "/", "", { "my-header1": "VALUE1" }, "host;my-header1;x-amz-date", "cdbc9802e29d2942e5e10b5bccfdd67c5f22c7c4e8ae67b53629efa58b974b7d"],
@@ -373,7 +413,11 @@ describe("header-signed requests (smithy SignatureV4 oracle)", () => {
     const bare = await signer("lambda").sign(request({ method: "GET", path: "/", query: { acl: "" } }), { signingDate: new Date(T0) });
     expect(() => check({ ...received(bare), query: "acl" }, CREDS.secretAccessKey, T0)).not.toThrow();
     // any change to path or query breaks it
-    for (const tampered of [{ ...req, path: path.replace("my%20fn", "my%20fm") }, { ...req, query: req.query.replace("rep=10", "rep=11") }, { ...req, method: "DELETE" }]) {
+    for (const tampered of [
+      { ...req, path: path.replace("my%20fn", "my%20fm") },
+      { ...req, query: req.query.replace("rep=10", "rep=11") },
+      { ...req, method: "DELETE" },
+    ]) {
       expect(authErr(() => check(tampered, CREDS.secretAccessKey, T0)).kind).toBe("SignatureDoesNotMatch");
     }
   });
@@ -419,7 +463,8 @@ describe("header-signed requests (smithy SignatureV4 oracle)", () => {
 });
 
 describe("clock skew (header-signed)", () => {
-  const signedAt = async (ms: number) => received(await signer("sts").sign(request({ path: "/", body: "Action=GetCallerIdentity&Version=2011-06-15" }), { signingDate: new Date(ms) }));
+  const signedAt = async (ms: number) =>
+    received(await signer("sts").sign(request({ path: "/", body: "Action=GetCallerIdentity&Version=2011-06-15" }), { signingDate: new Date(ms) }));
 
   it("AWS's message for a request more than 15 minutes old", async () => {
     const req = await signedAt(Date.UTC(2022, 0, 27, 0, 14, 27));

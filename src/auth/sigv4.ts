@@ -91,9 +91,7 @@ const firstHeader = (h: Headers, name: string): string | undefined => {
 };
 
 const sha256Hex: (data: string | Buffer) => string =
-  typeof (nodeCrypto as { hash?: unknown }).hash === "function"
-    ? (data) => nodeCrypto.hash("sha256", data, "hex")
-    : (data) => createHash("sha256").update(data).digest("hex");
+  typeof (nodeCrypto as { hash?: unknown }).hash === "function" ? (data) => nodeCrypto.hash("sha256", data, "hex") : (data) => createHash("sha256").update(data).digest("hex");
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
@@ -149,8 +147,7 @@ function amzDateMs(s: string): number {
   return Date.UTC(y, mo - 1, d, h, mi, sec);
 }
 
-const badDate = (v: string) =>
-  new AuthError("IncompleteSignature", `Date must be in ISO-8601 'basic format'. Got '${v}'. See http://en.wikipedia.org/wiki/ISO_8601`);
+const badDate = (v: string) => new AuthError("IncompleteSignature", `Date must be in ISO-8601 'basic format'. Got '${v}'. See http://en.wikipedia.org/wiki/ISO_8601`);
 
 // ---------------------------------------------------------------------------------------------
 // parsing
@@ -161,10 +158,7 @@ function parseCredential(cred: string, auth: ParsedAuth): void {
   while (end > 0 && cred.charCodeAt(end - 1) === 47 /* "/" */) end--; // AWS ignores trailing slashes
   const parts = (end === cred.length ? cred : cred.slice(0, end)).split("/");
   if (parts.length !== 5) {
-    throw new AuthError(
-      "IncompleteSignature",
-      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${cred}'`,
-    );
+    throw new AuthError("IncompleteSignature", `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${cred}'`);
   }
   auth.accessKeyId = parts[0];
   auth.date = parts[1];
@@ -191,8 +185,7 @@ function newAuth(kind: ParsedAuth["kind"], credential: string, signedHeaders: st
   return auth;
 }
 
-const unsupportedAlgorithm = (alg: string) =>
-  new AuthError("IncompleteSignature", `Unsupported AWS 'algorithm': '${alg}' (only ${ALGORITHM} for now). `);
+const unsupportedAlgorithm = (alg: string) => new AuthError("IncompleteSignature", `Unsupported AWS 'algorithm': '${alg}' (only ${ALGORITHM} for now). `);
 
 // SDKs send the same SignedHeaders for every call of an operation: keep the last list (frozen,
 // since it is shared between requests).
@@ -380,7 +373,10 @@ const NEEDS_TRIMALL = /^[ \t]|[\t\r\n]| {2}| $/;
 /** Header value as signers canonicalise it: CR/LF to spaces, runs of spaces/tabs to one space, trimmed. */
 function canonicalHeaderValue(v: string): string {
   if (!NEEDS_TRIMALL.test(v)) return v;
-  return v.replace(/[\r\n]/g, " ").replace(/[ \t]+/g, " ").replace(/^ | $/g, "");
+  return v
+    .replace(/[\r\n]/g, " ")
+    .replace(/[ \t]+/g, " ")
+    .replace(/^ | $/g, "");
 }
 
 function canonicalHeaders(headers: Headers, names: string[]): string {
@@ -422,8 +418,7 @@ function declaredPayloadHash(req: IncomingSignedRequest, auth: ParsedAuth): stri
 const computedPayloadHash = (req: IncomingSignedRequest, auth: ParsedAuth): string =>
   auth.kind === "presigned" && isS3Family(auth.service) ? UNSIGNED_PAYLOAD : sha256Hex(req.body);
 
-const payloadHash = (req: IncomingSignedRequest, auth: ParsedAuth): string =>
-  declaredPayloadHash(req, auth) ?? computedPayloadHash(req, auth);
+const payloadHash = (req: IncomingSignedRequest, auth: ParsedAuth): string => declaredPayloadHash(req, auth) ?? computedPayloadHash(req, auth);
 
 /** The canonical request for `req` as signed per `auth` (exported for diagnostics and tests). */
 export function canonicalRequest(req: IncomingSignedRequest, auth: ParsedAuth, hashedPayload = payloadHash(req, auth)): string {
@@ -455,7 +450,9 @@ let lastKey: Buffer | undefined;
 
 /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
 export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
-  const kDate = createHmac("sha256", "AWS4" + secret).update(date).digest();
+  const kDate = createHmac("sha256", "AWS4" + secret)
+    .update(date)
+    .digest();
   const kRegion = createHmac("sha256", kDate).update(region).digest();
   const kService = createHmac("sha256", kRegion).update(service).digest();
   return createHmac("sha256", kService).update("aws4_request").digest();
@@ -555,17 +552,16 @@ export function verifySignature(req: IncomingSignedRequest, auth: ParsedAuth, se
     if (e instanceof URIError) throw new AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH); // unencodable path/query
     throw e;
   }
-  const stringToSign =
-    ALGORITHM + "\n" + auth.amzDate + "\n" + auth.date + "/" + auth.region + "/" + auth.service + "/aws4_request\n" + sha256Hex(canonical);
-  const expected = createHmac("sha256", signingKey(secretAccessKey, auth.date, auth.region, auth.service)).update(stringToSign).digest("hex");
+  const stringToSign = ALGORITHM + "\n" + auth.amzDate + "\n" + auth.date + "/" + auth.region + "/" + auth.service + "/aws4_request\n" + sha256Hex(canonical);
+  const expected = createHmac("sha256", signingKey(secretAccessKey, auth.date, auth.region, auth.service))
+    .update(stringToSign)
+    .digest("hex");
   const given = auth.signature;
   if (given.length !== 64 || !timingSafeEqual(Buffer.from(expected, "latin1"), Buffer.from(given, "latin1"))) {
     throw new AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, { canonicalRequest: canonical, stringToSign });
   }
   // The signature covers the declared hash; make sure the body is the one it describes.
   if (declared !== undefined && declared.length === 64 && HEX64.test(declared) && declared.toLowerCase() !== sha256Hex(req.body)) {
-    throw isS3Family(auth.service)
-      ? new AuthError("XAmzContentSHA256Mismatch", CONTENT_SHA256_MISMATCH)
-      : new AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH);
+    throw isS3Family(auth.service) ? new AuthError("XAmzContentSHA256Mismatch", CONTENT_SHA256_MISMATCH) : new AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH);
   }
 }

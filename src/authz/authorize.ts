@@ -94,7 +94,11 @@ export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void 
   for (const check of checks) {
     const context = new LazyConditions(() => checkConditions((base ??= requestConditions(ctx, idp?.principalTags)), check));
     const resourcePolicy = check.resourcePolicy
-      ? { policy: compileStoredPolicy(check.resourcePolicy.document, check.resourcePolicy.kind), ownerAccountId: check.resourcePolicy.ownerAccountId, authoritative: check.resourcePolicy.authoritative }
+      ? {
+          policy: compileStoredPolicy(check.resourcePolicy.document, check.resourcePolicy.kind),
+          ownerAccountId: check.resourcePolicy.ownerAccountId,
+          authoritative: check.resourcePolicy.authoritative,
+        }
       : undefined;
     const input = {
       principal: { type: p.type, accountId: p.accountId, arn: p.arn, roleArn: p.session?.roleArn, serviceName: p.type === "AWSService" ? p.arn : undefined },

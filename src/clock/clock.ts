@@ -48,7 +48,10 @@ export function restoredOffset(saved: string | undefined, realNowMs: number = Da
 
 export class ServiceClock implements Clock {
   private offset: number;
-  constructor(offsetMs = 0, private readonly real: () => number = Date.now) {
+  constructor(
+    offsetMs = 0,
+    private readonly real: () => number = Date.now,
+  ) {
     this.offset = offsetMs;
   }
   nowMs(): number {

@@ -161,7 +161,7 @@ describe("TaskProcesses", () => {
       c("app", {
         essential: false,
         dependsOn: [{ containerName: "migrate", condition: "COMPLETE" }],
-        ...sh('if [ -f migrate.done ]; then echo ok > app.result; else echo early > app.result; fi'),
+        ...sh("if [ -f migrate.done ]; then echo ok > app.result; else echo early > app.result; fi"),
       }),
     ]);
     await r.task.start();
@@ -180,7 +180,7 @@ describe("TaskProcesses", () => {
       c("app", {
         essential: false,
         dependsOn: [{ containerName: "init", condition: "SUCCESS" }],
-        ...sh('if [ -f init.done ]; then echo ok > app.result; else echo early > app.result; fi'),
+        ...sh("if [ -f init.done ]; then echo ok > app.result; else echo early > app.result; fi"),
       }),
     ]);
     await r.task.start();
@@ -212,10 +212,10 @@ describe("TaskProcesses", () => {
 
   it("stops dependents before their dependencies", async () => {
     const r = run([
-      c("sidecar", sh(
-        'trap \'if [ -f app.stopped ]; then echo after > order.txt; else echo before > order.txt; fi; exit 0\' TERM; ' +
-          "echo > sidecar.ready; while :; do sleep 0.05; done",
-      )),
+      c(
+        "sidecar",
+        sh("trap 'if [ -f app.stopped ]; then echo after > order.txt; else echo before > order.txt; fi; exit 0' TERM; " + "echo > sidecar.ready; while :; do sleep 0.05; done"),
+      ),
       c("app", {
         dependsOn: [{ containerName: "sidecar", condition: "START" }],
         ...sh("trap 'echo > app.stopped; exit 0' TERM; echo > app.ready; while :; do sleep 0.05; done"),
@@ -282,11 +282,7 @@ describe("TaskProcesses", () => {
   });
 
   it("a dependent of a container that never started never starts", async () => {
-    const r = run([
-      c("main"),
-      c("broken", { essential: false, command: ["no-such-program-lf"] }),
-      c("app", { dependsOn: [{ containerName: "broken", condition: "COMPLETE" }] }),
-    ]);
+    const r = run([c("main"), c("broken", { essential: false, command: ["no-such-program-lf"] }), c("app", { dependsOn: [{ containerName: "broken", condition: "COMPLETE" }] })]);
     await r.task.start();
     await r.waitAllStopped();
     expect(r.state("broken").reason).toMatch(/^CannotStartContainerError/);
@@ -318,12 +314,7 @@ describe("TaskProcesses", () => {
     const events = { onContainerChange: () => {}, onAllStopped: () => {} };
     const mk = (containers: ContainerSpec[]) => new TaskProcesses({ containers, volumePath: vol, baseEnv: {}, events, now: () => 0 });
     expect(() => mk([c("a", { dependsOn: [{ containerName: "zz", condition: "START" }] })])).toThrow(/unknown container 'zz'/);
-    expect(() =>
-      mk([
-        c("a", { dependsOn: [{ containerName: "b", condition: "START" }] }),
-        c("b", { dependsOn: [{ containerName: "a", condition: "START" }] }),
-      ]),
-    ).toThrow(/cycle/);
+    expect(() => mk([c("a", { dependsOn: [{ containerName: "b", condition: "START" }] }), c("b", { dependsOn: [{ containerName: "a", condition: "START" }] })])).toThrow(/cycle/);
     expect(() => mk([c("a"), c("a")])).toThrow(/Duplicate/);
     expect(() => mk([c("../x")])).toThrow(/Invalid container name/);
   });
@@ -376,7 +367,11 @@ describe("TaskProcesses", () => {
     const spawned: number[] = [];
     process.env.LF_SERVER_ONLY_VARIABLE = "server secret";
     try {
-      const r = run([c("main", { workingDirectory: "w/x", ...sh("id -u > uid; id -G > groups; env > env; touch mine") })], { TASK_VAR: "1" }, { user, onSpawn: (pid) => spawned.push(pid) });
+      const r = run(
+        [c("main", { workingDirectory: "w/x", ...sh("id -u > uid; id -G > groups; env > env; touch mine") })],
+        { TASK_VAR: "1" },
+        { user, onSpawn: (pid) => spawned.push(pid) },
+      );
       await r.task.start();
       await r.waitAllStopped();
       expect(r.state("main").exitCode).toBe(0);

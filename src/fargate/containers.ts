@@ -120,12 +120,7 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 }
 
 function cannotStartReason(program: string, err: NodeJS.ErrnoException): string {
-  const what =
-    err.code === "ENOENT"
-      ? `exec: "${program}": executable file not found in $PATH`
-      : err.code === "EACCES"
-        ? `exec: "${program}": permission denied`
-        : err.message;
+  const what = err.code === "ENOENT" ? `exec: "${program}": executable file not found in $PATH` : err.code === "EACCES" ? `exec: "${program}": permission denied` : err.message;
   return truncateReason(`CannotStartContainerError: unable to start container process: ${what}`);
 }
 
@@ -437,18 +432,11 @@ export class TaskProcesses {
   private pumpStop(): void {
     for (const slot of this.slots) {
       if (slot.state.lastStatus !== "RUNNING" || slot.termSent) continue;
-      const blocked = this.slots.some(
-        (other) =>
-          other.state.lastStatus !== "STOPPED" &&
-          (other.spec.dependsOn ?? []).some((d) => d.containerName === slot.spec.name),
-      );
+      const blocked = this.slots.some((other) => other.state.lastStatus !== "STOPPED" && (other.spec.dependsOn ?? []).some((d) => d.containerName === slot.spec.name));
       if (blocked) continue;
       slot.termSent = true;
       this.signalGroup(slot, "SIGTERM");
-      const seconds = Math.min(
-        Math.max(slot.spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS, 0),
-        MAX_STOP_TIMEOUT_SECONDS,
-      );
+      const seconds = Math.min(Math.max(slot.spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS, 0), MAX_STOP_TIMEOUT_SECONDS);
       slot.killTimer = setTimeout(() => this.signalGroup(slot, "SIGKILL"), seconds * 1000);
     }
   }

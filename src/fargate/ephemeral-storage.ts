@@ -98,7 +98,9 @@ export async function provisionStorage<T extends FargateTask>(deps: StorageDeps<
     return mountPath;
   } catch (e) {
     await releaseStorage(deps, t).catch(() => undefined);
-    throw new StorageFailure(`ResourceInitializationError: failed to create ephemeral storage: the ${driver.name} storage driver could not mount volume ${volumeId}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new StorageFailure(
+      `ResourceInitializationError: failed to create ephemeral storage: the ${driver.name} storage driver could not mount volume ${volumeId}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   } finally {
     dataKey.fill(0);
   }

@@ -51,7 +51,10 @@ export async function createVolumeKey(kms: FargateKms, keyArn: string, region: s
   // Independent calls (the grant does not need the data key): made concurrently.
   const [genOutcome, grantOutcome] = await Promise.allSettled([
     kms.generateDataKeyWithoutPlaintext({ keyArn, encryptionContext: context, numberOfBytes: DATA_KEY_BYTES }, as),
-    kms.createGrant({ keyArn, granteePrincipal: regionalFargate(region), operations: ["Decrypt"], encryptionContextSubset: context, retiringPrincipal: `ec2.${region}.amazonaws.com` }, as),
+    kms.createGrant(
+      { keyArn, granteePrincipal: regionalFargate(region), operations: ["Decrypt"], encryptionContextSubset: context, retiringPrincipal: `ec2.${region}.amazonaws.com` },
+      as,
+    ),
   ]);
   if (genOutcome.status === "rejected") {
     if (grantOutcome.status === "fulfilled") await retireVolumeGrant(kms, keyArn, region, account, grantOutcome.value.grantId).catch(() => undefined);
@@ -62,7 +65,16 @@ export async function createVolumeKey(kms: FargateKms, keyArn: string, region: s
 }
 
 /** Step 4: Decrypt through the grant, as the grantee. The plaintext stays in memory. */
-export async function decryptVolumeKey(kms: FargateKms, keyArn: string, region: string, account: string, clusterName: string, volumeId: string, encryptedDataKey: Buffer, grantToken: string): Promise<Buffer> {
+export async function decryptVolumeKey(
+  kms: FargateKms,
+  keyArn: string,
+  region: string,
+  account: string,
+  clusterName: string,
+  volumeId: string,
+  encryptedDataKey: Buffer,
+  grantToken: string,
+): Promise<Buffer> {
   const out = await kms.decrypt(
     { keyArn, ciphertextBlob: encryptedDataKey, encryptionContext: { ...clusterContext(account, clusterName), "aws:ebs:id": volumeId }, grantTokens: [grantToken] },
     { service: regionalFargate(region), accountId: account, region, invokedBy: FARGATE_PRINCIPAL },

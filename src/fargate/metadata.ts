@@ -78,7 +78,13 @@ export function taskMetadata(t: FargateTask): Record<string, unknown> {
     PullStoppedAt: iso(t.task.pullStoppedAt),
     AvailabilityZone: t.task.availabilityZone,
     LaunchType: t.task.launchType ?? "FARGATE",
-    Containers: (t.task.containers ?? []).map((c) => containerMetadata(t, c, t.containerDefs.find((d) => d.name === c.name))),
+    Containers: (t.task.containers ?? []).map((c) =>
+      containerMetadata(
+        t,
+        c,
+        t.containerDefs.find((d) => d.name === c.name),
+      ),
+    ),
     ClockDrift: { ClockErrorBound: 0.5, ReferenceTimestamp: iso(t.task.startedAt ?? t.task.createdAt), ClockSynchronizationStatus: "SYNCHRONIZED" },
     EphemeralStorageMetrics: { Utilized: 0, Reserved: (t.task.ephemeralStorage?.sizeInGiB ?? 20) * 1024 },
   };
@@ -105,8 +111,17 @@ export function handleMetadataRequest(app: AppContext, method: string, path: str
   const c = t?.task.containers?.find((x) => x.name === container);
   if (!t || !c) return { status: 404, body: { message: "No task metadata at this address." } };
   const sub = rest.join("/");
-  if (sub === "") return { status: 200, body: containerMetadata(t, c, t.containerDefs.find((d) => d.name === c.name)) };
+  if (sub === "")
+    return {
+      status: 200,
+      body: containerMetadata(
+        t,
+        c,
+        t.containerDefs.find((d) => d.name === c.name),
+      ),
+    };
   if (sub === "task") return { status: 200, body: taskMetadata(t) };
-  if (sub === "stats" || sub === "task/stats") return { status: 200, body: sub === "stats" ? {} : Object.fromEntries((t.task.containers ?? []).map((x) => [x.runtimeId ?? x.name, {}])) };
+  if (sub === "stats" || sub === "task/stats")
+    return { status: 200, body: sub === "stats" ? {} : Object.fromEntries((t.task.containers ?? []).map((x) => [x.runtimeId ?? x.name, {}])) };
   return { status: 404, body: { message: `No task metadata at ${sub}.` } };
 }

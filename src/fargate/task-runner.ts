@@ -39,7 +39,10 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
   private saveAgain = false;
   readonly done: Promise<void>;
 
-  constructor(private readonly deps: RunnerDeps<T>, readonly t: T) {
+  constructor(
+    private readonly deps: RunnerDeps<T>,
+    readonly t: T,
+  ) {
     this.stopSignal = new Promise((r) => (this.wake = r));
     this.done = this.run().catch((e) => {
       if (!this.killed) console.error(`[localfargate] task ${t.arn} failed unexpectedly:`, e);
@@ -200,7 +203,10 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     if (s.dependencyFailed && !this.reachedRunning) {
       this.requestStop("TaskFailedToStart", `CannotStartContainerError: ${s.reason ?? "a container dependency can never be met"}`);
     } else {
-      this.requestStop("EssentialContainerExited", s.essentialExited || s.dependencyFailed ? "Essential container in task exited" : s.reason ?? "Essential container in task exited");
+      this.requestStop(
+        "EssentialContainerExited",
+        s.essentialExited || s.dependencyFailed ? "Essential container in task exited" : (s.reason ?? "Essential container in task exited"),
+      );
     }
   }
 

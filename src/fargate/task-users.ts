@@ -20,9 +20,7 @@ export interface TaskUser {
   gid: number;
 }
 
-export type TaskIsolation =
-  | { users: "per-task"; uidRange: [number, number] }
-  | { users: "server"; warning: string };
+export type TaskIsolation = { users: "per-task"; uidRange: [number, number] } | { users: "server"; warning: string };
 
 export const SHARED_USER_WARNING =
   "task processes run as the server's own user (the server is not root, so it cannot switch users): they can read the data dir and other tasks' volumes";

@@ -13,12 +13,7 @@ export class ServiceError extends Error {
   /** Send the message as `Message` (capital M) in JSON bodies, as AWS does for some errors. */
   readonly capitalMessage: boolean;
 
-  constructor(
-    code: string,
-    message: string,
-    status = 400,
-    opts: { sender?: boolean; extra?: Record<string, unknown>; capitalMessage?: boolean } = {},
-  ) {
+  constructor(code: string, message: string, status = 400, opts: { sender?: boolean; extra?: Record<string, unknown>; capitalMessage?: boolean } = {}) {
     super(message);
     this.name = code;
     this.code = code;

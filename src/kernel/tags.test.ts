@@ -73,7 +73,16 @@ describe("checkTags", () => {
 
 describe("merge, remove and condition keys", () => {
   it("replaces a key in its place, adds new ones, and refuses more than max in all", () => {
-    expect(mergeTags(rules(), [{ k: "a", v: "1" }, { k: "b", v: "2" }], [{ k: "a", v: "3" }, { k: "c" }])).toEqual([{ k: "a", v: "3" }, { k: "b", v: "2" }, { k: "c" }]);
+    expect(
+      mergeTags(
+        rules(),
+        [
+          { k: "a", v: "1" },
+          { k: "b", v: "2" },
+        ],
+        [{ k: "a", v: "3" }, { k: "c" }],
+      ),
+    ).toEqual([{ k: "a", v: "3" }, { k: "b", v: "2" }, { k: "c" }]);
     expect(why(() => mergeTags(rules(), [{ k: "a" }, { k: "b" }, { k: "c" }], [{ k: "d" }]))).toBe("tooMany");
     expect(mergeTags(rules(), [{ k: "a" }, { k: "b" }, { k: "c" }], [{ k: "c", v: "new" }])).toHaveLength(3);
   });

@@ -3,7 +3,8 @@ import { CACHE_LIMIT, compiledCacheSize, compilePolicy, compileStoredPolicy, MAX
 import { evaluate } from "./evaluate.ts";
 import { PolicyError, type ConditionContext, type PolicyKind, type RequestPrincipal } from "./index.ts";
 
-const doc = (statement: unknown, version: string | undefined = "2012-10-17") => JSON.stringify(version === undefined ? { Statement: statement } : { Version: version, Statement: statement });
+const doc = (statement: unknown, version: string | undefined = "2012-10-17") =>
+  JSON.stringify(version === undefined ? { Statement: statement } : { Version: version, Statement: statement });
 const ctx = (o: Record<string, string> = {}): ConditionContext => new Map(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
 
 function rejects(text: string, kind: PolicyKind, message: string | RegExp) {
@@ -56,7 +57,13 @@ describe("malformed documents", () => {
     [doc([{ ...allowAll, Condition: { StringEquals: "x" } }]), "Syntax errors in policy."],
     [doc([{ ...allowAll, Sid: 5 }]), "Statement IDs (SID) must be strings."],
     [doc([{ ...allowAll, Sid: "Allow all" }]), "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"],
-    [doc([{ ...allowAll, Sid: "a" }, { ...allowAll, Sid: "a" }]), "Statement IDs (SID) in a single policy must be unique."],
+    [
+      doc([
+        { ...allowAll, Sid: "a" },
+        { ...allowAll, Sid: "a" },
+      ]),
+      "Statement IDs (SID) in a single policy must be unique.",
+    ],
   ])("identity policy %s → %s", (text, message) => rejects(text, "identity", message));
 
   it("applies each kind's rules", () => {
@@ -70,7 +77,11 @@ describe("malformed documents", () => {
     rejects(doc([allowAll]), "resource", "Missing required field Principal");
     rejects(doc([{ Effect: "Allow", Action: "sts:AssumeRole" }]), "trust", "Missing required field Principal");
     rejects(doc([{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole", Resource: "*" }]), "trust", "Has prohibited field Resource");
-    rejects(doc([{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "s3:GetObject" }]), "trust", "AssumeRole policy may only specify STS AssumeRole actions.");
+    rejects(
+      doc([{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "s3:GetObject" }]),
+      "trust",
+      "AssumeRole policy may only specify STS AssumeRole actions.",
+    );
     rejects(doc([{ ...allowAll, Principal: "*", NotPrincipal: "*" }]), "resource", "Statement cannot contain both Principal and NotPrincipal.");
 
     // accepted
@@ -131,7 +142,14 @@ describe("compiled documents", () => {
   it("keeps sid, effect, NotPrincipal and condition keys on each statement", () => {
     const p = compilePolicy(
       doc([
-        { Sid: "One", Effect: "Deny", NotPrincipal: { AWS: "111122223333" }, Action: "kms:*", Resource: "*", Condition: { StringEquals: { "AWS:PrincipalTag/Team": "x" }, Bool: { "aws:SecureTransport": "false" } } },
+        {
+          Sid: "One",
+          Effect: "Deny",
+          NotPrincipal: { AWS: "111122223333" },
+          Action: "kms:*",
+          Resource: "*",
+          Condition: { StringEquals: { "AWS:PrincipalTag/Team": "x" }, Bool: { "aws:SecureTransport": "false" } },
+        },
       ]),
       "resource",
     );
@@ -239,7 +257,8 @@ describe("principals", () => {
   const fargate: RequestPrincipal = { type: "AWSService", accountId: A, arn: "fargate.amazonaws.com", serviceName: "fargate.amazonaws.com" };
   const anonymous: RequestPrincipal = { type: "Anonymous", accountId: "", arn: "anonymous" };
   const other: RequestPrincipal = { type: "IAMUser", accountId: B, arn: `arn:aws:iam::${B}:user/alice` };
-  const st = (principal: unknown, not = false) => compilePolicy(doc([{ Effect: "Deny", [not ? "NotPrincipal" : "Principal"]: principal, Action: "*", Resource: "*" }]), "resource").statements[0];
+  const st = (principal: unknown, not = false) =>
+    compilePolicy(doc([{ Effect: "Deny", [not ? "NotPrincipal" : "Principal"]: principal, Action: "*", Resource: "*" }]), "resource").statements[0];
 
   it.each([
     ["*", user, "direct"],
@@ -317,7 +336,9 @@ describe("stored documents", () => {
   it("a stored document that no longer compiles denies everything instead of failing or vanishing", () => {
     expect(run([allowAll])).toBe("Allow");
     expect(run([allowAll, '{"Statement": "not a statement"}'])).toBe("ExplicitDeny");
-    expect(run([allowAll, JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "*", Resource: `arn:${"x".repeat(MAX_DOCUMENT_CHARS)}` }] })])).toBe("ExplicitDeny");
+    expect(run([allowAll, JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "*", Resource: `arn:${"x".repeat(MAX_DOCUMENT_CHARS)}` }] })])).toBe(
+      "ExplicitDeny",
+    );
     expect(run([allowAll], "{broken")).toBe("ExplicitDeny");
   });
 });

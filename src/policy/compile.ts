@@ -15,15 +15,7 @@ import { compileCondition, type CompiledCondition } from "./conditions.ts";
 import { excludedByNotPrincipal, matchPrincipalSpec, parsePrincipal, type PrincipalSpec } from "./principal.ts";
 import { parseTemplate, templateMatches, type Template } from "./variables.ts";
 import { compileGlob, hasWildcard, type Matcher } from "./wildcard.ts";
-import {
-  PolicyError,
-  type CompiledPolicy,
-  type CompiledStatement,
-  type ConditionContext,
-  type PolicyKind,
-  type PrincipalMatch,
-  type RequestPrincipal,
-} from "./types.ts";
+import { PolicyError, type CompiledPolicy, type CompiledStatement, type ConditionContext, type PolicyKind, type PrincipalMatch, type RequestPrincipal } from "./types.ts";
 
 const TOP_FIELDS = new Set(["Version", "Id", "Statement"]);
 const STATEMENT_FIELDS = new Set(["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition"]);

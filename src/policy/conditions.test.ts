@@ -182,7 +182,9 @@ describe("ARN operators (per ARN part)", () => {
   ]);
 
   it("keeps colons inside the resource part", () => {
-    expect(check("ArnLike", "aws:sourcearn", "arn:aws:logs:us-east-1:111122223333:log-group:*", { "aws:sourcearn": "arn:aws:logs:us-east-1:111122223333:log-group:/ecs/app:*" })).toBe(true);
+    expect(
+      check("ArnLike", "aws:sourcearn", "arn:aws:logs:us-east-1:111122223333:log-group:*", { "aws:sourcearn": "arn:aws:logs:us-east-1:111122223333:log-group:/ecs/app:*" }),
+    ).toBe(true);
   });
 });
 
@@ -288,7 +290,9 @@ describe("multi-valued keys and set operators", () => {
   it("set operators work with other families", () => {
     expect(check("ForAllValues:NumericLessThan", "x:ports", "1024", { "x:ports": ["22", "80"] })).toBe(true);
     expect(check("ForAllValues:NumericLessThan", "x:ports", "1024", { "x:ports": ["22", "8080"] })).toBe(false);
-    expect(check("ForAnyValue:ArnLike", "aws:calledvia", "arn:aws:iam::*:role/a*", { "aws:calledvia": ["arn:aws:iam::1:role/x", "arn:aws:iam::111122223333:role/abc"] })).toBe(true);
+    expect(check("ForAnyValue:ArnLike", "aws:calledvia", "arn:aws:iam::*:role/a*", { "aws:calledvia": ["arn:aws:iam::1:role/x", "arn:aws:iam::111122223333:role/abc"] })).toBe(
+      true,
+    );
     expect(check("ForAnyValue:IpAddress", "x:ips", "10.0.0.0/8", { "x:ips": ["192.0.2.1", "10.9.9.9"] })).toBe(true);
   });
 });
@@ -310,7 +314,12 @@ describe("policy variables in condition values", () => {
     expect(check("NumericLessThan", "x:n", "${x:limit}", { "x:n": 3, "x:limit": "5" })).toBe(true);
     expect(check("Bool", "x:b", "${x:flag}", { "x:b": true, "x:flag": true })).toBe(true);
     expect(check("IpAddress", "aws:sourceip", "${x:cidr}", { "aws:sourceip": "10.1.1.1", "x:cidr": "10.0.0.0/8" })).toBe(true);
-    expect(check("ArnLike", "aws:principalarn", "arn:aws:iam::${aws:principalaccount}:role/*", { "aws:principalarn": "arn:aws:iam::111122223333:role/r", "aws:principalaccount": "111122223333" })).toBe(true);
+    expect(
+      check("ArnLike", "aws:principalarn", "arn:aws:iam::${aws:principalaccount}:role/*", {
+        "aws:principalarn": "arn:aws:iam::111122223333:role/r",
+        "aws:principalaccount": "111122223333",
+      }),
+    ).toBe(true);
   });
 
   it("an unresolvable variable makes that value match nothing", () => {

@@ -361,7 +361,11 @@ export function compileCondition(operator: string, key: string, rawValues: unkno
       if (Array.isArray(v)) {
         if (v.length === 0) return whenMissing;
         let any = false;
-        for (const x of v) if (matchesOne(x, ctx)) { any = true; break; }
+        for (const x of v)
+          if (matchesOne(x, ctx)) {
+            any = true;
+            break;
+          }
         return any !== negated;
       }
       return matchesOne(v, ctx) !== negated;

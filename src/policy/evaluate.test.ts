@@ -80,7 +80,11 @@ describe("identity-based policies", () => {
   });
 
   it("conditions AND across keys and operators, OR across values", () => {
-    const p = [identity(allow("kms:*", { Condition: { StringEquals: { "aws:PrincipalTag/team": ["red", "blue"], "aws:RequestedRegion": "us-east-1" }, Bool: { "aws:SecureTransport": "true" } } }))];
+    const p = [
+      identity(
+        allow("kms:*", { Condition: { StringEquals: { "aws:PrincipalTag/team": ["red", "blue"], "aws:RequestedRegion": "us-east-1" }, Bool: { "aws:SecureTransport": "true" } } }),
+      ),
+    ];
     const ok = { "aws:principaltag/team": "blue", "aws:requestedregion": "us-east-1", "aws:securetransport": true };
     expect(run({ identityPolicies: p, context: ctxOf(ok) }).decision).toBe("Allow");
     expect(run({ identityPolicies: p, context: ctxOf({ ...ok, "aws:securetransport": false }) }).decision).toBe("ImplicitDeny");
@@ -90,7 +94,8 @@ describe("identity-based policies", () => {
 
   it("resolves policy variables per request", () => {
     const p = [identity({ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::home/${aws:username}/*" })];
-    const get = (principal: RequestPrincipal, resource: string, c: Record<string, ContextValue>) => run({ principal, action: "s3:GetObject", resource, identityPolicies: p, context: ctxOf(c) }).decision;
+    const get = (principal: RequestPrincipal, resource: string, c: Record<string, ContextValue>) =>
+      run({ principal, action: "s3:GetObject", resource, identityPolicies: p, context: ctxOf(c) }).decision;
     expect(get(alice, "arn:aws:s3:::home/alice/a.txt", { "aws:username": "alice" })).toBe("Allow");
     expect(get(alice, "arn:aws:s3:::home/bob/a.txt", { "aws:username": "alice" })).toBe("ImplicitDeny");
     // a role session has no aws:username: the resource cannot match
@@ -129,7 +134,10 @@ describe("session policies", () => {
   });
 
   it("a deny in a session policy is an explicit deny", () => {
-    expect(run({ principal: session, identityPolicies: roleAllows, sessionPolicies: [pol("session", allow("*"), deny("kms:Encrypt"))] })).toMatchObject({ decision: "ExplicitDeny", deniedBy: "session" });
+    expect(run({ principal: session, identityPolicies: roleAllows, sessionPolicies: [pol("session", allow("*"), deny("kms:Encrypt"))] })).toMatchObject({
+      decision: "ExplicitDeny",
+      deniedBy: "session",
+    });
   });
 
   it("a federated-user session without a session policy has no permissions", () => {
@@ -138,7 +146,9 @@ describe("session policies", () => {
   });
 
   it("the boundary is checked before the session policy", () => {
-    expect(run({ principal: session, identityPolicies: roleAllows, permissionsBoundary: identity(allow("s3:*")), sessionPolicies: [pol("session", allow("s3:*"))] })).toEqual(implicit("permissions boundary"));
+    expect(run({ principal: session, identityPolicies: roleAllows, permissionsBoundary: identity(allow("s3:*")), sessionPolicies: [pol("session", allow("s3:*"))] })).toEqual(
+      implicit("permissions boundary"),
+    );
   });
 });
 
@@ -159,7 +169,11 @@ describe("service control policies", () => {
   });
 
   it("a deny at any level is an explicit deny; NotAction deny lists work", () => {
-    expect(run({ identityPolicies: id, scpLevels: [[full(), pol("scp", { Sid: "NoKms", Effect: "Deny", Action: "kms:*" })]] })).toEqual({ decision: "ExplicitDeny", deniedBy: "service control", matchedStatementSid: "NoKms" });
+    expect(run({ identityPolicies: id, scpLevels: [[full(), pol("scp", { Sid: "NoKms", Effect: "Deny", Action: "kms:*" })]] })).toEqual({
+      decision: "ExplicitDeny",
+      deniedBy: "service control",
+      matchedStatementSid: "NoKms",
+    });
     const onlyKms = pol("scp", { Effect: "Deny", NotAction: ["kms:*", "sts:*"], Resource: "*" });
     expect(run({ identityPolicies: id, scpLevels: [[full(), onlyKms]] }).decision).toBe("Allow");
     expect(run({ action: "s3:GetObject", identityPolicies: id, scpLevels: [[full(), onlyKms]] }).decision).toBe("ExplicitDeny");
@@ -272,13 +286,18 @@ describe("KMS key policies (authoritative)", () => {
   });
 
   it("key policy naming the user directly, no identity policy → Allow", () => {
-    expect(run({ resourcePolicy: keyPolicy({ Sid: "KeyUser", ...resourceSt({ AWS: alice.arn }, ["kms:Encrypt", "kms:Decrypt"]) }) })).toEqual({ decision: "Allow", matchedStatementSid: "KeyUser" });
+    expect(run({ resourcePolicy: keyPolicy({ Sid: "KeyUser", ...resourceSt({ AWS: alice.arn }, ["kms:Encrypt", "kms:Decrypt"]) }) })).toEqual({
+      decision: "Allow",
+      matchedStatementSid: "KeyUser",
+    });
   });
 
   it("key policy naming the role: boundary still applies; naming the session: it does not", () => {
     const boundary = identity(allow("s3:*"));
     expect(run({ principal: session, resourcePolicy: keyPolicy(resourceSt({ AWS: session.roleArn }, "kms:*")) }).decision).toBe("Allow");
-    expect(run({ principal: session, permissionsBoundary: boundary, resourcePolicy: keyPolicy(resourceSt({ AWS: session.roleArn }, "kms:*")) })).toEqual(implicit("permissions boundary"));
+    expect(run({ principal: session, permissionsBoundary: boundary, resourcePolicy: keyPolicy(resourceSt({ AWS: session.roleArn }, "kms:*")) })).toEqual(
+      implicit("permissions boundary"),
+    );
     expect(run({ principal: session, permissionsBoundary: boundary, resourcePolicy: keyPolicy(resourceSt({ AWS: session.arn }, "kms:*")) }).decision).toBe("Allow");
   });
 
@@ -295,7 +314,9 @@ describe("KMS key policies (authoritative)", () => {
   });
 
   it("conditions on the delegating statement apply (kms:CallerAccount + kms:ViaService with AWS *)", () => {
-    const kp = keyPolicy(resourceSt({ AWS: "*" }, ["kms:Encrypt", "kms:Decrypt"], { Condition: { StringEquals: { "kms:CallerAccount": A, "kms:ViaService": "ecs.us-east-1.amazonaws.com" } } }));
+    const kp = keyPolicy(
+      resourceSt({ AWS: "*" }, ["kms:Encrypt", "kms:Decrypt"], { Condition: { StringEquals: { "kms:CallerAccount": A, "kms:ViaService": "ecs.us-east-1.amazonaws.com" } } }),
+    );
     const via = { "kms:calleraccount": A, "kms:viaservice": "ecs.us-east-1.amazonaws.com" };
     expect(run({ resourcePolicy: kp, context: ctxOf(via) }).decision).toBe("Allow"); // "*" names the caller itself
     expect(run({ resourcePolicy: kp, context: ctxOf({ "kms:calleraccount": A }) })).toEqual(implicit("resource-based"));
@@ -304,8 +325,14 @@ describe("KMS key policies (authoritative)", () => {
   it("a KMS grant is an allow source that bypasses the key policy but not explicit denies or SCPs", () => {
     const closed = keyPolicy(resourceSt({ AWS: bob.arn }, "kms:*"));
     expect(run({ resourcePolicy: closed, grantAllows: true }).decision).toBe("Allow");
-    expect(run({ resourcePolicy: closed, grantAllows: true, identityPolicies: [identity(deny("kms:Encrypt"))] })).toMatchObject({ decision: "ExplicitDeny", deniedBy: "identity-based" });
-    expect(run({ resourcePolicy: keyPolicy(enableIam, deny("kms:Encrypt", { Principal: "*" })), grantAllows: true })).toMatchObject({ decision: "ExplicitDeny", deniedBy: "resource-based" });
+    expect(run({ resourcePolicy: closed, grantAllows: true, identityPolicies: [identity(deny("kms:Encrypt"))] })).toMatchObject({
+      decision: "ExplicitDeny",
+      deniedBy: "identity-based",
+    });
+    expect(run({ resourcePolicy: keyPolicy(enableIam, deny("kms:Encrypt", { Principal: "*" })), grantAllows: true })).toMatchObject({
+      decision: "ExplicitDeny",
+      deniedBy: "resource-based",
+    });
     expect(run({ resourcePolicy: closed, grantAllows: true, scpLevels: [[pol("scp", allow("s3:*"))]] })).toEqual(implicit("service control"));
     expect(run({ grantAllows: true }).decision).toBe("Allow");
   });
@@ -340,7 +367,8 @@ describe("AWS service principals (Fargate and a customer managed key)", () => {
     ownerAccountId: A,
     authoritative: true,
   };
-  const svc = (action: string, c: Record<string, ContextValue>, over: Partial<EvaluationInput> = {}) => run({ principal: fargate, action, resourcePolicy: fargateKeyPolicy, context: ctxOf(c), ...over });
+  const svc = (action: string, c: Record<string, ContextValue>, over: Partial<EvaluationInput> = {}) =>
+    run({ principal: fargate, action, resourcePolicy: fargateKeyPolicy, context: ctxOf(c), ...over });
 
   it("allows exactly what the key policy grants the service, under its conditions", () => {
     expect(svc("kms:GenerateDataKeyWithoutPlaintext", cluster)).toEqual({ decision: "Allow", matchedStatementSid: "AllowGenerateDataKey" });
@@ -366,7 +394,9 @@ describe("AWS service principals (Fargate and a customer managed key)", () => {
   });
 
   it("a different service is not matched", () => {
-    expect(svc("kms:GenerateDataKeyWithoutPlaintext", cluster, { principal: { type: "AWSService", accountId: A, arn: "ecs.amazonaws.com", serviceName: "ecs.amazonaws.com" } })).toEqual(implicit("resource-based"));
+    expect(
+      svc("kms:GenerateDataKeyWithoutPlaintext", cluster, { principal: { type: "AWSService", accountId: A, arn: "ecs.amazonaws.com", serviceName: "ecs.amazonaws.com" } }),
+    ).toEqual(implicit("resource-based"));
   });
 });
 
@@ -392,7 +422,10 @@ describe("role trust policies (authoritative)", () => {
     );
     expect(assume({ resourcePolicy: t, context: ctxOf({ "sts:externalid": "abc", "sts:rolesessionname": "ok" }) }).decision).toBe("Allow");
     expect(assume({ resourcePolicy: t, context: ctxOf({ "sts:externalid": "nope", "sts:rolesessionname": "ok" }) })).toEqual(implicit("resource-based"));
-    expect(assume({ resourcePolicy: t, context: ctxOf({ "sts:externalid": "abc", "sts:rolesessionname": "blocked-1" }) })).toMatchObject({ decision: "ExplicitDeny", deniedBy: "resource-based" });
+    expect(assume({ resourcePolicy: t, context: ctxOf({ "sts:externalid": "abc", "sts:rolesessionname": "blocked-1" }) })).toMatchObject({
+      decision: "ExplicitDeny",
+      deniedBy: "resource-based",
+    });
   });
 
   it("service principals assume roles through a Service trust statement", () => {
@@ -447,7 +480,14 @@ describe("accessDeniedMessage (AWS's phrases)", () => {
 });
 
 describe("simulate (IAM policy simulator)", () => {
-  const input = (identityPolicies: CompiledPolicy[], over: Partial<EvaluationInput> = {}): EvaluationInput => ({ principal: alice, action: "kms:Encrypt", resource: KEY, context: ctxOf(), identityPolicies, ...over });
+  const input = (identityPolicies: CompiledPolicy[], over: Partial<EvaluationInput> = {}): EvaluationInput => ({
+    principal: alice,
+    action: "kms:Encrypt",
+    resource: KEY,
+    context: ctxOf(),
+    identityPolicies,
+    ...over,
+  });
 
   it("reports the decision and every matching statement", () => {
     const p0 = identity({ Sid: "A0", ...allow("kms:*") }, { Sid: "A1", ...allow("s3:*") });

@@ -36,8 +36,26 @@ describe("wildcards", () => {
   });
 
   it("matchParts treats literal parts' * and ? as ordinary characters", () => {
-    expect(matchParts([{ text: "home/", literal: false }, { text: "a*", literal: true }, { text: "/*", literal: false }], "home/a*/x")).toBe(true);
-    expect(matchParts([{ text: "home/", literal: false }, { text: "a*", literal: true }, { text: "/*", literal: false }], "home/ab/x")).toBe(false);
+    expect(
+      matchParts(
+        [
+          { text: "home/", literal: false },
+          { text: "a*", literal: true },
+          { text: "/*", literal: false },
+        ],
+        "home/a*/x",
+      ),
+    ).toBe(true);
+    expect(
+      matchParts(
+        [
+          { text: "home/", literal: false },
+          { text: "a*", literal: true },
+          { text: "/*", literal: false },
+        ],
+        "home/ab/x",
+      ),
+    ).toBe(false);
     expect(matchParts([{ text: "?", literal: true }], "?")).toBe(true);
     expect(matchParts([{ text: "?", literal: true }], "x")).toBe(false);
     expect(matchParts([{ text: "a**b", literal: false }], "ab")).toBe(true);
@@ -47,7 +65,13 @@ describe("wildcards", () => {
 });
 
 describe("policy variables", () => {
-  const ctx = ctxOf({ "aws:username": "alice", "aws:PrincipalTag/team": "red", "aws:TagKeys": ["a", "b"], "aws:CurrentTime": new Date("2024-01-02T03:04:05Z"), "aws:epochtime": 1704164645 });
+  const ctx = ctxOf({
+    "aws:username": "alice",
+    "aws:PrincipalTag/team": "red",
+    "aws:TagKeys": ["a", "b"],
+    "aws:CurrentTime": new Date("2024-01-02T03:04:05Z"),
+    "aws:epochtime": 1704164645,
+  });
 
   it("substitutes single-valued keys (case-insensitive key names)", () => {
     expect(resolveText(parseTemplate("home/${aws:username}/x")!, ctx)).toBe("home/alice/x");

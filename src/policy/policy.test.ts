@@ -1,6 +1,16 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { compilePolicy, evaluate, accessDeniedMessage, simulate, PolicyError, type ConditionContext, type ContextValue, type EvaluationInput, type RequestPrincipal } from "./index.ts";
+import {
+  compilePolicy,
+  evaluate,
+  accessDeniedMessage,
+  simulate,
+  PolicyError,
+  type ConditionContext,
+  type ContextValue,
+  type EvaluationInput,
+  type RequestPrincipal,
+} from "./index.ts";
 
 const ACCT = "111122223333";
 const alice: RequestPrincipal = { type: "IAMUser", accountId: ACCT, arn: `arn:aws:iam::${ACCT}:user/alice` };
@@ -73,7 +83,10 @@ describe("the evaluation order", () => {
     const onlyS3 = identity({ Effect: "Allow", Action: "s3:*", Resource: "*" });
     expect(run({ principal: root, scpLevels: [[full], [onlyS3]] })).toMatchObject({ decision: "ImplicitDeny", deniedBy: "service control" });
     expect(run({ principal: root, scpLevels: [[full], [full]] }).decision).toBe("Allow");
-    expect(run({ principal: root, scpLevels: [[full], [identity({ Effect: "Deny", Action: "kms:*", Resource: "*" }), full]] })).toMatchObject({ decision: "ExplicitDeny", deniedBy: "service control" });
+    expect(run({ principal: root, scpLevels: [[full], [identity({ Effect: "Deny", Action: "kms:*", Resource: "*" }), full]] })).toMatchObject({
+      decision: "ExplicitDeny",
+      deniedBy: "service control",
+    });
   });
 
   it("lets root do anything in its own account", () => {
@@ -106,7 +119,10 @@ describe("KMS key policies are authoritative", () => {
   it("a role named in the key policy still needs its session's boundary", () => {
     const byRole = resource({ Effect: "Allow", Principal: { AWS: session.roleArn }, Action: "kms:*", Resource: "*" });
     expect(run({ principal: session, resourcePolicy: kp(byRole) }).decision).toBe("Allow");
-    expect(run({ principal: session, resourcePolicy: kp(byRole), permissionsBoundary: identity({ Effect: "Allow", Action: "s3:*", Resource: "*" }) })).toMatchObject({ decision: "ImplicitDeny", deniedBy: "permissions boundary" });
+    expect(run({ principal: session, resourcePolicy: kp(byRole), permissionsBoundary: identity({ Effect: "Allow", Action: "s3:*", Resource: "*" }) })).toMatchObject({
+      decision: "ImplicitDeny",
+      deniedBy: "permissions boundary",
+    });
   });
   it("a grant allows without policy, but not over an explicit deny", () => {
     expect(run({ resourcePolicy: kp(delegating), grantAllows: true }).decision).toBe("Allow");
@@ -222,12 +238,18 @@ describe("conditions", () => {
     expect(decide({ StringEquals: { "aws:x": "${aws:PrincipalTag/team, 'none'}" } }, { "aws:x": "none" })).toBe(true);
     expect(decide({ StringLike: { "aws:x": "a${*}" } }, { "aws:x": "a*" })).toBe(true);
     expect(decide({ StringLike: { "aws:x": "a${*}" } }, { "aws:x": "ab" })).toBe(false);
-    const literal = compilePolicy(JSON.stringify({ Version: "2008-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*", Condition: { StringEquals: { "aws:x": "${aws:username}" } } }] }), "identity");
+    const literal = compilePolicy(
+      JSON.stringify({ Version: "2008-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*", Condition: { StringEquals: { "aws:x": "${aws:username}" } } }] }),
+      "identity",
+    );
     expect(run({ identityPolicies: [literal], context: ctx({ "aws:x": "${aws:username}", "aws:username": "alice" }) }).decision).toBe("Allow");
   });
 
   it("NotPrincipal with Deny applies to everyone else", () => {
-    const policy = resource({ Effect: "Deny", NotPrincipal: { AWS: [alice.arn, `arn:aws:iam::${ACCT}:root`] }, Action: "*", Resource: "*" }, { Effect: "Allow", Principal: "*", Action: "*", Resource: "*" });
+    const policy = resource(
+      { Effect: "Deny", NotPrincipal: { AWS: [alice.arn, `arn:aws:iam::${ACCT}:root`] }, Action: "*", Resource: "*" },
+      { Effect: "Allow", Principal: "*", Action: "*", Resource: "*" },
+    );
     const rp = { policy, ownerAccountId: ACCT, authoritative: false };
     expect(run({ resourcePolicy: rp }).decision).toBe("Allow");
     expect(run({ principal: { ...alice, arn: `arn:aws:iam::${ACCT}:user/mallory` }, resourcePolicy: rp }).decision).toBe("ExplicitDeny");
@@ -264,7 +286,13 @@ describe("malformed documents", () => {
 
 describe("simulate", () => {
   it("reports the decision and matched statements", () => {
-    const r = simulate({ principal: alice, action: "kms:Encrypt", resource: "*", context: ctx(), identityPolicies: [identity({ Sid: "a", ...allowAll }), identity({ Sid: "d", Effect: "Deny", Action: "kms:*", Resource: "*" })] });
+    const r = simulate({
+      principal: alice,
+      action: "kms:Encrypt",
+      resource: "*",
+      context: ctx(),
+      identityPolicies: [identity({ Sid: "a", ...allowAll }), identity({ Sid: "d", Effect: "Deny", Action: "kms:*", Resource: "*" })],
+    });
     expect(r.decision).toBe("explicitDeny");
     expect(r.matched.map((m) => m.sid)).toEqual(["a", "d"]);
   });

@@ -122,13 +122,23 @@ function toInput(s: Scenario): EvaluationInput {
     permissionsBoundary: s.boundary && compile("identity", s.boundary),
     sessionPolicies: s.sessions.map((p) => compile("session", p)),
     scpLevels: s.scps.map((level) => level.map((p) => compile("scp", p))),
-    resourcePolicy: s.resourcePolicy && { policy: compile("resource", s.resourcePolicy.statements), ownerAccountId: s.resourcePolicy.owner, authoritative: s.resourcePolicy.authoritative },
+    resourcePolicy: s.resourcePolicy && {
+      policy: compile("resource", s.resourcePolicy.statements),
+      ownerAccountId: s.resourcePolicy.owner,
+      authoritative: s.resourcePolicy.authoritative,
+    },
     grantAllows: s.grantAllows,
   };
 }
 
 type Target = "identity" | "boundary" | "session" | "scp" | "resource";
-const TYPE_OF: Record<Target, PolicyType> = { identity: "identity-based", boundary: "permissions boundary", session: "session", scp: "service control", resource: "resource-based" };
+const TYPE_OF: Record<Target, PolicyType> = {
+  identity: "identity-based",
+  boundary: "permissions boundary",
+  session: "session",
+  scp: "service control",
+  resource: "resource-based",
+};
 
 /** A Deny statement that certainly applies to the scenario's request. */
 function matchingDeny(s: Scenario, withPrincipal: boolean, variant: number): RawStatement {
@@ -177,7 +187,12 @@ function addDeny(s: Scenario, target: Target, pick: number, position: number, va
       return { ...s, scps };
     }
     case "resource":
-      return { ...s, resourcePolicy: s.resourcePolicy ? { ...s.resourcePolicy, statements: insert(s.resourcePolicy.statements, deny) } : { statements: [deny], owner: A, authoritative: pick % 2 === 0 } };
+      return {
+        ...s,
+        resourcePolicy: s.resourcePolicy
+          ? { ...s.resourcePolicy, statements: insert(s.resourcePolicy.statements, deny) }
+          : { statements: [deny], owner: A, authoritative: pick % 2 === 0 },
+      };
   }
 }
 

@@ -11,11 +11,7 @@
 import { matchParts, type GlobPart } from "./wildcard.ts";
 import type { ConditionContext, ContextValue } from "./types.ts";
 
-type TemplatePart =
-  | { kind: "text"; text: string }
-  | { kind: "lit"; text: string }
-  | { kind: "var"; key: string; fallback?: string }
-  | { kind: "bad" };
+type TemplatePart = { kind: "text"; text: string } | { kind: "lit"; text: string } | { kind: "var"; key: string; fallback?: string } | { kind: "bad" };
 
 export interface Template {
   readonly source: string;

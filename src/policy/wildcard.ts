@@ -130,7 +130,10 @@ function compileUnits(units: readonly number[]): Glob {
     else runs[runs.length - 1].push(u);
   }
   if (runs.length === 1) return { first: piece(runs[0], false), middle: [] };
-  const middle = runs.slice(1, -1).filter((r) => r.length > 0).map((r) => piece(r, true));
+  const middle = runs
+    .slice(1, -1)
+    .filter((r) => r.length > 0)
+    .map((r) => piece(r, true));
   return { first: piece(runs[0], false), middle, last: piece(runs[runs.length - 1], false) };
 }
 

@@ -29,7 +29,7 @@ function build(shapes: ServiceShapes, name: string, prefix: string, flat: Map<st
     case "structure": {
       const out: Record<string, unknown> = {};
       for (const [m, def] of Object.entries(shape.members)) {
-        const key = prefix ? `${prefix}.${def.xmlName ?? m}` : def.xmlName ?? m;
+        const key = prefix ? `${prefix}.${def.xmlName ?? m}` : (def.xmlName ?? m);
         const targetShape = shapes.shapes[def.target];
         if (targetShape?.type === "list" || targetShape?.type === "map" || targetShape?.type === "structure") {
           if (!hasPrefix(flat, key)) {
@@ -107,7 +107,9 @@ function encodeMember(shapes: ServiceShapes, tag: string, target: string, val: u
   const shape = shapes.shapes[target];
   if (shape?.type === "list") {
     const itemTag = shape.memberXmlName ?? "member";
-    const items = (val as unknown[]).map((item) => `<${flattened || shape.flattened ? tag : itemTag}>${encodeValue(shapes, shape.member, item)}</${flattened || shape.flattened ? tag : itemTag}>`).join("");
+    const items = (val as unknown[])
+      .map((item) => `<${flattened || shape.flattened ? tag : itemTag}>${encodeValue(shapes, shape.member, item)}</${flattened || shape.flattened ? tag : itemTag}>`)
+      .join("");
     return flattened || shape.flattened ? items : `<${tag}>${items}</${tag}>`;
   }
   if (shape?.type === "map") {
@@ -123,9 +125,7 @@ export function encodeQueryOutput(shapes: ServiceShapes, operation: string, outp
   const outShape = own(shapes.operations, operation)?.output;
   const ns = shapes.xmlNamespace ? ` xmlns="${shapes.xmlNamespace}"` : "";
   const result = outShape ? `<${operation}Result>${encodeValue(shapes, outShape, output ?? {})}</${operation}Result>` : "";
-  return Buffer.from(
-    `<${operation}Response${ns}>${result}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${operation}Response>\n`,
-  );
+  return Buffer.from(`<${operation}Response${ns}>${result}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${operation}Response>\n`);
 }
 
 export function encodeQueryError(shapes: ServiceShapes | undefined, err: ServiceError, requestId: string): Buffer {
@@ -152,6 +152,10 @@ export const awsQueryProtocol: WireProtocol = {
     const operation = params.get("Action") ?? "";
     return { operation, input: () => decodeQueryInput(svc.shapes!, operation, params) };
   },
-  encodeOutput: (svc, operation, output, ctx) => ({ status: 200, headers: { "content-type": XML_CONTENT_TYPE }, body: encodeQueryOutput(svc.shapes!, operation, output, ctx.requestId) }),
+  encodeOutput: (svc, operation, output, ctx) => ({
+    status: 200,
+    headers: { "content-type": XML_CONTENT_TYPE },
+    body: encodeQueryOutput(svc.shapes!, operation, output, ctx.requestId),
+  }),
   encodeError: (svc, err, requestId) => ({ status: err.status, headers: { "content-type": XML_CONTENT_TYPE }, body: encodeQueryError(svc?.shapes, err, requestId) }),
 };

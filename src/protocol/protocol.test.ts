@@ -99,7 +99,9 @@ describe("awsJson1_1 decoding", () => {
 
 describe("awsQuery", () => {
   it("decodes lists and nested members", () => {
-    const p = new URLSearchParams("Action=SimulatePrincipalPolicy&Version=2010-05-08&PolicySourceArn=arn:aws:iam::000000000000:user/a&ActionNames.member.1=s3:Get&ActionNames.member.2=kms:Encrypt&ContextEntries.member.1.ContextKeyName=aws:x&ContextEntries.member.1.ContextKeyType=string&ContextEntries.member.1.ContextKeyValues.member.1=v");
+    const p = new URLSearchParams(
+      "Action=SimulatePrincipalPolicy&Version=2010-05-08&PolicySourceArn=arn:aws:iam::000000000000:user/a&ActionNames.member.1=s3:Get&ActionNames.member.2=kms:Encrypt&ContextEntries.member.1.ContextKeyName=aws:x&ContextEntries.member.1.ContextKeyType=string&ContextEntries.member.1.ContextKeyValues.member.1=v",
+    );
     const input = decodeQueryInput(iamShapes, "SimulatePrincipalPolicy", p);
     expect(input.ActionNames).toEqual(["s3:Get", "kms:Encrypt"]);
     expect(input.ContextEntries).toEqual([{ ContextKeyName: "aws:x", ContextKeyType: "string", ContextKeyValues: ["v"] }]);
@@ -119,7 +121,12 @@ describe("awsQuery", () => {
   });
 
   it("encodes output with members, lists and timestamps", () => {
-    const xml = encodeQueryOutput(iamShapes, "ListUsers", { Users: [{ Path: "/", UserName: "a&b", UserId: "AIDA", Arn: "arn", CreateDate: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) }], IsTruncated: false }, "rid").toString();
+    const xml = encodeQueryOutput(
+      iamShapes,
+      "ListUsers",
+      { Users: [{ Path: "/", UserName: "a&b", UserId: "AIDA", Arn: "arn", CreateDate: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) }], IsTruncated: false },
+      "rid",
+    ).toString();
     expect(xml).toBe(
       '<ListUsersResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListUsersResult><Users><member><Path>/</Path><UserName>a&amp;b</UserName><UserId>AIDA</UserId><Arn>arn</Arn><CreateDate>2026-01-02T03:04:05Z</CreateDate></member></Users><IsTruncated>false</IsTruncated></ListUsersResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></ListUsersResponse>\n',
     );

@@ -23,13 +23,31 @@ const shapes: ServiceShapes = {
     Bool: { type: "boolean" },
     Blob: { type: "blob" },
     Names: { type: "list", member: "String" },
-    GetFunctionRequest: { type: "structure", members: { FunctionName: { target: "Name", location: "label" }, Qualifier: { target: "String", location: "query", locationName: "Qualifier" } }, required: ["FunctionName"] },
+    GetFunctionRequest: {
+      type: "structure",
+      members: { FunctionName: { target: "Name", location: "label" }, Qualifier: { target: "String", location: "query", locationName: "Qualifier" } },
+      required: ["FunctionName"],
+    },
     GetFunctionResponse: { type: "structure", members: { FunctionName: { target: "String" }, Version: { target: "String", location: "header", locationName: "X-Fn-Version" } } },
-    ListFunctionsRequest: { type: "structure", members: { MaxItems: { target: "Int", location: "query", locationName: "MaxItems" }, Tags: { target: "Names", location: "query", locationName: "tag" } } },
+    ListFunctionsRequest: {
+      type: "structure",
+      members: { MaxItems: { target: "Int", location: "query", locationName: "MaxItems" }, Tags: { target: "Names", location: "query", locationName: "tag" } },
+    },
     ListFunctionsResponse: { type: "structure", members: { Functions: { target: "Names" } } },
     CreateFunctionRequest: { type: "structure", members: { FunctionName: { target: "Name" }, Publish: { target: "Bool" } }, required: ["FunctionName"] },
-    InvokeRequest: { type: "structure", members: { FunctionName: { target: "Name", location: "label" }, DryRun: { target: "Bool", location: "header", locationName: "X-Fn-Dry-Run" }, Payload: { target: "Blob", location: "payload" } }, required: ["FunctionName"] },
-    InvokeResponse: { type: "structure", members: { StatusCode: { target: "Int", location: "header", locationName: "X-Fn-Status" }, Payload: { target: "Blob", location: "payload" } } },
+    InvokeRequest: {
+      type: "structure",
+      members: {
+        FunctionName: { target: "Name", location: "label" },
+        DryRun: { target: "Bool", location: "header", locationName: "X-Fn-Dry-Run" },
+        Payload: { target: "Blob", location: "payload" },
+      },
+      required: ["FunctionName"],
+    },
+    InvokeResponse: {
+      type: "structure",
+      members: { StatusCode: { target: "Int", location: "header", locationName: "X-Fn-Status" }, Payload: { target: "Blob", location: "payload" } },
+    },
     GetObjectRequest: { type: "structure", members: { Key: { target: "String", location: "label" } }, required: ["Key"] },
   },
   errors: {},
@@ -49,7 +67,10 @@ describe("restJson1", () => {
   it("routes by method and URI template and binds labels and query parameters", () => {
     expect(decode(req("GET", "/2015-03-31/functions/my%20fn?Qualifier=3"))).toEqual({ operation: "GetFunction", input: { FunctionName: "my fn", Qualifier: "3" } });
     expect(decode(req("GET", "/2015-03-31/functions?MaxItems=5&tag=a&tag=b"))).toEqual({ operation: "ListFunctions", input: { MaxItems: 5, Tags: ["a", "b"] } });
-    expect(decode(req("POST", "/2015-03-31/functions", JSON.stringify({ FunctionName: "f", Publish: true })))).toEqual({ operation: "CreateFunction", input: { FunctionName: "f", Publish: true } });
+    expect(decode(req("POST", "/2015-03-31/functions", JSON.stringify({ FunctionName: "f", Publish: true })))).toEqual({
+      operation: "CreateFunction",
+      input: { FunctionName: "f", Publish: true },
+    });
   });
 
   it("binds headers and a blob payload, and greedy labels with a required query parameter", () => {

@@ -126,7 +126,8 @@ export function decodeRestJsonInput(shapes: ServiceShapes, operation: string, re
   const wire: Record<string, unknown> = payload ? {} : parseBody(req.body);
   if (payload) {
     const target = own(shapes.shapes, payload[1].target);
-    if (req.body.length > 0) setOwn(wire, payload[0], target?.type === "structure" ? parseBody(req.body) : target?.type === "blob" ? req.body.toString("base64") : req.body.toString("utf8"));
+    if (req.body.length > 0)
+      setOwn(wire, payload[0], target?.type === "structure" ? parseBody(req.body) : target?.type === "blob" ? req.body.toString("base64") : req.body.toString("utf8"));
   }
   for (const [name, m] of members) {
     const bind = (v: string | undefined) => v !== undefined && setOwn(wire, name, fromString(shapes, m.target, v));
@@ -137,7 +138,12 @@ export function decodeRestJsonInput(shapes: ServiceShapes, operation: string, re
       const target = own(shapes.shapes, m.target);
       if (target?.type === "list") {
         const all = req.query.getAll(key);
-        if (all.length) setOwn(wire, name, all.map((v) => fromString(shapes, target.member, v)));
+        if (all.length)
+          setOwn(
+            wire,
+            name,
+            all.map((v) => fromString(shapes, target.member, v)),
+          );
       } else bind(req.query.get(key) ?? undefined);
     }
   }
@@ -159,7 +165,8 @@ export function encodeRestJsonOutput(shapes: ServiceShapes, operation: string, o
     const v = out[k];
     if (v === undefined) continue;
     if (m?.location === "header") headers[(m.locationName ?? k).toLowerCase()] = v instanceof Date ? v.toUTCString() : String(v);
-    else if (m?.location === "payload") payload = Buffer.isBuffer(v) || v instanceof Uint8Array ? Buffer.from(v) : typeof v === "string" ? Buffer.from(v) : Buffer.from(JSON.stringify(toWire(v)));
+    else if (m?.location === "payload")
+      payload = Buffer.isBuffer(v) || v instanceof Uint8Array ? Buffer.from(v) : typeof v === "string" ? Buffer.from(v) : Buffer.from(JSON.stringify(toWire(v)));
     else setOwn(bodyMembers, k, v);
   }
   return { status, headers, body: payload ?? Buffer.from(JSON.stringify(toWire(bodyMembers))) };

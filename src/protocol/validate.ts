@@ -105,13 +105,15 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
       return res;
     }
     case "list": {
-      if (!Array.isArray(v)) throw serializationError(typeof v === "object" ? "Start of structure or map found where not expected." : `${tokenName(v)} can not be converted to a list`);
+      if (!Array.isArray(v))
+        throw serializationError(typeof v === "object" ? "Start of structure or map found where not expected." : `${tokenName(v)} can not be converted to a list`);
       const res = v.map((item, i) => convert(shapes, shape.member, item, `${path}.${i + 1}.member`, failures, opts));
       sizeCheck(v, v.length, shape.min, shape.max, path, failures);
       return res;
     }
     case "map": {
-      if (typeof v !== "object" || Array.isArray(v)) throw serializationError(Array.isArray(v) ? "Start of list found where not expected" : `${tokenName(v)} can not be converted to a map`);
+      if (typeof v !== "object" || Array.isArray(v))
+        throw serializationError(Array.isArray(v) ? "Start of list found where not expected" : `${tokenName(v)} can not be converted to a map`);
       const res: Record<string, unknown> = {};
       for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
         convert(shapes, shape.key, k, `${path}.key`, failures, opts);
@@ -151,8 +153,10 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
         throw serializationError(`NUMBER_VALUE can not be converted to an ${shape.type === "integer" ? "Integer" : "Long"}`);
       }
       if (shape.type === "integer" && (n > 2147483647 || n < -2147483648)) throw serializationError("NUMBER_VALUE can not be converted to an Integer");
-      if (shape.min !== undefined && n < shape.min) failures.push(`Value '${n}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${shape.min}`);
-      if (shape.max !== undefined && n > shape.max) failures.push(`Value '${n}' at '${path}' failed to satisfy constraint: Member must have value less than or equal to ${shape.max}`);
+      if (shape.min !== undefined && n < shape.min)
+        failures.push(`Value '${n}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${shape.min}`);
+      if (shape.max !== undefined && n > shape.max)
+        failures.push(`Value '${n}' at '${path}' failed to satisfy constraint: Member must have value less than or equal to ${shape.max}`);
       return n;
     }
     case "boolean": {

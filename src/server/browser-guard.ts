@@ -24,9 +24,7 @@ export interface BrowserGuardOptions {
   allowedHosts?: readonly string[];
 }
 
-export type GuardVerdict =
-  | { allowed: true; /** set for a configured cross-origin caller: CORS headers to add */ cors?: string }
-  | { allowed: false; message: string };
+export type GuardVerdict = { allowed: true; /** set for a configured cross-origin caller: CORS headers to add */ cors?: string } | { allowed: false; message: string };
 
 const LOOPBACK_BINDS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
@@ -87,7 +85,10 @@ export class BrowserGuard {
       const normal = normalizeOrigin(origin);
       if (normal !== undefined && host !== undefined && normal.toLowerCase() === `http://${host.trim().toLowerCase()}`) return { allowed: true };
       if (normal !== undefined && this.origins.has(normal)) return { allowed: true, cors: normal };
-      return { allowed: false, message: `Request refused: Origin ${JSON.stringify(origin)} is not allowed to call this server from a browser; allow it with --allowed-origin (see docs/security.md).` };
+      return {
+        allowed: false,
+        message: `Request refused: Origin ${JSON.stringify(origin)} is not allowed to call this server from a browser; allow it with --allowed-origin (see docs/security.md).`,
+      };
     }
     const site = headers["sec-fetch-site"]?.toLowerCase();
     if (site === "cross-site" || site === "same-site") {

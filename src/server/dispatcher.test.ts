@@ -31,7 +31,16 @@ function setup(resolveThrows = false) {
   });
   const svc: ServiceDef = { name: "test", signingName: "test", iamPrefix: "test", protocol: "json", eventSource: "test.amazonaws.com", operations: { GetThing: op } };
   const sink: AuditSink = { record: (r) => (records.push(r), []) };
-  const app = { store: new Store(null), clock: new ServiceClock(0), services: new Map([["test", svc]]), credentialProviders: [], dueRunners: [], health: {}, auditSink: sink, options: {} } as unknown as AppContext;
+  const app = {
+    store: new Store(null),
+    clock: new ServiceClock(0),
+    services: new Map([["test", svc]]),
+    credentialProviders: [],
+    dueRunners: [],
+    health: {},
+    auditSink: sink,
+    options: {},
+  } as unknown as AppContext;
   const ctx = newContext(app, svc, "GetThing", { region: "us-east-1", principal: ROOT, sourceIp: "127.0.0.1", userAgent: "test", secureTransport: false, internal: false });
   return { calls, records, ctx };
 }
@@ -66,13 +75,27 @@ describe("after-commit work", () => {
     const op = defineOperation<object, object>({
       authorize: () => null,
       handler: function putThing(ctx) {
-        ctx.writes.push(failCommit ? () => { throw new Error("disk I/O error"); } : store.put("thing", "a", { a: 1 }));
+        ctx.writes.push(
+          failCommit
+            ? () => {
+                throw new Error("disk I/O error");
+              }
+            : store.put("thing", "a", { a: 1 }),
+        );
         ctx.afterCommit(() => ran.push({ sawRow: store.db.prepare("SELECT 1 FROM entities WHERE kind = 'thing' AND id = 'a'").get() !== undefined }));
         return {};
       },
     });
     const svc: ServiceDef = { name: "test", signingName: "test", iamPrefix: "test", protocol: "json", eventSource: "test.amazonaws.com", operations: { PutThing: op } };
-    const app = { store, clock: new ServiceClock(0), services: new Map([["test", svc]]), credentialProviders: [], dueRunners: [], health: {}, options: {} } as unknown as AppContext;
+    const app = {
+      store,
+      clock: new ServiceClock(0),
+      services: new Map([["test", svc]]),
+      credentialProviders: [],
+      dueRunners: [],
+      health: {},
+      options: {},
+    } as unknown as AppContext;
     const ctx = newContext(app, svc, "PutThing", { region: "us-east-1", principal: ROOT, sourceIp: "127.0.0.1", userAgent: "test", secureTransport: false, internal: false });
     return { ran, ctx };
   }

@@ -67,7 +67,12 @@ export class HttpFrontend {
       bodyLimit: requestBodyLimit,
       onError: (e) => {
         console.error("[localfargate] unhandled error:", e);
-        return reply(500, randomUUID(), JSON_CONTENT_TYPE, Buffer.from(JSON.stringify({ __type: "InternalFailure", message: "We encountered an internal error. Please try again." })));
+        return reply(
+          500,
+          randomUUID(),
+          JSON_CONTENT_TYPE,
+          Buffer.from(JSON.stringify({ __type: "InternalFailure", message: "We encountered an internal error. Please try again." })),
+        );
       },
     });
   }
@@ -159,7 +164,7 @@ export class HttpFrontend {
     if (signed?.protocol === "rest" || signed?.protocol === "rest-json") return { svc: signed, family: "rest" };
     const action = queryParams(wireReq).get("Action");
     if (action !== null) {
-      const svc = signed?.protocol === "query" ? signed : this.queryServices.find((s) => own(s.shapes?.operations, action)) ?? signed;
+      const svc = signed?.protocol === "query" ? signed : (this.queryServices.find((s) => own(s.shapes?.operations, action)) ?? signed);
       if (svc && svc.protocol === "query") return { svc, family: "query" };
     }
     if (signed?.protocol === "json") return { svc: signed, family: "json" };

@@ -16,7 +16,9 @@ beforeAll(async () => {
       if (req.url === "/throw") throw new Error("boom");
       if (req.url === "/bad-header") return { status: 200, headers: ["x-evil", "a\r\nset-cookie: x"], body: Buffer.alloc(0) };
       if (req.url === "/slow") await new Promise((r) => setTimeout(r, 30));
-      const body = Buffer.from(JSON.stringify({ method: req.method, url: req.url, len: req.body.length, tooLarge: req.bodyTooLarge, text: req.body.length < 200 ? req.body.toString() : "" }));
+      const body = Buffer.from(
+        JSON.stringify({ method: req.method, url: req.url, len: req.body.length, tooLarge: req.bodyTooLarge, text: req.body.length < 200 ? req.body.toString() : "" }),
+      );
       return { status: 200, headers: ["content-type", "application/json", "content-length", String(body.length)], body };
     },
     {

@@ -85,9 +85,24 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 
 /** Headers whose repeats node:http drops (RFC 9110 single-valued fields). */
 const SINGLE_VALUED = new Set([
-  "host", "content-type", "content-length", "user-agent", "referer", "authorization", "proxy-authorization",
-  "if-modified-since", "if-unmodified-since", "from", "location", "max-forwards", "retry-after", "etag",
-  "last-modified", "server", "age", "expires",
+  "host",
+  "content-type",
+  "content-length",
+  "user-agent",
+  "referer",
+  "authorization",
+  "proxy-authorization",
+  "if-modified-since",
+  "if-unmodified-since",
+  "from",
+  "location",
+  "max-forwards",
+  "retry-after",
+  "etag",
+  "last-modified",
+  "server",
+  "age",
+  "expires",
 ]);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

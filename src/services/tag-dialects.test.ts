@@ -29,7 +29,10 @@ describe("each service's tag dialect on the shared tag rules keeps its wire answ
     expect(answer(() => ecsValidate([{ key: "k", value: "v".repeat(257) }]))).toEqual(bad("Tag values can be at most 256 characters."));
     expect(answer(() => ecsValidate([{ key: "aws:x" }]))).toEqual(bad("Tag keys beginning with 'aws:' are reserved."));
     expect(answer(() => ecsValidate([{ key: "a" }, { key: "a" }]))).toBe("accepted");
-    expect(ecsMerge([{ key: "a", value: "1" }], [{ key: "a" }, { key: "B", value: "2" }])).toEqual([{ key: "a", value: "" }, { key: "B", value: "2" }]);
+    expect(ecsMerge([{ key: "a", value: "1" }], [{ key: "a" }, { key: "B", value: "2" }])).toEqual([
+      { key: "a", value: "" },
+      { key: "B", value: "2" },
+    ]);
     const fifty = many(50, (i) => `k${i}`).map((key) => ({ key, value: "" }));
     expect(answer(() => ecsMerge(fifty, [{ key: "one-more" }]))).toEqual(bad("Too many tags: a resource can have at most 50 tags."));
   });
@@ -37,8 +40,22 @@ describe("each service's tag dialect on the shared tag rules keeps its wire answ
   it("KMS", () => {
     const bad = (message: string): [string, number, string] => ["TagException", 400, message];
     expect(answer(() => kmsValidate([{ TagKey: "aws:x", TagValue: "" }]))).toEqual(bad("Tags beginning with aws: are reserved"));
-    expect(answer(() => kmsValidate([{ TagKey: "a", TagValue: "" }, { TagKey: "a", TagValue: "" }]))).toEqual(bad("Duplicate tag keys"));
-    expect(answer(() => kmsValidate([{ TagKey: "a", TagValue: "" }, { TagKey: "A", TagValue: "" }]))).toBe("accepted");
+    expect(
+      answer(() =>
+        kmsValidate([
+          { TagKey: "a", TagValue: "" },
+          { TagKey: "a", TagValue: "" },
+        ]),
+      ),
+    ).toEqual(bad("Duplicate tag keys"));
+    expect(
+      answer(() =>
+        kmsValidate([
+          { TagKey: "a", TagValue: "" },
+          { TagKey: "A", TagValue: "" },
+        ]),
+      ),
+    ).toBe("accepted");
     expect(answer(() => kmsValidate(many(51, (i) => `k${i}`).map((TagKey) => ({ TagKey, TagValue: "" }))))).toEqual(bad("Too many tags"));
     expect(answer(() => checkTagKeys(KMS_TAG_RULES, ["ok", "AWS:x"]))).toEqual(bad("Tags beginning with aws: are reserved"));
     const fifty = many(50, (i) => `k${i}`).map((TagKey) => ({ TagKey, TagValue: "" }));
@@ -48,17 +65,28 @@ describe("each service's tag dialect on the shared tag rules keeps its wire answ
   });
 
   it("IAM", () => {
-    expect(answer(() => checkTagRequest([{ Key: "Env", Value: "a" }, { Key: "env", Value: "b" }]))).toEqual([
-      "InvalidInput",
-      400,
-      "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
-    ]);
+    expect(
+      answer(() =>
+        checkTagRequest([
+          { Key: "Env", Value: "a" },
+          { Key: "env", Value: "b" },
+        ]),
+      ),
+    ).toEqual(["InvalidInput", 400, "Duplicate tag keys found. Please note that Tag keys are case insensitive."]);
     expect(answer(() => checkTagRequest([{ Key: "aws:x", Value: "a" }]))).toBe("accepted");
     const fifty = many(50, (i) => `k${i}`).map((Key) => ({ Key, Value: "" }));
     for (const what of ["User", "Role", "Policy", "MFADevice"] as const) {
       expect(answer(() => iamMerge(fifty, [{ Key: "x", Value: "" }], what))).toEqual(["LimitExceeded", 409, `Cannot exceed quota for TagsPer${what}: 50`]);
     }
-    expect(iamRemove([{ Key: "Env", Value: "a" }, { Key: "x", Value: "b" }], ["ENV"])).toEqual([{ Key: "x", Value: "b" }]);
+    expect(
+      iamRemove(
+        [
+          { Key: "Env", Value: "a" },
+          { Key: "x", Value: "b" },
+        ],
+        ["ENV"],
+      ),
+    ).toEqual([{ Key: "x", Value: "b" }]);
     expect(iamContext([{ Key: "a", Value: undefined }])).toEqual({ "aws:RequestTag/a": "", "aws:TagKeys": ["a"] });
   });
 
@@ -66,7 +94,14 @@ describe("each service's tag dialect on the shared tag rules keeps its wire answ
     const bad = (message: string): [string, number, string] => ["InvalidTagParameterException", 400, message];
     expect(answer(() => checkTags(CLOUDTRAIL_TAG_RULES, [{ Key: "aws:x" }]))).toEqual(bad("Tag keys beginning with aws: are reserved."));
     expect(answer(() => checkTags(CLOUDTRAIL_TAG_RULES, [{ Key: "k" }, { Key: "k" }]))).toEqual(bad("Duplicate tag key k."));
-    expect(answer(() => checkTags(CLOUDTRAIL_TAG_RULES, many(51, (i) => `k${i}`).map((Key) => ({ Key }))))).toBe("accepted");
+    expect(
+      answer(() =>
+        checkTags(
+          CLOUDTRAIL_TAG_RULES,
+          many(51, (i) => `k${i}`).map((Key) => ({ Key })),
+        ),
+      ),
+    ).toBe("accepted");
     const fifty = many(50, (i) => `k${i}`).map((Key) => ({ Key }));
     expect(answer(() => mergeTags(CLOUDTRAIL_TAG_RULES, fifty, [{ Key: "x" }]))).toEqual([
       "TagsLimitExceededException",

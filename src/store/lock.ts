@@ -103,8 +103,6 @@ export function readOwner(dataDir: string): LockOwner | undefined {
 }
 
 function inUseMessage(dataDir: string, owner: LockOwner | undefined): string {
-  const who = owner
-    ? `localfargate server (pid ${owner.pid}, ${owner.address ? `listening on ${owner.address}` : "still starting"})`
-    : "localfargate server";
+  const who = owner ? `localfargate server (pid ${owner.pid}, ${owner.address ? `listening on ${owner.address}` : "still starting"})` : "localfargate server";
   return `data dir ${dataDir} is in use by another ${who}; stop that server first, or start this one with another --data-dir (and --port)`;
 }

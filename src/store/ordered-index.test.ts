@@ -102,7 +102,12 @@ describe("IndexedMap", () => {
     const m = new IndexedMap<string, Rec, "active">({ active: { scope: (r) => (r.n > 0 ? r.account : undefined), key: (r) => r.name } });
     m.set("1", { id: "1", account: "A", name: "a", n: 0 });
     m.set("2", { id: "2", account: "A", name: "b", n: 1 });
-    expect(m.index("active").all("A").map((r) => r.id)).toEqual(["2"]);
+    expect(
+      m
+        .index("active")
+        .all("A")
+        .map((r) => r.id),
+    ).toEqual(["2"]);
     expect(m.size).toBe(2);
   });
 });

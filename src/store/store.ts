@@ -91,7 +91,9 @@ export class Store {
     try {
       return JSON.parse(data, bufferReviver) as T;
     } catch {
-      throw new StartupError(`${this.db.name}: the stored ${kind} ${id} is damaged (not JSON): restore the database from a backup of this data dir, or start with a new, empty --data-dir`);
+      throw new StartupError(
+        `${this.db.name}: the stored ${kind} ${id} is damaged (not JSON): restore the database from a backup of this data dir, or start with a new, empty --data-dir`,
+      );
     }
   }
 

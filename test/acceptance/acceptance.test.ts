@@ -8,7 +8,9 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = join(process.cwd(), "test", "acceptance");
-const scripts = readdirSync(dir).filter((f) => f.endsWith(".sh")).sort();
+const scripts = readdirSync(dir)
+  .filter((f) => f.endsWith(".sh"))
+  .sort();
 let haveAws = true;
 try {
   execFileSync("aws", ["--version"], { stdio: "ignore" });

@@ -28,8 +28,19 @@ type Smithy = { shapes: LooseJson };
 const local = (id: string) => (id.startsWith("smithy.api#") ? id.slice(11) : id.split("#")[1]);
 
 const SIMPLE: Record<string, Shape["type"]> = {
-  string: "string", enum: "string", blob: "blob", boolean: "boolean", timestamp: "timestamp", document: "document",
-  integer: "integer", short: "integer", byte: "integer", intEnum: "integer", long: "long", double: "double", float: "double",
+  string: "string",
+  enum: "string",
+  blob: "blob",
+  boolean: "boolean",
+  timestamp: "timestamp",
+  document: "document",
+  integer: "integer",
+  short: "integer",
+  byte: "integer",
+  intEnum: "integer",
+  long: "long",
+  double: "double",
+  float: "double",
 };
 
 /** Compares our shape with the model's, recursively, returning the differences. */
@@ -51,14 +62,17 @@ function compare(model: Smithy, ours: ServiceShapes, id: string, path: string, s
   const range = t["smithy.api#range"];
   const mm = mine as { min?: number; max?: number; enum?: string[]; pattern?: string };
   if (len && ((len.min ?? undefined) !== mm.min || (len.max ?? undefined) !== mm.max)) diffs.push(`${path}: length ${JSON.stringify(len)} != ${mm.min}..${mm.max}`);
-  if (range && ((range.min !== undefined ? Number(range.min) : undefined) !== mm.min || (range.max !== undefined ? Number(range.max) : undefined) !== mm.max)) diffs.push(`${path}: range ${JSON.stringify(range)} != ${mm.min}..${mm.max}`);
+  if (range && ((range.min !== undefined ? Number(range.min) : undefined) !== mm.min || (range.max !== undefined ? Number(range.max) : undefined) !== mm.max))
+    diffs.push(`${path}: range ${JSON.stringify(range)} != ${mm.min}..${mm.max}`);
   if (t["smithy.api#pattern"] && t["smithy.api#pattern"] !== mm.pattern) diffs.push(`${path}: pattern differs`);
   if (s.type === "enum") {
     const values = Object.entries(s.members as LooseJson).map(([k, v]) => v.traits?.["smithy.api#enumValue"] ?? k);
     if (JSON.stringify(values) !== JSON.stringify(mm.enum)) diffs.push(`${path}: enum values differ`);
   }
   if (s.type === "structure" && mine.type === "structure") {
-    const required = Object.entries(s.members as LooseJson).filter(([, m]) => m.traits?.["smithy.api#required"]).map(([k]) => k);
+    const required = Object.entries(s.members as LooseJson)
+      .filter(([, m]) => m.traits?.["smithy.api#required"])
+      .map(([k]) => k);
     if (JSON.stringify(required) !== JSON.stringify(mine.required ?? [])) diffs.push(`${path}: required ${required} != ${mine.required ?? []}`);
     const modelMembers = Object.keys(s.members);
     if (JSON.stringify(modelMembers) !== JSON.stringify(Object.keys(mine.members))) diffs.push(`${path}: members differ`);

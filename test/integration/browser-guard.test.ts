@@ -45,7 +45,12 @@ describe("cross-site requests from a web page", () => {
   it("refuses a cross-site text/plain POST to the clock and changes nothing", async () => {
     const before = savedOffset();
     const nowBefore = s.app.clock.offsetMs();
-    const r = await raw("POST", "/_localfargate/clock", { host: host(), origin: "http://evil.example", "content-type": "text/plain", "sec-fetch-site": "cross-site" }, '{"advanceSeconds": 86400}');
+    const r = await raw(
+      "POST",
+      "/_localfargate/clock",
+      { host: host(), origin: "http://evil.example", "content-type": "text/plain", "sec-fetch-site": "cross-site" },
+      '{"advanceSeconds": 86400}',
+    );
     expect(r.status).toBe(403);
     const body = JSON.parse(r.body) as { __type: string; message: string };
     expect(body.__type).toBe("AccessDenied");
@@ -56,7 +61,11 @@ describe("cross-site requests from a web page", () => {
   });
 
   it("refuses the same POST through fetch (Origin set as a page would)", async () => {
-    const r = await fetch(`${s.url}/_localfargate/clock`, { method: "POST", headers: { origin: "http://evil.example", "content-type": "text/plain" }, body: '{"advanceSeconds": 60}' });
+    const r = await fetch(`${s.url}/_localfargate/clock`, {
+      method: "POST",
+      headers: { origin: "http://evil.example", "content-type": "text/plain" },
+      body: '{"advanceSeconds": 60}',
+    });
     expect(r.status).toBe(403);
   });
 
@@ -78,7 +87,10 @@ describe("cross-site requests from a web page", () => {
   });
 
   it("refuses an AWS Query call from a foreign origin with AccessDenied XML", async () => {
-    const r = await signedFetch(s.url, "sts", "Action=GetCallerIdentity&Version=2011-06-15", { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example" });
+    const r = await signedFetch(s.url, "sts", "Action=GetCallerIdentity&Version=2011-06-15", {
+      "content-type": "application/x-www-form-urlencoded",
+      origin: "http://evil.example",
+    });
     expect(r.status).toBe(403);
     const text = await r.text();
     expect(text).toContain("<Code>AccessDenied</Code>");
@@ -149,17 +161,31 @@ describe("what stays allowed", () => {
   });
 
   it("a configured origin gets a CORS preflight answer and CORS headers", async () => {
-    const pre = await raw("OPTIONS", "/", { host: host(), origin: "http://console.example:8080", "access-control-request-method": "POST", "access-control-request-headers": "x-amz-target, authorization" });
+    const pre = await raw("OPTIONS", "/", {
+      host: host(),
+      origin: "http://console.example:8080",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "x-amz-target, authorization",
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers["access-control-allow-origin"]).toBe("http://console.example:8080");
     expect(pre.headers["access-control-allow-headers"]).toBe("x-amz-target, authorization");
-    const r = await signedFetch(s.url, "kms", "{}", { "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.ListKeys", origin: "http://console.example:8080" });
+    const r = await signedFetch(s.url, "kms", "{}", {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": "TrentService.ListKeys",
+      origin: "http://console.example:8080",
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get("access-control-allow-origin")).toBe("http://console.example:8080");
   });
 
   it("a configured origin still needs a valid signature", async () => {
-    const r = await raw("POST", "/", { host: host(), origin: "http://console.example:8080", "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.ListKeys" }, "{}");
+    const r = await raw(
+      "POST",
+      "/",
+      { host: host(), origin: "http://console.example:8080", "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.ListKeys" },
+      "{}",
+    );
     expect(r.status).toBe(400);
     expect(r.headers["x-amzn-errortype"]).toBe("MissingAuthenticationTokenException");
   });

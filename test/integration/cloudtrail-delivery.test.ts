@@ -3,8 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, createPublicKey, verify } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import {
-  CloudTrailClient, CreateTrailCommand, GetTrailStatusCommand, ListPublicKeysCommand, PutEventSelectorsCommand,
-  StartLoggingCommand, StopLoggingCommand,
+  CloudTrailClient,
+  CreateTrailCommand,
+  GetTrailStatusCommand,
+  ListPublicKeysCommand,
+  PutEventSelectorsCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
 } from "@aws-sdk/client-cloudtrail";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -73,13 +78,19 @@ async function verifyDigest(key: string, client = ct): Promise<{ digest: LooseJs
   for (const f of digest.logFiles) {
     expect(f.s3Bucket).toBe("delivery");
     expect(f.hashAlgorithm).toBe("SHA-256");
-    expect(createHash("sha256").update((await object(f.s3Object)).body).digest("hex")).toBe(f.hashValue);
+    expect(
+      createHash("sha256")
+        .update((await object(f.s3Object)).body)
+        .digest("hex"),
+    ).toBe(f.hashValue);
   }
   return { digest, signature: metadata.signature, hash };
 }
 
 const LOG_KEY = new RegExp(`^audit/AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/\\d{4}/\\d\\d/\\d\\d/${ACCOUNT}_CloudTrail_us-east-1_\\d{8}T\\d{4}Z_[A-Za-z0-9]{16}\\.json\\.gz$`);
-const DIGEST_KEY = new RegExp(`^audit/AWSLogs/${ACCOUNT}/CloudTrail-Digest/us-east-1/\\d{4}/\\d\\d/\\d\\d/${ACCOUNT}_CloudTrail-Digest_us-east-1_main_us-east-1_\\d{8}T\\d{6}Z\\.json\\.gz$`);
+const DIGEST_KEY = new RegExp(
+  `^audit/AWSLogs/${ACCOUNT}/CloudTrail-Digest/us-east-1/\\d{4}/\\d\\d/\\d\\d/${ACCOUNT}_CloudTrail-Digest_us-east-1_main_us-east-1_\\d{8}T\\d{6}Z\\.json\\.gz$`,
+);
 
 describe("log files", () => {
   let firstDigest: { digest: LooseJson; signature: string; hash: string; key: string };
@@ -123,9 +134,21 @@ describe("log files", () => {
       previousDigestSignature: null,
     });
     expect(Object.keys(d.digest)).toEqual([
-      "awsAccountId", "digestStartTime", "digestEndTime", "digestS3Bucket", "digestS3Object", "digestPublicKeyFingerprint",
-      "digestSignatureAlgorithm", "newestEventTime", "oldestEventTime", "previousDigestS3Bucket", "previousDigestS3Object",
-      "previousDigestHashValue", "previousDigestHashAlgorithm", "previousDigestSignature", "logFiles",
+      "awsAccountId",
+      "digestStartTime",
+      "digestEndTime",
+      "digestS3Bucket",
+      "digestS3Object",
+      "digestPublicKeyFingerprint",
+      "digestSignatureAlgorithm",
+      "newestEventTime",
+      "oldestEventTime",
+      "previousDigestS3Bucket",
+      "previousDigestS3Object",
+      "previousDigestHashValue",
+      "previousDigestHashAlgorithm",
+      "previousDigestSignature",
+      "logFiles",
     ]);
     const logs = (await keys("audit/AWSLogs/000000000000/CloudTrail/")).sort();
     expect(d.digest.logFiles.map((f: { s3Object: string }) => f.s3Object).sort()).toEqual(logs);
@@ -198,7 +221,12 @@ describe("event selectors at delivery", () => {
     await s3.send(new CreateBucketCommand({ Bucket: "sel-nokms" }));
     await ct.send(new CreateTrailCommand({ Name: "all", S3BucketName: "sel-all" }));
     await ct.send(new CreateTrailCommand({ Name: "nokms", S3BucketName: "sel-nokms" }));
-    await ct.send(new PutEventSelectorsCommand({ TrailName: "nokms", EventSelectors: [{ ReadWriteType: "All", IncludeManagementEvents: true, ExcludeManagementEventSources: ["kms.amazonaws.com"] }] }));
+    await ct.send(
+      new PutEventSelectorsCommand({
+        TrailName: "nokms",
+        EventSelectors: [{ ReadWriteType: "All", IncludeManagementEvents: true, ExcludeManagementEventSources: ["kms.amazonaws.com"] }],
+      }),
+    );
     await ct.send(new StartLoggingCommand({ Name: "all" }));
     await ct.send(new StartLoggingCommand({ Name: "nokms" }));
     await recordServiceEvent(s.app, {
@@ -213,7 +241,8 @@ describe("event selectors at delivery", () => {
     await s.advanceClock(600);
     const names = async (bucket: string) => {
       const out: string[] = [];
-      for (const k of await keys("AWSLogs/", s3, bucket)) out.push(...(JSON.parse((await object(k, bucket)).body.toString()).Records as { eventSource: string }[]).map((r) => r.eventSource));
+      for (const k of await keys("AWSLogs/", s3, bucket))
+        out.push(...(JSON.parse((await object(k, bucket)).body.toString()).Records as { eventSource: string }[]).map((r) => r.eventSource));
       return out;
     };
     const all = await names("sel-all");
@@ -230,7 +259,12 @@ describe("event selectors at delivery", () => {
     await s3.send(new CreateBucketCommand({ Bucket: "data-logs" }));
     await s3.send(new CreateBucketCommand({ Bucket: "watched" }));
     await ct.send(new CreateTrailCommand({ Name: "data", S3BucketName: "data-logs" }));
-    await ct.send(new PutEventSelectorsCommand({ TrailName: "data", EventSelectors: [{ IncludeManagementEvents: false, DataResources: [{ Type: "AWS::S3::Object", Values: ["arn:aws:s3:::watched/"] }] }] }));
+    await ct.send(
+      new PutEventSelectorsCommand({
+        TrailName: "data",
+        EventSelectors: [{ IncludeManagementEvents: false, DataResources: [{ Type: "AWS::S3::Object", Values: ["arn:aws:s3:::watched/"] }] }],
+      }),
+    );
     await ct.send(new StartLoggingCommand({ Name: "data" }));
     await s3.send(new PutObjectCommand({ Bucket: "watched", Key: "secret.txt", Body: "x" }));
     await s3.send(new PutObjectCommand({ Bucket: "delivery", Key: "not-watched.txt", Body: "x" }));
@@ -243,7 +277,10 @@ describe("event selectors at delivery", () => {
       managementEvent: false,
       readOnly: false,
       requestParameters: { bucketName: "watched", key: "secret.txt" },
-      resources: [{ type: "AWS::S3::Object", ARN: "arn:aws:s3:::watched/secret.txt" }, { accountId: ACCOUNT, type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::watched" }],
+      resources: [
+        { type: "AWS::S3::Object", ARN: "arn:aws:s3:::watched/secret.txt" },
+        { accountId: ACCOUNT, type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::watched" },
+      ],
     });
     await ct.send(new StopLoggingCommand({ Name: "data" }));
   });
@@ -270,7 +307,9 @@ describe("event selectors at delivery", () => {
     const { PublicKeyList } = await westCt.send(new ListPublicKeysCommand({}));
     const pk = PublicKeyList!.find((k) => k.Fingerprint === digest.digestPublicKeyFingerprint)!;
     const signing = `${digest.digestEndTime}\nmulti/${westDigest}\n${createHash("sha256").update(body).digest("hex")}\nnull`;
-    expect(verify("sha256", Buffer.from(signing), createPublicKey({ key: Buffer.from(pk.Value!), format: "der", type: "pkcs1" }), Buffer.from(metadata.signature, "hex"))).toBe(true);
+    expect(verify("sha256", Buffer.from(signing), createPublicKey({ key: Buffer.from(pk.Value!), format: "der", type: "pkcs1" }), Buffer.from(metadata.signature, "hex"))).toBe(
+      true,
+    );
     expect(all.some((k) => k.includes("/CloudTrail-Digest/us-east-1/"))).toBe(true);
     await ct.send(new StopLoggingCommand({ Name: "multi" }));
   });

@@ -62,9 +62,12 @@ describe("durability", () => {
       await new STSClient(again.config).send(new GetCallerIdentityCommand({}));
       await again.advanceClock(3700);
       const s3b = new S3Client({ ...again.config, forcePathStyle: true });
-      const digests = ((await s3b.send(new ListObjectsV2Command({ Bucket: "restart", Prefix: "AWSLogs/000000000000/CloudTrail-Digest/" }))).Contents ?? []).map((c) => c.Key!).sort();
+      const digests = ((await s3b.send(new ListObjectsV2Command({ Bucket: "restart", Prefix: "AWSLogs/000000000000/CloudTrail-Digest/" }))).Contents ?? [])
+        .map((c) => c.Key!)
+        .sort();
       expect(digests.length).toBe(2);
-      const read = async (k: string) => JSON.parse(gunzipSync(Buffer.from(await (await s3b.send(new GetObjectCommand({ Bucket: "restart", Key: k }))).Body!.transformToByteArray())).toString());
+      const read = async (k: string) =>
+        JSON.parse(gunzipSync(Buffer.from(await (await s3b.send(new GetObjectCommand({ Bucket: "restart", Key: k }))).Body!.transformToByteArray())).toString());
       const [first, second] = [await read(digests[0]), await read(digests[1])];
       expect(second.previousDigestS3Object).toBe(digests[0]);
       // Same region key before and after the restart.

@@ -32,9 +32,29 @@ async function recordForRequest(requestId: string, eventName: string, client = c
 }
 
 const KEY_ORDER = [
-  "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent",
-  "errorCode", "errorMessage", "requestParameters", "responseElements", "additionalEventData", "requestID", "eventID",
-  "readOnly", "resources", "eventType", "managementEvent", "recipientAccountId", "serviceEventDetails", "sharedEventID", "eventCategory",
+  "eventVersion",
+  "userIdentity",
+  "eventTime",
+  "eventSource",
+  "eventName",
+  "awsRegion",
+  "sourceIPAddress",
+  "userAgent",
+  "errorCode",
+  "errorMessage",
+  "requestParameters",
+  "responseElements",
+  "additionalEventData",
+  "requestID",
+  "eventID",
+  "readOnly",
+  "resources",
+  "eventType",
+  "managementEvent",
+  "recipientAccountId",
+  "serviceEventDetails",
+  "sharedEventID",
+  "eventCategory",
 ];
 function expectAwsKeyOrder(r: Record<string, unknown>): void {
   const keys = Object.keys(r);
@@ -67,7 +87,15 @@ describe("records", () => {
     expect(r.errorCode).toBeUndefined();
     expectAwsKeyOrder(r);
     const [e] = (await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: r.eventID }] }))).Events!;
-    expect(e).toMatchObject({ EventId: r.eventID, EventName: "GetCallerIdentity", ReadOnly: "true", Username: "root", AccessKeyId: "test", EventSource: "sts.amazonaws.com", Resources: [] });
+    expect(e).toMatchObject({
+      EventId: r.eventID,
+      EventName: "GetCallerIdentity",
+      ReadOnly: "true",
+      Username: "root",
+      AccessKeyId: "test",
+      EventSource: "sts.amazonaws.com",
+      Resources: [],
+    });
     expect(e.EventTime).toEqual(new Date(r.eventTime));
   });
 
@@ -249,12 +277,23 @@ describe("LookupEvents", () => {
     const garbage = await ct.send(new LookupEventsCommand({ NextToken: "not-a-token" })).catch((x) => x);
     expect(garbage.name).toBe("InvalidNextTokenException");
     expect(garbage.$metadata.httpStatusCode).toBe(400);
-    const same = await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "GetCallerIdentity" }], MaxResults: 1, NextToken: first.NextToken }));
+    const same = await ct.send(
+      new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "GetCallerIdentity" }], MaxResults: 1, NextToken: first.NextToken }),
+    );
     expect(same.Events![0].EventId).not.toBe(first.Events![0].EventId);
   });
 
   it.each([
-    ["two lookup attributes", { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "a" }, { AttributeKey: "Username", AttributeValue: "b" }] }, "InvalidLookupAttributesException"],
+    [
+      "two lookup attributes",
+      {
+        LookupAttributes: [
+          { AttributeKey: "EventName", AttributeValue: "a" },
+          { AttributeKey: "Username", AttributeValue: "b" },
+        ],
+      },
+      "InvalidLookupAttributesException",
+    ],
     ["an unknown attribute key", { LookupAttributes: [{ AttributeKey: "Colour", AttributeValue: "blue" }] }, "InvalidLookupAttributesException"],
     ["a 2001-character value", { LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "x".repeat(2001) }] }, "InvalidLookupAttributesException"],
     ["MaxResults 0", { MaxResults: 0 }, "InvalidMaxResultsException"],

@@ -24,12 +24,25 @@ describe("principals from IAM and STS", () => {
   it("records an IAM user, then the role session it assumes", async () => {
     const iam = new IAMClient(s.config);
     await iam.send(new CreateUserCommand({ UserName: "carol" }));
-    await iam.send(new PutUserPolicyCommand({ UserName: "carol", PolicyName: "assume", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }] }) }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: "carol",
+        PolicyName: "assume",
+        PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }] }),
+      }),
+    );
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "carol" }))).AccessKey!;
-    const role = (await iam.send(new CreateRoleCommand({
-      RoleName: "Inspector",
-      AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/carol` }, Action: "sts:AssumeRole" }] }),
-    }))).Role!;
+    const role = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: "Inspector",
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/carol` }, Action: "sts:AssumeRole" }],
+          }),
+        }),
+      )
+    ).Role!;
     const carol = new STSClient(s.configFor({ accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }));
     const me = await carol.send(new GetCallerIdentityCommand({}));
     const assumed = await carol.send(new AssumeRoleCommand({ RoleArn: role.Arn, RoleSessionName: "inspection" }));
@@ -39,7 +52,14 @@ describe("principals from IAM and STS", () => {
 
     const records = (await lookupAll(ct, "EventName", "GetCallerIdentity")).map(recordOf);
     const userRec = records.find((r) => r.requestID === me.$metadata.requestId)!;
-    expect(userRec.userIdentity).toEqual({ type: "IAMUser", principalId: me.UserId, arn: `arn:aws:iam::${ACCOUNT}:user/carol`, accountId: ACCOUNT, accessKeyId: key.AccessKeyId, userName: "carol" });
+    expect(userRec.userIdentity).toEqual({
+      type: "IAMUser",
+      principalId: me.UserId,
+      arn: `arn:aws:iam::${ACCOUNT}:user/carol`,
+      accountId: ACCOUNT,
+      accessKeyId: key.AccessKeyId,
+      userName: "carol",
+    });
     const roleRec = records.find((r) => r.requestID === viaRole.$metadata.requestId)!;
     expect(roleRec.userIdentity).toMatchObject({
       type: "AssumedRole",
@@ -69,7 +89,12 @@ describe("KMS events", () => {
     await s3.send(new CreateBucketCommand({ Bucket: "kms-none" }));
     await ct.send(new CreateTrailCommand({ Name: "kms-all", S3BucketName: "kms-all" }));
     await ct.send(new CreateTrailCommand({ Name: "kms-none", S3BucketName: "kms-none" }));
-    await ct.send(new PutEventSelectorsCommand({ TrailName: "kms-none", EventSelectors: [{ ReadWriteType: "All", IncludeManagementEvents: true, ExcludeManagementEventSources: ["kms.amazonaws.com"] }] }));
+    await ct.send(
+      new PutEventSelectorsCommand({
+        TrailName: "kms-none",
+        EventSelectors: [{ ReadWriteType: "All", IncludeManagementEvents: true, ExcludeManagementEventSources: ["kms.amazonaws.com"] }],
+      }),
+    );
     await ct.send(new StartLoggingCommand({ Name: "kms-all" }));
     await ct.send(new StartLoggingCommand({ Name: "kms-none" }));
 

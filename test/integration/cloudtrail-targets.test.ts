@@ -29,7 +29,10 @@ afterAll(async () => {
 });
 
 async function failure(p: Promise<unknown>): Promise<{ name: string; $metadata: { requestId: string } }> {
-  const e = await p.then(() => undefined, (x: { name: string; $metadata: { requestId: string } }) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: { name: string; $metadata: { requestId: string } }) => x,
+  );
   expect(e, "the call fails").toBeDefined();
   return e!;
 }

@@ -1,9 +1,22 @@
 /** Trails: create, read, update, delete, status, event selectors, tags, and their errors. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  AddTagsCommand, CloudTrailClient, CreateTrailCommand, DeleteTrailCommand, DescribeTrailsCommand, GetEventSelectorsCommand,
-  GetTrailCommand, GetTrailStatusCommand, ListPublicKeysCommand, ListTagsCommand, ListTrailsCommand, PutEventSelectorsCommand,
-  RemoveTagsCommand, StartLoggingCommand, StopLoggingCommand, UpdateTrailCommand,
+  AddTagsCommand,
+  CloudTrailClient,
+  CreateTrailCommand,
+  DeleteTrailCommand,
+  DescribeTrailsCommand,
+  GetEventSelectorsCommand,
+  GetTrailCommand,
+  GetTrailStatusCommand,
+  ListPublicKeysCommand,
+  ListTagsCommand,
+  ListTrailsCommand,
+  PutEventSelectorsCommand,
+  RemoveTagsCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+  UpdateTrailCommand,
 } from "@aws-sdk/client-cloudtrail";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { createPublicKey } from "node:crypto";
@@ -28,7 +41,10 @@ afterAll(async () => {
 });
 
 async function fails(p: Promise<unknown>, code: string, status = 400, message?: string | RegExp): Promise<void> {
-  const e = (await p.then(() => undefined, (x) => x)) as { name: string; message: string; $metadata: { httpStatusCode: number } } | undefined;
+  const e = (await p.then(
+    () => undefined,
+    (x) => x,
+  )) as { name: string; message: string; $metadata: { httpStatusCode: number } } | undefined;
   expect(e, `expected ${code}`).toBeDefined();
   expect(e!.name).toBe(code);
   expect(e!.$metadata.httpStatusCode).toBe(status);
@@ -37,7 +53,9 @@ async function fails(p: Promise<unknown>, code: string, status = 400, message?: 
 
 describe("CreateTrail", () => {
   it("creates a trail and answers the trail", async () => {
-    const r = await ct.send(new CreateTrailCommand({ Name: "crud", S3BucketName: "trail-bucket", S3KeyPrefix: "audit", EnableLogFileValidation: true, TagsList: [{ Key: "team", Value: "sec" }] }));
+    const r = await ct.send(
+      new CreateTrailCommand({ Name: "crud", S3BucketName: "trail-bucket", S3KeyPrefix: "audit", EnableLogFileValidation: true, TagsList: [{ Key: "team", Value: "sec" }] }),
+    );
     expect(r).toMatchObject({
       Name: "crud",
       S3BucketName: "trail-bucket",
@@ -82,7 +100,12 @@ describe("CreateTrail", () => {
   });
 
   it("refuses a name already taken, and multi-Region clashes across regions", async () => {
-    await fails(ct.send(new CreateTrailCommand({ Name: "crud", S3BucketName: "trail-bucket" })), "TrailAlreadyExistsException", 400, `Trail crud already exists for customer: ${ACCOUNT}`);
+    await fails(
+      ct.send(new CreateTrailCommand({ Name: "crud", S3BucketName: "trail-bucket" })),
+      "TrailAlreadyExistsException",
+      400,
+      `Trail crud already exists for customer: ${ACCOUNT}`,
+    );
     // A single-Region trail of the same name may exist in another region…
     await west.send(new CreateTrailCommand({ Name: "crud", S3BucketName: "trail-bucket" }));
     // …but not a multi-Region one.
@@ -91,9 +114,15 @@ describe("CreateTrail", () => {
   });
 
   it("refuses parameter combinations CloudTrail refuses", async () => {
-    await fails(ct.send(new CreateTrailCommand({ Name: "combo", S3BucketName: "trail-bucket", IsMultiRegionTrail: true, IncludeGlobalServiceEvents: false })), "InvalidParameterCombinationException");
+    await fails(
+      ct.send(new CreateTrailCommand({ Name: "combo", S3BucketName: "trail-bucket", IsMultiRegionTrail: true, IncludeGlobalServiceEvents: false })),
+      "InvalidParameterCombinationException",
+    );
     await fails(ct.send(new CreateTrailCommand({ Name: "combo", S3BucketName: "trail-bucket", S3KeyPrefix: "/lead" })), "InvalidS3PrefixException");
-    await fails(ct.send(new CreateTrailCommand({ Name: "combo", S3BucketName: "trail-bucket", CloudWatchLogsLogGroupArn: "arn:aws:logs:us-east-1:000000000000:log-group:x:*" })), "InvalidParameterCombinationException");
+    await fails(
+      ct.send(new CreateTrailCommand({ Name: "combo", S3BucketName: "trail-bucket", CloudWatchLogsLogGroupArn: "arn:aws:logs:us-east-1:000000000000:log-group:x:*" })),
+      "InvalidParameterCombinationException",
+    );
   });
 
   it("allows five trails per region", async () => {
@@ -108,11 +137,21 @@ describe("another account's bucket and KMS key", () => {
   it("are refused: no bucket or key policy here lets CloudTrail deliver another account's trail", async () => {
     const other = { accessKeyId: "111111111111", secretAccessKey: "test" };
     const otherCt = new CloudTrailClient(s.configFor(other));
-    await fails(otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "trail-bucket" })), "InsufficientS3BucketPolicyException", 403, "Incorrect S3 bucket policy is detected for bucket: trail-bucket");
+    await fails(
+      otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "trail-bucket" })),
+      "InsufficientS3BucketPolicyException",
+      403,
+      "Incorrect S3 bucket policy is detected for bucket: trail-bucket",
+    );
     await new S3Client({ ...s.configFor(other), forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "their-bucket" }));
     const foreignKey = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
     await fails(otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "their-bucket", KmsKeyId: foreignKey })), "InsufficientEncryptionPolicyException");
-    await fails(otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "their-bucket", KmsKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab" })), "KmsKeyNotFoundException");
+    await fails(
+      otherCt.send(
+        new CreateTrailCommand({ Name: "theirs", S3BucketName: "their-bucket", KmsKeyId: "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab" }),
+      ),
+      "KmsKeyNotFoundException",
+    );
     await otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "their-bucket" }));
     await fails(otherCt.send(new UpdateTrailCommand({ Name: "theirs", S3BucketName: "trail-bucket" })), "InsufficientS3BucketPolicyException", 403);
     expect((await otherCt.send(new GetTrailCommand({ Name: "theirs" }))).Trail!.S3BucketName).toBe("their-bucket");
@@ -206,14 +245,24 @@ describe("event selectors", () => {
     const def = await ct.send(new GetEventSelectorsCommand({ TrailName: "crud" }));
     expect(def.TrailARN).toBe(arn("crud"));
     expect(def.EventSelectors).toEqual([{ ReadWriteType: "All", IncludeManagementEvents: true, DataResources: [], ExcludeManagementEventSources: [] }]);
-    const put = await ct.send(new PutEventSelectorsCommand({ TrailName: "crud", EventSelectors: [{ ReadWriteType: "WriteOnly", ExcludeManagementEventSources: ["kms.amazonaws.com"] }] }));
+    const put = await ct.send(
+      new PutEventSelectorsCommand({ TrailName: "crud", EventSelectors: [{ ReadWriteType: "WriteOnly", ExcludeManagementEventSources: ["kms.amazonaws.com"] }] }),
+    );
     expect(put.EventSelectors).toEqual([{ ReadWriteType: "WriteOnly", IncludeManagementEvents: true, DataResources: [], ExcludeManagementEventSources: ["kms.amazonaws.com"] }]);
     expect((await ct.send(new GetEventSelectorsCommand({ TrailName: arn("crud") }))).EventSelectors).toEqual(put.EventSelectors);
     expect((await ct.send(new GetTrailCommand({ Name: "crud" }))).Trail!.HasCustomEventSelectors).toBe(true);
   });
 
   it("advanced selectors replace classic ones", async () => {
-    const adv = [{ Name: "management, no KMS", FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }, { Field: "eventSource", NotEquals: ["kms.amazonaws.com"] }] }];
+    const adv = [
+      {
+        Name: "management, no KMS",
+        FieldSelectors: [
+          { Field: "eventCategory", Equals: ["Management"] },
+          { Field: "eventSource", NotEquals: ["kms.amazonaws.com"] },
+        ],
+      },
+    ];
     const put = await ct.send(new PutEventSelectorsCommand({ TrailName: "crud", AdvancedEventSelectors: adv }));
     expect(put.AdvancedEventSelectors).toEqual(adv);
     expect(put.EventSelectors).toBeUndefined();
@@ -223,21 +272,49 @@ describe("event selectors", () => {
   });
 
   it("refuses invalid selectors", async () => {
-    await fails(ct.send(new PutEventSelectorsCommand({ TrailName: "crud", EventSelectors: [{ ExcludeManagementEventSources: ["s3.amazonaws.com"] }] })), "InvalidEventSelectorsException");
-    await fails(ct.send(new PutEventSelectorsCommand({ TrailName: "crud", EventSelectors: [{}], AdvancedEventSelectors: [{ FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }] }] })), "InvalidEventSelectorsException");
+    await fails(
+      ct.send(new PutEventSelectorsCommand({ TrailName: "crud", EventSelectors: [{ ExcludeManagementEventSources: ["s3.amazonaws.com"] }] })),
+      "InvalidEventSelectorsException",
+    );
+    await fails(
+      ct.send(
+        new PutEventSelectorsCommand({
+          TrailName: "crud",
+          EventSelectors: [{}],
+          AdvancedEventSelectors: [{ FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }] }],
+        }),
+      ),
+      "InvalidEventSelectorsException",
+    );
     await fails(ct.send(new PutEventSelectorsCommand({ TrailName: "crud" })), "InvalidEventSelectorsException");
     await fails(ct.send(new PutEventSelectorsCommand({ TrailName: "crud", EventSelectors: Array.from({ length: 6 }, () => ({})) })), "InvalidEventSelectorsException");
-    await fails(ct.send(new PutEventSelectorsCommand({ TrailName: "crud", AdvancedEventSelectors: [{ FieldSelectors: [{ Field: "eventName", Equals: ["X"] }] }] })), "InvalidEventSelectorsException");
+    await fails(
+      ct.send(new PutEventSelectorsCommand({ TrailName: "crud", AdvancedEventSelectors: [{ FieldSelectors: [{ Field: "eventName", Equals: ["X"] }] }] })),
+      "InvalidEventSelectorsException",
+    );
     await fails(ct.send(new PutEventSelectorsCommand({ TrailName: "ghost", EventSelectors: [{}] })), "TrailNotFoundException", 404);
   });
 });
 
 describe("tags", () => {
   it("adds, lists and removes tags", async () => {
-    expect((await ct.send(new ListTagsCommand({ ResourceIdList: [arn("crud")] }))).ResourceTagList).toEqual([{ ResourceId: arn("crud"), TagsList: [{ Key: "team", Value: "sec" }] }]);
-    await ct.send(new AddTagsCommand({ ResourceId: arn("crud"), TagsList: [{ Key: "env", Value: "test" }, { Key: "team", Value: "platform" }] }));
+    expect((await ct.send(new ListTagsCommand({ ResourceIdList: [arn("crud")] }))).ResourceTagList).toEqual([
+      { ResourceId: arn("crud"), TagsList: [{ Key: "team", Value: "sec" }] },
+    ]);
+    await ct.send(
+      new AddTagsCommand({
+        ResourceId: arn("crud"),
+        TagsList: [
+          { Key: "env", Value: "test" },
+          { Key: "team", Value: "platform" },
+        ],
+      }),
+    );
     const tags = (await ct.send(new ListTagsCommand({ ResourceIdList: [arn("crud")] }))).ResourceTagList![0].TagsList;
-    expect(tags).toEqual([{ Key: "team", Value: "platform" }, { Key: "env", Value: "test" }]);
+    expect(tags).toEqual([
+      { Key: "team", Value: "platform" },
+      { Key: "env", Value: "test" },
+    ]);
     await ct.send(new RemoveTagsCommand({ ResourceId: arn("crud"), TagsList: [{ Key: "team" }] }));
     expect((await ct.send(new ListTagsCommand({ ResourceIdList: [arn("crud")] }))).ResourceTagList![0].TagsList).toEqual([{ Key: "env", Value: "test" }]);
   });
@@ -257,7 +334,9 @@ describe("tags", () => {
     await fails(west.send(new ListTagsCommand({ ResourceIdList: [arn("regional")] })), "ResourceNotFoundException");
     await ct.send(new CreateTrailCommand({ Name: "tagged-everywhere", S3BucketName: "trail-bucket", IsMultiRegionTrail: true }));
     await fails(west.send(new AddTagsCommand({ ResourceId: arn("tagged-everywhere"), TagsList: [{ Key: "k", Value: "v" }] })), "InvalidHomeRegionException");
-    expect((await west.send(new ListTagsCommand({ ResourceIdList: [arn("tagged-everywhere")] }))).ResourceTagList).toEqual([{ ResourceId: arn("tagged-everywhere"), TagsList: [] }]);
+    expect((await west.send(new ListTagsCommand({ ResourceIdList: [arn("tagged-everywhere")] }))).ResourceTagList).toEqual([
+      { ResourceId: arn("tagged-everywhere"), TagsList: [] },
+    ]);
     expect((await ct.send(new ListTagsCommand({ ResourceIdList: [arn("regional")] }))).ResourceTagList![0].TagsList).toEqual([{ Key: "k", Value: "v" }]);
     await ct.send(new DeleteTrailCommand({ Name: "regional" }));
     await ct.send(new DeleteTrailCommand({ Name: "tagged-everywhere" }));

@@ -148,7 +148,10 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "kms.GetParametersForImport": { WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" },
   "kms.ImportKeyMaterial": { ImportToken: bytes(64), EncryptedKeyMaterial: bytes(256), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" },
   "kms.GetKeyPolicy": { PolicyName: "default" },
-  "kms.PutKeyPolicy": { PolicyName: "default", Policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: "kms:*", Resource: "*" }] }) },
+  "kms.PutKeyPolicy": {
+    PolicyName: "default",
+    Policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: "kms:*", Resource: "*" }] }),
+  },
   "kms.ListKeyPolicies": {},
   "kms.CreateGrant": { GranteePrincipal: `arn:aws:iam::${OTHER}:root`, Operations: ["Decrypt"] },
   "ecs.UpdateCluster": { settings: [{ name: "containerInsights", value: "enabled" }] },
@@ -390,7 +393,13 @@ async function call(server: TestServer, creds: Creds, c: Case, region?: string):
   if (!Command) throw new Error(`${c.key}: the SDK has no ${c.operation}Command`);
   try {
     const out = (await client.send(new Command(structuredClone(c.input)))) as { $metadata?: { httpStatusCode?: number } };
-    return { status: out.$metadata?.httpStatusCode ?? 200, code: "", message: "", body: JSON.stringify(out, (_k, v) => (v instanceof Uint8Array ? "<bytes>" : v)), out: out as Outcome["out"] };
+    return {
+      status: out.$metadata?.httpStatusCode ?? 200,
+      code: "",
+      message: "",
+      body: JSON.stringify(out, (_k, v) => (v instanceof Uint8Array ? "<bytes>" : v)),
+      out: out as Outcome["out"],
+    };
   } catch (e) {
     const err = e as Error & { $metadata?: { httpStatusCode?: number }; Code?: string };
     return { status: err.$metadata?.httpStatusCode ?? 0, code: err.name, message: err.message };
@@ -454,10 +463,39 @@ async function buildWorld(): Promise<World> {
   const grant = await a.kms.send(new KMS.CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: role.Arn, RetiringPrincipal: role.Arn, Operations: ["Decrypt"] }));
 
   const fargateKey = await createFargateKey(a.kms, "prod");
-  const clusterArn = (await a.ecs.send(new ECS.CreateClusterCommand({ clusterName: "prod", tags: [{ key: "team", value: "owner" }], configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: fargateKey.arn } } }))).cluster!.clusterArn!;
-  const taskDefArn = await registerSleeper(a.ecs, "owner-app", [{ name: "app", image: "busybox", command: ["sleep", "300"], essential: true, stopTimeout: 1, environment: [{ name: "DB_PASSWORD", value: "hunter2" }] }], { tags: [{ key: "team", value: "owner" }] });
-  const taskArn = (await a.ecs.send(new ECS.RunTaskCommand({ cluster: "prod", taskDefinition: taskDefArn, launchType: "FARGATE", networkConfiguration: NETWORK, tags: [{ key: "team", value: "owner" }] }))).tasks![0].taskArn!;
-  const serviceArn = (await a.ecs.send(new ECS.CreateServiceCommand({ cluster: "prod", serviceName: "web", taskDefinition: taskDefArn, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK, tags: [{ key: "team", value: "owner" }] }))).service!.serviceArn!;
+  const clusterArn = (
+    await a.ecs.send(
+      new ECS.CreateClusterCommand({
+        clusterName: "prod",
+        tags: [{ key: "team", value: "owner" }],
+        configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: fargateKey.arn } },
+      }),
+    )
+  ).cluster!.clusterArn!;
+  const taskDefArn = await registerSleeper(
+    a.ecs,
+    "owner-app",
+    [{ name: "app", image: "busybox", command: ["sleep", "300"], essential: true, stopTimeout: 1, environment: [{ name: "DB_PASSWORD", value: "hunter2" }] }],
+    { tags: [{ key: "team", value: "owner" }] },
+  );
+  const taskArn = (
+    await a.ecs.send(
+      new ECS.RunTaskCommand({ cluster: "prod", taskDefinition: taskDefArn, launchType: "FARGATE", networkConfiguration: NETWORK, tags: [{ key: "team", value: "owner" }] }),
+    )
+  ).tasks![0].taskArn!;
+  const serviceArn = (
+    await a.ecs.send(
+      new ECS.CreateServiceCommand({
+        cluster: "prod",
+        serviceName: "web",
+        taskDefinition: taskDefArn,
+        desiredCount: 0,
+        launchType: "FARGATE",
+        networkConfiguration: NETWORK,
+        tags: [{ key: "team", value: "owner" }],
+      }),
+    )
+  ).service!.serviceArn!;
 
   await a.s3.send(new S3.CreateBucketCommand({ Bucket: "owner-bucket" }));
   await a.s3.send(new S3.PutObjectCommand({ Bucket: "owner-bucket", Key: "report.txt", Body: "owner's data" }));
@@ -582,7 +620,9 @@ describe("cross-account matrix", () => {
     expect(matrix.unknown).toEqual([]);
     // the tables name only operations that exist
     const ops = new Set([...server.app.services.values()].flatMap((d) => Object.keys(d.operations).map((o) => `${d.name}.${o}`)));
-    const stale = [...Object.keys(SKIPPED), ...Object.keys(EXTRA), ...Object.keys(NEW_NAMES), ...Object.keys(NOT_IDENTIFIERS), ...Object.keys(EMPTY_ANSWERS)].filter((k) => !ops.has(k));
+    const stale = [...Object.keys(SKIPPED), ...Object.keys(EXTRA), ...Object.keys(NEW_NAMES), ...Object.keys(NOT_IDENTIFIERS), ...Object.keys(EMPTY_ANSWERS)].filter(
+      (k) => !ops.has(k),
+    );
     expect(stale).toEqual([]);
     // 145 operations in 188 cases when this was written: the matrix must not quietly shrink
     expect(new Set(matrix.cases.map((c) => c.key)).size).toBeGreaterThanOrEqual(145);

@@ -36,17 +36,24 @@ afterAll(async () => {
   await server?.close();
 });
 
-const withKey = (clusterName: string, key: string) => new CreateClusterCommand({ clusterName, configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key } } });
+const withKey = (clusterName: string, key: string) =>
+  new CreateClusterCommand({ clusterName, configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key } } });
 
 describe("cluster key checks at CreateCluster / UpdateCluster", () => {
   it("refuses aliases, multi-Region, asymmetric, disabled, unknown and other-region keys", async () => {
     const key = await createFargateKey(kms, "checks");
     await kms.send(new CreateAliasCommand({ AliasName: "alias/fargate-checks", TargetKeyId: key.keyId }));
-    await expect(ecs.send(withKey("checks", "alias/fargate-checks"))).rejects.toMatchObject({ name: "InvalidParameterException", message: expect.stringContaining("aliases are not supported") });
+    await expect(ecs.send(withKey("checks", "alias/fargate-checks"))).rejects.toMatchObject({
+      name: "InvalidParameterException",
+      message: expect.stringContaining("aliases are not supported"),
+    });
     await expect(ecs.send(withKey("checks", `arn:aws:kms:us-east-1:${ACCOUNT}:alias/fargate-checks`))).rejects.toMatchObject({ name: "InvalidParameterException" });
 
     const mrk = await kms.send(new CreateKeyCommand({ MultiRegion: true, Policy: fargateKeyPolicy("checks") }));
-    await expect(ecs.send(withKey("checks", mrk.KeyMetadata!.Arn!))).rejects.toMatchObject({ name: "InvalidParameterException", message: expect.stringContaining("Multi-Region keys are not supported") });
+    await expect(ecs.send(withKey("checks", mrk.KeyMetadata!.Arn!))).rejects.toMatchObject({
+      name: "InvalidParameterException",
+      message: expect.stringContaining("Multi-Region keys are not supported"),
+    });
 
     const rsa = await kms.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT", Policy: fargateKeyPolicy("checks") }));
     await expect(ecs.send(withKey("checks", rsa.KeyMetadata!.KeyId!))).rejects.toMatchObject({ name: "InvalidParameterException", message: expect.stringContaining("symmetric") });
@@ -55,8 +62,14 @@ describe("cluster key checks at CreateCluster / UpdateCluster", () => {
     await kms.send(new DisableKeyCommand({ KeyId: off.keyId }));
     await expect(ecs.send(withKey("checks", off.arn))).rejects.toMatchObject({ name: "InvalidParameterException", message: expect.stringContaining("not enabled") });
 
-    await expect(ecs.send(withKey("checks", "11111111-2222-3333-4444-555555555555"))).rejects.toMatchObject({ name: "InvalidParameterException", message: expect.stringContaining("does not exist") });
-    await expect(ecs.send(withKey("checks", `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${key.keyId}`))).rejects.toMatchObject({ name: "InvalidParameterException", message: expect.stringContaining("region") });
+    await expect(ecs.send(withKey("checks", "11111111-2222-3333-4444-555555555555"))).rejects.toMatchObject({
+      name: "InvalidParameterException",
+      message: expect.stringContaining("does not exist"),
+    });
+    await expect(ecs.send(withKey("checks", `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${key.keyId}`))).rejects.toMatchObject({
+      name: "InvalidParameterException",
+      message: expect.stringContaining("region"),
+    });
 
     // none of these left a cluster behind
     const d = await ecs.send(new DescribeClustersCommand({ clusters: ["checks"] }));
@@ -64,7 +77,9 @@ describe("cluster key checks at CreateCluster / UpdateCluster", () => {
 
     // the good key works, by ARN, and UpdateCluster checks the same way
     await ecs.send(withKey("checks", key.arn));
-    await expect(ecs.send(new UpdateClusterCommand({ cluster: "checks", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: "alias/fargate-checks" } } }))).rejects.toMatchObject({ name: "InvalidParameterException" });
+    await expect(
+      ecs.send(new UpdateClusterCommand({ cluster: "checks", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: "alias/fargate-checks" } } })),
+    ).rejects.toMatchObject({ name: "InvalidParameterException" });
     const d2 = await ecs.send(new DescribeClustersCommand({ clusters: ["checks"], include: ["CONFIGURATIONS"] }));
     expect(d2.clusters![0].configuration!.managedStorageConfiguration!.fargateEphemeralStorageKmsKeyId).toBe(key.arn);
   });
@@ -81,21 +96,34 @@ describe("cluster key checks at CreateCluster / UpdateCluster", () => {
     };
     const good = await kms.send(new CreateKeyCommand({ Policy: narrowed("fargate.amazonaws.com") }));
     const other = await kms.send(new CreateKeyCommand({ Policy: narrowed("ecs.amazonaws.com") }));
-    await expect(ecs.send(withKey("svc-keys", other.KeyMetadata!.Arn!))).rejects.toMatchObject({ message: expect.stringContaining("does not allow Fargate (fargate.amazonaws.com)") });
+    await expect(ecs.send(withKey("svc-keys", other.KeyMetadata!.Arn!))).rejects.toMatchObject({
+      message: expect.stringContaining("does not allow Fargate (fargate.amazonaws.com)"),
+    });
     const c = await ecs.send(withKey("svc-keys", good.KeyMetadata!.Arn!));
     expect(c.cluster!.configuration!.managedStorageConfiguration!.fargateEphemeralStorageKmsKeyId).toBe(good.KeyMetadata!.Arn);
   });
 
   it("DescribeClusters returns each optional part only when asked", async () => {
     const key = await createFargateKey(kms, "inc");
-    await ecs.send(new CreateClusterCommand({ clusterName: "inc", tags: [{ key: "team", value: "x" }], settings: [{ name: "containerInsights", value: "enabled" }], configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key.arn } } }));
+    await ecs.send(
+      new CreateClusterCommand({
+        clusterName: "inc",
+        tags: [{ key: "team", value: "x" }],
+        settings: [{ name: "containerInsights", value: "enabled" }],
+        configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key.arn } },
+      }),
+    );
     const bare = (await ecs.send(new DescribeClustersCommand({ clusters: ["inc"] }))).clusters![0];
     expect(bare.configuration).toBeUndefined();
     expect(bare.tags).toBeUndefined();
     expect(bare.settings).toBeUndefined();
     expect(bare.statistics).toBeUndefined();
     expect(bare.status).toBe("ACTIVE");
-    const all = (await ecs.send(new DescribeClustersCommand({ clusters: [`arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/inc`], include: ["CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS", "ATTACHMENTS"] }))).clusters![0];
+    const all = (
+      await ecs.send(
+        new DescribeClustersCommand({ clusters: [`arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/inc`], include: ["CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS", "ATTACHMENTS"] }),
+      )
+    ).clusters![0];
     expect(all.tags).toEqual([{ key: "team", value: "x" }]);
     expect(all.settings).toEqual([{ name: "containerInsights", value: "enabled" }]);
     expect(all.statistics!.find((s) => s.name === "runningFargateTasksCount")!.value).toBe("0");
@@ -103,8 +131,12 @@ describe("cluster key checks at CreateCluster / UpdateCluster", () => {
     expect(all.configuration!.managedStorageConfiguration!.fargateEphemeralStorageKmsKeyId).toBe(key.arn);
     const s = await ecs.send(new UpdateClusterSettingsCommand({ cluster: "inc", settings: [{ name: "containerInsights", value: "disabled" }] }));
     expect(s.cluster!.settings).toEqual([{ name: "containerInsights", value: "disabled" }]);
-    await ecs.send(new PutClusterCapacityProvidersCommand({ cluster: "inc", capacityProviders: ["FARGATE"], defaultCapacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1 }] }));
-    await expect(ecs.send(new PutClusterCapacityProvidersCommand({ cluster: "inc", capacityProviders: ["EC2_ASG"], defaultCapacityProviderStrategy: [] }))).rejects.toMatchObject({ name: "InvalidParameterException" });
+    await ecs.send(
+      new PutClusterCapacityProvidersCommand({ cluster: "inc", capacityProviders: ["FARGATE"], defaultCapacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1 }] }),
+    );
+    await expect(ecs.send(new PutClusterCapacityProvidersCommand({ cluster: "inc", capacityProviders: ["EC2_ASG"], defaultCapacityProviderStrategy: [] }))).rejects.toMatchObject({
+      name: "InvalidParameterException",
+    });
     const arn = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/inc`;
     await ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: "b", value: "2" }] }));
     await ecs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ["team"] }));
@@ -132,7 +164,12 @@ describe("cluster key checks at CreateCluster / UpdateCluster", () => {
         PolicyDocument: JSON.stringify({
           Version: "2012-10-17",
           Statement: [
-            { Effect: "Allow", Action: ["ecs:CreateCluster", "ecs:UpdateCluster"], Resource: "*", Condition: { StringEquals: { "ecs:fargate-ephemeral-storage-kms-key": good.arn } } },
+            {
+              Effect: "Allow",
+              Action: ["ecs:CreateCluster", "ecs:UpdateCluster"],
+              Resource: "*",
+              Condition: { StringEquals: { "ecs:fargate-ephemeral-storage-kms-key": good.arn } },
+            },
             { Effect: "Deny", Action: ["ecs:CreateCluster", "ecs:UpdateCluster"], Resource: "*", Condition: { Null: { "ecs:fargate-ephemeral-storage-kms-key": "true" } } },
             { Effect: "Allow", Action: ["kms:DescribeKey"], Resource: "*" },
           ],
@@ -145,17 +182,30 @@ describe("cluster key checks at CreateCluster / UpdateCluster", () => {
     await expect(op.send(withKey("iam-bad", other.arn))).rejects.toMatchObject({ name: "AccessDeniedException" });
     await expect(op.send(new CreateClusterCommand({ clusterName: "iam-none" }))).rejects.toMatchObject({ name: "AccessDeniedException" });
     // removing the key from a cluster is denied too
-    await expect(op.send(new UpdateClusterCommand({ cluster: "iam-good", configuration: { managedStorageConfiguration: {} } }))).rejects.toMatchObject({ name: "AccessDeniedException" });
-    await expect(op.send(new UpdateClusterCommand({ cluster: "iam-good", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: "" } } }))).rejects.toMatchObject({ name: "AccessDeniedException" });
+    await expect(op.send(new UpdateClusterCommand({ cluster: "iam-good", configuration: { managedStorageConfiguration: {} } }))).rejects.toMatchObject({
+      name: "AccessDeniedException",
+    });
+    await expect(
+      op.send(new UpdateClusterCommand({ cluster: "iam-good", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: "" } } })),
+    ).rejects.toMatchObject({ name: "AccessDeniedException" });
   });
 });
 
 describe("task definitions", () => {
-  const base = { requiresCompatibilities: ["FARGATE" as const], networkMode: "awsvpc" as const, cpu: "256", memory: "512", containerDefinitions: [{ name: "a", image: "busybox" }] };
+  const base = {
+    requiresCompatibilities: ["FARGATE" as const],
+    networkMode: "awsvpc" as const,
+    cpu: "256",
+    memory: "512",
+    containerDefinitions: [{ name: "a", image: "busybox" }],
+  };
 
   it("validates Fargate sizes, network mode, ephemeral storage and containers", async () => {
     const bad = async (extra: Record<string, unknown>, msg: RegExp) =>
-      expect(ecs.send(new RegisterTaskDefinitionCommand({ family: "bad", ...base, ...extra }))).rejects.toMatchObject({ name: "ClientException", message: expect.stringMatching(msg) });
+      expect(ecs.send(new RegisterTaskDefinitionCommand({ family: "bad", ...base, ...extra }))).rejects.toMatchObject({
+        name: "ClientException",
+        message: expect.stringMatching(msg),
+      });
     await bad({ cpu: "256", memory: "4096" }, /No Fargate configuration exists for given values: 256 CPU, 4096 memory/);
     await bad({ networkMode: "bridge" }, /awsvpc/);
     await bad({ ephemeralStorage: { sizeInGiB: 20 } }, /between 21 and 200/);

@@ -4,14 +4,7 @@
  * whether new tasks start; every Fargate KMS call is in CloudTrail.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CreateClusterCommand,
-  DescribeClustersCommand,
-  ECSClient,
-  RunTaskCommand,
-  StopTaskCommand,
-  UpdateClusterCommand,
-} from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, DescribeClustersCommand, ECSClient, RunTaskCommand, StopTaskCommand, UpdateClusterCommand } from "@aws-sdk/client-ecs";
 import { DisableKeyCommand, EnableKeyCommand, KMSClient, ListGrantsCommand, ScheduleKeyDeletionCommand } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { createFargateKey, NETWORK, registerSleeper, running, stopped, waitFor, waitTask } from "./ecs-helpers.ts";
@@ -111,7 +104,9 @@ describe("customer managed key for Fargate ephemeral storage", () => {
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.arn, PendingWindowInDays: 7 }));
     const t = await waitTask(ecs, "pending-del", (await run("pending-del", td)).taskArn!, stopped);
     expect(t.stopCode).toBe("TaskFailedToStart");
-    expect(t.stoppedReason).toMatch(/^ResourceInitializationError: failed to create ephemeral storage: KMS key arn:aws:kms:us-east-1:000000000000:key\/.* \(KMSInvalidStateException\)$/);
+    expect(t.stoppedReason).toMatch(
+      /^ResourceInitializationError: failed to create ephemeral storage: KMS key arn:aws:kms:us-east-1:000000000000:key\/.* \(KMSInvalidStateException\)$/,
+    );
   });
 
   it("a key policy without the Fargate statements is refused at CreateCluster, and fails tasks once the cluster has it", async () => {

@@ -55,7 +55,8 @@ describe.skipIf(!available)("gocryptfs storage driver", () => {
     const rec = (server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string; volumeId?: string } }> }).tasks.get(t0.taskArn!)!;
     const mount = rec.storage.mountPath!;
     // wait until the writer has written (through the mount, in plaintext)
-    for (let i = 0; i < 400 && !(existsSync(join(mount, "secret.txt")) && readFileSync(join(mount, "secret.txt"), "utf8").split("\n").length > 8); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 400 && !(existsSync(join(mount, "secret.txt")) && readFileSync(join(mount, "secret.txt"), "utf8").split("\n").length > 8); i++)
+      await new Promise((r) => setTimeout(r, 25));
     expect(readFileSync(join(mount, "secret.txt"), "utf8")).toContain(marker);
     const volumeRoot = join(server.dataDir, "volumes", rec.storage.volumeId!);
     const cipherFiles = walk(join(volumeRoot, "cipher"));

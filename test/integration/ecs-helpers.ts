@@ -8,9 +8,7 @@ export const NETWORK = { awsvpcConfiguration: { subnets: ["subnet-12345678"], se
 /** The key policy of the ECS documentation (fargate-create-storage-key), for one cluster. */
 export function fargateKeyPolicy(clusterName: string | string[], opts: { fargate?: boolean } = {}): string {
   const names = Array.isArray(clusterName) ? clusterName : [clusterName];
-  const statements: unknown[] = [
-    { Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
-  ];
+  const statements: unknown[] = [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }];
   if (opts.fargate !== false) {
     statements.push(
       {
@@ -73,7 +71,9 @@ export async function waitTask(ecs: ECSClient, cluster: string, taskArn: string,
     if (last && pred(last)) return last;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`task ${taskArn} never reached the expected state; last: ${JSON.stringify({ lastStatus: last?.lastStatus, stopCode: last?.stopCode, stoppedReason: last?.stoppedReason })}`);
+  throw new Error(
+    `task ${taskArn} never reached the expected state; last: ${JSON.stringify({ lastStatus: last?.lastStatus, stopCode: last?.stopCode, stoppedReason: last?.stoppedReason })}`,
+  );
 }
 
 export async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, tries = 600): Promise<T> {

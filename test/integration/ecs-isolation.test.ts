@@ -43,11 +43,25 @@ beforeAll(async () => {
   owner = new ECSClient(server.config);
   const key = await createFargateKey(new KMSClient(server.config), "prod");
   keyArn = key.arn;
-  clusterArn = (await owner.send(new CreateClusterCommand({ clusterName: "prod", tags: [{ key: "team", value: "a" }], configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: keyArn } } }))).cluster!.clusterArn!;
-  taskDefArn = await registerSleeper(owner, "secret-app", [{ name: "app", image: "busybox", command: ["sleep", "300"], essential: true, stopTimeout: 1, environment: [{ name: "DB_PASSWORD", value: "hunter2" }] }]);
+  clusterArn = (
+    await owner.send(
+      new CreateClusterCommand({
+        clusterName: "prod",
+        tags: [{ key: "team", value: "a" }],
+        configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: keyArn } },
+      }),
+    )
+  ).cluster!.clusterArn!;
+  taskDefArn = await registerSleeper(owner, "secret-app", [
+    { name: "app", image: "busybox", command: ["sleep", "300"], essential: true, stopTimeout: 1, environment: [{ name: "DB_PASSWORD", value: "hunter2" }] },
+  ]);
   const run = await owner.send(new RunTaskCommand({ cluster: "prod", taskDefinition: taskDefArn, launchType: "FARGATE", networkConfiguration: NETWORK }));
   taskArn = run.tasks![0].taskArn!;
-  serviceArn = (await owner.send(new CreateServiceCommand({ cluster: "prod", serviceName: "web", taskDefinition: taskDefArn, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }))).service!.serviceArn!;
+  serviceArn = (
+    await owner.send(
+      new CreateServiceCommand({ cluster: "prod", serviceName: "web", taskDefinition: taskDefArn, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }),
+    )
+  ).service!.serviceArn!;
   callers = await otherAccountCallers(server);
 });
 afterAll(async () => {
@@ -68,7 +82,8 @@ async function ownerView(): Promise<unknown> {
   };
 }
 
-const denied = (op: string, resource: string) => new RegExp(`is not authorized to perform: ecs:${op} on resource: ${resource.replace(/[/.]/g, "\\$&")} because no resource-based policy allows the ecs:${op} action$`);
+const denied = (op: string, resource: string) =>
+  new RegExp(`is not authorized to perform: ecs:${op} on resource: ${resource.replace(/[/.]/g, "\\$&")} because no resource-based policy allows the ecs:${op} action$`);
 
 describe("another account's identifiers", () => {
   it("are refused to the other account's root and administrator, and change nothing", async () => {
@@ -80,22 +95,57 @@ describe("another account's identifiers", () => {
       await expectAwsError(ecs.send(new DescribeTasksCommand({ cluster: clusterArn, tasks: [taskArn] })), "ClusterNotFoundException", 400, "Cluster not found.");
       await expectAwsError(ecs.send(new ListTasksCommand({ cluster: clusterArn })), "ClusterNotFoundException", 400, "Cluster not found.");
       await expectAwsError(ecs.send(new DescribeClustersCommand({ clusters: [clusterArn] })), "AccessDeniedException", 400, denied("DescribeClusters", clusterArn));
-      await expectAwsError(ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [serviceArn] })), "AccessDeniedException", 400, denied("DescribeServices", serviceArn));
+      await expectAwsError(
+        ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [serviceArn] })),
+        "AccessDeniedException",
+        400,
+        denied("DescribeServices", serviceArn),
+      );
       await expectAwsError(ecs.send(new ListTagsForResourceCommand({ resourceArn: taskDefArn })), "AccessDeniedException", 400, denied("ListTagsForResource", taskDefArn));
       // Changes.
-      await expectAwsError(ecs.send(new UpdateClusterCommand({ cluster: clusterArn, configuration: { managedStorageConfiguration: {} } })), "AccessDeniedException", 400, denied("UpdateCluster", clusterArn));
-      await expectAwsError(ecs.send(new RunTaskCommand({ cluster: clusterArn, taskDefinition: taskDefArn, launchType: "FARGATE", networkConfiguration: NETWORK })), "AccessDeniedException", 400, denied("RunTask", taskDefArn));
+      await expectAwsError(
+        ecs.send(new UpdateClusterCommand({ cluster: clusterArn, configuration: { managedStorageConfiguration: {} } })),
+        "AccessDeniedException",
+        400,
+        denied("UpdateCluster", clusterArn),
+      );
+      await expectAwsError(
+        ecs.send(new RunTaskCommand({ cluster: clusterArn, taskDefinition: taskDefArn, launchType: "FARGATE", networkConfiguration: NETWORK })),
+        "AccessDeniedException",
+        400,
+        denied("RunTask", taskDefArn),
+      );
       await expectAwsError(ecs.send(new StopTaskCommand({ cluster: clusterArn, task: taskArn })), "AccessDeniedException", 400, denied("StopTask", taskArn));
       await expectAwsError(ecs.send(new StopTaskCommand({ cluster: clusterArn, task: taskArn.split("/").pop()! })), "ClusterNotFoundException", 400, "Cluster not found.");
       for (const arn of [clusterArn, taskDefArn, taskArn, serviceArn]) {
         await expectAwsError(ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key: "team", value: "b" }] })), "AccessDeniedException", 400, denied("TagResource", arn));
         await expectAwsError(ecs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ["team"] })), "AccessDeniedException", 400, denied("UntagResource", arn));
       }
-      await expectAwsError(ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: taskDefArn })), "AccessDeniedException", 400, denied("DeregisterTaskDefinition", taskDefArn));
-      await expectAwsError(ecs.send(new UpdateServiceCommand({ cluster: clusterArn, service: "web", desiredCount: 3 })), "AccessDeniedException", 400, denied("UpdateService", serviceArn));
-      await expectAwsError(ecs.send(new DeleteServiceCommand({ cluster: clusterArn, service: "web", force: true })), "AccessDeniedException", 400, denied("DeleteService", serviceArn));
+      await expectAwsError(
+        ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: taskDefArn })),
+        "AccessDeniedException",
+        400,
+        denied("DeregisterTaskDefinition", taskDefArn),
+      );
+      await expectAwsError(
+        ecs.send(new UpdateServiceCommand({ cluster: clusterArn, service: "web", desiredCount: 3 })),
+        "AccessDeniedException",
+        400,
+        denied("UpdateService", serviceArn),
+      );
+      await expectAwsError(
+        ecs.send(new DeleteServiceCommand({ cluster: clusterArn, service: "web", force: true })),
+        "AccessDeniedException",
+        400,
+        denied("DeleteService", serviceArn),
+      );
       // The other account's own "prod" is a different cluster, which it does not have.
-      await expectAwsError(ecs.send(new UpdateClusterCommand({ cluster: "prod", settings: [{ name: "containerInsights", value: "enabled" }] })), "ClusterNotFoundException", 400, "Cluster not found.");
+      await expectAwsError(
+        ecs.send(new UpdateClusterCommand({ cluster: "prod", settings: [{ name: "containerInsights", value: "enabled" }] })),
+        "ClusterNotFoundException",
+        400,
+        "Cluster not found.",
+      );
     }
     expect(await ownerView()).toEqual(before);
   });
@@ -108,13 +158,27 @@ describe("an ARN of another Region", () => {
     const described = await west.send(new DescribeClustersCommand({ clusters: [clusterArn] }));
     expect(described.clusters).toEqual([]);
     expect(described.failures).toEqual([{ arn: clusterArn, reason: "MISSING" }]);
-    await expectAwsError(west.send(new UpdateClusterCommand({ cluster: clusterArn, configuration: { managedStorageConfiguration: {} } })), "ClusterNotFoundException", 400, "Cluster not found.");
+    await expectAwsError(
+      west.send(new UpdateClusterCommand({ cluster: clusterArn, configuration: { managedStorageConfiguration: {} } })),
+      "ClusterNotFoundException",
+      400,
+      "Cluster not found.",
+    );
     await expectAwsError(west.send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefArn })), "ClientException", 400, "Unable to describe task definition.");
     await expectAwsError(west.send(new DeregisterTaskDefinitionCommand({ taskDefinition: taskDefArn })), "ClientException", 400, "The specified task definition does not exist.");
     await expectAwsError(west.send(new DescribeTasksCommand({ cluster: clusterArn, tasks: [taskArn] })), "ClusterNotFoundException", 400);
     await expectAwsError(west.send(new StopTaskCommand({ cluster: clusterArn, task: taskArn })), "ClusterNotFoundException", 400);
-    await expectAwsError(west.send(new RunTaskCommand({ cluster: "prod", taskDefinition: taskDefArn, launchType: "FARGATE", networkConfiguration: NETWORK })), "ClusterNotFoundException", 400);
-    await expectAwsError(west.send(new TagResourceCommand({ resourceArn: clusterArn, tags: [{ key: "team", value: "z" }] })), "ClusterNotFoundException", 400, "Cluster not found.");
+    await expectAwsError(
+      west.send(new RunTaskCommand({ cluster: "prod", taskDefinition: taskDefArn, launchType: "FARGATE", networkConfiguration: NETWORK })),
+      "ClusterNotFoundException",
+      400,
+    );
+    await expectAwsError(
+      west.send(new TagResourceCommand({ resourceArn: clusterArn, tags: [{ key: "team", value: "z" }] })),
+      "ClusterNotFoundException",
+      400,
+      "Cluster not found.",
+    );
     await expectAwsError(west.send(new TagResourceCommand({ resourceArn: taskDefArn, tags: [{ key: "team", value: "z" }] })), "ClientException", 400);
     await expectAwsError(west.send(new UntagResourceCommand({ resourceArn: taskArn, tagKeys: ["team"] })), "InvalidParameterException", 400);
     await expectAwsError(west.send(new ListTagsForResourceCommand({ resourceArn: serviceArn })), "ServiceNotFoundException", 400);

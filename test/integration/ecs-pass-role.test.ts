@@ -17,7 +17,8 @@ const base: RegisterTaskDefinitionCommandInput = {
   memory: "512",
   containerDefinitions: [{ name: "app", image: "busybox", command: ["true"] }],
 };
-const denied = (user: string, role: string) => `User: arn:aws:iam::${ACCOUNT}:user/${user} is not authorized to perform: iam:PassRole on resource: ${role} because no identity-based policy allows the iam:PassRole action`;
+const denied = (user: string, role: string) =>
+  `User: arn:aws:iam::${ACCOUNT}:user/${user} is not authorized to perform: iam:PassRole on resource: ${role} because no identity-based policy allows the iam:PassRole action`;
 
 let server: TestServer;
 let root: ECSClient;
@@ -27,7 +28,10 @@ async function ecsAs(name: string, statements: unknown[]): Promise<ECSClient> {
 }
 
 async function expectDenied(p: Promise<unknown>, message: string): Promise<void> {
-  const e = (await p.then(() => undefined, (x: unknown) => x)) as (Error & { $metadata?: { httpStatusCode?: number } }) | undefined;
+  const e = (await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  )) as (Error & { $metadata?: { httpStatusCode?: number } }) | undefined;
   expect(e, "expected AccessDeniedException").toBeDefined();
   expect(e!.name).toBe("AccessDeniedException");
   expect(e!.message).toBe(message);
@@ -80,9 +84,14 @@ describe("iam:PassRole on RegisterTaskDefinition", () => {
   it("the root user passes its own account's roles, not another account's", async () => {
     await root.send(new RegisterTaskDefinitionCommand({ ...base, taskRoleArn: TASK_ROLE, executionRoleArn: EXEC_ROLE }));
     const foreign = "arn:aws:iam::111122223333:role/theirs";
-    const e = (await root.send(new RegisterTaskDefinitionCommand({ ...base, taskRoleArn: foreign })).then(() => undefined, (x: unknown) => x)) as Error | undefined;
+    const e = (await root.send(new RegisterTaskDefinitionCommand({ ...base, taskRoleArn: foreign })).then(
+      () => undefined,
+      (x: unknown) => x,
+    )) as Error | undefined;
     expect(e?.name).toBe("AccessDeniedException");
-    expect(e?.message).toBe(`User: arn:aws:iam::${ACCOUNT}:root is not authorized to perform: iam:PassRole on resource: ${foreign} because no resource-based policy allows the iam:PassRole action`);
+    expect(e?.message).toBe(
+      `User: arn:aws:iam::${ACCOUNT}:root is not authorized to perform: iam:PassRole on resource: ${foreign} because no resource-based policy allows the iam:PassRole action`,
+    );
     const anyRole = await ecsAs("passer-any", [allow("ecs:*"), allow("iam:PassRole")]);
     await expectDenied(
       anyRole.send(new RegisterTaskDefinitionCommand({ ...base, taskRoleArn: foreign })),
@@ -112,7 +121,10 @@ describe("iam:PassRole on CreateService", () => {
     const td = (await root.send(new RegisterTaskDefinitionCommand(base))).taskDefinition!.taskDefinitionArn!;
     const lbRole = `arn:aws:iam::${ACCOUNT}:role/app-lb`;
     const input = { cluster: "pass", serviceName: "svc", taskDefinition: td, desiredCount: 0, launchType: "FARGATE" as const, networkConfiguration: NETWORK, role: lbRole };
-    const tasksOnly = await ecsAs("svc-tasks-only", [allow("ecs:*"), allow("iam:PassRole", "*", { Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } })]);
+    const tasksOnly = await ecsAs("svc-tasks-only", [
+      allow("ecs:*"),
+      allow("iam:PassRole", "*", { Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } }),
+    ]);
     await expectDenied(tasksOnly.send(new CreateServiceCommand(input)), denied("svc-tasks-only", lbRole));
   });
 });

@@ -82,7 +82,13 @@ describe("Fargate vCPU quotas (configured: 1 vCPU on demand, 0.5 vCPU Spot)", ()
     await ecs.send(new CreateClusterCommand({ clusterName: "spot" }));
     await ecs.send(new PutClusterCapacityProvidersCommand({ cluster: "spot", capacityProviders: ["FARGATE", "FARGATE_SPOT"], defaultCapacityProviderStrategy: [] }));
     const out = await ecs.send(
-      new RunTaskCommand({ cluster: "spot", taskDefinition: halfVcpu, count: 2, capacityProviderStrategy: [{ capacityProvider: "FARGATE_SPOT", weight: 1 }], networkConfiguration: NETWORK }),
+      new RunTaskCommand({
+        cluster: "spot",
+        taskDefinition: halfVcpu,
+        count: 2,
+        capacityProviderStrategy: [{ capacityProvider: "FARGATE_SPOT", weight: 1 }],
+        networkConfiguration: NETWORK,
+      }),
     );
     expect(out.tasks).toHaveLength(1);
     expect(out.tasks![0].capacityProviderName).toBe("FARGATE_SPOT");
@@ -99,7 +105,9 @@ describe("Fargate vCPU quotas (configured: 1 vCPU on demand, 0.5 vCPU Spot)", ()
     }
     // a one-off task holds half the quota
     const holder = (await run(ecs, { cluster: "svc" })).tasks![0];
-    await ecs.send(new CreateServiceCommand({ cluster: "svc", serviceName: "web", taskDefinition: halfVcpu, desiredCount: 2, launchType: "FARGATE", networkConfiguration: NETWORK }));
+    await ecs.send(
+      new CreateServiceCommand({ cluster: "svc", serviceName: "web", taskDefinition: halfVcpu, desiredCount: 2, launchType: "FARGATE", networkConfiguration: NETWORK }),
+    );
     const message = `(service web) was unable to place a task. Reason: ${REASON}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`;
     const describe = async () => (await ecs.send(new DescribeServicesCommand({ cluster: "svc", services: ["web"] }))).services![0];
     await waitFor("the quota event", async () => {

@@ -40,7 +40,9 @@ describe("services", () => {
   it("keeps desiredCount tasks, replaces a stopped one, reaches a steady state", async () => {
     await ecs.send(new CreateClusterCommand({ clusterName: "svc" }));
     const td = await registerSleeper(ecs, "svc-app");
-    const created = await ecs.send(new CreateServiceCommand({ cluster: "svc", serviceName: "web", taskDefinition: td, desiredCount: 2, launchType: "FARGATE", networkConfiguration: NETWORK }));
+    const created = await ecs.send(
+      new CreateServiceCommand({ cluster: "svc", serviceName: "web", taskDefinition: td, desiredCount: 2, launchType: "FARGATE", networkConfiguration: NETWORK }),
+    );
     expect(created.service!.deploymentConfiguration).toMatchObject({ minimumHealthyPercent: 100, maximumPercent: 200 });
     expect(created.service!.deployments![0].id).toMatch(/^ecs-svc\/\d{19}$/);
     expect(created.service!.deployments![0].fargateEphemeralStorage).toBeUndefined();
@@ -141,14 +143,36 @@ describe("services", () => {
       name: "InvalidParameterException",
       message: "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
     });
-    await expect(ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "x", taskDefinition: td, desiredCount: 1, launchType: "FARGATE", networkConfiguration: NETWORK, platformVersion: "0.1" }))).rejects.toMatchObject({ name: "PlatformUnknownException" });
+    await expect(
+      ecs.send(
+        new CreateServiceCommand({
+          cluster: "svc-val",
+          serviceName: "x",
+          taskDefinition: td,
+          desiredCount: 1,
+          launchType: "FARGATE",
+          networkConfiguration: NETWORK,
+          platformVersion: "0.1",
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "PlatformUnknownException" });
     await ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "x", taskDefinition: td, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }));
-    await expect(ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "x", taskDefinition: td, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }))).rejects.toMatchObject({ name: "InvalidParameterException", message: "Creation of service was not idempotent." });
+    await expect(
+      ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "x", taskDefinition: td, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK })),
+    ).rejects.toMatchObject({ name: "InvalidParameterException", message: "Creation of service was not idempotent." });
     await expect(ecs.send(new UpdateServiceCommand({ cluster: "svc-val", service: "nope", desiredCount: 1 }))).rejects.toMatchObject({ name: "ServiceNotFoundException" });
     // the default "Tasks per service" quota
-    await expect(ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "big", taskDefinition: td, desiredCount: 5001, launchType: "FARGATE", networkConfiguration: NETWORK }))).rejects.toMatchObject({ name: "InvalidParameterException", message: "Desired count exceeds limit." });
-    await expect(ecs.send(new UpdateServiceCommand({ cluster: "svc-val", service: "x", desiredCount: 2147483647 }))).rejects.toMatchObject({ name: "InvalidParameterException", message: "Desired count exceeds limit." });
-    await expect(ecs.send(new UpdateServiceCommand({ cluster: "svc-val", service: "x", desiredCount: -1 }))).rejects.toMatchObject({ name: "InvalidParameterException", message: "desiredCount must be 0 or more." });
+    await expect(
+      ecs.send(new CreateServiceCommand({ cluster: "svc-val", serviceName: "big", taskDefinition: td, desiredCount: 5001, launchType: "FARGATE", networkConfiguration: NETWORK })),
+    ).rejects.toMatchObject({ name: "InvalidParameterException", message: "Desired count exceeds limit." });
+    await expect(ecs.send(new UpdateServiceCommand({ cluster: "svc-val", service: "x", desiredCount: 2147483647 }))).rejects.toMatchObject({
+      name: "InvalidParameterException",
+      message: "Desired count exceeds limit.",
+    });
+    await expect(ecs.send(new UpdateServiceCommand({ cluster: "svc-val", service: "x", desiredCount: -1 }))).rejects.toMatchObject({
+      name: "InvalidParameterException",
+      message: "desiredCount must be 0 or more.",
+    });
     const missing = await ecs.send(new DescribeServicesCommand({ cluster: "svc-val", services: ["ghost"] }));
     expect(missing.failures![0].reason).toBe("MISSING");
   });

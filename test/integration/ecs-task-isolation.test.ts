@@ -67,7 +67,9 @@ function mountsUnder(dir: string): string[] {
 }
 
 function uidOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"))!;
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Uid:"))!;
   return Number(line.slice(4).trim().split(/\s+/)[0]);
 }
 
@@ -196,9 +198,7 @@ describe.skipIf(!isRoot)(`task users${isRoot ? "" : " (skipped: the server must 
     chmodSync(rootKey, 0o644);
     // The volume is the cwd although the data dir above it is closed to the task's user.
     const keyScript = 'cat "$KEY" >/dev/null 2>e && exit 1; grep -q "Permission denied" e || exit 2; echo mine > own.txt && [ "$(cat own.txt)" = mine ] || exit 3; exit 0';
-    const keyTd = await registerSleeper(ecs, "key-reader", [
-      { name: "probe", image: "busybox", command: ["sh", "-c", keyScript], environment: [{ name: "KEY", value: rootKey }] },
-    ]);
+    const keyTd = await registerSleeper(ecs, "key-reader", [{ name: "probe", image: "busybox", command: ["sh", "-c", keyScript], environment: [{ name: "KEY", value: rootKey }] }]);
     const k0 = (await ecs.send(new RunTaskCommand({ cluster: "iso", taskDefinition: keyTd, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0]!;
     const keyRead = await waitTask(ecs, "iso", k0.taskArn!, stopped);
     expect(keyRead.containers![0]!.exitCode).toBe(0);

@@ -1,6 +1,15 @@
 /** Fargate tasks as processes: containers, essential exit, dependsOn, metadata endpoint, listing, expiry. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand, TagResourceCommand, ListTagsForResourceCommand } from "@aws-sdk/client-ecs";
+import {
+  CreateClusterCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  TagResourceCommand,
+  ListTagsForResourceCommand,
+} from "@aws-sdk/client-ecs";
 import { readFile } from "node:fs/promises";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { NETWORK, registerSleeper, running, stopped, waitFor, waitTask } from "./ecs-helpers.ts";
@@ -35,12 +44,16 @@ describe("RunTask validation", () => {
     const td = await registerSleeper(ecs, "val2");
     await expect(run(td, { platformVersion: "9.9.9" })).rejects.toMatchObject({ name: "PlatformUnknownException" });
     await expect(run(td, { count: 11 })).rejects.toMatchObject({ name: "InvalidParameterException" });
-    await expect(ecs.send(new RunTaskCommand({ cluster: "nope", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).rejects.toMatchObject({ name: "ClusterNotFoundException" });
+    await expect(ecs.send(new RunTaskCommand({ cluster: "nope", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).rejects.toMatchObject({
+      name: "ClusterNotFoundException",
+    });
     await expect(run("does-not-exist")).rejects.toMatchObject({ name: "ClientException" });
     await expect(run(td, { overrides: { ephemeralStorage: { sizeInGiB: 201 } } })).rejects.toMatchObject({ name: "ClientException" });
     await expect(run(td, { overrides: { containerOverrides: [{ name: "ghost" }] } })).rejects.toMatchObject({ name: "InvalidParameterException" });
     await expect(run(td, { launchType: "EC2" })).rejects.toMatchObject({ name: "InvalidParameterException", message: "No Container Instances were found in your cluster." });
-    await expect(run(td, { launchType: undefined, capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1 }] })).rejects.toMatchObject({ name: "InvalidParameterException" });
+    await expect(run(td, { launchType: undefined, capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1 }] })).rejects.toMatchObject({
+      name: "InvalidParameterException",
+    });
   });
   it("runs with LATEST, count and a capacity provider strategy", async () => {
     const { PutClusterCapacityProvidersCommand } = await import("@aws-sdk/client-ecs");
@@ -48,7 +61,14 @@ describe("RunTask validation", () => {
     await ecs.send(new PutClusterCapacityProvidersCommand({ cluster: "cps", capacityProviders: ["FARGATE", "FARGATE_SPOT"], defaultCapacityProviderStrategy: [] }));
     const td = await registerSleeper(ecs, "cps");
     const out = await ecs.send(
-      new RunTaskCommand({ cluster: "cps", taskDefinition: td, count: 2, platformVersion: "LATEST", capacityProviderStrategy: [{ capacityProvider: "FARGATE_SPOT", weight: 1 }], networkConfiguration: NETWORK }),
+      new RunTaskCommand({
+        cluster: "cps",
+        taskDefinition: td,
+        count: 2,
+        platformVersion: "LATEST",
+        capacityProviderStrategy: [{ capacityProvider: "FARGATE_SPOT", weight: 1 }],
+        networkConfiguration: NETWORK,
+      }),
     );
     expect(out.tasks).toHaveLength(2);
     for (const t of out.tasks!) {
@@ -90,7 +110,13 @@ describe("containers", () => {
   it("dependsOn: SUCCESS waits for the init container; START waits for the start", async () => {
     const td = await registerSleeper(ecs, "deps", [
       { name: "init", image: "busybox", essential: false, command: ["sh", "-c", "echo init > order.txt"] },
-      { name: "app", image: "busybox", command: ["sh", "-c", "cat order.txt > seen.txt; echo app >> order.txt; sleep 300"], dependsOn: [{ containerName: "init", condition: "SUCCESS" }], stopTimeout: 2 },
+      {
+        name: "app",
+        image: "busybox",
+        command: ["sh", "-c", "cat order.txt > seen.txt; echo app >> order.txt; sleep 300"],
+        dependsOn: [{ containerName: "init", condition: "SUCCESS" }],
+        stopTimeout: 2,
+      },
       { name: "after", image: "busybox", essential: false, command: ["sh", "-c", "sleep 0.2; echo after >> order.txt"], dependsOn: [{ containerName: "app", condition: "START" }] },
     ]);
     const [t0] = await run(td);
@@ -120,10 +146,10 @@ describe("containers", () => {
 
   it("the process sees ECS_CONTAINER_METADATA_URI_V4 and can fetch container and task metadata", async () => {
     const script = [
-      'node -e \'',
+      "node -e '",
       "const u=process.env.ECS_CONTAINER_METADATA_URI_V4;",
-      "Promise.all([fetch(u).then(r=>r.json()),fetch(u+\"/task\").then(r=>r.json())]).then(([c,t])=>{",
-      "require(\"fs\").writeFileSync(\"meta.json\",JSON.stringify({u,c,t}));process.exit(0)}).catch(e=>{console.error(e);process.exit(2)})'",
+      'Promise.all([fetch(u).then(r=>r.json()),fetch(u+"/task").then(r=>r.json())]).then(([c,t])=>{',
+      'require("fs").writeFileSync("meta.json",JSON.stringify({u,c,t}));process.exit(0)}).catch(e=>{console.error(e);process.exit(2)})\'',
     ].join("");
     const td = await registerSleeper(ecs, "meta", [
       { name: "probe", image: "node", essential: false, command: ["sh", "-c", script] },
@@ -152,7 +178,17 @@ describe("listing, tags and expiry", () => {
   it("ListTasks filters and pages; DescribeTasks reports MISSING and tags only when asked; stopped tasks expire after an hour", async () => {
     await ecs.send(new CreateClusterCommand({ clusterName: "listing" }));
     const td = await registerSleeper(ecs, "lister");
-    const out = await ecs.send(new RunTaskCommand({ cluster: "listing", taskDefinition: td, count: 3, launchType: "FARGATE", networkConfiguration: NETWORK, startedBy: "me", tags: [{ key: "team", value: "a" }] }));
+    const out = await ecs.send(
+      new RunTaskCommand({
+        cluster: "listing",
+        taskDefinition: td,
+        count: 3,
+        launchType: "FARGATE",
+        networkConfiguration: NETWORK,
+        startedBy: "me",
+        tags: [{ key: "team", value: "a" }],
+      }),
+    );
     const arns = out.tasks!.map((t) => t.taskArn!);
     for (const a of arns) await waitTask(ecs, "listing", a, running);
     const p1 = await ecs.send(new ListTasksCommand({ cluster: "listing", maxResults: 2 }));

@@ -53,6 +53,12 @@ describe("global condition keys", () => {
     await root.send(new PutUserPolicyCommand({ UserName: USER, PolicyName: "only-if", PolicyDocument: doc([allow("iam:GetUser", USER_ARN, { Condition: condition() })]) }));
     const call = asUser.send(new GetUserCommand({ UserName: USER }));
     if (allowed) expect((await call).User!.UserName).toBe(USER);
-    else await expectAwsError(call, "AccessDenied", 403, `User: ${USER_ARN} is not authorized to perform: iam:GetUser on resource: ${USER_ARN} because no identity-based policy allows the iam:GetUser action`);
+    else
+      await expectAwsError(
+        call,
+        "AccessDenied",
+        403,
+        `User: ${USER_ARN} is not authorized to perform: iam:GetUser on resource: ${USER_ARN} because no identity-based policy allows the iam:GetUser action`,
+      );
   });
 });

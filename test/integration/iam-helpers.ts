@@ -22,8 +22,18 @@ export async function expectAwsError(p: Promise<unknown>, code: string, status: 
 }
 
 export const doc = (statements: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
-export const allow = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({ Effect: "Allow", Action: action, Resource: resource, ...extra });
-export const deny = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({ Effect: "Deny", Action: action, Resource: resource, ...extra });
+export const allow = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({
+  Effect: "Allow",
+  Action: action,
+  Resource: resource,
+  ...extra,
+});
+export const deny = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({
+  Effect: "Deny",
+  Action: action,
+  Resource: resource,
+  ...extra,
+});
 
 export interface Creds {
   accessKeyId: string;

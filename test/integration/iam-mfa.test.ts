@@ -72,7 +72,12 @@ describe("CreateVirtualMFADevice", () => {
 
   it("refuses a second device with the same name (any case and path)", async () => {
     await iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "twice" }));
-    await expectAwsError(iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "TWICE", Path: "/other/" })), "EntityAlreadyExistsException", 409, "MFADevice entity at the same path and name already exists.");
+    await expectAwsError(
+      iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "TWICE", Path: "/other/" })),
+      "EntityAlreadyExistsException",
+      409,
+      "MFADevice entity at the same path and name already exists.",
+    );
     await expectAwsError(iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "bad name" })), "ValidationError", 400);
     await expectAwsError(iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "n".repeat(227) })), "ValidationError", 400, /length less than or equal to 226/);
     await expectAwsError(iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "n".repeat(200), Path: `/${"p".repeat(40)}/` })), "InvalidInputException", 400);
@@ -83,16 +88,44 @@ describe("CreateVirtualMFADevice", () => {
 
   it("tags devices with TagMFADevice, UntagMFADevice and ListMFADeviceTags", async () => {
     const serial = (await iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "tagged", Tags: [{ Key: "b", Value: "1" }] }))).VirtualMFADevice!.SerialNumber!;
-    await iam.send(new TagMFADeviceCommand({ SerialNumber: serial, Tags: [{ Key: "a", Value: "2" }, { Key: "B", Value: "3" }] }));
-    expect((await iam.send(new ListMFADeviceTagsCommand({ SerialNumber: serial }))).Tags).toEqual([{ Key: "a", Value: "2" }, { Key: "B", Value: "3" }]);
+    await iam.send(
+      new TagMFADeviceCommand({
+        SerialNumber: serial,
+        Tags: [
+          { Key: "a", Value: "2" },
+          { Key: "B", Value: "3" },
+        ],
+      }),
+    );
+    expect((await iam.send(new ListMFADeviceTagsCommand({ SerialNumber: serial }))).Tags).toEqual([
+      { Key: "a", Value: "2" },
+      { Key: "B", Value: "3" },
+    ]);
     const page = await iam.send(new ListMFADeviceTagsCommand({ SerialNumber: serial, MaxItems: 1 }));
     expect(page).toMatchObject({ Tags: [{ Key: "a", Value: "2" }], IsTruncated: true });
     await iam.send(new UntagMFADeviceCommand({ SerialNumber: serial, TagKeys: ["a"] }));
     expect((await iam.send(new ListMFADeviceTagsCommand({ SerialNumber: serial }))).Tags).toEqual([{ Key: "B", Value: "3" }]);
     const missing = `arn:aws:iam::${ACCOUNT}:mfa/missing`;
-    await expectAwsError(iam.send(new TagMFADeviceCommand({ SerialNumber: missing, Tags: [{ Key: "a", Value: "1" }] })), "NoSuchEntityException", 404, `MFA Device with serial number ${missing} does not exist.`);
+    await expectAwsError(
+      iam.send(new TagMFADeviceCommand({ SerialNumber: missing, Tags: [{ Key: "a", Value: "1" }] })),
+      "NoSuchEntityException",
+      404,
+      `MFA Device with serial number ${missing} does not exist.`,
+    );
     await expectAwsError(iam.send(new ListMFADeviceTagsCommand({ SerialNumber: missing })), "NoSuchEntityException", 404);
-    await expectAwsError(iam.send(new TagMFADeviceCommand({ SerialNumber: serial, Tags: [{ Key: "x", Value: "1" }, { Key: "X", Value: "2" }] })), "InvalidInputException", 400);
+    await expectAwsError(
+      iam.send(
+        new TagMFADeviceCommand({
+          SerialNumber: serial,
+          Tags: [
+            { Key: "x", Value: "1" },
+            { Key: "X", Value: "2" },
+          ],
+        }),
+      ),
+      "InvalidInputException",
+      400,
+    );
   });
 
   it("needs iam:CreateVirtualMFADevice on the device's ARN", async () => {
@@ -116,7 +149,8 @@ describe("EnableMFADevice", () => {
     const key = base32Decode(seedOf(d))!;
     const now = await serverStep(s.url);
     const serial = d.SerialNumber!;
-    const enable = (c1: string, c2: string, user = "enabler", sn = serial) => iam.send(new EnableMFADeviceCommand({ UserName: user, SerialNumber: sn, AuthenticationCode1: c1, AuthenticationCode2: c2 }));
+    const enable = (c1: string, c2: string, user = "enabler", sn = serial) =>
+      iam.send(new EnableMFADeviceCommand({ UserName: user, SerialNumber: sn, AuthenticationCode1: c1, AuthenticationCode2: c2 }));
     const invalid = "Authentication code for device is not valid.";
     await expectAwsError(enable(wrongCode(seedOf(d), now), codeAt(key, now)), "InvalidAuthenticationCodeException", 403, invalid);
     // the same code twice, or two codes in the wrong order, are not consecutive
@@ -142,7 +176,9 @@ describe("EnableMFADevice", () => {
     const d = (await iam.send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "ahead" }))).VirtualMFADevice!;
     const key = base32Decode(seedOf(d))!;
     const now = await serverStep(s.url);
-    await iam.send(new EnableMFADeviceCommand({ UserName: "ahead", SerialNumber: d.SerialNumber, AuthenticationCode1: codeAt(key, now + 4), AuthenticationCode2: codeAt(key, now + 5) }));
+    await iam.send(
+      new EnableMFADeviceCommand({ UserName: "ahead", SerialNumber: d.SerialNumber, AuthenticationCode1: codeAt(key, now + 4), AuthenticationCode2: codeAt(key, now + 5) }),
+    );
     const sts = stsAs(creds);
     await expectAwsError(sts.send(new GetSessionTokenCommand({ SerialNumber: d.SerialNumber, TokenCode: codeAt(key, now + 1) })), "AccessDenied", 403, INVALID_CODE);
     await expect(sts.send(new GetSessionTokenCommand({ SerialNumber: d.SerialNumber, TokenCode: codeAt(key, now + 6) }))).resolves.toBeDefined();
@@ -155,7 +191,9 @@ describe("EnableMFADevice", () => {
     const key = base32Decode(seedOf(d))!;
     const now = await serverStep(s.url);
     await expectAwsError(
-      iam.send(new EnableMFADeviceCommand({ UserName: "many-devices", SerialNumber: d.SerialNumber, AuthenticationCode1: codeAt(key, now - 1), AuthenticationCode2: codeAt(key, now) })),
+      iam.send(
+        new EnableMFADeviceCommand({ UserName: "many-devices", SerialNumber: d.SerialNumber, AuthenticationCode1: codeAt(key, now - 1), AuthenticationCode2: codeAt(key, now) }),
+      ),
       "LimitExceededException",
       409,
       "Cannot exceed quota for MFADevicesPerUser: 8",
@@ -195,7 +233,12 @@ describe("GetSessionToken with MFA", () => {
     await expectAwsError(sts.send(new GetSessionTokenCommand({ SerialNumber: `arn:aws:iam::${ACCOUNT}:mfa/nothing`, TokenCode: "123456" })), "AccessDenied", 403, UNVALIDATED);
     await expectAwsError(sts.send(new GetSessionTokenCommand({ SerialNumber: device.serial })), "AccessDenied", 403, UNVALIDATED);
     // the account root has no API-enabled device
-    await expectAwsError(new STSClient(s.config).send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: await device.code(1) })), "AccessDenied", 403, UNVALIDATED);
+    await expectAwsError(
+      new STSClient(s.config).send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: await device.code(1) })),
+      "AccessDenied",
+      403,
+      UNVALIDATED,
+    );
   });
 
   it("after five wrong codes in a row the device accepts none for five minutes", async () => {
@@ -234,7 +277,9 @@ describe("AssumeRole with MFA", () => {
     const creds = await userWithKey(iam, "mfa-assumer", doc([allow("sts:AssumeRole")]));
     const userArn = `arn:aws:iam::${ACCOUNT}:user/mfa-assumer`;
     const roleArn = `arn:aws:iam::${ACCOUNT}:role/needs-mfa`;
-    await iam.send(new CreateRoleCommand({ RoleName: "needs-mfa", AssumeRolePolicyDocument: trustPrincipal(userArn, { Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }) }));
+    await iam.send(
+      new CreateRoleCommand({ RoleName: "needs-mfa", AssumeRolePolicyDocument: trustPrincipal(userArn, { Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } } }) }),
+    );
     const device = await enableMfa(iam, s.url, "mfa-assumer");
     const sts = stsAs(creds);
     const denied = `User: ${userArn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`;
@@ -258,7 +303,9 @@ describe("AssumeRole with MFA", () => {
     const creds = await userWithKey(iam, "mfa-age-assumer", doc([allow("sts:AssumeRole")]));
     const userArn = `arn:aws:iam::${ACCOUNT}:user/mfa-age-assumer`;
     const roleArn = `arn:aws:iam::${ACCOUNT}:role/fresh-mfa`;
-    await iam.send(new CreateRoleCommand({ RoleName: "fresh-mfa", AssumeRolePolicyDocument: trustPrincipal(userArn, { Condition: { NumericLessThan: { "aws:MultiFactorAuthAge": "600" } } }) }));
+    await iam.send(
+      new CreateRoleCommand({ RoleName: "fresh-mfa", AssumeRolePolicyDocument: trustPrincipal(userArn, { Condition: { NumericLessThan: { "aws:MultiFactorAuthAge": "600" } } }) }),
+    );
     const device = await enableMfa(iam, s.url, "mfa-age-assumer");
     const gst = asCreds((await stsAs(creds).send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: await device.code() }))).Credentials!);
     await expect(stsAs(gst).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "fresh" }))).resolves.toBeDefined();
@@ -275,7 +322,8 @@ describe("ResyncMFADevice", () => {
     const now = await serverStep(s.url);
     // The device runs 6 steps (3 minutes) ahead: its codes are refused until it is resynchronized.
     await expectAwsError(stsAs(creds).send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: codeAt(key, now + 6) })), "AccessDenied", 403, INVALID_CODE);
-    const resync = (c1: string, c2: string, user = "drifter") => iam.send(new ResyncMFADeviceCommand({ UserName: user, SerialNumber: device.serial, AuthenticationCode1: c1, AuthenticationCode2: c2 }));
+    const resync = (c1: string, c2: string, user = "drifter") =>
+      iam.send(new ResyncMFADeviceCommand({ UserName: user, SerialNumber: device.serial, AuthenticationCode1: c1, AuthenticationCode2: c2 }));
     await expectAwsError(resync(codeAt(key, now + 6), codeAt(key, now + 8)), "InvalidAuthenticationCodeException", 403, "Authentication code for device is not valid.");
     await expectAwsError(resync(codeAt(key, now + 5), codeAt(key, now + 6), "enabler"), "NoSuchEntityException", 404);
     await resync(codeAt(key, now + 5), codeAt(key, now + 6));
@@ -295,7 +343,12 @@ describe("DeactivateMFADevice and DeleteVirtualMFADevice", () => {
     await iam.send(new DeactivateMFADeviceCommand({ UserName: "leaver-no-key", SerialNumber: noKey.serial }));
     await iam.send(new DeleteUserCommand({ UserName: "leaver-no-key" }));
     await expectAwsError(iam.send(new DeactivateMFADeviceCommand({ UserName: "enabler", SerialNumber: device.serial })), "NoSuchEntityException", 404);
-    await expectAwsError(iam.send(new DeactivateMFADeviceCommand({ UserName: "nobody", SerialNumber: device.serial })), "NoSuchEntityException", 404, "The user with name nobody cannot be found.");
+    await expectAwsError(
+      iam.send(new DeactivateMFADeviceCommand({ UserName: "nobody", SerialNumber: device.serial })),
+      "NoSuchEntityException",
+      404,
+      "The user with name nobody cannot be found.",
+    );
 
     // the user deactivates its own device (UserName defaults to the caller)
     const self = await userWithKey(iam, "self-service-2", doc([allow(["iam:DeactivateMFADevice", "iam:ListMFADevices"], `arn:aws:iam::${ACCOUNT}:user/\${aws:username}`)]));
@@ -311,7 +364,12 @@ describe("DeactivateMFADevice and DeleteVirtualMFADevice", () => {
     const unassigned = (await iam.send(new ListVirtualMFADevicesCommand({ AssignmentStatus: "Unassigned" }))).VirtualMFADevices!;
     expect(unassigned.find((v) => v.SerialNumber === device.serial)).toEqual({ SerialNumber: device.serial });
     await iam.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: device.serial }));
-    await expectAwsError(iam.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: device.serial })), "NoSuchEntityException", 404, `MFA Device with serial number ${device.serial} does not exist.`);
+    await expectAwsError(
+      iam.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: device.serial })),
+      "NoSuchEntityException",
+      404,
+      `MFA Device with serial number ${device.serial} does not exist.`,
+    );
   });
 });
 
@@ -362,7 +420,9 @@ describe("MFA devices across a restart", () => {
         expect((await new IAMClient(again.config).send(new ListMFADevicesCommand({ UserName: "persisted" }))).MFADevices!.map((m) => m.SerialNumber)).toEqual([device.serial]);
         const step = await serverStep(again.url);
         const key = base32Decode(device.seed)!;
-        await expect(new STSClient(again.configFor(creds)).send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: codeAt(key, step + 1) }))).resolves.toBeDefined();
+        await expect(
+          new STSClient(again.configFor(creds)).send(new GetSessionTokenCommand({ SerialNumber: device.serial, TokenCode: codeAt(key, step + 1) })),
+        ).resolves.toBeDefined();
       } finally {
         await again.close();
       }

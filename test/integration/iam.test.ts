@@ -152,7 +152,15 @@ describe("users", () => {
 
   it("tags users (keys case-insensitive) and untags them", async () => {
     await iam.send(new CreateUserCommand({ UserName: "u-tags", Tags: [{ Key: "team", Value: "red" }] }));
-    await iam.send(new TagUserCommand({ UserName: "u-tags", Tags: [{ Key: "Team", Value: "blue" }, { Key: "env", Value: "dev" }] }));
+    await iam.send(
+      new TagUserCommand({
+        UserName: "u-tags",
+        Tags: [
+          { Key: "Team", Value: "blue" },
+          { Key: "env", Value: "dev" },
+        ],
+      }),
+    );
     const t = await iam.send(new ListUserTagsCommand({ UserName: "u-tags" }));
     expect(t.Tags).toEqual([
       { Key: "env", Value: "dev" },
@@ -162,7 +170,15 @@ describe("users", () => {
     await iam.send(new UntagUserCommand({ UserName: "u-tags", TagKeys: ["TEAM"] }));
     expect((await iam.send(new ListUserTagsCommand({ UserName: "u-tags" }))).Tags).toEqual([{ Key: "env", Value: "dev" }]);
     await expectAwsError(
-      iam.send(new TagUserCommand({ UserName: "u-tags", Tags: [{ Key: "a", Value: "1" }, { Key: "A", Value: "2" }] })),
+      iam.send(
+        new TagUserCommand({
+          UserName: "u-tags",
+          Tags: [
+            { Key: "a", Value: "1" },
+            { Key: "A", Value: "2" },
+          ],
+        }),
+      ),
       "InvalidInputException",
       400,
       "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
@@ -266,7 +282,12 @@ describe("roles", () => {
 
   it("refuses duplicates, missing roles and malformed trust policies", async () => {
     await iam.send(new CreateRoleCommand({ RoleName: "r-dup", AssumeRolePolicyDocument: trust }));
-    await expectAwsError(iam.send(new CreateRoleCommand({ RoleName: "r-dup", AssumeRolePolicyDocument: trust })), "EntityAlreadyExistsException", 409, "Role with name r-dup already exists.");
+    await expectAwsError(
+      iam.send(new CreateRoleCommand({ RoleName: "r-dup", AssumeRolePolicyDocument: trust })),
+      "EntityAlreadyExistsException",
+      409,
+      "Role with name r-dup already exists.",
+    );
     await expectAwsError(iam.send(new GetRoleCommand({ RoleName: "r-none" })), "NoSuchEntityException", 404, "The role with name r-none cannot be found.");
     await expectAwsError(iam.send(new CreateRoleCommand({ RoleName: "r-bad", AssumeRolePolicyDocument: "{not json" })), "MalformedPolicyDocumentException", 400);
     // A trust policy must name a principal.
@@ -294,7 +315,15 @@ describe("roles", () => {
 
   it("tags and untags roles", async () => {
     await iam.send(new CreateRoleCommand({ RoleName: "r-tags", AssumeRolePolicyDocument: trust }));
-    await iam.send(new TagRoleCommand({ RoleName: "r-tags", Tags: [{ Key: "a", Value: "1" }, { Key: "b", Value: "2" }] }));
+    await iam.send(
+      new TagRoleCommand({
+        RoleName: "r-tags",
+        Tags: [
+          { Key: "a", Value: "1" },
+          { Key: "b", Value: "2" },
+        ],
+      }),
+    );
     await iam.send(new UntagRoleCommand({ RoleName: "r-tags", TagKeys: ["a"] }));
     expect((await iam.send(new ListRoleTagsCommand({ RoleName: "r-tags" }))).Tags).toEqual([{ Key: "b", Value: "2" }]);
   });
@@ -327,7 +356,12 @@ describe("groups", () => {
     expect((await iam.send(new ListGroupsForUserCommand({ UserName: "g-member" }))).Groups!.map((x) => x.GroupName)).toEqual(["g-devs"]);
     expect((await iam.send(new ListGroupsCommand({ PathPrefix: "/teams/" }))).Groups!.map((x) => x.GroupName)).toEqual(["g-devs"]);
     await expectAwsError(iam.send(new DeleteGroupCommand({ GroupName: "g-devs" })), "DeleteConflictException", 409, "Cannot delete entity, must remove users from group first.");
-    await expectAwsError(iam.send(new DeleteUserCommand({ UserName: "g-member" })), "DeleteConflictException", 409, "Cannot delete entity, must remove user from all groups first.");
+    await expectAwsError(
+      iam.send(new DeleteUserCommand({ UserName: "g-member" })),
+      "DeleteConflictException",
+      409,
+      "Cannot delete entity, must remove user from all groups first.",
+    );
     await iam.send(new RemoveUserFromGroupCommand({ GroupName: "g-devs", UserName: "g-member" }));
     await expectAwsError(iam.send(new RemoveUserFromGroupCommand({ GroupName: "g-devs", UserName: "g-member" })), "NoSuchEntityException", 404);
     await iam.send(new PutGroupPolicyCommand({ GroupName: "g-devs", PolicyName: "p", PolicyDocument: POLICY }));
@@ -365,8 +399,13 @@ describe("inline policies", () => {
     );
     expect(decodeURIComponent(got.PolicyDocument)).toBe(document);
     expect(((await iam.send(new list(key as never))) as { PolicyNames: string[] }).PolicyNames).toEqual(["a-pol", "b-pol"]);
-    await expectAwsError(iam.send(new get({ ...key, PolicyName: "zzz" } as never)), "NoSuchEntityException", 404, `The ${kind.toLowerCase()} policy with name zzz cannot be found.`);
-    await expectAwsError(iam.send(new put({ ...key, PolicyName: "bad", PolicyDocument: "{\"Version\":\"2012-10-17\"}" } as never)), "MalformedPolicyDocumentException", 400);
+    await expectAwsError(
+      iam.send(new get({ ...key, PolicyName: "zzz" } as never)),
+      "NoSuchEntityException",
+      404,
+      `The ${kind.toLowerCase()} policy with name zzz cannot be found.`,
+    );
+    await expectAwsError(iam.send(new put({ ...key, PolicyName: "bad", PolicyDocument: '{"Version":"2012-10-17"}' } as never)), "MalformedPolicyDocumentException", 400);
     await iam.send(new del({ ...key, PolicyName: "b-pol" } as never));
     await iam.send(new del({ ...key, PolicyName: "a-pol" } as never));
     expect(((await iam.send(new list(key as never))) as { PolicyNames: string[] }).PolicyNames).toEqual([]);
@@ -394,7 +433,12 @@ describe("managed policies", () => {
     expect(c.Policy!.PolicyId).toMatch(/^ANPA[A-Z0-9]{17}$/);
     expect(c.Policy!.DefaultVersionId).toBe("v1");
     expect(c.Policy!.AttachmentCount).toBe(0);
-    await expectAwsError(iam.send(new CreatePolicyCommand({ PolicyName: "m-ver", PolicyDocument: POLICY })), "EntityAlreadyExistsException", 409, "A policy called m-ver already exists. Duplicate names are not allowed.");
+    await expectAwsError(
+      iam.send(new CreatePolicyCommand({ PolicyName: "m-ver", PolicyDocument: POLICY })),
+      "EntityAlreadyExistsException",
+      409,
+      "A policy called m-ver already exists. Duplicate names are not allowed.",
+    );
     for (let n = 2; n <= 5; n++) {
       const v = await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: doc([allow(`iam:Get${n}`)]), SetAsDefault: n === 3 }));
       expect(v.PolicyVersion!.VersionId).toBe(`v${n}`);
@@ -416,22 +460,41 @@ describe("managed policies", () => {
     ]);
     const v3 = await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: "v3" }));
     expect(decodeURIComponent(v3.PolicyVersion!.Document!)).toBe(doc([allow("iam:Get3")]));
-    await expectAwsError(iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: "v3" })), "DeleteConflictException", 409, "Cannot delete the default version of a policy.");
+    await expectAwsError(
+      iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: "v3" })),
+      "DeleteConflictException",
+      409,
+      "Cannot delete the default version of a policy.",
+    );
     await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: "v1" }));
     await iam.send(new SetDefaultPolicyVersionCommand({ PolicyArn: arn, VersionId: "v5" }));
     const v6 = await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: POLICY }));
     expect(v6.PolicyVersion!.VersionId).toBe("v6");
-    await expectAwsError(iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: "v1" })), "NoSuchEntityException", 404, `Policy ${arn} version v1 does not exist or is not attachable.`);
+    await expectAwsError(
+      iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: "v1" })),
+      "NoSuchEntityException",
+      404,
+      `Policy ${arn} version v1 does not exist or is not attachable.`,
+    );
     for (const v of ["v2", "v3", "v4", "v6"]) await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: v }));
     await iam.send(new DeletePolicyCommand({ PolicyArn: arn }));
     await expectAwsError(iam.send(new GetPolicyCommand({ PolicyArn: arn })), "NoSuchEntityException", 404, `Policy ${arn} was not found.`);
   });
 
   it("refuses malformed documents and oversized policies", async () => {
-    await expectAwsError(iam.send(new CreatePolicyCommand({ PolicyName: "m-bad", PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}' })), "MalformedPolicyDocumentException", 400);
+    await expectAwsError(
+      iam.send(new CreatePolicyCommand({ PolicyName: "m-bad", PolicyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}' })),
+      "MalformedPolicyDocumentException",
+      400,
+    );
     const big = doc([allow(Array.from({ length: 500 }, (_, n) => `s3:Action${n}`))]);
     expect(big.length).toBeGreaterThan(6144);
-    await expectAwsError(iam.send(new CreatePolicyCommand({ PolicyName: "m-big", PolicyDocument: big })), "LimitExceededException", 409, "Cannot exceed quota for PolicySize: 6144");
+    await expectAwsError(
+      iam.send(new CreatePolicyCommand({ PolicyName: "m-big", PolicyDocument: big })),
+      "LimitExceededException",
+      409,
+      "Cannot exceed quota for PolicySize: 6144",
+    );
   });
 
   it("attaches to users, groups and roles; counts and lists the entities", async () => {
@@ -472,7 +535,12 @@ describe("managed policies", () => {
   it("refuses to attach a policy that does not exist", async () => {
     await iam.send(new CreateUserCommand({ UserName: "m-missing" }));
     const missing = `arn:aws:iam::${ACCOUNT}:policy/nope`;
-    await expectAwsError(iam.send(new AttachUserPolicyCommand({ UserName: "m-missing", PolicyArn: missing })), "NoSuchEntityException", 404, `Policy ${missing} does not exist or is not attachable.`);
+    await expectAwsError(
+      iam.send(new AttachUserPolicyCommand({ UserName: "m-missing", PolicyArn: missing })),
+      "NoSuchEntityException",
+      404,
+      `Policy ${missing} does not exist or is not attachable.`,
+    );
     await expectAwsError(iam.send(new AttachUserPolicyCommand({ UserName: "m-missing", PolicyArn: "arn:aws:iam::aws:policy/NoSuchAwsPolicy" })), "NoSuchEntityException", 404);
   });
 
@@ -494,7 +562,10 @@ describe("permissions boundaries", () => {
     const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: "b-policy", PolicyDocument: POLICY }))).Policy!.Arn!;
     await iam.send(new CreateUserCommand({ UserName: "b-user" }));
     await iam.send(new PutUserPermissionsBoundaryCommand({ UserName: "b-user", PermissionsBoundary: arn }));
-    expect((await iam.send(new GetUserCommand({ UserName: "b-user" }))).User!.PermissionsBoundary).toEqual({ PermissionsBoundaryType: "PermissionsBoundaryPolicy", PermissionsBoundaryArn: arn });
+    expect((await iam.send(new GetUserCommand({ UserName: "b-user" }))).User!.PermissionsBoundary).toEqual({
+      PermissionsBoundaryType: "PermissionsBoundaryPolicy",
+      PermissionsBoundaryArn: arn,
+    });
     expect((await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!.PermissionsBoundaryUsageCount).toBe(1);
     await expectAwsError(iam.send(new DeletePolicyCommand({ PolicyArn: arn })), "DeleteConflictException", 409);
     await iam.send(new DeleteUserPermissionsBoundaryCommand({ UserName: "b-user" }));
@@ -526,7 +597,12 @@ describe("authorization of an IAM user's requests", () => {
     const r = await alice.send(new ListUsersCommand({}));
     expect(r.Users!.some((u) => u.UserName === "alice")).toBe(true);
     // Only what the policy allows.
-    await expectAwsError(alice.send(new ListRolesCommand({})), "AccessDenied", 403, /iam:ListRoles on resource: arn:aws:iam::000000000000:role\/ because no identity-based policy allows/);
+    await expectAwsError(
+      alice.send(new ListRolesCommand({})),
+      "AccessDenied",
+      403,
+      /iam:ListRoles on resource: arn:aws:iam::000000000000:role\/ because no identity-based policy allows/,
+    );
   });
 
   it("an explicit deny (here from a group) wins over an allow", async () => {
@@ -584,7 +660,9 @@ describe("authorization of an IAM user's requests", () => {
 describe("policy simulator", () => {
   it("SimulatePrincipalPolicy evaluates the user's, group's and boundary policies", async () => {
     await iam.send(new CreateUserCommand({ UserName: "sim-user" }));
-    await iam.send(new PutUserPolicyCommand({ UserName: "sim-user", PolicyName: "allow-iam", PolicyDocument: doc([allow(["iam:ListUsers", "iam:ListRoles"]), deny("iam:DeleteUser")]) }));
+    await iam.send(
+      new PutUserPolicyCommand({ UserName: "sim-user", PolicyName: "allow-iam", PolicyDocument: doc([allow(["iam:ListUsers", "iam:ListRoles"]), deny("iam:DeleteUser")]) }),
+    );
     const arn = `arn:aws:iam::${ACCOUNT}:user/sim-user`;
     const r = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: arn, ActionNames: ["iam:ListUsers", "iam:CreateUser", "iam:DeleteUser"] }));
     const byAction = Object.fromEntries(r.EvaluationResults!.map((e) => [e.EvalActionName, e]));
@@ -603,13 +681,21 @@ describe("policy simulator", () => {
     expect(g.EvaluationResults![0].EvalDecision).toBe("allowed");
 
     const b = await iam.send(
-      new SimulatePrincipalPolicyCommand({ PolicySourceArn: arn, ActionNames: ["iam:ListUsers", "iam:ListRoles"], PermissionsBoundaryPolicyInputList: [doc([allow("iam:ListUsers")])] }),
+      new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: arn,
+        ActionNames: ["iam:ListUsers", "iam:ListRoles"],
+        PermissionsBoundaryPolicyInputList: [doc([allow("iam:ListUsers")])],
+      }),
     );
     expect(b.EvaluationResults!.map((e) => [e.EvalActionName, e.EvalDecision])).toEqual([
       ["iam:ListUsers", "allowed"],
       ["iam:ListRoles", "implicitDeny"],
     ]);
-    await expectAwsError(iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: `arn:aws:iam::${ACCOUNT}:user/nobody`, ActionNames: ["iam:ListUsers"] })), "NoSuchEntityException", 404);
+    await expectAwsError(
+      iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: `arn:aws:iam::${ACCOUNT}:user/nobody`, ActionNames: ["iam:ListUsers"] })),
+      "NoSuchEntityException",
+      404,
+    );
   });
 
   it("SimulateCustomPolicy honours ContextEntries and resources", async () => {
@@ -662,11 +748,24 @@ describe("another account's policy ARN", () => {
     await root.send(new AttachUserPolicyCommand({ UserName: "intruder", PolicyArn: ADMIN }));
     const k = (await root.send(new CreateAccessKeyCommand({ UserName: "intruder" }))).AccessKey!;
     const admin = new IAMClient(s.configFor({ accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! }));
-    for (const [who, c] of [["arn:aws:iam::222222222222:root", root], ["arn:aws:iam::222222222222:user/intruder", admin]] as const) {
-      await expectAwsError(c.send(new GetPolicyCommand({ PolicyArn: arn })), "AccessDenied", 403, `User: ${who} is not authorized to perform: iam:GetPolicy on resource: ${arn} because no resource-based policy allows the iam:GetPolicy action`);
+    for (const [who, c] of [
+      ["arn:aws:iam::222222222222:root", root],
+      ["arn:aws:iam::222222222222:user/intruder", admin],
+    ] as const) {
+      await expectAwsError(
+        c.send(new GetPolicyCommand({ PolicyArn: arn })),
+        "AccessDenied",
+        403,
+        `User: ${who} is not authorized to perform: iam:GetPolicy on resource: ${arn} because no resource-based policy allows the iam:GetPolicy action`,
+      );
       await expectAwsError(c.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: doc([allow("*", "*")]), SetAsDefault: true })), "AccessDenied", 403);
       await expectAwsError(c.send(new DeletePolicyCommand({ PolicyArn: arn })), "AccessDenied", 403);
-      await expectAwsError(c.send(new AttachUserPolicyCommand({ UserName: "intruder", PolicyArn: arn })), "NoSuchEntityException", 404, `Policy ${arn} does not exist or is not attachable.`);
+      await expectAwsError(
+        c.send(new AttachUserPolicyCommand({ UserName: "intruder", PolicyArn: arn })),
+        "NoSuchEntityException",
+        404,
+        `Policy ${arn} does not exist or is not attachable.`,
+      );
     }
     const p = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
     expect([p.DefaultVersionId, p.AttachmentCount]).toEqual(["v1", 0]);
@@ -695,7 +794,9 @@ describe("the wire", () => {
     expect(res.status).toBe(200);
     const xml = await res.text();
     expect(xml).toMatch(/^<GetUserPolicyResponse xmlns="https:\/\/iam.amazonaws.com\/doc\/2010-05-08\/"><GetUserPolicyResult>/);
-    expect(xml).toContain("<PolicyDocument>%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22iam%3AGet%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D</PolicyDocument>");
+    expect(xml).toContain(
+      "<PolicyDocument>%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22iam%3AGet%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D</PolicyDocument>",
+    );
   });
 });
 

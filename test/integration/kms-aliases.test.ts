@@ -71,7 +71,11 @@ describe("CreateAlias", () => {
     );
     const doomed = await createKey(kms);
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: doomed.KeyId }));
-    await expectKmsError(kms.send(new CreateAliasCommand({ AliasName: "alias/late", TargetKeyId: doomed.KeyId })), "KMSInvalidStateException", `${doomed.Arn} is pending deletion.`);
+    await expectKmsError(
+      kms.send(new CreateAliasCommand({ AliasName: "alias/late", TargetKeyId: doomed.KeyId })),
+      "KMSInvalidStateException",
+      `${doomed.Arn} is pending deletion.`,
+    );
   });
 
   it("keeps aliases per region", async () => {
@@ -108,7 +112,11 @@ describe("UpdateAlias and DeleteAlias", () => {
     await expectKmsError(kms.send(new UpdateAliasCommand({ AliasName: "alias/typed", TargetKeyId: signer.KeyId })), "ValidationException");
     const doomed = await createKey(kms);
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: doomed.KeyId }));
-    await expectKmsError(kms.send(new UpdateAliasCommand({ AliasName: "alias/typed", TargetKeyId: doomed.KeyId })), "KMSInvalidStateException", `${doomed.Arn} is pending deletion.`);
+    await expectKmsError(
+      kms.send(new UpdateAliasCommand({ AliasName: "alias/typed", TargetKeyId: doomed.KeyId })),
+      "KMSInvalidStateException",
+      `${doomed.Arn} is pending deletion.`,
+    );
     // the source key being pending deletion is fine
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: sym.KeyId }));
     const fresh = await createKey(kms);

@@ -125,7 +125,13 @@ describe("the key policy is authoritative", () => {
           Resource: "*",
           Condition: { StringEquals: { "kms:EncryptionContext:department": "finance", "kms:CallerAccount": ACCOUNT } },
         },
-        { Effect: "Allow", Principal: { AWS: eve.arn }, Action: "kms:GenerateDataKey", Resource: "*", Condition: { "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["project"] } } },
+        {
+          Effect: "Allow",
+          Principal: { AWS: eve.arn },
+          Action: "kms:GenerateDataKey",
+          Resource: "*",
+          Condition: { "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["project"] } },
+        },
       ]),
     });
     await eveKms.send(new EncryptCommand({ KeyId: key.Arn, Plaintext: utf8("x"), EncryptionContext: { department: "finance" } }));
@@ -133,7 +139,10 @@ describe("the key policy is authoritative", () => {
     await expectKmsError(eveKms.send(new EncryptCommand({ KeyId: key.Arn, Plaintext: utf8("x") })), "AccessDeniedException");
     await eveKms.send(new GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: "AES_256", EncryptionContext: { project: "p1" } }));
     await eveKms.send(new GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: "AES_256" })); // ForAllValues passes with no context
-    await expectKmsError(eveKms.send(new GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: "AES_256", EncryptionContext: { project: "p1", other: "x" } })), "AccessDeniedException");
+    await expectKmsError(
+      eveKms.send(new GenerateDataKeyCommand({ KeyId: key.Arn, KeySpec: "AES_256", EncryptionContext: { project: "p1", other: "x" } })),
+      "AccessDeniedException",
+    );
   });
 
   it("kms:ResourceAliases follows the aliases that name the key as they are created, moved and deleted", async () => {
@@ -141,7 +150,13 @@ describe("the key policy is authoritative", () => {
     const asMallory = new KMSClient(mallory.config);
     const policy = doc([
       rootStatement(),
-      { Effect: "Allow", Principal: { AWS: mallory.arn }, Action: "kms:Encrypt", Resource: "*", Condition: { "ForAnyValue:StringEquals": { "kms:ResourceAliases": "alias/finance-ra" } } },
+      {
+        Effect: "Allow",
+        Principal: { AWS: mallory.arn },
+        Action: "kms:Encrypt",
+        Resource: "*",
+        Condition: { "ForAnyValue:StringEquals": { "kms:ResourceAliases": "alias/finance-ra" } },
+      },
     ]);
     const key = await createKey(kms, { Policy: policy });
     const other = await createKey(kms, { Policy: policy });
@@ -161,7 +176,13 @@ describe("the key policy is authoritative", () => {
     const key = await createKey(kms, {
       Policy: doc([
         rootStatement(),
-        { Effect: "Deny", Principal: { AWS: "*" }, Action: "kms:ScheduleKeyDeletion", Resource: "*", Condition: { NumericLessThan: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } } },
+        {
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: "kms:ScheduleKeyDeletion",
+          Resource: "*",
+          Condition: { NumericLessThan: { "kms:ScheduleKeyDeletionPendingWindowInDays": "30" } },
+        },
       ]),
     });
     await expectKmsError(kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId, PendingWindowInDays: 7 })), "AccessDeniedException");
@@ -191,13 +212,21 @@ describe("with real IAM users (the IAM service)", () => {
     const delegating = await createKey(kms);
     const enc = await user.kms.send(new EncryptCommand({ KeyId: delegating.Arn, Plaintext: utf8("iam") }));
     expect(text((await user.kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext)).toBe("iam");
-    await expectKmsError(user.kms.send(new ScheduleKeyDeletionCommand({ KeyId: delegating.Arn })), "AccessDeniedException", /because no identity-based policy allows the kms:ScheduleKeyDeletion action/);
+    await expectKmsError(
+      user.kms.send(new ScheduleKeyDeletionCommand({ KeyId: delegating.Arn })),
+      "AccessDeniedException",
+      /because no identity-based policy allows the kms:ScheduleKeyDeletion action/,
+    );
 
     const closed = await createKey(kms, {
       Policy: doc([{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/Admin` }, Action: "kms:*", Resource: "*" }]),
       BypassPolicyLockoutSafetyCheck: true,
     });
-    await expectKmsError(user.kms.send(new EncryptCommand({ KeyId: closed.Arn, Plaintext: utf8("x") })), "AccessDeniedException", /because no resource-based policy allows the kms:Encrypt action/);
+    await expectKmsError(
+      user.kms.send(new EncryptCommand({ KeyId: closed.Arn, Plaintext: utf8("x") })),
+      "AccessDeniedException",
+      /because no resource-based policy allows the kms:Encrypt action/,
+    );
 
     const bare = await iamUser("kms-bare-user");
     const direct = await createKey(kms, { Policy: doc([rootStatement(), { Effect: "Allow", Principal: { AWS: bare.arn }, Action: "kms:Encrypt", Resource: "*" }]) });
@@ -224,7 +253,11 @@ describe("cross-account use", () => {
     const enc = await other.send(new EncryptCommand({ KeyId: key.Arn, Plaintext: utf8("shared") }));
     expect(text((await other.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext)).toBe("shared");
     // a bare key id names a key in the caller's own account
-    await expectKmsError(other.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: utf8("x") })), "NotFoundException", `Key 'arn:aws:kms:${REGION}:111122223333:key/${key.KeyId}' does not exist`);
+    await expectKmsError(
+      other.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: utf8("x") })),
+      "NotFoundException",
+      `Key 'arn:aws:kms:${REGION}:111122223333:key/${key.KeyId}' does not exist`,
+    );
   });
 });
 
@@ -270,12 +303,21 @@ describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-far
 
   it("authorizes the DryRun checks for the right cluster, and refuses another cluster", async () => {
     await dryRunChecks(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster);
-    await expectInvokeError(dryRunChecks(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, "staging"), "AccessDeniedException", /fargate\.amazonaws\.com is not authorized to perform: kms:GenerateDataKeyWithoutPlaintext/);
+    await expectInvokeError(
+      dryRunChecks(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, "staging"),
+      "AccessDeniedException",
+      /fargate\.amazonaws\.com is not authorized to perform: kms:GenerateDataKeyWithoutPlaintext/,
+    );
   });
 
   it("refuses a grant for more than Decrypt (ForAllValues on kms:GrantOperations)", async () => {
     await expectInvokeError(
-      s.app.invoke("kms", "CreateGrant", { KeyId: key.Arn, GranteePrincipal: `fargate.${REGION}.amazonaws.com`, Operations: ["Decrypt", "Encrypt"], Constraints: { EncryptionContextSubset: ctx } }, { principal: fargate, region: REGION }),
+      s.app.invoke(
+        "kms",
+        "CreateGrant",
+        { KeyId: key.Arn, GranteePrincipal: `fargate.${REGION}.amazonaws.com`, Operations: ["Decrypt", "Encrypt"], Constraints: { EncryptionContextSubset: ctx } },
+        { principal: fargate, region: REGION },
+      ),
       "AccessDeniedException",
     );
     await expectInvokeError(
@@ -302,7 +344,10 @@ describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-far
     const own = await kms.send(new DecryptCommand({ CiphertextBlob: made.encryptedDataKey, EncryptionContext: { ...ctx, "aws:ebs:id": vol } }));
     expect(Buffer.from(own.Plaintext!).equals(dataKey)).toBe(true);
     // the grant is for this volume only
-    await expectInvokeError(decryptVolumeKey(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster, "vol-0fffffffffffffff0", made.encryptedDataKey, made.grantToken), "AccessDeniedException");
+    await expectInvokeError(
+      decryptVolumeKey(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster, "vol-0fffffffffffffff0", made.encryptedDataKey, made.grantToken),
+      "AccessDeniedException",
+    );
     await retireVolumeGrant(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, made.grantId);
     expect((await kms.send(new ListGrantsCommand({ KeyId: key.KeyId }))).Grants).toEqual([]);
     await expectInvokeError(decryptVolumeKey(invokeFargateKms(s.app), key.Arn!, REGION, ACCOUNT, cluster, vol, made.encryptedDataKey, made.grantToken), "AccessDeniedException");
@@ -323,7 +368,11 @@ describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-far
     expect(real.userIdentity).toEqual({ type: "AWSService", invokedBy: "ec2-frontend-api.amazonaws.com" });
     expect(real.requestParameters.encryptionContext["aws:ebs:id"]).toMatch(/^vol-/);
     const grant = (await trailRecords(s, "CreateGrant")).find((r) => r.resources?.[0]?.ARN === key.Arn && !r.errorCode)!;
-    expect(grant.requestParameters).toMatchObject({ granteePrincipal: `fargate.${REGION}.amazonaws.com`, retiringPrincipal: `ec2.${REGION}.amazonaws.com`, operations: ["Decrypt"] });
+    expect(grant.requestParameters).toMatchObject({
+      granteePrincipal: `fargate.${REGION}.amazonaws.com`,
+      retiringPrincipal: `ec2.${REGION}.amazonaws.com`,
+      operations: ["Decrypt"],
+    });
     expect(grant.responseElements).toEqual({ grantId: expect.stringMatching(/^[0-9a-f]{64}$/), keyId: key.Arn });
     const retire = (await trailRecords(s, "RetireGrant")).find((r) => r.responseElements?.keyId === key.Arn)!;
     expect(retire.userIdentity).toEqual({ type: "AWSService", invokedBy: "AWS Internal" });
@@ -341,7 +390,13 @@ describe("Fargate as a service principal (docs/ecs-fargate.md#the-key-policy-far
 describe("resolveKeyForEcs", () => {
   it("resolves ids and ARNs in the given account and region, or throws NotFoundException", async () => {
     const key = await createKey(kms, { MultiRegion: true });
-    expect(resolveKeyForEcs(s.app, ACCOUNT, REGION, key.KeyId!)).toEqual({ arn: key.Arn, keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", multiRegion: true, state: "Enabled" });
+    expect(resolveKeyForEcs(s.app, ACCOUNT, REGION, key.KeyId!)).toEqual({
+      arn: key.Arn,
+      keySpec: "SYMMETRIC_DEFAULT",
+      keyUsage: "ENCRYPT_DECRYPT",
+      multiRegion: true,
+      state: "Enabled",
+    });
     expect(resolveKeyForEcs(s.app, ACCOUNT, REGION, key.Arn!).arn).toBe(key.Arn);
     expect(() => resolveKeyForEcs(s.app, ACCOUNT, "eu-west-1", key.KeyId!)).toThrow(/does not exist/);
     expect(() => resolveKeyForEcs(s.app, ACCOUNT, REGION, "junk")).toThrow("Invalid keyId 'junk'");

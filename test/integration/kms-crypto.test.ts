@@ -4,17 +4,7 @@
  * key state against every cryptographic operation, with AWS's exact errors.
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import {
-  createCipheriv,
-  createDecipheriv,
-  createPublicKey,
-  createPrivateKey,
-  createHmac,
-  publicEncrypt,
-  constants,
-  verify as nodeVerify,
-  createHash,
-} from "node:crypto";
+import { createCipheriv, createDecipheriv, createPublicKey, createPrivateKey, createHmac, publicEncrypt, constants, verify as nodeVerify, createHash } from "node:crypto";
 import {
   CreateAliasCommand,
   DecryptCommand,
@@ -185,7 +175,11 @@ describe("ReEncrypt", () => {
       "IncorrectKeyException",
     );
     const rec = (await trailRecords(s, "ReEncrypt")).find((r) => r.requestParameters?.destinationKeyId === dest.Arn)!;
-    expect(rec.requestParameters).toMatchObject({ sourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT", destinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT", destinationEncryptionContext: { b: "2" } });
+    expect(rec.requestParameters).toMatchObject({
+      sourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+      destinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+      destinationEncryptionContext: { b: "2" },
+    });
     expect(rec.resources.map((x: { ARN: string }) => x.ARN)).toEqual([sym.Arn, dest.Arn]);
   });
 });
@@ -272,7 +266,11 @@ describe("asymmetric and HMAC keys", () => {
     const enc = await kms.send(new EncryptCommand({ KeyId: rsa.KeyId, Plaintext: utf8("inside"), EncryptionAlgorithm: "RSAES_OAEP_SHA_1" }));
     expect(enc.EncryptionAlgorithm).toBe("RSAES_OAEP_SHA_1");
     expect(text((await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, KeyId: rsa.KeyId, EncryptionAlgorithm: "RSAES_OAEP_SHA_1" }))).Plaintext)).toBe("inside");
-    await expectKmsError(kms.send(new EncryptCommand({ KeyId: rsa.KeyId, Plaintext: utf8("x") })), "InvalidKeyUsageException", "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.");
+    await expectKmsError(
+      kms.send(new EncryptCommand({ KeyId: rsa.KeyId, Plaintext: utf8("x") })),
+      "InvalidKeyUsageException",
+      "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.",
+    );
     await expectKmsError(
       kms.send(new EncryptCommand({ KeyId: rsa.KeyId, Plaintext: new Uint8Array(191), EncryptionAlgorithm: "RSAES_OAEP_SHA_256" })),
       "ValidationException",
@@ -301,12 +299,20 @@ describe("asymmetric and HMAC keys", () => {
     const dsig = await kms.send(new SignCommand({ KeyId: k.KeyId, Message: digest, MessageType: "DIGEST", SigningAlgorithm }));
     expect((await kms.send(new VerifyCommand({ KeyId: k.KeyId, Message: msg, Signature: dsig.Signature, SigningAlgorithm }))).SignatureValid).toBe(true);
     await expectKmsError(kms.send(new VerifyCommand({ KeyId: k.KeyId, Message: utf8("other"), Signature: sig.Signature, SigningAlgorithm })), "KMSInvalidSignatureException");
-    await expectKmsError(kms.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: msg })), "InvalidKeyUsageException", `${k.Arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`);
+    await expectKmsError(
+      kms.send(new EncryptCommand({ KeyId: k.KeyId, Plaintext: msg })),
+      "InvalidKeyUsageException",
+      `${k.Arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`,
+    );
   });
 
   it("refuses a signing algorithm the key spec does not support", async () => {
     const k = await createKey(kms, { KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
-    await expectKmsError(kms.send(new SignCommand({ KeyId: k.KeyId, Message: utf8("m"), SigningAlgorithm: "ECDSA_SHA_512" })), "InvalidKeyUsageException", "Algorithm ECDSA_SHA_512 is incompatible with key spec ECC_NIST_P256.");
+    await expectKmsError(
+      kms.send(new SignCommand({ KeyId: k.KeyId, Message: utf8("m"), SigningAlgorithm: "ECDSA_SHA_512" })),
+      "InvalidKeyUsageException",
+      "Algorithm ECDSA_SHA_512 is incompatible with key spec ECC_NIST_P256.",
+    );
     await expectKmsError(
       kms.send(new SignCommand({ KeyId: k.KeyId, Message: utf8("short"), MessageType: "DIGEST", SigningAlgorithm: "ECDSA_SHA_256" })),
       "ValidationException",
@@ -325,7 +331,11 @@ describe("asymmetric and HMAC keys", () => {
     await expectKmsError(kms.send(new VerifyMacCommand({ KeyId: k.KeyId, Message: utf8("mac you"), MacAlgorithm: "HMAC_SHA_256", Mac: mac.Mac })), "KMSInvalidMacException");
     await expectKmsError(kms.send(new GenerateMacCommand({ KeyId: k.KeyId, Message: utf8("m"), MacAlgorithm: "HMAC_SHA_512" })), "InvalidKeyUsageException");
     await expectKmsError(kms.send(new GetPublicKeyCommand({ KeyId: k.KeyId })), "UnsupportedOperationException");
-    await expectKmsError(kms.send(new GenerateMacCommand({ KeyId: sym.KeyId, Message: utf8("m"), MacAlgorithm: "HMAC_SHA_256" })), "InvalidKeyUsageException", `${sym.Arn} key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac.`);
+    await expectKmsError(
+      kms.send(new GenerateMacCommand({ KeyId: sym.KeyId, Message: utf8("m"), MacAlgorithm: "HMAC_SHA_256" })),
+      "InvalidKeyUsageException",
+      `${sym.Arn} key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac.`,
+    );
     // an HMAC key is a real HMAC: equal MACs for equal messages, different for different ones
     expect(createHmac("sha256", "x").update("a").digest()).not.toEqual(Buffer.from(mac.Mac!));
   });
@@ -433,10 +443,18 @@ describe("key states × cryptographic operations (docs/kms.md#key-states)", () =
     const m = (await kms.send(new GenerateMacCommand({ KeyId: mac.KeyId, Message: utf8("m"), MacAlgorithm: "HMAC_SHA_256" }))).Mac;
     await kms.send(new DisableKeyCommand({ KeyId: signer.KeyId }));
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: mac.KeyId }));
-    await expectKmsError(kms.send(new SignCommand({ KeyId: signer.KeyId, Message: utf8("m"), SigningAlgorithm: "ECDSA_SHA_256" })), "DisabledException", `${signer.Arn} is disabled.`);
+    await expectKmsError(
+      kms.send(new SignCommand({ KeyId: signer.KeyId, Message: utf8("m"), SigningAlgorithm: "ECDSA_SHA_256" })),
+      "DisabledException",
+      `${signer.Arn} is disabled.`,
+    );
     await expectKmsError(kms.send(new VerifyCommand({ KeyId: signer.KeyId, Message: utf8("m"), Signature: sig, SigningAlgorithm: "ECDSA_SHA_256" })), "DisabledException");
     await expectKmsError(kms.send(new GetPublicKeyCommand({ KeyId: signer.KeyId })), "DisabledException");
-    await expectKmsError(kms.send(new GenerateMacCommand({ KeyId: mac.KeyId, Message: utf8("m"), MacAlgorithm: "HMAC_SHA_256" })), "KMSInvalidStateException", `${mac.Arn} is pending deletion.`);
+    await expectKmsError(
+      kms.send(new GenerateMacCommand({ KeyId: mac.KeyId, Message: utf8("m"), MacAlgorithm: "HMAC_SHA_256" })),
+      "KMSInvalidStateException",
+      `${mac.Arn} is pending deletion.`,
+    );
     await expectKmsError(kms.send(new VerifyMacCommand({ KeyId: mac.KeyId, Message: utf8("m"), Mac: m, MacAlgorithm: "HMAC_SHA_256" })), "KMSInvalidStateException");
   });
 });

@@ -161,7 +161,11 @@ describe("grant constraints and lifecycle", () => {
     const g2 = await kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bob.arn, Operations: ["Encrypt", "RetireGrant"] }));
     const g3 = await kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bob.arn, Operations: ["Encrypt"] }));
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyId }));
-    await expectKmsError(kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bob.arn, Operations: ["Encrypt"] })), "KMSInvalidStateException", `${key.Arn} is pending deletion.`);
+    await expectKmsError(
+      kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bob.arn, Operations: ["Encrypt"] })),
+      "KMSInvalidStateException",
+      `${key.Arn} is pending deletion.`,
+    );
     await bobKms.send(new RetireGrantCommand({ GrantToken: g2.GrantToken }));
     await kms.send(new RevokeGrantCommand({ KeyId: key.Arn, GrantId: g3.GrantId }));
     expect((await kms.send(new ListGrantsCommand({ KeyId: key.KeyId }))).Grants).toEqual([]);
@@ -185,7 +189,11 @@ describe("grant constraints and lifecycle", () => {
       "ValidationException",
     );
     await kms.send(new DisableKeyCommand({ KeyId: key.KeyId }));
-    await expectKmsError(kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bob.arn, Operations: ["Encrypt"] })), "DisabledException", `${key.Arn} is disabled.`);
+    await expectKmsError(
+      kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bob.arn, Operations: ["Encrypt"] })),
+      "DisabledException",
+      `${key.Arn} is disabled.`,
+    );
     await expectKmsError(kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: "not a principal", Operations: ["Encrypt"] })), "ValidationException");
   });
 
@@ -221,8 +229,12 @@ describe("grant constraints and lifecycle", () => {
 
   it("a grant for CreateGrant lets the grantee make grants no wider than its own", async () => {
     const key = await createKey(kms);
-    await kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bob.arn, Operations: ["CreateGrant", "Decrypt"], Constraints: { EncryptionContextSubset: { tenant: "t1" } } }));
-    await bobKms.send(new CreateGrantCommand({ KeyId: key.Arn, GranteePrincipal: carol.arn, Operations: ["Decrypt"], Constraints: { EncryptionContextSubset: { tenant: "t1", job: "7" } } }));
+    await kms.send(
+      new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: bob.arn, Operations: ["CreateGrant", "Decrypt"], Constraints: { EncryptionContextSubset: { tenant: "t1" } } }),
+    );
+    await bobKms.send(
+      new CreateGrantCommand({ KeyId: key.Arn, GranteePrincipal: carol.arn, Operations: ["Decrypt"], Constraints: { EncryptionContextSubset: { tenant: "t1", job: "7" } } }),
+    );
     await expectKmsError(bobKms.send(new CreateGrantCommand({ KeyId: key.Arn, GranteePrincipal: carol.arn, Operations: ["Decrypt"] })), "AccessDeniedException");
     await expectKmsError(
       bobKms.send(new CreateGrantCommand({ KeyId: key.Arn, GranteePrincipal: carol.arn, Operations: ["Encrypt"], Constraints: { EncryptionContextSubset: { tenant: "t1" } } })),
@@ -253,7 +265,8 @@ describe("listing and limits", () => {
   it("pages ListGrants and filters by grant id and grantee", async () => {
     const key = await createKey(kms);
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: i % 2 ? carol.arn : bob.arn, Operations: ["Encrypt"] }))).GrantId!);
+    for (let i = 0; i < 5; i++)
+      ids.push((await kms.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: i % 2 ? carol.arn : bob.arn, Operations: ["Encrypt"] }))).GrantId!);
     const seen: string[] = [];
     let Marker: string | undefined;
     do {
@@ -272,7 +285,10 @@ describe("listing and limits", () => {
       const k = new KMSClient(small.config);
       const key = await createKey(k);
       for (let i = 0; i < 3; i++) await k.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/u${i}`, Operations: ["Encrypt"] }));
-      await expectKmsError(k.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/u9`, Operations: ["Encrypt"] })), "LimitExceededException");
+      await expectKmsError(
+        k.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: `arn:aws:iam::${ACCOUNT}:user/u9`, Operations: ["Encrypt"] })),
+        "LimitExceededException",
+      );
     } finally {
       await small.close();
     }

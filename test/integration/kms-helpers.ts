@@ -76,7 +76,10 @@ let principalSeq = 0;
  */
 export function addPrincipal(s: TestServer, kind: "user" | "role", name: string, policies: string[] = [], account = ACCOUNT): TestPrincipal {
   const seq = String(++principalSeq).padStart(4, "0");
-  const accessKeyId = `${kind === "user" ? "AKIA" : "ASIA"}KMSTEST${name.toUpperCase().replace(/[^A-Z0-9]/g, "").slice(0, 6)}${seq}`;
+  const accessKeyId = `${kind === "user" ? "AKIA" : "ASIA"}KMSTEST${name
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, "")
+    .slice(0, 6)}${seq}`;
   const secretAccessKey = `secret-${name}-${seq}`;
   const roleArn = `arn:aws:iam::${account}:role/${name}`;
   const principal: Principal =
@@ -117,5 +120,15 @@ export function addPrincipal(s: TestServer, kind: "user" | "role", name: string,
   };
 }
 
-export const allow = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({ Effect: "Allow", Action: action, Resource: resource, ...extra });
-export const deny = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({ Effect: "Deny", Action: action, Resource: resource, ...extra });
+export const allow = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({
+  Effect: "Allow",
+  Action: action,
+  Resource: resource,
+  ...extra,
+});
+export const deny = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({
+  Effect: "Deny",
+  Action: action,
+  Resource: resource,
+  ...extra,
+});

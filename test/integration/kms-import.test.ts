@@ -52,7 +52,12 @@ function wrap(publicKeyDer: Uint8Array, algorithm: string, material: Buffer): Bu
   return Buffer.concat([rsa(aesKey), wrapped]);
 }
 
-async function importInto(key: KeyMetadata, material: Buffer, algorithm: AlgorithmSpec = "RSAES_OAEP_SHA_256", extra: { ValidTo?: Date; ExpirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE" } = { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }) {
+async function importInto(
+  key: KeyMetadata,
+  material: Buffer,
+  algorithm: AlgorithmSpec = "RSAES_OAEP_SHA_256",
+  extra: { ValidTo?: Date; ExpirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE" } = { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" },
+) {
   const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: algorithm, WrappingKeySpec: "RSA_2048" }));
   return kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey!, algorithm, material), ...extra }));
 }
@@ -89,8 +94,15 @@ describe("GetParametersForImport", () => {
       `${normal.Arn} origin is AWS_KMS which is not valid for this operation.`,
     );
     const ext = await createKey(kms, { Origin: "EXTERNAL" });
-    await expectKmsError(kms.send(new GetParametersForImportCommand({ KeyId: ext.KeyId, WrappingAlgorithm: "RSAES_PKCS1_V1_5", WrappingKeySpec: "RSA_2048" })), "ValidationException");
-    await expectKmsError(kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: normal.KeyId })), "UnsupportedOperationException", `${normal.Arn} origin is AWS_KMS which is not valid for this operation.`);
+    await expectKmsError(
+      kms.send(new GetParametersForImportCommand({ KeyId: ext.KeyId, WrappingAlgorithm: "RSAES_PKCS1_V1_5", WrappingKeySpec: "RSA_2048" })),
+      "ValidationException",
+    );
+    await expectKmsError(
+      kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: normal.KeyId })),
+      "UnsupportedOperationException",
+      `${normal.Arn} origin is AWS_KMS which is not valid for this operation.`,
+    );
   });
 });
 
@@ -116,8 +128,15 @@ describe("ImportKeyMaterial", () => {
     const key = await createKey(kms, { Origin: "EXTERNAL" });
     const m = randomBytes(32);
     await expectKmsError(importInto(key, m, "RSAES_OAEP_SHA_256", {}), "ValidationException", "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES");
-    await expectKmsError(importInto(key, m, "RSAES_OAEP_SHA_256", { ExpirationModel: "KEY_MATERIAL_EXPIRES" }), "ValidationException", "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES");
-    await expectKmsError(importInto(key, m, "RSAES_OAEP_SHA_256", { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ValidTo: new Date(Date.now() + 10 * DAY * 1000) }), "ValidationException");
+    await expectKmsError(
+      importInto(key, m, "RSAES_OAEP_SHA_256", { ExpirationModel: "KEY_MATERIAL_EXPIRES" }),
+      "ValidationException",
+      "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES",
+    );
+    await expectKmsError(
+      importInto(key, m, "RSAES_OAEP_SHA_256", { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ValidTo: new Date(Date.now() + 10 * DAY * 1000) }),
+      "ValidationException",
+    );
     await expectKmsError(importInto(key, m, "RSAES_OAEP_SHA_256", { ValidTo: new Date(Date.now() - DAY * 1000) }), "ValidationException");
     await expectKmsError(importInto(key, m, "RSAES_OAEP_SHA_256", { ValidTo: new Date(Date.now() + 400 * DAY * 1000) }), "ValidationException");
     expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata?.KeyState).toBe("PendingImport");
@@ -129,13 +148,21 @@ describe("ImportKeyMaterial", () => {
     const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }));
     const good = wrap(p.PublicKey!, "RSAES_OAEP_SHA_256", randomBytes(32));
     const base = { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" as const };
-    await expectKmsError(kms.send(new ImportKeyMaterialCommand({ KeyId: other.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: good, ...base })), "InvalidImportTokenException");
+    await expectKmsError(
+      kms.send(new ImportKeyMaterialCommand({ KeyId: other.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: good, ...base })),
+      "InvalidImportTokenException",
+    );
     const forged = Buffer.from(p.ImportToken!);
     forged[forged.length - 1] ^= 1;
     await expectKmsError(kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: forged, EncryptedKeyMaterial: good, ...base })), "InvalidImportTokenException");
-    await expectKmsError(kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: randomBytes(256), ...base })), "InvalidCiphertextException");
     await expectKmsError(
-      kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey!, "RSAES_OAEP_SHA_256", randomBytes(16)), ...base })),
+      kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: randomBytes(256), ...base })),
+      "InvalidCiphertextException",
+    );
+    await expectKmsError(
+      kms.send(
+        new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey!, "RSAES_OAEP_SHA_256", randomBytes(16)), ...base }),
+      ),
       "IncorrectKeyMaterialException",
     );
     expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata?.KeyState).toBe("PendingImport");
@@ -151,7 +178,14 @@ describe("ImportKeyMaterial", () => {
       const p = await k.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: "RSA_AES_KEY_WRAP_SHA_256", WrappingKeySpec: "RSA_2048" }));
       await own.advanceClock(DAY + 60);
       await expectKmsError(
-        k.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey!, "RSA_AES_KEY_WRAP_SHA_256", randomBytes(32)), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" })),
+        k.send(
+          new ImportKeyMaterialCommand({
+            KeyId: key.KeyId,
+            ImportToken: p.ImportToken,
+            EncryptedKeyMaterial: wrap(p.PublicKey!, "RSA_AES_KEY_WRAP_SHA_256", randomBytes(32)),
+            ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+          }),
+        ),
         "ExpiredImportTokenException",
       );
     } finally {
@@ -171,7 +205,11 @@ describe("deleting, re-importing and expiring material", () => {
     const md = (await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
     expect([md.KeyState, md.Enabled, md.CurrentKeyMaterialId]).toEqual(["PendingImport", false, undefined]);
     await expectKmsError(kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: utf8("x") })), "KMSInvalidStateException", `${key.Arn} is pending import.`);
-    await expectKmsError(kms.send(new DecryptCommand({ CiphertextBlob: old.CiphertextBlob, EncryptionContext: { v: "1" } })), "KMSInvalidStateException", `${key.Arn} is pending import.`);
+    await expectKmsError(
+      kms.send(new DecryptCommand({ CiphertextBlob: old.CiphertextBlob, EncryptionContext: { v: "1" } })),
+      "KMSInvalidStateException",
+      `${key.Arn} is pending import.`,
+    );
     // deleting again: no effect
     await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: key.KeyId }));
     await expectKmsError(importInto(key, randomBytes(32)), "IncorrectKeyMaterialException");
@@ -194,7 +232,9 @@ describe("deleting, re-importing and expiring material", () => {
       const serviceNow = Date.parse(((await (await fetch(`${own.url}/_localfargate/clock`)).json()) as { now: string }).now);
       const validTo = new Date(serviceNow + 2 * DAY * 1000);
       const p = await k.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_1", WrappingKeySpec: "RSA_2048" }));
-      await k.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey!, "RSAES_OAEP_SHA_1", material), ValidTo: validTo }));
+      await k.send(
+        new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey!, "RSAES_OAEP_SHA_1", material), ValidTo: validTo }),
+      );
       const md = (await k.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
       expect(md.ExpirationModel).toBe("KEY_MATERIAL_EXPIRES");
       expect(Math.abs(md.ValidTo!.getTime() - validTo.getTime())).toBeLessThan(1000);
@@ -209,7 +249,14 @@ describe("deleting, re-importing and expiring material", () => {
       expect(rec.userIdentity).toEqual({ accountId: ACCOUNT, invokedBy: "AWS Internal" });
       // re-import the same material: back in business
       const p2 = await k.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }));
-      await k.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p2.ImportToken, EncryptedKeyMaterial: wrap(p2.PublicKey!, "RSAES_OAEP_SHA_256", material), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }));
+      await k.send(
+        new ImportKeyMaterialCommand({
+          KeyId: key.KeyId,
+          ImportToken: p2.ImportToken,
+          EncryptedKeyMaterial: wrap(p2.PublicKey!, "RSAES_OAEP_SHA_256", material),
+          ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+        }),
+      );
       expect(text((await k.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe("short-lived");
     } finally {
       await own.close();

@@ -132,7 +132,14 @@ describe("CreateKey", () => {
     await expectKmsError(kms.send(new CreateKeyCommand({ Tags: [{ TagKey: "aws:x", TagValue: "1" }] })), "TagException", "Tags beginning with aws: are reserved");
     await expectKmsError(kms.send(new CreateKeyCommand({ Tags: [{ TagKey: "AWS:x", TagValue: "1" }] })), "TagException", "Tags beginning with aws: are reserved");
     await expectKmsError(
-      kms.send(new CreateKeyCommand({ Tags: [{ TagKey: "a", TagValue: "1" }, { TagKey: "a", TagValue: "2" }] })),
+      kms.send(
+        new CreateKeyCommand({
+          Tags: [
+            { TagKey: "a", TagValue: "1" },
+            { TagKey: "a", TagValue: "2" },
+          ],
+        }),
+      ),
       "TagException",
       "Duplicate tag keys",
     );
@@ -168,7 +175,13 @@ describe("CreateKey", () => {
     expect(rec).toBeDefined();
     expect(rec.eventSource).toBe("kms.amazonaws.com");
     expect(rec.readOnly).toBe(false);
-    expect(rec.requestParameters).toMatchObject({ description: "trail me", keySpec: "SYMMETRIC_DEFAULT", keyUsage: "ENCRYPT_DECRYPT", origin: "AWS_KMS", bypassPolicyLockoutSafetyCheck: false });
+    expect(rec.requestParameters).toMatchObject({
+      description: "trail me",
+      keySpec: "SYMMETRIC_DEFAULT",
+      keyUsage: "ENCRYPT_DECRYPT",
+      origin: "AWS_KMS",
+      bypassPolicyLockoutSafetyCheck: false,
+    });
     expect(rec.responseElements.keyMetadata).toMatchObject({ AWSAccountId: ACCOUNT, arn: md.Arn, keyState: "Enabled", enabled: true, keyManager: "CUSTOMER" });
     expect(rec.responseElements.keyMetadata.creationDate).toMatch(/^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} (AM|PM)$/);
     expect(rec.resources).toEqual([{ accountId: ACCOUNT, type: "AWS::KMS::Key", ARN: md.Arn }]);
@@ -190,7 +203,11 @@ describe("DescribeKey and ListKeys", () => {
     await expectKmsError(kms.send(new DescribeKeyCommand({ KeyId: missing })), "NotFoundException", `Key 'arn:aws:kms:${REGION}:${ACCOUNT}:key/${missing}' does not exist`);
     const md = await createKey(kms);
     await expectKmsError(kms.send(new DescribeKeyCommand({ KeyId: md.Arn!.replace(REGION, "eu-west-1") })), "NotFoundException", "Invalid arn eu-west-1");
-    await expectKmsError(kms.send(new DescribeKeyCommand({ KeyId: "alias/none-such" })), "NotFoundException", `Alias arn:aws:kms:${REGION}:${ACCOUNT}:alias/none-such is not found.`);
+    await expectKmsError(
+      kms.send(new DescribeKeyCommand({ KeyId: "alias/none-such" })),
+      "NotFoundException",
+      `Alias arn:aws:kms:${REGION}:${ACCOUNT}:alias/none-such is not found.`,
+    );
   });
 
   it("keeps keys per region and per account", async () => {
@@ -233,7 +250,16 @@ describe("description and tags", () => {
 
   it("tags, overwrites, untags and lists with paging", async () => {
     const md = await createKey(kms, { Tags: [{ TagKey: "team", TagValue: "a" }] });
-    await kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: "team", TagValue: "b" }, { TagKey: "env", TagValue: "dev" }, { TagKey: "cost", TagValue: "1" }] }));
+    await kms.send(
+      new TagResourceCommand({
+        KeyId: md.KeyId,
+        Tags: [
+          { TagKey: "team", TagValue: "b" },
+          { TagKey: "env", TagValue: "dev" },
+          { TagKey: "cost", TagValue: "1" },
+        ],
+      }),
+    );
     const p1 = await kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId, Limit: 2 }));
     expect(p1.Truncated).toBe(true);
     const p2 = await kms.send(new ListResourceTagsCommand({ KeyId: md.KeyId, Limit: 2, Marker: p1.NextMarker }));
@@ -272,7 +298,11 @@ describe("enable, disable and scheduled deletion", () => {
 
   it("schedules deletion with a 7-30 day window, cancels to Disabled", async () => {
     const md = await createKey(kms);
-    await expectKmsError(kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 6 })), "ValidationException", "PendingWindowInDays should be between 7 and 30, but it is 6");
+    await expectKmsError(
+      kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 6 })),
+      "ValidationException",
+      "PendingWindowInDays should be between 7 and 30, but it is 6",
+    );
     await expectKmsError(kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId, PendingWindowInDays: 31 })), "ValidationException");
     const now = Date.parse(((await (await fetch(`${s.url}/_localfargate/clock`)).json()) as { now: string }).now);
     const r = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId }));

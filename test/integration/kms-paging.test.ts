@@ -61,7 +61,10 @@ afterAll(async () => {
 
 describe("ListKeys over thousands of keys in two accounts", () => {
   it("each account pages through exactly its own keys, once each, in creation order", async () => {
-    for (const [client, account, count] of [[kmsA, A, COUNT_A], [kmsB, B, COUNT_B]] as const) {
+    for (const [client, account, count] of [
+      [kmsA, A, COUNT_A],
+      [kmsB, B, COUNT_B],
+    ] as const) {
       const { keys, pages } = await listAll(client, 100);
       expect(pages).toBe(Math.ceil(count / 100));
       expect(keys.length).toBe(count);
@@ -101,14 +104,20 @@ describe("ListKeys over thousands of keys in two accounts", () => {
 describe("ListAliases over many aliases in two accounts", () => {
   it("pages each account's aliases by name, complete and disjoint", async () => {
     const names: Record<string, string[]> = { [A]: [], [B]: [] };
-    for (const [client, account] of [[kmsA, A], [kmsB, B]] as const) {
+    for (const [client, account] of [
+      [kmsA, A],
+      [kmsB, B],
+    ] as const) {
       for (let i = 0; i < 120; i++) {
         const name = `alias/${account === A ? "a" : "b"}-${String((i * 37) % 120).padStart(3, "0")}`;
         await client.send(new CreateAliasCommand({ AliasName: name, TargetKeyId: created[account][i % 7] }));
         names[account].push(name);
       }
     }
-    for (const [client, account] of [[kmsA, A], [kmsB, B]] as const) {
+    for (const [client, account] of [
+      [kmsA, A],
+      [kmsB, B],
+    ] as const) {
       const seen: string[] = [];
       let marker: string | undefined;
       do {

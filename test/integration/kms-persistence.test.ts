@@ -69,7 +69,14 @@ describe("restart with the same data dir", () => {
       const ext = await createKey(kms, { Origin: "EXTERNAL" });
       const material = randomBytes(32);
       const p = await kms.send(new GetParametersForImportCommand({ KeyId: ext.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }));
-      await kms.send(new ImportKeyMaterialCommand({ KeyId: ext.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapOaep256(p.PublicKey!, material), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }));
+      await kms.send(
+        new ImportKeyMaterialCommand({
+          KeyId: ext.KeyId,
+          ImportToken: p.ImportToken,
+          EncryptedKeyMaterial: wrapOaep256(p.PublicKey!, material),
+          ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+        }),
+      );
       const extBlob = await kms.send(new EncryptCommand({ KeyId: ext.KeyId, Plaintext: utf8("imported") }));
       // parameters issued before the restart, used after it
       const ext2 = await createKey(kms, { Origin: "EXTERNAL" });
@@ -101,10 +108,19 @@ describe("restart with the same data dir", () => {
       expect(grants.map((g) => g.GrantId)).toEqual([grant.GrantId]);
       // the grant token issued before the restart is still a token KMS accepts
       await kms.send(new EncryptCommand({ KeyId: sym.KeyId, Plaintext: utf8("x"), GrantTokens: [grant.GrantToken!] }));
-      expect((await kms.send(new VerifyCommand({ KeyId: signer.KeyId, Message: utf8("signed before"), Signature: sig.Signature, SigningAlgorithm: "ECDSA_SHA_256" }))).SignatureValid).toBe(true);
+      expect(
+        (await kms.send(new VerifyCommand({ KeyId: signer.KeyId, Message: utf8("signed before"), Signature: sig.Signature, SigningAlgorithm: "ECDSA_SHA_256" }))).SignatureValid,
+      ).toBe(true);
       expect((await kms.send(new VerifyMacCommand({ KeyId: mac.KeyId, Message: utf8("mac before"), Mac: tag.Mac, MacAlgorithm: "HMAC_SHA_384" }))).MacValid).toBe(true);
       expect(text((await kms.send(new DecryptCommand({ CiphertextBlob: extBlob.CiphertextBlob }))).Plaintext)).toBe("imported");
-      await kms.send(new ImportKeyMaterialCommand({ KeyId: ext2.KeyId, ImportToken: p2.ImportToken, EncryptedKeyMaterial: wrapOaep256(p2.PublicKey!, randomBytes(32)), ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" }));
+      await kms.send(
+        new ImportKeyMaterialCommand({
+          KeyId: ext2.KeyId,
+          ImportToken: p2.ImportToken,
+          EncryptedKeyMaterial: wrapOaep256(p2.PublicKey!, randomBytes(32)),
+          ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+        }),
+      );
       expect((await kms.send(new DescribeKeyCommand({ KeyId: ext2.KeyId }))).KeyMetadata?.KeyState).toBe("Enabled");
       expect((await kms.send(new DescribeKeyCommand({ KeyId: doomed.KeyId }))).KeyMetadata?.KeyState).toBe("PendingDeletion");
       await second.advanceClock(8 * 86400);

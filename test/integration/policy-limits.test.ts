@@ -46,7 +46,18 @@ describe("pathological wildcard patterns", () => {
 });
 
 describe("policy size quotas", () => {
-  const padded = (n: number) => doc([rootStatement(), { Sid: "pad", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:DescribeKey", Resource: "*", Condition: { StringEquals: { "kms:CallerAccount": "x".repeat(n) } } }]);
+  const padded = (n: number) =>
+    doc([
+      rootStatement(),
+      {
+        Sid: "pad",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: "kms:DescribeKey",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:CallerAccount": "x".repeat(n) } },
+      },
+    ]);
 
   it("KMS refuses a key policy over 32 KB with LimitExceededException, on CreateKey and PutKeyPolicy", async () => {
     const big = padded(33_000);
@@ -61,11 +72,23 @@ describe("policy size quotas", () => {
   });
 
   it("IAM refuses a role trust policy over 2,048 characters (whitespace not counted)", async () => {
-    const big = doc(Array.from({ length: 30 }, (_, n) => ({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/some-long-user-name-${n}` }, Action: "sts:AssumeRole" })));
+    const big = doc(
+      Array.from({ length: 30 }, (_, n) => ({ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/some-long-user-name-${n}` }, Action: "sts:AssumeRole" })),
+    );
     expect(big.replace(/\s+/g, "").length).toBeGreaterThan(2048);
-    await expectAwsError(iam.send(new CreateRoleCommand({ RoleName: "big-trust", AssumeRolePolicyDocument: big })), "LimitExceededException", 409, "Cannot exceed quota for ACLSizePerRole: 2048");
+    await expectAwsError(
+      iam.send(new CreateRoleCommand({ RoleName: "big-trust", AssumeRolePolicyDocument: big })),
+      "LimitExceededException",
+      409,
+      "Cannot exceed quota for ACLSizePerRole: 2048",
+    );
     await iam.send(new CreateRoleCommand({ RoleName: "small-trust", AssumeRolePolicyDocument: trustAccount() }));
-    await expectAwsError(iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: "small-trust", PolicyDocument: big })), "LimitExceededException", 409, "Cannot exceed quota for ACLSizePerRole: 2048");
+    await expectAwsError(
+      iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: "small-trust", PolicyDocument: big })),
+      "LimitExceededException",
+      409,
+      "Cannot exceed quota for ACLSizePerRole: 2048",
+    );
     // Whitespace does not count: the same small policy, pretty-printed past 2,048 characters, fits.
     const spaced = trustAccount().replace("{", `{${" ".repeat(3000)}`);
     expect(spaced.length).toBeGreaterThan(2048);

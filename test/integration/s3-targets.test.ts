@@ -30,7 +30,10 @@ afterAll(async () => {
 });
 
 async function failure(p: Promise<unknown>): Promise<{ name: string; $metadata: { requestId: string; httpStatusCode: number } }> {
-  const e = await p.then(() => undefined, (x: { name: string; $metadata: { requestId: string; httpStatusCode: number } }) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: { name: string; $metadata: { requestId: string; httpStatusCode: number } }) => x,
+  );
   expect(e, "the call fails").toBeDefined();
   return e!;
 }

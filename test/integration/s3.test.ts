@@ -2,8 +2,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetBucketLocationCommand, GetObjectCommand, HeadBucketCommand,
-  HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetBucketLocationCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
 } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -23,7 +33,10 @@ afterAll(async () => {
 });
 
 async function fails(p: Promise<unknown>, code: string, status: number): Promise<LooseJson> {
-  const e = (await p.then(() => undefined, (x) => x)) as LooseJson | undefined;
+  const e = (await p.then(
+    () => undefined,
+    (x) => x,
+  )) as LooseJson | undefined;
   expect(e, `expected ${code}`).toBeDefined();
   expect(e!.name).toBe(code);
   expect(e!.$metadata.httpStatusCode).toBe(status);
@@ -64,7 +77,14 @@ describe("buckets", () => {
     // Without a location constraint a bucket lives in us-east-1: a us-west-2 request must name its region.
     // (SDK v3 fills the constraint in itself; botocore and the CLI do not.) Sent raw, as botocore would.
     const signer = new SignatureV4({ service: "s3", region: "us-west-2", credentials: s.config.credentials, sha256: Sha256 });
-    const req = await signer.sign({ method: "PUT", protocol: "http:", hostname: "127.0.0.1", port: s.port, path: "/delta", headers: { host: `127.0.0.1:${s.port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } });
+    const req = await signer.sign({
+      method: "PUT",
+      protocol: "http:",
+      hostname: "127.0.0.1",
+      port: s.port,
+      path: "/delta",
+      headers: { host: `127.0.0.1:${s.port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    });
     const raw = await fetch(`${s.url}/delta`, { method: "PUT", headers: req.headers as Record<string, string> });
     expect(raw.status).toBe(400);
     const xml = await raw.text();
@@ -79,7 +99,15 @@ describe("buckets", () => {
 describe("objects", () => {
   it("puts and gets bodies with metadata, content type and ETag", async () => {
     const body = Buffer.from("hello, trail\n");
-    const put = await s3.send(new PutObjectCommand({ Bucket: "alpha", Key: "dir/a b+c.txt", Body: body, ContentType: "text/plain", Metadata: { signature: "abc123", "signature-algorithm": "SHA256withRSA" } }));
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: "alpha",
+        Key: "dir/a b+c.txt",
+        Body: body,
+        ContentType: "text/plain",
+        Metadata: { signature: "abc123", "signature-algorithm": "SHA256withRSA" },
+      }),
+    );
     const md5 = createHash("md5").update(body).digest("hex");
     expect(put.ETag).toBe(`"${md5}"`);
     const got = await s3.send(new GetObjectCommand({ Bucket: "alpha", Key: "dir/a b+c.txt" }));
@@ -120,7 +148,10 @@ describe("objects", () => {
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(`${s.url}/alpha/huge`, {
         method: "PUT",
-        headers: { "content-length": String(200 * 1024 * 1024), authorization: "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00" },
+        headers: {
+          "content-length": String(200 * 1024 * 1024),
+          authorization: "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00",
+        },
       });
       req.on("response", (res) => {
         let b = "";
@@ -195,7 +226,15 @@ describe("credentials S3 refuses", () => {
     const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials: s.config.credentials, sha256: Sha256, uriEscapePath: false });
     const get = (signingDate?: Date) =>
       signer.presign(
-        { method: "GET", protocol: "http:", hostname: "127.0.0.1", port: s.port, path: "/presigned/k", query: {}, headers: { host: `127.0.0.1:${s.port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } },
+        {
+          method: "GET",
+          protocol: "http:",
+          hostname: "127.0.0.1",
+          port: s.port,
+          path: "/presigned/k",
+          query: {},
+          headers: { host: `127.0.0.1:${s.port}`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+        },
         { expiresIn: 60, signingDate },
       );
     const url = (r: Awaited<ReturnType<typeof get>>) => `${s.url}/presigned/k?${new URLSearchParams(r.query as Record<string, string>)}`;

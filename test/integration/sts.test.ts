@@ -152,13 +152,23 @@ describe("AssumeRole", () => {
       403,
       `User: arn:aws:iam::${ACCOUNT}:user/sts-admin is not authorized to perform: sts:AssumeRole on resource: ${arn}`,
     );
-    await expectAwsError(sts.send(new AssumeRoleCommand({ RoleArn: "arn:aws:iam::000000000000:user/someone", RoleSessionName: "ss-session" })), "ValidationError", 400, "Request ARN is invalid");
+    await expectAwsError(
+      sts.send(new AssumeRoleCommand({ RoleArn: "arn:aws:iam::000000000000:user/someone", RoleSessionName: "ss-session" })),
+      "ValidationError",
+      400,
+      "Request ARN is invalid",
+    );
   });
 
   it("validates RoleSessionName and DurationSeconds", async () => {
     const arn = await role("durations", trustAccount());
     await expectAwsError(sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "bad name" })), "ValidationError", 400, /roleSessionName.*regular expression pattern/);
-    await expectAwsError(sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "ss-session", DurationSeconds: 899 })), "ValidationError", 400, /Member must have value greater than or equal to 900/);
+    await expectAwsError(
+      sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "ss-session", DurationSeconds: 899 })),
+      "ValidationError",
+      400,
+      /Member must have value greater than or equal to 900/,
+    );
     await expectAwsError(
       sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "ss-session", DurationSeconds: 7200 })),
       "ValidationError",
@@ -205,7 +215,9 @@ describe("AssumeRole", () => {
       `User: arn:aws:sts::${ACCOUNT}:assumed-role/narrow/narrow is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::${ACCOUNT}:role/ because no session policy allows the iam:ListRoles action`,
     );
     // A session policy cannot grant more than the role has.
-    const wide = new IAMClient(s.configFor(asCreds((await sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "wide", Policy: doc([allow("iam:*")]) }))).Credentials!)));
+    const wide = new IAMClient(
+      s.configFor(asCreds((await sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "wide", Policy: doc([allow("iam:*")]) }))).Credentials!)),
+    );
     await expectAwsError(wide.send(new GetRoleCommand({ RoleName: "narrow" })), "AccessDenied", 403);
   });
 
@@ -325,7 +337,11 @@ describe("authentication failures", () => {
       "InvalidClientTokenId",
       403,
     );
-    await expectAwsError(new STSClient(s.configFor({ accessKeyId: a.AccessKeyId!, secretAccessKey: a.SecretAccessKey! })).send(new GetCallerIdentityCommand({})), "InvalidClientTokenId", 403);
+    await expectAwsError(
+      new STSClient(s.configFor({ accessKeyId: a.AccessKeyId!, secretAccessKey: a.SecretAccessKey! })).send(new GetCallerIdentityCommand({})),
+      "InvalidClientTokenId",
+      403,
+    );
   });
 });
 
@@ -334,18 +350,19 @@ describe("identity edge cases", () => {
     const arn = await role("root-target", trustAccount());
     const message = "Roles may not be assumed by root accounts.";
     await expectAwsError(rootSts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "rs" })), "AccessDenied", 403, message);
-    await expectAwsError(new STSClient(s.configFor({ accessKeyId: "111122223333", secretAccessKey: "test" })).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "rs" })), "AccessDenied", 403, message);
+    await expectAwsError(
+      new STSClient(s.configFor({ accessKeyId: "111122223333", secretAccessKey: "test" })).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "rs" })),
+      "AccessDenied",
+      403,
+      message,
+    );
     const rootSession = asCreds((await rootSts.send(new GetSessionTokenCommand({}))).Credentials!);
     await expectAwsError(new STSClient(s.configFor(rootSession)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "rs" })), "AccessDenied", 403, message);
   });
 
   it("a long-term key sent with any session token is InvalidClientTokenId", async () => {
     const user = await userWithKey(iam, "token-on-long-term");
-    for (const creds of [
-      { accessKeyId: "test", secretAccessKey: "test" },
-      { accessKeyId: "111122223333", secretAccessKey: "test" },
-      user,
-    ]) {
+    for (const creds of [{ accessKeyId: "test", secretAccessKey: "test" }, { accessKeyId: "111122223333", secretAccessKey: "test" }, user]) {
       const withToken = new STSClient(s.configFor({ ...creds, sessionToken: "FwoGZXIvYXdzEJr//////////wEaDM" }));
       await expectAwsError(withToken.send(new GetCallerIdentityCommand({})), "InvalidClientTokenId", 403, "The security token included in the request is invalid.");
       // Without the token the same key works.
@@ -362,7 +379,15 @@ describe("presigned GetCallerIdentity", () => {
     const url = new URL(s.url);
     const signer = new SignatureV4({ service: "sts", region: "us-east-1", credentials: creds, sha256: Sha256 });
     const req = await signer.presign(
-      { method: "GET", protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: "/", query: { Action: "GetCallerIdentity", Version: "2011-06-15" }, headers: { host: url.host } },
+      {
+        method: "GET",
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: "/",
+        query: { Action: "GetCallerIdentity", Version: "2011-06-15" },
+        headers: { host: url.host },
+      },
       { expiresIn: 60, signingDate },
     );
     const qs = new URLSearchParams(req.query as Record<string, string>).toString();
@@ -443,13 +468,21 @@ describe("CloudTrail records of IAM and STS calls", () => {
   it("logs IAM in us-east-1 without secrets, and AssumeRole with the role and CloudTrail's expiration form", async () => {
     const creds = await userWithKey(iam, "audited", doc([allow("sts:AssumeRole")]));
     const keyEvent = (await recordsOf("CreateAccessKey")).find((e) => e.requestParameters?.userName === "audited")!;
-    expect(keyEvent).toMatchObject({ eventSource: "iam.amazonaws.com", awsRegion: "us-east-1", responseElements: { accessKey: { accessKeyId: creds.accessKeyId, userName: "audited", status: "Active" } } });
+    expect(keyEvent).toMatchObject({
+      eventSource: "iam.amazonaws.com",
+      awsRegion: "us-east-1",
+      responseElements: { accessKey: { accessKeyId: creds.accessKeyId, userName: "audited", status: "Active" } },
+    });
     expect(JSON.stringify(keyEvent)).not.toContain(creds.secretAccessKey);
 
     const arn = await role("audited-role", trustAccount());
     const out = await new STSClient(s.configFor(creds, "eu-west-1")).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "audit", DurationSeconds: 900 }));
-    const e = (await new CloudTrailClient({ ...s.config, region: "eu-west-1" }).send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "AssumeRole" }] }))).Events!
-      .map((x) => JSON.parse(x.CloudTrailEvent!) as LooseJson)
+    const e = (
+      await new CloudTrailClient({ ...s.config, region: "eu-west-1" }).send(
+        new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "AssumeRole" }] }),
+      )
+    )
+      .Events!.map((x) => JSON.parse(x.CloudTrailEvent!) as LooseJson)
       .find((x) => x.requestParameters?.roleSessionName === "audit")!;
     expect(e).toMatchObject({
       eventSource: "sts.amazonaws.com",
@@ -469,6 +502,10 @@ describe("CloudTrail records of IAM and STS calls", () => {
     const arn = await role("audited-denied-role", trustAccount());
     await expectAwsError(new STSClient(s.configFor(creds)).send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: "nope" })), "AccessDenied", 403);
     const e = (await recordsOf("AssumeRole")).find((x) => x.requestParameters?.roleSessionName === "nope")!;
-    expect(e).toMatchObject({ errorCode: "AccessDenied", errorMessage: `User: arn:aws:iam::${ACCOUNT}:user/audited-denied is not authorized to perform: sts:AssumeRole on resource: ${arn}`, responseElements: null });
+    expect(e).toMatchObject({
+      errorCode: "AccessDenied",
+      errorMessage: `User: arn:aws:iam::${ACCOUNT}:user/audited-denied is not authorized to perform: sts:AssumeRole on resource: ${arn}`,
+      responseElements: null,
+    });
   });
 });

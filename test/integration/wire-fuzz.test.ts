@@ -44,7 +44,9 @@ beforeAll(async () => {
   await iam.send(new CreateUserCommand({ UserName: "fuzz" }));
   await iam.send(new CreateGroupCommand({ GroupName: "fuzz" }));
   await iam.send(new CreateRoleCommand({ RoleName: "fuzz", AssumeRolePolicyDocument: trustAccount() }));
-  await iam.send(new CreatePolicyCommand({ PolicyName: "fuzz", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }));
+  await iam.send(
+    new CreatePolicyCommand({ PolicyName: "fuzz", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }),
+  );
   known.push("fuzz", "arn:aws:iam::000000000000:role/fuzz");
   const ecs = new ECSClient(s.config);
   await ecs.send(new CreateClusterCommand({ clusterName: "fuzz" }));
@@ -62,33 +64,34 @@ beforeAll(async () => {
 afterAll(() => s?.close());
 
 const KEY = "1234abcd-12ab-34cd-56ef-1234567890ab";
-const awkwardString = () => fc.oneof(
-  fc.constantFrom(...known),
-  fc.constantFrom(
-    "",
-    " ",
-    "default",
-    "alias/aws/ebs",
-    "alias/fuzz",
-    `arn:aws:kms:us-east-1:000000000000:key/${KEY}`,
-    `arn:aws:kms:eu-west-1:111122223333:alias/x`,
-    KEY,
-    "mrk-1234abcd12ab34cd56ef1234567890ab",
-    "arn:aws:iam::000000000000:user/fuzz",
-    "arn:aws:iam::000000000000:policy/fuzz",
-    "arn:aws:ecs:us-east-1:000000000000:cluster/default",
-    "arn:aws:cloudtrail:us-east-1:000000000000:trail/fuzz",
-    "fuzz:1",
-    "*",
-    "{}",
-    '{"Version":"2012-10-17","Statement":[]}',
-    "../..",
-    "\u0000",
-    "ünïcødé",
-  ),
-  fc.string({ maxLength: 24 }),
-  fc.string({ minLength: 300, maxLength: 2100 }),
-);
+const awkwardString = () =>
+  fc.oneof(
+    fc.constantFrom(...known),
+    fc.constantFrom(
+      "",
+      " ",
+      "default",
+      "alias/aws/ebs",
+      "alias/fuzz",
+      `arn:aws:kms:us-east-1:000000000000:key/${KEY}`,
+      `arn:aws:kms:eu-west-1:111122223333:alias/x`,
+      KEY,
+      "mrk-1234abcd12ab34cd56ef1234567890ab",
+      "arn:aws:iam::000000000000:user/fuzz",
+      "arn:aws:iam::000000000000:policy/fuzz",
+      "arn:aws:ecs:us-east-1:000000000000:cluster/default",
+      "arn:aws:cloudtrail:us-east-1:000000000000:trail/fuzz",
+      "fuzz:1",
+      "*",
+      "{}",
+      '{"Version":"2012-10-17","Statement":[]}',
+      "../..",
+      "\u0000",
+      "ünïcødé",
+    ),
+    fc.string({ maxLength: 24 }),
+    fc.string({ minLength: 300, maxLength: 2100 }),
+  );
 const awkwardNumber = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(7, 21, 30, 90, 200, 365, 1000, 1024, 2560, 4097, 2147483647, -2147483648));
 
 function arbitraryFor(shapes: ServiceShapes, name: string, depth = 0): fc.Arbitrary<unknown> {
@@ -169,7 +172,10 @@ async function send(t: Target, operation: string, input: unknown): Promise<{ sta
   if (t.protocol === "json") {
     res = await signedFetch(s.url, t.service, JSON.stringify(input), { "content-type": "application/x-amz-json-1.1", "x-amz-target": `${t.targetPrefix}.${operation}` });
   } else {
-    const params: [string, string][] = [["Action", operation], ["Version", t.shapes.version]];
+    const params: [string, string][] = [
+      ["Action", operation],
+      ["Version", t.shapes.version],
+    ];
     const inputShape = t.shapes.operations[operation].input;
     if (inputShape) queryParams(t.shapes, inputShape, input, "", params);
     res = await signedFetch(s.url, t.service, new URLSearchParams(params).toString(), { "content-type": "application/x-www-form-urlencoded; charset=utf-8" });
@@ -211,14 +217,30 @@ describe("s3 (restXml): requests generated from methods, paths, sub-resources, h
   // one value per parameter: the signer takes the query as a record
   const query = fc.uniqueArray(
     fc.tuple(
-      fc.constantFrom("list-type", "prefix", "delimiter", "start-after", "continuation-token", "max-keys", "encoding-type", "marker", "location", "acl", "uploads", "versionId", "fetch-owner", "tagging", "x-id"),
+      fc.constantFrom(
+        "list-type",
+        "prefix",
+        "delimiter",
+        "start-after",
+        "continuation-token",
+        "max-keys",
+        "encoding-type",
+        "marker",
+        "location",
+        "acl",
+        "uploads",
+        "versionId",
+        "fetch-owner",
+        "tagging",
+        "x-id",
+      ),
       fc.oneof(fc.constantFrom("", "2", "1", "0", "-1", "1000", "99999999999", "url", "/", "AWSLogs/", "garbage=="), fc.string({ maxLength: 12 })),
     ),
     { maxLength: 4, selector: ([k]) => k },
   );
   const headers = fc.dictionary(
     fc.constantFrom("x-amz-meta-a", "content-type", "content-md5", "range", "if-match", "if-none-match", "x-amz-acl", "x-amz-copy-source", "x-amz-tagging", "cache-control"),
-    fc.oneof(fc.constantFrom("", "bytes=0-1", "bytes=5-1", "text/plain", "\"etag\"", "*", "private", "/fuzz-trail/k", "AAAA"), fc.stringMatching(/^[ -~]{0,16}$/)),
+    fc.oneof(fc.constantFrom("", "bytes=0-1", "bytes=5-1", "text/plain", '"etag"', "*", "private", "/fuzz-trail/k", "AAAA"), fc.stringMatching(/^[ -~]{0,16}$/)),
     { maxKeys: 3 },
   );
   const body = fc.oneof(
@@ -235,28 +257,35 @@ describe("s3 (restXml): requests generated from methods, paths, sub-resources, h
   it("never answers 5xx (but S3's own 501 NotImplemented), and every error is S3's XML", async () => {
     const url = new URL(s.url);
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("GET", "PUT", "HEAD", "DELETE", "POST"), fc.array(segment, { minLength: 0, maxLength: 3 }), query, headers, body, async (method, segments, q, h, b) => {
-        const path = "/" + segments.join("/");
-        const search = q.map(([k, v]) => (v === "" ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)).join("&");
-        const sendBody = method === "PUT" || method === "POST" ? b : "";
-        const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials: s.config.credentials, sha256: Sha256, uriEscapePath: false });
-        const signed = await signer.sign({
-          method,
-          protocol: "http:",
-          hostname: url.hostname,
-          port: Number(url.port),
-          path,
-          query: Object.fromEntries(new URLSearchParams(search)),
-          headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...h },
-          body: sendBody || undefined,
-        });
-        const res = await fetch(`${s.url}${path}${search ? `?${search}` : ""}`, { method, headers: signed.headers as Record<string, string>, body: sendBody || undefined });
-        const text = await res.text();
-        // 501 NotImplemented is S3's own answer for features outside the minimal S3 (ACLs, copies, ...).
-        const notImplemented = res.status === 501 && (method === "HEAD" || text.includes("<Code>NotImplemented</Code>"));
-        if (!notImplemented) expect(res.status, `${method} ${path}?${search} → ${text.slice(0, 300)}`).toBeLessThan(500);
-        if (res.status >= 400 && method !== "HEAD") expect(text, `${method} ${path}?${search}`).toMatch(/<Error><Code>[A-Za-z]+<\/Code>/);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("GET", "PUT", "HEAD", "DELETE", "POST"),
+        fc.array(segment, { minLength: 0, maxLength: 3 }),
+        query,
+        headers,
+        body,
+        async (method, segments, q, h, b) => {
+          const path = "/" + segments.join("/");
+          const search = q.map(([k, v]) => (v === "" ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)).join("&");
+          const sendBody = method === "PUT" || method === "POST" ? b : "";
+          const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials: s.config.credentials, sha256: Sha256, uriEscapePath: false });
+          const signed = await signer.sign({
+            method,
+            protocol: "http:",
+            hostname: url.hostname,
+            port: Number(url.port),
+            path,
+            query: Object.fromEntries(new URLSearchParams(search)),
+            headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...h },
+            body: sendBody || undefined,
+          });
+          const res = await fetch(`${s.url}${path}${search ? `?${search}` : ""}`, { method, headers: signed.headers as Record<string, string>, body: sendBody || undefined });
+          const text = await res.text();
+          // 501 NotImplemented is S3's own answer for features outside the minimal S3 (ACLs, copies, ...).
+          const notImplemented = res.status === 501 && (method === "HEAD" || text.includes("<Code>NotImplemented</Code>"));
+          if (!notImplemented) expect(res.status, `${method} ${path}?${search} → ${text.slice(0, 300)}`).toBeLessThan(500);
+          if (res.status >= 400 && method !== "HEAD") expect(text, `${method} ${path}?${search}`).toMatch(/<Error><Code>[A-Za-z]+<\/Code>/);
+        },
+      ),
       { numRuns: RUNS * 10, seed: Number(process.env.FUZZ_SEED ?? 20261129) },
     );
   });

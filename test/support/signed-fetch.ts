@@ -28,6 +28,14 @@ export async function signedFetch(
 ): Promise<Response> {
   const url = new URL(endpoint);
   const signer = new SignatureV4({ service, region, credentials, sha256: Sha256 });
-  const signed = await signer.sign({ method: "POST", protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: "/", headers: { host: url.host, ...headers }, body });
+  const signed = await signer.sign({
+    method: "POST",
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: "/",
+    headers: { host: url.host, ...headers },
+    body,
+  });
   return fetch(endpoint, { method: "POST", headers: signed.headers as Record<string, string>, body });
 }

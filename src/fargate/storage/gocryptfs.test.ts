@@ -103,11 +103,10 @@ describe.skipIf(!probe.available)("gocryptfs storage driver", () => {
     await mkdir(view);
     const log = openSync(join(base, `view-${id}.log`), "a");
     try {
-      const r = await runProgram(
-        "gocryptfs",
-        ["-q", "-nosyslog", "-masterkey=stdin", "--", driver.volumePaths(id).cipherDir, view],
-        { stdin: Buffer.from(key.toString("hex") + "\n"), outputFd: log },
-      );
+      const r = await runProgram("gocryptfs", ["-q", "-nosyslog", "-masterkey=stdin", "--", driver.volumePaths(id).cipherDir, view], {
+        stdin: Buffer.from(key.toString("hex") + "\n"),
+        outputFd: log,
+      });
       expect(r.code).toBe(0);
       expect(await readFile(join(view, "f"), "utf8")).toBe("through the driver");
     } finally {

@@ -111,13 +111,7 @@ function allowOtherUsers(): string[] {
  * Mount an initialised cipher directory at mountPoint (an empty directory). Rejects, leaving
  * nothing mounted, when dataKey is not the volume's key. gocryptfs's messages go to logFile.
  */
-export async function mountCipherDir(
-  gocryptfs: string,
-  cipherDir: string,
-  mountPoint: string,
-  dataKey: Buffer,
-  logFile: string,
-): Promise<void> {
+export async function mountCipherDir(gocryptfs: string, cipherDir: string, mountPoint: string, dataKey: Buffer, logFile: string): Promise<void> {
   const masterKey = masterKeyFromDataKey(dataKey);
   const password = configPassword(masterKey);
   masterKey.fill(0);

@@ -116,8 +116,6 @@ describe("chooseStorageDriver without gocryptfs", () => {
   });
 
   it("override gocryptfs throws a clear error", async () => {
-    await expect(chooseStorageDriver({ baseDir: join(base, "v"), override: "gocryptfs" })).rejects.toThrow(
-      /Storage driver 'gocryptfs' is not available: .*(gocryptfs|fuse|Linux)/,
-    );
+    await expect(chooseStorageDriver({ baseDir: join(base, "v"), override: "gocryptfs" })).rejects.toThrow(/Storage driver 'gocryptfs' is not available: .*(gocryptfs|fuse|Linux)/);
   });
 });

@@ -38,7 +38,14 @@ describe("event selectors", () => {
 
   it("select S3 data events by object ARN prefix", () => {
     const t = { eventSelectors: normalizeEventSelectors([{ IncludeManagementEvents: false, DataResources: [{ Type: "AWS::S3::Object", Values: ["arn:aws:s3:::logs/"] }] }]) };
-    const obj = (arn: string) => ev({ management: false, resources: [{ type: "AWS::S3::Object", arn }, { type: "AWS::S3::Bucket", arn: "arn:aws:s3:::logs" }] });
+    const obj = (arn: string) =>
+      ev({
+        management: false,
+        resources: [
+          { type: "AWS::S3::Object", arn },
+          { type: "AWS::S3::Bucket", arn: "arn:aws:s3:::logs" },
+        ],
+      });
     expect(selects(t, obj("arn:aws:s3:::logs/a"))).toBe(true);
     expect(selects(t, obj("arn:aws:s3:::other/a"))).toBe(false);
     expect(selects(t, ev({}))).toBe(false);
@@ -47,7 +54,13 @@ describe("event selectors", () => {
   it("advanced selectors combine field selectors", () => {
     const t = {
       advancedEventSelectors: normalizeAdvancedEventSelectors([
-        { Name: "mgmt no kms", FieldSelectors: [{ Field: "eventCategory", Equals: ["Management"] }, { Field: "eventSource", NotEquals: ["kms.amazonaws.com"] }] },
+        {
+          Name: "mgmt no kms",
+          FieldSelectors: [
+            { Field: "eventCategory", Equals: ["Management"] },
+            { Field: "eventSource", NotEquals: ["kms.amazonaws.com"] },
+          ],
+        },
       ]),
     };
     expect(selects(t, ev({}))).toBe(false);
@@ -73,7 +86,9 @@ describe("object keys", () => {
   const at = new Date("2026-03-04T05:06:07Z");
   it("log files follow CloudTrail's layout", () => {
     expect(minuteStamp(at)).toBe("20260304T0506Z");
-    expect(logFileKey(t, "us-east-1", at)).toMatch(/^audit\/AWSLogs\/111122223333\/CloudTrail\/us-east-1\/2026\/03\/04\/111122223333_CloudTrail_us-east-1_20260304T0506Z_[A-Za-z0-9]{16}\.json\.gz$/);
+    expect(logFileKey(t, "us-east-1", at)).toMatch(
+      /^audit\/AWSLogs\/111122223333\/CloudTrail\/us-east-1\/2026\/03\/04\/111122223333_CloudTrail_us-east-1_20260304T0506Z_[A-Za-z0-9]{16}\.json\.gz$/,
+    );
   });
   it("digest files end with the 16-character timestamp the CLI parses", () => {
     expect(secondStamp(at)).toBe("20260304T050607Z");

@@ -197,7 +197,10 @@ export class Delivery implements DueRunner {
       const key = digestFileKey(t, region, end);
       const { key: signingKey, privateKey, writes: keyWrites } = this.keys.current(region, nowMs);
       writes.push(...keyWrites);
-      const times = c.logFiles.flatMap((f) => [f.newestEventTime, f.oldestEventTime]).filter((x): x is string => x !== null).sort();
+      const times = c.logFiles
+        .flatMap((f) => [f.newestEventTime, f.oldestEventTime])
+        .filter((x): x is string => x !== null)
+        .sort();
       const digest = {
         awsAccountId: t.accountId,
         digestStartTime: isoSeconds(new Date(c.startMs)),

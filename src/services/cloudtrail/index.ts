@@ -14,9 +14,7 @@ import { lookupEventsOperation } from "./lookup-operations.ts";
 import { getTrailStatusOperation, listPublicKeysOperation, startLoggingOperation, stopLoggingOperation } from "./logging-operations.ts";
 import { getEventSelectorsOperation, putEventSelectorsOperation } from "./selector-operations.ts";
 import { addTagsOperation, listTagsOperation, removeTagsOperation } from "./tag-operations.ts";
-import {
-  createTrailOperation, deleteTrailOperation, describeTrailsOperation, getTrailOperation, listTrailsOperation, updateTrailOperation,
-} from "./trail-operations.ts";
+import { createTrailOperation, deleteTrailOperation, describeTrailsOperation, getTrailOperation, listTrailsOperation, updateTrailOperation } from "./trail-operations.ts";
 import { TRAIL_KIND, Trails, type TrailState } from "./trails.ts";
 
 export const TARGET_PREFIXES = ["com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101", "CloudTrail_20131101"];

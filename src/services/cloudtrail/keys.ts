@@ -39,7 +39,10 @@ export class SigningKeys {
   private readonly dir: string | null;
   private readonly sealKey: Buffer | null;
 
-  constructor(private readonly store: Store, dataDir: string | null) {
+  constructor(
+    private readonly store: Store,
+    dataDir: string | null,
+  ) {
     this.dir = dataDir ? join(dataDir, "cloudtrail-keys") : null;
     this.sealKey = dataDir ? this.loadSealKey(dataDir) : null;
     for (const k of store.all<SigningKeyInfo>(KIND)) this.keys.push({ ...k, publicDer: Buffer.from(k.publicDer) });
@@ -132,7 +135,10 @@ export function signDigest(signingString: string, privateKey: KeyObject): string
 }
 
 /** The exact string CloudTrail signs (and `aws cloudtrail validate-logs` verifies). */
-export function digestSigningString(d: { digestEndTime: string; digestS3Bucket: string; digestS3Object: string; previousDigestSignature: string | null }, uncompressed: Buffer): string {
+export function digestSigningString(
+  d: { digestEndTime: string; digestS3Bucket: string; digestS3Object: string; previousDigestSignature: string | null },
+  uncompressed: Buffer,
+): string {
   const hash = createHash("sha256").update(uncompressed).digest("hex");
   return `${d.digestEndTime}\n${d.digestS3Bucket}/${d.digestS3Object}\n${hash}\n${d.previousDigestSignature ?? "null"}`;
 }

@@ -3,7 +3,12 @@
  * ListPublicKeys (the keys that verify the digests).
  */
 import type {
-  GetTrailStatusRequest, GetTrailStatusResponse, ListPublicKeysRequest, ListPublicKeysResponse, StartLoggingRequest, StopLoggingRequest,
+  GetTrailStatusRequest,
+  GetTrailStatusResponse,
+  ListPublicKeysRequest,
+  ListPublicKeysResponse,
+  StartLoggingRequest,
+  StopLoggingRequest,
 } from "@aws-sdk/client-cloudtrail";
 import { defineOperation } from "../../kernel/operation.ts";
 import { isoSeconds } from "../../audit/record.ts";

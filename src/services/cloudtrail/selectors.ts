@@ -112,7 +112,19 @@ export function selects(t: TrailSelectors, e: SelectableEvent): boolean {
 
 const EXCLUDABLE_SOURCES = ["kms.amazonaws.com", "rdsdata.amazonaws.com"];
 const DATA_RESOURCE_TYPES = ["AWS::S3::Object", "AWS::Lambda::Function", "AWS::DynamoDB::Table"];
-const ADVANCED_FIELDS = ["eventCategory", "readOnly", "eventSource", "eventName", "eventType", "errorCode", "userIdentity.arn", "resources.type", "resources.ARN", "sessionCredentialFromConsole", "eventTypes"];
+const ADVANCED_FIELDS = [
+  "eventCategory",
+  "readOnly",
+  "eventSource",
+  "eventName",
+  "eventType",
+  "errorCode",
+  "userIdentity.arn",
+  "resources.type",
+  "resources.ARN",
+  "sessionCredentialFromConsole",
+  "eventTypes",
+];
 
 function invalid(message: string): ServiceError {
   return new ServiceError("InvalidEventSelectorsException", message, 400);
@@ -156,7 +168,8 @@ export function normalizeAdvancedEventSelectors(list: AdvancedEventSelector[]): 
       const ops = [f.Equals, f.StartsWith, f.EndsWith, f.NotEquals, f.NotStartsWith, f.NotEndsWith].filter((o) => o !== undefined);
       if (ops.length === 0) throw invalid(`Field selector ${f.Field} must have at least one operator.`);
     }
-    for (const v of category.Equals) if (v !== "Management" && v !== "Data" && v !== "Insight" && v !== "NetworkActivity") throw invalid(`Value ${v} for eventCategory is invalid.`);
+    for (const v of category.Equals)
+      if (v !== "Management" && v !== "Data" && v !== "Insight" && v !== "NetworkActivity") throw invalid(`Value ${v} for eventCategory is invalid.`);
     return { ...(s.Name !== undefined ? { Name: s.Name } : {}), FieldSelectors: fields };
   });
 }

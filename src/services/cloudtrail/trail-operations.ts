@@ -1,7 +1,16 @@
 /** CreateTrail, UpdateTrail, DeleteTrail, GetTrail, DescribeTrails and ListTrails. */
 import type {
-  CreateTrailRequest, CreateTrailResponse, DeleteTrailRequest, DescribeTrailsRequest, DescribeTrailsResponse, GetTrailRequest,
-  GetTrailResponse, ListTrailsRequest, ListTrailsResponse, UpdateTrailRequest, UpdateTrailResponse,
+  CreateTrailRequest,
+  CreateTrailResponse,
+  DeleteTrailRequest,
+  DescribeTrailsRequest,
+  DescribeTrailsResponse,
+  GetTrailRequest,
+  GetTrailResponse,
+  ListTrailsRequest,
+  ListTrailsResponse,
+  UpdateTrailRequest,
+  UpdateTrailResponse,
 } from "@aws-sdk/client-cloudtrail";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
@@ -10,8 +19,17 @@ import { responseElementsOf, saveTrail, type CloudTrailDeps } from "./deps.ts";
 import { mergeTags, validateTags } from "./tag-operations.ts";
 import { resolveTrailTarget, storedHomeTrailOf, trailCheck, trailOf, type TrailTarget } from "./target.ts";
 import {
-  ctError, MAX_TRAILS_PER_REGION, parseTrailArn, TRAIL_KIND, trailArn, trailResponse, trailShape, validateBucketName, validatePrefix,
-  validateTrailName, type TrailState,
+  ctError,
+  MAX_TRAILS_PER_REGION,
+  parseTrailArn,
+  TRAIL_KIND,
+  trailArn,
+  trailResponse,
+  trailShape,
+  validateBucketName,
+  validatePrefix,
+  validateTrailName,
+  type TrailState,
 } from "./trails.ts";
 
 /**
@@ -52,7 +70,11 @@ export function createTrailOperation(deps: CloudTrailDeps) {
     handler: function createTrail(ctx, input) {
       const acct = ctx.principal.accountId;
       const name = input.Name!;
-      if (name.startsWith("arn:")) throw ctError("InvalidTrailNameException", "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).");
+      if (name.startsWith("arn:"))
+        throw ctError(
+          "InvalidTrailNameException",
+          "Trail name or ARN can only contain uppercase letters, lowercase letters, numbers, periods (.), hyphens (-), and underscores (_).",
+        );
       validateTrailName(name);
       checkUnsupported(input);
       requireBucket(deps, input.S3BucketName!, acct);
@@ -184,7 +206,8 @@ export function describeTrailsOperation(deps: CloudTrailDeps) {
       if (names.length === 0) return { trailList: visible.map(trailShape) };
       for (const n of names) {
         if (n.startsWith("arn:")) {
-          if (!parseTrailArn(n)) throw ctError("CloudTrailARNInvalidException", `The ARN ${n} is not valid. A trail ARN must be in the format arn:aws:cloudtrail:<region>:<account>:trail/<name>.`);
+          if (!parseTrailArn(n))
+            throw ctError("CloudTrailARNInvalidException", `The ARN ${n} is not valid. A trail ARN must be in the format arn:aws:cloudtrail:<region>:<account>:trail/<name>.`);
         } else validateTrailName(n);
       }
       return { trailList: visible.filter((t) => names.includes(t.name) || names.includes(t.arn)).map(trailShape) };

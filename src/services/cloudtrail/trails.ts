@@ -161,7 +161,8 @@ export class Trails {
   lookup(account: string, region: string, nameOrArn: string): TrailState | ServiceError {
     if (nameOrArn.startsWith("arn:")) {
       const p = parseTrailArn(nameOrArn);
-      if (!p) return ctError("CloudTrailARNInvalidException", `The ARN ${nameOrArn} is not valid. A trail ARN must be in the format arn:aws:cloudtrail:<region>:<account>:trail/<name>.`);
+      if (!p)
+        return ctError("CloudTrailARNInvalidException", `The ARN ${nameOrArn} is not valid. A trail ARN must be in the format arn:aws:cloudtrail:<region>:<account>:trail/<name>.`);
       const t = this.byArn.get(trailArn(p.region, p.account, p.name));
       if (t && t.accountId === account && (t.homeRegion === region || t.isMultiRegionTrail)) return t;
       return trailNotFound(account, nameOrArn);

@@ -77,12 +77,18 @@ export async function checkFargateKey(ctx: RequestContext, clusterName: string, 
   if (/(^|\/)mrk-/.test(id)) throw invalid(`${member}: Multi-Region keys are not supported for Fargate ephemeral storage ('${raw}').`);
   let meta: KeyMetadataLike;
   try {
-    const out = await ctx.app.invoke<{ KeyMetadata: KeyMetadataLike }>("kms", "DescribeKey", { KeyId: id }, { principal: ctx.principal, region, viaService: "ecs.amazonaws.com", sourceIp: ctx.sourceIp, userAgent: ctx.userAgent });
+    const out = await ctx.app.invoke<{ KeyMetadata: KeyMetadataLike }>(
+      "kms",
+      "DescribeKey",
+      { KeyId: id },
+      { principal: ctx.principal, region, viaService: "ecs.amazonaws.com", sourceIp: ctx.sourceIp, userAgent: ctx.userAgent },
+    );
     meta = out.KeyMetadata;
   } catch (e) {
     if (e instanceof ServiceError) {
       if (e.code === "NotFoundException") throw invalid(`${member}: the KMS key '${raw}' does not exist in region ${region}.`);
-      if (e.code === "AccessDeniedException") throw new ServiceError("ClientException", `${member}: you are not authorized to use the KMS key '${raw}': kms:DescribeKey was denied (${e.message})`, 400);
+      if (e.code === "AccessDeniedException")
+        throw new ServiceError("ClientException", `${member}: you are not authorized to use the KMS key '${raw}': kms:DescribeKey was denied (${e.message})`, 400);
       throw invalid(`${member}: the KMS key '${raw}' cannot be used: ${e.message} (${e.code})`);
     }
     throw e;
@@ -109,7 +115,12 @@ export async function checkFargateKey(ctx: RequestContext, clusterName: string, 
 }
 
 /** Validates and normalises a configuration; returns it with keys as ARNs. */
-async function resolveConfiguration(ctx: RequestContext, clusterName: string, cfg: ClusterConfiguration | undefined, previous: ClusterConfiguration | undefined): Promise<ClusterConfiguration | undefined> {
+async function resolveConfiguration(
+  ctx: RequestContext,
+  clusterName: string,
+  cfg: ClusterConfiguration | undefined,
+  previous: ClusterConfiguration | undefined,
+): Promise<ClusterConfiguration | undefined> {
   if (!cfg) return previous;
   const out: ClusterConfiguration = { ...(previous ?? {}) };
   if (cfg.executeCommandConfiguration) {
@@ -135,15 +146,20 @@ function validateSettings(settings: ClusterSetting[] | undefined): ClusterSettin
   if (!settings) return undefined;
   for (const s of settings) {
     if (s.name !== "containerInsights") throw invalid(`Invalid cluster setting name '${s.name}'.`);
-    if (!["enabled", "disabled", "enhanced"].includes(s.value ?? "")) throw invalid(`Invalid value '${s.value}' for cluster setting containerInsights: use enabled, enhanced or disabled.`);
+    if (!["enabled", "disabled", "enhanced"].includes(s.value ?? ""))
+      throw invalid(`Invalid value '${s.value}' for cluster setting containerInsights: use enabled, enhanced or disabled.`);
   }
   return settings;
 }
 
 function validateCapacityProviders(names: string[] | undefined, strategy: { capacityProvider?: string; weight?: number; base?: number }[] | undefined): void {
-  for (const n of names ?? []) if (!CAPACITY_PROVIDERS.has(n)) throw invalid(`The specified capacity provider '${n}' is not in an ACTIVE state. Specify a valid capacity provider and try again.`);
+  for (const n of names ?? [])
+    if (!CAPACITY_PROVIDERS.has(n)) throw invalid(`The specified capacity provider '${n}' is not in an ACTIVE state. Specify a valid capacity provider and try again.`);
   for (const s of strategy ?? []) {
-    if (!names?.includes(s.capacityProvider ?? "")) throw invalid(`The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.`);
+    if (!names?.includes(s.capacityProvider ?? ""))
+      throw invalid(
+        `The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.`,
+      );
     if (s.weight !== undefined && (s.weight < 0 || s.weight > 1000)) throw invalid("Capacity provider strategy weight must be between 0 and 1000.");
     if (s.base !== undefined && (s.base < 0 || s.base > 100000)) throw invalid("Capacity provider strategy base must be between 0 and 100000.");
   }
@@ -223,7 +239,10 @@ function createClusterOperation(state: EcsState) {
     },
     handler: async function createCluster(ctx, input): Promise<CreateClusterResponse> {
       const name = input.clusterName ?? "default";
-      if (!CLUSTER_NAME.test(name)) throw invalid("Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.");
+      if (!CLUSTER_NAME.test(name))
+        throw invalid(
+          "Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.",
+        );
       validateTags(input.tags);
       const settings = validateSettings(input.settings) ?? [{ name: "containerInsights", value: "disabled" }];
       validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);

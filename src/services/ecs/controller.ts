@@ -69,7 +69,9 @@ export class EcsController implements ServicePlane, DueRunner {
       this.recovered = true;
       await this.recover();
     }
-    const expired = [...this.state.tasks.values()].filter((t) => t.task.lastStatus === "STOPPED" && (t.expiresAtMs ?? (t.task.stoppedAt?.getTime() ?? 0) + STOPPED_RETENTION_MS) <= nowMs);
+    const expired = [...this.state.tasks.values()].filter(
+      (t) => t.task.lastStatus === "STOPPED" && (t.expiresAtMs ?? (t.task.stoppedAt?.getTime() ?? 0) + STOPPED_RETENTION_MS) <= nowMs,
+    );
     if (expired.length) await this.app.store.commit(expired.map((t) => this.state.delTask(t.arn)));
     await this.reconcile();
   }

@@ -44,14 +44,16 @@ class FakeKms {
     const arn = this.keyArn(String(input.KeyId));
     const st = this.state[arn];
     if (!st) throw new ServiceError("NotFoundException", `Key '${arn}' does not exist`);
-    if (op === "DescribeKey") return { KeyMetadata: { Arn: arn, KeyId: arn.split("/")[1], KeyState: st, KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "ENCRYPT_DECRYPT", MultiRegion: false } };
+    if (op === "DescribeKey")
+      return { KeyMetadata: { Arn: arn, KeyId: arn.split("/")[1], KeyState: st, KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "ENCRYPT_DECRYPT", MultiRegion: false } };
     if (op === "RetireGrant") {
       this.grants.get(String(input.GrantId))!.retired = true;
       return {};
     }
     if (st === "Disabled") throw new ServiceError("DisabledException", `${arn} is disabled.`);
     if (st === "PendingDeletion") throw new ServiceError("KMSInvalidStateException", `${arn} is pending deletion.`);
-    if (opts.principal.arn === "fargate.amazonaws.com" && this.denyFargate.has(arn)) throw new ServiceError("AccessDeniedException", `fargate.amazonaws.com is not authorized to perform: kms:${op}`);
+    if (opts.principal.arn === "fargate.amazonaws.com" && this.denyFargate.has(arn))
+      throw new ServiceError("AccessDeniedException", `fargate.amazonaws.com is not authorized to perform: kms:${op}`);
     if (input.DryRun) throw new ServiceError("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.");
     if (op === "GenerateDataKeyWithoutPlaintext") return { CiphertextBlob: randomBytes(100), KeyId: arn };
     if (op === "CreateGrant") {
@@ -106,7 +108,22 @@ async function setup() {
   const svc = { name: "ecs", operations: ops } as unknown as ServiceDef;
   const call = async <O>(op: EcsOperation, input: Record<string, unknown>): Promise<O> => {
     const afterCommit: (() => void)[] = [];
-    const ctx = { requestId: "r", service: svc, operation: op, region: "us-east-1", principal: rootPrincipal("000000000000"), sourceIp: "127.0.0.1", userAgent: "t", secureTransport: false, now: app.clock.now(), app, writes: [], audit: {}, internal: false, afterCommit: (fn: () => void) => afterCommit.push(fn) } as unknown as RequestContext;
+    const ctx = {
+      requestId: "r",
+      service: svc,
+      operation: op,
+      region: "us-east-1",
+      principal: rootPrincipal("000000000000"),
+      sourceIp: "127.0.0.1",
+      userAgent: "t",
+      secureTransport: false,
+      now: app.clock.now(),
+      app,
+      writes: [],
+      audit: {},
+      internal: false,
+      afterCommit: (fn: () => void) => afterCommit.push(fn),
+    } as unknown as RequestContext;
     const out = await ops[op].handler(ctx, input, ops[op].resolve?.(ctx, input));
     await store.commit(ctx.writes);
     for (const fn of afterCommit) fn();
@@ -121,7 +138,14 @@ async function setup() {
 }
 
 const NET = { awsvpcConfiguration: { subnets: ["subnet-1"] } };
-const TD = { family: "app", requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "256", memory: "512", containerDefinitions: [{ name: "c", image: "x", command: ["sleep", "60"], stopTimeout: 1 }] };
+const TD = {
+  family: "app",
+  requiresCompatibilities: ["FARGATE"],
+  networkMode: "awsvpc",
+  cpu: "256",
+  memory: "512",
+  containerDefinitions: [{ name: "c", image: "x", command: ["sleep", "60"], stopTimeout: 1 }],
+};
 
 async function until<T>(f: () => T | undefined | false, what: string): Promise<T> {
   for (let i = 0; i < 2000; i++) {

@@ -111,7 +111,11 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
           // Over the account's Fargate vCPU quota: try again when a task stops (which pokes the
           // scheduler); the event is written once per episode, not on every pass.
           if (!s.quotaBlocked) {
-            addServiceEvent(s, now, `(service ${s.name}) was unable to place a task. Reason: ${VCPU_LIMIT_REASON}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`);
+            addServiceEvent(
+              s,
+              now,
+              `(service ${s.name}) was unable to place a task. Reason: ${VCPU_LIMIT_REASON}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`,
+            );
             s.quotaBlocked = true;
             changed = true;
           }
@@ -152,7 +156,9 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   }
   if (toStop.length) {
     // The stop is recorded first; the data plane acts on it once the record is committed.
-    const reasons = new Map(toStop.map((t) => [t, s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")"]));
+    const reasons = new Map(
+      toStop.map((t) => [t, s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")"]),
+    );
     for (const [t, reason] of reasons) requestStop(t.task, "ServiceSchedulerInitiated", reason, now);
     app.store.commit(toStop.map((t) => state.putTask(t))).then(
       () => {

@@ -49,7 +49,7 @@ function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, pr
     deploymentCircuitBreaker: c?.deploymentCircuitBreaker ?? previous?.deploymentCircuitBreaker ?? { enable: false, rollback: false },
     maximumPercent: max,
     minimumHealthyPercent: min,
-    ...(c?.alarms ?? previous?.alarms ? { alarms: c?.alarms ?? previous?.alarms } : {}),
+    ...((c?.alarms ?? previous?.alarms) ? { alarms: c?.alarms ?? previous?.alarms } : {}),
   };
 }
 
@@ -139,7 +139,11 @@ function checkDesiredCount(n: number): void {
   if (n > MAX_TASKS_PER_SERVICE) throw invalid("Desired count exceeds limit.");
 }
 
-function newDeployment(s: Pick<ServiceRecord, "taskDefinition" | "desiredCount" | "launchType" | "capacityProviderStrategy" | "platformVersion" | "networkConfiguration">, cluster: ClusterRecord, now: Date): DeploymentRecord {
+function newDeployment(
+  s: Pick<ServiceRecord, "taskDefinition" | "desiredCount" | "launchType" | "capacityProviderStrategy" | "platformVersion" | "networkConfiguration">,
+  cluster: ClusterRecord,
+  now: Date,
+): DeploymentRecord {
   return {
     id: newDeploymentId(),
     status: "PRIMARY",
@@ -216,7 +220,8 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         const name = input.serviceName!;
         if (!/^[a-zA-Z0-9_-]{1,255}$/.test(name)) throw invalid("Service name can only contain letters, numbers, underscores and hyphens, up to 255 characters.");
         if (input.schedulingStrategy === "DAEMON") throw invalid("The DAEMON scheduling strategy is not supported with the FARGATE launch type.");
-        if (input.deploymentController?.type && input.deploymentController.type !== "ECS") throw invalid(`Deployment controller type ${input.deploymentController.type} is not supported by localfargate; use ECS.`);
+        if (input.deploymentController?.type && input.deploymentController.type !== "ECS")
+          throw invalid(`Deployment controller type ${input.deploymentController.type} is not supported by localfargate; use ECS.`);
         if (!input.taskDefinition) throw invalid("TaskDefinition must be specified.");
         const def = state.taskDefFor(input.taskDefinition, ctx.region, ctx.principal.accountId);
         if (!def) throw new ServiceError("ClientException", "TaskDefinition not found.", 400);
@@ -295,7 +300,9 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
           newDeploymentNeeded = true;
         }
         checkLaunch(c, def, launchType, strategy, network);
-        const deploymentConfiguration = input.deploymentConfiguration ? checkDeploymentConfiguration(input.deploymentConfiguration, s.deploymentConfiguration) : s.deploymentConfiguration;
+        const deploymentConfiguration = input.deploymentConfiguration
+          ? checkDeploymentConfiguration(input.deploymentConfiguration, s.deploymentConfiguration)
+          : s.deploymentConfiguration;
         if (input.propagateTags && !["TASK_DEFINITION", "SERVICE", "NONE"].includes(input.propagateTags)) throw invalid(`Invalid propagateTags value '${input.propagateTags}'.`);
         s.desiredCount = input.desiredCount ?? s.desiredCount;
         s.taskDefinition = def.arn;
@@ -308,10 +315,11 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         if (input.enableECSManagedTags !== undefined) s.enableECSManagedTags = input.enableECSManagedTags;
         if (input.enableExecuteCommand !== undefined) s.enableExecuteCommand = input.enableExecuteCommand;
         if (newDeploymentNeeded) {
-          for (const d of s.deployments) if (d.status === "PRIMARY") {
-            d.status = "ACTIVE";
-            d.updatedAt = ctx.now;
-          }
+          for (const d of s.deployments)
+            if (d.status === "PRIMARY") {
+              d.status = "ACTIVE";
+              d.updatedAt = ctx.now;
+            }
           // The new deployment records the cluster's key now: its tasks use it.
           s.deployments.unshift(newDeployment(s, c, ctx.now));
           s.steady = false;

@@ -326,10 +326,16 @@ export class EcsState {
     const r = ref ?? "default";
     if (r.startsWith("arn:")) {
       const p = parseEcsArn(r);
-      if (!p || p.type !== "cluster") throw new ServiceError("InvalidParameterException", `Invalid identifier: Identifier is for ${p?.type ?? "an unknown resource"}. Your identifier is for cluster.`, 400);
+      if (!p || p.type !== "cluster")
+        throw new ServiceError("InvalidParameterException", `Invalid identifier: Identifier is for ${p?.type ?? "an unknown resource"}. Your identifier is for cluster.`, 400);
       return r;
     }
-    if (!CLUSTER_NAME.test(r)) throw new ServiceError("InvalidParameterException", "Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.", 400);
+    if (!CLUSTER_NAME.test(r))
+      throw new ServiceError(
+        "InvalidParameterException",
+        "Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.",
+        400,
+      );
     return clusterArn(region, account, r);
   }
 

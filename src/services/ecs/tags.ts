@@ -77,7 +77,13 @@ function check(action: string, arn: string, target: Lookup<Taggable>, tagKeys?: 
 function tagResourceOperation(state: EcsState) {
   return defineOperation<TagResourceRequest, TagResourceResponse, Lookup<Taggable>>({
     resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!),
-    authorize: (_ctx, input, target) => check("ecs:TagResource", input.resourceArn!, target, (input.tags ?? []).map((t) => t.key ?? "")),
+    authorize: (_ctx, input, target) =>
+      check(
+        "ecs:TagResource",
+        input.resourceArn!,
+        target,
+        (input.tags ?? []).map((t) => t.key ?? ""),
+      ),
     handler: function tagResource(ctx, input, target): TagResourceResponse {
       const r = found(target);
       validateTags(input.tags);

@@ -107,7 +107,9 @@ function validateContainers(defs: ContainerDefinition[] | undefined, fargate: bo
       if (!["START", "COMPLETE", "SUCCESS", "HEALTHY"].includes(dep.condition ?? "")) throw client(`Container '${d.name}': invalid dependency condition '${dep.condition}'.`);
       const target = out.find((x) => x.name === dep.containerName)!;
       if ((dep.condition === "COMPLETE" || dep.condition === "SUCCESS") && target.essential) {
-        throw client(`Container '${d.name}' has a ${dep.condition} dependency on essential container '${target.name}': a container with a ${dep.condition} dependency target must not be essential.`);
+        throw client(
+          `Container '${d.name}' has a ${dep.condition} dependency on essential container '${target.name}': a container with a ${dep.condition} dependency target must not be essential.`,
+        );
       }
     }
   }
@@ -298,7 +300,8 @@ export function taskDefinitionOperations(state: EcsState) {
       authorize: (_ctx, input, defs) => (input.taskDefinitions ?? []).map((r, i) => tdCheck("ecs:DeleteTaskDefinitions", defs[i]?.arn ?? (r.startsWith("arn:") ? r : "*"))),
       handler: function deleteTaskDefinitions(ctx, input, defs): DeleteTaskDefinitionsResponse {
         const refs = input.taskDefinitions ?? [];
-        if (refs.length === 0 || refs.length > 10) throw new ServiceError("InvalidParameterException", "The taskDefinitions list must contain between 1 and 10 task definitions.", 400);
+        if (refs.length === 0 || refs.length > 10)
+          throw new ServiceError("InvalidParameterException", "The taskDefinitions list must contain between 1 and 10 task definitions.", 400);
         const out: DeleteTaskDefinitionsResponse = { taskDefinitions: [], failures: [] };
         for (const [i, r] of refs.entries()) {
           const fail = (reason: string): Failure => ({ arn: r, reason });

@@ -62,17 +62,22 @@ export function checkLaunch(
   }
   if (cps) {
     for (const s of cps) {
-      if (s.capacityProvider !== "FARGATE" && s.capacityProvider !== "FARGATE_SPOT") throw invalid(`The specified capacity provider '${s.capacityProvider}' is not supported: use FARGATE or FARGATE_SPOT.`);
+      if (s.capacityProvider !== "FARGATE" && s.capacityProvider !== "FARGATE_SPOT")
+        throw invalid(`The specified capacity provider '${s.capacityProvider}' is not supported: use FARGATE or FARGATE_SPOT.`);
       if (!cluster.capacityProviders.includes(s.capacityProvider)) {
-        throw invalid("The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.");
+        throw invalid(
+          "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.",
+        );
       }
     }
-    if (!cps.some((s) => (s.weight ?? 0) > 0 || (s.base ?? 0) > 0)) throw invalid("At least one capacity provider in a capacity provider strategy must have a weight greater than zero.");
+    if (!cps.some((s) => (s.weight ?? 0) > 0 || (s.base ?? 0) > 0))
+      throw invalid("At least one capacity provider in a capacity provider strategy must have a weight greater than zero.");
   }
   const compat = def.def.compatibilities ?? [];
   if (!compat.includes("FARGATE")) throw new ServiceError("ClientException", "Task definition does not support launch_type FARGATE.", 400);
   const os = def.def.runtimePlatform?.operatingSystemFamily;
-  if (os && os !== "LINUX") throw new ServiceError("PlatformTaskDefinitionIncompatibilityException", `localfargate runs Linux tasks only; the task definition asks for ${os}.`, 400);
+  if (os && os !== "LINUX")
+    throw new ServiceError("PlatformTaskDefinitionIncompatibilityException", `localfargate runs Linux tasks only; the task definition asks for ${os}.`, 400);
   if (def.def.networkMode === "awsvpc") {
     const a = network?.awsvpcConfiguration;
     if (!a) throw invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
@@ -253,7 +258,15 @@ export function taskOutput(t: TaskRecord, withTags: boolean): Task {
   return out;
 }
 
-function tagsForLaunch(def: TaskDefRecord, cluster: ClusterRecord, propagate: string | undefined, managed: boolean | undefined, own: Tag[] | undefined, serviceTags?: Tag[], serviceName?: string): Tag[] {
+function tagsForLaunch(
+  def: TaskDefRecord,
+  cluster: ClusterRecord,
+  propagate: string | undefined,
+  managed: boolean | undefined,
+  own: Tag[] | undefined,
+  serviceTags?: Tag[],
+  serviceName?: string,
+): Tag[] {
   const m = new Map<string, string>();
   if (propagate === "TASK_DEFINITION") for (const t of def.tags) m.set(t.key!, t.value ?? "");
   if (propagate === "SERVICE") for (const t of serviceTags ?? []) m.set(t.key!, t.value ?? "");
@@ -279,7 +292,9 @@ function runTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
     authorize: function authorizeRunTask(ctx, input, { arn, def }): AuthCheck[] {
       const run: AuthCheck = {
         action: "ecs:RunTask",
-        resource: def?.arn ?? (input.taskDefinition!.startsWith("arn:") ? input.taskDefinition! : `arn:aws:ecs:${ctx.region}:${ctx.principal.accountId}:task-definition/${input.taskDefinition}`),
+        resource:
+          def?.arn ??
+          (input.taskDefinition!.startsWith("arn:") ? input.taskDefinition! : `arn:aws:ecs:${ctx.region}:${ctx.principal.accountId}:task-definition/${input.taskDefinition}`),
         context: {
           "ecs:cluster": arn,
           "ecs:capacity-provider": input.capacityProviderStrategy?.length ? input.capacityProviderStrategy.map((s) => s.capacityProvider ?? "") : undefined,

@@ -58,7 +58,16 @@ describe("tags", () => {
     expect(mergeTags([{ Key: "Env", Value: "a" }], [{ Key: "env", Value: "b" }], "User")).toEqual([{ Key: "env", Value: "b" }]);
     const fifty = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
     expect(() => mergeTags(fifty, [{ Key: "one-more", Value: "v" }], "Role")).toThrow("Cannot exceed quota for TagsPerRole: 50");
-    expect(() => mergeTags([], [{ Key: "a", Value: "1" }, { Key: "A", Value: "2" }], "User")).toThrow(/Duplicate tag keys/);
+    expect(() =>
+      mergeTags(
+        [],
+        [
+          { Key: "a", Value: "1" },
+          { Key: "A", Value: "2" },
+        ],
+        "User",
+      ),
+    ).toThrow(/Duplicate tag keys/);
   });
 });
 

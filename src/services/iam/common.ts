@@ -122,7 +122,13 @@ export function markerFor(key: string): string {
 }
 
 /** The same paging over one scope of an ordered index: binary search to the marker, then the page. */
-export function paginateIndex<T>(index: ScopedIndex<T> | undefined, scope: string, marker: string | undefined, maxItems: number | undefined, filter?: PageRequest<T>["filter"]): Page<T> {
+export function paginateIndex<T>(
+  index: ScopedIndex<T> | undefined,
+  scope: string,
+  marker: string | undefined,
+  maxItems: number | undefined,
+  filter?: PageRequest<T>["filter"],
+): Page<T> {
   return iamPage(pageIndex(IAM_TOKENS, index, scope, marker, maxItems ?? 100, { filter }));
 }
 

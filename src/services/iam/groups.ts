@@ -74,7 +74,10 @@ export function groupOperations(env: IamEnv): OperationTable<GroupOperation> {
       authorize: authorizeOnGroup,
       handler: function getGroup(_ctx, i, ref) {
         const g = existing(ref);
-        const users = g.members.map((id) => state.usersById.get(id)).filter((u): u is UserRec => !!u).sort((a, b) => byName(a.name, b.name));
+        const users = g.members
+          .map((id) => state.usersById.get(id))
+          .filter((u): u is UserRec => !!u)
+          .sort((a, b) => byName(a.name, b.name));
         const page = paginate(users, (u) => u.name.toLowerCase(), i.Marker, i.MaxItems);
         return { Group: groupView(g), Users: page.items.map((u) => userView(u, false)), IsTruncated: page.IsTruncated, Marker: page.Marker };
       },

@@ -246,7 +246,9 @@ function deletePolicyOperation(env: IamEnv) {
         throw deleteConflict("Cannot delete a policy attached to entities.");
       }
       if (rec.versions.length > 1) {
-        throw deleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.");
+        throw deleteConflict(
+          "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
+        );
       }
       state.deletePolicy(ctx, rec);
       return {};

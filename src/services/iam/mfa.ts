@@ -201,7 +201,9 @@ export function mfaOperations(env: IamEnv): OperationTable<MfaOperation> {
       handler: async function createVirtualMFADevice(ctx, i, { account, name, path, serial }) {
         // The serial number (the device ARN) must fit serialNumberType's 256 characters.
         if (name.length > MAX_DEVICE_NAME) {
-          throw validationError(`1 validation error detected: Value '${name}' at 'virtualMFADeviceName' failed to satisfy constraint: Member must have length less than or equal to ${MAX_DEVICE_NAME}`);
+          throw validationError(
+            `1 validation error detected: Value '${name}' at 'virtualMFADeviceName' failed to satisfy constraint: Member must have length less than or equal to ${MAX_DEVICE_NAME}`,
+          );
         }
         if (serial.length > MAX_SERIAL) throw invalidInput(`The serial number of the device would be longer than ${MAX_SERIAL} characters.`);
         checkTagRequest(i.Tags);

@@ -20,9 +20,19 @@ function setup() {
   const state = new IamState(store);
   const sealer = new SecretSealer(null);
   const operations = iamOperations({ state, sealer, identity: new IamIdentity(state, sealer, () => undefined) });
-  const svc: ServiceDef = { name: "iam", signingName: "iam", iamPrefix: "iam", protocol: "query", shapes: iamShapes, eventSource: "iam.amazonaws.com", globalRegion: "us-east-1", operations };
+  const svc: ServiceDef = {
+    name: "iam",
+    signingName: "iam",
+    iamPrefix: "iam",
+    protocol: "query",
+    shapes: iamShapes,
+    eventSource: "iam.amazonaws.com",
+    globalRegion: "us-east-1",
+    operations,
+  };
   const app = { store, clock: new ServiceClock(0), services: new Map([["iam", svc]]), credentialProviders: [], dueRunners: [], health: {}, options: {} } as unknown as AppContext;
-  const ctxFor = (operation: string) => newContext(app, svc, operation, { region: "us-east-1", principal: ROOT, sourceIp: "127.0.0.1", userAgent: "test", secureTransport: false, internal: false });
+  const ctxFor = (operation: string) =>
+    newContext(app, svc, operation, { region: "us-east-1", principal: ROOT, sourceIp: "127.0.0.1", userAgent: "test", secureTransport: false, internal: false });
   return { operations: operations as Readonly<Record<string, SomeOperation>>, ctxFor };
 }
 

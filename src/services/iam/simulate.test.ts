@@ -1,7 +1,8 @@
 import { describe, it, expect } from "vitest";
 import { runSimulation, sourcePolicy, statementSpans } from "./simulate.ts";
 
-const one = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]}';
+const one =
+  '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]}';
 
 describe("statement positions", () => {
   it("finds each statement; later ones start at the comma before them, as AWS reports", () => {
@@ -43,7 +44,14 @@ describe("simulation", () => {
 
   it("gives per-resource results when several resources are simulated", () => {
     const bucketOnly = sourcePolicy("b", "user", '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::a/*"}]}', "identity");
-    const [r] = runSimulation({ identity: [bucketOnly], principal, resourceOwner: "000000000000", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::a/k", "arn:aws:s3:::b/k"], context: new Map() });
+    const [r] = runSimulation({
+      identity: [bucketOnly],
+      principal,
+      resourceOwner: "000000000000",
+      actions: ["s3:GetObject"],
+      resources: ["arn:aws:s3:::a/k", "arn:aws:s3:::b/k"],
+      context: new Map(),
+    });
     expect(r.EvalResourceName).toBe("*");
     expect(r.EvalDecision).toBe("allowed");
     expect(r.ResourceSpecificResults!.map((x) => [x.EvalResourceName, x.EvalResourceDecision])).toEqual([
@@ -54,7 +62,15 @@ describe("simulation", () => {
 
   it("applies a permissions boundary and reports it", () => {
     const boundary = sourcePolicy("bnd", "none", '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}', "identity");
-    const [r] = runSimulation({ identity: [sourcePolicy("p", "user", one, "identity")], boundary, principal, resourceOwner: "000000000000", actions: ["s3:GetObject"], resources: ["*"], context: new Map() });
+    const [r] = runSimulation({
+      identity: [sourcePolicy("p", "user", one, "identity")],
+      boundary,
+      principal,
+      resourceOwner: "000000000000",
+      actions: ["s3:GetObject"],
+      resources: ["*"],
+      context: new Map(),
+    });
     expect(r.EvalDecision).toBe("implicitDeny");
     expect(r.PermissionsBoundaryDecisionDetail).toEqual({ AllowedByPermissionsBoundary: false });
   });

@@ -251,7 +251,9 @@ function simulateOne(spec: SimulationSpec, action: string, resource: string): Pe
   let boundaryAllows: boolean | undefined;
   if (spec.boundary) {
     const b = spec.boundary;
-    boundaryAllows = b.compiled.statements.some((st) => st.effect === "Allow" && st.matchesAction(action) && st.matchesResource(resource, spec.context) && st.matchesConditions(spec.context));
+    boundaryAllows = b.compiled.statements.some(
+      (st) => st.effect === "Allow" && st.matchesAction(action) && st.matchesResource(resource, spec.context) && st.matchesConditions(spec.context),
+    );
     if (decision === "explicitDeny") consider(b, false);
   }
   return { decision, matched, missing: [...missing], boundaryAllows };

@@ -40,6 +40,8 @@ describe("Base32", () => {
     expect(base32Encode(base32Decode(s)!)).toBe(s);
   });
   it("builds the otpauth URI", () => {
-    expect(otpauthUri("Amazon Web Services", "dev", "000000000000", "ABC")).toBe("otpauth://totp/Amazon%20Web%20Services:dev@000000000000?secret=ABC&issuer=Amazon%20Web%20Services");
+    expect(otpauthUri("Amazon Web Services", "dev", "000000000000", "ABC")).toBe(
+      "otpauth://totp/Amazon%20Web%20Services:dev@000000000000?secret=ABC&issuer=Amazon%20Web%20Services",
+    );
   });
 });

@@ -3,14 +3,7 @@
  * managed key in its account and region; alias operations need permission on the alias (IAM
  * policy) and on the key(s) (key policy).
  */
-import type {
-  AliasListEntry,
-  CreateAliasRequest,
-  DeleteAliasRequest,
-  ListAliasesRequest,
-  ListAliasesResponse,
-  UpdateAliasRequest,
-} from "@aws-sdk/client-kms";
+import type { AliasListEntry, CreateAliasRequest, DeleteAliasRequest, ListAliasesRequest, ListAliasesResponse, UpdateAliasRequest } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
@@ -105,7 +98,9 @@ function updateAliasOperation(kms: Kms) {
     handler: function updateAlias(ctx, _i, { alias, current, next }) {
       checkKeyState(next, "notPendingDeletion");
       if (current && keyClass(current) !== keyClass(next)) {
-        throw err.validation(`Alias ${alias.aliasArn} cannot be changed from a ${keyClass(current).replace("/", " key with key usage ")} to a ${keyClass(next).replace("/", " key with key usage ")}.`);
+        throw err.validation(
+          `Alias ${alias.aliasArn} cannot be changed from a ${keyClass(current).replace("/", " key with key usage ")} to a ${keyClass(next).replace("/", " key with key usage ")}.`,
+        );
       }
       const updated: AliasRecord = { ...alias, targetKeyArn: next.arn, lastUpdatedDate: ctx.now };
       state.aliases.set(alias.aliasArn, updated);
@@ -149,7 +144,9 @@ function listAliasesOperation(kms: Kms) {
         i.KeyId !== undefined
           ? // a key of another account may be named by ARN; only the caller's own aliases are listed
             pageOf(
-              state.aliases.forKey(resolveKey(state, scopeOf(ctx), i.KeyId, { aliases: false }).key.arn).filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region),
+              state.aliases
+                .forKey(resolveKey(state, scopeOf(ctx), i.KeyId, { aliases: false }).key.arn)
+                .filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region),
               (a) => a.aliasName,
               i.Limit,
               i.Marker,

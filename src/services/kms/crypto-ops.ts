@@ -180,7 +180,7 @@ function generateDataKeyOperation(kms: Kms) {
       const d = newDataKey(kms, key, i, "GenerateDataKey");
       return { CiphertextBlob: d.blob, Plaintext: d.plaintext, KeyId: key.arn, KeyMaterialId: d.materialId } as GenerateDataKeyResponse;
     },
-      });
+  });
 }
 
 function generateDataKeyWithoutPlaintextOperation(kms: Kms) {
@@ -197,7 +197,7 @@ function generateDataKeyWithoutPlaintextOperation(kms: Kms) {
       d.plaintext.fill(0);
       return { CiphertextBlob: d.blob, KeyId: key.arn, KeyMaterialId: d.materialId } as GenerateDataKeyWithoutPlaintextResponse;
     },
-      });
+  });
 }
 
 /** A data key pair whose private key is sealed under the key's current material. */
@@ -233,7 +233,7 @@ function generateDataKeyPairOperation(kms: Kms) {
         KeyMaterialId: r.materialId,
       } as GenerateDataKeyPairResponse;
     },
-      });
+  });
 }
 
 function generateDataKeyPairWithoutPlaintextOperation(kms: Kms) {
@@ -248,9 +248,15 @@ function generateDataKeyPairWithoutPlaintextOperation(kms: Kms) {
     handler: async function generateDataKeyPairWithoutPlaintext(_ctx, i, { key }) {
       const r = await newDataKeyPair(kms, key, i, "GenerateDataKeyPairWithoutPlaintext");
       r.privateDer.fill(0);
-      return { PrivateKeyCiphertextBlob: r.blob, PublicKey: r.publicDer, KeyId: key.arn, KeyPairSpec: r.spec, KeyMaterialId: r.materialId } as GenerateDataKeyPairWithoutPlaintextResponse;
+      return {
+        PrivateKeyCiphertextBlob: r.blob,
+        PublicKey: r.publicDer,
+        KeyId: key.arn,
+        KeyPairSpec: r.spec,
+        KeyMaterialId: r.materialId,
+      } as GenerateDataKeyPairWithoutPlaintextResponse;
     },
-      });
+  });
 }
 
 function generateRandomOperation() {

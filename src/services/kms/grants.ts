@@ -211,7 +211,8 @@ function createGrantOperation(kms: Kms) {
     handler: function createGrant(ctx, i, { key }) {
       checkKeyState(key, "use");
       const ops = [...new Set(i.Operations ?? [])];
-      if (ops.length === 0) throw err.validation("1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      if (ops.length === 0)
+        throw err.validation("1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1");
       const supported = grantOperationsFor(key);
       const bad = ops.filter((o) => !supported.has(o));
       if (bad.length) {
@@ -242,7 +243,11 @@ function createGrantOperation(kms: Kms) {
         }
       }
       if (state.grantCount(key.arn) >= kms.options.maxGrantsPerKey) {
-        throw new ServiceError("LimitExceededException", `The request was rejected because the KMS key ${key.arn} already has the maximum number of grants (${kms.options.maxGrantsPerKey}).`, 400);
+        throw new ServiceError(
+          "LimitExceededException",
+          `The request was rejected because the KMS key ${key.arn} already has the maximum number of grants (${kms.options.maxGrantsPerKey}).`,
+          400,
+        );
       }
       if (i.DryRun) throw err.dryRun();
       const g: GrantRecord = {
@@ -287,7 +292,7 @@ function listGrantsOperation(kms: Kms) {
       }
       return { Grants: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
-      });
+  });
 }
 
 function listRetirableGrantsOperation(kms: Kms) {
@@ -355,7 +360,7 @@ function revokeGrantOperation(kms: Kms) {
       ctx.writes.push(kms.delGrant(g.grantId));
       return {};
     },
-      });
+  });
 }
 
 export function grantOperations(kms: Kms) {

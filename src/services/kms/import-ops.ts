@@ -7,12 +7,7 @@
  * re-importing the same material after deletion or expiry makes every old ciphertext decrypt
  * again; different material is refused with IncorrectKeyMaterialException.
  */
-import type {
-  DeleteImportedKeyMaterialRequest,
-  GetParametersForImportRequest,
-  GetParametersForImportResponse,
-  ImportKeyMaterialRequest,
-} from "@aws-sdk/client-kms";
+import type { DeleteImportedKeyMaterialRequest, GetParametersForImportRequest, GetParametersForImportResponse, ImportKeyMaterialRequest } from "@aws-sdk/client-kms";
 import { defineOperation } from "../../kernel/operation.ts";
 import type { WriteOp } from "../../store/store.ts";
 import { javaDate, serviceEvent, type Kms } from "./core.ts";
@@ -98,7 +93,7 @@ function getParametersForImportOperation(kms: Kms) {
       const token = sealImportToken(sealer.secret, { tokenId, keyArn: key.arn, wrappingAlgorithm: algorithm, wrappingKeySpec: keySpec, validTo: validTo.getTime() });
       return { KeyId: key.arn, ImportToken: token, PublicKey: pair.publicKeyDer, ParametersValidTo: validTo };
     },
-      });
+  });
 }
 
 /** ImportKeyMaterial answers the key and the id of its material (newer models name it). */
@@ -180,7 +175,7 @@ function deleteImportedKeyMaterialOperation(kms: Kms) {
       }
       return { KeyId: key.arn, ...(id ? { KeyMaterialId: id } : {}) };
     },
-      });
+  });
 }
 
 export function importOperations(kms: Kms) {

@@ -2,13 +2,7 @@
  * Key policy operations: GetKeyPolicy, PutKeyPolicy, ListKeyPolicies. A key has one policy,
  * named "default" (https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyPolicies.html).
  */
-import type {
-  GetKeyPolicyRequest,
-  GetKeyPolicyResponse,
-  ListKeyPoliciesRequest,
-  ListKeyPoliciesResponse,
-  PutKeyPolicyRequest,
-} from "@aws-sdk/client-kms";
+import type { GetKeyPolicyRequest, GetKeyPolicyResponse, ListKeyPoliciesRequest, ListKeyPoliciesResponse, PutKeyPolicyRequest } from "@aws-sdk/client-kms";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { type Kms, type NoOutput } from "./core.ts";
@@ -34,7 +28,7 @@ function getKeyPolicyOperation(kms: Kms) {
       checkPolicyName(i.PolicyName, key.arn);
       return { Policy: key.policy, PolicyName: POLICY_NAME };
     },
-      });
+  });
 }
 
 function putKeyPolicyOperation(kms: Kms) {
@@ -70,7 +64,7 @@ function listKeyPoliciesOperation(kms: Kms) {
       if (i.Marker !== undefined) throw err.invalidMarker();
       return { PolicyNames: [POLICY_NAME], Truncated: false };
     },
-      });
+  });
 }
 
 export function keyPolicyOperations(kms: Kms) {

@@ -59,7 +59,9 @@ export function validateKeyPolicy(doc: string): void {
  */
 export function lockoutCheck(ctx: RequestContext, key: Pick<KeyRecord, "arn" | "accountId">, policy: string): void {
   try {
-    authorizeChecks(ctx, [{ action: "kms:PutKeyPolicy", resource: key.arn, resourcePolicy: { document: policy, kind: "resource", ownerAccountId: key.accountId, authoritative: true } }]);
+    authorizeChecks(ctx, [
+      { action: "kms:PutKeyPolicy", resource: key.arn, resourcePolicy: { document: policy, kind: "resource", ownerAccountId: key.accountId, authoritative: true } },
+    ]);
   } catch (e) {
     if (e instanceof ServiceError && (e.code === "AccessDeniedException" || e.code === "AccessDenied")) {
       throw malformed("The new key policy will not allow you to update the key policy in the future.");
@@ -174,11 +176,24 @@ export function constraintsSatisfied(g: GrantRecord, ec: Record<string, string> 
 
 /** Operations whose requests carry an encryption context; constraints are ignored for the others. */
 const EC_OPERATIONS = new Set([
-  "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-  "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
+  "Encrypt",
+  "Decrypt",
+  "ReEncryptFrom",
+  "ReEncryptTo",
+  "GenerateDataKey",
+  "GenerateDataKeyWithoutPlaintext",
+  "GenerateDataKeyPair",
+  "GenerateDataKeyPairWithoutPlaintext",
 ]);
 
-export function grantsAllow(state: KmsState, p: Principal, key: KeyRecord, operation: string, ec: Record<string, string> | undefined, filter?: (g: GrantRecord) => boolean): boolean {
+export function grantsAllow(
+  state: KmsState,
+  p: Principal,
+  key: KeyRecord,
+  operation: string,
+  ec: Record<string, string> | undefined,
+  filter?: (g: GrantRecord) => boolean,
+): boolean {
   for (const g of state.grantsForKey(key.arn)) {
     if (!g.operations.includes(operation)) continue;
     if (!principalMatches(p, g.granteePrincipal)) continue;

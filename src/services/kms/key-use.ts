@@ -104,7 +104,13 @@ export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer, keyId
 }
 
 /** Decrypts for Decrypt / ReEncrypt (state and usage already checked). */
-export function decryptWith(kms: Kms, target: CiphertextTarget, blob: Buffer, ec: EC, algorithm: string | undefined): { plaintext: Buffer; materialId?: string; algorithm: string } {
+export function decryptWith(
+  kms: Kms,
+  target: CiphertextTarget,
+  blob: Buffer,
+  ec: EC,
+  algorithm: string | undefined,
+): { plaintext: Buffer; materialId?: string; algorithm: string } {
   const key = target.key;
   const alg = requireEncryptionAlgorithm(key.keySpec, algorithm ?? "SYMMETRIC_DEFAULT");
   if (isSymmetric(key)) {

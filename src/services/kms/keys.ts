@@ -87,9 +87,7 @@ export function keyMetadata(key: KeyRecord): KeyMetadata {
     KeySpec: key.keySpec,
     ...alg,
     MultiRegion: key.multiRegion,
-    MultiRegionConfiguration: key.multiRegion
-      ? { MultiRegionKeyType: "PRIMARY", PrimaryKey: { Arn: key.arn, Region: key.region }, ReplicaKeys: [] }
-      : undefined,
+    MultiRegionConfiguration: key.multiRegion ? { MultiRegionKeyType: "PRIMARY", PrimaryKey: { Arn: key.arn, Region: key.region }, ReplicaKeys: [] } : undefined,
   };
   if (key.keySpec === "SYMMETRIC_DEFAULT" && key.currentMaterialId && key.state !== "PendingImport") {
     (md as KeyMetadata & { CurrentKeyMaterialId?: string }).CurrentKeyMaterialId = key.currentMaterialId;
@@ -382,9 +380,7 @@ function scheduleKeyDeletionOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse, Resolved>({
     resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
-    authorize: (ctx, i, { key }) => [
-      keyCheck(ctx, state, key, "ScheduleKeyDeletion", { context: { "kms:ScheduleKeyDeletionPendingWindowInDays": i.PendingWindowInDays ?? 30 } }),
-    ],
+    authorize: (ctx, i, { key }) => [keyCheck(ctx, state, key, "ScheduleKeyDeletion", { context: { "kms:ScheduleKeyDeletionPendingWindowInDays": i.PendingWindowInDays ?? 30 } })],
     handler: function scheduleKeyDeletion(ctx, i, { key }) {
       const days = i.PendingWindowInDays ?? 30;
       if (days < 7 || days > 30) throw err.validation(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);

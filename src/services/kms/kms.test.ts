@@ -58,7 +58,12 @@ describe("key-state table (docs/kms.md#key-states)", () => {
       `KMSInvalidStateException: ${ARN} is not pending deletion.`,
     ],
     rotation: ["OK", `DisabledException: ${ARN} is disabled.`, `KMSInvalidStateException: ${ARN} is pending deletion.`, "OK"],
-    rotateOnDemand: ["OK", `DisabledException: ${ARN} is disabled.`, `KMSInvalidStateException: ${ARN} is pending deletion.`, `KMSInvalidStateException: ${ARN} is pending import.`],
+    rotateOnDemand: [
+      "OK",
+      `DisabledException: ${ARN} is disabled.`,
+      `KMSInvalidStateException: ${ARN} is pending deletion.`,
+      `KMSInvalidStateException: ${ARN} is pending import.`,
+    ],
     rotationStatus: ["OK", "OK", "OK", "OK"],
     import: [`UnsupportedOperationException: ${ARN} origin is AWS_KMS which is not valid for this operation.`, "", "", ""],
     deleteImported: [`UnsupportedOperationException: ${ARN} origin is AWS_KMS which is not valid for this operation.`, "", "", ""],
@@ -67,7 +72,10 @@ describe("key-state table (docs/kms.md#key-states)", () => {
     it(`${rule}`, () => {
       states.forEach((state, i) => {
         if (expected[i] === "") return;
-        expect(codeOf(() => checkKeyState(key({ state }), rule)), `${rule} in ${state}`).toBe(expected[i]);
+        expect(
+          codeOf(() => checkKeyState(key({ state }), rule)),
+          `${rule} in ${state}`,
+        ).toBe(expected[i]);
       });
     });
   }
@@ -165,11 +173,19 @@ describe("grants", () => {
   });
 
   it("knows which grant operations each key type supports", () => {
-    expect([...grantOperationsFor(key())]).toEqual(expect.arrayContaining(["Encrypt", "Decrypt", "GenerateDataKey", "GenerateDataKeyPair", "CreateGrant", "RetireGrant", "DescribeKey"]));
+    expect([...grantOperationsFor(key())]).toEqual(
+      expect.arrayContaining(["Encrypt", "Decrypt", "GenerateDataKey", "GenerateDataKeyPair", "CreateGrant", "RetireGrant", "DescribeKey"]),
+    );
     expect(grantOperationsFor(key()).has("Sign")).toBe(false);
     expect(grantOperationsFor(key({ keySpec: "RSA_2048" })).has("GetPublicKey")).toBe(true);
     expect(grantOperationsFor(key({ keySpec: "RSA_2048" })).has("GenerateDataKey")).toBe(false);
-    expect([...grantOperationsFor(key({ keySpec: "HMAC_256", keyUsage: "GENERATE_VERIFY_MAC" }))].sort()).toEqual(["CreateGrant", "DescribeKey", "GenerateMac", "RetireGrant", "VerifyMac"]);
+    expect([...grantOperationsFor(key({ keySpec: "HMAC_256", keyUsage: "GENERATE_VERIFY_MAC" }))].sort()).toEqual([
+      "CreateGrant",
+      "DescribeKey",
+      "GenerateMac",
+      "RetireGrant",
+      "VerifyMac",
+    ]);
   });
 
   it("matches grantees by principal ARN, role ARN for sessions, account id for root, name for services", () => {

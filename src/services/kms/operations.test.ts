@@ -12,7 +12,7 @@ const table = Object.entries(kmsOperations(kms));
 function namesItsKey(operation: string): boolean {
   const input = kmsShapes.operations[operation]?.input;
   const shape = input ? kmsShapes.shapes[input] : undefined;
-  const required = shape?.type === "structure" ? shape.required ?? [] : [];
+  const required = shape?.type === "structure" ? (shape.required ?? []) : [];
   return required.includes("KeyId") || required.includes("TargetKeyId") || required.includes("CiphertextBlob") || required.includes("AliasName");
 }
 

@@ -31,6 +31,13 @@ export function pageOf<T>(items: T[], sortKey: (t: T) => string, limit: number |
 }
 
 /** A page of one scope of an ordered index: binary search to the marker, then the page. */
-export function indexPageOf<T>(index: ScopedIndex<T>, scope: string, limit: number | undefined, marker: string | undefined, defaultLimit: number, filter?: PageRequest<T>["filter"]): Page<T> {
+export function indexPageOf<T>(
+  index: ScopedIndex<T>,
+  scope: string,
+  limit: number | undefined,
+  marker: string | undefined,
+  defaultLimit: number,
+  filter?: PageRequest<T>["filter"],
+): Page<T> {
   return kmsPage(pageIndex(KMS_TOKENS, index, scope, marker, limit ?? defaultLimit, { filter }));
 }

@@ -64,7 +64,9 @@ function enableKeyRotationOperation(kms: Kms) {
     handler: function enableKeyRotation(ctx, i, { key }) {
       const days = i.RotationPeriodInDays ?? DEFAULT_ROTATION_DAYS;
       if (days < 90 || days > 2560) {
-        throw err.validation(`1 validation error detected: Value '${days}' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value ${days < 90 ? "greater than or equal to 90" : "less than or equal to 2560"}`);
+        throw err.validation(
+          `1 validation error detected: Value '${days}' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value ${days < 90 ? "greater than or equal to 90" : "less than or equal to 2560"}`,
+        );
       }
       checkKeyState(key, "rotation");
       // Already rotating: a new period counts from the last rotation (or creation).
@@ -74,7 +76,7 @@ function enableKeyRotationOperation(kms: Kms) {
       kms.saveKey(ctx, { ...key, rotationEnabled: true, rotationPeriodInDays: days, nextRotationDate: next });
       return {};
     },
-      });
+  });
 }
 
 function disableKeyRotationOperation(kms: Kms) {
@@ -87,7 +89,7 @@ function disableKeyRotationOperation(kms: Kms) {
       kms.saveKey(ctx, { ...key, rotationEnabled: false, rotationPeriodInDays: undefined, nextRotationDate: undefined });
       return {};
     },
-      });
+  });
 }
 
 function getKeyRotationStatusOperation(kms: Kms) {
@@ -105,7 +107,7 @@ function getKeyRotationStatusOperation(kms: Kms) {
         NextRotationDate: key.rotationEnabled ? key.nextRotationDate : undefined,
       };
     },
-      });
+  });
 }
 
 function rotateKeyOnDemandOperation(kms: Kms) {
@@ -126,7 +128,7 @@ function rotateKeyOnDemandOperation(kms: Kms) {
       kms.saveKey(ctx, { ...rotated, onDemandRotations: key.onDemandRotations + 1 });
       return { KeyId: key.keyId };
     },
-      });
+  });
 }
 
 /** ListKeyRotations with the IncludeKeyMaterial member newer models have. */
@@ -156,7 +158,7 @@ function listKeyRotationsOperation(kms: Kms) {
       });
       return { Rotations, NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
-      });
+  });
 }
 
 export function rotationOperations(kms: Kms) {

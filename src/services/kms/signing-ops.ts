@@ -48,7 +48,7 @@ function signOperation(kms: Kms) {
       const signature = sign(key.keySpec, material, Buffer.from(i.Message!), i.MessageType ?? "RAW", i.SigningAlgorithm!);
       return { KeyId: key.arn, Signature: signature, SigningAlgorithm: i.SigningAlgorithm };
     },
-      });
+  });
 }
 
 function verifyOperation(kms: Kms) {
@@ -65,7 +65,7 @@ function verifyOperation(kms: Kms) {
       if (!ok) throw new ServiceError("KMSInvalidSignatureException", "", 400);
       return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: i.SigningAlgorithm };
     },
-      });
+  });
 }
 
 function getPublicKeyOperation(kms: Kms) {
@@ -88,7 +88,7 @@ function getPublicKeyOperation(kms: Kms) {
         ...algorithmsFor(key.keySpec, key.keyUsage),
       };
     },
-      });
+  });
 }
 
 function generateMacOperation(kms: Kms) {
@@ -104,7 +104,7 @@ function generateMacOperation(kms: Kms) {
       if (i.DryRun) throw err.dryRun();
       return { Mac: mac, MacAlgorithm: i.MacAlgorithm, KeyId: key.arn };
     },
-      });
+  });
 }
 
 function verifyMacOperation(kms: Kms) {
@@ -121,7 +121,7 @@ function verifyMacOperation(kms: Kms) {
       if (!ok) throw new ServiceError("KMSInvalidMacException", "", 400);
       return { KeyId: key.arn, MacValid: true, MacAlgorithm: i.MacAlgorithm };
     },
-      });
+  });
 }
 
 export function signingOperations(kms: Kms) {

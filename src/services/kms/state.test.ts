@@ -11,12 +11,21 @@ const alias = (name: string, key: string): AliasRecord => ({
   creationDate: new Date(0),
   lastUpdatedDate: new Date(0),
 });
-const names = (m: AliasMap, key: string) => m.forKey(`arn:aws:kms:us-east-1:111122223333:key/${key}`).map((a) => a.aliasName).sort();
+const names = (m: AliasMap, key: string) =>
+  m
+    .forKey(`arn:aws:kms:us-east-1:111122223333:key/${key}`)
+    .map((a) => a.aliasName)
+    .sort();
 
 describe("AliasMap", () => {
   it("finds a key's aliases through creation, retargeting and deletion", () => {
     const m = new AliasMap();
-    for (const [n, k] of [["a", "k1"], ["b", "k1"], ["c", "k2"]]) m.set(alias(n, k).aliasArn, alias(n, k));
+    for (const [n, k] of [
+      ["a", "k1"],
+      ["b", "k1"],
+      ["c", "k2"],
+    ])
+      m.set(alias(n, k).aliasArn, alias(n, k));
     expect(names(m, "k1")).toEqual(["alias/a", "alias/b"]);
     expect(names(m, "k2")).toEqual(["alias/c"]);
     // UpdateAlias: the same alias ARN now names k2

@@ -139,7 +139,10 @@ export class GrantMap extends IndexedMap<string, GrantRecord, "byKey" | "byRetir
   constructor() {
     super({
       byKey: { scope: (g) => g.keyArn, key: (g) => dateKey(g.creationDate, g.grantId) },
-      byRetiringPrincipal: { scope: (g) => (g.retiringPrincipal ? retirableScope(g.retiringPrincipal, g.keyArn.split(":")[3] ?? "") : undefined), key: (g) => dateKey(g.creationDate, g.grantId) },
+      byRetiringPrincipal: {
+        scope: (g) => (g.retiringPrincipal ? retirableScope(g.retiringPrincipal, g.keyArn.split(":")[3] ?? "") : undefined),
+        key: (g) => dateKey(g.creationDate, g.grantId),
+      },
     });
   }
 }
@@ -214,7 +217,12 @@ export const err = {
   invalidCiphertext: () => new ServiceError("InvalidCiphertextException", "", 400),
   incorrectKey: () => new ServiceError("IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.", 400),
   unknownCiphertextKey: () =>
-    new ServiceError("AccessDeniedException", "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.", 400, { capitalMessage: true }),
+    new ServiceError(
+      "AccessDeniedException",
+      "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
+      400,
+      { capitalMessage: true },
+    ),
   validation: (message: string) => new ServiceError("ValidationException", message, 400),
   invalidMarker: () => new ServiceError("InvalidMarkerException", "Invalid marker", 400),
   importTokenExpired: () => new ServiceError("ExpiredImportTokenException", "The import token is expired. Use GetParametersForImport to get a new one.", 400),

@@ -75,11 +75,18 @@ export function createBucketOperation(storage: S3Storage) {
       }
       if (existing) {
         if (existing.ownerAccountId !== ctx.principal.accountId) {
-          throw new ServiceError("BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.", 409, { extra: { BucketName: name } });
+          throw new ServiceError(
+            "BucketAlreadyExists",
+            "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+            409,
+            { extra: { BucketName: name } },
+          );
         }
         // us-east-1 answers 200 to its owner re-creating a bucket; every other region 409.
         if (existing.region !== "us-east-1") {
-          throw new ServiceError("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", 409, { extra: { BucketName: name } });
+          throw new ServiceError("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", 409, {
+            extra: { BucketName: name },
+          });
         }
         return { headers: { location: `/${name}` } };
       }

@@ -7,8 +7,7 @@ import type { XmlNode } from "./xml.ts";
 export const bucketArn = (bucket: string): string => `arn:aws:s3:::${bucket}`;
 export const objectArn = (bucket: string, key: string): string => `arn:aws:s3:::${bucket}/${key}`;
 
-export const noSuchBucket = (bucket: string): ServiceError =>
-  new ServiceError("NoSuchBucket", "The specified bucket does not exist", 404, { extra: { BucketName: bucket } });
+export const noSuchBucket = (bucket: string): ServiceError => new ServiceError("NoSuchBucket", "The specified bucket does not exist", 404, { extra: { BucketName: bucket } });
 export const noSuchKey = (key: string): ServiceError => new ServiceError("NoSuchKey", "The specified key does not exist.", 404, { extra: { Key: key } });
 
 function canonicalUserId(accountId: string): string {

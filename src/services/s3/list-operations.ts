@@ -10,21 +10,26 @@ import type { XmlNode } from "./xml.ts";
 function maxKeys(q: Record<string, string>): number {
   const raw = q["max-keys"];
   if (raw === undefined || raw === "") return 1000;
-  if (!/^-?\d+$/.test(raw) || Number(raw) > 2147483647) throw new ServiceError("InvalidArgument", "Provided max-keys not an integer or within integer range", 400, { extra: { ArgumentName: "max-keys", ArgumentValue: raw } });
+  if (!/^-?\d+$/.test(raw) || Number(raw) > 2147483647)
+    throw new ServiceError("InvalidArgument", "Provided max-keys not an integer or within integer range", 400, { extra: { ArgumentName: "max-keys", ArgumentValue: raw } });
   const n = Number(raw);
-  if (n < 0) throw new ServiceError("InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647", 400, { extra: { ArgumentName: "maxKeys", ArgumentValue: raw } });
+  if (n < 0)
+    throw new ServiceError("InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647", 400, { extra: { ArgumentName: "maxKeys", ArgumentValue: raw } });
   return Math.min(n, 1000);
 }
 
 /** S3's encoding-type=url: like encodeURIComponent, keeping "/" readable. */
 function urlEncodeKey(s: string): string {
-  return encodeURIComponent(s).replace(/%2F/g, "/").replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(s)
+    .replace(/%2F/g, "/")
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The key encoder encoding-type asks for (only "url" exists). */
 function keyEncoder(q: Record<string, string>): { url: boolean; enc: (s: string) => string } {
   const url = q["encoding-type"] === "url";
-  if (q["encoding-type"] !== undefined && !url) throw new ServiceError("InvalidArgument", "Invalid Encoding Method specified in Request", 400, { extra: { ArgumentName: "encoding-type", ArgumentValue: q["encoding-type"] } });
+  if (q["encoding-type"] !== undefined && !url)
+    throw new ServiceError("InvalidArgument", "Invalid Encoding Method specified in Request", 400, { extra: { ArgumentName: "encoding-type", ArgumentValue: q["encoding-type"] } });
   return { url, enc: url ? urlEncodeKey : (s: string) => s };
 }
 
@@ -148,7 +153,8 @@ export function listObjectsV2Operation(storage: S3Storage) {
       const token = q["continuation-token"];
       if (token !== undefined) {
         const decoded = decodeContinuationToken(token, b.name);
-        if (decoded === undefined) throw new ServiceError("InvalidArgument", "The continuation token provided is incorrect", 400, { extra: { ArgumentName: "continuation-token" } });
+        if (decoded === undefined)
+          throw new ServiceError("InvalidArgument", "The continuation token provided is incorrect", 400, { extra: { ArgumentName: "continuation-token" } });
         after = decoded;
       }
       const page = listPage(storage, b.name, prefix, delimiter, after, max);

@@ -64,10 +64,13 @@ function applyResponseOverrides(headers: Record<string, string>, q: Record<strin
 function checkContentMd5(md5: string | undefined, body: Buffer): void {
   if (md5 === undefined) return;
   const given = Buffer.from(md5, "base64");
-  if (given.length !== 16 || given.toString("base64") !== md5.trim()) throw new ServiceError("InvalidDigest", "The Content-MD5 you specified is not valid.", 400, { extra: { "Content-MD5": md5 } });
+  if (given.length !== 16 || given.toString("base64") !== md5.trim())
+    throw new ServiceError("InvalidDigest", "The Content-MD5 you specified is not valid.", 400, { extra: { "Content-MD5": md5 } });
   const actual = createHash("md5").update(body).digest();
   if (!actual.equals(given)) {
-    throw new ServiceError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400, { extra: { ExpectedDigest: md5, CalculatedDigest: actual.toString("base64") } });
+    throw new ServiceError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400, {
+      extra: { ExpectedDigest: md5, CalculatedDigest: actual.toString("base64") },
+    });
   }
 }
 
@@ -120,7 +123,11 @@ export function putObjectOperation(storage: S3Storage) {
       const b = existingBucket(target);
       const h = input.headers;
       checkContentMd5(h["content-md5"], input.Body);
-      const contentEncoding = (h["content-encoding"] ?? "").split(",").map((s) => s.trim()).filter((s) => s && s.toLowerCase() !== "aws-chunked").join(",");
+      const contentEncoding = (h["content-encoding"] ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s && s.toLowerCase() !== "aws-chunked")
+        .join(",");
       const opts: PutObjectOptions = {
         contentType: h["content-type"],
         contentEncoding: contentEncoding || undefined,

@@ -73,7 +73,13 @@ describe("decodeS3Request", () => {
   it("removes aws-chunked framing from streaming uploads", () => {
     const body = Buffer.from("5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n");
     const d = decodeS3Request(
-      req("PUT", "/bkt/k", undefined, { "content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-decoded-content-length": "11" }, body),
+      req(
+        "PUT",
+        "/bkt/k",
+        undefined,
+        { "content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-decoded-content-length": "11" },
+        body,
+      ),
       none,
     );
     expect(d.input.Body.toString()).toBe("hello world");
@@ -83,7 +89,13 @@ describe("decodeS3Request", () => {
 describe("flexible checksums", () => {
   it("are verified from headers and trailers", () => {
     const chunked = (sum: string) =>
-      req("PUT", "/bkt/k", undefined, { "content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-trailer": "x-amz-checksum-crc32" }, Buffer.from(`b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:${sum}\r\n\r\n`));
+      req(
+        "PUT",
+        "/bkt/k",
+        undefined,
+        { "content-encoding": "aws-chunked", "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-trailer": "x-amz-checksum-crc32" },
+        Buffer.from(`b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:${sum}\r\n\r\n`),
+      );
     expect(decodeS3Request(chunked("DUoRhQ=="), none).input.Body.toString()).toBe("hello world");
     expect(() => decodeS3Request(chunked("AAAAAA=="), none)).toThrow(/CRC32 you specified did not match/);
     const sha = (v: string) => req("PUT", "/bkt/k", undefined, { "x-amz-checksum-sha256": v }, Buffer.from("abc"));
@@ -120,7 +132,13 @@ describe("S3 errors", () => {
 describe("CreateBucketConfiguration", () => {
   it("reads the location constraint, and refuses documents of another kind", () => {
     expect(parseCreateBucketConfiguration(Buffer.alloc(0))).toBeUndefined();
-    expect(parseCreateBucketConfiguration(Buffer.from('<?xml version="1.0" encoding="UTF-8"?><CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>'))).toEqual({ LocationConstraint: "eu-west-1" });
+    expect(
+      parseCreateBucketConfiguration(
+        Buffer.from(
+          '<?xml version="1.0" encoding="UTF-8"?><CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>',
+        ),
+      ),
+    ).toEqual({ LocationConstraint: "eu-west-1" });
     expect(parseCreateBucketConfiguration(Buffer.from("<CreateBucketConfiguration/>"))).toEqual({});
     expect(() => parseCreateBucketConfiguration(Buffer.from("<Other/>"))).toThrow();
   });

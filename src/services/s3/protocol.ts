@@ -24,16 +24,55 @@ export interface S3Input {
 }
 
 export type S3Operation =
-  | "ListBuckets" | "CreateBucket" | "DeleteBucket" | "HeadBucket" | "GetBucketLocation"
-  | "ListObjects" | "ListObjectsV2" | "GetObject" | "HeadObject" | "PutObject" | "DeleteObject";
+  | "ListBuckets"
+  | "CreateBucket"
+  | "DeleteBucket"
+  | "HeadBucket"
+  | "GetBucketLocation"
+  | "ListObjects"
+  | "ListObjectsV2"
+  | "GetObject"
+  | "HeadObject"
+  | "PutObject"
+  | "DeleteObject";
 
 /** Sub-resources of S3 that localfargate does not implement: asked for, they answer NotImplemented. */
 const UNSUPPORTED_SUBRESOURCES = [
-  "acl", "policy", "policyStatus", "tagging", "versioning", "versions", "uploads", "uploadId", "partNumber", "cors",
-  "lifecycle", "website", "logging", "notification", "replication", "encryption", "object-lock", "retention",
-  "legal-hold", "delete", "restore", "select", "torrent", "accelerate", "analytics", "inventory", "metrics",
-  "intelligent-tiering", "ownershipControls", "publicAccessBlock", "requestPayment", "attributes", "renameObject",
-  "metadataConfiguration", "session",
+  "acl",
+  "policy",
+  "policyStatus",
+  "tagging",
+  "versioning",
+  "versions",
+  "uploads",
+  "uploadId",
+  "partNumber",
+  "cors",
+  "lifecycle",
+  "website",
+  "logging",
+  "notification",
+  "replication",
+  "encryption",
+  "object-lock",
+  "retention",
+  "legal-hold",
+  "delete",
+  "restore",
+  "select",
+  "torrent",
+  "accelerate",
+  "analytics",
+  "inventory",
+  "metrics",
+  "intelligent-tiering",
+  "ownershipControls",
+  "publicAccessBlock",
+  "requestPayment",
+  "attributes",
+  "renameObject",
+  "metadataConfiguration",
+  "session",
 ];
 
 export function notImplemented(): ServiceError {
@@ -151,7 +190,10 @@ function u32(n: number): string {
 }
 
 export function isChunked(headers: Record<string, string>): boolean {
-  const enc = (headers["content-encoding"] ?? "").toLowerCase().split(",").map((s) => s.trim());
+  const enc = (headers["content-encoding"] ?? "")
+    .toLowerCase()
+    .split(",")
+    .map((s) => s.trim());
   const sha = headers["x-amz-content-sha256"] ?? "";
   return enc.includes("aws-chunked") || sha.startsWith("STREAMING-");
 }

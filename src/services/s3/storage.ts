@@ -61,7 +61,9 @@ export class S3Storage {
     db.exec(`CREATE TABLE IF NOT EXISTS s3_objects (
       bucket TEXT NOT NULL, key TEXT NOT NULL, meta TEXT NOT NULL, body BLOB NOT NULL,
       PRIMARY KEY (bucket, key))`);
-    this.putStmt = db.prepare("INSERT INTO s3_objects (bucket, key, meta, body) VALUES (?, ?, ?, ?) ON CONFLICT (bucket, key) DO UPDATE SET meta = excluded.meta, body = excluded.body");
+    this.putStmt = db.prepare(
+      "INSERT INTO s3_objects (bucket, key, meta, body) VALUES (?, ?, ?, ?) ON CONFLICT (bucket, key) DO UPDATE SET meta = excluded.meta, body = excluded.body",
+    );
     this.delStmt = db.prepare("DELETE FROM s3_objects WHERE bucket = ? AND key = ?");
     this.bodyStmt = db.prepare("SELECT body FROM s3_objects WHERE bucket = ? AND key = ?");
     for (const b of store.all<Bucket>(BUCKET_KIND)) {

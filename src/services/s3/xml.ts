@@ -55,7 +55,10 @@ function xmlUnescape(s: string): string {
  * throws "malformed" when the body is not a CreateBucketConfiguration document.
  */
 export function parseCreateBucketConfiguration(body: Buffer): { LocationConstraint?: string } | undefined {
-  const text = body.toString("utf8").replace(/^\uFEFF/, "").trim();
+  const text = body
+    .toString("utf8")
+    .replace(/^\uFEFF/, "")
+    .trim();
   if (text === "") return undefined;
   const doc = text.replace(/^<\?xml[^>]*\?>\s*/, "");
   const root = /^<(?:[\w-]+:)?CreateBucketConfiguration(?:\s[^>]*)?(?:\/>|>([\s\S]*)<\/(?:[\w-]+:)?CreateBucketConfiguration>)$/.exec(doc);

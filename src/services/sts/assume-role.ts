@@ -10,7 +10,19 @@ import { defineOperation, type AuthCheck, type ResourcePolicyRef } from "../../k
 import { validateDocument } from "../iam/common.ts";
 import { consumeMfaCode } from "../iam/mfa.ts";
 import type { RoleRec } from "../iam/state.ts";
-import { assumeDenied, CHAINED_MAX, cloudTrailExpiration, credentialsOf, DEFAULT_ROLE_SESSION, packedPolicySize, presentedMfa, resolveRole, SESSION_POLICY_MAX_CHARS, validation, type VerifiedMfa } from "./credentials.ts";
+import {
+  assumeDenied,
+  CHAINED_MAX,
+  cloudTrailExpiration,
+  credentialsOf,
+  DEFAULT_ROLE_SESSION,
+  packedPolicySize,
+  presentedMfa,
+  resolveRole,
+  SESSION_POLICY_MAX_CHARS,
+  validation,
+  type VerifiedMfa,
+} from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
 
 /** The role asked for and the MFA code the caller presented (verified, not yet consumed). */
@@ -76,7 +88,9 @@ export function assumeRoleOperation(deps: StsDeps) {
       if (duration > role.maxSessionDuration) throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
       if (i.Policy !== undefined) {
         if (i.Policy.length > SESSION_POLICY_MAX_CHARS) {
-          throw validation(`1 validation error detected: Value '${i.Policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${SESSION_POLICY_MAX_CHARS}`);
+          throw validation(
+            `1 validation error detected: Value '${i.Policy}' at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${SESSION_POLICY_MAX_CHARS}`,
+          );
         }
         validateDocument(i.Policy, "session");
       }
@@ -97,7 +111,9 @@ export function assumeRoleOperation(deps: StsDeps) {
       if (packed.total > 100) {
         throw new ServiceError(
           "PackedPolicyTooLarge",
-          packed.tags > 100 ? `Packed size of session tags consumes ${packed.tags}% of allotted space.` : `Packed policy consumes ${packed.total}% of allotted space, please use smaller policy.`,
+          packed.tags > 100
+            ? `Packed size of session tags consumes ${packed.tags}% of allotted space.`
+            : `Packed policy consumes ${packed.total}% of allotted space, please use smaller policy.`,
           400,
         );
       }

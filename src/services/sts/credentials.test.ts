@@ -16,7 +16,11 @@ describe("packed policy size", () => {
     const a = packedPolicySize(small, [], {});
     expect(a.total).toBeGreaterThan(0);
     expect(a.total).toBeLessThan(15);
-    const statements = Array.from({ length: 20 }, (_, i) => ({ Effect: "Allow", Action: `s3:Get${i}${Math.random().toString(36).slice(2)}`, Resource: `arn:aws:s3:::bucket-${i}-${Math.random().toString(36).slice(2)}/*` }));
+    const statements = Array.from({ length: 20 }, (_, i) => ({
+      Effect: "Allow",
+      Action: `s3:Get${i}${Math.random().toString(36).slice(2)}`,
+      Resource: `arn:aws:s3:::bucket-${i}-${Math.random().toString(36).slice(2)}/*`,
+    }));
     const b = packedPolicySize(JSON.stringify({ Version: "2012-10-17", Statement: statements }), [], {});
     expect(b.total).toBeGreaterThan(a.total);
   });

@@ -81,9 +81,10 @@ export function packedPolicySize(policy: string | undefined, policyArns: string[
       minified = policy.replace(/\s+/g, "");
     }
   }
-  const tagText = Object.entries(tags).map(([k, v]) => `${k}=${v}`).join("\n");
+  const tagText = Object.entries(tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n");
   const all = [minified, policyArns.join("\n"), tagText].filter((x) => x.length).join("\u0000");
   const pct = (s: string) => (s.length ? Math.ceil((deflateRawSync(Buffer.from(s)).length * 100) / PACKED_LIMIT_BYTES) : 0);
   return { total: pct(all), tags: pct(tagText) };
 }
-

@@ -1,16 +1,5 @@
 import { execFileSync } from "node:child_process";
-import {
-  constants,
-  createHash,
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-  createSign,
-  createVerify,
-  publicEncrypt,
-  randomBytes,
-  type KeyObject,
-} from "node:crypto";
+import { constants, createHash, createHmac, createPrivateKey, createPublicKey, createSign, createVerify, publicEncrypt, randomBytes, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,14 +84,7 @@ describe("keySpecInfo and KeyMetadata algorithms", () => {
     expect(metadataAlgorithms("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")).toEqual({ EncryptionAlgorithms: ["SYMMETRIC_DEFAULT"] });
     expect(metadataAlgorithms("RSA_2048", "ENCRYPT_DECRYPT")).toEqual({ EncryptionAlgorithms: ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"] });
     expect(metadataAlgorithms("RSA_4096", "SIGN_VERIFY")).toEqual({
-      SigningAlgorithms: [
-        "RSASSA_PKCS1_V1_5_SHA_256",
-        "RSASSA_PKCS1_V1_5_SHA_384",
-        "RSASSA_PKCS1_V1_5_SHA_512",
-        "RSASSA_PSS_SHA_256",
-        "RSASSA_PSS_SHA_384",
-        "RSASSA_PSS_SHA_512",
-      ],
+      SigningAlgorithms: ["RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512", "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"],
     });
     expect(metadataAlgorithms("ECC_NIST_P256", "SIGN_VERIFY")).toEqual({ SigningAlgorithms: ["ECDSA_SHA_256"] });
     expect(metadataAlgorithms("ECC_NIST_P384", "SIGN_VERIFY")).toEqual({ SigningAlgorithms: ["ECDSA_SHA_384"] });
@@ -225,7 +207,9 @@ describe("sign / verify", () => {
         }
         // a signature made by node's createSign verifies through our DIGEST path
         const privateKey = createPrivateKey({ key: m, format: "der", type: "pkcs8" });
-        const nativeSig = createSign(hashOf(alg)).update(message).sign({ ...outside, key: privateKey });
+        const nativeSig = createSign(hashOf(alg))
+          .update(message)
+          .sign({ ...outside, key: privateKey });
         expect(verify(spec, m, digest, "DIGEST", alg, nativeSig)).toBe(true);
 
         // wrong message / digest / signature
@@ -364,9 +348,7 @@ describe("RSA encrypt / decrypt (OAEP)", () => {
 
   it("rejects symmetric and signing algorithms for RSA encryption", () => {
     const m = material.get("RSA_2048")!;
-    expect(caught(() => rsaEncrypt("RSA_2048", m, "SYMMETRIC_DEFAULT", Buffer.from("x"))).message).toBe(
-      "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.",
-    );
+    expect(caught(() => rsaEncrypt("RSA_2048", m, "SYMMETRIC_DEFAULT", Buffer.from("x"))).message).toBe("Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.");
     expect(caught(() => rsaEncrypt("ECC_NIST_P256", material.get("ECC_NIST_P256")!, "RSAES_OAEP_SHA_256", Buffer.from("x"))).code).toBe("InvalidKeyUsageException");
   });
 
@@ -377,8 +359,20 @@ describe("RSA encrypt / decrypt (OAEP)", () => {
       writeFileSync(join(dir, "key.der"), m);
       writeFileSync(join(dir, "ct.bin"), rsaEncrypt("RSA_2048", m, "RSAES_OAEP_SHA_256", Buffer.from("via openssl")));
       const out = execFileSync("openssl", [
-        "pkeyutl", "-decrypt", "-in", join(dir, "ct.bin"), "-inkey", join(dir, "key.der"), "-keyform", "DER",
-        "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256",
+        "pkeyutl",
+        "-decrypt",
+        "-in",
+        join(dir, "ct.bin"),
+        "-inkey",
+        join(dir, "key.der"),
+        "-keyform",
+        "DER",
+        "-pkeyopt",
+        "rsa_padding_mode:oaep",
+        "-pkeyopt",
+        "rsa_oaep_md:sha256",
+        "-pkeyopt",
+        "rsa_mgf1_md:sha256",
       ]);
       expect(out.toString()).toBe("via openssl");
     } finally {
@@ -395,11 +389,7 @@ describe("HMAC", () => {
     ["HMAC_224", "HMAC_SHA_224", "a30e01098bc6dbbf45690f3a7e9e6d0f8bbea2a39e6148008fd05e44"],
     ["HMAC_256", "HMAC_SHA_256", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"],
     ["HMAC_384", "HMAC_SHA_384", "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649"],
-    [
-      "HMAC_512",
-      "HMAC_SHA_512",
-      "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
-    ],
+    ["HMAC_512", "HMAC_SHA_512", "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"],
   ];
   for (const [spec, alg, hex] of vectors) {
     it(`${spec} ${alg}: RFC 4231 vector, verify, tamper`, () => {
@@ -412,7 +402,13 @@ describe("HMAC", () => {
       expect(verifyMac(spec, key, data, alg, mac.subarray(1))).toBe(false);
       expect(verifyMac(spec, key, Buffer.from("what do ya want for nothing!"), alg, mac)).toBe(false);
       const k2 = generateKeyMaterial(spec);
-      expect(generateMac(spec, k2, data, alg).equals(createHmac(`sha${alg.slice(-3)}`, k2).update(data).digest())).toBe(true);
+      expect(
+        generateMac(spec, k2, data, alg).equals(
+          createHmac(`sha${alg.slice(-3)}`, k2)
+            .update(data)
+            .digest(),
+        ),
+      ).toBe(true);
     });
   }
 
@@ -420,9 +416,7 @@ describe("HMAC", () => {
     const e = caught(() => generateMac("HMAC_224", key, data, "HMAC_SHA_256"));
     expect(e.code).toBe("InvalidKeyUsageException");
     expect(e.message).toBe("Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_224.");
-    expect(caught(() => verifyMac("HMAC_256", key, data, "HMAC_SHA_512", Buffer.alloc(64))).message).toBe(
-      "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.",
-    );
+    expect(caught(() => verifyMac("HMAC_256", key, data, "HMAC_SHA_512", Buffer.alloc(64))).message).toBe("Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256.");
     expect(caught(() => generateMac("HMAC_256", key, Buffer.alloc(4097), "HMAC_SHA_256")).code).toBe("ValidationException");
     expect(generateMac("HMAC_256", key, Buffer.alloc(4096), "HMAC_SHA_256").length).toBe(32);
   });

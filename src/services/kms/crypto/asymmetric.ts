@@ -40,16 +40,7 @@ import {
 } from "node:crypto";
 import { ServiceError } from "../../../kernel/errors.ts";
 import { invalidCiphertext } from "./ciphertext.ts";
-import {
-  ecdsaSignDigest,
-  ecdsaVerifyDigest,
-  HASH_BYTES,
-  rsaPkcs1SignDigest,
-  rsaPkcs1VerifyDigest,
-  rsaPssSignDigest,
-  rsaPssVerifyDigest,
-  type HashName,
-} from "./prehashed.ts";
+import { ecdsaSignDigest, ecdsaVerifyDigest, HASH_BYTES, rsaPkcs1SignDigest, rsaPkcs1VerifyDigest, rsaPssSignDigest, rsaPssVerifyDigest, type HashName } from "./prehashed.ts";
 
 export type RsaKeySpec = "RSA_2048" | "RSA_3072" | "RSA_4096";
 export type EccKeySpec = "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" | "ECC_SECG_P256K1";
@@ -326,7 +317,7 @@ interface SigningScheme {
 }
 
 function scheme(alg: SigningAlgorithm): SigningScheme {
-  const hash = (`sha${alg.slice(-3)}`) as HashName;
+  const hash = `sha${alg.slice(-3)}` as HashName;
   if (alg.startsWith("RSASSA_PSS_")) return { hash, kind: "pss" };
   if (alg.startsWith("RSASSA_PKCS1_V1_5_")) return { hash, kind: "pkcs1" };
   return { hash, kind: "ecdsa" };
@@ -340,9 +331,7 @@ function checkMessage(message: Buffer, messageType: string, alg: SigningAlgorith
       throw validation("1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4096");
     }
   } else {
-    throw validation(
-      `1 validation error detected: Value '${messageType}' at 'messageType' failed to satisfy constraint: Member must satisfy enum value set: [DIGEST, RAW]`,
-    );
+    throw validation(`1 validation error detected: Value '${messageType}' at 'messageType' failed to satisfy constraint: Member must satisfy enum value set: [DIGEST, RAW]`);
   }
 }
 

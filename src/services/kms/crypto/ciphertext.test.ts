@@ -57,9 +57,7 @@ describe("canonicalContext", () => {
 
   it("sorts pairs by key and length-prefixes every key and value", () => {
     const enc = canonicalContext({ b: "2", a: "xyz" });
-    expect(enc.toString("hex")).toBe(
-      "00000001" + "61" + "00000003" + "78797a" + "00000001" + "62" + "00000001" + "32",
-    );
+    expect(enc.toString("hex")).toBe("00000001" + "61" + "00000003" + "78797a" + "00000001" + "62" + "00000001" + "32");
     expect(canonicalContext({ a: "xyz", b: "2" }).equals(enc)).toBe(true);
   });
 
@@ -71,7 +69,7 @@ describe("canonicalContext", () => {
   it("sorts by UTF-16 code units and encodes UTF-8", () => {
     // code units: "Z" 0x5A < "a" 0x61 < "é" 0xE9 < "😀" 0xD83D (high surrogate) < "！" 0xFF01;
     // by code point the emoji (U+1F600) would sort last
-    const enc = canonicalContext({ "！": "0", "é": "1", a: "2", Z: "3", "😀": "4" });
+    const enc = canonicalContext({ "！": "0", é: "1", a: "2", Z: "3", "😀": "4" });
     const keysInOrder: string[] = [];
     let off = 0;
     while (off < enc.length) {
@@ -195,11 +193,7 @@ describe("sealSymmetric / parseCiphertext / openSymmetric", () => {
   it("binds the header: a blob re-labelled with another key ARN or material id fails", () => {
     const blob = sealSymmetric(ARN, id, material, Buffer.from("x"));
     const arnLen = Buffer.byteLength(ARN);
-    const relabelled = Buffer.concat([
-      Buffer.from([1, Buffer.byteLength(OTHER_ARN)]),
-      Buffer.from(OTHER_ARN),
-      blob.subarray(2 + arnLen),
-    ]);
+    const relabelled = Buffer.concat([Buffer.from([1, Buffer.byteLength(OTHER_ARN)]), Buffer.from(OTHER_ARN), blob.subarray(2 + arnLen)]);
     expect(parseCiphertext(relabelled).keyArn).toBe(OTHER_ARN);
     expectInvalidCiphertext(() => openSymmetric(relabelled, material));
     const otherId = Buffer.from(blob);
@@ -213,7 +207,10 @@ describe("sealSymmetric / parseCiphertext / openSymmetric", () => {
     const materials = new Map([m1, m2].map((m) => [materialIdHex(m.id), m.key]));
     const before = sealSymmetric(ARN, m1.id, m1.key, Buffer.from("before rotation"));
     const after = sealSymmetric(ARN, m2.id, m2.key, Buffer.from("after rotation"));
-    for (const [blob, text] of [[before, "before rotation"], [after, "after rotation"]] as const) {
+    for (const [blob, text] of [
+      [before, "before rotation"],
+      [after, "after rotation"],
+    ] as const) {
       const { materialId } = parseCiphertext(blob);
       const key = materials.get(materialIdHex(materialId))!;
       expect(openSymmetric(blob, key).toString()).toBe(text);

@@ -149,11 +149,7 @@ describe("unwrapKeyMaterial: every algorithm × every wrapping key size", () => 
     const pub = createPublicKey({ key: p.publicKeyDer, format: "der", type: "spki" });
     const aes128 = randomBytes(16);
     const c = createCipheriv("id-aes128-wrap-pad", aes128, Buffer.from("A65959A6", "hex"));
-    const blob = Buffer.concat([
-      publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, aes128),
-      c.update(randomBytes(32)),
-      c.final(),
-    ]);
+    const blob = Buffer.concat([publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, aes128), c.update(randomBytes(32)), c.final()]);
     expectInvalidCiphertext(() => unwrapKeyMaterial(p.privateKeyPem, "RSA_AES_KEY_WRAP_SHA_256", blob));
   });
 
@@ -187,9 +183,23 @@ describe("unwrapKeyMaterial: every algorithm × every wrapping key size", () => 
       const aesHex = readFileSync(f("aes-key.bin")).toString("hex");
       openssl("enc", "-id-aes256-wrap-pad", "-K", aesHex, "-iv", "A65959A6", "-in", f("PlaintextKeyMaterial.der"), "-out", f("key-material-wrapped.bin"));
       openssl(
-        "pkeyutl", "-encrypt", "-in", f("aes-key.bin"), "-out", f("aes-key-wrapped.bin"),
-        "-inkey", f("WrappingPublicKey.bin"), "-keyform", "DER", "-pubin",
-        "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256",
+        "pkeyutl",
+        "-encrypt",
+        "-in",
+        f("aes-key.bin"),
+        "-out",
+        f("aes-key-wrapped.bin"),
+        "-inkey",
+        f("WrappingPublicKey.bin"),
+        "-keyform",
+        "DER",
+        "-pubin",
+        "-pkeyopt",
+        "rsa_padding_mode:oaep",
+        "-pkeyopt",
+        "rsa_oaep_md:sha256",
+        "-pkeyopt",
+        "rsa_mgf1_md:sha256",
       );
       const encrypted = Buffer.concat([readFileSync(f("aes-key-wrapped.bin")), readFileSync(f("key-material-wrapped.bin"))]);
       const material = validateImportedMaterial("ECC_NIST_P384", unwrapKeyMaterial(p.privateKeyPem, "RSA_AES_KEY_WRAP_SHA_256", encrypted));
@@ -202,9 +212,23 @@ describe("unwrapKeyMaterial: every algorithm × every wrapping key size", () => 
       const sym = randomBytes(32);
       writeFileSync(f("PlaintextKeyMaterial.bin"), sym);
       openssl(
-        "pkeyutl", "-encrypt", "-in", f("PlaintextKeyMaterial.bin"), "-out", f("EncryptedKeyMaterial.bin"),
-        "-inkey", f("WrappingPublicKey.bin"), "-keyform", "DER", "-pubin",
-        "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha1", "-pkeyopt", "rsa_mgf1_md:sha1",
+        "pkeyutl",
+        "-encrypt",
+        "-in",
+        f("PlaintextKeyMaterial.bin"),
+        "-out",
+        f("EncryptedKeyMaterial.bin"),
+        "-inkey",
+        f("WrappingPublicKey.bin"),
+        "-keyform",
+        "DER",
+        "-pubin",
+        "-pkeyopt",
+        "rsa_padding_mode:oaep",
+        "-pkeyopt",
+        "rsa_oaep_md:sha1",
+        "-pkeyopt",
+        "rsa_mgf1_md:sha1",
       );
       expect(unwrapKeyMaterial(p.privateKeyPem, "RSAES_OAEP_SHA_1", readFileSync(f("EncryptedKeyMaterial.bin"))).equals(sym)).toBe(true);
     } finally {

@@ -115,9 +115,7 @@ export function newWrappingKeyPairAsync(spec: WrappingKeySpec): Promise<Wrapping
 }
 
 function loadPrivateKey(privateKey: string | Buffer): KeyObject {
-  return typeof privateKey === "string"
-    ? createPrivateKey({ key: privateKey, format: "pem" })
-    : createPrivateKey({ key: privateKey, format: "der", type: "pkcs8" });
+  return typeof privateKey === "string" ? createPrivateKey({ key: privateKey, format: "pem" }) : createPrivateKey({ key: privateKey, format: "der", type: "pkcs8" });
 }
 
 function oaepDecrypt(key: KeyObject, hash: "sha1" | "sha256", data: Buffer): Buffer {

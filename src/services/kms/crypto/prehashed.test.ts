@@ -23,7 +23,7 @@ describe("curve constants", () => {
       expect(scalarMultBase(name, c.n)).toBeUndefined();
       for (let i = 0; i < 3; i++) {
         const kBytes = randomBytes(c.size);
-        const k = BigInt("0x" + kBytes.toString("hex")) % (c.n - 1n) + 1n;
+        const k = (BigInt("0x" + kBytes.toString("hex")) % (c.n - 1n)) + 1n;
         const ecdh = createECDH(NODE_CURVE[name]);
         ecdh.setPrivateKey(Buffer.from(k.toString(16).padStart(c.size * 2, "0"), "hex"));
         const pub = ecdh.getPublicKey();

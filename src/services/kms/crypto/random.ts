@@ -53,9 +53,7 @@ function checkNumberOfBytes(n: number): void {
     throw validation(validationMessage([`Value '${n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1`]));
   }
   if (n > MAX_RANDOM_BYTES) {
-    throw validation(
-      validationMessage([`Value '${n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to ${MAX_RANDOM_BYTES}`]),
-    );
+    throw validation(validationMessage([`Value '${n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to ${MAX_RANDOM_BYTES}`]));
   }
 }
 
