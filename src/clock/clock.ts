@@ -46,6 +46,11 @@ export function restoredOffset(saved: string | undefined, realNowMs: number = Da
   return { offsetMs: n };
 }
 
+/** Real time, for what must not move with the service clock: timeouts and the HTTP Date header. */
+export function wallClockMs(): number {
+  return Date.now();
+}
+
 export class ServiceClock implements Clock {
   private offset: number;
   constructor(

@@ -16,7 +16,7 @@ import type { ServiceDef, ServiceModule } from "../kernel/service.ts";
 import { HttpFrontend } from "./http.ts";
 import type { Http1Limits, Http1Server } from "./http1.ts";
 import { execute, newContext } from "./dispatcher.ts";
-import { runDue, startTicker } from "./scheduler.ts";
+import { DueScheduler } from "./scheduler.ts";
 import { MODULES } from "./modules.ts";
 
 export interface StartOptions {
@@ -188,7 +188,8 @@ function appOptions(o: StartOptions): AppOptions {
 export async function startLocalfargate(options: StartOptions = {}): Promise<Running> {
   const host = options.host ?? "127.0.0.1";
   const { app, shutdown, provide, lock } = await createApp(options);
-  const frontend = new HttpFrontend(app);
+  const due = new DueScheduler(app);
+  const frontend = new HttpFrontend(app, due);
   let server: Http1Server;
   try {
     server = await frontend.listen(host, options.port ?? 4566, options.http);
@@ -206,8 +207,8 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
   lock?.setAddress(address);
   // the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) needs the address tasks can reach
   provide("serverUrl", url);
-  await runDue(app);
-  const stopTicker = startTicker(app);
+  await due.runDue();
+  const stopTicker = due.startTicker();
   frontend.ready = true;
   return {
     app,

@@ -1,12 +1,14 @@
 /** localfargate's own endpoints: readiness and the service clock. */
 import { randomUUID } from "node:crypto";
 import type { AppContext } from "../kernel/context.ts";
-import { runDue } from "./scheduler.ts";
+import type { DueScheduler } from "./scheduler.ts";
 import { advanceProblem } from "../clock/clock.ts";
 import { handleMetadataRequest } from "../fargate/metadata.ts";
 
 export interface ReadyState {
   ready: boolean;
+  /** the app's due work, run after a clock advance */
+  readonly due: DueScheduler;
 }
 
 /** A JSON answer; the front door adds the headers. */
@@ -57,7 +59,7 @@ export async function handleControl(app: AppContext, state: ReadyState, method: 
         return json(503, { __type: "ServiceUnavailable", message: `The clock was not moved: ${app.store.disk.problem() ?? "the data directory is full"}.` });
       }
       app.clock.advance(n as number);
-      await runDue(app);
+      await state.due.runDue();
       return json(200, { now: app.clock.now().toISOString() });
     }
     return json(405, { __type: "MethodNotAllowed", message: "Use GET or POST." });

@@ -15,6 +15,8 @@ import type { AppContext } from "../kernel/context.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
+import type { DueScheduler } from "./scheduler.ts";
+import { wallClockMs } from "../clock/clock.ts";
 import { BrowserGuard, corsHeaders } from "./browser-guard.ts";
 import { listenHttp1, type Http1Limits, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
 import { requestBodyLimit } from "./body-limit.ts";
@@ -49,8 +51,10 @@ export class HttpFrontend {
 
   private readonly guard: BrowserGuard;
 
-  constructor(private readonly app: AppContext) {
-    wallClock = () => app.clock.realNowMs();
+  constructor(
+    private readonly app: AppContext,
+    readonly due: DueScheduler,
+  ) {
     this.guard = new BrowserGuard({ boundHost: app.options.host ?? "127.0.0.1", allowedOrigins: app.options.allowedOrigins ?? [], allowedHosts: app.options.allowedHosts ?? [] });
     for (const svc of app.services.values()) this.addService(svc);
   }
@@ -202,14 +206,12 @@ function isS3Request(method: string, headers: Record<string, string>, signing: s
   return signing === "s3" || (!signing && !headers["x-amz-target"] && method !== "POST");
 }
 
-/** The Date header follows the wall clock: SDKs correct their clock skew from it. */
-let wallClock: () => number = () => 0;
-
+/** The Date header follows the wall clock (not the service clock): SDKs correct their clock skew from it. */
 let dateSecond = -1;
 let dateHeader = "";
 /** The HTTP date changes once a second: format it once a second. */
 function httpDate(): string {
-  const ms = wallClock();
+  const ms = wallClockMs();
   const sec = Math.floor(ms / 1000);
   if (sec !== dateSecond) {
     dateSecond = sec;

@@ -166,8 +166,6 @@ function validateCapacityProviders(names: string[] | undefined, strategy: { capa
   if ((strategy ?? []).filter((s) => (s.base ?? 0) > 0).length > 1) throw invalid("A capacity provider strategy can have a base value for only one capacity provider.");
 }
 
-export type ClusterInclude = "ATTACHMENTS" | "CONFIGURATIONS" | "SETTINGS" | "STATISTICS" | "TAGS";
-
 export function clusterOutput(state: EcsState, c: ClusterRecord, include: Iterable<string> | "all"): Cluster {
   const inc = include === "all" ? new Set(["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]) : new Set(include);
   let running = 0;

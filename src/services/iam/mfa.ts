@@ -114,16 +114,14 @@ function mfaDeviceView(d: MfaDeviceRec, u: UserRec): MFADevice {
  */
 export const MAX_FAILED_CODES = 5;
 export const LOCKOUT_MS = 5 * 60_000;
-const failures = new WeakMap<MfaDeviceRec, { count: number; lockedUntilMs: number }>();
-
-function noteFailure(d: MfaDeviceRec, nowMs: number): void {
-  const f = failures.get(d) ?? { count: 0, lockedUntilMs: 0 };
+function noteFailure(failures: IamState["mfaFailures"], d: MfaDeviceRec, nowMs: number): void {
+  const f = failures.get(d.serial) ?? { count: 0, lockedUntilMs: 0 };
   f.count++;
   if (f.count >= MAX_FAILED_CODES) {
     f.count = 0;
     f.lockedUntilMs = nowMs + LOCKOUT_MS;
   }
-  failures.set(d, f);
+  failures.set(d.serial, f);
 }
 
 export type MfaVerification = { ok: true; device: MfaDeviceRec; step: number } | { ok: false; reason: "unknown-device" | "invalid-code" };
@@ -137,14 +135,14 @@ export type MfaVerification = { ok: true; device: MfaDeviceRec; step: number } |
 export function verifyMfaCode(state: IamState, sealer: SecretSealer, accountId: string, userId: string | undefined, serial: string, code: string, nowMs: number): MfaVerification {
   const d = state.findMfaDevice(accountId, serial);
   if (!d || !userId || d.userId !== userId) return { ok: false, reason: "unknown-device" };
-  if (nowMs < (failures.get(d)?.lockedUntilMs ?? 0)) return { ok: false, reason: "invalid-code" };
+  if (nowMs < (state.mfaFailures.get(d.serial)?.lockedUntilMs ?? 0)) return { ok: false, reason: "invalid-code" };
   const expected = stepAt(nowMs) + d.drift;
   const step = /^\d{6}$/.test(code) ? findStep(seedOf(sealer, d), code, Math.max(expected - VERIFY_WINDOW_STEPS, d.lastStep + 1), expected + VERIFY_WINDOW_STEPS) : undefined;
   if (step === undefined) {
-    noteFailure(d, nowMs);
+    noteFailure(state.mfaFailures, d, nowMs);
     return { ok: false, reason: "invalid-code" };
   }
-  failures.delete(d);
+  state.mfaFailures.delete(d.serial);
   return { ok: true, device: d, step };
 }
 

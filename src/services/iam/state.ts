@@ -171,6 +171,8 @@ export class IamState {
   readonly rolesById = new Map<string, RoleRec>();
   readonly keys = new AccessKeyMap();
   /** virtual MFA devices by serial number, ordered per account by name */
+  /** wrong MFA codes in a row and the lock-out they caused, by serial number (in memory: a restart forgets them) */
+  readonly mfaFailures = new Map<string, { count: number; lockedUntilMs: number }>();
   readonly mfaDevices = new IndexedMap<string, MfaDeviceRec, "byAccount">({ byAccount: { scope: (d) => d.accountId, key: (d) => d.name.toLowerCase() } });
   /** bumped on every change; caches compare against it */
   generation = 0;
@@ -370,6 +372,7 @@ export class IamState {
   }
   deleteMfaDevice(ctx: RequestContext, d: MfaDeviceRec): void {
     this.mfaDevices.delete(d.serial);
+    this.mfaFailures.delete(d.serial);
     this.changed(ctx, this.store.del(KIND_MFA, d.serial));
   }
 
