@@ -35,7 +35,12 @@ function validation(message: string): ImagesReply {
 
 export async function handleImages(app: AppContext, method: string, body: Buffer): Promise<ImagesReply> {
   if (method !== "GET" && method !== "POST") return { status: 405, body: { __type: "MethodNotAllowed", message: "Use GET or POST." } };
-  const store = imageStoreOf(app);
+  let store: ImageStore | undefined;
+  try {
+    store = imageStoreOf(app);
+  } catch (e) {
+    return { status: 503, body: { __type: "ServiceUnavailable", message: `The image store cannot be opened: ${(e as Error).message}` } };
+  }
   if (!store) return { status: 409, body: { __type: "ImageStoreUnavailable", message: "This server runs without a data directory, so it keeps no images." } };
   if (method === "GET") return { status: 200, body: { images: store.list().map(describe) } };
   let parsed: unknown;

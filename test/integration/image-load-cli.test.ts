@@ -3,7 +3,7 @@
  * server: the archive lands in the server's image store and GET /_localfargate/images lists it.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,5 +104,19 @@ describe.skipIf(missing.length > 0)("localfargate image load", () => {
       expect(err.message).toMatch(message);
     }
     expect((await fetch(`${s.url}/_localfargate/images`, { method: "DELETE" })).status).toBe(405);
+  });
+
+  it("a damaged names file answers 503 with the reason, not a crash", async () => {
+    const other = await startTestServer();
+    try {
+      mkdirSync(join(other.dataDir, "images"), { recursive: true });
+      writeFileSync(join(other.dataDir, "images", "names.json"), "{not json");
+      const r = await fetch(`${other.url}/_localfargate/images`);
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { message: string }).message).toMatch(/image store cannot be opened/);
+      expect((await fetch(`${other.url}/_localfargate/health`)).status).toBe(200);
+    } finally {
+      await other.close();
+    }
   });
 });

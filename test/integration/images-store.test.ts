@@ -1,10 +1,12 @@
 /** The image store with the real skopeo, tar and umoci; skipped (with the reason) where they are missing. */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageLoadError, ImageStore, cannotPullStopReason } from "../../src/fargate/images/store.ts";
-import { detectImageTools } from "../../src/fargate/images/tools.ts";
+import { detectImageTools, findExecutable } from "../../src/fargate/images/tools.ts";
 import { unpackImage } from "../../src/fargate/images/unpack.ts";
 import { BUSYBOX, buildBusyboxImage, type BuiltImage } from "../support/images.ts";
 
@@ -126,9 +128,40 @@ describe.skipIf(missing.length > 0)("image store", () => {
     mkdirSync(join(dir, "plain"));
     writeFileSync(join(dir, "plain", "a.txt"), "a");
     const plainTar = join(dir, "plain.tar");
-    const { execFileSync } = await import("node:child_process");
     execFileSync("tar", ["-cf", plainTar, "-C", join(dir, "plain"), "a.txt"]);
     await expect(store.load(plainTar)).rejects.toThrow("neither a docker save archive");
     expect(store.list()).toEqual(before);
+  });
+});
+
+const podman = findExecutable("podman");
+if (!podman) console.warn("containers-storage import test skipped: podman is not installed");
+
+describe.skipIf(missing.length > 0 || !podman || !tools.containersStorage)("image store: a local Podman store", () => {
+  let dir: string;
+  const name = `localhost/lf-images-test-${randomUUID().slice(0, 8)}:1`;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "localfargate-images-podman-"));
+    const built = await buildBusyboxImage(dir, { dockerTag: name, marker: name });
+    execFileSync(podman as string, ["load", "--quiet", "--input", built.dockerArchive], { stdio: "ignore" });
+  });
+  afterAll(() => {
+    spawnSync(podman as string, ["rmi", "--force", name], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("copies an image the store lacks from containers-storage on resolve, then finds it locally", async () => {
+    const store = new ImageStore(join(dir, "images"), { ...tools, dockerDaemon: false });
+    expect(store.lookup(name).found).toBe(false);
+    const resolved = await store.resolve(name);
+    expect(resolved.found).toBe(true);
+    if (!resolved.found) return;
+    expect(resolved.image.names).toEqual([name]);
+    expect(store.runConfig(resolved.image).user).toBe("1000");
+    expect(store.lookup(name).found).toBe(true);
+    // without a local engine the same name is AWS's stop reason
+    const without = new ImageStore(join(dir, "images-2"), { ...tools, containersStorage: false, dockerDaemon: false });
+    expect(await without.resolve(name)).toEqual({ found: false, stopReason: cannotPullStopReason(name) });
   });
 });
