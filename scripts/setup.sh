@@ -14,6 +14,18 @@ if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null
     echo "setup: gocryptfs/fuse3 not installed and cannot apt-get here; tasks will use the plain storage driver"
   fi
 fi
+# container images: skopeo copies images into the store, umoci unpacks them, tar reads archive
+# indexes; busybox-static is what the tests build their image from
+if ! command -v skopeo >/dev/null 2>&1 || ! command -v umoci >/dev/null 2>&1 || ! command -v tar >/dev/null 2>&1 || ! [ -x /bin/busybox ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing skopeo, umoci, tar and busybox-static (images) from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq skopeo umoci tar busybox-static >/dev/null
+  else
+    echo "setup: skopeo/umoci not installed and cannot apt-get here; localfargate image load and the image tests need them"
+  fi
+fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

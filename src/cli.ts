@@ -4,7 +4,10 @@
  *                      [--fargate-vcpu-quota N] [--fargate-spot-vcpu-quota N]
  *   localfargate clock [now]            print the service clock
  *   localfargate clock advance 30d      move the service clock forward (s, m, h, d suffixes)
+ *   localfargate image load FILE        add a `docker save` or OCI archive to the server's image store
  */
+import { statSync, type Stats } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { clockEndpoint, parseArgs, parseDuration, UsageError, type FlagKind } from "./cli-args.ts";
 import { startLocalfargate } from "./server/app.ts";
 import { isHostName, normalizeOrigin } from "./server/browser-guard.ts";
@@ -22,17 +25,19 @@ const START_FLAGS: Record<string, FlagKind> = {
   "fargate-spot-vcpu-quota": "string",
 };
 const CLOCK_FLAGS: Record<string, FlagKind> = { endpoint: "string" };
+const IMAGE_FLAGS: Record<string, FlagKind> = { endpoint: "string", name: "string" };
 
 const USAGE = `usage:
   localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote[=true|false]] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
                      [--fargate-vcpu-quota 6] [--fargate-spot-vcpu-quota 6]
   localfargate clock [now] [--endpoint URL]
   localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]
+  localfargate image load FILE [--name NAME:TAG] [--endpoint URL]   (FILE: a docker save or OCI archive)
   localfargate --help
 
   environment: LOCALFARGATE_HOST, LOCALFARGATE_PORT, LOCALFARGATE_DATA_DIR, LOCALFARGATE_STORAGE_DRIVER,
   LOCALFARGATE_ALLOWED_ORIGINS, LOCALFARGATE_ALLOWED_HOSTS, LOCALFARGATE_FARGATE_VCPU_QUOTA, LOCALFARGATE_FARGATE_SPOT_VCPU_QUOTA;
-  clock finds the server from --endpoint, else LOCALFARGATE_ENDPOINT, else LOCALFARGATE_HOST and LOCALFARGATE_PORT.
+  clock and image find the server from --endpoint, else LOCALFARGATE_ENDPOINT, else LOCALFARGATE_HOST and LOCALFARGATE_PORT.
   Through npm, flags go after "--": npm start -- --port 4612
 `;
 
@@ -125,6 +130,52 @@ async function start(args: string[]): Promise<void> {
   process.once("SIGTERM", stop);
 }
 
+/** Calls a running server's control endpoint; an unreachable server is a clear message and exit 1. */
+async function callServer(endpoint: string, path: string, init?: RequestInit): Promise<{ res: Response; body: Record<string, unknown> }> {
+  let res: Response;
+  try {
+    res = await fetch(`${endpoint}${path}`, init);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    console.error(
+      `cannot reach localfargate at ${endpoint} (${cause?.code ?? cause?.message ?? (e as Error).message}): is it running? Name it with --endpoint URL, LOCALFARGATE_ENDPOINT, or LOCALFARGATE_HOST and LOCALFARGATE_PORT`,
+    );
+    process.exit(1);
+  }
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!res.ok) {
+    console.error(`localfargate: ${typeof body.message === "string" ? body.message : `HTTP ${res.status}`}`);
+    process.exit(1);
+  }
+  return { res, body };
+}
+
+/** `image load FILE`: the server reads the archive by its absolute path (same machine). */
+async function image(args: string[]): Promise<void> {
+  const { flags, positionals } = parseArgs(args, IMAGE_FLAGS, 2);
+  const [sub, file] = positionals;
+  if (sub !== "load") usageError(sub === undefined ? "image needs a command: image load FILE" : `unknown image command ${sub}`);
+  if (file === undefined || file === "") usageError("image load needs the archive: image load FILE");
+  const path = resolvePath(file);
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (e) {
+    console.error(`localfargate: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    process.exit(1);
+  }
+  if (!stats.isFile()) {
+    console.error(`localfargate: ${path} is not a regular file (a docker save or OCI archive)`);
+    process.exit(1);
+  }
+  const names = typeof flags.name === "string" ? [flags.name] : [];
+  const endpoint = clockEndpoint(flags.endpoint as string | undefined, process.env);
+  const { body } = await callServer(endpoint, "/_localfargate/images", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path, names }) });
+  for (const img of (body.images ?? []) as { names: string[]; imageId: string }[]) {
+    console.log(`Loaded image: ${img.names.join(", ")} (${img.imageId})`);
+  }
+}
+
 async function clock(args: string[]): Promise<void> {
   const { flags, positionals } = parseArgs(args, CLOCK_FLAGS, 2);
   const [sub = "now", amount] = positionals;
@@ -171,6 +222,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     if (cmd === "start") return await start(args);
     if (cmd === "clock") return await clock(args);
+    if (cmd === "image") return await image(args);
   } catch (e) {
     if (e instanceof UsageError) usageError(e.message);
     throw e;

@@ -1,9 +1,10 @@
-/** localfargate's own endpoints: readiness and the service clock. */
+/** localfargate's own endpoints: readiness, the service clock, the local image store. */
 import { randomUUID } from "node:crypto";
 import type { AppContext } from "../kernel/context.ts";
 import type { DueScheduler } from "./scheduler.ts";
 import { advanceProblem } from "../clock/clock.ts";
 import { handleMetadataRequest } from "../fargate/metadata.ts";
+import { handleImages } from "./images-control.ts";
 
 export interface ReadyState {
   ready: boolean;
@@ -63,6 +64,10 @@ export async function handleControl(app: AppContext, state: ReadyState, method: 
       return json(200, { now: app.clock.now().toISOString() });
     }
     return json(405, { __type: "MethodNotAllowed", message: "Use GET or POST." });
+  }
+  if (path === "/_localfargate/images") {
+    const r = await handleImages(app, method, body);
+    return json(r.status, r.body);
   }
   const metadata = handleMetadataRequest(app, method, path);
   if (metadata) return json(metadata.status, metadata.body);
