@@ -262,7 +262,11 @@ export class AwsvpcNetworking {
 
   private async removeNamespace(a: Allocation): Promise<void> {
     if ((await this.listNamespaces()).includes(a.netns)) await this.must(["netns", "del", a.netns]);
-    if (await this.linkExists(a.hostVeth)) await this.must(["link", "del", a.hostVeth]);
+    // Deleting the namespace deletes the pair, a moment later; a host end still there is removed.
+    if (await this.linkExists(a.hostVeth)) {
+      const r = await this.ip(["link", "del", a.hostVeth]);
+      if (r.code !== 0 && (await this.linkExists(a.hostVeth))) throw new Error(`ip link del ${a.hostVeth}: ${r.output.trim()}`);
+    }
   }
 
   private async routes(): Promise<RouteJson[]> {
