@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -176,6 +176,17 @@ describe.skipIf(!probe.available)("awsvpc task networks", () => {
     expect(await runProgram("nft", ["list", "tables"]).then((r) => r.output)).not.toMatch(/localfargate/);
     await net.destroyTaskNetwork("creds");
     await net.destroyTaskNetwork("nocreds");
+  });
+
+  it("concurrent creates get distinct addresses and veths, and all of them are recorded", async () => {
+    const ids = ["c1", "c2", "c3", "c4", "c5"];
+    const nets = await Promise.all(ids.map((id) => net.createTaskNetwork(id)));
+    expect(new Set(nets.map((n) => n.ip)).size).toBe(ids.length);
+    expect(new Set(nets.map((n) => n.mac)).size).toBe(ids.length);
+    const saved = JSON.parse(await readFile(join(dir, "network", "allocations.json"), "utf8")) as { tasks: Record<string, unknown> };
+    expect(Object.keys(saved.tasks).sort()).toEqual(ids);
+    await Promise.all(ids.map((id) => net.destroyTaskNetwork(id)));
+    expect(await namespaces()).toEqual([]);
   });
 
   it("refuses task ids that are not safe namespace names", async () => {
