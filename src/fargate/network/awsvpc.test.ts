@@ -1,0 +1,237 @@
+/**
+ * awsvpc networking against the real iproute2 and nftables, as root. Skipped (with the reason
+ * printed) elsewhere. Every name carries a per-run prefix, and afterAll removes the bridge,
+ * namespaces and processes even when a test fails. Traffic goes only to addresses on the bridge
+ * and in the namespaces these tests create.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runProgram } from "../storage/system.ts";
+import { AwsvpcNetworking, probeNetworking } from "./awsvpc.ts";
+
+const probe = await probeNetworking();
+if (!probe.available) console.warn(`awsvpc networking tests skipped: ${probe.reason}`);
+
+const prefix = `lt${randomBytes(2).toString("hex")}`;
+const children: ChildProcess[] = [];
+const instances: AwsvpcNetworking[] = [];
+
+async function ip(...args: string[]): Promise<string> {
+  const r = await runProgram("ip", args);
+  if (r.code !== 0) throw new Error(`ip ${args.join(" ")}: ${r.output}`);
+  return r.output;
+}
+
+async function namespaces(): Promise<string[]> {
+  return (await ip("netns", "list"))
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0] ?? "")
+    .filter((n) => n.startsWith(prefix));
+}
+
+async function links(): Promise<string[]> {
+  return (JSON.parse(await ip("-j", "link", "show")) as { ifname: string }[]).map((l) => l.ifname).filter((n) => n.startsWith(prefix));
+}
+
+/** An HTTP GET from inside a namespace (node's fetch; busybox wget crashes on some hosts). */
+const FETCH = `fetch(process.argv[1], { signal: AbortSignal.timeout(5000) }).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(String(e.cause ?? e)); process.exit(1); })`;
+
+function fetchIn(netns: string, url: string) {
+  return runProgram("ip", ["netns", "exec", netns, process.execPath, "-e", FETCH, url], { timeoutMs: 15_000 });
+}
+
+async function getIn(netns: string, url: string): Promise<string> {
+  const r = await fetchIn(netns, url);
+  if (r.code !== 0) throw new Error(`GET ${url} in ${netns}: ${r.output}`);
+  return r.output;
+}
+
+function httpGet(host: string, port: number, path = "/"): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function eventually<T>(fn: () => Promise<T>, what: string): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < 100; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${what}: ${(last as Error).message}`);
+}
+
+async function listen(server: Server, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, host, resolve);
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+describe.skipIf(!probe.available)("awsvpc task networks", () => {
+  let dir: string;
+  let net: AwsvpcNetworking;
+  const servers: Server[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "lf-awsvpc-"));
+    net = await AwsvpcNetworking.create({ stateDir: join(dir, "network"), prefix });
+    instances.push(net);
+  });
+  afterAll(async () => {
+    for (const c of children) c.kill("SIGKILL");
+    for (const s of servers) s.close();
+    for (const i of instances) await i.close().catch((e: Error) => console.error(e.message));
+    // Whatever a failed test left with this run's prefix.
+    for (const ns of await namespaces()) await runProgram("ip", ["netns", "del", ns]);
+    for (const l of await links()) await runProgram("ip", ["link", "del", l]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("gives each task its own address on a bridge subnet that overlaps no host route", async () => {
+    const a = await net.createTaskNetwork("task-a");
+    const b = await net.createTaskNetwork("task-b");
+    expect(a.ip).not.toBe(b.ip);
+    expect(a.gateway).toBe(b.gateway);
+    expect(a.netnsPath).toBe(`/var/run/netns/${prefix}-task-a`);
+    expect(await namespaces()).toEqual(expect.arrayContaining([a.netnsName, b.netnsName]));
+    const inside = JSON.parse(await ip("-n", a.netnsName, "-j", "addr", "show", "dev", "eth0")) as {
+      address: string;
+      addr_info: { family: string; local: string; prefixlen: number }[];
+    }[];
+    expect(inside[0]!.address).toBe(a.mac);
+    expect(inside[0]!.addr_info.filter((x) => x.family === "inet")).toEqual([expect.objectContaining({ local: a.ip, prefixlen: 16 })]);
+    const bridgeRoutes = JSON.parse(await ip("-j", "-4", "route", "show", "dev", net.bridge)) as { dst: string }[];
+    expect(bridgeRoutes.map((r) => r.dst)).toEqual([net.subnetCidr]);
+    await net.destroyTaskNetwork("task-a");
+    await net.destroyTaskNetwork("task-b");
+  });
+
+  it("a task's listener is reachable from the host at the task address and from another task", async () => {
+    const a = await net.createTaskNetwork("srv");
+    const b = await net.createTaskNetwork("cli");
+    const www = join(dir, "www");
+    await mkdir(www, { recursive: true });
+    const marker = `hello-${randomBytes(4).toString("hex")}`;
+    await writeFile(join(www, "index.html"), marker);
+    const httpd = spawn("ip", ["netns", "exec", a.netnsName, "busybox", "httpd", "-f", "-p", "8080", "-h", www], { stdio: "ignore" });
+    children.push(httpd);
+    expect(await eventually(() => httpGet(a.ip, 8080), "host → task")).toBe(marker);
+    expect(await getIn(b.netnsName, `http://${a.ip}:8080/`)).toBe(marker);
+    // The listener is inside the namespace only: not on the host's loopback.
+    await expect(httpGet("127.0.0.1", 8080)).rejects.toThrow();
+    httpd.kill("SIGKILL");
+    await net.destroyTaskNetwork("srv");
+    await net.destroyTaskNetwork("cli");
+  });
+
+  it("a task reaches a server on the bridge address, and 169.254.170.2:80 reaches the given host port", async () => {
+    let seenFrom = "";
+    const server = createServer((req, res) => {
+      seenFrom = req.socket.remoteAddress ?? "";
+      res.end(`path=${req.url}`);
+    });
+    servers.push(server);
+    const t = await net.createTaskNetwork("creds", { credentialsEndpoint: { address: (await net.createTaskNetwork("probe")).gateway, port: 0 } }).catch((e: Error) => e);
+    // Port 0 is refused before anything is created, and the refused task holds nothing.
+    expect(t).toBeInstanceOf(Error);
+    expect(await namespaces()).not.toContain(`${prefix}-creds`);
+    await net.destroyTaskNetwork("probe");
+
+    const gateway = (await net.createTaskNetwork("gw")).gateway;
+    await net.destroyTaskNetwork("gw");
+    const port = await listen(server, gateway);
+    const task = await net.createTaskNetwork("creds", { credentialsEndpoint: { address: gateway, port } });
+    expect(await getIn(task.netnsName, `http://${gateway}:${port}/direct`)).toBe("path=/direct");
+    expect(seenFrom).toBe(task.ip);
+    seenFrom = "";
+    expect(await getIn(task.netnsName, "http://169.254.170.2/v2/credentials/abc")).toBe("path=/v2/credentials/abc");
+    expect(seenFrom).toBe(task.ip);
+    // The redirect is the task's alone: another task without one cannot reach 169.254.170.2.
+    const other = await net.createTaskNetwork("nocreds");
+    await expect(
+      runProgram("ip", ["netns", "exec", other.netnsName, "busybox", "wget", "-q", "-T", "2", "-O", "-", "http://169.254.170.2/"], { timeoutMs: 10_000 }),
+    ).resolves.toMatchObject({
+      code: expect.not.stringMatching(/^0$/) as unknown,
+    });
+    // The host's own rule set is untouched.
+    expect(await runProgram("nft", ["list", "tables"]).then((r) => r.output)).not.toMatch(/localfargate/);
+    await net.destroyTaskNetwork("creds");
+    await net.destroyTaskNetwork("nocreds");
+  });
+
+  it("concurrent creates get distinct addresses and veths, and all of them are recorded", async () => {
+    const ids = ["c1", "c2", "c3", "c4", "c5"];
+    const nets = await Promise.all(ids.map((id) => net.createTaskNetwork(id)));
+    expect(new Set(nets.map((n) => n.ip)).size).toBe(ids.length);
+    expect(new Set(nets.map((n) => n.mac)).size).toBe(ids.length);
+    const saved = JSON.parse(await readFile(join(dir, "network", "allocations.json"), "utf8")) as { tasks: Record<string, unknown> };
+    expect(Object.keys(saved.tasks).sort()).toEqual(ids);
+    await Promise.all(ids.map((id) => net.destroyTaskNetwork(id)));
+    expect(await namespaces()).toEqual([]);
+  });
+
+  it("refuses task ids that are not safe namespace names", async () => {
+    for (const bad of ["../x", "a/b", "", "-a", "x".repeat(65), "a b"]) {
+      await expect(net.createTaskNetwork(bad)).rejects.toThrow(/Invalid task id/);
+    }
+    await expect(net.createTaskNetwork("dup")).resolves.toBeDefined();
+    await expect(net.createTaskNetwork("dup")).rejects.toThrow(/already has a network/);
+    await net.destroyTaskNetwork("dup");
+    await net.destroyTaskNetwork("dup");
+  });
+
+  it("teardown leaves no namespace, veth or nft state", async () => {
+    const before = await runProgram("nft", ["list", "ruleset"]).then((r) => r.output);
+    const t = await net.createTaskNetwork("gone", { credentialsEndpoint: { address: "10.89.0.1", port: 9 } });
+    const nsRules = await runProgram("ip", ["netns", "exec", t.netnsName, "nft", "list", "ruleset"]);
+    expect(nsRules.output).toContain("169.254.170.2");
+    await net.destroyTaskNetwork("gone");
+    expect(await namespaces()).toEqual([]);
+    expect(await links()).toEqual([net.bridge]);
+    expect(await runProgram("nft", ["list", "ruleset"]).then((r) => r.output)).toBe(before);
+  });
+
+  it("cleanupLeftovers removes a previous run's namespaces and veths and frees their addresses", async () => {
+    const stateDir = join(dir, "crashed");
+    // Its own prefix: one data dir per prefix, as one server per data dir.
+    const crashed = await AwsvpcNetworking.create({ stateDir, prefix: `${prefix}c` });
+    const old1 = await crashed.createTaskNetwork("old1");
+    await crashed.createTaskNetwork("old2");
+    await ip("netns", "add", `${prefix}c-stray`); // created by a run that died before recording it
+    // "Restart": a new instance on the same data dir, the old one never cleaned up.
+    const next = await AwsvpcNetworking.create({ stateDir, prefix: `${prefix}c` });
+    instances.push(next);
+    // Before cleanup the held addresses are not handed out again.
+    const early = await next.createTaskNetwork("early");
+    expect([old1.ip]).not.toContain(early.ip);
+    await next.destroyTaskNetwork("early");
+    const removed = await next.cleanupLeftovers();
+    expect(removed).toEqual(expect.arrayContaining([`${prefix}c-old1`, `${prefix}c-old2`, `${prefix}c-stray`]));
+    expect(await namespaces()).toEqual([]);
+    expect((await links()).sort()).toEqual([net.bridge, next.bridge].sort());
+    // The second bridge went on another /16: the first one's route is in use.
+    expect(next.subnetCidr).not.toBe(net.subnetCidr);
+    expect((await next.createTaskNetwork("fresh")).ip).toBe(old1.ip);
+    await next.close();
+    expect(await links()).toEqual([net.bridge]);
+  });
+});
