@@ -1,0 +1,241 @@
+/**
+ * Containers run by the real crun from a busybox rootfs built here. Needs root, crun and a static
+ * busybox (scripts/setup.sh installs crun and busybox-static); skipped with the reason otherwise.
+ */
+import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { listHostProcesses } from "../host-processes.ts";
+import { which } from "../storage/system.ts";
+import { Crun, detectCrun, enforceable, type CrunHost, type RunningContainer } from "./crun.ts";
+import { buildSpec, type ContainerSettings, type ImageConfig } from "./spec.ts";
+
+const detection = await detectCrun();
+const busybox = (await which("busybox")) ?? "/bin/busybox";
+const busyboxIsStatic = await readFile(busybox).then(isStaticElf64, () => false);
+const skipReason = !detection.available ? detection.reason : !busyboxIsStatic ? "no static busybox (apt-get install busybox-static)" : undefined;
+if (skipReason) console.warn(`crun runtime tests skipped: ${skipReason}`);
+
+/** Host ids the container's ids map to in these tests (clear of the per-task users 200000–265535). */
+const HOST_ID_BASE = 400000;
+const ID_RANGE = 65536;
+const APPLETS = ["sh", "echo", "id", "ps", "cat", "touch", "sleep", "pwd", "env", "grep", "wc"];
+
+const IMAGE: ImageConfig = {
+  Entrypoint: ["/bin/sh", "-c"],
+  Cmd: ["echo from-image-cmd"],
+  Env: ["PATH=/bin", "FROM_IMAGE=image", "SHARED=image"],
+  WorkingDir: "/home/app",
+  User: "app",
+};
+
+/** A 64-bit little-endian ELF executable without a PT_INTERP program header (no dynamic loader). */
+function isStaticElf64(b: Buffer): boolean {
+  if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) return false;
+  const phoff = Number(b.readBigUInt64LE(0x20));
+  const phentsize = b.readUInt16LE(0x36);
+  const phnum = b.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (at + 4 > b.length) return false;
+    if (b.readUInt32LE(at) === 3) return false;
+  }
+  return true;
+}
+
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function waitFor(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.skipIf(skipReason !== undefined)("crun runtime", () => {
+  let base: string;
+  let rootfs: string;
+  let host: CrunHost;
+  let crun: Crun;
+  let n = 0;
+  const started: string[] = [];
+
+  beforeAll(async () => {
+    if (!detection.available) return;
+    host = detection.host;
+    base = await mkdtemp(join(tmpdir(), "lf-crun-"));
+    await chmod(base, 0o755); // the container's root (a host id of the map) must walk to its rootfs
+    rootfs = join(base, "rootfs");
+    for (const d of ["bin", "etc", "proc", "dev", "sys", "tmp", "home/app"]) await mkdir(join(rootfs, d), { recursive: true });
+    await copyFile(busybox, join(rootfs, "bin/busybox"));
+    await chmod(join(rootfs, "bin/busybox"), 0o755);
+    for (const a of APPLETS) await symlink("busybox", join(rootfs, "bin", a));
+    await writeFile(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n");
+    await writeFile(join(rootfs, "etc/group"), "root:x:0:\napp:x:1000:\nextra:x:2000:app\n");
+    await chmod(join(rootfs, "tmp"), 0o1777);
+    await chown(rootfs, HOST_ID_BASE, HOST_ID_BASE);
+    await chown(join(rootfs, "home/app"), HOST_ID_BASE + 1000, HOST_ID_BASE + 1000);
+    crun = new Crun(host, join(base, "state"));
+  });
+
+  afterEach(async () => {
+    for (const id of started.splice(0)) await crun.delete(id);
+  });
+
+  afterAll(async () => {
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  function spec(container: ContainerSettings, task: { cpu?: number; memory?: number } = {}, id?: string) {
+    return buildSpec({
+      image: IMAGE,
+      container,
+      task,
+      rootfs,
+      idMap: { hostId: HOST_ID_BASE, size: ID_RANGE },
+      passwd: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
+      group: "root:x:0:\napp:x:1000:\nextra:x:2000:app\n",
+      hostname: "task-host",
+      hostHardLimits: host.hardLimits,
+      enforce: enforceable(host),
+      ...(host.initBinary ? { initBinary: host.initBinary } : {}),
+      ...(id ? { cgroupsPath: `/localfargate-test/${id}` } : {}),
+    });
+  }
+
+  async function start(container: ContainerSettings, task: { cpu?: number; memory?: number } = {}) {
+    const id = `lf-test-${process.pid}-${++n}`;
+    const s = spec(container, task, id);
+    started.push(id);
+    const c = await crun.run(id, join(base, "bundles", id), s.config);
+    const out = readAll(c.stdout);
+    const err = readAll(c.stderr);
+    return { id, c, s, out, err };
+  }
+
+  async function runToEnd(container: ContainerSettings, task?: { cpu?: number; memory?: number }) {
+    const { id, c, out, err } = await start(container, task);
+    const exit = await c.exited;
+    return { id, exit, stdout: await out, stderr: await err };
+  }
+
+  /** Nothing of the container is left: no crun state, no cgroup, no process. */
+  async function expectGone(id: string, c: RunningContainer) {
+    await crun.delete(id);
+    expect(await crun.list()).not.toContain(id);
+    expect(await exists(join(crun.stateDir, id))).toBe(false);
+    for (const ctl of ["memory", "cpu", "pids", ""]) expect(await exists(join("/sys/fs/cgroup", ctl, "localfargate-test", id))).toBe(false);
+    const procs = await listHostProcesses();
+    expect(procs.some((p) => p.pid === c.pid)).toBe(false);
+    expect(procs.some((p) => p.uids.some((u) => u >= HOST_ID_BASE && u < HOST_ID_BASE + ID_RANGE))).toBe(false);
+  }
+
+  it("honours the image's entrypoint, the definition's command, the merged environment, the working directory and the user", async () => {
+    const r = await runToEnd({
+      command: ['echo "$FROM_IMAGE $SHARED $FROM_DEF $HOME $HOSTNAME"; pwd; id -u; id -g; id -G; echo err >&2; exit 7'],
+      environment: [
+        { name: "SHARED", value: "definition" },
+        { name: "FROM_DEF", value: "def" },
+      ],
+    });
+    expect(r.exit).toEqual({ exitCode: 7 });
+    expect(r.stdout).toBe("image definition def /home/app task-host\n/home/app\n1000\n1000\n1000 2000\n");
+    expect(r.stderr).toBe("err\n");
+    await expectGone(r.id, { pid: undefined } as RunningContainer);
+  });
+
+  it("runs the image's ENTRYPOINT and CMD when the definition sets neither, and entryPoint drops the image's CMD", async () => {
+    const plain = await runToEnd({});
+    expect(plain.stdout).toBe("from-image-cmd\n");
+    expect(plain.exit.exitCode).toBe(0);
+    const entry = await runToEnd({ entryPoint: ["/bin/echo", "only-entrypoint"], workingDirectory: "/tmp", user: "0:0" });
+    expect(entry.stdout).toBe("only-entrypoint\n");
+  });
+
+  it("a read-only root file system refuses writes", async () => {
+    const r = await runToEnd({ readonlyRootFilesystem: true, command: ["touch /home/app/x; echo rc=$?"] });
+    expect(r.stdout).toBe("rc=1\n");
+    expect(r.stderr).toMatch(/Read-only file system/);
+    const rw = await runToEnd({ command: ["touch /home/app/x; echo rc=$?"] });
+    expect(rw.stdout).toBe("rc=0\n");
+  });
+
+  it("the container sees only its own processes", async () => {
+    const r = await runToEnd({ command: ["ps -o pid,comm | grep -v PID"] });
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/));
+    expect(lines.map((l) => l[0])).toContain("1");
+    expect(lines.length).toBeLessThanOrEqual(3); // sh, ps (and grep)
+  });
+
+  it.skipIf(!detection.available || !detection.host.initBinary)("initProcessEnabled runs an init as PID 1", async () => {
+    const r = await runToEnd({ linuxParameters: { initProcessEnabled: true }, command: ["cat /proc/1/comm; echo $$"] });
+    expect(r.stdout).toBe("init\n2\n"); // /dev/init is PID 1, the command PID 2
+  });
+
+  it("sets nofile to Fargate's 65535, lowered to the host's hard limit", async () => {
+    const r = await runToEnd({ command: ["ulimit -n; ulimit -Hn"] });
+    const expected = Math.min(65535, host.hardLimits.nofile ?? 65535);
+    expect(r.stdout).toBe(`${expected}\n${expected}\n`);
+  });
+
+  it("applies the memory limit and the task's CPU quota where the host enforces them", async () => {
+    if (!host.limits.memory.enforced) return; // the reason is in host.limits.memory.reason
+    const { id, c, out } = await start({ memory: 64, command: ["echo up; sleep 30"] }, { cpu: 512, memory: 512 });
+    const v2 = host.cgroupMode === "v2";
+    const memFile = v2 ? join("/sys/fs/cgroup/localfargate-test", id, "memory.max") : join("/sys/fs/cgroup/memory/localfargate-test", id, "memory.limit_in_bytes");
+    await waitFor(() => exists(memFile), memFile);
+    expect((await readFile(memFile, "utf8")).trim()).toBe(String(64 * 1024 * 1024));
+    if (host.limits.cpu.enforced) {
+      const cpu = v2
+        ? (await readFile(join("/sys/fs/cgroup/localfargate-test", id, "cpu.max"), "utf8")).trim()
+        : (await readFile(join("/sys/fs/cgroup/cpu/localfargate-test", id, "cpu.cfs_quota_us"), "utf8")).trim();
+      expect(cpu.split(" ")[0]).toBe("50000");
+    }
+    await crun.kill(id, "SIGKILL");
+    expect((await c.exited).exitCode).toBe(137);
+    expect(await out).toBe("up\n");
+    await expectGone(id, c);
+  });
+
+  it("exec runs as the container's user; kill delivers SIGTERM and the exit code is reported; nothing is left", async () => {
+    const { id, c, out } = await start({ command: ["trap 'echo got-term; exit 143' TERM; echo up; while true; do sleep 1; done"] });
+    await waitFor(async () => (await crun.list()).includes(id), "the container to be listed");
+    let ex = await crun.exec(id, ["id"], { user: { uid: 1000, gid: 1000 }, timeoutMs: 20_000 });
+    for (let i = 0; i < 40 && ex.exitCode !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      ex = await crun.exec(id, ["id"], { user: { uid: 1000, gid: 1000 }, timeoutMs: 20_000 });
+    }
+    expect(ex.exitCode).toBe(0);
+    expect(ex.output).toMatch(/^uid=1000\(app\) gid=1000\(app\)/);
+    const failing = await crun.exec(id, ["sh", "-c", "exit 3"], { user: { uid: 1000, gid: 1000 }, timeoutMs: 20_000 });
+    expect(failing.exitCode).toBe(3);
+    expect(await crun.kill(id, "SIGTERM")).toBe(true);
+    const exit = await c.exited;
+    expect(exit.exitCode).toBe(143);
+    expect(await out).toBe("up\ngot-term\n");
+    expect(await crun.kill(id, "SIGTERM")).toBe(false);
+    await expectGone(id, c);
+    expect(await readdir(crun.stateDir)).toEqual([]);
+  });
+
+  it("reports crun's error when the container cannot start, apart from the container's output", async () => {
+    const r = await runToEnd({ entryPoint: ["/bin/no-such-program"] });
+    expect(r.exit.exitCode).not.toBe(0);
+    expect(r.exit.startError).toMatch(/no-such-program/);
+  });
+});
