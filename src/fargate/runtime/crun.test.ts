@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listHostProcesses } from "../host-processes.ts";
 import { which } from "../storage/system.ts";
-import { Crun, detectCrun, enforceable, type CrunHost, type RunningContainer } from "./crun.ts";
+import { cgroupModeOf, Crun, detectCrun, enforceable, parseHardLimits, type CrunHost, type RunningContainer } from "./crun.ts";
 import { buildSpec, type ContainerSettings, type ImageConfig } from "./spec.ts";
 
 const detection = await detectCrun();
@@ -95,6 +95,7 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
   });
 
   afterAll(async () => {
+    if (crun) expect(await crun.removeCgroup("/localfargate-test")).toEqual([]);
     if (base) await rm(base, { recursive: true, force: true });
   });
 
@@ -136,7 +137,7 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     await crun.delete(id);
     expect(await crun.list()).not.toContain(id);
     expect(await exists(join(crun.stateDir, id))).toBe(false);
-    for (const ctl of ["memory", "cpu", "pids", ""]) expect(await exists(join("/sys/fs/cgroup", ctl, "localfargate-test", id))).toBe(false);
+    for (const ctl of ["memory", "cpu", "pids", "unified", ""]) expect(await exists(join("/sys/fs/cgroup", ctl, "localfargate-test", id))).toBe(false);
     const procs = await listHostProcesses();
     expect(procs.some((p) => p.pid === c.pid)).toBe(false);
     expect(procs.some((p) => p.uids.some((u) => u >= HOST_ID_BASE && u < HOST_ID_BASE + ID_RANGE))).toBe(false);
@@ -237,5 +238,25 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     const r = await runToEnd({ entryPoint: ["/bin/no-such-program"] });
     expect(r.exit.exitCode).not.toBe(0);
     expect(r.exit.startError).toMatch(/no-such-program/);
+  });
+});
+
+describe("host detection helpers", () => {
+  const m = (mountPoint: string, fsType: string) => ({ mountPoint, fsType, source: fsType });
+  it("tells v2, v1, hybrid and no cgroups apart", () => {
+    expect(cgroupModeOf([m("/sys/fs/cgroup", "cgroup2")])).toBe("v2");
+    expect(cgroupModeOf([m("/sys/fs/cgroup", "tmpfs"), m("/sys/fs/cgroup/memory", "cgroup"), m("/sys/fs/cgroup/cpu,cpuacct", "cgroup")])).toBe("v1");
+    expect(cgroupModeOf([m("/sys/fs/cgroup", "tmpfs"), m("/sys/fs/cgroup/memory", "cgroup"), m("/sys/fs/cgroup/unified", "cgroup2")])).toBe("hybrid");
+    expect(cgroupModeOf([m("/", "ext4")])).toBe("none");
+  });
+  it("reads hard limits from /proc/<pid>/limits, leaving out unlimited ones", () => {
+    const text = [
+      "Limit                     Soft Limit           Hard Limit           Units     ",
+      "Max cpu time              unlimited            unlimited            seconds   ",
+      "Max processes             96367                96367                processes ",
+      "Max open files            1024                 20000                files     ",
+      "Max realtime timeout      unlimited            unlimited            us        ",
+    ].join("\n");
+    expect(parseHardLimits(text)).toEqual({ nproc: 96367, nofile: 20000 });
   });
 });

@@ -6,7 +6,7 @@
  * is never mixed with other users of crun on the host. docs/ecs-fargate.md, "Container runtime".
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -259,6 +259,30 @@ export class Crun {
     const { file, argv } = this.command(["delete", "--force", id]);
     const r = await runProgram(file, argv, { timeoutMs: CONTROL_TIMEOUT_MS });
     if (r.code !== 0 && !/does not exist|No such file/i.test(r.output)) throw new Error(`crun delete ${id}: ${r.output.trim() || `exit ${r.code ?? r.signal}`}`);
+  }
+
+  /**
+   * Remove an empty cgroup directory crun left as the parent of containers' cgroups (crun removes
+   * a container's own cgroup on delete, not the directories above it), in every hierarchy.
+   * Returns the directories that could not be removed (still in use).
+   */
+  async removeCgroup(cgroupPath: string): Promise<string[]> {
+    if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(cgroupPath) || cgroupPath.split("/").some((p) => p === "." || p === ".."))
+      throw new Error(`invalid cgroup path ${JSON.stringify(cgroupPath)}`);
+    const roots =
+      this.host.cgroupMode === "v2"
+        ? [CGROUP_ROOT]
+        : (await readMounts()).filter((m) => m.fsType === "cgroup" && m.mountPoint.startsWith(CGROUP_ROOT + "/")).map((m) => m.mountPoint);
+    const left: string[] = [];
+    for (const root of roots) {
+      const dir = root + cgroupPath;
+      try {
+        await rmdir(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") left.push(dir);
+      }
+    }
+    return left;
   }
 
   /** The ids crun knows under our state directory. */
