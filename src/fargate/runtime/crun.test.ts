@@ -99,7 +99,7 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     if (base) await rm(base, { recursive: true, force: true });
   });
 
-  function spec(container: ContainerSettings, task: { cpu?: number; memory?: number } = {}, id?: string) {
+  function spec(container: ContainerSettings, task: { cpu?: number; memory?: number } = {}, id?: string, pidsLimit?: number) {
     return buildSpec({
       image: IMAGE,
       container,
@@ -113,12 +113,13 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
       enforce: enforceable(host),
       ...(host.initBinary ? { initBinary: host.initBinary } : {}),
       ...(id ? { cgroupsPath: `/localfargate-test/${id}` } : {}),
+      ...(pidsLimit ? { pidsLimit } : {}),
     });
   }
 
-  async function start(container: ContainerSettings, task: { cpu?: number; memory?: number } = {}) {
+  async function start(container: ContainerSettings, task: { cpu?: number; memory?: number } = {}, pidsLimit?: number) {
     const id = `lf-test-${process.pid}-${++n}`;
-    const s = spec(container, task, id);
+    const s = spec(container, task, id, pidsLimit);
     started.push(id);
     const c = await crun.run(id, join(base, "bundles", id), s.config);
     const out = readAll(c.stdout);
@@ -194,9 +195,9 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     expect(r.stdout).toBe(`${expected}\n${expected}\n`);
   });
 
-  it("applies the memory limit and the task's CPU quota where the host enforces them", async () => {
+  it("applies the memory limit, the task's CPU quota and a pids limit where the host enforces them", async () => {
     if (!host.limits.memory.enforced) return; // the reason is in host.limits.memory.reason
-    const { id, c, out } = await start({ memory: 64, command: ["echo up; sleep 30"] }, { cpu: 512, memory: 512 });
+    const { id, c, out } = await start({ memory: 64, command: ["echo up; sleep 30"] }, { cpu: 512, memory: 512 }, 77);
     const v2 = host.cgroupMode === "v2";
     const memFile = v2 ? join("/sys/fs/cgroup/localfargate-test", id, "memory.max") : join("/sys/fs/cgroup/memory/localfargate-test", id, "memory.limit_in_bytes");
     await waitFor(() => exists(memFile), memFile);
@@ -206,6 +207,10 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
         ? (await readFile(join("/sys/fs/cgroup/localfargate-test", id, "cpu.max"), "utf8")).trim()
         : (await readFile(join("/sys/fs/cgroup/cpu/localfargate-test", id, "cpu.cfs_quota_us"), "utf8")).trim();
       expect(cpu.split(" ")[0]).toBe("50000");
+    }
+    if (host.limits.pids.enforced) {
+      const pids = v2 ? join("/sys/fs/cgroup/localfargate-test", id, "pids.max") : join("/sys/fs/cgroup/pids/localfargate-test", id, "pids.max");
+      expect((await readFile(pids, "utf8")).trim()).toBe("77");
     }
     await crun.kill(id, "SIGKILL");
     expect((await c.exited).exitCode).toBe(137);
