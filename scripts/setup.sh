@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what localfargate needs on a fresh Debian machine: gocryptfs and fuse3 (the encrypted
-# storage driver; without them tasks use the plain driver and the server says so), then the npm
-# packages. Safe to run again.
+# storage driver; without them tasks use the plain driver and the server says so), crun and
+# catatonit (the container runtime), then the npm packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
@@ -12,6 +12,18 @@ if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null
     apt-get install -y -qq gocryptfs fuse3 wrk >/dev/null
   else
     echo "setup: gocryptfs/fuse3 not installed and cannot apt-get here; tasks will use the plain storage driver"
+  fi
+fi
+# The container runtime (docs/ecs-fargate.md, "Container runtime"): crun runs the containers,
+# catatonit is the init for initProcessEnabled, busybox-static builds the tests' images.
+if ! command -v crun >/dev/null 2>&1 || ! command -v catatonit >/dev/null 2>&1 || ! dpkg -s busybox-static >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing crun, catatonit and busybox-static from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq crun catatonit busybox-static >/dev/null
+  else
+    echo "setup: crun, catatonit or busybox-static missing and cannot apt-get here; containers need crun, and the runtime tests are skipped without crun and a static busybox"
   fi
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
