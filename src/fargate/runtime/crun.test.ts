@@ -230,6 +230,11 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     expect(ex.output).toMatch(/^uid=1000\(app\) gid=1000\(app\)/);
     const failing = await crun.exec(id, ["sh", "-c", "exit 3"], { user: { uid: 1000, gid: 1000 }, timeoutMs: 20_000 });
     expect(failing.exitCode).toBe(3);
+    const hung = await crun.exec(id, ["sh", "-c", "echo started; exec sleep 300"], { user: { uid: 1000, gid: 1000 }, timeoutMs: 1000 });
+    expect(hung).toEqual({ exitCode: null, output: "started\n", timedOut: true });
+    const left = await crun.exec(id, ["ps", "-o", "args"], { user: { uid: 1000, gid: 1000 }, timeoutMs: 20_000 });
+    expect(left.output).toMatch(/while true/); // ps -o args lists the command lines
+    expect(left.output).not.toMatch(/sleep 300/);
     expect(await crun.kill(id, "SIGTERM")).toBe(true);
     const exit = await c.exited;
     expect(exit.exitCode).toBe(143);

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -230,19 +231,47 @@ export class Crun {
     return { id, pid: child.pid, stdout: child.stdout!, stderr: child.stderr!, exited };
   }
 
-  /** Run `argv` in the container as `user` (crun exec runs as root otherwise), with a deadline. */
-  async exec(
-    id: string,
-    argv: string[],
-    opts: { user: { uid: number; gid: number }; env?: string[]; cwd?: string; timeoutMs: number },
-  ): Promise<{ exitCode: number | null; output: string; timedOut: boolean }> {
+  /**
+   * Run `argv` in the container as `user` (crun exec runs as root otherwise). At the deadline the
+   * command is killed inside the container too (by the pid crun records), so a hung health check
+   * leaves nothing behind; its output is kept up to EXEC_OUTPUT_LIMIT bytes.
+   */
+  async exec(id: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
     this.checkId(id);
     if (argv.length === 0) throw new Error("exec needs a command");
-    const flags = [`--user=${opts.user.uid}:${opts.user.gid}`, ...(opts.cwd ? [`--cwd=${opts.cwd}`] : []), ...(opts.env ?? []).map((e) => `--env=${e}`)];
+    await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+    const pidFile = join(this.stateDir, `exec-${id}-${randomBytes(6).toString("hex")}.pid`);
+    const flags = [`--user=${opts.user.uid}:${opts.user.gid}`, `--pid-file=${pidFile}`, ...(opts.cwd ? [`--cwd=${opts.cwd}`] : []), ...(opts.env ?? []).map((e) => `--env=${e}`)];
     const { file, argv: full } = this.command(["exec", ...flags, id, ...argv]);
-    const r = await runProgram(file, full, { timeoutMs: opts.timeoutMs });
-    const timedOut = r.signal === "SIGKILL" && r.code === null;
-    return { exitCode: r.code, output: r.output, timedOut };
+    try {
+      return await new Promise<ExecResult>((resolve, reject) => {
+        const child = spawn(file, full, { stdio: ["ignore", "pipe", "pipe"] });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const collect = (c: Buffer) => {
+          if (size >= EXEC_OUTPUT_LIMIT) return;
+          chunks.push(c.subarray(0, EXEC_OUTPUT_LIMIT - size));
+          size += c.length;
+        };
+        child.stdout.on("data", collect);
+        child.stderr.on("data", collect);
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          void killByPidFile(pidFile).finally(() => child.kill("SIGKILL"));
+        }, opts.timeoutMs);
+        child.on("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        child.on("close", (code) => {
+          clearTimeout(timer);
+          resolve({ exitCode: timedOut ? null : code, output: Buffer.concat(chunks).toString("utf8"), timedOut });
+        });
+      });
+    } finally {
+      await rm(pidFile, { force: true });
+    }
   }
 
   /** Send `signal` to the container's init process; false when there is no such container running. */
@@ -291,6 +320,34 @@ export class Crun {
     const r = await runProgram(file, argv, { timeoutMs: CONTROL_TIMEOUT_MS });
     if (r.code !== 0) return [];
     return r.output.split("\n").filter((l) => ID_PATTERN.test(l.trim()));
+  }
+}
+
+export interface ExecOptions {
+  user: { uid: number; gid: number };
+  env?: string[];
+  cwd?: string;
+  timeoutMs: number;
+}
+
+export interface ExecResult {
+  /** null when the deadline passed */
+  exitCode: number | null;
+  output: string;
+  timedOut: boolean;
+}
+
+/** The most output an exec keeps (a health check's output is only for diagnosis). */
+export const EXEC_OUTPUT_LIMIT = 64 * 1024;
+
+/** SIGKILL the process whose host pid crun wrote to `pidFile`, if it did. */
+async function killByPidFile(pidFile: string): Promise<void> {
+  const text = (await readText(pidFile))?.trim();
+  if (!text || !/^\d+$/.test(text)) return;
+  try {
+    process.kill(Number(text), "SIGKILL");
+  } catch {
+    // already gone
   }
 }
 
