@@ -91,12 +91,15 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
   });
 
   afterEach(async () => {
-    for (const id of started.splice(0)) await crun.delete(id);
+    for (const id of started.splice(0)) await crun.delete(id).catch((e: Error) => console.error(e.message));
   });
 
   afterAll(async () => {
-    if (crun) expect(await crun.removeCgroup("/localfargate-test")).toEqual([]);
-    if (base) await rm(base, { recursive: true, force: true });
+    try {
+      if (crun) expect(await crun.removeCgroup("/localfargate-test")).toEqual([]);
+    } finally {
+      if (base) await rm(base, { recursive: true, force: true });
+    }
   });
 
   function spec(container: ContainerSettings, task: { cpu?: number; memory?: number } = {}, id?: string, pidsLimit?: number) {
