@@ -273,3 +273,25 @@ describe("host detection helpers", () => {
     expect(parseHardLimits(text)).toEqual({ nproc: 96367, nofile: 20000 });
   });
 });
+
+describe("Crun refuses what it must not pass to crun", () => {
+  const fakeHost: CrunHost = {
+    crun: "/nonexistent/crun",
+    cgroupMode: "v2",
+    hybridWorkaround: false,
+    hardLimits: {},
+    limits: { memory: { enforced: true, reason: "" }, cpu: { enforced: true, reason: "" }, pids: { enforced: true, reason: "" }, nofile: { enforced: true, reason: "" } },
+  };
+  const c = new Crun(fakeHost, "/nonexistent/state");
+  it("container ids that are not a plain name", async () => {
+    for (const bad of ["", "../x", "-rf", "a/b", "x".repeat(200), "a b"]) {
+      await expect(c.run(bad, "/nonexistent/bundle", {} as never)).rejects.toThrow(/invalid container id/);
+      await expect(c.kill(bad, "SIGTERM")).rejects.toThrow(/invalid container id/);
+      await expect(c.delete(bad)).rejects.toThrow(/invalid container id/);
+    }
+  });
+  it("an exec without a command and cgroup paths that leave the hierarchy", async () => {
+    await expect(c.exec("ok", [], { user: { uid: 0, gid: 0 }, timeoutMs: 1000 })).rejects.toThrow(/needs a command/);
+    for (const bad of ["/../etc", "relative", "/a/./b", "/a//b", "/"]) await expect(c.removeCgroup(bad)).rejects.toThrow(/invalid cgroup path/);
+  });
+});
