@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listHostProcesses } from "../host-processes.ts";
 import { which } from "../storage/system.ts";
 import { cgroupModeOf, Crun, detectCrun, enforceable, parseHardLimits, type CrunHost, type RunningContainer } from "./crun.ts";
-import { buildSpec, type ContainerSettings, type ImageConfig } from "./spec.ts";
+import { buildSpec, type BindMount, type ContainerSettings, type ImageConfig } from "./spec.ts";
 
 const detection = await detectCrun();
 const busybox = (await which("busybox")) ?? "/bin/busybox";
@@ -85,12 +85,14 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     await writeFile(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n");
     await writeFile(join(rootfs, "etc/group"), "root:x:0:\napp:x:1000:\nextra:x:2000:app\n");
     await chmod(join(rootfs, "tmp"), 0o1777);
-    await chown(rootfs, HOST_ID_BASE, HOST_ID_BASE);
+    // Owned by the container's root, as an image unpacked with the id map is (the busybox binary stays the host's).
+    for (const d of ["", "bin", "etc", "etc/passwd", "etc/group", "proc", "dev", "sys", "tmp", "home"]) await chown(join(rootfs, d), HOST_ID_BASE, HOST_ID_BASE);
     await chown(join(rootfs, "home/app"), HOST_ID_BASE + 1000, HOST_ID_BASE + 1000);
     crun = new Crun(host, join(base, "state"));
   });
 
   afterEach(async () => {
+    mounts = [];
     for (const id of started.splice(0)) await crun.delete(id).catch((e: Error) => console.error(e.message));
   });
 
@@ -101,6 +103,8 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
       if (base) await rm(base, { recursive: true, force: true });
     }
   });
+
+  let mounts: BindMount[] = [];
 
   function spec(container: ContainerSettings, task: { cpu?: number; memory?: number } = {}, id?: string, pidsLimit?: number) {
     return buildSpec({
@@ -117,6 +121,7 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
       ...(host.initBinary ? { initBinary: host.initBinary } : {}),
       ...(id ? { cgroupsPath: `/localfargate-test/${id}` } : {}),
       ...(pidsLimit ? { pidsLimit } : {}),
+      mounts,
     });
   }
 
@@ -167,6 +172,23 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     expect(plain.exit.exitCode).toBe(0);
     const entry = await runToEnd({ entryPoint: ["/bin/echo", "only-entrypoint"], workingDirectory: "/tmp", user: "0:0" });
     expect(entry.stdout).toBe("only-entrypoint\n");
+  });
+
+  it("bind mounts the task's volume read-write and a file read-only", async () => {
+    const vol = join(base, "volume");
+    await mkdir(vol, { recursive: true });
+    await chown(vol, HOST_ID_BASE + 1000, HOST_ID_BASE + 1000);
+    await writeFile(join(base, "hosts"), "127.0.0.1 localhost\n");
+    mounts = [
+      { source: vol, destination: "/data" },
+      { source: join(base, "hosts"), destination: "/etc/hosts", readonly: true },
+    ];
+    const r = await runToEnd({ readonlyRootFilesystem: true, command: ["echo written > /data/out.txt; cat /etc/hosts; echo x >> /etc/hosts; echo rc=$?"] });
+    expect(r.exit).toEqual({ exitCode: 0 });
+    expect(r.stdout).toBe("127.0.0.1 localhost\nrc=1\n");
+    expect(await readFile(join(vol, "out.txt"), "utf8")).toBe("written\n");
+    expect((await stat(join(vol, "out.txt"))).uid).toBe(HOST_ID_BASE + 1000); // uid 1000 inside is an unprivileged host uid
+    expect(await readFile(join(base, "hosts"), "utf8")).toBe("127.0.0.1 localhost\n");
   });
 
   it("a read-only root file system refuses writes", async () => {
