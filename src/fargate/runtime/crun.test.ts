@@ -20,7 +20,7 @@ if (skipReason) console.warn(`crun runtime tests skipped: ${skipReason}`);
 /** Host ids the container's ids map to in these tests (clear of the per-task users 200000–265535). */
 const HOST_ID_BASE = 400000;
 const ID_RANGE = 65536;
-const APPLETS = ["sh", "echo", "id", "ps", "cat", "touch", "sleep", "pwd", "env", "grep", "wc"];
+const APPLETS = ["sh", "echo", "id", "ps", "cat", "touch", "sleep", "pwd", "env", "grep", "wc", "tail", "ls"];
 
 const IMAGE: ImageConfig = {
   Entrypoint: ["/bin/sh", "-c"],
@@ -241,6 +241,20 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     expect((await c.exited).exitCode).toBe(137);
     expect(await out).toBe("up\n");
     await expectGone(id, c);
+  });
+
+  it("a container that outgrows its memory limit is killed by the kernel", async () => {
+    const swaps = (await readFile("/proc/swaps", "utf8")).trim().split("\n").length;
+    if (!host.limits.memory.enforced || swaps > 1) return; // not enforced here, or the excess would go to swap
+    // busybox tail buffers /dev/zero (no newline) until the OOM killer ends it
+    const r = await runToEnd({ memory: 32, command: ["tail /dev/zero; echo rc=$?"] });
+    expect(r.stdout).toBe("rc=137\n");
+  });
+
+  it("the container sees its own root file system, not the host's", async () => {
+    const r = await runToEnd({ command: ["ls /"] });
+    expect(r.stdout.trim().split(/\s+/).sort()).toEqual((await readdir(rootfs)).sort());
+    expect(r.stdout).not.toMatch(/\b(usr|var|work|root)\b/);
   });
 
   it("exec runs as the container's user; kill delivers SIGTERM and the exit code is reported; nothing is left", async () => {
