@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what localfargate needs on a fresh Debian machine: gocryptfs and fuse3 (the encrypted
-# storage driver; without them tasks use the plain driver and the server says so), then the npm
-# packages. Safe to run again.
+# storage driver; without them tasks use the plain driver and the server says so), crun and
+# catatonit (the container runtime), then the npm packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
@@ -14,16 +14,17 @@ if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null
     echo "setup: gocryptfs/fuse3 not installed and cannot apt-get here; tasks will use the plain storage driver"
   fi
 fi
-# container images: skopeo copies images into the store, umoci unpacks them, tar reads archive
-# indexes; busybox-static is what the tests build their image from
-if ! command -v skopeo >/dev/null 2>&1 || ! command -v umoci >/dev/null 2>&1 || ! command -v tar >/dev/null 2>&1 || ! [ -x /bin/busybox ]; then
+# Containers (docs/ecs-fargate.md, "Images" and "Container runtime"): skopeo copies images into
+# the store, umoci unpacks them, tar reads archive indexes, crun runs the containers, catatonit is
+# the init for initProcessEnabled; busybox-static is what the tests build their images from.
+if ! command -v skopeo >/dev/null 2>&1 || ! command -v umoci >/dev/null 2>&1 || ! command -v tar >/dev/null 2>&1 || ! command -v crun >/dev/null 2>&1 || ! command -v catatonit >/dev/null 2>&1 || ! dpkg -s busybox-static >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "setup: installing skopeo, umoci, tar and busybox-static (images) from Debian"
+    echo "setup: installing skopeo, umoci, tar, crun, catatonit and busybox-static (containers) from Debian"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq skopeo umoci tar busybox-static >/dev/null
+    apt-get install -y -qq skopeo umoci tar crun catatonit busybox-static >/dev/null
   else
-    echo "setup: skopeo/umoci not installed and cannot apt-get here; localfargate image load and the image tests need them"
+    echo "setup: container tools (skopeo, umoci, crun, catatonit, busybox-static) missing and cannot apt-get here; image load and the container tests need them and are skipped without them"
   fi
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
