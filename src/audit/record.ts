@@ -5,7 +5,7 @@
 import { newEventId } from "./event-id.ts";
 import type { AuditInfo, CloudTrailResource } from "../kernel/operation.ts";
 import type { Principal } from "../kernel/principal.ts";
-import type { RequestContext } from "../kernel/context.ts";
+import type { RequestContext, ServiceEvent } from "../kernel/context.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
 import type { ServiceError } from "../kernel/errors.ts";
@@ -202,25 +202,6 @@ function resourceAccount(resources: CloudTrailResource[] | undefined, fallback: 
   const arnAccount = resources?.[0]?.ARN.split(":")[4];
   if (arnAccount && /^\d{12}$/.test(arnAccount)) return arnAccount;
   return fallback;
-}
-
-/** An event that AWS itself originates (KMS key deletion, rotation, expired material). */
-export interface ServiceEvent {
-  accountId: string;
-  region: string;
-  /** e.g. "kms.amazonaws.com" */
-  eventSource: string;
-  /** e.g. "DeleteKey", "RotateKey", "DeleteExpiredKeyMaterial" */
-  eventName: string;
-  /** defaults to the service clock */
-  eventTime?: Date;
-  resources?: CloudTrailResource[];
-  serviceEventDetails?: Record<string, unknown>;
-  requestParameters?: unknown;
-  responseElements?: unknown;
-  additionalEventData?: Record<string, unknown>;
-  /** default false */
-  readOnly?: boolean;
 }
 
 /** The record of an AwsServiceEvent, in AWS's shape (no requestID, "AWS Internal" caller). */

@@ -3,10 +3,10 @@
  * request's own transaction, or its audit log for a call that changes nothing), and how services
  * record events they originate themselves.
  */
-import type { AppContext, AuditSink } from "../kernel/context.ts";
+import type { AppContext, AuditSink, ServiceEvent } from "../kernel/context.ts";
 import type { Store, WriteOp } from "../store/store.ts";
 import { AuditStore } from "./event-store.ts";
-import { buildServiceEventRecord, type ServiceEvent } from "./record.ts";
+import { buildServiceEventRecord } from "./record.ts";
 
 declare module "../kernel/context.ts" {
   interface Provided {
@@ -29,6 +29,9 @@ export function createAudit(db: Store, enabled: boolean): { store: AuditStore; s
         return [store.insert(record, meta.accountId, meta.region)];
       },
       append: store.logs ? (record, meta) => store.append(record, meta.accountId, meta.region) : undefined,
+      serviceEvent(ev, at) {
+        return [store.insert(buildServiceEventRecord(ev, at), ev.accountId, ev.region)];
+      },
     },
   };
 }
@@ -38,9 +41,7 @@ export function createAudit(db: Store, enabled: boolean): { store: AuditStore; s
  * commit them together with the state change they describe. Empty when auditing is off.
  */
 export function serviceEventWrites(app: AppContext, ev: ServiceEvent): WriteOp[] {
-  if (!app.auditSink) return [];
-  const record = buildServiceEventRecord(ev, app.clock.now());
-  return app.auditSink.record(record, { accountId: ev.accountId, region: ev.region });
+  return app.auditSink?.serviceEvent(ev, app.clock.now()) ?? [];
 }
 
 /**

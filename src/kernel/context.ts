@@ -4,7 +4,7 @@
 import type { WriteOp, Store } from "../store/store.ts";
 import type { ServiceClock } from "../clock/clock.ts";
 import type { Principal, CredentialProvider } from "./principal.ts";
-import type { AuditInfo } from "./operation.ts";
+import type { AuditInfo, AuthCheck, CloudTrailResource } from "./operation.ts";
 import type { ServiceDef } from "./service.ts";
 
 export interface RequestContext {
@@ -106,6 +106,13 @@ export interface AppContext {
   readonly dueRunners: readonly DueRunner[];
   /** components report readiness and notes (e.g. storage driver) for /_localfargate/health */
   readonly health: Record<string, unknown>;
+  /**
+   * Evaluates checks for the calling principal exactly as the dispatcher authorizes a call and
+   * throws AWS's AccessDenied when they are refused. Only for AWS's own "would this be allowed?"
+   * checks inside an operation (KMS's key-policy lockout check); a call's own authorization is
+   * always the dispatcher's.
+   */
+  simulateAuthorization(ctx: RequestContext, checks: AuthCheck[]): void;
   /** calls an operation in-process through the full path: authorize, handler, audit, commit */
   invoke<O = unknown>(service: string, operation: string, input: Record<string, unknown>, opts: InvokeOptions): Promise<O>;
   /** what another module provides; throws when it is not composed (yet) */
@@ -117,9 +124,30 @@ export interface AppContext {
   readonly options: AppOptions;
 }
 
+/** An event that AWS itself originates (KMS key deletion, rotation, expired material). */
+export interface ServiceEvent {
+  accountId: string;
+  region: string;
+  /** e.g. "kms.amazonaws.com" */
+  eventSource: string;
+  /** e.g. "DeleteKey", "RotateKey", "DeleteExpiredKeyMaterial" */
+  eventName: string;
+  /** defaults to the service clock */
+  eventTime?: Date;
+  resources?: CloudTrailResource[];
+  serviceEventDetails?: Record<string, unknown>;
+  requestParameters?: unknown;
+  responseElements?: unknown;
+  additionalEventData?: Record<string, unknown>;
+  /** default false */
+  readOnly?: boolean;
+}
+
 export interface AuditSink {
   /** returns write ops that store the record in the request's transaction */
   record(record: Record<string, unknown>, meta: { accountId: string; region: string }): WriteOp[];
   /** for a call that changes nothing: makes the record durable without a transaction */
   append?(record: Record<string, unknown>, meta: { accountId: string; region: string }): Promise<void>;
+  /** write ops that store an event AWS itself originates (KMS DeleteKey, RotateKey), stamped `at` unless it names its own time */
+  serviceEvent(ev: ServiceEvent, at: Date): WriteOp[];
 }

@@ -17,6 +17,7 @@ import { HttpFrontend } from "./http.ts";
 import type { Http1Limits, Http1Server } from "./http1.ts";
 import { execute, newContext } from "./dispatcher.ts";
 import { DueScheduler } from "./scheduler.ts";
+import { authorizeChecks } from "../authz/authorize.ts";
 import { MODULES } from "./modules.ts";
 
 export interface StartOptions {
@@ -119,6 +120,7 @@ export async function createApp(options: StartOptions, modules: readonly Service
       return v;
     },
     find: (name) => provided[name],
+    simulateAuthorization: authorizeChecks,
     async invoke<O>(service: string, operation: string, input: Record<string, unknown>, opts: InvokeOptions): Promise<O> {
       const svc = app.services.get(service);
       if (!svc) throw new Error(`no service ${service}`);

@@ -30,7 +30,7 @@ function setup(resolveThrows = false) {
     audit: { resources: (ctx, _i, resolved) => [{ ARN: resolved.arn, accountId: ctx.principal.accountId, type: "AWS::Test::Thing" }] },
   });
   const svc: ServiceDef = { name: "test", signingName: "test", iamPrefix: "test", protocol: "json", eventSource: "test.amazonaws.com", operations: { GetThing: op } };
-  const sink: AuditSink = { record: (r) => (records.push(r), []) };
+  const sink: AuditSink = { record: (r) => (records.push(r), []), serviceEvent: () => [] };
   const app = {
     store: new Store(null),
     clock: new ServiceClock(0),

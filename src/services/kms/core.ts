@@ -4,7 +4,6 @@
  * Java-style dates KMS writes in responseElements, service events).
  */
 import type { WriteOp } from "../../store/store.ts";
-import { serviceEventWrites } from "../../audit/sink.ts";
 import type { AppContext, RequestContext } from "../../kernel/context.ts";
 import type { CloudTrailResource } from "../../kernel/operation.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
@@ -109,7 +108,7 @@ export function javaDate(d: Date): string {
  * Returns the write ops that store it (none when auditing is off).
  */
 export function serviceEvent(app: AppContext, key: KeyRecord, eventName: string, at: Date, details?: Record<string, unknown>): WriteOp[] {
-  return serviceEventWrites(app, {
+  const ev = {
     accountId: key.accountId,
     region: key.region,
     eventSource: "kms.amazonaws.com",
@@ -117,5 +116,6 @@ export function serviceEvent(app: AppContext, key: KeyRecord, eventName: string,
     eventTime: at,
     resources: [{ accountId: key.accountId, type: "AWS::KMS::Key", ARN: key.arn }],
     serviceEventDetails: details,
-  });
+  };
+  return app.auditSink?.serviceEvent(ev, at) ?? [];
 }

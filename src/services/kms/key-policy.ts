@@ -6,7 +6,6 @@
  */
 import { ServiceError } from "../../kernel/errors.ts";
 import { compilePolicy, type ContextValue } from "../../policy/index.ts";
-import { authorizeChecks } from "../../authz/authorize.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import type { AuthCheck } from "../../kernel/operation.ts";
 import type { Principal } from "../../kernel/principal.ts";
@@ -59,7 +58,7 @@ export function validateKeyPolicy(doc: string): void {
  */
 export function lockoutCheck(ctx: RequestContext, key: Pick<KeyRecord, "arn" | "accountId">, policy: string): void {
   try {
-    authorizeChecks(ctx, [
+    ctx.app.simulateAuthorization(ctx, [
       { action: "kms:PutKeyPolicy", resource: key.arn, resourcePolicy: { document: policy, kind: "resource", ownerAccountId: key.accountId, authoritative: true } },
     ]);
   } catch (e) {
