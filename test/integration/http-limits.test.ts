@@ -111,10 +111,14 @@ describe("limits before authentication", () => {
     expect(conns.filter((c) => c.text.includes("<Code>SlowDown</Code>")).length).toBe(statuses.filter((x) => x === 503).length);
     await until(() => s.server.bytesInFlight() === 0);
     expect(s.server.bytesInFlight()).toBe(0);
-    gc();
-    await new Promise((r) => setTimeout(r, 50));
-    gc();
-    expect(process.memoryUsage().rss - idle).toBeLessThan(64 * MiB);
+    // freed buffers go back to the system in the allocator's own time: look for a while
+    let after = Infinity;
+    for (let i = 0; i < 40 && after >= 64 * MiB; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 50));
+      after = process.memoryUsage().rss - idle;
+    }
+    expect(after).toBeLessThan(64 * MiB);
   });
 
   it("answers any body past the budget with 503 in its protocol: S3 SlowDown, Query and JSON ServiceUnavailable", async () => {
