@@ -132,8 +132,8 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How often, and how far apart, `umount` is retried while the file system is busy (about 5 s). */
-const BUSY_RETRIES = 100;
-const BUSY_RETRY_MS = 50;
+const BUSY_RETRIES = 500;
+const BUSY_RETRY_MS = 10;
 
 /**
  * Unmount a mount point. FUSE: `fusermount3 -u`, then `fusermount -u`, then lazy variants
