@@ -133,13 +133,13 @@ async function listKeysScenario(targets: BenchServer[]) {
   }
 }
 
-async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
-  for (const t of [lf, moto].filter(Boolean) as BenchServer[]) {
+async function ecsScenarios(lf: BenchServer, moto?: BenchServer, encrypted?: BenchServer) {
+  for (const t of [lf, moto, encrypted].filter(Boolean) as BenchServer[]) {
     let step = "setup";
     try {
       const ecs = new ECSClient(clientConfig(t.endpoint));
       let configuration;
-      if (t === lf) {
+      if (t !== moto) {
         const kms = new KMSClient(clientConfig(t.endpoint));
         const key = await kms.send(
           new CreateKeyCommand({
@@ -191,12 +191,13 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer) {
         await ecs.send(new StopTaskCommand({ cluster: "bench", task: arn }));
       }
       rows.push({
-        scenario: "ecs RunTask→RUNNING (key-encrypted, plain driver)",
+        scenario: `ecs RunTask→RUNNING (key-encrypted, ${t === encrypted ? "gocryptfs driver, 20 GiB volume" : "plain driver"})`,
         target: t.name,
         p50ms: +pct(lat, 50).toFixed(2),
         p99ms: +pct(lat, 99).toFixed(2),
         note: `${lat.length} tasks, sequential`,
       });
+      if (t === encrypted) continue;
       // DescribeTasks with 1,000 tasks in the cluster
       step = "starting 1,000 tasks";
       const arns: string[] = [];
@@ -285,7 +286,15 @@ async function main() {
         await quiet.stop();
       }
     }
-    if (want("ecs")) await ecsScenarios(lf, moto);
+    if (want("ecs")) {
+      // The volume layout only matters with the gocryptfs driver (root, FUSE, loop devices).
+      const encrypted = await startLocalfargateProcess("localfargate (gocryptfs)", {}, "gocryptfs").catch(() => undefined);
+      try {
+        await ecsScenarios(lf, moto, encrypted);
+      } finally {
+        await encrypted?.stop();
+      }
+    }
     if (want("dispatch")) {
       for (const d of await dispatchScenarios(SECONDS)) {
         rows.push({

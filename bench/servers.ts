@@ -72,11 +72,11 @@ function stopper(child: ChildProcess, cleanup?: () => void) {
     });
 }
 
-export async function startLocalfargateProcess(name: string, env: Record<string, string> = {}): Promise<BenchServer> {
+export async function startLocalfargateProcess(name: string, env: Record<string, string> = {}, storageDriver: "plain" | "gocryptfs" = "plain"): Promise<BenchServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "lf-bench-"));
   // the compiled server, as `npm start` runs it (bin/localfargate.js builds dist/ when it is stale)
-  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", "plain"], {
+  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", storageDriver], {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, ...env },
   });

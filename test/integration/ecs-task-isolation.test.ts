@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { CreateClusterCommand, ECSClient, RunTaskCommand, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
 import { listHostProcesses, isGocryptfsUnder, isSameProcess, processStartTime } from "../../src/fargate/host-processes.ts";
 import { probeGocryptfs } from "../../src/fargate/storage/index.ts";
+import { removeVolumeLeftovers } from "../../src/fargate/storage/cleanup.ts";
+import { loopDevicesBackedUnder } from "../../src/fargate/storage/ext4-volume.ts";
 import { TASK_UID_BASE, TASK_UID_COUNT } from "../../src/fargate/task-users.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { NETWORK, registerSleeper, running, stopped, waitTask } from "./ecs-helpers.ts";
@@ -20,6 +22,8 @@ const probeDir = mkdtempSync(join(tmpdir(), "lf-probe-"));
 const probe = await probeGocryptfs(probeDir);
 rmSync(probeDir, { recursive: true, force: true });
 const isRoot = process.getuid?.() === 0;
+/** gocryptfs volumes sit on a loop-mounted ext4 here (two mounts and a loop device per volume). */
+const sized = probe.available && probe.ext4 !== undefined;
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -27,7 +31,11 @@ const servers: TestServer[] = [];
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   for (const s of servers) await s.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    // A failed test may leave mounts and loop devices behind: undo them before deleting.
+    await removeVolumeLeftovers(join(d, "volumes")).catch(() => undefined);
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 /** `localfargate start` as a child process on a free port; resolves with its URL once listening. */
@@ -101,7 +109,8 @@ for (const { driver, skip } of drivers) {
       const daemons = (await listHostProcesses()).filter((p) => isGocryptfsUnder(p, volumes));
       if (driver === "gocryptfs") {
         expect(daemons).toHaveLength(1);
-        expect(mountsUnder(volumes)).toHaveLength(1);
+        expect(mountsUnder(volumes)).toHaveLength(sized ? 2 : 1);
+        expect(await loopDevicesBackedUnder(volumes)).toHaveLength(sized ? 1 : 0);
       }
 
       first.child.kill("SIGKILL");
@@ -119,6 +128,7 @@ for (const { driver, skip } of drivers) {
         for (const d of daemons) expect(isSameProcess(d.pid, d.startTime), `gocryptfs ${d.pid} after the restart`).toBe(false);
         expect((await listHostProcesses()).filter((p) => isGocryptfsUnder(p, volumes))).toEqual([]);
         expect(mountsUnder(volumes)).toEqual([]);
+        expect(await loopDevicesBackedUnder(volumes)).toEqual([]);
         expect(readdirSync(volumes).filter((n) => n.startsWith("vol-"))).toEqual([]);
       } finally {
         second.child.kill("SIGTERM");

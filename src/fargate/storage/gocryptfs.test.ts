@@ -5,10 +5,12 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { diskUsage, sparseFileIncludes } from "../../../test/support/sparse-file.ts";
+import { loopDevicesBackedUnder, probeExt4Volumes } from "./ext4-volume.ts";
 import { GocryptfsDriver, mountCipherDir } from "./gocryptfs.ts";
 import { chooseStorageDriver, newVolumeId, probeGocryptfs } from "./index.ts";
 import { isMounted, mountsUnder, runProgram, unmount } from "./system.ts";
@@ -25,13 +27,15 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Every regular file under dir (recursively), with its bytes. */
+const GIB = 1024 ** 3;
+
+/** Every regular file under dir (recursively), with its bytes; a sized volume's sparse image is searched separately. */
 async function allFiles(dir: string): Promise<{ path: string; bytes: Buffer }[]> {
   const out: { path: string; bytes: Buffer }[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await allFiles(p)));
-    else if (entry.isFile()) out.push({ path: p, bytes: await readFile(p) });
+    else if (entry.isFile() && entry.name !== "volume.img") out.push({ path: p, bytes: await readFile(p) });
   }
   return out;
 }
@@ -85,11 +89,20 @@ describe.skipIf(!probe.available)("gocryptfs storage driver", () => {
       expect(f.bytes.includes(key), `raw key in ${f.path}`).toBe(false);
       expect(f.bytes.includes(Buffer.from(key.toString("hex"))), `hex key in ${f.path}`).toBe(false);
     }
+    if (driver.sizedVolumes) {
+      await runProgram("sync", []);
+      const { imageFile } = driver.volumePaths(id);
+      expect(sparseFileIncludes(imageFile, Buffer.from("gocryptfs.diriv")), "the search sees the image's data").toBe(true);
+      expect(sparseFileIncludes(imageFile, needle), "marker in the volume image").toBe(false);
+      expect(sparseFileIncludes(imageFile, key), "raw key in the volume image").toBe(false);
+      expect(sparseFileIncludes(imageFile, Buffer.from(key.toString("hex"))), "hex key in the volume image").toBe(false);
+    }
 
     await driver.destroy(id);
     expect(await isMounted(vol.mountPath)).toBe(false);
     expect(await exists(root)).toBe(false);
     expect(await exists(cipherDir)).toBe(false);
+    expect(await loopDevicesBackedUnder(root)).toEqual([]);
     await driver.destroy(id); // idempotent
   });
 
@@ -166,24 +179,110 @@ describe.skipIf(!probe.available)("gocryptfs storage driver", () => {
     const a = await driver.provision(newVolumeId(), 20, randomBytes(32));
     const b = await driver.provision(newVolumeId(), 20, randomBytes(32));
     await writeFile(join(b.mountPath, "x"), "x");
-    expect((await mountsUnder(driver.baseDir)).sort()).toEqual([a.mountPath, b.mountPath].sort());
+    const ext4Mounts = driver.sizedVolumes ? [driver.volumePaths(a.volumeId).ext4Mount, driver.volumePaths(b.volumeId).ext4Mount] : [];
+    expect((await mountsUnder(driver.baseDir)).sort()).toEqual([a.mountPath, b.mountPath, ...ext4Mounts].sort());
+    if (driver.sizedVolumes) expect(await loopDevicesBackedUnder(driver.baseDir)).toHaveLength(2);
 
     const restarted = await chooseStorageDriver({ baseDir: base, override: "gocryptfs" });
     await restarted.cleanupAll();
     expect(await mountsUnder(driver.baseDir)).toEqual([]);
+    expect(await loopDevicesBackedUnder(driver.baseDir)).toEqual([]);
     expect((await readdir(driver.baseDir)).filter((n) => n.startsWith("vol-"))).toEqual([]);
   });
 
   it("cleanupAll also unmounts a mount whose gocryptfs process died", async () => {
     const vol = await driver.provision(newVolumeId(), 20, randomBytes(32));
-    const pids = (await runProgram("pgrep", ["-f", `gocryptfs .*${vol.volumeId}/cipher`])).output.trim().split(/\s+/).filter(Boolean);
+    const { cipherDir } = driver.volumePaths(vol.volumeId);
+    const pids = (await runProgram("pgrep", ["-f", `gocryptfs .*${cipherDir}`])).output.trim().split(/\s+/).filter(Boolean);
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) process.kill(Number(pid), "SIGKILL");
-    await waitFor(async () => (await runProgram("pgrep", ["-f", `gocryptfs .*${vol.volumeId}/cipher`])).code !== 0, "gocryptfs to die");
+    await waitFor(async () => (await runProgram("pgrep", ["-f", `gocryptfs .*${cipherDir}`])).code !== 0, "gocryptfs to die");
     expect(await isMounted(vol.mountPath)).toBe(true); // dead FUSE mount: "Transport endpoint is not connected"
 
     await driver.cleanupAll();
     expect(await isMounted(vol.mountPath)).toBe(false);
     expect(await exists(driver.volumePaths(vol.volumeId).root)).toBe(false);
+    expect(await loopDevicesBackedUnder(driver.baseDir)).toEqual([]);
+  });
+});
+
+const sized = probe.available && probe.ext4 !== undefined;
+if (probe.available && !sized) console.warn(`sized volume tests skipped: ${probe.sizeNote}`);
+
+describe.skipIf(!sized)("gocryptfs storage driver: sized volumes (gocryptfs on a loop-mounted sparse ext4)", () => {
+  let base: string;
+  let driver: GocryptfsDriver;
+
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), "lf-sized-"));
+    driver = (await chooseStorageDriver({ baseDir: base, override: "gocryptfs" })) as GocryptfsDriver;
+    expect(driver.sizedVolumes).toBe(true);
+  });
+  afterAll(async () => {
+    if (driver) await driver.cleanupAll();
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it.each([20, 50])("the plaintext mount reports the volume's size (%i GiB) and the ephemeral file system name", async (size) => {
+    const vol = await driver.provision(newVolumeId(), size, randomBytes(32));
+    try {
+      const fs = await statfs(vol.mountPath);
+      const total = fs.blocks * fs.bsize;
+      expect(total).toBeGreaterThan(size * GIB * 0.95); // ext4's own metadata takes a little
+      expect(total).toBeLessThanOrEqual(size * GIB);
+      const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").find((l) => l.split(" ")[4] === vol.mountPath);
+      expect(mounts).toMatch(/ - fuse\.gocryptfs ephemeral /);
+    } finally {
+      await driver.destroy(vol.volumeId);
+    }
+  });
+
+  it("an empty 200 GiB volume costs well under 10 MB of real disk; destroy removes mounts, loop device and file", async () => {
+    const vol = await driver.provision(newVolumeId(), 200, randomBytes(32));
+    const p = driver.volumePaths(vol.volumeId);
+    expect((await stat(p.imageFile)).size).toBe(200 * GIB);
+    await writeFile(join(vol.mountPath, "small"), "x");
+    await runProgram("sync", []);
+    expect(diskUsage(p.imageFile)).toBeLessThan(10 * 1024 * 1024);
+    expect(await isMounted(p.ext4Mount)).toBe(true);
+    expect(await loopDevicesBackedUnder(p.root)).toHaveLength(1);
+
+    await driver.destroy(vol.volumeId);
+    expect(await isMounted(vol.mountPath)).toBe(false);
+    expect(await isMounted(p.ext4Mount)).toBe(false);
+    expect(await loopDevicesBackedUnder(p.root)).toEqual([]);
+    expect(await exists(p.root)).toBe(false);
+  });
+
+  it("writes beyond the volume's size fail with ENOSPC", async () => {
+    const vol = await driver.provision(newVolumeId(), 1, randomBytes(32));
+    try {
+      const mib = Buffer.alloc(1024 * 1024, 7);
+      let error: NodeJS.ErrnoException | undefined;
+      const { open } = await import("node:fs/promises");
+      const fh = await open(join(vol.mountPath, "big"), "w");
+      try {
+        for (let i = 0; i < 1100 && !error; i++) await fh.write(mib).catch((e: NodeJS.ErrnoException) => (error = e));
+      } finally {
+        await fh.close().catch(() => undefined);
+      }
+      expect(error?.code).toBe("ENOSPC");
+    } finally {
+      await driver.destroy(vol.volumeId);
+    }
+  });
+
+  it("falls back to unsized cipher directories when mkfs.ext4 is missing", async () => {
+    const r = await probeExt4Volumes(base, ".probe-nomkfs", "/nonexistent");
+    expect(r).toEqual({ available: false, reason: expect.stringMatching(/mkfs\.ext4 is not on PATH/) });
+    const plainDirs = new GocryptfsDriver(base, probe.available ? probe.gocryptfs : "gocryptfs");
+    expect(plainDirs.sizedVolumes).toBe(false);
+    const vol = await plainDirs.provision(newVolumeId(), 200, randomBytes(32));
+    try {
+      expect(await exists(plainDirs.volumePaths(vol.volumeId).imageFile)).toBe(false);
+      expect(await exists(join(plainDirs.volumePaths(vol.volumeId).root, "cipher", "gocryptfs.conf"))).toBe(true);
+    } finally {
+      await plainDirs.destroy(vol.volumeId);
+    }
   });
 });

@@ -20,12 +20,18 @@
  *     stretching adds nothing but latency.
  * gocryptfs daemonizes and returns once the file system is mounted; `-nosyslog` keeps its messages
  * in `<baseDir>/<id>/gocryptfs.log`.
+ *
+ * Sized volumes (where loop devices and mkfs.ext4 work, ext4-volume.ts): the cipher directory lives
+ * on a sparse ext4 file of the task's size, loop-mounted at `<baseDir>/<id>/ext4`, so the
+ * plaintext mount reports that size (`-fsname=ephemeral` names it in `df`) and holds no more;
+ * elsewhere the cipher directory is `<baseDir>/<id>/cipher` on the data dir's file system.
  */
 import { createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { closeSync, constants as fsConstants, openSync } from "node:fs";
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PROBE_PREFIX, removeVolumeLeftovers } from "./cleanup.ts";
+import { createExt4Volume, probeExt4Volumes, type Ext4Tools } from "./ext4-volume.ts";
 import { isMounted, runProgram, unmountAndRemove, which } from "./system.ts";
 import { assertSize, assertVolumeId, type EphemeralVolume, type StorageDriver } from "./types.ts";
 
@@ -118,7 +124,7 @@ export async function mountCipherDir(gocryptfs: string, cipherDir: string, mount
   const fd = openSync(logFile, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND, 0o600);
   let result;
   try {
-    result = await runProgram(gocryptfs, ["-q", "-nosyslog", "-nodev", "-nosuid", ...allowOtherUsers(), "--", cipherDir, mountPoint], {
+    result = await runProgram(gocryptfs, ["-q", "-nosyslog", "-nodev", "-nosuid", "-fsname=ephemeral", ...allowOtherUsers(), "--", cipherDir, mountPoint], {
       stdin: hexLine(password),
       outputFd: fd,
       timeoutMs: COMMAND_TIMEOUT_MS,
@@ -139,16 +145,31 @@ export async function mountCipherDir(gocryptfs: string, cipherDir: string, mount
 export class GocryptfsDriver implements StorageDriver {
   readonly name = "gocryptfs" as const;
   readonly encryptsAtRest = true;
+  readonly sizedVolumes: boolean;
 
-  /** baseDir: absolute and symlink-resolved; gocryptfs: path of the binary. */
+  /**
+   * baseDir: absolute and symlink-resolved; gocryptfs: path of the binary; ext4: the tools for
+   * sized volumes, or undefined to keep cipher directories on the data dir's file system.
+   */
   constructor(
     readonly baseDir: string,
     private readonly gocryptfs: string,
-  ) {}
+    private readonly ext4?: Ext4Tools,
+  ) {
+    this.sizedVolumes = ext4 !== undefined;
+  }
 
-  volumePaths(volumeId: string): { root: string; cipherDir: string; mountPath: string; logFile: string } {
+  volumePaths(volumeId: string): { root: string; imageFile: string; ext4Mount: string; cipherDir: string; mountPath: string; logFile: string } {
     const root = join(this.baseDir, volumeId);
-    return { root, cipherDir: join(root, "cipher"), mountPath: join(root, "mnt"), logFile: join(root, "gocryptfs.log") };
+    const ext4Mount = join(root, "ext4");
+    return {
+      root,
+      imageFile: join(root, "volume.img"),
+      ext4Mount,
+      cipherDir: this.ext4 ? join(ext4Mount, "cipher") : join(root, "cipher"),
+      mountPath: join(root, "mnt"),
+      logFile: join(root, "gocryptfs.log"),
+    };
   }
 
   async provision(volumeId: string, sizeInGiB: number, dataKey: Buffer | undefined): Promise<EphemeralVolume> {
@@ -163,10 +184,11 @@ export class GocryptfsDriver implements StorageDriver {
       throw e;
     }
     try {
+      if (this.ext4) await createExt4Volume(this.ext4, p.imageFile, p.ext4Mount, sizeInGiB);
       await mkdir(p.cipherDir, { mode: 0o700 });
       await mkdir(p.mountPath, { mode: 0o755 });
-      // Size is recorded, not enforced (no quota on a FUSE overlay of the host file system).
-      await writeFile(join(p.root, "volume.json"), JSON.stringify({ volumeId, sizeInGiB, driver: this.name }) + "\n");
+      // Without ext4 the size is recorded, not enforced (no quota on the host file system).
+      await writeFile(join(p.root, "volume.json"), JSON.stringify({ volumeId, sizeInGiB, driver: this.name, sizedVolume: this.sizedVolumes }) + "\n");
       await initCipherDir(this.gocryptfs, p.cipherDir, dataKey);
       await mountCipherDir(this.gocryptfs, p.cipherDir, p.mountPath, dataKey, p.logFile);
     } catch (e) {
@@ -186,12 +208,13 @@ export class GocryptfsDriver implements StorageDriver {
   }
 }
 
-export type GocryptfsProbe = { available: true; gocryptfs: string } | { available: false; reason: string };
+export type GocryptfsProbe = { available: true; gocryptfs: string; ext4?: Ext4Tools; sizeNote?: string } | { available: false; reason: string };
 
 /**
  * Whether the gocryptfs driver works here: Linux, /dev/fuse usable, gocryptfs and fusermount3
  * (or fusermount) on PATH, and a probe volume (random key) mounts, stores and returns a file,
- * and unmounts. baseDir must exist and be absolute.
+ * and unmounts. baseDir must exist and be absolute. When it works, also whether sized volumes
+ * (loop-mounted ext4) work; if not, sizeNote says why.
  */
 export async function probeGocryptfs(baseDir: string): Promise<GocryptfsProbe> {
   if (process.platform !== "linux") return { available: false, reason: `gocryptfs needs Linux (this is ${process.platform})` };
@@ -218,7 +241,9 @@ export async function probeGocryptfs(baseDir: string): Promise<GocryptfsProbe> {
     if ((await readFile(join(mnt, "probe"), "utf8")) !== "localfargate probe") {
       return { available: false, reason: "the probe gocryptfs mount did not return what was written" };
     }
-    return { available: true, gocryptfs };
+    const ext4 = await probeExt4Volumes(baseDir, PROBE_PREFIX + randomBytes(6).toString("hex"));
+    if (ext4.available) return { available: true, gocryptfs, ext4: ext4.tools };
+    return { available: true, gocryptfs, sizeNote: `volume sizes are recorded, not enforced: ${ext4.reason}` };
   } catch (e) {
     return { available: false, reason: `probe mount failed: ${(e as Error).message}` };
   } finally {

@@ -19,6 +19,8 @@ export interface ChooseStorageDriverOptions {
   override?: StorageDriverName;
   /** Called with the reason when auto-selection falls back to the plain driver. */
   onFallback?: (reason: string) => void;
+  /** Called with the reason when volumes cannot be sized (no loop devices or mkfs.ext4). */
+  onSizeNote?: (note: string) => void;
 }
 
 /** Create baseDir if needed and return it absolute with symlinks resolved (as in the mount table). */
@@ -35,7 +37,10 @@ export async function chooseStorageDriver(opts: ChooseStorageDriverOptions): Pro
     throw new Error(`Unknown storage driver '${String(opts.override)}': expected 'gocryptfs' or 'plain'`);
   }
   const probe: GocryptfsProbe = await probeGocryptfs(baseDir);
-  if (probe.available) return new GocryptfsDriver(baseDir, probe.gocryptfs);
+  if (probe.available) {
+    if (probe.sizeNote) opts.onSizeNote?.(probe.sizeNote);
+    return new GocryptfsDriver(baseDir, probe.gocryptfs, probe.ext4);
+  }
   if (opts.override === "gocryptfs") {
     throw new Error(`Storage driver 'gocryptfs' is not available: ${probe.reason}`);
   }

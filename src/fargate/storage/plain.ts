@@ -11,6 +11,7 @@ import { assertSize, assertVolumeId, type EphemeralVolume, type StorageDriver } 
 export class PlainDriver implements StorageDriver {
   readonly name = "plain" as const;
   readonly encryptsAtRest = false;
+  readonly sizedVolumes = false;
 
   /** baseDir: absolute and symlink-resolved (chooseStorageDriver takes care of that). */
   constructor(readonly baseDir: string) {}

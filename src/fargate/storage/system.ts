@@ -119,25 +119,48 @@ export async function isMounted(path: string): Promise<boolean> {
   return (await readMounts()).some((m) => m.mountPoint === path);
 }
 
-/** Mount points at `dir` or below it, deepest first. */
+/**
+ * Mount points at `dir` or below it, most recently mounted first (the reverse of the mount
+ * table's order), so a mount made on top of another one (a FUSE mount whose cipher directory
+ * lives on a loop-mounted ext4) is unmounted before the one below it.
+ */
 export async function mountsUnder(dir: string): Promise<string[]> {
   const prefix = dir.endsWith(sep) ? dir : dir + sep;
-  return (await readMounts())
-    .map((m) => m.mountPoint)
-    .filter((p) => p === dir || p.startsWith(prefix))
-    .sort((a, b) => b.length - a.length);
+  const points = (await readMounts()).map((m) => m.mountPoint).filter((p) => p === dir || p.startsWith(prefix));
+  return [...new Set(points.reverse())];
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How often, and how far apart, `umount` is retried while the file system is busy (about 5 s). */
+const BUSY_RETRIES = 500;
+const BUSY_RETRY_MS = 10;
+
 /**
- * Unmount a FUSE mount point: `fusermount3 -u`, then `fusermount -u`, then lazy variants
- * (`fusermount3 -u -z`, `fusermount -u -z`, `umount -l`) for a busy or dead mount.
- * Resolves once the mount point is gone from the mount table; throws if every attempt failed.
+ * Unmount a mount point. FUSE: `fusermount3 -u`, then `fusermount -u`, then lazy variants
+ * (`fusermount3 -u -z`, `fusermount -u -z`, `umount -l`) for a busy or dead mount. Other file
+ * systems (the loop-mounted ext4 of a sized volume): `umount`, retried while busy, since
+ * `fusermount3 -u` returns before the gocryptfs daemon above has closed its files; then
+ * `umount -l`. Resolves once the mount point is gone from the mount table; throws if every
+ * attempt failed.
  */
 export async function unmount(mountPoint: string): Promise<void> {
-  if (!(await isMounted(mountPoint))) return;
+  const entry = (await readMounts()).find((m) => m.mountPoint === mountPoint);
+  if (!entry) return;
+  const umount = await which("umount");
+  if (!entry.fsType.startsWith("fuse")) {
+    const errors: string[] = [];
+    for (let i = 0; i < BUSY_RETRIES && umount; i++) {
+      const r = await runProgram(umount, [mountPoint], { timeoutMs: 30_000 });
+      if (!(await isMounted(mountPoint))) return;
+      errors[0] = r.output.trim() || `exit ${r.code ?? r.signal}`;
+      await sleep(BUSY_RETRY_MS);
+    }
+    if (umount) await runProgram(umount, ["-l", mountPoint], { timeoutMs: 30_000 });
+    if (!(await isMounted(mountPoint))) return;
+    throw new Error(`Could not unmount ${mountPoint}: ${errors.join("; ") || "no umount on PATH"}`);
+  }
   const fm3 = await which("fusermount3");
   const fm = await which("fusermount");
-  const umount = await which("umount");
   const attempts: [string, string[]][] = [];
   if (fm3) attempts.push([fm3, ["-u", mountPoint]]);
   if (fm) attempts.push([fm, ["-u", mountPoint]]);

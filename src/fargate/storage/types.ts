@@ -11,7 +11,7 @@ export interface EphemeralVolume {
   volumeId: string;
   /** Where containers see files (the task's working volume). */
   mountPath: string;
-  /** Requested size (task definition `ephemeralStorage.sizeInGiB`, or 20). Recorded, not enforced. */
+  /** Requested size (task definition `ephemeralStorage.sizeInGiB`, or 20); enforced when the driver's sizedVolumes is true. */
   sizeInGiB: number;
   /** True when every byte written under mountPath is encrypted before it reaches the disk. */
   encryptedAtRest: boolean;
@@ -20,6 +20,11 @@ export interface EphemeralVolume {
 export interface StorageDriver {
   readonly name: StorageDriverName;
   readonly encryptsAtRest: boolean;
+  /**
+   * True when a volume is a file system of exactly its requested size (what `df` shows inside the
+   * task, and where writes beyond it fail with ENOSPC); false when the size is only recorded.
+   */
+  readonly sizedVolumes: boolean;
   /** Absolute, symlink-resolved directory holding one sub-directory per volume. */
   readonly baseDir: string;
   /**

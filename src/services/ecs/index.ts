@@ -64,10 +64,12 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     tempBase = true;
   }
   let fallback: string | undefined;
+  let sizeNote: string | undefined;
   const driver = await chooseStorageDriver({
     baseDir,
     override: app.options.storageDriver,
     onFallback: (reason) => (fallback = reason),
+    onSizeNote: (note) => (sizeNote = note),
   });
   // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
   // STOPPED by the data plane afterwards). Safe: createApp holds the data dir lock by now, so no
@@ -76,6 +78,8 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   app.health.storage = {
     driver: driver.name,
     encryptedAtRest: driver.encryptsAtRest,
+    sizedVolumes: driver.sizedVolumes,
+    ...(sizeNote ? { sizeNote } : {}),
     ...(driver.encryptsAtRest ? {} : { warning: PLAIN_WARNING, ...(fallback ? { reason: fallback } : {}) }),
   };
   const users = new TaskUserPool();
