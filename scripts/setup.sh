@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Installs what localfargate needs on a fresh Debian machine: gocryptfs and fuse3 (the encrypted
-# storage driver; without them tasks use the plain driver and the server says so), crun and
-# catatonit (the container runtime), then the npm packages. Safe to run again.
+# Installs what localfargate needs on a fresh Debian machine: gocryptfs, fuse3 and e2fsprogs (the
+# encrypted storage driver on sized ext4 volumes; without them tasks use the plain driver and the
+# server says so), the container tools (skopeo, umoci, crun, catatonit), then the npm packages and
+# the compiled server. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
+if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null 2>&1 || ! command -v mkfs.ext4 >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "setup: installing gocryptfs, fuse3 and wrk (bench) from Debian"
+    echo "setup: installing gocryptfs, fuse3, e2fsprogs and wrk (bench) from Debian"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq gocryptfs fuse3 wrk >/dev/null
+    apt-get install -y -qq gocryptfs fuse3 e2fsprogs wrk >/dev/null
   else
     echo "setup: gocryptfs/fuse3 not installed and cannot apt-get here; tasks will use the plain storage driver"
   fi
