@@ -36,6 +36,7 @@ import {
   decryptWith,
   encryptWith,
   keyInUse,
+  namedKeyInUse,
   noContextForAsymmetric,
   rejectRecipient,
   requireSymmetric,
@@ -51,11 +52,7 @@ import { checkKeyState, err, type KeyRecord } from "./state.ts";
 function encryptOperation(kms: Kms) {
   return defineOperation<EncryptRequest, EncryptResponse, Resolved>({
     readOnly: true,
-    resolve(ctx, i) {
-      checkGrantTokens(i.GrantTokens);
-      const r = keyInUse(kms, ctx, i.KeyId!);
-      return namingKeys(ctx, r, r.key);
-    },
+    resolve: (ctx, i) => namedKeyInUse(kms, ctx, i),
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "Encrypt", i.EncryptionContext, { "kms:EncryptionAlgorithm": i.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT" })],
     handler: function encrypt(_ctx, i, { key }) {
       checkKeyState(key, "use");
@@ -169,12 +166,7 @@ function newDataKey(kms: Kms, key: KeyRecord, i: GenerateDataKeyWithoutPlaintext
 function generateDataKeyOperation(kms: Kms) {
   return defineOperation<GenerateDataKeyRequest, GenerateDataKeyResponse, Resolved>({
     readOnly: true,
-    resolve(ctx, i) {
-      checkGrantTokens(i.GrantTokens);
-      rejectRecipient(i);
-      const r = keyInUse(kms, ctx, i.KeyId!);
-      return namingKeys(ctx, r, r.key);
-    },
+    resolve: (ctx, i) => namedKeyInUse(kms, ctx, i),
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "GenerateDataKey", i.EncryptionContext)],
     handler: function generateDataKey(_ctx, i, { key }) {
       const d = newDataKey(kms, key, i, "GenerateDataKey");
@@ -186,11 +178,7 @@ function generateDataKeyOperation(kms: Kms) {
 function generateDataKeyWithoutPlaintextOperation(kms: Kms) {
   return defineOperation<GenerateDataKeyWithoutPlaintextRequest, GenerateDataKeyWithoutPlaintextResponse, Resolved>({
     readOnly: true,
-    resolve(ctx, i) {
-      checkGrantTokens(i.GrantTokens);
-      const r = keyInUse(kms, ctx, i.KeyId!);
-      return namingKeys(ctx, r, r.key);
-    },
+    resolve: (ctx, i) => namedKeyInUse(kms, ctx, i),
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "GenerateDataKeyWithoutPlaintext", i.EncryptionContext)],
     handler: function generateDataKeyWithoutPlaintext(_ctx, i, { key }) {
       const d = newDataKey(kms, key, i, "GenerateDataKeyWithoutPlaintext");
@@ -215,12 +203,7 @@ async function newDataKeyPair(kms: Kms, key: KeyRecord, i: GenerateDataKeyPairWi
 function generateDataKeyPairOperation(kms: Kms) {
   return defineOperation<GenerateDataKeyPairRequest, GenerateDataKeyPairResponse, Resolved>({
     readOnly: true,
-    resolve(ctx, i) {
-      checkGrantTokens(i.GrantTokens);
-      rejectRecipient(i);
-      const r = keyInUse(kms, ctx, i.KeyId!);
-      return namingKeys(ctx, r, r.key);
-    },
+    resolve: (ctx, i) => namedKeyInUse(kms, ctx, i),
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "GenerateDataKeyPair", i.EncryptionContext, { "kms:DataKeyPairSpec": i.KeyPairSpec })],
     handler: async function generateDataKeyPair(_ctx, i, { key }) {
       const r = await newDataKeyPair(kms, key, i, "GenerateDataKeyPair");
@@ -239,11 +222,7 @@ function generateDataKeyPairOperation(kms: Kms) {
 function generateDataKeyPairWithoutPlaintextOperation(kms: Kms) {
   return defineOperation<GenerateDataKeyPairWithoutPlaintextRequest, GenerateDataKeyPairWithoutPlaintextResponse, Resolved>({
     readOnly: true,
-    resolve(ctx, i) {
-      checkGrantTokens(i.GrantTokens);
-      const r = keyInUse(kms, ctx, i.KeyId!);
-      return namingKeys(ctx, r, r.key);
-    },
+    resolve: (ctx, i) => namedKeyInUse(kms, ctx, i),
     authorize: (ctx, i, r) => [useCheck(ctx, kms, r, "GenerateDataKeyPairWithoutPlaintext", i.EncryptionContext, { "kms:DataKeyPairSpec": i.KeyPairSpec })],
     handler: async function generateDataKeyPairWithoutPlaintext(_ctx, i, { key }) {
       const r = await newDataKeyPair(kms, key, i, "GenerateDataKeyPairWithoutPlaintext");

@@ -8,7 +8,8 @@ import { defaultRequestParameters } from "../../audit/record.ts";
 import { kmsShapes } from "../../protocol/shapes/kms.gen.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import type { AuthCheck } from "../../kernel/operation.ts";
-import type { Kms } from "./core.ts";
+import { namingKeys, type Kms } from "./core.ts";
+import { checkGrantTokens } from "./grants.ts";
 import { requireEncryptionAlgorithm, rsaDecrypt, rsaEncrypt } from "./crypto/asymmetric.ts";
 import { materialIdHex, openSymmetric, parseCiphertext, sealSymmetric } from "./crypto/ciphertext.ts";
 import { keyCheck } from "./key-policy.ts";
@@ -56,6 +57,17 @@ export function withAlgorithms(shape: string, members: Record<string, string>) {
 /** The key a crypto operation uses: key ID, key ARN, alias name or alias ARN. */
 export function keyInUse(kms: Kms, ctx: RequestContext, keyId: string): Resolved {
   return keyOf(kms.state, ctx, keyId, { aliases: true });
+}
+
+/**
+ * The key a cryptographic operation names by KeyId, after the request checks AWS makes first
+ * (grant tokens, no Recipient), named in the call's CloudTrail record.
+ */
+export function namedKeyInUse(kms: Kms, ctx: RequestContext, i: { GrantTokens?: string[]; Recipient?: unknown; KeyId?: string }): Resolved {
+  checkGrantTokens(i.GrantTokens);
+  rejectRecipient(i);
+  const r = keyInUse(kms, ctx, i.KeyId!);
+  return namingKeys(ctx, r, r.key);
 }
 
 /** The AuthCheck for a crypto operation: key policy, IAM, and grants for the same operation. */
