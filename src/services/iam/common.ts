@@ -132,6 +132,17 @@ export function paginateIndex<T>(
   return iamPage(pageIndex(IAM_TOKENS, index, scope, marker, maxItems ?? 100, { filter }));
 }
 
+/** One page of an entity's tags in key order (ListUserTags, ListRoleTags, ListMFADeviceTags). */
+export function tagsPage(tags: Tag[], marker: string | undefined, maxItems: number | undefined): { Tags: Tag[]; IsTruncated: boolean; Marker?: string } {
+  const page = paginate(
+    [...tags].sort((a, b) => byName(a.Key!, b.Key!)),
+    (t) => t.Key!.toLowerCase(),
+    marker,
+    maxItems,
+  );
+  return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+}
+
 export const byName = (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : a < b ? -1 : a > b ? 1 : 0);
 
 // ---- paths ----

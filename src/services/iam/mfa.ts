@@ -27,7 +27,6 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import {
   alreadyExists,
-  byName,
   checkTagRequest,
   deleteConflict,
   invalidInput,
@@ -38,6 +37,7 @@ import {
   removeTags,
   requestTagContext,
   validationError,
+  tagsPage,
 } from "./common.ts";
 import {
   authorizeOnAnyResource,
@@ -328,9 +328,7 @@ export function mfaOperations(env: IamEnv): OperationTable<MfaOperation> {
       resolve: resolve.device,
       authorize: authorizeOnDevice,
       handler: function listMFADeviceTags(_ctx, i, ref) {
-        const tags = [...existingDevice(ref).tags].sort((a, b) => byName(a.Key!, b.Key!));
-        const page = paginate(tags, (t) => t.Key!.toLowerCase(), i.Marker, i.MaxItems);
-        return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+        return tagsPage(existingDevice(ref).tags, i.Marker, i.MaxItems);
       },
     }),
 

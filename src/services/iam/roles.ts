@@ -19,7 +19,6 @@ import type {
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import {
   alreadyExists,
-  byName,
   checkTagRequest,
   deleteConflict,
   encodeDocument,
@@ -27,13 +26,13 @@ import {
   limitExceeded,
   mergeTags,
   newId,
-  paginate,
   paginateIndex,
   pathMatches,
   policySize,
   removeTags,
   requestTagContext,
   validateDocument,
+  tagsPage,
 } from "./common.ts";
 import { requireAttachable } from "./managed.ts";
 import { authorizeOnRole, existing, iamChecks, iamResolvers, loggedResponse, type EntityRef, type IamEnv } from "./ops.ts";
@@ -196,9 +195,7 @@ export function roleOperations(env: IamEnv): OperationTable<RoleOperation> {
       resolve: resolve.role,
       authorize: authorizeOnRole,
       handler: function listRoleTags(_ctx, i, ref) {
-        const tags = [...existing(ref).tags].sort((a, b) => byName(a.Key!, b.Key!));
-        const page = paginate(tags, (t) => t.Key!.toLowerCase(), i.Marker, i.MaxItems);
-        return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+        return tagsPage(existing(ref).tags, i.Marker, i.MaxItems);
       },
     }),
   };

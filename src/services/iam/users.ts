@@ -28,7 +28,6 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck, type OperationTable } from "../../kernel/operation.ts";
 import {
   alreadyExists,
-  byName,
   checkTagRequest,
   deleteConflict,
   iamArn,
@@ -42,6 +41,7 @@ import {
   pathMatches,
   removeTags,
   requestTagContext,
+  tagsPage,
 } from "./common.ts";
 import {
   authorizeOnImplicitUser,
@@ -241,9 +241,7 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
       resolve: resolve.user,
       authorize: authorizeOnUser,
       handler: function listUserTags(_ctx, i, ref) {
-        const tags = [...existing(ref).tags].sort((a, b) => byName(a.Key!, b.Key!));
-        const page = paginate(tags, (t) => t.Key!.toLowerCase(), i.Marker, i.MaxItems);
-        return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+        return tagsPage(existing(ref).tags, i.Marker, i.MaxItems);
       },
     }),
 
