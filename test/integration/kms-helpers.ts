@@ -120,15 +120,4 @@ export function addPrincipal(s: TestServer, kind: "user" | "role", name: string,
   };
 }
 
-export const allow = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({
-  Effect: "Allow",
-  Action: action,
-  Resource: resource,
-  ...extra,
-});
-export const deny = (action: string | string[], resource: string | string[] = "*", extra: Record<string, unknown> = {}) => ({
-  Effect: "Deny",
-  Action: action,
-  Resource: resource,
-  ...extra,
-});
+export { allow, deny } from "./iam-helpers.ts";
