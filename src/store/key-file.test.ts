@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createKeyFile } from "./key-file.ts";
+import { createKeyFile, lazyCheckedKey, type KeyFileSpec } from "./key-file.ts";
+import { Store } from "./store.ts";
 import { StartupError } from "./startup-error.ts";
 
 const dirs: string[] = [];
@@ -41,5 +42,40 @@ describe("createKeyFile", () => {
     expect(() => createKeyFile(d, "root.key")).toThrow(StartupError);
     expect(readFileSync(join(d, "root.key")).length).toBe(16);
     expect(readdirSync(d)).toEqual(["root.key"]);
+  });
+});
+
+describe("lazyCheckedKey", () => {
+  const spec = (dataDir: string, store: Store, sealed = false): KeyFileSpec => ({
+    dataDir,
+    fileName: "credentials.key",
+    store,
+    metaKey: "test.keyCheck",
+    protects: "test secrets",
+    hasSealedData: () => sealed,
+    create: () => createKeyFile(dataDir, "credentials.key"),
+  });
+
+  it("makes no key file for a fresh data dir until the key is first asked for, then checks it at every start", () => {
+    const d = tempDir();
+    let store = new Store(d);
+    const key = lazyCheckedKey(spec(d, store));
+    expect(readdirSync(d)).not.toContain("credentials.key");
+    const k = key();
+    expect(readFileSync(join(d, "credentials.key")).equals(k)).toBe(true);
+    expect(key().equals(k)).toBe(true);
+    store.close();
+    store = new Store(d);
+    expect(lazyCheckedKey(spec(d, store))().equals(k)).toBe(true);
+    writeFileSync(join(d, "credentials.key"), randomBytes(32));
+    expect(() => lazyCheckedKey(spec(d, store))).toThrow(/not the key the test secrets/);
+    store.close();
+  });
+
+  it("refuses at start-up, not at first use, a missing key file over sealed data", () => {
+    const d = tempDir();
+    const store = new Store(d);
+    expect(() => lazyCheckedKey(spec(d, store, true))).toThrow(/credentials.key is missing/);
+    store.close();
   });
 });

@@ -16,7 +16,7 @@
  * created with O_CREAT|O_EXCL. An existing key file is never replaced.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { StartupError } from "./startup-error.ts";
 import type { Store } from "./store.ts";
@@ -67,6 +67,19 @@ export function loadCheckedKey(spec: KeyFileSpec): Buffer {
   }
   store.commitNow([store.setMeta(metaKey, keyCheckValue(key, fileName))]);
   return key;
+}
+
+/**
+ * Like `loadCheckedKey`, but a data dir that has neither the key file nor anything sealed under
+ * it gets its key only when something first asks for it: a fresh start does not wait for key
+ * files (and their fsyncs) that a session may never use. Anything that is there is still checked
+ * at start-up. The key file is durable before the caller can seal with it.
+ */
+export function lazyCheckedKey(spec: KeyFileSpec): () => Buffer {
+  let key: Buffer | undefined;
+  const fresh = spec.store.getMeta(spec.metaKey) === undefined && !existsSync(join(spec.dataDir, spec.fileName)) && !spec.hasSealedData();
+  if (!fresh) key = loadCheckedKey(spec);
+  return () => (key ??= loadCheckedKey(spec));
 }
 
 function readKeyFile(file: string, remedy: string): Buffer | undefined {

@@ -4,6 +4,7 @@
  * the next start on the same data dir ends them and unmounts their volumes before it reports
  * the tasks STOPPED.
  */
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
@@ -168,6 +169,8 @@ describe.skipIf(!isRoot)(`task users${isRoot ? "" : " (skipped: the server must 
     const health = (await (await fetch(`${server.url}/_localfargate/health`)).json()) as { taskIsolation: { users: string } };
     expect(health.taskIsolation).toEqual({ users: "per-task", uidRange: [TASK_UID_BASE, TASK_UID_BASE + TASK_UID_COUNT - 1] });
     await ecs.send(new CreateClusterCommand({ clusterName: "iso" }));
+    // root.key is made when KMS first seals key material
+    await new KMSClient(server.config).send(new CreateKeyCommand({}));
 
     const victimTd = await registerSleeper(ecs, "victim", [
       { name: "app", image: "busybox", command: ["sh", "-c", "echo victim-secret > secret.txt; exec sleep 1000"], stopTimeout: 2 },

@@ -281,6 +281,7 @@ describe("secrets at rest", () => {
     let s = await startServer(dataDir);
     await new KMSClient(cfg(s.url)).send(new CreateKeyCommand({}));
     await new IAMClient(cfg(s.url)).send(new CreateUserCommand({ UserName: "u" }));
+    await new IAMClient(cfg(s.url)).send(new CreateAccessKeyCommand({ UserName: "u" }));
     check();
     const names = readdirSync(dataDir);
     for (const f of ["localfargate.db", "localfargate.db-wal", "audit-index.db", "root.key", "credentials.key", "audit-log", "volumes"]) expect(names).toContain(f);

@@ -11,7 +11,7 @@
 import { createHash, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { createKeyFile, loadCheckedKey, writePrivateFile } from "../../store/key-file.ts";
+import { createKeyFile, lazyCheckedKey, writePrivateFile } from "../../store/key-file.ts";
 import { openBlob, sealBlob } from "../../store/sealing.ts";
 import type { Store, WriteOp } from "../../store/store.ts";
 
@@ -37,7 +37,7 @@ export class SigningKeys {
   private readonly keys: SigningKeyInfo[] = [];
   private readonly privates = new Map<string, KeyObject>();
   private readonly dir: string | null;
-  private readonly sealKey: Buffer | null;
+  private readonly sealKey: (() => Buffer) | null;
 
   constructor(
     private readonly store: Store,
@@ -53,8 +53,8 @@ export class SigningKeys {
     return this.dir && existsSync(this.dir) ? readdirSync(this.dir).filter((f) => f.endsWith(SEALED_SUFFIX)) : [];
   }
 
-  private loadSealKey(dataDir: string): Buffer {
-    return loadCheckedKey({
+  private loadSealKey(dataDir: string): () => Buffer {
+    return lazyCheckedKey({
       dataDir,
       fileName: SIGNING_SEAL_KEY_FILE,
       store: this.store,
@@ -73,13 +73,13 @@ export class SigningKeys {
     mkdirSync(this.dir!, { recursive: true, mode: 0o700 });
     chmodSync(this.dir!, 0o700);
     const der = privateKey.export({ type: "pkcs8", format: "der" });
-    writePrivateFile(this.sealedFile(region, fingerprint), sealBlob(this.sealKey!, der, sealAad(region, fingerprint), SEAL_VERSION));
+    writePrivateFile(this.sealedFile(region, fingerprint), sealBlob(this.sealKey!(), der, sealAad(region, fingerprint), SEAL_VERSION));
   }
 
   private loadPrivate(k: SigningKeyInfo): KeyObject | undefined {
     const sealed = this.sealedFile(k.region, k.fingerprint);
     if (existsSync(sealed)) {
-      const der = openBlob(this.sealKey!, readFileSync(sealed), sealAad(k.region, k.fingerprint), SEAL_VERSION);
+      const der = openBlob(this.sealKey!(), readFileSync(sealed), sealAad(k.region, k.fingerprint), SEAL_VERSION);
       return createPrivateKey({ key: der, format: "der", type: "pkcs8" });
     }
     const legacyPem = join(this.dir!, `${k.region}_${k.fingerprint}.pem`);

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { defineServiceModule } from "../../kernel/service.ts";
-import { createKeyFile, loadCheckedKey } from "../../store/key-file.ts";
+import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
 import { openParts, sealParts } from "../../store/sealing.ts";
 import type { Store } from "../../store/store.ts";
 import { KIND_SESSION } from "../sts/sessions.ts";
@@ -22,14 +22,15 @@ export interface Sealed {
 }
 
 export class SecretSealer {
-  private readonly key: Buffer;
+  private readonly key: () => Buffer;
 
   constructor(dataDir: string | null, store?: Store) {
     if (!dataDir || !store) {
-      this.key = randomBytes(32);
+      const memoryKey = randomBytes(32);
+      this.key = () => memoryKey;
       return;
     }
-    this.key = loadCheckedKey({
+    this.key = lazyCheckedKey({
       dataDir,
       fileName: CREDENTIALS_KEY_FILE,
       store,
@@ -51,12 +52,12 @@ export class SecretSealer {
   }
 
   seal(plaintext: string, aad: string): Sealed {
-    const { iv, ct, tag } = sealParts(this.key, Buffer.from(plaintext, "utf8"), aad);
+    const { iv, ct, tag } = sealParts(this.key(), Buffer.from(plaintext, "utf8"), aad);
     return { iv: iv.toString("base64"), ct: ct.toString("base64"), tag: tag.toString("base64") };
   }
 
   open(s: Sealed, aad: string): string {
-    return openSealed(this.key, s, aad);
+    return openSealed(this.key(), s, aad);
   }
 }
 

@@ -15,7 +15,7 @@ import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { aliasOperations } from "./aliases.ts";
 import { Kms, type KmsOptions } from "./core.ts";
 import { cryptoOperations } from "./crypto-ops.ts";
-import { loadCheckedKey } from "../../store/key-file.ts";
+import { lazyCheckedKey } from "../../store/key-file.ts";
 import { loadOrCreateRootKey, openAtRest, ROOT_KEY_FILE, sealAtRest } from "./crypto/rootkey.ts";
 import { grantOperations } from "./grants.ts";
 import { importOperations, runDueImports } from "./import-ops.ts";
@@ -39,9 +39,9 @@ function numberOption(app: AppContext, name: "kmsMaxGrantsPerKey" | "kmsOnDemand
 }
 
 /** The data dir's root key, verified against the key material it seals (src/store/key-file.ts). */
-function loadRootKey(app: AppContext, dataDir: string): Buffer {
+function loadRootKey(app: AppContext, dataDir: string): () => Buffer {
   const keys = () => app.store.all<KeyRecord>(KIND_KEY);
-  return loadCheckedKey({
+  return lazyCheckedKey({
     dataDir,
     fileName: ROOT_KEY_FILE,
     store: app.store,
@@ -68,11 +68,14 @@ function loadRootKey(app: AppContext, dataDir: string): Buffer {
 
 function sealerFor(app: AppContext): Sealer {
   // tests may run without a data dir: material then lives under a random, in-memory root key
-  const root = app.dataDir ? loadRootKey(app, app.dataDir) : randomBytes(32);
+  const memoryRoot = randomBytes(32);
+  const root = app.dataDir ? loadRootKey(app, app.dataDir) : () => memoryRoot;
   return {
-    secret: root,
-    seal: (plaintext, aad) => sealAtRest(root, plaintext, aad),
-    open: (sealed, aad) => openAtRest(root, sealed, aad),
+    get secret() {
+      return root();
+    },
+    seal: (plaintext, aad) => sealAtRest(root(), plaintext, aad),
+    open: (sealed, aad) => openAtRest(root(), sealed, aad),
   };
 }
 
