@@ -101,6 +101,7 @@ async function setup() {
     newVolumeId,
     users: new TaskUserPool(),
     metadataUri: (t, c) => metadataUri(app, t, c),
+    roleEnvironment: async () => ({}),
   });
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());
