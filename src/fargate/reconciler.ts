@@ -6,7 +6,7 @@
 import type { Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
 import { releaseStorage } from "./ephemeral-storage.ts";
-import type { FargateKms, FargateTask, TaskPlane, TaskReports } from "./port.ts";
+import type { FargateKms, FargateTask, TaskPlane, TaskReports, TaskRoles } from "./port.ts";
 import type { StorageDriver } from "./storage/index.ts";
 import { TaskRunner, type RunnerDeps } from "./task-runner.ts";
 import type { TaskUserPool } from "./task-users.ts";
@@ -22,6 +22,8 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly metadataUri: (t: T, container: string) => string;
   /** the task role's credentials variables and AWS_ENDPOINT_URL (task-credentials.ts) */
   readonly roleEnvironment: RunnerDeps<T>["roleEnvironment"];
+  /** the task's IAM roles, as the control plane assumes them (the execution role for pulls, logs, secrets) */
+  readonly roles: TaskRoles<T>;
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -31,7 +33,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -48,7 +50,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, save };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, save };
   }
 
   launch(t: T): void {

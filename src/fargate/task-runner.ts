@@ -8,7 +8,7 @@ import { chmodSync, chownSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
-import type { FargateTask, TaskReports, TaskStatus } from "./port.ts";
+import type { FargateTask, TaskReports, TaskRoles, TaskStatus } from "./port.ts";
 import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type ContainerState, type DependencyCondition } from "./containers.ts";
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
 import { endProcesses } from "./host-processes.ts";
@@ -25,6 +25,8 @@ export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
    * SDKs at them and at localfargate, for code on the host or in the task's own namespace.
    */
   roleEnvironment: (t: T, reach: "host" | "namespace") => Promise<Record<string, string>>;
+  /** the task's IAM roles (the execution role's credentials for the data plane's own calls) */
+  roles: TaskRoles<T>;
   /** the unprivileged users tasks run as (none when the server is not root) */
   users: TaskUserPool;
 }

@@ -193,6 +193,17 @@ describe("task role credentials", () => {
     expect(rec.errorCode).toBe("AccessDenied");
     expect(rec.userIdentity).toEqual({ type: "AWSService", invokedBy: "ecs-tasks.amazonaws.com" });
     expect(rec.responseElements).toBeNull();
+    // The SDK's retries and further requests are answered from the refusal; a minute later the role is tried again.
+    for (let i = 0; i < 3; i++) expect((await fetch(result.env.full!)).status).toBe(400);
+    const later = await server.advanceClock(61);
+    expect((await fetch(result.env.full!)).status).toBe(400);
+    const attempts = await waitFor("the second refused AssumeRole event", async () => {
+      const mine = (await lookupAll(ct, "EventName", "AssumeRole"))
+        .map(recordOf)
+        .filter((r) => (r.requestParameters as { roleSessionName?: string } | null)?.roleSessionName === id);
+      return mine.some((r) => Date.parse(r.eventTime as string) >= Date.parse(later) - 1000) && mine;
+    });
+    expect(attempts.length).toBe(2);
     await stopAndWait(task);
   });
 

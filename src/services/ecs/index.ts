@@ -106,6 +106,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     newVolumeId,
     users,
     metadataUri: (t, container) => metadataUri(app, t, container),
+    roles,
     roleEnvironment: async (t, reach) =>
       credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
   });

@@ -26,11 +26,16 @@ export const TASK_CREDENTIALS_SECONDS = 6 * 3600;
 /** Credentials with less than this left are renewed on the next request. */
 export const RENEW_BEFORE_MS = 3600_000;
 
+/** After a refused AssumeRole, requests are answered from the refusal for this long before it is tried again. */
+export const RETRY_REFUSED_MS = 60_000;
+
 interface Vended {
   task: TaskRecord;
   roleArn: string;
   current?: RoleCredentials;
   renewing?: Promise<RoleOutcome>;
+  /** the last refusal and when it came (service-clock ms) */
+  refused?: { outcome: RoleOutcome; atMs: number };
 }
 
 export class EcsTaskRoles implements TaskRoles<TaskRecord> {
@@ -69,12 +74,18 @@ export class EcsTaskRoles implements TaskRoles<TaskRecord> {
   private async fresh(v: Vended): Promise<RoleOutcome> {
     const now = this.nowMs();
     if (v.current && v.current.expiration.getTime() - now > RENEW_BEFORE_MS) return { ok: true, credentials: v.current };
-    v.renewing ??= this.assume(v.task, v.roleArn).finally(() => (v.renewing = undefined));
-    const outcome = await v.renewing;
-    if (outcome.ok) {
-      v.current = outcome.credentials;
-      return outcome;
+    // A task polling a role it cannot have does not turn each request into an AssumeRole (and a CloudTrail record).
+    if (!v.refused || now - v.refused.atMs >= RETRY_REFUSED_MS) {
+      v.renewing ??= this.assume(v.task, v.roleArn).finally(() => (v.renewing = undefined));
+      const outcome = await v.renewing;
+      if (outcome.ok) {
+        v.current = outcome.credentials;
+        v.refused = undefined;
+        return outcome;
+      }
+      v.refused = { outcome, atMs: this.nowMs() };
     }
+    const outcome = v.refused!.outcome;
     // A refused renewal leaves the credentials held so far in use until they expire.
     if (v.current && v.current.expiration.getTime() > this.nowMs()) return { ok: true, credentials: v.current };
     return outcome;
