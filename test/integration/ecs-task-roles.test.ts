@@ -177,6 +177,8 @@ describe("task role credentials", () => {
     expect((rec.requestParameters as { roleArn: string }).roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/${TASK_ROLE}`);
     expect((rec.responseElements as { assumedRoleUser: { arn: string } }).assumedRoleUser.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/${TASK_ROLE}/${id}`);
     expect(rec.recipientAccountId).toBe(ACCOUNT);
+    expect(rec.sharedEventID).toBeDefined();
+    expect(rec.resources).toEqual([{ ARN: `arn:aws:iam::${ACCOUNT}:role/${TASK_ROLE}`, accountId: ACCOUNT, type: "AWS::IAM::Role" }]);
     await stopAndWait(task);
   });
 
