@@ -32,6 +32,8 @@ export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
   } else {
     m.set("aws:principalservicename", p.arn);
     m.set("aws:principalservicenameslist", [p.arn]);
+    if (p.sourceArn) m.set("aws:sourcearn", p.sourceArn);
+    if (p.sourceAccount) m.set("aws:sourceaccount", p.sourceAccount);
   }
   m.set("aws:requestedregion", ctx.service.globalRegion ?? ctx.region);
   m.set("aws:currenttime", ctx.now);

@@ -9,6 +9,8 @@ declare module "../kernel/context.ts" {
   interface Provided {
     /** the tasks the data plane runs, as ECS reports them (the task metadata endpoint reads them) */
     fargateTasks: TaskReports;
+    /** the task role credentials the container credentials endpoint serves (src/fargate/task-credentials.ts) */
+    taskRoles: TaskRoles;
   }
 }
 
@@ -46,6 +48,10 @@ export interface FargateTask {
   kmsKeyArn: string | null;
   /** secret path segment of the task metadata endpoint */
   metadataToken: string;
+  /** the task role (overrides, else the task definition's) as an ARN, captured at launch */
+  taskRoleArn?: string;
+  /** the task execution role, likewise */
+  executionRoleArn?: string;
   storage: TaskStorageRecord;
   /** service-clock ms after which a STOPPED task is forgotten */
   expiresAtMs?: number;
@@ -142,4 +148,35 @@ export interface TaskPlane<T extends FargateTask = FargateTask> {
   isRunning(arn: string): boolean;
   /** releases what an earlier run left of a task (its volume's KMS grant) */
   release(t: T): Promise<void>;
+}
+
+/** A role's temporary credentials, as the container credentials endpoint serves them. */
+export interface RoleCredentials {
+  roleArn: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+/** A role the control plane assumed for a task, or AWS's refusal (e.g. the trust policy does not allow ecs-tasks.amazonaws.com). */
+export type RoleOutcome = { ok: true; credentials: RoleCredentials } | { ok: false; code: string; message: string };
+
+/**
+ * The IAM roles of a task (docs/ecs-fargate.md#task-iam-roles): the control plane assumes them
+ * as the service principal ecs-tasks.amazonaws.com, session name = the task id.
+ */
+export interface TaskRoles<T extends FargateTask = FargateTask> {
+  /**
+   * Starts serving the task role's credentials: the unguessable id of the task's credentials
+   * endpoint path, or undefined when the task has no task role. A role that cannot be assumed
+   * still gets an id, under which no credentials are served.
+   */
+  startTaskRole(t: T): Promise<string | undefined>;
+  /** The credentials an endpoint id serves now (renewed before they expire); undefined when it serves none. */
+  credentials(id: string): Promise<RoleCredentials | undefined>;
+  /** Stops serving the task's credentials (the task is stopping). */
+  endTaskRole(t: T): void;
+  /** The execution role's credentials for the data plane's own calls (image pulls, logs, secrets); undefined when the task has none. */
+  executionRole(t: T): Promise<RoleOutcome | undefined>;
 }

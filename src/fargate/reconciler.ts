@@ -6,9 +6,9 @@
 import type { Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
 import { releaseStorage } from "./ephemeral-storage.ts";
-import type { FargateKms, FargateTask, TaskPlane, TaskReports } from "./port.ts";
+import type { FargateKms, FargateTask, TaskPlane, TaskReports, TaskRoles } from "./port.ts";
 import type { StorageDriver } from "./storage/index.ts";
-import { TaskRunner } from "./task-runner.ts";
+import { TaskRunner, type RunnerDeps } from "./task-runner.ts";
 import type { TaskUserPool } from "./task-users.ts";
 
 export interface DataPlaneDeps<T extends FargateTask> {
@@ -20,6 +20,10 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly users: TaskUserPool;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
   readonly metadataUri: (t: T, container: string) => string;
+  /** the task role's credentials variables and AWS_ENDPOINT_URL (task-credentials.ts) */
+  readonly roleEnvironment: RunnerDeps<T>["roleEnvironment"];
+  /** the task's IAM roles, as the control plane assumes them (the execution role for pulls, logs, secrets) */
+  readonly roles: TaskRoles<T>;
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -29,7 +33,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -46,7 +50,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, save };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, save };
   }
 
   launch(t: T): void {

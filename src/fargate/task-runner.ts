@@ -8,7 +8,7 @@ import { chmodSync, chownSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
-import type { FargateTask, TaskReports, TaskStatus } from "./port.ts";
+import type { FargateTask, TaskReports, TaskRoles, TaskStatus } from "./port.ts";
 import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type ContainerState, type DependencyCondition } from "./containers.ts";
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
 import { endProcesses } from "./host-processes.ts";
@@ -20,6 +20,13 @@ export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
   clock: ServiceClock;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
   metadataUri: (t: T, container: string) => string;
+  /**
+   * Starts serving the task role's credentials and answers the variables that point the task's
+   * SDKs at them and at localfargate, for code on the host or in the task's own namespace.
+   */
+  roleEnvironment: (t: T, reach: "host" | "namespace") => Promise<Record<string, string>>;
+  /** the task's IAM roles (the execution role's credentials for the data plane's own calls) */
+  roles: TaskRoles<T>;
   /** the unprivileged users tasks run as (none when the server is not root) */
   users: TaskUserPool;
 }
@@ -105,6 +112,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     if (!this.stopping) {
       await this.transition("ACTIVATING");
       try {
+        const roleEnv = await this.deps.roleEnvironment(t, "host");
         this.procs = new TaskProcesses({
           containers: t.containerDefs.map((d) => this.spec(d)),
           volumePath: mountPath,
@@ -113,6 +121,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
             AWS_EXECUTION_ENV: "AWS_ECS_FARGATE",
             AWS_REGION: t.region,
             AWS_DEFAULT_REGION: t.region,
+            ...roleEnv,
           },
           events: {
             onContainerChange: (c) => this.onContainerChange(c),

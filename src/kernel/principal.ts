@@ -31,6 +31,9 @@ export interface Principal {
   };
   /** AWSService principals: who the call is made by (CloudTrail invokedBy). */
   invokedBy?: string;
+  /** AWSService principals acting for a resource: aws:SourceArn and aws:SourceAccount of their calls */
+  sourceArn?: string;
+  sourceAccount?: string;
 }
 
 /** Credentials → principal; implemented by IAM (access keys) and STS (sessions). */

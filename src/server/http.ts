@@ -15,6 +15,7 @@ import type { AppContext } from "../kernel/context.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
+import { handleCredentialsRequest, isCredentialsPath } from "../fargate/task-credentials.ts";
 import type { DueScheduler } from "./scheduler.ts";
 import { wallClockMs } from "../clock/clock.ts";
 import { BrowserGuard, corsHeaders } from "./browser-guard.ts";
@@ -125,6 +126,11 @@ export class HttpFrontend {
     const query = new URLSearchParams(rawQuery);
     const requestId = randomUUID();
     const signing = scopeService(req.headers, rawQuery);
+    // The container credentials endpoint: unsigned, as the SDKs call it (a signed request for this path is an API call).
+    if (!signing && isCredentialsPath(path)) {
+      const r = await handleCredentialsRequest(this.app, req.method, path);
+      return reply(r.status, requestId, "application/json", Buffer.from(JSON.stringify(r.body)));
+    }
     if (req.bodyTooLarge || req.serverBusy) return this.refused(req, requestId, isS3Request(req.method, req.headers, signing));
     const body = req.body;
     const wireReq: WireRequest = { method: req.method, path, query, headers: req.headers, body, host: req.headers.host ?? "" };

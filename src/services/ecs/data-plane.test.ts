@@ -19,6 +19,7 @@ import { FargateDataPlane } from "../../fargate/reconciler.ts";
 import { metadataUri } from "../../fargate/metadata.ts";
 import { PlainDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
+import { EcsTaskRoles } from "./task-roles.ts";
 import { EcsState, type TaskRecord } from "./state.ts";
 import { ecsOperations } from "./index.ts";
 import { EcsController } from "./controller.ts";
@@ -101,6 +102,8 @@ async function setup() {
     newVolumeId,
     users: new TaskUserPool(),
     metadataUri: (t, c) => metadataUri(app, t, c),
+    roleEnvironment: async () => ({}),
+    roles: new EcsTaskRoles(app),
   });
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());

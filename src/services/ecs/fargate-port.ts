@@ -5,7 +5,7 @@
 import { servicePrincipal } from "../../auth/principal.ts";
 import type { AppContext, InvokeOptions } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
-import type { CreateGrantParams, FargateKms, GenerateDataKeyWithoutPlaintextParams, ServiceCaller, TaskReports } from "../../fargate/port.ts";
+import type { CreateGrantParams, FargateKms, GenerateDataKeyWithoutPlaintextParams, ServiceCaller, TaskReports, TaskRoles } from "../../fargate/port.ts";
 import type { ServiceClock } from "../../clock/clock.ts";
 import type { EcsState, TaskRecord } from "./state.ts";
 import { advance, recordContainer, requestStop } from "./task-lifecycle.ts";
@@ -68,9 +68,11 @@ export function invokeFargateKms(app: AppContext): FargateKms {
 }
 
 /** The data plane's reports land in ECS's records (task-lifecycle.ts), saved, and the control loop told. */
-export function ecsTaskReports(state: EcsState, clock: ServiceClock): TaskReports<TaskRecord> {
+export function ecsTaskReports(state: EcsState, clock: ServiceClock, roles?: TaskRoles<TaskRecord>): TaskReports<TaskRecord> {
   return {
     async transition(t, status) {
+      // Once the containers have stopped, the task's role credentials are no longer served.
+      if (status === "DEPROVISIONING" || status === "STOPPED") roles?.endTaskRole(t);
       const now = clock.now();
       if (!advance(t.task, status, now)) return;
       if (status === "STOPPED") t.expiresAtMs = now.getTime() + STOPPED_RETENTION_MS;

@@ -20,7 +20,9 @@ import { tagOperations } from "./tags.ts";
 import { taskDefinitionOperations } from "./task-definitions.ts";
 import { taskOperations } from "./tasks.ts";
 import type { TaskPlane } from "../../fargate/port.ts";
-import { metadataUri } from "../../fargate/metadata.ts";
+import { metadataUri, serverUrl } from "../../fargate/metadata.ts";
+import { credentialsEnvironment } from "../../fargate/task-credentials.ts";
+import { EcsTaskRoles } from "./task-roles.ts";
 import { EcsController } from "./controller.ts";
 import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
 import type { TaskRecord } from "./state.ts";
@@ -34,6 +36,16 @@ declare module "../../kernel/context.ts" {
     ecs: EcsState;
     fargate: FargateDataPlane<TaskRecord>;
   }
+}
+
+/**
+ * The server's URL as a process on this machine reaches it: a wildcard bind is reached on
+ * loopback, the address the SDKs accept for AWS_CONTAINER_CREDENTIALS_FULL_URI.
+ */
+function loopbackUrl(app: AppContext): string {
+  const url = new URL(serverUrl(app));
+  if (url.hostname === "0.0.0.0" || url.hostname === "[::]") url.hostname = "127.0.0.1";
+  return url.origin;
 }
 
 /** Every ECS operation, keyed by the names the official model gives them. */
@@ -84,7 +96,8 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   };
   const users = new TaskUserPool();
   app.health.taskIsolation = users.describe();
-  const reports = ecsTaskReports(state, app.clock);
+  const roles = new EcsTaskRoles(app);
+  const reports = ecsTaskReports(state, app.clock, roles);
   const plane = new FargateDataPlane<TaskRecord>({
     kms: invokeFargateKms(app),
     reports,
@@ -93,6 +106,9 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     newVolumeId,
     users,
     metadataUri: (t, container) => metadataUri(app, t, container),
+    roles,
+    roleEnvironment: async (t, reach) =>
+      credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
   });
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());
@@ -108,7 +124,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   };
   return {
     services: [def],
-    provides: { ecs: state, fargate: plane, fargateTasks: reports },
+    provides: { ecs: state, fargate: plane, fargateTasks: reports, taskRoles: roles },
     dueRunners: [controller],
     async shutdown() {
       controller.close();

@@ -158,6 +158,12 @@ export function effectiveContainers(def: TaskDefRecord, o: TaskOverride | undefi
   });
 }
 
+/** The task's roles as ARNs (a role named without an ARN is the task's account's). */
+function launchRoles(accountId: string, taskRole: string | undefined, executionRole: string | undefined): Pick<TaskRecord, "taskRoleArn" | "executionRoleArn"> {
+  const arn = (r: string) => (r.startsWith("arn:") ? r : `arn:aws:iam::${accountId}:role/${r}`);
+  return { ...(taskRole ? { taskRoleArn: arn(taskRole) } : {}), ...(executionRole ? { executionRoleArn: arn(executionRole) } : {}) };
+}
+
 /** A new task record in PROVISIONING (RunTask and the service scheduler). */
 export function newTask(state: EcsState, p: NewTaskParams): TaskRecord {
   const id = hex(16);
@@ -240,6 +246,7 @@ export function newTask(state: EcsState, p: NewTaskParams): TaskRecord {
     deploymentId: p.deploymentId,
     kmsKeyArn: p.kmsKeyArn,
     metadataToken: randomBytes(16).toString("hex"),
+    ...launchRoles(p.cluster.accountId, p.overrides?.taskRoleArn ?? p.def.def.taskRoleArn, p.overrides?.executionRoleArn ?? p.def.def.executionRoleArn),
     storage: {},
     privateIp: ip,
     eniId,

@@ -85,7 +85,12 @@ export function assumeRoleOperation(deps: StsDeps) {
       if (ctx.principal.session && duration > CHAINED_MAX) {
         throw validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.");
       }
-      if (duration > role.maxSessionDuration) throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+      // Credentials AWS services vend for a role (ECS task roles last six hours) are not bound by
+      // its MaxSessionDuration: https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateRole.html
+      // and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+      if (duration > role.maxSessionDuration && ctx.principal.type !== "AWSService") {
+        throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+      }
       if (i.Policy !== undefined) {
         if (i.Policy.length > SESSION_POLICY_MAX_CHARS) {
           throw validation(
