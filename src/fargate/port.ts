@@ -65,6 +65,8 @@ export interface ContainerReport {
   exitCode?: number;
   reason?: string;
   pid?: number;
+  /** only for a container with a health check */
+  healthStatus?: "HEALTHY" | "UNHEALTHY" | "UNKNOWN";
 }
 
 /**
@@ -142,4 +144,6 @@ export interface TaskPlane<T extends FargateTask = FargateTask> {
   isRunning(arn: string): boolean;
   /** releases what an earlier run left of a task (its volume's KMS grant) */
   release(t: T): Promise<void>;
+  /** the task's record is gone (expired): what the data plane kept of it (its output) goes too */
+  forget(arn: string): void;
 }

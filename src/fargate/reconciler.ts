@@ -10,6 +10,7 @@ import type { FargateKms, FargateTask, TaskPlane, TaskReports } from "./port.ts"
 import type { StorageDriver } from "./storage/index.ts";
 import { TaskRunner } from "./task-runner.ts";
 import type { TaskUserPool } from "./task-users.ts";
+import type { TaskOutputStore } from "./task-output.ts";
 
 export interface DataPlaneDeps<T extends FargateTask> {
   readonly kms: FargateKms;
@@ -20,6 +21,8 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly users: TaskUserPool;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
   readonly metadataUri: (t: T, container: string) => string;
+  /** each task's container output, encrypted at rest */
+  readonly output: TaskOutputStore;
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -29,7 +32,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, output } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -46,7 +49,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, save };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, output, save };
   }
 
   launch(t: T): void {
@@ -72,10 +75,25 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
     return releaseStorage(this.runnerDeps(), t);
   }
 
+  /** The task's container output, readable while it runs and until its record expires. */
+  get output(): TaskOutputStore {
+    return this.deps.output;
+  }
+
+  forget(arn: string): void {
+    if (this.runners.has(arn)) return;
+    try {
+      this.deps.output.remove(arn);
+    } catch (e) {
+      console.error(`[localfargate] could not remove the output of task ${arn}:`, e);
+    }
+  }
+
   /** Server shutdown: end every task's processes and unmount its volume; records stay as they are. */
   async close(): Promise<void> {
     this.closed = true;
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((r) => r.kill()));
+    this.deps.output.closeAll();
   }
 }

@@ -19,6 +19,7 @@ import { FargateDataPlane } from "../../fargate/reconciler.ts";
 import { metadataUri } from "../../fargate/metadata.ts";
 import { PlainDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
+import { TaskOutputStore } from "../../fargate/task-output.ts";
 import { EcsState, type TaskRecord } from "./state.ts";
 import { ecsOperations } from "./index.ts";
 import { EcsController } from "./controller.ts";
@@ -101,6 +102,7 @@ async function setup() {
     newVolumeId,
     users: new TaskUserPool(),
     metadataUri: (t, c) => metadataUri(app, t, c),
+    output: new TaskOutputStore(join(dir, "task-output"), randomBytes(32), () => app.clock.nowMs()),
   });
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());
