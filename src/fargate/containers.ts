@@ -38,6 +38,7 @@ import { constants as osConstants } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { HealthMonitor, type HealthCheckSpec, type HealthStatus } from "./health-check.ts";
 import { hostExec } from "./host-exec.ts";
+import { wallClockMs } from "../clock/clock.ts";
 
 export type DependencyCondition = "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
 
@@ -109,7 +110,7 @@ export interface TaskProcessesOptions {
   output?: ContainerOutputSink;
   /** How a health check runs inside a container; default: on the host, in the container's cwd and environment. */
   exec?: ContainerExec;
-  /** Wall-clock ms for health-check start periods (default: the process's monotonic clock). */
+  /** Wall-clock ms for health-check start periods (default: the real wall clock). */
   realNowMs?: () => number;
 }
 
@@ -452,7 +453,7 @@ export class TaskProcesses {
     slot.health = new HealthMonitor({
       spec,
       exec: (argv, timeoutMs) => this.exec(slot.spec.name, argv, timeoutMs),
-      realNowMs: this.opts.realNowMs ?? (() => performance.now()),
+      realNowMs: this.opts.realNowMs ?? wallClockMs,
       onChange: (status) => {
         if (slot.state.lastStatus !== "RUNNING") return;
         slot.state = { ...slot.state, healthStatus: status };
