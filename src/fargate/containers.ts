@@ -441,12 +441,17 @@ export class TaskProcesses {
     if (this.stopping) this.pumpStop();
   }
 
-  /** Runs `argv` inside the running container `name` (a health check). */
-  exec(name: string, argv: string[], timeoutMs: number): Promise<number> {
-    if (this.opts.exec) return this.opts.exec(name, argv, timeoutMs);
+  /**
+   * Runs `argv` inside the running container `name` (health checks): its exit code, or null when
+   * it timed out, could not run, or the container is not running.
+   */
+  exec(name: string, argv: string[], timeoutMs: number): Promise<number | null> {
     const slot = this.byName.get(name);
-    if (!slot || slot.state.lastStatus !== "RUNNING" || !slot.cwd || !slot.env) return Promise.reject(new Error(`container '${name}' is not running`));
-    return hostExec({ cwd: slot.cwd, env: slot.env, ...(this.opts.user ? { user: this.opts.user } : {}) }, argv, timeoutMs);
+    if (!slot || slot.state.lastStatus !== "RUNNING" || !slot.cwd || !slot.env) return Promise.resolve(null);
+    const run = this.opts.exec
+      ? this.opts.exec(name, argv, timeoutMs)
+      : hostExec({ cwd: slot.cwd, env: slot.env, ...(this.opts.user ? { user: this.opts.user } : {}) }, argv, timeoutMs);
+    return run.catch(() => null);
   }
 
   private startHealthCheck(slot: Slot, spec: HealthCheckSpec): void {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TaskProcesses, type ContainerSpec, type ContainerState, type OutputStream } from "./containers.ts";
 import { HealthMonitor, healthCheckSpec, probeArgv, type HealthStatus } from "./health-check.ts";
+import { ExecTimeout, hostExec } from "./host-exec.ts";
 
 const DEADLINE_MS = 20_000;
 
@@ -33,6 +34,39 @@ describe("probeArgv", () => {
 
   it("applies ECS's defaults: interval 30 s, timeout 5 s, 3 retries, no start period", () => {
     expect(healthCheckSpec({ command: ["CMD", "true"] })).toEqual({ command: ["CMD", "true"], intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 0 });
+  });
+});
+
+describe("hostExec", () => {
+  it("runs in the given directory and environment only, and answers the exit code", async () => {
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", ONLY: "this" };
+    expect(await hostExec({ cwd: "/", env }, ["sh", "-c", 'test "$(pwd)" = / && test "$ONLY" = this && test -z "$HOME" && exit 7'], 5000)).toBe(7);
+  });
+
+  it("kills a command that outlives its timeout, with what it started, and rejects", async () => {
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+    const dir = await mkdtemp(join(tmpdir(), "lf-exec-"));
+    try {
+      await expect(hostExec({ cwd: dir, env }, ["sh", "-c", "sleep 30 & echo $! > child; wait"], 300)).rejects.toBeInstanceOf(ExecTimeout);
+      const { readFileSync } = await import("node:fs");
+      const child = Number(readFileSync(join(dir, "child"), "utf8"));
+      // gone, or a zombie where nothing reaps orphans
+      const gone = () => {
+        try {
+          const stat = readFileSync(`/proc/${child}/stat`, "utf8");
+          return /^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+        } catch {
+          return true;
+        }
+      };
+      await waitFor(gone, "the background child to be killed");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rejects a program that does not exist", async () => {
+    await expect(hostExec({ cwd: "/", env: { PATH: "/nonexistent" } }, ["no-such-program"], 1000)).rejects.toThrow();
   });
 });
 

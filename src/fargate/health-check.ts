@@ -22,8 +22,8 @@ export interface HealthCheckSpec {
   startPeriodSeconds: number;
 }
 
-/** Runs `argv` inside the container; resolves with its exit code, rejects when it cannot run or times out. */
-export type ProbeExec = (argv: string[], timeoutMs: number) => Promise<number>;
+/** Runs `argv` inside the container: its exit code, or null (or a rejection) when it could not run or timed out. */
+export type ProbeExec = (argv: string[], timeoutMs: number) => Promise<number | null>;
 
 export const HEALTH_CHECK_DEFAULTS = { intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 0 } as const;
 
