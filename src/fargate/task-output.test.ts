@@ -96,6 +96,19 @@ describe("TaskOutputStore", () => {
     expect(seen).toEqual(["a", "b", "c"]);
   });
 
+  it("drops a record cut short by a crash when the task's output is opened again", async () => {
+    store.open(ARN).append("web", "stdout", Buffer.from("whole"));
+    store.closeAll();
+    const taskDir = (await readdir(join(dir, "task-output")))[0]!;
+    const records = join(dir, "task-output", taskDir, "records");
+    const whole = await readFile(records);
+    await writeFile(records, Buffer.concat([whole, whole.subarray(0, whole.length - 5)]));
+    const w = store.open(ARN);
+    w.append("web", "stdout", Buffer.from("next"));
+    w.close();
+    expect(store.read(ARN).records.map((r) => r.data.toString())).toEqual(["whole", "next"]);
+  });
+
   it("continues a task's output after a restart and removes what belongs to no known task", async () => {
     store.open(ARN).append("web", "stdout", Buffer.from("before"));
     store.closeAll();

@@ -13,7 +13,7 @@
  * The interface (append, read, follow) is what a log driver consumes.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, fstatSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { openBlob, sealBlob, SealError } from "../store/sealing.ts";
 import { writePrivateFile } from "../store/key-file.ts";
@@ -116,15 +116,24 @@ export class TaskOutputWriter implements ContainerOutputSink {
   ) {
     this.fd = openSync(recordsFile, "a", 0o600);
     const size = fstatSync(this.fd).size;
-    this.bytes = size;
-    this.seq = size === 0 ? 0 : this.countRecords();
+    const { count, end } = size === 0 ? { count: 0, end: 0 } : this.completeRecords();
+    // a record cut short by a crash is dropped, so that the next one starts where a reader looks for it
+    if (end < size) ftruncateSync(this.fd, end);
+    this.bytes = end;
+    this.seq = count;
   }
 
-  private countRecords(): number {
-    let n = 0;
+  private completeRecords(): { count: number; end: number } {
     const buf = readFileSync(this.recordsFile);
-    for (let off = 0; off + HEADER_BYTES <= buf.length; n++) off += HEADER_BYTES + buf.readUInt32BE(off + 4);
-    return n;
+    let count = 0;
+    let off = 0;
+    while (off + HEADER_BYTES <= buf.length) {
+      const next = off + HEADER_BYTES + buf.readUInt32BE(off + 4);
+      if (next > buf.length) break;
+      off = next;
+      count++;
+    }
+    return { count, end: off };
   }
 
   append(container: string, stream: OutputStream, chunk: Buffer): void {
