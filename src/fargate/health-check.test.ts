@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TaskProcesses, type ContainerSpec, type ContainerState, type OutputStream } from "./containers.ts";
+import { TaskProcesses, type ContainerSpec, type ContainerState, type OutputStream, type TaskProcessesOptions } from "./containers.ts";
 import { HealthMonitor, healthCheckSpec, probeArgv, type HealthStatus } from "./health-check.ts";
 import { ExecTimeout, hostExec } from "./host-exec.ts";
 
@@ -137,7 +137,7 @@ describe("TaskProcesses with health checks", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  function run(containers: ContainerSpec[]) {
+  function run(containers: ContainerSpec[], exec?: TaskProcessesOptions["exec"]) {
     const changes: ContainerState[] = [];
     const output: { container: string; stream: OutputStream; text: string }[] = [];
     let t = 1000;
@@ -148,6 +148,7 @@ describe("TaskProcesses with health checks", () => {
       now: () => (t += 1),
       events: { onContainerChange: (s) => changes.push(s), onAllStopped: () => undefined },
       output: { append: (container, stream, chunk) => output.push({ container, stream, text: chunk.toString() }) },
+      ...(exec ? { exec } : {}),
     });
     tasks.push(task);
     return { task, changes, output, state: (n: string) => task.states().find((s) => s.name === n)! };
@@ -168,6 +169,17 @@ describe("TaskProcesses with health checks", () => {
     expect(r.state("web").healthStatus).toBe("UNKNOWN");
     await waitFor(() => r.state("web").healthStatus === "HEALTHY", "HEALTHY");
     expect(r.changes.map((x) => `${x.lastStatus}/${x.healthStatus}`)).toEqual(["RUNNING/UNKNOWN", "RUNNING/HEALTHY"]);
+  });
+
+  it("runs the check through the given exec (a container runtime's) with the container's name and argv", async () => {
+    const calls: string[] = [];
+    const r = run([c("web", { healthCheck: fast(["CMD-SHELL", "curl -f localhost"], { timeoutSeconds: 3 }) })], async (name, argv, timeoutMs) => {
+      calls.push(`${name} ${argv.join(" ")} ${timeoutMs}`);
+      return 0;
+    });
+    await r.task.start();
+    await waitFor(() => r.state("web").healthStatus === "HEALTHY", "HEALTHY");
+    expect(calls[0]).toBe("web /bin/sh -c curl -f localhost 3000");
   });
 
   it("reports UNHEALTHY for a failing check and keeps the container running", async () => {
