@@ -121,6 +121,37 @@ describe("localfargate logs", () => {
     await ecs.send(new StopTaskCommand({ cluster: "out", task: arn }));
   });
 
+  it("keeps a task's output across a restart of the server (the task is then reported stopped)", async () => {
+    const own = await startTestServer();
+    try {
+      const ownEcs = new ECSClient(own.config);
+      await ownEcs.send(new CreateClusterCommand({ clusterName: "out" }));
+      const td = await registerSleeper(ownEcs, "out-restart", [{ name: "app", image: "busybox", command: ["sh", "-c", 'echo "kept-$((6*7))"; exec sleep 300'], stopTimeout: 2 }]);
+      const arn = (await ownEcs.send(new RunTaskCommand({ cluster: "out", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0].taskArn!;
+      const read = (creds?: Creds) =>
+        new Promise<CliResult>((resolve) => {
+          execFile(
+            process.execPath,
+            ["bin/localfargate.js", "logs", arn],
+            { env: { ...process.env, LOCALFARGATE_ENDPOINT: current.url, ...credsEnv(creds) } },
+            (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
+          );
+        });
+      let current: TestServer = own;
+      await waitFor("the output", async () => (await read()).stdout === "kept-42\n");
+      await own.stop();
+      current = await startTestServer({ dataDir: own.dataDir });
+      try {
+        await waitTask(new ECSClient(current.config), "out", arn, stopped);
+        expect(await read()).toEqual({ code: 0, stdout: "kept-42\n", stderr: "" });
+      } finally {
+        await current.stop();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
   it("refuses callers that may not describe the task, other accounts and unsigned requests", async () => {
     const arn = await runTask("out-secret", 'echo "secret-$((6*7))"; exec sleep 300');
     await waitTask(ecs, "out", arn, running);
