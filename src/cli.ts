@@ -5,6 +5,7 @@
  *   localfargate clock [now]            print the service clock
  *   localfargate clock advance 30d      move the service clock forward (s, m, h, d suffixes)
  *   localfargate image load FILE        add a `docker save` or OCI archive to the server's image store
+ *   localfargate logs TASK [--container NAME] [--follow]   a task's container output
  */
 import { statSync, type Stats } from "node:fs";
 import { resolve as resolvePath } from "node:path";
@@ -12,6 +13,9 @@ import { clockEndpoint, parseArgs, parseDuration, UsageError, type FlagKind } fr
 import { startLocalfargate } from "./server/app.ts";
 import { isHostName, normalizeOrigin } from "./server/browser-guard.ts";
 import { parseVcpuQuota } from "./services/ecs/quotas.ts";
+import { signedHeaders } from "./auth/sigv4-sign.ts";
+import { wallClockMs } from "./clock/clock.ts";
+import { TASK_OUTPUT_PATH, MAX_WAIT_SECONDS } from "./server/task-output-control.ts";
 
 const START_FLAGS: Record<string, FlagKind> = {
   host: "string",
@@ -26,6 +30,7 @@ const START_FLAGS: Record<string, FlagKind> = {
 };
 const CLOCK_FLAGS: Record<string, FlagKind> = { endpoint: "string" };
 const IMAGE_FLAGS: Record<string, FlagKind> = { endpoint: "string", name: "string" };
+const LOGS_FLAGS: Record<string, FlagKind> = { endpoint: "string", container: "string", cluster: "string", region: "string", follow: "boolean" };
 
 const USAGE = `usage:
   localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote[=true|false]] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
@@ -33,11 +38,13 @@ const USAGE = `usage:
   localfargate clock [now] [--endpoint URL]
   localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]
   localfargate image load FILE [--name NAME:TAG] [--endpoint URL]   (FILE: a docker save or OCI archive)
+  localfargate logs TASK [--container NAME] [--follow] [--cluster NAME] [--region R] [--endpoint URL]   (TASK: a task ARN, or its ID with --cluster)
   localfargate --help
 
   environment: LOCALFARGATE_HOST, LOCALFARGATE_PORT, LOCALFARGATE_DATA_DIR, LOCALFARGATE_STORAGE_DRIVER,
   LOCALFARGATE_ALLOWED_ORIGINS, LOCALFARGATE_ALLOWED_HOSTS, LOCALFARGATE_FARGATE_VCPU_QUOTA, LOCALFARGATE_FARGATE_SPOT_VCPU_QUOTA;
-  clock and image find the server from --endpoint, else LOCALFARGATE_ENDPOINT, else LOCALFARGATE_HOST and LOCALFARGATE_PORT.
+  clock, image and logs find the server from --endpoint, else LOCALFARGATE_ENDPOINT, else LOCALFARGATE_HOST and LOCALFARGATE_PORT;
+  logs signs its request with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (default: test/test).
   Through npm, flags go after "--": npm start -- --port 4612
 `;
 
@@ -176,6 +183,65 @@ async function image(args: string[]): Promise<void> {
   }
 }
 
+interface OutputAnswer {
+  containers?: string[];
+  records?: { container: string; stream: "stdout" | "stderr"; data: string }[];
+  cursor?: string;
+  done?: boolean;
+}
+
+/**
+ * `logs TASK`: the task's container output, stdout to stdout and stderr to stderr. One
+ * container's output is written as it is; several containers' lines get a "name | " prefix.
+ * With --follow it keeps reading until the task has stopped.
+ */
+async function logs(args: string[]): Promise<void> {
+  const { flags, positionals } = parseArgs(args, LOGS_FLAGS, 1);
+  const [task] = positionals;
+  if (task === undefined || task === "") usageError("logs needs a task: logs TASK_ARN");
+  const endpoint = clockEndpoint(flags.endpoint as string | undefined, process.env);
+  const region =
+    /^arn:aws[a-z-]*:ecs:([a-z0-9-]+):/.exec(task)?.[1] ?? (flags.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const creds = {
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID || "test",
+    secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || "test",
+    ...(process.env.AWS_SESSION_TOKEN ? { sessionToken: process.env.AWS_SESSION_TOKEN } : {}),
+  };
+  const follow = flags.follow === true;
+  const partial = new Map<string, string>();
+  let prefixed: boolean | undefined;
+  const write = (stream: "stdout" | "stderr", text: string) => (stream === "stdout" ? process.stdout : process.stderr).write(text);
+  let cursor: string | undefined;
+  for (;;) {
+    const q = new URLSearchParams({ task });
+    if (typeof flags.cluster === "string") q.set("cluster", flags.cluster);
+    if (typeof flags.container === "string") q.set("container", flags.container);
+    if (cursor) q.set("cursor", cursor);
+    if (follow) q.set("wait", String(MAX_WAIT_SECONDS));
+    const url = new URL(`${endpoint}${TASK_OUTPUT_PATH}?${q.toString()}`);
+    const headers = signedHeaders({ method: "GET", url }, creds, { region, service: "ecs" }, wallClockMs());
+    const { body } = (await callServer(endpoint, `${url.pathname}${url.search}`, { headers })) as unknown as { body: OutputAnswer };
+    prefixed ??= typeof flags.container !== "string" && (body.containers?.length ?? 0) > 1;
+    for (const r of body.records ?? []) {
+      const text = Buffer.from(r.data, "base64").toString("utf8");
+      if (!prefixed) {
+        write(r.stream, text);
+        continue;
+      }
+      const key = `${r.container}\0${r.stream}`;
+      const lines = ((partial.get(key) ?? "") + text).split("\n");
+      partial.set(key, lines.pop()!);
+      for (const line of lines) write(r.stream, `${r.container} | ${line}\n`);
+    }
+    cursor = body.cursor;
+    if (body.done || (!follow && (body.records?.length ?? 0) === 0)) break;
+  }
+  for (const [key, rest] of partial) {
+    const [container, stream] = key.split("\0") as [string, "stdout" | "stderr"];
+    if (rest) write(stream, `${container} | ${rest}\n`);
+  }
+}
+
 async function clock(args: string[]): Promise<void> {
   const { flags, positionals } = parseArgs(args, CLOCK_FLAGS, 2);
   const [sub = "now", amount] = positionals;
@@ -223,6 +289,7 @@ async function main(argv: string[]): Promise<void> {
     if (cmd === "start") return await start(args);
     if (cmd === "clock") return await clock(args);
     if (cmd === "image") return await image(args);
+    if (cmd === "logs") return await logs(args);
   } catch (e) {
     if (e instanceof UsageError) usageError(e.message);
     throw e;

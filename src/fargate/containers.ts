@@ -11,9 +11,14 @@
  *   - user: the task's own uid/gid when one is given (the directory is entered before the uid
  *     is switched, so the volume is the cwd even where its parents are closed to that uid);
  *   - dependsOn: START waits until the dependency has started, COMPLETE until it has exited with
- *     any code, SUCCESS until it has exited 0. HEALTHY is treated as START (no health checks are
- *     run). A dependency that can never be met (SUCCESS dependency exited non-zero, dependency
- *     never started) stops the dependent without starting it, and stops the task;
+ *     any code, SUCCESS until it has exited 0, HEALTHY until its health check has passed (a
+ *     dependency without a health check counts as healthy once started; an UNHEALTHY one keeps
+ *     the dependent waiting, as on ECS). A dependency that can never be met (SUCCESS dependency
+ *     exited non-zero, dependency never started, HEALTHY dependency exited before it was
+ *     healthy) stops the dependent without starting it, and stops the task;
+ *   - healthCheck: run inside the container on its schedule while it runs (health-check.ts),
+ *     through `exec` (default: the command on the host, in the container's cwd and environment,
+ *     as the task's user); each change of healthStatus is reported like any container change;
  *   - when an essential container exits (or cannot start), every other container is stopped:
  *     "Essential container in task exited";
  *   - stopping: SIGTERM to the container's process group, SIGKILL after its stopTimeout (default
@@ -22,7 +27,8 @@
  *   - exit codes as Docker reports them: the process's code, or 128 + signal number (143 for
  *     SIGTERM, 137 for SIGKILL); a program that cannot be started has no exit code and a
  *     "CannotStartContainerError: …" reason, and counts as exited.
- * stdout and stderr of each container go to `<logDir>/<container>.log` (default
+ * stdout and stderr of each container go to `output` when one is given (the task's encrypted
+ * output store, task-output.ts), else to `<logDir>/<container>.log` (default
  * `<volumePath>/../logs`, beside the volume's mount, not inside it); every log file is opened
  * before the first container starts, so a container cannot redirect a later one's log.
  */
@@ -30,6 +36,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chownSync, closeSync, lstatSync, mkdirSync, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { HealthMonitor, type HealthCheckSpec, type HealthStatus } from "./health-check.ts";
+import { hostExec } from "./host-exec.ts";
+import { wallClockMs } from "../clock/clock.ts";
 
 export type DependencyCondition = "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
 
@@ -44,6 +53,7 @@ export interface ContainerSpec {
   /** Seconds between SIGTERM and SIGKILL; default 30 (ECS default), at most 120. */
   stopTimeoutSeconds?: number;
   dependsOn?: { containerName: string; condition: DependencyCondition }[];
+  healthCheck?: HealthCheckSpec;
 }
 
 export interface ContainerState {
@@ -54,7 +64,19 @@ export interface ContainerState {
   pid?: number;
   startedAt?: number;
   stoppedAt?: number;
+  /** only for a container with a health check: UNKNOWN until its first verdict */
+  healthStatus?: HealthStatus;
 }
+
+export type OutputStream = "stdout" | "stderr";
+
+/** Where a container's output goes, chunk by chunk, as the process writes it. */
+export interface ContainerOutputSink {
+  append(container: string, stream: OutputStream, chunk: Buffer): void;
+}
+
+/** Runs `argv` inside a running container; resolves with its exit code, rejects when it cannot run or times out. */
+export type ContainerExec = (container: string, argv: string[], timeoutMs: number) => Promise<number>;
 
 export interface AllStoppedSummary {
   /** Name of the essential container whose exit stopped the task. */
@@ -84,6 +106,12 @@ export interface TaskProcessesOptions {
   user?: { uid: number; gid: number };
   /** Called with the pid of each container's main process once it runs (the crash record). */
   onSpawn?: (pid: number) => void;
+  /** Receives each container's stdout and stderr; without it they go to files in logDir. */
+  output?: ContainerOutputSink;
+  /** How a health check runs inside a container; default: on the host, in the container's cwd and environment. */
+  exec?: ContainerExec;
+  /** Wall-clock ms for health-check start periods (default: the real wall clock). */
+  realNowMs?: () => number;
 }
 
 export const ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited";
@@ -102,6 +130,10 @@ interface Slot {
   spawning: boolean;
   termSent: boolean;
   killTimer?: NodeJS.Timeout;
+  health?: HealthMonitor;
+  /** where and how the container runs (for exec) */
+  cwd?: string;
+  env?: Record<string, string>;
 }
 
 type DependencyVerdict = { kind: "met" } | { kind: "wait" } | { kind: "never"; reason: string };
@@ -311,8 +343,20 @@ export class TaskProcesses {
       let met: boolean;
       switch (dep.condition) {
         case "START":
-        case "HEALTHY": // no health checks: HEALTHY behaves as START
           met = d.startedAt !== undefined;
+          break;
+        case "HEALTHY":
+          if (!this.byName.get(dep.containerName)!.spec.healthCheck) {
+            met = d.startedAt !== undefined; // no health check: healthy once started
+            break;
+          }
+          if (stopped && d.healthStatus !== "HEALTHY") {
+            return {
+              kind: "never",
+              reason: `dependency graph: failed to resolve container ordering dependency [${d.name}] for target [${target}] as dependency did not become healthy.`,
+            };
+          }
+          met = d.healthStatus === "HEALTHY";
           break;
         case "COMPLETE":
           met = stopped;
@@ -339,7 +383,7 @@ export class TaskProcesses {
     let cwd: string;
     const fd = this.logFds.get(spec.name);
     try {
-      if (fd === undefined) throw this.logError ?? new Error(`no log file for container '${spec.name}'`);
+      if (fd === undefined && !this.opts.output) throw this.logError ?? new Error(`no log file for container '${spec.name}'`);
       cwd = resolveWorkingDirectory(this.opts.volumePath, spec.workingDirectory);
       makeWorkingDirectory(this.opts.volumePath, cwd, this.opts.user);
     } catch (e) {
@@ -356,7 +400,8 @@ export class TaskProcesses {
     let child: ChildProcess;
     try {
       const user = this.opts.user ? { uid: this.opts.user.uid, gid: this.opts.user.gid } : {};
-      child = spawn(program!, args, { cwd, env, stdio: ["ignore", fd, fd], detached: true, ...user });
+      const stdio = this.opts.output ? ("pipe" as const) : fd!;
+      child = spawn(program!, args, { cwd, env, stdio: ["ignore", stdio, stdio], detached: true, ...user });
     } catch (e) {
       // Synchronous refusals (e.g. a NUL byte in an argument or variable).
       this.closeLog(spec.name);
@@ -366,6 +411,11 @@ export class TaskProcesses {
       return;
     }
     slot.child = child;
+    const output = this.opts.output;
+    if (output) {
+      child.stdout?.on("data", (chunk: Buffer) => output.append(spec.name, "stdout", chunk));
+      child.stderr?.on("data", (chunk: Buffer) => output.append(spec.name, "stderr", chunk));
+    }
     const outcome = await new Promise<{ ok: true } | { ok: false; err: NodeJS.ErrnoException }>((res) => {
       child.once("spawn", () => res({ ok: true }));
       child.once("error", (err) => res({ ok: false, err }));
@@ -383,9 +433,40 @@ export class TaskProcesses {
     });
     child.once("exit", (code, signal) => this.onExit(slot, code, signal));
     if (child.pid !== undefined) this.opts.onSpawn?.(child.pid);
-    slot.state = { ...slot.state, lastStatus: "RUNNING", pid: child.pid, startedAt: this.opts.now() };
+    slot.cwd = cwd;
+    slot.env = env;
+    slot.state = { ...slot.state, lastStatus: "RUNNING", pid: child.pid, startedAt: this.opts.now(), ...(spec.healthCheck ? { healthStatus: "UNKNOWN" as const } : {}) };
     this.emit(slot);
+    if (spec.healthCheck && !this.stopping) this.startHealthCheck(slot, spec.healthCheck);
     if (this.stopping) this.pumpStop();
+  }
+
+  /**
+   * Runs `argv` inside the running container `name` (health checks): its exit code, or null when
+   * it timed out, could not run, or the container is not running.
+   */
+  exec(name: string, argv: string[], timeoutMs: number): Promise<number | null> {
+    const slot = this.byName.get(name);
+    if (!slot || slot.state.lastStatus !== "RUNNING" || !slot.cwd || !slot.env) return Promise.resolve(null);
+    const run = this.opts.exec
+      ? this.opts.exec(name, argv, timeoutMs)
+      : hostExec({ cwd: slot.cwd, env: slot.env, ...(this.opts.user ? { user: this.opts.user } : {}) }, argv, timeoutMs);
+    return run.catch(() => null);
+  }
+
+  private startHealthCheck(slot: Slot, spec: HealthCheckSpec): void {
+    slot.health = new HealthMonitor({
+      spec,
+      exec: (argv, timeoutMs) => this.exec(slot.spec.name, argv, timeoutMs),
+      realNowMs: this.opts.realNowMs ?? wallClockMs,
+      onChange: (status) => {
+        if (slot.state.lastStatus !== "RUNNING") return;
+        slot.state = { ...slot.state, healthStatus: status };
+        this.emit(slot);
+        if (status === "HEALTHY" && !this.stopping) this.schedule(); // a HEALTHY dependency may now be met
+      },
+    });
+    slot.health.start();
   }
 
   // ---- exiting and stopping ----
@@ -402,6 +483,7 @@ export class TaskProcesses {
 
   private setStopped(slot: Slot, extra: { exitCode?: number; reason?: string }): void {
     this.closeLog(slot.spec.name);
+    slot.health?.stop();
     slot.state = { ...slot.state, lastStatus: "STOPPED", stoppedAt: this.opts.now(), ...extra };
     this.emit(slot);
   }
@@ -421,6 +503,7 @@ export class TaskProcesses {
     if (this.stopping) return;
     this.stopping = true;
     this.summary = summary;
+    for (const slot of this.slots) slot.health?.stop();
     for (const slot of this.slots) {
       if (slot.state.lastStatus === "PENDING" && !slot.spawning) this.setStopped(slot, {});
     }

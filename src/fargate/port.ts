@@ -71,6 +71,8 @@ export interface ContainerReport {
   exitCode?: number;
   reason?: string;
   pid?: number;
+  /** only for a container with a health check */
+  healthStatus?: "HEALTHY" | "UNHEALTHY" | "UNKNOWN";
 }
 
 /**
@@ -148,6 +150,8 @@ export interface TaskPlane<T extends FargateTask = FargateTask> {
   isRunning(arn: string): boolean;
   /** releases what an earlier run left of a task (its volume's KMS grant) */
   release(t: T): Promise<void>;
+  /** the task's record is gone (expired): what the data plane kept of it (its output) goes too */
+  forget(arn: string): void;
 }
 
 /** A role's temporary credentials, as the container credentials endpoint serves them. */

@@ -10,6 +10,7 @@ import type { FargateKms, FargateTask, TaskPlane, TaskReports, TaskRoles } from 
 import type { StorageDriver } from "./storage/index.ts";
 import { TaskRunner, type RunnerDeps } from "./task-runner.ts";
 import type { TaskUserPool } from "./task-users.ts";
+import type { TaskOutputStore } from "./task-output.ts";
 
 export interface DataPlaneDeps<T extends FargateTask> {
   readonly kms: FargateKms;
@@ -24,6 +25,8 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly roleEnvironment: RunnerDeps<T>["roleEnvironment"];
   /** the task's IAM roles, as the control plane assumes them (the execution role for pulls, logs, secrets) */
   readonly roles: TaskRoles<T>;
+  /** each task's container output, encrypted at rest */
+  readonly output: TaskOutputStore;
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -33,7 +36,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -50,7 +53,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, save };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, save };
   }
 
   launch(t: T): void {
@@ -76,10 +79,25 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
     return releaseStorage(this.runnerDeps(), t);
   }
 
+  /** The task's container output, readable while it runs and until its record expires. */
+  get output(): TaskOutputStore {
+    return this.deps.output;
+  }
+
+  forget(arn: string): void {
+    if (this.runners.has(arn)) return;
+    try {
+      this.deps.output.remove(arn);
+    } catch (e) {
+      console.error(`[localfargate] could not remove the output of task ${arn}:`, e);
+    }
+  }
+
   /** Server shutdown: end every task's processes and unmount its volume; records stay as they are. */
   async close(): Promise<void> {
     this.closed = true;
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((r) => r.kill()));
+    this.deps.output.closeAll();
   }
 }

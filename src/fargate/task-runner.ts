@@ -12,6 +12,8 @@ import type { FargateTask, TaskReports, TaskRoles, TaskStatus } from "./port.ts"
 import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type ContainerState, type DependencyCondition } from "./containers.ts";
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
 import { endProcesses } from "./host-processes.ts";
+import { healthCheckSpec } from "./health-check.ts";
+import type { TaskOutputStore, TaskOutputWriter } from "./task-output.ts";
 import { RunStateFile } from "./run-state.ts";
 import type { TaskUser, TaskUserPool } from "./task-users.ts";
 
@@ -29,6 +31,8 @@ export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
   roles: TaskRoles<T>;
   /** the unprivileged users tasks run as (none when the server is not root) */
   users: TaskUserPool;
+  /** where each task's container output is kept (encrypted) */
+  output: TaskOutputStore;
 }
 
 /** How long a server shutdown waits for a task's processes before leaving them. */
@@ -38,6 +42,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
   private wake!: () => void;
   private stopSignal: Promise<void>;
   private procs: TaskProcesses | undefined;
+  private output: TaskOutputWriter | undefined;
   private user: TaskUser | undefined;
   private runState: RunStateFile | undefined;
   private reachedRunning = false;
@@ -113,6 +118,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
       await this.transition("ACTIVATING");
       try {
         const roleEnv = await this.deps.roleEnvironment(t, "host");
+        this.output = this.deps.output.open(t.arn);
         this.procs = new TaskProcesses({
           containers: t.containerDefs.map((d) => this.spec(d)),
           volumePath: mountPath,
@@ -128,8 +134,9 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
             onAllStopped: (s) => this.onAllStopped(s),
           },
           now: () => this.deps.clock.nowMs(),
-          // Container stdout/stderr stay inside the (encrypted) volume, never beside it in plaintext.
-          logDir: join(mountPath, ".localfargate", "logs"),
+          realNowMs: () => this.deps.clock.realNowMs(),
+          // Container stdout/stderr go to the task's encrypted output store, never in plaintext to disk.
+          output: this.output,
           ...(this.user ? { user: this.user } : {}),
           onSpawn: (pid) => this.recordProcess(pid),
         });
@@ -156,6 +163,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     const uid = this.user?.uid;
     const survivors = uid === undefined ? [] : await endProcesses((p) => p.uids.includes(uid));
     if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); uid ${uid} stays reserved`);
+    this.output?.close();
     await this.transition("DEPROVISIONING");
     await releaseStorage(this.deps, t);
     if (!survivors.length) this.deps.users.release(this.user);
@@ -198,11 +206,12 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
       workingDirectory: d.workingDirectory,
       stopTimeoutSeconds: d.stopTimeout,
       dependsOn: d.dependsOn?.map((x) => ({ containerName: x.containerName!, condition: x.condition as DependencyCondition })),
+      ...(d.healthCheck ? { healthCheck: healthCheckSpec(d.healthCheck) } : {}),
     };
   }
 
   private onContainerChange(s: ContainerState): void {
-    this.deps.reports.containerChanged(this.t, { name: s.name, lastStatus: s.lastStatus, exitCode: s.exitCode, reason: s.reason, pid: s.pid });
+    this.deps.reports.containerChanged(this.t, { name: s.name, lastStatus: s.lastStatus, exitCode: s.exitCode, reason: s.reason, pid: s.pid, healthStatus: s.healthStatus });
     // Transitions persist the task anyway; a change while RUNNING (an exit) is written now.
     if (this.reachedRunning) this.persistSoon();
   }
@@ -240,6 +249,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
       const survivors = await endProcesses((p) => groups.has(p.pgid) || (uid !== undefined && p.uids.includes(uid)), { graceful: false });
       ended = survivors.length === 0;
     }
+    this.output?.close();
     const v = this.t.storage.volumeId;
     if (ended && v && !this.t.storage.released) await this.deps.driver.destroy(v).catch(() => undefined);
     if (ended) this.deps.users.release(this.user);

@@ -16,6 +16,7 @@ import type { ServiceDef } from "../kernel/service.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
 import { handleCredentialsRequest, isCredentialsPath } from "../fargate/task-credentials.ts";
+import { handleTaskOutput, TASK_OUTPUT_PATH } from "./task-output-control.ts";
 import type { DueScheduler } from "./scheduler.ts";
 import { wallClockMs } from "../clock/clock.ts";
 import { BrowserGuard, corsHeaders } from "./browser-guard.ts";
@@ -119,6 +120,11 @@ export class HttpFrontend {
 
   private async handleAllowed(req: HttpRequest): Promise<HttpReply> {
     const { path, rawQuery } = splitUrl(req.url);
+    if (path === TASK_OUTPUT_PATH) {
+      // SigV4-signed, unlike the other control endpoints: it reads what a task wrote (docs/ecs-fargate.md#task-output)
+      const r = await handleTaskOutput(this.app, { method: req.method, path, rawQuery, headers: req.headers, body: req.body, sourceIp: clientIp(req) });
+      return reply(r.status, randomUUID(), "application/json", Buffer.from(JSON.stringify(r.body)));
+    }
     if (path.startsWith("/_localfargate/")) {
       const r = await handleControl(this.app, this, req.method, path, req.bodyTooLarge ? Buffer.alloc(0) : req.body);
       return reply(r.status, r.requestId, "application/json", r.body);

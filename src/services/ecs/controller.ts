@@ -72,7 +72,10 @@ export class EcsController implements ServicePlane, DueRunner {
     const expired = [...this.state.tasks.values()].filter(
       (t) => t.task.lastStatus === "STOPPED" && (t.expiresAtMs ?? (t.task.stoppedAt?.getTime() ?? 0) + STOPPED_RETENTION_MS) <= nowMs,
     );
-    if (expired.length) await this.app.store.commit(expired.map((t) => this.state.delTask(t.arn)));
+    if (expired.length) {
+      await this.app.store.commit(expired.map((t) => this.state.delTask(t.arn)));
+      for (const t of expired) this.plane.forget(t.arn);
+    }
     await this.reconcile();
   }
 

@@ -20,6 +20,7 @@ import { metadataUri } from "../../fargate/metadata.ts";
 import { PlainDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { EcsTaskRoles } from "./task-roles.ts";
+import { TaskOutputStore } from "../../fargate/task-output.ts";
 import { EcsState, type TaskRecord } from "./state.ts";
 import { ecsOperations } from "./index.ts";
 import { EcsController } from "./controller.ts";
@@ -104,6 +105,7 @@ async function setup() {
     metadataUri: (t, c) => metadataUri(app, t, c),
     roleEnvironment: async () => ({}),
     roles: new EcsTaskRoles(app),
+    output: new TaskOutputStore(join(dir, "task-output"), randomBytes(32), () => app.clock.nowMs()),
   });
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());

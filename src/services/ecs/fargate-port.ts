@@ -8,7 +8,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import type { CreateGrantParams, FargateKms, GenerateDataKeyWithoutPlaintextParams, ServiceCaller, TaskReports, TaskRoles } from "../../fargate/port.ts";
 import type { ServiceClock } from "../../clock/clock.ts";
 import type { EcsState, TaskRecord } from "./state.ts";
-import { advance, recordContainer, requestStop } from "./task-lifecycle.ts";
+import { advance, recordContainer, requestStop, taskHealth } from "./task-lifecycle.ts";
 import { STOPPED_RETENTION_MS } from "./tasks.ts";
 
 function callerOptions(as: ServiceCaller): InvokeOptions {
@@ -80,7 +80,14 @@ export function ecsTaskReports(state: EcsState, clock: ServiceClock, roles?: Tas
       state.emitTaskChange(t);
     },
     stopRequested: (t, stopCode, reason) => void requestStop(t.task, stopCode, reason, clock.now()),
-    containerChanged: (t, report) => void recordContainer(t.task, t.id, report),
+    containerChanged(t, report) {
+      if (!recordContainer(t.task, t.id, report)) return;
+      const health = taskHealth(t.task, t.containerDefs);
+      if (health === t.task.healthStatus) return;
+      t.task.healthStatus = health;
+      // the service scheduler counts and replaces tasks by their health
+      state.emitTaskChange(t);
+    },
     save: (t) => state.saveTask(t),
     byMetadataToken(token) {
       const arn = state.byToken.get(token);

@@ -3,7 +3,8 @@
  * ephemeral storage key, task definitions, tasks and services. The Fargate data plane
  * (src/fargate) runs the tasks; it is created here, with the storage driver chosen at start.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ecsShapes, type EcsOperation } from "../../protocol/shapes/ecs.gen.ts";
@@ -12,6 +13,8 @@ import type { OperationTable } from "../../kernel/operation.ts";
 import { FargateDataPlane } from "../../fargate/reconciler.ts";
 import { chooseStorageDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
+import { TaskOutputStore } from "../../fargate/task-output.ts";
+import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
 import { clusterOperations } from "./clusters.ts";
 import { serviceOperations, type ServicePlane } from "./services.ts";
 import { quotasFromOptions } from "./quotas.ts";
@@ -27,6 +30,30 @@ import { EcsController } from "./controller.ts";
 import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
 import type { TaskRecord } from "./state.ts";
 import { defineServiceModule, type ModuleInstance, type ServiceDef } from "../../kernel/service.ts";
+
+/** The key file that seals each task's output data key (docs/ecs-fargate.md#task-output). */
+export const TASK_OUTPUT_KEY_FILE = "task-output.key";
+
+/**
+ * Where task output lives: `<data dir>/task-output` under the data dir's checked key file, or,
+ * for a server without a data dir, beside its temporary volumes under a key that lives only in memory.
+ */
+function openTaskOutput(app: AppContext, baseDir: string): TaskOutputStore {
+  const now = () => app.clock.nowMs();
+  const dataDir = app.dataDir;
+  if (!dataDir) return new TaskOutputStore(join(baseDir, "task-output"), randomBytes(32), now);
+  const dir = join(dataDir, "task-output");
+  const key = lazyCheckedKey({
+    dataDir,
+    fileName: TASK_OUTPUT_KEY_FILE,
+    store: app.store,
+    metaKey: "ecs.taskOutputKeyCheck",
+    protects: "task outputs",
+    hasSealedData: () => existsSync(dir) && readdirSync(dir).length > 0,
+    create: () => createKeyFile(dataDir, TASK_OUTPUT_KEY_FILE),
+  });
+  return new TaskOutputStore(dir, key, now);
+}
 
 export const PLAIN_WARNING = "ephemeral storage is not encrypted at rest (plain storage driver)";
 
@@ -98,6 +125,9 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   app.health.taskIsolation = users.describe();
   const roles = new EcsTaskRoles(app);
   const reports = ecsTaskReports(state, app.clock, roles);
+  const output = openTaskOutput(app, baseDir);
+  // Output of tasks whose records are gone (expired while the server was down) goes with them.
+  output.removeAllExcept(state.tasks.keys());
   const plane = new FargateDataPlane<TaskRecord>({
     kms: invokeFargateKms(app),
     reports,
@@ -109,6 +139,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     roles,
     roleEnvironment: async (t, reach) =>
       credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
+    output,
   });
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());

@@ -3,8 +3,11 @@
  * replace tasks that stopped, and roll older deployments away within the deployment
  * configuration: at most floor(desired × maximumPercent / 100) tasks at once (RUNNING + PENDING),
  * and an old task is stopped only while at least ceil(desired × minimumHealthyPercent / 100)
- * tasks stay RUNNING. Locally a task counts as healthy as soon as it is RUNNING (AWS waits for
- * health checks or 40 s). Each service task uses the key recorded on its deployment.
+ * tasks stay healthy. A task whose containers have health checks counts as healthy once it is
+ * RUNNING and its healthStatus is HEALTHY; a task without health checks as soon as it is RUNNING
+ * (AWS waits up to 40 s there; docs/ecs-fargate.md#health-checks). A RUNNING task whose health
+ * turns UNHEALTHY is stopped ("Task failed container health checks") and replaced. Each service
+ * task uses the key recorded on its deployment.
  */
 import type { AppContext } from "../../kernel/context.ts";
 import type { TaskPlane } from "../../fargate/port.ts";
@@ -12,7 +15,7 @@ import type { DeploymentRecord, EcsState, ServiceRecord, TaskRecord } from "./st
 import { addServiceEvent, liveServiceTasks } from "./services.ts";
 import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
-import { requestStop } from "./task-lifecycle.ts";
+import { hasHealthChecks, requestStop } from "./task-lifecycle.ts";
 
 /** What the service scheduler works with: ECS's records, the app (clock, store) and the data plane. */
 export interface SchedulerDeps {
@@ -23,6 +26,8 @@ export interface SchedulerDeps {
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
+/** The stopped reason of a service task whose essential container failed its health checks. */
+export const HEALTH_CHECK_STOP_REASON = "Task failed container health checks";
 
 function shortId(t: TaskRecord): string {
   return t.id;
@@ -48,6 +53,7 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   const live = liveServiceTasks(state, s);
   const byDeployment = (d: DeploymentRecord) => live.filter((t) => t.deploymentId === d.id);
   const isRunning = (t: TaskRecord) => t.task.lastStatus === "RUNNING";
+  const isHealthy = (t: TaskRecord) => isRunning(t) && (!hasHealthChecks(t.containerDefs) || t.task.healthStatus === "HEALTHY");
 
   // Count failures: tasks of this service that stopped before reaching RUNNING since last look.
   for (const t of state.tasksOfService(s.arn)) {
@@ -73,10 +79,23 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   const primaryTasks = byDeployment(primary);
   const oldTasks = live.filter((t) => t.deploymentId !== primary.id);
 
-  // 1. Scale the primary deployment down when it has more than desired (no health floor: the user asked).
+  // 0. Tasks that failed their container health checks are stopped (and replaced below, once gone).
   const toStop: TaskRecord[] = [];
+  const reasons = new Map<TaskRecord, string>();
+  for (const t of live) {
+    if (t.task.desiredStatus === "RUNNING" && isRunning(t) && t.task.healthStatus === "UNHEALTHY") {
+      toStop.push(t);
+      reasons.set(t, HEALTH_CHECK_STOP_REASON);
+      addServiceEvent(s, now, `(service ${s.name}) (task ${shortId(t)}) failed container health checks.`);
+    }
+  }
+
+  // 1. Scale the primary deployment down when it has more than desired (no health floor: the user asked).
   if (primaryTasks.length > desired) {
-    const excess = [...primaryTasks].sort((a, b) => Number(isRunning(a)) - Number(isRunning(b))).slice(0, primaryTasks.length - desired);
+    const excess = [...primaryTasks]
+      .filter((t) => !toStop.includes(t))
+      .sort((a, b) => Number(isHealthy(a)) - Number(isHealthy(b)))
+      .slice(0, Math.max(0, primaryTasks.length - desired - toStop.filter((t) => t.deploymentId === primary.id).length));
     toStop.push(...excess);
   }
 
@@ -130,12 +149,12 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
     }
   }
 
-  // 3. Stop old-deployment tasks: those not RUNNING cost no health; RUNNING ones only above the floor.
-  const runningNow = live.filter(isRunning).length - toStop.filter(isRunning).length;
-  let spare = runningNow - minHealthy;
-  const oldSorted = [...oldTasks].sort((a, b) => Number(isRunning(a)) - Number(isRunning(b)));
+  // 3. Stop old-deployment tasks: those not healthy cost no health; healthy ones only above the floor.
+  const healthyNow = live.filter(isHealthy).length - toStop.filter(isHealthy).length;
+  let spare = healthyNow - minHealthy;
+  const oldSorted = [...oldTasks].filter((t) => !toStop.includes(t)).sort((a, b) => Number(isHealthy(a)) - Number(isHealthy(b)));
   for (const t of oldSorted) {
-    if (!isRunning(t)) toStop.push(t);
+    if (!isHealthy(t)) toStop.push(t);
     else if (spare > 0 || s.status === "DRAINING") {
       toStop.push(t);
       spare--;
@@ -156,9 +175,10 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   }
   if (toStop.length) {
     // The stop is recorded first; the data plane acts on it once the record is committed.
-    const reasons = new Map(
-      toStop.map((t) => [t, s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")"]),
-    );
+    for (const t of toStop) {
+      if (!reasons.has(t))
+        reasons.set(t, s.status === "DRAINING" ? "Service is being deleted" : "Scaling activity initiated by (deployment " + (t.deploymentId ?? primary.id) + ")");
+    }
     for (const [t, reason] of reasons) requestStop(t.task, "ServiceSchedulerInitiated", reason, now);
     app.store.commit(toStop.map((t) => state.putTask(t))).then(
       () => {
@@ -186,9 +206,9 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
     primary.desiredCount = desired;
     changed = true;
   }
-  const primaryRunning = stillLive.filter((t) => t.deploymentId === primary.id && isRunning(t)).length;
+  const primaryHealthy = stillLive.filter((t) => t.deploymentId === primary.id && isHealthy(t)).length;
   const primaryLive = stillLive.filter((t) => t.deploymentId === primary.id).length;
-  const complete = s.deployments.length === 1 && primaryRunning === desired && primaryLive === desired;
+  const complete = s.deployments.length === 1 && primaryHealthy === desired && primaryLive === desired;
   if (complete && primary.rolloutState !== "COMPLETED") {
     primary.rolloutState = "COMPLETED";
     primary.rolloutStateReason = "ECS deployment " + primary.id + " completed.";

@@ -1,6 +1,7 @@
 /** Task definitions: register (with Fargate validation), describe, list, deregister, delete. */
 import type {
   ContainerDefinition,
+  HealthCheck,
   DeleteTaskDefinitionsRequest,
   DeleteTaskDefinitionsResponse,
   DeregisterTaskDefinitionRequest,
@@ -88,6 +89,7 @@ function validateContainers(defs: ContainerDefinition[] | undefined, fargate: bo
     if (fargate && d.links?.length) throw client("Links are not supported when networkMode=awsvpc.");
     if (d.stopTimeout !== undefined && (d.stopTimeout < 0 || d.stopTimeout > 120)) throw client(`Container '${d.name}': stopTimeout must be between 0 and 120 seconds.`);
     for (const e of d.environment ?? []) if (!e.name) throw client(`Container '${d.name}': environment variable names must not be empty.`);
+    const healthCheck = d.healthCheck ? checkedHealthCheck(d.name, d.healthCheck) : undefined;
     out.push({
       cpu: 0,
       portMappings: [],
@@ -97,6 +99,7 @@ function validateContainers(defs: ContainerDefinition[] | undefined, fargate: bo
       systemControls: [],
       ...d,
       essential: d.essential ?? true,
+      ...(healthCheck ? { healthCheck } : {}),
     });
   }
   if (!out.some((d) => d.essential)) throw client("A task definition must have at least one essential container.");
@@ -327,4 +330,22 @@ export function taskDefinitionOperations(state: EcsState) {
       },
     }),
   };
+}
+
+/** HealthCheck's ranges (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html), in seconds. */
+const HEALTH_CHECK_RANGES = { interval: [5, 300], timeout: [2, 120], retries: [1, 10], startPeriod: [0, 300] } as const;
+
+/** A container's healthCheck, checked, with ECS's defaults for interval, timeout and retries filled in as DescribeTaskDefinition shows them. */
+function checkedHealthCheck(name: string, h: HealthCheck): HealthCheck {
+  const [kind, ...rest] = h.command ?? [];
+  if ((kind !== "CMD" && kind !== "CMD-SHELL") || rest.length === 0 || rest.some((a) => typeof a !== "string")) {
+    throw client(`Container '${name}': healthCheck.command must be ["CMD", "executable", "arg", ...] or ["CMD-SHELL", "command line"].`);
+  }
+  for (const [field, [min, max]] of Object.entries(HEALTH_CHECK_RANGES)) {
+    const v = h[field as keyof typeof HEALTH_CHECK_RANGES];
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
+      throw client(`Container '${name}': healthCheck.${field} must be between ${min} and ${max}${field === "retries" ? "" : " seconds"}.`);
+    }
+  }
+  return { ...h, interval: h.interval ?? 30, timeout: h.timeout ?? 5, retries: h.retries ?? 3 };
 }

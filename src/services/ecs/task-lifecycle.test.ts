@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Task } from "@aws-sdk/client-ecs";
-import { advance, recordContainer, requestStop } from "./task-lifecycle.ts";
+import { advance, recordContainer, requestStop, taskHealth } from "./task-lifecycle.ts";
 
 const T0 = new Date("2026-01-01T00:00:00Z");
 const T1 = new Date("2026-01-01T00:00:05Z");
@@ -51,5 +51,40 @@ describe("the task lifecycle", () => {
     expect(recordContainer(t, "abc", { name: "app", lastStatus: "STOPPED", exitCode: 3, reason: "boom", pid: 42 })).toBe(true);
     expect(t.containers![0]).toMatchObject({ lastStatus: "STOPPED", exitCode: 3, reason: "boom", runtimeId: "abc-app-42" });
     expect(recordContainer(t, "abc", { name: "other", lastStatus: "RUNNING" })).toBe(false);
+  });
+});
+
+describe("the task's health", () => {
+  const hc = { command: ["CMD", "true"] };
+  const task = (health: Record<string, string | undefined>): Task => ({
+    containers: Object.entries(health).map(([name, healthStatus]) => ({ name, healthStatus: healthStatus as "HEALTHY" | undefined })),
+  });
+
+  it("follows the essential containers with a health check: UNHEALTHY over UNKNOWN over HEALTHY", () => {
+    const defs = [
+      { name: "a", essential: true, healthCheck: hc },
+      { name: "b", essential: true, healthCheck: hc },
+      { name: "side", essential: false, healthCheck: hc },
+      { name: "plain", essential: true },
+    ];
+    expect(taskHealth(task({ a: "HEALTHY", b: "HEALTHY", side: "UNHEALTHY", plain: "UNKNOWN" }), defs)).toBe("HEALTHY");
+    expect(taskHealth(task({ a: "HEALTHY", b: "UNKNOWN", side: "HEALTHY" }), defs)).toBe("UNKNOWN");
+    expect(taskHealth(task({ a: "UNHEALTHY", b: "UNKNOWN" }), defs)).toBe("UNHEALTHY");
+  });
+
+  it("falls back to non-essential containers only when no essential container has a health check; none at all is UNKNOWN", () => {
+    const defs = [
+      { name: "main", essential: true },
+      { name: "side", essential: false, healthCheck: hc },
+    ];
+    expect(taskHealth(task({ main: "UNKNOWN", side: "UNHEALTHY" }), defs)).toBe("UNHEALTHY");
+    expect(taskHealth(task({ main: "UNKNOWN", side: "HEALTHY" }), defs)).toBe("HEALTHY");
+    expect(taskHealth(task({ main: "HEALTHY" }), [{ name: "main", essential: true }])).toBe("UNKNOWN");
+  });
+
+  it("records a container's reported health on the task", () => {
+    const t = provisioning();
+    expect(recordContainer(t, "id", { name: "app", lastStatus: "RUNNING", healthStatus: "HEALTHY" })).toBe(true);
+    expect(t.containers![0]).toMatchObject({ lastStatus: "RUNNING", healthStatus: "HEALTHY" });
   });
 });

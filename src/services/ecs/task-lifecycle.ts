@@ -7,7 +7,7 @@
  * DEPROVISIONING); each step increments `version`. A stop request sets desiredStatus STOPPED
  * with its stop code and reason, once.
  */
-import type { Task } from "@aws-sdk/client-ecs";
+import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ContainerReport, TaskStatus } from "../../fargate/port.ts";
 
 const ORDER: readonly string[] = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"];
@@ -79,5 +79,31 @@ export function recordContainer(task: Task, taskId: string, r: ContainerReport):
   if (r.pid !== undefined) c.runtimeId = `${taskId}-${r.name}-${r.pid}`;
   if (r.exitCode !== undefined) c.exitCode = r.exitCode;
   if (r.reason !== undefined) c.reason = r.reason;
+  if (r.healthStatus !== undefined) c.healthStatus = r.healthStatus;
   return true;
+}
+
+type Health = NonNullable<Task["healthStatus"]>;
+
+/**
+ * The task's healthStatus from its containers' (HealthCheck, "healthStatus values for a task",
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html): the essential
+ * containers with a health check decide (non-essential ones only when no essential container has
+ * one); UNHEALTHY if any of them is, else UNKNOWN if any of them is, else HEALTHY. A task with no
+ * health check at all is UNKNOWN.
+ */
+export function taskHealth(task: Task, defs: ContainerDefinition[]): Health {
+  const checked = defs.filter((d) => d.healthCheck);
+  const essential = checked.filter((d) => d.essential !== false);
+  const deciding = essential.length > 0 ? essential : checked;
+  if (deciding.length === 0) return "UNKNOWN";
+  const statuses = deciding.map((d) => task.containers?.find((c) => c.name === d.name)?.healthStatus ?? "UNKNOWN");
+  if (statuses.includes("UNHEALTHY")) return "UNHEALTHY";
+  if (statuses.includes("UNKNOWN")) return "UNKNOWN";
+  return "HEALTHY";
+}
+
+/** Whether any container of the task has a health check (a service then waits for HEALTHY). */
+export function hasHealthChecks(defs: ContainerDefinition[]): boolean {
+  return defs.some((d) => d.healthCheck);
 }
