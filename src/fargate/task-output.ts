@@ -203,14 +203,16 @@ export class TaskOutputStore {
   open(arn: string): TaskOutputWriter {
     const existing = this.writers.get(arn);
     if (existing) return existing;
+    // the key before the task's directory: a first key is made only over an empty store
+    const sealKey = this.sealKey();
     const dir = this.taskDir(arn);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const keyFile = join(dir, "key");
     let dataKey: Buffer;
-    if (existsSync(keyFile)) dataKey = openBlob(this.sealKey(), readFileSync(keyFile), KEY_AAD + arn, KEY_BLOB_VERSION);
+    if (existsSync(keyFile)) dataKey = openBlob(sealKey, readFileSync(keyFile), KEY_AAD + arn, KEY_BLOB_VERSION);
     else {
       dataKey = randomBytes(32);
-      writePrivateFile(keyFile, sealBlob(this.sealKey(), dataKey, KEY_AAD + arn, KEY_BLOB_VERSION));
+      writePrivateFile(keyFile, sealBlob(sealKey, dataKey, KEY_AAD + arn, KEY_BLOB_VERSION));
     }
     const writer = new TaskOutputWriter(this, arn, dataKey, join(dir, "records"));
     this.writers.set(arn, writer);
