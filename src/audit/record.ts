@@ -164,15 +164,19 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   }
   if (outcome.error) responseElements = null;
   const serviceEvent = a.eventType === "AwsServiceEvent";
+  // A service acting with the caller's credentials (a forward access session): CloudTrail names
+  // the service as invokedBy, source IP and user agent
+  // (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html).
+  const via = !isService ? ctx.viaService : undefined;
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
-    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : userIdentity(p),
+    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : via ? { ...userIdentity(p), invokedBy: via } : userIdentity(p),
     eventTime: isoSeconds(ctx.now),
     eventSource: svc.eventSource,
     eventName: ctx.operation,
     awsRegion: region,
-    sourceIPAddress: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : ctx.sourceIp,
-    userAgent: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : ctx.userAgent,
+    sourceIPAddress: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : (via ?? ctx.sourceIp),
+    userAgent: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : (via ?? ctx.userAgent),
   };
   if (outcome.error) {
     record.errorCode = outcome.error.code;

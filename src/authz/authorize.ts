@@ -36,7 +36,16 @@ export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
   m.set("aws:requestedregion", ctx.service.globalRegion ?? ctx.region);
   m.set("aws:currenttime", ctx.now);
   m.set("aws:epochtime", Math.floor(ctx.now.getTime() / 1000));
-  if (ctx.viaService) m.set("aws:viaawsservice", true);
+  if (ctx.viaService) {
+    // A service acting with the caller's credentials (a forward access session):
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-viaawsservice
+    m.set("aws:viaawsservice", true);
+    if (p.type !== "AWSService") {
+      m.set("aws:calledvia", [ctx.viaService]);
+      m.set("aws:calledviafirst", ctx.viaService);
+      m.set("aws:calledvialast", ctx.viaService);
+    }
+  }
   return m;
 }
 
