@@ -48,6 +48,17 @@ export function userIdentity(p: Principal): Record<string, unknown> {
         userName: p.userName,
         ...(p.session ? { sessionContext: sessionContext(p) } : {}),
       };
+    case "FederatedUser":
+      return {
+        type: "FederatedUser",
+        principalId: p.principalId,
+        arn: p.arn,
+        accountId: p.accountId,
+        ...(p.accessKeyId ? { accessKeyId: p.accessKeyId } : {}),
+        sessionContext: sessionContext(p),
+      };
+    case "Anonymous":
+      return { type: "Unknown" };
     case "AssumedRole":
       return {
         type: "AssumedRole",
@@ -67,10 +78,18 @@ export function userIdentity(p: Principal): Record<string, unknown> {
 function sessionContext(p: Principal): Record<string, unknown> {
   const s = p.session!;
   const attributes = { creationDate: isoSeconds(s.createdAt), mfaAuthenticated: String(s.mfaAuthenticated) };
+  if (p.type === "FederatedUser") {
+    // GetFederationToken: the issuer is the IAM user (or the root user) that asked for the token
+    const issuer =
+      s.issuerType === "IAMUser"
+        ? { type: "IAMUser", principalId: s.issuerId, arn: s.issuerArn, accountId: p.accountId, userName: s.issuerArn.slice(s.issuerArn.lastIndexOf("/") + 1) }
+        : { type: "Root", principalId: p.accountId, arn: s.issuerArn, accountId: p.accountId };
+    return { sessionIssuer: issuer, webIdFederationData: {}, attributes };
+  }
   if (s.issuerType !== "Role") return { sessionIssuer: {}, webIdFederationData: {}, attributes };
   return {
     sessionIssuer: { type: "Role", principalId: s.roleId, arn: s.roleArn, accountId: p.accountId, userName: s.roleName },
-    webIdFederationData: {},
+    webIdFederationData: s.federatedProvider ? { federatedProvider: s.federatedProvider, attributes: {} } : {},
     attributes,
   };
 }
@@ -170,7 +189,7 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   const via = !isService ? ctx.viaService : undefined;
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
-    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : via ? { ...userIdentity(p), invokedBy: via } : userIdentity(p),
+    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : (a.userIdentity ?? (via ? { ...userIdentity(p), invokedBy: via } : userIdentity(p))),
     eventTime: isoSeconds(ctx.now),
     eventSource: svc.eventSource,
     eventName: ctx.operation,
