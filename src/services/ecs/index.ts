@@ -3,6 +3,7 @@
  * ephemeral storage key, task definitions, tasks and services. The Fargate data plane
  * (src/fargate) runs the tasks; it is created here, with the storage driver chosen at start.
  */
+import { registerEcsLinkedRoleUsage } from "./service-linked-role.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,6 +96,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     metadataUri: (t, container) => metadataUri(app, t, container),
   });
   const controller = new EcsController(app, state, plane);
+  registerEcsLinkedRoleUsage(app, state);
   state.onTaskChange.push(() => controller.poke());
   const def: ServiceDef = {
     name: "ecs",

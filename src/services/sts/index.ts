@@ -10,6 +10,8 @@ import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { SessionStore } from "./sessions.ts";
 import { assumeRoleOperation } from "./assume-role.ts";
 import { getSessionTokenOperation } from "./get-session-token.ts";
+import { getAccessKeyInfoOperation, getFederationTokenOperation } from "./federation-token.ts";
+import { assumeRoleWithWebIdentityOperation } from "./web-identity.ts";
 import type { StsDeps } from "./deps.ts";
 
 declare module "../../kernel/context.ts" {
@@ -38,6 +40,9 @@ export function stsOperations(deps: StsDeps): OperationTable<StsOperation> {
     GetCallerIdentity: getCallerIdentityOperation(deps),
     AssumeRole: assumeRoleOperation(deps),
     GetSessionToken: getSessionTokenOperation(deps),
+    AssumeRoleWithWebIdentity: assumeRoleWithWebIdentityOperation(deps),
+    GetFederationToken: getFederationTokenOperation(deps),
+    GetAccessKeyInfo: getAccessKeyInfoOperation(deps),
   };
 }
 
@@ -53,7 +58,21 @@ export const stsModule = defineServiceModule({
       protocol: "query",
       shapes: stsShapes,
       eventSource: "sts.amazonaws.com",
-      operations: stsOperations({ iam: () => app.get("iam"), sessions }),
+      operations: stsOperations({
+        iam: () => app.get("iam"),
+        sessions,
+        accountOfKey(id) {
+          for (const p of app.credentialProviders) {
+            const r = p.lookup(id);
+            if (r) return r.principal.accountId;
+          }
+          // the built-in root keys (docs/iam-sts.md): `test`, and any 12-digit account id
+          if (id === "test") return app.defaultAccountId;
+          return /^\d{12}$/.test(id) ? id : undefined;
+        },
+      }),
+      // the token or assertion is the credential: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
+      unsignedOperations: new Set(["AssumeRoleWithWebIdentity"]),
     };
     return { services: [def], provides: { sts: sessions }, credentialProviders: [sessions], dueRunners: [sessions] };
   },
