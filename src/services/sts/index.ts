@@ -66,9 +66,8 @@ export const stsModule = defineServiceModule({
             const r = p.lookup(id);
             if (r) return r.principal.accountId;
           }
-          // the built-in root keys (docs/iam-sts.md): `test`, and any 12-digit account id
-          if (id === "test") return app.defaultAccountId;
-          return /^\d{12}$/.test(id) ? id : undefined;
+          // (the built-in root keys, `test` and 12-digit account ids, are shorter than the model's 16-character minimum)
+          return undefined;
         },
       }),
       // the token or assertion is the credential: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
