@@ -3,7 +3,7 @@
  * generates shape tables for exactly these; add an operation here, then run the script.
  */
 export const IMPLEMENTED: Record<string, string[]> = {
-  sts: ["GetCallerIdentity", "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity", "GetFederationToken", "GetAccessKeyInfo"],
+  sts: ["GetCallerIdentity", "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "GetFederationToken", "GetAccessKeyInfo"],
   iam: [
     "CreateUser",
     "GetUser",
@@ -95,6 +95,11 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "CreateServiceLinkedRole",
     "GetServiceLinkedRoleDeletionStatus",
     "DeleteServiceLinkedRole",
+    "CreateSAMLProvider",
+    "GetSAMLProvider",
+    "ListSAMLProviders",
+    "UpdateSAMLProvider",
+    "DeleteSAMLProvider",
   ],
   kms: [
     "CreateKey",
