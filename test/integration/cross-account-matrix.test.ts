@@ -23,6 +23,7 @@ import type { ServiceShapes } from "../../src/protocol/shapes/types.ts";
 import { createFargateKey, NETWORK, registerSleeper } from "./ecs-helpers.ts";
 import { otherAccountCallers, OTHER, OWNER, type Caller } from "./cross-account-helpers.ts";
 import type { Creds } from "./iam-helpers.ts";
+import { startTestIdp } from "../support/saml-idp.ts";
 
 /** The first account's resources (and a few of the second account's own, for the mixed cases). */
 interface World {
@@ -44,6 +45,7 @@ interface World {
   accessKeyId: string;
   mfaSerial: string;
   oidcProviderArn: string;
+  samlProviderArn: string;
   deletionTaskId: string;
   clusterArn: string;
   taskDefArn: string;
@@ -100,6 +102,7 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     PolicySourceArn: { owner: (w) => [w.userArn, w.roleArn] },
     SerialNumber: one((w) => w.mfaSerial),
     OpenIDConnectProviderArn: one((w) => w.oidcProviderArn),
+    SAMLProviderArn: one((w) => w.samlProviderArn),
     DeletionTaskId: one((w) => w.deletionTaskId),
   },
   cloudtrail: {
@@ -235,6 +238,9 @@ const SKIPPED: Record<string, string> = {
     "unsigned: the credential is an ID token from an OIDC provider of the role's account, not an account's key (test/integration/sts-web-identity.test.ts)",
   "iam.CreateOpenIDConnectProvider": "creates a provider in the caller's own account; takes a URL, no identifier",
   "iam.ListOpenIDConnectProviders": "lists the caller's own providers; takes no identifier",
+  "iam.CreateSAMLProvider": "creates a provider in the caller's own account; takes a name, no identifier",
+  "iam.ListSAMLProviders": "lists the caller's own providers; takes no identifier",
+  "sts.AssumeRoleWithSAML": "unsigned: the credential is an assertion signed by a SAML provider of the role's account, not an account's key (test/integration/sts-saml.test.ts)",
   "iam.CreateServiceLinkedRole": "creates a role in the caller's own account; takes a service name, no identifier",
   "cloudtrail.LookupEvents": "looks up the caller's own account's events; takes no identifier",
   "cloudtrail.ListTrails": "lists the caller's own trails; takes no identifier",
@@ -479,6 +485,7 @@ async function buildWorld(): Promise<World> {
   const oidc = await a.iam.send(
     new IAM.CreateOpenIDConnectProviderCommand({ Url: "https://token.owner.example.com", ClientIDList: ["sts.amazonaws.com"], Tags: [{ Key: "team", Value: "owner" }] }),
   );
+  const saml = await a.iam.send(new IAM.CreateSAMLProviderCommand({ Name: "owner-idp", SAMLMetadataDocument: startTestIdp().metadata }));
   const grant = await a.kms.send(new KMS.CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: role.Arn, RetiringPrincipal: role.Arn, Operations: ["Decrypt"] }));
 
   const fargateKey = await createFargateKey(a.kms, "prod");
@@ -548,6 +555,7 @@ async function buildWorld(): Promise<World> {
     accessKeyId: ak.AccessKeyId!,
     mfaSerial: mfa.SerialNumber!,
     oidcProviderArn: oidc.OpenIDConnectProviderArn!,
+    samlProviderArn: saml.SAMLProviderArn!,
     deletionTaskId: deletion.DeletionTaskId!,
     clusterArn,
     taskDefArn,
@@ -600,6 +608,7 @@ async function ownerState(w: World): Promise<unknown> {
     mfa: (await a.iam.send(new IAM.ListVirtualMFADevicesCommand({}))).VirtualMFADevices?.map((d) => [d.SerialNumber, d.User?.UserName]),
     mfaTags: (await a.iam.send(new IAM.ListMFADeviceTagsCommand({ SerialNumber: w.mfaSerial }))).Tags,
     oidc: await a.iam.send(new IAM.GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: w.oidcProviderArn })).then((o) => ({ ...o, $metadata: undefined })),
+    saml: (await a.iam.send(new IAM.GetSAMLProviderCommand({ SAMLProviderArn: w.samlProviderArn }))).SAMLMetadataDocument,
     linkedRole: (await a.iam.send(new IAM.GetRoleCommand({ RoleName: "AWSServiceRoleForECS" }))).Role!.Arn,
   };
   const cluster = (await a.ecs.send(new ECS.DescribeClustersCommand({ clusters: [w.clusterArn], include: ["TAGS", "CONFIGURATIONS", "SETTINGS"] }))).clusters![0];

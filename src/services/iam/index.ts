@@ -15,6 +15,7 @@ import { inlinePolicyOperations } from "./inline.ts";
 import { managedPolicyOperations } from "./managed.ts";
 import { mfaOperations } from "./mfa.ts";
 import { oidcProviderOperations } from "./oidc-providers.ts";
+import { samlProviderOperations } from "./saml-providers.ts";
 import { serviceLinkedRoleOperations, type LinkedRoleUsage } from "./service-linked-roles.ts";
 import { roleOperations } from "./roles.ts";
 import type { IamEnv } from "./ops.ts";
@@ -72,6 +73,7 @@ export function iamOperations(env: IamEnv, linkedRoleUsage: ReadonlyMap<string, 
     ...simulationOperations(env),
     ...mfaOperations(env),
     ...oidcProviderOperations(env),
+    ...samlProviderOperations(env),
     ...serviceLinkedRoleOperations(env, linkedRoleUsage),
   };
 }

@@ -19,6 +19,23 @@ export const KIND_KEY = "iam.accesskey";
 export const KIND_MFA = "iam.mfa";
 export const KIND_OIDC = "iam.oidc";
 export const KIND_SLR_DELETION = "iam.slrdeletion";
+export const KIND_SAML = "iam.saml";
+
+/** An IAM SAML provider: its metadata and what STS verifies assertions with. */
+export interface SamlProviderRec {
+  /** arn:aws:iam::A:saml-provider/<name> */
+  arn: string;
+  accountId: string;
+  name: string;
+  /** the metadata document as uploaded */
+  metadata: string;
+  entityId: string;
+  /** PEM signing certificates from the metadata */
+  certificates: string[];
+  validUntil?: Date;
+  createDate: Date;
+  tags: Tag[];
+}
 
 /** A DeleteServiceLinkedRole task and its outcome (GetServiceLinkedRoleDeletionStatus). */
 export interface SlrDeletionTask {
@@ -200,6 +217,8 @@ export class IamState {
   /** wrong MFA codes in a row and the lock-out they caused, by serial number (in memory: a restart forgets them) */
   readonly mfaFailures = new Map<string, { count: number; lockedUntilMs: number }>();
   readonly mfaDevices = new IndexedMap<string, MfaDeviceRec, "byAccount">({ byAccount: { scope: (d) => d.accountId, key: (d) => d.name.toLowerCase() } });
+  /** SAML providers by ARN, ordered per account by ARN */
+  readonly samlProviders = new IndexedMap<string, SamlProviderRec, "byAccount">({ byAccount: { scope: (o) => o.accountId, key: (o) => o.arn } });
   /** DeleteServiceLinkedRole tasks by id */
   readonly slrDeletions = new Map<string, SlrDeletionTask>();
   /** OIDC identity providers by ARN, ordered per account by ARN */
@@ -216,6 +235,7 @@ export class IamState {
     for (const d of store.all<MfaDeviceRec>(KIND_MFA)) this.mfaDevices.set(d.serial, d);
     for (const o of store.all<OidcProviderRec>(KIND_OIDC)) this.oidcProviders.set(o.arn, o);
     for (const t of store.all<SlrDeletionTask>(KIND_SLR_DELETION)) this.slrDeletions.set(t.id, t);
+    for (const p of store.all<SamlProviderRec>(KIND_SAML)) this.samlProviders.set(p.arn, p);
   }
 
   account(id: string): Account {
@@ -405,6 +425,19 @@ export class IamState {
   saveSlrDeletion(ctx: RequestContext, t: SlrDeletionTask): void {
     this.slrDeletions.set(t.id, t);
     ctx.writes.push(this.store.put(KIND_SLR_DELETION, t.id, t));
+  }
+  saveSamlProvider(ctx: RequestContext, p: SamlProviderRec): void {
+    this.samlProviders.set(p.arn, p);
+    ctx.writes.push(this.store.put(KIND_SAML, p.arn, p));
+  }
+  deleteSamlProvider(ctx: RequestContext, p: SamlProviderRec): void {
+    this.samlProviders.delete(p.arn);
+    ctx.writes.push(this.store.del(KIND_SAML, p.arn));
+  }
+  /** A SAML provider of the account by ARN. */
+  findSamlProvider(accountId: string, arn: string): SamlProviderRec | undefined {
+    const p = this.samlProviders.get(arn);
+    return p && p.accountId === accountId ? p : undefined;
   }
   saveOidcProvider(ctx: RequestContext, o: OidcProviderRec): void {
     this.oidcProviders.set(o.arn, o);

@@ -12,6 +12,7 @@ import { assumeRoleOperation } from "./assume-role.ts";
 import { getSessionTokenOperation } from "./get-session-token.ts";
 import { getAccessKeyInfoOperation, getFederationTokenOperation } from "./federation-token.ts";
 import { assumeRoleWithWebIdentityOperation } from "./web-identity.ts";
+import { assumeRoleWithSamlOperation } from "./saml.ts";
 import type { StsDeps } from "./deps.ts";
 
 declare module "../../kernel/context.ts" {
@@ -41,6 +42,7 @@ export function stsOperations(deps: StsDeps): OperationTable<StsOperation> {
     AssumeRole: assumeRoleOperation(deps),
     GetSessionToken: getSessionTokenOperation(deps),
     AssumeRoleWithWebIdentity: assumeRoleWithWebIdentityOperation(deps),
+    AssumeRoleWithSAML: assumeRoleWithSamlOperation(deps),
     GetFederationToken: getFederationTokenOperation(deps),
     GetAccessKeyInfo: getAccessKeyInfoOperation(deps),
   };
@@ -71,7 +73,7 @@ export const stsModule = defineServiceModule({
         },
       }),
       // the token or assertion is the credential: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
-      unsignedOperations: new Set(["AssumeRoleWithWebIdentity"]),
+      unsignedOperations: new Set(["AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"]),
     };
     return { services: [def], provides: { sts: sessions }, credentialProviders: [sessions], dueRunners: [sessions] };
   },
