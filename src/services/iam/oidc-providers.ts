@@ -159,7 +159,9 @@ export function oidcProviderOperations(env: IamEnv): OperationTable<OidcOperatio
 
     ListOpenIDConnectProviders: defineOperation<object, ListOpenIDConnectProvidersResponse, string>({
       readOnly: true,
-      resolve: (ctx) => beginIamCall(env, ctx),
+      resolve: function resolveCallerAccount(ctx) {
+        return beginIamCall(env, ctx);
+      },
       authorize: authorizeOnAnyResource,
       handler: function listOpenIdConnectProviders(_ctx, _i, account) {
         return {

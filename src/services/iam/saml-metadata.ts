@@ -4,7 +4,7 @@
  * identity provider's entity ID, its signing certificates and the document's validUntil. Parsed
  * with @xmldom/xmldom; a document type declaration (DTD, entities) is refused outright.
  */
-import { DOMParser, type Document, type Element } from "@xmldom/xmldom";
+import xmldom, { type Document, type Element } from "@xmldom/xmldom";
 import { invalidInput } from "./common.ts";
 
 export const MD_NS = "urn:oasis:names:tc:SAML:2.0:metadata";
@@ -22,7 +22,7 @@ export function parseXml(xml: string): Document | undefined {
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) return undefined;
   let failed = false;
   try {
-    const doc = new DOMParser({
+    const doc = new xmldom.DOMParser({
       onError: (level) => {
         if (level !== "warning") failed = true;
       },

@@ -107,7 +107,9 @@ export function samlProviderOperations(env: IamEnv): OperationTable<SamlOperatio
 
     ListSAMLProviders: defineOperation<object, ListSAMLProvidersResponse, string>({
       readOnly: true,
-      resolve: (ctx) => beginIamCall(env, ctx),
+      resolve: function resolveCallerAccount(ctx) {
+        return beginIamCall(env, ctx);
+      },
       authorize: authorizeOnAnyResource,
       handler: function listSamlProviders(_ctx, _i, account) {
         return {

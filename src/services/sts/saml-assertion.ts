@@ -7,7 +7,7 @@
  * references), so content outside the signed element (signature wrapping) is never believed.
  */
 import { createHash } from "node:crypto";
-import { SignedXml } from "xml-crypto";
+import xmlCrypto from "xml-crypto";
 import type { Element } from "@xmldom/xmldom";
 import { DS_NS, parseXml } from "../iam/saml-metadata.ts";
 import type { SamlProviderRec } from "../iam/state.ts";
@@ -64,7 +64,7 @@ function signedAssertion(xml: string, provider: SamlProviderRec): Element {
     const method = first(sigNode, DS_NS, "SignatureMethod")?.getAttribute("Algorithm");
     if (!method || !SIGNATURE_METHODS.has(method)) continue;
     for (const cert of provider.certificates) {
-      const sig = new SignedXml({ publicCert: cert, getCertFromKeyInfo: () => null });
+      const sig = new xmlCrypto.SignedXml({ publicCert: cert, getCertFromKeyInfo: () => null });
       let refs: string[];
       try {
         sig.loadSignature(sigNode.toString());
