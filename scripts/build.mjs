@@ -8,7 +8,8 @@
  * import.meta.url))` in src/ starts. All of the server's code lands in dist/cli.mjs, so a worker
  * URL is resolved against dist/ and its entry is written there under the same name. A worker
  * file that registers the tsx loader (a thread does not inherit it) gets a no-op in its place:
- * the bundle is JavaScript already. better-sqlite3 (a native addon) and qrcode stay packages, loaded with require.
+ * the bundle is JavaScript already. better-sqlite3 (a native addon), qrcode, xml-crypto and @xmldom/xmldom
+ * (CommonJS that esbuild cannot bundle as ESM: dynamic requires of node built-ins) stay packages, loaded with require.
  * Source maps are written beside the bundle, and bin/localfargate.js turns them on, so stack
  * traces name src/ files and lines.
  *
@@ -100,7 +101,7 @@ const noTsxLoader = {
  * each one for its export names (a WebAssembly lexer, started cold at every start); required,
  * it does not. A default import is all src/ uses of them.
  */
-const EXTERNAL = ["better-sqlite3", "qrcode"];
+const EXTERNAL = ["better-sqlite3", "qrcode", "xml-crypto", "@xmldom/xmldom"];
 const requireExternals = {
   name: "require-externals",
   setup(b) {

@@ -75,15 +75,21 @@ export interface LookupSummary {
   resources: { ResourceType: string; ResourceName: string }[];
 }
 
-/** Username as event history shows it: "root", the IAM user name, or the role session name. */
+/**
+ * Username as event history shows it: "root", the IAM user name, the role session name, the
+ * federated user's name, or a web identity's / SAML user's subject.
+ */
 export function usernameOf(userIdentity: Record<string, unknown> | undefined): string | null {
   if (!userIdentity) return null;
   switch (userIdentity.type) {
     case "Root":
       return "root";
     case "IAMUser":
+    case "WebIdentityUser":
+    case "SAMLUser":
       return typeof userIdentity.userName === "string" ? userIdentity.userName : null;
-    case "AssumedRole": {
+    case "AssumedRole":
+    case "FederatedUser": {
       const arn = typeof userIdentity.arn === "string" ? userIdentity.arn : "";
       const slash = arn.lastIndexOf("/");
       return slash >= 0 ? arn.slice(slash + 1) : null;

@@ -48,6 +48,17 @@ export function userIdentity(p: Principal): Record<string, unknown> {
         userName: p.userName,
         ...(p.session ? { sessionContext: sessionContext(p) } : {}),
       };
+    case "FederatedUser":
+      return {
+        type: "FederatedUser",
+        principalId: p.principalId,
+        arn: p.arn,
+        accountId: p.accountId,
+        ...(p.accessKeyId ? { accessKeyId: p.accessKeyId } : {}),
+        sessionContext: sessionContext(p),
+      };
+    case "Anonymous":
+      return { type: "Unknown" };
     case "AssumedRole":
       return {
         type: "AssumedRole",
@@ -67,10 +78,18 @@ export function userIdentity(p: Principal): Record<string, unknown> {
 function sessionContext(p: Principal): Record<string, unknown> {
   const s = p.session!;
   const attributes = { creationDate: isoSeconds(s.createdAt), mfaAuthenticated: String(s.mfaAuthenticated) };
+  if (p.type === "FederatedUser") {
+    // GetFederationToken: the issuer is the IAM user (or the root user) that asked for the token
+    const issuer =
+      s.issuerType === "IAMUser"
+        ? { type: "IAMUser", principalId: s.issuerId, arn: s.issuerArn, accountId: p.accountId, userName: s.issuerArn.slice(s.issuerArn.lastIndexOf("/") + 1) }
+        : { type: "Root", principalId: p.accountId, arn: s.issuerArn, accountId: p.accountId };
+    return { sessionIssuer: issuer, webIdFederationData: {}, attributes };
+  }
   if (s.issuerType !== "Role") return { sessionIssuer: {}, webIdFederationData: {}, attributes };
   return {
     sessionIssuer: { type: "Role", principalId: s.roleId, arn: s.roleArn, accountId: p.accountId, userName: s.roleName },
-    webIdFederationData: {},
+    webIdFederationData: s.federatedProvider ? { federatedProvider: s.federatedProvider, attributes: {} } : {},
     attributes,
   };
 }
@@ -164,15 +183,19 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   }
   if (outcome.error) responseElements = null;
   const serviceEvent = a.eventType === "AwsServiceEvent";
+  // A service acting with the caller's credentials (a forward access session): CloudTrail names
+  // the service as invokedBy, source IP and user agent
+  // (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html).
+  const via = !isService ? ctx.viaService : undefined;
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
-    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : userIdentity(p),
+    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : (a.userIdentity ?? (via ? { ...userIdentity(p), invokedBy: via } : userIdentity(p))),
     eventTime: isoSeconds(ctx.now),
     eventSource: svc.eventSource,
     eventName: ctx.operation,
     awsRegion: region,
-    sourceIPAddress: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : ctx.sourceIp,
-    userAgent: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : ctx.userAgent,
+    sourceIPAddress: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : (via ?? ctx.sourceIp),
+    userAgent: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : (via ?? ctx.userAgent),
   };
   if (outcome.error) {
     record.errorCode = outcome.error.code;

@@ -12,6 +12,11 @@ export function servicePrincipal(serviceName: string, accountId: string, invoked
   return { type: "AWSService", accountId, arn: serviceName, principalId: serviceName, invokedBy };
 }
 
+/** The caller of an unsigned call (STS federation): no account, no identity policies. */
+export function anonymousPrincipal(): Principal {
+  return { type: "Anonymous", accountId: "", arn: "anonymous", principalId: "anonymous" };
+}
+
 /** aws:PrincipalType values */
 export function principalTypeKey(p: Principal): string {
   switch (p.type) {
@@ -23,5 +28,9 @@ export function principalTypeKey(p: Principal): string {
       return "AssumedRole";
     case "AWSService":
       return "Service";
+    case "FederatedUser":
+      return "FederatedUser";
+    case "Anonymous":
+      return "Anonymous";
   }
 }

@@ -14,7 +14,10 @@ export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
   const m = new Map<string, ContextValue>();
   const principalArn = p.type === "AssumedRole" && p.session?.roleArn ? p.session.roleArn : p.arn;
   m.set("aws:principalisawsservice", p.type === "AWSService");
-  if (p.type !== "AWSService") {
+  if (p.type === "Anonymous") {
+    m.set("aws:sourceip", ctx.sourceIp);
+    m.set("aws:securetransport", ctx.secureTransport);
+  } else if (p.type !== "AWSService") {
     m.set("aws:principalarn", principalArn);
     m.set("aws:principalaccount", p.accountId);
     m.set("aws:principaltype", principalTypeKey(p));
@@ -28,6 +31,7 @@ export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
         m.set("aws:multifactorauthage", Math.max(0, Math.floor((ctx.now.getTime() - p.session.mfaAuthenticatedAt.getTime()) / 1000)));
       }
       m.set("aws:tokenissuetime", p.session.createdAt);
+      if (p.session.federatedProvider) m.set("aws:federatedprovider", p.session.federatedProvider);
     }
   } else {
     m.set("aws:principalservicename", p.arn);
@@ -38,7 +42,16 @@ export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
   m.set("aws:requestedregion", ctx.service.globalRegion ?? ctx.region);
   m.set("aws:currenttime", ctx.now);
   m.set("aws:epochtime", Math.floor(ctx.now.getTime() / 1000));
-  if (ctx.viaService) m.set("aws:viaawsservice", true);
+  if (ctx.viaService) {
+    // A service acting with the caller's credentials (a forward access session):
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-viaawsservice
+    m.set("aws:viaawsservice", true);
+    if (p.type !== "AWSService") {
+      m.set("aws:calledvia", [ctx.viaService]);
+      m.set("aws:calledviafirst", ctx.viaService);
+      m.set("aws:calledvialast", ctx.viaService);
+    }
+  }
   return m;
 }
 
@@ -86,11 +99,11 @@ export function accessDenied(ctx: RequestContext, message: string): ServiceError
 export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void {
   if (checks.length === 0) return;
   const p = ctx.principal;
-  const idp = p.type === "AWSService" || p.type === "Root" ? undefined : ctx.app.identityPolicies?.policiesFor(p);
+  const idp = p.type === "AWSService" || p.type === "Root" || p.type === "Anonymous" ? undefined : ctx.app.identityPolicies?.policiesFor(p);
   const identity = compileAll(idp?.identity, "identity");
   const boundary = idp?.boundary ? compileStoredPolicy(idp.boundary, "identity") : undefined;
   const session = idp?.session ? compileAll(idp.session, "session") : undefined;
-  const scpDocs = p.type === "AWSService" ? undefined : ctx.app.scps?.scpLevelsFor(p.accountId);
+  const scpDocs = p.type === "AWSService" || p.type === "Anonymous" ? undefined : ctx.app.scps?.scpLevelsFor(p.accountId);
   const scpLevels = scpDocs?.map((level) => level.map((d) => compileStoredPolicy(d, "scp")));
   let base: Map<string, ContextValue> | undefined;
   for (const check of checks) {
@@ -103,7 +116,14 @@ export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void 
         }
       : undefined;
     const input = {
-      principal: { type: p.type, accountId: p.accountId, arn: p.arn, roleArn: p.session?.roleArn, serviceName: p.type === "AWSService" ? p.arn : undefined },
+      principal: {
+        type: p.type,
+        accountId: p.accountId,
+        arn: p.arn,
+        roleArn: p.session?.roleArn,
+        serviceName: p.type === "AWSService" ? p.arn : undefined,
+        federatedProvider: check.federatedPrincipal,
+      },
       action: check.action,
       resource: check.resource,
       context,

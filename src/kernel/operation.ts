@@ -25,6 +25,11 @@ export interface AuthCheck {
   resourceTags?: Record<string, string>;
   /** the error a refusal of this check answers, where AWS's differs from its usual AccessDenied (sts:AssumeRole names no reason) */
   denied?: () => ServiceError;
+  /**
+   * Web identity and SAML federation: the caller is the identity provider this ARN names (a trust
+   * policy's `"Principal": {"Federated": …}` matches it).
+   */
+  federatedPrincipal?: string;
 }
 
 export interface CloudTrailResource {
@@ -42,6 +47,8 @@ export interface AuditInfo {
   /** set by service-initiated calls that AWS logs as AwsServiceEvent */
   eventType?: "AwsApiCall" | "AwsServiceEvent";
   serviceEventDetails?: Record<string, unknown>;
+  /** the record's userIdentity, where the caller is not a principal of an account (WebIdentityUser, SAMLUser) */
+  userIdentity?: Record<string, unknown>;
   /** suppress the record entirely (e.g. internal plumbing that AWS does not log) */
   skip?: boolean;
 }
@@ -68,7 +75,7 @@ export interface Operation<I extends object, O, R = undefined> {
   /** CloudTrail readOnly; also used by event selectors */
   readonly readOnly?: boolean;
   /** Finds what the call is about (a key, a role…) in the caller's account and the request's Region. */
-  resolve?(ctx: RequestContext, input: I): R;
+  resolve?(ctx: RequestContext, input: I): R | Promise<R>;
   /** What to authorize; null for operations AWS does not authorize (sts:GetCallerIdentity). */
   authorize(ctx: RequestContext, input: I, resolved: R): AuthCheck[] | null;
   handler(ctx: RequestContext, input: I, resolved: R): O | Promise<O>;

@@ -1,6 +1,10 @@
 /** Who is calling: the principal a request is authenticated as, and where credentials come from. */
 
-export type PrincipalType = "Root" | "IAMUser" | "AssumedRole" | "AWSService";
+/**
+ * FederatedUser: a GetFederationToken session. Anonymous: an unsigned call (STS's
+ * AssumeRoleWithWebIdentity and AssumeRoleWithSAML, which need no AWS credentials).
+ */
+export type PrincipalType = "Root" | "IAMUser" | "AssumedRole" | "AWSService" | "FederatedUser" | "Anonymous";
 
 export interface Principal {
   type: PrincipalType;
@@ -19,6 +23,10 @@ export interface Principal {
     sessionName?: string;
     /** GetSessionToken sessions are issued by an IAM user (or root) rather than a role */
     issuerArn: string;
+    /** the issuing IAM user's id (AIDA…), for GetFederationToken sessions of an IAM user */
+    issuerId?: string;
+    /** role sessions from AssumeRoleWithWebIdentity / AssumeRoleWithSAML: the identity provider */
+    federatedProvider?: string;
     issuerType: "Role" | "IAMUser" | "Root";
     createdAt: Date;
     expiresAt: Date;

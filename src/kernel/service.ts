@@ -46,6 +46,8 @@ export interface ServiceDef {
   /** global services log and sign in us-east-1 */
   globalRegion?: string;
   operations: Readonly<Record<string, SomeOperation>>;
+  /** operations that take no AWS credentials (STS federation): called unsigned, as the Anonymous principal */
+  unsignedOperations?: ReadonlySet<string>;
 }
 
 /** What a module hands the app once created. */

@@ -285,6 +285,10 @@ describe("principals", () => {
     [{ Service: "fargate.amazonaws.com" }, user, "none"],
     [{ AWS: A, Service: "fargate.amazonaws.com" }, fargate, "direct"],
     [{ Federated: "cognito-identity.amazonaws.com" }, user, "none"],
+    [{ Federated: `arn:aws:iam::${A}:oidc-provider/token.example.com` }, { ...anonymous, federatedProvider: `arn:aws:iam::${A}:oidc-provider/token.example.com` }, "direct"],
+    [{ Federated: `arn:aws:iam::${A}:oidc-provider/token.example.com` }, { ...anonymous, federatedProvider: `arn:aws:iam::${A}:oidc-provider/other.example.com` }, "none"],
+    [{ Federated: `arn:aws:iam::${A}:oidc-provider/token.example.com` }, anonymous, "none"],
+    [{ AWS: `arn:aws:iam::${A}:root` }, { ...anonymous, federatedProvider: `arn:aws:iam::${A}:saml-provider/idp` }, "none"],
     [{ AWS: "AIDAEXAMPLEUSERID12345" }, user, "none"],
   ])("Principal %j vs %o → %s", (principal, p, expected) => {
     expect(st(principal).matchPrincipal(p as RequestPrincipal)).toBe(expected);

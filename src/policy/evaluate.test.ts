@@ -530,3 +530,27 @@ describe("evaluation is independent of policy order", () => {
     expect(a.decision).toBe("ExplicitDeny");
   });
 });
+
+describe("web identity and SAML federation", () => {
+  const provider = `arn:aws:iam::${A}:oidc-provider/token.example.com`;
+  const caller: RequestPrincipal = { ...anonymous, federatedProvider: provider };
+  const trust = (principal: unknown, extra: object = {}) => ({
+    policy: pol("trust", { Effect: "Allow", Principal: principal, Action: "sts:AssumeRoleWithWebIdentity", ...extra }),
+    ownerAccountId: A,
+    authoritative: true,
+  });
+  const assume = (over: Partial<EvaluationInput>) => run({ principal: caller, action: "sts:AssumeRoleWithWebIdentity", resource: ROLE, ...over });
+
+  it("a trust policy naming the provider as Federated lets its caller in; nothing else does", () => {
+    expect(assume({ resourcePolicy: trust({ Federated: provider }) }).decision).toBe("Allow");
+    expect(assume({ resourcePolicy: trust({ Federated: `arn:aws:iam::${A}:oidc-provider/other.example.com` }) }).decision).toBe("ImplicitDeny");
+    expect(assume({ resourcePolicy: trust({ AWS: `arn:aws:iam::${A}:root` }) }).decision).toBe("ImplicitDeny");
+    expect(assume({ principal: anonymous, resourcePolicy: trust({ Federated: provider }) }).decision).toBe("ImplicitDeny");
+  });
+
+  it("the token's claims decide through the trust policy's conditions", () => {
+    const cond = { Condition: { StringLike: { "token.example.com:sub": "repo:acme/*" } } };
+    expect(assume({ resourcePolicy: trust({ Federated: provider }, cond), context: ctxOf({ "token.example.com:sub": "repo:acme/app" }) }).decision).toBe("Allow");
+    expect(assume({ resourcePolicy: trust({ Federated: provider }, cond), context: ctxOf({ "token.example.com:sub": "repo:evil/app" }) }).decision).toBe("ImplicitDeny");
+  });
+});

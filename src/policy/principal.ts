@@ -13,8 +13,9 @@
  * caller, anonymous and AWS service principals included. A service principal is matched by
  * `{"Service": name}` and by nothing else that names an account or ARN. An account id / root ARN
  * matches the account's root user directly and any other principal of the account as "account".
- * A role ARN matches the role's sessions as "role". Federated and CanonicalUser principals are
- * accepted but match none of the caller types this engine evaluates.
+ * A role ARN matches the role's sessions as "role". A Federated principal matches the anonymous
+ * caller of web identity or SAML federation whose identity provider it names; CanonicalUser
+ * principals are accepted but match no caller.
  *
  * NotPrincipal excludes a caller only when every identity AWS may check for it is listed: the
  * account (id or root ARN) and the user, or the account, the role and the session (the
@@ -107,7 +108,7 @@ export function matchPrincipalSpec(spec: PrincipalSpec, p: RequestPrincipal): Pr
     case "AWSService":
       return spec.services.has((p.serviceName ?? p.arn).toLowerCase()) ? "direct" : "none";
     case "Anonymous":
-      return "none";
+      return p.federatedProvider !== undefined && spec.federated.has(p.federatedProvider) ? "direct" : "none";
     case "Root":
       return spec.accounts.has(p.accountId) || spec.arns.has(p.arn) ? "direct" : "none";
   }
@@ -124,7 +125,7 @@ export function excludedByNotPrincipal(spec: PrincipalSpec, p: RequestPrincipal)
     case "AWSService":
       return spec.services.has((p.serviceName ?? p.arn).toLowerCase());
     case "Anonymous":
-      return false;
+      return p.federatedProvider !== undefined && spec.federated.has(p.federatedProvider);
     case "Root":
       return spec.accounts.has(p.accountId);
     case "AssumedRole":

@@ -21,6 +21,8 @@ export interface RequestPrincipal {
   roleArn?: string;
   /** AWSService: e.g. "fargate.amazonaws.com" */
   serviceName?: string;
+  /** Anonymous callers of web identity / SAML federation: the identity provider (a "Federated" principal) */
+  federatedProvider?: string;
 }
 
 /**

@@ -95,7 +95,7 @@ export async function execute(ctx: CallContext, decode: () => Record<string, unk
     if (!op) throw unknownOperation(svc, ctx.operation);
     input = decode();
     // resolved once: authorization, the handler and the audit record all see the same value
-    const resolved = op.resolve ? op.resolve(ctx, input) : undefined;
+    const resolved = op.resolve ? await op.resolve(ctx, input) : undefined;
     const checks = op.authorize(ctx, input, resolved);
     if (checks) authorizeChecks(ctx, checks);
     const output = await op.handler(ctx, input, resolved);

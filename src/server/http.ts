@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { ServiceError } from "../kernel/errors.ts";
-import { authenticate, type WireFamily } from "../auth/credentials.ts";
+import { authenticate, type Authenticated, type WireFamily } from "../auth/credentials.ts";
+import { anonymousPrincipal } from "../auth/principal.ts";
 import type { IncomingSignedRequest } from "../auth/sigv4.ts";
 import { awsJsonProtocol, JSON_CONTENT_TYPE } from "../protocol/aws-json.ts";
 import { awsQueryProtocol, queryParams } from "../protocol/aws-query.ts";
@@ -146,7 +147,7 @@ export class HttpFrontend {
     const protocol = wireProtocolOf(svc);
     const signedReq: IncomingSignedRequest = { method: req.method, path, query: rawQuery, headers: req.headers, body };
     try {
-      const who = authenticate(this.app, signedReq, family, svc.signingName);
+      const who = this.unsigned(svc, wireReq) ?? authenticate(this.app, signedReq, family, svc.signingName);
       const call = protocol.decode(wireReq, svc);
       const ctx = newContext(this.app, svc, call.operation, {
         requestId,
@@ -165,6 +166,18 @@ export class HttpFrontend {
       if (!(e instanceof ServiceError)) console.error("[localfargate] internal error:", e);
       return fromWire(requestId, protocol.encodeError(svc, err, requestId, wireReq));
     }
+  }
+
+  /**
+   * Operations that take no AWS credentials (STS's AssumeRoleWithWebIdentity and
+   * AssumeRoleWithSAML: the token or assertion is the credential) run as the anonymous caller,
+   * signed or not; they are global calls answered for us-east-1.
+   */
+  private unsigned(svc: ServiceDef, wireReq: WireRequest): Authenticated | undefined {
+    if (!svc.unsignedOperations || svc.protocol !== "query") return undefined;
+    const action = queryParams(wireReq).get("Action");
+    if (action === null || !svc.unsignedOperations.has(action)) return undefined;
+    return { principal: anonymousPrincipal(), region: "us-east-1", signingService: svc.signingName };
   }
 
   /** The service a request is for (by X-Amz-Target, its SigV4 scope or its Query Action) and how it authenticates. */

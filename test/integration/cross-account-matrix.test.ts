@@ -23,6 +23,7 @@ import type { ServiceShapes } from "../../src/protocol/shapes/types.ts";
 import { createFargateKey, NETWORK, registerSleeper } from "./ecs-helpers.ts";
 import { otherAccountCallers, OTHER, OWNER, type Caller } from "./cross-account-helpers.ts";
 import type { Creds } from "./iam-helpers.ts";
+import { startTestIdp } from "../support/saml-idp.ts";
 
 /** The first account's resources (and a few of the second account's own, for the mixed cases). */
 interface World {
@@ -43,6 +44,9 @@ interface World {
   policyArn: string;
   accessKeyId: string;
   mfaSerial: string;
+  oidcProviderArn: string;
+  samlProviderArn: string;
+  deletionTaskId: string;
   clusterArn: string;
   taskDefArn: string;
   taskArn: string;
@@ -97,6 +101,9 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     AccessKeyId: one((w) => w.accessKeyId),
     PolicySourceArn: { owner: (w) => [w.userArn, w.roleArn] },
     SerialNumber: one((w) => w.mfaSerial),
+    OpenIDConnectProviderArn: one((w) => w.oidcProviderArn),
+    SAMLProviderArn: one((w) => w.samlProviderArn),
+    DeletionTaskId: one((w) => w.deletionTaskId),
   },
   cloudtrail: {
     Name: { owner: (w) => [w.trailName, w.trailArn] },
@@ -195,6 +202,11 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "iam.ResyncMFADevice": { AuthenticationCode1: "123456", AuthenticationCode2: "654321" },
   "iam.TagMFADevice": { Tags: [{ Key: "team", Value: "other" }] },
   "iam.UntagMFADevice": { TagKeys: ["team"] },
+  "iam.AddClientIDToOpenIDConnectProvider": { ClientID: "other-client" },
+  "iam.RemoveClientIDFromOpenIDConnectProvider": { ClientID: "sts.amazonaws.com" },
+  "iam.UpdateOpenIDConnectProviderThumbprint": { ThumbprintList: ["0".repeat(40)] },
+  "iam.TagOpenIDConnectProvider": { Tags: [{ Key: "team", Value: "other" }] },
+  "iam.UntagOpenIDConnectProvider": { TagKeys: ["team"] },
   "sts.AssumeRole": { RoleSessionName: "other" },
   "s3.PutObject": { Body: "overwritten by another account" },
 };
@@ -220,6 +232,16 @@ const SKIPPED: Record<string, string> = {
   "iam.SimulateCustomPolicy": "evaluates the policies given in the request; names no principal",
   "sts.GetCallerIdentity": "describes the caller; takes no identifier",
   "sts.GetSessionToken": "issues the caller's own session; takes no identifier",
+  "sts.GetFederationToken": "issues the caller's own federated session; takes no identifier",
+  "sts.GetAccessKeyInfo": "answers the account of any access key id, by design (as AWS does); reveals nothing else",
+  "sts.AssumeRoleWithWebIdentity":
+    "unsigned: the credential is an ID token from an OIDC provider of the role's account, not an account's key (test/integration/sts-web-identity.test.ts)",
+  "iam.CreateOpenIDConnectProvider": "creates a provider in the caller's own account; takes a URL, no identifier",
+  "iam.ListOpenIDConnectProviders": "lists the caller's own providers; takes no identifier",
+  "iam.CreateSAMLProvider": "creates a provider in the caller's own account; takes a name, no identifier",
+  "iam.ListSAMLProviders": "lists the caller's own providers; takes no identifier",
+  "sts.AssumeRoleWithSAML": "unsigned: the credential is an assertion signed by a SAML provider of the role's account, not an account's key (test/integration/sts-saml.test.ts)",
+  "iam.CreateServiceLinkedRole": "creates a role in the caller's own account; takes a service name, no identifier",
   "cloudtrail.LookupEvents": "looks up the caller's own account's events; takes no identifier",
   "cloudtrail.ListTrails": "lists the caller's own trails; takes no identifier",
   "cloudtrail.ListPublicKeys": "lists the Region's digest public keys; takes no identifier",
@@ -460,6 +482,10 @@ async function buildWorld(): Promise<World> {
   await a.iam.send(new IAM.AttachRolePolicyCommand({ RoleName: "owner-role", PolicyArn: policy.Arn }));
   await a.iam.send(new IAM.PutUserPermissionsBoundaryCommand({ UserName: "owner-user", PermissionsBoundary: policy.Arn }));
   const mfa = (await a.iam.send(new IAM.CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "owner-mfa", Tags: [{ Key: "team", Value: "owner" }] }))).VirtualMFADevice!;
+  const oidc = await a.iam.send(
+    new IAM.CreateOpenIDConnectProviderCommand({ Url: "https://token.owner.example.com", ClientIDList: ["sts.amazonaws.com"], Tags: [{ Key: "team", Value: "owner" }] }),
+  );
+  const saml = await a.iam.send(new IAM.CreateSAMLProviderCommand({ Name: "owner-idp", SAMLMetadataDocument: startTestIdp().metadata }));
   const grant = await a.kms.send(new KMS.CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: role.Arn, RetiringPrincipal: role.Arn, Operations: ["Decrypt"] }));
 
   const fargateKey = await createFargateKey(a.kms, "prod");
@@ -472,6 +498,8 @@ async function buildWorld(): Promise<World> {
       }),
     )
   ).cluster!.clusterArn!;
+  // the first cluster created AWSServiceRoleForECS; deleting it fails while the cluster is there
+  const deletion = await a.iam.send(new IAM.DeleteServiceLinkedRoleCommand({ RoleName: "AWSServiceRoleForECS" }));
   const taskDefArn = await registerSleeper(
     a.ecs,
     "owner-app",
@@ -526,6 +554,9 @@ async function buildWorld(): Promise<World> {
     policyArn: policy.Arn!,
     accessKeyId: ak.AccessKeyId!,
     mfaSerial: mfa.SerialNumber!,
+    oidcProviderArn: oidc.OpenIDConnectProviderArn!,
+    samlProviderArn: saml.SAMLProviderArn!,
+    deletionTaskId: deletion.DeletionTaskId!,
     clusterArn,
     taskDefArn,
     taskArn,
@@ -576,6 +607,9 @@ async function ownerState(w: World): Promise<unknown> {
     roles: (await a.iam.send(new IAM.ListRolesCommand({}))).Roles?.map((r) => r.RoleName),
     mfa: (await a.iam.send(new IAM.ListVirtualMFADevicesCommand({}))).VirtualMFADevices?.map((d) => [d.SerialNumber, d.User?.UserName]),
     mfaTags: (await a.iam.send(new IAM.ListMFADeviceTagsCommand({ SerialNumber: w.mfaSerial }))).Tags,
+    oidc: await a.iam.send(new IAM.GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: w.oidcProviderArn })).then((o) => ({ ...o, $metadata: undefined })),
+    saml: (await a.iam.send(new IAM.GetSAMLProviderCommand({ SAMLProviderArn: w.samlProviderArn }))).SAMLMetadataDocument,
+    linkedRole: (await a.iam.send(new IAM.GetRoleCommand({ RoleName: "AWSServiceRoleForECS" }))).Role!.Arn,
   };
   const cluster = (await a.ecs.send(new ECS.DescribeClustersCommand({ clusters: [w.clusterArn], include: ["TAGS", "CONFIGURATIONS", "SETTINGS"] }))).clusters![0];
   const td = await a.ecs.send(new ECS.DescribeTaskDefinitionCommand({ taskDefinition: w.taskDefArn, include: ["TAGS"] }));

@@ -3,7 +3,7 @@
  * generates shape tables for exactly these; add an operation here, then run the script.
  */
 export const IMPLEMENTED: Record<string, string[]> = {
-  sts: ["GetCallerIdentity", "AssumeRole", "GetSessionToken"],
+  sts: ["GetCallerIdentity", "AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "GetFederationToken", "GetAccessKeyInfo"],
   iam: [
     "CreateUser",
     "GetUser",
@@ -82,6 +82,24 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "TagMFADevice",
     "UntagMFADevice",
     "ListMFADeviceTags",
+    "CreateOpenIDConnectProvider",
+    "GetOpenIDConnectProvider",
+    "ListOpenIDConnectProviders",
+    "DeleteOpenIDConnectProvider",
+    "AddClientIDToOpenIDConnectProvider",
+    "RemoveClientIDFromOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint",
+    "TagOpenIDConnectProvider",
+    "UntagOpenIDConnectProvider",
+    "ListOpenIDConnectProviderTags",
+    "CreateServiceLinkedRole",
+    "GetServiceLinkedRoleDeletionStatus",
+    "DeleteServiceLinkedRole",
+    "CreateSAMLProvider",
+    "GetSAMLProvider",
+    "ListSAMLProviders",
+    "UpdateSAMLProvider",
+    "DeleteSAMLProvider",
   ],
   kms: [
     "CreateKey",

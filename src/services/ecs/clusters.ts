@@ -27,6 +27,7 @@ import { dryRunChecks } from "../../fargate/kms-calls.ts";
 import { invokeFargateKms } from "./fargate-port.ts";
 import { CLUSTER_NAME, clusterArn, ecsScope, type ClusterRecord, type EcsState, validateTags } from "./state.ts";
 import { indexPage } from "./paging.ts";
+import { ensureEcsLinkedRole } from "./service-linked-role.ts";
 
 export const FARGATE_KEY_CONDITION = "ecs:fargate-ephemeral-storage-kms-key";
 
@@ -251,6 +252,7 @@ function createClusterOperation(state: EcsState) {
         return { cluster: clusterOutput(state, existing, "all") };
       }
       const configuration = await resolveConfiguration(ctx, name, input.configuration, undefined);
+      await ensureEcsLinkedRole(ctx);
       const c: ClusterRecord = {
         arn,
         name,

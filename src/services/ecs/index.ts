@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { registerEcsLinkedRoleUsage } from "./service-linked-role.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ecsShapes, type EcsOperation } from "../../protocol/shapes/ecs.gen.ts";
@@ -142,6 +143,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     output,
   });
   const controller = new EcsController(app, state, plane);
+  registerEcsLinkedRoleUsage(app, state);
   state.onTaskChange.push(() => controller.poke());
   const def: ServiceDef = {
     name: "ecs",

@@ -27,7 +27,19 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck, type OperationTable } from "../../kernel/operation.ts";
 import { byName, limitExceeded, noSuchEntity, paginate, pathMatches } from "./common.ts";
 import { checkPolicyArn, requireAttachable, requirePolicy } from "./managed.ts";
-import { authorizeOnGroup, authorizeOnPolicy, authorizeOnRole, authorizeOnUser, existing, iamChecks, iamResolvers, type EntityRef, type IamEnv, type PolicyRef } from "./ops.ts";
+import {
+  authorizeOnGroup,
+  authorizeOnPolicy,
+  authorizeOnRole,
+  authorizeOnUser,
+  existing,
+  modifiableRole,
+  iamChecks,
+  iamResolvers,
+  type EntityRef,
+  type IamEnv,
+  type PolicyRef,
+} from "./ops.ts";
 import type { GroupRec, IamState, RoleRec, UserRec } from "./state.ts";
 
 export const MAX_ATTACHED = 10;
@@ -158,7 +170,7 @@ export function attachmentOperations(env: IamEnv): OperationTable<AttachmentOper
       resolve: resolve.role,
       authorize: authorizePolicyArnOn,
       handler: function attachRolePolicy(ctx, i, ref) {
-        const r = existing(ref);
+        const r = modifiableRole(ref);
         if (attach(state, "role", r, i.PolicyArn!)) state.saveRole(ctx, r);
         return {};
       },
@@ -187,7 +199,7 @@ export function attachmentOperations(env: IamEnv): OperationTable<AttachmentOper
       resolve: resolve.role,
       authorize: authorizePolicyArnOn,
       handler: function detachRolePolicy(ctx, i, ref) {
-        const r = existing(ref);
+        const r = modifiableRole(ref);
         detach(r, i.PolicyArn!);
         state.saveRole(ctx, r);
         return {};
@@ -242,7 +254,7 @@ export function attachmentOperations(env: IamEnv): OperationTable<AttachmentOper
       resolve: resolve.role,
       authorize: authorizeBoundaryOn,
       handler: function putRolePermissionsBoundary(ctx, i, ref) {
-        const r = existing(ref);
+        const r = modifiableRole(ref);
         r.boundary = state.policyArnOf(requireAttachable(state, ref.account, i.PermissionsBoundary!));
         state.saveRole(ctx, r);
         return {};
@@ -264,7 +276,7 @@ export function attachmentOperations(env: IamEnv): OperationTable<AttachmentOper
       resolve: resolve.role,
       authorize: authorizeBoundaryRemovalOn,
       handler: function deleteRolePermissionsBoundary(ctx, _i, ref) {
-        const r = existing(ref);
+        const r = modifiableRole(ref);
         if (r.boundary !== undefined) {
           delete r.boundary;
           state.saveRole(ctx, r);

@@ -141,6 +141,37 @@ const DEFS: AwsManagedPolicy[] = [
     createDate: new Date("2017-11-16T18:48:22Z"),
     updateDate: new Date("2017-11-16T18:48:22Z"),
   },
+  {
+    // attached to the service-linked role AWSServiceRoleForECS (an abridged document: what ECS does with it)
+    name: "AmazonECSServiceRolePolicy",
+    path: "/aws-service-role/",
+    id: "ANPAIVUWKCAI7URU4WUEI",
+    description: "Policy to enable Amazon ECS to manage your cluster.",
+    versionId: "v1",
+    document: doc([
+      {
+        Sid: "ECSTaskManagement",
+        Effect: "Allow",
+        Action: [
+          "ec2:AttachNetworkInterface",
+          "ec2:CreateNetworkInterface",
+          "ec2:CreateNetworkInterfacePermission",
+          "ec2:DeleteNetworkInterface",
+          "ec2:DeleteNetworkInterfacePermission",
+          "ec2:Describe*",
+          "ec2:DetachNetworkInterface",
+          "elasticloadbalancing:DeregisterTargets",
+          "elasticloadbalancing:Describe*",
+          "elasticloadbalancing:RegisterTargets",
+          "servicediscovery:RegisterInstance",
+          "servicediscovery:DeregisterInstance",
+        ],
+        Resource: "*",
+      },
+    ]),
+    createDate: new Date("2017-10-14T01:18:58Z"),
+    updateDate: new Date("2017-10-14T01:18:58Z"),
+  },
 ];
 
 export const awsManagedArn = (p: AwsManagedPolicy) => `arn:aws:iam::aws:policy${p.path}${p.name}`;

@@ -155,7 +155,7 @@ export function pathMatches(path: string, prefix: string | undefined): boolean {
 
 export const MAX_TAGS = 50;
 
-export type TaggedKind = "User" | "Role" | "Policy" | "MFADevice";
+export type TaggedKind = "User" | "Role" | "Policy" | "MFADevice" | "OpenIdConnectProvider" | "SamlProvider";
 
 /** IAM's tag dialect on the shared tag rules (src/kernel/tags.ts): keys are case-insensitive. */
 export function iamTagRules(what: TaggedKind): TagRules<Tag> {

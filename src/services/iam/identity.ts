@@ -95,6 +95,26 @@ export class IamIdentity implements IdentityPolicyProvider, CredentialProvider {
       if (tags) out.principalTags = { ...out.principalTags, ...tags };
       return out;
     }
+    if (p.type === "FederatedUser" && p.session) {
+      // GetFederationToken: the issuer's permissions (all, for the root user) ∩ the session policies
+      const s = p.session;
+      let out: IdentityPolicies;
+      if (s.issuerType === "Root") out = { identity: [ALLOW_ALL] };
+      else {
+        const u = s.issuerId ? this.state.usersById.get(s.issuerId) : undefined;
+        out = u && u.arn === s.issuerArn ? this.forUser(u) : { identity: [] };
+      }
+      const session: string[] = [];
+      if (s.policy) session.push(s.policy);
+      for (const arn of s.policyArns ?? []) {
+        const d = this.state.policyDocument(p.accountId, arn);
+        if (d) session.push(d);
+      }
+      out.session = session;
+      const tags = p.accessKeyId ? this.sessions()?.sessionTags(p.accessKeyId) : undefined;
+      if (tags) out.principalTags = { ...out.principalTags, ...tags };
+      return out;
+    }
     return { identity: [] };
   }
 
@@ -128,11 +148,13 @@ export class IamIdentity implements IdentityPolicyProvider, CredentialProvider {
   }
 }
 
+const ALLOW_ALL = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+
 /** A boundary whose policy has vanished allows nothing. */
 const DENY_ALL = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "*", Resource: "*" }] });
 
 function cacheKey(p: Principal): string | undefined {
   if (p.type === "IAMUser") return `u:${p.principalId}`;
-  if (p.type === "AssumedRole") return p.accessKeyId ? `s:${p.accessKeyId}` : undefined;
+  if (p.type === "AssumedRole" || p.type === "FederatedUser") return p.accessKeyId ? `s:${p.accessKeyId}` : undefined;
   return undefined;
 }

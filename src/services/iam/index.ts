@@ -14,6 +14,9 @@ import { IamIdentity, type SessionLookup } from "./identity.ts";
 import { inlinePolicyOperations } from "./inline.ts";
 import { managedPolicyOperations } from "./managed.ts";
 import { mfaOperations } from "./mfa.ts";
+import { oidcProviderOperations } from "./oidc-providers.ts";
+import { samlProviderOperations } from "./saml-providers.ts";
+import { serviceLinkedRoleOperations, type LinkedRoleUsage } from "./service-linked-roles.ts";
 import { roleOperations } from "./roles.ts";
 import type { IamEnv } from "./ops.ts";
 import { simulationOperations } from "./simulate.ts";
@@ -24,6 +27,8 @@ import { userOperations } from "./users.ts";
 export interface IamService extends IamEnv {
   /** RoleLastUsed: recorded when a role is assumed */
   noteRoleUse(ctx: RequestContext, role: RoleRec): void;
+  /** a service tells IAM which of an account's resources use its service-linked role (DeleteServiceLinkedRole) */
+  registerLinkedRoleUsage(service: string, usage: LinkedRoleUsage): void;
 }
 
 declare module "../../kernel/context.ts" {
@@ -45,7 +50,7 @@ export const iamModule = defineServiceModule({
       shapes: iamShapes,
       eventSource: "iam.amazonaws.com",
       globalRegion: "us-east-1",
-      operations: iamOperations(service),
+      operations: iamOperations(service, service.linkedRoleUsage),
     };
     return {
       services: [def],
@@ -57,7 +62,7 @@ export const iamModule = defineServiceModule({
 });
 
 /** Every IAM operation, keyed by the generated operation names. */
-export function iamOperations(env: IamEnv): OperationTable<IamOperation> {
+export function iamOperations(env: IamEnv, linkedRoleUsage: ReadonlyMap<string, LinkedRoleUsage> = new Map()): OperationTable<IamOperation> {
   return {
     ...userOperations(env),
     ...groupOperations(env),
@@ -67,15 +72,23 @@ export function iamOperations(env: IamEnv): OperationTable<IamOperation> {
     ...attachmentOperations(env),
     ...simulationOperations(env),
     ...mfaOperations(env),
+    ...oidcProviderOperations(env),
+    ...samlProviderOperations(env),
+    ...serviceLinkedRoleOperations(env, linkedRoleUsage),
   };
 }
 
-function createIamService(app: AppContext): IamService {
+function createIamService(app: AppContext): IamService & { linkedRoleUsage: Map<string, LinkedRoleUsage> } {
   const state = new IamState(app.store);
   const sealer = app.get("iamSecrets");
   const sessions: SessionLookup = app.get("sts");
   const identity = new IamIdentity(state, sealer, () => sessions);
+  const linkedRoleUsage = new Map<string, LinkedRoleUsage>();
   return {
+    linkedRoleUsage,
+    registerLinkedRoleUsage(service, usage) {
+      linkedRoleUsage.set(service, usage);
+    },
     state,
     sealer,
     identity,

@@ -21,7 +21,7 @@ import type {
 } from "@aws-sdk/client-iam";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import { byName, encodeDocument, limitExceeded, noSuchEntity, paginate, policySize, validateDocument, type Page } from "./common.ts";
-import { authorizeOnGroup, authorizeOnRole, authorizeOnUser, existing, iamResolvers, type EntityRef, type IamEnv } from "./ops.ts";
+import { authorizeOnGroup, authorizeOnRole, authorizeOnUser, existing, modifiableRole, iamResolvers, type EntityRef, type IamEnv } from "./ops.ts";
 import type { GroupRec, InlinePolicies, RoleRec, UserRec } from "./state.ts";
 
 type Kind = "User" | "Role" | "Group";
@@ -123,7 +123,7 @@ export function inlinePolicyOperations(env: IamEnv): OperationTable<InlineOperat
       resolve: resolve.role,
       authorize: authorizeOnRole,
       handler: function putRolePolicy(ctx, i, ref) {
-        const r = existing(ref);
+        const r = modifiableRole(ref);
         putInline("Role", r, i.PolicyName!, i.PolicyDocument!);
         state.saveRole(ctx, r);
         return {};
@@ -150,7 +150,7 @@ export function inlinePolicyOperations(env: IamEnv): OperationTable<InlineOperat
       resolve: resolve.role,
       authorize: authorizeOnRole,
       handler: function deleteRolePolicy(ctx, i, ref) {
-        const r = existing(ref);
+        const r = modifiableRole(ref);
         deleteInline("Role", r, i.PolicyName!);
         state.saveRole(ctx, r);
         return {};

@@ -102,6 +102,17 @@ export function existing<E>(ref: EntityRef<E>): E {
 }
 
 /**
+ * The named role, for a change through the ordinary role operations: a service-linked role is
+ * changed only by its service (UnmodifiableEntity,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html).
+ */
+export function modifiableRole(ref: EntityRef<RoleRec>): RoleRec {
+  const r = existing(ref);
+  if (r.serviceLinked) throw new ServiceError("UnmodifiableEntity", `Cannot perform the operation on the protected role '${r.name}' - this role is only modifiable by AWS`, 400);
+  return r;
+}
+
+/**
  * The user an operation acts on when UserName is optional: the named user, or the caller when
  * the caller is an IAM user. Root acts on itself (no name); other callers must name a user.
  * `arn` is what the call is authorized on (the caller's own ARN for root).

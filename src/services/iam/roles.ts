@@ -35,7 +35,7 @@ import {
   tagsPage,
 } from "./common.ts";
 import { requireAttachable } from "./managed.ts";
-import { authorizeOnRole, existing, iamChecks, iamResolvers, loggedResponse, type EntityRef, type IamEnv } from "./ops.ts";
+import { authorizeOnRole, existing, modifiableRole, iamChecks, iamResolvers, loggedResponse, type EntityRef, type IamEnv } from "./ops.ts";
 import { ACCOUNT_SCOPE, type RoleRec } from "./state.ts";
 
 export const DEFAULT_MAX_SESSION = 3600;
@@ -132,7 +132,7 @@ export function roleOperations(env: IamEnv): OperationTable<RoleOperation> {
       resolve: resolve.role,
       authorize: authorizeOnRole,
       handler: function deleteRole(ctx, _i, ref) {
-        const r = existing(ref);
+        const r = modifiableRole(ref);
         if (r.inline.length) throw deleteConflict("Cannot delete entity, must delete policies first.");
         if (r.attached.length) throw deleteConflict("Cannot delete entity, must detach all policies first.");
         state.deleteRole(ctx, r);
@@ -144,7 +144,7 @@ export function roleOperations(env: IamEnv): OperationTable<RoleOperation> {
       resolve: resolve.role,
       authorize: authorizeOnRole,
       handler: function updateAssumeRolePolicy(ctx, i, ref) {
-        const r = existing(ref);
+        const r = modifiableRole(ref);
         checkTrust(i.PolicyDocument!);
         r.trust = i.PolicyDocument!;
         state.saveRole(ctx, r);

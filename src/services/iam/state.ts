@@ -17,6 +17,47 @@ export const KIND_ROLE = "iam.role";
 export const KIND_POLICY = "iam.policy";
 export const KIND_KEY = "iam.accesskey";
 export const KIND_MFA = "iam.mfa";
+export const KIND_OIDC = "iam.oidc";
+export const KIND_SLR_DELETION = "iam.slrdeletion";
+export const KIND_SAML = "iam.saml";
+
+/** An IAM SAML provider: its metadata and what STS verifies assertions with. */
+export interface SamlProviderRec {
+  /** arn:aws:iam::A:saml-provider/<name> */
+  arn: string;
+  accountId: string;
+  name: string;
+  /** the metadata document as uploaded */
+  metadata: string;
+  entityId: string;
+  /** PEM signing certificates from the metadata */
+  certificates: string[];
+  validUntil?: Date;
+  createDate: Date;
+  tags: Tag[];
+}
+
+/** A DeleteServiceLinkedRole task and its outcome (GetServiceLinkedRoleDeletionStatus). */
+export interface SlrDeletionTask {
+  id: string;
+  accountId: string;
+  status: "SUCCEEDED" | "FAILED";
+  reason?: string;
+  usage?: { region: string; resources: string[] }[];
+}
+
+/** An IAM OIDC identity provider: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html */
+export interface OidcProviderRec {
+  /** arn:aws:iam::A:oidc-provider/<url without its scheme> */
+  arn: string;
+  accountId: string;
+  /** as registered, scheme included (the token's `iss` must equal it) */
+  url: string;
+  clientIds: string[];
+  thumbprints: string[];
+  createDate: Date;
+  tags: Tag[];
+}
 
 /** Inline policies in insertion order: [name, document]. */
 export type InlinePolicies = [string, string][];
@@ -50,6 +91,8 @@ export interface RoleRec extends EntityBase {
   tags: Tag[];
   boundary?: string;
   lastUsed?: { date: Date; region: string };
+  /** a service-linked role: the service it belongs to (only that service may change it) */
+  serviceLinked?: string;
 }
 
 export interface PolicyVersionRec {
@@ -174,6 +217,12 @@ export class IamState {
   /** wrong MFA codes in a row and the lock-out they caused, by serial number (in memory: a restart forgets them) */
   readonly mfaFailures = new Map<string, { count: number; lockedUntilMs: number }>();
   readonly mfaDevices = new IndexedMap<string, MfaDeviceRec, "byAccount">({ byAccount: { scope: (d) => d.accountId, key: (d) => d.name.toLowerCase() } });
+  /** SAML providers by ARN, ordered per account by ARN */
+  readonly samlProviders = new IndexedMap<string, SamlProviderRec, "byAccount">({ byAccount: { scope: (o) => o.accountId, key: (o) => o.arn } });
+  /** DeleteServiceLinkedRole tasks by id */
+  readonly slrDeletions = new Map<string, SlrDeletionTask>();
+  /** OIDC identity providers by ARN, ordered per account by ARN */
+  readonly oidcProviders = new IndexedMap<string, OidcProviderRec, "byAccount">({ byAccount: { scope: (o) => o.accountId, key: (o) => o.arn } });
   /** bumped on every change; caches compare against it */
   generation = 0;
 
@@ -184,6 +233,9 @@ export class IamState {
     for (const p of store.all<PolicyRec>(KIND_POLICY)) this.account(p.accountId).policies.set(lc(p.arn), p);
     for (const k of store.all<AccessKeyRec>(KIND_KEY)) this.keys.set(k.id, k);
     for (const d of store.all<MfaDeviceRec>(KIND_MFA)) this.mfaDevices.set(d.serial, d);
+    for (const o of store.all<OidcProviderRec>(KIND_OIDC)) this.oidcProviders.set(o.arn, o);
+    for (const t of store.all<SlrDeletionTask>(KIND_SLR_DELETION)) this.slrDeletions.set(t.id, t);
+    for (const p of store.all<SamlProviderRec>(KIND_SAML)) this.samlProviders.set(p.arn, p);
   }
 
   account(id: string): Account {
@@ -370,6 +422,37 @@ export class IamState {
     d.lastStep = step;
     ctx.writes.push(this.store.put(KIND_MFA, d.serial, d));
   }
+  saveSlrDeletion(ctx: RequestContext, t: SlrDeletionTask): void {
+    this.slrDeletions.set(t.id, t);
+    ctx.writes.push(this.store.put(KIND_SLR_DELETION, t.id, t));
+  }
+  saveSamlProvider(ctx: RequestContext, p: SamlProviderRec): void {
+    this.samlProviders.set(p.arn, p);
+    ctx.writes.push(this.store.put(KIND_SAML, p.arn, p));
+  }
+  deleteSamlProvider(ctx: RequestContext, p: SamlProviderRec): void {
+    this.samlProviders.delete(p.arn);
+    ctx.writes.push(this.store.del(KIND_SAML, p.arn));
+  }
+  /** A SAML provider of the account by ARN. */
+  findSamlProvider(accountId: string, arn: string): SamlProviderRec | undefined {
+    const p = this.samlProviders.get(arn);
+    return p && p.accountId === accountId ? p : undefined;
+  }
+  saveOidcProvider(ctx: RequestContext, o: OidcProviderRec): void {
+    this.oidcProviders.set(o.arn, o);
+    ctx.writes.push(this.store.put(KIND_OIDC, o.arn, o));
+  }
+  deleteOidcProvider(ctx: RequestContext, o: OidcProviderRec): void {
+    this.oidcProviders.delete(o.arn);
+    ctx.writes.push(this.store.del(KIND_OIDC, o.arn));
+  }
+  /** An OIDC provider of the account by ARN. */
+  findOidcProvider(accountId: string, arn: string): OidcProviderRec | undefined {
+    const o = this.oidcProviders.get(arn);
+    return o && o.accountId === accountId ? o : undefined;
+  }
+
   deleteMfaDevice(ctx: RequestContext, d: MfaDeviceRec): void {
     this.mfaDevices.delete(d.serial);
     this.mfaFailures.delete(d.serial);

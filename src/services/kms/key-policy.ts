@@ -87,11 +87,22 @@ export function grantIsForAwsResource(ctx: RequestContext): boolean {
   return ctx.principal.type === "AWSService" || !!ctx.viaService;
 }
 
+/**
+ * kms:ViaService names the calling service's regional endpoint ("ecs.us-west-2.amazonaws.com"):
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+ */
+export function viaServiceEndpoint(ctx: RequestContext): string | undefined {
+  const via = ctx.viaService;
+  if (!via) return undefined;
+  const name = via.endsWith(".amazonaws.com") ? via.slice(0, -".amazonaws.com".length) : via;
+  return `${name}.${ctx.region}.amazonaws.com`;
+}
+
 function keyContext(ctx: RequestContext, state: KmsState, key: KeyRecord, alias: string | undefined): Ctx {
   const aliases = state.aliasesForKey(key.arn).map((a) => a.aliasName);
   return {
     "kms:CallerAccount": ctx.principal.accountId,
-    "kms:ViaService": ctx.viaService,
+    "kms:ViaService": viaServiceEndpoint(ctx),
     "kms:KeySpec": key.keySpec,
     "kms:KeyUsage": key.keyUsage,
     "kms:KeyOrigin": key.origin,

@@ -24,6 +24,7 @@ import {
   type VerifiedMfa,
 } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
+import { refuseFederatedUser } from "./federation-token.ts";
 
 /** The role asked for and the MFA code the caller presented (verified, not yet consumed). */
 export interface ResolvedAssumeRole {
@@ -43,6 +44,7 @@ export function assumeRoleOperation(deps: StsDeps) {
     resolve: function resolveAssumeRole(ctx, i) {
       const iam = deps.iam();
       iam.identity.noteKeyUse(ctx);
+      refuseFederatedUser(ctx);
       // The root user (its long-term keys or a root session) can never assume a role:
       // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use.html
       if (ctx.principal.type === "Root") throw new ServiceError("AccessDenied", "Roles may not be assumed by root accounts.", 403);

@@ -9,11 +9,13 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { consumeMfaCode } from "../iam/mfa.ts";
 import { cloudTrailExpiration, credentialsOf, presentedMfa, ROOT_SESSION_MAX, USER_SESSION_DEFAULT, type VerifiedMfa } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
+import { refuseFederatedUser } from "./federation-token.ts";
 
 export function getSessionTokenOperation(deps: StsDeps) {
   return defineOperation<GetSessionTokenRequest, GetSessionTokenResponse, { mfa?: VerifiedMfa }>({
     resolve: function resolveSessionCaller(ctx, i) {
       deps.iam().identity.noteKeyUse(ctx);
+      refuseFederatedUser(ctx);
       const p = ctx.principal;
       if (p.session || (p.type !== "IAMUser" && p.type !== "Root")) throw new ServiceError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403);
       const mfa = presentedMfa(ctx, deps.iam(), i.SerialNumber, i.TokenCode);

@@ -10,6 +10,9 @@ import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { SessionStore } from "./sessions.ts";
 import { assumeRoleOperation } from "./assume-role.ts";
 import { getSessionTokenOperation } from "./get-session-token.ts";
+import { getAccessKeyInfoOperation, getFederationTokenOperation } from "./federation-token.ts";
+import { assumeRoleWithWebIdentityOperation } from "./web-identity.ts";
+import { assumeRoleWithSamlOperation } from "./saml.ts";
 import type { StsDeps } from "./deps.ts";
 
 declare module "../../kernel/context.ts" {
@@ -38,6 +41,10 @@ export function stsOperations(deps: StsDeps): OperationTable<StsOperation> {
     GetCallerIdentity: getCallerIdentityOperation(deps),
     AssumeRole: assumeRoleOperation(deps),
     GetSessionToken: getSessionTokenOperation(deps),
+    AssumeRoleWithWebIdentity: assumeRoleWithWebIdentityOperation(deps),
+    AssumeRoleWithSAML: assumeRoleWithSamlOperation(deps),
+    GetFederationToken: getFederationTokenOperation(deps),
+    GetAccessKeyInfo: getAccessKeyInfoOperation(deps),
   };
 }
 
@@ -53,7 +60,20 @@ export const stsModule = defineServiceModule({
       protocol: "query",
       shapes: stsShapes,
       eventSource: "sts.amazonaws.com",
-      operations: stsOperations({ iam: () => app.get("iam"), sessions }),
+      operations: stsOperations({
+        iam: () => app.get("iam"),
+        sessions,
+        accountOfKey(id) {
+          for (const p of app.credentialProviders) {
+            const r = p.lookup(id);
+            if (r) return r.principal.accountId;
+          }
+          // (the built-in root keys, `test` and 12-digit account ids, are shorter than the model's 16-character minimum)
+          return undefined;
+        },
+      }),
+      // the token or assertion is the credential: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
+      unsignedOperations: new Set(["AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"]),
     };
     return { services: [def], provides: { sts: sessions }, credentialProviders: [sessions], dueRunners: [sessions] };
   },

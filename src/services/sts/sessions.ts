@@ -37,7 +37,11 @@ export interface SessionRec {
   tags?: Record<string, string>;
   transitiveTagKeys?: string[];
   sourceIdentity?: string;
-  /** GetSessionToken by an IAM user */
+  /** AssumeRoleWithWebIdentity / AssumeRoleWithSAML: the identity provider's ARN */
+  federatedProvider?: string;
+  /** GetFederationToken: the federated user's name (the issuer is the IAM user or root below) */
+  federatedName?: string;
+  /** GetSessionToken and GetFederationToken by an IAM user */
   userId?: string;
   userArn?: string;
   userName?: string;
@@ -125,8 +129,23 @@ export function principalOf(s: SessionRec): Principal {
     mfaAuthenticated: s.mfa && s.mfaAt !== undefined,
   };
   if (session.mfaAuthenticated) session.mfaAuthenticatedAt = s.mfaAt;
+  if (s.federatedName !== undefined) {
+    // GetFederationToken: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
+    if (s.issuer === "IAMUser") session.issuerId = s.userId;
+    session.policy = s.policy;
+    if (s.policyArns?.length) session.policyArns = s.policyArns;
+    return {
+      type: "FederatedUser",
+      accountId: s.accountId,
+      arn: `arn:aws:sts::${s.accountId}:federated-user/${s.federatedName}`,
+      principalId: `${s.accountId}:${s.federatedName}`,
+      accessKeyId: s.id,
+      session,
+    };
+  }
   if (s.issuer === "Role") {
     Object.assign(session, { roleArn: s.roleArn, roleId: s.roleId, roleName: s.roleName, sessionName: s.sessionName });
+    if (s.federatedProvider) session.federatedProvider = s.federatedProvider;
     if (s.policy) session.policy = s.policy;
     if (s.policyArns?.length) session.policyArns = s.policyArns;
     return {

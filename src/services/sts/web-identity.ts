@@ -1,0 +1,154 @@
+/**
+ * AssumeRoleWithWebIdentity: an unsigned call whose credential is an OIDC ID token
+ * (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html).
+ * `resolve` finds the role, the token's IAM OIDC provider in the role's account and verifies the
+ * token (audience, expiry, signature: oidc-token.ts); the role's trust policy then authorizes
+ * `sts:AssumeRoleWithWebIdentity` for the `{"Federated": <provider ARN>}` principal with the
+ * token's claims as condition keys (`<provider>:sub`, `:aud`, `:amr`…:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif).
+ */
+import type { AssumeRoleWithWebIdentityRequest, AssumeRoleWithWebIdentityResponse } from "@aws-sdk/client-sts";
+import type { JWTPayload } from "jose";
+import { ServiceError } from "../../kernel/errors.ts";
+import type { RequestContext } from "../../kernel/context.ts";
+import { defineOperation, type AuthCheck, type ResourcePolicyRef } from "../../kernel/operation.ts";
+import { validateDocument } from "../iam/common.ts";
+import { oidcProviderArn } from "../iam/oidc-providers.ts";
+import type { OidcProviderRec, RoleRec } from "../iam/state.ts";
+import { cloudTrailExpiration, credentialsOf, DEFAULT_ROLE_SESSION, packedPolicySize, validation } from "./credentials.ts";
+import type { StsDeps } from "./deps.ts";
+import { checkExpiry, invalidToken, matchingAudience, readToken, verifySignature } from "./oidc-token.ts";
+
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role(\/(?:[!-~]+\/)?)([\w+=,.@-]{1,64})$/;
+
+export interface ResolvedWebIdentity {
+  role: RoleRec;
+  trust: ResourcePolicyRef;
+  provider: OidcProviderRec;
+  audience: string;
+  claims: JWTPayload;
+}
+
+/** AWS's refusal names no reason. */
+export const federationDenied = (action: string) => new ServiceError("AccessDenied", `Not authorized to perform ${action}`, 403);
+
+/** The provider's name in condition keys: its URL without the scheme. */
+export function providerKeyPrefix(provider: OidcProviderRec): string {
+  return provider.url.replace(/^https?:\/\//, "");
+}
+
+/** The web identity condition keys of a verified token. */
+export function webIdentityContext(provider: OidcProviderRec, audience: string, claims: JWTPayload): NonNullable<AuthCheck["context"]> {
+  const p = providerKeyPrefix(provider);
+  const ctx: NonNullable<AuthCheck["context"]> = { "aws:FederatedProvider": provider.arn, [`${p}:aud`]: audience };
+  if (typeof claims.sub === "string") ctx[`${p}:sub`] = claims.sub;
+  const auds = typeof claims.aud === "string" ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
+  ctx[`${p}:oaud`] = auds;
+  const amr = claims.amr;
+  if (typeof amr === "string" || (Array.isArray(amr) && amr.every((a) => typeof a === "string"))) ctx[`${p}:amr`] = amr as string | string[];
+  if (typeof claims.azp === "string") ctx[`${p}:azp`] = claims.azp;
+  if (typeof claims.email === "string") ctx[`${p}:email`] = claims.email;
+  return ctx;
+}
+
+export function assumeRoleWithWebIdentityOperation(deps: StsDeps) {
+  return defineOperation<AssumeRoleWithWebIdentityRequest, AssumeRoleWithWebIdentityResponse, ResolvedWebIdentity>({
+    resolve: async function resolveWebIdentity(ctx, i) {
+      const iam = deps.iam();
+      const m = ROLE_ARN.exec(i.RoleArn!);
+      if (!m) {
+        // no account to record the refusal in
+        ctx.audit.skip = true;
+        throw validation("Request ARN is invalid");
+      }
+      const account = m[1];
+      ctx.audit.resources = [{ ARN: i.RoleArn!, accountId: account, type: "AWS::IAM::Role" }];
+      if (i.ProviderId !== undefined) throw validation("ProviderId is only for OAuth 2.0 access tokens from Login with Amazon or Facebook, which localfargate does not support.");
+      const token = readToken(i.WebIdentityToken!);
+      const provider = iam.state.findOidcProvider(account, oidcProviderArn(account, token.iss));
+      if (!provider || provider.url !== token.iss) throw invalidToken(`No OpenIDConnect provider found in your account for ${token.iss}`);
+      const audience = matchingAudience(token.claims, provider);
+      const host = providerKeyPrefix(provider);
+      ctx.audit.userIdentity = {
+        type: "WebIdentityUser",
+        principalId: `${host}:${audience}:${String(token.claims.sub ?? "")}`,
+        userName: String(token.claims.sub ?? ""),
+        identityProvider: host,
+      };
+      checkExpiry(token.claims, ctx.now);
+      const claims = await verifySignature(i.WebIdentityToken!, provider, ctx.now);
+      if (typeof claims.sub !== "string" || claims.sub.length < 6 || claims.sub.length > 255) {
+        throw invalidToken("The ID Token provided has no valid subject (sub): 6 to 255 characters.");
+      }
+      const role = iam.state.findRole(account, m[3]);
+      if (!role || role.arn !== i.RoleArn) throw federationDenied("sts:AssumeRoleWithWebIdentity");
+      return { role, trust: { document: role.trust, kind: "trust", ownerAccountId: role.accountId, authoritative: true }, provider, audience, claims };
+    },
+    authorize: function authorizeAssumeRoleWithWebIdentity(_ctx, i, { role, trust, provider, audience, claims }) {
+      return [
+        {
+          action: "sts:AssumeRoleWithWebIdentity",
+          resource: role.arn,
+          resourcePolicy: trust,
+          federatedPrincipal: provider.arn,
+          context: { ...webIdentityContext(provider, audience, claims), "sts:RoleSessionName": i.RoleSessionName! },
+          denied: () => federationDenied("sts:AssumeRoleWithWebIdentity"),
+        },
+      ];
+    },
+    handler: function assumeRoleWithWebIdentity(ctx: RequestContext, i, { role, provider, audience, claims }): AssumeRoleWithWebIdentityResponse {
+      const iam = deps.iam();
+      const duration = i.DurationSeconds ?? DEFAULT_ROLE_SESSION;
+      if (duration > role.maxSessionDuration) throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+      if (i.Policy !== undefined) validateDocument(i.Policy, "session");
+      const policyArns = (i.PolicyArns ?? []).map((d) => d.arn!).filter((a) => a !== undefined);
+      for (const arn of policyArns) {
+        if (!iam.state.findPolicy(role.accountId, arn)) throw new ServiceError("MalformedPolicyDocument", `Policy ${arn} does not exist or is not attachable.`, 400);
+      }
+      const packed = packedPolicySize(i.Policy, policyArns, {});
+      if (packed.total > 100) throw new ServiceError("PackedPolicyTooLarge", `Packed policy consumes ${packed.total}% of allotted space, please use smaller policy.`, 400);
+      const issued = deps.sessions.issue(ctx, {
+        accountId: role.accountId,
+        issuer: "Role",
+        createdAt: ctx.now,
+        expiresAt: new Date(ctx.now.getTime() + duration * 1000),
+        mfa: false,
+        roleArn: role.arn,
+        roleId: role.id,
+        roleName: role.name,
+        sessionName: i.RoleSessionName!,
+        federatedProvider: provider.arn,
+        ...(i.Policy !== undefined ? { policy: i.Policy } : {}),
+        ...(policyArns.length ? { policyArns } : {}),
+      });
+      iam.noteRoleUse(ctx, role);
+      const out: AssumeRoleWithWebIdentityResponse = {
+        Credentials: credentialsOf(issued),
+        SubjectFromWebIdentityToken: claims.sub,
+        AssumedRoleUser: { AssumedRoleId: `${role.id}:${i.RoleSessionName}`, Arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${i.RoleSessionName}` },
+        Provider: provider.url,
+        Audience: audience,
+      };
+      if (i.Policy !== undefined || policyArns.length) out.PackedPolicySize = packed.total;
+      return out;
+    },
+    audit: {
+      // the token is a credential: never recorded
+      requestParameters: (i) => ({
+        roleArn: i.RoleArn,
+        roleSessionName: i.RoleSessionName,
+        ...(i.DurationSeconds !== undefined ? { durationSeconds: i.DurationSeconds } : {}),
+        ...(i.Policy !== undefined ? { policy: i.Policy } : {}),
+        ...(i.PolicyArns?.length ? { policyArns: i.PolicyArns.map((p) => ({ arn: p.arn })) } : {}),
+      }),
+      responseElements: (o) => ({
+        credentials: { accessKeyId: o.Credentials!.AccessKeyId, expiration: cloudTrailExpiration(o.Credentials!.Expiration!) },
+        subjectFromWebIdentityToken: o.SubjectFromWebIdentityToken,
+        assumedRoleUser: { assumedRoleId: o.AssumedRoleUser!.AssumedRoleId, arn: o.AssumedRoleUser!.Arn },
+        provider: o.Provider,
+        audience: o.Audience,
+        ...(o.PackedPolicySize !== undefined ? { packedPolicySize: o.PackedPolicySize } : {}),
+      }),
+    },
+  });
+}
