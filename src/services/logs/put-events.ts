@@ -10,7 +10,7 @@
 import type { InputLogEvent, PutLogEventsRequest, PutLogEventsResponse, RejectedLogEventsInfo } from "@aws-sdk/client-cloudwatch-logs";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { groupCheck, groupTarget, requireGroup, saveStream, type GroupTarget, type LogsDeps } from "./deps.ts";
+import { dataEvent, groupCheck, groupTarget, requireGroup, saveStream, type GroupTarget, type LogsDeps } from "./deps.ts";
 import { seal } from "./encryption.ts";
 import { groupNotFound, invalidParameter, streamNotFound } from "./errors.ts";
 import { addEvents, BATCH_KIND, eventKey, type BatchRecord, type LogGroup, type LogStream, type StoredEvent } from "./state.ts";
@@ -60,7 +60,7 @@ function batchId(s: LogStream, seq: number): string {
 export function putLogEventsOperation(deps: LogsDeps) {
   return defineOperation<PutLogEventsRequest, PutLogEventsResponse, GroupTarget>({
     readOnly: false,
-    resolve: (ctx, i) => groupTarget(ctx, deps, i.logGroupName!),
+    resolve: (ctx, i) => dataEvent(ctx, groupTarget(ctx, deps, i.logGroupName!)),
     authorize: (_ctx, i, t) => groupCheck("PutLogEvents", t, {}, i.logStreamName),
     handler: async function putLogEvents(ctx, i, t) {
       const g = requireGroup(t);

@@ -6,7 +6,7 @@
 import type { FilteredLogEvent, FilterLogEventsRequest, FilterLogEventsResponse, GetLogEventsRequest, GetLogEventsResponse, OutputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import { defineOperation } from "../../kernel/operation.ts";
 import { positionFromToken, positionToken } from "../../store/ordered-index.ts";
-import { groupCheck, identifiedGroup, requireGroup, type GroupTarget, type LogsDeps } from "./deps.ts";
+import { dataEvent, groupCheck, identifiedGroup, requireGroup, type GroupTarget, type LogsDeps } from "./deps.ts";
 import { open } from "./encryption.ts";
 import { invalidParameter, invalidToken, streamNotFound } from "./errors.ts";
 import { compileFilter } from "./filter-pattern.ts";
@@ -44,7 +44,7 @@ const out = (e: StoredEvent): OutputLogEvent => ({ timestamp: e.timestamp, messa
 export function getLogEventsOperation(deps: LogsDeps) {
   return defineOperation<GetLogEventsRequest, GetLogEventsResponse, GroupTarget>({
     readOnly: true,
-    resolve: (ctx, i) => identifiedGroup(ctx, deps, i.logGroupName, i.logGroupIdentifier),
+    resolve: (ctx, i) => dataEvent(ctx, identifiedGroup(ctx, deps, i.logGroupName, i.logGroupIdentifier)),
     authorize: (_ctx, i, t) => groupCheck("GetLogEvents", t, {}, i.logStreamName),
     handler: async function getLogEvents(_ctx, i, t) {
       const g = requireGroup(t);
@@ -96,7 +96,7 @@ const FILTER_TOKEN_PREFIX = "logs-filter:";
 export function filterLogEventsOperation(deps: LogsDeps) {
   return defineOperation<FilterLogEventsRequest, FilterLogEventsResponse, GroupTarget>({
     readOnly: true,
-    resolve: (ctx, i) => identifiedGroup(ctx, deps, i.logGroupName, i.logGroupIdentifier),
+    resolve: (ctx, i) => dataEvent(ctx, identifiedGroup(ctx, deps, i.logGroupName, i.logGroupIdentifier)),
     authorize: (_ctx, _i, t) => groupCheck("FilterLogEvents", t),
     handler: async function filterLogEvents(_ctx, i, t) {
       if (i.logStreamNames !== undefined && i.logStreamNamePrefix !== undefined)
