@@ -53,7 +53,7 @@ export const logsModule = defineServiceModule({
     loadState(state, (kind) => app.store.all(kind));
     const deps: LogsDeps = { app, store: app.store, state, keys: new LogKeys(app) };
     const def: ServiceDef = {
-      name: "logs",
+      name: "cloudwatchlogs",
       signingName: "logs",
       iamPrefix: "logs",
       protocol: "json",
