@@ -47,7 +47,11 @@ afterAll(() => s?.close());
 
 /** Every byte the store has written (database and write-ahead log), never the lock file. */
 function storedBytes(dir: string): Buffer {
-  return Buffer.concat(readdirSync(dir).filter((f) => f.startsWith("localfargate.db")).map((f) => readFileSync(join(dir, f))));
+  return Buffer.concat(
+    readdirSync(dir)
+      .filter((f) => f.startsWith("localfargate.db"))
+      .map((f) => readFileSync(join(dir, f))),
+  );
 }
 
 describe("log groups under customer managed keys", () => {

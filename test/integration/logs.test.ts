@@ -43,7 +43,13 @@ describe("log groups", () => {
     const d = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/app/web" }));
     expect(d.logGroups).toHaveLength(1);
     const g = d.logGroups![0];
-    expect(g).toMatchObject({ logGroupName: "/app/web", arn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/app/web:*`, logGroupArn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/app/web`, logGroupClass: "STANDARD", storedBytes: 0 });
+    expect(g).toMatchObject({
+      logGroupName: "/app/web",
+      arn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/app/web:*`,
+      logGroupArn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/app/web`,
+      logGroupClass: "STANDARD",
+      storedBytes: 0,
+    });
     expect(g.creationTime).toBeGreaterThan(0);
     await expectAwsError(logs.send(new CreateLogGroupCommand({ logGroupName: "/app/web" })), "ResourceAlreadyExistsException", 400, "The specified log group already exists");
   });
@@ -71,7 +77,12 @@ describe("log groups", () => {
 
   it("take only AWS's retention periods", async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: "/ret" }));
-    await expectAwsError(logs.send(new PutRetentionPolicyCommand({ logGroupName: "/ret", retentionInDays: 2 })), "InvalidParameterException", 400, /Member must satisfy enum value set: \[1, 3, 5, 7, 14/);
+    await expectAwsError(
+      logs.send(new PutRetentionPolicyCommand({ logGroupName: "/ret", retentionInDays: 2 })),
+      "InvalidParameterException",
+      400,
+      /Member must satisfy enum value set: \[1, 3, 5, 7, 14/,
+    );
     await logs.send(new PutRetentionPolicyCommand({ logGroupName: "/ret", retentionInDays: 7 }));
     expect((await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/ret" }))).logGroups![0].retentionInDays).toBe(7);
     await logs.send(new DeleteRetentionPolicyCommand({ logGroupName: "/ret" }));
@@ -121,20 +132,61 @@ describe("streams and events", () => {
     const more = await logs.send(new GetLogEventsCommand({ logGroupName: "/ev", logStreamName: "s1", nextToken: end.nextForwardToken }));
     expect(more.events!.map((e) => e.message)).toEqual(["six"]);
     const st = (await logs.send(new DescribeLogStreamsCommand({ logGroupName: "/ev" }))).logStreams![0];
-    expect(st).toMatchObject({ logStreamName: "s1", firstEventTimestamp: now - 4, lastEventTimestamp: now + 10, arn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/ev:log-stream:s1` });
-    await expectAwsError(logs.send(new GetLogEventsCommand({ logGroupName: "/ev", logStreamName: "s1", nextToken: "f/123" })), "InvalidParameterException", 400, "The specified nextToken is invalid.");
+    expect(st).toMatchObject({
+      logStreamName: "s1",
+      firstEventTimestamp: now - 4,
+      lastEventTimestamp: now + 10,
+      arn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/ev:log-stream:s1`,
+    });
+    await expectAwsError(
+      logs.send(new GetLogEventsCommand({ logGroupName: "/ev", logStreamName: "s1", nextToken: "f/123" })),
+      "InvalidParameterException",
+      400,
+      "The specified nextToken is invalid.",
+    );
   });
 
   it("PutLogEvents refuses batches that break AWS's rules and rejects events out of its window", async () => {
     await groupWithStream(logs, "/rules", "s");
     const now = await serverNow(s.url);
-    await expectAwsError(put(logs, "/rules", "s", [{ timestamp: now, message: "b" }, { timestamp: now - 1, message: "a" }]), "InvalidParameterException", 400, /chronological order/);
-    await expectAwsError(put(logs, "/rules", "s", [{ timestamp: now - 25 * 3600_000, message: "a" }, { timestamp: now, message: "b" }]), "InvalidParameterException", 400, /span more than 24 hours/);
+    await expectAwsError(
+      put(logs, "/rules", "s", [
+        { timestamp: now, message: "b" },
+        { timestamp: now - 1, message: "a" },
+      ]),
+      "InvalidParameterException",
+      400,
+      /chronological order/,
+    );
+    await expectAwsError(
+      put(logs, "/rules", "s", [
+        { timestamp: now - 25 * 3600_000, message: "a" },
+        { timestamp: now, message: "b" },
+      ]),
+      "InvalidParameterException",
+      400,
+      /span more than 24 hours/,
+    );
     const big = "x".repeat(100_000);
-    await expectAwsError(put(logs, "/rules", "s", Array.from({ length: 11 }, () => ({ timestamp: now, message: big }))), "InvalidParameterException", 400, "Upload too large: 1100286 bytes exceeds limit of 1048576");
+    await expectAwsError(
+      put(
+        logs,
+        "/rules",
+        "s",
+        Array.from({ length: 11 }, () => ({ timestamp: now, message: big })),
+      ),
+      "InvalidParameterException",
+      400,
+      "Upload too large: 1100286 bytes exceeds limit of 1048576",
+    );
     // exactly 1,048,576 bytes counted AWS's way is accepted (the wire body is larger)
     const quarter = "y".repeat(262_144 - 26);
-    const full = await put(logs, "/rules", "s", Array.from({ length: 4 }, () => ({ timestamp: now - 1, message: quarter })));
+    const full = await put(
+      logs,
+      "/rules",
+      "s",
+      Array.from({ length: 4 }, () => ({ timestamp: now - 1, message: quarter })),
+    );
     expect(full.rejectedLogEventsInfo).toBeUndefined();
     await logs.send(new DeleteLogStreamCommand({ logGroupName: "/rules", logStreamName: "s" }));
     await logs.send(new CreateLogStreamCommand({ logGroupName: "/rules", logStreamName: "s" }));
@@ -148,9 +200,15 @@ describe("streams and events", () => {
     ]).catch(() => undefined);
     // a batch spanning more than 24 hours is refused whole; send the window cases one by one
     expect(r).toBeUndefined();
-    const tooOld = await put(logs, "/rules", "s", [{ timestamp: old, message: "too old" }, { timestamp: old + 1, message: "too old 2" }]);
+    const tooOld = await put(logs, "/rules", "s", [
+      { timestamp: old, message: "too old" },
+      { timestamp: old + 1, message: "too old 2" },
+    ]);
     expect(tooOld.rejectedLogEventsInfo).toEqual({ tooOldLogEventEndIndex: 2 });
-    const tooNew = await put(logs, "/rules", "s", [{ timestamp: now, message: "kept" }, { timestamp: now + 3 * 3600_000, message: "too new" }]);
+    const tooNew = await put(logs, "/rules", "s", [
+      { timestamp: now, message: "kept" },
+      { timestamp: now + 3 * 3600_000, message: "too new" },
+    ]);
     expect(tooNew.rejectedLogEventsInfo).toEqual({ tooNewLogEventStartIndex: 1 });
     // a sequence token is accepted and ignored, as AWS does today
     await put(logs, "/rules", "s", [{ timestamp: now, message: "with token" }]);
@@ -170,11 +228,20 @@ describe("streams and events", () => {
   it("DescribeLogStreams orders by name or last event time, descending, with paging", async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: "/streams" }));
     const now = await serverNow(s.url);
-    for (const [name, at] of [["b", 3], ["a", 1], ["c", 2]] as const) {
+    for (const [name, at] of [
+      ["b", 3],
+      ["a", 1],
+      ["c", 2],
+    ] as const) {
       await logs.send(new CreateLogStreamCommand({ logGroupName: "/streams", logStreamName: name }));
       await put(logs, "/streams", name, [{ timestamp: now - 100 + at, message: name }]);
     }
-    await expectAwsError(logs.send(new CreateLogStreamCommand({ logGroupName: "/streams", logStreamName: "a" })), "ResourceAlreadyExistsException", 400, "The specified log stream already exists");
+    await expectAwsError(
+      logs.send(new CreateLogStreamCommand({ logGroupName: "/streams", logStreamName: "a" })),
+      "ResourceAlreadyExistsException",
+      400,
+      "The specified log stream already exists",
+    );
     const byName: string[] = [];
     let nextToken: string | undefined;
     do {
@@ -233,8 +300,18 @@ describe("FilterLogEvents", () => {
       nextToken = r.nextToken;
     } while (nextToken);
     expect(paged).toEqual(all.events!.map((e) => e.message));
-    await expectAwsError(logs.send(new FilterLogEventsCommand({ logGroupName: "/filter", filterPattern: "{ $.a = }" })), "InvalidParameterException", 400, "Invalid filter pattern");
-    await expectAwsError(logs.send(new FilterLogEventsCommand({ logGroupName: "/filter", logStreamNames: ["web"], logStreamNamePrefix: "w" })), "InvalidParameterException", 400, /mutually exclusive/);
+    await expectAwsError(
+      logs.send(new FilterLogEventsCommand({ logGroupName: "/filter", filterPattern: "{ $.a = }" })),
+      "InvalidParameterException",
+      400,
+      "Invalid filter pattern",
+    );
+    await expectAwsError(
+      logs.send(new FilterLogEventsCommand({ logGroupName: "/filter", logStreamNames: ["web"], logStreamNamePrefix: "w" })),
+      "InvalidParameterException",
+      400,
+      /mutually exclusive/,
+    );
     await expectAwsError(logs.send(new FilterLogEventsCommand({ logGroupName: "/nope" })), "ResourceNotFoundException", 400);
   });
 });

@@ -66,7 +66,11 @@ beforeAll(async () => {
   await logs.send(new CreateLogGroupCommand({ logGroupName: "fuzz" }));
   await logs.send(new CreateLogStreamCommand({ logGroupName: "fuzz", logStreamName: "fuzz" }));
   await logs.send(new PutLogEventsCommand({ logGroupName: "fuzz", logStreamName: "fuzz", logEvents: [{ timestamp: 1, message: "fuzz" }] }));
-  known.push("arn:aws:logs:us-east-1:000000000000:log-group:fuzz", "arn:aws:logs:us-east-1:000000000000:log-group:fuzz:*", "f/00000000000000000000000000000000000000000000000000000000");
+  known.push(
+    "arn:aws:logs:us-east-1:000000000000:log-group:fuzz",
+    "arn:aws:logs:us-east-1:000000000000:log-group:fuzz:*",
+    "f/00000000000000000000000000000000000000000000000000000000",
+  );
 });
 afterAll(() => s?.close());
 

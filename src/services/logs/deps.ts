@@ -39,7 +39,8 @@ export function identifiedGroup(ctx: RequestContext, deps: LogsDeps, name: strin
   if (identifier === undefined) throw invalidParameter("Either logGroupName or logGroupIdentifier must be specified.");
   const m = GROUP_ARN.exec(identifier);
   if (!m) {
-    if (identifier.startsWith("arn:") || !/^[.\-_/#A-Za-z0-9]{1,512}$/.test(identifier)) throw invalidParameter("The specified logGroupIdentifier is not a valid log group name or ARN.");
+    if (identifier.startsWith("arn:") || !/^[.\-_/#A-Za-z0-9]{1,512}$/.test(identifier))
+      throw invalidParameter("The specified logGroupIdentifier is not a valid log group name or ARN.");
     return groupTarget(ctx, deps, identifier);
   }
   if (m[1] !== ctx.region || m[2] !== ctx.principal.accountId) {

@@ -99,14 +99,29 @@ function lookup(doc: Doc, parts: (string | number)[]): unknown {
 }
 
 function glob(pattern: string): RegExp {
-  return new RegExp("^" + pattern.split("*").map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$", "s");
+  return new RegExp(
+    "^" +
+      pattern
+        .split("*")
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*") +
+      "$",
+    "s",
+  );
 }
 
 function comparison(path: (string | number)[], op: string, value: Token): Pred {
   const numeric = value.kind === "word" && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value.text);
   if (numeric) {
     const n = Number(value.text);
-    const test: Record<string, (a: number) => boolean> = { "=": (a) => a === n, "!=": (a) => a !== n, "<": (a) => a < n, "<=": (a) => a <= n, ">": (a) => a > n, ">=": (a) => a >= n };
+    const test: Record<string, (a: number) => boolean> = {
+      "=": (a) => a === n,
+      "!=": (a) => a !== n,
+      "<": (a) => a < n,
+      "<=": (a) => a <= n,
+      ">": (a) => a > n,
+      ">=": (a) => a >= n,
+    };
     const t = test[op];
     return (doc) => {
       const v = lookup(doc, path);

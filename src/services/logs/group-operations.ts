@@ -29,7 +29,9 @@ const DEFAULT_DESCRIBE_LIMIT = 50;
 
 export function checkRetention(days: number): void {
   if (!RETENTION_DAYS.includes(days))
-    throw invalidParameter(`1 validation error detected: Value '${days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(", ")}]`);
+    throw invalidParameter(
+      `1 validation error detected: Value '${days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(", ")}]`,
+    );
 }
 
 export function describeGroup(g: LogGroup): LogGroupShape {

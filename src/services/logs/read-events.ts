@@ -106,7 +106,9 @@ export function filterLogEventsOperation(deps: LogsDeps) {
       if (i.nextToken !== undefined && (after === undefined || !/^\d{28}\|\d{10}$/.test(after))) throw invalidToken();
       const g = requireGroup(t);
       const names = i.logStreamNames ? new Set(i.logStreamNames) : undefined;
-      const streams = [...g.streams.values()].filter((s) => (names ? names.has(s.record.name) : i.logStreamNamePrefix === undefined || s.record.name.startsWith(i.logStreamNamePrefix)));
+      const streams = [...g.streams.values()].filter((s) =>
+        names ? names.has(s.record.name) : i.logStreamNamePrefix === undefined || s.record.name.startsWith(i.logStreamNamePrefix),
+      );
       for (const s of streams) await readable(deps, g, s);
       const lower = eventKey(Math.max(0, i.startTime ?? 0), 0);
       const upper = i.endTime === undefined ? undefined : eventKey(Math.max(0, i.endTime) + 1, 0);

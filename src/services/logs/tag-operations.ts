@@ -17,7 +17,12 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { arnTarget, groupCheck, groupTarget, requireGroup, saveGroup, type GroupTarget, type LogsDeps } from "./deps.ts";
 import { mergedTags, tagContext, withoutTags } from "./tags.ts";
 
-function tagOperation<I extends object>(deps: LogsDeps, action: string, target: (ctx: Parameters<typeof groupTarget>[0], i: I) => GroupTarget, tags: (i: I) => Record<string, string>) {
+function tagOperation<I extends object>(
+  deps: LogsDeps,
+  action: string,
+  target: (ctx: Parameters<typeof groupTarget>[0], i: I) => GroupTarget,
+  tags: (i: I) => Record<string, string>,
+) {
   return defineOperation<I, object, GroupTarget>({
     readOnly: false,
     resolve: target,
@@ -45,7 +50,12 @@ function untagOperation<I extends object>(deps: LogsDeps, action: string, target
   });
 }
 
-function listOperation<I extends object, O>(deps: LogsDeps, action: string, target: (ctx: Parameters<typeof groupTarget>[0], i: I) => GroupTarget, out: (tags: Record<string, string>) => O) {
+function listOperation<I extends object, O>(
+  deps: LogsDeps,
+  action: string,
+  target: (ctx: Parameters<typeof groupTarget>[0], i: I) => GroupTarget,
+  out: (tags: Record<string, string>) => O,
+) {
   return defineOperation<I, O, GroupTarget>({
     readOnly: true,
     resolve: target,
