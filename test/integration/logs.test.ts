@@ -24,7 +24,8 @@ import {
   UntagResourceCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { expectAwsError } from "./iam-helpers.ts";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { allow, doc, expectAwsError, userWithKey } from "./iam-helpers.ts";
 import { eventsAt, groupWithStream, put, serverNow } from "./logs-helpers.ts";
 
 const ACCOUNT = "000000000000";
@@ -329,6 +330,52 @@ describe("retention on the service clock", () => {
     await s.advanceClock(200);
     const after = await logs.send(new GetLogEventsCommand({ logGroupName: "/retained", logStreamName: "s", startFromHead: true }));
     expect(after.events!.map((e) => e.message)).toEqual([]);
+  });
+});
+
+describe("authorization", () => {
+  it("IAM policies decide on the log group and stream ARNs, with aws:ResourceTag and aws:RequestTag", async () => {
+    const creds = await userWithKey(
+      new IAMClient(s.config),
+      "logs-writer",
+      doc([
+        allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams"], `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/team/*`),
+        allow("logs:PutLogEvents", `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/team/*:log-stream:app-*`),
+        allow("logs:GetLogEvents", "*", { Condition: { StringEquals: { "aws:ResourceTag/team": "blue" } } }),
+        allow("logs:TagResource", "*", { Condition: { StringEquals: { "aws:RequestTag/team": "blue" } } }),
+      ]),
+    );
+    const user = new CloudWatchLogsClient(s.configFor(creds));
+    const denied = (action: string, resource: string) =>
+      `User: arn:aws:iam::${ACCOUNT}:user/logs-writer is not authorized to perform: logs:${action} on resource: ${resource} because no identity-based policy allows the logs:${action} action`;
+    await user.send(new CreateLogGroupCommand({ logGroupName: "/team/a" }));
+    await expectAwsError(
+      user.send(new CreateLogGroupCommand({ logGroupName: "/other" })),
+      "AccessDeniedException",
+      400,
+      denied("CreateLogGroup", `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/other`),
+    );
+    await user.send(new CreateLogStreamCommand({ logGroupName: "/team/a", logStreamName: "app-1" }));
+    await user.send(new CreateLogStreamCommand({ logGroupName: "/team/a", logStreamName: "db-1" }));
+    const now = await serverNow(s.url);
+    await put(user, "/team/a", "app-1", [{ timestamp: now, message: "allowed" }]);
+    await expectAwsError(
+      put(user, "/team/a", "db-1", [{ timestamp: now, message: "refused" }]),
+      "AccessDeniedException",
+      400,
+      /logs:PutLogEvents on resource: .*log-group:\/team\/a:log-stream:db-1/,
+    );
+    await expectAwsError(user.send(new DescribeLogGroupsCommand({})), "AccessDeniedException", 400);
+    // a group the user may not read until it carries the tag the policy asks for
+    await expectAwsError(user.send(new GetLogEventsCommand({ logGroupName: "/team/a", logStreamName: "app-1" })), "AccessDeniedException", 400);
+    const arn = `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/team/a`;
+    await expectAwsError(user.send(new TagResourceCommand({ resourceArn: arn, tags: { team: "red" } })), "AccessDeniedException", 400);
+    await user.send(new TagResourceCommand({ resourceArn: arn, tags: { team: "blue" } }));
+    const got = await user.send(new GetLogEventsCommand({ logGroupName: "/team/a", logStreamName: "app-1" }));
+    expect(got.events!.map((e) => e.message)).toEqual(["allowed"]);
+    // a group that does not exist is refused before it is looked up: no way to probe names
+    await expectAwsError(user.send(new DeleteLogGroupCommand({ logGroupName: "/team/a" })), "AccessDeniedException", 400);
+    await expectAwsError(user.send(new DeleteLogGroupCommand({ logGroupName: "/no/such/group" })), "AccessDeniedException", 400);
   });
 });
 
