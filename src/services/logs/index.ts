@@ -6,6 +6,7 @@
 import { cloudwatchlogsShapes, type CloudWatchLogsOperation } from "../../protocol/shapes/cloudwatchlogs.gen.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
+import { AwslogsDriver } from "./awslogs.ts";
 import type { LogsDeps } from "./deps.ts";
 import { LogKeys } from "./encryption.ts";
 import {
@@ -47,7 +48,7 @@ export function logsOperations(deps: LogsDeps): OperationTable<CloudWatchLogsOpe
 
 export const logsModule = defineServiceModule({
   name: "logs",
-  needs: ["kms"],
+  needs: ["kms", "sts"],
   create(app) {
     const state = new LogsState();
     loadState(state, (kind) => app.store.all(kind));
@@ -63,6 +64,6 @@ export const logsModule = defineServiceModule({
       eventSource: "logs.amazonaws.com",
       operations: logsOperations(deps),
     };
-    return { services: [def], dueRunners: [retentionRunner(deps)] };
+    return { services: [def], provides: { awslogs: new AwslogsDriver(app) }, dueRunners: [retentionRunner(deps)] };
   },
 });
