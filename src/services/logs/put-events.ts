@@ -13,7 +13,7 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { dataEvent, groupCheck, groupTarget, requireGroup, saveStream, type GroupTarget, type LogsDeps } from "./deps.ts";
 import { seal } from "./encryption.ts";
 import { groupNotFound, invalidParameter, streamNotFound } from "./errors.ts";
-import { addEvents, BATCH_KIND, eventKey, type BatchRecord, type LogGroup, type LogStream, type StoredEvent } from "./state.ts";
+import { addBatch, addEvents, BATCH_KIND, eventKey, type BatchRecord, type LogGroup, type LogStream, type StoredEvent } from "./state.ts";
 import { sequenceToken } from "./stream-operations.ts";
 
 export const MAX_BATCH_BYTES = 1_048_576;
@@ -104,7 +104,7 @@ function store(
     stored.events = events;
   }
   ctx.writes.push(deps.store.put(BATCH_KIND, id, stored));
-  s.batches.set(id, { id, groupArn: r.groupArn, streamName: r.name, maxTimestamp, sealed: stored.sealed });
+  addBatch(s, { id, groupArn: r.groupArn, streamName: r.name, maxTimestamp, sealed: stored.sealed });
   addEvents(s, events);
   const bytes = events.reduce((n, e) => n + Buffer.byteLength(e.message, "utf8"), 0);
   r.storedBytes += bytes;

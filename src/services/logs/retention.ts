@@ -22,7 +22,7 @@ export function retentionRunner(deps: LogsDeps): DueRunner {
         const bound = eventKey(Math.max(0, cutoff), 0);
         for (const s of g.streams.values()) {
           const expired = s.events.page({ after: bound, descending: true, limit: Number.MAX_SAFE_INTEGER }).items;
-          if (expired.length === 0 && ![...s.batches.values()].some((b) => b.maxTimestamp < cutoff)) continue;
+          if (expired.length === 0 && s.nextExpiry >= cutoff) continue;
           let bytes = 0;
           for (const e of expired) {
             s.events.delete(e.key);
@@ -34,6 +34,7 @@ export function retentionRunner(deps: LogsDeps): DueRunner {
             writes.push(deps.store.del(BATCH_KIND, b.id));
           }
           s.unopened = s.unopened.filter((b) => s.batches.has(b.id));
+          s.nextExpiry = [...s.batches.values()].reduce((m, b) => Math.min(m, b.maxTimestamp), Infinity);
           s.record.storedBytes = Math.max(0, s.record.storedBytes - bytes);
           g.storedBytes = Math.max(0, g.storedBytes - bytes);
           writes.push(deps.store.put(STREAM_KIND, `${g.record.arn}|${s.record.name}`, s.record));

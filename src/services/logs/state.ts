@@ -80,6 +80,8 @@ export interface LogStream {
   unopened: BatchRecord[];
   /** data keys the stream's stored events are sealed with */
   dataKeyIds: Set<string>;
+  /** the smallest newest-event timestamp of the stored batches: when retention next has work */
+  nextExpiry: number;
 }
 
 export interface LogGroup {
@@ -108,7 +110,13 @@ export function scopeOf(accountId: string, region: string): string {
 }
 
 export function newStream(record: StreamRecord): LogStream {
-  return { record, events: new SortedRun<StoredEvent>(), batches: new Map(), unopened: [], dataKeyIds: new Set() };
+  return { record, events: new SortedRun<StoredEvent>(), batches: new Map(), unopened: [], dataKeyIds: new Set(), nextExpiry: Infinity };
+}
+
+/** Files a stored batch under its stream. */
+export function addBatch(stream: LogStream, b: BatchRecord): void {
+  stream.batches.set(b.id, b);
+  stream.nextExpiry = Math.min(stream.nextExpiry, b.maxTimestamp);
 }
 
 export class LogsState {
@@ -146,7 +154,7 @@ export function loadState(state: LogsState, all: <T>(kind: string) => T[]): void
   for (const b of all<BatchRecord>(BATCH_KIND)) {
     const s = state.groups.get(b.groupArn)?.streams.get(b.streamName);
     if (!s) continue;
-    s.batches.set(b.id, b);
+    addBatch(s, b);
     if (b.events) addEvents(s, b.events);
     if (b.sealed) {
       s.unopened.push(b);
