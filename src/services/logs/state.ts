@@ -4,7 +4,8 @@
  * a group with a KMS key is sealed with a data key under that key (encryption.ts) and opened on
  * first read after a restart.
  */
-import { ScopedIndex, SortedRun } from "../../store/ordered-index.ts";
+import { ScopedIndex } from "../../store/ordered-index.ts";
+import { EventIndex } from "./event-index.ts";
 
 export const GROUP_KIND = "logs.group";
 export const STREAM_KIND = "logs.stream";
@@ -73,7 +74,7 @@ export interface BatchRecord {
 
 export interface LogStream {
   record: StreamRecord;
-  events: SortedRun<StoredEvent>;
+  events: EventIndex<StoredEvent>;
   /** batch ids stored for this stream */
   batches: Map<string, BatchRecord>;
   /** sealed batches loaded from disk and not opened yet */
@@ -110,7 +111,7 @@ export function scopeOf(accountId: string, region: string): string {
 }
 
 export function newStream(record: StreamRecord): LogStream {
-  return { record, events: new SortedRun<StoredEvent>(), batches: new Map(), unopened: [], dataKeyIds: new Set(), nextExpiry: Infinity };
+  return { record, events: new EventIndex<StoredEvent>(), batches: new Map(), unopened: [], dataKeyIds: new Set(), nextExpiry: Infinity };
 }
 
 /** Files a stored batch under its stream. */
