@@ -28,6 +28,10 @@ describe("EventIndex", () => {
     expect(idx.page({ after: key(99999), descending: true, limit: 1 }).items).toEqual([(n - 1) * 2]);
     expect(idx.page({ from: key(99999), limit: 1 }).items).toEqual([]);
     expect(idx.page({ from: key(0), limit: 3, filter: (v) => v % 3 === 0 }).items).toEqual([0, 6, 12]);
+    let looked = 0;
+    const upTo = idx.page({ from: key(100), before: key(106), limit: 100, filter: () => (looked++, true) }).items;
+    expect(upTo).toEqual([100, 102, 104]);
+    expect(looked).toBe(3);
   });
 
   it("deletes", () => {

@@ -17,6 +17,8 @@ export interface EventPage<V> {
   /** start after this key (exclusive); descending: below it */
   after?: string;
   descending?: boolean;
+  /** ascending: stop at this key (exclusive) */
+  before?: string;
   limit: number;
   filter?: (v: V) => boolean;
 }
@@ -94,7 +96,10 @@ export class EventIndex<V> {
       let i = start === undefined || ci >= this.chunks.length ? 0 : bound(this.chunks[ci].keys, start, strict);
       for (; ci < this.chunks.length; ci++, i = 0) {
         const c = this.chunks[ci];
-        for (; i < c.keys.length; i++) if (!take(c.values[i])) return { items };
+        for (; i < c.keys.length; i++) {
+          if (req.before !== undefined && c.keys[i] >= req.before) return { items };
+          if (!take(c.values[i])) return { items };
+        }
       }
       return { items };
     }

@@ -39,6 +39,16 @@ describe("filter patterns: JSON", () => {
     expect(match('{ $.level = "WARN" }', ev)).toBe(false);
     expect(match('{ $.level != "WARN" }', ev)).toBe(true);
   });
+  it("wildcards anywhere, without backtracking on long values", () => {
+    expect(match('{ $.level = "*RR*" }', ev)).toBe(true);
+    expect(match('{ $.level = "E*R*R" }', ev)).toBe(true);
+    expect(match('{ $.level = "E*RRX" }', ev)).toBe(false);
+    expect(match('{ $.level = "ERROR*" }', ev)).toBe(true);
+    expect(match('{ $.level = "ERRORR*" }', ev)).toBe(false);
+    expect(match('{ $.level = "*R*R*R*R*" }', ev)).toBe(false);
+    const long = JSON.stringify({ v: "a".repeat(200_000) });
+    expect(match(`{ $.v = "${"*a".repeat(400)}*b" }`, long)).toBe(false);
+  });
   it("numeric comparisons", () => {
     expect(match("{ $.latency > 200 }", ev)).toBe(true);
     expect(match("{ $.latency <= 200 }", ev)).toBe(false);

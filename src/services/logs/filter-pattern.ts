@@ -98,16 +98,30 @@ function lookup(doc: Doc, parts: (string | number)[]): unknown {
   return v;
 }
 
-function glob(pattern: string): RegExp {
-  return new RegExp(
-    "^" +
-      pattern
-        .split("*")
-        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-        .join(".*") +
-      "$",
-    "s",
-  );
+/**
+ * `*` wildcards, matched by finding the pieces between them in order (greedy is exact when `*`
+ * is the only wildcard). No regular expression: a pattern of many `*` cannot make a long event
+ * backtrack.
+ */
+function glob(pattern: string): { test(v: string): boolean } {
+  const pieces = pattern.split("*");
+  if (pieces.length === 1) return { test: (v) => v === pattern };
+  const first = pieces[0];
+  const last = pieces[pieces.length - 1];
+  const middle = pieces.slice(1, -1).filter((p) => p !== "");
+  return {
+    test(v) {
+      if (v.length < first.length + last.length || !v.startsWith(first) || !v.endsWith(last)) return false;
+      let at = first.length;
+      const end = v.length - last.length;
+      for (const p of middle) {
+        const i = v.indexOf(p, at);
+        if (i < 0 || i + p.length > end) return false;
+        at = i + p.length;
+      }
+      return true;
+    },
+  };
 }
 
 function comparison(path: (string | number)[], op: string, value: Token): Pred {

@@ -61,7 +61,7 @@ export function getLogEventsOperation(deps: LogsDeps) {
       if (forward) {
         boundary = position?.key ?? lower;
         const from = boundary > lower ? boundary : lower;
-        events = s.events.page({ from, limit }).items.filter((e) => upper === undefined || e.key < upper);
+        events = s.events.page({ from, before: upper, limit }).items;
       } else {
         boundary = position?.key ?? upper ?? "9".repeat(KEY_DIGITS);
         const below = upper !== undefined && upper < boundary ? upper : boundary;
@@ -93,6 +93,15 @@ function withinResponseSize(events: StoredEvent[], forward: boolean): StoredEven
 
 const FILTER_TOKEN_PREFIX = "logs-filter:";
 
+/** Two lists sorted by `pos`, merged, at most `max` long. */
+function mergeByPosition<T extends { pos: string }>(a: T[], b: T[], max: number): T[] {
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < max && (i < a.length || j < b.length)) out.push(j >= b.length || (i < a.length && a[i].pos < b[j].pos) ? a[i++] : b[j++]);
+  return out;
+}
+
 export function filterLogEventsOperation(deps: LogsDeps) {
   return defineOperation<FilterLogEventsRequest, FilterLogEventsResponse, GroupTarget>({
     readOnly: true,
@@ -113,18 +122,22 @@ export function filterLogEventsOperation(deps: LogsDeps) {
       const lower = eventKey(Math.max(0, i.startTime ?? 0), 0);
       const upper = i.endTime === undefined ? undefined : eventKey(Math.max(0, i.endTime) + 1, 0);
       const limit = i.limit ?? MAX_EVENTS;
-      const found: { pos: string; s: LogStream; e: StoredEvent }[] = [];
+      // the first limit + 1 matches of all streams, merged in (timestamp, ingestion, stream) order
+      type Found = { pos: string; s: LogStream; e: StoredEvent };
+      let found: Found[] = [];
       for (const s of streams) {
         const ordinal = String(s.record.ordinal).padStart(10, "0");
         const resume = after?.slice(0, 28);
-        const page = s.events.page({
-          from: resume !== undefined && resume > lower ? resume : lower,
-          limit: limit + 1,
-          filter: (e) => (upper === undefined || e.key < upper) && (after === undefined || `${e.key}|${ordinal}` > after) && matches(e.message),
-        });
-        for (const e of page.items) found.push({ pos: `${e.key}|${ordinal}`, s, e });
+        const items = s.events
+          .page({
+            from: resume !== undefined && resume > lower ? resume : lower,
+            before: upper,
+            limit: limit + 1,
+            filter: (e) => (after === undefined || `${e.key}|${ordinal}` > after) && matches(e.message),
+          })
+          .items.map((e): Found => ({ pos: `${e.key}|${ordinal}`, s, e }));
+        found = mergeByPosition(found, items, limit + 1);
       }
-      found.sort((a, b) => (a.pos < b.pos ? -1 : a.pos > b.pos ? 1 : 0));
       const page = found.slice(0, limit);
       const events: FilteredLogEvent[] = page.map(({ pos, s, e }) => ({
         logStreamName: s.record.name,
