@@ -132,6 +132,10 @@ describe("streams and events", () => {
     await put(logs, "/ev", "s1", eventsAt(now + 10, ["six"]));
     const more = await logs.send(new GetLogEventsCommand({ logGroupName: "/ev", logStreamName: "s1", nextToken: end.nextForwardToken }));
     expect(more.events!.map((e) => e.message)).toEqual(["six"]);
+    // startTime is inclusive, endTime exclusive, in both directions
+    const window = { logGroupName: "/ev", logStreamName: "s1", startTime: now - 3, endTime: now - 1 };
+    expect((await logs.send(new GetLogEventsCommand({ ...window, startFromHead: true }))).events!.map((e) => e.message)).toEqual(["two", "three"]);
+    expect((await logs.send(new GetLogEventsCommand(window))).events!.map((e) => e.message)).toEqual(["two", "three"]);
     const st = (await logs.send(new DescribeLogStreamsCommand({ logGroupName: "/ev" }))).logStreams![0];
     expect(st).toMatchObject({
       logStreamName: "s1",
