@@ -249,7 +249,11 @@ const LOGS_KEY_POLICY = JSON.stringify({
 async function logsScenarios(targets: BenchServer[]) {
   const now = Date.now();
   const body = (group: string) =>
-    JSON.stringify({ logGroupName: group, logStreamName: "bench", logEvents: Array.from({ length: 10 }, (_, i) => ({ timestamp: now + i, message: `bench event ${i} `.padEnd(100, "x") })) });
+    JSON.stringify({
+      logGroupName: group,
+      logStreamName: "bench",
+      logEvents: Array.from({ length: 10 }, (_, i) => ({ timestamp: now + i, message: `bench event ${i} `.padEnd(100, "x") })),
+    });
   for (const t of targets) {
     try {
       const logs = new CloudWatchLogsClient(clientConfig(t.endpoint));
