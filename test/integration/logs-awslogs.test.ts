@@ -53,6 +53,18 @@ describe("awslogs driver", () => {
     expect(got.events![0].message).toBe("listening on :8080");
   });
 
+  it("splits raw output chunks into lines per stream, keeping a partial line until its end", async () => {
+    const role = await executionRole("exec-chunks", ["logs:CreateLogStream", "logs:PutLogEvents"]);
+    const out = await s.app.get("awslogs").open(task(role, "c0ffeec0ffeec0ffeec0ffeec0ffee00"), { "awslogs-group": "/ecs/web", "awslogs-stream-prefix": "chunks" });
+    const euro = Buffer.from("€");
+    out.writeOutput("stdout", Buffer.concat([Buffer.from("first\r\nsec"), euro.subarray(0, 1)]));
+    out.writeOutput("stderr", Buffer.from("an error\n"));
+    out.writeOutput("stdout", Buffer.concat([euro.subarray(1), Buffer.from("ond\nunfinished")]));
+    await out.close();
+    const got = await logs.send(new GetLogEventsCommand({ logGroupName: "/ecs/web", logStreamName: out.streamName, startFromHead: true }));
+    expect(got.events!.map((e) => e.message)).toEqual(["first", "an error", "sec€ond", "unfinished"]);
+  });
+
   it("creates the group with awslogs-create-group when the role may", async () => {
     const role = await executionRole("exec-create", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]);
     const out = await s.app.get("awslogs").open(task(role), { "awslogs-group": "/ecs/made", "awslogs-stream-prefix": "p", "awslogs-create-group": "true" });

@@ -13,6 +13,7 @@
  * ECS reaches it with `app.find("awslogs")` when a task starts (the logs module composes after
  * ECS, so not at creation).
  */
+import { StringDecoder } from "node:string_decoder";
 import type { AppContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { servicePrincipal } from "../../auth/principal.ts";
@@ -49,6 +50,11 @@ export interface ContainerLog {
   readonly streamName: string;
   /** one line of the container's stdout or stderr, stamped now on the service clock */
   write(line: string): void;
+  /**
+   * A chunk of raw output as the data plane reads it (ContainerOutputSink.append): split into
+   * lines per stream, a partial last line kept until its newline (or `close`).
+   */
+  writeOutput(stream: "stdout" | "stderr", chunk: Buffer): void;
   /** sends what is buffered; resolves once it is stored (or refused: see `lastError`) */
   flush(): Promise<void>;
   /** flushes, then stops the timer */
@@ -136,6 +142,8 @@ class BufferedLog implements ContainerLog {
   private pendingBytes = 0;
   private sending: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
+  private readonly partial = { stdout: "", stderr: "" };
+  private readonly decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
   dropped = 0;
   lastError: Error | undefined;
 
@@ -163,6 +171,12 @@ class BufferedLog implements ContainerLog {
     }
   }
 
+  writeOutput(stream: "stdout" | "stderr", chunk: Buffer): void {
+    const lines = (this.partial[stream] + this.decoders[stream].write(chunk)).split("\n");
+    this.partial[stream] = lines.pop()!;
+    for (const line of lines) this.write(line.endsWith("\r") ? line.slice(0, -1) : line);
+  }
+
   flush(): Promise<void> {
     // one PutLogEvents at a time, in order: a stream's batches must not overtake each other
     this.sending = this.sending.then(() => this.sendAll());
@@ -187,6 +201,11 @@ class BufferedLog implements ContainerLog {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    for (const stream of ["stdout", "stderr"] as const) {
+      const rest = this.partial[stream] + this.decoders[stream].end();
+      this.partial[stream] = "";
+      if (rest) this.write(rest);
+    }
     await this.flush();
   }
 }
