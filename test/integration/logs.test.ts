@@ -29,6 +29,7 @@ import { allow, doc, expectAwsError, userWithKey } from "./iam-helpers.ts";
 import { eventsAt, groupWithStream, put, serverNow } from "./logs-helpers.ts";
 
 const ACCOUNT = "000000000000";
+const r0Token = (r: { nextToken?: string }) => r.nextToken!;
 let s: TestServer;
 let logs: CloudWatchLogsClient;
 
@@ -257,6 +258,29 @@ describe("streams and events", () => {
     expect(byName).toEqual(["a", "b", "c"]);
     const byTime = await logs.send(new DescribeLogStreamsCommand({ logGroupName: "/streams", orderBy: "LastEventTime", descending: true }));
     expect(byTime.logStreams!.map((x) => x.logStreamName)).toEqual(["b", "c", "a"]);
+    // a newer event moves a stream to the front of the LastEventTime order; pages follow it
+    await put(logs, "/streams", "a", [{ timestamp: now - 50, message: "newest" }]);
+    const walked: string[] = [];
+    let token: string | undefined;
+    do {
+      const r = await logs.send(new DescribeLogStreamsCommand({ logGroupName: "/streams", orderBy: "LastEventTime", descending: true, limit: 1, nextToken: token }));
+      walked.push(...r.logStreams!.map((x) => x.logStreamName!));
+      token = r.nextToken;
+    } while (token);
+    expect(walked).toEqual(["a", "b", "c"]);
+    expect((await logs.send(new DescribeLogStreamsCommand({ logGroupName: "/streams", logStreamNamePrefix: "b" }))).logStreams!.map((x) => x.logStreamName)).toEqual(["b"]);
+    await expectAwsError(
+      logs.send(
+        new DescribeLogStreamsCommand({
+          logGroupName: "/streams",
+          nextToken: r0Token(await logs.send(new DescribeLogStreamsCommand({ logGroupName: "/streams", limit: 1 }))),
+          orderBy: "LastEventTime",
+        }),
+      ),
+      "InvalidParameterException",
+      400,
+      "The specified nextToken is invalid.",
+    );
     await expectAwsError(
       logs.send(new DescribeLogStreamsCommand({ logGroupName: "/streams", orderBy: "LastEventTime", logStreamNamePrefix: "a" })),
       "InvalidParameterException",

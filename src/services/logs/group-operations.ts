@@ -18,7 +18,7 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { pageIndex, type PageTokens } from "../../store/paging.ts";
 import { groupCheck, groupTarget, identifiedGroup, requireGroup, saveGroup, type GroupTarget, type LogsDeps } from "./deps.ts";
 import { groupExists, invalidParameter, invalidToken } from "./errors.ts";
-import { BATCH_KIND, GROUP_KIND, scopeOf, STREAM_KIND, type LogGroup } from "./state.ts";
+import { BATCH_KIND, GROUP_KIND, newGroup, scopeOf, STREAM_KIND, type LogGroup } from "./state.ts";
 import { mergedTags, tagContext } from "./tags.ts";
 
 /** The retention periods AWS accepts (API_PutRetentionPolicy). */
@@ -87,7 +87,7 @@ export function createLogGroupOperation(deps: LogsDeps) {
       }
       // another CreateLogGroup of the same name may have finished while KMS answered
       if (deps.state.groups.has(t.arn)) throw groupExists();
-      const g: LogGroup = { record, streams: new Map(), storedBytes: 0 };
+      const g = newGroup(record);
       deps.state.addGroup(g);
       saveGroup(ctx, deps, g);
       return {};

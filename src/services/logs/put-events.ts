@@ -13,7 +13,7 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { dataEvent, groupCheck, groupTarget, requireGroup, saveStream, type GroupTarget, type LogsDeps } from "./deps.ts";
 import { seal } from "./encryption.ts";
 import { groupNotFound, invalidParameter, streamNotFound } from "./errors.ts";
-import { addBatch, addEvents, BATCH_KIND, eventKey, type BatchRecord, type LogGroup, type LogStream, type StoredEvent } from "./state.ts";
+import { addBatch, addEvents, BATCH_KIND, setLastEvent, eventKey, type BatchRecord, type LogGroup, type LogStream, type StoredEvent } from "./state.ts";
 import { sequenceToken } from "./stream-operations.ts";
 
 export const MAX_BATCH_BYTES = 1_048_576;
@@ -110,7 +110,7 @@ function store(
   r.storedBytes += bytes;
   g.storedBytes += bytes;
   r.firstEventTimestamp = Math.min(r.firstEventTimestamp ?? events[0].timestamp, events[0].timestamp);
-  r.lastEventTimestamp = Math.max(r.lastEventTimestamp ?? maxTimestamp, maxTimestamp);
+  setLastEvent(g, s, Math.max(r.lastEventTimestamp ?? maxTimestamp, maxTimestamp));
   r.lastIngestionTime = now;
   saveStream(ctx, deps, s);
 }

@@ -4,7 +4,7 @@
  * a group with a KMS key is sealed with a data key under that key (encryption.ts) and opened on
  * first read after a restart.
  */
-import { ScopedIndex } from "../../store/ordered-index.ts";
+import { ScopedIndex, SortedRun } from "../../store/ordered-index.ts";
 import { EventIndex } from "./event-index.ts";
 
 export const GROUP_KIND = "logs.group";
@@ -88,7 +88,39 @@ export interface LogStream {
 export interface LogGroup {
   record: GroupRecord;
   streams: Map<string, LogStream>;
+  /** DescribeLogStreams' two orders, kept current as streams are made, written and deleted */
+  byName: SortedRun<LogStream>;
+  byLastEvent: SortedRun<LogStream>;
   storedBytes: number;
+}
+
+export function newGroup(record: GroupRecord): LogGroup {
+  return { record, streams: new Map(), byName: new SortedRun(), byLastEvent: new SortedRun(), storedBytes: 0 };
+}
+
+/** The LastEventTime order: the newest event's timestamp, then the name. */
+export function lastEventKey(s: LogStream): string {
+  return String(s.record.lastEventTimestamp ?? 0).padStart(16, "0") + "|" + s.record.name;
+}
+
+export function addStream(g: LogGroup, s: LogStream): void {
+  g.streams.set(s.record.name, s);
+  g.byName.set(s.record.name, s);
+  g.byLastEvent.set(lastEventKey(s), s);
+}
+
+export function removeStream(g: LogGroup, s: LogStream): void {
+  g.streams.delete(s.record.name);
+  g.byName.delete(s.record.name);
+  g.byLastEvent.delete(lastEventKey(s));
+}
+
+/** Moves the stream in the LastEventTime order when its newest event changes. */
+export function setLastEvent(g: LogGroup, s: LogStream, timestamp: number): void {
+  if (s.record.lastEventTimestamp === timestamp) return;
+  g.byLastEvent.delete(lastEventKey(s));
+  s.record.lastEventTimestamp = timestamp;
+  g.byLastEvent.set(lastEventKey(s), s);
 }
 
 const TS_DIGITS = 16;
@@ -147,10 +179,10 @@ export function addEvents(stream: LogStream, events: StoredEvent[]): void {
 
 /** Loads every group, stream and batch from the store; sealed batches stay unopened. */
 export function loadState(state: LogsState, all: <T>(kind: string) => T[]): void {
-  for (const r of all<GroupRecord>(GROUP_KIND)) state.addGroup({ record: r, streams: new Map(), storedBytes: 0 });
+  for (const r of all<GroupRecord>(GROUP_KIND)) state.addGroup(newGroup(r));
   for (const r of all<StreamRecord>(STREAM_KIND)) {
     const g = state.groups.get(r.groupArn);
-    if (g) g.streams.set(r.name, newStream(r));
+    if (g) addStream(g, newStream(r));
   }
   for (const b of all<BatchRecord>(BATCH_KIND)) {
     const s = state.groups.get(b.groupArn)?.streams.get(b.streamName);

@@ -7,10 +7,10 @@ import type {
   LogStream as LogStreamShape,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { defineOperation } from "../../kernel/operation.ts";
-import { positionFromToken, positionToken } from "../../store/ordered-index.ts";
+import { tokenFor, tokenPosition, type PageTokens } from "../../store/paging.ts";
 import { groupCheck, groupTarget, identifiedGroup, requireGroup, saveGroup, saveStream, type GroupTarget, type LogsDeps } from "./deps.ts";
 import { invalidParameter, invalidToken, streamExists, streamNotFound } from "./errors.ts";
-import { BATCH_KIND, newStream, STREAM_KIND, streamArn, type LogGroup, type LogStream } from "./state.ts";
+import { addStream, BATCH_KIND, newStream, removeStream, STREAM_KIND, streamArn, type LogGroup, type LogStream } from "./state.ts";
 
 const DEFAULT_LIMIT = 50;
 
@@ -41,7 +41,7 @@ export function createLogStreamOperation(deps: LogsDeps) {
       const g = requireGroup(t);
       if (g.streams.has(i.logStreamName!)) throw streamExists();
       const s = newStream({ groupArn: g.record.arn, name: i.logStreamName!, ordinal: g.record.nextStreamOrdinal++, creationTime: ctx.now.getTime(), storedBytes: 0, nextSeq: 1 });
-      g.streams.set(s.record.name, s);
+      addStream(g, s);
       saveStream(ctx, deps, s);
       saveGroup(ctx, deps, g);
       return {};
@@ -60,17 +60,11 @@ export function deleteLogStreamOperation(deps: LogsDeps) {
       if (!s) throw streamNotFound();
       for (const id of s.batches.keys()) ctx.writes.push(deps.store.del(BATCH_KIND, id));
       ctx.writes.push(deps.store.del(STREAM_KIND, `${g.record.arn}|${s.record.name}`));
-      g.streams.delete(s.record.name);
+      removeStream(g, s);
       g.storedBytes -= s.record.storedBytes;
       return {};
     },
   });
-}
-
-/** The order DescribeLogStreams sorts by, as a fixed-width string key per stream. */
-function sortKey(orderBy: string, s: LogStream): string {
-  if (orderBy === "LastEventTime") return String(s.record.lastEventTimestamp ?? 0).padStart(16, "0") + "|" + s.record.name;
-  return s.record.name;
 }
 
 export function describeLogStreamsOperation(deps: LogsDeps) {
@@ -83,18 +77,13 @@ export function describeLogStreamsOperation(deps: LogsDeps) {
       if (orderBy === "LastEventTime" && i.logStreamNamePrefix !== undefined) throw invalidParameter("Cannot order by LastEventTime with a logStreamNamePrefix.");
       const g = requireGroup(t);
       const desc = i.descending === true;
-      const tokenPrefix = `logs-streams:${orderBy}:${desc ? "d" : "a"}:`;
-      const after = i.nextToken === undefined ? undefined : positionFromToken(tokenPrefix, i.nextToken);
-      if (i.nextToken !== undefined && after === undefined) throw invalidToken();
-      const prefix = i.logStreamNamePrefix;
-      let rows = [...g.streams.values()].filter((s) => prefix === undefined || s.record.name.startsWith(prefix)).map((s) => ({ s, k: sortKey(orderBy, s) }));
-      rows.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-      if (desc) rows.reverse();
-      if (after !== undefined) rows = rows.filter((r) => (desc ? r.k < after : r.k > after));
-      const limit = i.limit ?? DEFAULT_LIMIT;
-      const page = rows.slice(0, limit);
-      const next = rows.length > limit ? positionToken(tokenPrefix, page[page.length - 1].k) : undefined;
-      return { logStreams: page.map((r) => describeStream(g, r.s)), nextToken: next };
+      const tokens: PageTokens = { prefix: `logs-streams:${orderBy}:${desc ? "d" : "a"}:`, invalid: invalidToken, resume: "after" };
+      const run = orderBy === "LastEventTime" ? g.byLastEvent : g.byName;
+      const after = tokenPosition(tokens, i.nextToken);
+      const p = run.page({ after, descending: desc, prefix: i.logStreamNamePrefix, limit: i.limit ?? DEFAULT_LIMIT });
+      const next = p.nextKey !== undefined ? tokenFor(tokens, p.lastKey!) : undefined;
+      const page = p.items;
+      return { logStreams: page.map((st) => describeStream(g, st)), nextToken: next };
     },
   });
 }
