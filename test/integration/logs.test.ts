@@ -345,6 +345,34 @@ describe("FilterLogEvents", () => {
   });
 });
 
+describe("following a group as aws logs tail --follow does", () => {
+  it("polls FilterLogEvents from the last timestamp seen; event ids are stable, so repeats can be dropped", async () => {
+    await groupWithStream(logs, "/follow", "a");
+    await logs.send(new CreateLogStreamCommand({ logGroupName: "/follow", logStreamName: "b" }));
+    const now = await serverNow(s.url);
+    await put(logs, "/follow", "a", [{ timestamp: now - 5, message: "a1" }]);
+    await put(logs, "/follow", "b", [{ timestamp: now - 5, message: "b1" }]);
+    const seen = new Map<string, string>();
+    let since = now - 60_000;
+    const poll = async () => {
+      const r = await logs.send(new FilterLogEventsCommand({ logGroupName: "/follow", startTime: since }));
+      const fresh = r.events!.filter((e) => !seen.has(e.eventId!));
+      for (const e of r.events!) {
+        if (seen.has(e.eventId!)) expect(seen.get(e.eventId!)).toBe(e.message);
+        seen.set(e.eventId!, e.message!);
+        since = Math.max(since, e.timestamp!);
+      }
+      return fresh.map((e) => e.message);
+    };
+    expect(await poll()).toEqual(["a1", "b1"]);
+    expect(await poll()).toEqual([]);
+    await put(logs, "/follow", "b", [{ timestamp: now - 5, message: "b2" }]);
+    await put(logs, "/follow", "a", [{ timestamp: now, message: "a2" }]);
+    expect(await poll()).toEqual(["b2", "a2"]);
+    expect(await poll()).toEqual([]);
+  });
+});
+
 describe("retention on the service clock", () => {
   it("deletes events older than the retention period once the clock passes it", async () => {
     await groupWithStream(logs, "/retained", "s");
