@@ -91,6 +91,15 @@ describe("log groups under customer managed keys", () => {
     expect(gen!.userIdentity.invokedBy).toBe("logs.amazonaws.com");
     expect(gen!.requestParameters.keyId).toBe(key.Arn);
     expect(gen!.resources[0].ARN).toBe(key.Arn);
+    // management calls are recorded; the calls that carry log data are not (their text would leave the key's protection)
+    const created = (await trailRecords(s, "CreateLogGroup")).find((r) => r.requestParameters?.logGroupName === "/secure");
+    expect(created).toMatchObject({
+      eventSource: "logs.amazonaws.com",
+      requestParameters: { kmsKeyId: key.Arn },
+      resources: [{ ARN: groupArn("/secure"), type: "AWS::Logs::LogGroup" }],
+    });
+    expect(await trailRecords(s, "PutLogEvents")).toEqual([]);
+    expect(await trailRecords(s, "GetLogEvents")).toEqual([]);
   });
 
   it("a disabled key refuses writes and reads until it is enabled again", async () => {
