@@ -16,6 +16,7 @@ import type {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { defineOperation } from "../../kernel/operation.ts";
 import { pageIndex, type PageTokens } from "../../store/paging.ts";
+import type { WriteOp } from "../../store/store.ts";
 import { groupCheck, groupTarget, identifiedGroup, requireGroup, saveGroup, type GroupTarget, type LogsDeps } from "./deps.ts";
 import { groupExists, invalidParameter, invalidToken } from "./errors.ts";
 import { BATCH_KIND, GROUP_KIND, newGroup, scopeOf, STREAM_KIND, type LogGroup } from "./state.ts";
@@ -50,7 +51,7 @@ export function describeGroup(g: LogGroup): LogGroupShape {
 }
 
 /** Forgets a group and everything stored for it, with the call's writes. */
-function dropGroup(deps: LogsDeps, g: LogGroup, writes: { push(op: ReturnType<LogsDeps["store"]["del"]>): void }): void {
+function dropGroup(deps: LogsDeps, g: LogGroup, writes: WriteOp[]): void {
   for (const s of g.streams.values()) {
     for (const id of s.batches.keys()) writes.push(deps.store.del(BATCH_KIND, id));
     writes.push(deps.store.del(STREAM_KIND, `${g.record.arn}|${s.record.name}`));
@@ -195,4 +196,3 @@ export function disassociateKmsKeyOperation(deps: LogsDeps) {
   });
 }
 
-export { dropGroup };
