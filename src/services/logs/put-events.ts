@@ -72,9 +72,10 @@ export function putLogEventsOperation(deps: LogsDeps) {
       const { from, to, rejected } = classify(input, now, g.record.retentionInDays);
       const dataKeyId = g.record.currentDataKeyId;
       const dataKey = dataKeyId !== undefined && to > from ? await deps.keys.dataKey(g.record, dataKeyId) : undefined;
-      // the group or stream may have gone while KMS answered
-      const s = deps.state.groups.get(g.record.arn)?.streams.get(streamName);
-      if (!s) throw deps.state.groups.has(g.record.arn) ? streamNotFound() : groupNotFound();
+      // the group (or the stream) may have been deleted, or made again, while KMS answered
+      if (deps.state.groups.get(g.record.arn) !== g) throw groupNotFound();
+      const s = g.streams.get(streamName);
+      if (!s) throw streamNotFound();
       if (to > from) store(ctx, deps, g, s, input.slice(from, to), now, dataKeyId, dataKey);
       return { nextSequenceToken: sequenceToken(s), rejectedLogEventsInfo: rejected };
     },
