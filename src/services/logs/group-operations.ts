@@ -18,7 +18,7 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { pageIndex, type PageTokens } from "../../store/paging.ts";
 import type { WriteOp } from "../../store/store.ts";
 import { groupCheck, groupTarget, identifiedGroup, requireGroup, saveGroup, type GroupTarget, type LogsDeps } from "./deps.ts";
-import { groupExists, invalidParameter, invalidToken } from "./errors.ts";
+import { groupExists, groupNotFound, invalidParameter, invalidToken } from "./errors.ts";
 import { BATCH_KIND, GROUP_KIND, newGroup, scopeOf, STREAM_KIND, type LogGroup } from "./state.ts";
 import { mergedTags, tagContext } from "./tags.ts";
 
@@ -171,6 +171,8 @@ export function associateKmsKeyOperation(deps: LogsDeps) {
     handler: async function associateKmsKey(ctx, i, t) {
       const g = requireGroup(t);
       const dk = await deps.keys.newDataKey(g.record, i.kmsKeyId!);
+      // a group deleted while KMS answered must not be saved again
+      if (deps.state.groups.get(g.record.arn) !== g) throw groupNotFound();
       g.record.kmsKeyId = i.kmsKeyId;
       g.record.currentDataKeyId = dk.id;
       g.record.dataKeys.push(dk);
