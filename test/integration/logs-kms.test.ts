@@ -136,6 +136,31 @@ describe("log groups under customer managed keys", () => {
   });
 });
 
+describe("AssociateKmsKey's inputs", () => {
+  it("takes a group by name or by ARN, not both, and no query-result resources", async () => {
+    const key = await createKey(kms, { Policy: doc([rootStatement(), logsStatement()]) });
+    await logs.send(new CreateLogGroupCommand({ logGroupName: "/assoc" }));
+    await logs.send(new AssociateKmsKeyCommand({ resourceIdentifier: groupArn("/assoc"), kmsKeyId: key.Arn }));
+    expect((await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/assoc" }))).logGroups![0].kmsKeyId).toBe(key.Arn);
+    await expectKmsError(
+      logs.send(new AssociateKmsKeyCommand({ logGroupName: "/assoc", resourceIdentifier: groupArn("/assoc"), kmsKeyId: key.Arn })),
+      "InvalidParameterException",
+      "logGroupName and resourceIdentifier are mutually exclusive parameters.",
+    );
+    await expectKmsError(
+      logs.send(new AssociateKmsKeyCommand({ resourceIdentifier: `arn:aws:logs:${REGION}:${ACCOUNT}:query-result:*`, kmsKeyId: key.Arn })),
+      "InvalidParameterException",
+      /query-result keys are not supported/,
+    );
+    await expectKmsError(
+      logs.send(new AssociateKmsKeyCommand({ logGroupName: "/assoc-none", kmsKeyId: key.Arn })),
+      "ResourceNotFoundException",
+      "The specified log group does not exist.",
+    );
+    await expectKmsError(logs.send(new DisassociateKmsKeyCommand({})), "InvalidParameterException", "Either logGroupName or resourceIdentifier must be specified.");
+  });
+});
+
 describe("after a restart", () => {
   it("sealed events are opened with KMS Decrypt as logs.<region>.amazonaws.com, and a revoked policy refuses them", async () => {
     const t = await startTestServer();

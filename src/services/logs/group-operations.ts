@@ -158,6 +158,7 @@ export function deleteRetentionPolicyOperation(deps: LogsDeps) {
 /** logGroupName, or resourceIdentifier naming a log group by ARN; query-result keys are not kept here. */
 function kmsTarget(ctx: Parameters<typeof groupTarget>[0], deps: LogsDeps, name: string | undefined, resource: string | undefined): GroupTarget {
   if (name !== undefined && resource !== undefined) throw invalidParameter("logGroupName and resourceIdentifier are mutually exclusive parameters.");
+  if (name === undefined && resource === undefined) throw invalidParameter("Either logGroupName or resourceIdentifier must be specified.");
   if (resource !== undefined && !resource.includes(":log-group:"))
     throw invalidParameter("The resourceIdentifier must be a log group ARN: query-result keys are not supported by localfargate.");
   return identifiedGroup(ctx, deps, name, resource);
@@ -197,4 +198,3 @@ export function disassociateKmsKeyOperation(deps: LogsDeps) {
     },
   });
 }
-
