@@ -5,13 +5,14 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, logs, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KMSClient, CreateKeyCommand, EncryptCommand } from "@aws-sdk/client-kms";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
 import { localfargateStart, motoStart, type StartFigures } from "./start.ts";
@@ -231,6 +232,45 @@ async function ecsScenarios(lf: BenchServer, moto?: BenchServer, encrypted?: Ben
   }
 }
 
+/** The KMS key policy CloudWatch Logs needs (docs/logs.md): the account, and logs.us-east-1.amazonaws.com. */
+const LOGS_KEY_POLICY = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    { Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:root" }, Action: "kms:*", Resource: "*" },
+    { Effect: "Allow", Principal: { Service: "logs.us-east-1.amazonaws.com" }, Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*", "kms:Describe*"], Resource: "*" },
+  ],
+});
+
+/**
+ * PutLogEvents of 10 events (~100 bytes each) replayed into one stream (sequence tokens are
+ * ignored, as AWS does), localfargate beside moto; and localfargate into a group under a
+ * customer managed key, where each batch is sealed with the group's data key.
+ */
+async function logsScenarios(targets: BenchServer[]) {
+  const now = Date.now();
+  const body = (group: string) =>
+    JSON.stringify({
+      logGroupName: group,
+      logStreamName: "bench",
+      logEvents: Array.from({ length: 10 }, (_, i) => ({ timestamp: now + i, message: `bench event ${i} `.padEnd(100, "x") })),
+    });
+  for (const t of targets) {
+    try {
+      const logs = new CloudWatchLogsClient(clientConfig(t.endpoint));
+      await logs.send(new CreateLogGroupCommand({ logGroupName: "bench" }));
+      await logs.send(new CreateLogStreamCommand({ logGroupName: "bench", logStreamName: "bench" }));
+      await load("logs PutLogEvents (10 events of 100 bytes)", t, "logs", "Logs_20140328.PutLogEvents", body("bench"));
+      if (t.name !== "localfargate") continue;
+      const key = await new KMSClient(clientConfig(t.endpoint)).send(new CreateKeyCommand({ Policy: LOGS_KEY_POLICY }));
+      await logs.send(new CreateLogGroupCommand({ logGroupName: "bench-cmk", kmsKeyId: key.KeyMetadata!.Arn }));
+      await logs.send(new CreateLogStreamCommand({ logGroupName: "bench-cmk", logStreamName: "bench" }));
+      await load("logs PutLogEvents (10 events of 100 bytes) into a group under a customer managed key", t, "logs", "Logs_20140328.PutLogEvents", body("bench-cmk"));
+    } catch (e) {
+      rows.push({ scenario: "logs", target: t.name, note: `failed: ${(e as Error).message}` });
+    }
+  }
+}
+
 async function main() {
   // first, while nothing else of ours runs
   if (want("start")) await startScenario();
@@ -295,6 +335,7 @@ async function main() {
         await encrypted?.stop();
       }
     }
+    if (want("logs")) await logsScenarios(both);
     if (want("dispatch")) {
       for (const d of await dispatchScenarios(SECONDS)) {
         rows.push({

@@ -75,10 +75,10 @@ export function generate(file: string): ServiceShapes {
   const ns = serviceId.split("#")[0];
   const sdkId = service.traits?.["aws.api#service"]?.sdkId;
   if (!sdkId) throw new Error(`${file}: the service shape has no aws.api#service trait`);
-  const wanted = IMPLEMENTED[sdkId.toLowerCase()];
+  const wanted = IMPLEMENTED[sdkServiceId(sdkId)];
   if (!wanted) throw new Error(`no implemented list for ${sdkId}`);
   const out: ServiceShapes = {
-    service: sdkId.toLowerCase(),
+    service: sdkServiceId(sdkId),
     version: service.version!,
     xmlNamespace: service.traits!["smithy.api#xmlNamespace"]?.uri,
     operations: {},
@@ -213,6 +213,7 @@ const FILES: Record<string, string> = {
   ecs: "ecs-2014-11-13.json",
   cloudtrail: "cloudtrail-2013-11-01.json",
   organizations: "organizations-2016-11-28.json",
+  cloudwatchlogs: "cloudwatch-logs-2014-03-28.json",
 };
 
 /** Where a REST member travels (httpLabel, httpQuery, httpHeader, httpPayload). */
@@ -229,7 +230,13 @@ function httpTrait(t: { method: string; uri: string; code?: number }): { method:
 
 /** "sts" → "Sts", "cloudtrail" → "CloudTrail": the prefix of the generated operation-name union. */
 function typeName(svc: string): string {
-  return svc === "cloudtrail" ? "CloudTrail" : svc[0].toUpperCase() + svc.slice(1);
+  const special: Record<string, string> = { cloudtrail: "CloudTrail", cloudwatchlogs: "CloudWatchLogs" };
+  return special[svc] ?? svc[0].toUpperCase() + svc.slice(1);
+}
+
+/** "KMS" → "kms", "CloudWatch Logs" → "cloudwatchlogs": the key in IMPLEMENTED and the file's name. */
+function sdkServiceId(sdkId: string): string {
+  return sdkId.toLowerCase().replace(/\s+/g, "");
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

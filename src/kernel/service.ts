@@ -40,6 +40,8 @@ export interface ServiceDef {
   /** awsJson X-Amz-Target prefixes (CloudTrail has two) */
   targetPrefixes?: string[];
   shapes?: ServiceShapes;
+  /** awsJson: the error code of a constraint failure, when not ValidationException (CloudWatch Logs: InvalidParameterException) */
+  validationCode?: string;
   rest?: RestProtocol;
   /** CloudTrail eventSource, e.g. "kms.amazonaws.com" */
   eventSource: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_API_BODY, MAX_S3_BODY, MAX_UNSIGNED_BODY, requestBodyLimit } from "./body-limit.ts";
+import { MAX_API_BODY, MAX_PUT_LOG_EVENTS_BODY, MAX_S3_BODY, MAX_UNSIGNED_BODY, requestBodyLimit } from "./body-limit.ts";
 
 const SIG = "a".repeat(64);
 const s3Auth = `AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${SIG}`;
@@ -12,6 +12,9 @@ describe("requestBodyLimit", () => {
     ["an unsigned PUT of an object", "PUT", "/bkt/key", {}, MAX_UNSIGNED_BODY],
     ["a control endpoint call", "POST", "/_localfargate/clock", {}, MAX_UNSIGNED_BODY],
     ["a signed JSON call", "POST", "/", { authorization: kmsAuth }, MAX_API_BODY],
+    ["a PutLogEvents signed for logs", "POST", "/", { authorization: s3Auth.replace("/s3/", "/logs/"), "x-amz-target": "Logs_20140328.PutLogEvents" }, MAX_PUT_LOG_EVENTS_BODY],
+    ["another Logs call", "POST", "/", { authorization: s3Auth.replace("/s3/", "/logs/"), "x-amz-target": "Logs_20140328.CreateLogGroup" }, MAX_API_BODY],
+    ["a PutLogEvents target signed for another service", "POST", "/", { authorization: kmsAuth, "x-amz-target": "Logs_20140328.PutLogEvents" }, MAX_API_BODY],
     ["an S3 PutObject, path-style", "PUT", "/bkt/key", { authorization: s3Auth }, MAX_S3_BODY],
     ["an S3 PutObject, virtual-hosted", "PUT", "/key", { authorization: s3Auth, host: "bkt.s3.localhost:4566" }, MAX_S3_BODY],
     ["an S3 PutObject, presigned", "PUT", `/bkt/key?${presigned}`, {}, MAX_S3_BODY],

@@ -18,6 +18,14 @@ import { virtualHostBucket } from "../services/s3/protocol.ts";
 export const MAX_UNSIGNED_BODY = 16 * 1024;
 export const MAX_API_BODY = 1024 * 1024;
 export const MAX_S3_BODY = 64 * 1024 * 1024;
+/**
+ * CloudWatch Logs PutLogEvents, signed for logs: AWS counts its 1,048,576-byte batch limit on the
+ * decoded messages (docs/logs.md), and JSON escaping can make a message up to six times longer
+ * on the wire (`\u0001`), so the body may be larger than MAX_API_BODY.
+ */
+export const MAX_PUT_LOG_EVENTS_BODY = 6 * 1024 * 1024;
+const PUT_LOG_EVENTS_TARGET = "Logs_20140328.PutLogEvents";
+const LOGS_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/logs\/aws4_request, ?SignedHeaders=[^,\s]+, ?Signature=[0-9a-f]{64}$/;
 
 /** A SigV4 Authorization header for s3, in form (its signature is checked once the body is here). */
 const S3_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=[^/,\s]+\/\d{8}\/[^/,\s]+\/s3\/aws4_request, ?SignedHeaders=[^,\s]+, ?Signature=[0-9a-f]{64}$/;
@@ -59,5 +67,6 @@ export function requestBodyLimit(method: string, url: string, headers: Record<st
   const { path, rawQuery } = splitUrl(url);
   if (!claimsSignature(headers, rawQuery)) return MAX_UNSIGNED_BODY;
   if (isObjectPut(method, path, headers) && signedForS3(headers, rawQuery)) return MAX_S3_BODY;
+  if (method === "POST" && headers["x-amz-target"] === PUT_LOG_EVENTS_TARGET && LOGS_AUTHORIZATION.test(headers.authorization ?? "")) return MAX_PUT_LOG_EVENTS_BODY;
   return MAX_API_BODY;
 }

@@ -13,6 +13,7 @@ import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
 import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
 import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
 import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
+import { cloudwatchlogsShapes } from "../../src/protocol/shapes/cloudwatchlogs.gen.ts";
 import type { LooseJson } from "../support/json.ts";
 
 const MODELS = join(process.cwd(), "..", "shared", "models");
@@ -22,6 +23,7 @@ const FILES: Record<string, [string, ServiceShapes]> = {
   sts: ["sts-2011-06-15.json", stsShapes],
   ecs: ["ecs-2014-11-13.json", ecsShapes],
   cloudtrail: ["cloudtrail-2013-11-01.json", cloudtrailShapes],
+  cloudwatchlogs: ["cloudwatch-logs-2014-03-28.json", cloudwatchlogsShapes],
 };
 
 type Smithy = { shapes: LooseJson };

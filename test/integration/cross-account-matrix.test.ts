@@ -13,6 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as CT from "@aws-sdk/client-cloudtrail";
+import * as Logs from "@aws-sdk/client-cloudwatch-logs";
 import * as ECS from "@aws-sdk/client-ecs";
 import * as IAM from "@aws-sdk/client-iam";
 import * as KMS from "@aws-sdk/client-kms";
@@ -55,6 +56,8 @@ interface World {
   trailArn: string;
   bucket: string;
   objectKey: string;
+  logGroupName: string;
+  logGroupArn: string;
   /** the second account's own */
   own: { keyArn: string; aliasName: string; userName: string; clusterArn: string; bucket: string };
 }
@@ -121,6 +124,13 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     Bucket: one((w) => w.bucket),
     Key: one((w) => w.objectKey),
   },
+  cloudwatchlogs: {
+    logGroupName: one((w) => w.logGroupName),
+    logGroupIdentifier: { owner: (w) => [w.logGroupArn, w.logGroupName] },
+    resourceArn: one((w) => w.logGroupArn),
+    resourceIdentifier: one((w) => w.logGroupArn),
+    kmsKeyId: one((w) => w.keyArn),
+  },
 };
 
 /** Members that name the new resource a call creates (the caller's own namespace). */
@@ -130,6 +140,7 @@ const NEW_NAMES: Record<string, Record<string, unknown>> = {
   "iam.CreateRole": { RoleName: "made-by-other" },
   "ecs.CreateService": { serviceName: "made-by-other" },
   "cloudtrail.CreateTrail": { Name: "made-by-other" },
+  "cloudwatchlogs.CreateLogGroup": { logGroupName: "made-by-other" },
 };
 
 const doc = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
@@ -209,6 +220,15 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "iam.UntagOpenIDConnectProvider": { TagKeys: ["team"] },
   "sts.AssumeRole": { RoleSessionName: "other" },
   "s3.PutObject": { Body: "overwritten by another account" },
+  "cloudwatchlogs.PutRetentionPolicy": { retentionInDays: 1 },
+  "cloudwatchlogs.TagResource": { tags: { team: "other" } },
+  "cloudwatchlogs.UntagResource": { tagKeys: ["team"] },
+  "cloudwatchlogs.TagLogGroup": { tags: { team: "other" } },
+  "cloudwatchlogs.UntagLogGroup": { tags: ["team"] },
+  "cloudwatchlogs.CreateLogStream": { logStreamName: "made-by-other" },
+  "cloudwatchlogs.DeleteLogStream": { logStreamName: "owner-stream" },
+  "cloudwatchlogs.GetLogEvents": { logStreamName: "owner-stream" },
+  "cloudwatchlogs.PutLogEvents": { logStreamName: "owner-stream", logEvents: [{ timestamp: 1_700_000_000_000, message: "written by another account" }] },
 };
 
 /** Operations the matrix does not call, and why. */
@@ -246,6 +266,7 @@ const SKIPPED: Record<string, string> = {
   "cloudtrail.ListTrails": "lists the caller's own trails; takes no identifier",
   "cloudtrail.ListPublicKeys": "lists the Region's digest public keys; takes no identifier",
   "s3.ListBuckets": "lists the caller's own buckets; takes no identifier",
+  "cloudwatchlogs.DescribeLogGroups": "lists the caller's own log groups; takes no identifier",
 };
 
 /** S3 has no shape table (restXml, routed by the service itself): its operations' members. */
@@ -300,10 +321,15 @@ const REFUSALS: Record<string, string[]> = {
   sts: ["AccessDenied"],
   // HEAD answers have no body: the SDK names a 403 without a code "Unknown"
   s3: ["AccessDenied", "BucketAlreadyExists", "Unknown"],
+  cloudwatchlogs: [
+    "AccessDeniedException",
+    "ResourceNotFoundException:The specified log group does not exist.",
+    "AccessDeniedException:The specified KMS key does not exist or is not allowed to be used with Arn 'arn:aws:logs:us-east-1:111111111111:log-group:made-by-other'",
+  ],
 };
 
 /** Services whose resources live in one Region (IAM and STS are global; S3 bucket names are global). */
-const REGIONAL = new Set(["kms", "ecs", "cloudtrail"]);
+const REGIONAL = new Set(["kms", "ecs", "cloudtrail", "cloudwatchlogs"]);
 
 /** Calls that may answer 200, with nothing of the first account's in the answer. */
 const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>) => boolean> = {
@@ -319,6 +345,12 @@ const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>)
 const NOT_IDENTIFIERS: Record<string, string[]> = {
   "kms.CreateGrant": ["RetiringPrincipal"],
   "kms.ListGrants": ["GrantId"],
+  // logGroupName and logGroupIdentifier (or resourceIdentifier) may not be given together: one is the identifier
+  "cloudwatchlogs.DescribeLogStreams": ["logGroupName"],
+  "cloudwatchlogs.GetLogEvents": ["logGroupName"],
+  "cloudwatchlogs.FilterLogEvents": ["logGroupName"],
+  "cloudwatchlogs.AssociateKmsKey": ["logGroupName"],
+  "cloudwatchlogs.DisassociateKmsKey": ["resourceIdentifier"],
 };
 
 interface Case {
@@ -398,6 +430,7 @@ const MODULES: Record<string, { client: new (cfg: object) => { send(c: unknown):
   cloudtrail: { client: CT.CloudTrailClient, mod: CT },
   sts: { client: STS.STSClient, mod: STS },
   s3: { client: S3.S3Client, mod: S3 },
+  cloudwatchlogs: { client: Logs.CloudWatchLogsClient, mod: Logs },
 };
 
 interface Outcome {
@@ -456,6 +489,7 @@ const clients = (creds?: Creds) => {
     ecs: new ECS.ECSClient(cfg),
     ct: new CT.CloudTrailClient(cfg),
     s3: new S3.S3Client({ ...cfg, forcePathStyle: true }),
+    logs: new Logs.CloudWatchLogsClient(cfg),
   };
 };
 
@@ -529,6 +563,13 @@ async function buildWorld(): Promise<World> {
   await a.s3.send(new S3.PutObjectCommand({ Bucket: "owner-bucket", Key: "report.txt", Body: "owner's data" }));
   const trail = await a.ct.send(new CT.CreateTrailCommand({ Name: "owner-trail", S3BucketName: "owner-bucket", TagsList: [{ Key: "team", Value: "owner" }] }));
   await a.ct.send(new CT.StartLoggingCommand({ Name: "owner-trail" }));
+  await a.logs.send(new Logs.CreateLogGroupCommand({ logGroupName: "owner-logs", tags: { team: "owner" } }));
+  await a.logs.send(new Logs.PutRetentionPolicyCommand({ logGroupName: "owner-logs", retentionInDays: 30 }));
+  await a.logs.send(new Logs.CreateLogStreamCommand({ logGroupName: "owner-logs", logStreamName: "owner-stream" }));
+  const clock = (await (await fetch(`${server.url}/_localfargate/clock`)).json()) as { now: string };
+  await a.logs.send(
+    new Logs.PutLogEventsCommand({ logGroupName: "owner-logs", logStreamName: "owner-stream", logEvents: [{ timestamp: Date.parse(clock.now), message: "owner's log line" }] }),
+  );
 
   // The other account's own resources, for the mixed cases.
   const b = clients({ accessKeyId: OTHER, secretAccessKey: "test" });
@@ -565,6 +606,8 @@ async function buildWorld(): Promise<World> {
     trailArn: trail.TrailARN!,
     bucket: "owner-bucket",
     objectKey: "report.txt",
+    logGroupName: "owner-logs",
+    logGroupArn: `arn:aws:logs:us-east-1:${OWNER}:log-group:owner-logs`,
     own: { keyArn: ownKey.Arn!, aliasName: "alias/other-own", userName: "admin", clusterArn: ownCluster, bucket: "other-own-bucket" },
   };
 }
@@ -632,7 +675,14 @@ async function ownerState(w: World): Promise<unknown> {
   };
   const object = await (await a.s3.send(new S3.GetObjectCommand({ Bucket: w.bucket, Key: w.objectKey }))).Body!.transformToString();
   const s3 = { buckets: (await a.s3.send(new S3.ListBucketsCommand({}))).Buckets?.map((x) => x.Name), object };
-  return { keys, aliases, iam, ecs, cloudtrail, s3 };
+  const group = (await a.logs.send(new Logs.DescribeLogGroupsCommand({}))).logGroups?.map((g) => [g.logGroupName, g.retentionInDays, g.kmsKeyId, g.storedBytes]);
+  const logs = {
+    groups: group,
+    tags: (await a.logs.send(new Logs.ListTagsForResourceCommand({ resourceArn: w.logGroupArn }))).tags,
+    streams: (await a.logs.send(new Logs.DescribeLogStreamsCommand({ logGroupName: w.logGroupName }))).logStreams?.map((x) => [x.logStreamName, x.lastEventTimestamp]),
+    events: (await a.logs.send(new Logs.GetLogEventsCommand({ logGroupName: w.logGroupName, logStreamName: "owner-stream" }))).events?.map((e) => e.message),
+  };
+  return { keys, aliases, iam, ecs, cloudtrail, s3, logs };
 }
 
 beforeAll(async () => {
@@ -661,7 +711,7 @@ describe("cross-account matrix", () => {
     // 145 operations in 188 cases when this was written: the matrix must not quietly shrink
     expect(new Set(matrix.cases.map((c) => c.key)).size).toBeGreaterThanOrEqual(145);
     // every service is in the matrix, and most of what is implemented is called
-    expect(new Set(matrix.cases.map((c) => c.service))).toEqual(new Set(["kms", "ecs", "iam", "cloudtrail", "sts", "s3"]));
+    expect(new Set(matrix.cases.map((c) => c.service))).toEqual(new Set(["kms", "ecs", "iam", "cloudtrail", "sts", "s3", "cloudwatchlogs"]));
     for (const s of matrix.skipped) expect(s.reason, s.key).toMatch(/\S/);
   });
 

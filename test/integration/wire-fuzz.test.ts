@@ -24,6 +24,8 @@ import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
 import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
 import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
 import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
+import { cloudwatchlogsShapes } from "../../src/protocol/shapes/cloudwatchlogs.gen.ts";
+import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 let s: TestServer;
@@ -60,6 +62,15 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: "fuzz-empty" }));
   const trail = await new CloudTrailClient(s.config).send(new CreateTrailCommand({ Name: "fuzz", S3BucketName: "fuzz-trail" }));
   known.push(trail.TrailARN!, "fuzz-trail");
+  const logs = new CloudWatchLogsClient(s.config);
+  await logs.send(new CreateLogGroupCommand({ logGroupName: "fuzz" }));
+  await logs.send(new CreateLogStreamCommand({ logGroupName: "fuzz", logStreamName: "fuzz" }));
+  await logs.send(new PutLogEventsCommand({ logGroupName: "fuzz", logStreamName: "fuzz", logEvents: [{ timestamp: 1, message: "fuzz" }] }));
+  known.push(
+    "arn:aws:logs:us-east-1:000000000000:log-group:fuzz",
+    "arn:aws:logs:us-east-1:000000000000:log-group:fuzz:*",
+    "f/00000000000000000000000000000000000000000000000000000000",
+  );
 });
 afterAll(() => s?.close());
 
@@ -82,6 +93,8 @@ const awkwardString = () =>
       "arn:aws:ecs:us-east-1:000000000000:cluster/default",
       "arn:aws:cloudtrail:us-east-1:000000000000:trail/fuzz",
       "fuzz:1",
+      "{ $.a = 1 }",
+      "?ERROR -x",
       "*",
       "{}",
       '{"Version":"2012-10-17","Statement":[]}',
@@ -163,6 +176,7 @@ const targets: Target[] = [
   { service: "kms", shapes: kmsShapes, protocol: "json", targetPrefix: "TrentService" },
   { service: "ecs", shapes: ecsShapes, protocol: "json", targetPrefix: "AmazonEC2ContainerServiceV20141113" },
   { service: "cloudtrail", shapes: cloudtrailShapes, protocol: "json", targetPrefix: "CloudTrail_20131101" },
+  { service: "logs", shapes: cloudwatchlogsShapes, protocol: "json", targetPrefix: "Logs_20140328" },
   { service: "iam", shapes: iamShapes, protocol: "query" },
   { service: "sts", shapes: stsShapes, protocol: "query" },
 ];
