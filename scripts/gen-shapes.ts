@@ -75,10 +75,10 @@ export function generate(file: string): ServiceShapes {
   const ns = serviceId.split("#")[0];
   const sdkId = service.traits?.["aws.api#service"]?.sdkId;
   if (!sdkId) throw new Error(`${file}: the service shape has no aws.api#service trait`);
-  const wanted = IMPLEMENTED[sdkId.toLowerCase()];
+  const wanted = IMPLEMENTED[serviceKey(sdkId)];
   if (!wanted) throw new Error(`no implemented list for ${sdkId}`);
   const out: ServiceShapes = {
-    service: sdkId.toLowerCase(),
+    service: serviceKey(sdkId),
     version: service.version!,
     xmlNamespace: service.traits!["smithy.api#xmlNamespace"]?.uri,
     operations: {},
@@ -213,7 +213,14 @@ const FILES: Record<string, string> = {
   ecs: "ecs-2014-11-13.json",
   cloudtrail: "cloudtrail-2013-11-01.json",
   organizations: "organizations-2016-11-28.json",
+  secretsmanager: "secrets-manager-2017-10-17.json",
+  ssm: "ssm-2014-11-06.json",
 };
+
+/** The key of a service in IMPLEMENTED and the generated file names: the SDK id, lower case, without spaces ("Secrets Manager" → "secretsmanager"). */
+function serviceKey(sdkId: string): string {
+  return sdkId.toLowerCase().replace(/\s+/g, "");
+}
 
 /** Where a REST member travels (httpLabel, httpQuery, httpHeader, httpPayload). */
 function bindLocation(member: Member, traits: SmithyTraits): void {
@@ -229,7 +236,8 @@ function httpTrait(t: { method: string; uri: string; code?: number }): { method:
 
 /** "sts" → "Sts", "cloudtrail" → "CloudTrail": the prefix of the generated operation-name union. */
 function typeName(svc: string): string {
-  return svc === "cloudtrail" ? "CloudTrail" : svc[0].toUpperCase() + svc.slice(1);
+  const special: Record<string, string> = { cloudtrail: "CloudTrail", secretsmanager: "SecretsManager" };
+  return special[svc] ?? svc[0].toUpperCase() + svc.slice(1);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
