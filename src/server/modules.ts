@@ -11,5 +11,6 @@ import { s3Module } from "../services/s3/index.ts";
 import { cloudTrailModule } from "../services/cloudtrail/index.ts";
 import { kmsModule } from "../services/kms/index.ts";
 import { ecsModule } from "../services/ecs/index.ts";
+import { secretsManagerModule } from "../services/secretsmanager/index.ts";
 
-export const MODULES: readonly ServiceModule[] = [secretsModule, stsModule, iamModule, s3Module, cloudTrailModule, kmsModule, ecsModule];
+export const MODULES: readonly ServiceModule[] = [secretsModule, stsModule, iamModule, s3Module, cloudTrailModule, kmsModule, secretsManagerModule, ecsModule];
