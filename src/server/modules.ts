@@ -12,5 +12,6 @@ import { cloudTrailModule } from "../services/cloudtrail/index.ts";
 import { kmsModule } from "../services/kms/index.ts";
 import { ecsModule } from "../services/ecs/index.ts";
 import { secretsManagerModule } from "../services/secretsmanager/index.ts";
+import { ssmModule } from "../services/ssm/index.ts";
 
-export const MODULES: readonly ServiceModule[] = [secretsModule, stsModule, iamModule, s3Module, cloudTrailModule, kmsModule, secretsManagerModule, ecsModule];
+export const MODULES: readonly ServiceModule[] = [secretsModule, stsModule, iamModule, s3Module, cloudTrailModule, kmsModule, secretsManagerModule, ssmModule, ecsModule];
