@@ -13,6 +13,8 @@ import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
 import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
 import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
 import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
+import { secretsmanagerShapes } from "../../src/protocol/shapes/secretsmanager.gen.ts";
+import { ssmShapes } from "../../src/protocol/shapes/ssm.gen.ts";
 import type { LooseJson } from "../support/json.ts";
 
 const MODELS = join(process.cwd(), "..", "shared", "models");
@@ -22,6 +24,8 @@ const FILES: Record<string, [string, ServiceShapes]> = {
   sts: ["sts-2011-06-15.json", stsShapes],
   ecs: ["ecs-2014-11-13.json", ecsShapes],
   cloudtrail: ["cloudtrail-2013-11-01.json", cloudtrailShapes],
+  secretsmanager: ["secrets-manager-2017-10-17.json", secretsmanagerShapes],
+  ssm: ["ssm-2014-11-06.json", ssmShapes],
 };
 
 type Smithy = { shapes: LooseJson };

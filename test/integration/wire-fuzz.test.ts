@@ -14,6 +14,8 @@ import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, C
 import { ECSClient, CreateClusterCommand } from "@aws-sdk/client-ecs";
 import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CloudTrailClient, CreateTrailCommand } from "@aws-sdk/client-cloudtrail";
+import { SecretsManagerClient, CreateSecretCommand, DeleteSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { SSMClient, PutParameterCommand } from "@aws-sdk/client-ssm";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { createFargateKey, registerSleeper } from "./ecs-helpers.ts";
 import { trustAccount } from "./iam-helpers.ts";
@@ -24,6 +26,8 @@ import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
 import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
 import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
 import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
+import { secretsmanagerShapes } from "../../src/protocol/shapes/secretsmanager.gen.ts";
+import { ssmShapes } from "../../src/protocol/shapes/ssm.gen.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 let s: TestServer;
@@ -60,6 +64,15 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: "fuzz-empty" }));
   const trail = await new CloudTrailClient(s.config).send(new CreateTrailCommand({ Name: "fuzz", S3BucketName: "fuzz-trail" }));
   known.push(trail.TrailARN!, "fuzz-trail");
+  const sm = new SecretsManagerClient(s.config);
+  const secret = await sm.send(new CreateSecretCommand({ Name: "fuzz-secret", SecretString: "v", KmsKeyId: known[1] }));
+  await sm.send(new CreateSecretCommand({ Name: "fuzz-deleted", SecretString: "v" }));
+  await sm.send(new DeleteSecretCommand({ SecretId: "fuzz-deleted" }));
+  known.push(secret.ARN!, "fuzz-secret", "fuzz-deleted", secret.VersionId!);
+  const ssm = new SSMClient(s.config);
+  await ssm.send(new PutParameterCommand({ Name: "/fuzz/p", Value: "v", Type: "String" }));
+  await ssm.send(new PutParameterCommand({ Name: "/fuzz/secure", Value: "v", Type: "SecureString", KeyId: known[1] }));
+  known.push("/fuzz/p", "/fuzz/secure", "/fuzz", "/fuzz/p:1", "AWSCURRENT", "Parameter");
 });
 afterAll(() => s?.close());
 
@@ -165,6 +178,8 @@ const targets: Target[] = [
   { service: "cloudtrail", shapes: cloudtrailShapes, protocol: "json", targetPrefix: "CloudTrail_20131101" },
   { service: "iam", shapes: iamShapes, protocol: "query" },
   { service: "sts", shapes: stsShapes, protocol: "query" },
+  { service: "secretsmanager", shapes: secretsmanagerShapes, protocol: "json", targetPrefix: "secretsmanager" },
+  { service: "ssm", shapes: ssmShapes, protocol: "json", targetPrefix: "AmazonSSM" },
 ];
 
 async function send(t: Target, operation: string, input: unknown): Promise<{ status: number; body: string }> {

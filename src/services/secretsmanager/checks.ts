@@ -67,6 +67,9 @@ export const SECRETS_TAG_RULES: TagRules<Tag> = {
 };
 
 export function checkSecretTags(tags: Tag[] | undefined): void {
+  for (const t of tags ?? []) {
+    if (typeof t.Key !== "string" || t.Key.length === 0) throw err.invalidParameter("You must specify a Key for each tag.");
+  }
   checkTags(SECRETS_TAG_RULES, tags);
 }
 

@@ -122,6 +122,9 @@ export const SSM_TAG_RULES: TagRules<Tag> = {
 };
 
 export function checkParameterTags(tags: Tag[] | undefined): void {
+  for (const t of tags ?? []) {
+    if (typeof t.Key !== "string" || typeof t.Value !== "string") throw err.validation("Each tag needs a Key and a Value.");
+  }
   checkTags(SSM_TAG_RULES, tags);
   if ((tags?.length ?? 0) > SSM_TAG_RULES.max) throw SSM_TAG_RULES.errors.tooMany();
 }
