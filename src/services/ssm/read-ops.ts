@@ -164,7 +164,7 @@ function getParametersByPathOperation(state: ParameterState) {
     resolve(ctx, i) {
       checkPath(i.Path!);
       checkStringFilters(i.ParameterFilters, true);
-      return { name: i.Path!, arn: parameterArn(ctx.region, ctx.principal.accountId, i.Path!), accountId: ctx.principal.accountId, region: ctx.region };
+      return { name: i.Path!, arn: parameterArn(ctx.region, ctx.principal.accountId, i.Path!), accountId: ctx.principal.accountId, region: ctx.region, inRequestRegion: true };
     },
     authorize: (_ctx, _i, ref) => [parameterCheck("GetParametersByPath", ref, undefined)],
     handler: async function getParametersByPath(ctx, i) {

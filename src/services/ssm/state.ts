@@ -71,6 +71,8 @@ export interface NameRef {
   accountId: string;
   region: string;
   selector?: string;
+  /** false when an ARN names another Region than the request's: nothing is found there */
+  inRequestRegion: boolean;
 }
 
 export function nameRef(ctx: RequestContext, raw: string): NameRef {
@@ -91,7 +93,7 @@ export function nameRef(ctx: RequestContext, raw: string): NameRef {
   }
   // a name without a leading slash is stored as given; its ARN adds one
   if (m && !name.slice(1).includes("/")) name = name.slice(1);
-  return { name, arn: parameterArn(region, accountId, name), accountId, region, selector };
+  return { name, arn: parameterArn(region, accountId, name), accountId, region, selector, inRequestRegion: region === ctx.region };
 }
 
 export class ParameterState {
@@ -103,8 +105,8 @@ export class ParameterState {
     for (const p of this.app.store.all<ParameterRecord>(KIND_PARAMETER)) this.byKey.set(p.arn, p);
   }
 
-  get(ref: Pick<NameRef, "arn">): ParameterRecord | undefined {
-    return this.byKey.get(ref.arn);
+  get(ref: Pick<NameRef, "arn" | "inRequestRegion">): ParameterRecord | undefined {
+    return ref.inRequestRegion ? this.byKey.get(ref.arn) : undefined;
   }
 
   save(p: ParameterRecord): WriteOp {
