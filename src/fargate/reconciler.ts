@@ -6,7 +6,7 @@
 import type { Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
 import { releaseStorage } from "./ephemeral-storage.ts";
-import type { FargateKms, FargateTask, TaskPlane, TaskReports } from "./port.ts";
+import type { FargateKms, FargateTask, TaskPlane, TaskReports, TaskSecrets } from "./port.ts";
 import type { StorageDriver } from "./storage/index.ts";
 import { TaskRunner } from "./task-runner.ts";
 import type { TaskUserPool } from "./task-users.ts";
@@ -20,6 +20,8 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly users: TaskUserPool;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
   readonly metadataUri: (t: T, container: string) => string;
+  /** secrets and environment files, resolved at launch as the task's execution role */
+  readonly secrets?: TaskSecrets<T>;
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -29,7 +31,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, secrets } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -46,7 +48,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, save };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, secrets, save };
   }
 
   launch(t: T): void {

@@ -23,6 +23,7 @@ import type { TaskPlane } from "../../fargate/port.ts";
 import { metadataUri } from "../../fargate/metadata.ts";
 import { EcsController } from "./controller.ts";
 import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
+import { taskSecrets } from "./task-secrets.ts";
 import type { TaskRecord } from "./state.ts";
 import { defineServiceModule, type ModuleInstance, type ServiceDef } from "../../kernel/service.ts";
 
@@ -93,6 +94,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     newVolumeId,
     users,
     metadataUri: (t, container) => metadataUri(app, t, container),
+    secrets: taskSecrets(app, state),
   });
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());
