@@ -55,7 +55,8 @@ export function awsManagedAlias(service: AwsManagedService): string {
   return `alias/aws/${service}`;
 }
 
-const creating = new Map<string, Promise<string>>();
+/** Creations in flight, per KMS instance (several servers may run in one process, as in tests). */
+const creating = new WeakMap<Kms, Map<string, Promise<string>>>();
 
 /**
  * The ARN of the account's AWS managed key for `service` in `region`, created (with its alias)
@@ -65,10 +66,12 @@ export function ensureAwsManagedKey(kms: Kms, service: AwsManagedService, accoun
   const alias = aliasArn(region, accountId, awsManagedAlias(service));
   const existing = kms.state.aliases.get(alias);
   if (existing) return Promise.resolve(existing.targetKeyArn);
-  const pending = creating.get(alias);
+  let inFlight = creating.get(kms);
+  if (!inFlight) creating.set(kms, (inFlight = new Map()));
+  const pending = inFlight.get(alias);
   if (pending) return pending;
-  const made = createAwsManagedKey(kms, service, accountId, region, alias).finally(() => creating.delete(alias));
-  creating.set(alias, made);
+  const made = createAwsManagedKey(kms, service, accountId, region, alias).finally(() => inFlight.delete(alias));
+  inFlight.set(alias, made);
   return made;
 }
 

@@ -28,7 +28,7 @@ import { defineOperation, type CloudTrailResource } from "../../kernel/operation
 import { mergeTags, removeTags } from "../../kernel/tags.ts";
 import { pageList, type PageTokens } from "../../store/paging.ts";
 import { anyResourceCheck, checkName, checkOneValue, checkSecretTagKeys, checkSecretTags, existing, live, requestTags, SECRETS_TAG_RULES, secretCheck } from "./checks.ts";
-import { err, newSecretArn, versionsToStages, type SecretRecord, type SecretTarget, type SecretsState } from "./state.ts";
+import { err, newSecretArn, versionsToStages, type SecretRecord, type SecretTarget, type SecretVersionRecord, type SecretsState } from "./state.ts";
 import { callerOf, openVersion, sealVersion } from "./values.ts";
 import { addVersion, checkRequestToken } from "./versions.ts";
 
@@ -153,25 +153,38 @@ function updateSecretOperation(state: SecretsState) {
     authorize: (_ctx, i, t) => [secretCheck("UpdateSecret", t, { "secretsmanager:KmsKeyId": i.KmsKeyId, "secretsmanager:Description": i.Description })],
     handler: async function updateSecret(ctx, i, t) {
       const s = live(t);
-      const next: SecretRecord = { ...s, versions: s.versions.map((v) => ({ ...v, stages: [...v.stages] })), lastChangedDate: ctx.now };
-      if (i.Description !== undefined) next.description = i.Description;
-      const rekey = i.KmsKeyId !== undefined && (i.KmsKeyId || undefined) !== s.kmsKeyId;
+      const kmsKeyId = i.KmsKeyId === undefined ? s.kmsKeyId : i.KmsKeyId || undefined;
+      const rekey = kmsKeyId !== s.kmsKeyId;
+      // the KMS work first; the changes then apply to the record as it is after it
+      const reencrypted = new Map<string, SecretVersionRecord>();
       if (rekey) {
-        next.kmsKeyId = i.KmsKeyId || undefined;
-        // the labelled versions are encrypted again under the new key
-        for (let n = 0; n < next.versions.length; n++) {
-          const v = next.versions[n];
+        for (const v of s.versions) {
           if (!v.stages.length) continue;
           const value = await openVersion(ctx.app, ctx.principal, ctx.region, s, v);
-          next.versions[n] = { ...(await sealVersion(ctx.app, callerOf(ctx), next, v.id, value, v.stages, v.createdDate)), lastAccessedDate: v.lastAccessedDate };
+          reencrypted.set(v.id, await sealVersion(ctx.app, callerOf(ctx), { ...s, kmsKeyId }, v.id, value, v.stages, v.createdDate));
         }
       }
       let versionId: string | undefined;
+      let added: SecretVersionRecord | undefined;
       if (i.SecretString !== undefined || i.SecretBinary !== undefined) {
         versionId = i.ClientRequestToken ?? randomUUID();
-        const repeat = await checkRequestToken(ctx, next, versionId, valueOf(i));
-        if (!repeat) addVersion(next, await sealVersion(ctx.app, callerOf(ctx), next, versionId, valueOf(i), ["AWSCURRENT"], ctx.now));
+        const repeat = await checkRequestToken(ctx, s, versionId, valueOf(i));
+        if (!repeat) added = await sealVersion(ctx.app, callerOf(ctx), { ...s, kmsKeyId }, versionId, valueOf(i), ["AWSCURRENT"], ctx.now);
       }
+      const current = state.byArn.get(s.arn);
+      if (!current) throw err.notFound();
+      if (current.deletedDate) throw err.markedForDeletion();
+      const next: SecretRecord = {
+        ...current,
+        kmsKeyId,
+        lastChangedDate: ctx.now,
+        versions: current.versions.map((v) => {
+          const re = reencrypted.get(v.id);
+          return re ? { ...re, stages: [...v.stages], lastAccessedDate: v.lastAccessedDate } : { ...v, stages: [...v.stages] };
+        }),
+      };
+      if (i.Description !== undefined) next.description = i.Description;
+      if (added) addVersion(next, added);
       ctx.writes.push(state.save(next));
       return { ARN: s.arn, Name: s.name, ...(versionId ? { VersionId: versionId } : {}) };
     },

@@ -73,7 +73,10 @@ function putSecretValueOperation(state: SecretsState) {
         return { ARN: s.arn, Name: s.name, VersionId: versionId, VersionStages: [...v.stages] };
       }
       const sealed = await sealVersion(ctx.app, callerOf(ctx), s, versionId, valueOf(i), stages, ctx.now);
-      const current = state.byArn.get(s.arn) ?? s;
+      // the record as it is now: another call may have changed or deleted it while KMS answered
+      const current = state.byArn.get(s.arn);
+      if (!current) throw err.notFound();
+      if (current.deletedDate) throw err.markedForDeletion();
       const next: SecretRecord = { ...current, versions: current.versions.map((v) => ({ ...v, stages: [...v.stages] })), lastChangedDate: ctx.now };
       addVersion(next, sealed);
       ctx.writes.push(state.save(next));
