@@ -77,6 +77,7 @@ describe("secrets delivered to the container", () => {
     const script = [
       hashIs("PW", PASSWORD),
       hashIs("TOKEN", TOKEN),
+      hashIs("TOKEN_BY_ARN", TOKEN),
       hashIs("FROM_FILE", FILE_VALUE),
       `test "$OVERRIDDEN" = from-environment`,
       hashIs("WHOLE", JSON.stringify({ password: PASSWORD, user: "app" })),
@@ -89,6 +90,7 @@ describe("secrets delivered to the container", () => {
           { name: "PW", valueFrom: `${secretArn}:password::` },
           { name: "WHOLE", valueFrom: secretArn },
           { name: "TOKEN", valueFrom: "/app/token" },
+          { name: "TOKEN_BY_ARN", valueFrom: "arn:aws:ssm:us-east-1:000000000000:parameter/app/token" },
         ],
         environment: [{ name: "OVERRIDDEN", value: "from-environment" }],
         environmentFiles: [{ value: "arn:aws:s3:::env-files/app.env", type: "s3" }],

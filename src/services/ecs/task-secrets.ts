@@ -128,7 +128,11 @@ class Resolver {
       if (res.InvalidParameters?.length) {
         throw new Error(`${PULL}: unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid parameters: ${res.InvalidParameters.join(", ")}`);
       }
-      for (const [i, name] of batch.entries()) out.set(name, res.Parameters?.[i]?.Value ?? "");
+      // a valueFrom is the parameter's name or its ARN
+      for (const p of res.Parameters ?? []) {
+        if (p.Name !== undefined) out.set(p.Name, p.Value ?? "");
+        if (p.ARN !== undefined) out.set(p.ARN, p.Value ?? "");
+      }
     }
     return out;
   }
