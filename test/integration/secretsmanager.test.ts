@@ -275,3 +275,29 @@ describe("customer managed keys, key policies and CloudTrail", () => {
     expect(all.some((e) => e.CloudTrailEvent!.includes("TRAIL-MARKER"))).toBe(false);
   });
 });
+
+describe("another account", () => {
+  it("reads a secret by its full ARN only where the resource policy and the key policy let it in", async () => {
+    const OTHER = "111122223333";
+    const other = new SecretsManagerClient(s.configFor({ accessKeyId: OTHER, secretAccessKey: "test" }));
+    const keyPolicy = doc([
+      { Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:root" }, Action: "kms:*", Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: "kms:Decrypt", Resource: "*" },
+    ]);
+    const key = (await kms.send(new CreateKeyCommand({ Policy: keyPolicy }))).KeyMetadata!;
+    const shared = await sm.send(new CreateSecretCommand({ Name: "shared", SecretString: "for-b", KmsKeyId: key.Arn }));
+    const managed = await sm.send(new CreateSecretCommand({ Name: "shared-managed", SecretString: "for-b" }));
+    // no resource policy yet: refused
+    await expectAwsError(other.send(new GetSecretValueCommand({ SecretId: shared.ARN })), "AccessDeniedException", 400);
+    const letB = (arn: string) => doc([{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: "secretsmanager:GetSecretValue", Resource: arn }]);
+    await sm.send(new PutResourcePolicyCommand({ SecretId: shared.ARN, ResourcePolicy: letB(shared.ARN!) }));
+    await sm.send(new PutResourcePolicyCommand({ SecretId: managed.ARN, ResourcePolicy: letB(managed.ARN!) }));
+    expect((await other.send(new GetSecretValueCommand({ SecretId: shared.ARN }))).SecretString).toBe("for-b");
+    // a name resolves in the caller's own account
+    await expectAwsError(other.send(new GetSecretValueCommand({ SecretId: "shared" })), "ResourceNotFoundException", 400);
+    // the AWS managed key's policy admits callers of its own account only
+    await expectAwsError(other.send(new GetSecretValueCommand({ SecretId: managed.ARN })), "AccessDeniedException", 400, "Access to KMS is not allowed");
+    // the resource policy grants GetSecretValue only
+    await expectAwsError(other.send(new PutSecretValueCommand({ SecretId: shared.ARN, SecretString: "overwritten" })), "AccessDeniedException", 400);
+  });
+});
