@@ -194,6 +194,14 @@ describe("SecureString", () => {
     await expectAwsError(ssm.send(new PutParameterCommand({ Name: "/sec/cmk2", Value: "v", Type: "SecureString", KeyId: "alias/does-not-exist" })), "InvalidKeyId", 400);
   });
 
+  it("does not record ParameterNotFound from GetParameter and DeleteParameter in CloudTrail, as AWS does not", async () => {
+    await expectAwsError(ssm.send(new GetParameterCommand({ Name: "/unrecorded" })), "ParameterNotFound", 400);
+    await expectAwsError(ssm.send(new DeleteParameterCommand({ Name: "/unrecorded" })), "ParameterNotFound", 400);
+    await expectAwsError(ssm.send(new GetParameterHistoryCommand({ Name: "/unrecorded" })), "ParameterNotFound", 400);
+    const names = (await lookupAll(new CloudTrailClient(s.config), "ResourceName", "arn:aws:ssm:us-east-1:000000000000:parameter/unrecorded")).map((e) => e.EventName);
+    expect(names).toEqual(["GetParameterHistory"]);
+  });
+
   it("records no parameter value in CloudTrail", async () => {
     await ssm.send(new PutParameterCommand({ Name: "/quiet", Value: "SSM-TRAIL-MARKER", Type: "String" }));
     const all = await lookupAll(new CloudTrailClient(s.config));

@@ -19,7 +19,18 @@ import {
   requestTags,
   STANDARD_PARAMETERS_MAX,
 } from "./checks.ts";
-import { err, latest, nameRef, type NameRef, type ParameterRecord, type ParameterState, type ParameterTier, type ParameterType, type ParameterVersionRecord } from "./state.ts";
+import {
+  err,
+  latest,
+  nameRef,
+  notFoundUnrecorded,
+  type NameRef,
+  type ParameterRecord,
+  type ParameterState,
+  type ParameterTier,
+  type ParameterType,
+  type ParameterVersionRecord,
+} from "./state.ts";
 import { sealSecure } from "./values.ts";
 
 export function parameterResource(ref: Pick<NameRef, "arn" | "accountId">): CloudTrailResource[] {
@@ -140,7 +151,7 @@ function deleteParameterOperation(state: ParameterState) {
     },
     authorize: (_ctx, _i, { ref, p }) => [parameterCheck("DeleteParameter", ref, p)],
     handler: function deleteParameter(ctx, _i, { p }) {
-      if (!p) throw err.notFound();
+      if (!p) throw notFoundUnrecorded(ctx);
       ctx.writes.push(state.remove(p));
       return {};
     },

@@ -24,7 +24,7 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { pageList, type PageTokens } from "../../store/paging.ts";
 import { checkPath, parameterCheck } from "./checks.ts";
 import { parameterResource } from "./parameter-ops.ts";
-import { err, latest, nameRef, parameterArn, selected, type NameRef, type ParameterRecord, type ParameterState, type ParameterVersionRecord } from "./state.ts";
+import { err, latest, nameRef, notFoundUnrecorded, parameterArn, selected, type NameRef, type ParameterRecord, type ParameterState, type ParameterVersionRecord } from "./state.ts";
 import { ciphertextOf, openSecure } from "./values.ts";
 
 export const SSM_TOKENS: PageTokens = { prefix: "lfssm1:", invalid: () => err.invalidNextToken(), resume: "after" };
@@ -62,7 +62,7 @@ function getParameterOperation(state: ParameterState) {
     },
     authorize: (_ctx, _i, { ref, p }) => [parameterCheck("GetParameter", ref, p)],
     handler: async function getParameter(ctx, i, { ref, p }) {
-      if (!p) throw err.notFound();
+      if (!p) throw notFoundUnrecorded(ctx);
       const v = selected(p, ref.selector);
       return { Parameter: await parameterOf(ctx, p, v, i.WithDecryption ?? false, ref.selector) };
     },

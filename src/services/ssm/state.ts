@@ -57,6 +57,15 @@ export const err = {
   accessDeniedKms: (m: string) => new ServiceError("AccessDeniedException", m, 400),
 };
 
+/**
+ * ParameterNotFound from GetParameter and DeleteParameter is not recorded in CloudTrail
+ * (ParameterNotFound in https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html).
+ */
+export function notFoundUnrecorded(ctx: RequestContext): ServiceError {
+  ctx.audit.skip = true;
+  return err.notFound();
+}
+
 /** The ARN of a parameter: `parameter/a/b` for `/a/b`, `parameter/a` for `a`. */
 export function parameterArn(region: string, accountId: string, name: string): string {
   return `arn:aws:ssm:${region}:${accountId}:parameter${name.startsWith("/") ? "" : "/"}${name}`;
