@@ -256,6 +256,14 @@ describe("customer managed keys, key policies and CloudTrail", () => {
     expect((await sm.send(new GetSecretValueCommand({ SecretId: "cmk" }))).SecretString).toBe("under-cmk");
   });
 
+  it("under the AWS managed key, secretsmanager:GetSecretValue alone reads; the key itself cannot be managed", async () => {
+    await sm.send(new CreateSecretCommand({ Name: "managed-read", SecretString: "m" }));
+    const creds = await userWithKey(iam, "managed-reader", doc([allow("secretsmanager:GetSecretValue")]));
+    expect((await new SecretsManagerClient(s.configFor(creds)).send(new GetSecretValueCommand({ SecretId: "managed-read" }))).SecretString).toBe("m");
+    const managed = (await kms.send(new DescribeKeyCommand({ KeyId: "alias/aws/secretsmanager" }))).KeyMetadata!;
+    await expectAwsError(kms.send(new DisableKeyCommand({ KeyId: managed.KeyId })), "AccessDeniedException", 400);
+  });
+
   it("re-encrypts the labelled versions when the key changes", async () => {
     const k1 = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
     const k2 = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
