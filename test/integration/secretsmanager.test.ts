@@ -309,3 +309,18 @@ describe("another account", () => {
     await expectAwsError(other.send(new PutSecretValueCommand({ SecretId: shared.ARN, SecretString: "overwritten" })), "AccessDeniedException", 400);
   });
 });
+
+describe("condition keys", () => {
+  it("secretsmanager:ResourceTag and secretsmanager:VersionStage decide in IAM policies", async () => {
+    await sm.send(new CreateSecretCommand({ Name: "team-a", SecretString: "a", Tags: [{ Key: "team", Value: "a" }] }));
+    await sm.send(new CreateSecretCommand({ Name: "team-b", SecretString: "b", Tags: [{ Key: "team", Value: "b" }] }));
+    await sm.send(new PutSecretValueCommand({ SecretId: "team-a", SecretString: "a2" }));
+    const policy = doc([
+      allow("secretsmanager:GetSecretValue", "*", { Condition: { StringEquals: { "secretsmanager:ResourceTag/team": "a", "secretsmanager:VersionStage": "AWSCURRENT" } } }),
+    ]);
+    const reader = new SecretsManagerClient(s.configFor(await userWithKey(iam, "team-a-reader", policy)));
+    expect((await reader.send(new GetSecretValueCommand({ SecretId: "team-a", VersionStage: "AWSCURRENT" }))).SecretString).toBe("a2");
+    await expectAwsError(reader.send(new GetSecretValueCommand({ SecretId: "team-a", VersionStage: "AWSPREVIOUS" })), "AccessDeniedException", 400);
+    await expectAwsError(reader.send(new GetSecretValueCommand({ SecretId: "team-b", VersionStage: "AWSCURRENT" })), "AccessDeniedException", 400);
+  });
+});

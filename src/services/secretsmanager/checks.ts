@@ -18,7 +18,8 @@ export function secretCheck(action: string, t: SecretTarget, context: Record<str
     resource: t.arn,
     resourcePolicy: s?.policy ? { document: s.policy, kind: "resource", ownerAccountId: t.accountId, authoritative: false } : undefined,
     resourceTags: s ? Object.fromEntries(s.tags.map((x) => [x.Key!, x.Value ?? ""])) : undefined,
-    context: { "secretsmanager:SecretId": t.arn, ...context },
+    // Secrets Manager also names the secret's tags under its own prefix (secretsmanager:ResourceTag/<key>)
+    context: { "secretsmanager:SecretId": t.arn, ...Object.fromEntries((s?.tags ?? []).map((x) => [`secretsmanager:ResourceTag/${x.Key}`, x.Value ?? ""])), ...context },
   };
 }
 

@@ -71,7 +71,7 @@ function putResourcePolicyOperation(state: SecretsState) {
       }
       return resolveTarget(state, ctx, i.SecretId!);
     },
-    authorize: (_ctx, _i, t) => [secretCheck("PutResourcePolicy", t)],
+    authorize: (_ctx, i, t) => [secretCheck("PutResourcePolicy", t, { "secretsmanager:BlockPublicPolicy": i.BlockPublicPolicy ?? false })],
     handler: function putResourcePolicy(ctx, i, t) {
       const s = live(t);
       ctx.writes.push(state.save({ ...s, policy: i.ResourcePolicy, lastChangedDate: ctx.now }));
