@@ -52,36 +52,34 @@ export function resolveTarget(state: SecretsState, ctx: RequestContext, secretId
   return naming(ctx, state.target(ctx, secretId));
 }
 
+/** CreateSecret's name as it resolves now, and the ARN the new secret will have (authorized before it exists). */
+interface NewSecret {
+  existing?: SecretRecord;
+  arn: string;
+}
+
 function createSecretOperation(state: SecretsState) {
-  return defineOperation<CreateSecretRequest, CreateSecretResponse, SecretTarget>({
+  return defineOperation<CreateSecretRequest, CreateSecretResponse, NewSecret>({
     resolve(ctx, i) {
       checkName(i.Name!);
       checkOneValue(i);
       checkSecretTags(i.Tags);
       if (i.AddReplicaRegions?.length) throw err.invalidParameter("Replicating secrets to other Regions is not supported by localfargate (docs/secrets.md).");
-      return state.target(ctx, i.Name!);
+      return { existing: state.byNameIn(ctx.principal.accountId, ctx.region, i.Name!), arn: newSecretArn(ctx.region, ctx.principal.accountId, i.Name!) };
     },
-    authorize: (ctx, i) => [
-      {
-        ...secretCheck(
-          "CreateSecret",
-          { arn: `arn:aws:secretsmanager:${ctx.region}:${ctx.principal.accountId}:secret:${i.Name}-??????`, accountId: ctx.principal.accountId },
-          {
-            "secretsmanager:Name": i.Name,
-            "secretsmanager:KmsKeyId": i.KmsKeyId,
-            "secretsmanager:Description": i.Description,
-            ...requestTags(i.Tags),
-          },
-        ),
-      },
+    authorize: (ctx, i, { arn }) => [
+      secretCheck(
+        "CreateSecret",
+        { arn, accountId: ctx.principal.accountId },
+        { "secretsmanager:Name": i.Name, "secretsmanager:KmsKeyId": i.KmsKeyId, "secretsmanager:Description": i.Description, ...requestTags(i.Tags) },
+      ),
     ],
-    handler: async function createSecret(ctx, i, t) {
-      if (t.secret) {
-        if (t.secret.deletedDate) throw err.invalidRequest("You can't create this secret because a secret with this name is already scheduled for deletion.");
+    handler: async function createSecret(ctx, i, { existing, arn }) {
+      if (existing) {
+        if (existing.deletedDate) throw err.invalidRequest("You can't create this secret because a secret with this name is already scheduled for deletion.");
         throw err.exists(`The operation failed because the secret ${i.Name} already exists.`);
       }
       const accountId = ctx.principal.accountId;
-      const arn = newSecretArn(ctx.region, accountId, i.Name!);
       const secret: SecretRecord = {
         arn,
         name: i.Name!,
