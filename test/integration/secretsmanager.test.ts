@@ -118,6 +118,20 @@ describe("secret values", () => {
     );
   });
 
+  it("answers a retried CreateSecret (same ClientRequestToken and value) with the secret it made", async () => {
+    const token = "fedcba9876543210fedcba9876543210";
+    const first = await sm.send(new CreateSecretCommand({ Name: "retried", SecretString: "r", ClientRequestToken: token }));
+    const again = await sm.send(new CreateSecretCommand({ Name: "retried", SecretString: "r", ClientRequestToken: token }));
+    expect(again).toMatchObject({ ARN: first.ARN, VersionId: token });
+    await expectAwsError(sm.send(new CreateSecretCommand({ Name: "retried", SecretString: "other", ClientRequestToken: token })), "ResourceExistsException", 400);
+    await expectAwsError(
+      sm.send(new CreateSecretCommand({ Name: "retried", SecretString: "r" })),
+      "ResourceExistsException",
+      400,
+      "The operation failed because the secret retried already exists.",
+    );
+  });
+
   it("answers AWS's errors for bad input", async () => {
     await expectAwsError(sm.send(new GetSecretValueCommand({ SecretId: "missing" })), "ResourceNotFoundException", 400, "Secrets Manager can't find the specified secret.");
     await expectAwsError(

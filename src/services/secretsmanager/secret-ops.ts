@@ -75,6 +75,10 @@ function createSecretOperation(state: SecretsState) {
       ),
     ],
     handler: async function createSecret(ctx, i, { existing, arn }) {
+      // the SDK's retry of a CreateSecret that succeeded: same token, same value
+      if (existing && !existing.deletedDate && i.ClientRequestToken && (i.SecretString !== undefined || i.SecretBinary !== undefined)) {
+        if (await checkRequestToken(ctx, existing, i.ClientRequestToken, valueOf(i))) return { ARN: existing.arn, Name: existing.name, VersionId: i.ClientRequestToken };
+      }
       if (existing) {
         if (existing.deletedDate) throw err.invalidRequest("You can't create this secret because a secret with this name is already scheduled for deletion.");
         throw err.exists(`The operation failed because the secret ${i.Name} already exists.`);
