@@ -5,7 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, logs, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, logs, secretsmanager, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { KMSClient, CreateKeyCommand, EncryptCommand } from "@aws-sdk/client-kms
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
 import { localfargateStart, motoStart, type StartFigures } from "./start.ts";
@@ -108,6 +109,20 @@ async function kmsScenarios(targets: BenchServer[], prefix = "") {
       }
     } catch (e) {
       rows.push({ scenario: `${prefix}kms`, target: t.name, note: `failed: ${(e as Error).message}` });
+    }
+  }
+}
+
+/** GetSecretValue of a secret under a customer managed key: authorization, the KMS Decrypt through Secrets Manager, two CloudTrail records. */
+async function secretsScenarios(targets: BenchServer[]) {
+  for (const t of targets) {
+    try {
+      const kms = new KMSClient(clientConfig(t.endpoint));
+      const key = await kms.send(new CreateKeyCommand({ Description: "bench secrets" }));
+      await new SecretsManagerClient(clientConfig(t.endpoint)).send(new CreateSecretCommand({ Name: "bench", SecretString: "bench-value", KmsKeyId: key.KeyMetadata!.Arn }));
+      await load("secretsmanager GetSecretValue (customer managed key)", t, "secretsmanager", "secretsmanager.GetSecretValue", JSON.stringify({ SecretId: "bench" }));
+    } catch (e) {
+      rows.push({ scenario: "secretsmanager", target: t.name, note: `failed: ${(e as Error).message}` });
     }
   }
 }
@@ -318,6 +333,7 @@ async function main() {
     }
     if (want("kms")) await kmsScenarios(both);
     if (want("kms-list")) await listKeysScenario(both);
+    if (want("secretsmanager")) await secretsScenarios(both);
     if (want("audit")) {
       const quiet = await startLocalfargateProcess("localfargate (auditing off)", { LOCALFARGATE_AUDIT: "off" });
       try {

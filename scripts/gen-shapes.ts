@@ -214,6 +214,8 @@ const FILES: Record<string, string> = {
   cloudtrail: "cloudtrail-2013-11-01.json",
   organizations: "organizations-2016-11-28.json",
   cloudwatchlogs: "cloudwatch-logs-2014-03-28.json",
+  secretsmanager: "secrets-manager-2017-10-17.json",
+  ssm: "ssm-2014-11-06.json",
 };
 
 /** Where a REST member travels (httpLabel, httpQuery, httpHeader, httpPayload). */
@@ -230,7 +232,7 @@ function httpTrait(t: { method: string; uri: string; code?: number }): { method:
 
 /** "sts" → "Sts", "cloudtrail" → "CloudTrail": the prefix of the generated operation-name union. */
 function typeName(svc: string): string {
-  const special: Record<string, string> = { cloudtrail: "CloudTrail", cloudwatchlogs: "CloudWatchLogs" };
+  const special: Record<string, string> = { cloudtrail: "CloudTrail", cloudwatchlogs: "CloudWatchLogs", secretsmanager: "SecretsManager" };
   return special[svc] ?? svc[0].toUpperCase() + svc.slice(1);
 }
 

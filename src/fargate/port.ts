@@ -184,3 +184,20 @@ export interface TaskRoles<T extends FargateTask = FargateTask> {
   /** The execution role's credentials for the data plane's own calls (image pulls, logs, secrets); undefined when the task has none. */
   executionRole(t: T): Promise<RoleOutcome | undefined>;
 }
+
+/** What a container receives at launch beside its task definition's `environment` (memory only). */
+export interface LaunchEnvironment {
+  /** from `environmentFiles`: below the container's own `environment` */
+  files: Record<string, string>;
+  /** from `secrets`: above everything else */
+  secrets: Record<string, string>;
+}
+
+/**
+ * Resolves a task's `secrets`, `repositoryCredentials` and `environmentFiles` at launch as its
+ * execution role (ECS implements it). The values are held by the runner in memory only: never
+ * in the task record, DescribeTasks or on disk. A refusal rejects with the task's stop reason.
+ */
+export interface TaskSecrets<T extends FargateTask = FargateTask> {
+  resolve(t: T): Promise<Map<string, LaunchEnvironment>>;
+}

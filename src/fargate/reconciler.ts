@@ -6,7 +6,7 @@
 import type { Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
 import { releaseStorage } from "./ephemeral-storage.ts";
-import type { FargateKms, FargateTask, TaskPlane, TaskReports, TaskRoles } from "./port.ts";
+import type { FargateKms, FargateTask, TaskPlane, TaskReports, TaskRoles, TaskSecrets } from "./port.ts";
 import type { StorageDriver } from "./storage/index.ts";
 import { TaskRunner, type RunnerDeps } from "./task-runner.ts";
 import type { TaskUserPool } from "./task-users.ts";
@@ -27,6 +27,8 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly roles: TaskRoles<T>;
   /** each task's container output, encrypted at rest */
   readonly output: TaskOutputStore;
+  /** secrets and environment files, resolved at launch as the task's execution role */
+  readonly secrets?: TaskSecrets<T>;
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -36,7 +38,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -53,7 +55,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, save };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, save };
   }
 
   launch(t: T): void {

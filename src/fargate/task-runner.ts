@@ -8,7 +8,7 @@ import { chmodSync, chownSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerDefinition, Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
-import type { FargateTask, TaskReports, TaskRoles, TaskStatus } from "./port.ts";
+import type { FargateTask, LaunchEnvironment, TaskReports, TaskRoles, TaskSecrets, TaskStatus } from "./port.ts";
 import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type ContainerState, type DependencyCondition } from "./containers.ts";
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
 import { endProcesses } from "./host-processes.ts";
@@ -33,6 +33,8 @@ export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
   users: TaskUserPool;
   /** where each task's container output is kept (encrypted) */
   output: TaskOutputStore;
+  /** resolves secrets and environment files at launch (none: the task has nothing to resolve) */
+  secrets?: TaskSecrets<T>;
 }
 
 /** How long a server shutdown waits for a task's processes before leaving them. */
@@ -46,6 +48,8 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
   private user: TaskUser | undefined;
   private runState: RunStateFile | undefined;
   private reachedRunning = false;
+  /** secrets and environment files per container: in memory only, never recorded */
+  private launchEnv = new Map<string, LaunchEnvironment>();
   private killed = false;
   private saving = false;
   private saveAgain = false;
@@ -108,6 +112,13 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
         this.isolate(mountPath);
       } catch (e) {
         failure = e instanceof StorageFailure ? e.stoppedReason : `ResourceInitializationError: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    }
+    if (!failure && !this.stopping && this.deps.secrets) {
+      try {
+        this.launchEnv = await this.deps.secrets.resolve(t);
+      } catch (e) {
+        failure = e instanceof Error ? e.message : String(e);
       }
     }
     if (failure) this.requestStop("TaskFailedToStart", failure);
@@ -196,7 +207,10 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     const uri = this.deps.metadataUri(this.t, d.name!);
     env.ECS_CONTAINER_METADATA_URI_V4 = uri;
     env.ECS_CONTAINER_METADATA_URI = uri;
+    const launch = this.launchEnv.get(d.name!);
+    Object.assign(env, launch?.files);
     for (const e of d.environment ?? []) env[e.name!] = e.value ?? "";
+    Object.assign(env, launch?.secrets);
     return {
       name: d.name!,
       essential: d.essential !== false,

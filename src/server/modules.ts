@@ -12,5 +12,18 @@ import { cloudTrailModule } from "../services/cloudtrail/index.ts";
 import { kmsModule } from "../services/kms/index.ts";
 import { ecsModule } from "../services/ecs/index.ts";
 import { logsModule } from "../services/logs/index.ts";
+import { secretsManagerModule } from "../services/secretsmanager/index.ts";
+import { ssmModule } from "../services/ssm/index.ts";
 
-export const MODULES: readonly ServiceModule[] = [secretsModule, stsModule, iamModule, s3Module, cloudTrailModule, kmsModule, ecsModule, logsModule];
+export const MODULES: readonly ServiceModule[] = [
+  secretsModule,
+  stsModule,
+  iamModule,
+  s3Module,
+  cloudTrailModule,
+  kmsModule,
+  secretsManagerModule,
+  ssmModule,
+  logsModule,
+  ecsModule,
+];

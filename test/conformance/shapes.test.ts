@@ -14,6 +14,8 @@ import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
 import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
 import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
 import { cloudwatchlogsShapes } from "../../src/protocol/shapes/cloudwatchlogs.gen.ts";
+import { secretsmanagerShapes } from "../../src/protocol/shapes/secretsmanager.gen.ts";
+import { ssmShapes } from "../../src/protocol/shapes/ssm.gen.ts";
 import type { LooseJson } from "../support/json.ts";
 
 const MODELS = join(process.cwd(), "..", "shared", "models");
@@ -24,6 +26,8 @@ const FILES: Record<string, [string, ServiceShapes]> = {
   ecs: ["ecs-2014-11-13.json", ecsShapes],
   cloudtrail: ["cloudtrail-2013-11-01.json", cloudtrailShapes],
   cloudwatchlogs: ["cloudwatch-logs-2014-03-28.json", cloudwatchlogsShapes],
+  secretsmanager: ["secrets-manager-2017-10-17.json", secretsmanagerShapes],
+  ssm: ["ssm-2014-11-06.json", ssmShapes],
 };
 
 type Smithy = { shapes: LooseJson };

@@ -18,6 +18,8 @@ import * as ECS from "@aws-sdk/client-ecs";
 import * as IAM from "@aws-sdk/client-iam";
 import * as KMS from "@aws-sdk/client-kms";
 import * as S3 from "@aws-sdk/client-s3";
+import * as SM from "@aws-sdk/client-secrets-manager";
+import * as SSM from "@aws-sdk/client-ssm";
 import * as STS from "@aws-sdk/client-sts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import type { ServiceShapes } from "../../src/protocol/shapes/types.ts";
@@ -58,6 +60,9 @@ interface World {
   objectKey: string;
   logGroupName: string;
   logGroupArn: string;
+  secretArn: string;
+  secretVersionId: string;
+  parameterArn: string;
   /** the second account's own */
   own: { keyArn: string; aliasName: string; userName: string; clusterArn: string; bucket: string };
 }
@@ -130,6 +135,15 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     resourceArn: one((w) => w.logGroupArn),
     resourceIdentifier: one((w) => w.logGroupArn),
     kmsKeyId: one((w) => w.keyArn),
+  },
+  secretsmanager: {
+    SecretId: { owner: (w) => [w.secretArn, w.secretArn.slice(0, -7)] },
+    SecretIdList: one((w) => [w.secretArn]),
+  },
+  ssm: {
+    Name: one((w) => w.parameterArn),
+    Names: one((w) => [w.parameterArn]),
+    ResourceId: one((w) => w.parameterArn),
   },
 };
 
@@ -229,6 +243,24 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "cloudwatchlogs.DeleteLogStream": { logStreamName: "owner-stream" },
   "cloudwatchlogs.GetLogEvents": { logStreamName: "owner-stream" },
   "cloudwatchlogs.PutLogEvents": { logStreamName: "owner-stream", logEvents: [{ timestamp: 1_700_000_000_000, message: "written by another account" }] },
+  "secretsmanager.PutSecretValue": { SecretString: "overwritten by another account" },
+  "secretsmanager.UpdateSecret": { Description: "changed by another account" },
+  "secretsmanager.TagResource": { Tags: [{ Key: "team", Value: "other" }] },
+  "secretsmanager.UntagResource": { TagKeys: ["team"] },
+  "secretsmanager.PutResourcePolicy": {
+    ResourcePolicy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: "secretsmanager:*", Resource: "*" }],
+    }),
+  },
+  "secretsmanager.ValidateResourcePolicy": { ResourcePolicy: doc },
+  "secretsmanager.UpdateSecretVersionStage": { VersionStage: "AWSCURRENT" },
+  "ssm.PutParameter": { Value: "overwritten by another account", Type: "String", Overwrite: true },
+  "ssm.LabelParameterVersion": { Labels: ["other"] },
+  "ssm.UnlabelParameterVersion": { ParameterVersion: 1, Labels: ["prod"] },
+  "ssm.AddTagsToResource": { ResourceType: "Parameter", Tags: [{ Key: "team", Value: "other" }] },
+  "ssm.RemoveTagsFromResource": { ResourceType: "Parameter", TagKeys: ["team"] },
+  "ssm.ListTagsForResource": { ResourceType: "Parameter" },
 };
 
 /** Operations the matrix does not call, and why. */
@@ -267,6 +299,11 @@ const SKIPPED: Record<string, string> = {
   "cloudtrail.ListPublicKeys": "lists the Region's digest public keys; takes no identifier",
   "s3.ListBuckets": "lists the caller's own buckets; takes no identifier",
   "cloudwatchlogs.DescribeLogGroups": "lists the caller's own log groups; takes no identifier",
+  "secretsmanager.CreateSecret": "creates a secret in the caller's own account; takes no identifier",
+  "secretsmanager.ListSecrets": "lists the caller's own secrets; takes no identifier",
+  "secretsmanager.GetRandomPassword": "takes no identifier",
+  "ssm.DescribeParameters": "lists the caller's own parameters; takes no identifier",
+  "ssm.GetParametersByPath": "a path names parameters of the caller's own account only; takes no account",
 };
 
 /** S3 has no shape table (restXml, routed by the service itself): its operations' members. */
@@ -326,10 +363,14 @@ const REFUSALS: Record<string, string[]> = {
     "ResourceNotFoundException:The specified log group does not exist.",
     "AccessDeniedException:The specified KMS key does not exist or is not allowed to be used with Arn 'arn:aws:logs:us-east-1:111111111111:log-group:made-by-other'",
   ],
+  secretsmanager: ["AccessDeniedException", "ResourceNotFoundException"],
+  ssm: ["AccessDeniedException", "ParameterNotFound", "InvalidResourceId"],
+  // a parameter ARN names an existing parameter; PutParameter takes names of the caller's own
+  "ssm.PutParameter": ["ValidationException:Parameter name must be a fully qualified name."],
 };
 
 /** Services whose resources live in one Region (IAM and STS are global; S3 bucket names are global). */
-const REGIONAL = new Set(["kms", "ecs", "cloudtrail", "cloudwatchlogs"]);
+const REGIONAL = new Set(["kms", "ecs", "cloudtrail", "cloudwatchlogs", "secretsmanager", "ssm"]);
 
 /** Calls that may answer 200, with nothing of the first account's in the answer. */
 const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>) => boolean> = {
@@ -339,6 +380,10 @@ const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>)
   "ecs.DescribeTasks": (o) => o.tasks?.length === 0,
   "ecs.DescribeClusters": (o) => o.clusters?.length === 0,
   "ecs.DeleteTaskDefinitions": (o) => o.taskDefinitions?.length === 0,
+  // each secret of the batch is refused in Errors
+  "secretsmanager.BatchGetSecretValue": (o) => o.SecretValues?.length === 0 && o.Errors?.length === 1,
+  "ssm.GetParameters": (o) => o.Parameters?.length === 0,
+  "ssm.DeleteParameters": (o) => o.DeletedParameters?.length === 0,
 };
 
 /** Members that are not identifiers in one operation (any principal may be named there). */
@@ -431,6 +476,8 @@ const MODULES: Record<string, { client: new (cfg: object) => { send(c: unknown):
   sts: { client: STS.STSClient, mod: STS },
   s3: { client: S3.S3Client, mod: S3 },
   cloudwatchlogs: { client: Logs.CloudWatchLogsClient, mod: Logs },
+  secretsmanager: { client: SM.SecretsManagerClient, mod: SM },
+  ssm: { client: SSM.SSMClient, mod: SSM },
 };
 
 interface Outcome {
@@ -490,6 +537,8 @@ const clients = (creds?: Creds) => {
     ct: new CT.CloudTrailClient(cfg),
     s3: new S3.S3Client({ ...cfg, forcePathStyle: true }),
     logs: new Logs.CloudWatchLogsClient(cfg),
+    sm: new SM.SecretsManagerClient(cfg),
+    ssm: new SSM.SSMClient(cfg),
   };
 };
 
@@ -570,6 +619,18 @@ async function buildWorld(): Promise<World> {
   await a.logs.send(
     new Logs.PutLogEventsCommand({ logGroupName: "owner-logs", logStreamName: "owner-stream", logEvents: [{ timestamp: Date.parse(clock.now), message: "owner's log line" }] }),
   );
+  const secret = await a.sm.send(new SM.CreateSecretCommand({ Name: "owner-secret", SecretString: "owner's secret", KmsKeyId: key.Arn, Tags: [{ Key: "team", Value: "owner" }] }));
+  const ownerOnly = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: "secretsmanager:*", Resource: "*" }],
+  });
+  await a.sm.send(new SM.PutResourcePolicyCommand({ SecretId: secret.ARN, ResourcePolicy: ownerOnly }));
+  // read once, so that LastAccessedDate is set before the owner's own reads in ownerState
+  await a.sm.send(new SM.GetSecretValueCommand({ SecretId: secret.ARN }));
+  await a.ssm.send(
+    new SSM.PutParameterCommand({ Name: "/owner/param", Value: "owner's parameter", Type: "SecureString", KeyId: key.Arn, Tags: [{ Key: "team", Value: "owner" }] }),
+  );
+  await a.ssm.send(new SSM.LabelParameterVersionCommand({ Name: "/owner/param", Labels: ["prod"] }));
 
   // The other account's own resources, for the mixed cases.
   const b = clients({ accessKeyId: OTHER, secretAccessKey: "test" });
@@ -608,6 +669,9 @@ async function buildWorld(): Promise<World> {
     objectKey: "report.txt",
     logGroupName: "owner-logs",
     logGroupArn: `arn:aws:logs:us-east-1:${OWNER}:log-group:owner-logs`,
+    secretArn: secret.ARN!,
+    secretVersionId: secret.VersionId!,
+    parameterArn: `arn:aws:ssm:us-east-1:${OWNER}:parameter/owner/param`,
     own: { keyArn: ownKey.Arn!, aliasName: "alias/other-own", userName: "admin", clusterArn: ownCluster, bucket: "other-own-bucket" },
   };
 }
@@ -683,6 +747,15 @@ async function ownerState(w: World): Promise<unknown> {
     events: (await a.logs.send(new Logs.GetLogEventsCommand({ logGroupName: w.logGroupName, logStreamName: "owner-stream" }))).events?.map((e) => e.message),
   };
   return { keys, aliases, iam, ecs, cloudtrail, s3, logs };
+  const secret = await a.sm.send(new SM.DescribeSecretCommand({ SecretId: w.secretArn }));
+  const secrets = {
+    describe: { ...secret, $metadata: undefined },
+    value: (await a.sm.send(new SM.GetSecretValueCommand({ SecretId: w.secretArn }))).SecretString,
+    policy: (await a.sm.send(new SM.GetResourcePolicyCommand({ SecretId: w.secretArn }))).ResourcePolicy,
+  };
+  const param = (await a.ssm.send(new SSM.GetParameterHistoryCommand({ Name: "/owner/param", WithDecryption: true }))).Parameters;
+  const parameters = { history: param, tags: (await a.ssm.send(new SSM.ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: "/owner/param" }))).TagList };
+  return { keys, aliases, iam, ecs, cloudtrail, s3, secrets, parameters };
 }
 
 beforeAll(async () => {
@@ -712,6 +785,7 @@ describe("cross-account matrix", () => {
     expect(new Set(matrix.cases.map((c) => c.key)).size).toBeGreaterThanOrEqual(145);
     // every service is in the matrix, and most of what is implemented is called
     expect(new Set(matrix.cases.map((c) => c.service))).toEqual(new Set(["kms", "ecs", "iam", "cloudtrail", "sts", "s3", "cloudwatchlogs"]));
+    expect(new Set(matrix.cases.map((c) => c.service))).toEqual(new Set(["kms", "ecs", "iam", "cloudtrail", "sts", "s3", "secretsmanager", "ssm"]));
     for (const s of matrix.skipped) expect(s.reason, s.key).toMatch(/\S/);
   });
 

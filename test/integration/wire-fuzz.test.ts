@@ -14,6 +14,8 @@ import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, C
 import { ECSClient, CreateClusterCommand } from "@aws-sdk/client-ecs";
 import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CloudTrailClient, CreateTrailCommand } from "@aws-sdk/client-cloudtrail";
+import { SecretsManagerClient, CreateSecretCommand, DeleteSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { SSMClient, PutParameterCommand } from "@aws-sdk/client-ssm";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { createFargateKey, registerSleeper } from "./ecs-helpers.ts";
 import { trustAccount } from "./iam-helpers.ts";
@@ -26,6 +28,8 @@ import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
 import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
 import { cloudwatchlogsShapes } from "../../src/protocol/shapes/cloudwatchlogs.gen.ts";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { secretsmanagerShapes } from "../../src/protocol/shapes/secretsmanager.gen.ts";
+import { ssmShapes } from "../../src/protocol/shapes/ssm.gen.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 let s: TestServer;
@@ -71,6 +75,15 @@ beforeAll(async () => {
     "arn:aws:logs:us-east-1:000000000000:log-group:fuzz:*",
     "f/00000000000000000000000000000000000000000000000000000000",
   );
+  const sm = new SecretsManagerClient(s.config);
+  const secret = await sm.send(new CreateSecretCommand({ Name: "fuzz-secret", SecretString: "v", KmsKeyId: known[1] }));
+  await sm.send(new CreateSecretCommand({ Name: "fuzz-deleted", SecretString: "v" }));
+  await sm.send(new DeleteSecretCommand({ SecretId: "fuzz-deleted" }));
+  known.push(secret.ARN!, "fuzz-secret", "fuzz-deleted", secret.VersionId!);
+  const ssm = new SSMClient(s.config);
+  await ssm.send(new PutParameterCommand({ Name: "/fuzz/p", Value: "v", Type: "String" }));
+  await ssm.send(new PutParameterCommand({ Name: "/fuzz/secure", Value: "v", Type: "SecureString", KeyId: known[1] }));
+  known.push("/fuzz/p", "/fuzz/secure", "/fuzz", "/fuzz/p:1", "AWSCURRENT", "Parameter");
 });
 afterAll(() => s?.close());
 
@@ -179,6 +192,8 @@ const targets: Target[] = [
   { service: "logs", shapes: cloudwatchlogsShapes, protocol: "json", targetPrefix: "Logs_20140328" },
   { service: "iam", shapes: iamShapes, protocol: "query" },
   { service: "sts", shapes: stsShapes, protocol: "query" },
+  { service: "secretsmanager", shapes: secretsmanagerShapes, protocol: "json", targetPrefix: "secretsmanager" },
+  { service: "ssm", shapes: ssmShapes, protocol: "json", targetPrefix: "AmazonSSM" },
 ];
 
 async function send(t: Target, operation: string, input: unknown): Promise<{ status: number; body: string }> {

@@ -29,6 +29,7 @@ import { credentialsEnvironment } from "../../fargate/task-credentials.ts";
 import { EcsTaskRoles } from "./task-roles.ts";
 import { EcsController } from "./controller.ts";
 import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
+import { taskSecrets } from "./task-secrets.ts";
 import type { TaskRecord } from "./state.ts";
 import { defineServiceModule, type ModuleInstance, type ServiceDef } from "../../kernel/service.ts";
 
@@ -141,6 +142,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     roleEnvironment: async (t, reach) =>
       credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
     output,
+    secrets: taskSecrets(app, state),
   });
   const controller = new EcsController(app, state, plane);
   registerEcsLinkedRoleUsage(app, state);

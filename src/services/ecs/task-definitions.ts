@@ -168,6 +168,10 @@ export function registerTaskDefinition(state: EcsState, ctx: RequestContext, inp
   const os = input.runtimePlatform?.operatingSystemFamily;
   if (fargate && os && os !== "LINUX" && !os.startsWith("WINDOWS")) throw client(`Invalid operatingSystemFamily '${os}'.`);
   const containers = validateContainers(input.containerDefinitions, fargate || networkMode === "awsvpc");
+  // secrets, private registry credentials and environment files are fetched with the execution role
+  if (!input.executionRoleArn && containers.some((d) => d.secrets?.length || d.repositoryCredentials || d.environmentFiles?.length)) {
+    throw client("When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.");
+  }
   const revision = state.nextRevision(family, ctx.region, ctx.principal.accountId);
   const arn = taskDefArn(ctx.region, ctx.principal.accountId, family, revision);
   const compat = networkMode === "awsvpc" ? ["EC2", "FARGATE"] : ["EC2"];

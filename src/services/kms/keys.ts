@@ -82,7 +82,7 @@ export function keyMetadata(key: KeyRecord): KeyMetadata {
     ValidTo: key.origin === "EXTERNAL" && key.expirationModel === "KEY_MATERIAL_EXPIRES" && key.state !== "PendingImport" ? key.validTo : undefined,
     Origin: key.origin,
     ExpirationModel: key.origin === "EXTERNAL" && key.state !== "PendingImport" ? key.expirationModel : undefined,
-    KeyManager: "CUSTOMER",
+    KeyManager: key.keyManager ?? "CUSTOMER",
     CustomerMasterKeySpec: key.keySpec as KeyMetadata["CustomerMasterKeySpec"],
     KeySpec: key.keySpec,
     ...alg,

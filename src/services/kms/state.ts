@@ -52,6 +52,8 @@ export interface KeyRecord {
   validTo?: Date;
   /** EXTERNAL keys: HMAC of the first imported material, to recognise a re-import of the same material */
   importFingerprint?: string;
+  /** "AWS" for AWS managed keys (aws-managed.ts); absent for customer managed keys */
+  keyManager?: "AWS";
 }
 
 export interface AliasRecord {
