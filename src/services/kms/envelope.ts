@@ -21,7 +21,7 @@ export interface ViaServiceCaller {
 
 function invokeOptions(c: ViaServiceCaller): InvokeOptions {
   const host = `${c.service}.amazonaws.com`;
-  return { principal: c.principal, region: c.region, viaService: `${c.service}.${c.region}.amazonaws.com`, sourceIp: host, userAgent: host };
+  return { principal: c.principal, region: c.region, viaService: host, sourceIp: host, userAgent: host };
 }
 
 export interface DataKey {
