@@ -86,4 +86,29 @@ count() { echo "$EVENTS" | python3 -c "import json,sys; print(sum(1 for e in map
 expect_eq "$(count 'e.get("errorCode") == "AccessDeniedException"')" "1" "lookup-events shows the refusal"
 expect_eq "$(count '"errorCode" not in e')" "1" "lookup-events shows the success"
 expect_eq "$(count "e['recipientAccountId'] == '$MEMBER'")" "2" "the events are the member account's"
+
+# --- an organization trail logs the member account's events, and validate-logs accepts them ---
+# validate-logs passes --endpoint-url to its CloudTrail client only; its S3 and Organizations clients read this.
+export AWS_ENDPOINT_URL="$LF_ENDPOINT"
+service_now() { curl -fsS "$LF_ENDPOINT/_localfargate/clock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["now"])'; }
+BUCKET=org-trail-logs
+awsl s3api create-bucket --bucket "$BUCKET" --create-bucket-configuration "LocationConstraint=$REGION" >/dev/null
+expect_error CloudTrailAccessNotEnabledException awsl cloudtrail create-trail --name org --s3-bucket-name "$BUCKET" --is-organization-trail
+awsl organizations enable-aws-service-access --service-principal cloudtrail.amazonaws.com
+expect_error NotOrganizationMasterAccountException member cloudtrail create-trail --name org --s3-bucket-name "$BUCKET" --is-organization-trail
+START="$(service_now)"
+TRAIL_ARN="$(awsl cloudtrail create-trail --name org --s3-bucket-name "$BUCKET" --is-organization-trail --enable-log-file-validation --query TrailARN --output text)"
+expect_eq "$(awsl cloudtrail get-trail --name org --query Trail.IsOrganizationTrail --output text)" "True" "the trail is an organization trail"
+awsl cloudtrail start-logging --name org
+for _ in 1 2; do member sts get-caller-identity >/dev/null; done
+lf_advance 600
+MEMBER_LOG="$(awsl s3api list-objects --bucket "$BUCKET" --prefix "AWSLogs/$ORG_ID/$MEMBER/CloudTrail/$REGION/" --query 'Contents[0].Key' --output text)"
+[[ "$MEMBER_LOG" =~ ^AWSLogs/$ORG_ID/$MEMBER/CloudTrail/$REGION/[0-9]{4}/[0-9]{2}/[0-9]{2}/${MEMBER}_CloudTrail_${REGION}_ ]] || fail "member log file key: $MEMBER_LOG"
+echo "ok - the member account's events are delivered under AWSLogs/$ORG_ID/$MEMBER/"
+lf_advance 3600
+END="$(service_now)"
+out="$(aws cloudtrail validate-logs --trail-arn "$TRAIL_ARN" --account-id "$MEMBER" --start-time "$START" --end-time "$END" 2>&1)" || fail "validate-logs failed: $out"
+echo "$out" | grep -Eq "([0-9]+)/\1 digest files valid" || fail "digests not all valid: $out"
+echo "$out" | grep -Eq "([1-9][0-9]*)/\1 log files valid" || fail "log files not all valid: $out"
+echo "ok - validate-logs --account-id $MEMBER: $(echo "$out" | grep -E 'files valid' | tr '\n' ' ')"
 echo "organization $ORG_ID: all ok"

@@ -292,6 +292,37 @@ describe("Organizations", () => {
     await expectReason(org.send(new ORG.ListPoliciesCommand({ Filter: "SERVICE_CONTROL_POLICY", NextToken: "bogus" })), "InvalidInputException", 400, "INVALID_NEXT_TOKEN");
   });
 
+  it("logs the member account's events in an organization trail of the management account", async () => {
+    const ct = new CloudTrailClient(s.config);
+    const { S3Client, CreateBucketCommand, ListObjectsV2Command } = await import("@aws-sdk/client-s3");
+    const { CreateTrailCommand, StartLoggingCommand, GetTrailCommand } = await import("@aws-sdk/client-cloudtrail");
+    await new S3Client({ ...s.config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "org-trail" }));
+    await expectAwsError(
+      new CloudTrailClient(s.configFor(rootOf(OUTSIDER))).send(new CreateTrailCommand({ Name: "org-t", S3BucketName: "org-trail", IsOrganizationTrail: true })),
+      "OrganizationsNotInUseException",
+      404,
+    );
+    const creds = await intoMember(member);
+    await expectAwsError(
+      new CloudTrailClient(s.configFor(creds)).send(new CreateTrailCommand({ Name: "org-t", S3BucketName: "org-trail", IsOrganizationTrail: true })),
+      "NotOrganizationMasterAccountException",
+      400,
+    );
+    await org.send(new ORG.DisableAWSServiceAccessCommand({ ServicePrincipal: "cloudtrail.amazonaws.com" }));
+    await expectAwsError(ct.send(new CreateTrailCommand({ Name: "org", S3BucketName: "org-trail", IsOrganizationTrail: true })), "CloudTrailAccessNotEnabledException", 400);
+    await org.send(new ORG.EnableAWSServiceAccessCommand({ ServicePrincipal: "cloudtrail.amazonaws.com" }));
+    await ct.send(new CreateTrailCommand({ Name: "org", S3BucketName: "org-trail", IsOrganizationTrail: true }));
+    expect((await ct.send(new GetTrailCommand({ Name: "org" }))).Trail!.IsOrganizationTrail).toBe(true);
+    await ct.send(new StartLoggingCommand({ Name: "org" }));
+    await new STSClient(s.configFor(creds)).send(new GetCallerIdentityCommand({}));
+    await s.advanceClock(600);
+    const orgId = (await org.send(new ORG.DescribeOrganizationCommand({}))).Organization!.Id!;
+    const listed = await new S3Client({ ...s.config, forcePathStyle: true }).send(new ListObjectsV2Command({ Bucket: "org-trail", Prefix: `AWSLogs/${orgId}/` }));
+    const accounts = new Set(listed.Contents!.map((o) => o.Key!.split("/")[2]));
+    expect(accounts.has(member)).toBe(true);
+    expect(accounts.has(MANAGEMENT)).toBe(true);
+  });
+
   it("deletes the organization only once it has no members", async () => {
     await expectAwsError(org.send(new ORG.DeleteOrganizationCommand({})), "OrganizationNotEmptyException", 409);
   });

@@ -23,7 +23,7 @@ export const TARGET_PREFIX = "AWSOrganizationsV20161128";
 /** What Organizations offers other services in-process (`app.get("organizations")`). */
 export interface OrganizationsService {
   /** the organization an account belongs to */
-  organizationOf(accountId: string): Pick<OrgRec, "id" | "managementAccountId"> | undefined;
+  organizationOf(accountId: string): Pick<OrgRec, "id" | "managementAccountId" | "featureSet"> | undefined;
   /** whether the organization trusts an AWS service (EnableAWSServiceAccess) */
   serviceAccessEnabled(orgId: string, servicePrincipal: string): boolean;
   /** the organization's member accounts (the management account included) */
