@@ -45,6 +45,8 @@ export interface ServiceDef {
   eventSource: string;
   /** global services log and sign in us-east-1 */
   globalRegion?: string;
+  /** how the service answers input that breaks its model's constraints, where not ValidationException (Organizations: InvalidInputException) */
+  validationError?: (message: string) => ServiceError;
   operations: Readonly<Record<string, SomeOperation>>;
 }
 

@@ -100,6 +100,12 @@ describe("Organizations", () => {
     expect((await org.send(new ORG.ListCreateAccountStatusCommand({ States: ["FAILED"] }))).CreateAccountStatuses).toHaveLength(1);
   });
 
+  it("answers input that breaks the model's constraints with InvalidInputException and its Reason", async () => {
+    await expectReason(org.send(new ORG.DescribeAccountCommand({ AccountId: "12345" })), "InvalidInputException", 400, "INVALID_PATTERN");
+    await expectReason(org.send(new ORG.CreateOrganizationalUnitCommand({ ParentId: rootId, Name: "x".repeat(129) })), "InvalidInputException", 400, "MAX_LENGTH_EXCEEDED");
+    await expectReason(org.send(new ORG.ListAccountsCommand({ MaxResults: 21 })), "InvalidInputException", 400, "MAX_VALUE_EXCEEDED");
+  });
+
   it("refuses a member account the management operations and an outsider everything", async () => {
     const creds = await intoMember(member);
     const asMember = orgAs(creds);

@@ -35,5 +35,24 @@ export const policyTypeNotEnabled = () =>
     "PolicyTypeNotEnabledException",
     "The specified policy type isn't currently enabled in this root. You can't attach policies of the specified type to entities in a root until you enable that type in the root.",
   );
+/**
+ * Input that breaks the model's constraints: InvalidInputException with the Reason of the first
+ * broken constraint (the InvalidInputExceptionReason values of the API reference).
+ */
+export function invalidModelInput(message: string): ServiceError {
+  const reasons: [RegExp, string][] = [
+    [/Member must not be null/, "INPUT_REQUIRED"],
+    [/Member must satisfy enum value set/, "INVALID_ENUM"],
+    [/Member must satisfy regular expression pattern/, "INVALID_PATTERN"],
+    [/Member must have length greater than or equal/, "MIN_LENGTH_EXCEEDED"],
+    [/Member must have length less than or equal/, "MAX_LENGTH_EXCEEDED"],
+    [/Member must have value greater than or equal/, "MIN_VALUE_EXCEEDED"],
+    [/Member must have value less than or equal/, "MAX_VALUE_EXCEEDED"],
+  ];
+  const first = message.split("; ")[0];
+  const reason = reasons.find(([re]) => re.test(first))?.[1] ?? "INVALID_INPUT";
+  return invalidInput(reason, message);
+}
+
 export const malformedPolicy = (detail: string) =>
   orgError("MalformedPolicyDocumentException", `The provided policy document doesn't meet the requirements of the specified policy type. ${detail}`.trim());

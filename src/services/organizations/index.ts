@@ -9,6 +9,7 @@ import { organizationsShapes, type OrganizationsOperation } from "../../protocol
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import type { OrgDeps } from "./common.ts";
+import { invalidModelInput } from "./errors.ts";
 import { handshakeOperations } from "./handshake-operations.ts";
 import type { OrgRec } from "./model.ts";
 import { orgOperations } from "./org-operations.ts";
@@ -61,6 +62,7 @@ export const organizationsModule = defineServiceModule({
       shapes: organizationsShapes,
       eventSource: "organizations.amazonaws.com",
       globalRegion: "us-east-1",
+      validationError: invalidModelInput,
       operations: organizationsOperations({ state, iam: app.get("iam") }),
     };
     const service: OrganizationsService = {
