@@ -249,6 +249,42 @@ describe("Organizations", () => {
     await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
   });
 
+  it("keeps principals outside the organization from a member's key with an RCP on aws:PrincipalOrgID", async () => {
+    const creds = await intoMember(member);
+    const orgId = (await org.send(new ORG.DescribeOrganizationCommand({}))).Organization!.Id!;
+    const keyPolicy = doc([
+      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${member}:root` }, Action: "kms:*", Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: [`arn:aws:iam::${OUTSIDER}:root`, `arn:aws:iam::${MANAGEMENT}:root`] }, Action: "kms:Encrypt", Resource: "*" },
+    ]);
+    const keyArn = (await new KMSClient(s.configFor(creds)).send(new CreateKeyCommand({ Policy: keyPolicy }))).KeyMetadata!.Arn!;
+    const { EncryptCommand } = await import("@aws-sdk/client-kms");
+    const encrypt = (c: Creds) => new KMSClient(s.configFor(c)).send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from("x") }));
+    await encrypt(rootOf(OUTSIDER));
+    const perimeter = (
+      await org.send(
+        new ORG.CreatePolicyCommand({
+          Name: "identity-perimeter",
+          Description: "",
+          Type: "RESOURCE_CONTROL_POLICY",
+          Content: doc([
+            {
+              Effect: "Deny",
+              Principal: "*",
+              Action: "kms:*",
+              Resource: "*",
+              Condition: { StringNotEqualsIfExists: { "aws:PrincipalOrgID": orgId }, Bool: { "aws:PrincipalIsAWSService": "false" } },
+            },
+          ]),
+        }),
+      )
+    ).Policy!.PolicySummary!.Id!;
+    await org.send(new ORG.AttachPolicyCommand({ PolicyId: perimeter, TargetId: member }));
+    await expectAwsError(encrypt(rootOf(OUTSIDER)), "AccessDeniedException", 400, /kms:Encrypt on resource: .* with an explicit deny in a resource control policy$/);
+    await encrypt(admin);
+    await encrypt(creds);
+    await org.send(new ORG.DetachPolicyCommand({ PolicyId: perimeter, TargetId: member }));
+  });
+
   it("tags accounts, OUs, roots and policies", async () => {
     await org.send(new ORG.TagResourceCommand({ ResourceId: member, Tags: [{ Key: "team", Value: "a" }] }));
     await org.send(new ORG.TagResourceCommand({ ResourceId: rootId, Tags: [{ Key: "env", Value: "all" }] }));
