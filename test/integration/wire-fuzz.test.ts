@@ -24,6 +24,7 @@ import { ecsShapes } from "../../src/protocol/shapes/ecs.gen.ts";
 import { cloudtrailShapes } from "../../src/protocol/shapes/cloudtrail.gen.ts";
 import { iamShapes } from "../../src/protocol/shapes/iam.gen.ts";
 import { stsShapes } from "../../src/protocol/shapes/sts.gen.ts";
+import { organizationsShapes } from "../../src/protocol/shapes/organizations.gen.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 let s: TestServer;
@@ -165,6 +166,7 @@ const targets: Target[] = [
   { service: "cloudtrail", shapes: cloudtrailShapes, protocol: "json", targetPrefix: "CloudTrail_20131101" },
   { service: "iam", shapes: iamShapes, protocol: "query" },
   { service: "sts", shapes: stsShapes, protocol: "query" },
+  { service: "organizations", shapes: organizationsShapes, protocol: "json", targetPrefix: "AWSOrganizationsV20161128" },
 ];
 
 async function send(t: Target, operation: string, input: unknown): Promise<{ status: number; body: string }> {
