@@ -199,7 +199,9 @@ describe("RCPs (resource control policies of the resource's account)", () => {
     expect(accessDeniedMessage(alice.arn, "kms:Encrypt", KEY, r)).toBe(
       `User: ${alice.arn} is not authorized to perform: kms:Encrypt on resource: ${KEY} with an explicit deny in a resource control policy`,
     );
-    expect(accessDeniedMessage(alice.arn, "kms:Encrypt", KEY, { decision: "ImplicitDeny", deniedBy: "resource control" })).toMatch(/with an explicit deny in a resource control policy$/);
+    expect(accessDeniedMessage(alice.arn, "kms:Encrypt", KEY, { decision: "ImplicitDeny", deniedBy: "resource control" })).toMatch(
+      /with an explicit deny in a resource control policy$/,
+    );
   });
 
   it("an RCP allow grants nothing by itself, and applies to the root user and to AWS service principals", () => {
