@@ -104,12 +104,29 @@ export function targetChain(org: OrgRec, accountId: string): string[] {
   return chain.reverse();
 }
 
-/** What the authorizer reads: each level's documents of a type, for member accounts only. */
+/**
+ * What the authorizer reads: each level's documents of a type, for member accounts only. Every
+ * call of a member account asks, so the answer is kept until the organizations change.
+ */
 export function organizationPolicies(state: OrganizationsState): ScpProvider {
-  const levels = (accountId: string, type: PolicyTypeName): string[][] | undefined => {
+  let generation = -1;
+  const cache = new Map<string, string[][] | undefined>();
+  const compute = (accountId: string, type: PolicyTypeName): string[][] | undefined => {
     const org = state.orgOf(accountId);
     if (!org || org.managementAccountId === accountId || !org.root.policyTypes.includes(type)) return undefined;
     return targetChain(org, accountId).map((target) => attachedTo(org, target, type).map((p) => p.content));
+  };
+  const levels = (accountId: string, type: PolicyTypeName): string[][] | undefined => {
+    if (generation !== state.generation) {
+      cache.clear();
+      generation = state.generation;
+    }
+    const key = `${type}|${accountId}`;
+    if (cache.has(key)) return cache.get(key);
+    const found = compute(accountId, type);
+    // bounded: accounts never seen in an organization answer undefined without being kept
+    if (found !== undefined || cache.size < 10_000) cache.set(key, found);
+    return found;
   };
   return {
     scpLevelsFor: (accountId) => levels(accountId, "SERVICE_CONTROL_POLICY"),

@@ -9,6 +9,8 @@ import { ORG_KIND, type AccountRec, type OrgRec } from "./model.ts";
 export class OrganizationsState {
   readonly byId = new Map<string, OrgRec>();
   private readonly byAccount = new Map<string, OrgRec>();
+  /** bumped on every change; what is derived from the organizations (policy levels) compares against it */
+  generation = 0;
 
   constructor(private readonly store: Store) {
     for (const org of store.all<OrgRec>(ORG_KIND)) this.index(org);
@@ -40,12 +42,14 @@ export class OrganizationsState {
 
   /** Stores the organization with the call's writes and re-indexes its accounts. */
   save(ctx: RequestContext, org: OrgRec): void {
+    this.generation++;
     for (const [id, o] of this.byAccount) if (o.id === org.id && !org.accounts.some((a) => a.id === id)) this.byAccount.delete(id);
     this.index(org);
     ctx.writes.push(this.store.put(ORG_KIND, org.id, org));
   }
 
   remove(ctx: RequestContext, org: OrgRec): void {
+    this.generation++;
     this.byId.delete(org.id);
     for (const a of org.accounts) if (this.byAccount.get(a.id)?.id === org.id) this.byAccount.delete(a.id);
     ctx.writes.push(this.store.del(ORG_KIND, org.id));
