@@ -5,7 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, org, ecs, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyComm
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
+import { organizationFixture } from "./organizations.ts";
 import { localfargateStart, motoStart, type StartFigures } from "./start.ts";
 import { cpuMicros, mainThreadCpuMicros, startBareHttp1, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
@@ -278,6 +279,15 @@ async function main() {
     }
     if (want("kms")) await kmsScenarios(both);
     if (want("kms-list")) await listKeysScenario(both);
+    if (want("org")) {
+      try {
+        const { member, keyId } = await organizationFixture(lf.endpoint, creds);
+        const body = JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(32, 1).toString("base64"), EncryptionContext: { purpose: "bench" } });
+        await load("org: kms Encrypt by a member account (SCPs and RCPs at root, OU and account)", lf, "kms", "TrentService.Encrypt", body, {}, member);
+      } catch (e) {
+        rows.push({ scenario: "org", target: "localfargate", note: `failed: ${(e as Error).message}` });
+      }
+    }
     if (want("audit")) {
       const quiet = await startLocalfargateProcess("localfargate (auditing off)", { LOCALFARGATE_AUDIT: "off" });
       try {
