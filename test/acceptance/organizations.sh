@@ -77,7 +77,9 @@ GOT="$(member ecs create-cluster --cluster-name "$CLUSTER" \
   --configuration "{\"managedStorageConfiguration\":{\"fargateEphemeralStorageKmsKeyId\":\"$KEY_ARN\"}}" --query cluster.status --output text)"
 expect_eq "$GOT" "ACTIVE" "the SCP allows create-cluster with the key"
 
-# the management account is beyond SCPs
+# the management account is beyond SCPs, even the seed's policy attached to it in place of FullAWSAccess
+awsl organizations attach-policy --policy-id "$SEED_ID" --target-id "$MGMT"
+awsl organizations detach-policy --policy-id p-FullAWSAccess --target-id "$MGMT"
 expect_eq "$(awsl ecs create-cluster --cluster-name no-key --query cluster.status --output text)" "ACTIVE" "SCPs do not apply to the management account"
 
 # both calls are in the member account's event history

@@ -12,6 +12,7 @@ import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import type { Principal } from "../../src/kernel/principal.ts";
 import { createFargateKey } from "./ecs-helpers.ts";
 import { allow, doc, expectAwsError, userWithKey, type Creds } from "./iam-helpers.ts";
 
@@ -201,8 +202,20 @@ describe("Organizations", () => {
     const made = await ecs.send(new CreateClusterCommand({ clusterName: "with-key", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: keyArn } } }));
     expect(made.cluster!.clusterArn).toBe(`arn:aws:ecs:us-east-1:${member}:cluster/with-key`);
 
-    // the management account is beyond SCPs
+    // the management account is beyond SCPs, even one attached to it that denies
+    const denyClusters = (
+      await org.send(
+        new ORG.CreatePolicyCommand({
+          Name: "no-clusters",
+          Description: "",
+          Type: "SERVICE_CONTROL_POLICY",
+          Content: doc([{ Effect: "Deny", Action: "ecs:CreateCluster", Resource: "*" }]),
+        }),
+      )
+    ).Policy!.PolicySummary!.Id!;
+    await org.send(new ORG.AttachPolicyCommand({ PolicyId: denyClusters, TargetId: MANAGEMENT }));
     await new ECSClient(s.config).send(new CreateClusterCommand({ clusterName: "management-no-key" }));
+    await org.send(new ORG.DetachPolicyCommand({ PolicyId: denyClusters, TargetId: MANAGEMENT }));
 
     // both are in the member account's event history
     const events = (
@@ -213,6 +226,42 @@ describe("Organizations", () => {
     const records = events.map((e) => JSON.parse(e.CloudTrailEvent!) as { errorCode?: string; requestParameters?: { clusterName?: string } });
     expect(records.find((r) => r.requestParameters?.clusterName === "no-key")?.errorCode).toBe("AccessDeniedException");
     expect(records.find((r) => r.requestParameters?.clusterName === "with-key")?.errorCode).toBeUndefined();
+  });
+
+  it("leaves a service-linked role of the member account beyond its SCPs", async () => {
+    // a session of the member's ECS service-linked role, with the permissions its policy gives (a fixture: users cannot assume these roles)
+    const roleArn = `arn:aws:iam::${member}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`;
+    const principal: Principal = {
+      type: "AssumedRole",
+      accountId: member,
+      arn: `arn:aws:sts::${member}:assumed-role/AWSServiceRoleForECS/ecs`,
+      principalId: "AROASERVICELINKED0001:ecs",
+      accessKeyId: "ASIASERVICELINKED001",
+      session: {
+        roleArn,
+        roleId: "AROASERVICELINKED0001",
+        roleName: "AWSServiceRoleForECS",
+        sessionName: "ecs",
+        issuerArn: roleArn,
+        issuerType: "Role",
+        createdAt: new Date(0),
+        expiresAt: new Date(Date.parse("2099-01-01T00:00:00Z")),
+        mfaAuthenticated: false,
+      },
+    };
+    s.app.credentialProviders.unshift({
+      lookup: (id) => (id === "ASIASERVICELINKED001" ? { secretAccessKey: "slr-secret", principal, sessionToken: "slr-token", active: true } : undefined),
+    });
+    const iam = s.app.identityPolicies!;
+    s.app.identityPolicies = { policiesFor: (p) => (p.accessKeyId === "ASIASERVICELINKED001" ? { identity: [doc([allow("ecs:*")])] } : iam.policiesFor(p)) };
+    try {
+      const ecs = new ECSClient(s.configFor({ accessKeyId: "ASIASERVICELINKED001", secretAccessKey: "slr-secret", sessionToken: "slr-token" }));
+      const made = await ecs.send(new CreateClusterCommand({ clusterName: "by-service-linked-role" }));
+      expect(made.cluster!.clusterArn).toBe(`arn:aws:ecs:us-east-1:${member}:cluster/by-service-linked-role`);
+    } finally {
+      s.app.identityPolicies = iam;
+      s.app.credentialProviders.shift();
+    }
   });
 
   it("enforces an RCP on a member account's KMS key", async () => {
