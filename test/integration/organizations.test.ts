@@ -179,8 +179,11 @@ describe("Organizations", () => {
   it("enforces the seed's key policy as an SCP on the member account, and not on the management account", async () => {
     const creds = await intoMember(member);
     const keyArn = (await createFargateKey(new KMSClient(s.configFor(creds)), "with-key", { account: member })).arn;
-    const seed = doc([{ Effect: "Allow", Action: ["ecs:CreateCluster"], Resource: "*", Condition: { StringEquals: { "ecs:fargate-ephemeral-storage-kms-key": keyArn } } }]);
-    const rest = doc([{ Effect: "Allow", NotAction: ["ecs:CreateCluster"], Resource: "*" }]);
+    // the seed's policy, for UpdateCluster too
+    const seed = doc([
+      { Effect: "Allow", Action: ["ecs:CreateCluster", "ecs:UpdateCluster"], Resource: "*", Condition: { StringEquals: { "ecs:fargate-ephemeral-storage-kms-key": keyArn } } },
+    ]);
+    const rest = doc([{ Effect: "Allow", NotAction: ["ecs:CreateCluster", "ecs:UpdateCluster"], Resource: "*" }]);
     const ou = (await org.send(new ORG.ListParentsCommand({ ChildId: member }))).Parents![0].Id!;
     for (const [Name, Content] of [
       ["ecs-cmk-required", seed],
@@ -201,6 +204,15 @@ describe("Organizations", () => {
     );
     const made = await ecs.send(new CreateClusterCommand({ clusterName: "with-key", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: keyArn } } }));
     expect(made.cluster!.clusterArn).toBe(`arn:aws:ecs:us-east-1:${member}:cluster/with-key`);
+
+    const { UpdateClusterCommand } = await import("@aws-sdk/client-ecs");
+    await expectAwsError(
+      ecs.send(new UpdateClusterCommand({ cluster: "with-key", settings: [{ name: "containerInsights", value: "enabled" }] })),
+      "AccessDeniedException",
+      400,
+      /ecs:UpdateCluster on resource: .* with an explicit deny in a service control policy$/,
+    );
+    await ecs.send(new UpdateClusterCommand({ cluster: "with-key", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: keyArn } } }));
 
     // the management account is beyond SCPs, even one attached to it that denies
     const denyClusters = (
