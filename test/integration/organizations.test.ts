@@ -426,6 +426,21 @@ describe("Organizations", () => {
     expect(accounts.has(MANAGEMENT)).toBe(true);
   });
 
+  it("records its calls in CloudTrail as a global service, in us-east-1", async () => {
+    const events = (
+      await new CloudTrailClient(s.configFor(rootOf(MANAGEMENT), "us-west-2")).send(
+        new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventSource", AttributeValue: "organizations.amazonaws.com" }] }),
+      )
+    ).Events!;
+    expect(events).toEqual([]);
+    const inHome = (
+      await new CloudTrailClient(s.configFor(rootOf(MANAGEMENT), "us-east-1")).send(
+        new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "CreateOrganization" }] }),
+      )
+    ).Events!.map((e) => JSON.parse(e.CloudTrailEvent!) as { eventSource: string; awsRegion: string; errorCode?: string });
+    expect(inHome.find((r) => !r.errorCode)).toMatchObject({ eventSource: "organizations.amazonaws.com", awsRegion: "us-east-1" });
+  });
+
   it("deletes the organization only once it has no members", async () => {
     await expectAwsError(org.send(new ORG.DeleteOrganizationCommand({})), "OrganizationNotEmptyException", 409);
   });
