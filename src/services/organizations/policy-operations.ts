@@ -12,7 +12,8 @@ import { constraint, notManagement, orgError, policyNotFound, policyTypeNotEnabl
 import { accountArn, newPolicyId, ORGANIZATION_POLICY_TYPES, ouArn, policyArn, targetKind, type OrgRec, type PolicyRec, type PolicyTypeName } from "./model.ts";
 import { attachedTo, checkPolicyContent, findPolicy, isManaged, MANAGED_POLICIES, MAX_ATTACHED_PER_TARGET, MAX_POLICIES_PER_TYPE, type ManagedPolicy } from "./policies.ts";
 import { attachDefaults } from "./structure.ts";
-import { checkOrgTags, setTags } from "./tag-operations.ts";
+import { checkOrgTags, ORG_TAG_RULES, setTags } from "./tag-operations.ts";
+import { requestTagContext } from "../../kernel/tags.ts";
 
 type PolicyOperation =
   | "EnablePolicyType"
@@ -110,7 +111,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     CreatePolicy: defineOperation<O.CreatePolicyRequest, O.CreatePolicyResponse, OrgRec>({
       resolve: mgmt,
-      authorize: (_ctx, i) => orgCheck("CreatePolicy", "*", { "organizations:PolicyType": i.Type }),
+      authorize: (_ctx, i) => orgCheck("CreatePolicy", "*", { "organizations:PolicyType": i.Type, ...requestTagContext(ORG_TAG_RULES, i.Tags) }),
       handler: function createPolicy(ctx, i, org) {
         const type = organizationType(i.Type);
         checkOrgTags(i.Tags);

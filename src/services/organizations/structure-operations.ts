@@ -13,7 +13,8 @@ import { accountView, at, managedOrg, orgCheck, ouView, page, type OrgDeps } fro
 import { accountNotFound, childNotFound, constraint, orgError, ouNotFound, parentNotFound } from "./errors.ts";
 import { accountArn, newAccountId, newCreateRequestId, newOuId, ouArn, type CreateStatusRec, type OrgRec, type OuRec } from "./model.ts";
 import { attachDefaults, depthOf, detachEverything, forgetTarget, isParent, MAX_OU_DEPTH, MAX_OUS } from "./structure.ts";
-import { checkOrgTags, setTags } from "./tag-operations.ts";
+import { checkOrgTags, ORG_TAG_RULES, setTags } from "./tag-operations.ts";
+import { requestTagContext } from "../../kernel/tags.ts";
 
 type StructureOperation =
   | "CreateOrganizationalUnit"
@@ -59,7 +60,7 @@ function checkOuName(org: OrgRec, parentId: string, name: string, except?: strin
   }
 }
 
-/** A newly created (or invited) account's view of the org: a member with its own default policies. */
+/** A CreateAccountStatus as the API answers it. */
 function statusView(s: CreateStatusRec): O.CreateAccountStatus {
   return {
     Id: s.id,
@@ -85,7 +86,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
   return {
     CreateOrganizationalUnit: defineOperation<O.CreateOrganizationalUnitRequest, O.CreateOrganizationalUnitResponse, OrgRec>({
       resolve: mgmt,
-      authorize: (_ctx, i, org) => orgCheck("CreateOrganizationalUnit", isParent(org, i.ParentId!) ? parentArn(org, i.ParentId!) : "*"),
+      authorize: (_ctx, i, org) => orgCheck("CreateOrganizationalUnit", isParent(org, i.ParentId!) ? parentArn(org, i.ParentId!) : "*", requestTagContext(ORG_TAG_RULES, i.Tags)),
       handler: function createOrganizationalUnit(ctx, i, org) {
         if (!isParent(org, i.ParentId!)) throw parentNotFound();
         checkOrgTags(i.Tags);
@@ -185,7 +186,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     CreateAccount: defineOperation<O.CreateAccountRequest, O.CreateAccountResponse, OrgRec>({
       resolve: mgmt,
-      authorize: (_ctx, i) => orgCheck("CreateAccount", "*", { ...requestTagKeys(i.Tags) }),
+      authorize: (_ctx, i) => orgCheck("CreateAccount", "*", requestTagContext(ORG_TAG_RULES, i.Tags)),
       handler: function createAccount(ctx, i, org) {
         checkOrgTags(i.Tags);
         const status: CreateStatusRec = {
@@ -312,12 +313,4 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
       },
     }),
   };
-}
-
-/** aws:TagKeys and aws:RequestTag/ for a call that tags what it creates. */
-export function requestTagKeys(tags: O.Tag[] | undefined): Record<string, string | string[]> {
-  if (!tags?.length) return {};
-  const out: Record<string, string | string[]> = { "aws:TagKeys": tags.map((t) => t.Key!) };
-  for (const t of tags) out[`aws:RequestTag/${t.Key}`] = t.Value ?? "";
-  return out;
 }
