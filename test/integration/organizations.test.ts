@@ -358,7 +358,9 @@ describe("Organizations", () => {
 
   it("invites an existing account, which accepts, and removes it again", async () => {
     const invited = "333333333333";
-    const h = (await org.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: invited }, Notes: "join us" }))).Handshake!;
+    const h = (
+      await org.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: invited }, Notes: "join us", Tags: [{ Key: "joined", Value: "by-invite" }] }))
+    ).Handshake!;
     expect(h.State).toBe("OPEN");
     await expectAwsError(org.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: invited } })), "DuplicateHandshakeException", 409);
     const theirs = orgAs(rootOf(invited));
@@ -367,6 +369,7 @@ describe("Organizations", () => {
     expect((await theirs.send(new ORG.AcceptHandshakeCommand({ HandshakeId: h.Id }))).Handshake!.State).toBe("ACCEPTED");
     await expectAwsError(theirs.send(new ORG.AcceptHandshakeCommand({ HandshakeId: h.Id })), "HandshakeAlreadyInStateException", 409);
     expect((await org.send(new ORG.DescribeAccountCommand({ AccountId: invited }))).Account!.JoinedMethod).toBe("INVITED");
+    expect((await org.send(new ORG.ListTagsForResourceCommand({ ResourceId: invited }))).Tags).toEqual([{ Key: "joined", Value: "by-invite" }]);
     await expectAwsError(org.send(new ORG.RemoveAccountFromOrganizationCommand({ AccountId: MANAGEMENT })), "MasterCannotLeaveOrganizationException", 409);
     await org.send(new ORG.RemoveAccountFromOrganizationCommand({ AccountId: invited }));
     await expectAwsError(theirs.send(new ORG.DescribeOrganizationCommand({})), "AWSOrganizationsNotInUseException", 404);

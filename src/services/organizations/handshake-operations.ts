@@ -82,9 +82,9 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
           requestedAt: ctx.now.getTime(),
           expiresAt: ctx.now.getTime() + EXPIRY_MS,
           ...(i.Notes ? { notes: i.Notes } : {}),
+          ...(i.Tags?.length ? { tags: i.Tags } : {}),
         };
         org.handshakes.push(h);
-        if (i.Tags?.length) setTags(org, id, i.Tags);
         state.save(ctx, org);
         return { Handshake: handshakeView(org, h, ctx.now) };
       },
@@ -109,6 +109,7 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
           joinedAt: ctx.now.getTime(),
         });
         attachDefaults(org, me);
+        if (h.tags) setTags(org, me, h.tags);
         state.save(ctx, org);
         return { Handshake: handshakeView(org, h, ctx.now) };
       },

@@ -58,6 +58,8 @@ export interface HandshakeRec {
   requestedAt: number;
   expiresAt: number;
   notes?: string;
+  /** attached to the account when it joins */
+  tags?: Tag[];
 }
 
 export interface OrgRec {
