@@ -5,7 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, logs, secretsmanager, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, org, ecs, logs, secretsmanager, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand } f
 import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
+import { organizationFixture } from "./organizations.ts";
 import { localfargateStart, motoStart, type StartFigures } from "./start.ts";
 import { cpuMicros, mainThreadCpuMicros, startBareHttp1, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
@@ -334,6 +335,15 @@ async function main() {
     if (want("kms")) await kmsScenarios(both);
     if (want("kms-list")) await listKeysScenario(both);
     if (want("secretsmanager")) await secretsScenarios(both);
+    if (want("org")) {
+      try {
+        const { member, keyId } = await organizationFixture(lf.endpoint, creds);
+        const body = JSON.stringify({ KeyId: keyId, Plaintext: Buffer.alloc(32, 1).toString("base64"), EncryptionContext: { purpose: "bench" } });
+        await load("org: kms Encrypt by a member account (SCPs and RCPs at root, OU and account)", lf, "kms", "TrentService.Encrypt", body, {}, member);
+      } catch (e) {
+        rows.push({ scenario: "org", target: "localfargate", note: `failed: ${(e as Error).message}` });
+      }
+    }
     if (want("audit")) {
       const quiet = await startLocalfargateProcess("localfargate (auditing off)", { LOCALFARGATE_AUDIT: "off" });
       try {

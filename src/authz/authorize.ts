@@ -5,7 +5,7 @@
  */
 import { ServiceError } from "../kernel/errors.ts";
 import { principalTypeKey } from "../auth/principal.ts";
-import { accessDeniedMessage, compileStoredPolicy, evaluate, type CompiledPolicy, type ConditionContext, type ContextValue } from "../policy/index.ts";
+import { accessDeniedMessage, compileStoredPolicy, evaluate, resourceAccount, type CompiledPolicy, type ConditionContext, type ContextValue } from "../policy/index.ts";
 import type { AuthCheck } from "../kernel/operation.ts";
 import type { RequestContext } from "../kernel/context.ts";
 
@@ -20,6 +20,8 @@ export function globalContext(ctx: RequestContext): Map<string, ContextValue> {
   } else if (p.type !== "AWSService") {
     m.set("aws:principalarn", principalArn);
     m.set("aws:principalaccount", p.accountId);
+    const orgId = ctx.app.scps?.organizationIdOf(p.accountId);
+    if (orgId) m.set("aws:principalorgid", orgId);
     m.set("aws:principaltype", principalTypeKey(p));
     m.set("aws:userid", p.principalId);
     if (p.type === "IAMUser" && p.userName) m.set("aws:username", p.userName);
@@ -96,6 +98,31 @@ export function accessDenied(ctx: RequestContext, message: string): ServiceError
   return new ServiceError("AccessDeniedException", message, status);
 }
 
+/**
+ * The services whose resources RCPs govern, by IAM prefix (of those localfargate serves), from
+ * https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html
+ * ("List of AWS services that support RCPs").
+ */
+const RCP_SERVICES = new Set(["s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "logs", "dynamodb", "aoss", "cognito-idp"]);
+
+/**
+ * Service-linked roles are beyond SCPs and RCPs
+ * (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html).
+ */
+function isServiceLinkedRole(roleArn: string | undefined): boolean {
+  return roleArn !== undefined && roleArn.includes(":role/aws-service-role/");
+}
+
+/** The RCP levels over a check's resource: its account's, for the services RCPs cover. */
+function rcpLevelsOf(ctx: RequestContext, check: AuthCheck, fallbackAccount: string): CompiledPolicy[][] | undefined {
+  const provider = ctx.app.scps;
+  if (!provider) return undefined;
+  const prefix = check.action.slice(0, check.action.indexOf(":")).toLowerCase();
+  if (!RCP_SERVICES.has(prefix)) return undefined;
+  const owner = check.resourcePolicy?.ownerAccountId ?? resourceAccount(check.resource) ?? fallbackAccount;
+  return provider.rcpLevelsFor(owner)?.map((level) => level.map((d) => compileStoredPolicy(d, "resource")));
+}
+
 export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void {
   if (checks.length === 0) return;
   const p = ctx.principal;
@@ -103,7 +130,8 @@ export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void 
   const identity = compileAll(idp?.identity, "identity");
   const boundary = idp?.boundary ? compileStoredPolicy(idp.boundary, "identity") : undefined;
   const session = idp?.session ? compileAll(idp.session, "session") : undefined;
-  const scpDocs = p.type === "AWSService" || p.type === "Anonymous" ? undefined : ctx.app.scps?.scpLevelsFor(p.accountId);
+  const serviceLinked = isServiceLinkedRole(p.session?.roleArn);
+  const scpDocs = p.type === "AWSService" || p.type === "Anonymous" || serviceLinked ? undefined : ctx.app.scps?.scpLevelsFor(p.accountId);
   const scpLevels = scpDocs?.map((level) => level.map((d) => compileStoredPolicy(d, "scp")));
   let base: Map<string, ContextValue> | undefined;
   for (const check of checks) {
@@ -131,6 +159,7 @@ export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void 
       permissionsBoundary: boundary,
       sessionPolicies: session,
       scpLevels,
+      rcpLevels: serviceLinked ? undefined : rcpLevelsOf(ctx, check, p.accountId),
       resourcePolicy,
     };
     let result = evaluate(input);

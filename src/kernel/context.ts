@@ -46,9 +46,16 @@ export interface IdentityPolicyProvider {
   policiesFor(principal: Principal): IdentityPolicies;
 }
 
-/** Organizations supplies the SCP levels (root → OU … → account) for an account. */
+/**
+ * Organizations supplies, for an account in an organization, the policy documents that apply at
+ * each level (root → OU … → account): its SCPs, its RCPs, and the organization's id
+ * (`aws:PrincipalOrgID`). Undefined where none apply (no organization, the management account,
+ * a policy type not enabled).
+ */
 export interface ScpProvider {
   scpLevelsFor(accountId: string): string[][] | undefined;
+  rcpLevelsFor(accountId: string): string[][] | undefined;
+  organizationIdOf(accountId: string): string | undefined;
 }
 
 /** Runs work that has fallen due on the service clock (deletions, rotations, deliveries). */
@@ -101,7 +108,8 @@ export interface AppContext {
   readonly credentialProviders: CredentialProvider[];
   /** IAM's; tests may wrap it with a fixture */
   identityPolicies?: IdentityPolicyProvider;
-  readonly scps?: ScpProvider;
+  /** Organizations'; undefined when no module provides it */
+  scps?: ScpProvider;
   /** in module order: the order due work runs in */
   readonly dueRunners: readonly DueRunner[];
   /** components report readiness and notes (e.g. storage driver) for /_localfargate/health */

@@ -1,7 +1,7 @@
 /** A service as the front door and the dispatcher see it: its names, wire protocol and operation table. */
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
 import type { ServiceError } from "./errors.ts";
-import type { AppContext, DueRunner, IdentityPolicyProvider, Provided, RequestContext } from "./context.ts";
+import type { AppContext, DueRunner, IdentityPolicyProvider, Provided, RequestContext, ScpProvider } from "./context.ts";
 import type { CredentialProvider } from "./principal.ts";
 import type { SomeOperation } from "./operation.ts";
 
@@ -47,6 +47,8 @@ export interface ServiceDef {
   eventSource: string;
   /** global services log and sign in us-east-1 */
   globalRegion?: string;
+  /** how the service answers input that breaks its model's constraints, where not ValidationException (Organizations: InvalidInputException) */
+  validationError?: (message: string) => ServiceError;
   operations: Readonly<Record<string, SomeOperation>>;
   /** operations that take no AWS credentials (STS federation): called unsigned, as the Anonymous principal */
   unsignedOperations?: ReadonlySet<string>;
@@ -59,6 +61,8 @@ export interface ModuleInstance {
   readonly provides?: Partial<Provided>;
   readonly credentialProviders?: readonly CredentialProvider[];
   readonly identityPolicies?: IdentityPolicyProvider;
+  /** the organization policies (SCPs, RCPs) that apply to each account */
+  readonly scps?: ScpProvider;
   readonly dueRunners?: readonly DueRunner[];
   /** run at close, modules in the reverse of their composition order */
   shutdown?(): Promise<void> | void;

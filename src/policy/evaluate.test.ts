@@ -187,6 +187,34 @@ describe("service control policies", () => {
   });
 });
 
+describe("RCPs (resource control policies of the resource's account)", () => {
+  const id = [identity(allow("*"))];
+  const rcpFull = () => pol("resource", { Effect: "Allow", Principal: "*", Action: "*", Resource: "*" });
+
+  it("every level must allow, and a deny at any level is an explicit deny in a resource control policy", () => {
+    expect(run({ identityPolicies: id, rcpLevels: [[rcpFull()], [rcpFull()]] }).decision).toBe("Allow");
+    expect(run({ identityPolicies: id, rcpLevels: [[rcpFull()], []] })).toEqual(implicit("resource control"));
+    const r = run({ identityPolicies: id, rcpLevels: [[rcpFull(), pol("resource", { Sid: "NoKms", Effect: "Deny", Principal: "*", Action: "kms:*", Resource: "*" })]] });
+    expect(r).toEqual({ decision: "ExplicitDeny", deniedBy: "resource control", matchedStatementSid: "NoKms" });
+    expect(accessDeniedMessage(alice.arn, "kms:Encrypt", KEY, r)).toBe(
+      `User: ${alice.arn} is not authorized to perform: kms:Encrypt on resource: ${KEY} with an explicit deny in a resource control policy`,
+    );
+    expect(accessDeniedMessage(alice.arn, "kms:Encrypt", KEY, { decision: "ImplicitDeny", deniedBy: "resource control" })).toMatch(
+      /with an explicit deny in a resource control policy$/,
+    );
+  });
+
+  it("an RCP allow grants nothing by itself, and applies to the root user and to AWS service principals", () => {
+    expect(run({ identityPolicies: [], rcpLevels: [[rcpFull()]] })).toEqual(implicit("identity-based"));
+    expect(run({ principal: root, rcpLevels: [[rcpFull(), pol("resource", { Effect: "Deny", Principal: "*", Action: "kms:*", Resource: "*" })]] }).decision).toBe("ExplicitDeny");
+    const keyPolicy = { policy: pol("resource", resourceSt({ Service: "fargate.amazonaws.com" }, "kms:Encrypt")), ownerAccountId: A, authoritative: true };
+    expect(run({ principal: fargate, resourcePolicy: keyPolicy }).decision).toBe("Allow");
+    expect(
+      run({ principal: fargate, resourcePolicy: keyPolicy, rcpLevels: [[pol("resource", { Effect: "Deny", Principal: "*", Action: "kms:*", Resource: "*" })]] }).decision,
+    ).toBe("ExplicitDeny");
+  });
+});
+
 describe("resource-based policies in the same account (union with IAM)", () => {
   const rp = (policy: CompiledPolicy, owner = A) => ({ policy, ownerAccountId: owner, authoritative: false });
   const narrowBoundary = identity(allow("s3:*"));

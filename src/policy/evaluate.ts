@@ -3,7 +3,8 @@
  *
  * 1. An explicit Deny in any supplied policy wins (reported in the order SCP, resource-based,
  *    identity-based, permissions boundary, session).
- * 2. SCPs: every level (root → OU … → account) needs an applicable Allow.
+ * 2. RCPs of the resource's account, then SCPs of the caller's: every level (root → OU … →
+ *    account) needs an applicable Allow.
  * 3. The resource-based policy:
  *    - same account, non-authoritative: naming the user / session / federated-user ARN grants on
  *      its own; naming the role grants, but an implicit deny in the boundary or session
@@ -85,6 +86,24 @@ const deny = (type: PolicyType, sid: string | undefined): EvaluationResult => ({
 const implicit = (type: PolicyType): EvaluationResult => ({ decision: "ImplicitDeny", deniedBy: type });
 const allow = (sid: string | undefined): EvaluationResult => (sid === undefined ? { decision: "Allow" } : { decision: "Allow", matchedStatementSid: sid });
 
+const PASSED = 0;
+const BLOCKED = 1;
+const DENIED = 2;
+
+/** Organization policy levels: DENIED (an explicit Deny, left in `s`), BLOCKED (a level without an Allow) or PASSED. */
+function scanLevels(levels: CompiledPolicy[][], r: Req, s: Scan): number {
+  let result = PASSED;
+  for (const level of levels) {
+    let levelAllows = false;
+    for (const pol of level) {
+      if (scan(pol, r, s).deny) return DENIED;
+      if (s.rank !== NONE) levelAllows = true;
+    }
+    if (!levelAllows) result = BLOCKED;
+  }
+  return result;
+}
+
 export function evaluate(input: EvaluationInput): EvaluationResult {
   const p = input.principal;
   const boundary = input.permissionsBoundary;
@@ -92,17 +111,17 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   const s = new Scan();
 
   // 1. Explicit deny anywhere; remember what allows.
+  let rcpBlocked = false;
+  if (input.rcpLevels !== undefined) {
+    const blocked = scanLevels(input.rcpLevels, r, s);
+    if (blocked === DENIED) return deny("resource control", s.deny!.sid);
+    rcpBlocked = blocked === BLOCKED;
+  }
   let scpBlocked = false;
-  const levels = input.scpLevels;
-  if (levels !== undefined) {
-    for (const level of levels) {
-      let levelAllows = false;
-      for (const pol of level) {
-        if (scan(pol, r, s).deny) return deny("service control", s.deny!.sid);
-        if (s.rank !== NONE) levelAllows = true;
-      }
-      if (!levelAllows) scpBlocked = true;
-    }
+  if (input.scpLevels !== undefined) {
+    const blocked = scanLevels(input.scpLevels, r, s);
+    if (blocked === DENIED) return deny("service control", s.deny!.sid);
+    scpBlocked = blocked === BLOCKED;
   }
   const rp = input.resourcePolicy;
   let rpRank = NONE;
@@ -136,7 +155,8 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
     }
   }
 
-  // 2. SCPs.
+  // 2. RCPs and SCPs.
+  if (rcpBlocked) return implicit("resource control");
   if (scpBlocked) return implicit("service control");
 
   // 3. The resource-based policy (4, the identity chain, in identityChain()).
@@ -209,6 +229,7 @@ const PHRASE: Record<PolicyType, string> = {
   "permissions boundary": "a permissions boundary",
   session: "a session policy",
   "service control": "a service control policy",
+  "resource control": "a resource control policy",
 };
 
 /**
@@ -216,13 +237,13 @@ const PHRASE: Record<PolicyType, string> = {
  * - explicit: `… with an explicit deny in an identity-based policy` / `a resource-based policy` /
  *   `a permissions boundary` / `a session policy` / `a service control policy`;
  * - implicit: `… because no identity-based policy allows the <action> action` (likewise
- *   `resource-based policy`, `session policy`, `permissions boundary`); SCP denials always read
+ *   `resource-based policy`, `session policy`, `permissions boundary`); SCP and RCP denials always read
  *   as explicit ("even if the denial is implicit", per AWS's troubleshooting page).
  */
 export function accessDeniedMessage(principalArn: string, action: string, resource: string, r: EvaluationResult): string {
   const type: PolicyType = r.deniedBy ?? "identity-based";
   const head = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`;
-  if (r.decision === "ExplicitDeny" || type === "service control") return `${head} with an explicit deny in ${PHRASE[type]}`;
+  if (r.decision === "ExplicitDeny" || type === "service control" || type === "resource control") return `${head} with an explicit deny in ${PHRASE[type]}`;
   return `${head} because no ${PHRASE[type].replace(/^an? /, "")} allows the ${action} action`;
 }
 

@@ -67,13 +67,15 @@ export interface EvaluationInput {
   sessionPolicies?: CompiledPolicy[];
   /** one array per level, root → OU … → account; every level needs an Allow */
   scpLevels?: CompiledPolicy[][];
+  /** RCPs of the resource's account, one array per level as for SCPs (resource-kind documents) */
+  rcpLevels?: CompiledPolicy[][];
   resourcePolicy?: { policy: CompiledPolicy; ownerAccountId: string; authoritative: boolean };
   /** KMS: a grant matched (the caller decides); an allow source that an explicit deny still beats */
   grantAllows?: boolean;
 }
 
 export type Decision = "Allow" | "ExplicitDeny" | "ImplicitDeny";
-export type PolicyType = "identity-based" | "resource-based" | "permissions boundary" | "session" | "service control";
+export type PolicyType = "identity-based" | "resource-based" | "permissions boundary" | "session" | "service control" | "resource control";
 
 export interface EvaluationResult {
   decision: Decision;

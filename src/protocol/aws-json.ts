@@ -1,5 +1,5 @@
 /** awsJson1_1: request decoding, response and error encoding. */
-import type { ServiceError } from "../kernel/errors.ts";
+import { ServiceError } from "../kernel/errors.ts";
 import { decodeAndValidate, serializationError } from "./validate.ts";
 import type { ServiceShapes } from "./shapes/types.ts";
 import { own, setOwn } from "../util/own-property.ts";
@@ -7,8 +7,17 @@ import type { WireProtocol } from "./wire.ts";
 
 export const JSON_CONTENT_TYPE = "application/x-amz-json-1.1";
 
-/** `validationCode`: the service's error for a constraint failure (CloudWatch Logs answers InvalidParameterException). */
-export function decodeJsonInput(shapes: ServiceShapes, operation: string, body: Buffer, validationCode = "ValidationException"): Record<string, unknown> {
+/**
+ * `validationCode`: the service's error for a constraint failure (CloudWatch Logs answers
+ * InvalidParameterException); `validationError`: a service that words it its own way (Organizations).
+ */
+export function decodeJsonInput(
+  shapes: ServiceShapes,
+  operation: string,
+  body: Buffer,
+  validationCode = "ValidationException",
+  validationError?: (message: string) => ServiceError,
+): Record<string, unknown> {
   let parsed: unknown = {};
   if (body.length > 0) {
     const text = body.toString("utf8");
@@ -25,7 +34,12 @@ export function decodeJsonInput(shapes: ServiceShapes, operation: string, body: 
   }
   const inputShape = own(shapes.operations, operation)?.input;
   if (!inputShape) return {};
-  return decodeAndValidate(shapes, inputShape, parsed, { wire: "json", validationCode }) as Record<string, unknown>;
+  try {
+    return decodeAndValidate(shapes, inputShape, parsed, { wire: "json", validationCode }) as Record<string, unknown>;
+  } catch (e) {
+    if (validationError && e instanceof ServiceError && e.code === validationCode) throw validationError(e.message);
+    throw e;
+  }
 }
 
 /** Converts handler output to wire JSON: Buffers → base64, Dates → epoch seconds. */
@@ -61,7 +75,7 @@ export const awsJsonProtocol: WireProtocol = {
     const target = req.headers["x-amz-target"] ?? "";
     const dot = target.lastIndexOf(".");
     const operation = dot >= 0 && svc.targetPrefixes?.includes(target.slice(0, dot)) ? target.slice(dot + 1) : "";
-    return { operation, input: () => decodeJsonInput(svc.shapes!, operation, req.body, svc.validationCode) };
+    return { operation, input: () => decodeJsonInput(svc.shapes!, operation, req.body, svc.validationCode, svc.validationError) };
   },
   encodeOutput: (_svc, _operation, output) => ({ status: 200, headers: { "content-type": JSON_CONTENT_TYPE }, body: encodeJsonOutput(output) }),
   encodeError: (_svc, err) => ({ status: err.status, headers: { "content-type": JSON_CONTENT_TYPE, "x-amzn-errortype": err.code }, body: encodeJsonError(err) }),

@@ -16,12 +16,13 @@ describe("module composition", () => {
   it("composes every module in the stated order and gives typed access to what they provide", async () => {
     const { app, shutdown } = await createApp({ dataDir: null, storageDriver: "plain" });
     try {
-      expect([...app.services.keys()]).toEqual(["sts", "iam", "s3", "cloudtrail", "kms", "secretsmanager", "ssm", "cloudwatchlogs", "ecs"]);
+      expect([...app.services.keys()]).toEqual(["sts", "iam", "organizations", "s3", "cloudtrail", "kms", "secretsmanager", "ssm", "cloudwatchlogs", "ecs"]);
       expect(app.dueRunners.map((r) => r.name)).toEqual(["sts.sessions", "cloudtrail-delivery", "kms", "secretsmanager", "logs retention", "ecs"]);
       expect(app.get("iam").state).toBeDefined();
+      expect(app.scps).toBeDefined();
       expect(app.find("serverUrl")).toBeUndefined();
       expect(() => app.get("serverUrl")).toThrow('nothing provides "serverUrl" yet');
-      expect(MODULES.map((m) => m.name)).toEqual(["iam-secrets", "sts", "iam", "s3", "cloudtrail", "kms", "secretsmanager", "ssm", "logs", "ecs"]);
+      expect(MODULES.map((m) => m.name)).toEqual(["iam-secrets", "sts", "iam", "organizations", "s3", "cloudtrail", "kms", "secretsmanager", "ssm", "logs", "ecs"]);
     } finally {
       for (const s of shutdown.reverse()) await s();
       app.store.close();

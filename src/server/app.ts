@@ -146,6 +146,7 @@ export async function createApp(options: StartOptions, modules: readonly Service
       credentialProviders.push(...(made.credentialProviders ?? []));
       dueRunners.push(...(made.dueRunners ?? []));
       if (made.identityPolicies) app.identityPolicies = made.identityPolicies;
+      if (made.scps) app.scps = made.scps;
       if (made.shutdown) shutdown.push(() => made.shutdown!());
     }
   } catch (e) {

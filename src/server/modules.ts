@@ -7,6 +7,7 @@ import type { ServiceModule } from "../kernel/service.ts";
 import { secretsModule } from "../services/iam/secrets.ts";
 import { stsModule } from "../services/sts/index.ts";
 import { iamModule } from "../services/iam/index.ts";
+import { organizationsModule } from "../services/organizations/index.ts";
 import { s3Module } from "../services/s3/index.ts";
 import { cloudTrailModule } from "../services/cloudtrail/index.ts";
 import { kmsModule } from "../services/kms/index.ts";
@@ -19,6 +20,7 @@ export const MODULES: readonly ServiceModule[] = [
   secretsModule,
   stsModule,
   iamModule,
+  organizationsModule,
   s3Module,
   cloudTrailModule,
   kmsModule,

@@ -17,6 +17,7 @@ import * as Logs from "@aws-sdk/client-cloudwatch-logs";
 import * as ECS from "@aws-sdk/client-ecs";
 import * as IAM from "@aws-sdk/client-iam";
 import * as KMS from "@aws-sdk/client-kms";
+import * as ORG from "@aws-sdk/client-organizations";
 import * as S3 from "@aws-sdk/client-s3";
 import * as SM from "@aws-sdk/client-secrets-manager";
 import * as SSM from "@aws-sdk/client-ssm";
@@ -63,6 +64,8 @@ interface World {
   secretArn: string;
   secretVersionId: string;
   parameterArn: string;
+  /** the first account's organization: a member account, an OU, the root, an SCP, an invitation, an account creation request */
+  org: { accountId: string; ouId: string; rootId: string; policyId: string; handshakeId: string; createRequestId: string };
   /** the second account's own */
   own: { keyArn: string; aliasName: string; userName: string; clusterArn: string; bucket: string };
 }
@@ -125,6 +128,21 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
   sts: {
     RoleArn: one((w) => w.roleArn),
   },
+  organizations: {
+    AccountId: one((w) => w.org.accountId),
+    OrganizationalUnitId: one((w) => w.org.ouId),
+    ParentId: { owner: (w) => [w.org.rootId, w.org.ouId] },
+    ChildId: one((w) => w.org.accountId),
+    PolicyId: one((w) => w.org.policyId),
+    TargetId: { owner: (w) => [w.org.accountId, w.org.ouId, w.org.rootId] },
+    RootId: one((w) => w.org.rootId),
+    ResourceId: { owner: (w) => [w.org.accountId, w.org.policyId] },
+    HandshakeId: one((w) => w.org.handshakeId),
+    CreateAccountRequestId: one((w) => w.org.createRequestId),
+    SourceParentId: one((w) => w.org.ouId),
+    DestinationParentId: one((w) => w.org.rootId),
+    Target: one((w) => ({ Type: "ACCOUNT", Id: w.org.accountId })),
+  },
   s3: {
     Bucket: one((w) => w.bucket),
     Key: one((w) => w.objectKey),
@@ -155,6 +173,7 @@ const NEW_NAMES: Record<string, Record<string, unknown>> = {
   "ecs.CreateService": { serviceName: "made-by-other" },
   "cloudtrail.CreateTrail": { Name: "made-by-other" },
   "cloudwatchlogs.CreateLogGroup": { logGroupName: "made-by-other" },
+  "organizations.CreateOrganizationalUnit": { Name: "made-by-other" },
 };
 
 const doc = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
@@ -261,6 +280,17 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "ssm.AddTagsToResource": { ResourceType: "Parameter", Tags: [{ Key: "team", Value: "other" }] },
   "ssm.RemoveTagsFromResource": { ResourceType: "Parameter", TagKeys: ["team"] },
   "ssm.ListTagsForResource": { ResourceType: "Parameter" },
+  "organizations.RegisterDelegatedAdministrator": { ServicePrincipal: "cloudtrail.amazonaws.com" },
+  "organizations.DeregisterDelegatedAdministrator": { ServicePrincipal: "cloudtrail.amazonaws.com" },
+  "organizations.ListChildren": { ChildType: "ACCOUNT" },
+  "organizations.ListPoliciesForTarget": { Filter: "SERVICE_CONTROL_POLICY" },
+  "organizations.EnablePolicyType": { PolicyType: "RESOURCE_CONTROL_POLICY" },
+  "organizations.DisablePolicyType": { PolicyType: "SERVICE_CONTROL_POLICY" },
+  "organizations.TagResource": { Tags: [{ Key: "team", Value: "other" }] },
+  "organizations.UntagResource": { TagKeys: ["team"] },
+  "organizations.UpdateOrganizationalUnit": { Name: "renamed-by-other" },
+  "organizations.UpdatePolicy": { Content: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) },
+  "organizations.DescribeEffectivePolicy": { PolicyType: "TAG_POLICY" },
 };
 
 /** Operations the matrix does not call, and why. */
@@ -304,6 +334,22 @@ const SKIPPED: Record<string, string> = {
   "secretsmanager.GetRandomPassword": "takes no identifier",
   "ssm.DescribeParameters": "lists the caller's own parameters; takes no identifier",
   "ssm.GetParametersByPath": "a path names parameters of the caller's own account only; takes no account",
+  "organizations.CreateOrganization": "creates the caller's own organization; takes no identifier",
+  "organizations.DescribeOrganization": "describes the caller's own organization; takes no identifier",
+  "organizations.DeleteOrganization": "deletes the caller's own organization; takes no identifier",
+  "organizations.LeaveOrganization": "takes the caller's own account out of its organization; takes no identifier",
+  "organizations.ListRoots": "lists the caller's own organization's root; takes no identifier",
+  "organizations.EnableAWSServiceAccess": "changes the caller's own organization; names a service, not a resource",
+  "organizations.DisableAWSServiceAccess": "changes the caller's own organization; names a service, not a resource",
+  "organizations.ListAWSServiceAccessForOrganization": "lists the caller's own organization's trusted services; takes no identifier",
+  "organizations.ListDelegatedAdministrators": "lists the caller's own organization's delegated administrators; takes no identifier",
+  "organizations.CreateAccount": "creates an account in the caller's own organization; takes no identifier",
+  "organizations.ListCreateAccountStatus": "lists the caller's own organization's requests; takes no identifier",
+  "organizations.ListAccounts": "lists the caller's own organization's accounts; takes no identifier",
+  "organizations.CreatePolicy": "creates a policy in the caller's own organization; takes no identifier",
+  "organizations.ListPolicies": "lists the caller's own organization's policies and AWS's; takes no identifier",
+  "organizations.ListHandshakesForAccount": "lists the invitations to the caller's own account; takes no identifier",
+  "organizations.ListHandshakesForOrganization": "lists the caller's own organization's invitations; takes no identifier",
 };
 
 /** S3 has no shape table (restXml, routed by the service itself): its operations' members. */
@@ -356,6 +402,21 @@ const REFUSALS: Record<string, string[]> = {
   "cloudtrail.CreateTrail": ["InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException", "KmsKeyNotFoundException"],
   "cloudtrail.UpdateTrail": ["InsufficientS3BucketPolicyException"],
   sts: ["AccessDenied"],
+  organizations: [
+    "AccessDeniedException",
+    "AWSOrganizationsNotInUseException",
+    "AccountNotFoundException",
+    "ParentNotFoundException",
+    "OrganizationalUnitNotFoundException",
+    "ChildNotFoundException",
+    "PolicyNotFoundException",
+    "TargetNotFoundException",
+    "RootNotFoundException",
+    "HandshakeNotFoundException",
+    "CreateAccountStatusNotFoundException",
+  ],
+  // any account may be invited; one already in an organization cannot be
+  "organizations.InviteAccountToOrganization": ["HandshakeConstraintViolationException:The account is already a member of an organization."],
   // HEAD answers have no body: the SDK names a 403 without a code "Unknown"
   s3: ["AccessDenied", "BucketAlreadyExists", "Unknown"],
   cloudwatchlogs: [
@@ -478,6 +539,7 @@ const MODULES: Record<string, { client: new (cfg: object) => { send(c: unknown):
   cloudwatchlogs: { client: Logs.CloudWatchLogsClient, mod: Logs },
   secretsmanager: { client: SM.SecretsManagerClient, mod: SM },
   ssm: { client: SSM.SSMClient, mod: SSM },
+  organizations: { client: ORG.OrganizationsClient, mod: ORG },
 };
 
 interface Outcome {
@@ -539,6 +601,7 @@ const clients = (creds?: Creds) => {
     logs: new Logs.CloudWatchLogsClient(cfg),
     sm: new SM.SecretsManagerClient(cfg),
     ssm: new SSM.SSMClient(cfg),
+    org: new ORG.OrganizationsClient(cfg),
   };
 };
 
@@ -632,8 +695,12 @@ async function buildWorld(): Promise<World> {
   );
   await a.ssm.send(new SSM.LabelParameterVersionCommand({ Name: "/owner/param", Labels: ["prod"] }));
 
-  // The other account's own resources, for the mixed cases.
+  const org = await buildOrganization(a.org);
+
+  // The other account's own resources, for the mixed cases (and an organization of its own, so
+  // its calls reach past "not in an organization" to the lookups).
   const b = clients({ accessKeyId: OTHER, secretAccessKey: "test" });
+  await b.org.send(new ORG.CreateOrganizationCommand({}));
   const ownKey = (await b.kms.send(new KMS.CreateKeyCommand({}))).KeyMetadata!;
   await b.kms.send(new KMS.CreateAliasCommand({ AliasName: "alias/other-own", TargetKeyId: ownKey.KeyId }));
   const ownCluster = (await b.ecs.send(new ECS.CreateClusterCommand({ clusterName: "other-own" }))).cluster!.clusterArn!;
@@ -672,7 +739,51 @@ async function buildWorld(): Promise<World> {
     secretArn: secret.ARN!,
     secretVersionId: secret.VersionId!,
     parameterArn: `arn:aws:ssm:us-east-1:${OWNER}:parameter/owner/param`,
+    org,
     own: { keyArn: ownKey.Arn!, aliasName: "alias/other-own", userName: "admin", clusterArn: ownCluster, bucket: "other-own-bucket" },
+  };
+}
+
+/** The first account's organization: an OU holding a created member account, an SCP attached to it, an open invitation. */
+async function buildOrganization(org: ORG.OrganizationsClient): Promise<World["org"]> {
+  await org.send(new ORG.CreateOrganizationCommand({}));
+  const rootId = (await org.send(new ORG.ListRootsCommand({}))).Roots![0].Id!;
+  await org.send(new ORG.EnablePolicyTypeCommand({ RootId: rootId, PolicyType: "SERVICE_CONTROL_POLICY" }));
+  const ouId = (await org.send(new ORG.CreateOrganizationalUnitCommand({ ParentId: rootId, Name: "owner-ou", Tags: [{ Key: "team", Value: "owner" }] }))).OrganizationalUnit!.Id!;
+  const created = await org.send(new ORG.CreateAccountCommand({ AccountName: "owner-member", Email: "owner-member@example.com", Tags: [{ Key: "team", Value: "owner" }] }));
+  const createRequestId = created.CreateAccountStatus!.Id!;
+  const accountId = (await org.send(new ORG.DescribeCreateAccountStatusCommand({ CreateAccountRequestId: createRequestId }))).CreateAccountStatus!.AccountId!;
+  await org.send(new ORG.MoveAccountCommand({ AccountId: accountId, SourceParentId: rootId, DestinationParentId: ouId }));
+  const policyId = (
+    await org.send(new ORG.CreatePolicyCommand({ Name: "owner-scp", Description: "owner", Type: "SERVICE_CONTROL_POLICY", Content: doc, Tags: [{ Key: "team", Value: "owner" }] }))
+  ).Policy!.PolicySummary!.Id!;
+  await org.send(new ORG.AttachPolicyCommand({ PolicyId: policyId, TargetId: ouId }));
+  await org.send(new ORG.AttachPolicyCommand({ PolicyId: policyId, TargetId: accountId }));
+  await org.send(new ORG.RegisterDelegatedAdministratorCommand({ AccountId: accountId, ServicePrincipal: "cloudtrail.amazonaws.com" }));
+  const handshakeId = (await org.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: "444444444444" } }))).Handshake!.Id!;
+  return { accountId, ouId, rootId, policyId, handshakeId, createRequestId };
+}
+
+/** The first account's organization as its management account sees it. */
+async function organizationState(org: ORG.OrganizationsClient, w: World): Promise<unknown> {
+  const o = w.org;
+  const targets = [o.rootId, o.ouId, o.accountId];
+  return {
+    organization: (await org.send(new ORG.DescribeOrganizationCommand({}))).Organization,
+    roots: (await org.send(new ORG.ListRootsCommand({}))).Roots,
+    accounts: (await org.send(new ORG.ListAccountsCommand({}))).Accounts?.map((a) => [a.Id, a.Name, a.Email]),
+    ous: (await org.send(new ORG.ListOrganizationalUnitsForParentCommand({ ParentId: o.rootId }))).OrganizationalUnits,
+    parents: (await org.send(new ORG.ListParentsCommand({ ChildId: o.accountId }))).Parents,
+    policy: (await org.send(new ORG.DescribePolicyCommand({ PolicyId: o.policyId }))).Policy,
+    policies: (await org.send(new ORG.ListPoliciesCommand({ Filter: "SERVICE_CONTROL_POLICY" }))).Policies?.map((p) => p.Id),
+    attached: await Promise.all(
+      targets.map(async (t) => (await org.send(new ORG.ListPoliciesForTargetCommand({ TargetId: t, Filter: "SERVICE_CONTROL_POLICY" }))).Policies?.map((p) => p.Id)),
+    ),
+    tags: await Promise.all([o.ouId, o.accountId, o.policyId].map(async (r) => (await org.send(new ORG.ListTagsForResourceCommand({ ResourceId: r }))).Tags)),
+    handshakes: (await org.send(new ORG.ListHandshakesForOrganizationCommand({}))).Handshakes?.map((h) => [h.Id, h.State]),
+    delegated: (await org.send(new ORG.ListDelegatedAdministratorsCommand({}))).DelegatedAdministrators?.map((d) => d.Id),
+    services: (await org.send(new ORG.ListAWSServiceAccessForOrganizationCommand({}))).EnabledServicePrincipals?.map((x) => x.ServicePrincipal),
+    created: (await org.send(new ORG.ListCreateAccountStatusCommand({}))).CreateAccountStatuses?.map((c) => [c.Id, c.State]),
   };
 }
 
@@ -756,6 +867,8 @@ async function ownerState(w: World): Promise<unknown> {
   const param = (await a.ssm.send(new SSM.GetParameterHistoryCommand({ Name: "/owner/param", WithDecryption: true }))).Parameters;
   const parameters = { history: param, tags: (await a.ssm.send(new SSM.ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: "/owner/param" }))).TagList };
   return { keys, aliases, iam, ecs, cloudtrail, s3, secrets, parameters };
+  const organizations = await organizationState(a.org, w);
+  return { keys, aliases, iam, ecs, cloudtrail, s3, organizations };
 }
 
 beforeAll(async () => {
@@ -784,7 +897,9 @@ describe("cross-account matrix", () => {
     // 145 operations in 188 cases when this was written: the matrix must not quietly shrink
     expect(new Set(matrix.cases.map((c) => c.key)).size).toBeGreaterThanOrEqual(145);
     // every service is in the matrix, and most of what is implemented is called
-    expect(new Set(matrix.cases.map((c) => c.service))).toEqual(new Set(["kms", "ecs", "iam", "cloudtrail", "sts", "s3", "cloudwatchlogs", "secretsmanager", "ssm"]));
+    expect(new Set(matrix.cases.map((c) => c.service))).toEqual(
+      new Set(["kms", "ecs", "iam", "cloudtrail", "sts", "s3", "organizations", "cloudwatchlogs", "secretsmanager", "ssm"]),
+    );
     for (const s of matrix.skipped) expect(s.reason, s.key).toMatch(/\S/);
   });
 

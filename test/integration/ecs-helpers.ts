@@ -3,10 +3,12 @@ import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, type Co
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 
 export const ACCOUNT = "000000000000";
+const DEFAULT_ACCOUNT = ACCOUNT;
 export const NETWORK = { awsvpcConfiguration: { subnets: ["subnet-12345678"], securityGroups: ["sg-12345678"] } };
 
 /** The key policy of the ECS documentation (fargate-create-storage-key), for one cluster. */
-export function fargateKeyPolicy(clusterName: string | string[], opts: { fargate?: boolean } = {}): string {
+export function fargateKeyPolicy(clusterName: string | string[], opts: { fargate?: boolean; account?: string } = {}): string {
+  const ACCOUNT = opts.account ?? DEFAULT_ACCOUNT;
   const names = Array.isArray(clusterName) ? clusterName : [clusterName];
   const statements: unknown[] = [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }];
   if (opts.fargate !== false) {
@@ -42,7 +44,11 @@ export function fargateKeyPolicy(clusterName: string | string[], opts: { fargate
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
-export async function createFargateKey(kms: KMSClient, clusterName: string | string[], opts: { fargate?: boolean } = {}): Promise<{ keyId: string; arn: string }> {
+export async function createFargateKey(
+  kms: KMSClient,
+  clusterName: string | string[],
+  opts: { fargate?: boolean; account?: string } = {},
+): Promise<{ keyId: string; arn: string }> {
   const out = await kms.send(new CreateKeyCommand({ Policy: fargateKeyPolicy(clusterName, opts), Description: "fargate ephemeral storage" }));
   return { keyId: out.KeyMetadata!.KeyId!, arn: out.KeyMetadata!.Arn! };
 }

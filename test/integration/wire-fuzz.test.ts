@@ -30,6 +30,7 @@ import { cloudwatchlogsShapes } from "../../src/protocol/shapes/cloudwatchlogs.g
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { secretsmanagerShapes } from "../../src/protocol/shapes/secretsmanager.gen.ts";
 import { ssmShapes } from "../../src/protocol/shapes/ssm.gen.ts";
+import { organizationsShapes } from "../../src/protocol/shapes/organizations.gen.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 let s: TestServer;
@@ -194,6 +195,7 @@ const targets: Target[] = [
   { service: "sts", shapes: stsShapes, protocol: "query" },
   { service: "secretsmanager", shapes: secretsmanagerShapes, protocol: "json", targetPrefix: "secretsmanager" },
   { service: "ssm", shapes: ssmShapes, protocol: "json", targetPrefix: "AmazonSSM" },
+  { service: "organizations", shapes: organizationsShapes, protocol: "json", targetPrefix: "AWSOrganizationsV20161128" },
 ];
 
 async function send(t: Target, operation: string, input: unknown): Promise<{ status: number; body: string }> {

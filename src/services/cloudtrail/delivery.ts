@@ -19,6 +19,7 @@ import type { AuditStore, StoredEvent } from "../../audit/event-store.ts";
 import { isoSeconds } from "../../audit/record.ts";
 import { s3Api } from "../s3/index.ts";
 import { digestSigningString, signDigest, type SigningKeys } from "./keys.ts";
+import { chainKey, chainParts, logsPrefix, trailAccounts } from "./organization-trail.ts";
 import { eventFields, selects } from "./selectors.ts";
 import { TRAIL_KIND, type DigestChain, type PendingLogFile, type TrailState, type Trails } from "./trails.ts";
 
@@ -53,13 +54,16 @@ function keyPrefix(t: TrailState): string {
   return t.s3KeyPrefix ? `${t.s3KeyPrefix}/` : "";
 }
 
-export function logFileKey(t: TrailState, region: string, at: Date): string {
-  return `${keyPrefix(t)}AWSLogs/${t.accountId}/CloudTrail/${region}/${ymd(at)}/${t.accountId}_CloudTrail_${region}_${minuteStamp(at)}_${uniqueString()}.json.gz`;
+export function logFileKey(t: TrailState, region: string, at: Date, account = t.accountId): string {
+  return `${keyPrefix(t)}${logsPrefix(t, account)}CloudTrail/${region}/${ymd(at)}/${account}_CloudTrail_${region}_${minuteStamp(at)}_${uniqueString()}.json.gz`;
 }
 
-export function digestFileKey(t: TrailState, region: string, at: Date): string {
-  return `${keyPrefix(t)}AWSLogs/${t.accountId}/CloudTrail-Digest/${region}/${ymd(at)}/${t.accountId}_CloudTrail-Digest_${region}_${t.name}_${t.homeRegion}_${secondStamp(at)}.json.gz`;
+export function digestFileKey(t: TrailState, region: string, at: Date, account = t.accountId): string {
+  return `${keyPrefix(t)}${logsPrefix(t, account)}CloudTrail-Digest/${region}/${ymd(at)}/${account}_CloudTrail-Digest_${region}_${t.name}_${t.homeRegion}_${secondStamp(at)}.json.gz`;
 }
+
+/** The chain of the trail's own account in its home Region. */
+export const homeChain = (t: TrailState) => chainKey(t, t.accountId, t.homeRegion);
 
 export class Delivery implements DueRunner {
   readonly name = "cloudtrail-delivery";
@@ -96,8 +100,8 @@ export class Delivery implements DueRunner {
   }
 
   /** The region whose log files carry this event for this trail, or undefined if the trail does not take it. */
-  private deliveringRegion(t: TrailState, e: StoredEvent): string | undefined {
-    if (e.account !== t.accountId) return undefined;
+  private deliveringRegion(t: TrailState, e: StoredEvent, accounts: ReadonlySet<string>): string | undefined {
+    if (!accounts.has(e.account)) return undefined;
     const global = GLOBAL_SOURCES.has(e.eventSource);
     if (global && !t.includeGlobalServiceEvents) return undefined;
     if (t.isMultiRegionTrail) return e.region;
@@ -119,14 +123,16 @@ export class Delivery implements DueRunner {
       t.latestDeliveryError = "NoSuchBucket";
       return writes;
     }
-    const byRegion = new Map<string, StoredEvent[]>();
+    // one file (and digest chain) per account and delivering region
+    const byChain = new Map<string, StoredEvent[]>();
+    const accounts = trailAccounts(this.app, t);
     let watermark = t.watermark;
     for (;;) {
       const batch = this.events.after(watermark, 10_000);
       if (batch.length === 0) break;
       for (const e of batch) {
         watermark = e.seq;
-        const region = this.deliveringRegion(t, e);
+        const region = this.deliveringRegion(t, e, accounts);
         if (region === undefined) continue;
         let record: Record<string, unknown>;
         try {
@@ -135,18 +141,20 @@ export class Delivery implements DueRunner {
           continue;
         }
         if (!selects(t, eventFields(record))) continue;
-        let list = byRegion.get(region);
-        if (!list) byRegion.set(region, (list = []));
+        const key = chainKey(t, e.account, region);
+        let list = byChain.get(key);
+        if (!list) byChain.set(key, (list = []));
         list.push(e);
       }
     }
     t.watermark = watermark;
     let delivered = false;
-    for (const [region, list] of byRegion) {
+    for (const [chain, list] of byChain) {
+      const { account, region } = chainParts(t, chain);
       for (let i = 0; i < list.length; i += MAX_RECORDS_PER_FILE) {
         const chunk = list.slice(i, i + MAX_RECORDS_PER_FILE);
         const json = Buffer.from(`{"Records":[${chunk.map((e) => e.record).join(",")}]}`);
-        const key = logFileKey(t, region, now);
+        const key = logFileKey(t, region, now, account);
         const { writes: w } = s3.storage.putObject(bucket.name, key, gzipSync(json), now, { contentType: "application/json" });
         writes.push(...w);
         delivered = true;
@@ -160,7 +168,7 @@ export class Delivery implements DueRunner {
             newestEventTime: isoSeconds(new Date(Math.max(...times))),
             oldestEventTime: isoSeconds(new Date(Math.min(...times))),
           };
-          this.chain(t, region, nowMs).logFiles.push(file);
+          this.chain(t, chain, nowMs).logFiles.push(file);
         }
       }
     }
@@ -171,10 +179,10 @@ export class Delivery implements DueRunner {
     return writes;
   }
 
-  /** The digest chain of a delivering region; a new region's chain starts with the current digest period. */
-  private chain(t: TrailState, region: string, nowMs: number): DigestChain {
-    let c = t.digests[region];
-    if (!c) t.digests[region] = c = { startMs: t.digests[t.homeRegion]?.startMs ?? t.startLoggingMs ?? nowMs, previous: null, logFiles: [] };
+  /** The digest chain of a delivering region (and account); a new chain starts with the current digest period. */
+  private chain(t: TrailState, key: string, nowMs: number): DigestChain {
+    let c = t.digests[key];
+    if (!c) t.digests[key] = c = { startMs: t.digests[homeChain(t)]?.startMs ?? t.startLoggingMs ?? nowMs, previous: null, logFiles: [] };
     return c;
   }
 
@@ -187,14 +195,15 @@ export class Delivery implements DueRunner {
       t.latestDigestDeliveryError = "NoSuchBucket";
       return writes;
     }
-    if (!t.digests[t.homeRegion]) this.chain(t, t.homeRegion, t.startLoggingMs ?? nowMs);
+    if (!t.digests[homeChain(t)]) this.chain(t, homeChain(t), t.startLoggingMs ?? nowMs);
     let delivered = false;
-    for (const [region, c] of Object.entries(t.digests)) {
+    for (const [chain, c] of Object.entries(t.digests)) {
+      const { account, region } = chainParts(t, chain);
       // Digest keys carry the end time to the second: never reuse the previous one's.
       const endMs = Math.max(Math.floor(nowMs / 1000) * 1000, Math.floor(c.startMs / 1000) * 1000 + 1000);
       if (final && c.logFiles.length === 0 && c.previous && Math.floor(c.startMs / 1000) * 1000 >= Math.floor(nowMs / 1000) * 1000) continue;
       const end = new Date(endMs);
-      const key = digestFileKey(t, region, end);
+      const key = digestFileKey(t, region, end, account);
       const { key: signingKey, privateKey, writes: keyWrites } = this.keys.current(region, nowMs);
       writes.push(...keyWrites);
       const times = c.logFiles
@@ -202,7 +211,7 @@ export class Delivery implements DueRunner {
         .filter((x): x is string => x !== null)
         .sort();
       const digest = {
-        awsAccountId: t.accountId,
+        awsAccountId: account,
         digestStartTime: isoSeconds(new Date(c.startMs)),
         digestEndTime: isoSeconds(end),
         digestS3Bucket: bucket.name,

@@ -12,7 +12,7 @@ import type {
 } from "@aws-sdk/client-cloudtrail";
 import { defineOperation } from "../../kernel/operation.ts";
 import { isoSeconds } from "../../audit/record.ts";
-import { DELIVERY_INTERVAL_MS, DIGEST_INTERVAL_MS } from "./delivery.ts";
+import { DELIVERY_INTERVAL_MS, DIGEST_INTERVAL_MS, homeChain } from "./delivery.ts";
 import { saveTrail, type CloudTrailDeps } from "./deps.ts";
 import { resolveTrailTarget, storedHomeTrailOf, trailCheck, trailOf, type TrailTarget } from "./target.ts";
 import { ctError } from "./trails.ts";
@@ -33,7 +33,7 @@ export function startLoggingOperation(deps: CloudTrailDeps) {
         t.watermark = deps.events.maxSeq();
         t.nextDeliveryMs = now + DELIVERY_INTERVAL_MS;
         t.nextDigestMs = now + DIGEST_INTERVAL_MS;
-        t.digests = t.logFileValidationEnabled ? { [t.homeRegion]: { startMs: now, previous: null, logFiles: [] } } : {};
+        t.digests = t.logFileValidationEnabled ? { [homeChain(t)]: { startMs: now, previous: null, logFiles: [] } } : {};
         saveTrail(ctx, deps, t);
       }
       return {};

@@ -14,7 +14,8 @@ import type {
 } from "@aws-sdk/client-cloudtrail";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { DIGEST_INTERVAL_MS } from "./delivery.ts";
+import { DIGEST_INTERVAL_MS, homeChain } from "./delivery.ts";
+import { organizationForTrail } from "./organization-trail.ts";
 import { responseElementsOf, saveTrail, type CloudTrailDeps } from "./deps.ts";
 import { mergeTags, validateTags } from "./tag-operations.ts";
 import { resolveTrailTarget, storedHomeTrailOf, trailCheck, trailOf, type TrailTarget } from "./target.ts";
@@ -52,7 +53,6 @@ function checkKmsKey(ctx: RequestContext, keyId: string | undefined): void {
 }
 
 function checkUnsupported(input: CreateTrailRequest | UpdateTrailRequest): void {
-  if (input.IsOrganizationTrail) throw ctError("OrganizationsNotInUseException", "This account is not a member of an organization.");
   if (input.SnsTopicName) throw ctError("InsufficientSnsTopicPolicyException", "SNS Topic does not exist or the topic policy is incorrect!");
   const group = input.CloudWatchLogsLogGroupArn;
   const role = input.CloudWatchLogsRoleArn;
@@ -77,6 +77,7 @@ export function createTrailOperation(deps: CloudTrailDeps) {
         );
       validateTrailName(name);
       checkUnsupported(input);
+      const organizationId = organizationForTrail(ctx, input.IsOrganizationTrail);
       requireBucket(deps, input.S3BucketName!, acct);
       checkKmsKey(ctx, input.KmsKeyId);
       validatePrefix(input.S3KeyPrefix);
@@ -101,7 +102,8 @@ export function createTrailOperation(deps: CloudTrailDeps) {
         isMultiRegionTrail: multi,
         logFileValidationEnabled: input.EnableLogFileValidation ?? false,
         ...(input.KmsKeyId ? { kmsKeyId: input.KmsKeyId } : {}),
-        isOrganizationTrail: false,
+        isOrganizationTrail: organizationId !== undefined,
+        ...(organizationId ? { organizationId } : {}),
         tags: mergeTags([], input.TagsList ?? []),
         createdMs: ctx.now.getTime(),
         isLogging: false,
@@ -128,6 +130,7 @@ export function updateTrailOperation(deps: CloudTrailDeps) {
       await deps.events.indexed();
       const t = storedHomeTrailOf(ctx, deps.trails, target, input.Name!);
       checkUnsupported(input);
+      const organizationId = input.IsOrganizationTrail === undefined ? t.organizationId : organizationForTrail(ctx, input.IsOrganizationTrail);
       if (input.S3BucketName !== undefined) requireBucket(deps, input.S3BucketName, ctx.principal.accountId);
       checkKmsKey(ctx, input.KmsKeyId);
       validatePrefix(input.S3KeyPrefix === "" ? undefined : input.S3KeyPrefix);
@@ -146,6 +149,14 @@ export function updateTrailOperation(deps: CloudTrailDeps) {
       }
       t.isMultiRegionTrail = multi;
       t.includeGlobalServiceEvents = global;
+      if (organizationId !== t.organizationId) {
+        // files and digest chains are per account in an organization trail: close the old ones, start anew
+        if (t.isLogging) ctx.writes.push(...deps.delivery.finish(t, now));
+        t.isOrganizationTrail = organizationId !== undefined;
+        if (organizationId) t.organizationId = organizationId;
+        else delete t.organizationId;
+        if (t.isLogging && t.logFileValidationEnabled) t.digests = { [homeChain(t)]: { startMs: now, previous: null, logFiles: [] } };
+      }
       if (input.KmsKeyId !== undefined) {
         if (input.KmsKeyId === "") delete t.kmsKeyId;
         else t.kmsKeyId = input.KmsKeyId;
@@ -153,7 +164,7 @@ export function updateTrailOperation(deps: CloudTrailDeps) {
       if (input.EnableLogFileValidation !== undefined && input.EnableLogFileValidation !== t.logFileValidationEnabled) {
         if (t.isLogging) {
           if (input.EnableLogFileValidation) {
-            t.digests = { [t.homeRegion]: { startMs: now, previous: null, logFiles: [] } };
+            t.digests = { [homeChain(t)]: { startMs: now, previous: null, logFiles: [] } };
             t.nextDigestMs = now + DIGEST_INTERVAL_MS;
           } else {
             ctx.writes.push(...deps.delivery.deliverLogs(t, now), ...deps.delivery.deliverDigests(t, now, true));

@@ -36,6 +36,8 @@ export interface TrailState {
   cloudWatchLogsRoleArn?: string;
   kmsKeyId?: string;
   isOrganizationTrail: boolean;
+  /** an organization trail's organization (docs/organizations.md) */
+  organizationId?: string;
   eventSelectors?: EventSelector[];
   advancedEventSelectors?: AdvancedEventSelector[];
   tags: Tag[];

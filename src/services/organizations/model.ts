@@ -1,0 +1,117 @@
+/**
+ * What an organization is made of, as stored: one record per organization (its root, OUs,
+ * accounts, policies, attachments, tags, trusted services, delegated administrators, account
+ * creation requests and handshakes), with the identifiers and ARNs AWS forms
+ * (https://docs.aws.amazon.com/organizations/latest/APIReference/API_Organization.html and the
+ * pages of each type). Times are epoch milliseconds.
+ */
+import { randomInt } from "node:crypto";
+import type { Tag } from "@aws-sdk/client-organizations";
+
+export const ORG_KIND = "organizations.org";
+
+export type PolicyTypeName = "SERVICE_CONTROL_POLICY" | "RESOURCE_CONTROL_POLICY";
+export const ORGANIZATION_POLICY_TYPES: readonly PolicyTypeName[] = ["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"];
+
+export interface OuRec {
+  id: string;
+  arn: string;
+  name: string;
+  parentId: string;
+}
+
+export interface AccountRec {
+  id: string;
+  arn: string;
+  name: string;
+  email: string;
+  parentId: string;
+  joinedMethod: "CREATED" | "INVITED";
+  joinedAt: number;
+}
+
+export interface PolicyRec {
+  id: string;
+  arn: string;
+  name: string;
+  description: string;
+  type: PolicyTypeName;
+  content: string;
+}
+
+export interface CreateStatusRec {
+  id: string;
+  accountName: string;
+  state: "IN_PROGRESS" | "SUCCEEDED" | "FAILED";
+  requestedAt: number;
+  completedAt: number;
+  accountId?: string;
+  failureReason?: string;
+}
+
+export interface HandshakeRec {
+  id: string;
+  arn: string;
+  /** the invited account */
+  targetAccountId: string;
+  state: "REQUESTED" | "OPEN" | "CANCELED" | "ACCEPTED" | "DECLINED" | "EXPIRED";
+  requestedAt: number;
+  expiresAt: number;
+  notes?: string;
+  /** attached to the account when it joins */
+  tags?: Tag[];
+}
+
+export interface OrgRec {
+  id: string;
+  arn: string;
+  managementAccountId: string;
+  managementEmail: string;
+  featureSet: "ALL" | "CONSOLIDATED_BILLING";
+  root: { id: string; arn: string; policyTypes: PolicyTypeName[] };
+  ous: OuRec[];
+  /** the management account too */
+  accounts: AccountRec[];
+  /** customer managed policies (AWS managed ones are in policies.ts) */
+  policies: PolicyRec[];
+  /** [target id, policy id], in attachment order */
+  attachments: [string, string][];
+  /** [resource id, tags] */
+  tags: [string, Tag[]][];
+  services: { principal: string; enabledAt: number }[];
+  delegatedAdmins: { accountId: string; principal: string; at: number }[];
+  createStatuses: CreateStatusRec[];
+  handshakes: HandshakeRec[];
+}
+
+const LOWER_DIGITS = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+function random(alphabet: string, n: number): string {
+  let s = "";
+  for (let i = 0; i < n; i++) s += alphabet[randomInt(alphabet.length)];
+  return s;
+}
+
+export const newOrganizationId = () => `o-${random(LOWER_DIGITS, 10)}`;
+export const newRootId = () => `r-${random(LOWER_DIGITS, 4)}`;
+export const newOuId = (rootId: string) => `ou-${rootId.slice(2)}-${random(LOWER_DIGITS, 8)}`;
+export const newPolicyId = () => `p-${random(LOWER_DIGITS, 8)}`;
+export const newCreateRequestId = () => `car-${random(LOWER_DIGITS, 32)}`;
+export const newHandshakeId = () => `h-${random(LOWER_DIGITS, 10)}`;
+export const newAccountId = () => random("0123456789", 12);
+
+const base = (org: Pick<OrgRec, "managementAccountId">) => `arn:aws:organizations::${org.managementAccountId}`;
+export const organizationArn = (mgmt: string, orgId: string) => `arn:aws:organizations::${mgmt}:organization/${orgId}`;
+export const rootArn = (mgmt: string, orgId: string, rootId: string) => `arn:aws:organizations::${mgmt}:root/${orgId}/${rootId}`;
+export const ouArn = (org: OrgRec, ouId: string) => `${base(org)}:ou/${org.id}/${ouId}`;
+export const accountArn = (org: Pick<OrgRec, "managementAccountId" | "id">, accountId: string) => `${base(org)}:account/${org.id}/${accountId}`;
+export const policyArn = (org: OrgRec, type: PolicyTypeName, policyId: string) => `${base(org)}:policy/${org.id}/${type.toLowerCase()}/${policyId}`;
+export const handshakeArn = (org: OrgRec, handshakeId: string) => `${base(org)}:handshake/${org.id}/invite/${handshakeId}`;
+
+/** The kind of target an id names, by AWS's id patterns. */
+export function targetKind(id: string): "ROOT" | "ORGANIZATIONAL_UNIT" | "ACCOUNT" | undefined {
+  if (/^r-[0-9a-z]{4,32}$/.test(id)) return "ROOT";
+  if (/^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/.test(id)) return "ORGANIZATIONAL_UNIT";
+  if (/^\d{12}$/.test(id)) return "ACCOUNT";
+  return undefined;
+}

@@ -1,0 +1,60 @@
+/**
+ * Organizations across a restart with the same data dir: the organization, its OU, member
+ * account (and its OrganizationAccountAccessRole) and attached SCPs are kept, and the SCPs are
+ * still enforced on the member account. docs/organizations.md.
+ */
+import { describe, expect, it } from "vitest";
+import * as ORG from "@aws-sdk/client-organizations";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { allow, doc, expectAwsError, userWithKey, type Creds } from "./iam-helpers.ts";
+
+async function intoMember(s: TestServer, admin: Creds, account: string): Promise<KMSClient> {
+  const c = (await new STSClient(s.configFor(admin)).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`, RoleSessionName: "ops" })))
+    .Credentials!;
+  return new KMSClient(s.configFor({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken }));
+}
+
+describe("Organizations after a restart with the same data dir", () => {
+  it("keeps the organization and still enforces its SCPs", async () => {
+    const first = await startTestServer();
+    const org = new ORG.OrganizationsClient(first.config);
+    const admin = await userWithKey(new IAMClient(first.config), "org-admin", doc([allow("*")]));
+    const made = (await org.send(new ORG.CreateOrganizationCommand({}))).Organization!;
+    const rootId = (await org.send(new ORG.ListRootsCommand({}))).Roots![0].Id!;
+    const ouId = (await org.send(new ORG.CreateOrganizationalUnitCommand({ ParentId: rootId, Name: "prod" }))).OrganizationalUnit!.Id!;
+    const req = (await org.send(new ORG.CreateAccountCommand({ AccountName: "member", Email: "member@example.com" }))).CreateAccountStatus!.Id!;
+    const member = (await org.send(new ORG.DescribeCreateAccountStatusCommand({ CreateAccountRequestId: req }))).CreateAccountStatus!.AccountId!;
+    await org.send(new ORG.MoveAccountCommand({ AccountId: member, SourceParentId: rootId, DestinationParentId: ouId }));
+    await org.send(new ORG.EnablePolicyTypeCommand({ RootId: rootId, PolicyType: "SERVICE_CONTROL_POLICY" }));
+    const deny = (
+      await org.send(
+        new ORG.CreatePolicyCommand({
+          Name: "no-keys",
+          Description: "",
+          Type: "SERVICE_CONTROL_POLICY",
+          Content: doc([{ Effect: "Deny", Action: "kms:CreateKey", Resource: "*" }]),
+        }),
+      )
+    ).Policy!.PolicySummary!.Id!;
+    await org.send(new ORG.AttachPolicyCommand({ PolicyId: deny, TargetId: ouId }));
+    await first.stop();
+
+    const again = await startTestServer({ dataDir: first.dataDir });
+    try {
+      const org2 = new ORG.OrganizationsClient(again.config);
+      expect((await org2.send(new ORG.DescribeOrganizationCommand({}))).Organization!.Id).toBe(made.Id);
+      expect((await org2.send(new ORG.ListParentsCommand({ ChildId: member }))).Parents).toEqual([{ Id: ouId, Type: "ORGANIZATIONAL_UNIT" }]);
+      expect((await org2.send(new ORG.ListPoliciesForTargetCommand({ TargetId: ouId, Filter: "SERVICE_CONTROL_POLICY" }))).Policies!.map((p) => p.Id)).toEqual([
+        "p-FullAWSAccess",
+        deny,
+      ]);
+      const kms = await intoMember(again, admin, member);
+      await expectAwsError(kms.send(new CreateKeyCommand({})), "AccessDeniedException", 400, /with an explicit deny in a service control policy$/);
+    } finally {
+      await again.close();
+    }
+  });
+});
