@@ -24,6 +24,14 @@ export function validateAliasName(name: string): void {
   }
 }
 
+/**
+ * The API model's pattern admits ':' (so alias ARNs pass elsewhere), but a new alias name may hold
+ * only letters, digits, '/', '_' and '-' (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html).
+ */
+function validateNewAliasCharacters(name: string): void {
+  if (!/^[a-zA-Z0-9/_-]+$/.test(name)) throw err.validation(`${name} contains invalid characters for an alias`);
+}
+
 function lookupAlias(kms: Kms, ctx: RequestContext, name: string): AliasRecord {
   validateAliasName(name);
   const arn = aliasArn(ctx.region, ctx.principal.accountId, name);
@@ -57,6 +65,7 @@ function createAliasOperation(kms: Kms) {
   return defineOperation<CreateAliasRequest, NoOutput, { key: KeyRecord }>({
     resolve(ctx, i) {
       validateAliasName(i.AliasName!);
+      validateNewAliasCharacters(i.AliasName!);
       const key = targetKey(kms, ctx, i.TargetKeyId!);
       return namingKeys(ctx, { key }, key);
     },

@@ -101,12 +101,15 @@ export interface CiphertextTarget extends Resolved {
 
 /**
  * Which key a ciphertext is for: the named key when it is asymmetric (RSA ciphertexts carry
- * no metadata), else the key in the blob's header. A named key that differs from the blob's →
+ * no metadata), else the key in the blob's header. A named key that differs from the blob's, or
+ * an HMAC key, →
  * IncorrectKeyException; a blob naming a key that does not exist here → AccessDeniedException
  * with AWS's text.
  */
 export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer, keyId: string | undefined): CiphertextTarget {
   const named = keyId !== undefined ? keyInUse(kms, ctx, keyId) : undefined;
+  // an HMAC key can hold no ciphertext: AWS answers as for a key that does not match the blob
+  if (named?.key.keySpec.startsWith("HMAC_")) throw err.incorrectKey();
   if (named && !isSymmetric(named.key)) return { key: named.key, alias: named.alias };
   const parsed = parseCiphertext(blob);
   if (named && named.key.arn !== parsed.keyArn) throw err.incorrectKey();

@@ -275,7 +275,10 @@ export function checkKeyState(key: KeyRecord, rule: StateRule): void {
       if (s !== "PendingDeletion") throw err.notPendingDeletion(arn);
       return;
     case "rotateOnDemand":
+      // the key's state is checked before its kind: a disabled asymmetric key is DisabledException
       if (s === "PendingImport") throw err.pendingImport(arn);
+      if (s === "Disabled") throw err.disabled(arn);
+      if (s === "PendingDeletion") throw err.pendingDeletion(arn);
       return checkKeyState(key, "rotation");
     case "rotation":
       if (key.origin !== "AWS_KMS") throw err.origin(arn, key.origin);
