@@ -96,7 +96,12 @@ function checkManagedSize(doc: string): void {
   if (policySize(doc) > MANAGED_POLICY_SIZE) throw limitExceeded(`Cannot exceed quota for PolicySize: ${MANAGED_POLICY_SIZE}`);
 }
 
-export function policyView(state: IamState, accountId: string, p: ManagedPolicy, withTags: boolean): Policy {
+/**
+ * A policy as the operation `view` returns it: only GetPolicy includes Description, and lists
+ * Tags even when there are none; CreatePolicy lists Tags only when it set some; ListPolicies
+ * gives neither (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Policy.html).
+ */
+export function policyView(state: IamState, accountId: string, p: ManagedPolicy, view: "get" | "create" | "list"): Policy {
   const arn = state.policyArnOf(p);
   const use = state.usage(accountId, arn);
   const r = p.rec;
@@ -109,11 +114,12 @@ export function policyView(state: IamState, accountId: string, p: ManagedPolicy,
     AttachmentCount: use.users.length + use.groups.length + use.roles.length,
     PermissionsBoundaryUsageCount: use.boundaryUsers.length + use.boundaryRoles.length,
     IsAttachable: true,
-    ...(r.description ? { Description: r.description } : {}),
+    ...(view === "get" && r.description ? { Description: r.description } : {}),
     CreateDate: r.createDate,
     UpdateDate: r.updateDate,
   };
-  if (withTags && p.kind === "customer" && p.rec.tags.length) out.Tags = p.rec.tags;
+  const own = p.kind === "customer" ? p.rec.tags : [];
+  if (view === "get" || (view === "create" && own.length)) out.Tags = own;
   return out;
 }
 
@@ -171,7 +177,7 @@ function createPolicyOperation(env: IamEnv) {
         tags: mergeTags([], i.Tags ?? [], "Policy"),
       };
       state.addPolicy(ctx, rec);
-      return { Policy: policyView(state, account, { kind: "customer", rec }, true) };
+      return { Policy: policyView(state, account, { kind: "customer", rec }, "create") };
     },
     audit: { responseElements: loggedResponse },
   });
@@ -183,7 +189,7 @@ function getPolicyOperation(env: IamEnv) {
     resolve: iamResolvers(env).policy,
     authorize: authorizeOnPolicy,
     handler: function getPolicy(_ctx, _i, ref) {
-      return { Policy: policyView(env.state, ref.account, requirePolicy(ref), true) };
+      return { Policy: policyView(env.state, ref.account, requirePolicy(ref), "get") };
     },
   });
 }
@@ -224,7 +230,7 @@ function listPoliciesOperation(env: IamEnv) {
       const Policies: Policy[] = [];
       for (const [key, p] of mergeByKey(aws[Symbol.iterator](), customerEntries)) {
         if (!pathMatches(p.rec.path, i.PathPrefix)) continue;
-        const view = byUse || Policies.length < size ? policyView(state, account, p, false) : undefined;
+        const view = byUse || Policies.length < size ? policyView(state, account, p, "list") : undefined;
         if (view && byUse && !usable(view)) continue;
         if (Policies.length === size) return { Policies, IsTruncated: true, Marker: markerFor(key) };
         Policies.push(view!);
