@@ -77,13 +77,14 @@ export function createTrailOperation(deps: CloudTrailDeps) {
         );
       validateTrailName(name);
       checkUnsupported(input);
-      requireBucket(deps, input.S3BucketName!, acct);
-      checkKmsKey(ctx, input.KmsKeyId);
+      // the request's own parameters are checked before the bucket and key it names
       validatePrefix(input.S3KeyPrefix);
       validateTags(input.TagsList);
       const multi = input.IsMultiRegionTrail ?? false;
       const global = input.IncludeGlobalServiceEvents ?? true;
       if (multi && !global) throw ctError("InvalidParameterCombinationException", "Multi-Region trail must include global service events.");
+      requireBucket(deps, input.S3BucketName!, acct);
+      checkKmsKey(ctx, input.KmsKeyId);
       const arn = trailArn(ctx.region, acct, name);
       const clash = deps.trails.inAccount(acct).find((t) => t.name === name && (t.arn === arn || t.isMultiRegionTrail || multi));
       if (clash) throw ctError("TrailAlreadyExistsException", `Trail ${name} already exists for customer: ${acct}`);
@@ -128,12 +129,12 @@ export function updateTrailOperation(deps: CloudTrailDeps) {
       await deps.events.indexed();
       const t = storedHomeTrailOf(ctx, deps.trails, target, input.Name!);
       checkUnsupported(input);
-      if (input.S3BucketName !== undefined) requireBucket(deps, input.S3BucketName, ctx.principal.accountId);
-      checkKmsKey(ctx, input.KmsKeyId);
       validatePrefix(input.S3KeyPrefix === "" ? undefined : input.S3KeyPrefix);
       const multi = input.IsMultiRegionTrail ?? t.isMultiRegionTrail;
       const global = input.IncludeGlobalServiceEvents ?? t.includeGlobalServiceEvents;
       if (multi && !global) throw ctError("InvalidParameterCombinationException", "Multi-Region trail must include global service events.");
+      if (input.S3BucketName !== undefined) requireBucket(deps, input.S3BucketName, ctx.principal.accountId);
+      checkKmsKey(ctx, input.KmsKeyId);
       if (multi && !t.isMultiRegionTrail) {
         const clash = deps.trails.inAccount(t.accountId).find((x) => x !== t && x.name === t.name);
         if (clash) throw ctError("TrailAlreadyExistsException", `Trail ${t.name} already exists for customer: ${t.accountId}`);
