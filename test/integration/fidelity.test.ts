@@ -1,0 +1,196 @@
+/**
+ * Where localfargate used to answer differently from AWS: each case through the real SDK clients,
+ * as AWS documents (or, where it does not, as docs/ says we chose).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CloudTrailClient, CreateTrailCommand, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { ECSClient, ListTaskDefinitionFamiliesCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { CreatePolicyCommand, GetPolicyCommand, IAMClient, ListPoliciesCommand } from "@aws-sdk/client-iam";
+import {
+  CreateAliasCommand,
+  CreateGrantCommand,
+  DecryptCommand,
+  DisableKeyCommand,
+  EncryptCommand,
+  KMSClient,
+  ListAliasesCommand,
+  ReEncryptCommand,
+  RotateKeyOnDemandCommand,
+} from "@aws-sdk/client-kms";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { signedFetch } from "../support/signed-fetch.ts";
+import { expectAwsError } from "./iam-helpers.ts";
+import { ACCOUNT, createKey, expectKmsError, utf8 } from "./kms-helpers.ts";
+
+let s: TestServer;
+let kms: KMSClient;
+let ecs: ECSClient;
+let iam: IAMClient;
+let ct: CloudTrailClient;
+
+beforeAll(async () => {
+  s = await startTestServer();
+  kms = new KMSClient(s.config);
+  ecs = new ECSClient(s.config);
+  iam = new IAMClient(s.config);
+  ct = new CloudTrailClient(s.config);
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+describe("KMS", () => {
+  it("CreateAlias refuses a name with characters outside letters, digits, '/', '_' and '-'", async () => {
+    const k = await createKey(kms);
+    await expectKmsError(
+      kms.send(new CreateAliasCommand({ AliasName: "alias/my:alias", TargetKeyId: k.KeyId })),
+      "ValidationException",
+      "alias/my:alias contains invalid characters for an alias",
+    );
+    await kms.send(new CreateAliasCommand({ AliasName: "alias/my_alias-1/x", TargetKeyId: k.KeyId }));
+    const names = (await kms.send(new ListAliasesCommand({ KeyId: k.KeyId }))).Aliases!.map((a) => a.AliasName);
+    expect(names).toEqual(["alias/my_alias-1/x"]);
+  });
+
+  it("RotateKeyOnDemand on a disabled asymmetric key answers DisabledException first", async () => {
+    const k = await createKey(kms, { KeySpec: "RSA_2048", KeyUsage: "ENCRYPT_DECRYPT" });
+    await kms.send(new DisableKeyCommand({ KeyId: k.KeyId }));
+    await expectKmsError(kms.send(new RotateKeyOnDemandCommand({ KeyId: k.KeyId })), "DisabledException", `${k.Arn} is disabled.`);
+  });
+
+  it("Decrypt and ReEncrypt naming an HMAC key answer IncorrectKeyException", async () => {
+    const sym = await createKey(kms);
+    const hmac = await createKey(kms, { KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" });
+    const blob = (await kms.send(new EncryptCommand({ KeyId: sym.KeyId, Plaintext: utf8("x") }))).CiphertextBlob!;
+    const message = "The key ID in the request does not identify a CMK that can perform this operation.";
+    await expectKmsError(kms.send(new DecryptCommand({ KeyId: hmac.KeyId, CiphertextBlob: blob })), "IncorrectKeyException", message);
+    await expectKmsError(kms.send(new ReEncryptCommand({ SourceKeyId: hmac.KeyId, DestinationKeyId: sym.KeyId, CiphertextBlob: blob })), "IncorrectKeyException", message);
+  });
+});
+
+describe("ECS task definitions", () => {
+  const container = { name: "app", image: "busybox", essential: true };
+
+  it("ListTaskDefinitions' familyPrefix is the whole family name; ListTaskDefinitionFamilies' is a prefix", async () => {
+    for (const family of ["web", "web", "webapp"]) {
+      await ecs.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: [{ ...container, memory: 128 }] }));
+    }
+    const arns = (await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: "web" }))).taskDefinitionArns;
+    expect(arns).toEqual([`arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/web:1`, `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/web:2`]);
+    expect((await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: "we" }))).taskDefinitionArns).toEqual([]);
+    expect((await ecs.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: "web" }))).families).toEqual(["web", "webapp"]);
+  });
+
+  it("refuses pidMode host and any ipcMode on Fargate, and keeps pidMode task", async () => {
+    const fargate = { requiresCompatibilities: ["FARGATE" as const], networkMode: "awsvpc" as const, cpu: "256", memory: "512", containerDefinitions: [container] };
+    await expectAwsError(
+      ecs.send(new RegisterTaskDefinitionCommand({ family: "pid-host", ...fargate, pidMode: "host" })),
+      "ClientException",
+      400,
+      "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.",
+    );
+    await expectAwsError(
+      ecs.send(new RegisterTaskDefinitionCommand({ family: "ipc", ...fargate, ipcMode: "task" })),
+      "ClientException",
+      400,
+      "Tasks using the Fargate launch type do not support ipcMode.",
+    );
+    const ok = await ecs.send(new RegisterTaskDefinitionCommand({ family: "pid-task", ...fargate, pidMode: "task" }));
+    expect(ok.taskDefinition!.pidMode).toBe("task");
+  });
+
+  it("refuses an EC2 task definition with memory at neither the task nor the container level", async () => {
+    await expectAwsError(
+      ecs.send(new RegisterTaskDefinitionCommand({ family: "no-memory", requiresCompatibilities: ["EC2"], containerDefinitions: [container] })),
+      "ClientException",
+      400,
+      "Invalid setting for container 'app'. At least one of 'memory' or 'memoryReservation' must be specified.",
+    );
+    await expectAwsError(
+      ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "no-memory",
+          containerDefinitions: [
+            { ...container, memoryReservation: 64 },
+            { ...container, name: "side" },
+          ],
+        }),
+      ),
+      "ClientException",
+      400,
+      "Invalid setting for container 'side'. At least one of 'memory' or 'memoryReservation' must be specified.",
+    );
+    await ecs.send(new RegisterTaskDefinitionCommand({ family: "task-memory", requiresCompatibilities: ["EC2"], memory: "256", containerDefinitions: [container] }));
+    await ecs.send(new RegisterTaskDefinitionCommand({ family: "reservation", containerDefinitions: [{ ...container, memoryReservation: 64 }] }));
+  });
+});
+
+describe("IAM and STS", () => {
+  const document = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] });
+
+  it("CreatePolicy and ListPolicies leave out Description; GetPolicy has it, and Tags even when empty", async () => {
+    const c = await iam.send(new CreatePolicyCommand({ PolicyName: "described", PolicyDocument: document, Description: "what it is for" }));
+    expect(c.Policy!.Description).toBeUndefined();
+    expect(c.Policy!.Tags).toBeUndefined();
+    const g = await iam.send(new GetPolicyCommand({ PolicyArn: c.Policy!.Arn }));
+    expect(g.Policy!.Description).toBe("what it is for");
+    expect(g.Policy!.Tags).toEqual([]);
+    const listed = (await iam.send(new ListPoliciesCommand({ Scope: "Local" }))).Policies!.find((p) => p.PolicyName === "described");
+    expect(listed!.Description).toBeUndefined();
+    const tagged = await iam.send(new CreatePolicyCommand({ PolicyName: "tagged", PolicyDocument: document, Tags: [{ Key: "k", Value: "v" }] }));
+    expect(tagged.Policy!.Tags).toEqual([{ Key: "k", Value: "v" }]);
+  });
+
+  it("prints member patterns without ^ and $ anchors", async () => {
+    const sts = new STSClient(s.config);
+    await expectAwsError(
+      sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/r`, RoleSessionName: "bad name" })),
+      "ValidationError",
+      400,
+      "1 validation error detected: Value 'bad name' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+    );
+  });
+});
+
+describe("CloudTrail", () => {
+  it("CreateTrail checks that a multi-Region trail includes global service events before it looks at the bucket", async () => {
+    await expectAwsError(
+      ct.send(new CreateTrailCommand({ Name: "no-global", S3BucketName: "no-such-bucket", IsMultiRegionTrail: true, IncludeGlobalServiceEvents: false })),
+      "InvalidParameterCombinationException",
+      400,
+      "Multi-Region trail must include global service events.",
+    );
+  });
+
+  it("LookupEvents orders events of the same second by when they happened", async () => {
+    const s3 = new S3Client({ ...s.config, forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: "fidelity-order" }));
+    const k = await createKey(kms);
+    const grantee = `arn:aws:iam::${ACCOUNT}:root`;
+    // DryRun fails and changes nothing, so it is stored through the audit log, after the real grant's transaction
+    await expectKmsError(kms.send(new CreateGrantCommand({ KeyId: k.KeyId, GranteePrincipal: grantee, Operations: ["Decrypt"], DryRun: true })), "DryRunOperationException");
+    await kms.send(new CreateGrantCommand({ KeyId: k.KeyId, GranteePrincipal: grantee, Operations: ["Decrypt"] }));
+    const events = (await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "ResourceName", AttributeValue: k.Arn! }] }))).Events!;
+    const grants = events.filter((e) => e.EventName === "CreateGrant").map((e) => JSON.parse(e.CloudTrailEvent!) as { errorCode?: string; eventID: string });
+    expect(grants.map((g) => g.errorCode ?? "ok")).toEqual(["ok", "DryRunOperationException"]);
+    for (const e of events) expect(e.EventTime!.getTime() % 1000).toBe(0);
+  });
+});
+
+describe("a service localfargate does not have", () => {
+  it("answers a Query request (EC2 DescribeRegions) in XML a Query client can read", async () => {
+    const r = await signedFetch(s.url, "ec2", "Action=DescribeRegions&Version=2016-11-15", { "content-type": "application/x-www-form-urlencoded; charset=utf-8" });
+    expect(r.status).toBe(400);
+    expect(r.headers.get("content-type")).toBe("text/xml");
+    const body = await r.text();
+    expect(body).toMatch(/^<Response><Errors><Error><Code>InvalidAction<\/Code><Message>[^<]+<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>/);
+  });
+
+  it("still answers a JSON request (X-Amz-Target) in JSON", async () => {
+    const r = await signedFetch(s.url, "dynamodb", "{}", { "content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.ListTables" });
+    expect(r.status).toBe(400);
+    expect(r.headers.get("x-amzn-errortype")).toBe("UnknownOperationException");
+  });
+});
