@@ -8,6 +8,7 @@ import { ECSClient, ListTaskDefinitionFamiliesCommand, ListTaskDefinitionsComman
 import { CreatePolicyCommand, GetPolicyCommand, IAMClient, ListPoliciesCommand } from "@aws-sdk/client-iam";
 import {
   CreateAliasCommand,
+  CreateKeyCommand,
   CreateGrantCommand,
   DecryptCommand,
   DisableKeyCommand,
@@ -52,6 +53,31 @@ describe("KMS", () => {
     await kms.send(new CreateAliasCommand({ AliasName: "alias/my_alias-1/x", TargetKeyId: k.KeyId }));
     const names = (await kms.send(new ListAliasesCommand({ KeyId: k.KeyId }))).Aliases!.map((a) => a.AliasName);
     expect(names).toEqual(["alias/my_alias-1/x"]);
+  });
+
+  it("ListAliases lists the predefined AWS managed aliases without TargetKeyId, in name order, across pages", async () => {
+    const other = new KMSClient({ ...s.config, region: "eu-west-1" });
+    const k = (await other.send(new CreateKeyCommand({}))).KeyMetadata!;
+    await other.send(new CreateAliasCommand({ AliasName: "alias/awsome", TargetKeyId: k.KeyId }));
+    await other.send(new CreateAliasCommand({ AliasName: "alias/app", TargetKeyId: k.KeyId }));
+    const all = (await other.send(new ListAliasesCommand({}))).Aliases!;
+    const names = all.map((a) => a.AliasName!);
+    expect(names).toEqual([...names].sort());
+    expect(names).toEqual(expect.arrayContaining(["alias/app", "alias/awsome", "alias/aws/ebs", "alias/aws/secretsmanager", "alias/aws/ssm", "alias/aws/s3"]));
+    const ebs = all.find((a) => a.AliasName === "alias/aws/ebs")!;
+    expect(ebs).toEqual({ AliasName: "alias/aws/ebs", AliasArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:alias/aws/ebs` });
+    expect(all.find((a) => a.AliasName === "alias/app")!.TargetKeyId).toBe(k.KeyId);
+    const paged: string[] = [];
+    let Marker: string | undefined;
+    do {
+      const r = await other.send(new ListAliasesCommand({ Limit: 3, Marker }));
+      expect(r.Aliases!.length).toBeLessThanOrEqual(3);
+      paged.push(...r.Aliases!.map((a) => a.AliasName!));
+      Marker = r.Truncated ? r.NextMarker : undefined;
+    } while (Marker);
+    expect(paged).toEqual(names);
+    // filtered by key: only that key's aliases
+    expect((await other.send(new ListAliasesCommand({ KeyId: k.KeyId }))).Aliases!.map((a) => a.AliasName)).toEqual(["alias/app", "alias/awsome"]);
   });
 
   it("RotateKeyOnDemand on a disabled asymmetric key answers DisabledException first", async () => {
