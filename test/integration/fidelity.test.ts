@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloudTrailClient, CreateTrailCommand, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { ECSClient, ListTaskDefinitionFamiliesCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
-import { CreatePolicyCommand, GetPolicyCommand, IAMClient, ListPoliciesCommand } from "@aws-sdk/client-iam";
+import {
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreateUserCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  IAMClient,
+  ListPoliciesCommand,
+  ListUsersCommand,
+} from "@aws-sdk/client-iam";
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -167,6 +177,42 @@ describe("IAM and STS", () => {
     expect(listed!.Description).toBeUndefined();
     const tagged = await iam.send(new CreatePolicyCommand({ PolicyName: "tagged", PolicyDocument: document, Tags: [{ Key: "k", Value: "v" }] }));
     expect(tagged.Policy!.Tags).toEqual([{ Key: "k", Value: "v" }]);
+  });
+
+  it("serves AWS's managed policy catalogue: security tools' policies by ARN, documents that really apply, all of them listed", async () => {
+    for (const arn of [
+      "arn:aws:iam::aws:policy/SecurityAudit",
+      "arn:aws:iam::aws:policy/ReadOnlyAccess",
+      "arn:aws:iam::aws:policy/AWSSupportAccess",
+      "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess",
+      "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+    ]) {
+      const p = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
+      expect(p.Arn).toBe(arn);
+      expect(p.PolicyId).toMatch(/^ANPA[A-Z2-7]{17}$/);
+      expect(p.DefaultVersionId).toMatch(/^v\d+$/);
+      const v = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: p.DefaultVersionId }))).PolicyVersion!;
+      expect(JSON.parse(decodeURIComponent(v.Document!)).Statement.length).toBeGreaterThan(0);
+    }
+    // the ID is the same at every look-up (and every start): derived from the ARN
+    const again = (await iam.send(new GetPolicyCommand({ PolicyArn: "arn:aws:iam::aws:policy/SecurityAudit" }))).Policy!;
+    expect(again.PolicyId).toBe((await iam.send(new GetPolicyCommand({ PolicyArn: "arn:aws:iam::aws:policy/SecurityAudit" }))).Policy!.PolicyId);
+    // listed: every AWS managed policy, paged
+    let count = 0;
+    let Marker: string | undefined;
+    do {
+      const r = await iam.send(new ListPoliciesCommand({ Scope: "AWS", MaxItems: 1000, Marker }));
+      count += r.Policies!.length;
+      Marker = r.IsTruncated ? r.Marker : undefined;
+    } while (Marker);
+    expect(count).toBeGreaterThan(1000);
+    // ReadOnlyAccess attached to a user really lets it read, and only read
+    await iam.send(new CreateUserCommand({ UserName: "auditor" }));
+    await iam.send(new AttachUserPolicyCommand({ UserName: "auditor", PolicyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "auditor" }))).AccessKey!;
+    const auditor = new IAMClient(s.configFor({ accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! }));
+    expect((await auditor.send(new ListUsersCommand({}))).Users!.map((u) => u.UserName)).toContain("auditor");
+    await expectAwsError(auditor.send(new CreateUserCommand({ UserName: "intruder" })), "AccessDenied", 403);
   });
 
   it("prints member patterns without ^ and $ anchors", async () => {

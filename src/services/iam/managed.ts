@@ -24,7 +24,7 @@ import type {
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
-import { AWS_MANAGED, awsManagedArn } from "./aws-managed.ts";
+import { awsManagedArn, awsManagedPolicies } from "./aws-managed.ts";
 import {
   alreadyExists,
   checkTagRequest,
@@ -48,10 +48,14 @@ import {
 import { authorizeOnAnyResource, authorizeOnPolicy, iamChecks, iamResolvers, loggedResponse, type IamEnv, type PolicyRef } from "./ops.ts";
 import { ACCOUNT_SCOPE, policyKey, type IamState, type ManagedPolicy, type PolicyRec } from "./state.ts";
 
-/** The AWS managed policies in ListPolicies order (they never change). */
-const AWS_MANAGED_ORDERED: [string, ManagedPolicy][] = [...AWS_MANAGED.values()]
-  .map((rec): [string, ManagedPolicy] => [policyKey(rec.name, awsManagedArn(rec)), { kind: "aws", rec }])
-  .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** The AWS managed policies in ListPolicies order (they never change; made at the first listing). */
+let awsManagedOrdered: [string, ManagedPolicy][] | undefined;
+function awsManagedInListOrder(): [string, ManagedPolicy][] {
+  awsManagedOrdered ??= [...awsManagedPolicies().values()]
+    .map((rec): [string, ManagedPolicy] => [policyKey(rec.name, awsManagedArn(rec)), { kind: "aws", rec }])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return awsManagedOrdered;
+}
 
 /** Two key-ordered sequences as one. */
 function* mergeByKey<T>(a: Iterator<[string, T]>, b: Iterator<[string, T]>): Generator<[string, T]> {
@@ -218,7 +222,7 @@ function listPoliciesOperation(env: IamEnv) {
       const from = markerKey(i.Marker);
       const size = i.MaxItems ?? 100;
       const customer = scope !== "AWS" ? state.existingAccount(account)?.policies.index("byName").entries(ACCOUNT_SCOPE, from) : undefined;
-      const aws = scope !== "Local" ? AWS_MANAGED_ORDERED.filter(([k]) => from === undefined || k >= from) : [];
+      const aws = scope !== "Local" ? awsManagedInListOrder().filter(([k]) => from === undefined || k >= from) : [];
       const customerEntries = (function* () {
         if (customer) for (const [k, rec] of customer) yield [k, { kind: "customer", rec }] as [string, ManagedPolicy];
       })();
