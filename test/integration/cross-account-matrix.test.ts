@@ -20,6 +20,7 @@ import * as S3 from "@aws-sdk/client-s3";
 import * as STS from "@aws-sdk/client-sts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import type { ServiceShapes } from "../../src/protocol/shapes/types.ts";
+import { createTrailBucket } from "./cloudtrail-helpers.ts";
 import { createFargateKey, NETWORK, registerSleeper } from "./ecs-helpers.ts";
 import { otherAccountCallers, OTHER, OWNER, type Caller } from "./cross-account-helpers.ts";
 import type { Creds } from "./iam-helpers.ts";
@@ -197,6 +198,9 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "iam.UntagMFADevice": { TagKeys: ["team"] },
   "sts.AssumeRole": { RoleSessionName: "other" },
   "s3.PutObject": { Body: "overwritten by another account" },
+  "s3.PutBucketPolicy": {
+    Policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::owner-bucket/*" }] }),
+  },
 };
 
 /** Operations the matrix does not call, and why. */
@@ -238,6 +242,9 @@ const S3_MEMBERS: Record<string, { members: string[]; required: string[] }> = {
   HeadObject: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
   PutObject: { members: ["Bucket", "Key", "Body"], required: ["Bucket", "Key"] },
   DeleteObject: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
+  PutBucketPolicy: { members: ["Bucket", "Policy"], required: ["Bucket", "Policy"] },
+  GetBucketPolicy: { members: ["Bucket"], required: ["Bucket"] },
+  DeleteBucketPolicy: { members: ["Bucket"], required: ["Bucket"] },
 };
 
 /** Per-operation identifier values where one kind of key is needed (signing, MAC, imported). */
@@ -497,7 +504,7 @@ async function buildWorld(): Promise<World> {
     )
   ).service!.serviceArn!;
 
-  await a.s3.send(new S3.CreateBucketCommand({ Bucket: "owner-bucket" }));
+  await createTrailBucket(a.s3, "owner-bucket");
   await a.s3.send(new S3.PutObjectCommand({ Bucket: "owner-bucket", Key: "report.txt", Body: "owner's data" }));
   const trail = await a.ct.send(new CT.CreateTrailCommand({ Name: "owner-trail", S3BucketName: "owner-bucket", TagsList: [{ Key: "team", Value: "owner" }] }));
   await a.ct.send(new CT.StartLoggingCommand({ Name: "owner-trail" }));

@@ -29,7 +29,8 @@ import {
   RotateKeyOnDemandCommand,
 } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteBucketPolicyCommand, GetBucketPolicyCommand, PutBucketPolicyCommand, S3Client } from "@aws-sdk/client-s3";
+import { cloudTrailBucketPolicy } from "./cloudtrail-helpers.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { signedFetch } from "../support/signed-fetch.ts";
 import { expectAwsError } from "./iam-helpers.ts";
@@ -236,9 +237,32 @@ describe("CloudTrail", () => {
     );
   });
 
-  it("LookupEvents orders events of the same second by when they happened", async () => {
+  it("CreateTrail needs a bucket policy that lets CloudTrail write (InsufficientS3BucketPolicyException otherwise)", async () => {
     const s3 = new S3Client({ ...s.config, forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: "fidelity-order" }));
+    await s3.send(new CreateBucketCommand({ Bucket: "no-policy" }));
+    const insufficient = "Incorrect S3 bucket policy is detected for bucket: no-policy";
+    await expectAwsError(ct.send(new CreateTrailCommand({ Name: "trail-one", S3BucketName: "no-policy" })), "InsufficientS3BucketPolicyException", 403, insufficient);
+    // a policy that lets CloudTrail read the ACL but not write
+    const aclOnly = JSON.parse(cloudTrailBucketPolicy("no-policy")) as { Statement: unknown[] };
+    aclOnly.Statement = aclOnly.Statement.slice(0, 1);
+    await s3.send(new PutBucketPolicyCommand({ Bucket: "no-policy", Policy: JSON.stringify(aclOnly) }));
+    await expectAwsError(ct.send(new CreateTrailCommand({ Name: "trail-one", S3BucketName: "no-policy" })), "InsufficientS3BucketPolicyException", 403, insufficient);
+    // write only under another prefix than the trail's
+    const elsewhere = cloudTrailBucketPolicy("no-policy").replace("arn:aws:s3:::no-policy/*", "arn:aws:s3:::no-policy/other/*");
+    await s3.send(new PutBucketPolicyCommand({ Bucket: "no-policy", Policy: elsewhere }));
+    await expectAwsError(
+      ct.send(new CreateTrailCommand({ Name: "trail-one", S3BucketName: "no-policy", S3KeyPrefix: "audit" })),
+      "InsufficientS3BucketPolicyException",
+      403,
+      insufficient,
+    );
+    await ct.send(new CreateTrailCommand({ Name: "trail-one", S3BucketName: "no-policy", S3KeyPrefix: "other" }));
+    // the documented policy lets any prefix in
+    await s3.send(new PutBucketPolicyCommand({ Bucket: "no-policy", Policy: cloudTrailBucketPolicy("no-policy") }));
+    await ct.send(new CreateTrailCommand({ Name: "trail-two", S3BucketName: "no-policy", S3KeyPrefix: "audit" }));
+  });
+
+  it("LookupEvents orders events of the same second by when they happened", async () => {
     const k = await createKey(kms);
     const grantee = `arn:aws:iam::${ACCOUNT}:root`;
     // DryRun fails and changes nothing, so it is stored through the audit log, after the real grant's transaction
@@ -248,6 +272,35 @@ describe("CloudTrail", () => {
     const grants = events.filter((e) => e.EventName === "CreateGrant").map((e) => JSON.parse(e.CloudTrailEvent!) as { errorCode?: string; eventID: string });
     expect(grants.map((g) => g.errorCode ?? "ok")).toEqual(["ok", "DryRunOperationException"]);
     for (const e of events) expect(e.EventTime!.getTime() % 1000).toBe(0);
+  });
+});
+
+describe("S3 bucket policies", () => {
+  it("puts, gets and deletes a bucket policy, refusing malformed ones with S3's errors", async () => {
+    const s3 = new S3Client({ ...s.config, forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: "policy-crud" }));
+    await expectAwsError(s3.send(new GetBucketPolicyCommand({ Bucket: "policy-crud" })), "NoSuchBucketPolicy", 404, "The bucket policy does not exist");
+    const policy = cloudTrailBucketPolicy("policy-crud");
+    await s3.send(new PutBucketPolicyCommand({ Bucket: "policy-crud", Policy: policy }));
+    expect((await s3.send(new GetBucketPolicyCommand({ Bucket: "policy-crud" }))).Policy).toBe(policy);
+    await expectAwsError(
+      s3.send(new PutBucketPolicyCommand({ Bucket: "policy-crud", Policy: "not json" })),
+      "MalformedPolicy",
+      400,
+      "Policies must be valid JSON and the first byte must be '{'",
+    );
+    await expectAwsError(
+      s3.send(new PutBucketPolicyCommand({ Bucket: "policy-crud", Policy: policy.replace("arn:aws:s3:::policy-crud/*", "arn:aws:s3:::someone-else/*") })),
+      "MalformedPolicy",
+      400,
+      "Policy has invalid resource",
+    );
+    await expectAwsError(s3.send(new PutBucketPolicyCommand({ Bucket: "policy-crud", Policy: JSON.stringify({ Statement: [{ Effect: "Maybe" }] }) })), "MalformedPolicy", 400);
+    expect((await s3.send(new GetBucketPolicyCommand({ Bucket: "policy-crud" }))).Policy).toBe(policy);
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: "policy-crud" }));
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: "policy-crud" }));
+    await expectAwsError(s3.send(new GetBucketPolicyCommand({ Bucket: "policy-crud" })), "NoSuchBucketPolicy", 404);
+    await expectAwsError(s3.send(new GetBucketPolicyCommand({ Bucket: "no-such-bucket-here" })), "NoSuchBucket", 404);
   });
 });
 
