@@ -97,6 +97,23 @@ describe("KMS", () => {
     await expectKmsError(kms.send(new RotateKeyOnDemandCommand({ KeyId: k.KeyId })), "DisabledException", `${k.Arn} is disabled.`);
   });
 
+  it("Decrypt and ReEncrypt DryRun with DryRunModifiers IGNORE_CIPHERTEXT check permissions without a valid ciphertext", async () => {
+    const k = await createKey(kms);
+    const garbage = utf8("not a ciphertext at all, but long enough to look like one");
+    await expectKmsError(kms.send(new DecryptCommand({ KeyId: k.KeyId, CiphertextBlob: garbage, DryRun: true })), "InvalidCiphertextException");
+    await expectKmsError(
+      kms.send(new DecryptCommand({ KeyId: k.KeyId, CiphertextBlob: garbage, DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] })),
+      "DryRunOperationException",
+    );
+    await expectKmsError(
+      kms.send(new ReEncryptCommand({ SourceKeyId: k.KeyId, DestinationKeyId: k.KeyId, CiphertextBlob: garbage, DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] })),
+      "DryRunOperationException",
+    );
+    // the modifier means nothing without DryRun, and needs the key named
+    await expectKmsError(kms.send(new DecryptCommand({ KeyId: k.KeyId, CiphertextBlob: garbage, DryRunModifiers: ["IGNORE_CIPHERTEXT"] })), "InvalidCiphertextException");
+    await expectKmsError(kms.send(new DecryptCommand({ CiphertextBlob: garbage, DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] })), "ValidationException");
+  });
+
   it("Decrypt and ReEncrypt naming an HMAC key answer IncorrectKeyException", async () => {
     const sym = await createKey(kms);
     const hmac = await createKey(kms, { KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" });
