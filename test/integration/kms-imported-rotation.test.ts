@@ -124,6 +124,24 @@ describe("imported key material: several materials, rotated on demand", () => {
     await expectKmsError(importInto(hmac, randomBytes(32), { ImportType: "NEW_KEY_MATERIAL" }), "ValidationException", /symmetric encryption/);
   });
 
+  it("expires each material on its own ValidTo: pending material goes away, a held one makes the key PendingImport", async () => {
+    const key = await createKey(kms, { Origin: "EXTERNAL" });
+    const now = Date.parse(((await (await fetch(`${s.url}/_localfargate/clock`)).json()) as { now: string }).now);
+    const first = randomBytes(32);
+    const one = await importInto(key, first, { ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: new Date(now + 10 * 86400_000) });
+    await importInto(key, randomBytes(32), { ImportType: "NEW_KEY_MATERIAL", ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: new Date(now + 2 * 86400_000) });
+    const entries = await materials(key, "ALL_KEY_MATERIAL");
+    expect(entries.map((r) => r.ValidTo!.getTime())).toEqual([now + 10 * 86400_000, now + 2 * 86400_000]);
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.ValidTo!.getTime()).toBe(now + 10 * 86400_000);
+    await s.advanceClock(3 * 86400);
+    expect((await materials(key, "ALL_KEY_MATERIAL")).map((r) => r.KeyMaterialId)).toEqual([one.KeyMaterialId]);
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!.KeyState).toBe("Enabled");
+    await s.advanceClock(8 * 86400);
+    const md = (await kms.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata!;
+    expect(md.KeyState).toBe("PendingImport");
+    expect((await materials(key, "ALL_KEY_MATERIAL")).map((r) => r.ImportState)).toEqual(["PENDING_IMPORT"]);
+  });
+
   it("lets a key that generated its own material list its first material with ALL_KEY_MATERIAL", async () => {
     const key = await createKey(kms);
     expect(await materials(key)).toEqual([]);
