@@ -3,7 +3,7 @@
  * as AWS documents (or, where it does not, as docs/ says we chose).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloudTrailClient, CreateTrailCommand, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
+import { CloudTrailClient, CreateTrailCommand, GetTrailCommand, LookupEventsCommand, UpdateTrailCommand } from "@aws-sdk/client-cloudtrail";
 import { ECSClient, ListTaskDefinitionFamiliesCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
 import {
   AttachUserPolicyCommand,
@@ -274,6 +274,9 @@ describe("CloudTrail", () => {
       insufficient,
     );
     await ct.send(new CreateTrailCommand({ Name: "trail-one", S3BucketName: "no-policy", S3KeyPrefix: "other" }));
+    // moving the trail to a prefix the policy does not cover is refused too, and changes nothing
+    await expectAwsError(ct.send(new UpdateTrailCommand({ Name: "trail-one", S3KeyPrefix: "audit" })), "InsufficientS3BucketPolicyException", 403, insufficient);
+    expect((await ct.send(new GetTrailCommand({ Name: "trail-one" }))).Trail!.S3KeyPrefix).toBe("other");
     // the documented policy lets any prefix in
     await s3.send(new PutBucketPolicyCommand({ Bucket: "no-policy", Policy: cloudTrailBucketPolicy("no-policy") }));
     await ct.send(new CreateTrailCommand({ Name: "trail-two", S3BucketName: "no-policy", S3KeyPrefix: "audit" }));
