@@ -21,12 +21,17 @@ import {
   CreateKeyCommand,
   CreateGrantCommand,
   DecryptCommand,
+  DescribeKeyCommand,
   DisableKeyCommand,
   EncryptCommand,
+  GetKeyPolicyCommand,
+  GetKeyRotationStatusCommand,
   KMSClient,
   ListAliasesCommand,
+  PutKeyPolicyCommand,
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
+  ScheduleKeyDeletionCommand,
 } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateBucketCommand, DeleteBucketPolicyCommand, GetBucketPolicyCommand, PutBucketPolicyCommand, S3Client } from "@aws-sdk/client-s3";
@@ -89,6 +94,27 @@ describe("KMS", () => {
     expect(paged).toEqual(names);
     // filtered by key: only that key's aliases
     expect((await other.send(new ListAliasesCommand({ KeyId: k.KeyId }))).Aliases!.map((a) => a.AliasName)).toEqual(["alias/app", "alias/awsome"]);
+  });
+
+  it("DescribeKey on a predefined alias creates the AWS managed key behind it, which only its service may use", async () => {
+    const west = new KMSClient({ ...s.config, region: "us-west-2" });
+    const before = (await west.send(new ListAliasesCommand({}))).Aliases!.find((a) => a.AliasName === "alias/aws/ebs")!;
+    expect(before.TargetKeyId).toBeUndefined();
+    const md = (await west.send(new DescribeKeyCommand({ KeyId: "alias/aws/ebs" }))).KeyMetadata!;
+    expect(md).toMatchObject({ KeyManager: "AWS", KeyState: "Enabled", Origin: "AWS_KMS", KeySpec: "SYMMETRIC_DEFAULT", AWSAccountId: ACCOUNT });
+    expect((await west.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:us-west-2:${ACCOUNT}:alias/aws/ebs` }))).KeyMetadata!.KeyId).toBe(md.KeyId);
+    const after = (await west.send(new ListAliasesCommand({}))).Aliases!.find((a) => a.AliasName === "alias/aws/ebs")!;
+    expect(after.TargetKeyId).toBe(md.KeyId);
+    expect((await west.send(new GetKeyRotationStatusCommand({ KeyId: md.KeyId }))).KeyRotationEnabled).toBe(true);
+    expect(JSON.parse((await west.send(new GetKeyPolicyCommand({ KeyId: md.KeyId }))).Policy!).Statement[0].Condition.StringEquals["kms:ViaService"]).toBe(
+      "ec2.us-west-2.amazonaws.com",
+    );
+    // used directly, or managed, it is refused by its key policy, even to the account's root
+    await expectKmsError(west.send(new EncryptCommand({ KeyId: "alias/aws/ebs", Plaintext: utf8("x") })), "AccessDeniedException");
+    await expectKmsError(west.send(new ScheduleKeyDeletionCommand({ KeyId: md.KeyId })), "AccessDeniedException");
+    await expectKmsError(west.send(new PutKeyPolicyCommand({ KeyId: md.KeyId, Policy: JSON.stringify({ Version: "2012-10-17", Statement: [] }) })), "AccessDeniedException");
+    // another Region's alias is still only predefined
+    expect((await kms.send(new ListAliasesCommand({}))).Aliases!.find((a) => a.AliasName === "alias/aws/ebs")!.TargetKeyId).toBeUndefined();
   });
 
   it("RotateKeyOnDemand on a disabled asymmetric key answers DisabledException first", async () => {
