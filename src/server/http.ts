@@ -15,6 +15,7 @@ import type { AppContext } from "../kernel/context.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
+import { handleConsole, isConsolePath } from "./console-route.ts";
 import { handleCredentialsRequest, isCredentialsPath } from "../fargate/task-credentials.ts";
 import type { DueScheduler } from "./scheduler.ts";
 import { wallClockMs } from "../clock/clock.ts";
@@ -119,6 +120,10 @@ export class HttpFrontend {
 
   private async handleAllowed(req: HttpRequest): Promise<HttpReply> {
     const { path, rawQuery } = splitUrl(req.url);
+    if (isConsolePath(path)) {
+      const r = await handleConsole(req.method, path);
+      return reply(r.status, randomUUID(), r.contentType, r.body, r.headers);
+    }
     if (path.startsWith("/_localfargate/")) {
       const r = await handleControl(this.app, this, req.method, path, req.bodyTooLarge ? Buffer.alloc(0) : req.body);
       return reply(r.status, r.requestId, "application/json", r.body);
