@@ -1,0 +1,205 @@
+/**
+ * The web console in headless Chromium (Debian's chromium driven by playwright-core): sign in,
+ * see what the API created, act on a key, watch a task fail, move the clock, filter CloudTrail.
+ * Screenshots of each main page go to test-results/console/. Skipped, with the reason, when no
+ * chromium is installed (scripts/setup.sh installs it).
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { CreateClusterCommand, CreateServiceCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { KMSClient } from "@aws-sdk/client-kms";
+import { buildConsole } from "../../scripts/build.mjs";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { createFargateKey, NETWORK, registerSleeper, running, stopped, waitTask } from "../integration/ecs-helpers.ts";
+
+const CHROMIUM = process.env.LOCALFARGATE_CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = join(process.cwd(), "test-results", "console");
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`console browser tests skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set LOCALFARGATE_CHROMIUM)`);
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+let ecs: ECSClient;
+let kms: KMSClient;
+let key: { keyId: string; arn: string };
+let consoleUrl: string;
+
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const go = async (route: string) => {
+  // (page code is passed as text: the tests' TypeScript has no DOM types)
+  await page.evaluate(`location.hash = ${JSON.stringify(route)}`);
+};
+
+/** Navigation timing of the page just loaded (ms from navigation start). */
+async function firstPaint(): Promise<{ firstContentfulPaintMs: number; domContentLoadedMs: number; responseEndMs: number }> {
+  return page.evaluate(`(() => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+    return { firstContentfulPaintMs: fcp ? fcp.startTime : -1, domContentLoadedMs: nav.domContentLoadedEventEnd, responseEndMs: nav.responseEnd };
+  })()`);
+}
+
+describe.skipIf(!haveChromium)("the web console", () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await buildConsole();
+    server = await startTestServer();
+    ecs = new ECSClient(server.config);
+    kms = new KMSClient(server.config);
+    consoleUrl = `${server.url}/_localfargate/console`;
+    browser = await chromium.launch({ executablePath: CHROMIUM });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    page.on("pageerror", (e) => console.error("console page error:", e));
+  });
+  afterEach(async (t) => {
+    if (t.task.result?.state === "fail" && page)
+      console.error(`console page at failure (${await page.evaluate("location.hash")}):`, await page.textContent("main").catch(() => ""));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("signs in with the pre-filled default key pair and shows who it is", async () => {
+    await page.goto(consoleUrl);
+    const cold = await firstPaint(); // the browser's first page
+    await page.reload();
+    const warm = await firstPaint();
+    writeFileSync(join(SHOTS, "timing.json"), JSON.stringify({ cold, warm }, null, 2));
+    console.log(`console first paint on loopback (ms): ${JSON.stringify({ cold, warm })}`);
+    expect(await page.inputValue("#access-key-id")).toBe("test");
+    expect(await page.inputValue("#secret-access-key")).toBe("test");
+    await shot("sign-in");
+    await page.click("#signin");
+    await page.waitForSelector("#identity:has-text('arn:aws:iam::000000000000:root')");
+    expect(await page.evaluate("Object.keys(sessionStorage)")).toEqual(["localfargate.console.session"]);
+  });
+
+  it("refuses a wrong secret with STS's error and stays on the sign-in form", async () => {
+    const other = await browser.newPage();
+    await other.goto(consoleUrl);
+    await other.fill("#secret-access-key", "wrong");
+    await other.click("#signin");
+    await other.waitForSelector("#signin-error:has-text('SignatureDoesNotMatch')");
+    expect(await other.locator("#identity").count()).toBe(0);
+    await other.close();
+  });
+
+  it("shows a key and a cluster created through the API, with the key's Fargate statements highlighted", async () => {
+    key = await createFargateKey(kms, "story");
+    await ecs.send(new CreateClusterCommand({ clusterName: "story", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: key.arn } } }));
+    await go("/keys");
+    await page.waitForSelector(`a:has-text('${key.keyId}')`);
+    await shot("keys");
+    await go("/clusters");
+    await page.waitForSelector("a:has-text('story')");
+    expect(await page.textContent("#content")).toContain(key.keyId);
+    await shot("clusters");
+    await go(`/keys/${key.keyId}`);
+    await page.waitForSelector("#key-state:has-text('Enabled')");
+    expect(await page.locator(".statement.fargate").count()).toBe(2);
+    expect(await page.locator(".statement:not(.fargate)").count()).toBe(2);
+  });
+
+  it("runs a task on the key, then disables the key in the console and sees a new task fail with its stop reason", async () => {
+    const td = await registerSleeper(ecs, "story-app");
+    const run = async () => (await ecs.send(new RunTaskCommand({ cluster: "story", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0].taskArn!;
+    const first = await waitTask(ecs, "story", await run(), running);
+    const firstId = first.taskArn!.split("/").pop()!;
+    await go(`/clusters/story/tasks/${firstId}`);
+    await page.waitForSelector("#task-status:has-text('RUNNING')");
+    expect(await page.textContent("#content")).toContain("fargate.us-east-1.amazonaws.com"); // its Decrypt grant
+    await shot("task-running");
+    await go("/map/story");
+    await page.waitForSelector(".story-map .node-grant", { state: "attached" });
+    await shot("map");
+    await ecs.send(new StopTaskCommand({ cluster: "story", task: first.taskArn! }));
+    await waitTask(ecs, "story", first.taskArn!, stopped);
+
+    await go(`/keys/${key.keyId}`);
+    await page.click("#disable-key");
+    await page.waitForSelector("#key-state:has-text('Disabled')");
+    await page.waitForSelector("#notice:has-text('disabled')");
+    await shot("key-disabled");
+
+    const failed = await waitTask(ecs, "story", await run(), stopped);
+    const id = failed.taskArn!.split("/").pop()!;
+    await go("/clusters/story");
+    await page.waitForSelector(`tr:has-text('${id}') .stop-reason:has-text('is disabled')`);
+    await go(`/clusters/story/tasks/${id}`);
+    await page.waitForSelector("#stop-reason");
+    expect(await page.textContent("#stop-reason")).toBe(`TaskFailedToStart: ${failed.stoppedReason}`);
+    expect(failed.stoppedReason).toContain(`KMS key ${key.arn} is disabled`);
+    await shot("task-failed");
+  });
+
+  it("schedules the key's deletion, advances the service clock past the window and sees the key deleted", async () => {
+    await go(`/keys/${key.keyId}`);
+    await page.waitForSelector("#schedule-deletion");
+    await page.fill("#deletion-days", "7");
+    await page.click("#schedule-deletion");
+    await page.waitForSelector("#key-state:has-text('PendingDeletion')");
+    expect(await page.textContent("#deletion-date")).toMatch(/^\d{4}-\d{2}-\d{2} /);
+
+    await go("/clock");
+    const before = await page.getAttribute("#clock-now", "datetime").catch(() => null);
+    await page.waitForSelector("#clock-now");
+    const start = Date.parse((await page.getAttribute("#clock-now", "datetime"))!);
+    await page.click("#clock-7d");
+    await page.waitForSelector("#notice:has-text('advanced by 7d')");
+    await page.fill("#clock-amount", "2");
+    await page.selectOption("#clock-unit", "hours");
+    await page.click("#clock-custom");
+    await page.waitForSelector("#notice:has-text('advanced by 2 hours')");
+    await page.waitForFunction(`Date.parse(document.getElementById("clock-now").getAttribute("datetime")) >= ${start + (7 * 24 + 2) * 3600_000}`);
+    expect(before === null || typeof before === "string").toBe(true);
+    await shot("clock");
+
+    await go(`/keys/${key.keyId}`);
+    await page.waitForSelector("#content .error:has-text('NotFoundException')");
+    await go("/keys");
+    await page.waitForSelector("#content table");
+    expect(await page.textContent("#content")).not.toContain(key.keyId);
+  });
+
+  it("filters CloudTrail to the Fargate events and expands a record", async () => {
+    await go("/trail");
+    await page.waitForSelector("#content tbody tr");
+    expect(await page.textContent("#content")).toContain("CreateKey");
+    await page.click("#trail-fargate-preset");
+    await page.waitForSelector("#content tbody tr:has-text('CreateGrant')");
+    const sources = await page.locator("#content .events-table tbody tr td:nth-child(4)").allTextContents();
+    expect(sources.length).toBeGreaterThan(0);
+    expect(new Set(sources)).toEqual(new Set(["kms.amazonaws.com"]));
+    const names = new Set(await page.locator("#content .events-table tbody tr td:nth-child(3)").allTextContents());
+    expect(names.has("CreateKey")).toBe(false);
+    expect(names.has("RetireGrant")).toBe(true);
+    await page.locator("#content .events-table tbody tr:not(.failed):has-text('CreateGrant') button.toggle").first().click();
+    await page.waitForSelector("#content tr.record pre:has-text('ec2-frontend-api.amazonaws.com')");
+    await shot("cloudtrail");
+  });
+
+  it("draws a service's deployments", async () => {
+    const td = await registerSleeper(ecs, "web-app");
+    await ecs.send(new CreateClusterCommand({ clusterName: "web" }));
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: "web",
+        serviceName: "web",
+        taskDefinition: td,
+        desiredCount: 2,
+        launchType: "FARGATE",
+        networkConfiguration: NETWORK,
+        deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 },
+      }),
+    );
+    await go("/clusters/web/services/web");
+    await page.waitForSelector(".chart svg path.floor", { state: "attached" });
+    await page.waitForSelector("#content td:has-text('PRIMARY')");
+    await shot("service");
+  });
+});
