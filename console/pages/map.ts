@@ -106,9 +106,9 @@ export function layout(d: MapData): { nodes: MapNode[]; edges: [number, number][
 
 function picture(d: MapData): Node {
   const { nodes, edges } = layout(d);
-  const CW = 190;
+  const CW = 200;
   const RH = 64;
-  const NW = 160;
+  const NW = 176;
   const NH = 44;
   const rows = Math.max(1, ...nodes.map((n) => n.row + 1));
   const W = CW * 6;
