@@ -128,7 +128,13 @@ function start(session: Session): void {
   const content = h("div", { id: "content", class: "content", "aria-busy": "true" });
   root.replaceChildren(
     h("a", { href: "#content", class: "skip" }, "Skip to content"),
-    h("header", {}, h("strong", { class: "brand" }, "localfargate"), nav, h("div", { class: "who" }, identity, regionSelect, h("span", { class: "clock" }, "Service time ", clock), signOut)),
+    h(
+      "header",
+      {},
+      h("strong", { class: "brand" }, "localfargate"),
+      nav,
+      h("div", { class: "who" }, identity, regionSelect, h("span", { class: "clock" }, "Service time ", clock), signOut),
+    ),
     h("main", {}, title, live, controls, content),
   );
 
