@@ -10,7 +10,7 @@ export const accountPage: Page = {
   controls(ctx) {
     const s = ctx.session;
     const role = h("input", { id: "role-arn", type: "text", size: 60, placeholder: "arn:aws:iam::111122223333:role/Auditor", "aria-label": "Role ARN", required: true });
-    const name = h("input", { id: "role-session", type: "text", value: "console", "aria-label": "Session name", pattern: "[\\w+=,.@-]{2,64}" });
+    const name = h("input", { id: "role-session", type: "text", value: "console", "aria-label": "Session name" });
     return h(
       "div",
       {},
@@ -38,7 +38,7 @@ export const accountPage: Page = {
               saveSession(s);
               ctx.notify(`Now working as ${xmlText(r, "Arn")}.`, "ok");
               ctx.reloadIdentity();
-              ctx.refresh();
+              ctx.go("/account");
             } catch (err) {
               const x = err as { code?: string; message?: string };
               ctx.notify(`${x.code ?? "Error"}: ${x.message ?? String(err)}`, "error");
@@ -64,7 +64,6 @@ export const accountPage: Page = {
                   delete s.assumed;
                   saveSession(s);
                   ctx.reloadIdentity();
-                  ctx.refresh();
                   ctx.go("/account");
                 },
               },

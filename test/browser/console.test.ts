@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { buildConsole } from "../../scripts/build.mjs";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { createFargateKey, NETWORK, registerSleeper, running, stopped, waitTask } from "../integration/ecs-helpers.ts";
@@ -201,5 +202,86 @@ describe.skipIf(!haveChromium)("the web console", () => {
     await page.waitForSelector(".chart svg path.floor", { state: "attached" });
     await page.waitForSelector("#content td:has-text('PRIMARY')");
     await shot("service");
+  });
+
+  it("shows an identity's AccessDenied in red, and highlights it in CloudTrail", async () => {
+    const iam = new IAMClient(server.config);
+    await iam.send(new CreateUserCommand({ UserName: "viewer" }));
+    const k = (await iam.send(new CreateAccessKeyCommand({ UserName: "viewer" }))).AccessKey!;
+    const other = await browser.newPage();
+    await other.goto(consoleUrl);
+    await other.fill("#access-key-id", k.AccessKeyId!);
+    await other.fill("#secret-access-key", k.SecretAccessKey!);
+    await other.click("#signin");
+    await other.waitForSelector("#identity:has-text('arn:aws:iam::000000000000:user/viewer')");
+    await other.waitForSelector("#content .error.denied:has-text('AccessDeniedException')");
+    expect(await other.textContent("#content")).toContain("viewer is not authorized to perform: kms:ListKeys");
+    await other.close();
+
+    await go("/trail?attr=Username&value=viewer");
+    await page.waitForSelector("#content tr.denied:has-text('ListKeys')");
+    await shot("cloudtrail-denied");
+  });
+
+  it("switches Region and, through AssumeRole, account", async () => {
+    await go("/account");
+    await page.waitForSelector("#identity-arn");
+    await page.selectOption("#region", "eu-west-1");
+    await page.waitForSelector("#content dd:has-text('eu-west-1')");
+    await go("/clusters");
+    await page.waitForSelector("#content td.empty"); // no clusters in eu-west-1
+    await page.selectOption("#region", "us-east-1");
+    await page.waitForSelector("#content a:has-text('story')");
+
+    // a role in account 111111111111 that trusts account 000000000000, assumed by a user there
+    const iam2 = new IAMClient(server.configFor({ accessKeyId: "111111111111", secretAccessKey: "test" }));
+    const trust = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::000000000000:root" }, Action: "sts:AssumeRole" }] };
+    await iam2.send(new CreateRoleCommand({ RoleName: "Auditor", AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    const iam = new IAMClient(server.config);
+    await iam.send(new CreateUserCommand({ UserName: "auditor" }));
+    const policy = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }] };
+    await iam.send(new PutUserPolicyCommand({ UserName: "auditor", PolicyName: "assume", PolicyDocument: JSON.stringify(policy) }));
+    const k = (await iam.send(new CreateAccessKeyCommand({ UserName: "auditor" }))).AccessKey!;
+    const other = await browser.newPage();
+    other.setDefaultTimeout(8000);
+    await other.goto(consoleUrl);
+    await other.fill("#access-key-id", k.AccessKeyId!);
+    await other.fill("#secret-access-key", k.SecretAccessKey!);
+    await other.click("#signin");
+    await other.waitForSelector("#identity:has-text('user/auditor')");
+    await other.evaluate(`location.hash = "/account"`);
+    await other.fill("#role-arn", "arn:aws:iam::111111111111:role/Auditor");
+    await other.click("#assume-role");
+    await other.waitForSelector("#identity:has-text('arn:aws:sts::111111111111:assumed-role/Auditor/console')");
+    await other.waitForSelector("#identity-arn:has-text('111111111111')");
+    await other.fill("#role-arn", "arn:aws:iam::111111111111:role/Missing");
+    await other.click("#assume-role");
+    await other.waitForSelector("#notice.error");
+    await other.click("#back-to-base");
+    await other.waitForSelector("#identity:has-text('user/auditor')");
+    await other.close();
+  });
+
+  it("is keyboard navigable and follows the dark preference", async () => {
+    await go("/clusters");
+    await page.waitForSelector("#content a:has-text('story')");
+    await page.reload(); // the session is in sessionStorage: still signed in, focus at the top
+    await page.waitForSelector("#content a:has-text('story')");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(`document.activeElement.textContent`)).toBe("Skip to content");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(`document.activeElement.textContent`)).toBe("ECS clusters");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Enter"); // "KMS keys"
+    await page.waitForSelector("#page-title:has-text('KMS keys')");
+    await page.emulateMedia({ colorScheme: "dark" });
+    const bg = await page.evaluate(`getComputedStyle(document.body).backgroundColor`);
+    expect(bg).toBe("rgb(15, 20, 25)");
+    await go("/clusters/story");
+    await page.waitForSelector("#cluster-key");
+    await shot("cluster-dark");
+    await page.emulateMedia({ colorScheme: "light" });
   });
 });
