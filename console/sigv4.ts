@@ -33,7 +33,7 @@ async function sha256Hex(text: string): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", enc.encode(text)));
 }
 
-async function hmac(key: BufferSource, text: string): Promise<ArrayBuffer> {
+async function hmac(key: ArrayBuffer | Uint8Array<ArrayBuffer>, text: string): Promise<ArrayBuffer> {
   const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return crypto.subtle.sign("HMAC", k, enc.encode(text));
 }
