@@ -49,6 +49,8 @@ function rotationText(r: KeyRow["rotation"]): string {
 
 export const keysPage: Page = {
   title: "KMS keys",
+  // a list costs two calls per key: polled less often than one key's page
+  pollMs: 5000,
   async load(ctx) {
     const t = ctx.target;
     const [keys, aliases] = await Promise.all([

@@ -22,6 +22,8 @@ interface TaskData {
   output?: { text: string; done: boolean };
 }
 
+const utf8 = new TextDecoder();
+
 /** Output read so far per task (the endpoint hands a cursor; the page keeps reading from it). */
 const outputs = new Map<string, { cursor?: string; text: string; done: boolean; absent: boolean }>();
 
@@ -40,7 +42,7 @@ async function readOutput(ctx: Parameters<Page["load"]>[0], arn: string): Promis
     o.absent = true;
     return undefined;
   }
-  for (const r of page.records) o.text += `[${r.container} ${r.stream}] ${atob(r.data)}`;
+  for (const r of page.records) o.text += `[${r.container} ${r.stream}] ${utf8.decode(Uint8Array.from(atob(r.data), (c) => c.charCodeAt(0)))}`;
   o.cursor = page.cursor ?? o.cursor;
   o.done = page.done;
   return { text: o.text, done: o.done };
