@@ -43,7 +43,7 @@ async function firstPaint(): Promise<{ firstContentfulPaintMs: number; domConten
   })()`);
 }
 
-describe.skipIf(!haveChromium)("the web console", () => {
+describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     await buildConsole();
