@@ -219,6 +219,7 @@ function start(session: Session): void {
       refresh: () => {
         ctx.target = target();
         void load(true);
+        tickClock(); // an action may have moved the clock
       },
       notify: (message, kind = "ok") => {
         live.textContent = message;
