@@ -14,6 +14,7 @@ export interface Sample {
 const history = new Map<string, Sample[]>();
 const MAX_SAMPLES = 300;
 
+/** Series colours; the legend's swatches are classes (the page's CSP allows no inline style). */
 const COLORS = ["var(--c1)", "var(--c2)", "var(--c3)", "var(--c4)", "var(--c5)"];
 
 export function deploymentChart(samples: Sample[], deployments: string[]): Node {
@@ -31,11 +32,15 @@ export function deploymentChart(samples: Sample[], deployments: string[]): Node 
   }
   const path = (vals: number[]) => vals.map((v, i) => `${i ? "L" : "M"}${x(samples[i].atMs).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
   deployments.forEach((id, i) => {
-    parts.push(svg("path", { d: path(samples.map((s) => s.running[id] ?? 0)), class: "series", stroke: COLORS[i % COLORS.length] }));
+    const color = COLORS[i % COLORS.length];
+    parts.push(svg("path", { d: path(samples.map((s) => s.running[id] ?? 0)), class: "series", stroke: color, "data-deployment": id }));
+    const last = samples[samples.length - 1];
+    if (last && id in last.running) parts.push(svg("circle", { cx: x(last.atMs), cy: y(last.running[id]), r: 3.5, fill: color }));
   });
   parts.push(svg("path", { d: path(samples.map((s) => s.floor)), class: "floor" }));
-  parts.push(svg("text", { x: pad.l, y: H - 8 }, samples.length ? time(samples[0].atMs / 1000) : ""));
-  parts.push(svg("text", { x: W - pad.r, y: H - 8, "text-anchor": "end" }, samples.length ? time(samples[samples.length - 1].atMs / 1000) : ""));
+  const span = Math.round(((samples[samples.length - 1]?.atMs ?? 0) - (samples[0]?.atMs ?? 0)) / 1000);
+  parts.push(svg("text", { x: pad.l, y: H - 8 }, samples.length ? `${span} s ago` : ""));
+  parts.push(svg("text", { x: W - pad.r, y: H - 8, "text-anchor": "end" }, "now"));
   return h(
     "figure",
     { class: "chart" },
@@ -43,7 +48,7 @@ export function deploymentChart(samples: Sample[], deployments: string[]): Node 
     h(
       "figcaption",
       {},
-      deployments.map((id, i) => h("span", { class: "legend" }, h("span", { class: "swatch", style: `background:${COLORS[i % COLORS.length]}` }), id)),
+      deployments.map((id, i) => h("span", { class: "legend" }, h("span", { class: `swatch swatch-${i % COLORS.length}` }), id)),
       h("span", { class: "legend" }, h("span", { class: "swatch floor-swatch" }), "minimumHealthyPercent floor"),
     ),
   );
@@ -57,6 +62,8 @@ interface ServiceData {
 
 export const servicePage: Page = {
   title: (ctx) => `Service ${ctx.params[1]}`,
+  // a finer picture of a rollout
+  pollMs: 1000,
   async load(ctx) {
     const [cluster, name] = ctx.params;
     const service = (await listServices(ctx.target, cluster)).find((s) => s.serviceName === name);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { CreateClusterCommand, CreateServiceCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, CreateServiceCommand, ECSClient, RunTaskCommand, StopTaskCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { buildConsole } from "../../scripts/build.mjs";
@@ -155,8 +155,10 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await page.selectOption("#clock-unit", "hours");
     await page.click("#clock-custom");
     await page.waitForSelector("#notice:has-text('advanced by 2 hours')");
-    await page.waitForFunction(`Date.parse(document.getElementById("clock-now").getAttribute("datetime")) >= ${start + (7 * 24 + 2) * 3600_000}`);
-    await page.waitForFunction(`Date.parse(document.getElementById("header-clock").getAttribute("datetime")) >= ${start + (7 * 24 + 2) * 3600_000}`);
+    // (polled from here: the page's CSP forbids the eval waitForFunction polls with)
+    await expect.poll(async () => Date.parse((await page.getAttribute("#clock-now", "datetime"))!), { timeout: 15_000 }).toBeGreaterThanOrEqual(start + (7 * 24 + 2) * 3600_000);
+    // (polled from here: the page's CSP forbids the eval waitForFunction polls with)
+    await expect.poll(async () => Date.parse((await page.getAttribute("#header-clock", "datetime"))!), { timeout: 15_000 }).toBeGreaterThanOrEqual(start + (7 * 24 + 2) * 3600_000);
     await shot("clock");
 
     await go(`/keys/${key.keyId}`);
@@ -200,6 +202,14 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await go("/clusters/web/services/web");
     await page.waitForSelector(".chart svg path.floor", { state: "attached" });
     await page.waitForSelector("#content td:has-text('PRIMARY')");
+    await page.waitForSelector("#content dd:has-text('2 / 2 / 0')");
+    await page.waitForTimeout(2500); // samples of the steady state first
+    // a rolling deployment to a new revision: a second line appears beside the first
+    const td2 = await registerSleeper(ecs, "web-app");
+    await ecs.send(new UpdateServiceCommand({ cluster: "web", service: "web", taskDefinition: td2 }));
+    await expect.poll(() => page.locator(".chart path.series").count(), { timeout: 15_000 }).toBe(2);
+    await page.waitForSelector("#content td:has-text('web-app:2')");
+    await page.waitForTimeout(4500); // a few more samples for the screenshot
     await shot("service");
   });
 
