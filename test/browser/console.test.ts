@@ -10,6 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RunTaskCommand, StopTaskCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { buildConsole } from "../../scripts/build.mjs";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -183,6 +185,15 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await page.locator("#content .events-table tbody tr:not(.failed):has-text('CreateGrant') button.toggle").first().click();
     await page.waitForSelector("#content tr.record pre:has-text('ec2-frontend-api.amazonaws.com')");
     await shot("cloudtrail");
+
+    // trails and their delivery status
+    await new S3Client({ ...server.config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "console-trail" }));
+    const ct = new CloudTrailClient(server.config);
+    await ct.send(new CreateTrailCommand({ Name: "audit", S3BucketName: "console-trail" }));
+    await ct.send(new StartLoggingCommand({ Name: "audit" }));
+    await server.advanceClock(600); // a delivery falls due
+    await page.waitForSelector("#content tr:has-text('audit'):has-text('console-trail') .badge-active");
+    expect(await page.locator("#content tr:has-text('audit') td").nth(3).textContent()).toMatch(/^\d{4}-/);
   });
 
   it("draws a service's deployments", async () => {
