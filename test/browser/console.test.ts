@@ -304,4 +304,24 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await shot("cluster-dark");
     await page.emulateMedia({ colorScheme: "light" });
   });
+
+  it("shows a task's output when the server has the task output endpoint, and no output section otherwise", async () => {
+    const probe = await fetch(`${server.url}/_localfargate/logs`);
+    const hasEndpoint = probe.status !== 404;
+    const td = await registerSleeper(ecs, "echo-app", [
+      { name: "main", image: "busybox", command: ["sh", "-c", "echo hello from the console test; sleep 300"], essential: true, stopTimeout: 2 },
+    ]);
+    const arn = (await ecs.send(new RunTaskCommand({ cluster: "web", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0].taskArn!;
+    await waitTask(ecs, "web", arn, running);
+    await go(`/clusters/web/tasks/${arn.split("/").pop()}`);
+    await page.waitForSelector("#task-status:has-text('RUNNING')");
+    if (hasEndpoint) {
+      await page.waitForSelector("#task-output:has-text('hello from the console test')");
+      await shot("task-output");
+    } else {
+      await page.waitForTimeout(2500); // a poll or two
+      expect(await page.locator("#task-output").count()).toBe(0);
+    }
+    await ecs.send(new StopTaskCommand({ cluster: "web", task: arn }));
+  });
 });
