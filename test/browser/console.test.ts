@@ -38,11 +38,16 @@ const go = async (route: string) => {
 
 /** Navigation timing of the page just loaded (ms from navigation start). */
 async function firstPaint(): Promise<{ firstContentfulPaintMs: number; domContentLoadedMs: number; responseEndMs: number }> {
-  return page.evaluate(`(() => {
+  // the paint entry can arrive after the load event: wait for it (buffered, so an earlier one counts)
+  return page.evaluate(`new Promise((resolve) => {
     const nav = performance.getEntriesByType("navigation")[0];
-    const fcp = performance.getEntriesByName("first-contentful-paint")[0];
-    return { firstContentfulPaintMs: fcp ? fcp.startTime : -1, domContentLoadedMs: nav.domContentLoadedEventEnd, responseEndMs: nav.responseEnd };
-  })()`);
+    new PerformanceObserver((list, observer) => {
+      const fcp = list.getEntries().find((e) => e.name === "first-contentful-paint");
+      if (!fcp) return;
+      observer.disconnect();
+      resolve({ firstContentfulPaintMs: fcp.startTime, domContentLoadedMs: nav.domContentLoadedEventEnd, responseEndMs: nav.responseEnd });
+    }).observe({ type: "paint", buffered: true });
+  })`);
 }
 
 describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
