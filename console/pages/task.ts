@@ -118,7 +118,7 @@ export const taskPage: Page = {
         h("dt", {}, "Size"),
         h("dd", {}, `${t.fargateEphemeralStorage?.sizeInGiB ?? 20} GiB`),
         h("dt", {}, "Volume"),
-        h("dd", {}, volumes(d).join(", ") || (t.lastStatus === "STOPPED" ? "destroyed with the task" : "—")),
+        h("dd", {}, volumes(d).join(", ") || (!key ? "keyed by the Fargate-owned key" : t.lastStatus === "STOPPED" ? "destroyed with the task" : "—")),
         h("dt", {}, "Key"),
         h("dd", {}, key ? link(`/keys/${lastPart(key)}`, key) : "AWS owned key (no KMS calls in this account)"),
       ),
