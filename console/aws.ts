@@ -46,7 +46,12 @@ export async function json<T = Json>(t: CallTarget, service: "kms" | "ecs" | "cl
   );
   const res = await fetch("/", { method: "POST", headers, body, credentials: "omit", cache: "no-store" });
   const text = await res.text();
-  const parsed = text ? (JSON.parse(text) as Json) : {};
+  let parsed: Json;
+  try {
+    parsed = text ? (JSON.parse(text) as Json) : {};
+  } catch {
+    throw new AwsError(`HTTP ${res.status}`, text.slice(0, 300), res.status);
+  }
   if (!res.ok) {
     const code = String(parsed.__type ?? res.status)
       .split("#")

@@ -43,6 +43,14 @@ const isDenied = (r: Json) => /AccessDenied|UnauthorizedOperation|NotAuthorized/
 
 const expanded = new Set<string>();
 
+function parseRecord(text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    return { unreadable: text };
+  }
+}
+
 function isoToEpoch(v: string | null): number | undefined {
   if (!v) return undefined;
   const ms = Date.parse(v.endsWith("Z") ? v : v + "Z");
@@ -122,7 +130,7 @@ export const trailPage: Page = {
     }
     const needle = q.get("q")?.toLowerCase();
     const rows: Row[] = events
-      .map((event) => ({ event, record: JSON.parse(event.CloudTrailEvent) as Json }))
+      .map((event) => ({ event, record: parseRecord(event.CloudTrailEvent) }))
       .filter((r) => (q.get("fargate") === "1" ? isFargateRecord(r.record) : true))
       .filter((r) => (needle ? r.event.CloudTrailEvent.toLowerCase().includes(needle) : true));
     const trails = ((await json(ctx.target, "cloudtrail", "DescribeTrails", {})).trailList as Trail[] | undefined) ?? [];

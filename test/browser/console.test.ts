@@ -148,6 +148,10 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
   it("schedules the key's deletion, advances the service clock past the window and sees the key deleted", async () => {
     await go(`/keys/${key.keyId}`);
     await page.waitForSelector("#schedule-deletion");
+    await page.fill("#deletion-days", "3"); // KMS's own refusal is shown, nothing changes
+    await page.click("#schedule-deletion");
+    await page.waitForSelector("#notice.error:has-text('ValidationException')");
+    expect(await page.textContent("#key-state")).toBe("Disabled");
     await page.fill("#deletion-days", "7");
     await page.click("#schedule-deletion");
     await page.waitForSelector("#key-state:has-text('PendingDeletion')");
@@ -156,6 +160,10 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await go("/clock");
     await page.waitForSelector("#clock-now");
     const start = Date.parse((await page.getAttribute("#clock-now", "datetime"))!);
+    await page.fill("#clock-amount", "50000"); // days: past the endpoint's 100-year bound; its refusal is shown, the clock stays
+    await page.click("#clock-custom");
+    await page.waitForSelector("#notice.error:has-text('ValidationException')");
+    expect(Date.parse((await page.getAttribute("#clock-now", "datetime"))!)).toBeLessThan(start + 3600_000);
     await page.click("#clock-7d");
     await page.waitForSelector("#notice:has-text('advanced by 7d')");
     await page.fill("#clock-amount", "2");
