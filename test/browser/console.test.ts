@@ -125,6 +125,12 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await go("/map/story");
     await page.waitForSelector(".story-map .node-grant", { state: "attached" });
     await shot("map");
+    // each node leads to its CloudTrail events: the grant's are the key's records that name it
+    await page.locator(".story-map a.node-grant").first().click();
+    await page.waitForSelector("#page-title:has-text('CloudTrail')");
+    await page.waitForSelector("#content .events-table tbody tr:has-text('CreateGrant')");
+    expect(await page.inputValue("#trail-value")).toBe(key.arn);
+    expect(new Set(await page.locator("#content .events-table tbody tr td:nth-child(3)").allTextContents()).has("CreateKey")).toBe(false);
     await ecs.send(new StopTaskCommand({ cluster: "story", task: first.taskArn! }));
     await waitTask(ecs, "story", first.taskArn!, stopped);
 
