@@ -11,7 +11,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RunTaskCommand, StopTaskCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { S3Client } from "@aws-sdk/client-s3";
+import { createTrailBucket } from "../integration/cloudtrail-helpers.ts";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { buildConsole } from "../../scripts/build.mjs";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -206,7 +207,7 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await shot("cloudtrail");
 
     // trails and their delivery status
-    await new S3Client({ ...server.config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "console-trail" }));
+    await createTrailBucket(new S3Client({ ...server.config, forcePathStyle: true }), "console-trail");
     const ct = new CloudTrailClient(server.config);
     await ct.send(new CreateTrailCommand({ Name: "audit", S3BucketName: "console-trail" }));
     await ct.send(new StartLoggingCommand({ Name: "audit" }));
