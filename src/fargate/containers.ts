@@ -1,35 +1,32 @@
 /**
- * The processes of one Fargate task (docs/ecs-fargate.md#containers): each container is a child process
- * of the server, started in its own process group so that everything it forks is stopped with it.
+ * The containers of one Fargate task (docs/ecs-fargate.md#containers): the ECS semantics, whatever
+ * runs them. How a container's main process is started, signalled and entered is a
+ * ContainerLauncher's (container-launcher.ts): host processes (host-launcher.ts, the default) or
+ * OCI containers (runtime/oci-launcher.ts).
  *
  * ECS semantics kept here:
- *   - argv = entryPoint ++ command, run without a shell; a container with neither idles (a real
- *     process with a pid) until it is stopped;
- *   - cwd = the task volume, or workingDirectory inside it (created, owned by the task's user;
- *     a symbolic link on the way is refused); env = PATH of the server (a host "image" needs one)
- *     + baseEnv + the container's environment, nothing else of the server's environment;
- *   - user: the task's own uid/gid when one is given (the directory is entered before the uid
- *     is switched, so the volume is the cwd even where its parents are closed to that uid);
  *   - dependsOn: START waits until the dependency has started, COMPLETE until it has exited with
  *     any code, SUCCESS until it has exited 0. HEALTHY is treated as START (no health checks are
  *     run). A dependency that can never be met (SUCCESS dependency exited non-zero, dependency
  *     never started) stops the dependent without starting it, and stops the task;
  *   - when an essential container exits (or cannot start), every other container is stopped:
  *     "Essential container in task exited";
- *   - stopping: SIGTERM to the container's process group, SIGKILL after its stopTimeout (default
- *     30 s, at most 120 s); containers are stopped in reverse dependency order (a container is
- *     signalled only once every container that depends on it has stopped), as the ECS agent does;
+ *   - stopping: SIGTERM to the container, SIGKILL after its stopTimeout (default 30 s, at most
+ *     120 s); containers are stopped in reverse dependency order (a container is signalled only
+ *     once every container that depends on it has stopped), as the ECS agent does;
  *   - exit codes as Docker reports them: the process's code, or 128 + signal number (143 for
- *     SIGTERM, 137 for SIGKILL); a program that cannot be started has no exit code and a
+ *     SIGTERM, 137 for SIGKILL); a container that cannot be started has no exit code and a
  *     "CannotStartContainerError: …" reason, and counts as exited.
  * stdout and stderr of each container go to `<logDir>/<container>.log` (default
  * `<volumePath>/../logs`, beside the volume's mount, not inside it); every log file is opened
  * before the first container starts, so a container cannot redirect a later one's log.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { chownSync, closeSync, lstatSync, mkdirSync, openSync } from "node:fs";
-import { constants as osConstants } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { ContainerLauncher, LaunchedContainer } from "./container-launcher.ts";
+import { HostLauncher } from "./host-launcher.ts";
+
+export { makeWorkingDirectory, resolveWorkingDirectory } from "./host-launcher.ts";
 
 export type DependencyCondition = "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
 
@@ -84,6 +81,8 @@ export interface TaskProcessesOptions {
   user?: { uid: number; gid: number };
   /** Called with the pid of each container's main process once it runs (the crash record). */
   onSpawn?: (pid: number) => void;
+  /** What starts the containers; default: host processes (HostLauncher with volumePath, baseEnv and user). */
+  launcher?: ContainerLauncher;
 }
 
 export const ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited";
@@ -92,13 +91,10 @@ export const MAX_STOP_TIMEOUT_SECONDS = 120;
 /** ECS container names: up to 255 letters, numbers, hyphens and underscores. */
 const CONTAINER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const MAX_REASON_LENGTH = 1024;
-/** What a container without entryPoint and command runs: a real, idle process. */
-const IDLE_ARGV = [process.execPath, "-e", "setInterval(() => {}, 1 << 30)"];
-
 interface Slot {
   spec: ContainerSpec;
   state: ContainerState;
-  child?: ChildProcess;
+  launched?: LaunchedContainer;
   spawning: boolean;
   termSent: boolean;
   killTimer?: NodeJS.Timeout;
@@ -108,60 +104,6 @@ type DependencyVerdict = { kind: "met" } | { kind: "wait" } | { kind: "never"; r
 
 function truncateReason(reason: string): string {
   return reason.length > MAX_REASON_LENGTH ? reason.slice(0, MAX_REASON_LENGTH - 3) + "..." : reason;
-}
-
-function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number | undefined {
-  if (code !== null) return code;
-  if (signal) {
-    const n = osConstants.signals[signal];
-    if (typeof n === "number") return 128 + n;
-  }
-  return undefined;
-}
-
-function cannotStartReason(program: string, err: NodeJS.ErrnoException): string {
-  const what = err.code === "ENOENT" ? `exec: "${program}": executable file not found in $PATH` : err.code === "EACCES" ? `exec: "${program}": permission denied` : err.message;
-  return truncateReason(`CannotStartContainerError: unable to start container process: ${what}`);
-}
-
-function isInside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
-}
-
-/**
- * Create `target` (inside `root`) one level at a time, each new directory owned by `user`;
- * refuses a symbolic link or a non-directory on the way, so an earlier container of the task
- * cannot point the creation, or the cwd, outside the volume.
- */
-export function makeWorkingDirectory(root: string, target: string, user: { uid: number; gid: number } | undefined): void {
-  let current = resolve(root);
-  for (const part of relative(current, target).split(/[\\/]/).filter(Boolean)) {
-    current = join(current, part);
-    let st;
-    try {
-      st = lstatSync(current);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      mkdirSync(current, { mode: 0o755 });
-      if (user) chownSync(current, user.uid, user.gid);
-      continue;
-    }
-    if (st.isSymbolicLink()) throw new Error(`workingDirectory '${relative(root, current)}' is a symbolic link`);
-    if (!st.isDirectory()) throw new Error(`workingDirectory '${relative(root, current)}' is not a directory`);
-  }
-}
-
-/** The container's cwd: the volume root, or workingDirectory inside it. Throws if it escapes. */
-export function resolveWorkingDirectory(volumePath: string, workingDirectory: string | undefined): string {
-  const root = resolve(volumePath);
-  if (!workingDirectory) return root;
-  if (isAbsolute(workingDirectory) && isInside(root, resolve(workingDirectory))) return resolve(workingDirectory);
-  const target = resolve(join(root, workingDirectory));
-  if (!isInside(root, target)) {
-    throw new Error(`workingDirectory '${workingDirectory}' is outside the task volume`);
-  }
-  return target;
 }
 
 function validate(containers: ContainerSpec[]): void {
@@ -201,6 +143,7 @@ export class TaskProcesses {
   private readonly slots: Slot[];
   private readonly byName: Map<string, Slot>;
   private readonly logDir: string;
+  private readonly launcher: ContainerLauncher;
   private readonly logFds = new Map<string, number>();
   private logError: Error | undefined;
   private started = false;
@@ -221,6 +164,7 @@ export class TaskProcesses {
     }));
     this.byName = new Map(this.slots.map((s) => [s.spec.name, s]));
     this.logDir = opts.logDir ?? resolve(opts.volumePath, "..", "logs");
+    this.launcher = opts.launcher ?? new HostLauncher({ volumePath: opts.volumePath, baseEnv: opts.baseEnv, ...(opts.user ? { user: opts.user } : {}) });
     this.allStopped = new Promise((r) => (this.resolveAllStopped = r));
   }
 
@@ -244,7 +188,7 @@ export class TaskProcesses {
     return this.allStopped;
   }
 
-  /** SIGKILL every container's process group now (a server shutdown that cannot wait longer). */
+  /** SIGKILL every container now (a server shutdown that cannot wait longer). */
   killNow(): void {
     for (const slot of this.slots) if (slot.state.lastStatus === "RUNNING") this.signalGroup(slot, "SIGKILL");
   }
@@ -334,69 +278,53 @@ export class TaskProcesses {
 
   private async spawnContainer(slot: Slot): Promise<void> {
     const spec = slot.spec;
-    const argv = [...(spec.entryPoint ?? []), ...(spec.command ?? [])];
-    const [program, ...args] = argv.length > 0 ? argv : IDLE_ARGV;
-    let cwd: string;
     const fd = this.logFds.get(spec.name);
-    try {
-      if (fd === undefined) throw this.logError ?? new Error(`no log file for container '${spec.name}'`);
-      cwd = resolveWorkingDirectory(this.opts.volumePath, spec.workingDirectory);
-      makeWorkingDirectory(this.opts.volumePath, cwd, this.opts.user);
-    } catch (e) {
-      this.closeLog(spec.name);
-      this.setStopped(slot, { reason: truncateReason(`CannotStartContainerError: ${(e as Error).message}`) });
+    if (fd === undefined) {
+      const why = this.logError?.message ?? `no log file for container '${spec.name}'`;
+      this.setStopped(slot, { reason: truncateReason(`CannotStartContainerError: ${why}`) });
       this.afterExit(slot);
       return;
     }
-    const env: Record<string, string> = {};
-    if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
-    Object.assign(env, this.opts.baseEnv, spec.environment);
-
     slot.spawning = true;
-    let child: ChildProcess;
-    try {
-      const user = this.opts.user ? { uid: this.opts.user.uid, gid: this.opts.user.gid } : {};
-      child = spawn(program!, args, { cwd, env, stdio: ["ignore", fd, fd], detached: true, ...user });
-    } catch (e) {
-      // Synchronous refusals (e.g. a NUL byte in an argument or variable).
-      this.closeLog(spec.name);
-      slot.spawning = false;
-      this.setStopped(slot, { reason: cannotStartReason(program!, e as NodeJS.ErrnoException) });
-      this.afterExit(slot);
-      return;
-    }
-    slot.child = child;
-    const outcome = await new Promise<{ ok: true } | { ok: false; err: NodeJS.ErrnoException }>((res) => {
-      child.once("spawn", () => res({ ok: true }));
-      child.once("error", (err) => res({ ok: false, err }));
-    });
+    const outcome = await this.launcher.start(spec, { stdout: fd, stderr: fd }).catch((e: unknown) => ({
+      ok: false as const,
+      reason: `CannotStartContainerError: ${e instanceof Error ? e.message : String(e)}`,
+    }));
     this.closeLog(spec.name);
     slot.spawning = false;
     if (!outcome.ok) {
-      slot.child = undefined;
-      this.setStopped(slot, { reason: cannotStartReason(program!, outcome.err) });
+      this.setStopped(slot, { reason: truncateReason(outcome.reason) });
       this.afterExit(slot);
       return;
     }
-    child.on("error", () => {
-      // Errors after the spawn (a failed kill) change nothing: the exit event reports the end.
-    });
-    child.once("exit", (code, signal) => this.onExit(slot, code, signal));
-    if (child.pid !== undefined) this.opts.onSpawn?.(child.pid);
-    slot.state = { ...slot.state, lastStatus: "RUNNING", pid: child.pid, startedAt: this.opts.now() };
+    const launched = outcome.container;
+    slot.launched = launched;
+    void launched.exited.then((end) => this.onExit(slot, end.exitCode, end.reason));
+    if (launched.pid !== undefined) this.opts.onSpawn?.(launched.pid);
+    slot.state = { ...slot.state, lastStatus: "RUNNING", pid: launched.pid, startedAt: this.opts.now() };
     this.emit(slot);
     if (this.stopping) this.pumpStop();
   }
 
+  /**
+   * Runs `argv` inside the running container `name` (health checks): its exit code, or null when
+   * it timed out, could not run, or the container is not running.
+   */
+  exec(name: string, argv: string[], timeoutMs: number): Promise<number | null> {
+    const slot = this.byName.get(name);
+    if (!slot || slot.state.lastStatus !== "RUNNING") return Promise.resolve(null);
+    return this.launcher.exec(name, argv, timeoutMs).catch(() => null);
+  }
+
   // ---- exiting and stopping ----
 
-  private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(slot: Slot, exitCode: number | undefined, reason: string | undefined): void {
     if (slot.state.lastStatus === "STOPPED") return;
     if (slot.killTimer) clearTimeout(slot.killTimer);
-    // The main process is gone: like a container's PID namespace, take the rest of its group down.
-    this.signalGroup(slot, "SIGKILL");
-    const exitCode = exitCodeOf(code, signal);
-    this.setStopped(slot, exitCode === undefined ? {} : { exitCode });
+    const extra: { exitCode?: number; reason?: string } = {};
+    if (exitCode !== undefined) extra.exitCode = exitCode;
+    if (reason !== undefined) extra.reason = truncateReason(reason);
+    this.setStopped(slot, extra);
     this.afterExit(slot);
   }
 
@@ -441,14 +369,8 @@ export class TaskProcesses {
     }
   }
 
-  private signalGroup(slot: Slot, signal: NodeJS.Signals): void {
-    const pid = slot.child?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // ESRCH: the whole group is already gone.
-    }
+  private signalGroup(slot: Slot, signal: "SIGTERM" | "SIGKILL"): void {
+    if (slot.launched) this.launcher.signal(slot.spec.name, signal);
   }
 
   private checkAllStopped(): void {

@@ -59,6 +59,14 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     this.wake();
   }
 
+  /**
+   * Runs `argv` inside one of the task's running containers (health checks): its exit code, or
+   * null when it timed out, could not run, or the container is not running.
+   */
+  exec(container: string, argv: string[], timeoutMs: number): Promise<number | null> {
+    return this.procs ? this.procs.exec(container, argv, timeoutMs) : Promise.resolve(null);
+  }
+
   private async transition(status: TaskStatus): Promise<void> {
     await this.deps.reports.transition(this.t, status);
   }
