@@ -10,6 +10,7 @@ import type { FargateKms, FargateTask, TaskPlane, TaskReports } from "./port.ts"
 import type { StorageDriver } from "./storage/index.ts";
 import { TaskRunner } from "./task-runner.ts";
 import type { TaskUserPool } from "./task-users.ts";
+import type { OciRuntime } from "./runtime/select.ts";
 
 export interface DataPlaneDeps<T extends FargateTask> {
   readonly kms: FargateKms;
@@ -20,6 +21,8 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly users: TaskUserPool;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
   readonly metadataUri: (t: T, container: string) => string;
+  /** crun, images and networking when tasks run their images (docs/ecs-fargate.md, "Container runtime") */
+  readonly runtime?: OciRuntime;
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -29,7 +32,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, runtime } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -46,7 +49,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, save };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, save, ...(runtime ? { runtime } : {}) };
   }
 
   launch(t: T): void {
@@ -77,5 +80,6 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
     this.closed = true;
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((r) => r.kill()));
+    await this.deps.runtime?.network.close().catch((e: Error) => console.error(`[localfargate] task networks not removed: ${e.message}`));
   }
 }

@@ -13,7 +13,13 @@ import { TaskProcesses, type AllStoppedSummary, type ContainerSpec, type Contain
 import { provisionStorage, releaseStorage, StorageFailure, type StorageDeps } from "./ephemeral-storage.ts";
 import { endProcesses } from "./host-processes.ts";
 import { RunStateFile } from "./run-state.ts";
-import type { TaskUser, TaskUserPool } from "./task-users.ts";
+import { TaskIdRangePool, type TaskUser, type TaskUserPool } from "./task-users.ts";
+import type { ContainerLauncher } from "./container-launcher.ts";
+import { ImagePullError, OciTaskLauncher } from "./runtime/oci-launcher.ts";
+import { ContainerSpecError } from "./runtime/spec.ts";
+import type { OciRuntime } from "./runtime/select.ts";
+import type { TaskNetwork } from "./network/index.ts";
+import { applyTaskNetwork } from "./task-eni.ts";
 
 export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
   reports: TaskReports<T>;
@@ -22,6 +28,8 @@ export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
   metadataUri: (t: T, container: string) => string;
   /** the unprivileged users tasks run as (none when the server is not root) */
   users: TaskUserPool;
+  /** crun, images and awsvpc networking when tasks run their images; host processes without */
+  runtime?: OciRuntime;
 }
 
 /** How long a server shutdown waits for a task's processes before leaving them. */
@@ -32,6 +40,10 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
   private stopSignal: Promise<void>;
   private procs: TaskProcesses | undefined;
   private user: TaskUser | undefined;
+  /** crun runtime: the task's host id range, network namespace and launcher */
+  private idBase: number | undefined;
+  private network: TaskNetwork | undefined;
+  private oci: OciTaskLauncher | undefined;
   private runState: RunStateFile | undefined;
   private reachedRunning = false;
   private killed = false;
@@ -102,6 +114,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
       try {
         mountPath = await provisionStorage(this.deps, t);
         this.isolate(mountPath);
+        await this.provisionNetwork();
       } catch (e) {
         failure = e instanceof StorageFailure ? e.stoppedReason : `ResourceInitializationError: ${e instanceof Error ? e.message : String(e)}`;
       }
@@ -109,19 +122,23 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     if (failure) this.requestStop("TaskFailedToStart", failure);
     if (!this.stopping) {
       await this.transition("PENDING");
+      await this.prepareImages(mountPath);
     }
     if (!this.stopping) {
       await this.transition("ACTIVATING");
       try {
+        const baseEnv: Record<string, string> = {
+          AWS_EXECUTION_ENV: "AWS_ECS_FARGATE",
+          AWS_REGION: t.region,
+          AWS_DEFAULT_REGION: t.region,
+        };
+        const launcher: ContainerLauncher | undefined = this.oci;
         this.procs = new TaskProcesses({
           containers: t.containerDefs.map((d) => this.spec(d)),
           volumePath: mountPath,
-          baseEnv: {
-            HOME: mountPath,
-            AWS_EXECUTION_ENV: "AWS_ECS_FARGATE",
-            AWS_REGION: t.region,
-            AWS_DEFAULT_REGION: t.region,
-          },
+          // A host process has no image to give it a HOME: the volume is its home.
+          baseEnv: launcher ? baseEnv : { HOME: mountPath, ...baseEnv },
+          ...(launcher ? { launcher } : {}),
           events: {
             onContainerChange: (c) => this.onContainerChange(c),
             onAllStopped: (s) => this.onAllStopped(s),
@@ -150,14 +167,15 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
       await this.transition("STOPPING");
       await this.procs.stop(t.task.stoppedReason);
     }
+    await this.oci?.cleanup();
     // Like the end of a container's PID namespace: whatever the task's user still runs (a
     // process that left its container's process group) ends with the task.
-    const uid = this.user?.uid;
-    const survivors = uid === undefined ? [] : await endProcesses((p) => p.uids.includes(uid));
-    if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); uid ${uid} stays reserved`);
+    const survivors = await endProcesses((p) => this.ownsProcess(p.uids));
+    if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); its user ids stay reserved`);
     await this.transition("DEPROVISIONING");
+    await this.releaseNetwork();
     await releaseStorage(this.deps, t);
-    if (!survivors.length) this.deps.users.release(this.user);
+    if (!survivors.length) this.releaseIds();
     await this.transition("STOPPED");
   }
 
@@ -166,12 +184,76 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
    * volume, and starts the crash record beside the volume (run-state.ts).
    */
   private isolate(mountPath: string): void {
-    this.user = this.deps.users.allocate();
-    if (this.user) {
-      chownSync(mountPath, this.user.uid, this.user.gid);
+    if (this.deps.runtime) {
+      // Root inside the task's containers is the first id of the task's range: it owns the volume.
+      this.idBase = this.deps.runtime.idRanges.allocate();
+      chownSync(mountPath, this.idBase, this.idBase);
       chmodSync(mountPath, 0o700);
+    } else {
+      this.user = this.deps.users.allocate();
+      if (this.user) {
+        chownSync(mountPath, this.user.uid, this.user.gid);
+        chmodSync(mountPath, 0o700);
+      }
     }
     this.runState = new RunStateFile(join(this.deps.driver.baseDir, this.t.storage.volumeId!), this.user?.uid);
+  }
+
+  /** A process of this task: it holds the task's uid, or an id of its container range. */
+  private ownsProcess(uids: number[]): boolean {
+    const uid = this.user?.uid;
+    const base = this.idBase;
+    return uids.some((u) => u === uid || (base !== undefined && TaskIdRangePool.contains(base, u)));
+  }
+
+  private releaseIds(): void {
+    this.deps.users.release(this.user);
+    this.deps.runtime?.idRanges.release(this.idBase);
+  }
+
+  /** crun runtime: the task's network namespace with its own address, shown in the ENI attachment. */
+  private async provisionNetwork(): Promise<void> {
+    const rt = this.deps.runtime;
+    if (!rt) return;
+    this.network = await rt.network.createTaskNetwork(this.t.id);
+    applyTaskNetwork(this.t, this.network);
+  }
+
+  private async releaseNetwork(): Promise<void> {
+    if (!this.network || !this.deps.runtime) return;
+    await this.deps.runtime.network.destroyTaskNetwork(this.t.id).catch((e: Error) => console.error(`[localfargate] network of task ${this.t.arn} not removed: ${e.message}`));
+    this.network = undefined;
+  }
+
+  /**
+   * crun runtime, while PENDING: every container's image found, unpacked onto the volume and
+   * configured. An image no source has stops the task with CannotPullContainerError.
+   */
+  private async prepareImages(mountPath: string): Promise<void> {
+    const rt = this.deps.runtime;
+    if (!rt || this.idBase === undefined || !this.network) return;
+    const t = this.t;
+    try {
+      this.oci = await OciTaskLauncher.prepare(
+        rt.crun,
+        rt.images,
+        {
+          taskId: t.id,
+          volumePath: mountPath,
+          netnsPath: this.network.netnsPath,
+          hostIdBase: this.idBase,
+          containers: t.containerDefs.map((d) => ({ ...d, environment: Object.entries(this.spec(d).environment).map(([name, value]) => ({ name, value })) })),
+          task: { cpu: numberOf(t.task.cpu), memory: numberOf(t.task.memory) },
+          baseEnv: { AWS_EXECUTION_ENV: "AWS_ECS_FARGATE", AWS_REGION: t.region, AWS_DEFAULT_REGION: t.region },
+        },
+        () => this.deps.clock.realNowMs(),
+      );
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (e instanceof ImagePullError) this.requestStop("TaskFailedToStart", e.stopReason);
+      else if (e instanceof ContainerSpecError) this.requestStop("TaskFailedToStart", `CannotStartContainerError: ${message}`);
+      else this.requestStop("TaskFailedToStart", `CannotPullContainerError: ${message}`);
+    }
   }
 
   private recordProcess(pid: number): void {
@@ -239,9 +321,17 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
       const survivors = await endProcesses((p) => groups.has(p.pgid) || (uid !== undefined && p.uids.includes(uid)), { graceful: false });
       ended = survivors.length === 0;
     }
+    await this.oci?.cleanup().catch(() => undefined);
+    if (this.idBase !== undefined) ended = ended && (await endProcesses((p) => this.ownsProcess(p.uids), { graceful: false })).length === 0;
+    await this.releaseNetwork();
     const v = this.t.storage.volumeId;
     if (ended && v && !this.t.storage.released) await this.deps.driver.destroy(v).catch(() => undefined);
-    if (ended) this.deps.users.release(this.user);
+    if (ended) this.releaseIds();
     this.wake();
   }
+}
+
+function numberOf(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : undefined;
 }

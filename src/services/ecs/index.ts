@@ -12,6 +12,7 @@ import type { OperationTable } from "../../kernel/operation.ts";
 import { FargateDataPlane } from "../../fargate/reconciler.ts";
 import { chooseStorageDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
+import { chooseContainerRuntime, describeRuntime, ImageStore, type ContainerRuntime } from "../../fargate/runtime/select.ts";
 import { clusterOperations } from "./clusters.ts";
 import { serviceOperations, type ServicePlane } from "./services.ts";
 import { quotasFromOptions } from "./quotas.ts";
@@ -84,6 +85,16 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   };
   const users = new TaskUserPool();
   app.health.taskIsolation = users.describe();
+  const runtimeChoice = app.options.containerRuntime ?? "host";
+  let runtime: ContainerRuntime;
+  if (!app.dataDir && runtimeChoice !== "host") {
+    if (runtimeChoice === "crun") throw new Error("Container runtime 'crun' needs a data directory (images, crun state, network allocations)");
+    runtime = { kind: "host", reason: "the server runs without a data directory" };
+  } else {
+    const dataDir = app.dataDir ?? "";
+    runtime = await chooseContainerRuntime(runtimeChoice, dataDir, () => ImageStore.shared(join(dataDir, "images")));
+  }
+  app.health.containerRuntime = describeRuntime(runtime, runtimeChoice);
   const reports = ecsTaskReports(state, app.clock);
   const plane = new FargateDataPlane<TaskRecord>({
     kms: invokeFargateKms(app),
@@ -93,6 +104,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     newVolumeId,
     users,
     metadataUri: (t, container) => metadataUri(app, t, container),
+    ...(runtime.kind === "crun" ? { runtime } : {}),
   });
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());

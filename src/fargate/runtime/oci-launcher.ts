@@ -1,0 +1,178 @@
+/**
+ * A task's containers as OCI containers run by crun (docs/ecs-fargate.md, "Container runtime").
+ * Before the first container starts (the task's PENDING step) every container's image is found
+ * in the image store (or copied in from a local Podman/Docker store), unpacked onto the task's
+ * encrypted volume with its ownership shifted into the task's host id range, and turned into an
+ * OCI config: the image's entrypoint, command, environment, working directory and user with the
+ * container definition's settings applied, mount/PID/IPC/UTS/user namespaces of its own and the
+ * task's network namespace (awsvpc), shared by every container of the task.
+ */
+import { mkdir, open, realpath } from "node:fs/promises";
+import { join, relative, isAbsolute } from "node:path";
+import type { ContainerDefinition } from "@aws-sdk/client-ecs";
+import type { ContainerEnd, ContainerLauncher, ContainerOutput, LaunchOutcome } from "../container-launcher.ts";
+import type { ContainerSpec } from "../containers.ts";
+import type { ImageStore } from "../images/store.ts";
+import { unpackImage } from "../images/unpack.ts";
+import { TASK_ID_RANGE_SIZE } from "../task-users.ts";
+import { enforceable, type Crun } from "./crun.ts";
+import { buildSpec, ContainerSpecError, type ImageConfig, type OciConfig } from "./spec.ts";
+
+/** An image no source has: the task stops with this reason (CannotPullContainerError: …). */
+export class ImagePullError extends Error {
+  constructor(readonly stopReason: string) {
+    super(stopReason);
+    this.name = "ImagePullError";
+  }
+}
+
+export interface OciTaskOptions {
+  /** the task id (32 hex characters) */
+  taskId: string;
+  /** the task's volume, where the root file systems are unpacked */
+  volumePath: string;
+  /** the task's network namespace (awsvpc) */
+  netnsPath: string;
+  /** first host id of the task's range: container id 0 (root) is this host id */
+  hostIdBase: number;
+  containers: ContainerDefinition[];
+  /** the task's cpu units and memory MiB */
+  task: { cpu?: number; memory?: number };
+  /** the environment every container gets under its own (the image's and the definition's override it) */
+  baseEnv: Record<string, string>;
+}
+
+interface Prepared {
+  id: string;
+  bundle: string;
+  config: OciConfig;
+  user: { uid: number; gid: number };
+}
+
+/** crun's cgroup for a container: one directory per task under `/localfargate`. */
+export function cgroupOf(taskId: string, index: number): string {
+  return `/localfargate/${taskId}/c${index}`;
+}
+
+/** Reads a file of the unpacked image only if it resolves inside the rootfs (an image's symlink must not reach the host). */
+async function readInside(rootfs: string, path: string, limit = 1024 * 1024): Promise<string | undefined> {
+  try {
+    const real = await realpath(join(rootfs, path));
+    const rel = relative(await realpath(rootfs), real);
+    if (rel.startsWith("..") || isAbsolute(rel)) return undefined;
+    const fh = await open(real, "r");
+    try {
+      if (!(await fh.stat()).isFile()) return undefined;
+      const buf = Buffer.alloc(limit);
+      const { bytesRead } = await fh.read(buf, 0, limit, 0);
+      return buf.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function imageConfigOf(store: ImageStore, image: Parameters<ImageStore["runConfig"]>[0]): ImageConfig {
+  const rc = store.runConfig(image);
+  return {
+    ...(rc.entrypoint ? { Entrypoint: [...rc.entrypoint] } : {}),
+    ...(rc.cmd ? { Cmd: [...rc.cmd] } : {}),
+    Env: [...rc.env],
+    ...(rc.workingDir ? { WorkingDir: rc.workingDir } : {}),
+    ...(rc.user ? { User: rc.user } : {}),
+  };
+}
+
+export class OciTaskLauncher implements ContainerLauncher {
+  readonly runtime = "crun";
+  private readonly prepared = new Map<string, Prepared>();
+  private readonly running = new Set<string>();
+
+  private constructor(
+    private readonly crun: Crun,
+    private readonly opts: OciTaskOptions,
+  ) {}
+
+  /**
+   * Finds, unpacks and configures every container of the task. Throws ImagePullError for an
+   * image no source has, ContainerSpecError for a definition that cannot start as given.
+   */
+  static async prepare(crun: Crun, images: ImageStore, opts: OciTaskOptions, realNowMs?: () => number): Promise<OciTaskLauncher> {
+    const launcher = new OciTaskLauncher(crun, opts);
+    const root = join(opts.volumePath, ".localfargate", "containers");
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    const idMap = { containerId: 0, hostId: opts.hostIdBase, size: TASK_ID_RANGE_SIZE };
+    for (const [index, def] of opts.containers.entries()) {
+      const name = def.name!;
+      const found = await images.resolve(def.image ?? "");
+      if (!found.found) throw new ImagePullError(found.stopReason);
+      const bundle = join(root, `c${index}`);
+      await mkdir(bundle, { mode: 0o700 });
+      const rootfs = join(bundle, "rootfs");
+      await unpackImage(images, found.image, rootfs, { uidMap: idMap, gidMap: idMap, ...(realNowMs ? { realNowMs } : {}) });
+      const [passwd, group] = await Promise.all([readInside(rootfs, "etc/passwd"), readInside(rootfs, "etc/group")]);
+      const env = Object.entries(opts.baseEnv).map(([k, v]) => ({ name: k, value: v }));
+      const spec = buildSpec({
+        image: imageConfigOf(images, found.image),
+        container: { ...def, environment: [...env, ...(def.environment ?? [])] },
+        task: opts.task,
+        rootfs,
+        netnsPath: opts.netnsPath,
+        idMap: { hostId: opts.hostIdBase, size: TASK_ID_RANGE_SIZE },
+        ...(passwd !== undefined ? { passwd } : {}),
+        ...(group !== undefined ? { group } : {}),
+        hostname: `ip-${opts.taskId.slice(0, 8)}`,
+        hostHardLimits: crun.host.hardLimits,
+        enforce: enforceable(crun.host),
+        ...(crun.host.initBinary ? { initBinary: crun.host.initBinary } : {}),
+        ...(crun.host.cgroupMode !== "none" ? { cgroupsPath: cgroupOf(opts.taskId, index) } : {}),
+      });
+      launcher.prepared.set(name, { id: `lf-${opts.taskId}-c${index}`, bundle, config: spec.config, user: { uid: spec.user.uid, gid: spec.user.gid } });
+    }
+    return launcher;
+  }
+
+  async start(spec: ContainerSpec, output: ContainerOutput): Promise<LaunchOutcome> {
+    const p = this.prepared.get(spec.name);
+    if (!p) return { ok: false, reason: `CannotStartContainerError: container '${spec.name}' was not prepared` };
+    let running;
+    try {
+      running = await this.crun.run(p.id, p.bundle, p.config, output);
+    } catch (e) {
+      return { ok: false, reason: `CannotStartContainerError: ${(e as Error).message}` };
+    }
+    this.running.add(spec.name);
+    const exited = running.exited.then((end): ContainerEnd => {
+      this.running.delete(spec.name);
+      if (end.startError) return { reason: `CannotStartContainerError: ${end.startError}` };
+      return end.exitCode === null ? {} : { exitCode: end.exitCode };
+    });
+    return { ok: true, container: { ...(running.pid !== undefined ? { pid: running.pid } : {}), exited } };
+  }
+
+  signal(container: string, signal: "SIGTERM" | "SIGKILL"): void {
+    const p = this.prepared.get(container);
+    if (!p || !this.running.has(container)) return;
+    void this.crun.kill(p.id, signal).catch(() => false);
+  }
+
+  async exec(container: string, argv: string[], timeoutMs: number): Promise<number | null> {
+    const p = this.prepared.get(container);
+    if (!p || !this.running.has(container) || argv.length === 0) return null;
+    const r = await this.crun.exec(p.id, argv, { user: p.user, env: p.config.process.env, cwd: p.config.process.cwd, timeoutMs }).catch(() => undefined);
+    return r?.exitCode ?? null;
+  }
+
+  /** After every container has exited: remove what crun keeps of them and their cgroups. */
+  async cleanup(): Promise<void> {
+    for (const [, p] of this.prepared) await this.crun.delete(p.id).catch(() => undefined);
+    if (this.crun.host.cgroupMode !== "none") {
+      for (let index = 0; index < this.prepared.size; index++) await this.crun.removeCgroup(cgroupOf(this.opts.taskId, index)).catch(() => undefined);
+      await this.crun.removeCgroup(`/localfargate/${this.opts.taskId}`).catch(() => undefined);
+    }
+  }
+}
+
+export { ContainerSpecError };
