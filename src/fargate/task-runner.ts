@@ -234,20 +234,17 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     if (!rt || this.idBase === undefined || !this.network) return;
     const t = this.t;
     try {
-      this.oci = await OciTaskLauncher.prepare(
-        rt.crun,
-        rt.images,
-        {
-          taskId: t.id,
-          volumePath: mountPath,
-          netnsPath: this.network.netnsPath,
-          hostIdBase: this.idBase,
-          containers: t.containerDefs.map((d) => ({ ...d, environment: Object.entries(this.spec(d).environment).map(([name, value]) => ({ name, value })) })),
-          task: { cpu: numberOf(t.task.cpu), memory: numberOf(t.task.memory) },
-          baseEnv: { AWS_EXECUTION_ENV: "AWS_ECS_FARGATE", AWS_REGION: t.region, AWS_DEFAULT_REGION: t.region },
-        },
-        () => this.deps.clock.realNowMs(),
-      );
+      this.oci = new OciTaskLauncher(rt.crun, rt.images, {
+        taskId: t.id,
+        bundlesDir: rt.bundlesDir,
+        volumePath: mountPath,
+        netnsPath: this.network.netnsPath,
+        hostIdBase: this.idBase,
+        containers: t.containerDefs.map((d) => ({ ...d, environment: Object.entries(this.spec(d).environment).map(([name, value]) => ({ name, value })) })),
+        task: { cpu: numberOf(t.task.cpu), memory: numberOf(t.task.memory) },
+        baseEnv: { AWS_EXECUTION_ENV: "AWS_ECS_FARGATE", AWS_REGION: t.region, AWS_DEFAULT_REGION: t.region },
+      });
+      await this.oci.prepare(() => this.deps.clock.realNowMs());
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       if (e instanceof ImagePullError) this.requestStop("TaskFailedToStart", e.stopReason);

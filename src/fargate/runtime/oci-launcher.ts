@@ -7,7 +7,7 @@
  * container definition's settings applied, mount/PID/IPC/UTS/user namespaces of its own and the
  * task's network namespace (awsvpc), shared by every container of the task.
  */
-import { mkdir, open, realpath } from "node:fs/promises";
+import { chmod, chown, mkdir, open, realpath } from "node:fs/promises";
 import { join, relative, isAbsolute } from "node:path";
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { ContainerEnd, ContainerLauncher, ContainerOutput, LaunchOutcome } from "../container-launcher.ts";
@@ -15,6 +15,7 @@ import type { ContainerSpec } from "../containers.ts";
 import type { ImageStore } from "../images/store.ts";
 import { unpackImage } from "../images/unpack.ts";
 import { TASK_ID_RANGE_SIZE } from "../task-users.ts";
+import { runProgram, unmountAndRemove, which } from "../storage/system.ts";
 import { enforceable, type Crun } from "./crun.ts";
 import { buildSpec, ContainerSpecError, type ImageConfig, type OciConfig } from "./spec.ts";
 
@@ -31,6 +32,12 @@ export interface OciTaskOptions {
   taskId: string;
   /** the task's volume, where the root file systems are unpacked */
   volumePath: string;
+  /**
+   * A directory outside the data dir whose parents every user may enter: crun reaches the root
+   * file systems through a bind mount of the task's containers directory here, because it sets
+   * them up as root of the task's user namespace, which may not enter the data dir.
+   */
+  bundlesDir: string;
   /** the task's network namespace (awsvpc) */
   netnsPath: string;
   /** first host id of the task's range: container id 0 (root) is this host id */
@@ -52,6 +59,13 @@ interface Prepared {
 /** crun's cgroup for a container: one directory per task under `/localfargate`. */
 export function cgroupOf(taskId: string, index: number): string {
   return `/localfargate/${taskId}/c${index}`;
+}
+
+async function bindMount(source: string, target: string): Promise<void> {
+  const mount = await which("mount");
+  if (!mount) throw new Error("the mount command (util-linux) is not on PATH");
+  const r = await runProgram(mount, ["--bind", source, target], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`mount --bind ${source} ${target}: ${r.output.trim() || `exit ${r.code ?? r.signal}`}`);
 }
 
 /** Reads a file of the unpacked image only if it resolves inside the rootfs (an image's symlink must not reach the host). */
@@ -90,19 +104,31 @@ export class OciTaskLauncher implements ContainerLauncher {
   private readonly prepared = new Map<string, Prepared>();
   private readonly running = new Set<string>();
 
-  private constructor(
+  private readonly bindDir: string;
+
+  constructor(
     private readonly crun: Crun,
+    private readonly images: ImageStore,
     private readonly opts: OciTaskOptions,
-  ) {}
+  ) {
+    this.bindDir = join(opts.bundlesDir, opts.taskId);
+  }
 
   /**
    * Finds, unpacks and configures every container of the task. Throws ImagePullError for an
-   * image no source has, ContainerSpecError for a definition that cannot start as given.
+   * image no source has, ContainerSpecError for a definition that cannot start as given; call
+   * cleanup() afterwards in any case.
    */
-  static async prepare(crun: Crun, images: ImageStore, opts: OciTaskOptions, realNowMs?: () => number): Promise<OciTaskLauncher> {
-    const launcher = new OciTaskLauncher(crun, opts);
-    const root = join(opts.volumePath, ".localfargate", "containers");
-    await mkdir(root, { recursive: true, mode: 0o700 });
+  async prepare(realNowMs?: () => number): Promise<void> {
+    const { crun, images, opts } = this;
+    // crun sets up the root file system as root of the task's user namespace (host id
+    // hostIdBase), which must be able to enter every directory on the way to it.
+    const inVolume = join(opts.volumePath, ".localfargate", "containers");
+    await mkdir(inVolume, { recursive: true, mode: 0o700 });
+    for (const dir of [join(opts.volumePath, ".localfargate"), inVolume]) await chown(dir, opts.hostIdBase, opts.hostIdBase);
+    const root = this.bindDir;
+    await mkdir(root, { mode: 0o700 });
+    await bindMount(inVolume, root);
     const idMap = { containerId: 0, hostId: opts.hostIdBase, size: TASK_ID_RANGE_SIZE };
     for (const [index, def] of opts.containers.entries()) {
       const name = def.name!;
@@ -110,8 +136,12 @@ export class OciTaskLauncher implements ContainerLauncher {
       if (!found.found) throw new ImagePullError(found.stopReason);
       const bundle = join(root, `c${index}`);
       await mkdir(bundle, { mode: 0o700 });
+      await chown(bundle, opts.hostIdBase, opts.hostIdBase);
       const rootfs = join(bundle, "rootfs");
       await unpackImage(images, found.image, rootfs, { uidMap: idMap, gidMap: idMap, ...(realNowMs ? { realNowMs } : {}) });
+      // The container's "/" is owned by its root and open to its users, as Docker makes it.
+      await chown(rootfs, opts.hostIdBase, opts.hostIdBase);
+      await chmod(rootfs, 0o755);
       const [passwd, group] = await Promise.all([readInside(rootfs, "etc/passwd"), readInside(rootfs, "etc/group")]);
       const env = Object.entries(opts.baseEnv).map(([k, v]) => ({ name: k, value: v }));
       const spec = buildSpec({
@@ -129,9 +159,8 @@ export class OciTaskLauncher implements ContainerLauncher {
         ...(crun.host.initBinary ? { initBinary: crun.host.initBinary } : {}),
         ...(crun.host.cgroupMode !== "none" ? { cgroupsPath: cgroupOf(opts.taskId, index) } : {}),
       });
-      launcher.prepared.set(name, { id: `lf-${opts.taskId}-c${index}`, bundle, config: spec.config, user: { uid: spec.user.uid, gid: spec.user.gid } });
+      this.prepared.set(name, { id: `lf-${opts.taskId}-c${index}`, bundle, config: spec.config, user: { uid: spec.user.uid, gid: spec.user.gid } });
     }
-    return launcher;
   }
 
   async start(spec: ContainerSpec, output: ContainerOutput): Promise<LaunchOutcome> {
@@ -168,6 +197,7 @@ export class OciTaskLauncher implements ContainerLauncher {
   /** After every container has exited: remove what crun keeps of them and their cgroups. */
   async cleanup(): Promise<void> {
     for (const [, p] of this.prepared) await this.crun.delete(p.id).catch(() => undefined);
+    await unmountAndRemove(this.bindDir).catch((e: Error) => console.error(`[localfargate] ${this.bindDir} not removed: ${e.message}`));
     if (this.crun.host.cgroupMode !== "none") {
       for (let index = 0; index < this.prepared.size; index++) await this.crun.removeCgroup(cgroupOf(this.opts.taskId, index)).catch(() => undefined);
       await this.crun.removeCgroup(`/localfargate/${this.opts.taskId}`).catch(() => undefined);

@@ -5,8 +5,10 @@
  * skopeo, umoci, network namespaces with iproute2 and nftables) and otherwise host, saying why.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { unmountAndRemove } from "../storage/system.ts";
 import { ImageStore } from "../images/store.ts";
 import { detectImageTools } from "../images/tools.ts";
 import { AwsvpcNetworking, probeNetworking } from "../network/index.ts";
@@ -21,6 +23,8 @@ export interface OciRuntime {
   images: ImageStore;
   network: AwsvpcNetworking;
   idRanges: TaskIdRangePool;
+  /** where crun reaches the tasks' root file systems (oci-launcher.ts) */
+  bundlesDir: string;
 }
 
 export type ContainerRuntime = OciRuntime | { kind: "host"; reason: string };
@@ -66,6 +70,12 @@ export async function chooseContainerRuntime(choice: ContainerRuntimeName, dataD
     if (choice === "crun") throw new Error(`Container runtime 'crun' is not available: ${found.reason}`);
     return { kind: "host", reason: found.reason };
   }
+  const bundlesDir = join(existsSync("/run") ? "/run" : tmpdir(), "localfargate", networkPrefix(dataDir));
+  await unmountAndRemove(bundlesDir);
+  for (const dir of [dirname(bundlesDir), bundlesDir]) {
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    chmodSync(dir, 0o711);
+  }
   const stateDir = join(dataDir, "crun");
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const network = await AwsvpcNetworking.create({ stateDir: join(dataDir, "network"), prefix: networkPrefix(dataDir) });
@@ -73,7 +83,7 @@ export async function chooseContainerRuntime(choice: ContainerRuntimeName, dataD
   const crun = new Crun(found.crun.host, stateDir);
   // Containers an earlier run of this server left (a crash): their tasks are stopped by now.
   for (const id of await crun.list()) await crun.delete(id).catch((e: Error) => console.error(`[localfargate] container ${id} not removed: ${e.message}`));
-  return { kind: "crun", crun, images: images(), network, idRanges: new TaskIdRangePool() };
+  return { kind: "crun", crun, images: images(), network, idRanges: new TaskIdRangePool(), bundlesDir };
 }
 
 export function describeRuntime(rt: ContainerRuntime, choice: ContainerRuntimeName): RuntimeHealth {
