@@ -5,7 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, ecs, containers, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyComm
 import { ECSClient, CreateClusterCommand, RegisterTaskDefinitionCommand, RunTaskCommand, DescribeTasksCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
+import { containerScenarios } from "./containers.ts";
 import { localfargateStart, motoStart, type StartFigures } from "./start.ts";
 import { cpuMicros, mainThreadCpuMicros, startBareHttp1, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
@@ -295,6 +296,7 @@ async function main() {
         await encrypted?.stop();
       }
     }
+    if (want("containers")) rows.push(...(await containerScenarios()));
     if (want("dispatch")) {
       for (const d of await dispatchScenarios(SECONDS)) {
         rows.push({
