@@ -51,7 +51,7 @@ async function register(ecs: ECSClient, family: string, image: string): Promise<
       networkMode: "awsvpc",
       cpu: "256",
       memory: "512",
-      containerDefinitions: [{ name: "idle", image, essential: true, command: ["sleep 3600"], stopTimeout: 1 }],
+      containerDefinitions: [{ name: "idle", image, essential: true, entryPoint: ["sleep"], command: ["3600"], stopTimeout: 1 }],
     }),
   );
 }

@@ -112,9 +112,13 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     let mountPath = "";
     if (!this.stopping) {
       try {
-        mountPath = await provisionStorage(this.deps, t);
+        // The volume and the network namespace are independent: both are made at once, and
+        // both are waited for, so the stop path releases whichever was made.
+        const [storage, network] = await Promise.allSettled([provisionStorage(this.deps, t), this.provisionNetwork()]);
+        if (storage.status === "rejected") throw storage.reason;
+        if (network.status === "rejected") throw network.reason;
+        mountPath = storage.value;
         this.isolate(mountPath);
-        await this.provisionNetwork();
       } catch (e) {
         failure = e instanceof StorageFailure ? e.stoppedReason : `ResourceInitializationError: ${e instanceof Error ? e.message : String(e)}`;
       }

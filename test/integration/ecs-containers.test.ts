@@ -180,6 +180,33 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
     await expect(fetch(`http://${ip}:8080/index.html`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
   });
 
+  it("runs a command inside a running container as its user, in its working directory (health checks use this)", async () => {
+    const t0 = await runTask("exec", [{ name: "app", command: ["echo STARTED; sleep 300"], environment: [{ name: "MARK", value: "m1" }] }]);
+    await waitTask(ecs, CLUSTER, t0.taskArn!, running);
+    await logContains(t0.taskArn!, "app", "STARTED");
+    const runner = (server.app.get("fargate") as { runners: Map<string, { exec(c: string, argv: string[], ms: number): Promise<number | null> }> }).runners.get(t0.taskArn!)!;
+    expect(await runner.exec("app", ["sh", "-c", '[ "$(id -u)" = 1000 ] && [ "$PWD" = /home/app ] && [ "$MARK" = m1 ]'], 10_000)).toBe(0);
+    expect(await runner.exec("app", ["sh", "-c", "exit 3"], 10_000)).toBe(3);
+    expect(await runner.exec("app", ["sleep", "30"], 300)).toBeNull();
+    expect(await runner.exec("app", ["/no/such/program"], 10_000)).not.toBe(0);
+    expect(await runner.exec("nope", ["true"], 10_000)).toBeNull();
+    await stopTask(t0.taskArn!);
+  });
+
+  it("applies the container's memory limit where the host enforces it", async () => {
+    const health = server.app.health.containerRuntime as { limits: { memory: { enforced: boolean } } };
+    if (!health.limits.memory.enforced) return;
+    const t0 = await runTask("limits", [{ name: "app", memory: 96, command: ["echo STARTED; sleep 300"] }]);
+    await waitTask(ecs, CLUSTER, t0.taskArn!, running);
+    await logContains(t0.taskArn!, "app", "STARTED");
+    const id = t0.taskArn!.split("/").pop()!;
+    const files = [`/sys/fs/cgroup/memory/localfargate/${id}/c0/memory.limit_in_bytes`, `/sys/fs/cgroup/localfargate/${id}/c0/memory.max`].filter((f) => existsSync(f));
+    expect(files.length).toBe(1);
+    expect(readFileSync(files[0]!, "utf8").trim()).toBe(String(96 * 1024 * 1024));
+    await stopTask(t0.taskArn!);
+    expect(existsSync(files[0]!)).toBe(false);
+  });
+
   it("stops a task whose image no source has with CannotPullContainerError", async () => {
     const t0 = await runTask("missing", [{ name: "app", image: "team/nothing-here:v9" }]);
     const t = await waitTask(ecs, CLUSTER, t0.taskArn!, stopped);
