@@ -125,8 +125,10 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     }
     if (failure) this.requestStop("TaskFailedToStart", failure);
     if (!this.stopping) {
+      // The images are found and unpacked while the PENDING transition is written.
+      const images = this.prepareImages(mountPath);
       await this.transition("PENDING");
-      await this.prepareImages(mountPath);
+      await images;
     }
     if (!this.stopping) {
       await this.transition("ACTIVATING");
