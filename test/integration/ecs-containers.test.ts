@@ -207,6 +207,20 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
     expect(existsSync(files[0]!)).toBe(false);
   });
 
+  it("stops a container whose program is not in the image with CannotStartContainerError", async () => {
+    const t0 = await runTask("noexec", [{ name: "app", entryPoint: ["/no/such/program"] }]);
+    const t = await waitTask(ecs, CLUSTER, t0.taskArn!, stopped);
+    expect(t.containers![0]!.reason).toMatch(/^CannotStartContainerError: .*\/no\/such\/program/);
+    expect(t.containers![0]!.exitCode).toBeUndefined();
+  });
+
+  it("stops a task whose user the image does not know with CannotStartContainerError", async () => {
+    const t0 = await runTask("nouser", [{ name: "app", user: "nobody-here" }]);
+    const t = await waitTask(ecs, CLUSTER, t0.taskArn!, stopped);
+    expect(t.stopCode).toBe("TaskFailedToStart");
+    expect(t.stoppedReason).toBe("CannotStartContainerError: unable to find user nobody-here: no matching entries in passwd file");
+  });
+
   it("stops a task whose image no source has with CannotPullContainerError", async () => {
     const t0 = await runTask("missing", [{ name: "app", image: "team/nothing-here:v9" }]);
     const t = await waitTask(ecs, CLUSTER, t0.taskArn!, stopped);

@@ -72,6 +72,18 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     onFallback: (reason) => (fallback = reason),
     onSizeNote: (note) => (sizeNote = note),
   });
+  // The runtime first: at start it removes the containers, bind mounts and network namespaces an
+  // earlier run left, which would otherwise still hold that run's volumes.
+  const runtimeChoice = app.options.containerRuntime ?? "host";
+  let runtime: ContainerRuntime;
+  if (!app.dataDir && runtimeChoice !== "host") {
+    if (runtimeChoice === "crun") throw new Error("Container runtime 'crun' needs a data directory (images, crun state, network allocations)");
+    runtime = { kind: "host", reason: "the server runs without a data directory" };
+  } else {
+    const dataDir = app.dataDir ?? "";
+    runtime = await chooseContainerRuntime(runtimeChoice, dataDir, () => ImageStore.shared(join(dataDir, "images")));
+  }
+  app.health.containerRuntime = describeRuntime(runtime, runtimeChoice);
   // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
   // STOPPED by the data plane afterwards). Safe: createApp holds the data dir lock by now, so no
   // other server is using them (docs/server.md).
@@ -85,16 +97,6 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   };
   const users = new TaskUserPool();
   app.health.taskIsolation = users.describe();
-  const runtimeChoice = app.options.containerRuntime ?? "host";
-  let runtime: ContainerRuntime;
-  if (!app.dataDir && runtimeChoice !== "host") {
-    if (runtimeChoice === "crun") throw new Error("Container runtime 'crun' needs a data directory (images, crun state, network allocations)");
-    runtime = { kind: "host", reason: "the server runs without a data directory" };
-  } else {
-    const dataDir = app.dataDir ?? "";
-    runtime = await chooseContainerRuntime(runtimeChoice, dataDir, () => ImageStore.shared(join(dataDir, "images")));
-  }
-  app.health.containerRuntime = describeRuntime(runtime, runtimeChoice);
   const reports = ecsTaskReports(state, app.clock);
   const plane = new FargateDataPlane<TaskRecord>({
     kms: invokeFargateKms(app),
