@@ -4,13 +4,14 @@
  * encrypted, sized volume in the task's own network namespace. Skipped, with the reason, on a
  * machine where crun, skopeo, umoci, root, network namespaces or gocryptfs are missing.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateClusterCommand, ECSClient, RunTaskCommand, StopTaskCommand, type ContainerDefinition, type Task } from "@aws-sdk/client-ecs";
 import { detectCrun } from "../../src/fargate/runtime/crun.ts";
+import { networkPrefix } from "../../src/fargate/runtime/select.ts";
 import { detectImageTools } from "../../src/fargate/images/tools.ts";
 import { probeNetworking } from "../../src/fargate/network/index.ts";
 import { probeGocryptfs } from "../../src/fargate/storage/index.ts";
@@ -248,5 +249,84 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
     const owner = Number(execFileSync("stat", ["-c", "%u", join(rec.storage.mountPath!, ".localfargate", "containers", "c0", "rootfs", "bin")], { encoding: "utf8" }).trim());
     expect(owner).toBeGreaterThanOrEqual(2 ** 31);
     await stopTask(t0.taskArn!);
+  });
+});
+
+describe.skipIf(skipReason !== undefined)("after a crash with containers running", () => {
+  const children: ChildProcess[] = [];
+  let dataDir: string;
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  function startChild(): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "gocryptfs", "--container-runtime", "crun"], {
+      cwd: process.cwd(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(child);
+    return new Promise((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+        if (m) resolve({ child, url: m[1]! });
+      });
+      child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("exit", (code) => reject(new Error(`server exited (${code}): ${out}`)));
+    });
+  }
+
+  /** Processes holding an id of the range that starts at `base`. */
+  function processesOf(base: number): number[] {
+    const pids: number[] = [];
+    for (const name of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+      try {
+        const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, "utf8"))![1]);
+        if (uid >= base && uid < base + 65536) pids.push(Number(name));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return pids;
+  }
+
+  it("the next start ends the containers, removes their bind mounts and network namespaces, and reports the task STOPPED", { timeout: 120_000 }, async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "lf-crash-"));
+    const first = await startChild();
+    expect((await fetch(`${first.url}/_localfargate/images`, { method: "POST", body: JSON.stringify({ path: built.ociArchive, names: [IMAGE] }) })).status).toBe(200);
+    const ecs1 = new ECSClient({ endpoint: first.url, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    await ecs1.send(new CreateClusterCommand({ clusterName: "crash" }));
+    const td = await registerSleeper(ecs1, "crash-app", [{ name: "app", image: IMAGE, entryPoint: ["sleep"], command: ["600"], stopTimeout: 2 }]);
+    const t0 = (await ecs1.send(new RunTaskCommand({ cluster: "crash", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0]!;
+    await waitTask(ecs1, "crash", t0.taskArn!, running);
+    const volume = readdirSync(join(dataDir, "volumes")).find((n) => n.startsWith("vol-"))!;
+    const base = statSync(join(dataDir, "volumes", volume, "mnt")).uid;
+    expect(base).toBeGreaterThanOrEqual(2 ** 31);
+    await waitFor("the container's process", async () => processesOf(base).length > 0);
+    const prefix = networkPrefix(dataDir);
+    const netns = () =>
+      execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+        .split("\n")
+        .filter((l) => l.startsWith(`${prefix}-`));
+    const bindMounts = () =>
+      readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .filter((l) => l.includes(`/run/localfargate/${prefix}/`));
+    expect(netns()).toHaveLength(1);
+    expect(bindMounts()).toHaveLength(1);
+
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+    const second = await startChild();
+    const ecs2 = new ECSClient({ endpoint: second.url, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    await waitTask(ecs2, "crash", t0.taskArn!, stopped);
+    expect(processesOf(base)).toEqual([]);
+    expect(netns()).toEqual([]);
+    expect(bindMounts()).toEqual([]);
+    second.child.kill("SIGTERM");
+    await new Promise((r) => second.child.once("exit", r));
+    expect(execFileSync("ip", ["-br", "link"], { encoding: "utf8" })).not.toContain(`${prefix}br0`);
   });
 });

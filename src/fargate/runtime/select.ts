@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { unmountAndRemove } from "../storage/system.ts";
 import { ImageStore } from "../images/store.ts";
 import { detectImageTools } from "../images/tools.ts";
@@ -56,7 +56,7 @@ async function missing(): Promise<{ reason: string } | { crun: Awaited<ReturnTyp
  * servers on one machine never touch each other's task networks.
  */
 export function networkPrefix(dataDir: string): string {
-  return "lf" + createHash("sha256").update(dataDir).digest("hex").slice(0, 6);
+  return "lf" + createHash("sha256").update(resolve(dataDir)).digest("hex").slice(0, 6);
 }
 
 /**
