@@ -136,6 +136,33 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
     await stopTask(t0.taskArn!);
   });
 
+  it("applies readonlyRootFilesystem, initProcessEnabled and ulimits (nofile at most the host's hard limit)", async () => {
+    const health = server.app.health.containerRuntime as { limits: { nofile: { max?: number } } };
+    const script = [
+      "touch /home/app/x 2>/dev/null && echo ROOT-WRITABLE",
+      'echo "init=$(cat /proc/1/cmdline | grep -c dev/init)"',
+      'echo "nofile=$(ulimit -n)"',
+      "echo CHECKED",
+    ].join("; ");
+    const t0 = await runTask("settings", [
+      {
+        name: "app",
+        readonlyRootFilesystem: true,
+        linuxParameters: { initProcessEnabled: true },
+        ulimits: [{ name: "nofile", softLimit: 1234, hardLimit: 4096 }],
+        command: [`${script}; sleep 300`],
+      },
+    ]);
+    await waitTask(ecs, CLUSTER, t0.taskArn!, running);
+    const log = await logContains(t0.taskArn!, "app", "CHECKED");
+    expect(log).not.toContain("ROOT-WRITABLE");
+    expect(log).toContain("init=1\n");
+    expect(log).toContain(`nofile=${Math.min(1234, health.limits.nofile.max ?? 1234)}\n`);
+    // With an init in front, SIGTERM reaches the command: the task stops before stopTimeout's SIGKILL.
+    const done = await stopTask(t0.taskArn!);
+    expect(done.containers![0]!.exitCode).toBe(143);
+  });
+
   it("keeps what a container writes encrypted on disk", async () => {
     const marker = "LOCALFARGATE-OCI-MARKER-" + "3f9a21c4";
     const t0 = await runTask("crypt", [{ name: "writer", command: [`for i in 1 2 3 4 5 6 7 8; do echo ${marker} >> /home/app/m.txt; done; sync; echo WROTE; sleep 300`] }]);
