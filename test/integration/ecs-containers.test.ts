@@ -240,6 +240,8 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
     const t = await waitTask(ecs, CLUSTER, t0.taskArn!, stopped);
     expect(t.containers![0]!.reason).toMatch(/^CannotStartContainerError: .*\/no\/such\/program/);
     expect(t.containers![0]!.exitCode).toBeUndefined();
+    // It never ran: neither the task nor the container was RUNNING.
+    expect(t.startedAt).toBeUndefined();
   });
 
   it("stops a task whose user the image does not know with CannotStartContainerError", async () => {

@@ -207,16 +207,17 @@ export class Crun {
    * Write the bundle (config.json) and start the container in the foreground. crun's own errors
    * go to a log file in the bundle, so the container's stderr stays the container's. With
    * `output`, the container writes to those file descriptors directly (stdout and stderr are then
-   * empty streams); otherwise they are pipes.
+   * empty streams); otherwise they are pipes. With `pidFile`, crun writes the container's host
+   * pid there once the container exists.
    */
-  async run(id: string, bundleDir: string, config: OciConfig, output?: { stdout: number; stderr: number }): Promise<RunningContainer> {
+  async run(id: string, bundleDir: string, config: OciConfig, output?: { stdout: number; stderr: number }, pidFile?: string): Promise<RunningContainer> {
     this.checkId(id);
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(config), { mode: 0o600 });
     const log = join(bundleDir, "crun.log");
     await rm(log, { force: true });
-    const { file, argv } = this.command([`--log=${log}`, "--log-format=json", "run", `--bundle=${bundleDir}`, id]);
+    const { file, argv } = this.command([`--log=${log}`, "--log-format=json", "run", `--bundle=${bundleDir}`, ...(pidFile ? [`--pid-file=${pidFile}`] : []), id]);
     const child: ChildProcess = spawn(file, argv, { stdio: ["ignore", output?.stdout ?? "pipe", output?.stderr ?? "pipe"] });
     const exited = new Promise<ContainerExit>((resolve) => {
       let done = false;

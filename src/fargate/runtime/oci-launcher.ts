@@ -7,7 +7,7 @@
  * container definition's settings applied, mount/PID/IPC/UTS/user namespaces of its own and the
  * task's network namespace (awsvpc), shared by every container of the task.
  */
-import { chmod, chown, mkdir, open, realpath } from "node:fs/promises";
+import { access, chmod, chown, mkdir, open, realpath, rm } from "node:fs/promises";
 import { join, relative, isAbsolute } from "node:path";
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { ContainerEnd, ContainerLauncher, ContainerOutput, LaunchOutcome } from "../container-launcher.ts";
@@ -59,6 +59,21 @@ interface Prepared {
 /** crun's cgroup for a container: one directory per task under `/localfargate`. */
 export function cgroupOf(taskId: string, index: number): string {
   return `/localfargate/${taskId}/c${index}`;
+}
+
+/** Resolves once `path` exists (crun's pid file appears within milliseconds of the start) or `stop()` holds. */
+async function waitForFile(path: string, stop: () => boolean): Promise<void> {
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    if (
+      stop() ||
+      (await access(path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 async function bindMount(source: string, target: string): Promise<void> {
@@ -166,18 +181,26 @@ export class OciTaskLauncher implements ContainerLauncher {
   async start(spec: ContainerSpec, output: ContainerOutput): Promise<LaunchOutcome> {
     const p = this.prepared.get(spec.name);
     if (!p) return { ok: false, reason: `CannotStartContainerError: container '${spec.name}' was not prepared` };
+    const pidFile = join(this.crun.stateDir, `${p.id}.pid`);
     let running;
     try {
-      running = await this.crun.run(p.id, p.bundle, p.config, output);
+      await rm(pidFile, { force: true });
+      running = await this.crun.run(p.id, p.bundle, p.config, output, pidFile);
     } catch (e) {
       return { ok: false, reason: `CannotStartContainerError: ${(e as Error).message}` };
     }
     this.running.add(spec.name);
     const exited = running.exited.then((end): ContainerEnd => {
       this.running.delete(spec.name);
+      void rm(pidFile, { force: true }).catch(() => undefined);
       if (end.startError) return { reason: `CannotStartContainerError: ${end.startError}` };
       return end.exitCode === null ? {} : { exitCode: end.exitCode };
     });
+    // Started once crun has written the container's pid; crun failing first means it never ran.
+    let ended = false;
+    void exited.then(() => (ended = true));
+    const first = await Promise.race([waitForFile(pidFile, () => ended).then(() => undefined), exited]);
+    if (first?.reason !== undefined) return { ok: false, reason: first.reason };
     return { ok: true, container: { ...(running.pid !== undefined ? { pid: running.pid } : {}), exited } };
   }
 
