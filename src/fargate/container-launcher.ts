@@ -7,10 +7,22 @@
  */
 import type { ContainerSpec } from "./containers.ts";
 
-/** Where a container's stdout and stderr go: open file descriptors, written by the container directly. */
-export interface ContainerOutput {
-  stdout: number;
-  stderr: number;
+/**
+ * Where a container's stdout and stderr go: open file descriptors the container writes to
+ * directly, or a callback that receives what it writes, chunk by chunk (through pipes).
+ */
+export type ContainerOutput = { stdout: number; stderr: number } | { onData(stream: "stdout" | "stderr", chunk: Buffer): void };
+
+/** The stdio entries for a child process that writes `output`. */
+export function outputStdio(output: ContainerOutput): [number | "pipe", number | "pipe"] {
+  return "onData" in output ? ["pipe", "pipe"] : [output.stdout, output.stderr];
+}
+
+/** Forwards a child's piped output to `output`'s callback (nothing to do for descriptors). */
+export function forwardOutput(output: ContainerOutput, stdout: NodeJS.ReadableStream | null, stderr: NodeJS.ReadableStream | null): void {
+  if (!("onData" in output)) return;
+  stdout?.on("data", (chunk: Buffer) => output.onData("stdout", chunk));
+  stderr?.on("data", (chunk: Buffer) => output.onData("stderr", chunk));
 }
 
 /** How a container's main process ended. */

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chownSync, lstatSync, mkdirSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import type { ContainerEnd, ContainerLauncher, ContainerOutput, LaunchOutcome } from "./container-launcher.ts";
+import { forwardOutput, outputStdio, type ContainerEnd, type ContainerLauncher, type ContainerOutput, type LaunchOutcome } from "./container-launcher.ts";
 import type { ContainerSpec } from "./containers.ts";
 
 export interface HostLauncherOptions {
@@ -108,11 +108,12 @@ export class HostLauncher implements ContainerLauncher {
     const env = this.environment(spec);
     let child: ChildProcess;
     try {
-      child = spawn(program!, args, { cwd, env, stdio: ["ignore", output.stdout, output.stderr], detached: true, ...this.userOption() });
+      child = spawn(program!, args, { cwd, env, stdio: ["ignore", ...outputStdio(output)], detached: true, ...this.userOption() });
     } catch (e) {
       // Synchronous refusals (e.g. a NUL byte in an argument or variable).
       return { ok: false, reason: cannotStartReason(program!, e as NodeJS.ErrnoException) };
     }
+    forwardOutput(output, child.stdout, child.stderr);
     const outcome = await new Promise<{ ok: true } | { ok: false; err: NodeJS.ErrnoException }>((res) => {
       child.once("spawn", () => res({ ok: true }));
       child.once("error", (err) => res({ ok: false, err }));

@@ -10,7 +10,7 @@
 import { access, chmod, chown, mkdir, open, realpath, rm } from "node:fs/promises";
 import { join, relative, isAbsolute } from "node:path";
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
-import type { ContainerEnd, ContainerLauncher, ContainerOutput, LaunchOutcome } from "../container-launcher.ts";
+import { forwardOutput, type ContainerEnd, type ContainerLauncher, type ContainerOutput, type LaunchOutcome } from "../container-launcher.ts";
 import type { ContainerSpec } from "../containers.ts";
 import type { ImageStore } from "../images/store.ts";
 import { unpackImage } from "../images/unpack.ts";
@@ -185,7 +185,8 @@ export class OciTaskLauncher implements ContainerLauncher {
     let running;
     try {
       await rm(pidFile, { force: true });
-      running = await this.crun.run(p.id, p.bundle, p.config, output, pidFile);
+      running = await this.crun.run(p.id, p.bundle, p.config, "onData" in output ? undefined : output, pidFile);
+      forwardOutput(output, running.stdout, running.stderr);
     } catch (e) {
       return { ok: false, reason: `CannotStartContainerError: ${(e as Error).message}` };
     }
