@@ -107,7 +107,8 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
 
   private async run(): Promise<void> {
     const t = this.t;
-    // PROVISIONING: the ENI (simulated) and the encrypted ephemeral volume.
+    // PROVISIONING: the ENI (a network namespace of its own with the crun runtime, else only its
+    // record) and the encrypted ephemeral volume.
     let failure: string | undefined;
     let mountPath = "";
     if (!this.stopping) {
@@ -176,7 +177,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     await this.oci?.cleanup();
     // Like the end of a container's PID namespace: whatever the task's user still runs (a
     // process that left its container's process group) ends with the task.
-    const survivors = await endProcesses((p) => this.ownsProcess(p.uids));
+    const survivors = this.user || this.idBase !== undefined ? await endProcesses((p) => this.ownsProcess(p.uids)) : [];
     if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); its user ids stay reserved`);
     await this.transition("DEPROVISIONING");
     await this.releaseNetwork();
