@@ -3,7 +3,7 @@
  * "Container runtime"), the image already in the store (cached) and loaded from a local archive
  * just before each task (first load), next to the same task as a host process. Every server
  * uses the gocryptfs driver, so the three differ only in the runtime. Skipped, with the
- * reason, where crun cannot run here.
+ * reason, where crun cannot run here. Each task is stopped, and STOPPED, before the next starts.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,6 +40,16 @@ async function runToRunning(ecs: ECSClient, family: string): Promise<{ ms: numbe
     if (d?.lastStatus === "RUNNING") return { ms: performance.now() - t0, arn };
     if (d?.lastStatus === "STOPPED") throw new Error(`task stopped before RUNNING: ${d.stoppedReason}`);
     if (performance.now() - t0 > 30_000) throw new Error("task not RUNNING after 30 s");
+  }
+}
+
+/** Stops the task and waits until it is STOPPED, so the next measurement does not share the machine with its teardown. */
+async function stopAndWait(ecs: ECSClient, arn: string): Promise<void> {
+  await ecs.send(new StopTaskCommand({ cluster: "bench", task: arn }));
+  const t0 = performance.now();
+  while ((await ecs.send(new DescribeTasksCommand({ cluster: "bench", tasks: [arn] }))).tasks?.[0]?.lastStatus !== "STOPPED") {
+    if (performance.now() - t0 > 30_000) throw new Error("task not STOPPED after 30 s");
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -84,7 +94,7 @@ export async function containerScenarios(): Promise<ContainerRow[]> {
         for (let i = 0; i < RUNS; i++) {
           const r = await runToRunning(ecs, "cached");
           cached.push(r.ms);
-          await ecs.send(new StopTaskCommand({ cluster: "bench", task: r.arn }));
+          await stopAndWait(ecs, r.arn);
         }
         rows.push({
           scenario: scenario(runtime === "crun" ? "crun, cached 1 MB image" : "host process, image ignored"),
@@ -101,7 +111,7 @@ export async function containerScenarios(): Promise<ContainerRow[]> {
           await register(ecs, `first-${i}`, `bench/first:${i}`);
           const r = await runToRunning(ecs, `first-${i}`);
           first.push(performance.now() - t0);
-          await ecs.send(new StopTaskCommand({ cluster: "bench", task: r.arn }));
+          await stopAndWait(ecs, r.arn);
         }
         rows.push({
           scenario: scenario("crun, first load of a 1 MB OCI archive + register + run"),
