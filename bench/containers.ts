@@ -85,8 +85,8 @@ export async function containerScenarios(): Promise<ContainerRow[]> {
     }
     for (const runtime of ["crun", "host"] as const) {
       const server = await startLocalfargateProcess(`localfargate (${runtime})`, {}, "gocryptfs", runtime);
+      const ecs = new ECSClient({ endpoint: server.endpoint, region: "us-east-1", credentials: creds });
       try {
-        const ecs = new ECSClient({ endpoint: server.endpoint, region: "us-east-1", credentials: creds });
         await ecs.send(new CreateClusterCommand({ clusterName: "bench" }));
         await loadImage(server.endpoint, images[0]!.ociArchive, "bench/cached:1");
         await register(ecs, "cached", "bench/cached:1");
@@ -123,6 +123,8 @@ export async function containerScenarios(): Promise<ContainerRow[]> {
       } catch (e) {
         rows.push({ scenario: scenario(runtime), target: server.name, note: `failed: ${(e as Error).message.split("\n")[0]}` });
       } finally {
+        // Idle keep-alive connections would hold up the server's shutdown (and its network cleanup).
+        ecs.destroy();
         await server.stop();
       }
     }
