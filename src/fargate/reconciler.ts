@@ -3,6 +3,7 @@
  * port.ts. It reports every change of a task through TaskReports; what a task should be
  * (desired state, services, expiry, recovery after a restart) is ECS's (src/services/ecs).
  */
+import { rmdir } from "node:fs/promises";
 import type { Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
 import { releaseStorage } from "./ephemeral-storage.ts";
@@ -81,5 +82,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((r) => r.kill()));
     await this.deps.runtime?.network.close().catch((e: Error) => console.error(`[localfargate] task networks not removed: ${e.message}`));
+    // Every task's bind mount is gone with its task: the server's directory under /run is empty.
+    if (this.deps.runtime) await rmdir(this.deps.runtime.bundlesDir).catch(() => undefined);
   }
 }

@@ -357,5 +357,6 @@ describe.skipIf(skipReason !== undefined)("after a crash with containers running
     second.child.kill("SIGTERM");
     await new Promise((r) => second.child.once("exit", r));
     expect(execFileSync("ip", ["-br", "link"], { encoding: "utf8" })).not.toContain(`${prefix}br0`);
+    expect(existsSync(`/run/localfargate/${prefix}`)).toBe(false);
   });
 });
