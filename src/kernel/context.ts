@@ -87,6 +87,8 @@ export interface AppOptions {
   readonly host?: string;
   readonly port?: number;
   readonly storageDriver?: "gocryptfs" | "plain";
+  /** how tasks run (docs/ecs-fargate.md, "Container runtime"); default "host" */
+  readonly containerRuntime?: "auto" | "crun" | "host";
   readonly allowedOrigins?: string[];
   readonly allowedHosts?: string[];
   /** false: no CloudTrail records (the bench's comparison run) */

@@ -26,6 +26,8 @@ export interface StartOptions {
   /** null: in-memory store (tests) */
   dataDir?: string | null;
   storageDriver?: "gocryptfs" | "plain";
+  /** how tasks run: their images with crun, or host processes; "auto" picks crun where it works. Default "host" (the CLI defaults to "auto"). */
+  containerRuntime?: "auto" | "crun" | "host";
   allowRemote?: boolean;
   /** origins (`scheme://host[:port]`) whose pages may call the server from a browser; docs/security.md */
   allowedOrigins?: string[];
@@ -178,6 +180,7 @@ function appOptions(o: StartOptions): AppOptions {
     host: o.host,
     port: o.port,
     storageDriver: o.storageDriver,
+    containerRuntime: o.containerRuntime,
     allowedOrigins: o.allowedOrigins,
     allowedHosts: o.allowedHosts,
     audit: o.audit !== false,

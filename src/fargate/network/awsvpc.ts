@@ -110,6 +110,14 @@ export class AwsvpcNetworking {
     return this.subnet && formatPrefix(this.subnet);
   }
 
+  /**
+   * The bridge's address on the host (made with the bridge when there is none yet): where a
+   * listener for the tasks' namespaces binds before their networks redirect to it.
+   */
+  gatewayAddress(): Promise<string> {
+    return this.serial(async () => formatIpv4(gatewayOf(await this.ensureBridge(await this.loadAllocator()))));
+  }
+
   createTaskNetwork(taskId: string, options: CreateTaskNetworkOptions = {}): Promise<TaskNetwork> {
     return this.serial(() => this.createLocked(taskId, options));
   }

@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { readMounts, runProgram, which, type MountEntry } from "../storage/system.ts";
 import { ULIMIT_NAMES, type EnforceableLimits, type OciConfig, type UlimitName } from "./spec.ts";
 
@@ -205,17 +205,20 @@ export class Crun {
 
   /**
    * Write the bundle (config.json) and start the container in the foreground. crun's own errors
-   * go to a log file in the bundle, so the container's stderr stays the container's.
+   * go to a log file in the bundle, so the container's stderr stays the container's. With
+   * `output`, the container writes to those file descriptors directly (stdout and stderr are then
+   * empty streams); otherwise they are pipes. With `pidFile`, crun writes the container's host
+   * pid there once the container exists.
    */
-  async run(id: string, bundleDir: string, config: OciConfig): Promise<RunningContainer> {
+  async run(id: string, bundleDir: string, config: OciConfig, output?: { stdout: number; stderr: number }, pidFile?: string): Promise<RunningContainer> {
     this.checkId(id);
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(config), { mode: 0o600 });
     const log = join(bundleDir, "crun.log");
     await rm(log, { force: true });
-    const { file, argv } = this.command([`--log=${log}`, "--log-format=json", "run", `--bundle=${bundleDir}`, id]);
-    const child: ChildProcess = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    const { file, argv } = this.command([`--log=${log}`, "--log-format=json", "run", `--bundle=${bundleDir}`, ...(pidFile ? [`--pid-file=${pidFile}`] : []), id]);
+    const child: ChildProcess = spawn(file, argv, { stdio: ["ignore", output?.stdout ?? "pipe", output?.stderr ?? "pipe"] });
     const exited = new Promise<ContainerExit>((resolve) => {
       let done = false;
       const finish = async (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
@@ -228,7 +231,8 @@ export class Crun {
       child.on("error", (e) => void finish(null, null, e));
       child.on("close", (code, signal) => void finish(code, signal));
     });
-    return { id, pid: child.pid, stdout: child.stdout!, stderr: child.stderr!, exited };
+    const empty = () => Readable.from([]);
+    return { id, pid: child.pid, stdout: child.stdout ?? empty(), stderr: child.stderr ?? empty(), exited };
   }
 
   /**
