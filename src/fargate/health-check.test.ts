@@ -94,6 +94,58 @@ describe("HostLauncher.exec (health checks of host processes)", () => {
   });
 });
 
+describe("HealthMonitor", () => {
+  function monitor(results: number[], over: Partial<ReturnType<typeof healthCheckSpec>> = {}, now = () => 0) {
+    const seen: HealthStatus[] = [];
+    let calls = 0;
+    const m = new HealthMonitor({
+      spec: fast(["CMD", "probe"], over),
+      exec: async () => results[Math.min(calls++, results.length - 1)]!,
+      realNowMs: now,
+      onChange: (s) => seen.push(s),
+    });
+    return { m, seen, calls: () => calls };
+  }
+
+  it("turns UNHEALTHY only after `retries` consecutive failures, and HEALTHY again after a success", async () => {
+    const r = monitor([1, 1, 0, 1, 1, 1], { retries: 3 });
+    r.m.start();
+    await waitFor(() => r.seen.includes("UNHEALTHY"), "UNHEALTHY");
+    r.m.stop();
+    // two failures were not enough; the success reset the count; three more made it UNHEALTHY
+    expect(r.seen).toEqual(["HEALTHY", "UNHEALTHY"]);
+    expect(r.calls()).toBe(6);
+  });
+
+  it("does not count failures during the start period, until a probe has succeeded", async () => {
+    let now = 0;
+    const r = monitor([1, 1, 1, 1, 1], { retries: 1, startPeriodSeconds: 100 }, () => now);
+    r.m.start();
+    await waitFor(() => r.calls() >= 3, "three probes");
+    expect(r.m.status).toBe("UNKNOWN");
+    now = 100_001;
+    await waitFor(() => r.m.status === "UNHEALTHY", "UNHEALTHY once the start period is over");
+    r.m.stop();
+  });
+
+  it("counts failures inside the start period once a probe has succeeded", async () => {
+    const r = monitor([0, 1], { retries: 1, startPeriodSeconds: 100 });
+    r.m.start();
+    await waitFor(() => r.seen.length === 2, "HEALTHY then UNHEALTHY");
+    r.m.stop();
+    expect(r.seen).toEqual(["HEALTHY", "UNHEALTHY"]);
+  });
+
+  it("counts a probe that cannot run or times out as a failure", async () => {
+    const seen: HealthStatus[] = [];
+    const m = new HealthMonitor({ spec: fast(["CMD", "x"], { retries: 1 }), exec: () => Promise.reject(new Error("timeout")), realNowMs: () => 0, onChange: (s) => seen.push(s) });
+    m.start();
+    await waitFor(() => seen.length > 0, "a verdict");
+    m.stop();
+    expect(seen).toEqual(["UNHEALTHY"]);
+  });
+});
+
 describe("TaskProcesses with health checks", () => {
   let vol: string;
   let root: string;
