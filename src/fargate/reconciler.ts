@@ -22,7 +22,7 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly newVolumeId: () => string;
   readonly users: TaskUserPool;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
-  readonly metadataUri: (t: T, container: string) => string;
+  readonly metadataUri: RunnerDeps<T>["metadataUri"];
   /** the task role's credentials variables and AWS_ENDPOINT_URL (task-credentials.ts) */
   readonly roleEnvironment: RunnerDeps<T>["roleEnvironment"];
   /** the task's IAM roles, as the control plane assumes them (the execution role for pulls, logs, secrets) */
@@ -33,6 +33,8 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly secrets?: TaskSecrets<T>;
   /** crun, images and networking when tasks run their images (docs/ecs-fargate.md, "Container runtime") */
   readonly runtime?: OciRuntime;
+  /** crun runtime: the server's listener for the task namespaces' 169.254.170.2 (task-runner.ts) */
+  readonly taskEndpoint?: RunnerDeps<T>["taskEndpoint"];
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -42,7 +44,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, runtime } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, runtime, taskEndpoint } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -59,7 +61,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, save, ...(runtime ? { runtime } : {}) };
+    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, save, ...(runtime ? { runtime } : {}), ...(taskEndpoint ? { taskEndpoint } : {}) };
   }
 
   launch(t: T): void {

@@ -48,7 +48,7 @@ export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
    * which serves what a task's namespace reaches at 169.254.170.2 (docs/security.md#task-endpoint);
    * without it, a task's 169.254.170.2 leads nowhere.
    */
-  taskEndpoint?: (address: string) => Promise<number>;
+  taskEndpoint?: (address: string, prefixLength: number) => Promise<number | undefined>;
 }
 
 /** How long a server shutdown waits for a task's processes before leaving them. */
@@ -269,8 +269,9 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     const endpoint = this.deps.taskEndpoint;
     let credentialsEndpoint: { address: string; port: number } | undefined;
     if (endpoint) {
-      const address = await rt.network.gatewayAddress();
-      credentialsEndpoint = { address, port: await endpoint(address) };
+      const { address, prefixLength } = await rt.network.gatewayAddress();
+      const port = await endpoint(address, prefixLength);
+      if (port !== undefined) credentialsEndpoint = { address, port };
     }
     this.network = await rt.network.createTaskNetwork(this.t.id, credentialsEndpoint ? { credentialsEndpoint } : {});
     applyTaskNetwork(this.t, this.network);

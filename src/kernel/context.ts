@@ -80,6 +80,11 @@ export interface InvokeOptions {
 export interface Provided {
   /** the server's own address, for the task metadata endpoint (set once the port is bound) */
   serverUrl: string;
+  /**
+   * crun tasks: the port of the server's listener on a task bridge's gateway address, serving
+   * the task namespaces' 169.254.170.2 (src/server/task-endpoint.ts)
+   */
+  taskEndpoint: (address: string, prefixLength: number) => Promise<number>;
 }
 
 /** Start options the services read (the rest of StartOptions belongs to the front door). */

@@ -150,13 +150,13 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     driver,
     newVolumeId,
     users,
-    metadataUri: (t, container) => metadataUri(app, t, container),
+    metadataUri: (t, container, reach) => metadataUri(app, t, container, reach),
     roles,
     roleEnvironment: async (t, reach) =>
       credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
     output,
     secrets: taskSecrets(app, state),
-    ...(runtime.kind === "crun" ? { runtime } : {}),
+    ...(runtime.kind === "crun" ? { runtime, taskEndpoint: async (address: string, prefixLength: number) => app.find("taskEndpoint")?.(address, prefixLength) } : {}),
   });
   const controller = new EcsController(app, state, plane);
   registerEcsLinkedRoleUsage(app, state);
