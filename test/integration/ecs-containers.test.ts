@@ -69,9 +69,17 @@ function record(taskArn: string): TaskRecordView {
   return (server.app.get("ecs") as { tasks: Map<string, TaskRecordView> }).tasks.get(taskArn)!;
 }
 
+/** What the container wrote to stdout and stderr, from the task's encrypted output store. */
 function logOf(taskArn: string, container: string): string {
-  const p = join(record(taskArn).storage.mountPath!, ".localfargate", "logs", `${container}.log`);
-  return existsSync(p) ? readFileSync(p, "utf8") : "";
+  const store = (server.app.get("fargate") as { output: { read(arn: string, o: { container?: string; cursor?: string }): { records: { data: Buffer }[]; cursor: string } } }).output;
+  let text = "";
+  let cursor: string | undefined;
+  for (;;) {
+    const page = store.read(taskArn, { container, ...(cursor ? { cursor } : {}) });
+    for (const r of page.records) text += r.data.toString("utf8");
+    if (page.records.length === 0 || page.cursor === cursor) return text;
+    cursor = page.cursor;
+  }
 }
 
 async function runTask(family: string, containers: ContainerDefinition[], extra: Record<string, unknown> = {}): Promise<Task> {
