@@ -190,6 +190,15 @@ export class Crun {
     readonly stateDir: string,
   ) {}
 
+  /**
+   * The same crun with its state elsewhere. crun copies each container's config.json (with its
+   * environment, secrets included) into its state directory: a task's containers keep theirs on
+   * the task's encrypted volume (oci-launcher.ts).
+   */
+  withStateDir(stateDir: string): Crun {
+    return new Crun(this.host, stateDir);
+  }
+
   private command(args: string[]): { file: string; argv: string[] } {
     const crunArgs = [`--root=${this.stateDir}`, ...(this.host.cgroupMode === "none" ? ["--cgroup-manager=disabled"] : ["--cgroup-manager=cgroupfs"]), ...args];
     if (this.host.hybridWorkaround && this.host.unshare) {
@@ -245,8 +254,15 @@ export class Crun {
     if (argv.length === 0) throw new Error("exec needs a command");
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     const pidFile = join(this.stateDir, `exec-${id}-${randomBytes(6).toString("hex")}.pid`);
-    const flags = [`--user=${opts.user.uid}:${opts.user.gid}`, `--pid-file=${pidFile}`, ...(opts.cwd ? [`--cwd=${opts.cwd}`] : []), ...(opts.env ?? []).map((e) => `--env=${e}`)];
-    const { file, argv: full } = this.command(["exec", ...flags, id, ...argv]);
+    let flags: string[];
+    if (opts.process) {
+      const spec = { ...opts.process.spec, terminal: false, user: opts.user, args: argv, ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) };
+      await writeFile(opts.process.file, JSON.stringify(spec), { mode: 0o600, flag: "wx" });
+      flags = [`--process=${opts.process.file}`, `--pid-file=${pidFile}`];
+    } else {
+      flags = [`--user=${opts.user.uid}:${opts.user.gid}`, `--pid-file=${pidFile}`, ...(opts.cwd ? [`--cwd=${opts.cwd}`] : []), ...(opts.env ?? []).map((e) => `--env=${e}`)];
+    }
+    const { file, argv: full } = this.command(["exec", ...flags, id, ...(opts.process ? [] : argv)]);
     try {
       return await new Promise<ExecResult>((resolve, reject) => {
         const child = spawn(file, full, { stdio: ["ignore", "pipe", "pipe"] });
@@ -275,6 +291,7 @@ export class Crun {
       });
     } finally {
       await rm(pidFile, { force: true });
+      if (opts.process) await rm(opts.process.file, { force: true });
     }
   }
 
@@ -332,6 +349,13 @@ export interface ExecOptions {
   env?: string[];
   cwd?: string;
   timeoutMs: number;
+  /**
+   * The whole process (user, environment, cwd, capabilities, rlimits) as an OCI process spec,
+   * written to `file` for crun to read (`--process`) instead of flags: an environment on crun's
+   * command line would be readable by every local user in /proc. `file` belongs on the task's
+   * encrypted volume (the container's bundle); it is removed once crun has ended.
+   */
+  process?: { spec: OciConfig["process"]; file: string };
 }
 
 export interface ExecResult {

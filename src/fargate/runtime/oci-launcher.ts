@@ -7,6 +7,7 @@
  * container definition's settings applied, mount/PID/IPC/UTS/user namespaces of its own and the
  * task's network namespace (awsvpc), shared by every container of the task.
  */
+import { randomBytes } from "node:crypto";
 import { access, chmod, chown, mkdir, open, realpath, rm } from "node:fs/promises";
 import { join, relative, isAbsolute } from "node:path";
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
@@ -114,19 +115,31 @@ function imageConfigOf(store: ImageStore, image: Parameters<ImageStore["runConfi
   };
 }
 
+/**
+ * crun's state directory of a task (`crun --root`), beside its bundles on the task's encrypted
+ * volume: crun keeps a copy of each container's config.json there, environment and secrets
+ * included, so it must never be a plaintext directory.
+ */
+export function taskStateDir(bundlesDir: string, taskId: string): string {
+  return join(bundlesDir, taskId, "crun");
+}
+
 export class OciTaskLauncher implements ContainerLauncher {
   readonly runtime = "crun";
   private readonly prepared = new Map<string, Prepared>();
   private readonly running = new Set<string>();
 
   private readonly bindDir: string;
+  /** crun with this task's state directory */
+  private readonly crun: Crun;
 
   constructor(
-    private readonly crun: Crun,
+    crun: Crun,
     private readonly images: ImageStore,
     private readonly opts: OciTaskOptions,
   ) {
     this.bindDir = join(opts.bundlesDir, opts.taskId);
+    this.crun = crun.withStateDir(taskStateDir(opts.bundlesDir, opts.taskId));
   }
 
   /**
@@ -144,6 +157,8 @@ export class OciTaskLauncher implements ContainerLauncher {
     const root = this.bindDir;
     await mkdir(root, { mode: 0o700 });
     await bindMount(inVolume, root);
+    // crun's state (copies of the configs) on the volume too, for root only.
+    await mkdir(this.crun.stateDir, { mode: 0o700 });
     const idMap = { containerId: 0, hostId: opts.hostIdBase, size: TASK_ID_RANGE_SIZE };
     for (const [index, def] of opts.containers.entries()) {
       const name = def.name!;
@@ -214,7 +229,10 @@ export class OciTaskLauncher implements ContainerLauncher {
   async exec(container: string, argv: string[], timeoutMs: number): Promise<number | null> {
     const p = this.prepared.get(container);
     if (!p || !this.running.has(container) || argv.length === 0) return null;
-    const r = await this.crun.exec(p.id, argv, { user: p.user, env: p.config.process.env, cwd: p.config.process.cwd, timeoutMs }).catch(() => undefined);
+    // The container's whole process spec (its environment may hold secrets) goes to crun in a file
+    // in the bundle, on the task's encrypted volume, never on a command line.
+    const file = join(p.bundle, `exec-${randomBytes(8).toString("hex")}.json`);
+    const r = await this.crun.exec(p.id, argv, { user: p.user, timeoutMs, process: { spec: p.config.process, file } }).catch(() => undefined);
     return r?.exitCode ?? null;
   }
 

@@ -5,7 +5,7 @@
  * skopeo, umoci, network namespaces with iproute2 and nftables) and otherwise host, saying why.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { unmountAndRemove } from "../storage/system.ts";
@@ -14,6 +14,7 @@ import { detectImageTools } from "../images/tools.ts";
 import { AwsvpcNetworking, probeNetworking } from "../network/index.ts";
 import { TaskIdRangePool } from "../task-users.ts";
 import { Crun, detectCrun, type HostLimits } from "./crun.ts";
+import { taskStateDir } from "./oci-launcher.ts";
 
 export type ContainerRuntimeName = "auto" | "crun" | "host";
 
@@ -71,18 +72,22 @@ export async function chooseContainerRuntime(choice: ContainerRuntimeName, dataD
     return { kind: "host", reason: found.reason };
   }
   const bundlesDir = join(existsSync("/run") ? "/run" : tmpdir(), "localfargate", networkPrefix(dataDir));
+  const stateDir = join(dataDir, "crun");
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const crun = new Crun(found.crun.host, stateDir);
+  // Containers an earlier run of this server left (a crash): their tasks are stopped by now. Each
+  // task's crun state is on its volume, reached through its bind mount under bundlesDir.
+  const taskDirs = existsSync(bundlesDir) ? readdirSync(bundlesDir).map((taskId) => taskStateDir(bundlesDir, taskId)) : [];
+  for (const c of [crun, ...taskDirs.filter((d) => existsSync(d)).map((d) => crun.withStateDir(d))]) {
+    for (const id of await c.list().catch(() => [])) await c.delete(id).catch((e: Error) => console.error(`[localfargate] container ${id} not removed: ${e.message}`));
+  }
   await unmountAndRemove(bundlesDir);
   for (const dir of [dirname(bundlesDir), bundlesDir]) {
     mkdirSync(dir, { recursive: true, mode: 0o711 });
     chmodSync(dir, 0o711);
   }
-  const stateDir = join(dataDir, "crun");
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const network = await AwsvpcNetworking.create({ stateDir: join(dataDir, "network"), prefix: networkPrefix(dataDir) });
   await network.cleanupLeftovers();
-  const crun = new Crun(found.crun.host, stateDir);
-  // Containers an earlier run of this server left (a crash): their tasks are stopped by now.
-  for (const id of await crun.list()) await crun.delete(id).catch((e: Error) => console.error(`[localfargate] container ${id} not removed: ${e.message}`));
   return { kind: "crun", crun, images: images(), network, idRanges: new TaskIdRangePool(), bundlesDir };
 }
 
