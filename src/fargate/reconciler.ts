@@ -61,7 +61,22 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, save, ...(runtime ? { runtime } : {}), ...(taskEndpoint ? { taskEndpoint } : {}) };
+    return {
+      kms,
+      reports: guarded,
+      clock,
+      driver,
+      newVolumeId,
+      users,
+      metadataUri,
+      roleEnvironment,
+      roles,
+      output,
+      secrets,
+      save,
+      ...(runtime ? { runtime } : {}),
+      ...(taskEndpoint ? { taskEndpoint } : {}),
+    };
   }
 
   launch(t: T): void {

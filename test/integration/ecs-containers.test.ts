@@ -4,11 +4,15 @@
  * encrypted, sized volume in the task's own network namespace. Skipped, with the reason, on a
  * machine where crun, skopeo, umoci, root, network namespaces or gocryptfs are missing.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IAMClient, CreateRoleCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { CreateClusterCommand, ECSClient, RunTaskCommand, StopTaskCommand, type ContainerDefinition, type Task } from "@aws-sdk/client-ecs";
 import { detectCrun } from "../../src/fargate/runtime/crun.ts";
 import { networkPrefix } from "../../src/fargate/runtime/select.ts";
@@ -71,7 +75,8 @@ function record(taskArn: string): TaskRecordView {
 
 /** What the container wrote to stdout and stderr, from the task's encrypted output store. */
 function logOf(taskArn: string, container: string): string {
-  const store = (server.app.get("fargate") as { output: { read(arn: string, o: { container?: string; cursor?: string }): { records: { data: Buffer }[]; cursor: string } } }).output;
+  const store = (server.app.get("fargate") as { output: { read(arn: string, o: { container?: string; cursor?: string }): { records: { data: Buffer }[]; cursor: string } } })
+    .output;
   let text = "";
   let cursor: string | undefined;
   for (;;) {
@@ -102,6 +107,47 @@ async function logContains(taskArn: string, container: string, text: string): Pr
 async function stopTask(taskArn: string): Promise<Task> {
   await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn }));
   return waitTask(ecs, CLUSTER, taskArn, stopped);
+}
+
+/** A role tasks may assume, allowed `actions` (none: a role that only identifies the task). */
+async function taskRole(name: string, actions: string[] = []): Promise<string> {
+  const iam = new IAMClient(server.config);
+  const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+  const arn = (await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust }))).Role!.Arn!;
+  if (actions.length) {
+    const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: "*" }] });
+    await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: "task", PolicyDocument: policy }));
+  }
+  return arn;
+}
+
+/** The real CLI (bin/localfargate.js) against the test server, signing with test/test. */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["bin/localfargate.js", ...args],
+      { env: { ...process.env, LOCALFARGATE_ENDPOINT: server.url, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_SESSION_TOKEN: "" } },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Regular files under `dir` on its own file system (mount points below it, such as a volume's plaintext view, are left out). */
+function plainFiles(dir: string): string[] {
+  const dev = statSync(dir).dev;
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st || st.dev !== dev) continue;
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
 }
 
 describe.skipIf(skipReason !== undefined)("tasks run their images with crun", () => {
@@ -241,6 +287,106 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
     expect(readFileSync(files[0]!, "utf8").trim()).toBe(String(96 * 1024 * 1024));
     await stopTask(t0.taskArn!);
     expect(existsSync(files[0]!)).toBe(false);
+  });
+
+  it("serves the task role's credentials and the task metadata at 169.254.170.2 inside the container, never the control endpoints", async () => {
+    const roleArn = await taskRole("crun-task-role");
+    const t0 = await runTask(
+      "roles",
+      [
+        {
+          name: "app",
+          command: [
+            'wget -q -O- "http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"; echo; echo "ENDPOINT=$AWS_ENDPOINT_URL"; echo "META=$ECS_CONTAINER_METADATA_URI_V4"; wget -q -O- "$ECS_CONTAINER_METADATA_URI_V4/task"; echo; wget -q -O- http://169.254.170.2/_localfargate/health || echo CONTROL-REFUSED; echo DONE; sleep 300',
+          ],
+        },
+      ],
+      { taskRoleArn: roleArn },
+    );
+    await waitTask(ecs, CLUSTER, t0.taskArn!, running);
+    const log = await logContains(t0.taskArn!, "app", "DONE");
+    const credentials = JSON.parse(log.split("\n").find((l) => l.includes('"RoleArn"'))!) as Record<string, string>;
+    expect(credentials.RoleArn).toBe(roleArn);
+    expect(credentials.AccessKeyId).toMatch(/^ASIA/);
+    expect(log).toContain("ENDPOINT=http://169.254.170.2\n");
+    expect(log).toMatch(/META=http:\/\/169\.254\.170\.2\/v4\/[^/]+\/app\n/);
+    const metadata = JSON.parse(log.split("\n").find((l) => l.includes('"TaskARN"'))!) as { TaskARN: string };
+    expect(metadata.TaskARN).toBe(t0.taskArn);
+    expect(log).toContain("CONTROL-REFUSED");
+    expect(log).not.toContain('"containerRuntime"');
+    // The credentials are the role's own: STS knows them as the task's session.
+    const sts = new STSClient({
+      ...server.config,
+      credentials: { accessKeyId: credentials.AccessKeyId!, secretAccessKey: credentials.SecretAccessKey!, sessionToken: credentials.Token! },
+    });
+    const who = await sts.send(new GetCallerIdentityCommand({}));
+    expect(who.Arn).toBe(`arn:aws:sts::000000000000:assumed-role/crun-task-role/${t0.taskArn!.split("/").pop()}`);
+    await stopTask(t0.taskArn!);
+  });
+
+  it("runs health checks inside the container: a failing one marks it UNHEALTHY, a passing one HEALTHY", async () => {
+    const check = (command: string[]) => ({ command, interval: 5, timeout: 3, retries: 1 });
+    const t0 = await runTask("health", [
+      // /home/app/ready exists only in this container's root file system, and only its user is uid 1000 there
+      { name: "good", command: ["touch /home/app/ready; sleep 300"], healthCheck: check(["CMD-SHELL", 'test -f /home/app/ready && test "$(id -u)" = 1000']) },
+      { name: "bad", command: ["sleep 300"], healthCheck: check(["CMD-SHELL", "exit 3"]) },
+    ]);
+    const t = await waitTask(ecs, CLUSTER, t0.taskArn!, (x) => x.containers!.every((c) => c.healthStatus !== "UNKNOWN"), 1500);
+    const health = Object.fromEntries(t.containers!.map((c) => [c.name, c.healthStatus]));
+    expect(health).toEqual({ good: "HEALTHY", bad: "UNHEALTHY" });
+    expect(t.healthStatus).toBe("UNHEALTHY");
+    expect(t.lastStatus).toBe("RUNNING");
+    await stopTask(t0.taskArn!);
+  });
+
+  it("keeps a crun task's output readable with `localfargate logs`, stdout and stderr apart, while it runs and after it stops", async () => {
+    const t0 = await runTask("output", [{ name: "app", command: ["echo out-of-crun; echo err-of-crun >&2; sleep 300"] }]);
+    await waitTask(ecs, CLUSTER, t0.taskArn!, running);
+    await logContains(t0.taskArn!, "app", "err-of-crun");
+    expect(await cli(["logs", t0.taskArn!])).toEqual({ code: 0, stdout: "out-of-crun\n", stderr: "err-of-crun\n" });
+    await stopTask(t0.taskArn!);
+    expect(await cli(["logs", t0.taskArn!, "--container", "app"])).toEqual({ code: 0, stdout: "out-of-crun\n", stderr: "err-of-crun\n" });
+  });
+
+  it("gives a secret to the container's environment and its health checks, and writes it nowhere in plaintext", async () => {
+    const value = "crun-secret-" + "c0ffee42d00d";
+    const sm = new SecretsManagerClient(server.config);
+    const secretArn = (await sm.send(new CreateSecretCommand({ Name: "crun-db", SecretString: value }))).ARN!;
+    const execRole = await taskRole("crun-exec-role", ["secretsmanager:GetSecretValue"]);
+    const digest = createHash("sha256").update(value).digest("hex");
+    const hashOk = `test "$(printf %s "$DB_PW" | sha256sum | cut -d' ' -f1)" = ${digest}`;
+    const t0 = await runTask(
+      "secret",
+      [
+        {
+          name: "app",
+          secrets: [{ name: "DB_PW", valueFrom: secretArn }],
+          command: [`${hashOk} && echo SECRET-ARRIVED; sleep 300`],
+          healthCheck: { command: ["CMD-SHELL", hashOk], interval: 5, timeout: 3, retries: 1 },
+        },
+      ],
+      { executionRoleArn: execRole },
+    );
+    await logContains(t0.taskArn!, "app", "SECRET-ARRIVED");
+    const t = await waitTask(ecs, CLUSTER, t0.taskArn!, (x) => x.containers![0]!.healthStatus !== "UNKNOWN", 1500);
+    expect(t.containers![0]!.healthStatus).toBe("HEALTHY");
+    // Every file of the data dir and of the server's directory under /run, mounts (the volume's
+    // plaintext view) left out: the OCI config with the environment lives on the encrypted volume.
+    execFileSync("sync");
+    const rec = record(t0.taskArn!);
+    const volumeImage = join(server.dataDir, "volumes", rec.storage.volumeId!, "volume.img");
+    const runDir = join("/run", "localfargate", networkPrefix(server.dataDir));
+    const files = [...plainFiles(server.dataDir), ...(existsSync(runDir) ? plainFiles(runDir) : [])];
+    // crun's copy of the config (with the environment) is in the task's crun state on the volume
+    const taskId = t0.taskArn!.split("/").pop()!;
+    const copy = join(rec.storage.mountPath!, ".localfargate", "containers", "crun", `lf-${taskId}-c0`, "config.json");
+    expect(readFileSync(copy).includes(value)).toBe(true);
+    for (const f of files) {
+      if (f === volumeImage) continue;
+      expect(readFileSync(f).includes(value), f).toBe(false);
+    }
+    expect(sparseFileIncludes(volumeImage, Buffer.from(value))).toBe(false);
+    await stopTask(t0.taskArn!);
   });
 
   it("stops a container whose program is not in the image with CannotStartContainerError", async () => {
