@@ -17,6 +17,7 @@ import { handleMetadataRequest, METADATA_PREFIX, NAMESPACE_METADATA_PREFIX } fro
 import type { AppContext } from "../kernel/context.ts";
 import { listenHttp1, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
 import { requestBodyLimit } from "./body-limit.ts";
+import { reply } from "./http.ts";
 
 function ipv4Number(ip: string): number | undefined {
   const bare = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
@@ -34,8 +35,7 @@ export function inSubnet(ip: string, address: string, prefixLength: number): boo
 }
 
 function json(status: number, body: unknown): HttpReply {
-  const bytes = Buffer.from(JSON.stringify(body));
-  return { status, headers: ["content-type", "application/json", "x-amzn-requestid", randomUUID()], body: bytes };
+  return reply(status, randomUUID(), "application/json", Buffer.from(JSON.stringify(body)));
 }
 
 export type FrontDoor = (req: HttpRequest) => Promise<HttpReply>;
