@@ -60,11 +60,15 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 /** Starts `localfargate start` as a child process; resolves once it listens. */
 function startServer(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain", "--container-runtime", "host", ...extra], {
-    cwd: process.cwd(),
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain", "--container-runtime", "host", ...extra],
+    {
+      cwd: process.cwd(),
+      env: cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = "";
