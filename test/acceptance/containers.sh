@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A task definition's image run with crun, through the real AWS CLI: an image built here and
 # loaded with `localfargate image load`, its command and environment from the task definition,
-# its port reached from the host at the task's own address, and a missing image stopping the
+# its port reached from the host at the task's own address, its task role read at 169.254.170.2
+# inside the container, its output through `localfargate logs`, and a missing image stopping the
 # task with CannotPullContainerError. Exits 0 with the reason where this machine cannot run
 # containers (the server then chose host processes).
 source "$(dirname "$0")/lib.sh"
@@ -53,6 +54,27 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 expect_eq "$(awsl ecs describe-tasks --cluster web --tasks "$TASK" --query 'tasks[0].stopCode' --output text)" UserInitiated "stop-task stops it"
+
+# The task role inside the container, through 169.254.170.2 as on Fargate; its output through `localfargate logs`.
+TRUST='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+ROLE_ARN="$(awsl iam create-role --role-name web-task --assume-role-policy-document "$TRUST" --query Role.Arn --output text)"
+awsl ecs register-task-definition --family whoami --requires-compatibilities FARGATE --network-mode awsvpc --cpu 256 --memory 512 \
+  --task-role-arn "$ROLE_ARN" \
+  --container-definitions '[{"name":"app","image":"team/web:v1","stopTimeout":2,
+    "command":["wget -q -O- http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; echo; echo to-stderr >&2; sleep 300"]}]' >/dev/null
+TASK="$(awsl ecs run-task --cluster web --task-definition whoami --launch-type FARGATE --network-configuration "$NET" --query 'tasks[0].taskArn' --output text)"
+wait_status "$TASK" RUNNING
+OUT=""
+for _ in $(seq 1 100); do
+  OUT="$(cd "$ROOT" && node bin/localfargate.js logs "$TASK" --endpoint "$LF_ENDPOINT" 2>/dev/null)"
+  case "$OUT" in *RoleArn*) break;; esac
+  sleep 0.1
+done
+GOT_ROLE="$(echo "$OUT" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["RoleArn"])')" || fail "credentials answer: $OUT"
+expect_eq "$GOT_ROLE" "$ROLE_ARN" "the container reads its task role's credentials at 169.254.170.2"
+ERR="$(cd "$ROOT" && node bin/localfargate.js logs "$TASK" --endpoint "$LF_ENDPOINT" 2>&1 >/dev/null)"
+expect_eq "$ERR" "to-stderr" "localfargate logs prints the container's stderr apart"
+awsl ecs stop-task --cluster web --task "$TASK" >/dev/null
 
 awsl ecs register-task-definition --family missing --requires-compatibilities FARGATE --network-mode awsvpc --cpu 256 --memory 512 \
   --container-definitions '[{"name":"app","image":"team/not-loaded:v1"}]' >/dev/null
