@@ -85,7 +85,8 @@ export class HttpFrontend {
     });
   }
 
-  private async handle(req: HttpRequest): Promise<HttpReply> {
+  /** Answers one request (the main port's, or one the task endpoint passes on: task-endpoint.ts). */
+  async handle(req: HttpRequest): Promise<HttpReply> {
     const verdict = this.guard.check(req.headers);
     if (!verdict.allowed) return this.refuseBrowser(req, verdict.message);
     if (verdict.cors) {

@@ -10,7 +10,7 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 LF_LOG="$LF_DATA/server.log"
 
 lf_start() {
-  (cd "$ROOT" && exec node bin/localfargate.js start --port "$LF_PORT" --data-dir "$LF_DATA/data" --storage-driver "${LF_STORAGE_DRIVER:-plain}" "$@") >"$LF_LOG" 2>&1 &
+  (cd "$ROOT" && exec node bin/localfargate.js start --port "$LF_PORT" --data-dir "$LF_DATA/data" --storage-driver "${LF_STORAGE_DRIVER:-plain}" --container-runtime "${LF_CONTAINER_RUNTIME:-host}" "$@") >"$LF_LOG" 2>&1 &
   LF_PID=$!
   for _ in $(seq 1 300); do
     if curl -fsS "$LF_ENDPOINT/_localfargate/health" >/dev/null 2>&1; then return 0; fi

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { InvalidImageRefError, parseImageRef, type ImageRef } from "./refs.ts";
 import { detectImageTools, firstLine, runTool, type ImageTools } from "./tools.ts";
 
@@ -83,7 +83,23 @@ function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === "string");
 }
 
+const openStores = new Map<string, ImageStore>();
+
 export class ImageStore {
+  /**
+   * The one store of a directory in this process: the control endpoint (`localfargate image
+   * load`) and the task runtime must see the same names.
+   */
+  static shared(root: string): ImageStore {
+    const key = resolve(root);
+    let store = openStores.get(key);
+    if (!store) {
+      store = new ImageStore(key);
+      openStores.set(key, store);
+    }
+    return store;
+  }
+
   readonly layoutDir: string;
   private readonly namesPath: string;
   private readonly tmpDir: string;
