@@ -1,0 +1,75 @@
+/**
+ * Pulls from a container registry (the OCI distribution API) with `skopeo`, anonymously: which
+ * registries may be reached, the `docker://` arguments, and how a failed pull reads as the stop
+ * reason Amazon ECS gives (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html).
+ *
+ * A registry is reached only when an image name names it (`docker.io` for a bare name, as Docker
+ * does). Plain HTTP and unverified TLS are allowed for loopback registries only (`localhost`,
+ * `127.0.0.0/8`, `[::1]`), never for any other host. `LOCALFARGATE_REGISTRY_PULLS=loopback` keeps
+ * every pull on this machine (the test suite sets it); `off` turns pulls off.
+ */
+import { cannotPullStopReason } from "./store.ts";
+import type { ImageRef } from "./refs.ts";
+
+export type RegistryPulls = "all" | "loopback" | "off";
+
+export function registryPullsFromEnv(value = process.env.LOCALFARGATE_REGISTRY_PULLS): RegistryPulls {
+  return value === "loopback" || value === "off" ? value : "all";
+}
+
+/** The registry host without its port. */
+function hostOf(registry: string): string {
+  if (registry.startsWith("[")) return registry.slice(0, registry.indexOf("]") + 1);
+  const colon = registry.lastIndexOf(":");
+  return colon >= 0 ? registry.slice(0, colon) : registry;
+}
+
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = hostOf(registry).toLowerCase();
+  if (host === "localhost" || host === "[::1]") return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return m !== null && m.slice(1).every((n) => Number(n) <= 255);
+}
+
+/**
+ * Whether a pull of `ref` may go to its registry. Amazon ECR is never reached (its images come
+ * from `image load`), nor `localhost/…` without a port: Podman's name for images built locally.
+ */
+export function mayPull(ref: ImageRef, pulls: RegistryPulls): boolean {
+  if (ref.ecr || ref.registry === "localhost" || pulls === "off") return false;
+  return pulls === "all" || isLoopbackRegistry(ref.registry);
+}
+
+/** skopeo's source options for the registry: TLS is verified except on loopback. */
+export function sourceOptions(ref: ImageRef): string[] {
+  return isLoopbackRegistry(ref.registry) ? ["--src-tls-verify=false"] : [];
+}
+
+/** The same options for `skopeo inspect`, which names them without the `src-` prefix. */
+export function inspectOptions(ref: ImageRef): string[] {
+  return isLoopbackRegistry(ref.registry) ? ["--tls-verify=false"] : [];
+}
+
+/** skopeo's error without its log prefix. */
+function cause(stderr: string): string {
+  const line = stderr.split("\n").find((l) => l.trim() !== "") ?? "";
+  return line.replace(/^time="[^"]*" level=\w+ msg=/, "").replace(/^"|"$/g, "");
+}
+
+/**
+ * The stop reason for a failed pull: the image is not in the registry (404, manifest unknown),
+ * the registry refuses an anonymous pull (401/403), or the registry cannot be reached.
+ */
+export function pullFailureReason(ref: ImageRef, stderr: string): string {
+  const n = ref.normalized;
+  const text = stderr.toLowerCase();
+  const prefix = `CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref ${n}`;
+  if (/manifest unknown|name unknown|not found|404/.test(text)) return cannotPullStopReason(n);
+  if (/unauthorized|authentication required|denied|401|403|insufficient_scope/.test(text)) {
+    return `${prefix}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`;
+  }
+  const what = ref.digest ?? ref.tag ?? "latest";
+  const scheme = isLoopbackRegistry(ref.registry) ? "http" : "https";
+  const why = /dial tcp[^"]*|lookup [^"]*|connection refused|i\/o timeout|no such host|context deadline exceeded/.exec(cause(stderr))?.[0] ?? cause(stderr);
+  return `${prefix}: failed to do request: Head "${scheme}://${ref.registry}/v2/${ref.repository}/manifests/${what}": ${why}`;
+}
