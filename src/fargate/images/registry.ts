@@ -40,6 +40,13 @@ export function mayPull(ref: ImageRef, pulls: RegistryPulls): boolean {
   return pulls === "all" || isLoopbackRegistry(ref.registry);
 }
 
+/**
+ * skopeo's global options for a registry call: a registry that accepts the connection and then
+ * stalls must not hold the store (and every task waiting on it) for ever.
+ */
+export const INSPECT_TIMEOUT = ["--command-timeout", "60s"];
+export const PULL_TIMEOUT = ["--command-timeout", "15m"];
+
 /** skopeo's source options for the registry: TLS is verified except on loopback. */
 export function sourceOptions(ref: ImageRef): string[] {
   return isLoopbackRegistry(ref.registry) ? ["--src-tls-verify=false"] : [];
@@ -70,6 +77,6 @@ export function pullFailureReason(ref: ImageRef, stderr: string): string {
   }
   const what = ref.digest ?? ref.tag ?? "latest";
   const scheme = isLoopbackRegistry(ref.registry) ? "http" : "https";
-  const why = /dial tcp[^"]*|lookup [^"]*|connection refused|i\/o timeout|no such host|context deadline exceeded/.exec(cause(stderr))?.[0] ?? cause(stderr);
+  const why = /dial tcp[^"]*|lookup [^"]*|connection refused|i\/o timeout|no such host|context deadline exceeded|timeout/.exec(cause(stderr))?.[0] ?? cause(stderr);
   return `${prefix}: failed to do request: Head "${scheme}://${ref.registry}/v2/${ref.repository}/manifests/${what}": ${why}`;
 }

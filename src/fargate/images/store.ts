@@ -20,7 +20,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { isAbsolute, join } from "node:path";
 import { InvalidImageRefError, parseImageRef, type ImageRef } from "./refs.ts";
 import { detectImageTools, firstLine, runTool, type ImageTools } from "./tools.ts";
-import { inspectOptions, mayPull, pullFailureReason, registryPullsFromEnv, sourceOptions, type RegistryPulls } from "./registry.ts";
+import { INSPECT_TIMEOUT, PULL_TIMEOUT, inspectOptions, mayPull, pullFailureReason, registryPullsFromEnv, sourceOptions, type RegistryPulls } from "./registry.ts";
 
 export interface StoredImage {
   /** `sha256:<hex>` of the image config: the image ID, and its tag in the layout */
@@ -179,7 +179,7 @@ export class ImageStore {
     const skopeo = this.tools.skopeo as string;
     let digest = ref.digest;
     if (digest === undefined) {
-      const raw = await runTool(skopeo, ["inspect", "--raw", ...inspectOptions(ref), `docker://${ref.normalized}`], { maxOutput: MAX_JSON });
+      const raw = await runTool(skopeo, [...INSPECT_TIMEOUT, "inspect", "--raw", ...inspectOptions(ref), `docker://${ref.normalized}`], { maxOutput: MAX_JSON });
       if (raw.code !== 0) return { found: false, stopReason: pullFailureReason(ref, raw.stderr) };
       digest = `sha256:${createHash("sha256").update(raw.stdout).digest("hex")}`;
     }
@@ -189,7 +189,7 @@ export class ImageStore {
       configDigest = cached[0];
     } else {
       try {
-        configDigest = (await this.copyIn(`docker://${ref.registry}/${ref.repository}@${digest}`, [], sourceOptions(ref))).configDigest;
+        configDigest = (await this.copyIn(`docker://${ref.registry}/${ref.repository}@${digest}`, [], sourceOptions(ref), PULL_TIMEOUT)).configDigest;
       } catch (e) {
         if (e instanceof ImageLoadError) return { found: false, stopReason: pullFailureReason(ref, e.message) };
         throw e;
@@ -317,11 +317,11 @@ export class ImageStore {
   }
 
   /** Copies one image into the layout under a temporary tag, then tags it by its config digest. */
-  private async copyIn(source: string, names: readonly string[], options: readonly string[] = []): Promise<StoredImage> {
+  private async copyIn(source: string, names: readonly string[], options: readonly string[] = [], globalOptions: readonly string[] = []): Promise<StoredImage> {
     const skopeo = this.tools.skopeo;
     if (!skopeo) throw new ImageLoadError("skopeo is not installed (scripts/setup.sh installs it)");
     const tmpTag = `import-${randomUUID()}`;
-    const r = await runTool(skopeo, ["copy", "--quiet", ...options, source, `oci:${this.layoutDir}:${tmpTag}`]);
+    const r = await runTool(skopeo, [...globalOptions, "copy", "--quiet", ...options, source, `oci:${this.layoutDir}:${tmpTag}`]);
     if (r.code !== 0) {
       this.untag(tmpTag);
       throw new ImageLoadError(`copying the image failed: ${firstLine(r.stderr).replace(/^time="[^"]*" level=\w+ msg=/, "")}`);
