@@ -109,6 +109,15 @@ describe("a refused pull stops the task before any container starts", () => {
     expect(denied?.errorCode).toBe("AccessDeniedException");
   });
 
+  it("another account's repository: no repository policy grants it", async () => {
+    const exec = await role("ecr-cross-account", [{ Effect: "Allow", Action: PULL, Resource: "*" }]);
+    const t = await run("ecr-cross-account", "111111111111.dkr.ecr.us-east-1.amazonaws.com/team/app:v1", exec);
+    expect(t.stopCode).toBe("TaskFailedToStart");
+    expect(t.stoppedReason).toMatch(
+      /^CannotPullContainerError: .* failed with status code \[manifests v1\]: 403 Forbidden: AccessDeniedException: .*ecr:BatchGetImage on resource: arn:aws:ecr:us-east-1:111111111111:repository\/team\/app/,
+    );
+  });
+
   it("an explicit deny of the layer download on the repository", async () => {
     const exec = await role("ecr-deny-layers", [
       { Effect: "Allow", Action: PULL, Resource: "*" },
