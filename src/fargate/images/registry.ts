@@ -63,20 +63,27 @@ function cause(stderr: string): string {
   return line.replace(/^time="[^"]*" level=\w+ msg=/, "").replace(/^"|"$/g, "");
 }
 
+const UNREACHABLE =
+  /dial tcp|connection refused|connection reset|no such host|i\/o timeout|deadline exceeded|tls: |server gave http response|network is unreachable|no route to host|eof/i;
+const REFUSED = /unauthorized|authentication required|access denied|requested access to the resource is denied|insufficient_scope/i;
+const NOT_FOUND = /manifest unknown|name unknown|blob unknown|not found/i;
+
 /**
- * The stop reason for a failed pull: the image is not in the registry (404, manifest unknown),
- * the registry refuses an anonymous pull (401/403), or the registry cannot be reached.
+ * The stop reason for a failed pull: the registry cannot be reached (checked first: a port in the
+ * message must not read as a status code), it refuses an anonymous pull (401/403), or it does
+ * not have the image (404, manifest unknown).
  */
 export function pullFailureReason(ref: ImageRef, stderr: string): string {
   const n = ref.normalized;
-  const text = stderr.toLowerCase();
+  const why = cause(stderr);
   const prefix = `CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref ${n}`;
-  if (/manifest unknown|name unknown|not found|404/.test(text)) return cannotPullStopReason(n);
-  if (/unauthorized|authentication required|denied|401|403|insufficient_scope/.test(text)) {
-    return `${prefix}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`;
+  if (UNREACHABLE.test(why)) {
+    const what = ref.digest ?? ref.tag ?? "latest";
+    const scheme = isLoopbackRegistry(ref.registry) ? "http" : "https";
+    const detail = /(?:dial tcp|lookup)\b.*$/.exec(why)?.[0] ?? why;
+    return `${prefix}: failed to do request: Head "${scheme}://${ref.registry}/v2/${ref.repository}/manifests/${what}": ${detail}`;
   }
-  const what = ref.digest ?? ref.tag ?? "latest";
-  const scheme = isLoopbackRegistry(ref.registry) ? "http" : "https";
-  const why = /dial tcp[^"]*|lookup [^"]*|connection refused|i\/o timeout|no such host|context deadline exceeded|timeout/.exec(cause(stderr))?.[0] ?? cause(stderr);
-  return `${prefix}: failed to do request: Head "${scheme}://${ref.registry}/v2/${ref.repository}/manifests/${what}": ${why}`;
+  if (REFUSED.test(why)) return `${prefix}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`;
+  if (NOT_FOUND.test(why)) return cannotPullStopReason(n);
+  return `${prefix}: ${why}`;
 }
