@@ -8,7 +8,9 @@
  * decryption (a parameter name or ARN) and S3 GetObject (`environmentFiles`). Each call is
  * authorized, goes through KMS for the caller and is recorded in CloudTrail like any other.
  * A refusal stops the task with AWS's ResourceInitializationError text. The values go to the
- * data plane in memory only (src/fargate/port.ts, LaunchEnvironment).
+ * data plane in memory only (src/fargate/port.ts, LaunchEnvironment). The same session first
+ * checks the ECR pulls of the task's ECR images (ecr-pull.ts), so the data plane unpacks an ECR
+ * image only once the execution role may pull it.
  */
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { AppContext, InvokeOptions } from "../../kernel/context.ts";
