@@ -48,13 +48,18 @@ export type AwslogsOptions = Record<string, string | undefined>;
 export interface ContainerLog {
   readonly groupName: string;
   readonly streamName: string;
-  /** one line of the container's stdout or stderr, stamped now on the service clock */
-  write(line: string): void;
+  /** one line of the container's stdout or stderr, stamped `timeMs` (default: now on the service clock) */
+  write(line: string, timeMs?: number): void;
   /**
    * A chunk of raw output as the data plane reads it (ContainerOutputSink.append): split into
-   * lines per stream, a partial last line kept until its newline (or `close`).
+   * lines per stream, a partial last line kept until its newline (or `close`). Each line is
+   * stamped `timeMs` (when the chunk that ends it was written), or now.
    */
-  writeOutput(stream: "stdout" | "stderr", chunk: Buffer): void;
+  writeOutput(stream: "stdout" | "stderr", chunk: Buffer, timeMs?: number): void;
+  /** `mode` is blocking: nothing is dropped, so the writer waits on `flush` when `backlogBytes` grows */
+  readonly blocking: boolean;
+  /** bytes buffered and not yet sent */
+  readonly backlogBytes: number;
   /** sends what is buffered; resolves once it is stored (or refused: see `lastError`) */
   flush(): Promise<void>;
   /** flushes, then stops the timer */
@@ -143,6 +148,7 @@ class BufferedLog implements ContainerLog {
   private sending: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private readonly partial = { stdout: "", stderr: "" };
+  private readonly partialTime: { stdout?: number; stderr?: number } = {};
   private readonly decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
   dropped = 0;
   lastError: Error | undefined;
@@ -158,8 +164,16 @@ class BufferedLog implements ContainerLog {
     this.timer.unref();
   }
 
-  write(line: string): void {
-    const timestamp = this.app.clock.nowMs();
+  get blocking(): boolean {
+    return this.opts.blocking;
+  }
+
+  get backlogBytes(): number {
+    return this.pendingBytes;
+  }
+
+  write(line: string, timeMs?: number): void {
+    const timestamp = timeMs ?? this.app.clock.nowMs();
     for (const message of splitLine(line)) {
       const bytes = Buffer.byteLength(message, "utf8") + EVENT_OVERHEAD_BYTES;
       if (!this.opts.blocking && this.pendingBytes + bytes > this.opts.maxBuffer) {
@@ -171,10 +185,11 @@ class BufferedLog implements ContainerLog {
     }
   }
 
-  writeOutput(stream: "stdout" | "stderr", chunk: Buffer): void {
+  writeOutput(stream: "stdout" | "stderr", chunk: Buffer, timeMs?: number): void {
     const lines = (this.partial[stream] + this.decoders[stream].write(chunk)).split("\n");
     this.partial[stream] = lines.pop()!;
-    for (const line of lines) this.write(line.endsWith("\r") ? line.slice(0, -1) : line);
+    this.partialTime[stream] = timeMs;
+    for (const line of lines) this.write(line.endsWith("\r") ? line.slice(0, -1) : line, timeMs);
   }
 
   flush(): Promise<void> {
@@ -204,7 +219,7 @@ class BufferedLog implements ContainerLog {
     for (const stream of ["stdout", "stderr"] as const) {
       const rest = this.partial[stream] + this.decoders[stream].end();
       this.partial[stream] = "";
-      if (rest) this.write(rest);
+      if (rest) this.write(rest, this.partialTime[stream]);
     }
     await this.flush();
   }
