@@ -217,6 +217,33 @@ describe("a task's output in CloudWatch Logs", () => {
   });
 });
 
+describe("multi-line events", () => {
+  it("joins the lines after a line in awslogs-datetime-format into one event; awslogs-multiline-pattern likewise", async () => {
+    const trace = "printf '2024-05-01 10:00:00 boom\\n  at a()\\n  at b()\\n2024-05-01 10:00:01 next\\n'";
+    const byDate = await run("by-date", [shell("app", trace, awslogs("/ecs/app", { "awslogs-datetime-format": "%Y-%m-%d %H:%M:%S" }))]);
+    const byPattern = await run("by-pattern", [shell("app", "printf 'INFO one\\ncontinued\\nINFO two\\n'", awslogs("/ecs/app", { "awslogs-multiline-pattern": "^INFO" }))]);
+    await waitTask(ecs, CLUSTER, byDate, stopped);
+    await waitTask(ecs, CLUSTER, byPattern, stopped);
+    const dated = await waitFor("two events", async () => {
+      const m = await messages("/ecs/app", `ecs/app/${taskId(byDate)}`);
+      return m.length === 2 && m;
+    });
+    expect(dated).toEqual(["2024-05-01 10:00:00 boom\n  at a()\n  at b()\n", "2024-05-01 10:00:01 next\n"]);
+    const matched = await waitFor("two events", async () => {
+      const m = await messages("/ecs/app", `ecs/app/${taskId(byPattern)}`);
+      return m.length === 2 && m;
+    });
+    expect(matched).toEqual(["INFO one\ncontinued\n", "INFO two\n"]);
+  });
+
+  it("a pattern RE2 would refuse stops the task", async () => {
+    const arn = await run("bad-pattern", [shell("app", "echo x", awslogs("/ecs/app", { "awslogs-multiline-pattern": "(a)\\1" }))]);
+    const t = await waitTask(ecs, CLUSTER, arn, stopped);
+    expect(t.stopCode).toBe("TaskFailedToStart");
+    expect(t.stoppedReason).toMatch(/^ResourceInitializationError: failed to validate logger args: awslogs could not parse awslogs-multiline-pattern/);
+  });
+});
+
 describe("mode and max-buffer-size", () => {
   it("blocking mode delivers every line; non-blocking drops what does not fit the buffer", async () => {
     const script = "seq 1 20000";

@@ -19,6 +19,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { servicePrincipal } from "../../auth/principal.ts";
 import type { Principal } from "../../kernel/principal.ts";
 import { EVENT_OVERHEAD_BYTES, MAX_BATCH_BYTES } from "./put-events.ts";
+import { eventStartPattern } from "./multiline.ts";
 
 declare module "../../kernel/context.ts" {
   interface Provided {
@@ -90,6 +91,12 @@ export class AwslogsDriver {
     const maxBuffer = options["max-buffer-size"] === undefined ? DEFAULT_MAX_BUFFER_BYTES : parseSize(options["max-buffer-size"]);
     if (maxBuffer === undefined) throw initError(new Error(`invalid max-buffer-size ${options["max-buffer-size"]}`));
     if (!task.executionRoleArn) throw initError(new Error("the awslogs log driver needs the task's execution role"));
+    let startPattern: RegExp | undefined;
+    try {
+      startPattern = eventStartPattern(options);
+    } catch (e) {
+      throw initError(e);
+    }
     const streamName = `${prefix}/${task.containerName}/${task.taskId}`;
     let principal: Principal;
     try {
@@ -107,6 +114,7 @@ export class AwslogsDriver {
         blocking: mode === "blocking",
         maxBuffer,
         flushEveryMs,
+        startPattern,
       });
     } catch (e) {
       throw initError(e);
@@ -149,6 +157,8 @@ class BufferedLog implements ContainerLog {
   private readonly timer: NodeJS.Timeout;
   private readonly partial = { stdout: "", stderr: "" };
   private readonly partialTime: { stdout?: number; stderr?: number } = {};
+  /** the multi-line event being built (awslogs-multiline-pattern, awslogs-datetime-format) */
+  private event: { text: string; bytes: number; timestamp: number; fresh: boolean } | undefined;
   private readonly decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
   dropped = 0;
   lastError: Error | undefined;
@@ -158,9 +168,9 @@ class BufferedLog implements ContainerLog {
     readonly groupName: string,
     readonly streamName: string,
     private readonly put: (events: { timestamp: number; message: string }[]) => Promise<unknown>,
-    private readonly opts: { blocking: boolean; maxBuffer: number; flushEveryMs: number },
+    private readonly opts: { blocking: boolean; maxBuffer: number; flushEveryMs: number; startPattern?: RegExp },
   ) {
-    this.timer = setInterval(() => void this.flush(), opts.flushEveryMs);
+    this.timer = setInterval(() => this.tick(), opts.flushEveryMs);
     this.timer.unref();
   }
 
@@ -174,6 +184,40 @@ class BufferedLog implements ContainerLog {
 
   write(line: string, timeMs?: number): void {
     const timestamp = timeMs ?? this.app.clock.nowMs();
+    if (this.opts.startPattern) this.joinLine(line, timestamp, this.opts.startPattern);
+    else this.enqueue(line, timestamp);
+  }
+
+  /**
+   * Multi-line events, as Docker's driver builds them: a line matching the start pattern (or one
+   * that would make the event too long) ends the event being built; each line keeps its newline;
+   * the event carries its first line's time.
+   */
+  private joinLine(line: string, timestamp: number, start: RegExp): void {
+    if (line === "") return;
+    const text = line + "\n";
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (this.event && (start.test(line) || this.event.bytes + bytes > MAX_EVENT_BYTES)) this.endEvent();
+    if (!this.event) this.event = { text: "", bytes: 0, timestamp, fresh: true };
+    this.event.text += text;
+    this.event.bytes += bytes;
+    this.event.fresh = true;
+  }
+
+  private endEvent(): void {
+    const e = this.event;
+    this.event = undefined;
+    if (e) this.enqueue(e.text, e.timestamp);
+  }
+
+  /** The timer: an event that got no line since the last tick is complete; then what is buffered is sent. */
+  private tick(): void {
+    if (this.event && !this.event.fresh) this.endEvent();
+    else if (this.event) this.event.fresh = false;
+    void this.flush();
+  }
+
+  private enqueue(line: string, timestamp: number): void {
     for (const message of splitLine(line)) {
       const bytes = Buffer.byteLength(message, "utf8") + EVENT_OVERHEAD_BYTES;
       if (!this.opts.blocking && this.pendingBytes + bytes > this.opts.maxBuffer) {
@@ -221,6 +265,7 @@ class BufferedLog implements ContainerLog {
       this.partial[stream] = "";
       if (rest) this.write(rest, this.partialTime[stream]);
     }
+    this.endEvent();
     await this.flush();
   }
 }
