@@ -78,9 +78,20 @@ export class TaskLogShipper {
     } catch (e) {
       console.error(`[localfargate] the awslogs output of task ${arn} stopped being sent:`, e);
     } finally {
-      await Promise.all([...s.logs.values()].map((l) => l.close().catch(() => undefined)));
+      await Promise.all([...s.logs.entries()].map(([name, l]) => this.closeLog(arn, name, l)));
       this.shipments.delete(arn);
     }
+  }
+
+  /** Flushes a container's driver; what it could not deliver goes to the server's log, as Docker's daemon logs it. */
+  private async closeLog(arn: string, container: string, log: ContainerLog): Promise<void> {
+    await log.close().catch(() => undefined);
+    if (log.lastError)
+      console.error(`[localfargate] awslogs ${log.groupName} ${log.streamName} (task ${arn}, container ${container}): PutLogEvents was refused: ${log.lastError.message}`);
+    if (log.dropped)
+      console.error(
+        `[localfargate] awslogs ${log.groupName} ${log.streamName} (task ${arn}, container ${container}): ${log.dropped} lines dropped (mode non-blocking, max-buffer-size)`,
+      );
   }
 
   /** Server shutdown (after the data plane closed every task's output): waits for the last batches. */
