@@ -96,7 +96,8 @@ export class TaskLogShipper {
 
   /** Server shutdown (after the data plane closed every task's output): waits for the last batches. */
   async close(): Promise<void> {
-    await Promise.all([...this.shipments.values()].map((s) => s.following));
+    await Promise.all([...this.shipments.entries()].map(([arn, s]) => s.following ?? Promise.all([...s.logs.entries()].map(([name, l]) => this.closeLog(arn, name, l)))));
+    this.shipments.clear();
   }
 }
 
