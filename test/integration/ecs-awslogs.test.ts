@@ -1,5 +1,5 @@
 /**
- * Fargate tasks whose containers log with the awslogs driver (docs/ecs-fargate.md#container-logs):
+ * Fargate tasks whose containers log with the awslogs driver (docs/ecs-fargate.md#container-logs-awslogs):
  * RegisterTaskDefinition checks the options as ECS does, a running task's output reaches
  * CloudWatch Logs through its execution role under `prefix/container/task-id` and survives the
  * task, a group under a customer managed key keeps it sealed, and a role that may not create the
@@ -23,7 +23,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { NETWORK, registerSleeper, running, stopped, waitFor, waitTask } from "./ecs-helpers.ts";
 import { allow, doc, expectAwsError } from "./iam-helpers.ts";
-import { createKey, rootStatement } from "./kms-helpers.ts";
+import { createKey, rootStatement, trailRecords } from "./kms-helpers.ts";
 
 const CLUSTER = "logging";
 const REGION = "us-east-1";
@@ -193,6 +193,14 @@ describe("a task's output in CloudWatch Logs", () => {
     expect(await messages("/ecs/secure", stream)).toEqual([`${marker}-42`]);
     const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
     for (const f of walk(s.dataDir)) expect(readFileSync(f).includes(`${marker}-42`), f).toBe(false);
+    // CloudTrail: the execution role's session created the stream; CloudWatch Logs asked KMS for the group's data key
+    const created = (await trailRecords(s, "CreateLogStream")).find((r) => r.requestParameters?.logStreamName === stream)!;
+    expect(created.userIdentity.arn).toBe(`arn:aws:sts::000000000000:assumed-role/exec/${taskId(arn)}`);
+    const gen = (await trailRecords(s, "GenerateDataKey")).find(
+      (r) => r.requestParameters?.encryptionContext?.["aws:logs:arn"] === `arn:aws:logs:${REGION}:000000000000:log-group:/ecs/secure`,
+    );
+    expect(gen?.userIdentity.invokedBy).toBe("logs.amazonaws.com");
+    expect(gen?.requestParameters.keyId).toBe(key.Arn);
   });
 
   it("a role that may not create the stream stops the task before its containers start", async () => {

@@ -6,7 +6,7 @@
  * cannot start rejects with the task's stop reason (ResourceInitializationError, TaskFailedToStart).
  * Once the data plane has opened the task's output store, its records are followed and each
  * container's lines go through its driver, stamped with the time the output was written; when
- * the task stops the follower ends and every driver flushes what it holds (docs/ecs-fargate.md#container-logs).
+ * the task stops the follower ends and every driver flushes what it holds (docs/ecs-fargate.md#container-logs-awslogs).
  */
 import type { AppContext } from "../../kernel/context.ts";
 import type { LaunchEnvironment, TaskSecrets } from "../../fargate/port.ts";
