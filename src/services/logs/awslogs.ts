@@ -234,6 +234,11 @@ class BufferedLog implements ContainerLog {
     this.partial[stream] = lines.pop()!;
     this.partialTime[stream] = timeMs;
     for (const line of lines) this.write(line.endsWith("\r") ? line.slice(0, -1) : line, timeMs);
+    // a line that never ends is sent in event-sized pieces rather than held without bound
+    if (Buffer.byteLength(this.partial[stream], "utf8") > MAX_EVENT_BYTES) {
+      this.write(this.partial[stream], timeMs);
+      this.partial[stream] = "";
+    }
   }
 
   flush(): Promise<void> {
