@@ -271,3 +271,36 @@ describe("mode and max-buffer-size", () => {
     expect(kept.length).toBeLessThan(20000);
   });
 });
+
+describe("server shutdown", () => {
+  it("sends what a running task wrote last before the server stops, and the events are there after a restart", async () => {
+    const own = await startTestServer();
+    try {
+      const e = new ECSClient(own.config);
+      const l = new CloudWatchLogsClient(own.config);
+      const i = new IAMClient(own.config);
+      await e.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+      await l.send(new CreateLogGroupCommand({ logGroupName: "/ecs/app" }));
+      const r = (await i.send(new CreateRoleCommand({ RoleName: "exec", AssumeRolePolicyDocument: trustEcsTasks }))).Role!;
+      await i.send(new PutRolePolicyCommand({ RoleName: "exec", PolicyName: "exec", PolicyDocument: doc([allow(["logs:CreateLogStream", "logs:PutLogEvents"], "*")]) }));
+      const td = await registerSleeper(e, "farewell", [shell("app", "trap 'echo bye; exit 0' TERM; echo started; sleep 300 & wait", awslogs("/ecs/app"))], {
+        executionRoleArn: r.Arn,
+      });
+      const arn = (await e.send(new RunTaskCommand({ cluster: CLUSTER, taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0].taskArn!;
+      await waitTask(e, CLUSTER, arn, running);
+      const stream = `ecs/app/${taskId(arn)}`;
+      const read = async (client: CloudWatchLogsClient) =>
+        (await client.send(new GetLogEventsCommand({ logGroupName: "/ecs/app", logStreamName: stream, startFromHead: true }))).events!.map((x) => x.message);
+      await waitFor("started", async () => (await read(l).catch((): (string | undefined)[] => [])).includes("started"));
+      await own.stop();
+      const again = await startTestServer({ dataDir: own.dataDir });
+      try {
+        expect(await read(new CloudWatchLogsClient(again.config))).toEqual(["started", "bye"]);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+});
