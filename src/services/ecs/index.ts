@@ -31,6 +31,7 @@ import { EcsTaskRoles } from "./task-roles.ts";
 import { EcsController } from "./controller.ts";
 import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
 import { taskSecrets } from "./task-secrets.ts";
+import { TaskLogShipper, withTaskLogs } from "./task-logs.ts";
 import type { TaskRecord } from "./state.ts";
 import { defineServiceModule, type ModuleInstance, type ServiceDef } from "../../kernel/service.ts";
 
@@ -143,6 +144,8 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   const output = openTaskOutput(app, baseDir);
   // Output of tasks whose records are gone (expired while the server was down) goes with them.
   output.removeAllExcept(state.tasks.keys());
+  const taskLogs = new TaskLogShipper(app, output);
+  state.onTaskChange.push((t) => taskLogs.onTaskChange(t));
   const plane = new FargateDataPlane<TaskRecord>({
     kms: invokeFargateKms(app),
     reports,
@@ -155,7 +158,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     roleEnvironment: async (t, reach) =>
       credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
     output,
-    secrets: taskSecrets(app, state),
+    secrets: withTaskLogs(taskSecrets(app, state), taskLogs),
     ...(runtime.kind === "crun" ? { runtime, taskEndpoint: async (address: string, prefixLength: number) => app.find("taskEndpoint")?.(address, prefixLength) } : {}),
   });
   const controller = new EcsController(app, state, plane);
@@ -178,6 +181,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     async shutdown() {
       controller.close();
       await plane.close();
+      await taskLogs.close();
       if (tempBase) rmSync(baseDir, { recursive: true, force: true });
     },
   };
