@@ -556,7 +556,8 @@ class Connection {
   /**
    * Writes the head with chunked transfer encoding and hands the producer its sink. The
    * connection stays busy (no further request is read, no idle timeout) until the producer ends
-   * or the socket closes; then it closes.
+   * or the socket closes; then it closes. A client that has gone away is noticed when the socket
+   * closes: at the latest when the producer next writes (a half-closed client may still read).
    */
   private startStream(reply: HttpReply, stream: ReplyStream): void {
     this.closing = true;
@@ -595,6 +596,7 @@ class Connection {
       end: () => {
         if (open && !socket.writableEnded) socket.write("0\r\n\r\n", "latin1");
         this.end();
+        closed();
       },
       onClose: (fn) => {
         if (open) closers.push(fn);
