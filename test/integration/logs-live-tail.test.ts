@@ -17,7 +17,7 @@ import { startTestServer, type TestServer } from "../support/server.ts";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { DisableKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { allow, doc, expectAwsError, userWithKey } from "./iam-helpers.ts";
-import { createKey, rootStatement } from "./kms-helpers.ts";
+import { createKey, rootStatement, trailRecords } from "./kms-helpers.ts";
 import { eventsAt, groupWithStream, put, serverNow } from "./logs-helpers.ts";
 
 const ACCOUNT = "000000000000";
@@ -76,6 +76,11 @@ describe("StartLiveTail", () => {
     expect(update.sessionUpdate!.sessionMetadata).toEqual({ sampled: false });
     t.stop();
     await t.done;
+    // a management event naming the group; the streamed events are not in it
+    const records = await trailRecords(s, "StartLiveTail");
+    expect(records.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(records)).toContain(arn("/tail/app"));
+    expect(JSON.stringify(records)).not.toContain("second");
   });
 
   it("sends empty updates every second while nothing is ingested", async () => {
