@@ -11,6 +11,8 @@ export interface EventStreamSink {
   fail(exceptionType: string, message: string): void;
   /** ends the stream and closes the connection */
   end(): void;
+  /** bytes sent but not yet taken by the client: a producer drops what a slow reader cannot take */
+  buffered(): number;
   /** called once when the stream ends for any reason: ended here, the client went away, or the server closed */
   onClose(fn: () => void): void;
 }

@@ -281,6 +281,7 @@ function streamedReply(requestId: string, output: EventStreamOutput): HttpReply 
         },
         end: () => sink.end(),
         onClose: (fn) => sink.onClose(fn),
+        buffered: () => sink.buffered(),
       });
     },
   };

@@ -57,6 +57,8 @@ export interface StreamSink {
   write(chunk: Buffer): boolean;
   /** sends the last chunk and closes the connection */
   end(): void;
+  /** bytes written but not yet taken by the client (a reader that falls behind) */
+  buffered(): number;
   /** called once, when the connection closes for any reason (also after end) */
   onClose(fn: () => void): void;
 }
@@ -602,6 +604,7 @@ class Connection {
         if (open) closers.push(fn);
         else fn();
       },
+      buffered: () => socket.writableLength,
     };
     try {
       stream.start(sink);

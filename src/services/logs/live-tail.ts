@@ -20,6 +20,11 @@ import type { LogGroup, LogStream, StoredEvent } from "./state.ts";
 export const UPDATE_INTERVAL_MS = 1_000;
 export const MAX_SESSION_MS = 3 * 3_600_000;
 const MAX_EVENTS_PER_UPDATE = 500;
+/**
+ * A client that reads slower than updates come: AWS keeps up to 10 updates or 5,000 events for
+ * it and then drops the oldest. Here an update is dropped while this much is still unread.
+ */
+export const MAX_UNREAD_BYTES = 10 * 1_048_576;
 /** Concurrent sessions per account and Region (CloudWatch Logs quotas). */
 export const MAX_SESSIONS = 15;
 
@@ -84,13 +89,13 @@ export function startLiveTailOperation(deps: LogsDeps, tails: LiveTails) {
       const scope = `${ctx.principal.accountId}|${ctx.region}`;
       if (tails.count(scope) >= MAX_SESSIONS)
         throw new ServiceError("LimitExceededException", `You have reached the maximum number of concurrent Live Tail sessions (${MAX_SESSIONS}).`, 400);
-      const session = new Session(ctx, deps, i, groups, matches);
+      const session = new LiveTailSession(ctx, deps, i, groups, matches);
       return new EventStreamOutput((sink) => session.run(sink, tails, scope));
     },
   });
 }
 
-class Session {
+export class LiveTailSession {
   private readonly arns: Map<string, string>;
   private readonly names?: Set<string>;
   private pending: LiveTailSessionLogEvent[] = [];
@@ -172,6 +177,7 @@ class Session {
     const sampled = this.matched > results.length;
     this.pending = [];
     this.matched = 0;
+    if (sink.buffered() > MAX_UNREAD_BYTES) return;
     sink.event("sessionUpdate", { sessionMetadata: { sampled }, sessionResults: results });
   }
 }
