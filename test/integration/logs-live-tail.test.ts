@@ -205,3 +205,17 @@ describe("StartLiveTail", () => {
     await expect(t.done).rejects.toMatchObject({ name: "SessionTimeoutException" });
   });
 });
+
+describe("a server stopping with Live Tail sessions open", () => {
+  it("closes their connections and stops cleanly", async () => {
+    const own = await startTestServer();
+    const client = new CloudWatchLogsClient({ ...own.config, disableHostPrefix: true });
+    await groupWithStream(client, "/tail/shutdown", "s");
+    const t = await tail({ logGroupIdentifiers: [arn("/tail/shutdown")] }, client);
+    await t.until((seen) => seen.length >= 1);
+    await own.close();
+    // the stream ends (cut short: the SDK may report the connection's end as an error)
+    await t.done.catch(() => undefined);
+    expect(t.seen[0].sessionStart).toBeDefined();
+  });
+});
