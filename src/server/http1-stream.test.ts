@@ -17,7 +17,7 @@ async function streamingServer(produce: (sink: StreamSink) => void): Promise<Htt
 }
 
 /** Sends one keep-alive GET; resolves with everything read until the server closes. */
-function get(server: Http1Server, onData?: (text: string, destroy: () => void) => void): Promise<string> {
+function get(server: Http1Server, onData?: (text: string, destroy: () => void) => void, version = "1.1"): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(server.address().port, "127.0.0.1");
     let text = "";
@@ -31,7 +31,7 @@ function get(server: Http1Server, onData?: (text: string, destroy: () => void) =
     s.on("end", () => resolve(text));
     s.on("close", () => resolve(text));
     s.on("error", reject);
-    s.write("GET / HTTP/1.1\r\nhost: x\r\n\r\nGET /second HTTP/1.1\r\nhost: x\r\n\r\n");
+    s.write(`GET / HTTP/${version}\r\nhost: x\r\n\r\nGET /second HTTP/${version}\r\nhost: x\r\n\r\n`);
   });
 }
 
@@ -89,5 +89,17 @@ describe("streamed replies", () => {
     await server.close();
     expect(await reading).toContain("4\r\ntick\r\n");
     expect(stopped).toBe(true);
+  });
+
+  it("go out unchunked to an HTTP/1.0 client, ended by the close", async () => {
+    const server = await streamingServer((sink) => {
+      sink.write(Buffer.from("a"));
+      sink.write(Buffer.from("bc"));
+      sink.end();
+    });
+    const text = await get(server, undefined, "1.0");
+    await server.close();
+    expect(text.toLowerCase()).not.toContain("transfer-encoding");
+    expect(text.slice(text.indexOf("\r\n\r\n") + 4)).toBe("abc");
   });
 });

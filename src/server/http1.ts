@@ -503,7 +503,7 @@ class Connection {
     answer
       .catch((e: unknown) => this.opts.onError(e))
       .then((reply) => {
-        if (reply.stream && head.method !== "HEAD") return this.startStream(reply, reply.stream);
+        if (reply.stream && head.method !== "HEAD") return this.startStream(reply, reply.stream, head.httpVersion);
         const close = this.closing || hasCloseHeader(reply.headers);
         try {
           this.write(reply, head.method === "HEAD", close, head.httpVersion);
@@ -560,8 +560,10 @@ class Connection {
    * connection stays busy (no further request is read, no idle timeout) until the producer ends
    * or the socket closes; then it closes. A client that has gone away is noticed when the socket
    * closes: at the latest when the producer next writes (a half-closed client may still read).
+   * An HTTP/1.0 client, which knows no chunks, gets the bytes as they are, ended by the close.
    */
-  private startStream(reply: HttpReply, stream: ReplyStream): void {
+  private startStream(reply: HttpReply, stream: ReplyStream, version: "1.0" | "1.1"): void {
+    const chunked = version === "1.1";
     this.closing = true;
     this.release();
     const headers = reply.headers.filter((_, i, h) => {
@@ -569,7 +571,7 @@ class Connection {
       return name !== "content-length" && name !== "transfer-encoding" && name !== "connection";
     });
     try {
-      this.write({ status: reply.status, headers: [...headers, "transfer-encoding", "chunked"], body: Buffer.alloc(0) }, true, true, "1.1");
+      this.write({ status: reply.status, headers: chunked ? [...headers, "transfer-encoding", "chunked"] : headers, body: Buffer.alloc(0) }, true, true, version);
     } catch (e) {
       this.write(this.opts.onError(e), false, true, "1.1");
       this.end();
@@ -588,6 +590,7 @@ class Connection {
       write: (chunk) => {
         if (!open || socket.writableEnded) return false;
         if (chunk.length === 0) return true;
+        if (!chunked) return (socket.write(chunk), true);
         socket.cork();
         socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
         socket.write(chunk);
@@ -596,7 +599,7 @@ class Connection {
         return true;
       },
       end: () => {
-        if (open && !socket.writableEnded) socket.write("0\r\n\r\n", "latin1");
+        if (chunked && open && !socket.writableEnded) socket.write("0\r\n\r\n", "latin1");
         this.end();
         closed();
       },
