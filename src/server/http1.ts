@@ -590,7 +590,10 @@ class Connection {
       write: (chunk) => {
         if (!open || socket.writableEnded) return false;
         if (chunk.length === 0) return true;
-        if (!chunked) return (socket.write(chunk), true);
+        if (!chunked) {
+          socket.write(chunk);
+          return true;
+        }
         socket.cork();
         socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
         socket.write(chunk);
