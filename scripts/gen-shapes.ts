@@ -101,6 +101,8 @@ export function generate(file: string): ServiceShapes {
     const len = t["smithy.api#length"];
     const range = t["smithy.api#range"];
     switch (s.type) {
+      // a union (an event stream's events) is kept as a structure of its members
+      case "union":
       case "structure": {
         const shape: Shape = { type: "structure", members: {} };
         out.shapes[name] = shape;

@@ -25,6 +25,8 @@ import { BrowserGuard, corsHeaders } from "./browser-guard.ts";
 import { listenHttp1, type Http1Limits, type Http1Server, type HttpReply, type HttpRequest } from "./http1.ts";
 import { requestBodyLimit } from "./body-limit.ts";
 import { own } from "../util/own-property.ts";
+import { EventStreamOutput } from "../kernel/event-stream.ts";
+import { EVENT_STREAM_CONTENT_TYPE, jsonEvent, jsonException } from "../protocol/event-stream.ts";
 
 interface Routed {
   svc: ServiceDef;
@@ -166,6 +168,7 @@ export class HttpFrontend {
       });
       // The input is decoded inside execute (its errors are the call's own, recorded like any other).
       const output = await execute(ctx, call.input, protocol.storedBytes?.(wireReq) ?? 0);
+      if (output instanceof EventStreamOutput) return streamedReply(requestId, output);
       return fromWire(requestId, protocol.encodeOutput(svc, call.operation, output, ctx));
     } catch (e) {
       const err = e instanceof ServiceError ? e : new ServiceError("InternalFailure", "We encountered an internal error. Please try again.", 500);
@@ -264,6 +267,26 @@ export function reply(status: number, requestId: string, contentType: string | u
     }
   }
   return { status, headers, body };
+}
+
+/** An event stream output as a streamed reply: each event framed as AWS's event stream encoding, in JSON (awsJson1_1). */
+function streamedReply(requestId: string, output: EventStreamOutput): HttpReply {
+  const r = reply(200, requestId, EVENT_STREAM_CONTENT_TYPE, Buffer.alloc(0));
+  r.stream = {
+    start(sink) {
+      output.run({
+        event: (type, body) => sink.write(jsonEvent(type, body)),
+        fail: (type, message) => {
+          sink.write(jsonException(type, message));
+          sink.end();
+        },
+        end: () => sink.end(),
+        onClose: (fn) => sink.onClose(fn),
+        buffered: () => sink.buffered(),
+      });
+    },
+  };
+  return r;
 }
 
 function fromWire(requestId: string, r: WireResponse): HttpReply {

@@ -40,6 +40,27 @@ export interface HttpReply {
   /** flat [name, value, name, value, ...]; content-length is the caller's to set */
   headers: string[];
   body: Buffer;
+  /**
+   * A body sent as it is produced instead of `body`: chunked transfer encoding, the connection
+   * closed when the producer ends it (docs/ARCHITECTURE.md#streamed-replies).
+   */
+  stream?: ReplyStream;
+}
+
+/** Produces a streamed body: started once the head is written, stopped when the client goes away or the server closes. */
+export interface ReplyStream {
+  start(sink: StreamSink): void;
+}
+
+export interface StreamSink {
+  /** sends one chunk; false once the connection is gone (the chunk is dropped) */
+  write(chunk: Buffer): boolean;
+  /** sends the last chunk and closes the connection */
+  end(): void;
+  /** bytes written but not yet taken by the client (a reader that falls behind) */
+  buffered(): number;
+  /** called once, when the connection closes for any reason (also after end) */
+  onClose(fn: () => void): void;
 }
 
 /** Bounds on connections, timeouts and buffered bytes; every one has a default (DEFAULT_LIMITS). */
@@ -482,6 +503,7 @@ class Connection {
     answer
       .catch((e: unknown) => this.opts.onError(e))
       .then((reply) => {
+        if (reply.stream && head.method !== "HEAD") return this.startStream(reply, reply.stream, head.httpVersion);
         const close = this.closing || hasCloseHeader(reply.headers);
         try {
           this.write(reply, head.method === "HEAD", close, head.httpVersion);
@@ -531,6 +553,71 @@ class Connection {
     this.socket.write(text, "latin1");
     this.socket.write(body);
     this.socket.uncork();
+  }
+
+  /**
+   * Writes the head with chunked transfer encoding and hands the producer its sink. The
+   * connection stays busy (no further request is read, no idle timeout) until the producer ends
+   * or the socket closes; then it closes. A client that has gone away is noticed when the socket
+   * closes: at the latest when the producer next writes (a half-closed client may still read).
+   * An HTTP/1.0 client, which knows no chunks, gets the bytes as they are, ended by the close.
+   */
+  private startStream(reply: HttpReply, stream: ReplyStream, version: "1.0" | "1.1"): void {
+    const chunked = version === "1.1";
+    this.closing = true;
+    this.release();
+    const headers = reply.headers.filter((_, i, h) => {
+      const name = h[i - (i % 2)].toLowerCase();
+      return name !== "content-length" && name !== "transfer-encoding" && name !== "connection";
+    });
+    try {
+      this.write({ status: reply.status, headers: chunked ? [...headers, "transfer-encoding", "chunked"] : headers, body: Buffer.alloc(0) }, true, true, version);
+    } catch (e) {
+      this.write(this.opts.onError(e), false, true, "1.1");
+      this.end();
+      return;
+    }
+    const socket = this.socket;
+    let open = !socket.destroyed;
+    const closers: (() => void)[] = [];
+    const closed = () => {
+      if (!open) return;
+      open = false;
+      for (const fn of closers.splice(0)) fn();
+    };
+    socket.once("close", closed);
+    const sink: StreamSink = {
+      write: (chunk) => {
+        if (!open || socket.writableEnded) return false;
+        if (chunk.length === 0) return true;
+        if (!chunked) {
+          socket.write(chunk);
+          return true;
+        }
+        socket.cork();
+        socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+        socket.write(chunk);
+        socket.write("\r\n", "latin1");
+        socket.uncork();
+        return true;
+      },
+      end: () => {
+        if (chunked && open && !socket.writableEnded) socket.write("0\r\n\r\n", "latin1");
+        this.end();
+        closed();
+      },
+      onClose: (fn) => {
+        if (open) closers.push(fn);
+        else fn();
+      },
+      buffered: () => socket.writableLength,
+    };
+    try {
+      stream.start(sink);
+    } catch (e) {
+      console.error("[localfargate] streamed reply failed to start:", e);
+      socket.destroy();
+    }
   }
 
   private fail(status: number): void {

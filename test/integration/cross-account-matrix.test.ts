@@ -153,6 +153,7 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     logGroupIdentifier: { owner: (w) => [w.logGroupArn, w.logGroupName] },
     resourceArn: one((w) => w.logGroupArn),
     resourceIdentifier: one((w) => w.logGroupArn),
+    logGroupIdentifiers: one((w) => [w.logGroupArn]),
     kmsKeyId: one((w) => w.keyArn),
   },
   secretsmanager: {
@@ -559,7 +560,8 @@ interface Outcome {
 
 async function call(server: TestServer, creds: Creds, c: Case, region?: string): Promise<Outcome> {
   const m = MODULES[c.service];
-  const client = new m.client({ ...server.configFor(creds, region), ...(c.service === "s3" ? { forcePathStyle: true } : {}), maxAttempts: 1 });
+  // StartLiveTail's host prefix (streaming-) would name no local host
+  const client = new m.client({ ...server.configFor(creds, region), ...(c.service === "s3" ? { forcePathStyle: true } : {}), disableHostPrefix: true, maxAttempts: 1 });
   const Command = m.mod[`${c.operation}Command`] as (new (i: unknown) => unknown) | undefined;
   if (!Command) throw new Error(`${c.key}: the SDK has no ${c.operation}Command`);
   try {

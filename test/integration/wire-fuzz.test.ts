@@ -212,6 +212,13 @@ async function send(t: Target, operation: string, input: unknown): Promise<{ sta
     if (inputShape) queryParams(t.shapes, inputShape, input, "", params);
     res = await signedFetch(s.url, t.service, new URLSearchParams(params).toString(), { "content-type": "application/x-www-form-urlencoded; charset=utf-8" });
   }
+  if (res.headers.get("content-type") === "application/vnd.amazon.eventstream") {
+    // an event stream (StartLiveTail) does not end by itself: its first message, then close it
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    await reader.cancel();
+    return { status: res.status, body: first.value?.length ? "" : "empty event stream" };
+  }
   return { status: res.status, body: await res.text() };
 }
 

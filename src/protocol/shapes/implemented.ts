@@ -212,6 +212,7 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "PutLogEvents",
     "GetLogEvents",
     "FilterLogEvents",
+    "StartLiveTail",
   ],
   secretsmanager: [
     "CreateSecret",

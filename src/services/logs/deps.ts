@@ -3,6 +3,7 @@ import type { AppContext, RequestContext } from "../../kernel/context.ts";
 import type { AuthCheck, CloudTrailResource } from "../../kernel/operation.ts";
 import type { Store } from "../../store/store.ts";
 import type { LogKeys } from "./encryption.ts";
+import type { LiveTails } from "./live-tail.ts";
 import { groupNotFound, invalidParameter } from "./errors.ts";
 import { GROUP_KIND, groupArn, STREAM_KIND, type LogGroup, type LogsState, type LogStream } from "./state.ts";
 
@@ -11,6 +12,8 @@ export interface LogsDeps {
   store: Store;
   state: LogsState;
   keys: LogKeys;
+  /** the running StartLiveTail sessions, told of every stored batch */
+  tails: LiveTails;
 }
 
 /** The group a call names (it may not exist: the handler answers not-found after authorization). */

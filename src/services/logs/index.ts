@@ -1,7 +1,7 @@
 /**
  * CloudWatch Logs (awsJson1_1, X-Amz-Target prefix Logs_20140328, signing name logs): log groups
  * with retention, tags and customer managed keys, log streams, and their events (PutLogEvents,
- * GetLogEvents, FilterLogEvents). docs/logs.md.
+ * GetLogEvents, FilterLogEvents, StartLiveTail). docs/logs.md.
  */
 import { cloudwatchlogsShapes, type CloudWatchLogsOperation } from "../../protocol/shapes/cloudwatchlogs.gen.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
@@ -18,6 +18,7 @@ import {
   disassociateKmsKeyOperation,
   putRetentionPolicyOperation,
 } from "./group-operations.ts";
+import { LiveTails, startLiveTailOperation } from "./live-tail.ts";
 import { putLogEventsOperation } from "./put-events.ts";
 import { filterLogEventsOperation, getLogEventsOperation } from "./read-events.ts";
 import { retentionRunner } from "./retention.ts";
@@ -43,6 +44,7 @@ export function logsOperations(deps: LogsDeps): OperationTable<CloudWatchLogsOpe
     PutLogEvents: putLogEventsOperation(deps),
     GetLogEvents: getLogEventsOperation(deps),
     FilterLogEvents: filterLogEventsOperation(deps),
+    StartLiveTail: startLiveTailOperation(deps, deps.tails),
   };
 }
 
@@ -52,7 +54,7 @@ export const logsModule = defineServiceModule({
   create(app) {
     const state = new LogsState();
     loadState(state, (kind) => app.store.all(kind));
-    const deps: LogsDeps = { app, store: app.store, state, keys: new LogKeys(app) };
+    const deps: LogsDeps = { app, store: app.store, state, keys: new LogKeys(app), tails: new LiveTails() };
     const def: ServiceDef = {
       name: "cloudwatchlogs",
       signingName: "logs",

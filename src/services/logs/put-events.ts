@@ -114,4 +114,5 @@ function store(
   setLastEvent(g, s, Math.max(r.lastEventTimestamp ?? maxTimestamp, maxTimestamp));
   r.lastIngestionTime = now;
   saveStream(ctx, deps, s);
+  ctx.afterCommit(() => deps.tails.ingested(g, s, events));
 }
