@@ -115,6 +115,14 @@ describe("account password policy and login profiles", () => {
     await expectAwsError(iam.send(new DeleteAccountPasswordPolicyCommand({})), "NoSuchEntityException", 404);
   });
 
+  it("acts on the calling user when no UserName is given; root must name one", async () => {
+    const creds = await userWithKey(iam, "pw-self", doc([allow("iam:GetLoginProfile")]));
+    await iam.send(new CreateLoginProfileCommand({ UserName: "pw-self", Password: "Self-Service-1" }));
+    const self = new IAMClient(s.configFor(creds));
+    expect((await self.send(new GetLoginProfileCommand({}))).LoginProfile?.UserName).toBe("pw-self");
+    await expectAwsError(iam.send(new GetLoginProfileCommand({})), "ValidationError", 400, "Must specify userName when calling with non-User credentials");
+  });
+
   it("validates the policy's ranges before changing anything", async () => {
     await expectAwsError(iam.send(new UpdateAccountPasswordPolicyCommand({ MinimumPasswordLength: 5 })), "ValidationError", 400);
     await expectAwsError(iam.send(new UpdateAccountPasswordPolicyCommand({ MaxPasswordAge: 1096 })), "ValidationError", 400);
@@ -136,6 +144,10 @@ describe("account aliases", () => {
     await iam.send(new CreateAccountAliasCommand({ AccountAlias: "security-review" }));
     expect((await iam.send(new ListAccountAliasesCommand({}))).AccountAliases).toEqual(["security-review"]);
     await expectAwsError(iam.send(new DeleteAccountAliasCommand({ AccountAlias: "other-alias" })), "NoSuchEntityException", 404);
+    const other = new IAMClient(s.configFor({ accessKeyId: "111111111111", secretAccessKey: "test" }));
+    await expectAwsError(other.send(new CreateAccountAliasCommand({ AccountAlias: "security-review" })), "EntityAlreadyExistsException", 409);
+    expect((await other.send(new ListAccountAliasesCommand({}))).AccountAliases).toEqual([]);
+    await expectAwsError(other.send(new DeleteAccountAliasCommand({ AccountAlias: "security-review" })), "NoSuchEntityException", 404);
     await iam.send(new DeleteAccountAliasCommand({ AccountAlias: "security-review" }));
     expect((await iam.send(new ListAccountAliasesCommand({}))).AccountAliases).toEqual([]);
   });

@@ -20,8 +20,18 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import { accountRecords, hashPassword, type LoginProfileRec, type PasswordPolicyRec } from "./account-records.ts";
-import { alreadyExists, noSuchEntity } from "./common.ts";
-import { authorizeOnAnyResource, authorizeOnUser, existing, iamResolvers, type EntityRef, type IamEnv } from "./ops.ts";
+import { alreadyExists, noSuchEntity, validationError } from "./common.ts";
+import {
+  authorizeOnAnyResource,
+  authorizeOnImplicitUser,
+  authorizeOnUser,
+  existing,
+  iamResolvers,
+  implicitUserRequired,
+  type EntityRef,
+  type IamEnv,
+  type ImplicitUser,
+} from "./ops.ts";
 import type { UserRec } from "./state.ts";
 
 type LoginOperation =
@@ -94,6 +104,16 @@ export function checkPassword(policy: PasswordPolicyRec | undefined, password: s
   if (policy.requireSymbols && !symbol) throw passwordViolation("Password should have at least one symbol");
 }
 
+/**
+ * The user a login profile call acts on: the named one, or the calling IAM user. The root
+ * user's console password is not managed through the API, so root must name a user.
+ */
+function profileOwner(who: ImplicitUser): UserRec {
+  const u = implicitUserRequired(who);
+  if (!u) throw validationError("Must specify userName when calling with non-User credentials");
+  return u;
+}
+
 function loginProfileView(u: UserRec, p: LoginProfileRec): LoginProfile {
   return { UserName: u.name, CreateDate: p.createDate, PasswordResetRequired: p.passwordResetRequired };
 }
@@ -140,11 +160,11 @@ export function loginProfileOperations(env: IamEnv): OperationTable<LoginOperati
       },
     }),
 
-    CreateLoginProfile: defineOperation<CreateLoginProfileRequest, CreateLoginProfileResponse, EntityRef<UserRec>>({
-      resolve: resolve.user,
-      authorize: authorizeOnUser,
+    CreateLoginProfile: defineOperation<CreateLoginProfileRequest, CreateLoginProfileResponse, ImplicitUser>({
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnImplicitUser,
       handler: function createLoginProfile(ctx, i, ref) {
-        const u = existing(ref);
+        const u = profileOwner(ref);
         if (records.loginProfile(u.id)) throw alreadyExists(`Login Profile for user ${u.name} already exists.`);
         if (i.Password === undefined) throw new ServiceError("ValidationError", "Password is required when creating a login profile.", 400);
         check(ref.account, i.Password);
@@ -161,12 +181,12 @@ export function loginProfileOperations(env: IamEnv): OperationTable<LoginOperati
       },
     }),
 
-    GetLoginProfile: defineOperation<GetLoginProfileRequest, GetLoginProfileResponse, EntityRef<UserRec>>({
+    GetLoginProfile: defineOperation<GetLoginProfileRequest, GetLoginProfileResponse, ImplicitUser>({
       readOnly: true,
-      resolve: resolve.user,
-      authorize: authorizeOnUser,
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnImplicitUser,
       handler: function getLoginProfile(_ctx, _i, ref) {
-        const u = existing(ref);
+        const u = profileOwner(ref);
         const p = records.loginProfile(u.id);
         if (!p) throw noProfile(u.name);
         return { LoginProfile: loginProfileView(u, p) };
@@ -191,11 +211,11 @@ export function loginProfileOperations(env: IamEnv): OperationTable<LoginOperati
       },
     }),
 
-    DeleteLoginProfile: defineOperation<DeleteLoginProfileRequest, object, EntityRef<UserRec>>({
-      resolve: resolve.user,
-      authorize: authorizeOnUser,
+    DeleteLoginProfile: defineOperation<DeleteLoginProfileRequest, object, ImplicitUser>({
+      resolve: resolve.implicitUser,
+      authorize: authorizeOnImplicitUser,
       handler: function deleteLoginProfile(ctx, _i, ref) {
-        const u = existing(ref);
+        const u = profileOwner(ref);
         const p = records.loginProfile(u.id);
         if (!p) throw noProfile(u.name);
         records.deleteLoginProfile(ctx, p);
