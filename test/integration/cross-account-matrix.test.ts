@@ -218,6 +218,7 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "ecs.DeleteService": { force: true },
   "cloudtrail.UpdateTrail": { S3KeyPrefix: "changed" },
   "cloudtrail.PutEventSelectors": { EventSelectors: [{ ReadWriteType: "ReadOnly", IncludeManagementEvents: false }] },
+  "cloudtrail.PutInsightSelectors": { InsightSelectors: [{ InsightType: "ApiCallRateInsight" }] },
   "cloudtrail.AddTags": { TagsList: [{ Key: "team", Value: "other" }] },
   "cloudtrail.RemoveTags": { TagsList: [{ Key: "team" }] },
   "iam.UpdateUser": { NewPath: "/changed/" },

@@ -205,6 +205,8 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "GetTrailStatus",
     "PutEventSelectors",
     "GetEventSelectors",
+    "PutInsightSelectors",
+    "GetInsightSelectors",
     "ListPublicKeys",
     "AddTags",
     "RemoveTags",
