@@ -1,6 +1,14 @@
-/** CloudTrail Insights selectors on trails (Put/GetInsightSelectors) and GetTrail's HasInsightSelectors. */
+/** CloudTrail Insights selectors on trails (Put/GetInsightSelectors), GetTrail's HasInsightSelectors, and ListTrails' paging. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloudTrailClient, CreateTrailCommand, GetInsightSelectorsCommand, GetTrailCommand, PutInsightSelectorsCommand, type InsightType } from "@aws-sdk/client-cloudtrail";
+import {
+  CloudTrailClient,
+  CreateTrailCommand,
+  GetInsightSelectorsCommand,
+  GetTrailCommand,
+  ListTrailsCommand,
+  PutInsightSelectorsCommand,
+  type InsightType,
+} from "@aws-sdk/client-cloudtrail";
 import { S3Client } from "@aws-sdk/client-s3";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT, createTrailBucket } from "./cloudtrail-helpers.ts";
@@ -67,5 +75,40 @@ describe("Insights selectors", () => {
     const put = west.send(new PutInsightSelectorsCommand({ TrailName: everywhere, InsightSelectors: [{ InsightType: "ApiCallRateInsight" }] }));
     await expectAwsError(put, "InvalidHomeRegionException", 400);
     await expectAwsError(west.send(new GetInsightSelectorsCommand({ TrailName: everywhere })), "InsightNotEnabledException", 400);
+  });
+});
+
+describe("ListTrails paging", () => {
+  it("pages with NextToken past 50 trails, each trail once, and refuses a token it did not issue", async () => {
+    const regions = [
+      "eu-west-1",
+      "eu-west-2",
+      "eu-west-3",
+      "eu-central-1",
+      "eu-north-1",
+      "ap-south-1",
+      "ap-northeast-1",
+      "ap-northeast-2",
+      "ap-southeast-1",
+      "ap-southeast-2",
+      "ca-central-1",
+    ];
+    for (const region of regions) {
+      const regional = new CloudTrailClient({ ...s.config, region });
+      for (let n = 0; n < 5; n++) await regional.send(new CreateTrailCommand({ Name: `paged-${n}`, S3BucketName: "insights-bucket" }));
+    }
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await ct.send(new ListTrailsCommand({ NextToken: token }));
+      seen.push(...page.Trails!.map((t) => t.TrailARN!));
+      token = page.NextToken;
+      pages++;
+    } while (token);
+    expect(pages).toBe(2);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBe(regions.length * 5 + 2);
+    await expectAwsError(ct.send(new ListTrailsCommand({ NextToken: "not-a-token" })), "InvalidNextTokenException", 400);
   });
 });
