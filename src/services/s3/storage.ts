@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Store, WriteOp } from "../../store/store.ts";
+import type { BucketConfigs } from "./bucket-config.ts";
 
 export interface Bucket {
   name: string;
@@ -15,6 +16,8 @@ export interface Bucket {
   creationDate: Date;
   /** the bucket policy (JSON text), when one is set */
   policy?: string;
+  /** versioning, default encryption, Block Public Access, Object Ownership, tags (bucket-config.ts) */
+  configs?: BucketConfigs;
 }
 
 export interface ObjectMeta {
@@ -97,6 +100,18 @@ export class S3Storage {
     const updated: Bucket = { ...b };
     if (policy === undefined) delete updated.policy;
     else updated.policy = policy;
+    this.buckets.set(name, updated);
+    return [this.store.put(BUCKET_KIND, name, updated)];
+  }
+
+  /** Sets (a node), deletes (null) or returns to the default (undefined) one configuration of a bucket. */
+  setBucketConfig(name: string, config: keyof BucketConfigs, value: BucketConfigs[keyof BucketConfigs] | undefined): WriteOp[] {
+    const b = this.buckets.get(name);
+    if (!b) return [];
+    const configs: BucketConfigs = { ...b.configs };
+    if (value === undefined) delete configs[config];
+    else configs[config] = value;
+    const updated: Bucket = { ...b, configs };
     this.buckets.set(name, updated);
     return [this.store.put(BUCKET_KIND, name, updated)];
   }
