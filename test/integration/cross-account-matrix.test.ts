@@ -335,6 +335,8 @@ const SKIPPED: Record<string, string> = {
   "iam.GetCredentialReport": "reports on the caller's own account; takes no identifier",
   "iam.CreateAccountAlias": "names the caller's own account; an alias another account has is refused (test/integration/iam-account.test.ts)",
   "iam.DeleteAccountAlias": "deletes the caller's own account's alias only; takes no identifier",
+  "iam.GetAccountAuthorizationDetails": "describes the caller's own account; takes no identifier",
+  "iam.ListServerCertificates": "lists the caller's own server certificates; takes no identifier",
   "iam.ListAccountAliases": "lists the caller's own account's alias; takes no identifier",
   "iam.SimulateCustomPolicy": "evaluates the policies given in the request; names no principal",
   "sts.GetCallerIdentity": "describes the caller; takes no identifier",

@@ -33,6 +33,14 @@ import {
   UpdateGroupCommand,
   UpdateLoginProfileCommand,
   UpdateRoleDescriptionCommand,
+  AttachUserPolicyCommand,
+  CreatePolicyVersionCommand,
+  GetAccountAuthorizationDetailsCommand,
+  ListServerCertificatesCommand,
+  ListServiceSpecificCredentialsCommand,
+  ListSigningCertificatesCommand,
+  ListSSHPublicKeysCommand,
+  PutRolePolicyCommand,
 } from "@aws-sdk/client-iam";
 import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -276,5 +284,56 @@ describe("UpdateGroup, UpdateRoleDescription, policy tags", () => {
       404,
     );
     await expectAwsError(iam.send(new ListPolicyTagsCommand({ PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/missing` })), "NoSuchEntityException", 404);
+  });
+});
+
+describe("GetAccountAuthorizationDetails", () => {
+  it("lists users, groups, roles and managed policies with their policies, and pages", async () => {
+    await iam.send(new CreateUserCommand({ UserName: "gaad-user" }));
+    await iam.send(new AddUserToGroupCommand({ GroupName: "operations", UserName: "gaad-user" }));
+    const p = await iam.send(new CreatePolicyCommand({ PolicyName: "gaad-policy", PolicyDocument: doc([allow("ecs:ListClusters")]) }));
+    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: p.Policy!.Arn!, PolicyDocument: doc([allow("ecs:*")]), SetAsDefault: true }));
+    await iam.send(new AttachUserPolicyCommand({ UserName: "gaad-user", PolicyArn: p.Policy!.Arn! }));
+    await iam.send(new CreateRoleCommand({ RoleName: "gaad-role", AssumeRolePolicyDocument: trustAccount() }));
+    await iam.send(new PutRolePolicyCommand({ RoleName: "gaad-role", PolicyName: "inline", PolicyDocument: doc([allow("kms:Decrypt")]) }));
+
+    const all = await iam.send(new GetAccountAuthorizationDetailsCommand({}));
+    const user = all.UserDetailList!.find((u) => u.UserName === "gaad-user")!;
+    expect(user.GroupList).toEqual(["operations"]);
+    expect(user.AttachedManagedPolicies).toEqual([{ PolicyName: "gaad-policy", PolicyArn: p.Policy!.Arn }]);
+    const role = all.RoleDetailList!.find((r) => r.RoleName === "gaad-role")!;
+    expect(role.RolePolicyList?.map((x) => [x.PolicyName, JSON.parse(decodeURIComponent(x.PolicyDocument!)).Statement[0].Action])).toEqual([["inline", "kms:Decrypt"]]);
+    expect(JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument!)).Statement[0].Action).toBe("sts:AssumeRole");
+    const policy = all.Policies!.find((x) => x.PolicyName === "gaad-policy")!;
+    expect(policy).toMatchObject({ DefaultVersionId: "v2", AttachmentCount: 1 });
+    expect(policy.PolicyVersionList?.map((v) => [v.VersionId, v.IsDefaultVersion])).toEqual([
+      ["v2", true],
+      ["v1", false],
+    ]);
+    expect(all.GroupDetailList!.map((g) => g.GroupName)).toContain("operations");
+
+    const roles = await iam.send(new GetAccountAuthorizationDetailsCommand({ Filter: ["Role"] }));
+    expect(roles.UserDetailList).toEqual([]);
+    expect(roles.RoleDetailList!.map((r) => r.RoleName)).toContain("gaad-role");
+
+    const total = all.UserDetailList!.length + all.GroupDetailList!.length + all.RoleDetailList!.length + all.Policies!.length;
+    let marker: string | undefined;
+    let seen = 0;
+    do {
+      const page = await iam.send(new GetAccountAuthorizationDetailsCommand({ MaxItems: 2, Marker: marker }));
+      seen += page.UserDetailList!.length + page.GroupDetailList!.length + page.RoleDetailList!.length + page.Policies!.length;
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+    expect(seen).toBe(total);
+  });
+});
+
+describe("credentials this IAM does not issue", () => {
+  it("are listed as none, and NoSuchEntity for a user that is not there", async () => {
+    expect((await iam.send(new ListServiceSpecificCredentialsCommand({ UserName: "ops-member" }))).ServiceSpecificCredentials).toEqual([]);
+    expect((await iam.send(new ListSSHPublicKeysCommand({ UserName: "ops-member" }))).SSHPublicKeys).toEqual([]);
+    expect((await iam.send(new ListSigningCertificatesCommand({ UserName: "ops-member" }))).Certificates).toEqual([]);
+    expect((await iam.send(new ListServerCertificatesCommand({}))).ServerCertificateMetadataList).toEqual([]);
+    await expectAwsError(iam.send(new ListSSHPublicKeysCommand({ UserName: "nobody-here" })), "NoSuchEntityException", 404);
   });
 });

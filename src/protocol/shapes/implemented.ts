@@ -118,6 +118,11 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "TagPolicy",
     "UntagPolicy",
     "ListPolicyTags",
+    "GetAccountAuthorizationDetails",
+    "ListServiceSpecificCredentials",
+    "ListSSHPublicKeys",
+    "ListSigningCertificates",
+    "ListServerCertificates",
   ],
   kms: [
     "CreateKey",
