@@ -28,6 +28,18 @@ if ! command -v skopeo >/dev/null 2>&1 || ! command -v umoci >/dev/null 2>&1 || 
     echo "setup: container tools (skopeo, umoci, crun, catatonit, busybox-static) missing and cannot apt-get here; image load and the container tests need them and are skipped without them"
   fi
 fi
+# The web console's browser tests (test/browser/) drive Debian's chromium with playwright-core;
+# without it they are skipped with that reason.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing chromium (the console's browser tests) from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium missing and cannot apt-get here; the console's browser tests are skipped without it"
+  fi
+fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

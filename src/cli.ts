@@ -9,7 +9,7 @@
  */
 import { statSync, type Stats } from "node:fs";
 import { resolve as resolvePath } from "node:path";
-import { clockEndpoint, parseArgs, parseDuration, UsageError, type FlagKind } from "./cli-args.ts";
+import { clockEndpoint, consoleUrl, parseArgs, parseDuration, UsageError, type FlagKind } from "./cli-args.ts";
 import { startLocalfargate } from "./server/app.ts";
 import { isHostName, normalizeOrigin } from "./server/browser-guard.ts";
 import { parseVcpuQuota } from "./services/ecs/quotas.ts";
@@ -128,6 +128,7 @@ async function start(args: string[]): Promise<void> {
   });
   const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
   console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
+  console.log(`web console: ${consoleUrl(running.url)} (docs/console.md)`);
   if (storage?.warning) console.log(`WARNING: ${storage.warning}`);
   const stop = async () => {
     await running.close();
