@@ -1,5 +1,5 @@
 /**
- * Bucket configurations through @aws-sdk/client-s3: versioning, default encryption, Block Public
+ * Bucket configurations (and SSE-KMS default encryption of objects) through @aws-sdk/client-s3: versioning, default encryption, Block Public
  * Access, Object Ownership, tags, and the reads S3 answers for what a bucket does not have.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,8 +26,13 @@ import {
   PutBucketVersioningCommand,
   PutPublicAccessBlockCommand,
   S3Client,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
   type BucketVersioningStatus,
 } from "@aws-sdk/client-s3";
+import { CreateKeyCommand, DisableKeyCommand, KMSClient, ListAliasesCommand } from "@aws-sdk/client-kms";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { startTestServer, type TestServer } from "../support/server.ts";
 
 let s: TestServer;
@@ -160,5 +165,58 @@ describe("configurations set, read and deleted", () => {
     const other = new S3Client({ ...s.configFor({ accessKeyId: "111111111111", secretAccessKey: "test" }), forcePathStyle: true });
     await fails(other.send(new GetBucketEncryptionCommand({ Bucket: "reviewed" })), "AccessDenied", 403);
     await fails(other.send(new PutBucketVersioningCommand({ Bucket: "reviewed", VersioningConfiguration: { Status: "Suspended" } })), "AccessDenied", 403);
+  });
+});
+
+describe("default encryption really encrypts (SSE-KMS)", () => {
+  it("seals objects with a data key of the bucket's KMS key; reading needs kms:Decrypt", async () => {
+    const kms = new KMSClient(s.config);
+    const keyArn = (await kms.send(new CreateKeyCommand({ Description: "bucket key" }))).KeyMetadata!.Arn!;
+    await s3.send(new CreateBucketCommand({ Bucket: "sealed" }));
+    await s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: "sealed",
+        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: keyArn } }] },
+      }),
+    );
+    const put = await s3.send(new PutObjectCommand({ Bucket: "sealed", Key: "secret.txt", Body: "the plaintext only KMS may open" }));
+    expect(put).toMatchObject({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: keyArn });
+    const row = s.app.store.db.prepare("SELECT body FROM s3_objects WHERE bucket = ? AND key = ?").get("sealed", "secret.txt") as { body: Buffer };
+    expect(row.body.includes(Buffer.from("plaintext"))).toBe(false);
+
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sealed", Key: "secret.txt" }));
+    expect(await got.Body!.transformToString()).toBe("the plaintext only KMS may open");
+    expect(got).toMatchObject({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: keyArn });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "sealed", Key: "secret.txt" }));
+    expect(head.ContentLength).toBe(31);
+
+    const iam = new IAMClient(s.config);
+    await iam.send(new CreateUserCommand({ UserName: "s3-only" }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: "s3-only",
+        PolicyName: "s3",
+        PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }),
+      }),
+    );
+    const k = (await iam.send(new CreateAccessKeyCommand({ UserName: "s3-only" }))).AccessKey!;
+    const s3only = new S3Client({ ...s.configFor({ accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! }), forcePathStyle: true });
+    await fails(s3only.send(new GetObjectCommand({ Bucket: "sealed", Key: "secret.txt" })), "AccessDenied", 403);
+    await fails(s3only.send(new PutObjectCommand({ Bucket: "sealed", Key: "other.txt", Body: "x" })), "AccessDenied", 403);
+
+    await kms.send(new DisableKeyCommand({ KeyId: keyArn }));
+    await fails(s3.send(new GetObjectCommand({ Bucket: "sealed", Key: "secret.txt" })), "KMS.DisabledException", 400);
+  });
+
+  it("uses the AWS managed key aws/s3 when no key is named, and honours the request's headers", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "managed-sealed" }));
+    const put = await s3.send(new PutObjectCommand({ Bucket: "managed-sealed", Key: "a", Body: "abc", ServerSideEncryption: "aws:kms" }));
+    expect(put.SSEKMSKeyId).toMatch(/^arn:aws:kms:us-east-1:000000000000:key\//);
+    const aliases = await new KMSClient(s.config).send(new ListAliasesCommand({}));
+    expect(aliases.Aliases!.find((a) => a.AliasName === "alias/aws/s3")?.TargetKeyId).toBeDefined();
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: "managed-sealed", Key: "a" }))).Body!.transformToString()).toBe("abc");
+    const plain = await s3.send(new PutObjectCommand({ Bucket: "managed-sealed", Key: "b", Body: "abc" }));
+    expect(plain.ServerSideEncryption).toBe("AES256");
+    await fails(s3.send(new PutObjectCommand({ Bucket: "managed-sealed", Key: "c", Body: "abc", ServerSideEncryption: "rot13" as "AES256" })), "InvalidArgument", 400);
   });
 });

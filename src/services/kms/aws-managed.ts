@@ -12,7 +12,7 @@ import { awsManagedKeyRecord } from "./aws-managed-keys.ts";
 import { freshMaterial } from "./keys.ts";
 import { aliasArn, type AliasRecord } from "./state.ts";
 
-export type AwsManagedService = "secretsmanager" | "ssm";
+export type AwsManagedService = "secretsmanager" | "ssm" | "s3";
 
 export function awsManagedAlias(service: AwsManagedService): string {
   return `alias/aws/${service}`;

@@ -20,6 +20,15 @@ export interface Bucket {
   configs?: BucketConfigs;
 }
 
+/** How an object is encrypted at rest (object-encryption.ts). */
+export interface ObjectEncryption {
+  algorithm: string;
+  keyArn?: string;
+  bucketKeyEnabled?: boolean;
+  /** SSE-KMS: the data key, encrypted by KMS (base64); the stored body is sealed with it */
+  dataKey?: string;
+}
+
 export interface ObjectMeta {
   key: string;
   size: number;
@@ -34,6 +43,8 @@ export interface ObjectMeta {
   expires?: string;
   /** x-amz-meta-* without the prefix, names lower-case */
   metadata: Record<string, string>;
+  /** absent: SSE-S3, as S3 reports an object stored without other encryption */
+  encryption?: ObjectEncryption;
 }
 
 export interface PutObjectOptions {
@@ -44,6 +55,8 @@ export interface PutObjectOptions {
   cacheControl?: string;
   expires?: string;
   metadata?: Record<string, string>;
+  /** the body as stored (sealed) when it differs from the object's content, and how */
+  encrypted?: { stored: Buffer; encryption: ObjectEncryption };
 }
 
 interface BucketObjects {
@@ -151,10 +164,12 @@ export class S3Storage {
     for (const k of ["contentEncoding", "contentDisposition", "contentLanguage", "cacheControl", "expires"] as const) {
       if (opts[k] !== undefined && opts[k] !== "") meta[k] = opts[k];
     }
+    if (opts.encrypted) meta.encryption = opts.encrypted.encryption;
+    const stored = opts.encrypted?.stored ?? body;
     if (!o.byKey.has(key) && o.sorted) o.sorted.splice(firstAtLeast(o.sorted, key), 0, key);
     o.byKey.set(key, meta);
     const text = JSON.stringify(meta);
-    return { meta, writes: [() => void this.putStmt.run(bucket, key, text, body)] };
+    return { meta, writes: [() => void this.putStmt.run(bucket, key, text, stored)] };
   }
 
   deleteObject(bucket: string, key: string): WriteOp[] {
