@@ -10,6 +10,7 @@ import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import type { CloudTrailDeps } from "./deps.ts";
 import { Delivery } from "./delivery.ts";
 import { SigningKeys } from "./keys.ts";
+import { getInsightSelectorsOperation, putInsightSelectorsOperation } from "./insight-operations.ts";
 import { lookupEventsOperation } from "./lookup-operations.ts";
 import { getTrailStatusOperation, listPublicKeysOperation, startLoggingOperation, stopLoggingOperation } from "./logging-operations.ts";
 import { getEventSelectorsOperation, putEventSelectorsOperation } from "./selector-operations.ts";
@@ -48,6 +49,8 @@ export function cloudTrailOperations(deps: CloudTrailDeps): OperationTable<Cloud
     GetTrailStatus: getTrailStatusOperation(deps),
     PutEventSelectors: putEventSelectorsOperation(deps),
     GetEventSelectors: getEventSelectorsOperation(deps),
+    PutInsightSelectors: putInsightSelectorsOperation(deps),
+    GetInsightSelectors: getInsightSelectorsOperation(deps),
     ListPublicKeys: listPublicKeysOperation(deps),
     AddTags: addTagsOperation(deps),
     RemoveTags: removeTagsOperation(deps),

@@ -13,6 +13,7 @@ import type {
   UpdateTrailResponse,
 } from "@aws-sdk/client-cloudtrail";
 import type { RequestContext } from "../../kernel/context.ts";
+import { pageList, type PageTokens } from "../../store/paging.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { bucketPolicyAllowsService } from "../s3/index.ts";
 import { DIGEST_INTERVAL_MS, homeChain } from "./delivery.ts";
@@ -244,16 +245,27 @@ export function describeTrailsOperation(deps: CloudTrailDeps) {
   });
 }
 
+/** ListTrails' page size (AWS documents paging by NextToken without a size; docs/cloudtrail.md). */
+export const LIST_TRAILS_PAGE = 50;
+
+const LIST_TRAILS_TOKENS: PageTokens = {
+  prefix: "lfct1:",
+  invalid: () => ctError("InvalidNextTokenException", "Invalid NextToken. The token is not valid for this request."),
+  resume: "after",
+};
+
 export function listTrailsOperation(deps: CloudTrailDeps) {
   return defineOperation<ListTrailsRequest, ListTrailsResponse>({
     readOnly: true,
     authorize: () => [{ action: "cloudtrail:ListTrails", resource: "*" }],
-    handler: function listTrails(ctx) {
+    handler: function listTrails(ctx, i) {
+      // by name, then home Region (a name is unique within its Region)
+      const key = (t: TrailState) => `${t.name}\u0000${t.homeRegion}`;
+      const trails = deps.trails.inAccount(ctx.principal.accountId).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+      const page = pageList(LIST_TRAILS_TOKENS, trails, key, i.NextToken, LIST_TRAILS_PAGE);
       return {
-        Trails: deps.trails
-          .inAccount(ctx.principal.accountId)
-          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.homeRegion < b.homeRegion ? -1 : 1))
-          .map((t) => ({ TrailARN: t.arn, Name: t.name, HomeRegion: t.homeRegion })),
+        Trails: page.items.map((t) => ({ TrailARN: t.arn, Name: t.name, HomeRegion: t.homeRegion })),
+        ...(page.next !== undefined ? { NextToken: page.next } : {}),
       };
     },
   });

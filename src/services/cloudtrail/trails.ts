@@ -1,5 +1,5 @@
 /** Trails: their stored state, naming rules, look-up by name or ARN, and API shapes. */
-import type { AdvancedEventSelector, EventSelector, Tag, Trail } from "@aws-sdk/client-cloudtrail";
+import type { AdvancedEventSelector, EventSelector, InsightSelector, Tag, Trail } from "@aws-sdk/client-cloudtrail";
 import { ServiceError } from "../../kernel/errors.ts";
 import { cloudtrailShapes } from "../../protocol/shapes/cloudtrail.gen.ts";
 
@@ -40,6 +40,8 @@ export interface TrailState {
   organizationId?: string;
   eventSelectors?: EventSelector[];
   advancedEventSelectors?: AdvancedEventSelector[];
+  /** PutInsightSelectors (insight-operations.ts); absent when Insights is off */
+  insightSelectors?: InsightSelector[];
   tags: Tag[];
   createdMs: number;
   // status
@@ -128,7 +130,7 @@ export function trailShape(t: TrailState): Trail {
     ...(t.cloudWatchLogsRoleArn !== undefined ? { CloudWatchLogsRoleArn: t.cloudWatchLogsRoleArn } : {}),
     ...(t.kmsKeyId !== undefined ? { KmsKeyId: t.kmsKeyId } : {}),
     HasCustomEventSelectors: t.eventSelectors !== undefined || t.advancedEventSelectors !== undefined,
-    HasInsightSelectors: false,
+    HasInsightSelectors: (t.insightSelectors?.length ?? 0) > 0,
     IsOrganizationTrail: t.isOrganizationTrail,
   };
 }

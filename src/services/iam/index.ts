@@ -8,13 +8,18 @@ import { iamShapes, type IamOperation } from "../../protocol/shapes/iam.gen.ts";
 import type { AppContext, RequestContext } from "../../kernel/context.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
+import { accountReportOperations } from "./account-reports.ts";
 import { attachmentOperations } from "./attachments.ts";
+import { authorizationDetailsOperations } from "./authorization-details.ts";
+import { entityUpdateOperations } from "./entity-updates.ts";
 import { groupOperations } from "./groups.ts";
 import { IamIdentity, type SessionLookup } from "./identity.ts";
 import { inlinePolicyOperations } from "./inline.ts";
+import { loginProfileOperations } from "./login-profiles.ts";
 import { managedPolicyOperations } from "./managed.ts";
 import { mfaOperations } from "./mfa.ts";
 import { oidcProviderOperations } from "./oidc-providers.ts";
+import { otherCredentialOperations } from "./other-credentials.ts";
 import { samlProviderOperations } from "./saml-providers.ts";
 import { serviceLinkedRoleOperations, type LinkedRoleUsage } from "./service-linked-roles.ts";
 import { roleOperations } from "./roles.ts";
@@ -75,6 +80,11 @@ export function iamOperations(env: IamEnv, linkedRoleUsage: ReadonlyMap<string, 
     ...oidcProviderOperations(env),
     ...samlProviderOperations(env),
     ...serviceLinkedRoleOperations(env, linkedRoleUsage),
+    ...loginProfileOperations(env),
+    ...accountReportOperations(env),
+    ...entityUpdateOperations(env),
+    ...authorizationDetailsOperations(env),
+    ...otherCredentialOperations(env),
   };
 }
 

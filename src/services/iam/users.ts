@@ -56,6 +56,7 @@ import {
   type IamEnv,
   type ImplicitUser,
 } from "./ops.ts";
+import { accountRecords } from "./account-records.ts";
 import { requireAttachable } from "./managed.ts";
 import { ACCOUNT_SCOPE, type AccessKeyRec, type IamState, type UserRec } from "./state.ts";
 
@@ -201,6 +202,7 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
       handler: function deleteUser(ctx, _i, ref) {
         const u = existing(ref);
         if (state.keysOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete access keys first.");
+        if (accountRecords(state).loginProfile(u.id)) throw deleteConflict("Cannot delete entity, must delete login profile first.");
         if (state.mfaDevicesOfUser(u).length) throw deleteConflict("Cannot delete entity, must delete MFA device first.");
         if (u.inline.length) throw deleteConflict("Cannot delete entity, must delete policies first.");
         if (u.attached.length) throw deleteConflict("Cannot delete entity, must detach all policies first.");

@@ -1,5 +1,5 @@
 /**
- * AWS managed keys (`aws/secretsmanager`, `aws/ssm`): KMS creates one per account, Region and
+ * AWS managed keys (`aws/secretsmanager`, `aws/ssm`, `aws/s3`): KMS creates one per account, Region and
  * service the first time the service needs it, with the alias `alias/aws/<service>` and a key
  * policy that lets every principal of the account use it only through that service
  * (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-key and
@@ -12,7 +12,7 @@ import { awsManagedKeyRecord } from "./aws-managed-keys.ts";
 import { freshMaterial } from "./keys.ts";
 import { aliasArn, type AliasRecord } from "./state.ts";
 
-export type AwsManagedService = "secretsmanager" | "ssm";
+export type AwsManagedService = "secretsmanager" | "ssm" | "s3";
 
 export function awsManagedAlias(service: AwsManagedService): string {
   return `alias/aws/${service}`;

@@ -8,6 +8,7 @@ import type { AppContext } from "../../kernel/context.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { createBucketOperation, deleteBucketOperation, getBucketLocationOperation, headBucketOperation, listBucketsOperation } from "./bucket-operations.ts";
+import { deleteConfigOperation, getBucketAclOperation, getConfigOperation, putConfigOperation, unsetReadOperation } from "./bucket-config.ts";
 import { deleteBucketPolicyOperation, getBucketPolicyOperation, putBucketPolicyOperation } from "./bucket-policy.ts";
 import { listObjectsOperation, listObjectsV2Operation } from "./list-operations.ts";
 import { deleteObjectOperation, getObjectOperation, headObjectOperation, putObjectOperation } from "./object-operations.ts";
@@ -49,6 +50,26 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     PutBucketPolicy: putBucketPolicyOperation(storage),
     GetBucketPolicy: getBucketPolicyOperation(storage),
     DeleteBucketPolicy: deleteBucketPolicyOperation(storage),
+    GetBucketVersioning: getConfigOperation(storage, "versioning"),
+    PutBucketVersioning: putConfigOperation(storage, "versioning"),
+    GetBucketEncryption: getConfigOperation(storage, "encryption"),
+    PutBucketEncryption: putConfigOperation(storage, "encryption"),
+    DeleteBucketEncryption: deleteConfigOperation(storage, "encryption"),
+    GetPublicAccessBlock: getConfigOperation(storage, "publicAccessBlock"),
+    PutPublicAccessBlock: putConfigOperation(storage, "publicAccessBlock"),
+    DeletePublicAccessBlock: deleteConfigOperation(storage, "publicAccessBlock"),
+    GetBucketOwnershipControls: getConfigOperation(storage, "ownershipControls"),
+    PutBucketOwnershipControls: putConfigOperation(storage, "ownershipControls"),
+    DeleteBucketOwnershipControls: deleteConfigOperation(storage, "ownershipControls"),
+    GetBucketTagging: getConfigOperation(storage, "tagging"),
+    PutBucketTagging: putConfigOperation(storage, "tagging"),
+    DeleteBucketTagging: deleteConfigOperation(storage, "tagging"),
+    GetBucketAcl: getBucketAclOperation(storage),
+    GetBucketLogging: unsetReadOperation(storage, "GetBucketLogging"),
+    GetBucketNotificationConfiguration: unsetReadOperation(storage, "GetBucketNotificationConfiguration"),
+    GetBucketLifecycleConfiguration: unsetReadOperation(storage, "GetBucketLifecycleConfiguration"),
+    GetObjectLockConfiguration: unsetReadOperation(storage, "GetObjectLockConfiguration"),
+    GetBucketReplication: unsetReadOperation(storage, "GetBucketReplication"),
   };
 }
 

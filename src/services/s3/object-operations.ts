@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { noSuchKey, objectArn, s3RequestParameters } from "./common.ts";
+import { noSuchBucket, noSuchKey, objectArn, s3RequestParameters } from "./common.ts";
+import { decryptObject, encryptObject, encryptionHeaders, requestedEncryption } from "./object-encryption.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { ObjectMeta, PutObjectOptions, S3Storage } from "./storage.ts";
 import { existingBucket, resolveObject, type ObjectTarget } from "./target.ts";
@@ -20,7 +21,7 @@ function objectHeaders(o: ObjectMeta): Record<string, string> {
   if (o.cacheControl) h["cache-control"] = o.cacheControl;
   if (o.expires) h.expires = o.expires;
   for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
-  return h;
+  return { ...h, ...encryptionHeaders(o.encryption) };
 }
 
 /** Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined = whole object. */
@@ -79,11 +80,12 @@ export function getObjectOperation(storage: S3Storage) {
     readOnly: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, _input, { name, key }) => [{ action: "s3:GetObject", resource: objectArn(name, key) }],
-    handler: function getObject(_ctx, input, target) {
+    handler: async function getObject(ctx, input, target) {
       const b = existingBucket(target);
       const meta = storage.head(b.name, target.key);
-      const body = meta ? storage.body(b.name, target.key) : undefined;
-      if (!meta || !body) throw noSuchKey(target.key);
+      const stored = meta ? storage.body(b.name, target.key) : undefined;
+      if (!meta || !stored) throw noSuchKey(target.key);
+      const body = await decryptObject(ctx, b.name, target.key, meta.encryption, stored);
       const headers = objectHeaders(meta);
       applyResponseOverrides(headers, input.query);
       const range = parseRange(input.headers.range, meta.size);
@@ -119,10 +121,11 @@ export function putObjectOperation(storage: S3Storage) {
     readOnly: false,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, _input, { name, key }) => [{ action: "s3:PutObject", resource: objectArn(name, key) }],
-    handler: function putObject(ctx, input, target) {
+    handler: async function putObject(ctx, input, target) {
       const b = existingBucket(target);
       const h = input.headers;
       checkContentMd5(h["content-md5"], input.Body);
+      requestedEncryption(b, h);
       const contentEncoding = (h["content-encoding"] ?? "")
         .split(",")
         .map((s) => s.trim())
@@ -137,9 +140,12 @@ export function putObjectOperation(storage: S3Storage) {
         expires: h.expires,
         metadata: input.Metadata,
       };
+      const encrypted = await encryptObject(ctx, b, target.key, input.Body, h);
+      if (encrypted.encryption.dataKey) opts.encrypted = encrypted;
+      if (!storage.bucket(b.name)) throw noSuchBucket(b.name);
       const { meta, writes } = storage.putObject(b.name, target.key, input.Body, ctx.now, opts);
       ctx.writes.push(...writes);
-      return { headers: { etag: meta.etag } };
+      return { headers: { etag: meta.etag, ...encryptionHeaders(encrypted.encryption) } };
     },
     audit: { requestParameters: (input) => s3RequestParameters(input) },
   });

@@ -55,7 +55,11 @@ describe("decodeS3Request", () => {
     expect(op("GET", "/", "bkt.localhost:4566")).toBe("ListObjects");
     expect(op("GET", "/k", "bkt.localhost:4566")).toBe("GetObject");
     expect(op("PUT", "/", "fresh.localhost:4566")).toBe("CreateBucket");
-    expect(() => op("GET", "/bkt?acl")).toThrow(/not implemented/);
+    expect(op("GET", "/bkt?acl")).toBe("GetBucketAcl");
+    expect(op("PUT", "/bkt?versioning")).toBe("PutBucketVersioning");
+    expect(() => op("PUT", "/bkt?acl")).toThrow(/not implemented/);
+    expect(() => op("GET", "/bkt/a?acl")).toThrow(/not implemented/);
+    expect(() => op("GET", "/bkt?cors")).toThrow(/not implemented/);
     expect(() => op("PUT", "/bkt/a", undefined, { "x-amz-copy-source": "/bkt/b" })).toThrow(/not implemented/);
   });
 

@@ -37,7 +37,42 @@ export type S3Operation =
   | "DeleteObject"
   | "PutBucketPolicy"
   | "GetBucketPolicy"
-  | "DeleteBucketPolicy";
+  | "DeleteBucketPolicy"
+  | "GetBucketVersioning"
+  | "PutBucketVersioning"
+  | "GetBucketEncryption"
+  | "PutBucketEncryption"
+  | "DeleteBucketEncryption"
+  | "GetPublicAccessBlock"
+  | "PutPublicAccessBlock"
+  | "DeletePublicAccessBlock"
+  | "GetBucketOwnershipControls"
+  | "PutBucketOwnershipControls"
+  | "DeleteBucketOwnershipControls"
+  | "GetBucketTagging"
+  | "PutBucketTagging"
+  | "DeleteBucketTagging"
+  | "GetBucketAcl"
+  | "GetBucketLogging"
+  | "GetBucketNotificationConfiguration"
+  | "GetBucketLifecycleConfiguration"
+  | "GetObjectLockConfiguration"
+  | "GetBucketReplication";
+
+/** Bucket sub-resources (`?versioning` …) and the operation each method is; others answer NotImplemented. */
+const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
+  versioning: { GET: "GetBucketVersioning", PUT: "PutBucketVersioning" },
+  encryption: { GET: "GetBucketEncryption", PUT: "PutBucketEncryption", DELETE: "DeleteBucketEncryption" },
+  publicAccessBlock: { GET: "GetPublicAccessBlock", PUT: "PutPublicAccessBlock", DELETE: "DeletePublicAccessBlock" },
+  ownershipControls: { GET: "GetBucketOwnershipControls", PUT: "PutBucketOwnershipControls", DELETE: "DeleteBucketOwnershipControls" },
+  tagging: { GET: "GetBucketTagging", PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" },
+  acl: { GET: "GetBucketAcl" },
+  logging: { GET: "GetBucketLogging" },
+  notification: { GET: "GetBucketNotificationConfiguration" },
+  lifecycle: { GET: "GetBucketLifecycleConfiguration" },
+  "object-lock": { GET: "GetObjectLockConfiguration" },
+  replication: { GET: "GetBucketReplication" },
+};
 
 /** Sub-resources of S3 that localfargate does not implement: asked for, they answer NotImplemented. */
 const UNSUPPORTED_SUBRESOURCES = [
@@ -223,7 +258,17 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
   const key = keyPart === "" ? undefined : uriDecode(keyPart);
   if (key !== undefined && Buffer.byteLength(key) > 1024) throw new ServiceError("KeyTooLongError", "Your key is too long", 400);
 
-  for (const sub of UNSUPPORTED_SUBRESOURCES) if (sub in query) throw notImplemented();
+  let configOperation: S3Operation | undefined;
+  if (bucket !== undefined && key === undefined) {
+    for (const [sub, ops] of Object.entries(BUCKET_SUBRESOURCES)) {
+      if (sub in query) {
+        configOperation = ops[method];
+        if (!configOperation) throw notImplemented();
+        break;
+      }
+    }
+  }
+  if (!configOperation) for (const sub of UNSUPPORTED_SUBRESOURCES) if (sub in query) throw notImplemented();
 
   let body = req.body;
   let trailers: Record<string, string> = {};
@@ -237,7 +282,9 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
   const input: S3Input = { Bucket: bucket, Key: key, Host: host, Body: body, query, headers, Metadata };
 
   let operation: S3Operation;
-  if (bucket === undefined) {
+  if (configOperation) {
+    operation = configOperation;
+  } else if (bucket === undefined) {
     if (method !== "GET") throw methodNotAllowed();
     operation = "ListBuckets";
   } else if (key === undefined && "policy" in query) {

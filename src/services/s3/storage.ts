@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Store, WriteOp } from "../../store/store.ts";
+import type { BucketConfigs } from "./bucket-config.ts";
 
 export interface Bucket {
   name: string;
@@ -15,6 +16,17 @@ export interface Bucket {
   creationDate: Date;
   /** the bucket policy (JSON text), when one is set */
   policy?: string;
+  /** versioning, default encryption, Block Public Access, Object Ownership, tags (bucket-config.ts) */
+  configs?: BucketConfigs;
+}
+
+/** How an object is encrypted at rest (object-encryption.ts). */
+export interface ObjectEncryption {
+  algorithm: string;
+  keyArn?: string;
+  bucketKeyEnabled?: boolean;
+  /** SSE-KMS: the data key, encrypted by KMS (base64); the stored body is sealed with it */
+  dataKey?: string;
 }
 
 export interface ObjectMeta {
@@ -31,6 +43,8 @@ export interface ObjectMeta {
   expires?: string;
   /** x-amz-meta-* without the prefix, names lower-case */
   metadata: Record<string, string>;
+  /** absent: SSE-S3, as S3 reports an object stored without other encryption */
+  encryption?: ObjectEncryption;
 }
 
 export interface PutObjectOptions {
@@ -41,6 +55,8 @@ export interface PutObjectOptions {
   cacheControl?: string;
   expires?: string;
   metadata?: Record<string, string>;
+  /** the body as stored (sealed) when it differs from the object's content, and how */
+  encrypted?: { stored: Buffer; encryption: ObjectEncryption };
 }
 
 interface BucketObjects {
@@ -101,6 +117,18 @@ export class S3Storage {
     return [this.store.put(BUCKET_KIND, name, updated)];
   }
 
+  /** Sets (a node), deletes (null) or returns to the default (undefined) one configuration of a bucket. */
+  setBucketConfig(name: string, config: keyof BucketConfigs, value: BucketConfigs[keyof BucketConfigs] | undefined): WriteOp[] {
+    const b = this.buckets.get(name);
+    if (!b) return [];
+    const configs: BucketConfigs = { ...b.configs };
+    if (value === undefined) delete configs[config];
+    else configs[config] = value;
+    const updated: Bucket = { ...b, configs };
+    this.buckets.set(name, updated);
+    return [this.store.put(BUCKET_KIND, name, updated)];
+  }
+
   deleteBucket(name: string): WriteOp[] {
     this.buckets.delete(name);
     this.objects.delete(name);
@@ -136,10 +164,12 @@ export class S3Storage {
     for (const k of ["contentEncoding", "contentDisposition", "contentLanguage", "cacheControl", "expires"] as const) {
       if (opts[k] !== undefined && opts[k] !== "") meta[k] = opts[k];
     }
+    if (opts.encrypted) meta.encryption = opts.encrypted.encryption;
+    const stored = opts.encrypted?.stored ?? body;
     if (!o.byKey.has(key) && o.sorted) o.sorted.splice(firstAtLeast(o.sorted, key), 0, key);
     o.byKey.set(key, meta);
     const text = JSON.stringify(meta);
-    return { meta, writes: [() => void this.putStmt.run(bucket, key, text, body)] };
+    return { meta, writes: [() => void this.putStmt.run(bucket, key, text, stored)] };
   }
 
   deleteObject(bucket: string, key: string): WriteOp[] {

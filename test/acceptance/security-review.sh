@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# A security review with the real AWS CLI: an account seeded as a review would find it (access
+# keys used and never used and one past 90 days, KMS keys with and without rotation, a key policy
+# open to everyone, a task definition with a secret in its environment, a trail without log file
+# validation, an administrator without MFA, no password policy), then what each read-only call
+# a scanner makes reports about it.
+source "$(dirname "$0")/lib.sh"
+lf_start
+
+REGION="$AWS_DEFAULT_REGION"
+ACCOUNT=000000000000
+BUCKET=review-trail-logs
+WORK="$LF_DATA/work"
+mkdir -p "$WORK"
+doc() { echo "{\"Version\":\"2012-10-17\",\"Statement\":[$1]}"; }
+
+# --- seed --------------------------------------------------------------------------------------
+awsl iam create-user --user-name admin >/dev/null
+awsl iam attach-user-policy --user-name admin --policy-arn arn:aws:iam::aws:policy/AdministratorAccess
+awsl iam create-login-profile --user-name admin --password 'Admin-Console-1' >/dev/null
+awsl iam create-user --user-name deployer >/dev/null
+awsl iam put-user-policy --user-name deployer --policy-name sts --policy-document "$(doc '{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}')"
+OLD_KEY="$(awsl iam create-access-key --user-name deployer --query AccessKey.AccessKeyId --output text)"
+lf_advance $((100 * 86400))
+USED="$(awsl iam create-access-key --user-name admin --output json)"
+USED_ID="$(echo "$USED" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKey"]["AccessKeyId"])')"
+USED_SECRET="$(echo "$USED" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKey"]["SecretAccessKey"])')"
+AWS_ACCESS_KEY_ID="$USED_ID" AWS_SECRET_ACCESS_KEY="$USED_SECRET" awsl sts get-caller-identity >/dev/null
+
+ROTATED="$(awsl kms create-key --description rotated --query KeyMetadata.KeyId --output text)"
+awsl kms enable-key-rotation --key-id "$ROTATED"
+UNROTATED="$(awsl kms create-key --description unrotated --query KeyMetadata.KeyId --output text)"
+PUBLIC="$(awsl kms create-key --description public --query KeyMetadata.KeyId --output text)"
+awsl kms put-key-policy --key-id "$PUBLIC" --policy-name default --policy "$(doc '{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::'$ACCOUNT':root"},"Action":"kms:*","Resource":"*"},{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}')"
+
+awsl ecs register-task-definition --family leaky --requires-compatibilities FARGATE --network-mode awsvpc --cpu 256 --memory 512 \
+  --container-definitions '[{"name":"app","image":"busybox","essential":true,"environment":[{"name":"DB_PASSWORD","value":"hunter2"}]}]' >/dev/null
+
+awsl s3api create-bucket --bucket "$BUCKET" --create-bucket-configuration "LocationConstraint=$REGION" >/dev/null
+awsl s3api put-bucket-policy --bucket "$BUCKET" --policy "$(doc '{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::'$BUCKET'"},{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::'$BUCKET'/AWSLogs/'$ACCOUNT'/*","Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control"}}}')"
+awsl cloudtrail create-trail --name unvalidated --s3-bucket-name "$BUCKET" >/dev/null
+
+# --- IAM: account-wide reads -------------------------------------------------------------------
+expect_error NoSuchEntity awsl iam get-account-password-policy
+summary="$(awsl iam get-account-summary --query 'SummaryMap.[Users,AccountMFAEnabled,AccountAccessKeysPresent,MFADevicesInUse]' --output text)"
+expect_eq "$summary" "2	0	1	0" "get-account-summary: two users, no root MFA, root keys present, no MFA device in use"
+expect_eq "$(awsl iam list-account-aliases --query 'length(AccountAliases)' --output text)" 0 "list-account-aliases: none"
+expect_eq "$(awsl iam list-mfa-devices --user-name admin --query 'length(MFADevices)' --output text)" 0 "the administrator has no MFA device"
+expect_eq "$(awsl iam get-login-profile --user-name admin --query LoginProfile.UserName --output text)" admin "the administrator has a console password"
+admins="$(awsl iam list-entities-for-policy --policy-arn arn:aws:iam::aws:policy/AdministratorAccess --query 'PolicyUsers[].UserName' --output text)"
+expect_eq "$admins" admin "list-entities-for-policy: who has AdministratorAccess"
+gaad="$(awsl iam get-account-authorization-details --filter User --output json | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+print(" ".join(sorted(u["UserName"]+":"+",".join(p["PolicyName"] for p in u["AttachedManagedPolicies"]) for u in d["UserDetailList"])))')"
+expect_eq "$gaad" "admin:AdministratorAccess deployer:" "get-account-authorization-details: users and their managed policies"
+
+expect_error ReportNotPresent awsl iam get-credential-report
+expect_eq "$(awsl iam generate-credential-report --query State --output text)" STARTED "generate-credential-report starts"
+awsl iam get-credential-report --query Content --output text | base64 -d >"$WORK/report.csv"
+report="$(python3 - "$WORK/report.csv" "$OLD_KEY" <<'PY'
+import csv, sys
+rows = {r["user"]: r for r in csv.DictReader(open(sys.argv[1]))}
+a, d = rows["admin"], rows["deployer"]
+print(a["password_enabled"], a["mfa_active"], a["access_key_1_active"], a["access_key_1_last_used_service"],
+      d["password_enabled"], d["access_key_1_active"], d["access_key_1_last_used_date"], d["access_key_1_last_rotated"][:4] != "N/A", "<root_account>" in rows)
+PY
+)"
+expect_eq "$report" "true false true sts false true N/A True True" "credential report: admin with a password, no MFA, a used key; deployer's key never used"
+rotated_days="$(python3 - "$WORK/report.csv" <<'PY'
+import csv, sys, datetime
+rows = {r["user"]: r for r in csv.DictReader(open(sys.argv[1]))}
+admin = datetime.datetime.fromisoformat(rows["admin"]["access_key_1_last_rotated"])
+deployer = datetime.datetime.fromisoformat(rows["deployer"]["access_key_1_last_rotated"])
+print((admin - deployer).days)
+PY
+)"
+expect_eq "$rotated_days" 100 "credential report: the deployer's key was last rotated 100 days before the admin's"
+
+# --- KMS -----------------------------------------------------------------------------------------
+expect_eq "$(awsl kms get-key-rotation-status --key-id "$ROTATED" --query KeyRotationEnabled --output text)" True "the rotated key rotates"
+expect_eq "$(awsl kms get-key-rotation-status --key-id "$UNROTATED" --query KeyRotationEnabled --output text)" False "the other key does not"
+public="$(awsl kms get-key-policy --key-id "$PUBLIC" --policy-name default --query Policy --output text | python3 -c 'import json,sys; print([s["Principal"] for s in json.load(sys.stdin)["Statement"]].count("*"))')"
+expect_eq "$public" 1 "get-key-policy shows the statement open to every principal"
+
+# --- ECS -----------------------------------------------------------------------------------------
+env_secret="$(awsl ecs describe-task-definition --task-definition leaky --query 'taskDefinition.containerDefinitions[0].environment[0].name' --output text)"
+expect_eq "$env_secret" DB_PASSWORD "describe-task-definition shows the secret in the environment"
+
+# --- CloudTrail ----------------------------------------------------------------------------------
+expect_eq "$(awsl cloudtrail get-trail --name unvalidated --query 'Trail.[LogFileValidationEnabled,HasInsightSelectors]' --output text)" "False	False" "get-trail: no log file validation, no Insights"
+expect_eq "$(awsl cloudtrail list-trails --query 'Trails[].Name' --output text)" unvalidated "list-trails"
+expect_error InsightNotEnabledException awsl cloudtrail get-insight-selectors --trail-name unvalidated
+expect_eq "$(awsl cloudtrail get-trail-status --name unvalidated --query IsLogging --output text)" False "the trail is not logging"
+
+# --- S3 ------------------------------------------------------------------------------------------
+expect_eq "$(awsl s3api get-bucket-encryption --bucket "$BUCKET" --query 'ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm' --output text)" AES256 "default encryption SSE-S3"
+expect_eq "$(awsl s3api get-public-access-block --bucket "$BUCKET" --query 'PublicAccessBlockConfiguration.BlockPublicPolicy' --output text)" True "Block Public Access on"
+expect_eq "$(awsl s3api get-bucket-versioning --bucket "$BUCKET" --query Status --output text)" None "versioning never enabled"
+expect_eq "$(awsl s3api get-bucket-ownership-controls --bucket "$BUCKET" --query 'OwnershipControls.Rules[0].ObjectOwnership' --output text)" BucketOwnerEnforced "Object Ownership"
+expect_eq "$(awsl s3api get-bucket-acl --bucket "$BUCKET" --query 'Grants[0].Permission' --output text)" FULL_CONTROL "the owner's ACL grant"
+expect_eq "$(awsl s3api get-bucket-logging --bucket "$BUCKET" --query LoggingEnabled --output text)" None "no server access logging"
+expect_error NoSuchTagSet awsl s3api get-bucket-tagging --bucket "$BUCKET"
+expect_error NoSuchLifecycleConfiguration awsl s3api get-bucket-lifecycle-configuration --bucket "$BUCKET"
+expect_error ObjectLockConfigurationNotFoundError awsl s3api get-object-lock-configuration --bucket "$BUCKET"
+expect_error ReplicationConfigurationNotFoundError awsl s3api get-bucket-replication --bucket "$BUCKET"
+
+# --- the review's fixes, checked the same way ----------------------------------------------------
+awsl iam update-account-password-policy --minimum-password-length 14 --require-symbols --require-numbers --max-password-age 90
+expect_error PasswordPolicyViolation awsl iam update-login-profile --user-name admin --password 'Short-1'
+expect_eq "$(awsl iam get-account-password-policy --query 'PasswordPolicy.[MinimumPasswordLength,ExpirePasswords]' --output text)" "14	True" "the password policy is set"
+echo "security review: all checks passed"
