@@ -29,6 +29,18 @@ if ! command -v skopeo >/dev/null 2>&1 || ! command -v umoci >/dev/null 2>&1 || 
     echo "setup: container tools (skopeo, umoci, crun, catatonit, iproute2, nftables, busybox-static) missing and cannot apt-get here; tasks run as host processes, and image load and the container tests say what is missing"
   fi
 fi
+# jq (the federation acceptance script reads JSON with it) and openssl (the SAML tests make a
+# self-signed certificate with it)
+if ! command -v jq >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing jq and openssl (tests) from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq jq openssl >/dev/null
+  else
+    echo "setup: jq or openssl missing and cannot apt-get here; the federation tests need them"
+  fi
+fi
 # The web console's browser tests (test/browser/) drive Debian's chromium with playwright-core;
 # without it they are skipped with that reason.
 if ! command -v chromium >/dev/null 2>&1; then
