@@ -196,10 +196,11 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     expect(await page.textContent("#content")).toContain("CreateKey");
     await page.click("#trail-fargate-preset");
     await page.waitForSelector("#content tbody tr:has-text('CreateGrant')");
-    const sources = await page.locator("#content .events-table tbody tr td:nth-child(4)").allTextContents();
-    expect(sources.length).toBeGreaterThan(0);
-    expect(new Set(sources)).toEqual(new Set(["kms.amazonaws.com"]));
-    const names = new Set(await page.locator("#content .events-table tbody tr td:nth-child(3)").allTextContents());
+    // the table is redrawn by live updates: read it once it holds the filtered rows
+    const column = (n: number) => page.locator(`#content .events-table tbody tr td:nth-child(${n})`).allTextContents();
+    await expect.poll(async () => new Set(await column(4)), { timeout: 10_000 }).toEqual(new Set(["kms.amazonaws.com"]));
+    let names = new Set<string>();
+    await expect.poll(async () => (names = new Set(await column(3))).size, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(names.has("CreateKey")).toBe(false);
     expect(names.has("RetireGrant")).toBe(true);
     await page.locator("#content .events-table tbody tr:not(.failed):has-text('CreateGrant') button.toggle").first().click();

@@ -909,7 +909,6 @@ async function ownerState(w: World): Promise<unknown> {
     streams: (await a.logs.send(new Logs.DescribeLogStreamsCommand({ logGroupName: w.logGroupName }))).logStreams?.map((x) => [x.logStreamName, x.lastEventTimestamp]),
     events: (await a.logs.send(new Logs.GetLogEventsCommand({ logGroupName: w.logGroupName, logStreamName: "owner-stream" }))).events?.map((e) => e.message),
   };
-  return { keys, aliases, iam, ecs, cloudtrail, s3, logs };
   const secret = await a.sm.send(new SM.DescribeSecretCommand({ SecretId: w.secretArn }));
   const secrets = {
     describe: { ...secret, $metadata: undefined },
@@ -918,9 +917,8 @@ async function ownerState(w: World): Promise<unknown> {
   };
   const param = (await a.ssm.send(new SSM.GetParameterHistoryCommand({ Name: "/owner/param", WithDecryption: true }))).Parameters;
   const parameters = { history: param, tags: (await a.ssm.send(new SSM.ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: "/owner/param" }))).TagList };
-  return { keys, aliases, iam, ecs, cloudtrail, s3, secrets, parameters };
   const organizations = await organizationState(a.org, w);
-  return { keys, aliases, iam, ecs, cloudtrail, s3, organizations };
+  return { keys, aliases, iam, ecs, cloudtrail, s3, logs, secrets, parameters, organizations };
 }
 
 beforeAll(async () => {
