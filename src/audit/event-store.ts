@@ -21,6 +21,7 @@ import { StartupError } from "../store/startup-error.ts";
 import { damagedDatabase, type DB, type WriteOp } from "../store/store.ts";
 import type Database from "better-sqlite3";
 import { ATTR_ID, createIndexTables, LookupIndexer } from "./indexer.ts";
+import { eventIdTimeMs } from "./event-id.ts";
 import { IndexWorker } from "./index-worker.ts";
 import { AuditLog, createIngestTable, LOG_DIR, type StoreLine } from "./log.ts";
 
@@ -99,6 +100,18 @@ export function usernameOf(userIdentity: Record<string, unknown> | undefined): s
   }
 }
 
+/**
+ * A record's eventTime is whole seconds; its event ID carries the call's millisecond, which orders
+ * events of the same second by when they happened rather than by when they were stored (a call
+ * recorded through the audit log is stored after a later call's transaction). Used when the two
+ * agree on the second; lookups widen their bounds to whole seconds (lookup.ts).
+ */
+function preciseEventTime(record: Record<string, unknown>): number {
+  const seconds = Date.parse(String(record.eventTime));
+  const idMs = eventIdTimeMs(String(record.eventID));
+  return idMs !== undefined && idMs - (idMs % 1000) === seconds ? idMs : seconds;
+}
+
 export function summarize(record: Record<string, unknown>): LookupSummary {
   const ui = record.userIdentity as Record<string, unknown> | undefined;
   const resources = Array.isArray(record.resources)
@@ -113,7 +126,7 @@ export function summarize(record: Record<string, unknown>): LookupSummary {
     eventSource: String(record.eventSource),
     readOnly: record.readOnly === true,
     management: record.managementEvent !== false,
-    eventTimeMs: Date.parse(String(record.eventTime)),
+    eventTimeMs: preciseEventTime(record),
     username: usernameOf(ui),
     accessKeyId: ak,
     resources,

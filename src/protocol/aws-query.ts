@@ -14,7 +14,7 @@ export function decodeQueryInput(shapes: ServiceShapes, operation: string, param
   const flat = new Map<string, string>();
   for (const [k, v] of params) flat.set(k, v);
   const raw = build(shapes, inputShape, "", flat) ?? {};
-  return decodeAndValidate(shapes, inputShape, raw, { wire: "query", validationCode: "ValidationError" }) as Record<string, unknown>;
+  return decodeAndValidate(shapes, inputShape, raw, { wire: "query", validationCode: "ValidationError", unanchoredPatterns: true }) as Record<string, unknown>;
 }
 
 function hasPrefix(flat: Map<string, string>, prefix: string): boolean {
@@ -132,6 +132,17 @@ export function encodeQueryError(shapes: ServiceShapes | undefined, err: Service
   const ns = shapes?.xmlNamespace ? ` xmlns="${shapes.xmlNamespace}"` : "";
   return Buffer.from(
     `<ErrorResponse${ns}><Error><Type>${err.sender ? "Sender" : "Receiver"}</Type><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>\n`,
+  );
+}
+
+/**
+ * An error for a Query request to a service localfargate does not have (EC2, SQS, ...): the
+ * `<Response><Errors>` document, which the parsers of both the awsQuery and the EC2 Query
+ * protocols read, so a client of any such service fails with the code instead of a parse error.
+ */
+export function encodeUnknownQueryServiceError(err: ServiceError, requestId: string): Buffer {
+  return Buffer.from(
+    `<Response><Errors><Error><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>\n`,
   );
 }
 

@@ -52,6 +52,16 @@ export interface DecodeOptions {
   wire: "json" | "query";
   /** the error code used for constraint failures: "ValidationException" (JSON) or "ValidationError" (Query) */
   validationCode: string;
+  /** Query services (IAM, STS) print a failed pattern without its `^` and `$` anchors, as AWS's
+   *  messages do; JSON services (KMS) print it as the model writes it. */
+  unanchoredPatterns?: boolean;
+}
+
+/** The pattern without a leading `^` and a trailing unescaped `$`. */
+export function unanchored(pattern: string): string {
+  let p = pattern.startsWith("^") ? pattern.slice(1) : pattern;
+  if (p.endsWith("$") && !/(^|[^\\])(\\\\)*\\\$$/.test(p)) p = p.slice(0, -1);
+  return p;
 }
 
 /**
@@ -130,7 +140,10 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
       if (shape.min !== undefined || shape.max !== undefined) lengthCheck(v, codePoints(v), shape.min, shape.max, path, failures);
       if (shape.pattern) {
         const re = compilePattern(shape.pattern);
-        if (re && !re.test(v)) failures.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${shape.pattern}`);
+        if (re && !re.test(v))
+          failures.push(
+            `Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${opts.unanchoredPatterns ? unanchored(shape.pattern) : shape.pattern}`,
+          );
       }
       return v;
     }

@@ -9,7 +9,7 @@ import { authenticate, type Authenticated, type WireFamily } from "../auth/crede
 import { anonymousPrincipal } from "../auth/principal.ts";
 import type { IncomingSignedRequest } from "../auth/sigv4.ts";
 import { awsJsonProtocol, JSON_CONTENT_TYPE } from "../protocol/aws-json.ts";
-import { awsQueryProtocol, queryParams } from "../protocol/aws-query.ts";
+import { awsQueryProtocol, encodeUnknownQueryServiceError, queryParams, XML_CONTENT_TYPE } from "../protocol/aws-query.ts";
 import { restXmlProtocol } from "../protocol/rest-xml.ts";
 import { wireProtocolOf, type WireRequest, type WireResponse } from "../protocol/index.ts";
 import type { AppContext } from "../kernel/context.ts";
@@ -142,7 +142,7 @@ export class HttpFrontend {
     const body = req.body;
     const wireReq: WireRequest = { method: req.method, path, query, headers: req.headers, body, host: req.headers.host ?? "" };
     const routed = this.route(req, wireReq, signing);
-    if (!routed) return fromWire(requestId, awsJsonProtocol.encodeError(undefined, new ServiceError("UnknownOperationException", "", 400), requestId, wireReq));
+    if (!routed) return fromWire(requestId, unknownServiceError(req, wireReq, requestId));
     const { svc, family } = routed;
     const protocol = wireProtocolOf(svc);
     const signedReq: IncomingSignedRequest = { method: req.method, path, query: rawQuery, headers: req.headers, body };
@@ -270,3 +270,12 @@ function clientIp(req: HttpRequest): string {
 }
 
 export { unknownOperation };
+
+/** A service localfargate does not have, answered in the request's protocol: XML for a Query `Action`, else JSON. */
+function unknownServiceError(req: HttpRequest, wireReq: WireRequest, requestId: string): WireResponse {
+  if (!req.headers["x-amz-target"] && queryParams(wireReq).get("Action") !== null) {
+    const err = new ServiceError("InvalidAction", "The action or operation requested is invalid. Verify that the action is typed correctly.", 400);
+    return { status: 400, headers: { "content-type": XML_CONTENT_TYPE }, body: encodeUnknownQueryServiceError(err, requestId) };
+  }
+  return awsJsonProtocol.encodeError(undefined, new ServiceError("UnknownOperationException", "", 400), requestId, wireReq);
+}

@@ -28,6 +28,15 @@ expect_error InvalidLookupAttributesException awsl cloudtrail lookup-events --lo
 # --- bucket and trail ------------------------------------------------------------------------
 awsl s3api create-bucket --bucket "$BUCKET" --create-bucket-configuration "LocationConstraint=$REGION" >/dev/null
 expect_eq "$(awsl s3api get-bucket-location --bucket "$BUCKET" --query LocationConstraint --output text)" "$REGION" "bucket location"
+# a trail's bucket must let CloudTrail write (InsufficientS3BucketPolicyException otherwise)
+expect_error InsufficientS3BucketPolicyException awsl cloudtrail create-trail --name nopolicy --s3-bucket-name "$BUCKET"
+cat >"$WORK/bucket-policy.json" <<POLICY
+{"Version":"2012-10-17","Statement":[
+ {"Sid":"AWSCloudTrailAclCheck","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::$BUCKET"},
+ {"Sid":"AWSCloudTrailWrite","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::$BUCKET/AWSLogs/$ACCOUNT/*","Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control"}}}]}
+POLICY
+awsl s3api put-bucket-policy --bucket "$BUCKET" --policy "file://$WORK/bucket-policy.json"
+expect_eq "$(awsl s3api get-bucket-policy --bucket "$BUCKET" --query Policy --output text | python3 -c 'import json,sys; print(json.load(sys.stdin)["Statement"][1]["Sid"])')" AWSCloudTrailWrite "get-bucket-policy"
 expect_error S3BucketDoesNotExistException awsl cloudtrail create-trail --name nobucket --s3-bucket-name missing-bucket-name
 expect_error InvalidTrailNameException awsl cloudtrail create-trail --name=bad- --s3-bucket-name "$BUCKET"
 

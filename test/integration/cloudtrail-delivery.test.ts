@@ -15,7 +15,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { recordServiceEvent } from "../../src/audit/sink.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { ACCOUNT } from "./cloudtrail-helpers.ts";
+import { ACCOUNT, createTrailBucket } from "./cloudtrail-helpers.ts";
 import type { LooseJson } from "../support/json.ts";
 
 let s: TestServer;
@@ -28,7 +28,7 @@ beforeAll(async () => {
   ct = new CloudTrailClient(s.config);
   s3 = new S3Client({ ...s.config, forcePathStyle: true });
   sts = new STSClient(s.config);
-  await s3.send(new CreateBucketCommand({ Bucket: "delivery" }));
+  await createTrailBucket(s3, "delivery");
 });
 afterAll(async () => {
   await s?.close();
@@ -217,8 +217,8 @@ describe("log files", () => {
 
 describe("event selectors at delivery", () => {
   it("leave out kms.amazonaws.com events when excluded, while another trail keeps them", async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: "sel-all" }));
-    await s3.send(new CreateBucketCommand({ Bucket: "sel-nokms" }));
+    await createTrailBucket(s3, "sel-all");
+    await createTrailBucket(s3, "sel-nokms");
     await ct.send(new CreateTrailCommand({ Name: "all", S3BucketName: "sel-all" }));
     await ct.send(new CreateTrailCommand({ Name: "nokms", S3BucketName: "sel-nokms" }));
     await ct.send(
@@ -256,7 +256,7 @@ describe("event selectors at delivery", () => {
   });
 
   it("deliver S3 data events to a trail whose selectors name the bucket", async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: "data-logs" }));
+    await createTrailBucket(s3, "data-logs");
     await s3.send(new CreateBucketCommand({ Bucket: "watched" }));
     await ct.send(new CreateTrailCommand({ Name: "data", S3BucketName: "data-logs" }));
     await ct.send(
@@ -286,7 +286,7 @@ describe("event selectors at delivery", () => {
   });
 
   it("multi-Region trails deliver each region's events under that region", async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: "multi" }));
+    await createTrailBucket(s3, "multi");
     await ct.send(new CreateTrailCommand({ Name: "multi", S3BucketName: "multi", IsMultiRegionTrail: true, EnableLogFileValidation: true }));
     await ct.send(new StartLoggingCommand({ Name: "multi" }));
     const w = await new STSClient({ ...s.config, region: "eu-west-1" }).send(new GetCallerIdentityCommand({}));

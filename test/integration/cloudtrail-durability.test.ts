@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { gunzipSync } from "node:zlib";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { startTestServer } from "../support/server.ts";
-import { lookupAll, recordOf } from "./cloudtrail-helpers.ts";
+import { createTrailBucket, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -47,7 +47,7 @@ describe("durability", () => {
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push((await sts.send(new GetCallerIdentityCommand({}))).$metadata.requestId!);
     const s3 = new S3Client({ ...s.config, forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: "restart" }));
+    await createTrailBucket(s3, "restart");
     const ct = new CloudTrailClient(s.config);
     await ct.send(new CreateTrailCommand({ Name: "restart", S3BucketName: "restart", EnableLogFileValidation: true }));
     await ct.send(new StartLoggingCommand({ Name: "restart" }));

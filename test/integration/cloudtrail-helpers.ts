@@ -1,11 +1,37 @@
 /** Shared helpers for the CloudTrail and S3 integration tests. */
 import { Agent } from "node:http";
 import { CloudTrailClient, LookupEventsCommand, type Event, type LookupAttributeKey } from "@aws-sdk/client-cloudtrail";
+import { CreateBucketCommand, PutBucketPolicyCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { CredentialRecord, Principal } from "../../src/kernel/principal.ts";
 import type { TestServer } from "../support/server.ts";
 import type { LooseJson } from "../support/json.ts";
 
 export const ACCOUNT = "000000000000";
+
+/** The bucket policy AWS documents for a trail's bucket: CloudTrail may read the ACL and write log files. */
+export function cloudTrailBucketPolicy(bucket: string): string {
+  const service = { Service: "cloudtrail.amazonaws.com" };
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "AWSCloudTrailAclCheck", Effect: "Allow", Principal: service, Action: "s3:GetBucketAcl", Resource: `arn:aws:s3:::${bucket}` },
+      {
+        Sid: "AWSCloudTrailWrite",
+        Effect: "Allow",
+        Principal: service,
+        Action: "s3:PutObject",
+        Resource: `arn:aws:s3:::${bucket}/*`,
+        Condition: { StringEquals: { "s3:x-amz-acl": "bucket-owner-full-control" } },
+      },
+    ],
+  });
+}
+
+/** Creates a bucket a trail may deliver to (with CloudTrail's bucket policy). */
+export async function createTrailBucket(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: cloudTrailBucketPolicy(bucket) }));
+}
 
 /** The CloudTrail record inside a LookupEvents event. */
 export function recordOf(e: Event): LooseJson {

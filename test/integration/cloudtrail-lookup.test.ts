@@ -1,12 +1,12 @@
 /** Every call becomes a CloudTrail record in AWS's shape; LookupEvents filters, pages and keeps 90 days. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloudTrailClient, CreateTrailCommand, GetTrailCommand, LookupEventsCommand, type LookupAttributeKey } from "@aws-sdk/client-cloudtrail";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { servicePrincipal } from "../../src/auth/principal.ts";
 import { recordServiceEvent } from "../../src/audit/sink.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { ACCOUNT, addTestPrincipals, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
+import { ACCOUNT, addTestPrincipals, createTrailBucket, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
 import type { LooseJson } from "../support/json.ts";
 
 let s: TestServer;
@@ -207,7 +207,7 @@ describe("records", () => {
 describe("LookupEvents", () => {
   it("filters on every lookup attribute", async () => {
     const s3 = new S3Client({ ...s.config, forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: "lookup-attrs" }));
+    await createTrailBucket(s3, "lookup-attrs");
     const created = await ct.send(new CreateTrailCommand({ Name: "attrs", S3BucketName: "lookup-attrs" }));
     const rec = await recordForRequest(created.$metadata.requestId!, "CreateTrail");
     const arn = created.TrailARN!;
@@ -232,7 +232,7 @@ describe("LookupEvents", () => {
 
   it("shows S3 bucket calls but not object-level data events", async () => {
     const s3 = new S3Client({ ...s.config, forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: "lookup-data" }));
+    await createTrailBucket(s3, "lookup-data");
     await s3.send(new PutObjectCommand({ Bucket: "lookup-data", Key: "k", Body: "v" }));
     await s3.send(new GetObjectCommand({ Bucket: "lookup-data", Key: "k" }));
     const creates = (await lookupAll(ct, "EventName", "CreateBucket")).map(recordOf).filter((r) => r.requestParameters.bucketName === "lookup-data");

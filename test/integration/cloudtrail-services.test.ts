@@ -4,10 +4,10 @@ import { gunzipSync } from "node:zlib";
 import { CloudTrailClient, CreateTrailCommand, PutEventSelectorsCommand, StartLoggingCommand, StopLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { ACCOUNT, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
+import { ACCOUNT, createTrailBucket, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
 
 let s: TestServer;
 let ct: CloudTrailClient;
@@ -85,8 +85,8 @@ describe("principals from IAM and STS", () => {
 describe("KMS events", () => {
   it("are in event history by key ARN, and a trail can exclude them", async () => {
     const s3 = new S3Client({ ...s.config, forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: "kms-all" }));
-    await s3.send(new CreateBucketCommand({ Bucket: "kms-none" }));
+    await createTrailBucket(s3, "kms-all");
+    await createTrailBucket(s3, "kms-none");
     await ct.send(new CreateTrailCommand({ Name: "kms-all", S3BucketName: "kms-all" }));
     await ct.send(new CreateTrailCommand({ Name: "kms-none", S3BucketName: "kms-none" }));
     await ct.send(

@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AddTagsCommand, CloudTrailClient, CreateTrailCommand, DeleteTrailCommand, GetTrailCommand } from "@aws-sdk/client-cloudtrail";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { S3Client } from "@aws-sdk/client-s3";
 import type { Principal } from "../../src/kernel/principal.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import type { LooseJson } from "../support/json.ts";
-import { ACCOUNT, addTestPrincipals, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
+import { ACCOUNT, addTestPrincipals, createTrailBucket, lookupAll, recordOf } from "./cloudtrail-helpers.ts";
 
 let s: TestServer;
 let ct: CloudTrailClient;
@@ -22,7 +22,7 @@ beforeAll(async () => {
   ct = new CloudTrailClient(s.config);
   // alice has no policies: an IAM user without policies is denied everything
   alice = new CloudTrailClient(addTestPrincipals(s).user);
-  await new S3Client({ ...s.config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "targets-bucket" }));
+  await createTrailBucket(new S3Client({ ...s.config, forcePathStyle: true }), "targets-bucket");
 });
 afterAll(async () => {
   await s?.close();

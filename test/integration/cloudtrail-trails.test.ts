@@ -18,10 +18,10 @@ import {
   StopLoggingCommand,
   UpdateTrailCommand,
 } from "@aws-sdk/client-cloudtrail";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { S3Client } from "@aws-sdk/client-s3";
 import { createPublicKey } from "node:crypto";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { ACCOUNT } from "./cloudtrail-helpers.ts";
+import { ACCOUNT, createTrailBucket } from "./cloudtrail-helpers.ts";
 
 let s: TestServer;
 let ct: CloudTrailClient;
@@ -33,8 +33,8 @@ beforeAll(async () => {
   ct = new CloudTrailClient(s.config);
   west = new CloudTrailClient({ ...s.config, region: "us-west-2" });
   const s3 = new S3Client({ ...s.config, forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: "trail-bucket" }));
-  await s3.send(new CreateBucketCommand({ Bucket: "other-bucket" }));
+  await createTrailBucket(s3, "trail-bucket");
+  await createTrailBucket(s3, "other-bucket");
 });
 afterAll(async () => {
   await s?.close();
@@ -143,7 +143,7 @@ describe("another account's bucket and KMS key", () => {
       403,
       "Incorrect S3 bucket policy is detected for bucket: trail-bucket",
     );
-    await new S3Client({ ...s.configFor(other), forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "their-bucket" }));
+    await createTrailBucket(new S3Client({ ...s.configFor(other), forcePathStyle: true }), "their-bucket");
     const foreignKey = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
     await fails(otherCt.send(new CreateTrailCommand({ Name: "theirs", S3BucketName: "their-bucket", KmsKeyId: foreignKey })), "InsufficientEncryptionPolicyException");
     await fails(

@@ -24,6 +24,7 @@ import * as SSM from "@aws-sdk/client-ssm";
 import * as STS from "@aws-sdk/client-sts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import type { ServiceShapes } from "../../src/protocol/shapes/types.ts";
+import { createTrailBucket } from "./cloudtrail-helpers.ts";
 import { createFargateKey, NETWORK, registerSleeper } from "./ecs-helpers.ts";
 import { otherAccountCallers, OTHER, OWNER, type Caller } from "./cross-account-helpers.ts";
 import type { Creds } from "./iam-helpers.ts";
@@ -291,6 +292,9 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "organizations.UpdateOrganizationalUnit": { Name: "renamed-by-other" },
   "organizations.UpdatePolicy": { Content: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) },
   "organizations.DescribeEffectivePolicy": { PolicyType: "TAG_POLICY" },
+  "s3.PutBucketPolicy": {
+    Policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::owner-bucket/*" }] }),
+  },
 };
 
 /** Operations the matrix does not call, and why. */
@@ -364,6 +368,9 @@ const S3_MEMBERS: Record<string, { members: string[]; required: string[] }> = {
   HeadObject: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
   PutObject: { members: ["Bucket", "Key", "Body"], required: ["Bucket", "Key"] },
   DeleteObject: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
+  PutBucketPolicy: { members: ["Bucket", "Policy"], required: ["Bucket", "Policy"] },
+  GetBucketPolicy: { members: ["Bucket"], required: ["Bucket"] },
+  DeleteBucketPolicy: { members: ["Bucket"], required: ["Bucket"] },
 };
 
 /** Per-operation identifier values where one kind of key is needed (signing, MAC, imported). */
@@ -671,7 +678,7 @@ async function buildWorld(): Promise<World> {
     )
   ).service!.serviceArn!;
 
-  await a.s3.send(new S3.CreateBucketCommand({ Bucket: "owner-bucket" }));
+  await createTrailBucket(a.s3, "owner-bucket");
   await a.s3.send(new S3.PutObjectCommand({ Bucket: "owner-bucket", Key: "report.txt", Body: "owner's data" }));
   const trail = await a.ct.send(new CT.CreateTrailCommand({ Name: "owner-trail", S3BucketName: "owner-bucket", TagsList: [{ Key: "team", Value: "owner" }] }));
   await a.ct.send(new CT.StartLoggingCommand({ Name: "owner-trail" }));

@@ -110,16 +110,17 @@ describe("ListTaskDefinitions", () => {
     for (const a of b.taskDefinitionArns!) expect(a).toContain(`:${B}:`);
   });
 
-  it("familyPrefix narrows by prefix, in both directions", async () => {
+  it("familyPrefix names one whole family (not a prefix), in both directions", async () => {
     const list = (familyPrefix: string, sort?: "ASC" | "DESC") =>
       all(async (t) => {
         const o = await ecsA.send(new ListTaskDefinitionsCommand({ familyPrefix, maxResults: 4, nextToken: t, sort }));
         return { items: o.taskDefinitionArns!, nextToken: o.nextToken };
       });
-    const withPrefix = (p: string) => ascending.filter((a) => a.split("/")[1].startsWith(p));
-    expect(await list("f-a")).toEqual(withPrefix("f-a"));
-    expect(await list("f-a", "DESC")).toEqual(withPrefix("f-a").reverse());
-    expect(await list("g")).toEqual(withPrefix("g"));
+    const ofFamily = (f: string) => ascending.filter((a) => a.split("/")[1].split(":")[0] === f);
+    expect(await list("f-a")).toEqual(ofFamily("f-a"));
+    expect(await list("f-a", "DESC")).toEqual(ofFamily("f-a").reverse());
+    expect(await list("g")).toEqual(ofFamily("g"));
+    expect(await list("f")).toEqual([]);
     expect(await list("zzz")).toEqual([]);
   });
 

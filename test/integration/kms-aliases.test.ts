@@ -151,8 +151,10 @@ describe("ListAliases", () => {
       Marker = r.NextMarker;
       pages++;
     } while (Marker);
-    expect(seen).toEqual(names);
-    expect(pages).toBe(3);
+    // the predefined AWS managed aliases (alias/aws/...) sort before the account's own
+    expect(seen.filter((n) => !n.startsWith("alias/aws/"))).toEqual(names);
+    expect(seen).toEqual([...seen].sort());
+    expect(pages).toBe(Math.ceil(seen.length / 2));
     const other = await createKey(own);
     expect((await own.send(new ListAliasesCommand({ KeyId: other.Arn }))).Aliases).toEqual([]);
     await expectKmsError(own.send(new ListAliasesCommand({ Limit: 101 })), "ValidationException");

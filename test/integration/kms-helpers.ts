@@ -1,5 +1,6 @@
 /** Shared helpers for the KMS integration tests. */
 import { expect } from "vitest";
+import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { CreateKeyCommand, KMSClient, type CreateKeyCommandInput, type KeyMetadata } from "@aws-sdk/client-kms";
 import type { TestServer } from "../support/server.ts";
@@ -118,6 +119,27 @@ export function addPrincipal(s: TestServer, kind: "user" | "role", name: string,
       docs = d;
     },
   };
+}
+
+/**
+ * What the AWS docs ("Encrypt the key material") have users run:
+ *   RSAES_OAEP_SHA_*:     openssl pkeyutl -encrypt -in material -inkey PublicKey.bin -keyform DER -pubin
+ *                           -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256
+ *   RSA_AES_KEY_WRAP_*:   openssl rand -out aes-key.bin 32
+ *                         openssl enc -id-aes256-wrap-pad -K $(xxd -p < aes-key.bin | tr -d '\n') -iv A65959A6
+ *                           -in material -out material-wrapped.bin
+ *                         openssl pkeyutl -encrypt -in aes-key.bin -out aes-key-wrapped.bin … (OAEP as above)
+ *                         cat aes-key-wrapped.bin material-wrapped.bin > EncryptedKeyMaterial.bin
+ */
+export function wrap(publicKeyDer: Uint8Array, algorithm: string, material: Buffer): Buffer {
+  const key = createPublicKey({ key: Buffer.from(publicKeyDer), format: "der", type: "spki" });
+  const oaepHash = algorithm.endsWith("SHA_1") ? "sha1" : "sha256";
+  const rsa = (data: Buffer) => publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, data);
+  if (algorithm.startsWith("RSAES_OAEP")) return rsa(material);
+  const aesKey = randomBytes(32);
+  const c = createCipheriv("id-aes256-wrap-pad", aesKey, Buffer.from("A65959A6", "hex"));
+  const wrapped = Buffer.concat([c.update(material), c.final()]);
+  return Buffer.concat([rsa(aesKey), wrapped]);
 }
 
 export { allow, deny } from "./iam-helpers.ts";

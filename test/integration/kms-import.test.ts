@@ -4,7 +4,7 @@
  * rules; re-import of the same material; refusal of different material; expiry on the clock.
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { constants, createCipheriv, createDecipheriv, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
+import { createDecipheriv, createPublicKey, randomBytes } from "node:crypto";
 import {
   DecryptCommand,
   DeleteImportedKeyMaterialCommand,
@@ -18,7 +18,7 @@ import {
   type KeyMetadata,
 } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { ACCOUNT, createKey, expectKmsError, text, trailRecords, utf8 } from "./kms-helpers.ts";
+import { ACCOUNT, createKey, expectKmsError, text, trailRecords, utf8, wrap } from "./kms-helpers.ts";
 
 const DAY = 86400;
 let s: TestServer;
@@ -30,27 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s.close();
 });
-
-/**
- * What the AWS docs ("Encrypt the key material") have users run:
- *   RSAES_OAEP_SHA_*:     openssl pkeyutl -encrypt -in material -inkey PublicKey.bin -keyform DER -pubin
- *                           -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256
- *   RSA_AES_KEY_WRAP_*:   openssl rand -out aes-key.bin 32
- *                         openssl enc -id-aes256-wrap-pad -K $(xxd -p < aes-key.bin | tr -d '\n') -iv A65959A6
- *                           -in material -out material-wrapped.bin
- *                         openssl pkeyutl -encrypt -in aes-key.bin -out aes-key-wrapped.bin … (OAEP as above)
- *                         cat aes-key-wrapped.bin material-wrapped.bin > EncryptedKeyMaterial.bin
- */
-function wrap(publicKeyDer: Uint8Array, algorithm: string, material: Buffer): Buffer {
-  const key = createPublicKey({ key: Buffer.from(publicKeyDer), format: "der", type: "spki" });
-  const oaepHash = algorithm.endsWith("SHA_1") ? "sha1" : "sha256";
-  const rsa = (data: Buffer) => publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, data);
-  if (algorithm.startsWith("RSAES_OAEP")) return rsa(material);
-  const aesKey = randomBytes(32);
-  const c = createCipheriv("id-aes256-wrap-pad", aesKey, Buffer.from("A65959A6", "hex"));
-  const wrapped = Buffer.concat([c.update(material), c.final()]);
-  return Buffer.concat([rsa(aesKey), wrapped]);
-}
 
 async function importInto(
   key: KeyMetadata,

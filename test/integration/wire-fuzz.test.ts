@@ -12,7 +12,8 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
 import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, CreateGroupCommand } from "@aws-sdk/client-iam";
 import { ECSClient, CreateClusterCommand } from "@aws-sdk/client-ecs";
-import { S3Client, CreateBucketCommand } from "@aws-sdk/client-s3";
+import { S3Client } from "@aws-sdk/client-s3";
+import { createTrailBucket } from "./cloudtrail-helpers.ts";
 import { CloudTrailClient, CreateTrailCommand } from "@aws-sdk/client-cloudtrail";
 import { SecretsManagerClient, CreateSecretCommand, DeleteSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { SSMClient, PutParameterCommand } from "@aws-sdk/client-ssm";
@@ -63,8 +64,8 @@ beforeAll(async () => {
   // a task that ends at once: generated RunTask and CreateService calls may start it
   known.push(await registerSleeper(ecs, "fuzz", [{ name: "app", image: "busybox", command: ["true"], essential: true }]));
   const s3 = new S3Client({ ...s.config, forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: "fuzz-trail" }));
-  await s3.send(new CreateBucketCommand({ Bucket: "fuzz-empty" }));
+  await createTrailBucket(s3, "fuzz-trail");
+  await createTrailBucket(s3, "fuzz-empty");
   const trail = await new CloudTrailClient(s.config).send(new CreateTrailCommand({ Name: "fuzz", S3BucketName: "fuzz-trail" }));
   known.push(trail.TrailARN!, "fuzz-trail");
   const logs = new CloudWatchLogsClient(s.config);

@@ -80,14 +80,24 @@ export async function lookupEvents(store: AuditStore, account: string, region: s
   // Insights events are not generated here: an insight lookup has nothing to return.
   if (req.EventCategory === "insight" || startMs > endMs) return { Events: [] };
 
-  const rows = await store.lookup({ account, region, attribute, startMs, endMs, before: cursor ? { t: cursor.t, s: cursor.s } : undefined, limit: max + 1 });
+  // stored times keep the call's millisecond (event-store.ts), records show whole seconds: an
+  // event matches by its second, as its eventTime reads
+  const rows = await store.lookup({
+    account,
+    region,
+    attribute,
+    startMs: Math.ceil(startMs / 1000) * 1000,
+    endMs: Math.floor(endMs / 1000) * 1000 + 999,
+    before: cursor ? { t: cursor.t, s: cursor.s } : undefined,
+    limit: max + 1,
+  });
   const page = rows.slice(0, max);
   const events: Event[] = page.map((e) => ({
     EventId: e.eventId,
     EventName: e.eventName,
     ReadOnly: String(e.readOnly),
     ...(e.accessKeyId ? { AccessKeyId: e.accessKeyId } : {}),
-    EventTime: new Date(e.eventTimeMs),
+    EventTime: new Date(e.eventTimeMs - (e.eventTimeMs % 1000)),
     EventSource: e.eventSource,
     ...(e.username ? { Username: e.username } : {}),
     Resources: e.resources,

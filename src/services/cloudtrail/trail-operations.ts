@@ -14,6 +14,7 @@ import type {
 } from "@aws-sdk/client-cloudtrail";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
+import { bucketPolicyAllowsService } from "../s3/index.ts";
 import { DIGEST_INTERVAL_MS, homeChain } from "./delivery.ts";
 import { organizationForTrail } from "./organization-trail.ts";
 import { responseElementsOf, saveTrail, type CloudTrailDeps } from "./deps.ts";
@@ -34,15 +35,26 @@ import {
 } from "./trails.ts";
 
 /**
- * The trail's bucket exists and belongs to the trail's account: buckets here have no bucket
- * policy that could let CloudTrail write another account's trail into them.
+ * The trail's bucket exists, belongs to the trail's account, and its bucket policy lets
+ * CloudTrail (cloudtrail.amazonaws.com) read the bucket's ACL and write the trail's log files
+ * under `<prefix>/AWSLogs/<account>/`, as AWS requires of a trail's bucket
+ * (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html).
  */
-function requireBucket(deps: CloudTrailDeps, name: string, accountId: string): void {
+function requireBucket(deps: CloudTrailDeps, name: string, accountId: string, trail: { arn: string; prefix?: string }): void {
   validateBucketName(name);
   const b = deps.bucket(name);
   if (!b) throw ctError("S3BucketDoesNotExistException", `S3 bucket ${name} does not exist!`);
-  if (b.ownerAccountId !== accountId) throw ctError("InsufficientS3BucketPolicyException", `Incorrect S3 bucket policy is detected for bucket: ${name}`);
+  const insufficient = () => ctError("InsufficientS3BucketPolicyException", `Incorrect S3 bucket policy is detected for bucket: ${name}`);
+  if (b.ownerAccountId !== accountId) throw insufficient();
+  const context = { "aws:SourceArn": trail.arn, "aws:SourceAccount": accountId };
+  const logs = `arn:aws:s3:::${name}/${trail.prefix ? `${trail.prefix}/` : ""}AWSLogs/${accountId}/CloudTrail/file.json.gz`;
+  const allowed =
+    bucketPolicyAllowsService(b, CLOUDTRAIL_SERVICE, "s3:GetBucketAcl", `arn:aws:s3:::${name}`, context) &&
+    bucketPolicyAllowsService(b, CLOUDTRAIL_SERVICE, "s3:PutObject", logs, { ...context, "s3:x-amz-acl": "bucket-owner-full-control" });
+  if (!allowed) throw insufficient();
 }
+
+const CLOUDTRAIL_SERVICE = "cloudtrail.amazonaws.com";
 
 /** A key ARN must name a key of the trail's Region and account (no key policy here lets CloudTrail use another's). */
 function checkKmsKey(ctx: RequestContext, keyId: string | undefined): void {
@@ -77,14 +89,15 @@ export function createTrailOperation(deps: CloudTrailDeps) {
         );
       validateTrailName(name);
       checkUnsupported(input);
+      // the request's own parameters are checked before the bucket and key it names
       const organizationId = organizationForTrail(ctx, input.IsOrganizationTrail);
-      requireBucket(deps, input.S3BucketName!, acct);
-      checkKmsKey(ctx, input.KmsKeyId);
       validatePrefix(input.S3KeyPrefix);
       validateTags(input.TagsList);
       const multi = input.IsMultiRegionTrail ?? false;
       const global = input.IncludeGlobalServiceEvents ?? true;
       if (multi && !global) throw ctError("InvalidParameterCombinationException", "Multi-Region trail must include global service events.");
+      requireBucket(deps, input.S3BucketName!, acct, { arn: trailArn(ctx.region, acct, name), prefix: input.S3KeyPrefix });
+      checkKmsKey(ctx, input.KmsKeyId);
       const arn = trailArn(ctx.region, acct, name);
       const clash = deps.trails.inAccount(acct).find((t) => t.name === name && (t.arn === arn || t.isMultiRegionTrail || multi));
       if (clash) throw ctError("TrailAlreadyExistsException", `Trail ${name} already exists for customer: ${acct}`);
@@ -131,12 +144,15 @@ export function updateTrailOperation(deps: CloudTrailDeps) {
       const t = storedHomeTrailOf(ctx, deps.trails, target, input.Name!);
       checkUnsupported(input);
       const organizationId = input.IsOrganizationTrail === undefined ? t.organizationId : organizationForTrail(ctx, input.IsOrganizationTrail);
-      if (input.S3BucketName !== undefined) requireBucket(deps, input.S3BucketName, ctx.principal.accountId);
-      checkKmsKey(ctx, input.KmsKeyId);
       validatePrefix(input.S3KeyPrefix === "" ? undefined : input.S3KeyPrefix);
       const multi = input.IsMultiRegionTrail ?? t.isMultiRegionTrail;
       const global = input.IncludeGlobalServiceEvents ?? t.includeGlobalServiceEvents;
       if (multi && !global) throw ctError("InvalidParameterCombinationException", "Multi-Region trail must include global service events.");
+      if (input.S3BucketName !== undefined || input.S3KeyPrefix !== undefined) {
+        const prefix = input.S3KeyPrefix === undefined ? t.s3KeyPrefix : input.S3KeyPrefix || undefined;
+        requireBucket(deps, input.S3BucketName ?? t.s3BucketName, ctx.principal.accountId, { arn: t.arn, prefix });
+      }
+      checkKmsKey(ctx, input.KmsKeyId);
       if (multi && !t.isMultiRegionTrail) {
         const clash = deps.trails.inAccount(t.accountId).find((x) => x !== t && x.name === t.name);
         if (clash) throw ctError("TrailAlreadyExistsException", `Trail ${t.name} already exists for customer: ${t.accountId}`);

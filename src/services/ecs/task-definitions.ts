@@ -147,6 +147,10 @@ export function registerTaskDefinition(state: EcsState, ctx: RequestContext, inp
     if (networkMode !== "awsvpc") throw client(`Fargate only supports network mode 'awsvpc'.`);
     if (!cpu) throw client("Fargate requires that 'cpu' be defined at the task level.");
     if (!memory) throw client("Fargate requires that 'memory' be defined at the task level.");
+    // Fargate for Linux shares a process namespace only among the task's own containers
+    // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_definition_pidmode)
+    if (input.pidMode === "host") throw client("Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.");
+    if (input.ipcMode !== undefined) throw client("Tasks using the Fargate launch type do not support ipcMode.");
   }
   let cpuUnits: number | undefined;
   let memMiB: number | undefined;
@@ -171,6 +175,12 @@ export function registerTaskDefinition(state: EcsState, ctx: RequestContext, inp
   // secrets, private registry credentials and environment files are fetched with the execution role
   if (!input.executionRoleArn && containers.some((d) => d.secrets?.length || d.repositoryCredentials || d.environmentFiles?.length)) {
     throw client("When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.");
+  }
+  // without a task-level memory, each container must say how much it needs
+  // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html#ECS-Type-ContainerDefinition-memory)
+  if (memory === undefined) {
+    const unsized = containers.find((c) => c.memory === undefined && c.memoryReservation === undefined);
+    if (unsized) throw client(`Invalid setting for container '${unsized.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
   }
   const revision = state.nextRevision(family, ctx.region, ctx.principal.accountId);
   const arn = taskDefArn(ctx.region, ctx.principal.accountId, family, revision);
@@ -245,7 +255,9 @@ export function taskDefinitionOperations(state: EcsState) {
         const scope = `${ecsScope(ctx.principal.accountId, ctx.region)}|${status}`;
         const p = indexPage(state.taskDefs.index("byStatus"), scope, input, (d) => d.arn, {
           descending: input.sort === "DESC",
-          prefix: input.familyPrefix || undefined,
+          // familyPrefix names one whole family (the API reference's ListTaskDefinitions), unlike
+          // ListTaskDefinitionFamilies' familyPrefix, which is a prefix
+          prefix: input.familyPrefix ? `${input.familyPrefix}\u0000` : undefined,
           // a record is re-filed whenever it is replaced; this guards against an in-place change
           filter: (d) => d.def.status === status,
         });

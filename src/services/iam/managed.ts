@@ -24,7 +24,7 @@ import type {
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
-import { AWS_MANAGED, awsManagedArn } from "./aws-managed.ts";
+import { awsManagedArn, awsManagedPolicies } from "./aws-managed.ts";
 import {
   alreadyExists,
   checkTagRequest,
@@ -48,10 +48,14 @@ import {
 import { authorizeOnAnyResource, authorizeOnPolicy, iamChecks, iamResolvers, loggedResponse, type IamEnv, type PolicyRef } from "./ops.ts";
 import { ACCOUNT_SCOPE, policyKey, type IamState, type ManagedPolicy, type PolicyRec } from "./state.ts";
 
-/** The AWS managed policies in ListPolicies order (they never change). */
-const AWS_MANAGED_ORDERED: [string, ManagedPolicy][] = [...AWS_MANAGED.values()]
-  .map((rec): [string, ManagedPolicy] => [policyKey(rec.name, awsManagedArn(rec)), { kind: "aws", rec }])
-  .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** The AWS managed policies in ListPolicies order (they never change; made at the first listing). */
+let awsManagedOrdered: [string, ManagedPolicy][] | undefined;
+function awsManagedInListOrder(): [string, ManagedPolicy][] {
+  awsManagedOrdered ??= [...awsManagedPolicies().values()]
+    .map((rec): [string, ManagedPolicy] => [policyKey(rec.name, awsManagedArn(rec)), { kind: "aws", rec }])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return awsManagedOrdered;
+}
 
 /** Two key-ordered sequences as one. */
 function* mergeByKey<T>(a: Iterator<[string, T]>, b: Iterator<[string, T]>): Generator<[string, T]> {
@@ -96,7 +100,12 @@ function checkManagedSize(doc: string): void {
   if (policySize(doc) > MANAGED_POLICY_SIZE) throw limitExceeded(`Cannot exceed quota for PolicySize: ${MANAGED_POLICY_SIZE}`);
 }
 
-export function policyView(state: IamState, accountId: string, p: ManagedPolicy, withTags: boolean): Policy {
+/**
+ * A policy as the operation `view` returns it: only GetPolicy includes Description, and lists
+ * Tags even when there are none; CreatePolicy lists Tags only when it set some; ListPolicies
+ * gives neither (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Policy.html).
+ */
+export function policyView(state: IamState, accountId: string, p: ManagedPolicy, view: "get" | "create" | "list"): Policy {
   const arn = state.policyArnOf(p);
   const use = state.usage(accountId, arn);
   const r = p.rec;
@@ -109,11 +118,12 @@ export function policyView(state: IamState, accountId: string, p: ManagedPolicy,
     AttachmentCount: use.users.length + use.groups.length + use.roles.length,
     PermissionsBoundaryUsageCount: use.boundaryUsers.length + use.boundaryRoles.length,
     IsAttachable: true,
-    ...(r.description ? { Description: r.description } : {}),
+    ...(view === "get" && r.description ? { Description: r.description } : {}),
     CreateDate: r.createDate,
     UpdateDate: r.updateDate,
   };
-  if (withTags && p.kind === "customer" && p.rec.tags.length) out.Tags = p.rec.tags;
+  const own = p.kind === "customer" ? p.rec.tags : [];
+  if (view === "get" || (view === "create" && own.length)) out.Tags = own;
   return out;
 }
 
@@ -171,7 +181,7 @@ function createPolicyOperation(env: IamEnv) {
         tags: mergeTags([], i.Tags ?? [], "Policy"),
       };
       state.addPolicy(ctx, rec);
-      return { Policy: policyView(state, account, { kind: "customer", rec }, true) };
+      return { Policy: policyView(state, account, { kind: "customer", rec }, "create") };
     },
     audit: { responseElements: loggedResponse },
   });
@@ -183,7 +193,7 @@ function getPolicyOperation(env: IamEnv) {
     resolve: iamResolvers(env).policy,
     authorize: authorizeOnPolicy,
     handler: function getPolicy(_ctx, _i, ref) {
-      return { Policy: policyView(env.state, ref.account, requirePolicy(ref), true) };
+      return { Policy: policyView(env.state, ref.account, requirePolicy(ref), "get") };
     },
   });
 }
@@ -212,7 +222,7 @@ function listPoliciesOperation(env: IamEnv) {
       const from = markerKey(i.Marker);
       const size = i.MaxItems ?? 100;
       const customer = scope !== "AWS" ? state.existingAccount(account)?.policies.index("byName").entries(ACCOUNT_SCOPE, from) : undefined;
-      const aws = scope !== "Local" ? AWS_MANAGED_ORDERED.filter(([k]) => from === undefined || k >= from) : [];
+      const aws = scope !== "Local" ? awsManagedInListOrder().filter(([k]) => from === undefined || k >= from) : [];
       const customerEntries = (function* () {
         if (customer) for (const [k, rec] of customer) yield [k, { kind: "customer", rec }] as [string, ManagedPolicy];
       })();
@@ -224,7 +234,7 @@ function listPoliciesOperation(env: IamEnv) {
       const Policies: Policy[] = [];
       for (const [key, p] of mergeByKey(aws[Symbol.iterator](), customerEntries)) {
         if (!pathMatches(p.rec.path, i.PathPrefix)) continue;
-        const view = byUse || Policies.length < size ? policyView(state, account, p, false) : undefined;
+        const view = byUse || Policies.length < size ? policyView(state, account, p, "list") : undefined;
         if (view && byUse && !usable(view)) continue;
         if (Policies.length === size) return { Policies, IsTruncated: true, Marker: markerFor(key) };
         Policies.push(view!);

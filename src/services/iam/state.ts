@@ -7,7 +7,7 @@ import type { Tag } from "@aws-sdk/client-iam";
 import type { Store, WriteOp } from "../../store/store.ts";
 import { IndexedMap } from "../../store/ordered-index.ts";
 import type { RequestContext } from "../../kernel/context.ts";
-import { AWS_MANAGED, awsManagedArn, type AwsManagedPolicy } from "./aws-managed.ts";
+import { awsManagedArn, awsManagedPolicies, type AwsManagedPolicy } from "./aws-managed.ts";
 import { noSuchEntity, parseIamArn } from "./common.ts";
 import type { Sealed } from "./secrets.ts";
 
@@ -289,7 +289,7 @@ export class IamState {
 
   /** A managed policy by ARN as seen from `accountId` (its own policies and AWS managed ones). */
   findPolicy(accountId: string, arn: string): ManagedPolicy | undefined {
-    const aws = AWS_MANAGED.get(arn);
+    const aws = arn.startsWith("arn:aws:iam::aws:policy/") ? awsManagedPolicies().get(arn) : undefined;
     if (aws) return { kind: "aws", rec: aws };
     const parsed = parseIamArn(arn);
     if (!parsed || parsed.kind !== "policy" || parsed.accountId !== accountId) return undefined;

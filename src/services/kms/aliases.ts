@@ -8,7 +8,8 @@ import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { namingKeys, type Kms, type NoOutput } from "./core.ts";
-import { indexPageOf, pageOf } from "./paging.ts";
+import { pageOf } from "./paging.ts";
+import { pageWithPredefined } from "./predefined-aliases.ts";
 import { iamCheck, keyCheck } from "./key-policy.ts";
 import { keyOf, resolveKey, scopeOf } from "./resolve.ts";
 import { aliasArn, checkKeyState, err, kmsScope, type AliasRecord, type KeyRecord } from "./state.ts";
@@ -22,6 +23,14 @@ export function validateAliasName(name: string): void {
   if (name.startsWith("alias/aws/")) {
     throw new ServiceError("InvalidAliasNameException", "Alias names that begin with alias/aws/ are reserved for AWS managed keys.", 400);
   }
+}
+
+/**
+ * The API model's pattern admits ':' (so alias ARNs pass elsewhere), but a new alias name may hold
+ * only letters, digits, '/', '_' and '-' (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html).
+ */
+function validateNewAliasCharacters(name: string): void {
+  if (!/^[a-zA-Z0-9/_-]+$/.test(name)) throw err.validation(`${name} contains invalid characters for an alias`);
 }
 
 function lookupAlias(kms: Kms, ctx: RequestContext, name: string): AliasRecord {
@@ -57,6 +66,7 @@ function createAliasOperation(kms: Kms) {
   return defineOperation<CreateAliasRequest, NoOutput, { key: KeyRecord }>({
     resolve(ctx, i) {
       validateAliasName(i.AliasName!);
+      validateNewAliasCharacters(i.AliasName!);
       const key = targetKey(kms, ctx, i.TargetKeyId!);
       return namingKeys(ctx, { key }, key);
     },
@@ -140,26 +150,24 @@ function listAliasesOperation(kms: Kms) {
       if (i.Limit !== undefined && i.Limit > 100) {
         throw err.validation(`1 validation error detected: Value '${i.Limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100`);
       }
-      const page =
-        i.KeyId !== undefined
-          ? // a key of another account may be named by ARN; only the caller's own aliases are listed
-            pageOf(
-              state.aliases
-                .forKey(resolveKey(state, scopeOf(ctx), i.KeyId, { aliases: false }).key.arn)
-                .filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region),
-              (a) => a.aliasName,
-              i.Limit,
-              i.Marker,
-              50,
-            )
-          : indexPageOf(state.aliases.index("byName"), kmsScope(ctx.principal.accountId, ctx.region), i.Limit, i.Marker, 50);
-      const Aliases: AliasListEntry[] = page.items.map((a) => ({
+      const entry = (a: AliasRecord): AliasListEntry => ({
         AliasName: a.aliasName,
         AliasArn: a.aliasArn,
         TargetKeyId: a.targetKeyArn.slice(a.targetKeyArn.indexOf(":key/") + 5),
         CreationDate: a.creationDate,
         LastUpdatedDate: a.lastUpdatedDate,
-      }));
+      });
+      if (i.KeyId !== undefined) {
+        // a key of another account may be named by ARN; only the caller's own aliases are listed
+        const own = state.aliases
+          .forKey(resolveKey(state, scopeOf(ctx), i.KeyId, { aliases: false }).key.arn)
+          .filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region);
+        const page = pageOf(own, (a) => a.aliasName, i.Limit, i.Marker, 50);
+        return { Aliases: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
+      }
+      const { accountId } = ctx.principal;
+      const page = pageWithPredefined(state.aliases.index("byName"), kmsScope(accountId, ctx.region), accountId, ctx.region, i.Limit ?? 50, i.Marker);
+      const Aliases = page.items.map((a) => ("record" in a ? entry(a.record) : a.predefined));
       return { Aliases, NextMarker: page.NextMarker, Truncated: page.Truncated };
     },
   });

@@ -33,6 +33,7 @@ import { checkGrantTokens } from "./grants.ts";
 import { iamCheck } from "./key-policy.ts";
 import {
   decryptTarget,
+  ignoresCiphertext,
   decryptWith,
   encryptWith,
   keyInUse,
@@ -73,7 +74,7 @@ function decryptOperation(kms: Kms) {
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
       rejectRecipient(i);
-      const target = decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.KeyId);
+      const target = decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.KeyId, ignoresCiphertext(i));
       return namingKeys(ctx, target, target.key);
     },
     authorize: (ctx, i, t) => [useCheck(ctx, kms, t, "Decrypt", i.EncryptionContext, { "kms:EncryptionAlgorithm": i.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT" })],
@@ -107,7 +108,7 @@ function reEncryptOperation(kms: Kms) {
     readOnly: true,
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
-      const source = decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.SourceKeyId);
+      const source = decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.SourceKeyId, ignoresCiphertext(i));
       const destination = keyInUse(kms, ctx, i.DestinationKeyId!);
       return namingKeys(ctx, { source, destination }, source.key, destination.key);
     },

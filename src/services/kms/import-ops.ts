@@ -3,9 +3,10 @@
  * DeleteImportedKeyMaterial, and expiry of material whose ValidTo has passed on the service
  * clock (→ PendingImport, CloudTrail DeleteExpiredKeyMaterial service event).
  *
- * A key keeps one material id for its imported material (derived from the material), so
- * re-importing the same material after deletion or expiry makes every old ciphertext decrypt
- * again; different material is refused with IncorrectKeyMaterialException.
+ * A material's id is derived from the key and the material, so re-importing the same material
+ * after deletion or expiry makes every old ciphertext decrypt again; material the key does not
+ * hold is refused with IncorrectKeyMaterialException. A symmetric key takes new material
+ * (ImportType NEW_KEY_MATERIAL) for on-demand rotation: imported-materials.ts.
  */
 import type { DeleteImportedKeyMaterialRequest, GetParametersForImportRequest, GetParametersForImportResponse, ImportKeyMaterialRequest } from "@aws-sdk/client-kms";
 import { defineOperation } from "../../kernel/operation.ts";
@@ -28,6 +29,8 @@ import { sealMaterial } from "./material.ts";
 import { keyCheck } from "./key-policy.ts";
 import { namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, type ImportParamsRecord, type KeyRecord, type MaterialRecord } from "./state.ts";
+import { expiryOf, pendingMaterial, withMaterials } from "./imported-materials.ts";
+import { ServiceError } from "../../kernel/errors.ts";
 
 const MAX_VALID_TO_DAYS = 365;
 
@@ -35,27 +38,36 @@ function wrappingAad(tokenId: string): string {
   return `kms-import-wrapping-key|${tokenId}`;
 }
 
-/** Deletes a key's imported material; the key becomes PendingImport (unless pending deletion). */
-function withoutMaterial(key: KeyRecord): KeyRecord {
-  return {
-    ...key,
-    state: key.state === "PendingDeletion" ? "PendingDeletion" : "PendingImport",
-    materials: key.materials.map((m): MaterialRecord => ({ ...m, sealed: Buffer.alloc(0), importState: "PENDING_IMPORT" })),
-    expirationModel: undefined,
-    validTo: undefined,
-  };
+/**
+ * The key without one of its materials: material it holds for good becomes PENDING_IMPORT (the
+ * key PendingImport, unless pending deletion); material pending rotation is dropped.
+ */
+function withoutMaterial(key: KeyRecord, materialId: string): KeyRecord {
+  const materials = key.materials.flatMap((m): MaterialRecord[] => {
+    if (m.id !== materialId) return [m];
+    if (m.pendingRotation) return [];
+    return [{ ...m, sealed: Buffer.alloc(0), importState: "PENDING_IMPORT", expirationModel: undefined, validTo: undefined }];
+  });
+  return withMaterials(key, materials);
 }
 
 /** DueRunner work: imported material past its ValidTo is deleted; expired import parameters are dropped. */
 export async function runDueImports(kms: Kms, nowMs: number): Promise<void> {
   const st = kms.state;
-  for (const key of [...st.keys.values()]) {
-    if (key.origin !== "EXTERNAL" || key.expirationModel !== "KEY_MATERIAL_EXPIRES" || !key.validTo || key.validTo.getTime() > nowMs) continue;
-    if (!key.materials.some((m) => m.importState === "IMPORTED")) continue;
-    const next = withoutMaterial(key);
-    for (const m of key.materials) st.openMaterial.delete(m.id);
-    st.keys.set(key.arn, next);
-    await kms.app.store.commit([kms.putKey(next), ...serviceEvent(kms.app, key, "DeleteExpiredKeyMaterial", key.validTo, { keyId: key.keyId })]);
+  for (const k of [...st.keys.values()]) {
+    if (k.origin !== "EXTERNAL") continue;
+    let key = k;
+    const writes: WriteOp[] = [];
+    for (const m of k.materials) {
+      const { expirationModel, validTo } = expiryOf(key, m);
+      if (m.importState !== "IMPORTED" || expirationModel !== "KEY_MATERIAL_EXPIRES" || !validTo || validTo.getTime() > nowMs) continue;
+      key = withoutMaterial(key, m.id);
+      st.openMaterial.delete(m.id);
+      writes.push(...serviceEvent(kms.app, key, "DeleteExpiredKeyMaterial", validTo, { keyId: key.keyId }));
+    }
+    if (key === k) continue;
+    st.keys.set(key.arn, key);
+    await kms.app.store.commit([kms.putKey(key), ...writes]);
   }
   const drop: WriteOp[] = [];
   for (const p of [...st.importParams.values()]) {
@@ -96,15 +108,52 @@ function getParametersForImportOperation(kms: Kms) {
   });
 }
 
-/** ImportKeyMaterial answers the key and the id of its material (newer models name it). */
+/** ImportKeyMaterial as newer models have it. */
+type ImportKeyMaterialInput = ImportKeyMaterialRequest & { ImportType?: string; KeyMaterialId?: string; KeyMaterialDescription?: string };
+
 interface ImportKeyMaterialOutput {
   KeyId: string;
   KeyMaterialId: string;
 }
 
+/** The expiry ImportKeyMaterial asks for, checked as KMS checks it. */
+function requestedExpiry(i: ImportKeyMaterialInput, now: Date): { expirationModel: NonNullable<MaterialRecord["expirationModel"]>; validTo?: Date } {
+  const model = (i.ExpirationModel ?? "KEY_MATERIAL_EXPIRES") as NonNullable<MaterialRecord["expirationModel"]>;
+  if (model === "KEY_MATERIAL_EXPIRES") {
+    if (!i.ValidTo) throw err.validation("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES");
+    if (i.ValidTo.getTime() <= now.getTime()) throw err.validation("The validTo date must be in the future.");
+    if (i.ValidTo.getTime() > now.getTime() + MAX_VALID_TO_DAYS * DAY_MS) {
+      throw err.validation(`The validTo date must be no more than ${MAX_VALID_TO_DAYS} days from the date of the request.`);
+    }
+    return { expirationModel: model, validTo: i.ValidTo };
+  }
+  if (i.ValidTo) throw err.validation("A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE");
+  return { expirationModel: model };
+}
+
+/** The request's ImportType (defaulted as the API reference says), refused where it does not apply. */
+function importTypeOf(key: KeyRecord, i: ImportKeyMaterialInput): "NEW_KEY_MATERIAL" | "EXISTING_KEY_MATERIAL" {
+  if (key.keySpec !== "SYMMETRIC_DEFAULT" && (i.ImportType !== undefined || i.KeyMaterialId !== undefined || i.KeyMaterialDescription !== undefined)) {
+    throw err.validation("ImportType, KeyMaterialId and KeyMaterialDescription can be used only with symmetric encryption KMS keys.");
+  }
+  const type = (i.ImportType ?? (key.materials.length === 0 ? "NEW_KEY_MATERIAL" : "EXISTING_KEY_MATERIAL")) as "NEW_KEY_MATERIAL" | "EXISTING_KEY_MATERIAL";
+  if (type === "NEW_KEY_MATERIAL" && i.KeyMaterialId !== undefined) throw err.validation("You cannot specify a KeyMaterialId when ImportType is NEW_KEY_MATERIAL.");
+  if (type === "EXISTING_KEY_MATERIAL" && key.materials.length === 0) {
+    throw err.validation("The KMS key has no key material to re-import. Import its first key material with ImportType NEW_KEY_MATERIAL.");
+  }
+  if (type === "NEW_KEY_MATERIAL" && key.materials.length > 0 && pendingMaterial(key)) {
+    throw new ServiceError(
+      "KMSInvalidStateException",
+      `${key.arn} already has key material pending rotation. Rotate it with RotateKeyOnDemand, or delete it with DeleteImportedKeyMaterial, first.`,
+      400,
+    );
+  }
+  return type;
+}
+
 function importKeyMaterialOperation(kms: Kms) {
   const { state, sealer } = kms;
-  return defineOperation<ImportKeyMaterialRequest, ImportKeyMaterialOutput, Resolved>({
+  return defineOperation<ImportKeyMaterialInput, ImportKeyMaterialOutput, Resolved>({
     resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, i, { key }) => [
       keyCheck(ctx, state, key, "ImportKeyMaterial", {
@@ -113,36 +162,41 @@ function importKeyMaterialOperation(kms: Kms) {
     ],
     handler: function importKeyMaterial(ctx, i, { key }) {
       checkKeyState(key, "import");
-      const model = i.ExpirationModel ?? "KEY_MATERIAL_EXPIRES";
-      if (model === "KEY_MATERIAL_EXPIRES") {
-        if (!i.ValidTo) throw err.validation("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES");
-        if (i.ValidTo.getTime() <= ctx.now.getTime()) throw err.validation("The validTo date must be in the future.");
-        if (i.ValidTo.getTime() > ctx.now.getTime() + MAX_VALID_TO_DAYS * DAY_MS) {
-          throw err.validation(`The validTo date must be no more than ${MAX_VALID_TO_DAYS} days from the date of the request.`);
-        }
-      } else if (i.ValidTo) {
-        throw err.validation("A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE");
-      }
+      const expiry = requestedExpiry(i, ctx.now);
+      const type = importTypeOf(key, i);
       const token = openImportToken(sealer.secret, Buffer.from(i.ImportToken!), { keyArn: key.arn, now: ctx.now.getTime() });
       const params = state.importParams.get(token.tokenId);
       if (!params) throw err.importTokenExpired();
       const privateDer = sealer.open(params.sealedPrivateKey, wrappingAad(params.tokenId));
       const raw = validateImportedMaterial(key.keySpec, unwrapKeyMaterial(privateDer, params.wrappingAlgorithm, Buffer.from(i.EncryptedKeyMaterial!)));
       const id = materialIdHex(importedMaterialId(key.keyId, raw));
-      const previous = key.materials[0];
-      if (previous && previous.id !== id) {
+      const held = key.materials.find((m) => m.id === id);
+      const refuse = (e: ServiceError) => {
         raw.fill(0);
-        throw err.incorrectKeyMaterial();
+        return e;
+      };
+      let materials: MaterialRecord[];
+      let current = key.currentMaterialId;
+      if (type === "EXISTING_KEY_MATERIAL") {
+        // the material must be one the key holds (and the one named, when KeyMaterialId is given)
+        if (!held || (i.KeyMaterialId !== undefined && i.KeyMaterialId !== id)) throw refuse(err.incorrectKeyMaterial());
+        const m = sealMaterial(state, sealer, key.arn, raw, held.createdAt, {
+          ...held,
+          importState: "IMPORTED",
+          ...expiry,
+          description: i.KeyMaterialDescription ?? held.description,
+        });
+        materials = key.materials.map((x) => (x.id === id ? m : x));
+      } else if (key.materials.length === 0) {
+        const m = sealMaterial(state, sealer, key.arn, raw, ctx.now, { id, importState: "IMPORTED", ...expiry, description: i.KeyMaterialDescription });
+        materials = [m];
+        current = id;
+      } else {
+        if (held) throw refuse(err.validation("This key material is already associated with the KMS key. Re-import it with ImportType EXISTING_KEY_MATERIAL."));
+        const m = sealMaterial(state, sealer, key.arn, raw, ctx.now, { id, importState: "IMPORTED", pendingRotation: true, ...expiry, description: i.KeyMaterialDescription });
+        materials = [...key.materials, m];
       }
-      const m = sealMaterial(state, sealer, key.arn, raw, previous?.createdAt ?? ctx.now, { id, importState: "IMPORTED" });
-      kms.saveKey(ctx, {
-        ...key,
-        state: key.state === "PendingImport" ? "Enabled" : key.state,
-        materials: [m],
-        currentMaterialId: id,
-        expirationModel: model,
-        validTo: model === "KEY_MATERIAL_EXPIRES" ? i.ValidTo : undefined,
-      });
+      kms.saveKey(ctx, withMaterials(key, materials, current));
       return { KeyId: key.arn, KeyMaterialId: id };
     },
     audit: {
@@ -150,12 +204,14 @@ function importKeyMaterialOperation(kms: Kms) {
         keyId: i.KeyId,
         ...(i.ValidTo ? { validTo: javaDate(i.ValidTo) } : {}),
         expirationModel: i.ExpirationModel ?? "KEY_MATERIAL_EXPIRES",
+        ...(i.ImportType ? { importType: i.ImportType } : {}),
+        ...(i.KeyMaterialId ? { keyMaterialId: i.KeyMaterialId } : {}),
       }),
     },
   });
 }
 
-/** DeleteImportedKeyMaterial answers the key and, when it had some, the id of its material. */
+/** DeleteImportedKeyMaterial answers the key and the id of the material it deleted. */
 interface DeleteImportedKeyMaterialOutput {
   KeyId: string;
   KeyMaterialId?: string;
@@ -163,15 +219,18 @@ interface DeleteImportedKeyMaterialOutput {
 
 function deleteImportedKeyMaterialOperation(kms: Kms) {
   const { state } = kms;
-  return defineOperation<DeleteImportedKeyMaterialRequest, DeleteImportedKeyMaterialOutput, Resolved>({
+  return defineOperation<DeleteImportedKeyMaterialRequest & { KeyMaterialId?: string }, DeleteImportedKeyMaterialOutput, Resolved>({
     resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DeleteImportedKeyMaterial")],
-    handler: function deleteImportedKeyMaterial(ctx, _i, { key }) {
+    handler: function deleteImportedKeyMaterial(ctx, i, { key }) {
       checkKeyState(key, "deleteImported");
-      const id = key.currentMaterialId;
-      if (key.materials.some((m) => m.importState === "IMPORTED")) {
-        for (const m of key.materials) state.openMaterial.delete(m.id);
-        kms.saveKey(ctx, withoutMaterial(key));
+      // without KeyMaterialId: the current material (DeleteImportedKeyMaterial in the API reference)
+      const id = i.KeyMaterialId ?? key.currentMaterialId;
+      const m = id === undefined ? undefined : key.materials.find((x) => x.id === id);
+      if (i.KeyMaterialId !== undefined && !m) throw err.validation(`Key material ${i.KeyMaterialId} is not associated with ${key.arn}.`);
+      if (m && (m.importState === "IMPORTED" || m.pendingRotation)) {
+        state.openMaterial.delete(m.id);
+        kms.saveKey(ctx, withoutMaterial(key, m.id));
       }
       return { KeyId: key.arn, ...(id ? { KeyMaterialId: id } : {}) };
     },

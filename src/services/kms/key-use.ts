@@ -101,18 +101,34 @@ export interface CiphertextTarget extends Resolved {
 
 /**
  * Which key a ciphertext is for: the named key when it is asymmetric (RSA ciphertexts carry
- * no metadata), else the key in the blob's header. A named key that differs from the blob's →
+ * no metadata), else the key in the blob's header. A named key that differs from the blob's, or
+ * an HMAC key, →
  * IncorrectKeyException; a blob naming a key that does not exist here → AccessDeniedException
  * with AWS's text.
  */
-export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer, keyId: string | undefined): CiphertextTarget {
+export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer, keyId: string | undefined, ignoreCiphertext = false): CiphertextTarget {
   const named = keyId !== undefined ? keyInUse(kms, ctx, keyId) : undefined;
+  // an HMAC key can hold no ciphertext: AWS answers as for a key that does not match the blob
+  if (named?.key.keySpec.startsWith("HMAC_")) throw err.incorrectKey();
+  if (ignoreCiphertext) {
+    // a DryRun that tests permissions only: the named key, whatever the blob holds
+    if (!named) throw err.validation("A KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.");
+    return { key: named.key, alias: named.alias };
+  }
   if (named && !isSymmetric(named.key)) return { key: named.key, alias: named.alias };
   const parsed = parseCiphertext(blob);
   if (named && named.key.arn !== parsed.keyArn) throw err.incorrectKey();
   const key = kms.state.keys.get(parsed.keyArn);
   if (!key || key.region !== ctx.region) throw err.unknownCiphertextKey();
   return { key, alias: named?.alias, materialId: materialIdHex(parsed.materialId) };
+}
+
+/**
+ * DryRunModifiers IGNORE_CIPHERTEXT (newer models): a DryRun that checks permissions without the
+ * ciphertext (https://docs.aws.amazon.com/kms/latest/developerguide/testing-permissions.html).
+ */
+export function ignoresCiphertext(i: { DryRun?: boolean; DryRunModifiers?: string[] }): boolean {
+  return i.DryRun === true && (i.DryRunModifiers ?? []).includes("IGNORE_CIPHERTEXT");
 }
 
 /** Decrypts for Decrypt / ReEncrypt (state and usage already checked). */

@@ -31,8 +31,9 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { checkTagKeys, checkTags, mergeTags, removeTags, requestTagContext as sharedRequestTagContext, type TagRules } from "../../kernel/tags.ts";
 import type { WriteOp } from "../../store/store.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { javaDate, keyResources, serviceEvent, type Kms, type NoOutput } from "./core.ts";
+import { javaDate, keyResources, namingKeys, serviceEvent, type Kms, type NoOutput } from "./core.ts";
 import { checkGrantTokens } from "./grants.ts";
+import { awsManagedKeyToCreate, createAwsManagedKey } from "./aws-managed-keys.ts";
 import { resolveKeyUsage } from "./crypto/asymmetric.ts";
 import { algorithmsFor, generateMaterial, sealMaterial } from "./material.ts";
 import { indexPageOf, pageOf } from "./paging.ts";
@@ -264,15 +265,19 @@ function createKeyOperation(kms: Kms) {
 
 function describeKeyOperation(kms: Kms) {
   const { state } = kms;
-  return defineOperation<DescribeKeyRequest, DescribeKeyResponse, Resolved>({
+  return defineOperation<DescribeKeyRequest, DescribeKeyResponse, Resolved & { create?: { key: KeyRecord; aliasName: string } }>({
     readOnly: true,
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
+      // a predefined alias with no key yet: the AWS managed key it would name, created once authorized
+      const create = awsManagedKeyToCreate(kms, ctx, i.KeyId!);
+      if (create) return namingKeys(ctx, { key: create.key, alias: create.aliasName, create }, create.key);
       return namedKey(state, ctx, i.KeyId!, { aliases: true });
     },
     authorize: (ctx, _i, r) => [keyCheck(ctx, state, r.key, "DescribeKey", { alias: r.alias, grantOperation: "DescribeKey" })],
-    handler: function describeKey(_ctx, _i, { key }) {
-      return { KeyMetadata: keyMetadata(key) };
+    handler: async function describeKey(ctx, _i, { key, create }) {
+      const described = create ? await createAwsManagedKey(kms, ctx, create) : key;
+      return { KeyMetadata: keyMetadata(described) };
     },
   });
 }

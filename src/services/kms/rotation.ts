@@ -24,12 +24,27 @@ import { dateKey, pageOf } from "./paging.ts";
 import { keyCheck } from "./key-policy.ts";
 import { namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, type KeyRecord, type MaterialRecord } from "./state.ts";
+import { expiryOf, materialState, pendingMaterial, withMaterials } from "./imported-materials.ts";
 
 export const DEFAULT_ROTATION_DAYS = 365;
 
 async function rotate(kms: Kms, key: KeyRecord, at: Date, type: NonNullable<MaterialRecord["rotationType"]>): Promise<KeyRecord> {
   const m = await freshMaterial(kms, key, at, type);
   return { ...key, materials: [...key.materials, m], currentMaterialId: m.id };
+}
+
+/**
+ * On-demand rotation of a key with imported material: the material imported as NEW_KEY_MATERIAL
+ * (PENDING_ROTATION) becomes current, and the key's for good
+ * (https://docs.aws.amazon.com/kms/latest/APIReference/API_RotateKeyOnDemand.html).
+ */
+function toImportedMaterial(key: KeyRecord, at: Date): KeyRecord {
+  const next = pendingMaterial(key);
+  if (!next) {
+    throw err.unsupported(`${key.arn} has no key material pending rotation. Import new key material with ImportType NEW_KEY_MATERIAL before rotating it on demand.`);
+  }
+  const materials = key.materials.map((m): MaterialRecord => (m.id === next.id ? { ...m, pendingRotation: undefined, rotationType: "ON_DEMAND", createdAt: at } : m));
+  return withMaterials(key, materials, next.id);
 }
 
 function lastRotation(key: KeyRecord): Date {
@@ -124,7 +139,7 @@ function rotateKeyOnDemandOperation(kms: Kms) {
           400,
         );
       }
-      const rotated = await rotate(kms, key, ctx.now, "ON_DEMAND");
+      const rotated = key.origin === "EXTERNAL" ? toImportedMaterial(key, ctx.now) : await rotate(kms, key, ctx.now, "ON_DEMAND");
       kms.saveKey(ctx, { ...rotated, onDemandRotations: key.onDemandRotations + 1 });
       return { KeyId: key.keyId };
     },
@@ -151,9 +166,15 @@ function listKeyRotationsOperation(kms: Kms) {
           RotationDate: m.rotationType ? m.createdAt : undefined,
           RotationType: m.rotationType,
           KeyMaterialId: m.id,
-          KeyMaterialState: m.id === key.currentMaterialId ? "CURRENT" : "NON_CURRENT",
+          KeyMaterialState: materialState(key, m),
         };
-        if (key.origin === "EXTERNAL") e.ImportState = m.importState;
+        if (key.origin === "EXTERNAL") {
+          const { expirationModel, validTo } = expiryOf(key, m);
+          e.ImportState = m.importState;
+          if (m.description !== undefined) e.KeyMaterialDescription = m.description;
+          if (expirationModel) e.ExpirationModel = expirationModel;
+          if (expirationModel === "KEY_MATERIAL_EXPIRES" && validTo) e.ValidTo = validTo;
+        }
         return e;
       });
       return { Rotations, NextMarker: page.NextMarker, Truncated: page.Truncated };

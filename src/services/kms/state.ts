@@ -23,6 +23,13 @@ export interface MaterialRecord {
   rotationType?: "AUTOMATIC" | "ON_DEMAND";
   /** EXTERNAL keys: material present (IMPORTED) or deleted/expired (PENDING_IMPORT) */
   importState?: "IMPORTED" | "PENDING_IMPORT";
+  /** EXTERNAL symmetric keys: imported as NEW_KEY_MATERIAL, waiting for RotateKeyOnDemand (not yet the key's for good) */
+  pendingRotation?: boolean;
+  /** EXTERNAL keys: this material's own expiry (records made before materials had their own use the key's) */
+  expirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE";
+  validTo?: Date;
+  /** EXTERNAL symmetric keys: KeyMaterialDescription */
+  description?: string;
 }
 
 export interface KeyRecord {
@@ -50,6 +57,8 @@ export interface KeyRecord {
   /** EXTERNAL keys */
   expirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE";
   validTo?: Date;
+  /** "AWS" for an AWS managed key (aws-managed-keys.ts); absent for customer managed keys */
+  keyManager?: "AWS";
   /** EXTERNAL keys: HMAC of the first imported material, to recognise a re-import of the same material */
   importFingerprint?: string;
   /** "AWS" for AWS managed keys (aws-managed.ts); absent for customer managed keys */
@@ -277,7 +286,12 @@ export function checkKeyState(key: KeyRecord, rule: StateRule): void {
       if (s !== "PendingDeletion") throw err.notPendingDeletion(arn);
       return;
     case "rotateOnDemand":
+      // the key's state is checked before its kind: a disabled asymmetric key is DisabledException
       if (s === "PendingImport") throw err.pendingImport(arn);
+      if (s === "Disabled") throw err.disabled(arn);
+      if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      // symmetric keys with imported material rotate on demand to material imported for it
+      if (key.origin === "EXTERNAL" && key.keySpec === "SYMMETRIC_DEFAULT") return;
       return checkKeyState(key, "rotation");
     case "rotation":
       if (key.origin !== "AWS_KMS") throw err.origin(arn, key.origin);

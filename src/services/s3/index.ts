@@ -8,11 +8,13 @@ import type { AppContext } from "../../kernel/context.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { createBucketOperation, deleteBucketOperation, getBucketLocationOperation, headBucketOperation, listBucketsOperation } from "./bucket-operations.ts";
+import { deleteBucketPolicyOperation, getBucketPolicyOperation, putBucketPolicyOperation } from "./bucket-policy.ts";
 import { listObjectsOperation, listObjectsV2Operation } from "./list-operations.ts";
 import { deleteObjectOperation, getObjectOperation, headObjectOperation, putObjectOperation } from "./object-operations.ts";
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Operation, type S3Output } from "./protocol.ts";
 import { S3Storage, type Bucket } from "./storage.ts";
 
+export { bucketPolicyAllowsService } from "./bucket-policy.ts";
 export { S3Storage, type Bucket, type ObjectMeta, type PutObjectOptions } from "./storage.ts";
 
 /** What other services (CloudTrail delivery) use in-process: `app.find("s3")`. */
@@ -44,6 +46,9 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     HeadObject: headObjectOperation(storage),
     PutObject: putObjectOperation(storage),
     DeleteObject: deleteObjectOperation(storage),
+    PutBucketPolicy: putBucketPolicyOperation(storage),
+    GetBucketPolicy: getBucketPolicyOperation(storage),
+    DeleteBucketPolicy: deleteBucketPolicyOperation(storage),
   };
 }
 

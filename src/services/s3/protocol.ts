@@ -34,12 +34,14 @@ export type S3Operation =
   | "GetObject"
   | "HeadObject"
   | "PutObject"
-  | "DeleteObject";
+  | "DeleteObject"
+  | "PutBucketPolicy"
+  | "GetBucketPolicy"
+  | "DeleteBucketPolicy";
 
 /** Sub-resources of S3 that localfargate does not implement: asked for, they answer NotImplemented. */
 const UNSUPPORTED_SUBRESOURCES = [
   "acl",
-  "policy",
   "policyStatus",
   "tagging",
   "versioning",
@@ -238,6 +240,11 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
   if (bucket === undefined) {
     if (method !== "GET") throw methodNotAllowed();
     operation = "ListBuckets";
+  } else if (key === undefined && "policy" in query) {
+    if (method === "PUT") operation = "PutBucketPolicy";
+    else if (method === "GET") operation = "GetBucketPolicy";
+    else if (method === "DELETE") operation = "DeleteBucketPolicy";
+    else throw methodNotAllowed();
   } else if (key === undefined) {
     switch (method) {
       case "PUT":

@@ -13,6 +13,8 @@ export interface Bucket {
   /** where the bucket lives; GetBucketLocation answers null for us-east-1 */
   region: string;
   creationDate: Date;
+  /** the bucket policy (JSON text), when one is set */
+  policy?: string;
 }
 
 export interface ObjectMeta {
@@ -86,6 +88,17 @@ export class S3Storage {
     this.buckets.set(b.name, b);
     this.objects.set(b.name, { byKey: new Map(), sorted: null });
     return [this.store.put(BUCKET_KIND, b.name, b)];
+  }
+
+  /** Sets (or, with undefined, removes) the bucket's policy. */
+  setBucketPolicy(name: string, policy: string | undefined): WriteOp[] {
+    const b = this.buckets.get(name);
+    if (!b) return [];
+    const updated: Bucket = { ...b };
+    if (policy === undefined) delete updated.policy;
+    else updated.policy = policy;
+    this.buckets.set(name, updated);
+    return [this.store.put(BUCKET_KIND, name, updated)];
   }
 
   deleteBucket(name: string): WriteOp[] {
