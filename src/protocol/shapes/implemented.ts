@@ -130,6 +130,7 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "GetPublicKey",
     "GenerateMac",
     "VerifyMac",
+    "DeriveSharedSecret",
     "EnableKeyRotation",
     "DisableKeyRotation",
     "GetKeyRotationStatus",
