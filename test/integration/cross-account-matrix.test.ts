@@ -199,6 +199,7 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "kms.GenerateDataKeyPair": { KeyPairSpec: "RSA_2048" },
   "kms.GenerateDataKeyPairWithoutPlaintext": { KeyPairSpec: "RSA_2048" },
   "kms.Sign": { Message: bytes(8), SigningAlgorithm: "ECDSA_SHA_256" },
+  "kms.DeriveSharedSecret": { KeyAgreementAlgorithm: "ECDH", PublicKey: bytes(91) },
   "kms.Verify": { Message: bytes(8), Signature: bytes(70), SigningAlgorithm: "ECDSA_SHA_256" },
   "kms.GenerateMac": { Message: bytes(8), MacAlgorithm: "HMAC_SHA_256" },
   "kms.VerifyMac": { Message: bytes(8), MacAlgorithm: "HMAC_SHA_256", Mac: bytes(32) },

@@ -40,7 +40,13 @@ const known: string[] = [];
 beforeAll(async () => {
   s = await startTestServer();
   const kms = new KMSClient(s.config);
-  for (const spec of [{}, { KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" }, { KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }, { Origin: "EXTERNAL" }] as const) {
+  for (const spec of [
+    {},
+    { KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" },
+    { KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" },
+    { Origin: "EXTERNAL" },
+    { KeySpec: "ECC_NIST_P256", KeyUsage: "KEY_AGREEMENT" },
+  ] as const) {
     const k = (await kms.send(new CreateKeyCommand(spec))).KeyMetadata!;
     known.push(k.KeyId!, k.Arn!);
   }
