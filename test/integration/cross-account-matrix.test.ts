@@ -103,7 +103,7 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     tasks: one((w) => [w.taskArn]),
     service: { owner: (w) => [w.serviceArn, "web"] },
     services: one((w) => [w.serviceArn]),
-    resourceArn: { owner: (w) => [w.clusterArn, w.taskDefArn, w.taskArn, w.serviceArn] },
+    resourceArn: { owner: (w) => [w.clusterArn, w.taskDefArn, w.taskArn, w.serviceArn, w.capacityProviderArn] },
     capacityProvider: one((w) => w.capacityProviderArn),
     capacityProviders: one((w) => [w.capacityProviderArn]),
     // UpdateCapacityProvider's name; account settings' name is the setting's (NOT_IDENTIFIERS)
@@ -420,6 +420,9 @@ const REFUSALS: Record<string, string[]> = {
     `InvalidParameterException:The specified capacity provider 'arn:aws:ecs:us-east-1:${OWNER}:capacity-provider/owner-cp' is not in an ACTIVE state. Specify a valid capacity provider and try again.`,
   ],
   "ecs.UpdateCapacityProvider": ["InvalidParameterException:The specified capacity provider does not exist."],
+  "ecs.TagResource": ["InvalidParameterException:The specified capacity provider does not exist."],
+  "ecs.UntagResource": ["InvalidParameterException:The specified capacity provider does not exist."],
+  "ecs.ListTagsForResource": ["InvalidParameterException:The specified capacity provider does not exist."],
   "ecs.DeleteCapacityProvider": ["InvalidParameterException:The specified capacity provider does not exist."],
   "ecs.PutAccountSetting": [`InvalidParameterException:principalArn 'arn:aws:iam::${OWNER}:user/owner-user' is not in your account.`],
   "ecs.ListAccountSettings": [`InvalidParameterException:principalArn 'arn:aws:iam::${OWNER}:user/owner-user' is not in your account.`],

@@ -12,6 +12,9 @@ import {
   PutAccountSettingCommand,
   PutAccountSettingDefaultCommand,
   PutClusterCapacityProvidersCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateCapacityProviderCommand,
 } from "@aws-sdk/client-ecs";
 import { IAMClient } from "@aws-sdk/client-iam";
@@ -176,6 +179,20 @@ describe("capacity providers", () => {
     expect(described.capacityProviders!.map((p) => p.name)).toEqual(["asg-one", "FARGATE"]);
     expect(described.capacityProviders![0].tags).toEqual([{ key: "team", value: "a" }]);
     expect(described.failures).toEqual([{ arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:capacity-provider/nope`, reason: "MISSING" }]);
+
+    // tags through TagResource, UntagResource and ListTagsForResource
+    const cpArn = created.capacityProvider!.capacityProviderArn!;
+    await ecs.send(new TagResourceCommand({ resourceArn: cpArn, tags: [{ key: "env", value: "prod" }] }));
+    await ecs.send(new UntagResourceCommand({ resourceArn: cpArn, tagKeys: ["team"] }));
+    expect((await ecs.send(new ListTagsForResourceCommand({ resourceArn: cpArn }))).tags).toEqual([{ key: "env", value: "prod" }]);
+    // another account's ARN is refused (AccessDenied); another Region's names nothing
+    await expectAwsError(ecs.send(new TagResourceCommand({ resourceArn: cpArn.replace(ACCOUNT, "111111111111"), tags: [{ key: "x", value: "y" }] })), "AccessDeniedException", 400);
+    await expectAwsError(
+      ecs.send(new TagResourceCommand({ resourceArn: cpArn.replace("us-east-1", "us-west-2"), tags: [{ key: "x", value: "y" }] })),
+      "InvalidParameterException",
+      400,
+      /does not exist/,
+    );
 
     const updated = await ecs.send(
       new UpdateCapacityProviderCommand({

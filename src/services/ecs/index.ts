@@ -90,7 +90,7 @@ export function ecsOperations(state: EcsState, plane: TaskPlane<TaskRecord>, sch
     ...taskDefinitionOperations(state),
     ...taskOperations(state, plane),
     ...serviceOperations(state, scheduler),
-    ...tagOperations(state),
+    ...tagOperations(state, providers),
   };
 }
 
