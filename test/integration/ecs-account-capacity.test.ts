@@ -122,6 +122,39 @@ describe("account settings", () => {
     expect(w.settings![0]).toMatchObject({ value: "7", type: "aws_managed" });
   });
 
+  it("tagResourceAuthorization on (AWS's default): a create call with tags also needs ecs:TagResource, with ecs:CreateAction", async () => {
+    const createOnly = new ECSClient(server.configFor(await userWithKey(iam, "create-only", doc([allow(["ecs:CreateCluster", "ecs:CreateCapacityProvider"])]))));
+    await createOnly.send(new CreateClusterCommand({ clusterName: "untagged-ok" }));
+    await expectAwsError(
+      createOnly.send(new CreateClusterCommand({ clusterName: "tagged-denied", tags: [{ key: "team", value: "a" }] })),
+      "AccessDeniedException",
+      400,
+      /ecs:TagResource/,
+    );
+    await expectAwsError(
+      createOnly.send(new CreateCapacityProviderCommand({ name: "tagged-cp", autoScalingGroupProvider: { autoScalingGroupArn: asg("tagged") }, tags: [{ key: "t", value: "v" }] })),
+      "AccessDeniedException",
+      400,
+      /ecs:TagResource/,
+    );
+    const tagOnCreate = new ECSClient(
+      server.configFor(
+        await userWithKey(
+          iam,
+          "tag-on-create",
+          doc([allow("ecs:CreateCluster"), allow("ecs:TagResource", "*", { Condition: { StringEquals: { "ecs:CreateAction": "CreateCluster" } } })]),
+        ),
+      ),
+    );
+    const made = await tagOnCreate.send(new CreateClusterCommand({ clusterName: "tagged-ok", tags: [{ key: "team", value: "a" }] }));
+    expect(made.cluster!.tags).toEqual([{ key: "team", value: "a" }]);
+    // with the account default off, the create permission alone tags
+    await ecs.send(new PutAccountSettingDefaultCommand({ name: "tagResourceAuthorization", value: "off" }));
+    const off = await createOnly.send(new CreateClusterCommand({ clusterName: "tagged-off", tags: [{ key: "team", value: "b" }] }));
+    expect(off.cluster!.tags).toEqual([{ key: "team", value: "b" }]);
+    await ecs.send(new DeleteAccountSettingCommand({ name: "tagResourceAuthorization", principalArn: ROOT }));
+  });
+
   it("an IAM policy decides who may change settings", async () => {
     const creds = await userWithKey(iam, "settings-reader", doc([allow("ecs:ListAccountSettings")]));
     const reader = new ECSClient(server.configFor(creds));

@@ -18,6 +18,7 @@ import { TaskOutputStore } from "../../fargate/task-output.ts";
 import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
 import { clusterOperations } from "./clusters.ts";
 import { AccountSettings, accountSettingOperations } from "./account-settings.ts";
+import { withTagAuthorization } from "./tag-authorization.ts";
 import { CapacityProviders, capacityProviderOperations, type ProviderUse } from "./capacity-providers.ts";
 import { serviceOperations, type ServicePlane } from "./services.ts";
 import { quotasFromOptions } from "./quotas.ts";
@@ -83,15 +84,18 @@ function loopbackUrl(app: AppContext): string {
 export function ecsOperations(state: EcsState, plane: TaskPlane<TaskRecord>, scheduler: ServicePlane): OperationTable<EcsOperation> {
   const settings = new AccountSettings(state.store);
   const providers = new CapacityProviders(state.store);
-  return {
-    ...clusterOperations(state, { settings, providers }),
-    ...accountSettingOperations(settings),
-    ...capacityProviderOperations(providers, providerUse(state)),
-    ...taskDefinitionOperations(state),
-    ...taskOperations(state, plane),
-    ...serviceOperations(state, scheduler),
-    ...tagOperations(state, providers),
-  };
+  return withTagAuthorization(
+    {
+      ...clusterOperations(state, { settings, providers }),
+      ...accountSettingOperations(settings),
+      ...capacityProviderOperations(providers, providerUse(state)),
+      ...taskDefinitionOperations(state),
+      ...taskOperations(state, plane),
+      ...serviceOperations(state, scheduler),
+      ...tagOperations(state, providers),
+    },
+    settings,
+  );
 }
 
 /** Where an account's capacity provider is in use: associated with an ACTIVE cluster, or in a live service's strategy. */
