@@ -12,6 +12,7 @@ import {
   PutAccountSettingCommand,
   PutAccountSettingDefaultCommand,
   PutClusterCapacityProvidersCommand,
+  RegisterTaskDefinitionCommand,
   ListTagsForResourceCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -148,6 +149,16 @@ describe("account settings", () => {
     );
     const made = await tagOnCreate.send(new CreateClusterCommand({ clusterName: "tagged-ok", tags: [{ key: "team", value: "a" }] }));
     expect(made.cluster!.tags).toEqual([{ key: "team", value: "a" }]);
+    // RegisterTaskDefinition: ecs:TagResource on the new revision's ARN
+    const registerOnly = new ECSClient(server.configFor(await userWithKey(iam, "register-only", doc([allow("ecs:RegisterTaskDefinition")]))));
+    const td = { family: "tagged-family", requiresCompatibilities: ["FARGATE" as const], networkMode: "awsvpc" as const, cpu: "256", memory: "512" };
+    const containers = [{ name: "app", image: "busybox", essential: true }];
+    await expectAwsError(
+      registerOnly.send(new RegisterTaskDefinitionCommand({ ...td, containerDefinitions: containers, tags: [{ key: "t", value: "v" }] })),
+      "AccessDeniedException",
+      400,
+      new RegExp(`ecs:TagResource on resource: arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/tagged-family:\\*`),
+    );
     // with the account default off, the create permission alone tags
     await ecs.send(new PutAccountSettingDefaultCommand({ name: "tagResourceAuthorization", value: "off" }));
     const off = await createOnly.send(new CreateClusterCommand({ clusterName: "tagged-off", tags: [{ key: "team", value: "b" }] }));
