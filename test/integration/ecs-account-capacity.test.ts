@@ -292,3 +292,23 @@ describe("capacity providers", () => {
     await ecs.send(new DeleteCapacityProviderCommand({ capacityProvider: "regional" }));
   });
 });
+
+describe("restart", () => {
+  it("keeps account settings and capacity providers", async () => {
+    const first = await startTestServer();
+    const dataDir = first.dataDir;
+    const a = new ECSClient(first.config);
+    await a.send(new PutAccountSettingDefaultCommand({ name: "containerInsights", value: "enabled" }));
+    await a.send(new CreateCapacityProviderCommand({ name: "kept", autoScalingGroupProvider: { autoScalingGroupArn: asg("kept") }, tags: [{ key: "k", value: "v" }] }));
+    await first.stop();
+    const second = await startTestServer({ dataDir });
+    try {
+      const b = new ECSClient(second.config);
+      expect((await b.send(new ListAccountSettingsCommand({ name: "containerInsights", effectiveSettings: true }))).settings![0]).toMatchObject({ value: "enabled", type: "user" });
+      const cp = await b.send(new DescribeCapacityProvidersCommand({ capacityProviders: ["kept"], include: ["TAGS"] }));
+      expect(cp.capacityProviders![0]).toMatchObject({ name: "kept", tags: [{ key: "k", value: "v" }] });
+    } finally {
+      await second.close();
+    }
+  });
+});
