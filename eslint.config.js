@@ -130,5 +130,20 @@ export default defineConfig(
   ...boundaries("audit", { may: ["kernel", "store"], types: { protocol: "shapes/types\\.ts$" } }),
   ...SERVICES.flatMap((name) => boundaries(`services/${name}`, serviceRow(name))),
   ...boundaries("fargate", { may: ["kernel", "clock", "store"], only: { auth: "principal\\.ts$" } }),
+  {
+    // The web console runs in the browser and talks to the server only over HTTP (docs/ARCHITECTURE.md).
+    name: "localfargate/boundaries/console",
+    files: ["console/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^(\\.\\./)+(src|test|scripts)(/|$)", message: "console/ runs in the browser: it imports nothing from src/, test/ or scripts/ (docs/ARCHITECTURE.md)" },
+          ],
+        },
+      ],
+    },
+  },
   prettier,
 );

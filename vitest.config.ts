@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // image pulls reach loopback registries only: tests never leave this machine (src/fargate/images/registry.ts)
+    env: { LOCALFARGATE_REGISTRY_PULLS: "loopback" },
   },
 });

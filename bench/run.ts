@@ -5,7 +5,7 @@
  *
  *   npm run bench                 everything
  *   npm run bench -- kms sts      only scenarios whose name starts with one of the words
- *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, org, ecs, logs, secretsmanager, dispatch)
+ *                                 (sts with the two HTTP floors, iam, kms, kms-list, audit, org, ecs, containers, logs, secretsmanager, dispatch)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secre
 import { hasWrk, runWrk, signRequest, type LoadResult } from "./wrk.ts";
 import { dispatchScenarios } from "./dispatch.ts";
 import { organizationFixture } from "./organizations.ts";
+import { containerScenarios } from "./containers.ts";
 import { localfargateStart, motoStart, type StartFigures } from "./start.ts";
 import { cpuMicros, mainThreadCpuMicros, startBareHttp1, startBareNodeHttp, startLocalfargateProcess, startMoto, type BenchServer } from "./servers.ts";
 
@@ -362,6 +363,7 @@ async function main() {
       }
     }
     if (want("logs")) await logsScenarios(both);
+    if (want("containers")) rows.push(...(await containerScenarios()));
     if (want("dispatch")) {
       for (const d of await dispatchScenarios(SECONDS)) {
         rows.push({

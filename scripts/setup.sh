@@ -17,15 +17,28 @@ if ! command -v gocryptfs >/dev/null 2>&1 || ! command -v fusermount3 >/dev/null
 fi
 # Containers (docs/ecs-fargate.md, "Images" and "Container runtime"): skopeo copies images into
 # the store, umoci unpacks them, tar reads archive indexes, crun runs the containers, catatonit is
-# the init for initProcessEnabled; busybox-static is what the tests build their images from.
-if ! command -v skopeo >/dev/null 2>&1 || ! command -v umoci >/dev/null 2>&1 || ! command -v tar >/dev/null 2>&1 || ! command -v crun >/dev/null 2>&1 || ! command -v catatonit >/dev/null 2>&1 || ! dpkg -s busybox-static >/dev/null 2>&1; then
+# the init for initProcessEnabled, iproute2 and nftables build each task's network namespace;
+# busybox-static is what the tests build their images from.
+if ! command -v skopeo >/dev/null 2>&1 || ! command -v umoci >/dev/null 2>&1 || ! command -v tar >/dev/null 2>&1 || ! command -v crun >/dev/null 2>&1 || ! command -v catatonit >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1 || ! dpkg -s busybox-static >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "setup: installing skopeo, umoci, tar, crun, catatonit and busybox-static (containers) from Debian"
+    echo "setup: installing skopeo, umoci, tar, crun, catatonit, iproute2, nftables and busybox-static (containers) from Debian"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq skopeo umoci tar crun catatonit busybox-static >/dev/null
+    apt-get install -y -qq skopeo umoci tar crun catatonit iproute2 nftables busybox-static >/dev/null
   else
-    echo "setup: container tools (skopeo, umoci, crun, catatonit, busybox-static) missing and cannot apt-get here; image load and the container tests need them and are skipped without them"
+    echo "setup: container tools (skopeo, umoci, crun, catatonit, iproute2, nftables, busybox-static) missing and cannot apt-get here; tasks run as host processes, and image load and the container tests say what is missing"
+  fi
+fi
+# The web console's browser tests (test/browser/) drive Debian's chromium with playwright-core;
+# without it they are skipped with that reason.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing chromium (the console's browser tests) from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium missing and cannot apt-get here; the console's browser tests are skipped without it"
   fi
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

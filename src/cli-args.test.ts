@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clockEndpoint, parseArgs, parseDuration, UsageError } from "./cli-args.ts";
+import { clockEndpoint, consoleUrl, parseArgs, parseDuration, UsageError } from "./cli-args.ts";
 
 const SPEC = { port: "string", "allow-remote": "boolean" } as const;
 
@@ -52,5 +52,14 @@ describe("parseDuration", () => {
     expect(parseDuration("30d")).toBe(30 * 86400);
     expect(parseDuration("90")).toBe(90);
     expect(() => parseDuration("1w")).toThrow(/cannot read duration/);
+  });
+});
+
+describe("consoleUrl", () => {
+  it("names the console under the server's address, on loopback for a wildcard bind", () => {
+    expect(consoleUrl("http://127.0.0.1:4566")).toBe("http://127.0.0.1:4566/_localfargate/console");
+    expect(consoleUrl("http://0.0.0.0:4612")).toBe("http://127.0.0.1:4612/_localfargate/console");
+    expect(consoleUrl("http://[::]:4566")).toBe("http://[::1]:4566/_localfargate/console");
+    expect(consoleUrl("http://localhost:4566")).toBe("http://localhost:4566/_localfargate/console");
   });
 });

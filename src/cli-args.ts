@@ -89,3 +89,11 @@ export function clockEndpoint(flag: string | undefined, env: NodeJS.ProcessEnv):
   if (host.includes(":") && !host.startsWith("[")) host = `[${host}]`;
   return `http://${host}:${env.LOCALFARGATE_PORT || 4566}`;
 }
+
+/** The web console's address for the start-up line: a server on every address is opened on loopback. */
+export function consoleUrl(serverUrl: string): string {
+  const u = new URL(serverUrl);
+  if (u.hostname === "0.0.0.0") u.hostname = "127.0.0.1";
+  if (u.hostname === "[::]") u.hostname = "[::1]";
+  return `${u.origin}/_localfargate/console`;
+}

@@ -1,6 +1,6 @@
 /**
  * localfargate command line:
- *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--allow-remote[=true|false]] [--allowed-origin O,...] [--allowed-host H,...]
+ *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--container-runtime auto|crun|host] [--allow-remote[=true|false]] [--allowed-origin O,...] [--allowed-host H,...]
  *                      [--fargate-vcpu-quota N] [--fargate-spot-vcpu-quota N]
  *   localfargate clock [now]            print the service clock
  *   localfargate clock advance 30d      move the service clock forward (s, m, h, d suffixes)
@@ -9,7 +9,7 @@
  */
 import { statSync, type Stats } from "node:fs";
 import { resolve as resolvePath } from "node:path";
-import { clockEndpoint, parseArgs, parseDuration, UsageError, type FlagKind } from "./cli-args.ts";
+import { clockEndpoint, consoleUrl, parseArgs, parseDuration, UsageError, type FlagKind } from "./cli-args.ts";
 import { startLocalfargate } from "./server/app.ts";
 import { isHostName, normalizeOrigin } from "./server/browser-guard.ts";
 import { parseVcpuQuota } from "./services/ecs/quotas.ts";
@@ -22,6 +22,7 @@ const START_FLAGS: Record<string, FlagKind> = {
   port: "string",
   "data-dir": "string",
   "storage-driver": "string",
+  "container-runtime": "string",
   "allow-remote": "boolean",
   "allowed-origin": "string",
   "allowed-host": "string",
@@ -33,7 +34,7 @@ const IMAGE_FLAGS: Record<string, FlagKind> = { endpoint: "string", name: "strin
 const LOGS_FLAGS: Record<string, FlagKind> = { endpoint: "string", container: "string", cluster: "string", region: "string", follow: "boolean" };
 
 const USAGE = `usage:
-  localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--allow-remote[=true|false]] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
+  localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--container-runtime auto|crun|host] [--allow-remote[=true|false]] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
                      [--fargate-vcpu-quota 6] [--fargate-spot-vcpu-quota 6]
   localfargate clock [now] [--endpoint URL]
   localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]
@@ -88,6 +89,8 @@ async function start(args: string[]): Promise<void> {
   const dataDir = String(flags["data-dir"] ?? process.env.LOCALFARGATE_DATA_DIR ?? "./.localfargate");
   const driver = flags["storage-driver"] ?? process.env.LOCALFARGATE_STORAGE_DRIVER;
   if (driver !== undefined && driver !== "gocryptfs" && driver !== "plain") usageError(`--storage-driver must be gocryptfs or plain, not ${String(driver)}`);
+  const runtime = String(flags["container-runtime"] ?? process.env.LOCALFARGATE_CONTAINER_RUNTIME ?? "auto");
+  if (runtime !== "auto" && runtime !== "crun" && runtime !== "host") usageError(`--container-runtime must be auto, crun or host, not ${runtime}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usageError(`--port must be a port number (0-65535), not ${portText}`);
   if (dataDir === "") usageError("--data-dir must not be empty");
   const allowRemote = flags["allow-remote"] === true;
@@ -119,6 +122,7 @@ async function start(args: string[]): Promise<void> {
     port,
     dataDir,
     storageDriver: driver as "gocryptfs" | "plain" | undefined,
+    containerRuntime: runtime,
     allowRemote,
     allowedOrigins,
     allowedHosts,
@@ -128,7 +132,10 @@ async function start(args: string[]): Promise<void> {
   });
   const storage = running.app.health.storage as { driver?: string; encryptedAtRest?: boolean; warning?: string } | undefined;
   console.log(`localfargate listening on ${running.url} (data dir ${dataDir})`);
+  console.log(`web console: ${consoleUrl(running.url)} (docs/console.md)`);
   if (storage?.warning) console.log(`WARNING: ${storage.warning}`);
+  const rt = running.app.health.containerRuntime as { runtime?: string; reason?: string } | undefined;
+  if (rt?.runtime) console.log(`container runtime: ${rt.runtime} (${rt.reason ?? ""})`);
   const stop = async () => {
     await running.close();
     process.exit(0);

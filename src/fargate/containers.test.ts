@@ -12,6 +12,7 @@ import {
   type ContainerState,
   type TaskProcessesOptions,
 } from "./containers.ts";
+import type { ContainerLauncher } from "./container-launcher.ts";
 
 const DEADLINE_MS = 20_000;
 
@@ -115,6 +116,47 @@ describe("TaskProcesses", () => {
       expect(s.startedAt).toBeTypeOf("number");
       expect(s.stoppedAt!).toBeGreaterThan(s.startedAt!);
     }
+  });
+
+  it("exec runs a command in the container's environment and working directory, with its exit code", async () => {
+    const r = run([c("main", { workingDirectory: "work", environment: { MARK: "m1" } })]);
+    await r.task.start();
+    expect(await r.task.exec("main", ["sh", "-c", 'test "$MARK" = m1 && pwd > where.txt && exit 4'], 10_000)).toBe(4);
+    expect(await readFile(join(vol, "work", "where.txt"), "utf8")).toBe(join(vol, "work") + "\n");
+    // A command past its timeout is killed and has no exit code.
+    expect(await r.task.exec("main", ["sh", "-c", "sleep 30"], 200)).toBeNull();
+    // A program that does not exist, an unknown container: no exit code either.
+    expect(await r.task.exec("main", ["/nonexistent/program"], 10_000)).toBeNull();
+    expect(await r.task.exec("nope", ["true"], 10_000)).toBeNull();
+    await r.task.stop("done");
+    expect(await r.task.exec("main", ["true"], 10_000)).toBeNull();
+  });
+
+  it("asks its launcher to start and signal the containers", async () => {
+    const calls: string[] = [];
+    let finish!: (code: number) => void;
+    const launcher: ContainerLauncher = {
+      runtime: "crun",
+      start: async (spec) => {
+        calls.push(`start ${spec.name}`);
+        if (spec.name === "broken") return { ok: false, reason: "CannotStartContainerError: no such image" };
+        return { ok: true, container: { pid: 42, exited: new Promise((res) => (finish = (exitCode) => res({ exitCode }))) } };
+      },
+      signal: (name, sig) => {
+        calls.push(`${sig} ${name}`);
+        if (sig === "SIGTERM") finish(143);
+      },
+      exec: async (name, argv) => (calls.push(`exec ${name} ${argv.join(" ")}`), 0),
+    };
+    const r = run([c("main"), c("broken", { essential: false })], {}, { launcher });
+    await r.task.start();
+    expect(r.state("main")).toMatchObject({ lastStatus: "RUNNING", pid: 42 });
+    expect(r.state("broken")).toMatchObject({ lastStatus: "STOPPED", reason: "CannotStartContainerError: no such image" });
+    expect(r.state("broken").exitCode).toBeUndefined();
+    expect(await r.task.exec("main", ["true"], 1000)).toBe(0);
+    await r.task.stop("bye");
+    expect(r.state("main")).toMatchObject({ lastStatus: "STOPPED", exitCode: 143 });
+    expect(calls).toEqual(["start main", "start broken", "exec main true", "SIGTERM main"]);
   });
 
   it("keeps the task running when a non-essential container exits", async () => {

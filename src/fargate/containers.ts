@@ -1,15 +1,10 @@
 /**
- * The processes of one Fargate task (docs/ecs-fargate.md#containers): each container is a child process
- * of the server, started in its own process group so that everything it forks is stopped with it.
+ * The containers of one Fargate task (docs/ecs-fargate.md#containers): the ECS semantics, whatever
+ * runs them. How a container's main process is started, signalled and entered is a
+ * ContainerLauncher's (container-launcher.ts): host processes (host-launcher.ts, the default) or
+ * OCI containers (runtime/oci-launcher.ts).
  *
  * ECS semantics kept here:
- *   - argv = entryPoint ++ command, run without a shell; a container with neither idles (a real
- *     process with a pid) until it is stopped;
- *   - cwd = the task volume, or workingDirectory inside it (created, owned by the task's user;
- *     a symbolic link on the way is refused); env = PATH of the server (a host "image" needs one)
- *     + baseEnv + the container's environment, nothing else of the server's environment;
- *   - user: the task's own uid/gid when one is given (the directory is entered before the uid
- *     is switched, so the volume is the cwd even where its parents are closed to that uid);
  *   - dependsOn: START waits until the dependency has started, COMPLETE until it has exited with
  *     any code, SUCCESS until it has exited 0, HEALTHY until its health check has passed (a
  *     dependency without a health check counts as healthy once started; an UNHEALTHY one keeps
@@ -17,28 +12,29 @@
  *     exited non-zero, dependency never started, HEALTHY dependency exited before it was
  *     healthy) stops the dependent without starting it, and stops the task;
  *   - healthCheck: run inside the container on its schedule while it runs (health-check.ts),
- *     through `exec` (default: the command on the host, in the container's cwd and environment,
- *     as the task's user); each change of healthStatus is reported like any container change;
+ *     through the launcher's exec (a host process in the container's cwd and environment as the
+ *     task's user, or `crun exec`); each change of healthStatus is reported like any container change;
  *   - when an essential container exits (or cannot start), every other container is stopped:
  *     "Essential container in task exited";
- *   - stopping: SIGTERM to the container's process group, SIGKILL after its stopTimeout (default
- *     30 s, at most 120 s); containers are stopped in reverse dependency order (a container is
- *     signalled only once every container that depends on it has stopped), as the ECS agent does;
+ *   - stopping: SIGTERM to the container, SIGKILL after its stopTimeout (default 30 s, at most
+ *     120 s); containers are stopped in reverse dependency order (a container is signalled only
+ *     once every container that depends on it has stopped), as the ECS agent does;
  *   - exit codes as Docker reports them: the process's code, or 128 + signal number (143 for
- *     SIGTERM, 137 for SIGKILL); a program that cannot be started has no exit code and a
+ *     SIGTERM, 137 for SIGKILL); a container that cannot be started has no exit code and a
  *     "CannotStartContainerError: …" reason, and counts as exited.
  * stdout and stderr of each container go to `output` when one is given (the task's encrypted
  * output store, task-output.ts), else to `<logDir>/<container>.log` (default
  * `<volumePath>/../logs`, beside the volume's mount, not inside it); every log file is opened
  * before the first container starts, so a container cannot redirect a later one's log.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { chownSync, closeSync, lstatSync, mkdirSync, openSync } from "node:fs";
-import { constants as osConstants } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { ContainerLauncher, ContainerOutput, LaunchedContainer } from "./container-launcher.ts";
 import { HealthMonitor, type HealthCheckSpec, type HealthStatus } from "./health-check.ts";
-import { hostExec } from "./host-exec.ts";
+import { HostLauncher } from "./host-launcher.ts";
 import { wallClockMs } from "../clock/clock.ts";
+
+export { makeWorkingDirectory, resolveWorkingDirectory } from "./host-launcher.ts";
 
 export type DependencyCondition = "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
 
@@ -75,9 +71,6 @@ export interface ContainerOutputSink {
   append(container: string, stream: OutputStream, chunk: Buffer): void;
 }
 
-/** Runs `argv` inside a running container; resolves with its exit code, rejects when it cannot run or times out. */
-export type ContainerExec = (container: string, argv: string[], timeoutMs: number) => Promise<number>;
-
 export interface AllStoppedSummary {
   /** Name of the essential container whose exit stopped the task. */
   essentialExited?: string;
@@ -108,10 +101,10 @@ export interface TaskProcessesOptions {
   onSpawn?: (pid: number) => void;
   /** Receives each container's stdout and stderr; without it they go to files in logDir. */
   output?: ContainerOutputSink;
-  /** How a health check runs inside a container; default: on the host, in the container's cwd and environment. */
-  exec?: ContainerExec;
   /** Wall-clock ms for health-check start periods (default: the real wall clock). */
   realNowMs?: () => number;
+  /** What starts the containers (and runs health checks inside them); default: host processes (HostLauncher with volumePath, baseEnv and user). */
+  launcher?: ContainerLauncher;
 }
 
 export const ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited";
@@ -120,80 +113,20 @@ export const MAX_STOP_TIMEOUT_SECONDS = 120;
 /** ECS container names: up to 255 letters, numbers, hyphens and underscores. */
 const CONTAINER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const MAX_REASON_LENGTH = 1024;
-/** What a container without entryPoint and command runs: a real, idle process. */
-const IDLE_ARGV = [process.execPath, "-e", "setInterval(() => {}, 1 << 30)"];
-
 interface Slot {
   spec: ContainerSpec;
   state: ContainerState;
-  child?: ChildProcess;
+  launched?: LaunchedContainer;
   spawning: boolean;
   termSent: boolean;
   killTimer?: NodeJS.Timeout;
   health?: HealthMonitor;
-  /** where and how the container runs (for exec) */
-  cwd?: string;
-  env?: Record<string, string>;
 }
 
 type DependencyVerdict = { kind: "met" } | { kind: "wait" } | { kind: "never"; reason: string };
 
 function truncateReason(reason: string): string {
   return reason.length > MAX_REASON_LENGTH ? reason.slice(0, MAX_REASON_LENGTH - 3) + "..." : reason;
-}
-
-function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number | undefined {
-  if (code !== null) return code;
-  if (signal) {
-    const n = osConstants.signals[signal];
-    if (typeof n === "number") return 128 + n;
-  }
-  return undefined;
-}
-
-function cannotStartReason(program: string, err: NodeJS.ErrnoException): string {
-  const what = err.code === "ENOENT" ? `exec: "${program}": executable file not found in $PATH` : err.code === "EACCES" ? `exec: "${program}": permission denied` : err.message;
-  return truncateReason(`CannotStartContainerError: unable to start container process: ${what}`);
-}
-
-function isInside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
-}
-
-/**
- * Create `target` (inside `root`) one level at a time, each new directory owned by `user`;
- * refuses a symbolic link or a non-directory on the way, so an earlier container of the task
- * cannot point the creation, or the cwd, outside the volume.
- */
-export function makeWorkingDirectory(root: string, target: string, user: { uid: number; gid: number } | undefined): void {
-  let current = resolve(root);
-  for (const part of relative(current, target).split(/[\\/]/).filter(Boolean)) {
-    current = join(current, part);
-    let st;
-    try {
-      st = lstatSync(current);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      mkdirSync(current, { mode: 0o755 });
-      if (user) chownSync(current, user.uid, user.gid);
-      continue;
-    }
-    if (st.isSymbolicLink()) throw new Error(`workingDirectory '${relative(root, current)}' is a symbolic link`);
-    if (!st.isDirectory()) throw new Error(`workingDirectory '${relative(root, current)}' is not a directory`);
-  }
-}
-
-/** The container's cwd: the volume root, or workingDirectory inside it. Throws if it escapes. */
-export function resolveWorkingDirectory(volumePath: string, workingDirectory: string | undefined): string {
-  const root = resolve(volumePath);
-  if (!workingDirectory) return root;
-  if (isAbsolute(workingDirectory) && isInside(root, resolve(workingDirectory))) return resolve(workingDirectory);
-  const target = resolve(join(root, workingDirectory));
-  if (!isInside(root, target)) {
-    throw new Error(`workingDirectory '${workingDirectory}' is outside the task volume`);
-  }
-  return target;
 }
 
 function validate(containers: ContainerSpec[]): void {
@@ -233,6 +166,7 @@ export class TaskProcesses {
   private readonly slots: Slot[];
   private readonly byName: Map<string, Slot>;
   private readonly logDir: string;
+  private readonly launcher: ContainerLauncher;
   private readonly logFds = new Map<string, number>();
   private logError: Error | undefined;
   private started = false;
@@ -253,6 +187,7 @@ export class TaskProcesses {
     }));
     this.byName = new Map(this.slots.map((s) => [s.spec.name, s]));
     this.logDir = opts.logDir ?? resolve(opts.volumePath, "..", "logs");
+    this.launcher = opts.launcher ?? new HostLauncher({ volumePath: opts.volumePath, baseEnv: opts.baseEnv, ...(opts.user ? { user: opts.user } : {}) });
     this.allStopped = new Promise((r) => (this.resolveAllStopped = r));
   }
 
@@ -264,7 +199,7 @@ export class TaskProcesses {
   start(): Promise<void> {
     if (!this.started) {
       this.started = true;
-      this.openLogs();
+      if (!this.opts.output) this.openLogs();
       this.schedule();
     }
     return this.scheduling;
@@ -276,7 +211,7 @@ export class TaskProcesses {
     return this.allStopped;
   }
 
-  /** SIGKILL every container's process group now (a server shutdown that cannot wait longer). */
+  /** SIGKILL every container now (a server shutdown that cannot wait longer). */
   killNow(): void {
     for (const slot of this.slots) if (slot.state.lastStatus === "RUNNING") this.signalGroup(slot, "SIGKILL");
   }
@@ -378,64 +313,32 @@ export class TaskProcesses {
 
   private async spawnContainer(slot: Slot): Promise<void> {
     const spec = slot.spec;
-    const argv = [...(spec.entryPoint ?? []), ...(spec.command ?? [])];
-    const [program, ...args] = argv.length > 0 ? argv : IDLE_ARGV;
-    let cwd: string;
     const fd = this.logFds.get(spec.name);
-    try {
-      if (fd === undefined && !this.opts.output) throw this.logError ?? new Error(`no log file for container '${spec.name}'`);
-      cwd = resolveWorkingDirectory(this.opts.volumePath, spec.workingDirectory);
-      makeWorkingDirectory(this.opts.volumePath, cwd, this.opts.user);
-    } catch (e) {
-      this.closeLog(spec.name);
-      this.setStopped(slot, { reason: truncateReason(`CannotStartContainerError: ${(e as Error).message}`) });
+    const sink = this.opts.output;
+    if (fd === undefined && !sink) {
+      const why = this.logError?.message ?? `no log file for container '${spec.name}'`;
+      this.setStopped(slot, { reason: truncateReason(`CannotStartContainerError: ${why}`) });
       this.afterExit(slot);
       return;
     }
-    const env: Record<string, string> = {};
-    if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
-    Object.assign(env, this.opts.baseEnv, spec.environment);
-
     slot.spawning = true;
-    let child: ChildProcess;
-    try {
-      const user = this.opts.user ? { uid: this.opts.user.uid, gid: this.opts.user.gid } : {};
-      const stdio = this.opts.output ? ("pipe" as const) : fd!;
-      child = spawn(program!, args, { cwd, env, stdio: ["ignore", stdio, stdio], detached: true, ...user });
-    } catch (e) {
-      // Synchronous refusals (e.g. a NUL byte in an argument or variable).
-      this.closeLog(spec.name);
-      slot.spawning = false;
-      this.setStopped(slot, { reason: cannotStartReason(program!, e as NodeJS.ErrnoException) });
-      this.afterExit(slot);
-      return;
-    }
-    slot.child = child;
-    const output = this.opts.output;
-    if (output) {
-      child.stdout?.on("data", (chunk: Buffer) => output.append(spec.name, "stdout", chunk));
-      child.stderr?.on("data", (chunk: Buffer) => output.append(spec.name, "stderr", chunk));
-    }
-    const outcome = await new Promise<{ ok: true } | { ok: false; err: NodeJS.ErrnoException }>((res) => {
-      child.once("spawn", () => res({ ok: true }));
-      child.once("error", (err) => res({ ok: false, err }));
-    });
+    const output: ContainerOutput = sink ? { onData: (stream, chunk) => sink.append(spec.name, stream, chunk) } : { stdout: fd!, stderr: fd! };
+    const outcome = await this.launcher.start(spec, output).catch((e: unknown) => ({
+      ok: false as const,
+      reason: `CannotStartContainerError: ${e instanceof Error ? e.message : String(e)}`,
+    }));
     this.closeLog(spec.name);
     slot.spawning = false;
     if (!outcome.ok) {
-      slot.child = undefined;
-      this.setStopped(slot, { reason: cannotStartReason(program!, outcome.err) });
+      this.setStopped(slot, { reason: truncateReason(outcome.reason) });
       this.afterExit(slot);
       return;
     }
-    child.on("error", () => {
-      // Errors after the spawn (a failed kill) change nothing: the exit event reports the end.
-    });
-    child.once("exit", (code, signal) => this.onExit(slot, code, signal));
-    if (child.pid !== undefined) this.opts.onSpawn?.(child.pid);
-    slot.cwd = cwd;
-    slot.env = env;
-    slot.state = { ...slot.state, lastStatus: "RUNNING", pid: child.pid, startedAt: this.opts.now(), ...(spec.healthCheck ? { healthStatus: "UNKNOWN" as const } : {}) };
+    const launched = outcome.container;
+    slot.launched = launched;
+    void launched.exited.then((end) => this.onExit(slot, end.exitCode, end.reason));
+    if (launched.pid !== undefined) this.opts.onSpawn?.(launched.pid);
+    slot.state = { ...slot.state, lastStatus: "RUNNING", pid: launched.pid, startedAt: this.opts.now(), ...(spec.healthCheck ? { healthStatus: "UNKNOWN" as const } : {}) };
     this.emit(slot);
     if (spec.healthCheck && !this.stopping) this.startHealthCheck(slot, spec.healthCheck);
     if (this.stopping) this.pumpStop();
@@ -447,11 +350,8 @@ export class TaskProcesses {
    */
   exec(name: string, argv: string[], timeoutMs: number): Promise<number | null> {
     const slot = this.byName.get(name);
-    if (!slot || slot.state.lastStatus !== "RUNNING" || !slot.cwd || !slot.env) return Promise.resolve(null);
-    const run = this.opts.exec
-      ? this.opts.exec(name, argv, timeoutMs)
-      : hostExec({ cwd: slot.cwd, env: slot.env, ...(this.opts.user ? { user: this.opts.user } : {}) }, argv, timeoutMs);
-    return run.catch(() => null);
+    if (!slot || slot.state.lastStatus !== "RUNNING") return Promise.resolve(null);
+    return this.launcher.exec(name, argv, timeoutMs).catch(() => null);
   }
 
   private startHealthCheck(slot: Slot, spec: HealthCheckSpec): void {
@@ -471,13 +371,13 @@ export class TaskProcesses {
 
   // ---- exiting and stopping ----
 
-  private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(slot: Slot, exitCode: number | undefined, reason: string | undefined): void {
     if (slot.state.lastStatus === "STOPPED") return;
     if (slot.killTimer) clearTimeout(slot.killTimer);
-    // The main process is gone: like a container's PID namespace, take the rest of its group down.
-    this.signalGroup(slot, "SIGKILL");
-    const exitCode = exitCodeOf(code, signal);
-    this.setStopped(slot, exitCode === undefined ? {} : { exitCode });
+    const extra: { exitCode?: number; reason?: string } = {};
+    if (exitCode !== undefined) extra.exitCode = exitCode;
+    if (reason !== undefined) extra.reason = truncateReason(reason);
+    this.setStopped(slot, extra);
     this.afterExit(slot);
   }
 
@@ -524,14 +424,8 @@ export class TaskProcesses {
     }
   }
 
-  private signalGroup(slot: Slot, signal: NodeJS.Signals): void {
-    const pid = slot.child?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // ESRCH: the whole group is already gone.
-    }
+  private signalGroup(slot: Slot, signal: "SIGTERM" | "SIGKILL"): void {
+    if (slot.launched) this.launcher.signal(slot.spec.name, signal);
   }
 
   private checkAllStopped(): void {

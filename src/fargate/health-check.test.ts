@@ -2,9 +2,10 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TaskProcesses, type ContainerSpec, type ContainerState, type OutputStream, type TaskProcessesOptions } from "./containers.ts";
+import { TaskProcesses, type ContainerSpec, type ContainerState, type OutputStream } from "./containers.ts";
 import { HealthMonitor, healthCheckSpec, probeArgv, type HealthStatus } from "./health-check.ts";
-import { ExecTimeout, hostExec } from "./host-exec.ts";
+import type { ContainerLauncher } from "./container-launcher.ts";
+import { HostLauncher } from "./host-launcher.ts";
 
 const DEADLINE_MS = 20_000;
 
@@ -37,17 +38,32 @@ describe("probeArgv", () => {
   });
 });
 
-describe("hostExec", () => {
-  it("runs in the given directory and environment only, and answers the exit code", async () => {
-    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", ONLY: "this" };
-    expect(await hostExec({ cwd: "/", env }, ["sh", "-c", 'test "$(pwd)" = / && test "$ONLY" = this && test -z "$HOME" && exit 7'], 5000)).toBe(7);
+describe("HostLauncher.exec (health checks of host processes)", () => {
+  const idle = { name: "main", essential: true, environment: { ONLY: "this" }, command: ["sleep", "60"] };
+
+  async function running(dir: string): Promise<HostLauncher> {
+    const launcher = new HostLauncher({ volumePath: dir, baseEnv: {} });
+    const r = await launcher.start(idle, { stdout: 1, stderr: 2 });
+    expect(r.ok).toBe(true);
+    return launcher;
+  }
+
+  it("runs in the container's directory and environment only, and answers the exit code", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lf-exec-"));
+    const launcher = await running(dir);
+    try {
+      expect(await launcher.exec("main", ["sh", "-c", `test "$(pwd)" = '${dir}' && test "$ONLY" = this && test -z "$HOME" && exit 7`], 5000)).toBe(7);
+    } finally {
+      launcher.signal("main", "SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
-  it("kills a command that outlives its timeout, with what it started, and rejects", async () => {
-    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+  it("kills a command that outlives its timeout, with what it started, and answers null", async () => {
     const dir = await mkdtemp(join(tmpdir(), "lf-exec-"));
+    const launcher = await running(dir);
     try {
-      await expect(hostExec({ cwd: dir, env }, ["sh", "-c", "sleep 30 & echo $! > child; wait"], 300)).rejects.toBeInstanceOf(ExecTimeout);
+      expect(await launcher.exec("main", ["sh", "-c", "sleep 30 & echo $! > child; wait"], 300)).toBeNull();
       const { readFileSync } = await import("node:fs");
       const child = Number(readFileSync(join(dir, "child"), "utf8"));
       // gone, or a zombie where nothing reaps orphans
@@ -61,12 +77,20 @@ describe("hostExec", () => {
       };
       await waitFor(gone, "the background child to be killed");
     } finally {
+      launcher.signal("main", "SIGKILL");
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-  it("rejects a program that does not exist", async () => {
-    await expect(hostExec({ cwd: "/", env: { PATH: "/nonexistent" } }, ["no-such-program"], 1000)).rejects.toThrow();
+  it("answers null for a program that does not exist", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lf-exec-"));
+    const launcher = await running(dir);
+    try {
+      expect(await launcher.exec("main", ["no-such-program-here"], 1000)).toBeNull();
+    } finally {
+      launcher.signal("main", "SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -137,7 +161,10 @@ describe("TaskProcesses with health checks", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  function run(containers: ContainerSpec[], exec?: TaskProcessesOptions["exec"]) {
+  /** exec: a launcher that starts host processes but runs health checks through this function. */
+  function run(containers: ContainerSpec[], exec?: ContainerLauncher["exec"]) {
+    const host = new HostLauncher({ volumePath: vol, baseEnv: {} });
+    const launcher: ContainerLauncher | undefined = exec && { runtime: "host", start: (s, o) => host.start(s, o), signal: (n, sig) => host.signal(n, sig), exec };
     const changes: ContainerState[] = [];
     const output: { container: string; stream: OutputStream; text: string }[] = [];
     let t = 1000;
@@ -148,7 +175,7 @@ describe("TaskProcesses with health checks", () => {
       now: () => (t += 1),
       events: { onContainerChange: (s) => changes.push(s), onAllStopped: () => undefined },
       output: { append: (container, stream, chunk) => output.push({ container, stream, text: chunk.toString() }) },
-      ...(exec ? { exec } : {}),
+      ...(launcher ? { launcher } : {}),
     });
     tasks.push(task);
     return { task, changes, output, state: (n: string) => task.states().find((s) => s.name === n)! };
@@ -171,7 +198,7 @@ describe("TaskProcesses with health checks", () => {
     expect(r.changes.map((x) => `${x.lastStatus}/${x.healthStatus}`)).toEqual(["RUNNING/UNKNOWN", "RUNNING/HEALTHY"]);
   });
 
-  it("runs the check through the given exec (a container runtime's) with the container's name and argv", async () => {
+  it("runs the check through the launcher's exec (a container runtime's) with the container's name and argv", async () => {
     const calls: string[] = [];
     const r = run([c("web", { healthCheck: fast(["CMD-SHELL", "curl -f localhost"], { timeoutSeconds: 3 }) })], async (name, argv, timeoutMs) => {
       calls.push(`${name} ${argv.join(" ")} ${timeoutMs}`);

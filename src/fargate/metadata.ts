@@ -7,6 +7,7 @@
 import type { Container, ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { AppContext } from "../kernel/context.ts";
 import type { FargateTask } from "./port.ts";
+import { CREDENTIALS_HOST } from "./task-credentials.ts";
 
 export const METADATA_PREFIX = "/_localfargate/metadata/v4/";
 
@@ -17,8 +18,20 @@ export function serverUrl(app: AppContext): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${Number(app.options.port ?? 4566)}`;
 }
 
-export function metadataUri(app: AppContext, t: FargateTask, container: string): string {
-  return `${serverUrl(app)}${METADATA_PREFIX}${t.metadataToken}/${encodeURIComponent(container)}`;
+/**
+ * Where a task's namespace reaches the metadata endpoint: `http://169.254.170.2/v4/…`, as on
+ * Fargate; the task endpoint listener (docs/security.md#task-endpoint) answers it.
+ */
+export const NAMESPACE_METADATA_PREFIX = "/v4/";
+
+/**
+ * ECS_CONTAINER_METADATA_URI_V4 for a container: on the server's own address for a host
+ * process, at 169.254.170.2 for a container in the task's network namespace.
+ */
+export function metadataUri(app: AppContext, t: FargateTask, container: string, reach: "host" | "namespace" = "host"): string {
+  const path = `${t.metadataToken}/${encodeURIComponent(container)}`;
+  if (reach === "namespace") return `http://${CREDENTIALS_HOST}${NAMESPACE_METADATA_PREFIX}${path}`;
+  return `${serverUrl(app)}${METADATA_PREFIX}${path}`;
 }
 
 function iso(d: Date | undefined): string | undefined {

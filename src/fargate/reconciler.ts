@@ -3,6 +3,7 @@
  * port.ts. It reports every change of a task through TaskReports; what a task should be
  * (desired state, services, expiry, recovery after a restart) is ECS's (src/services/ecs).
  */
+import { rmdir } from "node:fs/promises";
 import type { Task } from "@aws-sdk/client-ecs";
 import type { ServiceClock } from "../clock/clock.ts";
 import { releaseStorage } from "./ephemeral-storage.ts";
@@ -11,6 +12,7 @@ import type { StorageDriver } from "./storage/index.ts";
 import { TaskRunner, type RunnerDeps } from "./task-runner.ts";
 import type { TaskUserPool } from "./task-users.ts";
 import type { TaskOutputStore } from "./task-output.ts";
+import type { OciRuntime } from "./runtime/select.ts";
 
 export interface DataPlaneDeps<T extends FargateTask> {
   readonly kms: FargateKms;
@@ -20,7 +22,7 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly newVolumeId: () => string;
   readonly users: TaskUserPool;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
-  readonly metadataUri: (t: T, container: string) => string;
+  readonly metadataUri: RunnerDeps<T>["metadataUri"];
   /** the task role's credentials variables and AWS_ENDPOINT_URL (task-credentials.ts) */
   readonly roleEnvironment: RunnerDeps<T>["roleEnvironment"];
   /** the task's IAM roles, as the control plane assumes them (the execution role for pulls, logs, secrets) */
@@ -29,6 +31,10 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly output: TaskOutputStore;
   /** secrets and environment files, resolved at launch as the task's execution role */
   readonly secrets?: TaskSecrets<T>;
+  /** crun, images and networking when tasks run their images (docs/ecs-fargate.md, "Container runtime") */
+  readonly runtime?: OciRuntime;
+  /** crun runtime: the server's listener for the task namespaces' 169.254.170.2 (task-runner.ts) */
+  readonly taskEndpoint?: RunnerDeps<T>["taskEndpoint"];
 }
 
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
@@ -38,7 +44,7 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   constructor(private readonly deps: DataPlaneDeps<T>) {}
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, runtime, taskEndpoint } = this.deps;
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -55,7 +61,22 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
         await reports.transition(t, status);
       },
     };
-    return { kms, reports: guarded, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, save };
+    return {
+      kms,
+      reports: guarded,
+      clock,
+      driver,
+      newVolumeId,
+      users,
+      metadataUri,
+      roleEnvironment,
+      roles,
+      output,
+      secrets,
+      save,
+      ...(runtime ? { runtime } : {}),
+      ...(taskEndpoint ? { taskEndpoint } : {}),
+    };
   }
 
   launch(t: T): void {
@@ -101,5 +122,8 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((r) => r.kill()));
     this.deps.output.closeAll();
+    await this.deps.runtime?.network.close().catch((e: Error) => console.error(`[localfargate] task networks not removed: ${e.message}`));
+    // Every task's bind mount is gone with its task: the server's directory under /run is empty.
+    if (this.deps.runtime) await rmdir(this.deps.runtime.bundlesDir).catch(() => undefined);
   }
 }

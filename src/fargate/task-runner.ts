@@ -15,13 +15,19 @@ import { endProcesses } from "./host-processes.ts";
 import { healthCheckSpec } from "./health-check.ts";
 import type { TaskOutputStore, TaskOutputWriter } from "./task-output.ts";
 import { RunStateFile } from "./run-state.ts";
-import type { TaskUser, TaskUserPool } from "./task-users.ts";
+import { TaskIdRangePool, type TaskUser, type TaskUserPool } from "./task-users.ts";
+import type { ContainerLauncher } from "./container-launcher.ts";
+import { ImagePullError, OciTaskLauncher } from "./runtime/oci-launcher.ts";
+import { ContainerSpecError } from "./runtime/spec.ts";
+import type { OciRuntime } from "./runtime/select.ts";
+import type { TaskNetwork } from "./network/index.ts";
+import { applyTaskNetwork } from "./task-eni.ts";
 
 export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
   reports: TaskReports<T>;
   clock: ServiceClock;
-  /** ECS_CONTAINER_METADATA_URI_V4 for a container */
-  metadataUri: (t: T, container: string) => string;
+  /** ECS_CONTAINER_METADATA_URI_V4 for a container, as a host process or the task's namespace reaches it */
+  metadataUri: (t: T, container: string, reach?: "host" | "namespace") => string;
   /**
    * Starts serving the task role's credentials and answers the variables that point the task's
    * SDKs at them and at localfargate, for code on the host or in the task's own namespace.
@@ -35,6 +41,14 @@ export interface RunnerDeps<T extends FargateTask> extends StorageDeps<T> {
   output: TaskOutputStore;
   /** resolves secrets and environment files at launch (none: the task has nothing to resolve) */
   secrets?: TaskSecrets<T>;
+  /** crun, images and awsvpc networking when tasks run their images; host processes without */
+  runtime?: OciRuntime;
+  /**
+   * crun runtime: the port of the server's listener on `address` (the task bridge's gateway),
+   * which serves what a task's namespace reaches at 169.254.170.2 (docs/security.md#task-endpoint);
+   * without it, a task's 169.254.170.2 leads nowhere.
+   */
+  taskEndpoint?: (address: string, prefixLength: number) => Promise<number | undefined>;
 }
 
 /** How long a server shutdown waits for a task's processes before leaving them. */
@@ -46,8 +60,14 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
   private procs: TaskProcesses | undefined;
   private output: TaskOutputWriter | undefined;
   private user: TaskUser | undefined;
+  /** crun runtime: the task's host id range, network namespace and launcher */
+  private idBase: number | undefined;
+  private network: TaskNetwork | undefined;
+  private oci: OciTaskLauncher | undefined;
   private runState: RunStateFile | undefined;
   private reachedRunning = false;
+  /** the task role's variables, asked for once per task */
+  private roleEnv: Promise<Record<string, string>> | undefined;
   /** secrets and environment files per container: in memory only, never recorded */
   private launchEnv = new Map<string, LaunchEnvironment>();
   private killed = false;
@@ -73,6 +93,20 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
   requestStop(stopCode: Task["stopCode"], reason: string): void {
     this.deps.reports.stopRequested(this.t, stopCode, reason);
     this.wake();
+  }
+
+  /**
+   * Runs `argv` inside one of the task's running containers (health checks): its exit code, or
+   * null when it timed out, could not run, or the container is not running.
+   */
+  exec(container: string, argv: string[], timeoutMs: number): Promise<number | null> {
+    return this.procs ? this.procs.exec(container, argv, timeoutMs) : Promise.resolve(null);
+  }
+
+  /** The task role's credentials variables and AWS_ENDPOINT_URL for `reach`, asked for once per task. */
+  private roleEnvironment(reach: "host" | "namespace"): Promise<Record<string, string>> {
+    this.roleEnv ??= this.deps.roleEnvironment(this.t, reach);
+    return this.roleEnv;
   }
 
   private async transition(status: TaskStatus): Promise<void> {
@@ -103,12 +137,18 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
 
   private async run(): Promise<void> {
     const t = this.t;
-    // PROVISIONING: the ENI (simulated) and the encrypted ephemeral volume.
+    // PROVISIONING: the ENI (a network namespace of its own with the crun runtime, else only its
+    // record) and the encrypted ephemeral volume.
     let failure: string | undefined;
     let mountPath = "";
     if (!this.stopping) {
       try {
-        mountPath = await provisionStorage(this.deps, t);
+        // The volume and the network namespace are independent: both are made at once, and
+        // both are waited for, so the stop path releases whichever was made.
+        const [storage, network] = await Promise.allSettled([provisionStorage(this.deps, t), this.provisionNetwork()]);
+        if (storage.status === "rejected") throw storage.reason;
+        if (network.status === "rejected") throw network.reason;
+        mountPath = storage.value;
         this.isolate(mountPath);
       } catch (e) {
         failure = e instanceof StorageFailure ? e.stoppedReason : `ResourceInitializationError: ${e instanceof Error ? e.message : String(e)}`;
@@ -123,23 +163,30 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     }
     if (failure) this.requestStop("TaskFailedToStart", failure);
     if (!this.stopping) {
+      // The images are found and unpacked while the PENDING transition is written.
+      const images = this.prepareImages(mountPath);
       await this.transition("PENDING");
+      await images;
     }
     if (!this.stopping) {
       await this.transition("ACTIVATING");
       try {
-        const roleEnv = await this.deps.roleEnvironment(t, "host");
+        const launcher: ContainerLauncher | undefined = this.oci;
+        // Host processes get the role's variables here; crun containers got them in their OCI config (prepareImages).
+        const roleEnv = launcher ? {} : await this.roleEnvironment("host");
         this.output = this.deps.output.open(t.arn);
+        const baseEnv: Record<string, string> = {
+          AWS_EXECUTION_ENV: "AWS_ECS_FARGATE",
+          AWS_REGION: t.region,
+          AWS_DEFAULT_REGION: t.region,
+          ...roleEnv,
+        };
         this.procs = new TaskProcesses({
           containers: t.containerDefs.map((d) => this.spec(d)),
           volumePath: mountPath,
-          baseEnv: {
-            HOME: mountPath,
-            AWS_EXECUTION_ENV: "AWS_ECS_FARGATE",
-            AWS_REGION: t.region,
-            AWS_DEFAULT_REGION: t.region,
-            ...roleEnv,
-          },
+          // A host process has no image to give it a HOME: the volume is its home.
+          baseEnv: launcher ? baseEnv : { HOME: mountPath, ...baseEnv },
+          ...(launcher ? { launcher } : {}),
           events: {
             onContainerChange: (c) => this.onContainerChange(c),
             onAllStopped: (s) => this.onAllStopped(s),
@@ -169,15 +216,16 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
       await this.transition("STOPPING");
       await this.procs.stop(t.task.stoppedReason);
     }
+    await this.oci?.cleanup();
     // Like the end of a container's PID namespace: whatever the task's user still runs (a
     // process that left its container's process group) ends with the task.
-    const uid = this.user?.uid;
-    const survivors = uid === undefined ? [] : await endProcesses((p) => p.uids.includes(uid));
-    if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); uid ${uid} stays reserved`);
+    const survivors = this.user || this.idBase !== undefined ? await endProcesses((p) => this.ownsProcess(p.uids)) : [];
+    if (survivors.length) console.error(`[localfargate] processes of task ${t.arn} could not be ended (pids ${survivors.join(", ")}); its user ids stay reserved`);
     this.output?.close();
     await this.transition("DEPROVISIONING");
+    await this.releaseNetwork();
     await releaseStorage(this.deps, t);
-    if (!survivors.length) this.deps.users.release(this.user);
+    if (!survivors.length) this.releaseIds();
     await this.transition("STOPPED");
   }
 
@@ -186,12 +234,88 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
    * volume, and starts the crash record beside the volume (run-state.ts).
    */
   private isolate(mountPath: string): void {
-    this.user = this.deps.users.allocate();
-    if (this.user) {
-      chownSync(mountPath, this.user.uid, this.user.gid);
+    if (this.deps.runtime) {
+      // Root inside the task's containers is the first id of the task's range: it owns the volume.
+      this.idBase = this.deps.runtime.idRanges.allocate();
+      chownSync(mountPath, this.idBase, this.idBase);
       chmodSync(mountPath, 0o700);
+    } else {
+      this.user = this.deps.users.allocate();
+      if (this.user) {
+        chownSync(mountPath, this.user.uid, this.user.gid);
+        chmodSync(mountPath, 0o700);
+      }
     }
     this.runState = new RunStateFile(join(this.deps.driver.baseDir, this.t.storage.volumeId!), this.user?.uid);
+  }
+
+  /** A process of this task: it holds the task's uid, or an id of its container range. */
+  private ownsProcess(uids: number[]): boolean {
+    const uid = this.user?.uid;
+    const base = this.idBase;
+    return uids.some((u) => u === uid || (base !== undefined && TaskIdRangePool.contains(base, u)));
+  }
+
+  private releaseIds(): void {
+    this.deps.users.release(this.user);
+    this.deps.runtime?.idRanges.release(this.idBase);
+  }
+
+  /** crun runtime: the task's network namespace with its own address, shown in the ENI attachment. */
+  private async provisionNetwork(): Promise<void> {
+    const rt = this.deps.runtime;
+    if (!rt) return;
+    // 169.254.170.2:80 inside the namespace goes to the server's listener on the bridge gateway.
+    const endpoint = this.deps.taskEndpoint;
+    let credentialsEndpoint: { address: string; port: number } | undefined;
+    if (endpoint) {
+      const { address, prefixLength } = await rt.network.gatewayAddress();
+      const port = await endpoint(address, prefixLength);
+      if (port !== undefined) credentialsEndpoint = { address, port };
+    }
+    this.network = await rt.network.createTaskNetwork(this.t.id, credentialsEndpoint ? { credentialsEndpoint } : {});
+    applyTaskNetwork(this.t, this.network);
+  }
+
+  private async releaseNetwork(): Promise<void> {
+    if (!this.network || !this.deps.runtime) return;
+    await this.deps.runtime.network.destroyTaskNetwork(this.t.id).catch((e: Error) => console.error(`[localfargate] network of task ${this.t.arn} not removed: ${e.message}`));
+    this.network = undefined;
+  }
+
+  /**
+   * crun runtime, while PENDING: every container's image found, unpacked onto the volume and
+   * configured. An image no source has stops the task with CannotPullContainerError.
+   */
+  private async prepareImages(mountPath: string): Promise<void> {
+    const rt = this.deps.runtime;
+    if (!rt || this.idBase === undefined || !this.network) return;
+    const t = this.t;
+    let roleEnv: Record<string, string>;
+    try {
+      roleEnv = await this.roleEnvironment("namespace");
+    } catch (e) {
+      this.requestStop("TaskFailedToStart", `CannotStartContainerError: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    try {
+      this.oci = new OciTaskLauncher(rt.crun, rt.images, {
+        taskId: t.id,
+        bundlesDir: rt.bundlesDir,
+        volumePath: mountPath,
+        netnsPath: this.network.netnsPath,
+        hostIdBase: this.idBase,
+        containers: t.containerDefs.map((d) => ({ ...d, environment: Object.entries(this.spec(d, "namespace").environment).map(([name, value]) => ({ name, value })) })),
+        task: { cpu: numberOf(t.task.cpu), memory: numberOf(t.task.memory) },
+        baseEnv: { AWS_EXECUTION_ENV: "AWS_ECS_FARGATE", AWS_REGION: t.region, AWS_DEFAULT_REGION: t.region, ...roleEnv },
+      });
+      await this.oci.prepare(() => this.deps.clock.realNowMs());
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (e instanceof ImagePullError) this.requestStop("TaskFailedToStart", e.stopReason);
+      else if (e instanceof ContainerSpecError) this.requestStop("TaskFailedToStart", `CannotStartContainerError: ${message}`);
+      else this.requestStop("TaskFailedToStart", `CannotPullContainerError: ${message}`);
+    }
   }
 
   private recordProcess(pid: number): void {
@@ -202,9 +326,9 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
     }
   }
 
-  private spec(d: ContainerDefinition): ContainerSpec {
+  private spec(d: ContainerDefinition, reach: "host" | "namespace" = this.deps.runtime ? "namespace" : "host"): ContainerSpec {
     const env: Record<string, string> = {};
-    const uri = this.deps.metadataUri(this.t, d.name!);
+    const uri = this.deps.metadataUri(this.t, d.name!, reach);
     env.ECS_CONTAINER_METADATA_URI_V4 = uri;
     env.ECS_CONTAINER_METADATA_URI = uri;
     const launch = this.launchEnv.get(d.name!);
@@ -264,9 +388,17 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
       ended = survivors.length === 0;
     }
     this.output?.close();
+    await this.oci?.cleanup().catch(() => undefined);
+    if (this.idBase !== undefined) ended = ended && (await endProcesses((p) => this.ownsProcess(p.uids), { graceful: false })).length === 0;
+    await this.releaseNetwork();
     const v = this.t.storage.volumeId;
     if (ended && v && !this.t.storage.released) await this.deps.driver.destroy(v).catch(() => undefined);
-    if (ended) this.deps.users.release(this.user);
+    if (ended) this.releaseIds();
     this.wake();
   }
+}
+
+function numberOf(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : undefined;
 }

@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { SHARED_USER_WARNING, TASK_UID_BASE, TASK_UID_COUNT, TaskUserPool } from "./task-users.ts";
+import { SHARED_USER_WARNING, TASK_ID_RANGE_BASE, TASK_ID_RANGE_COUNT, TASK_ID_RANGE_SIZE, TASK_UID_BASE, TASK_UID_COUNT, TaskIdRangePool, TaskUserPool } from "./task-users.ts";
 
 describe("TaskUserPool", () => {
   it("without root gives no user and says why", () => {
@@ -50,5 +51,44 @@ describe("TaskUserPool", () => {
   it("starts at a random place in the range, so two servers rarely reach for the same uid", () => {
     const starts = new Set(Array.from({ length: 8 }, () => new TaskUserPool(true).allocate()?.uid));
     expect(starts.size).toBeGreaterThan(1);
+  });
+});
+
+describe("TaskIdRangePool", () => {
+  it("gives each task its own 65,536 host ids above 2^31, and the last range ends below 2^32 - 1", () => {
+    const pool = new TaskIdRangePool(TASK_ID_RANGE_COUNT - 1);
+    const last = pool.allocate();
+    expect(last).toBe(TASK_ID_RANGE_BASE + (TASK_ID_RANGE_COUNT - 1) * TASK_ID_RANGE_SIZE);
+    expect(last + TASK_ID_RANGE_SIZE - 1).toBeLessThan(2 ** 32 - 1);
+    const next = pool.allocate(); // wraps to the first range
+    expect(next).toBe(TASK_ID_RANGE_BASE);
+    expect(TaskIdRangePool.contains(next, next + TASK_ID_RANGE_SIZE - 1)).toBe(true);
+    expect(TaskIdRangePool.contains(next, next + TASK_ID_RANGE_SIZE)).toBe(false);
+    expect(TaskIdRangePool.contains(next, next - 1)).toBe(false);
+  });
+
+  it("never hands out a range twice while it is held, and moves on past a released one", () => {
+    const pool = new TaskIdRangePool(5);
+    const seen = new Set<number>();
+    for (let i = 0; i < 50; i++) seen.add(pool.allocate());
+    expect(seen.size).toBe(50);
+    const again = new TaskIdRangePool(TASK_ID_RANGE_COUNT - 1);
+    const first = again.allocate();
+    again.release(first);
+    // the next allocation starts after the last one handed out; the released range comes back later
+    expect(again.allocate()).toBe(TASK_ID_RANGE_BASE);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("skips a range a live process holds an id of", async () => {
+    const held = TASK_ID_RANGE_BASE + 7 * TASK_ID_RANGE_SIZE + 1000;
+    // Node's spawn takes int32 ids only: setpriv (util-linux) switches to one above 2^31.
+    const holder = spawn("setpriv", [`--reuid=${held}`, `--regid=${held}`, "--clear-groups", "sleep", "600"], { stdio: "ignore" });
+    await new Promise((r) => holder.once("spawn", r));
+    try {
+      for (let i = 0; i < 200 && !readFileSync(`/proc/${holder.pid}/status`, "utf8").includes(String(held)); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(new TaskIdRangePool(7).allocate()).toBe(TASK_ID_RANGE_BASE + 8 * TASK_ID_RANGE_SIZE);
+    } finally {
+      holder.kill("SIGKILL");
+    }
   });
 });

@@ -76,3 +76,49 @@ export class TaskUserPool {
     if (user) this.inUse.delete(user.uid);
   }
 }
+
+/** First host id of the ranges that OCI containers' user namespaces map to (above every normal uid). */
+export const TASK_ID_RANGE_BASE = 2 ** 31;
+/** Ids per range: a container sees uids and gids 0–65535. */
+export const TASK_ID_RANGE_SIZE = 65_536;
+/** Ranges available (the last id, 2^32 - 1, is never used: it means "no id"). */
+export const TASK_ID_RANGE_COUNT = 32_767;
+
+/**
+ * Host id ranges for containers' user namespaces (docs/ecs-fargate.md, "What a task process runs
+ * as"): each task of the crun runtime gets 65,536 host ids of its own, so root inside a container
+ * is an unprivileged host id, and no two tasks share one. A range any live process holds an id of
+ * (another localfargate server on this machine) is skipped.
+ */
+export class TaskIdRangePool {
+  private readonly inUse = new Set<number>();
+  private next: number;
+
+  constructor(start: number = randomInt(TASK_ID_RANGE_COUNT)) {
+    this.next = start % TASK_ID_RANGE_COUNT;
+  }
+
+  /** The first host id of a free range. */
+  allocate(): number {
+    const held = [...uidsInUse()].filter((u) => u >= TASK_ID_RANGE_BASE);
+    for (let i = 0; i < TASK_ID_RANGE_COUNT; i++) {
+      const slot = (this.next + i) % TASK_ID_RANGE_COUNT;
+      const base = TASK_ID_RANGE_BASE + slot * TASK_ID_RANGE_SIZE;
+      if (this.inUse.has(base) || held.some((u) => u >= base && u < base + TASK_ID_RANGE_SIZE)) continue;
+      this.inUse.add(base);
+      this.next = (slot + 1) % TASK_ID_RANGE_COUNT;
+      return base;
+    }
+    throw new Error("no free host id range left for a container user namespace");
+  }
+
+  /** Whether `uid` lies in the range starting at `base`. */
+  static contains(base: number, uid: number): boolean {
+    return uid >= base && uid < base + TASK_ID_RANGE_SIZE;
+  }
+
+  /** Only once no process holds an id of the range. */
+  release(base: number | undefined): void {
+    if (base !== undefined) this.inUse.delete(base);
+  }
+}

@@ -80,6 +80,11 @@ export interface InvokeOptions {
 export interface Provided {
   /** the server's own address, for the task metadata endpoint (set once the port is bound) */
   serverUrl: string;
+  /**
+   * crun tasks: the port of the server's listener on a task bridge's gateway address, serving
+   * the task namespaces' 169.254.170.2 (src/server/task-endpoint.ts)
+   */
+  taskEndpoint: (address: string, prefixLength: number) => Promise<number>;
 }
 
 /** Start options the services read (the rest of StartOptions belongs to the front door). */
@@ -87,6 +92,8 @@ export interface AppOptions {
   readonly host?: string;
   readonly port?: number;
   readonly storageDriver?: "gocryptfs" | "plain";
+  /** how tasks run (docs/ecs-fargate.md, "Container runtime"); default "host" */
+  readonly containerRuntime?: "auto" | "crun" | "host";
   readonly allowedOrigins?: string[];
   readonly allowedHosts?: string[];
   /** false: no CloudTrail records (the bench's comparison run) */

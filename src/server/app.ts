@@ -19,6 +19,7 @@ import { execute, newContext } from "./dispatcher.ts";
 import { DueScheduler } from "./scheduler.ts";
 import { authorizeChecks } from "../authz/authorize.ts";
 import { MODULES } from "./modules.ts";
+import { TaskEndpointListeners } from "./task-endpoint.ts";
 
 export interface StartOptions {
   host?: string;
@@ -26,6 +27,8 @@ export interface StartOptions {
   /** null: in-memory store (tests) */
   dataDir?: string | null;
   storageDriver?: "gocryptfs" | "plain";
+  /** how tasks run: their images with crun, or host processes; "auto" picks crun where it works. Default "host" (the CLI defaults to "auto"). */
+  containerRuntime?: "auto" | "crun" | "host";
   allowRemote?: boolean;
   /** origins (`scheme://host[:port]`) whose pages may call the server from a browser; docs/security.md */
   allowedOrigins?: string[];
@@ -178,6 +181,7 @@ function appOptions(o: StartOptions): AppOptions {
     host: o.host,
     port: o.port,
     storageDriver: o.storageDriver,
+    containerRuntime: o.containerRuntime,
     allowedOrigins: o.allowedOrigins,
     allowedHosts: o.allowedHosts,
     audit: o.audit !== false,
@@ -210,6 +214,9 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
   lock?.setAddress(address);
   // the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) needs the address tasks can reach
   provide("serverUrl", url);
+  // what a crun task's namespace reaches at 169.254.170.2 (docs/security.md#task-endpoint)
+  const taskEndpoints = new TaskEndpointListeners(app, (req) => frontend.handle(req));
+  provide("taskEndpoint", (address, prefixLength) => taskEndpoints.listen(address, prefixLength));
   await due.runDue();
   const stopTicker = due.startTicker();
   frontend.ready = true;
@@ -221,6 +228,7 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
     async close() {
       stopTicker();
       await server.close();
+      await taskEndpoints.close();
       for (const s of shutdown.reverse()) await s();
       app.store.close();
     },

@@ -16,6 +16,7 @@ import type { AppContext } from "../kernel/context.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import { execute, newContext, unknownOperation } from "./dispatcher.ts";
 import { handleControl } from "./control.ts";
+import { handleConsole, isConsolePath } from "./console-route.ts";
 import { handleCredentialsRequest, isCredentialsPath } from "../fargate/task-credentials.ts";
 import { handleTaskOutput, TASK_OUTPUT_PATH } from "./task-output-control.ts";
 import type { DueScheduler } from "./scheduler.ts";
@@ -84,7 +85,8 @@ export class HttpFrontend {
     });
   }
 
-  private async handle(req: HttpRequest): Promise<HttpReply> {
+  /** Answers one request (the main port's, or one the task endpoint passes on: task-endpoint.ts). */
+  async handle(req: HttpRequest): Promise<HttpReply> {
     const verdict = this.guard.check(req.headers);
     if (!verdict.allowed) return this.refuseBrowser(req, verdict.message);
     if (verdict.cors) {
@@ -121,6 +123,10 @@ export class HttpFrontend {
 
   private async handleAllowed(req: HttpRequest): Promise<HttpReply> {
     const { path, rawQuery } = splitUrl(req.url);
+    if (isConsolePath(path)) {
+      const r = await handleConsole(req.method, path);
+      return reply(r.status, randomUUID(), r.contentType, r.body, r.headers);
+    }
     if (path === TASK_OUTPUT_PATH) {
       // SigV4-signed, unlike the other control endpoints: it reads what a task wrote (docs/ecs-fargate.md#task-output)
       const r = await handleTaskOutput(this.app, { method: req.method, path, rawQuery, headers: req.headers, body: req.body, sourceIp: clientIp(req) });

@@ -16,7 +16,7 @@ export function imageStoreOf(app: AppContext): ImageStore | undefined {
   if (!app.dataDir) return undefined;
   let store = stores.get(app);
   if (!store) {
-    store = new ImageStore(join(app.dataDir, "images"));
+    store = ImageStore.shared(join(app.dataDir, "images"));
     stores.set(app, store);
   }
   return store;

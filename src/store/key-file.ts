@@ -79,7 +79,9 @@ export function lazyCheckedKey(spec: KeyFileSpec): () => Buffer {
   let key: Buffer | undefined;
   const fresh = spec.store.getMeta(spec.metaKey) === undefined && !existsSync(join(spec.dataDir, spec.fileName)) && !spec.hasSealedData();
   if (!fresh) key = loadCheckedKey(spec);
-  return () => (key ??= loadCheckedKey(spec));
+  // Nothing can have been sealed under a key that does not exist yet: records written since the
+  // start (a KMS key awaiting imported material) hold nothing sealed under it.
+  return () => (key ??= loadCheckedKey({ ...spec, hasSealedData: () => false }));
 }
 
 function readKeyFile(file: string, remedy: string): Buffer | undefined {

@@ -5,12 +5,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LF_DATA="$(mktemp -d /tmp/lf-accept-XXXXXX)"
 LF_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
 export LF_ENDPOINT="http://127.0.0.1:${LF_PORT}"
+# image pulls never leave this machine (docs/ecs-fargate.md#images)
+export LOCALFARGATE_REGISTRY_PULLS="${LOCALFARGATE_REGISTRY_PULLS:-loopback}"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-west-2}" AWS_PAGER=""
 unset AWS_PROFILE AWS_SESSION_TOKEN
 LF_LOG="$LF_DATA/server.log"
 
 lf_start() {
-  (cd "$ROOT" && exec node bin/localfargate.js start --port "$LF_PORT" --data-dir "$LF_DATA/data" --storage-driver "${LF_STORAGE_DRIVER:-plain}" "$@") >"$LF_LOG" 2>&1 &
+  (cd "$ROOT" && exec node bin/localfargate.js start --port "$LF_PORT" --data-dir "$LF_DATA/data" --storage-driver "${LF_STORAGE_DRIVER:-plain}" --container-runtime "${LF_CONTAINER_RUNTIME:-host}" "$@") >"$LF_LOG" 2>&1 &
   LF_PID=$!
   for _ in $(seq 1 300); do
     if curl -fsS "$LF_ENDPOINT/_localfargate/health" >/dev/null 2>&1; then return 0; fi

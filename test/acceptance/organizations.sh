@@ -95,6 +95,10 @@ export AWS_ENDPOINT_URL="$LF_ENDPOINT"
 service_now() { curl -fsS "$LF_ENDPOINT/_localfargate/clock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["now"])'; }
 BUCKET=org-trail-logs
 awsl s3api create-bucket --bucket "$BUCKET" --create-bucket-configuration "LocationConstraint=$REGION" >/dev/null
+# the bucket policy AWS documents for an organization trail: CloudTrail writes under AWSLogs/<organization id>/
+awsl s3api put-bucket-policy --bucket "$BUCKET" --policy "{\"Version\":\"2012-10-17\",\"Statement\":[
+ {\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"cloudtrail.amazonaws.com\"},\"Action\":\"s3:GetBucketAcl\",\"Resource\":\"arn:aws:s3:::$BUCKET\"},
+ {\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"cloudtrail.amazonaws.com\"},\"Action\":\"s3:PutObject\",\"Resource\":[\"arn:aws:s3:::$BUCKET/AWSLogs/$ORG_ID/*\",\"arn:aws:s3:::$BUCKET/AWSLogs/$MGMT/*\"],\"Condition\":{\"StringEquals\":{\"s3:x-amz-acl\":\"bucket-owner-full-control\"}}}]}"
 expect_error CloudTrailAccessNotEnabledException awsl cloudtrail create-trail --name org --s3-bucket-name "$BUCKET" --is-organization-trail
 awsl organizations enable-aws-service-access --service-principal cloudtrail.amazonaws.com
 expect_error NotOrganizationMasterAccountException member cloudtrail create-trail --name org --s3-bucket-name "$BUCKET" --is-organization-trail

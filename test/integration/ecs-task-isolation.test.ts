@@ -41,7 +41,7 @@ afterAll(async () => {
 
 /** `localfargate start` as a child process on a free port; resolves with its URL once listening. */
 function startChild(dataDir: string, driver: "plain" | "gocryptfs"): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", driver], {
+  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", driver, "--container-runtime", "host"], {
     cwd: process.cwd(),
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -65,6 +65,16 @@ describe("awslogs driver", () => {
     expect(got.events!.map((e) => e.message)).toEqual(["first", "an error", "sec€ond", "unfinished"]);
   });
 
+  it("sends a line that never ends in event-sized pieces instead of holding it", async () => {
+    const role = await executionRole("exec-endless", ["logs:CreateLogStream", "logs:PutLogEvents"]);
+    const out = await s.app.get("awslogs").open(task(role, "0000000000000000000000000000e0d1"), { "awslogs-group": "/ecs/web", "awslogs-stream-prefix": "endless" });
+    for (let i = 0; i < 5; i++) out.writeOutput("stdout", Buffer.alloc(100 * 1024, "z"));
+    expect(out.backlogBytes).toBeGreaterThan(0);
+    await out.close();
+    const got = await logs.send(new GetLogEventsCommand({ logGroupName: "/ecs/web", logStreamName: out.streamName, startFromHead: true }));
+    expect(got.events!.map((e) => e.message!.length).reduce((a, b) => a + b, 0)).toBe(500 * 1024);
+  });
+
   it("creates the group with awslogs-create-group when the role may", async () => {
     const role = await executionRole("exec-create", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]);
     const out = await s.app.get("awslogs").open(task(role), { "awslogs-group": "/ecs/made", "awslogs-stream-prefix": "p", "awslogs-create-group": "true" });

@@ -4,6 +4,7 @@
  * their quotas, and SCPs enforced on a member account's calls (the seed's ECS key policy as an
  * SCP). docs/organizations.md.
  */
+import { createTrailBucket } from "./cloudtrail-helpers.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -400,9 +401,9 @@ describe("Organizations", () => {
 
   it("logs the member account's events in an organization trail of the management account", async () => {
     const ct = new CloudTrailClient(s.config);
-    const { S3Client, CreateBucketCommand, ListObjectsV2Command } = await import("@aws-sdk/client-s3");
+    const { S3Client, ListObjectsV2Command } = await import("@aws-sdk/client-s3");
     const { CreateTrailCommand, StartLoggingCommand, GetTrailCommand } = await import("@aws-sdk/client-cloudtrail");
-    await new S3Client({ ...s.config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: "org-trail" }));
+    await createTrailBucket(new S3Client({ ...s.config, forcePathStyle: true }), "org-trail");
     await expectAwsError(
       new CloudTrailClient(s.configFor(rootOf(OUTSIDER))).send(new CreateTrailCommand({ Name: "org-t", S3BucketName: "org-trail", IsOrganizationTrail: true })),
       "OrganizationsNotInUseException",

@@ -60,11 +60,15 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 /** Starts `localfargate start` as a child process; resolves once it listens. */
 function startServer(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain", ...extra], {
-    cwd: process.cwd(),
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["bin/localfargate.js", "start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain", "--container-runtime", "host", ...extra],
+    {
+      cwd: process.cwd(),
+      env: cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = "";
@@ -208,6 +212,7 @@ describe("command line", () => {
       [["start", "--data-dir", dataDir, "--port", "12ab"], /--port must be a port number/],
       [["start", "--data-dir", dataDir, "--allow-remote=maybe"], /--allow-remote takes true or false/],
       [["start", "--data-dir", dataDir, "--port", "1", "--port", "2"], /--port is given twice/],
+      [["start", "--data-dir", dataDir, "--container-runtime", "docker"], /--container-runtime must be auto, crun or host, not docker/],
       [["clock", "now", "extra"], /unexpected argument: extra/],
       [["clock", "--port", "4566"], /unknown option --port/],
       [["clock", "advance"], /needs a duration/],

@@ -73,6 +73,9 @@ describe("import boundaries (docs/ARCHITECTURE.md)", () => {
     ["src/server/x.ts", `import { kmsModule } from "../services/kms/index.ts";${use("kmsModule")}`, true],
     ["src/cli.ts", `import { createApp } from "./server/app.ts";${use("createApp")}`, true],
     ["src/kernel/x.test.ts", `import { iam } from "../services/iam/index.ts";${use("iam")}`, true],
+    ["console/pages/x.ts", `import { ServiceError } from "../../src/kernel/errors.ts";${use("ServiceError")}`, false],
+    ["console/x.ts", `import { build } from "../scripts/build.mjs";${use("build")}`, false],
+    ["console/pages/x.ts", `import { json } from "../aws.ts";${use("json")}`, true],
   ];
   it.each(cases)("%s: %s → allowed %s", async (path, code, allowed) => {
     expect((await problems(path, code)).filter((r) => r === BOUNDARY)).toEqual(allowed ? [] : [BOUNDARY]);

@@ -7,15 +7,20 @@
  *
  * Images arrive with `skopeo copy` from an OCI archive, a `docker save` archive
  * (`localfargate image load`), and on a lookup miss from a local Podman store
- * (`containers-storage:`) or Docker daemon (`docker-daemon:`) when the machine has one.
+ * (`containers-storage:`) or Docker daemon (`docker-daemon:`) when the machine has one, else
+ * from the registry the name names (src/fargate/images/registry.ts). A pulled image is kept by
+ * digest: a name with a digest is served from the store; a tag that came from a registry is
+ * re-resolved with the registry at each pull, as ECS pulls at each task start, and copied only
+ * when it names an image the store does not have.
  * A name found nowhere gives the stop reason Amazon ECS gives for an image that does not exist
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_cannot_pull_image.html).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { InvalidImageRefError, parseImageRef, type ImageRef } from "./refs.ts";
 import { detectImageTools, firstLine, runTool, type ImageTools } from "./tools.ts";
+import { INSPECT_TIMEOUT, PULL_TIMEOUT, inspectOptions, mayPull, pullFailureReason, registryPullsFromEnv, sourceOptions, type RegistryPulls } from "./registry.ts";
 
 export interface StoredImage {
   /** `sha256:<hex>` of the image config: the image ID, and its tag in the layout */
@@ -49,9 +54,18 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const MAX_JSON = 4 * 1024 * 1024;
 const NAMES_FILE = "names.json";
 
+interface NamesEntry {
+  manifestDigest: string;
+  names: string[];
+  /** the manifest digests a registry served this image under (a `repo@sha256:` name matches them) */
+  registryDigests?: string[];
+  /** names that came from a registry: their tag is re-resolved at each pull */
+  pulledNames?: string[];
+}
+
 interface NamesFile {
   version: 1;
-  images: Record<string, { manifestDigest: string; names: string[] }>;
+  images: Record<string, NamesEntry>;
 }
 
 interface LayoutIndex {
@@ -83,7 +97,23 @@ function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === "string");
 }
 
+const openStores = new Map<string, ImageStore>();
+
 export class ImageStore {
+  /**
+   * The one store of a directory in this process: the control endpoint (`localfargate image
+   * load`) and the task runtime must see the same names.
+   */
+  static shared(root: string): ImageStore {
+    const key = resolve(root);
+    let store = openStores.get(key);
+    if (!store) {
+      store = new ImageStore(key);
+      openStores.set(key, store);
+    }
+    return store;
+  }
+
   readonly layoutDir: string;
   private readonly namesPath: string;
   private readonly tmpDir: string;
@@ -93,6 +123,8 @@ export class ImageStore {
   constructor(
     readonly root: string,
     readonly tools: ImageTools = detectImageTools(),
+    /** which registries a lookup miss may pull from */
+    readonly registryPulls: RegistryPulls = registryPullsFromEnv(),
   ) {
     this.layoutDir = join(root, "layout");
     this.namesPath = join(root, NAMES_FILE);
@@ -104,7 +136,7 @@ export class ImageStore {
 
   /** Every stored image with its names. */
   list(): StoredImage[] {
-    return Object.entries(this.names.images).map(([configDigest, e]) => ({ configDigest, ...e, names: [...e.names] }));
+    return Object.entries(this.names.images).map(([configDigest, e]) => ({ configDigest, manifestDigest: e.manifestDigest, names: [...e.names] }));
   }
 
   /** Finds an image in the store only (no copying). */
@@ -116,23 +148,26 @@ export class ImageStore {
       if (e instanceof InvalidImageRefError) return { found: false, stopReason: `CannotPullContainerError: failed to resolve ref ${image}: invalid reference format` };
       throw e;
     }
-    const hit = this.list().find((img) => matches(img, ref));
+    const hit = this.list().find((img) => matches(img, this.names.images[img.configDigest].registryDigests, ref));
     return hit ? { found: true, ref, image: hit } : { found: false, stopReason: cannotPullStopReason(ref.normalized) };
   }
 
   /**
    * Finds an image in the store, else copies it from a local Podman store or Docker daemon when
-   * the machine has one; a name found nowhere answers AWS's CannotPullContainerError text.
+   * the machine has one, else pulls it from its registry; a tag pulled from a registry before is
+   * asked of the registry again. A name found nowhere, or a pull that fails, answers AWS's
+   * CannotPullContainerError text.
    */
   async resolve(image: string): Promise<LookupResult> {
     const local = this.lookup(image);
-    if (local.found) return local;
     let ref: ImageRef;
     try {
       ref = parseImageRef(image);
     } catch {
       return local;
     }
+    if (local.found && (ref.digest !== undefined || !this.wasPulled(ref.normalized))) return local;
+    if (local.found) return this.serialize(() => this.pull(ref));
     const sources: string[] = [];
     if (this.tools.containersStorage) sources.push(`containers-storage:${ref.normalized}`);
     // the Docker daemon transport takes name:tag only
@@ -144,7 +179,56 @@ export class ImageStore {
         if (again.found) return again;
       }
     }
+    if (this.tools.skopeo && mayPull(ref, this.registryPulls)) return this.serialize(() => this.pull(ref));
     return local;
+  }
+
+  private wasPulled(name: string): boolean {
+    return Object.values(this.names.images).some((e) => e.pulledNames?.includes(name));
+  }
+
+  /**
+   * Pulls `ref` from its registry into the store, by digest: a tag is first resolved to the
+   * digest the registry serves it under now, and nothing is copied when the store has that image.
+   */
+  private async pull(ref: ImageRef): Promise<LookupResult> {
+    const skopeo = this.tools.skopeo as string;
+    let digest = ref.digest;
+    if (digest === undefined) {
+      const raw = await runTool(skopeo, [...INSPECT_TIMEOUT, "inspect", "--raw", ...inspectOptions(ref), `docker://${ref.normalized}`], { maxOutput: MAX_JSON });
+      if (raw.code !== 0) return { found: false, stopReason: pullFailureReason(ref, raw.stderr) };
+      digest = `sha256:${createHash("sha256").update(raw.stdout).digest("hex")}`;
+    }
+    const cached = Object.entries(this.names.images).find(([, e]) => e.manifestDigest === digest || e.registryDigests?.includes(digest));
+    let configDigest: string;
+    if (cached) {
+      configDigest = cached[0];
+    } else {
+      try {
+        configDigest = (await this.copyIn(`docker://${ref.registry}/${ref.repository}@${digest}`, [], sourceOptions(ref), PULL_TIMEOUT)).configDigest;
+      } catch (e) {
+        if (e instanceof ImageLoadError) return { found: false, stopReason: pullFailureReason(ref, e.message) };
+        throw e;
+      }
+    }
+    this.recordPull(configDigest, ref.normalized, digest, ref.digest === undefined);
+    const image = this.list().find((img) => img.configDigest === configDigest)!;
+    return { found: true, ref, image };
+  }
+
+  /** Names the pulled image `name` (moving the name, as a pull does) and remembers the registry's digest. */
+  private recordPull(configDigest: string, name: string, registryDigest: string, byTag: boolean): void {
+    const images = this.names.images;
+    for (const [id, e] of Object.entries(images)) {
+      if (id === configDigest) continue;
+      e.names = e.names.filter((n) => n !== name);
+      if (e.pulledNames) e.pulledNames = e.pulledNames.filter((n) => n !== name);
+    }
+    const entry = images[configDigest];
+    entry.names = [...new Set([...entry.names, name])].sort();
+    if (registryDigest !== entry.manifestDigest) entry.registryDigests = [...new Set([...(entry.registryDigests ?? []), registryDigest])];
+    if (byTag) entry.pulledNames = [...new Set([...(entry.pulledNames ?? []), name])].sort();
+    this.writeAtomic(this.namesPath, JSON.stringify(this.names, null, 1));
   }
 
   /** The image's run configuration (Entrypoint, Cmd, Env, WorkingDir, User). */
@@ -249,11 +333,11 @@ export class ImageStore {
   }
 
   /** Copies one image into the layout under a temporary tag, then tags it by its config digest. */
-  private async copyIn(source: string, names: readonly string[]): Promise<StoredImage> {
+  private async copyIn(source: string, names: readonly string[], options: readonly string[] = [], globalOptions: readonly string[] = []): Promise<StoredImage> {
     const skopeo = this.tools.skopeo;
     if (!skopeo) throw new ImageLoadError("skopeo is not installed (scripts/setup.sh installs it)");
     const tmpTag = `import-${randomUUID()}`;
-    const r = await runTool(skopeo, ["copy", "--quiet", source, `oci:${this.layoutDir}:${tmpTag}`]);
+    const r = await runTool(skopeo, [...globalOptions, "copy", "--quiet", ...options, source, `oci:${this.layoutDir}:${tmpTag}`]);
     if (r.code !== 0) {
       this.untag(tmpTag);
       throw new ImageLoadError(`copying the image failed: ${firstLine(r.stderr).replace(/^time="[^"]*" level=\w+ msg=/, "")}`);
@@ -272,11 +356,14 @@ export class ImageStore {
     for (const e of Object.values(images)) e.names = e.names.filter((n) => !names.includes(n));
     const prior = images[configDigest];
     images[configDigest] = {
+      ...prior,
       manifestDigest: entry.digest,
       names: [...new Set([...(prior?.names ?? []), ...names])].sort(),
     };
+    // a name loaded from an archive or a local engine is not re-resolved with a registry
+    for (const e of Object.values(images)) if (e.pulledNames) e.pulledNames = e.pulledNames.filter((n) => !names.includes(n));
     this.writeAtomic(this.namesPath, JSON.stringify(this.names, null, 1));
-    return { configDigest, ...images[configDigest], names: [...images[configDigest].names] };
+    return { configDigest, manifestDigest: entry.digest, names: [...images[configDigest].names] };
   }
 
   private untag(tag: string): void {
@@ -335,9 +422,9 @@ function normalizedName(name: string, where: string): string {
   }
 }
 
-function matches(image: StoredImage, ref: ImageRef): boolean {
+function matches(image: StoredImage, registryDigests: readonly string[] | undefined, ref: ImageRef): boolean {
   if (ref.digest === undefined) return image.names.includes(ref.normalized);
-  if (image.manifestDigest !== ref.digest) return false;
+  if (image.manifestDigest !== ref.digest && !registryDigests?.includes(ref.digest)) return false;
   return image.names.some((n) => {
     const named = parseImageRef(n);
     return named.registry === ref.registry && named.repository === ref.repository;

@@ -110,6 +110,17 @@ export class AwsvpcNetworking {
     return this.subnet && formatPrefix(this.subnet);
   }
 
+  /**
+   * The bridge's address on the host (made with the bridge when there is none yet): where a
+   * listener for the tasks' namespaces binds before their networks redirect to it.
+   */
+  gatewayAddress(): Promise<{ address: string; prefixLength: number }> {
+    return this.serial(async () => {
+      const subnet = await this.ensureBridge(await this.loadAllocator());
+      return { address: formatIpv4(gatewayOf(subnet)), prefixLength: subnet.length };
+    });
+  }
+
   createTaskNetwork(taskId: string, options: CreateTaskNetworkOptions = {}): Promise<TaskNetwork> {
     return this.serial(() => this.createLocked(taskId, options));
   }

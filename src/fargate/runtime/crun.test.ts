@@ -283,6 +283,31 @@ describe.skipIf(skipReason !== undefined)("crun runtime", () => {
     expect(await readdir(crun.stateDir)).toEqual([]);
   });
 
+  it("exec with a process spec file gives the command the container's environment without putting it on crun's command line", async () => {
+    const secret = "exec-secret-" + "5be1f0";
+    const { id, c, s: built } = await start({ command: ["echo up; while true; do sleep 1; done"], environment: [{ name: "SECRET", value: secret }] });
+    await waitFor(async () => (await crun.list()).includes(id), "the container to be listed");
+    const file = join(base, "bundles", id, "exec-process.json");
+    const cmdlines: string[] = [];
+    const exec = crun.exec(id, ["sh", "-c", 'sleep 0.5; test "$SECRET" = ' + secret + ' && test "$(id -u)" = 1000 && exit 7'], {
+      user: { uid: 1000, gid: 1000 },
+      timeoutMs: 20_000,
+      process: { spec: built.config.process, file },
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    for (const pid of await readdir("/proc")) {
+      if (!/^\d+$/.test(pid)) continue;
+      const line = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+      if (line.includes(id)) cmdlines.push(line);
+    }
+    expect((await exec).exitCode).toBe(7);
+    expect(cmdlines.some((l) => l.includes("--process="))).toBe(true);
+    expect(cmdlines.some((l) => l.includes(secret))).toBe(false);
+    expect(await stat(file).catch(() => undefined)).toBeUndefined();
+    await crun.kill(id, "SIGKILL");
+    await c.exited;
+  });
+
   it("reports crun's error when the container cannot start, apart from the container's output", async () => {
     const r = await runToEnd({ entryPoint: ["/bin/no-such-program"] });
     expect(r.exit.exitCode).not.toBe(0);

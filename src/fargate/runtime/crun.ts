@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { readMounts, runProgram, which, type MountEntry } from "../storage/system.ts";
 import { ULIMIT_NAMES, type EnforceableLimits, type OciConfig, type UlimitName } from "./spec.ts";
 
@@ -190,6 +190,15 @@ export class Crun {
     readonly stateDir: string,
   ) {}
 
+  /**
+   * The same crun with its state elsewhere. crun copies each container's config.json (with its
+   * environment, secrets included) into its state directory: a task's containers keep theirs on
+   * the task's encrypted volume (oci-launcher.ts).
+   */
+  withStateDir(stateDir: string): Crun {
+    return new Crun(this.host, stateDir);
+  }
+
   private command(args: string[]): { file: string; argv: string[] } {
     const crunArgs = [`--root=${this.stateDir}`, ...(this.host.cgroupMode === "none" ? ["--cgroup-manager=disabled"] : ["--cgroup-manager=cgroupfs"]), ...args];
     if (this.host.hybridWorkaround && this.host.unshare) {
@@ -205,17 +214,20 @@ export class Crun {
 
   /**
    * Write the bundle (config.json) and start the container in the foreground. crun's own errors
-   * go to a log file in the bundle, so the container's stderr stays the container's.
+   * go to a log file in the bundle, so the container's stderr stays the container's. With
+   * `output`, the container writes to those file descriptors directly (stdout and stderr are then
+   * empty streams); otherwise they are pipes. With `pidFile`, crun writes the container's host
+   * pid there once the container exists.
    */
-  async run(id: string, bundleDir: string, config: OciConfig): Promise<RunningContainer> {
+  async run(id: string, bundleDir: string, config: OciConfig, output?: { stdout: number; stderr: number }, pidFile?: string): Promise<RunningContainer> {
     this.checkId(id);
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(config), { mode: 0o600 });
     const log = join(bundleDir, "crun.log");
     await rm(log, { force: true });
-    const { file, argv } = this.command([`--log=${log}`, "--log-format=json", "run", `--bundle=${bundleDir}`, id]);
-    const child: ChildProcess = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    const { file, argv } = this.command([`--log=${log}`, "--log-format=json", "run", `--bundle=${bundleDir}`, ...(pidFile ? [`--pid-file=${pidFile}`] : []), id]);
+    const child: ChildProcess = spawn(file, argv, { stdio: ["ignore", output?.stdout ?? "pipe", output?.stderr ?? "pipe"] });
     const exited = new Promise<ContainerExit>((resolve) => {
       let done = false;
       const finish = async (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
@@ -228,7 +240,8 @@ export class Crun {
       child.on("error", (e) => void finish(null, null, e));
       child.on("close", (code, signal) => void finish(code, signal));
     });
-    return { id, pid: child.pid, stdout: child.stdout!, stderr: child.stderr!, exited };
+    const empty = () => Readable.from([]);
+    return { id, pid: child.pid, stdout: child.stdout ?? empty(), stderr: child.stderr ?? empty(), exited };
   }
 
   /**
@@ -241,8 +254,15 @@ export class Crun {
     if (argv.length === 0) throw new Error("exec needs a command");
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     const pidFile = join(this.stateDir, `exec-${id}-${randomBytes(6).toString("hex")}.pid`);
-    const flags = [`--user=${opts.user.uid}:${opts.user.gid}`, `--pid-file=${pidFile}`, ...(opts.cwd ? [`--cwd=${opts.cwd}`] : []), ...(opts.env ?? []).map((e) => `--env=${e}`)];
-    const { file, argv: full } = this.command(["exec", ...flags, id, ...argv]);
+    let flags: string[];
+    if (opts.process) {
+      const spec = { ...opts.process.spec, terminal: false, user: opts.user, args: argv, ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) };
+      await writeFile(opts.process.file, JSON.stringify(spec), { mode: 0o600, flag: "wx" });
+      flags = [`--process=${opts.process.file}`, `--pid-file=${pidFile}`];
+    } else {
+      flags = [`--user=${opts.user.uid}:${opts.user.gid}`, `--pid-file=${pidFile}`, ...(opts.cwd ? [`--cwd=${opts.cwd}`] : []), ...(opts.env ?? []).map((e) => `--env=${e}`)];
+    }
+    const { file, argv: full } = this.command(["exec", ...flags, id, ...(opts.process ? [] : argv)]);
     try {
       return await new Promise<ExecResult>((resolve, reject) => {
         const child = spawn(file, full, { stdio: ["ignore", "pipe", "pipe"] });
@@ -271,6 +291,7 @@ export class Crun {
       });
     } finally {
       await rm(pidFile, { force: true });
+      if (opts.process) await rm(opts.process.file, { force: true });
     }
   }
 
@@ -328,6 +349,13 @@ export interface ExecOptions {
   env?: string[];
   cwd?: string;
   timeoutMs: number;
+  /**
+   * The whole process (user, environment, cwd, capabilities, rlimits) as an OCI process spec,
+   * written to `file` for crun to read (`--process`) instead of flags: an environment on crun's
+   * command line would be readable by every local user in /proc. `file` belongs on the task's
+   * encrypted volume (the container's bundle); it is removed once crun has ended.
+   */
+  process?: { spec: OciConfig["process"]; file: string };
 }
 
 export interface ExecResult {

@@ -40,14 +40,16 @@ import {
  * under `<prefix>/AWSLogs/<account>/`, as AWS requires of a trail's bucket
  * (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html).
  */
-function requireBucket(deps: CloudTrailDeps, name: string, accountId: string, trail: { arn: string; prefix?: string }): void {
+function requireBucket(deps: CloudTrailDeps, name: string, accountId: string, trail: { arn: string; prefix?: string; organizationId?: string }): void {
   validateBucketName(name);
   const b = deps.bucket(name);
   if (!b) throw ctError("S3BucketDoesNotExistException", `S3 bucket ${name} does not exist!`);
   const insufficient = () => ctError("InsufficientS3BucketPolicyException", `Incorrect S3 bucket policy is detected for bucket: ${name}`);
   if (b.ownerAccountId !== accountId) throw insufficient();
   const context = { "aws:SourceArn": trail.arn, "aws:SourceAccount": accountId };
-  const logs = `arn:aws:s3:::${name}/${trail.prefix ? `${trail.prefix}/` : ""}AWSLogs/${accountId}/CloudTrail/file.json.gz`;
+  // an organization trail writes each account's files under AWSLogs/<organization id>/<account>/
+  const owner = trail.organizationId ? `${trail.organizationId}/${accountId}` : accountId;
+  const logs = `arn:aws:s3:::${name}/${trail.prefix ? `${trail.prefix}/` : ""}AWSLogs/${owner}/CloudTrail/file.json.gz`;
   const allowed =
     bucketPolicyAllowsService(b, CLOUDTRAIL_SERVICE, "s3:GetBucketAcl", `arn:aws:s3:::${name}`, context) &&
     bucketPolicyAllowsService(b, CLOUDTRAIL_SERVICE, "s3:PutObject", logs, { ...context, "s3:x-amz-acl": "bucket-owner-full-control" });
@@ -96,7 +98,7 @@ export function createTrailOperation(deps: CloudTrailDeps) {
       const multi = input.IsMultiRegionTrail ?? false;
       const global = input.IncludeGlobalServiceEvents ?? true;
       if (multi && !global) throw ctError("InvalidParameterCombinationException", "Multi-Region trail must include global service events.");
-      requireBucket(deps, input.S3BucketName!, acct, { arn: trailArn(ctx.region, acct, name), prefix: input.S3KeyPrefix });
+      requireBucket(deps, input.S3BucketName!, acct, { arn: trailArn(ctx.region, acct, name), prefix: input.S3KeyPrefix, organizationId });
       checkKmsKey(ctx, input.KmsKeyId);
       const arn = trailArn(ctx.region, acct, name);
       const clash = deps.trails.inAccount(acct).find((t) => t.name === name && (t.arn === arn || t.isMultiRegionTrail || multi));
@@ -148,9 +150,9 @@ export function updateTrailOperation(deps: CloudTrailDeps) {
       const multi = input.IsMultiRegionTrail ?? t.isMultiRegionTrail;
       const global = input.IncludeGlobalServiceEvents ?? t.includeGlobalServiceEvents;
       if (multi && !global) throw ctError("InvalidParameterCombinationException", "Multi-Region trail must include global service events.");
-      if (input.S3BucketName !== undefined || input.S3KeyPrefix !== undefined) {
+      if (input.S3BucketName !== undefined || input.S3KeyPrefix !== undefined || organizationId !== t.organizationId) {
         const prefix = input.S3KeyPrefix === undefined ? t.s3KeyPrefix : input.S3KeyPrefix || undefined;
-        requireBucket(deps, input.S3BucketName ?? t.s3BucketName, ctx.principal.accountId, { arn: t.arn, prefix });
+        requireBucket(deps, input.S3BucketName ?? t.s3BucketName, ctx.principal.accountId, { arn: t.arn, prefix, organizationId });
       }
       checkKmsKey(ctx, input.KmsKeyId);
       if (multi && !t.isMultiRegionTrail) {

@@ -16,6 +16,7 @@ import { chooseStorageDriver, newVolumeId } from "../../fargate/storage/index.ts
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { TaskOutputStore } from "../../fargate/task-output.ts";
 import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
+import { chooseContainerRuntime, describeRuntime, ImageStore, type ContainerRuntime } from "../../fargate/runtime/select.ts";
 import { clusterOperations } from "./clusters.ts";
 import { AccountSettings, accountSettingOperations } from "./account-settings.ts";
 import { withTagAuthorization } from "./tag-authorization.ts";
@@ -33,6 +34,7 @@ import { EcsTaskRoles } from "./task-roles.ts";
 import { EcsController } from "./controller.ts";
 import { ecsTaskReports, invokeFargateKms } from "./fargate-port.ts";
 import { taskSecrets } from "./task-secrets.ts";
+import { TaskLogShipper, withTaskLogs } from "./task-logs.ts";
 import type { TaskRecord } from "./state.ts";
 import { defineServiceModule, type ModuleInstance, type ServiceDef } from "../../kernel/service.ts";
 
@@ -135,6 +137,18 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     onFallback: (reason) => (fallback = reason),
     onSizeNote: (note) => (sizeNote = note),
   });
+  // The runtime first: at start it removes the containers, bind mounts and network namespaces an
+  // earlier run left, which would otherwise still hold that run's volumes.
+  const runtimeChoice = app.options.containerRuntime ?? "host";
+  let runtime: ContainerRuntime;
+  if (!app.dataDir && runtimeChoice !== "host") {
+    if (runtimeChoice === "crun") throw new Error("Container runtime 'crun' needs a data directory (images, crun state, network allocations)");
+    runtime = { kind: "host", reason: "the server runs without a data directory" };
+  } else {
+    const dataDir = app.dataDir ?? "";
+    runtime = await chooseContainerRuntime(runtimeChoice, dataDir, () => ImageStore.shared(join(dataDir, "images")));
+  }
+  app.health.containerRuntime = describeRuntime(runtime, runtimeChoice);
   // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
   // STOPPED by the data plane afterwards). Safe: createApp holds the data dir lock by now, so no
   // other server is using them (docs/server.md).
@@ -153,6 +167,8 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   const output = openTaskOutput(app, baseDir);
   // Output of tasks whose records are gone (expired while the server was down) goes with them.
   output.removeAllExcept(state.tasks.keys());
+  const taskLogs = new TaskLogShipper(app, output);
+  state.onTaskChange.push((t) => taskLogs.onTaskChange(t));
   const plane = new FargateDataPlane<TaskRecord>({
     kms: invokeFargateKms(app),
     reports,
@@ -160,12 +176,13 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     driver,
     newVolumeId,
     users,
-    metadataUri: (t, container) => metadataUri(app, t, container),
+    metadataUri: (t, container, reach) => metadataUri(app, t, container, reach),
     roles,
     roleEnvironment: async (t, reach) =>
       credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
     output,
-    secrets: taskSecrets(app, state),
+    secrets: withTaskLogs(taskSecrets(app, state), taskLogs),
+    ...(runtime.kind === "crun" ? { runtime, taskEndpoint: async (address: string, prefixLength: number) => app.find("taskEndpoint")?.(address, prefixLength) } : {}),
   });
   const controller = new EcsController(app, state, plane);
   registerEcsLinkedRoleUsage(app, state);
@@ -187,6 +204,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     async shutdown() {
       controller.close();
       await plane.close();
+      await taskLogs.close();
       if (tempBase) rmSync(baseDir, { recursive: true, force: true });
     },
   };

@@ -21,6 +21,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { passRoleChecks } from "./pass-role.ts";
+import { validateLogConfigurations } from "./log-configuration.ts";
 import { checkMaxResults, indexPage, tokenFor, tokenPosition } from "./paging.ts";
 import { ecsScope, type EcsState, type TaskDefRecord, taskDefArn, validateTags } from "./state.ts";
 
@@ -182,6 +183,7 @@ export function registerTaskDefinition(state: EcsState, ctx: RequestContext, inp
     const unsized = containers.find((c) => c.memory === undefined && c.memoryReservation === undefined);
     if (unsized) throw client(`Invalid setting for container '${unsized.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
   }
+  validateLogConfigurations(containers, { fargate, executionRoleArn: input.executionRoleArn });
   const revision = state.nextRevision(family, ctx.region, ctx.principal.accountId);
   const arn = taskDefArn(ctx.region, ctx.principal.accountId, family, revision);
   const compat = networkMode === "awsvpc" ? ["EC2", "FARGATE"] : ["EC2"];

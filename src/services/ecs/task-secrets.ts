@@ -8,7 +8,9 @@
  * decryption (a parameter name or ARN) and S3 GetObject (`environmentFiles`). Each call is
  * authorized, goes through KMS for the caller and is recorded in CloudTrail like any other.
  * A refusal stops the task with AWS's ResourceInitializationError text. The values go to the
- * data plane in memory only (src/fargate/port.ts, LaunchEnvironment).
+ * data plane in memory only (src/fargate/port.ts, LaunchEnvironment). The same session first
+ * checks the ECR pulls of the task's ECR images (ecr-pull.ts), so the data plane unpacks an ECR
+ * image only once the execution role may pull it.
  */
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { AppContext, InvokeOptions } from "../../kernel/context.ts";
@@ -17,6 +19,7 @@ import type { Principal } from "../../kernel/principal.ts";
 import { servicePrincipal } from "../../auth/principal.ts";
 import type { LaunchEnvironment, TaskSecrets } from "../../fargate/port.ts";
 import type { EcsState, TaskRecord } from "./state.ts";
+import { checkEcrPulls, ecrImages, noExecutionRoleReason } from "./ecr-pull.ts";
 
 export const ECS_TASKS = "ecs-tasks.amazonaws.com";
 const PULL = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed";
@@ -63,7 +66,7 @@ export function parseEnvFile(text: string): Record<string, string> {
 }
 
 class Resolver {
-  private principal!: Principal;
+  principal!: Principal;
   private opts!: InvokeOptions;
 
   constructor(
@@ -158,9 +161,15 @@ class Resolver {
 
 async function resolveTask(app: AppContext, state: EcsState, t: TaskRecord): Promise<Map<string, LaunchEnvironment>> {
   const env = new Map<string, LaunchEnvironment>();
-  if (!needs(t.containerDefs)) return env;
+  // ECR images are checked whatever runs the task (a host-process task too): its definition names them
+  const ecr = ecrImages(t.containerDefs.map((d) => d.image));
+  if (!needs(t.containerDefs) && ecr.length === 0) return env;
+  const roleArn = t.task.overrides?.executionRoleArn ?? state.taskDefs.get(t.task.taskDefinitionArn!)?.def.executionRoleArn;
+  if (!roleArn && ecr.length > 0) throw new Error(noExecutionRoleReason(ecr[0]));
   const r = new Resolver(app, t);
-  await r.assume(t.task.overrides?.executionRoleArn ?? state.taskDefs.get(t.task.taskDefinitionArn!)?.def.executionRoleArn);
+  await r.assume(roleArn);
+  // ECR's registry login and the image pulls, before the data plane unpacks any image
+  if (ecr.length > 0) await checkEcrPulls(app, r.principal, ecr);
   // SSM parameters of every container in one batch, as the agent asks for them
   const ssmNames = t.containerDefs.flatMap((d) => (d.secrets ?? []).filter((s) => !secretRef(s.valueFrom!)).map((s) => s.valueFrom!));
   const params = ssmNames.length ? await r.parameters(ssmNames) : new Map<string, string>();

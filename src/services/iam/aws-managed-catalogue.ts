@@ -41,7 +41,8 @@ export function catalogueFile(): string {
 /** The package's full catalogue file, or undefined when the package is not installed. */
 export function catalogueSource(): string | undefined {
   try {
-    return createRequire(join(projectRoot(), "package.json")).resolve(`${CATALOGUE_PACKAGE}/dist/managedPolicies.json`);
+    // the package exports only its entry point (dist/index.js); the data file sits beside it
+    return join(dirname(createRequire(join(projectRoot(), "package.json")).resolve(CATALOGUE_PACKAGE)), "managedPolicies.json");
   } catch {
     return undefined;
   }

@@ -26,14 +26,23 @@ function viaService(aliasName: string, region: string): string {
   return `${service === "ebs" ? "ec2" : service}.${region}.amazonaws.com`;
 }
 
+/** How the key policy's first statement names a service: AWS's own wording where we know it. */
+const SERVICE_NAMES: Record<string, string> = { secretsmanager: "AWS Secrets Manager", ssm: "AWS Systems Manager" };
+/** Key descriptions AWS gives, where we know them; the rest follow AWS's common pattern. */
+const DESCRIPTIONS: Record<string, string> = {
+  secretsmanager: "Default key that protects my Secrets Manager data when no other key is defined",
+  ssm: "Default key that protects my SSM parameters when no other key is defined",
+};
+
 export function awsManagedKeyPolicy(accountId: string, region: string, aliasName: string): string {
   const service = aliasName.slice("alias/aws/".length);
+  const named = SERVICE_NAMES[service] ?? service;
   return JSON.stringify({
     Version: "2012-10-17",
     Id: `auto-${service}`,
     Statement: [
       {
-        Sid: `Allow access through ${service} for all principals in the account that are authorized to use ${service}`,
+        Sid: `Allow access through ${named} for all principals in the account that are authorized to use ${named}`,
         Effect: "Allow",
         Principal: { AWS: "*" },
         Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
@@ -44,11 +53,38 @@ export function awsManagedKeyPolicy(accountId: string, region: string, aliasName
         Sid: "Allow direct access to key metadata to the account",
         Effect: "Allow",
         Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-        Action: ["kms:Describe*", "kms:Get*", "kms:List*"],
+        Action: ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
         Resource: "*",
       },
     ],
   });
+}
+
+/** The record of a new AWS managed key for a predefined alias (no key material yet). */
+export function awsManagedKeyRecord(accountId: string, region: string, aliasName: string, now: Date): KeyRecord {
+  const service = aliasName.slice("alias/aws/".length);
+  const keyId = randomUUID();
+  return {
+    keyId,
+    arn: keyArn(region, accountId, keyId),
+    accountId,
+    region,
+    creationDate: now,
+    description: DESCRIPTIONS[service] ?? `Default key that protects my ${service} resources when no other key is defined`,
+    keyUsage: "ENCRYPT_DECRYPT",
+    keySpec: "SYMMETRIC_DEFAULT",
+    origin: "AWS_KMS",
+    state: "Enabled",
+    multiRegion: false,
+    policy: awsManagedKeyPolicy(accountId, region, aliasName),
+    tags: [],
+    materials: [],
+    rotationEnabled: true,
+    rotationPeriodInDays: YEAR_DAYS,
+    nextRotationDate: new Date(now.getTime() + YEAR_DAYS * DAY_MS),
+    onDemandRotations: 0,
+    keyManager: "AWS",
+  };
 }
 
 /** The predefined alias a DescribeKey KeyId names (name or ARN, in the caller's account and Region), or undefined. */
@@ -69,28 +105,7 @@ export function awsManagedKeyToCreate(kms: Kms, ctx: RequestContext, value: stri
   if (!aliasName) return undefined;
   const { accountId } = ctx.principal;
   if (kms.state.aliases.get(aliasArn(ctx.region, accountId, aliasName))) return undefined;
-  const keyId = randomUUID();
-  const key: KeyRecord = {
-    keyId,
-    arn: keyArn(ctx.region, accountId, keyId),
-    accountId,
-    region: ctx.region,
-    creationDate: ctx.now,
-    description: `Default key that protects my ${aliasName.slice("alias/aws/".length)} resources when no other key is defined`,
-    keyUsage: "ENCRYPT_DECRYPT",
-    keySpec: "SYMMETRIC_DEFAULT",
-    origin: "AWS_KMS",
-    state: "Enabled",
-    multiRegion: false,
-    policy: awsManagedKeyPolicy(accountId, ctx.region, aliasName),
-    tags: [],
-    materials: [],
-    rotationEnabled: true,
-    rotationPeriodInDays: YEAR_DAYS,
-    nextRotationDate: new Date(ctx.now.getTime() + YEAR_DAYS * DAY_MS),
-    onDemandRotations: 0,
-    keyManager: "AWS",
-  };
+  const key = awsManagedKeyRecord(accountId, ctx.region, aliasName, ctx.now);
   return { key, aliasName };
 }
 

@@ -4,52 +4,15 @@
  * policy that lets every principal of the account use it only through that service
  * (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-key and
  * https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html).
- * AWS rotates them every year.
+ * AWS rotates them every year. The key and its policy are aws-managed-keys.ts's, as for the key
+ * behind any predefined alias.
  */
-import { randomUUID } from "node:crypto";
 import type { Kms } from "./core.ts";
-import { freshMaterial, DAY_MS } from "./keys.ts";
-import { aliasArn, keyArn, type AliasRecord, type KeyRecord } from "./state.ts";
+import { awsManagedKeyRecord } from "./aws-managed-keys.ts";
+import { freshMaterial } from "./keys.ts";
+import { aliasArn, type AliasRecord } from "./state.ts";
 
 export type AwsManagedService = "secretsmanager" | "ssm";
-
-const DESCRIPTIONS: Record<AwsManagedService, string> = {
-  secretsmanager: "Default key that protects my Secrets Manager data when no other key is defined",
-  ssm: "Default key that protects my SSM parameters when no other key is defined",
-};
-
-const SERVICE_NAMES: Record<AwsManagedService, string> = { secretsmanager: "AWS Secrets Manager", ssm: "AWS Systems Manager" };
-
-/** The key policy of an AWS managed key: use only through the service, for callers of the account; metadata for the account. */
-export function awsManagedKeyPolicy(service: AwsManagedService, accountId: string, region: string): string {
-  const via = `${service}.${region}.amazonaws.com`;
-  const who = `Allow access through ${SERVICE_NAMES[service]} for all principals in the account that are authorized to use ${SERVICE_NAMES[service]}`;
-  return JSON.stringify(
-    {
-      Version: "2012-10-17",
-      Id: `auto-${service}-1`,
-      Statement: [
-        {
-          Sid: who,
-          Effect: "Allow",
-          Principal: { AWS: "*" },
-          Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
-          Resource: "*",
-          Condition: { StringEquals: { "kms:CallerAccount": accountId, "kms:ViaService": via } },
-        },
-        {
-          Sid: "Allow direct access to key metadata to the account",
-          Effect: "Allow",
-          Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-          Action: ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
-          Resource: "*",
-        },
-      ],
-    },
-    null,
-    2,
-  );
-}
 
 export function awsManagedAlias(service: AwsManagedService): string {
   return `alias/aws/${service}`;
@@ -77,29 +40,8 @@ export function ensureAwsManagedKey(kms: Kms, service: AwsManagedService, accoun
 
 async function createAwsManagedKey(kms: Kms, service: AwsManagedService, accountId: string, region: string, alias: string): Promise<string> {
   const now = kms.app.clock.now();
-  const keyId = randomUUID();
-  const arn = keyArn(region, accountId, keyId);
-  const key: KeyRecord = {
-    keyId,
-    arn,
-    accountId,
-    region,
-    creationDate: now,
-    description: DESCRIPTIONS[service],
-    keyUsage: "ENCRYPT_DECRYPT",
-    keySpec: "SYMMETRIC_DEFAULT",
-    origin: "AWS_KMS",
-    state: "Enabled",
-    multiRegion: false,
-    policy: awsManagedKeyPolicy(service, accountId, region),
-    tags: [],
-    materials: [],
-    rotationEnabled: true,
-    rotationPeriodInDays: 365,
-    nextRotationDate: new Date(now.getTime() + 365 * DAY_MS),
-    onDemandRotations: 0,
-    keyManager: "AWS",
-  };
+  const key = awsManagedKeyRecord(accountId, region, awsManagedAlias(service), now);
+  const arn = key.arn;
   const m = await freshMaterial(kms, key, now);
   key.materials.push(m);
   key.currentMaterialId = m.id;

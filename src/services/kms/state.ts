@@ -57,12 +57,10 @@ export interface KeyRecord {
   /** EXTERNAL keys */
   expirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE";
   validTo?: Date;
-  /** "AWS" for an AWS managed key (aws-managed-keys.ts); absent for customer managed keys */
+  /** "AWS" for an AWS managed key (aws-managed-keys.ts, aws-managed.ts); absent for customer managed keys */
   keyManager?: "AWS";
   /** EXTERNAL keys: HMAC of the first imported material, to recognise a re-import of the same material */
   importFingerprint?: string;
-  /** "AWS" for AWS managed keys (aws-managed.ts); absent for customer managed keys */
-  keyManager?: "AWS";
 }
 
 export interface AliasRecord {

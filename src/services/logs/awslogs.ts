@@ -19,6 +19,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { servicePrincipal } from "../../auth/principal.ts";
 import type { Principal } from "../../kernel/principal.ts";
 import { EVENT_OVERHEAD_BYTES, MAX_BATCH_BYTES } from "./put-events.ts";
+import { eventStartPattern } from "./multiline.ts";
 
 declare module "../../kernel/context.ts" {
   interface Provided {
@@ -48,13 +49,18 @@ export type AwslogsOptions = Record<string, string | undefined>;
 export interface ContainerLog {
   readonly groupName: string;
   readonly streamName: string;
-  /** one line of the container's stdout or stderr, stamped now on the service clock */
-  write(line: string): void;
+  /** one line of the container's stdout or stderr, stamped `timeMs` (default: now on the service clock) */
+  write(line: string, timeMs?: number): void;
   /**
    * A chunk of raw output as the data plane reads it (ContainerOutputSink.append): split into
-   * lines per stream, a partial last line kept until its newline (or `close`).
+   * lines per stream, a partial last line kept until its newline (or `close`). Each line is
+   * stamped `timeMs` (when the chunk that ends it was written), or now.
    */
-  writeOutput(stream: "stdout" | "stderr", chunk: Buffer): void;
+  writeOutput(stream: "stdout" | "stderr", chunk: Buffer, timeMs?: number): void;
+  /** `mode` is blocking: nothing is dropped, so the writer waits on `flush` when `backlogBytes` grows */
+  readonly blocking: boolean;
+  /** bytes buffered and not yet sent */
+  readonly backlogBytes: number;
   /** sends what is buffered; resolves once it is stored (or refused: see `lastError`) */
   flush(): Promise<void>;
   /** flushes, then stops the timer */
@@ -85,6 +91,12 @@ export class AwslogsDriver {
     const maxBuffer = options["max-buffer-size"] === undefined ? DEFAULT_MAX_BUFFER_BYTES : parseSize(options["max-buffer-size"]);
     if (maxBuffer === undefined) throw initError(new Error(`invalid max-buffer-size ${options["max-buffer-size"]}`));
     if (!task.executionRoleArn) throw initError(new Error("the awslogs log driver needs the task's execution role"));
+    let startPattern: RegExp | undefined;
+    try {
+      startPattern = eventStartPattern(options);
+    } catch (e) {
+      throw initError(e);
+    }
     const streamName = `${prefix}/${task.containerName}/${task.taskId}`;
     let principal: Principal;
     try {
@@ -102,6 +114,7 @@ export class AwslogsDriver {
         blocking: mode === "blocking",
         maxBuffer,
         flushEveryMs,
+        startPattern,
       });
     } catch (e) {
       throw initError(e);
@@ -143,6 +156,9 @@ class BufferedLog implements ContainerLog {
   private sending: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private readonly partial = { stdout: "", stderr: "" };
+  private readonly partialTime: { stdout?: number; stderr?: number } = {};
+  /** the multi-line event being built (awslogs-multiline-pattern, awslogs-datetime-format) */
+  private event: { text: string; bytes: number; timestamp: number; fresh: boolean } | undefined;
   private readonly decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
   dropped = 0;
   lastError: Error | undefined;
@@ -152,14 +168,56 @@ class BufferedLog implements ContainerLog {
     readonly groupName: string,
     readonly streamName: string,
     private readonly put: (events: { timestamp: number; message: string }[]) => Promise<unknown>,
-    private readonly opts: { blocking: boolean; maxBuffer: number; flushEveryMs: number },
+    private readonly opts: { blocking: boolean; maxBuffer: number; flushEveryMs: number; startPattern?: RegExp },
   ) {
-    this.timer = setInterval(() => void this.flush(), opts.flushEveryMs);
+    this.timer = setInterval(() => this.tick(), opts.flushEveryMs);
     this.timer.unref();
   }
 
-  write(line: string): void {
-    const timestamp = this.app.clock.nowMs();
+  get blocking(): boolean {
+    return this.opts.blocking;
+  }
+
+  get backlogBytes(): number {
+    return this.pendingBytes;
+  }
+
+  write(line: string, timeMs?: number): void {
+    const timestamp = timeMs ?? this.app.clock.nowMs();
+    if (this.opts.startPattern) this.joinLine(line, timestamp, this.opts.startPattern);
+    else this.enqueue(line, timestamp);
+  }
+
+  /**
+   * Multi-line events, as Docker's driver builds them: a line matching the start pattern (or one
+   * that would make the event too long) ends the event being built; each line keeps its newline;
+   * the event carries its first line's time.
+   */
+  private joinLine(line: string, timestamp: number, start: RegExp): void {
+    if (line === "") return;
+    const text = line + "\n";
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (this.event && (start.test(line) || this.event.bytes + bytes > MAX_EVENT_BYTES)) this.endEvent();
+    if (!this.event) this.event = { text: "", bytes: 0, timestamp, fresh: true };
+    this.event.text += text;
+    this.event.bytes += bytes;
+    this.event.fresh = true;
+  }
+
+  private endEvent(): void {
+    const e = this.event;
+    this.event = undefined;
+    if (e) this.enqueue(e.text, e.timestamp);
+  }
+
+  /** The timer: an event that got no line since the last tick is complete; then what is buffered is sent. */
+  private tick(): void {
+    if (this.event && !this.event.fresh) this.endEvent();
+    else if (this.event) this.event.fresh = false;
+    void this.flush();
+  }
+
+  private enqueue(line: string, timestamp: number): void {
     for (const message of splitLine(line)) {
       const bytes = Buffer.byteLength(message, "utf8") + EVENT_OVERHEAD_BYTES;
       if (!this.opts.blocking && this.pendingBytes + bytes > this.opts.maxBuffer) {
@@ -171,10 +229,16 @@ class BufferedLog implements ContainerLog {
     }
   }
 
-  writeOutput(stream: "stdout" | "stderr", chunk: Buffer): void {
+  writeOutput(stream: "stdout" | "stderr", chunk: Buffer, timeMs?: number): void {
     const lines = (this.partial[stream] + this.decoders[stream].write(chunk)).split("\n");
     this.partial[stream] = lines.pop()!;
-    for (const line of lines) this.write(line.endsWith("\r") ? line.slice(0, -1) : line);
+    this.partialTime[stream] = timeMs;
+    for (const line of lines) this.write(line.endsWith("\r") ? line.slice(0, -1) : line, timeMs);
+    // a line that never ends is sent in event-sized pieces rather than held without bound
+    if (Buffer.byteLength(this.partial[stream], "utf8") > MAX_EVENT_BYTES) {
+      this.write(this.partial[stream], timeMs);
+      this.partial[stream] = "";
+    }
   }
 
   flush(): Promise<void> {
@@ -204,8 +268,9 @@ class BufferedLog implements ContainerLog {
     for (const stream of ["stdout", "stderr"] as const) {
       const rest = this.partial[stream] + this.decoders[stream].end();
       this.partial[stream] = "";
-      if (rest) this.write(rest);
+      if (rest) this.write(rest, this.partialTime[stream]);
     }
+    this.endEvent();
     await this.flush();
   }
 }
