@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
 import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, CreateGroupCommand } from "@aws-sdk/client-iam";
-import { ECSClient, CreateClusterCommand } from "@aws-sdk/client-ecs";
+import { ECSClient, CreateCapacityProviderCommand, CreateClusterCommand } from "@aws-sdk/client-ecs";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createTrailBucket } from "./cloudtrail-helpers.ts";
 import { CloudTrailClient, CreateTrailCommand } from "@aws-sdk/client-cloudtrail";
@@ -40,7 +40,13 @@ const known: string[] = [];
 beforeAll(async () => {
   s = await startTestServer();
   const kms = new KMSClient(s.config);
-  for (const spec of [{}, { KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" }, { KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }, { Origin: "EXTERNAL" }] as const) {
+  for (const spec of [
+    {},
+    { KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" },
+    { KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" },
+    { Origin: "EXTERNAL" },
+    { KeySpec: "ECC_NIST_P256", KeyUsage: "KEY_AGREEMENT" },
+  ] as const) {
     const k = (await kms.send(new CreateKeyCommand(spec))).KeyMetadata!;
     known.push(k.KeyId!, k.Arn!);
   }
@@ -63,6 +69,9 @@ beforeAll(async () => {
   await ecs.send(new CreateClusterCommand({ clusterName: "default", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: fargateKey.arn } } }));
   // a task that ends at once: generated RunTask and CreateService calls may start it
   known.push(await registerSleeper(ecs, "fuzz", [{ name: "app", image: "busybox", command: ["true"], essential: true }]));
+  const asg = "arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:0f6b2a5e-1111-4222-8333-944455556666:autoScalingGroupName/fuzz";
+  await ecs.send(new CreateCapacityProviderCommand({ name: "fuzz-cp", autoScalingGroupProvider: { autoScalingGroupArn: asg } }));
+  known.push("fuzz-cp", "FARGATE", asg, "containerInsights", "arn:aws:iam::000000000000:root");
   const s3 = new S3Client({ ...s.config, forcePathStyle: true });
   await createTrailBucket(s3, "fuzz-trail");
   await createTrailBucket(s3, "fuzz-empty");

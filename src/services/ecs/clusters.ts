@@ -28,10 +28,10 @@ import { invokeFargateKms } from "./fargate-port.ts";
 import { CLUSTER_NAME, clusterArn, ecsScope, type ClusterRecord, type EcsState, validateTags } from "./state.ts";
 import { indexPage } from "./paging.ts";
 import { ensureEcsLinkedRole } from "./service-linked-role.ts";
+import type { AccountSettings } from "./account-settings.ts";
+import type { CapacityProviders } from "./capacity-providers.ts";
 
 export const FARGATE_KEY_CONDITION = "ecs:fargate-ephemeral-storage-kms-key";
-
-const CAPACITY_PROVIDERS = new Set(["FARGATE", "FARGATE_SPOT"]);
 
 function invalid(message: string): ServiceError {
   return new ServiceError("InvalidParameterException", message, 400);
@@ -153,9 +153,21 @@ function validateSettings(settings: ClusterSetting[] | undefined): ClusterSettin
   return settings;
 }
 
-function validateCapacityProviders(names: string[] | undefined, strategy: { capacityProvider?: string; weight?: number; base?: number }[] | undefined): void {
+/** What cluster calls read beside the clusters: account settings and the account's capacity providers. */
+export interface ClusterDeps {
+  settings: AccountSettings;
+  providers: CapacityProviders;
+}
+
+function validateCapacityProviders(
+  ctx: RequestContext,
+  deps: ClusterDeps,
+  names: string[] | undefined,
+  strategy: { capacityProvider?: string; weight?: number; base?: number }[] | undefined,
+): void {
   for (const n of names ?? [])
-    if (!CAPACITY_PROVIDERS.has(n)) throw invalid(`The specified capacity provider '${n}' is not in an ACTIVE state. Specify a valid capacity provider and try again.`);
+    if (!deps.providers.exists(ctx.region, ctx.principal.accountId, n))
+      throw invalid(`The specified capacity provider '${n}' is not in an ACTIVE state. Specify a valid capacity provider and try again.`);
   for (const s of strategy ?? []) {
     if (!names?.includes(s.capacityProvider ?? ""))
       throw invalid(
@@ -220,7 +232,7 @@ function acct(ctx: RequestContext): string {
   return ctx.principal.accountId;
 }
 
-function createClusterOperation(state: EcsState) {
+function createClusterOperation(state: EcsState, deps: ClusterDeps) {
   return defineOperation<CreateClusterRequest, CreateClusterResponse>({
     authorize: function authorizeCreateCluster(ctx, input): AuthCheck[] {
       const name = input.clusterName ?? "default";
@@ -243,8 +255,9 @@ function createClusterOperation(state: EcsState) {
           "Clusters can only contain letters, numbers, underscores and hyphens. Up to 255 letters (uppercase and lowercase), numbers, underscores and hyphens are allowed.",
         );
       validateTags(input.tags);
-      const settings = validateSettings(input.settings) ?? [{ name: "containerInsights", value: "disabled" }];
-      validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
+      // a cluster created without the setting takes the caller's effective containerInsights account setting
+      const settings = validateSettings(input.settings) ?? [{ name: "containerInsights", value: deps.settings.effectiveFor(ctx, "containerInsights") }];
+      validateCapacityProviders(ctx, deps, input.capacityProviders, input.defaultCapacityProviderStrategy);
       const arn = clusterArn(ctx.region, acct(ctx), name);
       const existing = state.clusters.get(arn);
       if (existing && existing.status === "ACTIVE") {
@@ -326,7 +339,7 @@ function updateClusterSettingsOperation(state: EcsState) {
   });
 }
 
-function putClusterCapacityProvidersOperation(state: EcsState) {
+function putClusterCapacityProvidersOperation(state: EcsState, deps: ClusterDeps) {
   return defineOperation<PutClusterCapacityProvidersRequest, PutClusterCapacityProvidersResponse, NamedCluster>({
     resolve: function resolvePutClusterCapacityProviders(ctx, input) {
       return resolveNamedCluster(state, ctx, input.cluster);
@@ -336,7 +349,7 @@ function putClusterCapacityProvidersOperation(state: EcsState) {
     },
     handler: function putClusterCapacityProviders(ctx, input, resolved): PutClusterCapacityProvidersResponse {
       const c = found(resolved.cluster);
-      validateCapacityProviders(input.capacityProviders, input.defaultCapacityProviderStrategy);
+      validateCapacityProviders(ctx, deps, input.capacityProviders, input.defaultCapacityProviderStrategy);
       const updated = { ...c, capacityProviders: input.capacityProviders ?? [], defaultCapacityProviderStrategy: input.defaultCapacityProviderStrategy ?? [] };
       ctx.writes.push(state.putCluster(updated));
       return { cluster: clusterOutput(state, updated, "all") };
@@ -411,12 +424,12 @@ function deleteClusterOperation(state: EcsState) {
   });
 }
 
-export function clusterOperations(state: EcsState) {
+export function clusterOperations(state: EcsState, deps: ClusterDeps) {
   return {
-    CreateCluster: createClusterOperation(state),
+    CreateCluster: createClusterOperation(state, deps),
     UpdateCluster: updateClusterOperation(state),
     UpdateClusterSettings: updateClusterSettingsOperation(state),
-    PutClusterCapacityProviders: putClusterCapacityProvidersOperation(state),
+    PutClusterCapacityProviders: putClusterCapacityProvidersOperation(state, deps),
     DescribeClusters: describeClustersOperation(state),
     ListClusters: listClustersOperation(state),
     DeleteCluster: deleteClusterOperation(state),

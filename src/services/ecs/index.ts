@@ -18,9 +18,12 @@ import { TaskOutputStore } from "../../fargate/task-output.ts";
 import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
 import { chooseContainerRuntime, describeRuntime, ImageStore, type ContainerRuntime } from "../../fargate/runtime/select.ts";
 import { clusterOperations } from "./clusters.ts";
+import { AccountSettings, accountSettingOperations } from "./account-settings.ts";
+import { withTagAuthorization } from "./tag-authorization.ts";
+import { CapacityProviders, capacityProviderOperations, type ProviderUse } from "./capacity-providers.ts";
 import { serviceOperations, type ServicePlane } from "./services.ts";
 import { quotasFromOptions } from "./quotas.ts";
-import { EcsState } from "./state.ts";
+import { EcsState, ecsScope } from "./state.ts";
 import { tagOperations } from "./tags.ts";
 import { taskDefinitionOperations } from "./task-definitions.ts";
 import { taskOperations } from "./tasks.ts";
@@ -81,12 +84,32 @@ function loopbackUrl(app: AppContext): string {
 
 /** Every ECS operation, keyed by the names the official model gives them. */
 export function ecsOperations(state: EcsState, plane: TaskPlane<TaskRecord>, scheduler: ServicePlane): OperationTable<EcsOperation> {
-  return {
-    ...clusterOperations(state),
-    ...taskDefinitionOperations(state),
-    ...taskOperations(state, plane),
-    ...serviceOperations(state, scheduler),
-    ...tagOperations(state),
+  const settings = new AccountSettings(state.store);
+  const providers = new CapacityProviders(state.store);
+  return withTagAuthorization(
+    {
+      ...clusterOperations(state, { settings, providers }),
+      ...accountSettingOperations(settings),
+      ...capacityProviderOperations(providers, providerUse(state)),
+      ...taskDefinitionOperations(state),
+      ...taskOperations(state, plane),
+      ...serviceOperations(state, scheduler),
+      ...tagOperations(state, providers),
+    },
+    settings,
+  );
+}
+
+/** Where an account's capacity provider is in use: associated with an ACTIVE cluster, or in a live service's strategy. */
+function providerUse(state: EcsState): ProviderUse {
+  return (region, account, name) => {
+    const clusters = [...state.clusters.index("active").all(ecsScope(account, region))];
+    return {
+      clusters: clusters.some((c) => c.capacityProviders.includes(name)),
+      services: clusters.some((c) =>
+        state.servicesOfCluster(c.arn).some((s) => s.status !== "INACTIVE" && (s.capacityProviderStrategy ?? []).some((i) => i.capacityProvider === name)),
+      ),
+    };
   };
 }
 

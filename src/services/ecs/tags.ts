@@ -14,6 +14,7 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { found, lookup, valueOf, type Lookup } from "./lookup.ts";
 import { removeTags } from "../../kernel/tags.ts";
+import type { CapacityProviders } from "./capacity-providers.ts";
 import { ECS_TAG_RULES, mergeTags, parseEcsArn, type EcsState, tagMap, validateTags } from "./state.ts";
 
 interface Taggable {
@@ -22,7 +23,7 @@ interface Taggable {
 }
 
 /** The caller's resource with this ARN: another account's or Region's ARN names nothing. */
-function resolve(state: EcsState, arn: string, region: string, account: string): Taggable {
+function resolve(state: EcsState, arn: string, region: string, account: string, providers?: CapacityProviders): Taggable {
   const p = parseEcsArn(arn);
   if (!p) throw new ServiceError("InvalidParameterException", "The ARN provided is invalid.", 400);
   switch (p.type) {
@@ -58,14 +59,19 @@ function resolve(state: EcsState, arn: string, region: string, account: string):
         },
       };
     }
+    case "capacity-provider": {
+      const cp = providers && p.region === region && p.account === account ? providers.get(region, account, p.rest) : undefined;
+      if (!cp) throw new ServiceError("InvalidParameterException", "The specified capacity provider does not exist.", 400);
+      return { tags: cp.tags, save: (tags) => providers!.put({ ...cp, tags }) };
+    }
     default:
       throw new ServiceError("InvalidParameterException", `The resource type ${p.type} cannot be tagged.`, 400);
   }
 }
 
 /** The tagged resource (or the error its ARN is answered with, after authorization). */
-function resolveTarget(state: EcsState, ctx: RequestContext, arn: string): Lookup<Taggable> {
-  return lookup(() => resolve(state, arn, ctx.region, ctx.principal.accountId));
+function resolveTarget(state: EcsState, ctx: RequestContext, arn: string, providers?: CapacityProviders): Lookup<Taggable> {
+  return lookup(() => resolve(state, arn, ctx.region, ctx.principal.accountId, providers));
 }
 
 function check(action: string, arn: string, target: Lookup<Taggable>, tagKeys?: string[]): AuthCheck[] {
@@ -74,9 +80,9 @@ function check(action: string, arn: string, target: Lookup<Taggable>, tagKeys?: 
   return [{ action, resource: arn, resourceTags, context: tagKeys ? { "aws:TagKeys": tagKeys } : undefined }];
 }
 
-function tagResourceOperation(state: EcsState) {
+function tagResourceOperation(state: EcsState, providers?: CapacityProviders) {
   return defineOperation<TagResourceRequest, TagResourceResponse, Lookup<Taggable>>({
-    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!),
+    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!, providers),
     authorize: (_ctx, input, target) =>
       check(
         "ecs:TagResource",
@@ -95,9 +101,9 @@ function tagResourceOperation(state: EcsState) {
   });
 }
 
-function untagResourceOperation(state: EcsState) {
+function untagResourceOperation(state: EcsState, providers?: CapacityProviders) {
   return defineOperation<UntagResourceRequest, UntagResourceResponse, Lookup<Taggable>>({
-    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!),
+    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!, providers),
     authorize: (_ctx, input, target) => check("ecs:UntagResource", input.resourceArn!, target, input.tagKeys ?? []),
     handler: function untagResource(ctx, input, target): UntagResourceResponse {
       const r = found(target);
@@ -107,10 +113,10 @@ function untagResourceOperation(state: EcsState) {
   });
 }
 
-function listTagsForResourceOperation(state: EcsState) {
+function listTagsForResourceOperation(state: EcsState, providers?: CapacityProviders) {
   return defineOperation<ListTagsForResourceRequest, ListTagsForResourceResponse, Lookup<Taggable>>({
     readOnly: true,
-    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!),
+    resolve: (ctx, input) => resolveTarget(state, ctx, input.resourceArn!, providers),
     authorize: (_ctx, input, target) => check("ecs:ListTagsForResource", input.resourceArn!, target),
     handler: function listTagsForResource(_ctx, _input, target): ListTagsForResourceResponse {
       return { tags: found(target).tags };
@@ -118,10 +124,10 @@ function listTagsForResourceOperation(state: EcsState) {
   });
 }
 
-export function tagOperations(state: EcsState) {
+export function tagOperations(state: EcsState, providers?: CapacityProviders) {
   return {
-    TagResource: tagResourceOperation(state),
-    UntagResource: untagResourceOperation(state),
-    ListTagsForResource: listTagsForResourceOperation(state),
+    TagResource: tagResourceOperation(state, providers),
+    UntagResource: untagResourceOperation(state, providers),
+    ListTagsForResource: listTagsForResourceOperation(state, providers),
   };
 }

@@ -25,6 +25,7 @@ import { keyPolicyOperations } from "./key-policy-ops.ts";
 import { resolveKey } from "./resolve.ts";
 import { rotationOperations, runDueRotations } from "./rotation.ts";
 import { signingOperations } from "./signing-ops.ts";
+import { keyAgreementOperations } from "./key-agreement-ops.ts";
 import { KIND_IMPORT, KIND_KEY, type KeyRecord } from "./state.ts";
 
 declare module "../../kernel/context.ts" {
@@ -128,6 +129,7 @@ export function kmsOperations(kms: Kms): OperationTable<KmsOperation> {
     ...aliasOperations(kms),
     ...cryptoOperations(kms),
     ...signingOperations(kms),
+    ...keyAgreementOperations(kms),
     ...rotationOperations(kms),
     ...importOperations(kms),
     ...keyPolicyOperations(kms),
