@@ -9,7 +9,7 @@
  * touched. Every link, namespace and table it makes carries the instance's prefix and is removed
  * by destroyTaskNetwork, cleanupLeftovers or close.
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runProgram, which } from "../storage/system.ts";
 import { chooseSubnet, formatIpv4, formatPrefix, gatewayOf, macFor, parseIpv4, parsePrefix, taskAddress, type Ipv4Prefix } from "./addresses.ts";
@@ -297,7 +297,10 @@ export class AwsvpcNetworking {
   private async ensureOutbound(subnet: Ipv4Prefix): Promise<void> {
     if (!this.internet || this.outboundInstalled) return;
     const before = await readIpForwarding();
-    this.ipForwardBefore ??= before;
+    // Kept in the data dir, so a run after a crash still knows the value found before it.
+    this.ipForwardBefore ??= (await this.persistedForwardBefore()) ?? before;
+    await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    await writeFile(this.forwardBeforeFile, `${this.ipForwardBefore}\n`, { mode: 0o600 });
     if (before !== "1") await writeIpForwarding("1");
     await installOutbound(this.nftCmd, this.hostTable, this.bridge, formatPrefix(subnet));
     this.outboundInstalled = true;
@@ -312,10 +315,20 @@ export class AwsvpcNetworking {
    * masquerades; another engine that needs it turns it on itself at its start.
    */
   private async restoreIpForwarding(): Promise<void> {
-    if (this.ipForwardBefore !== "0") return;
-    if (await otherInstanceTables(this.nftCmd, this.hostTable)) return;
-    await writeIpForwarding("0");
+    const before = this.ipForwardBefore ?? (await this.persistedForwardBefore());
+    if (before === undefined) return;
+    if (before === "0" && !(await otherInstanceTables(this.nftCmd, this.hostTable))) await writeIpForwarding("0");
+    await rm(this.forwardBeforeFile, { force: true });
     this.ipForwardBefore = undefined;
+  }
+
+  private get forwardBeforeFile(): string {
+    return join(this.opts.stateDir, "ip_forward.before");
+  }
+
+  private async persistedForwardBefore(): Promise<string | undefined> {
+    const v = (await readFile(this.forwardBeforeFile, "utf8").catch(() => "")).trim();
+    return v === "0" || v === "1" ? v : undefined;
   }
 
   /** The nft table lives in the task's namespace only: the host's rule set is never touched. */
