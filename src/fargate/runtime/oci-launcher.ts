@@ -180,6 +180,8 @@ export class OciTaskLauncher implements ContainerLauncher {
         const resolvConf = join(bundle, "resolv.conf");
         await writeFile(resolvConf, opts.resolvConf, { mode: 0o644 });
         await chown(resolvConf, opts.hostIdBase, opts.hostIdBase);
+        // readable by every user of the container, whatever the server's umask
+        await chmod(resolvConf, 0o644);
         mounts = [{ source: resolvConf, destination: "/etc/resolv.conf", readonly: true }];
       }
       const env = Object.entries(opts.baseEnv).map(([k, v]) => ({ name: k, value: v }));
