@@ -1,6 +1,6 @@
 /**
  * localfargate command line:
- *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--container-runtime auto|crun|host] [--allow-remote[=true|false]] [--allowed-origin O,...] [--allowed-host H,...]
+ *   localfargate start [--host H] [--port P] [--data-dir D] [--storage-driver gocryptfs|plain] [--container-runtime auto|crun|host] [--task-internet on|off] [--allow-remote[=true|false]] [--allowed-origin O,...] [--allowed-host H,...]
  *                      [--fargate-vcpu-quota N] [--fargate-spot-vcpu-quota N]
  *   localfargate clock [now]            print the service clock
  *   localfargate clock advance 30d      move the service clock forward (s, m, h, d suffixes)
@@ -23,6 +23,7 @@ const START_FLAGS: Record<string, FlagKind> = {
   "data-dir": "string",
   "storage-driver": "string",
   "container-runtime": "string",
+  "task-internet": "string",
   "allow-remote": "boolean",
   "allowed-origin": "string",
   "allowed-host": "string",
@@ -34,7 +35,7 @@ const IMAGE_FLAGS: Record<string, FlagKind> = { endpoint: "string", name: "strin
 const LOGS_FLAGS: Record<string, FlagKind> = { endpoint: "string", container: "string", cluster: "string", region: "string", follow: "boolean" };
 
 const USAGE = `usage:
-  localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--container-runtime auto|crun|host] [--allow-remote[=true|false]] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
+  localfargate start [--host 127.0.0.1] [--port 4566] [--data-dir ./.localfargate] [--storage-driver gocryptfs|plain] [--container-runtime auto|crun|host] [--task-internet on|off] [--allow-remote[=true|false]] [--allowed-origin http://localhost:3000,...] [--allowed-host name,...]
                      [--fargate-vcpu-quota 6] [--fargate-spot-vcpu-quota 6]
   localfargate clock [now] [--endpoint URL]
   localfargate clock advance <duration, e.g. 30d, 12h, 90s> [--endpoint URL]
@@ -91,6 +92,8 @@ async function start(args: string[]): Promise<void> {
   if (driver !== undefined && driver !== "gocryptfs" && driver !== "plain") usageError(`--storage-driver must be gocryptfs or plain, not ${String(driver)}`);
   const runtime = String(flags["container-runtime"] ?? process.env.LOCALFARGATE_CONTAINER_RUNTIME ?? "auto");
   if (runtime !== "auto" && runtime !== "crun" && runtime !== "host") usageError(`--container-runtime must be auto, crun or host, not ${runtime}`);
+  const taskInternet = String(flags["task-internet"] ?? process.env.LOCALFARGATE_TASK_INTERNET ?? "on");
+  if (taskInternet !== "on" && taskInternet !== "off") usageError(`--task-internet must be on or off, not ${taskInternet}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usageError(`--port must be a port number (0-65535), not ${portText}`);
   if (dataDir === "") usageError("--data-dir must not be empty");
   const allowRemote = flags["allow-remote"] === true;
@@ -123,6 +126,7 @@ async function start(args: string[]): Promise<void> {
     dataDir,
     storageDriver: driver as "gocryptfs" | "plain" | undefined,
     containerRuntime: runtime,
+    taskInternet: taskInternet === "on",
     allowRemote,
     allowedOrigins,
     allowedHosts,

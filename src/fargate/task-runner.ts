@@ -304,6 +304,7 @@ export class TaskRunner<T extends FargateTask = FargateTask> {
         bundlesDir: rt.bundlesDir,
         volumePath: mountPath,
         netnsPath: this.network.netnsPath,
+        resolvConf: this.network.resolvConf,
         hostIdBase: this.idBase,
         containers: t.containerDefs.map((d) => ({ ...d, environment: Object.entries(this.spec(d, "namespace").environment).map(([name, value]) => ({ name, value })) })),
         task: { cpu: numberOf(t.task.cpu), memory: numberOf(t.task.memory) },

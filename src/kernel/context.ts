@@ -94,6 +94,8 @@ export interface AppOptions {
   readonly storageDriver?: "gocryptfs" | "plain";
   /** how tasks run (docs/ecs-fargate.md, "Container runtime"); default "host" */
   readonly containerRuntime?: "auto" | "crun" | "host";
+  /** crun runtime: whether tasks reach beyond this host (docs/ecs-fargate.md#internet-access-from-tasks); default true */
+  readonly taskInternet?: boolean;
   readonly allowedOrigins?: string[];
   readonly allowedHosts?: string[];
   /** false: no CloudTrail records (the bench's comparison run) */

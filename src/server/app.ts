@@ -29,6 +29,8 @@ export interface StartOptions {
   storageDriver?: "gocryptfs" | "plain";
   /** how tasks run: their images with crun, or host processes; "auto" picks crun where it works. Default "host" (the CLI defaults to "auto"). */
   containerRuntime?: "auto" | "crun" | "host";
+  /** crun runtime: false keeps tasks from reaching beyond this host (no masquerade); default true */
+  taskInternet?: boolean;
   allowRemote?: boolean;
   /** origins (`scheme://host[:port]`) whose pages may call the server from a browser; docs/security.md */
   allowedOrigins?: string[];
@@ -182,6 +184,7 @@ function appOptions(o: StartOptions): AppOptions {
     port: o.port,
     storageDriver: o.storageDriver,
     containerRuntime: o.containerRuntime,
+    taskInternet: o.taskInternet,
     allowedOrigins: o.allowedOrigins,
     allowedHosts: o.allowedHosts,
     audit: o.audit !== false,

@@ -213,6 +213,7 @@ describe("command line", () => {
       [["start", "--data-dir", dataDir, "--allow-remote=maybe"], /--allow-remote takes true or false/],
       [["start", "--data-dir", dataDir, "--port", "1", "--port", "2"], /--port is given twice/],
       [["start", "--data-dir", dataDir, "--container-runtime", "docker"], /--container-runtime must be auto, crun or host, not docker/],
+      [["start", "--data-dir", dataDir, "--task-internet", "maybe"], /--task-internet must be on or off, not maybe/],
       [["clock", "now", "extra"], /unexpected argument: extra/],
       [["clock", "--port", "4566"], /unknown option --port/],
       [["clock", "advance"], /needs a duration/],

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram } from "../storage/system.ts";
 import { AwsvpcNetworking, probeNetworking } from "./awsvpc.ts";
+import { readIpForwarding } from "./outbound.ts";
 
 const probe = await probeNetworking();
 if (!probe.available) console.warn(`awsvpc networking tests skipped: ${probe.reason}`);
@@ -93,7 +94,8 @@ describe.skipIf(!probe.available)("awsvpc task networks", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "lf-awsvpc-"));
-    net = await AwsvpcNetworking.create({ stateDir: join(dir, "network"), prefix });
+    // Internet access off here: these tests check the task networks themselves (and that "off" adds no host rule).
+    net = await AwsvpcNetworking.create({ stateDir: join(dir, "network"), prefix, internet: false });
     instances.push(net);
   });
   afterAll(async () => {
@@ -172,10 +174,60 @@ describe.skipIf(!probe.available)("awsvpc task networks", () => {
     ).resolves.toMatchObject({
       code: expect.not.stringMatching(/^0$/) as unknown,
     });
-    // The host's own rule set is untouched.
-    expect(await runProgram("nft", ["list", "tables"]).then((r) => r.output)).not.toMatch(/localfargate/);
+    // With internet access off the host's own rule set is untouched: no masquerade, no table.
+    expect(await runProgram("nft", ["list", "tables"]).then((r) => r.output)).not.toContain(`localfargate_${prefix}`);
+    expect(await runProgram("nft", ["list", "ruleset"]).then((r) => r.output)).not.toContain(net.bridge);
+    expect(net.describeInternet()).toEqual({ internet: "off", dns: { available: false, reason: expect.stringContaining("off") as unknown } });
+    expect(task.resolvConf).toMatch(/^# localfargate: DNS is unavailable to tasks: task internet access is off/);
     await net.destroyTaskNetwork("creds");
     await net.destroyTaskNetwork("nocreds");
+  });
+
+  it("with internet access on, forwarding is on and the instance's table masquerades the task subnet until close", async () => {
+    const forwardBefore = await readIpForwarding();
+    const inet = await AwsvpcNetworking.create({
+      stateDir: join(dir, "inet"),
+      prefix: `${prefix}i`,
+      hostResolvConf: "search corp.example\nnameserver 127.0.0.53\nnameserver 192.0.2.53\n",
+    });
+    instances.push(inet);
+    const table = `localfargate_${prefix}i`;
+    const t = await inet.createTaskNetwork("out");
+    expect(await readIpForwarding()).toBe("1");
+    const rules = await runProgram("nft", ["list", "table", "ip", table]).then((r) => r.output);
+    expect(rules).toContain(`ip saddr ${inet.subnetCidr} oifname != "${inet.bridge}" masquerade`);
+    expect(rules).toContain(`iifname "${inet.bridge}" accept`);
+    expect(rules).toContain(`oifname "${inet.bridge}" ct state established,related accept`);
+    // The rule is on the host only: nothing of it in the task's namespace but the task's own.
+    expect(await runProgram("ip", ["netns", "exec", t.netnsName, "nft", "list", "ruleset"]).then((r) => r.output)).not.toContain("masquerade");
+    expect(inet.describeInternet()).toEqual({ internet: "on", nftTable: `ip ${table}`, ipForwardBefore: forwardBefore, dns: { available: true, nameservers: ["192.0.2.53"] } });
+    expect(t.resolvConf).toBe("nameserver 192.0.2.53\nsearch corp.example\n");
+    // A second task adds no second table; the table outlives a task and goes with the bridge.
+    await inet.createTaskNetwork("out2");
+    expect((await runProgram("nft", ["list", "tables", "ip"])).output.split(table).length).toBe(2);
+    await inet.destroyTaskNetwork("out");
+    await inet.destroyTaskNetwork("out2");
+    expect((await runProgram("nft", ["list", "tables", "ip"])).output).toContain(table);
+    const othersRunning = /localfargate_(?!${prefix}i\b)/.test((await runProgram("nft", ["list", "tables", "ip"])).output);
+    await inet.close();
+    expect((await runProgram("nft", ["list", "tables", "ip"])).output).not.toContain(table);
+    // Forwarding is back as found, unless another localfargate still masquerades.
+    if (!othersRunning) expect(await readIpForwarding()).toBe(forwardBefore);
+  });
+
+  it("cleanupLeftovers removes the masquerade table a crashed run left", async () => {
+    const forwardBefore = await readIpForwarding();
+    const stateDir = join(dir, "inet-crash");
+    const crashed = await AwsvpcNetworking.create({ stateDir, prefix: `${prefix}j` });
+    await crashed.createTaskNetwork("x");
+    const next = await AwsvpcNetworking.create({ stateDir, prefix: `${prefix}j` });
+    instances.push(next);
+    await next.cleanupLeftovers();
+    expect((await runProgram("nft", ["list", "tables", "ip"])).output).not.toContain(`localfargate_${prefix}j`);
+    // The value found before the crashed run is kept in the data dir and restored at close.
+    const othersRunning = /localfargate_/.test((await runProgram("nft", ["list", "tables", "ip"])).output);
+    await next.close();
+    if (!othersRunning) expect(await readIpForwarding()).toBe(forwardBefore);
   });
 
   it("concurrent creates get distinct addresses and veths, and all of them are recorded", async () => {

@@ -3,14 +3,28 @@
  * on a private /16 chosen so it overlaps no route of the host, and per task a network namespace
  * joined to the bridge by a veth pair, with one address from the persisted allocator. Inside the
  * task's namespace an nft DNAT rule sends 169.254.170.2:80 (the container credentials endpoint)
- * to an address and port on the host that the caller names. Nothing here touches the host's
- * own routes, firewall or forwarding settings; every link, namespace and rule it makes carries
- * the instance's prefix and is removed by destroyTaskNetwork, cleanupLeftovers or close.
+ * to an address and port on the host that the caller names. With internet access on (the
+ * default), IPv4 forwarding is turned on host-wide and the instance's own host nft table
+ * masquerades the task subnet (outbound.ts); nothing else of the host's routes or firewall is
+ * touched. Every link, namespace and table it makes carries the instance's prefix and is removed
+ * by destroyTaskNetwork, cleanupLeftovers or close.
  */
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runProgram, which } from "../storage/system.ts";
 import { chooseSubnet, formatIpv4, formatPrefix, gatewayOf, macFor, parseIpv4, parsePrefix, taskAddress, type Ipv4Prefix } from "./addresses.ts";
 import { AddressAllocator, type Allocation } from "./allocator.ts";
+import {
+  droppingForwardChains,
+  hostTableName,
+  installOutbound,
+  otherInstanceTables,
+  readIpForwarding,
+  removeOutbound,
+  taskResolvConf,
+  writeIpForwarding,
+  type TaskDns,
+} from "./outbound.ts";
 
 /** The link-local address of the ECS container credentials and metadata endpoint. */
 export const CREDENTIALS_ENDPOINT_ADDRESS = "169.254.170.2";
@@ -27,6 +41,8 @@ export interface TaskNetwork {
   gateway: string;
   /** Prefix length of the task subnet (16). */
   prefixLength: number;
+  /** The /etc/resolv.conf the task's containers get. */
+  resolvConf: string;
 }
 
 export interface RedirectTarget {
@@ -48,6 +64,22 @@ export interface AwsvpcOptions {
    * host veths `<prefix>h<slot>`. Letters and digits, 1–8 characters; default "lf".
    */
   prefix?: string;
+  /** Tasks reach beyond the host through masquerade (default true); false adds no rule at all. */
+  internet?: boolean;
+  /** The host's resolv.conf text, read from /etc/resolv.conf when absent (tests pass their own). */
+  hostResolvConf?: string;
+}
+
+/** What /_localfargate/health says about the tasks' reach beyond the host. */
+export interface InternetHealth {
+  internet: "on" | "off";
+  /** The host nft table with the masquerade rule, once the bridge exists. */
+  nftTable?: string;
+  /** net.ipv4.ip_forward before this server turned it on (a host-wide setting). */
+  ipForwardBefore?: string;
+  /** Other tables' forward chains whose drop policy still stops the tasks' outbound traffic. */
+  forwardDroppedBy?: string[];
+  dns: TaskDns;
 }
 
 export type NetworkProbe = { available: true; ip: string; nft: string } | { available: false; reason: string };
@@ -83,14 +115,36 @@ export class AwsvpcNetworking {
   private allocator: AddressAllocator | undefined;
   /** Serializes every change, so concurrent creates never race for a slot or the bridge. */
   private queue: Promise<unknown> = Promise.resolve();
+  readonly internet: boolean;
+  /** The host nft table with this instance's masquerade and forward rules. */
+  readonly hostTable: string;
+  private outboundInstalled = false;
+  private ipForwardBefore: string | undefined;
+  private forwardDroppedBy: string[] = [];
+  private readonly resolv: { content: string; dns: TaskDns };
 
   private constructor(
     private readonly opts: AwsvpcOptions,
     private readonly ipCmd: string,
     private readonly nftCmd: string,
+    hostResolvConf: string | undefined,
   ) {
     this.prefix = opts.prefix ?? "lf";
     this.bridge = `${this.prefix}br0`;
+    this.internet = opts.internet ?? true;
+    this.hostTable = hostTableName(this.prefix);
+    this.resolv = taskResolvConf(hostResolvConf, this.internet);
+  }
+
+  describeInternet(): InternetHealth {
+    if (!this.internet) return { internet: "off", dns: this.resolv.dns };
+    return {
+      internet: "on",
+      ...(this.outboundInstalled ? { nftTable: `ip ${this.hostTable}` } : {}),
+      ...(this.ipForwardBefore !== undefined ? { ipForwardBefore: this.ipForwardBefore } : {}),
+      ...(this.forwardDroppedBy.length ? { forwardDroppedBy: this.forwardDroppedBy } : {}),
+      dns: this.resolv.dns,
+    };
   }
 
   /** Refuses with the probe's reason where networking is unavailable. */
@@ -98,7 +152,8 @@ export class AwsvpcNetworking {
     if (opts.prefix !== undefined && !PREFIX.test(opts.prefix)) throw new Error(`Invalid network name prefix ${JSON.stringify(opts.prefix)}`);
     const probe = await probeNetworking();
     if (!probe.available) throw new NetworkingUnavailableError(probe.reason);
-    return new AwsvpcNetworking(opts, probe.ip, probe.nft);
+    const hostResolvConf = opts.hostResolvConf ?? (await readFile("/etc/resolv.conf", "utf8").catch(() => undefined));
+    return new AwsvpcNetworking(opts, probe.ip, probe.nft, hostResolvConf);
   }
 
   netnsName(taskId: string): string {
@@ -166,6 +221,12 @@ export class AwsvpcNetworking {
         if (r.code === 0) removed.push(link);
         else failures.push(`ip link del ${link}: ${r.output.trim()}`);
       }
+      try {
+        await removeOutbound(this.nftCmd, this.hostTable);
+        this.outboundInstalled = false;
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
       if (failures.length) console.error(`[localfargate] task network leftovers not removed: ${failures.join("; ")}`);
       return removed;
     });
@@ -177,6 +238,7 @@ export class AwsvpcNetworking {
     await this.serial(async () => {
       if (await this.linkExists(this.bridge)) await this.must(["link", "del", this.bridge]);
       this.subnet = undefined;
+      await this.restoreIpForwarding();
     });
   }
 
@@ -224,7 +286,49 @@ export class AwsvpcNetworking {
       mac,
       gateway,
       prefixLength: subnet.length,
+      resolvConf: this.resolv.content,
     };
+  }
+
+  /**
+   * Forwarding on (host-wide, as every container engine does), then the masquerade table. The
+   * value found first is kept for health and for close.
+   */
+  private async ensureOutbound(subnet: Ipv4Prefix): Promise<void> {
+    if (!this.internet || this.outboundInstalled) return;
+    const before = await readIpForwarding();
+    // Kept in the data dir, so a run after a crash still knows the value found before it.
+    this.ipForwardBefore ??= (await this.persistedForwardBefore()) ?? before;
+    await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    await writeFile(this.forwardBeforeFile, `${this.ipForwardBefore}\n`, { mode: 0o600 });
+    if (before !== "1") await writeIpForwarding("1");
+    await installOutbound(this.nftCmd, this.hostTable, this.bridge, formatPrefix(subnet));
+    this.outboundInstalled = true;
+    this.forwardDroppedBy = await droppingForwardChains(this.nftCmd, this.hostTable);
+    if (this.forwardDroppedBy.length) {
+      console.error(`[localfargate] the host's forward chain(s) ${this.forwardDroppedBy.join(", ")} drop by default: tasks may not reach beyond this host`);
+    }
+  }
+
+  /**
+   * Forwarding back off when this server turned it on and no other localfargate instance still
+   * masquerades; another engine that needs it turns it on itself at its start.
+   */
+  private async restoreIpForwarding(): Promise<void> {
+    const before = this.ipForwardBefore ?? (await this.persistedForwardBefore());
+    if (before === undefined) return;
+    if (before === "0" && !(await otherInstanceTables(this.nftCmd, this.hostTable))) await writeIpForwarding("0");
+    await rm(this.forwardBeforeFile, { force: true });
+    this.ipForwardBefore = undefined;
+  }
+
+  private get forwardBeforeFile(): string {
+    return join(this.opts.stateDir, "ip_forward.before");
+  }
+
+  private async persistedForwardBefore(): Promise<string | undefined> {
+    const v = (await readFile(this.forwardBeforeFile, "utf8").catch(() => "")).trim();
+    return v === "0" || v === "1" ? v : undefined;
   }
 
   /** The nft table lives in the task's namespace only: the host's rule set is never touched. */
@@ -245,7 +349,15 @@ export class AwsvpcNetworking {
 
   /** Create (or adopt) the bridge; choose its subnet when it has none yet. */
   private async ensureBridge(alloc: AddressAllocator): Promise<Ipv4Prefix> {
+    const subnet = await this.ensureBridgeLink(alloc);
+    await this.ensureOutbound(subnet);
+    return subnet;
+  }
+
+  private async ensureBridgeLink(alloc: AddressAllocator): Promise<Ipv4Prefix> {
     if (this.subnet && (await this.linkExists(this.bridge))) return this.subnet;
+    // a bridge made or adopted anew gets its masquerade rule again
+    this.outboundInstalled = false;
     const routes = await this.routes();
     const own = routes.filter((r) => r.dev === this.bridge).map((r) => parsePrefix(r.dst ?? ""));
     const existing = own.find((p): p is Ipv4Prefix => p !== undefined && p.length === 16);

@@ -5,6 +5,7 @@ export {
   probeNetworking,
   type AwsvpcOptions,
   type CreateTaskNetworkOptions,
+  type InternetHealth,
   type NetworkProbe,
   type RedirectTarget,
   type TaskNetwork,

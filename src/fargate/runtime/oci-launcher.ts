@@ -8,7 +8,7 @@
  * task's network namespace (awsvpc), shared by every container of the task.
  */
 import { randomBytes } from "node:crypto";
-import { access, chmod, chown, mkdir, open, realpath, rm } from "node:fs/promises";
+import { access, chmod, chown, mkdir, open, realpath, rm, writeFile } from "node:fs/promises";
 import { join, relative, isAbsolute } from "node:path";
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import { forwardOutput, type ContainerEnd, type ContainerLauncher, type ContainerOutput, type LaunchOutcome } from "../container-launcher.ts";
@@ -41,6 +41,8 @@ export interface OciTaskOptions {
   bundlesDir: string;
   /** the task's network namespace (awsvpc) */
   netnsPath: string;
+  /** the /etc/resolv.conf every container gets (the task network's nameservers) */
+  resolvConf?: string;
   /** first host id of the task's range: container id 0 (root) is this host id */
   hostIdBase: number;
   containers: ContainerDefinition[];
@@ -173,6 +175,15 @@ export class OciTaskLauncher implements ContainerLauncher {
       await chown(rootfs, opts.hostIdBase, opts.hostIdBase);
       await chmod(rootfs, 0o755);
       const [passwd, group] = await Promise.all([readInside(rootfs, "etc/passwd"), readInside(rootfs, "etc/group")]);
+      let mounts: { source: string; destination: string; readonly: boolean }[] = [];
+      if (opts.resolvConf !== undefined) {
+        const resolvConf = join(bundle, "resolv.conf");
+        await writeFile(resolvConf, opts.resolvConf, { mode: 0o644 });
+        await chown(resolvConf, opts.hostIdBase, opts.hostIdBase);
+        // readable by every user of the container, whatever the server's umask
+        await chmod(resolvConf, 0o644);
+        mounts = [{ source: resolvConf, destination: "/etc/resolv.conf", readonly: true }];
+      }
       const env = Object.entries(opts.baseEnv).map(([k, v]) => ({ name: k, value: v }));
       const spec = buildSpec({
         image: imageConfigOf(images, found.image),
@@ -184,6 +195,7 @@ export class OciTaskLauncher implements ContainerLauncher {
         ...(passwd !== undefined ? { passwd } : {}),
         ...(group !== undefined ? { group } : {}),
         hostname: `ip-${opts.taskId.slice(0, 8)}`,
+        mounts,
         hostHardLimits: crun.host.hardLimits,
         enforce: enforceable(crun.host),
         ...(crun.host.initBinary ? { initBinary: crun.host.initBinary } : {}),

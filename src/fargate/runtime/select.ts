@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { unmountAndRemove } from "../storage/system.ts";
 import { ImageStore } from "../images/store.ts";
 import { detectImageTools } from "../images/tools.ts";
-import { AwsvpcNetworking, probeNetworking } from "../network/index.ts";
+import { AwsvpcNetworking, probeNetworking, type InternetHealth } from "../network/index.ts";
 import { TaskIdRangePool } from "../task-users.ts";
 import { Crun, detectCrun, type HostLimits } from "./crun.ts";
 import { taskStateDir } from "./oci-launcher.ts";
@@ -37,7 +37,7 @@ export interface RuntimeHealth {
   /** crun only: which of a task definition's limits this host enforces, and why (not) */
   limits?: HostLimits;
   cgroups?: string;
-  network?: { bridge: string };
+  network?: { bridge: string; outbound: InternetHealth };
 }
 
 /** The reason crun cannot be used here, or undefined when it can. */
@@ -64,7 +64,12 @@ export function networkPrefix(dataDir: string): string {
  * The runtime for `choice`; throws when crun is asked for explicitly and cannot be used here.
  * `dataDir` holds the image store, crun's state and the network's address allocations.
  */
-export async function chooseContainerRuntime(choice: ContainerRuntimeName, dataDir: string, images: () => ImageStore): Promise<ContainerRuntime> {
+export async function chooseContainerRuntime(
+  choice: ContainerRuntimeName,
+  dataDir: string,
+  images: () => ImageStore,
+  options: { internet?: boolean } = {},
+): Promise<ContainerRuntime> {
   if (choice === "host") return { kind: "host", reason: "chosen with --container-runtime host" };
   const found = await missing();
   if ("reason" in found) {
@@ -86,19 +91,26 @@ export async function chooseContainerRuntime(choice: ContainerRuntimeName, dataD
     mkdirSync(dir, { recursive: true, mode: 0o711 });
     chmodSync(dir, 0o711);
   }
-  const network = await AwsvpcNetworking.create({ stateDir: join(dataDir, "network"), prefix: networkPrefix(dataDir) });
+  const network = await AwsvpcNetworking.create({ stateDir: join(dataDir, "network"), prefix: networkPrefix(dataDir), internet: options.internet ?? true });
   await network.cleanupLeftovers();
   return { kind: "crun", crun, images: images(), network, idRanges: new TaskIdRangePool(), bundlesDir };
 }
 
 export function describeRuntime(rt: ContainerRuntime, choice: ContainerRuntimeName): RuntimeHealth {
   if (rt.kind === "host") return { runtime: "host", reason: rt.reason };
+  const network = rt.network;
   return {
     runtime: "crun",
     reason: choice === "crun" ? "chosen with --container-runtime crun" : "crun, skopeo, umoci, root and network namespaces are available",
     limits: rt.crun.host.limits,
     cgroups: rt.crun.host.cgroupMode + (rt.crun.host.hybridWorkaround ? " (hybrid: crun runs with /sys/fs/cgroup/unified hidden)" : ""),
-    network: { bridge: rt.network.bridge },
+    network: {
+      bridge: rt.network.bridge,
+      // a getter: the table and the forwarding value exist once the first task made the bridge
+      get outbound() {
+        return network.describeInternet();
+      },
+    },
   };
 }
 

@@ -146,7 +146,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     runtime = { kind: "host", reason: "the server runs without a data directory" };
   } else {
     const dataDir = app.dataDir ?? "";
-    runtime = await chooseContainerRuntime(runtimeChoice, dataDir, () => ImageStore.shared(join(dataDir, "images")));
+    runtime = await chooseContainerRuntime(runtimeChoice, dataDir, () => ImageStore.shared(join(dataDir, "images")), { internet: app.options.taskInternet !== false });
   }
   app.health.containerRuntime = describeRuntime(runtime, runtimeChoice);
   // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
@@ -205,6 +205,8 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
       controller.close();
       await plane.close();
       await taskLogs.close();
+      // the bridge and the host nft table go with the server (docs/ecs-fargate.md#awsvpc-networking)
+      if (runtime.kind === "crun") await runtime.network.close().catch((e: Error) => console.error(`[localfargate] task network not removed: ${e.message}`));
       if (tempBase) rmSync(baseDir, { recursive: true, force: true });
     },
   };
