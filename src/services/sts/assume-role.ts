@@ -16,7 +16,8 @@ import {
   cloudTrailExpiration,
   credentialsOf,
   DEFAULT_ROLE_SESSION,
-  packedPolicySize,
+  checkPackedSize,
+  sessionPolicyArns,
   presentedMfa,
   resolveRole,
   SESSION_POLICY_MAX_CHARS,
@@ -101,10 +102,7 @@ export function assumeRoleOperation(deps: StsDeps) {
         }
         validateDocument(i.Policy, "session");
       }
-      const policyArns = (i.PolicyArns ?? []).map((d) => d.arn!).filter((a) => a !== undefined);
-      for (const arn of policyArns) {
-        if (!iam.state.findPolicy(role.accountId, arn)) throw new ServiceError("MalformedPolicyDocument", `Policy ${arn} does not exist or is not attachable.`, 400);
-      }
+      const policyArns = sessionPolicyArns(iam, role.accountId, i.PolicyArns);
       // Transitive tags of the calling session pass on to the next one in the chain.
       const inherited: Record<string, string> = {};
       const callerSession = ctx.principal.accessKeyId ? deps.sessions.get(ctx.principal.accessKeyId) : undefined;
@@ -114,16 +112,7 @@ export function assumeRoleOperation(deps: StsDeps) {
       }
       const requestTags = tagsOf(i);
       const tags = { ...inherited, ...requestTags };
-      const packed = packedPolicySize(i.Policy, policyArns, requestTags);
-      if (packed.total > 100) {
-        throw new ServiceError(
-          "PackedPolicyTooLarge",
-          packed.tags > 100
-            ? `Packed size of session tags consumes ${packed.tags}% of allotted space.`
-            : `Packed policy consumes ${packed.total}% of allotted space, please use smaller policy.`,
-          400,
-        );
-      }
+      const packedSize = checkPackedSize(i.Policy, policyArns, requestTags);
       const transitive = [...new Set([...(callerSession?.transitiveTagKeys ?? []), ...(i.TransitiveTagKeys ?? [])])];
       if (mfa) consumeMfaCode(ctx, iam.state, mfa);
       const mfaAt = mfa ? ctx.now : ctx.principal.session?.mfaAuthenticated ? ctx.principal.session.mfaAuthenticatedAt : undefined;
@@ -149,7 +138,7 @@ export function assumeRoleOperation(deps: StsDeps) {
         Credentials: credentialsOf(issued),
         AssumedRoleUser: { AssumedRoleId: `${role.id}:${i.RoleSessionName}`, Arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${i.RoleSessionName}` },
       };
-      if (i.Policy !== undefined || policyArns.length || i.Tags?.length) out.PackedPolicySize = packed.total;
+      if (i.Policy !== undefined || policyArns.length || i.Tags?.length) out.PackedPolicySize = packedSize;
       if (issued.rec.sourceIdentity) out.SourceIdentity = issued.rec.sourceIdentity;
       return out;
     },

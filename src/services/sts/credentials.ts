@@ -71,6 +71,30 @@ export function credentialsOf(c: IssuedCredentials): Credentials {
   return { AccessKeyId: c.rec.id, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.rec.expiresAt };
 }
 
+/** A session's managed policy ARNs (PolicyArns), each of which must name a policy the account can attach. */
+export function sessionPolicyArns(iam: { state: { findPolicy(accountId: string, arn: string): unknown } }, accountId: string, input: { arn?: string }[] | undefined): string[] {
+  const arns = (input ?? []).map((d) => d.arn).filter((a): a is string => a !== undefined);
+  for (const arn of arns) {
+    if (!iam.state.findPolicy(accountId, arn)) throw new ServiceError("MalformedPolicyDocument", `Policy ${arn} does not exist or is not attachable.`, 400);
+  }
+  return arns;
+}
+
+/** Refuses a session whose policy, policy ARNs and tags take more than the packed space; answers the percentage used. */
+export function checkPackedSize(policy: string | undefined, policyArns: string[], tags: Record<string, string>): number {
+  const packed = packedPolicySize(policy, policyArns, tags);
+  if (packed.total > 100) {
+    throw new ServiceError(
+      "PackedPolicyTooLarge",
+      packed.tags > 100
+        ? `Packed size of session tags consumes ${packed.tags}% of allotted space.`
+        : `Packed policy consumes ${packed.total}% of allotted space, please use smaller policy.`,
+      400,
+    );
+  }
+  return packed.total;
+}
+
 /** Percentage of the packed-policy space the session policy, policy ARNs and tags use. */
 export function packedPolicySize(policy: string | undefined, policyArns: string[], tags: Record<string, string>): { total: number; tags: number } {
   let minified = policy ?? "";

@@ -13,7 +13,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { validateDocument } from "../iam/common.ts";
-import { cloudTrailExpiration, credentialsOf, packedPolicySize, ROOT_SESSION_MAX, USER_SESSION_DEFAULT, validation } from "./credentials.ts";
+import { cloudTrailExpiration, credentialsOf, checkPackedSize, sessionPolicyArns, ROOT_SESSION_MAX, USER_SESSION_DEFAULT, validation } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
 
 /** Federated users may call no STS operation but GetCallerIdentity. */
@@ -47,10 +47,7 @@ export function getFederationTokenOperation(deps: StsDeps) {
       let duration = i.DurationSeconds ?? USER_SESSION_DEFAULT;
       if (p.type === "Root") duration = Math.min(duration, ROOT_SESSION_MAX);
       if (i.Policy !== undefined) validateDocument(i.Policy, "session");
-      const policyArns = (i.PolicyArns ?? []).map((d) => d.arn!).filter((a) => a !== undefined);
-      for (const a of policyArns) {
-        if (!iam.state.findPolicy(p.accountId, a)) throw new ServiceError("MalformedPolicyDocument", `Policy ${a} does not exist or is not attachable.`, 400);
-      }
+      const policyArns = sessionPolicyArns(iam, p.accountId, i.PolicyArns);
       const tags: Record<string, string> = {};
       for (const t of i.Tags ?? []) {
         if (Object.keys(tags).some((k) => k.toLowerCase() === t.Key!.toLowerCase())) {
@@ -58,8 +55,7 @@ export function getFederationTokenOperation(deps: StsDeps) {
         }
         tags[t.Key!] = t.Value ?? "";
       }
-      const packed = packedPolicySize(i.Policy, policyArns, tags);
-      if (packed.total > 100) throw new ServiceError("PackedPolicyTooLarge", `Packed policy consumes ${packed.total}% of allotted space, please use smaller policy.`, 400);
+      const packedSize = checkPackedSize(i.Policy, policyArns, tags);
       const issued = deps.sessions.issue(ctx, {
         accountId: p.accountId,
         issuer: p.type === "Root" ? "Root" : "IAMUser",
@@ -76,7 +72,7 @@ export function getFederationTokenOperation(deps: StsDeps) {
         Credentials: credentialsOf(issued),
         FederatedUser: { FederatedUserId: `${p.accountId}:${i.Name}`, Arn: arn },
       };
-      if (i.Policy !== undefined || policyArns.length || i.Tags?.length) out.PackedPolicySize = packed.total;
+      if (i.Policy !== undefined || policyArns.length || i.Tags?.length) out.PackedPolicySize = packedSize;
       return out;
     },
     audit: {

@@ -15,7 +15,7 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck, type ResourcePolicyRef } from "../../kernel/operation.ts";
 import { validateDocument } from "../iam/common.ts";
 import type { RoleRec, SamlProviderRec } from "../iam/state.ts";
-import { cloudTrailExpiration, credentialsOf, DEFAULT_ROLE_SESSION, packedPolicySize, validation } from "./credentials.ts";
+import { cloudTrailExpiration, credentialsOf, DEFAULT_ROLE_SESSION, checkPackedSize, sessionPolicyArns, validation } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
 import { invalidToken } from "./oidc-token.ts";
 import { AWS_AUDIENCES, nameQualifier, ROLE_ATTRIBUTE, SESSION_NAME_ATTRIBUTE, verifySamlResponse, type SamlClaims } from "./saml-assertion.ts";
@@ -123,12 +123,8 @@ export function assumeRoleWithSamlOperation(deps: StsDeps) {
       const duration = i.DurationSeconds ?? DEFAULT_ROLE_SESSION;
       if (duration > role.maxSessionDuration) throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
       if (i.Policy !== undefined) validateDocument(i.Policy, "session");
-      const policyArns = (i.PolicyArns ?? []).map((d) => d.arn!).filter((a) => a !== undefined);
-      for (const arn of policyArns) {
-        if (!iam.state.findPolicy(role.accountId, arn)) throw new ServiceError("MalformedPolicyDocument", `Policy ${arn} does not exist or is not attachable.`, 400);
-      }
-      const packed = packedPolicySize(i.Policy, policyArns, {});
-      if (packed.total > 100) throw new ServiceError("PackedPolicyTooLarge", `Packed policy consumes ${packed.total}% of allotted space, please use smaller policy.`, 400);
+      const policyArns = sessionPolicyArns(iam, role.accountId, i.PolicyArns);
+      const packedSize = checkPackedSize(i.Policy, policyArns, {});
       const issued = deps.sessions.issue(ctx, {
         accountId: role.accountId,
         issuer: "Role",
@@ -153,7 +149,7 @@ export function assumeRoleWithSamlOperation(deps: StsDeps) {
         Audience: claims.recipient,
         NameQualifier: qualifier,
       };
-      if (i.Policy !== undefined || policyArns.length) out.PackedPolicySize = packed.total;
+      if (i.Policy !== undefined || policyArns.length) out.PackedPolicySize = packedSize;
       return out;
     },
     audit: {

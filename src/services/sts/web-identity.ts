@@ -15,7 +15,7 @@ import { defineOperation, type AuthCheck, type ResourcePolicyRef } from "../../k
 import { validateDocument } from "../iam/common.ts";
 import { oidcProviderArn } from "../iam/oidc-providers.ts";
 import type { OidcProviderRec, RoleRec } from "../iam/state.ts";
-import { cloudTrailExpiration, credentialsOf, DEFAULT_ROLE_SESSION, packedPolicySize, validation } from "./credentials.ts";
+import { cloudTrailExpiration, credentialsOf, DEFAULT_ROLE_SESSION, checkPackedSize, sessionPolicyArns, validation } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
 import { checkExpiry, invalidToken, matchingAudience, readToken, verifySignature } from "./oidc-token.ts";
 
@@ -101,12 +101,8 @@ export function assumeRoleWithWebIdentityOperation(deps: StsDeps) {
       const duration = i.DurationSeconds ?? DEFAULT_ROLE_SESSION;
       if (duration > role.maxSessionDuration) throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
       if (i.Policy !== undefined) validateDocument(i.Policy, "session");
-      const policyArns = (i.PolicyArns ?? []).map((d) => d.arn!).filter((a) => a !== undefined);
-      for (const arn of policyArns) {
-        if (!iam.state.findPolicy(role.accountId, arn)) throw new ServiceError("MalformedPolicyDocument", `Policy ${arn} does not exist or is not attachable.`, 400);
-      }
-      const packed = packedPolicySize(i.Policy, policyArns, {});
-      if (packed.total > 100) throw new ServiceError("PackedPolicyTooLarge", `Packed policy consumes ${packed.total}% of allotted space, please use smaller policy.`, 400);
+      const policyArns = sessionPolicyArns(iam, role.accountId, i.PolicyArns);
+      const packedSize = checkPackedSize(i.Policy, policyArns, {});
       const issued = deps.sessions.issue(ctx, {
         accountId: role.accountId,
         issuer: "Role",
@@ -129,7 +125,7 @@ export function assumeRoleWithWebIdentityOperation(deps: StsDeps) {
         Provider: provider.url,
         Audience: audience,
       };
-      if (i.Policy !== undefined || policyArns.length) out.PackedPolicySize = packed.total;
+      if (i.Policy !== undefined || policyArns.length) out.PackedPolicySize = packedSize;
       return out;
     },
     audit: {
