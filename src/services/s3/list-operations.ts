@@ -101,19 +101,27 @@ function decodeContinuationToken(token: string, bucket: string): string | undefi
   }
 }
 
+/** Both list operations: ListBucket on the bucket, which must exist and be the caller's to read. */
+function listBucketAccess(storage: S3Storage) {
+  return {
+    readOnly: true,
+    resolve: (ctx: Parameters<typeof resolveBucket>[0], input: S3Input) => resolveBucket(ctx, storage, input, { data: true }),
+    authorize: (_ctx: unknown, _input: unknown, { name }: BucketTarget) => [{ action: "s3:ListBucket", resource: bucketArn(name) }],
+  } as const;
+}
+
+/** What both list operations read from the query: page size, prefix, delimiter and key encoding. */
+function listParams(input: S3Input, target: BucketTarget) {
+  const q = input.query;
+  return { b: existingBucket(target), q, max: maxKeys(q), prefix: q.prefix ?? "", delimiter: q.delimiter ?? "", ...keyEncoder(q) };
+}
+
 export function listObjectsOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
-    readOnly: true,
-    resolve: (ctx, input) => resolveBucket(ctx, storage, input, { data: true }),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:ListBucket", resource: bucketArn(name) }],
+    ...listBucketAccess(storage),
     handler: function listObjects(_ctx, input, target) {
-      const b = existingBucket(target);
-      const q = input.query;
-      const max = maxKeys(q);
-      const prefix = q.prefix ?? "";
-      const delimiter = q.delimiter ?? "";
+      const { b, q, max, prefix, delimiter, url, enc } = listParams(input, target);
       const marker = q.marker ?? "";
-      const { url, enc } = keyEncoder(q);
       const page = listPage(storage, b.name, prefix, delimiter, marker, max);
       return {
         xml: {
@@ -139,16 +147,9 @@ export function listObjectsOperation(storage: S3Storage) {
 
 export function listObjectsV2Operation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
-    readOnly: true,
-    resolve: (ctx, input) => resolveBucket(ctx, storage, input, { data: true }),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:ListBucket", resource: bucketArn(name) }],
+    ...listBucketAccess(storage),
     handler: function listObjectsV2(_ctx, input, target) {
-      const b = existingBucket(target);
-      const q = input.query;
-      const max = maxKeys(q);
-      const prefix = q.prefix ?? "";
-      const delimiter = q.delimiter ?? "";
-      const { url, enc } = keyEncoder(q);
+      const { b, q, max, prefix, delimiter, url, enc } = listParams(input, target);
       let after = q["start-after"] ?? "";
       const token = q["continuation-token"];
       if (token !== undefined) {
