@@ -13,10 +13,10 @@ import type { AssumeRoleWithSAMLRequest, AssumeRoleWithSAMLResponse } from "@aws
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck, type ResourcePolicyRef } from "../../kernel/operation.ts";
-import { validateDocument } from "../iam/common.ts";
 import type { RoleRec, SamlProviderRec } from "../iam/state.ts";
-import { cloudTrailExpiration, credentialsOf, DEFAULT_ROLE_SESSION, checkPackedSize, sessionPolicyArns, validation } from "./credentials.ts";
+import { cloudTrailExpiration, validation } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
+import { issueFederatedSession } from "./federated-session.ts";
 import { invalidToken } from "./oidc-token.ts";
 import { AWS_AUDIENCES, nameQualifier, ROLE_ATTRIBUTE, SESSION_NAME_ATTRIBUTE, verifySamlResponse, type SamlClaims } from "./saml-assertion.ts";
 import { federationDenied } from "./web-identity.ts";
@@ -119,38 +119,17 @@ export function assumeRoleWithSamlOperation(deps: StsDeps) {
       ];
     },
     handler: function assumeRoleWithSaml(ctx: RequestContext, i, { role, provider, claims, sessionName, qualifier }): AssumeRoleWithSAMLResponse {
-      const iam = deps.iam();
-      const duration = i.DurationSeconds ?? DEFAULT_ROLE_SESSION;
-      if (duration > role.maxSessionDuration) throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
-      if (i.Policy !== undefined) validateDocument(i.Policy, "session");
-      const policyArns = sessionPolicyArns(iam, role.accountId, i.PolicyArns);
-      const packedSize = checkPackedSize(i.Policy, policyArns, {});
-      const issued = deps.sessions.issue(ctx, {
-        accountId: role.accountId,
-        issuer: "Role",
-        createdAt: ctx.now,
-        expiresAt: new Date(ctx.now.getTime() + duration * 1000),
-        mfa: false,
-        roleArn: role.arn,
-        roleId: role.id,
-        roleName: role.name,
-        sessionName,
-        federatedProvider: provider.arn,
-        ...(i.Policy !== undefined ? { policy: i.Policy } : {}),
-        ...(policyArns.length ? { policyArns } : {}),
-      });
-      iam.noteRoleUse(ctx, role);
-      const out: AssumeRoleWithSAMLResponse = {
-        Credentials: credentialsOf(issued),
-        AssumedRoleUser: { AssumedRoleId: `${role.id}:${sessionName}`, Arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${sessionName}` },
+      const session = issueFederatedSession(deps, ctx, role, provider.arn, sessionName, i);
+      return {
+        Credentials: session.Credentials,
+        AssumedRoleUser: session.AssumedRoleUser,
         Subject: claims.subject,
         SubjectType: claims.subjectType,
         Issuer: claims.issuer,
         Audience: claims.recipient,
         NameQualifier: qualifier,
+        ...(session.PackedPolicySize !== undefined ? { PackedPolicySize: session.PackedPolicySize } : {}),
       };
-      if (i.Policy !== undefined || policyArns.length) out.PackedPolicySize = packedSize;
-      return out;
     },
     audit: {
       // the assertion is a credential: never recorded

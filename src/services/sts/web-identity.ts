@@ -12,11 +12,11 @@ import type { JWTPayload } from "jose";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck, type ResourcePolicyRef } from "../../kernel/operation.ts";
-import { validateDocument } from "../iam/common.ts";
 import { oidcProviderArn } from "../iam/oidc-providers.ts";
 import type { OidcProviderRec, RoleRec } from "../iam/state.ts";
-import { cloudTrailExpiration, credentialsOf, DEFAULT_ROLE_SESSION, checkPackedSize, sessionPolicyArns, validation } from "./credentials.ts";
+import { cloudTrailExpiration, validation } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
+import { issueFederatedSession } from "./federated-session.ts";
 import { checkExpiry, invalidToken, matchingAudience, readToken, verifySignature } from "./oidc-token.ts";
 
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role(\/(?:[!-~]+\/)?)([\w+=,.@-]{1,64})$/;
@@ -97,36 +97,15 @@ export function assumeRoleWithWebIdentityOperation(deps: StsDeps) {
       ];
     },
     handler: function assumeRoleWithWebIdentity(ctx: RequestContext, i, { role, provider, audience, claims }): AssumeRoleWithWebIdentityResponse {
-      const iam = deps.iam();
-      const duration = i.DurationSeconds ?? DEFAULT_ROLE_SESSION;
-      if (duration > role.maxSessionDuration) throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
-      if (i.Policy !== undefined) validateDocument(i.Policy, "session");
-      const policyArns = sessionPolicyArns(iam, role.accountId, i.PolicyArns);
-      const packedSize = checkPackedSize(i.Policy, policyArns, {});
-      const issued = deps.sessions.issue(ctx, {
-        accountId: role.accountId,
-        issuer: "Role",
-        createdAt: ctx.now,
-        expiresAt: new Date(ctx.now.getTime() + duration * 1000),
-        mfa: false,
-        roleArn: role.arn,
-        roleId: role.id,
-        roleName: role.name,
-        sessionName: i.RoleSessionName!,
-        federatedProvider: provider.arn,
-        ...(i.Policy !== undefined ? { policy: i.Policy } : {}),
-        ...(policyArns.length ? { policyArns } : {}),
-      });
-      iam.noteRoleUse(ctx, role);
-      const out: AssumeRoleWithWebIdentityResponse = {
-        Credentials: credentialsOf(issued),
+      const session = issueFederatedSession(deps, ctx, role, provider.arn, i.RoleSessionName!, i);
+      return {
+        Credentials: session.Credentials,
         SubjectFromWebIdentityToken: claims.sub,
-        AssumedRoleUser: { AssumedRoleId: `${role.id}:${i.RoleSessionName}`, Arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${i.RoleSessionName}` },
+        AssumedRoleUser: session.AssumedRoleUser,
         Provider: provider.url,
         Audience: audience,
+        ...(session.PackedPolicySize !== undefined ? { PackedPolicySize: session.PackedPolicySize } : {}),
       };
-      if (i.Policy !== undefined || policyArns.length) out.PackedPolicySize = packedSize;
-      return out;
     },
     audit: {
       // the token is a credential: never recorded
