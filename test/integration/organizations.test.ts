@@ -402,7 +402,7 @@ describe("Organizations", () => {
   it("logs the member account's events in an organization trail of the management account", async () => {
     const ct = new CloudTrailClient(s.config);
     const { S3Client, ListObjectsV2Command } = await import("@aws-sdk/client-s3");
-    const { CreateTrailCommand, StartLoggingCommand, GetTrailCommand } = await import("@aws-sdk/client-cloudtrail");
+    const { CreateTrailCommand, StartLoggingCommand, GetTrailCommand, DescribeTrailsCommand } = await import("@aws-sdk/client-cloudtrail");
     await createTrailBucket(new S3Client({ ...s.config, forcePathStyle: true }), "org-trail");
     await expectAwsError(
       new CloudTrailClient(s.configFor(rootOf(OUTSIDER))).send(new CreateTrailCommand({ Name: "org-t", S3BucketName: "org-trail", IsOrganizationTrail: true })),
@@ -419,7 +419,13 @@ describe("Organizations", () => {
     await expectAwsError(ct.send(new CreateTrailCommand({ Name: "org", S3BucketName: "org-trail", IsOrganizationTrail: true })), "CloudTrailAccessNotEnabledException", 400);
     await org.send(new ORG.EnableAWSServiceAccessCommand({ ServicePrincipal: "cloudtrail.amazonaws.com" }));
     await ct.send(new CreateTrailCommand({ Name: "org", S3BucketName: "org-trail", IsOrganizationTrail: true }));
-    expect((await ct.send(new GetTrailCommand({ Name: "org" }))).Trail!.IsOrganizationTrail).toBe(true);
+    const orgTrail = (await ct.send(new GetTrailCommand({ Name: "org" }))).Trail!;
+    expect(orgTrail.IsOrganizationTrail).toBe(true);
+    // the member sees the organization's trail in its own DescribeTrails; an outsider does not
+    const memberView = (await new CloudTrailClient(s.configFor(creds)).send(new DescribeTrailsCommand({}))).trailList!;
+    expect(memberView.map((t) => [t.TrailARN, t.IsOrganizationTrail])).toContainEqual([orgTrail.TrailARN, true]);
+    const outsiderView = (await new CloudTrailClient(s.configFor(rootOf(OUTSIDER))).send(new DescribeTrailsCommand({}))).trailList!;
+    expect(outsiderView.map((t) => t.TrailARN)).not.toContain(orgTrail.TrailARN);
     await ct.send(new StartLoggingCommand({ Name: "org" }));
     await new STSClient(s.configFor(creds)).send(new GetCallerIdentityCommand({}));
     await s.advanceClock(600);

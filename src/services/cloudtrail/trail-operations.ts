@@ -231,7 +231,11 @@ export function describeTrailsOperation(deps: CloudTrailDeps) {
     readOnly: true,
     authorize: () => [{ action: "cloudtrail:DescribeTrails", resource: "*" }],
     handler: function describeTrails(ctx, input) {
-      const visible = deps.trails.visible(ctx.principal.accountId, ctx.region, input.includeShadowTrails ?? true);
+      const shadows = input.includeShadowTrails ?? true;
+      // a member account also sees its organization's trails (read-only: they stay the management account's)
+      const orgId = ctx.app.scps?.organizationIdOf(ctx.principal.accountId);
+      const orgTrails = orgId ? deps.trails.ofOrganization(orgId, ctx.principal.accountId, ctx.region, shadows) : [];
+      const visible = [...deps.trails.visible(ctx.principal.accountId, ctx.region, shadows), ...orgTrails];
       const names = input.trailNameList ?? [];
       if (names.length === 0) return { trailList: visible.map(trailShape) };
       for (const n of names) {

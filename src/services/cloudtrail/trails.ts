@@ -157,6 +157,11 @@ export class Trails {
     return this.inAccount(account).filter((t) => t.homeRegion === region || (includeShadow && t.isMultiRegionTrail));
   }
 
+  /** The organization trails of `orgId` owned by another account than `account`, as `region` sees them. */
+  ofOrganization(orgId: string, account: string, region: string, includeShadow = true): TrailState[] {
+    return [...this.byArn.values()].filter((t) => t.organizationId === orgId && t.accountId !== account && (t.homeRegion === region || (includeShadow && t.isMultiRegionTrail)));
+  }
+
   /**
    * The trail a name or ARN designates as seen from `region`, or the error CloudTrail answers
    * for it: TrailNotFoundException, or InvalidTrailNameException / CloudTrailARNInvalidException
