@@ -41,6 +41,20 @@ function json(status: number, body: unknown): HttpReply {
 export type FrontDoor = (req: HttpRequest) => Promise<HttpReply>;
 
 /**
+ * Whether a request is signed with one of the public default root keys (`test`, or an account id)
+ * rather than an IAM user's (AKIA…) or a session's (ASIA…) key. Inside a container those keys would
+ * make any image root of every account, so the task endpoint takes only issued credentials: the
+ * task role's, or keys the user handed the task.
+ */
+function signsAsDefaultRoot(req: HttpRequest): boolean {
+  const auth = req.headers.authorization;
+  const fromHeader = typeof auth === "string" ? /Credential=([^/,\s]+)\//.exec(auth)?.[1] : undefined;
+  const fromQuery = /[?&]X-Amz-Credential=([^%/&]+)/i.exec(req.url)?.[1];
+  const keyId = fromHeader ?? fromQuery;
+  return keyId !== undefined && !/^(AKIA|ASIA)/.test(keyId);
+}
+
+/**
  * Answers one request that arrived on the task endpoint: metadata here, credentials and AWS
  * calls through the front door, anything for the control endpoints refused.
  */
@@ -60,6 +74,12 @@ export async function handleTaskEndpointRequest(app: AppContext, frontDoor: Fron
   }
   if (path.startsWith("/_localfargate/") || path === "/_localfargate") {
     return json(403, { __type: "AccessDenied", message: "The localfargate control endpoints are not served to tasks." });
+  }
+  if (signsAsDefaultRoot(req)) {
+    return json(403, {
+      __type: "AccessDenied",
+      message: "The task endpoint does not accept localfargate's default root keys: code in a task calls AWS with its task role's credentials.",
+    });
   }
   return frontDoor(req);
 }

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateClusterCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { NETWORK, registerSleeper, running, waitTask } from "./ecs-helpers.ts";
 
@@ -23,9 +24,19 @@ afterAll(async () => {
 });
 
 describe("task endpoint", () => {
-  it("answers signed AWS calls, as the main port does", async () => {
-    const sts = new STSClient({ ...server.config, endpoint });
-    expect((await sts.send(new GetCallerIdentityCommand({}))).Account).toBe("000000000000");
+  it("answers AWS calls signed with issued keys, as the main port does, and refuses the public root keys", async () => {
+    const iam = new IAMClient(server.config);
+    await iam.send(new CreateUserCommand({ UserName: "in-task" }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "in-task" }))).AccessKey!;
+    const asUser = new STSClient({ ...server.config, endpoint, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } });
+    expect((await asUser.send(new GetCallerIdentityCommand({}))).Arn).toBe("arn:aws:iam::000000000000:user/in-task");
+    for (const accessKeyId of ["test", "111111111111"]) {
+      const asRoot = new STSClient({ ...server.config, endpoint, credentials: { accessKeyId, secretAccessKey: "test" }, maxAttempts: 1 });
+      const e = (await asRoot.send(new GetCallerIdentityCommand({})).catch((x: unknown) => x)) as { $metadata?: { httpStatusCode?: number } };
+      expect(e.$metadata?.httpStatusCode).toBe(403);
+    }
+    // the main port still takes them
+    expect((await new STSClient(server.config).send(new GetCallerIdentityCommand({}))).Account).toBe("000000000000");
   });
 
   it("answers the credentials path as the container agent does", async () => {

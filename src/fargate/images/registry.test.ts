@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseImageRef } from "./refs.ts";
-import { pullFailureReason } from "./registry.ts";
+import { inspectOptions, pullFailureReason, sourceOptions } from "./registry.ts";
 
 const PREFIX = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref";
 
@@ -27,5 +27,14 @@ describe("pullFailureReason", () => {
       /: pull access denied, repository does not exist or may require authorization/,
     );
     expect(pullFailureReason(ref, "reading manifest v1 in r.example/app: manifest unknown: manifest unknown")).toBe(`${PREFIX} r.example/app:v1: r.example/app:v1: not found`);
+  });
+
+  it("pulls anonymously, never with the host user's registry logins; TLS is skipped only on loopback", () => {
+    const remote = parseImageRef("r.example/app:v1");
+    const local = parseImageRef("127.0.0.1:5000/app:v1");
+    expect(sourceOptions(remote)).toEqual(["--src-no-creds"]);
+    expect(inspectOptions(remote)).toEqual(["--no-creds"]);
+    expect(sourceOptions(local)).toEqual(["--src-no-creds", "--src-tls-verify=false"]);
+    expect(inspectOptions(local)).toEqual(["--no-creds", "--tls-verify=false"]);
   });
 });

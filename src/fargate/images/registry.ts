@@ -47,14 +47,17 @@ export function mayPull(ref: ImageRef, pulls: RegistryPulls): boolean {
 export const INSPECT_TIMEOUT = ["--command-timeout", "60s"];
 export const PULL_TIMEOUT = ["--command-timeout", "15m"];
 
-/** skopeo's source options for the registry: TLS is verified except on loopback. */
+/**
+ * skopeo's source options for the registry: anonymous (never the host user's registry logins,
+ * which would let any caller of RunTask pull what that user may), TLS verified except on loopback.
+ */
 export function sourceOptions(ref: ImageRef): string[] {
-  return isLoopbackRegistry(ref.registry) ? ["--src-tls-verify=false"] : [];
+  return ["--src-no-creds", ...(isLoopbackRegistry(ref.registry) ? ["--src-tls-verify=false"] : [])];
 }
 
 /** The same options for `skopeo inspect`, which names them without the `src-` prefix. */
 export function inspectOptions(ref: ImageRef): string[] {
-  return isLoopbackRegistry(ref.registry) ? ["--tls-verify=false"] : [];
+  return ["--no-creds", ...(isLoopbackRegistry(ref.registry) ? ["--tls-verify=false"] : [])];
 }
 
 /** skopeo's error without its log prefix. */
