@@ -47,6 +47,23 @@ describe("TaskOutputStore", () => {
     expect(store.read(ARN, { cursor: next.cursor })).toMatchObject({ records: [], open: false });
   });
 
+  it("bounds a page by what it reads, not what it returns: a filtered read pages on past other containers' output", async () => {
+    const w = store.open(ARN);
+    const chunk = Buffer.alloc(64 * 1024, "a");
+    for (let i = 0; i < 20; i++) w.append("noisy", "stdout", chunk); // 1.25 MiB, more than one page
+    w.append("quiet", "stdout", Buffer.from("found\n"));
+    const first = store.read(ARN, { container: "quiet" });
+    expect(first.records).toEqual([]);
+    expect(first.caughtUp).toBe(false);
+    const second = store.read(ARN, { container: "quiet", cursor: first.cursor });
+    expect(text(second.records)).toEqual(["quiet/stdout:found\n"]);
+    expect(second.caughtUp).toBe(true);
+    w.close();
+    const followed: string[] = [];
+    for await (const r of store.follow(ARN, { container: "quiet" })) followed.push(r.data.toString());
+    expect(followed).toEqual(["found\n"]);
+  });
+
   it("keeps nothing in plaintext on disk", async () => {
     const w = store.open(ARN);
     const marker = `marker-${randomBytes(8).toString("hex")}`;

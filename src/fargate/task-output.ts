@@ -33,6 +33,8 @@ export interface OutputPage {
   cursor: string;
   /** false once the task has stopped and nothing more will be written */
   open: boolean;
+  /** true when the page ends at the end of what is written (not at the page's budget) */
+  caughtUp: boolean;
 }
 
 /** Output beyond this much per task is dropped (with one note saying so), so one task cannot fill the data dir. */
@@ -240,7 +242,7 @@ export class TaskOutputStore {
     const keyFile = join(dir, "key");
     if (!existsSync(keyFile)) {
       if (opts.cursor) throw new InvalidCursor();
-      return { records: [], cursor: "", open };
+      return { records: [], cursor: "", open, caughtUp: true };
     }
     const dataKey = openBlob(this.sealKey(), readFileSync(keyFile), KEY_AAD + arn, KEY_BLOB_VERSION);
     const at = parseCursor(opts.cursor, dataKey, arn);
@@ -250,6 +252,7 @@ export class TaskOutputStore {
     if (at.offset > size) throw new InvalidCursor();
     const records: OutputRecord[] = [];
     let { offset, seq } = at;
+    let caughtUp = true;
     if (offset < size) {
       const fd = openSync(file, "r");
       try {
@@ -263,18 +266,18 @@ export class TaskOutputStore {
           const sealed = Buffer.alloc(len);
           readSync(fd, sealed, 0, len, offset + HEADER_BYTES);
           const r = decodePayload(openBlob(dataKey, sealed, recordAad(arn, seq), RECORD_VERSION));
-          if (opts.container === undefined || r.container === opts.container) {
-            records.push(r);
-            taken += r.data.length;
-          }
+          // every record read counts, matching or not: one page costs at most this much work
+          taken += r.data.length;
+          if (opts.container === undefined || r.container === opts.container) records.push(r);
           offset += HEADER_BYTES + len;
           seq++;
         }
+        caughtUp = taken < MAX_PAGE_BYTES;
       } finally {
         closeSync(fd);
       }
     }
-    return { records, cursor: makeCursor(dataKey, arn, offset, seq), open };
+    return { records, cursor: makeCursor(dataKey, arn, offset, seq), open, caughtUp };
   }
 
   /**
@@ -308,7 +311,7 @@ export class TaskOutputStore {
       if (page.cursor === cursor && !page.open) return;
       cursor = page.cursor;
       if (opts.signal?.aborted) return;
-      if (page.records.length === 0) {
+      if (page.records.length === 0 && page.caughtUp) {
         if (!page.open) return;
         await this.wait(arn, 60_000, opts.signal);
       }

@@ -106,7 +106,7 @@ export async function handleTaskOutput(app: AppContext, req: TaskOutputRequest):
   try {
     let page = read();
     const waitMs = Number(waitText) * 1000;
-    if (page.records.length === 0 && waitMs > 0 && !finished() && waiting < MAX_WAITERS) {
+    if (page.records.length === 0 && page.caughtUp && waitMs > 0 && !finished() && waiting < MAX_WAITERS) {
       waiting++;
       try {
         if (store.isOpen(arn)) await store.wait(arn, waitMs);
@@ -123,7 +123,7 @@ export async function handleTaskOutput(app: AppContext, req: TaskOutputRequest):
         containers: (task.containers ?? []).map((c) => c.name),
         records: page.records.map((r) => ({ container: r.container, stream: r.stream, timestamp: r.timeMs, data: r.data.toString("base64") })),
         cursor: page.cursor,
-        done: page.records.length === 0 && finished(),
+        done: page.records.length === 0 && page.caughtUp && finished(),
       },
     };
   } catch (e) {
