@@ -85,7 +85,7 @@ export async function handleTaskOutput(app: AppContext, req: TaskOutputRequest):
   const input: DescribeTasksRequest = { cluster, tasks: [taskRef] };
   let described: DescribeTasksResponse;
   try {
-    const resolved = op.resolve ? op.resolve(ctx, input) : undefined;
+    const resolved = op.resolve ? await op.resolve(ctx, input) : undefined;
     const checks = op.authorize(ctx, input, resolved);
     if (checks) authorizeChecks(ctx, checks);
     described = (await op.handler(ctx, input, resolved)) as DescribeTasksResponse;
