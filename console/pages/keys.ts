@@ -149,10 +149,22 @@ interface KeyDetail {
   problem?: string;
 }
 
+/** The waiting period typed for each key's deletion, kept across redraws. */
+const deletionDays = new Map<string, string>();
+
 function actions(ctx: Ctx, m: KeyMetadata): Node {
   const t = ctx.target;
   const id = m.KeyId;
-  const days = h("input", { type: "number", id: "deletion-days", min: 7, max: 30, value: 7, "aria-label": "Waiting period in days" });
+  // what the user typed survives the live redraws of the page
+  const days = h("input", {
+    type: "number",
+    id: "deletion-days",
+    min: 7,
+    max: 30,
+    value: deletionDays.get(id) ?? "7",
+    "aria-label": "Waiting period in days",
+    oninput: (e: Event) => deletionDays.set(id, (e.target as HTMLInputElement).value),
+  });
   const buttons: Node[] = [];
   if (m.KeyState === "Enabled")
     buttons.push(h("button", { id: "disable-key", onclick: () => act(ctx, `Key ${id} disabled.`, () => json(t, "kms", "DisableKey", { KeyId: id })) }, "Disable"));

@@ -161,7 +161,11 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     expect(await page.textContent("#key-state")).toBe("Disabled");
     await page.fill("#deletion-days", "7");
     await page.click("#schedule-deletion");
-    await page.waitForSelector("#key-state:has-text('PendingDeletion')");
+    // the answer: the key pending deletion, or the refusal shown (named in the failure)
+    await page.waitForSelector("#key-state:has-text('PendingDeletion'), #notice:has-text('scheduled')", { timeout: 30_000 });
+    await page.waitForSelector("#key-state:has-text('PendingDeletion')", { timeout: 30_000 }).catch(async (e: unknown) => {
+      throw new Error(`${String(e)}; notice: ${await page.textContent("#notice")}`);
+    });
     expect(await page.textContent("#deletion-date")).toMatch(/^\d{4}-\d{2}-\d{2} /);
 
     await go("/clock");
