@@ -121,7 +121,12 @@ function loginProfileView(u: UserRec, p: LoginProfileRec): LoginProfile {
 export function loginProfileOperations(env: IamEnv): OperationTable<LoginOperation> {
   const records = accountRecords(env.state);
   const resolve = iamResolvers(env);
-  const noProfile = (name: string) => noSuchEntity(`Login Profile for User ${name} cannot be found.`);
+  /** The user's login profile, or IAM's NoSuchEntity for a user without one. */
+  const profileOf = (u: UserRec): LoginProfileRec => {
+    const p = records.loginProfile(u.id);
+    if (!p) throw noSuchEntity(`Login Profile for User ${u.name} cannot be found.`);
+    return p;
+  };
   const check = (account: string, password: string) => {
     const s = records.of(account);
     checkPassword(s.passwordPolicy, password, { id: account, ...(s.alias ? { alias: s.alias } : {}) });
@@ -187,8 +192,7 @@ export function loginProfileOperations(env: IamEnv): OperationTable<LoginOperati
       authorize: authorizeOnImplicitUser,
       handler: function getLoginProfile(_ctx, _i, ref) {
         const u = profileOwner(ref);
-        const p = records.loginProfile(u.id);
-        if (!p) throw noProfile(u.name);
+        const p = profileOf(u);
         return { LoginProfile: loginProfileView(u, p) };
       },
     }),
@@ -198,8 +202,7 @@ export function loginProfileOperations(env: IamEnv): OperationTable<LoginOperati
       authorize: authorizeOnUser,
       handler: function updateLoginProfile(ctx, i, ref) {
         const u = existing(ref);
-        const p = records.loginProfile(u.id);
-        if (!p) throw noProfile(u.name);
+        const p = profileOf(u);
         const next: LoginProfileRec = { ...p };
         if (i.Password !== undefined) {
           check(ref.account, i.Password);
@@ -216,8 +219,7 @@ export function loginProfileOperations(env: IamEnv): OperationTable<LoginOperati
       authorize: authorizeOnImplicitUser,
       handler: function deleteLoginProfile(ctx, _i, ref) {
         const u = profileOwner(ref);
-        const p = records.loginProfile(u.id);
-        if (!p) throw noProfile(u.name);
+        const p = profileOf(u);
         records.deleteLoginProfile(ctx, p);
         return {};
       },
