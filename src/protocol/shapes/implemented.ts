@@ -205,6 +205,11 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "PutAccountSettingDefault",
     "ListAccountSettings",
     "DeleteAccountSetting",
+    "CreateTaskSet",
+    "DescribeTaskSets",
+    "UpdateTaskSet",
+    "DeleteTaskSet",
+    "UpdateServicePrimaryTaskSet",
   ],
   cloudtrail: [
     "LookupEvents",
