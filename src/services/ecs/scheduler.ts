@@ -16,6 +16,7 @@ import { addServiceEvent, liveServiceTasks } from "./services.ts";
 import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
 import { hasHealthChecks, requestStop } from "./task-lifecycle.ts";
+import { reconcileExternalService } from "./task-set-scheduler.ts";
 
 /** What the service scheduler works with: ECS's records, the app (clock, store) and the data plane. */
 export interface SchedulerDeps {
@@ -37,7 +38,7 @@ export async function reconcileServices(deps: SchedulerDeps): Promise<void> {
   const { state } = deps;
   for (const s of [...state.services.values()]) {
     if (s.status === "INACTIVE") continue;
-    const changed = reconcileService(deps, s);
+    const changed = s.deploymentController === "EXTERNAL" ? reconcileExternalService(deps, s) : reconcileService(deps, s);
     if (changed) await state.saveService(s);
   }
 }

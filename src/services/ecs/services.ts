@@ -21,6 +21,7 @@ import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { found, lookupCluster, type ClusterLookup } from "./lookup.ts";
 import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
 import { indexPage } from "./paging.ts";
+import { createExternalService, externalServiceFields, updateExternalService } from "./task-sets.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
 import { type ClusterRecord, type DeploymentRecord, type EcsState, parseEcsArn, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
 
@@ -39,7 +40,7 @@ export function addServiceEvent(s: ServiceRecord, now: Date, message: string): v
   if (s.events.length > 100) s.events.length = 100;
 }
 
-function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, previous?: DeploymentConfiguration): DeploymentConfiguration {
+export function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, previous?: DeploymentConfiguration): DeploymentConfiguration {
   const min = c?.minimumHealthyPercent ?? previous?.minimumHealthyPercent ?? 100;
   const max = c?.maximumPercent ?? previous?.maximumPercent ?? 200;
   if (!Number.isInteger(min) || min < 0 || min > 100) throw invalid("minimumHealthyPercent must be between 0 and 100.");
@@ -123,6 +124,7 @@ export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boole
     propagateTags: (s.propagateTags ?? "NONE") as Service["propagateTags"],
     enableExecuteCommand: s.enableExecuteCommand,
   };
+  if (s.deploymentController === "EXTERNAL") Object.assign(out, externalServiceFields(state, s));
   if (withTags) out.tags = s.tags;
   return out;
 }
@@ -134,7 +136,7 @@ export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boole
  */
 export const MAX_TASKS_PER_SERVICE = 5000;
 
-function checkDesiredCount(n: number): void {
+export function checkDesiredCount(n: number): void {
   if (n < 0) throw invalid("desiredCount must be 0 or more.");
   if (n > MAX_TASKS_PER_SERVICE) throw invalid("Desired count exceeds limit.");
 }
@@ -168,7 +170,7 @@ export interface ServicePlane {
 }
 
 /** A call's cluster and the service it names: the ARN authorization sees and the caller's record. */
-interface ServiceLookup extends ClusterLookup {
+export interface ServiceLookup extends ClusterLookup {
   /** the service ARN, in the cluster ARN's account and Region whoever's they are ("*" when none is named) */
   resource: string;
   resourceTags: Record<string, string> | undefined;
@@ -176,7 +178,7 @@ interface ServiceLookup extends ClusterLookup {
   service: ServiceRecord | undefined;
 }
 
-function lookupService(state: EcsState, ctx: RequestContext, clusterRef: string | undefined, name: string | undefined): ServiceLookup {
+export function lookupService(state: EcsState, ctx: RequestContext, clusterRef: string | undefined, name: string | undefined): ServiceLookup {
   const c = lookupCluster(state, ctx, clusterRef);
   let resource = "*";
   if (c.arn && name) {
@@ -192,12 +194,12 @@ function lookupService(state: EcsState, ctx: RequestContext, clusterRef: string 
   };
 }
 
-function serviceCheck(action: string, r: ServiceLookup): AuthCheck {
+export function serviceCheck(action: string, r: ServiceLookup): AuthCheck {
   return { action, resource: r.resource, context: { "ecs:cluster": r.arn }, resourceTags: r.resourceTags };
 }
 
 /** The service of a call that needs it ACTIVE or DRAINING, after its cluster. */
-function liveService(r: ServiceLookup): { c: ClusterRecord; s: ServiceRecord } {
+export function liveService(r: ServiceLookup): { c: ClusterRecord; s: ServiceRecord } {
   const c = found(r.cluster);
   const s = r.service;
   if (!s || s.status === "INACTIVE") throw new ServiceError("ServiceNotFoundException", "Service not found.", 400);
@@ -220,6 +222,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         const name = input.serviceName!;
         if (!/^[a-zA-Z0-9_-]{1,255}$/.test(name)) throw invalid("Service name can only contain letters, numbers, underscores and hyphens, up to 255 characters.");
         if (input.schedulingStrategy === "DAEMON") throw invalid("The DAEMON scheduling strategy is not supported with the FARGATE launch type.");
+        if (input.deploymentController?.type === "EXTERNAL") return createExternalService(state, plane, ctx, input, c);
         if (input.deploymentController?.type && input.deploymentController.type !== "ECS")
           throw invalid(`Deployment controller type ${input.deploymentController.type} is not supported by localfargate; use ECS.`);
         if (!input.taskDefinition) throw invalid("TaskDefinition must be specified.");
@@ -278,6 +281,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
       handler: function updateService(ctx, input, r): UpdateServiceResponse {
         const { c, s } = liveService(r);
         if (s.status !== "ACTIVE") throw new ServiceError("ServiceNotActiveException", "Service was not ACTIVE.", 400);
+        if (s.deploymentController === "EXTERNAL") return updateExternalService(state, plane, ctx, input, s);
         if (input.desiredCount !== undefined) checkDesiredCount(input.desiredCount);
         let def = state.taskDefFor(s.taskDefinition, s.region, s.accountId);
         let newDeploymentNeeded = input.forceNewDeployment === true;

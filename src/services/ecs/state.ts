@@ -124,6 +124,33 @@ export interface ServiceRecord {
   /** the scheduler could not place a task for the vCPU quota and has said so in an event */
   quotaBlocked?: boolean;
   deletedAt?: Date;
+  /** ECS (the default, rolled by deployments) or EXTERNAL (rolled by task sets, task-sets.ts) */
+  deploymentController?: "ECS" | "EXTERNAL";
+  /** an EXTERNAL service's task sets, newest first (a DRAINING one until its tasks have stopped) */
+  taskSets?: TaskSetRecord[];
+}
+
+/** A task set of an EXTERNAL service: its tasks carry its id as deploymentId and startedBy. */
+export interface TaskSetRecord {
+  id: string;
+  arn: string;
+  status: "PRIMARY" | "ACTIVE" | "DRAINING";
+  externalId?: string;
+  taskDefinition: string;
+  launchType?: string;
+  capacityProviderStrategy?: CapacityProviderStrategyItem[];
+  platformVersion: string;
+  networkConfiguration?: NetworkConfiguration;
+  /** percent of the service's desiredCount */
+  scale: number;
+  stabilityStatus: "STEADY_STATE" | "STABILIZING";
+  stabilityStatusAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  tags: Tag[];
+  clientToken?: string;
+  /** cluster key at creation (ARN), null = Fargate-owned key */
+  kmsKeyArn: string | null;
 }
 
 export function hex(bytes: number): string {

@@ -8,7 +8,7 @@ import type { AuthCheck, SomeOperation } from "../../kernel/operation.ts";
 import type { AccountSettings } from "./account-settings.ts";
 
 /** The operations that create a taggable resource, and where their tags are. */
-const CREATE_ACTIONS = ["CreateCluster", "CreateService", "RunTask", "RegisterTaskDefinition", "CreateCapacityProvider"] as const;
+const CREATE_ACTIONS = ["CreateCluster", "CreateService", "RunTask", "RegisterTaskDefinition", "CreateCapacityProvider", "CreateTaskSet"] as const;
 
 interface NewResourceInput {
   cluster?: string;
