@@ -56,6 +56,9 @@ interface World {
   taskDefArn: string;
   taskArn: string;
   serviceArn: string;
+  /** a service with the EXTERNAL deployment controller, and its task set */
+  extServiceArn: string;
+  taskSetArn: string;
   capacityProviderArn: string;
   trailName: string;
   trailArn: string;
@@ -101,7 +104,10 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     taskDefinitions: one((w) => [w.taskDefArn]),
     task: { owner: (w) => [w.taskArn, w.taskArn.split("/").pop()] },
     tasks: one((w) => [w.taskArn]),
-    service: { owner: (w) => [w.serviceArn, "web"] },
+    service: { owner: (w) => [w.serviceArn, "web", w.extServiceArn] },
+    taskSet: { owner: (w) => [w.taskSetArn, w.taskSetArn.split("/").slice(-2).join("/")] },
+    taskSets: one((w) => [w.taskSetArn]),
+    primaryTaskSet: one((w) => w.taskSetArn),
     services: one((w) => [w.serviceArn]),
     resourceArn: { owner: (w) => [w.clusterArn, w.taskDefArn, w.taskArn, w.serviceArn, w.capacityProviderArn] },
     capacityProvider: one((w) => w.capacityProviderArn),
@@ -224,6 +230,9 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "ecs.CreateService": { desiredCount: 1, launchType: "FARGATE", networkConfiguration: NETWORK },
   "ecs.UpdateService": { desiredCount: 3 },
   "ecs.DeleteService": { force: true },
+  "ecs.CreateTaskSet": { launchType: "FARGATE", networkConfiguration: NETWORK, scale: { value: 100, unit: "PERCENT" } },
+  "ecs.UpdateTaskSet": { scale: { value: 100, unit: "PERCENT" } },
+  "ecs.DeleteTaskSet": { force: true },
   "ecs.UpdateCapacityProvider": { autoScalingGroupProvider: { managedDraining: "DISABLED" } },
   "ecs.PutAccountSetting": { name: "containerInsights", value: "enhanced" },
   "ecs.DeleteAccountSetting": { name: "containerInsights" },
@@ -454,6 +463,7 @@ const REFUSALS: Record<string, string[]> = {
     "AccessDeniedException",
     "ClusterNotFoundException",
     "ServiceNotFoundException",
+    "TaskSetNotFoundException",
     "ClientException:Unable to describe task definition.",
     "ClientException:The specified task definition does not exist.",
     "InvalidParameterException:The referenced task was not found.",
@@ -752,6 +762,24 @@ async function buildWorld(): Promise<World> {
       }),
     )
   ).service!.serviceArn!;
+  const extServiceArn = (
+    await a.ecs.send(
+      new ECS.CreateServiceCommand({ cluster: "prod", serviceName: "ext", desiredCount: 0, deploymentController: { type: "EXTERNAL" }, tags: [{ key: "team", value: "owner" }] }),
+    )
+  ).service!.serviceArn!;
+  const taskSetArn = (
+    await a.ecs.send(
+      new ECS.CreateTaskSetCommand({
+        cluster: "prod",
+        service: "ext",
+        taskDefinition: taskDefArn,
+        launchType: "FARGATE",
+        networkConfiguration: NETWORK,
+        scale: { value: 50, unit: "PERCENT" },
+        tags: [{ key: "team", value: "owner" }],
+      }),
+    )
+  ).taskSet!.taskSetArn!;
   const capacityProviderArn = (
     await a.ecs.send(
       new ECS.CreateCapacityProviderCommand({
@@ -824,6 +852,8 @@ async function buildWorld(): Promise<World> {
     taskDefArn,
     taskArn,
     serviceArn,
+    extServiceArn,
+    taskSetArn,
     capacityProviderArn,
     trailName: "owner-trail",
     trailArn: trail.TrailARN!,
@@ -934,6 +964,17 @@ async function ownerState(w: World): Promise<unknown> {
     task: { desired: task.desiredStatus, tags: task.tags },
     service: { status: service.status, desired: service.desiredCount, taskDefinition: service.taskDefinition, tags: service.tags },
     services: (await a.ecs.send(new ECS.ListServicesCommand({ cluster: w.clusterArn }))).serviceArns,
+    taskSets: (await a.ecs.send(new ECS.DescribeTaskSetsCommand({ cluster: w.clusterArn, service: w.extServiceArn, include: ["TAGS"] }))).taskSets?.map((t) => [
+      t.taskSetArn,
+      t.status,
+      t.scale,
+      t.tags,
+    ]),
+    extService: (await a.ecs.send(new ECS.DescribeServicesCommand({ cluster: w.clusterArn, services: [w.extServiceArn] }))).services!.map((x) => [
+      x.status,
+      x.desiredCount,
+      x.taskDefinition,
+    ]),
     tasks: (await a.ecs.send(new ECS.ListTasksCommand({ cluster: w.clusterArn }))).taskArns,
     capacityProviders: (await a.ecs.send(new ECS.DescribeCapacityProvidersCommand({ include: ["TAGS"] }))).capacityProviders,
     settings: (await a.ecs.send(new ECS.ListAccountSettingsCommand({ principalArn: w.userArn }))).settings,
