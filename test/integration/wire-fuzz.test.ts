@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
 import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, CreateGroupCommand } from "@aws-sdk/client-iam";
-import { ECSClient, CreateCapacityProviderCommand, CreateClusterCommand } from "@aws-sdk/client-ecs";
+import { ECSClient, CreateCapacityProviderCommand, CreateClusterCommand, CreateServiceCommand, CreateTaskSetCommand } from "@aws-sdk/client-ecs";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createTrailBucket } from "./cloudtrail-helpers.ts";
 import { CloudTrailClient, CreateTrailCommand } from "@aws-sdk/client-cloudtrail";
@@ -68,7 +68,23 @@ beforeAll(async () => {
   known.push(fargateKey.keyId);
   await ecs.send(new CreateClusterCommand({ clusterName: "default", configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: fargateKey.arn } } }));
   // a task that ends at once: generated RunTask and CreateService calls may start it
-  known.push(await registerSleeper(ecs, "fuzz", [{ name: "app", image: "busybox", command: ["true"], essential: true }]));
+  const fuzzDef = await registerSleeper(ecs, "fuzz", [{ name: "app", image: "busybox", command: ["true"], essential: true }]);
+  known.push(fuzzDef);
+  // an EXTERNAL service with a task set (scale 0: generated calls may scale it), for the task set operations
+  await ecs.send(new CreateServiceCommand({ cluster: "fuzz", serviceName: "fuzz-ext", deploymentController: { type: "EXTERNAL" } }));
+  const taskSet = (
+    await ecs.send(
+      new CreateTaskSetCommand({
+        cluster: "fuzz",
+        service: "fuzz-ext",
+        taskDefinition: fuzzDef,
+        launchType: "FARGATE",
+        networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-12345678"] } },
+        scale: { value: 0, unit: "PERCENT" },
+      }),
+    )
+  ).taskSet!;
+  known.push("fuzz-ext", taskSet.id!, taskSet.taskSetArn!);
   const asg = "arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:0f6b2a5e-1111-4222-8333-944455556666:autoScalingGroupName/fuzz";
   await ecs.send(new CreateCapacityProviderCommand({ name: "fuzz-cp", autoScalingGroupProvider: { autoScalingGroupArn: asg } }));
   known.push("fuzz-cp", "FARGATE", asg, "containerInsights", "arn:aws:iam::000000000000:root");
