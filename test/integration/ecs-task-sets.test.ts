@@ -299,3 +299,40 @@ describe("task sets", () => {
     expect((await taskSet("authz", made.id!))!.scale!.value).toBe(0);
   });
 });
+
+describe("task sets across a restart", () => {
+  it("keeps the task sets and starts replacements for their tasks", async () => {
+    let own = await startTestServer();
+    try {
+      const dataDir = own.dataDir;
+      let c = new ECSClient(own.config);
+      await c.send(new CreateClusterCommand({ clusterName: "keep" }));
+      const td = await registerSleeper(c, "keep-app");
+      await c.send(new CreateServiceCommand({ cluster: "keep", serviceName: "ext", desiredCount: 1, deploymentController: external }));
+      const made = (
+        await c.send(new CreateTaskSetCommand({ cluster: "keep", service: "ext", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK, externalId: "v1" }))
+      ).taskSet!;
+      await c.send(new UpdateServicePrimaryTaskSetCommand({ cluster: "keep", service: "ext", primaryTaskSet: made.id }));
+      const first = await waitFor("first task", async () => {
+        const arns = (await c.send(new ListTasksCommand({ cluster: "keep", serviceName: "ext" }))).taskArns!;
+        const ts = (await c.send(new DescribeTaskSetsCommand({ cluster: "keep", service: "ext" }))).taskSets![0];
+        return arns.length === 1 && ts.runningCount === 1 ? arns[0] : undefined;
+      });
+
+      await own.stop();
+      own = await startTestServer({ dataDir });
+      c = new ECSClient(own.config);
+      const ts = (await c.send(new DescribeTaskSetsCommand({ cluster: "keep", service: "ext" }))).taskSets!;
+      expect(ts.map((t) => [t.id, t.status, t.externalId, t.taskDefinition, t.createdAt instanceof Date])).toEqual([[made.id, "PRIMARY", "v1", td, true]]);
+      const replacement = await waitFor("replacement", async () => {
+        const arns = (await c.send(new ListTasksCommand({ cluster: "keep", serviceName: "ext" }))).taskArns!;
+        return arns.length === 1 && arns[0] !== first ? arns[0] : undefined;
+      });
+      const t = (await c.send(new DescribeTasksCommand({ cluster: "keep", tasks: [replacement] }))).tasks![0];
+      expect(t.startedBy).toBe(made.id);
+      expect((await c.send(new DescribeServicesCommand({ cluster: "keep", services: ["ext"] }))).services![0].taskDefinition).toBe(td);
+    } finally {
+      await own.close();
+    }
+  });
+});
