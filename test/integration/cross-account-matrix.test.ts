@@ -109,7 +109,7 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     taskSets: one((w) => [w.taskSetArn]),
     primaryTaskSet: one((w) => w.taskSetArn),
     services: one((w) => [w.serviceArn]),
-    resourceArn: { owner: (w) => [w.clusterArn, w.taskDefArn, w.taskArn, w.serviceArn, w.capacityProviderArn] },
+    resourceArn: { owner: (w) => [w.clusterArn, w.taskDefArn, w.taskArn, w.serviceArn, w.capacityProviderArn, w.taskSetArn] },
     capacityProvider: one((w) => w.capacityProviderArn),
     capacityProviders: one((w) => [w.capacityProviderArn]),
     // UpdateCapacityProvider's name; account settings' name is the setting's (NOT_IDENTIFIERS)
@@ -468,6 +468,7 @@ const REFUSALS: Record<string, string[]> = {
     "ClientException:The specified task definition does not exist.",
     "InvalidParameterException:The referenced task was not found.",
     "InvalidParameterException:The specified task is stopped or does not exist.",
+    "InvalidParameterException:The specified task set does not exist.",
   ],
   "ecs.CreateService": ["ClientException:TaskDefinition not found."],
   "ecs.PutClusterCapacityProviders": [

@@ -10,7 +10,10 @@ import {
   DescribeTaskSetsCommand,
   DescribeTasksCommand,
   ECSClient,
+  ListTagsForResourceCommand,
   ListTasksCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateServiceCommand,
   UpdateServicePrimaryTaskSetCommand,
   UpdateTaskSetCommand,
@@ -187,6 +190,30 @@ describe("task sets", () => {
       400,
       "5 deployments exist on the service. Unable to create new TaskSet since this exceeds the maximum limit.",
     );
+  });
+
+  it("tags a task set through TagResource, UntagResource and ListTagsForResource", async () => {
+    await ecs.send(new CreateServiceCommand({ cluster: "ts", serviceName: "tagged", deploymentController: external }));
+    const made = (
+      await ecs.send(
+        new CreateTaskSetCommand({
+          cluster: "ts",
+          service: "tagged",
+          taskDefinition: app,
+          launchType: "FARGATE",
+          networkConfiguration: NETWORK,
+          scale: { value: 0, unit: "PERCENT" },
+          tags: [{ key: "a", value: "1" }],
+        }),
+      )
+    ).taskSet!;
+    await ecs.send(new TagResourceCommand({ resourceArn: made.taskSetArn, tags: [{ key: "b", value: "2" }] }));
+    await ecs.send(new UntagResourceCommand({ resourceArn: made.taskSetArn, tagKeys: ["a"] }));
+    expect((await ecs.send(new ListTagsForResourceCommand({ resourceArn: made.taskSetArn }))).tags).toEqual([{ key: "b", value: "2" }]);
+    expect((await ecs.send(new DescribeTaskSetsCommand({ cluster: "ts", service: "tagged", include: ["TAGS"] }))).taskSets![0].tags).toEqual([{ key: "b", value: "2" }]);
+    const unknown = made.taskSetArn!.replace(/\d{19}$/, "1234567890123456789");
+    await expectAwsError(ecs.send(new ListTagsForResourceCommand({ resourceArn: unknown })), "InvalidParameterException", 400, "The specified task set does not exist.");
+    await expectAwsError(ecs.send(new TagResourceCommand({ resourceArn: made.taskSetArn, tags: [{ key: "aws:x", value: "y" }] })), "InvalidParameterException", 400);
   });
 
   it("refuses what an EXTERNAL service may not have, and task sets on services that are not EXTERNAL", async () => {

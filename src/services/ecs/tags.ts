@@ -1,4 +1,4 @@
-/** Tags on clusters, task definitions, tasks and services. */
+/** Tags on clusters, task definitions, tasks, services, task sets and capacity providers. */
 import type {
   ListTagsForResourceRequest,
   ListTagsForResourceResponse,
@@ -15,6 +15,7 @@ import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { found, lookup, valueOf, type Lookup } from "./lookup.ts";
 import { removeTags } from "../../kernel/tags.ts";
 import type { CapacityProviders } from "./capacity-providers.ts";
+import { taskSetByArn } from "./task-sets.ts";
 import { ECS_TAG_RULES, mergeTags, parseEcsArn, type EcsState, tagMap, validateTags } from "./state.ts";
 
 interface Taggable {
@@ -63,6 +64,17 @@ function resolve(state: EcsState, arn: string, region: string, account: string, 
       const cp = providers && p.region === region && p.account === account ? providers.get(region, account, p.rest) : undefined;
       if (!cp) throw new ServiceError("InvalidParameterException", "The specified capacity provider does not exist.", 400);
       return { tags: cp.tags, save: (tags) => providers!.put({ ...cp, tags }) };
+    }
+    case "task-set": {
+      const found = taskSetByArn(state, arn, region, account);
+      if (!found) throw new ServiceError("InvalidParameterException", "The specified task set does not exist.", 400);
+      return {
+        tags: found.ts.tags,
+        save: (tags) => {
+          found.ts.tags = tags;
+          return state.putService(found.s);
+        },
+      };
     }
     default:
       throw new ServiceError("InvalidParameterException", `The resource type ${p.type} cannot be tagged.`, 400);

@@ -60,6 +60,15 @@ export function taskSetArn(service: string, id: string): string {
   return service.replace(/:service\//, ":task-set/") + "/" + id;
 }
 
+/** The caller's task set (and its service) with this ARN; another account's or Region's names nothing. */
+export function taskSetByArn(state: EcsState, arn: string, region: string, account: string): { s: ServiceRecord; ts: TaskSetRecord } | undefined {
+  const m = /^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:)task-set\/([^/]+\/[^/]+)\/(.+)$/.exec(arn);
+  if (!m) return undefined;
+  const s = state.service(`${m[1]}service/${m[2]}`, region, account);
+  const ts = s && s.status !== "INACTIVE" ? s.taskSets?.find((x) => x.id === m[3]) : undefined;
+  return s && ts ? { s, ts } : undefined;
+}
+
 /** ceil(desiredCount × scale%), 0 for a task set that is draining or a service being deleted. */
 export function computedDesiredCount(s: ServiceRecord, ts: TaskSetRecord): number {
   if (ts.status === "DRAINING" || s.status !== "ACTIVE") return 0;
