@@ -223,6 +223,12 @@ describe("task sets", () => {
     await expectAwsError(ecs.send(new CreateServiceCommand({ ...base, launchType: "FARGATE" })), "InvalidParameterException", 400, "LaunchType must be blank.");
     await expectAwsError(ecs.send(new CreateServiceCommand({ ...base, networkConfiguration: NETWORK })), "InvalidParameterException", 400, "NetworkConfiguration must be blank.");
     await expectAwsError(ecs.send(new CreateServiceCommand({ ...base, desiredCount: -1 })), "InvalidParameterException", 400);
+    await expectAwsError(
+      ecs.send(new CreateServiceCommand({ ...base, deploymentController: { type: "CODE_DEPLOY" } })),
+      "InvalidParameterException",
+      400,
+      /CODE_DEPLOY is not supported/,
+    );
     expect((await describeService("bad")) ?? "missing").toBe("missing");
 
     await ecs.send(new CreateServiceCommand({ cluster: "ts", serviceName: "plain", taskDefinition: app, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }));

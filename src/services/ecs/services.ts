@@ -224,7 +224,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         if (input.schedulingStrategy === "DAEMON") throw invalid("The DAEMON scheduling strategy is not supported with the FARGATE launch type.");
         if (input.deploymentController?.type === "EXTERNAL") return createExternalService(state, plane, ctx, input, c);
         if (input.deploymentController?.type && input.deploymentController.type !== "ECS")
-          throw invalid(`Deployment controller type ${input.deploymentController.type} is not supported by localfargate; use ECS.`);
+          throw invalid(`Deployment controller type ${input.deploymentController.type} is not supported by localfargate; use ECS or EXTERNAL.`);
         if (!input.taskDefinition) throw invalid("TaskDefinition must be specified.");
         const def = state.taskDefFor(input.taskDefinition, ctx.region, ctx.principal.accountId);
         if (!def) throw new ServiceError("ClientException", "TaskDefinition not found.", 400);
