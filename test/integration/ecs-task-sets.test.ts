@@ -230,6 +230,9 @@ describe("task sets", () => {
       /CODE_DEPLOY is not supported/,
     );
     expect((await describeService("bad")) ?? "missing").toBe("missing");
+    // blank members are accepted
+    const blank = (await ecs.send(new CreateServiceCommand({ ...base, serviceName: "blank", platformVersion: "", capacityProviderStrategy: [] }))).service!;
+    expect(blank.deploymentController).toEqual({ type: "EXTERNAL" });
 
     await ecs.send(new CreateServiceCommand({ cluster: "ts", serviceName: "plain", taskDefinition: app, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }));
     const ts = { cluster: "ts", taskDefinition: app, launchType: "FARGATE" as const, networkConfiguration: NETWORK };
@@ -248,6 +251,7 @@ describe("task sets", () => {
     const on = { ...ts, service: "ext2" };
     await expectAwsError(ecs.send(new CreateTaskSetCommand({ ...on, scale: { value: 101, unit: "PERCENT" } })), "InvalidParameterException", 400, /between 0 and 100/);
     await expectAwsError(ecs.send(new CreateTaskSetCommand({ ...on, scale: { value: -1, unit: "PERCENT" } })), "InvalidParameterException", 400, /between 0 and 100/);
+    await expectAwsError(ecs.send(new CreateTaskSetCommand({ ...on, scale: { unit: "PERCENT" } })), "InvalidParameterException", 400, /between 0 and 100/);
     await expectAwsError(ecs.send(new CreateTaskSetCommand({ ...on, taskDefinition: "no-such-family" })), "ClientException", 400, "TaskDefinition not found.");
     await expectAwsError(
       ecs.send(new CreateTaskSetCommand({ ...on, networkConfiguration: undefined })),

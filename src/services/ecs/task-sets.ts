@@ -140,8 +140,9 @@ const TASK_SET_MEMBERS: [keyof CreateServiceRequest, string][] = [
   ["serviceRegistries", "ServiceRegistries"],
 ];
 
+/** A member given a value: an empty string or list counts as blank (as CloudFormation sends them). */
 function isGiven(v: unknown): boolean {
-  return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+  return v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
 }
 
 /** CreateService with deploymentController EXTERNAL: only the service itself, no tasks until a task set exists. */
@@ -269,7 +270,7 @@ function existingTaskSet(r: TaskSetLookup): { c: ClusterRecord; s: ServiceRecord
 function checkScale(scale: Scale | undefined): number {
   if (!scale) return 100;
   if (scale.unit !== undefined && scale.unit !== "PERCENT") throw invalid(`Invalid scale unit '${scale.unit}': the only unit is PERCENT.`);
-  const v = scale.value ?? 0;
+  const v = scale.value;
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 100) throw invalid("The scale value must be between 0 and 100 (a percent of the service's desired count).");
   return v;
 }
