@@ -205,6 +205,10 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "PutAccountSettingDefault",
     "ListAccountSettings",
     "DeleteAccountSetting",
+    "ListServiceDeployments",
+    "DescribeServiceDeployments",
+    "DescribeServiceRevisions",
+    "StopServiceDeployment",
   ],
   cloudtrail: [
     "LookupEvents",
