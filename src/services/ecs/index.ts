@@ -22,6 +22,7 @@ import { AccountSettings, accountSettingOperations } from "./account-settings.ts
 import { withTagAuthorization } from "./tag-authorization.ts";
 import { CapacityProviders, capacityProviderOperations, type ProviderUse } from "./capacity-providers.ts";
 import { serviceOperations, type ServicePlane } from "./services.ts";
+import { serviceDeploymentOperations } from "./service-deployment-operations.ts";
 import { quotasFromOptions } from "./quotas.ts";
 import { EcsState, ecsScope } from "./state.ts";
 import { tagOperations } from "./tags.ts";
@@ -94,6 +95,7 @@ export function ecsOperations(state: EcsState, plane: TaskPlane<TaskRecord>, sch
       ...taskDefinitionOperations(state),
       ...taskOperations(state, plane),
       ...serviceOperations(state, scheduler),
+      ...serviceDeploymentOperations(state, scheduler),
       ...tagOperations(state, providers),
     },
     settings,

@@ -22,6 +22,7 @@ import { found, lookupCluster, type ClusterLookup } from "./lookup.ts";
 import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
 import { indexPage } from "./paging.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
+import { desiredCountChanged, recordServiceDeployment } from "./deployments.ts";
 import { type ClusterRecord, type DeploymentRecord, type EcsState, parseEcsArn, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
 
 function invalid(message: string): ServiceError {
@@ -168,7 +169,7 @@ export interface ServicePlane {
 }
 
 /** A call's cluster and the service it names: the ARN authorization sees and the caller's record. */
-interface ServiceLookup extends ClusterLookup {
+export interface ServiceLookup extends ClusterLookup {
   /** the service ARN, in the cluster ARN's account and Region whoever's they are ("*" when none is named) */
   resource: string;
   resourceTags: Record<string, string> | undefined;
@@ -176,7 +177,7 @@ interface ServiceLookup extends ClusterLookup {
   service: ServiceRecord | undefined;
 }
 
-function lookupService(state: EcsState, ctx: RequestContext, clusterRef: string | undefined, name: string | undefined): ServiceLookup {
+export function lookupService(state: EcsState, ctx: RequestContext, clusterRef: string | undefined, name: string | undefined): ServiceLookup {
   const c = lookupCluster(state, ctx, clusterRef);
   let resource = "*";
   if (c.arn && name) {
@@ -192,7 +193,7 @@ function lookupService(state: EcsState, ctx: RequestContext, clusterRef: string 
   };
 }
 
-function serviceCheck(action: string, r: ServiceLookup): AuthCheck {
+export function serviceCheck(action: string, r: ServiceLookup): AuthCheck {
   return { action, resource: r.resource, context: { "ecs:cluster": r.arn }, resourceTags: r.resourceTags };
 }
 
@@ -266,6 +267,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         };
         if (!base.launchType && !input.capacityProviderStrategy?.length) s.capacityProviderStrategy = launch.strategy;
         s.deployments[0].capacityProviderStrategy = s.capacityProviderStrategy;
+        ctx.writes.push(...recordServiceDeployment(state, state.history, s, def, s.deployments[0], [], ctx.now));
         ctx.writes.push(state.putService(s));
         ctx.afterCommit(() => plane.poke());
         return { service: serviceOutput(state, s, true) };
@@ -315,6 +317,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         if (input.enableECSManagedTags !== undefined) s.enableECSManagedTags = input.enableECSManagedTags;
         if (input.enableExecuteCommand !== undefined) s.enableExecuteCommand = input.enableExecuteCommand;
         if (newDeploymentNeeded) {
+          const previous = s.deployments.filter((d) => d.status !== "INACTIVE");
           for (const d of s.deployments)
             if (d.status === "PRIMARY") {
               d.status = "ACTIVE";
@@ -322,6 +325,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
             }
           // The new deployment records the cluster's key now: its tasks use it.
           s.deployments.unshift(newDeployment(s, c, ctx.now));
+          ctx.writes.push(...recordServiceDeployment(state, state.history, s, def, s.deployments[0], previous, ctx.now));
           s.steady = false;
           s.consecutiveFailures = 0;
           s.launchBackoffUntil = undefined;
@@ -331,6 +335,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
             primary.desiredCount = s.desiredCount;
             primary.updatedAt = ctx.now;
           }
+          if (input.desiredCount !== undefined) ctx.writes.push(...desiredCountChanged(state.history, s, primary, ctx.now));
           s.steady = false;
         }
         ctx.writes.push(state.putService(s));
