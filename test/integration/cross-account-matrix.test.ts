@@ -56,6 +56,8 @@ interface World {
   taskDefArn: string;
   taskArn: string;
   serviceArn: string;
+  serviceDeploymentArn: string;
+  serviceRevisionArn: string;
   capacityProviderArn: string;
   trailName: string;
   trailArn: string;
@@ -103,6 +105,9 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     tasks: one((w) => [w.taskArn]),
     service: { owner: (w) => [w.serviceArn, "web"] },
     services: one((w) => [w.serviceArn]),
+    serviceDeploymentArn: one((w) => w.serviceDeploymentArn),
+    serviceDeploymentArns: one((w) => [w.serviceDeploymentArn]),
+    serviceRevisionArns: one((w) => [w.serviceRevisionArn]),
     resourceArn: { owner: (w) => [w.clusterArn, w.taskDefArn, w.taskArn, w.serviceArn, w.capacityProviderArn] },
     capacityProvider: one((w) => w.capacityProviderArn),
     capacityProviders: one((w) => [w.capacityProviderArn]),
@@ -454,6 +459,7 @@ const REFUSALS: Record<string, string[]> = {
     "AccessDeniedException",
     "ClusterNotFoundException",
     "ServiceNotFoundException",
+    "ServiceDeploymentNotFoundException",
     "ClientException:Unable to describe task definition.",
     "ClientException:The specified task definition does not exist.",
     "InvalidParameterException:The referenced task was not found.",
@@ -516,6 +522,8 @@ const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>)
   "kms.ListAliases": (o) => o.Aliases?.length === 0,
   "kms.ListRetirableGrants": (o) => o.Grants?.length === 0,
   "ecs.DescribeTasks": (o) => o.tasks?.length === 0,
+  "ecs.DescribeServiceDeployments": (o) => o.serviceDeployments?.length === 0,
+  "ecs.DescribeServiceRevisions": (o) => o.serviceRevisions?.length === 0,
   "ecs.DescribeClusters": (o) => o.clusters?.length === 0,
   "ecs.DeleteTaskDefinitions": (o) => o.taskDefinitions?.length === 0,
   "ecs.DescribeCapacityProviders": (o) => o.capacityProviders?.length === 0,
@@ -752,6 +760,7 @@ async function buildWorld(): Promise<World> {
       }),
     )
   ).service!.serviceArn!;
+  const serviceDeployment = (await a.ecs.send(new ECS.ListServiceDeploymentsCommand({ cluster: "prod", service: "web" }))).serviceDeployments![0];
   const capacityProviderArn = (
     await a.ecs.send(
       new ECS.CreateCapacityProviderCommand({
@@ -824,6 +833,8 @@ async function buildWorld(): Promise<World> {
     taskDefArn,
     taskArn,
     serviceArn,
+    serviceDeploymentArn: serviceDeployment.serviceDeploymentArn!,
+    serviceRevisionArn: serviceDeployment.targetServiceRevisionArn!,
     capacityProviderArn,
     trailName: "owner-trail",
     trailArn: trail.TrailARN!,
@@ -934,6 +945,10 @@ async function ownerState(w: World): Promise<unknown> {
     task: { desired: task.desiredStatus, tags: task.tags },
     service: { status: service.status, desired: service.desiredCount, taskDefinition: service.taskDefinition, tags: service.tags },
     services: (await a.ecs.send(new ECS.ListServicesCommand({ cluster: w.clusterArn }))).serviceArns,
+    serviceDeployments: (await a.ecs.send(new ECS.DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [w.serviceDeploymentArn] }))).serviceDeployments?.map((d) => [
+      d.status,
+      d.rollback,
+    ]),
     tasks: (await a.ecs.send(new ECS.ListTasksCommand({ cluster: w.clusterArn }))).taskArns,
     capacityProviders: (await a.ecs.send(new ECS.DescribeCapacityProvidersCommand({ include: ["TAGS"] }))).capacityProviders,
     settings: (await a.ecs.send(new ECS.ListAccountSettingsCommand({ principalArn: w.userArn }))).settings,
