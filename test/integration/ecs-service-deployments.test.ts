@@ -13,6 +13,7 @@ import {
   DescribeServicesCommand,
   ECSClient,
   ListServiceDeploymentsCommand,
+  ListTasksCommand,
   StopServiceDeploymentCommand,
   UpdateServiceCommand,
   type Service,
@@ -140,8 +141,7 @@ describe("service deployments", () => {
   it("the circuit breaker fails a deployment whose tasks fail and rolls back to the last completed revision", async () => {
     const first = await createService("breaker", true);
     await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "breaker", taskDefinition: crashing }));
-    const failedArn = (await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: "breaker", status: ["IN_PROGRESS"] }))).serviceDeployments![0]
-      .serviceDeploymentArn!;
+    const failedArn = (await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: "breaker" }))).serviceDeployments![0].serviceDeploymentArn!;
     const rolled = await waitStatus("breaker", failedArn, "ROLLBACK_SUCCESSFUL");
     expect(rolled.statusReason).toBe("Service deployment rolled back successfully.");
     expect(rolled.rollback).toMatchObject({
@@ -159,7 +159,8 @@ describe("service deployments", () => {
     expect(service.deployments![0]).toMatchObject({ taskDefinition: good, rolloutState: "COMPLETED" });
     const failedDeployment = rolled.targetServiceRevision!.arn!.split("/").pop();
     expect(service.events!.map((e) => e.message)).toContain(`(service breaker) (deployment ecs-svc/${failedDeployment}) deployment failed: tasks failed to start.`);
-    expect(service.events!.some((e) => /^\(service breaker\) rolling back to \(deployment ecs-svc\/\d{19}\)/.test(e.message!))).toBe(true);
+    const goodDeployment = `ecs-svc/${first.targetServiceRevision!.arn!.split("/").pop()}`;
+    expect(service.events!.map((e) => e.message)).toContain(`(service breaker) rolling back to deployment ${goodDeployment}.`);
     const rev = (await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [rolled.targetServiceRevision!.arn!] }))).serviceRevisions![0];
     expect(rev.taskDefinition).toBe(crashing);
   });
@@ -167,8 +168,7 @@ describe("service deployments", () => {
   it("without rollback the failed deployment stops and launches no more tasks", async () => {
     await createService("no-rollback", false);
     await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "no-rollback", taskDefinition: crashing }));
-    const arn = (await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: "no-rollback", status: ["IN_PROGRESS"] }))).serviceDeployments![0]
-      .serviceDeploymentArn!;
+    const arn = (await ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: "no-rollback" }))).serviceDeployments![0].serviceDeploymentArn!;
     const stopped = await waitStatus("no-rollback", arn, "STOPPED");
     expect(stopped.statusReason).toBe("Service deployment failed because the circuit breaker threshold was exceeded.");
     expect(stopped.stoppedAt).toBeInstanceOf(Date);
@@ -181,7 +181,34 @@ describe("service deployments", () => {
       rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
       failedTasks: 3,
     });
-    expect(primary.pendingCount! + primary.runningCount!).toBe(0);
+    // a task started before the breaker tripped may still be exiting; none replaces it
+    await waitFor("no task left", async () => {
+      const d = (await describeService("no-rollback")).deployments!.find((x) => x.status === "PRIMARY")!;
+      return d.pendingCount! + d.runningCount! === 0 ? true : undefined;
+    });
+    const tasks = await ecs.send(new ListTasksCommand({ cluster: CLUSTER, serviceName: "no-rollback" }));
+    expect(tasks.taskArns).toEqual([]);
+  });
+
+  it("a first deployment that fails has no revision to roll back to: it stops", async () => {
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: CLUSTER,
+        serviceName: "born-broken",
+        taskDefinition: crashing,
+        desiredCount: 1,
+        launchType: "FARGATE",
+        networkConfiguration: NETWORK,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      }),
+    );
+    const [d] = await deployments("born-broken");
+    const stopped = await waitStatus("born-broken", d.serviceDeploymentArn!, "STOPPED");
+    expect(stopped).toMatchObject({
+      statusReason: "Service deployment failed because the circuit breaker threshold was exceeded.",
+      deploymentCircuitBreaker: { status: "TRIGGERED" },
+    });
+    expect((await describeService("born-broken")).deployments![0].rolloutState).toBe("FAILED");
   });
 
   it("StopServiceDeployment rolls an in-progress deployment back; stopping it again conflicts", async () => {

@@ -239,8 +239,13 @@ export function rollBack(history: ServiceHistory, s: ServiceRecord, sd: ServiceD
   sd.rollbackDeploymentId = d.id;
   sd.updatedAt = now;
   history.touched(sd);
-  addServiceEvent(s, now, `(service ${s.name}) rolling back to (deployment ${d.id}) with ${revision.taskDefinition}.`);
+  addServiceEvent(s, now, `(service ${s.name}) rolling back to deployment ${revisionDeploymentId(revision.arn)}.`);
   return d;
+}
+
+/** The ECS deployment a revision was made for (its ID is the revision's). */
+function revisionDeploymentId(revisionArn: string): string {
+  return `ecs-svc/${revisionArn.split("/").pop()}`;
 }
 
 /** The revision StopServiceDeployment or the breaker rolls a deployment back to. */
@@ -276,7 +281,10 @@ export function checkCircuitBreaker(state: EcsState, history: ServiceHistory, s:
     return true;
   }
   const target = sd.circuitBreaker.rollback ? rollbackTarget(history, sd) : undefined;
-  if (target && rollBack(history, s, sd, target, BREAKER_ROLLBACK_REASON, now)) return true;
+  if (target && rollBack(history, s, sd, target, BREAKER_ROLLBACK_REASON, now)) {
+    primary.rolloutStateReason = `ECS deployment circuit breaker: rolling back to deploymentId ${revisionDeploymentId(target)}.`;
+    return true;
+  }
   end(state, history, sd, "STOPPED", BREAKER_STOP_REASON, now);
   return true;
 }
