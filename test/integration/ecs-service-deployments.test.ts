@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CreateClusterCommand,
   CreateServiceCommand,
+  DeleteServiceCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
@@ -273,6 +274,23 @@ describe("service deployments", () => {
     await expect(
       ecs.send(new ListServiceDeploymentsCommand({ cluster: CLUSTER, service: "history", createdAt: { after: new Date(2_000_000_000_000), before: new Date(1_000_000_000_000) } })),
     ).rejects.toMatchObject({ name: "InvalidParameterException" });
+  });
+
+  it("a service created again under a deleted one's name starts a history of its own", async () => {
+    const create = () =>
+      ecs.send(new CreateServiceCommand({ cluster: CLUSTER, serviceName: "again", taskDefinition: good, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }));
+    await create();
+    const [old] = await deployments("again");
+    await waitStatus("again", old.serviceDeploymentArn!, "SUCCESSFUL");
+    await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "again" }));
+    await waitFor("inactive", async () => ((await describeService("again")).status === "INACTIVE" ? true : undefined));
+    await create();
+    const now = await deployments("again");
+    expect(now).toHaveLength(1);
+    expect(now[0].serviceDeploymentArn).not.toBe(old.serviceDeploymentArn);
+    // the old one is still described by its ARN
+    const kept = await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [old.serviceDeploymentArn!] }));
+    expect(kept.serviceDeployments![0].status).toBe("SUCCESSFUL");
   });
 
   it("keeps the history across a restart", async () => {

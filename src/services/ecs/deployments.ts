@@ -249,8 +249,8 @@ function revisionDeploymentId(revisionArn: string): string {
 }
 
 /** The revision StopServiceDeployment or the breaker rolls a deployment back to. */
-export function rollbackTarget(history: ServiceHistory, sd: ServiceDeploymentRecord): string | undefined {
-  const last = history.lastCompletedRevision(sd.serviceArn);
+export function rollbackTarget(history: ServiceHistory, s: ServiceRecord, sd: ServiceDeploymentRecord): string | undefined {
+  const last = history.lastCompletedRevision(sd.serviceArn, s.createdAt);
   if (last && last !== sd.targetRevisionArn) return last;
   return sd.sourceRevisions.find((r) => r.arn !== sd.targetRevisionArn)?.arn;
 }
@@ -261,7 +261,7 @@ export function rollbackTarget(history: ServiceHistory, sd: ServiceDeploymentRec
  */
 export function checkCircuitBreaker(state: EcsState, history: ServiceHistory, s: ServiceRecord, now: Date): boolean {
   const primary = s.deployments.find((d) => d.status === "PRIMARY");
-  if (!primary || primary.rolloutState !== "IN_PROGRESS") return false;
+  if (s.status !== "ACTIVE" || !primary || primary.rolloutState !== "IN_PROGRESS") return false;
   const sd = history.byEcsDeployment(s.arn, primary.id);
   if (!sd || !UNDER_WAY.has(sd.status) || !sd.circuitBreaker.enabled) return false;
   const rollingBack = sd.rollbackDeploymentId === primary.id;
@@ -280,7 +280,7 @@ export function checkCircuitBreaker(state: EcsState, history: ServiceHistory, s:
     end(state, history, sd, "ROLLBACK_FAILED", "Service deployment rollback failed because the circuit breaker threshold was exceeded.", now);
     return true;
   }
-  const target = sd.circuitBreaker.rollback ? rollbackTarget(history, sd) : undefined;
+  const target = sd.circuitBreaker.rollback ? rollbackTarget(history, s, sd) : undefined;
   if (target && rollBack(history, s, sd, target, BREAKER_ROLLBACK_REASON, now)) {
     primary.rolloutStateReason = `ECS deployment circuit breaker: rolling back to deploymentId ${revisionDeploymentId(target)}.`;
     return true;

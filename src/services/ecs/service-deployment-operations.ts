@@ -65,8 +65,9 @@ export function serviceDeploymentOperations(state: EcsState, plane: ServicePlane
         const statuses = input.status?.length ? new Set<string>(input.status) : undefined;
         const keep = (d: ServiceDeploymentRecord) => {
           const t = d.createdAt.getTime();
-          return (!statuses || statuses.has(d.status)) && (after === undefined || t >= after) && (before === undefined || t <= before);
+          return t >= since && (!statuses || statuses.has(d.status)) && (after === undefined || t >= after) && (before === undefined || t <= before);
         };
+        const since = s.createdAt.getTime();
         const p = indexPage(
           history.deployments.index("byService"),
           s.arn,
@@ -124,7 +125,7 @@ export function serviceDeploymentOperations(state: EcsState, plane: ServicePlane
         if (!IN_PROGRESS_STATUSES.includes(sd.status)) throw new ServiceError("ConflictException", `The service deployment is ${sd.status} and can't be stopped.`, 400);
         const s = state.service(sd.serviceArn, ctx.region, ctx.principal.accountId);
         if (!s || s.status !== "ACTIVE") throw new ServiceError("ConflictException", "The service of the service deployment is not ACTIVE.", 400);
-        const target = rollbackTarget(history, sd);
+        const target = rollbackTarget(history, s, sd);
         if (!target) throw new ServiceError("ConflictException", "The service deployment can't be rolled back: the service has no earlier service revision.", 400);
         const primary = s.deployments.find((d) => d.status === "PRIMARY");
         if (!rollBack(history, s, sd, target, STOP_ROLLBACK_REASON, ctx.now))

@@ -171,9 +171,13 @@ export class ServiceHistory {
     return owned(this.deployments.get(arn), region, account);
   }
 
-  /** A service's deployments, oldest first. */
-  deploymentsOf(serviceArn: string): ServiceDeploymentRecord[] {
-    return this.deployments.index("byService").all(serviceArn);
+  /**
+   * A service's deployments, oldest first; `since` (the service's createdAt) leaves out those of
+   * an earlier service of the same name that was deleted.
+   */
+  deploymentsOf(serviceArn: string, since?: Date): ServiceDeploymentRecord[] {
+    const all = this.deployments.index("byService").all(serviceArn);
+    return since ? all.filter((d) => d.createdAt.getTime() >= since.getTime()) : all;
   }
 
   /** The service deployment whose target (or rollback) an ECS deployment runs. */
@@ -182,8 +186,8 @@ export class ServiceHistory {
   }
 
   /** The revision a service last completed a deployment to (the circuit breaker rolls back to it). */
-  lastCompletedRevision(serviceArn: string): string | undefined {
-    const done = this.deploymentsOf(serviceArn).filter((d) => d.status === "SUCCESSFUL" || d.status === "ROLLBACK_SUCCESSFUL");
+  lastCompletedRevision(serviceArn: string, since: Date): string | undefined {
+    const done = this.deploymentsOf(serviceArn, since).filter((d) => d.status === "SUCCESSFUL" || d.status === "ROLLBACK_SUCCESSFUL");
     const last = done.sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0)).pop();
     if (!last) return undefined;
     return last.status === "ROLLBACK_SUCCESSFUL" ? last.rollback?.serviceRevisionArn : last.targetRevisionArn;
