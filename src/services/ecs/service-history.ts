@@ -124,10 +124,18 @@ export class ServiceHistory {
   readonly deployments = new IndexedMap<string, ServiceDeploymentRecord, keyof typeof deploymentIndexes>(deploymentIndexes);
   /** deployments changed by the scheduler since the last save */
   private readonly dirty = new Set<string>();
+  /** ECS deployment ID → the service deployment whose target or rollback it runs */
+  private readonly byEcsId = new Map<string, ServiceDeploymentRecord>();
 
   constructor(readonly store: Store) {
     for (const r of store.all<ServiceRevisionRecord>(KIND_SERVICE_REVISION)) this.revisions.set(r.arn, r);
-    for (const d of store.all<ServiceDeploymentRecord>(KIND_SERVICE_DEPLOYMENT)) this.deployments.set(d.arn, d);
+    for (const d of store.all<ServiceDeploymentRecord>(KIND_SERVICE_DEPLOYMENT)) this.remember(d);
+  }
+
+  private remember(d: ServiceDeploymentRecord): void {
+    this.deployments.set(d.arn, d);
+    this.byEcsId.set(d.ecsDeploymentId, d);
+    if (d.rollbackDeploymentId) this.byEcsId.set(d.rollbackDeploymentId, d);
   }
 
   putRevision(r: ServiceRevisionRecord): WriteOp {
@@ -136,13 +144,14 @@ export class ServiceHistory {
   }
 
   putDeployment(d: ServiceDeploymentRecord): WriteOp {
-    this.deployments.set(d.arn, d);
+    this.remember(d);
     this.dirty.delete(d.arn);
     return this.store.put(KIND_SERVICE_DEPLOYMENT, d.arn, d);
   }
 
   /** Marks a deployment the scheduler changed; `saveChanged` persists it. */
   touched(d: ServiceDeploymentRecord): void {
+    this.remember(d);
     this.dirty.add(d.arn);
   }
 
@@ -182,7 +191,8 @@ export class ServiceHistory {
 
   /** The service deployment whose target (or rollback) an ECS deployment runs. */
   byEcsDeployment(serviceArn: string, ecsDeploymentId: string): ServiceDeploymentRecord | undefined {
-    return this.deploymentsOf(serviceArn).find((d) => d.ecsDeploymentId === ecsDeploymentId || d.rollbackDeploymentId === ecsDeploymentId);
+    const d = this.byEcsId.get(ecsDeploymentId);
+    return d && d.serviceArn === serviceArn ? d : undefined;
   }
 
   /** The revision a service last completed a deployment to (the circuit breaker rolls back to it). */
