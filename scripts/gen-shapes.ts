@@ -68,7 +68,8 @@ const PRELUDE: Record<string, Shape> = {
   Document: { type: "document" },
 };
 
-export function generate(file: string): ServiceShapes {
+/** `later`: implemented operations the Smithy model may lack (BOTOCORE_OPERATIONS adds them). */
+export function generate(file: string, later: readonly string[] = []): ServiceShapes {
   const model = JSON.parse(readFileSync(join(modelsDir, file), "utf8")) as { shapes: Record<string, SmithyShape> };
   const all = model.shapes;
   const [serviceId, service] = Object.entries(all).find(([, s]) => s.type === "service")!;
@@ -197,6 +198,7 @@ export function generate(file: string): ServiceShapes {
   for (const op of wanted) {
     const id = `${ns}#${op}`;
     const s = all[id];
+    if (!s && later.includes(op)) continue;
     if (!s || s.type !== "operation") throw new Error(`${sdkId} has no operation ${op}`);
     out.operations[op] = {
       ...(s.input && s.input.target !== "smithy.api#Unit" ? { input: visit(s.input.target) } : {}),
@@ -212,6 +214,7 @@ export function generate(file: string): ServiceShapes {
 interface BotocoreShape {
   type: string;
   members?: Record<string, { shape: string }>;
+  required?: string[];
   member?: { shape: string };
   key?: { shape: string };
   value?: { shape: string };
@@ -234,7 +237,13 @@ interface BotocoreModel {
  */
 export const BOTOCORE_NEWER: Record<string, string> = { kms: "botocore/kms-service-2.json" };
 
-function botocoreShape(out: ServiceShapes, model: BotocoreModel, name: string): string {
+/**
+ * Services with implemented operations that only the botocore model has so far (ECS's
+ * StopServiceDeployment): those operations' shapes are botocore's, required members included.
+ */
+export const BOTOCORE_OPERATIONS: Record<string, string> = { ecs: "botocore/ecs-service-2.json" };
+
+function botocoreShape(out: ServiceShapes, model: BotocoreModel, name: string, withRequired = false): string {
   if (out.shapes[name]) return name;
   const b = model.shapes[name];
   if (!b) throw new Error(`botocore: missing shape ${name}`);
@@ -243,20 +252,21 @@ function botocoreShape(out: ServiceShapes, model: BotocoreModel, name: string): 
     case "structure": {
       const shape: Shape = { type: "structure", members: {} };
       out.shapes[name] = shape;
-      for (const [m, def] of Object.entries(b.members ?? {})) shape.members[m] = { target: botocoreShape(out, model, def.shape) };
+      for (const [m, def] of Object.entries(b.members ?? {})) shape.members[m] = { target: botocoreShape(out, model, def.shape, withRequired) };
+      if (withRequired && b.required?.length) shape.required = [...b.required];
       break;
     }
     case "list": {
       const shape: Shape = { type: "list", member: "", ...range({}) };
       out.shapes[name] = shape;
-      shape.member = botocoreShape(out, model, b.member!.shape);
+      shape.member = botocoreShape(out, model, b.member!.shape, withRequired);
       break;
     }
     case "map": {
       const shape: Shape = { type: "map", key: "", value: "", ...range({}) };
       out.shapes[name] = shape;
-      shape.key = botocoreShape(out, model, b.key!.shape);
-      shape.value = botocoreShape(out, model, b.value!.shape);
+      shape.key = botocoreShape(out, model, b.key!.shape, withRequired);
+      shape.value = botocoreShape(out, model, b.value!.shape, withRequired);
       break;
     }
     case "string":
@@ -324,6 +334,29 @@ export function overlayBotocore(out: ServiceShapes, file: string): ServiceShapes
   return out;
 }
 
+/** Adds the implemented operations the Smithy tables lack, whole, from the botocore model. */
+export function addBotocoreOperations(out: ServiceShapes, file: string): ServiceShapes {
+  const model = JSON.parse(readFileSync(join(modelsDir, file), "utf8")) as BotocoreModel;
+  for (const op of IMPLEMENTED[out.service] ?? []) {
+    if (out.operations[op]) continue;
+    const b = model.operations[op];
+    if (!b) throw new Error(`${out.service} has no operation ${op} in ${file} either`);
+    out.operations[op] = {
+      ...(b.input ? { input: botocoreShape(out, model, b.input.shape, true) } : {}),
+      ...(b.output ? { output: botocoreShape(out, model, b.output.shape, true) } : {}),
+      errors: (b.errors ?? []).map((e) => {
+        if (!out.errors[e.shape]) {
+          const err = model.shapes[e.shape]?.error ?? {};
+          const sender = err.senderFault !== false;
+          out.errors[e.shape] = { status: err.httpStatusCode ?? (sender ? 400 : 500), sender };
+        }
+        return e.shape;
+      }),
+    };
+  }
+  return out;
+}
+
 const FILES: Record<string, string> = {
   kms: "kms-2014-11-01.json",
   iam: "iam-2010-05-08.json",
@@ -364,9 +397,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const [svc, file] of Object.entries(FILES)) {
     if (only.length && !only.includes(svc)) continue;
     if (!IMPLEMENTED[svc]?.length) continue;
-    const shapes = BOTOCORE_NEWER[svc] ? overlayBotocore(generate(file), BOTOCORE_NEWER[svc]) : generate(file);
+    const later = BOTOCORE_OPERATIONS[svc] ? IMPLEMENTED[svc] : [];
+    const smithy = BOTOCORE_NEWER[svc] ? overlayBotocore(generate(file, later), BOTOCORE_NEWER[svc]) : generate(file, later);
+    const shapes = BOTOCORE_OPERATIONS[svc] ? addBotocoreOperations(smithy, BOTOCORE_OPERATIONS[svc]) : smithy;
     const body =
-      `// Generated by scripts/gen-shapes.ts from the official Smithy model (${file}, aws/api-models-aws)${BOTOCORE_NEWER[svc] ? ` and what the newer botocore model (${BOTOCORE_NEWER[svc]}) adds` : ""}.\n` +
+      `// Generated by scripts/gen-shapes.ts from the official Smithy model (${file}, aws/api-models-aws)${BOTOCORE_NEWER[svc] ? ` and what the newer botocore model (${BOTOCORE_NEWER[svc]}) adds` : ""}${BOTOCORE_OPERATIONS[svc] ? ` and the operations only the botocore model (${BOTOCORE_OPERATIONS[svc]}) has` : ""}.\n` +
       `// Only the operations listed in implemented.ts. Do not edit by hand; run the script.\n` +
       `import type { ServiceShapes } from "./types.ts";\n\n` +
       `/** The operations implemented: a service's operation table is keyed by exactly these. */\n` +

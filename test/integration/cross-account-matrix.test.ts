@@ -59,6 +59,8 @@ interface World {
   /** a service with the EXTERNAL deployment controller, and its task set */
   extServiceArn: string;
   taskSetArn: string;
+  serviceDeploymentArn: string;
+  serviceRevisionArn: string;
   capacityProviderArn: string;
   trailName: string;
   trailArn: string;
@@ -110,6 +112,9 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     primaryTaskSet: one((w) => w.taskSetArn),
     services: one((w) => [w.serviceArn]),
     resourceArn: { owner: (w) => [w.clusterArn, w.taskDefArn, w.taskArn, w.serviceArn, w.capacityProviderArn, w.taskSetArn] },
+    serviceDeploymentArn: one((w) => w.serviceDeploymentArn),
+    serviceDeploymentArns: one((w) => [w.serviceDeploymentArn]),
+    serviceRevisionArns: one((w) => [w.serviceRevisionArn]),
     capacityProvider: one((w) => w.capacityProviderArn),
     capacityProviders: one((w) => [w.capacityProviderArn]),
     // UpdateCapacityProvider's name; account settings' name is the setting's (NOT_IDENTIFIERS)
@@ -464,6 +469,7 @@ const REFUSALS: Record<string, string[]> = {
     "ClusterNotFoundException",
     "ServiceNotFoundException",
     "TaskSetNotFoundException",
+    "ServiceDeploymentNotFoundException",
     "ClientException:Unable to describe task definition.",
     "ClientException:The specified task definition does not exist.",
     "InvalidParameterException:The referenced task was not found.",
@@ -527,6 +533,8 @@ const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>)
   "kms.ListAliases": (o) => o.Aliases?.length === 0,
   "kms.ListRetirableGrants": (o) => o.Grants?.length === 0,
   "ecs.DescribeTasks": (o) => o.tasks?.length === 0,
+  "ecs.DescribeServiceDeployments": (o) => o.serviceDeployments?.length === 0,
+  "ecs.DescribeServiceRevisions": (o) => o.serviceRevisions?.length === 0,
   "ecs.DescribeClusters": (o) => o.clusters?.length === 0,
   "ecs.DeleteTaskDefinitions": (o) => o.taskDefinitions?.length === 0,
   "ecs.DescribeCapacityProviders": (o) => o.capacityProviders?.length === 0,
@@ -781,6 +789,7 @@ async function buildWorld(): Promise<World> {
       }),
     )
   ).taskSet!.taskSetArn!;
+  const serviceDeployment = (await a.ecs.send(new ECS.ListServiceDeploymentsCommand({ cluster: "prod", service: "web" }))).serviceDeployments![0];
   const capacityProviderArn = (
     await a.ecs.send(
       new ECS.CreateCapacityProviderCommand({
@@ -855,6 +864,8 @@ async function buildWorld(): Promise<World> {
     serviceArn,
     extServiceArn,
     taskSetArn,
+    serviceDeploymentArn: serviceDeployment.serviceDeploymentArn!,
+    serviceRevisionArn: serviceDeployment.targetServiceRevisionArn!,
     capacityProviderArn,
     trailName: "owner-trail",
     trailArn: trail.TrailARN!,
@@ -975,6 +986,10 @@ async function ownerState(w: World): Promise<unknown> {
       x.status,
       x.desiredCount,
       x.taskDefinition,
+    ]),
+    serviceDeployments: (await a.ecs.send(new ECS.DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [w.serviceDeploymentArn] }))).serviceDeployments?.map((d) => [
+      d.status,
+      d.rollback,
     ]),
     tasks: (await a.ecs.send(new ECS.ListTasksCommand({ cluster: w.clusterArn }))).taskArns,
     capacityProviders: (await a.ecs.send(new ECS.DescribeCapacityProvidersCommand({ include: ["TAGS"] }))).capacityProviders,

@@ -11,14 +11,14 @@ import fc from "fast-check";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
 import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, CreateGroupCommand } from "@aws-sdk/client-iam";
-import { ECSClient, CreateCapacityProviderCommand, CreateClusterCommand, CreateServiceCommand, CreateTaskSetCommand } from "@aws-sdk/client-ecs";
+import { ECSClient, CreateCapacityProviderCommand, CreateClusterCommand, CreateServiceCommand, CreateTaskSetCommand, ListServiceDeploymentsCommand } from "@aws-sdk/client-ecs";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createTrailBucket } from "./cloudtrail-helpers.ts";
 import { CloudTrailClient, CreateTrailCommand } from "@aws-sdk/client-cloudtrail";
 import { SecretsManagerClient, CreateSecretCommand, DeleteSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { SSMClient, PutParameterCommand } from "@aws-sdk/client-ssm";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { createFargateKey, registerSleeper } from "./ecs-helpers.ts";
+import { createFargateKey, NETWORK, registerSleeper } from "./ecs-helpers.ts";
 import { trustAccount } from "./iam-helpers.ts";
 import { Sha256, signedFetch } from "../support/signed-fetch.ts";
 import type { ServiceShapes, Shape } from "../../src/protocol/shapes/types.ts";
@@ -85,6 +85,10 @@ beforeAll(async () => {
     )
   ).taskSet!;
   known.push("fuzz-ext", taskSet.id!, taskSet.taskSetArn!);
+  // a service with no tasks: its deployment and revision ARNs are among the names
+  await ecs.send(new CreateServiceCommand({ cluster: "fuzz", serviceName: "fuzz", taskDefinition: "fuzz", desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }));
+  const deployment = (await ecs.send(new ListServiceDeploymentsCommand({ cluster: "fuzz", service: "fuzz" }))).serviceDeployments![0];
+  known.push(deployment.serviceDeploymentArn!, deployment.targetServiceRevisionArn!);
   const asg = "arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:0f6b2a5e-1111-4222-8333-944455556666:autoScalingGroupName/fuzz";
   await ecs.send(new CreateCapacityProviderCommand({ name: "fuzz-cp", autoScalingGroupProvider: { autoScalingGroupArn: asg } }));
   known.push("fuzz-cp", "FARGATE", asg, "containerInsights", "arn:aws:iam::000000000000:root");

@@ -210,6 +210,10 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "UpdateTaskSet",
     "DeleteTaskSet",
     "UpdateServicePrimaryTaskSet",
+    "ListServiceDeployments",
+    "DescribeServiceDeployments",
+    "DescribeServiceRevisions",
+    "StopServiceDeployment",
   ],
   cloudtrail: [
     "LookupEvents",

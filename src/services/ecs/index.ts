@@ -23,6 +23,7 @@ import { withTagAuthorization } from "./tag-authorization.ts";
 import { CapacityProviders, capacityProviderOperations, type ProviderUse } from "./capacity-providers.ts";
 import { serviceOperations, type ServicePlane } from "./services.ts";
 import { taskSetOperations } from "./task-sets.ts";
+import { serviceDeploymentOperations } from "./service-deployment-operations.ts";
 import { quotasFromOptions } from "./quotas.ts";
 import { EcsState, ecsScope } from "./state.ts";
 import { tagOperations } from "./tags.ts";
@@ -96,6 +97,7 @@ export function ecsOperations(state: EcsState, plane: TaskPlane<TaskRecord>, sch
       ...taskOperations(state, plane),
       ...serviceOperations(state, scheduler),
       ...taskSetOperations(state, scheduler),
+      ...serviceDeploymentOperations(state, scheduler),
       ...tagOperations(state, providers),
     },
     settings,

@@ -17,6 +17,7 @@ import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
 import { hasHealthChecks, requestStop } from "./task-lifecycle.ts";
 import { reconcileExternalService } from "./task-set-scheduler.ts";
+import { breakerSettled, checkCircuitBreaker, deploymentCompleted, isDeploymentFailure, noteFailure, serviceDeleted } from "./deployments.ts";
 
 /** What the service scheduler works with: ECS's records, the app (clock, store) and the data plane. */
 export interface SchedulerDeps {
@@ -40,6 +41,7 @@ export async function reconcileServices(deps: SchedulerDeps): Promise<void> {
     if (s.status === "INACTIVE") continue;
     const changed = s.deploymentController === "EXTERNAL" ? reconcileExternalService(deps, s) : reconcileService(deps, s);
     if (changed) await state.saveService(s);
+    await state.history.saveChanged();
   }
 }
 
@@ -49,8 +51,7 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   const now = app.clock.now();
   let changed = false;
   const cluster = state.clusters.get(s.clusterArn);
-  const primary = s.deployments.find((d) => d.status === "PRIMARY");
-  if (!cluster || !primary) return false;
+  if (!cluster || !s.deployments.some((d) => d.status === "PRIMARY")) return false;
   const live = liveServiceTasks(state, s);
   const byDeployment = (d: DeploymentRecord) => live.filter((t) => t.deploymentId === d.id);
   const isRunning = (t: TaskRecord) => t.task.lastStatus === "RUNNING";
@@ -61,8 +62,13 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
     if (t.task.lastStatus !== "STOPPED" || t.countedByService) continue;
     t.countedByService = true;
     const d = s.deployments.find((x) => x.id === t.deploymentId);
+    // A failure of the deployment being rolled out counts towards its circuit breaker.
+    if (d && d.status === "PRIMARY" && d.rolloutState === "IN_PROGRESS" && isDeploymentFailure(t, HEALTH_CHECK_STOP_REASON)) {
+      d.failedTasks++;
+      noteFailure(state.history, s, d, now);
+      changed = true;
+    }
     if (t.task.stopCode === "TaskFailedToStart") {
-      if (d) d.failedTasks++;
       s.consecutiveFailures = (s.consecutiveFailures ?? 0) + 1;
       s.launchBackoffUntil = app.clock.realNowMs() + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(6, s.consecutiveFailures - 1));
       addServiceEvent(s, now, `(service ${s.name}) (task ${shortId(t)}) failed to start: ${t.task.stoppedReason ?? "unknown reason"}`);
@@ -73,6 +79,9 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
     }
   }
 
+  if (checkCircuitBreaker(state, state.history, s, now)) changed = true;
+  // a rollback makes a new PRIMARY deployment
+  const primary = s.deployments.find((d) => d.status === "PRIMARY")!;
   const desired = s.desiredCount;
   const cfg = s.deploymentConfiguration;
   const maxTotal = Math.floor((desired * (cfg.maximumPercent ?? 200)) / 100);
@@ -104,7 +113,8 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   const startable = Math.max(0, Math.min(desired - primaryTasks.length, Math.max(maxTotal, desired) - live.length));
   const backoff = s.launchBackoffUntil !== undefined && app.clock.realNowMs() < s.launchBackoffUntil;
   const started: TaskRecord[] = [];
-  if (s.status === "ACTIVE" && startable > 0 && !backoff) {
+  // a deployment the circuit breaker failed (without rollback) launches no more tasks
+  if (s.status === "ACTIVE" && startable > 0 && !backoff && primary.rolloutState !== "FAILED") {
     const def = state.taskDefs.get(primary.taskDefinition);
     if (def) {
       const serviceTags = s.tags;
@@ -209,13 +219,21 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   }
   const primaryHealthy = stillLive.filter((t) => t.deploymentId === primary.id && isHealthy(t)).length;
   const primaryLive = stillLive.filter((t) => t.deploymentId === primary.id).length;
-  const complete = s.deployments.length === 1 && primaryHealthy === desired && primaryLive === desired;
-  if (complete && primary.rolloutState !== "COMPLETED") {
+  const settled = breakerSettled(
+    state.history,
+    s,
+    primary,
+    stillLive.filter((t) => t.deploymentId === primary.id),
+    app.clock.realNowMs(),
+  );
+  const complete = s.deployments.length === 1 && primaryHealthy === desired && primaryLive === desired && settled;
+  if (complete && primary.rolloutState === "IN_PROGRESS") {
     primary.rolloutState = "COMPLETED";
     primary.rolloutStateReason = "ECS deployment " + primary.id + " completed.";
     primary.updatedAt = now;
     s.consecutiveFailures = 0;
     addServiceEvent(s, now, `(service ${s.name}) (deployment ${primary.id}) deployment completed.`);
+    deploymentCompleted(state, state.history, s, primary, now);
     changed = true;
   }
   if (complete && !s.steady) {
@@ -229,6 +247,7 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   // A deleted service becomes INACTIVE once every one of its tasks has fully stopped.
   if (s.status === "DRAINING" && !state.tasksOfService(s.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
     s.status = "INACTIVE";
+    serviceDeleted(state, state.history, s, now);
     for (const d of s.deployments) {
       d.status = "INACTIVE";
       d.updatedAt = now;

@@ -23,6 +23,7 @@ import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
 import { indexPage } from "./paging.ts";
 import { createExternalService, externalServiceFields, updateExternalService } from "./task-sets.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
+import { desiredCountChanged, recordServiceDeployment } from "./deployments.ts";
 import { type ClusterRecord, type DeploymentRecord, type EcsState, parseEcsArn, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
 
 function invalid(message: string): ServiceError {
@@ -269,6 +270,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         };
         if (!base.launchType && !input.capacityProviderStrategy?.length) s.capacityProviderStrategy = launch.strategy;
         s.deployments[0].capacityProviderStrategy = s.capacityProviderStrategy;
+        ctx.writes.push(...recordServiceDeployment(state, state.history, s, def, s.deployments[0], [], ctx.now));
         ctx.writes.push(state.putService(s));
         ctx.afterCommit(() => plane.poke());
         return { service: serviceOutput(state, s, true) };
@@ -319,6 +321,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         if (input.enableECSManagedTags !== undefined) s.enableECSManagedTags = input.enableECSManagedTags;
         if (input.enableExecuteCommand !== undefined) s.enableExecuteCommand = input.enableExecuteCommand;
         if (newDeploymentNeeded) {
+          const previous = s.deployments.filter((d) => d.status !== "INACTIVE");
           for (const d of s.deployments)
             if (d.status === "PRIMARY") {
               d.status = "ACTIVE";
@@ -326,6 +329,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
             }
           // The new deployment records the cluster's key now: its tasks use it.
           s.deployments.unshift(newDeployment(s, c, ctx.now));
+          ctx.writes.push(...recordServiceDeployment(state, state.history, s, def, s.deployments[0], previous, ctx.now));
           s.steady = false;
           s.consecutiveFailures = 0;
           s.launchBackoffUntil = undefined;
@@ -335,6 +339,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
             primary.desiredCount = s.desiredCount;
             primary.updatedAt = ctx.now;
           }
+          if (input.desiredCount !== undefined) ctx.writes.push(...desiredCountChanged(state.history, s, primary, ctx.now));
           s.steady = false;
         }
         ctx.writes.push(state.putService(s));

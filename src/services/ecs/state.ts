@@ -22,6 +22,7 @@ import { checkTags, mergeTags as mergeSharedTags, tagRecord, type TagRules } fro
 import type { WriteOp, Store } from "../../store/store.ts";
 import { IndexedMap } from "../../store/ordered-index.ts";
 import { DEFAULT_FARGATE_VCPU_QUOTA, type FargateQuotas } from "./quotas.ts";
+import { ServiceHistory } from "./service-history.ts";
 
 export const KIND_CLUSTER = "ecs.cluster";
 export const KIND_TASKDEF = "ecs.taskdef";
@@ -85,6 +86,8 @@ export interface DeploymentRecord {
   rolloutStateReason: string;
   /** cluster key at deployment creation (ARN), null = Fargate-owned key */
   kmsKeyArn: string | null;
+  /** the service revision this deployment runs (service-history.ts) */
+  serviceRevisionArn?: string;
 }
 
 export interface ServiceEventRecord {
@@ -253,8 +256,11 @@ export class EcsState {
   readonly byToken = new Map<string, string>();
   /** called after a task changes state (the data plane's scheduler listens) */
   onTaskChange: ((t: TaskRecord) => void)[] = [];
+  /** service revisions and service deployments */
+  readonly history: ServiceHistory;
 
   constructor(readonly store: Store) {
+    this.history = new ServiceHistory(store);
     for (const c of store.all<ClusterRecord>(KIND_CLUSTER)) this.clusters.set(c.arn, c);
     for (const d of store.all<TaskDefRecord>(KIND_TASKDEF)) this.taskDefs.set(d.arn, d);
     for (const t of store.all<TaskRecord>(KIND_TASK)) {
