@@ -11,6 +11,7 @@ import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
 import { openParts, sealParts } from "../../store/sealing.ts";
 import type { Store } from "../../store/store.ts";
 import { KIND_SESSION } from "../sts/sessions.ts";
+import { KIND_SERVER_CERT } from "./credential-records.ts";
 import { KIND_KEY } from "./state.ts";
 
 export const CREDENTIALS_KEY_FILE = "credentials.key";
@@ -36,9 +37,12 @@ export class SecretSealer {
       store,
       metaKey: "iam.credentialsKeyCheck",
       protects: "IAM secret access keys and STS session credentials",
-      hasSealedData: () => store.all(KIND_KEY).length > 0 || store.all(KIND_SESSION).length > 0,
+      hasSealedData: () => store.all(KIND_KEY).length > 0 || store.all(KIND_SESSION).length > 0 || store.all(KIND_SERVER_CERT).length > 0,
       opensSealedData(key) {
-        const sample = store.all<{ id: string; secret: Sealed }>(KIND_KEY)[0] ?? store.all<{ id: string; secret: Sealed }>(KIND_SESSION)[0];
+        const sample =
+          store.all<{ id: string; secret: Sealed }>(KIND_KEY)[0] ??
+          store.all<{ id: string; secret: Sealed }>(KIND_SESSION)[0] ??
+          store.all<{ id: string; privateKey: Sealed }>(KIND_SERVER_CERT).map((c) => ({ id: c.id, secret: c.privateKey }))[0];
         if (!sample) return true;
         try {
           openSealed(key, sample.secret, sample.id);
