@@ -17,6 +17,8 @@ import {
   UpdateAccountPasswordPolicyCommand,
 } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import { lookupAll } from "./cloudtrail-helpers.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT, allow, deny, doc, expectAwsError, trustAccount, userWithKey } from "./iam-helpers.ts";
 
@@ -54,6 +56,14 @@ describe("ChangePassword", () => {
     // the old password no longer is the password; the new one is
     await expectAwsError(me.send(new ChangePasswordCommand({ OldPassword: "First-Password-1", NewPassword: "Third-Password-3" })), "AccessDenied", 403);
     await me.send(new ChangePasswordCommand({ OldPassword: "Second-Password-2", NewPassword: "Third-Password-3" }));
+  });
+
+  it("keeps both passwords out of CloudTrail", async () => {
+    const me = await userWithPassword("pw-audited", "Audited-Old-Secret-1", { policy: mayChange("pw-audited") });
+    await me.send(new ChangePasswordCommand({ OldPassword: "Audited-Old-Secret-1", NewPassword: "Audited-New-Secret-2" }));
+    const events = await lookupAll(new CloudTrailClient(s.config), "EventName", "ChangePassword");
+    expect(events.length).toBeGreaterThan(0);
+    for (const e of events) expect(e.CloudTrailEvent).not.toMatch(/Audited-(Old|New)-Secret/);
   });
 
   it("holds the new password to the default rules, or the account's policy and its reuse prevention", async () => {

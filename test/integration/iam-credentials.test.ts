@@ -33,6 +33,8 @@ import {
   UploadSSHPublicKeyCommand,
 } from "@aws-sdk/client-iam";
 import { X509Certificate } from "node:crypto";
+import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import { lookupAll } from "./cloudtrail-helpers.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { certificateChain, selfSigned, sshKey } from "../support/credential-files.ts";
 import { ACCOUNT, allow, doc, expectAwsError, userWithKey } from "./iam-helpers.ts";
@@ -87,6 +89,9 @@ describe("server certificates", () => {
     const secret = pemBase64(rsa.key).slice(0, 40);
     expect(JSON.stringify(got)).not.toContain(secret);
     expect(JSON.stringify(up)).not.toContain(secret);
+    const uploads = await lookupAll(new CloudTrailClient(s.config), "EventName", "UploadServerCertificate");
+    expect(uploads.length).toBe(1);
+    expect(uploads[0].CloudTrailEvent).not.toContain(secret);
 
     expect((await iam.send(new ListServerCertificatesCommand({ PathPrefix: "/cloudfront/" }))).ServerCertificateMetadataList).toEqual([meta]);
     expect((await iam.send(new ListServerCertificatesCommand({ PathPrefix: "/elb/" }))).ServerCertificateMetadataList).toEqual([]);
