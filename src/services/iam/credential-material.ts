@@ -16,19 +16,34 @@ export const unrecognizedPublicKey = () =>
   new ServiceError("UnrecognizedPublicKeyEncoding", "The specified public key is not in a recognized format: upload an ssh-rsa public key in OpenSSH or PEM format.", 400);
 export const invalidPublicKey = (message: string) => new ServiceError("InvalidPublicKey", message, 400);
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const BEGIN = "-----BEGIN ";
+const DASHES = "-----";
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-/** The PEM blocks of a text: their labels and DER bytes; undefined when anything else is in it. */
+/**
+ * The PEM blocks of a text: their labels and DER bytes; undefined when anything but whitespace
+ * is between them or a block does not close. One pass of indexOf (no backtracking regular
+ * expression: a chain may be 2 MB of whatever a caller sends).
+ */
 function pemBlocks(text: string): { label: string; der: Buffer }[] | undefined {
   const blocks: { label: string; der: Buffer }[] = [];
-  let rest = text;
-  for (const m of text.matchAll(PEM_BLOCK)) {
-    const b64 = m[2].replace(/\s+/g, "");
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return undefined;
-    blocks.push({ label: m[1], der: Buffer.from(b64, "base64") });
-    rest = rest.replace(m[0], "");
+  let at = 0;
+  for (;;) {
+    const begin = text.indexOf(BEGIN, at);
+    if (text.slice(at, begin < 0 ? undefined : begin).trim() !== "") return undefined;
+    if (begin < 0) return blocks;
+    const labelEnd = text.indexOf(DASHES, begin + BEGIN.length);
+    if (labelEnd < 0) return undefined;
+    const label = text.slice(begin + BEGIN.length, labelEnd);
+    if (!/^[A-Z0-9 ]{1,64}$/.test(label)) return undefined;
+    const endMarker = `-----END ${label}-----`;
+    const end = text.indexOf(endMarker, labelEnd + DASHES.length);
+    if (end < 0) return undefined;
+    const b64 = text.slice(labelEnd + DASHES.length, end).replace(/\s+/g, "");
+    if (!BASE64.test(b64)) return undefined;
+    blocks.push({ label, der: Buffer.from(b64, "base64") });
+    at = end + endMarker.length;
   }
-  return rest.trim() === "" ? blocks : undefined;
 }
 
 function parseCertificates(text: string): X509Certificate[] | undefined {
@@ -147,7 +162,7 @@ function fromRsaKey(key: KeyObject): SshPublicKey {
 function parseOpenSsh(text: string): SshPublicKey {
   const [type, b64] = text.split(/\s+/);
   if (type !== "ssh-rsa") throw unrecognizedPublicKey();
-  if (!b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw invalidPublicKey("The public key is not valid: its key data is not base64.");
+  if (!b64 || !BASE64.test(b64)) throw invalidPublicKey("The public key is not valid: its key data is not base64.");
   const blob = Buffer.from(b64, "base64");
   const name = sshString(blob, 0);
   const e = name && sshString(blob, name.next);
