@@ -129,6 +129,17 @@ describe("ChangePassword", () => {
     await me.send(new ChangePasswordCommand({ OldPassword: "Guessed-Start-1", NewPassword: "Guessed-Next-2" }));
   });
 
+  it("counts wrong old passwords sent in parallel before any of them is checked", async () => {
+    const me = await userWithPassword("pw-parallel", "Parallel-Start-1", { policy: mayChange("pw-parallel") });
+    const answers = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, n) => me.send(new ChangePasswordCommand({ OldPassword: `Parallel-Guess-${n}`, NewPassword: "Parallel-Next-2" }))),
+    );
+    const names = answers.map((a) => (a.status === "rejected" ? (a.reason as Error).name : "ok"));
+    expect(names.filter((n) => n === "AccessDenied")).toHaveLength(5);
+    expect(names.filter((n) => n === "LimitExceededException")).toHaveLength(7);
+    await expectAwsError(me.send(new ChangePasswordCommand({ OldPassword: "Parallel-Start-1", NewPassword: "Parallel-Next-2" })), "LimitExceededException", 409);
+  });
+
   it("is only for IAM users with a login profile: InvalidUserType for the root user and roles", async () => {
     await expectAwsError(iam.send(new ChangePasswordCommand({ OldPassword: "Root-Password-1", NewPassword: "Root-Password-2" })), "InvalidUserTypeException", 400);
     await iam.send(new CreateRoleCommand({ RoleName: "pw-role", AssumeRolePolicyDocument: trustAccount() }));

@@ -3,7 +3,7 @@
  * alias, the latest credential report, and users' console passwords (login profiles). Persisted
  * one record per account and one per login profile; loaded once per IamState.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 import type { RequestContext } from "../../kernel/context.ts";
 import type { IamState } from "./state.ts";
 
@@ -111,10 +111,13 @@ export function hashPassword(password: string): { salt: string; hash: string } {
   return { salt: salt.toString("base64"), hash: scryptSync(password, salt, 32).toString("base64") };
 }
 
-/** Whether a password is the one a hash was made from (constant-time comparison). */
-export function passwordMatches(h: PasswordHash, password: string): boolean {
+/**
+ * Whether a password is the one a hash was made from (constant-time comparison). scrypt runs on
+ * the thread pool: checking a password against many remembered ones does not stall the server.
+ */
+export async function passwordMatches(h: PasswordHash, password: string): Promise<boolean> {
   const expected = Buffer.from(h.hash, "base64");
-  const actual = scryptSync(password, Buffer.from(h.salt, "base64"), expected.length);
+  const actual = await new Promise<Buffer>((resolve, reject) => scrypt(password, Buffer.from(h.salt, "base64"), expected.length, (err, key) => (err ? reject(err) : resolve(key))));
   return timingSafeEqual(expected, actual);
 }
 

@@ -50,32 +50,37 @@ export function passwordChangeOperations(env: IamEnv): OperationTable<"ChangePas
         const allowed = () => caller.user !== undefined && records.of(caller.account).passwordPolicy?.allowUsersToChangePassword === true;
         return [{ ...check, grantAllows: allowed }];
       },
-      handler: function changePassword(ctx, i, caller) {
+      handler: async function changePassword(ctx, i, caller) {
         const u = caller.user;
         if (!u)
           throw new ServiceError("InvalidUserType", "Only IAM users can change their password with ChangePassword; the root user's password is not changed through the API.", 400);
         const profile = records.loginProfile(u.id);
         if (!profile) throw noSuchEntity(`Login Profile for User ${u.name} cannot be found.`);
         const nowMs = ctx.now.getTime();
-        const f = failures.get(u.id);
-        if (f && nowMs < f.lockedUntilMs) throw limitExceeded("Too many attempts to change the password with a wrong old password. Try again later.");
-        if (!passwordMatches(profile, i.OldPassword!)) {
-          const next = { count: (f?.count ?? 0) + 1, lockedUntilMs: 0 };
-          if (next.count >= MAX_FAILED_PASSWORD_CHANGES) Object.assign(next, { count: 0, lockedUntilMs: nowMs + PASSWORD_CHANGE_LOCKOUT_MS });
-          failures.set(u.id, next);
-          throw new ServiceError("AccessDenied", "The old password is not correct.", 403);
-        }
+        // Every attempt counts as a failure until its old password is found right, so attempts
+        // sent in parallel cannot get past the lock-out together.
+        const f = failures.get(u.id) ?? { count: 0, lockedUntilMs: 0 };
+        if (nowMs < f.lockedUntilMs) throw limitExceeded("Too many attempts to change the password with a wrong old password. Try again later.");
+        f.count++;
+        if (f.count >= MAX_FAILED_PASSWORD_CHANGES) Object.assign(f, { count: 0, lockedUntilMs: nowMs + PASSWORD_CHANGE_LOCKOUT_MS });
+        failures.set(u.id, f);
+
+        const reuse = records.of(caller.account).passwordPolicy?.passwordReusePrevention ?? 0;
+        const oldIsRight = await passwordMatches(profile, i.OldPassword!);
+        const reused = reuse > 0 && (await Promise.all([profile, ...(profile.previous ?? [])].slice(0, reuse).map((h) => passwordMatches(h, i.NewPassword!)))).some(Boolean);
+
+        if (!oldIsRight) throw new ServiceError("AccessDenied", "The old password is not correct.", 403);
         failures.delete(u.id);
+        if (records.loginProfile(u.id) !== profile) {
+          throw new ServiceError("EntityTemporarilyUnmodifiable", `The login profile of user ${u.name} changed while its password was being changed. Try again.`, 409);
+        }
         const settings = records.of(caller.account);
         const policy = settings.passwordPolicy;
         if (policy?.hardExpiry && policy.maxPasswordAge > 0 && nowMs >= new Date(profile.passwordLastChanged).getTime() + policy.maxPasswordAge * DAY_MS) {
           throw new ServiceError("AccessDenied", "The password has expired and the account password policy (HardExpiry) requires an administrator to reset it.", 403);
         }
         checkPassword(policy, i.NewPassword!, { id: caller.account, ...(settings.alias ? { alias: settings.alias } : {}) });
-        const reuse = policy?.passwordReusePrevention ?? 0;
-        if (reuse > 0 && [profile, ...(profile.previous ?? [])].slice(0, reuse).some((h) => passwordMatches(h, i.NewPassword!))) {
-          throw passwordViolation(`Password should not be one of the ${reuse} previous passwords.`);
-        }
+        if (reused) throw passwordViolation(`Password should not be one of the ${reuse} previous passwords.`);
         records.saveLoginProfile(ctx, { ...withNewPassword(profile, i.NewPassword!, ctx.now), passwordResetRequired: false });
         return {};
       },
