@@ -4,7 +4,7 @@
  * GetAccountSummary, the credential report and DeleteUser; and the private key of a server
  * certificate never leaving the server nor resting in clear in the data dir.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -209,6 +209,18 @@ describe("server certificates", () => {
       }
     } finally {
       await dir.close();
+    }
+  });
+
+  it("will not start without the credentials key once a private key is sealed under it", async () => {
+    const first = await startTestServer();
+    try {
+      await new IAMClient(first.config).send(new UploadServerCertificateCommand({ ServerCertificateName: "sealed", CertificateBody: rsa.cert, PrivateKey: rsa.key }));
+      await first.stop();
+      rmSync(join(first.dataDir, "credentials.key"));
+      await expect(startTestServer({ dataDir: first.dataDir })).rejects.toThrow(/credentials\.key is missing/);
+    } finally {
+      await first.close();
     }
   });
 
