@@ -1,10 +1,10 @@
 /**
  * Secret access keys, session tokens and MFA seeds are needed in clear to verify signatures and
  * codes, but never stored in clear: they are sealed (src/store/sealing.ts, AES-256-GCM bound to
- * the record's id) under a credentials key, as are the private keys of server certificates (kept,
- * never returned), kept in the data dir (`credentials.key`, mode 0600),
- * checked at start against the check value stored with the data (src/store/key-file.ts). With
- * an in-memory store the key lives only in memory.
+ * the record's id) under a credentials key kept in the data dir (`credentials.key`, mode 0600),
+ * checked at start against the check value stored with the data (src/store/key-file.ts). The
+ * private keys of server certificates (kept, never returned) are sealed the same way. With an
+ * in-memory store the key lives only in memory.
  */
 import { randomBytes } from "node:crypto";
 import { defineServiceModule } from "../../kernel/service.ts";
