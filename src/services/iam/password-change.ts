@@ -41,7 +41,7 @@ export function passwordChangeOperations(env: IamEnv): OperationTable<"ChangePas
       resolve: function resolvePasswordCaller(ctx: RequestContext): Caller {
         const account = beginIamCall(env, ctx);
         const p = ctx.principal;
-        const user = p.type === "IAMUser" && p.userName ? state.findUser(account, p.userName) : undefined;
+        const user = p.type === "IAMUser" ? state.usersById.get(p.principalId) : undefined;
         return { account, arn: user?.arn ?? p.arn, ...(user ? { user } : {}) };
       },
       authorize: function authorizeChangePassword(ctx, _i, caller) {
