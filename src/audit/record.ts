@@ -95,7 +95,18 @@ function sessionContext(p: Principal): Record<string, unknown> {
 }
 
 /** Members AWS never logs: secrets, plaintext, ciphertext, tokens. */
-const NEVER_LOGGED = new Set(["GrantTokens", "GrantToken", "ImportToken", "Password", "SecretAccessKey", "SessionToken", "PolicyDocument_"]);
+const NEVER_LOGGED = new Set([
+  "GrantTokens",
+  "GrantToken",
+  "ImportToken",
+  "Password",
+  "OldPassword",
+  "NewPassword",
+  "PrivateKey",
+  "SecretAccessKey",
+  "SessionToken",
+  "PolicyDocument_",
+]);
 
 /** Default requestParameters: the input with lower-camel member names, blobs and secrets left out. */
 export function defaultRequestParameters(shapes: ServiceShapes | undefined, shapeName: string | undefined, input: unknown): unknown {

@@ -151,6 +151,18 @@ expect_eq "$(awsl iam get-user-policy --user-name alice --policy-name alice-inli
 expect_eq "$(awsl iam list-roles --query 'Roles[].RoleName' --output text)" "deployer" "role after a restart"
 expect_eq "$(awsl iam list-mfa-devices --user-name alice --query 'MFADevices[0].SerialNumber' --output text)" "$SERIAL" "MFA device after a restart"
 
+echo "# alice changes her own console password"
+awsl iam create-login-profile --user-name alice --password 'Alice-Console-1' --password-reset-required >/dev/null
+expect_error AccessDenied as_alice iam change-password --old-password 'Alice-Console-1' --new-password 'Alice-Console-2'
+awsl iam update-account-password-policy --allow-users-to-change-password --password-reuse-prevention 1
+expect_error AccessDenied as_alice iam change-password --old-password 'Not-Her-Password-1' --new-password 'Alice-Console-2'
+as_alice iam change-password --old-password 'Alice-Console-1' --new-password 'Alice-Console-2'
+expect_eq "$(awsl iam get-login-profile --user-name alice --query LoginProfile.PasswordResetRequired --output text)" "False" "change-password clears PasswordResetRequired"
+expect_error PasswordPolicyViolation as_alice iam change-password --old-password 'Alice-Console-2' --new-password 'Alice-Console-2'
+expect_error InvalidUserType awsl iam change-password --old-password 'Root-Console-1' --new-password 'Root-Console-2'
+awsl iam delete-account-password-policy
+awsl iam delete-login-profile --user-name alice
+
 echo "# clean up"
 awsl iam delete-role-policy --role-name deployer --policy-name ro
 awsl iam delete-role --role-name deployer

@@ -2,7 +2,8 @@
 # A security review with the real AWS CLI: an account seeded as a review would find it (access
 # keys used and never used and one past 90 days, KMS keys with and without rotation, a key policy
 # open to everyone, a task definition with a secret in its environment, a trail without log file
-# validation, an administrator without MFA, no password policy), then what each read-only call
+# validation, an administrator without MFA, no password policy, a server certificate left to
+# expire, a signing certificate and an SSH key), then what each read-only call
 # a scanner makes reports about it.
 source "$(dirname "$0")/lib.sh"
 lf_start
@@ -40,6 +41,16 @@ awsl s3api create-bucket --bucket "$BUCKET" --create-bucket-configuration "Locat
 awsl s3api put-bucket-policy --bucket "$BUCKET" --policy "$(doc '{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::'$BUCKET'"},{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::'$BUCKET'/AWSLogs/'$ACCOUNT'/*","Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control"}}}')"
 awsl cloudtrail create-trail --name unvalidated --s3-bucket-name "$BUCKET" >/dev/null
 
+# a server certificate left to expire (120 days from now by the wall clock; the server clock is
+# already 100 days ahead and moves 40 more), and a signing certificate and an SSH key the deployer still has
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=old.example.com -days 120 \
+  -keyout "$WORK/old.key" -out "$WORK/old.crt" 2>/dev/null
+awsl iam upload-server-certificate --server-certificate-name old-site --certificate-body "file://$WORK/old.crt" --private-key "file://$WORK/old.key" >/dev/null
+awsl iam upload-signing-certificate --user-name deployer --certificate-body "file://$WORK/old.crt" >/dev/null
+ssh-keygen -q -t rsa -b 2048 -N "" -C deployer -f "$WORK/deployer_ssh"
+awsl iam upload-ssh-public-key --user-name deployer --ssh-public-key-body "file://$WORK/deployer_ssh.pub" >/dev/null
+lf_advance $((40 * 86400))
+
 # --- IAM: account-wide reads -------------------------------------------------------------------
 expect_error NoSuchEntity awsl iam get-account-password-policy
 summary="$(awsl iam get-account-summary --query 'SummaryMap.[Users,AccountMFAEnabled,AccountAccessKeysPresent,MFADevicesInUse]' --output text)"
@@ -76,6 +87,22 @@ print((admin - deployer).days)
 PY
 )"
 expect_eq "$rotated_days" 100 "credential report: the deployer's key was last rotated 100 days before the admin's"
+expect_eq "$(python3 -c 'import csv,sys; r={x["user"]:x for x in csv.DictReader(open(sys.argv[1]))}; print(r["deployer"]["cert_1_active"], r["admin"]["cert_1_active"])' "$WORK/report.csv")" \
+  "true false" "credential report: the deployer has an active signing certificate"
+
+# --- IAM: certificates and SSH keys --------------------------------------------------------------
+expect_eq "$(awsl iam get-account-summary --query 'SummaryMap.ServerCertificates' --output text)" 1 "get-account-summary counts the server certificate"
+not_after="$(openssl x509 -in "$WORK/old.crt" -noout -enddate | cut -d= -f2)"
+listed="$(awsl iam list-server-certificates --query 'ServerCertificateMetadataList[0].Expiration' --output text)"
+expect_eq "$(python3 -c 'import sys,datetime; print(datetime.datetime.fromisoformat(sys.argv[2].replace("Z","+00:00")) == datetime.datetime.strptime(sys.argv[1], "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc))' "$not_after" "$listed")" \
+  True "list-server-certificates: Expiration is the certificate's Not After"
+expect_error MalformedCertificate awsl iam upload-server-certificate --server-certificate-name renewed --certificate-body "file://$WORK/old.crt" --private-key "file://$WORK/old.key"
+expect_eq "$(awsl iam get-server-certificate --server-certificate-name old-site --output json | grep -c 'PRIVATE KEY' || true)" 0 "get-server-certificate never returns the private key"
+fingerprint="$(ssh-keygen -l -E md5 -f "$WORK/deployer_ssh.pub" | sed -E 's/.*MD5:([0-9a-f:]+).*/\1/')"
+key_id="$(awsl iam list-ssh-public-keys --user-name deployer --query 'SSHPublicKeys[0].SSHPublicKeyId' --output text)"
+expect_eq "$(awsl iam get-ssh-public-key --user-name deployer --ssh-public-key-id "$key_id" --encoding SSH --query SSHPublicKey.Fingerprint --output text)" \
+  "$fingerprint" "get-ssh-public-key: the MD5 fingerprint ssh-keygen shows"
+expect_error DeleteConflict awsl iam delete-user --user-name deployer
 
 # --- KMS -----------------------------------------------------------------------------------------
 expect_eq "$(awsl kms get-key-rotation-status --key-id "$ROTATED" --query KeyRotationEnabled --output text)" True "the rotated key rotates"

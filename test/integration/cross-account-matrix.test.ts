@@ -29,6 +29,7 @@ import { createFargateKey, NETWORK, registerSleeper } from "./ecs-helpers.ts";
 import { otherAccountCallers, OTHER, OWNER, type Caller } from "./cross-account-helpers.ts";
 import type { Creds } from "./iam-helpers.ts";
 import { startTestIdp } from "../support/saml-idp.ts";
+import { selfSigned, sshKey } from "../support/credential-files.ts";
 
 /** The first account's resources (and a few of the second account's own, for the mixed cases). */
 interface World {
@@ -49,6 +50,9 @@ interface World {
   policyArn: string;
   accessKeyId: string;
   mfaSerial: string;
+  serverCertName: string;
+  signingCertId: string;
+  sshKeyId: string;
   oidcProviderArn: string;
   samlProviderArn: string;
   deletionTaskId: string;
@@ -130,6 +134,9 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     AccessKeyId: one((w) => w.accessKeyId),
     PolicySourceArn: { owner: (w) => [w.userArn, w.roleArn] },
     SerialNumber: one((w) => w.mfaSerial),
+    ServerCertificateName: one((w) => w.serverCertName),
+    CertificateId: one((w) => w.signingCertId),
+    SSHPublicKeyId: one((w) => w.sshKeyId),
     OpenIDConnectProviderArn: one((w) => w.oidcProviderArn),
     SAMLProviderArn: one((w) => w.samlProviderArn),
     DeletionTaskId: one((w) => w.deletionTaskId),
@@ -198,6 +205,9 @@ const NEW_NAMES: Record<string, Record<string, unknown>> = {
 const doc = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
 const trustOther = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: "sts:AssumeRole" }] });
 const bytes = (n: number) => new Uint8Array(n).fill(7);
+/** The second account's own certificate and SSH key, sent with the first account's identifiers. */
+const OTHER_CERT = selfSigned("other-account");
+const OTHER_SSH_KEY = sshKey();
 
 /** The other members a call needs to be well-formed (so the refusal is about the identifier). */
 const EXTRA: Record<string, Record<string, unknown>> = {
@@ -278,6 +288,14 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "iam.EnableMFADevice": { AuthenticationCode1: "123456", AuthenticationCode2: "654321" },
   "iam.ResyncMFADevice": { AuthenticationCode1: "123456", AuthenticationCode2: "654321" },
   "iam.TagMFADevice": { Tags: [{ Key: "team", Value: "other" }] },
+  "iam.UploadSigningCertificate": { CertificateBody: OTHER_CERT.cert },
+  "iam.UpdateSigningCertificate": { Status: "Inactive" },
+  "iam.UploadSSHPublicKey": { SSHPublicKeyBody: OTHER_SSH_KEY.openssh },
+  "iam.GetSSHPublicKey": { Encoding: "SSH" },
+  "iam.UpdateSSHPublicKey": { Status: "Inactive" },
+  "iam.UpdateServerCertificate": { NewPath: "/changed/" },
+  "iam.TagServerCertificate": { Tags: [{ Key: "team", Value: "other" }] },
+  "iam.UntagServerCertificate": { TagKeys: ["team"] },
   "iam.UntagMFADevice": { TagKeys: ["team"] },
   "iam.AddClientIDToOpenIDConnectProvider": { ClientID: "other-client" },
   "iam.RemoveClientIDFromOpenIDConnectProvider": { ClientID: "sts.amazonaws.com" },
@@ -364,6 +382,8 @@ const SKIPPED: Record<string, string> = {
   "iam.DeleteAccountAlias": "deletes the caller's own account's alias only; takes no identifier",
   "iam.GetAccountAuthorizationDetails": "describes the caller's own account; takes no identifier",
   "iam.ListServerCertificates": "lists the caller's own server certificates; takes no identifier",
+  "iam.UploadServerCertificate": "uploads into the caller's own account; the name is the caller's own namespace",
+  "iam.ChangePassword": "changes the caller's own password; takes no identifier",
   "iam.ListAccountAliases": "lists the caller's own account's alias; takes no identifier",
   "iam.SimulateCustomPolicy": "evaluates the policies given in the request; names no principal",
   "sts.GetCallerIdentity": "describes the caller; takes no identifier",
@@ -729,6 +749,17 @@ async function buildWorld(): Promise<World> {
   await a.iam.send(new IAM.AttachRolePolicyCommand({ RoleName: "owner-role", PolicyArn: policy.Arn }));
   await a.iam.send(new IAM.PutUserPermissionsBoundaryCommand({ UserName: "owner-user", PermissionsBoundary: policy.Arn }));
   const mfa = (await a.iam.send(new IAM.CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: "owner-mfa", Tags: [{ Key: "team", Value: "owner" }] }))).VirtualMFADevice!;
+  const ownerCert = selfSigned("owner-account");
+  await a.iam.send(
+    new IAM.UploadServerCertificateCommand({
+      ServerCertificateName: "owner-cert",
+      CertificateBody: ownerCert.cert,
+      PrivateKey: ownerCert.key,
+      Tags: [{ Key: "team", Value: "owner" }],
+    }),
+  );
+  const signingCert = await a.iam.send(new IAM.UploadSigningCertificateCommand({ UserName: "owner-user", CertificateBody: ownerCert.cert }));
+  const sshPublicKey = await a.iam.send(new IAM.UploadSSHPublicKeyCommand({ UserName: "owner-user", SSHPublicKeyBody: sshKey().openssh }));
   const oidc = await a.iam.send(
     new IAM.CreateOpenIDConnectProviderCommand({ Url: "https://token.owner.example.com", ClientIDList: ["sts.amazonaws.com"], Tags: [{ Key: "team", Value: "owner" }] }),
   );
@@ -855,6 +886,9 @@ async function buildWorld(): Promise<World> {
     policyArn: policy.Arn!,
     accessKeyId: ak.AccessKeyId!,
     mfaSerial: mfa.SerialNumber!,
+    serverCertName: "owner-cert",
+    signingCertId: signingCert.Certificate!.CertificateId!,
+    sshKeyId: sshPublicKey.SSHPublicKey!.SSHPublicKeyId!,
     oidcProviderArn: oidc.OpenIDConnectProviderArn!,
     samlProviderArn: saml.SAMLProviderArn!,
     deletionTaskId: deletion.DeletionTaskId!,
@@ -962,6 +996,9 @@ async function ownerState(w: World): Promise<unknown> {
     roles: (await a.iam.send(new IAM.ListRolesCommand({}))).Roles?.map((r) => r.RoleName),
     mfa: (await a.iam.send(new IAM.ListVirtualMFADevicesCommand({}))).VirtualMFADevices?.map((d) => [d.SerialNumber, d.User?.UserName]),
     mfaTags: (await a.iam.send(new IAM.ListMFADeviceTagsCommand({ SerialNumber: w.mfaSerial }))).Tags,
+    serverCert: (await a.iam.send(new IAM.GetServerCertificateCommand({ ServerCertificateName: w.serverCertName }))).ServerCertificate,
+    signingCerts: (await a.iam.send(new IAM.ListSigningCertificatesCommand({ UserName: w.userName }))).Certificates,
+    sshKeys: (await a.iam.send(new IAM.ListSSHPublicKeysCommand({ UserName: w.userName }))).SSHPublicKeys,
     oidc: await a.iam.send(new IAM.GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: w.oidcProviderArn })).then((o) => ({ ...o, $metadata: undefined })),
     saml: (await a.iam.send(new IAM.GetSAMLProviderCommand({ SAMLProviderArn: w.samlProviderArn }))).SAMLMetadataDocument,
     linkedRole: (await a.iam.send(new IAM.GetRoleCommand({ RoleName: "AWSServiceRoleForECS" }))).Role!.Arn,

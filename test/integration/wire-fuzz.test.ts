@@ -10,7 +10,16 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import fc from "fast-check";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
-import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, CreateGroupCommand } from "@aws-sdk/client-iam";
+import {
+  IAMClient,
+  CreateUserCommand,
+  CreateRoleCommand,
+  CreatePolicyCommand,
+  CreateGroupCommand,
+  UploadServerCertificateCommand,
+  UploadSigningCertificateCommand,
+  UploadSSHPublicKeyCommand,
+} from "@aws-sdk/client-iam";
 import { ECSClient, CreateCapacityProviderCommand, CreateClusterCommand, CreateServiceCommand, CreateTaskSetCommand, ListServiceDeploymentsCommand } from "@aws-sdk/client-ecs";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createTrailBucket } from "./cloudtrail-helpers.ts";
@@ -20,6 +29,7 @@ import { SSMClient, PutParameterCommand } from "@aws-sdk/client-ssm";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { createFargateKey, NETWORK, registerSleeper } from "./ecs-helpers.ts";
 import { trustAccount } from "./iam-helpers.ts";
+import { selfSigned, sshKey } from "../support/credential-files.ts";
 import { Sha256, signedFetch } from "../support/signed-fetch.ts";
 import type { ServiceShapes, Shape } from "../../src/protocol/shapes/types.ts";
 import { kmsShapes } from "../../src/protocol/shapes/kms.gen.ts";
@@ -62,6 +72,14 @@ beforeAll(async () => {
     new CreatePolicyCommand({ PolicyName: "fuzz", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }),
   );
   known.push("fuzz", "arn:aws:iam::000000000000:role/fuzz");
+  // a server certificate, a signing certificate and an SSH key to find, and PEM material to send as any string
+  const cert = selfSigned("fuzz");
+  const other = selfSigned("fuzz-other");
+  const ssh = sshKey();
+  await iam.send(new UploadServerCertificateCommand({ ServerCertificateName: "fuzz", CertificateBody: cert.cert, PrivateKey: cert.key }));
+  const signing = await iam.send(new UploadSigningCertificateCommand({ UserName: "fuzz", CertificateBody: cert.cert }));
+  const sshId = (await iam.send(new UploadSSHPublicKeyCommand({ UserName: "fuzz", SSHPublicKeyBody: ssh.openssh }))).SSHPublicKey!.SSHPublicKeyId!;
+  known.push(signing.Certificate!.CertificateId!, sshId, cert.cert, cert.key, other.cert, other.key, ssh.openssh, ssh.pem);
   const ecs = new ECSClient(s.config);
   await ecs.send(new CreateClusterCommand({ clusterName: "fuzz" }));
   const fargateKey = await createFargateKey(kms, ["default", "fuzz"]);

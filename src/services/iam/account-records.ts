@@ -3,7 +3,7 @@
  * alias, the latest credential report, and users' console passwords (login profiles). Persisted
  * one record per account and one per login profile; loaded once per IamState.
  */
-import { randomBytes, scryptSync } from "node:crypto";
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 import type { RequestContext } from "../../kernel/context.ts";
 import type { IamState } from "./state.ts";
 
@@ -47,6 +47,22 @@ export interface LoginProfileRec {
   passwordResetRequired: boolean;
   salt: string;
   hash: string;
+  /** earlier passwords' hashes, newest first, for the policy's PasswordReusePrevention */
+  previous?: PasswordHash[];
+}
+
+export interface PasswordHash {
+  salt: string;
+  hash: string;
+}
+
+/** PasswordReusePrevention's maximum (UpdateAccountPasswordPolicy): how many hashes are kept. */
+export const MAX_REMEMBERED_PASSWORDS = 24;
+
+/** A profile's password replaced: the old hash joins the remembered ones. */
+export function withNewPassword(p: LoginProfileRec, password: string, now: Date): LoginProfileRec {
+  const previous = [{ salt: p.salt, hash: p.hash }, ...(p.previous ?? [])].slice(0, MAX_REMEMBERED_PASSWORDS - 1);
+  return { ...p, ...hashPassword(password), previous, passwordLastChanged: now };
 }
 
 export class IamAccountRecords {
@@ -93,6 +109,16 @@ export class IamAccountRecords {
 export function hashPassword(password: string): { salt: string; hash: string } {
   const salt = randomBytes(16);
   return { salt: salt.toString("base64"), hash: scryptSync(password, salt, 32).toString("base64") };
+}
+
+/**
+ * Whether a password is the one a hash was made from (constant-time comparison). scrypt runs on
+ * the thread pool: checking a password against many remembered ones does not stall the server.
+ */
+export async function passwordMatches(h: PasswordHash, password: string): Promise<boolean> {
+  const expected = Buffer.from(h.hash, "base64");
+  const actual = await new Promise<Buffer>((resolve, reject) => scrypt(password, Buffer.from(h.salt, "base64"), expected.length, (err, key) => (err ? reject(err) : resolve(key))));
+  return timingSafeEqual(expected, actual);
 }
 
 const records = new WeakMap<IamState, IamAccountRecords>();

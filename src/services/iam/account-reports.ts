@@ -17,7 +17,10 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import { accountRecords, type IamAccountRecords } from "./account-records.ts";
 import { alreadyExists, noSuchEntity } from "./common.ts";
+import { credentialRecords, type SigningCertRec } from "./credential-records.ts";
 import { MAX_GROUPS_PER_USER } from "./groups.ts";
+import { MAX_SERVER_CERTIFICATES } from "./server-certificates.ts";
+import { MAX_SIGNING_CERTIFICATES } from "./signing-certificates.ts";
 import { authorizeOnAnyResource, iamResolvers, type IamEnv } from "./ops.ts";
 import type { AccessKeyRec, IamState } from "./state.ts";
 import { MAX_ACCESS_KEYS } from "./users.ts";
@@ -79,7 +82,16 @@ export function credentialReportCsv(state: IamState, records: IamAccountRecords,
     }
     return out;
   };
-  const noCerts = ["false", "N/A", "false", "N/A"];
+  const credentials = credentialRecords(state);
+  /** cert_1/cert_2: a signing certificate's Status and upload time, in upload order. */
+  const certColumns = (certs: SigningCertRec[]): string[] => {
+    const out: string[] = [];
+    for (let n = 0; n < 2; n++) {
+      const c = certs[n];
+      out.push(c ? String(c.status === "Active") : "false", c ? reportTime(c.uploadDate) : "N/A");
+    }
+    return out;
+  };
   const rootKeys = state.keysOf(account, undefined);
   const rootCreated = rootKeys.length ? rootKeys[0].createDate : new Date(0);
   const rows: string[][] = [
@@ -94,7 +106,7 @@ export function credentialReportCsv(state: IamState, records: IamAccountRecords,
       "false",
       // the root user's built-in access key (docs/iam-sts.md) is always active: key 1
       ...keyColumns(["built-in", rootKeys[0]]),
-      ...noCerts,
+      ...certColumns(credentials.signingCertsOf(account, undefined)),
     ],
   ];
   const users = state.users(account).sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
@@ -113,7 +125,7 @@ export function credentialReportCsv(state: IamState, records: IamAccountRecords,
       nextRotation,
       String(mfa),
       ...keyColumns(state.keysOf(account, u.id)),
-      ...noCerts,
+      ...certColumns(credentials.signingCertsOf(account, u.id)),
     ]);
   }
   return [CREDENTIAL_REPORT_COLUMNS.join(","), ...rows.map((r) => r.join(","))].join("\n");
@@ -125,7 +137,7 @@ const SUMMARY_QUOTAS = {
   GroupsQuota: 300,
   RolesQuota: 1000,
   PoliciesQuota: 1500,
-  ServerCertificatesQuota: 20,
+  ServerCertificatesQuota: MAX_SERVER_CERTIFICATES,
   InstanceProfilesQuota: 1000,
   UserPolicySizeQuota: 2048,
   GroupPolicySizeQuota: 5120,
@@ -133,7 +145,7 @@ const SUMMARY_QUOTAS = {
   PolicySizeQuota: 6144,
   AssumeRolePolicySizeQuota: 2048,
   GroupsPerUserQuota: MAX_GROUPS_PER_USER,
-  SigningCertificatesPerUserQuota: 2,
+  SigningCertificatesPerUserQuota: MAX_SIGNING_CERTIFICATES,
   AccessKeysPerUserQuota: MAX_ACCESS_KEYS,
   AttachedPoliciesPerUserQuota: 10,
   AttachedPoliciesPerGroupQuota: 10,
@@ -145,6 +157,7 @@ const SUMMARY_QUOTAS = {
 export function accountReportOperations(env: IamEnv): OperationTable<AccountReportOperation> {
   const { state } = env;
   const records = accountRecords(state);
+  const credentials = credentialRecords(state);
   const resolve = iamResolvers(env);
 
   return {
@@ -169,8 +182,8 @@ export function accountReportOperations(env: IamEnv): OperationTable<AccountRepo
           AccountMFAEnabled: 0,
           // every account's root user has the built-in access key (docs/iam-sts.md)
           AccountAccessKeysPresent: 1,
-          AccountSigningCertificatesPresent: 0,
-          ServerCertificates: 0,
+          AccountSigningCertificatesPresent: credentials.signingCertsOf(account, undefined).length > 0 ? 1 : 0,
+          ServerCertificates: credentials.serverCertsOf(account).length,
           InstanceProfiles: 0,
           Providers: [...state.oidcProviders.index("byAccount").all(account), ...state.samlProviders.index("byAccount").all(account)].length,
           GlobalEndpointTokenVersion: 1,

@@ -28,11 +28,16 @@ function randomString(alphabet: string, n: number): string {
   return s;
 }
 
-export type IdPrefix = "AIDA" | "AROA" | "ANPA" | "AGPA" | "AKIA" | "ASIA";
+export type IdPrefix = "AIDA" | "AROA" | "ANPA" | "AGPA" | "AKIA" | "ASIA" | "ASCA" | "APKA";
 
-/** AIDA/AROA/ANPA/AGPA + 17 characters; access key ids AKIA/ASIA + 16. */
+/** AIDA/AROA/ANPA/AGPA/ASCA (server certificates) + 17 characters; access key ids AKIA/ASIA and SSH public key ids APKA + 16. */
 export function newId(prefix: IdPrefix): string {
-  return prefix + randomString(ID_ALPHABET, prefix === "AKIA" || prefix === "ASIA" ? 16 : 17);
+  return prefix + randomString(ID_ALPHABET, prefix === "AKIA" || prefix === "ASIA" || prefix === "APKA" ? 16 : 17);
+}
+
+/** Signing certificate ids: 32 characters of the same alphabet, no prefix. */
+export function newCertificateId(): string {
+  return randomString(ID_ALPHABET, 32);
 }
 
 /** 40-character secret access key. */
@@ -62,6 +67,12 @@ export const limitExceeded = (message: string) => new ServiceError("LimitExceede
 export const invalidInput = (message: string) => new ServiceError("InvalidInput", message, 400);
 export const malformedPolicy = (message: string) => new ServiceError("MalformedPolicyDocument", message, 400);
 export const validationError = (message: string) => new ServiceError("ValidationError", message, 400);
+
+/** A credential's new Status: Active or Inactive (Expired is the service's to set, not the caller's). */
+export function settableStatus(status: string | undefined): "Active" | "Inactive" {
+  if (status !== "Active" && status !== "Inactive") throw invalidInput(`Status ${status} cannot be set: use Active or Inactive.`);
+  return status;
+}
 
 // ---- policy documents ----
 
@@ -155,7 +166,7 @@ export function pathMatches(path: string, prefix: string | undefined): boolean {
 
 export const MAX_TAGS = 50;
 
-export type TaggedKind = "User" | "Role" | "Policy" | "MFADevice" | "OpenIdConnectProvider" | "SamlProvider";
+export type TaggedKind = "User" | "Role" | "Policy" | "MFADevice" | "OpenIdConnectProvider" | "SamlProvider" | "ServerCertificate";
 
 /** IAM's tag dialect on the shared tag rules (src/kernel/tags.ts): keys are case-insensitive. */
 export function iamTagRules(what: TaggedKind): TagRules<Tag> {

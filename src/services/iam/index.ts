@@ -20,11 +20,15 @@ import { managedPolicyOperations } from "./managed.ts";
 import { mfaOperations } from "./mfa.ts";
 import { oidcProviderOperations } from "./oidc-providers.ts";
 import { otherCredentialOperations } from "./other-credentials.ts";
+import { passwordChangeOperations } from "./password-change.ts";
 import { samlProviderOperations } from "./saml-providers.ts";
+import { serverCertificateOperations } from "./server-certificates.ts";
 import { serviceLinkedRoleOperations, type LinkedRoleUsage } from "./service-linked-roles.ts";
 import { roleOperations } from "./roles.ts";
 import type { IamEnv } from "./ops.ts";
+import { signingCertificateOperations } from "./signing-certificates.ts";
 import { simulationOperations } from "./simulate.ts";
+import { sshPublicKeyOperations } from "./ssh-public-keys.ts";
 import { IamState, KIND_ROLE, type RoleRec } from "./state.ts";
 import { userOperations } from "./users.ts";
 
@@ -85,6 +89,10 @@ export function iamOperations(env: IamEnv, linkedRoleUsage: ReadonlyMap<string, 
     ...entityUpdateOperations(env),
     ...authorizationDetailsOperations(env),
     ...otherCredentialOperations(env),
+    ...serverCertificateOperations(env),
+    ...signingCertificateOperations(env),
+    ...sshPublicKeyOperations(env),
+    ...passwordChangeOperations(env),
   };
 }
 

@@ -19,7 +19,7 @@ import type {
 } from "@aws-sdk/client-iam";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
-import { accountRecords, hashPassword, type LoginProfileRec, type PasswordPolicyRec } from "./account-records.ts";
+import { accountRecords, hashPassword, withNewPassword, type LoginProfileRec, type PasswordPolicyRec } from "./account-records.ts";
 import { alreadyExists, noSuchEntity, validationError } from "./common.ts";
 import {
   authorizeOnAnyResource,
@@ -43,7 +43,7 @@ type LoginOperation =
   | "UpdateLoginProfile"
   | "DeleteLoginProfile";
 
-const passwordViolation = (message: string) => new ServiceError("PasswordPolicyViolation", message, 400);
+export const passwordViolation = (message: string) => new ServiceError("PasswordPolicyViolation", message, 400);
 
 /** UpdateAccountPasswordPolicy's defaults for members a request leaves out (API_UpdateAccountPasswordPolicy). */
 export function passwordPolicyFrom(i: UpdateAccountPasswordPolicyRequest): PasswordPolicyRec {
@@ -206,7 +206,7 @@ export function loginProfileOperations(env: IamEnv): OperationTable<LoginOperati
         const next: LoginProfileRec = { ...p };
         if (i.Password !== undefined) {
           check(ref.account, i.Password);
-          Object.assign(next, hashPassword(i.Password), { passwordLastChanged: ctx.now });
+          Object.assign(next, withNewPassword(p, i.Password, ctx.now));
         }
         if (i.PasswordResetRequired !== undefined) next.passwordResetRequired = i.PasswordResetRequired;
         records.saveLoginProfile(ctx, next);

@@ -57,6 +57,7 @@ import {
   type ImplicitUser,
 } from "./ops.ts";
 import { accountRecords } from "./account-records.ts";
+import { credentialRecords } from "./credential-records.ts";
 import { requireAttachable } from "./managed.ts";
 import { ACCOUNT_SCOPE, type AccessKeyRec, type IamState, type UserRec } from "./state.ts";
 
@@ -204,6 +205,9 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
         if (state.keysOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete access keys first.");
         if (accountRecords(state).loginProfile(u.id)) throw deleteConflict("Cannot delete entity, must delete login profile first.");
         if (state.mfaDevicesOfUser(u).length) throw deleteConflict("Cannot delete entity, must delete MFA device first.");
+        const credentials = credentialRecords(state);
+        if (credentials.signingCertsOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete signing certificates first.");
+        if (credentials.sshKeysOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete SSH public keys first.");
         if (u.inline.length) throw deleteConflict("Cannot delete entity, must delete policies first.");
         if (u.attached.length) throw deleteConflict("Cannot delete entity, must detach all policies first.");
         if (state.groupsOf(u).length) throw deleteConflict("Cannot delete entity, must remove user from all groups first.");
