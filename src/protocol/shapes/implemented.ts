@@ -123,6 +123,9 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "ListSSHPublicKeys",
     "ListSigningCertificates",
     "ListServerCertificates",
+    "GenerateServiceLastAccessedDetails",
+    "GetServiceLastAccessedDetails",
+    "GetServiceLastAccessedDetailsWithEntities",
   ],
   kms: [
     "CreateKey",
