@@ -10,7 +10,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import fc from "fast-check";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
-import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, CreateGroupCommand } from "@aws-sdk/client-iam";
+import { IAMClient, CreateUserCommand, CreateRoleCommand, CreatePolicyCommand, CreateGroupCommand, GenerateServiceLastAccessedDetailsCommand } from "@aws-sdk/client-iam";
 import { ECSClient, CreateCapacityProviderCommand, CreateClusterCommand } from "@aws-sdk/client-ecs";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createTrailBucket } from "./cloudtrail-helpers.ts";
@@ -61,7 +61,9 @@ beforeAll(async () => {
   await iam.send(
     new CreatePolicyCommand({ PolicyName: "fuzz", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }),
   );
-  known.push("fuzz", "arn:aws:iam::000000000000:role/fuzz");
+  known.push("fuzz", "arn:aws:iam::000000000000:role/fuzz", "arn:aws:iam::000000000000:user/fuzz", "arn:aws:iam::000000000000:group/fuzz");
+  // a service last accessed job, and a namespace its report has
+  known.push((await iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: "arn:aws:iam::000000000000:role/fuzz" }))).JobId!, "kms");
   const ecs = new ECSClient(s.config);
   await ecs.send(new CreateClusterCommand({ clusterName: "fuzz" }));
   const fargateKey = await createFargateKey(kms, ["default", "fuzz"]);
