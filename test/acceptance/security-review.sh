@@ -92,7 +92,7 @@ d=json.load(sys.stdin)["ServicesLastAccessed"]
 used=sorted(s["ServiceNamespace"]+"@"+s["LastAuthenticatedRegion"] for s in d if "LastAuthenticated" in s)
 unused={s["ServiceNamespace"] for s in d if "LastAuthenticated" not in s}
 print(" ".join(used), "kms" in unused and "ecs" in unused)')"
-expect_eq "$access" "sts@us-east-1 True" "service last accessed: the administrator used only STS; KMS and ECS are allowed but unused"
+expect_eq "$access" "sts@$REGION True" "service last accessed: the administrator used only STS; KMS and ECS are allowed but unused"
 users="$(awsl iam get-service-last-accessed-details-with-entities --job-id "$JOB" --service-namespace sts --query 'EntityDetailsList[].EntityInfo.Name' --output text)"
 expect_eq "$users" admin "get-service-last-accessed-details-with-entities: who used STS"
 
