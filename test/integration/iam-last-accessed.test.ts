@@ -17,7 +17,6 @@ import {
   GenerateServiceLastAccessedDetailsCommand,
   GetServiceLastAccessedDetailsCommand,
   GetServiceLastAccessedDetailsWithEntitiesCommand,
-  ListRolesCommand,
   ListUsersCommand,
   PutGroupPolicyCommand,
   PutRolePolicyCommand,
