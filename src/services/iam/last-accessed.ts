@@ -339,7 +339,9 @@ export function lastAccessedOperations(env: IamEnv, deps: LastAccessedDeps): Ope
         const subject = findSubject(state, account, arn);
         return { account, arn, ...(subject ? { subject } : {}) };
       },
-      authorize: (ctx, _i, r) => iamChecks(ctx, r.arn),
+      authorize: function authorizeOnLastAccessedSubject(ctx, _i, r) {
+        return iamChecks(ctx, r.arn);
+      },
       handler: function generateServiceLastAccessedDetails(ctx, i, r) {
         if (!r.subject) throw noSuchEntity(`The entity with ARN ${r.arn} cannot be found.`);
         const job: LastAccessedJobRec = {
