@@ -165,6 +165,7 @@ export class AuditStore {
   private readonly since: Database.Statement;
   private readonly maxSeqStmt: Database.Statement;
   private readonly activityStmt: Database.Statement;
+  private readonly keyUseStmt: Database.Statement;
   /** indexes on this connection (in-memory databases) */
   private readonly indexer: LookupIndexer | undefined;
   /** indexes on its own thread (databases in a data dir) */
@@ -229,6 +230,21 @@ export class AuditStore {
       FROM ${ix}.audit_lookup l JOIN audit_events e ON e.seq = l.seq
       WHERE l.scope IN (SELECT id FROM audit_scopes) AND l.attr = ${ATTR_ID.Principal} AND l.value = @entity AND l.event_time >= @since
       GROUP BY e.event_source, e.event_name, l.scope`);
+    // the newest management event signed with the key, in any account and Region
+    this.keyUseStmt = db.prepare(`SELECT e.event_source AS source, l.scope AS scope, MAX(l.event_time) AS last
+      FROM ${ix}.audit_lookup l JOIN audit_events e ON e.seq = l.seq
+      WHERE l.scope IN (SELECT id FROM audit_scopes) AND l.attr = ${ATTR_ID.AccessKeyId} AND l.value = ?`);
+  }
+
+  /** Per access key id: the service (event source), Region and time of its newest management event. */
+  async lastKeyUse(accessKeyIds: readonly string[]): Promise<Map<string, { eventSource: string; region: string; lastMs: number }>> {
+    await this.indexed();
+    const out = new Map<string, { eventSource: string; region: string; lastMs: number }>();
+    for (const id of new Set(accessKeyIds)) {
+      const r = this.keyUseStmt.get(id) as { source: string | null; scope: number | null; last: number | null };
+      if (r.last !== null && r.source !== null && r.scope !== null) out.set(id, { eventSource: r.source, region: this.scopeName(r.scope).region, lastMs: r.last });
+    }
+    return out;
   }
 
   /**

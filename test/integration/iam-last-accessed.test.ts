@@ -14,7 +14,10 @@ import {
   CreatePolicyCommand,
   CreateRoleCommand,
   CreateUserCommand,
+  GenerateCredentialReportCommand,
   GenerateServiceLastAccessedDetailsCommand,
+  GetAccessKeyLastUsedCommand,
+  GetCredentialReportCommand,
   GetServiceLastAccessedDetailsCommand,
   GetServiceLastAccessedDetailsWithEntitiesCommand,
   ListUsersCommand,
@@ -270,6 +273,23 @@ describe("bad input", () => {
     await expectAwsError(client.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: devArn })), "AccessDenied", 403);
     const { JobId } = await client.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: `arn:aws:iam::${ACCOUNT}:user/limited` }));
     await expectAwsError(client.send(new GetServiceLastAccessedDetailsCommand({ JobId })), "AccessDenied", 403);
+  });
+});
+
+describe("access key last used, from every service", () => {
+  it("shows a key's KMS call in GetAccessKeyLastUsed and the credential report", async () => {
+    const creds = await userWithKey(iam, "kms-only", doc([allow("kms:ListKeys")]));
+    await timed("kms-only", () => new KMSClient(s.configFor(creds, "us-west-2")).send(new ListKeysCommand({})));
+    const last = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: creds.accessKeyId }))).AccessKeyLastUsed!;
+    expect([last.ServiceName, last.Region]).toEqual(["kms", "us-west-2"]);
+    expectAt(last.LastUsedDate, "kms-only");
+
+    await iam.send(new GenerateCredentialReportCommand({}));
+    const csv = new TextDecoder().decode((await iam.send(new GetCredentialReportCommand({}))).Content!);
+    const [header, ...rows] = csv.split("\n").map((l) => l.split(","));
+    const row = Object.fromEntries(header.map((h, n) => [h, rows.find((r) => r[0] === "kms-only")![n]]));
+    expect([row.access_key_1_last_used_service, row.access_key_1_last_used_region]).toEqual(["kms", "us-west-2"]);
+    expect(Date.parse(row.access_key_1_last_used_date)).toBe(Math.floor(last.LastUsedDate!.getTime() / 1000) * 1000);
   });
 });
 

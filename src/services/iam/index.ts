@@ -121,6 +121,13 @@ function createIamService(app: AppContext): IamService & { linkedRoleUsage: Map<
     state,
     sealer,
     identity,
+    async keyUseInTrail(ids) {
+      const uses = (await app.find("auditStore")?.lastKeyUse(ids)) ?? new Map();
+      const namespaces = new Map([...app.services.values()].map((d) => [d.eventSource, d.iamPrefix]));
+      return new Map(
+        [...uses].map(([id, u]) => [id, { date: new Date(u.lastMs), service: namespaces.get(u.eventSource) ?? u.eventSource.replace(/\.amazonaws\.com$/, ""), region: u.region }]),
+      );
+    },
     noteRoleUse(ctx, role) {
       role.lastUsed = { date: ctx.now, region: ctx.region };
       // Not a policy change: no generation bump.
