@@ -267,6 +267,15 @@ describe("bad input", () => {
     await expectAwsError(iam.send(new GetServiceLastAccessedDetailsWithEntitiesCommand({ JobId: jobId, ServiceNamespace: "no such!" })), "ValidationError", 400);
   });
 
+  it("keeps an account's newest 100 jobs", async () => {
+    const first = (await iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: roleArn }))).JobId!;
+    const ids: string[] = [];
+    for (let n = 0; n < 100; n++) ids.push((await iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: roleArn }))).JobId!);
+    await expectAwsError(iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: first })), "InvalidInputException", 400, `Job with id ${first} does not exist.`);
+    const { JobStatus } = await iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: ids[0] }));
+    expect(["IN_PROGRESS", "COMPLETED"]).toContain(JobStatus);
+  });
+
   it("is authorized as iam:GenerateServiceLastAccessedDetails on the entity", async () => {
     const limited = await userWithKey(iam, "limited", doc([allow("iam:GenerateServiceLastAccessedDetails", `arn:aws:iam::${ACCOUNT}:user/limited`)]));
     const client = new IAMClient(s.configFor(limited));
@@ -290,6 +299,33 @@ describe("access key last used, from every service", () => {
     const row = Object.fromEntries(header.map((h, n) => [h, rows.find((r) => r[0] === "kms-only")![n]]));
     expect([row.access_key_1_last_used_service, row.access_key_1_last_used_region]).toEqual(["kms", "us-west-2"]);
     expect(Date.parse(row.access_key_1_last_used_date)).toBe(Math.floor(last.LastUsedDate!.getTime() / 1000) * 1000);
+  });
+});
+
+describe("persistence", () => {
+  it("keeps a job's report across a restart", async () => {
+    const first = await startTestServer();
+    try {
+      const client = new IAMClient(first.config);
+      const creds = await userWithKey(client, "keeper", doc([allow("kms:ListKeys")]));
+      await new KMSClient(first.configFor(creds, "eu-central-1")).send(new ListKeysCommand({}));
+      const { JobId } = await client.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: `arn:aws:iam::${ACCOUNT}:user/keeper` }));
+      let before: GetServiceLastAccessedDetailsResponse;
+      do before = await client.send(new GetServiceLastAccessedDetailsCommand({ JobId }));
+      while (before.JobStatus !== "COMPLETED");
+      await first.stop();
+      const again = await startTestServer({ dataDir: first.dataDir });
+      try {
+        const after = await new IAMClient(again.config).send(new GetServiceLastAccessedDetailsCommand({ JobId }));
+        expect(after.JobStatus).toBe("COMPLETED");
+        expect(after.ServicesLastAccessed).toEqual(before.ServicesLastAccessed);
+        expect(after.ServicesLastAccessed![0].LastAuthenticatedRegion).toBe("eu-central-1");
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await first.close();
+    }
   });
 });
 

@@ -36,6 +36,12 @@ type LastAccessedOperation = "GenerateServiceLastAccessedDetails" | "GetServiceL
 
 export const KIND_LAST_ACCESSED_JOB = "iam.lastaccessedjob";
 
+/**
+ * Jobs kept per account: a new job beyond this many deletes the account's oldest, so repeated
+ * Generate calls cannot grow the store without bound (localfargate's choice, docs/iam-sts.md).
+ */
+export const MAX_JOBS_PER_ACCOUNT = 100;
+
 /** AWS reports activity of the last 400 days (the tracking period). */
 export const TRACKING_PERIOD_MS = 400 * 86_400_000;
 
@@ -304,6 +310,22 @@ export function lastAccessedOperations(env: IamEnv, deps: LastAccessedDeps): Ope
   const { state } = env;
   const store = state.store;
   const running = new Set<string>();
+  /** each account's jobs, oldest first; read from the store at the first Generate */
+  let jobIndex: Map<string, { jobId: string; createdMs: number }[]> | undefined;
+  function jobsOfAccount(account: string): { jobId: string; createdMs: number }[] {
+    if (!jobIndex) {
+      jobIndex = new Map();
+      for (const j of store.all<LastAccessedJobRec>(KIND_LAST_ACCESSED_JOB)) {
+        const list = jobIndex.get(j.accountId) ?? [];
+        list.push({ jobId: j.jobId, createdMs: j.createdMs });
+        jobIndex.set(j.accountId, list);
+      }
+      for (const list of jobIndex.values()) list.sort((a, b) => a.createdMs - b.createdMs);
+    }
+    let list = jobIndex.get(account);
+    if (!list) jobIndex.set(account, (list = []));
+    return list;
+  }
 
   /** Runs a job that is not done (and not already running); its result is committed when ready. */
   function runJob(jobId: string): void {
@@ -313,7 +335,9 @@ export function lastAccessedOperations(env: IamEnv, deps: LastAccessedDeps): Ope
       const job = store.get<LastAccessedJobRec>(KIND_LAST_ACCESSED_JOB, jobId);
       if (!job || job.completedMs !== undefined) return;
       const done = await computeJob(state, deps, job, deps.nowMs());
-      await deps.commit([store.put(KIND_LAST_ACCESSED_JOB, jobId, done)]);
+      // only if the job is still there (an account's newer jobs may have replaced it meanwhile)
+      const put = store.put(KIND_LAST_ACCESSED_JOB, jobId, done);
+      await deps.commit([(db) => (store.get(KIND_LAST_ACCESSED_JOB, jobId) ? put(db) : undefined)]);
     };
     setImmediate(() => {
       work()
@@ -352,6 +376,9 @@ export function lastAccessedOperations(env: IamEnv, deps: LastAccessedDeps): Ope
           createdMs: ctx.now.getTime(),
         };
         ctx.writes.push(store.put(KIND_LAST_ACCESSED_JOB, job.jobId, job));
+        const jobs = jobsOfAccount(r.account);
+        jobs.push({ jobId: job.jobId, createdMs: job.createdMs });
+        while (jobs.length > MAX_JOBS_PER_ACCOUNT) ctx.writes.push(store.del(KIND_LAST_ACCESSED_JOB, jobs.shift()!.jobId));
         runJob(job.jobId);
         return { JobId: job.jobId };
       },
