@@ -62,13 +62,15 @@ export function createIndexTables(db: Database.Database, schema: string): void {
 
 /**
  * Attribute 9's rows: the IAM user's ARN, or the role's (the session's issuer) for a role
- * session, of every event in the range; one parse of the record per event.
+ * session, of every event in the range. A text search skips the records no IAM user or role
+ * session made (the root user's, AWS's own) before any is parsed, once.
  */
 function principalColumn(events: string): string {
   const who = `json_extract(e.record, '$.userIdentity.type', '$.userIdentity.arn', '$.userIdentity.sessionContext.sessionIssuer.arn')`;
   return `SELECT scope, ${ATTR_ID.Principal}, principal, event_time, seq FROM (
       SELECT e.scope, e.event_time, e.seq, CASE w ->> '$[0]' WHEN 'IAMUser' THEN w ->> '$[1]' WHEN 'AssumedRole' THEN w ->> '$[2]' END AS principal
-      FROM (SELECT e.scope, e.event_time, e.seq, ${who} AS w FROM ${events}.audit_events e WHERE e.seq > @from AND e.seq <= @to) e)
+      FROM (SELECT e.scope, e.event_time, e.seq, ${who} AS w FROM ${events}.audit_events e WHERE e.seq > @from AND e.seq <= @to
+        AND (instr(e.record, '"type":"IAMUser"') > 0 OR instr(e.record, '"type":"AssumedRole"') > 0)) e)
     WHERE principal IS NOT NULL AND principal <> ''`;
 }
 
