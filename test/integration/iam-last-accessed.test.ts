@@ -129,7 +129,7 @@ describe("GenerateServiceLastAccessedDetails / GetServiceLastAccessedDetails", (
     expect(services.logs.LastAuthenticated).toBeUndefined();
     expect(services.logs.LastAuthenticatedEntity).toBeUndefined();
     expect(services.logs.LastAuthenticatedRegion).toBeUndefined();
-    expect(services.logs.TotalAuthenticatedEntities).toBe(0);
+    expect(services.logs.TotalAuthenticatedEntities).toBeUndefined();
     expect(services.kms.TrackedActionsLastAccessed).toBeUndefined();
   });
 

@@ -293,7 +293,8 @@ function serviceView(r: ServiceResult): ServiceLastAccessed {
     out.LastAuthenticatedEntity = r.lastEntity;
     out.LastAuthenticatedRegion = r.lastRegion;
   }
-  out.TotalAuthenticatedEntities = r.total;
+  // absent, not 0, when nobody used the service (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ServiceLastAccessed.html)
+  if (r.total > 0) out.TotalAuthenticatedEntities = r.total;
   if (r.actions) {
     out.TrackedActionsLastAccessed = r.actions.map((a): TrackedActionLastAccessed => {
       if (a.lastMs === undefined) return { ActionName: a.name };
