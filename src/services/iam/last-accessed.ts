@@ -214,7 +214,8 @@ class AllowedActions {
       for (const a of p.actions) {
         this.actions.push(compileGlob(a, true));
         const colon = a.indexOf(":");
-        if (colon > 0 && !/[*?]/.test(a.slice(0, colon))) this.namespaces.add(a.slice(0, colon).toLowerCase());
+        // a service prefix as ServiceNamespace allows it ([\w-], at most 64)
+        if (colon > 0 && /^[\w-]{1,64}$/.test(a.slice(0, colon))) this.namespaces.add(a.slice(0, colon).toLowerCase());
       }
       for (const n of p.notActions) this.notActions.push(n.map((a) => compileGlob(a, true)));
     }
