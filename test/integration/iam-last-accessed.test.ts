@@ -22,6 +22,7 @@ import {
   GetServiceLastAccessedDetailsWithEntitiesCommand,
   ListUsersCommand,
   PutGroupPolicyCommand,
+  PutUserPolicyCommand,
   PutRolePolicyCommand,
   type GetServiceLastAccessedDetailsResponse,
   type GetServiceLastAccessedDetailsWithEntitiesResponse,
@@ -214,6 +215,24 @@ describe("GenerateServiceLastAccessedDetails / GetServiceLastAccessedDetails", (
       marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
     expect(seen).toEqual(all);
+  });
+
+  it("names a service this server does not have, and reads NotAction as every service it leaves in", async () => {
+    await iam.send(new CreateUserCommand({ UserName: "ec2-reader" }));
+    await iam.send(new PutUserPolicyCommand({ UserName: "ec2-reader", PolicyName: "p", PolicyDocument: doc([allow("ec2:Describe*")]) }));
+    const ec2 = (await report(`arn:aws:iam::${ACCOUNT}:user/ec2-reader`)).out.ServicesLastAccessed!;
+    expect(ec2).toEqual([{ ServiceName: "Amazon EC2", ServiceNamespace: "ec2" }]);
+
+    await iam.send(new CreateUserCommand({ UserName: "not-iam" }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: "not-iam",
+        PolicyName: "p",
+        PolicyDocument: doc([{ Effect: "Allow", NotAction: ["iam:*", "organizations:*", "kms:Decrypt"], Resource: "*" }]),
+      }),
+    );
+    const rest = (await report(`arn:aws:iam::${ACCOUNT}:user/not-iam`)).out.ServicesLastAccessed!.map((x) => x.ServiceNamespace);
+    expect(rest).toEqual(["cloudtrail", "ecs", "kms", "logs", "s3", "secretsmanager", "ssm", "sts"]);
   });
 
   it("ACTION_LEVEL lists IAM's tracked actions, each with its last use", async () => {
