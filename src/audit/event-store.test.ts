@@ -217,6 +217,57 @@ describe("lookup indexing after the fact", () => {
     db.close();
   });
 
+  it("indexes IAM users' and role sessions' events by the user's or role's ARN, in every Region, data events included", async () => {
+    const db = new Database(":memory:");
+    const store = new AuditStore(db);
+    const user = "arn:aws:iam::111122223333:user/team/alice";
+    const role = "arn:aws:iam::111122223333:role/ops";
+    const asUser = { type: "IAMUser", principalId: "AIDAALICE", arn: user, accountId: "111122223333", userName: "alice" };
+    const asRole = {
+      type: "AssumedRole",
+      principalId: "AROAOPS:nightly",
+      arn: "arn:aws:sts::111122223333:assumed-role/ops/nightly",
+      accountId: "111122223333",
+      sessionContext: { sessionIssuer: { type: "Role", principalId: "AROAOPS", arn: role, accountId: "111122223333", userName: "ops" } },
+    };
+    commit(db, [
+      store.insert(record({ userIdentity: asUser, eventTime: "2026-01-01T00:00:00Z" }), "111122223333", "us-east-1"),
+      store.insert(record({ userIdentity: asUser, eventTime: "2026-01-02T00:00:00Z" }), "111122223333", "eu-west-1"),
+      store.insert(record({ userIdentity: asUser, eventTime: "2026-01-03T00:00:00Z", eventName: "Decrypt", managementEvent: false }), "111122223333", "eu-west-1"),
+      store.insert(record({ userIdentity: asRole, eventTime: "2026-01-04T00:00:00Z", eventSource: "ecs.amazonaws.com", eventName: "ListClusters" }), "111122223333", "ap-south-1"),
+      store.insert(record({ eventTime: "2026-01-05T00:00:00Z" }), "111122223333", "us-east-1"),
+    ]);
+    const rows = (await store.principalActivity([user, role], 0)).map((a) => [a.entity, a.eventSource, a.eventName, a.region, new Date(a.lastMs).toISOString()]);
+    expect(rows.sort()).toEqual(
+      [
+        [user, "kms.amazonaws.com", "CreateKey", "us-east-1", "2026-01-01T00:00:00.000Z"],
+        [user, "kms.amazonaws.com", "CreateKey", "eu-west-1", "2026-01-02T00:00:00.000Z"],
+        [user, "kms.amazonaws.com", "Decrypt", "eu-west-1", "2026-01-03T00:00:00.000Z"],
+        [role, "ecs.amazonaws.com", "ListClusters", "ap-south-1", "2026-01-04T00:00:00.000Z"],
+      ].sort(),
+    );
+    expect(await store.principalActivity([user], Date.parse("2026-01-02T12:00:00Z"))).toHaveLength(1);
+    // the principal attribute is not one LookupEvents can ask for, and only the root's event remains for "root"
+    expect((await store.lookup({ ...q, attribute: { key: "Username", value: "root" } })).length).toBe(1);
+  });
+
+  it("re-derives an index written before principals were indexed", async () => {
+    const db = fileDb();
+    const store = new AuditStore(db);
+    const user = "arn:aws:iam::111122223333:user/bob";
+    commit(db, [store.insert(record({ userIdentity: { type: "IAMUser", arn: user, accountId: "111122223333", userName: "bob" } }), "111122223333", "us-east-1")]);
+    await store.indexed();
+    await store.close();
+    // what an earlier version left: no principal rows, no layout version, the watermark at the end
+    const index = new Database(join(dirname(db.name), INDEX_FILE));
+    index.exec("DELETE FROM audit_lookup WHERE attr = 9; DROP TABLE audit_index_layout;");
+    index.close();
+    const again = new AuditStore(db);
+    expect((await again.principalActivity([user], 0)).map((a) => a.eventName)).toEqual(["CreateKey"]);
+    await again.close();
+    db.close();
+  });
+
   it("with a data dir, takes the records of calls that change nothing through the audit log", async () => {
     const db = fileDb();
     const store = new AuditStore(db);

@@ -144,6 +144,17 @@ export interface LookupQuery {
   limit: number;
 }
 
+/** The latest event of one entity, per service (event source), event name and Region. */
+export interface PrincipalActivity {
+  /** the IAM user's or role's ARN */
+  entity: string;
+  eventSource: string;
+  eventName: string;
+  region: string;
+  /** the newest such event's time */
+  lastMs: number;
+}
+
 export class AuditStore {
   private readonly scopes = new Map<string, number>();
   private readonly scopeNames = new Map<number, { account: string; region: string }>();
@@ -153,6 +164,8 @@ export class AuditStore {
   private readonly byAttrAfter: Database.Statement;
   private readonly since: Database.Statement;
   private readonly maxSeqStmt: Database.Statement;
+  private readonly activityStmt: Database.Statement;
+  private readonly keyUseStmt: Database.Statement;
   /** indexes on this connection (in-memory databases) */
   private readonly indexer: LookupIndexer | undefined;
   /** indexes on its own thread (databases in a data dir) */
@@ -213,6 +226,40 @@ export class AuditStore {
     this.byAttrAfter = db.prepare(`${byAttr} AND (l.event_time, l.seq) < (@t, @s) ${newestFirst}`);
     this.since = db.prepare(`SELECT ${cols} FROM audit_events e WHERE e.seq > ? ORDER BY e.seq LIMIT ?`);
     this.maxSeqStmt = db.prepare("SELECT COALESCE(MAX(seq), 0) AS m FROM audit_events");
+    this.activityStmt = db.prepare(`SELECT l.value AS entity, e.event_source AS source, e.event_name AS name, l.scope AS scope, MAX(l.event_time) AS last
+      FROM ${ix}.audit_lookup l JOIN audit_events e ON e.seq = l.seq
+      WHERE l.scope IN (SELECT id FROM audit_scopes) AND l.attr = ${ATTR_ID.Principal} AND l.value = @entity AND l.event_time >= @since
+      GROUP BY e.event_source, e.event_name, l.scope`);
+    // the newest management event signed with the key, in any account and Region
+    this.keyUseStmt = db.prepare(`SELECT e.event_source AS source, l.scope AS scope, MAX(l.event_time) AS last
+      FROM ${ix}.audit_lookup l JOIN audit_events e ON e.seq = l.seq
+      WHERE l.scope IN (SELECT id FROM audit_scopes) AND l.attr = ${ATTR_ID.AccessKeyId} AND l.value = ?`);
+  }
+
+  /** Per access key id: the service (event source), Region and time of its newest management event. */
+  async lastKeyUse(accessKeyIds: readonly string[]): Promise<Map<string, { eventSource: string; region: string; lastMs: number }>> {
+    await this.indexed();
+    const out = new Map<string, { eventSource: string; region: string; lastMs: number }>();
+    for (const id of new Set(accessKeyIds)) {
+      const r = this.keyUseStmt.get(id) as { source: string | null; scope: number | null; last: number | null };
+      if (r.last !== null && r.source !== null && r.scope !== null) out.set(id, { eventSource: r.source, region: this.scopeName(r.scope).region, lastMs: r.last });
+    }
+    return out;
+  }
+
+  /**
+   * What each IAM user or role (by ARN) did since `sinceMs`, in every account and Region the
+   * events were recorded in: the latest event per service, event name and Region.
+   */
+  async principalActivity(entities: readonly string[], sinceMs: number): Promise<PrincipalActivity[]> {
+    await this.indexed();
+    const out: PrincipalActivity[] = [];
+    for (const entity of new Set(entities)) {
+      for (const r of this.activityStmt.all({ entity, since: sinceMs }) as { entity: string; source: string; name: string; scope: number; last: number }[]) {
+        out.push({ entity: r.entity, eventSource: r.source, eventName: r.name, region: this.scopeName(r.scope).region, lastMs: r.last });
+      }
+    }
+    return out;
   }
 
   /** Resolves once every event recorded so far is stored and in the lookup index. */
@@ -308,13 +355,16 @@ export class AuditStore {
     return (this.maxSeqStmt.get() as { m: number }).m;
   }
 
+  private scopeName(scope: number): { account: string; region: string } {
+    const names = this.scopeNames.get(scope);
+    if (names) return names;
+    const row = this.db.prepare("SELECT account, region FROM audit_scopes WHERE id = ?").get(scope) as { account: string; region: string } | undefined;
+    if (row) this.scopeNames.set(scope, row);
+    return row ?? { account: "", region: "" };
+  }
+
   private toEvent(r: EventRow): StoredEvent {
-    let names = this.scopeNames.get(r.scope);
-    if (!names) {
-      const row = this.db.prepare("SELECT account, region FROM audit_scopes WHERE id = ?").get(r.scope) as { account: string; region: string } | undefined;
-      names = row ?? { account: "", region: "" };
-      if (row) this.scopeNames.set(r.scope, row);
-    }
+    const names = this.scopeName(r.scope);
     return {
       seq: r.seq,
       account: names.account,

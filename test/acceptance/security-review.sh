@@ -2,9 +2,9 @@
 # A security review with the real AWS CLI: an account seeded as a review would find it (access
 # keys used and never used and one past 90 days, KMS keys with and without rotation, a key policy
 # open to everyone, a task definition with a secret in its environment, a trail without log file
-# validation, an administrator without MFA, no password policy, a server certificate left to
-# expire, a signing certificate and an SSH key), then what each read-only call
-# a scanner makes reports about it.
+# validation, an administrator without MFA who leaves most services the policy allows unused, no
+# password policy, a server certificate left to expire, a signing certificate and an SSH key),
+# then what each read-only call a scanner makes reports about it.
 source "$(dirname "$0")/lib.sh"
 lf_start
 
@@ -103,6 +103,25 @@ key_id="$(awsl iam list-ssh-public-keys --user-name deployer --query 'SSHPublicK
 expect_eq "$(awsl iam get-ssh-public-key --user-name deployer --ssh-public-key-id "$key_id" --encoding SSH --query SSHPublicKey.Fingerprint --output text)" \
   "$fingerprint" "get-ssh-public-key: the MD5 fingerprint ssh-keygen shows"
 expect_error DeleteConflict awsl iam delete-user --user-name deployer
+
+# --- IAM: service last accessed ------------------------------------------------------------------
+JOB="$(awsl iam generate-service-last-accessed-details --arn "arn:aws:iam::$ACCOUNT:user/admin" --query JobId --output text)"
+STATUS=IN_PROGRESS
+for _ in $(seq 50); do
+  STATUS="$(awsl iam get-service-last-accessed-details --job-id "$JOB" --query JobStatus --output text)"
+  [ "$STATUS" = COMPLETED ] && break
+  sleep 0.2
+done
+expect_eq "$STATUS" COMPLETED "get-service-last-accessed-details: the job completes"
+access="$(awsl iam get-service-last-accessed-details --job-id "$JOB" --output json | python3 -c '
+import json,sys
+d=json.load(sys.stdin)["ServicesLastAccessed"]
+used=sorted(s["ServiceNamespace"]+"@"+s["LastAuthenticatedRegion"] for s in d if "LastAuthenticated" in s)
+unused={s["ServiceNamespace"] for s in d if "LastAuthenticated" not in s}
+print(" ".join(used), "kms" in unused and "ecs" in unused)')"
+expect_eq "$access" "sts@$REGION True" "service last accessed: the administrator used only STS; KMS and ECS are allowed but unused"
+users="$(awsl iam get-service-last-accessed-details-with-entities --job-id "$JOB" --service-namespace sts --query 'EntityDetailsList[].EntityInfo.Name' --output text)"
+expect_eq "$users" admin "get-service-last-accessed-details-with-entities: who used STS"
 
 # --- KMS -----------------------------------------------------------------------------------------
 expect_eq "$(awsl kms get-key-rotation-status --key-id "$ROTATED" --query KeyRotationEnabled --output text)" True "the rotated key rotates"

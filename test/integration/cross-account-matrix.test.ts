@@ -56,6 +56,8 @@ interface World {
   oidcProviderArn: string;
   samlProviderArn: string;
   deletionTaskId: string;
+  /** a service last accessed job of the first account */
+  lastAccessedJobId: string;
   clusterArn: string;
   taskDefArn: string;
   taskArn: string;
@@ -140,6 +142,9 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     OpenIDConnectProviderArn: one((w) => w.oidcProviderArn),
     SAMLProviderArn: one((w) => w.samlProviderArn),
     DeletionTaskId: one((w) => w.deletionTaskId),
+    // GenerateServiceLastAccessedDetails: a user, a role, a group or a customer managed policy
+    Arn: { owner: (w) => [w.userArn, w.roleArn, `arn:aws:iam::${OWNER}:group/${w.groupName}`, w.policyArn] },
+    JobId: one((w) => w.lastAccessedJobId),
   },
   cloudtrail: {
     Name: { owner: (w) => [w.trailName, w.trailArn] },
@@ -285,6 +290,7 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "iam.DeletePolicyVersion": { VersionId: "v1" },
   "iam.SetDefaultPolicyVersion": { VersionId: "v1" },
   "iam.SimulatePrincipalPolicy": { ActionNames: ["ecs:ListClusters"] },
+  "iam.GetServiceLastAccessedDetailsWithEntities": { ServiceNamespace: "kms" },
   "iam.EnableMFADevice": { AuthenticationCode1: "123456", AuthenticationCode2: "654321" },
   "iam.ResyncMFADevice": { AuthenticationCode1: "123456", AuthenticationCode2: "654321" },
   "iam.TagMFADevice": { Tags: [{ Key: "team", Value: "other" }] },
@@ -509,6 +515,9 @@ const REFUSALS: Record<string, string[]> = {
   "ecs.ListAccountSettings": [`InvalidParameterException:principalArn 'arn:aws:iam::${OWNER}:user/owner-user' is not in your account.`],
   "ecs.DeleteAccountSetting": [`InvalidParameterException:principalArn 'arn:aws:iam::${OWNER}:user/owner-user' is not in your account.`],
   iam: ["AccessDenied", "NoSuchEntityException"],
+  // another account's job is answered as one that does not exist
+  "iam.GetServiceLastAccessedDetails": [`InvalidInputException`],
+  "iam.GetServiceLastAccessedDetailsWithEntities": [`InvalidInputException`],
   cloudtrail: ["AccessDeniedException", "TrailNotFoundException", "ResourceNotFoundException"],
   "cloudtrail.CreateTrail": ["InsufficientS3BucketPolicyException", "InsufficientEncryptionPolicyException", "KmsKeyNotFoundException"],
   "cloudtrail.UpdateTrail": ["InsufficientS3BucketPolicyException"],
@@ -778,6 +787,7 @@ async function buildWorld(): Promise<World> {
   ).cluster!.clusterArn!;
   // the first cluster created AWSServiceRoleForECS; deleting it fails while the cluster is there
   const deletion = await a.iam.send(new IAM.DeleteServiceLinkedRoleCommand({ RoleName: "AWSServiceRoleForECS" }));
+  const lastAccessed = await a.iam.send(new IAM.GenerateServiceLastAccessedDetailsCommand({ Arn: `arn:aws:iam::${OWNER}:user/owner-user` }));
   const taskDefArn = await registerSleeper(
     a.ecs,
     "owner-app",
@@ -892,6 +902,7 @@ async function buildWorld(): Promise<World> {
     oidcProviderArn: oidc.OpenIDConnectProviderArn!,
     samlProviderArn: saml.SAMLProviderArn!,
     deletionTaskId: deletion.DeletionTaskId!,
+    lastAccessedJobId: lastAccessed.JobId!,
     clusterArn,
     taskDefArn,
     taskArn,

@@ -16,6 +16,7 @@ import {
   CreateRoleCommand,
   CreatePolicyCommand,
   CreateGroupCommand,
+  GenerateServiceLastAccessedDetailsCommand,
   UploadServerCertificateCommand,
   UploadSigningCertificateCommand,
   UploadSSHPublicKeyCommand,
@@ -71,7 +72,6 @@ beforeAll(async () => {
   await iam.send(
     new CreatePolicyCommand({ PolicyName: "fuzz", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }),
   );
-  known.push("fuzz", "arn:aws:iam::000000000000:role/fuzz");
   // a server certificate, a signing certificate and an SSH key to find, and PEM material to send as any string
   const cert = selfSigned("fuzz");
   const other = selfSigned("fuzz-other");
@@ -80,6 +80,9 @@ beforeAll(async () => {
   const signing = await iam.send(new UploadSigningCertificateCommand({ UserName: "fuzz", CertificateBody: cert.cert }));
   const sshId = (await iam.send(new UploadSSHPublicKeyCommand({ UserName: "fuzz", SSHPublicKeyBody: ssh.openssh }))).SSHPublicKey!.SSHPublicKeyId!;
   known.push(signing.Certificate!.CertificateId!, sshId, cert.cert, cert.key, other.cert, other.key, ssh.openssh, ssh.pem);
+  known.push("fuzz", "arn:aws:iam::000000000000:role/fuzz", "arn:aws:iam::000000000000:user/fuzz", "arn:aws:iam::000000000000:group/fuzz");
+  // a service last accessed job, and a namespace its report has
+  known.push((await iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: "arn:aws:iam::000000000000:role/fuzz" }))).JobId!, "kms");
   const ecs = new ECSClient(s.config);
   await ecs.send(new CreateClusterCommand({ clusterName: "fuzz" }));
   const fargateKey = await createFargateKey(kms, ["default", "fuzz"]);

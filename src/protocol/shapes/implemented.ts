@@ -138,6 +138,9 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "UpdateSSHPublicKey",
     "DeleteSSHPublicKey",
     "ChangePassword",
+    "GenerateServiceLastAccessedDetails",
+    "GetServiceLastAccessedDetails",
+    "GetServiceLastAccessedDetailsWithEntities",
   ],
   kms: [
     "CreateKey",

@@ -21,7 +21,8 @@ import { credentialRecords, type SigningCertRec } from "./credential-records.ts"
 import { MAX_GROUPS_PER_USER } from "./groups.ts";
 import { MAX_SERVER_CERTIFICATES } from "./server-certificates.ts";
 import { MAX_SIGNING_CERTIFICATES } from "./signing-certificates.ts";
-import { authorizeOnAnyResource, iamResolvers, type IamEnv } from "./ops.ts";
+import { keysLastUsed } from "./key-last-used.ts";
+import { authorizeOnAnyResource, iamResolvers, type IamEnv, type KeyLastUsed } from "./ops.ts";
 import type { AccessKeyRec, IamState } from "./state.ts";
 import { MAX_ACCESS_KEYS } from "./users.ts";
 
@@ -62,7 +63,7 @@ function reportTime(d: Date): string {
 }
 
 /** The credential report as CSV: the account root first, then each user by name. */
-export function credentialReportCsv(state: IamState, records: IamAccountRecords, account: string): string {
+export function credentialReportCsv(state: IamState, records: IamAccountRecords, account: string, lastUsed: ReadonlyMap<string, KeyLastUsed> = new Map()): string {
   const settings = records.of(account);
   const maxAge = settings.passwordPolicy?.maxPasswordAge ?? 0;
   const keyColumns = (keys: (AccessKeyRec | "built-in" | undefined)[]): string[] => {
@@ -71,14 +72,10 @@ export function credentialReportCsv(state: IamState, records: IamAccountRecords,
       const k = keys[n];
       if (k === "built-in") out.push("true", "N/A", "N/A", "N/A", "N/A");
       else if (!k) out.push("false", "N/A", "N/A", "N/A", "N/A");
-      else
-        out.push(
-          String(k.status === "Active"),
-          reportTime(k.createDate),
-          k.lastUsed ? reportTime(k.lastUsed.date) : "N/A",
-          k.lastUsed?.region ?? "N/A",
-          k.lastUsed?.service ?? "N/A",
-        );
+      else {
+        const used = lastUsed.get(k.id);
+        out.push(String(k.status === "Active"), reportTime(k.createDate), used ? reportTime(used.date) : "N/A", used?.region ?? "N/A", used?.service ?? "N/A");
+      }
     }
     return out;
   };
@@ -196,12 +193,14 @@ export function accountReportOperations(env: IamEnv): OperationTable<AccountRepo
     GenerateCredentialReport: defineOperation<object, GenerateCredentialReportResponse, string>({
       resolve: resolve.account,
       authorize: authorizeOnAnyResource,
-      handler: function generateCredentialReport(ctx, _i, account) {
+      handler: async function generateCredentialReport(ctx, _i, account) {
         const s = records.of(account);
         if (s.report && ctx.now.getTime() - new Date(s.report.generatedAt).getTime() < REPORT_LIFETIME_MS) {
           return { State: "COMPLETE" };
         }
-        records.save(ctx, { ...s, report: { generatedAt: ctx.now, csv: credentialReportCsv(state, records, account) } });
+        const keys = [...state.keysOf(account, undefined), ...state.users(account).flatMap((u) => state.keysOf(account, u.id))];
+        const lastUsed = await keysLastUsed(env, keys);
+        records.save(ctx, { ...s, report: { generatedAt: ctx.now, csv: credentialReportCsv(state, records, account, lastUsed) } });
         return { State: "STARTED", Description: "No report exists. Starting a new report generation task" };
       },
     }),

@@ -15,6 +15,7 @@ import { entityUpdateOperations } from "./entity-updates.ts";
 import { groupOperations } from "./groups.ts";
 import { IamIdentity, type SessionLookup } from "./identity.ts";
 import { inlinePolicyOperations } from "./inline.ts";
+import { lastAccessedOperations, type LastAccessedDeps } from "./last-accessed.ts";
 import { loginProfileOperations } from "./login-profiles.ts";
 import { managedPolicyOperations } from "./managed.ts";
 import { mfaOperations } from "./mfa.ts";
@@ -59,7 +60,7 @@ export const iamModule = defineServiceModule({
       shapes: iamShapes,
       eventSource: "iam.amazonaws.com",
       globalRegion: "us-east-1",
-      operations: iamOperations(service, service.linkedRoleUsage),
+      operations: iamOperations(service, service.linkedRoleUsage, lastAccessedDeps(app)),
     };
     return {
       services: [def],
@@ -70,8 +71,25 @@ export const iamModule = defineServiceModule({
   },
 });
 
+/**
+ * Service last accessed details read the CloudTrail event store (every Region); without one
+ * (auditing off, or operation tables built without an app) no activity is found.
+ */
+function lastAccessedDeps(app?: AppContext): LastAccessedDeps {
+  return {
+    activity: async (entities, sinceMs) => (await app?.find("auditStore")?.principalActivity(entities, sinceMs)) ?? [],
+    services: () => app?.services ?? new Map(),
+    commit: (ops) => (app ? app.store.commit(ops) : Promise.resolve()),
+    nowMs: () => (app ? app.clock.now().getTime() : 0),
+  };
+}
+
 /** Every IAM operation, keyed by the generated operation names. */
-export function iamOperations(env: IamEnv, linkedRoleUsage: ReadonlyMap<string, LinkedRoleUsage> = new Map()): OperationTable<IamOperation> {
+export function iamOperations(
+  env: IamEnv,
+  linkedRoleUsage: ReadonlyMap<string, LinkedRoleUsage> = new Map(),
+  lastAccess: LastAccessedDeps = lastAccessedDeps(),
+): OperationTable<IamOperation> {
   return {
     ...userOperations(env),
     ...groupOperations(env),
@@ -93,6 +111,7 @@ export function iamOperations(env: IamEnv, linkedRoleUsage: ReadonlyMap<string, 
     ...signingCertificateOperations(env),
     ...sshPublicKeyOperations(env),
     ...passwordChangeOperations(env),
+    ...lastAccessedOperations(env, lastAccess),
   };
 }
 
@@ -110,6 +129,13 @@ function createIamService(app: AppContext): IamService & { linkedRoleUsage: Map<
     state,
     sealer,
     identity,
+    async keyUseInTrail(ids) {
+      const uses = (await app.find("auditStore")?.lastKeyUse(ids)) ?? new Map();
+      const namespaces = new Map([...app.services.values()].map((d) => [d.eventSource, d.iamPrefix]));
+      return new Map(
+        [...uses].map(([id, u]) => [id, { date: new Date(u.lastMs), service: namespaces.get(u.eventSource) ?? u.eventSource.replace(/\.amazonaws\.com$/, ""), region: u.region }]),
+      );
+    },
     noteRoleUse(ctx, role) {
       role.lastUsed = { date: ctx.now, region: ctx.region };
       // Not a policy change: no generation bump.

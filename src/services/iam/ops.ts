@@ -26,6 +26,19 @@ export interface IamEnv {
   sealer: SecretSealer;
   /** notes access key use */
   identity: IamIdentity;
+  /**
+   * Access keys' newest use in the CloudTrail event store (every service and Region); without it
+   * only what IAM and STS note themselves is known (see key-last-used.ts).
+   */
+  keyUseInTrail?(accessKeyIds: readonly string[]): Promise<Map<string, KeyLastUsed>>;
+}
+
+/** An access key's last use as GetAccessKeyLastUsed and the credential report show it. */
+export interface KeyLastUsed {
+  date: Date;
+  /** the service's namespace: "kms", "iam", … */
+  service: string;
+  region: string;
 }
 
 /**

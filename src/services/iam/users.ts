@@ -60,6 +60,7 @@ import { accountRecords } from "./account-records.ts";
 import { credentialRecords } from "./credential-records.ts";
 import { requireAttachable } from "./managed.ts";
 import { ACCOUNT_SCOPE, type AccessKeyRec, type IamState, type UserRec } from "./state.ts";
+import { keysLastUsed } from "./key-last-used.ts";
 
 export const MAX_ACCESS_KEYS = 2;
 
@@ -314,13 +315,12 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
       authorize: function authorizeGetAccessKeyLastUsed(ctx, _i, { account, key, user }) {
         return iamChecks(ctx, user ? user.arn : key && !key.userId ? `arn:aws:iam::${account}:root` : "*");
       },
-      handler: function getAccessKeyLastUsed(_ctx, i, { key, user }) {
+      handler: async function getAccessKeyLastUsed(_ctx, i, { key, user }) {
         if (!key) throw noSuchEntity(`The Access Key with id ${i.AccessKeyId} cannot be found.`);
+        const last = (await keysLastUsed(env, [key])).get(key.id);
         return {
           ...(user ? { UserName: user.name } : {}),
-          AccessKeyLastUsed: key.lastUsed
-            ? { LastUsedDate: key.lastUsed.date, ServiceName: key.lastUsed.service, Region: key.lastUsed.region }
-            : { ServiceName: "N/A", Region: "N/A" },
+          AccessKeyLastUsed: last ? { LastUsedDate: last.date, ServiceName: last.service, Region: last.region } : { ServiceName: "N/A", Region: "N/A" },
         };
       },
     }),
