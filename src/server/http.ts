@@ -19,6 +19,7 @@ import { handleControl } from "./control.ts";
 import { handleConsole, isConsolePath } from "./console-route.ts";
 import { handleCredentialsRequest, isCredentialsPath } from "../fargate/task-credentials.ts";
 import { handleTaskOutput, TASK_OUTPUT_PATH } from "./task-output-control.ts";
+import { withUserContentHeaders } from "./user-content.ts";
 import type { DueScheduler } from "./scheduler.ts";
 import { wallClockMs } from "../clock/clock.ts";
 import { BrowserGuard, corsHeaders } from "./browser-guard.ts";
@@ -89,6 +90,12 @@ export class HttpFrontend {
 
   /** Answers one request (the main port's, or one the task endpoint passes on: task-endpoint.ts). */
   async handle(req: HttpRequest): Promise<HttpReply> {
+    const r = await this.answer(req);
+    // what users and tasks stored must not run as the console's origin (user-content.ts)
+    return isConsolePath(splitUrl(req.url).path) ? r : withUserContentHeaders(r);
+  }
+
+  private async answer(req: HttpRequest): Promise<HttpReply> {
     const verdict = this.guard.check(req.headers);
     if (!verdict.allowed) return this.refuseBrowser(req, verdict.message);
     if (verdict.cors) {
