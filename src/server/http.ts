@@ -139,7 +139,7 @@ export class HttpFrontend {
     if (path === TASK_OUTPUT_PATH) {
       // SigV4-signed, unlike the other control endpoints: it reads what a task wrote (docs/ecs-fargate.md#task-output)
       const r = await handleTaskOutput(this.app, { method: req.method, path, rawQuery, headers: req.headers, body: req.body, sourceIp: clientIp(req) });
-      return reply(r.status, randomUUID(), "application/json", Buffer.from(JSON.stringify(r.body)));
+      return reply(r.status, r.requestId ?? randomUUID(), "application/json", Buffer.from(JSON.stringify(r.body)));
     }
     if (path.startsWith("/_localfargate/")) {
       const r = await handleControl(this.app, this, req.method, path, req.bodyTooLarge ? Buffer.alloc(0) : req.body);
