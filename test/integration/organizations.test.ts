@@ -102,6 +102,48 @@ describe("Organizations", () => {
     expect((await org.send(new ORG.ListCreateAccountStatusCommand({ States: ["FAILED"] }))).CreateAccountStatuses).toHaveLength(1);
   });
 
+  it("shows the access role's creation in the new account's CloudTrail, made by Organizations", async () => {
+    const account = await createAccount("audited", "audited@example.com");
+    const creds = await intoMember(account);
+    const ct = new CloudTrailClient(s.configFor(creds, "us-east-1"));
+    const recordsOf = async (name: string) =>
+      ((await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: name }] }))).Events ?? []).map((e) =>
+        JSON.parse(e.CloudTrailEvent!),
+      );
+    const created = await recordsOf("CreateRole");
+    expect(created).toHaveLength(1);
+    const roleArn = `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`;
+    expect(created[0]).toMatchObject({
+      eventSource: "iam.amazonaws.com",
+      eventName: "CreateRole",
+      awsRegion: "us-east-1",
+      userIdentity: { type: "AWSService", invokedBy: "organizations.amazonaws.com" },
+      sourceIPAddress: "organizations.amazonaws.com",
+      userAgent: "organizations.amazonaws.com",
+      readOnly: false,
+      eventType: "AwsApiCall",
+      managementEvent: true,
+      recipientAccountId: account,
+      resources: [{ ARN: roleArn, accountId: account, type: "AWS::IAM::Role" }],
+      requestParameters: { roleName: "OrganizationAccountAccessRole" },
+      responseElements: { role: { roleName: "OrganizationAccountAccessRole", arn: roleArn, path: "/" } },
+    });
+    expect(JSON.parse(created[0].requestParameters.assumeRolePolicyDocument).Statement[0].Principal).toEqual({ AWS: `arn:aws:iam::${MANAGEMENT}:root` });
+    const put = await recordsOf("PutRolePolicy");
+    expect(put).toHaveLength(1);
+    expect(put[0]).toMatchObject({
+      userIdentity: { invokedBy: "organizations.amazonaws.com" },
+      recipientAccountId: account,
+      requestParameters: { roleName: "OrganizationAccountAccessRole", policyName: "AdministratorAccess" },
+    });
+    // the management account's trail has the CreateAccount call, not the new account's role
+    const mgmt = new CloudTrailClient(s.configFor(admin, "us-east-1"));
+    const mgmtCreates = ((await mgmt.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "CreateRole" }] }))).Events ?? []).map((e) =>
+      JSON.parse(e.CloudTrailEvent!),
+    );
+    expect(mgmtCreates.filter((r) => r.recipientAccountId === account)).toEqual([]);
+  });
+
   it("answers input that breaks the model's constraints with InvalidInputException and its Reason", async () => {
     await expectReason(org.send(new ORG.DescribeAccountCommand({ AccountId: "12345" })), "InvalidInputException", 400, "INVALID_PATTERN");
     await expectReason(org.send(new ORG.CreateOrganizationalUnitCommand({ ParentId: rootId, Name: "x".repeat(129) })), "InvalidInputException", 400, "MAX_LENGTH_EXCEEDED");
