@@ -193,6 +193,9 @@ describe("fetchIssuerJson", () => {
     });
     expect(await reason(fetchIssuerJson(new URL(`http://127.0.0.1:${port}/stall`), loopbackPolicy({ timeoutMs: 200 })))).toBe("unreachable");
     for (const r of stalled) r.destroy();
+    // a resolver that never answers is given up on too
+    const silent: HostResolver = () => new Promise(() => undefined);
+    expect(await reason(fetchIssuerJson(new URL("https://slow-dns.example/x"), publicPolicy({ resolve: silent, timeoutMs: 200 })))).toBe("unreachable");
     routes.set("/broken", (_req, res) => res.writeHead(503).end());
     expect(await reason(fetchIssuerJson(new URL(`http://127.0.0.1:${port}/broken`), loopbackPolicy()))).toBe("unreachable");
     routes.set("/html", (_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html>"));

@@ -62,14 +62,24 @@ function defaultPort(u: URL): number {
   return u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
 }
 
+/** `p`, or a rejection once `signal` aborts (a resolver that never answers must not hold the call). */
+function withinDeadline<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 /** The addresses `u` may be fetched from; throws "blocked" when any of them is refused. */
-async function checkedAddresses(u: URL, policy: IssuerFetchPolicy): Promise<ResolvedAddress[]> {
+async function checkedAddresses(u: URL, policy: IssuerFetchPolicy, signal: AbortSignal): Promise<ResolvedAddress[]> {
   const host = u.hostname.replace(/^\[|\]$/g, "");
   let addresses: ResolvedAddress[];
   if (isIP(host)) addresses = [{ address: host, family: isIP(host) }];
   else {
     try {
-      addresses = await (policy.resolve ?? systemResolver)(host);
+      addresses = await withinDeadline((policy.resolve ?? systemResolver)(host), signal);
     } catch {
       throw new IssuerFetchError("unreachable", `${host} does not resolve`);
     }
@@ -126,7 +136,7 @@ export async function fetchIssuerJson(url: URL, policy: IssuerFetchPolicy): Prom
   const maxRedirects = policy.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   let current = url;
   for (let hop = 0; ; hop++) {
-    const [pinned] = await checkedAddresses(current, policy);
+    const [pinned] = await checkedAddresses(current, policy, signal);
     let res: IncomingMessage;
     try {
       res = await getOnce(current, pinned, signal);
