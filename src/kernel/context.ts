@@ -98,6 +98,8 @@ export interface AppOptions {
   readonly taskInternet?: boolean;
   readonly allowedOrigins?: string[];
   readonly allowedHosts?: string[];
+  /** resolves host names the server fetches from (OIDC issuers); tests replace DNS with it */
+  readonly resolveHost?: (hostname: string) => Promise<{ address: string; family: number }[]>;
   /** false: no CloudTrail records (the bench's comparison run) */
   readonly audit?: boolean;
   readonly kmsMaxGrantsPerKey?: number;

@@ -46,6 +46,8 @@ export interface StartOptions {
   /** Fargate On-Demand / Spot vCPU quotas per account and Region (default 6 each; docs/ecs-fargate.md) */
   fargateVcpuQuota?: number;
   fargateSpotVcpuQuota?: number;
+  /** resolves the host names of OIDC issuers (default: the system resolver); tests map names to addresses with it */
+  resolveHost?: AppOptions["resolveHost"];
 }
 
 export interface Running {
@@ -192,6 +194,7 @@ function appOptions(o: StartOptions): AppOptions {
     kmsOnDemandRotationLimit: num(o.kmsOnDemandRotationLimit),
     fargateVcpuQuota: o.fargateVcpuQuota,
     fargateSpotVcpuQuota: o.fargateSpotVcpuQuota,
+    resolveHost: o.resolveHost,
   };
 }
 

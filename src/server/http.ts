@@ -19,6 +19,7 @@ import { handleControl } from "./control.ts";
 import { handleConsole, isConsolePath } from "./console-route.ts";
 import { handleCredentialsRequest, isCredentialsPath } from "../fargate/task-credentials.ts";
 import { handleTaskOutput, TASK_OUTPUT_PATH } from "./task-output-control.ts";
+import { withUserContentHeaders } from "./user-content.ts";
 import type { DueScheduler } from "./scheduler.ts";
 import { wallClockMs } from "../clock/clock.ts";
 import { BrowserGuard, corsHeaders } from "./browser-guard.ts";
@@ -89,6 +90,12 @@ export class HttpFrontend {
 
   /** Answers one request (the main port's, or one the task endpoint passes on: task-endpoint.ts). */
   async handle(req: HttpRequest): Promise<HttpReply> {
+    const r = await this.answer(req);
+    // what users and tasks stored must not run as the console's origin (user-content.ts)
+    return isConsolePath(splitUrl(req.url).path) ? r : withUserContentHeaders(r);
+  }
+
+  private async answer(req: HttpRequest): Promise<HttpReply> {
     const verdict = this.guard.check(req.headers);
     if (!verdict.allowed) return this.refuseBrowser(req, verdict.message);
     if (verdict.cors) {
@@ -132,7 +139,7 @@ export class HttpFrontend {
     if (path === TASK_OUTPUT_PATH) {
       // SigV4-signed, unlike the other control endpoints: it reads what a task wrote (docs/ecs-fargate.md#task-output)
       const r = await handleTaskOutput(this.app, { method: req.method, path, rawQuery, headers: req.headers, body: req.body, sourceIp: clientIp(req) });
-      return reply(r.status, randomUUID(), "application/json", Buffer.from(JSON.stringify(r.body)));
+      return reply(r.status, r.requestId ?? randomUUID(), "application/json", Buffer.from(JSON.stringify(r.body)));
     }
     if (path.startsWith("/_localfargate/")) {
       const r = await handleControl(this.app, this, req.method, path, req.bodyTooLarge ? Buffer.alloc(0) : req.body);

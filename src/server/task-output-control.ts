@@ -12,15 +12,18 @@
  * cursor, done }`;
  * `done` once the task has stopped and everything it wrote has been read.
  */
+import { randomUUID } from "node:crypto";
 import type { DescribeTasksRequest, DescribeTasksResponse } from "@aws-sdk/client-ecs";
 import { authenticate } from "../auth/credentials.ts";
 import { authorizeChecks } from "../authz/authorize.ts";
 import type { AppContext } from "../kernel/context.ts";
+import type { ServiceDef } from "../kernel/service.ts";
 import { ServiceError } from "../kernel/errors.ts";
 import type { FargateDataPlane } from "../fargate/reconciler.ts";
 import { InvalidCursor } from "../fargate/task-output.ts";
 import { SealError } from "../store/sealing.ts";
 import { newContext } from "./dispatcher.ts";
+import { recordTaskOutputRead, type TaskOutputRead } from "./task-output-audit.ts";
 
 export const TASK_OUTPUT_PATH = "/_localfargate/logs";
 /** The longest a request waits for output (well inside every client's idle timeout). */
@@ -41,6 +44,8 @@ export interface TaskOutputRequest {
 export interface TaskOutputReply {
   status: number;
   body: unknown;
+  /** the request's id, as its CloudTrail record names it */
+  requestId?: string;
 }
 
 const TASK_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task\/([A-Za-z0-9_-]{1,255})\/([a-f0-9]{32})$/;
@@ -64,6 +69,30 @@ export async function handleTaskOutput(app: AppContext, req: TaskOutputRequest):
     throw e;
   }
   const q = new URLSearchParams(req.rawQuery);
+  const requestId = randomUUID();
+  const requestParameters: Record<string, string> = {};
+  for (const name of ["task", "cluster", "container", "cursor", "wait"]) {
+    const v = q.get(name);
+    if (v !== null) requestParameters[name] = v;
+  }
+  const read = { requestId, region: who.region, principal: who.principal, sourceIp: req.sourceIp, userAgent: req.headers["user-agent"] ?? "", requestParameters };
+  const answer = await readTaskOutput(app, req, q, read, ecs, plane);
+  const body = answer.body as { __type?: string; message?: string; taskArn?: string };
+  const error = answer.status >= 400 ? { code: body.__type ?? "InternalFailure", message: body.message ?? "", status: answer.status } : undefined;
+  const recorded = await recordTaskOutputRead(app, ecs, { ...read, ...(body.taskArn ? { taskArn: body.taskArn } : {}), ...(error ? { error } : {}) });
+  if (!recorded) return { status: 503, requestId, body: { __type: "ServiceUnavailable", message: "The request has failed due to a temporary failure of the server." } };
+  return { ...answer, requestId };
+}
+
+/** The read itself, as the authenticated caller: DescribeTasks's lookup and authorization, then the output. */
+async function readTaskOutput(
+  app: AppContext,
+  req: TaskOutputRequest,
+  q: URLSearchParams,
+  caller: Pick<TaskOutputRead, "requestId" | "region" | "principal">,
+  ecs: ServiceDef,
+  plane: FargateDataPlane,
+): Promise<TaskOutputReply> {
   const taskRef = q.get("task") ?? "";
   const m = TASK_ARN.exec(taskRef);
   const cluster = q.get("cluster") ?? m?.[1] ?? "default";
@@ -71,11 +100,13 @@ export async function handleTaskOutput(app: AppContext, req: TaskOutputRequest):
   const container = q.get("container") ?? undefined;
   const waitText = q.get("wait") ?? "0";
   if (!/^\d{1,3}$/.test(waitText) || Number(waitText) > MAX_WAIT_SECONDS) return invalid(`wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}.`);
+  if (app.store.disk.problem(0)) return { status: 503, body: { __type: "ServiceUnavailable", message: "The request has failed due to a temporary failure of the server." } };
 
   // DescribeTasks as the caller: the same lookup (account, Region, cluster) and the same authorization.
   const ctx = newContext(app, ecs, "DescribeTasks", {
-    region: who.region,
-    principal: who.principal,
+    requestId: caller.requestId,
+    region: caller.region,
+    principal: caller.principal,
     sourceIp: req.sourceIp,
     userAgent: req.headers["user-agent"] ?? "",
     secureTransport: false,

@@ -74,6 +74,9 @@ GOT_ROLE="$(echo "$OUT" | python3 -c 'import json,sys; print(json.loads(sys.stdi
 expect_eq "$GOT_ROLE" "$ROLE_ARN" "the container reads its task role's credentials at 169.254.170.2"
 ERR="$(cd "$ROOT" && node bin/localfargate.js logs "$TASK" --endpoint "$LF_ENDPOINT" 2>&1 >/dev/null)"
 expect_eq "$ERR" "to-stderr" "localfargate logs prints the container's stderr apart"
+READS="$(awsl cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=GetTaskOutput --query 'Events[].CloudTrailEvent' --output json)"
+expect_eq "$(echo "$READS" | TASK="$TASK" python3 -c 'import json,os,sys; e=[json.loads(x) for x in json.load(sys.stdin)]; print(all(r["eventSource"] == "ecs.amazonaws.com" and r["userIdentity"]["type"] == "Root" and r["resources"][0]["ARN"] == os.environ["TASK"] for r in e) and len(e) >= 2)')" \
+  True "lookup-events shows each localfargate logs read as GetTaskOutput"
 awsl ecs stop-task --cluster web --task "$TASK" >/dev/null
 
 awsl ecs register-task-definition --family missing --requires-compatibilities FARGATE --network-mode awsvpc --cpu 256 --memory 512 \

@@ -37,6 +37,10 @@ read -r M_KEY M_SECRET M_TOKEN < <(AWS_ACCESS_KEY_ID="$ADMIN_KEY" AWS_SECRET_ACC
   --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
 member() { AWS_ACCESS_KEY_ID="$M_KEY" AWS_SECRET_ACCESS_KEY="$M_SECRET" AWS_SESSION_TOKEN="$M_TOKEN" awsl "$@"; }
 expect_eq "$(member sts get-caller-identity --query Account --output text)" "$MEMBER" "assume-role gives credentials in the member account"
+# IAM is global: its events are in us-east-1
+ROLE_EVENTS="$(member cloudtrail lookup-events --region us-east-1 --lookup-attributes AttributeKey=EventName,AttributeValue=CreateRole --query 'Events[].CloudTrailEvent' --output json)"
+expect_eq "$(echo "$ROLE_EVENTS" | python3 -c 'import json,sys; e=[json.loads(x) for x in json.load(sys.stdin)]; print(len(e), e[0]["userIdentity"]["invokedBy"], e[0]["requestParameters"]["roleName"])')" \
+  "1 organizations.amazonaws.com OrganizationAccountAccessRole" "the member account's CloudTrail shows Organizations creating its access role"
 
 # the member account's own key for Fargate ephemeral storage (the ECS documentation's key policy)
 KEY_POLICY="$(cat <<EOF

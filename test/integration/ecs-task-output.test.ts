@@ -14,6 +14,8 @@ import { startTestServer, type TestServer } from "../support/server.ts";
 import { NETWORK, registerSleeper, running, stopped, waitFor, waitTask } from "./ecs-helpers.ts";
 import { allow, deny, doc, userWithKey, type Creds } from "./iam-helpers.ts";
 import { otherAccountCallers } from "./cross-account-helpers.ts";
+import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import { lookupAll, recordOf } from "./cloudtrail-helpers.ts";
 
 let server: TestServer;
 let ecs: ECSClient;
@@ -191,6 +193,40 @@ describe("localfargate logs", () => {
     expect(JSON.stringify(unsignedBody)).not.toContain("secret-42");
     const fromPage = await fetch(`${server.url}/_localfargate/logs?${q}`, { headers: { origin: "http://evil.example" } });
     expect(fromPage.status).toBe(403);
+    await ecs.send(new StopTaskCommand({ cluster: "out", task: arn }));
+  });
+});
+
+describe("task output reads in CloudTrail", () => {
+  it("records each read as ecs GetTaskOutput with the caller's identity, refusals with AWS's error", async () => {
+    const arn = await runTask("out-audit", 'echo "audited-$((6*7))"; exec sleep 300');
+    await waitTask(ecs, "out", arn, running);
+    const reader = await userWithKey(iam, "audited-reader", doc([allow("ecs:DescribeTasks")]));
+    await waitFor("the output", async () => (await cli(["logs", arn, "--container", "app"], reader)).stdout.includes("audited-42"));
+    const nobody = await userWithKey(iam, "audited-nobody");
+    expect((await cli(["logs", arn], nobody)).code).toBe(1);
+
+    const ct = new CloudTrailClient(server.config);
+    const events = await lookupAll(ct, "EventName", "GetTaskOutput");
+    const records = events.map(recordOf);
+    const read = records.find((r) => r.userIdentity.userName === "audited-reader" && !r.errorCode)!;
+    expect(read).toBeDefined();
+    expect(read.eventSource).toBe("ecs.amazonaws.com");
+    expect(read.eventName).toBe("GetTaskOutput");
+    expect(read.readOnly).toBe(true);
+    expect(read.managementEvent).toBe(true);
+    expect(read.awsRegion).toBe("us-east-1");
+    expect(read.recipientAccountId).toBe("000000000000");
+    expect(read.userIdentity).toMatchObject({ type: "IAMUser", arn: "arn:aws:iam::000000000000:user/audited-reader", accessKeyId: reader.accessKeyId });
+    expect(read.requestParameters).toMatchObject({ task: arn, container: "app" });
+    expect(read.resources).toEqual([{ ARN: arn, accountId: "000000000000", type: "AWS::ECS::Task" }]);
+    expect(JSON.stringify(read)).not.toContain("audited-42");
+    // LookupEvents lists it by its resource and by the caller too
+    expect(events.find((e) => JSON.parse(e.CloudTrailEvent!).eventID === read.eventID)).toMatchObject({ Username: "audited-reader", ReadOnly: "true" });
+    const refused = records.find((r) => r.userIdentity.userName === "audited-nobody")!;
+    expect(refused.errorCode).toBe("AccessDeniedException");
+    expect(refused.errorMessage).toMatch(/not authorized to perform: ecs:DescribeTasks/);
+    expect(refused.resources).toBeUndefined();
     await ecs.send(new StopTaskCommand({ cluster: "out", task: arn }));
   });
 });

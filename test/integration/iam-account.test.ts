@@ -3,7 +3,7 @@
  * profiles it governs, account aliases, GetAccountSummary, the credential report, UpdateGroup,
  * UpdateRoleDescription and the tags of customer managed policies.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   IAMClient,
   AddUserToGroupCommand,
@@ -43,17 +43,14 @@ import {
   PutRolePolicyCommand,
 } from "@aws-sdk/client-iam";
 import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { useTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT, allow, doc, expectAwsError, trustAccount, userWithKey } from "./iam-helpers.ts";
 
 let s: TestServer;
 let iam: IAMClient;
-beforeAll(async () => {
-  s = await startTestServer();
+useTestServer((server) => {
+  s = server;
   iam = new IAMClient(s.config);
-});
-afterAll(async () => {
-  await s?.close();
 });
 
 describe("account password policy and login profiles", () => {

@@ -1,5 +1,5 @@
 /** IAM virtual MFA devices and MFA-verified STS sessions through @aws-sdk/client-iam and client-sts. */
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { describe, it, expect } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -24,18 +24,15 @@ import {
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, type Credentials } from "@aws-sdk/client-sts";
 import jsqrModule from "jsqr";
 import { PNG } from "pngjs";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { startTestServer, useTestServer, type TestServer } from "../support/server.ts";
 import { base32Decode, codeAt } from "../../src/services/iam/totp.ts";
 import { ACCOUNT, allow, doc, enableMfa, expectAwsError, serverStep, trustPrincipal, userWithKey, type Creds } from "./iam-helpers.ts";
 
 let s: TestServer;
 let iam: IAMClient;
-beforeAll(async () => {
-  s = await startTestServer();
+useTestServer((server) => {
+  s = server;
   iam = new IAMClient(s.config);
-});
-afterAll(async () => {
-  await s?.close();
 });
 
 const asCreds = (c: Credentials): Creds => ({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! });

@@ -2,7 +2,17 @@
 import { expect } from "vitest";
 import { constants, createCipheriv, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
-import { CreateKeyCommand, KMSClient, type CreateKeyCommandInput, type KeyMetadata } from "@aws-sdk/client-kms";
+import {
+  CreateKeyCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
+  KMSClient,
+  type AlgorithmSpec,
+  type CreateKeyCommandInput,
+  type ImportKeyMaterialCommandInput,
+  type ImportKeyMaterialCommandOutput,
+  type KeyMetadata,
+} from "@aws-sdk/client-kms";
 import type { TestServer } from "../support/server.ts";
 import type { CredentialRecord, Principal } from "../../src/kernel/principal.ts";
 import type { LooseJson } from "../support/json.ts";
@@ -140,6 +150,21 @@ export function wrap(publicKeyDer: Uint8Array, algorithm: string, material: Buff
   const c = createCipheriv("id-aes256-wrap-pad", aesKey, Buffer.from("A65959A6", "hex"));
   const wrapped = Buffer.concat([c.update(material), c.final()]);
   return Buffer.concat([rsa(aesKey), wrapped]);
+}
+
+/**
+ * GetParametersForImport (RSA_2048 wrapping key) then ImportKeyMaterial of `material`, wrapped with
+ * `algorithm` as `wrap` does; `input` holds ImportKeyMaterial's other members (ExpirationModel…).
+ */
+export async function importMaterial(
+  kms: KMSClient,
+  key: KeyMetadata,
+  material: Buffer,
+  algorithm: AlgorithmSpec,
+  input: Partial<ImportKeyMaterialCommandInput>,
+): Promise<ImportKeyMaterialCommandOutput> {
+  const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: algorithm, WrappingKeySpec: "RSA_2048" }));
+  return kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey!, algorithm, material), ...input }));
 }
 
 export { allow, deny } from "./iam-helpers.ts";

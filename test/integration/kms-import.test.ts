@@ -3,7 +3,7 @@
  * users to wrap it with openssl, for all four wrapping algorithms; the ExpirationModel/ValidTo
  * rules; re-import of the same material; refusal of different material; expiry on the clock.
  */
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { describe, it, expect } from "vitest";
 import { createDecipheriv, createPublicKey, randomBytes } from "node:crypto";
 import {
   DecryptCommand,
@@ -17,29 +17,23 @@ import {
   type AlgorithmSpec,
   type KeyMetadata,
 } from "@aws-sdk/client-kms";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { ACCOUNT, createKey, expectKmsError, text, trailRecords, utf8, wrap } from "./kms-helpers.ts";
+import { startTestServer, useTestServer, type TestServer } from "../support/server.ts";
+import { ACCOUNT, createKey, expectKmsError, importMaterial, text, trailRecords, utf8, wrap } from "./kms-helpers.ts";
 
 const DAY = 86400;
 let s: TestServer;
 let kms: KMSClient;
-beforeAll(async () => {
-  s = await startTestServer();
+useTestServer((server) => {
+  s = server;
   kms = new KMSClient(s.config);
 });
-afterAll(async () => {
-  await s.close();
-});
 
-async function importInto(
+const importInto = (
   key: KeyMetadata,
   material: Buffer,
   algorithm: AlgorithmSpec = "RSAES_OAEP_SHA_256",
   extra: { ValidTo?: Date; ExpirationModel?: "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE" } = { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE" },
-) {
-  const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: algorithm, WrappingKeySpec: "RSA_2048" }));
-  return kms.send(new ImportKeyMaterialCommand({ KeyId: key.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrap(p.PublicKey!, algorithm, material), ...extra }));
-}
+) => importMaterial(kms, key, material, algorithm, extra);
 
 /** Opens a KMS symmetric ciphertext (layout in src/services/kms/crypto/ciphertext.ts) with raw material, using only node. */
 function openWith(material: Buffer, blob: Uint8Array): string {

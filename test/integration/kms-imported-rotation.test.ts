@@ -4,46 +4,31 @@
  * RotateKeyOnDemand, ListKeyRotations' IncludeKeyMaterial, DeleteImportedKeyMaterial's
  * KeyMaterialId. The members the newer models have travel as the SDK sends them.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import {
   DecryptCommand,
   DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
   EncryptCommand,
-  GetParametersForImportCommand,
-  ImportKeyMaterialCommand,
   KMSClient,
   ListKeyRotationsCommand,
   RotateKeyOnDemandCommand,
   type ImportKeyMaterialCommandInput,
   type KeyMetadata,
 } from "@aws-sdk/client-kms";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { createKey, expectKmsError, text, utf8, wrap } from "./kms-helpers.ts";
+import { useTestServer, type TestServer } from "../support/server.ts";
+import { createKey, expectKmsError, importMaterial, text, utf8 } from "./kms-helpers.ts";
 
 let s: TestServer;
 let kms: KMSClient;
-beforeAll(async () => {
-  s = await startTestServer();
+useTestServer((server) => {
+  s = server;
   kms = new KMSClient(s.config);
 });
-afterAll(async () => {
-  await s.close();
-});
 
-async function importInto(key: KeyMetadata, material: Buffer, extra: Partial<ImportKeyMaterialCommandInput> = {}) {
-  const p = await kms.send(new GetParametersForImportCommand({ KeyId: key.KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }));
-  return kms.send(
-    new ImportKeyMaterialCommand({
-      KeyId: key.KeyId,
-      ImportToken: p.ImportToken,
-      EncryptedKeyMaterial: wrap(p.PublicKey!, "RSAES_OAEP_SHA_256", material),
-      ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
-      ...extra,
-    }),
-  );
-}
+const importInto = (key: KeyMetadata, material: Buffer, extra: Partial<ImportKeyMaterialCommandInput> = {}) =>
+  importMaterial(kms, key, material, "RSAES_OAEP_SHA_256", { ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE", ...extra });
 
 const encrypt = async (key: KeyMetadata, s: string) => (await kms.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: utf8(s) }))).CiphertextBlob!;
 const decrypt = async (blob: Uint8Array) => text((await kms.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext);

@@ -5,28 +5,20 @@
  */
 import { describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { allow, doc, expectAwsError, userWithKey, type Creds } from "./iam-helpers.ts";
-
-async function intoMember(s: TestServer, admin: Creds, account: string): Promise<KMSClient> {
-  const c = (await new STSClient(s.configFor(admin)).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`, RoleSessionName: "ops" })))
-    .Credentials!;
-  return new KMSClient(s.configFor({ accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken }));
-}
+import { startTestServer } from "../support/server.ts";
+import { doc, expectAwsError } from "./iam-helpers.ts";
+import { createMemberAccount, intoMember, orgAdmin } from "./organizations-helpers.ts";
 
 describe("Organizations after a restart with the same data dir", () => {
   it("keeps the organization and still enforces its SCPs", async () => {
     const first = await startTestServer();
     const org = new ORG.OrganizationsClient(first.config);
-    const admin = await userWithKey(new IAMClient(first.config), "org-admin", doc([allow("*")]));
+    const admin = await orgAdmin(first);
     const made = (await org.send(new ORG.CreateOrganizationCommand({}))).Organization!;
     const rootId = (await org.send(new ORG.ListRootsCommand({}))).Roots![0].Id!;
     const ouId = (await org.send(new ORG.CreateOrganizationalUnitCommand({ ParentId: rootId, Name: "prod" }))).OrganizationalUnit!.Id!;
-    const req = (await org.send(new ORG.CreateAccountCommand({ AccountName: "member", Email: "member@example.com" }))).CreateAccountStatus!.Id!;
-    const member = (await org.send(new ORG.DescribeCreateAccountStatusCommand({ CreateAccountRequestId: req }))).CreateAccountStatus!.AccountId!;
+    const member = await createMemberAccount(org, "member", "member@example.com");
     await org.send(new ORG.MoveAccountCommand({ AccountId: member, SourceParentId: rootId, DestinationParentId: ouId }));
     await org.send(new ORG.EnablePolicyTypeCommand({ RootId: rootId, PolicyType: "SERVICE_CONTROL_POLICY" }));
     const deny = (
@@ -51,7 +43,7 @@ describe("Organizations after a restart with the same data dir", () => {
       expect((await org2.send(new ORG.ListPoliciesForTargetCommand({ TargetId: ouId, Filter: "SERVICE_CONTROL_POLICY" }))).Policies!.map((p) => p.Id)).toEqual(
         ["p-FullAWSAccess", deny].sort(),
       );
-      const kms = await intoMember(again, admin, member);
+      const kms = new KMSClient(again.configFor(await intoMember(again, admin, member)));
       await expectAwsError(kms.send(new CreateKeyCommand({})), "AccessDeniedException", 400, /with an explicit deny in a service control policy$/);
     } finally {
       await again.close();

@@ -5,17 +5,17 @@
  * SCP). docs/organizations.md.
  */
 import { createTrailBucket } from "./cloudtrail-helpers.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { IAMClient } from "@aws-sdk/client-iam";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { useTestServer, type TestServer } from "../support/server.ts";
+import { createMemberAccount, intoMember as intoMemberAccount, orgAdmin } from "./organizations-helpers.ts";
 import type { Principal } from "../../src/kernel/principal.ts";
 import { createFargateKey } from "./ecs-helpers.ts";
-import { allow, doc, expectAwsError, userWithKey, type Creds } from "./iam-helpers.ts";
+import { allow, doc, expectAwsError, type Creds } from "./iam-helpers.ts";
 
 const MANAGEMENT = "000000000000";
 const OUTSIDER = "222222222222";
@@ -27,13 +27,10 @@ let admin: Creds;
 const orgAs = (creds: Creds) => new ORG.OrganizationsClient(s.configFor(creds));
 const rootOf = (account: string): Creds => ({ accessKeyId: account, secretAccessKey: "test" });
 
-beforeAll(async () => {
-  s = await startTestServer();
+useTestServer(async (server) => {
+  s = server;
   org = new ORG.OrganizationsClient(s.config);
-  admin = await userWithKey(new IAMClient(s.config), "org-admin", doc([allow("*")]));
-});
-afterAll(async () => {
-  await s?.close();
+  admin = await orgAdmin(s);
 });
 
 /** The reason ConstraintViolationException and InvalidInputException carry. */
@@ -42,20 +39,8 @@ async function expectReason(p: Promise<unknown>, code: string, status: number, r
   expect(e.Reason).toBe(reason);
 }
 
-async function createAccount(name: string, email: string): Promise<string> {
-  const started = await org.send(new ORG.CreateAccountCommand({ AccountName: name, Email: email }));
-  expect(started.CreateAccountStatus!.State).toBe("IN_PROGRESS");
-  const status = await org.send(new ORG.DescribeCreateAccountStatusCommand({ CreateAccountRequestId: started.CreateAccountStatus!.Id }));
-  expect(status.CreateAccountStatus!.State).toBe("SUCCEEDED");
-  return status.CreateAccountStatus!.AccountId!;
-}
-
-/** Credentials in a member account through its OrganizationAccountAccessRole, from the management account's IAM user. */
-async function intoMember(account: string): Promise<Creds> {
-  const sts = new STSClient(s.configFor(admin));
-  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`, RoleSessionName: "ops" }))).Credentials!;
-  return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken };
-}
+const createAccount = (name: string, email: string) => createMemberAccount(org, name, email);
+const intoMember = (account: string) => intoMemberAccount(s, admin, account);
 
 describe("Organizations", () => {
   let rootId: string;
@@ -100,6 +85,48 @@ describe("Organizations", () => {
     const status = (await org.send(new ORG.DescribeCreateAccountStatusCommand({ CreateAccountRequestId: again.CreateAccountStatus!.Id }))).CreateAccountStatus!;
     expect(status).toMatchObject({ State: "FAILED", FailureReason: "EMAIL_ALREADY_EXISTS" });
     expect((await org.send(new ORG.ListCreateAccountStatusCommand({ States: ["FAILED"] }))).CreateAccountStatuses).toHaveLength(1);
+  });
+
+  it("shows the access role's creation in the new account's CloudTrail, made by Organizations", async () => {
+    const account = await createAccount("audited", "audited@example.com");
+    const creds = await intoMember(account);
+    const ct = new CloudTrailClient(s.configFor(creds, "us-east-1"));
+    const recordsOf = async (name: string) =>
+      ((await ct.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: name }] }))).Events ?? []).map((e) =>
+        JSON.parse(e.CloudTrailEvent!),
+      );
+    const created = await recordsOf("CreateRole");
+    expect(created).toHaveLength(1);
+    const roleArn = `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`;
+    expect(created[0]).toMatchObject({
+      eventSource: "iam.amazonaws.com",
+      eventName: "CreateRole",
+      awsRegion: "us-east-1",
+      userIdentity: { type: "AWSService", invokedBy: "organizations.amazonaws.com" },
+      sourceIPAddress: "organizations.amazonaws.com",
+      userAgent: "organizations.amazonaws.com",
+      readOnly: false,
+      eventType: "AwsApiCall",
+      managementEvent: true,
+      recipientAccountId: account,
+      resources: [{ ARN: roleArn, accountId: account, type: "AWS::IAM::Role" }],
+      requestParameters: { roleName: "OrganizationAccountAccessRole" },
+      responseElements: { role: { roleName: "OrganizationAccountAccessRole", arn: roleArn, path: "/" } },
+    });
+    expect(JSON.parse(created[0].requestParameters.assumeRolePolicyDocument).Statement[0].Principal).toEqual({ AWS: `arn:aws:iam::${MANAGEMENT}:root` });
+    const put = await recordsOf("PutRolePolicy");
+    expect(put).toHaveLength(1);
+    expect(put[0]).toMatchObject({
+      userIdentity: { invokedBy: "organizations.amazonaws.com" },
+      recipientAccountId: account,
+      requestParameters: { roleName: "OrganizationAccountAccessRole", policyName: "AdministratorAccess" },
+    });
+    // the management account's trail has the CreateAccount call, not the new account's role
+    const mgmt = new CloudTrailClient(s.configFor(admin, "us-east-1"));
+    const mgmtCreates = ((await mgmt.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventName", AttributeValue: "CreateRole" }] }))).Events ?? []).map((e) =>
+      JSON.parse(e.CloudTrailEvent!),
+    );
+    expect(mgmtCreates.filter((r) => r.recipientAccountId === account)).toEqual([]);
   });
 
   it("answers input that breaks the model's constraints with InvalidInputException and its Reason", async () => {

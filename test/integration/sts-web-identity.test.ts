@@ -36,8 +36,16 @@ let providerArn: string;
 const ROLE = "ci-deploy";
 const roleArn = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`;
 
+/** Stands in for DNS: the names the SSRF tests use resolve here and nowhere else. */
+const NAMES: Record<string, string> = { "private-idp.example": "10.0.0.1", "task-endpoint.example": "169.254.170.2", "ula-idp.example": "fd00::1", "rebind.example": "127.0.0.1" };
+const resolveHost = async (hostname: string) => {
+  const address = NAMES[hostname];
+  if (!address) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
+  return [{ address, family: address.includes(":") ? 6 : 4 }];
+};
+
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startTestServer({ resolveHost });
   iam = new IAMClient(s.config);
   sts = new STSClient(s.config);
   issuer = await startTestIssuer();
@@ -223,6 +231,44 @@ describe("AssumeRoleWithWebIdentity", () => {
     await expectAwsError(assume(token), "IDPCommunicationErrorException", 400);
     issuer.serve.status = undefined;
     issuer.serve.discovery = { issuer: issuer.url, jwks_uri: "https://jwks.example.com/keys" };
+    await expectAwsError(assume(token), "InvalidIdentityTokenException", 400, /Couldn't retrieve verification key/);
+    issuer.serve.discovery = undefined;
+    expect((await assume(token)).AssumedRoleUser!.Arn).toMatch(/assumed-role\/ci-deploy\/run-42$/);
+  });
+
+  it("never fetches the issuer's documents from the server's own port", async () => {
+    const token = await issuer.token({ sub: "repo:acme/app:x", aud: "sts.amazonaws.com" });
+    for (const jwks_uri of [`${s.url}/jwks`, `http://localhost:${s.port}/jwks`, `http://[::1]:${s.port}/jwks`]) {
+      issuer.serve.discovery = { issuer: issuer.url, jwks_uri };
+      await expectAwsError(assume(token), "IDPCommunicationErrorException", 400);
+    }
+    issuer.serve.discovery = undefined;
+    // an issuer that is the server itself
+    await iam.send(new CreateOpenIDConnectProviderCommand({ Url: s.url, ClientIDList: ["sts.amazonaws.com"] }));
+    const self = await issuer.token({ iss: s.url, sub: "repo:acme/app:x", aud: "sts.amazonaws.com" });
+    await expectAwsError(assume(self, { RoleArn: roleArn }), "IDPCommunicationErrorException", 400);
+  });
+
+  it("never fetches from private, link-local or unique-local addresses, whatever the issuer's name", async () => {
+    const issuers = [
+      "https://10.0.0.1",
+      "https://169.254.170.2",
+      "https://[::ffff:169.254.170.2]",
+      "https://[fd00::1]/idp",
+      "https://private-idp.example",
+      "https://task-endpoint.example/v2",
+      "https://ula-idp.example",
+      // a public name that resolves to loopback (DNS rebinding)
+      "https://rebind.example",
+    ];
+    for (const Url of issuers) {
+      await iam.send(new CreateOpenIDConnectProviderCommand({ Url, ClientIDList: ["sts.amazonaws.com"] }));
+      const token = await issuer.token({ iss: Url, sub: "repo:acme/app:x", aud: "sts.amazonaws.com" });
+      await expectAwsError(assume(token), "IDPCommunicationErrorException", 400);
+    }
+    // a loopback issuer's discovery document may not send the JWKS fetch there either
+    const token = await issuer.token({ sub: "repo:acme/app:x", aud: "sts.amazonaws.com" });
+    issuer.serve.discovery = { issuer: issuer.url, jwks_uri: "https://private-idp.example/jwks" };
     await expectAwsError(assume(token), "InvalidIdentityTokenException", 400, /Couldn't retrieve verification key/);
     issuer.serve.discovery = undefined;
     expect((await assume(token)).AssumedRoleUser!.Arn).toMatch(/assumed-role\/ci-deploy\/run-42$/);

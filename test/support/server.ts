@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { startLocalfargate, type Running, type StartOptions } from "../../src/server/app.ts";
 
 export interface TestServer extends Running {
@@ -41,4 +42,19 @@ export async function startTestServer(opts: StartOptions & { dataDir?: string } 
       return ((await res.json()) as { now: string }).now;
     },
   };
+}
+
+/**
+ * One server for a whole test file: started before its tests (then `onStart` makes the file's
+ * clients), closed with its data dir after them.
+ */
+export function useTestServer(onStart: (s: TestServer) => void | Promise<void>, opts?: Parameters<typeof startTestServer>[0]): void {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(opts);
+    await onStart(server);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 }

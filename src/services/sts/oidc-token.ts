@@ -7,18 +7,22 @@
  * issuer's discovery document (`<iss>/.well-known/openid-configuration` → `jwks_uri`).
  *
  * Fetches go only where an administrator registered a provider: https, or http for a loopback
- * issuer (whose JWKS must then be on a loopback host too). Responses are size- and time-limited,
- * follow no redirects and are not cached (a rotated key is seen on the next call).
+ * issuer (whose JWKS must then be on a loopback host too), and only to addresses issuer-fetch.ts
+ * allows (never private, link-local or unique-local ones, nor this server's own port). Responses
+ * are size- and time-limited, redirects are checked like the first URL, and nothing is cached (a
+ * rotated key is seen on the next call).
  */
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { ServiceError } from "../../kernel/errors.ts";
 import { isLoopbackHost } from "../iam/oidc-providers.ts";
 import type { OidcProviderRec } from "../iam/state.ts";
+import { fetchIssuerJson, IssuerFetchError, type IssuerFetchPolicy } from "./issuer-fetch.ts";
 
 /** The asymmetric algorithms AWS accepts for ID tokens (never `none` or an HMAC). */
 export const TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"];
-const FETCH_TIMEOUT_MS = 5000;
-const MAX_DOCUMENT_BYTES = 128 * 1024;
+
+/** Where the server itself listens and how names resolve: what the fetch policy needs from the app. */
+export type IssuerFetchSetting = Pick<IssuerFetchPolicy, "ownPort" | "resolve">;
 
 export const invalidToken = (message: string) => new ServiceError("InvalidIdentityToken", message, 400);
 const communicationError = () =>
@@ -85,46 +89,32 @@ function allowedUrl(raw: unknown, issuer: URL): URL | undefined {
   return undefined;
 }
 
-/** GETs a JSON document; unreachable is IDPCommunicationError, anything unusable is undefined. */
-async function fetchJson(url: URL): Promise<unknown> {
-  let res: Response;
+/** GETs a JSON document; unreachable or refused is IDPCommunicationError, anything unusable is undefined. */
+async function fetchJson(url: URL, issuer: URL, setting: IssuerFetchSetting): Promise<unknown> {
   try {
-    res = await fetch(url, { redirect: "error", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: "application/json" } });
-  } catch {
+    return await fetchIssuerJson(url, { ...setting, loopback: isLoopbackHost(issuer.hostname), allowUrl: (u) => allowedUrl(u.href, issuer) !== undefined });
+  } catch (e) {
+    if (e instanceof IssuerFetchError && e.reason === "unusable") return undefined;
     throw communicationError();
-  }
-  if (res.status >= 500) throw communicationError();
-  if (res.status !== 200 || !res.body) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of res.body) {
-      size += (chunk as Uint8Array).length;
-      if (size > MAX_DOCUMENT_BYTES) return undefined;
-      chunks.push(Buffer.from(chunk as Uint8Array));
-    }
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    return undefined;
   }
 }
 
 /** The issuer's JWKS, through its discovery document. */
-async function issuerKeys(issuerUrl: string): Promise<JSONWebKeySet> {
+async function issuerKeys(issuerUrl: string, setting: IssuerFetchSetting): Promise<JSONWebKeySet> {
   const issuer = new URL(issuerUrl);
   const discoveryUrl = allowedUrl(`${issuerUrl.replace(/\/+$/, "")}/.well-known/openid-configuration`, issuer);
   if (!discoveryUrl) throw noVerificationKey();
-  const discovery = (await fetchJson(discoveryUrl)) as { jwks_uri?: unknown } | undefined;
+  const discovery = (await fetchJson(discoveryUrl, issuer, setting)) as { jwks_uri?: unknown } | undefined;
   const jwksUrl = allowedUrl(discovery?.jwks_uri, issuer);
   if (!jwksUrl) throw noVerificationKey();
-  const jwks = (await fetchJson(jwksUrl)) as JSONWebKeySet | undefined;
+  const jwks = (await fetchJson(jwksUrl, issuer, setting)) as JSONWebKeySet | undefined;
   if (!jwks || !Array.isArray(jwks.keys)) throw noVerificationKey();
   return jwks;
 }
 
 /** Verifies the signature (and iss, nbf) of a token whose provider, audience and expiry were checked. */
-export async function verifySignature(token: string, provider: OidcProviderRec, now: Date): Promise<JWTPayload> {
-  const jwks = await issuerKeys(provider.url);
+export async function verifySignature(token: string, provider: OidcProviderRec, now: Date, setting: IssuerFetchSetting = {}): Promise<JWTPayload> {
+  const jwks = await issuerKeys(provider.url, setting);
   let keys;
   try {
     keys = createLocalJWKSet(jwks);

@@ -17,7 +17,7 @@ import type { OidcProviderRec, RoleRec } from "../iam/state.ts";
 import { cloudTrailExpiration, validation } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
 import { issueFederatedSession } from "./federated-session.ts";
-import { checkExpiry, invalidToken, matchingAudience, readToken, verifySignature } from "./oidc-token.ts";
+import { checkExpiry, invalidToken, matchingAudience, readToken, verifySignature, type IssuerFetchSetting } from "./oidc-token.ts";
 
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role(\/(?:[!-~]+\/)?)([\w+=,.@-]{1,64})$/;
 
@@ -51,6 +51,13 @@ export function webIdentityContext(provider: OidcProviderRec, audience: string, 
   return ctx;
 }
 
+/** The server's own port (never an issuer) and the resolver a test may put in place of DNS. */
+function issuerFetchSetting(ctx: RequestContext): IssuerFetchSetting {
+  const url = ctx.app.find("serverUrl");
+  const port = url ? Number(new URL(url).port) : ctx.app.options.port;
+  return { ...(port ? { ownPort: port } : {}), ...(ctx.app.options.resolveHost ? { resolve: ctx.app.options.resolveHost } : {}) };
+}
+
 export function assumeRoleWithWebIdentityOperation(deps: StsDeps) {
   return defineOperation<AssumeRoleWithWebIdentityRequest, AssumeRoleWithWebIdentityResponse, ResolvedWebIdentity>({
     resolve: async function resolveWebIdentity(ctx, i) {
@@ -76,7 +83,7 @@ export function assumeRoleWithWebIdentityOperation(deps: StsDeps) {
         identityProvider: host,
       };
       checkExpiry(token.claims, ctx.now);
-      const claims = await verifySignature(i.WebIdentityToken!, provider, ctx.now);
+      const claims = await verifySignature(i.WebIdentityToken!, provider, ctx.now, issuerFetchSetting(ctx));
       if (typeof claims.sub !== "string" || claims.sub.length < 6 || claims.sub.length > 255) {
         throw invalidToken("The ID Token provided has no valid subject (sub): 6 to 255 characters.");
       }
