@@ -22,10 +22,10 @@ export type BucketConfigs = Partial<Record<ConfigName, XmlNode | null>>;
 
 type ConfigName = "versioning" | "encryption" | "publicAccessBlock" | "ownershipControls" | "tagging";
 
-const malformedXml = () => new ServiceError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400);
+export const malformedXml = () => new ServiceError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400);
 
 /** The request body's root element, or MalformedXML (no DTDs or entities). */
-function rootOf(body: Buffer, name: string): Element {
+export function rootOf(body: Buffer, name: string): Element {
   const text = body.toString("utf8").trim();
   if (text === "" || /<!DOCTYPE|<!ENTITY/i.test(text)) throw malformedXml();
   let failed = false;
@@ -44,16 +44,16 @@ function rootOf(body: Buffer, name: string): Element {
   return root;
 }
 
-function childElements(el: Element, name?: string): Element[] {
+export function childElements(el: Element, name?: string): Element[] {
   return Array.from(el.childNodes).filter((n): n is Element => n.nodeType === 1 && (name === undefined || (n as Element).localName === name));
 }
 
-function textOf(el: Element, name: string): string | undefined {
+export function textOf(el: Element, name: string): string | undefined {
   const c = childElements(el, name)[0];
   return c ? (c.textContent ?? "").trim() : undefined;
 }
 
-function booleanOf(el: Element, name: string): boolean | undefined {
+export function booleanOf(el: Element, name: string): boolean | undefined {
   const v = textOf(el, name);
   if (v === undefined) return undefined;
   if (v !== "true" && v !== "false") throw malformedXml();

@@ -13,6 +13,8 @@ import { deleteBucketPolicyOperation, getBucketPolicyOperation, putBucketPolicyO
 import { listObjectsOperation, listObjectsV2Operation } from "./list-operations.ts";
 import { deleteObjectOperation, getObjectOperation, headObjectOperation, putObjectOperation } from "./object-operations.ts";
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Operation, type S3Output } from "./protocol.ts";
+import { s3SseKey } from "./sse-key.ts";
+import { deleteObjectsOperation, listObjectVersionsOperation } from "./version-operations.ts";
 import { S3Storage, type Bucket } from "./storage.ts";
 
 export { bucketPolicyAllowsService } from "./bucket-policy.ts";
@@ -70,6 +72,8 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     GetBucketLifecycleConfiguration: unsetReadOperation(storage, "GetBucketLifecycleConfiguration"),
     GetObjectLockConfiguration: unsetReadOperation(storage, "GetObjectLockConfiguration"),
     GetBucketReplication: unsetReadOperation(storage, "GetBucketReplication"),
+    ListObjectVersions: listObjectVersionsOperation(storage),
+    DeleteObjects: deleteObjectsOperation(storage),
   };
 }
 
@@ -77,7 +81,7 @@ export const s3Module = defineServiceModule({
   name: "s3",
   needs: [],
   create(app) {
-    const storage = new S3Storage(app.store);
+    const storage = new S3Storage(app.store, s3SseKey(app));
     const api: S3Api = { storage, bucket: (n) => storage.bucket(n) };
     const def: ServiceDef = {
       name: "s3",

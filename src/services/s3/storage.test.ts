@@ -12,8 +12,8 @@ describe("S3Storage key order", () => {
     expect(keys).toEqual(["a/1", "a/2", "c", "m", "x"]);
     // the same array is kept in order from here on
     for (const k of ["b", "\u{1F600}", "\uE000", "a/0", "m"]) storage.putObject("b", k, Buffer.from(k), now);
-    storage.deleteObject("b", "c");
-    storage.deleteObject("b", "nope");
+    storage.deleteObject("b", "c", now);
+    storage.deleteObject("b", "nope", now);
     expect(storage.sortedKeys("b")).toBe(keys);
     expect(keys).toEqual(["a/0", "a/1", "a/2", "b", "m", "x", "\uE000", "\u{1F600}"]);
     expect([...keys].sort(compareKeys)).toEqual(keys);
