@@ -27,3 +27,34 @@ describe("S3Storage key order", () => {
     expect(firstPastPrefix(keys, "0")).toBe(0);
   });
 });
+
+describe("S3Storage versions", () => {
+  it("makes each object of a data dir from before versioning its key's null version, readable as before", () => {
+    const store = new Store(null);
+    store.db.exec("CREATE TABLE s3_objects (bucket TEXT NOT NULL, key TEXT NOT NULL, meta TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (bucket, key))");
+    const meta = { key: "old.txt", size: 3, etag: '"x"', lastModified: new Date(0).toISOString(), contentType: "text/plain", metadata: {} };
+    store.db.prepare("INSERT INTO s3_objects VALUES (?, ?, ?, ?)").run("b", "old.txt", JSON.stringify(meta), Buffer.from("old"));
+    store.commitNow([store.put("s3.bucket", "b", { name: "b", ownerAccountId: "000000000000", region: "us-east-1", creationDate: new Date(0) })]);
+    const storage = new S3Storage(store);
+    expect(storage.head("b", "old.txt")).toMatchObject({ key: "old.txt", versionId: "null", contentType: "text/plain" });
+    expect(storage.body("b", "old.txt")?.toString()).toBe("old");
+    expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 's3_objects'").get()).toBeUndefined();
+    expect(S3Storage.hasSealedBodies(store)).toBe(false);
+  });
+
+  it("seals new bodies: the stored bytes are not the content and do not open as another key's", () => {
+    const store = new Store(null);
+    const storage = new S3Storage(store);
+    storage.createBucket({ name: "b", ownerAccountId: "000000000000", region: "us-east-1", creationDate: new Date(0) });
+    const a = storage.putObject("b", "a", Buffer.from("alpha"), new Date(0));
+    const c = storage.putObject("b", "c", Buffer.from("gamma"), new Date(0));
+    store.commitNow([...a.writes, ...c.writes]);
+    expect(S3Storage.hasSealedBodies(store)).toBe(true);
+    const raw = store.db.prepare("SELECT body FROM s3_object_versions WHERE key = 'a'").get() as { body: Buffer };
+    expect(raw.body.includes(Buffer.from("alpha"))).toBe(false);
+    expect(storage.body("b", "a")?.toString()).toBe("alpha");
+    // a sealed body moved under another key does not open
+    store.db.prepare("UPDATE s3_object_versions SET body = ? WHERE key = 'c'").run(raw.body);
+    expect(() => storage.body("b", "c")).toThrow();
+  });
+});
