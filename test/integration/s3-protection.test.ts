@@ -204,7 +204,7 @@ describe("Block Public Access: ACLs", () => {
     );
     await fails(s3.send(new GetBucketLocationCommand({ Bucket: "bpa-new-1" })), "NoSuchBucket", 404);
     await s3.send(new CreateBucketCommand({ Bucket: "bpa-new-1", ACL: "private" }));
-    await s3.send(new CreateBucketCommand({ Bucket: "bpa-new-2", ObjectOwnership: "ObjectWriter", ACL: "log-delivery-write" }));
+    await s3.send(new CreateBucketCommand({ Bucket: "bpa-new-2", ObjectOwnership: "ObjectWriter", GrantRead: `id="${"0".repeat(64)}"` }));
     const own = await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: "bpa-new-2" }));
     expect(own.OwnershipControls?.Rules).toEqual([{ ObjectOwnership: "ObjectWriter" }]);
   });
