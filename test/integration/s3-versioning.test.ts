@@ -292,6 +292,16 @@ describe("DeleteObjects", () => {
     expect((await s3.send(new ListObjectsV2Command({ Bucket: "bulk-plain" }))).KeyCount).toBe(0);
   });
 
+  it("answers a key longer than S3 allows with a KeyTooLongError for that object, adding no delete marker", async () => {
+    await versioned("bulk-long");
+    const long = "k".repeat(1025);
+    const r = await s3.send(new DeleteObjectsCommand({ Bucket: "bulk-long", Delete: { Objects: [{ Key: long }, { Key: "short" }] } }));
+    expect(r.Errors).toEqual([{ Key: long, Code: "KeyTooLongError", Message: "Your key is too long" }]);
+    expect(r.Deleted?.map((d) => d.Key)).toEqual(["short"]);
+    const all = await allVersions("bulk-long", 1000);
+    expect(all.markers.map((m) => m.Key)).toEqual(["short"]);
+  });
+
   it("refuses a document with no objects or more than 1000 (MalformedXML), changing nothing", async () => {
     await s3.send(new PutObjectCommand({ Bucket: "bulk-plain", Key: "stays", Body: "x" }));
     await fails(s3.send(new DeleteObjectsCommand({ Bucket: "bulk-plain", Delete: { Objects: [] } })), "MalformedXML", 400);

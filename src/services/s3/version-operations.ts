@@ -144,6 +144,8 @@ export function listObjectVersionsOperation(storage: S3Storage) {
 }
 
 const MAX_DELETE_OBJECTS = 1000;
+/** S3's limit on a key (KeyTooLongError), as for a single object. */
+const MAX_KEY_BYTES = 1024;
 
 interface DeleteRequest {
   quiet: boolean;
@@ -188,6 +190,10 @@ export function deleteObjectsOperation(storage: S3Storage) {
       const b = existingBucket(target);
       let inner = "";
       for (const o of target.request.objects) {
+        if (Buffer.byteLength(o.key) > MAX_KEY_BYTES) {
+          inner += `<Error>${xmlChildren({ Key: o.key, Code: "KeyTooLongError", Message: "Your key is too long" })}</Error>`;
+          continue;
+        }
         if (o.versionId !== undefined && !isValidVersionId(o.versionId)) {
           const error: XmlNode = { Key: o.key, VersionId: o.versionId, Code: "NoSuchVersion", Message: "The specified version does not exist." };
           inner += `<Error>${xmlChildren(error)}</Error>`;
