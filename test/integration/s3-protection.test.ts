@@ -169,6 +169,17 @@ describe("Block Public Access: BlockPublicPolicy", () => {
   });
 });
 
+describe("Block Public Access: RestrictPublicBuckets", () => {
+  it("lets a public bucket policy grant nothing to another account or an anonymous caller", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "bpa-policy", Key: "doc.txt", Body: "owner's" }));
+    const other = new S3Client({ ...s.configFor({ accessKeyId: "111111111111", secretAccessKey: "test" }), forcePathStyle: true });
+    await fails(other.send(new GetObjectCommand({ Bucket: "bpa-policy", Key: "doc.txt" })), "AccessDenied", 403);
+    const anonymous = await fetch(`${s.url}/bpa-policy/doc.txt`);
+    expect(anonymous.status).toBe(403);
+    expect(await anonymous.text()).toContain("<Code>AccessDenied</Code>");
+  });
+});
+
 describe("Block Public Access: ACLs", () => {
   it("refuses a public canned ACL or grant on PutObject (AccessDenied), and any ACL but the owner's under BucketOwnerEnforced", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "bpa-acl" }));
