@@ -8,7 +8,12 @@ import { existsSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   CreateBucketCommand,
+  GetBucketAclCommand,
   GetBucketLocationCommand,
+  GetObjectAclCommand,
+  PutBucketAclCommand,
+  PutBucketVersioningCommand,
+  PutObjectAclCommand,
   GetBucketOwnershipControlsCommand,
   GetBucketPolicyCommand,
   GetObjectCommand,
@@ -218,5 +223,100 @@ describe("Block Public Access: ACLs", () => {
     await s3.send(new CreateBucketCommand({ Bucket: "bpa-new-2", ObjectOwnership: "ObjectWriter", GrantRead: `id="${"0".repeat(64)}"` }));
     const own = await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: "bpa-new-2" }));
     expect(own.OwnershipControls?.Rules).toEqual([{ ObjectOwnership: "ObjectWriter" }]);
+  });
+});
+
+const ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+function grantsOf(r: { Grants?: { Grantee?: { Type?: string; URI?: string; ID?: string }; Permission?: string }[] }): string[] {
+  return (r.Grants ?? []).map((g) => `${g.Grantee?.Type}:${g.Grantee?.URI ?? "owner"}:${g.Permission}`);
+}
+
+describe("ACLs: PutBucketAcl, PutObjectAcl, GetObjectAcl", () => {
+  const OWNER_FULL = "CanonicalUser:owner:FULL_CONTROL";
+
+  it("refuses any ACL but the owner's while ACLs are disabled (BucketOwnerEnforced), a public one first under BlockPublicAcls", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "acl-default" }));
+    await s3.send(new PutObjectCommand({ Bucket: "acl-default", Key: "k", Body: "x" }));
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-default", ACL: "public-read" })), "AccessDenied", 403);
+    await fails(s3.send(new PutObjectAclCommand({ Bucket: "acl-default", Key: "k", ACL: "public-read" })), "AccessDenied", 403);
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-default", ACL: "private" })), "AccessControlListNotSupported", 400, "The bucket does not allow ACLs");
+    await fails(s3.send(new PutObjectAclCommand({ Bucket: "acl-default", Key: "k", ACL: "private" })), "AccessControlListNotSupported", 400);
+    await s3.send(new PutObjectAclCommand({ Bucket: "acl-default", Key: "k", ACL: "bucket-owner-full-control" }));
+    expect(grantsOf(await s3.send(new GetBucketAclCommand({ Bucket: "acl-default" })))).toEqual([OWNER_FULL]);
+    expect(grantsOf(await s3.send(new GetObjectAclCommand({ Bucket: "acl-default", Key: "k" })))).toEqual([OWNER_FULL]);
+  });
+
+  it("stores and reports ACLs once they are enabled; BlockPublicAcls refuses public ones, IgnorePublicAcls keeps them reported", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "acl-enabled", ObjectOwnership: "ObjectWriter" }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: "acl-enabled", VersioningConfiguration: { Status: "Enabled" } }));
+    await s3.send(new PutBucketAclCommand({ Bucket: "acl-enabled", ACL: "private" }));
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-enabled", ACL: "public-read" })), "AccessDenied", 403);
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: "acl-enabled", PublicAccessBlockConfiguration: { IgnorePublicAcls: true, BlockPublicPolicy: true } }));
+    await s3.send(new PutBucketAclCommand({ Bucket: "acl-enabled", ACL: "public-read" }));
+    expect(grantsOf(await s3.send(new GetBucketAclCommand({ Bucket: "acl-enabled" })))).toEqual([OWNER_FULL, `Group:${ALL_USERS}:READ`]);
+
+    const v1 = (await s3.send(new PutObjectCommand({ Bucket: "acl-enabled", Key: "k", Body: "x", ACL: "authenticated-read" }))).VersionId!;
+    const v2 = (await s3.send(new PutObjectCommand({ Bucket: "acl-enabled", Key: "k", Body: "y" }))).VersionId!;
+    expect(grantsOf(await s3.send(new GetObjectAclCommand({ Bucket: "acl-enabled", Key: "k", VersionId: v1 })))).toEqual([OWNER_FULL, `Group:${AUTHENTICATED}:READ`]);
+    const latest = await s3.send(new GetObjectAclCommand({ Bucket: "acl-enabled", Key: "k" }));
+    expect(grantsOf(latest)).toEqual([OWNER_FULL]);
+    expect(latest.Owner?.ID).toMatch(/^[0-9a-f]{64}$/);
+
+    const ownerId = latest.Owner!.ID!;
+    await s3.send(
+      new PutObjectAclCommand({
+        Bucket: "acl-enabled",
+        Key: "k",
+        VersionId: v2,
+        AccessControlPolicy: {
+          Owner: { ID: ownerId },
+          Grants: [
+            { Grantee: { Type: "CanonicalUser", ID: ownerId }, Permission: "FULL_CONTROL" },
+            { Grantee: { Type: "Group", URI: ALL_USERS }, Permission: "READ" },
+          ],
+        },
+      }),
+    );
+    expect(grantsOf(await s3.send(new GetObjectAclCommand({ Bucket: "acl-enabled", Key: "k" })))).toEqual([OWNER_FULL, `Group:${ALL_USERS}:READ`]);
+    await s3.send(new PutObjectAclCommand({ Bucket: "acl-enabled", Key: "k", GrantRead: `id="${"a".repeat(64)}"`, GrantFullControl: `id="${ownerId}"` }));
+    expect(grantsOf(await s3.send(new GetObjectAclCommand({ Bucket: "acl-enabled", Key: "k" })))).toEqual([OWNER_FULL, "CanonicalUser:owner:READ"]);
+
+    // back on: public ACLs are refused again, those set stay reported
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: "acl-enabled", PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true } }));
+    await fails(s3.send(new PutObjectAclCommand({ Bucket: "acl-enabled", Key: "k", ACL: "public-read-write" })), "AccessDenied", 403);
+    expect(grantsOf(await s3.send(new GetBucketAclCommand({ Bucket: "acl-enabled" })))).toEqual([OWNER_FULL, `Group:${ALL_USERS}:READ`]);
+
+    // ACLs disabled again: every ACL reads as the owner's full control
+    await s3.send(new PutBucketOwnershipControlsCommand({ Bucket: "acl-enabled", OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] } }));
+    expect(grantsOf(await s3.send(new GetBucketAclCommand({ Bucket: "acl-enabled" })))).toEqual([OWNER_FULL]);
+    expect(grantsOf(await s3.send(new GetObjectAclCommand({ Bucket: "acl-enabled", Key: "k", VersionId: v1 })))).toEqual([OWNER_FULL]);
+  });
+
+  it("answers S3's errors for bad ACL requests, changing nothing", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "acl-bad", ObjectOwnership: "BucketOwnerPreferred" }));
+    await s3.send(new PutObjectCommand({ Bucket: "acl-bad", Key: "k", Body: "x" }));
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-bad" })), "MissingSecurityHeader", 400);
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-bad", ACL: "private", GrantRead: `id="${"a".repeat(64)}"` })), "InvalidRequest", 400);
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-bad", ACL: "everyone" as never })), "InvalidArgument", 400);
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-bad", GrantRead: 'emailAddress="someone@example.com"' })), "UnresolvableGrantByEmailAddress", 400);
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-bad", GrantRead: 'id="not-an-id"' })), "InvalidArgument", 400);
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-bad", GrantRead: 'uri="http://example.com/everyone"' })), "InvalidArgument", 400);
+    await fails(
+      s3.send(
+        new PutObjectAclCommand({
+          Bucket: "acl-bad",
+          Key: "k",
+          AccessControlPolicy: { Grants: [{ Grantee: { Type: "Group", URI: ALL_USERS }, Permission: "EVERYTHING" as never }] },
+        }),
+      ),
+      "MalformedACLError",
+      400,
+    );
+    await fails(s3.send(new PutObjectAclCommand({ Bucket: "acl-bad", Key: "missing", ACL: "private" })), "NoSuchKey", 404);
+    await fails(s3.send(new GetObjectAclCommand({ Bucket: "acl-bad", Key: "k", VersionId: "bad" })), "InvalidArgument", 400);
+    expect(grantsOf(await s3.send(new GetBucketAclCommand({ Bucket: "acl-bad" })))).toEqual(["CanonicalUser:owner:FULL_CONTROL"]);
+    expect(grantsOf(await s3.send(new GetObjectAclCommand({ Bucket: "acl-bad", Key: "k" })))).toEqual(["CanonicalUser:owner:FULL_CONTROL"]);
   });
 });

@@ -347,6 +347,8 @@ describe("s3 (restXml): requests generated from methods, paths, sub-resources, h
       "<Delete><Object><Key>k</Key></Object><Object><Key>AWSLogs</Key><VersionId>null</VersionId></Object></Delete>",
       "<Delete><Quiet>maybe</Quiet><Object><Key></Key></Object></Delete>",
       "<Delete></Delete>",
+      '<AccessControlPolicy><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>',
+      "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee></Grant></AccessControlList></AccessControlPolicy>",
       '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::fuzz-trail/*"}]}',
       '<!DOCTYPE x [<!ENTITY e "boom">]><Tagging><TagSet><Tag><Key>&e;</Key></Tag></TagSet></Tagging>',
       "not xml",

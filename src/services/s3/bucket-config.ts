@@ -11,11 +11,11 @@ import xmldom, { type Element } from "@xmldom/xmldom";
 import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { bucketArn, ownerNode, s3RequestParameters } from "./common.ts";
+import { bucketArn, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, S3Storage } from "./storage.ts";
 import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
-import { S3_XMLNS, xmlChildren, type XmlNode } from "./xml.ts";
+import type { XmlNode } from "./xml.ts";
 
 /** A bucket's stored configurations by sub-resource; `null`: deleted (S3 answers "not found"). */
 export type BucketConfigs = Partial<Record<ConfigName, XmlNode | null>>;
@@ -227,21 +227,6 @@ export function deleteConfigOperation(storage: S3Storage, name: ConfigName) {
     (ctx, _i, b) => {
       ctx.writes.push(...storage.setBucketConfig(b.name, name, name === "encryption" ? undefined : null));
       return { status: 204 };
-    },
-  );
-}
-
-/** The bucket's ACL: its owner has FULL_CONTROL (ACLs cannot change under BucketOwnerEnforced). */
-export function getBucketAclOperation(storage: S3Storage) {
-  return bucketOperation(
-    storage,
-    () => "s3:GetBucketAcl",
-    true,
-    (_ctx, _i, b) => {
-      const owner = ownerNode(b.ownerAccountId);
-      const grantee = `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">${xmlChildren(owner)}</Grantee>`;
-      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy xmlns="${S3_XMLNS}"><Owner>${xmlChildren(owner)}</Owner><AccessControlList><Grant>${grantee}<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`;
-      return { headers: { "content-type": "application/xml" }, body: Buffer.from(body) };
     },
   );
 }

@@ -70,7 +70,7 @@ export function createBucketOperation(storage: S3Storage) {
       if (!OBJECT_OWNERSHIP.includes(ownership)) {
         throw new ServiceError("InvalidArgument", "Invalid x-amz-object-ownership header", 400, { extra: { ArgumentName: "x-amz-object-ownership", ArgumentValue: ownership } });
       }
-      checkNewBucketAcl(input.headers, ownership);
+      const acl = checkNewBucketAcl(input.headers, ownership, ctx.principal.accountId);
       const region = constraint ?? "us-east-1";
       if (region !== ctx.region) {
         throw new ServiceError(
@@ -100,6 +100,7 @@ export function createBucketOperation(storage: S3Storage) {
       }
       ctx.writes.push(...storage.createBucket({ name, ownerAccountId: ctx.principal.accountId, region, creationDate: ctx.now }));
       if (ownership !== "BucketOwnerEnforced") ctx.writes.push(...storage.setBucketConfig(name, "ownershipControls", { Rule: { ObjectOwnership: ownership } }));
+      if (acl) ctx.writes.push(...storage.setBucketAcl(name, acl));
       return { headers: { location: region === "us-east-1" ? `/${name}` : `http://${name}.s3.amazonaws.com/` } };
     },
     audit: {

@@ -8,7 +8,8 @@ import type { AppContext } from "../../kernel/context.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { createBucketOperation, deleteBucketOperation, getBucketLocationOperation, headBucketOperation, listBucketsOperation } from "./bucket-operations.ts";
-import { deleteConfigOperation, getBucketAclOperation, getConfigOperation, putConfigOperation, unsetReadOperation } from "./bucket-config.ts";
+import { getBucketAclOperation, getObjectAclOperation, putBucketAclOperation, putObjectAclOperation } from "./acl-operations.ts";
+import { deleteConfigOperation, getConfigOperation, putConfigOperation, unsetReadOperation } from "./bucket-config.ts";
 import { deleteBucketPolicyOperation, getBucketPolicyOperation, putBucketPolicyOperation } from "./bucket-policy.ts";
 import { listObjectsOperation, listObjectsV2Operation } from "./list-operations.ts";
 import { deleteObjectOperation, getObjectOperation, headObjectOperation, putObjectOperation } from "./object-operations.ts";
@@ -74,6 +75,9 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     GetBucketReplication: unsetReadOperation(storage, "GetBucketReplication"),
     ListObjectVersions: listObjectVersionsOperation(storage),
     DeleteObjects: deleteObjectsOperation(storage),
+    PutBucketAcl: putBucketAclOperation(storage),
+    GetObjectAcl: getObjectAclOperation(storage),
+    PutObjectAcl: putObjectAclOperation(storage),
   };
 }
 

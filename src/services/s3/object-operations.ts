@@ -14,7 +14,7 @@ import type { Bucket, ObjectMeta, PutObjectOptions, S3Storage } from "./storage.
 import { existingBucket, resolveObject, type ObjectTarget } from "./target.ts";
 
 /** The version a GetObject or HeadObject reads: S3's errors for a missing version or a delete marker. */
-function readableVersion(storage: S3Storage, b: Bucket, key: string, input: S3Input, method: "GET" | "HEAD"): ObjectMeta {
+export function readableVersion(storage: S3Storage, b: Bucket, key: string, input: S3Input, method: "GET" | "HEAD" | "PUT"): ObjectMeta {
   const versionId = input.query.versionId;
   if (versionId !== undefined) {
     checkVersionId(versionId, "versionId");
@@ -158,7 +158,7 @@ export function putObjectOperation(storage: S3Storage) {
       const h = input.headers;
       checkContentMd5(h["content-md5"], input.Body);
       requestedEncryption(b, h);
-      checkObjectAcl(b, h);
+      const acl = checkObjectAcl(b, h);
       const contentEncoding = (h["content-encoding"] ?? "")
         .split(",")
         .map((s) => s.trim())
@@ -172,6 +172,7 @@ export function putObjectOperation(storage: S3Storage) {
         cacheControl: h["cache-control"],
         expires: h.expires,
         metadata: input.Metadata,
+        ...(acl ? { acl } : {}),
       };
       const encrypted = await encryptObject(ctx, b, target.key, input.Body, h);
       if (encrypted.encryption.dataKey) opts.encrypted = encrypted;

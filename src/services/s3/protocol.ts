@@ -60,7 +60,10 @@ export type S3Operation =
   | "GetObjectLockConfiguration"
   | "GetBucketReplication"
   | "ListObjectVersions"
-  | "DeleteObjects";
+  | "DeleteObjects"
+  | "PutBucketAcl"
+  | "GetObjectAcl"
+  | "PutObjectAcl";
 
 /** Bucket sub-resources (`?versioning` …) and the operation each method is; others answer NotImplemented. */
 const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
@@ -69,7 +72,7 @@ const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> 
   publicAccessBlock: { GET: "GetPublicAccessBlock", PUT: "PutPublicAccessBlock", DELETE: "DeletePublicAccessBlock" },
   ownershipControls: { GET: "GetBucketOwnershipControls", PUT: "PutBucketOwnershipControls", DELETE: "DeleteBucketOwnershipControls" },
   tagging: { GET: "GetBucketTagging", PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" },
-  acl: { GET: "GetBucketAcl" },
+  acl: { GET: "GetBucketAcl", PUT: "PutBucketAcl" },
   logging: { GET: "GetBucketLogging" },
   notification: { GET: "GetBucketNotificationConfiguration" },
   lifecycle: { GET: "GetBucketLifecycleConfiguration" },
@@ -77,6 +80,11 @@ const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> 
   replication: { GET: "GetBucketReplication" },
   versions: { GET: "ListObjectVersions" },
   delete: { POST: "DeleteObjects" },
+};
+
+/** Object sub-resources and the operation each method is. */
+const OBJECT_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
+  acl: { GET: "GetObjectAcl", PUT: "PutObjectAcl" },
 };
 
 /** Sub-resources of S3 that localfargate does not implement: asked for, they answer NotImplemented. */
@@ -262,8 +270,8 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
   if (key !== undefined && Buffer.byteLength(key) > 1024) throw new ServiceError("KeyTooLongError", "Your key is too long", 400);
 
   let configOperation: S3Operation | undefined;
-  if (bucket !== undefined && key === undefined) {
-    for (const [sub, ops] of Object.entries(BUCKET_SUBRESOURCES)) {
+  if (bucket !== undefined) {
+    for (const [sub, ops] of Object.entries(key === undefined ? BUCKET_SUBRESOURCES : OBJECT_SUBRESOURCES)) {
       if (sub in query) {
         configOperation = ops[method];
         if (!configOperation) throw notImplemented();

@@ -2,16 +2,17 @@
  * Block Public Access, enforced where this S3 can be made public
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html):
  * - BlockPublicPolicy: PutBucketPolicy refuses a public policy (AccessDenied).
- * - BlockPublicAcls: a PutObject or CreateBucket that sets a public ACL (the canned ACLs
+ * - BlockPublicAcls: a PutBucketAcl, PutObjectAcl, PutObject or CreateBucket that sets a public ACL (the canned ACLs
  *   `public-read`, `public-read-write`, `authenticated-read`, or an `x-amz-grant-*` to the
  *   AllUsers or AuthenticatedUsers groups) is refused.
- * - IgnorePublicAcls and RestrictPublicBuckets: this S3 keeps no ACLs and grants nothing through
- *   a bucket policy to other accounts or anonymous callers, so there is nothing public to ignore
- *   or restrict (docs/cloudtrail.md#s3).
+ * - IgnorePublicAcls and RestrictPublicBuckets: ACLs are kept and reported but grant nothing, and
+ *   a bucket policy grants nothing to other accounts or anonymous callers, so there is nothing
+ *   public to ignore or restrict (docs/cloudtrail.md#s3).
  * Object Ownership `BucketOwnerEnforced` (a new bucket's default) disables ACLs altogether.
  */
 import type { RequestContext } from "../../kernel/context.ts";
 import { bucketArn, S3Error } from "./common.ts";
+import { checkAclsEnabled, isPublic, requestedGrants, type Grant } from "./acl.ts";
 import { bucketConfig } from "./bucket-config.ts";
 import type { Bucket } from "./storage.ts";
 
@@ -33,44 +34,31 @@ export function publicAccessBlockOf(b: Bucket): PublicAccessBlock {
   };
 }
 
-function objectOwnershipOf(b: Bucket): string | undefined {
-  const rule = bucketConfig(b, "ownershipControls")?.Rule as { ObjectOwnership?: string } | undefined;
-  return rule?.ObjectOwnership;
-}
-
-const PUBLIC_CANNED_ACLS = new Set(["public-read", "public-read-write", "authenticated-read"]);
-const GRANT_HEADERS = ["x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"];
-const PUBLIC_GROUPS = /acs\.amazonaws\.com\/groups\/global\/(AllUsers|AuthenticatedUsers)/i;
-
-/** The ACL a request sets through headers: none, or whether it is public. */
-export function requestedAcl(headers: Record<string, string>): { canned?: string; grants: boolean; isPublic: boolean } | undefined {
-  const canned = headers["x-amz-acl"];
-  const grants = GRANT_HEADERS.filter((h) => headers[h] !== undefined);
-  if (canned === undefined && grants.length === 0) return undefined;
-  const isPublic = (canned !== undefined && PUBLIC_CANNED_ACLS.has(canned)) || grants.some((h) => PUBLIC_GROUPS.test(headers[h]));
-  return { ...(canned !== undefined ? { canned } : {}), grants: grants.length > 0, isPublic };
-}
-
 const accessDenied = () => new S3Error("AccessDenied", "Access Denied", 403);
 
-/** PutObject's ACL headers: a public ACL under BlockPublicAcls, or any ACL but the owner's under BucketOwnerEnforced. */
-export function checkObjectAcl(b: Bucket, headers: Record<string, string>): void {
-  const acl = requestedAcl(headers);
-  if (!acl) return;
-  if (acl.isPublic && publicAccessBlockOf(b).BlockPublicAcls) throw accessDenied();
-  if (objectOwnershipOf(b) === "BucketOwnerEnforced" && (acl.grants || acl.canned !== "bucket-owner-full-control")) {
-    throw new S3Error("AccessControlListNotSupported", "The bucket does not allow ACLs", 400);
-  }
+/** An ACL a PutObject, PutObjectAcl or PutBucketAcl sets: refused when public under BlockPublicAcls, or when ACLs are disabled. */
+export function checkAcl(b: Bucket, acl: { grants: Grant[]; canned?: string }): void {
+  if (isPublic(acl.grants) && publicAccessBlockOf(b).BlockPublicAcls) throw accessDenied();
+  checkAclsEnabled(b, acl);
+}
+
+/** PutObject's ACL headers, checked; the grants to store with the object, if any. */
+export function checkObjectAcl(b: Bucket, headers: Record<string, string>): Grant[] | undefined {
+  const acl = requestedGrants(headers, b.ownerAccountId);
+  if (!acl) return undefined;
+  checkAcl(b, acl);
+  return acl.grants;
 }
 
 /** CreateBucket's ACL headers: a new bucket has every Block Public Access setting on. */
-export function checkNewBucketAcl(headers: Record<string, string>, objectOwnership: string): void {
-  const acl = requestedAcl(headers);
-  if (!acl || (!acl.grants && acl.canned === "private")) return;
+export function checkNewBucketAcl(headers: Record<string, string>, objectOwnership: string, accountId: string): Grant[] | undefined {
+  const acl = requestedGrants(headers, accountId);
+  if (!acl || acl.canned === "private") return undefined;
   if (objectOwnership === "BucketOwnerEnforced") {
     throw new S3Error("InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting", 400);
   }
-  if (acl.isPublic) throw new S3Error("InvalidBucketAclWithBlockPublicAccessError", "Bucket cannot have public ACLs set with BlockPublicAccess enabled", 400);
+  if (isPublic(acl.grants)) throw new S3Error("InvalidBucketAclWithBlockPublicAccessError", "Bucket cannot have public ACLs set with BlockPublicAccess enabled", 400);
+  return acl.grants;
 }
 
 /** Condition keys that, with fixed values, tie a grant to known callers (not the public). */

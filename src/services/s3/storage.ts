@@ -16,6 +16,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
 import { openBlob, sealBlob } from "../../store/sealing.ts";
 import type { Store, WriteOp } from "../../store/store.ts";
+import type { Grant } from "./acl.ts";
 import type { BucketConfigs } from "./bucket-config.ts";
 
 export interface Bucket {
@@ -28,6 +29,8 @@ export interface Bucket {
   policy?: string;
   /** versioning, default encryption, Block Public Access, Object Ownership, tags (bucket-config.ts) */
   configs?: BucketConfigs;
+  /** the bucket's ACL grants, once set (acl.ts); absent: the owner's full control */
+  acl?: Grant[];
 }
 
 /** How an object is encrypted at rest (object-encryption.ts). */
@@ -61,6 +64,8 @@ export interface ObjectMeta {
   metadata: Record<string, string>;
   /** absent: SSE-S3, stored as objects were before S3 had its own key */
   encryption?: ObjectEncryption;
+  /** the version's ACL grants, once set (acl.ts); absent: the owner's full control */
+  acl?: Grant[];
 }
 
 export interface PutObjectOptions {
@@ -71,6 +76,7 @@ export interface PutObjectOptions {
   cacheControl?: string;
   expires?: string;
   metadata?: Record<string, string>;
+  acl?: Grant[];
   /** the body as stored (sealed) when it differs from the object's content, and how */
   encrypted?: { stored: Buffer; encryption: ObjectEncryption };
 }
@@ -111,6 +117,7 @@ export class S3Storage {
   private readonly putStmt: Database.Statement;
   private readonly delStmt: Database.Statement;
   private readonly bodyStmt: Database.Statement;
+  private readonly metaStmt: Database.Statement;
   private seq: number;
 
   /** `sseKey`: S3's own key for SSE-S3 bodies (asked for only when a body is sealed or opened) */
@@ -126,6 +133,7 @@ export class S3Storage {
     this.putStmt = db.prepare("INSERT OR REPLACE INTO s3_object_versions (bucket, key, version_id, seq, meta, body) VALUES (?, ?, ?, ?, ?, ?)");
     this.delStmt = db.prepare("DELETE FROM s3_object_versions WHERE bucket = ? AND key = ? AND version_id = ?");
     this.bodyStmt = db.prepare("SELECT body FROM s3_object_versions WHERE bucket = ? AND key = ? AND version_id = ?");
+    this.metaStmt = db.prepare("UPDATE s3_object_versions SET meta = ? WHERE bucket = ? AND key = ? AND version_id = ?");
     for (const b of store.all<Bucket>(BUCKET_KIND)) {
       this.buckets.set(b.name, b);
       this.objects.set(b.name, { byKey: new Map(), visible: null, all: null });
@@ -175,6 +183,26 @@ export class S3Storage {
     else updated.policy = policy;
     this.buckets.set(name, updated);
     return [this.store.put(BUCKET_KIND, name, updated)];
+  }
+
+  /** Sets the bucket's ACL grants. */
+  setBucketAcl(name: string, acl: Grant[]): WriteOp[] {
+    const b = this.buckets.get(name);
+    if (!b) return [];
+    const updated: Bucket = { ...b, acl };
+    this.buckets.set(name, updated);
+    return [this.store.put(BUCKET_KIND, name, updated)];
+  }
+
+  /** Sets one version's ACL grants (its row's metadata is rewritten; the body stays). */
+  setObjectAcl(bucket: string, key: string, versionId: string, acl: Grant[]): WriteOp[] {
+    const list = this.objects.get(bucket)?.byKey.get(key);
+    const i = list ? list.findIndex((v) => v.versionId === versionId) : -1;
+    if (!list || i < 0) return [];
+    const meta: ObjectMeta = { ...list[i], acl };
+    list[i] = meta;
+    const text = JSON.stringify(meta);
+    return [() => void this.metaStmt.run(text, bucket, key, versionId)];
   }
 
   /** Sets (a node), deletes (null) or returns to the default (undefined) one configuration of a bucket. */
@@ -257,6 +285,7 @@ export class S3Storage {
       lastModified: new Date(Math.floor(now.getTime() / 1000) * 1000),
       contentType: opts.contentType ?? "binary/octet-stream",
       metadata: opts.metadata ?? {},
+      ...(opts.acl ? { acl: opts.acl } : {}),
     };
     for (const k of ["contentEncoding", "contentDisposition", "contentLanguage", "cacheControl", "expires"] as const) {
       if (opts[k] !== undefined && opts[k] !== "") meta[k] = opts[k];
