@@ -120,7 +120,7 @@ describe("a versioning-enabled bucket", () => {
     const p2 = await s3.send(new PutObjectCommand({ Bucket: "history", Key: "doc.txt", Body: "second" }));
     v1 = p1.VersionId!;
     v2 = p2.VersionId!;
-    expect(v1).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(v1).toMatch(/^[A-Za-z0-9._]{32}$/);
     expect(v2).not.toBe(v1);
     const latest = await s3.send(new GetObjectCommand({ Bucket: "history", Key: "doc.txt" }));
     expect(latest.VersionId).toBe(v2);
@@ -134,7 +134,7 @@ describe("a versioning-enabled bucket", () => {
     const del = await s3.send(new DeleteObjectCommand({ Bucket: "history", Key: "doc.txt" }));
     expect(del.DeleteMarker).toBe(true);
     marker = del.VersionId!;
-    expect(marker).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(marker).toMatch(/^[A-Za-z0-9._]{32}$/);
     const e = await fails(s3.send(new GetObjectCommand({ Bucket: "history", Key: "doc.txt" })), "NoSuchKey", 404);
     expect(e.$response?.headers?.["x-amz-delete-marker"]).toBe("true");
     expect(e.$response?.headers?.["x-amz-version-id"]).toBe(marker);
@@ -273,7 +273,7 @@ describe("DeleteObjects", () => {
     expect(r.Deleted?.find((d) => d.Key === "a")).toEqual({ Key: "a", VersionId: a1 });
     const b = r.Deleted?.find((d) => d.Key === "b");
     expect(b?.DeleteMarker).toBe(true);
-    expect(b?.DeleteMarkerVersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(b?.DeleteMarkerVersionId).toMatch(/^[A-Za-z0-9._]{32}$/);
     expect(r.Errors).toEqual([{ Key: "c", VersionId: "bad", Code: "NoSuchVersion", Message: "The specified version does not exist." }]);
     const all = await allVersions("bulk", 1000);
     expect(all.versions.map((v) => v.Key)).toEqual(["b"]);
@@ -346,7 +346,7 @@ describe("CloudTrail delivery", () => {
     expect(listed.KeyCount).toBeGreaterThan(0);
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: "versioned-trail", Prefix: "AWSLogs/" }));
     expect(versions.Versions!.length).toBe(listed.KeyCount);
-    for (const v of versions.Versions!) expect(v.VersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    for (const v of versions.Versions!) expect(v.VersionId).toMatch(/^[A-Za-z0-9._]{32}$/);
     const got = await s3.send(new GetObjectCommand({ Bucket: "versioned-trail", Key: listed.Contents![0].Key, VersionId: versions.Versions![0].VersionId }));
     expect((await got.Body!.transformToByteArray()).length).toBeGreaterThan(0);
   });

@@ -100,8 +100,9 @@ interface BucketObjects {
 const BUCKET_KIND = "s3.bucket";
 const SEAL_VERSION = 1;
 
-/** A version id as S3 makes them: 32 URL-safe characters. */
-export const VERSION_ID = /^[A-Za-z0-9_-]{32}$/;
+/** A version id as made here: 32 letters, digits, `.` and `_` (never a leading `-`, which a CLI would take for an option). */
+export const VERSION_ID = /^[A-Za-z0-9._]{32}$/;
+const VERSION_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
 
 export function isValidVersionId(v: string): boolean {
   return v === "null" || VERSION_ID.test(v);
@@ -396,7 +397,8 @@ export class S3Storage {
 }
 
 function newVersionId(): string {
-  return randomBytes(24).toString("base64url");
+  // 64 symbols: one byte's low six bits pick one without bias
+  return Array.from(randomBytes(32), (b) => VERSION_ALPHABET[b & 63]).join("");
 }
 
 /** A key for a store without a data dir: made on first use, kept only in memory. */
