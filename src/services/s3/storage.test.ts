@@ -58,3 +58,15 @@ describe("S3Storage versions", () => {
     expect(() => storage.body("b", "c")).toThrow();
   });
 });
+
+describe("S3Storage version ids", () => {
+  it("are 32 letters, digits, '.' and '_', never starting with '-' (a CLI would read it as an option)", () => {
+    const storage = new S3Storage(new Store(null));
+    storage.createBucket({ name: "b", ownerAccountId: "000000000000", region: "us-east-1", creationDate: new Date(0) });
+    storage.setBucketConfig("b", "versioning", { Status: "Enabled" });
+    const ids = new Set<string>();
+    for (let i = 0; i < 500; i++) ids.add(storage.putObject("b", "k", Buffer.from("x"), new Date(0)).meta.versionId);
+    expect(ids.size).toBe(500);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9._]{32}$/);
+  });
+});
