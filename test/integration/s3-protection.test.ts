@@ -314,6 +314,8 @@ describe("ACLs: PutBucketAcl, PutObjectAcl, GetObjectAcl", () => {
       "MalformedACLError",
       400,
     );
+    const tooMany = Array.from({ length: 101 }, () => ({ Grantee: { Type: "CanonicalUser" as const, ID: "a".repeat(64) }, Permission: "READ" as const }));
+    await fails(s3.send(new PutObjectAclCommand({ Bucket: "acl-bad", Key: "k", AccessControlPolicy: { Grants: tooMany } })), "MalformedACLError", 400);
     await fails(s3.send(new PutObjectAclCommand({ Bucket: "acl-bad", Key: "missing", ACL: "private" })), "NoSuchKey", 404);
     await fails(s3.send(new GetObjectAclCommand({ Bucket: "acl-bad", Key: "k", VersionId: "bad" })), "InvalidArgument", 400);
     expect(grantsOf(await s3.send(new GetBucketAclCommand({ Bucket: "acl-bad" })))).toEqual(["CanonicalUser:owner:FULL_CONTROL"]);

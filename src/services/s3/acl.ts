@@ -92,8 +92,14 @@ function granteeOf(el: Element): { id?: string; uri?: string } {
   throw malformedAcl();
 }
 
+/** An ACL has at most 100 grants (https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html). */
+const MAX_GRANTS = 100;
+/** A PutObjectAcl may carry an object-sized body; an ACL document is never near this. */
+const MAX_ACL_DOCUMENT_BYTES = 1024 * 1024;
+
 /** An `AccessControlPolicy` document's grants. */
 function bodyGrants(body: Buffer): Grant[] {
+  if (body.length > MAX_ACL_DOCUMENT_BYTES) throw new ServiceError("MaxMessageLengthExceeded", "Your request was too big.", 400);
   let root: Element;
   try {
     root = rootOf(body, "AccessControlPolicy");
@@ -102,7 +108,9 @@ function bodyGrants(body: Buffer): Grant[] {
   }
   const list = childElements(root, "AccessControlList")[0];
   if (!list) throw malformedAcl();
-  return childElements(list, "Grant").map((g) => {
+  const grants = childElements(list, "Grant");
+  if (grants.length > MAX_GRANTS) throw malformedAcl();
+  return grants.map((g) => {
     const who = childElements(g, "Grantee")[0];
     const permission = textOf(g, "Permission") as Permission | undefined;
     if (!who || !permission || !PERMISSIONS.includes(permission)) throw malformedAcl();
