@@ -310,6 +310,9 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "iam.UntagOpenIDConnectProvider": { TagKeys: ["team"] },
   "sts.AssumeRole": { RoleSessionName: "other" },
   "s3.PutObject": { Body: "overwritten by another account" },
+  "s3.PutBucketAcl": { ACL: "public-read" },
+  "s3.PutObjectAcl": { ACL: "public-read" },
+  "s3.DeleteObjects": { Delete: { Objects: [{ Key: "report.txt" }, { Key: "report.txt", VersionId: "null" }] } },
   "cloudwatchlogs.PutRetentionPolicy": { retentionInDays: 1 },
   "cloudwatchlogs.TagResource": { tags: { team: "other" } },
   "cloudwatchlogs.UntagResource": { tagKeys: ["team"] },
@@ -467,6 +470,11 @@ const S3_MEMBERS: Record<string, { members: string[]; required: string[] }> = {
   PutBucketPolicy: { members: ["Bucket", "Policy"], required: ["Bucket", "Policy"] },
   GetBucketPolicy: { members: ["Bucket"], required: ["Bucket"] },
   DeleteBucketPolicy: { members: ["Bucket"], required: ["Bucket"] },
+  ListObjectVersions: { members: ["Bucket"], required: ["Bucket"] },
+  DeleteObjects: { members: ["Bucket", "Delete"], required: ["Bucket", "Delete"] },
+  PutBucketAcl: { members: ["Bucket", "ACL"], required: ["Bucket"] },
+  GetObjectAcl: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
+  PutObjectAcl: { members: ["Bucket", "Key", "ACL"], required: ["Bucket", "Key"] },
 };
 
 /** Per-operation identifier values where one kind of key is needed (signing, MAC, imported). */

@@ -181,7 +181,7 @@ describe("default encryption really encrypts (SSE-KMS)", () => {
     );
     const put = await s3.send(new PutObjectCommand({ Bucket: "sealed", Key: "secret.txt", Body: "the plaintext only KMS may open" }));
     expect(put).toMatchObject({ ServerSideEncryption: "aws:kms", SSEKMSKeyId: keyArn });
-    const row = s.app.store.db.prepare("SELECT body FROM s3_objects WHERE bucket = ? AND key = ?").get("sealed", "secret.txt") as { body: Buffer };
+    const row = s.app.store.db.prepare("SELECT body FROM s3_object_versions WHERE bucket = ? AND key = ?").get("sealed", "secret.txt") as { body: Buffer };
     expect(row.body.includes(Buffer.from("plaintext"))).toBe(false);
 
     const got = await s3.send(new GetObjectCommand({ Bucket: "sealed", Key: "secret.txt" }));

@@ -11,21 +11,21 @@ import xmldom, { type Element } from "@xmldom/xmldom";
 import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { bucketArn, ownerNode, s3RequestParameters } from "./common.ts";
+import { bucketArn, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, S3Storage } from "./storage.ts";
 import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
-import { S3_XMLNS, xmlChildren, type XmlNode } from "./xml.ts";
+import type { XmlNode } from "./xml.ts";
 
 /** A bucket's stored configurations by sub-resource; `null`: deleted (S3 answers "not found"). */
 export type BucketConfigs = Partial<Record<ConfigName, XmlNode | null>>;
 
 type ConfigName = "versioning" | "encryption" | "publicAccessBlock" | "ownershipControls" | "tagging";
 
-const malformedXml = () => new ServiceError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400);
+export const malformedXml = () => new ServiceError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", 400);
 
 /** The request body's root element, or MalformedXML (no DTDs or entities). */
-function rootOf(body: Buffer, name: string): Element {
+export function rootOf(body: Buffer, name: string): Element {
   const text = body.toString("utf8").trim();
   if (text === "" || /<!DOCTYPE|<!ENTITY/i.test(text)) throw malformedXml();
   let failed = false;
@@ -44,16 +44,16 @@ function rootOf(body: Buffer, name: string): Element {
   return root;
 }
 
-function childElements(el: Element, name?: string): Element[] {
+export function childElements(el: Element, name?: string): Element[] {
   return Array.from(el.childNodes).filter((n): n is Element => n.nodeType === 1 && (name === undefined || (n as Element).localName === name));
 }
 
-function textOf(el: Element, name: string): string | undefined {
+export function textOf(el: Element, name: string): string | undefined {
   const c = childElements(el, name)[0];
   return c ? (c.textContent ?? "").trim() : undefined;
 }
 
-function booleanOf(el: Element, name: string): boolean | undefined {
+export function booleanOf(el: Element, name: string): boolean | undefined {
   const v = textOf(el, name);
   if (v === undefined) return undefined;
   if (v !== "true" && v !== "false") throw malformedXml();
@@ -227,21 +227,6 @@ export function deleteConfigOperation(storage: S3Storage, name: ConfigName) {
     (ctx, _i, b) => {
       ctx.writes.push(...storage.setBucketConfig(b.name, name, name === "encryption" ? undefined : null));
       return { status: 204 };
-    },
-  );
-}
-
-/** The bucket's ACL: its owner has FULL_CONTROL (ACLs cannot change under BucketOwnerEnforced). */
-export function getBucketAclOperation(storage: S3Storage) {
-  return bucketOperation(
-    storage,
-    () => "s3:GetBucketAcl",
-    true,
-    (_ctx, _i, b) => {
-      const owner = ownerNode(b.ownerAccountId);
-      const grantee = `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">${xmlChildren(owner)}</Grantee>`;
-      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy xmlns="${S3_XMLNS}"><Owner>${xmlChildren(owner)}</Owner><AccessControlList><Grant>${grantee}<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`;
-      return { headers: { "content-type": "application/xml" }, body: Buffer.from(body) };
     },
   );
 }

@@ -3,9 +3,12 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { bucketArn, iso, ownerNode, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
+import { checkNewBucketAcl } from "./public-access.ts";
 import type { S3Storage } from "./storage.ts";
 import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 import { parseCreateBucketConfiguration, S3_XMLNS, xmlEscape } from "./xml.ts";
+
+const OBJECT_OWNERSHIP = ["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"];
 
 /** Bucket naming rules (general purpose buckets). */
 function validBucketName(name: string): boolean {
@@ -63,6 +66,11 @@ export function createBucketOperation(storage: S3Storage) {
       if (constraint === "us-east-1") {
         throw new ServiceError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400, { extra: { LocationConstraint: constraint } });
       }
+      const ownership = input.headers["x-amz-object-ownership"] ?? "BucketOwnerEnforced";
+      if (!OBJECT_OWNERSHIP.includes(ownership)) {
+        throw new ServiceError("InvalidArgument", "Invalid x-amz-object-ownership header", 400, { extra: { ArgumentName: "x-amz-object-ownership", ArgumentValue: ownership } });
+      }
+      const acl = checkNewBucketAcl(input.headers, ownership, ctx.principal.accountId);
       const region = constraint ?? "us-east-1";
       if (region !== ctx.region) {
         throw new ServiceError(
@@ -91,6 +99,8 @@ export function createBucketOperation(storage: S3Storage) {
         return { headers: { location: `/${name}` } };
       }
       ctx.writes.push(...storage.createBucket({ name, ownerAccountId: ctx.principal.accountId, region, creationDate: ctx.now }));
+      if (ownership !== "BucketOwnerEnforced") ctx.writes.push(...storage.setBucketConfig(name, "ownershipControls", { Rule: { ObjectOwnership: ownership } }));
+      if (acl) ctx.writes.push(...storage.setBucketAcl(name, acl));
       return { headers: { location: region === "us-east-1" ? `/${name}` : `http://${name}.s3.amazonaws.com/` } };
     },
     audit: {

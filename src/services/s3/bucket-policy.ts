@@ -10,6 +10,7 @@ import { defineOperation } from "../../kernel/operation.ts";
 import { compilePolicy, compileStoredPolicy, evaluate, PolicyError, type ContextValue } from "../../policy/index.ts";
 import { bucketArn, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
+import { checkPolicyNotBlocked } from "./public-access.ts";
 import type { Bucket, S3Storage } from "./storage.ts";
 import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 
@@ -72,6 +73,7 @@ export function putBucketPolicyOperation(storage: S3Storage) {
       const b = existingBucket(target);
       const text = (input.Body ?? Buffer.alloc(0)).toString("utf8");
       validateBucketPolicy(b.name, text);
+      checkPolicyNotBlocked(ctx, b, text);
       ctx.writes.push(...storage.setBucketPolicy(b.name, text));
       return { status: 204 };
     },

@@ -2,13 +2,33 @@
 import { createHash } from "node:crypto";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { S3Input } from "./protocol.ts";
+import { isValidVersionId } from "./storage.ts";
 import type { XmlNode } from "./xml.ts";
 
 export const bucketArn = (bucket: string): string => `arn:aws:s3:::${bucket}`;
 export const objectArn = (bucket: string, key: string): string => `arn:aws:s3:::${bucket}/${key}`;
 
+/** An S3 error that sends headers with it (delete markers) or keeps its message as given. */
+export class S3Error extends ServiceError {
+  readonly headers: Record<string, string>;
+
+  constructor(code: string, message: string, status: number, opts: { extra?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
+    super(code, message, status, { extra: opts.extra });
+    this.headers = opts.headers ?? {};
+  }
+}
+
 export const noSuchBucket = (bucket: string): ServiceError => new ServiceError("NoSuchBucket", "The specified bucket does not exist", 404, { extra: { BucketName: bucket } });
-export const noSuchKey = (key: string): ServiceError => new ServiceError("NoSuchKey", "The specified key does not exist.", 404, { extra: { Key: key } });
+export const noSuchKey = (key: string, headers?: Record<string, string>): ServiceError =>
+  new S3Error("NoSuchKey", "The specified key does not exist.", 404, { extra: { Key: key }, headers });
+export const noSuchVersion = (key: string, versionId: string): ServiceError =>
+  new ServiceError("NoSuchVersion", "The specified version does not exist.", 404, { extra: { Key: key, VersionId: versionId } });
+
+/** A version id S3 could have made, or `null`; anything else is InvalidArgument. */
+export function checkVersionId(value: string, argumentName: string): void {
+  if (value === "") throw new ServiceError("InvalidArgument", "Version id cannot be the empty string", 400, { extra: { ArgumentName: argumentName, ArgumentValue: value } });
+  if (!isValidVersionId(value)) throw new ServiceError("InvalidArgument", "Invalid version id specified", 400, { extra: { ArgumentName: argumentName, ArgumentValue: value } });
+}
 
 function canonicalUserId(accountId: string): string {
   return createHash("sha256").update(`localfargate-s3-owner:${accountId}`).digest("hex");

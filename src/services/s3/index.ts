@@ -8,11 +8,14 @@ import type { AppContext } from "../../kernel/context.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { createBucketOperation, deleteBucketOperation, getBucketLocationOperation, headBucketOperation, listBucketsOperation } from "./bucket-operations.ts";
-import { deleteConfigOperation, getBucketAclOperation, getConfigOperation, putConfigOperation, unsetReadOperation } from "./bucket-config.ts";
+import { getBucketAclOperation, getObjectAclOperation, putBucketAclOperation, putObjectAclOperation } from "./acl-operations.ts";
+import { deleteConfigOperation, getConfigOperation, putConfigOperation, unsetReadOperation } from "./bucket-config.ts";
 import { deleteBucketPolicyOperation, getBucketPolicyOperation, putBucketPolicyOperation } from "./bucket-policy.ts";
 import { listObjectsOperation, listObjectsV2Operation } from "./list-operations.ts";
 import { deleteObjectOperation, getObjectOperation, headObjectOperation, putObjectOperation } from "./object-operations.ts";
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Operation, type S3Output } from "./protocol.ts";
+import { s3SseKey } from "./sse-key.ts";
+import { deleteObjectsOperation, listObjectVersionsOperation } from "./version-operations.ts";
 import { S3Storage, type Bucket } from "./storage.ts";
 
 export { bucketPolicyAllowsService } from "./bucket-policy.ts";
@@ -70,6 +73,11 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     GetBucketLifecycleConfiguration: unsetReadOperation(storage, "GetBucketLifecycleConfiguration"),
     GetObjectLockConfiguration: unsetReadOperation(storage, "GetObjectLockConfiguration"),
     GetBucketReplication: unsetReadOperation(storage, "GetBucketReplication"),
+    ListObjectVersions: listObjectVersionsOperation(storage),
+    DeleteObjects: deleteObjectsOperation(storage),
+    PutBucketAcl: putBucketAclOperation(storage),
+    GetObjectAcl: getObjectAclOperation(storage),
+    PutObjectAcl: putObjectAclOperation(storage),
   };
 }
 
@@ -77,7 +85,7 @@ export const s3Module = defineServiceModule({
   name: "s3",
   needs: [],
   create(app) {
-    const storage = new S3Storage(app.store);
+    const storage = new S3Storage(app.store, s3SseKey(app));
     const api: S3Api = { storage, bucket: (n) => storage.bucket(n) };
     const def: ServiceDef = {
       name: "s3",

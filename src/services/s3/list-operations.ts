@@ -7,7 +7,7 @@ import { compareKeys, firstAfter, firstAtLeast, firstPastPrefix, type ObjectMeta
 import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 import type { XmlNode } from "./xml.ts";
 
-function maxKeys(q: Record<string, string>): number {
+export function maxKeys(q: Record<string, string>): number {
   const raw = q["max-keys"];
   if (raw === undefined || raw === "") return 1000;
   if (!/^-?\d+$/.test(raw) || Number(raw) > 2147483647)
@@ -26,7 +26,7 @@ function urlEncodeKey(s: string): string {
 }
 
 /** The key encoder encoding-type asks for (only "url" exists). */
-function keyEncoder(q: Record<string, string>): { url: boolean; enc: (s: string) => string } {
+export function keyEncoder(q: Record<string, string>): { url: boolean; enc: (s: string) => string } {
   const url = q["encoding-type"] === "url";
   if (q["encoding-type"] !== undefined && !url)
     throw new ServiceError("InvalidArgument", "Invalid Encoding Method specified in Request", 400, { extra: { ArgumentName: "encoding-type", ArgumentValue: q["encoding-type"] } });

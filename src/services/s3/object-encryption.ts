@@ -7,7 +7,7 @@
  * policies and grants decide who can read
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html). Without a key
  * named, the account's AWS managed key `aws/s3` is used (created on first use). SSE-S3 (`AES256`)
- * is reported as S3 reports it; those bodies are kept as the store keeps every object.
+ * bodies are sealed by the storage under S3's own key (sse-key.ts), not KMS's.
  */
 import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";

@@ -1,12 +1,45 @@
-/** GetObject, HeadObject, PutObject and DeleteObject (data events). */
+/**
+ * GetObject, HeadObject, PutObject and DeleteObject (data events), each on the current version
+ * or, with `versionId`, on one version
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/RetrievingObjectVersions.html).
+ */
 import { createHash } from "node:crypto";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { noSuchBucket, noSuchKey, objectArn, s3RequestParameters } from "./common.ts";
+import { checkVersionId, noSuchBucket, noSuchKey, noSuchVersion, objectArn, S3Error, s3RequestParameters } from "./common.ts";
+import { checkObjectAcl } from "./public-access.ts";
 import { decryptObject, encryptObject, encryptionHeaders, requestedEncryption } from "./object-encryption.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
-import type { ObjectMeta, PutObjectOptions, S3Storage } from "./storage.ts";
+import type { Bucket, ObjectMeta, PutObjectOptions, S3Storage } from "./storage.ts";
 import { existingBucket, resolveObject, type ObjectTarget } from "./target.ts";
+
+/** The version a GetObject or HeadObject reads: S3's errors for a missing version or a delete marker. */
+export function readableVersion(storage: S3Storage, b: Bucket, key: string, input: S3Input, method: "GET" | "HEAD" | "PUT"): ObjectMeta {
+  const versionId = input.query.versionId;
+  if (versionId !== undefined) {
+    checkVersionId(versionId, "versionId");
+    const v = storage.version(b.name, key, versionId);
+    if (!v) throw noSuchVersion(key, versionId);
+    if (v.deleteMarker) {
+      throw new S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405, {
+        extra: { Method: method, ResourceType: "DeleteMarker" },
+        headers: { "x-amz-delete-marker": "true", "x-amz-version-id": v.versionId, "last-modified": v.lastModified.toUTCString(), allow: "DELETE" },
+      });
+    }
+    return v;
+  }
+  const latest = storage.latest(b.name, key);
+  if (!latest) throw noSuchKey(key);
+  if (latest.deleteMarker) throw noSuchKey(key, { "x-amz-delete-marker": "true", "x-amz-version-id": latest.versionId });
+  return latest;
+}
+
+/** `x-amz-version-id` once the bucket has versioning (enabled or suspended). */
+function versionHeader(storage: S3Storage, b: Bucket, versionId: string): Record<string, string> {
+  return storage.versioning(b.name) !== undefined ? { "x-amz-version-id": versionId } : {};
+}
+
+const readAction = (input: S3Input) => (input.query.versionId !== undefined ? "s3:GetObjectVersion" : "s3:GetObject");
 
 function objectHeaders(o: ObjectMeta): Record<string, string> {
   const h: Record<string, string> = {
@@ -62,7 +95,7 @@ function applyResponseOverrides(headers: Record<string, string>, q: Record<strin
 }
 
 /** A Content-MD5 header must be a base64 MD5 and match the body (InvalidDigest, BadDigest). */
-function checkContentMd5(md5: string | undefined, body: Buffer): void {
+export function checkContentMd5(md5: string | undefined, body: Buffer): void {
   if (md5 === undefined) return;
   const given = Buffer.from(md5, "base64");
   if (given.length !== 16 || given.toString("base64") !== md5.trim())
@@ -79,14 +112,14 @@ export function getObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    authorize: (_ctx, _input, { name, key }) => [{ action: "s3:GetObject", resource: objectArn(name, key) }],
+    authorize: (_ctx, input, { name, key }) => [{ action: readAction(input), resource: objectArn(name, key) }],
     handler: async function getObject(ctx, input, target) {
       const b = existingBucket(target);
-      const meta = storage.head(b.name, target.key);
-      const stored = meta ? storage.body(b.name, target.key) : undefined;
-      if (!meta || !stored) throw noSuchKey(target.key);
+      const meta = readableVersion(storage, b, target.key, input, "GET");
+      const stored = storage.body(b.name, target.key, meta.versionId);
+      if (!stored) throw noSuchKey(target.key);
       const body = await decryptObject(ctx, b.name, target.key, meta.encryption, stored);
-      const headers = objectHeaders(meta);
+      const headers = { ...objectHeaders(meta), ...versionHeader(storage, b, meta.versionId) };
       applyResponseOverrides(headers, input.query);
       const range = parseRange(input.headers.range, meta.size);
       if (range) {
@@ -95,7 +128,7 @@ export function getObjectOperation(storage: S3Storage) {
       }
       return { headers, body };
     },
-    audit: { requestParameters: (input) => s3RequestParameters(input) },
+    audit: { requestParameters: (input) => s3RequestParameters(input, versionParameter(input)) },
   });
 }
 
@@ -103,16 +136,15 @@ export function headObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    authorize: (_ctx, _input, { name, key }) => [{ action: "s3:GetObject", resource: objectArn(name, key) }],
-    handler: function headObject(_ctx, _input, target) {
+    authorize: (_ctx, input, { name, key }) => [{ action: readAction(input), resource: objectArn(name, key) }],
+    handler: function headObject(_ctx, input, target) {
       const b = existingBucket(target);
-      const meta = storage.head(b.name, target.key);
-      if (!meta) throw noSuchKey(target.key);
-      const headers = objectHeaders(meta);
+      const meta = readableVersion(storage, b, target.key, input, "HEAD");
+      const headers = { ...objectHeaders(meta), ...versionHeader(storage, b, meta.versionId) };
       headers["content-length"] = String(meta.size);
       return { headers };
     },
-    audit: { requestParameters: (input) => s3RequestParameters(input) },
+    audit: { requestParameters: (input) => s3RequestParameters(input, versionParameter(input)) },
   });
 }
 
@@ -126,6 +158,7 @@ export function putObjectOperation(storage: S3Storage) {
       const h = input.headers;
       checkContentMd5(h["content-md5"], input.Body);
       requestedEncryption(b, h);
+      const acl = checkObjectAcl(b, h);
       const contentEncoding = (h["content-encoding"] ?? "")
         .split(",")
         .map((s) => s.trim())
@@ -139,13 +172,15 @@ export function putObjectOperation(storage: S3Storage) {
         cacheControl: h["cache-control"],
         expires: h.expires,
         metadata: input.Metadata,
+        ...(acl ? { acl } : {}),
       };
       const encrypted = await encryptObject(ctx, b, target.key, input.Body, h);
       if (encrypted.encryption.dataKey) opts.encrypted = encrypted;
       if (!storage.bucket(b.name)) throw noSuchBucket(b.name);
       const { meta, writes } = storage.putObject(b.name, target.key, input.Body, ctx.now, opts);
       ctx.writes.push(...writes);
-      return { headers: { etag: meta.etag, ...encryptionHeaders(encrypted.encryption) } };
+      const version: Record<string, string> = meta.versionId !== "null" ? { "x-amz-version-id": meta.versionId } : {};
+      return { headers: { etag: meta.etag, ...encryptionHeaders(encrypted.encryption), ...version } };
     },
     audit: { requestParameters: (input) => s3RequestParameters(input) },
   });
@@ -155,12 +190,27 @@ export function deleteObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    authorize: (_ctx, _input, { name, key }) => [{ action: "s3:DeleteObject", resource: objectArn(name, key) }],
-    handler: function deleteObject(ctx, _input, target) {
+    authorize: (_ctx, input, { name, key }) => [{ action: input.query.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", resource: objectArn(name, key) }],
+    handler: function deleteObject(ctx, input, target) {
       const b = existingBucket(target);
-      ctx.writes.push(...storage.deleteObject(b.name, target.key));
-      return { status: 204 };
+      const versionId = input.query.versionId;
+      if (versionId !== undefined) {
+        checkVersionId(versionId, "versionId");
+        const { removed, writes } = storage.deleteVersion(b.name, target.key, versionId);
+        ctx.writes.push(...writes);
+        const headers: Record<string, string> = { "x-amz-version-id": versionId };
+        if (removed?.deleteMarker) headers["x-amz-delete-marker"] = "true";
+        return { status: 204, headers };
+      }
+      const { marker, writes } = storage.deleteObject(b.name, target.key, ctx.now);
+      ctx.writes.push(...writes);
+      const headers: Record<string, string> = marker ? { "x-amz-delete-marker": "true", "x-amz-version-id": marker.versionId } : {};
+      return { status: 204, headers };
     },
-    audit: { requestParameters: (input) => s3RequestParameters(input) },
+    audit: { requestParameters: (input) => s3RequestParameters(input, versionParameter(input)) },
   });
+}
+
+function versionParameter(input: S3Input): Record<string, string> {
+  return input.query.versionId !== undefined ? { versionId: input.query.versionId } : {};
 }

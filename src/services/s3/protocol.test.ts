@@ -57,8 +57,13 @@ describe("decodeS3Request", () => {
     expect(op("PUT", "/", "fresh.localhost:4566")).toBe("CreateBucket");
     expect(op("GET", "/bkt?acl")).toBe("GetBucketAcl");
     expect(op("PUT", "/bkt?versioning")).toBe("PutBucketVersioning");
-    expect(() => op("PUT", "/bkt?acl")).toThrow(/not implemented/);
-    expect(() => op("GET", "/bkt/a?acl")).toThrow(/not implemented/);
+    expect(op("PUT", "/bkt?acl")).toBe("PutBucketAcl");
+    expect(op("GET", "/bkt/a?acl")).toBe("GetObjectAcl");
+    expect(op("PUT", "/bkt/a?acl")).toBe("PutObjectAcl");
+    expect(() => op("DELETE", "/bkt/a?acl")).toThrow(/not implemented/);
+    expect(op("GET", "/bkt?versions")).toBe("ListObjectVersions");
+    expect(op("POST", "/bkt?delete")).toBe("DeleteObjects");
+    expect(() => op("GET", "/bkt/a?tagging")).toThrow(/not implemented/);
     expect(() => op("GET", "/bkt?cors")).toThrow(/not implemented/);
     expect(() => op("PUT", "/bkt/a", undefined, { "x-amz-copy-source": "/bkt/b" })).toThrow(/not implemented/);
   });

@@ -8,6 +8,7 @@ import * as zlib from "node:zlib";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import type { RestHttpRequest, RestHttpResponse } from "../../kernel/service.ts";
+import { S3Error } from "./common.ts";
 import { xmlDocument, xmlEscape } from "./xml.ts";
 
 export interface S3Input {
@@ -57,7 +58,12 @@ export type S3Operation =
   | "GetBucketNotificationConfiguration"
   | "GetBucketLifecycleConfiguration"
   | "GetObjectLockConfiguration"
-  | "GetBucketReplication";
+  | "GetBucketReplication"
+  | "ListObjectVersions"
+  | "DeleteObjects"
+  | "PutBucketAcl"
+  | "GetObjectAcl"
+  | "PutObjectAcl";
 
 /** Bucket sub-resources (`?versioning` …) and the operation each method is; others answer NotImplemented. */
 const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
@@ -66,12 +72,19 @@ const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> 
   publicAccessBlock: { GET: "GetPublicAccessBlock", PUT: "PutPublicAccessBlock", DELETE: "DeletePublicAccessBlock" },
   ownershipControls: { GET: "GetBucketOwnershipControls", PUT: "PutBucketOwnershipControls", DELETE: "DeleteBucketOwnershipControls" },
   tagging: { GET: "GetBucketTagging", PUT: "PutBucketTagging", DELETE: "DeleteBucketTagging" },
-  acl: { GET: "GetBucketAcl" },
+  acl: { GET: "GetBucketAcl", PUT: "PutBucketAcl" },
   logging: { GET: "GetBucketLogging" },
   notification: { GET: "GetBucketNotificationConfiguration" },
   lifecycle: { GET: "GetBucketLifecycleConfiguration" },
   "object-lock": { GET: "GetObjectLockConfiguration" },
   replication: { GET: "GetBucketReplication" },
+  versions: { GET: "ListObjectVersions" },
+  delete: { POST: "DeleteObjects" },
+};
+
+/** Object sub-resources and the operation each method is. */
+const OBJECT_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
+  acl: { GET: "GetObjectAcl", PUT: "PutObjectAcl" },
 };
 
 /** Sub-resources of S3 that localfargate does not implement: asked for, they answer NotImplemented. */
@@ -80,7 +93,6 @@ const UNSUPPORTED_SUBRESOURCES = [
   "policyStatus",
   "tagging",
   "versioning",
-  "versions",
   "uploads",
   "uploadId",
   "partNumber",
@@ -94,7 +106,6 @@ const UNSUPPORTED_SUBRESOURCES = [
   "object-lock",
   "retention",
   "legal-hold",
-  "delete",
   "restore",
   "select",
   "torrent",
@@ -259,8 +270,8 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
   if (key !== undefined && Buffer.byteLength(key) > 1024) throw new ServiceError("KeyTooLongError", "Your key is too long", 400);
 
   let configOperation: S3Operation | undefined;
-  if (bucket !== undefined && key === undefined) {
-    for (const [sub, ops] of Object.entries(BUCKET_SUBRESOURCES)) {
+  if (bucket !== undefined) {
+    for (const [sub, ops] of Object.entries(key === undefined ? BUCKET_SUBRESOURCES : OBJECT_SUBRESOURCES)) {
       if (sub in query) {
         configOperation = ops[method];
         if (!configOperation) throw notImplemented();
@@ -276,7 +287,7 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
     const declared = headers["x-amz-decoded-content-length"];
     ({ data: body, trailers } = decodeAwsChunked(body, declared !== undefined ? Number(declared) : undefined));
   }
-  if (method === "PUT") checkChecksums(body, { ...headers, ...trailers });
+  if (method === "PUT" || method === "POST") checkChecksums(body, { ...headers, ...trailers });
   const Metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (k.startsWith("x-amz-meta-")) Metadata[k.slice(11)] = v;
   const input: S3Input = { Bucket: bucket, Key: key, Host: host, Body: body, query, headers, Metadata };
@@ -369,6 +380,7 @@ const PRESIGNED_TIME_MESSAGES = new Set(["Request has expired", "Request is not 
 
 /** The platform's JSON-family auth errors, as S3 reports them. */
 function toS3Error(err: ServiceError): ServiceError {
+  if (err instanceof S3Error) return err;
   switch (err.code) {
     case "MissingAuthenticationTokenException":
     case "MissingAuthenticationToken":
@@ -411,5 +423,6 @@ export function encodeS3Error(e: ServiceError, requestId: string, _req: RestHttp
   const ids = requestIdHeaders(requestId);
   inner += `<RequestId>${ids["x-amz-request-id"]}</RequestId><HostId>${xmlEscape(ids["x-amz-id-2"])}</HostId>`;
   const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Error>${inner}</Error>`);
-  return { status: err.status, headers: { ...ids, "content-type": "application/xml", "content-length": String(body.length) }, body };
+  const extraHeaders = err instanceof S3Error ? err.headers : {};
+  return { status: err.status, headers: { ...extraHeaders, ...ids, "content-type": "application/xml", "content-length": String(body.length) }, body };
 }
