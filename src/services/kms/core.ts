@@ -4,10 +4,11 @@
  * Java-style dates KMS writes in responseElements, service events).
  */
 import type { WriteOp } from "../../store/store.ts";
-import type { AppContext, RequestContext } from "../../kernel/context.ts";
+import type { AppContext, RequestContext, ServiceEvent } from "../../kernel/context.ts";
 import type { CloudTrailResource } from "../../kernel/operation.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
 import type { Sealer } from "./material.ts";
+import { syncReplicas } from "./multi-region.ts";
 
 export interface KmsOptions {
   /** grants per key (AWS: 50,000) */
@@ -24,10 +25,11 @@ export class Kms {
     readonly options: KmsOptions,
   ) {}
 
-  /** Keeps a changed key in memory and writes it with the request. */
+  /** Keeps a changed key in memory and writes it with the request; a multi-Region primary's replicas follow its shared properties. */
   saveKey(ctx: RequestContext, key: KeyRecord): void {
     this.state.keys.set(key.arn, key);
     ctx.writes.push(this.putKey(key));
+    if (key.multiRegion) ctx.writes.push(...syncReplicas(this, key));
   }
 
   putKey(key: KeyRecord): WriteOp {
@@ -107,8 +109,16 @@ export function javaDate(d: Date): string {
  * userIdentity {accountId, invokedBy: "AWS Internal"} without a type, as in AWS's samples.
  * Returns the write ops that store it (none when auditing is off).
  */
-export function serviceEvent(app: AppContext, key: KeyRecord, eventName: string, at: Date, details?: Record<string, unknown>): WriteOp[] {
-  const ev = {
+export function serviceEvent(
+  app: AppContext,
+  key: KeyRecord,
+  eventName: string,
+  at: Date,
+  details?: Record<string, unknown>,
+  extra: Pick<ServiceEvent, "requestParameters" | "responseElements"> = {},
+): WriteOp[] {
+  const ev: ServiceEvent = {
+    ...extra,
     accountId: key.accountId,
     region: key.region,
     eventSource: "kms.amazonaws.com",

@@ -2,7 +2,8 @@
  * Key rotation: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
  * ListKeyRotations, and automatic rotation when the next rotation date passes on the service
  * clock (CloudTrail RotateKey service event). New material encrypts from then on; every earlier
- * version stays with the key so old ciphertexts keep decrypting.
+ * version stays with the key so old ciphertexts keep decrypting. Rotation is a property of a
+ * multi-Region primary key: its replicas take each new material and refuse the rotation settings.
  */
 import type {
   DisableKeyRotationRequest,
@@ -24,6 +25,7 @@ import { dateKey, pageOf } from "./paging.ts";
 import { keyCheck } from "./key-policy.ts";
 import { namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, type KeyRecord, type MaterialRecord } from "./state.ts";
+import { requirePrimary, syncReplicas } from "./multi-region.ts";
 import { expiryOf, materialState, pendingMaterial, withMaterials } from "./imported-materials.ts";
 
 export const DEFAULT_ROTATION_DAYS = 365;
@@ -67,7 +69,7 @@ export async function runDueRotations(kms: Kms, nowMs: number): Promise<void> {
     }
     if (key === k) continue;
     kms.state.keys.set(key.arn, key);
-    await kms.app.store.commit([kms.putKey(key), ...writes]);
+    await kms.app.store.commit([kms.putKey(key), ...writes, ...syncReplicas(kms, key)]);
   }
 }
 
@@ -84,6 +86,7 @@ function enableKeyRotationOperation(kms: Kms) {
         );
       }
       checkKeyState(key, "rotation");
+      if (key.multiRegion) requirePrimary(key);
       // Already rotating: a new period counts from the last rotation (or creation).
       const base = key.rotationEnabled ? lastRotation(key) : ctx.now;
       let next = new Date(base.getTime() + days * DAY_MS);
@@ -101,6 +104,7 @@ function disableKeyRotationOperation(kms: Kms) {
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DisableKeyRotation")],
     handler: function disableKeyRotation(ctx, _i, { key }) {
       checkKeyState(key, "rotation");
+      if (key.multiRegion) requirePrimary(key);
       kms.saveKey(ctx, { ...key, rotationEnabled: false, rotationPeriodInDays: undefined, nextRotationDate: undefined });
       return {};
     },
@@ -132,6 +136,7 @@ function rotateKeyOnDemandOperation(kms: Kms) {
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "RotateKeyOnDemand")],
     handler: async function rotateKeyOnDemand(ctx, _i, { key }) {
       checkKeyState(key, "rotateOnDemand");
+      if (key.multiRegion) requirePrimary(key);
       if (key.onDemandRotations >= kms.options.onDemandRotationLimit) {
         throw new ServiceError(
           "LimitExceededException",
