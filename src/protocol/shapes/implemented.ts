@@ -170,6 +170,8 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "ListRetirableGrants",
     "RetireGrant",
     "RevokeGrant",
+    "ReplicateKey",
+    "UpdatePrimaryRegion",
   ],
   ecs: [
     "CreateCluster",
