@@ -25,7 +25,7 @@ import { dateKey, pageOf } from "./paging.ts";
 import { keyCheck } from "./key-policy.ts";
 import { namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, type KeyRecord, type MaterialRecord } from "./state.ts";
-import { requirePrimary, syncReplicas } from "./multi-region.ts";
+import { isReplica, requirePrimary, syncReplicas } from "./multi-region.ts";
 import { expiryOf, materialState, pendingMaterial, withMaterials } from "./imported-materials.ts";
 
 export const DEFAULT_ROTATION_DAYS = 365;
@@ -59,7 +59,8 @@ function lastRotation(key: KeyRecord): Date {
 export async function runDueRotations(kms: Kms, nowMs: number): Promise<void> {
   for (const k of [...kms.state.keys.values()]) {
     let key = k;
-    if (!key.rotationEnabled || !key.nextRotationDate || key.state !== "Enabled") continue;
+    // a replica rotates when its primary does (syncReplicas), never on its own
+    if (!key.rotationEnabled || !key.nextRotationDate || key.state !== "Enabled" || isReplica(key)) continue;
     const writes: WriteOp[] = [];
     while (key.nextRotationDate && key.nextRotationDate.getTime() <= nowMs) {
       const at: Date = key.nextRotationDate;
