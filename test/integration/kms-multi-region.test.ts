@@ -201,6 +201,43 @@ describe("ReplicateKey", () => {
     expect(out.ReplicaKeyMetadata!.KeyState).toBe("Creating");
   });
 
+  it("has no cross-account use: another account is not found even where the key policy lets it in", async () => {
+    const other = "111111111111";
+    const policy = doc([rootStatement(), { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${other}:root` }, Action: "kms:*", Resource: "*" }]);
+    const primary = await createKey(east, { MultiRegion: true, Policy: policy });
+    const asOther = new KMSClient(s.configFor({ accessKeyId: other, secretAccessKey: "test" }));
+    // the policy does let the other account use the key
+    expect((await asOther.send(new DescribeKeyCommand({ KeyId: primary.Arn }))).KeyMetadata!.KeyId).toBe(primary.KeyId);
+    await expectKmsError(asOther.send(new ReplicateKeyCommand({ KeyId: primary.Arn, ReplicaRegion: WEST })), "NotFoundException", `Key '${primary.Arn}' does not exist`);
+    await expectKmsError(asOther.send(new UpdatePrimaryRegionCommand({ KeyId: primary.Arn, PrimaryRegion: WEST })), "NotFoundException");
+    expect((await describeIn(east, primary.KeyId!)).MultiRegionConfiguration!.ReplicaKeys).toEqual([]);
+    await expectKmsError(asOther.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:${WEST}:${ACCOUNT}:key/${primary.KeyId}` })), "NotFoundException");
+  });
+
+  it("keeps replicas, their roles and their material across a restart", async () => {
+    const r = await startTestServer();
+    try {
+      const e = new KMSClient(r.config);
+      const primary = await createKey(e, { MultiRegion: true });
+      await e.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: WEST }));
+      const blob = (await e.send(new EncryptCommand({ KeyId: primary.KeyId, Plaintext: utf8("durable") }))).CiphertextBlob!;
+      await r.stop();
+      const again = await startTestServer({ dataDir: r.dataDir });
+      try {
+        await again.advanceClock(6);
+        const w = new KMSClient({ ...again.config, region: WEST });
+        expect(text((await w.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe("durable");
+        const cfg = (await w.send(new DescribeKeyCommand({ KeyId: primary.KeyId }))).KeyMetadata!.MultiRegionConfiguration!;
+        expect(cfg.MultiRegionKeyType).toBe("REPLICA");
+        expect(cfg.PrimaryKey!.Region).toBe(EAST);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
   it("records ReplicateKey in the primary's Region and CreateKey in the replica's", async () => {
     const primary = await createKey(east, { MultiRegion: true });
     await replicate(primary, SOUTH);
