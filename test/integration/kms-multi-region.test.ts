@@ -64,9 +64,7 @@ async function replicate(key: KeyMetadata, region: string, extra: Partial<Constr
 describe("ReplicateKey", () => {
   it("creates a replica with the same key ID, Creating until the service clock passes a few seconds, then Enabled", async () => {
     const primary = await createKey(east, { MultiRegion: true, Description: "primary" });
-    const out = await east.send(
-      new ReplicateKeyCommand({ KeyId: primary.Arn, ReplicaRegion: WEST, Description: "replica", Tags: [{ TagKey: "site", TagValue: "dublin" }] }),
-    );
+    const out = await east.send(new ReplicateKeyCommand({ KeyId: primary.Arn, ReplicaRegion: WEST, Description: "replica", Tags: [{ TagKey: "site", TagValue: "dublin" }] }));
     const md = out.ReplicaKeyMetadata!;
     expect(md.KeyId).toBe(primary.KeyId);
     expect(md.Arn).toBe(`arn:aws:kms:${WEST}:${ACCOUNT}:key/${primary.KeyId}`);
@@ -154,7 +152,11 @@ describe("ReplicateKey", () => {
   it("refuses bad requests with AWS's errors", async () => {
     const primary = await createKey(east, { MultiRegion: true });
     const single = await createKey(east);
-    await expectKmsError(east.send(new ReplicateKeyCommand({ KeyId: single.KeyId, ReplicaRegion: WEST })), "UnsupportedOperationException", `${single.Arn} is not a multi-Region primary key.`);
+    await expectKmsError(
+      east.send(new ReplicateKeyCommand({ KeyId: single.KeyId, ReplicaRegion: WEST })),
+      "UnsupportedOperationException",
+      `${single.Arn} is not a multi-Region primary key.`,
+    );
     await expectKmsError(
       east.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: EAST })),
       "ValidationException",
@@ -164,10 +166,7 @@ describe("ReplicateKey", () => {
     await expectKmsError(east.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: "Not A Region" })), "ValidationException", /replicaRegion/);
     await expectKmsError(east.send(new ReplicateKeyCommand({ KeyId: "alias/x", ReplicaRegion: WEST })), "NotFoundException", "Invalid keyId 'alias/x'");
     await expectKmsError(east.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: WEST, Policy: "{not json" })), "MalformedPolicyDocumentException");
-    await expectKmsError(
-      east.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: WEST, Tags: [{ TagKey: "aws:x", TagValue: "y" }] })),
-      "TagException",
-    );
+    await expectKmsError(east.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: WEST, Tags: [{ TagKey: "aws:x", TagValue: "y" }] })), "TagException");
     // none of the refusals left a replica behind
     expect((await describeIn(east, primary.KeyId!)).MultiRegionConfiguration!.ReplicaKeys).toEqual([]);
 
@@ -175,7 +174,11 @@ describe("ReplicateKey", () => {
     await expectKmsError(east.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: WEST })), "AlreadyExistsException");
     // a replica cannot be replicated
     const replicaArn = `arn:aws:kms:${WEST}:${ACCOUNT}:key/${primary.KeyId}`;
-    await expectKmsError(west.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: SOUTH })), "UnsupportedOperationException", `${replicaArn} is not a multi-Region primary key.`);
+    await expectKmsError(
+      west.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: SOUTH })),
+      "UnsupportedOperationException",
+      `${replicaArn} is not a multi-Region primary key.`,
+    );
   });
 
   it("checks kms:ReplicateKey on the primary and kms:CreateKey in the replica Region", async () => {
@@ -185,11 +188,7 @@ describe("ReplicateKey", () => {
     await expectKmsError(asUser.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: WEST })), "AccessDeniedException", /kms:CreateKey/);
     p.setPolicies([doc([{ Effect: "Allow", Action: "kms:CreateKey", Resource: "*" }])]);
     await expectKmsError(asUser.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: WEST })), "AccessDeniedException", /kms:ReplicateKey/);
-    p.setPolicies([
-      doc([
-        { Effect: "Allow", Action: ["kms:CreateKey", "kms:ReplicateKey"], Resource: "*", Condition: { StringEquals: { "kms:ReplicaRegion": SOUTH } } },
-      ]),
-    ]);
+    p.setPolicies([doc([{ Effect: "Allow", Action: ["kms:CreateKey", "kms:ReplicateKey"], Resource: "*", Condition: { StringEquals: { "kms:ReplicaRegion": SOUTH } } }])]);
     await expectKmsError(asUser.send(new ReplicateKeyCommand({ KeyId: primary.KeyId, ReplicaRegion: WEST })), "AccessDeniedException");
     p.setPolicies([doc([{ Effect: "Allow", Action: ["kms:CreateKey", "kms:ReplicateKey", "kms:PutKeyPolicy"], Resource: "*" }])]);
     await expectKmsError(
@@ -236,6 +235,16 @@ describe("ReplicateKey", () => {
     } finally {
       await r.close();
     }
+  });
+
+  it("names each copy's role in kms:MultiRegionKeyType", async () => {
+    const primary = await createKey(east, { MultiRegion: true });
+    await replicate(primary, WEST);
+    const p = addPrincipal(s, "user", "primaryonly", [
+      doc([{ Effect: "Allow", Action: "kms:Encrypt", Resource: "*", Condition: { StringEquals: { "kms:MultiRegionKeyType": "PRIMARY" } } }]),
+    ]);
+    await new KMSClient(p.config).send(new EncryptCommand({ KeyId: primary.KeyId, Plaintext: utf8("x") }));
+    await expectKmsError(new KMSClient({ ...p.config, region: WEST }).send(new EncryptCommand({ KeyId: primary.KeyId, Plaintext: utf8("x") })), "AccessDeniedException");
   });
 
   it("records ReplicateKey in the primary's Region and CreateKey in the replica's", async () => {
