@@ -350,6 +350,11 @@ describe("UpdatePrimaryRegion", () => {
     await replicate(primary, WEST, { Policy: denyUser });
     const asUser = new KMSClient(p.config);
     await expectKmsError(asUser.send(new UpdatePrimaryRegionCommand({ KeyId: primary.KeyId, PrimaryRegion: WEST })), "AccessDeniedException");
+    // without permission on a key, the caller learns nothing of its kind
+    p.setPolicies([]);
+    const single = await createKey(east);
+    await expectKmsError(asUser.send(new UpdatePrimaryRegionCommand({ KeyId: single.KeyId, PrimaryRegion: WEST })), "AccessDeniedException");
+    await expectKmsError(asUser.send(new ReplicateKeyCommand({ KeyId: single.KeyId, ReplicaRegion: WEST })), "AccessDeniedException");
     expect((await describeIn(east, primary.KeyId!)).MultiRegionConfiguration!.MultiRegionKeyType).toBe("PRIMARY");
   });
 });

@@ -121,7 +121,8 @@ function metadataForTrail(kms: Kms, md: KeyMetadata | undefined): Record<string,
 
 interface PrimarySwap {
   primary: KeyRecord;
-  replica: KeyRecord;
+  /** the replica in PrimaryRegion, when there is one */
+  replica?: KeyRecord;
 }
 
 function updatePrimaryRegionOperation(kms: Kms) {
@@ -129,18 +130,16 @@ function updatePrimaryRegionOperation(kms: Kms) {
   return defineOperation<UpdatePrimaryRegionRequest, NoOutput, PrimarySwap>({
     resolve(ctx, i) {
       const { key } = ownKey(kms, ctx, i.KeyId!);
-      requirePrimary(key);
       otherRegion(key, i.PrimaryRegion!, "PrimaryRegion");
       const replica = copiesOf(state, key).find((k) => k.region === i.PrimaryRegion && isReplica(k));
-      if (!replica) throw err.notFoundKey(keyArn(i.PrimaryRegion!, key.accountId, key.keyId));
       return namingKeys(ctx, { primary: key, replica }, key, replica);
     },
     // kms:UpdatePrimaryRegion on the current primary and on the replica that takes its place
-    authorize: (ctx, i, { primary, replica }) => [
-      keyCheck(ctx, state, primary, "UpdatePrimaryRegion", { context: { "kms:PrimaryRegion": i.PrimaryRegion } }),
-      keyCheck(ctx, state, replica, "UpdatePrimaryRegion", { context: { "kms:PrimaryRegion": i.PrimaryRegion } }),
-    ],
-    handler: function updatePrimaryRegion(ctx, _i, { primary, replica }) {
+    authorize: (ctx, i, { primary, replica }) =>
+      [primary, replica].flatMap((k) => (k ? [keyCheck(ctx, state, k, "UpdatePrimaryRegion", { context: { "kms:PrimaryRegion": i.PrimaryRegion } })] : [])),
+    handler: function updatePrimaryRegion(ctx, i, { primary, replica }) {
+      requirePrimary(primary);
+      if (!replica) throw err.notFoundKey(keyArn(i.PrimaryRegion!, primary.accountId, primary.keyId));
       checkKeyState(primary, "notPendingDeletion");
       checkKeyState(replica, "notPendingDeletion");
       if (replica.state === "Creating") throw err.creating(replica.arn);
