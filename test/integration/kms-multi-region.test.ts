@@ -254,9 +254,26 @@ describe("ReplicateKey", () => {
     expect(rep?.awsRegion).toBe(EAST);
     expect(rep?.requestParameters?.replicaRegion).toBe(SOUTH);
     expect(rep?.responseElements?.replicaKeyMetadata?.arn).toBe(`arn:aws:kms:${SOUTH}:${ACCOUNT}:key/${primary.KeyId}`);
+    expect(rep?.responseElements?.replicaKeyMetadata?.aWSAccountId).toBe(ACCOUNT);
+    expect(rep?.responseElements?.replicaKeyMetadata?.multiRegionConfiguration?.multiRegionKeyType).toBe("REPLICA");
+    expect(rep?.requestParameters?.bypassPolicyLockoutSafetyCheck).toBe(false);
+    const southArn = `arn:aws:kms:${SOUTH}:${ACCOUNT}:key/${primary.KeyId}`;
     const created = (await trailRecords(s, "CreateKey", SOUTH)).find((r) => r.responseElements?.keyMetadata?.keyId === primary.KeyId);
     expect(created?.awsRegion).toBe(SOUTH);
-    expect(created?.resources?.[0]?.ARN).toBe(`arn:aws:kms:${SOUTH}:${ACCOUNT}:key/${primary.KeyId}`);
+    expect(created?.eventType).toBe("AwsApiCall");
+    expect(created?.userIdentity?.arn).toBe(`arn:aws:iam::${ACCOUNT}:root`);
+    expect(created?.resources).toEqual([{ accountId: ACCOUNT, type: "AWS::KMS::Key", ARN: southArn }]);
+    expect(created?.responseElements?.keyMetadata?.multiRegion).toBe(true);
+
+    // UpdatePrimaryRegion writes one record in each Region, each naming that Region's key
+    await east.send(new UpdatePrimaryRegionCommand({ KeyId: primary.KeyId, PrimaryRegion: SOUTH }));
+    const inEast = (await trailRecords(s, "UpdatePrimaryRegion", EAST)).find((r) => r.requestParameters?.keyId === primary.KeyId);
+    const inSouth = (await trailRecords(s, "UpdatePrimaryRegion", SOUTH)).find((r) => r.requestParameters?.keyId === primary.KeyId);
+    expect(inEast?.responseElements).toEqual({ keyId: primary.Arn });
+    expect(inEast?.resources?.map((r: { ARN: string }) => r.ARN)).toEqual([primary.Arn]);
+    expect(inSouth?.responseElements).toEqual({ keyId: southArn });
+    expect(inSouth?.requestParameters?.primaryRegion).toBe(SOUTH);
+    expect(inSouth?.resources?.map((r: { ARN: string }) => r.ARN)).toEqual([southArn]);
   });
 });
 

@@ -5,7 +5,8 @@
  */
 import type { WriteOp } from "../../store/store.ts";
 import type { AppContext, RequestContext, ServiceEvent } from "../../kernel/context.ts";
-import type { CloudTrailResource } from "../../kernel/operation.ts";
+import type { AuditInfo, CloudTrailResource } from "../../kernel/operation.ts";
+import { buildRecord } from "../../audit/record.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
 import type { Sealer } from "./material.ts";
 import { syncReplicas } from "./multi-region.ts";
@@ -128,4 +129,18 @@ export function serviceEvent(
     serviceEventDetails: details,
   };
   return app.auditSink?.serviceEvent(ev, at) ?? [];
+}
+
+/**
+ * Write ops for a second AwsApiCall record of the current call, in another Region: the records
+ * AWS writes in a multi-Region key's other Region (ReplicateKey's CreateKey in the replica's
+ * Region, https://docs.aws.amazon.com/kms/latest/developerguide/ct-replicate-key.html;
+ * UpdatePrimaryRegion in both Regions,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/ct-update-primary-region.html).
+ */
+export function recordInRegion(ctx: RequestContext, region: string, operation: string, audit: AuditInfo): WriteOp[] {
+  const sink = ctx.app.auditSink;
+  if (!sink || ctx.audit.skip) return [];
+  const record = buildRecord({ ...ctx, region, operation, audit }, ctx.service, {});
+  return sink.record(record, { accountId: record.recipientAccountId as string, region });
 }

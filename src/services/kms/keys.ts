@@ -119,7 +119,13 @@ export function trailKeyMetadata(key: KeyRecord, state: KmsState): Record<string
     ...(md.MacAlgorithms ? { macAlgorithms: md.MacAlgorithms } : {}),
     ...(md.KeyAgreementAlgorithms ? { keyAgreementAlgorithms: md.KeyAgreementAlgorithms } : {}),
     multiRegion: md.MultiRegion,
+    ...(md.MultiRegionConfiguration ? { multiRegionConfiguration: trailMultiRegionConfiguration(md.MultiRegionConfiguration) } : {}),
   };
+}
+
+function trailMultiRegionConfiguration(c: NonNullable<KeyMetadata["MultiRegionConfiguration"]>): Record<string, unknown> {
+  const key = (k: { Arn?: string; Region?: string } | undefined) => ({ arn: k?.Arn, region: k?.Region });
+  return { multiRegionKeyType: c.MultiRegionKeyType, primaryKey: key(c.PrimaryKey), replicaKeys: (c.ReplicaKeys ?? []).map(key) };
 }
 
 /** What CreateKey makes, checked before it is authorized. */

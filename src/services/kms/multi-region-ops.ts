@@ -10,7 +10,7 @@ import type { KeyMetadata, ReplicateKeyRequest, ReplicateKeyResponse, Tag, Updat
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { keyResources, namingKeys, serviceEvent, type Kms, type NoOutput } from "./core.ts";
+import { keyResources, namingKeys, recordInRegion, type Kms, type NoOutput } from "./core.ts";
 import { defaultKeyPolicy, iamCheck, keyCheck, lockoutCheck, validateKeyPolicy } from "./key-policy.ts";
 import { keyMetadata, requestTagContext, trailKeyMetadata, validateTags } from "./keys.ts";
 import { copiesOf, isReplica, REPLICA_CREATION_MS, requirePrimary, withSharedProperties } from "./multi-region.ts";
@@ -96,8 +96,19 @@ function replicateKeyOperation(kms: Kms) {
       kms.saveKey(ctx, replica);
       // AWS records ReplicateKey in the primary's Region and a CreateKey in the replica's
       ctx.writes.push(
-        ...serviceEvent(kms.app, replica, "CreateKey", ctx.now, undefined, {
-          requestParameters: { keyId: primary.arn, replicaRegion: replica.region },
+        ...recordInRegion(ctx, replica.region, "CreateKey", {
+          resources: keyResources(ctx, [replica]),
+          requestParameters: {
+            ...(i.Policy !== undefined ? { policy: i.Policy } : {}),
+            description: replica.description,
+            keyUsage: replica.keyUsage,
+            customerMasterKeySpec: replica.keySpec,
+            keySpec: replica.keySpec,
+            origin: replica.origin,
+            bypassPolicyLockoutSafetyCheck: i.BypassPolicyLockoutSafetyCheck ?? false,
+            ...(i.Tags ? { tags: trailTags(i.Tags) } : {}),
+            multiRegion: true,
+          },
           responseElements: { keyMetadata: trailKeyMetadata(replica, state) },
         }),
       );
@@ -105,18 +116,31 @@ function replicateKeyOperation(kms: Kms) {
     },
     audit: {
       resources: (ctx, _i, { primary, replicaArn }) => keyResources(ctx, [primary, { arn: replicaArn, accountId: primary.accountId }]),
+      requestParameters: (i) => ({
+        keyId: i.KeyId,
+        replicaRegion: i.ReplicaRegion,
+        ...(i.Policy !== undefined ? { policy: i.Policy } : {}),
+        bypassPolicyLockoutSafetyCheck: i.BypassPolicyLockoutSafetyCheck ?? false,
+        description: i.Description ?? "",
+        ...(i.Tags ? { tags: trailTags(i.Tags) } : {}),
+      }),
       responseElements: (out) => ({
         replicaKeyMetadata: metadataForTrail(kms, out.ReplicaKeyMetadata),
         replicaPolicy: out.ReplicaPolicy,
-        replicaTags: (out.ReplicaTags ?? []).map((t) => ({ tagKey: t.TagKey, tagValue: t.TagValue })),
+        replicaTags: trailTags(out.ReplicaTags ?? []),
       }),
     },
   });
 }
 
+const trailTags = (tags: Tag[]) => tags.map((t) => ({ tagKey: t.TagKey, tagValue: t.TagValue }));
+
+/** replicaKeyMetadata as AWS's ReplicateKey record spells it (`aWSAccountId`). */
 function metadataForTrail(kms: Kms, md: KeyMetadata | undefined): Record<string, unknown> | null {
   const key = md?.Arn ? kms.state.keys.get(md.Arn) : undefined;
-  return key ? trailKeyMetadata(key, kms.state) : null;
+  if (!key) return null;
+  const { AWSAccountId, ...rest } = trailKeyMetadata(key, kms.state);
+  return { aWSAccountId: AWSAccountId, ...rest };
 }
 
 interface PrimarySwap {
@@ -147,7 +171,20 @@ function updatePrimaryRegionOperation(kms: Kms) {
       const promoted: KeyRecord = { ...withSharedProperties(kms, primary, replica), multiRegionKeyType: "PRIMARY" };
       kms.saveKey(ctx, { ...primary, multiRegionKeyType: "REPLICA" });
       kms.saveKey(ctx, promoted);
+      // one record in each Region, each naming that Region's key
+      ctx.writes.push(
+        ...recordInRegion(ctx, replica.region, "UpdatePrimaryRegion", {
+          resources: keyResources(ctx, [replica]),
+          requestParameters: { keyId: i.KeyId, primaryRegion: i.PrimaryRegion },
+          responseElements: { keyId: replica.arn },
+        }),
+      );
       return {};
+    },
+    audit: {
+      resources: (ctx, _i, { primary }) => keyResources(ctx, [primary]),
+      // the former primary, in the caller's Region (AWS writes the key ARN though the call answers nothing)
+      responseElements: (_out, i, ctx) => ({ keyId: keyOf(state, ctx, i.KeyId!, { aliases: false }).key.arn }),
     },
   });
 }
