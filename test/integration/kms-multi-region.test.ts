@@ -52,6 +52,18 @@ afterAll(async () => {
   await s.close();
 });
 
+async function importMaterial(c: KMSClient, keyId: string, material: Buffer) {
+  const p = await c.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }));
+  return c.send(
+    new ImportKeyMaterialCommand({
+      KeyId: keyId,
+      ImportToken: p.ImportToken,
+      EncryptedKeyMaterial: wrap(p.PublicKey!, "RSAES_OAEP_SHA_256", material),
+      ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    }),
+  );
+}
+
 const describeIn = async (c: KMSClient, keyId: string) => (await c.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!;
 
 /** A replica in `region`, past its Creating period. */
@@ -325,6 +337,21 @@ describe("shared properties", () => {
     expect((await describeIn(west, primary.KeyId!)).KeyState).toBe("Enabled");
     const blob = (await east.send(new EncryptCommand({ KeyId: primary.KeyId, Plaintext: utf8("imported") }))).CiphertextBlob!;
     expect(text((await west.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe("imported");
+  });
+
+  it("a replica of a primary without material stays PendingImport and takes only the material the primary gets", async () => {
+    const primary = await createKey(east, { MultiRegion: true, Origin: "EXTERNAL" });
+    await replicate(primary, WEST);
+    expect((await describeIn(west, primary.KeyId!)).KeyState).toBe("PendingImport");
+    const material = randomBytes(32);
+    await expectKmsError(importMaterial(west, primary.KeyId!, material), "IncorrectKeyMaterialException");
+    expect((await describeIn(west, primary.KeyId!)).KeyState).toBe("PendingImport");
+    await importMaterial(east, primary.KeyId!, material);
+    expect((await describeIn(west, primary.KeyId!)).KeyState).toBe("PendingImport");
+    await importMaterial(west, primary.KeyId!, material);
+    expect((await describeIn(west, primary.KeyId!)).KeyState).toBe("Enabled");
+    const blob = (await west.send(new EncryptCommand({ KeyId: primary.KeyId, Plaintext: utf8("late") }))).CiphertextBlob!;
+    expect(text((await east.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe("late");
   });
 });
 

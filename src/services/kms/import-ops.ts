@@ -13,6 +13,7 @@ import { defineOperation } from "../../kernel/operation.ts";
 import type { WriteOp } from "../../store/store.ts";
 import { javaDate, serviceEvent, type Kms } from "./core.ts";
 import { materialIdHex } from "./crypto/ciphertext.ts";
+import { isReplica, primaryOf } from "./multi-region.ts";
 import {
   checkWrappingParameters,
   IMPORT_PARAMETERS_TTL_MS,
@@ -175,6 +176,8 @@ function importKeyMaterialOperation(kms: Kms) {
         raw.fill(0);
         return e;
       };
+      // a multi-Region replica takes only material its primary holds (docs/kms.md#multi-region-keys)
+      if (isReplica(key) && !primaryOf(state, key)?.materials.some((m) => m.id === id)) throw refuse(err.incorrectKeyMaterial());
       let materials: MaterialRecord[];
       let current = key.currentMaterialId;
       if (type === "EXISTING_KEY_MATERIAL") {

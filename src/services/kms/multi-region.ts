@@ -78,7 +78,8 @@ function replicaMaterials(kms: Kms, primary: KeyRecord, replica: KeyRecord): Mat
   for (const pm of primary.materials) {
     const held = replica.materials.find((m) => m.id === pm.id);
     if (held) {
-      out.push(held);
+      // material the replica imported ahead of the primary's on-demand rotation is now the key's for good
+      out.push(held.pendingRotation && !pm.pendingRotation ? { ...held, pendingRotation: undefined, rotationType: pm.rotationType, createdAt: pm.createdAt } : held);
       continue;
     }
     if (primary.origin === "EXTERNAL") {
@@ -141,7 +142,9 @@ export async function runDueReplicas(kms: Kms, nowMs: number): Promise<void> {
   for (const key of [...kms.state.keys.values()]) {
     if (key.state !== "Creating" || (key.readyAt && key.readyAt.getTime() > nowMs)) continue;
     const enabled: KeyRecord = { ...key, state: "Enabled", readyAt: undefined };
-    const ready = key.origin === "EXTERNAL" ? withMaterials(enabled, key.materials) : enabled;
+    let ready = key.origin === "EXTERNAL" ? withMaterials(enabled, key.materials) : enabled;
+    // a replica of a primary that has no imported material yet has none either
+    if (key.origin === "EXTERNAL" && key.materials.length === 0) ready = { ...ready, state: "PendingImport" };
     kms.state.keys.set(ready.arn, ready);
     await kms.app.store.commit([kms.putKey(ready)]);
   }
