@@ -20,6 +20,7 @@ import {
   GetParametersForImportCommand,
   ImportKeyMaterialCommand,
   KMSClient,
+  ListKeyRotationsCommand,
   ListKeysCommand,
   ListResourceTagsCommand,
   ReEncryptCommand,
@@ -52,7 +53,7 @@ afterAll(async () => {
   await s.close();
 });
 
-async function importMaterial(c: KMSClient, keyId: string, material: Buffer) {
+async function importMaterial(c: KMSClient, keyId: string, material: Buffer, ImportType?: "NEW_KEY_MATERIAL" | "EXISTING_KEY_MATERIAL") {
   const p = await c.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }));
   return c.send(
     new ImportKeyMaterialCommand({
@@ -60,6 +61,7 @@ async function importMaterial(c: KMSClient, keyId: string, material: Buffer) {
       ImportToken: p.ImportToken,
       EncryptedKeyMaterial: wrap(p.PublicKey!, "RSAES_OAEP_SHA_256", material),
       ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
+      ...(ImportType ? { ImportType } : {}),
     }),
   );
 }
@@ -337,6 +339,34 @@ describe("shared properties", () => {
     expect((await describeIn(west, primary.KeyId!)).KeyState).toBe("Enabled");
     const blob = (await east.send(new EncryptCommand({ KeyId: primary.KeyId, Plaintext: utf8("imported") }))).CiphertextBlob!;
     expect(text((await west.send(new DecryptCommand({ CiphertextBlob: blob }))).Plaintext)).toBe("imported");
+  });
+
+  it("rotates imported material on demand only once every replica has imported the new material", async () => {
+    const primary = await createKey(east, { MultiRegion: true, Origin: "EXTERNAL" });
+    const first = randomBytes(32);
+    await importMaterial(east, primary.KeyId!, first);
+    await replicate(primary, WEST);
+    await importMaterial(west, primary.KeyId!, first);
+    const second = randomBytes(32);
+    const next = (await importMaterial(east, primary.KeyId!, second, "NEW_KEY_MATERIAL")).KeyMaterialId!;
+    const stateOf = async (c: KMSClient) =>
+      (await c.send(new ListKeyRotationsCommand({ KeyId: primary.KeyId, IncludeKeyMaterial: "ALL_KEY_MATERIAL" }))).Rotations!.find((r) => r.KeyMaterialId === next)
+        ?.KeyMaterialState;
+    expect(await stateOf(east)).toBe("PENDING_MULTI_REGION_IMPORT_AND_ROTATION");
+    await expectKmsError(east.send(new RotateKeyOnDemandCommand({ KeyId: primary.KeyId })), "KMSInvalidStateException");
+    // new material goes into the primary; a replica re-imports it as existing material
+    await expectKmsError(importMaterial(west, primary.KeyId!, second, "NEW_KEY_MATERIAL"), "UnsupportedOperationException");
+    await importMaterial(west, primary.KeyId!, second, "EXISTING_KEY_MATERIAL");
+    expect((await describeIn(west, primary.KeyId!)).KeyState).toBe("Enabled");
+    expect(await stateOf(east)).toBe("PENDING_ROTATION");
+
+    await east.send(new RotateKeyOnDemandCommand({ KeyId: primary.KeyId }));
+    expect((await describeIn(west, primary.KeyId!)).CurrentKeyMaterialId).toBe(next);
+    expect(await stateOf(west)).toBe("CURRENT");
+    const blob = (await west.send(new EncryptCommand({ KeyId: primary.KeyId, Plaintext: utf8("rotated") }))).CiphertextBlob!;
+    const d = await east.send(new DecryptCommand({ CiphertextBlob: blob }));
+    expect(text(d.Plaintext)).toBe("rotated");
+    expect(d.KeyMaterialId).toBe(next);
   });
 
   it("a replica of a primary without material stays PendingImport and takes only the material the primary gets", async () => {

@@ -83,8 +83,8 @@ function replicaMaterials(kms: Kms, primary: KeyRecord, replica: KeyRecord): Mat
       continue;
     }
     if (primary.origin === "EXTERNAL") {
-      if (pm.pendingRotation) continue;
-      out.push({ id: pm.id, createdAt: pm.createdAt, rotationType: pm.rotationType, sealed: Buffer.alloc(0), importState: "PENDING_IMPORT" });
+      // new material waiting for rotation on the primary awaits its import into each replica too
+      out.push({ id: pm.id, createdAt: pm.createdAt, rotationType: pm.rotationType, sealed: Buffer.alloc(0), importState: "PENDING_IMPORT", pendingRotation: pm.pendingRotation });
       continue;
     }
     const raw = openMaterial(kms.state, kms.sealer, primary, pm.id);
@@ -148,4 +148,12 @@ export async function runDueReplicas(kms: Kms, nowMs: number): Promise<void> {
     kms.state.keys.set(ready.arn, ready);
     await kms.app.store.commit([kms.putKey(ready)]);
   }
+}
+
+/**
+ * Replicas that have not yet imported a material the primary holds (for on-demand rotation of
+ * imported material: every replica imports the new material before the primary rotates to it).
+ */
+export function replicasLacking(state: KmsState, primary: KeyRecord, materialId: string): KeyRecord[] {
+  return replicasOf(state, primary).filter((r) => r.materials.find((m) => m.id === materialId)?.importState !== "IMPORTED");
 }

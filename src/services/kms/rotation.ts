@@ -24,8 +24,8 @@ import { DAY_MS, freshMaterial } from "./keys.ts";
 import { dateKey, pageOf } from "./paging.ts";
 import { keyCheck } from "./key-policy.ts";
 import { namedKey, type Resolved } from "./resolve.ts";
-import { checkKeyState, err, type KeyRecord, type MaterialRecord } from "./state.ts";
-import { isReplica, requirePrimary, syncReplicas } from "./multi-region.ts";
+import { checkKeyState, err, type KeyRecord, type KmsState, type MaterialRecord } from "./state.ts";
+import { isReplica, multiRegionKeyType, replicasLacking, requirePrimary, syncReplicas } from "./multi-region.ts";
 import { expiryOf, materialState, pendingMaterial, withMaterials } from "./imported-materials.ts";
 
 export const DEFAULT_ROTATION_DAYS = 365;
@@ -47,6 +47,23 @@ function toImportedMaterial(key: KeyRecord, at: Date): KeyRecord {
   }
   const materials = key.materials.map((m): MaterialRecord => (m.id === next.id ? { ...m, pendingRotation: undefined, rotationType: "ON_DEMAND", createdAt: at } : m));
   return withMaterials(key, materials, next.id);
+}
+
+/**
+ * A multi-Region primary with imported material rotates on demand only once each replica has
+ * imported the new material (ImportKeyMaterial in the API reference).
+ */
+function requireImportedEverywhere(state: KmsState, key: KeyRecord): void {
+  const next = pendingMaterial(key);
+  if (!next || multiRegionKeyType(key) !== "PRIMARY") return;
+  const lacking = replicasLacking(state, key, next.id);
+  if (lacking.length) {
+    throw new ServiceError(
+      "KMSInvalidStateException",
+      `${key.arn} cannot rotate to key material ${next.id} until it is imported into every replica key: ${lacking.map((r) => r.arn).join(", ")}.`,
+      400,
+    );
+  }
 }
 
 function lastRotation(key: KeyRecord): Date {
@@ -145,11 +162,20 @@ function rotateKeyOnDemandOperation(kms: Kms) {
           400,
         );
       }
+      if (key.origin === "EXTERNAL") requireImportedEverywhere(state, key);
       const rotated = key.origin === "EXTERNAL" ? toImportedMaterial(key, ctx.now) : await rotate(kms, key, ctx.now, "ON_DEMAND");
       kms.saveKey(ctx, { ...rotated, onDemandRotations: key.onDemandRotations + 1 });
       return { KeyId: key.keyId };
     },
   });
+}
+
+/** A multi-Region primary's new material is PENDING_MULTI_REGION_IMPORT_AND_ROTATION until every replica has imported it. */
+function multiRegionMaterialState(state: KmsState, key: KeyRecord, m: MaterialRecord): RotationsListEntry["KeyMaterialState"] {
+  const s = materialState(key, m);
+  if (s !== "PENDING_ROTATION" || multiRegionKeyType(key) !== "PRIMARY") return s;
+  // a value newer than the SDK's types
+  return (replicasLacking(state, key, m.id).length ? "PENDING_MULTI_REGION_IMPORT_AND_ROTATION" : s) as RotationsListEntry["KeyMaterialState"];
 }
 
 /** ListKeyRotations with the IncludeKeyMaterial member newer models have. */
@@ -172,7 +198,7 @@ function listKeyRotationsOperation(kms: Kms) {
           RotationDate: m.rotationType ? m.createdAt : undefined,
           RotationType: m.rotationType,
           KeyMaterialId: m.id,
-          KeyMaterialState: materialState(key, m),
+          KeyMaterialState: multiRegionMaterialState(state, key, m),
         };
         if (key.origin === "EXTERNAL") {
           const { expirationModel, validTo } = expiryOf(key, m);
