@@ -240,6 +240,8 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   },
   "kms.ListKeyPolicies": {},
   "kms.CreateGrant": { GranteePrincipal: `arn:aws:iam::${OTHER}:root`, Operations: ["Decrypt"] },
+  "kms.ReplicateKey": { ReplicaRegion: "eu-west-1" },
+  "kms.UpdatePrimaryRegion": { PrimaryRegion: "eu-west-1" },
   "ecs.UpdateCluster": { settings: [{ name: "containerInsights", value: "enabled" }] },
   "ecs.UpdateClusterSettings": { settings: [{ name: "containerInsights", value: "enabled" }] },
   "ecs.PutClusterCapacityProviders": { capacityProviders: ["FARGATE"], defaultCapacityProviderStrategy: [] },

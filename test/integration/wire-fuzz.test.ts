@@ -9,7 +9,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import fc from "fast-check";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand } from "@aws-sdk/client-kms";
+import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand, ReplicateKeyCommand } from "@aws-sdk/client-kms";
 import {
   IAMClient,
   CreateUserCommand,
@@ -62,6 +62,10 @@ beforeAll(async () => {
     known.push(k.KeyId!, k.Arn!);
   }
   await kms.send(new CreateAliasCommand({ AliasName: "alias/fuzz", TargetKeyId: known[0] }));
+  // a multi-Region primary with a replica: ReplicateKey and UpdatePrimaryRegion reach their own checks
+  const mrk = (await kms.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!;
+  await kms.send(new ReplicateKeyCommand({ KeyId: mrk.KeyId, ReplicaRegion: "eu-west-1" }));
+  known.push(mrk.KeyId!, mrk.Arn!, "eu-west-1", "us-east-1");
   const disabled = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
   await kms.send(new DisableKeyCommand({ KeyId: disabled.KeyId }));
   known.push(disabled.KeyId!);

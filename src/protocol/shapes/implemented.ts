@@ -188,6 +188,8 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "ListRetirableGrants",
     "RetireGrant",
     "RevokeGrant",
+    "ReplicateKey",
+    "UpdatePrimaryRegion",
   ],
   ecs: [
     "CreateCluster",

@@ -4,10 +4,12 @@
  * Java-style dates KMS writes in responseElements, service events).
  */
 import type { WriteOp } from "../../store/store.ts";
-import type { AppContext, RequestContext } from "../../kernel/context.ts";
-import type { CloudTrailResource } from "../../kernel/operation.ts";
+import type { AppContext, RequestContext, ServiceEvent } from "../../kernel/context.ts";
+import type { AuditInfo, CloudTrailResource } from "../../kernel/operation.ts";
+import { buildRecord } from "../../audit/record.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
 import type { Sealer } from "./material.ts";
+import { syncReplicas } from "./multi-region.ts";
 
 export interface KmsOptions {
   /** grants per key (AWS: 50,000) */
@@ -24,10 +26,11 @@ export class Kms {
     readonly options: KmsOptions,
   ) {}
 
-  /** Keeps a changed key in memory and writes it with the request. */
+  /** Keeps a changed key in memory and writes it with the request; a multi-Region primary's replicas follow its shared properties. */
   saveKey(ctx: RequestContext, key: KeyRecord): void {
     this.state.keys.set(key.arn, key);
     ctx.writes.push(this.putKey(key));
+    if (key.multiRegion) ctx.writes.push(...syncReplicas(this, key));
   }
 
   putKey(key: KeyRecord): WriteOp {
@@ -107,8 +110,16 @@ export function javaDate(d: Date): string {
  * userIdentity {accountId, invokedBy: "AWS Internal"} without a type, as in AWS's samples.
  * Returns the write ops that store it (none when auditing is off).
  */
-export function serviceEvent(app: AppContext, key: KeyRecord, eventName: string, at: Date, details?: Record<string, unknown>): WriteOp[] {
-  const ev = {
+export function serviceEvent(
+  app: AppContext,
+  key: KeyRecord,
+  eventName: string,
+  at: Date,
+  details?: Record<string, unknown>,
+  extra: Pick<ServiceEvent, "requestParameters" | "responseElements"> = {},
+): WriteOp[] {
+  const ev: ServiceEvent = {
+    ...extra,
     accountId: key.accountId,
     region: key.region,
     eventSource: "kms.amazonaws.com",
@@ -118,4 +129,18 @@ export function serviceEvent(app: AppContext, key: KeyRecord, eventName: string,
     serviceEventDetails: details,
   };
   return app.auditSink?.serviceEvent(ev, at) ?? [];
+}
+
+/**
+ * Write ops for a second AwsApiCall record of the current call, in another Region: the records
+ * AWS writes in a multi-Region key's other Region (ReplicateKey's CreateKey in the replica's
+ * Region, https://docs.aws.amazon.com/kms/latest/developerguide/ct-replicate-key.html;
+ * UpdatePrimaryRegion in both Regions,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/ct-update-primary-region.html).
+ */
+export function recordInRegion(ctx: RequestContext, region: string, operation: string, audit: AuditInfo): WriteOp[] {
+  const sink = ctx.app.auditSink;
+  if (!sink || ctx.audit.skip) return [];
+  const record = buildRecord({ ...ctx, region, operation, audit }, ctx.service, {});
+  return sink.record(record, { accountId: record.recipientAccountId as string, region });
 }

@@ -13,6 +13,7 @@ import { defineOperation } from "../../kernel/operation.ts";
 import type { WriteOp } from "../../store/store.ts";
 import { javaDate, serviceEvent, type Kms } from "./core.ts";
 import { materialIdHex } from "./crypto/ciphertext.ts";
+import { isReplica, primaryOf } from "./multi-region.ts";
 import {
   checkWrappingParameters,
   IMPORT_PARAMETERS_TTL_MS,
@@ -162,6 +163,9 @@ function importKeyMaterialOperation(kms: Kms) {
     ],
     handler: function importKeyMaterial(ctx, i, { key }) {
       checkKeyState(key, "import");
+      if (isReplica(key) && i.ImportType === "NEW_KEY_MATERIAL") {
+        throw err.unsupported(`${key.arn} is a multi-Region replica key: import new key material into its primary key, then the same material here as EXISTING_KEY_MATERIAL.`);
+      }
       const expiry = requestedExpiry(i, ctx.now);
       const type = importTypeOf(key, i);
       const token = openImportToken(sealer.secret, Buffer.from(i.ImportToken!), { keyArn: key.arn, now: ctx.now.getTime() });
@@ -175,6 +179,8 @@ function importKeyMaterialOperation(kms: Kms) {
         raw.fill(0);
         return e;
       };
+      // a multi-Region replica takes only material its primary holds, re-imported as existing material (docs/kms.md#multi-region-keys)
+      if (isReplica(key) && !primaryOf(state, key)?.materials.some((m) => m.id === id)) throw refuse(err.incorrectKeyMaterial());
       let materials: MaterialRecord[];
       let current = key.currentMaterialId;
       if (type === "EXISTING_KEY_MATERIAL") {

@@ -26,6 +26,8 @@ import { resolveKey } from "./resolve.ts";
 import { rotationOperations, runDueRotations } from "./rotation.ts";
 import { signingOperations } from "./signing-ops.ts";
 import { keyAgreementOperations } from "./key-agreement-ops.ts";
+import { runDueReplicas } from "./multi-region.ts";
+import { multiRegionOperations } from "./multi-region-ops.ts";
 import { KIND_IMPORT, KIND_KEY, type KeyRecord } from "./state.ts";
 
 declare module "../../kernel/context.ts" {
@@ -92,6 +94,7 @@ export const kmsModule = defineServiceModule({
         {
           name: "kms",
           async runDue(nowMs) {
+            await runDueReplicas(kms, nowMs);
             await runDueImports(kms, nowMs);
             await runDueRotations(kms, nowMs);
             await runDueDeletions(kms, nowMs);
@@ -134,6 +137,7 @@ export function kmsOperations(kms: Kms): OperationTable<KmsOperation> {
     ...importOperations(kms),
     ...keyPolicyOperations(kms),
     ...grantOperations(kms),
+    ...multiRegionOperations(kms),
   };
 }
 

@@ -107,6 +107,7 @@ function keyContext(ctx: RequestContext, state: KmsState, key: KeyRecord, alias:
     "kms:KeyUsage": key.keyUsage,
     "kms:KeyOrigin": key.origin,
     "kms:MultiRegion": key.multiRegion,
+    "kms:MultiRegionKeyType": key.multiRegion ? (key.multiRegionKeyType ?? "PRIMARY") : undefined,
     "kms:RequestAlias": alias,
     "kms:ResourceAliases": aliases.length ? aliases : undefined,
   };

@@ -14,6 +14,7 @@ import { requireEncryptionAlgorithm, rsaDecrypt, rsaEncrypt } from "./crypto/asy
 import { materialIdHex, openSymmetric, parseCiphertext, sealSymmetric } from "./crypto/ciphertext.ts";
 import { keyCheck } from "./key-policy.ts";
 import { currentMaterial, openMaterial } from "./material.ts";
+import { regionalKeyArn } from "./multi-region.ts";
 import { keyOf, type Resolved } from "./resolve.ts";
 import { err, type KeyRecord } from "./state.ts";
 
@@ -101,7 +102,8 @@ export interface CiphertextTarget extends Resolved {
 
 /**
  * Which key a ciphertext is for: the named key when it is asymmetric (RSA ciphertexts carry
- * no metadata), else the key in the blob's header. A named key that differs from the blob's, or
+ * no metadata), else the key in the blob's header (a multi-Region key's copy in the caller's
+ * Region). A named key that differs from the blob's, or
  * an HMAC key, →
  * IncorrectKeyException; a blob naming a key that does not exist here → AccessDeniedException
  * with AWS's text.
@@ -117,8 +119,10 @@ export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer, keyId
   }
   if (named && !isSymmetric(named.key)) return { key: named.key, alias: named.alias };
   const parsed = parseCiphertext(blob);
-  if (named && named.key.arn !== parsed.keyArn) throw err.incorrectKey();
-  const key = kms.state.keys.get(parsed.keyArn);
+  // a multi-Region key's ciphertext is for every Regional copy: the one in the caller's Region decrypts it
+  const local = regionalKeyArn(parsed.keyArn, ctx.region);
+  if (named && named.key.arn !== local) throw err.incorrectKey();
+  const key = kms.state.keys.get(local);
   if (!key || key.region !== ctx.region) throw err.unknownCiphertextKey();
   return { key, alias: named?.alias, materialId: materialIdHex(parsed.materialId) };
 }

@@ -39,7 +39,8 @@ import { algorithmsFor, generateMaterial, sealMaterial } from "./material.ts";
 import { indexPageOf, pageOf } from "./paging.ts";
 import { defaultKeyPolicy, iamCheck, keyCheck, lockoutCheck, validateKeyPolicy, type Ctx } from "./key-policy.ts";
 import { namedKey, type Resolved } from "./resolve.ts";
-import { checkKeyState, err, isEnabled, keyArn, kmsScope, type KeyRecord, type MaterialRecord } from "./state.ts";
+import { multiRegionConfiguration, primaryOf, replicasOf } from "./multi-region.ts";
+import { checkKeyState, err, isEnabled, keyArn, kmsScope, type KeyRecord, type KmsState, type MaterialRecord } from "./state.ts";
 
 export const DAY_MS = 86_400_000;
 export const MAX_TAGS = 50;
@@ -67,8 +68,8 @@ export function requestTagContext(tags: Tag[] | undefined): Ctx {
   return sharedRequestTagContext(KMS_TAG_RULES, tags);
 }
 
-/** KeyMetadata as DescribeKey/CreateKey return it. */
-export function keyMetadata(key: KeyRecord): KeyMetadata {
+/** KeyMetadata as DescribeKey/CreateKey/ReplicateKey return it. */
+export function keyMetadata(key: KeyRecord, state: KmsState): KeyMetadata {
   const alg = algorithmsFor(key.keySpec, key.keyUsage);
   const md: KeyMetadata = {
     AWSAccountId: key.accountId,
@@ -88,7 +89,8 @@ export function keyMetadata(key: KeyRecord): KeyMetadata {
     KeySpec: key.keySpec,
     ...alg,
     MultiRegion: key.multiRegion,
-    MultiRegionConfiguration: key.multiRegion ? { MultiRegionKeyType: "PRIMARY", PrimaryKey: { Arn: key.arn, Region: key.region }, ReplicaKeys: [] } : undefined,
+    MultiRegionConfiguration: multiRegionConfiguration(state, key),
+    PendingDeletionWindowInDays: key.state === "PendingReplicaDeletion" ? key.pendingWindowInDays : undefined,
   };
   if (key.keySpec === "SYMMETRIC_DEFAULT" && key.currentMaterialId && key.state !== "PendingImport") {
     (md as KeyMetadata & { CurrentKeyMaterialId?: string }).CurrentKeyMaterialId = key.currentMaterialId;
@@ -97,8 +99,8 @@ export function keyMetadata(key: KeyRecord): KeyMetadata {
 }
 
 /** CloudTrail's lowerCamel keyMetadata for CreateKey (dates in KMS's Java style). */
-function trailKeyMetadata(key: KeyRecord): Record<string, unknown> {
-  const md = keyMetadata(key);
+export function trailKeyMetadata(key: KeyRecord, state: KmsState): Record<string, unknown> {
+  const md = keyMetadata(key, state);
   return {
     AWSAccountId: md.AWSAccountId,
     keyId: md.KeyId,
@@ -117,7 +119,13 @@ function trailKeyMetadata(key: KeyRecord): Record<string, unknown> {
     ...(md.MacAlgorithms ? { macAlgorithms: md.MacAlgorithms } : {}),
     ...(md.KeyAgreementAlgorithms ? { keyAgreementAlgorithms: md.KeyAgreementAlgorithms } : {}),
     multiRegion: md.MultiRegion,
+    ...(md.MultiRegionConfiguration ? { multiRegionConfiguration: trailMultiRegionConfiguration(md.MultiRegionConfiguration) } : {}),
   };
+}
+
+function trailMultiRegionConfiguration(c: NonNullable<KeyMetadata["MultiRegionConfiguration"]>): Record<string, unknown> {
+  const key = (k: { Arn?: string; Region?: string } | undefined) => ({ arn: k?.Arn, region: k?.Region });
+  return { multiRegionKeyType: c.MultiRegionKeyType, primaryKey: key(c.PrimaryKey), replicaKeys: (c.ReplicaKeys ?? []).map(key) };
 }
 
 /** What CreateKey makes, checked before it is authorized. */
@@ -169,10 +177,26 @@ export function deleteKeyNow(kms: Kms, key: KeyRecord, at: Date): WriteOp[] {
     st.importParams.delete(p.tokenId);
     writes.push(kms.delImport(p.tokenId));
   }
-  for (const m of key.materials) st.openMaterial.delete(m.id);
+  // the raw material stays cached while another Regional copy of a multi-Region key holds it
+  if (!key.multiRegion) for (const m of key.materials) st.openMaterial.delete(m.id);
   st.keys.delete(key.arn);
   writes.push(...serviceEvent(kms.app, key, "DeleteKey", at));
+  writes.push(...primaryAfterReplicaDeleted(kms, key, at));
   return writes;
+}
+
+/**
+ * A primary scheduled for deletion while it had replicas (PendingReplicaDeletion) starts its
+ * waiting period when the last replica is deleted (ScheduleKeyDeletion in the API reference).
+ */
+function primaryAfterReplicaDeleted(kms: Kms, deleted: KeyRecord, at: Date): WriteOp[] {
+  if (!deleted.multiRegion) return [];
+  const primary = primaryOf(kms.state, deleted);
+  if (!primary || primary.state !== "PendingReplicaDeletion" || replicasOf(kms.state, primary).length > 0) return [];
+  const days = primary.pendingWindowInDays ?? 30;
+  const next: KeyRecord = { ...primary, state: "PendingDeletion", deletionDate: new Date(at.getTime() + days * DAY_MS) };
+  kms.state.keys.set(next.arn, next);
+  return [kms.putKey(next)];
 }
 
 /** DueRunner work: keys whose deletion date has passed are deleted. */
@@ -237,7 +261,7 @@ function createKeyOperation(kms: Kms) {
         key.currentMaterialId = m.id;
       }
       kms.saveKey(ctx, key);
-      return { KeyMetadata: keyMetadata(key) };
+      return { KeyMetadata: keyMetadata(key, kms.state) };
     },
     audit: {
       resources: (ctx, _i, _settings, out) => keyResources(ctx, [{ arn: out.KeyMetadata!.Arn!, accountId: out.KeyMetadata!.AWSAccountId! }]),
@@ -257,7 +281,7 @@ function createKeyOperation(kms: Kms) {
       },
       responseElements: (out) => {
         const key = kms.state.keys.get(out.KeyMetadata!.Arn!);
-        return key ? { keyMetadata: trailKeyMetadata(key) } : null;
+        return key ? { keyMetadata: trailKeyMetadata(key, kms.state) } : null;
       },
     },
   });
@@ -277,7 +301,7 @@ function describeKeyOperation(kms: Kms) {
     authorize: (ctx, _i, r) => [keyCheck(ctx, state, r.key, "DescribeKey", { alias: r.alias, grantOperation: "DescribeKey" })],
     handler: async function describeKey(ctx, _i, { key, create }) {
       const described = create ? await createAwsManagedKey(kms, ctx, create) : key;
-      return { KeyMetadata: keyMetadata(described) };
+      return { KeyMetadata: keyMetadata(described, state) };
     },
   });
 }
@@ -390,6 +414,11 @@ function scheduleKeyDeletionOperation(kms: Kms) {
       const days = i.PendingWindowInDays ?? 30;
       if (days < 7 || days > 30) throw err.validation(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
       checkKeyState(key, "notPendingDeletion");
+      // a primary with replicas waits for them: its waiting period starts when the last is deleted
+      if (key.multiRegion && primaryOf(state, key)?.arn === key.arn && replicasOf(state, key).length > 0) {
+        kms.saveKey(ctx, { ...key, state: "PendingReplicaDeletion", deletionDate: undefined, pendingWindowInDays: days });
+        return { KeyId: key.arn, KeyState: "PendingReplicaDeletion", PendingWindowInDays: days };
+      }
       const deletionDate = new Date(ctx.now.getTime() + days * DAY_MS);
       kms.saveKey(ctx, { ...key, state: "PendingDeletion", deletionDate, pendingWindowInDays: days });
       return { KeyId: key.arn, DeletionDate: deletionDate, KeyState: "PendingDeletion", PendingWindowInDays: days };
@@ -399,7 +428,7 @@ function scheduleKeyDeletionOperation(kms: Kms) {
       responseElements: (out) => ({
         keyId: out.KeyId,
         keyState: out.KeyState,
-        deletionDate: javaDate(out.DeletionDate!),
+        ...(out.DeletionDate ? { deletionDate: javaDate(out.DeletionDate) } : {}),
         pendingWindowInDays: out.PendingWindowInDays,
       }),
     },

@@ -2,7 +2,8 @@
  * Key rotation: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand,
  * ListKeyRotations, and automatic rotation when the next rotation date passes on the service
  * clock (CloudTrail RotateKey service event). New material encrypts from then on; every earlier
- * version stays with the key so old ciphertexts keep decrypting.
+ * version stays with the key so old ciphertexts keep decrypting. Rotation is a property of a
+ * multi-Region primary key: its replicas take each new material and refuse the rotation settings.
  */
 import type {
   DisableKeyRotationRequest,
@@ -23,7 +24,8 @@ import { DAY_MS, freshMaterial } from "./keys.ts";
 import { dateKey, pageOf } from "./paging.ts";
 import { keyCheck } from "./key-policy.ts";
 import { namedKey, type Resolved } from "./resolve.ts";
-import { checkKeyState, err, type KeyRecord, type MaterialRecord } from "./state.ts";
+import { checkKeyState, err, type KeyRecord, type KmsState, type MaterialRecord } from "./state.ts";
+import { isReplica, multiRegionKeyType, replicasLacking, requirePrimary, syncReplicas } from "./multi-region.ts";
 import { expiryOf, materialState, pendingMaterial, withMaterials } from "./imported-materials.ts";
 
 export const DEFAULT_ROTATION_DAYS = 365;
@@ -47,6 +49,23 @@ function toImportedMaterial(key: KeyRecord, at: Date): KeyRecord {
   return withMaterials(key, materials, next.id);
 }
 
+/**
+ * A multi-Region primary with imported material rotates on demand only once each replica has
+ * imported the new material (ImportKeyMaterial in the API reference).
+ */
+function requireImportedEverywhere(state: KmsState, key: KeyRecord): void {
+  const next = pendingMaterial(key);
+  if (!next || multiRegionKeyType(key) !== "PRIMARY") return;
+  const lacking = replicasLacking(state, key, next.id);
+  if (lacking.length) {
+    throw new ServiceError(
+      "KMSInvalidStateException",
+      `${key.arn} cannot rotate to key material ${next.id} until it is imported into every replica key: ${lacking.map((r) => r.arn).join(", ")}.`,
+      400,
+    );
+  }
+}
+
 function lastRotation(key: KeyRecord): Date {
   let d = key.creationDate;
   for (const m of key.materials) if (m.createdAt > d) d = m.createdAt;
@@ -57,7 +76,8 @@ function lastRotation(key: KeyRecord): Date {
 export async function runDueRotations(kms: Kms, nowMs: number): Promise<void> {
   for (const k of [...kms.state.keys.values()]) {
     let key = k;
-    if (!key.rotationEnabled || !key.nextRotationDate || key.state !== "Enabled") continue;
+    // a replica rotates when its primary does (syncReplicas), never on its own
+    if (!key.rotationEnabled || !key.nextRotationDate || key.state !== "Enabled" || isReplica(key)) continue;
     const writes: WriteOp[] = [];
     while (key.nextRotationDate && key.nextRotationDate.getTime() <= nowMs) {
       const at: Date = key.nextRotationDate;
@@ -67,7 +87,7 @@ export async function runDueRotations(kms: Kms, nowMs: number): Promise<void> {
     }
     if (key === k) continue;
     kms.state.keys.set(key.arn, key);
-    await kms.app.store.commit([kms.putKey(key), ...writes]);
+    await kms.app.store.commit([kms.putKey(key), ...writes, ...syncReplicas(kms, key)]);
   }
 }
 
@@ -84,6 +104,7 @@ function enableKeyRotationOperation(kms: Kms) {
         );
       }
       checkKeyState(key, "rotation");
+      if (key.multiRegion) requirePrimary(key);
       // Already rotating: a new period counts from the last rotation (or creation).
       const base = key.rotationEnabled ? lastRotation(key) : ctx.now;
       let next = new Date(base.getTime() + days * DAY_MS);
@@ -101,6 +122,7 @@ function disableKeyRotationOperation(kms: Kms) {
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "DisableKeyRotation")],
     handler: function disableKeyRotation(ctx, _i, { key }) {
       checkKeyState(key, "rotation");
+      if (key.multiRegion) requirePrimary(key);
       kms.saveKey(ctx, { ...key, rotationEnabled: false, rotationPeriodInDays: undefined, nextRotationDate: undefined });
       return {};
     },
@@ -132,6 +154,7 @@ function rotateKeyOnDemandOperation(kms: Kms) {
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "RotateKeyOnDemand")],
     handler: async function rotateKeyOnDemand(ctx, _i, { key }) {
       checkKeyState(key, "rotateOnDemand");
+      if (key.multiRegion) requirePrimary(key);
       if (key.onDemandRotations >= kms.options.onDemandRotationLimit) {
         throw new ServiceError(
           "LimitExceededException",
@@ -139,11 +162,20 @@ function rotateKeyOnDemandOperation(kms: Kms) {
           400,
         );
       }
+      if (key.origin === "EXTERNAL") requireImportedEverywhere(state, key);
       const rotated = key.origin === "EXTERNAL" ? toImportedMaterial(key, ctx.now) : await rotate(kms, key, ctx.now, "ON_DEMAND");
       kms.saveKey(ctx, { ...rotated, onDemandRotations: key.onDemandRotations + 1 });
       return { KeyId: key.keyId };
     },
   });
+}
+
+/** A multi-Region primary's new material is PENDING_MULTI_REGION_IMPORT_AND_ROTATION until every replica has imported it. */
+function multiRegionMaterialState(state: KmsState, key: KeyRecord, m: MaterialRecord): RotationsListEntry["KeyMaterialState"] {
+  const s = materialState(key, m);
+  if (s !== "PENDING_ROTATION" || multiRegionKeyType(key) !== "PRIMARY") return s;
+  // a value newer than the SDK's types
+  return (replicasLacking(state, key, m.id).length ? "PENDING_MULTI_REGION_IMPORT_AND_ROTATION" : s) as RotationsListEntry["KeyMaterialState"];
 }
 
 /** ListKeyRotations with the IncludeKeyMaterial member newer models have. */
@@ -166,7 +198,7 @@ function listKeyRotationsOperation(kms: Kms) {
           RotationDate: m.rotationType ? m.createdAt : undefined,
           RotationType: m.rotationType,
           KeyMaterialId: m.id,
-          KeyMaterialState: materialState(key, m),
+          KeyMaterialState: multiRegionMaterialState(state, key, m),
         };
         if (key.origin === "EXTERNAL") {
           const { expirationModel, validTo } = expiryOf(key, m);

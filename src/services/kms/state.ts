@@ -61,6 +61,10 @@ export interface KeyRecord {
   keyManager?: "AWS";
   /** EXTERNAL keys: HMAC of the first imported material, to recognise a re-import of the same material */
   importFingerprint?: string;
+  /** multi-Region keys: this copy's role (absent on records made before replicas existed: PRIMARY) */
+  multiRegionKeyType?: "PRIMARY" | "REPLICA";
+  /** a replica in the transient Creating state: when it becomes usable (service clock) */
+  readyAt?: Date;
 }
 
 export interface AliasRecord {
@@ -113,10 +117,18 @@ export function dateKey(d: Date, id: string): string {
   return `${String(d.getTime()).padStart(15, "0")}|${id}`;
 }
 
-/** Keys by key ARN, ordered per account and region by creation (the order ListKeys pages in). */
-export class KeyMap extends IndexedMap<string, KeyRecord, "byCreation"> {
+/** Keys by key ARN, ordered per account and region by creation (the order ListKeys pages in), and the Regional copies of each multi-Region key. */
+export class KeyMap extends IndexedMap<string, KeyRecord, "byCreation" | "byMultiRegionKey"> {
   constructor() {
-    super({ byCreation: { scope: (k) => kmsScope(k.accountId, k.region), key: (k) => dateKey(k.creationDate, k.keyId) } });
+    super({
+      byCreation: { scope: (k) => kmsScope(k.accountId, k.region), key: (k) => dateKey(k.creationDate, k.keyId) },
+      byMultiRegionKey: { scope: (k) => (k.multiRegion ? kmsScope(k.accountId, k.keyId) : undefined), key: (k) => k.region },
+    });
+  }
+
+  /** Every Regional copy (primary and replicas) of the multi-Region key `keyId`, by Region. */
+  copiesOf(accountId: string, keyId: string): KeyRecord[] {
+    return this.index("byMultiRegionKey").all(kmsScope(accountId, keyId));
   }
 }
 
@@ -217,6 +229,8 @@ export const err = {
   disabled: (arn: string) => new ServiceError("DisabledException", `${arn} is disabled.`, 400),
   pendingDeletion: (arn: string) => new ServiceError("KMSInvalidStateException", `${arn} is pending deletion.`, 400),
   notPendingDeletion: (arn: string) => new ServiceError("KMSInvalidStateException", `${arn} is not pending deletion.`, 400),
+  pendingReplicaDeletion: (arn: string) => new ServiceError("KMSInvalidStateException", `${arn} is pending replica deletion.`, 400),
+  creating: (arn: string) => new ServiceError("KMSInvalidStateException", `${arn} is being created.`, 400),
   pendingImport: (arn: string) => new ServiceError("KMSInvalidStateException", `${arn} is pending import.`, 400),
   origin: (arn: string, origin: string) => new ServiceError("UnsupportedOperationException", `${arn} origin is ${origin} which is not valid for this operation.`, 400),
   keyUsage: (arn: string, usage: string, op: string) => new ServiceError("InvalidKeyUsageException", `${arn} key usage is ${usage} which is not valid for ${op}.`, 400),
@@ -271,23 +285,30 @@ export function checkKeyState(key: KeyRecord, rule: StateRule): void {
     case "use":
       if (s === "Disabled") throw err.disabled(arn);
       if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      if (s === "PendingReplicaDeletion") throw err.pendingReplicaDeletion(arn);
       if (s === "PendingImport") throw err.pendingImport(arn);
+      if (s === "Creating") throw err.creating(arn);
       return;
     case "notPendingDeletion":
       if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      if (s === "PendingReplicaDeletion") throw err.pendingReplicaDeletion(arn);
       return;
     case "enableDisable":
       if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      if (s === "PendingReplicaDeletion") throw err.pendingReplicaDeletion(arn);
       if (s === "PendingImport") throw err.pendingImport(arn);
+      if (s === "Creating") throw err.creating(arn);
       return;
     case "cancelDeletion":
-      if (s !== "PendingDeletion") throw err.notPendingDeletion(arn);
+      if (s !== "PendingDeletion" && s !== "PendingReplicaDeletion") throw err.notPendingDeletion(arn);
       return;
     case "rotateOnDemand":
       // the key's state is checked before its kind: a disabled asymmetric key is DisabledException
       if (s === "PendingImport") throw err.pendingImport(arn);
       if (s === "Disabled") throw err.disabled(arn);
       if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      if (s === "PendingReplicaDeletion") throw err.pendingReplicaDeletion(arn);
+      if (s === "Creating") throw err.creating(arn);
       // symmetric keys with imported material rotate on demand to material imported for it
       if (key.origin === "EXTERNAL" && key.keySpec === "SYMMETRIC_DEFAULT") return;
       return checkKeyState(key, "rotation");
@@ -296,6 +317,7 @@ export function checkKeyState(key: KeyRecord, rule: StateRule): void {
       if (key.keySpec !== "SYMMETRIC_DEFAULT") throw err.unsupported();
       if (s === "Disabled") throw err.disabled(arn);
       if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      if (s === "PendingReplicaDeletion") throw err.pendingReplicaDeletion(arn);
       return;
     case "rotationStatus":
       if (key.origin !== "AWS_KMS") throw err.origin(arn, key.origin);
@@ -304,6 +326,8 @@ export function checkKeyState(key: KeyRecord, rule: StateRule): void {
     case "import":
       if (key.origin !== "EXTERNAL") throw err.origin(arn, key.origin);
       if (s === "PendingDeletion") throw err.pendingDeletion(arn);
+      if (s === "PendingReplicaDeletion") throw err.pendingReplicaDeletion(arn);
+      if (s === "Creating") throw err.creating(arn);
       return;
     case "deleteImported":
       if (key.origin !== "EXTERNAL") throw err.origin(arn, key.origin);
