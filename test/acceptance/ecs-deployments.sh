@@ -18,8 +18,15 @@ awsl ecs create-service --cluster "$CLUSTER" --service-name web --task-definitio
   --network-configuration "$NET" --deployment-configuration 'deploymentCircuitBreaker={enable=true,rollback=true}' >/dev/null
 awsl ecs wait services-stable --cluster "$CLUSTER" --services web || fail "wait services-stable"
 FIRST="$(awsl ecs list-service-deployments --cluster "$CLUSTER" --service web --query 'serviceDeployments[0].serviceDeploymentArn' --output text)"
-expect_eq "$(awsl ecs describe-service-deployments --service-deployment-arns "$FIRST" --query 'serviceDeployments[0].status' --output text)" SUCCESSFUL \
-  "the first deployment succeeded"
+# services-stable returns once the task runs; the deployment completes after its task has stayed
+# RUNNING a moment (docs/ecs-fargate.md#service-deployments), so poll for it
+status=""
+for _ in $(seq 1 300); do
+  status="$(awsl ecs describe-service-deployments --service-deployment-arns "$FIRST" --query 'serviceDeployments[0].status' --output text)"
+  [ "$status" = SUCCESSFUL ] && break
+  sleep 0.2
+done
+expect_eq "$status" SUCCESSFUL "the first deployment succeeded"
 REV="$(awsl ecs describe-service-deployments --service-deployment-arns "$FIRST" --query 'serviceDeployments[0].targetServiceRevision.arn' --output text)"
 expect_eq "$(awsl ecs describe-service-revisions --service-revision-arns "$REV" --query 'serviceRevisions[0].taskDefinition' --output text)" "$GOOD" \
   "its revision runs the first task definition"
