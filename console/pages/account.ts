@@ -101,7 +101,7 @@ export const accountPage: Page = {
     const s = ctx.session;
     const role = h("input", { id: "role-arn", type: "text", size: 60, placeholder: "arn:aws:iam::111122223333:role/Auditor", "aria-label": "Role ARN", required: true });
     const name = h("input", { id: "role-session", type: "text", value: "console", "aria-label": "Session name" });
-    const orgRole = h("input", { id: "org-role-name", type: "text", value: ORG_ROLE, "aria-label": "Role name in the organization's accounts" });
+    const orgRole = h("input", { id: "org-role-name", type: "text", size: 32, value: ORG_ROLE, "aria-label": "Role name in the organization's accounts" });
     return h(
       "div",
       {},
