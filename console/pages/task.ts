@@ -113,6 +113,12 @@ export const taskPage: Page = {
         h("dd", {}, `${t.fargateEphemeralStorage?.sizeInGiB ?? 20} GiB`),
         h("dt", {}, "Volume"),
         h("dd", { id: "task-volume" }, volumes(d).join(", ") || (!key ? "keyed by the Fargate-owned key" : t.lastStatus === "STOPPED" ? "destroyed with the task" : "—")),
+        key
+          ? [
+              h("dt", {}, "Grant records"),
+              h("dd", {}, link(`/trail?attr=EventName&value=CreateGrant&q=${encodeURIComponent(lastPart(t.taskArn))}`, "CreateGrant for this task's volume")),
+            ]
+          : null,
         h("dt", {}, "Key"),
         h("dd", {}, key ? link(`/keys/${lastPart(key)}`, key) : "AWS owned key (no KMS calls in this account)"),
       ),

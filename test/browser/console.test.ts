@@ -143,6 +143,15 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await shot("map-pair");
     for (const arn of arns) await ecs.send(new StopTaskCommand({ cluster: "story", task: arn }));
     for (const arn of arns) await waitTask(ecs, "story", arn, stopped);
+    // a stopped task's grant is retired, but the record of its creation names the task
+    const first = arns[0].split("/").pop()!;
+    await go(`/clusters/story/tasks/${first}`);
+    await page.waitForSelector("#task-status:has-text('STOPPED')");
+    await page.click('a:has-text("CreateGrant for this task\'s volume")');
+    await page.waitForSelector("#content .events-table tbody tr:has-text('CreateGrant')");
+    await expect.poll(() => page.locator("#content .events-table tbody tr").count(), { timeout: 10_000 }).toBe(1);
+    await page.locator("#content .events-table tbody tr button.toggle").first().click();
+    await page.waitForSelector(`#content tr.record pre:has-text('${first}')`);
   });
 
   it("runs a task on the key, then disables the key in the console and sees a new task fail with its stop reason", async () => {
