@@ -1,6 +1,7 @@
 /**
  * The AWS calls the console makes: ordinary SigV4-signed requests to the server that served the
- * page, in each service's own protocol (JSON 1.1 for KMS, ECS and CloudTrail; Query for STS).
+ * page, in each service's own protocol (JSON 1.1 for KMS, ECS, CloudTrail and Organizations;
+ * Query for STS).
  * Plus the two localfargate endpoints it uses: the clock and a task's output.
  */
 import { sign, type Credentials } from "./sigv4.ts";
@@ -24,12 +25,15 @@ const JSON_TARGETS: Record<string, string> = {
   kms: "TrentService",
   ecs: "AmazonEC2ContainerServiceV20141113",
   cloudtrail: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
+  organizations: "AWSOrganizationsV20161128",
 };
+
+export type JsonService = "kms" | "ecs" | "cloudtrail" | "organizations";
 
 export type Json = Record<string, unknown>;
 
 /** One JSON-protocol call: `json(t, "kms", "ListKeys", {})`. */
-export async function json<T = Json>(t: CallTarget, service: "kms" | "ecs" | "cloudtrail", operation: string, input: Json): Promise<T> {
+export async function json<T = Json>(t: CallTarget, service: JsonService, operation: string, input: Json): Promise<T> {
   const body = JSON.stringify(input);
   const headers = await sign(
     {
@@ -90,15 +94,7 @@ export async function sts(t: CallTarget, action: string, params: Record<string, 
 export const xmlText = (el: Element, tag: string): string => el.getElementsByTagName(tag)[0]?.textContent ?? "";
 
 /** Pages through a JSON list operation. */
-export async function all<T>(
-  t: CallTarget,
-  service: "kms" | "ecs" | "cloudtrail",
-  op: string,
-  input: Json,
-  items: string,
-  tokenIn = "NextToken",
-  tokenOut = tokenIn,
-): Promise<T[]> {
+export async function all<T>(t: CallTarget, service: JsonService, op: string, input: Json, items: string, tokenIn = "NextToken", tokenOut = tokenIn): Promise<T[]> {
   const out: T[] = [];
   let token: string | undefined;
   for (let page = 0; page < 50; page++) {

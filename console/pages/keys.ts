@@ -129,9 +129,10 @@ interface Grant {
 
 export function grantsTable(grants: Grant[]): Node {
   return table(
-    ["Grant", "Grantee", "Operations", "Constraints", "Retiring principal", "Created"],
+    ["Grant", "Name", "Grantee", "Operations", "Constraints", "Retiring principal", "Created"],
     grants.map((g) => [
       h("code", {}, g.GrantId.slice(0, 16) + "…"),
+      g.Name ? h("code", { class: "grant-name" }, g.Name) : "—",
       g.GranteePrincipal ?? "—",
       (g.Operations ?? []).join(", "),
       g.Constraints ? h("pre", { class: "json small" }, JSON.stringify(g.Constraints, null, 2)) : "—",

@@ -6,12 +6,7 @@ import { all } from "../aws.ts";
 import { h, lastPart, link, svg } from "../dom.ts";
 import type { Page } from "../page.ts";
 import { describeCluster, listClusters, listServices, listTasks, deploymentOf, storageKey, taskId, type Cluster, type Service, type Task } from "./ecs-data.ts";
-
-interface Grant {
-  GrantId: string;
-  CreationDate?: number;
-  Constraints?: { EncryptionContextSubset?: Record<string, string> };
-}
+import { grantsOfTask, volumeOf, type Grant } from "./task-grants.ts";
 
 interface MapData {
   cluster?: Cluster;
@@ -29,19 +24,12 @@ interface MapNode {
   /** the CloudTrail route of its events */
   trail: string;
   kind: string;
+  /** the task ID a task, volume or grant node belongs to */
+  task?: string;
 }
 
 const trailFor = (attr: string, value: string, contains?: string) =>
   `#/trail?attr=${attr}&value=${encodeURIComponent(value)}${contains ? `&q=${encodeURIComponent(contains)}` : ""}`;
-
-/** The grants Fargate made for a task: its cluster's, created while it provisioned. */
-function grantsOf(t: Task, grants: Grant[]): Grant[] {
-  const from = (t.createdAt ?? 0) - 1;
-  const to = (t.startedAt ?? t.stoppedAt ?? Number.MAX_SAFE_INTEGER) + 1;
-  return grants.filter(
-    (g) => g.Constraints?.EncryptionContextSubset?.["aws:ecs:clusterName"] === lastPart(t.clusterArn) && (g.CreationDate ?? 0) >= from && (g.CreationDate ?? 0) <= to,
-  );
-}
 
 export function layout(d: MapData): { nodes: MapNode[]; edges: [number, number][] } {
   const nodes: MapNode[] = [];
@@ -66,11 +54,12 @@ export function layout(d: MapData): { nodes: MapNode[]; edges: [number, number][
     const first = row;
     const taskIdx: number[] = [];
     for (const t of g.tasks) {
-      const ti = add({ col: 3, row, label: taskId(t).slice(0, 12) + "…", sub: t.lastStatus, trail: trailFor("ResourceName", t.taskArn), kind: "task" });
+      const ti = add({ col: 3, row, label: taskId(t).slice(0, 12) + "…", sub: t.lastStatus, trail: trailFor("ResourceName", t.taskArn), kind: "task", task: taskId(t) });
       taskIdx.push(ti);
-      for (const gr of grantsOf(t, d.grants)) {
-        const vol = gr.Constraints?.EncryptionContextSubset?.["aws:ebs:id"] ?? "volume";
-        const vi = add({ col: 4, row, label: vol, sub: "ephemeral storage", trail: key ? trailFor("ResourceName", key, vol) : "#/trail", kind: "volume" });
+      const taskGrants = grantsOfTask(t, d.grants);
+      for (const gr of taskGrants) {
+        const vol = volumeOf(gr) ?? "volume";
+        const vi = add({ col: 4, row, label: vol, sub: "ephemeral storage", trail: key ? trailFor("ResourceName", key, vol) : "#/trail", kind: "volume", task: taskId(t) });
         const gi = add({
           col: 5,
           row,
@@ -78,11 +67,12 @@ export function layout(d: MapData): { nodes: MapNode[]; edges: [number, number][
           sub: "Decrypt grant",
           trail: key ? trailFor("ResourceName", key, gr.GrantId) : "#/trail",
           kind: "grant",
+          task: taskId(t),
         });
         edges.push([ti, vi], [vi, gi]);
         row++;
       }
-      if (!grantsOf(t, d.grants).length) row++;
+      if (!taskGrants.length) row++;
     }
     if (!g.tasks.length) row++;
     const di = add({ col: 2, row: (first + Math.max(first, row - 1)) / 2, label: g.label, sub: g.sub, trail: g.trail, kind: "deployment" });
@@ -129,7 +119,7 @@ function picture(d: MapData): Node {
     parts.push(
       svg(
         "a",
-        { href: n.trail, class: `node node-${n.kind}`, "aria-label": `${n.kind} ${n.label}: CloudTrail events` },
+        { href: n.trail, class: `node node-${n.kind}`, "aria-label": `${n.kind} ${n.label}: CloudTrail events`, ...(n.task ? { "data-task": n.task } : {}) },
         svg("rect", { x: p.x, y: p.y, width: NW, height: NH, rx: 6 }),
         svg("text", { x: p.x + 8, y: p.y + 18, class: "node-label" }, n.label),
         svg("text", { x: p.x + 8, y: p.y + 34, class: "node-sub" }, n.sub.length > 24 ? n.sub.slice(0, 23) + "…" : n.sub),

@@ -4,6 +4,7 @@ import { badge, h, lastPart, link, table, time } from "../dom.ts";
 import type { Page } from "../page.ts";
 import type { Task } from "./ecs-data.ts";
 import { grantsTable } from "./keys.ts";
+import { grantsOfTask, volumeOf, type Grant } from "./task-grants.ts";
 
 /** ECS's task lifecycle and the timestamp that marks each step (docs: task lifecycle). */
 const STEPS: [string, keyof Task][] = [
@@ -18,7 +19,7 @@ const STEPS: [string, keyof Task][] = [
 
 interface TaskData {
   task?: Task;
-  grants: { GrantId: string; CreationDate?: number; Constraints?: { EncryptionContextSubset?: Record<string, string> } }[];
+  grants: Grant[];
   output?: { text: string; done: boolean };
 }
 
@@ -59,14 +60,7 @@ export const taskPage: Page = {
     const key = task.fargateEphemeralStorage?.kmsKeyId;
     if (key) {
       try {
-        const grants = await all<TaskData["grants"][number]>(ctx.target, "kms", "ListGrants", { KeyId: key }, "Grants", "Marker", "NextMarker");
-        // ECS does not name a task's volume; Fargate creates the volume's grant while the task provisions
-        const from = task.createdAt ?? 0;
-        const to = (task.startedAt ?? task.stoppedAt ?? Number.MAX_SAFE_INTEGER) + 1;
-        data.grants = grants.filter((g) => {
-          const c = g.Constraints?.EncryptionContextSubset;
-          return c?.["aws:ecs:clusterName"] === lastPart(task.clusterArn) && (g.CreationDate ?? 0) >= from - 1 && (g.CreationDate ?? 0) <= to;
-        });
+        data.grants = grantsOfTask(task, await all<Grant>(ctx.target, "kms", "ListGrants", { KeyId: key }, "Grants", "Marker", "NextMarker"));
       } catch {
         data.grants = []; // the caller may not read the key's grants
       }
@@ -118,7 +112,13 @@ export const taskPage: Page = {
         h("dt", {}, "Size"),
         h("dd", {}, `${t.fargateEphemeralStorage?.sizeInGiB ?? 20} GiB`),
         h("dt", {}, "Volume"),
-        h("dd", {}, volumes(d).join(", ") || (!key ? "keyed by the Fargate-owned key" : t.lastStatus === "STOPPED" ? "destroyed with the task" : "—")),
+        h("dd", { id: "task-volume" }, volumes(d).join(", ") || (!key ? "keyed by the Fargate-owned key" : t.lastStatus === "STOPPED" ? "destroyed with the task" : "—")),
+        key
+          ? [
+              h("dt", {}, "Grant records"),
+              h("dd", {}, link(`/trail?attr=EventName&value=CreateGrant&q=${encodeURIComponent(lastPart(t.taskArn))}`, "CreateGrant for this task's volume")),
+            ]
+          : null,
         h("dt", {}, "Key"),
         h("dd", {}, key ? link(`/keys/${lastPart(key)}`, key) : "AWS owned key (no KMS calls in this account)"),
       ),
@@ -130,5 +130,5 @@ export const taskPage: Page = {
 
 /** The volume ids (aws:ebs:id) the task's grants name. */
 function volumes(d: TaskData): string[] {
-  return d.grants.map((g) => g.Constraints?.EncryptionContextSubset?.["aws:ebs:id"]).filter((v): v is string => typeof v === "string");
+  return d.grants.map(volumeOf).filter((v): v is string => typeof v === "string");
 }

@@ -75,7 +75,7 @@ export async function provisionStorage<T extends FargateTask>(deps: StorageDeps<
     }
     let grantToken: string;
     try {
-      const k = await createVolumeKey(kms, keyArn, t.region, t.accountId, t.clusterName, volumeId);
+      const k = await createVolumeKey(kms, keyArn, t.region, t.accountId, t.clusterName, volumeId, t.id);
       t.storage = { volumeId, kmsKeyArn: keyArn, grantId: k.grantId, encryptedDataKey: k.encryptedDataKey, driver: driver.name };
       grantToken = k.grantToken;
     } catch (e) {

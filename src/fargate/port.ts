@@ -116,6 +116,8 @@ export interface CreateGrantParams {
   operations: "Decrypt"[];
   encryptionContextSubset: EncryptionContext;
   retiringPrincipal?: string;
+  /** the grant's name: the task ID, so the grant names the task it was made for */
+  name?: string;
 }
 
 export interface DecryptParams {

@@ -9,11 +9,12 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RunTaskCommand, StopTaskCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
-import { KMSClient } from "@aws-sdk/client-kms";
+import { KMSClient, ListGrantsCommand } from "@aws-sdk/client-kms";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createTrailBucket } from "../integration/cloudtrail-helpers.ts";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { CreateAccountCommand, CreateOrganizationCommand, DescribeCreateAccountStatusCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { buildConsole } from "../../scripts/build.mjs";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { createFargateKey, NETWORK, registerSleeper, running, stopped, waitTask } from "../integration/ecs-helpers.ts";
@@ -112,6 +113,45 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await page.waitForSelector("#key-state:has-text('Enabled')");
     expect(await page.locator(".statement.fargate").count()).toBe(2);
     expect(await page.locator(".statement:not(.fargate)").count()).toBe(2);
+  });
+
+  it("links each task to its own volume and grant by the grant's name, even when tasks provision together", async () => {
+    const td = await registerSleeper(ecs, "story-pair");
+    const out = await ecs.send(new RunTaskCommand({ cluster: "story", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK, count: 2 }));
+    const arns = out.tasks!.map((t) => t.taskArn!);
+    expect(arns).toHaveLength(2);
+    for (const arn of arns) await waitTask(ecs, "story", arn, running);
+    const grants = (await kms.send(new ListGrantsCommand({ KeyId: key.keyId }))).Grants!;
+    for (const arn of arns) {
+      const id = arn.split("/").pop()!;
+      const mine = grants.filter((g) => g.Name === id);
+      expect(mine).toHaveLength(1);
+      const volume = mine[0].Constraints!.EncryptionContextSubset!["aws:ebs:id"];
+      expect(volume).toMatch(/^vol-[0-9a-f]{17}$/);
+      await go(`/clusters/story/tasks/${id}`);
+      await page.waitForSelector(`#task-volume:has-text('${volume}')`);
+      // only its own volume and grant, though both tasks' grants were made in the same moments
+      await expect.poll(() => page.textContent("#task-volume"), { timeout: 10_000 }).toBe(volume);
+      await expect.poll(() => page.locator("#content table:has(caption:has-text('Grants')) tbody tr").count(), { timeout: 10_000 }).toBe(1);
+      expect(await page.textContent("#content table:has(caption:has-text('Grants')) tbody tr")).toContain(id);
+      await go("/map/story");
+      await page.waitForSelector(`.story-map a.node-volume[data-task='${id}']`, { state: "attached" });
+      await expect.poll(() => page.locator(`.story-map a.node-volume[data-task='${id}']`).count(), { timeout: 10_000 }).toBe(1);
+      expect(await page.textContent(`.story-map a.node-volume[data-task='${id}']`)).toContain(volume);
+      expect(await page.locator(`.story-map a.node-grant[data-task='${id}']`).count()).toBe(1);
+    }
+    await shot("map-pair");
+    for (const arn of arns) await ecs.send(new StopTaskCommand({ cluster: "story", task: arn }));
+    for (const arn of arns) await waitTask(ecs, "story", arn, stopped);
+    // a stopped task's grant is retired, but the record of its creation names the task
+    const first = arns[0].split("/").pop()!;
+    await go(`/clusters/story/tasks/${first}`);
+    await page.waitForSelector("#task-status:has-text('STOPPED')");
+    await page.click('a:has-text("CreateGrant for this task\'s volume")');
+    await page.waitForSelector("#content .events-table tbody tr:has-text('CreateGrant')");
+    await expect.poll(() => page.locator("#content .events-table tbody tr").count(), { timeout: 10_000 }).toBe(1);
+    await page.locator("#content .events-table tbody tr button.toggle").first().click();
+    await page.waitForSelector(`#content tr.record pre:has-text('${first}')`);
   });
 
   it("runs a task on the key, then disables the key in the console and sees a new task fail with its stop reason", async () => {
@@ -305,6 +345,59 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await other.waitForSelector("#notice.error");
     await other.click("#back-to-base");
     await other.waitForSelector("#identity:has-text('user/auditor')");
+    await other.close();
+  });
+
+  it("lists the organization's accounts and switches to one through OrganizationAccountAccessRole, or says why it cannot", async () => {
+    // the root user of 000000000000, in no organization yet: Organizations' own refusal is shown
+    await go("/clusters");
+    await go("/account");
+    await page.waitForSelector("#org-accounts-error:has-text('AWSOrganizationsNotInUseException')");
+    const org = new OrganizationsClient(server.config);
+    await org.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
+    const request = (await org.send(new CreateAccountCommand({ AccountName: "workloads", Email: "workloads@example.com" }))).CreateAccountStatus!;
+    const member = (await org.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: request.Id }))).CreateAccountStatus!.AccountId!;
+
+    // an IAM user of the management account that may assume roles but not list accounts
+    const iam = new IAMClient(server.config);
+    await iam.send(new CreateUserCommand({ UserName: "operator" }));
+    const assumeOnly = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }] };
+    await iam.send(new PutUserPolicyCommand({ UserName: "operator", PolicyName: "assume", PolicyDocument: JSON.stringify(assumeOnly) }));
+    const k = (await iam.send(new CreateAccessKeyCommand({ UserName: "operator" }))).AccessKey!;
+    const other = await browser.newPage();
+    await other.goto(consoleUrl);
+    await other.fill("#access-key-id", k.AccessKeyId!);
+    await other.fill("#secret-access-key", k.SecretAccessKey!);
+    await other.click("#signin");
+    await other.waitForSelector("#identity:has-text('user/operator')");
+    await other.evaluate(`location.hash = "/account"`);
+    await other.waitForSelector("#org-accounts-error.denied:has-text('AccessDeniedException')");
+    expect(await other.textContent("#org-accounts-error")).toContain("organizations:ListAccounts");
+
+    // allowed to list them: the organization's accounts, each with a switch
+    const list = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "organizations:ListAccounts", Resource: "*" }] };
+    await iam.send(new PutUserPolicyCommand({ UserName: "operator", PolicyName: "list", PolicyDocument: JSON.stringify(list) }));
+    await other.evaluate(`location.hash = "/clusters"`);
+    await other.evaluate(`location.hash = "/account"`);
+    await other.waitForSelector(`#switch-${member}`);
+    expect(await other.textContent("#content")).toContain("workloads@example.com");
+    expect(await other.locator("#content button.switch-account").count()).toBe(1); // not the signed-in account itself
+    await other.screenshot({ path: join(SHOTS, "organization-accounts.png"), fullPage: true });
+
+    // a role name the account does not have: STS's refusal is shown, the identity stays
+    await other.fill("#org-role-name", "NoSuchRole");
+    await other.click(`#switch-${member}`);
+    await other.waitForSelector("#notice.error");
+    expect(await other.textContent("#identity")).toContain("user/operator");
+    // the role Organizations made in the account
+    await other.fill("#org-role-name", "OrganizationAccountAccessRole");
+    await other.click(`#switch-${member}`);
+    await other.waitForSelector(`#identity:has-text('arn:aws:sts::${member}:assumed-role/OrganizationAccountAccessRole/console')`);
+    await other.waitForSelector(`#identity-account:has-text('${member}')`);
+    // still listed through the signed-in identity while working in the member account
+    await other.waitForSelector(`#content td:has-text('the signed-in account')`);
+    await other.click("#back-to-base");
+    await other.waitForSelector("#identity:has-text('user/operator')");
     await other.close();
   });
 

@@ -196,6 +196,13 @@ describe("customer managed key for Fargate ephemeral storage", () => {
     expect(grant.userIdentity.invokedBy).toBe("ec2-frontend-api.amazonaws.com");
     expect(grant.requestParameters.retiringPrincipal).toBe("ec2.us-east-1.amazonaws.com");
     expect(grant.requestParameters.operations).toEqual(["Decrypt"]);
+    // the grant names the task it was made for (its ID), beside the volume in its encryption context
+    expect(grant.requestParameters.name).toBe(t.taskArn!.split("/").pop());
+    expect(grant.requestParameters.constraints.encryptionContextSubset).toEqual({
+      "aws:ecs:clusterAccount": "000000000000",
+      "aws:ecs:clusterName": "audited",
+      "aws:ebs:id": gen.requestParameters.encryptionContext["aws:ebs:id"],
+    });
     expect(grant.responseElements.grantId).toMatch(/^[0-9a-f]{64}$/);
     expect(grant.recipientAccountId).toBe("000000000000");
     const retire = events.find((r) => r.eventName === "RetireGrant");
