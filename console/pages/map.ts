@@ -6,7 +6,7 @@ import { all } from "../aws.ts";
 import { h, lastPart, link, svg } from "../dom.ts";
 import type { Page } from "../page.ts";
 import { describeCluster, listClusters, listServices, listTasks, deploymentOf, storageKey, taskId, type Cluster, type Service, type Task } from "./ecs-data.ts";
-import { grantsOfTask, volumeOf, type Grant } from "./task-grants.ts";
+import { grantsOfTask, volumeOf, volumesOfTasks, type Grant } from "./task-grants.ts";
 
 interface MapData {
   cluster?: Cluster;
@@ -14,6 +14,8 @@ interface MapData {
   services: Service[];
   tasks: Task[];
   grants: Grant[];
+  /** each task's volume id, by task ARN */
+  volumes: Record<string, string>;
 }
 
 interface MapNode {
@@ -56,7 +58,7 @@ export function layout(d: MapData): { nodes: MapNode[]; edges: [number, number][
     for (const t of g.tasks) {
       const ti = add({ col: 3, row, label: taskId(t).slice(0, 12) + "…", sub: t.lastStatus, trail: trailFor("ResourceName", t.taskArn), kind: "task", task: taskId(t) });
       taskIdx.push(ti);
-      const taskGrants = grantsOfTask(t, d.grants);
+      const taskGrants = grantsOfTask(t, d.volumes[t.taskArn], d.grants);
       for (const gr of taskGrants) {
         const vol = volumeOf(gr) ?? "volume";
         const vi = add({ col: 4, row, label: vol, sub: "ephemeral storage", trail: key ? trailFor("ResourceName", key, vol) : "#/trail", kind: "volume", task: taskId(t) });
@@ -133,12 +135,12 @@ export const mapPage: Page = {
   title: (ctx) => (ctx.params[0] ? `Story of cluster ${ctx.params[0]}` : "Story map"),
   async load(ctx) {
     const name = ctx.params[0];
-    if (!name) return { clusters: (await listClusters(ctx.target)).map((c) => c.clusterName), services: [], tasks: [], grants: [] } satisfies MapData;
+    if (!name) return { clusters: (await listClusters(ctx.target)).map((c) => c.clusterName), services: [], tasks: [], grants: [], volumes: {} } satisfies MapData;
     const [cluster, services, tasks] = await Promise.all([describeCluster(ctx.target, name), listServices(ctx.target, name), listTasks(ctx.target, name)]);
     const key = storageKey(cluster);
     let grants: Grant[] = [];
     if (key) grants = await all<Grant>(ctx.target, "kms", "ListGrants", { KeyId: key }, "Grants", "Marker", "NextMarker").catch(() => []);
-    return { cluster, clusters: [], services, tasks, grants } satisfies MapData;
+    return { cluster, clusters: [], services, tasks, grants, volumes: await volumesOfTasks(tasks) } satisfies MapData;
   },
   view(data, ctx) {
     const d = data as MapData;

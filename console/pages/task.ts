@@ -4,7 +4,7 @@ import { badge, h, lastPart, link, table, time } from "../dom.ts";
 import type { Page } from "../page.ts";
 import type { Task } from "./ecs-data.ts";
 import { grantsTable } from "./keys.ts";
-import { grantsOfTask, volumeOf, type Grant } from "./task-grants.ts";
+import { grantsOfTask, volumeOf, volumeOfTask, type Grant } from "./task-grants.ts";
 
 /** ECS's task lifecycle and the timestamp that marks each step (docs: task lifecycle). */
 const STEPS: [string, keyof Task][] = [
@@ -19,6 +19,8 @@ const STEPS: [string, keyof Task][] = [
 
 interface TaskData {
   task?: Task;
+  /** the id Fargate gives the task's volume */
+  volumeId?: string;
   grants: Grant[];
   output?: { text: string; done: boolean };
 }
@@ -58,9 +60,10 @@ export const taskPage: Page = {
     const data: TaskData = { task, grants: [] };
     if (!task) return data;
     const key = task.fargateEphemeralStorage?.kmsKeyId;
+    data.volumeId = await volumeOfTask(task.taskArn);
     if (key) {
       try {
-        data.grants = grantsOfTask(task, await all<Grant>(ctx.target, "kms", "ListGrants", { KeyId: key }, "Grants", "Marker", "NextMarker"));
+        data.grants = grantsOfTask(task, data.volumeId, await all<Grant>(ctx.target, "kms", "ListGrants", { KeyId: key }, "Grants", "Marker", "NextMarker"));
       } catch {
         data.grants = []; // the caller may not read the key's grants
       }
@@ -116,7 +119,7 @@ export const taskPage: Page = {
         key
           ? [
               h("dt", {}, "Grant records"),
-              h("dd", {}, link(`/trail?attr=EventName&value=CreateGrant&q=${encodeURIComponent(lastPart(t.taskArn))}`, "CreateGrant for this task's volume")),
+              h("dd", {}, link(`/trail?attr=EventName&value=CreateGrant&q=${encodeURIComponent(d.volumeId ?? lastPart(t.taskArn))}`, "CreateGrant for this task's volume")),
             ]
           : null,
         h("dt", {}, "Key"),

@@ -55,7 +55,8 @@ export function kmsFailureReason(keyArn: string, e: unknown): string {
 export interface StorageDeps<T extends FargateTask = FargateTask> {
   kms: FargateKms;
   driver: StorageDriver;
-  newVolumeId: () => string;
+  /** the task's volume id, from its ARN */
+  newVolumeId: (taskArn: string) => string;
   /** persists the task (storage bookkeeping: grant id, volume id) */
   save: (t: T) => Promise<void>;
 }
@@ -65,7 +66,7 @@ export async function provisionStorage<T extends FargateTask>(deps: StorageDeps<
   const { kms, driver } = deps;
   const keyArn = t.kmsKeyArn;
   const sizeInGiB = t.task.ephemeralStorage?.sizeInGiB ?? 20;
-  const volumeId = deps.newVolumeId();
+  const volumeId = deps.newVolumeId(t.arn);
   let dataKey: Buffer;
   if (keyArn) {
     try {
@@ -75,7 +76,7 @@ export async function provisionStorage<T extends FargateTask>(deps: StorageDeps<
     }
     let grantToken: string;
     try {
-      const k = await createVolumeKey(kms, keyArn, t.region, t.accountId, t.clusterName, volumeId, t.id);
+      const k = await createVolumeKey(kms, keyArn, t.region, t.accountId, t.clusterName, volumeId);
       t.storage = { volumeId, kmsKeyArn: keyArn, grantId: k.grantId, encryptedDataKey: k.encryptedDataKey, driver: driver.name };
       grantToken = k.grantToken;
     } catch (e) {

@@ -44,36 +44,15 @@ export interface ProvisionedKey {
   grantToken: string;
 }
 
-/**
- * Steps 1 and 3: the volume's data key (encrypted) and the Decrypt grant for it. The grant's name
- * is the task's ID: AWS's grant ties the volume to the cluster (its encryption context) but names
- * no task, and ECS does not show a task's volume; the name is where ListGrants and CloudTrail's
- * CreateGrant record show which task of that cluster the volume and its grant belong to. (The ID,
- * 32 hex digits, always fits a grant name; an ARN with a long cluster name would not.)
- */
-export async function createVolumeKey(
-  kms: FargateKms,
-  keyArn: string,
-  region: string,
-  account: string,
-  clusterName: string,
-  volumeId: string,
-  taskId: string,
-): Promise<ProvisionedKey> {
+/** Steps 1 and 3: the volume's data key (encrypted) and the Decrypt grant for it. */
+export async function createVolumeKey(kms: FargateKms, keyArn: string, region: string, account: string, clusterName: string, volumeId: string): Promise<ProvisionedKey> {
   const as: ServiceCaller = { service: FARGATE_PRINCIPAL, accountId: account, region, invokedBy: EC2_FRONTEND };
   const context = { ...clusterContext(account, clusterName), "aws:ebs:id": volumeId };
   // Independent calls (the grant does not need the data key): made concurrently.
   const [genOutcome, grantOutcome] = await Promise.allSettled([
     kms.generateDataKeyWithoutPlaintext({ keyArn, encryptionContext: context, numberOfBytes: DATA_KEY_BYTES }, as),
     kms.createGrant(
-      {
-        keyArn,
-        granteePrincipal: regionalFargate(region),
-        operations: ["Decrypt"],
-        encryptionContextSubset: context,
-        retiringPrincipal: `ec2.${region}.amazonaws.com`,
-        name: taskId,
-      },
+      { keyArn, granteePrincipal: regionalFargate(region), operations: ["Decrypt"], encryptionContextSubset: context, retiringPrincipal: `ec2.${region}.amazonaws.com` },
       as,
     ),
   ]);

@@ -116,8 +116,6 @@ export interface CreateGrantParams {
   operations: "Decrypt"[];
   encryptionContextSubset: EncryptionContext;
   retiringPrincipal?: string;
-  /** the grant's name: the task ID, so the grant names the task it was made for */
-  name?: string;
 }
 
 export interface DecryptParams {

@@ -19,7 +19,7 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly reports: TaskReports<T>;
   readonly clock: ServiceClock;
   readonly driver: StorageDriver;
-  readonly newVolumeId: () => string;
+  readonly newVolumeId: (taskArn: string) => string;
   readonly users: TaskUserPool;
   /** ECS_CONTAINER_METADATA_URI_V4 for a container */
   readonly metadataUri: RunnerDeps<T>["metadataUri"];

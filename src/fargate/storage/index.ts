@@ -9,7 +9,7 @@ import { GocryptfsDriver, probeGocryptfs, type GocryptfsProbe } from "./gocryptf
 import { PlainDriver } from "./plain.ts";
 import type { StorageDriver, StorageDriverName } from "./types.ts";
 
-export { newVolumeId, VOLUME_ID_PATTERN } from "./types.ts";
+export { newVolumeId, volumeIdOfTask, VOLUME_ID_PATTERN } from "./types.ts";
 export type { EphemeralVolume, StorageDriver, StorageDriverName } from "./types.ts";
 export { GocryptfsDriver, probeGocryptfs, type GocryptfsProbe } from "./gocryptfs.ts";
 export { PlainDriver } from "./plain.ts";

@@ -3,7 +3,7 @@
  * A driver creates `<baseDir>/<volumeId>/mnt`, the directory the task's containers see, and
  * destroys everything under `<baseDir>/<volumeId>` when the task stops.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 export type StorageDriverName = "gocryptfs" | "plain";
 
@@ -44,6 +44,15 @@ export const VOLUME_ID_PATTERN = /^vol-[0-9a-f]{17}$/;
 
 export function newVolumeId(): string {
   return "vol-" + randomBytes(9).toString("hex").slice(0, 17);
+}
+
+/**
+ * A task's volume id: `vol-` and the first 17 hex digits of the SHA-256 of the task's ARN. It ties a
+ * volume (and the grant whose encryption context names it) to its task without a field AWS's
+ * records do not have (docs/console.md#volumes-and-grants).
+ */
+export function volumeIdOfTask(taskArn: string): string {
+  return "vol-" + createHash("sha256").update(taskArn).digest("hex").slice(0, 17);
 }
 
 export function assertVolumeId(volumeId: string): void {

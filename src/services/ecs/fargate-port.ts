@@ -26,7 +26,6 @@ function grantInput(p: CreateGrantParams): Record<string, unknown> {
     Operations: p.operations,
     Constraints: { EncryptionContextSubset: p.encryptionContextSubset },
     ...(p.retiringPrincipal ? { RetiringPrincipal: p.retiringPrincipal } : {}),
-    ...(p.name ? { Name: p.name } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ import { ecsShapes, type EcsOperation } from "../../protocol/shapes/ecs.gen.ts";
 import type { AppContext } from "../../kernel/context.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { FargateDataPlane } from "../../fargate/reconciler.ts";
-import { chooseStorageDriver, newVolumeId } from "../../fargate/storage/index.ts";
+import { chooseStorageDriver, volumeIdOfTask } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { TaskOutputStore } from "../../fargate/task-output.ts";
 import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
@@ -178,7 +178,7 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     reports,
     clock: app.clock,
     driver,
-    newVolumeId,
+    newVolumeId: volumeIdOfTask,
     users,
     metadataUri: (t, container, reach) => metadataUri(app, t, container, reach),
     roles,
