@@ -138,12 +138,14 @@ export function otherCredentialOperations(env: IamEnv): OperationTable<ServiceCr
 
     ListServiceSpecificCredentials: defineOperation<ListServiceSpecificCredentialsRequest, ListServiceSpecificCredentialsResponse, ImplicitUser>({
       readOnly: true,
-      resolve: (ctx, i) => {
+      resolve: function resolveCredentialOwner(ctx, i) {
         if (i.AllUsers && i.UserName !== undefined) throw invalidInput("UserName and AllUsers cannot be specified together.");
         return resolve.implicitUser(ctx, i);
       },
-      // every user of the account: on all of its users
-      authorize: (ctx, i, who) => (i.AllUsers ? iamChecks(ctx, `arn:aws:iam::${who.account}:user/*`) : authorizeOnImplicitUser(ctx, i, who)),
+      authorize: function authorizeCredentialListing(ctx, i, who) {
+        // every user's: on all of the account's users
+        return i.AllUsers ? iamChecks(ctx, `arn:aws:iam::${who.account}:user/*`) : authorizeOnImplicitUser(ctx, i, who);
+      },
       handler: function listServiceSpecificCredentials(ctx, i, who) {
         if (i.ServiceName !== undefined) supportedService(i.ServiceName);
         const user = i.AllUsers ? undefined : implicitUserRequired(who);
