@@ -232,10 +232,11 @@ interface BotocoreModel {
 
 /**
  * Services whose botocore model is newer than the Smithy one (members and enum values today's
- * SDKs send): their tables are the Smithy model's plus what only botocore has. KMS only: the
- * other services' Smithy models are current for what localfargate implements.
+ * SDKs send): their tables are the Smithy model's plus what only botocore has. KMS, and IAM for
+ * the service-specific credential members (CredentialAgeDays, AllUsers, API key alias and secret,
+ * the Expired status); the other services' Smithy models are current for what localfargate implements.
  */
-export const BOTOCORE_NEWER: Record<string, string> = { kms: "botocore/kms-service-2.json" };
+export const BOTOCORE_NEWER: Record<string, string> = { kms: "botocore/kms-service-2.json", iam: "botocore/iam-service-2.json" };
 
 /**
  * Services with implemented operations that only the botocore model has so far (ECS's

@@ -104,6 +104,8 @@ const NEVER_LOGGED = new Set([
   "NewPassword",
   "PrivateKey",
   "SecretAccessKey",
+  "ServicePassword",
+  "ServiceCredentialSecret",
   "SessionToken",
   "PolicyDocument_",
 ]);

@@ -33,7 +33,7 @@ const FILES: Record<string, [string, ServiceShapes]> = {
 type Smithy = { shapes: LooseJson };
 /** botocore's model of a service whose tables add what it has beyond the Smithy model (scripts/gen-shapes.ts BOTOCORE_NEWER). */
 type Botocore = { shapes: Record<string, { members?: Record<string, { shape: string }>; enum?: string[] }> } | undefined;
-const BOTOCORE: Record<string, string> = { kms: "botocore/kms-service-2.json" };
+const BOTOCORE: Record<string, string> = { kms: "botocore/kms-service-2.json", iam: "botocore/iam-service-2.json" };
 /** botocore's model of a service whose newest operations only it has (scripts/gen-shapes.ts BOTOCORE_OPERATIONS). */
 const BOTOCORE_OPERATIONS: Record<string, string> = { ecs: "botocore/ecs-service-2.json" };
 type BotocoreFull = {

@@ -53,6 +53,7 @@ interface World {
   serverCertName: string;
   signingCertId: string;
   sshKeyId: string;
+  serviceCredentialId: string;
   oidcProviderArn: string;
   samlProviderArn: string;
   deletionTaskId: string;
@@ -139,6 +140,7 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
     ServerCertificateName: one((w) => w.serverCertName),
     CertificateId: one((w) => w.signingCertId),
     SSHPublicKeyId: one((w) => w.sshKeyId),
+    ServiceSpecificCredentialId: one((w) => w.serviceCredentialId),
     OpenIDConnectProviderArn: one((w) => w.oidcProviderArn),
     SAMLProviderArn: one((w) => w.samlProviderArn),
     DeletionTaskId: one((w) => w.deletionTaskId),
@@ -301,6 +303,8 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "iam.UploadSSHPublicKey": { SSHPublicKeyBody: OTHER_SSH_KEY.openssh },
   "iam.GetSSHPublicKey": { Encoding: "SSH" },
   "iam.UpdateSSHPublicKey": { Status: "Inactive" },
+  "iam.CreateServiceSpecificCredential": { ServiceName: "codecommit.amazonaws.com" },
+  "iam.UpdateServiceSpecificCredential": { Status: "Inactive" },
   "iam.UpdateServerCertificate": { NewPath: "/changed/" },
   "iam.TagServerCertificate": { Tags: [{ Key: "team", Value: "other" }] },
   "iam.UntagServerCertificate": { TagKeys: ["team"] },
@@ -779,6 +783,7 @@ async function buildWorld(): Promise<World> {
   );
   const signingCert = await a.iam.send(new IAM.UploadSigningCertificateCommand({ UserName: "owner-user", CertificateBody: ownerCert.cert }));
   const sshPublicKey = await a.iam.send(new IAM.UploadSSHPublicKeyCommand({ UserName: "owner-user", SSHPublicKeyBody: sshKey().openssh }));
+  const serviceCredential = await a.iam.send(new IAM.CreateServiceSpecificCredentialCommand({ UserName: "owner-user", ServiceName: "codecommit.amazonaws.com" }));
   const oidc = await a.iam.send(
     new IAM.CreateOpenIDConnectProviderCommand({ Url: "https://token.owner.example.com", ClientIDList: ["sts.amazonaws.com"], Tags: [{ Key: "team", Value: "owner" }] }),
   );
@@ -909,6 +914,7 @@ async function buildWorld(): Promise<World> {
     serverCertName: "owner-cert",
     signingCertId: signingCert.Certificate!.CertificateId!,
     sshKeyId: sshPublicKey.SSHPublicKey!.SSHPublicKeyId!,
+    serviceCredentialId: serviceCredential.ServiceSpecificCredential!.ServiceSpecificCredentialId!,
     oidcProviderArn: oidc.OpenIDConnectProviderArn!,
     samlProviderArn: saml.SAMLProviderArn!,
     deletionTaskId: deletion.DeletionTaskId!,
@@ -1020,6 +1026,7 @@ async function ownerState(w: World): Promise<unknown> {
     serverCert: (await a.iam.send(new IAM.GetServerCertificateCommand({ ServerCertificateName: w.serverCertName }))).ServerCertificate,
     signingCerts: (await a.iam.send(new IAM.ListSigningCertificatesCommand({ UserName: w.userName }))).Certificates,
     sshKeys: (await a.iam.send(new IAM.ListSSHPublicKeysCommand({ UserName: w.userName }))).SSHPublicKeys,
+    serviceCredentials: (await a.iam.send(new IAM.ListServiceSpecificCredentialsCommand({ UserName: w.userName }))).ServiceSpecificCredentials,
     oidc: await a.iam.send(new IAM.GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: w.oidcProviderArn })).then((o) => ({ ...o, $metadata: undefined })),
     saml: (await a.iam.send(new IAM.GetSAMLProviderCommand({ SAMLProviderArn: w.samlProviderArn }))).SAMLMetadataDocument,
     linkedRole: (await a.iam.send(new IAM.GetRoleCommand({ RoleName: "AWSServiceRoleForECS" }))).Role!.Arn,

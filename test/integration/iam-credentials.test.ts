@@ -264,7 +264,7 @@ describe("signing certificates", () => {
     await iam.send(new UpdateSigningCertificateCommand({ UserName: "signer", CertificateId: second.Certificate!.CertificateId!, Status: "Inactive" }));
     await expectAwsError(
       iam.send(new UpdateSigningCertificateCommand({ UserName: "signer", CertificateId: second.Certificate!.CertificateId!, Status: "Expired" })),
-      "ValidationError",
+      "InvalidInputException",
       400,
     );
     await expectAwsError(iam.send(new UpdateSigningCertificateCommand({ UserName: "signer", CertificateId: "A".repeat(32), Status: "Inactive" })), "NoSuchEntityException", 404);

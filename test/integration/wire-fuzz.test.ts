@@ -20,6 +20,7 @@ import {
   UploadServerCertificateCommand,
   UploadSigningCertificateCommand,
   UploadSSHPublicKeyCommand,
+  CreateServiceSpecificCredentialCommand,
 } from "@aws-sdk/client-iam";
 import { ECSClient, CreateCapacityProviderCommand, CreateClusterCommand, CreateServiceCommand, CreateTaskSetCommand, ListServiceDeploymentsCommand } from "@aws-sdk/client-ecs";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -83,6 +84,8 @@ beforeAll(async () => {
   await iam.send(new UploadServerCertificateCommand({ ServerCertificateName: "fuzz", CertificateBody: cert.cert, PrivateKey: cert.key }));
   const signing = await iam.send(new UploadSigningCertificateCommand({ UserName: "fuzz", CertificateBody: cert.cert }));
   const sshId = (await iam.send(new UploadSSHPublicKeyCommand({ UserName: "fuzz", SSHPublicKeyBody: ssh.openssh }))).SSHPublicKey!.SSHPublicKeyId!;
+  const serviceCredential = await iam.send(new CreateServiceSpecificCredentialCommand({ UserName: "fuzz", ServiceName: "codecommit.amazonaws.com" }));
+  known.push(serviceCredential.ServiceSpecificCredential!.ServiceSpecificCredentialId!, "codecommit.amazonaws.com");
   known.push(signing.Certificate!.CertificateId!, sshId, cert.cert, cert.key, other.cert, other.key, ssh.openssh, ssh.pem);
   known.push("fuzz", "arn:aws:iam::000000000000:role/fuzz", "arn:aws:iam::000000000000:user/fuzz", "arn:aws:iam::000000000000:group/fuzz");
   // a service last accessed job, and a namespace its report has

@@ -28,9 +28,9 @@ function randomString(alphabet: string, n: number): string {
   return s;
 }
 
-export type IdPrefix = "AIDA" | "AROA" | "ANPA" | "AGPA" | "AKIA" | "ASIA" | "ASCA" | "APKA";
+export type IdPrefix = "AIDA" | "AROA" | "ANPA" | "AGPA" | "AKIA" | "ASIA" | "ASCA" | "APKA" | "ACCA";
 
-/** AIDA/AROA/ANPA/AGPA/ASCA (server certificates) + 17 characters; access key ids AKIA/ASIA and SSH public key ids APKA + 16. */
+/** AIDA/AROA/ANPA/AGPA/ASCA (server certificates)/ACCA (service-specific credentials) + 17 characters; access key ids AKIA/ASIA and SSH public key ids APKA + 16. */
 export function newId(prefix: IdPrefix): string {
   return prefix + randomString(ID_ALPHABET, prefix === "AKIA" || prefix === "ASIA" || prefix === "APKA" ? 16 : 17);
 }

@@ -1,8 +1,10 @@
 /**
  * The credentials IAM keeps beside users' access keys: server certificates (per account), signing
- * certificates (per user, or the account root's own) and SSH public keys (per user). Persisted
+ * certificates (per user, or the account root's own), SSH public keys and service-specific
+ * credentials (per user). Persisted
  * one record each; loaded once per IamState. A server certificate's private key is kept sealed
- * (src/services/iam/secrets.ts) and never returned.
+ * (src/services/iam/secrets.ts) and never returned; so is a service-specific credential's password,
+ * returned only by the call that generates it.
  */
 import type { Tag } from "@aws-sdk/client-iam";
 import type { RequestContext } from "../../kernel/context.ts";
@@ -12,6 +14,7 @@ import type { IamState } from "./state.ts";
 export const KIND_SERVER_CERT = "iam.servercert";
 export const KIND_SIGNING_CERT = "iam.signingcert";
 export const KIND_SSH_KEY = "iam.sshkey";
+export const KIND_SERVICE_CREDENTIAL = "iam.servicecredential";
 
 export interface ServerCertRec {
   /** ASCA… */
@@ -54,6 +57,22 @@ export interface SshKeyRec {
   uploadDate: Date;
 }
 
+export interface ServiceCredentialRec {
+  /** ACCA… */
+  id: string;
+  accountId: string;
+  userId: string;
+  /** e.g. codecommit.amazonaws.com */
+  serviceName: string;
+  /** ServiceUserName (CodeCommit, Keyspaces) or ServiceCredentialAlias (Bedrock, CloudWatch Logs API keys) */
+  login: string;
+  /** the password or API key secret, sealed with the credential id as associated data */
+  secret: Sealed;
+  status: "Active" | "Inactive";
+  createDate: Date;
+  expirationDate?: Date;
+}
+
 const byUpload = <T extends { uploadDate: Date; id: string }>(a: T, b: T) =>
   new Date(a.uploadDate).getTime() - new Date(b.uploadDate).getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -61,11 +80,13 @@ export class IamCredentialRecords {
   private readonly serverCerts = new Map<string, ServerCertRec>();
   private readonly signingCerts = new Map<string, SigningCertRec>();
   private readonly sshKeys = new Map<string, SshKeyRec>();
+  private readonly serviceCredentials = new Map<string, ServiceCredentialRec>();
 
   constructor(private readonly state: IamState) {
     for (const c of state.store.all<ServerCertRec>(KIND_SERVER_CERT)) this.serverCerts.set(c.id, c);
     for (const c of state.store.all<SigningCertRec>(KIND_SIGNING_CERT)) this.signingCerts.set(c.id, c);
     for (const k of state.store.all<SshKeyRec>(KIND_SSH_KEY)) this.sshKeys.set(k.id, k);
+    for (const c of state.store.all<ServiceCredentialRec>(KIND_SERVICE_CREDENTIAL)) this.serviceCredentials.set(c.id, c);
   }
 
   // ---- server certificates ----
@@ -129,6 +150,25 @@ export class IamCredentialRecords {
   deleteSshKey(ctx: RequestContext, k: SshKeyRec): void {
     this.sshKeys.delete(k.id);
     ctx.writes.push(this.state.store.del(KIND_SSH_KEY, k.id));
+  }
+
+  // ---- service-specific credentials ----
+
+  /** An account's service-specific credentials (of one user when `userId` is given), oldest first. */
+  serviceCredentialsOf(accountId: string, userId?: string): ServiceCredentialRec[] {
+    return [...this.serviceCredentials.values()]
+      .filter((c) => c.accountId === accountId && (userId === undefined || c.userId === userId))
+      .sort((a, b) => new Date(a.createDate).getTime() - new Date(b.createDate).getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  saveServiceCredential(ctx: RequestContext, c: ServiceCredentialRec): void {
+    this.serviceCredentials.set(c.id, c);
+    ctx.writes.push(this.state.store.put(KIND_SERVICE_CREDENTIAL, c.id, c));
+  }
+
+  deleteServiceCredential(ctx: RequestContext, c: ServiceCredentialRec): void {
+    this.serviceCredentials.delete(c.id);
+    ctx.writes.push(this.state.store.del(KIND_SERVICE_CREDENTIAL, c.id));
   }
 }
 

@@ -3,7 +3,8 @@
  * codes, but never stored in clear: they are sealed (src/store/sealing.ts, AES-256-GCM bound to
  * the record's id) under a credentials key kept in the data dir (`credentials.key`, mode 0600),
  * checked at start against the check value stored with the data (src/store/key-file.ts). The
- * private keys of server certificates (kept, never returned) are sealed the same way. With an
+ * private keys of server certificates (kept, never returned) and the passwords of service-specific
+ * credentials are sealed the same way. With an
  * in-memory store the key lives only in memory.
  */
 import { randomBytes } from "node:crypto";
@@ -12,7 +13,7 @@ import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
 import { openParts, sealParts } from "../../store/sealing.ts";
 import type { Store } from "../../store/store.ts";
 import { KIND_SESSION } from "../sts/sessions.ts";
-import { KIND_SERVER_CERT } from "./credential-records.ts";
+import { KIND_SERVER_CERT, KIND_SERVICE_CREDENTIAL } from "./credential-records.ts";
 import { KIND_KEY } from "./state.ts";
 
 export const CREDENTIALS_KEY_FILE = "credentials.key";
@@ -38,12 +39,14 @@ export class SecretSealer {
       store,
       metaKey: "iam.credentialsKeyCheck",
       protects: "IAM secret access keys and STS session credentials",
-      hasSealedData: () => store.all(KIND_KEY).length > 0 || store.all(KIND_SESSION).length > 0 || store.all(KIND_SERVER_CERT).length > 0,
+      hasSealedData: () =>
+        store.all(KIND_KEY).length > 0 || store.all(KIND_SESSION).length > 0 || store.all(KIND_SERVER_CERT).length > 0 || store.all(KIND_SERVICE_CREDENTIAL).length > 0,
       opensSealedData(key) {
         const sample =
           store.all<{ id: string; secret: Sealed }>(KIND_KEY)[0] ??
           store.all<{ id: string; secret: Sealed }>(KIND_SESSION)[0] ??
-          store.all<{ id: string; privateKey: Sealed }>(KIND_SERVER_CERT).map((c) => ({ id: c.id, secret: c.privateKey }))[0];
+          store.all<{ id: string; privateKey: Sealed }>(KIND_SERVER_CERT).map((c) => ({ id: c.id, secret: c.privateKey }))[0] ??
+          store.all<{ id: string; secret: Sealed }>(KIND_SERVICE_CREDENTIAL)[0];
         if (!sample) return true;
         try {
           openSealed(key, sample.secret, sample.id);

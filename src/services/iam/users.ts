@@ -209,6 +209,7 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
         const credentials = credentialRecords(state);
         if (credentials.signingCertsOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete signing certificates first.");
         if (credentials.sshKeysOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete SSH public keys first.");
+        if (credentials.serviceCredentialsOf(u.accountId, u.id).length) throw deleteConflict("Cannot delete entity, must delete service specific credentials first.");
         if (u.inline.length) throw deleteConflict("Cannot delete entity, must delete policies first.");
         if (u.attached.length) throw deleteConflict("Cannot delete entity, must detach all policies first.");
         if (state.groupsOf(u).length) throw deleteConflict("Cannot delete entity, must remove user from all groups first.");

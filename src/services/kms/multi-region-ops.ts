@@ -15,14 +15,12 @@ import { defaultKeyPolicy, iamCheck, keyCheck, lockoutCheck, validateKeyPolicy }
 import { keyMetadata, requestTagContext, trailKeyMetadata, validateTags } from "./keys.ts";
 import { copiesOf, isReplica, REPLICA_CREATION_MS, requirePrimary, withSharedProperties } from "./multi-region.ts";
 import { isKmsRegion } from "./regions.ts";
-import { keyOf, type Resolved } from "./resolve.ts";
+import { keyOf, namedKey, type Resolved } from "./resolve.ts";
 import { checkKeyState, err, keyArn, type KeyRecord } from "./state.ts";
 
-/** A key of the caller's own account (these operations have no cross-account use). */
+/** A key of the caller's own account (these operations have no cross-account use: cross-account.ts). */
 function ownKey(kms: Kms, ctx: RequestContext, keyId: string): Resolved {
-  const r = keyOf(kms.state, ctx, keyId, { aliases: false });
-  if (r.key.accountId !== ctx.principal.accountId) throw err.notFoundKey(r.key.arn);
-  return namingKeys(ctx, r, r.key);
+  return namedKey(kms.state, ctx, keyId, { aliases: false });
 }
 
 function otherRegion(key: KeyRecord, region: string, member: string): void {

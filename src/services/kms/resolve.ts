@@ -6,9 +6,12 @@
  *   - ARN for another region                → NotFoundException "Invalid arn <arn region>"
  *   - well-formed id/ARN with no key        → NotFoundException "Key '<key arn>' does not exist"
  *   - alias that does not exist             → NotFoundException "Alias <alias arn> is not found."
+ *   - key of another account, for an operation with no cross-account use (cross-account.ts)
+ *                                           → NotFoundException "Key '<key arn>' does not exist"
  */
 import type { RequestContext } from "../../kernel/context.ts";
 import { namingKeys } from "./core.ts";
+import { allowsCrossAccountUse } from "./cross-account.ts";
 import { aliasArn, err, isKeyId, keyArn, KMS_ARN_RE, type AliasRecord, type KeyRecord, type KmsState } from "./state.ts";
 
 export interface Resolved {
@@ -26,9 +29,17 @@ export function scopeOf(ctx: RequestContext): Scope {
   return { accountId: ctx.principal.accountId, region: ctx.region };
 }
 
-/** The key a KeyId names in the caller's account and the request's Region. */
+/**
+ * The key a KeyId names in the caller's account and the request's Region; a key ARN (or alias
+ * ARN) of another account only where the call's operation has cross-account use.
+ */
 export function keyOf(state: KmsState, ctx: RequestContext, value: string, opts: { aliases: boolean }): Resolved {
-  return resolveKey(state, scopeOf(ctx), value, opts);
+  const r = resolveKey(state, scopeOf(ctx), value, opts);
+  if (r.key.accountId !== ctx.principal.accountId && !allowsCrossAccountUse(ctx.operation)) {
+    // an alias ARN of another account is not found as an alias: its key's ARN stays unsaid
+    throw r.alias ? err.aliasNotFound(value.trim()) : err.notFoundKey(r.key.arn);
+  }
+  return r;
 }
 
 /** keyOf, and the key is the call's CloudTrail resource from here on (core.ts `namingKeys`). */
