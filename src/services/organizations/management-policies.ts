@@ -196,12 +196,12 @@ function restrict(node: EffectiveNode, operators: Json): void {
 
 function render(node: EffectiveNode): Json | undefined {
   if (node.kids.size === 0) return node.value;
-  const out: JsonObject = {};
-  for (const [k, kid] of node.kids) {
+  // fromEntries defines own properties, so a setting named "__proto__" stays a setting
+  const entries = [...node.kids].flatMap(([k, kid]) => {
     const v = render(kid);
-    if (v !== undefined) out[k] = v;
-  }
-  return Object.keys(out).length ? out : node.value;
+    return v === undefined ? [] : [[k, v] as const];
+  });
+  return entries.length ? (Object.fromEntries(entries) as JsonObject) : node.value;
 }
 
 /**

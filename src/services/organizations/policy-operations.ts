@@ -9,8 +9,29 @@ import { defineOperation, type OperationTable } from "../../kernel/operation.ts"
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
 import { at, callerOrg, managedOrg, orgCheck, page, policySummary, rootView, type OrgDeps } from "./common.ts";
 import { constraint, invalidInput, notManagement, orgError, policyNotFound, policyTypeNotEnabled, rootNotFound, targetNotFound } from "./errors.ts";
-import { accountArn, isAuthorizationType, newPolicyId, ORGANIZATION_POLICY_TYPES, ouArn, policyArn, targetKind, type OrgRec, type PolicyRec, type PolicyTypeName } from "./model.ts";
-import { attachedTo, targetChain, checkPolicyContent, findPolicy, isManaged, MANAGED_POLICIES, MAX_ATTACHED_PER_TARGET, MAX_POLICIES_PER_TYPE, type ManagedPolicy } from "./policies.ts";
+import {
+  accountArn,
+  isAuthorizationType,
+  newPolicyId,
+  ORGANIZATION_POLICY_TYPES,
+  ouArn,
+  policyArn,
+  targetKind,
+  type OrgRec,
+  type PolicyRec,
+  type PolicyTypeName,
+} from "./model.ts";
+import {
+  attachedTo,
+  targetChain,
+  checkPolicyContent,
+  findPolicy,
+  isManaged,
+  MANAGED_POLICIES,
+  MAX_ATTACHED_PER_TARGET,
+  MAX_POLICIES_PER_TYPE,
+  type ManagedPolicy,
+} from "./policies.ts";
 import { effectiveManagementPolicy } from "./management-policies.ts";
 import { attachDefaults } from "./structure.ts";
 import { checkOrgTags, ORG_TAG_RULES, setTags } from "./tag-operations.ts";
@@ -251,7 +272,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
       readOnly: true,
       // members may read their own effective policies; only the management account names others
       resolve: (ctx) => callerOrg(ctx, state),
-      authorize: (ctx, i, org) => orgCheck("DescribeEffectivePolicy", accountArn(org, i.TargetId ?? ctx.principal.accountId), { "organizations:PolicyType": i.PolicyType }),
+      authorize: (_ctx, i) => orgCheck("DescribeEffectivePolicy", "*", { "organizations:PolicyType": i.PolicyType }),
       handler: function describeEffectivePolicy(ctx, i, org) {
         const caller = ctx.principal.accountId;
         const accountId = i.TargetId ?? caller;
