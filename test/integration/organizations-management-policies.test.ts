@@ -110,6 +110,14 @@ describe("Organizations management policies", () => {
     await malformed("TAG_POLICY", { tags: { costcenter: { tag_key: { "@@assign": "CostCenter", extra: {} } } } });
     await malformed("TAG_POLICY", costCenter({ tag_value: { "@@operators_allowed_for_child_policies": ["@@none", "@@assign"] } }));
     await malformed("TAG_POLICY", costCenter({ tag_value: { "@@operators_allowed_for_child_policies": [] } }));
+    for (const [Type, top] of [
+      ["TAG_POLICY", "tags"],
+      ["BACKUP_POLICY", "plans"],
+      ["AISERVICES_OPT_OUT_POLICY", "services"],
+    ] as const) {
+      await malformed(Type, { [top]: { "@@assign": null } });
+      await malformed(Type, { [top]: { "@@append": [] } });
+    }
     await malformed("AISERVICES_OPT_OUT_POLICY", { services: { default: { opt_out_policy: { "@@assign": "maybe" } } } });
     await malformed("AISERVICES_OPT_OUT_POLICY", { services: { default: { opt_in: { "@@assign": "optIn" } } } });
     await malformed("AISERVICES_OPT_OUT_POLICY", { tags: {} });
@@ -279,24 +287,65 @@ describe("Organizations management policies", () => {
   });
 
   it("answers any JSON document of any type with a policy or a 4xx, never a 5xx", async () => {
+    const key = fc.constantFrom(
+      "@@assign",
+      "@@append",
+      "@@remove",
+      "@@operators_allowed_for_child_policies",
+      "@@all",
+      "tag_key",
+      "tag_value",
+      "enforced_for",
+      "default",
+      "opt_out_policy",
+      "regions",
+      "x",
+      "__proto__",
+    );
+    const word = fc.oneof(fc.constant(null), fc.constantFrom("optIn", "optOut", "CostCenter", "costcenter", "ec2:instance", "@@all", "@@none", "@@assign", 1, true));
+    const leaf = fc.oneof(word, fc.array(word, { maxLength: 3 }), fc.jsonValue({ maxDepth: 1 }));
+    const { node } = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: "small" }, { arbitrary: leaf, weight: 2 }, { arbitrary: fc.dictionary(key, tie("node"), { maxKeys: 3 }), weight: 1 }),
+    }));
+    const top: Record<(typeof TYPES)[number], string> = {
+      TAG_POLICY: "tags",
+      BACKUP_POLICY: "plans",
+      AISERVICES_OPT_OUT_POLICY: "services",
+      CHATBOT_POLICY: "chatbot",
+      DECLARATIVE_POLICY_EC2: "ec2_attributes",
+    };
     const document = fc.oneof(
       fc.json(),
+      // settings under the type's own key, with operators in unexpected places
+      { arbitrary: fc.dictionary(fc.oneof(key, fc.constantFrom("@@assign", "@@append")), node, { maxKeys: 3 }).map((settings) => ({ settings })), weight: 4 },
       fc.record({ tags: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 })) }).map((d) => JSON.stringify(d)),
       fc.record({ services: fc.dictionary(fc.constantFrom("default", "lex", "__proto__"), fc.jsonValue({ maxDepth: 3 })) }).map((d) => JSON.stringify(d)),
     );
+    const clientError = (e: unknown) => {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+      expect(status, String(e)).toBeGreaterThanOrEqual(400);
+      expect(status, String(e)).toBeLessThan(500);
+    };
     let created = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...TYPES), document, async (Type, Content) => {
+      fc.asyncProperty(fc.constantFrom(...TYPES), document, async (Type, d) => {
+        const Content = typeof d === "string" ? d : JSON.stringify({ [top[Type]]: d.settings });
+        let id: string | undefined;
         try {
-          const id = (await org.send(new ORG.CreatePolicyCommand({ Name: `fuzz${created++}`, Description: "d", Type, Content }))).Policy!.PolicySummary!.Id!;
-          await org.send(new ORG.DeletePolicyCommand({ PolicyId: id }));
+          id = (await org.send(new ORG.CreatePolicyCommand({ Name: `fuzz${created++}`, Description: "d", Type, Content }))).Policy!.PolicySummary!.Id!;
+          // an accepted document is merged into the member's effective policy too
+          await attach(id, member).catch(clientError);
+          await org.send(new ORG.DescribeEffectivePolicyCommand({ PolicyType: Type, TargetId: member })).catch(clientError);
         } catch (e) {
-          const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
-          expect(status, String(e)).toBeGreaterThanOrEqual(400);
-          expect(status, String(e)).toBeLessThan(500);
+          clientError(e);
+        } finally {
+          if (id) {
+            await detach(id, member).catch(clientError);
+            await org.send(new ORG.DeletePolicyCommand({ PolicyId: id }));
+          }
         }
       }),
-      { numRuns: 150, seed: 20261206 },
+      { numRuns: 300, seed: 20261206 },
     );
   });
 });

@@ -51,6 +51,8 @@ export function checkManagementPolicy(type: ManagementPolicyType, content: strin
     if (key !== top) throw malformedPolicy(`Unexpected top-level key "${key}": a ${type} has only "${top}".`);
   }
   if (!isObject(doc[top])) throw malformedPolicy(`"${top}" must be a JSON object.`);
+  // the type's key holds named settings (tag keys, plans, services), never a value of its own
+  if (Object.keys(doc[top]).some(isValueOperator)) throw malformedPolicy(`"${top}" takes named settings, not a value operator.`);
   checkNode(doc[top], top);
   if (type === "TAG_POLICY") checkTagPolicy(doc[top]);
   if (type === "AISERVICES_OPT_OUT_POLICY") checkOptOutPolicy(doc[top]);
