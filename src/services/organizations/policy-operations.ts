@@ -23,13 +23,13 @@ import {
 } from "./model.ts";
 import {
   attachedTo,
-  targetChain,
   checkPolicyContent,
   findPolicy,
   isManaged,
   MANAGED_POLICIES,
   MAX_ATTACHED_PER_TARGET,
   MAX_POLICIES_PER_TYPE,
+  targetChain,
   type ManagedPolicy,
 } from "./policies.ts";
 import { effectiveManagementPolicy } from "./management-policies.ts";
