@@ -126,6 +126,9 @@ describe("Organizations management policies", () => {
     await malformed("CHATBOT_POLICY", { chatbot: { platforms: "slack" } });
     await malformed("DECLARATIVE_POLICY_EC2", { ec2: {} });
     expect((await org.send(new ORG.ListPoliciesCommand({ Filter: "TAG_POLICY" }))).Policies).toEqual([]);
+    // what AWS's examples write is accepted
+    const example = await create("TAG_POLICY", costCenter({ tag_value: { "@@assign": ["100", "300*"] }, enforced_for: { "@@assign": ["secretsmanager:*", "ec2:ALL_SUPPORTED"] } }));
+    await org.send(new ORG.DeletePolicyCommand({ PolicyId: example }));
   });
 
   it("keeps each type's size quota", async () => {
@@ -171,7 +174,8 @@ describe("Organizations management policies", () => {
       costCenter({ tag_key: { "@@assign": "COSTCENTER" }, tag_value: { "@@append": ["300"] }, enforced_for: { "@@append": ["ecs:cluster"] } }),
     );
     const atAccount = await create("TAG_POLICY", {
-      tags: { costcenter: { tag_value: { "@@remove": ["100"] } }, project: { tag_key: { "@@assign": "Project" }, tag_value: { "@@assign": ["alpha"] } } },
+      // policy keys are not case sensitive: this is the root's and the OU's "costcenter"
+      tags: { CostCenter: { tag_value: { "@@remove": ["100"] } }, project: { tag_key: { "@@assign": "Project" }, tag_value: { "@@assign": ["alpha"] } } },
     });
     await attach(atRoot, rootId);
     await attach(atOu, ouId);

@@ -113,7 +113,7 @@ function checkTagPolicy(tags: JsonObject): void {
     const enforced = t.enforced_for as JsonObject | undefined;
     for (const op of VALUE_OPERATORS) {
       for (const r of (enforced?.[op] as string[] | undefined) ?? []) {
-        if (!/^[a-z0-9-]+:[A-Za-z0-9_-]+$/.test(r)) throw malformedPolicy(`tags.${name}.enforced_for: "${r}" is not service:resource-type.`);
+        if (!/^[a-z0-9-]+:([A-Za-z0-9_-]+|\*)$/.test(r)) throw malformedPolicy(`tags.${name}.enforced_for: "${r}" is not service:resource-type.`);
       }
     }
   }
@@ -171,9 +171,13 @@ function applyOperator(node: EffectiveNode, op: ValueOperator, value: Json): voi
   else if (node.value !== undefined) node.value = current.filter((c) => !values.some((v) => sameJson(c, v)));
 }
 
-/** Merges one policy's node into the effective tree; child control operators are collected for after the level. */
-function mergeNode(node: EffectiveNode, doc: JsonObject, restrictions: [EffectiveNode, Json][]): void {
-  for (const [key, value] of Object.entries(doc)) {
+/**
+ * Merges one policy's node into the effective tree; child control operators are collected for
+ * after the level. `foldUnder` names the child whose own children are matched ignoring case.
+ */
+function mergeNode(node: EffectiveNode, doc: JsonObject, restrictions: [EffectiveNode, Json][], foldUnder?: string, fold = false): void {
+  for (const [name, value] of Object.entries(doc)) {
+    const key = fold && !name.startsWith("@@") ? name.toLowerCase() : name;
     if (key === CHILD_OPERATORS) restrictions.push([node, value]);
     else if (isValueOperator(key)) {
       // an operator a parent level withheld is ignored for this setting
@@ -181,7 +185,7 @@ function mergeNode(node: EffectiveNode, doc: JsonObject, restrictions: [Effectiv
     } else if (isObject(value)) {
       let kid = node.kids.get(key);
       if (!kid) node.kids.set(key, (kid = newNode(node.allowed)));
-      mergeNode(kid, value, restrictions);
+      mergeNode(kid, value, restrictions, undefined, key === foldUnder);
     }
   }
 }
@@ -207,14 +211,16 @@ function render(node: EffectiveNode): Json | undefined {
 }
 
 /**
- * The effective policy of an account from the documents attached at each level (root first, the
- * account last); undefined when nothing applies.
+ * The effective policy of an account from the documents of a type attached at each level (root
+ * first, the account last); undefined when nothing applies.
  */
-export function effectiveManagementPolicy(levels: string[][]): string | undefined {
+export function effectiveManagementPolicy(type: ManagementPolicyType, levels: string[][]): string | undefined {
   const root = newNode(new Set(VALUE_OPERATORS));
+  // a tag policy's policy keys are not case sensitive: "CostCenter" and "costcenter" are one statement
+  const foldUnder = type === "TAG_POLICY" ? TOP_LEVEL.TAG_POLICY : undefined;
   for (const level of levels) {
     const restrictions: [EffectiveNode, Json][] = [];
-    for (const content of level) mergeNode(root, JSON.parse(content) as JsonObject, restrictions);
+    for (const content of level) mergeNode(root, JSON.parse(content) as JsonObject, restrictions, foldUnder);
     // child control operators bind the levels below, not the policies beside them
     for (const [node, operators] of restrictions) restrict(node, operators);
   }

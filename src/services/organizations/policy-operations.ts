@@ -19,6 +19,7 @@ import {
   targetKind,
   type OrgRec,
   type PolicyRec,
+  type ManagementPolicyType,
   type PolicyTypeName,
 } from "./model.ts";
 import {
@@ -279,11 +280,14 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
         if (accountId !== caller && org.managementAccountId !== caller) throw notManagement();
         const t = target(org, accountId);
         if (t.type !== "ACCOUNT") throw invalidInput("TARGET_NOT_SUPPORTED", "You can't perform the operation on the requested target.");
-        const type = i.PolicyType as PolicyTypeName;
+        const type = i.PolicyType as ManagementPolicyType;
         const notFound = () => orgError("EffectivePolicyNotFoundException", "We can't find an effective policy of the specified type.");
         if (!org.root.policyTypes.includes(type)) throw notFound();
         const levels = targetChain(org, accountId).map((id) => attachedTo(org, id, type));
-        const content = effectiveManagementPolicy(levels.map((l) => l.map((p) => p.content)));
+        const content = effectiveManagementPolicy(
+          type,
+          levels.map((l) => l.map((p) => p.content)),
+        );
         if (content === undefined) throw notFound();
         const updated = Math.max(0, ...levels.flat().map((p) => p.updatedAt ?? 0));
         return { EffectivePolicy: { PolicyContent: content, PolicyType: i.PolicyType, TargetId: accountId, ...(updated ? { LastUpdatedTimestamp: at(updated) } : {}) } };
