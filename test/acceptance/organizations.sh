@@ -2,7 +2,8 @@
 # Organizations with the real AWS CLI: an organization, an OU and a member account made by
 # create-account; the seed's ECS key policy as an SCP on the OU; in the member account (reached
 # with assume-role through OrganizationAccountAccessRole) create-cluster without the key is
-# refused by the SCP and with the key succeeds, and lookup-events shows both.
+# refused by the SCP and with the key succeeds, and lookup-events shows both; a tag policy read
+# back as the member's effective policy; an organization trail.
 source "$(dirname "$0")/lib.sh"
 lf_start
 MGMT=000000000000
@@ -92,6 +93,20 @@ count() { echo "$EVENTS" | python3 -c "import json,sys; print(sum(1 for e in map
 expect_eq "$(count 'e.get("errorCode") == "AccessDeniedException"')" "1" "lookup-events shows the refusal"
 expect_eq "$(count '"errorCode" not in e')" "1" "lookup-events shows the success"
 expect_eq "$(count "e['recipientAccountId'] == '$MEMBER'")" "2" "the events are the member account's"
+
+# --- a tag policy inherited root → OU → account, read back as the member's effective policy (kept, not enforced) ---
+awsl organizations enable-policy-type --root-id "$ROOT_ID" --policy-type TAG_POLICY >/dev/null
+expect_error MalformedPolicyDocumentException awsl organizations create-policy --name bad-tags --description x --type TAG_POLICY \
+  --content '{"tags":{"costcenter":{"tag_value":{"@@append":"100"}}}}'
+TAGS_ROOT="$(awsl organizations create-policy --name cost-center --description root --type TAG_POLICY \
+  --content '{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"},"tag_value":{"@@assign":["100","200"]}}}}' --query Policy.PolicySummary.Id --output text)"
+TAGS_OU="$(awsl organizations create-policy --name cost-center-ou --description ou --type TAG_POLICY \
+  --content '{"tags":{"costcenter":{"tag_value":{"@@remove":["100"]}}}}' --query Policy.PolicySummary.Id --output text)"
+awsl organizations attach-policy --policy-id "$TAGS_ROOT" --target-id "$ROOT_ID"
+awsl organizations attach-policy --policy-id "$TAGS_OU" --target-id "$OU_ID"
+expect_eq "$(member organizations describe-effective-policy --policy-type TAG_POLICY --query EffectivePolicy.PolicyContent --output text)" \
+  '{"tags":{"costcenter":{"tag_key":"CostCenter","tag_value":["200"]}}}' "the member reads its effective tag policy"
+expect_error EffectivePolicyNotFoundException awsl organizations describe-effective-policy --policy-type BACKUP_POLICY --target-id "$MEMBER"
 
 # --- an organization trail logs the member account's events, and validate-logs accepts them ---
 # validate-logs passes --endpoint-url to its CloudTrail client only; its S3 and Organizations clients read this.

@@ -942,7 +942,7 @@ async function buildWorld(): Promise<World> {
   };
 }
 
-/** The first account's organization: an OU holding a created member account, an SCP attached to it, an open invitation. */
+/** The first account's organization: an OU holding a created member account, an SCP and a tag policy attached to it, an open invitation. */
 async function buildOrganization(org: ORG.OrganizationsClient): Promise<World["org"]> {
   await org.send(new ORG.CreateOrganizationCommand({}));
   const rootId = (await org.send(new ORG.ListRootsCommand({}))).Roots![0].Id!;
@@ -957,6 +957,11 @@ async function buildOrganization(org: ORG.OrganizationsClient): Promise<World["o
   ).Policy!.PolicySummary!.Id!;
   await org.send(new ORG.AttachPolicyCommand({ PolicyId: policyId, TargetId: ouId }));
   await org.send(new ORG.AttachPolicyCommand({ PolicyId: policyId, TargetId: accountId }));
+  await org.send(new ORG.EnablePolicyTypeCommand({ RootId: rootId, PolicyType: "TAG_POLICY" }));
+  const tagPolicy = { tags: { team: { tag_key: { "@@assign": "Team" }, tag_value: { "@@assign": ["owner"] } } } };
+  const tagPolicyId = (await org.send(new ORG.CreatePolicyCommand({ Name: "owner-tags", Description: "owner", Type: "TAG_POLICY", Content: JSON.stringify(tagPolicy) }))).Policy!
+    .PolicySummary!.Id!;
+  await org.send(new ORG.AttachPolicyCommand({ PolicyId: tagPolicyId, TargetId: ouId }));
   await org.send(new ORG.RegisterDelegatedAdministratorCommand({ AccountId: accountId, ServicePrincipal: "cloudtrail.amazonaws.com" }));
   const handshakeId = (await org.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: "444444444444" } }))).Handshake!.Id!;
   return { accountId, ouId, rootId, policyId, handshakeId, createRequestId };
@@ -974,8 +979,13 @@ async function organizationState(org: ORG.OrganizationsClient, w: World): Promis
     parents: (await org.send(new ORG.ListParentsCommand({ ChildId: o.accountId }))).Parents,
     policy: (await org.send(new ORG.DescribePolicyCommand({ PolicyId: o.policyId }))).Policy,
     policies: (await org.send(new ORG.ListPoliciesCommand({ Filter: "SERVICE_CONTROL_POLICY" }))).Policies?.map((p) => p.Id),
+    tagPolicies: (await org.send(new ORG.ListPoliciesCommand({ Filter: "TAG_POLICY" }))).Policies?.map((p) => [p.Id, p.Name]),
+    effectiveTags: (await org.send(new ORG.DescribeEffectivePolicyCommand({ PolicyType: "TAG_POLICY", TargetId: o.accountId }))).EffectivePolicy?.PolicyContent,
     attached: await Promise.all(
       targets.map(async (t) => (await org.send(new ORG.ListPoliciesForTargetCommand({ TargetId: t, Filter: "SERVICE_CONTROL_POLICY" }))).Policies?.map((p) => p.Id)),
+    ),
+    tagAttached: await Promise.all(
+      targets.map(async (t) => (await org.send(new ORG.ListPoliciesForTargetCommand({ TargetId: t, Filter: "TAG_POLICY" }))).Policies?.map((p) => p.Id)),
     ),
     tags: await Promise.all([o.ouId, o.accountId, o.policyId].map(async (r) => (await org.send(new ORG.ListTagsForResourceCommand({ ResourceId: r }))).Tags)),
     handshakes: (await org.send(new ORG.ListHandshakesForOrganizationCommand({}))).Handshakes?.map((h) => [h.Id, h.State]),

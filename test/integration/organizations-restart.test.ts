@@ -1,7 +1,7 @@
 /**
  * Organizations across a restart with the same data dir: the organization, its OU, member
- * account (and its OrganizationAccountAccessRole) and attached SCPs are kept, and the SCPs are
- * still enforced on the member account. docs/organizations.md.
+ * account (and its OrganizationAccountAccessRole) and attached SCPs and tag policies are kept, the
+ * SCPs are still enforced on the member account and its effective tag policy is unchanged. docs/organizations.md.
  */
 import { describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
@@ -32,6 +32,12 @@ describe("Organizations after a restart with the same data dir", () => {
       )
     ).Policy!.PolicySummary!.Id!;
     await org.send(new ORG.AttachPolicyCommand({ PolicyId: deny, TargetId: ouId }));
+    await org.send(new ORG.EnablePolicyTypeCommand({ RootId: rootId, PolicyType: "TAG_POLICY" }));
+    const tags = { tags: { team: { tag_key: { "@@assign": "Team" }, tag_value: { "@@assign": ["a", "b"] } } } };
+    const tagPolicy = (await org.send(new ORG.CreatePolicyCommand({ Name: "team", Description: "", Type: "TAG_POLICY", Content: JSON.stringify(tags) }))).Policy!.PolicySummary!
+      .Id!;
+    await org.send(new ORG.AttachPolicyCommand({ PolicyId: tagPolicy, TargetId: ouId }));
+    const effective = (await org.send(new ORG.DescribeEffectivePolicyCommand({ PolicyType: "TAG_POLICY", TargetId: member }))).EffectivePolicy!;
     await first.stop();
 
     const again = await startTestServer({ dataDir: first.dataDir });
@@ -43,6 +49,8 @@ describe("Organizations after a restart with the same data dir", () => {
       expect((await org2.send(new ORG.ListPoliciesForTargetCommand({ TargetId: ouId, Filter: "SERVICE_CONTROL_POLICY" }))).Policies!.map((p) => p.Id)).toEqual(
         ["p-FullAWSAccess", deny].sort(),
       );
+      expect((await org2.send(new ORG.DescribeEffectivePolicyCommand({ PolicyType: "TAG_POLICY", TargetId: member }))).EffectivePolicy).toEqual(effective);
+      expect(JSON.parse(effective.PolicyContent!)).toEqual({ tags: { team: { tag_key: "Team", tag_value: ["a", "b"] } } });
       const kms = new KMSClient(again.configFor(await intoMember(again, admin, member)));
       await expectAwsError(kms.send(new CreateKeyCommand({})), "AccessDeniedException", 400, /with an explicit deny in a service control policy$/);
     } finally {

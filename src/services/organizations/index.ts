@@ -2,7 +2,8 @@
  * AWS Organizations (awsJson1_1, `AWSOrganizationsV20161128.*`, global: signs and logs in
  * us-east-1): organizations with a root, OUs and member accounts (created here with their
  * OrganizationAccountAccessRole, or invited), SCPs and RCPs that the authorizer enforces on every
- * call of a member account, tags, trusted service access and delegated administrators.
+ * call of a member account, management policies (tag, backup, AI opt-out, …) with their effective
+ * policies (kept, not enforced), tags, trusted service access and delegated administrators.
  * docs/organizations.md.
  */
 import { organizationsShapes, type OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";

@@ -10,8 +10,15 @@ import type { Tag } from "@aws-sdk/client-organizations";
 
 export const ORG_KIND = "organizations.org";
 
-export type PolicyTypeName = "SERVICE_CONTROL_POLICY" | "RESOURCE_CONTROL_POLICY";
-export const ORGANIZATION_POLICY_TYPES: readonly PolicyTypeName[] = ["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"];
+/** The authorization policy types, which the authorizer enforces. */
+export type AuthorizationPolicyType = "SERVICE_CONTROL_POLICY" | "RESOURCE_CONTROL_POLICY";
+/** The management policy types offered here: kept, inherited and read, not enforced (docs/organizations.md). */
+export type ManagementPolicyType = "TAG_POLICY" | "BACKUP_POLICY" | "AISERVICES_OPT_OUT_POLICY" | "CHATBOT_POLICY" | "DECLARATIVE_POLICY_EC2";
+export type PolicyTypeName = AuthorizationPolicyType | ManagementPolicyType;
+export const AUTHORIZATION_POLICY_TYPES: readonly AuthorizationPolicyType[] = ["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"];
+export const MANAGEMENT_POLICY_TYPES: readonly ManagementPolicyType[] = ["TAG_POLICY", "BACKUP_POLICY", "AISERVICES_OPT_OUT_POLICY", "CHATBOT_POLICY", "DECLARATIVE_POLICY_EC2"];
+export const ORGANIZATION_POLICY_TYPES: readonly PolicyTypeName[] = [...AUTHORIZATION_POLICY_TYPES, ...MANAGEMENT_POLICY_TYPES];
+export const isAuthorizationType = (t: PolicyTypeName): t is AuthorizationPolicyType => (AUTHORIZATION_POLICY_TYPES as readonly string[]).includes(t);
 
 export interface OuRec {
   id: string;
@@ -37,6 +44,8 @@ export interface PolicyRec {
   description: string;
   type: PolicyTypeName;
   content: string;
+  /** when it was created or its content last changed (records from before this field have none) */
+  updatedAt?: number;
 }
 
 export interface CreateStatusRec {

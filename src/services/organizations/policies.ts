@@ -6,18 +6,37 @@
  *
  * SCP syntax and quotas: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_syntax.html
  * RCP syntax: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html
- * Quotas: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html
+ * Management policies: management-policies.ts.
+ * Quotas: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html and
+ * https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies.html
  */
 import type { ScpProvider } from "../../kernel/context.ts";
 import { compilePolicy, PolicyError } from "../../policy/index.ts";
 import { constraint, malformedPolicy } from "./errors.ts";
-import type { OrgRec, PolicyRec, PolicyTypeName } from "./model.ts";
+import { checkManagementPolicy } from "./management-policies.ts";
+import { isAuthorizationType, type AuthorizationPolicyType, type OrgRec, type PolicyRec, type PolicyTypeName } from "./model.ts";
 import type { OrganizationsState } from "./state.ts";
 
-/** Most characters in one SCP or RCP. */
-export const MAX_POLICY_CHARS = 5120;
-/** Most policies of one type attached to one root, OU or account. */
-export const MAX_ATTACHED_PER_TARGET = 5;
+/** Most characters in one policy, by type. */
+export const MAX_POLICY_CHARS: Record<PolicyTypeName, number> = {
+  SERVICE_CONTROL_POLICY: 5120,
+  RESOURCE_CONTROL_POLICY: 5120,
+  TAG_POLICY: 10_000,
+  BACKUP_POLICY: 10_000,
+  AISERVICES_OPT_OUT_POLICY: 2500,
+  CHATBOT_POLICY: 10_000,
+  DECLARATIVE_POLICY_EC2: 10_000,
+};
+/** Most policies of one type attached to one root, OU or account, by type. */
+export const MAX_ATTACHED_PER_TARGET: Record<PolicyTypeName, number> = {
+  SERVICE_CONTROL_POLICY: 5,
+  RESOURCE_CONTROL_POLICY: 5,
+  TAG_POLICY: 10,
+  BACKUP_POLICY: 10,
+  AISERVICES_OPT_OUT_POLICY: 5,
+  CHATBOT_POLICY: 5,
+  DECLARATIVE_POLICY_EC2: 10,
+};
 /** Most policies of one type in an organization. */
 export const MAX_POLICIES_PER_TYPE = 1000;
 
@@ -46,7 +65,8 @@ export const RCP_FULL_AWS_ACCESS: ManagedPolicy = {
 };
 
 export const MANAGED_POLICIES: readonly ManagedPolicy[] = [FULL_AWS_ACCESS, RCP_FULL_AWS_ACCESS];
-export const managedPolicyOf = (type: PolicyTypeName) => (type === "SERVICE_CONTROL_POLICY" ? FULL_AWS_ACCESS : RCP_FULL_AWS_ACCESS);
+/** The AWS managed policy every target carries while an authorization type is enabled. */
+export const managedPolicyOf = (type: AuthorizationPolicyType) => (type === "SERVICE_CONTROL_POLICY" ? FULL_AWS_ACCESS : RCP_FULL_AWS_ACCESS);
 
 /** A policy of the organization (customer managed) or one of AWS's, by id. */
 export function findPolicy(org: OrgRec, id: string): PolicyRec | ManagedPolicy | undefined {
@@ -57,7 +77,8 @@ export const isManaged = (p: PolicyRec): p is ManagedPolicy => (p as ManagedPoli
 
 /** The size quota and the syntax of the policy's type; throws AWS's error. */
 export function checkPolicyContent(type: PolicyTypeName, content: string): void {
-  if (content.length > MAX_POLICY_CHARS) throw constraint("POLICY_CONTENT_LIMIT_EXCEEDED", "You have exceeded the maximum size of a policy document.");
+  if (content.length > MAX_POLICY_CHARS[type]) throw constraint("POLICY_CONTENT_LIMIT_EXCEEDED", "You have exceeded the maximum size of a policy document.");
+  if (!isAuthorizationType(type)) return checkManagementPolicy(type, content);
   let parsed: { Statement?: unknown };
   try {
     parsed = JSON.parse(content) as { Statement?: unknown };
@@ -111,12 +132,12 @@ export function targetChain(org: OrgRec, accountId: string): string[] {
 export function organizationPolicies(state: OrganizationsState): ScpProvider {
   let generation = -1;
   const cache = new Map<string, string[][] | undefined>();
-  const compute = (accountId: string, type: PolicyTypeName): string[][] | undefined => {
+  const compute = (accountId: string, type: AuthorizationPolicyType): string[][] | undefined => {
     const org = state.orgOf(accountId);
     if (!org || org.managementAccountId === accountId || !org.root.policyTypes.includes(type)) return undefined;
     return targetChain(org, accountId).map((target) => attachedTo(org, target, type).map((p) => p.content));
   };
-  const levels = (accountId: string, type: PolicyTypeName): string[][] | undefined => {
+  const levels = (accountId: string, type: AuthorizationPolicyType): string[][] | undefined => {
     if (generation !== state.generation) {
       cache.clear();
       generation = state.generation;

@@ -7,10 +7,33 @@ import type * as O from "@aws-sdk/client-organizations";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { managedOrg, orgCheck, page, policySummary, rootView, type OrgDeps } from "./common.ts";
-import { constraint, notManagement, orgError, policyNotFound, policyTypeNotEnabled, rootNotFound, targetNotFound } from "./errors.ts";
-import { accountArn, newPolicyId, ORGANIZATION_POLICY_TYPES, ouArn, policyArn, targetKind, type OrgRec, type PolicyRec, type PolicyTypeName } from "./model.ts";
-import { attachedTo, checkPolicyContent, findPolicy, isManaged, MANAGED_POLICIES, MAX_ATTACHED_PER_TARGET, MAX_POLICIES_PER_TYPE, type ManagedPolicy } from "./policies.ts";
+import { at, callerOrg, managedOrg, orgCheck, page, policySummary, rootView, type OrgDeps } from "./common.ts";
+import { constraint, invalidInput, notManagement, orgError, policyNotFound, policyTypeNotEnabled, rootNotFound, targetNotFound } from "./errors.ts";
+import {
+  accountArn,
+  isAuthorizationType,
+  newPolicyId,
+  ORGANIZATION_POLICY_TYPES,
+  ouArn,
+  policyArn,
+  targetKind,
+  type OrgRec,
+  type PolicyRec,
+  type ManagementPolicyType,
+  type PolicyTypeName,
+} from "./model.ts";
+import {
+  attachedTo,
+  checkPolicyContent,
+  findPolicy,
+  isManaged,
+  MANAGED_POLICIES,
+  MAX_ATTACHED_PER_TARGET,
+  MAX_POLICIES_PER_TYPE,
+  targetChain,
+  type ManagedPolicy,
+} from "./policies.ts";
+import { effectiveManagementPolicy } from "./management-policies.ts";
 import { attachDefaults } from "./structure.ts";
 import { checkOrgTags, ORG_TAG_RULES, setTags } from "./tag-operations.ts";
 import { requestTagContext } from "../../kernel/tags.ts";
@@ -29,7 +52,7 @@ type PolicyOperation =
   | "ListTargetsForPolicy"
   | "DescribeEffectivePolicy";
 
-/** SCPs and RCPs are the policy types localfargate enforces; the others are not offered (docs/organizations.md). */
+/** The authorization types (enforced) and the management types (kept and inherited, not enforced) offered here (docs/organizations.md). */
 function organizationType(type: string | undefined): PolicyTypeName {
   if (!ORGANIZATION_POLICY_TYPES.includes(type as PolicyTypeName)) {
     throw orgError("PolicyTypeNotAvailableForOrganizationException", "You can't use the specified policy type with the feature set currently enabled for this organization.");
@@ -122,7 +145,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
         }
         if (same.length >= MAX_POLICIES_PER_TYPE) throw constraint("POLICY_NUMBER_LIMIT_EXCEEDED", "You have exceeded the number of policies of this type in your organization.");
         const id = newPolicyId();
-        const rec: PolicyRec = { id, arn: policyArn(org, type, id), name: i.Name!, description: i.Description ?? "", type, content: i.Content! };
+        const rec: PolicyRec = { id, arn: policyArn(org, type, id), name: i.Name!, description: i.Description ?? "", type, content: i.Content!, updatedAt: ctx.now.getTime() };
         org.policies.push(rec);
         if (i.Tags?.length) setTags(org, id, i.Tags);
         state.save(ctx, org);
@@ -142,6 +165,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
         if (i.Name !== undefined) p.name = i.Name;
         if (i.Description !== undefined) p.description = i.Description;
         if (i.Content !== undefined) p.content = i.Content;
+        p.updatedAt = ctx.now.getTime();
         state.save(ctx, org);
         return { Policy: { PolicySummary: policySummary(p), Content: p.content } };
       },
@@ -195,7 +219,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
         if (!org.root.policyTypes.includes(p.type)) throw policyTypeNotEnabled();
         const attached = attachedTo(org, t.id, p.type);
         if (attached.some((x) => x.id === p.id)) throw orgError("DuplicatePolicyAttachmentException", "The selected policy is already attached to the specified target.");
-        if (attached.length >= MAX_ATTACHED_PER_TARGET) {
+        if (attached.length >= MAX_ATTACHED_PER_TARGET[p.type]) {
           throw constraint("MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED", "You have attached the maximum number of policies of this type to the specified target.");
         }
         org.attachments.push([t.id, p.id]);
@@ -212,8 +236,8 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
         const t = target(org, i.TargetId!);
         const attached = attachedTo(org, t.id, p.type);
         if (!attached.some((x) => x.id === p.id)) throw orgError("PolicyNotAttachedException", "The policy isn't attached to the specified target in the specified root.");
-        if (attached.length === 1 && org.root.policyTypes.includes(p.type)) {
-          // every root, OU and account keeps at least one policy of each enabled type
+        if (attached.length === 1 && isAuthorizationType(p.type) && org.root.policyTypes.includes(p.type)) {
+          // every root, OU and account keeps at least one policy of each enabled authorization type
           throw constraint("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED", "You attempted to detach a policy from an entity that would leave it with no policies of this type.");
         }
         org.attachments = org.attachments.filter(([tt, pp]) => !(tt === t.id && pp === p.id));
@@ -247,13 +271,26 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     DescribeEffectivePolicy: defineOperation<O.DescribeEffectivePolicyRequest, O.DescribeEffectivePolicyResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
-      authorize: () => orgCheck("DescribeEffectivePolicy"),
-      handler: function describeEffectivePolicy(_ctx, i, org) {
-        if (i.TargetId !== undefined) target(org, i.TargetId);
-        // Effective policies exist for management policy types (tag, backup, AI opt-out…), which
-        // this organization cannot enable; SCPs and RCPs have none (docs/organizations.md).
-        throw orgError("EffectivePolicyNotFoundException", "We can't find an effective policy of the specified type.");
+      // members may read their own effective policies; only the management account names others
+      resolve: (ctx) => callerOrg(ctx, state),
+      authorize: (_ctx, i) => orgCheck("DescribeEffectivePolicy", "*", { "organizations:PolicyType": i.PolicyType }),
+      handler: function describeEffectivePolicy(ctx, i, org) {
+        const caller = ctx.principal.accountId;
+        const accountId = i.TargetId ?? caller;
+        if (accountId !== caller && org.managementAccountId !== caller) throw notManagement();
+        const t = target(org, accountId);
+        if (t.type !== "ACCOUNT") throw invalidInput("TARGET_NOT_SUPPORTED", "You can't perform the operation on the requested target.");
+        const type = i.PolicyType as ManagementPolicyType;
+        const notFound = () => orgError("EffectivePolicyNotFoundException", "We can't find an effective policy of the specified type.");
+        if (!org.root.policyTypes.includes(type)) throw notFound();
+        const levels = targetChain(org, accountId).map((id) => attachedTo(org, id, type));
+        const content = effectiveManagementPolicy(
+          type,
+          levels.map((l) => l.map((p) => p.content)),
+        );
+        if (content === undefined) throw notFound();
+        const updated = Math.max(0, ...levels.flat().map((p) => p.updatedAt ?? 0));
+        return { EffectivePolicy: { PolicyContent: content, PolicyType: i.PolicyType, TargetId: accountId, ...(updated ? { LastUpdatedTimestamp: at(updated) } : {}) } };
       },
     }),
   };

@@ -2,7 +2,7 @@
  * The tree of an organization: parents, depth, the AWS managed policies every new root, OU and
  * account carries for each enabled policy type, and what removing an account takes with it.
  */
-import type { OrgRec, OuRec } from "./model.ts";
+import { isAuthorizationType, type OrgRec, type OuRec } from "./model.ts";
 import { managedPolicyOf } from "./policies.ts";
 
 /** OUs nest at most five levels below the root. */
@@ -23,9 +23,9 @@ export function depthOf(org: OrgRec, id: string): number {
   return depth;
 }
 
-/** A new root, OU or account gets the AWS managed policy of each enabled type. */
+/** A new root, OU or account gets the AWS managed policy of each enabled authorization type (management types have none). */
 export function attachDefaults(org: OrgRec, targetId: string): void {
-  for (const type of org.root.policyTypes) {
+  for (const type of org.root.policyTypes.filter(isAuthorizationType)) {
     const id = managedPolicyOf(type).id;
     if (!org.attachments.some(([t, p]) => t === targetId && p === id)) org.attachments.push([targetId, id]);
   }
