@@ -1,0 +1,72 @@
+/**
+ * How a bucket policy takes part in authorizing an S3 call, as S3 evaluates it
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html):
+ * the policy is the resource-based policy of every check on the bucket and its objects. A
+ * principal of the bucket owner's account is allowed by the policy or by its own identity
+ * policies; another account's principal needs both; the anonymous caller and AWS service
+ * principals only the policy. RestrictPublicBuckets
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html):
+ * while the policy is public, it grants nothing to anyone outside the owner's account but AWS
+ * service principals. S3's own condition keys (s3:prefix, s3:x-amz-acl …) are given to every
+ * check (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+ */
+import type { RequestContext } from "../../kernel/context.ts";
+import type { AuthCheck, ResourcePolicyRef, SomeOperation } from "../../kernel/operation.ts";
+import type { ContextValue } from "../../policy/index.ts";
+import type { S3Input } from "./protocol.ts";
+import { isPublicPolicy, publicAccessBlockOf } from "./public-access.ts";
+import type { Bucket } from "./storage.ts";
+
+/** A valid policy that allows nothing: what a restricted public policy still grants outsiders. */
+const GRANTS_NOTHING = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", NotResource: "*" }] });
+
+function restricted(ctx: RequestContext, b: Bucket, policy: string): boolean {
+  const p = ctx.principal;
+  if (p.type === "AWSService" || p.accountId === b.ownerAccountId) return false;
+  return publicAccessBlockOf(b).RestrictPublicBuckets && isPublicPolicy(policy);
+}
+
+/** The bucket's policy as the resource-based policy of the call's checks (undefined: it has none). */
+export function bucketPolicyRef(ctx: RequestContext, b: Bucket | undefined): ResourcePolicyRef | undefined {
+  if (!b || b.policy === undefined) return undefined;
+  const document = restricted(ctx, b, b.policy) ? GRANTS_NOTHING : b.policy;
+  return { document, kind: "resource", ownerAccountId: b.ownerAccountId, authoritative: false };
+}
+
+/** Request headers and query parameters S3 offers as condition keys. */
+const HEADER_KEYS = [
+  "x-amz-acl",
+  "x-amz-server-side-encryption",
+  "x-amz-server-side-encryption-aws-kms-key-id",
+  "x-amz-copy-source",
+  "x-amz-storage-class",
+  "x-amz-content-sha256",
+];
+const QUERY_KEYS: Record<string, string> = { prefix: "s3:prefix", delimiter: "s3:delimiter", "max-keys": "s3:max-keys", versionId: "s3:versionid" };
+
+export function s3ConditionKeys(input: S3Input): Record<string, ContextValue> {
+  const out: Record<string, ContextValue> = {};
+  for (const h of HEADER_KEYS) if (input.headers[h] !== undefined) out[`s3:${h}`] = input.headers[h];
+  for (const [q, key] of Object.entries(QUERY_KEYS)) if (input.query[q] !== undefined) out[key] = input.query[q];
+  const signed = input.headers.authorization !== undefined ? "REST-HEADER" : input.query["X-Amz-Signature"] !== undefined ? "REST-QUERY-STRING" : undefined;
+  if (signed) {
+    out["s3:authtype"] = signed;
+    out["s3:signatureversion"] = "AWS4-HMAC-SHA256";
+  }
+  return out;
+}
+
+/** The operation with its checks evaluated against the bucket's policy and given S3's condition keys. */
+export function withBucketPolicy(op: SomeOperation): SomeOperation {
+  return {
+    ...op,
+    authorize(ctx, input, resolved) {
+      const checks = op.authorize(ctx, input, resolved);
+      if (!checks) return checks;
+      const bucket = (resolved as { bucket?: Bucket } | undefined)?.bucket;
+      const resourcePolicy = bucketPolicyRef(ctx, bucket);
+      const keys = s3ConditionKeys(input as S3Input);
+      return checks.map((c): AuthCheck => ({ ...c, context: { ...keys, ...c.context }, ...(resourcePolicy && !c.resourcePolicy ? { resourcePolicy } : {}) }));
+    },
+  };
+}
