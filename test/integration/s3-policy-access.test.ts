@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
   GetObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
@@ -223,5 +225,37 @@ describe("RestrictPublicBuckets", () => {
     await bucketWith(b, [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: "s3:GetObject", Resource: `arn:aws:s3:::${b}/*` }]);
     await owner.send(new PutPublicAccessBlockCommand({ Bucket: b, PublicAccessBlockConfiguration: { ...openBlock, RestrictPublicBuckets: true } }));
     expect(await read(client(otherRoot), b, "data.txt")).toBe("owner data");
+  });
+});
+
+describe("DeleteObjects", () => {
+  it("answers AccessDenied for each object the caller may not delete and deletes the others", async () => {
+    const b = "bulk-partial";
+    await owner.send(new CreateBucketCommand({ Bucket: b }));
+    for (const Key of ["tmp/a", "keep/b", "tmp/c"]) await owner.send(new PutObjectCommand({ Bucket: b, Key, Body: Key }));
+    const creds = await userWithKey(iam, "tmp-cleaner", doc([allow("s3:DeleteObject", `arn:aws:s3:::${b}/tmp/*`)]));
+    const r = await client(creds).send(
+      new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: "tmp/a" }, { Key: "keep/b" }, { Key: "tmp/c" }, { Key: "keep/d", VersionId: "null" }] } }),
+    );
+    expect(r.Deleted?.map((d) => d.Key)).toEqual(["tmp/a", "tmp/c"]);
+    expect(r.Errors).toEqual([
+      { Key: "keep/b", Code: "AccessDenied", Message: "Access Denied" },
+      { Key: "keep/d", VersionId: "null", Code: "AccessDenied", Message: "Access Denied" },
+    ]);
+    expect(await read(owner, b, "keep/b")).toBe("keep/b");
+    await expectAwsError(owner.send(new HeadObjectCommand({ Bucket: b, Key: "tmp/a" })), "NotFound", 404);
+  });
+
+  it("lets another account delete what the bucket policy grants it, object by object", async () => {
+    const b = "bulk-cross-account";
+    await bucketWith(b, [{ Effect: "Allow", Principal: { AWS: OTHER }, Action: "s3:DeleteObject", Resource: `arn:aws:s3:::${b}/tmp/*` }], {
+      "tmp/x": "x",
+      "data.txt": "owner data",
+    });
+    const r = await client(otherRoot).send(new DeleteObjectsCommand({ Bucket: b, Delete: { Quiet: true, Objects: [{ Key: "tmp/x" }, { Key: "data.txt" }] } }));
+    expect(r.Deleted ?? []).toEqual([]);
+    expect(r.Errors).toEqual([{ Key: "data.txt", Code: "AccessDenied", Message: "Access Denied" }]);
+    expect(await read(owner, b, "data.txt")).toBe("owner data");
+    await expectAwsError(owner.send(new HeadObjectCommand({ Bucket: b, Key: "tmp/x" })), "NotFound", 404);
   });
 });
