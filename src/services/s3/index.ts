@@ -14,6 +14,7 @@ import { deleteBucketPolicyOperation, getBucketPolicyOperation, putBucketPolicyO
 import { listObjectsOperation, listObjectsV2Operation } from "./list-operations.ts";
 import { deleteObjectOperation, getObjectOperation, headObjectOperation, putObjectOperation } from "./object-operations.ts";
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Operation, type S3Output } from "./protocol.ts";
+import { deleteObjectTaggingOperation, getObjectTaggingOperation, putObjectTaggingOperation } from "./object-tagging.ts";
 import { withBucketPolicy } from "./policy-access.ts";
 import { s3SseKey } from "./sse-key.ts";
 import { deleteObjectsOperation, listObjectVersionsOperation } from "./version-operations.ts";
@@ -79,6 +80,9 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     PutBucketAcl: putBucketAclOperation(storage),
     GetObjectAcl: getObjectAclOperation(storage),
     PutObjectAcl: putObjectAclOperation(storage),
+    GetObjectTagging: getObjectTaggingOperation(storage),
+    PutObjectTagging: putObjectTaggingOperation(storage),
+    DeleteObjectTagging: deleteObjectTaggingOperation(storage),
   };
   return Object.fromEntries(Object.entries(table).map(([name, op]) => [name, withBucketPolicy(op)])) as OperationTable<S3Operation>;
 }
