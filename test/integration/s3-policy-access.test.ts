@@ -117,6 +117,18 @@ describe("a bucket policy grants another account", () => {
   });
 });
 
+describe("global condition keys", () => {
+  it("aws:PrincipalAccount narrows a grant to everyone down to one account", async () => {
+    const b = "shared-by-account-condition";
+    await bucketWith(b, [
+      { Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `arn:aws:s3:::${b}/*`, Condition: { StringEquals: { "aws:PrincipalAccount": OTHER } } },
+    ]);
+    expect(await read(client(otherRoot), b, "data.txt")).toBe("owner data");
+    await expectAwsError(client({ accessKeyId: "444444444444", secretAccessKey: "test" }).send(new GetObjectCommand({ Bucket: b, Key: "data.txt" })), "AccessDenied", 403);
+    expect((await anonymous(`/${b}/data.txt`)).status).toBe(403);
+  });
+});
+
 describe("a bucket policy grants principals of the owner's account", () => {
   it("lets a user with no identity policy do what the policy names for it", async () => {
     const b = "same-account-user";
