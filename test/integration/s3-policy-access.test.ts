@@ -118,6 +118,28 @@ describe("a bucket policy grants another account", () => {
 });
 
 describe("global condition keys", () => {
+  it("s3:ExistingObjectTag/<key> sees the tags of the object asked for", async () => {
+    const b = "shared-by-tag";
+    await bucketWith(
+      b,
+      [
+        {
+          Effect: "Allow",
+          Principal: { AWS: OTHER },
+          Action: "s3:GetObject",
+          Resource: `arn:aws:s3:::${b}/*`,
+          Condition: { StringEquals: { "s3:ExistingObjectTag/share": "yes" } },
+        },
+      ],
+      {},
+    );
+    await owner.send(new PutObjectCommand({ Bucket: b, Key: "shared.txt", Body: "shared", Tagging: "share=yes" }));
+    await owner.send(new PutObjectCommand({ Bucket: b, Key: "private.txt", Body: "private", Tagging: "share=no" }));
+    const other = client(otherRoot);
+    expect(await read(other, b, "shared.txt")).toBe("shared");
+    await expectAwsError(other.send(new GetObjectCommand({ Bucket: b, Key: "private.txt" })), "AccessDenied", 403);
+  });
+
   it("aws:PrincipalAccount narrows a grant to everyone down to one account", async () => {
     const b = "shared-by-account-condition";
     await bucketWith(b, [

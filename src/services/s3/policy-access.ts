@@ -7,15 +7,15 @@
  * principals only the policy. RestrictPublicBuckets
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html):
  * while the policy is public, it grants nothing to anyone outside the owner's account but AWS
- * service principals. S3's own condition keys (s3:prefix, s3:x-amz-acl …) are given to every
- * check (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+ * service principals. S3's own condition keys (s3:prefix, s3:x-amz-acl, and on an existing
+ * object s3:ExistingObjectTag/<key> …) are given to every check (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
  */
 import type { RequestContext } from "../../kernel/context.ts";
 import type { AuthCheck, ResourcePolicyRef, SomeOperation } from "../../kernel/operation.ts";
 import type { ContextValue } from "../../policy/index.ts";
 import type { S3Input } from "./protocol.ts";
 import { isPublicPolicy, publicAccessBlockOf } from "./public-access.ts";
-import type { Bucket } from "./storage.ts";
+import type { Bucket, S3Storage } from "./storage.ts";
 
 /** A valid policy that allows nothing: what a restricted public policy still grants outsiders. */
 const GRANTS_NOTHING = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", NotResource: "*" }] });
@@ -56,16 +56,26 @@ export function s3ConditionKeys(input: S3Input): Record<string, ContextValue> {
   return out;
 }
 
+/** `s3:ExistingObjectTag/<key>` of the object version a call names, when there is one. */
+function existingObjectTags(storage: S3Storage, b: Bucket, key: string, versionId: string | undefined): Record<string, ContextValue> {
+  const meta = versionId !== undefined ? storage.version(b.name, key, versionId) : storage.latest(b.name, key);
+  const out: Record<string, ContextValue> = {};
+  if (meta && !meta.deleteMarker) for (const t of meta.tags ?? []) out[`s3:existingobjecttag/${t.Key.toLowerCase()}`] = t.Value;
+  return out;
+}
+
 /** The operation with its checks evaluated against the bucket's policy and given S3's condition keys. */
-export function withBucketPolicy(op: SomeOperation): SomeOperation {
+export function withBucketPolicy(storage: S3Storage, op: SomeOperation): SomeOperation {
   return {
     ...op,
     authorize(ctx, input, resolved) {
       const checks = op.authorize(ctx, input, resolved);
       if (!checks) return checks;
-      const bucket = (resolved as { bucket?: Bucket } | undefined)?.bucket;
+      const { bucket, key } = (resolved ?? {}) as { bucket?: Bucket; key?: string };
       const resourcePolicy = bucketPolicyRef(ctx, bucket);
-      const keys = s3ConditionKeys(input as S3Input);
+      const s3Input = input as S3Input;
+      const keys = s3ConditionKeys(s3Input);
+      if (bucket && key !== undefined) Object.assign(keys, existingObjectTags(storage, bucket, key, s3Input.query.versionId));
       return checks.map((c): AuthCheck => ({ ...c, context: { ...keys, ...c.context }, ...(resourcePolicy && !c.resourcePolicy ? { resourcePolicy } : {}) }));
     },
   };
