@@ -15,6 +15,7 @@ import {
   ListObjectsV2Command,
   PutBucketPolicyCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   PutPublicAccessBlockCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
@@ -118,6 +119,26 @@ describe("a bucket policy grants another account", () => {
 });
 
 describe("global condition keys", () => {
+  it("s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys see the tags a put sets", async () => {
+    const b = "tagged-uploads";
+    await bucketWith(b, [
+      {
+        Effect: "Allow",
+        Principal: { AWS: OTHER },
+        Action: ["s3:PutObject", "s3:PutObjectTagging"],
+        Resource: `arn:aws:s3:::${b}/*`,
+        Condition: { StringEquals: { "s3:RequestObjectTag/owner": "other" }, "ForAllValues:StringEquals": { "s3:RequestObjectTagKeys": ["owner"] } },
+      },
+    ]);
+    const other = client(otherRoot);
+    await other.send(new PutObjectCommand({ Bucket: b, Key: "ok.txt", Body: "x", Tagging: "owner=other" }));
+    await expectAwsError(other.send(new PutObjectCommand({ Bucket: b, Key: "bad.txt", Body: "x", Tagging: "owner=someone" })), "AccessDenied", 403);
+    await expectAwsError(other.send(new PutObjectCommand({ Bucket: b, Key: "extra.txt", Body: "x", Tagging: "owner=other&extra=1" })), "AccessDenied", 403);
+    await expectAwsError(other.send(new PutObjectCommand({ Bucket: b, Key: "none.txt", Body: "x" })), "AccessDenied", 403);
+    await other.send(new PutObjectTaggingCommand({ Bucket: b, Key: "ok.txt", Tagging: { TagSet: [{ Key: "owner", Value: "other" }] } }));
+    await expectAwsError(other.send(new PutObjectTaggingCommand({ Bucket: b, Key: "ok.txt", Tagging: { TagSet: [{ Key: "owner", Value: "x" }] } })), "AccessDenied", 403);
+  });
+
   it("s3:ExistingObjectTag/<key> sees the tags of the object asked for", async () => {
     const b = "shared-by-tag";
     await bucketWith(

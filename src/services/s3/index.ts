@@ -84,7 +84,7 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     PutObjectTagging: putObjectTaggingOperation(storage),
     DeleteObjectTagging: deleteObjectTaggingOperation(storage),
   };
-  return Object.fromEntries(Object.entries(table).map(([name, op]) => [name, withBucketPolicy(storage, op)])) as OperationTable<S3Operation>;
+  return Object.fromEntries(Object.entries(table).map(([name, op]) => [name, withBucketPolicy(storage, name, op)])) as OperationTable<S3Operation>;
 }
 
 export const s3Module = defineServiceModule({

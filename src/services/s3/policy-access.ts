@@ -7,15 +7,16 @@
  * principals only the policy. RestrictPublicBuckets
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html):
  * while the policy is public, it grants nothing to anyone outside the owner's account but AWS
- * service principals. S3's own condition keys (s3:prefix, s3:x-amz-acl, and on an existing
- * object s3:ExistingObjectTag/<key> …) are given to every check (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+ * service principals. S3's own condition keys (s3:prefix, s3:x-amz-acl, s3:ExistingObjectTag/<key>,
+ * s3:RequestObjectTag/<key> …) are given to every check (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
  */
 import type { RequestContext } from "../../kernel/context.ts";
 import type { AuthCheck, ResourcePolicyRef, SomeOperation } from "../../kernel/operation.ts";
 import type { ContextValue } from "../../policy/index.ts";
 import type { S3Input } from "./protocol.ts";
 import { isPublicPolicy, publicAccessBlockOf } from "./public-access.ts";
-import type { Bucket, S3Storage } from "./storage.ts";
+import { parseTagging, parseTaggingHeader } from "./object-tags.ts";
+import type { Bucket, ObjectTag, S3Storage } from "./storage.ts";
 
 /** A valid policy that allows nothing: what a restricted public policy still grants outsiders. */
 const GRANTS_NOTHING = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", NotResource: "*" }] });
@@ -64,8 +65,27 @@ function existingObjectTags(storage: S3Storage, b: Bucket, key: string, versionI
   return out;
 }
 
+/**
+ * `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys` of the tags a PutObject
+ * (`x-amz-tagging`) or PutObjectTagging sets; a tag set S3 would refuse gives none (the handler
+ * answers its error once the call is authorized).
+ */
+function requestObjectTags(operation: string, input: S3Input): Record<string, ContextValue> {
+  let tags: ObjectTag[] | undefined;
+  try {
+    if (operation === "PutObjectTagging") tags = parseTagging(input.Body);
+    else if (operation === "PutObject") tags = parseTaggingHeader(input.headers["x-amz-tagging"]);
+  } catch {
+    tags = undefined;
+  }
+  if (!tags) return {};
+  const out: Record<string, ContextValue> = { "s3:requestobjecttagkeys": tags.map((t) => t.Key) };
+  for (const t of tags) out[`s3:requestobjecttag/${t.Key.toLowerCase()}`] = t.Value;
+  return out;
+}
+
 /** The operation with its checks evaluated against the bucket's policy and given S3's condition keys. */
-export function withBucketPolicy(storage: S3Storage, op: SomeOperation): SomeOperation {
+export function withBucketPolicy(storage: S3Storage, name: string, op: SomeOperation): SomeOperation {
   return {
     ...op,
     authorize(ctx, input, resolved) {
@@ -76,6 +96,7 @@ export function withBucketPolicy(storage: S3Storage, op: SomeOperation): SomeOpe
       const s3Input = input as S3Input;
       const keys = s3ConditionKeys(s3Input);
       if (bucket && key !== undefined) Object.assign(keys, existingObjectTags(storage, bucket, key, s3Input.query.versionId));
+      Object.assign(keys, requestObjectTags(name, s3Input));
       return checks.map((c): AuthCheck => ({ ...c, context: { ...keys, ...c.context }, ...(resourcePolicy && !c.resourcePolicy ? { resourcePolicy } : {}) }));
     },
   };
