@@ -167,6 +167,10 @@ export function authorizeChecks(ctx: RequestContext, checks: AuthCheck[]): void 
       result = evaluate({ ...input, grantAllows: true });
     }
     if (result.decision !== "Allow") {
+      if (check.itemDenied) {
+        check.itemDenied();
+        continue;
+      }
       if (check.denied) throw check.denied();
       throw accessDenied(ctx, accessDeniedMessage(p.arn, check.action, check.resource, result));
     }

@@ -23,6 +23,11 @@ export interface AuthCheck {
   /** KMS grants: consulted when policies alone do not allow */
   grantAllows?: () => boolean;
   resourceTags?: Record<string, string>;
+  /**
+   * One item of a batch that AWS authorizes item by item (S3 DeleteObjects): a refusal is
+   * reported here instead of refusing the call, and the handler answers that item with an error.
+   */
+  itemDenied?: () => void;
   /** the error a refusal of this check answers, where AWS's differs from its usual AccessDenied (sts:AssumeRole names no reason) */
   denied?: () => ServiceError;
   /**

@@ -3,9 +3,9 @@
  * is read (docs/limits.md). A signature cannot be verified before the body arrives (the
  * payload hash is part of it), so the decision rests on what the head claims:
  *
- * - no SigV4 Authorization header and no presigned `X-Amz-Signature`: MAX_UNSIGNED_BODY. Every
- *   AWS call localfargate implements must be signed; unsigned requests are the control and
- *   task metadata endpoints, whose bodies are a few bytes.
+ * - no SigV4 Authorization header and no presigned `X-Amz-Signature`: MAX_UNSIGNED_BODY.
+ *   Unsigned requests are the control and task metadata endpoints, whose bodies are a few
+ *   bytes, and anonymous S3 requests (docs/security.md#anonymous-s3-requests).
  * - an S3 object upload (PUT with a key: PutObject) signed, in form, for s3: MAX_S3_BODY. AWS
  *   takes up to 5 GB in one PUT (https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html);
  *   localfargate keeps every body in memory while it is handled, so it caps lower.

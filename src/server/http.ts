@@ -162,7 +162,7 @@ export class HttpFrontend {
     const protocol = wireProtocolOf(svc);
     const signedReq: IncomingSignedRequest = { method: req.method, path, query: rawQuery, headers: req.headers, body };
     try {
-      const who = this.unsigned(svc, wireReq) ?? authenticate(this.app, signedReq, family, svc.signingName);
+      const who = this.unsigned(svc, wireReq) ?? anonymousS3(svc, req.headers, rawQuery) ?? authenticate(this.app, signedReq, family, svc.signingName);
       const call = protocol.decode(wireReq, svc);
       const ctx = newContext(this.app, svc, call.operation, {
         requestId,
@@ -240,6 +240,17 @@ export class HttpFrontend {
     const err = new ServiceError(s3 ? "EntityTooLarge" : "RequestEntityTooLargeException", `Request body is larger than the maximum of ${limit} bytes`, 413);
     return close(awsJsonProtocol.encodeError(undefined, err, requestId, blank));
   }
+}
+
+/**
+ * An S3 request with no credentials at all (no Authorization header, no presigned X-Amz-*
+ * parameters) runs as the anonymous caller, whom only a bucket policy granting everyone lets
+ * in (docs/security.md#anonymous-s3-requests).
+ */
+function anonymousS3(svc: ServiceDef, headers: Record<string, string>, rawQuery: string): Authenticated | undefined {
+  if (svc.signingName !== "s3" || !svc.rest) return undefined;
+  if (headers.authorization !== undefined || /(?:^|&)X-Amz-(?:Signature|Credential|Algorithm)=/i.test(rawQuery)) return undefined;
+  return { principal: anonymousPrincipal(), region: "us-east-1", signingService: "s3" };
 }
 
 /** S3 requests (REST, by their scope or by not being an API call at all) may carry larger bodies. */

@@ -362,6 +362,7 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "s3.PutPublicAccessBlock": { PublicAccessBlockConfiguration: { BlockPublicAcls: false } },
   "s3.PutBucketOwnershipControls": { OwnershipControls: { Rules: [{ ObjectOwnership: "ObjectWriter" }] } },
   "s3.PutBucketTagging": { Tagging: { TagSet: [{ Key: "team", Value: "other" }] } },
+  "s3.PutObjectTagging": { Tagging: { TagSet: [{ Key: "team", Value: "other" }] } },
   "s3.PutBucketPolicy": {
     Policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::owner-bucket/*" }] }),
   },
@@ -481,6 +482,9 @@ const S3_MEMBERS: Record<string, { members: string[]; required: string[] }> = {
   PutBucketAcl: { members: ["Bucket", "ACL"], required: ["Bucket"] },
   GetObjectAcl: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
   PutObjectAcl: { members: ["Bucket", "Key", "ACL"], required: ["Bucket", "Key"] },
+  GetObjectTagging: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
+  PutObjectTagging: { members: ["Bucket", "Key", "Tagging"], required: ["Bucket", "Key", "Tagging"] },
+  DeleteObjectTagging: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
 };
 
 /** Per-operation identifier values where one kind of key is needed (signing, MAC, imported). */
@@ -584,6 +588,8 @@ const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>)
   // each secret of the batch is refused in Errors
   "secretsmanager.BatchGetSecretValue": (o) => o.SecretValues?.length === 0 && o.Errors?.length === 1,
   "ssm.GetParameters": (o) => o.Parameters?.length === 0,
+  // each object of the batch is refused in Errors (S3 authorizes DeleteObjects object by object)
+  "s3.DeleteObjects": (o) => (o.Deleted ?? []).length === 0 && o.Errors?.length === 2 && o.Errors.every((e) => (e as { Code?: string }).Code === "AccessDenied"),
   "ssm.DeleteParameters": (o) => o.DeletedParameters?.length === 0,
 };
 
@@ -860,7 +866,7 @@ async function buildWorld(): Promise<World> {
   await a.ecs.send(new ECS.PutAccountSettingCommand({ name: "containerInsights", value: "enabled", principalArn: `arn:aws:iam::${OWNER}:user/owner-user` }));
 
   await createTrailBucket(a.s3, "owner-bucket");
-  await a.s3.send(new S3.PutObjectCommand({ Bucket: "owner-bucket", Key: "report.txt", Body: "owner's data" }));
+  await a.s3.send(new S3.PutObjectCommand({ Bucket: "owner-bucket", Key: "report.txt", Body: "owner's data", Tagging: "team=owner" }));
   const trail = await a.ct.send(new CT.CreateTrailCommand({ Name: "owner-trail", S3BucketName: "owner-bucket", TagsList: [{ Key: "team", Value: "owner" }] }));
   await a.ct.send(new CT.StartLoggingCommand({ Name: "owner-trail" }));
   await a.logs.send(new Logs.CreateLogGroupCommand({ logGroupName: "owner-logs", tags: { team: "owner" } }));
@@ -1078,7 +1084,8 @@ async function ownerState(w: World): Promise<unknown> {
     tags: (await a.ct.send(new CT.ListTagsCommand({ ResourceIdList: [w.trailArn] }))).ResourceTagList,
   };
   const object = await (await a.s3.send(new S3.GetObjectCommand({ Bucket: w.bucket, Key: w.objectKey }))).Body!.transformToString();
-  const s3 = { buckets: (await a.s3.send(new S3.ListBucketsCommand({}))).Buckets?.map((x) => x.Name), object };
+  const objectTags = (await a.s3.send(new S3.GetObjectTaggingCommand({ Bucket: w.bucket, Key: w.objectKey }))).TagSet;
+  const s3 = { buckets: (await a.s3.send(new S3.ListBucketsCommand({}))).Buckets?.map((x) => x.Name), object, objectTags };
   const group = (await a.logs.send(new Logs.DescribeLogGroupsCommand({}))).logGroups?.map((g) => [g.logGroupName, g.retentionInDays, g.kmsKeyId, g.storedBytes]);
   const logs = {
     groups: group,

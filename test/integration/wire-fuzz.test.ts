@@ -376,6 +376,9 @@ describe("s3 (restXml): requests generated from methods, paths, sub-resources, h
         'uri="http://acs.amazonaws.com/groups/global/AllUsers"',
         "/fuzz-trail/k",
         "AAAA",
+        "a=1&a=2",
+        "aws%3Ax=1",
+        "%ZZ=%",
       ),
       fc.stringMatching(/^[ -~]{0,16}$/),
     ),
@@ -399,6 +402,8 @@ describe("s3 (restXml): requests generated from methods, paths, sub-resources, h
       "<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee></Grant></AccessControlList></AccessControlPolicy>",
       '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::fuzz-trail/*"}]}',
       '<!DOCTYPE x [<!ENTITY e "boom">]><Tagging><TagSet><Tag><Key>&e;</Key></Tag></TagSet></Tagging>',
+      "<Tagging><TagSet><Tag><Key>aws:x</Key><Value>v</Value></Tag><Tag><Key>k</Key></Tag></TagSet></Tagging>",
+      "<Tagging><TagSet/><TagSet/></Tagging>",
       "not xml",
     ),
     fc.string({ maxLength: 64 }),
@@ -413,7 +418,9 @@ describe("s3 (restXml): requests generated from methods, paths, sub-resources, h
         query,
         headers,
         body,
-        async (method, segments, q, h, b) => {
+        // unsigned requests run as the anonymous caller (bucket policies may grant it)
+        fc.boolean(),
+        async (method, segments, q, h, b, anonymous) => {
           const path = "/" + segments.join("/");
           const search = q.map(([k, v]) => (v === "" ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)).join("&");
           const sendBody = method === "PUT" || method === "POST" ? b : "";
@@ -428,7 +435,8 @@ describe("s3 (restXml): requests generated from methods, paths, sub-resources, h
             headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...h },
             body: sendBody || undefined,
           });
-          const res = await fetch(`${s.url}${path}${search ? `?${search}` : ""}`, { method, headers: signed.headers as Record<string, string>, body: sendBody || undefined });
+          const sent = anonymous ? { host: url.host, ...h } : (signed.headers as Record<string, string>);
+          const res = await fetch(`${s.url}${path}${search ? `?${search}` : ""}`, { method, headers: sent, body: sendBody || undefined });
           const text = await res.text();
           // 501 NotImplemented is S3's own answer for features outside the minimal S3 (ACLs, copies, ...).
           const notImplemented = res.status === 501 && (method === "HEAD" || text.includes("<Code>NotImplemented</Code>"));

@@ -14,6 +14,8 @@ import { deleteBucketPolicyOperation, getBucketPolicyOperation, putBucketPolicyO
 import { listObjectsOperation, listObjectsV2Operation } from "./list-operations.ts";
 import { deleteObjectOperation, getObjectOperation, headObjectOperation, putObjectOperation } from "./object-operations.ts";
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Operation, type S3Output } from "./protocol.ts";
+import { deleteObjectTaggingOperation, getObjectTaggingOperation, putObjectTaggingOperation } from "./object-tagging.ts";
+import { withBucketPolicy } from "./policy-access.ts";
 import { s3SseKey } from "./sse-key.ts";
 import { deleteObjectsOperation, listObjectVersionsOperation } from "./version-operations.ts";
 import { S3Storage, type Bucket } from "./storage.ts";
@@ -38,7 +40,7 @@ declare module "../../kernel/context.ts" {
 }
 
 export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
-  return {
+  const table: OperationTable<S3Operation> = {
     ListBuckets: listBucketsOperation(storage),
     CreateBucket: createBucketOperation(storage),
     DeleteBucket: deleteBucketOperation(storage),
@@ -78,7 +80,11 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     PutBucketAcl: putBucketAclOperation(storage),
     GetObjectAcl: getObjectAclOperation(storage),
     PutObjectAcl: putObjectAclOperation(storage),
+    GetObjectTagging: getObjectTaggingOperation(storage),
+    PutObjectTagging: putObjectTaggingOperation(storage),
+    DeleteObjectTagging: deleteObjectTaggingOperation(storage),
   };
+  return Object.fromEntries(Object.entries(table).map(([name, op]) => [name, withBucketPolicy(storage, name, op)])) as OperationTable<S3Operation>;
 }
 
 export const s3Module = defineServiceModule({

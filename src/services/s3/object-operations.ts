@@ -8,13 +8,14 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { checkVersionId, noSuchBucket, noSuchKey, noSuchVersion, objectArn, S3Error, s3RequestParameters } from "./common.ts";
 import { checkObjectAcl } from "./public-access.ts";
+import { parseTaggingHeader, taggingCountHeader } from "./object-tags.ts";
 import { decryptObject, encryptObject, encryptionHeaders, requestedEncryption } from "./object-encryption.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, ObjectMeta, PutObjectOptions, S3Storage } from "./storage.ts";
 import { existingBucket, resolveObject, type ObjectTarget } from "./target.ts";
 
 /** The version a GetObject or HeadObject reads: S3's errors for a missing version or a delete marker. */
-export function readableVersion(storage: S3Storage, b: Bucket, key: string, input: S3Input, method: "GET" | "HEAD" | "PUT"): ObjectMeta {
+export function readableVersion(storage: S3Storage, b: Bucket, key: string, input: S3Input, method: "GET" | "HEAD" | "PUT" | "DELETE"): ObjectMeta {
   const versionId = input.query.versionId;
   if (versionId !== undefined) {
     checkVersionId(versionId, "versionId");
@@ -54,7 +55,7 @@ function objectHeaders(o: ObjectMeta): Record<string, string> {
   if (o.cacheControl) h["cache-control"] = o.cacheControl;
   if (o.expires) h.expires = o.expires;
   for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
-  return { ...h, ...encryptionHeaders(o.encryption) };
+  return { ...h, ...encryptionHeaders(o.encryption), ...taggingCountHeader(o.tags) };
 }
 
 /** Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined = whole object. */
@@ -152,11 +153,16 @@ export function putObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    authorize: (_ctx, _input, { name, key }) => [{ action: "s3:PutObject", resource: objectArn(name, key) }],
+    // Tags set with the object need s3:PutObjectTagging as well (object-tagging.html)
+    authorize: (_ctx, input, { name, key }) => [
+      { action: "s3:PutObject", resource: objectArn(name, key) },
+      ...(input.headers["x-amz-tagging"] !== undefined ? [{ action: "s3:PutObjectTagging", resource: objectArn(name, key) }] : []),
+    ],
     handler: async function putObject(ctx, input, target) {
       const b = existingBucket(target);
       const h = input.headers;
       checkContentMd5(h["content-md5"], input.Body);
+      const tags = parseTaggingHeader(h["x-amz-tagging"]);
       requestedEncryption(b, h);
       const acl = checkObjectAcl(b, h);
       const contentEncoding = (h["content-encoding"] ?? "")
@@ -173,6 +179,7 @@ export function putObjectOperation(storage: S3Storage) {
         expires: h.expires,
         metadata: input.Metadata,
         ...(acl ? { acl } : {}),
+        ...(tags ? { tags } : {}),
       };
       const encrypted = await encryptObject(ctx, b, target.key, input.Body, h);
       if (encrypted.encryption.dataKey) opts.encrypted = encrypted;

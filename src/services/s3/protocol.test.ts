@@ -63,7 +63,10 @@ describe("decodeS3Request", () => {
     expect(() => op("DELETE", "/bkt/a?acl")).toThrow(/not implemented/);
     expect(op("GET", "/bkt?versions")).toBe("ListObjectVersions");
     expect(op("POST", "/bkt?delete")).toBe("DeleteObjects");
-    expect(() => op("GET", "/bkt/a?tagging")).toThrow(/not implemented/);
+    expect(op("GET", "/bkt/a?tagging")).toBe("GetObjectTagging");
+    expect(op("PUT", "/bkt/a?tagging")).toBe("PutObjectTagging");
+    expect(op("DELETE", "/bkt/a?tagging")).toBe("DeleteObjectTagging");
+    expect(() => op("POST", "/bkt/a?tagging")).toThrow(/not implemented/);
     expect(() => op("GET", "/bkt?cors")).toThrow(/not implemented/);
     expect(() => op("PUT", "/bkt/a", undefined, { "x-amz-copy-source": "/bkt/b" })).toThrow(/not implemented/);
   });

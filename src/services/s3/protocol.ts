@@ -63,7 +63,10 @@ export type S3Operation =
   | "DeleteObjects"
   | "PutBucketAcl"
   | "GetObjectAcl"
-  | "PutObjectAcl";
+  | "PutObjectAcl"
+  | "GetObjectTagging"
+  | "PutObjectTagging"
+  | "DeleteObjectTagging";
 
 /** Bucket sub-resources (`?versioning` …) and the operation each method is; others answer NotImplemented. */
 const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
@@ -85,6 +88,7 @@ const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> 
 /** Object sub-resources and the operation each method is. */
 const OBJECT_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
   acl: { GET: "GetObjectAcl", PUT: "PutObjectAcl" },
+  tagging: { GET: "GetObjectTagging", PUT: "PutObjectTagging", DELETE: "DeleteObjectTagging" },
 };
 
 /** Sub-resources of S3 that localfargate does not implement: asked for, they answer NotImplemented. */

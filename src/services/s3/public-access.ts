@@ -5,9 +5,10 @@
  * - BlockPublicAcls: a PutBucketAcl, PutObjectAcl, PutObject or CreateBucket that sets a public ACL (the canned ACLs
  *   `public-read`, `public-read-write`, `authenticated-read`, or an `x-amz-grant-*` to the
  *   AllUsers or AuthenticatedUsers groups) is refused.
- * - IgnorePublicAcls and RestrictPublicBuckets: ACLs are kept and reported but grant nothing, and
- *   a bucket policy grants nothing to other accounts or anonymous callers, so there is nothing
- *   public to ignore or restrict (docs/cloudtrail.md#s3).
+ * - RestrictPublicBuckets: a public bucket policy grants only within the owner's account and to
+ *   AWS service principals (policy-access.ts).
+ * - IgnorePublicAcls: ACLs are kept and reported but never grant access, so there is nothing
+ *   public to ignore (docs/cloudtrail.md#s3).
  * Object Ownership `BucketOwnerEnforced` (a new bucket's default) disables ACLs altogether.
  */
 import type { RequestContext } from "../../kernel/context.ts";

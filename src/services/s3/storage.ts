@@ -66,6 +66,13 @@ export interface ObjectMeta {
   encryption?: ObjectEncryption;
   /** the version's ACL grants, once set (acl.ts); absent: the owner's full control */
   acl?: Grant[];
+  /** the version's tags (object-tagging.ts), in the order given; absent: none */
+  tags?: ObjectTag[];
+}
+
+export interface ObjectTag {
+  Key: string;
+  Value: string;
 }
 
 export interface PutObjectOptions {
@@ -77,6 +84,7 @@ export interface PutObjectOptions {
   expires?: string;
   metadata?: Record<string, string>;
   acl?: Grant[];
+  tags?: ObjectTag[];
   /** the body as stored (sealed) when it differs from the object's content, and how */
   encrypted?: { stored: Buffer; encryption: ObjectEncryption };
 }
@@ -197,10 +205,19 @@ export class S3Storage {
 
   /** Sets one version's ACL grants (its row's metadata is rewritten; the body stays). */
   setObjectAcl(bucket: string, key: string, versionId: string, acl: Grant[]): WriteOp[] {
+    return this.updateMeta(bucket, key, versionId, (m) => ({ ...m, acl }));
+  }
+
+  /** Replaces one version's tags (none: removes them). */
+  setObjectTags(bucket: string, key: string, versionId: string, tags: ObjectTag[]): WriteOp[] {
+    return this.updateMeta(bucket, key, versionId, ({ tags: _old, ...m }) => (tags.length > 0 ? { ...m, tags } : m));
+  }
+
+  private updateMeta(bucket: string, key: string, versionId: string, update: (m: ObjectMeta) => ObjectMeta): WriteOp[] {
     const list = this.objects.get(bucket)?.byKey.get(key);
     const i = list ? list.findIndex((v) => v.versionId === versionId) : -1;
     if (!list || i < 0) return [];
-    const meta: ObjectMeta = { ...list[i], acl };
+    const meta = update(list[i]);
     list[i] = meta;
     const text = JSON.stringify(meta);
     return [() => void this.metaStmt.run(text, bucket, key, versionId)];
@@ -287,6 +304,7 @@ export class S3Storage {
       contentType: opts.contentType ?? "binary/octet-stream",
       metadata: opts.metadata ?? {},
       ...(opts.acl ? { acl: opts.acl } : {}),
+      ...(opts.tags && opts.tags.length > 0 ? { tags: opts.tags } : {}),
     };
     for (const k of ["contentEncoding", "contentDisposition", "contentLanguage", "cacheControl", "expires"] as const) {
       if (opts[k] !== undefined && opts[k] !== "") meta[k] = opts[k];

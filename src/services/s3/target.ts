@@ -35,11 +35,12 @@ function bucketResource(ctx: RequestContext, name: string, bucket: Bucket | unde
 }
 
 /**
- * Bucket names are global and buckets here have no bucket policy: another account's bucket is
- * refused as S3 refuses a caller the bucket's policy does not name (403 AccessDenied).
+ * Bucket names are global: another account's bucket without a bucket policy is refused here, as
+ * S3 refuses a caller no policy names (403 AccessDenied); with a policy, the authorization
+ * decides (policy-access.ts).
  */
 function refuseOtherAccounts(ctx: RequestContext, bucket: Bucket | undefined): void {
-  if (bucket && ctx.principal.type !== "AWSService" && bucket.ownerAccountId !== ctx.principal.accountId) {
+  if (bucket && bucket.policy === undefined && ctx.principal.type !== "AWSService" && bucket.ownerAccountId !== ctx.principal.accountId) {
     throw new ServiceError("AccessDenied", "Access Denied", 403);
   }
 }

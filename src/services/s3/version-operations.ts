@@ -169,6 +169,8 @@ function parseDelete(body: Buffer): DeleteRequest {
 
 interface DeleteTarget extends BucketTarget {
   request: DeleteRequest;
+  /** indexes of the objects the caller may not delete */
+  refused: Set<number>;
 }
 
 export function deleteObjectsOperation(storage: S3Storage) {
@@ -181,15 +183,25 @@ export function deleteObjectsOperation(storage: S3Storage) {
         throw new ServiceError("InvalidRequest", "Missing required header for this request: Content-MD5", 400);
       }
       checkContentMd5(h["content-md5"], input.Body);
-      return { ...target, request: parseDelete(input.Body) };
+      return { ...target, request: parseDelete(input.Body), refused: new Set<number>() };
     },
-    // Every named object is authorized: one the caller may not delete refuses the whole request.
-    authorize: (_ctx, _input, { name, request }) =>
-      request.objects.map((o) => ({ action: o.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", resource: objectArn(name, o.key) })),
+    // Every named object is authorized on its own: one the caller may not delete gets an
+    // AccessDenied entry and the others are deleted.
+    authorize: (_ctx, _input, { name, request, refused }) =>
+      request.objects.map((o, i) => ({
+        action: o.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject",
+        resource: objectArn(name, o.key),
+        itemDenied: () => refused.add(i),
+      })),
     handler: function deleteObjects(ctx, _input, target) {
       const b = existingBucket(target);
       let inner = "";
-      for (const o of target.request.objects) {
+      for (const [i, o] of target.request.objects.entries()) {
+        if (target.refused.has(i)) {
+          const error: XmlNode = { Key: o.key, ...(o.versionId !== undefined ? { VersionId: o.versionId } : {}), Code: "AccessDenied", Message: "Access Denied" };
+          inner += `<Error>${xmlChildren(error)}</Error>`;
+          continue;
+        }
         if (Buffer.byteLength(o.key) > MAX_KEY_BYTES) {
           inner += `<Error>${xmlChildren({ Key: o.key, Code: "KeyTooLongError", Message: "Your key is too long" })}</Error>`;
           continue;
