@@ -136,6 +136,11 @@ function createCapacityProviderOperation(providers: CapacityProviders) {
       if (!NAME.test(name)) throw invalid("The name can contain up to 255 letters (uppercase and lowercase), numbers, underscores (_) and hyphens (-).");
       if (/^(aws|ecs|fargate)/i.test(name)) throw invalid(`The capacity provider name '${name}' is invalid: names can't begin with "aws", "ecs" or "fargate".`);
       validateTags(input.tags);
+      const newer = input as { managedInstancesProvider?: unknown; cluster?: string };
+      // Managed Instances capacity providers launch EC2 instances, which localfargate does not have (docs/ecs.md)
+      if (newer.managedInstancesProvider !== undefined) throw invalid("Amazon ECS Managed Instances capacity providers are not supported by localfargate.");
+      refuseClusterScope(input);
+      if (!input.autoScalingGroupProvider) throw invalid("Either autoScalingGroupProvider or managedInstancesProvider must be specified.");
       const asgArn = input.autoScalingGroupProvider?.autoScalingGroupArn ?? "";
       const m = ASG_ARN.exec(asgArn);
       if (!m) throw invalid(`The Auto Scaling group ARN '${asgArn}' is not valid.`);
@@ -172,6 +177,7 @@ function describeCapacityProvidersOperation(providers: CapacityProviders) {
         ? described.map(({ name }) => ({ action: "ecs:DescribeCapacityProviders", resource: name ? capacityProviderArn(ctx.region, ctx.principal.accountId, name) : "*" }))
         : [{ action: "ecs:DescribeCapacityProviders", resource: "*" }],
     handler: function describeCapacityProviders(ctx, input, described): DescribeCapacityProvidersResponse {
+      refuseClusterScope(input);
       const withTags = (input.include ?? []).includes("TAGS");
       const account = ctx.principal.accountId;
       if (described.length) {
@@ -197,6 +203,15 @@ function describeCapacityProvidersOperation(providers: CapacityProviders) {
   });
 }
 
+/**
+ * The newer models' `cluster` member names a Managed Instances capacity provider's cluster (those
+ * providers are cluster-scoped); localfargate has none, so the member is refused rather than ignored.
+ */
+function refuseClusterScope(input: object): void {
+  if ((input as { cluster?: string }).cluster !== undefined)
+    throw invalid("The cluster parameter applies to Amazon ECS Managed Instances capacity providers, which localfargate does not support.");
+}
+
 function ownProvider(providers: CapacityProviders, ctx: RequestContext, ref: string, reservedMessage: string): CapacityProviderRecord {
   const name = nameOf(ctx, ref);
   if (name !== undefined && FARGATE_PROVIDERS.includes(name)) throw invalid(reservedMessage);
@@ -209,6 +224,9 @@ function updateCapacityProviderOperation(providers: CapacityProviders) {
   return defineOperation<UpdateCapacityProviderRequest, UpdateCapacityProviderResponse>({
     authorize: (ctx, input): AuthCheck[] => [{ action: "ecs:UpdateCapacityProvider", resource: refArn(ctx, input.name ?? "") }],
     handler: function updateCapacityProvider(ctx, input): UpdateCapacityProviderResponse {
+      refuseClusterScope(input);
+      if ((input as { managedInstancesProvider?: unknown }).managedInstancesProvider !== undefined)
+        throw invalid("Amazon ECS Managed Instances capacity providers are not supported by localfargate.");
       const r = ownProvider(providers, ctx, input.name ?? "", `The ${input.name} capacity provider is reserved and can't be updated.`);
       const next = input.autoScalingGroupProvider ?? {};
       const merged = checkProvider({
@@ -234,6 +252,7 @@ function deleteCapacityProviderOperation(providers: CapacityProviders, inUse: Pr
   return defineOperation<DeleteCapacityProviderRequest, DeleteCapacityProviderResponse>({
     authorize: (ctx, input): AuthCheck[] => [{ action: "ecs:DeleteCapacityProvider", resource: refArn(ctx, input.capacityProvider ?? "") }],
     handler: function deleteCapacityProvider(ctx, input): DeleteCapacityProviderResponse {
+      refuseClusterScope(input);
       const r = ownProvider(providers, ctx, input.capacityProvider ?? "", `The ${input.capacityProvider} capacity provider is reserved and can't be deleted.`);
       const use = inUse(ctx.region, ctx.principal.accountId, r.name);
       if (use.services) throw invalid("The capacity provider is used in the capacity provider strategy of a service. Remove it from the service's strategy first.");

@@ -1,0 +1,145 @@
+/**
+ * Members and enum values only the newer botocore models have (scripts/gen-shapes.ts lays them
+ * over the Smithy tables): each is either honoured or refused with an error, never dropped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CreateCapacityProviderCommand,
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteCapacityProviderCommand,
+  DescribeCapacityProvidersCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  ListAccountSettingsCommand,
+  ListServiceDeploymentsCommand,
+  ListServicesCommand,
+  ListTasksCommand,
+  PutAccountSettingCommand,
+  RunTaskCommand,
+  UpdateServiceCommand,
+} from "@aws-sdk/client-ecs";
+import { DecryptCommand, KMSClient, ReEncryptCommand } from "@aws-sdk/client-kms";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { createKey, expectKmsError } from "./kms-helpers.ts";
+import { expectAwsError } from "./iam-helpers.ts";
+import { NETWORK, registerSleeper } from "./ecs-helpers.ts";
+
+let s: TestServer;
+let ecs: ECSClient;
+let kms: KMSClient;
+
+beforeAll(async () => {
+  s = await startTestServer();
+  ecs = new ECSClient(s.config);
+  kms = new KMSClient(s.config);
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+/** A request with members the installed SDK's TypeScript types may not have yet. */
+const newer = <T>(input: Record<string, unknown>): T => input as T;
+
+describe("KMS: CiphertextBlob is optional in the newer model", () => {
+  it("a DryRun with IGNORE_CIPHERTEXT needs no ciphertext; any other Decrypt or ReEncrypt does", async () => {
+    const k = await createKey(kms);
+    await expectKmsError(kms.send(new DecryptCommand(newer({ KeyId: k.KeyId, DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] }))), "DryRunOperationException");
+    await expectKmsError(
+      kms.send(new ReEncryptCommand(newer({ SourceKeyId: k.KeyId, DestinationKeyId: k.KeyId, DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] }))),
+      "DryRunOperationException",
+    );
+    const nullBlob = "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null";
+    await expectKmsError(kms.send(new DecryptCommand(newer({ KeyId: k.KeyId }))), "ValidationException", nullBlob);
+    await expectKmsError(kms.send(new DecryptCommand(newer({ KeyId: k.KeyId, DryRun: true }))), "ValidationException", nullBlob);
+    await expectKmsError(kms.send(new ReEncryptCommand(newer({ DestinationKeyId: k.KeyId }))), "ValidationException", nullBlob);
+  });
+});
+
+describe("ECS", () => {
+  it("RunTask with launchType MANAGED_INSTANCES is refused as AWS refuses a launch type with no container instances", async () => {
+    await ecs.send(new CreateClusterCommand({ clusterName: "mi" }));
+    const td = await registerSleeper(ecs, "mi-app");
+    await expectAwsError(
+      ecs.send(new RunTaskCommand(newer({ cluster: "mi", taskDefinition: td, launchType: "MANAGED_INSTANCES", networkConfiguration: NETWORK }))),
+      "InvalidParameterException",
+      400,
+      "No Container Instances were found in your cluster.",
+    );
+  });
+
+  it("ListTasks by daemonName finds no task (daemons need Managed Instances); ListServices by resourceManagementType", async () => {
+    await ecs.send(new CreateClusterCommand({ clusterName: "rmt" }));
+    const td = await registerSleeper(ecs, "rmt-app");
+    await ecs.send(new CreateServiceCommand({ cluster: "rmt", serviceName: "idle", taskDefinition: td, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }));
+    expect((await ecs.send(new ListTasksCommand(newer({ cluster: "rmt", daemonName: "agent" })))).taskArns).toEqual([]);
+    const arns = (await ecs.send(new ListServicesCommand({ cluster: "rmt" }))).serviceArns!;
+    expect(arns).toHaveLength(1);
+    expect((await ecs.send(new ListServicesCommand(newer({ cluster: "rmt", resourceManagementType: "CUSTOMER" })))).serviceArns).toEqual(arns);
+    expect((await ecs.send(new ListServicesCommand(newer({ cluster: "rmt", resourceManagementType: "ECS" })))).serviceArns).toEqual([]);
+    const svc = (await ecs.send(new DescribeServicesCommand({ cluster: "rmt", services: ["idle"] }))).services![0] as {
+      resourceManagementType?: string;
+      deploymentConfiguration?: object;
+    };
+    expect(svc.resourceManagementType).toBe("CUSTOMER");
+    expect(svc.deploymentConfiguration).toMatchObject({ strategy: "ROLLING" });
+    // the newer ServiceDeploymentStatus value is a filter like the others
+    expect((await ecs.send(new ListServiceDeploymentsCommand(newer({ cluster: "rmt", service: "idle", status: ["ROLLBACK_REQUESTED"] })))).serviceDeployments).toEqual([]);
+  });
+
+  it("deployment strategies other than ROLLING, and what only they use, are refused; ROLLING is kept", async () => {
+    await ecs.send(new CreateClusterCommand({ clusterName: "bg" }));
+    const td = await registerSleeper(ecs, "bg-app");
+    const base = { cluster: "bg", taskDefinition: td, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK };
+    for (const [deploymentConfiguration, message] of [
+      [{ strategy: "BLUE_GREEN" }, "Deployment strategy BLUE_GREEN is not supported by localfargate; use ROLLING."],
+      [{ strategy: "CANARY", canaryConfiguration: { canaryPercent: 10 } }, "Deployment strategy CANARY is not supported by localfargate; use ROLLING."],
+      [{ bakeTimeInMinutes: 5 }, "bakeTimeInMinutes applies to BLUE_GREEN, LINEAR and CANARY deployments, which localfargate does not run."],
+    ] as const) {
+      await expectAwsError(ecs.send(new CreateServiceCommand(newer({ ...base, serviceName: "bg", deploymentConfiguration }))), "InvalidParameterException", 400, message);
+    }
+    const created = await ecs.send(new CreateServiceCommand(newer({ ...base, serviceName: "rolling", deploymentConfiguration: { strategy: "ROLLING", maximumPercent: 150 } })));
+    expect(created.service!.deploymentConfiguration).toMatchObject({ strategy: "ROLLING", maximumPercent: 150 });
+    await expectAwsError(
+      ecs.send(new UpdateServiceCommand(newer({ cluster: "bg", service: "rolling", deploymentConfiguration: { strategy: "LINEAR" } }))),
+      "InvalidParameterException",
+      400,
+      "Deployment strategy LINEAR is not supported by localfargate; use ROLLING.",
+    );
+    await expectAwsError(
+      ecs.send(new UpdateServiceCommand(newer({ cluster: "bg", service: "rolling", deploymentController: { type: "CODE_DEPLOY" } }))),
+      "InvalidParameterException",
+      400,
+      "Changing the deployment controller from ECS to CODE_DEPLOY is not supported by localfargate.",
+    );
+    const same = await ecs.send(new UpdateServiceCommand(newer({ cluster: "bg", service: "rolling", deploymentController: { type: "ECS" }, desiredCount: 0 })));
+    expect(same.service!.deploymentController).toEqual({ type: "ECS" });
+  });
+
+  it("Managed Instances capacity providers and the cluster-scoped capacity provider calls are refused", async () => {
+    const unsupported = "Amazon ECS Managed Instances capacity providers are not supported by localfargate.";
+    const mi = {
+      infrastructureRoleArn: "arn:aws:iam::000000000000:role/infra",
+      instanceLaunchTemplate: { ec2InstanceProfileArn: "arn:aws:iam::000000000000:instance-profile/p", networkConfiguration: { subnets: ["subnet-12345678"] } },
+    };
+    await expectAwsError(ecs.send(new CreateCapacityProviderCommand(newer({ name: "mi", managedInstancesProvider: mi }))), "InvalidParameterException", 400, unsupported);
+    await expectAwsError(
+      ecs.send(new CreateCapacityProviderCommand(newer({ name: "none" }))),
+      "InvalidParameterException",
+      400,
+      "Either autoScalingGroupProvider or managedInstancesProvider must be specified.",
+    );
+    const scoped = "The cluster parameter applies to Amazon ECS Managed Instances capacity providers, which localfargate does not support.";
+    await expectAwsError(ecs.send(new DescribeCapacityProvidersCommand(newer({ cluster: "mi" }))), "InvalidParameterException", 400, scoped);
+    await expectAwsError(ecs.send(new DeleteCapacityProviderCommand(newer({ capacityProvider: "x", cluster: "mi" }))), "InvalidParameterException", 400, scoped);
+  });
+
+  it("the newer account settings defaultLogDriverMode and fargateEventWindows are kept, with their defaults", async () => {
+    const all = (await ecs.send(new ListAccountSettingsCommand({ effectiveSettings: true }))).settings!;
+    expect(all.find((x) => x.name === ("defaultLogDriverMode" as never))?.value).toBe("non-blocking");
+    expect(all.find((x) => x.name === ("fargateEventWindows" as never))?.value).toBe("disabled");
+    const put = await ecs.send(new PutAccountSettingCommand(newer({ name: "defaultLogDriverMode", value: "blocking" })));
+    expect(put.setting).toMatchObject({ name: "defaultLogDriverMode", value: "blocking" });
+    await expectAwsError(ecs.send(new PutAccountSettingCommand(newer({ name: "fargateEventWindows", value: "on" }))), "InvalidParameterException", 400);
+  });
+});
