@@ -20,6 +20,20 @@ import {
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import { DecryptCommand, KMSClient, ReEncryptCommand } from "@aws-sdk/client-kms";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand, ListServiceSpecificCredentialsCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
+import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateSecretCommand, ListSecretsCommand, SecretsManagerClient, UpdateSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { CloudTrailClient, CreateTrailCommand, GetInsightSelectorsCommand, PutInsightSelectorsCommand } from "@aws-sdk/client-cloudtrail";
+import {
+  CreateOrganizationCommand,
+  EnablePolicyTypeCommand,
+  ListHandshakesForAccountCommand,
+  ListRootsCommand,
+  OrganizationsClient,
+  TagResourceCommand,
+} from "@aws-sdk/client-organizations";
+import { S3Client } from "@aws-sdk/client-s3";
+import { createTrailBucket } from "./cloudtrail-helpers.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { createKey, expectKmsError } from "./kms-helpers.ts";
 import { expectAwsError } from "./iam-helpers.ts";
@@ -28,11 +42,17 @@ import { NETWORK, registerSleeper } from "./ecs-helpers.ts";
 let s: TestServer;
 let ecs: ECSClient;
 let kms: KMSClient;
+let iam: IAMClient;
+let logs: CloudWatchLogsClient;
+let sm: SecretsManagerClient;
 
 beforeAll(async () => {
   s = await startTestServer();
   ecs = new ECSClient(s.config);
   kms = new KMSClient(s.config);
+  iam = new IAMClient(s.config);
+  logs = new CloudWatchLogsClient(s.config);
+  sm = new SecretsManagerClient(s.config);
 });
 afterAll(async () => {
   await s?.close();
@@ -141,5 +161,101 @@ describe("ECS", () => {
     const put = await ecs.send(new PutAccountSettingCommand(newer({ name: "defaultLogDriverMode", value: "blocking" })));
     expect(put.setting).toMatchObject({ name: "defaultLogDriverMode", value: "blocking" });
     await expectAwsError(ecs.send(new PutAccountSettingCommand(newer({ name: "fargateEventWindows", value: "on" }))), "InvalidParameterException", 400);
+  });
+});
+
+describe("IAM", () => {
+  it("UpdateAccessKey refuses the newer Expired status, which only the service sets", async () => {
+    await iam.send(new CreateUserCommand({ UserName: "expiring" }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "expiring" }))).AccessKey!;
+    await expectAwsError(
+      iam.send(new UpdateAccessKeyCommand(newer({ UserName: "expiring", AccessKeyId: key.AccessKeyId, Status: "Expired" }))),
+      "InvalidInputException",
+      400,
+      "Status Expired cannot be set: use Active or Inactive.",
+    );
+    expect((await iam.send(new ListAccessKeysCommand({ UserName: "expiring" }))).AccessKeyMetadata![0].Status).toBe("Active");
+  });
+
+  it("ListServiceSpecificCredentials takes AllUsers, Marker and MaxItems", async () => {
+    const all = await iam.send(new ListServiceSpecificCredentialsCommand(newer({ AllUsers: true, MaxItems: 5 })));
+    expect(all.ServiceSpecificCredentials).toEqual([]);
+    expect((all as { IsTruncated?: boolean }).IsTruncated).toBe(false);
+    await expectAwsError(
+      iam.send(new ListServiceSpecificCredentialsCommand(newer({ AllUsers: true, UserName: "expiring" }))),
+      "InvalidInputException",
+      400,
+      "AllUsers and UserName cannot be specified together.",
+    );
+    await expectAwsError(iam.send(new ListServiceSpecificCredentialsCommand(newer({ Marker: "not-ours" }))), "InvalidInputException", 400, "Invalid Marker.");
+  });
+});
+
+describe("CloudWatch Logs", () => {
+  it("DescribeLogGroups filters by logGroupIdentifiers (names or own ARNs); protection and the DELIVERY class are refused", async () => {
+    for (const name of ["/id/a", "/id/b", "/id/c"]) await logs.send(new CreateLogGroupCommand({ logGroupName: name }));
+    const arn = `arn:aws:logs:us-east-1:000000000000:log-group:/id/c`;
+    const found = (await logs.send(new DescribeLogGroupsCommand(newer({ logGroupIdentifiers: ["/id/a", arn, "/id/none"] })))).logGroups!;
+    expect(found.map((g) => g.logGroupName)).toEqual(["/id/a", "/id/c"]);
+    expect((found[0] as { deletionProtectionEnabled?: boolean }).deletionProtectionEnabled).toBe(false);
+    await expectAwsError(logs.send(new DescribeLogGroupsCommand(newer({ logGroupIdentifiers: ["/id/a"], logGroupNamePrefix: "/id" }))), "InvalidParameterException", 400);
+    await expectAwsError(
+      logs.send(new DescribeLogGroupsCommand(newer({ logGroupIdentifiers: ["arn:aws:logs:us-east-1:111111111111:log-group:/id/a"] }))),
+      "InvalidParameterException",
+      400,
+    );
+    await expectAwsError(
+      logs.send(new CreateLogGroupCommand(newer({ logGroupName: "/id/kept", deletionProtectionEnabled: true }))),
+      "InvalidParameterException",
+      400,
+      "Log group deletion protection is not supported by localfargate.",
+    );
+    await expectAwsError(
+      logs.send(new CreateLogGroupCommand(newer({ logGroupName: "/id/delivery", logGroupClass: "DELIVERY" }))),
+      "InvalidParameterException",
+      400,
+      "The DELIVERY log group class is not supported by localfargate.",
+    );
+    await logs.send(new CreateLogGroupCommand(newer({ logGroupName: "/id/unprotected", deletionProtectionEnabled: false })));
+  });
+});
+
+describe("Secrets Manager", () => {
+  it("ListSecrets sorts by SortBy; a managed external secret's Type is refused", async () => {
+    for (const name of ["zeta", "alpha", "mid"]) await sm.send(new CreateSecretCommand({ Name: name, SecretString: "x" }));
+    const names = async (input: Record<string, unknown>) => (await sm.send(new ListSecretsCommand(newer(input)))).SecretList!.map((e) => e.Name);
+    expect(await names({})).toEqual(["zeta", "alpha", "mid"]);
+    expect(await names({ SortBy: "name" })).toEqual(["alpha", "mid", "zeta"]);
+    expect(await names({ SortBy: "name", SortOrder: "desc" })).toEqual(["zeta", "mid", "alpha"]);
+    const first = await sm.send(new ListSecretsCommand(newer({ SortBy: "name", MaxResults: 2 })));
+    expect(first.SecretList!.map((e) => e.Name)).toEqual(["alpha", "mid"]);
+    const rest = await sm.send(new ListSecretsCommand(newer({ SortBy: "name", MaxResults: 2, NextToken: first.NextToken })));
+    expect(rest.SecretList!.map((e) => e.Name)).toEqual(["zeta"]);
+    const refused = "Managed external secrets (Type SalesforceClientSecret) are not supported by localfargate.";
+    await expectAwsError(sm.send(new CreateSecretCommand(newer({ Name: "ext", SecretString: "{}", Type: "SalesforceClientSecret" }))), "InvalidParameterException", 400, refused);
+    await expectAwsError(sm.send(new UpdateSecretCommand(newer({ SecretId: "mid", Type: "SalesforceClientSecret" }))), "InvalidParameterException", 400, refused);
+  });
+});
+
+describe("CloudTrail", () => {
+  it("PutInsightSelectors keeps each selector's EventCategories", async () => {
+    await createTrailBucket(new S3Client({ ...s.config, forcePathStyle: true }), "insight-bucket");
+    const ct = new CloudTrailClient(s.config);
+    await ct.send(new CreateTrailCommand({ Name: "insights", S3BucketName: "insight-bucket" }));
+    const selectors = [{ InsightType: "ApiCallRateInsight", EventCategories: ["Management", "Data"] }];
+    const put = await ct.send(new PutInsightSelectorsCommand(newer({ TrailName: "insights", InsightSelectors: selectors })));
+    expect(put.InsightSelectors).toEqual(selectors);
+    expect((await ct.send(new GetInsightSelectorsCommand({ TrailName: "insights" }))).InsightSelectors).toEqual(selectors);
+  });
+});
+
+describe("Organizations", () => {
+  it("the newer policy types are refused as unavailable; a responsibility-transfer ID is no target here", async () => {
+    const org = new OrganizationsClient(s.config);
+    await org.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
+    const root = (await org.send(new ListRootsCommand({}))).Roots![0].Id!;
+    await expectAwsError(org.send(new EnablePolicyTypeCommand(newer({ RootId: root, PolicyType: "SECURITYHUB_POLICY" }))), "PolicyTypeNotAvailableForOrganizationException", 409);
+    await expectAwsError(org.send(new TagResourceCommand({ ResourceId: "rt-0123456789abcdef", Tags: [{ Key: "k", Value: "v" }] })), "TargetNotFoundException", 404);
+    expect((await org.send(new ListHandshakesForAccountCommand(newer({ Filter: { ActionType: "TRANSFER_RESPONSIBILITY" } })))).Handshakes).toEqual([]);
   });
 });

@@ -41,6 +41,7 @@ import {
   pathMatches,
   removeTags,
   requestTagContext,
+  settableStatus,
   tagsPage,
 } from "./common.ts";
 import {
@@ -287,7 +288,8 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
       authorize: authorizeOnKeyOwner,
       handler: function updateAccessKey(ctx, i, who) {
         const k = keyOf(state, who, i.AccessKeyId!);
-        k.status = i.Status as "Active" | "Inactive";
+        // the newer model's statusType has Expired, which only the service sets
+        k.status = settableStatus(i.Status);
         state.saveKey(ctx, k);
         return {};
       },
