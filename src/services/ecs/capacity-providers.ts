@@ -137,7 +137,7 @@ function createCapacityProviderOperation(providers: CapacityProviders) {
       if (/^(aws|ecs|fargate)/i.test(name)) throw invalid(`The capacity provider name '${name}' is invalid: names can't begin with "aws", "ecs" or "fargate".`);
       validateTags(input.tags);
       const newer = input as { managedInstancesProvider?: unknown; cluster?: string };
-      // Managed Instances capacity providers launch EC2 instances, which localfargate does not have (docs/ecs.md)
+      // Managed Instances capacity providers launch EC2 instances, which localfargate does not have (docs/ecs-fargate.md)
       if (newer.managedInstancesProvider !== undefined) throw invalid("Amazon ECS Managed Instances capacity providers are not supported by localfargate.");
       refuseClusterScope(input);
       if (!input.autoScalingGroupProvider) throw invalid("Either autoScalingGroupProvider or managedInstancesProvider must be specified.");

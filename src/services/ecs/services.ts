@@ -45,7 +45,7 @@ export function addServiceEvent(s: ServiceRecord, now: Date, message: string): v
 const STAGED_MEMBERS = ["bakeTimeInMinutes", "lifecycleHooks", "linearConfiguration", "canaryConfiguration"] as const;
 
 export function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, previous?: DeploymentConfiguration): DeploymentConfiguration {
-  // localfargate runs rolling deployments only (docs/ecs.md): the other strategies, and what only they use, are refused
+  // localfargate runs rolling deployments only (docs/ecs-fargate.md): the other strategies, and what only they use, are refused
   const strategy = (c as { strategy?: string } | undefined)?.strategy;
   if (strategy !== undefined && strategy !== "ROLLING") throw invalid(`Deployment strategy ${strategy} is not supported by localfargate; use ROLLING.`);
   for (const m of STAGED_MEMBERS)

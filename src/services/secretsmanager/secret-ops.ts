@@ -278,7 +278,7 @@ export function checkFilters(filters: Filter[] | undefined): void {
 
 /**
  * The newer model's Type names the partner holding a managed external secret; localfargate has
- * no partner integrations (docs/secretsmanager.md), so a secret with one is refused, not made plain.
+ * no partner integrations (docs/secrets.md), so a secret with one is refused, not made plain.
  */
 function refuseExternalType(i: object): void {
   const type = (i as { Type?: string }).Type;
