@@ -17,6 +17,7 @@ import {
   ListTasksCommand,
   PutAccountSettingCommand,
   RunTaskCommand,
+  UpdateCapacityProviderCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import { DecryptCommand, KMSClient, ReEncryptCommand } from "@aws-sdk/client-kms";
@@ -150,8 +151,30 @@ describe("ECS", () => {
       "Either autoScalingGroupProvider or managedInstancesProvider must be specified.",
     );
     const scoped = "The cluster parameter applies to Amazon ECS Managed Instances capacity providers, which localfargate does not support.";
-    await expectAwsError(ecs.send(new DescribeCapacityProvidersCommand(newer({ cluster: "mi" }))), "InvalidParameterException", 400, scoped);
-    await expectAwsError(ecs.send(new DeleteCapacityProviderCommand(newer({ capacityProvider: "x", cluster: "mi" }))), "InvalidParameterException", 400, scoped);
+    const asg = { autoScalingGroupArn: "arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:0f6b2a5e-1111-4222-8333-944455556666:autoScalingGroupName/mi-asg" };
+    await ecs.send(new CreateCapacityProviderCommand({ name: "asg-cp", autoScalingGroupProvider: asg }));
+    await expectAwsError(
+      ecs.send(new CreateCapacityProviderCommand(newer({ name: "scoped", cluster: "mi", autoScalingGroupProvider: asg }))),
+      "InvalidParameterException",
+      400,
+      scoped,
+    );
+    await expectAwsError(ecs.send(new DeleteCapacityProviderCommand(newer({ capacityProvider: "asg-cp", cluster: "mi" }))), "InvalidParameterException", 400, scoped);
+    await expectAwsError(
+      ecs.send(new UpdateCapacityProviderCommand(newer({ name: "asg-cp", cluster: "mi", autoScalingGroupProvider: {} }))),
+      "InvalidParameterException",
+      400,
+      scoped,
+    );
+    // DescribeCapacityProviders' cluster lists the providers associated with that cluster only
+    await ecs.send(new CreateClusterCommand({ clusterName: "with-fargate", capacityProviders: ["FARGATE"] }));
+    const names = async (input: Record<string, unknown>) => (await ecs.send(new DescribeCapacityProvidersCommand(newer(input)))).capacityProviders!.map((p) => p.name);
+    expect(await names({})).toEqual(["FARGATE", "FARGATE_SPOT", "asg-cp"]);
+    expect(await names({ cluster: "with-fargate" })).toEqual(["FARGATE"]);
+    const named = await ecs.send(new DescribeCapacityProvidersCommand(newer({ cluster: "with-fargate", capacityProviders: ["FARGATE", "asg-cp"] })));
+    expect(named.capacityProviders!.map((p) => p.name)).toEqual(["FARGATE"]);
+    expect(named.failures!.map((f) => f.reason)).toEqual(["MISSING"]);
+    await expectAwsError(ecs.send(new DescribeCapacityProvidersCommand(newer({ cluster: "no-such-cluster" }))), "ClusterNotFoundException", 400);
   });
 
   it("the newer account settings defaultLogDriverMode and fargateEventWindows are kept, with their defaults", async () => {

@@ -87,6 +87,8 @@ export class CapacityProviders {
 
 /** The clusters that use a capacity provider (the rule DeleteCapacityProvider checks). */
 export type ProviderUse = (region: string, account: string, name: string) => { clusters: boolean; services: boolean };
+/** The capacity providers associated with the caller's cluster `ref` (ClusterNotFoundException when it is not the caller's). */
+export type ClusterProviders = (ctx: RequestContext, ref: string) => string[];
 
 function fargateOutput(region: string, account: string, name: string, withTags: boolean): CapacityProvider {
   return { capacityProviderArn: capacityProviderArn(region, account, name), name, status: "ACTIVE", ...(withTags ? { tags: [] } : {}) };
@@ -168,7 +170,7 @@ interface Described {
   name: string | undefined;
 }
 
-function describeCapacityProvidersOperation(providers: CapacityProviders) {
+function describeCapacityProvidersOperation(providers: CapacityProviders, clusterProviders: ClusterProviders) {
   return defineOperation<DescribeCapacityProvidersRequest, DescribeCapacityProvidersResponse, Described[]>({
     readOnly: true,
     resolve: (ctx, input) => (input.capacityProviders ?? []).map((ref) => ({ ref, name: nameOf(ctx, ref) })),
@@ -177,7 +179,10 @@ function describeCapacityProvidersOperation(providers: CapacityProviders) {
         ? described.map(({ name }) => ({ action: "ecs:DescribeCapacityProviders", resource: name ? capacityProviderArn(ctx.region, ctx.principal.accountId, name) : "*" }))
         : [{ action: "ecs:DescribeCapacityProviders", resource: "*" }],
     handler: function describeCapacityProviders(ctx, input, described): DescribeCapacityProvidersResponse {
-      refuseClusterScope(input);
+      // the newer model's cluster: only the providers associated with that cluster (DescribeCapacityProviders API reference)
+      const cluster = (input as { cluster?: string }).cluster;
+      const inCluster = cluster === undefined ? undefined : new Set(clusterProviders(ctx, cluster));
+      const shown = (name: string) => !inCluster || inCluster.has(name);
       const withTags = (input.include ?? []).includes("TAGS");
       const account = ctx.principal.accountId;
       if (described.length) {
@@ -186,14 +191,20 @@ function describeCapacityProvidersOperation(providers: CapacityProviders) {
         const out: DescribeCapacityProvidersResponse = { capacityProviders: [], failures: [] };
         for (const { ref, name } of described) {
           const own = name === undefined ? undefined : providers.get(ctx.region, account, name);
-          if (name !== undefined && FARGATE_PROVIDERS.includes(name)) out.capacityProviders!.push(fargateOutput(ctx.region, account, name, withTags));
-          else if (own) out.capacityProviders!.push(output(own, withTags));
+          if (name !== undefined && FARGATE_PROVIDERS.includes(name) && shown(name)) out.capacityProviders!.push(fargateOutput(ctx.region, account, name, withTags));
+          else if (own && shown(own.name)) out.capacityProviders!.push(output(own, withTags));
           else out.failures!.push({ arn: name === undefined || ref.startsWith("arn:") ? ref : capacityProviderArn(ctx.region, account, name), reason: "MISSING" });
         }
         return out;
       }
       const limit = checkMaxResults(input.maxResults, 10);
-      const all = [...FARGATE_PROVIDERS.map((n) => fargateOutput(ctx.region, account, n, withTags)), ...providers.of(ctx.region, account).map((r) => output(r, withTags))];
+      const all = [
+        ...FARGATE_PROVIDERS.filter(shown).map((n) => fargateOutput(ctx.region, account, n, withTags)),
+        ...providers
+          .of(ctx.region, account)
+          .filter((r) => shown(r.name))
+          .map((r) => output(r, withTags)),
+      ];
       const after = tokenPosition(input.nextToken);
       const start = after === undefined ? 0 : all.findIndex((p) => p.capacityProviderArn === after) + 1;
       if (after !== undefined && start === 0) return { capacityProviders: [], failures: [] };
@@ -204,8 +215,9 @@ function describeCapacityProvidersOperation(providers: CapacityProviders) {
 }
 
 /**
- * The newer models' `cluster` member names a Managed Instances capacity provider's cluster (those
- * providers are cluster-scoped); localfargate has none, so the member is refused rather than ignored.
+ * The newer models' `cluster` member of CreateCapacityProvider, UpdateCapacityProvider and
+ * DeleteCapacityProvider names a Managed Instances capacity provider's cluster (those providers
+ * are cluster-scoped); localfargate has none, so the member is refused rather than ignored.
  */
 function refuseClusterScope(input: object): void {
   if ((input as { cluster?: string }).cluster !== undefined)
@@ -224,10 +236,10 @@ function updateCapacityProviderOperation(providers: CapacityProviders) {
   return defineOperation<UpdateCapacityProviderRequest, UpdateCapacityProviderResponse>({
     authorize: (ctx, input): AuthCheck[] => [{ action: "ecs:UpdateCapacityProvider", resource: refArn(ctx, input.name ?? "") }],
     handler: function updateCapacityProvider(ctx, input): UpdateCapacityProviderResponse {
+      const r = ownProvider(providers, ctx, input.name ?? "", `The ${input.name} capacity provider is reserved and can't be updated.`);
       refuseClusterScope(input);
       if ((input as { managedInstancesProvider?: unknown }).managedInstancesProvider !== undefined)
         throw invalid("Amazon ECS Managed Instances capacity providers are not supported by localfargate.");
-      const r = ownProvider(providers, ctx, input.name ?? "", `The ${input.name} capacity provider is reserved and can't be updated.`);
       const next = input.autoScalingGroupProvider ?? {};
       const merged = checkProvider({
         ...r.autoScalingGroupProvider,
@@ -252,8 +264,8 @@ function deleteCapacityProviderOperation(providers: CapacityProviders, inUse: Pr
   return defineOperation<DeleteCapacityProviderRequest, DeleteCapacityProviderResponse>({
     authorize: (ctx, input): AuthCheck[] => [{ action: "ecs:DeleteCapacityProvider", resource: refArn(ctx, input.capacityProvider ?? "") }],
     handler: function deleteCapacityProvider(ctx, input): DeleteCapacityProviderResponse {
-      refuseClusterScope(input);
       const r = ownProvider(providers, ctx, input.capacityProvider ?? "", `The ${input.capacityProvider} capacity provider is reserved and can't be deleted.`);
+      refuseClusterScope(input);
       const use = inUse(ctx.region, ctx.principal.accountId, r.name);
       if (use.services) throw invalid("The capacity provider is used in the capacity provider strategy of a service. Remove it from the service's strategy first.");
       if (use.clusters) throw invalid("The capacity provider is associated with a cluster. Remove it from the cluster with PutClusterCapacityProviders first.");
@@ -263,10 +275,10 @@ function deleteCapacityProviderOperation(providers: CapacityProviders, inUse: Pr
   });
 }
 
-export function capacityProviderOperations(providers: CapacityProviders, inUse: ProviderUse) {
+export function capacityProviderOperations(providers: CapacityProviders, inUse: ProviderUse, clusterProviders: ClusterProviders) {
   return {
     CreateCapacityProvider: createCapacityProviderOperation(providers),
-    DescribeCapacityProviders: describeCapacityProvidersOperation(providers),
+    DescribeCapacityProviders: describeCapacityProvidersOperation(providers, clusterProviders),
     UpdateCapacityProvider: updateCapacityProviderOperation(providers),
     DeleteCapacityProvider: deleteCapacityProviderOperation(providers, inUse),
   };
