@@ -104,6 +104,11 @@ describe("ECS", () => {
     };
     expect(svc.resourceManagementType).toBe("CUSTOMER");
     expect(svc.deploymentConfiguration).toMatchObject({ strategy: "ROLLING" });
+    // the newer output members: the current service deployment and revision, from the service's history
+    const history = (await ecs.send(new ListServiceDeploymentsCommand({ cluster: "rmt", service: "idle" }))).serviceDeployments!;
+    const current = svc as { currentServiceDeployment?: string; currentServiceRevisions?: { arn?: string; requestedTaskCount?: number }[] };
+    expect(current.currentServiceDeployment).toBe(history[0].serviceDeploymentArn);
+    expect(current.currentServiceRevisions).toEqual([expect.objectContaining({ arn: history[0].targetServiceRevisionArn, requestedTaskCount: 0 })]);
     // the newer ServiceDeploymentStatus value is a filter like the others
     expect((await ecs.send(new ListServiceDeploymentsCommand(newer({ cluster: "rmt", service: "idle", status: ["ROLLBACK_REQUESTED"] })))).serviceDeployments).toEqual([]);
   });

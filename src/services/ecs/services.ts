@@ -98,6 +98,22 @@ function deploymentOutput(state: EcsState, s: ServiceRecord, d: DeploymentRecord
   };
 }
 
+/**
+ * The newer model's currentServiceDeployment (the PRIMARY deployment's service-deployment ARN) and
+ * currentServiceRevisions (each live deployment's revision with its task counts).
+ */
+function currentRevisionFields(state: EcsState, s: ServiceRecord, deployments: Deployment[]): Record<string, unknown> {
+  const primary = s.deployments.find((d) => d.status === "PRIMARY");
+  const current = primary && state.history.byEcsDeployment(s.arn, primary.id);
+  const revisions = s.deployments
+    .filter((d) => d.status !== "INACTIVE" && d.serviceRevisionArn)
+    .map((d) => {
+      const shown = deployments.find((o) => o.id === d.id);
+      return { arn: d.serviceRevisionArn, requestedTaskCount: d.desiredCount, runningTaskCount: shown?.runningCount ?? 0, pendingTaskCount: shown?.pendingCount ?? 0 };
+    });
+  return { ...(current ? { currentServiceDeployment: current.arn } : {}), ...(revisions.length ? { currentServiceRevisions: revisions } : {}) };
+}
+
 export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boolean): Service {
   let running = 0;
   let pending = 0;
@@ -135,6 +151,7 @@ export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boole
     propagateTags: (s.propagateTags ?? "NONE") as Service["propagateTags"],
     enableExecuteCommand: s.enableExecuteCommand,
   };
+  Object.assign(out, currentRevisionFields(state, s, out.deployments ?? []));
   if (s.deploymentController === "EXTERNAL") Object.assign(out, externalServiceFields(state, s));
   if (withTags) out.tags = s.tags;
   return out;
