@@ -175,6 +175,8 @@ describe("ECS", () => {
     await ecs.send(new CreateClusterCommand({ clusterName: "with-fargate", capacityProviders: ["FARGATE"] }));
     const names = async (input: Record<string, unknown>) => (await ecs.send(new DescribeCapacityProvidersCommand(newer(input)))).capacityProviders!.map((p) => p.name);
     expect(await names({})).toEqual(["FARGATE", "FARGATE_SPOT", "asg-cp"]);
+    const types = (await ecs.send(new DescribeCapacityProvidersCommand({}))).capacityProviders!.map((p) => (p as { type?: string }).type);
+    expect(types).toEqual(["FARGATE", "FARGATE_SPOT", "EC2_AUTOSCALING"]);
     expect(await names({ cluster: "with-fargate" })).toEqual(["FARGATE"]);
     const named = await ecs.send(new DescribeCapacityProvidersCommand(newer({ cluster: "with-fargate", capacityProviders: ["FARGATE", "asg-cp"] })));
     expect(named.capacityProviders!.map((p) => p.name)).toEqual(["FARGATE"]);

@@ -91,14 +91,16 @@ export type ProviderUse = (region: string, account: string, name: string) => { c
 export type ClusterProviders = (ctx: RequestContext, ref: string) => string[];
 
 function fargateOutput(region: string, account: string, name: string, withTags: boolean): CapacityProvider {
-  return { capacityProviderArn: capacityProviderArn(region, account, name), name, status: "ACTIVE", ...(withTags ? { tags: [] } : {}) };
+  return { capacityProviderArn: capacityProviderArn(region, account, name), name, status: "ACTIVE", type: name as CapacityProvider["type"], ...(withTags ? { tags: [] } : {}) };
 }
 
+/** A provider as the API shows it; `type` is the newer model's (EC2_AUTOSCALING, FARGATE, FARGATE_SPOT here). */
 function output(r: CapacityProviderRecord, withTags: boolean, status: "ACTIVE" | "INACTIVE" = "ACTIVE", updateStatus?: string): CapacityProvider {
   return {
     capacityProviderArn: r.arn,
     name: r.name,
     status,
+    type: "EC2_AUTOSCALING",
     autoScalingGroupProvider: r.autoScalingGroupProvider,
     ...(updateStatus ? { updateStatus: updateStatus as CapacityProvider["updateStatus"] } : {}),
     ...(withTags ? { tags: r.tags } : {}),
