@@ -8,6 +8,8 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   DeleteCapacityProviderCommand,
+  DeleteTaskDefinitionsCommand,
+  DeregisterTaskDefinitionCommand,
   DescribeCapacityProvidersCommand,
   DescribeServicesCommand,
   ECSClient,
@@ -182,6 +184,16 @@ describe("ECS", () => {
     expect(named.capacityProviders!.map((p) => p.name)).toEqual(["FARGATE"]);
     expect(named.failures!.map((f) => f.reason)).toEqual(["MISSING"]);
     await expectAwsError(ecs.send(new DescribeCapacityProvidersCommand(newer({ cluster: "no-such-cluster" }))), "ClusterNotFoundException", 400);
+  });
+
+  it("DeleteTaskDefinitions reports the newer deleteRequestedAt", async () => {
+    const td = await registerSleeper(ecs, "deleted-app");
+    await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: td }));
+    const del = await ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: [td] }));
+    const def = del.taskDefinitions![0] as { status?: string; deregisteredAt?: Date; deleteRequestedAt?: Date };
+    expect(def.status).toBe("DELETE_IN_PROGRESS");
+    expect(def.deleteRequestedAt).toBeInstanceOf(Date);
+    expect(def.deleteRequestedAt!.getTime()).toBeGreaterThanOrEqual(def.deregisteredAt!.getTime());
   });
 
   it("the newer account settings defaultLogDriverMode and fargateEventWindows are kept, with their defaults", async () => {
