@@ -1,7 +1,8 @@
 /**
  * Generates src/protocol/shapes/<service>.gen.ts from the official Smithy models in
- * ../shared/models, for the operations localfargate implements (listed below) only:
- * member names, types, required, lengths, ranges, enums and patterns; no documentation.
+ * ../shared/models with the newer botocore models (../shared/models/botocore) laid over them,
+ * for the operations localfargate implements (listed in implemented.ts) only: member names,
+ * types, required, lengths, ranges, enums and patterns; no documentation.
  *
  *   node --import tsx scripts/gen-shapes.ts
  */
@@ -231,12 +232,27 @@ interface BotocoreModel {
 }
 
 /**
- * Services whose botocore model is newer than the Smithy one (members and enum values today's
- * SDKs send): their tables are the Smithy model's plus what only botocore has. KMS, and IAM for
- * the service-specific credential members (CredentialAgeDays, AllUsers, API key alias and secret,
- * the Expired status); the other services' Smithy models are current for what localfargate implements.
+ * Every service's botocore model (the `botocore/` folder): newer than the Smithy models, so what
+ * today's SDKs and the CLI send. The tables are the Smithy model's with botocore's definition laid
+ * over them wherever the two differ (overlayBotocore): new members, enum values, required-ness,
+ * lengths, ranges and patterns.
  */
-export const BOTOCORE_NEWER: Record<string, string> = { kms: "botocore/kms-service-2.json", iam: "botocore/iam-service-2.json" };
+export const BOTOCORE_NEWER: Record<string, string> = {
+  kms: "botocore/kms-service-2.json",
+  iam: "botocore/iam-service-2.json",
+  sts: "botocore/sts-service-2.json",
+  ecs: "botocore/ecs-service-2.json",
+  cloudtrail: "botocore/cloudtrail-service-2.json",
+  organizations: "botocore/organizations-service-2.json",
+  cloudwatchlogs: "botocore/logs-service-2.json",
+  secretsmanager: "botocore/secretsmanager-service-2.json",
+  ssm: "botocore/ssm-service-2.json",
+};
+
+/** A pattern without the ^…$ anchors the Smithy conversion adds: botocore's and Smithy's compare equal when these do. */
+export const unanchored = (p: string | undefined): string | undefined => (p === undefined ? undefined : p.replace(/^\^/, "").replace(/\$$/, ""));
+/** A length/range bound, where Smithy's explicit 0 minimum and botocore's absent one mean the same. */
+export const lowerBound = (n: number | undefined): number | undefined => (n ? n : undefined);
 
 /**
  * Services with implemented operations that only the botocore model has so far (ECS's
@@ -295,9 +311,10 @@ function botocoreShape(out: ServiceShapes, model: BotocoreModel, name: string, w
 }
 
 /**
- * Adds to tables generated from the Smithy model what the botocore model has beyond it: members
- * of known structures (never as required: an older SDK does not send them), enum values, an
- * operation's output or errors the Smithy model lacks, and the shapes those need.
+ * Lays the botocore model over tables generated from the Smithy model: members of known
+ * structures, enum values, required-ness, lengths, ranges and patterns as botocore has them; an
+ * operation's output or errors the Smithy model lacks; and the shapes those need (with their
+ * required members: a member only botocore has brings botocore's whole definition).
  */
 export function overlayBotocore(out: ServiceShapes, file: string): ServiceShapes {
   const model = JSON.parse(readFileSync(join(modelsDir, file), "utf8")) as BotocoreModel;
@@ -312,7 +329,7 @@ export function overlayBotocore(out: ServiceShapes, file: string): ServiceShapes
   for (const [op, shapes] of Object.entries(out.operations)) {
     const b = model.operations[op];
     if (!b) continue;
-    if (!shapes.output && b.output) shapes.output = botocoreShape(out, model, b.output.shape);
+    if (!shapes.output && b.output) shapes.output = botocoreShape(out, model, b.output.shape, true);
     for (const e of b.errors ?? []) if (!shapes.errors.includes(e.shape)) shapes.errors.push(addError(e.shape));
   }
   // until nothing changes: a member added to one structure brings shapes that may be overlaid too
@@ -324,11 +341,29 @@ export function overlayBotocore(out: ServiceShapes, file: string): ServiceShapes
       if (shape.type === "structure" && b.type === "structure") {
         for (const [m, def] of Object.entries(b.members ?? {})) {
           if (shape.members[m]) continue;
-          shape.members[m] = { target: botocoreShape(out, model, def.shape) };
+          shape.members[m] = { target: botocoreShape(out, model, def.shape, true) };
           changed = true;
         }
-      } else if (shape.type === "string" && shape.enum && b.enum) {
+        // botocore's required-ness (a member AWS has made optional, such as ECS CreateCapacityProvider's autoScalingGroupProvider)
+        const required = (b.required ?? []).filter((m) => shape.members[m]);
+        if (required.length) shape.required = required;
+        else delete shape.required;
+        continue;
+      }
+      if (shape.type === "string" && b.enum) {
+        shape.enum ??= [];
         for (const v of b.enum) if (!shape.enum.includes(v)) shape.enum.push(v);
+      }
+      if (shape.type === "string" && unanchored(b.pattern) !== unanchored(shape.pattern)) {
+        if (b.pattern === undefined) delete shape.pattern;
+        else shape.pattern = b.pattern;
+      }
+      if ("min" in b || "max" in b || "min" in shape || "max" in shape) {
+        const bounded = shape as { min?: number; max?: number };
+        if (lowerBound(b.min) !== lowerBound(bounded.min)) bounded.min = b.min;
+        if (b.max !== bounded.max) bounded.max = b.max;
+        if (bounded.min === undefined) delete bounded.min;
+        if (bounded.max === undefined) delete bounded.max;
       }
     }
   }
@@ -402,7 +437,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const smithy = BOTOCORE_NEWER[svc] ? overlayBotocore(generate(file, later), BOTOCORE_NEWER[svc]) : generate(file, later);
     const shapes = BOTOCORE_OPERATIONS[svc] ? addBotocoreOperations(smithy, BOTOCORE_OPERATIONS[svc]) : smithy;
     const body =
-      `// Generated by scripts/gen-shapes.ts from the official Smithy model (${file}, aws/api-models-aws)${BOTOCORE_NEWER[svc] ? ` and what the newer botocore model (${BOTOCORE_NEWER[svc]}) adds` : ""}${BOTOCORE_OPERATIONS[svc] ? ` and the operations only the botocore model (${BOTOCORE_OPERATIONS[svc]}) has` : ""}.\n` +
+      `// Generated by scripts/gen-shapes.ts from the official Smithy model (${file}, aws/api-models-aws)${BOTOCORE_NEWER[svc] ? ` with the newer botocore model (${BOTOCORE_NEWER[svc]}) laid over it` : ""}${BOTOCORE_OPERATIONS[svc] ? ` and the operations only the botocore model (${BOTOCORE_OPERATIONS[svc]}) has` : ""}.\n` +
       `// Only the operations listed in implemented.ts. Do not edit by hand; run the script.\n` +
       `import type { ServiceShapes } from "./types.ts";\n\n` +
       `/** The operations implemented: a service's operation table is keyed by exactly these. */\n` +

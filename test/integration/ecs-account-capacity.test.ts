@@ -46,7 +46,9 @@ describe("account settings", () => {
     expect(byName.containerInsights).toEqual({ name: "containerInsights", value: "disabled", principalArn: ROOT, type: "aws_managed" });
     expect(byName.fargateTaskRetirementWaitPeriod.value).toBe("7");
     expect(byName.tagResourceAuthorization.value).toBe("on");
-    expect(out.settings).toHaveLength(9);
+    // eleven with the newer model's defaultLogDriverMode and fargateEventWindows: a first page of ten
+    expect(out.settings).toHaveLength(10);
+    expect(out.nextToken).toBeDefined();
     // without effectiveSettings only what was set is listed: nothing yet
     expect((await ecs.send(new ListAccountSettingsCommand({}))).settings).toEqual([]);
   });
@@ -115,7 +117,7 @@ describe("account settings", () => {
     const first = await ecs.send(new ListAccountSettingsCommand({ effectiveSettings: true, maxResults: 4 }));
     expect(first.settings).toHaveLength(4);
     const second = await ecs.send(new ListAccountSettingsCommand({ effectiveSettings: true, maxResults: 10, nextToken: first.nextToken }));
-    expect(second.settings).toHaveLength(5);
+    expect(second.settings).toHaveLength(7);
     expect(second.nextToken).toBeUndefined();
     await expectAwsError(ecs.send(new ListAccountSettingsCommand({ nextToken: "bogus" })), "InvalidParameterException", 400);
     const west = new ECSClient(server.configFor(server.config.credentials, "us-west-2"));

@@ -28,7 +28,11 @@ function checkSelectors(selectors: InsightSelector[]): InsightSelector[] {
     }
     seen.add(s.InsightType);
   }
-  return selectors.map((s) => ({ InsightType: s.InsightType }));
+  // EventCategories (the newer model): Management and/or Data; absent means management events
+  return selectors.map((s) => {
+    const categories = (s as { EventCategories?: string[] }).EventCategories;
+    return { InsightType: s.InsightType, ...(categories ? { EventCategories: [...new Set(categories)] } : {}) } as InsightSelector;
+  });
 }
 
 export function putInsightSelectorsOperation(deps: CloudTrailDeps) {

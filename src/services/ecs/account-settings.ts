@@ -35,6 +35,9 @@ const SETTINGS: Record<string, { default: string; values: string[] }> = {
   tagResourceAuthorization: { default: "on", values: ["on", "off"] },
   fargateTaskRetirementWaitPeriod: { default: "7", values: ["0", "7", "14"] },
   guardDutyActivate: { default: "off", values: ["on", "off"] },
+  // non-blocking since June 25, 2025 (the PutAccountSetting API reference, "defaultLogDriverMode")
+  defaultLogDriverMode: { default: "non-blocking", values: ["blocking", "non-blocking"] },
+  fargateEventWindows: { default: "disabled", values: ["enabled", "disabled"] },
 };
 const NAMES = Object.keys(SETTINGS).sort();
 

@@ -87,16 +87,20 @@ export class CapacityProviders {
 
 /** The clusters that use a capacity provider (the rule DeleteCapacityProvider checks). */
 export type ProviderUse = (region: string, account: string, name: string) => { clusters: boolean; services: boolean };
+/** The capacity providers associated with the caller's cluster `ref` (ClusterNotFoundException when it is not the caller's). */
+export type ClusterProviders = (ctx: RequestContext, ref: string) => string[];
 
 function fargateOutput(region: string, account: string, name: string, withTags: boolean): CapacityProvider {
-  return { capacityProviderArn: capacityProviderArn(region, account, name), name, status: "ACTIVE", ...(withTags ? { tags: [] } : {}) };
+  return { capacityProviderArn: capacityProviderArn(region, account, name), name, status: "ACTIVE", type: name as CapacityProvider["type"], ...(withTags ? { tags: [] } : {}) };
 }
 
+/** A provider as the API shows it; `type` is the newer model's (EC2_AUTOSCALING, FARGATE, FARGATE_SPOT here). */
 function output(r: CapacityProviderRecord, withTags: boolean, status: "ACTIVE" | "INACTIVE" = "ACTIVE", updateStatus?: string): CapacityProvider {
   return {
     capacityProviderArn: r.arn,
     name: r.name,
     status,
+    type: "EC2_AUTOSCALING",
     autoScalingGroupProvider: r.autoScalingGroupProvider,
     ...(updateStatus ? { updateStatus: updateStatus as CapacityProvider["updateStatus"] } : {}),
     ...(withTags ? { tags: r.tags } : {}),
@@ -136,6 +140,11 @@ function createCapacityProviderOperation(providers: CapacityProviders) {
       if (!NAME.test(name)) throw invalid("The name can contain up to 255 letters (uppercase and lowercase), numbers, underscores (_) and hyphens (-).");
       if (/^(aws|ecs|fargate)/i.test(name)) throw invalid(`The capacity provider name '${name}' is invalid: names can't begin with "aws", "ecs" or "fargate".`);
       validateTags(input.tags);
+      const newer = input as { managedInstancesProvider?: unknown; cluster?: string };
+      // Managed Instances capacity providers launch EC2 instances, which localfargate does not have (docs/ecs-fargate.md)
+      if (newer.managedInstancesProvider !== undefined) throw invalid("Amazon ECS Managed Instances capacity providers are not supported by localfargate.");
+      refuseClusterScope(input);
+      if (!input.autoScalingGroupProvider) throw invalid("Either autoScalingGroupProvider or managedInstancesProvider must be specified.");
       const asgArn = input.autoScalingGroupProvider?.autoScalingGroupArn ?? "";
       const m = ASG_ARN.exec(asgArn);
       if (!m) throw invalid(`The Auto Scaling group ARN '${asgArn}' is not valid.`);
@@ -163,7 +172,7 @@ interface Described {
   name: string | undefined;
 }
 
-function describeCapacityProvidersOperation(providers: CapacityProviders) {
+function describeCapacityProvidersOperation(providers: CapacityProviders, clusterProviders: ClusterProviders) {
   return defineOperation<DescribeCapacityProvidersRequest, DescribeCapacityProvidersResponse, Described[]>({
     readOnly: true,
     resolve: (ctx, input) => (input.capacityProviders ?? []).map((ref) => ({ ref, name: nameOf(ctx, ref) })),
@@ -172,6 +181,10 @@ function describeCapacityProvidersOperation(providers: CapacityProviders) {
         ? described.map(({ name }) => ({ action: "ecs:DescribeCapacityProviders", resource: name ? capacityProviderArn(ctx.region, ctx.principal.accountId, name) : "*" }))
         : [{ action: "ecs:DescribeCapacityProviders", resource: "*" }],
     handler: function describeCapacityProviders(ctx, input, described): DescribeCapacityProvidersResponse {
+      // the newer model's cluster: only the providers associated with that cluster (DescribeCapacityProviders API reference)
+      const cluster = (input as { cluster?: string }).cluster;
+      const inCluster = cluster === undefined ? undefined : new Set(clusterProviders(ctx, cluster));
+      const shown = (name: string) => !inCluster || inCluster.has(name);
       const withTags = (input.include ?? []).includes("TAGS");
       const account = ctx.principal.accountId;
       if (described.length) {
@@ -180,14 +193,20 @@ function describeCapacityProvidersOperation(providers: CapacityProviders) {
         const out: DescribeCapacityProvidersResponse = { capacityProviders: [], failures: [] };
         for (const { ref, name } of described) {
           const own = name === undefined ? undefined : providers.get(ctx.region, account, name);
-          if (name !== undefined && FARGATE_PROVIDERS.includes(name)) out.capacityProviders!.push(fargateOutput(ctx.region, account, name, withTags));
-          else if (own) out.capacityProviders!.push(output(own, withTags));
+          if (name !== undefined && FARGATE_PROVIDERS.includes(name) && shown(name)) out.capacityProviders!.push(fargateOutput(ctx.region, account, name, withTags));
+          else if (own && shown(own.name)) out.capacityProviders!.push(output(own, withTags));
           else out.failures!.push({ arn: name === undefined || ref.startsWith("arn:") ? ref : capacityProviderArn(ctx.region, account, name), reason: "MISSING" });
         }
         return out;
       }
       const limit = checkMaxResults(input.maxResults, 10);
-      const all = [...FARGATE_PROVIDERS.map((n) => fargateOutput(ctx.region, account, n, withTags)), ...providers.of(ctx.region, account).map((r) => output(r, withTags))];
+      const all = [
+        ...FARGATE_PROVIDERS.filter(shown).map((n) => fargateOutput(ctx.region, account, n, withTags)),
+        ...providers
+          .of(ctx.region, account)
+          .filter((r) => shown(r.name))
+          .map((r) => output(r, withTags)),
+      ];
       const after = tokenPosition(input.nextToken);
       const start = after === undefined ? 0 : all.findIndex((p) => p.capacityProviderArn === after) + 1;
       if (after !== undefined && start === 0) return { capacityProviders: [], failures: [] };
@@ -195,6 +214,16 @@ function describeCapacityProvidersOperation(providers: CapacityProviders) {
       return { capacityProviders: page, failures: [], nextToken: start + limit < all.length ? tokenFor(page[page.length - 1].capacityProviderArn!) : undefined };
     },
   });
+}
+
+/**
+ * The newer models' `cluster` member of CreateCapacityProvider, UpdateCapacityProvider and
+ * DeleteCapacityProvider names a Managed Instances capacity provider's cluster (those providers
+ * are cluster-scoped); localfargate has none, so the member is refused rather than ignored.
+ */
+function refuseClusterScope(input: object): void {
+  if ((input as { cluster?: string }).cluster !== undefined)
+    throw invalid("The cluster parameter applies to Amazon ECS Managed Instances capacity providers, which localfargate does not support.");
 }
 
 function ownProvider(providers: CapacityProviders, ctx: RequestContext, ref: string, reservedMessage: string): CapacityProviderRecord {
@@ -210,6 +239,9 @@ function updateCapacityProviderOperation(providers: CapacityProviders) {
     authorize: (ctx, input): AuthCheck[] => [{ action: "ecs:UpdateCapacityProvider", resource: refArn(ctx, input.name ?? "") }],
     handler: function updateCapacityProvider(ctx, input): UpdateCapacityProviderResponse {
       const r = ownProvider(providers, ctx, input.name ?? "", `The ${input.name} capacity provider is reserved and can't be updated.`);
+      refuseClusterScope(input);
+      if ((input as { managedInstancesProvider?: unknown }).managedInstancesProvider !== undefined)
+        throw invalid("Amazon ECS Managed Instances capacity providers are not supported by localfargate.");
       const next = input.autoScalingGroupProvider ?? {};
       const merged = checkProvider({
         ...r.autoScalingGroupProvider,
@@ -235,6 +267,7 @@ function deleteCapacityProviderOperation(providers: CapacityProviders, inUse: Pr
     authorize: (ctx, input): AuthCheck[] => [{ action: "ecs:DeleteCapacityProvider", resource: refArn(ctx, input.capacityProvider ?? "") }],
     handler: function deleteCapacityProvider(ctx, input): DeleteCapacityProviderResponse {
       const r = ownProvider(providers, ctx, input.capacityProvider ?? "", `The ${input.capacityProvider} capacity provider is reserved and can't be deleted.`);
+      refuseClusterScope(input);
       const use = inUse(ctx.region, ctx.principal.accountId, r.name);
       if (use.services) throw invalid("The capacity provider is used in the capacity provider strategy of a service. Remove it from the service's strategy first.");
       if (use.clusters) throw invalid("The capacity provider is associated with a cluster. Remove it from the cluster with PutClusterCapacityProviders first.");
@@ -244,10 +277,10 @@ function deleteCapacityProviderOperation(providers: CapacityProviders, inUse: Pr
   });
 }
 
-export function capacityProviderOperations(providers: CapacityProviders, inUse: ProviderUse) {
+export function capacityProviderOperations(providers: CapacityProviders, inUse: ProviderUse, clusterProviders: ClusterProviders) {
   return {
     CreateCapacityProvider: createCapacityProviderOperation(providers),
-    DescribeCapacityProviders: describeCapacityProvidersOperation(providers),
+    DescribeCapacityProviders: describeCapacityProvidersOperation(providers, clusterProviders),
     UpdateCapacityProvider: updateCapacityProviderOperation(providers),
     DeleteCapacityProvider: deleteCapacityProviderOperation(providers, inUse),
   };

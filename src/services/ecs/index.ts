@@ -21,6 +21,7 @@ import { clusterOperations } from "./clusters.ts";
 import { AccountSettings, accountSettingOperations } from "./account-settings.ts";
 import { withTagAuthorization } from "./tag-authorization.ts";
 import { CapacityProviders, capacityProviderOperations, type ProviderUse } from "./capacity-providers.ts";
+import { found, lookupCluster } from "./lookup.ts";
 import { serviceOperations, type ServicePlane } from "./services.ts";
 import { taskSetOperations } from "./task-sets.ts";
 import { serviceDeploymentOperations } from "./service-deployment-operations.ts";
@@ -92,7 +93,7 @@ export function ecsOperations(state: EcsState, plane: TaskPlane<TaskRecord>, sch
     {
       ...clusterOperations(state, { settings, providers }),
       ...accountSettingOperations(settings),
-      ...capacityProviderOperations(providers, providerUse(state)),
+      ...capacityProviderOperations(providers, providerUse(state), (ctx, ref) => found(lookupCluster(state, ctx, ref).cluster).capacityProviders),
       ...taskDefinitionOperations(state),
       ...taskOperations(state, plane),
       ...serviceOperations(state, scheduler),

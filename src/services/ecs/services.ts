@@ -41,7 +41,15 @@ export function addServiceEvent(s: ServiceRecord, now: Date, message: string): v
   if (s.events.length > 100) s.events.length = 100;
 }
 
+/** The members of deploymentConfiguration that only blue/green, linear and canary deployments use. */
+const STAGED_MEMBERS = ["bakeTimeInMinutes", "lifecycleHooks", "linearConfiguration", "canaryConfiguration"] as const;
+
 export function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, previous?: DeploymentConfiguration): DeploymentConfiguration {
+  // localfargate runs rolling deployments only (docs/ecs-fargate.md): the other strategies, and what only they use, are refused
+  const strategy = (c as { strategy?: string } | undefined)?.strategy;
+  if (strategy !== undefined && strategy !== "ROLLING") throw invalid(`Deployment strategy ${strategy} is not supported by localfargate; use ROLLING.`);
+  for (const m of STAGED_MEMBERS)
+    if ((c as Record<string, unknown> | undefined)?.[m] !== undefined) throw invalid(`${m} applies to BLUE_GREEN, LINEAR and CANARY deployments, which localfargate does not run.`);
   const min = c?.minimumHealthyPercent ?? previous?.minimumHealthyPercent ?? 100;
   const max = c?.maximumPercent ?? previous?.maximumPercent ?? 200;
   if (!Number.isInteger(min) || min < 0 || min > 100) throw invalid("minimumHealthyPercent must be between 0 and 100.");
@@ -52,7 +60,8 @@ export function checkDeploymentConfiguration(c: DeploymentConfiguration | undefi
     maximumPercent: max,
     minimumHealthyPercent: min,
     ...((c?.alarms ?? previous?.alarms) ? { alarms: c?.alarms ?? previous?.alarms } : {}),
-  };
+    strategy: "ROLLING",
+  } as DeploymentConfiguration;
 }
 
 /** Tasks of a service that the scheduler still counts (not stopped or stopping). */
@@ -89,6 +98,22 @@ function deploymentOutput(state: EcsState, s: ServiceRecord, d: DeploymentRecord
   };
 }
 
+/**
+ * The newer model's currentServiceDeployment (the PRIMARY deployment's service-deployment ARN) and
+ * currentServiceRevisions (each live deployment's revision with its task counts).
+ */
+function currentRevisionFields(state: EcsState, s: ServiceRecord, deployments: Deployment[]): Record<string, unknown> {
+  const primary = s.deployments.find((d) => d.status === "PRIMARY");
+  const current = primary && state.history.byEcsDeployment(s.arn, primary.id);
+  const revisions = s.deployments
+    .filter((d) => d.status !== "INACTIVE" && d.serviceRevisionArn)
+    .map((d) => {
+      const shown = deployments.find((o) => o.id === d.id);
+      return { arn: d.serviceRevisionArn, requestedTaskCount: d.desiredCount, runningTaskCount: shown?.runningCount ?? 0, pendingTaskCount: shown?.pendingCount ?? 0 };
+    });
+  return { ...(current ? { currentServiceDeployment: current.arn } : {}), ...(revisions.length ? { currentServiceRevisions: revisions } : {}) };
+}
+
 export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boolean): Service {
   let running = 0;
   let pending = 0;
@@ -96,7 +121,7 @@ export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boole
     if (t.task.lastStatus === "RUNNING") running++;
     else pending++;
   }
-  const out: Service = {
+  const out: Service & { resourceManagementType: string } = {
     serviceArn: s.arn,
     serviceName: s.name,
     clusterArn: s.clusterArn,
@@ -120,11 +145,13 @@ export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boole
     networkConfiguration: s.networkConfiguration,
     schedulingStrategy: "REPLICA",
     deploymentController: { type: "ECS" },
+    resourceManagementType: "CUSTOMER",
     createdBy: s.createdBy,
     enableECSManagedTags: s.enableECSManagedTags,
     propagateTags: (s.propagateTags ?? "NONE") as Service["propagateTags"],
     enableExecuteCommand: s.enableExecuteCommand,
   };
+  Object.assign(out, currentRevisionFields(state, s, out.deployments ?? []));
   if (s.deploymentController === "EXTERNAL") Object.assign(out, externalServiceFields(state, s));
   if (withTags) out.tags = s.tags;
   return out;
@@ -283,6 +310,9 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
       handler: function updateService(ctx, input, r): UpdateServiceResponse {
         const { c, s } = liveService(r);
         if (s.status !== "ACTIVE") throw new ServiceError("ServiceNotActiveException", "Service was not ACTIVE.", 400);
+        const controller = (input as { deploymentController?: { type?: string } }).deploymentController?.type;
+        if (controller !== undefined && controller !== (s.deploymentController ?? "ECS"))
+          throw invalid(`Changing the deployment controller from ${s.deploymentController ?? "ECS"} to ${controller} is not supported by localfargate.`);
         if (s.deploymentController === "EXTERNAL") return updateExternalService(state, plane, ctx, input, s);
         if (input.desiredCount !== undefined) checkDesiredCount(input.desiredCount);
         let def = state.taskDefFor(s.taskDefinition, s.region, s.accountId);
@@ -375,6 +405,8 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
       handler: function listServices(_ctx, input, r): ListServicesResponse {
         const c = found(r.cluster);
         if (input.schedulingStrategy === "DAEMON") return { serviceArns: [] };
+        // every service here is the customer's: ECS-managed (Express) services are not made
+        if ((input as { resourceManagementType?: string }).resourceManagementType === "ECS") return { serviceArns: [] };
         const p = indexPage(state.services.index("byCluster"), c.arn, input, (s) => s.arn, {
           filter: (s) => s.status !== "INACTIVE" && (!input.launchType || s.launchType === input.launchType),
         });

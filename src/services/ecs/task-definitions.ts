@@ -339,7 +339,8 @@ export function taskDefinitionOperations(state: EcsState) {
             out.failures!.push({ arn: d.arn, reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again." });
             continue;
           }
-          const def: TaskDefinition = { ...d.def, status: "DELETE_IN_PROGRESS" };
+          // deleteRequestedAt is the newer model's: when the delete was asked for
+          const def = { ...d.def, status: "DELETE_IN_PROGRESS", deleteRequestedAt: ctx.now } as TaskDefinition;
           // Deleted definitions disappear from describe and list; their revision numbers are never reused.
           ctx.writes.push(state.putTaskDef({ ...d, def, deleted: true }));
           out.taskDefinitions!.push(def);

@@ -443,6 +443,8 @@ function listTasksOperation(state: EcsState) {
     handler: function listTasks(_ctx, input, resolved): ListTasksResponse {
       const cluster = found(resolved.cluster);
       if (input.family && input.serviceName) throw invalid("The family and serviceName parameters cannot be used together.");
+      // daemons run on Amazon ECS Managed Instances only: no Fargate task belongs to one
+      if ((input as { daemonName?: string }).daemonName !== undefined) return { taskArns: [] };
       const desired = input.desiredStatus ?? "RUNNING";
       if (!["RUNNING", "PENDING", "STOPPED"].includes(desired)) throw invalid(`Invalid desiredStatus '${desired}'.`);
       let svcArn: string | undefined;

@@ -41,6 +41,7 @@ import {
   pathMatches,
   removeTags,
   requestTagContext,
+  settableStatus,
   tagsPage,
 } from "./common.ts";
 import {
@@ -288,7 +289,8 @@ export function userOperations(env: IamEnv): OperationTable<UserOperation> {
       authorize: authorizeOnKeyOwner,
       handler: function updateAccessKey(ctx, i, who) {
         const k = keyOf(state, who, i.AccessKeyId!);
-        k.status = i.Status as "Active" | "Inactive";
+        // the newer model's statusType has Expired, which only the service sets
+        k.status = settableStatus(i.Status);
         state.saveKey(ctx, k);
         return {};
       },

@@ -34,6 +34,7 @@ import { iamCheck } from "./key-policy.ts";
 import {
   decryptTarget,
   ignoresCiphertext,
+  ciphertextOf,
   decryptWith,
   encryptWith,
   keyInUse,
@@ -74,7 +75,7 @@ function decryptOperation(kms: Kms) {
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
       rejectRecipient(i);
-      const target = decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.KeyId, ignoresCiphertext(i));
+      const target = decryptTarget(kms, ctx, ciphertextOf(i.CiphertextBlob), i.KeyId, ignoresCiphertext(i));
       return namingKeys(ctx, target, target.key);
     },
     authorize: (ctx, i, t) => [useCheck(ctx, kms, t, "Decrypt", i.EncryptionContext, { "kms:EncryptionAlgorithm": i.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT" })],
@@ -108,7 +109,7 @@ function reEncryptOperation(kms: Kms) {
     readOnly: true,
     resolve(ctx, i) {
       checkGrantTokens(i.GrantTokens);
-      const source = decryptTarget(kms, ctx, Buffer.from(i.CiphertextBlob!), i.SourceKeyId, ignoresCiphertext(i));
+      const source = decryptTarget(kms, ctx, ciphertextOf(i.CiphertextBlob), i.SourceKeyId, ignoresCiphertext(i));
       const destination = keyInUse(kms, ctx, i.DestinationKeyId!);
       return namingKeys(ctx, { source, destination }, source.key, destination.key);
     },

@@ -108,7 +108,7 @@ export interface CiphertextTarget extends Resolved {
  * IncorrectKeyException; a blob naming a key that does not exist here → AccessDeniedException
  * with AWS's text.
  */
-export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer, keyId: string | undefined, ignoreCiphertext = false): CiphertextTarget {
+export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer | undefined, keyId: string | undefined, ignoreCiphertext = false): CiphertextTarget {
   const named = keyId !== undefined ? keyInUse(kms, ctx, keyId) : undefined;
   // an HMAC key can hold no ciphertext: AWS answers as for a key that does not match the blob
   if (named?.key.keySpec.startsWith("HMAC_")) throw err.incorrectKey();
@@ -117,6 +117,8 @@ export function decryptTarget(kms: Kms, ctx: RequestContext, blob: Buffer, keyId
     if (!named) throw err.validation("A KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.");
     return { key: named.key, alias: named.alias };
   }
+  // the newer models make CiphertextBlob optional for IGNORE_CIPHERTEXT dry runs only; any other call needs it
+  if (!blob) throw err.validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
   if (named && !isSymmetric(named.key)) return { key: named.key, alias: named.alias };
   const parsed = parseCiphertext(blob);
   // a multi-Region key's ciphertext is for every Regional copy: the one in the caller's Region decrypts it
@@ -161,4 +163,9 @@ export function encryptWith(kms: Kms, key: KeyRecord, plaintext: Buffer, ec: EC,
   }
   noContextForAsymmetric(key, ec);
   return { blob: rsaEncrypt(key.keySpec, current(kms, key).raw, alg, plaintext), algorithm: alg };
+}
+
+/** The request's ciphertext, absent when the caller sent none (the newer models make CiphertextBlob optional). */
+export function ciphertextOf(blob: Uint8Array | undefined): Buffer | undefined {
+  return blob === undefined ? undefined : Buffer.from(blob);
 }

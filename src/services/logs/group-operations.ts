@@ -14,6 +14,7 @@ import type {
   LogGroup as LogGroupShape,
   PutRetentionPolicyRequest,
 } from "@aws-sdk/client-cloudwatch-logs";
+import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { pageIndex, type PageTokens } from "../../store/paging.ts";
 import type { WriteOp } from "../../store/store.ts";
@@ -47,7 +48,8 @@ export function describeGroup(g: LogGroup): LogGroupShape {
     kmsKeyId: r.kmsKeyId,
     logGroupClass: r.logGroupClass,
     logGroupArn: r.arn,
-  };
+    deletionProtectionEnabled: false,
+  } as LogGroupShape;
 }
 
 /** Forgets a group and everything stored for it, with the call's writes. */
@@ -67,6 +69,11 @@ export function createLogGroupOperation(deps: LogsDeps) {
     resolve: (ctx, i) => groupTarget(ctx, deps, i.logGroupName!),
     authorize: (_ctx, i, t) => groupCheck("CreateLogGroup", t, { context: tagContext(i.tags) }),
     handler: async function createLogGroup(ctx, i, t) {
+      const newer = i as { deletionProtectionEnabled?: boolean; logGroupClass?: string };
+      // protection would need PutLogGroupDeletionProtection to lift it, which localfargate does not have (docs/logs.md)
+      if (newer.deletionProtectionEnabled) throw invalidParameter("Log group deletion protection is not supported by localfargate.");
+      // the Delivery class holds Lambda logs on their way to Amazon S3 or Firehose: there is no Lambda here
+      if (newer.logGroupClass === "DELIVERY") throw invalidParameter("The DELIVERY log group class is not supported by localfargate.");
       if (t.group) throw groupExists();
       const tags = mergedTags(t.arn, {}, i.tags);
       const record = {
@@ -108,6 +115,26 @@ export function deleteLogGroupOperation(deps: LogsDeps) {
   });
 }
 
+/**
+ * DescribeLogGroups' logGroupIdentifiers (the newer model): names, or ARNs, of the caller's own log
+ * groups in the Region (this is not a cross-account monitoring account); with it, no other filter
+ * but includeLinkedAccounts (the DescribeLogGroups API reference).
+ */
+function identifiedNames(ctx: RequestContext, i: DescribeLogGroupsRequest): Set<string> | undefined {
+  const ids = (i as { logGroupIdentifiers?: string[] }).logGroupIdentifiers;
+  if (ids === undefined) return undefined;
+  if (i.logGroupNamePrefix !== undefined || i.logGroupNamePattern !== undefined || i.logGroupClass !== undefined)
+    throw invalidParameter("logGroupIdentifiers can't be used together with logGroupNamePrefix, logGroupNamePattern or logGroupClass.");
+  const own = `arn:aws:logs:${ctx.region}:${ctx.principal.accountId}:log-group:`;
+  return new Set(
+    ids.map((id) => {
+      if (!id.startsWith("arn:")) return id;
+      if (!id.startsWith(own)) throw invalidParameter("Only log groups of this account can be described: this account is not a monitoring account.");
+      return id.slice(own.length).replace(/:\*$/, "");
+    }),
+  );
+}
+
 export function describeLogGroupsOperation(deps: LogsDeps) {
   return defineOperation<DescribeLogGroupsRequest, DescribeLogGroupsResponse>({
     readOnly: true,
@@ -116,7 +143,11 @@ export function describeLogGroupsOperation(deps: LogsDeps) {
       if (i.logGroupNamePrefix !== undefined && i.logGroupNamePattern !== undefined)
         throw invalidParameter("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.");
       const pattern = i.logGroupNamePattern?.toLowerCase();
-      const filter = (g: LogGroup) => (pattern === undefined || g.record.name.toLowerCase().includes(pattern)) && (!i.logGroupClass || g.record.logGroupClass === i.logGroupClass);
+      const named = identifiedNames(ctx, i);
+      const filter = (g: LogGroup) =>
+        (pattern === undefined || g.record.name.toLowerCase().includes(pattern)) &&
+        (!i.logGroupClass || g.record.logGroupClass === i.logGroupClass) &&
+        (!named || named.has(g.record.name));
       const page = pageIndex(GROUP_TOKENS, deps.state.byName, scopeOf(ctx.principal.accountId, ctx.region), i.nextToken, i.limit ?? DEFAULT_DESCRIBE_LIMIT, {
         prefix: i.logGroupNamePrefix,
         filter,

@@ -63,6 +63,7 @@ function createSecretOperation(state: SecretsState) {
     resolve(ctx, i) {
       checkName(i.Name!);
       checkOneValue(i);
+      refuseExternalType(i);
       checkSecretTags(i.Tags);
       if (i.AddReplicaRegions?.length) throw err.invalidParameter("Replicating secrets to other Regions is not supported by localfargate (docs/secrets.md).");
       return { existing: state.byNameIn(ctx.principal.accountId, ctx.region, i.Name!), arn: newSecretArn(ctx.region, ctx.principal.accountId, i.Name!) };
@@ -150,6 +151,7 @@ function updateSecretOperation(state: SecretsState) {
   return defineOperation<UpdateSecretRequest, UpdateSecretResponse, SecretTarget>({
     resolve(ctx, i) {
       checkOneValue(i);
+      refuseExternalType(i);
       return resolveTarget(state, ctx, i.SecretId!);
     },
     authorize: (_ctx, i, t) => [secretCheck("UpdateSecret", t, { "secretsmanager:KmsKeyId": i.KmsKeyId, "secretsmanager:Description": i.Description })],
@@ -274,24 +276,58 @@ export function checkFilters(filters: Filter[] | undefined): void {
   if ((filters?.length ?? 0) > 10) throw err.invalidParameter("You can specify up to 10 filters.");
 }
 
-export function filtered(state: SecretsState, ctx: RequestContext, filters: Filter[] | undefined, includeDeleted: boolean, order: "asc" | "desc"): SecretRecord[] {
+/**
+ * The newer model's Type names the partner holding a managed external secret; localfargate has
+ * no partner integrations (docs/secrets.md), so a secret with one is refused, not made plain.
+ */
+function refuseExternalType(i: object): void {
+  const type = (i as { Type?: string }).Type;
+  if (type !== undefined) throw err.invalidParameter(`Managed external secrets (Type ${type}) are not supported by localfargate.`);
+}
+
+/** ListSecrets' SortBy (the newer model): what the list is ordered by, CreatedDate when absent. */
+export type SortBy = "created-date" | "last-accessed-date" | "last-changed-date" | "name";
+
+function sortValue(s: SecretRecord, by: SortBy): number | string {
+  if (by === "name") return s.name;
+  if (by === "last-changed-date") return s.lastChangedDate.getTime();
+  if (by === "last-accessed-date") return s.lastAccessedDate?.getTime() ?? 0;
+  return s.createdDate.getTime();
+}
+
+export function filtered(
+  state: SecretsState,
+  ctx: RequestContext,
+  filters: Filter[] | undefined,
+  includeDeleted: boolean,
+  order: "asc" | "desc",
+  by: SortBy = "created-date",
+): SecretRecord[] {
   const items = state.inScope(ctx.principal.accountId, ctx.region).filter((s) => (includeDeleted || !s.deletedDate) && (filters ?? []).every((f) => matchesFilter(s, f)));
   const sign = order === "desc" ? -1 : 1;
-  items.sort((a, b) => sign * (a.createdDate.getTime() - b.createdDate.getTime()) || (a.arn < b.arn ? -1 : 1));
+  items.sort((a, b) => {
+    const x = sortValue(a, by);
+    const y = sortValue(b, by);
+    return sign * (x < y ? -1 : x > y ? 1 : 0) || (a.arn < b.arn ? -1 : 1);
+  });
   return items;
 }
 
-/** A unique key in list order: the creation time (inverted for desc), then the ARN. */
-function sortKey(order: "asc" | "desc") {
+/**
+ * A unique key in list order: the creation time (inverted for desc), then the ARN; for another
+ * SortBy, the place in the list.
+ */
+function sortKey(order: "asc" | "desc", by: SortBy) {
+  if (by !== "created-date") return (_s: SecretRecord, index: number) => String(index).padStart(10, "0");
   return (s: SecretRecord) => {
     const ms = s.createdDate.getTime();
     return `${String(order === "desc" ? 1e15 - ms : ms).padStart(16, "0")}|${s.arn}`;
   };
 }
 
-export function pageOfSecrets(items: SecretRecord[], token: string | undefined, limit: number, order: "asc" | "desc") {
+export function pageOfSecrets(items: SecretRecord[], token: string | undefined, limit: number, order: "asc" | "desc", by: SortBy = "created-date") {
   try {
-    return pageList(SECRETS_TOKENS, items, sortKey(order), token, limit);
+    return pageList(SECRETS_TOKENS, items, sortKey(order, by), token, limit);
   } catch (e) {
     if (e instanceof InvalidNextToken) throw err.invalidParameter("Invalid NextToken.");
     throw e;
@@ -305,7 +341,8 @@ function listSecretsOperation(state: SecretsState) {
     handler: function listSecrets(ctx, i) {
       checkFilters(i.Filters);
       const order = i.SortOrder ?? "asc";
-      const page = pageOfSecrets(filtered(state, ctx, i.Filters, i.IncludePlannedDeletion ?? false, order), i.NextToken, i.MaxResults ?? 100, order);
+      const by = (i as { SortBy?: SortBy }).SortBy ?? "created-date";
+      const page = pageOfSecrets(filtered(state, ctx, i.Filters, i.IncludePlannedDeletion ?? false, order, by), i.NextToken, i.MaxResults ?? 100, order, by);
       const list: SecretListEntry[] = page.items.map((s) => {
         const { VersionIdsToStages, ...d } = describe(s);
         return { ...d, ...(VersionIdsToStages ? { SecretVersionsToStages: VersionIdsToStages } : {}) };
