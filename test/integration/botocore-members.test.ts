@@ -221,13 +221,13 @@ describe("IAM", () => {
 
   it("ListServiceSpecificCredentials takes AllUsers, Marker and MaxItems", async () => {
     const all = await iam.send(new ListServiceSpecificCredentialsCommand(newer({ AllUsers: true, MaxItems: 5 })));
-    expect(all.ServiceSpecificCredentials).toEqual([]);
+    expect(all.ServiceSpecificCredentials).toEqual([]); // none issued in this test's account
     expect((all as { IsTruncated?: boolean }).IsTruncated).toBe(false);
     await expectAwsError(
       iam.send(new ListServiceSpecificCredentialsCommand(newer({ AllUsers: true, UserName: "expiring" }))),
       "InvalidInputException",
       400,
-      "AllUsers and UserName cannot be specified together.",
+      "UserName and AllUsers cannot be specified together.",
     );
     await expectAwsError(iam.send(new ListServiceSpecificCredentialsCommand(newer({ Marker: "not-ours" }))), "InvalidInputException", 400, "Invalid Marker.");
   });

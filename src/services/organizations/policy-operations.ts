@@ -55,7 +55,7 @@ type PolicyOperation =
 /** The authorization types (enforced) and the management types (kept and inherited, not enforced) offered here (docs/organizations.md). */
 function organizationType(type: string | undefined): PolicyTypeName {
   if (!ORGANIZATION_POLICY_TYPES.includes(type as PolicyTypeName)) {
-    throw orgError("PolicyTypeNotAvailableForOrganizationException", "You can't use the specified policy type with the feature set currently enabled for this organization.");
+    throw orgError("PolicyTypeNotAvailableForOrganizationException", `You can't use the ${type} policy type: it isn't available in this organization.`);
   }
   return type as PolicyTypeName;
 }
