@@ -28,6 +28,7 @@ interface SmithyTraits {
   "smithy.api#length"?: { min?: number; max?: number };
   "smithy.api#range"?: { min?: number; max?: number };
   "smithy.api#pattern"?: string;
+  "smithy.api#sensitive"?: object;
   "smithy.api#enumValue"?: string;
   "smithy.api#enum"?: { value: string }[];
   "smithy.api#timestampFormat"?: string;
