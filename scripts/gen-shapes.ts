@@ -29,6 +29,7 @@ interface SmithyTraits {
   "smithy.api#length"?: { min?: number; max?: number };
   "smithy.api#range"?: { min?: number; max?: number };
   "smithy.api#pattern"?: string;
+  "smithy.api#sensitive"?: object;
   "smithy.api#enumValue"?: string;
   "smithy.api#enum"?: { value: string }[];
   "smithy.api#timestampFormat"?: string;
@@ -146,6 +147,7 @@ export function generate(file: string, later: readonly string[] = []): ServiceSh
         if (len?.min !== undefined) shape.min = len.min;
         if (len?.max !== undefined) shape.max = len.max;
         if (t["smithy.api#pattern"]) shape.pattern = t["smithy.api#pattern"];
+        if (t["smithy.api#sensitive"] !== undefined) shape.sensitive = true;
         if (s.type === "enum") shape.enum = Object.entries(s.members ?? {}).map(([k, v]) => v.traits?.["smithy.api#enumValue"] ?? k);
         else if (t["smithy.api#enum"]) shape.enum = (t["smithy.api#enum"] as { value: string }[]).map((e) => e.value);
         out.shapes[name] = shape;
@@ -223,6 +225,7 @@ interface BotocoreShape {
   min?: number;
   max?: number;
   pattern?: string;
+  sensitive?: boolean;
   exception?: boolean;
   error?: { code?: string; httpStatusCode?: number; senderFault?: boolean };
 }
@@ -287,7 +290,13 @@ function botocoreShape(out: ServiceShapes, model: BotocoreModel, name: string, w
       break;
     }
     case "string":
-      out.shapes[name] = { type: "string", ...range({}), ...(b.pattern ? { pattern: b.pattern } : {}), ...(b.enum ? { enum: [...b.enum] } : {}) };
+      out.shapes[name] = {
+        type: "string",
+        ...range({}),
+        ...(b.pattern ? { pattern: b.pattern } : {}),
+        ...(b.enum ? { enum: [...b.enum] } : {}),
+        ...(b.sensitive ? { sensitive: true } : {}),
+      };
       break;
     case "blob":
       out.shapes[name] = { type: "blob", ...range({}) };

@@ -134,15 +134,17 @@ function convert(shapes: ServiceShapes, name: string, v: unknown, path: string, 
     }
     case "string": {
       if (typeof v !== "string") throw serializationError(`${tokenName(v)} can not be converted to a String`);
+      // A secret's value stays out of the message (and so out of CloudTrail's errorMessage), as a sensitive blob's does.
+      const shown = shape.sensitive ? "" : ` '${v}'`;
       if (shape.enum && !shape.enum.includes(v)) {
-        failures.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum.join(", ")}]`);
+        failures.push(`Value${shown} at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${shape.enum.join(", ")}]`);
       }
-      if (shape.min !== undefined || shape.max !== undefined) lengthCheck(v, codePoints(v), shape.min, shape.max, path, failures);
+      if (shape.min !== undefined || shape.max !== undefined) lengthCheck(v, codePoints(v), shape.min, shape.max, path, failures, shape.sensitive);
       if (shape.pattern) {
         const re = compilePattern(shape.pattern);
         if (re && !re.test(v))
           failures.push(
-            `Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${opts.unanchoredPatterns ? unanchored(shape.pattern) : shape.pattern}`,
+            `Value${shown} at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${opts.unanchoredPatterns ? unanchored(shape.pattern) : shape.pattern}`,
           );
       }
       return v;
@@ -206,9 +208,10 @@ function codePoints(s: string): number {
   return n;
 }
 
-function lengthCheck(v: unknown, len: number, min: number | undefined, max: number | undefined, path: string, failures: string[]) {
-  if (min !== undefined && len < min) failures.push(`Value${describeValue(v)} at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${min}`);
-  if (max !== undefined && len > max) failures.push(`Value${describeValue(v)} at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
+function lengthCheck(v: unknown, len: number, min: number | undefined, max: number | undefined, path: string, failures: string[], hidden = false) {
+  const shown = hidden ? "" : describeValue(v);
+  if (min !== undefined && len < min) failures.push(`Value${shown} at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${min}`);
+  if (max !== undefined && len > max) failures.push(`Value${shown} at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
 }
 
 function sizeCheck(v: unknown, len: number, min: number | undefined, max: number | undefined, path: string, failures: string[]) {

@@ -316,6 +316,10 @@ describe("ACLs: PutBucketAcl, PutObjectAcl, GetObjectAcl", () => {
     );
     const tooMany = Array.from({ length: 101 }, () => ({ Grantee: { Type: "CanonicalUser" as const, ID: "a".repeat(64) }, Permission: "READ" as const }));
     await fails(s3.send(new PutObjectAclCommand({ Bucket: "acl-bad", Key: "k", AccessControlPolicy: { Grants: tooMany } })), "MalformedACLError", 400);
+    // the 100-grant cap holds for x-amz-grant-* headers as for a document
+    const manyHeaderGrants = Array.from({ length: 101 }, () => `id="${"a".repeat(64)}"`).join(", ");
+    await fails(s3.send(new PutBucketAclCommand({ Bucket: "acl-bad", GrantRead: manyHeaderGrants })), "MalformedACLError", 400);
+    await fails(s3.send(new PutObjectCommand({ Bucket: "acl-bad", Key: "k", Body: "y", GrantRead: manyHeaderGrants })), "MalformedACLError", 400);
     await fails(s3.send(new PutObjectAclCommand({ Bucket: "acl-bad", Key: "missing", ACL: "private" })), "NoSuchKey", 404);
     await fails(s3.send(new GetObjectAclCommand({ Bucket: "acl-bad", Key: "k", VersionId: "bad" })), "InvalidArgument", 400);
     expect(grantsOf(await s3.send(new GetBucketAclCommand({ Bucket: "acl-bad" })))).toEqual(["CanonicalUser:owner:FULL_CONTROL"]);

@@ -8,7 +8,14 @@ export type Shape =
   | { type: "structure"; members: Record<string, Member>; required?: string[] }
   | { type: "list"; member: string; memberXmlName?: string; flattened?: boolean; min?: number; max?: number }
   | { type: "map"; key: string; value: string; min?: number; max?: number; flattened?: boolean }
-  | { type: "string"; min?: number; max?: number; pattern?: string; enum?: string[] }
+  | {
+      type: "string";
+      min?: number;
+      max?: number;
+      pattern?: string;
+      enum?: string[];
+      /** a secret (the model's sensitive trait): never echoed in a validation message */ sensitive?: boolean;
+    }
   | { type: "blob"; min?: number; max?: number }
   | { type: "integer" | "long" | "double" | "float"; min?: number; max?: number }
   | { type: "boolean" }

@@ -55,8 +55,10 @@ function withoutMaterial(key: KeyRecord, materialId: string): KeyRecord {
 /** DueRunner work: imported material past its ValidTo is deleted; expired import parameters are dropped. */
 export async function runDueImports(kms: Kms, nowMs: number): Promise<void> {
   const st = kms.state;
-  for (const k of [...st.keys.values()]) {
-    if (k.origin !== "EXTERNAL") continue;
+  for (const arn of [...st.keys.keys()]) {
+    // as it is now: a request may have changed it during an earlier key's commit
+    const k = st.keys.get(arn);
+    if (!k || k.origin !== "EXTERNAL") continue;
     let key = k;
     const writes: WriteOp[] = [];
     for (const m of k.materials) {

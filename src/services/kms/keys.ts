@@ -201,8 +201,10 @@ function primaryAfterReplicaDeleted(kms: Kms, deleted: KeyRecord, at: Date): Wri
 
 /** DueRunner work: keys whose deletion date has passed are deleted. */
 export async function runDueDeletions(kms: Kms, nowMs: number): Promise<void> {
-  for (const key of [...kms.state.keys.values()]) {
-    if (key.state !== "PendingDeletion" || !key.deletionDate || key.deletionDate.getTime() > nowMs) continue;
+  for (const arn of [...kms.state.keys.keys()]) {
+    // as it is now: a CancelKeyDeletion may have run during an earlier key's commit
+    const key = kms.state.keys.get(arn);
+    if (!key || key.state !== "PendingDeletion" || !key.deletionDate || key.deletionDate.getTime() > nowMs) continue;
     const writes = deleteKeyNow(kms, key, key.deletionDate);
     await kms.app.store.commit(writes);
   }

@@ -139,8 +139,10 @@ export function syncReplicas(kms: Kms, primary: KeyRecord): WriteOp[] {
 
 /** DueRunner work: replicas whose Creating period has passed become Enabled (or PendingImport without their material). */
 export async function runDueReplicas(kms: Kms, nowMs: number): Promise<void> {
-  for (const key of [...kms.state.keys.values()]) {
-    if (key.state !== "Creating" || (key.readyAt && key.readyAt.getTime() > nowMs)) continue;
+  for (const arn of [...kms.state.keys.keys()]) {
+    // read each key when its turn comes: a request may have changed it during an earlier commit
+    const key = kms.state.keys.get(arn);
+    if (!key || key.state !== "Creating" || (key.readyAt && key.readyAt.getTime() > nowMs)) continue;
     const enabled: KeyRecord = { ...key, state: "Enabled", readyAt: undefined };
     let ready = key.origin === "EXTERNAL" ? withMaterials(enabled, key.materials) : enabled;
     // a replica of a primary that has no imported material yet has none either

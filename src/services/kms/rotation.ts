@@ -74,7 +74,10 @@ function lastRotation(key: KeyRecord): Date {
 
 /** DueRunner work: automatic rotations whose date has passed (only while the key is Enabled). */
 export async function runDueRotations(kms: Kms, nowMs: number): Promise<void> {
-  for (const k of [...kms.state.keys.values()]) {
+  for (const arn of [...kms.state.keys.keys()]) {
+    // as it is now: a request may have changed it during an earlier key's commit
+    const k = kms.state.keys.get(arn);
+    if (!k) continue;
     let key = k;
     // a replica rotates when its primary does (syncReplicas), never on its own
     if (!key.rotationEnabled || !key.nextRotationDate || key.state !== "Enabled" || isReplica(key)) continue;

@@ -92,7 +92,7 @@ function granteeOf(el: Element): { id?: string; uri?: string } {
   throw malformedAcl();
 }
 
-/** An ACL has at most 100 grants (https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html). */
+/** An ACL has at most 100 grants, however given (https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html). */
 const MAX_GRANTS = 100;
 /** A PutObjectAcl may carry an object-sized body; an ACL document is never near this. */
 const MAX_ACL_DOCUMENT_BYTES = 1024 * 1024;
@@ -130,6 +130,7 @@ export function requestedGrants(headers: Record<string, string>, accountId: stri
     throw new ServiceError("UnexpectedContent", "This request does not support content", 400);
   }
   if (canned !== undefined) return { grants: cannedGrants(canned, accountId), canned };
+  if (byHeader.length > MAX_GRANTS) throw malformedAcl();
   if (byHeader.length > 0) return { grants: byHeader };
   if (hasBody) return { grants: bodyGrants(body) };
   return undefined;
