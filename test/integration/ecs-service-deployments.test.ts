@@ -293,6 +293,35 @@ describe("service deployments", () => {
     expect(kept.serviceDeployments![0].status).toBe("SUCCESSFUL");
   });
 
+  it("deletes a service's revisions once the service is deleted, as ECS does", async () => {
+    await ecs.send(
+      new CreateServiceCommand({ cluster: CLUSTER, serviceName: "gone", taskDefinition: good, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }),
+    );
+    const [first] = await deployments("gone");
+    await waitStatus("gone", first.serviceDeploymentArn!, "SUCCESSFUL");
+    const revision = first.targetServiceRevision!.arn!;
+    expect((await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revision] }))).serviceRevisions).toHaveLength(1);
+    await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "gone" }));
+    await waitFor("inactive", async () => ((await describeService("gone")).status === "INACTIVE" ? true : undefined));
+    const after = await waitFor("revision deleted", async () => {
+      const r = await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revision] }));
+      return r.failures?.length ? r : undefined;
+    });
+    expect(after.serviceRevisions).toEqual([]);
+    expect(after.failures).toEqual([{ arn: revision, reason: "MISSING" }]);
+    // and it stays deleted across a restart
+    await server.stop();
+    const again = await startTestServer({ dataDir: server.dataDir });
+    try {
+      const r = await new ECSClient(again.config).send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revision] }));
+      expect(r.failures).toEqual([{ arn: revision, reason: "MISSING" }]);
+    } finally {
+      await again.stop();
+    }
+    server = await startTestServer({ dataDir: server.dataDir });
+    ecs = new ECSClient(server.config);
+  });
+
   it("keeps the history across a restart", async () => {
     const before = await deployments("history");
     await server.stop();

@@ -297,7 +297,8 @@ export function deploymentCompleted(state: EcsState, history: ServiceHistory, s:
   else if (sd.ecsDeploymentId === primary.id) end(state, history, sd, "SUCCESSFUL", undefined, now);
 }
 
-/** The service became INACTIVE: deployments still under way stop. */
+/** The service became INACTIVE: deployments still under way stop, and its revisions are deleted. */
 export function serviceDeleted(state: EcsState, history: ServiceHistory, s: ServiceRecord, now: Date): void {
   for (const sd of history.deploymentsOf(s.arn)) if (UNDER_WAY.has(sd.status)) end(state, history, sd, "STOPPED", SERVICE_DELETED_REASON, now);
+  history.dropRevisionsOf(s.arn);
 }

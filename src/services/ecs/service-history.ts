@@ -1,7 +1,7 @@
 /**
- * A service's history: its service revisions (what each deployment runs) and its service
- * deployments (each change from some revisions to another), kept after the deployment ends and
- * after the service is deleted, as ECS keeps them
+ * A service's history: its service revisions (what each deployment runs), kept until the
+ * service is deleted, and its service deployments (each change from some revisions to another),
+ * kept after the deployment ends and after the service is deleted, as ECS keeps them
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html).
  * deployments.ts moves deployments through their states; service-deployment-operations.ts
  * answers the API.
@@ -113,6 +113,8 @@ const deploymentIndexes = {
 const revisionIndexes = {
   /** per account and Region, by ARN */
   byAccount: { scope: (r: ServiceRevisionRecord) => ecsScope(r.accountId, r.region), key: (r: ServiceRevisionRecord) => r.arn },
+  /** per service, by ARN (deleted with the service) */
+  byService: { scope: (r: ServiceRevisionRecord) => r.serviceArn, key: (r: ServiceRevisionRecord) => r.arn },
 };
 
 function owned<T extends { accountId: string; region: string }>(r: T | undefined, region: string, account: string): T | undefined {
@@ -124,6 +126,8 @@ export class ServiceHistory {
   readonly deployments = new IndexedMap<string, ServiceDeploymentRecord, keyof typeof deploymentIndexes>(deploymentIndexes);
   /** deployments changed by the scheduler since the last save */
   private readonly dirty = new Set<string>();
+  /** revisions the scheduler deleted since the last save */
+  private readonly deleted = new Set<string>();
   /** ECS deployment ID → the service deployment whose target or rollback it runs */
   private readonly byEcsId = new Map<string, ServiceDeploymentRecord>();
 
@@ -149,6 +153,18 @@ export class ServiceHistory {
     return this.store.put(KIND_SERVICE_DEPLOYMENT, d.arn, d);
   }
 
+  /**
+   * Deletes a deleted service's revisions, as ECS does
+   * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-revision.html);
+   * `saveChanged` persists it.
+   */
+  dropRevisionsOf(serviceArn: string): void {
+    for (const r of this.revisions.index("byService").all(serviceArn)) {
+      this.revisions.delete(r.arn);
+      this.deleted.add(r.arn);
+    }
+  }
+
   /** Marks a deployment the scheduler changed; `saveChanged` persists it. */
   touched(d: ServiceDeploymentRecord): void {
     this.remember(d);
@@ -158,6 +174,10 @@ export class ServiceHistory {
   /** The writes of every deployment changed since the last save (for a request's commit). */
   changedWrites(): WriteOp[] {
     const ops: WriteOp[] = [];
+    for (const arn of [...this.deleted]) {
+      ops.push(this.store.del(KIND_SERVICE_REVISION, arn));
+      this.deleted.delete(arn);
+    }
     for (const arn of [...this.dirty]) {
       const d = this.deployments.get(arn);
       if (d) ops.push(this.putDeployment(d));
