@@ -40,8 +40,9 @@ export async function reconcileServices(deps: SchedulerDeps): Promise<void> {
   for (const s of [...state.services.values()]) {
     if (s.status === "INACTIVE") continue;
     const changed = s.deploymentController === "EXTERNAL" ? reconcileExternalService(deps, s) : reconcileService(deps, s);
-    if (changed) await state.saveService(s);
-    await state.history.saveChanged();
+    // one transaction: a service rolling back or gone INACTIVE and its service deployments agree after a crash
+    const ops = [...(changed ? [state.putService(s)] : []), ...state.history.changedWrites()];
+    if (ops.length) await state.store.commit(ops);
   }
 }
 

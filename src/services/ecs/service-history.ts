@@ -156,7 +156,7 @@ export class ServiceHistory {
   /**
    * Deletes a deleted service's revisions, as ECS does
    * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-revision.html);
-   * `saveChanged` persists it.
+   * `changedWrites` gives its writes.
    */
   dropRevisionsOf(serviceArn: string): void {
     for (const r of this.revisions.index("byService").all(serviceArn)) {
@@ -165,7 +165,7 @@ export class ServiceHistory {
     }
   }
 
-  /** Marks a deployment the scheduler changed; `saveChanged` persists it. */
+  /** Marks a deployment the scheduler changed; `changedWrites` gives its writes. */
   touched(d: ServiceDeploymentRecord): void {
     this.remember(d);
     this.dirty.add(d.arn);
@@ -184,11 +184,6 @@ export class ServiceHistory {
       this.dirty.delete(arn);
     }
     return ops;
-  }
-
-  async saveChanged(): Promise<void> {
-    const ops = this.changedWrites();
-    if (ops.length) await this.store.commit(ops);
   }
 
   /** Request-path lookups: found only from the record's own account and Region. */
