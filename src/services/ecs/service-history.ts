@@ -165,6 +165,34 @@ export class ServiceHistory {
     }
   }
 
+  /**
+   * Forgets a service's ended deployments created before `cutoff` (ECS shows 90 days of them,
+   * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/view-service-deployment.html),
+   * except `keep`, and then the revisions none of the rest, nor `inUse`, names. Returns the writes.
+   */
+  prune(serviceArn: string, cutoff: Date, keep: ServiceDeploymentRecord | undefined, inUse: Set<string>, isEnded: (d: ServiceDeploymentRecord) => boolean): WriteOp[] {
+    const ops: WriteOp[] = [];
+    const named = new Set(inUse);
+    for (const d of this.deploymentsOf(serviceArn)) {
+      if (d !== keep && isEnded(d) && d.createdAt.getTime() < cutoff.getTime()) {
+        this.deployments.delete(d.arn);
+        this.dirty.delete(d.arn);
+        for (const id of [d.ecsDeploymentId, d.rollbackDeploymentId]) if (id && this.byEcsId.get(id) === d) this.byEcsId.delete(id);
+        ops.push(this.store.del(KIND_SERVICE_DEPLOYMENT, d.arn));
+        continue;
+      }
+      named.add(d.targetRevisionArn);
+      for (const src of d.sourceRevisions) named.add(src.arn);
+      if (d.rollback) named.add(d.rollback.serviceRevisionArn);
+    }
+    for (const r of this.revisions.index("byService").all(serviceArn))
+      if (!named.has(r.arn)) {
+        this.revisions.delete(r.arn);
+        ops.push(this.store.del(KIND_SERVICE_REVISION, r.arn));
+      }
+    return ops;
+  }
+
   /** Marks a deployment the scheduler changed; `changedWrites` gives its writes. */
   touched(d: ServiceDeploymentRecord): void {
     this.remember(d);
@@ -210,10 +238,15 @@ export class ServiceHistory {
     return d && d.serviceArn === serviceArn ? d : undefined;
   }
 
+  /** The deployment a service last completed (SUCCESSFUL or ROLLBACK_SUCCESSFUL). */
+  lastCompleted(serviceArn: string, since: Date): ServiceDeploymentRecord | undefined {
+    const done = this.deploymentsOf(serviceArn, since).filter((d) => d.status === "SUCCESSFUL" || d.status === "ROLLBACK_SUCCESSFUL");
+    return done.sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0)).pop();
+  }
+
   /** The revision a service last completed a deployment to (the circuit breaker rolls back to it). */
   lastCompletedRevision(serviceArn: string, since: Date): string | undefined {
-    const done = this.deploymentsOf(serviceArn, since).filter((d) => d.status === "SUCCESSFUL" || d.status === "ROLLBACK_SUCCESSFUL");
-    const last = done.sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0)).pop();
+    const last = this.lastCompleted(serviceArn, since);
     if (!last) return undefined;
     return last.status === "ROLLBACK_SUCCESSFUL" ? last.rollback?.serviceRevisionArn : last.targetRevisionArn;
   }
