@@ -12,6 +12,7 @@ import {
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
+  DescribeTasksCommand,
   ECSClient,
   ListServiceDeploymentsCommand,
   ListTasksCommand,
@@ -291,6 +292,77 @@ describe("service deployments", () => {
     // the old one is still described by its ARN
     const kept = await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [old.serviceDeploymentArn!] }));
     expect(kept.serviceDeployments![0].status).toBe("SUCCESSFUL");
+  });
+
+  it("deletes a service's revisions once the service is deleted, as ECS does", async () => {
+    await ecs.send(
+      new CreateServiceCommand({ cluster: CLUSTER, serviceName: "gone", taskDefinition: good, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }),
+    );
+    const [first] = await deployments("gone");
+    await waitStatus("gone", first.serviceDeploymentArn!, "SUCCESSFUL");
+    const revision = first.targetServiceRevision!.arn!;
+    expect((await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revision] }))).serviceRevisions).toHaveLength(1);
+    await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "gone" }));
+    await waitFor("inactive", async () => ((await describeService("gone")).status === "INACTIVE" ? true : undefined));
+    const after = await waitFor("revision deleted", async () => {
+      const r = await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revision] }));
+      return r.failures?.length ? r : undefined;
+    });
+    expect(after.serviceRevisions).toEqual([]);
+    expect(after.failures).toEqual([{ arn: revision, reason: "MISSING" }]);
+    // and it stays deleted across a restart
+    await server.stop();
+    const again = await startTestServer({ dataDir: server.dataDir });
+    try {
+      const r = await new ECSClient(again.config).send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revision] }));
+      expect(r.failures).toEqual([{ arn: revision, reason: "MISSING" }]);
+    } finally {
+      await again.stop();
+    }
+    server = await startTestServer({ dataDir: server.dataDir });
+    ecs = new ECSClient(server.config);
+  });
+
+  it("a restart does not count a stopped service task again (no second event, failure or launch backoff)", async () => {
+    await ecs.send(
+      new CreateServiceCommand({
+        cluster: CLUSTER,
+        serviceName: "recount",
+        taskDefinition: crashing,
+        desiredCount: 1,
+        launchType: "FARGATE",
+        networkConfiguration: NETWORK,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false }, minimumHealthyPercent: 0, maximumPercent: 200 },
+      }),
+    );
+    const stoppedEvents = (s: Service) => (s.events ?? []).filter((e) => / stopped: /.test(e.message ?? "")).map((e) => e.message);
+    await waitFor("a failed task", async () => (stoppedEvents(await describeService("recount")).length ? true : undefined));
+    // no more tasks: the failures so far stay as they are
+    await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "recount", desiredCount: 0 }));
+    await waitFor("every task stopped", async () => {
+      if ((await ecs.send(new ListTasksCommand({ cluster: CLUSTER, serviceName: "recount" }))).taskArns!.length) return undefined;
+      const arns = (await ecs.send(new ListTasksCommand({ cluster: CLUSTER, serviceName: "recount", desiredStatus: "STOPPED" }))).taskArns!;
+      const tasks = arns.length ? (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: arns }))).tasks! : [];
+      return tasks.every((t) => t.lastStatus === "STOPPED") ? true : undefined;
+    });
+    // a scheduler pass after the last stop, which ends with a steady-state event
+    const settled = (await describeService("recount")).events!.length;
+    await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "recount", desiredCount: 0, enableExecuteCommand: false }));
+    const before = await waitFor("steady", async () => {
+      const s = await describeService("recount");
+      return s.events!.length > settled && s.events?.[0]?.message?.includes("steady state") ? s : undefined;
+    });
+    await server.stop();
+    server = await startTestServer({ dataDir: server.dataDir });
+    ecs = new ECSClient(server.config);
+    // a change that pokes the scheduler; its pass ends with a new steady-state event
+    await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "recount", desiredCount: 0, enableExecuteCommand: true }));
+    const after = await waitFor("a pass after the restart", async () => {
+      const s = await describeService("recount");
+      return s.events!.length > before.events!.length && s.events?.[0]?.message?.includes("steady state") ? s : undefined;
+    });
+    expect(stoppedEvents(after)).toEqual(stoppedEvents(before));
+    expect(after.deployments![0].failedTasks).toBe(before.deployments![0].failedTasks);
   });
 
   it("keeps the history across a restart", async () => {

@@ -35,6 +35,8 @@ export const SERVICE_DELETED_REASON = "Service deployment stopped because the se
  * docs/ecs-fargate.md#service-deployments.
  */
 export const BREAKER_SETTLE_MS = 2000;
+/** How long ECS shows a service's ended deployments (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/view-service-deployment.html). */
+export const HISTORY_DAYS = 90;
 /** When the scheduler first saw each task RUNNING (real-time ms). */
 const firstSeenRunning = new WeakMap<TaskRecord, number>();
 
@@ -136,6 +138,9 @@ export function recordServiceDeployment(
     end(state, history, old, "STOPPED", SUPERSEDED_REASON, now);
     writes.push(history.putDeployment(old));
   }
+  const inUse = new Set(s.deployments.map((d) => d.serviceRevisionArn).filter((a): a is string => a !== undefined));
+  const cutoff = new Date(now.getTime() - HISTORY_DAYS * 86_400_000);
+  writes.push(...history.prune(s.arn, cutoff, history.lastCompleted(s.arn, s.createdAt), inUse, (d) => !UNDER_WAY.has(d.status)));
   const breaker = s.deploymentConfiguration.deploymentCircuitBreaker;
   const sd: ServiceDeploymentRecord = {
     arn: serviceDeploymentArn(s.arn),
@@ -297,7 +302,8 @@ export function deploymentCompleted(state: EcsState, history: ServiceHistory, s:
   else if (sd.ecsDeploymentId === primary.id) end(state, history, sd, "SUCCESSFUL", undefined, now);
 }
 
-/** The service became INACTIVE: deployments still under way stop. */
+/** The service became INACTIVE: deployments still under way stop, and its revisions are deleted. */
 export function serviceDeleted(state: EcsState, history: ServiceHistory, s: ServiceRecord, now: Date): void {
   for (const sd of history.deploymentsOf(s.arn)) if (UNDER_WAY.has(sd.status)) end(state, history, sd, "STOPPED", SERVICE_DELETED_REASON, now);
+  history.dropRevisionsOf(s.arn);
 }

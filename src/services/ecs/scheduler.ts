@@ -39,14 +39,17 @@ export async function reconcileServices(deps: SchedulerDeps): Promise<void> {
   const { state } = deps;
   for (const s of [...state.services.values()]) {
     if (s.status === "INACTIVE") continue;
-    const changed = s.deploymentController === "EXTERNAL" ? reconcileExternalService(deps, s) : reconcileService(deps, s);
-    if (changed) await state.saveService(s);
-    await state.history.saveChanged();
+    const counted: TaskRecord[] = [];
+    const changed = s.deploymentController === "EXTERNAL" ? reconcileExternalService(deps, s, counted) : reconcileService(deps, s, counted);
+    // one transaction: a service rolling back or gone INACTIVE, its service deployments, and the
+    // stopped tasks it counted (so a restart does not count them again) agree after a crash
+    const ops = [...(changed ? [state.putService(s)] : []), ...counted.map((t) => state.putTask(t)), ...state.history.changedWrites()];
+    if (ops.length) await state.store.commit(ops);
   }
 }
 
-/** Returns true when the service record changed. */
-export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean {
+/** Returns true when the service record changed; `counted` gets the stopped tasks it accounted for. */
+export function reconcileService(deps: SchedulerDeps, s: ServiceRecord, counted: TaskRecord[] = []): boolean {
   const { state, app, plane } = deps;
   const now = app.clock.now();
   let changed = false;
@@ -61,6 +64,7 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord): boolean
   for (const t of state.tasksOfService(s.arn)) {
     if (t.task.lastStatus !== "STOPPED" || t.countedByService) continue;
     t.countedByService = true;
+    counted.push(t);
     const d = s.deployments.find((x) => x.id === t.deploymentId);
     // A failure of the deployment being rolled out counts towards its circuit breaker.
     if (d && d.status === "PRIMARY" && d.rolloutState === "IN_PROGRESS" && isDeploymentFailure(t, HEALTH_CHECK_STOP_REASON)) {

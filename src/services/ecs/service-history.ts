@@ -1,7 +1,7 @@
 /**
- * A service's history: its service revisions (what each deployment runs) and its service
- * deployments (each change from some revisions to another), kept after the deployment ends and
- * after the service is deleted, as ECS keeps them
+ * A service's history: its service revisions (what each deployment runs), kept until the
+ * service is deleted, and its service deployments (each change from some revisions to another),
+ * kept after the deployment ends and after the service is deleted, as ECS keeps them
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html).
  * deployments.ts moves deployments through their states; service-deployment-operations.ts
  * answers the API.
@@ -113,6 +113,8 @@ const deploymentIndexes = {
 const revisionIndexes = {
   /** per account and Region, by ARN */
   byAccount: { scope: (r: ServiceRevisionRecord) => ecsScope(r.accountId, r.region), key: (r: ServiceRevisionRecord) => r.arn },
+  /** per service, by ARN (deleted with the service) */
+  byService: { scope: (r: ServiceRevisionRecord) => r.serviceArn, key: (r: ServiceRevisionRecord) => r.arn },
 };
 
 function owned<T extends { accountId: string; region: string }>(r: T | undefined, region: string, account: string): T | undefined {
@@ -124,6 +126,8 @@ export class ServiceHistory {
   readonly deployments = new IndexedMap<string, ServiceDeploymentRecord, keyof typeof deploymentIndexes>(deploymentIndexes);
   /** deployments changed by the scheduler since the last save */
   private readonly dirty = new Set<string>();
+  /** revisions the scheduler deleted since the last save */
+  private readonly deleted = new Set<string>();
   /** ECS deployment ID → the service deployment whose target or rollback it runs */
   private readonly byEcsId = new Map<string, ServiceDeploymentRecord>();
 
@@ -149,7 +153,47 @@ export class ServiceHistory {
     return this.store.put(KIND_SERVICE_DEPLOYMENT, d.arn, d);
   }
 
-  /** Marks a deployment the scheduler changed; `saveChanged` persists it. */
+  /**
+   * Deletes a deleted service's revisions, as ECS does
+   * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-revision.html);
+   * `changedWrites` gives its writes.
+   */
+  dropRevisionsOf(serviceArn: string): void {
+    for (const r of this.revisions.index("byService").all(serviceArn)) {
+      this.revisions.delete(r.arn);
+      this.deleted.add(r.arn);
+    }
+  }
+
+  /**
+   * Forgets a service's ended deployments created before `cutoff` (ECS shows 90 days of them,
+   * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/view-service-deployment.html),
+   * except `keep`, and then the revisions none of the rest, nor `inUse`, names. Returns the writes.
+   */
+  prune(serviceArn: string, cutoff: Date, keep: ServiceDeploymentRecord | undefined, inUse: Set<string>, isEnded: (d: ServiceDeploymentRecord) => boolean): WriteOp[] {
+    const ops: WriteOp[] = [];
+    const named = new Set(inUse);
+    for (const d of this.deploymentsOf(serviceArn)) {
+      if (d !== keep && isEnded(d) && d.createdAt.getTime() < cutoff.getTime()) {
+        this.deployments.delete(d.arn);
+        this.dirty.delete(d.arn);
+        for (const id of [d.ecsDeploymentId, d.rollbackDeploymentId]) if (id && this.byEcsId.get(id) === d) this.byEcsId.delete(id);
+        ops.push(this.store.del(KIND_SERVICE_DEPLOYMENT, d.arn));
+        continue;
+      }
+      named.add(d.targetRevisionArn);
+      for (const src of d.sourceRevisions) named.add(src.arn);
+      if (d.rollback) named.add(d.rollback.serviceRevisionArn);
+    }
+    for (const r of this.revisions.index("byService").all(serviceArn))
+      if (!named.has(r.arn)) {
+        this.revisions.delete(r.arn);
+        ops.push(this.store.del(KIND_SERVICE_REVISION, r.arn));
+      }
+    return ops;
+  }
+
+  /** Marks a deployment the scheduler changed; `changedWrites` gives its writes. */
   touched(d: ServiceDeploymentRecord): void {
     this.remember(d);
     this.dirty.add(d.arn);
@@ -158,17 +202,16 @@ export class ServiceHistory {
   /** The writes of every deployment changed since the last save (for a request's commit). */
   changedWrites(): WriteOp[] {
     const ops: WriteOp[] = [];
+    for (const arn of [...this.deleted]) {
+      ops.push(this.store.del(KIND_SERVICE_REVISION, arn));
+      this.deleted.delete(arn);
+    }
     for (const arn of [...this.dirty]) {
       const d = this.deployments.get(arn);
       if (d) ops.push(this.putDeployment(d));
       this.dirty.delete(arn);
     }
     return ops;
-  }
-
-  async saveChanged(): Promise<void> {
-    const ops = this.changedWrites();
-    if (ops.length) await this.store.commit(ops);
   }
 
   /** Request-path lookups: found only from the record's own account and Region. */
@@ -195,10 +238,15 @@ export class ServiceHistory {
     return d && d.serviceArn === serviceArn ? d : undefined;
   }
 
+  /** The deployment a service last completed (SUCCESSFUL or ROLLBACK_SUCCESSFUL). */
+  lastCompleted(serviceArn: string, since: Date): ServiceDeploymentRecord | undefined {
+    const done = this.deploymentsOf(serviceArn, since).filter((d) => d.status === "SUCCESSFUL" || d.status === "ROLLBACK_SUCCESSFUL");
+    return done.sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0)).pop();
+  }
+
   /** The revision a service last completed a deployment to (the circuit breaker rolls back to it). */
   lastCompletedRevision(serviceArn: string, since: Date): string | undefined {
-    const done = this.deploymentsOf(serviceArn, since).filter((d) => d.status === "SUCCESSFUL" || d.status === "ROLLBACK_SUCCESSFUL");
-    const last = done.sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0)).pop();
+    const last = this.lastCompleted(serviceArn, since);
     if (!last) return undefined;
     return last.status === "ROLLBACK_SUCCESSFUL" ? last.rollback?.serviceRevisionArn : last.targetRevisionArn;
   }

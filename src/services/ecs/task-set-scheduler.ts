@@ -19,8 +19,8 @@ import type { ServiceRecord, TaskRecord, TaskSetRecord } from "./state.ts";
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 
-/** Returns true when the service record changed. */
-export function reconcileExternalService(deps: SchedulerDeps, s: ServiceRecord): boolean {
+/** Returns true when the service record changed; `counted` gets the stopped tasks it accounted for. */
+export function reconcileExternalService(deps: SchedulerDeps, s: ServiceRecord, counted: TaskRecord[] = []): boolean {
   const { state, app, plane } = deps;
   const now = app.clock.now();
   const cluster = state.clusters.get(s.clusterArn);
@@ -34,6 +34,7 @@ export function reconcileExternalService(deps: SchedulerDeps, s: ServiceRecord):
   for (const t of state.tasksOfService(s.arn)) {
     if (t.task.lastStatus !== "STOPPED" || t.countedByService) continue;
     t.countedByService = true;
+    counted.push(t);
     if (t.task.stopCode === "TaskFailedToStart") {
       s.consecutiveFailures = (s.consecutiveFailures ?? 0) + 1;
       s.launchBackoffUntil = app.clock.realNowMs() + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(6, s.consecutiveFailures - 1));
