@@ -12,7 +12,7 @@
 import type { AppContext } from "../../kernel/context.ts";
 import type { TaskPlane } from "../../fargate/port.ts";
 import type { DeploymentRecord, EcsState, ServiceRecord, TaskRecord } from "./state.ts";
-import { addServiceEvent, liveServiceTasks } from "./services.ts";
+import { addServiceEvent, liveServiceTasks, markSteady } from "./services.ts";
 import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
 import { hasHealthChecks, requestStop } from "./task-lifecycle.ts";
@@ -240,14 +240,7 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord, counted:
     deploymentCompleted(state, state.history, s, primary, now);
     changed = true;
   }
-  if (complete && !s.steady) {
-    s.steady = true;
-    addServiceEvent(s, now, `(service ${s.name}) has reached a steady state.`);
-    changed = true;
-  } else if (!complete && s.steady) {
-    s.steady = false;
-    changed = true;
-  }
+  if (markSteady(s, complete, now)) changed = true;
   // A deleted service becomes INACTIVE once every one of its tasks has fully stopped.
   if (s.status === "DRAINING" && !state.tasksOfService(s.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
     s.status = "INACTIVE";

@@ -41,6 +41,20 @@ export function addServiceEvent(s: ServiceRecord, now: Date, message: string): v
   if (s.events.length > 100) s.events.length = 100;
 }
 
+/** Records whether the service is steady, with ECS's event when it becomes so; true when that changed it. */
+export function markSteady(s: ServiceRecord, steady: boolean, now: Date): boolean {
+  if (steady && !s.steady) {
+    s.steady = true;
+    addServiceEvent(s, now, `(service ${s.name}) has reached a steady state.`);
+    return true;
+  }
+  if (!steady && s.steady) {
+    s.steady = false;
+    return true;
+  }
+  return false;
+}
+
 /** The members of deploymentConfiguration that only blue/green, linear and canary deployments use. */
 const STAGED_MEMBERS = ["bakeTimeInMinutes", "lifecycleHooks", "linearConfiguration", "canaryConfiguration"] as const;
 
@@ -69,14 +83,20 @@ export function liveServiceTasks(state: EcsState, s: ServiceRecord): TaskRecord[
   return state.tasksOfService(s.arn).filter((t) => t.task.desiredStatus === "RUNNING" && t.task.lastStatus !== "STOPPED");
 }
 
-function deploymentOutput(state: EcsState, s: ServiceRecord, d: DeploymentRecord): Deployment {
+/** The running and pending counts of a service's deployment or task set (by its id). */
+export function taskCountsOf(state: EcsState, s: ServiceRecord, id: string): { running: number; pending: number } {
   let running = 0;
   let pending = 0;
   for (const t of liveServiceTasks(state, s)) {
-    if (t.deploymentId !== d.id) continue;
+    if (t.deploymentId !== id) continue;
     if (t.task.lastStatus === "RUNNING") running++;
     else pending++;
   }
+  return { running, pending };
+}
+
+function deploymentOutput(state: EcsState, s: ServiceRecord, d: DeploymentRecord): Deployment {
+  const { running, pending } = taskCountsOf(state, s, d.id);
   return {
     id: d.id,
     status: d.status,

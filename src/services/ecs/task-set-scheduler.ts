@@ -9,7 +9,7 @@
  */
 import type { SchedulerDeps } from "./scheduler.ts";
 import { HEALTH_CHECK_STOP_REASON } from "./scheduler.ts";
-import { addServiceEvent, liveServiceTasks } from "./services.ts";
+import { addServiceEvent, liveServiceTasks, markSteady } from "./services.ts";
 import { computedDesiredCount } from "./task-sets.ts";
 import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
@@ -129,14 +129,8 @@ export function reconcileExternalService(deps: SchedulerDeps, s: ServiceRecord, 
     s.taskSets = remaining;
     changed = true;
   }
-  if (allSteady && s.status === "ACTIVE" && !s.steady) {
-    s.steady = true;
-    addServiceEvent(s, now, `(service ${s.name}) has reached a steady state.`);
-    changed = true;
-  } else if (!allSteady && s.steady) {
-    s.steady = false;
-    changed = true;
-  }
+  // only an ACTIVE service's task sets become steady
+  if ((!allSteady || s.status === "ACTIVE") && markSteady(s, allSteady, now)) changed = true;
   if (s.status === "DRAINING" && !state.tasksOfService(s.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
     s.status = "INACTIVE";
     s.taskSets = [];

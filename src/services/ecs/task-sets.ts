@@ -32,11 +32,11 @@ import { found } from "./lookup.ts";
 import {
   checkDeploymentConfiguration,
   checkDesiredCount,
-  liveServiceTasks,
   lookupService,
   newDeploymentId,
   serviceCheck,
   serviceOutput,
+  taskCountsOf,
   type ServiceLookup,
   type ServicePlane,
 } from "./services.ts";
@@ -76,13 +76,7 @@ export function computedDesiredCount(s: ServiceRecord, ts: TaskSetRecord): numbe
 }
 
 export function taskSetOutput(state: EcsState, s: ServiceRecord, ts: TaskSetRecord, withTags: boolean): TaskSet {
-  let running = 0;
-  let pending = 0;
-  for (const t of liveServiceTasks(state, s)) {
-    if (t.deploymentId !== ts.id) continue;
-    if (t.task.lastStatus === "RUNNING") running++;
-    else pending++;
-  }
+  const { running, pending } = taskCountsOf(state, s, ts.id);
   return {
     id: ts.id,
     taskSetArn: ts.arn,
