@@ -7,6 +7,9 @@ import type { AppContext } from "../../kernel/context.ts";
 import { Kms } from "./core.ts";
 import { runDueDeletions } from "./keys.ts";
 import { runDueReplicas } from "./multi-region.ts";
+import { rotationOperations, runDueRotations } from "./rotation.ts";
+import type { Resolved } from "./resolve.ts";
+import type { RequestContext } from "../../kernel/context.ts";
 import type { KeyRecord } from "./state.ts";
 
 /** A Kms on a store whose commit first lets `meanwhile` run (a request between two commits of a due run). */
@@ -81,5 +84,118 @@ describe("runDueReplicas", () => {
     await runDueDeletions(kms, 2000);
     expect(kms.state.keys.get(second.arn)?.state).toBe("Disabled");
     expect(written.filter((w) => w[0] === "del").map((w) => w[2])).toEqual([pending("us-west-2").arn]);
+  });
+});
+
+/** A symmetric key whose automatic rotation fell due at 1000 ms. */
+function rotatingKey(): KeyRecord {
+  return {
+    ...creatingReplica("us-west-2"),
+    keyId: "1234abcd-12ab-34cd-56ef-1234567890ab",
+    arn: "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    multiRegion: false,
+    multiRegionKeyType: undefined,
+    state: "Enabled",
+    readyAt: undefined,
+    rotationEnabled: true,
+    rotationPeriodInDays: 90,
+    nextRotationDate: new Date(1000),
+  } as KeyRecord;
+}
+
+// Making new material is asynchronous: the code below a call to a due runner or handler runs while
+// it waits, as a request answered in the meantime would.
+describe("rotation while its new material is made", () => {
+  it("does not rotate a key whose rotation was disabled meanwhile, nor bring its rotation back", async () => {
+    const key = rotatingKey();
+    const { kms, written } = kmsWithStore(() => {});
+    kms.state.keys.set(key.arn, key);
+    const run = runDueRotations(kms, 2000);
+    // DisableKeyRotation
+    kms.state.keys.set(key.arn, { ...key, rotationEnabled: false, rotationPeriodInDays: undefined, nextRotationDate: undefined });
+    await run;
+    const now = kms.state.keys.get(key.arn)!;
+    expect(now.rotationEnabled).toBe(false);
+    expect(now.nextRotationDate).toBeUndefined();
+    expect(now.materials).toEqual([]);
+    expect(written).toEqual([]);
+    expect(kms.state.openMaterial.size).toBe(0);
+  });
+
+  it("does not rotate a key disabled or scheduled for deletion meanwhile", async () => {
+    for (const change of [{ state: "Disabled" }, { state: "PendingDeletion", deletionDate: new Date(9000) }] as Partial<KeyRecord>[]) {
+      const key = rotatingKey();
+      const { kms, written } = kmsWithStore(() => {});
+      kms.state.keys.set(key.arn, key);
+      const run = runDueRotations(kms, 2000);
+      kms.state.keys.set(key.arn, { ...key, ...change });
+      await run;
+      expect(kms.state.keys.get(key.arn)).toMatchObject({ ...change, materials: [] });
+      expect(written).toEqual([]);
+    }
+  });
+
+  it("rotates a key whose description and policy changed meanwhile, and keeps both", async () => {
+    const key = rotatingKey();
+    const { kms, written } = kmsWithStore(() => {});
+    kms.state.keys.set(key.arn, key);
+    const run = runDueRotations(kms, 2000);
+    kms.state.keys.set(key.arn, { ...key, description: "changed", policy: '{"Version":"2012-10-17"}' });
+    await run;
+    const now = kms.state.keys.get(key.arn)!;
+    expect(now).toMatchObject({ description: "changed", policy: '{"Version":"2012-10-17"}', rotationEnabled: true });
+    expect(now.materials).toHaveLength(1);
+    expect(now.currentMaterialId).toBe(now.materials[0]!.id);
+    expect(now.nextRotationDate!.getTime()).toBe(1000 + 90 * 86_400_000);
+    expect(written.find((w) => w[2] === key.arn)?.[3]).toMatchObject({ description: "changed", currentMaterialId: now.materials[0]!.id });
+  });
+
+  it("keeps the rotations done and a change made while a later rotation's material was made", async () => {
+    const key = rotatingKey();
+    const { kms, written } = kmsWithStore(() => {});
+    kms.state.keys.set(key.arn, key);
+    // material is sealed just before its wait ends: the second sealing stands for a request answered then
+    let sealed = 0;
+    Object.assign(kms, {
+      sealer: {
+        ...kms.sealer,
+        seal(b: Buffer) {
+          if (++sealed === 2) kms.state.keys.set(key.arn, { ...kms.state.keys.get(key.arn)!, rotationEnabled: false, nextRotationDate: undefined, description: "changed" });
+          return b;
+        },
+      },
+    });
+    // two rotations are due
+    await runDueRotations(kms, 1000 + 90 * 86_400_000 + 1);
+    const now = kms.state.keys.get(key.arn)!;
+    expect(now).toMatchObject({ rotationEnabled: false, description: "changed" });
+    expect(now.materials).toHaveLength(1);
+    expect(written.filter((w) => w[2] === key.arn).map((w) => w[3])).toEqual([now]);
+  });
+
+  it("RotateKeyOnDemand refuses a key disabled meanwhile and leaves it disabled", async () => {
+    const key = { ...rotatingKey(), rotationEnabled: false, nextRotationDate: undefined };
+    const { kms } = kmsWithStore(() => {});
+    kms.state.keys.set(key.arn, key);
+    const ctx = { now: new Date(5000), writes: [] } as unknown as RequestContext;
+    const op = rotationOperations(kms).RotateKeyOnDemand;
+    const call = op.handler(ctx, { KeyId: key.arn }, { key } as Resolved);
+    // DisableKey
+    kms.state.keys.set(key.arn, { ...key, state: "Disabled" });
+    await expect(call).rejects.toMatchObject({ code: "DisabledException" });
+    expect(kms.state.keys.get(key.arn)).toMatchObject({ state: "Disabled", materials: [], onDemandRotations: 0 });
+    expect(ctx.writes).toEqual([]);
+  });
+
+  it("RotateKeyOnDemand keeps a description changed meanwhile", async () => {
+    const key = rotatingKey();
+    const { kms } = kmsWithStore(() => {});
+    kms.state.keys.set(key.arn, key);
+    const ctx = { now: new Date(5000), writes: [] } as unknown as RequestContext;
+    const call = rotationOperations(kms).RotateKeyOnDemand.handler(ctx, { KeyId: key.arn }, { key } as Resolved);
+    kms.state.keys.set(key.arn, { ...key, description: "changed" });
+    await call;
+    expect(kms.state.keys.get(key.arn)).toMatchObject({ description: "changed", onDemandRotations: 1, rotationEnabled: true });
+    expect(kms.state.keys.get(key.arn)!.materials).toHaveLength(1);
   });
 });

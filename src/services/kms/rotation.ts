@@ -30,9 +30,18 @@ import { expiryOf, materialState, pendingMaterial, withMaterials } from "./impor
 
 export const DEFAULT_ROTATION_DAYS = 365;
 
-async function rotate(kms: Kms, key: KeyRecord, at: Date, type: NonNullable<MaterialRecord["rotationType"]>): Promise<KeyRecord> {
-  const m = await freshMaterial(kms, key, at, type);
+/**
+ * The rotated key: `m` becomes current. Material is made while other requests run, so callers add
+ * it to the key as it is after that wait, never to their earlier copy: a change made meanwhile
+ * (DisableKeyRotation, DisableKey, ScheduleKeyDeletion, PutKeyPolicy, ...) is kept.
+ */
+function withMaterial(key: KeyRecord, m: MaterialRecord): KeyRecord {
   return { ...key, materials: [...key.materials, m], currentMaterialId: m.id };
+}
+
+/** Material made for a rotation that no longer happens: its raw copy leaves the cache. */
+function discard(kms: Kms, m: MaterialRecord): void {
+  kms.state.openMaterial.delete(m.id);
 }
 
 /**
@@ -72,25 +81,37 @@ function lastRotation(key: KeyRecord): Date {
   return d;
 }
 
+/** Whether `key` rotates automatically now: rotation on, Enabled, not a replica, and its date has passed. */
+function dueForRotation(key: KeyRecord | undefined, nowMs: number): key is KeyRecord & { nextRotationDate: Date } {
+  // a replica rotates when its primary does (syncReplicas), never on its own
+  return !!key && key.rotationEnabled && !!key.nextRotationDate && key.nextRotationDate.getTime() <= nowMs && key.state === "Enabled" && !isReplica(key);
+}
+
 /** DueRunner work: automatic rotations whose date has passed (only while the key is Enabled). */
 export async function runDueRotations(kms: Kms, nowMs: number): Promise<void> {
   for (const arn of [...kms.state.keys.keys()]) {
     // as it is now: a request may have changed it during an earlier key's commit
-    const k = kms.state.keys.get(arn);
-    if (!k) continue;
-    let key = k;
-    // a replica rotates when its primary does (syncReplicas), never on its own
-    if (!key.rotationEnabled || !key.nextRotationDate || key.state !== "Enabled" || isReplica(key)) continue;
+    let key = kms.state.keys.get(arn);
     const writes: WriteOp[] = [];
-    while (key.nextRotationDate && key.nextRotationDate.getTime() <= nowMs) {
+    let rotated = false;
+    while (dueForRotation(key, nowMs)) {
       const at: Date = key.nextRotationDate;
-      key = await rotate(kms, key, at, "AUTOMATIC");
-      key.nextRotationDate = new Date(at.getTime() + (key.rotationPeriodInDays ?? DEFAULT_ROTATION_DAYS) * DAY_MS);
+      const m = await freshMaterial(kms, key, at, "AUTOMATIC");
+      // as it is after the wait: rotate it only if it still should, for the same date
+      const now = kms.state.keys.get(arn);
+      if (!dueForRotation(now, nowMs) || now.nextRotationDate.getTime() !== at.getTime()) {
+        discard(kms, m);
+        break;
+      }
+      key = { ...withMaterial(now, m), nextRotationDate: new Date(at.getTime() + (now.rotationPeriodInDays ?? DEFAULT_ROTATION_DAYS) * DAY_MS) };
+      kms.state.keys.set(arn, key);
+      rotated = true;
       writes.push(...serviceEvent(kms.app, key, "RotateKey", at, { keyId: key.keyId }));
     }
-    if (key === k) continue;
-    kms.state.keys.set(key.arn, key);
-    await kms.app.store.commit([kms.putKey(key), ...writes, ...syncReplicas(kms, key)]);
+    // as it is now, with its rotations: a request may have changed it while a later material was made
+    const latest = kms.state.keys.get(arn);
+    if (!rotated || !latest) continue;
+    await kms.app.store.commit([kms.putKey(latest), ...writes, ...syncReplicas(kms, latest)]);
   }
 }
 
@@ -150,25 +171,43 @@ function getKeyRotationStatusOperation(kms: Kms) {
   });
 }
 
+/** RotateKeyOnDemand's refusals: key state, a replica, the per-key limit. */
+function checkRotateOnDemand(kms: Kms, key: KeyRecord): void {
+  checkKeyState(key, "rotateOnDemand");
+  if (key.multiRegion) requirePrimary(key);
+  if (key.onDemandRotations >= kms.options.onDemandRotationLimit) {
+    throw new ServiceError(
+      "LimitExceededException",
+      `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
+      400,
+    );
+  }
+}
+
 function rotateKeyOnDemandOperation(kms: Kms) {
   const { state } = kms;
   return defineOperation<RotateKeyOnDemandRequest, RotateKeyOnDemandResponse, Resolved>({
     resolve: (ctx, i) => namedKey(state, ctx, i.KeyId!, { aliases: false }),
     authorize: (ctx, _i, { key }) => [keyCheck(ctx, state, key, "RotateKeyOnDemand")],
     handler: async function rotateKeyOnDemand(ctx, _i, { key }) {
-      checkKeyState(key, "rotateOnDemand");
-      if (key.multiRegion) requirePrimary(key);
-      if (key.onDemandRotations >= kms.options.onDemandRotationLimit) {
-        throw new ServiceError(
-          "LimitExceededException",
-          `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
-          400,
-        );
+      checkRotateOnDemand(kms, key);
+      if (key.origin === "EXTERNAL") {
+        requireImportedEverywhere(state, key);
+        kms.saveKey(ctx, { ...toImportedMaterial(key, ctx.now), onDemandRotations: key.onDemandRotations + 1 });
+        return { KeyId: key.keyId };
       }
-      if (key.origin === "EXTERNAL") requireImportedEverywhere(state, key);
-      const rotated = key.origin === "EXTERNAL" ? toImportedMaterial(key, ctx.now) : await rotate(kms, key, ctx.now, "ON_DEMAND");
-      kms.saveKey(ctx, { ...rotated, onDemandRotations: key.onDemandRotations + 1 });
-      return { KeyId: key.keyId };
+      const m = await freshMaterial(kms, key, ctx.now, "ON_DEMAND");
+      // the key as it is after the wait, checked again: a request may have disabled, deleted or rotated it meanwhile
+      const now = state.keys.get(key.arn);
+      try {
+        if (!now) throw err.notFoundKey(key.arn);
+        checkRotateOnDemand(kms, now);
+      } catch (e) {
+        discard(kms, m);
+        throw e;
+      }
+      kms.saveKey(ctx, { ...withMaterial(now, m), onDemandRotations: now.onDemandRotations + 1 });
+      return { KeyId: now.keyId };
     },
   });
 }
