@@ -577,7 +577,6 @@ const GLOBAL_IDENTIFIER = new Set(["ecs.PutAccountSetting", "ecs.ListAccountSett
 /** Calls that may answer 200, with nothing of the first account's in the answer. */
 const EMPTY_ANSWERS: Record<string, (out: Record<string, unknown[] | undefined>) => boolean> = {
   "cloudtrail.DescribeTrails": (o) => o.trailList?.length === 0,
-  "kms.ListAliases": (o) => o.Aliases?.length === 0,
   "kms.ListRetirableGrants": (o) => o.Grants?.length === 0,
   "ecs.DescribeTasks": (o) => o.tasks?.length === 0,
   "ecs.DescribeServiceDeployments": (o) => o.serviceDeployments?.length === 0,

@@ -64,6 +64,7 @@ describe("operations with no cross-account use", () => {
     ["RotateKeyOnDemand", (KeyId) => new KMS.RotateKeyOnDemandCommand({ KeyId }), () => key],
     ["ListKeyRotations", (KeyId) => new KMS.ListKeyRotationsCommand({ KeyId }), () => key],
     ["CreateAlias", (TargetKeyId) => new KMS.CreateAliasCommand({ AliasName: "alias/borrowed", TargetKeyId }), () => key],
+    ["ListAliases", (KeyId) => new KMS.ListAliasesCommand({ KeyId }), () => key],
     ["GetParametersForImport", (KeyId) => new KMS.GetParametersForImportCommand({ KeyId, WrappingAlgorithm: "RSAES_OAEP_SHA_256", WrappingKeySpec: "RSA_2048" }), () => external],
     [
       "ImportKeyMaterial",
@@ -79,6 +80,18 @@ describe("operations with no cross-account use", () => {
     const before = await snapshot(k.KeyId!);
     await expectKmsError(other.send(command(k.Arn!) as never), "NotFoundException", `Key '${k.Arn}' does not exist`);
     expect(await snapshot(k.KeyId!)).toEqual(before);
+  });
+
+  it("ListAliases answers another account's existing key ARN as it answers one that does not exist", async () => {
+    await owner.send(new KMS.CreateAliasCommand({ AliasName: "alias/owned", TargetKeyId: key.KeyId }));
+    const missing = key.Arn!.replace(key.KeyId!, "0000abcd-12ab-34cd-56ef-1234567890ab");
+    const answer = async (KeyId: string) => {
+      const e = await expectKmsError(other.send(new KMS.ListAliasesCommand({ KeyId })), "NotFoundException");
+      return [e.name, e.$metadata?.httpStatusCode, e.message.replace(KeyId, "<arn>")];
+    };
+    expect(await answer(key.Arn!)).toEqual(await answer(missing));
+    // the owner still lists its alias for the key
+    expect((await owner.send(new KMS.ListAliasesCommand({ KeyId: key.KeyId }))).Aliases!.map((a) => a.AliasName)).toEqual(["alias/owned"]);
   });
 });
 

@@ -11,7 +11,7 @@ import { namingKeys, type Kms, type NoOutput } from "./core.ts";
 import { pageOf } from "./paging.ts";
 import { pageWithPredefined } from "./predefined-aliases.ts";
 import { iamCheck, keyCheck } from "./key-policy.ts";
-import { keyOf, resolveKey, scopeOf } from "./resolve.ts";
+import { keyOf } from "./resolve.ts";
 import { aliasArn, checkKeyState, err, kmsScope, type AliasRecord, type KeyRecord } from "./state.ts";
 
 export const ALIAS_PREFIX_MESSAGE = 'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html';
@@ -156,11 +156,9 @@ function listAliasesOperation(kms: Kms) {
         LastUpdatedDate: a.lastUpdatedDate,
       });
       if (i.KeyId !== undefined) {
-        // a key of another account may be named by ARN; only the caller's own aliases are listed
-        const own = state.aliases
-          .forKey(resolveKey(state, scopeOf(ctx), i.KeyId, { aliases: false }).key.arn)
-          .filter((a) => a.accountId === ctx.principal.accountId && a.region === ctx.region);
-        const page = pageOf(own, (a) => a.aliasName, i.Limit, i.Marker, 50);
+        // no cross-account use: another account's key ARN is not found, as a missing key is (resolve.ts)
+        const { key } = keyOf(state, ctx, i.KeyId, { aliases: false });
+        const page = pageOf(state.aliases.forKey(key.arn), (a) => a.aliasName, i.Limit, i.Marker, 50);
         return { Aliases: page.items.map(entry), NextMarker: page.NextMarker, Truncated: page.Truncated };
       }
       const { accountId } = ctx.principal;
