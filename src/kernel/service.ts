@@ -26,6 +26,8 @@ export interface RestProtocol {
   decode(req: RestHttpRequest): { operation: string; input: Record<string, unknown> };
   encodeOutput(operation: string, output: unknown, ctx: RequestContext): RestHttpResponse;
   encodeError(err: ServiceError, requestId: string, req: RestHttpRequest): RestHttpResponse;
+  /** the Region an unsigned call runs in, when its decoded input tells (S3: the named bucket's); otherwise us-east-1 */
+  anonymousRegion?(input: Record<string, unknown>): string | undefined;
 }
 
 export interface ServiceDef {

@@ -166,7 +166,7 @@ export class HttpFrontend {
       const call = protocol.decode(wireReq, svc);
       const ctx = newContext(this.app, svc, call.operation, {
         requestId,
-        region: svc.globalRegion && !svc.rest ? svc.globalRegion : who.region,
+        region: svc.globalRegion && !svc.rest ? svc.globalRegion : (anonymousRegion(svc, who, call) ?? who.region),
         principal: who.principal,
         sourceIp: clientIp(req),
         userAgent: req.headers["user-agent"] ?? "",
@@ -251,6 +251,15 @@ function anonymousS3(svc: ServiceDef, headers: Record<string, string>, rawQuery:
   if (svc.signingName !== "s3" || !svc.rest) return undefined;
   if (headers.authorization !== undefined || /(?:^|&)X-Amz-(?:Signature|Credential|Algorithm)=/i.test(rawQuery)) return undefined;
   return { principal: anonymousPrincipal(), region: "us-east-1", signingService: "s3" };
+}
+
+/**
+ * An unsigned S3 call names no Region; it runs in the Region of the bucket it names, as S3 serves
+ * it from that Region's endpoint (docs/security.md#anonymous-s3-requests).
+ */
+function anonymousRegion(svc: ServiceDef, who: Authenticated, call: { input(): Record<string, unknown> }): string | undefined {
+  if (who.principal.type !== "Anonymous" || !svc.rest?.anonymousRegion) return undefined;
+  return svc.rest.anonymousRegion(call.input());
 }
 
 /** S3 requests (REST, by their scope or by not being an API call at all) may carry larger bodies. */

@@ -39,6 +39,16 @@ const GRANT_HEADERS: [string, Permission][] = [
   ["x-amz-grant-write-acp", "WRITE_ACP"],
 ];
 
+/** Whether a request carries ACL headers (`x-amz-acl` or any `x-amz-grant-*`). */
+export function hasAclHeaders(headers: Record<string, string>): boolean {
+  return headers["x-amz-acl"] !== undefined || GRANT_HEADERS.some(([h]) => headers[h] !== undefined);
+}
+
+/** Whether a CreateBucket's ACL headers ask for more than the default `private` ACL. */
+export function setsNonPrivateAcl(headers: Record<string, string>): boolean {
+  return GRANT_HEADERS.some(([h]) => headers[h] !== undefined) || (headers["x-amz-acl"] !== undefined && headers["x-amz-acl"] !== "private");
+}
+
 const invalidArgument = (message: string, name: string, value: string) =>
   new ServiceError("InvalidArgument", message, 400, { extra: { ArgumentName: name, ArgumentValue: value } });
 const malformedAcl = () => new ServiceError("MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema", 400);

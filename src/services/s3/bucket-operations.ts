@@ -3,6 +3,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { bucketArn, iso, ownerNode, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
+import { setsNonPrivateAcl } from "./acl.ts";
 import { checkNewBucketAcl } from "./public-access.ts";
 import type { S3Storage } from "./storage.ts";
 import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
@@ -53,7 +54,13 @@ export function createBucketOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input, { anyOwner: true }),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:CreateBucket", resource: bucketArn(name) }],
+    // A non-private ACL and an Object Ownership setting need their own actions as well
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html, "Permissions")
+    authorize: (_ctx, input, { name }) => [
+      { action: "s3:CreateBucket", resource: bucketArn(name) },
+      ...(setsNonPrivateAcl(input.headers) ? [{ action: "s3:PutBucketAcl", resource: bucketArn(name) }] : []),
+      ...(input.headers["x-amz-object-ownership"] !== undefined ? [{ action: "s3:PutBucketOwnershipControls", resource: bucketArn(name) }] : []),
+    ],
     handler: function createBucket(ctx, input, { name, bucket: existing }) {
       if (!validBucketName(name)) throw new ServiceError("InvalidBucketName", "The specified bucket is not valid.", 400, { extra: { BucketName: name } });
       let cfg: { LocationConstraint?: string } | undefined;

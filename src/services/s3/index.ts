@@ -103,6 +103,7 @@ export const s3Module = defineServiceModule({
         decode: (req) => decodeS3Request(req, (n) => storage.bucket(n) !== undefined) as unknown as { operation: string; input: Record<string, unknown> },
         encodeOutput: (_operation, output, ctx) => encodeS3Output(output as S3Output, ctx),
         encodeError: encodeS3Error,
+        anonymousRegion: (input) => (typeof input.Bucket === "string" ? storage.bucket(input.Bucket)?.region : undefined),
       },
       operations: s3Operations(storage),
     };

@@ -5,8 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { ServiceError } from "../../kernel/errors.ts";
-import { defineOperation } from "../../kernel/operation.ts";
+import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { checkVersionId, noSuchBucket, noSuchKey, noSuchVersion, objectArn, S3Error, s3RequestParameters } from "./common.ts";
+import { hasAclHeaders } from "./acl.ts";
 import { checkObjectAcl } from "./public-access.ts";
 import { parseTaggingHeader, taggingCountHeader } from "./object-tags.ts";
 import { decryptObject, encryptObject, encryptionHeaders, requestedEncryption } from "./object-encryption.ts";
@@ -42,7 +43,26 @@ function versionHeader(storage: S3Storage, b: Bucket, versionId: string): Record
 
 const readAction = (input: S3Input) => (input.query.versionId !== undefined ? "s3:GetObjectVersion" : "s3:GetObject");
 
-function objectHeaders(o: ObjectMeta): Record<string, string> {
+/** A GetObject or HeadObject target: whether the caller may also read the object's tags. */
+interface ReadTarget extends ObjectTarget {
+  tagsReadable: boolean;
+}
+
+/**
+ * GetObject and HeadObject need s3:GetObject (s3:GetObjectVersion); the tag count is reported
+ * only to a caller who may also read the tags, so that check hides the count instead of
+ * refusing the call (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, `x-amz-tagging-count`).
+ */
+function readChecks(input: S3Input, target: ReadTarget): AuthCheck[] {
+  const resource = objectArn(target.name, target.key);
+  const tagAction = input.query.versionId !== undefined ? "s3:GetObjectVersionTagging" : "s3:GetObjectTagging";
+  return [
+    { action: readAction(input), resource },
+    { action: tagAction, resource, itemDenied: () => (target.tagsReadable = false) },
+  ];
+}
+
+function objectHeaders(o: ObjectMeta, tagsReadable: boolean): Record<string, string> {
   const h: Record<string, string> = {
     "last-modified": o.lastModified.toUTCString(),
     etag: o.etag,
@@ -55,7 +75,7 @@ function objectHeaders(o: ObjectMeta): Record<string, string> {
   if (o.cacheControl) h["cache-control"] = o.cacheControl;
   if (o.expires) h.expires = o.expires;
   for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
-  return { ...h, ...encryptionHeaders(o.encryption), ...taggingCountHeader(o.tags) };
+  return { ...h, ...encryptionHeaders(o.encryption), ...(tagsReadable ? taggingCountHeader(o.tags) : {}) };
 }
 
 /** Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined = whole object. */
@@ -110,17 +130,17 @@ export function checkContentMd5(md5: string | undefined, body: Buffer): void {
 }
 
 export function getObjectOperation(storage: S3Storage) {
-  return defineOperation<S3Input, S3Output, ObjectTarget>({
+  return defineOperation<S3Input, S3Output, ReadTarget>({
     readOnly: true,
-    resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    authorize: (_ctx, input, { name, key }) => [{ action: readAction(input), resource: objectArn(name, key) }],
+    resolve: (ctx, input): ReadTarget => ({ ...resolveObject(ctx, storage, input), tagsReadable: true }),
+    authorize: (_ctx, input, target) => readChecks(input, target),
     handler: async function getObject(ctx, input, target) {
       const b = existingBucket(target);
       const meta = readableVersion(storage, b, target.key, input, "GET");
       const stored = storage.body(b.name, target.key, meta.versionId);
       if (!stored) throw noSuchKey(target.key);
       const body = await decryptObject(ctx, b.name, target.key, meta.encryption, stored);
-      const headers = { ...objectHeaders(meta), ...versionHeader(storage, b, meta.versionId) };
+      const headers = { ...objectHeaders(meta, target.tagsReadable), ...versionHeader(storage, b, meta.versionId) };
       applyResponseOverrides(headers, input.query);
       const range = parseRange(input.headers.range, meta.size);
       if (range) {
@@ -134,14 +154,14 @@ export function getObjectOperation(storage: S3Storage) {
 }
 
 export function headObjectOperation(storage: S3Storage) {
-  return defineOperation<S3Input, S3Output, ObjectTarget>({
+  return defineOperation<S3Input, S3Output, ReadTarget>({
     readOnly: true,
-    resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    authorize: (_ctx, input, { name, key }) => [{ action: readAction(input), resource: objectArn(name, key) }],
+    resolve: (ctx, input): ReadTarget => ({ ...resolveObject(ctx, storage, input), tagsReadable: true }),
+    authorize: (_ctx, input, target) => readChecks(input, target),
     handler: function headObject(_ctx, input, target) {
       const b = existingBucket(target);
       const meta = readableVersion(storage, b, target.key, input, "HEAD");
-      const headers = { ...objectHeaders(meta), ...versionHeader(storage, b, meta.versionId) };
+      const headers = { ...objectHeaders(meta, target.tagsReadable), ...versionHeader(storage, b, meta.versionId) };
       headers["content-length"] = String(meta.size);
       return { headers };
     },
@@ -153,9 +173,11 @@ export function putObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    // Tags set with the object need s3:PutObjectTagging as well (object-tagging.html)
+    // An ACL or tags set with the object need s3:PutObjectAcl / s3:PutObjectTagging as well
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, "Permissions")
     authorize: (_ctx, input, { name, key }) => [
       { action: "s3:PutObject", resource: objectArn(name, key) },
+      ...(hasAclHeaders(input.headers) ? [{ action: "s3:PutObjectAcl", resource: objectArn(name, key) }] : []),
       ...(input.headers["x-amz-tagging"] !== undefined ? [{ action: "s3:PutObjectTagging", resource: objectArn(name, key) }] : []),
     ],
     handler: async function putObject(ctx, input, target) {
