@@ -173,8 +173,7 @@ export function checkVolumeConfigurations(vols: ServiceVolumeConfiguration[] | u
       if (!inRange(ebs.throughput, rules.throughput)) throw invalid(`throughput must be between ${rules.throughput[0]} and ${rules.throughput[1]}.`);
     }
     if (ebs.snapshotId !== undefined && !/^snap-[0-9a-f]{8,17}$/.test(ebs.snapshotId)) throw invalid(`Invalid snapshotId: ${ebs.snapshotId}.`);
-    if (ebs.filesystemType !== undefined && !["ext3", "ext4", "xfs", "ntfs"].includes(ebs.filesystemType))
-      throw invalid(`Invalid filesystemType ${ebs.filesystemType}.`);
+    if (ebs.filesystemType !== undefined && !["ext3", "ext4", "xfs", "ntfs"].includes(ebs.filesystemType)) throw invalid(`Invalid filesystemType ${ebs.filesystemType}.`);
     return structuredClone(v);
   });
 }

@@ -195,7 +195,14 @@ export function checkDesiredCount(n: number): void {
 function newDeployment(
   s: Pick<
     ServiceRecord,
-    "taskDefinition" | "desiredCount" | "launchType" | "capacityProviderStrategy" | "platformVersion" | "networkConfiguration" | "serviceConnectConfiguration" | "volumeConfigurations"
+    | "taskDefinition"
+    | "desiredCount"
+    | "launchType"
+    | "capacityProviderStrategy"
+    | "platformVersion"
+    | "networkConfiguration"
+    | "serviceConnectConfiguration"
+    | "volumeConfigurations"
   >,
   cluster: ClusterRecord,
   now: Date,
@@ -338,7 +345,11 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
       resolve: (ctx, input) => lookupService(state, ctx, input.cluster, input.service),
       authorize: (ctx, input, r) => [
         serviceCheck("ecs:UpdateService", r),
-        ...passRoleChecks(ctx, (input.volumeConfigurations ?? []).map((v) => v.managedEBSVolume?.roleArn), ECS_SERVICE),
+        ...passRoleChecks(
+          ctx,
+          (input.volumeConfigurations ?? []).map((v) => v.managedEBSVolume?.roleArn),
+          ECS_SERVICE,
+        ),
       ],
       handler: function updateService(ctx, input, r): UpdateServiceResponse {
         const { c, s } = liveService(r);

@@ -314,7 +314,11 @@ function runTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
         run,
         ...passRoleChecks(ctx, [input.overrides?.taskRoleArn, input.overrides?.executionRoleArn]),
         // a managed EBS volume's infrastructure role is passed to ECS itself
-        ...passRoleChecks(ctx, (input.volumeConfigurations ?? []).map((v) => v.managedEBSVolume?.roleArn), ECS_SERVICE),
+        ...passRoleChecks(
+          ctx,
+          (input.volumeConfigurations ?? []).map((v) => v.managedEBSVolume?.roleArn),
+          ECS_SERVICE,
+        ),
       ];
     },
     handler: function runTask(ctx, input, resolved): RunTaskResponse {
