@@ -167,3 +167,35 @@ describe("volumeConfigurations", () => {
     );
   });
 });
+
+describe("EXTERNAL services", () => {
+  it("refuse Service Connect and EBS volume configurations rather than drop them", async () => {
+    const ext = { cluster: "att", desiredCount: 0, deploymentController: { type: "EXTERNAL" as const } };
+    await rejects(
+      ecs.send(new CreateServiceCommand({ ...ext, serviceName: "ext1", serviceConnectConfiguration: { enabled: true, namespace: "internal" } })),
+      "Service Connect is not supported for services with an EXTERNAL deployment controller.",
+    );
+    await ecs.send(new CreateServiceCommand({ ...ext, serviceName: "ext2" }));
+    await rejects(
+      ecs.send(new UpdateServiceCommand({ cluster: "att", service: "ext2", volumeConfigurations: [{ name: "data", managedEBSVolume: { roleArn: EBS_ROLE, sizeInGiB: 1 } }] })),
+      "Amazon EBS volumes are not supported for services with an EXTERNAL deployment controller.",
+    );
+  });
+});
+
+describe("restart", () => {
+  it("keeps what a service was given", async () => {
+    const lb = { targetGroupArn: tg, containerName: "web", containerPort: 8080 };
+    const reg = { registryArn: REGISTRY(), port: 8080 };
+    const vol = { name: "data", managedEBSVolume: { roleArn: EBS_ROLE, sizeInGiB: 5 } };
+    await ecs.send(new CreateServiceCommand(base({ serviceName: "kept", loadBalancers: [lb], serviceRegistries: [reg], volumeConfigurations: [vol] })));
+    const dataDir = server.dataDir;
+    await server.stop();
+    server = await startTestServer({ dataDir });
+    ecs = new ECSClient(server.config);
+    const s = (await ecs.send(new DescribeServicesCommand({ cluster: "att", services: ["kept"] }))).services![0];
+    expect(s.loadBalancers).toEqual([lb]);
+    expect(s.serviceRegistries).toEqual([reg]);
+    expect(s.deployments![0].volumeConfigurations).toEqual([vol]);
+  });
+});
