@@ -1,6 +1,14 @@
 /** iam:PassRole: handing a task role or task execution role to ECS needs permission to pass it. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, type RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  UpdateServiceCommand,
+  type RegisterTaskDefinitionCommandInput,
+} from "@aws-sdk/client-ecs";
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT, allow, deny, doc, userWithKey } from "./iam-helpers.ts";
@@ -126,5 +134,26 @@ describe("iam:PassRole on CreateService", () => {
       allow("iam:PassRole", "*", { Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } }),
     ]);
     await expectDenied(tasksOnly.send(new CreateServiceCommand(input)), denied("svc-tasks-only", lbRole));
+  });
+});
+
+describe("iam:PassRole for a managed EBS volume's infrastructure role", () => {
+  it("the role is passed to ecs.amazonaws.com on CreateService, UpdateService and RunTask", async () => {
+    const td = (await root.send(new RegisterTaskDefinitionCommand({ ...base, family: "pass-ebs", volumes: [{ name: "data", configuredAtLaunch: true }] }))).taskDefinition!
+      .taskDefinitionArn!;
+    const ebsRole = `arn:aws:iam::${ACCOUNT}:role/ecs-infra`;
+    const volumeConfigurations = [{ name: "data", managedEBSVolume: { roleArn: ebsRole, sizeInGiB: 10 } }];
+    const tasksOnly = await ecsAs("ebs-tasks-only", [
+      allow("ecs:*"),
+      allow("iam:PassRole", "*", { Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } }),
+    ]);
+    const svc = { cluster: "pass", serviceName: "ebs", taskDefinition: td, desiredCount: 0, launchType: "FARGATE" as const, networkConfiguration: NETWORK };
+    await expectDenied(tasksOnly.send(new CreateServiceCommand({ ...svc, volumeConfigurations })), denied("ebs-tasks-only", ebsRole));
+    await expectDenied(
+      tasksOnly.send(new RunTaskCommand({ cluster: "pass", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK, volumeConfigurations })),
+      denied("ebs-tasks-only", ebsRole),
+    );
+    await tasksOnly.send(new CreateServiceCommand(svc));
+    await expectDenied(tasksOnly.send(new UpdateServiceCommand({ cluster: "pass", service: "ebs", volumeConfigurations })), denied("ebs-tasks-only", ebsRole));
   });
 });

@@ -120,6 +120,13 @@ export function recordServiceDeployment(
     kmsKeyArn: deployment.kmsKeyArn,
     createdAt: now,
   };
+  if (s.loadBalancers?.length || s.serviceRegistries?.length || s.serviceConnectConfiguration || s.volumeConfigurations?.length)
+    revision.attachments = {
+      loadBalancers: s.loadBalancers,
+      serviceRegistries: s.serviceRegistries,
+      serviceConnectConfiguration: s.serviceConnectConfiguration,
+      volumeConfigurations: s.volumeConfigurations,
+    };
   deployment.serviceRevisionArn = revision.arn;
   const sources: SourceRevision[] = [];
   for (const p of previous) {

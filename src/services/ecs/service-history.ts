@@ -20,6 +20,7 @@ import type {
 import type { Store, WriteOp } from "../../store/store.ts";
 import { IndexedMap } from "../../store/ordered-index.ts";
 import { ecsScope, parseEcsArn } from "./state.ts";
+import type { ServiceAttachments } from "./service-attachments.ts";
 
 export const KIND_SERVICE_REVISION = "ecs.serviceRevision";
 export const KIND_SERVICE_DEPLOYMENT = "ecs.serviceDeployment";
@@ -39,6 +40,8 @@ export interface ServiceRevisionRecord {
   /** the cluster's Fargate ephemeral storage key when the revision was made (ARN) */
   kmsKeyArn: string | null;
   createdAt: Date;
+  /** the service's load balancers, registries, Service Connect and volume configurations then */
+  attachments?: ServiceAttachments;
 }
 
 /** A revision a deployment moves away from, with its task counts when the deployment began. */
@@ -262,8 +265,10 @@ export function serviceRevisionOutput(r: ServiceRevisionRecord): ServiceRevision
     launchType: r.launchType as ServiceRevision["launchType"],
     platformVersion: r.platformVersion,
     platformFamily: "Linux",
-    loadBalancers: [],
-    serviceRegistries: [],
+    loadBalancers: r.attachments?.loadBalancers ?? [],
+    serviceRegistries: r.attachments?.serviceRegistries ?? [],
+    ...(r.attachments?.serviceConnectConfiguration ? { serviceConnectConfiguration: r.attachments.serviceConnectConfiguration } : {}),
+    ...(r.attachments?.volumeConfigurations?.length ? { volumeConfigurations: r.attachments.volumeConfigurations } : {}),
     networkConfiguration: r.networkConfiguration,
     containerImages: r.containerImages,
     guardDutyEnabled: false,

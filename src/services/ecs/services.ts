@@ -24,6 +24,7 @@ import { indexPage } from "./paging.ts";
 import { createExternalService, externalServiceFields, updateExternalService } from "./task-sets.ts";
 import { checkLaunch, clusterKeyArn, resolvePlatformVersion } from "./tasks.ts";
 import { desiredCountChanged, recordServiceDeployment } from "./deployments.ts";
+import { attachmentFields, checkServiceAttachments } from "./service-attachments.ts";
 import { type ClusterRecord, type DeploymentRecord, type EcsState, parseEcsArn, serviceArn, type ServiceRecord, type TaskRecord, validateTags } from "./state.ts";
 
 function invalid(message: string): ServiceError {
@@ -115,6 +116,8 @@ function deploymentOutput(state: EcsState, s: ServiceRecord, d: DeploymentRecord
     rolloutState: d.rolloutState,
     rolloutStateReason: d.rolloutStateReason,
     ...(d.kmsKeyArn ? { fargateEphemeralStorage: { kmsKeyId: d.kmsKeyArn } } : {}),
+    ...(d.serviceConnectConfiguration ? { serviceConnectConfiguration: d.serviceConnectConfiguration } : {}),
+    ...(d.volumeConfigurations?.length ? { volumeConfigurations: d.volumeConfigurations } : {}),
   };
 }
 
@@ -145,8 +148,8 @@ export function serviceOutput(state: EcsState, s: ServiceRecord, withTags: boole
     serviceArn: s.arn,
     serviceName: s.name,
     clusterArn: s.clusterArn,
-    loadBalancers: [],
-    serviceRegistries: [],
+    loadBalancers: s.loadBalancers ?? [],
+    serviceRegistries: s.serviceRegistries ?? [],
     status: s.status,
     desiredCount: s.desiredCount,
     runningCount: running,
@@ -190,7 +193,17 @@ export function checkDesiredCount(n: number): void {
 }
 
 function newDeployment(
-  s: Pick<ServiceRecord, "taskDefinition" | "desiredCount" | "launchType" | "capacityProviderStrategy" | "platformVersion" | "networkConfiguration">,
+  s: Pick<
+    ServiceRecord,
+    | "taskDefinition"
+    | "desiredCount"
+    | "launchType"
+    | "capacityProviderStrategy"
+    | "platformVersion"
+    | "networkConfiguration"
+    | "serviceConnectConfiguration"
+    | "volumeConfigurations"
+  >,
   cluster: ClusterRecord,
   now: Date,
 ): DeploymentRecord {
@@ -209,6 +222,7 @@ function newDeployment(
     rolloutState: "IN_PROGRESS",
     rolloutStateReason: "ECS deployment " + "in progress.",
     kmsKeyArn: clusterKeyArn(cluster),
+    ...attachmentFields(s),
   };
 }
 
@@ -262,7 +276,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         const chk = serviceCheck("ecs:CreateService", r);
         return [
           { ...chk, context: { ...chk.context, "ecs:task-definition": input.taskDefinition, "aws:TagKeys": input.tags?.length ? input.tags.map((t) => t.key ?? "") : undefined } },
-          ...passRoleChecks(ctx, [input.role], ECS_SERVICE),
+          ...passRoleChecks(ctx, [input.role, ...(input.volumeConfigurations ?? []).map((v) => v.managedEBSVolume?.roleArn)], ECS_SERVICE),
         ];
       },
       handler: function createService(ctx, input, r): CreateServiceResponse {
@@ -280,6 +294,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         if (input.desiredCount === undefined) throw invalid("desiredCount is required when schedulingStrategy is REPLICA.");
         checkDesiredCount(input.desiredCount);
         const launch = checkLaunch(c, def, input.launchType, input.capacityProviderStrategy, input.networkConfiguration);
+        const attachments = checkServiceAttachments(input, def.def, c);
         const platformVersion = resolvePlatformVersion(input.platformVersion);
         const deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration);
         validateTags(input.tags);
@@ -294,6 +309,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
           capacityProviderStrategy: input.capacityProviderStrategy?.length ? launch.strategy : undefined,
           platformVersion,
           networkConfiguration: input.networkConfiguration,
+          ...attachmentFields(attachments.values),
         };
         const s: ServiceRecord = {
           arn,
@@ -314,6 +330,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
           createdAt: ctx.now,
           createdBy: ctx.principal.type === "AssumedRole" && ctx.principal.session?.roleArn ? ctx.principal.session.roleArn : ctx.principal.arn,
           steady: false,
+          ...attachments.values,
         };
         if (!base.launchType && !input.capacityProviderStrategy?.length) s.capacityProviderStrategy = launch.strategy;
         s.deployments[0].capacityProviderStrategy = s.capacityProviderStrategy;
@@ -326,7 +343,14 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
 
     UpdateService: defineOperation<UpdateServiceRequest, UpdateServiceResponse, ServiceLookup>({
       resolve: (ctx, input) => lookupService(state, ctx, input.cluster, input.service),
-      authorize: (_ctx, _input, r) => [serviceCheck("ecs:UpdateService", r)],
+      authorize: (ctx, input, r) => [
+        serviceCheck("ecs:UpdateService", r),
+        ...passRoleChecks(
+          ctx,
+          (input.volumeConfigurations ?? []).map((v) => v.managedEBSVolume?.roleArn),
+          ECS_SERVICE,
+        ),
+      ],
       handler: function updateService(ctx, input, r): UpdateServiceResponse {
         const { c, s } = liveService(r);
         if (s.status !== "ACTIVE") throw new ServiceError("ServiceNotActiveException", "Service was not ACTIVE.", 400);
@@ -356,6 +380,8 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
           newDeploymentNeeded = true;
         }
         checkLaunch(c, def, launchType, strategy, network);
+        const attachments = checkServiceAttachments(input, def.def, c, s);
+        if (attachments.changed) newDeploymentNeeded = true;
         const deploymentConfiguration = input.deploymentConfiguration
           ? checkDeploymentConfiguration(input.deploymentConfiguration, s.deploymentConfiguration)
           : s.deploymentConfiguration;
@@ -367,6 +393,7 @@ export function serviceOperations(state: EcsState, plane: ServicePlane) {
         s.launchType = launchType;
         s.capacityProviderStrategy = strategy;
         s.deploymentConfiguration = deploymentConfiguration;
+        Object.assign(s, attachments.values);
         if (input.propagateTags) s.propagateTags = input.propagateTags;
         if (input.enableECSManagedTags !== undefined) s.enableECSManagedTags = input.enableECSManagedTags;
         if (input.enableExecuteCommand !== undefined) s.enableExecuteCommand = input.enableExecuteCommand;

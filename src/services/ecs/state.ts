@@ -12,7 +12,11 @@ import type {
   ClusterSetting,
   Container,
   DeploymentConfiguration,
+  LoadBalancer,
   NetworkConfiguration,
+  ServiceConnectConfiguration,
+  ServiceRegistry,
+  ServiceVolumeConfiguration,
   Tag,
   TaskDefinition,
   TaskOverride,
@@ -88,6 +92,9 @@ export interface DeploymentRecord {
   kmsKeyArn: string | null;
   /** the service revision this deployment runs (service-history.ts) */
   serviceRevisionArn?: string;
+  /** as the service had them when the deployment was made (service-attachments.ts) */
+  serviceConnectConfiguration?: ServiceConnectConfiguration;
+  volumeConfigurations?: ServiceVolumeConfiguration[];
 }
 
 export interface ServiceEventRecord {
@@ -131,6 +138,11 @@ export interface ServiceRecord {
   deploymentController?: "ECS" | "EXTERNAL";
   /** an EXTERNAL service's task sets, newest first (a DRAINING one until its tasks have stopped) */
   taskSets?: TaskSetRecord[];
+  /** kept and shown back; nothing is balanced, registered or made here (service-attachments.ts) */
+  loadBalancers?: LoadBalancer[];
+  serviceRegistries?: ServiceRegistry[];
+  serviceConnectConfiguration?: ServiceConnectConfiguration;
+  volumeConfigurations?: ServiceVolumeConfiguration[];
 }
 
 /** A task set of an EXTERNAL service: its tasks carry its id as deploymentId and startedBy. */

@@ -134,6 +134,15 @@ const TASK_SET_MEMBERS: [keyof CreateServiceRequest, string][] = [
   ["serviceRegistries", "ServiceRegistries"],
 ];
 
+/**
+ * Service Connect and managed EBS volumes need the ECS deployment controller
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ebs-volumes.html).
+ */
+function refuseEcsOnlyMembers(input: Pick<CreateServiceRequest, "serviceConnectConfiguration" | "volumeConfigurations">): void {
+  if (input.serviceConnectConfiguration) throw invalid("Service Connect is not supported for services with an EXTERNAL deployment controller.");
+  if (isGiven(input.volumeConfigurations)) throw invalid("Amazon EBS volumes are not supported for services with an EXTERNAL deployment controller.");
+}
+
 /** A member given a value: an empty string or list counts as blank (as CloudFormation sends them). */
 function isGiven(v: unknown): boolean {
   return v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
@@ -143,6 +152,7 @@ function isGiven(v: unknown): boolean {
 export function createExternalService(state: EcsState, plane: ServicePlane, ctx: RequestContext, input: CreateServiceRequest, c: ClusterRecord): CreateServiceResponse {
   if (input.taskDefinition === "") throw invalid("Family should not be null or empty.");
   for (const [member, name] of TASK_SET_MEMBERS) if (isGiven(input[member])) throw invalid(`${name} must be blank.`);
+  refuseEcsOnlyMembers(input);
   const desiredCount = input.desiredCount ?? 0;
   checkDesiredCount(desiredCount);
   const deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration);
@@ -193,6 +203,7 @@ const TASK_SET_UPDATES: [keyof UpdateServiceRequest, string][] = [
 
 /** UpdateService on an EXTERNAL service: desired count, deployment configuration and tag settings only. */
 export function updateExternalService(state: EcsState, plane: ServicePlane, ctx: RequestContext, input: UpdateServiceRequest, s: ServiceRecord): UpdateServiceResponse {
+  refuseEcsOnlyMembers(input);
   for (const [member, what] of TASK_SET_UPDATES)
     if (isGiven(input[member])) throw invalid(`Unable to update ${what} on services with an EXTERNAL deployment controller. Create a new task set instead.`);
   if (input.forceNewDeployment) throw invalid("Unable to force a new deployment on services with an EXTERNAL deployment controller. Create a new task set instead.");

@@ -21,7 +21,8 @@ import type {
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { found, lookupCluster, type ClusterLookup } from "./lookup.ts";
-import { passRoleChecks } from "./pass-role.ts";
+import { ECS_SERVICE, passRoleChecks } from "./pass-role.ts";
+import { checkVolumeConfigurations } from "./service-attachments.ts";
 import { indexPage } from "./paging.ts";
 import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
 import { requestStop } from "./task-lifecycle.ts";
@@ -309,7 +310,16 @@ function runTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
         },
       };
       // Roles named in overrides replace the task definition's, so they are passed anew.
-      return [run, ...passRoleChecks(ctx, [input.overrides?.taskRoleArn, input.overrides?.executionRoleArn])];
+      return [
+        run,
+        ...passRoleChecks(ctx, [input.overrides?.taskRoleArn, input.overrides?.executionRoleArn]),
+        // a managed EBS volume's infrastructure role is passed to ECS itself
+        ...passRoleChecks(
+          ctx,
+          (input.volumeConfigurations ?? []).map((v) => v.managedEBSVolume?.roleArn),
+          ECS_SERVICE,
+        ),
+      ];
     },
     handler: function runTask(ctx, input, resolved): RunTaskResponse {
       const cluster = found(resolved.cluster);
@@ -321,6 +331,7 @@ function runTaskOperation(state: EcsState, plane: TaskPlane<TaskRecord>) {
       const launch = checkLaunch(cluster, def, input.launchType, input.capacityProviderStrategy, input.networkConfiguration);
       const platformVersion = resolvePlatformVersion(input.platformVersion);
       checkOverrides(def, input.overrides);
+      checkVolumeConfigurations(input.volumeConfigurations, def.def);
       validateTags(input.tags);
       if (input.startedBy !== undefined && input.startedBy.length > 128) throw invalid("startedBy can be at most 128 characters.");
       if (input.group !== undefined && input.group.length > 255) throw invalid("group can be at most 255 characters.");
