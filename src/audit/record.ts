@@ -25,7 +25,13 @@ export function isoSeconds(d: Date): string {
   return lastIso;
 }
 
-export function userIdentity(p: Principal): Record<string, unknown> {
+/**
+ * An unsigned S3 request, as AWS records it: the anonymous "account"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html).
+ */
+export const ANONYMOUS_S3_IDENTITY = { type: "AWSAccount", principalId: "", accountId: "ANONYMOUS_PRINCIPAL" } as const;
+
+export function userIdentity(p: Principal, service?: string): Record<string, unknown> {
   switch (p.type) {
     case "AWSService":
       return { type: "AWSService", invokedBy: p.invokedBy ?? p.arn };
@@ -58,7 +64,7 @@ export function userIdentity(p: Principal): Record<string, unknown> {
         sessionContext: sessionContext(p),
       };
     case "Anonymous":
-      return { type: "Unknown" };
+      return service === "s3" ? { ...ANONYMOUS_S3_IDENTITY } : { type: "Unknown" };
     case "AssumedRole":
       return {
         type: "AssumedRole",
@@ -202,7 +208,7 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   const via = !isService ? ctx.viaService : undefined;
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
-    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : (a.userIdentity ?? (via ? { ...userIdentity(p), invokedBy: via } : userIdentity(p))),
+    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : (a.userIdentity ?? (via ? { ...userIdentity(p, svc.name), invokedBy: via } : userIdentity(p, svc.name))),
     eventTime: isoSeconds(ctx.now),
     eventSource: svc.eventSource,
     eventName: ctx.operation,
