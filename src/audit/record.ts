@@ -208,7 +208,9 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   const via = !isService ? ctx.viaService : undefined;
   const record: Record<string, unknown> = {
     eventVersion: EVENT_VERSION,
-    userIdentity: serviceEvent ? { accountId: p.accountId, invokedBy: "AWS Internal" } : (a.userIdentity ?? (via ? { ...userIdentity(p, svc.name), invokedBy: via } : userIdentity(p, svc.name))),
+    userIdentity: serviceEvent
+      ? { accountId: p.accountId, invokedBy: "AWS Internal" }
+      : (a.userIdentity ?? (via ? { ...userIdentity(p, svc.name), invokedBy: via } : userIdentity(p, svc.name))),
     eventTime: isoSeconds(ctx.now),
     eventSource: svc.eventSource,
     eventName: ctx.operation,
@@ -235,6 +237,30 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   if (isService && !serviceEvent) record.sharedEventID = record.eventID;
   record.eventCategory = data ? "Data" : "Management";
   return record;
+}
+
+/**
+ * The records one call delivers: the resource owner's, and for a data event on another account's
+ * resource (an S3 object read through a bucket policy) a copy for the caller's account too. AWS
+ * delivers each account its own event (own eventID and recipientAccountId) tied by one
+ * sharedEventID (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+ */
+export function recordsPerAccount(record: Record<string, unknown>, caller: Principal): Record<string, unknown>[] {
+  const callerAccount = caller.type === "AWSService" || caller.type === "Anonymous" ? undefined : caller.accountId;
+  if (record.eventCategory !== "Data" || !callerAccount || !/^\d{12}$/.test(callerAccount) || callerAccount === record.recipientAccountId) return [record];
+  const at = Date.parse(record.eventTime as string);
+  const shared = newEventId(at);
+  return [withShared(record, record.eventID, shared), withShared({ ...record, recipientAccountId: callerAccount }, newEventId(at), shared)];
+}
+
+/** The record with its eventID and sharedEventID, sharedEventID where AWS writes it (after recipientAccountId's group). */
+function withShared(record: Record<string, unknown>, eventID: unknown, sharedEventID: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) {
+    if (k === "eventCategory") out.sharedEventID = sharedEventID;
+    out[k] = k === "eventID" ? eventID : v;
+  }
+  return out;
 }
 
 /** The account that receives the event: the owner of the first resource, else the caller's. */

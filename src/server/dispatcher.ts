@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ServiceError } from "../kernel/errors.ts";
-import { buildRecord } from "../audit/record.ts";
+import { buildRecord, recordsPerAccount } from "../audit/record.ts";
 import type { AppContext, RequestContext } from "../kernel/context.ts";
 import type { Principal } from "../kernel/principal.ts";
 import type { ServiceDef } from "../kernel/service.ts";
@@ -70,11 +70,15 @@ async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: u
   const writes = outcome.error ? [] : ctx.writes;
   const sink = ctx.app.auditSink;
   if (sink && !ctx.audit.skip) {
-    const record = buildRecord(ctx, svc, outcome);
-    const meta = { accountId: record.recipientAccountId as string, region: record.awsRegion as string };
+    const records = recordsPerAccount(buildRecord(ctx, svc, outcome), ctx.principal);
+    const metaOf = (r: Record<string, unknown>) => ({ accountId: r.recipientAccountId as string, region: r.awsRegion as string });
     // A call that changes nothing needs no transaction: its record is durable once logged.
-    if (writes.length === 0 && sink.append) return sink.append(record, meta);
-    writes.push(...sink.record(record, meta));
+    const append = sink.append;
+    if (writes.length === 0 && append) {
+      for (const r of records) await append(r, metaOf(r));
+      return;
+    }
+    for (const r of records) writes.push(...sink.record(r, metaOf(r)));
   }
   await ctx.app.store.commit(writes);
 }
