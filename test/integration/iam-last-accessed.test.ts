@@ -30,7 +30,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { KMSClient, CreateKeyCommand, ListKeysCommand } from "@aws-sdk/client-kms";
 import { ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
-import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand } from "@aws-sdk/client-sts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ACCOUNT, allow, doc, expectAwsError, trustAccount, userWithKey, type Creds } from "./iam-helpers.ts";
 
@@ -318,6 +318,29 @@ describe("access key last used, from every service", () => {
     const row = Object.fromEntries(header.map((h, n) => [h, rows.find((r) => r[0] === "kms-only")![n]]));
     expect([row.access_key_1_last_used_service, row.access_key_1_last_used_region]).toEqual(["kms", "us-west-2"]);
     expect(Date.parse(row.access_key_1_last_used_date)).toBe(Math.floor(last.LastUsedDate!.getTime() / 1000) * 1000);
+  });
+});
+
+describe("access keys and GetSessionToken sessions", () => {
+  it("credit the long-term key with its GetSessionToken call, not with what the session's temporary key signs", async () => {
+    const creds = await userWithKey(iam, "session-maker", doc([allow(["sts:GetSessionToken", "kms:ListKeys"])]));
+    const session = (await new STSClient(s.configFor(creds, "eu-west-1")).send(new GetSessionTokenCommand({}))).Credentials!;
+    const afterToken = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: creds.accessKeyId }))).AccessKeyLastUsed!;
+    expect([afterToken.ServiceName, afterToken.Region]).toEqual(["sts", "eu-west-1"]);
+    await s.advanceClock(3600);
+    const temp = { accessKeyId: session.AccessKeyId!, secretAccessKey: session.SecretAccessKey!, sessionToken: session.SessionToken! };
+    await new KMSClient(s.configFor(temp, "us-west-2")).send(new ListKeysCommand({}));
+    const later = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: creds.accessKeyId }))).AccessKeyLastUsed!;
+    expect(later).toEqual(afterToken);
+
+    // a report is regenerated only once the last one is four hours old
+    await s.advanceClock(4 * 3600);
+    await iam.send(new GenerateCredentialReportCommand({}));
+    const csv = new TextDecoder().decode((await iam.send(new GetCredentialReportCommand({}))).Content!);
+    const [header, ...rows] = csv.split("\n").map((l) => l.split(","));
+    const row = Object.fromEntries(header.map((h, n) => [h, rows.find((r) => r[0] === "session-maker")![n]]));
+    expect([row.access_key_1_last_used_service, row.access_key_1_last_used_region]).toEqual(["sts", "eu-west-1"]);
+    expect(Date.parse(row.access_key_1_last_used_date)).toBe(Math.floor(afterToken.LastUsedDate!.getTime() / 1000) * 1000);
   });
 });
 
