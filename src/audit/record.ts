@@ -253,7 +253,7 @@ export function recordsPerAccount(record: Record<string, unknown>, caller: Princ
   return [withShared(record, record.eventID, shared), withShared({ ...record, recipientAccountId: callerAccount }, newEventId(at), shared)];
 }
 
-/** The record with its eventID and sharedEventID, sharedEventID where AWS writes it (after recipientAccountId's group). */
+/** The record with the given eventID, and sharedEventID just before eventCategory, where AWS's records carry it. */
 function withShared(record: Record<string, unknown>, eventID: unknown, sharedEventID: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(record)) {

@@ -73,9 +73,8 @@ async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: u
     const records = recordsPerAccount(buildRecord(ctx, svc, outcome), ctx.principal);
     const metaOf = (r: Record<string, unknown>) => ({ accountId: r.recipientAccountId as string, region: r.awsRegion as string });
     // A call that changes nothing needs no transaction: its record is durable once logged.
-    const append = sink.append;
-    if (writes.length === 0 && append) {
-      for (const r of records) await append(r, metaOf(r));
+    if (writes.length === 0 && sink.append) {
+      for (const r of records) await sink.append(r, metaOf(r));
       return;
     }
     for (const r of records) writes.push(...sink.record(r, metaOf(r)));
