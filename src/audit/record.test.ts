@@ -1,5 +1,7 @@
 import { describe, it, expect } from "vitest";
-import { buildServiceEventRecord, isoSeconds } from "./record.ts";
+import { buildServiceEventRecord, isoSeconds, recordsPerAccount } from "./record.ts";
+import { anonymousPrincipal } from "../auth/principal.ts";
+import type { Principal } from "../kernel/principal.ts";
 
 describe("isoSeconds", () => {
   it("formats to the second, also after a cached second and when time goes back", () => {
@@ -19,5 +21,27 @@ describe("event IDs", () => {
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(at.getTime());
     expect(r.eventTime).toBe("2031-01-02T03:04:05Z");
+  });
+});
+
+describe("recordsPerAccount", () => {
+  const owner = "111122223333";
+  const base = { eventTime: "2031-01-02T03:04:05Z", eventID: "e", recipientAccountId: owner, eventCategory: "Data" };
+  const root = (accountId: string): Principal => ({ type: "Root", accountId, arn: `arn:aws:iam::${accountId}:root`, principalId: accountId });
+
+  it("gives another account's caller its own copy of a data event, tied by sharedEventID", () => {
+    const [mine, theirs] = recordsPerAccount(base, root("444455556666"));
+    expect(mine).toMatchObject({ eventID: "e", recipientAccountId: owner });
+    expect(theirs).toMatchObject({ recipientAccountId: "444455556666" });
+    expect(theirs.eventID).not.toBe("e");
+    expect(theirs.sharedEventID).toBe(mine.sharedEventID);
+    expect(Object.keys(theirs).slice(-2)).toEqual(["sharedEventID", "eventCategory"]);
+  });
+
+  it("keeps one record for the owner's own calls, management events and callers without an account", () => {
+    expect(recordsPerAccount(base, root(owner))).toEqual([base]);
+    expect(recordsPerAccount({ ...base, eventCategory: "Management" }, root("444455556666"))).toHaveLength(1);
+    expect(recordsPerAccount(base, anonymousPrincipal())).toEqual([base]);
+    expect(recordsPerAccount(base, { type: "AWSService", accountId: "", arn: "ecs.amazonaws.com", principalId: "ecs.amazonaws.com" })).toEqual([base]);
   });
 });
