@@ -11,6 +11,7 @@ import { hasAclHeaders } from "./acl.ts";
 import { checkObjectAcl } from "./public-access.ts";
 import { parseTaggingHeader, taggingCountHeader } from "./object-tags.ts";
 import { decryptObject, encryptObject, encryptionHeaders, requestedEncryption } from "./object-encryption.ts";
+import { bypassCheck, isLocked, lockedError, newVersionLock, objectLockHeaders } from "./object-lock.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, ObjectMeta, PutObjectOptions, S3Storage } from "./storage.ts";
 import { existingBucket, resolveObject, type ObjectTarget } from "./target.ts";
@@ -75,7 +76,7 @@ function objectHeaders(o: ObjectMeta, tagsReadable: boolean): Record<string, str
   if (o.cacheControl) h["cache-control"] = o.cacheControl;
   if (o.expires) h.expires = o.expires;
   for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
-  return { ...h, ...encryptionHeaders(o.encryption), ...(tagsReadable ? taggingCountHeader(o.tags) : {}) };
+  return { ...h, ...encryptionHeaders(o.encryption), ...(tagsReadable ? taggingCountHeader(o.tags) : {}), ...objectLockHeaders(o) };
 }
 
 /** Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined = whole object. */
@@ -187,6 +188,7 @@ export function putObjectOperation(storage: S3Storage) {
       const tags = parseTaggingHeader(h["x-amz-tagging"]);
       requestedEncryption(b, h);
       const acl = checkObjectAcl(b, h);
+      const lock = newVersionLock(b, h, ctx.now);
       const contentEncoding = (h["content-encoding"] ?? "")
         .split(",")
         .map((s) => s.trim())
@@ -202,6 +204,7 @@ export function putObjectOperation(storage: S3Storage) {
         metadata: input.Metadata,
         ...(acl ? { acl } : {}),
         ...(tags ? { tags } : {}),
+        ...lock,
       };
       const encrypted = await encryptObject(ctx, b, target.key, input.Body, h);
       if (encrypted.encryption.dataKey) opts.encrypted = encrypted;
@@ -216,15 +219,20 @@ export function putObjectOperation(storage: S3Storage) {
 }
 
 export function deleteObjectOperation(storage: S3Storage) {
-  return defineOperation<S3Input, S3Output, ObjectTarget>({
+  return defineOperation<S3Input, S3Output, ObjectTarget & { bypass: boolean }>({
     readOnly: false,
-    resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    authorize: (_ctx, input, { name, key }) => [{ action: input.query.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", resource: objectArn(name, key) }],
+    resolve: (ctx, input) => ({ ...resolveObject(ctx, storage, input), bypass: false }),
+    authorize: (_ctx, input, target) => [
+      { action: input.query.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", resource: objectArn(target.name, target.key) },
+      ...bypassCheck(input, objectArn(target.name, target.key), target),
+    ],
     handler: function deleteObject(ctx, input, target) {
       const b = existingBucket(target);
       const versionId = input.query.versionId;
       if (versionId !== undefined) {
         checkVersionId(versionId, "versionId");
+        const locked = storage.version(b.name, target.key, versionId);
+        if (locked && isLocked(locked, ctx.now, target.bypass)) throw lockedError();
         const { removed, writes } = storage.deleteVersion(b.name, target.key, versionId);
         ctx.writes.push(...writes);
         const headers: Record<string, string> = { "x-amz-version-id": versionId };
