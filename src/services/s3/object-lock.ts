@@ -12,7 +12,7 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { childElements, malformedXml, rootOf, textOf } from "./bucket-config.ts";
-import { bucketArn, checkVersionId, objectArn, s3RequestParameters } from "./common.ts";
+import { bucketArn, checkVersionId, objectArn, S3Error, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, BucketObjectLock, ObjectMeta, ObjectRetention, RetentionMode, S3Storage } from "./storage.ts";
 import { existingBucket, resolveBucket, resolveObject, type BucketTarget, type ObjectTarget } from "./target.ts";
@@ -21,7 +21,7 @@ import type { XmlNode } from "./xml.ts";
 const MODES: readonly string[] = ["GOVERNANCE", "COMPLIANCE"];
 const DAY_MS = 86_400_000;
 
-export const lockedError = () => new ServiceError("AccessDenied", "Access Denied because object protected by object lock.", 403);
+export const lockedError = () => new S3Error("AccessDenied", "Access Denied because object protected by object lock.", 403);
 const missingLockConfiguration = () => new ServiceError("InvalidRequest", "Bucket is missing Object Lock Configuration", 400);
 const noObjectLockConfiguration = () => new ServiceError("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration", 404);
 
