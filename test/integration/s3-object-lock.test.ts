@@ -22,9 +22,12 @@ import {
   PutObjectRetentionCommand,
   S3Client,
   GetBucketVersioningCommand,
+  ListObjectVersionsCommand,
 } from "@aws-sdk/client-s3";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { createTrailBucket } from "./cloudtrail-helpers.ts";
 
 let s: TestServer;
 let s3: S3Client;
@@ -274,5 +277,29 @@ describe("Object Lock on object versions", () => {
       "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
     );
     await raw.send(new PutObjectCommand({ Bucket: "lock-md5", Key: "plain", Body: "x" }));
+  });
+});
+
+describe("CloudTrail delivery into a locked bucket", () => {
+  it("log files get the bucket's default retention and cannot be deleted", async () => {
+    await createTrailBucket(s3, "locked-trail");
+    await s3.send(new PutBucketVersioningCommand({ Bucket: "locked-trail", VersioningConfiguration: { Status: "Enabled" } }));
+    await s3.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: "locked-trail",
+        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Years: 1 } } },
+      }),
+    );
+    const ct = new CloudTrailClient(s.config);
+    await ct.send(new CreateTrailCommand({ Name: "locked", S3BucketName: "locked-trail" }));
+    await ct.send(new StartLoggingCommand({ Name: "locked" }));
+    await s.advanceClock(600);
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: "locked-trail", Prefix: "AWSLogs/" }));
+    expect(versions.Versions?.length ?? 0).toBeGreaterThan(0);
+    const v = versions.Versions![0];
+    const retention = await s3.send(new GetObjectRetentionCommand({ Bucket: "locked-trail", Key: v.Key, VersionId: v.VersionId }));
+    expect(retention.Retention?.Mode).toBe("COMPLIANCE");
+    expect(retention.Retention!.RetainUntilDate!.getTime()).toBeGreaterThan(v.LastModified!.getTime() + 364 * 86_400_000);
+    await fails(s3.send(new DeleteObjectCommand({ Bucket: "locked-trail", Key: v.Key, VersionId: v.VersionId, BypassGovernanceRetention: true })), "AccessDenied", 403, LOCKED);
   });
 });

@@ -19,7 +19,6 @@ import { existingBucket, resolveBucket, resolveObject, type BucketTarget, type O
 import type { XmlNode } from "./xml.ts";
 
 const MODES: readonly string[] = ["GOVERNANCE", "COMPLIANCE"];
-const DAY_MS = 86_400_000;
 
 export const lockedError = () => new S3Error("AccessDenied", "Access Denied because object protected by object lock.", 403);
 const missingLockConfiguration = () => new ServiceError("InvalidRequest", "Bucket is missing Object Lock Configuration", 400);
@@ -66,14 +65,14 @@ function futureRetention(mode: string | undefined, until: string | undefined, no
 }
 
 /**
- * What PutObject's `x-amz-object-lock-*` headers (or the bucket's default retention) give the new
- * version; errors as S3 answers them, before anything is stored.
+ * What PutObject's `x-amz-object-lock-*` headers give the new version (without a retention, the
+ * storage gives it the bucket's default); errors as S3 answers them, before anything is stored.
  */
 export function newVersionLock(b: Bucket, h: Record<string, string>, now: Date): { retention?: ObjectRetention; legalHold?: boolean } {
   const mode = h["x-amz-object-lock-mode"];
   const until = h["x-amz-object-lock-retain-until-date"];
   const hold = h["x-amz-object-lock-legal-hold"];
-  if (mode === undefined && until === undefined && hold === undefined) return defaultRetention(b, now);
+  if (mode === undefined && until === undefined && hold === undefined) return {};
   if (!b.objectLock) throw missingLockConfiguration();
   if ((mode === undefined) !== (until === undefined)) {
     throw new ServiceError("InvalidArgument", "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied", 400);
@@ -81,18 +80,9 @@ export function newVersionLock(b: Bucket, h: Record<string, string>, now: Date):
   if (hold !== undefined && hold !== "ON" && hold !== "OFF") {
     throw new ServiceError("InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'", 400, { extra: { ArgumentName: "x-amz-object-lock-legal-hold", ArgumentValue: hold } });
   }
-  const retention = mode !== undefined ? futureRetention(mode, until, now, "x-amz-object-lock-retain-until-date") : defaultRetention(b, now).retention;
+  const retention = mode !== undefined ? futureRetention(mode, until, now, "x-amz-object-lock-retain-until-date") : undefined;
   requireIntegrityHeader(h, "Put Object");
   return { ...(retention ? { retention } : {}), ...(hold === "ON" ? { legalHold: true } : {}) };
-}
-
-function defaultRetention(b: Bucket, now: Date): { retention?: ObjectRetention } {
-  const rule = b.objectLock?.rule;
-  if (!rule) return {};
-  const until = new Date(now.getTime());
-  if (rule.years !== undefined) until.setUTCFullYear(until.getUTCFullYear() + rule.years);
-  else until.setTime(until.getTime() + (rule.days ?? 0) * DAY_MS);
-  return { retention: { mode: rule.mode, until: until.toISOString() } };
 }
 
 /** The response headers of GetObject and HeadObject for a locked version. */

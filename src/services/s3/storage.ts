@@ -346,7 +346,7 @@ export class S3Storage {
       metadata: opts.metadata ?? {},
       ...(opts.acl ? { acl: opts.acl } : {}),
       ...(opts.tags && opts.tags.length > 0 ? { tags: opts.tags } : {}),
-      ...(opts.retention ? { retention: opts.retention } : {}),
+      ...retentionOf(opts.retention, this.buckets.get(bucket)?.objectLock, now),
       ...(opts.legalHold ? { legalHold: true } : {}),
     };
     for (const k of ["contentEncoding", "contentDisposition", "contentLanguage", "cacheControl", "expires"] as const) {
@@ -455,6 +455,20 @@ export class S3Storage {
       else o.visible.splice(firstAtLeast(o.visible, key), 1);
     }
   }
+}
+
+/**
+ * A new version's retention: the one asked for, or else the bucket's default retention counted
+ * from `now` (so log files CloudTrail delivers into a locked bucket are retained too).
+ */
+function retentionOf(asked: ObjectRetention | undefined, lock: BucketObjectLock | undefined, now: Date): { retention?: ObjectRetention } {
+  if (asked) return { retention: asked };
+  const rule = lock?.rule;
+  if (!rule) return {};
+  const until = new Date(now.getTime());
+  if (rule.years !== undefined) until.setUTCFullYear(until.getUTCFullYear() + rule.years);
+  else until.setTime(until.getTime() + (rule.days ?? 0) * 86_400_000);
+  return { retention: { mode: rule.mode, until: until.toISOString() } };
 }
 
 function newVersionId(): string {
