@@ -204,12 +204,18 @@ describe("Object Lock on object versions", () => {
       new PutUserPolicyCommand({
         UserName: "lock-deleter",
         PolicyName: "delete",
-        PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:DeleteObjectVersion", "s3:DeleteObject"], Resource: "*" }] }),
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: ["s3:DeleteObjectVersion", "s3:DeleteObject", "s3:GetObject"], Resource: "*" }],
+        }),
       }),
     );
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "lock-deleter" }))).AccessKey!;
     const user = new S3Client({ ...s.config, forcePathStyle: true, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } });
     await fails(user.send(new DeleteObjectCommand({ Bucket: "lock-gov", Key: "a", VersionId: v1.VersionId, BypassGovernanceRetention: true })), "AccessDenied", 403, LOCKED);
+    // the lock headers are shown only to callers who may read the retention
+    expect((await user.send(new HeadObjectCommand({ Bucket: "lock-gov", Key: "a" }))).ObjectLockMode).toBeUndefined();
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "lock-gov", Key: "a" }))).ObjectLockMode).toBe("GOVERNANCE");
 
     // the account (allowed everything) bypasses GOVERNANCE, for one object and in a batch
     await s3.send(new DeleteObjectCommand({ Bucket: "lock-gov", Key: "a", VersionId: v1.VersionId, BypassGovernanceRetention: true }));

@@ -85,14 +85,17 @@ export function newVersionLock(b: Bucket, h: Record<string, string>, now: Date):
   return { ...(retention ? { retention } : {}), ...(hold === "ON" ? { legalHold: true } : {}) };
 }
 
-/** The response headers of GetObject and HeadObject for a locked version. */
-export function objectLockHeaders(meta: ObjectMeta): Record<string, string> {
+/**
+ * The response headers of GetObject and HeadObject for a locked version, each only for a caller
+ * who may read it (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+ */
+export function objectLockHeaders(meta: ObjectMeta, readable: { retentionReadable: boolean; legalHoldReadable: boolean }): Record<string, string> {
   const h: Record<string, string> = {};
-  if (meta.retention) {
+  if (meta.retention && readable.retentionReadable) {
     h["x-amz-object-lock-mode"] = meta.retention.mode;
     h["x-amz-object-lock-retain-until-date"] = meta.retention.until;
   }
-  if (meta.legalHold) h["x-amz-object-lock-legal-hold"] = "ON";
+  if (meta.legalHold && readable.legalHoldReadable) h["x-amz-object-lock-legal-hold"] = "ON";
   return h;
 }
 
