@@ -231,6 +231,8 @@ describe("Object Lock on object versions", () => {
     expect((await s3.send(new HeadObjectCommand({ Bucket: "lock-hold", Key: "h" }))).ObjectLockLegalHoldStatus).toBe("ON");
     await fails(s3.send(new DeleteObjectCommand({ Bucket: "lock-hold", Key: "h", VersionId: put.VersionId, BypassGovernanceRetention: true })), "AccessDenied", 403, LOCKED);
     await fails(s3.send(new GetObjectRetentionCommand({ Bucket: "lock-hold", Key: "h" })), "NoSuchObjectLockConfiguration", 404);
+    const plain = await s3.send(new PutObjectCommand({ Bucket: "lock-hold", Key: "plain", Body: "x" }));
+    await fails(s3.send(new GetObjectLegalHoldCommand({ Bucket: "lock-hold", Key: "plain", VersionId: plain.VersionId })), "NoSuchObjectLockConfiguration", 404);
     await s3.send(new PutObjectLegalHoldCommand({ Bucket: "lock-hold", Key: "h", VersionId: put.VersionId, LegalHold: { Status: "OFF" } }));
     expect((await s3.send(new GetObjectLegalHoldCommand({ Bucket: "lock-hold", Key: "h" }))).LegalHold?.Status).toBe("OFF");
     await s3.send(new DeleteObjectCommand({ Bucket: "lock-hold", Key: "h", VersionId: put.VersionId }));
@@ -261,10 +263,15 @@ describe("Object Lock on object versions", () => {
       s3.send(new PutObjectCommand({ Bucket: "lock-clock", Key: "k", Body: "x", ObjectLockLegalHoldStatus: "ON" })),
       "InvalidRequest",
       400,
-      "Bucket is missing Object Lock Configuration",
+      "Bucket is missing ObjectLockConfiguration",
     );
     await fails(s3.send(new HeadObjectCommand({ Bucket: "lock-args", Key: "k" })), "NotFound", 404);
-    await fails(s3.send(new PutObjectLegalHoldCommand({ Bucket: "lock-clock", Key: "now", LegalHold: { Status: "ON" } })), "InvalidRequest", 400);
+    await fails(
+      s3.send(new PutObjectLegalHoldCommand({ Bucket: "lock-clock", Key: "now", LegalHold: { Status: "ON" } })),
+      "InvalidRequest",
+      400,
+      "Bucket is missing Object Lock Configuration",
+    );
     await fails(
       s3.send(new PutObjectRetentionCommand({ Bucket: "lock-args", Key: "missing", Retention: { Mode: "GOVERNANCE", RetainUntilDate: new Date("2099-01-01T00:00:00Z") } })),
       "NoSuchKey",

@@ -73,7 +73,8 @@ export function newVersionLock(b: Bucket, h: Record<string, string>, now: Date):
   const until = h["x-amz-object-lock-retain-until-date"];
   const hold = h["x-amz-object-lock-legal-hold"];
   if (mode === undefined && until === undefined && hold === undefined) return {};
-  if (!b.objectLock) throw missingLockConfiguration();
+  // PutObject words this error without the space the object-lock calls have.
+  if (!b.objectLock) throw new ServiceError("InvalidRequest", "Bucket is missing ObjectLockConfiguration", 400);
   if ((mode === undefined) !== (until === undefined)) {
     throw new ServiceError("InvalidArgument", "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied", 400);
   }
@@ -82,7 +83,7 @@ export function newVersionLock(b: Bucket, h: Record<string, string>, now: Date):
   }
   const retention = mode !== undefined ? futureRetention(mode, until, now, "x-amz-object-lock-retain-until-date") : undefined;
   requireIntegrityHeader(h, "Put Object");
-  return { ...(retention ? { retention } : {}), ...(hold === "ON" ? { legalHold: true } : {}) };
+  return { ...(retention ? { retention } : {}), ...(hold !== undefined ? { legalHold: hold === "ON" } : {}) };
 }
 
 /**
@@ -279,6 +280,7 @@ export function getObjectLegalHoldOperation(storage: S3Storage) {
       const b = existingBucket(target);
       if (!b.objectLock) throw missingLockConfiguration();
       const meta = lockedVersion(storage, b, target.key, input);
+      if (meta.legalHold === undefined) throw noObjectLockConfiguration();
       return { xml: { root: "LegalHold", body: { Status: meta.legalHold ? "ON" : "OFF" } } };
     },
     audit: { requestParameters: (input) => s3RequestParameters(input, { "legal-hold": "", ...(versioned(input) ? { versionId: input.query.versionId } : {}) }) },

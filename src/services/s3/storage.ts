@@ -84,7 +84,7 @@ export interface ObjectMeta {
   tags?: ObjectTag[];
   /** Object Lock retention (object-lock.ts) */
   retention?: ObjectRetention;
-  /** Object Lock legal hold is ON */
+  /** Object Lock legal hold: ON (true), OFF (false), never set (absent) */
   legalHold?: boolean;
 }
 
@@ -233,14 +233,13 @@ export class S3Storage {
     return this.updateMeta(bucket, key, versionId, ({ tags: _old, ...m }) => (tags.length > 0 ? { ...m, tags } : m));
   }
 
-  /** Sets one version's Object Lock retention and legal hold (undefined: leaves it as it is; null: removes it). */
+  /** Sets one version's Object Lock retention and legal hold (undefined: leaves it as it is; a null retention: removes it). */
   setObjectLockState(bucket: string, key: string, versionId: string, state: { retention?: ObjectRetention | null; legalHold?: boolean }): WriteOp[] {
     return this.updateMeta(bucket, key, versionId, (m) => {
       const next: ObjectMeta = { ...m };
       if (state.retention === null) delete next.retention;
       else if (state.retention !== undefined) next.retention = state.retention;
-      if (state.legalHold === false) delete next.legalHold;
-      else if (state.legalHold === true) next.legalHold = true;
+      if (state.legalHold !== undefined) next.legalHold = state.legalHold;
       return next;
     });
   }
@@ -347,7 +346,7 @@ export class S3Storage {
       ...(opts.acl ? { acl: opts.acl } : {}),
       ...(opts.tags && opts.tags.length > 0 ? { tags: opts.tags } : {}),
       ...retentionOf(opts.retention, this.buckets.get(bucket)?.objectLock, now),
-      ...(opts.legalHold ? { legalHold: true } : {}),
+      ...(opts.legalHold !== undefined ? { legalHold: opts.legalHold } : {}),
     };
     for (const k of ["contentEncoding", "contentDisposition", "contentLanguage", "cacheControl", "expires"] as const) {
       if (opts[k] !== undefined && opts[k] !== "") meta[k] = opts[k];
