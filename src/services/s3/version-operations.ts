@@ -170,8 +170,8 @@ function parseDelete(body: Buffer): DeleteRequest {
 
 interface DeleteTarget extends BucketTarget {
   request: DeleteRequest;
-  /** `x-amz-bypass-governance-retention`, allowed (object-lock.ts) */
-  bypass: boolean;
+  /** indexes of the objects for which `x-amz-bypass-governance-retention` is asked and allowed (object-lock.ts) */
+  bypass: Set<number>;
   /** indexes of the objects the caller may not delete */
   refused: Set<number>;
 }
@@ -186,7 +186,7 @@ export function deleteObjectsOperation(storage: S3Storage) {
         throw new ServiceError("InvalidRequest", "Missing required header for this request: Content-MD5", 400);
       }
       checkContentMd5(h["content-md5"], input.Body);
-      return { ...target, request: parseDelete(input.Body), refused: new Set<number>(), bypass: false };
+      return { ...target, request: parseDelete(input.Body), refused: new Set<number>(), bypass: new Set<number>() };
     },
     // Every named object is authorized on its own: one the caller may not delete gets an
     // AccessDenied entry and the others are deleted.
@@ -196,7 +196,12 @@ export function deleteObjectsOperation(storage: S3Storage) {
         resource: objectArn(target.name, o.key),
         itemDenied: () => target.refused.add(i),
       })),
-      ...bypassCheck(input, `${bucketArn(target.name)}/*`, target),
+      ...target.request.objects.flatMap((o, i) => {
+        const flag = { bypass: false };
+        const checks = bypassCheck(input, objectArn(target.name, o.key), flag);
+        if (flag.bypass) target.bypass.add(i);
+        return checks.map((c) => ({ ...c, itemDenied: () => target.bypass.delete(i) }));
+      }),
     ],
     handler: function deleteObjects(ctx, _input, target) {
       const b = existingBucket(target);
@@ -219,7 +224,7 @@ export function deleteObjectsOperation(storage: S3Storage) {
         const deleted: XmlNode = { Key: o.key };
         if (o.versionId !== undefined) {
           const version = storage.version(b.name, o.key, o.versionId);
-          if (version && isLocked(version, ctx.now, target.bypass)) {
+          if (version && isLocked(version, ctx.now, target.bypass.has(i))) {
             const error: XmlNode = { Key: o.key, VersionId: o.versionId, Code: "AccessDenied", Message: "Access Denied because object protected by object lock." };
             inner += `<Error>${xmlChildren(error)}</Error>`;
             continue;
