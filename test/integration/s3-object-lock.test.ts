@@ -131,6 +131,17 @@ describe("Object Lock on buckets", () => {
       ),
       "InvalidArgument",
       400,
+      "Default retention period must be a positive integer value.",
+    );
+    await fails(
+      s3.send(
+        new PutObjectLockConfigurationCommand({
+          Bucket: "lock-bad",
+          ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Years: 1_000_000 } } },
+        }),
+      ),
+      "InvalidRetentionPeriod",
+      400,
     );
     expect((await s3.send(new GetObjectLockConfigurationCommand({ Bucket: "lock-bad" }))).ObjectLockConfiguration).toEqual({ ObjectLockEnabled: "Enabled" });
     await fails(s3.send(new PutObjectLockConfigurationCommand({ Bucket: "no-such-lock-bucket", ObjectLockConfiguration: { ObjectLockEnabled: "Enabled" } })), "NoSuchBucket", 404);

@@ -100,11 +100,13 @@ export function objectLockHeaders(meta: ObjectMeta, readable: { retentionReadabl
   return h;
 }
 
-function positiveInteger(text: string | undefined): number | undefined {
+function positiveInteger(text: string | undefined, name: "Days" | "Years"): number | undefined {
   if (text === undefined) return undefined;
   if (!/^-?\d+$/.test(text)) throw malformedXml();
   const n = Number(text);
-  if (n <= 0) throw new ServiceError("InvalidArgument", "Default retention period must be a positive integer value", 400);
+  if (n <= 0) throw new ServiceError("InvalidArgument", "Default retention period must be a positive integer value.", 400, { extra: { ArgumentName: name } });
+  // at most 100 years (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html)
+  if (n > (name === "Days" ? 36500 : 100)) throw new ServiceError("InvalidRetentionPeriod", "Default retention period is too large.", 400);
   return n;
 }
 
@@ -117,13 +119,10 @@ function parseLockConfiguration(body: Buffer): BucketObjectLock {
   const retention: Element | undefined = childElements(rule, "DefaultRetention")[0];
   if (!retention) throw malformedXml();
   const mode = textOf(retention, "Mode");
-  const days = positiveInteger(textOf(retention, "Days"));
-  const years = positiveInteger(textOf(retention, "Years"));
+  const days = positiveInteger(textOf(retention, "Days"), "Days");
+  const years = positiveInteger(textOf(retention, "Years"), "Years");
   if (mode === undefined || !MODES.includes(mode)) throw malformedXml();
   if ((days === undefined) === (years === undefined)) throw malformedXml();
-  if ((days ?? 0) > 36500 || (years ?? 0) > 100) {
-    throw new ServiceError("InvalidArgument", "Default retention period is too large.", 400);
-  }
   return { rule: { mode: mode as RetentionMode, ...(days !== undefined ? { days } : { years }) } };
 }
 
