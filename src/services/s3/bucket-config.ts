@@ -1,7 +1,7 @@
 /**
  * Bucket configurations security tools read: versioning, default encryption, Block Public
  * Access, Object Ownership and tags (each Put/Get, and Delete where S3 has one), and the reads of
- * ACLs, server access logging, lifecycle, Object Lock, replication and event notifications,
+ * ACLs, server access logging, lifecycle, replication and event notifications,
  * answered as S3 answers for a bucket that has none of them. A new bucket starts as S3 makes
  * one since April 2023: SSE-S3 default encryption, all four Block Public Access settings on and
  * Object Ownership BucketOwnerEnforced
@@ -211,6 +211,10 @@ export function putConfigOperation(storage: S3Storage, name: ConfigName) {
     false,
     (ctx, input, b) => {
       const value = spec.parse(input.Body);
+      // Object Lock keeps versioning on for good (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
+      if (name === "versioning" && b.objectLock && value.Status !== "Enabled") {
+        throw new ServiceError("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.", 409);
+      }
       ctx.writes.push(...storage.setBucketConfig(b.name, name, value));
       return { status: name === "tagging" ? 204 : 200 };
     },
@@ -236,10 +240,6 @@ const UNSET_READS = {
   GetBucketLogging: { action: "s3:GetBucketLogging", root: "BucketLoggingStatus" },
   GetBucketNotificationConfiguration: { action: "s3:GetBucketNotification", root: "NotificationConfiguration" },
   GetBucketLifecycleConfiguration: { action: "s3:GetLifecycleConfiguration", error: ["NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"] },
-  GetObjectLockConfiguration: {
-    action: "s3:GetBucketObjectLockConfiguration",
-    error: ["ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"],
-  },
   GetBucketReplication: { action: "s3:GetReplicationConfiguration", error: ["ReplicationConfigurationNotFoundError", "The replication configuration was not found"] },
 } as const;
 

@@ -50,6 +50,8 @@ function locationConstraintOf(input: S3Input): string | undefined {
   }
 }
 
+const lockRequested = (input: S3Input) => (input.headers["x-amz-bucket-object-lock-enabled"] ?? "").toLowerCase() === "true";
+
 export function createBucketOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: false,
@@ -60,6 +62,12 @@ export function createBucketOperation(storage: S3Storage) {
       { action: "s3:CreateBucket", resource: bucketArn(name) },
       ...(setsNonPrivateAcl(input.headers) ? [{ action: "s3:PutBucketAcl", resource: bucketArn(name) }] : []),
       ...(input.headers["x-amz-object-ownership"] !== undefined ? [{ action: "s3:PutBucketOwnershipControls", resource: bucketArn(name) }] : []),
+      ...(lockRequested(input)
+        ? [
+            { action: "s3:PutBucketObjectLockConfiguration", resource: bucketArn(name) },
+            { action: "s3:PutBucketVersioning", resource: bucketArn(name) },
+          ]
+        : []),
     ],
     handler: function createBucket(ctx, input, { name, bucket: existing }) {
       if (!validBucketName(name)) throw new ServiceError("InvalidBucketName", "The specified bucket is not valid.", 400, { extra: { BucketName: name } });
@@ -78,6 +86,12 @@ export function createBucketOperation(storage: S3Storage) {
         throw new ServiceError("InvalidArgument", "Invalid x-amz-object-ownership header", 400, { extra: { ArgumentName: "x-amz-object-ownership", ArgumentValue: ownership } });
       }
       const acl = checkNewBucketAcl(input.headers, ownership, ctx.principal.accountId);
+      const lockHeader = input.headers["x-amz-bucket-object-lock-enabled"];
+      if (lockHeader !== undefined && !["true", "false"].includes(lockHeader.toLowerCase())) {
+        throw new ServiceError("InvalidArgument", "Invalid x-amz-bucket-object-lock-enabled header", 400, {
+          extra: { ArgumentName: "x-amz-bucket-object-lock-enabled", ArgumentValue: lockHeader },
+        });
+      }
       const region = constraint ?? "us-east-1";
       if (region !== ctx.region) {
         throw new ServiceError(
@@ -108,6 +122,11 @@ export function createBucketOperation(storage: S3Storage) {
       ctx.writes.push(...storage.createBucket({ name, ownerAccountId: ctx.principal.accountId, region, creationDate: ctx.now }));
       if (ownership !== "BucketOwnerEnforced") ctx.writes.push(...storage.setBucketConfig(name, "ownershipControls", { Rule: { ObjectOwnership: ownership } }));
       if (acl) ctx.writes.push(...storage.setBucketAcl(name, acl));
+      if (lockRequested(input)) {
+        // Object Lock turns versioning on with it (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
+        ctx.writes.push(...storage.setBucketConfig(name, "versioning", { Status: "Enabled" }));
+        ctx.writes.push(...storage.setBucketObjectLock(name, {}));
+      }
       return { headers: { location: region === "us-east-1" ? `/${name}` : `http://${name}.s3.amazonaws.com/` } };
     },
     audit: {

@@ -15,6 +15,14 @@ import { listObjectsOperation, listObjectsV2Operation } from "./list-operations.
 import { deleteObjectOperation, getObjectOperation, headObjectOperation, putObjectOperation } from "./object-operations.ts";
 import { decodeS3Request, encodeS3Error, encodeS3Output, type S3Operation, type S3Output } from "./protocol.ts";
 import { deleteObjectTaggingOperation, getObjectTaggingOperation, putObjectTaggingOperation } from "./object-tagging.ts";
+import {
+  getObjectLegalHoldOperation,
+  getObjectLockConfigurationOperation,
+  getObjectRetentionOperation,
+  putObjectLegalHoldOperation,
+  putObjectLockConfigurationOperation,
+  putObjectRetentionOperation,
+} from "./object-lock.ts";
 import { withBucketPolicy } from "./policy-access.ts";
 import { s3SseKey } from "./sse-key.ts";
 import { deleteObjectsOperation, listObjectVersionsOperation } from "./version-operations.ts";
@@ -73,7 +81,12 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     GetBucketLogging: unsetReadOperation(storage, "GetBucketLogging"),
     GetBucketNotificationConfiguration: unsetReadOperation(storage, "GetBucketNotificationConfiguration"),
     GetBucketLifecycleConfiguration: unsetReadOperation(storage, "GetBucketLifecycleConfiguration"),
-    GetObjectLockConfiguration: unsetReadOperation(storage, "GetObjectLockConfiguration"),
+    GetObjectLockConfiguration: getObjectLockConfigurationOperation(storage),
+    PutObjectLockConfiguration: putObjectLockConfigurationOperation(storage),
+    PutObjectRetention: putObjectRetentionOperation(storage),
+    GetObjectRetention: getObjectRetentionOperation(storage),
+    PutObjectLegalHold: putObjectLegalHoldOperation(storage),
+    GetObjectLegalHold: getObjectLegalHoldOperation(storage),
     GetBucketReplication: unsetReadOperation(storage, "GetBucketReplication"),
     ListObjectVersions: listObjectVersionsOperation(storage),
     DeleteObjects: deleteObjectsOperation(storage),

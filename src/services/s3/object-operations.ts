@@ -11,6 +11,7 @@ import { hasAclHeaders } from "./acl.ts";
 import { checkObjectAcl } from "./public-access.ts";
 import { parseTaggingHeader, taggingCountHeader } from "./object-tags.ts";
 import { decryptObject, encryptObject, encryptionHeaders, requestedEncryption } from "./object-encryption.ts";
+import { bypassCheck, isLocked, lockedError, newVersionLock, objectLockHeaders } from "./object-lock.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, ObjectMeta, PutObjectOptions, S3Storage } from "./storage.ts";
 import { existingBucket, resolveObject, type ObjectTarget } from "./target.ts";
@@ -46,6 +47,9 @@ const readAction = (input: S3Input) => (input.query.versionId !== undefined ? "s
 /** A GetObject or HeadObject target: whether the caller may also read the object's tags. */
 interface ReadTarget extends ObjectTarget {
   tagsReadable: boolean;
+  /** whether the Object Lock headers are shown: s3:GetObjectRetention, s3:GetObjectLegalHold */
+  retentionReadable: boolean;
+  legalHoldReadable: boolean;
 }
 
 /**
@@ -59,10 +63,12 @@ function readChecks(input: S3Input, target: ReadTarget): AuthCheck[] {
   return [
     { action: readAction(input), resource },
     { action: tagAction, resource, itemDenied: () => (target.tagsReadable = false) },
+    { action: "s3:GetObjectRetention", resource, itemDenied: () => (target.retentionReadable = false) },
+    { action: "s3:GetObjectLegalHold", resource, itemDenied: () => (target.legalHoldReadable = false) },
   ];
 }
 
-function objectHeaders(o: ObjectMeta, tagsReadable: boolean): Record<string, string> {
+function objectHeaders(o: ObjectMeta, target: ReadTarget): Record<string, string> {
   const h: Record<string, string> = {
     "last-modified": o.lastModified.toUTCString(),
     etag: o.etag,
@@ -75,7 +81,7 @@ function objectHeaders(o: ObjectMeta, tagsReadable: boolean): Record<string, str
   if (o.cacheControl) h["cache-control"] = o.cacheControl;
   if (o.expires) h.expires = o.expires;
   for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
-  return { ...h, ...encryptionHeaders(o.encryption), ...(tagsReadable ? taggingCountHeader(o.tags) : {}) };
+  return { ...h, ...encryptionHeaders(o.encryption), ...(target.tagsReadable ? taggingCountHeader(o.tags) : {}), ...objectLockHeaders(o, target) };
 }
 
 /** Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; undefined = whole object. */
@@ -132,7 +138,7 @@ export function checkContentMd5(md5: string | undefined, body: Buffer): void {
 export function getObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ReadTarget>({
     readOnly: true,
-    resolve: (ctx, input): ReadTarget => ({ ...resolveObject(ctx, storage, input), tagsReadable: true }),
+    resolve: (ctx, input): ReadTarget => ({ ...resolveObject(ctx, storage, input), tagsReadable: true, retentionReadable: true, legalHoldReadable: true }),
     authorize: (_ctx, input, target) => readChecks(input, target),
     handler: async function getObject(ctx, input, target) {
       const b = existingBucket(target);
@@ -140,7 +146,7 @@ export function getObjectOperation(storage: S3Storage) {
       const stored = storage.body(b.name, target.key, meta.versionId);
       if (!stored) throw noSuchKey(target.key);
       const body = await decryptObject(ctx, b.name, target.key, meta.encryption, stored);
-      const headers = { ...objectHeaders(meta, target.tagsReadable), ...versionHeader(storage, b, meta.versionId) };
+      const headers = { ...objectHeaders(meta, target), ...versionHeader(storage, b, meta.versionId) };
       applyResponseOverrides(headers, input.query);
       const range = parseRange(input.headers.range, meta.size);
       if (range) {
@@ -156,12 +162,12 @@ export function getObjectOperation(storage: S3Storage) {
 export function headObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ReadTarget>({
     readOnly: true,
-    resolve: (ctx, input): ReadTarget => ({ ...resolveObject(ctx, storage, input), tagsReadable: true }),
+    resolve: (ctx, input): ReadTarget => ({ ...resolveObject(ctx, storage, input), tagsReadable: true, retentionReadable: true, legalHoldReadable: true }),
     authorize: (_ctx, input, target) => readChecks(input, target),
     handler: function headObject(_ctx, input, target) {
       const b = existingBucket(target);
       const meta = readableVersion(storage, b, target.key, input, "HEAD");
-      const headers = { ...objectHeaders(meta, target.tagsReadable), ...versionHeader(storage, b, meta.versionId) };
+      const headers = { ...objectHeaders(meta, target), ...versionHeader(storage, b, meta.versionId) };
       headers["content-length"] = String(meta.size);
       return { headers };
     },
@@ -187,6 +193,7 @@ export function putObjectOperation(storage: S3Storage) {
       const tags = parseTaggingHeader(h["x-amz-tagging"]);
       requestedEncryption(b, h);
       const acl = checkObjectAcl(b, h);
+      const lock = newVersionLock(b, h, ctx.now);
       const contentEncoding = (h["content-encoding"] ?? "")
         .split(",")
         .map((s) => s.trim())
@@ -202,6 +209,7 @@ export function putObjectOperation(storage: S3Storage) {
         metadata: input.Metadata,
         ...(acl ? { acl } : {}),
         ...(tags ? { tags } : {}),
+        ...lock,
       };
       const encrypted = await encryptObject(ctx, b, target.key, input.Body, h);
       if (encrypted.encryption.dataKey) opts.encrypted = encrypted;
@@ -216,15 +224,20 @@ export function putObjectOperation(storage: S3Storage) {
 }
 
 export function deleteObjectOperation(storage: S3Storage) {
-  return defineOperation<S3Input, S3Output, ObjectTarget>({
+  return defineOperation<S3Input, S3Output, ObjectTarget & { bypass: boolean }>({
     readOnly: false,
-    resolve: (ctx, input) => resolveObject(ctx, storage, input),
-    authorize: (_ctx, input, { name, key }) => [{ action: input.query.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", resource: objectArn(name, key) }],
+    resolve: (ctx, input) => ({ ...resolveObject(ctx, storage, input), bypass: false }),
+    authorize: (_ctx, input, target) => [
+      { action: input.query.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", resource: objectArn(target.name, target.key) },
+      ...bypassCheck(input, objectArn(target.name, target.key), target),
+    ],
     handler: function deleteObject(ctx, input, target) {
       const b = existingBucket(target);
       const versionId = input.query.versionId;
       if (versionId !== undefined) {
         checkVersionId(versionId, "versionId");
+        const locked = storage.version(b.name, target.key, versionId);
+        if (locked && isLocked(locked, ctx.now, target.bypass)) throw lockedError();
         const { removed, writes } = storage.deleteVersion(b.name, target.key, versionId);
         ctx.writes.push(...writes);
         const headers: Record<string, string> = { "x-amz-version-id": versionId };

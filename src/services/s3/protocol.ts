@@ -58,6 +58,11 @@ export type S3Operation =
   | "GetBucketNotificationConfiguration"
   | "GetBucketLifecycleConfiguration"
   | "GetObjectLockConfiguration"
+  | "PutObjectLockConfiguration"
+  | "PutObjectRetention"
+  | "GetObjectRetention"
+  | "PutObjectLegalHold"
+  | "GetObjectLegalHold"
   | "GetBucketReplication"
   | "ListObjectVersions"
   | "DeleteObjects"
@@ -79,7 +84,7 @@ const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> 
   logging: { GET: "GetBucketLogging" },
   notification: { GET: "GetBucketNotificationConfiguration" },
   lifecycle: { GET: "GetBucketLifecycleConfiguration" },
-  "object-lock": { GET: "GetObjectLockConfiguration" },
+  "object-lock": { GET: "GetObjectLockConfiguration", PUT: "PutObjectLockConfiguration" },
   replication: { GET: "GetBucketReplication" },
   versions: { GET: "ListObjectVersions" },
   delete: { POST: "DeleteObjects" },
@@ -89,6 +94,8 @@ const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> 
 const OBJECT_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
   acl: { GET: "GetObjectAcl", PUT: "PutObjectAcl" },
   tagging: { GET: "GetObjectTagging", PUT: "PutObjectTagging", DELETE: "DeleteObjectTagging" },
+  retention: { GET: "GetObjectRetention", PUT: "PutObjectRetention" },
+  "legal-hold": { GET: "GetObjectLegalHold", PUT: "PutObjectLegalHold" },
 };
 
 /** Sub-resources of S3 that localfargate does not implement: asked for, they answer NotImplemented. */

@@ -31,6 +31,20 @@ export interface Bucket {
   configs?: BucketConfigs;
   /** the bucket's ACL grants, once set (acl.ts); absent: the owner's full control */
   acl?: Grant[];
+  /** Object Lock (object-lock.ts): present once enabled, which is for good; `rule`: default retention */
+  objectLock?: BucketObjectLock;
+}
+
+export interface BucketObjectLock {
+  rule?: { mode: RetentionMode; days?: number; years?: number };
+}
+
+export type RetentionMode = "GOVERNANCE" | "COMPLIANCE";
+
+/** A version's retention: no delete before `until` (ISO 8601) unless GOVERNANCE is bypassed. */
+export interface ObjectRetention {
+  mode: RetentionMode;
+  until: string;
 }
 
 /** How an object is encrypted at rest (object-encryption.ts). */
@@ -68,6 +82,10 @@ export interface ObjectMeta {
   acl?: Grant[];
   /** the version's tags (object-tagging.ts), in the order given; absent: none */
   tags?: ObjectTag[];
+  /** Object Lock retention (object-lock.ts) */
+  retention?: ObjectRetention;
+  /** Object Lock legal hold: ON (true), OFF (false), never set (absent) */
+  legalHold?: boolean;
 }
 
 export interface ObjectTag {
@@ -85,6 +103,8 @@ export interface PutObjectOptions {
   metadata?: Record<string, string>;
   acl?: Grant[];
   tags?: ObjectTag[];
+  retention?: ObjectRetention;
+  legalHold?: boolean;
   /** the body as stored (sealed) when it differs from the object's content, and how */
   encrypted?: { stored: Buffer; encryption: ObjectEncryption };
 }
@@ -213,6 +233,26 @@ export class S3Storage {
     return this.updateMeta(bucket, key, versionId, ({ tags: _old, ...m }) => (tags.length > 0 ? { ...m, tags } : m));
   }
 
+  /** Sets one version's Object Lock retention and legal hold (undefined: leaves it as it is; a null retention: removes it). */
+  setObjectLockState(bucket: string, key: string, versionId: string, state: { retention?: ObjectRetention | null; legalHold?: boolean }): WriteOp[] {
+    return this.updateMeta(bucket, key, versionId, (m) => {
+      const next: ObjectMeta = { ...m };
+      if (state.retention === null) delete next.retention;
+      else if (state.retention !== undefined) next.retention = state.retention;
+      if (state.legalHold !== undefined) next.legalHold = state.legalHold;
+      return next;
+    });
+  }
+
+  /** Enables Object Lock on a bucket (for good) with its default retention rule, if any. */
+  setBucketObjectLock(name: string, lock: BucketObjectLock): WriteOp[] {
+    const b = this.buckets.get(name);
+    if (!b) return [];
+    const updated: Bucket = { ...b, objectLock: lock };
+    this.buckets.set(name, updated);
+    return [this.store.put(BUCKET_KIND, name, updated)];
+  }
+
   private updateMeta(bucket: string, key: string, versionId: string, update: (m: ObjectMeta) => ObjectMeta): WriteOp[] {
     const list = this.objects.get(bucket)?.byKey.get(key);
     const i = list ? list.findIndex((v) => v.versionId === versionId) : -1;
@@ -305,6 +345,8 @@ export class S3Storage {
       metadata: opts.metadata ?? {},
       ...(opts.acl ? { acl: opts.acl } : {}),
       ...(opts.tags && opts.tags.length > 0 ? { tags: opts.tags } : {}),
+      ...retentionOf(opts.retention, this.buckets.get(bucket)?.objectLock, now),
+      ...(opts.legalHold !== undefined ? { legalHold: opts.legalHold } : {}),
     };
     for (const k of ["contentEncoding", "contentDisposition", "contentLanguage", "cacheControl", "expires"] as const) {
       if (opts[k] !== undefined && opts[k] !== "") meta[k] = opts[k];
@@ -412,6 +454,20 @@ export class S3Storage {
       else o.visible.splice(firstAtLeast(o.visible, key), 1);
     }
   }
+}
+
+/**
+ * A new version's retention: the one asked for, or else the bucket's default retention counted
+ * from `now` (so log files CloudTrail delivers into a locked bucket are retained too).
+ */
+function retentionOf(asked: ObjectRetention | undefined, lock: BucketObjectLock | undefined, now: Date): { retention?: ObjectRetention } {
+  if (asked) return { retention: asked };
+  const rule = lock?.rule;
+  if (!rule) return {};
+  const until = new Date(now.getTime());
+  if (rule.years !== undefined) until.setUTCFullYear(until.getUTCFullYear() + rule.years);
+  else until.setTime(until.getTime() + (rule.days ?? 0) * 86_400_000);
+  return { retention: { mode: rule.mode, until: until.toISOString() } };
 }
 
 function newVersionId(): string {

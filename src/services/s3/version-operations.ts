@@ -9,6 +9,7 @@ import { childElements, malformedXml, rootOf, textOf } from "./bucket-config.ts"
 import { bucketArn, iso, objectArn, ownerNode, pick, s3RequestParameters } from "./common.ts";
 import { keyEncoder, maxKeys } from "./list-operations.ts";
 import { checkContentMd5 } from "./object-operations.ts";
+import { bypassCheck, isLocked } from "./object-lock.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import { compareKeys, firstAfter, firstAtLeast, firstPastPrefix, isValidVersionId, type ObjectMeta, type S3Storage } from "./storage.ts";
 import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
@@ -169,6 +170,8 @@ function parseDelete(body: Buffer): DeleteRequest {
 
 interface DeleteTarget extends BucketTarget {
   request: DeleteRequest;
+  /** indexes of the objects for which `x-amz-bypass-governance-retention` is asked and allowed (object-lock.ts) */
+  bypass: Set<number>;
   /** indexes of the objects the caller may not delete */
   refused: Set<number>;
 }
@@ -183,16 +186,23 @@ export function deleteObjectsOperation(storage: S3Storage) {
         throw new ServiceError("InvalidRequest", "Missing required header for this request: Content-MD5", 400);
       }
       checkContentMd5(h["content-md5"], input.Body);
-      return { ...target, request: parseDelete(input.Body), refused: new Set<number>() };
+      return { ...target, request: parseDelete(input.Body), refused: new Set<number>(), bypass: new Set<number>() };
     },
     // Every named object is authorized on its own: one the caller may not delete gets an
     // AccessDenied entry and the others are deleted.
-    authorize: (_ctx, _input, { name, request, refused }) =>
-      request.objects.map((o, i) => ({
+    authorize: (_ctx, input, target) => [
+      ...target.request.objects.map((o, i) => ({
         action: o.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject",
-        resource: objectArn(name, o.key),
-        itemDenied: () => refused.add(i),
+        resource: objectArn(target.name, o.key),
+        itemDenied: () => target.refused.add(i),
       })),
+      ...target.request.objects.flatMap((o, i) => {
+        const flag = { bypass: false };
+        const checks = bypassCheck(input, objectArn(target.name, o.key), flag);
+        if (flag.bypass) target.bypass.add(i);
+        return checks.map((c) => ({ ...c, itemDenied: () => target.bypass.delete(i) }));
+      }),
+    ],
     handler: function deleteObjects(ctx, _input, target) {
       const b = existingBucket(target);
       let inner = "";
@@ -213,6 +223,12 @@ export function deleteObjectsOperation(storage: S3Storage) {
         }
         const deleted: XmlNode = { Key: o.key };
         if (o.versionId !== undefined) {
+          const version = storage.version(b.name, o.key, o.versionId);
+          if (version && isLocked(version, ctx.now, target.bypass.has(i))) {
+            const error: XmlNode = { Key: o.key, VersionId: o.versionId, Code: "AccessDenied", Message: "Access Denied because object protected by object lock." };
+            inner += `<Error>${xmlChildren(error)}</Error>`;
+            continue;
+          }
           const { removed, writes } = storage.deleteVersion(b.name, o.key, o.versionId);
           ctx.writes.push(...writes);
           deleted.VersionId = o.versionId;
