@@ -30,6 +30,20 @@ export function managedOrg(ctx: RequestContext, state: OrganizationsState): OrgR
   return org;
 }
 
+/**
+ * The caller's organization when the caller may read it: its management account, or a member
+ * registered as delegated administrator for any service, which AWS gives read-only access to
+ * Organizations data
+ * (https://docs.aws.amazon.com/organizations/latest/APIReference/API_RegisterDelegatedAdministrator.html).
+ * Other members get AccessDenied.
+ */
+export function readableOrg(ctx: RequestContext, state: OrganizationsState): OrgRec {
+  const org = callerOrg(ctx, state);
+  const me = ctx.principal.accountId;
+  if (org.managementAccountId !== me && !org.delegatedAdmins.some((d) => d.accountId === me)) throw notManagement();
+  return org;
+}
+
 export function orgCheck(action: string, resource = "*", context?: AuthCheck["context"]): AuthCheck[] {
   return [{ action: `organizations:${action}`, resource, ...(context ? { context } : {}) }];
 }

@@ -7,7 +7,7 @@ import type * as O from "@aws-sdk/client-organizations";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { at, callerOrg, managedOrg, orgCheck, page, policySummary, rootView, type OrgDeps } from "./common.ts";
+import { at, callerOrg, managedOrg, orgCheck, readableOrg, page, policySummary, rootView, type OrgDeps } from "./common.ts";
 import { constraint, invalidInput, notManagement, orgError, policyNotFound, policyTypeNotEnabled, rootNotFound, targetNotFound } from "./errors.ts";
 import {
   accountArn,
@@ -100,6 +100,7 @@ const pArn = (org: OrgRec, id: string) => findPolicy(org, id)?.arn ?? "*";
 
 export function policyOperations({ state }: OrgDeps): OperationTable<Extract<OrganizationsOperation, PolicyOperation>> {
   const mgmt = (ctx: RequestContext) => managedOrg(ctx, state);
+  const readable = (ctx: RequestContext) => readableOrg(ctx, state);
   return {
     EnablePolicyType: defineOperation<O.EnablePolicyTypeRequest, O.EnablePolicyTypeResponse, OrgRec>({
       resolve: mgmt,
@@ -173,7 +174,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     DescribePolicy: defineOperation<O.DescribePolicyRequest, O.DescribePolicyResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i, org) => orgCheck("DescribePolicy", pArn(org, i.PolicyId!)),
       handler: function describePolicy(_ctx, i, org) {
         const p = policy(org, i.PolicyId!);
@@ -183,7 +184,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     ListPolicies: defineOperation<O.ListPoliciesRequest, O.ListPoliciesResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i) => orgCheck("ListPolicies", "*", { "organizations:PolicyType": i.Filter }),
       handler: function listPolicies(_ctx, i, org) {
         const all = [...MANAGED_POLICIES, ...org.policies].filter((p) => p.type === i.Filter);
@@ -248,7 +249,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     ListPoliciesForTarget: defineOperation<O.ListPoliciesForTargetRequest, O.ListPoliciesForTargetResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i, org) => orgCheck("ListPoliciesForTarget", findTarget(org, i.TargetId!)?.arn ?? "*", { "organizations:PolicyType": i.Filter }),
       handler: function listPoliciesForTarget(_ctx, i, org) {
         const t = target(org, i.TargetId!);
@@ -259,7 +260,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     ListTargetsForPolicy: defineOperation<O.ListTargetsForPolicyRequest, O.ListTargetsForPolicyResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i, org) => orgCheck("ListTargetsForPolicy", pArn(org, i.PolicyId!)),
       handler: function listTargetsForPolicy(_ctx, i, org) {
         const p = policy(org, i.PolicyId!);

@@ -7,7 +7,7 @@ import type * as O from "@aws-sdk/client-organizations";
 import { checkTagKeys, checkTags, mergeTags, removeTags, requestTagContext, type TagRules } from "../../kernel/tags.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { managedOrg, orgCheck, page, type OrgDeps } from "./common.ts";
+import { managedOrg, orgCheck, page, readableOrg, type OrgDeps } from "./common.ts";
 import { constraint, invalidInput, targetNotFound } from "./errors.ts";
 import { accountArn, ouArn, type OrgRec } from "./model.ts";
 
@@ -79,7 +79,7 @@ export function tagOperations({ state }: OrgDeps): OperationTable<Extract<Organi
 
     ListTagsForResource: defineOperation<O.ListTagsForResourceRequest, O.ListTagsForResourceResponse, OrgRec>({
       readOnly: true,
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => readableOrg(ctx, state),
       authorize: (_ctx, i, org) => orgCheck("ListTagsForResource", taggableArn(org, i.ResourceId!) ?? "*"),
       handler: function listTagsForResource(_ctx, i, org) {
         taggable(org, i.ResourceId!);
