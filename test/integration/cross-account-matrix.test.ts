@@ -967,6 +967,7 @@ async function buildOrganization(org: ORG.OrganizationsClient): Promise<World["o
   const tagPolicyId = (await org.send(new ORG.CreatePolicyCommand({ Name: "owner-tags", Description: "owner", Type: "TAG_POLICY", Content: JSON.stringify(tagPolicy) }))).Policy!
     .PolicySummary!.Id!;
   await org.send(new ORG.AttachPolicyCommand({ PolicyId: tagPolicyId, TargetId: ouId }));
+  await org.send(new ORG.EnableAWSServiceAccessCommand({ ServicePrincipal: "cloudtrail.amazonaws.com" }));
   await org.send(new ORG.RegisterDelegatedAdministratorCommand({ AccountId: accountId, ServicePrincipal: "cloudtrail.amazonaws.com" }));
   const handshakeId = (await org.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: "444444444444" } }))).Handshake!.Id!;
   return { accountId, ouId, rootId, policyId, handshakeId, createRequestId };

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
 import { useTestServer, type TestServer } from "../support/server.ts";
 import { createMemberAccount, intoMember as intoMemberAccount, orgAdmin } from "./organizations-helpers.ts";
-import { expectAwsError, type Creds } from "./iam-helpers.ts";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { allow, doc, expectAwsError, userWithKey, type Creds } from "./iam-helpers.ts";
 
 const MANAGEMENT = "000000000000";
 const OUTSIDER = "222222222222";
@@ -121,5 +122,112 @@ describe("Organizations delegated administrators", () => {
     await expectAwsError(asDelegate.send(new ORG.ListAccountsCommand({})), "AccessDeniedException", 403, DENIED);
     await org.send(new ORG.RemoveAccountFromOrganizationCommand({ AccountId: delegate }));
     expect((await org.send(new ORG.ListAccountsCommand({}))).Accounts!.map((a) => a.Id)).not.toContain(delegate);
+  });
+});
+
+describe("Organizations delegation policy (PutResourcePolicy)", () => {
+  let rootId: string;
+  let trusted: string;
+  let other: string;
+  let asTrusted: ORG.OrganizationsClient;
+  let asOther: ORG.OrganizationsClient;
+  const scp = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "ecs:DeleteCluster", Resource: "*" }] });
+  const delegation = (account: string, actions: string[]) =>
+    JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Sid: "PolicyManagement", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: actions, Resource: "*" }],
+    });
+
+  it("sets up two members (the organization of the first describe is reused)", async () => {
+    rootId = (await org.send(new ORG.ListRootsCommand({}))).Roots![0].Id!;
+    trusted = await createMemberAccount(org, "trusted", "trusted@example.com");
+    other = await createMemberAccount(org, "other2", "other2@example.com");
+    asTrusted = orgAs(await intoMemberAccount(s, admin, trusted));
+    asOther = orgAs(await intoMemberAccount(s, admin, other));
+    await org.send(new ORG.EnablePolicyTypeCommand({ RootId: rootId, PolicyType: "SERVICE_CONTROL_POLICY" }));
+  });
+
+  it("answers ResourcePolicyNotFoundException before there is one, and members may not create one", async () => {
+    await expectAwsError(org.send(new ORG.DescribeResourcePolicyCommand({})), "ResourcePolicyNotFoundException", 404);
+    await expectAwsError(org.send(new ORG.DeleteResourcePolicyCommand({})), "ResourcePolicyNotFoundException", 404);
+    await expectAwsError(asTrusted.send(new ORG.PutResourcePolicyCommand({ Content: delegation(trusted, ["organizations:*"]) })), "AccessDeniedException", 403, DENIED);
+    await expectAwsError(
+      asTrusted.send(new ORG.CreatePolicyCommand({ Name: "x", Description: "", Type: "SERVICE_CONTROL_POLICY", Content: scp })),
+      "AccessDeniedException",
+      403,
+      DENIED,
+    );
+    await expectAwsError(orgAs({ accessKeyId: OUTSIDER, secretAccessKey: "test" }).send(new ORG.DescribeResourcePolicyCommand({})), "AWSOrganizationsNotInUseException", 404);
+  });
+
+  it("refuses documents AWS refuses, and stores none of them", async () => {
+    await expectReason(org.send(new ORG.PutResourcePolicyCommand({ Content: "{not json" })), "InvalidInputException", 400, "INVALID_RESOURCE_POLICY_JSON");
+    await expectReason(org.send(new ORG.PutResourcePolicyCommand({ Content: "[]" })), "InvalidInputException", 400, "INVALID_RESOURCE_POLICY_JSON");
+    await expectReason(
+      org.send(new ORG.PutResourcePolicyCommand({ Content: delegation(trusted, ["ecs:CreateCluster"]) })),
+      "InvalidInputException",
+      400,
+      "UNSUPPORTED_ACTION_IN_RESOURCE_POLICY",
+    );
+    const noPrincipal = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "organizations:ListPolicies", Resource: "*" }] });
+    await expectReason(org.send(new ORG.PutResourcePolicyCommand({ Content: noPrincipal })), "InvalidInputException", 400, "INVALID_PRINCIPAL");
+    await expectReason(org.send(new ORG.PutResourcePolicyCommand({ Content: "" })), "InvalidInputException", 400, "MIN_LENGTH_EXCEEDED");
+    await expectReason(org.send(new ORG.PutResourcePolicyCommand({ Content: "x".repeat(40001) })), "InvalidInputException", 400, "MAX_LENGTH_EXCEEDED");
+    await expectAwsError(org.send(new ORG.DescribeResourcePolicyCommand({})), "ResourcePolicyNotFoundException", 404);
+  });
+
+  it("lets the member it names manage policies, with its own IAM permissions, and nobody else", async () => {
+    const content = delegation(trusted, ["organizations:CreatePolicy", "organizations:AttachPolicy", "organizations:DescribePolicy", "organizations:ListPolicies"]);
+    const put = await org.send(new ORG.PutResourcePolicyCommand({ Content: content, Tags: [{ Key: "team", Value: "platform" }] }));
+    const summary = put.ResourcePolicy!.ResourcePolicySummary!;
+    expect(summary.Id).toMatch(/^rp-[0-9a-z]{8}$/);
+    expect(summary.Arn).toMatch(new RegExp(`^arn:aws:organizations::${MANAGEMENT}:resourcepolicy/o-[a-z0-9]{10}/${summary.Id}$`));
+    expect((await org.send(new ORG.DescribeResourcePolicyCommand({}))).ResourcePolicy).toEqual({ ResourcePolicySummary: summary, Content: content });
+    expect((await org.send(new ORG.ListTagsForResourceCommand({ ResourceId: summary.Id }))).Tags).toEqual([{ Key: "team", Value: "platform" }]);
+    await expectAwsError(org.send(new ORG.PutResourcePolicyCommand({ Content: content, Tags: [{ Key: "k", Value: "v" }] })), "InvalidInputException", 400);
+
+    const created = await asTrusted.send(new ORG.CreatePolicyCommand({ Name: "by-trusted", Description: "delegated", Type: "SERVICE_CONTROL_POLICY", Content: scp }));
+    const policyId = created.Policy!.PolicySummary!.Id!;
+    await asTrusted.send(new ORG.AttachPolicyCommand({ PolicyId: policyId, TargetId: other }));
+    expect((await org.send(new ORG.ListPoliciesForTargetCommand({ TargetId: other, Filter: "SERVICE_CONTROL_POLICY" }))).Policies!.map((p) => p.Name)).toContain("by-trusted");
+    expect((await asTrusted.send(new ORG.DescribePolicyCommand({ PolicyId: policyId }))).Policy!.Content).toBe(scp);
+    await expectAwsError(asTrusted.send(new ORG.DescribeResourcePolicyCommand({})), "AccessDeniedException", 403, /no resource-based policy allows/);
+
+    // actions the delegation does not name, and actions it cannot grant, stay the management account's
+    await expectAwsError(
+      asTrusted.send(new ORG.DeletePolicyCommand({ PolicyId: policyId })),
+      "AccessDeniedException",
+      403,
+      /no resource-based policy allows the organizations:DeletePolicy action/,
+    );
+    await expectAwsError(asTrusted.send(new ORG.ListAccountsCommand({})), "AccessDeniedException", 403);
+    await expectAwsError(asTrusted.send(new ORG.CreateAccountCommand({ AccountName: "x", Email: "x@example.com" })), "AccessDeniedException", 403, DENIED);
+    await expectAwsError(asTrusted.send(new ORG.DeleteResourcePolicyCommand({})), "AccessDeniedException", 403, DENIED);
+
+    // a member the delegation does not name
+    await expectAwsError(
+      asOther.send(new ORG.CreatePolicyCommand({ Name: "by-other", Description: "", Type: "SERVICE_CONTROL_POLICY", Content: scp })),
+      "AccessDeniedException",
+      403,
+    );
+    await expectAwsError(asOther.send(new ORG.ListPoliciesCommand({ Filter: "SERVICE_CONTROL_POLICY" })), "AccessDeniedException", 403);
+
+    // an identity of the trusted member without IAM permission is refused by its own account
+    const iam = new IAMClient(s.configFor(await intoMemberAccount(s, admin, trusted)));
+    const bare = await userWithKey(iam, "bare", doc([allow("sts:GetCallerIdentity")]));
+    await expectAwsError(orgAs(bare).send(new ORG.ListPoliciesCommand({ Filter: "SERVICE_CONTROL_POLICY" })), "AccessDeniedException", 403);
+    expect((await org.send(new ORG.ListPoliciesCommand({ Filter: "SERVICE_CONTROL_POLICY" }))).Policies!.map((p) => p.Name)).not.toContain("by-other");
+  });
+
+  it("takes the delegation back with DeleteResourcePolicy", async () => {
+    await org.send(new ORG.DeleteResourcePolicyCommand({}));
+    await expectAwsError(org.send(new ORG.DescribeResourcePolicyCommand({})), "ResourcePolicyNotFoundException", 404);
+    await expectAwsError(
+      asTrusted.send(new ORG.CreatePolicyCommand({ Name: "late", Description: "", Type: "SERVICE_CONTROL_POLICY", Content: scp })),
+      "AccessDeniedException",
+      403,
+      DENIED,
+    );
+    await expectAwsError(asTrusted.send(new ORG.DescribeResourcePolicyCommand({})), "AccessDeniedException", 403, DENIED);
   });
 });

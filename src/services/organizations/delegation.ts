@@ -6,7 +6,8 @@
  * https://docs.aws.amazon.com/organizations/latest/userguide/orgs_delegate_policies.html).
  * It is granted as the organization's resource policy: the management account owns every
  * Organizations resource, so a member's call is cross-account, allowed only when the member's
- * own IAM policies and this policy both allow it (docs/organizations.md).
+ * own IAM policies and this policy both allow it (docs/organizations.md). The delegation policy
+ * of PutResourcePolicy adds its statements to the same document.
  */
 import type { AuthCheck, OperationTable, SomeOperation } from "../../kernel/operation.ts";
 import type { RequestContext } from "../../kernel/context.ts";
@@ -22,30 +23,56 @@ function orgOf(resolved: unknown): OrgRec | undefined {
 
 /** The organization's resource policy as the authorizer reads it, or undefined when it grants nothing. */
 export function organizationResourcePolicy(org: OrgRec, readActions: readonly string[]): string | undefined {
+  const statements: unknown[] = [];
   const admins = [...new Set(org.delegatedAdmins.map((d) => d.accountId))].sort();
-  if (admins.length === 0) return undefined;
-  const statement = {
-    Sid: "DelegatedAdministratorsReadOnly",
-    Effect: "Allow",
-    Principal: { AWS: admins.map((a) => `arn:aws:iam::${a}:root`) },
-    Action: readActions.map((a) => `organizations:${a}`),
-    Resource: "*",
-  };
-  return JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
+  if (admins.length) {
+    statements.push({
+      Sid: "DelegatedAdministratorsReadOnly",
+      Effect: "Allow",
+      Principal: { AWS: admins.map((a) => `arn:aws:iam::${a}:root`) },
+      Action: readActions.map((a) => `organizations:${a}`),
+      Resource: "*",
+    });
+  }
+  if (org.resourcePolicy) {
+    const own = (JSON.parse(org.resourcePolicy.content) as { Statement: unknown }).Statement;
+    statements.push(...(Array.isArray(own) ? own : [own]));
+  }
+  return statements.length ? JSON.stringify({ Version: "2012-10-17", Statement: statements }) : undefined;
 }
 
 /**
- * The table with every member's check on an organization resource (an ARN of the management
- * account) carrying the organization's resource policy. Checks on "*" are the caller's own and
- * the operations' `resolve` already decides which members may make them.
+ * Operations a member makes as itself, on its own account or its own invitations: their checks
+ * stay the caller's own.
+ */
+const MEMBERS_OWN = new Set([
+  "CreateOrganization",
+  "DescribeOrganization",
+  "LeaveOrganization",
+  "DescribeEffectivePolicy",
+  "AcceptHandshake",
+  "DeclineHandshake",
+  "CancelHandshake",
+  "DescribeHandshake",
+  "ListHandshakesForAccount",
+]);
+
+/**
+ * The table with every member's check on the organization's resources carrying the
+ * organization's resource policy. Which members reach `authorize` at all is each operation's
+ * `resolve` (management only, readers, or delegable).
  */
 export function withOrganizationResourcePolicy<T extends OperationTable<string>>(table: T): T {
   const readActions = Object.entries(table)
-    .filter(([, op]) => op.readOnly)
+    .filter(([name, op]) => op.readOnly && !MEMBERS_OWN.has(name))
     .map(([name]) => name)
     .sort();
   const wrapped: Record<string, SomeOperation> = {};
   for (const [name, op] of Object.entries(table) as [string, SomeOperation][]) {
+    if (MEMBERS_OWN.has(name)) {
+      wrapped[name] = op;
+      continue;
+    }
     wrapped[name] = {
       ...op,
       authorize(ctx: RequestContext, input: object, resolved: unknown): AuthCheck[] | null {
@@ -54,9 +81,7 @@ export function withOrganizationResourcePolicy<T extends OperationTable<string>>
         if (!checks || !org || org.managementAccountId === ctx.principal.accountId) return checks;
         const document = organizationResourcePolicy(org, readActions);
         if (!document) return checks;
-        return checks.map((c) =>
-          c.resourcePolicy || c.resource === "*" ? c : { ...c, resourcePolicy: { document, kind: "resource", ownerAccountId: org.managementAccountId, authoritative: false } },
-        );
+        return checks.map((c) => (c.resourcePolicy ? c : { ...c, resourcePolicy: { document, kind: "resource", ownerAccountId: org.managementAccountId, authoritative: false } }));
       },
     };
   }

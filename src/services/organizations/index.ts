@@ -11,6 +11,7 @@ import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import type { OrgDeps } from "./common.ts";
 import { withOrganizationResourcePolicy } from "./delegation.ts";
+import { resourcePolicyOperations } from "./resource-policy-operations.ts";
 import { invalidModelInput } from "./errors.ts";
 import { handshakeOperations } from "./handshake-operations.ts";
 import type { OrgRec } from "./model.ts";
@@ -47,6 +48,7 @@ export function organizationsOperations(deps: StructureDeps): OperationTable<Org
     ...policyOperations(base),
     ...handshakeOperations(base),
     ...tagOperations(base),
+    ...resourcePolicyOperations(base),
   });
 }
 

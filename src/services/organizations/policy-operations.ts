@@ -7,7 +7,7 @@ import type * as O from "@aws-sdk/client-organizations";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { at, callerOrg, managedOrg, orgCheck, readableOrg, page, policySummary, rootView, type OrgDeps } from "./common.ts";
+import { at, callerOrg, delegableOrg, orgCheck, readableOrg, page, policySummary, rootView, type OrgDeps } from "./common.ts";
 import { constraint, invalidInput, notManagement, orgError, policyNotFound, policyTypeNotEnabled, rootNotFound, targetNotFound } from "./errors.ts";
 import {
   accountArn,
@@ -99,11 +99,11 @@ function target(org: OrgRec, id: string): Target {
 const pArn = (org: OrgRec, id: string) => findPolicy(org, id)?.arn ?? "*";
 
 export function policyOperations({ state }: OrgDeps): OperationTable<Extract<OrganizationsOperation, PolicyOperation>> {
-  const mgmt = (ctx: RequestContext) => managedOrg(ctx, state);
+  const delegable = (ctx: RequestContext) => delegableOrg(ctx, state);
   const readable = (ctx: RequestContext) => readableOrg(ctx, state);
   return {
     EnablePolicyType: defineOperation<O.EnablePolicyTypeRequest, O.EnablePolicyTypeResponse, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => orgCheck("EnablePolicyType", org.root.arn, { "organizations:PolicyType": i.PolicyType }),
       handler: function enablePolicyType(ctx, i, org) {
         if (i.RootId !== org.root.id) throw rootNotFound();
@@ -119,7 +119,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     DisablePolicyType: defineOperation<O.DisablePolicyTypeRequest, O.DisablePolicyTypeResponse, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => orgCheck("DisablePolicyType", org.root.arn, { "organizations:PolicyType": i.PolicyType }),
       handler: function disablePolicyType(ctx, i, org) {
         if (i.RootId !== org.root.id) throw rootNotFound();
@@ -134,7 +134,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     CreatePolicy: defineOperation<O.CreatePolicyRequest, O.CreatePolicyResponse, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i) => orgCheck("CreatePolicy", "*", { "organizations:PolicyType": i.Type, ...requestTagContext(ORG_TAG_RULES, i.Tags) }),
       handler: function createPolicy(ctx, i, org) {
         const type = organizationType(i.Type);
@@ -155,7 +155,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     UpdatePolicy: defineOperation<O.UpdatePolicyRequest, O.UpdatePolicyResponse, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => orgCheck("UpdatePolicy", pArn(org, i.PolicyId!)),
       handler: function updatePolicy(ctx, i, org) {
         const p = customerPolicy(org, i.PolicyId!);
@@ -194,7 +194,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     DeletePolicy: defineOperation<O.DeletePolicyRequest, object, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => orgCheck("DeletePolicy", pArn(org, i.PolicyId!)),
       handler: function deletePolicy(ctx, i, org) {
         const p = customerPolicy(org, i.PolicyId!);
@@ -212,7 +212,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     AttachPolicy: defineOperation<O.AttachPolicyRequest, object, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => [...orgCheck("AttachPolicy", pArn(org, i.PolicyId!)), ...orgCheck("AttachPolicy", findTarget(org, i.TargetId!)?.arn ?? "*")],
       handler: function attachPolicy(ctx, i, org) {
         const p = policy(org, i.PolicyId!);
@@ -230,7 +230,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     DetachPolicy: defineOperation<O.DetachPolicyRequest, object, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => [...orgCheck("DetachPolicy", pArn(org, i.PolicyId!)), ...orgCheck("DetachPolicy", findTarget(org, i.TargetId!)?.arn ?? "*")],
       handler: function detachPolicy(ctx, i, org) {
         const p = policy(org, i.PolicyId!);
