@@ -21,6 +21,19 @@ function orgOf(resolved: unknown): OrgRec | undefined {
   return undefined;
 }
 
+/**
+ * The statements of the stored delegation policy. PutResourcePolicy validated it; a document that
+ * no longer parses (a hand-edited data dir) grants nothing rather than failing the call.
+ */
+function storedStatements(content: string): unknown[] {
+  try {
+    const own = (JSON.parse(content) as { Statement?: unknown }).Statement;
+    return own === undefined ? [] : Array.isArray(own) ? own : [own];
+  } catch {
+    return [];
+  }
+}
+
 /** The organization's resource policy as the authorizer reads it, or undefined when it grants nothing. */
 export function organizationResourcePolicy(org: OrgRec, readActions: readonly string[]): string | undefined {
   const statements: unknown[] = [];
@@ -34,10 +47,7 @@ export function organizationResourcePolicy(org: OrgRec, readActions: readonly st
       Resource: "*",
     });
   }
-  if (org.resourcePolicy) {
-    const own = (JSON.parse(org.resourcePolicy.content) as { Statement: unknown }).Statement;
-    statements.push(...(Array.isArray(own) ? own : [own]));
-  }
+  if (org.resourcePolicy) statements.push(...storedStatements(org.resourcePolicy.content));
   return statements.length ? JSON.stringify({ Version: "2012-10-17", Statement: statements }) : undefined;
 }
 
