@@ -3,7 +3,8 @@
 # create-account; the seed's ECS key policy as an SCP on the OU; in the member account (reached
 # with assume-role through OrganizationAccountAccessRole) create-cluster without the key is
 # refused by the SCP and with the key succeeds, and lookup-events shows both; a tag policy read
-# back as the member's effective policy; an organization trail.
+# back as the member's effective policy; a delegated administrator and the delegation policy; an
+# organization trail.
 source "$(dirname "$0")/lib.sh"
 lf_start
 MGMT=000000000000
@@ -107,6 +108,26 @@ awsl organizations attach-policy --policy-id "$TAGS_OU" --target-id "$OU_ID"
 expect_eq "$(member organizations describe-effective-policy --policy-type TAG_POLICY --query EffectivePolicy.PolicyContent --output text)" \
   '{"tags":{"costcenter":{"tag_key":"CostCenter","tag_value":["200"]}}}' "the member reads its effective tag policy"
 expect_error EffectivePolicyNotFoundException awsl organizations describe-effective-policy --policy-type BACKUP_POLICY --target-id "$MEMBER"
+
+# --- delegated administration: read-only Organizations access, then the delegation policy ---
+expect_error AccessDeniedException member organizations list-accounts
+expect_error ConstraintViolationException awsl organizations register-delegated-administrator --account-id "$MEMBER" --service-principal config.amazonaws.com
+awsl organizations enable-aws-service-access --service-principal config.amazonaws.com
+awsl organizations register-delegated-administrator --account-id "$MEMBER" --service-principal config.amazonaws.com
+expect_error AccountAlreadyRegisteredException awsl organizations register-delegated-administrator --account-id "$MEMBER" --service-principal config.amazonaws.com
+expect_eq "$(member organizations list-accounts --query 'length(Accounts)' --output text)" "2" "the delegated administrator lists the accounts"
+expect_eq "$(member organizations list-delegated-services-for-account --account-id "$MEMBER" --query 'DelegatedServices[0].ServicePrincipal' --output text)" "config.amazonaws.com" "and its own delegations"
+expect_error AccessDeniedException member organizations create-organizational-unit --parent-id "$ROOT_ID" --name mine
+expect_error AccessDeniedException member organizations create-policy --name by-member --description x --type TAG_POLICY --content '{"tags":{}}'
+expect_error ConstraintViolationException awsl organizations remove-account-from-organization --account-id "$MEMBER"
+expect_error ResourcePolicyNotFoundException awsl organizations describe-resource-policy
+expect_error InvalidInputException awsl organizations put-resource-policy --content '{"Statement":'
+awsl organizations put-resource-policy --content "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::$MEMBER:root\"},\"Action\":\"organizations:CreatePolicy\",\"Resource\":\"*\"}]}" >/dev/null
+expect_eq "$(member organizations describe-resource-policy --query 'ResourcePolicy.ResourcePolicySummary.Id' --output text | cut -c1-3)" "rp-" "the delegated administrator reads the delegation policy"
+expect_eq "$(member organizations create-policy --name by-member --description delegated --type TAG_POLICY --content '{"tags":{}}' --query Policy.PolicySummary.Name --output text)" "by-member" "the delegation policy lets the member create policies"
+awsl organizations delete-resource-policy
+awsl organizations deregister-delegated-administrator --account-id "$MEMBER" --service-principal config.amazonaws.com
+expect_error AccessDeniedException member organizations list-accounts
 
 # --- an organization trail logs the member account's events, and validate-logs accepts them ---
 # validate-logs passes --endpoint-url to its CloudTrail client only; its S3 and Organizations clients read this.

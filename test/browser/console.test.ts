@@ -15,7 +15,14 @@ import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-
 import { S3Client } from "@aws-sdk/client-s3";
 import { createTrailBucket } from "../integration/cloudtrail-helpers.ts";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { CreateAccountCommand, CreateOrganizationCommand, DescribeCreateAccountStatusCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
+import {
+  CreateAccountCommand,
+  CreateOrganizationCommand,
+  DescribeCreateAccountStatusCommand,
+  EnableAWSServiceAccessCommand,
+  OrganizationsClient,
+  RegisterDelegatedAdministratorCommand,
+} from "@aws-sdk/client-organizations";
 import { buildConsole } from "../../scripts/build.mjs";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { createFargateKey, NETWORK, registerSleeper, running, stopped, waitTask } from "../integration/ecs-helpers.ts";
@@ -402,6 +409,20 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await other.click("#back-to-base");
     await other.waitForSelector("#identity:has-text('user/operator')");
     await other.close();
+
+    // a member account registered as delegated administrator lists them too
+    await org.send(new EnableAWSServiceAccessCommand({ ServicePrincipal: "config.amazonaws.com" }));
+    await org.send(new RegisterDelegatedAdministratorCommand({ AccountId: member, ServicePrincipal: "config.amazonaws.com" }));
+    const delegate = await browser.newPage();
+    await delegate.goto(consoleUrl);
+    await delegate.fill("#access-key-id", member);
+    await delegate.fill("#secret-access-key", "test");
+    await delegate.click("#signin");
+    await delegate.waitForSelector(`#identity:has-text('${member}')`);
+    await delegate.evaluate(`location.hash = "/account"`);
+    await delegate.waitForSelector("#switch-000000000000");
+    expect(await delegate.textContent("#content")).toContain("workloads@example.com");
+    await delegate.close();
   });
 
   it("is keyboard navigable and follows the dark preference", async () => {

@@ -436,6 +436,9 @@ const SKIPPED: Record<string, string> = {
   "organizations.DisableAWSServiceAccess": "changes the caller's own organization; names a service, not a resource",
   "organizations.ListAWSServiceAccessForOrganization": "lists the caller's own organization's trusted services; takes no identifier",
   "organizations.ListDelegatedAdministrators": "lists the caller's own organization's delegated administrators; takes no identifier",
+  "organizations.PutResourcePolicy": "sets the caller's own organization's delegation policy; takes no identifier",
+  "organizations.DescribeResourcePolicy": "describes the caller's own organization's delegation policy; takes no identifier",
+  "organizations.DeleteResourcePolicy": "deletes the caller's own organization's delegation policy; takes no identifier",
   "organizations.CreateAccount": "creates an account in the caller's own organization; takes no identifier",
   "organizations.ListCreateAccountStatus": "lists the caller's own organization's requests; takes no identifier",
   "organizations.ListAccounts": "lists the caller's own organization's accounts; takes no identifier",
@@ -975,6 +978,7 @@ async function buildOrganization(org: ORG.OrganizationsClient): Promise<World["o
   const tagPolicyId = (await org.send(new ORG.CreatePolicyCommand({ Name: "owner-tags", Description: "owner", Type: "TAG_POLICY", Content: JSON.stringify(tagPolicy) }))).Policy!
     .PolicySummary!.Id!;
   await org.send(new ORG.AttachPolicyCommand({ PolicyId: tagPolicyId, TargetId: ouId }));
+  await org.send(new ORG.EnableAWSServiceAccessCommand({ ServicePrincipal: "cloudtrail.amazonaws.com" }));
   await org.send(new ORG.RegisterDelegatedAdministratorCommand({ AccountId: accountId, ServicePrincipal: "cloudtrail.amazonaws.com" }));
   const handshakeId = (await org.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: "444444444444" } }))).Handshake!.Id!;
   return { accountId, ouId, rootId, policyId, handshakeId, createRequestId };

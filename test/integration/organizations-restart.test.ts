@@ -1,7 +1,8 @@
 /**
  * Organizations across a restart with the same data dir: the organization, its OU, member
  * account (and its OrganizationAccountAccessRole) and attached SCPs and tag policies are kept, the
- * SCPs are still enforced on the member account and its effective tag policy is unchanged. docs/organizations.md.
+ * SCPs are still enforced on the member account and its effective tag policy is unchanged; the
+ * member stays a delegated administrator and the delegation policy still applies. docs/organizations.md.
  */
 import { describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
@@ -38,6 +39,10 @@ describe("Organizations after a restart with the same data dir", () => {
       .Id!;
     await org.send(new ORG.AttachPolicyCommand({ PolicyId: tagPolicy, TargetId: ouId }));
     const effective = (await org.send(new ORG.DescribeEffectivePolicyCommand({ PolicyType: "TAG_POLICY", TargetId: member }))).EffectivePolicy!;
+    await org.send(new ORG.EnableAWSServiceAccessCommand({ ServicePrincipal: "config.amazonaws.com" }));
+    await org.send(new ORG.RegisterDelegatedAdministratorCommand({ AccountId: member, ServicePrincipal: "config.amazonaws.com" }));
+    const delegation = doc([{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${member}:root` }, Action: "organizations:CreatePolicy", Resource: "*" }]);
+    const rp = (await org.send(new ORG.PutResourcePolicyCommand({ Content: delegation }))).ResourcePolicy!;
     await first.stop();
 
     const again = await startTestServer({ dataDir: first.dataDir });
@@ -51,6 +56,10 @@ describe("Organizations after a restart with the same data dir", () => {
       );
       expect((await org2.send(new ORG.DescribeEffectivePolicyCommand({ PolicyType: "TAG_POLICY", TargetId: member }))).EffectivePolicy).toEqual(effective);
       expect(JSON.parse(effective.PolicyContent!)).toEqual({ tags: { team: { tag_key: "Team", tag_value: ["a", "b"] } } });
+      expect((await org2.send(new ORG.DescribeResourcePolicyCommand({}))).ResourcePolicy).toEqual(rp);
+      const asMember = new ORG.OrganizationsClient(again.configFor(await intoMember(again, admin, member)));
+      expect((await asMember.send(new ORG.ListAccountsCommand({}))).Accounts!.map((a) => a.Id)).toContain(member);
+      await asMember.send(new ORG.CreatePolicyCommand({ Name: "by-member", Description: "", Type: "TAG_POLICY", Content: JSON.stringify(tags) }));
       const kms = new KMSClient(again.configFor(await intoMember(again, admin, member)));
       await expectAwsError(kms.send(new CreateKeyCommand({})), "AccessDeniedException", 400, /with an explicit deny in a service control policy$/);
     } finally {

@@ -30,6 +30,31 @@ export function managedOrg(ctx: RequestContext, state: OrganizationsState): OrgR
   return org;
 }
 
+/**
+ * The caller's organization when the caller may read it: its management account, a member
+ * registered as delegated administrator for any service, which AWS gives read-only access to
+ * Organizations data
+ * (https://docs.aws.amazon.com/organizations/latest/APIReference/API_RegisterDelegatedAdministrator.html),
+ * or any member when the organization has a delegation policy, which the authorizer then
+ * evaluates (delegation.ts). Other members get AccessDenied.
+ */
+export function readableOrg(ctx: RequestContext, state: OrganizationsState): OrgRec {
+  const org = callerOrg(ctx, state);
+  const me = ctx.principal.accountId;
+  if (org.managementAccountId !== me && !org.resourcePolicy && !org.delegatedAdmins.some((d) => d.accountId === me)) throw notManagement();
+  return org;
+}
+
+/**
+ * The caller's organization for an operation a delegation policy can grant members (policy
+ * management, tags): the management account, or any member when there is a delegation policy.
+ */
+export function delegableOrg(ctx: RequestContext, state: OrganizationsState): OrgRec {
+  const org = callerOrg(ctx, state);
+  if (org.managementAccountId !== ctx.principal.accountId && !org.resourcePolicy) throw notManagement();
+  return org;
+}
+
 export function orgCheck(action: string, resource = "*", context?: AuthCheck["context"]): AuthCheck[] {
   return [{ action: `organizations:${action}`, resource, ...(context ? { context } : {}) }];
 }

@@ -8,7 +8,7 @@ import type * as O from "@aws-sdk/client-organizations";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { handshakeView, managedOrg, orgCheck, page, type OrgDeps } from "./common.ts";
+import { handshakeView, managedOrg, orgCheck, page, readableOrg, type OrgDeps } from "./common.ts";
 import { handshakeNotFound, invalidInput, orgError } from "./errors.ts";
 import { accountArn, handshakeArn, newHandshakeId, type HandshakeRec, type OrgRec } from "./model.ts";
 import type { OrganizationsState } from "./state.ts";
@@ -167,7 +167,7 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
 
     ListHandshakesForOrganization: defineOperation<O.ListHandshakesForOrganizationRequest, O.ListHandshakesForOrganizationResponse, OrgRec>({
       readOnly: true,
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => readableOrg(ctx, state),
       authorize: () => orgCheck("ListHandshakesForOrganization"),
       handler: function listHandshakesForOrganization(ctx, i, org) {
         const p = page(

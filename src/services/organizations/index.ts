@@ -10,6 +10,8 @@ import { organizationsShapes, type OrganizationsOperation } from "../../protocol
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import type { OrgDeps } from "./common.ts";
+import { withOrganizationResourcePolicy } from "./delegation.ts";
+import { resourcePolicyOperations } from "./resource-policy-operations.ts";
 import { invalidModelInput } from "./errors.ts";
 import { handshakeOperations } from "./handshake-operations.ts";
 import type { OrgRec } from "./model.ts";
@@ -40,13 +42,14 @@ declare module "../../kernel/context.ts" {
 
 export function organizationsOperations(deps: StructureDeps): OperationTable<OrganizationsOperation> {
   const base: OrgDeps = { state: deps.state };
-  return {
+  return withOrganizationResourcePolicy({
     ...orgOperations(base),
     ...structureOperations(deps),
     ...policyOperations(base),
     ...handshakeOperations(base),
     ...tagOperations(base),
-  };
+    ...resourcePolicyOperations(base),
+  });
 }
 
 export const organizationsModule = defineServiceModule({

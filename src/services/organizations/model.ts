@@ -91,6 +91,8 @@ export interface OrgRec {
   delegatedAdmins: { accountId: string; principal: string; at: number }[];
   createStatuses: CreateStatusRec[];
   handshakes: HandshakeRec[];
+  /** the delegation policy (PutResourcePolicy); records from before it have none */
+  resourcePolicy?: { id: string; content: string };
 }
 
 const LOWER_DIGITS = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -107,6 +109,7 @@ export const newOuId = (rootId: string) => `ou-${rootId.slice(2)}-${random(LOWER
 export const newPolicyId = () => `p-${random(LOWER_DIGITS, 8)}`;
 export const newCreateRequestId = () => `car-${random(LOWER_DIGITS, 32)}`;
 export const newHandshakeId = () => `h-${random(LOWER_DIGITS, 10)}`;
+export const newResourcePolicyId = () => `rp-${random(LOWER_DIGITS, 8)}`;
 export const newAccountId = () => random("0123456789", 12);
 
 const base = (org: Pick<OrgRec, "managementAccountId">) => `arn:aws:organizations::${org.managementAccountId}`;
@@ -116,6 +119,8 @@ export const ouArn = (org: OrgRec, ouId: string) => `${base(org)}:ou/${org.id}/$
 export const accountArn = (org: Pick<OrgRec, "managementAccountId" | "id">, accountId: string) => `${base(org)}:account/${org.id}/${accountId}`;
 export const policyArn = (org: OrgRec, type: PolicyTypeName, policyId: string) => `${base(org)}:policy/${org.id}/${type.toLowerCase()}/${policyId}`;
 export const handshakeArn = (org: OrgRec, handshakeId: string) => `${base(org)}:handshake/${org.id}/invite/${handshakeId}`;
+
+export const resourcePolicyArn = (org: OrgRec, id: string) => `${base(org)}:resourcepolicy/${org.id}/${id}`;
 
 /** The kind of target an id names, by AWS's id patterns. */
 export function targetKind(id: string): "ROOT" | "ORGANIZATIONAL_UNIT" | "ACCOUNT" | undefined {

@@ -6,7 +6,7 @@
 import type * as O from "@aws-sdk/client-organizations";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { at, callerOrg, managedOrg, orgCheck, organizationView, page, rootView, type OrgDeps } from "./common.ts";
+import { at, callerOrg, managedOrg, orgCheck, organizationView, page, readableOrg, rootView, type OrgDeps } from "./common.ts";
 import { accountNotFound, alreadyInOrganization, constraint, orgError } from "./errors.ts";
 import { accountArn, newOrganizationId, newRootId, organizationArn, rootArn, type OrgRec } from "./model.ts";
 import { detachEverything } from "./structure.ts";
@@ -107,7 +107,7 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
 
     ListRoots: defineOperation<O.ListRootsRequest, O.ListRootsResponse, OrgRec>({
       readOnly: true,
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => readableOrg(ctx, state),
       authorize: () => orgCheck("ListRoots"),
       handler: function listRoots(_ctx, i, org) {
         const p = page([org], (o) => o.root.id, i.NextToken, i.MaxResults);
@@ -141,7 +141,7 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
 
     ListAWSServiceAccessForOrganization: defineOperation<O.ListAWSServiceAccessForOrganizationRequest, O.ListAWSServiceAccessForOrganizationResponse, OrgRec>({
       readOnly: true,
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => readableOrg(ctx, state),
       authorize: () => orgCheck("ListAWSServiceAccessForOrganization"),
       handler: function listAwsServiceAccess(_ctx, i, org) {
         const p = page(org.services, (s) => s.principal, i.NextToken, i.MaxResults);
@@ -156,6 +156,12 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
         if (!state.accountIn(org, i.AccountId!)) throw accountNotFound();
         if (i.AccountId === org.managementAccountId) {
           throw constraint("CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR", "You can't register the management account of an organization as a delegated administrator.");
+        }
+        if (!org.services.some((s) => s.principal === i.ServicePrincipal)) {
+          throw constraint(
+            "SERVICE_ACCESS_NOT_ENABLED",
+            "You attempted to register a delegated administrator for a service that doesn't have trusted access enabled in your organization.",
+          );
         }
         if (org.delegatedAdmins.some((d) => d.accountId === i.AccountId && d.principal === i.ServicePrincipal)) {
           throw orgError("AccountAlreadyRegisteredException", "The provided account is already a delegated administrator for your organization.");
@@ -181,7 +187,7 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
 
     ListDelegatedAdministrators: defineOperation<O.ListDelegatedAdministratorsRequest, O.ListDelegatedAdministratorsResponse, OrgRec>({
       readOnly: true,
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => readableOrg(ctx, state),
       authorize: () => orgCheck("ListDelegatedAdministrators"),
       handler: function listDelegatedAdministrators(_ctx, i, org) {
         const ids = [...new Set(org.delegatedAdmins.filter((d) => !i.ServicePrincipal || d.principal === i.ServicePrincipal).map((d) => d.accountId))];
@@ -209,7 +215,7 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
 
     ListDelegatedServicesForAccount: defineOperation<O.ListDelegatedServicesForAccountRequest, O.ListDelegatedServicesForAccountResponse, OrgRec>({
       readOnly: true,
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => readableOrg(ctx, state),
       authorize: (_ctx, i, org) => orgCheck("ListDelegatedServicesForAccount", accountArn(org, i.AccountId!)),
       handler: function listDelegatedServicesForAccount(_ctx, i, org) {
         if (!state.accountIn(org, i.AccountId!)) throw accountNotFound();

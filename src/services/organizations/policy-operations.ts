@@ -7,7 +7,7 @@ import type * as O from "@aws-sdk/client-organizations";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { at, callerOrg, managedOrg, orgCheck, page, policySummary, rootView, type OrgDeps } from "./common.ts";
+import { at, callerOrg, delegableOrg, orgCheck, readableOrg, page, policySummary, rootView, type OrgDeps } from "./common.ts";
 import { constraint, invalidInput, notManagement, orgError, policyNotFound, policyTypeNotEnabled, rootNotFound, targetNotFound } from "./errors.ts";
 import {
   accountArn,
@@ -99,10 +99,11 @@ function target(org: OrgRec, id: string): Target {
 const pArn = (org: OrgRec, id: string) => findPolicy(org, id)?.arn ?? "*";
 
 export function policyOperations({ state }: OrgDeps): OperationTable<Extract<OrganizationsOperation, PolicyOperation>> {
-  const mgmt = (ctx: RequestContext) => managedOrg(ctx, state);
+  const delegable = (ctx: RequestContext) => delegableOrg(ctx, state);
+  const readable = (ctx: RequestContext) => readableOrg(ctx, state);
   return {
     EnablePolicyType: defineOperation<O.EnablePolicyTypeRequest, O.EnablePolicyTypeResponse, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => orgCheck("EnablePolicyType", org.root.arn, { "organizations:PolicyType": i.PolicyType }),
       handler: function enablePolicyType(ctx, i, org) {
         if (i.RootId !== org.root.id) throw rootNotFound();
@@ -118,7 +119,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     DisablePolicyType: defineOperation<O.DisablePolicyTypeRequest, O.DisablePolicyTypeResponse, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => orgCheck("DisablePolicyType", org.root.arn, { "organizations:PolicyType": i.PolicyType }),
       handler: function disablePolicyType(ctx, i, org) {
         if (i.RootId !== org.root.id) throw rootNotFound();
@@ -133,7 +134,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     CreatePolicy: defineOperation<O.CreatePolicyRequest, O.CreatePolicyResponse, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i) => orgCheck("CreatePolicy", "*", { "organizations:PolicyType": i.Type, ...requestTagContext(ORG_TAG_RULES, i.Tags) }),
       handler: function createPolicy(ctx, i, org) {
         const type = organizationType(i.Type);
@@ -154,7 +155,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     UpdatePolicy: defineOperation<O.UpdatePolicyRequest, O.UpdatePolicyResponse, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => orgCheck("UpdatePolicy", pArn(org, i.PolicyId!)),
       handler: function updatePolicy(ctx, i, org) {
         const p = customerPolicy(org, i.PolicyId!);
@@ -173,7 +174,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     DescribePolicy: defineOperation<O.DescribePolicyRequest, O.DescribePolicyResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i, org) => orgCheck("DescribePolicy", pArn(org, i.PolicyId!)),
       handler: function describePolicy(_ctx, i, org) {
         const p = policy(org, i.PolicyId!);
@@ -183,7 +184,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     ListPolicies: defineOperation<O.ListPoliciesRequest, O.ListPoliciesResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i) => orgCheck("ListPolicies", "*", { "organizations:PolicyType": i.Filter }),
       handler: function listPolicies(_ctx, i, org) {
         const all = [...MANAGED_POLICIES, ...org.policies].filter((p) => p.type === i.Filter);
@@ -193,7 +194,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     DeletePolicy: defineOperation<O.DeletePolicyRequest, object, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => orgCheck("DeletePolicy", pArn(org, i.PolicyId!)),
       handler: function deletePolicy(ctx, i, org) {
         const p = customerPolicy(org, i.PolicyId!);
@@ -211,7 +212,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     AttachPolicy: defineOperation<O.AttachPolicyRequest, object, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => [...orgCheck("AttachPolicy", pArn(org, i.PolicyId!)), ...orgCheck("AttachPolicy", findTarget(org, i.TargetId!)?.arn ?? "*")],
       handler: function attachPolicy(ctx, i, org) {
         const p = policy(org, i.PolicyId!);
@@ -229,7 +230,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
     }),
 
     DetachPolicy: defineOperation<O.DetachPolicyRequest, object, OrgRec>({
-      resolve: mgmt,
+      resolve: delegable,
       authorize: (_ctx, i, org) => [...orgCheck("DetachPolicy", pArn(org, i.PolicyId!)), ...orgCheck("DetachPolicy", findTarget(org, i.TargetId!)?.arn ?? "*")],
       handler: function detachPolicy(ctx, i, org) {
         const p = policy(org, i.PolicyId!);
@@ -248,7 +249,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     ListPoliciesForTarget: defineOperation<O.ListPoliciesForTargetRequest, O.ListPoliciesForTargetResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i, org) => orgCheck("ListPoliciesForTarget", findTarget(org, i.TargetId!)?.arn ?? "*", { "organizations:PolicyType": i.Filter }),
       handler: function listPoliciesForTarget(_ctx, i, org) {
         const t = target(org, i.TargetId!);
@@ -259,7 +260,7 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
 
     ListTargetsForPolicy: defineOperation<O.ListTargetsForPolicyRequest, O.ListTargetsForPolicyResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i, org) => orgCheck("ListTargetsForPolicy", pArn(org, i.PolicyId!)),
       handler: function listTargetsForPolicy(_ctx, i, org) {
         const p = policy(org, i.PolicyId!);

@@ -9,7 +9,7 @@ import { defineOperation, type OperationTable } from "../../kernel/operation.ts"
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
 import type { IamService } from "../iam/index.ts";
 import { createAccessRole, DEFAULT_ACCESS_ROLE } from "./access-role.ts";
-import { accountView, at, managedOrg, orgCheck, ouView, page, type OrgDeps } from "./common.ts";
+import { accountView, at, managedOrg, orgCheck, readableOrg, ouView, page, type OrgDeps } from "./common.ts";
 import { accountNotFound, childNotFound, constraint, orgError, ouNotFound, parentNotFound } from "./errors.ts";
 import { accountArn, newAccountId, newCreateRequestId, newOuId, ouArn, type CreateStatusRec, type OrgRec, type OuRec } from "./model.ts";
 import { attachDefaults, depthOf, detachEverything, forgetTarget, isParent, MAX_OU_DEPTH, MAX_OUS } from "./structure.ts";
@@ -83,6 +83,7 @@ function unusedAccountId(deps: StructureDeps): string {
 export function structureOperations(deps: StructureDeps): OperationTable<Extract<OrganizationsOperation, StructureOperation>> {
   const { state } = deps;
   const mgmt = (ctx: RequestContext) => managedOrg(ctx, state);
+  const readable = (ctx: RequestContext) => readableOrg(ctx, state);
   return {
     CreateOrganizationalUnit: defineOperation<O.CreateOrganizationalUnitRequest, O.CreateOrganizationalUnitResponse, OrgRec>({
       resolve: mgmt,
@@ -137,7 +138,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     DescribeOrganizationalUnit: defineOperation<O.DescribeOrganizationalUnitRequest, O.DescribeOrganizationalUnitResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i, org) => orgCheck("DescribeOrganizationalUnit", ouArn(org, i.OrganizationalUnitId!)),
       handler: function describeOrganizationalUnit(_ctx, i, org) {
         return { OrganizationalUnit: ouView(ou(org, i.OrganizationalUnitId!)) };
@@ -146,7 +147,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     ListOrganizationalUnitsForParent: defineOperation<O.ListOrganizationalUnitsForParentRequest, O.ListOrganizationalUnitsForParentResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: () => orgCheck("ListOrganizationalUnitsForParent"),
       handler: function listOrganizationalUnitsForParent(_ctx, i, org) {
         if (!isParent(org, i.ParentId!)) throw parentNotFound();
@@ -162,7 +163,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     ListChildren: defineOperation<O.ListChildrenRequest, O.ListChildrenResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: () => orgCheck("ListChildren"),
       handler: function listChildren(_ctx, i, org) {
         if (!isParent(org, i.ParentId!)) throw parentNotFound();
@@ -175,7 +176,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     ListParents: defineOperation<O.ListParentsRequest, O.ListParentsResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: () => orgCheck("ListParents"),
       handler: function listParents(_ctx, i, org) {
         const parent = parentOf(org, i.ChildId!);
@@ -216,7 +217,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     DescribeCreateAccountStatus: defineOperation<O.DescribeCreateAccountStatusRequest, O.DescribeCreateAccountStatusResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: () => orgCheck("DescribeCreateAccountStatus"),
       handler: function describeCreateAccountStatus(_ctx, i, org) {
         const s = org.createStatuses.find((x) => x.id === i.CreateAccountRequestId);
@@ -227,7 +228,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     ListCreateAccountStatus: defineOperation<O.ListCreateAccountStatusRequest, O.ListCreateAccountStatusResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: () => orgCheck("ListCreateAccountStatus"),
       handler: function listCreateAccountStatus(_ctx, i, org) {
         const wanted = i.States?.length ? new Set<string>(i.States) : undefined;
@@ -243,7 +244,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     ListAccounts: defineOperation<O.ListAccountsRequest, O.ListAccountsResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: () => orgCheck("ListAccounts"),
       handler: function listAccounts(_ctx, i, org) {
         const p = page(org.accounts, (a) => a.id, i.NextToken, i.MaxResults);
@@ -253,7 +254,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     ListAccountsForParent: defineOperation<O.ListAccountsForParentRequest, O.ListAccountsForParentResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: () => orgCheck("ListAccountsForParent"),
       handler: function listAccountsForParent(_ctx, i, org) {
         if (!isParent(org, i.ParentId!)) throw parentNotFound();
@@ -269,7 +270,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
 
     DescribeAccount: defineOperation<O.DescribeAccountRequest, O.DescribeAccountResponse, OrgRec>({
       readOnly: true,
-      resolve: mgmt,
+      resolve: readable,
       authorize: (_ctx, i, org) => orgCheck("DescribeAccount", accountArn(org, i.AccountId!)),
       handler: function describeAccount(_ctx, i, org) {
         const a = state.accountIn(org, i.AccountId!);

@@ -3,6 +3,7 @@
  * account carries for each enabled policy type, and what removing an account takes with it.
  */
 import { isAuthorizationType, type OrgRec, type OuRec } from "./model.ts";
+import { constraint } from "./errors.ts";
 import { managedPolicyOf } from "./policies.ts";
 
 /** OUs nest at most five levels below the root. */
@@ -37,8 +38,19 @@ export function forgetTarget(org: OrgRec, targetId: string): void {
   org.tags = org.tags.filter(([r]) => r !== targetId);
 }
 
-/** Takes an account out of the organization with its attachments, tags and delegations. */
+/**
+ * Takes an account out of the organization with its attachments and tags. A delegated
+ * administrator must be deregistered first (ConstraintViolationException
+ * CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG,
+ * https://docs.aws.amazon.com/organizations/latest/APIReference/API_RemoveAccountFromOrganization.html).
+ */
 export function detachEverything(org: OrgRec, accountId: string): void {
+  if (org.delegatedAdmins.some((d) => d.accountId === accountId)) {
+    throw constraint(
+      "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG",
+      "You attempted to remove an account that's registered as a delegated administrator for a service integrated with your organization. To complete this operation, you must first deregister this account as a delegated administrator.",
+    );
+  }
   org.accounts = org.accounts.filter((a) => a.id !== accountId);
   forgetTarget(org, accountId);
   org.delegatedAdmins = org.delegatedAdmins.filter((d) => d.accountId !== accountId);

@@ -7,9 +7,9 @@ import type * as O from "@aws-sdk/client-organizations";
 import { checkTagKeys, checkTags, mergeTags, removeTags, requestTagContext, type TagRules } from "../../kernel/tags.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { managedOrg, orgCheck, page, type OrgDeps } from "./common.ts";
+import { delegableOrg, orgCheck, page, readableOrg, type OrgDeps } from "./common.ts";
 import { constraint, invalidInput, targetNotFound } from "./errors.ts";
-import { accountArn, ouArn, type OrgRec } from "./model.ts";
+import { accountArn, ouArn, resourcePolicyArn, type OrgRec } from "./model.ts";
 
 export const ORG_TAG_RULES: TagRules<O.Tag> = {
   shape: { key: (t) => t.Key ?? "", value: (t) => t.Value, make: (Key, Value) => ({ Key, Value: Value ?? "" }) },
@@ -40,6 +40,7 @@ function taggableArn(org: OrgRec, id: string): string | undefined {
   if (id === org.root.id) return org.root.arn;
   if (org.ous.some((o) => o.id === id)) return ouArn(org, id);
   if (org.accounts.some((a) => a.id === id)) return accountArn(org, id);
+  if (org.resourcePolicy?.id === id) return resourcePolicyArn(org, id);
   return org.policies.find((x) => x.id === id)?.arn;
 }
 
@@ -52,7 +53,7 @@ type TagOperation = "TagResource" | "UntagResource" | "ListTagsForResource";
 export function tagOperations({ state }: OrgDeps): OperationTable<Extract<OrganizationsOperation, TagOperation>> {
   return {
     TagResource: defineOperation<O.TagResourceRequest, object, OrgRec>({
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => delegableOrg(ctx, state),
       authorize: (_ctx, i, org) => orgCheck("TagResource", taggableArn(org, i.ResourceId!) ?? "*", requestTagContext(ORG_TAG_RULES, i.Tags)),
       handler: function tagResource(ctx, i, org) {
         taggable(org, i.ResourceId!);
@@ -64,7 +65,7 @@ export function tagOperations({ state }: OrgDeps): OperationTable<Extract<Organi
     }),
 
     UntagResource: defineOperation<O.UntagResourceRequest, object, OrgRec>({
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => delegableOrg(ctx, state),
       authorize: (_ctx, i, org) => orgCheck("UntagResource", taggableArn(org, i.ResourceId!) ?? "*", { "aws:TagKeys": i.TagKeys }),
       handler: function untagResource(ctx, i, org) {
         taggable(org, i.ResourceId!);
@@ -79,7 +80,7 @@ export function tagOperations({ state }: OrgDeps): OperationTable<Extract<Organi
 
     ListTagsForResource: defineOperation<O.ListTagsForResourceRequest, O.ListTagsForResourceResponse, OrgRec>({
       readOnly: true,
-      resolve: (ctx) => managedOrg(ctx, state),
+      resolve: (ctx) => readableOrg(ctx, state),
       authorize: (_ctx, i, org) => orgCheck("ListTagsForResource", taggableArn(org, i.ResourceId!) ?? "*"),
       handler: function listTagsForResource(_ctx, i, org) {
         taggable(org, i.ResourceId!);
