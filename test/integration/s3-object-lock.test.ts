@@ -27,6 +27,7 @@ import {
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { s3Fails as fails } from "./s3-helpers.ts";
 import { createTrailBucket } from "./cloudtrail-helpers.ts";
 
 let s: TestServer;
@@ -39,24 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
 });
-
-interface Failure {
-  name?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-async function fails(p: Promise<unknown>, code: string, status: number, message?: string): Promise<void> {
-  const e = (await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )) as Failure | undefined;
-  expect(e, "expected the call to fail").toBeDefined();
-  expect(e!.Code ?? e!.name).toBe(code);
-  expect(e!.$metadata?.httpStatusCode).toBe(status);
-  if (message !== undefined) expect(e!.message).toBe(message);
-}
 
 const LOCKED = "Access Denied because object protected by object lock.";
 

@@ -27,6 +27,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { s3Fails as fails } from "./s3-helpers.ts";
 import { cloudTrailBucketPolicy } from "./cloudtrail-helpers.ts";
 
 let s: TestServer;
@@ -39,24 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
 });
-
-interface Failure {
-  name?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-async function fails(p: Promise<unknown>, code: string, status: number, message?: string): Promise<void> {
-  const e = (await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )) as Failure | undefined;
-  expect(e, `expected ${code}`).toBeDefined();
-  expect(e!.Code ?? e!.name).toBe(code);
-  expect(e!.$metadata?.httpStatusCode).toBe(status);
-  if (message !== undefined) expect(e!.message).toBe(message);
-}
 
 function storedBody(bucket: string, key: string): Buffer {
   const row = s.app.store.db.prepare("SELECT body FROM s3_object_versions WHERE bucket = ? AND key = ?").get(bucket, key) as { body: Buffer };

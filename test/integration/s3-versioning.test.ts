@@ -22,6 +22,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from "@aws-sdk/client-cloudtrail";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { s3Failure as failure, s3Fails as fails } from "./s3-helpers.ts";
 import { createTrailBucket } from "./cloudtrail-helpers.ts";
 
 let s: TestServer;
@@ -34,31 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
 });
-
-interface Failure {
-  name?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-  $response?: { headers?: Record<string, string> };
-}
-
-async function failure(p: Promise<unknown>): Promise<Failure> {
-  const e = (await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )) as Failure | undefined;
-  expect(e, "expected the call to fail").toBeDefined();
-  return e!;
-}
-
-async function fails(p: Promise<unknown>, code: string, status: number, message?: string): Promise<Failure> {
-  const e = await failure(p);
-  expect(e.Code ?? e.name).toBe(code);
-  expect(e.$metadata?.httpStatusCode).toBe(status);
-  if (message !== undefined) expect(e.message).toBe(message);
-  return e;
-}
 
 async function text(bucket: string, key: string, VersionId?: string): Promise<string> {
   return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId }))).Body!.transformToString();
