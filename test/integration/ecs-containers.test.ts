@@ -8,12 +8,12 @@ import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_pro
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { basename, join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IAMClient, CreateRoleCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { SecretsManagerClient, CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { CreateClusterCommand, ECSClient, RunTaskCommand, StopTaskCommand, type ContainerDefinition, type Task } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand, type ContainerDefinition, type Task } from "@aws-sdk/client-ecs";
 import { detectCrun } from "../../src/fargate/runtime/crun.ts";
 import { networkPrefix } from "../../src/fargate/runtime/select.ts";
 import { detectImageTools } from "../../src/fargate/images/tools.ts";
@@ -60,6 +60,13 @@ beforeAll(async () => {
   await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
 }, 60_000);
 
+/** Tasks a failed test left running, stopped so that the next test sees only its own. */
+afterEach(async () => {
+  if (!server) return;
+  const left = (await ecs.send(new ListTasksCommand({ cluster: CLUSTER, desiredStatus: "RUNNING" }))).taskArns ?? [];
+  for (const arn of left) await stopTask(arn);
+}, 120_000);
+
 afterAll(async () => {
   await server?.close();
   if (work) rmSync(work, { recursive: true, force: true });
@@ -97,11 +104,15 @@ async function runTask(family: string, containers: ContainerDefinition[], extra:
   return (await ecs.send(new RunTaskCommand({ cluster: CLUSTER, taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0]!;
 }
 
-async function logContains(taskArn: string, container: string, text: string): Promise<string> {
-  return waitFor(`${container} to log ${text}`, async () => {
-    const log = logOf(taskArn, container);
-    return log.includes(text) ? log : undefined;
-  });
+async function logContains(taskArn: string, container: string, text: string, tries?: number): Promise<string> {
+  return waitFor(
+    `${container} to log ${text}`,
+    async () => {
+      const log = logOf(taskArn, container);
+      return log.includes(text) ? log : undefined;
+    },
+    tries,
+  );
 }
 
 async function stopTask(taskArn: string): Promise<Task> {
@@ -241,14 +252,15 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
         name: "client",
         essential: false,
         dependsOn: [{ containerName: "web", condition: "START" }],
-        command: ["for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8080/index.html && break; sleep 0.2; done; sleep 300"],
+        // START only means web's process exists: on a loaded host httpd may bind seconds later.
+        command: ["i=0; while [ $i -lt 150 ]; do wget -q -O - http://127.0.0.1:8080/index.html && break; i=$((i+1)); sleep 0.2; done; sleep 300"],
       },
     ]);
     const t = await waitTask(ecs, CLUSTER, t0.taskArn!, running);
     const ip = t.attachments![0]!.details!.find((d) => d.name === "privateIPv4Address")!.value!;
     expect(ip).not.toBe(t0.attachments![0]!.details!.find((d) => d.name === "privateIPv4Address")!.value);
     expect(t.containers!.every((c) => c.networkInterfaces![0]!.privateIpv4Address === ip)).toBe(true);
-    await logContains(t0.taskArn!, "client", "served-by-web");
+    await logContains(t0.taskArn!, "client", "served-by-web", 2400);
     const body = await waitFor("the task's port from the host", async () => {
       try {
         const res = await fetch(`http://${ip}:8080/index.html`);
@@ -381,11 +393,12 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
     const taskId = t0.taskArn!.split("/").pop()!;
     const copy = join(rec.storage.mountPath!, ".localfargate", "containers", "crun", `lf-${taskId}-c0`, "config.json");
     expect(readFileSync(copy).includes(value)).toBe(true);
+    expect(files).toContain(volumeImage);
     for (const f of files) {
-      if (f === volumeImage) continue;
-      expect(readFileSync(f).includes(value), f).toBe(false);
+      // Volume images are sparse files of the task's full ephemeral size: read only their data.
+      const found = basename(f) === "volume.img" ? sparseFileIncludes(f, Buffer.from(value)) : readFileSync(f).includes(value);
+      expect(found, f).toBe(false);
     }
-    expect(sparseFileIncludes(volumeImage, Buffer.from(value))).toBe(false);
     await stopTask(t0.taskArn!);
   });
 
