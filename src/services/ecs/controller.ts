@@ -1,6 +1,7 @@
 /**
  * ECS's control loop over the data plane: keeps services at their desired count and rolls their
- * deployments (scheduler.ts), forgets stopped tasks an hour after they stop, and after a restart
+ * deployments (scheduler.ts), forgets stopped tasks an hour after they stop and INACTIVE services
+ * an hour after they became INACTIVE, and after a restart
  * reports the tasks that were running as STOPPED. Works in real time (task changes poke it) and
  * on every clock advance (runDue).
  */
@@ -8,7 +9,7 @@ import type { Task } from "@aws-sdk/client-ecs";
 import type { AppContext, DueRunner } from "../../kernel/context.ts";
 import type { TaskPlane } from "../../fargate/port.ts";
 import { reconcileServices } from "./scheduler.ts";
-import type { ServicePlane } from "./services.ts";
+import { inactiveServiceExpiresAtMs, type ServicePlane } from "./services.ts";
 import type { EcsState, TaskRecord } from "./state.ts";
 import { STOPPED_RETENTION_MS } from "./tasks.ts";
 import { stopAfterRestart } from "./task-lifecycle.ts";
@@ -76,6 +77,8 @@ export class EcsController implements ServicePlane, DueRunner {
       await this.app.store.commit(expired.map((t) => this.state.delTask(t.arn)));
       for (const t of expired) this.plane.forget(t.arn);
     }
+    const gone = [...this.state.services.values()].filter((s) => s.status === "INACTIVE" && inactiveServiceExpiresAtMs(s) <= nowMs);
+    if (gone.length) await this.app.store.commit(gone.map((s) => this.state.delService(s.arn)));
     await this.reconcile();
   }
 

@@ -244,6 +244,7 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord, counted:
   // A deleted service becomes INACTIVE once every one of its tasks has fully stopped.
   if (s.status === "DRAINING" && !state.tasksOfService(s.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
     s.status = "INACTIVE";
+    s.inactiveAt = now;
     serviceDeleted(state, state.history, s, now);
     for (const d of s.deployments) {
       d.status = "INACTIVE";

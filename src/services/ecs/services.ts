@@ -260,6 +260,19 @@ export function serviceCheck(action: string, r: ServiceLookup): AuthCheck {
   return { action, resource: r.resource, context: { "ecs:cluster": r.arn }, resourceTags: r.resourceTags };
 }
 
+/**
+ * How long an INACTIVE service stays discoverable through DescribeServices before it is forgotten.
+ * AWS says only that INACTIVE services "may be cleaned up and purged" in the future
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html); localfargate
+ * keeps them as long as it keeps stopped tasks, one hour (docs/ecs-fargate.md#deleting-a-service).
+ */
+export const INACTIVE_SERVICE_RETENTION_MS = 3600_000;
+
+/** When an INACTIVE service is forgotten (records from before inactiveAt was kept use deletedAt). */
+export function inactiveServiceExpiresAtMs(s: ServiceRecord): number {
+  return (s.inactiveAt ?? s.deletedAt ?? s.createdAt).getTime() + INACTIVE_SERVICE_RETENTION_MS;
+}
+
 /** The service of a call that needs it ACTIVE or DRAINING, after its cluster. */
 export function liveService(r: ServiceLookup): { c: ClusterRecord; s: ServiceRecord } {
   const c = found(r.cluster);

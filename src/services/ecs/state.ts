@@ -134,6 +134,8 @@ export interface ServiceRecord {
   /** the scheduler could not place a task for the vCPU quota and has said so in an event */
   quotaBlocked?: boolean;
   deletedAt?: Date;
+  /** when the service became INACTIVE (service clock): it is forgotten INACTIVE_SERVICE_RETENTION_MS later */
+  inactiveAt?: Date;
   /** ECS (the default, rolled by deployments) or EXTERNAL (rolled by task sets, task-sets.ts) */
   deploymentController?: "ECS" | "EXTERNAL";
   /** an EXTERNAL service's task sets, newest first (a DRAINING one until its tasks have stopped) */

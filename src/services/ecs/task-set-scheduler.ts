@@ -133,6 +133,7 @@ export function reconcileExternalService(deps: SchedulerDeps, s: ServiceRecord, 
   if ((!allSteady || s.status === "ACTIVE") && markSteady(s, allSteady, now)) changed = true;
   if (s.status === "DRAINING" && !state.tasksOfService(s.arn).some((t) => t.task.lastStatus !== "STOPPED")) {
     s.status = "INACTIVE";
+    s.inactiveAt = now;
     s.taskSets = [];
     changed = true;
   }
