@@ -288,6 +288,43 @@ describe("task sets", () => {
     expect((await describeService("ext2")).taskDefinition).toBeUndefined();
   });
 
+  it("UpdateService on an EXTERNAL service changes only what AWS lets it: desired count, placement, grace period and the tag options", async () => {
+    await ecs.send(new CreateServiceCommand({ cluster: "ts", serviceName: "ext-upd", desiredCount: 0, deploymentController: external }));
+    const update = (extra: Record<string, unknown>) => ecs.send(new UpdateServiceCommand({ cluster: "ts", service: "ext-upd", ...extra }));
+    const before = await describeService("ext-upd");
+    for (const [extra, what] of [
+      [{ deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 150 } }, "deployment configuration"],
+      [{ enableExecuteCommand: true }, "enable execute command"],
+      [{ availabilityZoneRebalancing: "ENABLED" }, "availability zone rebalancing"],
+      [{ platformVersion: "1.4.0" }, "platform version"],
+    ] as const) {
+      await expectAwsError(
+        update({ ...extra, desiredCount: 3 }),
+        "InvalidParameterException",
+        400,
+        new RegExp(`^Unable to update ${what} on services with a EXTERNAL deployment controller\\.`),
+      );
+    }
+    // nothing of a refused call was applied
+    const unchanged = await describeService("ext-upd");
+    expect(unchanged.desiredCount).toBe(0);
+    expect(unchanged.deploymentConfiguration).toEqual(before.deploymentConfiguration);
+    expect(unchanged.enableExecuteCommand).toBe(false);
+
+    const out = (
+      await update({
+        desiredCount: 2,
+        healthCheckGracePeriodSeconds: 30,
+        placementConstraints: [],
+        placementStrategy: [],
+        propagateTags: "SERVICE",
+        enableECSManagedTags: true,
+      })
+    ).service!;
+    expect(out).toMatchObject({ desiredCount: 2, propagateTags: "SERVICE", enableECSManagedTags: true, enableExecuteCommand: false });
+    expect(out.deploymentConfiguration).toEqual(before.deploymentConfiguration);
+  });
+
   it("authorizes each call on the task set or service ARN, and tags on create with ecs:TagResource", async () => {
     await ecs.send(new CreateServiceCommand({ cluster: "ts", serviceName: "authz", deploymentController: external }));
     const svcArn = `arn:aws:ecs:us-east-1:${ACCOUNT}:service/ts/authz`;

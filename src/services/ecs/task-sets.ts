@@ -191,32 +191,37 @@ export function createExternalService(state: EcsState, plane: ServicePlane, ctx:
   return { service: serviceOutput(state, s, true) };
 }
 
-/** The UpdateService members that belong to a task set: changing them takes a new task set. */
-const TASK_SET_UPDATES: [keyof UpdateServiceRequest, string][] = [
-  ["taskDefinition", "task definition"],
-  ["capacityProviderStrategy", "capacity provider strategy"],
-  ["platformVersion", "platform version"],
-  ["networkConfiguration", "network parameters"],
-  ["loadBalancers", "load balancers"],
-  ["serviceRegistries", "service registries"],
+/**
+ * The UpdateService members an EXTERNAL service does not take: AWS lets UpdateService change only
+ * the desired count, placement constraints and strategies, health check grace period and the tag
+ * options there (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html).
+ * Those a task set brings take a new task set instead.
+ */
+const EXTERNAL_FIXED_MEMBERS: [keyof UpdateServiceRequest, string, boolean][] = [
+  ["taskDefinition", "task definition", true],
+  ["capacityProviderStrategy", "capacity provider strategy", true],
+  ["platformVersion", "platform version", true],
+  ["networkConfiguration", "network parameters", true],
+  ["loadBalancers", "load balancers", true],
+  ["serviceRegistries", "service registries", true],
+  ["deploymentConfiguration", "deployment configuration", false],
+  ["enableExecuteCommand", "enable execute command", false],
+  ["availabilityZoneRebalancing", "availability zone rebalancing", false],
+  ["vpcLatticeConfigurations", "VPC Lattice configurations", false],
 ];
 
-/** UpdateService on an EXTERNAL service: desired count, deployment configuration and tag settings only. */
+/** UpdateService on an EXTERNAL service: desired count and the tag options (placement and grace period have nothing to act on here). */
 export function updateExternalService(state: EcsState, plane: ServicePlane, ctx: RequestContext, input: UpdateServiceRequest, s: ServiceRecord): UpdateServiceResponse {
   refuseEcsOnlyMembers(input);
-  for (const [member, what] of TASK_SET_UPDATES)
-    if (isGiven(input[member])) throw invalid(`Unable to update ${what} on services with an EXTERNAL deployment controller. Create a new task set instead.`);
-  if (input.forceNewDeployment) throw invalid("Unable to force a new deployment on services with an EXTERNAL deployment controller. Create a new task set instead.");
+  for (const [member, what, taskSetMember] of EXTERNAL_FIXED_MEMBERS)
+    if (isGiven(input[member]))
+      throw invalid(`Unable to update ${what} on services with a EXTERNAL deployment controller.${taskSetMember ? " Create a new task set instead." : ""}`);
+  if (input.forceNewDeployment) throw invalid("Unable to force a new deployment on services with a EXTERNAL deployment controller. Create a new task set instead.");
   if (input.desiredCount !== undefined) checkDesiredCount(input.desiredCount);
-  const deploymentConfiguration = input.deploymentConfiguration
-    ? checkDeploymentConfiguration(input.deploymentConfiguration, s.deploymentConfiguration)
-    : s.deploymentConfiguration;
   if (input.propagateTags && !["TASK_DEFINITION", "SERVICE", "NONE"].includes(input.propagateTags)) throw invalid(`Invalid propagateTags value '${input.propagateTags}'.`);
   if (input.desiredCount !== undefined) s.desiredCount = input.desiredCount;
-  s.deploymentConfiguration = deploymentConfiguration;
   if (input.propagateTags) s.propagateTags = input.propagateTags;
   if (input.enableECSManagedTags !== undefined) s.enableECSManagedTags = input.enableECSManagedTags;
-  if (input.enableExecuteCommand !== undefined) s.enableExecuteCommand = input.enableExecuteCommand;
   s.steady = false;
   ctx.writes.push(state.putService(s));
   ctx.afterCommit(() => plane.poke());
