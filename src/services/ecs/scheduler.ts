@@ -14,7 +14,8 @@ import type { TaskPlane } from "../../fargate/port.ts";
 import type { DeploymentRecord, EcsState, ServiceRecord, TaskRecord } from "./state.ts";
 import { addServiceEvent, liveServiceTasks, markSteady } from "./services.ts";
 import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
-import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
+import { VcpuBudget } from "./quotas.ts";
+import { notePlacement } from "./placement-events.ts";
 import { hasHealthChecks, requestStop } from "./task-lifecycle.ts";
 import { reconcileExternalService } from "./task-set-scheduler.ts";
 import { breakerSettled, checkCircuitBreaker, deploymentCompleted, isDeploymentFailure, noteFailure, serviceDeleted } from "./deployments.ts";
@@ -117,10 +118,11 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord, counted:
   const startable = Math.max(0, Math.min(desired - primaryTasks.length, Math.max(maxTotal, desired) - live.length));
   const backoff = s.launchBackoffUntil !== undefined && app.clock.realNowMs() < s.launchBackoffUntil;
   const started: TaskRecord[] = [];
+  let blocked = false;
   // a deployment the circuit breaker failed (without rollback) launches no more tasks
-  if (s.status === "ACTIVE" && startable > 0 && !backoff && primary.rolloutState !== "FAILED") {
+  if (s.status === "ACTIVE" && !backoff && primary.rolloutState !== "FAILED") {
     const def = state.taskDefs.get(primary.taskDefinition);
-    if (def) {
+    if (def && startable > 0) {
       const serviceTags = s.tags;
       const tags = tagsForLaunch(def, cluster, s.propagateTags, s.enableECSManagedTags, [], serviceTags, s.name);
       const budget = new VcpuBudget(state, state.fargateQuotas);
@@ -142,26 +144,15 @@ export function reconcileService(deps: SchedulerDeps, s: ServiceRecord, counted:
           enableExecuteCommand: s.enableExecuteCommand,
         });
         if (!budget.tryCharge(t)) {
-          // Over the account's Fargate vCPU quota: try again when a task stops (which pokes the
-          // scheduler); the event is written once per episode, not on every pass.
-          if (!s.quotaBlocked) {
-            addServiceEvent(
-              s,
-              now,
-              `(service ${s.name}) was unable to place a task. Reason: ${VCPU_LIMIT_REASON}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`,
-            );
-            s.quotaBlocked = true;
-            changed = true;
-          }
+          // Over the account's Fargate vCPU quota: try again when a task stops (which pokes the scheduler).
+          blocked = true;
           break;
-        }
-        if (s.quotaBlocked) {
-          s.quotaBlocked = false;
-          changed = true;
         }
         started.push(t);
       }
     }
+    // the quota's episode ends once the deployment has every task it wants, not when something else held a start back
+    if ((blocked || primaryTasks.length + started.length >= desired) && notePlacement(s, blocked, now)) changed = true;
   }
 
   // 3. Stop old-deployment tasks: those not healthy cost no health; healthy ones only above the floor.

@@ -133,6 +133,8 @@ export interface ServiceRecord {
   consecutiveFailures?: number;
   /** the scheduler could not place a task for the vCPU quota and has said so in an event */
   quotaBlocked?: boolean;
+  /** when that event was last written (service clock): it is repeated every six hours (placement-events.ts) */
+  quotaEventAt?: Date;
   deletedAt?: Date;
   /** when the service became INACTIVE (service clock): it is forgotten INACTIVE_SERVICE_RETENTION_MS later */
   inactiveAt?: Date;

@@ -12,7 +12,8 @@ import { HEALTH_CHECK_STOP_REASON } from "./scheduler.ts";
 import { addServiceEvent, liveServiceTasks, markSteady } from "./services.ts";
 import { computedDesiredCount } from "./task-sets.ts";
 import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
-import { VCPU_LIMIT_REASON, VcpuBudget } from "./quotas.ts";
+import { VcpuBudget } from "./quotas.ts";
+import { notePlacement } from "./placement-events.ts";
 import { hasHealthChecks, requestStop } from "./task-lifecycle.ts";
 import type { ServiceRecord, TaskRecord, TaskSetRecord } from "./state.ts";
 
@@ -66,6 +67,7 @@ export function reconcileExternalService(deps: SchedulerDeps, s: ServiceRecord, 
   const backoff = s.launchBackoffUntil !== undefined && app.clock.realNowMs() < s.launchBackoffUntil;
   const budget = new VcpuBudget(state, state.fargateQuotas);
   const started: TaskRecord[] = [];
+  let blocked = false;
   for (const ts of sets) {
     const mine = live.filter((t) => t.deploymentId === ts.id && !reasons.has(t));
     const want = computedDesiredCount(s, ts);
@@ -73,19 +75,11 @@ export function reconcileExternalService(deps: SchedulerDeps, s: ServiceRecord, 
       const why = s.status === "DRAINING" ? "Service is being deleted" : ts.status === "DRAINING" ? "Task set deleted" : `Scaling activity initiated by (deployment ${ts.id})`;
       for (const t of [...mine].sort((a, b) => Number(isHealthy(a)) - Number(isHealthy(b))).slice(0, mine.length - want)) reasons.set(t, why);
     } else if (mine.length < want && s.status === "ACTIVE" && !backoff) {
-      const blocked = startTasks(deps, s, ts, want - mine.length, mine.length, budget, started);
-      if (blocked !== (s.quotaBlocked ?? false)) {
-        if (blocked)
-          addServiceEvent(
-            s,
-            now,
-            `(service ${s.name}) was unable to place a task. Reason: ${VCPU_LIMIT_REASON}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`,
-          );
-        s.quotaBlocked = blocked;
-        changed = true;
-      }
+      if (startTasks(deps, s, ts, want - mine.length, mine.length, budget, started)) blocked = true;
     }
   }
+  // one verdict per pass over all task sets, so sets short at once do not repeat the event
+  if (s.status === "ACTIVE" && !backoff && notePlacement(s, blocked, now)) changed = true;
 
   if (started.length) {
     app.store.commit(started.map((t) => state.putTask(t))).then(
