@@ -32,7 +32,7 @@ import {
   UploadSigningCertificateCommand,
   UploadSSHPublicKeyCommand,
 } from "@aws-sdk/client-iam";
-import { X509Certificate } from "node:crypto";
+import { createHash, createPublicKey, randomBytes, X509Certificate } from "node:crypto";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { lookupAll } from "./cloudtrail-helpers.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -354,5 +354,33 @@ describe("SSH public keys", () => {
     await expectAwsError(upload(sshKey("rsa", 2048).openssh), "LimitExceededException", 409, "Cannot exceed quota for PublicKeysPerUser: 5");
     await expectAwsError(iam.send(new UploadSSHPublicKeyCommand({ UserName: "nobody", SSHPublicKeyBody: rsa.openssh })), "NoSuchEntityException", 404);
     expect((await iam.send(new ListSSHPublicKeysCommand({ UserName: "git-many", MaxItems: 3 }))).IsTruncated).toBe(true);
+  });
+
+  it("takes RSA keys of up to 16384 bits and refuses larger ones in either format, and bodies over the model's 16384 characters", async () => {
+    await iam.send(new CreateUserCommand({ UserName: "git-big" }));
+    const upload = (body: string) => iam.send(new UploadSSHPublicKeyCommand({ UserName: "git-big", SSHPublicKeyBody: body }));
+    // an ssh-rsa wire blob (RFC 4253: string "ssh-rsa", mpint e, mpint n) with an odd modulus of exactly `bits` bits
+    const rsaOf = (bits: number) => {
+      const n = randomBytes(bits / 8);
+      n[0] |= 0x80;
+      n[n.length - 1] |= 1;
+      const field = (b: Buffer) => Buffer.concat([Buffer.from([b.length >>> 24, (b.length >>> 16) & 255, (b.length >>> 8) & 255, b.length & 255]), b]);
+      const blob = Buffer.concat([field(Buffer.from("ssh-rsa")), field(Buffer.from([1, 0, 1])), field(Buffer.concat([Buffer.alloc(1), n]))]);
+      const pem = createPublicKey({ key: { kty: "RSA", n: n.toString("base64url"), e: "AQAB" }, format: "jwk" })
+        .export({ type: "spki", format: "pem" })
+        .toString();
+      const md5 = createHash("md5").update(blob).digest("hex").match(/../g)!.join(":");
+      return { openssh: `ssh-rsa ${blob.toString("base64")} big@example`, pem, md5 };
+    };
+    const largest = rsaOf(16384);
+    expect((await upload(largest.openssh)).SSHPublicKey!.Fingerprint).toBe(largest.md5);
+    const tooBig = rsaOf(16392);
+    const message = "The public key is not valid: an RSA key must be at most 16384 bits, this one is 16392.";
+    await expectAwsError(upload(tooBig.openssh), "InvalidPublicKeyException", 400, message);
+    await expectAwsError(upload(tooBig.pem), "InvalidPublicKeyException", 400, message);
+    // the longest key body the model allows still fits; one character more is refused before it is parsed
+    expect(rsaOf(16384).openssh.length).toBeLessThan(16384);
+    await expectAwsError(upload("ssh-rsa " + "A".repeat(16377)), "ValidationError", 400, /Member must have length less than or equal to 16384/);
+    expect((await iam.send(new ListSSHPublicKeysCommand({ UserName: "git-big" }))).SSHPublicKeys).toHaveLength(1);
   });
 });

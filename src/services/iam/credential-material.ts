@@ -110,6 +110,11 @@ export function checkServerCertificate(body: string, privateKey: string, chain: 
 
 /** IAM takes RSA keys of at least 2048 bits (what CodeCommit accepts). */
 export const MIN_SSH_RSA_BITS = 2048;
+/**
+ * AWS documents no upper bound; localfargate takes none larger than OpenSSH itself makes and
+ * accepts, 16384 bits (docs/iam-sts.md#certificates-ssh-keys-and-changepassword).
+ */
+export const MAX_SSH_RSA_BITS = 16384;
 
 function sshString(buf: Buffer, at: number): { value: Buffer; next: number } | undefined {
   if (at + 4 > buf.length) return undefined;
@@ -153,6 +158,7 @@ function fromRsaKey(key: KeyObject): SshPublicKey {
   if (key.asymmetricKeyType !== "rsa") throw unrecognizedPublicKey();
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_SSH_RSA_BITS) throw invalidPublicKey(`The public key is not valid: an RSA key must be at least ${MIN_SSH_RSA_BITS} bits, this one is ${bits}.`);
+  if (bits > MAX_SSH_RSA_BITS) throw invalidPublicKey(`The public key is not valid: an RSA key must be at most ${MAX_SSH_RSA_BITS} bits, this one is ${bits}.`);
   const jwk = key.export({ format: "jwk" });
   const blob = sshEncode(Buffer.from("ssh-rsa"), mpint(Buffer.from(jwk.e!, "base64url")), mpint(Buffer.from(jwk.n!, "base64url")));
   const md5 = createHash("md5").update(blob).digest("hex");
