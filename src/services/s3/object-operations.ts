@@ -192,7 +192,7 @@ export function putObjectOperation(storage: S3Storage) {
       checkContentMd5(h["content-md5"], input.Body);
       const tags = parseTaggingHeader(h["x-amz-tagging"]);
       requestedEncryption(b, h);
-      const acl = checkObjectAcl(b, h);
+      const acl = checkObjectAcl(storage, b, h);
       const lock = newVersionLock(b, h, ctx.now);
       const contentEncoding = (h["content-encoding"] ?? "")
         .split(",")
