@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { IAMClient } from "@aws-sdk/client-iam";
+import * as ORG from "@aws-sdk/client-organizations";
 import {
   CreateBucketCommand,
   DeletePublicAccessBlockCommand,
@@ -22,6 +23,7 @@ import { lookupAll, recordOf } from "./cloudtrail-helpers.ts";
 import { allow, doc, userWithKey } from "./iam-helpers.ts";
 import { s3Fails } from "./s3-helpers.ts";
 import { accountBlockXml, errorOf, s3Control } from "./s3-control-helpers.ts";
+import { createMemberAccount, intoMember, orgAdmin } from "./organizations-helpers.ts";
 
 const ACCOUNT = "000000000000";
 const ALL_ON = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
@@ -139,6 +141,29 @@ describe("GetPublicAccessBlock, PutPublicAccessBlock, DeletePublicAccessBlock (a
     const gets = named("GetAccountPublicAccessBlock");
     expect(gets.some((e) => e.readOnly === true && e.errorCode === undefined)).toBe(true);
     expect(gets.some((e) => e.errorCode === "AccessDenied")).toBe(true);
+  });
+});
+
+describe("a guardrail SCP", () => {
+  it("denying s3:PutAccountPublicAccessBlock keeps a member account from lowering its block", async () => {
+    const admin = await orgAdmin(s);
+    const org = new ORG.OrganizationsClient(s.configFor(admin));
+    await org.send(new ORG.CreateOrganizationCommand({ FeatureSet: "ALL" }));
+    const member = await createMemberAccount(org, "guarded", "guarded@example.com");
+    const rootId = (await org.send(new ORG.ListRootsCommand({}))).Roots![0].Id!;
+    await org.send(new ORG.EnablePolicyTypeCommand({ RootId: rootId, PolicyType: "SERVICE_CONTROL_POLICY" }));
+    const inMember = await intoMember(s, admin, member);
+    expect((await control({ method: "PUT", accountId: member, credentials: inMember, body: accountBlockXml(ALL_ON) })).status).toBe(200);
+    const guard = doc([{ Effect: "Deny", Action: "s3:PutAccountPublicAccessBlock", Resource: "*" }]);
+    const policy = (await org.send(new ORG.CreatePolicyCommand({ Name: "keep-the-floor", Description: "d", Type: "SERVICE_CONTROL_POLICY", Content: guard }))).Policy!;
+    await org.send(new ORG.AttachPolicyCommand({ PolicyId: policy.PolicySummary!.Id, TargetId: member }));
+    for (const method of ["PUT", "DELETE"] as const) {
+      const r = await control({ method, accountId: member, credentials: inMember, body: method === "PUT" ? accountBlockXml({}) : undefined });
+      expect(r.status, method).toBe(403);
+      expect(errorOf(r.body).code).toBe("AccessDenied");
+    }
+    const got = await control({ method: "GET", accountId: member, credentials: inMember });
+    expect(got.body).toContain("<BlockPublicAcls>true</BlockPublicAcls><IgnorePublicAcls>true</IgnorePublicAcls><BlockPublicPolicy>true</BlockPublicPolicy>");
   });
 });
 
