@@ -13,7 +13,7 @@
  *   inputs these APIs take are far smaller (IAM policy documents are at most 131,072
  *   characters, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
  */
-import { virtualHostBucket } from "../services/s3/protocol.ts";
+import { isS3ControlRequest, virtualHostBucket } from "../services/s3/protocol.ts";
 
 export const MAX_UNSIGNED_BODY = 16 * 1024;
 export const MAX_API_BODY = 1024 * 1024;
@@ -56,6 +56,8 @@ function signedForS3(headers: Record<string, string>, rawQuery: string): boolean
 /** A PUT naming an object: path-style `/bucket/key`, or virtual-hosted `bucket.s3…/key`. */
 function isObjectPut(method: string, path: string, headers: Record<string, string>): boolean {
   if (method !== "PUT") return false;
+  // S3 Control's account calls (/v20180820/...) are API calls, not object uploads
+  if (isS3ControlRequest(path, headers, headers.host ?? "")) return false;
   const p = path.startsWith("/") ? path.slice(1) : path;
   if (virtualHostBucket(headers.host ?? "", () => true, false) !== undefined) return p !== "";
   const slash = p.indexOf("/");

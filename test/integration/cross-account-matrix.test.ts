@@ -30,6 +30,7 @@ import { otherAccountCallers, OTHER, OWNER, type Caller } from "./cross-account-
 import type { Creds } from "./iam-helpers.ts";
 import { startTestIdp } from "../support/saml-idp.ts";
 import { selfSigned, sshKey } from "../support/credential-files.ts";
+import { accountBlockXml, errorOf, s3Control } from "./s3-control-helpers.ts";
 
 /** The first account's resources (and a few of the second account's own, for the mixed cases). */
 interface World {
@@ -178,6 +179,8 @@ const IDENTIFIERS: Record<string, Record<string, Identifier>> = {
   s3: {
     Bucket: one((w) => w.bucket),
     Key: one((w) => w.objectKey),
+    // S3 Control's account-level Block Public Access: the account is the resource
+    AccountId: one(() => OWNER),
   },
   cloudwatchlogs: {
     logGroupName: one((w) => w.logGroupName),
@@ -360,6 +363,7 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "s3.PutBucketVersioning": { VersioningConfiguration: { Status: "Suspended" } },
   "s3.PutBucketEncryption": { ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" } }] } },
   "s3.PutPublicAccessBlock": { PublicAccessBlockConfiguration: { BlockPublicAcls: false } },
+  "s3.PutAccountPublicAccessBlock": { PublicAccessBlockConfiguration: { BlockPublicAcls: false } },
   "s3.PutBucketOwnershipControls": { OwnershipControls: { Rules: [{ ObjectOwnership: "ObjectWriter" }] } },
   "s3.PutBucketTagging": { Tagging: { TagSet: [{ Key: "team", Value: "other" }] } },
   "s3.PutObjectTagging": { Tagging: { TagSet: [{ Key: "team", Value: "other" }] } },
@@ -496,6 +500,16 @@ const S3_MEMBERS: Record<string, { members: string[]; required: string[] }> = {
   GetObjectTagging: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
   PutObjectTagging: { members: ["Bucket", "Key", "Tagging"], required: ["Bucket", "Key", "Tagging"] },
   DeleteObjectTagging: { members: ["Bucket", "Key"], required: ["Bucket", "Key"] },
+  GetAccountPublicAccessBlock: { members: ["AccountId"], required: ["AccountId"] },
+  PutAccountPublicAccessBlock: { members: ["AccountId", "PublicAccessBlockConfiguration"], required: ["AccountId", "PublicAccessBlockConfiguration"] },
+  DeleteAccountPublicAccessBlock: { members: ["AccountId"], required: ["AccountId"] },
+};
+
+/** S3 Control operations (no @aws-sdk/client-s3-control here): sent as signed raw requests, by method. */
+const S3_CONTROL_CALLS: Record<string, "GET" | "PUT" | "DELETE"> = {
+  GetAccountPublicAccessBlock: "GET",
+  PutAccountPublicAccessBlock: "PUT",
+  DeleteAccountPublicAccessBlock: "DELETE",
 };
 
 /** Per-operation identifier values where one kind of key is needed (signing, MAC, imported). */
@@ -710,6 +724,7 @@ interface Outcome {
 }
 
 async function call(server: TestServer, creds: Creds, c: Case, region?: string): Promise<Outcome> {
+  if (c.service === "s3" && S3_CONTROL_CALLS[c.operation]) return controlCall(server, creds, c, region);
   const m = MODULES[c.service];
   // StartLiveTail's host prefix (streaming-) would name no local host
   const client = new m.client({ ...server.configFor(creds, region), ...(c.service === "s3" ? { forcePathStyle: true } : {}), disableHostPrefix: true, maxAttempts: 1 });
@@ -730,6 +745,20 @@ async function call(server: TestServer, creds: Creds, c: Case, region?: string):
   } finally {
     client.destroy();
   }
+}
+
+async function controlCall(server: TestServer, creds: Creds, c: Case, region?: string): Promise<Outcome> {
+  const method = S3_CONTROL_CALLS[c.operation];
+  const settings = c.input.PublicAccessBlockConfiguration as Parameters<typeof accountBlockXml>[0] | undefined;
+  const r = await s3Control(server.url, {
+    method,
+    accountId: c.input.AccountId as string,
+    credentials: creds,
+    region,
+    body: method === "PUT" ? accountBlockXml(settings ?? {}) : undefined,
+  });
+  const err = errorOf(r.body);
+  return { status: r.status, code: err.code ?? "", message: err.message ?? "", body: r.body };
 }
 
 function refused(c: Case, o: Outcome): string | undefined {
@@ -876,6 +905,8 @@ async function buildWorld(): Promise<World> {
   await a.ecs.send(new ECS.PutAccountSettingCommand({ name: "containerInsights", value: "enabled", principalArn: `arn:aws:iam::${OWNER}:user/owner-user` }));
 
   await createTrailBucket(a.s3, "owner-bucket");
+  const ownerBlock = await s3Control(server.url, { method: "PUT", accountId: OWNER, body: accountBlockXml({ BlockPublicPolicy: true, RestrictPublicBuckets: true }) });
+  if (ownerBlock.status !== 200) throw new Error(`the owner's account Block Public Access: ${ownerBlock.status} ${ownerBlock.body}`);
   await a.s3.send(new S3.PutObjectCommand({ Bucket: "owner-bucket", Key: "report.txt", Body: "owner's data", Tagging: "team=owner" }));
   const trail = await a.ct.send(new CT.CreateTrailCommand({ Name: "owner-trail", S3BucketName: "owner-bucket", TagsList: [{ Key: "team", Value: "owner" }] }));
   await a.ct.send(new CT.StartLoggingCommand({ Name: "owner-trail" }));
@@ -1096,7 +1127,8 @@ async function ownerState(w: World): Promise<unknown> {
   };
   const object = await (await a.s3.send(new S3.GetObjectCommand({ Bucket: w.bucket, Key: w.objectKey }))).Body!.transformToString();
   const objectTags = (await a.s3.send(new S3.GetObjectTaggingCommand({ Bucket: w.bucket, Key: w.objectKey }))).TagSet;
-  const s3 = { buckets: (await a.s3.send(new S3.ListBucketsCommand({}))).Buckets?.map((x) => x.Name), object, objectTags };
+  const accountBlock = (await s3Control(server.url, { method: "GET", accountId: OWNER })).body.replace(/<RequestId>.*$/s, "");
+  const s3 = { buckets: (await a.s3.send(new S3.ListBucketsCommand({}))).Buckets?.map((x) => x.Name), object, objectTags, accountBlock };
   const group = (await a.logs.send(new Logs.DescribeLogGroupsCommand({}))).logGroups?.map((g) => [g.logGroupName, g.retentionInDays, g.kmsKeyId, g.storedBytes]);
   const logs = {
     groups: group,

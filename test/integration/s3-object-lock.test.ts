@@ -94,6 +94,18 @@ describe("Object Lock on buckets", () => {
     await fails(s3.send(new DeleteObjectCommand({ Bucket: "lock-later", Key: "k", VersionId: put.VersionId })), "AccessDenied", 403, LOCKED);
   });
 
+  // Since November 2023 S3 enables Object Lock on any versioned bucket: the token
+  // (x-amz-bucket-object-lock-token) that once came from AWS Support neither helps nor hurts
+  // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
+  it("x-amz-bucket-object-lock-token is neither needed nor enough", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "lock-token" }));
+    const config = { ObjectLockEnabled: "Enabled" as const };
+    await fails(s3.send(new PutObjectLockConfigurationCommand({ Bucket: "lock-token", ObjectLockConfiguration: config, Token: "a-support-token" })), "InvalidBucketState", 409);
+    await s3.send(new PutBucketVersioningCommand({ Bucket: "lock-token", VersioningConfiguration: { Status: "Enabled" } }));
+    await s3.send(new PutObjectLockConfigurationCommand({ Bucket: "lock-token", ObjectLockConfiguration: config, Token: "any value at all" }));
+    expect((await s3.send(new GetObjectLockConfigurationCommand({ Bucket: "lock-token" }))).ObjectLockConfiguration).toEqual(config);
+  });
+
   it("bad configurations answer AWS's errors and change nothing", async () => {
     await lockedBucket("lock-bad");
     const bad = [

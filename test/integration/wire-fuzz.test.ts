@@ -8,6 +8,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import fc from "fast-check";
+import { request as httpRequest } from "node:http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { KMSClient, CreateKeyCommand, CreateAliasCommand, DisableKeyCommand, ReplicateKeyCommand } from "@aws-sdk/client-kms";
 import {
@@ -467,3 +468,64 @@ describe("s3 (restXml): requests generated from methods, paths, sub-resources, h
     );
   });
 });
+
+describe("s3control (restXml): the account's Block Public Access, with generated methods, paths, account ids, hosts and bodies", () => {
+  it("never answers 5xx (but S3's own 501 NotImplemented), and every error is S3's XML", async () => {
+    const url = new URL(s.url);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("GET", "PUT", "HEAD", "DELETE", "POST"),
+        fc.constantFrom(
+          "/v20180820/configuration/publicAccessBlock",
+          "/v20180820/configuration/publicAccessBlock/",
+          "/v20180820/",
+          "/v20180820/accesspoint/x",
+          "/v20180820/configuration",
+        ),
+        fc.option(fc.oneof(fc.constantFrom("000000000000", "111111111111", "", "0000000000000", "arn:aws:iam::000000000000:root"), fc.stringMatching(/^[ -~]{0,16}$/)), {
+          nil: undefined,
+        }),
+        fc.constantFrom(url.host, `000000000000.localhost:${url.port}`, `s3-control.us-east-1.localhost:${url.port}`),
+        fc.oneof(
+          fc.constantFrom(
+            "",
+            '<PublicAccessBlockConfiguration xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>',
+            "<PublicAccessBlockConfiguration><BlockPublicPolicy>maybe</BlockPublicPolicy></PublicAccessBlockConfiguration>",
+            "<PublicAccessBlockConfiguration><RestrictPublicBuckets>false</RestrictPublicBuckets><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>",
+            '<!DOCTYPE x [<!ENTITY e "true">]><PublicAccessBlockConfiguration><BlockPublicAcls>&e;</BlockPublicAcls></PublicAccessBlockConfiguration>',
+            "<PublicAccessBlockConfiguration>",
+            "not xml",
+          ),
+          fc.string({ maxLength: 64 }),
+        ),
+        fc.boolean(),
+        async (method, path, accountId, host, b, anonymous) => {
+          const sendBody = method === "PUT" || method === "POST" ? b : "";
+          const headers: Record<string, string> = { host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...(accountId !== undefined ? { "x-amz-account-id": accountId } : {}) };
+          const signer = new SignatureV4({ service: "s3", region: "us-east-1", credentials: s.config.credentials, sha256: Sha256, uriEscapePath: false });
+          const signed = await signer.sign({ method, protocol: "http:", hostname: host.replace(/:\d+$/, ""), port: Number(url.port), path, headers, body: sendBody || undefined });
+          const sent = anonymous ? headers : (signed.headers as Record<string, string>);
+          const { status, text } = await rawRequest(url, method, path, sent, sendBody);
+          const notImplemented = status === 501 && (method === "HEAD" || text.includes("<Code>NotImplemented</Code>"));
+          if (!notImplemented) expect(status, `${method} ${path} ${host} ${accountId} → ${text.slice(0, 300)}`).toBeLessThan(500);
+          if (status >= 400 && method !== "HEAD") expect(text, `${method} ${path}`).toMatch(/<Error><Code>[A-Za-z]+<\/Code>/);
+        },
+      ),
+      { numRuns: RUNS * 5, seed: Number(process.env.FUZZ_SEED ?? 20261129) },
+    );
+  });
+});
+
+/** One request with the Host given (fetch sets its own), over node:http. */
+function rawRequest(url: URL, method: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: Number(url.port), method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body || undefined);
+  });
+}

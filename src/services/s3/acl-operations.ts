@@ -15,10 +15,10 @@ const aclResponse = (b: Bucket, grants: Grant[] | undefined): S3Output => ({
 });
 
 /** The ACL a Put…Acl sets (headers or document), checked against Block Public Access and Object Ownership. */
-function aclToSet(b: Bucket, input: S3Input): Grant[] {
+function aclToSet(storage: S3Storage, b: Bucket, input: S3Input): Grant[] {
   const acl = requestedGrants(input.headers, b.ownerAccountId, input.Body);
   if (!acl) throw new ServiceError("MissingSecurityHeader", "Your request was missing a required header", 400, { extra: { MissingHeaderName: "x-amz-acl" } });
-  checkAcl(b, acl);
+  checkAcl(storage, b, acl);
   return acl.grants;
 }
 
@@ -44,7 +44,7 @@ export function putBucketAclOperation(storage: S3Storage) {
     authorize: (_ctx, _input, { name }) => [{ action: "s3:PutBucketAcl", resource: bucketArn(name) }],
     handler: function putBucketAcl(ctx, input, target) {
       const b = existingBucket(target);
-      ctx.writes.push(...storage.setBucketAcl(b.name, aclToSet(b, input)));
+      ctx.writes.push(...storage.setBucketAcl(b.name, aclToSet(storage, b, input)));
       return {};
     },
     audit: { requestParameters: (input) => s3RequestParameters(input, { acl: "" }) },
@@ -75,7 +75,7 @@ export function putObjectAclOperation(storage: S3Storage) {
     handler: function putObjectAcl(ctx, input, target) {
       const b = existingBucket(target);
       const meta = readableVersion(storage, b, target.key, input, "PUT");
-      const grants = aclToSet(b, input);
+      const grants = aclToSet(storage, b, input);
       ctx.writes.push(...storage.setObjectAcl(b.name, target.key, meta.versionId, grants));
       return storage.versioning(b.name) !== undefined ? { headers: { "x-amz-version-id": meta.versionId } } : {};
     },

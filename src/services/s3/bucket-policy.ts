@@ -73,7 +73,7 @@ export function putBucketPolicyOperation(storage: S3Storage) {
       const b = existingBucket(target);
       const text = (input.Body ?? Buffer.alloc(0)).toString("utf8");
       validateBucketPolicy(b.name, text);
-      checkPolicyNotBlocked(ctx, b, text);
+      checkPolicyNotBlocked(ctx, storage, b, text);
       ctx.writes.push(...storage.setBucketPolicy(b.name, text));
       return { status: 204 };
     },

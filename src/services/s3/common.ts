@@ -18,6 +18,18 @@ export class S3Error extends ServiceError {
   }
 }
 
+/**
+ * A stored body that no longer opens (changed or damaged on disk): S3's own InternalError, as S3
+ * answers a failure on its side, and the reason in the server's log, naming the object, for
+ * whoever keeps the data dir (docs/s3.md#a-damaged-object).
+ */
+export function damagedObject(bucket: string, key: string, versionId: string, reason: string): S3Error {
+  console.error(
+    `[localfargate] s3: the stored body of ${bucket}/${key} (version ${versionId}) fails authentication (${reason}): it was changed or damaged on disk; restore the data dir from a backup`,
+  );
+  return new S3Error("InternalError", "We encountered an internal error. Please try again.", 500);
+}
+
 export const noSuchBucket = (bucket: string): ServiceError => new ServiceError("NoSuchBucket", "The specified bucket does not exist", 404, { extra: { BucketName: bucket } });
 export const noSuchKey = (key: string, headers?: Record<string, string>): ServiceError =>
   new S3Error("NoSuchKey", "The specified key does not exist.", 404, { extra: { Key: key }, headers });

@@ -8,6 +8,7 @@ import type { AppContext } from "../../kernel/context.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { createBucketOperation, deleteBucketOperation, getBucketLocationOperation, headBucketOperation, listBucketsOperation } from "./bucket-operations.ts";
+import { deleteAccountPublicAccessBlockOperation, getAccountPublicAccessBlockOperation, putAccountPublicAccessBlockOperation } from "./account-public-access.ts";
 import { getBucketAclOperation, getObjectAclOperation, putBucketAclOperation, putObjectAclOperation } from "./acl-operations.ts";
 import { deleteConfigOperation, getConfigOperation, putConfigOperation, unsetReadOperation } from "./bucket-config.ts";
 import { deleteBucketPolicyOperation, getBucketPolicyOperation, putBucketPolicyOperation } from "./bucket-policy.ts";
@@ -96,6 +97,9 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     GetObjectTagging: getObjectTaggingOperation(storage),
     PutObjectTagging: putObjectTaggingOperation(storage),
     DeleteObjectTagging: deleteObjectTaggingOperation(storage),
+    GetAccountPublicAccessBlock: getAccountPublicAccessBlockOperation(storage),
+    PutAccountPublicAccessBlock: putAccountPublicAccessBlockOperation(storage),
+    DeleteAccountPublicAccessBlock: deleteAccountPublicAccessBlockOperation(storage),
   };
   return Object.fromEntries(Object.entries(table).map(([name, op]) => [name, withBucketPolicy(storage, name, op)])) as OperationTable<S3Operation>;
 }

@@ -14,7 +14,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import { ensureAwsManagedKey } from "../kms/aws-managed.ts";
 import { decryptDataKeyVia, generateDataKeyVia, openWithDataKey, sealWithDataKey, type ViaServiceCaller } from "../kms/envelope.ts";
 import { bucketConfig } from "./bucket-config.ts";
-import { objectArn } from "./common.ts";
+import { damagedObject, objectArn } from "./common.ts";
 import type { Bucket, ObjectEncryption } from "./storage.ts";
 
 const ALGORITHMS = new Set(["AES256", "aws:kms", "aws:kms:dsse"]);
@@ -81,7 +81,14 @@ export async function encryptObject(
 }
 
 /** The stored body in the clear: SSE-KMS bodies are opened with the data key KMS decrypts for the caller. */
-export async function decryptObject(ctx: RequestContext, bucket: string, key: string, encryption: ObjectEncryption | undefined, stored: Buffer): Promise<Buffer> {
+export async function decryptObject(
+  ctx: RequestContext,
+  bucket: string,
+  key: string,
+  versionId: string,
+  encryption: ObjectEncryption | undefined,
+  stored: Buffer,
+): Promise<Buffer> {
   if (!encryption?.dataKey) return stored;
   let dataKey: Buffer;
   try {
@@ -91,6 +98,8 @@ export async function decryptObject(ctx: RequestContext, bucket: string, key: st
   }
   try {
     return openWithDataKey(dataKey, stored, aadFor(bucket, key));
+  } catch (e) {
+    throw damagedObject(bucket, key, versionId, `the body does not open under its data key: ${(e as Error).message}`);
   } finally {
     dataKey.fill(0);
   }

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
-import { checkVersionId, noSuchBucket, noSuchKey, noSuchVersion, objectArn, S3Error, s3RequestParameters } from "./common.ts";
+import { checkVersionId, damagedObject, noSuchBucket, noSuchKey, noSuchVersion, objectArn, S3Error, s3RequestParameters } from "./common.ts";
+import { SealError } from "../../store/sealing.ts";
 import { hasAclHeaders } from "./acl.ts";
 import { checkObjectAcl } from "./public-access.ts";
 import { parseTaggingHeader, taggingCountHeader } from "./object-tags.ts";
@@ -135,6 +136,16 @@ export function checkContentMd5(md5: string | undefined, body: Buffer): void {
   }
 }
 
+/** The version's stored body; one sealed under S3's key that no longer opens is S3's InternalError. */
+function storedBody(storage: S3Storage, bucket: string, key: string, versionId: string): Buffer | undefined {
+  try {
+    return storage.body(bucket, key, versionId);
+  } catch (e) {
+    if (e instanceof SealError) throw damagedObject(bucket, key, versionId, e.message);
+    throw e;
+  }
+}
+
 export function getObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ReadTarget>({
     readOnly: true,
@@ -143,9 +154,9 @@ export function getObjectOperation(storage: S3Storage) {
     handler: async function getObject(ctx, input, target) {
       const b = existingBucket(target);
       const meta = readableVersion(storage, b, target.key, input, "GET");
-      const stored = storage.body(b.name, target.key, meta.versionId);
+      const stored = storedBody(storage, b.name, target.key, meta.versionId);
       if (!stored) throw noSuchKey(target.key);
-      const body = await decryptObject(ctx, b.name, target.key, meta.encryption, stored);
+      const body = await decryptObject(ctx, b.name, target.key, meta.versionId, meta.encryption, stored);
       const headers = { ...objectHeaders(meta, target), ...versionHeader(storage, b, meta.versionId) };
       applyResponseOverrides(headers, input.query);
       const range = parseRange(input.headers.range, meta.size);
@@ -192,7 +203,7 @@ export function putObjectOperation(storage: S3Storage) {
       checkContentMd5(h["content-md5"], input.Body);
       const tags = parseTaggingHeader(h["x-amz-tagging"]);
       requestedEncryption(b, h);
-      const acl = checkObjectAcl(b, h);
+      const acl = checkObjectAcl(storage, b, h);
       const lock = newVersionLock(b, h, ctx.now);
       const contentEncoding = (h["content-encoding"] ?? "")
         .split(",")

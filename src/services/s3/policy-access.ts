@@ -14,23 +14,23 @@ import type { RequestContext } from "../../kernel/context.ts";
 import type { AuthCheck, ResourcePolicyRef, SomeOperation } from "../../kernel/operation.ts";
 import type { ContextValue } from "../../policy/index.ts";
 import type { S3Input } from "./protocol.ts";
-import { isPublicPolicy, publicAccessBlockOf } from "./public-access.ts";
+import { effectivePublicAccessBlock, isPublicPolicy } from "./public-access.ts";
 import { parseTagging, parseTaggingHeader } from "./object-tags.ts";
 import type { Bucket, ObjectTag, S3Storage } from "./storage.ts";
 
 /** A valid policy that allows nothing: what a restricted public policy still grants outsiders. */
 const GRANTS_NOTHING = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:*", NotResource: "*" }] });
 
-function restricted(ctx: RequestContext, b: Bucket, policy: string): boolean {
+function restricted(ctx: RequestContext, storage: S3Storage, b: Bucket, policy: string): boolean {
   const p = ctx.principal;
   if (p.type === "AWSService" || p.accountId === b.ownerAccountId) return false;
-  return publicAccessBlockOf(b).RestrictPublicBuckets && isPublicPolicy(policy);
+  return effectivePublicAccessBlock(storage, b).RestrictPublicBuckets && isPublicPolicy(policy);
 }
 
 /** The bucket's policy as the resource-based policy of the call's checks (undefined: it has none). */
-export function bucketPolicyRef(ctx: RequestContext, b: Bucket | undefined): ResourcePolicyRef | undefined {
+export function bucketPolicyRef(ctx: RequestContext, storage: S3Storage, b: Bucket | undefined): ResourcePolicyRef | undefined {
   if (!b || b.policy === undefined) return undefined;
-  const document = restricted(ctx, b, b.policy) ? GRANTS_NOTHING : b.policy;
+  const document = restricted(ctx, storage, b, b.policy) ? GRANTS_NOTHING : b.policy;
   return { document, kind: "resource", ownerAccountId: b.ownerAccountId, authoritative: false };
 }
 
@@ -92,7 +92,7 @@ export function withBucketPolicy(storage: S3Storage, name: string, op: SomeOpera
       const checks = op.authorize(ctx, input, resolved);
       if (!checks) return checks;
       const { bucket, key } = (resolved ?? {}) as { bucket?: Bucket; key?: string };
-      const resourcePolicy = bucketPolicyRef(ctx, bucket);
+      const resourcePolicy = bucketPolicyRef(ctx, storage, bucket);
       const s3Input = input as S3Input;
       const keys = s3ConditionKeys(s3Input);
       if (bucket && key !== undefined) Object.assign(keys, existingObjectTags(storage, bucket, key, s3Input.query.versionId));

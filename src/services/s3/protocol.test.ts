@@ -165,3 +165,26 @@ describe("key order", () => {
     expect(firstAtLeast(keys, "c")).toBe(4);
   });
 });
+
+describe("S3 Control requests", () => {
+  const PATH = "/v20180820/configuration/publicAccessBlock";
+  it("are the account's Block Public Access when x-amz-account-id or an s3-control host says so", () => {
+    expect(decodeS3Request(req("GET", PATH, "127.0.0.1:4566", { "x-amz-account-id": "000000000000" }), none).operation).toBe("GetAccountPublicAccessBlock");
+    expect(decodeS3Request(req("PUT", PATH, "000000000000.localhost:4566", { "x-amz-account-id": "000000000000" }), none).operation).toBe("PutAccountPublicAccessBlock");
+    expect(decodeS3Request(req("DELETE", PATH, "s3-control.us-east-1.amazonaws.com"), none).operation).toBe("DeleteAccountPublicAccessBlock");
+    expect(decodeS3Request(req("DELETE", PATH, "000000000000.s3-control.eu-west-1.amazonaws.com"), none).input.Bucket).toBeUndefined();
+  });
+
+  it("leave a bucket named v20180820 reachable path-style without the header", () => {
+    const d = decodeS3Request(req("GET", PATH), none);
+    expect(d.operation).toBe("GetObject");
+    expect(d.input.Bucket).toBe("v20180820");
+    expect(d.input.Key).toBe("configuration/publicAccessBlock");
+  });
+
+  it("answer NotImplemented for other S3 Control paths and MethodNotAllowed for other methods", () => {
+    const h = { "x-amz-account-id": "000000000000" };
+    expect(() => decodeS3Request(req("GET", "/v20180820/accesspoint", "127.0.0.1", h), none)).toThrow(expect.objectContaining({ code: "NotImplemented", status: 501 }));
+    expect(() => decodeS3Request(req("POST", PATH, "127.0.0.1", h), none)).toThrow(expect.objectContaining({ code: "MethodNotAllowed", status: 405 }));
+  });
+});

@@ -71,7 +71,28 @@ export type S3Operation =
   | "PutObjectAcl"
   | "GetObjectTagging"
   | "PutObjectTagging"
-  | "DeleteObjectTagging";
+  | "DeleteObjectTagging"
+  | "GetAccountPublicAccessBlock"
+  | "PutAccountPublicAccessBlock"
+  | "DeleteAccountPublicAccessBlock";
+
+/** S3 Control's account-level Block Public Access (account-public-access.ts), by method. */
+const ACCOUNT_PUBLIC_ACCESS_BLOCK: Partial<Record<string, S3Operation>> = {
+  GET: "GetAccountPublicAccessBlock",
+  PUT: "PutAccountPublicAccessBlock",
+  DELETE: "DeleteAccountPublicAccessBlock",
+};
+const S3_CONTROL_PATH = "/v20180820/";
+
+/**
+ * An S3 Control request: a `/v20180820/` path sent with `x-amz-account-id` (as every SDK sends
+ * them) or to an `s3-control` host. A bucket named `v20180820` is still reached path-style
+ * without that header.
+ */
+export function isS3ControlRequest(path: string, headers: Record<string, string>, host: string): boolean {
+  if (!path.startsWith(S3_CONTROL_PATH)) return false;
+  return headers["x-amz-account-id"] !== undefined || /(^|\.)s3-control[.-]/i.test(host);
+}
 
 /** Bucket sub-resources (`?versioning` …) and the operation each method is; others answer NotImplemented. */
 const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, S3Operation>>> = {
@@ -265,6 +286,7 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
   const host = headers.host ?? req.host;
 
   const rawPath = req.path || "/";
+  if (isS3ControlRequest(rawPath, headers, host)) return decodeS3ControlRequest(req, method, rawPath, headers, host, query);
   const creating = method === "PUT" && (rawPath === "/" || rawPath === "");
   let bucket = virtualHostBucket(host, isBucket, creating);
   let keyPart: string;
@@ -355,6 +377,30 @@ export function decodeS3Request(req: RestHttpRequest, isBucket: (name: string) =
     }
   }
   return { operation, input };
+}
+
+/** The S3 Control operation a request is: only the account's Block Public Access is here; others are NotImplemented. */
+function decodeS3ControlRequest(
+  req: RestHttpRequest,
+  method: string,
+  rawPath: string,
+  headers: Record<string, string>,
+  host: string,
+  query: Record<string, string>,
+): { operation: S3Operation; input: S3Input } {
+  if (rawPath !== "/v20180820/configuration/publicAccessBlock") throw notImplemented();
+  const operation = ACCOUNT_PUBLIC_ACCESS_BLOCK[method];
+  if (!operation) throw methodNotAllowed();
+  let body = req.body;
+  if (isChunked(headers) && body.length > 0) {
+    const declared = headers["x-amz-decoded-content-length"];
+    let trailers: Record<string, string>;
+    ({ data: body, trailers } = decodeAwsChunked(body, declared !== undefined ? Number(declared) : undefined));
+    checkChecksums(body, { ...headers, ...trailers });
+  } else if (method === "PUT") {
+    checkChecksums(body, headers);
+  }
+  return { operation, input: { Host: host, Body: body, query, headers, Metadata: {} } };
 }
 
 /** What the S3 handlers return: status, headers and an XML document or raw body. */

@@ -1,6 +1,9 @@
 /**
  * Block Public Access, enforced where this S3 can be made public
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html):
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html).
+ * What applies to a bucket is the most restrictive combination of the bucket's settings and its
+ * owner account's (S3 Control PutPublicAccessBlock, account-public-access.ts): each setting is on
+ * when either turns it on.
  * - BlockPublicPolicy: PutBucketPolicy refuses a public policy (AccessDenied).
  * - BlockPublicAcls: a PutBucketAcl, PutObjectAcl, PutObject or CreateBucket that sets a public ACL (the canned ACLs
  *   `public-read`, `public-read-write`, `authenticated-read`, or an `x-amz-grant-*` to the
@@ -15,16 +18,11 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { bucketArn, S3Error } from "./common.ts";
 import { checkAclsEnabled, isPublic, requestedGrants, type Grant } from "./acl.ts";
 import { bucketConfig } from "./bucket-config.ts";
-import type { Bucket } from "./storage.ts";
+import type { Bucket, PublicAccessBlock, S3Storage } from "./storage.ts";
 
-export interface PublicAccessBlock {
-  BlockPublicAcls: boolean;
-  IgnorePublicAcls: boolean;
-  BlockPublicPolicy: boolean;
-  RestrictPublicBuckets: boolean;
-}
+export type { PublicAccessBlock } from "./storage.ts";
 
-/** The bucket's settings (all off once its configuration was deleted). */
+/** The bucket's own settings (all off once its configuration was deleted). */
 export function publicAccessBlockOf(b: Bucket): PublicAccessBlock {
   const c = bucketConfig(b, "publicAccessBlock") ?? {};
   return {
@@ -35,19 +33,32 @@ export function publicAccessBlockOf(b: Bucket): PublicAccessBlock {
   };
 }
 
+/** What applies to the bucket: a setting is on when the bucket or its owner account turns it on. */
+export function effectivePublicAccessBlock(storage: S3Storage, b: Bucket): PublicAccessBlock {
+  const own = publicAccessBlockOf(b);
+  const account = storage.accountPublicAccessBlock(b.ownerAccountId);
+  if (!account) return own;
+  return {
+    BlockPublicAcls: own.BlockPublicAcls || account.BlockPublicAcls,
+    IgnorePublicAcls: own.IgnorePublicAcls || account.IgnorePublicAcls,
+    BlockPublicPolicy: own.BlockPublicPolicy || account.BlockPublicPolicy,
+    RestrictPublicBuckets: own.RestrictPublicBuckets || account.RestrictPublicBuckets,
+  };
+}
+
 const accessDenied = () => new S3Error("AccessDenied", "Access Denied", 403);
 
 /** An ACL a PutObject, PutObjectAcl or PutBucketAcl sets: refused when public under BlockPublicAcls, or when ACLs are disabled. */
-export function checkAcl(b: Bucket, acl: { grants: Grant[]; canned?: string }): void {
-  if (isPublic(acl.grants) && publicAccessBlockOf(b).BlockPublicAcls) throw accessDenied();
+export function checkAcl(storage: S3Storage, b: Bucket, acl: { grants: Grant[]; canned?: string }): void {
+  if (isPublic(acl.grants) && effectivePublicAccessBlock(storage, b).BlockPublicAcls) throw accessDenied();
   checkAclsEnabled(b, acl);
 }
 
 /** PutObject's ACL headers, checked; the grants to store with the object, if any. */
-export function checkObjectAcl(b: Bucket, headers: Record<string, string>): Grant[] | undefined {
+export function checkObjectAcl(storage: S3Storage, b: Bucket, headers: Record<string, string>): Grant[] | undefined {
   const acl = requestedGrants(headers, b.ownerAccountId);
   if (!acl) return undefined;
-  checkAcl(b, acl);
+  checkAcl(storage, b, acl);
   return acl.grants;
 }
 
@@ -133,8 +144,8 @@ export function isPublicPolicy(text: string): boolean {
 }
 
 /** PutBucketPolicy under BlockPublicPolicy: S3's refusal names the caller, the bucket and the setting. */
-export function checkPolicyNotBlocked(ctx: RequestContext, b: Bucket, policy: string): void {
-  if (!publicAccessBlockOf(b).BlockPublicPolicy || !isPublicPolicy(policy)) return;
+export function checkPolicyNotBlocked(ctx: RequestContext, storage: S3Storage, b: Bucket, policy: string): void {
+  if (!effectivePublicAccessBlock(storage, b).BlockPublicPolicy || !isPublicPolicy(policy)) return;
   throw new S3Error(
     "AccessDenied",
     `User: ${ctx.principal.arn} is not authorized to perform: s3:PutBucketPolicy on resource: "${bucketArn(b.name)}" because public policies are blocked by the BlockPublicPolicy block public access setting.`,

@@ -88,6 +88,20 @@ export interface ObjectMeta {
   legalHold?: boolean;
 }
 
+/** The four Block Public Access settings (public-access.ts), of a bucket or of an account. */
+export interface PublicAccessBlock {
+  BlockPublicAcls: boolean;
+  IgnorePublicAcls: boolean;
+  BlockPublicPolicy: boolean;
+  RestrictPublicBuckets: boolean;
+}
+
+/** An account's own Block Public Access configuration (S3 Control, account-public-access.ts). */
+export interface AccountPublicAccessBlock {
+  accountId: string;
+  configuration: PublicAccessBlock;
+}
+
 export interface ObjectTag {
   Key: string;
   Value: string;
@@ -126,6 +140,7 @@ interface BucketObjects {
 }
 
 const BUCKET_KIND = "s3.bucket";
+const ACCOUNT_BLOCK_KIND = "s3.account-public-access-block";
 const SEAL_VERSION = 1;
 
 /** A version id as made here: 32 letters, digits, `.` and `_` (never a leading `-`, which a CLI would take for an option). */
@@ -142,6 +157,8 @@ const sealAad = (bucket: string, key: string, versionId: string) => `s3-object|$
 
 export class S3Storage {
   readonly buckets = new Map<string, Bucket>();
+  /** account id → its account-level Block Public Access configuration (global, as in S3) */
+  private readonly accountBlocks = new Map<string, PublicAccessBlock>();
   private readonly objects = new Map<string, BucketObjects>();
   private readonly putStmt: Database.Statement;
   private readonly delStmt: Database.Statement;
@@ -167,6 +184,7 @@ export class S3Storage {
       this.buckets.set(b.name, b);
       this.objects.set(b.name, { byKey: new Map(), visible: null, all: null });
     }
+    for (const a of store.all<AccountPublicAccessBlock>(ACCOUNT_BLOCK_KIND)) this.accountBlocks.set(a.accountId, a.configuration);
     this.seq = 0;
     const rows = db.prepare("SELECT bucket, version_id, seq, meta FROM s3_object_versions ORDER BY seq").iterate() as IterableIterator<{
       bucket: string;
@@ -273,6 +291,22 @@ export class S3Storage {
     const updated: Bucket = { ...b, configs };
     this.buckets.set(name, updated);
     return [this.store.put(BUCKET_KIND, name, updated)];
+  }
+
+  /** The account's own Block Public Access configuration; undefined when it has none. */
+  accountPublicAccessBlock(accountId: string): PublicAccessBlock | undefined {
+    return this.accountBlocks.get(accountId);
+  }
+
+  /** Sets (or, with undefined, deletes) the account's Block Public Access configuration. */
+  setAccountPublicAccessBlock(accountId: string, configuration: PublicAccessBlock | undefined): WriteOp[] {
+    if (configuration === undefined) {
+      this.accountBlocks.delete(accountId);
+      return [this.store.del(ACCOUNT_BLOCK_KIND, accountId)];
+    }
+    this.accountBlocks.set(accountId, configuration);
+    const record: AccountPublicAccessBlock = { accountId, configuration };
+    return [this.store.put(ACCOUNT_BLOCK_KIND, accountId, record)];
   }
 
   deleteBucket(name: string): WriteOp[] {
