@@ -46,7 +46,14 @@ describe("recordsPerAccount", () => {
   });
 
   const caller = "444455556666";
-  const user: Principal = { type: "IAMUser", accountId: caller, arn: `arn:aws:iam::${caller}:user/alice`, principalId: "AIDAEXAMPLE", userName: "alice", accessKeyId: "AKIAEXAMPLE" };
+  const user: Principal = {
+    type: "IAMUser",
+    accountId: caller,
+    arn: `arn:aws:iam::${caller}:user/alice`,
+    principalId: "AIDAEXAMPLE",
+    userName: "alice",
+    accessKeyId: "AKIAEXAMPLE",
+  };
   const identity = { type: "IAMUser", principalId: "AIDAEXAMPLE", arn: user.arn, accountId: caller, accessKeyId: "AKIAEXAMPLE", userName: "alice" };
   const management = { ...base, userIdentity: identity, eventCategory: "Management" };
 
