@@ -285,8 +285,10 @@ export function crossAccountIdentity(userIdentity: Record<string, unknown>): Rec
  *   keep both copies.
  */
 export function recordsPerAccount(record: Record<string, unknown>, caller: Principal): Record<string, unknown>[] {
+  // most calls stay in their own account: decided before anything else is looked at
+  if (caller.accountId === record.recipientAccountId) return [record];
   const callerAccount = callerAccountOf(record, caller);
-  if (!callerAccount || callerAccount === record.recipientAccountId) return [record];
+  if (!callerAccount) return [record];
   const callersCopy = { ...record, recipientAccountId: callerAccount };
   if (record.eventCategory !== "Data" && ACCESS_DENIED.has(record.errorCode as string)) return [callersCopy];
   const at = Date.parse(record.eventTime as string);
