@@ -11,7 +11,7 @@ import { gunzipSync } from "node:zlib";
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand, type Event } from "@aws-sdk/client-cloudtrail";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { CreateRoleCommand, GetUserCommand, IAMClient } from "@aws-sdk/client-iam";
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateSecretCommand, GetSecretValueCommand, PutResourcePolicyCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { startTestServer, type TestServer } from "../support/server.ts";
@@ -134,13 +134,13 @@ describe("KMS: another account's key through its key policy", () => {
     kms = new KMSClient(s.configFor(bob));
     const policy = doc([
       { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
-      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource: "*" },
+      { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${OTHER}:root` }, Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"], Resource: "*" },
     ]);
     keyArn = (await owner.send(new CreateKeyCommand({ Policy: policy }))).KeyMetadata!.Arn!;
     closedKeyArn = (await owner.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
   });
 
-  it("GenerateDataKey and Decrypt are events of both accounts", async () => {
+  it("GenerateDataKey, Decrypt, DescribeKey and CreateGrant are events of both accounts", async () => {
     const gdk = await kms.send(new GenerateDataKeyCommand({ KeyId: keyArn, KeySpec: "AES_256", EncryptionContext: { purpose: "cross" } }));
     const dec = await kms.send(new DecryptCommand({ CiphertextBlob: gdk.CiphertextBlob, EncryptionContext: { purpose: "cross" } }));
     expect(Buffer.from(dec.Plaintext!).equals(Buffer.from(gdk.Plaintext!))).toBe(true);
@@ -150,7 +150,11 @@ describe("KMS: another account's key through its key policy", () => {
     await expectBothCopies("Decrypt", requestIdOf(dec), key);
     const desc = await kms.send(new DescribeKeyCommand({ KeyId: keyArn }));
     await expectBothCopies("DescribeKey", requestIdOf(desc), key);
+    const grant = await kms.send(new CreateGrantCommand({ KeyId: keyArn, GranteePrincipal: `arn:aws:iam::${OTHER}:root`, Operations: ["Decrypt"] }));
+    const granted = await expectBothCopies("CreateGrant", requestIdOf(grant), key);
+    expect(granted.owner.responseElements).toEqual({ grantId: grant.GrantId, keyId: keyArn });
     requests.shared.push(
+      { eventName: "CreateGrant", requestId: requestIdOf(grant) },
       { eventName: "GenerateDataKey", requestId: requestIdOf(gdk) },
       { eventName: "Decrypt", requestId: requestIdOf(dec) },
       { eventName: "DescribeKey", requestId: requestIdOf(desc) },
