@@ -38,10 +38,50 @@ describe("recordsPerAccount", () => {
     expect(Object.keys(theirs).slice(-2)).toEqual(["sharedEventID", "eventCategory"]);
   });
 
-  it("keeps one record for the owner's own calls, management events and callers without an account", () => {
+  it("keeps one record for the owner's own calls and callers without an account", () => {
     expect(recordsPerAccount(base, root(owner))).toEqual([base]);
-    expect(recordsPerAccount({ ...base, eventCategory: "Management" }, root("444455556666"))).toHaveLength(1);
     expect(recordsPerAccount(base, anonymousPrincipal())).toEqual([base]);
     expect(recordsPerAccount(base, { type: "AWSService", accountId: "", arn: "ecs.amazonaws.com", principalId: "ecs.amazonaws.com" })).toEqual([base]);
+    expect(recordsPerAccount({ ...base, eventType: "AwsServiceEvent" }, root("444455556666"))).toHaveLength(1);
+  });
+
+  const caller = "444455556666";
+  const user: Principal = {
+    type: "IAMUser",
+    accountId: caller,
+    arn: `arn:aws:iam::${caller}:user/alice`,
+    principalId: "AIDAEXAMPLE",
+    userName: "alice",
+    accessKeyId: "AKIAEXAMPLE",
+  };
+  const identity = { type: "IAMUser", principalId: "AIDAEXAMPLE", arn: user.arn, accountId: caller, accessKeyId: "AKIAEXAMPLE", userName: "alice" };
+  const management = { ...base, userIdentity: identity, eventCategory: "Management" };
+
+  it("delivers another account's management call to both accounts, the owner's naming only the account and principal id", () => {
+    const [owners, callers] = recordsPerAccount(management, user);
+    expect(owners).toMatchObject({ eventID: "e", recipientAccountId: owner, userIdentity: { type: "AWSAccount", principalId: "AIDAEXAMPLE", accountId: caller } });
+    expect(Object.keys(owners.userIdentity as object)).toEqual(["type", "principalId", "accountId"]);
+    expect(callers).toMatchObject({ recipientAccountId: caller, userIdentity: identity });
+    expect(callers.eventID).not.toBe("e");
+    expect(callers.sharedEventID).toBe(owners.sharedEventID);
+    expect(JSON.stringify(owners)).not.toMatch(/alice|AKIAEXAMPLE/);
+  });
+
+  it("keeps a service's invokedBy in the owner's copy", () => {
+    const via = { ...management, userIdentity: { ...identity, invokedBy: "secretsmanager.amazonaws.com" } };
+    expect(recordsPerAccount(via, user)[0].userIdentity).toEqual({ type: "AWSAccount", principalId: "AIDAEXAMPLE", accountId: caller, invokedBy: "secretsmanager.amazonaws.com" });
+  });
+
+  it("gives a management call refused by policy to the caller's account only", () => {
+    for (const errorCode of ["AccessDeniedException", "AccessDenied"]) {
+      const refused = recordsPerAccount({ ...management, errorCode }, user);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ eventID: "e", recipientAccountId: caller, userIdentity: identity });
+      expect(refused[0].sharedEventID).toBeUndefined();
+    }
+    // other failures reach the owner too
+    expect(recordsPerAccount({ ...management, errorCode: "DisabledException" }, user).map((r) => r.recipientAccountId)).toEqual([owner, caller]);
+    // a refused data event still reaches both
+    expect(recordsPerAccount({ ...base, userIdentity: identity, errorCode: "AccessDenied" }, user)).toHaveLength(2);
   });
 });

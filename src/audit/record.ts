@@ -5,7 +5,8 @@
 import { newEventId } from "./event-id.ts";
 import type { AuditInfo, CloudTrailResource } from "../kernel/operation.ts";
 import type { Principal } from "../kernel/principal.ts";
-import type { RequestContext, ServiceEvent } from "../kernel/context.ts";
+import type { AppContext, AuditSink, RequestContext, ServiceEvent } from "../kernel/context.ts";
+import type { WriteOp } from "../store/store.ts";
 import type { ServiceDef } from "../kernel/service.ts";
 import type { ServiceShapes } from "../protocol/shapes/types.ts";
 import type { ServiceError } from "../kernel/errors.ts";
@@ -240,17 +241,82 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
 }
 
 /**
- * The records one call delivers: the resource owner's, and for a data event on another account's
- * resource (an S3 object read through a bucket policy) a copy for the caller's account too. AWS
- * delivers each account its own event (own eventID and recipientAccountId) tied by one
- * sharedEventID (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+ * The caller's account when it is an account of its own (not an AWS service, an anonymous
+ * caller or a service event), else undefined.
+ */
+function callerAccountOf(record: Record<string, unknown>, caller: Principal): string | undefined {
+  if (caller.type === "AWSService" || caller.type === "Anonymous" || record.eventType === "AwsServiceEvent") return undefined;
+  return /^\d{12}$/.test(caller.accountId) ? caller.accountId : undefined;
+}
+
+/** Refusals by policy: the errors AWS's services answer when a call is not authorized. */
+const ACCESS_DENIED = new Set(["AccessDenied", "AccessDeniedException"]);
+
+/**
+ * How a resource owner's copy of another account's call names the caller: the account and the
+ * principal's unique id, never its ARN, name, access key or session
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-integration.html, "Example
+ * cross-account AWS STS API events"; type AWSAccount in
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html).
+ * A service acting with the caller's credentials stays named (`invokedBy`).
+ */
+export function crossAccountIdentity(userIdentity: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: "AWSAccount",
+    principalId: userIdentity.principalId ?? "",
+    accountId: userIdentity.accountId ?? "",
+    ...(typeof userIdentity.invokedBy === "string" ? { invokedBy: userIdentity.invokedBy } : {}),
+  };
+}
+
+/**
+ * The records one call delivers, one per account that receives it. This is the one place that
+ * decides the recipients, from the caller's account and the account that owns the call's resource
+ * (`recipientAccountId` of `record`):
+ * - the same account, or a caller without an account of its own: the one record;
+ * - another account's caller: a copy for each account, each with its own eventID and
+ *   recipientAccountId, tied by one sharedEventID
+ *   (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+ *   The caller's account sees its principal in full; the owner's copy names it as
+ *   `crossAccountIdentity` does;
+ * - a management call of another account's caller refused by policy: the caller's account only,
+ *   as KMS and STS log them (https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html,
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-integration.html). Data events
+ *   keep both copies.
  */
 export function recordsPerAccount(record: Record<string, unknown>, caller: Principal): Record<string, unknown>[] {
-  const callerAccount = caller.type === "AWSService" || caller.type === "Anonymous" ? undefined : caller.accountId;
-  if (record.eventCategory !== "Data" || !callerAccount || !/^\d{12}$/.test(callerAccount) || callerAccount === record.recipientAccountId) return [record];
+  // most calls stay in their own account: decided before anything else is looked at
+  if (caller.accountId === record.recipientAccountId) return [record];
+  const callerAccount = callerAccountOf(record, caller);
+  if (!callerAccount) return [record];
+  const callersCopy = { ...record, recipientAccountId: callerAccount };
+  if (record.eventCategory !== "Data" && ACCESS_DENIED.has(record.errorCode as string)) return [callersCopy];
   const at = Date.parse(record.eventTime as string);
   const shared = newEventId(at);
-  return [withShared(record, record.eventID, shared), withShared({ ...record, recipientAccountId: callerAccount }, newEventId(at), shared)];
+  const ownersCopy = { ...record, userIdentity: crossAccountIdentity((record.userIdentity ?? {}) as Record<string, unknown>) };
+  return [withShared(ownersCopy, record.eventID, shared), withShared(callersCopy, newEventId(at), shared)];
+}
+
+/** Where each record of `recordsPerAccount` is stored: its recipient's account, in its Region. */
+export function deliveries(record: Record<string, unknown>, caller: Principal): { record: Record<string, unknown>; meta: { accountId: string; region: string } }[] {
+  return recordsPerAccount(record, caller).map((r) => ({ record: r, meta: { accountId: r.recipientAccountId as string, region: r.awsRegion as string } }));
+}
+
+/** Write ops that store a call's record in every account that receives it, in the caller's transaction. */
+export function recordWrites(sink: AuditSink, record: Record<string, unknown>, caller: Principal): WriteOp[] {
+  return deliveries(record, caller).flatMap((d) => sink.record(d.record, d.meta));
+}
+
+/**
+ * Makes a call's record durable now in every account that receives it (the audit log where there
+ * is one, else its own transaction): for calls made outside the dispatcher that change nothing.
+ */
+export async function storeRecordNow(app: AppContext, sink: AuditSink, record: Record<string, unknown>, caller: Principal): Promise<void> {
+  if (sink.append) {
+    for (const d of deliveries(record, caller)) await sink.append(d.record, d.meta);
+    return;
+  }
+  await app.store.commit(recordWrites(sink, record, caller));
 }
 
 /** The record with the given eventID, and sharedEventID just before eventCategory, where AWS's records carry it. */

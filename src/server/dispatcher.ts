@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ServiceError } from "../kernel/errors.ts";
-import { buildRecord, recordsPerAccount } from "../audit/record.ts";
+import { buildRecord, deliveries } from "../audit/record.ts";
 import type { AppContext, RequestContext } from "../kernel/context.ts";
 import type { Principal } from "../kernel/principal.ts";
 import type { ServiceDef } from "../kernel/service.ts";
@@ -70,14 +70,14 @@ async function finish(ctx: RequestContext, svc: ServiceDef, outcome: { input?: u
   const writes = outcome.error ? [] : ctx.writes;
   const sink = ctx.app.auditSink;
   if (sink && !ctx.audit.skip) {
-    const records = recordsPerAccount(buildRecord(ctx, svc, outcome), ctx.principal);
-    const metaOf = (r: Record<string, unknown>) => ({ accountId: r.recipientAccountId as string, region: r.awsRegion as string });
+    // one record per account that receives the call (the caller's and the resource owner's)
+    const records = deliveries(buildRecord(ctx, svc, outcome), ctx.principal);
     // A call that changes nothing needs no transaction: its record is durable once logged.
     if (writes.length === 0 && sink.append) {
-      for (const r of records) await sink.append(r, metaOf(r));
+      for (const d of records) await sink.append(d.record, d.meta);
       return;
     }
-    for (const r of records) writes.push(...sink.record(r, metaOf(r)));
+    for (const d of records) writes.push(...sink.record(d.record, d.meta));
   }
   await ctx.app.store.commit(writes);
 }

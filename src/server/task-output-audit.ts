@@ -10,7 +10,7 @@ import type { AppContext } from "../kernel/context.ts";
 import type { Principal } from "../kernel/principal.ts";
 import { ServiceError } from "../kernel/errors.ts";
 import type { ServiceDef } from "../kernel/service.ts";
-import { buildRecord } from "../audit/record.ts";
+import { buildRecord, storeRecordNow } from "../audit/record.ts";
 import { newContext } from "./dispatcher.ts";
 
 export const TASK_OUTPUT_EVENT_NAME = "GetTaskOutput";
@@ -50,10 +50,8 @@ export async function recordTaskOutputRead(app: AppContext, ecs: ServiceDef, rea
   const error = read.error ? new ServiceError(read.error.code, read.error.message, read.error.status) : undefined;
   const record = buildRecord(ctx, ecs, error ? { error } : {});
   record.readOnly = true;
-  const meta = { accountId: record.recipientAccountId as string, region: record.awsRegion as string };
   try {
-    if (sink.append) await sink.append(record, meta);
-    else await app.store.commit(sink.record(record, meta));
+    await storeRecordNow(app, sink, record, read.principal);
     return true;
   } catch (e) {
     app.store.disk.noteFailure(e);

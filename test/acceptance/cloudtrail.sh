@@ -105,4 +105,31 @@ expect_eq "$(awsl s3api list-objects --bucket "$BUCKET" --prefix "AWSLogs/$ACCOU
   "stop-logging delivers a final digest"
 awsl cloudtrail delete-trail --name audit
 expect_error TrailNotFoundException awsl cloudtrail get-trail --name audit
+# --- another account's call with this account's key: an event in both accounts ---------------
+OTHER=111111111111
+other() { AWS_ACCESS_KEY_ID=$OTHER awsl "$@"; }
+cat >"$WORK/key-policy.json" <<POLICY
+{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::$ACCOUNT:root"},"Action":"kms:*","Resource":"*"},
+ {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::$OTHER:root"},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}]}
+POLICY
+KEY="$(awsl kms create-key --policy "file://$WORK/key-policy.json" --query KeyMetadata.Arn --output text)"
+printf shared >"$WORK/shared.txt"
+other kms encrypt --key-id "$KEY" --plaintext "fileb://$WORK/shared.txt" --query CiphertextBlob --output text | base64 -d >"$WORK/shared.bin"
+expect_eq "$(other kms decrypt --ciphertext-blob "fileb://$WORK/shared.bin" --query Plaintext --output text | base64 -d)" shared "the other account decrypts with the key"
+# each account's Decrypt of the key: recipient, who, and the sharedEventID that ties the two
+decrypts() {
+  "$@" cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=Decrypt --query 'Events[].CloudTrailEvent' --output json |
+    KEY="$KEY" python3 -c 'import json,os,sys
+for e in json.load(sys.stdin):
+  r = json.loads(e)
+  if any(x["ARN"] == os.environ["KEY"] for x in r.get("resources", [])):
+    u = r["userIdentity"]
+    print(r["recipientAccountId"], u["type"], u["accountId"], "arn" in u, "accessKeyId" in u, r.get("sharedEventID"))'
+}
+OWNER_SIDE="$(decrypts awsl)"
+OTHER_SIDE="$(decrypts other)"
+expect_eq "$(echo "$OWNER_SIDE" | cut -d' ' -f1-5)" "$ACCOUNT AWSAccount $OTHER False False" "the key's account sees the caller's account, not its ARN or key"
+expect_eq "$(echo "$OTHER_SIDE" | cut -d' ' -f1-5)" "$OTHER Root $OTHER True True" "the caller's account sees its own principal"
+expect_eq "$(echo "$OTHER_SIDE" | cut -d' ' -f6)" "$(echo "$OWNER_SIDE" | cut -d' ' -f6)" "both copies carry one sharedEventID"
 echo "cloudtrail acceptance: all checks passed"

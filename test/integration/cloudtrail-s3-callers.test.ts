@@ -85,8 +85,10 @@ describe("S3 data events of callers from outside the bucket's account", () => {
     expect(requesterRecs).toHaveLength(1);
     expect(ownerRecs[0].recipientAccountId).toBe(ACCOUNT);
     expect(requesterRecs[0].recipientAccountId).toBe(OTHER);
+    // the requester sees its own principal; the owner sees the requester's account and principal id
+    expect(requesterRecs[0].userIdentity).toMatchObject({ type: "Root", accountId: OTHER, arn: `arn:aws:iam::${OTHER}:root`, accessKeyId: OTHER });
+    expect(ownerRecs[0].userIdentity).toEqual({ type: "AWSAccount", principalId: OTHER, accountId: OTHER });
     for (const rec of [ownerRecs[0], requesterRecs[0]]) {
-      expect(rec.userIdentity).toMatchObject({ type: "Root", accountId: OTHER });
       expect(rec.requestID).toBe(got.$metadata.requestId);
       expect(rec.resources).toContainEqual({ accountId: ACCOUNT, type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::shared-data" });
     }

@@ -13,6 +13,7 @@ import { startTestServer, type TestServer } from "../support/server.ts";
 import { NETWORK, registerSleeper, stopped, waitTask } from "./ecs-helpers.ts";
 import { doc } from "./iam-helpers.ts";
 import { lookupAll, recordOf } from "./cloudtrail-helpers.ts";
+import type { LooseJson } from "../support/json.ts";
 
 const CLUSTER = "ecr";
 const ACCOUNT = "000000000000";
@@ -116,6 +117,13 @@ describe("a refused pull stops the task before any container starts", () => {
     expect(t.stoppedReason).toMatch(
       /^CannotPullContainerError: .* failed with status code \[manifests v1\]: 403 Forbidden: AccessDeniedException: .*ecr:BatchGetImage on resource: arn:aws:ecr:us-east-1:111111111111:repository\/team\/app/,
     );
+    // a cross-account call refused by policy is the caller's account's event only (docs/cloudtrail.md#cross-account-calls)
+    const refused = (e: LooseJson) => e.eventName === "BatchGetImage" && e.userIdentity.arn?.includes("ecr-cross-account");
+    const mine = (await lookupAll(new CloudTrailClient(s.config))).map(recordOf).filter(refused);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ errorCode: "AccessDeniedException", recipientAccountId: ACCOUNT });
+    const repoOwner = new CloudTrailClient(s.configFor({ accessKeyId: "111111111111", secretAccessKey: "test" }));
+    expect((await lookupAll(repoOwner, "EventName", "BatchGetImage")).length).toBe(0);
   });
 
   it("an explicit deny of the layer download on the repository", async () => {

@@ -14,7 +14,7 @@
  * their AccessDeniedException.
  */
 import { randomUUID } from "node:crypto";
-import { buildRecord } from "../../audit/record.ts";
+import { buildRecord, storeRecordNow } from "../../audit/record.ts";
 import type { AppContext, RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import type { Principal } from "../../kernel/principal.ts";
@@ -90,12 +90,7 @@ async function call(app: AppContext, principal: Principal, region: string, opera
     error = e;
   }
   const sink = app.auditSink;
-  if (sink) {
-    const record = buildRecord(ctx, ECR, error ? { error } : {});
-    const meta = { accountId: record.recipientAccountId as string, region: record.awsRegion as string };
-    if (sink.append) await sink.append(record, meta);
-    else await app.store.commit(sink.record(record, meta));
-  }
+  if (sink) await storeRecordNow(app, sink, buildRecord(ctx, ECR, error ? { error } : {}), ctx.principal);
   if (error) throw error;
 }
 

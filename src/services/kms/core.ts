@@ -6,7 +6,7 @@
 import type { WriteOp } from "../../store/store.ts";
 import type { AppContext, RequestContext, ServiceEvent } from "../../kernel/context.ts";
 import type { AuditInfo, CloudTrailResource } from "../../kernel/operation.ts";
-import { buildRecord } from "../../audit/record.ts";
+import { buildRecord, recordWrites } from "../../audit/record.ts";
 import { KIND_ALIAS, KIND_GRANT, KIND_IMPORT, KIND_KEY, KmsState, type AliasRecord, type GrantRecord, type ImportParamsRecord, type KeyRecord } from "./state.ts";
 import type { Sealer } from "./material.ts";
 import { syncReplicas } from "./multi-region.ts";
@@ -142,5 +142,5 @@ export function recordInRegion(ctx: RequestContext, region: string, operation: s
   const sink = ctx.app.auditSink;
   if (!sink || ctx.audit.skip) return [];
   const record = buildRecord({ ...ctx, region, operation, audit }, ctx.service, {});
-  return sink.record(record, { accountId: record.recipientAccountId as string, region });
+  return recordWrites(sink, record, ctx.principal);
 }

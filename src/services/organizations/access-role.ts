@@ -10,7 +10,7 @@
  * account and committed with the role itself (docs/organizations.md#the-access-role).
  */
 import { randomUUID } from "node:crypto";
-import { buildRecord, defaultRequestParameters } from "../../audit/record.ts";
+import { buildRecord, defaultRequestParameters, recordWrites } from "../../audit/record.ts";
 import { servicePrincipal } from "../../auth/principal.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import type { IamService } from "../iam/index.ts";
@@ -77,6 +77,6 @@ function recordAccessRoleCalls(ctx: RequestContext, role: RoleRec, adminPolicy: 
       afterCommit: () => undefined,
     };
     const record = buildRecord(call, iamDef, {});
-    ctx.writes.push(...sink.record(record, { accountId: record.recipientAccountId as string, region: record.awsRegion as string }));
+    ctx.writes.push(...recordWrites(sink, record, call.principal));
   }
 }
