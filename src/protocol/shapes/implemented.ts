@@ -369,5 +369,8 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "ListPoliciesForTarget",
     "ListTargetsForPolicy",
     "DescribeEffectivePolicy",
+    "ListAccountsWithInvalidEffectivePolicy",
+    "ListEffectivePolicyValidationErrors",
+    "CloseAccount",
   ],
 };
