@@ -90,8 +90,16 @@ export function rootView(org: OrgRec): Root {
 
 export const ouView = (ou: OuRec): OrganizationalUnit => ({ Id: ou.id, Arn: ou.arn, Name: ou.name });
 
+/**
+ * An account's Status and State: a closed account is SUSPENDED / CLOSED, as AWS shows it once
+ * closure completes (https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html).
+ */
+export function accountStatus(a: AccountRec): Pick<Account, "Status" | "State"> {
+  return a.closedAt === undefined ? { Status: "ACTIVE", State: "ACTIVE" } : { Status: "SUSPENDED", State: "CLOSED" };
+}
+
 export function accountView(a: AccountRec): Account {
-  return { Id: a.id, Arn: a.arn, Email: a.email, Name: a.name, Status: "ACTIVE", State: "ACTIVE", JoinedMethod: a.joinedMethod, JoinedTimestamp: at(a.joinedAt) } as Account;
+  return { Id: a.id, Arn: a.arn, Email: a.email, Name: a.name, ...accountStatus(a), JoinedMethod: a.joinedMethod, JoinedTimestamp: at(a.joinedAt) } as Account;
 }
 
 export function policySummary(p: PolicyRec | ManagedPolicy): PolicySummary {

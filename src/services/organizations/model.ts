@@ -35,6 +35,8 @@ export interface AccountRec {
   parentId: string;
   joinedMethod: "CREATED" | "INVITED";
   joinedAt: number;
+  /** when CloseAccount closed it; it stays in the organization, CLOSED */
+  closedAt?: number;
 }
 
 export interface PolicyRec {
