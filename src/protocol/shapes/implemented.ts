@@ -372,5 +372,6 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "ListAccountsWithInvalidEffectivePolicy",
     "ListEffectivePolicyValidationErrors",
     "CloseAccount",
+    "EnableAllFeatures",
   ],
 };
