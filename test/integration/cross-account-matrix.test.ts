@@ -448,6 +448,7 @@ const SKIPPED: Record<string, string> = {
   "organizations.ListHandshakesForAccount": "lists the invitations to the caller's own account; takes no identifier",
   "organizations.ListHandshakesForOrganization": "lists the caller's own organization's invitations; takes no identifier",
   "organizations.ListAccountsWithInvalidEffectivePolicy": "lists the caller's own organization's accounts; names a policy type, not a resource",
+  "organizations.EnableAllFeatures": "changes the caller's own organization; takes no identifier",
 };
 
 /** S3 has no shape table (restXml, routed by the service itself): its operations' members. */
