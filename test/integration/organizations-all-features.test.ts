@@ -115,6 +115,21 @@ describe("Organizations EnableAllFeatures", () => {
     expect(await featureSet(other)).toBe("CONSOLIDATED_BILLING");
   });
 
+  it("asks an account that joins while the request is pending, and stops waiting for one that leaves", async () => {
+    const org3 = await billingOrganization("999999999990", ["999999999991"]);
+    const pendingInvite = (await org3.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: "999999999992" } }))).Handshake!;
+    const request = (await org3.send(new ORG.EnableAllFeaturesCommand({}))).Handshake!;
+    expect(await handshakesOf("999999999992", "ENABLE_ALL_FEATURES")).toEqual([]);
+    await as("999999999992").send(new ORG.AcceptHandshakeCommand({ HandshakeId: pendingInvite.Id }));
+    const [approval] = await handshakesOf("999999999992", "ENABLE_ALL_FEATURES", request.Id);
+    await as("999999999992").send(new ORG.AcceptHandshakeCommand({ HandshakeId: approval.Id }));
+    expect(await handshakesOf("999999999990", "APPROVE_ALL_FEATURES", request.Id)).toEqual([]);
+    await org3.send(new ORG.RemoveAccountFromOrganizationCommand({ AccountId: "999999999991" }));
+    const [confirmation] = await handshakesOf("999999999990", "APPROVE_ALL_FEATURES", request.Id);
+    await org3.send(new ORG.AcceptHandshakeCommand({ HandshakeId: confirmation.Id }));
+    expect(await featureSet(org3)).toBe("ALL");
+  });
+
   it("asks for the final confirmation at once when no account was invited", async () => {
     const alone = await billingOrganization("888888888888", []);
     const request = (await alone.send(new ORG.EnableAllFeaturesCommand({}))).Handshake!;

@@ -51,6 +51,18 @@ export function startAllFeatures(ctx: RequestContext, org: OrgRec): HandshakeRec
   return request;
 }
 
+/**
+ * Keeps a pending request in step with the organization's members: an account invited earlier
+ * that joins while it is pending is asked to approve too, and one that leaves no longer holds it up.
+ */
+export function membersChanged(ctx: RequestContext, org: OrgRec): void {
+  const request = pendingAllFeatures(org, ctx.now);
+  if (!request) return;
+  const asked = new Set(org.handshakes.filter((h) => h.parentId === request.id).map((h) => h.targetAccountId));
+  for (const a of approvers(org)) if (!asked.has(a.id)) handshake(ctx, org, "ENABLE_ALL_FEATURES", a.id, request.id);
+  requestConfirmationWhenApproved(ctx, org, request);
+}
+
 /** Once every approver has accepted, the management account gets the final confirmation. */
 export function requestConfirmationWhenApproved(ctx: RequestContext, org: OrgRec, request: HandshakeRec): void {
   const children = org.handshakes.filter((h) => h.parentId === request.id);

@@ -10,7 +10,7 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
 import { handshakeView, managedOrg, orgCheck, page, readableOrg, type OrgDeps } from "./common.ts";
-import { endAllFeatures, pendingAllFeatures, requestConfirmationWhenApproved, requestOf, startAllFeatures } from "./all-features.ts";
+import { endAllFeatures, membersChanged, pendingAllFeatures, requestConfirmationWhenApproved, requestOf, startAllFeatures } from "./all-features.ts";
 import { handshakeNotFound, invalidInput, notManagement, orgError } from "./errors.ts";
 import { accountArn, handshakeArn, newHandshakeId, type HandshakeRec, type OrgRec } from "./model.ts";
 import type { OrganizationsState } from "./state.ts";
@@ -164,6 +164,7 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
         });
         attachDefaults(org, me);
         if (h.tags) setTags(org, me, h.tags);
+        membersChanged(ctx, org);
         state.save(ctx, org);
         return { Handshake: handshakeView(org, h, ctx.now) };
       },

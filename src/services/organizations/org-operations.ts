@@ -10,6 +10,7 @@ import { accountStatus, at, callerOrg, managedOrg, orgCheck, organizationView, p
 import { accountNotFound, alreadyInOrganization, constraint, orgError } from "./errors.ts";
 import { accountArn, newOrganizationId, newRootId, organizationArn, rootArn, type OrgRec } from "./model.ts";
 import { detachEverything } from "./structure.ts";
+import { membersChanged } from "./all-features.ts";
 
 type OrgOperation =
   | "CreateOrganization"
@@ -100,6 +101,7 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
           );
         }
         detachEverything(org, ctx.principal.accountId);
+        membersChanged(ctx, org);
         state.save(ctx, org);
         return {};
       },

@@ -12,6 +12,7 @@ import { createAccessRole, DEFAULT_ACCESS_ROLE } from "./access-role.ts";
 import { accountView, at, managedOrg, orgCheck, readableOrg, ouView, page, type OrgDeps } from "./common.ts";
 import { accountNotFound, childNotFound, constraint, orgError, ouNotFound, parentNotFound } from "./errors.ts";
 import { accountArn, newAccountId, newCreateRequestId, newOuId, ouArn, type CreateStatusRec, type OrgRec, type OuRec } from "./model.ts";
+import { membersChanged } from "./all-features.ts";
 import { attachDefaults, depthOf, detachEverything, forgetTarget, isParent, MAX_OU_DEPTH, MAX_OUS } from "./structure.ts";
 import { checkOrgTags, ORG_TAG_RULES, setTags } from "./tag-operations.ts";
 import { requestTagContext } from "../../kernel/tags.ts";
@@ -310,6 +311,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
           );
         }
         detachEverything(org, i.AccountId!);
+        membersChanged(ctx, org);
         state.save(ctx, org);
         return {};
       },
@@ -329,6 +331,8 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
         if (a.id === org.managementAccountId) throw constraint("CANNOT_CLOSE_MANAGEMENT_ACCOUNT", "You can't close the management account of an organization with CloseAccount.");
         if (a.closedAt !== undefined) throw orgError("AccountAlreadyClosedException", "You attempted to close an account that is already closed.");
         a.closedAt = ctx.now.getTime();
+        // a closed account no longer approves a pending EnableAllFeatures request
+        membersChanged(ctx, org);
         state.save(ctx, org);
         return {};
       },
