@@ -261,7 +261,7 @@ export const lowerBound = (n: number | undefined): number | undefined => (n ? n 
  * Services with implemented operations that only the botocore model has so far (ECS's
  * StopServiceDeployment): those operations' shapes are botocore's, required members included.
  */
-export const BOTOCORE_OPERATIONS: Record<string, string> = { ecs: "botocore/ecs-service-2.json" };
+export const BOTOCORE_OPERATIONS: Record<string, string> = { ecs: "botocore/ecs-service-2.json", organizations: "botocore/organizations-service-2.json" };
 
 function botocoreShape(out: ServiceShapes, model: BotocoreModel, name: string, withRequired = false): string {
   if (out.shapes[name]) return name;

@@ -3,8 +3,8 @@
 # create-account; the seed's ECS key policy as an SCP on the OU; in the member account (reached
 # with assume-role through OrganizationAccountAccessRole) create-cluster without the key is
 # refused by the SCP and with the key succeeds, and lookup-events shows both; a tag policy read
-# back as the member's effective policy; a delegated administrator and the delegation policy; an
-# organization trail.
+# back as the member's effective policy, and one left without a compliant value listed as invalid;
+# a delegated administrator and the delegation policy; an organization trail.
 source "$(dirname "$0")/lib.sh"
 lf_start
 MGMT=000000000000
@@ -108,6 +108,18 @@ awsl organizations attach-policy --policy-id "$TAGS_OU" --target-id "$OU_ID"
 expect_eq "$(member organizations describe-effective-policy --policy-type TAG_POLICY --query EffectivePolicy.PolicyContent --output text)" \
   '{"tags":{"costcenter":{"tag_key":"CostCenter","tag_value":["200"]}}}' "the member reads its effective tag policy"
 expect_error EffectivePolicyNotFoundException awsl organizations describe-effective-policy --policy-type BACKUP_POLICY --target-id "$MEMBER"
+
+# --- an effective tag policy left without a compliant value is invalid, and said to be ---
+expect_eq "$(awsl organizations list-accounts-with-invalid-effective-policy --policy-type TAG_POLICY --query 'length(Accounts)' --output text)" "0" "no invalid effective tag policy yet"
+TAGS_NONE="$(awsl organizations create-policy --name cost-center-none --description none --type TAG_POLICY \
+  --content '{"tags":{"costcenter":{"tag_value":{"@@remove":["200"]}}}}' --query Policy.PolicySummary.Id --output text)"
+awsl organizations attach-policy --policy-id "$TAGS_NONE" --target-id "$MEMBER"
+expect_eq "$(awsl organizations list-accounts-with-invalid-effective-policy --policy-type TAG_POLICY --query 'Accounts[].Id' --output text)" "$MEMBER" \
+  "the member's effective tag policy is invalid"
+expect_eq "$(awsl organizations list-effective-policy-validation-errors --account-id "$MEMBER" --policy-type TAG_POLICY \
+  --query 'EffectivePolicyValidationErrors[0].[ErrorCode,PathToError]' --output text)" "$(printf 'ELEMENTS_TOO_FEW\ttags.costcenter.tag_value')" "and why"
+expect_error AccessDeniedException member organizations list-accounts-with-invalid-effective-policy --policy-type TAG_POLICY
+awsl organizations detach-policy --policy-id "$TAGS_NONE" --target-id "$MEMBER"
 
 # --- delegated administration: read-only Organizations access, then the delegation policy ---
 expect_error AccessDeniedException member organizations list-accounts

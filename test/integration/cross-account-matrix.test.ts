@@ -360,6 +360,7 @@ const EXTRA: Record<string, Record<string, unknown>> = {
   "organizations.UpdateOrganizationalUnit": { Name: "renamed-by-other" },
   "organizations.UpdatePolicy": { Content: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) },
   "organizations.DescribeEffectivePolicy": { PolicyType: "TAG_POLICY" },
+  "organizations.ListEffectivePolicyValidationErrors": { PolicyType: "TAG_POLICY" },
   "s3.PutBucketVersioning": { VersioningConfiguration: { Status: "Suspended" } },
   "s3.PutBucketEncryption": { ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" } }] } },
   "s3.PutPublicAccessBlock": { PublicAccessBlockConfiguration: { BlockPublicAcls: false } },
@@ -450,6 +451,8 @@ const SKIPPED: Record<string, string> = {
   "organizations.ListPolicies": "lists the caller's own organization's policies and AWS's; takes no identifier",
   "organizations.ListHandshakesForAccount": "lists the invitations to the caller's own account; takes no identifier",
   "organizations.ListHandshakesForOrganization": "lists the caller's own organization's invitations; takes no identifier",
+  "organizations.ListAccountsWithInvalidEffectivePolicy": "lists the caller's own organization's accounts; names a policy type, not a resource",
+  "organizations.EnableAllFeatures": "changes the caller's own organization; takes no identifier",
 };
 
 /** S3 has no shape table (restXml, routed by the service itself): its operations' members. */

@@ -2,7 +2,8 @@
  * Organizations across a restart with the same data dir: the organization, its OU, member
  * account (and its OrganizationAccountAccessRole) and attached SCPs and tag policies are kept, the
  * SCPs are still enforced on the member account and its effective tag policy is unchanged; the
- * member stays a delegated administrator and the delegation policy still applies. docs/organizations.md.
+ * member stays a delegated administrator and the delegation policy still applies; a closed account
+ * stays closed and an EnableAllFeatures request stays open to its approvals. docs/organizations.md.
  */
 import { describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
@@ -62,6 +63,38 @@ describe("Organizations after a restart with the same data dir", () => {
       await asMember.send(new ORG.CreatePolicyCommand({ Name: "by-member", Description: "", Type: "TAG_POLICY", Content: JSON.stringify(tags) }));
       const kms = new KMSClient(again.configFor(await intoMember(again, admin, member)));
       await expectAwsError(kms.send(new CreateKeyCommand({})), "AccessDeniedException", 400, /with an explicit deny in a service control policy$/);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("keeps a closed account closed and an EnableAllFeatures request open", async () => {
+    const first = await startTestServer();
+    const org = new ORG.OrganizationsClient(first.config);
+    await org.send(new ORG.CreateOrganizationCommand({}));
+    const closed = await createMemberAccount(org, "retired", "retired@example.com");
+    await org.send(new ORG.CloseAccountCommand({ AccountId: closed }));
+    const as = (server: typeof first, account: string) => new ORG.OrganizationsClient(server.configFor({ accessKeyId: account, secretAccessKey: "test" }));
+    const billing = as(first, "444444444444");
+    await billing.send(new ORG.CreateOrganizationCommand({ FeatureSet: "CONSOLIDATED_BILLING" }));
+    const invite = (await billing.send(new ORG.InviteAccountToOrganizationCommand({ Target: { Type: "ACCOUNT", Id: "555555555555" } }))).Handshake!;
+    await as(first, "555555555555").send(new ORG.AcceptHandshakeCommand({ HandshakeId: invite.Id }));
+    const request = (await billing.send(new ORG.EnableAllFeaturesCommand({}))).Handshake!;
+    await first.stop();
+
+    const again = await startTestServer({ dataDir: first.dataDir });
+    try {
+      const org2 = new ORG.OrganizationsClient(again.config);
+      expect((await org2.send(new ORG.DescribeAccountCommand({ AccountId: closed }))).Account).toMatchObject({ Status: "SUSPENDED", State: "CLOSED" });
+      await expectAwsError(org2.send(new ORG.CloseAccountCommand({ AccountId: closed })), "AccountAlreadyClosedException", 409);
+      const member = as(again, "555555555555");
+      const [approval] = (await member.send(new ORG.ListHandshakesForAccountCommand({ Filter: { ParentHandshakeId: request.Id } }))).Handshakes!;
+      expect(approval).toMatchObject({ Action: "ENABLE_ALL_FEATURES", State: "OPEN" });
+      await member.send(new ORG.AcceptHandshakeCommand({ HandshakeId: approval.Id }));
+      const billing2 = as(again, "444444444444");
+      const [confirmation] = (await billing2.send(new ORG.ListHandshakesForAccountCommand({ Filter: { ActionType: "APPROVE_ALL_FEATURES" } }))).Handshakes!;
+      await billing2.send(new ORG.AcceptHandshakeCommand({ HandshakeId: confirmation.Id }));
+      expect((await billing2.send(new ORG.DescribeOrganizationCommand({}))).Organization!.FeatureSet).toBe("ALL");
     } finally {
       await again.close();
     }

@@ -369,5 +369,9 @@ export const IMPLEMENTED: Record<string, string[]> = {
     "ListPoliciesForTarget",
     "ListTargetsForPolicy",
     "DescribeEffectivePolicy",
+    "ListAccountsWithInvalidEffectivePolicy",
+    "ListEffectivePolicyValidationErrors",
+    "CloseAccount",
+    "EnableAllFeatures",
   ],
 };

@@ -90,8 +90,16 @@ export function rootView(org: OrgRec): Root {
 
 export const ouView = (ou: OuRec): OrganizationalUnit => ({ Id: ou.id, Arn: ou.arn, Name: ou.name });
 
+/**
+ * An account's Status and State: a closed account is SUSPENDED / CLOSED, as AWS shows it once
+ * closure completes (https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html).
+ */
+export function accountStatus(a: AccountRec): Pick<Account, "Status" | "State"> {
+  return a.closedAt === undefined ? { Status: "ACTIVE", State: "ACTIVE" } : { Status: "SUSPENDED", State: "CLOSED" };
+}
+
 export function accountView(a: AccountRec): Account {
-  return { Id: a.id, Arn: a.arn, Email: a.email, Name: a.name, Status: "ACTIVE", State: "ACTIVE", JoinedMethod: a.joinedMethod, JoinedTimestamp: at(a.joinedAt) } as Account;
+  return { Id: a.id, Arn: a.arn, Email: a.email, Name: a.name, ...accountStatus(a), JoinedMethod: a.joinedMethod, JoinedTimestamp: at(a.joinedAt) } as Account;
 }
 
 export function policySummary(p: PolicyRec | ManagedPolicy): PolicySummary {
@@ -100,28 +108,30 @@ export function policySummary(p: PolicyRec | ManagedPolicy): PolicySummary {
 
 export function handshakeView(org: OrgRec, h: HandshakeRec, now: Date): Handshake {
   const state = h.state === "OPEN" && now.getTime() >= h.expiresAt ? "EXPIRED" : h.state;
+  const action = h.action ?? "INVITE";
+  const organization = {
+    Type: "ORGANIZATION" as const,
+    Value: org.id,
+    Resources: [
+      { Type: "MASTER_EMAIL" as const, Value: org.managementEmail },
+      { Type: "MASTER_NAME" as const, Value: org.accounts.find((a) => a.id === org.managementAccountId)?.name ?? "" },
+      { Type: "ORGANIZATION_FEATURE_SET" as const, Value: org.featureSet },
+    ],
+  };
+  // the EnableAllFeatures request itself is the organization's alone; every other handshake names the account that answers it
+  const request = action === "ENABLE_ALL_FEATURES" && h.parentId === undefined;
   return {
     Id: h.id,
     Arn: h.arn,
-    Parties: [
-      { Id: org.id, Type: "ORGANIZATION" },
-      { Id: h.targetAccountId, Type: "ACCOUNT" },
-    ],
+    Parties: [{ Id: org.id, Type: "ORGANIZATION" }, ...(request ? [] : [{ Id: h.targetAccountId, Type: "ACCOUNT" as const }])],
     State: state,
     RequestedTimestamp: at(h.requestedAt),
     ExpirationTimestamp: at(h.expiresAt),
-    Action: "INVITE",
+    Action: action,
     Resources: [
-      {
-        Type: "ORGANIZATION",
-        Value: org.id,
-        Resources: [
-          { Type: "MASTER_EMAIL", Value: org.managementEmail },
-          { Type: "MASTER_NAME", Value: org.accounts.find((a) => a.id === org.managementAccountId)?.name ?? "" },
-          { Type: "ORGANIZATION_FEATURE_SET", Value: org.featureSet },
-        ],
-      },
-      { Type: "ACCOUNT", Value: h.targetAccountId },
+      organization,
+      ...(action === "INVITE" ? [{ Type: "ACCOUNT" as const, Value: h.targetAccountId }] : []),
+      ...(h.parentId ? [{ Type: "PARENT_HANDSHAKE" as const, Value: h.parentId }] : []),
       ...(h.notes ? [{ Type: "NOTES" as const, Value: h.notes }] : []),
     ],
   };

@@ -3,13 +3,15 @@
  * the invited account accepts or declines, the management account may cancel; an open
  * invitation expires after 15 days on the service clock
  * (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_invites.html).
+ * EnableAllFeatures and the answers to its handshakes (all-features.ts).
  */
 import type * as O from "@aws-sdk/client-organizations";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
 import { handshakeView, managedOrg, orgCheck, page, readableOrg, type OrgDeps } from "./common.ts";
-import { handshakeNotFound, invalidInput, orgError } from "./errors.ts";
+import { endAllFeatures, membersChanged, pendingAllFeatures, requestConfirmationWhenApproved, requestOf, startAllFeatures } from "./all-features.ts";
+import { handshakeNotFound, invalidInput, notManagement, orgError } from "./errors.ts";
 import { accountArn, handshakeArn, newHandshakeId, type HandshakeRec, type OrgRec } from "./model.ts";
 import type { OrganizationsState } from "./state.ts";
 import { attachDefaults } from "./structure.ts";
@@ -20,7 +22,14 @@ const DAY_MS = 86_400_000;
 const EXPIRY_MS = 15 * DAY_MS;
 
 type HandshakeOperation =
-  "InviteAccountToOrganization" | "AcceptHandshake" | "DeclineHandshake" | "CancelHandshake" | "DescribeHandshake" | "ListHandshakesForAccount" | "ListHandshakesForOrganization";
+  | "EnableAllFeatures"
+  | "InviteAccountToOrganization"
+  | "AcceptHandshake"
+  | "DeclineHandshake"
+  | "CancelHandshake"
+  | "DescribeHandshake"
+  | "ListHandshakesForAccount"
+  | "ListHandshakesForOrganization";
 
 interface Found {
   org: OrgRec;
@@ -41,10 +50,12 @@ function effectiveState(h: HandshakeRec, now: Date): HandshakeRec["state"] {
   return h.state === "OPEN" && now.getTime() >= h.expiresAt ? "EXPIRED" : h.state;
 }
 
+const transition = () => orgError("InvalidHandshakeTransitionException", "You can't perform the operation on the handshake in its current state.");
+
 function requireOpen(h: HandshakeRec, now: Date, wanted: HandshakeRec["state"]): void {
   const current = effectiveState(h, now);
   if (current === wanted) throw orgError("HandshakeAlreadyInStateException", "The specified handshake is already in the requested state.");
-  if (current !== "OPEN") throw orgError("InvalidHandshakeTransitionException", "You can't perform the operation on the handshake in its current state.");
+  if (current !== "OPEN") throw transition();
 }
 
 /**
@@ -56,6 +67,26 @@ const arnOf = (ctx: RequestContext, f: Found) => (f.org.managementAccountId === 
 
 export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<OrganizationsOperation, HandshakeOperation>> {
   return {
+    EnableAllFeatures: defineOperation<object, O.EnableAllFeaturesResponse, OrgRec>({
+      resolve: (ctx) => managedOrg(ctx, state),
+      authorize: (_ctx, _i, org) => orgCheck("EnableAllFeatures", org.arn),
+      handler: function enableAllFeatures(ctx, _i, org) {
+        if (org.featureSet === "ALL") {
+          throw orgError("HandshakeConstraintViolationException", "The organization already has all features enabled.", "ORGANIZATION_ALREADY_HAS_ALL_FEATURES");
+        }
+        if (pendingAllFeatures(org, ctx.now)) {
+          throw orgError(
+            "HandshakeConstraintViolationException",
+            "The organization has already started enabling all features.",
+            "ORGANIZATION_IS_ALREADY_PENDING_ALL_FEATURES_MIGRATION",
+          );
+        }
+        const request = startAllFeatures(ctx, org);
+        state.save(ctx, org);
+        return { Handshake: handshakeView(org, request, ctx.now) };
+      },
+    }),
+
     InviteAccountToOrganization: defineOperation<O.InviteAccountToOrganizationRequest, O.InviteAccountToOrganizationResponse, OrgRec>({
       resolve: (ctx) => managedOrg(ctx, state),
       authorize: () => orgCheck("InviteAccountToOrganization"),
@@ -67,7 +98,14 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
         }
         if (state.accountIn(org, t.Id!)) throw orgError("DuplicateAccountException", "That account is already present in the specified destination.");
         if (state.orgOf(t.Id!)) throw orgError("HandshakeConstraintViolationException", "The account is already a member of an organization.", "ALREADY_IN_AN_ORGANIZATION");
-        if (org.handshakes.some((h) => h.targetAccountId === t.Id && effectiveState(h, ctx.now) === "OPEN")) {
+        if (pendingAllFeatures(org, ctx.now)) {
+          throw orgError(
+            "HandshakeConstraintViolationException",
+            "You can't invite accounts while the organization is enabling all features.",
+            "INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES",
+          );
+        }
+        if (org.handshakes.some((h) => (h.action ?? "INVITE") === "INVITE" && h.targetAccountId === t.Id && effectiveState(h, ctx.now) === "OPEN")) {
           throw orgError("DuplicateHandshakeException", "A handshake with the same action and target already exists.");
         }
         if (org.accounts.length >= MAX_ACCOUNTS) {
@@ -95,8 +133,24 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
       authorize: (ctx, _i, f) => orgCheck("AcceptHandshake", arnOf(ctx, f)),
       handler: function acceptHandshake(ctx, _i, { org, h }) {
         const me = ctx.principal.accountId;
-        if (h.targetAccountId !== me) throw orgError("AccessDeniedException", "You don't have permissions to access this resource.");
+        if (h.targetAccountId !== me) throw notManagement();
+        const request = requestOf(org, h);
+        // the EnableAllFeatures request is answered through its own handshakes, never directly
+        if (request === h) throw transition();
         requireOpen(h, ctx.now, "ACCEPTED");
+        if (request) {
+          // an account removed from the organization since no longer answers for it
+          if (!state.accountIn(org, me)) throw transition();
+          h.state = "ACCEPTED";
+          if (h.action === "APPROVE_ALL_FEATURES") {
+            org.featureSet = "ALL";
+            endAllFeatures(org, request, "ACCEPTED", ctx.now);
+          } else {
+            requestConfirmationWhenApproved(ctx, org, request);
+          }
+          state.save(ctx, org);
+          return { Handshake: handshakeView(org, h, ctx.now) };
+        }
         if (state.orgOf(me)) throw orgError("HandshakeConstraintViolationException", "The account is already a member of an organization.", "ALREADY_IN_AN_ORGANIZATION");
         h.state = "ACCEPTED";
         org.accounts.push({
@@ -110,6 +164,7 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
         });
         attachDefaults(org, me);
         if (h.tags) setTags(org, me, h.tags);
+        membersChanged(ctx, org);
         state.save(ctx, org);
         return { Handshake: handshakeView(org, h, ctx.now) };
       },
@@ -119,9 +174,13 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
       resolve: (ctx, i) => findHandshake(ctx, state, i.HandshakeId!),
       authorize: (ctx, _i, f) => orgCheck("DeclineHandshake", arnOf(ctx, f)),
       handler: function declineHandshake(ctx, _i, { org, h }) {
-        if (h.targetAccountId !== ctx.principal.accountId) throw orgError("AccessDeniedException", "You don't have permissions to access this resource.");
+        if (h.targetAccountId !== ctx.principal.accountId) throw notManagement();
+        const request = requestOf(org, h);
+        if (request === h) throw transition();
         requireOpen(h, ctx.now, "DECLINED");
         h.state = "DECLINED";
+        // one refusal ends the whole EnableAllFeatures request
+        if (request) endAllFeatures(org, request, "DECLINED", ctx.now);
         state.save(ctx, org);
         return { Handshake: handshakeView(org, h, ctx.now) };
       },
@@ -131,9 +190,12 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
       resolve: (ctx, i) => findHandshake(ctx, state, i.HandshakeId!),
       authorize: (ctx, _i, f) => orgCheck("CancelHandshake", arnOf(ctx, f)),
       handler: function cancelHandshake(ctx, _i, { org, h }) {
-        if (org.managementAccountId !== ctx.principal.accountId) throw orgError("AccessDeniedException", "You don't have permissions to access this resource.");
+        if (org.managementAccountId !== ctx.principal.accountId) throw notManagement();
         requireOpen(h, ctx.now, "CANCELED");
         h.state = "CANCELED";
+        // canceling any of its handshakes cancels the whole EnableAllFeatures request
+        const request = requestOf(org, h);
+        if (request) endAllFeatures(org, request, "CANCELED", ctx.now);
         state.save(ctx, org);
         return { Handshake: handshakeView(org, h, ctx.now) };
       },
@@ -156,7 +218,7 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
         const mine: Found[] = [];
         for (const org of state.byId.values()) for (const h of org.handshakes) if (h.targetAccountId === me) mine.push({ org, h });
         const p = page(
-          mine.filter(() => matchesFilter(i.Filter)),
+          mine.filter((f) => matchesFilter(f.h, i.Filter)),
           (f) => f.h.id,
           i.NextToken,
           i.MaxResults,
@@ -171,7 +233,7 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
       authorize: () => orgCheck("ListHandshakesForOrganization"),
       handler: function listHandshakesForOrganization(ctx, i, org) {
         const p = page(
-          org.handshakes.filter(() => matchesFilter(i.Filter)),
+          org.handshakes.filter((h) => matchesFilter(h, i.Filter)),
           (h) => h.id,
           i.NextToken,
           i.MaxResults,
@@ -182,7 +244,7 @@ export function handshakeOperations({ state }: OrgDeps): OperationTable<Extract<
   };
 }
 
-/** Only invitations exist here: a filter on another action matches none. */
-function matchesFilter(filter: O.HandshakeFilter | undefined): boolean {
-  return filter?.ActionType === undefined || filter.ActionType === "INVITE";
+function matchesFilter(h: HandshakeRec, filter: O.HandshakeFilter | undefined): boolean {
+  if (filter?.ActionType !== undefined && filter.ActionType !== (h.action ?? "INVITE")) return false;
+  return filter?.ParentHandshakeId === undefined || filter.ParentHandshakeId === h.parentId;
 }

@@ -21,6 +21,7 @@ import { policyOperations } from "./policy-operations.ts";
 import { OrganizationsState } from "./state.ts";
 import { structureOperations, type StructureDeps } from "./structure-operations.ts";
 import { tagOperations } from "./tag-operations.ts";
+import { validationOperations } from "./validation-operations.ts";
 
 export const TARGET_PREFIX = "AWSOrganizationsV20161128";
 
@@ -46,6 +47,7 @@ export function organizationsOperations(deps: StructureDeps): OperationTable<Org
     ...orgOperations(base),
     ...structureOperations(deps),
     ...policyOperations(base),
+    ...validationOperations(base),
     ...handshakeOperations(base),
     ...tagOperations(base),
     ...resourcePolicyOperations(base),

@@ -35,6 +35,8 @@ export interface AccountRec {
   parentId: string;
   joinedMethod: "CREATED" | "INVITED";
   joinedAt: number;
+  /** when CloseAccount closed it; it stays in the organization, CLOSED */
+  closedAt?: number;
 }
 
 export interface PolicyRec {
@@ -58,10 +60,17 @@ export interface CreateStatusRec {
   failureReason?: string;
 }
 
+/** The handshakes made here: invitations, and the steps of EnableAllFeatures (all-features.ts). */
+export type HandshakeAction = "INVITE" | "ENABLE_ALL_FEATURES" | "APPROVE_ALL_FEATURES";
+
 export interface HandshakeRec {
   id: string;
   arn: string;
-  /** the invited account */
+  /** INVITE when absent (records from before the all-features handshakes) */
+  action?: HandshakeAction;
+  /** an all-features approval or final confirmation: the EnableAllFeatures request it belongs to */
+  parentId?: string;
+  /** the account that answers it: the invited or approving account (the management account for the request itself and its final confirmation) */
   targetAccountId: string;
   state: "REQUESTED" | "OPEN" | "CANCELED" | "ACCEPTED" | "DECLINED" | "EXPIRED";
   requestedAt: number;
@@ -118,7 +127,7 @@ export const rootArn = (mgmt: string, orgId: string, rootId: string) => `arn:aws
 export const ouArn = (org: OrgRec, ouId: string) => `${base(org)}:ou/${org.id}/${ouId}`;
 export const accountArn = (org: Pick<OrgRec, "managementAccountId" | "id">, accountId: string) => `${base(org)}:account/${org.id}/${accountId}`;
 export const policyArn = (org: OrgRec, type: PolicyTypeName, policyId: string) => `${base(org)}:policy/${org.id}/${type.toLowerCase()}/${policyId}`;
-export const handshakeArn = (org: OrgRec, handshakeId: string) => `${base(org)}:handshake/${org.id}/invite/${handshakeId}`;
+export const handshakeArn = (org: OrgRec, handshakeId: string, action: HandshakeAction = "INVITE") => `${base(org)}:handshake/${org.id}/${action.toLowerCase()}/${handshakeId}`;
 
 export const resourcePolicyArn = (org: OrgRec, id: string) => `${base(org)}:resourcepolicy/${org.id}/${id}`;
 

@@ -6,10 +6,11 @@
 import type * as O from "@aws-sdk/client-organizations";
 import { defineOperation, type OperationTable } from "../../kernel/operation.ts";
 import type { OrganizationsOperation } from "../../protocol/shapes/organizations.gen.ts";
-import { at, callerOrg, managedOrg, orgCheck, organizationView, page, readableOrg, rootView, type OrgDeps } from "./common.ts";
+import { accountStatus, at, callerOrg, managedOrg, orgCheck, organizationView, page, readableOrg, rootView, type OrgDeps } from "./common.ts";
 import { accountNotFound, alreadyInOrganization, constraint, orgError } from "./errors.ts";
 import { accountArn, newOrganizationId, newRootId, organizationArn, rootArn, type OrgRec } from "./model.ts";
 import { detachEverything } from "./structure.ts";
+import { membersChanged } from "./all-features.ts";
 
 type OrgOperation =
   | "CreateOrganization"
@@ -100,6 +101,7 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
           );
         }
         detachEverything(org, ctx.principal.accountId);
+        membersChanged(ctx, org);
         state.save(ctx, org);
         return {};
       },
@@ -153,7 +155,11 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
       resolve: (ctx) => managedOrg(ctx, state),
       authorize: (_ctx, i, org) => orgCheck("RegisterDelegatedAdministrator", accountArn(org, i.AccountId!), { "organizations:ServicePrincipal": i.ServicePrincipal }),
       handler: function registerDelegatedAdministrator(ctx, i, org) {
-        if (!state.accountIn(org, i.AccountId!)) throw accountNotFound();
+        const account = state.accountIn(org, i.AccountId!);
+        if (!account) throw accountNotFound();
+        if (account.closedAt !== undefined) {
+          throw constraint("CANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATOR", "You can't register a suspended or closed account as a delegated administrator.");
+        }
         if (i.AccountId === org.managementAccountId) {
           throw constraint("CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR", "You can't register the management account of an organization as a delegated administrator.");
         }
@@ -201,8 +207,7 @@ export function orgOperations({ state }: OrgDeps): OperationTable<Extract<Organi
               Arn: a.arn,
               Email: a.email,
               Name: a.name,
-              Status: "ACTIVE",
-              State: "ACTIVE",
+              ...accountStatus(a),
               JoinedMethod: a.joinedMethod,
               JoinedTimestamp: at(a.joinedAt),
               DelegationEnabledDate: at(since),

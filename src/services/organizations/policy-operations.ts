@@ -22,18 +22,8 @@ import {
   type ManagementPolicyType,
   type PolicyTypeName,
 } from "./model.ts";
-import {
-  attachedTo,
-  checkPolicyContent,
-  findPolicy,
-  isManaged,
-  MANAGED_POLICIES,
-  MAX_ATTACHED_PER_TARGET,
-  MAX_POLICIES_PER_TYPE,
-  targetChain,
-  type ManagedPolicy,
-} from "./policies.ts";
-import { effectiveManagementPolicy } from "./management-policies.ts";
+import { attachedTo, checkPolicyContent, findPolicy, isManaged, MANAGED_POLICIES, MAX_ATTACHED_PER_TARGET, MAX_POLICIES_PER_TYPE, type ManagedPolicy } from "./policies.ts";
+import { effectiveNotFound, effectiveOf } from "./validation-operations.ts";
 import { attachDefaults } from "./structure.ts";
 import { checkOrgTags, ORG_TAG_RULES, setTags } from "./tag-operations.ts";
 import { requestTagContext } from "../../kernel/tags.ts";
@@ -281,17 +271,10 @@ export function policyOperations({ state }: OrgDeps): OperationTable<Extract<Org
         if (accountId !== caller && org.managementAccountId !== caller) throw notManagement();
         const t = target(org, accountId);
         if (t.type !== "ACCOUNT") throw invalidInput("TARGET_NOT_SUPPORTED", "You can't perform the operation on the requested target.");
-        const type = i.PolicyType as ManagementPolicyType;
-        const notFound = () => orgError("EffectivePolicyNotFoundException", "We can't find an effective policy of the specified type.");
-        if (!org.root.policyTypes.includes(type)) throw notFound();
-        const levels = targetChain(org, accountId).map((id) => attachedTo(org, id, type));
-        const content = effectiveManagementPolicy(
-          type,
-          levels.map((l) => l.map((p) => p.content)),
-        );
-        if (content === undefined) throw notFound();
-        const updated = Math.max(0, ...levels.flat().map((p) => p.updatedAt ?? 0));
-        return { EffectivePolicy: { PolicyContent: content, PolicyType: i.PolicyType, TargetId: accountId, ...(updated ? { LastUpdatedTimestamp: at(updated) } : {}) } };
+        const e = effectiveOf(org, accountId, i.PolicyType as ManagementPolicyType);
+        if (!e) throw effectiveNotFound();
+        const updated = Math.max(0, ...e.levels.flat().map((p) => p.updatedAt ?? 0));
+        return { EffectivePolicy: { PolicyContent: e.content, PolicyType: i.PolicyType, TargetId: accountId, ...(updated ? { LastUpdatedTimestamp: at(updated) } : {}) } };
       },
     }),
   };

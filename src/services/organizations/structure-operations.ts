@@ -1,7 +1,7 @@
 /**
  * Organizational units, accounts and where each sits: create, rename, delete and describe OUs;
- * list children and parents; create accounts (with their OrganizationAccountAccessRole), move
- * and remove them.
+ * list children and parents; create accounts (with their OrganizationAccountAccessRole), move,
+ * close and remove them.
  */
 import type * as O from "@aws-sdk/client-organizations";
 import type { RequestContext } from "../../kernel/context.ts";
@@ -12,6 +12,7 @@ import { createAccessRole, DEFAULT_ACCESS_ROLE } from "./access-role.ts";
 import { accountView, at, managedOrg, orgCheck, readableOrg, ouView, page, type OrgDeps } from "./common.ts";
 import { accountNotFound, childNotFound, constraint, orgError, ouNotFound, parentNotFound } from "./errors.ts";
 import { accountArn, newAccountId, newCreateRequestId, newOuId, ouArn, type CreateStatusRec, type OrgRec, type OuRec } from "./model.ts";
+import { membersChanged } from "./all-features.ts";
 import { attachDefaults, depthOf, detachEverything, forgetTarget, isParent, MAX_OU_DEPTH, MAX_OUS } from "./structure.ts";
 import { checkOrgTags, ORG_TAG_RULES, setTags } from "./tag-operations.ts";
 import { requestTagContext } from "../../kernel/tags.ts";
@@ -31,7 +32,8 @@ type StructureOperation =
   | "ListAccountsForParent"
   | "DescribeAccount"
   | "MoveAccount"
-  | "RemoveAccountFromOrganization";
+  | "RemoveAccountFromOrganization"
+  | "CloseAccount";
 
 /** Accounts an organization may hold (AWS's default quota). */
 export const MAX_ACCOUNTS = 10;
@@ -309,6 +311,28 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
           );
         }
         detachEverything(org, i.AccountId!);
+        membersChanged(ctx, org);
+        state.save(ctx, org);
+        return {};
+      },
+    }),
+
+    // https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html: the
+    // account stays in the organization, CLOSED (docs/organizations.md)
+    CloseAccount: defineOperation<O.CloseAccountRequest, object, OrgRec>({
+      resolve: mgmt,
+      authorize: (_ctx, i, org) => orgCheck("CloseAccount", accountArn(org, i.AccountId!)),
+      handler: function closeAccount(ctx, i, org) {
+        if (org.featureSet !== "ALL") {
+          throw constraint("ORGANIZATION_NOT_IN_ALL_FEATURES_MODE", "You can close a member account only in an organization with all features enabled.");
+        }
+        const a = state.accountIn(org, i.AccountId!);
+        if (!a) throw accountNotFound();
+        if (a.id === org.managementAccountId) throw constraint("CANNOT_CLOSE_MANAGEMENT_ACCOUNT", "You can't close the management account of an organization with CloseAccount.");
+        if (a.closedAt !== undefined) throw orgError("AccountAlreadyClosedException", "You attempted to close an account that is already closed.");
+        a.closedAt = ctx.now.getTime();
+        // a closed account no longer approves a pending EnableAllFeatures request
+        membersChanged(ctx, org);
         state.save(ctx, org);
         return {};
       },
