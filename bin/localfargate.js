@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // Runs the compiled CLI (dist/cli.mjs, made by `npm run build`), building it first when it is
-// missing or older than src/ (a check of file times, a few milliseconds). Source maps are on, so
-// stack traces name the TypeScript files in src/.
+// missing or older than src/ (a check of file times, a few milliseconds). Stack traces name the
+// TypeScript files in src/: the bundle's source map is read when a stack trace is first formatted.
 
-process.setSourceMapsEnabled(true);
 const build = await import("../scripts/build.mjs");
 if (build.isStale()) {
   try {
@@ -13,4 +12,6 @@ if (build.isStale()) {
     process.exit(1);
   }
 }
-await import(new URL("../dist/cli.mjs", import.meta.url).href);
+const cli = new URL("../dist/cli.mjs", import.meta.url).href;
+(await import("../scripts/lazy-source-maps.mjs")).mapStackTracesLazily(cli);
+await import(cli);

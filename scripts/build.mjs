@@ -9,7 +9,8 @@
  * URL is resolved against dist/ and its entry is written there under the same name. A worker
  * file that registers the tsx loader (a thread does not inherit it) gets a no-op in its place:
  * the bundle is JavaScript already. better-sqlite3 (a native addon), qrcode, xml-crypto and @xmldom/xmldom
- * (CommonJS that esbuild cannot bundle as ESM: dynamic requires of node built-ins) stay packages, loaded with require.
+ * (CommonJS that esbuild cannot bundle as ESM: dynamic requires of node built-ins) stay packages, loaded with require
+ * (qrcode, xml-crypto and @xmldom/xmldom on first use: src/util/lazy-package.ts, docs/performance.md#start-up).
  * Source maps are written beside the bundle, and bin/localfargate.js turns them on, so stack
  * traces name src/ files and lines.
  *

@@ -37,14 +37,37 @@ export interface DataPlaneDeps<T extends FargateTask> {
   readonly taskEndpoint?: RunnerDeps<T>["taskEndpoint"];
 }
 
+/** What the data plane learns once the host is prepared: how tasks run here. */
+export type HostRuntime<T extends FargateTask> = Pick<DataPlaneDeps<T>, "runtime" | "taskEndpoint">;
+
 export class FargateDataPlane<T extends FargateTask = FargateTask> implements TaskPlane<T> {
   readonly runners = new Map<string, TaskRunner<T>>();
   private closed = false;
+  private host: HostRuntime<T> | undefined;
+  /** tasks launched before the host was prepared; they start once it is */
+  private readonly waiting = new Set<string>();
+  private readonly hostReady: Promise<void>;
 
-  constructor(private readonly deps: DataPlaneDeps<T>) {}
+  /**
+   * `host` resolves once an earlier run's leftovers are removed and the container runtime is
+   * chosen (the ECS module prepares both after the server listens, docs/performance.md#start-up);
+   * tasks launched before then wait for it. A host that fails to prepare launches nothing.
+   */
+  constructor(
+    private readonly deps: Omit<DataPlaneDeps<T>, keyof HostRuntime<T>>,
+    host: Promise<HostRuntime<T>> | HostRuntime<T> = {},
+  ) {
+    if (!(host instanceof Promise)) this.host = host;
+    this.hostReady = Promise.resolve(host).then((h) => {
+      this.host = h;
+    });
+    // a failed preparation is the start's error (the ECS module reports it); here it only means no launches
+    this.hostReady.catch(() => undefined);
+  }
 
   private runnerDeps() {
-    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets, runtime, taskEndpoint } = this.deps;
+    const { kms, reports, clock, driver, newVolumeId, users, metadataUri, roleEnvironment, roles, output, secrets } = this.deps;
+    const { runtime, taskEndpoint } = this.host ?? {};
     // Once the server is shutting down, a task's progress is no longer recorded (the next start settles it).
     const open = () => {
       if (this.closed) throw new Error("localfargate is shutting down");
@@ -80,7 +103,16 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   }
 
   launch(t: T): void {
-    if (this.closed || this.runners.has(t.arn) || t.task.lastStatus === "STOPPED") return;
+    if (this.closed || this.runners.has(t.arn) || this.waiting.has(t.arn) || t.task.lastStatus === "STOPPED") return;
+    if (!this.host) {
+      this.waiting.add(t.arn);
+      const launchNow = () => {
+        this.waiting.delete(t.arn);
+        this.launch(t);
+      };
+      void this.hostReady.then(launchNow, () => this.waiting.delete(t.arn));
+      return;
+    }
     const runner = new TaskRunner(this.runnerDeps(), t);
     this.runners.set(t.arn, runner);
     // its STOPPED transition was reported already
@@ -95,10 +127,11 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   }
 
   isRunning(arn: string): boolean {
-    return this.runners.has(arn);
+    return this.runners.has(arn) || this.waiting.has(arn);
   }
 
-  release(t: T): Promise<void> {
+  async release(t: T): Promise<void> {
+    await this.hostReady;
     return releaseStorage(this.runnerDeps(), t);
   }
 
@@ -119,11 +152,13 @@ export class FargateDataPlane<T extends FargateTask = FargateTask> implements Ta
   /** Server shutdown: end every task's processes and unmount its volume; records stay as they are. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.hostReady.catch(() => undefined);
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((r) => r.kill()));
     this.deps.output.closeAll();
-    await this.deps.runtime?.network.close().catch((e: Error) => console.error(`[localfargate] task networks not removed: ${e.message}`));
+    const runtime = this.host?.runtime;
+    await runtime?.network.close().catch((e: Error) => console.error(`[localfargate] task networks not removed: ${e.message}`));
     // Every task's bind mount is gone with its task: the server's directory under /run is empty.
-    if (this.deps.runtime) await rmdir(this.deps.runtime.bundlesDir).catch(() => undefined);
+    if (runtime) await rmdir(runtime.bundlesDir).catch(() => undefined);
   }
 }

@@ -66,6 +66,11 @@ export interface ModuleInstance {
   /** the organization policies (SCPs, RCPs) that apply to each account */
   readonly scps?: ScpProvider;
   readonly dueRunners?: readonly DueRunner[];
+  /**
+   * Work the module finishes while the server already answers (the ECS module's host probes):
+   * the start completes once it resolves, and fails when it rejects.
+   */
+  readonly ready?: Promise<void>;
   /** run at close, modules in the reverse of their composition order */
   shutdown?(): Promise<void> | void;
 }

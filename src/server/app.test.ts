@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineServiceModule } from "../kernel/service.ts";
 import { StartupError } from "../store/startup-error.ts";
-import { createApp } from "./app.ts";
+import { createApp, startLocalfargate } from "./app.ts";
 import { MODULES } from "./modules.ts";
 
 describe("module composition", () => {
@@ -44,6 +44,64 @@ describe("module composition", () => {
       await expect(createApp({ dataDir: dir }, [first, refuses])).rejects.toThrow("credentials.key does not open the stored secrets");
       expect(closed).toEqual(["first"]);
       // the same data dir starts again: the refused start left no lock behind
+      const again = await createApp({ dataDir: dir }, []);
+      expect(again.lock).toBeDefined();
+      for (const s of again.shutdown.reverse()) await s();
+      again.app.store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("answers health while a module finishes its ready work, and completes the start only after it", async () => {
+    const statuses: number[] = [];
+    const slow = defineServiceModule({
+      name: "slow",
+      needs: [],
+      create: (app) => ({
+        // done only once the server has answered health: a start that waited for it first never would
+        ready: (async () => {
+          for (let i = 0; i < 2000; i++) {
+            const url = app.find("serverUrl");
+            if (url) {
+              const r = await fetch(`${url}/_localfargate/health`);
+              statuses.push(r.status);
+              if (r.status === 200) return;
+            }
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          throw new Error("health never answered 200 while the module was finishing");
+        })(),
+      }),
+    });
+    const running = await startLocalfargate({ dataDir: null, port: 0 }, [slow]);
+    try {
+      expect(statuses.at(-1)).toBe(200);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it("a module whose ready work fails refuses the start after listening, closes the port and releases the data dir lock", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lf-app-"));
+    const closed: string[] = [];
+    let url: string | undefined;
+    const fails = defineServiceModule({
+      name: "fails",
+      needs: [],
+      create: (app) => ({
+        shutdown: () => void closed.push("fails"),
+        ready: (async () => {
+          while (!app.find("serverUrl")) await new Promise((r) => setTimeout(r, 5));
+          url = app.find("serverUrl");
+          throw new StartupError("Container runtime 'crun' is not available: crun is not installed");
+        })(),
+      }),
+    });
+    try {
+      await expect(startLocalfargate({ dataDir: dir, port: 0 }, [fails])).rejects.toThrow("Container runtime 'crun' is not available");
+      expect(closed).toEqual(["fails"]);
+      await expect(fetch(`${url}/_localfargate/health`)).rejects.toThrow();
       const again = await createApp({ dataDir: dir }, []);
       expect(again.lock).toBeDefined();
       for (const s of again.shutdown.reverse()) await s();

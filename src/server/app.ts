@@ -67,6 +67,8 @@ export interface ComposedApp {
   provide<K extends keyof Provided>(name: K, value: Provided[K]): void;
   /** the data dir's lock (none for an in-memory store); released when the store closes */
   lock?: DataDirLock;
+  /** resolves once every module's `ready` work is done; rejects with the first failure */
+  settled: Promise<void>;
 }
 
 /**
@@ -99,6 +101,7 @@ export async function createApp(options: StartOptions, modules: readonly Service
   const credentialProviders: CredentialProvider[] = [];
   const dueRunners: DueRunner[] = [];
   const provided: Partial<Provided> = {};
+  const pending: Promise<void>[] = [];
   // the audit log belongs to the app: every service's calls are recorded in it
   let audit: ReturnType<typeof createAudit>;
   try {
@@ -155,6 +158,7 @@ export async function createApp(options: StartOptions, modules: readonly Service
       if (made.identityPolicies) app.identityPolicies = made.identityPolicies;
       if (made.scps) app.scps = made.scps;
       if (made.shutdown) shutdown.push(() => made.shutdown!());
+      if (made.ready) pending.push(made.ready);
     }
   } catch (e) {
     // a refused start (wrong key file, damaged database) undoes what the services began
@@ -168,10 +172,13 @@ export async function createApp(options: StartOptions, modules: readonly Service
     store.close();
     throw e;
   }
+  const settled = Promise.all(pending).then(() => undefined);
+  settled.catch(() => undefined); // awaited by startLocalfargate, after the server listens
   return {
     app,
     shutdown,
     lock,
+    settled,
     provide: <K extends keyof Provided>(name: K, value: Provided[K]) => {
       provided[name] = value;
     },
@@ -198,9 +205,9 @@ function appOptions(o: StartOptions): AppOptions {
   };
 }
 
-export async function startLocalfargate(options: StartOptions = {}): Promise<Running> {
+export async function startLocalfargate(options: StartOptions = {}, modules: readonly ServiceModule[] = MODULES): Promise<Running> {
   const host = options.host ?? "127.0.0.1";
-  const { app, shutdown, provide, lock } = await createApp(options);
+  const { app, shutdown, provide, lock, settled } = await createApp(options, modules);
   const due = new DueScheduler(app);
   const frontend = new HttpFrontend(app, due);
   let server: Http1Server;
@@ -226,6 +233,16 @@ export async function startLocalfargate(options: StartOptions = {}): Promise<Run
   await due.runDue();
   const stopTicker = due.startTicker();
   frontend.ready = true;
+  try {
+    await settled;
+  } catch (e) {
+    stopTicker();
+    await server.close();
+    await taskEndpoints.close();
+    for (const s of shutdown.reverse()) await s();
+    app.store.close();
+    throw e;
+  }
   return {
     app,
     server,

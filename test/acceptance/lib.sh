@@ -14,8 +14,10 @@ LF_LOG="$LF_DATA/server.log"
 lf_start() {
   (cd "$ROOT" && exec node bin/localfargate.js start --port "$LF_PORT" --data-dir "$LF_DATA/data" --storage-driver "${LF_STORAGE_DRIVER:-plain}" --container-runtime "${LF_CONTAINER_RUNTIME:-host}" "$@") >"$LF_LOG" 2>&1 &
   LF_PID=$!
+  # health answers as soon as the server listens; the start-up lines follow once the container
+  # runtime is probed (docs/server.md), and scripts read both
   for _ in $(seq 1 300); do
-    if curl -fsS "$LF_ENDPOINT/_localfargate/health" >/dev/null 2>&1; then return 0; fi
+    if curl -fsS "$LF_ENDPOINT/_localfargate/health" >/dev/null 2>&1 && grep -q "^localfargate listening on" "$LF_LOG"; then return 0; fi
     if ! kill -0 "$LF_PID" 2>/dev/null; then cat "$LF_LOG" >&2; echo "server exited" >&2; exit 1; fi
     sleep 0.1
   done

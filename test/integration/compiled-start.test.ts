@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -52,7 +52,7 @@ function stop(child: ChildProcess): Promise<void> {
 const creds = { accessKeyId: "test", secretAccessKey: "test" };
 
 describe("compiled start", () => {
-  it("builds the CLI and every worker thread's entry from src/, JavaScript that loads no TypeScript loader and no AWS SDK", async () => {
+  it("builds the CLI and every worker thread's entry from src/, JavaScript that loads no TypeScript loader, no AWS SDK and no XML package at start", async () => {
     const entries = workerEntries();
     expect([...entries.keys()]).toContain("index-thread.boot.mjs");
     const { entries: built } = await build();
@@ -62,6 +62,8 @@ describe("compiled start", () => {
       const js = readFileSync(join(DIST, f), "utf8");
       expect(js).not.toMatch(/from\s*["'](tsx|@aws-sdk\/)/);
       expect(js).not.toMatch(/import\(\s*["'](tsx|@aws-sdk\/)/);
+      // XML and signature packages serve a few S3 and SAML calls: required on first use, not at start
+      expect(js).not.toMatch(/createRequire\d*\(import\.meta\.url\)\(\s*["'](xml-crypto|@xmldom\/xmldom)["']\)/);
       const map = JSON.parse(readFileSync(join(DIST, `${f}.map`), "utf8")) as { sources: string[] };
       expect(map.sources.some((s) => s.endsWith("src/server/app.ts") || s.endsWith("src/audit/index-thread.ts"))).toBe(true);
     }
@@ -130,5 +132,38 @@ console.log(JSON.stringify({ source: entry.originalSource, line: entry.originalL
     const last = r.stdout.trim().split("\n").pop()!;
     const { source } = JSON.parse(last) as { source: string; line: number };
     expect(source).toMatch(/\/src\/server\/app\.ts$/);
+  });
+
+  it("bin/localfargate.js maps the bundle's stack frames back to src/ the first time a stack trace is formatted, not at load", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "localfargate-maps-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "thrower.ts"), ["// the error is made on line 3", "export function fail(): never {", '  throw new Error("from the source");', "}", ""].join("\n"));
+    const { build: esbuild } = await import("esbuild");
+    await esbuild({
+      entryPoints: [join(dir, "thrower.ts")],
+      outfile: join(dir, "out.mjs"),
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      sourcemap: "linked",
+      minifyWhitespace: true,
+      logLevel: "silent",
+    });
+    // the map appears only after the bundle has loaded: a map read at load could not be used
+    renameSync(join(dir, "out.mjs.map"), join(dir, "later.map"));
+    const out = pathToFileURL(join(dir, "out.mjs")).href;
+    const script = `const { mapStackTracesLazily } = await import(${JSON.stringify(pathToFileURL(join(process.cwd(), "scripts", "lazy-source-maps.mjs")).href)});
+mapStackTracesLazily(${JSON.stringify(out)});
+const { fail } = await import(${JSON.stringify(out)});
+(await import("node:fs")).renameSync(${JSON.stringify(join(dir, "later.map"))}, ${JSON.stringify(join(dir, "out.mjs.map"))});
+try { fail(); } catch (e) { console.log(e.stack); }`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(r.stdout).toContain("Error: from the source\n    at fail (");
+    expect(r.stdout).toContain(`${join(dir, "thrower.ts")}:3:`);
+    expect(r.stdout).not.toContain("out.mjs:");
+    // bin/localfargate.js uses it for dist/cli.mjs instead of node's eager source maps
+    const bin = readFileSync(join(process.cwd(), "bin", "localfargate.js"), "utf8");
+    expect(bin).toContain("mapStackTracesLazily(cli)");
+    expect(bin).not.toMatch(/^process\.setSourceMapsEnabled/m);
   });
 });

@@ -55,3 +55,33 @@ export interface ServiceShapes {
   shapes: Record<string, Shape>;
   errors: Record<string, ErrorShape>;
 }
+
+/**
+ * A service's tables, built from their literal on first use: evaluating every service's tables
+ * at start cost start-up time and about 2.5 MB of memory for services a run may never call
+ * (docs/performance.md#start-up). The object is the same on every use.
+ */
+export function lazyShapes(build: () => ServiceShapes): ServiceShapes {
+  let built: ServiceShapes | undefined;
+  const tables = () => (built ??= build());
+  return {
+    get service() {
+      return tables().service;
+    },
+    get version() {
+      return tables().version;
+    },
+    get xmlNamespace() {
+      return tables().xmlNamespace;
+    },
+    get operations() {
+      return tables().operations;
+    },
+    get shapes() {
+      return tables().shapes;
+    },
+    get errors() {
+      return tables().errors;
+    },
+  };
+}

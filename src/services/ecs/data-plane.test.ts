@@ -15,7 +15,7 @@ import { rootPrincipal } from "../../auth/principal.ts";
 import type { AppContext, InvokeOptions, RequestContext } from "../../kernel/context.ts";
 import type { ServiceDef } from "../../kernel/service.ts";
 import type { EcsOperation } from "../../protocol/shapes/ecs.gen.ts";
-import { FargateDataPlane } from "../../fargate/reconciler.ts";
+import { FargateDataPlane, type HostRuntime } from "../../fargate/reconciler.ts";
 import { metadataUri } from "../../fargate/metadata.ts";
 import { PlainDriver, newVolumeId } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
@@ -74,7 +74,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup() {
+async function setup(host?: Promise<HostRuntime<TaskRecord>>) {
   const dir = mkdtempSync(join(tmpdir(), "lf-dp-"));
   const store = new Store(null);
   const kms = new FakeKms();
@@ -95,18 +95,21 @@ async function setup() {
   } as unknown as AppContext;
   const state = new EcsState(store);
   provided.set("ecs", state);
-  const plane = new FargateDataPlane<TaskRecord>({
-    kms: invokeFargateKms(app),
-    reports: ecsTaskReports(state, app.clock),
-    clock: app.clock,
-    driver: new PlainDriver(dir),
-    newVolumeId,
-    users: new TaskUserPool(),
-    metadataUri: (t, c) => metadataUri(app, t, c),
-    roleEnvironment: async () => ({}),
-    roles: new EcsTaskRoles(app),
-    output: new TaskOutputStore(join(dir, "task-output"), randomBytes(32), () => app.clock.nowMs()),
-  });
+  const plane = new FargateDataPlane<TaskRecord>(
+    {
+      kms: invokeFargateKms(app),
+      reports: ecsTaskReports(state, app.clock),
+      clock: app.clock,
+      driver: new PlainDriver(dir),
+      newVolumeId,
+      users: new TaskUserPool(),
+      metadataUri: (t, c) => metadataUri(app, t, c),
+      roleEnvironment: async () => ({}),
+      roles: new EcsTaskRoles(app),
+      output: new TaskOutputStore(join(dir, "task-output"), randomBytes(32), () => app.clock.nowMs()),
+    },
+    host,
+  );
   const controller = new EcsController(app, state, plane);
   state.onTaskChange.push(() => controller.poke());
   const ops = ecsOperations(state, plane, controller);
@@ -162,6 +165,43 @@ async function until<T>(f: () => T | undefined | false, what: string): Promise<T
 }
 
 describe("Fargate data plane", () => {
+  it("launches a task RunTask accepted while the host was still being prepared once it is, and not before", async () => {
+    let prepared!: (h: HostRuntime<TaskRecord>) => void;
+    const { state, plane, call } = await setup(new Promise((r) => (prepared = r)));
+    await call("CreateCluster", { clusterName: "c1" });
+    await call("RegisterTaskDefinition", TD);
+    const run = await call<{ tasks: { taskArn: string; lastStatus: string }[] }>("RunTask", {
+      cluster: "c1",
+      taskDefinition: "app",
+      launchType: "FARGATE",
+      networkConfiguration: NET,
+    });
+    const arn = run.tasks[0].taskArn;
+    expect(run.tasks[0].lastStatus).toBe("PROVISIONING");
+    await new Promise((r) => setTimeout(r, 100));
+    // accepted and counted as this run's, but nothing of it started: no volume, no runner
+    expect(plane.isRunning(arn)).toBe(true);
+    expect(plane.runners.has(arn)).toBe(false);
+    expect(state.tasks.get(arn)!.task.lastStatus).toBe("PROVISIONING");
+    expect(state.tasks.get(arn)!.storage.volumeId).toBeUndefined();
+    prepared({});
+    await until(() => state.tasks.get(arn)!.task.lastStatus === "RUNNING", "RUNNING");
+    expect(state.tasks.get(arn)!.storage.volumeId).toMatch(/^vol-/);
+  });
+
+  it("launches nothing when the host could not be prepared", async () => {
+    let failed!: (e: Error) => void;
+    const { state, plane, call } = await setup(new Promise((_, reject) => (failed = reject)));
+    await call("CreateCluster", { clusterName: "c1" });
+    await call("RegisterTaskDefinition", TD);
+    const run = await call<{ tasks: { taskArn: string }[] }>("RunTask", { cluster: "c1", taskDefinition: "app", launchType: "FARGATE", networkConfiguration: NET });
+    const arn = run.tasks[0].taskArn;
+    failed(new Error("crun is not available"));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(plane.runners.has(arn)).toBe(false);
+    expect(state.tasks.get(arn)!.storage.volumeId).toBeUndefined();
+  });
+
   it("makes AWS's KMS calls in order, as the right principals, and retires the grant at stop", async () => {
     const { kms, state, call } = await setup();
     const key = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555";

@@ -12,7 +12,7 @@ import { ecsShapes, type EcsOperation } from "../../protocol/shapes/ecs.gen.ts";
 import type { AppContext } from "../../kernel/context.ts";
 import type { OperationTable } from "../../kernel/operation.ts";
 import { FargateDataPlane } from "../../fargate/reconciler.ts";
-import { chooseStorageDriver, volumeIdOfTask } from "../../fargate/storage/index.ts";
+import { chooseStorageDriver, volumeIdOfTask, type StorageDriver } from "../../fargate/storage/index.ts";
 import { TaskUserPool } from "../../fargate/task-users.ts";
 import { TaskOutputStore } from "../../fargate/task-output.ts";
 import { createKeyFile, lazyCheckedKey } from "../../store/key-file.ts";
@@ -124,6 +124,28 @@ export const ecsModule = defineServiceModule({
   create: createEcsModule,
 });
 
+/** What /_localfargate/health says of the runtime until prepareHost is done. */
+export const PENDING_RUNTIME = "probing crun, skopeo, umoci, root and network namespaces and removing what an earlier run left; tasks start once done";
+
+/**
+ * Chooses the container runtime (crun removes the containers, bind mounts and network namespaces
+ * an earlier run left first, which would otherwise still hold that run's volumes), then removes
+ * the processes and volumes left by an earlier run, even after a crash (their tasks are reported
+ * STOPPED by the controller's recovery). Safe: createApp holds the data dir lock, so no other
+ * server is using them (docs/server.md).
+ */
+async function prepareHost(app: AppContext, driver: StorageDriver, runtimeChoice: "auto" | "crun" | "host"): Promise<ContainerRuntime> {
+  let runtime: ContainerRuntime;
+  if (!app.dataDir && runtimeChoice !== "host") runtime = { kind: "host", reason: "the server runs without a data directory" };
+  else {
+    const dataDir = app.dataDir ?? "";
+    runtime = await chooseContainerRuntime(runtimeChoice, dataDir, () => ImageStore.shared(join(dataDir, "images")), { internet: app.options.taskInternet !== false });
+  }
+  await driver.cleanupAll();
+  app.health.containerRuntime = describeRuntime(runtime, runtimeChoice);
+  return runtime;
+}
+
 async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   const state = new EcsState(app.store);
   state.fargateQuotas = quotasFromOptions(app.options);
@@ -142,22 +164,6 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     onFallback: (reason) => (fallback = reason),
     onSizeNote: (note) => (sizeNote = note),
   });
-  // The runtime first: at start it removes the containers, bind mounts and network namespaces an
-  // earlier run left, which would otherwise still hold that run's volumes.
-  const runtimeChoice = app.options.containerRuntime ?? "host";
-  let runtime: ContainerRuntime;
-  if (!app.dataDir && runtimeChoice !== "host") {
-    if (runtimeChoice === "crun") throw new Error("Container runtime 'crun' needs a data directory (images, crun state, network allocations)");
-    runtime = { kind: "host", reason: "the server runs without a data directory" };
-  } else {
-    const dataDir = app.dataDir ?? "";
-    runtime = await chooseContainerRuntime(runtimeChoice, dataDir, () => ImageStore.shared(join(dataDir, "images")), { internet: app.options.taskInternet !== false });
-  }
-  app.health.containerRuntime = describeRuntime(runtime, runtimeChoice);
-  // Processes and volumes left by an earlier run, even after a crash (their tasks are reported
-  // STOPPED by the data plane afterwards). Safe: createApp holds the data dir lock by now, so no
-  // other server is using them (docs/server.md).
-  await driver.cleanupAll();
   app.health.storage = {
     driver: driver.name,
     encryptedAtRest: driver.encryptsAtRest,
@@ -165,6 +171,14 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     ...(sizeNote ? { sizeNote } : {}),
     ...(driver.encryptsAtRest ? {} : { warning: PLAIN_WARNING, ...(fallback ? { reason: fallback } : {}) }),
   };
+  const runtimeChoice = app.options.containerRuntime ?? "host";
+  if (!app.dataDir && runtimeChoice === "crun") throw new Error("Container runtime 'crun' needs a data directory (images, crun state, network allocations)");
+  // Probing the runtime and removing what an earlier run left take tens of milliseconds of child
+  // processes and /proc scans: they run while the server already answers, and tasks launch once
+  // they are done (docs/performance.md#start-up).
+  app.health.containerRuntime = { runtime: "pending", reason: PENDING_RUNTIME };
+  const host = prepareHost(app, driver, runtimeChoice);
+  host.catch(() => undefined); // the start awaits it (ready below) and reports its failure
   const users = new TaskUserPool();
   app.health.taskIsolation = users.describe();
   const roles = new EcsTaskRoles(app);
@@ -174,21 +188,25 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
   output.removeAllExcept(state.tasks.keys());
   const taskLogs = new TaskLogShipper(app, output);
   state.onTaskChange.push((t) => taskLogs.onTaskChange(t));
-  const plane = new FargateDataPlane<TaskRecord>({
-    kms: invokeFargateKms(app),
-    reports,
-    clock: app.clock,
-    driver,
-    newVolumeId: volumeIdOfTask,
-    users,
-    metadataUri: (t, container, reach) => metadataUri(app, t, container, reach),
-    roles,
-    roleEnvironment: async (t, reach) =>
-      credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
-    output,
-    secrets: withTaskLogs(taskSecrets(app, state), taskLogs),
-    ...(runtime.kind === "crun" ? { runtime, taskEndpoint: async (address: string, prefixLength: number) => app.find("taskEndpoint")?.(address, prefixLength) } : {}),
-  });
+  const plane = new FargateDataPlane<TaskRecord>(
+    {
+      kms: invokeFargateKms(app),
+      reports,
+      clock: app.clock,
+      driver,
+      newVolumeId: volumeIdOfTask,
+      users,
+      metadataUri: (t, container, reach) => metadataUri(app, t, container, reach),
+      roles,
+      roleEnvironment: async (t, reach) =>
+        credentialsEnvironment(await roles.startTaskRole(t), reach === "host" ? { kind: "host", serverUrl: loopbackUrl(app) } : { kind: "namespace" }),
+      output,
+      secrets: withTaskLogs(taskSecrets(app, state), taskLogs),
+    },
+    host.then((runtime) =>
+      runtime.kind === "crun" ? { runtime, taskEndpoint: async (address: string, prefixLength: number) => app.find("taskEndpoint")?.(address, prefixLength) } : {},
+    ),
+  );
   const controller = new EcsController(app, state, plane);
   registerEcsLinkedRoleUsage(app, state);
   state.onTaskChange.push(() => controller.poke());
@@ -206,12 +224,14 @@ async function createEcsModule(app: AppContext): Promise<ModuleInstance> {
     services: [def],
     provides: { ecs: state, fargate: plane, fargateTasks: reports, taskRoles: roles },
     dueRunners: [controller],
+    ready: host.then(() => undefined),
     async shutdown() {
       controller.close();
       await plane.close();
       await taskLogs.close();
       // the bridge and the host nft table go with the server (docs/ecs-fargate.md#awsvpc-networking)
-      if (runtime.kind === "crun") await runtime.network.close().catch((e: Error) => console.error(`[localfargate] task network not removed: ${e.message}`));
+      const runtime = await host.catch(() => undefined);
+      if (runtime?.kind === "crun") await runtime.network.close().catch((e: Error) => console.error(`[localfargate] task network not removed: ${e.message}`));
       if (tempBase) rmSync(baseDir, { recursive: true, force: true });
     },
   };

@@ -4,8 +4,12 @@
  * identity provider's entity ID, its signing certificates and the document's validUntil. Parsed
  * with @xmldom/xmldom; a document type declaration (DTD, entities) is refused outright.
  */
-import xmldom, { type Document, type Element } from "@xmldom/xmldom";
+import type { Document, Element } from "@xmldom/xmldom";
+import type * as XmlDom from "@xmldom/xmldom";
+import { lazyPackage } from "../../util/lazy-package.ts";
 import { invalidInput } from "./common.ts";
+
+const xmldom = lazyPackage<typeof XmlDom>("@xmldom/xmldom");
 
 export const MD_NS = "urn:oasis:names:tc:SAML:2.0:metadata";
 export const DS_NS = "http://www.w3.org/2000/09/xmldsig#";
@@ -22,7 +26,7 @@ export function parseXml(xml: string): Document | undefined {
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) return undefined;
   let failed = false;
   try {
-    const doc = new xmldom.DOMParser({
+    const doc = new (xmldom().DOMParser)({
       onError: (level) => {
         if (level !== "warning") failed = true;
       },

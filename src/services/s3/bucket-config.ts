@@ -7,7 +7,9 @@
  * Object Ownership BucketOwnerEnforced
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/create-bucket-overview.html).
  */
-import xmldom, { type Element } from "@xmldom/xmldom";
+import type { Element } from "@xmldom/xmldom";
+import type * as XmlDom from "@xmldom/xmldom";
+import { lazyPackage } from "../../util/lazy-package.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
@@ -16,6 +18,8 @@ import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, S3Storage } from "./storage.ts";
 import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 import type { XmlNode } from "./xml.ts";
+
+const xmldom = lazyPackage<typeof XmlDom>("@xmldom/xmldom");
 
 /** A bucket's stored configurations by sub-resource; `null`: deleted (S3 answers "not found"). */
 export type BucketConfigs = Partial<Record<ConfigName, XmlNode | null>>;
@@ -31,7 +35,7 @@ export function rootOf(body: Buffer, name: string): Element {
   let failed = false;
   let root: Element | null = null;
   try {
-    const doc = new xmldom.DOMParser({
+    const doc = new (xmldom().DOMParser)({
       onError: (level) => {
         if (level !== "warning") failed = true;
       },

@@ -7,11 +7,14 @@
  * references), so content outside the signed element (signature wrapping) is never believed.
  */
 import { createHash } from "node:crypto";
-import xmlCrypto from "xml-crypto";
+import type * as XmlCrypto from "xml-crypto";
+import { lazyPackage } from "../../util/lazy-package.ts";
 import type { Element } from "@xmldom/xmldom";
 import { DS_NS, parseXml } from "../iam/saml-metadata.ts";
 import type { SamlProviderRec } from "../iam/state.ts";
 import { invalidToken } from "./oidc-token.ts";
+
+const xmlCrypto = lazyPackage<typeof XmlCrypto>("xml-crypto");
 
 const SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol";
 const SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -64,7 +67,7 @@ function signedAssertion(xml: string, provider: SamlProviderRec): Element {
     const method = first(sigNode, DS_NS, "SignatureMethod")?.getAttribute("Algorithm");
     if (!method || !SIGNATURE_METHODS.has(method)) continue;
     for (const cert of provider.certificates) {
-      const sig = new xmlCrypto.SignedXml({ publicCert: cert, getCertFromKeyInfo: () => null });
+      const sig = new (xmlCrypto().SignedXml)({ publicCert: cert, getCertFromKeyInfo: () => null });
       let refs: string[];
       try {
         sig.loadSignature(sigNode.toString());
