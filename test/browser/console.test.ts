@@ -60,7 +60,7 @@ async function firstPaint(): Promise<{ firstContentfulPaintMs: number; domConten
   })`);
 }
 
-describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
+describe.skipIf(!haveChromium)("the web console", () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     await buildConsole();

@@ -58,7 +58,7 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
   ecs = new ECSClient(server.config);
   await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
-}, 60_000);
+});
 
 /** Tasks a failed test left running, stopped so that the next test sees only its own. */
 afterEach(async () => {

@@ -266,7 +266,7 @@ describe("command line", () => {
 });
 
 describe("secrets at rest", () => {
-  it("makes the data dir 0700 and every file 0600, and tightens an existing data dir", { timeout: 60_000 }, async () => {
+  it("makes the data dir 0700 and every file 0600, and tightens an existing data dir", async () => {
     const dataDir = join(tempDir(), "data");
     mkdirSync(dataDir, { mode: 0o755 });
     chmodSync(dataDir, 0o755);
@@ -300,7 +300,7 @@ describe("secrets at rest", () => {
     await stopServer(s.child);
   });
 
-  it("refuses a root.key with one flipped bit or a missing one over existing data, and never replaces it", { timeout: 60_000 }, async () => {
+  it("refuses a root.key with one flipped bit or a missing one over existing data, and never replaces it", async () => {
     const dataDir = join(tempDir(), "data");
     let s = await startServer(dataDir);
     const kms = new KMSClient(cfg(s.url));
@@ -339,7 +339,7 @@ describe("secrets at rest", () => {
     await stopServer(s.child);
   });
 
-  it("names a damaged credentials.key or database file instead of a stack trace", { timeout: 60_000 }, async () => {
+  it("names a damaged credentials.key or database file instead of a stack trace", async () => {
     const dataDir = join(tempDir(), "data");
     const s = await startServer(dataDir);
     const iam = new IAMClient(cfg(s.url));
@@ -399,7 +399,7 @@ describe("secrets at rest", () => {
     expectNoStackTrace(r);
   });
 
-  it("checks the key files of a data dir made before check values by opening what they seal", { timeout: 60_000 }, async () => {
+  it("checks the key files of a data dir made before check values by opening what they seal", async () => {
     const s = await startTestServer();
     dirs.push(s.dataDir);
     const kms = new KMSClient(s.config);
