@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
@@ -148,10 +149,16 @@ describe("one server per data dir", () => {
     await waitTask(ecs, "lock", task.taskArn!, running);
     const volumes = () => readdirSync(join(dataDir, "volumes")).filter((n) => n.startsWith("vol-"));
     expect(volumes()).toHaveLength(1);
-    // let the server settle (audit index thread, task start) before the snapshot
+    // let the server settle (audit index thread, task start) before the snapshot: until the data
+    // dir stays the same for 1.5 s, however long a loaded host takes to get there
     await new STSClient(cfg(first.url)).send(new GetCallerIdentityCommand({}));
-    await new Promise((r) => setTimeout(r, 1500));
-    const before = snapshot(dataDir);
+    let before = snapshot(dataDir);
+    for (const end = performance.now() + 60_000; performance.now() < end;) {
+      await new Promise((r) => setTimeout(r, 1500));
+      const again = snapshot(dataDir);
+      if (isDeepStrictEqual(again, before)) break;
+      before = again;
+    }
 
     const second = await cli(["start", "--port", "0", "--data-dir", dataDir, "--storage-driver", "plain"]);
     expect(second.code).toBe(1);
