@@ -259,7 +259,8 @@ describe.skipIf(skipReason !== undefined)("tasks run their images with crun", ()
     await logContains(t0.taskArn!, "client", "served-by-web");
     const body = await waitFor("the task's port from the host", async () => {
       try {
-        const res = await fetch(`http://${ip}:8080/index.html`);
+        // an attempt that hangs (a loaded host) is given up and tried again, not waited on forever
+        const res = await fetch(`http://${ip}:8080/index.html`, { signal: AbortSignal.timeout(10_000) });
         return res.ok ? await res.text() : undefined;
       } catch {
         return undefined;
