@@ -14,7 +14,7 @@ import {
 } from "./containers.ts";
 import type { ContainerLauncher } from "./container-launcher.ts";
 
-const DEADLINE_MS = 20_000;
+const DEADLINE_MS = 60_000; // a process starts in seconds on a loaded host
 
 async function waitFor(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const end = performance.now() + DEADLINE_MS;

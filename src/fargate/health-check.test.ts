@@ -7,7 +7,7 @@ import { HealthMonitor, healthCheckSpec, probeArgv, type HealthStatus } from "./
 import type { ContainerLauncher } from "./container-launcher.ts";
 import { HostLauncher } from "./host-launcher.ts";
 
-const DEADLINE_MS = 20_000;
+const DEADLINE_MS = 60_000; // a process starts in seconds on a loaded host
 
 async function waitFor(cond: () => boolean, what: string): Promise<void> {
   const end = performance.now() + DEADLINE_MS;

@@ -16,8 +16,12 @@ async function detachedGroup(opts: { uid?: number } = {}): Promise<number> {
   const child = spawn("sh", ["-c", "sleep 600 & exec sleep 600"], { detached: true, stdio: "ignore", ...(opts.uid ? { uid: opts.uid, gid: opts.uid } : {}) });
   child.unref();
   await new Promise((r) => child.once("spawn", r));
-  // Wait until the background sleep exists too.
-  for (let i = 0; i < 200 && (await listHostProcesses()).filter((p) => p.pgid === child.pid).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  // Wait until the background sleep exists too (seconds, on a loaded host).
+  const end = performance.now() + 60_000;
+  while ((await listHostProcesses()).filter((p) => p.pgid === child.pid).length < 2) {
+    if (performance.now() > end) throw new Error(`the background sleep of process group ${child.pid} never started`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
   return child.pid!;
 }
 

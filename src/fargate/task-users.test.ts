@@ -85,7 +85,12 @@ describe("TaskIdRangePool", () => {
     const holder = spawn("setpriv", [`--reuid=${held}`, `--regid=${held}`, "--clear-groups", "sleep", "600"], { stdio: "ignore" });
     await new Promise((r) => holder.once("spawn", r));
     try {
-      for (let i = 0; i < 200 && !readFileSync(`/proc/${holder.pid}/status`, "utf8").includes(String(held)); i++) await new Promise((r) => setTimeout(r, 10));
+      // setpriv switches ids before it runs sleep: wait for that, however long a loaded host takes
+      const end = performance.now() + 60_000;
+      while (!readFileSync(`/proc/${holder.pid}/status`, "utf8").includes(String(held))) {
+        if (performance.now() > end) throw new Error(`setpriv never took the ids ${held}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       expect(new TaskIdRangePool(7).allocate()).toBe(TASK_ID_RANGE_BASE + 8 * TASK_ID_RANGE_SIZE);
     } finally {
       holder.kill("SIGKILL");

@@ -41,7 +41,8 @@ function exchange(pieces: (string | Buffer)[], done: (text: string) => boolean =
       s.destroy();
       resolve({ text, closed });
     };
-    const timer = setTimeout(finish, 2000);
+    // a fallback for answers that neither end nor match `done`: long enough for a loaded host
+    const timer = setTimeout(finish, 30_000);
     s.on("data", (d) => {
       text += d.toString("latin1");
       if (done(text)) finish();

@@ -46,7 +46,9 @@ TASK="$(awsl ecs run-task --cluster web --task-definition web --launch-type FARG
 wait_status "$TASK" RUNNING
 IP="$(awsl ecs describe-tasks --cluster web --tasks "$TASK" --query "tasks[0].attachments[0].details[?name=='privateIPv4Address'].value | [0]" --output text)"
 BODY=""
-for _ in $(seq 1 100); do BODY="$(curl -fsS --max-time 2 "http://$IP:8080/index.html" 2>/dev/null)" && break; sleep 0.1; done
+# RUNNING means httpd's process exists: on a loaded host it binds its port seconds later
+fetch_index() { BODY="$(curl -fsS --max-time 2 "http://$IP:8080/index.html" 2>/dev/null)"; }
+poll fetch_index || true
 expect_eq "$BODY" "hello-from-the-image app" "the task's port answers at its address, as the image's user with the definition's environment"
 awsl ecs stop-task --cluster web --task "$TASK" >/dev/null
 for _ in $(seq 1 600); do

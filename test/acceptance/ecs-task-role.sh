@@ -30,11 +30,11 @@ TASK="$(awsl ecs run-task --cluster "$CLUSTER" --task-definition role-app --laun
 TASK_ID="${TASK##*/}"
 
 URI_FILE=""
-for _ in $(seq 1 300); do
+uri_written() {
   URI_FILE="$(find "$LF_DATA/data/volumes" -name uri.txt 2>/dev/null | head -1)"
-  [ -n "$URI_FILE" ] && [ -s "$URI_FILE" ] && break
-  sleep 0.1
-done
+  [ -n "$URI_FILE" ] && [ -s "$URI_FILE" ]
+}
+poll uri_written || true
 [ -n "$URI_FILE" ] || fail "the task never wrote its credentials URI"
 read -r CREDS_URI ENDPOINT_URL <"$URI_FILE"
 expect_eq "$ENDPOINT_URL" "$LF_ENDPOINT" "AWS_ENDPOINT_URL points at localfargate"

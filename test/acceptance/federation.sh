@@ -20,7 +20,7 @@ echo "# a local OIDC issuer"
 (cd "$ROOT" && exec node --import tsx test/support/oidc-issuer-cli.ts "$WORK/issuer.json" "repo:acme/app:ref:refs/heads/main" "repo:evil/app:ref:refs/heads/main") >"$WORK/issuer.log" 2>&1 &
 ISSUER_PID=$!
 trap 'kill "$ISSUER_PID" 2>/dev/null || true; lf_cleanup' EXIT
-for _ in $(seq 1 100); do [ -s "$WORK/issuer.json" ] && break; sleep 0.1; done
+poll test -s "$WORK/issuer.json" || true
 [ -s "$WORK/issuer.json" ] || { cat "$WORK/issuer.log"; fail "the issuer did not start"; }
 ISSUER="$(jq -r .url "$WORK/issuer.json")"
 HOST="$(jq -r .host "$WORK/issuer.json")"

@@ -3,25 +3,43 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LF_DATA="$(mktemp -d /tmp/lf-accept-XXXXXX)"
-LF_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
-export LF_ENDPOINT="http://127.0.0.1:${LF_PORT}"
+# set by lf_start from the port the server bound (port 0: no other process can take it in between)
+LF_PORT=""
+export LF_ENDPOINT=""
 # image pulls never leave this machine (docs/ecs-fargate.md#images)
 export LOCALFARGATE_REGISTRY_PULLS="${LOCALFARGATE_REGISTRY_PULLS:-loopback}"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-west-2}" AWS_PAGER=""
 unset AWS_PROFILE AWS_SESSION_TOKEN
 LF_LOG="$LF_DATA/server.log"
 
-lf_start() {
-  (cd "$ROOT" && exec node bin/localfargate.js start --port "$LF_PORT" --data-dir "$LF_DATA/data" --storage-driver "${LF_STORAGE_DRIVER:-plain}" --container-runtime "${LF_CONTAINER_RUNTIME:-host}" "$@") >"$LF_LOG" 2>&1 &
-  LF_PID=$!
-  # health answers as soon as the server listens; the start-up lines follow once the container
-  # runtime is probed (docs/server.md), and scripts read both
-  for _ in $(seq 1 300); do
-    if curl -fsS "$LF_ENDPOINT/_localfargate/health" >/dev/null 2>&1 && grep -q "^localfargate listening on" "$LF_LOG"; then return 0; fi
-    if ! kill -0 "$LF_PID" 2>/dev/null; then cat "$LF_LOG" >&2; echo "server exited" >&2; exit 1; fi
+# Waits are bounded in wall-clock seconds, not in tries: a loaded machine makes each try slower
+# and the thing waited for later, and gets as long as an idle one.
+LF_WAIT_SECONDS="${LF_WAIT_SECONDS:-120}"
+
+# poll CMD...: runs CMD every 0.1 s until it succeeds; returns 1 if it has not after LF_WAIT_SECONDS.
+poll() {
+  local end=$((SECONDS + LF_WAIT_SECONDS))
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
     sleep 0.1
   done
-  cat "$LF_LOG" >&2; echo "server did not become ready" >&2; exit 1
+}
+
+# The server names the port it bound on its first line; ready once its health answers there.
+lf_ready() {
+  if ! kill -0 "$LF_PID" 2>/dev/null; then cat "$LF_LOG" >&2; echo "server exited" >&2; exit 1; fi
+  local url
+  url="$(sed -n 's|^localfargate listening on \(http://[^ ]*\) .*|\1|p' "$LF_LOG" | head -1)"
+  [ -n "$url" ] || return 1
+  LF_ENDPOINT="$url" LF_PORT="${url##*:}"
+  curl -fsS "$LF_ENDPOINT/_localfargate/health" >/dev/null 2>&1
+}
+
+# lf_start [FLAG...]: starts (or restarts) the server on a port of its own choosing
+lf_start() {
+  (cd "$ROOT" && exec node bin/localfargate.js start --port 0 --data-dir "$LF_DATA/data" --storage-driver "${LF_STORAGE_DRIVER:-plain}" --container-runtime "${LF_CONTAINER_RUNTIME:-host}" "$@") >"$LF_LOG" 2>&1 &
+  LF_PID=$!
+  poll lf_ready || { cat "$LF_LOG" >&2; echo "server did not become ready in ${LF_WAIT_SECONDS} s" >&2; exit 1; }
 }
 
 lf_stop() {

@@ -60,7 +60,7 @@ async function firstPaint(): Promise<{ firstContentfulPaintMs: number; domConten
   })`);
 }
 
-describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
+describe.skipIf(!haveChromium)("the web console", () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     await buildConsole();
@@ -141,12 +141,12 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
       await go(`/clusters/story/tasks/${id}`);
       await page.waitForSelector(`#task-volume:has-text('${volume}')`);
       // only its own volume and grant, though both tasks' grants were made in the same moments
-      await expect.poll(() => page.textContent("#task-volume"), { timeout: 10_000 }).toBe(volume);
-      await expect.poll(() => page.locator("#content table:has(caption:has-text('Grants')) tbody tr").count(), { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => page.textContent("#task-volume"), { timeout: 60_000 }).toBe(volume);
+      await expect.poll(() => page.locator("#content table:has(caption:has-text('Grants')) tbody tr").count(), { timeout: 60_000 }).toBe(1);
       expect(await page.textContent("#content table:has(caption:has-text('Grants')) tbody tr")).toContain(mine[0].GrantId!.slice(0, 12));
       await go("/map/story");
       await page.waitForSelector(`.story-map a.node-volume[data-task='${id}']`, { state: "attached" });
-      await expect.poll(() => page.locator(`.story-map a.node-volume[data-task='${id}']`).count(), { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => page.locator(`.story-map a.node-volume[data-task='${id}']`).count(), { timeout: 60_000 }).toBe(1);
       expect(await page.textContent(`.story-map a.node-volume[data-task='${id}']`)).toContain(volume);
       expect(await page.locator(`.story-map a.node-grant[data-task='${id}']`).count()).toBe(1);
     }
@@ -159,7 +159,7 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await page.waitForSelector("#task-status:has-text('STOPPED')");
     await page.click('a:has-text("CreateGrant for this task\'s volume")');
     await page.waitForSelector("#content .events-table tbody tr:has-text('CreateGrant')");
-    await expect.poll(() => page.locator("#content .events-table tbody tr").count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.locator("#content .events-table tbody tr").count(), { timeout: 60_000 }).toBe(1);
     await page.locator("#content .events-table tbody tr button.toggle").first().click();
     await page.waitForSelector(`#content tr.record pre:has-text('${volumeOf(arns[0])}')`);
   });
@@ -232,9 +232,9 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await page.click("#clock-custom");
     await page.waitForSelector("#notice:has-text('advanced by 2 hours')");
     // (polled from here: the page's CSP forbids the eval waitForFunction polls with)
-    await expect.poll(async () => Date.parse((await page.getAttribute("#clock-now", "datetime"))!), { timeout: 15_000 }).toBeGreaterThanOrEqual(start + (7 * 24 + 2) * 3600_000);
+    await expect.poll(async () => Date.parse((await page.getAttribute("#clock-now", "datetime"))!), { timeout: 60_000 }).toBeGreaterThanOrEqual(start + (7 * 24 + 2) * 3600_000);
     // (polled from here: the page's CSP forbids the eval waitForFunction polls with)
-    await expect.poll(async () => Date.parse((await page.getAttribute("#header-clock", "datetime"))!), { timeout: 15_000 }).toBeGreaterThanOrEqual(start + (7 * 24 + 2) * 3600_000);
+    await expect.poll(async () => Date.parse((await page.getAttribute("#header-clock", "datetime"))!), { timeout: 60_000 }).toBeGreaterThanOrEqual(start + (7 * 24 + 2) * 3600_000);
     await shot("clock");
 
     await go(`/keys/${key.keyId}`);
@@ -252,9 +252,9 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     await page.waitForSelector("#content tbody tr:has-text('CreateGrant')");
     // the table is redrawn by live updates: read it once it holds the filtered rows
     const column = (n: number) => page.locator(`#content .events-table tbody tr td:nth-child(${n})`).allTextContents();
-    await expect.poll(async () => new Set(await column(4)), { timeout: 10_000 }).toEqual(new Set(["kms.amazonaws.com"]));
+    await expect.poll(async () => new Set(await column(4)), { timeout: 60_000 }).toEqual(new Set(["kms.amazonaws.com"]));
     let names = new Set<string>();
-    await expect.poll(async () => (names = new Set(await column(3))).size, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (names = new Set(await column(3))).size, { timeout: 60_000 }).toBeGreaterThan(0);
     expect(names.has("CreateKey")).toBe(false);
     expect(names.has("RetireGrant")).toBe(true);
     await page.locator("#content .events-table tbody tr:not(.failed):has-text('CreateGrant') button.toggle").first().click();
@@ -293,7 +293,7 @@ describe.skipIf(!haveChromium)("the web console", { timeout: 90_000 }, () => {
     // a rolling deployment to a new revision: a second line appears beside the first
     const td2 = await registerSleeper(ecs, "web-app");
     await ecs.send(new UpdateServiceCommand({ cluster: "web", service: "web", taskDefinition: td2 }));
-    await expect.poll(() => page.locator(".chart path.series").count(), { timeout: 15_000 }).toBe(2);
+    await expect.poll(() => page.locator(".chart path.series").count(), { timeout: 60_000 }).toBe(2);
     await page.waitForSelector("#content td:has-text('web-app:2')");
     await page.waitForTimeout(4500); // a few more samples for the screenshot
     await shot("service");

@@ -1156,7 +1156,7 @@ beforeAll(async () => {
   world = await buildWorld();
   callers = await otherAccountCallers(server);
   matrix = plan(server.app.services.values(), world);
-}, 60_000);
+});
 afterAll(async () => {
   await server?.close();
 });

@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from "../support/server.ts";
 import { diskUsage, sparseFileIncludes } from "../support/sparse-file.ts";
 import { isMounted } from "../../src/fargate/storage/system.ts";
 import { loopDevicesBackedUnder } from "../../src/fargate/storage/ext4-volume.ts";
-import { createFargateKey, NETWORK, registerSleeper, running, stopped, waitTask } from "./ecs-helpers.ts";
+import { createFargateKey, NETWORK, registerSleeper, running, stopped, waitFor, waitTask } from "./ecs-helpers.ts";
 
 const probeDir = mkdtempSync(join(tmpdir(), "lf-probe-"));
 const probe = await probeGocryptfs(probeDir);
@@ -63,8 +63,7 @@ describe.skipIf(!available)("gocryptfs storage driver", () => {
     const rec = (server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string; volumeId?: string } }> }).tasks.get(t0.taskArn!)!;
     const mount = rec.storage.mountPath!;
     // wait until the writer has written (through the mount, in plaintext)
-    for (let i = 0; i < 400 && !(existsSync(join(mount, "secret.txt")) && readFileSync(join(mount, "secret.txt"), "utf8").split("\n").length > 8); i++)
-      await new Promise((r) => setTimeout(r, 25));
+    await waitFor("the writer's eight lines", async () => existsSync(join(mount, "secret.txt")) && readFileSync(join(mount, "secret.txt"), "utf8").split("\n").length > 8);
     expect(readFileSync(join(mount, "secret.txt"), "utf8")).toContain(marker);
     const volumeRoot = join(server.dataDir, "volumes", rec.storage.volumeId!);
     const cipherFiles = walk(volumeRoot).filter((f) => f.includes("/cipher/"));
@@ -95,7 +94,7 @@ async function runDfTask(family: string, sizeInGiB: number | undefined, marker: 
   const t = await waitTask(ecs, "sized", t0.taskArn!, running);
   const rec = (server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string; volumeId?: string } }> }).tasks.get(t0.taskArn!)!;
   const mount = rec.storage.mountPath!;
-  for (let i = 0; i < 400 && !existsSync(join(mount, "marker.txt")); i++) await new Promise((r) => setTimeout(r, 25));
+  await waitFor("the df task's marker", async () => existsSync(join(mount, "marker.txt")));
   const df = readFileSync(join(mount, "df.txt"), "utf8");
   return { ecs, task: t, mount, df, volumeRoot: join(server.dataDir, "volumes", rec.storage.volumeId!) };
 }

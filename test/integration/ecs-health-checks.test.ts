@@ -3,6 +3,8 @@
  * task, dependsOn HEALTHY, and services that wait for HEALTHY and replace UNHEALTHY tasks.
  * Health-check intervals are at least 5 s (ECS's minimum), so these tests take seconds each.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CreateClusterCommand,
@@ -30,8 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-const LONG_WAIT = 1200; // polls of 25 ms: health checks run every 5 s at the fastest
 
 async function runOne(td: string): Promise<string> {
   const out = await ecs.send(new RunTaskCommand({ cluster: "hc", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }));
@@ -67,7 +67,9 @@ describe("container health checks", () => {
       {
         name: "db",
         image: "busybox",
-        command: ["sh", "-c", "sleep 1; touch db.ready; exec sleep 300"],
+        // ready only once the test has seen it RUNNING and not yet healthy: a check 5 s after the
+        // start could pass before a poll on a loaded host sees that state
+        command: ["sh", "-c", "while [ ! -f go ]; do sleep 0.1; done; touch db.ready; exec sleep 300"],
         healthCheck: { command: ["CMD-SHELL", "test -f db.ready"], interval: 5, retries: 3 },
         stopTimeout: 2,
       },
@@ -78,7 +80,9 @@ describe("container health checks", () => {
     expect(early.healthStatus).toBe("UNKNOWN");
     expect(early.containers!.find((c) => c.name === "db")!.healthStatus).toBe("UNKNOWN");
     expect(early.containers!.find((c) => c.name === "app")!.lastStatus).toBe("PENDING");
-    const healthy = await waitTask(ecs, "hc", arn, (t) => t.healthStatus === "HEALTHY", LONG_WAIT);
+    const volumes = server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> };
+    writeFileSync(join(volumes.tasks.get(arn)!.storage.mountPath!, "go"), "");
+    const healthy = await waitTask(ecs, "hc", arn, (t) => t.healthStatus === "HEALTHY");
     expect(healthy.containers!.find((c) => c.name === "db")!.healthStatus).toBe("HEALTHY");
     const started = await waitTask(ecs, "hc", arn, (t) => t.containers!.every((c) => c.lastStatus === "RUNNING"));
     // a container without a health check stays UNKNOWN; it does not decide the task's health
@@ -91,7 +95,7 @@ describe("container health checks", () => {
       { name: "app", image: "busybox", command: ["sleep", "300"], healthCheck: { command: ["CMD", "sh", "-c", "exit 3"], interval: 5, retries: 1 }, stopTimeout: 2 },
     ]);
     const arn = await runOne(td);
-    const t = await waitTask(ecs, "hc", arn, (x) => x.healthStatus === "UNHEALTHY", LONG_WAIT);
+    const t = await waitTask(ecs, "hc", arn, (x) => x.healthStatus === "UNHEALTHY");
     expect(t.lastStatus).toBe("RUNNING");
     expect(t.desiredStatus).toBe("RUNNING");
     expect(t.containers![0]).toMatchObject({ lastStatus: "RUNNING", healthStatus: "UNHEALTHY" });
@@ -106,14 +110,10 @@ describe("container health checks", () => {
     const arn = await waitFor("the service's task", async () => (await ecs.send(new ListTasksCommand({ cluster: "hc", serviceName: "ok" }))).taskArns?.[0]);
     const t = await waitTask(ecs, "hc", arn, running);
     if (t.healthStatus === "UNKNOWN") expect((await describeService("ok")).deployments![0].rolloutState).toBe("IN_PROGRESS");
-    const done = await waitFor(
-      "the deployment to complete",
-      async () => {
-        const s = await describeService("ok");
-        return s.deployments![0].rolloutState === "COMPLETED" ? s : undefined;
-      },
-      LONG_WAIT,
-    );
+    const done = await waitFor("the deployment to complete", async () => {
+      const s = await describeService("ok");
+      return s.deployments![0].rolloutState === "COMPLETED" ? s : undefined;
+    });
     expect(done.events!.some((e) => e.message === "(service ok) has reached a steady state.")).toBe(true);
     const now = (await ecs.send(new DescribeTasksCommand({ cluster: "hc", tasks: [arn] }))).tasks![0];
     expect(now.healthStatus).toBe("HEALTHY");
@@ -125,7 +125,7 @@ describe("container health checks", () => {
     ]);
     await ecs.send(new CreateServiceCommand({ cluster: "hc", serviceName: "bad", taskDefinition: td, desiredCount: 1, launchType: "FARGATE", networkConfiguration: NETWORK }));
     const first = await waitFor("the service's task", async () => (await ecs.send(new ListTasksCommand({ cluster: "hc", serviceName: "bad" }))).taskArns?.[0]);
-    const stoppedTask = await waitTask(ecs, "hc", first, (t) => t.lastStatus === "STOPPED", LONG_WAIT);
+    const stoppedTask = await waitTask(ecs, "hc", first, (t) => t.lastStatus === "STOPPED");
     expect(stoppedTask).toMatchObject({ stopCode: "ServiceSchedulerInitiated", stoppedReason: "Task failed container health checks", healthStatus: "UNHEALTHY" });
     const s = await waitFor("a replacement", async () => {
       const svc = await describeService("bad");

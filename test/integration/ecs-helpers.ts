@@ -68,27 +68,39 @@ export async function registerSleeper(ecs: ECSClient, family: string, containers
   return out.taskDefinition!.taskDefinitionArn!;
 }
 
-/** Polls DescribeTasks until the predicate holds (or gives up after `tries` polls). */
-export async function waitTask(ecs: ECSClient, cluster: string, taskArn: string, pred: (t: Task) => boolean, tries = 400): Promise<Task> {
+/**
+ * How long a wait polls before giving up: a bound in wall-clock time, not a number of tries, so
+ * that a loaded machine (slower polls, slower tasks) gets the same time as an idle one. It is
+ * above any one step's real need (seconds) and below a test's timeout (vitest.config.ts).
+ */
+export const WAIT_MS = 60_000;
+
+/** Polls DescribeTasks until the predicate holds (or gives up after `timeoutMs`). */
+export async function waitTask(ecs: ECSClient, cluster: string, taskArn: string, pred: (t: Task) => boolean, timeoutMs = WAIT_MS): Promise<Task> {
   let last: Task | undefined;
-  for (let i = 0; i < tries; i++) {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
     const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
     last = out.tasks?.[0];
     if (last && pred(last)) return last;
+    if (performance.now() > end) break;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(
-    `task ${taskArn} never reached the expected state; last: ${JSON.stringify({ lastStatus: last?.lastStatus, stopCode: last?.stopCode, stoppedReason: last?.stoppedReason })}`,
+    `task ${taskArn} never reached the expected state in ${timeoutMs / 1000} s; last: ${JSON.stringify({ lastStatus: last?.lastStatus, stopCode: last?.stopCode, stoppedReason: last?.stoppedReason })}`,
   );
 }
 
-export async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, tries = 600): Promise<T> {
-  for (let i = 0; i < tries; i++) {
+/** Polls `f` until it answers something (or gives up after `timeoutMs`). */
+export async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = WAIT_MS): Promise<T> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
     const v = await f();
     if (v) return v;
+    if (performance.now() > end) break;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`gave up waiting for ${what}`);
+  throw new Error(`gave up waiting ${timeoutMs / 1000} s for ${what}`);
 }
 
 export const running = (t: Task) => t.lastStatus === "RUNNING";

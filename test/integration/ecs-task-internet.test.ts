@@ -42,7 +42,7 @@ beforeAll(async () => {
   if (skipReason) return;
   work = mkdtempSync(join(tmpdir(), "lf-internet-"));
   built = await buildBusyboxImage(work);
-}, 60_000);
+});
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });

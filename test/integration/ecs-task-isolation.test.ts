@@ -17,7 +17,7 @@ import { removeVolumeLeftovers } from "../../src/fargate/storage/cleanup.ts";
 import { loopDevicesBackedUnder } from "../../src/fargate/storage/ext4-volume.ts";
 import { TASK_UID_BASE, TASK_UID_COUNT } from "../../src/fargate/task-users.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
-import { NETWORK, registerSleeper, running, stopped, waitTask } from "./ecs-helpers.ts";
+import { NETWORK, registerSleeper, running, stopped, waitFor, waitTask } from "./ecs-helpers.ts";
 
 const probeDir = mkdtempSync(join(tmpdir(), "lf-probe-"));
 const probe = await probeGocryptfs(probeDir);
@@ -149,12 +149,11 @@ describe.skipIf(!existsSync("/proc/self/stat"))("clean shutdown", () => {
     const t0 = (await ecs.send(new RunTaskCommand({ cluster: "stubborn", taskDefinition: td, launchType: "FARGATE", networkConfiguration: NETWORK }))).tasks![0]!;
     const t = await waitTask(ecs, "stubborn", t0.taskArn!, running);
     const pid = pidOf(t, "app");
-    let procs = (await listHostProcesses()).filter((p) => p.pgid === pid);
-    for (let i = 0; i < 200 && procs.length < 2; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      procs = (await listHostProcesses()).filter((p) => p.pgid === pid);
-    }
-    expect(procs.length).toBeGreaterThanOrEqual(2);
+    // the shell and the sleep it starts in the background: on a loaded host the second may take seconds
+    const procs = await waitFor("the task's shell and its background sleep", async () => {
+      const group = (await listHostProcesses()).filter((p) => p.pgid === pid);
+      return group.length >= 2 && group;
+    });
     await server.stop();
     for (const p of procs) expect(isSameProcess(p.pid, p.startTime), `process ${p.pid} after shutdown`).toBe(false);
     expect(readdirSync(join(server.dataDir, "volumes")).filter((n) => n.startsWith("vol-"))).toEqual([]);
@@ -182,7 +181,7 @@ describe.skipIf(!isRoot)(`task users${isRoot ? "" : " (skipped: the server must 
     const registry = server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> };
     const victimVolume = registry.tasks.get(victim.taskArn!)!.storage.mountPath!;
     const victimRoot = join(victimVolume, "..");
-    await waitFor(() => existsSync(join(victimVolume, "secret.txt")));
+    await waitFor("the victim's secret.txt", async () => existsSync(join(victimVolume, "secret.txt")));
 
     // Even with the files readable and every directory above the volumes open (the modes an
     // older data dir had), the task's own user is what keeps it out.
@@ -221,8 +220,3 @@ describe.skipIf(!isRoot)(`task users${isRoot ? "" : " (skipped: the server must 
     await waitTask(ecs, "iso", victim.taskArn!, stopped);
   });
 });
-
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(cond()).toBe(true);
-}

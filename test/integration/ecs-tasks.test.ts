@@ -117,7 +117,15 @@ describe("containers", () => {
         dependsOn: [{ containerName: "init", condition: "SUCCESS" }],
         stopTimeout: 2,
       },
-      { name: "after", image: "busybox", essential: false, command: ["sh", "-c", "sleep 0.2; echo after >> order.txt"], dependsOn: [{ containerName: "app", condition: "START" }] },
+      {
+        name: "after",
+        image: "busybox",
+        essential: false,
+        // START means app's process exists, not that its shell has run a line yet: on a loaded
+        // host that may take seconds. What after sees at its own start shows it did not start before init succeeded.
+        command: ["sh", "-c", "cp order.txt after-saw.txt; i=0; while ! grep -qx app order.txt && [ $i -lt 600 ]; do i=$((i+1)); sleep 0.1; done; echo after >> order.txt"],
+        dependsOn: [{ containerName: "app", condition: "START" }],
+      },
     ]);
     const [t0] = await run(td);
     const t = await waitTask(ecs, CLUSTER, t0.taskArn!, (x) => x.containers!.find((c) => c.name === "after")!.exitCode !== undefined);
@@ -127,6 +135,7 @@ describe("containers", () => {
     const plane = server.app.get("ecs") as { tasks: Map<string, { storage: { mountPath?: string } }> };
     const mount = plane.tasks.get(t.taskArn!)!.storage.mountPath!;
     expect(await readFile(`${mount}/seen.txt`, "utf8")).toBe("init\n");
+    expect((await readFile(`${mount}/after-saw.txt`, "utf8")).split("\n")[0]).toBe("init");
     expect((await readFile(`${mount}/order.txt`, "utf8")).split("\n").filter(Boolean)).toEqual(["init", "app", "after"]);
     await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: t.taskArn! }));
     await waitTask(ecs, CLUSTER, t.taskArn!, stopped);

@@ -131,5 +131,5 @@ describe("ListAliases over many aliases in two accounts", () => {
     // filtered by key: only that key's aliases, by name
     const forKey = await kmsA.send(new ListAliasesCommand({ KeyId: created[A][3] }));
     expect(forKey.Aliases!.map((a) => a.AliasName)).toEqual(names[A].filter((_, i) => i % 7 === 3).sort());
-  }, 60_000);
+  });
 });

@@ -84,7 +84,7 @@ describe("user content on the console origin", () => {
     expect(consolePage.headers.get("content-security-policy") ?? "").not.toContain("sandbox");
   });
 
-  it.skipIf(!existsSync(CHROMIUM))("a stored HTML or SVG page opened in chromium runs no script", { timeout: 60_000 }, async () => {
+  it.skipIf(!existsSync(CHROMIUM))("a stored HTML or SVG page opened in chromium runs no script", async () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM });
     try {
       const page = await browser.newPage();

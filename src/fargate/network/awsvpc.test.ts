@@ -66,17 +66,17 @@ function httpGet(host: string, port: number, path = "/"): Promise<string> {
   });
 }
 
+/** Retries `fn` for up to a minute of wall-clock time: a server in a namespace binds in seconds on a loaded host. */
 async function eventually<T>(fn: () => Promise<T>, what: string): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < 100; i++) {
+  const end = performance.now() + 60_000;
+  for (;;) {
     try {
       return await fn();
     } catch (e) {
-      last = e;
+      if (performance.now() > end) throw new Error(`${what}: ${(e as Error).message}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  throw new Error(`${what}: ${(last as Error).message}`);
 }
 
 async function listen(server: Server, host: string): Promise<number> {

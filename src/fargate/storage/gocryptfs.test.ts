@@ -40,7 +40,7 @@ async function allFiles(dir: string): Promise<{ path: string; bytes: Buffer }[]>
   return out;
 }
 
-async function waitFor(cond: () => Promise<boolean>, what: string, deadlineMs = 20_000): Promise<void> {
+async function waitFor(cond: () => Promise<boolean>, what: string, deadlineMs = 60_000): Promise<void> {
   const end = performance.now() + deadlineMs;
   while (!(await cond())) {
     if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
