@@ -7,13 +7,12 @@ source "$(dirname "$0")/lib.sh"
 lf_start
 
 ACCOUNT=000000000000
-PORT="${LF_ENDPOINT##*:}"
 # The CLI sends S3 Control calls to <account>.<endpoint host> (the model's host prefix): with
-# http://localhost:PORT that is 000000000000.localhost, which systemd-resolved and other RFC 6761
+# http://localhost:<port> that is 000000000000.localhost, which systemd-resolved and other RFC 6761
 # resolvers answer with loopback. This machine's resolver may not, so the CLI runs with *.localhost
 # resolved to 127.0.0.1 as they would.
 awsc() {
-  python3 - --endpoint-url "http://localhost:$PORT" "$@" <<'PY'
+  python3 - --endpoint-url "http://localhost:${LF_ENDPOINT##*:}" "$@" <<'PY'
 import socket, sys
 resolve = socket.getaddrinfo
 def loopback(host, *args, **kwargs):
