@@ -214,7 +214,7 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
       : (a.userIdentity ?? (via ? { ...userIdentity(p, svc.name), invokedBy: via } : userIdentity(p, svc.name))),
     eventTime: isoSeconds(ctx.now),
     eventSource: svc.eventSource,
-    eventName: ctx.operation,
+    eventName: op?.eventName ?? ctx.operation,
     awsRegion: region,
     sourceIPAddress: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : (via ?? ctx.sourceIp),
     userAgent: serviceEvent ? "AWS Internal" : isService ? (p.invokedBy ?? p.arn) : (via ?? ctx.userAgent),
@@ -231,7 +231,7 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   record.readOnly = op?.readOnly ?? defaultReadOnly(ctx.operation);
   if (a.resources?.length) record.resources = a.resources;
   record.eventType = a.eventType ?? "AwsApiCall";
-  const data = a.eventCategory === "Data";
+  const data = op?.dataEvent === true || a.eventCategory === "Data";
   record.managementEvent = !data;
   record.recipientAccountId = resourceAccount(ctx.audit.resources, p.accountId);
   if (a.serviceEventDetails) record.serviceEventDetails = a.serviceEventDetails;

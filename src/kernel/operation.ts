@@ -79,6 +79,18 @@ export interface OperationAudit<I extends object, O, R> {
 export interface Operation<I extends object, O, R = undefined> {
   /** CloudTrail readOnly; also used by event selectors */
   readonly readOnly?: boolean;
+  /**
+   * The CloudTrail eventName, where the service records the call under another name than the
+   * operation's (S3's PutPublicAccessBlock is recorded as PutBucketPublicAccessBlock).
+   */
+  readonly eventName?: string;
+  /**
+   * The IAM action the call is authorized as (its authorize's first check uses it), where it is
+   * not `<iamPrefix>:<operation>`; service last accessed credits the action for the call's events.
+   */
+  readonly action?: string;
+  /** A CloudTrail data event (S3 object-level calls and listings): eventCategory "Data", even when refused. */
+  readonly dataEvent?: boolean;
   /** Finds what the call is about (a key, a role…) in the caller's account and the request's Region. */
   resolve?(ctx: RequestContext, input: I): R | Promise<R>;
   /** What to authorize; null for operations AWS does not authorize (sts:GetCallerIdentity). */

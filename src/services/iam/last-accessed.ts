@@ -243,12 +243,25 @@ function reportedNamespaces(allowed: AllowedActions, services: ReadonlyMap<strin
   return [...out].sort();
 }
 
-/** The operations of a tracked service, as actions (S3: its bucket-level management actions only). */
-function trackedActions(namespace: string, services: ReadonlyMap<string, ServiceDef>): string[] {
+/**
+ * A tracked service's actions, each with the CloudTrail event names of the calls authorized as
+ * it: an operation's declared `action` (else `<prefix>:<operation>`) and its declared `eventName`
+ * (else the operation's name). Data events are left out, as AWS has no action last accessed
+ * information for them (S3's object-level calls and listings).
+ */
+function trackedActions(namespace: string, services: ReadonlyMap<string, ServiceDef>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
   const def = [...services.values()].find((d) => d.iamPrefix === namespace);
-  if (!def) return [];
-  const names = Object.keys(def.operations);
-  return (namespace === "s3" ? names.filter((n) => !/Objects?(V2)?$/.test(n)) : names).sort();
+  if (!def) return out;
+  for (const [operation, op] of Object.entries(def.operations)) {
+    if (op.dataEvent) continue;
+    const action = op.action ?? `${namespace}:${operation}`;
+    const name = action.slice(action.indexOf(":") + 1);
+    const events = out.get(name) ?? new Set<string>();
+    events.add(op.eventName ?? operation);
+    out.set(name, events);
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Computes a job's result from the entities' activity in the tracking period. */
@@ -275,10 +288,10 @@ export async function computeJob(state: IamState, deps: LastAccessedDeps, job: L
       r.entities.push(last === undefined ? { arn: e.arn } : { arn: e.arn, lastMs: last });
     }
     if (job.granularity === "ACTION_LEVEL" && ACTION_TRACKED_SERVICES.has(ns)) {
-      r.actions = trackedActions(ns, services)
-        .filter((name) => allowed.action(ns, name))
-        .map((name) => {
-          const used = rows.filter((a) => a.eventName === name).reduce<(typeof rows)[number] | undefined>((m, a) => (!m || a.lastMs > m.lastMs ? a : m), undefined);
+      r.actions = [...trackedActions(ns, services)]
+        .filter(([name]) => allowed.action(ns, name))
+        .map(([name, events]) => {
+          const used = rows.filter((a) => events.has(a.eventName)).reduce<(typeof rows)[number] | undefined>((m, a) => (!m || a.lastMs > m.lastMs ? a : m), undefined);
           return used ? { name, lastMs: used.lastMs, entity: used.entity, region: used.region } : { name };
         });
     }

@@ -49,6 +49,7 @@ function accountOperation(
 ) {
   return defineOperation<S3Input, S3Output, string>({
     readOnly,
+    action,
     resolve: (ctx, input) => callersAccount(ctx, input),
     authorize: () => [{ action, resource: "*" }],
     handler,

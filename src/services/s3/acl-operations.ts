@@ -2,12 +2,12 @@
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { aclDocument, effectiveGrants, requestedGrants, type Grant } from "./acl.ts";
-import { bucketArn, objectArn, s3RequestParameters } from "./common.ts";
+import { objectArn, s3RequestParameters } from "./common.ts";
 import { readableVersion } from "./object-operations.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import { checkAcl } from "./public-access.ts";
 import type { Bucket, S3Storage } from "./storage.ts";
-import { existingBucket, resolveBucket, resolveObject, type BucketTarget, type ObjectTarget } from "./target.ts";
+import { authorizedOnBucket, existingBucket, resolveBucket, resolveObject, type BucketTarget, type ObjectTarget } from "./target.ts";
 
 const aclResponse = (b: Bucket, grants: Grant[] | undefined): S3Output => ({
   headers: { "content-type": "application/xml" },
@@ -28,7 +28,7 @@ export function getBucketAclOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: true,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:GetBucketAcl", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:GetBucketAcl"),
     handler: function getBucketAcl(_ctx, _input, target) {
       const b = existingBucket(target);
       return aclResponse(b, b.acl);
@@ -41,7 +41,7 @@ export function putBucketAclOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:PutBucketAcl", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:PutBucketAcl"),
     handler: function putBucketAcl(ctx, input, target) {
       const b = existingBucket(target);
       ctx.writes.push(...storage.setBucketAcl(b.name, aclToSet(storage, b, input)));
@@ -54,6 +54,7 @@ export function putBucketAclOperation(storage: S3Storage) {
 export function getObjectAclOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: true,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, input, { name, key }) => [{ action: input.query.versionId !== undefined ? "s3:GetObjectVersionAcl" : "s3:GetObjectAcl", resource: objectArn(name, key) }],
     handler: function getObjectAcl(_ctx, input, target) {
@@ -70,6 +71,7 @@ export function getObjectAclOperation(storage: S3Storage) {
 export function putObjectAclOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: false,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, input, { name, key }) => [{ action: input.query.versionId !== undefined ? "s3:PutObjectVersionAcl" : "s3:PutObjectAcl", resource: objectArn(name, key) }],
     handler: function putObjectAcl(ctx, input, target) {

@@ -13,10 +13,10 @@ import { lazyPackage } from "../../util/lazy-package.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { bucketArn, s3RequestParameters } from "./common.ts";
+import { s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, S3Storage } from "./storage.ts";
-import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
+import { authorizedOnBucket, existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 import type { XmlNode } from "./xml.ts";
 
 const xmldom = lazyPackage<typeof XmlDom>("@xmldom/xmldom");
@@ -181,11 +181,11 @@ const SPECS: Record<ConfigName, ConfigSpec> = {
   },
 };
 
-function bucketOperation(storage: S3Storage, action: (i: S3Input) => string, readOnly: boolean, handler: (ctx: RequestContext, i: S3Input, b: Bucket) => S3Output) {
+function bucketOperation(storage: S3Storage, action: string, readOnly: boolean, handler: (ctx: RequestContext, i: S3Input, b: Bucket) => S3Output) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, input, { name }) => [{ action: action(input), resource: bucketArn(name) }],
+    ...authorizedOnBucket(action),
     handler: function bucketConfigHandler(ctx, input, target) {
       return handler(ctx, input, existingBucket(target));
     },
@@ -197,7 +197,7 @@ export function getConfigOperation(storage: S3Storage, name: ConfigName) {
   const spec = SPECS[name];
   return bucketOperation(
     storage,
-    () => spec.getAction,
+    spec.getAction,
     true,
     (_ctx, _i, b) => {
       const value = bucketConfig(b, name);
@@ -211,7 +211,7 @@ export function putConfigOperation(storage: S3Storage, name: ConfigName) {
   const spec = SPECS[name];
   return bucketOperation(
     storage,
-    () => spec.putAction,
+    spec.putAction,
     false,
     (ctx, input, b) => {
       const value = spec.parse(input.Body);
@@ -230,7 +230,7 @@ export function deleteConfigOperation(storage: S3Storage, name: ConfigName) {
   const spec = SPECS[name];
   return bucketOperation(
     storage,
-    () => spec.putAction,
+    spec.putAction,
     false,
     (ctx, _i, b) => {
       ctx.writes.push(...storage.setBucketConfig(b.name, name, name === "encryption" ? undefined : null));
@@ -253,7 +253,7 @@ export function unsetReadOperation(storage: S3Storage, op: UnsetRead) {
   const spec: { action: string; root?: string; error?: readonly [string, string] } = UNSET_READS[op];
   return bucketOperation(
     storage,
-    () => spec.action,
+    spec.action,
     true,
     (_ctx, _i, b) => {
       if (spec.error) throw new ServiceError(spec.error[0], spec.error[1], 404, { extra: { BucketName: b.name } });

@@ -6,7 +6,7 @@ import type { S3Input, S3Output } from "./protocol.ts";
 import { setsNonPrivateAcl } from "./acl.ts";
 import { checkNewBucketAcl } from "./public-access.ts";
 import type { S3Storage } from "./storage.ts";
-import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
+import { authorizedOnBucket, existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 import { parseCreateBucketConfiguration, S3_XMLNS, xmlEscape } from "./xml.ts";
 
 const OBJECT_OWNERSHIP = ["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"];
@@ -21,10 +21,13 @@ function validBucketName(name: string): boolean {
   return true;
 }
 
+const LIST_ALL_MY_BUCKETS = "s3:ListAllMyBuckets";
+
 export function listBucketsOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output>({
     readOnly: true,
-    authorize: () => [{ action: "s3:ListAllMyBuckets", resource: "*" }],
+    action: LIST_ALL_MY_BUCKETS,
+    authorize: () => [{ action: LIST_ALL_MY_BUCKETS, resource: "*" }],
     handler: function listBuckets(ctx) {
       const mine = [...storage.buckets.values()].filter((b) => b.ownerAccountId === ctx.principal.accountId).sort((a, b) => (a.name < b.name ? -1 : 1));
       return {
@@ -52,14 +55,17 @@ function locationConstraintOf(input: S3Input): string | undefined {
 
 const lockRequested = (input: S3Input) => (input.headers["x-amz-bucket-object-lock-enabled"] ?? "").toLowerCase() === "true";
 
+const CREATE_BUCKET = "s3:CreateBucket";
+
 export function createBucketOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: false,
+    action: CREATE_BUCKET,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input, { anyOwner: true }),
     // A non-private ACL and an Object Ownership setting need their own actions as well
     // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html, "Permissions")
     authorize: (_ctx, input, { name }) => [
-      { action: "s3:CreateBucket", resource: bucketArn(name) },
+      { action: CREATE_BUCKET, resource: bucketArn(name) },
       ...(setsNonPrivateAcl(input.headers) ? [{ action: "s3:PutBucketAcl", resource: bucketArn(name) }] : []),
       ...(input.headers["x-amz-object-ownership"] !== undefined ? [{ action: "s3:PutBucketOwnershipControls", resource: bucketArn(name) }] : []),
       ...(lockRequested(input)
@@ -142,7 +148,7 @@ export function deleteBucketOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:DeleteBucket", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:DeleteBucket"),
     handler: function deleteBucket(ctx, _input, target) {
       const b = existingBucket(target);
       if (storage.objectCount(b.name) > 0) {
@@ -158,8 +164,9 @@ export function deleteBucketOperation(storage: S3Storage) {
 export function headBucketOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: true,
-    resolve: (ctx, input) => resolveBucket(ctx, storage, input, { data: true }),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:ListBucket", resource: bucketArn(name) }],
+    dataEvent: true,
+    resolve: (ctx, input) => resolveBucket(ctx, storage, input),
+    ...authorizedOnBucket("s3:ListBucket"),
     handler: function headBucket(_ctx, _input, target) {
       return { headers: { "x-amz-bucket-region": existingBucket(target).region } };
     },
@@ -171,7 +178,7 @@ export function getBucketLocationOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: true,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:GetBucketLocation", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:GetBucketLocation"),
     handler: function getBucketLocation(_ctx, _input, target) {
       const b = existingBucket(target);
       // <LocationConstraint> holds text: empty (null) for us-east-1.

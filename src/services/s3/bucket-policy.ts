@@ -12,7 +12,7 @@ import { bucketArn, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import { checkPolicyNotBlocked } from "./public-access.ts";
 import type { Bucket, S3Storage } from "./storage.ts";
-import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
+import { authorizedOnBucket, existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 
 const MAX_POLICY_BYTES = 20 * 1024;
 
@@ -68,7 +68,7 @@ export function putBucketPolicyOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:PutBucketPolicy", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:PutBucketPolicy"),
     handler: function putBucketPolicy(ctx, input, target) {
       const b = existingBucket(target);
       const text = (input.Body ?? Buffer.alloc(0)).toString("utf8");
@@ -85,7 +85,7 @@ export function getBucketPolicyOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: true,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:GetBucketPolicy", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:GetBucketPolicy"),
     handler: function getBucketPolicy(_ctx, _input, target) {
       const b = existingBucket(target);
       if (b.policy === undefined) throw new ServiceError("NoSuchBucketPolicy", "The bucket policy does not exist", 404, { extra: { BucketName: b.name } });
@@ -99,7 +99,7 @@ export function deleteBucketPolicyOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:DeleteBucketPolicy", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:DeleteBucketPolicy"),
     handler: function deleteBucketPolicy(ctx, _input, target) {
       const b = existingBucket(target);
       if (b.policy !== undefined) ctx.writes.push(...storage.setBucketPolicy(b.name, undefined));

@@ -5,7 +5,7 @@
  * listings are data events (not in event history; delivered only to trails that select them).
  */
 import type { AppContext } from "../../kernel/context.ts";
-import type { OperationTable } from "../../kernel/operation.ts";
+import type { OperationTable, SomeOperation } from "../../kernel/operation.ts";
 import { defineServiceModule, type ServiceDef } from "../../kernel/service.ts";
 import { createBucketOperation, deleteBucketOperation, getBucketLocationOperation, headBucketOperation, listBucketsOperation } from "./bucket-operations.ts";
 import { deleteAccountPublicAccessBlockOperation, getAccountPublicAccessBlockOperation, putAccountPublicAccessBlockOperation } from "./account-public-access.ts";
@@ -48,6 +48,16 @@ declare module "../../kernel/context.ts" {
   }
 }
 
+/**
+ * An operation CloudTrail records under another event name than the API's: S3 keeps the older
+ * REST names for some calls (Amazon S3 CloudTrail events,
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/cloudtrail-logging-s3-info.html), so
+ * LookupEvents, event selectors and service last accessed see those names.
+ */
+function recordedAs(eventName: string, op: SomeOperation): SomeOperation {
+  return { ...op, eventName };
+}
+
 export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
   const table: OperationTable<S3Operation> = {
     ListBuckets: listBucketsOperation(storage),
@@ -56,7 +66,7 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     HeadBucket: headBucketOperation(storage),
     GetBucketLocation: getBucketLocationOperation(storage),
     ListObjects: listObjectsOperation(storage),
-    ListObjectsV2: listObjectsV2Operation(storage),
+    ListObjectsV2: recordedAs("ListObjects", listObjectsV2Operation(storage)),
     GetObject: getObjectOperation(storage),
     HeadObject: headObjectOperation(storage),
     PutObject: putObjectOperation(storage),
@@ -69,9 +79,9 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     GetBucketEncryption: getConfigOperation(storage, "encryption"),
     PutBucketEncryption: putConfigOperation(storage, "encryption"),
     DeleteBucketEncryption: deleteConfigOperation(storage, "encryption"),
-    GetPublicAccessBlock: getConfigOperation(storage, "publicAccessBlock"),
-    PutPublicAccessBlock: putConfigOperation(storage, "publicAccessBlock"),
-    DeletePublicAccessBlock: deleteConfigOperation(storage, "publicAccessBlock"),
+    GetPublicAccessBlock: recordedAs("GetBucketPublicAccessBlock", getConfigOperation(storage, "publicAccessBlock")),
+    PutPublicAccessBlock: recordedAs("PutBucketPublicAccessBlock", putConfigOperation(storage, "publicAccessBlock")),
+    DeletePublicAccessBlock: recordedAs("DeleteBucketPublicAccessBlock", deleteConfigOperation(storage, "publicAccessBlock")),
     GetBucketOwnershipControls: getConfigOperation(storage, "ownershipControls"),
     PutBucketOwnershipControls: putConfigOperation(storage, "ownershipControls"),
     DeleteBucketOwnershipControls: deleteConfigOperation(storage, "ownershipControls"),
@@ -80,8 +90,8 @@ export function s3Operations(storage: S3Storage): OperationTable<S3Operation> {
     DeleteBucketTagging: deleteConfigOperation(storage, "tagging"),
     GetBucketAcl: getBucketAclOperation(storage),
     GetBucketLogging: unsetReadOperation(storage, "GetBucketLogging"),
-    GetBucketNotificationConfiguration: unsetReadOperation(storage, "GetBucketNotificationConfiguration"),
-    GetBucketLifecycleConfiguration: unsetReadOperation(storage, "GetBucketLifecycleConfiguration"),
+    GetBucketNotificationConfiguration: recordedAs("GetBucketNotification", unsetReadOperation(storage, "GetBucketNotificationConfiguration")),
+    GetBucketLifecycleConfiguration: recordedAs("GetBucketLifecycle", unsetReadOperation(storage, "GetBucketLifecycleConfiguration")),
     GetObjectLockConfiguration: getObjectLockConfigurationOperation(storage),
     PutObjectLockConfiguration: putObjectLockConfigurationOperation(storage),
     PutObjectRetention: putObjectRetentionOperation(storage),

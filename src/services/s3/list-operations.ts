@@ -1,10 +1,10 @@
 /** ListObjects and ListObjectsV2: one page of a bucket's keys, rolled up at a delimiter. */
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
-import { bucketArn, iso, ownerNode, pick, s3RequestParameters } from "./common.ts";
+import { iso, ownerNode, pick, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import { compareKeys, firstAfter, firstAtLeast, firstPastPrefix, type ObjectMeta, type S3Storage } from "./storage.ts";
-import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
+import { authorizedOnBucket, existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 import type { XmlNode } from "./xml.ts";
 
 export function maxKeys(q: Record<string, string>): number {
@@ -105,8 +105,9 @@ function decodeContinuationToken(token: string, bucket: string): string | undefi
 function listBucketAccess(storage: S3Storage) {
   return {
     readOnly: true,
-    resolve: (ctx: Parameters<typeof resolveBucket>[0], input: S3Input) => resolveBucket(ctx, storage, input, { data: true }),
-    authorize: (_ctx: unknown, _input: unknown, { name }: BucketTarget) => [{ action: "s3:ListBucket", resource: bucketArn(name) }],
+    dataEvent: true,
+    resolve: (ctx: Parameters<typeof resolveBucket>[0], input: S3Input) => resolveBucket(ctx, storage, input),
+    ...authorizedOnBucket("s3:ListBucket"),
   } as const;
 }
 

@@ -12,10 +12,10 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation, type AuthCheck } from "../../kernel/operation.ts";
 import { childElements, malformedXml, rootOf, textOf } from "./bucket-config.ts";
-import { bucketArn, checkVersionId, objectArn, S3Error, s3RequestParameters } from "./common.ts";
+import { checkVersionId, objectArn, S3Error, s3RequestParameters } from "./common.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import type { Bucket, BucketObjectLock, ObjectMeta, ObjectRetention, RetentionMode, S3Storage } from "./storage.ts";
-import { existingBucket, resolveBucket, resolveObject, type BucketTarget, type ObjectTarget } from "./target.ts";
+import { authorizedOnBucket, existingBucket, resolveBucket, resolveObject, type BucketTarget, type ObjectTarget } from "./target.ts";
 import type { XmlNode } from "./xml.ts";
 
 const MODES: readonly string[] = ["GOVERNANCE", "COMPLIANCE"];
@@ -140,7 +140,7 @@ export function putObjectLockConfigurationOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: false,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:PutBucketObjectLockConfiguration", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:PutBucketObjectLockConfiguration"),
     handler: function putObjectLockConfiguration(ctx, input, target) {
       const b = existingBucket(target);
       requireIntegrityHeader(input.headers, "PutObjectLockConfiguration");
@@ -161,7 +161,7 @@ export function getObjectLockConfigurationOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: true,
     resolve: (ctx, input) => resolveBucket(ctx, storage, input),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:GetBucketObjectLockConfiguration", resource: bucketArn(name) }],
+    ...authorizedOnBucket("s3:GetBucketObjectLockConfiguration"),
     handler: function getObjectLockConfiguration(_ctx, _input, target) {
       const b = existingBucket(target);
       if (!b.objectLock) {
@@ -199,6 +199,7 @@ interface RetentionTarget extends ObjectTarget {
 export function putObjectRetentionOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, RetentionTarget>({
     readOnly: false,
+    dataEvent: true,
     resolve: (ctx, input) => ({ ...resolveObject(ctx, storage, input), bypass: false }),
     authorize: (_ctx, input, target) => {
       const resource = objectArn(target.name, target.key);
@@ -238,6 +239,7 @@ function weakens(current: ObjectRetention | undefined, next: ObjectRetention | n
 export function getObjectRetentionOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: true,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, _input, { name, key }) => [{ action: "s3:GetObjectRetention", resource: objectArn(name, key) }],
     handler: function getObjectRetention(_ctx, input, target) {
@@ -254,6 +256,7 @@ export function getObjectRetentionOperation(storage: S3Storage) {
 export function putObjectLegalHoldOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: false,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, _input, { name, key }) => [{ action: "s3:PutObjectLegalHold", resource: objectArn(name, key) }],
     handler: function putObjectLegalHold(ctx: RequestContext, input, target) {
@@ -273,6 +276,7 @@ export function putObjectLegalHoldOperation(storage: S3Storage) {
 export function getObjectLegalHoldOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: true,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, _input, { name, key }) => [{ action: "s3:GetObjectLegalHold", resource: objectArn(name, key) }],
     handler: function getObjectLegalHold(_ctx, input, target) {

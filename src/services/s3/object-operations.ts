@@ -149,6 +149,7 @@ function storedBody(storage: S3Storage, bucket: string, key: string, versionId: 
 export function getObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ReadTarget>({
     readOnly: true,
+    dataEvent: true,
     resolve: (ctx, input): ReadTarget => ({ ...resolveObject(ctx, storage, input), tagsReadable: true, retentionReadable: true, legalHoldReadable: true }),
     authorize: (_ctx, input, target) => readChecks(input, target),
     handler: async function getObject(ctx, input, target) {
@@ -173,6 +174,7 @@ export function getObjectOperation(storage: S3Storage) {
 export function headObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ReadTarget>({
     readOnly: true,
+    dataEvent: true,
     resolve: (ctx, input): ReadTarget => ({ ...resolveObject(ctx, storage, input), tagsReadable: true, retentionReadable: true, legalHoldReadable: true }),
     authorize: (_ctx, input, target) => readChecks(input, target),
     handler: function headObject(_ctx, input, target) {
@@ -189,6 +191,7 @@ export function headObjectOperation(storage: S3Storage) {
 export function putObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: false,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     // An ACL or tags set with the object need s3:PutObjectAcl / s3:PutObjectTagging as well
     // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, "Permissions")
@@ -237,6 +240,7 @@ export function putObjectOperation(storage: S3Storage) {
 export function deleteObjectOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget & { bypass: boolean }>({
     readOnly: false,
+    dataEvent: true,
     resolve: (ctx, input) => ({ ...resolveObject(ctx, storage, input), bypass: false }),
     authorize: (_ctx, input, target) => [
       { action: input.query.versionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject", resource: objectArn(target.name, target.key) },

@@ -24,6 +24,7 @@ function parameters(input: S3Input): Record<string, unknown> {
 export function putObjectTaggingOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: false,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, input, { name, key }) => [{ action: versioned(input) ? "s3:PutObjectVersionTagging" : "s3:PutObjectTagging", resource: objectArn(name, key) }],
     handler: function putObjectTagging(ctx, input, target) {
@@ -41,6 +42,7 @@ export function putObjectTaggingOperation(storage: S3Storage) {
 export function getObjectTaggingOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: true,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, input, { name, key }) => [{ action: versioned(input) ? "s3:GetObjectVersionTagging" : "s3:GetObjectTagging", resource: objectArn(name, key) }],
     handler: function getObjectTagging(_ctx, input, target) {
@@ -55,6 +57,7 @@ export function getObjectTaggingOperation(storage: S3Storage) {
 export function deleteObjectTaggingOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, ObjectTarget>({
     readOnly: false,
+    dataEvent: true,
     resolve: (ctx, input) => resolveObject(ctx, storage, input),
     authorize: (_ctx, input, { name, key }) => [{ action: versioned(input) ? "s3:DeleteObjectVersionTagging" : "s3:DeleteObjectTagging", resource: objectArn(name, key) }],
     handler: function deleteObjectTagging(ctx, input, target) {

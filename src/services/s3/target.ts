@@ -1,14 +1,13 @@
 /**
  * The bucket (and key) a call names, resolved once before authorization. The record names them
  * from here on, also when the call is then refused or fails, so it goes to the bucket owner's
- * account; object-level calls and listings are data events from the start (never in event
- * history, even when refused). AWS CloudTrail User Guide, "Logging data events":
+ * account. Object-level calls and listings declare themselves data events (`dataEvent`), so
+ * they are never in event history, even when refused. AWS CloudTrail User Guide, "Logging data events":
  * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html
  */
 import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
-import type { CloudTrailResource } from "../../kernel/operation.ts";
-import { markDataEvent } from "../../audit/record.ts";
+import type { AuthCheck, CloudTrailResource } from "../../kernel/operation.ts";
 import { bucketArn, noSuchBucket, objectArn } from "./common.ts";
 import type { S3Input } from "./protocol.ts";
 import type { Bucket, S3Storage } from "./storage.ts";
@@ -24,8 +23,6 @@ export interface ObjectTarget extends BucketTarget {
 }
 
 export interface ResolveOptions {
-  /** a data event (listings, HeadBucket) rather than a management event */
-  data?: boolean;
   /** CreateBucket: another account's bucket of that name is BucketAlreadyExists, not AccessDenied */
   anyOwner?: boolean;
 }
@@ -49,7 +46,6 @@ export function resolveBucket(ctx: RequestContext, storage: S3Storage, input: S3
   const name = input.Bucket!;
   const bucket = storage.bucket(name);
   ctx.audit.resources = [bucketResource(ctx, name, bucket)];
-  if (opts.data) markDataEvent(ctx);
   if (!opts.anyOwner) refuseOtherAccounts(ctx, bucket);
   return { name, bucket };
 }
@@ -60,7 +56,6 @@ export function resolveObject(ctx: RequestContext, storage: S3Storage, input: S3
   const bucket = storage.bucket(name);
   // AWS's object resource carries no accountId
   ctx.audit.resources = [{ type: "AWS::S3::Object", ARN: objectArn(name, key) } as CloudTrailResource, bucketResource(ctx, name, bucket)];
-  markDataEvent(ctx);
   refuseOtherAccounts(ctx, bucket);
   return { name, key, bucket };
 }
@@ -69,4 +64,12 @@ export function resolveObject(ctx: RequestContext, storage: S3Storage, input: S3
 export function existingBucket(target: BucketTarget): Bucket {
   if (!target.bucket) throw noSuchBucket(target.name);
   return target.bucket;
+}
+
+/**
+ * A bucket-level operation authorized as one IAM action on its bucket: the action it declares
+ * (what service last accessed credits) and the check that authorizes it, from one name.
+ */
+export function authorizedOnBucket(action: string) {
+  return { action, authorize: (_ctx: RequestContext, _input: S3Input, { name }: BucketTarget): AuthCheck[] => [{ action, resource: bucketArn(name) }] };
 }

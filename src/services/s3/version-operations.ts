@@ -6,13 +6,13 @@
 import { ServiceError } from "../../kernel/errors.ts";
 import { defineOperation } from "../../kernel/operation.ts";
 import { childElements, malformedXml, rootOf, textOf } from "./bucket-config.ts";
-import { bucketArn, iso, objectArn, ownerNode, pick, s3RequestParameters } from "./common.ts";
+import { iso, objectArn, ownerNode, pick, s3RequestParameters } from "./common.ts";
 import { keyEncoder, maxKeys } from "./list-operations.ts";
 import { checkContentMd5 } from "./object-operations.ts";
 import { bypassCheck, isLocked } from "./object-lock.ts";
 import type { S3Input, S3Output } from "./protocol.ts";
 import { compareKeys, firstAfter, firstAtLeast, firstPastPrefix, isValidVersionId, type ObjectMeta, type S3Storage } from "./storage.ts";
-import { existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
+import { authorizedOnBucket, existingBucket, resolveBucket, type BucketTarget } from "./target.ts";
 import { S3_XMLNS, xmlChildren, type XmlNode } from "./xml.ts";
 
 interface VersionsPage {
@@ -97,8 +97,9 @@ function entryXml(e: { meta: ObjectMeta; latest: boolean }, enc: (s: string) => 
 export function listObjectVersionsOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, BucketTarget>({
     readOnly: true,
-    resolve: (ctx, input) => resolveBucket(ctx, storage, input, { data: true }),
-    authorize: (_ctx, _input, { name }) => [{ action: "s3:ListBucketVersions", resource: bucketArn(name) }],
+    dataEvent: true,
+    resolve: (ctx, input) => resolveBucket(ctx, storage, input),
+    ...authorizedOnBucket("s3:ListBucketVersions"),
     handler: function listObjectVersions(_ctx, input, target) {
       const b = existingBucket(target);
       const q = input.query;
@@ -179,8 +180,9 @@ interface DeleteTarget extends BucketTarget {
 export function deleteObjectsOperation(storage: S3Storage) {
   return defineOperation<S3Input, S3Output, DeleteTarget>({
     readOnly: false,
+    dataEvent: true,
     resolve(ctx, input) {
-      const target = resolveBucket(ctx, storage, input, { data: true });
+      const target = resolveBucket(ctx, storage, input);
       const h = input.headers;
       if (h["content-md5"] === undefined && !Object.keys(h).some((k) => k.startsWith("x-amz-checksum-") && k !== "x-amz-checksum-type") && !h["x-amz-trailer"]) {
         throw new ServiceError("InvalidRequest", "Missing required header for this request: Content-MD5", 400);
