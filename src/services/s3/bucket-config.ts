@@ -195,48 +195,33 @@ function bucketOperation(storage: S3Storage, action: string, readOnly: boolean, 
 
 export function getConfigOperation(storage: S3Storage, name: ConfigName) {
   const spec = SPECS[name];
-  return bucketOperation(
-    storage,
-    spec.getAction,
-    true,
-    (_ctx, _i, b) => {
-      const value = bucketConfig(b, name);
-      if (value === undefined && spec.missing) throw spec.missing();
-      return { xml: { root: spec.root, body: value ?? {} } };
-    },
-  );
+  return bucketOperation(storage, spec.getAction, true, (_ctx, _i, b) => {
+    const value = bucketConfig(b, name);
+    if (value === undefined && spec.missing) throw spec.missing();
+    return { xml: { root: spec.root, body: value ?? {} } };
+  });
 }
 
 export function putConfigOperation(storage: S3Storage, name: ConfigName) {
   const spec = SPECS[name];
-  return bucketOperation(
-    storage,
-    spec.putAction,
-    false,
-    (ctx, input, b) => {
-      const value = spec.parse(input.Body);
-      // Object Lock keeps versioning on for good (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
-      if (name === "versioning" && b.objectLock && value.Status !== "Enabled") {
-        throw new ServiceError("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.", 409);
-      }
-      ctx.writes.push(...storage.setBucketConfig(b.name, name, value));
-      return { status: name === "tagging" ? 204 : 200 };
-    },
-  );
+  return bucketOperation(storage, spec.putAction, false, (ctx, input, b) => {
+    const value = spec.parse(input.Body);
+    // Object Lock keeps versioning on for good (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
+    if (name === "versioning" && b.objectLock && value.Status !== "Enabled") {
+      throw new ServiceError("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.", 409);
+    }
+    ctx.writes.push(...storage.setBucketConfig(b.name, name, value));
+    return { status: name === "tagging" ? 204 : 200 };
+  });
 }
 
 /** Delete: the configuration is gone (encryption returns to S3's default, SSE-S3). */
 export function deleteConfigOperation(storage: S3Storage, name: ConfigName) {
   const spec = SPECS[name];
-  return bucketOperation(
-    storage,
-    spec.putAction,
-    false,
-    (ctx, _i, b) => {
-      ctx.writes.push(...storage.setBucketConfig(b.name, name, name === "encryption" ? undefined : null));
-      return { status: 204 };
-    },
-  );
+  return bucketOperation(storage, spec.putAction, false, (ctx, _i, b) => {
+    ctx.writes.push(...storage.setBucketConfig(b.name, name, name === "encryption" ? undefined : null));
+    return { status: 204 };
+  });
 }
 
 /** Reads of configurations this S3 never has: S3's answer for a bucket without one. */
@@ -251,13 +236,8 @@ export type UnsetRead = keyof typeof UNSET_READS;
 
 export function unsetReadOperation(storage: S3Storage, op: UnsetRead) {
   const spec: { action: string; root?: string; error?: readonly [string, string] } = UNSET_READS[op];
-  return bucketOperation(
-    storage,
-    spec.action,
-    true,
-    (_ctx, _i, b) => {
-      if (spec.error) throw new ServiceError(spec.error[0], spec.error[1], 404, { extra: { BucketName: b.name } });
-      return { xml: { root: spec.root!, body: {} } };
-    },
-  );
+  return bucketOperation(storage, spec.action, true, (_ctx, _i, b) => {
+    if (spec.error) throw new ServiceError(spec.error[0], spec.error[1], 404, { extra: { BucketName: b.name } });
+    return { xml: { root: spec.root!, body: {} } };
+  });
 }
