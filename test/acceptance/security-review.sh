@@ -150,6 +150,14 @@ expect_error NoSuchTagSet awsl s3api get-bucket-tagging --bucket "$BUCKET"
 expect_error NoSuchLifecycleConfiguration awsl s3api get-bucket-lifecycle-configuration --bucket "$BUCKET"
 expect_error ObjectLockConfigurationNotFoundError awsl s3api get-object-lock-configuration --bucket "$BUCKET"
 expect_error ReplicationConfigurationNotFoundError awsl s3api get-bucket-replication --bucket "$BUCKET"
+# event history names those reads as CloudTrail does, not as the API does
+expect_eq "$(awsl cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=GetBucketPublicAccessBlock --query 'length(Events)' --output text)" 1 \
+  "lookup-events: get-public-access-block is recorded as GetBucketPublicAccessBlock"
+expect_eq "$(awsl cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=GetBucketLifecycle --query 'Events[0].CloudTrailEvent' --output text |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["errorCode"])')" NoSuchLifecycleConfiguration \
+  "lookup-events: get-bucket-lifecycle-configuration is recorded as GetBucketLifecycle"
+expect_eq "$(awsl cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=GetPublicAccessBlock --query 'length(Events)' --output text)" 0 \
+  "no event carries the API name GetPublicAccessBlock"
 
 # --- the review's fixes, checked the same way ----------------------------------------------------
 awsl iam update-account-password-policy --minimum-password-length 14 --require-symbols --require-numbers --max-password-age 90
