@@ -3,7 +3,7 @@
  * or failed, over HTTP or made in-process by a service.
  */
 import { newEventId } from "./event-id.ts";
-import type { AuditInfo, CloudTrailResource } from "../kernel/operation.ts";
+import type { CloudTrailResource } from "../kernel/operation.ts";
 import type { Principal } from "../kernel/principal.ts";
 import type { AppContext, AuditSink, RequestContext, ServiceEvent } from "../kernel/context.ts";
 import type { WriteOp } from "../store/store.ts";
@@ -163,25 +163,12 @@ export interface Outcome {
   error?: ServiceError;
 }
 
-/**
- * What AuditInfo (src/kernel/operation.ts) does not carry: data events. S3 object-level calls are
- * CloudTrail data events (eventCategory "Data", managementEvent false): they are not shown by
- * LookupEvents and reach only trails whose selectors ask for them.
- */
-export interface AuditExtras {
-  eventCategory?: "Management" | "Data";
-}
-
-export function markDataEvent(ctx: RequestContext): void {
-  (ctx.audit as AuditInfo & AuditExtras).eventCategory = "Data";
-}
-
 export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outcome): Record<string, unknown> {
   const op = own(svc.operations, ctx.operation);
   const p = ctx.principal;
   const isService = p.type === "AWSService";
   const region = svc.globalRegion ?? ctx.region;
-  const a = ctx.audit as AuditInfo & AuditExtras;
+  const a = ctx.audit;
   let requestParameters: unknown = a.requestParameters;
   if (requestParameters === undefined) {
     try {
@@ -231,7 +218,9 @@ export function buildRecord(ctx: RequestContext, svc: ServiceDef, outcome: Outco
   record.readOnly = op?.readOnly ?? defaultReadOnly(ctx.operation);
   if (a.resources?.length) record.resources = a.resources;
   record.eventType = a.eventType ?? "AwsApiCall";
-  const data = op?.dataEvent === true || a.eventCategory === "Data";
+  // S3 object-level calls are data events (eventCategory "Data", managementEvent false): not shown
+  // by LookupEvents, delivered only to trails whose selectors ask for them
+  const data = op?.dataEvent === true;
   record.managementEvent = !data;
   record.recipientAccountId = resourceAccount(ctx.audit.resources, p.accountId);
   if (a.serviceEventDetails) record.serviceEventDetails = a.serviceEventDetails;
