@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
 import { useTestServer, type TestServer } from "../support/server.ts";
-import { createMemberAccount } from "./organizations-helpers.ts";
+import { createMemberAccount, expectReason } from "./organizations-helpers.ts";
 import { expectAwsError } from "./iam-helpers.ts";
 
 const MANAGEMENT = "444444444444";
@@ -19,11 +19,6 @@ useTestServer(async (server) => {
 });
 
 const as = (account: string) => new ORG.OrganizationsClient(s.configFor({ accessKeyId: account, secretAccessKey: "test" }));
-
-async function expectReason(p: Promise<unknown>, code: string, status: number, reason: string): Promise<void> {
-  const e = (await expectAwsError(p, code, status)) as Error & { Reason?: string };
-  expect(e.Reason).toBe(reason);
-}
 
 /** A consolidated-billing organization of `management` with the given accounts invited into it. */
 async function billingOrganization(management: string, invited: string[]): Promise<ORG.OrganizationsClient> {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import * as ORG from "@aws-sdk/client-organizations";
 import { useTestServer, type TestServer } from "../support/server.ts";
-import { createMemberAccount, intoMember as intoMemberAccount, orgAdmin } from "./organizations-helpers.ts";
+import { createMemberAccount, expectReason, intoMember as intoMemberAccount, orgAdmin } from "./organizations-helpers.ts";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { allow, doc, expectAwsError, userWithKey, type Creds } from "./iam-helpers.ts";
 
@@ -21,11 +21,6 @@ let org: ORG.OrganizationsClient;
 let admin: Creds;
 
 const orgAs = (creds: Creds) => new ORG.OrganizationsClient(s.configFor(creds));
-
-async function expectReason(p: Promise<unknown>, code: string, status: number, reason: string): Promise<void> {
-  const e = (await expectAwsError(p, code, status)) as Error & { Reason?: string };
-  expect(e.Reason).toBe(reason);
-}
 
 useTestServer(async (server) => {
   s = server;

@@ -4,7 +4,7 @@ import * as ORG from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { IAMClient } from "@aws-sdk/client-iam";
 import type { TestServer } from "../support/server.ts";
-import { allow, doc, userWithKey, type Creds } from "./iam-helpers.ts";
+import { allow, doc, expectAwsError, userWithKey, type Creds } from "./iam-helpers.ts";
 
 /** An IAM user of the management account allowed everything (a root user cannot assume roles). */
 export function orgAdmin(s: TestServer): Promise<Creds> {
@@ -25,4 +25,10 @@ export async function intoMember(s: TestServer, admin: Creds, account: string): 
   const sts = new STSClient(s.configFor(admin));
   const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`, RoleSessionName: "ops" }))).Credentials!;
   return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken };
+}
+
+/** Expects an Organizations error with the given code, status and `Reason` member. */
+export async function expectReason(p: Promise<unknown>, code: string, status: number, reason: string): Promise<void> {
+  const e = (await expectAwsError(p, code, status)) as Error & { Reason?: string };
+  expect(e.Reason).toBe(reason);
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import * as ORG from "@aws-sdk/client-organizations";
 import { useTestServer, type TestServer } from "../support/server.ts";
-import { createMemberAccount, intoMember, orgAdmin } from "./organizations-helpers.ts";
+import { createMemberAccount, expectReason, intoMember, orgAdmin } from "./organizations-helpers.ts";
 import { expectAwsError, type Creds } from "./iam-helpers.ts";
 
 const MANAGEMENT = "000000000000";
@@ -29,11 +29,6 @@ useTestServer(async (server) => {
 });
 
 const orgAs = (creds: Creds) => new ORG.OrganizationsClient(s.configFor(creds));
-
-async function expectReason(p: Promise<unknown>, code: string, status: number, reason: string): Promise<void> {
-  const e = (await expectAwsError(p, code, status)) as Error & { Reason?: string };
-  expect(e.Reason).toBe(reason);
-}
 
 let n = 0;
 async function create(Type: ORG.PolicyType, content: unknown): Promise<string> {

@@ -12,7 +12,7 @@ import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateClusterCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import { useTestServer, type TestServer } from "../support/server.ts";
-import { createMemberAccount, intoMember as intoMemberAccount, orgAdmin } from "./organizations-helpers.ts";
+import { createMemberAccount, expectReason, intoMember as intoMemberAccount, orgAdmin } from "./organizations-helpers.ts";
 import type { Principal } from "../../src/kernel/principal.ts";
 import { createFargateKey } from "./ecs-helpers.ts";
 import { allow, doc, expectAwsError, type Creds } from "./iam-helpers.ts";
@@ -34,11 +34,6 @@ useTestServer(async (server) => {
 });
 
 /** The reason ConstraintViolationException and InvalidInputException carry. */
-async function expectReason(p: Promise<unknown>, code: string, status: number, reason: string): Promise<void> {
-  const e = (await expectAwsError(p, code, status)) as Error & { Reason?: string };
-  expect(e.Reason).toBe(reason);
-}
-
 const createAccount = (name: string, email: string) => createMemberAccount(org, name, email);
 const intoMember = (account: string) => intoMemberAccount(s, admin, account);
 
