@@ -64,7 +64,7 @@ describe("deleted services", () => {
       400,
       "Creation of service was not idempotent.",
     );
-    await waitFor("INACTIVE", async () => (await describe1("reuse")).services?.[0]?.status === "INACTIVE", 1200);
+    await waitFor("INACTIVE", async () => (await describe1("reuse")).services?.[0]?.status === "INACTIVE");
     const again = (
       await ecs.send(
         new CreateServiceCommand({ cluster: CLUSTER, serviceName: "reuse", taskDefinition: td, desiredCount: 0, launchType: "FARGATE", networkConfiguration: NETWORK }),
