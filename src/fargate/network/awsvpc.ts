@@ -6,25 +6,17 @@
  * to an address and port on the host that the caller names. With internet access on (the
  * default), IPv4 forwarding is turned on host-wide and the instance's own host nft table
  * masquerades the task subnet (outbound.ts); nothing else of the host's routes or firewall is
- * touched. Every link, namespace and table it makes carries the instance's prefix and is removed
+ * touched. The subnet choice and forwarding are shared with every other server on the host
+ * under one host-wide lock (host-state.ts). Every link, namespace and table it makes carries the instance's prefix and is removed
  * by destroyTaskNetwork, cleanupLeftovers or close.
  */
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { runProgram, which } from "../storage/system.ts";
 import { chooseSubnet, formatIpv4, formatPrefix, gatewayOf, macFor, parseIpv4, parsePrefix, taskAddress, type Ipv4Prefix } from "./addresses.ts";
 import { AddressAllocator, type Allocation } from "./allocator.ts";
-import {
-  droppingForwardChains,
-  hostTableName,
-  installOutbound,
-  otherInstanceTables,
-  readIpForwarding,
-  removeOutbound,
-  taskResolvConf,
-  writeIpForwarding,
-  type TaskDns,
-} from "./outbound.ts";
+import { HostNetworkState } from "./host-state.ts";
+import { droppingForwardChains, hostTableName, installOutbound, removeOutbound, taskResolvConf, type TaskDns } from "./outbound.ts";
 
 /** The link-local address of the ECS container credentials and metadata endpoint. */
 export const CREDENTIALS_ENDPOINT_ADDRESS = "169.254.170.2";
@@ -68,6 +60,10 @@ export interface AwsvpcOptions {
   internet?: boolean;
   /** The host's resolv.conf text, read from /etc/resolv.conf when absent (tests pass their own). */
   hostResolvConf?: string;
+  /** Where the servers of this host share their lock and forwarding markers (default /run/localfargate/network). */
+  hostStateDir?: string;
+  /** The forwarding switch (default /proc/sys/net/ipv4/ip_forward; tests pass a plain file). */
+  ipForwardPath?: string;
 }
 
 /** What /_localfargate/health says about the tasks' reach beyond the host. */
@@ -75,14 +71,14 @@ export interface InternetHealth {
   internet: "on" | "off";
   /** The host nft table with the masquerade rule, once the bridge exists. */
   nftTable?: string;
-  /** net.ipv4.ip_forward before this server turned it on (a host-wide setting). */
+  /** net.ipv4.ip_forward before the first localfargate server still running turned it on (a host-wide setting). */
   ipForwardBefore?: string;
   /** Other tables' forward chains whose drop policy still stops the tasks' outbound traffic. */
   forwardDroppedBy?: string[];
   dns: TaskDns;
 }
 
-export type NetworkProbe = { available: true; ip: string; nft: string } | { available: false; reason: string };
+export type NetworkProbe = { available: true; ip: string; nft: string; flock: string } | { available: false; reason: string };
 
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const PREFIX = /^[a-z][a-z0-9]{0,7}$/;
@@ -96,9 +92,11 @@ export async function probeNetworking(): Promise<NetworkProbe> {
   if (!ip) return { available: false, reason: "the ip command (iproute2) is not on PATH" };
   const nft = await which("nft");
   if (!nft) return { available: false, reason: "the nft command (nftables) is not on PATH" };
+  const flock = await which("flock");
+  if (!flock) return { available: false, reason: "the flock command (util-linux) is not on PATH" };
   const r = await runProgram(ip, ["netns", "list"], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: 1, output: e.message }));
   if (r.code !== 0) return { available: false, reason: `ip netns does not work here: ${r.output.trim()}` };
-  return { available: true, ip, nft };
+  return { available: true, ip, nft, flock };
 }
 
 export class NetworkingUnavailableError extends Error {}
@@ -122,11 +120,13 @@ export class AwsvpcNetworking {
   private ipForwardBefore: string | undefined;
   private forwardDroppedBy: string[] = [];
   private readonly resolv: { content: string; dns: TaskDns };
+  private readonly host: HostNetworkState;
 
   private constructor(
     private readonly opts: AwsvpcOptions,
     private readonly ipCmd: string,
     private readonly nftCmd: string,
+    flock: string,
     hostResolvConf: string | undefined,
   ) {
     this.prefix = opts.prefix ?? "lf";
@@ -134,6 +134,7 @@ export class AwsvpcNetworking {
     this.internet = opts.internet ?? true;
     this.hostTable = hostTableName(this.prefix);
     this.resolv = taskResolvConf(hostResolvConf, this.internet);
+    this.host = new HostNetworkState({ dir: opts.hostStateDir, flock, ipForwardPath: opts.ipForwardPath });
   }
 
   describeInternet(): InternetHealth {
@@ -153,7 +154,7 @@ export class AwsvpcNetworking {
     const probe = await probeNetworking();
     if (!probe.available) throw new NetworkingUnavailableError(probe.reason);
     const hostResolvConf = opts.hostResolvConf ?? (await readFile("/etc/resolv.conf", "utf8").catch(() => undefined));
-    return new AwsvpcNetworking(opts, probe.ip, probe.nft, hostResolvConf);
+    return new AwsvpcNetworking(opts, probe.ip, probe.nft, probe.flock, hostResolvConf);
   }
 
   netnsName(taskId: string): string {
@@ -227,6 +228,8 @@ export class AwsvpcNetworking {
       } catch (e) {
         failures.push((e as Error).message);
       }
+      // Where earlier versions kept the forwarding value per data dir; it is host-wide now.
+      await rm(join(this.opts.stateDir, "ip_forward.before"), { force: true });
       if (failures.length) console.error(`[localfargate] task network leftovers not removed: ${failures.join("; ")}`);
       return removed;
     });
@@ -238,7 +241,8 @@ export class AwsvpcNetworking {
     await this.serial(async () => {
       if (await this.linkExists(this.bridge)) await this.must(["link", "del", this.bridge]);
       this.subnet = undefined;
-      await this.restoreIpForwarding();
+      if (this.internet) await this.host.releaseForwarding(this.prefix);
+      this.ipForwardBefore = undefined;
     });
   }
 
@@ -291,44 +295,18 @@ export class AwsvpcNetworking {
   }
 
   /**
-   * Forwarding on (host-wide, as every container engine does), then the masquerade table. The
-   * value found first is kept for health and for close.
+   * Forwarding on (host-wide, as every container engine does, counted among the host's servers so
+   * the last one to stop restores it), then the masquerade table.
    */
   private async ensureOutbound(subnet: Ipv4Prefix): Promise<void> {
     if (!this.internet || this.outboundInstalled) return;
-    const before = await readIpForwarding();
-    // Kept in the data dir, so a run after a crash still knows the value found before it.
-    this.ipForwardBefore ??= (await this.persistedForwardBefore()) ?? before;
-    await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
-    await writeFile(this.forwardBeforeFile, `${this.ipForwardBefore}\n`, { mode: 0o600 });
-    if (before !== "1") await writeIpForwarding("1");
+    this.ipForwardBefore = await this.host.acquireForwarding(this.prefix);
     await installOutbound(this.nftCmd, this.hostTable, this.bridge, formatPrefix(subnet));
     this.outboundInstalled = true;
     this.forwardDroppedBy = await droppingForwardChains(this.nftCmd, this.hostTable);
     if (this.forwardDroppedBy.length) {
       console.error(`[localfargate] the host's forward chain(s) ${this.forwardDroppedBy.join(", ")} drop by default: tasks may not reach beyond this host`);
     }
-  }
-
-  /**
-   * Forwarding back off when this server turned it on and no other localfargate instance still
-   * masquerades; another engine that needs it turns it on itself at its start.
-   */
-  private async restoreIpForwarding(): Promise<void> {
-    const before = this.ipForwardBefore ?? (await this.persistedForwardBefore());
-    if (before === undefined) return;
-    if (before === "0" && !(await otherInstanceTables(this.nftCmd, this.hostTable))) await writeIpForwarding("0");
-    await rm(this.forwardBeforeFile, { force: true });
-    this.ipForwardBefore = undefined;
-  }
-
-  private get forwardBeforeFile(): string {
-    return join(this.opts.stateDir, "ip_forward.before");
-  }
-
-  private async persistedForwardBefore(): Promise<string | undefined> {
-    const v = (await readFile(this.forwardBeforeFile, "utf8").catch(() => "")).trim();
-    return v === "0" || v === "1" ? v : undefined;
   }
 
   /** The nft table lives in the task's namespace only: the host's rule set is never touched. */
@@ -358,29 +336,34 @@ export class AwsvpcNetworking {
     if (this.subnet && (await this.linkExists(this.bridge))) return this.subnet;
     // a bridge made or adopted anew gets its masquerade rule again
     this.outboundInstalled = false;
-    const routes = await this.routes();
-    const own = routes.filter((r) => r.dev === this.bridge).map((r) => parsePrefix(r.dst ?? ""));
-    const existing = own.find((p): p is Ipv4Prefix => p !== undefined && p.length === 16);
-    const preferred = alloc.subnet ? parsePrefix(alloc.subnet) : undefined;
-    if (existing && (await this.linkExists(this.bridge))) {
-      this.subnet = existing;
-    } else {
-      const inUse = routes
-        .filter((r) => r.dev !== this.bridge && r.dst !== undefined && r.dst !== "default")
-        .map((r) => parsePrefix(r.dst!))
-        .filter((p): p is Ipv4Prefix => p !== undefined);
-      const subnet = chooseSubnet(inUse, preferred);
-      if (!subnet) throw new Error("No private /16 is free of the host's routes for the task bridge");
-      if (!(await this.linkExists(this.bridge))) await this.must(["link", "add", this.bridge, "type", "bridge"]);
-      await this.must(["addr", "add", `${formatIpv4(gatewayOf(subnet))}/16`, "dev", this.bridge]);
-      await this.must(["link", "set", this.bridge, "up"]);
-      this.subnet = subnet;
-    }
+    // Reading the host's routes and adding the bridge address are one step for every server of
+    // the host: two servers starting together would otherwise both take the first free /16.
+    this.subnet = await this.host.exclusive(() => this.chooseAndAddress(alloc));
     if (alloc.subnet !== formatPrefix(this.subnet)) {
       if (alloc.entries().length) throw new Error(`Task network addresses of ${alloc.subnet} are still held; bridge ${this.bridge} is on ${formatPrefix(this.subnet)}`);
       await alloc.setSubnet(formatPrefix(this.subnet));
     }
     return this.subnet;
+  }
+
+  /** The bridge's subnet: its own where it has one, else a /16 no route of the host overlaps, addressed and up. */
+  private async chooseAndAddress(alloc: AddressAllocator): Promise<Ipv4Prefix> {
+    const routes = await this.routes();
+    const own = routes.filter((r) => r.dev === this.bridge).map((r) => parsePrefix(r.dst ?? ""));
+    const existing = own.find((p): p is Ipv4Prefix => p !== undefined && p.length === 16);
+    const preferred = alloc.subnet ? parsePrefix(alloc.subnet) : undefined;
+    if (existing && (await this.linkExists(this.bridge))) return existing;
+    const inUse = routes
+      .filter((r) => r.dev !== this.bridge && r.dst !== undefined && r.dst !== "default")
+      .map((r) => parsePrefix(r.dst!))
+      .filter((p): p is Ipv4Prefix => p !== undefined);
+    const subnet = chooseSubnet(inUse, preferred);
+    if (!subnet) throw new Error("No private /16 is free of the host's routes for the task bridge");
+    if (!(await this.linkExists(this.bridge))) await this.must(["link", "add", this.bridge, "type", "bridge"]);
+    await this.must(["addr", "add", `${formatIpv4(gatewayOf(subnet))}/16`, "dev", this.bridge]);
+    // up before the lock goes: the next server must see the subnet's route
+    await this.must(["link", "set", this.bridge, "up"]);
+    return subnet;
   }
 
   private async removeNamespace(a: Allocation): Promise<void> {

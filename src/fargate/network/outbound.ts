@@ -8,7 +8,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { runProgram } from "../storage/system.ts";
 
-const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
+export const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
 /** Every host table of every localfargate instance starts with this. */
 const TABLE_PREFIX = "localfargate_";
 
@@ -41,12 +41,12 @@ async function nft(nftCmd: string, args: string[], stdin?: string): Promise<stri
   return r.output;
 }
 
-export async function readIpForwarding(): Promise<string> {
-  return (await readFile(IP_FORWARD, "utf8")).trim();
+export async function readIpForwarding(path = IP_FORWARD): Promise<string> {
+  return (await readFile(path, "utf8")).trim();
 }
 
-export async function writeIpForwarding(value: "0" | "1"): Promise<void> {
-  await writeFile(IP_FORWARD, `${value}\n`);
+export async function writeIpForwarding(value: "0" | "1", path = IP_FORWARD): Promise<void> {
+  await writeFile(path, `${value}\n`);
 }
 
 export async function installOutbound(nftCmd: string, table: string, bridge: string, subnetCidr: string): Promise<void> {
@@ -63,11 +63,6 @@ export async function listHostTables(nftCmd: string): Promise<string[]> {
 
 export async function removeOutbound(nftCmd: string, table: string): Promise<void> {
   if ((await listHostTables(nftCmd)).includes(table)) await nft(nftCmd, ["delete", "table", "ip", table]);
-}
-
-/** Whether a table of another localfargate instance is still on the host. */
-export async function otherInstanceTables(nftCmd: string, table: string): Promise<boolean> {
-  return (await listHostTables(nftCmd)).some((t) => t.startsWith(TABLE_PREFIX) && t !== table);
 }
 
 interface ChainJson {
