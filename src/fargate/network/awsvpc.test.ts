@@ -11,6 +11,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProgram } from "../storage/system.ts";
 import { AwsvpcNetworking, probeNetworking } from "./awsvpc.ts";
@@ -64,6 +65,40 @@ function httpGet(host: string, port: number, path = "/"): Promise<string> {
     req.on("error", reject);
     req.end();
   });
+}
+
+/** A child's stdout lines, read from its start; `next` rejects with its stderr when it ends first. */
+function lines(child: ChildProcess): { next(): Promise<string> } {
+  let buf = "";
+  let err = "";
+  const queue: string[] = [];
+  const waiters: { resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
+  let ended = false;
+  const fail = () => new Error(`child ended (exit ${child.exitCode ?? child.signalCode}): ${err}`);
+  child.stderr!.on("data", (c: Buffer) => (err += c.toString("utf8")));
+  child.stdout!.on("data", (c: Buffer) => {
+    buf += c.toString("utf8");
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const w = waiters.shift();
+      if (w) w.resolve(line);
+      else queue.push(line);
+    }
+  });
+  child.on("close", () => {
+    ended = true;
+    for (const w of waiters.splice(0)) w.reject(fail());
+  });
+  return {
+    next: () =>
+      new Promise((resolve, reject) => {
+        const line = queue.shift();
+        if (line !== undefined) resolve(line);
+        else if (ended) reject(fail());
+        else waiters.push({ resolve, reject });
+      }),
+  };
 }
 
 /** Retries `fn` for up to a minute of wall-clock time: a server in a namespace binds in seconds on a loaded host. */
@@ -215,6 +250,28 @@ describe.skipIf(!probe.available)("awsvpc task networks", () => {
     if (!othersRunning) expect(await readIpForwarding()).toBe(forwardBefore);
   });
 
+  it("two servers share forwarding: the first one's value is restored only when the last one stops", async () => {
+    // A host state of their own, and a plain file as the forwarding switch found off.
+    const hostStateDir = join(dir, "host-state", "network");
+    const ipForwardPath = join(dir, "ip_forward");
+    await writeFile(ipForwardPath, "0\n");
+    const switchValue = async () => (await readFile(ipForwardPath, "utf8")).trim();
+    const make = (n: string) => AwsvpcNetworking.create({ stateDir: join(dir, `share${n}`), prefix: `${prefix}${n}`, hostStateDir, ipForwardPath });
+    const a = await make("a");
+    const b = await make("b");
+    instances.push(a, b);
+    await a.createTaskNetwork("t");
+    await b.createTaskNetwork("t");
+    expect(await switchValue()).toBe("1");
+    expect(a.describeInternet().ipForwardBefore).toBe("0");
+    // b found forwarding on, but what the host had is still a's record
+    expect(b.describeInternet().ipForwardBefore).toBe("0");
+    await a.close();
+    expect(await switchValue()).toBe("1");
+    await b.close();
+    expect(await switchValue()).toBe("0");
+  });
+
   it("cleanupLeftovers removes the masquerade table a crashed run left", async () => {
     const forwardBefore = await readIpForwarding();
     const stateDir = join(dir, "inet-crash");
@@ -260,6 +317,36 @@ describe.skipIf(!probe.available)("awsvpc task networks", () => {
     expect(await namespaces()).toEqual([]);
     expect(await links()).toEqual([net.bridge]);
     expect(await runProgram("nft", ["list", "ruleset"]).then((r) => r.output)).toBe(before);
+  });
+
+  it("servers starting at the same moment in separate processes each get their own subnet", async () => {
+    const moduleUrl = pathToFileURL(join(import.meta.dirname, "awsvpc.ts")).href;
+    // Each child is a server: it makes its networking, says "ready", makes its bridge on "go",
+    // prints the subnet, and closes on the next line.
+    const script = (n: number) =>
+      `const { AwsvpcNetworking } = await import(${JSON.stringify(moduleUrl)});\n` +
+      `const net = await AwsvpcNetworking.create({ stateDir: ${JSON.stringify(join(dir, `race${n}`))}, prefix: ${JSON.stringify(`${prefix}r${n}`)}, internet: false });\n` +
+      `const line = () => new Promise((r) => process.stdin.once("data", r));\n` +
+      `process.stdout.write("ready\\n");\n` +
+      `await line();\n` +
+      `await net.gatewayAddress();\n` +
+      `process.stdout.write(net.subnetCidr + "\\n");\n` +
+      `await line();\n` +
+      `await net.close();\n` +
+      `process.exit(0);\n`;
+    const servers = Array.from({ length: 4 }, (_, n) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script(n)], { stdio: ["pipe", "pipe", "pipe"] });
+      children.push(child);
+      return { child, lines: lines(child) };
+    });
+    for (const s of servers) expect(await s.lines.next()).toBe("ready");
+    for (const s of servers) s.child.stdin!.write("go\n");
+    const subnets = await Promise.all(servers.map((s) => s.lines.next()));
+    for (const s of servers) s.child.stdin!.write("close\n");
+    await Promise.all(servers.map((s) => new Promise((r) => s.child.once("close", r))));
+    expect(subnets.every((x) => /^\d+\.\d+\.0\.0\/16$/.test(x))).toBe(true);
+    expect(new Set(subnets).size).toBe(servers.length);
+    expect(subnets).not.toContain(net.subnetCidr);
   });
 
   it("cleanupLeftovers removes a previous run's namespaces and veths and frees their addresses", async () => {
