@@ -5,7 +5,7 @@
  * sends traffic: the rules, the sysctl, health and the container's resolv.conf are read.
  * Skipped, with the reason, where crun tasks cannot run.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -108,6 +108,32 @@ describe.skipIf(skipReason !== undefined)("task internet access", () => {
       await server.close();
     }
     expect(await hostTables()).not.toContain(table);
+  }, 120_000);
+
+  it("two servers started together get their own subnets and share forwarding: each counts itself while it runs", async () => {
+    const [a, b] = await Promise.all([serverWithImage(true), serverWithImage(true)]);
+    const marker = (s: TestServer) => join("/run/localfargate/network/forwarding", networkPrefix(s.dataDir));
+    try {
+      const [ta, tb] = await Promise.all([runResolvTask(a.ecs), runResolvTask(b.ecs)]);
+      const subnetOf = (t: Task) =>
+        t
+          .attachments![0]!.details!.find((d) => d.name === "privateIPv4Address")!
+          .value!.split(".")
+          .slice(0, 2)
+          .join(".");
+      expect(subnetOf(ta)).not.toBe(subnetOf(tb));
+      // Each marker names its server's live process (this one: the servers run in this process).
+      for (const s of [a.server, b.server]) expect(readFileSync(marker(s), "utf8")).toMatch(new RegExp(`^${process.pid} \\d+\\n$`));
+      await a.server.close();
+      expect(existsSync(marker(a.server))).toBe(false);
+      expect(existsSync(marker(b.server))).toBe(true);
+      expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim()).toBe("1");
+      expect(await outboundHealth(b.server)).toMatchObject({ internet: "on", ipForwardBefore: expect.stringMatching(/^[01]$/) as unknown });
+    } finally {
+      await a.server.close();
+      await b.server.close();
+    }
+    expect(existsSync(marker(b.server))).toBe(false);
   }, 120_000);
 
   it("with task internet access off, a running task has no masquerade rule and no nameserver", async () => {
