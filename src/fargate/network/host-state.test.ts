@@ -4,7 +4,7 @@
  * servers are child processes, so the lock and the pid markers are exercised across processes.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -69,7 +69,8 @@ function lineReader(child: ChildProcess): AsyncIterator<string> {
 
 async function next(o: { child: ChildProcess; lines: AsyncIterator<string> }): Promise<string> {
   const r = await o.lines.next();
-  if (r.done) throw new Error(`the other process ended (exit ${o.child.exitCode} ${o.child.signalCode}) without answering: ${Buffer.concat(errors.get(o.child) ?? []).toString("utf8")}`);
+  if (r.done)
+    throw new Error(`the other process ended (exit ${o.child.exitCode} ${o.child.signalCode}) without answering: ${Buffer.concat(errors.get(o.child) ?? []).toString("utf8")}`);
   return r.value;
 }
 
@@ -190,6 +191,13 @@ describe.skipIf(!flock)("host network state", () => {
     await mkdir(join(open, "network"), { recursive: true });
     await chmod(open, 0o777);
     await expect(state(join(open, "network")).exclusive(async () => undefined)).rejects.toThrow(/no other user can write to/);
+    // nor one that is a link to somewhere else, which is left as it was
+    const elsewhere = join(root, "elsewhere");
+    await mkdir(elsewhere, { mode: 0o755 });
+    await symlink(elsewhere, join(root, "link"));
+    await expect(state(join(root, "link")).exclusive(async () => undefined)).rejects.toThrow(/must be a directory/);
+    expect((await stat(elsewhere)).mode & 0o777).toBe(0o755);
+    expect(await readdir(elsewhere)).toEqual([]);
     await expect(state().acquireForwarding("../x")).rejects.toThrow(/Invalid network user name/);
   });
 });

@@ -125,15 +125,19 @@ export class HostNetworkState {
     return live;
   }
 
-  /** Root's own directory: refuses one that another user could write to (the /tmp fallback). */
+  /**
+   * Root's own directory, checked before anything in it is used: a directory (not a link) of this
+   * uid in a parent no other user can write to (which the /tmp fallback could otherwise be).
+   */
   private async ensureDir(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await chmod(this.dir, 0o700);
-    for (const d of [this.dir, join(this.dir, "..")]) {
+    const uid = process.getuid?.();
+    for (const d of [join(this.dir, ".."), this.dir]) {
       const st = await lstat(d);
-      if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) {
-        throw new Error(`${d} must be a directory of uid ${process.getuid?.()} that no other user can write to`);
+      if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+        throw new Error(`${d} must be a directory of uid ${uid} that no other user can write to`);
       }
+      if (d === this.dir && (st.mode & 0o077) !== 0) await chmod(d, 0o700);
     }
   }
 }
