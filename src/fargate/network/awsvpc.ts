@@ -7,8 +7,8 @@
  * default), IPv4 forwarding is turned on host-wide and the instance's own host nft table
  * masquerades the task subnet (outbound.ts); nothing else of the host's routes or firewall is
  * touched. The subnet choice and forwarding are shared with every other server on the host
- * under one host-wide lock (host-state.ts). Every link, namespace and table it makes carries the instance's prefix and is removed
- * by destroyTaskNetwork, cleanupLeftovers or close.
+ * under one host-wide lock (host-state.ts). Every link, namespace and table it makes carries the
+ * instance's prefix and is removed by destroyTaskNetwork, cleanupLeftovers or close.
  */
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
