@@ -11,6 +11,7 @@ import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListUsersCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { lookupAll, recordOf } from "./cloudtrail-helpers.ts";
@@ -51,12 +52,13 @@ async function organization(s: TestServer) {
   return { org, admin, closing, staying, session, user, root };
 }
 
-/** Every way into the closed account is refused as unrecognized credentials, in the Query and the JSON protocol. */
+/** Every way into the closed account is refused as unrecognized credentials, in the Query, the JSON and S3's protocol. */
 async function expectLockedOut(s: TestServer, who: Creds[]): Promise<void> {
   for (const c of who) {
     await expectAwsError(new STSClient(s.configFor(c)).send(new GetCallerIdentityCommand({})), "InvalidClientTokenId", 403, INVALID_TOKEN);
     await expectAwsError(new KMSClient(s.configFor(c)).send(new CreateKeyCommand({})), "UnrecognizedClientException", 400, INVALID_TOKEN);
     await expectAwsError(new IAMClient(s.configFor(c)).send(new ListUsersCommand({})), "InvalidClientTokenId", 403, INVALID_TOKEN);
+    await expectAwsError(new S3Client({ ...s.configFor(c), forcePathStyle: true }).send(new ListBucketsCommand({})), "InvalidAccessKeyId", 403);
   }
 }
 
