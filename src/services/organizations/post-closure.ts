@@ -16,9 +16,11 @@ export function postClosureRunner(state: OrganizationsState, store: Store): DueR
     async runDue(nowMs) {
       const writes: WriteOp[] = [];
       for (const org of state.byId.values()) {
-        const leaving = org.accounts.filter((a) => a.closedAt !== undefined && a.closedAt + POST_CLOSURE_MS <= nowMs).map((a) => a.id);
+        const leaving = org.accounts.filter((a) => a.closedAt !== undefined && a.closedAt + POST_CLOSURE_MS <= nowMs);
         if (leaving.length === 0) continue;
-        for (const id of leaving) {
+        for (const { id, closedAt } of leaving) {
+          // the closure outlives the organization's record of the account
+          state.close({ writes }, id, closedAt!);
           org.accounts = org.accounts.filter((a) => a.id !== id);
           forgetTarget(org, id);
           org.delegatedAdmins = org.delegatedAdmins.filter((d) => d.accountId !== id);

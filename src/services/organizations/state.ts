@@ -17,6 +17,8 @@ export class OrganizationsState {
   constructor(private readonly store: Store) {
     for (const org of store.all<OrgRec>(ORG_KIND)) this.index(org);
     for (const c of store.all<ClosedAccountRec>(CLOSED_ACCOUNT_KIND)) this.closed.set(c.accountId, c.closedAt);
+    // accounts closed by a version that kept the closure only in the organization's record
+    for (const org of this.byId.values()) for (const a of org.accounts) if (a.closedAt !== undefined && !this.closed.has(a.id)) this.closed.set(a.id, a.closedAt);
   }
 
   /** Whether an account has been closed: its principals may no longer call AWS. */
