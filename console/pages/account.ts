@@ -84,11 +84,14 @@ function orgSection(d: AccountData, ctx: Ctx): Node {
       a.State ?? a.Status ?? "—",
       a.Id === d.baseAccount
         ? "the signed-in account"
-        : h(
-            "button",
-            { id: `switch-${a.Id}`, class: "switch-account", "data-account": a.Id, onclick: () => void assume(ctx, `arn:aws:iam::${a.Id}:role/${roleName()}`) },
-            `Switch to ${a.Id}`,
-          ),
+        : a.State === "CLOSED" || a.Status === "SUSPENDED"
+          ? // a closed account's roles cannot be assumed (docs/organizations.md#closing-an-account)
+            h("span", { class: "muted", id: `closed-${a.Id}` }, "closed: its roles cannot be assumed")
+          : h(
+              "button",
+              { id: `switch-${a.Id}`, class: "switch-account", "data-account": a.Id, onclick: () => void assume(ctx, `arn:aws:iam::${a.Id}:role/${roleName()}`) },
+              `Switch to ${a.Id}`,
+            ),
     ]),
     "Organization accounts",
   );

@@ -73,6 +73,15 @@ export function lookupCredentials(app: AppContext, accessKeyId: string): Credent
   return builtInCredentials(accessKeyId);
 }
 
+/**
+ * Whether an account was closed (Organizations CloseAccount). Every credential of a closed
+ * account, its root's, its IAM users' and every session of its roles (issued before the closure
+ * too), is then refused as one AWS no longer recognizes (docs/organizations.md#closing-an-account).
+ */
+export function accountClosed(app: AppContext, accountId: string): boolean {
+  return app.find("organizations")?.isClosed(accountId) ?? false;
+}
+
 /** The AWS error for an AuthError, per protocol family. */
 function fromAuthError(e: AuthError, family: WireFamily): ServiceError {
   switch (e.kind) {
@@ -117,5 +126,6 @@ export function authenticate(app: AppContext, req: IncomingSignedRequest, family
     throw e;
   }
   if (cred.expiresAt && cred.expiresAt.getTime() <= app.clock.nowMs()) throw authError("ExpiredToken", family);
+  if (accountClosed(app, cred.principal.accountId)) throw authError("UnknownKey", family);
   return { principal: cred.principal, region: parsed.region, signingService: parsed.service };
 }

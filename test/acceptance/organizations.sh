@@ -169,4 +169,16 @@ out="$(aws cloudtrail validate-logs --trail-arn "$TRAIL_ARN" --account-id "$MEMB
 echo "$out" | grep -Eq "([0-9]+)/\1 digest files valid" || fail "digests not all valid: $out"
 echo "$out" | grep -Eq "([1-9][0-9]*)/\1 log files valid" || fail "log files not all valid: $out"
 echo "ok - validate-logs --account-id $MEMBER: $(echo "$out" | grep -E 'files valid' | tr '\n' ' ')"
+
+# --- a closed account is closed: its root is refused, its role cannot be assumed, it leaves after 90 days ---
+member_root() { AWS_ACCESS_KEY_ID="$MEMBER" AWS_SECRET_ACCESS_KEY=test awsl "$@"; }
+org_admin() { AWS_ACCESS_KEY_ID="$ADMIN_KEY" AWS_SECRET_ACCESS_KEY="$ADMIN_SECRET" awsl "$@"; }
+awsl organizations close-account --account-id "$MEMBER"
+expect_eq "$(awsl organizations describe-account --account-id "$MEMBER" --query 'Account.[Status,State]' --output text)" "SUSPENDED	CLOSED" "the closed account is SUSPENDED / CLOSED"
+expect_error InvalidClientTokenId member_root sts get-caller-identity
+expect_error AccessDenied org_admin sts assume-role --role-arn "arn:aws:iam::$MEMBER:role/OrganizationAccountAccessRole" --role-session-name ops
+lf_advance $((90 * 86400))
+awsl organizations list-accounts --query 'Accounts[].Id' --output text | grep -qw "$MEMBER" && fail "the closed account is still listed after 90 days"
+echo "ok - 90 days after closing, $MEMBER has left the organization"
+expect_error InvalidClientTokenId member_root sts get-caller-identity
 echo "organization $ORG_ID: all ok"

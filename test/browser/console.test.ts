@@ -17,6 +17,7 @@ import { createTrailBucket } from "../integration/cloudtrail-helpers.ts";
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import {
   CreateAccountCommand,
+  CloseAccountCommand,
   CreateOrganizationCommand,
   DescribeCreateAccountStatusCommand,
   EnableAWSServiceAccessCommand,
@@ -423,6 +424,16 @@ describe.skipIf(!haveChromium)("the web console", () => {
     await delegate.waitForSelector("#switch-000000000000");
     expect(await delegate.textContent("#content")).toContain("workloads@example.com");
     await delegate.close();
+
+    // a closed account is listed CLOSED, with no switch into it
+    const retiredRequest = (await org.send(new CreateAccountCommand({ AccountName: "retired", Email: "retired@example.com" }))).CreateAccountStatus!;
+    const retired = (await org.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: retiredRequest.Id }))).CreateAccountStatus!.AccountId!;
+    await org.send(new CloseAccountCommand({ AccountId: retired }));
+    await go("/clusters");
+    await go("/account");
+    await page.waitForSelector(`#closed-${retired}:has-text('closed')`);
+    expect(await page.locator(`#switch-${retired}`).count()).toBe(0);
+    await page.waitForSelector(`#switch-${member}`);
   });
 
   it("is keyboard navigable and follows the dark preference", async () => {

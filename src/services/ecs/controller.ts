@@ -1,6 +1,6 @@
 /**
  * ECS's control loop over the data plane: keeps services at their desired count and rolls their
- * deployments (scheduler.ts), forgets stopped tasks an hour after they stop and INACTIVE services
+ * deployments (scheduler.ts), stops the tasks of closed accounts (closed-accounts.ts), forgets stopped tasks an hour after they stop and INACTIVE services
  * an hour after they became INACTIVE, and after a restart
  * reports the tasks that were running as STOPPED. Works in real time (task changes poke it) and
  * on every clock advance (runDue).
@@ -9,6 +9,7 @@ import type { Task } from "@aws-sdk/client-ecs";
 import type { AppContext, DueRunner } from "../../kernel/context.ts";
 import type { TaskPlane } from "../../fargate/port.ts";
 import { reconcileServices } from "./scheduler.ts";
+import { stopClosedAccountTasks } from "./closed-accounts.ts";
 import { inactiveServiceExpiresAtMs, type ServicePlane } from "./services.ts";
 import type { EcsState, TaskRecord } from "./state.ts";
 import { STOPPED_RETENTION_MS } from "./tasks.ts";
@@ -51,6 +52,7 @@ export class EcsController implements ServicePlane, DueRunner {
       do {
         this.again = false;
         try {
+          await stopClosedAccountTasks(this.app, this.state, this.plane);
           await reconcileServices(this);
         } catch (e) {
           console.error("[localfargate] service scheduler failed:", e);

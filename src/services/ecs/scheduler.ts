@@ -17,6 +17,7 @@ import { newTask, pickCapacityProvider, tagsForLaunch } from "./tasks.ts";
 import { VcpuBudget } from "./quotas.ts";
 import { notePlacement } from "./placement-events.ts";
 import { hasHealthChecks, requestStop } from "./task-lifecycle.ts";
+import { accountIsClosed } from "./closed-accounts.ts";
 import { reconcileExternalService } from "./task-set-scheduler.ts";
 import { breakerSettled, checkCircuitBreaker, deploymentCompleted, isDeploymentFailure, noteFailure, serviceDeleted } from "./deployments.ts";
 
@@ -39,7 +40,8 @@ function shortId(t: TaskRecord): string {
 export async function reconcileServices(deps: SchedulerDeps): Promise<void> {
   const { state } = deps;
   for (const s of [...state.services.values()]) {
-    if (s.status === "INACTIVE") continue;
+    // a closed account's services start nothing (closed-accounts.ts)
+    if (s.status === "INACTIVE" || accountIsClosed(deps.app, s.accountId)) continue;
     const counted: TaskRecord[] = [];
     const changed = s.deploymentController === "EXTERNAL" ? reconcileExternalService(deps, s, counted) : reconcileService(deps, s, counted);
     // one transaction: a service rolling back or gone INACTIVE, its service deployments, and the

@@ -18,6 +18,7 @@ import type { OrgRec } from "./model.ts";
 import { orgOperations } from "./org-operations.ts";
 import { organizationPolicies } from "./policies.ts";
 import { policyOperations } from "./policy-operations.ts";
+import { postClosureRunner } from "./post-closure.ts";
 import { OrganizationsState } from "./state.ts";
 import { structureOperations, type StructureDeps } from "./structure-operations.ts";
 import { tagOperations } from "./tag-operations.ts";
@@ -33,6 +34,8 @@ export interface OrganizationsService {
   serviceAccessEnabled(orgId: string, servicePrincipal: string): boolean;
   /** the organization's member accounts (the management account included) */
   accountIds(orgId: string): string[];
+  /** whether the account was closed (CloseAccount): its principals may no longer call AWS */
+  isClosed(accountId: string): boolean;
 }
 
 declare module "../../kernel/context.ts" {
@@ -75,7 +78,8 @@ export const organizationsModule = defineServiceModule({
       organizationOf: (accountId) => state.orgOf(accountId),
       serviceAccessEnabled: (orgId, principal) => state.byId.get(orgId)?.services.some((s) => s.principal === principal) ?? false,
       accountIds: (orgId) => state.byId.get(orgId)?.accounts.map((a) => a.id) ?? [],
+      isClosed: (accountId) => state.isClosed(accountId),
     };
-    return { services: [def], provides: { organizations: service }, scps: organizationPolicies(state) };
+    return { services: [def], provides: { organizations: service }, scps: organizationPolicies(state), dueRunners: [postClosureRunner(state, app.store)] };
   },
 });

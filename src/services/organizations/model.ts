@@ -9,6 +9,20 @@ import { randomInt } from "node:crypto";
 import type { Tag } from "@aws-sdk/client-organizations";
 
 export const ORG_KIND = "organizations.org";
+/** One record per closed account, kept after the account leaves its organization: it stays closed for good. */
+export const CLOSED_ACCOUNT_KIND = "organizations.closed-account";
+
+/**
+ * How long a closed account stays in its organization (SUSPENDED / CLOSED) before it is closed
+ * permanently and leaves: AWS's 90-day post-closure period
+ * (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-closing.html).
+ */
+export const POST_CLOSURE_MS = 90 * 86_400_000;
+
+export interface ClosedAccountRec {
+  accountId: string;
+  closedAt: number;
+}
 
 /** The authorization policy types, which the authorizer enforces. */
 export type AuthorizationPolicyType = "SERVICE_CONTROL_POLICY" | "RESOURCE_CONTROL_POLICY";

@@ -318,7 +318,8 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
     }),
 
     // https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html: the
-    // account stays in the organization, CLOSED (docs/organizations.md)
+    // account stays in the organization, CLOSED, for its post-closure period; its principals can
+    // no longer call AWS (docs/organizations.md#closing-an-account)
     CloseAccount: defineOperation<O.CloseAccountRequest, object, OrgRec>({
       resolve: mgmt,
       authorize: (_ctx, i, org) => orgCheck("CloseAccount", accountArn(org, i.AccountId!)),
@@ -331,6 +332,7 @@ export function structureOperations(deps: StructureDeps): OperationTable<Extract
         if (a.id === org.managementAccountId) throw constraint("CANNOT_CLOSE_MANAGEMENT_ACCOUNT", "You can't close the management account of an organization with CloseAccount.");
         if (a.closedAt !== undefined) throw orgError("AccountAlreadyClosedException", "You attempted to close an account that is already closed.");
         a.closedAt = ctx.now.getTime();
+        state.close(ctx, a.id, a.closedAt);
         // a closed account no longer approves a pending EnableAllFeatures request
         membersChanged(ctx, org);
         state.save(ctx, org);

@@ -18,6 +18,7 @@ import {
   DEFAULT_ROLE_SESSION,
   checkPackedSize,
   sessionPolicyArns,
+  inOpenAccount,
   presentedMfa,
   resolveRole,
   SESSION_POLICY_MAX_CHARS,
@@ -49,7 +50,7 @@ export function assumeRoleOperation(deps: StsDeps) {
       // The root user (its long-term keys or a root session) can never assume a role:
       // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use.html
       if (ctx.principal.type === "Root") throw new ServiceError("AccessDenied", "Roles may not be assumed by root accounts.", 403);
-      const role = resolveRole(iam, i.RoleArn!);
+      const role = inOpenAccount(ctx, resolveRole(iam, i.RoleArn!));
       if (!role) throw assumeDenied(ctx, "sts:AssumeRole", i.RoleArn!);
       // the code is verified before the trust policy is evaluated: the policy sees aws:MultiFactorAuthPresent
       const mfa = presentedMfa(ctx, iam, i.SerialNumber, i.TokenCode);

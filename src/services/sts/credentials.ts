@@ -59,6 +59,14 @@ export function resolveRole(iam: IamService, arn: string): RoleRec | undefined {
   return role && role.arn === arn ? role : undefined;
 }
 
+/**
+ * A role in a closed account (Organizations CloseAccount) cannot be assumed: it answers as a
+ * role that is not there, AWS's AccessDenied (docs/organizations.md#closing-an-account).
+ */
+export function inOpenAccount(ctx: RequestContext, role: RoleRec | undefined): RoleRec | undefined {
+  return role && ctx.app.find("organizations")?.isClosed(role.accountId) ? undefined : role;
+}
+
 /** "Mar 26, 2020, 10:09:51 PM": how CloudTrail writes STS credential expirations. */
 export function cloudTrailExpiration(d: Date): string {
   const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -14,7 +14,7 @@ import { ServiceError } from "../../kernel/errors.ts";
 import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck, type ResourcePolicyRef } from "../../kernel/operation.ts";
 import type { RoleRec, SamlProviderRec } from "../iam/state.ts";
-import { cloudTrailExpiration, validation } from "./credentials.ts";
+import { cloudTrailExpiration, inOpenAccount, validation } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
 import { issueFederatedSession } from "./federated-session.ts";
 import { invalidToken } from "./oidc-token.ts";
@@ -102,7 +102,7 @@ export function assumeRoleWithSamlOperation(deps: StsDeps) {
       if (sessionName === undefined) throw invalidToken("RoleSessionName is required in AuthnResponse");
       if (!SESSION_NAME.test(sessionName)) throw invalidToken(`Invalid RoleSessionName in AuthnResponse: ${sessionName}`);
       if (!rolePairs(claims).some((r) => r.role === i.RoleArn && r.provider === i.PrincipalArn)) throw federationDenied("sts:AssumeRoleWithSAML");
-      const role = iam.state.findRole(account, m[3]);
+      const role = inOpenAccount(ctx, iam.state.findRole(account, m[3]));
       if (!role || role.arn !== i.RoleArn) throw federationDenied("sts:AssumeRoleWithSAML");
       return { role, trust: { document: role.trust, kind: "trust", ownerAccountId: role.accountId, authoritative: true }, provider, claims, sessionName, qualifier };
     },

@@ -14,7 +14,7 @@ import type { RequestContext } from "../../kernel/context.ts";
 import { defineOperation, type AuthCheck, type ResourcePolicyRef } from "../../kernel/operation.ts";
 import { oidcProviderArn } from "../iam/oidc-providers.ts";
 import type { OidcProviderRec, RoleRec } from "../iam/state.ts";
-import { cloudTrailExpiration, validation } from "./credentials.ts";
+import { cloudTrailExpiration, inOpenAccount, validation } from "./credentials.ts";
 import type { StsDeps } from "./deps.ts";
 import { issueFederatedSession } from "./federated-session.ts";
 import { checkExpiry, invalidToken, matchingAudience, readToken, verifySignature, type IssuerFetchSetting } from "./oidc-token.ts";
@@ -87,7 +87,7 @@ export function assumeRoleWithWebIdentityOperation(deps: StsDeps) {
       if (typeof claims.sub !== "string" || claims.sub.length < 6 || claims.sub.length > 255) {
         throw invalidToken("The ID Token provided has no valid subject (sub): 6 to 255 characters.");
       }
-      const role = iam.state.findRole(account, m[3]);
+      const role = inOpenAccount(ctx, iam.state.findRole(account, m[3]));
       if (!role || role.arn !== i.RoleArn) throw federationDenied("sts:AssumeRoleWithWebIdentity");
       return { role, trust: { document: role.trust, kind: "trust", ownerAccountId: role.accountId, authoritative: true }, provider, audience, claims };
     },
