@@ -17,7 +17,7 @@ describe("module composition", () => {
     const { app, shutdown } = await createApp({ dataDir: null, storageDriver: "plain" });
     try {
       expect([...app.services.keys()]).toEqual(["sts", "iam", "organizations", "s3", "cloudtrail", "kms", "secretsmanager", "ssm", "cloudwatchlogs", "ecs"]);
-      expect(app.dueRunners.map((r) => r.name)).toEqual(["sts.sessions", "cloudtrail-delivery", "kms", "secretsmanager", "logs retention", "ecs"]);
+      expect(app.dueRunners.map((r) => r.name)).toEqual(["sts.sessions", "organizations", "cloudtrail-delivery", "kms", "secretsmanager", "logs retention", "ecs"]);
       expect(app.get("iam").state).toBeDefined();
       expect(app.scps).toBeDefined();
       expect(app.find("serverUrl")).toBeUndefined();

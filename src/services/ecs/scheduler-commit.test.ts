@@ -112,7 +112,7 @@ describe("the service scheduler's commits", () => {
       circuitBreaker: { enabled: false, rollback: false, failureCount: 0, threshold: 3, status: "DISABLED" },
     };
     state.history.putDeployment(sd);
-    const app = { clock: { now: () => now, realNowMs: () => 0 }, store } as unknown as AppContext;
+    const app = { clock: { now: () => now, realNowMs: () => 0 }, store, find: () => undefined } as unknown as AppContext;
     await reconcileServices({ app, state, plane: {} as TaskPlane<TaskRecord> });
 
     expect(s.status).toBe("INACTIVE");
